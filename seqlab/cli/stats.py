@@ -1,0 +1,5 @@
+"""seqlab stats (placeholder)."""
+
+
+def register(commands, train) -> None:
+    pass

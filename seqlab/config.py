@@ -1,0 +1,243 @@
+"""Typed configuration: dataclasses, a TOML file, and command-line overrides.
+
+A task's config is a dataclass whose fields are leaves (int, float, str, bool,
+`Literal[...]`, `X | None`) or nested component dataclasses. Every leaf name is
+unique across the components, so each one is also a command-line flag:
+`hidden` is `--hidden 256` or `--hidden=256`, `batch_size` is `--batch-size`, a bool
+`tie_weights` is `--tie-weights` / `--no-tie-weights`.
+
+Precedence, lowest first: the dataclass defaults, the `--config FILE` (TOML, flat
+keys or one `[section]` per component), the flags given on the command line. An
+unknown key or a value of the wrong type is a `SeqlabError` that names it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, Union
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from seqlab.errors import SeqlabError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _is_component(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def leaves(cls: type) -> dict[str, tuple[tuple[str, ...], Any]]:
+    """Map each leaf name to (path of component names, type)."""
+    out: dict[str, tuple[tuple[str, ...], Any]] = {}
+
+    def walk(c: type, path: tuple[str, ...]) -> None:
+        for f in dataclasses.fields(c):
+            tp = _hints(c)[f.name]
+            if _is_component(tp):
+                walk(tp, path + (f.name,))
+                continue
+            if f.name in out:
+                raise TypeError(f"config leaf {f.name!r} appears twice in {cls.__name__}")
+            out[f.name] = (path, tp)
+
+    walk(cls, ())
+    return out
+
+
+def _optional_inner(tp: Any) -> tuple[bool, Any]:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return True, args[0]
+    return False, tp
+
+
+def _type_name(tp: Any) -> str:
+    optional, inner = _optional_inner(tp)
+    if typing.get_origin(inner) is Literal:
+        name = "|".join(str(a) for a in typing.get_args(inner))
+    else:
+        name = getattr(inner, "__name__", str(inner))
+    return f"{name} or none" if optional else name
+
+
+def coerce(name: str, tp: Any, value: Any, *, from_text: bool = False) -> Any:
+    """Check (and, for command-line text, convert) `value` for a leaf of type `tp`."""
+    optional, inner = _optional_inner(tp)
+    if value is None or (from_text and optional and str(value).lower() in ("none", "null")):
+        if optional:
+            return None
+        raise SeqlabError(f"config key {name!r} must not be empty (expected {_type_name(tp)})")
+    bad = SeqlabError(f"config key {name!r}: {value!r} is not a valid {_type_name(tp)}")
+    if typing.get_origin(inner) is Literal:
+        choices = typing.get_args(inner)
+        for choice in choices:
+            if value == choice or (from_text and str(choice) == str(value)):
+                return choice
+        raise SeqlabError(f"config key {name!r}: {value!r} is not one of {', '.join(map(str, choices))}")
+    if inner is bool:
+        if isinstance(value, bool):
+            return value
+        if from_text and str(value).lower() in _TRUE | _FALSE:
+            return str(value).lower() in _TRUE
+        raise bad
+    if inner is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if from_text:
+            try:
+                return int(str(value))
+            except ValueError:
+                raise bad from None
+        raise bad
+    if inner is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if from_text:
+            try:
+                return float(str(value))
+            except ValueError:
+                raise bad from None
+        raise bad
+    if inner is str:
+        if isinstance(value, str):
+            return value
+        if from_text:
+            return str(value)
+        raise bad
+    raise TypeError(f"unsupported config type {tp!r} for {name!r}")
+
+
+def from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
+    """Build `cls` from plain data: flat leaf keys, or nested sections per component."""
+    table = leaves(cls)
+    flat: dict[str, Any] = {}
+    components = {p[0] for p, _ in table.values() if p}
+
+    def take(key: str, value: Any) -> None:
+        if key not in table:
+            known = ", ".join(sorted(table))
+            raise SeqlabError(f"unknown key {key!r} in {where}; known keys: {known}")
+        flat[key] = coerce(key, table[key][1], value)
+
+    for key, value in data.items():
+        if isinstance(value, dict) and key in components:
+            for sub_key, sub_value in value.items():
+                if isinstance(sub_value, dict):
+                    for k2, v2 in sub_value.items():
+                        take(k2, v2)
+                else:
+                    take(sub_key, sub_value)
+        else:
+            take(key, value)
+    return _build(cls, flat)
+
+
+def _build(cls: type, flat: dict[str, Any]) -> Any:
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        tp = _hints(cls)[f.name]
+        if _is_component(tp):
+            kwargs[f.name] = _build(tp, flat)
+        elif f.name in flat:
+            kwargs[f.name] = flat[f.name]
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> dict:
+    """Plain nested data (JSON- and TOML-able) for a config."""
+    return dataclasses.asdict(cfg)
+
+
+def flat_dict(cfg: Any) -> dict:
+    """Leaf name -> value."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            out.update(flat_dict(value))
+        else:
+            out[f.name] = value
+    return out
+
+
+def load_toml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise SeqlabError(f"config file {str(path)!r} not found")
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SeqlabError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def add_config_args(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
+    """One flag per leaf of `cls`, plus `--config FILE`. Flags not given stay unset."""
+    defaults = flat_dict(cls())
+    parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="TOML file of settings; flags given here override it")
+    for name, (_, tp) in leaves(cls).items():
+        if name in skip:
+            continue
+        flag = "--" + name.replace("_", "-")
+        optional, inner = _optional_inner(tp)
+        help_text = f"(default: {defaults[name]})"
+        if inner is bool and not optional:
+            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=help_text)
+            continue
+
+        def convert(text: str, _name: str = name, _tp: Any = tp) -> Any:
+            try:
+                return coerce(_name, _tp, text, from_text=True)
+            except SeqlabError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        metavar = name.upper()
+        if typing.get_origin(inner) is Literal:
+            metavar = "{" + ",".join(map(str, typing.get_args(inner))) + "}"
+        parser.add_argument(flag, dest=name, type=convert, default=argparse.SUPPRESS,
+                            metavar=metavar, help=help_text)
+
+
+def build_config(cls: type, args: argparse.Namespace | dict | None = None) -> Any:
+    """Defaults, then `args.config` (a TOML file), then the leaves set in `args`."""
+    given = dict(vars(args)) if isinstance(args, argparse.Namespace) else dict(args or {})
+    data: dict[str, Any] = {}
+    config_path = given.pop("config", None)
+    cfg = cls()
+    if config_path:
+        cfg = from_dict(cls, load_toml(config_path), where=f"config file {config_path}")
+    data = flat_dict(cfg)
+    table = leaves(cls)
+    for key, value in given.items():
+        if key in table:
+            data[key] = coerce(key, table[key][1], value)
+    return _build(cls, data)
+
+
+def replace(cfg: Any, **changes: Any) -> Any:
+    """A copy of `cfg` with some leaves changed (by leaf name, at any depth)."""
+    data = flat_dict(cfg)
+    table = leaves(type(cfg))
+    for key, value in changes.items():
+        if key not in table:
+            raise SeqlabError(f"unknown config key {key!r}")
+        data[key] = coerce(key, table[key][1], value)
+    return _build(type(cfg), data)

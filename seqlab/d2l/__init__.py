@@ -1,0 +1,12 @@
+"""The book's names over seqlab's implementation: `from seqlab import d2l`.
+
+Code from *Dive into Deep Learning* chapters 8-9 runs unchanged against this module,
+with the book's signatures and semantics, minus its known bugs (each fix is
+documented at the function and tested). Each sub-module covers one part of the book.
+"""
+
+from seqlab.d2l.common import *  # noqa: F401,F403
+from seqlab.d2l.text import *  # noqa: F401,F403
+from seqlab.d2l.lm import *  # noqa: F401,F403
+from seqlab.d2l.nmt import *  # noqa: F401,F403
+from seqlab.d2l.timeseries import *  # noqa: F401,F403

@@ -1,0 +1,127 @@
+"""Vocabulary: tokens <-> indices, ordered by frequency, saved as JSON."""
+
+from __future__ import annotations
+
+import collections
+import json
+from pathlib import Path
+from typing import Any, Hashable, Iterable, Sequence
+
+import numpy as np
+import torch
+
+from seqlab.errors import SeqlabError
+
+UNK = "<unk>"
+
+
+def count_corpus(tokens: Sequence) -> collections.Counter:
+    """Count tokens of a 1-D list, or of a 2-D list of lines (flattened)."""
+    if len(tokens) == 0 or isinstance(tokens[0], list):
+        tokens = [token for line in tokens for token in line]
+    return collections.Counter(tokens)
+
+
+class Vocab:
+    """Index 0 is `<unk>`, then `reserved_tokens`, then the tokens by descending
+    frequency (ties in first-seen order), keeping those seen at least `min_freq`
+    times and at most `max_size` of them.
+
+    Tokens are strings or tuples (e.g. bigrams). `vocab[token]` and
+    `vocab[list_or_tuple_of_tokens]` (recursively) give indices; unknown tokens map
+    to `unk` (0). Note: a tuple *is* looked up element-wise, as in the book.
+    """
+
+    def __init__(self, tokens: Sequence | None = None, min_freq: int = 0,
+                 reserved_tokens: Sequence[str] | None = None, *, max_size: int | None = None,
+                 counter: collections.Counter | dict | None = None):
+        if counter is None:
+            counter = count_corpus(tokens if tokens is not None else [])
+        reserved = list(reserved_tokens or [])
+        # sorted() is stable and Counter keeps first-seen order: ties stay first-seen.
+        self._token_freqs = sorted(counter.items(), key=lambda kv: kv[1], reverse=True)
+        self.idx_to_token: list[Hashable] = [UNK] + [t for t in reserved if t != UNK]
+        self.token_to_idx: dict[Hashable, int] = {t: i for i, t in enumerate(self.idx_to_token)}
+        added = 0
+        for token, freq in self._token_freqs:
+            if freq < min_freq or (max_size is not None and added >= max_size):
+                break
+            if token not in self.token_to_idx:
+                self.token_to_idx[token] = len(self.idx_to_token)
+                self.idx_to_token.append(token)
+                added += 1
+
+    def __len__(self) -> int:
+        return len(self.idx_to_token)
+
+    def __contains__(self, token: Hashable) -> bool:
+        return token in self.token_to_idx
+
+    def __getitem__(self, tokens: Any) -> Any:
+        if not isinstance(tokens, (list, tuple)):
+            return self.token_to_idx.get(tokens, self.unk)
+        return [self.__getitem__(token) for token in tokens]
+
+    def to_tokens(self, indices: Any) -> Any:
+        if isinstance(indices, torch.Tensor):
+            indices = indices.tolist()
+        if not isinstance(indices, (list, tuple)):
+            return self.idx_to_token[indices]
+        return [self.idx_to_token[int(i)] for i in indices]
+
+    @property
+    def unk(self) -> int:
+        return 0
+
+    @property
+    def token_freqs(self) -> list[tuple[Hashable, int]]:
+        return self._token_freqs
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocab) and self.idx_to_token == other.idx_to_token
+
+    def __repr__(self) -> str:
+        head = ", ".join(repr(t) for t in self.idx_to_token[:6])
+        return f"Vocab(size={len(self)}, [{head}{', ...' if len(self) > 6 else ''}])"
+
+    def encode(self, tokens: Iterable[Hashable]) -> torch.Tensor:
+        """A 1-D int64 tensor of indices (fast path for long token streams)."""
+        get, unk = self.token_to_idx.get, self.unk
+        return torch.from_numpy(np.fromiter((get(t, unk) for t in tokens), dtype=np.int64))
+
+    # --- persistence -------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Plain data: the index order (tuples as lists) and the frequency table."""
+        return {"idx_to_token": [list(t) if isinstance(t, tuple) else t for t in self.idx_to_token],
+                "token_freqs": [[list(t) if isinstance(t, tuple) else t, f] for t, f in self._token_freqs]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Vocab":
+        try:
+            def restore(t: Any) -> Hashable:
+                return tuple(t) if isinstance(t, list) else t
+
+            vocab = cls.__new__(cls)
+            vocab.idx_to_token = [restore(t) for t in data["idx_to_token"]]
+            vocab._token_freqs = [(restore(t), int(f)) for t, f in data.get("token_freqs", [])]
+        except (KeyError, TypeError, ValueError):
+            raise SeqlabError("not a seqlab vocabulary: expected an object with 'idx_to_token'") from None
+        if not vocab.idx_to_token or vocab.idx_to_token[0] != UNK:
+            raise SeqlabError(f"not a seqlab vocabulary: index 0 must be {UNK!r}")
+        vocab.token_to_idx = {t: i for i, t in enumerate(vocab.idx_to_token)}
+        if len(vocab.token_to_idx) != len(vocab.idx_to_token):
+            raise SeqlabError("not a seqlab vocabulary: a token appears twice")
+        return vocab
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Vocab":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SeqlabError(f"vocabulary file {str(path)!r} not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise SeqlabError(f"vocabulary file {str(path)!r} is not valid JSON") from None
+        return cls.from_dict(data)

@@ -1,0 +1,67 @@
+"""Device, seed and RNG state: resolved once at the entry point and passed down."""
+
+from __future__ import annotations
+
+import base64
+import random
+
+import numpy as np
+import torch
+
+from seqlab.errors import SeqlabError
+
+
+def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    """`"auto"` (or None) picks CUDA when there is one, else the CPU."""
+    if isinstance(name, torch.device):
+        return name
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise SeqlabError(f"unknown device {name!r}: use cpu, cuda, cuda:N or auto") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SeqlabError(f"device {name!r} asked for, but this machine has no CUDA GPU: use --device cpu")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators (all CUDA devices too)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _bytes_to_str(t: torch.Tensor) -> str:
+    return base64.b64encode(t.cpu().numpy().tobytes()).decode("ascii")
+
+
+def _str_to_bytes(s: str) -> torch.Tensor:
+    return torch.frombuffer(bytearray(base64.b64decode(s)), dtype=torch.uint8)
+
+
+def rng_state() -> dict:
+    """Every generator's state as JSON-able plain data (for checkpoints)."""
+    py = random.getstate()
+    np_state = np.random.get_state()
+    state = {
+        "python": [py[0], list(py[1]), py[2]],
+        "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "torch": _bytes_to_str(torch.get_rng_state()),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = [_bytes_to_str(s) for s in torch.cuda.get_rng_state_all()]
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what `rng_state` captured."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(_str_to_bytes(state["torch"]))
+    if "cuda" in state and torch.cuda.is_available():
+        cuda_states = [_str_to_bytes(s) for s in state["cuda"]]
+        torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
