@@ -241,3 +241,13 @@ def replace(cfg: Any, **changes: Any) -> Any:
             raise SeqlabError(f"unknown config key {key!r}")
         data[key] = coerce(key, table[key][1], value)
     return _build(type(cfg), data)
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Options every training command shares (SPEC §12): where to write, device, seed, resume."""
+
+    out: str = "runs/latest"
+    device: str = "auto"
+    seed: int = 0
+    resume: bool = False
