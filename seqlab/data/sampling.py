@@ -1,0 +1,180 @@
+"""Minibatches of subsequences from one long token stream, built on tensor views.
+
+Both partitionings cut the corpus (after a random offset) into subsequences of
+`num_steps` tokens; the target Y is X shifted by one token.
+
+Random sampling: subsequences in shuffled order; neighbouring batches are unrelated,
+so a model's state is re-initialised each batch.
+
+Sequential partitioning: the corpus becomes `batch_size` rows, read left to right,
+so row b of batch i+1 continues row b of batch i and the state can be carried::
+
+    corpus  a b c d e f g h i j k l m n o p q r s t u v w x ...
+    rows    row 0: a b c d e f g h i j      batch 0   batch 1
+            row 1: k l m n o p q r s t      [a b c]   [d e f]  ...
+                                            [k l m]   [n o p]
+
+The offset is drawn from [0, num_steps - 1]: the book's `randint(0, num_steps)` also
+allows `num_steps`, which gives the same windows as 0 minus one (d2l-zh #1301), so we
+exclude it. The offset is also capped so that one full batch always fits: any corpus
+of at least `batch_size * num_steps + 1` tokens yields at least one batch per epoch.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from typing import Iterator, Sequence
+
+import torch
+
+from seqlab.errors import SeqlabError
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def _as_tensor(corpus: Sequence[int] | torch.Tensor) -> torch.Tensor:
+    if isinstance(corpus, torch.Tensor):
+        if corpus.dim() != 1 or corpus.is_floating_point() or corpus.is_complex():
+            raise SeqlabError(f"a corpus must be a 1-D tensor of integer token ids, got {corpus.dim()}-D "
+                              f"{corpus.dtype}")
+        return corpus.long()
+    return torch.as_tensor(list(corpus), dtype=torch.long)
+
+
+def check_fits(n_tokens: int, batch_size: int, num_steps: int) -> None:
+    """Raise a clear error unless one batch of (batch_size, num_steps) fits in n_tokens."""
+    if not isinstance(batch_size, int) or batch_size <= 0:
+        raise SeqlabError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not isinstance(num_steps, int) or num_steps <= 0:
+        raise SeqlabError(f"num_steps must be a positive integer, got {num_steps!r}")
+    need = batch_size * num_steps + 1
+    if n_tokens < need:
+        raise SeqlabError(f"a corpus of {n_tokens} tokens is too short for one batch: batch_size "
+                          f"{batch_size} x num_steps {num_steps} needs at least {need} tokens "
+                          "(+1 for the shifted target); lower batch_size or num_steps, or use more text")
+
+
+def _offset(n: int, batch_size: int, num_steps: int, rng) -> int:
+    check_fits(n, batch_size, num_steps)
+    return rng.randint(0, min(num_steps - 1, n - 1 - batch_size * num_steps))
+
+
+def seq_data_iter_random(corpus: Sequence[int] | torch.Tensor, batch_size: int, num_steps: int,
+                         rng: _random.Random | None = None) -> Iterator[Batch]:
+    """Random sampling: shuffled, disjoint subsequences; each used at most once per epoch."""
+    corpus = _as_tensor(corpus)
+    rng = rng or _random
+    offset = _offset(len(corpus), batch_size, num_steps, rng)
+    num_subseqs = (len(corpus) - offset - 1) // num_steps
+    span = num_subseqs * num_steps
+    X = corpus[offset: offset + span].view(num_subseqs, num_steps)  # (S, T): subsequence s
+    Y = corpus[offset + 1: offset + 1 + span].view(num_subseqs, num_steps)
+    gen = torch.Generator().manual_seed(rng.getrandbits(63))
+    order = torch.randperm(num_subseqs, generator=gen).to(corpus.device)
+    for i in range(0, (num_subseqs // batch_size) * batch_size, batch_size):
+        idx = order[i: i + batch_size]
+        yield X[idx], Y[idx]
+
+
+def seq_data_iter_sequential(corpus: Sequence[int] | torch.Tensor, batch_size: int, num_steps: int,
+                             rng: _random.Random | None = None) -> Iterator[Batch]:
+    """Sequential partitioning: batch i+1 continues batch i, row by row."""
+    corpus = _as_tensor(corpus)
+    offset = _offset(len(corpus), batch_size, num_steps, rng or _random)
+    yield from _windows(corpus, batch_size, num_steps, offset, keep_partial=False)
+
+
+def _windows(corpus: torch.Tensor, batch_size: int, num_steps: int, offset: int,
+             keep_partial: bool) -> Iterator[Batch]:
+    num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
+    Xs = corpus[offset: offset + num_tokens].view(batch_size, -1)  # (B, L): row b is contiguous text
+    Ys = corpus[offset + 1: offset + 1 + num_tokens].view(batch_size, -1)
+    length = Xs.shape[1]
+    stop = length if keep_partial else (length // num_steps) * num_steps
+    for i in range(0, stop, num_steps):
+        yield Xs[:, i: i + num_steps], Ys[:, i: i + num_steps]
+
+
+def eval_batches(corpus: torch.Tensor, batch_size: int, num_steps: int) -> Iterator[Batch]:
+    """Sequential windows from offset 0, the last one possibly shorter, for held-out
+    evaluation with a carried state. Each of the `batch_size` rows predicts every token
+    after its first; with batch_size 1 that is all `len(corpus) - 1` tokens."""
+    corpus = _as_tensor(corpus)
+    if len(corpus) < batch_size + 1:
+        check_fits(len(corpus), batch_size, 1)
+    yield from _windows(corpus, batch_size, num_steps, 0, keep_partial=True)
+
+
+def batchify(data: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """pytorch/examples' layout: a stream as `batch_size` columns, shape (N, B)::
+
+        a b c d e f g h i j k l m n o p q r s t u v w x   ->   a g m s
+                                                                b h n t
+                                                                c i o u
+                                                                d j p v
+                                                                e k q w
+                                                                f l r x
+    Tokens that do not fill a whole row are dropped.
+    """
+    data = _as_tensor(data)
+    check_fits(len(data), batch_size, 1)
+    nbatch = len(data) // batch_size
+    return data[: nbatch * batch_size].view(batch_size, -1).t().contiguous()
+
+
+class LMBatches:
+    """An epoch-iterable of (X, Y) batches of shape (batch_size, num_steps) over a corpus.
+
+    `sampling` is "sequential" (state may be carried) or "random". The corpus is moved
+    to `device` once, so every batch is a view already on the device.
+    """
+
+    def __init__(self, corpus: torch.Tensor, batch_size: int, num_steps: int,
+                 sampling: str = "sequential", rng: _random.Random | None = None,
+                 device: torch.device | str | None = None):
+        if sampling not in ("sequential", "random"):
+            raise SeqlabError(f"unknown sampling {sampling!r}: use 'sequential' or 'random'")
+        self.corpus = _as_tensor(corpus)
+        if device is not None:
+            self.corpus = self.corpus.to(device)
+        check_fits(len(self.corpus), batch_size, num_steps)
+        self.batch_size, self.num_steps, self.sampling = batch_size, num_steps, sampling
+        self.rng = rng or _random.Random()
+
+    def __iter__(self) -> Iterator[Batch]:
+        fn = seq_data_iter_sequential if self.sampling == "sequential" else seq_data_iter_random
+        return fn(self.corpus, self.batch_size, self.num_steps, self.rng)
+
+    def __len__(self) -> int:
+        """Batches per epoch at offset 0 (a later offset can give one fewer)."""
+        n = len(self.corpus) - 1
+        if self.sampling == "sequential":
+            return (n // self.batch_size) // self.num_steps
+        return (n // self.num_steps) // self.batch_size
+
+    @property
+    def tokens_per_batch(self) -> int:
+        return self.batch_size * self.num_steps
+
+
+class SeqDataLoader:
+    """The book's iterator over the Time Machine's characters."""
+
+    def __init__(self, batch_size: int, num_steps: int, use_random_iter: bool, max_tokens: int):
+        from seqlab.data.corpora import load_corpus_time_machine
+
+        self.data_iter_fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
+        self.corpus, self.vocab = load_corpus_time_machine(max_tokens)
+        self._tensor = torch.tensor(self.corpus, dtype=torch.long)
+        check_fits(len(self._tensor), batch_size, num_steps)
+        self.batch_size, self.num_steps = batch_size, num_steps
+
+    def __iter__(self) -> Iterator[Batch]:
+        return self.data_iter_fn(self._tensor, self.batch_size, self.num_steps)
+
+
+def load_data_time_machine(batch_size: int, num_steps: int, use_random_iter: bool = False,
+                           max_tokens: int = 10000):
+    """The book's (data iterator, vocabulary) for the Time Machine."""
+    data_iter = SeqDataLoader(batch_size, num_steps, use_random_iter, max_tokens)
+    return data_iter, data_iter.vocab
