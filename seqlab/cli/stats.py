@@ -1,5 +1,63 @@
-"""seqlab stats (placeholder)."""
+"""`seqlab stats`: n-gram tables, Zipf exponents and the log-log plot of a corpus."""
+
+from __future__ import annotations
+
+import argparse
+import json
 
 
 def register(commands, train) -> None:
-    pass
+    p = commands.add_parser("stats", help="n-gram frequencies and Zipf's law of a corpus",
+                            description="Top unigrams/bigrams/trigrams, the fitted Zipf exponent, "
+                                        "and a log-log frequency plot.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", help="a registered data set (timemachine, tinyshakespeare, ptb, wikitext-2)")
+    src.add_argument("--data", metavar="FILE", help="any UTF-8 text file")
+    p.add_argument("--level", choices=("word", "char"), default="word")
+    p.add_argument("--style", choices=("book", "raw"), default=None,
+                   help="book: letters only, lower case (default for timemachine); raw: text as is")
+    p.add_argument("--top", type=int, default=10, help="how many of each n-gram to list (default 10)")
+    p.add_argument("--plot", metavar="FILE.png", help="write the log-log plot of the three curves here")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from seqlab.data.corpora import EOS, _STYLE, dataset_file, token_chunks
+    from seqlab.data.stats import _fmt_alpha, describe, plot_zipf
+    from seqlab.data.text import read_text
+    from seqlab.errors import SeqlabError
+
+    if args.top <= 0:
+        raise SeqlabError(f"--top must be positive, got {args.top}")
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise SeqlabError(f"--plot must name a .png file, got {args.plot!r}")
+    name = args.dataset or args.data
+    path = dataset_file(args.dataset) if args.dataset else args.data
+    style = args.style or _STYLE.get(args.dataset or "", "raw")
+    tokens = [t for chunk in token_chunks(read_text(path), args.level, style) for t in chunk if t != EOS]
+    result = describe(tokens, top=args.top)
+    if args.plot:
+        tables = {label: result["ngrams"][n]["freqs"] for n, label in ((1, "unigram"), (2, "bigram"), (3, "trigram"))}
+        plot_zipf(args.plot, tables, title=f"{name} ({args.level} level): frequency vs rank")
+    if args.json:
+        for table in result["ngrams"].values():
+            del table["freqs"]
+        result.update(dataset=name, level=args.level, plot=args.plot)
+        print(json.dumps(result))
+        return 0
+    uni = result["ngrams"][1]
+    print(f"{name} ({args.level} level, {style} text): {result['tokens']:,} tokens, {uni['types']:,} types")
+    for n, label in ((1, "unigrams"), (2, "bigrams"), (3, "trigrams")):
+        table = result["ngrams"][n]
+        print(f"\ntop {label} ({table['types']:,} distinct):")
+        for gram, count in table["top"]:
+            print(f"  {count:>8,}  {gram}")
+    print()
+    for n, label in ((1, "unigrams"), (2, "bigrams"), (3, "trigrams")):
+        t = result["ngrams"][n]
+        ranks = f" (fitted on ranks {t['zipf_ranks'][0]}-{t['zipf_ranks'][1]})" if t["zipf_ranks"] else ""
+        print(f"Zipf exponent, {label}: alpha = {_fmt_alpha(t['zipf_alpha'])}{ranks}")
+    if args.plot:
+        print(f"\nplot written to {args.plot}")
+    return 0

@@ -267,16 +267,14 @@ def token_chunks(text: str, level: str, style: Style = "raw") -> Iterator[list[s
     if style == "book":
         for block in _blocks(text):
             yield [tok for line in tokenize(book_lines(block), level) for tok in line]
+    elif style == "raw" and level == "char":
+        for block in _blocks(text):
+            yield list(block)
     elif style == "raw":
-        if text.endswith("\n"):
-            text = text[:-1]  # a final newline ends the last line; it does not start a new one
-        for block in _blocks(text + "\n"):
-            if level == "char":
-                yield list(block)
-            else:
-                yield block.replace("\n", f" {EOS} ").split()
-        if level == "char":
-            return
+        if not text.endswith("\n"):
+            text += "\n"  # the last line ends with <eos> whether or not the file ends in a newline
+        for block in _blocks(text):
+            yield block.replace("\n", f" {EOS} ").split()
     else:
         raise SeqlabError(f"unknown text style {style!r}: use 'book' or 'raw'")
 

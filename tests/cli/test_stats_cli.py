@@ -1,0 +1,54 @@
+"""`seqlab stats` and the CLI's error contract (exit 2, one line, no traceback)."""
+
+import json
+
+import pytest
+
+from seqlab.cli import main
+
+
+def test_stats_time_machine_prints_tables_and_writes_plot(tmp_path, capsys):
+    png = tmp_path / "zipf.png"
+    assert main(["stats", "--dataset", "timemachine", "--level", "word", "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "2,261  the" in out and "309  of the" in out and "59  the time traveller" in out
+    assert "Zipf exponent, unigrams: alpha =" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_stats_json_on_custom_file(tmp_path, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text("a b a c a b\n" * 5)
+    assert main(["stats", "--data", str(text), "--level", "word", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ngrams"]["1"]["top"][0] == ["a", 15]
+    assert result["tokens"] == 30  # <eos> markers are not counted as words
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["stats", "--dataset", "imdb"], "unknown dataset 'imdb'"),
+    (["stats", "--data", "/nonexistent/file.txt"], "not found"),
+    (["stats", "--dataset", "timemachine", "--top", "0"], "--top must be positive"),
+    (["stats", "--dataset", "timemachine", "--plot", "out.jpg"], "must name a .png"),
+])
+def test_bad_input_exits_2_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_binary_and_empty_files_exit_2(tmp_path, capsys):
+    binary = tmp_path / "b.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    empty = tmp_path / "e.txt"
+    empty.write_text("")
+    assert main(["stats", "--data", str(binary)]) == 2
+    assert main(["stats", "--data", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "binary" in err and "empty" in err and "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["stats", "--level", "byte", "--dataset", "timemachine"])
+    assert exc.value.code == 2

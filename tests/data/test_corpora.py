@@ -1,0 +1,161 @@
+"""Data registry (SPEC §10): resolution order, checksums, offline errors, LM corpora."""
+
+import hashlib
+import io
+import urllib.error
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqlab import SeqlabError
+from seqlab.data import corpora
+from seqlab.data.corpora import DATASETS, RemoteFile, dataset_file, load_lm_corpus
+
+TM_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No data folder, an empty cache, and no network."""
+    monkeypatch.delenv("SEQLAB_DATA", raising=False)
+    monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "cache"))
+
+    def no_network(*a, **k):
+        raise urllib.error.URLError("offline")
+
+    monkeypatch.setattr(corpora.urllib.request, "urlopen", no_network)
+    return tmp_path
+
+
+def test_registry_covers_the_six_datasets_with_urls_and_checksums():
+    assert set(DATASETS) == {"timemachine", "tinyshakespeare", "ptb", "wikitext-2", "fra-eng", "mnist"}
+    for ds in DATASETS.values():
+        for f in ds.files.values():
+            assert f.url.startswith("http") and len(f.sha256) == 64
+
+
+def test_embedded_time_machine_works_offline(offline):
+    path = dataset_file("timemachine")
+    assert hashlib.sha1(path.read_bytes()).hexdigest() == TM_SHA1  # d2l's published SHA-1
+
+
+def test_offline_and_missing_names_file_and_place(offline):
+    with pytest.raises(SeqlabError, match=r"ptb file 'ptb/test.txt' is not on this machine.*put it at"):
+        dataset_file("ptb", "test.txt")
+
+
+def test_unknown_dataset_and_file():
+    with pytest.raises(SeqlabError, match="unknown dataset 'imdb'.*known: timemachine"):
+        dataset_file("imdb")
+    with pytest.raises(SeqlabError, match="has no file 'dev.txt'"):
+        dataset_file("ptb", "dev.txt")
+
+
+def test_data_folder_has_priority_and_checksum_is_enforced(offline, monkeypatch):
+    folder = offline / "data"
+    (folder).mkdir()
+    (folder / "timemachine.txt").write_text("tampered text\n")
+    monkeypatch.setenv("SEQLAB_DATA", str(folder))
+    with pytest.raises(SeqlabError, match="fails its checksum"):
+        dataset_file("timemachine")
+
+
+def test_explicit_path_is_verified(tmp_path):
+    other = tmp_path / "tm.txt"
+    other.write_text("not the time machine\n")
+    with pytest.raises(SeqlabError, match="fails its checksum"):
+        dataset_file("timemachine", path=other)
+    with pytest.raises(SeqlabError, match="not found"):
+        dataset_file("timemachine", path=tmp_path / "missing.txt")
+
+
+def test_download_verifies_and_extracts_zip_member(offline, monkeypatch):
+    payload = b"hello world\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("pkg/inner.txt", payload)
+    good = RemoteFile("toy/inner.txt", hashlib.sha256(payload).hexdigest(), "http://example.invalid/toy.zip",
+                      "pkg/inner.txt")
+    monkeypatch.setitem(DATASETS, "toy", corpora.Dataset("toy", {"inner.txt": good}, "inner.txt", "toy"))
+
+    class Response(io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+    monkeypatch.setattr(corpora.urllib.request, "urlopen", lambda url, timeout: Response(buf.getvalue()))
+    path = dataset_file("toy")
+    assert path.read_bytes() == payload and path.is_relative_to(offline / "cache")
+    bad = RemoteFile("toy/bad.txt", "0" * 64, "http://example.invalid/toy.zip", "pkg/inner.txt")
+    monkeypatch.setitem(DATASETS, "toy", corpora.Dataset("toy", {"bad.txt": bad}, "bad.txt", "toy"))
+    with pytest.raises(SeqlabError, match="fails its checksum.*nothing was kept"):
+        dataset_file("toy")
+    assert not (offline / "cache" / "toy" / "bad.txt").exists()
+
+
+def test_custom_text_file_corpus(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text("hello world\nhello there\n" * 20)
+    lm = load_lm_corpus(data=path, level="word")
+    assert lm.vocab.idx_to_token[:2] == ["<unk>", "<eos>"]
+    assert len(lm.train) + len(lm.valid) == 20 * 2 * 3  # two words + <eos> per line
+    words = lm.vocab.to_tokens(lm.train[:6].tolist())
+    assert words == ["hello", "world", "<eos>", "hello", "there", "<eos>"]
+    chars = load_lm_corpus(data=path, level="char")
+    assert "".join(chars.vocab.to_tokens(chars.train[:12].tolist())) == "hello world\n"
+
+
+def test_lm_corpus_rejects_bad_requests(tmp_path):
+    with pytest.raises(SeqlabError, match="exactly one"):
+        load_lm_corpus()
+    with pytest.raises(SeqlabError, match="unknown token type"):
+        load_lm_corpus("timemachine", level="byte")
+    short = tmp_path / "short.txt"
+    short.write_text("ab")
+    with pytest.raises(SeqlabError, match="too short"):
+        load_lm_corpus(data=short, level="char")
+
+
+def test_time_machine_holds_out_last_tenth():
+    lm = load_lm_corpus("timemachine", level="char")
+    assert len(lm.train) + len(lm.valid) == 170580
+    assert len(lm.valid) == round(170580 * 0.1)
+    assert lm.test is None
+    with pytest.raises(SeqlabError, match="no 'test' split"):
+        lm.split("test")
+
+
+@pytest.mark.parametrize("name, counts, types", [
+    ("ptb", (929589, 73760, 82430), 10000),
+    ("wikitext-2", (2088628, 217646, 245569), 33278),
+])
+def test_word_corpora_counts_match_the_literature(data_dir, name, counts, types):
+    lm = load_lm_corpus(name, level="word")
+    assert (len(lm.train), len(lm.valid), len(lm.test)) == counts
+    assert len(lm.vocab) == types  # <unk> and <eos> included, as pytorch/examples counts
+    assert lm.vocab["<unk>"] == 0
+
+
+def test_tinyshakespeare_chars(data_dir):
+    lm = load_lm_corpus("tinyshakespeare", level="char")
+    assert len(lm.train) + len(lm.valid) == 1115394
+    assert len(lm.vocab) == 66  # 65 characters + <unk>
+    assert int(lm.train.max()) < 66 and int(lm.valid.min()) >= 0
+
+
+def test_all_registered_files_in_data_folder_verify(data_dir):
+    for name, ds in DATASETS.items():
+        for file in ds.files:
+            assert Path(dataset_file(name, file)).is_file()
+
+
+def test_encode_text_char_raw_keeps_newlines():
+    ids, vocab = corpora.encode_text("ab\nba\n", "char", "raw")
+    assert "".join(vocab.to_tokens(ids.tolist())) == "ab\nba\n"  # every character, as nanoGPT
+    words, wv = corpora.encode_text("a b\nc", "word", "raw")
+    assert wv.to_tokens(words.tolist()) == ["a", "b", "<eos>", "c", "<eos>"]
+    assert ids.dtype == torch.int64

@@ -1,0 +1,112 @@
+"""Samplers (SPEC §2): property tests over corpus length, batch size and num_steps."""
+
+import random
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqlab import SeqlabError
+from seqlab.data.sampling import (LMBatches, batchify, check_fits, eval_batches, seq_data_iter_random,
+                                  seq_data_iter_sequential)
+
+# (corpus length, batch_size, num_steps) with at least one batch fitting.
+shapes = st.tuples(st.integers(1, 6), st.integers(1, 8)).flatmap(
+    lambda bt: st.tuples(st.integers(bt[0] * bt[1] + 1, bt[0] * bt[1] * 4 + 10), st.just(bt[0]), st.just(bt[1])))
+
+
+def _corpus(n):
+    return torch.arange(n) * 7 % 1009  # distinct-ish values: position is recoverable
+
+
+@settings(max_examples=150, deadline=None)
+@given(shapes, st.integers(0, 2**32))
+def test_sequential_properties(shape, seed):
+    n, b, t = shape
+    corpus = torch.arange(n)  # value == position
+    batches = list(seq_data_iter_sequential(corpus, b, t, random.Random(seed)))
+    assert batches, "one batch must always fit"
+    offset = batches[0][0][0, 0].item()
+    assert 0 <= offset <= t - 1
+    for X, Y in batches:
+        assert X.shape == Y.shape == (b, t)
+        assert torch.equal(Y, X + 1)  # Y is X shifted by one
+        assert X.max() < n and Y.max() < n and X.min() >= 0
+    for (X0, _), (X1, _) in zip(batches, batches[1:]):
+        assert torch.equal(X1[:, 0], X0[:, -1] + 1)  # each row continues the previous batch's row
+
+
+@settings(max_examples=150, deadline=None)
+@given(shapes, st.integers(0, 2**32))
+def test_random_properties(shape, seed):
+    n, b, t = shape
+    corpus = torch.arange(n)
+    batches = list(seq_data_iter_random(corpus, b, t, random.Random(seed)))
+    assert batches
+    starts = torch.cat([X[:, 0] for X, _ in batches]).tolist()
+    assert len(starts) == len(set(starts))  # each subsequence at most once per epoch
+    offset = min(starts) % t
+    assert all((s - offset) % t == 0 for s in starts)  # disjoint, aligned subsequences
+    for X, Y in batches:
+        assert X.shape == Y.shape == (b, t)
+        assert torch.equal(Y, X + 1)
+        assert torch.equal(X, X[:, :1] + torch.arange(t))  # contiguous text
+        assert Y.max() < n
+
+
+@given(st.integers(0, 200), st.integers(-2, 6), st.integers(-2, 6))
+def test_too_short_or_bad_sizes_raise_value_error(n, b, t):
+    if b > 0 and t > 0 and n >= b * t + 1:
+        check_fits(n, b, t)
+        return
+    for fn in (seq_data_iter_random, seq_data_iter_sequential):
+        with pytest.raises(ValueError):
+            next(fn(torch.arange(n), b, t))
+
+
+def test_error_messages_say_what_to_do():
+    with pytest.raises(SeqlabError, match="too short for one batch.*needs at least 11 tokens"):
+        list(seq_data_iter_sequential(list(range(10)), 2, 5))
+    with pytest.raises(SeqlabError, match="batch_size must be a positive integer"):
+        list(seq_data_iter_random(list(range(10)), 0, 5))
+    with pytest.raises(SeqlabError, match="1-D tensor of integer"):
+        LMBatches(torch.rand(100), 2, 5)
+
+
+def test_offset_never_equals_num_steps():
+    # d2l's randint(0, num_steps) draws num_steps ~1/(T+1) of the time (SPEC §13).
+    offsets = {next(seq_data_iter_sequential(torch.arange(1000), 2, 5, random.Random(s)))[0][0, 0].item()
+               for s in range(300)}
+    assert offsets == {0, 1, 2, 3, 4}
+
+
+def test_eval_batches_predict_every_token_once_per_row():
+    corpus = torch.arange(101)
+    ys = torch.cat([Y.reshape(-1) for _, Y in eval_batches(corpus, 1, 7)])
+    assert torch.equal(ys, torch.arange(1, 101))  # all 100 targets with batch size 1
+    batches = list(eval_batches(corpus, 4, 7))
+    assert batches[-1][0].shape[1] == 25 % 7  # the last, partial window is kept
+    assert sum(Y.numel() for _, Y in batches) == 4 * 25
+
+
+def test_batchify_matches_pytorch_examples_layout():
+    data = torch.arange(26)
+    out = batchify(data, 4)
+    assert out.shape == (6, 4)
+    assert out[:, 0].tolist() == [0, 1, 2, 3, 4, 5] and out[:, 1].tolist() == [6, 7, 8, 9, 10, 11]
+
+
+def test_lmbatches_on_device_and_len():
+    loader = LMBatches(torch.arange(1000), 4, 10, sampling="sequential", rng=random.Random(0), device="cpu")
+    assert len(loader) == 24
+    assert len(list(loader)) in (23, 24)
+    loader = LMBatches(torch.arange(1000), 4, 10, sampling="random", rng=random.Random(0))
+    assert len(list(loader)) in (len(loader) - 1, len(loader))
+    with pytest.raises(SeqlabError, match="unknown sampling"):
+        LMBatches(torch.arange(1000), 4, 10, sampling="shuffled")
+
+
+def test_list_corpus_accepted_like_the_book():
+    X, Y = next(seq_data_iter_sequential(list(range(35)), 2, 5, random.Random(0)))
+    assert X.dtype == torch.int64

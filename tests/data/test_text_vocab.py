@@ -1,0 +1,126 @@
+"""SPEC §1 reference values, reproduced exactly, and the vocabulary's contract."""
+
+import collections
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seqlab import SeqlabError
+from seqlab.data.corpora import load_corpus_time_machine, read_time_machine
+from seqlab.data.text import preprocess_line, read_text, tokenize
+from seqlab.data.vocab import Vocab, count_corpus
+
+
+def test_read_time_machine_reference():
+    lines = read_time_machine()
+    assert len(lines) == 3221
+    assert lines[0] == "the time machine by h g wells"
+    assert lines[10] == "twinkled and his usually pale face was flushed and animated the"
+
+
+def test_word_vocab_reference():
+    tokens = tokenize(read_time_machine(), "word")
+    vocab = Vocab(tokens)
+    assert vocab.idx_to_token[:10] == ["<unk>", "the", "i", "and", "of", "a", "to", "was", "in", "that"]
+    assert vocab[tokens[0]] == [1, 19, 50, 40, 2183, 2184, 400]
+    assert vocab[tokens[10]] == [2186, 3, 25, 1044, 362, 113, 7, 1421, 3, 1045, 1]
+    assert len(vocab) == 4580
+
+
+def test_char_corpus_reference():
+    corpus, vocab = load_corpus_time_machine()
+    assert (len(corpus), len(vocab)) == (170580, 28)
+    corpus10k, _ = load_corpus_time_machine(10000)
+    assert corpus10k == corpus[:10000]
+
+
+def test_tokenize_unknown_type_raises():
+    # d2l 0.17.6 prints "ERROR: unknown token type" and returns None (SPEC §13).
+    with pytest.raises(ValueError, match="unknown token type 'bogus'"):
+        tokenize(["a b"], "bogus")
+
+
+def test_tokenize_word_and_char():
+    assert tokenize(["ab c", ""], "word") == [["ab", "c"], []]
+    assert tokenize(["ab c"], "char") == [["a", "b", " ", "c"]]
+
+
+def test_preprocess_line_matches_book_regex():
+    assert preprocess_line("  The Time-Machine, by H. G. Wells [1898]\n") == "the time machine by h g wells"
+
+
+def test_vocab_ordering_reserved_min_freq_and_ties():
+    tokens = ["b", "a", "c", "a", "b", "d", "a"]  # a:3, b:2, c:1, d:1 (c seen before d)
+    vocab = Vocab(tokens, reserved_tokens=["<pad>", "<bos>"])
+    assert vocab.idx_to_token == ["<unk>", "<pad>", "<bos>", "a", "b", "c", "d"]
+    assert Vocab(tokens, min_freq=2).idx_to_token == ["<unk>", "a", "b"]
+    assert Vocab(tokens, max_size=1).idx_to_token == ["<unk>", "a"]
+    assert vocab["zzz"] == vocab.unk == 0
+    assert vocab[["a", ("b", "zzz")]] == [3, [4, 0]]
+    assert vocab.to_tokens([3, 4]) == ["a", "b"] and vocab.to_tokens(5) == "c"
+
+
+def test_vocab_unk_in_corpus_keeps_index_zero():
+    # PTB writes unknown words as "<unk>": they must share index 0, not get a second id.
+    vocab = Vocab(["<unk>", "<unk>", "x"])
+    assert vocab.idx_to_token == ["<unk>", "x"] and vocab["<unk>"] == 0
+
+
+def test_vocab_of_tuples_json_roundtrip(tmp_path):
+    bigrams = [("of", "the"), ("in", "the"), ("of", "the")]
+    vocab = Vocab(bigrams)
+    assert vocab.token_freqs[0] == (("of", "the"), 2)
+    path = tmp_path / "vocab.json"
+    vocab.save(path)
+    again = Vocab.load(path)
+    assert again == vocab and again.token_freqs == vocab.token_freqs
+    assert again.token_to_idx[("of", "the")] == 1
+
+
+def test_vocab_load_rejects_garbage(tmp_path):
+    bad = tmp_path / "v.json"
+    bad.write_text('{"idx_to_token": ["a", "b"]}')
+    with pytest.raises(SeqlabError, match="index 0"):
+        Vocab.load(bad)
+    bad.write_text("not json")
+    with pytest.raises(SeqlabError, match="not valid JSON"):
+        Vocab.load(bad)
+
+
+def test_count_corpus_1d_and_2d():
+    assert count_corpus(["a", "b", "a"]) == collections.Counter(a=2, b=1)
+    assert count_corpus([["a", "b"], ["a"]]) == collections.Counter(a=2, b=1)
+    assert count_corpus([]) == collections.Counter()
+
+
+@given(st.lists(st.text(alphabet="abcde", min_size=1, max_size=3), max_size=60))
+def test_vocab_roundtrip_property(tokens):
+    vocab = Vocab(tokens)
+    assert vocab.to_tokens(vocab[tokens]) == tokens  # every seen token round-trips
+    freqs = [f for _, f in vocab.token_freqs]
+    assert freqs == sorted(freqs, reverse=True)
+    assert Vocab.from_dict(vocab.to_dict()) == vocab
+
+
+@given(st.lists(st.text(min_size=0, max_size=20), max_size=10))
+def test_tokenize_char_roundtrip_property(lines):
+    assert ["".join(t) for t in tokenize(lines, "char")] == lines
+    assert [" ".join(t) for t in tokenize(lines, "word")] == [" ".join(line.split()) for line in lines]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"), (b"   \n\n", "empty"), (b"abc\x00def", "binary"), (b"caf\xe9 au lait", "not UTF-8"),
+])
+def test_read_text_bad_files(tmp_path, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(SeqlabError, match=message):
+        read_text(path)
+
+
+def test_read_text_missing_and_folder(tmp_path):
+    with pytest.raises(SeqlabError, match="not found"):
+        read_text(tmp_path / "nope.txt")
+    with pytest.raises(SeqlabError, match="folder"):
+        read_text(tmp_path)
