@@ -46,6 +46,7 @@ class TranslateTrainConfig:
     clip: float = 1.0
     bleu_sentences: int = 500  # valid_bleu is greedy BLEU on the first N valid pairs
     bleu_every: int = 1  # epochs between valid_bleu figures (0: never)
+    time_limit_s: float | None = None  # stop training (mid-epoch) after this many seconds
 
 
 @dataclass

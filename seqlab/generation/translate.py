@@ -81,8 +81,8 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
     and ranks the B x (K * V) extensions by their log-probability sum. Among the top K,
     those ending in <eos> are finished (scored with the length normalisation); the
     best K that do not are the next alive candidates. A source is done when it has K
-    finished candidates, or when no alive candidate can beat its best finished one
-    (an alive sum s < 0 can at best reach s / max_len**alpha), or at `max_len`, where
+    finished candidates, or when no alive candidate can beat its `n_best`-th finished
+    one (an alive sum s < 0 can at best reach s / max_len**alpha), or at `max_len`, where
     the alive candidates finish without <eos>. With K = 1 this is greedy decoding; with
     K at least the number of candidates it is exhaustive search.
     """
@@ -145,7 +145,8 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
             fin = finished[b]
             if len(fin) >= K or not torch.isfinite(best_alive[b]):
                 done[b] = True
-            elif fin and max(h.score for h in fin) >= float(best_alive[b]) / bound_den:
+            elif len(fin) >= n_best and sorted((h.score for h in fin), reverse=True)[n_best - 1] \
+                    >= float(best_alive[b]) / bound_den:
                 done[b] = True
         if bool(done.all()):
             break
@@ -163,13 +164,13 @@ def exhaustive_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.
     _check(1, max_len)
     if src.shape[0] != 1:
         raise SeqlabError("exhaustive search takes one source sentence at a time")
-    V = model.decoder.dense.out_features
+    state0 = _start(model, src, src_valid_len)
+    V = model.decoder(torch.full((1, 1), bos, device=src.device), state0)[0].shape[-1]
     non_eos = [v for v in range(V) if v != eos]
     count = sum((V - 1) ** (L - 1) for L in range(1, max_len)) + (V - 1) ** (max_len - 1) * V
     if count > limit:
         raise SeqlabError(f"exhaustive search would score {count:,} candidates (over {limit:,}): "
                           "use a smaller vocabulary or max length, or beam search")
-    state0 = _start(model, src, src_valid_len)
     out = []
     for L in range(1, max_len + 1):
         lasts = range(V) if L == max_len else [eos]

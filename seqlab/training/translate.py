@@ -58,11 +58,16 @@ def teacher_forcing_input(Y: torch.Tensor, bos: int) -> torch.Tensor:
 
 
 def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, *, bos: int,
-                clip: float, device: torch.device) -> dict:
-    """One pass of teacher-forced training; returns loss_sum (nats), tokens and seconds."""
+                clip: float, device: torch.device, deadline: float | None = None) -> dict:
+    """One pass of teacher-forced training; returns loss_sum (nats), tokens, seconds, and
+    `stopped`: whether it ended early at `deadline` (a `time.perf_counter()` value)."""
     model.train()
     loss_sum, n_tokens, start = torch.zeros((), device=device), 0, time.perf_counter()
+    stopped = False
     for X, X_len, Y, Y_len in batches:
+        if deadline is not None and n_tokens and time.perf_counter() >= deadline:
+            stopped = True
+            break
         X, X_len, Y, Y_len = (t.to(device, non_blocking=True) for t in (X, X_len, Y, Y_len))
         logits, _ = model(X, teacher_forcing_input(Y, bos), X_len)  # (B, T, V)
         token_loss = masked_ce(logits, Y, Y_len).sum()
@@ -75,7 +80,8 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
         n_tokens += count
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return {"loss_sum": float(loss_sum), "tokens": n_tokens, "seconds": time.perf_counter() - start}
+    return {"loss_sum": float(loss_sum), "tokens": n_tokens, "seconds": time.perf_counter() - start,
+            "stopped": stopped}
 
 
 @torch.no_grad()
@@ -187,7 +193,8 @@ def fit(cfg, *, log=print) -> dict:
         gen = torch.Generator().manual_seed(run.seed * 100_003 + epoch)  # order depends on (seed, epoch) only
         train_iter = progress(batches(train_arrays, tr.batch_size, shuffle=True, generator=gen),
                               total=n_batches, desc=f"epoch {epoch}/{tr.epochs}")
-        t = train_epoch(model, train_iter, optimizer, bos=bos, clip=tr.clip, device=device)
+        deadline = wall0 + tr.time_limit_s if tr.time_limit_s else None
+        t = train_epoch(model, train_iter, optimizer, bos=bos, clip=tr.clip, device=device, deadline=deadline)
         v = evaluate_loss(model, batches(valid_arrays, 256), bos=bos, device=device)
         train_loss, valid_loss = t["loss_sum"] / t["tokens"], v["loss_sum"] / v["tokens"]
         record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
@@ -196,6 +203,8 @@ def fit(cfg, *, log=print) -> dict:
                   "valid_ppl": math.exp(min(valid_loss, 700))}
         if tr.bleu_every > 0 and (epoch % tr.bleu_every == 0 or epoch == tr.epochs):
             record["valid_bleu"] = bleu_on(model, bleu_pairs, data, device=device)["bleu"]
+        if t["stopped"]:
+            record["partial_epoch"] = True  # --time-limit-s ended it early; training stops here
         record["wall_s"] = time.perf_counter() - wall0
         metrics.write(**record)
         meta = dict(meta_base, epoch=epoch, rng=rng_state(), best_valid_loss=min(best, valid_loss),
@@ -207,6 +216,9 @@ def fit(cfg, *, log=print) -> dict:
         bleu_txt = f", valid BLEU {record['valid_bleu']:.1f}" if "valid_bleu" in record else ""
         log(f"epoch {epoch}: train loss {train_loss:.3f}, valid loss {valid_loss:.3f}{bleu_txt}, "
             f"{record['tokens_per_sec']:,.0f} tokens/s, {record['wall_s']:.0f} s")
+        if t["stopped"]:
+            log(f"time limit of {tr.time_limit_s:g} s reached during epoch {epoch}: stopping")
+            break
     recs = metrics.records
     if recs:
         xs = [r["epoch"] for r in recs]
