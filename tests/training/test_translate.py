@@ -11,6 +11,15 @@ from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
 from seqlab.training.translate import (MaskedSoftmaxCELoss, book_masked_ce, evaluate_loss, masked_ce,
                                        sequence_mask, teacher_forcing_input, train_epoch)
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny models: one thread is faster, and avoids oversubscribing a shared CPU
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 
 def test_sequence_mask_book_example():
     X = torch.tensor([[1, 2, 3], [4, 5, 6]])
