@@ -5,7 +5,7 @@ import torch
 
 from seqlab import d2l
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _one_thread():
     # tiny models: one thread is faster, and avoids oversubscribing a shared CPU
     n = torch.get_num_threads()
