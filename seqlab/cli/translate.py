@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from typing import Literal
 
 from seqlab.config import RunConfig
 
@@ -42,7 +43,7 @@ class TranslateTrainConfig:
     batch_size: int = 64
     epochs: int = 300
     lr: float = 0.005
-    optimizer: str = "adam"
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
     clip: float = 1.0
     bleu_sentences: int = 500  # valid_bleu is greedy BLEU on the first N valid pairs
     bleu_every: int = 1  # epochs between valid_bleu figures (0: never)
