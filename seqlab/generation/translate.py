@@ -111,9 +111,11 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
         last = t == max_len
         ends = valid & ((tok == eos) | last)
         ends[:, K:] = False  # only the top K ranks may finish (so K = 1 is greedy)
-        hist_rows = history.reshape(B, K, history.shape[1])
-        top_c, beam_c, tok_c = top.cpu(), beam.cpu(), tok.cpu()
-        for b, r in ends.nonzero().tolist():
+        ended = ends.nonzero().tolist()
+        if ended:  # one device->host copy per step, not one per hypothesis
+            hist_rows = history.reshape(B, K, history.shape[1]).cpu()
+            top_c, beam_c, tok_c = top.cpu(), beam.cpu(), tok.cpu()
+        for b, r in ended:
             if done[b]:
                 continue
             prev = hist_rows[b, beam_c[b, r]].tolist()
@@ -125,12 +127,8 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
         # the next alive candidates: the best K extensions that did not end
         alive = valid & (tok != eos)
         rank = torch.where(alive, torch.arange(n, device=device).expand(B, n), n + torch.arange(n, device=device))
-        keep = rank.argsort(dim=1)[:, :K]  # (B, K) positions in `top`, alive first
+        keep = rank.argsort(dim=1)[:, :K]  # (B, K) positions in `top`, alive first (n >= K always)
         kept_alive = alive.gather(1, keep)
-        if keep.shape[1] < K:  # fewer than K extensions exist (tiny vocabularies)
-            pad = K - keep.shape[1]
-            keep = torch.cat([keep, keep[:, :1].expand(B, pad)], dim=1)
-            kept_alive = torch.cat([kept_alive, torch.zeros(B, pad, dtype=torch.bool, device=device)], dim=1)
         new_sums = top.gather(1, keep).masked_fill(~kept_alive, float("-inf"))
         src_rows = (torch.arange(B, device=device).unsqueeze(1) * K + beam.gather(1, keep)).view(-1)
         new_tok = tok.gather(1, keep).view(-1, 1)
