@@ -32,6 +32,7 @@ class TranslateDataConfig:
 class TranslateModelConfig:
     attention: bool = False
     bidirectional: bool = False
+    pack: bool = False  # encoder reads each source only up to its length (the book's reads the padding)
     embed: int = 32
     hidden: int = 32
     layers: int = 2

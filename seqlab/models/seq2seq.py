@@ -66,11 +66,16 @@ class Seq2SeqEncoder(Encoder):
 
     `bidirectional=True` runs H/2 units each way and joins the two directions of every
     layer, so outputs and state keep the shapes above (and any decoder fits either).
+
+    `pack=True` reads each source only up to its valid length (when `forward` is given
+    one): the state is that after the last real token, and outputs past it are zero. The
+    book's encoder (`pack=False`, the default) runs the GRU over the padding too.
     """
 
     def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int,
-                 dropout: float = 0.0, bidirectional: bool = False, **kwargs):
+                 dropout: float = 0.0, bidirectional: bool = False, pack: bool = False, **kwargs):
         super().__init__(**kwargs)
+        self.pack = pack
         if bidirectional and num_hiddens % 2:
             raise SeqlabError(f"a bidirectional encoder splits num_hiddens between two directions: "
                               f"use an even number, not {num_hiddens}")
@@ -81,8 +86,15 @@ class Seq2SeqEncoder(Encoder):
                           bidirectional=bidirectional)
 
     def forward(self, X: torch.Tensor, *args) -> tuple[torch.Tensor, torch.Tensor]:
+        T = X.shape[1]
         X = self.embedding(X.long()).permute(1, 0, 2)  # (B, T) -> (T, B, E)
-        output, state = self.rnn(X)  # (T, B, H), (L * dirs, B, H / dirs)
+        if self.pack and args and args[0] is not None:
+            lengths = torch.as_tensor(args[0]).to("cpu", torch.int64).clamp(1, T)
+            packed = nn.utils.rnn.pack_padded_sequence(X, lengths, enforce_sorted=False)
+            output, state = self.rnn(packed)
+            output, _ = nn.utils.rnn.pad_packed_sequence(output, total_length=T)  # (T, B, H)
+        else:
+            output, state = self.rnn(X)  # (T, B, H), (L * dirs, B, H / dirs)
         if self.bidirectional:
             L, B = self.num_layers, state.shape[1]
             # (L * 2, B, H/2) -> (L, 2, B, H/2) -> (L, B, H): [forward ; backward] per layer
@@ -131,14 +143,15 @@ class Seq2SeqDecoder(Decoder):
 
 
 def build_seq2seq(src_vocab_size: int, tgt_vocab_size: int, *, embed: int, hidden: int, layers: int,
-                  dropout: float = 0.0, attention: bool = False, bidirectional: bool = False) -> EncoderDecoder:
+                  dropout: float = 0.0, attention: bool = False, bidirectional: bool = False,
+                  pack: bool = False) -> EncoderDecoder:
     """The model a config describes (plain GRU decoder, or the additive-attention one)."""
     for name, value in (("embed", embed), ("hidden", hidden), ("layers", layers)):
         if value <= 0:
             raise SeqlabError(f"--{name} must be positive, got {value}")
     if not 0 <= dropout < 1:
         raise SeqlabError(f"--dropout must be in [0, 1), got {dropout}")
-    encoder = Seq2SeqEncoder(src_vocab_size, embed, hidden, layers, dropout, bidirectional)
+    encoder = Seq2SeqEncoder(src_vocab_size, embed, hidden, layers, dropout, bidirectional, pack)
     if attention:
         from seqlab.models.attention import Seq2SeqAttentionDecoder
 

@@ -162,7 +162,8 @@ def fit(cfg, *, log=print) -> dict:
         raise SeqlabError("the valid split is empty: raise --valid-frac or use more examples")
     train_arrays, valid_arrays = data.arrays("train"), data.arrays("valid")
     model = build_seq2seq(len(data.src_vocab), len(data.tgt_vocab), embed=m.embed, hidden=m.hidden,
-                          layers=m.layers, dropout=m.dropout, attention=m.attention, bidirectional=m.bidirectional)
+                          layers=m.layers, dropout=m.dropout, attention=m.attention, bidirectional=m.bidirectional,
+                          pack=m.pack)
     model.apply(init_seq2seq)
     model.to(device)
     optimizer = make_optimizer(tr.optimizer, model.parameters(), tr.lr)
@@ -239,7 +240,8 @@ def load_translator(ckpt, device: torch.device):
     m = cfg["model"]
     src_vocab, tgt_vocab = Vocab.from_dict(ckpt.meta["src_vocab"]), Vocab.from_dict(ckpt.meta["tgt_vocab"])
     model = build_seq2seq(len(src_vocab), len(tgt_vocab), embed=m["embed"], hidden=m["hidden"], layers=m["layers"],
-                          dropout=m["dropout"], attention=m["attention"], bidirectional=m["bidirectional"])
+                          dropout=m["dropout"], attention=m["attention"], bidirectional=m["bidirectional"],
+                          pack=m.get("pack", False))
     model.load_state_dict(ckpt.model)
     model.to(device).eval()
     return model, SimpleNamespace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, num_steps=cfg["data"]["num_steps"])

@@ -28,7 +28,7 @@ def run_dir(tmp_path_factory):
     pairs = root / "pairs.txt"
     pairs.write_text("\n".join(f"{a}\t{b}" for a, b in PAIRS * 6) + "\n", encoding="utf-8")
     out = root / "run"
-    argv = ["train", "translate", "--data", str(pairs), "--num-steps", "6", "--attention", "--embed", "8",
+    argv = ["train", "translate", "--data", str(pairs), "--num-steps", "6", "--attention", "--pack", "--embed", "8",
             "--hidden", "16", "--layers", "1", "--dropout", "0", "--batch-size", "16", "--epochs", "2", "--lr", "0.01",
             "--valid-frac", "0.2", "--test-frac", "0.2", "--min-freq", "1", "--device", "cpu", "--out", str(out)]
     assert main(argv) == 0
@@ -116,3 +116,18 @@ def test_train_bad_input_exits_2(tmp_path, capsys, flags, message):
     assert main(["train", "translate", "--out", str(tmp_path / "o"), *flags]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["book", "attention", "attention_cpu"])
+def test_shipped_configs_parse(name):
+    from pathlib import Path
+
+    from seqlab.cli.translate import TranslateConfig
+    from seqlab.config import from_dict, load_toml
+
+    cfg = from_dict(TranslateConfig, load_toml(Path(__file__).parents[2] / "configs" / f"fra_eng_{name}.toml"))
+    assert cfg.data.dataset == "fra-eng" and cfg.model.attention == (name != "book")
+    if name == "book":  # the book's 9.7 values
+        assert (cfg.data.num_examples, cfg.data.num_steps, cfg.model.embed, cfg.model.hidden, cfg.model.layers,
+                cfg.model.dropout, cfg.train.batch_size, cfg.train.epochs, cfg.train.lr) == \
+            (600, 10, 32, 32, 2, 0.1, 64, 300, 0.005)

@@ -83,3 +83,18 @@ def test_attention_decoder_gives_padding_no_weight():
 def test_bad_model_settings(kwargs, message):
     with pytest.raises(SeqlabError, match=message):
         build_seq2seq(5, 5, **kwargs)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_packed_encoder_reads_each_source_only_to_its_length(bidirectional):
+    torch.manual_seed(0)
+    enc = Seq2SeqEncoder(10, 6, 8, num_layers=2, bidirectional=bidirectional, pack=True).eval()
+    X = torch.tensor([[4, 5, 3, 1, 1, 1], [6, 7, 8, 9, 5, 3]])
+    lengths = torch.tensor([3, 6])
+    output, state = enc(X, lengths)
+    alone_out, alone_state = enc(X[:1, :3])  # the first source without its padding (no lengths: no packing)
+    assert torch.allclose(state[:, :1], alone_state, atol=1e-6)
+    assert torch.allclose(output[:3, :1], alone_out, atol=1e-6) and torch.all(output[3:, 0] == 0)
+    unpacked = Seq2SeqEncoder(10, 6, 8, num_layers=2, bidirectional=bidirectional)
+    unpacked.load_state_dict(enc.state_dict())
+    assert not torch.allclose(unpacked.eval()(X, lengths)[1][:, :1], alone_state, atol=1e-4)  # the book's reads pads
