@@ -1,3 +1,79 @@
-"""The book's names for nmt (see seqlab.d2l)."""
+"""The book's names for machine translation (9.5-9.7, and 10.4's attention decoder).
 
-__all__: list[str] = []
+Differences from d2l 0.17, each a fix of a reported defect (see SPEC §13):
+- `MaskedSoftmaxCELoss` averages each sequence over its real tokens, not its padded
+  length; `train_seq2seq` prints the per-token loss over real tokens.
+- `Seq2SeqDecoder` keeps the encoder's context fixed while decoding step by step
+  (the book's takes it from the decoder's own state during prediction); its state
+  is a `Seq2SeqState` whose `.shape` is the hidden state's, so `state.shape` still prints.
+- `bleu` returns 0 instead of raising ZeroDivisionError for predictions shorter than k.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from seqlab.d2l.common import Accumulator, Timer
+from seqlab.data.translation import (build_array_nmt, load_data_nmt, preprocess_nmt, read_data_nmt,
+                                     tokenize_nmt, truncate_pad)
+from seqlab.models.attention import AdditiveAttention, Seq2SeqAttentionDecoder, masked_softmax
+from seqlab.models.seq2seq import Decoder, Encoder, EncoderDecoder, Seq2SeqDecoder, Seq2SeqEncoder, init_seq2seq
+from seqlab.training.bleu import bleu
+from seqlab.training.translate import MaskedSoftmaxCELoss, sequence_mask, train_epoch
+
+AttentionDecoder = Decoder  # the book's 10.4 base class: a Decoder with `attention_weights`
+
+__all__ = ["read_data_nmt", "preprocess_nmt", "tokenize_nmt", "truncate_pad", "build_array_nmt", "load_data_nmt",
+           "Encoder", "Decoder", "EncoderDecoder", "Seq2SeqEncoder", "Seq2SeqDecoder", "sequence_mask",
+           "MaskedSoftmaxCELoss", "train_seq2seq", "predict_seq2seq", "bleu", "masked_softmax",
+           "AdditiveAttention", "AttentionDecoder", "Seq2SeqAttentionDecoder"]
+
+
+def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
+    """The book's training loop (Xavier init, Adam, teacher forcing, clipping at 1).
+
+    Prints the final per-token loss and tokens/sec as the book does; returns the loss
+    of every epoch (the book plots every tenth).
+    """
+    device = torch.device(device)
+    net.apply(init_seq2seq)
+    net.to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    losses, metric, timer = [], Accumulator(2), Timer()
+    for _ in range(num_epochs):
+        timer.start()
+        r = train_epoch(net, data_iter, optimizer, bos=tgt_vocab["<bos>"], clip=1.0, device=device)
+        timer.stop()
+        metric = Accumulator(2)
+        metric.add(r["loss_sum"], r["tokens"])
+        losses.append(metric[0] / metric[1])
+    print(f"loss {losses[-1]:.3f}, {metric[1] / timer.times[-1]:.1f} tokens/sec on {device}")
+    return losses
+
+
+@torch.no_grad()
+def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device, save_attention_weights=False):
+    """The book's greedy prediction of one sentence (already tokenised with spaces, e.g. "go .").
+
+    Returns (translation, attention weights per step, or [] unless asked for).
+    """
+    net.eval()
+    device = torch.device(device)
+    src_tokens = src_vocab[src_sentence.lower().split(" ")] + [src_vocab["<eos>"]]
+    enc_valid_len = torch.tensor([len(src_tokens)], device=device)
+    src_tokens = truncate_pad(src_tokens, num_steps, src_vocab["<pad>"])
+    enc_X = torch.tensor([src_tokens], dtype=torch.long, device=device)  # (1, T)
+    enc_outputs = net.encoder(enc_X, enc_valid_len)
+    dec_state = net.decoder.init_state(enc_outputs, enc_valid_len)
+    dec_X = torch.tensor([[tgt_vocab["<bos>"]]], dtype=torch.long, device=device)  # (1, 1)
+    output_seq, attention_weight_seq = [], []
+    for _ in range(num_steps):
+        Y, dec_state = net.decoder(dec_X, dec_state)
+        dec_X = Y.argmax(dim=2)
+        pred = int(dec_X.squeeze(dim=0).type(torch.int32).item())
+        if save_attention_weights:
+            attention_weight_seq.append(net.decoder.attention_weights)
+        if pred == tgt_vocab["<eos>"]:
+            break
+        output_seq.append(pred)
+    return " ".join(tgt_vocab.to_tokens(output_seq)), attention_weight_seq

@@ -1,0 +1,210 @@
+"""English-French sentence pairs (fra-eng): the book's pipeline (9.5) and a held-out split.
+
+The book's steps, kept exact (SPEC §8 reference values are tests):
+
+    raw text --preprocess_nmt--> "go .\tva !\n..."  (nbsp -> space, lower case,
+                                                      a space before , . ! ?)
+             --tokenize_nmt-->  source [['go', '.'], ...], target [['va', '!'], ...]
+             --Vocab(min_freq=2, reserved <pad> <bos> <eos>)-->
+             --build_array_nmt--> (N, num_steps) indices, each line + <eos>,
+                                   truncated or padded with <pad>; valid lengths
+
+Beyond the book: `split_pairs` makes a deterministic train/valid/test split of the
+pairs, grouped by source sentence so that no English sentence of the test split was
+seen in training (fra-eng repeats a sentence with several translations), and
+`load_translation` builds the vocabularies on the training split only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from seqlab.data.corpora import dataset_file
+from seqlab.data.text import read_text
+from seqlab.data.vocab import Vocab
+from seqlab.errors import SeqlabError
+
+PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
+RESERVED = [PAD, BOS, EOS]
+
+# A punctuation mark that follows a character other than a space. The look-behind
+# reads the original text, exactly like the book's `no_space(char, text[i - 1])`,
+# and cannot match at position 0 (the book's `i > 0`).
+_NO_SPACE = re.compile(r"(?<=[^ ])([,.!?])")
+
+
+def read_data_nmt(path: str | Path | None = None) -> str:
+    """The raw fra-eng text (tab-separated `english<TAB>french` lines)."""
+    return read_text(path if path is not None else dataset_file("fra-eng"))
+
+
+def preprocess_nmt(text: str) -> str:
+    """Non-breaking spaces -> spaces, lower case, a space before , . ! ? (the book's 9.5)."""
+    text = text.replace("\u202f", " ").replace("\xa0", " ").lower()
+    return _NO_SPACE.sub(r" \1", text)
+
+
+def tokenize_nmt(text: str, num_examples: int | None = None) -> tuple[list[list[str]], list[list[str]]]:
+    """Word tokens of each pair (`split(' ')`, as the book).
+
+    Like the book, `num_examples=n` stops *after* line n, i.e. keeps the pairs of the
+    first n + 1 lines (the book's `if num_examples and i > num_examples: break`); the
+    SPEC's reference vocabulary sizes (184 / 201 for 600) depend on that.
+    """
+    source, target = [], []
+    for i, line in enumerate(text.split("\n")):
+        if num_examples and i > num_examples:
+            break
+        parts = line.split("\t")
+        if len(parts) == 2:
+            source.append(parts[0].split(" "))
+            target.append(parts[1].split(" "))
+    return source, target
+
+
+def truncate_pad(line: Sequence, num_steps: int, padding_token) -> list:
+    """Cut `line` to `num_steps` items or pad it with `padding_token` up to that length."""
+    if len(line) > num_steps:
+        return list(line[:num_steps])
+    return list(line) + [padding_token] * (num_steps - len(line))
+
+
+def build_array_nmt(lines: Sequence[Sequence[str]], vocab: Vocab, num_steps: int
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, num_steps) int64 indices of `line + <eos>`, truncated/padded; (N,) int32 valid lengths."""
+    if num_steps <= 0:
+        raise SeqlabError(f"num_steps must be positive, got {num_steps}")
+    pad, eos = vocab[PAD], vocab[EOS]
+    rows = [truncate_pad(vocab[list(line)] + [eos], num_steps, pad) for line in lines]
+    array = torch.tensor(rows, dtype=torch.long).reshape(len(rows), num_steps)
+    valid_len = (array != pad).type(torch.int32).sum(1)
+    return array, valid_len
+
+
+def build_vocabs(source: Sequence[Sequence[str]], target: Sequence[Sequence[str]], min_freq: int = 2
+                 ) -> tuple[Vocab, Vocab]:
+    """Source and target vocabularies with the book's settings."""
+    return (Vocab(source, min_freq=min_freq, reserved_tokens=RESERVED),
+            Vocab(target, min_freq=min_freq, reserved_tokens=RESERVED))
+
+
+def load_data_nmt(batch_size: int, num_steps: int, num_examples: int = 600):
+    """The book's iterator over (X, X_valid_len, Y, Y_valid_len) minibatches, and the vocabularies."""
+    from torch.utils import data
+
+    text = preprocess_nmt(read_data_nmt())
+    source, target = tokenize_nmt(text, num_examples)
+    src_vocab, tgt_vocab = build_vocabs(source, target)
+    src_array, src_valid_len = build_array_nmt(source, src_vocab, num_steps)
+    tgt_array, tgt_valid_len = build_array_nmt(target, tgt_vocab, num_steps)
+    dataset = data.TensorDataset(src_array, src_valid_len, tgt_array, tgt_valid_len)
+    return data.DataLoader(dataset, batch_size, shuffle=True), src_vocab, tgt_vocab
+
+
+# --- held-out splits -----------------------------------------------------------------------
+
+Pairs = list[tuple[list[str], list[str]]]
+
+
+def split_pairs(source: Sequence[list[str]], target: Sequence[list[str]], valid_frac: float = 0.05,
+                test_frac: float = 0.05, seed: int = 0) -> dict[str, Pairs]:
+    """A deterministic train/valid/test split, grouped by source sentence.
+
+    The distinct source sentences are shuffled with `seed` (its own generator, so the
+    split does not depend on the global RNG); the first `test_frac` of them (and all
+    their pairs) go to test, the next `valid_frac` to valid, the rest to train.
+    """
+    if not (0 <= valid_frac < 1 and 0 <= test_frac < 1 and valid_frac + test_frac < 1):
+        raise SeqlabError(f"valid_frac ({valid_frac}) and test_frac ({test_frac}) must be in [0, 1) "
+                          "and leave some pairs for training")
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, src in enumerate(source):
+        groups.setdefault(tuple(src), []).append(i)
+    keys = list(groups)
+    order = torch.randperm(len(keys), generator=torch.Generator().manual_seed(seed)).tolist()
+    n_test = round(len(keys) * test_frac)
+    n_valid = round(len(keys) * valid_frac)
+    which = {}
+    for rank, k in enumerate(order):
+        which[keys[k]] = "test" if rank < n_test else "valid" if rank < n_test + n_valid else "train"
+    out: dict[str, Pairs] = {"train": [], "valid": [], "test": []}
+    for i, (src, tgt) in enumerate(zip(source, target)):  # keep file order inside each split
+        out[which[tuple(src)]].append((list(src), list(tgt)))
+    if not out["train"]:
+        raise SeqlabError("no training pairs left after the split: use more examples or smaller fractions")
+    return out
+
+
+@dataclass
+class TranslationData:
+    """Pairs of each split and the vocabularies (built on the training split)."""
+
+    splits: dict[str, Pairs]
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    num_steps: int
+
+    def arrays(self, split: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(src (N, T), src_valid_len (N,), tgt (N, T), tgt_valid_len (N,)) of a split."""
+        pairs = self.splits[split]
+        if not pairs:
+            raise SeqlabError(f"the {split} split is empty: raise its fraction or use more examples")
+        src, src_len = build_array_nmt([p[0] for p in pairs], self.src_vocab, self.num_steps)
+        tgt, tgt_len = build_array_nmt([p[1] for p in pairs], self.tgt_vocab, self.num_steps)
+        return src, src_len, tgt, tgt_len
+
+
+def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None, num_examples: int | None = None,
+                     num_steps: int = 10, valid_frac: float = 0.05, test_frac: float = 0.05,
+                     split_seed: int = 0, min_freq: int = 2) -> TranslationData:
+    """Read, preprocess and split the pairs; vocabularies from the training split."""
+    if num_steps < 2:
+        raise SeqlabError(f"num_steps must be at least 2 (a word and <eos>), got {num_steps}")
+    if dataset != "fra-eng" and data is None:
+        raise SeqlabError(f"unknown translation dataset {dataset!r}: use fra-eng, or --data FILE "
+                          "(lines of `source<TAB>target`)")
+    text = preprocess_nmt(read_data_nmt(data) if data is not None else read_data_nmt())
+    source, target = tokenize_nmt(text, num_examples)
+    if not source:
+        where = data if data is not None else "the fra-eng file"
+        raise SeqlabError(f"{where} holds no `source<TAB>target` lines")
+    splits = split_pairs(source, target, valid_frac, test_frac, split_seed)
+    train = splits["train"]
+    src_vocab, tgt_vocab = build_vocabs([p[0] for p in train], [p[1] for p in train], min_freq)
+    return TranslationData(splits, src_vocab, tgt_vocab, num_steps)
+
+
+def batches(arrays: Sequence[torch.Tensor], batch_size: int, *, shuffle: bool = False,
+            generator: torch.Generator | None = None):
+    """Minibatches of aligned tensors (first dimension), optionally in a seeded random order."""
+    n = arrays[0].shape[0]
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    for i in range(0, n, batch_size):
+        idx = order[i:i + batch_size]
+        yield tuple(a[idx] for a in arrays)
+
+
+def encode_source(sentence: str, src_vocab: Vocab, num_steps: int) -> tuple[list[int], int]:
+    """One raw sentence -> (padded indices, valid length), with the checks a user needs.
+
+    The sentence is preprocessed like the training data ("Go." -> "go ."). Empty
+    input, input of unknown words only, and input longer than `num_steps - 1` tokens
+    (no room for <eos>) are errors rather than silent nonsense.
+    """
+    tokens = [t for t in preprocess_nmt(sentence.strip()).split(" ") if t]
+    if not tokens:
+        raise SeqlabError("empty sentence: give some words to translate")
+    ids = src_vocab[tokens]
+    if all(i == src_vocab.unk for i in ids):
+        raise SeqlabError(f"every word of {sentence!r} is unknown to the model's vocabulary "
+                          f"({len(src_vocab)} words): nothing to translate")
+    if len(ids) + 1 > num_steps:
+        raise SeqlabError(f"{sentence!r} has {len(ids)} tokens but the model reads at most {num_steps - 1} "
+                          f"(num_steps={num_steps}, one step is <eos>): shorten it or retrain with larger --num-steps")
+    ids = ids + [src_vocab[EOS]]
+    return truncate_pad(ids, num_steps, src_vocab[PAD]), len(ids)

@@ -1,0 +1,171 @@
+"""Encoder-decoder interfaces and the GRU sequence-to-sequence model of the book (9.6-9.7).
+
+Layouts: token batches are (B, T) as the data gives them; recurrent layers run in
+(T, B, H) as the book explains. A decoder's `forward(X, state)` takes (B, T) inputs
+and returns (B, T, V) logits and the new state, so the same call serves teacher
+forcing (the whole target at once) and decoding (T = 1, step by step).
+
+One fix over the book (d2l 0.17's `Seq2SeqDecoder`): the book's decoder takes its
+context from `state[-1]`, the *decoder's current* top-layer state. In training the
+whole target runs in one call, so the context is the encoder's final state; in
+prediction (one step per call) it silently becomes the decoder's previous state, so
+the model is decoded differently from how it was trained. Here the decoder state
+carries the encoder context separately (`Seq2SeqState`), fixed for the whole output.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from seqlab.errors import SeqlabError
+
+
+class Encoder(nn.Module):
+    """The encoder interface: `forward(X, *args) -> enc_outputs`."""
+
+    def forward(self, X, *args):
+        raise NotImplementedError
+
+
+class Decoder(nn.Module):
+    """The decoder interface.
+
+    `init_state(enc_outputs, *args) -> state`; `forward(X, state) -> (logits, state)`;
+    `reorder_state(state, index) -> state` keeps/duplicates batch rows (beam search).
+    """
+
+    def init_state(self, enc_outputs, *args):
+        raise NotImplementedError
+
+    def forward(self, X, state):
+        raise NotImplementedError
+
+    def reorder_state(self, state, index: torch.Tensor):
+        raise NotImplementedError
+
+
+class EncoderDecoder(nn.Module):
+    """`forward(enc_X, dec_X, *args)`: encode, initialise the decoder, decode (teacher forcing)."""
+
+    def __init__(self, encoder: Encoder, decoder: Decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, enc_X, dec_X, *args):
+        enc_outputs = self.encoder(enc_X, *args)
+        dec_state = self.decoder.init_state(enc_outputs, *args)
+        return self.decoder(dec_X, dec_state)
+
+
+class Seq2SeqEncoder(Encoder):
+    """Embedding + multi-layer GRU; returns (outputs (T, B, H), state (L, B, H)).
+
+    `bidirectional=True` runs H/2 units each way and joins the two directions of every
+    layer, so outputs and state keep the shapes above (and any decoder fits either).
+
+    `pack=True` reads each source only up to its valid length (when `forward` is given
+    one): the state is that after the last real token, and outputs past it are zero. The
+    book's encoder (`pack=False`, the default) runs the GRU over the padding too.
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int,
+                 dropout: float = 0.0, bidirectional: bool = False, pack: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.pack = pack
+        if bidirectional and num_hiddens % 2:
+            raise SeqlabError(f"a bidirectional encoder splits num_hiddens between two directions: "
+                              f"use an even number, not {num_hiddens}")
+        self.num_hiddens, self.num_layers, self.bidirectional = num_hiddens, num_layers, bidirectional
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        per_dir = num_hiddens // 2 if bidirectional else num_hiddens
+        self.rnn = nn.GRU(embed_size, per_dir, num_layers, dropout=dropout if num_layers > 1 else 0.0,
+                          bidirectional=bidirectional)
+
+    def forward(self, X: torch.Tensor, *args) -> tuple[torch.Tensor, torch.Tensor]:
+        T = X.shape[1]
+        X = self.embedding(X.long()).permute(1, 0, 2)  # (B, T) -> (T, B, E)
+        if self.pack and args and args[0] is not None:
+            lengths = torch.as_tensor(args[0]).to("cpu", torch.int64).clamp(1, T)
+            packed = nn.utils.rnn.pack_padded_sequence(X, lengths, enforce_sorted=False)
+            output, state = self.rnn(packed)
+            output, _ = nn.utils.rnn.pad_packed_sequence(output, total_length=T)  # (T, B, H)
+        else:
+            output, state = self.rnn(X)  # (T, B, H), (L * dirs, B, H / dirs)
+        if self.bidirectional:
+            L, B = self.num_layers, state.shape[1]
+            # (L * 2, B, H/2) -> (L, 2, B, H/2) -> (L, B, H): [forward ; backward] per layer
+            state = state.reshape(L, 2, B, -1).permute(0, 2, 1, 3).reshape(L, B, -1)
+        return output, state
+
+
+class Seq2SeqState(NamedTuple):
+    """Decoder state: the GRU's hidden (L, B, H) and the fixed encoder context (B, H)."""
+
+    hidden: torch.Tensor
+    context: torch.Tensor
+
+    @property
+    def shape(self) -> torch.Size:  # the book prints `state.shape` after one decoder call
+        return self.hidden.shape
+
+
+class Seq2SeqDecoder(Decoder):
+    """GRU decoder whose initial state is the encoder's final state, with that state's
+    top layer (the context) concatenated to the embedding of every input token."""
+
+    def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int,
+                 dropout: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = nn.GRU(embed_size + num_hiddens, num_hiddens, num_layers,
+                          dropout=dropout if num_layers > 1 else 0.0)
+        self.dense = nn.Linear(num_hiddens, vocab_size)
+
+    def init_state(self, enc_outputs: tuple[torch.Tensor, torch.Tensor], *args) -> Seq2SeqState:
+        hidden = enc_outputs[1]  # (L, B, H)
+        return Seq2SeqState(hidden, hidden[-1])
+
+    def forward(self, X: torch.Tensor, state: Any) -> tuple[torch.Tensor, Seq2SeqState]:
+        if not isinstance(state, Seq2SeqState):  # a bare (L, B, H) tensor, as the book passes
+            state = Seq2SeqState(state, state[-1])
+        X = self.embedding(X.long()).permute(1, 0, 2)  # (T, B, E)
+        context = state.context.unsqueeze(0).expand(X.shape[0], -1, -1)  # (T, B, H)
+        output, hidden = self.rnn(torch.cat((X, context), dim=2), state.hidden)  # (T, B, H)
+        logits = self.dense(output).permute(1, 0, 2)  # (B, T, V)
+        return logits, Seq2SeqState(hidden, state.context)
+
+    def reorder_state(self, state: Seq2SeqState, index: torch.Tensor) -> Seq2SeqState:
+        return Seq2SeqState(state.hidden.index_select(1, index), state.context.index_select(0, index))
+
+
+def build_seq2seq(src_vocab_size: int, tgt_vocab_size: int, *, embed: int, hidden: int, layers: int,
+                  dropout: float = 0.0, attention: bool = False, bidirectional: bool = False,
+                  pack: bool = False) -> EncoderDecoder:
+    """The model a config describes (plain GRU decoder, or the additive-attention one)."""
+    for name, value in (("embed", embed), ("hidden", hidden), ("layers", layers)):
+        if value <= 0:
+            raise SeqlabError(f"--{name} must be positive, got {value}")
+    if not 0 <= dropout < 1:
+        raise SeqlabError(f"--dropout must be in [0, 1), got {dropout}")
+    encoder = Seq2SeqEncoder(src_vocab_size, embed, hidden, layers, dropout, bidirectional, pack)
+    if attention:
+        from seqlab.models.attention import Seq2SeqAttentionDecoder
+
+        decoder: Decoder = Seq2SeqAttentionDecoder(tgt_vocab_size, embed, hidden, layers, dropout)
+    else:
+        decoder = Seq2SeqDecoder(tgt_vocab_size, embed, hidden, layers, dropout)
+    return EncoderDecoder(encoder, decoder)
+
+
+def init_seq2seq(module: nn.Module) -> None:
+    """The book's initialisation: Xavier-uniform for linear layers and GRU weight matrices."""
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+    if isinstance(module, nn.GRU):
+        for name, param in module.named_parameters():
+            if "weight" in name:
+                nn.init.xavier_uniform_(param)

@@ -1,0 +1,101 @@
+"""BLEU: the book's sentence score (9.7) and the standard corpus score.
+
+Sentence BLEU as the book defines it:
+
+    exp(min(0, 1 - len_label / len_pred)) * prod_{n=1..k} p_n ** (1 / 2**n)
+
+with p_n the clipped n-gram precision of the prediction. The book divides by
+`len_pred - n + 1`, which is zero or negative for a prediction shorter than k tokens
+(or empty) and raises ZeroDivisionError (SPEC §13); such a prediction has no n-grams
+of that order, so its p_n is 0 and its BLEU is 0.
+
+Corpus BLEU is Papineni et al.'s: clipped n-gram matches and totals summed over
+the whole corpus, the geometric mean of p_1..p_4, one brevity penalty for the
+corpus, on a 0-100 scale; it agrees with `sacrebleu.corpus_bleu(..., tokenize='none')`
+on the same tokens (including its default 'exp' smoothing of zero counts).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from typing import Sequence
+
+Tokens = Sequence[str]
+
+
+def _tokens(seq: str | Tokens) -> list[str]:
+    if isinstance(seq, str):
+        return [] if seq == "" else seq.split(" ")  # the book splits on single spaces
+    return list(seq)
+
+
+def bleu(pred_seq: str | Tokens, label_seq: str | Tokens, k: int) -> float:
+    """The book's BLEU of one prediction against one label (strings of space-separated tokens)."""
+    pred_tokens, label_tokens = _tokens(pred_seq), _tokens(label_seq)
+    len_pred, len_label = len(pred_tokens), len(label_tokens)
+    if len_pred == 0:
+        return 0.0
+    score = math.exp(min(0.0, 1 - len_label / len_pred))
+    for n in range(1, k + 1):
+        if len_pred - n + 1 <= 0:
+            return 0.0
+        label_subs: collections.Counter = collections.Counter(
+            tuple(label_tokens[i:i + n]) for i in range(len_label - n + 1))
+        num_matches = 0
+        for i in range(len_pred - n + 1):
+            gram = tuple(pred_tokens[i:i + n])
+            if label_subs[gram] > 0:
+                num_matches += 1
+                label_subs[gram] -= 1
+        score *= math.pow(num_matches / (len_pred - n + 1), math.pow(0.5, n))
+    return score
+
+
+def _ngrams(tokens: list[str], n: int) -> collections.Counter:
+    return collections.Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+def corpus_stats(hypotheses: Sequence[str | Tokens], references: Sequence[str | Tokens], max_n: int = 4
+                 ) -> dict:
+    """Summed clipped matches and totals per order, hypothesis and reference lengths."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    correct, total = [0] * max_n, [0] * max_n
+    sys_len = ref_len = 0
+    for hyp, ref in zip(hypotheses, references):
+        h, r = _tokens(hyp), _tokens(ref)
+        sys_len += len(h)
+        ref_len += len(r)
+        for n in range(1, max_n + 1):
+            hc, rc = _ngrams(h, n), _ngrams(r, n)
+            correct[n - 1] += sum(min(c, rc[g]) for g, c in hc.items())
+            total[n - 1] += max(len(h) - n + 1, 0)
+    return {"correct": correct, "total": total, "sys_len": sys_len, "ref_len": ref_len}
+
+
+def corpus_bleu(hypotheses: Sequence[str | Tokens], references: Sequence[str | Tokens], max_n: int = 4,
+                smooth: str = "exp") -> float:
+    """Corpus BLEU (0-100) of tokenised hypotheses against one reference each.
+
+    smooth="exp" (sacrebleu's default): an order with no match counts as
+    1 / (2^m * total) for its m-th such order; smooth="none": any order without a match gives 0.
+    """
+    if smooth not in ("exp", "none"):
+        raise ValueError(f"smooth must be 'exp' or 'none', not {smooth!r}")
+    s = corpus_stats(hypotheses, references, max_n)
+    if s["sys_len"] == 0:
+        return 0.0
+    log_sum, m = 0.0, 1.0
+    for correct, total in zip(s["correct"], s["total"]):
+        if total == 0:
+            return 0.0
+        if correct == 0:
+            if smooth == "none":
+                return 0.0
+            m *= 2
+            log_sum += math.log(1.0 / (m * total))
+        else:
+            log_sum += math.log(correct / total)
+    bp = 1.0 if s["sys_len"] >= s["ref_len"] else math.exp(1 - s["ref_len"] / s["sys_len"])
+    return 100.0 * bp * math.exp(log_sum / max_n)

@@ -1,0 +1,133 @@
+"""`seqlab train translate`, `seqlab translate`, `seqlab evaluate` on a tiny pair file, and bad input."""
+
+import json
+
+import pytest
+import torch
+
+from seqlab.cli import main
+from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+
+PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("I lost.", "J'ai perdu."),
+         ("I'm home.", "Je suis chez moi."), ("He's calm.", "Il est calme."), ("Go now.", "Va maintenant !"),
+         ("I'm calm.", "Je suis calme."), ("He's home.", "Il est chez lui."), ("I lost it.", "Je l'ai perdu.")]
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # tiny models: one thread is faster, and avoids oversubscribing a shared CPU
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nmt")
+    pairs = root / "pairs.txt"
+    pairs.write_text("\n".join(f"{a}\t{b}" for a, b in PAIRS * 6) + "\n", encoding="utf-8")
+    out = root / "run"
+    argv = ["train", "translate", "--data", str(pairs), "--num-steps", "6", "--attention", "--pack", "--embed", "8",
+            "--hidden", "16", "--layers", "1", "--dropout", "0", "--batch-size", "16", "--epochs", "2", "--lr", "0.01",
+            "--valid-frac", "0.2", "--test-frac", "0.2", "--min-freq", "1", "--device", "cpu", "--out", str(out)]
+    assert main(argv) == 0
+    return root, out, argv
+
+
+def test_train_writes_metrics_checkpoints_and_plot(run_dir):
+    root, out, _ = run_dir
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2]
+    for key in ("epoch", "train_loss", "valid_loss", "tokens_per_sec", "lr", "wall_s", "valid_bleu"):
+        assert key in records[-1]
+    assert records[-1]["train_loss"] < records[0]["train_loss"] + 1.0
+    ckpt = load_checkpoint(out, "last")
+    assert ckpt.meta["task"] == "translate" and ckpt.meta["epoch"] == 2
+    assert ckpt.meta["src_vocab"]["idx_to_token"][:4] == ["<unk>", "<pad>", "<bos>", "<eos>"]
+    assert (out / "best.safetensors").is_file() and (out / "loss.png").is_file()
+
+
+def test_resume_continues_from_last(run_dir, capsys):
+    root, out, argv = run_dir
+    argv = [a if a != "2" or i != argv.index("--epochs") + 1 else "3" for i, a in enumerate(argv)]
+    assert main(argv + ["--resume"]) == 0
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    assert "resuming" in capsys.readouterr().out
+
+
+def test_translate_prints_one_line_per_sentence(run_dir, capsys, tmp_path):
+    _, out, _ = run_dir
+    capsys.readouterr()
+    assert main(["translate", "--checkpoint", str(out), "Go.", "I lost.", "--beam", "3", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    f = tmp_path / "in.txt"
+    f.write_text("go .\n\nhi .\nrun !\n")
+    assert main(["translate", "--checkpoint", str(out), "--file", str(f), "--max-len", "4", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all(len(line.split()) <= 4 for line in lines)
+
+
+def test_evaluate_prints_bleu_json(run_dir, capsys):
+    _, out, _ = run_dir
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["split"] == "test" and 0 <= result["bleu"] <= 100 and 0 <= result["bleu_beam4"] <= 100
+    assert result["sentences"] > 0 and result["tokens"] >= 0 and result["loss"] > 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--beam", "0", "go ."], "--beam must be at least 1"),
+    (["--max-len", "0", "go ."], "--max-len must be at least 1"),
+    (["  "], "empty sentence"),
+    (["xyzzy plugh"], "unknown to the model's vocabulary"),
+    (["go go go go go go go"], "num_steps"),
+    ([], "nothing to translate"),
+])
+def test_translate_bad_input_exits_2(run_dir, capsys, extra, message):
+    _, out, _ = run_dir
+    capsys.readouterr()
+    assert main(["translate", "--checkpoint", str(out), "--device", "cpu", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_language_model_checkpoint_is_refused(run_dir, tmp_path, capsys):
+    _, out, _ = run_dir
+    ckpt = load_checkpoint(out)
+    lm = tmp_path / "lm"
+    save_checkpoint(lm / "best.safetensors", model=ckpt.model, meta={"task": "lm", "config": {}})
+    capsys.readouterr()
+    assert main(["translate", "--checkpoint", str(lm), "go ."]) == 2
+    assert "holds a lm model, not a translate model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--num-steps", "1"], "num_steps must be at least 2"),
+    (["--epochs", "0"], "--epochs must be positive"),
+    (["--num-examples", "-3"], "--num-examples must be positive"),
+    (["--data", "/nonexistent/pairs.txt"], "not found"),
+    (["--dataset", "imdb"], "unknown translation dataset"),
+])
+def test_train_bad_input_exits_2(tmp_path, capsys, flags, message):
+    assert main(["train", "translate", "--out", str(tmp_path / "o"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["book", "attention", "attention_cpu"])
+def test_shipped_configs_parse(name):
+    from pathlib import Path
+
+    from seqlab.cli.translate import TranslateConfig
+    from seqlab.config import from_dict, load_toml
+
+    cfg = from_dict(TranslateConfig, load_toml(Path(__file__).parents[2] / "configs" / f"fra_eng_{name}.toml"))
+    assert cfg.data.dataset == "fra-eng" and cfg.model.attention == (name != "book")
+    if name == "book":  # the book's 9.7 values
+        assert (cfg.data.num_examples, cfg.data.num_steps, cfg.model.embed, cfg.model.hidden, cfg.model.layers,
+                cfg.model.dropout, cfg.train.batch_size, cfg.train.epochs, cfg.train.lr) == \
+            (600, 10, 32, 32, 2, 0.1, 64, 300, 0.005)

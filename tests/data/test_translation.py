@@ -1,0 +1,89 @@
+"""fra-eng pipeline: SPEC §8 reference values, the book's preprocessing, splits, sentence checks."""
+
+import pytest
+import torch
+
+from seqlab.data.translation import (build_array_nmt, build_vocabs, encode_source, load_data_nmt, preprocess_nmt,
+                                     read_data_nmt, split_pairs, tokenize_nmt, truncate_pad)
+from seqlab.data.vocab import Vocab
+from seqlab.errors import SeqlabError
+
+
+def book_preprocess(text):  # the book's 9.5 code, character by character
+    def no_space(char, prev_char):
+        return char in set(",.!?") and prev_char != " "
+    text = text.replace("\u202f", " ").replace("\xa0", " ").lower()
+    out = [" " + char if i > 0 and no_space(char, text[i - 1]) else char for i, char in enumerate(text)]
+    return "".join(out)
+
+
+@pytest.fixture(scope="module")
+def raw(data_dir):
+    return read_data_nmt()
+
+
+@pytest.fixture(scope="module")
+def full(raw):
+    return tokenize_nmt(preprocess_nmt(raw))
+
+
+def test_preprocess_equals_book_code(raw):
+    sample = raw[:200_000] + raw[-50_000:]
+    assert preprocess_nmt(sample) == book_preprocess(sample)
+    tricky = "Wait!\u202fNo...\xa0Hi,you?\n.Start"
+    assert preprocess_nmt(tricky) == book_preprocess(tricky) == "wait ! no . . . hi ,you ?\n .start"
+
+
+def test_spec_reference_values(full):
+    source, target = full
+    assert len(source) == len(target) == 167_130
+    assert source[0] == ["go", "."] and target[0] == ["va", "!"]
+    src_vocab, tgt_vocab = build_vocabs(source, target)
+    assert (len(src_vocab), len(tgt_vocab)) == (10012, 17851)
+    assert truncate_pad(src_vocab[source[0]], 10, src_vocab["<pad>"]) == [47, 4, 1, 1, 1, 1, 1, 1, 1, 1]
+    assert src_vocab.to_tokens([1, 2, 3]) == ["<pad>", "<bos>", "<eos>"]
+
+
+def test_load_data_nmt_600_examples(data_dir):
+    torch.manual_seed(0)
+    train_iter, src_vocab, tgt_vocab = load_data_nmt(batch_size=2, num_steps=8)
+    assert (len(src_vocab), len(tgt_vocab)) == (184, 201)
+    X, X_valid_len, Y, Y_valid_len = next(iter(train_iter))
+    assert X.shape == Y.shape == (2, 8) and X.dtype == torch.long
+    for row, n in zip(X, X_valid_len):
+        assert (row[:n] != 1).all() and (row[n:] == 1).all()
+    assert len(train_iter.dataset) == 601  # the book's `i > num_examples` keeps lines 0..600
+
+
+def test_build_array_appends_eos_pads_and_truncates():
+    vocab = Vocab([["a", "b"], ["a", "b"]], min_freq=2, reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    array, valid = build_array_nmt([["a"], ["a", "b", "a", "b"], ["zzz"]], vocab, 3)
+    a, b = vocab["a"], vocab["b"]
+    assert array.tolist() == [[a, 3, 1], [a, b, a], [0, 3, 1]] and valid.tolist() == [2, 3, 2]
+
+
+def test_split_is_deterministic_grouped_and_disjoint():
+    source = [[f"s{i % 40}"] for i in range(200)]  # 40 distinct sources, 5 translations each
+    target = [[f"t{i}"] for i in range(200)]
+    a = split_pairs(source, target, 0.1, 0.2, seed=3)
+    b = split_pairs(source, target, 0.1, 0.2, seed=3)
+    c = split_pairs(source, target, 0.1, 0.2, seed=4)
+    assert a == b and a != c
+    sets = {k: {tuple(p[0]) for p in v} for k, v in a.items()}
+    assert not (sets["train"] & sets["test"]) and not (sets["train"] & sets["valid"]) and not (sets["valid"] & sets["test"])
+    assert (len(sets["test"]), len(sets["valid"]), len(sets["train"])) == (8, 4, 28)
+    assert sum(len(v) for v in a.values()) == 200
+    with pytest.raises(SeqlabError, match="valid_frac"):
+        split_pairs(source, target, 0.5, 0.5)
+
+
+def test_encode_source_checks():
+    vocab = Vocab([["go", "."], ["go", "."]], min_freq=2, reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    ids, n = encode_source("Go.", vocab, 5)
+    assert ids == [vocab["go"], vocab["."], 3, 1, 1] and n == 3
+    with pytest.raises(SeqlabError, match="empty sentence"):
+        encode_source("   ", vocab, 5)
+    with pytest.raises(SeqlabError, match="unknown"):
+        encode_source("xyzzy plugh", vocab, 5)
+    with pytest.raises(SeqlabError, match="num_steps"):
+        encode_source("go go go go go", vocab, 5)

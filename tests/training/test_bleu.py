@@ -1,0 +1,57 @@
+"""BLEU: the book's worked example, short predictions (SPEC §13), corpus BLEU vs sacrebleu."""
+
+import math
+import random
+
+import pytest
+
+from seqlab.training.bleu import bleu, corpus_bleu, corpus_stats
+
+
+def test_worked_example_precisions_and_score():
+    s = corpus_stats(["A B B C D"], ["A B C D E F"], max_n=4)
+    assert [c / t for c, t in zip(s["correct"], s["total"])] == pytest.approx([4 / 5, 3 / 4, 1 / 3, 0])
+    expected = math.exp(1 - 6 / 5) * (4 / 5) ** 0.5 * (3 / 4) ** 0.25
+    assert bleu("A B B C D", "A B C D E F", 2) == pytest.approx(expected)
+    assert bleu("A B B C D", "A B C D E F", 2) == pytest.approx(0.68147, abs=1e-5)
+    assert bleu("A B B C D", "A B C D E F", 4) == 0.0  # p4 = 0
+
+
+def test_book_examples_and_token_lists():
+    assert bleu("va !", "va !", 2) == 1.0
+    assert bleu("je suis chez moi .", "je suis chez moi .", 2) == 1.0
+    # p1: il est . match (3/4); p2: "il est" matches, "est riche", "riche ." do not (1/3)
+    expected = (3 / 4) ** 0.5 * (1 / 3) ** 0.25  # the book prints 0.658 for this pair
+    assert bleu("il est riche .", "il est calme .", 2) == pytest.approx(expected)
+    assert round(expected, 3) == 0.658
+    assert bleu(["il", "est", "riche", "."], ["il", "est", "calme", "."], 2) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("pred, label, k", [("a", "a b c", 2), ("", "a b", 2), ("a b", "a b c d", 4), ([], "x", 1)])
+def test_short_or_empty_prediction_scores_zero_not_zerodivision(pred, label, k):
+    assert bleu(pred, label, k) == 0.0
+
+
+def test_corpus_bleu_matches_sacrebleu_on_same_tokens():
+    sacrebleu = pytest.importorskip("sacrebleu")
+    rng = random.Random(0)
+    words = "le la un une chat chien est sur table . ! ?".split()
+    for trial in range(30):
+        refs, hyps = [], []
+        for _ in range(rng.randint(1, 12)):
+            ref = [rng.choice(words) for _ in range(rng.randint(1, 12))]
+            hyp = [t for t in ref if rng.random() < 0.8] + [rng.choice(words) for _ in range(rng.randint(0, 3))]
+            rng.shuffle(hyp) if rng.random() < 0.3 else None
+            refs.append(" ".join(ref))
+            hyps.append(" ".join(hyp))
+        ours = corpus_bleu(hyps, refs)
+        theirs = sacrebleu.corpus_bleu(hyps, [refs], tokenize="none").score
+        assert ours == pytest.approx(theirs, abs=0.01), (trial, hyps, refs)
+
+
+def test_corpus_bleu_edge_cases():
+    assert corpus_bleu(["a b c d e"], ["a b c d e"]) == pytest.approx(100.0)
+    assert corpus_bleu([""], ["a b"]) == 0.0
+    assert corpus_bleu(["x y z w"], ["a b c d"], smooth="none") == 0.0
+    with pytest.raises(ValueError):
+        corpus_bleu(["a"], ["a", "b"])

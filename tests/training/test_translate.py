@@ -1,0 +1,91 @@
+"""Masked loss (and the book's defect), teacher forcing, and a short training run that learns."""
+
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from seqlab.data.translation import batches
+from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
+from seqlab.training.translate import (MaskedSoftmaxCELoss, book_masked_ce, evaluate_loss, masked_ce,
+                                       sequence_mask, teacher_forcing_input, train_epoch)
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # tiny models: one thread is faster, and avoids oversubscribing a shared CPU
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+
+def test_sequence_mask_book_example():
+    X = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    assert sequence_mask(X, torch.tensor([1, 2])).tolist() == [[1, 0, 0], [4, 5, 0]]
+    X = torch.ones(2, 3, 4)
+    assert sequence_mask(X, torch.tensor([1, 2]), value=-1)[:, :, 0].tolist() == [[1, -1, -1], [1, 1, -1]]
+
+
+def test_loss_averages_over_real_tokens_and_book_version_differs():
+    pred, label, valid = torch.ones(3, 4, 10), torch.ones((3, 4), dtype=torch.long), torch.tensor([4, 2, 0])
+    ours = MaskedSoftmaxCELoss()(pred, label, valid)
+    assert ours.tolist() == pytest.approx([math.log(10), math.log(10), 0.0], abs=1e-4)
+    book = book_masked_ce(pred, label, valid)
+    assert book.tolist() == pytest.approx([2.3026, 1.1513, 0.0], abs=1e-4)  # SPEC §13, d2l-en #2076
+
+
+def test_masked_ce_equals_cross_entropy_ignoring_padding():
+    torch.manual_seed(0)
+    logits, labels = torch.randn(5, 7, 11), torch.randint(3, 11, (5, 7))
+    valid = torch.tensor([7, 1, 3, 5, 2])
+    padded = labels.clone()
+    for i, v in enumerate(valid):
+        padded[i, v:] = 1  # <pad>
+    ref = F.cross_entropy(logits.reshape(-1, 11), padded.reshape(-1), ignore_index=1, reduction="sum")
+    assert float(masked_ce(logits, labels, valid).sum()) == pytest.approx(float(ref), rel=1e-5)
+
+
+def test_teacher_forcing_input_shifts_right_after_bos():
+    Y = torch.tensor([[5, 6, 3, 1], [7, 3, 1, 1]])
+    assert teacher_forcing_input(Y, bos=2).tolist() == [[2, 5, 6, 3], [2, 7, 3, 1]]
+
+
+def _copy_task(n=64, T=6, V=9, seed=0):
+    # target = source reversed, then <eos>=3; padding 1; tokens 4..V-1
+    g = torch.Generator().manual_seed(seed)
+    lens = torch.randint(1, T - 1, (n,), generator=g)
+    src = torch.ones(n, T, dtype=torch.long)
+    tgt = torch.ones(n, T, dtype=torch.long)
+    for i, L in enumerate(lens.tolist()):
+        s = torch.randint(4, V, (L,), generator=g)
+        src[i, :L], src[i, L] = s, 3
+        tgt[i, :L], tgt[i, L] = s.flip(0), 3
+    return src, lens + 1, tgt, lens + 1
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_short_training_learns_the_reversal_task(attention):
+    torch.manual_seed(0)
+    arrays = _copy_task()
+    model = build_seq2seq(9, 9, embed=16, hidden=32, layers=1, attention=attention)
+    model.apply(init_seq2seq)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    dev = torch.device("cpu")
+    before = evaluate_loss(model, batches(arrays, 32), bos=2, device=dev)
+    for epoch in range(40):
+        r = train_epoch(model, batches(arrays, 16, shuffle=True, generator=torch.Generator().manual_seed(epoch)),
+                        opt, bos=2, clip=1.0, device=dev)
+    after = evaluate_loss(model, batches(arrays, 32), bos=2, device=dev)
+    assert r["tokens"] == int(arrays[3].sum()) and r["seconds"] > 0 and not r["stopped"]
+    assert before["loss_sum"] / before["tokens"] > 1.5
+    assert after["loss_sum"] / after["tokens"] < 0.5 * before["loss_sum"] / before["tokens"]
+
+
+def test_deadline_stops_an_epoch_early():
+    arrays = _copy_task(n=64)
+    model = build_seq2seq(9, 9, embed=8, hidden=8, layers=1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    r = train_epoch(model, batches(arrays, 8), opt, bos=2, clip=1.0, device=torch.device("cpu"), deadline=0.0)
+    assert r["stopped"] and 0 < r["tokens"] < int(arrays[3].sum())  # one batch, then stop
