@@ -1,0 +1,98 @@
+"""Forecast training: the book's run, held-out report, resume, CSV series."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from seqlab import SeqlabError
+from seqlab.config import replace
+from seqlab.training.checkpoint import load_checkpoint
+from seqlab.training.forecast import (ForecastConfig, Series, heldout_mse, k_step_predictions, load_series,
+                                      multistep, train_forecaster)
+from seqlab.training.metrics import read_metrics
+
+KEYS = {"epoch", "train_loss", "valid_loss", "tokens_per_sec", "lr", "wall_s"}
+
+
+def quiet(*a, **k):
+    pass
+
+
+def test_book_mlp_run(tmp_path):
+    cfg = replace(ForecastConfig(), out=str(tmp_path))
+    result = train_forecaster(cfg, log=quiet)
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4, 5] and KEYS <= set(records[0])
+    assert records[-1]["train_loss"] < records[0]["train_loss"] and records[-1]["train_loss"] < 0.07
+    floor = result["noise_floor"]
+    assert floor == pytest.approx(0.04)
+    k = {int(key): v["mse"] for key, v in result["k_step"].items()}
+    # no predictor beats the noise floor (396 held-out targets: allow sampling slack),
+    # and errors grow with the horizon as the book shows
+    assert 0.9 * floor < k[1] < 2 * floor and k[1] < k[16] < k[64]
+    assert result["k_step"]["1"]["tokens"] == 396 and result["k_step"]["64"]["tokens"] == 396
+    best = load_checkpoint(tmp_path, "best").meta
+    assert k[1] == pytest.approx(best["valid_loss"], rel=1e-5)  # report = held-out loss of the kept epoch
+    for name in ("one_step.png", "multistep.png", "k_step.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "report.json").read_text())["heldout_from"] == 604
+
+
+def test_resume_continues_exactly(tmp_path):
+    base = replace(ForecastConfig(), model="gru", hidden=8, tau=8, epochs=4)
+    straight = train_forecaster(replace(base, out=str(tmp_path / "a")), log=quiet)
+    train_forecaster(replace(base, out=str(tmp_path / "b"), epochs=2), log=quiet)
+    resumed = train_forecaster(replace(base, out=str(tmp_path / "b"), resume=True), log=quiet)
+    a = read_metrics(tmp_path / "a" / "metrics.jsonl")
+    b = read_metrics(tmp_path / "b" / "metrics.jsonl")
+    assert [r["epoch"] for r in b] == [1, 2, 3, 4]
+    for ra, rb in zip(a, b):
+        assert ra["train_loss"] == pytest.approx(rb["train_loss"], rel=1e-6)
+    assert straight["k_step"]["4"]["mse"] == pytest.approx(resumed["k_step"]["4"]["mse"], rel=1e-6)
+
+
+def test_csv_series_is_standardised_and_reported_in_its_own_units(tmp_path):
+    t = torch.arange(400.0)
+    values = 1000 + 50 * torch.sin(0.05 * t) + torch.randn(400, generator=torch.Generator().manual_seed(0))
+    csv = tmp_path / "s.csv"
+    csv.write_text("t,load\n" + "".join(f"{int(i)},{v:.4f}\n" for i, v in zip(t, values)))
+    cfg = replace(ForecastConfig(), data=str(csv), column="load", tau=8, epochs=30, lr=0.01,
+                  out=str(tmp_path / "run"))
+    series = load_series(cfg.series)
+    assert series.n_train == int(0.6 * 392) and series.mean == pytest.approx(values[:243].mean().item(), rel=1e-5)
+    result = train_forecaster(cfg, log=quiet)
+    naive = ((values[244:] - values[243:-1]) ** 2).mean().item()  # "tomorrow = today"
+    assert result["noise_floor"] is None and result["k_step"]["1"]["mse"] < naive
+
+
+def test_multistep_and_heldout_mse_on_a_known_model():
+    class Mean(torch.nn.Module):  # predicts the mean of its window
+        def forward(self, x):
+            return x.mean(dim=1, keepdim=True)
+
+    s = Series(torch.tensor([1.0, 3.0, 5.0, 7.0, 9.0]), tau=2, n_train=1)
+    assert multistep(Mean(), s, 2, 3).tolist() == [2.0, 2.5, 2.25]
+    assert multistep(Mean(), s, 5, 1).tolist() == [8.0]  # past the end of the series
+    pos, preds = k_step_predictions(Mean(), s, 2)
+    assert pos.tolist() == [3, 4] and preds.tolist() == [2.5, 4.5]
+    mse, n = heldout_mse(pos, preds, s)  # held out from position n_train + tau = 3
+    assert n == 2 and mse == pytest.approx(((2.5 - 7) ** 2 + (4.5 - 9) ** 2) / 2)
+    with pytest.raises(SeqlabError, match="must be positive"):
+        multistep(Mean(), s, 2, 0)
+    with pytest.raises(SeqlabError, match="k must be positive"):
+        k_step_predictions(Mean(), s, 0)
+    with pytest.raises(SeqlabError, match="too large"):
+        k_step_predictions(Mean(), s, 5)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(column="x"), "--column needs --data"),
+    (dict(tau=0), "--tau must be a positive"),
+    (dict(n_train=996), "training rows must be between 1 and 995"),
+    (dict(length=4), "needs at least 5"),
+])
+def test_bad_series_options(changes, message):
+    with pytest.raises(SeqlabError, match=message):
+        load_series(replace(ForecastConfig(), **changes).series)
