@@ -42,7 +42,7 @@ class SeriesData:
     noise: float = NOISE_STD  # the sine's noise std (its MSE floor is noise^2)
     series_seed: int = 0  # the sine's noise seed (the model's init uses --seed)
     tau: int = 4
-    n_train: int | None = None  # training rows; none: 600 for the sine, 60% of the rows for a CSV
+    n_train: int | None = None  # training rows; none: the first 604 values (sine) / 60% (CSV) minus tau
     standardize: bool | None = None  # none: yes for a CSV, no for the sine
 
 
@@ -60,6 +60,7 @@ class ForecastTrain:
     batch_size: int = 16
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
     weight_decay: float = 0.0
+    rollout: int = 1  # >1: train on the model's own k-step predictions, k = 1..rollout (1: the book)
 
 
 @dataclass
@@ -96,16 +97,18 @@ def load_series(s: SeriesData) -> Series:
         if s.column is not None:
             raise SeqlabError("--column needs --data FILE.csv (without --data the book's sine is used)")
         _, x = sine_series(s.length, noise=s.noise, seed=s.series_seed)
-        name, floor, default_rows = "the sine series", s.noise ** 2, 600
+        name, floor, default_window = "the sine series", s.noise ** 2, 604
     else:
         if s.column is None:
             raise SeqlabError("--data FILE.csv needs --column NAME: the column holding the series")
         x = load_csv_column(s.data, s.column)
-        name, floor, default_rows = f"column {s.column!r} of {s.data}", None, None
+        name, floor, default_window = f"column {s.column!r} of {s.data}", None, None
     x = check_series(x, s.tau, name=name)
     rows = len(x) - s.tau
-    n_train = s.n_train if s.n_train is not None else (min(default_rows, rows - 1) if default_rows
-                                                        else int(0.6 * rows))
+    # default: the training window is the book's first 604 values (600 rows of tau = 4) for the
+    # sine, the first 60% of the values for a CSV, whatever tau is (rows = window - tau)
+    window = default_window if default_window else int(0.6 * len(x))
+    n_train = s.n_train if s.n_train is not None else min(window - s.tau, rows - 1)
     if not 1 <= n_train < rows:
         raise SeqlabError(f"{name} has {len(x)} values, i.e. {rows} rows of tau = {s.tau} lags; the training "
                           f"rows must be between 1 and {rows - 1} to leave a held-out part, got {n_train}")
@@ -244,10 +247,21 @@ def _loss_sum(net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return ((net(X) - y) ** 2).sum()
 
 
+def _rollout_loss_sum(net: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Free-running loss: from observed windows X (B, tau) the model predicts Y (B, K) on its own
+    outputs (backpropagating through the recursion); mean over the K steps, summed over the batch."""
+    tau, buf, preds = X.shape[1], X, []
+    for _ in range(Y.shape[1]):
+        p = net(buf[:, -tau:])  # (B, 1)
+        preds.append(p)
+        buf = torch.cat([buf, p], dim=1)
+    return ((torch.cat(preds, dim=1) - Y) ** 2).mean(dim=1).sum()
+
+
 def _check(cfg: ForecastConfig) -> None:
     t = cfg.train
     for name, value in (("epochs", t.epochs), ("batch-size", t.batch_size), ("hidden", cfg.model.hidden),
-                        ("layers", cfg.model.layers)):
+                        ("layers", cfg.model.layers), ("rollout", t.rollout)):
         if value <= 0:
             raise SeqlabError(f"--{name} must be positive, got {value}")
 
@@ -269,7 +283,16 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     t = cfg.train
     opt = make_optimizer(t.optimizer, net.parameters(), t.lr, weight_decay=t.weight_decay)
     train_set = torch.utils.data.TensorDataset(features[:n], labels[:n])
-    train_iter = torch.utils.data.DataLoader(train_set, t.batch_size, shuffle=True)
+    if t.rollout > 1:  # row r: window x_r.. x_{r+tau-1}, targets x_{r+tau} .. x_{r+tau+K-1}, all in training
+        if t.rollout > n:
+            raise SeqlabError(f"--rollout {t.rollout} exceeds the {n} training rows")
+        targets = series.scaled()[series.tau:].unfold(0, t.rollout, 1)[: n - t.rollout + 1]
+        train_iter = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(features[: n - t.rollout + 1], targets), t.batch_size, shuffle=True)
+        loss_sum = _rollout_loss_sum
+    else:
+        train_iter = torch.utils.data.DataLoader(train_set, t.batch_size, shuffle=True)
+        loss_sum = _loss_sum
     train_eval = torch.utils.data.DataLoader(train_set, 1024)
     held = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(features[n:], labels[n:]), 1024)
     start_epoch, best = 0, float("inf")
@@ -293,12 +316,12 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         tic = time.perf_counter()
         for X, y in train_iter:
             opt.zero_grad()
-            _loss_sum(net, X, y).backward()
+            loss_sum(net, X, y).backward()
             opt.step()
         train_s = time.perf_counter() - tic
         net.eval()
         record = dict(epoch=epoch + 1, train_loss=evaluate_loss(net, train_eval, mse) * unit,
-                      valid_loss=evaluate_loss(net, held, mse) * unit, tokens_per_sec=n / train_s,
+                      valid_loss=evaluate_loss(net, held, mse) * unit, tokens_per_sec=len(train_iter.dataset) * t.rollout / train_s,
                       lr=opt.param_groups[0]["lr"], wall_s=time.perf_counter() - started)
         metrics.write(**record)
         log(f"epoch {epoch + 1}, loss: {record['train_loss']:f}, held-out 1-step MSE: {record['valid_loss']:f}")
