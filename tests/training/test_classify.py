@@ -90,3 +90,17 @@ def test_bad_options(tmp_path, changes, message):
     root = make_digits(tmp_path, n_train=300, n_test=10)
     with pytest.raises(SeqlabError, match=message):
         train_classifier(tiny_config(root, tmp_path / "x", **changes), device="cpu", log=quiet)
+
+
+def test_ready_configs_hold_the_seeds_recipe():
+    from pathlib import Path
+
+    from seqlab.config import build_config
+
+    root = Path(__file__).resolve().parents[2] / "configs"
+    seed = build_config(ClassifyConfig, {"config": str(root / "mnist_rows_seed.toml")})
+    assert (seed.model.hidden, seed.model.layers, seed.train.optimizer, seed.train.lr, seed.train.momentum,
+            seed.train.batch_size, seed.train.epochs, seed.data.mode) == (10, 2, "sgd", 0.01, 0.5, 64, 20, "rows")
+    assert seed.train.clip == 0 and seed.train.schedule == "none" and seed.data.valid_size == 0
+    strong = build_config(ClassifyConfig, {"config": str(root / "mnist_rows_strong.toml")})
+    assert strong.model.hidden == 128 and strong.data.valid_size == 5000

@@ -96,3 +96,32 @@ def test_multistep_and_heldout_mse_on_a_known_model():
 def test_bad_series_options(changes, message):
     with pytest.raises(SeqlabError, match=message):
         load_series(replace(ForecastConfig(), **changes).series)
+
+
+def test_rollout_training_uses_only_the_training_window_and_learns(tmp_path):
+    from seqlab.training.forecast import _rollout_loss_sum
+
+    class Last(torch.nn.Module):  # repeats the last value: its K-step rollout is constant
+        def forward(self, x):
+            return x[:, -1:]
+
+    X, Y = torch.tensor([[1.0, 2.0]]), torch.tensor([[2.0, 4.0, 2.0]])
+    assert _rollout_loss_sum(Last(), X, Y).item() == pytest.approx((0 + 4 + 0) / 3)
+    cfg = replace(ForecastConfig(), tau=16, hidden=16, epochs=3, rollout=8, lr=0.003, out=str(tmp_path))
+    r = train_forecaster(cfg, log=quiet)
+    assert r["k_step"]["16"]["mse"] < 0.5  # a constant-zero forecast scores ~0.5 on the sine
+    with pytest.raises(SeqlabError, match="exceeds the 588 training rows"):
+        train_forecaster(replace(cfg, rollout=1000), log=quiet)
+
+
+def test_ready_sine_configs_parse():
+    from pathlib import Path
+
+    from seqlab.config import build_config
+
+    root = Path(__file__).resolve().parents[2] / "configs"
+    book = build_config(ForecastConfig, {"config": str(root / "sine_mlp_book.toml")})
+    assert book == ForecastConfig()  # the defaults are the book's recipe
+    for name in ("sine_gru.toml", "sine_mlp_rollout.toml"):
+        cfg = build_config(ForecastConfig, {"config": str(root / name)})
+        assert load_series(cfg.series).first_heldout == 604  # same training window as the book
