@@ -1,0 +1,237 @@
+"""Sequence classification on MNIST (seed 003): config, data, the training loop, evaluation.
+
+Splits. MNIST has a train and a test set. By default the last `valid_size` training
+images are held out as the validation split (it picks `best.safetensors`); the test
+set is scored every epoch as well, and never used to choose anything. With
+`valid_size = 0` (the seed's setting: all 60,000 images train) the test set is
+the validation split, as in the seed.
+
+Speed. `tokens_per_sec` in metrics.jsonl counts sequence steps per second: an image
+is 28 steps in rows mode and 784 in pixels mode.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+
+from seqlab.config import RunConfig, from_dict, to_dict
+from seqlab.data.mnist import as_sequences, load_mnist, normalize
+from seqlab.errors import SeqlabError
+from seqlab.models.classifier import SequenceClassifier
+from seqlab.runtime import rng_state, seed_everything, set_rng_state
+from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+from seqlab.training.common import grad_clipping, make_optimizer
+from seqlab.training.metrics import MetricsLog
+from seqlab.training.progress import progress
+
+NUM_CLASSES = 10
+
+
+@dataclass
+class ClassifyData:
+    dataset: Literal["mnist"] = "mnist"
+    mode: Literal["rows", "pixels"] = "rows"
+    data_dir: str | None = None  # a folder holding the four idx files; default: the data registry
+    train_limit: int = 0  # use only the first N training images (0: all)
+    test_limit: int = 0  # use only the first N test images (0: all)
+    valid_size: int = 5000  # held out from the end of the training images; 0: validate on test
+
+
+@dataclass
+class ClassifierModel:
+    cell: Literal["lstm", "gru"] = "lstm"
+    hidden: int = 128
+    layers: int = 2
+    dropout: float = 0.0
+
+
+@dataclass
+class ClassifyTrain:
+    epochs: int = 15
+    lr: float = 0.002
+    batch_size: int = 128
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    clip: float = 1.0  # global gradient-norm clip; 0: none
+    schedule: Literal["none", "cosine"] = "cosine"
+    eval_batch_size: int = 1000
+
+
+@dataclass
+class ClassifyConfig:
+    data: ClassifyData = field(default_factory=ClassifyData)
+    model: ClassifierModel = field(default_factory=ClassifierModel)
+    train: ClassifyTrain = field(default_factory=ClassifyTrain)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+def check_config(cfg: ClassifyConfig) -> None:
+    t, d = cfg.train, cfg.data
+    for name, value in (("epochs", t.epochs), ("batch-size", t.batch_size), ("eval-batch-size", t.eval_batch_size),
+                        ("hidden", cfg.model.hidden), ("layers", cfg.model.layers)):
+        if value <= 0:
+            raise SeqlabError(f"--{name} must be positive, got {value}")
+    for name, value in (("train-limit", d.train_limit), ("test-limit", d.test_limit), ("valid-size", d.valid_size)):
+        if value < 0:
+            raise SeqlabError(f"--{name} must be >= 0, got {value}")
+    if t.clip < 0:
+        raise SeqlabError(f"--clip must be >= 0 (0 turns clipping off), got {t.clip}")
+
+
+@dataclass
+class Splits:
+    """Normalised sequences (N, T, D) and labels (N,) of each split."""
+
+    train: tuple[torch.Tensor, torch.Tensor]
+    valid: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+    valid_is_test: bool
+
+
+def load_splits(d: ClassifyData) -> Splits:
+    images, labels = load_mnist("train", d.data_dir, d.train_limit or None)
+    test_images, test_labels = load_mnist("test", d.data_dir, d.test_limit or None)
+    if d.valid_size >= len(images):
+        raise SeqlabError(f"--valid-size {d.valid_size} leaves no training images (there are {len(images)})")
+
+    def prep(x: torch.Tensor) -> torch.Tensor:
+        return as_sequences(normalize(x), d.mode)
+
+    test = (prep(test_images), test_labels)
+    if d.valid_size == 0:
+        return Splits((prep(images), labels), test, test, True)
+    cut = len(images) - d.valid_size
+    return Splits((prep(images[:cut]), labels[:cut]), (prep(images[cut:]), labels[cut:]), test, False)
+
+
+def build_model(cfg: ClassifyConfig, input_size: int) -> SequenceClassifier:
+    m = cfg.model
+    return SequenceClassifier(input_size, NUM_CLASSES, hidden=m.hidden, layers=m.layers, cell=m.cell,
+                              dropout=m.dropout)
+
+
+@torch.no_grad()
+def evaluate_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
+                      batch_size: int = 1000) -> dict:
+    """Mean cross-entropy, accuracy and count over (x (N, T, D), y (N,))."""
+    was_training = net.training
+    net.eval()
+    loss_sum, correct = 0.0, 0
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        logits = net(xb)
+        loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
+        correct += (logits.argmax(dim=1) == yb).sum().item()
+    net.train(was_training)
+    n = len(x)
+    return {"loss": loss_sum / max(n, 1), "accuracy": correct / max(n, 1), "count": n}
+
+
+def _lr_at(t: ClassifyTrain, epoch: int) -> float:
+    """Cosine decay per epoch from lr to lr/20 (epoch counts from 0)."""
+    if t.schedule == "none" or t.epochs == 1:
+        return t.lr
+    frac = epoch / (t.epochs - 1)
+    return t.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress: bool | None = None,
+                     log=print) -> dict:
+    """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out."""
+    check_config(cfg)
+    t, out = cfg.train, Path(cfg.run.out)
+    seed_everything(cfg.run.seed)
+    splits = load_splits(cfg.data)
+    x_train, y_train = splits.train
+    net = build_model(cfg, x_train.shape[-1]).to(device)
+    opt = make_optimizer(t.optimizer, net.parameters(), t.lr, weight_decay=t.weight_decay, momentum=t.momentum)
+    start_epoch, best = 0, -1.0
+    if cfg.run.resume:
+        ckpt = load_checkpoint(out, "last")
+        if ckpt.meta.get("task") != "classify":
+            raise SeqlabError(f"--resume: {str(ckpt.path)!r} is not a classify checkpoint")
+        net.load_state_dict(ckpt.model)
+        opt.load_state_dict(ckpt.optimizer)
+        start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
+        set_rng_state(ckpt.meta["rng"])
+        log(f"resuming from {ckpt.path} after epoch {start_epoch}")
+    log_file = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if cfg.run.resume else None)
+    steps_per_image = x_train.shape[1]
+    loss_fn = nn.CrossEntropyLoss()
+    started = time.perf_counter() - (log_file.records[-1]["wall_s"] if log_file.records else 0.0)
+    for epoch in range(start_epoch, t.epochs):
+        lr = _lr_at(t, epoch)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        net.train()
+        order = torch.randperm(len(x_train))
+        n_batches = math.ceil(len(x_train) / t.batch_size)
+        loss_sum, seen, correct, tic = 0.0, 0, 0, time.perf_counter()
+        bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}", enabled=show_progress)
+        for b in bar:
+            idx = order[b * t.batch_size:(b + 1) * t.batch_size]
+            xb, yb = x_train[idx].to(device), y_train[idx].to(device)  # (B, T, D), (B,)
+            logits = net(xb)
+            loss = loss_fn(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if t.clip > 0:
+                grad_clipping(net, t.clip)
+            opt.step()
+            loss_sum += loss.item() * len(idx)
+            correct += (logits.argmax(1) == yb).sum().item()
+            seen += len(idx)
+            if b % 20 == 0:
+                bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
+        train_s = time.perf_counter() - tic
+        valid = evaluate_accuracy(net, *splits.valid, device, t.eval_batch_size)
+        test = valid if splits.valid_is_test else evaluate_accuracy(net, *splits.test, device, t.eval_batch_size)
+        record = dict(epoch=epoch + 1, train_loss=loss_sum / seen, valid_loss=valid["loss"],
+                      tokens_per_sec=seen * steps_per_image / train_s, lr=lr,
+                      wall_s=time.perf_counter() - started, train_accuracy=correct / seen,
+                      valid_accuracy=valid["accuracy"], test_loss=test["loss"], test_accuracy=test["accuracy"],
+                      images_per_sec=seen / train_s, epoch_s=train_s)
+        log_file.write(**record)
+        log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
+            f"valid acc {valid['accuracy']:.4f} | test acc {test['accuracy']:.4f} | "
+            f"{record['images_per_sec']:.0f} images/s ({train_s:.1f} s)")
+        improved = valid["accuracy"] > best
+        best = max(best, valid["accuracy"])
+        meta = {"task": "classify", "config": to_dict(cfg), "epoch": epoch + 1, "best_valid_accuracy": best,
+                "valid_accuracy": valid["accuracy"], "test_accuracy": test["accuracy"], "rng": rng_state(),
+                "device": str(device)}
+        save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt)
+        if improved:
+            save_checkpoint(out / "best.safetensors", model=net, meta=meta)
+    _plot(log_file.records, out / "accuracy.png")
+    last = log_file.records[-1] if log_file.records else {}
+    return {"epochs": len(log_file.records), "best_valid_accuracy": best,
+            "test_accuracy": last.get("test_accuracy"), "out": str(out)}
+
+
+def _plot(records: list[dict], path: Path) -> None:
+    if not records:
+        return
+    from seqlab.plotting import plot_curves
+
+    epochs = [r["epoch"] for r in records]
+    plot_curves(path, epochs, {"train": [r["train_accuracy"] for r in records],
+                               "valid": [r["valid_accuracy"] for r in records],
+                               "test": [r["test_accuracy"] for r in records]},
+                xlabel="epoch", ylabel="accuracy", title="sequence classification")
+
+
+def model_from_checkpoint(ckpt, device: torch.device) -> tuple[SequenceClassifier, ClassifyConfig]:
+    cfg = from_dict(ClassifyConfig, ckpt.meta["config"], where=f"checkpoint {ckpt.path}")
+    input_size = 28 if cfg.data.mode == "rows" else 1
+    net = build_model(cfg, input_size)
+    net.load_state_dict(ckpt.model)
+    return net.to(device).eval(), cfg

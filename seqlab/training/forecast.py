@@ -1,0 +1,356 @@
+"""Autoregressive forecasting (seed 002): config, predictions, the training loop, the report.
+
+Indices below are 0-based positions in the series x_0 .. x_{T-1} (the book's time t
+is position + 1). With tau = 4 and 600 training rows the training labels are
+x_4 .. x_603, and everything from position n_train + tau = 604 on is held out: the
+book's multi-step prediction starts there on its own outputs.
+
+MSEs are in the series' own units. A CSV series is standardised with the mean and
+std of its training window for the model, and its predictions mapped back.
+The held-out part is the only other split (as in the book): the epoch with the
+lowest held-out one-step MSE is kept as best.safetensors.
+
+metrics.jsonl: `train_loss` is the book's `evaluate_loss` over the training rows after the
+epoch (one-step MSE), `valid_loss` the one-step MSE over the held-out targets, and
+`tokens_per_sec` the predictions trained on per second. Training runs on the CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Sequence
+
+import torch
+from torch import nn
+
+from seqlab.config import RunConfig, from_dict, to_dict
+from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, load_csv_column, sine_series
+from seqlab.errors import SeqlabError
+from seqlab.models.forecaster import RNNForecaster, build_forecaster
+from seqlab.runtime import rng_state, seed_everything, set_rng_state
+from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+from seqlab.training.common import make_optimizer
+from seqlab.training.metrics import MetricsLog
+
+K_STEPS = (1, 4, 16, 64)
+
+
+@dataclass
+class SeriesData:
+    data: str | None = None  # a CSV file; none: the book's noisy sine
+    column: str | None = None  # the CSV column to forecast
+    length: int = 1000  # the sine's T
+    noise: float = NOISE_STD  # the sine's noise std (its MSE floor is noise^2)
+    series_seed: int = 0  # the sine's noise seed (the model's init uses --seed)
+    tau: int = 4
+    n_train: int | None = None  # training rows; none: the first 604 values (sine) / 60% (CSV) minus tau
+    standardize: bool | None = None  # none: yes for a CSV, no for the sine
+
+
+@dataclass
+class ForecastModel:
+    model: Literal["mlp", "gru", "lstm"] = "mlp"
+    hidden: int = 10
+    layers: int = 1
+
+
+@dataclass
+class ForecastTrain:
+    epochs: int = 5
+    lr: float = 0.01
+    batch_size: int = 16
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    weight_decay: float = 0.0
+    rollout: int = 1  # >1: train on the model's own k-step predictions, k = 1..rollout (1: the book)
+
+
+@dataclass
+class ForecastConfig:
+    series: SeriesData = field(default_factory=SeriesData)
+    model: ForecastModel = field(default_factory=ForecastModel)
+    train: ForecastTrain = field(default_factory=ForecastTrain)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+@dataclass
+class Series:
+    """A series in its own units, plus what the model needs to read it."""
+
+    x: torch.Tensor  # (T,)
+    tau: int
+    n_train: int  # training rows; held-out targets start at position n_train + tau
+    mean: float = 0.0
+    std: float = 1.0
+    noise_floor: float | None = None  # noise variance, when known (the sine)
+
+    @property
+    def first_heldout(self) -> int:
+        return self.n_train + self.tau
+
+    def scaled(self) -> torch.Tensor:
+        return (self.x - self.mean) / self.std
+
+
+def load_series(s: SeriesData) -> Series:
+    if s.tau <= 0:
+        raise SeqlabError(f"--tau must be a positive number of lags, got {s.tau}")
+    if s.data is None:
+        if s.column is not None:
+            raise SeqlabError("--column needs --data FILE.csv (without --data the book's sine is used)")
+        _, x = sine_series(s.length, noise=s.noise, seed=s.series_seed)
+        name, floor, default_window = "the sine series", s.noise ** 2, 604
+    else:
+        if s.column is None:
+            raise SeqlabError("--data FILE.csv needs --column NAME: the column holding the series")
+        x = load_csv_column(s.data, s.column)
+        name, floor, default_window = f"column {s.column!r} of {s.data}", None, None
+    x = check_series(x, s.tau, name=name)
+    rows = len(x) - s.tau
+    # default: the training window is the book's first 604 values (600 rows of tau = 4) for the
+    # sine, the first 60% of the values for a CSV, whatever tau is (rows = window - tau)
+    window = default_window if default_window else int(0.6 * len(x))
+    n_train = s.n_train if s.n_train is not None else min(window - s.tau, rows - 1)
+    if not 1 <= n_train < rows:
+        raise SeqlabError(f"{name} has {len(x)} values, i.e. {rows} rows of tau = {s.tau} lags; the training "
+                          f"rows must be between 1 and {rows - 1} to leave a held-out part, got {n_train}")
+    standardize = s.standardize if s.standardize is not None else s.data is not None
+    mean, std = 0.0, 1.0
+    if standardize:
+        window = x[: n_train + s.tau]
+        mean, std = window.mean().item(), window.std().item()
+        std = std if std > 0 else 1.0
+    return Series(x, s.tau, n_train, mean, std, floor)
+
+
+# ---- predictions: functions over any forecaster mapping (B, tau) windows to (B, 1) ----
+
+@torch.no_grad()
+def one_step(net: nn.Module, series: Series) -> torch.Tensor:
+    """Predictions of x_tau .. x_{T-1}, each from the observed tau values before it, (T - tau,)."""
+    features, _ = lag_features(series.scaled(), series.tau)
+    return net(features).reshape(-1) * series.std + series.mean
+
+
+@torch.no_grad()
+def multistep(net: nn.Module, series: Series, start: int, steps: int) -> torch.Tensor:
+    """x_start .. x_{start+steps-1} predicted on the model's own outputs after x_{start-1}, (steps,).
+
+    Only x_{start-tau} .. x_{start-1} are observed; `start + steps` may run past the series' end.
+    """
+    if steps <= 0:
+        raise SeqlabError(f"the number of steps to predict must be positive, got {steps}")
+    if not series.tau <= start <= len(series.x):
+        raise SeqlabError(f"prediction must start between position {series.tau} (tau values observed) and "
+                          f"{len(series.x)} (the series' end), got {start}")
+    buf = torch.cat([series.scaled()[start - series.tau:start], torch.zeros(steps)])
+    for i in range(steps):
+        buf[series.tau + i] = net(buf[i:i + series.tau].reshape(1, -1)).reshape(())
+    return buf[series.tau:] * series.std + series.mean
+
+
+@torch.no_grad()
+def k_step_table(net: nn.Module, series: Series, max_steps: int) -> torch.Tensor:
+    """The book's table, for every start row: column tau + k - 1 of row r predicts x_{r+tau+k-1}
+    from observed x_r .. x_{r+tau-1} and k - 1 of its own outputs. Shape (T - tau, tau + max_steps);
+    entries whose target lies past the series' end are computed but meaningless."""
+    if max_steps <= 0:
+        raise SeqlabError(f"k must be positive, got {max_steps}")
+    x, tau = series.scaled(), series.tau
+    rows = len(x) - tau
+    padded = torch.cat([x, torch.zeros(tau)])  # observed columns only read x[r : r + tau]
+    table = torch.zeros(rows, tau + max_steps)
+    table[:, :tau] = padded.unfold(0, tau, 1)[:rows]
+    for i in range(tau, tau + max_steps):
+        table[:, i] = net(table[:, i - tau:i]).reshape(-1)
+    return table * series.std + series.mean
+
+
+def k_step_predictions(net: nn.Module, series: Series, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(target positions, k-step predictions) for every target x_{tau+k-1} .. x_{T-1}."""
+    tau, T = series.tau, len(series.x)
+    rows = T - tau - k + 1
+    if rows <= 0:
+        raise SeqlabError(f"k = {k} is too large for a series of {T} values with tau = {tau}")
+    col = k_step_table(net, series, k)[:rows, tau + k - 1]
+    return torch.arange(tau + k - 1, T), col
+
+
+def heldout_mse(positions: torch.Tensor, preds: torch.Tensor, series: Series) -> tuple[float, int]:
+    """MSE (and count) of the predictions whose target lies after the training window."""
+    keep = positions >= series.first_heldout
+    n = int(keep.sum())
+    if n == 0:
+        return float("nan"), 0
+    return ((preds[keep] - series.x[positions[keep]]) ** 2).mean().item(), n
+
+
+def evaluate_loss(net: nn.Module, data_iter, loss) -> float:
+    """The book's `d2l.evaluate_loss`: mean of `loss` (reduction='none') over every element of the data."""
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for X, y in data_iter:
+            out = net(X)
+            l = loss(out, y.reshape(out.shape))
+            total += l.sum().item()
+            count += l.numel()
+    return total / count
+
+
+def report(net: nn.Module, series: Series, steps: Sequence[int] = K_STEPS) -> dict:
+    """Held-out MSEs: one-step, multi-step from the end of the training window, and k-step."""
+    net.eval()
+    k_mse = {}
+    for k in steps:
+        mse, n = heldout_mse(*k_step_predictions(net, series, k), series)
+        k_mse[str(k)] = {"mse": mse, "tokens": n}
+    start = series.first_heldout
+    multi = multistep(net, series, start, len(series.x) - start)
+    multi_mse = ((multi - series.x[start:]) ** 2).mean().item()
+    out = {"one_step_mse": k_mse[str(steps[0])]["mse"] if steps[0] == 1 else None,
+           "multistep_mse": multi_mse, "k_step": k_mse, "heldout_from": start,
+           "noise_floor": series.noise_floor}
+    if series.noise_floor:
+        out["k_step_ratio_to_floor"] = {k: v["mse"] / series.noise_floor for k, v in k_mse.items()}
+    return out
+
+
+def plot_predictions(net: nn.Module, series: Series, out: Path, steps: Sequence[int] = K_STEPS) -> list[Path]:
+    """The book's three figures: 1-step, 1-step + multi-step, k-step for each k (time from 1)."""
+    from seqlab.plotting import plot_curves
+
+    time = torch.arange(1, len(series.x) + 1).float()
+    tau, start = series.tau, series.first_heldout
+    one = one_step(net, series)
+    multi = multistep(net, series, start, len(series.x) - start)
+    paths = [plot_curves(out / "one_step.png", time, {"data": series.x, "1-step preds": one},
+                         xs={"1-step preds": time[tau:]}, xlabel="time", ylabel="x", title="one-step prediction"),
+             plot_curves(out / "multistep.png", time,
+                         {"data": series.x, "1-step preds": one, "multistep preds": multi},
+                         xs={"1-step preds": time[tau:], "multistep preds": time[start:]},
+                         xlabel="time", ylabel="x", title=f"multi-step prediction from t = {start}")]
+    series_k, xs_k = {}, {}
+    for k in steps:
+        pos, preds = k_step_predictions(net, series, k)
+        series_k[f"{k}-step preds"], xs_k[f"{k}-step preds"] = preds, time[pos]
+    paths.append(plot_curves(out / "k_step.png", time, series_k, xs=xs_k, xlabel="time", ylabel="x",
+                             title="k-step predictions"))
+    return paths
+
+
+# ---- training ----
+
+def _loss_sum(net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Sum over the batch of squared errors, as the book's `l.sum()`. A recurrent model is
+    trained on every position of the window (targets: the window shifted by one)."""
+    if isinstance(net, RNNForecaster):
+        targets = torch.cat([X[:, 1:], y], dim=1)  # (B, tau)
+        return ((net.forward_all(X) - targets) ** 2).mean(dim=1).sum()
+    return ((net(X) - y) ** 2).sum()
+
+
+def _rollout_loss_sum(net: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Free-running loss: from observed windows X (B, tau) the model predicts Y (B, K) on its own
+    outputs (backpropagating through the recursion); mean over the K steps, summed over the batch."""
+    tau, buf, preds = X.shape[1], X, []
+    for _ in range(Y.shape[1]):
+        p = net(buf[:, -tau:])  # (B, 1)
+        preds.append(p)
+        buf = torch.cat([buf, p], dim=1)
+    return ((torch.cat(preds, dim=1) - Y) ** 2).mean(dim=1).sum()
+
+
+def _check(cfg: ForecastConfig) -> None:
+    t = cfg.train
+    for name, value in (("epochs", t.epochs), ("batch-size", t.batch_size), ("hidden", cfg.model.hidden),
+                        ("layers", cfg.model.layers), ("rollout", t.rollout)):
+        if value <= 0:
+            raise SeqlabError(f"--{name} must be positive, got {value}")
+
+
+def build_model(cfg: ForecastConfig) -> nn.Module:
+    m = cfg.model
+    return build_forecaster(m.model, cfg.series.tau, m.hidden, m.layers)
+
+
+def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
+    """Train (or resume) per `cfg` on the CPU; writes metrics.jsonl, checkpoints, plots and report.json."""
+    _check(cfg)
+    out = Path(cfg.run.out)
+    series = load_series(cfg.series)
+    features, labels = lag_features(series.scaled(), series.tau)
+    n = series.n_train
+    seed_everything(cfg.run.seed)
+    net = build_model(cfg)
+    t = cfg.train
+    opt = make_optimizer(t.optimizer, net.parameters(), t.lr, weight_decay=t.weight_decay)
+    train_set = torch.utils.data.TensorDataset(features[:n], labels[:n])
+    if t.rollout > 1:  # row r: window x_r.. x_{r+tau-1}, targets x_{r+tau} .. x_{r+tau+K-1}, all in training
+        if t.rollout > n:
+            raise SeqlabError(f"--rollout {t.rollout} exceeds the {n} training rows")
+        targets = series.scaled()[series.tau:].unfold(0, t.rollout, 1)[: n - t.rollout + 1]
+        train_iter = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(features[: n - t.rollout + 1], targets), t.batch_size, shuffle=True)
+        loss_sum = _rollout_loss_sum
+    else:
+        train_iter = torch.utils.data.DataLoader(train_set, t.batch_size, shuffle=True)
+        loss_sum = _loss_sum
+    train_eval = torch.utils.data.DataLoader(train_set, 1024)
+    held = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(features[n:], labels[n:]), 1024)
+    start_epoch, best = 0, float("inf")
+    if cfg.run.resume:
+        ckpt = load_checkpoint(out, "last")
+        if ckpt.meta.get("task") != "forecast":
+            raise SeqlabError(f"--resume: {str(ckpt.path)!r} is not a forecast checkpoint")
+        net.load_state_dict(ckpt.model)
+        opt.load_state_dict(ckpt.optimizer)
+        start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
+        set_rng_state(ckpt.meta["rng"])
+        log(f"resuming from {ckpt.path} after epoch {start_epoch}")
+    metrics = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if cfg.run.resume else None)
+    mse = nn.MSELoss(reduction="none")
+    unit = series.std ** 2  # losses are reported in the series' units
+    started = time.perf_counter() - (metrics.records[-1]["wall_s"] if metrics.records else 0.0)
+    meta = {"task": "forecast", "config": to_dict(cfg), "mean": series.mean, "std": series.std,
+            "n_train": n, "noise_floor": series.noise_floor}
+    for epoch in range(start_epoch, t.epochs):
+        net.train()
+        tic = time.perf_counter()
+        for X, y in train_iter:
+            opt.zero_grad()
+            loss_sum(net, X, y).backward()
+            opt.step()
+        train_s = time.perf_counter() - tic
+        net.eval()
+        record = dict(epoch=epoch + 1, train_loss=evaluate_loss(net, train_eval, mse) * unit,
+                      valid_loss=evaluate_loss(net, held, mse) * unit, tokens_per_sec=len(train_iter.dataset) * t.rollout / train_s,
+                      lr=opt.param_groups[0]["lr"], wall_s=time.perf_counter() - started)
+        metrics.write(**record)
+        log(f"epoch {epoch + 1}, loss: {record['train_loss']:f}, held-out 1-step MSE: {record['valid_loss']:f}")
+        improved = record["valid_loss"] < best
+        best = min(best, record["valid_loss"])
+        meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
+        extra = {"series": series.x}
+        save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
+        if improved:
+            save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
+    net.load_state_dict(load_checkpoint(out, "best").model)
+    result = report(net, series)
+    result.update(epochs=[{"epoch": r["epoch"], "train_loss": r["train_loss"], "valid_loss": r["valid_loss"]}
+                          for r in metrics.records], best_epoch=load_checkpoint(out, "best").meta["epoch"],
+                  plots=[str(p) for p in plot_predictions(net, series, out)])
+    (out / "report.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
+    """The model, its series (as trained on) and its config, from a forecast checkpoint."""
+    cfg = from_dict(ForecastConfig, ckpt.meta["config"], where=f"checkpoint {ckpt.path}")
+    net = build_model(cfg)
+    net.load_state_dict(ckpt.model)
+    net.eval()
+    series = Series(ckpt.extra["series"], cfg.series.tau, ckpt.meta["n_train"], ckpt.meta["mean"],
+                    ckpt.meta["std"], ckpt.meta["noise_floor"])
+    return net, series, cfg

@@ -1,0 +1,94 @@
+"""MNIST idx reader: synthetic idx files in tmp_path, bad files, and a slice of the real data."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from seqlab import SeqlabError
+from seqlab.data.mnist import as_sequences, load_mnist, normalize, read_idx, write_idx
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
+    return tmp_path, images, labels
+
+
+def test_roundtrip_gz_and_raw(tiny, tmp_path):
+    root, images, labels = tiny
+    x, y = load_mnist("test", root)
+    assert x.dtype == torch.uint8 and x.shape == (5, 28, 28) and np.array_equal(x.numpy(), images)
+    assert y.dtype == torch.int64 and y.tolist() == [3, 1, 4, 1, 5]
+    raw = write_idx(tmp_path / "raw-idx", labels, compress=False)
+    assert raw.read_bytes()[:8] == struct.pack(">ii", 2049, 5)  # big-endian magic, count
+    assert read_idx(raw, "labels").tolist() == [3, 1, 4, 1, 5]
+    assert load_mnist("test", root, limit=2)[1].tolist() == [3, 1]
+
+
+def test_normalisation_and_sequence_modes():
+    img = torch.zeros(2, 28, 28, dtype=torch.uint8)
+    img[0, 1, 2] = 255
+    x = normalize(img)
+    assert abs(x[1, 0, 0].item() - (-0.1307 / 0.3081)) < 1e-6
+    assert abs(x[0, 1, 2].item() - (1 - 0.1307) / 0.3081) < 1e-6
+    assert as_sequences(x, "rows").shape == (2, 28, 28)
+    pixels = as_sequences(x, "pixels")
+    assert pixels.shape == (2, 784, 1) and pixels[0, 28 + 2, 0] == x[0, 1, 2]  # row-major scan
+    with pytest.raises(SeqlabError, match="rows or pixels"):
+        as_sequences(x, "columns")
+
+
+def test_wrong_magic_names_the_file(tiny):
+    root, _, _ = tiny
+    with pytest.raises(SeqlabError, match=r"magic number 2049 \(a labels file\); expected 2051"):
+        read_idx(root / "t10k-labels-idx1-ubyte.gz", "images")
+    bogus = root / "bogus.gz"
+    bogus.write_bytes(gzip.compress(b"\x00\x00\x00\x07" + b"\x00" * 20))
+    with pytest.raises(SeqlabError, match="not an IDX file"):
+        read_idx(bogus, "labels")
+
+
+def test_truncated_files(tiny):
+    root, _, _ = tiny
+    path = root / "t10k-images-idx3-ubyte.gz"
+    blob = gzip.decompress(path.read_bytes())
+    short = root / "short-images"
+    short.write_bytes(blob[:-100])  # raw file missing its last 100 pixels
+    with pytest.raises(SeqlabError, match="is truncated: its header promises 3,920 bytes"):
+        read_idx(short, "images")
+    cut_gz = root / "cut.gz"
+    cut_gz.write_bytes(path.read_bytes()[:200])  # a .gz cut short
+    with pytest.raises(SeqlabError, match="truncated or corrupted .gz"):
+        read_idx(cut_gz, "images")
+    header_only = root / "h"
+    header_only.write_bytes(struct.pack(">ii", 2051, 5))
+    with pytest.raises(SeqlabError, match="inside its header"):
+        read_idx(header_only, "images")
+
+
+def test_mismatched_counts_and_missing_files(tiny):
+    root, images, _ = tiny
+    write_idx(root / "t10k-labels-idx1-ubyte.gz", np.array([1, 2], dtype=np.uint8))
+    with pytest.raises(SeqlabError, match="5 images but 2 labels"):
+        load_mnist("test", root)
+    with pytest.raises(SeqlabError, match="not found"):
+        load_mnist("train", root)
+    with pytest.raises(SeqlabError, match="train or test"):
+        load_mnist("valid", root)
+
+
+def test_real_mnist_slice(data_dir):
+    x, y = load_mnist("test", limit=100)
+    assert x.shape == (100, 28, 28) and y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    train_x, train_y = load_mnist("train", limit=10)
+    assert train_y.tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    # the whole training set's mean/std are the constants seed 003 normalises with
+    full = read_idx(data_dir / "mnist" / "train-images-idx3-ubyte.gz", "images").float() / 255
+    assert abs(full.mean().item() - 0.1307) < 1e-4 and abs(full.std().item() - 0.3081) < 1e-4

@@ -1,0 +1,106 @@
+"""Classification training on a tiny synthetic idx data set: learning, metrics, checkpoints, resume."""
+
+import numpy as np
+import pytest
+
+from seqlab import SeqlabError
+from seqlab.config import replace
+from seqlab.data.mnist import write_idx
+from seqlab.training.checkpoint import load_checkpoint
+from seqlab.training.classify import ClassifyConfig, _lr_at, train_classifier
+from seqlab.training.metrics import read_metrics
+
+
+def make_digits(root, n_train=300, n_test=100, seed=0):
+    """Noisy images whose label is which pair of columns is bright (every row shows it)."""
+    rng = np.random.default_rng(seed)
+    for name, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 10, size=n).astype(np.uint8)
+        images = rng.integers(0, 40, size=(n, 28, 28)).astype(np.uint8)
+        for i, y in enumerate(labels):
+            images[i, :, 2 * y + 4: 2 * y + 6] = 250
+        write_idx(root / f"{name}-images-idx3-ubyte.gz", images)
+        write_idx(root / f"{name}-labels-idx1-ubyte.gz", labels)
+    return root
+
+
+def tiny_config(root, out, **changes):
+    cfg = replace(ClassifyConfig(), data_dir=str(root), valid_size=50, hidden=16, layers=1, epochs=6,
+                  lr=0.02, batch_size=25, out=str(out), eval_batch_size=64)
+    return replace(cfg, **changes)
+
+
+def quiet(*a, **k):
+    pass
+
+
+def test_learns_the_synthetic_task_and_logs_spec_keys(tmp_path):
+    root = make_digits(tmp_path)
+    result = train_classifier(tiny_config(root, tmp_path / "run"), device="cpu", show_progress=False, log=quiet)
+    records = read_metrics(tmp_path / "run" / "metrics.jsonl")
+    assert {"epoch", "train_loss", "valid_loss", "tokens_per_sec", "lr", "wall_s", "valid_accuracy",
+            "test_accuracy"} <= set(records[0])
+    assert len(records) == 6 and records[-1]["valid_accuracy"] >= 0.9 and result["test_accuracy"] >= 0.9
+    # tokens/s counts sequence steps: 28 per image in rows mode
+    assert records[0]["tokens_per_sec"] == pytest.approx(28 * records[0]["images_per_sec"])
+    best = load_checkpoint(tmp_path / "run", "best").meta
+    assert best["valid_accuracy"] == max(r["valid_accuracy"] for r in records)
+    assert (tmp_path / "run" / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_resume_matches_an_uninterrupted_run(tmp_path):
+    root = make_digits(tmp_path)
+    train_classifier(tiny_config(root, tmp_path / "a", epochs=3), device="cpu", show_progress=False, log=quiet)
+    a = read_metrics(tmp_path / "a" / "metrics.jsonl")
+    # the same run stopped after epoch 1, then resumed to 3
+    d = tmp_path / "d"
+    train_classifier(tiny_config(root, d, epochs=1), device="cpu", show_progress=False, log=quiet)
+    train_classifier(tiny_config(root, d, epochs=3, resume=True), device="cpu", show_progress=False, log=quiet)
+    b = read_metrics(d / "metrics.jsonl")
+    assert [r["epoch"] for r in b] == [1, 2, 3]
+    # epoch 1 ran with epochs=1 (its cosine lr is the full lr either way); epochs 2-3 continue exactly
+    for ra, rb in zip(a, b):
+        assert ra["train_loss"] == pytest.approx(rb["train_loss"], rel=1e-5)
+        assert ra["valid_accuracy"] == rb["valid_accuracy"]
+
+
+def test_pixel_mode_and_seed_style_sgd(tmp_path):
+    root = make_digits(tmp_path, n_train=60, n_test=20)
+    cfg = tiny_config(root, tmp_path / "p", mode="pixels", epochs=1, valid_size=0, optimizer="sgd",
+                      momentum=0.5, lr=0.01, clip=0.0, schedule="none")
+    result = train_classifier(cfg, device="cpu", show_progress=False, log=quiet)
+    r = read_metrics(tmp_path / "p" / "metrics.jsonl")[0]
+    assert r["tokens_per_sec"] == pytest.approx(784 * r["images_per_sec"]) and r["lr"] == 0.01
+    assert r["valid_accuracy"] == r["test_accuracy"] == result["test_accuracy"]  # valid_size 0: test validates
+
+
+def test_cosine_schedule():
+    cfg = replace(ClassifyConfig(), lr=0.1, epochs=5).train
+    lrs = [_lr_at(cfg, e) for e in range(5)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[-1] == pytest.approx(0.005) and lrs == sorted(lrs, reverse=True)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(valid_size=300), "leaves no training images"),
+    (dict(epochs=0), "--epochs must be positive"),
+    (dict(train_limit=-1), "--train-limit must be >= 0"),
+    (dict(clip=-1.0), "--clip must be >= 0"),
+])
+def test_bad_options(tmp_path, changes, message):
+    root = make_digits(tmp_path, n_train=300, n_test=10)
+    with pytest.raises(SeqlabError, match=message):
+        train_classifier(tiny_config(root, tmp_path / "x", **changes), device="cpu", log=quiet)
+
+
+def test_ready_configs_hold_the_seeds_recipe():
+    from pathlib import Path
+
+    from seqlab.config import build_config
+
+    root = Path(__file__).resolve().parents[2] / "configs"
+    seed = build_config(ClassifyConfig, {"config": str(root / "mnist_rows_seed.toml")})
+    assert (seed.model.hidden, seed.model.layers, seed.train.optimizer, seed.train.lr, seed.train.momentum,
+            seed.train.batch_size, seed.train.epochs, seed.data.mode) == (10, 2, "sgd", 0.01, 0.5, 64, 20, "rows")
+    assert seed.train.clip == 0 and seed.train.schedule == "none" and seed.data.valid_size == 0
+    strong = build_config(ClassifyConfig, {"config": str(root / "mnist_rows_strong.toml")})
+    assert strong.model.hidden == 128 and strong.data.valid_size == 5000
