@@ -52,11 +52,15 @@ def main() -> None:
     t0 = time.perf_counter()
     record = fit_lm(cfg, corpus, device)
     train_wall = time.perf_counter() - t0
-    net, _ = model_from_checkpoint(load_checkpoint(cfg.run.out, "best"), device)
+    ckpt = load_checkpoint(cfg.run.out, "best")
+    net, _ = model_from_checkpoint(ckpt, device)
     result = {"config": flat_dict(cfg), "device": str(device), "vocab": len(corpus.vocab),
               "train_tokens_per_epoch": len(corpus.train), "train_wall_s": train_wall,
               "tokens_per_sec": record["tokens_per_sec"], "train_ppl": record["train_ppl"]}
-    for split in ("valid", "test"):
+    # the validation figure of the best epoch was computed in training (same function, same rows)
+    result["valid_ppl"], result["valid_tokens"] = ckpt.meta["metrics"]["valid_ppl"], len(corpus.valid) - 1
+    result["best_epoch"] = ckpt.meta["epoch"]
+    for split in ("test",):
         t1 = time.perf_counter()
         loss_sum, n = evaluate_lm(net, corpus.split(split), cfg.train.eval_batch_size, cfg.train.num_steps, device)
         result[f"{split}_ppl"] = math.exp(loss_sum / n)

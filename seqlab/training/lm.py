@@ -74,6 +74,12 @@ def _loss_sum(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="sum")
 
 
+def _token_losses(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    # Per-token losses in the model's precision, summed in float64 by the caller: a long
+    # split's total stays exact without paying for a float64 softmax over the vocabulary.
+    return F.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="none")
+
+
 def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, device: torch.device, *,
                 clip: float, carry_state: bool, total: int | None = None, desc: str = "train"
                 ) -> tuple[float, int, float]:
@@ -130,14 +136,14 @@ def evaluate_lm(net: nn.Module, stream: torch.Tensor, batch_size: int = 10, num_
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     for i in range(0, L, num_steps):
         logits, state = net(rows[:, i:i + num_steps], state)
-        loss_sum += _loss_sum(logits.double(), targets[:, i:i + num_steps])
+        loss_sum += _token_losses(logits, targets[:, i:i + num_steps]).sum(dtype=torch.float64)
     rest = n_pred - B * L
     if rest:
         state = _row(state, B - 1)
         for i in range(B * L, n_pred, num_steps):
             j = min(i + num_steps, n_pred)
             logits, state = net(stream[i:j][None], state)
-            loss_sum += _loss_sum(logits.double(), stream[i + 1:j + 1][None])
+            loss_sum += _token_losses(logits, stream[i + 1:j + 1][None]).sum(dtype=torch.float64)
     net.train(was_training)
     return float(loss_sum), n_pred
 
