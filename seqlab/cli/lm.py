@@ -35,7 +35,6 @@ def register(commands, train) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from seqlab.config import build_config
-    from seqlab.data.corpora import load_lm_corpus
     from seqlab.runtime import resolve_device, seed_everything
     from seqlab.training.lm import LMConfig, fit_lm
 
@@ -53,10 +52,7 @@ def _corpus(cfg, vocab=None):
     from seqlab.errors import SeqlabError
 
     d = cfg.data
-    if d.max_tokens is not None and d.max_tokens < 0:
-        max_tokens = None
-    else:
-        max_tokens = d.max_tokens
+    max_tokens = None if d.max_tokens is not None and d.max_tokens < 0 else d.max_tokens  # -1: all
     if (d.dataset is None) == (d.data is None):
         raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
     return load_lm_corpus(d.dataset, d.data, d.level, max_tokens=max_tokens if vocab is None else None,

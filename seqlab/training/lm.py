@@ -170,6 +170,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         raise SeqlabError(f"lr_decay must be in (0, 1], got {tc.lr_decay}")
     if tc.clip <= 0:
         raise SeqlabError(f"clip must be > 0, got {tc.clip}")
+    # lr_decay 1.0 means no decay: the scheduler is then never stepped (its factor must be < 1)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=tc.lr_decay if tc.lr_decay < 1 else 0.5,
                                                            patience=0)
     batch_rng = random.Random(cfg.run.seed)
