@@ -3,7 +3,9 @@
     python benchmarks/lm_speed.py [--device cuda] [--hidden 256] [--quick]
 
 One-hot input (V = 28), batch 32, 35 steps; times forward + backward + SGD step over
-`--batches` batches after a warm-up, and prints tokens/sec for each cell and impl.
+`--batches` batches after a warm-up, and prints tokens/sec for each cell and impl:
+book = the book's functional cells via seqlab.d2l (rnn: input products hoisted; gru and
+lstm: the book's per-gate loop), scratch = seqlab.models.cells, fused = nn.RNN/GRU/LSTM.
 """
 
 import argparse
@@ -17,9 +19,20 @@ from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import resolve_device
 
 
+def _book_model(cell, hidden, V, device):
+    # the book's per-gate functional cells (seqlab.d2l), for reference
+    from seqlab import d2l
+    fns = {"rnn": (d2l.get_params, d2l.init_rnn_state, d2l.rnn), "gru": (d2l.get_gru_params, d2l.init_gru_state, d2l.gru),
+           "lstm": (d2l.get_lstm_params, d2l.init_lstm_state, d2l.lstm)}[cell]
+    return d2l.RNNModelScratch(V, hidden, device, *fns)
+
+
 def tokens_per_sec(cell, impl, hidden, device, batches, V=28, B=32, T=35):
     torch.manual_seed(0)
-    net = build_lm(ModelConfig(cell=cell, impl=impl, hidden=hidden), V).to(device)
+    if impl == "book":
+        net = _book_model(cell, hidden, V, device)
+    else:
+        net = build_lm(ModelConfig(cell=cell, impl=impl, hidden=hidden), V).to(device)
     opt = torch.optim.SGD(net.parameters(), lr=1.0)
     X = torch.randint(0, V, (B, T), device=device)
     Y = torch.randint(0, V, (B, T), device=device)
@@ -56,8 +69,8 @@ def main():
     batches = 3 if args.quick else args.batches
     rows = []
     for cell in ("rnn", "gru", "lstm", "peephole"):
-        for impl in ("scratch", "fused"):
-            if cell == "peephole" and impl == "fused":
+        for impl in ("book", "scratch", "fused"):
+            if cell == "peephole" and impl != "scratch":
                 continue
             rows.append({"cell": cell, "impl": impl, "hidden": args.hidden, "device": str(device),
                          "tokens_per_sec": round(tokens_per_sec(cell, impl, args.hidden, device, batches))})

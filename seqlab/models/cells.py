@@ -83,8 +83,10 @@ class ScratchCell(nn.Module):
             state = self.begin_state(X.shape[1], X.device, X.dtype)
         XW = self.project(X)  # (T, B, G*H)
         outputs = []
-        for t in range(X.shape[0]):
-            h, state = self.recur(XW[t], state)
+        # unbind, not XW[t]: its backward is one stack, where T separate selects would each
+        # scatter into a fresh (T, B, G*H) zero tensor
+        for xw in XW.unbind(0):
+            h, state = self.recur(xw, state)
             outputs.append(h)
         return torch.stack(outputs), state  # (T, B, H)
 
@@ -123,10 +125,11 @@ class GRUCell(ScratchCell):
     def recur(self, xw, H):
         h = self.hidden_size
         if self.reset_after:
-            hw = torch.addmm(self.b_h, H, self.W_h)  # (B, 3H)
-            r = torch.sigmoid(xw[:, :h] + hw[:, :h])
-            z = torch.sigmoid(xw[:, h:2 * h] + hw[:, h:2 * h])
-            n = torch.tanh(xw[:, 2 * h:] + r * hw[:, 2 * h:])
+            xr, xz, xn = xw.view(-1, 3, h).unbind(1)  # each (B, H)
+            hr, hz, hn = torch.addmm(self.b_h, H, self.W_h).view(-1, 3, h).unbind(1)
+            r = torch.sigmoid(xr + hr)
+            z = torch.sigmoid(xz + hz)
+            n = torch.tanh(xn + r * hn)
         else:  # the book: reset the state before the recurrent product
             rz = torch.sigmoid(xw[:, :2 * h] + H @ self.W_h[:, :2 * h] + self.b_h[:2 * h])
             r, z = rz[:, :h], rz[:, h:]
@@ -145,10 +148,8 @@ class LSTMCell(ScratchCell):
         H, C = state
         h = self.hidden_size
         gates = torch.addmm(xw, H, self.W_h)  # (B, 4H): i, f, g, o
-        i = torch.sigmoid(gates[:, :h])
-        f = torch.sigmoid(gates[:, h:2 * h])
-        g = torch.tanh(gates[:, 2 * h:3 * h])
-        o = torch.sigmoid(gates[:, 3 * h:])
+        i, f, g, o = gates.view(-1, 4, h).unbind(1)  # each (B, H)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
         C = f * C + i * g
         H = o * torch.tanh(C)
         return H, (H, C)
@@ -171,11 +172,10 @@ class PeepholeLSTMCell(ScratchCell):
     def recur(self, xw, state):
         _, C = state
         h = self.hidden_size
-        peep = C @ self.W_h  # (B, 3H): U_i c, U_f c, U_o c
-        i = torch.sigmoid(xw[:, :h] + peep[:, :h])
-        f = torch.sigmoid(xw[:, h:2 * h] + peep[:, h:2 * h])
-        g = torch.tanh(xw[:, 2 * h:3 * h])
-        o = torch.sigmoid(xw[:, 3 * h:] + peep[:, 2 * h:])
+        xi, xf, xg, xo = xw.view(-1, 4, h).unbind(1)  # each (B, H)
+        pi, pf, po = (C @ self.W_h).view(-1, 3, h).unbind(1)  # U_i c, U_f c, U_o c
+        i, f, o = torch.sigmoid(xi + pi), torch.sigmoid(xf + pf), torch.sigmoid(xo + po)
+        g = torch.tanh(xg)
         C = f * C + i * g
         H = o * torch.tanh(C)
         return H, (H, C)
