@@ -132,3 +132,17 @@ def test_book_9_2_concise_lstm_state_tuple():
         nn.init.zeros_(net.linear.weight)
         nn.init.zeros_(net.linear.bias)
     assert d2l.evaluate_ppl(net, torch.arange(200) % 28, "cpu") == pytest.approx(28.0, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_book_headline_concise_lstm_500_epochs(tmp_path, capsys):
+    # 9.2 with the book's settings (about a minute on one CPU core): training perplexity
+    # ~1.0 and real words from predict_ch8, as the book prints.
+    torch.manual_seed(0)
+    train_iter, vocab = d2l.load_data_time_machine(32, 35)
+    net = d2l.RNNModel(nn.LSTM(len(vocab), 256), len(vocab))
+    ppl, _ = d2l.train_ch8(net, train_iter, vocab, 1, 500, "cpu", plot_path=str(tmp_path / "p.png"))
+    assert ppl <= 1.1
+    text = d2l.predict_ch8("time traveller", 50, net, vocab, "cpu")
+    words = set(text.split())
+    assert len(words & {"the", "of", "it", "to", "for", "you", "can", "so", "is", "by", "said", "time"}) >= 3, text
