@@ -38,6 +38,12 @@ def run_train(args: argparse.Namespace) -> int:
     from seqlab.runtime import resolve_device, seed_everything
     from seqlab.training.lm import LMConfig, fit_lm
 
+    given = vars(args)
+    # a source named on the command line replaces the config file's (--data over its dataset)
+    if "data" in given and "dataset" not in given:
+        args.dataset = None
+    elif "dataset" in given and "data" not in given:
+        args.data = None
     cfg = build_config(LMConfig, args)
     device = resolve_device(cfg.run.device)
     seed_everything(cfg.run.seed)

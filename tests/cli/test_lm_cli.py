@@ -68,13 +68,14 @@ def test_resume_appends_epochs(text, tmp_path, capsys):
 
 def test_config_file_and_flag_override(text, tmp_path):
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[model]\ncell = "gru"\nimpl = "fused"\nhidden = 12\n[train]\nepochs = 1\nbatch_size = 2\n')
+    cfg.write_text('[data]\ndataset = "ptb"\n[model]\ncell = "gru"\nimpl = "fused"\nhidden = 12\n[train]\nepochs = 1\nbatch_size = 2\n')
     out = tmp_path / "run"
     assert main(["train", "lm", "--config", str(cfg), "--data", str(text), "--hidden", "8", "--out", str(out),
                  "--device", "cpu"]) == 0
     meta = load_checkpoint(out).meta
     assert meta["config"]["model"]["cell"] == "gru" and meta["config"]["model"]["hidden"] == 8
     assert meta["config"]["train"]["batch_size"] == 2
+    assert meta["config"]["data"]["dataset"] is None  # --data replaced the file's dataset
 
 
 def _one_line_error(capsys, message):
