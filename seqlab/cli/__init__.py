@@ -15,6 +15,7 @@ import sys
 import traceback
 
 from seqlab.errors import SeqlabError
+from seqlab.training.guard import TrainingInterrupted
 
 TASK_MODULES = ("stats", "lm", "translate", "forecast", "classify")
 
@@ -58,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     except SeqlabError as exc:
         print(f"seqlab: error: {exc}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as exc:  # a checkpoint was saved; say how to go on
+        print(f"seqlab: {exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("seqlab: interrupted", file=sys.stderr)
         return 130

@@ -122,6 +122,29 @@ def batchify(data: torch.Tensor, batch_size: int) -> torch.Tensor:
     return data[: nbatch * batch_size].view(batch_size, -1).t().contiguous()
 
 
+def variable_bptt(batched: torch.Tensor, bptt: int, rng: _random.Random | None = None,
+                  sd: float = 5.0, min_len: int = 5, max_len: int | None = None
+                  ) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+    """AWD-LSTM's variable-length BPTT over a batchified `(N, B)` stream.
+
+    Each window's length is drawn around `bptt` (with probability 0.05 around `bptt/2`)
+    from N(mean, sd), clipped to [min_len, max_len]; every token of the stream is used
+    once per epoch and windows stay contiguous, so a carried state remains valid. Yields
+    `(X, Y, seq_len)` with X, Y of shape (seq_len, B); scale the learning rate by
+    `seq_len / bptt` so that long and short windows weigh the same per token.
+    """
+    if bptt <= 0:
+        raise SeqlabError(f"bptt must be positive, got {bptt}")
+    rng = rng or _random.Random()
+    max_len = max_len or bptt + 20
+    i, n = 0, batched.shape[0]
+    while i < n - 1:
+        mean = bptt if rng.random() < 0.95 else bptt / 2
+        seq_len = int(min(max(min_len, round(rng.gauss(mean, sd))), max_len, n - 1 - i))
+        yield batched[i: i + seq_len], batched[i + 1: i + 1 + seq_len], seq_len
+        i += seq_len
+
+
 class LMBatches:
     """An epoch-iterable of (X, Y) batches of shape (batch_size, num_steps) over a corpus.
 

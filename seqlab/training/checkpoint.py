@@ -165,8 +165,11 @@ def load_checkpoint(path: str | Path, which: str = "best") -> Checkpoint:
     info = header.get("__metadata__") or {}
     if "seqlab" not in info or "checksum" not in info:
         raise broken
-    meta = json.loads(info["seqlab"])
-    if meta.get("format") != FORMAT:
+    try:
+        meta = json.loads(info["seqlab"])
+    except ValueError:
+        raise broken from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise broken
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise SeqlabError(f"checkpoint {str(path)!r} has format version {meta['format_version']}, "

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from seqlab import SeqlabError
-from seqlab.data import corpora
+from seqlab.data import corpora, registry
 from seqlab.data.corpora import DATASETS, RemoteFile, dataset_file, load_lm_corpus
 
 TM_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
@@ -25,7 +25,7 @@ def offline(monkeypatch, tmp_path):
     def no_network(*a, **k):
         raise urllib.error.URLError("offline")
 
-    monkeypatch.setattr(corpora.urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(registry.urllib.request, "urlopen", no_network)
     return tmp_path
 
 
@@ -78,7 +78,7 @@ def test_download_verifies_and_extracts_zip_member(offline, monkeypatch):
         zf.writestr("pkg/inner.txt", payload)
     good = RemoteFile("toy/inner.txt", hashlib.sha256(payload).hexdigest(), "http://example.invalid/toy.zip",
                       "pkg/inner.txt")
-    monkeypatch.setitem(DATASETS, "toy", corpora.Dataset("toy", {"inner.txt": good}, "inner.txt", "toy"))
+    monkeypatch.setitem(DATASETS, "toy", registry.Dataset("toy", {"inner.txt": good}, "inner.txt", "toy"))
 
     class Response(io.BytesIO):
         def __enter__(self):
@@ -87,11 +87,11 @@ def test_download_verifies_and_extracts_zip_member(offline, monkeypatch):
         def __exit__(self, *a):
             return False
 
-    monkeypatch.setattr(corpora.urllib.request, "urlopen", lambda url, timeout: Response(buf.getvalue()))
+    monkeypatch.setattr(registry.urllib.request, "urlopen", lambda url, timeout: Response(buf.getvalue()))
     path = dataset_file("toy")
     assert path.read_bytes() == payload and path.is_relative_to(offline / "cache")
     bad = RemoteFile("toy/bad.txt", "0" * 64, "http://example.invalid/toy.zip", "pkg/inner.txt")
-    monkeypatch.setitem(DATASETS, "toy", corpora.Dataset("toy", {"bad.txt": bad}, "bad.txt", "toy"))
+    monkeypatch.setitem(DATASETS, "toy", registry.Dataset("toy", {"bad.txt": bad}, "bad.txt", "toy"))
     with pytest.raises(SeqlabError, match="fails its checksum.*nothing was kept"):
         dataset_file("toy")
     assert not (offline / "cache" / "toy" / "bad.txt").exists()

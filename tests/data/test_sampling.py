@@ -110,3 +110,16 @@ def test_lmbatches_on_device_and_len():
 def test_list_corpus_accepted_like_the_book():
     X, Y = next(seq_data_iter_sequential(list(range(35)), 2, 5, random.Random(0)))
     assert X.dtype == torch.int64
+
+
+@given(st.integers(10, 400), st.integers(1, 4), st.integers(5, 40), st.integers(0, 2**32))
+def test_variable_bptt_covers_the_stream_once_in_order(n, b, bptt, seed):
+    from seqlab.data.sampling import variable_bptt
+
+    data = torch.arange(n * b).view(n, b)
+    seen = []
+    for X, Y, seq_len in variable_bptt(data, bptt, random.Random(seed)):
+        assert X.shape == (seq_len, b) and torch.equal(Y, X + b)  # Y is X shifted one row
+        assert 1 <= seq_len <= bptt + 20
+        seen.append(X)
+    assert torch.equal(torch.cat(seen), data[:-1])

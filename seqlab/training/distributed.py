@@ -1,0 +1,132 @@
+"""Running under `torchrun`: process group from the environment, DDP, rank-0-only output.
+
+    torchrun --nproc_per_node=N -m seqlab train lm ...      # one machine, N processes
+    torchrun --nnodes=M --node_rank=R --rdzv_backend=c10d --rdzv_endpoint=HOST:PORT \\
+             --nproc_per_node=N -m seqlab train lm ...      # M machines
+
+torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT; without them everything
+here is a no-op and training runs as one process. The backend is NCCL on CUDA, gloo on
+the CPU. Collective operations time out (SEQLAB_DIST_TIMEOUT seconds, default 300) so
+that when one rank dies the others stop with a message instead of hanging.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from seqlab.errors import SeqlabError
+
+
+@dataclass(frozen=True)
+class Dist:
+    """Where this process stands in the job."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Only rank 0 writes logs, plots and checkpoints."""
+        return self.rank == 0
+
+
+def from_env() -> Dist:
+    """Read torchrun's variables (no process group is started)."""
+    try:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+    except ValueError:
+        raise SeqlabError("RANK / WORLD_SIZE / LOCAL_RANK must be integers (they are set by torchrun)") from None
+    return Dist(rank, world, local)
+
+
+def setup(device: torch.device) -> tuple[Dist, torch.device]:
+    """Join the process group torchrun describes (if any); returns this rank's device.
+
+    On CUDA each process takes the GPU of its LOCAL_RANK.
+    """
+    info = from_env()
+    if not info.enabled:
+        return info, device
+    if device.type == "cuda":
+        if info.local_rank >= torch.cuda.device_count():
+            raise SeqlabError(f"LOCAL_RANK {info.local_rank} but this machine has {torch.cuda.device_count()} "
+                              "GPU(s): lower --nproc_per_node")
+        device = torch.device("cuda", info.local_rank)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        timeout = datetime.timedelta(seconds=float(os.environ.get("SEQLAB_DIST_TIMEOUT", "300")))
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout)
+    return info, device
+
+
+def cleanup() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def wrap(model: nn.Module, info: Dist, device: torch.device) -> nn.Module:
+    """The model in PyTorch's DistributedDataParallel when there are several ranks."""
+    if not info.enabled:
+        return model
+    ids = [device.index] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+def local_batch_size(global_batch: int, info: Dist) -> int:
+    """Each rank's share of a global batch; the world size must divide it."""
+    if global_batch % info.world_size:
+        raise SeqlabError(f"batch size {global_batch} is not divisible by the world size {info.world_size}: "
+                          f"use a batch size that is a multiple of {info.world_size}")
+    return global_batch // info.world_size
+
+
+def shard_columns(batch: torch.Tensor, info: Dist) -> torch.Tensor:
+    """This rank's contiguous block of rows of a (B, ...) batch.
+
+    For sequential LM sampling row b of batch i+1 continues row b of batch i, so a rank
+    that always owns the same rows can carry its hidden state across batches.
+    """
+    if not info.enabled:
+        return batch
+    per = local_batch_size(batch.shape[0], info)
+    return batch[info.rank * per: (info.rank + 1) * per]
+
+
+def all_reduce_sum(values: list[float], device: torch.device, info: Dist) -> list[float]:
+    """Sum plain numbers (loss sums, token counts) over all ranks."""
+    if not info.enabled:
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t.tolist()
+
+
+def broadcast_flag(flag: bool, device: torch.device, info: Dist) -> bool:
+    """True on every rank if it is true on any (e.g. a stop signal seen by one rank)."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def barrier(info: Dist) -> None:
+    if info.enabled:
+        dist.barrier()

@@ -1,0 +1,78 @@
+"""Learning-rate schedules and the NT-ASGD switch for recurrent LMs."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from seqlab.errors import SeqlabError
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
+                  min_ratio: float = 0.1) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up from 0 over `warmup_steps`, then cosine decay to `min_ratio` x the
+    base learning rate at `total_steps` (nanoGPT's schedule). Call `.step()` per batch."""
+    if total_steps <= 0 or not 0 <= warmup_steps <= total_steps:
+        raise SeqlabError(f"need 0 <= warmup ({warmup_steps}) <= total steps ({total_steps}) and total > 0")
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class NTASGDTrigger:
+    """Non-monotonically triggered averaging (Merity et al. 2017): switch from SGD to
+    averaged SGD once the validation loss has not beaten the best of the checks more
+    than `nonmono` checks ago."""
+
+    def __init__(self, nonmono: int = 5):
+        if nonmono < 1:
+            raise SeqlabError(f"nonmono must be >= 1, got {nonmono}")
+        self.nonmono = nonmono
+        self.history: list[float] = []
+        self.triggered = False
+
+    def update(self, valid_loss: float) -> bool:
+        """Record a validation loss; True exactly once, at the check that triggers."""
+        fire = (not self.triggered and len(self.history) > self.nonmono
+                and valid_loss > min(self.history[:-self.nonmono]))
+        self.history.append(valid_loss)
+        if fire:
+            self.triggered = True
+        return fire
+
+    def state_dict(self) -> dict:
+        return {"nonmono": self.nonmono, "history": list(self.history), "triggered": self.triggered}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.nonmono, self.history, self.triggered = state["nonmono"], list(state["history"]), state["triggered"]
+
+
+def averaged_sgd(params, lr: float, weight_decay: float = 0.0) -> torch.optim.ASGD:
+    """AWD-LSTM's ASGD: plain SGD steps with a running average of the iterates (t0=0,
+    lambd=0; torch's ASGD starts the average at its second step); evaluate with the
+    averaged weights (`state['ax']`, see `swap_in_average`)."""
+    return torch.optim.ASGD(params, lr=lr, t0=0, lambd=0.0, weight_decay=weight_decay)
+
+
+def swap_in_average(optimizer: torch.optim.ASGD) -> dict:
+    """Put the averaged weights into the parameters; returns what to restore with
+    `restore_weights` (for evaluating an ASGD model, as AWD-LSTM does)."""
+    saved = {}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p)
+            if state and "ax" in state:
+                saved[p] = p.detach().clone()
+                p.data.copy_(state["ax"])
+    return saved
+
+
+def restore_weights(saved: dict) -> None:
+    for p, value in saved.items():
+        p.data.copy_(value)

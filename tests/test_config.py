@@ -1,0 +1,73 @@
+"""Typed configs: defaults <- TOML <- flags, unknown keys and wrong types named."""
+
+import argparse
+import dataclasses
+from typing import Literal
+
+import pytest
+
+from seqlab import SeqlabError
+from seqlab.config import RunConfig, add_config_args, build_config, flat_dict, from_dict, replace
+
+
+@dataclasses.dataclass
+class Model:
+    hidden: int = 256
+    cell: Literal["rnn", "gru", "lstm"] = "lstm"
+    dropout: float = 0.0
+    tie_weights: bool = False
+    max_tokens: int | None = None
+
+
+@dataclasses.dataclass
+class Task:
+    model: Model = dataclasses.field(default_factory=Model)
+    run: RunConfig = dataclasses.field(default_factory=RunConfig)
+    lr: float = 1.0
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    add_config_args(parser, Task)
+    return build_config(Task, parser.parse_args(argv))
+
+
+def test_precedence_defaults_then_file_then_flags(tmp_path):
+    cfg_file = tmp_path / "c.toml"
+    cfg_file.write_text('lr = 0.5\n[model]\nhidden = 64\ncell = "gru"\n')
+    cfg = parse(["--config", str(cfg_file), "--hidden", "32", "--tie-weights", "--max-tokens=none"])
+    assert (cfg.model.hidden, cfg.model.cell, cfg.lr, cfg.model.tie_weights) == (32, "gru", 0.5, True)
+    assert cfg.model.max_tokens is None and cfg.run.out == "runs/latest"
+
+
+def test_flag_names_follow_leaf_names():
+    cfg = parse(["--dropout", "0.25", "--seed", "7", "--out", "x"])
+    assert flat_dict(cfg)["dropout"] == 0.25 and cfg.run.seed == 7 and cfg.run.out == "x"
+
+
+def test_unknown_key_and_wrong_type_are_named(tmp_path):
+    with pytest.raises(SeqlabError, match="unknown key 'hiden'.*known keys"):
+        from_dict(Task, {"hiden": 3})
+    with pytest.raises(SeqlabError, match="'hidden'.*not a valid int"):
+        from_dict(Task, {"model": {"hidden": "big"}})
+    with pytest.raises(SeqlabError, match="'cell'.*not one of rnn, gru, lstm"):
+        from_dict(Task, {"cell": "transformer"})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("lr = = 1")
+    with pytest.raises(SeqlabError, match="not valid TOML"):
+        parse(["--config", str(bad)])
+    with pytest.raises(SeqlabError, match="not found"):
+        parse(["--config", str(tmp_path / "missing.toml")])
+
+
+def test_bad_flag_value_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse(["--hidden", "many"])
+    assert exc.value.code == 2 and "not a valid int" in capsys.readouterr().err
+
+
+def test_replace_and_bools_are_not_ints():
+    cfg = replace(Task(), hidden=8, lr=2)
+    assert cfg.model.hidden == 8 and cfg.lr == 2.0 and isinstance(cfg.lr, float)
+    with pytest.raises(SeqlabError):
+        from_dict(Task, {"hidden": True})

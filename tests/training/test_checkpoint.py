@@ -1,0 +1,125 @@
+"""Checkpoints: safetensors + JSON, atomic, checksummed, never unpickled."""
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from seqlab import SeqlabError
+from seqlab.training import checkpoint as ckpt_mod
+from seqlab.training.checkpoint import expect_task, load_checkpoint, save_checkpoint
+
+
+def trained_pair():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    for _ in range(3):
+        opt.zero_grad()
+        net(torch.randn(5, 4)).sum().backward()
+        opt.step()
+    return net, opt
+
+
+def test_round_trip_restores_model_and_optimizer(tmp_path):
+    net, opt = trained_pair()
+    save_checkpoint(tmp_path / "last.safetensors", model=net, optimizer=opt,
+                    meta={"task": "lm", "epoch": 3, "vocab": {"idx_to_token": ["<unk>", "a"]}},
+                    extra={"state": torch.arange(3)})
+    ck = load_checkpoint(tmp_path, "last")
+    assert ck.meta["task"] == "lm" and ck.meta["epoch"] == 3 and ck.meta["format_version"] == 1
+    twin = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+    twin.load_state_dict(ck.model)
+    twin_opt = torch.optim.Adam(twin.parameters(), lr=0.01)
+    twin_opt.load_state_dict(ck.optimizer)
+    x = torch.randn(2, 4)
+    for a, b in ((net, opt), (twin, twin_opt)):  # one more identical step on both
+        b.zero_grad()
+        a(x).pow(2).sum().backward()
+        b.step()
+    for p, q in zip(net.parameters(), twin.parameters()):
+        assert torch.equal(p, q)
+    assert torch.equal(ck.extra["state"], torch.arange(3))
+
+
+def test_tied_weights_are_saved(tmp_path):
+    emb = nn.Embedding(5, 3)
+    head = nn.Linear(3, 5)
+    head.weight = emb.weight
+    net = nn.ModuleDict({"emb": emb, "head": head})
+    save_checkpoint(tmp_path / "a.safetensors", model=net, meta={"task": "lm"})
+    assert torch.equal(load_checkpoint(tmp_path / "a.safetensors").model["head.weight"], emb.weight)
+
+
+def test_crash_during_write_keeps_the_old_file(tmp_path, monkeypatch):
+    net, _ = trained_pair()
+    path = tmp_path / "last.safetensors"
+    save_checkpoint(path, model=net, meta={"task": "lm", "epoch": 1})
+    before = path.read_bytes()
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ckpt_mod.os, "replace", crash)
+    with pytest.raises(OSError):
+        save_checkpoint(path, model=net, meta={"task": "lm", "epoch": 2})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["last.safetensors"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
+def test_damaged_file_is_a_clear_error_naming_it(tmp_path, damage):
+    net, _ = trained_pair()
+    path = save_checkpoint(tmp_path / "best.safetensors", model=net, meta={"task": "lm"})
+    blob = bytearray(path.read_bytes())
+    if damage == "truncate":
+        blob = blob[: len(blob) // 2]
+    elif damage == "flip":
+        blob[-3] ^= 0xFF  # inside the last tensor's bytes
+    elif damage == "garbage":
+        blob = bytearray(os.urandom(300))
+    else:
+        blob = bytearray()
+    path.write_bytes(bytes(blob))
+    with pytest.raises(SeqlabError, match="best.safetensors"):
+        load_checkpoint(path)
+
+
+class Payload:
+    def __reduce__(self):
+        return (Path.touch, (Path(os.environ["SEQLAB_PWNED"]),))
+
+
+def test_pickle_payload_is_refused_and_not_executed(tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    monkeypatch.setenv("SEQLAB_PWNED", str(marker))
+    evil = tmp_path / "best.safetensors"
+    evil.write_bytes(pickle.dumps({"model": Payload()}))
+    torch.save({"model": Payload()}, tmp_path / "last.safetensors")
+    for name in ("best", "last"):
+        with pytest.raises(SeqlabError, match="corrupted or truncated"):
+            load_checkpoint(tmp_path, name)
+    assert not marker.exists()
+
+
+def test_missing_and_wrong_task(tmp_path):
+    with pytest.raises(SeqlabError, match="no checkpoint in"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(SeqlabError, match="not found"):
+        load_checkpoint(tmp_path / "nope")
+    save_checkpoint(tmp_path / "best.safetensors", model={"w": torch.ones(1)}, meta={"task": "lm"})
+    with pytest.raises(SeqlabError, match="holds a lm model, not a translate model"):
+        expect_task(load_checkpoint(tmp_path), "translate")
+
+
+def test_newer_format_and_non_json_meta(tmp_path):
+    with pytest.raises(TypeError, match="plain JSON"):
+        save_checkpoint(tmp_path / "x.safetensors", model={"w": torch.ones(1)}, meta={"f": object()})
+    path = save_checkpoint(tmp_path / "x.safetensors", model={"w": torch.ones(1)}, meta={"task": "lm"})
+    blob = path.read_bytes().replace(b'\\"format_version\\": 1', b'\\"format_version\\": 9')
+    path.write_bytes(blob)
+    with pytest.raises(SeqlabError, match="newer than this seqlab"):
+        load_checkpoint(path)

@@ -1,0 +1,60 @@
+"""torchrun plumbing on CPU with gloo: two real processes."""
+
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from seqlab import SeqlabError
+from seqlab.training import distributed as D
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank, port, out):
+    import os
+
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port), SEQLAB_DIST_TIMEOUT="60")
+    info, device = D.setup(torch.device("cpu"))
+    try:
+        sums = D.all_reduce_sum([rank + 1.0, 10.0], device, info)
+        rows = D.shard_columns(torch.arange(8).view(4, 2), info)
+        flag = D.broadcast_flag(rank == 1, device, info)
+        net = D.wrap(torch.nn.Linear(2, 1), info, device)
+        torch.manual_seed(rank)  # different data per rank; DDP averages the gradients
+        net(torch.randn(3, 2)).sum().backward()
+        out.put((rank, sums, rows.tolist(), flag, net.module.weight.grad.tolist(), info.is_main))
+    finally:
+        D.cleanup()
+
+
+def test_two_gloo_processes_reduce_shard_and_average():
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    port = free_port()
+    procs = [ctx.Process(target=_worker, args=(r, port, out)) for r in range(2)]
+    for p in procs:
+        p.start()
+    results = sorted(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    assert [r[1] for r in results] == [[3.0, 20.0], [3.0, 20.0]]
+    assert results[0][2] == [[0, 1], [2, 3]] and results[1][2] == [[4, 5], [6, 7]]
+    assert results[0][3] is True and results[1][3] is True
+    assert results[0][4] == results[1][4]  # gradients averaged across ranks
+    assert [r[5] for r in results] == [True, False]
+
+
+def test_single_process_is_a_no_op_and_batch_must_divide(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    info, device = D.setup(torch.device("cpu"))
+    assert not info.enabled and info.is_main
+    assert D.all_reduce_sum([1.5], device, info) == [1.5]
+    with pytest.raises(SeqlabError, match="batch size 30 is not divisible by the world size 4"):
+        D.local_batch_size(30, D.Dist(0, 4, 0))

@@ -1,0 +1,51 @@
+"""Warm-up + cosine, the NT-ASGD trigger, and averaged weights."""
+
+import math
+
+import pytest
+import torch
+
+from seqlab import SeqlabError
+from seqlab.training.schedules import NTASGDTrigger, averaged_sgd, restore_weights, swap_in_average, warmup_cosine
+
+
+def test_warmup_then_cosine_to_the_floor():
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = warmup_cosine(opt, warmup_steps=4, total_steps=14, min_ratio=0.1)
+    lrs = []
+    for _ in range(16):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert lrs[9] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))  # half-way: 0.55
+    assert lrs[14] == pytest.approx(0.1) and lrs[15] == pytest.approx(0.1)
+    with pytest.raises(SeqlabError):
+        warmup_cosine(opt, 5, 3)
+
+
+def test_nt_asgd_triggers_once_when_no_improvement_over_nonmono_checks():
+    trig = NTASGDTrigger(nonmono=2)
+    losses = [5.0, 4.0, 3.0, 3.5, 3.2, 3.1, 3.05, 2.0]
+    fired = [trig.update(v) for v in losses]
+    # at 3.2 (index 4): history [5,4,3,3.5], min of all but the last 2 = 4.0 -> 3.2 < 4 no
+    # at 3.1 (index 5): min([5,4,3]) = 3 -> 3.1 > 3 fires
+    assert fired == [False, False, False, False, False, True, False, False]
+    clone = NTASGDTrigger()
+    clone.load_state_dict(trig.state_dict())
+    assert clone.triggered and clone.history == losses
+
+
+def test_asgd_average_swaps_in_and_out():
+    p = torch.nn.Parameter(torch.tensor([0.0]))
+    opt = averaged_sgd([p], lr=1.0)
+    for target in (1.0, 3.0, 5.0, 8.0):  # with lr 1 and grad p - target, each step lands on target
+        p.grad = p.detach() - target
+        opt.step()
+    assert p.item() == pytest.approx(8.0)
+    saved = swap_in_average(opt)
+    # torch's ASGD with t0=0 starts averaging at its second step: mean(3, 5, 8)
+    assert p.item() == pytest.approx(16.0 / 3)
+    restore_weights(saved)
+    assert p.item() == pytest.approx(8.0)
