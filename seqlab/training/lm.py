@@ -33,6 +33,7 @@ from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import rng_state, set_rng_state
 from seqlab.training.checkpoint import Checkpoint, expect_task, find_checkpoint, load_checkpoint, save_checkpoint
 from seqlab.training.common import detach_state, grad_clipping, make_optimizer
+from seqlab.training.guard import StopSignals, TrainingInterrupted, check_finite
 from seqlab.training.metrics import MetricsLog, perplexity
 from seqlab.training.progress import progress
 
@@ -81,9 +82,12 @@ def _token_losses(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
 
 
 def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, device: torch.device, *,
-                clip: float, carry_state: bool, total: int | None = None, desc: str = "train"
-                ) -> tuple[float, int, float]:
-    """One pass over `batches`; returns (sum of token losses, tokens, seconds)."""
+                clip: float, carry_state: bool, total: int | None = None, desc: str = "train",
+                stop: StopSignals | None = None) -> tuple[float, int, float]:
+    """One pass over `batches`; returns (sum of token losses, tokens, seconds).
+
+    Stops early (between steps) when `stop.requested`: the caller decides what to keep.
+    """
     net.train()
     state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
     for X, Y in progress(batches, total=total, desc=desc):
@@ -100,6 +104,8 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
         optimizer.step()
         loss_sum += total_loss.detach()
         n += Y.numel()
+        if stop is not None and stop.requested:
+            break
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return float(loss_sum), n, time.perf_counter() - t0
@@ -193,39 +199,61 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         f"{len(corpus.train):,} training tokens, device {device}")
     record: dict = metrics.records[-1] if metrics.records else {}
     wall0 = time.perf_counter() - (record.get("wall_s") or 0.0)
-    for epoch in range(start + 1, tc.epochs + 1):
-        lr = optimizer.param_groups[0]["lr"]
-        loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
-                                        carry_state=tc.sampling == "sequential", total=len(batches),
-                                        desc=f"epoch {epoch}/{tc.epochs}")
-        train_loss = loss_sum / n
-        record = {"epoch": epoch, "train_loss": train_loss, "train_ppl": perplexity(loss_sum, n)}
-        if corpus.valid is not None:
-            v_sum, v_n = evaluate_lm(net, corpus.valid, tc.eval_batch_size, tc.num_steps, device)
-            valid_loss = v_sum / v_n
-            record.update(valid_loss=valid_loss, valid_ppl=perplexity(v_sum, v_n))
-        else:  # no held-out data: select on the training loss
-            valid_loss = train_loss
-            record.update(valid_loss=None, valid_ppl=None)
-        record.update(tokens_per_sec=n / secs, lr=lr, wall_s=time.perf_counter() - wall0)
-        if tc.lr_decay < 1:
-            scheduler.step(valid_loss)
-        metrics.write(**record)
-        log(f"epoch {epoch}: train ppl {record['train_ppl']:.3f}, valid ppl "
-            f"{record['valid_ppl'] if record['valid_ppl'] is None else round(record['valid_ppl'], 3)}, "
-            f"{record['tokens_per_sec']:,.0f} tokens/sec, lr {lr:g}")
-        is_best = valid_loss < best
-        best = min(best, valid_loss)
-        meta = {"task": "lm", "config": to_dict(cfg), "vocab": corpus.vocab.to_dict(), "epoch": epoch,
-                "best_valid_loss": best, "metrics": record, "rng": rng_state(),
-                "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
-                "scheduler": scheduler.state_dict()}
-        save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
-        if is_best:
-            save_checkpoint(out / "best.safetensors", model=net, meta=meta)
+    with StopSignals() as stop:
+        for epoch in range(start + 1, tc.epochs + 1):
+            record = _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
+                            wall0, log)
+            best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best)
     if metrics.records:
         _plot(out, metrics.records)
     return record
+
+
+def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, log):
+    """Train one epoch, evaluate, log; returns the epoch's record."""
+    tc = cfg.train
+    lr = optimizer.param_groups[0]["lr"]
+    loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
+                                    carry_state=tc.sampling == "sequential", total=len(batches),
+                                    desc=f"epoch {epoch}/{tc.epochs}", stop=stop)
+    if stop.requested:  # nothing of this epoch is saved: last.safetensors is the previous one
+        raise TrainingInterrupted(f"stopped by {stop.name} during epoch {epoch}; the checkpoint of epoch "
+                                  f"{epoch - 1} is in {cfg.run.out}: continue with the same command and --resume")
+    check_finite(loss_sum, where=f"epoch {epoch}", lr=lr)  # before anything is saved
+    train_loss = loss_sum / n
+    record = {"epoch": epoch, "train_loss": train_loss, "train_ppl": perplexity(loss_sum, n)}
+    if corpus.valid is not None:
+        v_sum, v_n = evaluate_lm(net, corpus.valid, tc.eval_batch_size, tc.num_steps, device)
+        record.update(valid_loss=v_sum / v_n, valid_ppl=perplexity(v_sum, v_n))
+    else:  # no held-out data: checkpoints are selected on the training loss
+        record.update(valid_loss=None, valid_ppl=None)
+    record.update(tokens_per_sec=n / secs, lr=lr, wall_s=time.perf_counter() - wall0)
+    if tc.lr_decay < 1:
+        scheduler.step(_selection_loss(record))
+    metrics.write(**record)
+    valid_text = "n/a" if record["valid_ppl"] is None else f"{record['valid_ppl']:.3f}"
+    log(f"epoch {epoch}: train ppl {record['train_ppl']:.3f}, valid ppl {valid_text}, "
+        f"{record['tokens_per_sec']:,.0f} tokens/sec, lr {lr:g}")
+    return record
+
+
+def _selection_loss(record: dict) -> float:
+    return record["valid_loss"] if record["valid_loss"] is not None else record["train_loss"]
+
+
+def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best) -> float:
+    """Write last (and best, if it is) checkpoint; returns the best selection loss so far."""
+    loss = _selection_loss(record)
+    is_best = loss < best
+    best = min(best, loss)
+    meta = {"task": "lm", "config": to_dict(cfg), "vocab": corpus.vocab.to_dict(), "epoch": epoch,
+            "best_valid_loss": best, "metrics": record, "rng": rng_state(),
+            "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
+            "scheduler": scheduler.state_dict()}
+    save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
+    if is_best:
+        save_checkpoint(out / "best.safetensors", model=net, meta=meta)
+    return best
 
 
 def _resume_checkpoint(out: Path) -> Checkpoint:

@@ -198,3 +198,51 @@ def test_evaluate_leftover_tokens_continue_the_last_row(kind):
         net.init_state = lambda *a: tuple(s.double() for s in init(*a))
     loss, n = evaluate_lm(net, stream, B, 2)
     assert n == 23 and loss == pytest.approx(ref, rel=1e-10)
+
+
+def test_nonfinite_loss_stops_before_saving(tmp_path):
+    from seqlab.training.guard import NonFiniteLoss
+    corpus = _tiny_corpus()
+    torch.manual_seed(0)
+    cfg = LMConfig(model=ModelConfig(cell="rnn", hidden=8, embed=4),
+                   train=TrainConfig(batch_size=4, num_steps=8, epochs=2, lr=0.1),
+                   run=RunConfig(out=str(tmp_path)))
+    fit_lm(cfg, corpus, torch.device("cpu"), log=lambda *_: None)
+    before = (tmp_path / "last.safetensors").read_bytes()
+    import seqlab.training.lm as lm
+    real = lm.train_epoch
+    lm.train_epoch = lambda *a, **k: (float("nan"), 10, 1.0)
+    try:
+        with pytest.raises(NonFiniteLoss, match="epoch 3"):
+            fit_lm(LMConfig(model=cfg.model, train=TrainConfig(batch_size=4, num_steps=8, epochs=3, lr=0.1),
+                            run=RunConfig(out=str(tmp_path), resume=True)), corpus, torch.device("cpu"),
+                   log=lambda *_: None)
+    finally:
+        lm.train_epoch = real
+    assert (tmp_path / "last.safetensors").read_bytes() == before  # the last good checkpoint is kept
+
+
+def test_stop_signal_keeps_the_previous_epoch(tmp_path):
+    import signal
+    import seqlab.training.lm as lm
+    from seqlab.training.guard import TrainingInterrupted
+    corpus = _tiny_corpus()
+    cfg = LMConfig(model=ModelConfig(cell="gru", hidden=8, embed=4),
+                   train=TrainConfig(batch_size=4, num_steps=8, epochs=3, lr=0.1), run=RunConfig(out=str(tmp_path)))
+    real, calls = lm.train_epoch, []
+
+    def interrupted_in_epoch_2(*args, stop=None, **kwargs):
+        calls.append(1)
+        result = real(*args, stop=stop, **kwargs)
+        if len(calls) == 2:
+            stop.signum = signal.SIGTERM  # as the handler would set it
+        return result
+    lm.train_epoch = interrupted_in_epoch_2
+    try:
+        with pytest.raises(TrainingInterrupted, match="SIGTERM during epoch 2.*--resume"):
+            fit_lm(cfg, corpus, torch.device("cpu"), log=lambda *_: None)
+    finally:
+        lm.train_epoch = real
+    assert [r["epoch"] for r in read_metrics(tmp_path / "metrics.jsonl")] == [1]
+    from seqlab.training.checkpoint import load_checkpoint
+    assert load_checkpoint(tmp_path, "last").meta["epoch"] == 1
