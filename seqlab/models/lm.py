@@ -123,10 +123,16 @@ class ModelConfig:
     nonlinearity: Literal["tanh", "relu"] = "tanh"
 
 
+ONE_HOT_LIMIT = 5000  # one-hot inputs beyond this many tokens are refused (word LMs: use --embed)
+
+
 def build_lm(config: ModelConfig, vocab_size: int) -> RNNModel:
     """The language model a config describes (scratch and fused layers alike)."""
     if config.embed < 0:
         raise SeqlabError(f"embed must be 0 (one-hot input) or positive, got {config.embed}")
+    if config.embed == 0 and vocab_size > ONE_HOT_LIMIT:
+        raise SeqlabError(f"one-hot input over a vocabulary of {vocab_size:,} tokens would make every batch "
+                          f"(T, B, {vocab_size}) floats: give an embedding instead, e.g. --embed 200")
     layer = make_rnn_layer(config.cell, config.impl, config.embed or vocab_size, config.hidden, config.layers,
                            bidirectional=config.bidirectional, dropout=config.dropout,
                            nonlinearity=config.nonlinearity)

@@ -246,3 +246,10 @@ def test_stop_signal_keeps_the_previous_epoch(tmp_path):
     assert [r["epoch"] for r in read_metrics(tmp_path / "metrics.jsonl")] == [1]
     from seqlab.training.checkpoint import load_checkpoint
     assert load_checkpoint(tmp_path, "last").meta["epoch"] == 1
+
+
+def test_one_hot_word_vocabulary_is_refused_with_a_hint():
+    from seqlab.errors import SeqlabError
+    with pytest.raises(SeqlabError, match="--embed"):
+        build_lm(ModelConfig(cell="lstm", hidden=8), 33278)
+    assert build_lm(ModelConfig(cell="lstm", hidden=8, embed=4), 33278).embedding.num_embeddings == 33278
