@@ -253,3 +253,16 @@ def test_one_hot_word_vocabulary_is_refused_with_a_hint():
     with pytest.raises(SeqlabError, match="--embed"):
         build_lm(ModelConfig(cell="lstm", hidden=8), 33278)
     assert build_lm(ModelConfig(cell="lstm", hidden=8, embed=4), 33278).embedding.num_embeddings == 33278
+
+
+def test_evaluate_always_predicts_n_minus_1_tokens_property():
+    from hypothesis import given, settings, strategies as st
+    net = _net()
+
+    @settings(max_examples=40, deadline=None)
+    @given(n=st.integers(2, 120), batch_size=st.integers(1, 40), num_steps=st.integers(1, 50))
+    def check(n, batch_size, num_steps):
+        stream = torch.arange(n) % 7
+        loss, count = evaluate_lm(net, stream, batch_size, num_steps)
+        assert count == n - 1 and math.isfinite(loss) and loss > 0
+    check()
