@@ -84,7 +84,10 @@ def run_generate(args: argparse.Namespace) -> int:
     level = cfg.data.level
     tokens = generate(net, vocab, _tokens(args.prefix, level), args.num_tokens, level=level,
                       temperature=args.temperature, top_k=args.top_k, seed=args.seed, device=device)
-    print(("" if level == "char" else " ").join(map(str, tokens)))
+    if level == "char":
+        print("".join(map(str, tokens)))
+    else:  # word streams mark line ends with <eos>: print them as line breaks
+        print(" ".join(map(str, tokens)).replace(" <eos> ", "\n").replace(" <eos>", "\n").replace("<eos> ", "\n"))
     return 0
 
 

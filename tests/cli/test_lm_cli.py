@@ -116,3 +116,19 @@ def test_bad_input_exits_2(text, tmp_path, capsys):
     _one_line_error(capsys, "weight tying needs an embedding")
     assert _train(text, tmp_path / "b", "--batch-size", "400") == 2
     _one_line_error(capsys, "too short for one batch")
+
+
+def test_word_level_generate_prints_line_breaks_for_eos(tmp_path, capsys):
+    text = tmp_path / "w.txt"
+    text.write_text("the cat sat\nthe dog ran\n" * 40)
+    out = tmp_path / "run"
+    assert main(["train", "lm", "--data", str(text), "--level", "word", "--embed", "8", "--hidden", "8",
+                 "--batch-size", "2", "--num-steps", "4", "--epochs", "2", "--lr", "0.02", "--optimizer", "adam",
+                 "--device", "cpu", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["generate", "--checkpoint", str(out), "--prefix", "the cat", "--num-tokens", "12"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("the cat") and "<eos>" not in printed
+    assert len(printed.split()) == 2 + 12 - printed.count("\n") + 1  # every <eos> became a line break
+    assert main(["generate", "--checkpoint", str(out), "--prefix", "the bird"]) == 2
+    assert "words not in the model's vocabulary: 'bird'" in capsys.readouterr().err
