@@ -1,3 +1,99 @@
-"""The book's names for lm (see seqlab.d2l)."""
+"""The book's names for recurrent language models (chapters 8.5-8.6, 9.1-9.3).
 
-__all__: list[str] = []
+Same signatures and semantics as the book, over seqlab's implementation:
+- `RNNModelScratch`, `RNNModel`: seqlab.models.lm (one interface: X (B, T) -> logits (T*B, V)).
+- `get_params`, `init_rnn_state`, `rnn` (and the GRU/LSTM twins): seqlab.models.cells.
+- `predict_ch8`: warm up on the prefix, then greedy (seqlab.generation.sampling).
+- `grad_clipping(net, theta)`: g <- min(1, theta/||g||) g over all parameters.
+- `train_epoch_ch8`, `train_ch8`: the book's loops. `train_ch8` saves the perplexity
+  curve as a PNG (`plot_path`) instead of the notebook's animator, prints the final
+  perplexity, tokens/sec and device and two greedy continuations as the book does, and
+  returns (perplexity, tokens/sec) of the last epoch (the book returns nothing).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from seqlab.generation.sampling import predict_ch8
+from seqlab.models.cells import (get_gru_params, get_lstm_params, get_params, gru, init_gru_state,
+                                 init_lstm_state, init_rnn_state, lstm, rnn)
+from seqlab.models.lm import RNNModel, RNNModelScratch
+from seqlab.training.common import grad_clipping, sgd
+from seqlab.training.lm import evaluate_lm
+
+__all__ = ["RNNModelScratch", "RNNModel", "get_params", "get_gru_params", "get_lstm_params", "init_rnn_state",
+           "init_gru_state", "init_lstm_state", "rnn", "gru", "lstm", "grad_clipping", "predict_ch8",
+           "train_epoch_ch8", "train_ch8", "evaluate_ppl"]
+
+
+def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
+    """One epoch (the book's 8.5): returns (perplexity, tokens/sec)."""
+    import time
+
+    state, t0 = None, time.perf_counter()
+    total, count = 0.0, 0
+    for X, Y in train_iter:
+        if state is None or use_random_iter:
+            # random sampling: the batches are unrelated, start from zeros
+            state = net.begin_state(batch_size=X.shape[0], device=device)
+        else:
+            # sequential: keep the state, cut the graph behind it (in place, as the book does)
+            for s in (state if isinstance(state, tuple) else (state,)):
+                s.detach_()
+        y = Y.T.reshape(-1)  # time-major, like the logits
+        X, y = X.to(device), y.to(device)
+        y_hat, state = net(X, state)
+        l = loss(y_hat, y.long()).mean()  # noqa: E741
+        if isinstance(updater, torch.optim.Optimizer):
+            updater.zero_grad()
+            l.backward()
+            grad_clipping(net, 1)
+            updater.step()
+        else:
+            l.backward()
+            grad_clipping(net, 1)
+            updater(batch_size=1)  # the mean is already taken
+        total += float(l.detach()) * y.numel()
+        count += y.numel()
+    return math.exp(total / count), count / (time.perf_counter() - t0)
+
+
+def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False, *,
+              plot_path: str | None = "train_ch8.png", verbose: bool = True):
+    """The book's training function; the animator becomes a PNG at `plot_path` (None: no plot)."""
+    loss = nn.CrossEntropyLoss()
+    if isinstance(net, nn.Module):
+        updater = torch.optim.SGD(net.parameters(), lr)
+    else:
+        updater = lambda batch_size: sgd(net.params, lr, batch_size)  # noqa: E731
+
+    def predict(prefix):
+        return predict_ch8(prefix, 50, net, vocab, device)
+
+    epochs, ppls = [], []
+    ppl = speed = float("nan")
+    for epoch in range(num_epochs):
+        ppl, speed = train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter)
+        if (epoch + 1) % 10 == 0 or epoch + 1 == num_epochs:
+            epochs.append(epoch + 1)
+            ppls.append(ppl)
+    if verbose:
+        print(f"perplexity {ppl:.1f}, {speed:.1f} tokens/sec on {device}")
+        print(predict("time traveller"))
+        print(predict("traveller"))
+    if plot_path and epochs:
+        from seqlab.plotting import plot_curves
+
+        plot_curves(plot_path, epochs, {"train": ppls}, xlabel="epoch", ylabel="perplexity")
+    return ppl, speed
+
+
+def evaluate_ppl(net, corpus, device, batch_size: int = 1, num_steps: int = 35) -> float:
+    """Held-out perplexity (not in the book): every token of `corpus` after its first, statefully."""
+    stream = corpus if isinstance(corpus, torch.Tensor) else torch.as_tensor(list(corpus))
+    loss_sum, n = evaluate_lm(net, stream, batch_size, num_steps, device)
+    return math.exp(loss_sum / n)

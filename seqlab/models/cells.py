@@ -1,0 +1,313 @@
+"""Recurrent cells from scratch, with explicit parameters and the book's formulas.
+
+Layout: inputs are time-major, `X` of shape (T, B, D); a cell returns its outputs
+(T, B, H) and its final state. The state of an RNN or GRU cell is one tensor H of
+shape (B, H); an LSTM's (or peephole LSTM's) is the pair (H, C).
+
+Speed: the input projections `X W_x + b` of every time step are one matrix product
+done before the loop (T*B rows at once); only the recurrent product `H W_h` is done
+step by step. That is what keeps these cells close to the fused kernels on a CPU
+instead of the book's ~10x slower per-gate version.
+
+Weights are stored "input-major" as the book writes them (`X @ W_xh`, W_xh of shape
+(D, H)); `nn.RNN`/`nn.GRU`/`nn.LSTM` store the transpose. `copy_from_fused` loads a
+fused layer's weights so that the two give the same outputs and gradients.
+
+Gate order inside the stacked weights follows PyTorch (so copying is a transpose):
+GRU r, z, n; LSTM i, f, g, o.
+
+GRU has two published candidate-state formulas:
+  book (reset_after=False):  n = tanh(X W_xn + (R * H) W_hn + b_n)
+  cuDNN/PyTorch (reset_after=True):  n = tanh(X W_xn + b_xn + R * (H W_hn + b_hn))
+The default is PyTorch's so that scratch and fused models are interchangeable; the
+book's is available and is what `seqlab.d2l.gru` computes.
+
+Peephole LSTM (seed 003, the forget-gate peephole form): the gates read the previous
+memory cell c_{t-1} instead of the hidden state, and the candidate reads only x_t:
+  f = s(W_f x + U_f c_{t-1} + b_f), i = s(W_i x + U_i c_{t-1} + b_i),
+  o = s(W_o x + U_o c_{t-1} + b_o), c_t = f * c_{t-1} + i * tanh(W_c x + b_c),
+  h_t = o * tanh(c_t).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+CELLS = ("rnn", "gru", "lstm", "peephole")
+
+
+def _uniform(shape: tuple[int, ...], hidden: int, dtype, device) -> nn.Parameter:
+    # PyTorch's init for recurrent layers: U(-1/sqrt(H), 1/sqrt(H)).
+    bound = 1.0 / math.sqrt(hidden)
+    return nn.Parameter(torch.empty(shape, dtype=dtype, device=device).uniform_(-bound, bound))
+
+
+class ScratchCell(nn.Module):
+    """Base: `forward(X (T, B, D), state) -> (Y (T, B, H), state)`, `begin_state`, `step`."""
+
+    gates = 1
+    has_cell = False
+
+    def __init__(self, input_size: int, hidden_size: int, *, dtype=None, device=None):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        g, h = self.gates, hidden_size
+        self.W_x = _uniform((input_size, g * h), h, dtype, device)  # (D, G*H)
+        self.W_h = _uniform((self._recurrent_in(), g * h), h, dtype, device)  # (H, G*H)
+        self.b = _uniform((g * h,), h, dtype, device)  # (G*H,)
+
+    def _recurrent_in(self) -> int:
+        return self.hidden_size
+
+    def begin_state(self, batch_size: int, device=None, dtype=None) -> State:
+        dtype = dtype or self.W_x.dtype
+        z = torch.zeros(batch_size, self.hidden_size, device=device or self.W_x.device, dtype=dtype)
+        return (z, z.clone()) if self.has_cell else z
+
+    def project(self, X: torch.Tensor) -> torch.Tensor:
+        """Input projections of all steps at once: (T, B, D) -> (T, B, G*H)."""
+        return torch.addmm(self.b, X.reshape(-1, X.shape[-1]), self.W_x).view(*X.shape[:-1], -1)
+
+    def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One time step: x (B, D) -> h (B, H)."""
+        Y, state = self.forward(x.unsqueeze(0), state)
+        return Y[0], state
+
+    def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        if state is None:
+            state = self.begin_state(X.shape[1], X.device, X.dtype)
+        XW = self.project(X)  # (T, B, G*H)
+        outputs = []
+        # unbind, not XW[t]: its backward is one stack, where T separate selects would each
+        # scatter into a fresh (T, B, G*H) zero tensor
+        for xw in XW.unbind(0):
+            h, state = self.recur(xw, state)
+            outputs.append(h)
+        return torch.stack(outputs), state  # (T, B, H)
+
+    def recur(self, xw: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        raise NotImplementedError
+
+
+class RNNCell(ScratchCell):
+    """H_t = phi(X_t W_xh + H_{t-1} W_hh + b_h), phi = tanh (default) or relu."""
+
+    def __init__(self, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh", dtype=None,
+                 device=None):
+        super().__init__(input_size, hidden_size, dtype=dtype, device=device)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        self._act = torch.tanh if nonlinearity == "tanh" else torch.relu
+
+    def recur(self, xw, H):
+        H = self._act(torch.addmm(xw, H, self.W_h))  # (B, H)
+        return H, H
+
+
+class GRUCell(ScratchCell):
+    """Reset gate R, update gate Z, candidate N; H_t = Z * H_{t-1} + (1 - Z) * N."""
+
+    gates = 3
+
+    def __init__(self, input_size: int, hidden_size: int, *, reset_after: bool = True, dtype=None,
+                 device=None):
+        super().__init__(input_size, hidden_size, dtype=dtype, device=device)
+        self.reset_after = reset_after
+        # PyTorch keeps a separate recurrent bias, inside the reset product for n.
+        self.b_h = _uniform((3 * hidden_size,), hidden_size, dtype, device)
+
+    def recur(self, xw, H):
+        h = self.hidden_size
+        if self.reset_after:
+            xr, xz, xn = xw.view(-1, 3, h).unbind(1)  # each (B, H)
+            hr, hz, hn = torch.addmm(self.b_h, H, self.W_h).view(-1, 3, h).unbind(1)
+            r = torch.sigmoid(xr + hr)
+            z = torch.sigmoid(xz + hz)
+            n = torch.tanh(xn + r * hn)
+        else:  # the book: reset the state before the recurrent product
+            rz = torch.sigmoid(xw[:, :2 * h] + H @ self.W_h[:, :2 * h] + self.b_h[:2 * h])
+            r, z = rz[:, :h], rz[:, h:]
+            n = torch.tanh(xw[:, 2 * h:] + (r * H) @ self.W_h[:, 2 * h:] + self.b_h[2 * h:])
+        H = z * H + (1 - z) * n
+        return H, H
+
+
+class LSTMCell(ScratchCell):
+    """Gates I, F, O and candidate G; C_t = F * C_{t-1} + I * G; H_t = O * tanh(C_t)."""
+
+    gates = 4
+    has_cell = True
+
+    def recur(self, xw, state):
+        H, C = state
+        h = self.hidden_size
+        gates = torch.addmm(xw, H, self.W_h)  # (B, 4H): i, f, g, o
+        i, f, g, o = gates.view(-1, 4, h).unbind(1)  # each (B, H)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        C = f * C + i * g
+        H = o * torch.tanh(C)
+        return H, (H, C)
+
+
+class PeepholeLSTMCell(ScratchCell):
+    """Seed 003's peephole LSTM: gates i, f, o read c_{t-1}; the candidate reads x_t only.
+
+    W_x holds i, f, g, o for the input (D, 4H); W_h is U, of shape (H, 3H), applied to
+    c_{t-1} for the three gates i, f, o.
+    """
+
+    gates = 4
+    has_cell = True
+
+    def __init__(self, input_size: int, hidden_size: int, *, dtype=None, device=None):
+        super().__init__(input_size, hidden_size, dtype=dtype, device=device)
+        self.W_h = _uniform((hidden_size, 3 * hidden_size), hidden_size, dtype, device)  # U: (H, 3H)
+
+    def recur(self, xw, state):
+        _, C = state
+        h = self.hidden_size
+        xi, xf, xg, xo = xw.view(-1, 4, h).unbind(1)  # each (B, H)
+        pi, pf, po = (C @ self.W_h).view(-1, 3, h).unbind(1)  # U_i c, U_f c, U_o c
+        i, f, o = torch.sigmoid(xi + pi), torch.sigmoid(xf + pf), torch.sigmoid(xo + po)
+        g = torch.tanh(xg)
+        C = f * C + i * g
+        H = o * torch.tanh(C)
+        return H, (H, C)
+
+
+def make_cell(cell: str, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh", dtype=None,
+              device=None) -> ScratchCell:
+    if cell == "rnn":
+        return RNNCell(input_size, hidden_size, nonlinearity=nonlinearity, dtype=dtype, device=device)
+    if cell == "gru":
+        return GRUCell(input_size, hidden_size, dtype=dtype, device=device)
+    if cell == "lstm":
+        return LSTMCell(input_size, hidden_size, dtype=dtype, device=device)
+    if cell == "peephole":
+        return PeepholeLSTMCell(input_size, hidden_size, dtype=dtype, device=device)
+    raise ValueError(f"unknown cell {cell!r}: use one of {', '.join(CELLS)}")
+
+
+@torch.no_grad()
+def copy_from_fused(cell: ScratchCell, fused: nn.RNNBase, layer: int = 0, reverse: bool = False) -> None:
+    """Load one layer (and direction) of an nn.RNN/GRU/LSTM into a scratch cell."""
+    sfx = f"_l{layer}" + ("_reverse" if reverse else "")
+    w_ih = getattr(fused, "weight_ih" + sfx)  # (G*H, D)
+    w_hh = getattr(fused, "weight_hh" + sfx)  # (G*H, H)
+    b_ih = getattr(fused, "bias_ih" + sfx)
+    b_hh = getattr(fused, "bias_hh" + sfx)
+    cell.W_x.copy_(w_ih.T)
+    cell.W_h.copy_(w_hh.T)
+    if isinstance(cell, GRUCell):
+        cell.b.copy_(b_ih)
+        cell.b_h.copy_(b_hh)
+    elif isinstance(cell, PeepholeLSTMCell):
+        raise ValueError("a peephole LSTM has no fused twin to copy from")
+    else:
+        cell.b.copy_(b_ih + b_hh)
+
+
+# --- the book's functional form (sections 8.5, 9.1, 9.2) ----------------------------------
+#
+# Parameters are a plain list of tensors; `inputs` is one-hot (T, B, V); the result is
+# the output logits of every step stacked time-major, (T*B, V), and the new state tuple.
+
+def _normal(shape, device) -> torch.Tensor:
+    return torch.randn(size=shape, device=device) * 0.01
+
+
+def _finish(params: list[torch.Tensor]) -> list[torch.Tensor]:
+    for p in params:
+        p.requires_grad_(True)
+    return params
+
+
+def get_params(vocab_size: int, num_hiddens: int, device) -> list[torch.Tensor]:
+    """RNN: [W_xh (V, H), W_hh (H, H), b_h (H), W_hq (H, V), b_q (V)]."""
+    num_inputs = num_outputs = vocab_size
+    return _finish([_normal((num_inputs, num_hiddens), device), _normal((num_hiddens, num_hiddens), device),
+                    torch.zeros(num_hiddens, device=device), _normal((num_hiddens, num_outputs), device),
+                    torch.zeros(num_outputs, device=device)])
+
+
+def get_gru_params(vocab_size: int, num_hiddens: int, device) -> list[torch.Tensor]:
+    """GRU: (W_xz, W_hz, b_z), (W_xr, W_hr, b_r), (W_xh, W_hh, b_h), W_hq, b_q."""
+    def three():
+        return (_normal((vocab_size, num_hiddens), device), _normal((num_hiddens, num_hiddens), device),
+                torch.zeros(num_hiddens, device=device))
+    return _finish([*three(), *three(), *three(), _normal((num_hiddens, vocab_size), device),
+                    torch.zeros(vocab_size, device=device)])
+
+
+def get_lstm_params(vocab_size: int, num_hiddens: int, device) -> list[torch.Tensor]:
+    """LSTM: input, forget, output gates and candidate cell (W_x*, W_h*, b_*) each, W_hq, b_q."""
+    def three():
+        return (_normal((vocab_size, num_hiddens), device), _normal((num_hiddens, num_hiddens), device),
+                torch.zeros(num_hiddens, device=device))
+    return _finish([*three(), *three(), *three(), *three(), _normal((num_hiddens, vocab_size), device),
+                    torch.zeros(vocab_size, device=device)])
+
+
+def init_rnn_state(batch_size: int, num_hiddens: int, device) -> tuple[torch.Tensor]:
+    return (torch.zeros((batch_size, num_hiddens), device=device),)
+
+
+init_gru_state = init_rnn_state
+
+
+def init_lstm_state(batch_size: int, num_hiddens: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    return (torch.zeros((batch_size, num_hiddens), device=device),
+            torch.zeros((batch_size, num_hiddens), device=device))
+
+
+def _readout(hs: list[torch.Tensor], W_hq: torch.Tensor, b_q: torch.Tensor) -> torch.Tensor:
+    # All steps' outputs in one product: (T*B, H) @ (H, V) -> (T*B, V), time-major.
+    return torch.addmm(b_q, torch.cat(hs, dim=0), W_hq)
+
+
+def rnn(inputs: torch.Tensor, state: tuple, params: list[torch.Tensor]):
+    """H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h); Y_t = H_t W_hq + b_q."""
+    W_xh, W_hh, b_h, W_hq, b_q = params
+    H, = state
+    XW = inputs @ W_xh + b_h  # (T, B, H): every step's input term at once
+    hs = []
+    for xw in XW:
+        H = torch.tanh(xw + H @ W_hh)
+        hs.append(H)
+    return _readout(hs, W_hq, b_q), (H,)
+
+
+def gru(inputs: torch.Tensor, state: tuple, params: list[torch.Tensor]):
+    """The book's GRU (reset before the recurrent product)."""
+    W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h, W_hq, b_q = params
+    H, = state
+    hs = []
+    for X in inputs:
+        Z = torch.sigmoid(X @ W_xz + H @ W_hz + b_z)
+        R = torch.sigmoid(X @ W_xr + H @ W_hr + b_r)
+        H_tilda = torch.tanh(X @ W_xh + (R * H) @ W_hh + b_h)
+        H = Z * H + (1 - Z) * H_tilda
+        hs.append(H)
+    return _readout(hs, W_hq, b_q), (H,)
+
+
+def lstm(inputs: torch.Tensor, state: tuple, params: list[torch.Tensor]):
+    """The book's LSTM."""
+    (W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o, W_xc, W_hc, b_c, W_hq, b_q) = params
+    H, C = state
+    hs = []
+    for X in inputs:
+        I = torch.sigmoid(X @ W_xi + H @ W_hi + b_i)  # noqa: E741
+        F = torch.sigmoid(X @ W_xf + H @ W_hf + b_f)
+        O = torch.sigmoid(X @ W_xo + H @ W_ho + b_o)  # noqa: E741
+        C_tilda = torch.tanh(X @ W_xc + H @ W_hc + b_c)
+        C = F * C + I * C_tilda
+        H = O * torch.tanh(C)
+        hs.append(H)
+    return _readout(hs, W_hq, b_q), (H, C)

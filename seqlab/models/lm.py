@@ -1,0 +1,140 @@
+"""Language models: one interface for every variant.
+
+    forward(X (B, T) token ids, state) -> (logits (T*B, V), state)
+    begin_state(batch_size, device) -> state
+
+The input is batch-major (B, T), as the book's data iterators give it; inside, the
+model works time-major (T, B, ...) as the book explains, so the logits come out
+time-major and flattened: row t*B + b is step t of sequence b. The matching targets
+are `Y.T.reshape(-1)`.
+
+- `RNNModel(rnn_layer, vocab_size)`: the book's concise model over any time-major
+  recurrent layer (`nn.RNN/GRU/LSTM` or seqlab's `ScratchRNN`), one-hot input by
+  default, or an embedding (`embed_size`), dropout before the output layer, and weight
+  tying (the output layer reuses the embedding matrix; needs embed_size == dirs*hidden).
+- `RNNModelScratch(vocab_size, num_hiddens, device, get_params, init_state, forward_fn)`:
+  the book's functional model (parameters as a list of tensors).
+- `build_lm(config, vocab_size)`: the model a `ModelConfig` describes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.errors import SeqlabError
+from seqlab.models.recurrent import make_rnn_layer
+
+
+def _swap_if_device(batch_size, device):
+    # The book calls RNNModel.begin_state(device, batch_size=1) but
+    # RNNModelScratch.begin_state(batch_size, device); accept both orders.
+    if isinstance(batch_size, (torch.device, str)):
+        return (device if isinstance(device, int) else 1), batch_size
+    return batch_size, device
+
+
+class RNNModel(nn.Module):
+    """Embedding or one-hot -> recurrent layer -> dropout -> linear."""
+
+    def __init__(self, rnn_layer: nn.Module, vocab_size: int, *, embed_size: int = 0, dropout: float = 0.0,
+                 tie_weights: bool = False):
+        super().__init__()
+        self.rnn = rnn_layer
+        self.vocab_size = vocab_size
+        self.num_hiddens = rnn_layer.hidden_size
+        self.num_directions = 2 if rnn_layer.bidirectional else 1
+        self.embedding = nn.Embedding(vocab_size, embed_size) if embed_size else None
+        in_size = embed_size or vocab_size
+        if rnn_layer.input_size != in_size:
+            raise SeqlabError(f"the recurrent layer reads {rnn_layer.input_size} features but the input "
+                              f"is {'an embedding of ' + str(embed_size) if embed_size else 'one-hot of ' + str(vocab_size)}")
+        self.drop = nn.Dropout(dropout)
+        out_in = self.num_hiddens * self.num_directions
+        self.linear = nn.Linear(out_in, vocab_size)
+        if tie_weights:
+            if self.embedding is None or embed_size != out_in:
+                raise SeqlabError(f"weight tying needs an embedding of the recurrent output's size "
+                                  f"({out_in}); got embed size {embed_size}: set --embed {out_in}")
+            self.linear.weight = self.embedding.weight  # (V, E) shared
+
+    def forward(self, inputs: torch.Tensor, state=None):
+        if self.embedding is not None:
+            X = self.drop(self.embedding(inputs.T))  # (T, B, E)
+        else:
+            X = F.one_hot(inputs.T.long(), self.vocab_size).to(self.linear.weight.dtype)  # (T, B, V)
+        Y, state = self.rnn(X, state)  # (T, B, dirs*H)
+        Y = self.drop(Y)
+        output = self.linear(Y.reshape(-1, Y.shape[-1]))  # (T*B, V)
+        return output, state
+
+    def begin_state(self, batch_size: int = 1, device=None):
+        batch_size, device = _swap_if_device(batch_size, device)
+        ref = self.linear.weight
+        shape = (self.num_directions * self.rnn.num_layers, batch_size, self.num_hiddens)
+        z = torch.zeros(shape, device=device or ref.device, dtype=ref.dtype)
+        if isinstance(self.rnn, nn.LSTM) or getattr(self.rnn, "has_cell", False):
+            return (z, z.clone())  # (h, c)
+        return z
+
+
+class RNNModelScratch(nn.Module):
+    """The book's RNN from scratch: `forward_fn(one_hot(X.T), state, params)`.
+
+    `params` stays the list of tensors `get_params` made (the book clips and updates
+    `net.params`); they are also registered as this module's parameters so that
+    optimisers, `state_dict` and checkpoints see them.
+    """
+
+    def __init__(self, vocab_size: int, num_hiddens: int, device, get_params: Callable, init_state: Callable,
+                 forward_fn: Callable):
+        super().__init__()
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        self._plist = nn.ParameterList([nn.Parameter(p.detach()) for p in get_params(vocab_size, num_hiddens,
+                                                                                        device)])
+        self.params = list(self._plist)
+        self.init_state, self.forward_fn = init_state, forward_fn
+
+    def forward(self, X: torch.Tensor, state):
+        X = F.one_hot(X.T.long(), self.vocab_size).to(self.params[0].dtype)  # (T, B, V)
+        return self.forward_fn(X, state, self.params)  # (T*B, V), state
+
+    def begin_state(self, batch_size: int = 1, device=None):
+        batch_size, device = _swap_if_device(batch_size, device)
+        return self.init_state(batch_size, self.num_hiddens, device or self.params[0].device)
+
+
+@dataclass
+class ModelConfig:
+    """The model of `seqlab train lm`."""
+
+    cell: Literal["rnn", "gru", "lstm", "peephole"] = "lstm"
+    impl: Literal["scratch", "fused"] = "fused"
+    hidden: int = 256
+    layers: int = 1
+    bidirectional: bool = False
+    embed: int = 0  # 0: one-hot input (the book's char models); >0: an embedding of this size
+    dropout: float = 0.0
+    tie_weights: bool = False
+    nonlinearity: Literal["tanh", "relu"] = "tanh"
+
+
+ONE_HOT_LIMIT = 5000  # one-hot inputs beyond this many tokens are refused (word LMs: use --embed)
+
+
+def build_lm(config: ModelConfig, vocab_size: int) -> RNNModel:
+    """The language model a config describes (scratch and fused layers alike)."""
+    if config.embed < 0:
+        raise SeqlabError(f"embed must be 0 (one-hot input) or positive, got {config.embed}")
+    if config.embed == 0 and vocab_size > ONE_HOT_LIMIT:
+        raise SeqlabError(f"one-hot input over a vocabulary of {vocab_size:,} tokens would make every batch "
+                          f"(T, B, {vocab_size}) floats: give an embedding instead, e.g. --embed 200")
+    layer = make_rnn_layer(config.cell, config.impl, config.embed or vocab_size, config.hidden, config.layers,
+                           bidirectional=config.bidirectional, dropout=config.dropout,
+                           nonlinearity=config.nonlinearity)
+    return RNNModel(layer, vocab_size, embed_size=config.embed, dropout=config.dropout,
+                    tie_weights=config.tie_weights)

@@ -1,0 +1,110 @@
+"""Recurrent layers with one interface, scratch or fused.
+
+`ScratchRNN` stacks scratch cells (deep, bidirectional, dropout between layers) and
+behaves exactly like `nn.RNN`/`nn.GRU`/`nn.LSTM` with `batch_first=False`:
+
+    forward(X (T, B, D), state) -> (Y (T, B, dirs*H), state)
+    state: (layers*dirs, B, H), or the pair (h, c) of such tensors for LSTMs
+
+so `make_rnn_layer(..., impl="scratch")` and `impl="fused"` are interchangeable inside
+`RNNModel`. `ScratchRNN.from_fused(layer)` copies a fused layer's weights (parity tests).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqlab.errors import SeqlabError
+from seqlab.models.cells import CELLS, copy_from_fused, make_cell
+
+IMPLS = ("scratch", "fused")
+_FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class ScratchRNN(nn.Module):
+    """A stack of scratch cells with `nn.RNN`'s interface (time-major)."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
+                 bidirectional: bool = False, dropout: float = 0.0, nonlinearity: str = "tanh",
+                 dtype=None, device=None):
+        super().__init__()
+        self.mode, self.input_size, self.hidden_size = cell, input_size, hidden_size
+        self.num_layers, self.bidirectional, self.dropout = num_layers, bidirectional, dropout
+        self.num_directions = 2 if bidirectional else 1
+        self.has_cell = cell in ("lstm", "peephole")
+        cells = []
+        for layer in range(num_layers):
+            d_in = input_size if layer == 0 else hidden_size * self.num_directions
+            for _ in range(self.num_directions):
+                cells.append(make_cell(cell, d_in, hidden_size, nonlinearity=nonlinearity, dtype=dtype,
+                                       device=device))
+        self.cells = nn.ModuleList(cells)  # layer-major: l0, l0_reverse, l1, ...
+        self.drop = nn.Dropout(dropout)
+
+    def begin_state(self, batch_size: int, device=None, dtype=None):
+        ref = self.cells[0].W_x
+        z = torch.zeros(self.num_layers * self.num_directions, batch_size, self.hidden_size,
+                        device=device or ref.device, dtype=dtype or ref.dtype)
+        return (z, z.clone()) if self.has_cell else z
+
+    def forward(self, X: torch.Tensor, state=None):
+        if state is None:
+            state = self.begin_state(X.shape[1], X.device, X.dtype)
+        hs, cs = (state if self.has_cell else (state, None))
+        new_h, new_c = [], []
+        out = X  # (T, B, D)
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout and self.training:
+                out = self.drop(out)
+            ys = []
+            for d in range(self.num_directions):
+                k = layer * self.num_directions + d
+                s = (hs[k], cs[k]) if self.has_cell else hs[k]
+                inp = out if d == 0 else out.flip(0)  # the reverse direction reads time backwards
+                y, s = self.cells[k](inp, s)  # (T, B, H)
+                ys.append(y if d == 0 else y.flip(0))
+                if self.has_cell:
+                    new_h.append(s[0])
+                    new_c.append(s[1])
+                else:
+                    new_h.append(s)
+            out = ys[0] if len(ys) == 1 else torch.cat(ys, dim=-1)  # (T, B, dirs*H)
+        h = torch.stack(new_h)  # (layers*dirs, B, H)
+        return out, ((h, torch.stack(new_c)) if self.has_cell else h)
+
+    @classmethod
+    def from_fused(cls, fused: nn.RNNBase) -> "ScratchRNN":
+        mode = {"RNN_TANH": "rnn", "RNN_RELU": "rnn", "GRU": "gru", "LSTM": "lstm"}[fused.mode]
+        if getattr(fused, "proj_size", 0) or fused.batch_first:
+            raise ValueError("only time-major layers without projections can be copied")
+        ref = fused.weight_ih_l0
+        net = cls(mode, fused.input_size, fused.hidden_size, fused.num_layers,
+                  bidirectional=fused.bidirectional, dropout=fused.dropout,
+                  nonlinearity="relu" if fused.mode == "RNN_RELU" else "tanh", dtype=ref.dtype,
+                  device=ref.device)
+        for layer in range(net.num_layers):
+            for d in range(net.num_directions):
+                copy_from_fused(net.cells[layer * net.num_directions + d], fused, layer, reverse=d == 1)
+        return net
+
+
+def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
+                   bidirectional: bool = False, dropout: float = 0.0, nonlinearity: str = "tanh") -> nn.Module:
+    """A time-major recurrent layer: `nn.RNN/GRU/LSTM` (fused) or `ScratchRNN` (scratch)."""
+    if cell not in CELLS:
+        raise SeqlabError(f"unknown cell {cell!r}: use one of {', '.join(CELLS)}")
+    if impl not in IMPLS:
+        raise SeqlabError(f"unknown impl {impl!r}: use scratch or fused")
+    if hidden_size <= 0 or num_layers <= 0:
+        raise SeqlabError(f"hidden size and layers must be positive, got hidden {hidden_size}, layers {num_layers}")
+    if not 0.0 <= dropout < 1.0:
+        raise SeqlabError(f"dropout must be in [0, 1), got {dropout}")
+    if impl == "scratch":
+        return ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional=bidirectional,
+                          dropout=dropout, nonlinearity=nonlinearity)
+    if cell == "peephole":
+        raise SeqlabError("the peephole LSTM has no fused (cuDNN) kernel: use --impl scratch")
+    kwargs = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+    return _FUSED[cell](input_size, hidden_size, num_layers, bidirectional=bidirectional,
+                        dropout=dropout if num_layers > 1 else 0.0, **kwargs)

@@ -1,0 +1,302 @@
+"""Language-model training: one epoch, held-out evaluation, and the whole run.
+
+State handling (SPEC §6): with sequential sampling batch i+1 continues batch i row by
+row, so the state is carried across batches and detached (truncated BPTT); with
+random sampling neighbouring batches are unrelated and the state starts from zeros
+each batch.
+
+Optimisers: `sgd` is `torch.optim.SGD` on the mean token loss, which is the book's
+update (`d2l.sgd(params, lr, batch_size=1)` after `l.mean().backward()`: p -= lr * g);
+`adam` and `adamw` are PyTorch's. The learning rate is multiplied by `lr_decay` each
+time the validation loss fails to improve (1.0 turns that off).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.config import RunConfig, to_dict
+from seqlab.data.corpora import LMCorpus
+from seqlab.data.sampling import LMBatches
+from seqlab.errors import SeqlabError
+from seqlab.models.lm import ModelConfig, build_lm
+from seqlab.runtime import rng_state, set_rng_state
+from seqlab.training.checkpoint import Checkpoint, expect_task, find_checkpoint, load_checkpoint, save_checkpoint
+from seqlab.training.common import detach_state, grad_clipping, make_optimizer
+from seqlab.training.guard import StopSignals, TrainingInterrupted, check_finite
+from seqlab.training.metrics import MetricsLog, perplexity
+from seqlab.training.progress import progress
+
+
+@dataclass
+class DataConfig:
+    dataset: str | None = None
+    data: str | None = None
+    level: Literal["char", "word"] = "char"
+    max_tokens: int | None = None  # keep the first N training tokens (the book uses 10000)
+    min_freq: int = 0
+    max_vocab: int | None = None  # cap the vocabulary (rarer tokens become <unk>)
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 32
+    num_steps: int = 35
+    epochs: int = 10
+    lr: float = 1.0
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    sampling: Literal["sequential", "random"] = "sequential"
+    clip: float = 1.0  # gradient clipping: global-norm threshold theta
+    weight_decay: float = 0.0
+    lr_decay: float = 1.0  # multiply lr by this when validation loss stops improving
+    eval_batch_size: int = 10
+
+
+@dataclass
+class LMConfig:
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    run: RunConfig = dataclasses.field(default_factory=RunConfig)
+
+
+def _loss_sum(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    # logits are time-major (T*B, V), so the targets are Y (B, T) transposed.
+    return F.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="sum")
+
+
+def _token_losses(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    # Per-token losses in the model's precision, summed in float64 by the caller: a long
+    # split's total stays exact without paying for a float64 softmax over the vocabulary.
+    return F.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="none")
+
+
+def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, device: torch.device, *,
+                clip: float, carry_state: bool, total: int | None = None, desc: str = "train",
+                stop: StopSignals | None = None) -> tuple[float, int, float]:
+    """One pass over `batches`; returns (sum of token losses, tokens, seconds).
+
+    Stops early (between steps) when `stop.requested`: the caller decides what to keep.
+    """
+    net.train()
+    state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
+    for X, Y in progress(batches, total=total, desc=desc):
+        X, Y = X.to(device), Y.to(device)
+        if state is None or not carry_state:
+            state = net.begin_state(batch_size=X.shape[0], device=device)
+        else:
+            state = detach_state(state)
+        logits, state = net(X, state)
+        total_loss = _loss_sum(logits, Y)
+        optimizer.zero_grad(set_to_none=True)
+        (total_loss / Y.numel()).backward()
+        grad_clipping(net, clip)
+        optimizer.step()
+        loss_sum += total_loss.detach()
+        n += Y.numel()
+        if stop is not None and stop.requested:
+            break
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return float(loss_sum), n, time.perf_counter() - t0
+
+
+def _row(state, b: int):
+    """The state of batch row b only: (L, B, H) -> (L, 1, H); the book's (B, H) -> (1, H)."""
+    if isinstance(state, (tuple, list)):
+        return type(state)(_row(s, b) for s in state)
+    return state[:, b:b + 1] if state.dim() == 3 else state[b:b + 1]
+
+
+@torch.no_grad()
+def evaluate_lm(net: nn.Module, stream: torch.Tensor, batch_size: int = 10, num_steps: int = 35,
+                device: torch.device | str = "cpu") -> tuple[float, int]:
+    """Statefully score every token of `stream` after its first: (sum of losses, N - 1).
+
+    The stream is cut into `batch_size` rows read in windows of `num_steps` with the state
+    carried (each row's first token is the last target of the row before); the few tokens
+    left over after the last full row are read by continuing the last row's state.
+    """
+    device = torch.device(device)
+    was_training = net.training
+    net.eval()
+    stream = stream.to(device).long()
+    n_pred = len(stream) - 1
+    if n_pred < 1:
+        raise SeqlabError(f"a held-out split of {len(stream)} tokens has nothing to predict")
+    B = max(1, min(batch_size, n_pred))
+    L = n_pred // B
+    rows = stream[:B * L].view(B, L)  # (B, L): row b is contiguous text
+    targets = stream[1:B * L + 1].view(B, L)
+    state = net.begin_state(batch_size=B, device=device)
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    for i in range(0, L, num_steps):
+        logits, state = net(rows[:, i:i + num_steps], state)
+        loss_sum += _token_losses(logits, targets[:, i:i + num_steps]).sum(dtype=torch.float64)
+    rest = n_pred - B * L
+    if rest:
+        state = _row(state, B - 1)
+        for i in range(B * L, n_pred, num_steps):
+            j = min(i + num_steps, n_pred)
+            logits, state = net(stream[i:j][None], state)
+            loss_sum += _token_losses(logits, stream[i + 1:j + 1][None]).sum(dtype=torch.float64)
+    net.train(was_training)
+    return float(loss_sum), n_pred
+
+
+def _plot(out: Path, records: list[dict]) -> None:
+    from seqlab.plotting import plot_curves
+
+    epochs = [r["epoch"] for r in records]
+    series = {"train": [r["train_ppl"] for r in records]}
+    valid = [(r["epoch"], r["valid_ppl"]) for r in records if r.get("valid_ppl") is not None]
+    if valid:
+        series["valid"] = [v for _, v in valid]
+    plot_curves(out / "perplexity.png", epochs, series, xlabel="epoch", ylabel="perplexity", logy=True,
+                xs={"valid": [e for e, _ in valid]}, title="perplexity per epoch")
+
+
+def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) -> dict:
+    """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record."""
+    out = Path(cfg.run.out)
+    tc = cfg.train
+    net = build_lm(cfg.model, len(corpus.vocab)).to(device)
+    optimizer = make_optimizer(tc.optimizer, net.parameters(), tc.lr, weight_decay=tc.weight_decay)
+    if not 0 < tc.lr_decay <= 1:
+        raise SeqlabError(f"lr_decay must be in (0, 1], got {tc.lr_decay}")
+    if tc.clip <= 0:
+        raise SeqlabError(f"clip must be > 0, got {tc.clip}")
+    # lr_decay 1.0 means no decay: the scheduler is then never stepped (its factor must be < 1)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=tc.lr_decay if tc.lr_decay < 1 else 0.5,
+                                                           patience=0)
+    batch_rng = random.Random(cfg.run.seed)
+    batches = LMBatches(corpus.train, tc.batch_size, tc.num_steps, tc.sampling, rng=batch_rng)
+    start, best = 0, math.inf
+    if cfg.run.resume:
+        ckpt = _resume_checkpoint(out)
+        check_compatible(ckpt, corpus)
+        _load_model(net, ckpt)
+        optimizer.load_state_dict(ckpt.optimizer)
+        scheduler.load_state_dict(ckpt.meta["scheduler"])
+        start, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
+        set_rng_state(ckpt.meta["rng"])
+        v, internal, g = ckpt.meta["batch_rng"]
+        batch_rng.setstate((v, tuple(internal), g))
+        log(f"resuming {out} after epoch {start} (best valid loss {best:.4f})")
+    metrics = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start if cfg.run.resume else None)
+    n_params = sum(p.numel() for p in net.parameters())
+    log(f"lm: {cfg.model.cell}/{cfg.model.impl} {n_params:,} parameters, vocab {len(corpus.vocab)}, "
+        f"{len(corpus.train):,} training tokens, device {device}")
+    record: dict = metrics.records[-1] if metrics.records else {}
+    wall0 = time.perf_counter() - (record.get("wall_s") or 0.0)
+    with StopSignals() as stop:
+        for epoch in range(start + 1, tc.epochs + 1):
+            record = _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
+                            wall0, log)
+            best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best)
+    if metrics.records:
+        _plot(out, metrics.records)
+    return record
+
+
+def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, log):
+    """Train one epoch, evaluate, log; returns the epoch's record."""
+    tc = cfg.train
+    lr = optimizer.param_groups[0]["lr"]
+    loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
+                                    carry_state=tc.sampling == "sequential", total=len(batches),
+                                    desc=f"epoch {epoch}/{tc.epochs}", stop=stop)
+    if stop.requested:  # nothing of this epoch is saved: last.safetensors is the previous one
+        raise TrainingInterrupted(f"stopped by {stop.name} during epoch {epoch}; the checkpoint of epoch "
+                                  f"{epoch - 1} is in {cfg.run.out}: continue with the same command and --resume")
+    check_finite(loss_sum, where=f"epoch {epoch}", lr=lr)  # before anything is saved
+    train_loss = loss_sum / n
+    record = {"epoch": epoch, "train_loss": train_loss, "train_ppl": perplexity(loss_sum, n)}
+    if corpus.valid is not None:
+        v_sum, v_n = evaluate_lm(net, corpus.valid, tc.eval_batch_size, tc.num_steps, device)
+        record.update(valid_loss=v_sum / v_n, valid_ppl=perplexity(v_sum, v_n))
+    else:  # no held-out data: checkpoints are selected on the training loss
+        record.update(valid_loss=None, valid_ppl=None)
+    record.update(tokens_per_sec=n / secs, lr=lr, wall_s=time.perf_counter() - wall0)
+    if tc.lr_decay < 1:
+        scheduler.step(_selection_loss(record))
+    metrics.write(**record)
+    valid_text = "n/a" if record["valid_ppl"] is None else f"{record['valid_ppl']:.3f}"
+    log(f"epoch {epoch}: train ppl {record['train_ppl']:.3f}, valid ppl {valid_text}, "
+        f"{record['tokens_per_sec']:,.0f} tokens/sec, lr {lr:g}")
+    return record
+
+
+def _selection_loss(record: dict) -> float:
+    return record["valid_loss"] if record["valid_loss"] is not None else record["train_loss"]
+
+
+def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best) -> float:
+    """Write last (and best, if it is) checkpoint; returns the best selection loss so far."""
+    loss = _selection_loss(record)
+    is_best = loss < best
+    best = min(best, loss)
+    meta = {"task": "lm", "config": to_dict(cfg), "vocab": corpus.vocab.to_dict(), "epoch": epoch,
+            "best_valid_loss": best, "metrics": record, "rng": rng_state(),
+            "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
+            "scheduler": scheduler.state_dict()}
+    save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
+    if is_best:
+        save_checkpoint(out / "best.safetensors", model=net, meta=meta)
+    return best
+
+
+def _resume_checkpoint(out: Path) -> Checkpoint:
+    try:
+        find_checkpoint(out, "last")
+    except SeqlabError:
+        raise SeqlabError(f"--resume given but there is no checkpoint in {str(out)!r} to resume from: "
+                          "train without --resume first (or point --out at an earlier run)") from None
+    ckpt = load_checkpoint(out, "last")
+    expect_task(ckpt, "lm")
+    if ckpt.optimizer is None:
+        raise SeqlabError(f"{str(ckpt.path)!r} holds no optimiser state: resume from last.safetensors")
+    return ckpt
+
+
+def check_compatible(ckpt: Checkpoint, corpus: LMCorpus) -> None:
+    """Refuse a checkpoint trained on another vocabulary."""
+    from seqlab.data.vocab import Vocab
+
+    if Vocab.from_dict(ckpt.meta["vocab"]) != corpus.vocab:
+        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} was trained with another vocabulary "
+                          f"({len(ckpt.meta['vocab'].get('idx_to_token', []))} tokens) than this data gives "
+                          f"({len(corpus.vocab)}): use the same --dataset/--data, --level and vocabulary options")
+
+
+def _load_model(net: nn.Module, ckpt: Checkpoint) -> None:
+    try:
+        net.load_state_dict(ckpt.model)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = first[1].strip() if len(first) > 1 else first[0]
+        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds a different model than the config asks for "
+                          f"({detail[:160]}); use the same --cell/--impl/--hidden/--layers/--embed options") from None
+
+
+def model_from_checkpoint(ckpt: Checkpoint, device: torch.device) -> tuple[nn.Module, LMConfig]:
+    """Rebuild an LM and its config from a checkpoint (plain data only, no code)."""
+    from seqlab.config import from_dict
+    from seqlab.data.vocab import Vocab
+
+    expect_task(ckpt, "lm")
+    cfg = from_dict(LMConfig, ckpt.meta["config"], where=f"checkpoint {ckpt.path}")
+    vocab = Vocab.from_dict(ckpt.meta["vocab"])
+    net = build_lm(cfg.model, len(vocab))
+    _load_model(net, ckpt)
+    return net.to(device).eval(), cfg

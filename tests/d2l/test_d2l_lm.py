@@ -1,0 +1,148 @@
+"""The book's chapter-8/9 code, run unchanged (short epochs) through `from seqlab import d2l`."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from seqlab import d2l
+
+
+# --- 8.5, as printed in the book (its own get_params / init_rnn_state / rnn) -------------
+def get_params(vocab_size, num_hiddens, device):
+    num_inputs = num_outputs = vocab_size
+
+    def normal(shape):
+        return torch.randn(size=shape, device=device) * 0.01
+
+    W_xh = normal((num_inputs, num_hiddens))
+    W_hh = normal((num_hiddens, num_hiddens))
+    b_h = torch.zeros(num_hiddens, device=device)
+    W_hq = normal((num_hiddens, num_outputs))
+    b_q = torch.zeros(num_outputs, device=device)
+    params = [W_xh, W_hh, b_h, W_hq, b_q]
+    for param in params:
+        param.requires_grad_(True)
+    return params
+
+
+def init_rnn_state(batch_size, num_hiddens, device):
+    return (torch.zeros((batch_size, num_hiddens), device=device), )
+
+
+def rnn(inputs, state, params):
+    W_xh, W_hh, b_h, W_hq, b_q = params
+    H, = state
+    outputs = []
+    for X in inputs:
+        H = torch.tanh(torch.mm(X, W_xh) + torch.mm(H, W_hh) + b_h)
+        Y = torch.mm(H, W_hq) + b_q
+        outputs.append(Y)
+    return torch.cat(outputs, dim=0), (H,)
+
+
+def test_book_8_5_shapes_and_functional_api_agrees():
+    batch_size, num_steps = 32, 35
+    train_iter, vocab = d2l.load_data_time_machine(batch_size, num_steps)
+    assert len(vocab) == 28
+    X = torch.arange(10).reshape((2, 5))
+    assert F.one_hot(X.T, 28).shape == (5, 2, 28)
+    num_hiddens = 512
+    net = d2l.RNNModelScratch(len(vocab), num_hiddens, d2l.try_gpu(), get_params, init_rnn_state, rnn)
+    state = net.begin_state(X.shape[0], d2l.try_gpu())
+    Y, new_state = net(X.to(d2l.try_gpu()), state)
+    assert Y.shape == (10, 28) and len(new_state) == 1 and new_state[0].shape == (2, 512)
+    # seqlab's own d2l.rnn (fast: input products hoisted out of the loop) computes the same
+    Y2, (H2,) = d2l.rnn(F.one_hot(X.T, 28).float(), state, net.params)
+    torch.testing.assert_close(Y2, Y, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(H2, new_state[0], rtol=1e-5, atol=1e-6)
+    for fn, params, init in [(d2l.gru, d2l.get_gru_params, d2l.init_gru_state),
+                             (d2l.lstm, d2l.get_lstm_params, d2l.init_lstm_state)]:
+        m = d2l.RNNModelScratch(len(vocab), 8, "cpu", params, init, fn)
+        Y, state = m(X, m.begin_state(2, "cpu"))
+        assert Y.shape == (10, 28) and state[0].shape == (2, 8)
+
+
+def test_book_grad_clipping_formula():
+    net = nn.Linear(2, 2, bias=False)
+    net.weight.grad = torch.tensor([[3.0, 0.0], [0.0, 4.0]])  # norm 5
+    d2l.grad_clipping(net, 1)
+    torch.testing.assert_close(net.weight.grad, torch.tensor([[0.6, 0.0], [0.0, 0.8]]))
+    net.weight.grad = torch.tensor([[0.3, 0.0], [0.0, 0.4]])  # norm 0.5 < theta: untouched
+    d2l.grad_clipping(net, 1)
+    torch.testing.assert_close(net.weight.grad, torch.tensor([[0.3, 0.0], [0.0, 0.4]]))
+
+
+def test_book_8_5_training_runs_and_learns(tmp_path, capsys):
+    torch.manual_seed(0)
+    batch_size, num_steps = 32, 35
+    train_iter, vocab = d2l.load_data_time_machine(batch_size, num_steps)
+    num_hiddens = 512
+    net = d2l.RNNModelScratch(len(vocab), num_hiddens, d2l.try_gpu(), get_params, init_rnn_state, rnn)
+    assert d2l.predict_ch8("time traveller ", 10, net, vocab, d2l.try_gpu()).startswith("time traveller ")
+    num_epochs, lr = 12, 1
+    ppl, speed = d2l.train_ch8(net, train_iter, vocab, lr, num_epochs, d2l.try_gpu(),
+                               plot_path=str(tmp_path / "ppl.png"))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("perplexity ") and "tokens/sec on cpu" in out[0]
+    assert out[1].startswith("time traveller") and len(out[1]) == len("time traveller") + 50
+    assert out[2].startswith("traveller")
+    assert ppl < 17 and speed > 0  # uniform over 28 symbols would be 28; ~10-15 after 12 epochs
+    assert (tmp_path / "ppl.png").is_file()
+
+
+def test_book_8_6_concise_and_random_sampling(tmp_path, capsys):
+    torch.manual_seed(0)
+    batch_size, num_steps = 32, 35
+    train_iter, vocab = d2l.load_data_time_machine(batch_size, num_steps, use_random_iter=True)
+    num_hiddens = 256
+    rnn_layer = nn.RNN(len(vocab), num_hiddens)
+    state = torch.zeros((1, batch_size, num_hiddens))
+    X = torch.rand(size=(num_steps, batch_size, len(vocab)))
+    Y, state_new = rnn_layer(X, state)
+    assert Y.shape == (35, 32, 256) and state_new.shape == (1, 32, 256)
+    device = d2l.try_gpu()
+    net = d2l.RNNModel(rnn_layer, vocab_size=len(vocab))
+    net = net.to(device)
+    d2l.predict_ch8("time traveller", 10, net, vocab, device)
+    num_epochs, lr = 8, 1
+    ppl, _ = d2l.train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=True,
+                           plot_path=str(tmp_path / "p.png"))
+    assert ppl < 20
+    # held-out perplexity on the last 10% of the book (not in the book)
+    from seqlab.data.corpora import load_lm_corpus
+    heldout = load_lm_corpus("timemachine", level="char", vocab=vocab).valid
+    assert 1 < d2l.evaluate_ppl(net, heldout, device, batch_size=16) < 28
+
+
+def test_book_9_2_concise_lstm_state_tuple():
+    train_iter, vocab = d2l.load_data_time_machine(32, 35)
+    lstm_layer = nn.LSTM(len(vocab), 16, num_layers=2)
+    net = d2l.RNNModel(lstm_layer, len(vocab))
+    state = net.begin_state(batch_size=3, device="cpu")
+    assert isinstance(state, tuple) and state[0].shape == (2, 3, 16)
+    Y, (h, c) = net(torch.zeros(3, 5, dtype=torch.long), state)
+    assert Y.shape == (15, len(vocab))
+    # the book's positional call RNNModel.begin_state(device, batch_size) works too
+    assert net.begin_state(torch.device("cpu"), 4)[0].shape == (2, 4, 16)
+    # every symbol equally likely under an untrained model: perplexity close to 28
+    with torch.no_grad():
+        nn.init.zeros_(net.linear.weight)
+        nn.init.zeros_(net.linear.bias)
+    assert d2l.evaluate_ppl(net, torch.arange(200) % 28, "cpu") == pytest.approx(28.0, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_book_headline_concise_lstm_500_epochs(tmp_path, capsys):
+    # 9.2 with the book's settings (about a minute on one CPU core): training perplexity
+    # ~1.0 and real words from predict_ch8, as the book prints.
+    torch.manual_seed(0)
+    train_iter, vocab = d2l.load_data_time_machine(32, 35)
+    net = d2l.RNNModel(nn.LSTM(len(vocab), 256), len(vocab))
+    ppl, _ = d2l.train_ch8(net, train_iter, vocab, 1, 500, "cpu", plot_path=str(tmp_path / "p.png"))
+    assert ppl <= 1.1
+    text = d2l.predict_ch8("time traveller", 50, net, vocab, "cpu")
+    words = set(text.split())
+    assert len(words & {"the", "of", "it", "to", "for", "you", "can", "so", "is", "by", "said", "time"}) >= 3, text
