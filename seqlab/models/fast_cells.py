@@ -1,0 +1,215 @@
+"""Fast recurrences for the scratch cells: the same formulas with a hand-written BPTT.
+
+The plain path (`ScratchCell.forward` in cells.py) runs every time step through autograd:
+each step records ~10 tiny graph nodes and the backward replays them one by one, and the
+recurrent weight's gradient is accumulated as T separate (H, G*H) products. Here each
+recurrence is one `torch.autograd.Function`:
+
+- forward: the loop runs without a graph; the activations every step needs for the
+  backward are written into preallocated (T, B, ...) buffers;
+- backward: a loop over reversed time carries only the state gradients (dh, dc); the
+  per-step gate gradients land in one (T, B, G*H) buffer, so the weight gradient is ONE
+  product over all T*B rows, `H_prev^T @ dGates`, and the input-projection gradient is
+  that same buffer (autograd takes it back through `project`, the one matmul before
+  the loop).
+
+The maths is the cell's own, so the results are exact up to float rounding (parity
+tests in float64 against the plain path: outputs, final state, and the gradients of the
+inputs, the initial state and every weight). The layouts match cells.py:
+
+    XW (T, B, G*H): the input projections X W_x + b of every step (gates stacked)
+    W_h (H, G*H):   recurrent weights, input-major (h @ W_h)
+    RNN: one gate; GRU (reset after the product, PyTorch's form): r, z, n;
+    LSTM: i, f, g, o.
+
+`recurrence(cell, XW, state)` returns `(Y (T, B, H), state)` or None when the cell has no
+fast path (the book's reset-before GRU, the peephole LSTM): the caller then runs the plain loop.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.autograd.function import once_differentiable
+
+
+# Under CUDA autocast the inputs arrive in bf16/fp16: the recurrence (a long product of
+# gates, where low precision compounds) runs in float32; the big matmuls around it
+# (input projection, output layer) keep the autocast precision.
+_fwd = torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+_bwd = torch.amp.custom_bwd(device_type="cuda")
+
+
+def _zeros_if_none(g: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(like) if g is None else g
+
+
+class _RNNRecurrence(torch.autograd.Function):
+    """H_t = phi(XW_t + H_{t-1} W_h), phi = tanh or relu."""
+
+    @staticmethod
+    @_fwd
+    def forward(ctx, XW, h0, W_h, relu: bool):
+        T = XW.shape[0]
+        hs = XW.new_empty((T + 1, *h0.shape))  # (T+1, B, H): hs[0] = h0, hs[t+1] = H_t
+        hs[0] = h0
+        for t in range(T):
+            pre = torch.addmm(XW[t], hs[t], W_h)  # (B, H)
+            if relu:
+                torch.clamp(pre, min=0, out=hs[t + 1])
+            else:
+                torch.tanh(pre, out=hs[t + 1])
+        ctx.relu = relu
+        ctx.save_for_backward(hs, W_h)
+        return hs[1:], hs[T].clone()
+
+    @staticmethod
+    @once_differentiable
+    @_bwd
+    def backward(ctx, dY, dhT):
+        hs, W_h = ctx.saved_tensors
+        T = hs.shape[0] - 1
+        Y = hs[1:]  # (T, B, H)
+        # d phi / d pre-activation, for every step at once
+        deriv = (Y > 0).to(Y.dtype) if ctx.relu else 1 - Y * Y  # (T, B, H)
+        dY = _zeros_if_none(dY, Y)
+        dP = torch.empty_like(Y)  # (T, B, H): gradient of the pre-activations
+        dh = dY[T - 1] if dhT is None else dY[T - 1] + dhT
+        W_hT = W_h.T
+        for t in range(T - 1, -1, -1):
+            torch.mul(dh, deriv[t], out=dP[t])
+            dh = torch.addmm(dY[t - 1], dP[t], W_hT) if t > 0 else dP[t] @ W_hT
+        H = hs.shape[-1]
+        dW_h = hs[:-1].reshape(-1, H).T @ dP.reshape(-1, H)  # one product over T*B rows
+        return dP, dh, dW_h, None
+
+
+class _GRURecurrence(torch.autograd.Function):
+    """r, z = s(XW_rz + H W_rz + b_rz); n = tanh(XW_n + r * (H W_n + b_n)); H' = n + z (H - n)."""
+
+    @staticmethod
+    @_fwd
+    def forward(ctx, XW, h0, W_h, b_h):
+        T, (B, H) = XW.shape[0], h0.shape
+        hs = XW.new_empty((T + 1, B, H))
+        hs[0] = h0
+        rz = XW.new_empty((T, B, 2 * H))  # activated reset and update gates
+        n = XW.new_empty((T, B, H))  # candidates
+        hn = XW.new_empty((T, B, H))  # H W_n + b_n (the reset gate multiplies it)
+        for t in range(T):
+            hh = torch.addmm(b_h, hs[t], W_h)  # (B, 3H)
+            torch.sigmoid(torch.add(XW[t, :, :2 * H], hh[:, :2 * H]), out=rz[t])
+            hn[t] = hh[:, 2 * H:]
+            torch.tanh(torch.addcmul(XW[t, :, 2 * H:], rz[t, :, :H], hn[t]), out=n[t])
+            torch.addcmul(n[t], rz[t, :, H:], hs[t] - n[t], out=hs[t + 1])
+        ctx.save_for_backward(hs, rz, n, hn, W_h)
+        return hs[1:], hs[T].clone()
+
+    @staticmethod
+    @once_differentiable
+    @_bwd
+    def backward(ctx, dY, dhT):
+        hs, rz, n, hn, W_h = ctx.saved_tensors
+        T, B, H = n.shape
+        dY = _zeros_if_none(dY, n)
+        r, z = rz[..., :H], rz[..., H:]
+        # step-independent factors, for all steps at once
+        d_rz = rz * (1 - rz)  # sigmoid'
+        d_n = 1 - n * n  # tanh'
+        h_minus_n = hs[:-1] - n
+        one_minus_z = 1 - z
+        dXW = torch.empty((T, B, 3 * H), dtype=n.dtype, device=n.device)  # gradient of XW
+        dHH = torch.empty_like(dXW)  # gradient of H W_h + b_h
+        dh = dY[T - 1] if dhT is None else dY[T - 1] + dhT
+        W_hT = W_h.T
+        for t in range(T - 1, -1, -1):
+            g, gh = dXW[t], dHH[t]
+            torch.mul(dh, h_minus_n[t], out=g[:, H:2 * H])  # dz
+            torch.mul(torch.mul(dh, one_minus_z[t]), d_n[t], out=g[:, 2 * H:])  # d pre-n
+            torch.mul(g[:, 2 * H:], hn[t], out=g[:, :H])  # dr
+            torch.mul(g[:, 2 * H:], r[t], out=gh[:, 2 * H:])  # d hn
+            g[:, :2 * H].mul_(d_rz[t])  # d pre-r, d pre-z
+            gh[:, :2 * H] = g[:, :2 * H]
+            nxt = torch.mul(dh, z[t])
+            if t > 0:
+                nxt.add_(dY[t - 1])
+            dh = torch.addmm(nxt, gh, W_hT)
+        dW_h = hs[:-1].reshape(-1, H).T @ dHH.reshape(-1, 3 * H)
+        db_h = dHH.sum(dim=(0, 1))
+        return dXW, dh, dW_h, db_h
+
+
+class _LSTMRecurrence(torch.autograd.Function):
+    """i, f, o = s(.), g = tanh(.) of XW + H W_h; C' = f C + i g; H' = o tanh(C')."""
+
+    @staticmethod
+    @_fwd
+    def forward(ctx, XW, h0, c0, W_h):
+        T, (B, H) = XW.shape[0], h0.shape
+        hs = XW.new_empty((T + 1, B, H))
+        cs = XW.new_empty((T + 1, B, H))
+        hs[0], cs[0] = h0, c0
+        acts = XW.new_empty((T, B, 4 * H))  # activated gates i, f, g, o
+        tc = XW.new_empty((T, B, H))  # tanh(C_t)
+        for t in range(T):
+            gates = torch.addmm(XW[t], hs[t], W_h)  # (B, 4H)
+            a = acts[t]
+            torch.sigmoid(gates, out=a)
+            torch.tanh(gates[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
+            i, f, g, o = a.chunk(4, 1)
+            torch.addcmul(f * cs[t], i, g, out=cs[t + 1])
+            torch.tanh(cs[t + 1], out=tc[t])
+            torch.mul(o, tc[t], out=hs[t + 1])
+        ctx.save_for_backward(hs, cs, acts, tc, W_h)
+        return hs[1:], hs[T].clone(), cs[T].clone()
+
+    @staticmethod
+    @once_differentiable
+    @_bwd
+    def backward(ctx, dY, dhT, dcT):
+        hs, cs, acts, tc, W_h = ctx.saved_tensors
+        T, B, H = tc.shape
+        dY = _zeros_if_none(dY, tc)
+        # step-independent factors, for all steps at once
+        deriv = acts * (1 - acts)  # sigmoid' for i, f, o ...
+        g_all = acts[..., 2 * H:3 * H]
+        deriv[..., 2 * H:3 * H] = 1 - g_all * g_all  # ... tanh' for g
+        o_dtc = acts[..., 3 * H:] * (1 - tc * tc)  # dC_t / dH_t along H = o tanh(C)
+        dG = torch.empty_like(acts)  # (T, B, 4H): gradient of the pre-activations
+        dh = dY[T - 1] if dhT is None else dY[T - 1] + dhT
+        dc = torch.zeros_like(tc[0]) if dcT is None else dcT.clone()
+        W_hT = W_h.T
+        for t in range(T - 1, -1, -1):
+            i, f, g, _ = acts[t].chunk(4, 1)
+            d = dG[t]
+            dc.addcmul_(dh, o_dtc[t])
+            torch.mul(dc, g, out=d[:, :H])  # di
+            torch.mul(dc, cs[t], out=d[:, H:2 * H])  # df
+            torch.mul(dc, i, out=d[:, 2 * H:3 * H])  # dg
+            torch.mul(dh, tc[t], out=d[:, 3 * H:])  # do
+            d.mul_(deriv[t])
+            dc = dc * f
+            dh = torch.addmm(dY[t - 1], d, W_hT) if t > 0 else d @ W_hT
+        dW_h = hs[:-1].reshape(-1, H).T @ dG.reshape(-1, 4 * H)
+        return dG, dh, dc, dW_h
+
+
+def recurrence(cell, XW: torch.Tensor, state):
+    """The fast recurrence of `cell` over precomputed projections, or None if it has none.
+
+    XW (T, B, G*H); state as the cell keeps it. Returns (Y (T, B, H), state).
+    """
+    from seqlab.models.cells import GRUCell, LSTMCell, RNNCell
+
+    if XW.shape[0] == 0:
+        return None
+    kind = type(cell)
+    if kind is RNNCell:
+        Y, h = _RNNRecurrence.apply(XW, state, cell.W_h, cell.nonlinearity == "relu")
+        return Y, h
+    if kind is GRUCell and cell.reset_after:
+        Y, h = _GRURecurrence.apply(XW, state, cell.W_h, cell.b_h)
+        return Y, h
+    if kind is LSTMCell:
+        Y, h, c = _LSTMRecurrence.apply(XW, state[0], state[1], cell.W_h)
+        return Y, (h, c)
+    return None
