@@ -39,6 +39,56 @@ _fwd = torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
 _bwd = torch.amp.custom_bwd(device_type="cuda")
 
 
+# --- the step products ------------------------------------------------------------------
+# Every step multiplies a small (B, K) block by the same weight. On the CPU, oneDNN's
+# linear kernel runs these at about twice the FLOP rate of the default sgemm (MKL) on the
+# AMD CPUs this was measured on (benchmarks/RESULTS_speed.md), so float32 CPU products go
+# through it; anything else (float64, CUDA) uses addmm. `ONEDNN = False` turns it off.
+ONEDNN = True
+_onednn_state: list[bool] = []  # [works?] once probed
+
+
+def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor) -> torch.Tensor:
+    """x (M, K) @ w_nk (N, K)^T -> (M, N), by oneDNN."""
+    return torch.ops.mkldnn._linear_pointwise(x, w_nk, None, "none", [], "")
+
+
+def _use_onednn(t: torch.Tensor) -> bool:
+    if not (ONEDNN and t.device.type == "cpu" and t.dtype == torch.float32):
+        return False
+    if not _onednn_state:
+        try:
+            a = torch.arange(6.0).view(2, 3)
+            ok = torch.allclose(_onednn_linear(a, a), a @ a.T)
+        except Exception:  # noqa: BLE001 (a build without oneDNN)
+            ok = False
+        if not ok:
+            from seqlab.models.accel import warn_once
+
+            warn_once("onednn", "oneDNN's linear kernel is not available in this PyTorch build")
+        _onednn_state.append(ok)
+    return _onednn_state[0]
+
+
+def _stepper(W: torch.Tensor):
+    """f(x, add) = add + x @ W for many x with the same W (K, N); `add` may be None."""
+    if _use_onednn(W):
+        w_nk = W.T.contiguous()  # (N, K): oneDNN's weight layout, made once per sequence
+
+        def f(x, add=None):
+            y = _onednn_linear(x, w_nk)
+            return y if add is None else y.add_(add)
+        return f
+    return lambda x, add=None: x @ W if add is None else torch.addmm(add, x, W)
+
+
+def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a (M, K) @ b (K, N), for the one large weight-gradient product per sequence."""
+    if _use_onednn(b):
+        return _onednn_linear(a.contiguous(), b.T.contiguous())
+    return a @ b
+
+
 def _zeros_if_none(g: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(like) if g is None else g
 
@@ -52,8 +102,9 @@ class _RNNRecurrence(torch.autograd.Function):
         T = XW.shape[0]
         hs = XW.new_empty((T + 1, *h0.shape))  # (T+1, B, H): hs[0] = h0, hs[t+1] = H_t
         hs[0] = h0
+        step = _stepper(W_h)
         for t in range(T):
-            pre = torch.addmm(XW[t], hs[t], W_h)  # (B, H)
+            pre = step(hs[t], XW[t])  # (B, H)
             if relu:
                 torch.clamp(pre, min=0, out=hs[t + 1])
             else:
@@ -74,12 +125,12 @@ class _RNNRecurrence(torch.autograd.Function):
         dY = _zeros_if_none(dY, Y)
         dP = torch.empty_like(Y)  # (T, B, H): gradient of the pre-activations
         dh = dY[T - 1] if dhT is None else dY[T - 1] + dhT
-        W_hT = W_h.T
+        back = _stepper(W_h.T)
         for t in range(T - 1, -1, -1):
             torch.mul(dh, deriv[t], out=dP[t])
-            dh = torch.addmm(dY[t - 1], dP[t], W_hT) if t > 0 else dP[t] @ W_hT
+            dh = back(dP[t], dY[t - 1] if t > 0 else None)
         H = hs.shape[-1]
-        dW_h = hs[:-1].reshape(-1, H).T @ dP.reshape(-1, H)  # one product over T*B rows
+        dW_h = _mm(hs[:-1].reshape(-1, H).T, dP.reshape(-1, H))  # one product over T*B rows
         return dP, dh, dW_h, None
 
 
@@ -95,8 +146,9 @@ class _GRURecurrence(torch.autograd.Function):
         rz = XW.new_empty((T, B, 2 * H))  # activated reset and update gates
         n = XW.new_empty((T, B, H))  # candidates
         hn = XW.new_empty((T, B, H))  # H W_n + b_n (the reset gate multiplies it)
+        step = _stepper(W_h)
         for t in range(T):
-            hh = torch.addmm(b_h, hs[t], W_h)  # (B, 3H)
+            hh = step(hs[t], b_h)  # (B, 3H)
             torch.sigmoid(torch.add(XW[t, :, :2 * H], hh[:, :2 * H]), out=rz[t])
             hn[t] = hh[:, 2 * H:]
             torch.tanh(torch.addcmul(XW[t, :, 2 * H:], rz[t, :, :H], hn[t]), out=n[t])
@@ -120,7 +172,7 @@ class _GRURecurrence(torch.autograd.Function):
         dXW = torch.empty((T, B, 3 * H), dtype=n.dtype, device=n.device)  # gradient of XW
         dHH = torch.empty_like(dXW)  # gradient of H W_h + b_h
         dh = dY[T - 1] if dhT is None else dY[T - 1] + dhT
-        W_hT = W_h.T
+        back = _stepper(W_h.T)
         for t in range(T - 1, -1, -1):
             g, gh = dXW[t], dHH[t]
             torch.mul(dh, h_minus_n[t], out=g[:, H:2 * H])  # dz
@@ -132,8 +184,8 @@ class _GRURecurrence(torch.autograd.Function):
             nxt = torch.mul(dh, z[t])
             if t > 0:
                 nxt.add_(dY[t - 1])
-            dh = torch.addmm(nxt, gh, W_hT)
-        dW_h = hs[:-1].reshape(-1, H).T @ dHH.reshape(-1, 3 * H)
+            dh = back(gh, nxt)
+        dW_h = _mm(hs[:-1].reshape(-1, H).T, dHH.reshape(-1, 3 * H))
         db_h = dHH.sum(dim=(0, 1))
         return dXW, dh, dW_h, db_h
 
@@ -150,8 +202,9 @@ class _LSTMRecurrence(torch.autograd.Function):
         hs[0], cs[0] = h0, c0
         acts = XW.new_empty((T, B, 4 * H))  # activated gates i, f, g, o
         tc = XW.new_empty((T, B, H))  # tanh(C_t)
+        step = _stepper(W_h)
         for t in range(T):
-            gates = torch.addmm(XW[t], hs[t], W_h)  # (B, 4H)
+            gates = step(hs[t], XW[t])  # (B, 4H)
             a = acts[t]
             torch.sigmoid(gates, out=a)
             torch.tanh(gates[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
@@ -177,7 +230,7 @@ class _LSTMRecurrence(torch.autograd.Function):
         dG = torch.empty_like(acts)  # (T, B, 4H): gradient of the pre-activations
         dh = dY[T - 1] if dhT is None else dY[T - 1] + dhT
         dc = torch.zeros_like(tc[0]) if dcT is None else dcT.clone()
-        W_hT = W_h.T
+        back = _stepper(W_h.T)
         for t in range(T - 1, -1, -1):
             i, f, g, _ = acts[t].chunk(4, 1)
             d = dG[t]
@@ -188,8 +241,8 @@ class _LSTMRecurrence(torch.autograd.Function):
             torch.mul(dh, tc[t], out=d[:, 3 * H:])  # do
             d.mul_(deriv[t])
             dc = dc * f
-            dh = torch.addmm(dY[t - 1], d, W_hT) if t > 0 else d @ W_hT
-        dW_h = hs[:-1].reshape(-1, H).T @ dG.reshape(-1, 4 * H)
+            dh = back(d, dY[t - 1] if t > 0 else None)
+        dW_h = _mm(hs[:-1].reshape(-1, H).T, dG.reshape(-1, 4 * H))
         return dG, dh, dc, dW_h
 
 

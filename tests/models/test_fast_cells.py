@@ -155,3 +155,30 @@ def test_fast_path_under_no_grad_matches_and_keeps_no_graph():
         y2, h2 = cell(X)
     torch.testing.assert_close(y, y2, **TOL)
     torch.testing.assert_close(h, h2, **TOL)
+
+
+@pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
+def test_float32_cpu_products_agree_with_float64_plain_loop(name, make, monkeypatch):
+    # float32 on the CPU takes fast_cells' oneDNN products (float64 above never does):
+    # compare with the float64 plain loop at float32 accuracy, and with ONEDNN off.
+    from seqlab.models import fast_cells
+
+    torch.manual_seed(0)
+    ref = make()
+    ref.fast = False
+    f32 = copy.deepcopy(ref).float()
+    f32.fast = True
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    state = torch.randn(B, H, dtype=torch.float64)
+    if ref.has_cell:
+        state = (state, torch.randn(B, H, dtype=torch.float64))
+    want = _run(ref, X, state)
+    for onednn in (True, False):
+        monkeypatch.setattr(fast_cells, "ONEDNN", onednn)
+        got = _run(f32, X.float(), tuple(s.float() for s in _as_tuple(state)))
+        tol = dict(rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(got[0].double(), want[0], **tol)
+        torch.testing.assert_close(got[2].double(), want[2], **tol)
+        for k in want[4]:
+            torch.testing.assert_close(got[4][k].double(), want[4][k], **tol, msg=f"gradient of {k}")
+        f32.zero_grad()
