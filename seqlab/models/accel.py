@@ -1,14 +1,17 @@
 """Device-level fast paths for training: torch.compile, bf16 autocast, fused optimisers.
 
-Each is chosen automatically where it pays (a CUDA device) and can be turned off
-(`enabled=False`, the CLI's `--no-fast`). One that is unavailable (no CUDA, no bf16
+Each is chosen by the device (CUDA) and can be turned off (`enabled=False`, the
+CLI's `--no-fast`). One that is unavailable (no CUDA, no bf16
 support, a compiler failure, an optimiser without a fused kernel) falls back to the
 plain path with ONE warning per kind and process, never an error: a speed feature must
 not stop a training run.
 
-On a CPU none of them is used: the compiled recurrent step did not beat the eager
-hand-written recurrence of fast_cells.py there, bf16 matmuls on CPUs without AMX are
-slower than float32, and the optimiser step is a small share of a CPU step.
+On a CPU none of them is used: there the speed comes from fast_cells.py (hand-written
+BPTT, oneDNN step products), bf16 would change the numbers of a CPU run, and the
+optimiser step is a small share of a CPU step. Whether torch.compile pays on a CPU was
+not measured. In training, autocast and the fused optimiser are on by default on CUDA
+(`--no-fast` turns them off); `Compiled` is opt-in (benchmarks/train_speed.py's
+"compiled" entry on CUDA) until a GPU measurement shows where it pays.
 """
 
 from __future__ import annotations
