@@ -102,13 +102,15 @@ class _RNNRecurrence(torch.autograd.Function):
         T = XW.shape[0]
         hs = XW.new_empty((T + 1, *h0.shape))  # (T+1, B, H): hs[0] = h0, hs[t+1] = H_t
         hs[0] = h0
+        # per-step views made once (unbind): indexing inside the loop costs as much as a small kernel
+        hs_, XW_ = hs.unbind(0), XW.unbind(0)
         step = _stepper(W_h)
         for t in range(T):
-            pre = step(hs[t], XW[t])  # (B, H)
+            pre = step(hs_[t], XW_[t])  # (B, H)
             if relu:
-                torch.clamp(pre, min=0, out=hs[t + 1])
+                torch.clamp(pre, min=0, out=hs_[t + 1])
             else:
-                torch.tanh(pre, out=hs[t + 1])
+                torch.tanh(pre, out=hs_[t + 1])
         ctx.relu = relu
         ctx.save_for_backward(hs, W_h)
         return hs[1:], hs[T].clone()
@@ -124,11 +126,12 @@ class _RNNRecurrence(torch.autograd.Function):
         deriv = (Y > 0).to(Y.dtype) if ctx.relu else 1 - Y * Y  # (T, B, H)
         dY = _zeros_if_none(dY, Y)
         dP = torch.empty_like(Y)  # (T, B, H): gradient of the pre-activations
-        dh = dY[T - 1] if dhT is None else dY[T - 1] + dhT
+        dY_, dP_, deriv_ = dY.unbind(0), dP.unbind(0), deriv.unbind(0)
+        dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
         back = _stepper(W_h.T)
         for t in range(T - 1, -1, -1):
-            torch.mul(dh, deriv[t], out=dP[t])
-            dh = back(dP[t], dY[t - 1] if t > 0 else None)
+            torch.mul(dh, deriv_[t], out=dP_[t])
+            dh = back(dP_[t], dY_[t - 1] if t > 0 else None)
         H = hs.shape[-1]
         dW_h = _mm(hs[:-1].reshape(-1, H).T, dP.reshape(-1, H))  # one product over T*B rows
         return dP, dh, dW_h, None
@@ -146,13 +149,17 @@ class _GRURecurrence(torch.autograd.Function):
         rz = XW.new_empty((T, B, 2 * H))  # activated reset and update gates
         n = XW.new_empty((T, B, H))  # candidates
         hn = XW.new_empty((T, B, H))  # H W_n + b_n (the reset gate multiplies it)
+        XW_rz = (XW[..., :2 * H] + b_h[:2 * H]).unbind(0)  # the r, z biases added once for all steps
+        XW_n, b_n = XW[..., 2 * H:].unbind(0), b_h[2 * H:]
+        hs_, rz_, n_, hn_ = hs.unbind(0), rz.unbind(0), n.unbind(0), hn.unbind(0)
+        r_, z_ = rz[..., :H].unbind(0), rz[..., H:].unbind(0)
         step = _stepper(W_h)
         for t in range(T):
-            hh = step(hs[t], b_h)  # (B, 3H)
-            torch.sigmoid(torch.add(XW[t, :, :2 * H], hh[:, :2 * H]), out=rz[t])
-            hn[t] = hh[:, 2 * H:]
-            torch.tanh(torch.addcmul(XW[t, :, 2 * H:], rz[t, :, :H], hn[t]), out=n[t])
-            torch.addcmul(n[t], rz[t, :, H:], hs[t] - n[t], out=hs[t + 1])
+            hh = step(hs_[t])  # (B, 3H): H W_h
+            torch.add(XW_rz[t], hh[:, :2 * H], out=rz_[t]).sigmoid_()
+            torch.add(hh[:, 2 * H:], b_n, out=hn_[t])
+            torch.tanh(torch.addcmul(XW_n[t], r_[t], hn_[t]), out=n_[t])
+            torch.addcmul(n_[t], z_[t], hs_[t] - n_[t], out=hs_[t + 1])
         ctx.save_for_backward(hs, rz, n, hn, W_h)
         return hs[1:], hs[T].clone()
 
@@ -166,25 +173,28 @@ class _GRURecurrence(torch.autograd.Function):
         r, z = rz[..., :H], rz[..., H:]
         # step-independent factors, for all steps at once
         d_rz = rz * (1 - rz)  # sigmoid'
-        d_n = 1 - n * n  # tanh'
+        dn_dh = (1 - z) * (1 - n * n)  # d pre-n / dH' = (1 - z) tanh'
         h_minus_n = hs[:-1] - n
-        one_minus_z = 1 - z
         dXW = torch.empty((T, B, 3 * H), dtype=n.dtype, device=n.device)  # gradient of XW
         dHH = torch.empty_like(dXW)  # gradient of H W_h + b_h
-        dh = dY[T - 1] if dhT is None else dY[T - 1] + dhT
+        g_r, g_z, g_n = dXW[..., :H].unbind(0), dXW[..., H:2 * H].unbind(0), dXW[..., 2 * H:].unbind(0)
+        g_rz, gh_rz, gh_n, gh = (dXW[..., :2 * H].unbind(0), dHH[..., :2 * H].unbind(0),
+                                 dHH[..., 2 * H:].unbind(0), dHH.unbind(0))
+        dY_, hmn_, dndh_, drz_ = dY.unbind(0), h_minus_n.unbind(0), dn_dh.unbind(0), d_rz.unbind(0)
+        hn_, r_, z_ = hn.unbind(0), r.unbind(0), z.unbind(0)
+        dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
         back = _stepper(W_h.T)
         for t in range(T - 1, -1, -1):
-            g, gh = dXW[t], dHH[t]
-            torch.mul(dh, h_minus_n[t], out=g[:, H:2 * H])  # dz
-            torch.mul(torch.mul(dh, one_minus_z[t]), d_n[t], out=g[:, 2 * H:])  # d pre-n
-            torch.mul(g[:, 2 * H:], hn[t], out=g[:, :H])  # dr
-            torch.mul(g[:, 2 * H:], r[t], out=gh[:, 2 * H:])  # d hn
-            g[:, :2 * H].mul_(d_rz[t])  # d pre-r, d pre-z
-            gh[:, :2 * H] = g[:, :2 * H]
-            nxt = torch.mul(dh, z[t])
+            torch.mul(dh, hmn_[t], out=g_z[t])  # dz
+            torch.mul(dh, dndh_[t], out=g_n[t])  # d pre-n
+            torch.mul(g_n[t], hn_[t], out=g_r[t])  # dr
+            torch.mul(g_n[t], r_[t], out=gh_n[t])  # d hn
+            g_rz[t].mul_(drz_[t])  # d pre-r, d pre-z
+            gh_rz[t].copy_(g_rz[t])
+            nxt = torch.mul(dh, z_[t])
             if t > 0:
-                nxt.add_(dY[t - 1])
-            dh = back(gh, nxt)
+                nxt.add_(dY_[t - 1])
+            dh = back(gh[t], nxt)
         dW_h = _mm(hs[:-1].reshape(-1, H).T, dHH.reshape(-1, 3 * H))
         db_h = dHH.sum(dim=(0, 1))
         return dXW, dh, dW_h, db_h
@@ -202,16 +212,16 @@ class _LSTMRecurrence(torch.autograd.Function):
         hs[0], cs[0] = h0, c0
         acts = XW.new_empty((T, B, 4 * H))  # activated gates i, f, g, o
         tc = XW.new_empty((T, B, H))  # tanh(C_t)
+        hs_, cs_, acts_, tc_, XW_ = hs.unbind(0), cs.unbind(0), acts.unbind(0), tc.unbind(0), XW.unbind(0)
+        i_, f_, g_, o_ = (acts[..., k * H:(k + 1) * H].unbind(0) for k in range(4))
         step = _stepper(W_h)
         for t in range(T):
-            gates = step(hs[t], XW[t])  # (B, 4H)
-            a = acts[t]
-            torch.sigmoid(gates, out=a)
-            torch.tanh(gates[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
-            i, f, g, o = a.chunk(4, 1)
-            torch.addcmul(f * cs[t], i, g, out=cs[t + 1])
-            torch.tanh(cs[t + 1], out=tc[t])
-            torch.mul(o, tc[t], out=hs[t + 1])
+            gates = step(hs_[t], XW_[t])  # (B, 4H)
+            torch.sigmoid(gates, out=acts_[t])
+            torch.tanh(gates[:, 2 * H:3 * H], out=g_[t])
+            torch.addcmul(f_[t] * cs_[t], i_[t], g_[t], out=cs_[t + 1])
+            torch.tanh(cs_[t + 1], out=tc_[t])
+            torch.mul(o_[t], tc_[t], out=hs_[t + 1])
         ctx.save_for_backward(hs, cs, acts, tc, W_h)
         return hs[1:], hs[T].clone(), cs[T].clone()
 
@@ -228,20 +238,22 @@ class _LSTMRecurrence(torch.autograd.Function):
         deriv[..., 2 * H:3 * H] = 1 - g_all * g_all  # ... tanh' for g
         o_dtc = acts[..., 3 * H:] * (1 - tc * tc)  # dC_t / dH_t along H = o tanh(C)
         dG = torch.empty_like(acts)  # (T, B, 4H): gradient of the pre-activations
-        dh = dY[T - 1] if dhT is None else dY[T - 1] + dhT
-        dc = torch.zeros_like(tc[0]) if dcT is None else dcT.clone()
+        i_, f_, g_ = (acts[..., k * H:(k + 1) * H].unbind(0) for k in range(3))
+        di_, df_, dg_, do_ = (dG[..., k * H:(k + 1) * H].unbind(0) for k in range(4))
+        dY_, dG_, deriv_, odtc_ = dY.unbind(0), dG.unbind(0), deriv.unbind(0), o_dtc.unbind(0)
+        cs_, tc_ = cs.unbind(0), tc.unbind(0)
+        dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
+        dc = torch.zeros_like(tc_[0]) if dcT is None else dcT.clone()
         back = _stepper(W_h.T)
         for t in range(T - 1, -1, -1):
-            i, f, g, _ = acts[t].chunk(4, 1)
-            d = dG[t]
-            dc.addcmul_(dh, o_dtc[t])
-            torch.mul(dc, g, out=d[:, :H])  # di
-            torch.mul(dc, cs[t], out=d[:, H:2 * H])  # df
-            torch.mul(dc, i, out=d[:, 2 * H:3 * H])  # dg
-            torch.mul(dh, tc[t], out=d[:, 3 * H:])  # do
-            d.mul_(deriv[t])
-            dc = dc * f
-            dh = back(d, dY[t - 1] if t > 0 else None)
+            dc.addcmul_(dh, odtc_[t])
+            torch.mul(dc, g_[t], out=di_[t])
+            torch.mul(dc, cs_[t], out=df_[t])
+            torch.mul(dc, i_[t], out=dg_[t])
+            torch.mul(dh, tc_[t], out=do_[t])
+            dG_[t].mul_(deriv_[t])
+            dc = dc * f_[t]
+            dh = back(dG_[t], dY_[t - 1] if t > 0 else None)
         dW_h = _mm(hs[:-1].reshape(-1, H).T, dG.reshape(-1, 4 * H))
         return dG, dh, dc, dW_h
 
