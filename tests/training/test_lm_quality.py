@@ -147,6 +147,47 @@ def test_nt_asgd_switches_to_averaging_and_evaluates_the_averaged_weights(tmp_pa
     assert raw_loss != pytest.approx(avg_loss, rel=1e-6)
 
 
+def test_resume_continues_a_cosine_variable_bptt_awd_run_bit_for_bit(tmp_path):
+    corpus = _corpus()
+
+    def cfg(out, resume=False, epochs=4):  # the cosine spans `epochs`: resume with the same command
+        return LMConfig(model=ModelConfig(hidden=8, embed=6, layers=2, tie_weights=True, dropout_input=0.1,
+                                          dropout_hidden=0.1, dropout_output=0.2, dropout_embed=0.1,
+                                          weight_drop=0.2),
+                        train=TrainConfig(batch_size=4, num_steps=10, epochs=epochs, lr=0.01, optimizer="adamw",
+                                          schedule="cosine", warmup_steps=3, ar_alpha=1.0, tar_beta=1.0,
+                                          variable_bptt=True),
+                        run=RunConfig(out=str(out), resume=resume))
+    torch.manual_seed(0)
+    fit_lm(cfg(tmp_path / "a"), corpus, CPU, **QUIET)
+    # the same command crashes during epoch 3 (last.safetensors holds epoch 2), then resumes
+    import seqlab.training.lm_regularized as reg
+    original, calls = reg.train_epoch_regularized, []
+
+    def crash_in_epoch_3(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("simulated crash")
+        return original(*args, **kwargs)
+
+    reg.train_epoch_regularized = crash_in_epoch_3
+    try:
+        torch.manual_seed(0)
+        with pytest.raises(RuntimeError, match="simulated"):
+            fit_lm(cfg(tmp_path / "b"), corpus, CPU, **QUIET)
+    finally:
+        reg.train_epoch_regularized = original
+    torch.manual_seed(99)  # resume restores every generator itself
+    fit_lm(cfg(tmp_path / "b", resume=True), corpus, CPU, **QUIET)
+    a = read_metrics(tmp_path / "a" / "metrics.jsonl")
+    b = read_metrics(tmp_path / "b" / "metrics.jsonl")
+    assert [r["epoch"] for r in b] == [1, 2, 3, 4]
+    for ra, rb in zip(a[2:], b[2:]):
+        assert rb["lr"] == pytest.approx(ra["lr"], rel=1e-12)
+        assert rb["train_loss"] == pytest.approx(ra["train_loss"], rel=1e-6)
+        assert rb["valid_loss"] == pytest.approx(ra["valid_loss"], rel=1e-6)
+
+
 def test_cli_trains_every_option_resumes_and_evaluates(tmp_path, capsys):
     path = tmp_path / "tiny.txt"
     path.write_text("the time traveller for so it will be convenient to speak of him\n" * 30)
