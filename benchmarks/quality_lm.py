@@ -150,7 +150,8 @@ def main() -> None:
         key, _, value = kv.partition("=")
         overrides[key] = value
     out = args.out or f"runs/quality_{args.dataset}"
-    ours = run_recipe("recipe", args.config or RECIPES[args.dataset], args, overrides, out)
+    config = args.config or RECIPES[args.dataset]
+    ours = run_recipe("recipe" if config in RECIPES.values() else Path(config).stem, config, args, overrides, out)
     if args.compare_book:
         if args.dataset != "timemachine":
             raise SystemExit("--compare-book is for --dataset timemachine")

@@ -201,7 +201,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
              else len(batches))
     scheduler = reg.make_scheduler(tc, optimizer, steps)
     if tc.variable_bptt:
-        batches = _VariableBatches(corpus.train, tc, batch_rng, steps)
+        batches = reg.VariableBatches(corpus.train, tc, batch_rng, steps)
     start, best = 0, math.inf
     if cfg.run.resume:
         ckpt = _resume_checkpoint(out)
@@ -271,19 +271,6 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
     log(f"epoch {epoch}: train ppl {record['train_ppl']:.3f}, valid ppl {valid_text}, "
         f"{record['tokens_per_sec']:,.0f} tokens/sec, lr {lr:g}")
     return record
-
-
-class _VariableBatches:
-    """An epoch-iterable of variable-length BPTT windows (X, Y, seq_len)."""
-
-    def __init__(self, train, tc, rng, steps):
-        self.train, self.tc, self.rng, self.steps = train, tc, rng, steps
-
-    def __len__(self):
-        return self.steps
-
-    def __iter__(self):
-        return reg.variable_batches(self.train, self.tc.batch_size, self.tc.num_steps, self.rng, self.tc.bptt_sd)
 
 
 def _selection_loss(record: dict) -> float:

@@ -38,6 +38,19 @@ def variable_batches(train: torch.Tensor, batch_size: int, bptt: int, rng: rando
         yield X.T, Y.T, seq_len  # (seq_len, B) -> (B, seq_len), as the models read
 
 
+class VariableBatches:
+    """An epoch-iterable of variable-length BPTT windows (X, Y, seq_len) for `fit_lm`."""
+
+    def __init__(self, train: torch.Tensor, tc, rng: random.Random, steps: int):
+        self.train, self.tc, self.rng, self.steps = train, tc, rng, steps
+
+    def __len__(self) -> int:  # an estimate, for the progress bar and the cosine's length
+        return self.steps
+
+    def __iter__(self):
+        return variable_batches(self.train, self.tc.batch_size, self.tc.num_steps, self.rng, self.tc.bptt_sd)
+
+
 def expected_batches(n_tokens: int, batch_size: int, bptt: int) -> int:
     """About how many windows one epoch of variable BPTT has (for the cosine schedule)."""
     return max(1, math.ceil((n_tokens // batch_size - 1) / bptt))
@@ -101,7 +114,7 @@ def check_options(tc) -> None:
         raise SeqlabError(f"ar_alpha and tar_beta must be >= 0, got {tc.ar_alpha} and {tc.tar_beta}")
     if tc.variable_bptt and tc.sampling != "sequential":
         raise SeqlabError("variable-length BPTT reads the stream in order: use --sampling sequential")
-    if tc.optimizer == "nt-asgd" and tc.schedule == "cosine":
+    if tc.optimizer == "nt-asgd" and (tc.schedule == "cosine" or (tc.schedule == "plateau" and tc.lr_decay < 1)):
         raise SeqlabError("nt-asgd keeps a constant learning rate (it averages instead): use --schedule none")
     if tc.schedule == "cosine" and (tc.warmup_steps < 0 or not 0 <= tc.min_lr_ratio <= 1):
         raise SeqlabError(f"need warmup_steps >= 0 and 0 <= min_lr_ratio <= 1, got {tc.warmup_steps} "

@@ -211,6 +211,7 @@ def test_cli_trains_every_option_resumes_and_evaluates(tmp_path, capsys):
 @pytest.mark.parametrize("extra, message", [
     (["--variable-bptt", "--sampling", "random"], "--sampling sequential"),
     (["--optimizer", "nt-asgd", "--schedule", "cosine"], "--schedule none"),
+    (["--optimizer", "nt-asgd", "--lr-decay", "0.5"], "--schedule none"),
     (["--ar-alpha", "-1"], "ar_alpha"),
 ])
 def test_cli_refuses_impossible_combinations(tmp_path, capsys, extra, message):
