@@ -163,10 +163,11 @@ class RegularizedRNNModel(nn.Module):
         self.lock_hidden = LockedDropout(dropout_hidden)
         self.lock_out = LockedDropout(dropout_output)
         self.linear = nn.Linear(sizes[-1], vocab_size)
-        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
         nn.init.zeros_(self.linear.bias)
-        if tie_weights:
+        if tie_weights:  # AWD-LSTM's U(-0.1, 0.1): the shared matrix is also the output layer
+            nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
             self.linear.weight = self.embedding.weight  # (V, E) shared
+        # untied: nn.Embedding's N(0, 1), a strong input signal from the first step (char models)
 
     def forward(self, inputs: torch.Tensor, state=None):
         words = inputs.T.long()  # (T, B)
