@@ -111,7 +111,8 @@ def uses_regularized_epoch(tc) -> bool:
 def check_options(tc) -> None:
     """Refuse combinations that cannot work, with what to change."""
     if tc.ar_alpha < 0 or tc.tar_beta < 0:
-        raise SeqlabError(f"ar_alpha and tar_beta must be >= 0, got {tc.ar_alpha} and {tc.tar_beta}")
+        raise SeqlabError(f"--ar-alpha and --tar-beta must be >= 0 (0 turns them off), got {tc.ar_alpha} "
+                          f"and {tc.tar_beta}")
     if tc.variable_bptt and tc.sampling != "sequential":
         raise SeqlabError("variable-length BPTT reads the stream in order: use --sampling sequential")
     if tc.optimizer == "nt-asgd" and (tc.schedule == "cosine" or (tc.schedule == "plateau" and tc.lr_decay < 1)):

@@ -212,7 +212,7 @@ def test_cli_trains_every_option_resumes_and_evaluates(tmp_path, capsys):
     (["--variable-bptt", "--sampling", "random"], "--sampling sequential"),
     (["--optimizer", "nt-asgd", "--schedule", "cosine"], "--schedule none"),
     (["--optimizer", "nt-asgd", "--lr-decay", "0.5"], "--schedule none"),
-    (["--ar-alpha", "-1"], "ar_alpha"),
+    (["--ar-alpha", "-1"], "--ar-alpha"),
 ])
 def test_cli_refuses_impossible_combinations(tmp_path, capsys, extra, message):
     path = tmp_path / "tiny.txt"
