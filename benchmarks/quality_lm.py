@@ -7,7 +7,9 @@ GPU (what the recipes are designed for: each within 10 minutes on one H100):
     python benchmarks/quality_lm.py --dataset timemachine --device cuda --compare-book
 Reduced CPU check of the same recipe (smaller model, fewer tokens; see QUICK):
     python benchmarks/quality_lm.py --dataset ptb --quick --device cpu
-A time budget instead of the config's epochs (epochs estimated from a short timing probe):
+A time budget instead of the config's epochs (epochs estimated from a short timing probe;
+on a shared, noisy machine the probe can miss by 2x: there prefer --set epochs=N and read
+the measured train_wall_s):
     python benchmarks/quality_lm.py --dataset timemachine --budget-s 150 --compare-book
 Any config leaf can be overridden: --set hidden=512 --set epochs=3 ...
 
