@@ -14,7 +14,17 @@ are `Y.T.reshape(-1)`.
   tying (the output layer reuses the embedding matrix; needs embed_size == dirs*hidden).
 - `RNNModelScratch(vocab_size, num_hiddens, device, get_params, init_state, forward_fn)`:
   the book's functional model (parameters as a list of tensors).
-- `build_lm(config, vocab_size)`: the model a `ModelConfig` describes.
+- `RegularizedRNNModel(...)`: AWD-LSTM's model (Merity et al. 2017): one single-layer
+  recurrent module per layer, locked (variational) dropout on the embedding output,
+  between layers and on the last output, embedding dropout (whole word types), weight
+  drop (DropConnect) on the hidden-to-hidden matrices; with tied weights the last layer
+  has the embedding's size, as in AWD-LSTM.
+- `build_lm(config, vocab_size)`: the model a `ModelConfig` describes (the regularised
+  model as soon as one of its dropouts is set).
+
+AR/TAR: with `keep_outputs = True` a model keeps its last forward pass's last-layer
+outputs, `outputs = (raw (T, B, H), dropped (T, B, H))`, for the training loop's
+activation penalties.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import make_rnn_layer
+from seqlab.models.regularization import LockedDropout, WeightDrop, embedding_dropout
 
 
 def _swap_if_device(batch_size, device):
@@ -40,6 +51,9 @@ def _swap_if_device(batch_size, device):
 
 class RNNModel(nn.Module):
     """Embedding or one-hot -> recurrent layer -> dropout -> linear."""
+
+    keep_outputs = False  # True: keep (raw, dropped) last-layer outputs in self.outputs (AR/TAR)
+    outputs = None
 
     def __init__(self, rnn_layer: nn.Module, vocab_size: int, *, embed_size: int = 0, dropout: float = 0.0,
                  tie_weights: bool = False):
@@ -69,8 +83,9 @@ class RNNModel(nn.Module):
             X = inputs.T.long()  # (T, B) ids
         else:
             X = F.one_hot(inputs.T.long(), self.vocab_size).to(self.linear.weight.dtype)  # (T, B, V)
-        Y, state = self.rnn(X, state)  # (T, B, dirs*H)
-        Y = self.drop(Y)
+        Y_raw, state = self.rnn(X, state)  # (T, B, dirs*H)
+        Y = self.drop(Y_raw)
+        self.outputs = (Y_raw, Y) if self.keep_outputs else None
         output = self.linear(Y.reshape(-1, Y.shape[-1]))  # (T*B, V)
         return output, state
 
@@ -110,6 +125,78 @@ class RNNModelScratch(nn.Module):
         return self.init_state(batch_size, self.num_hiddens, device or self.params[0].device)
 
 
+class RegularizedRNNModel(nn.Module):
+    """Embedding -> [locked dropout -> layer (weight-dropped)] x L -> locked dropout -> linear.
+
+    State: a list with one entry per layer, each the layer's own state ((1, B, H_l) or
+    an (h, c) pair of those), since the layers may differ in size.
+    """
+
+    keep_outputs = False
+    outputs = None
+
+    def __init__(self, cell: str, impl: str, vocab_size: int, embed_size: int, hidden: int, layers: int, *,
+                 dropout_input: float = 0.0, dropout_hidden: float = 0.0, dropout_output: float = 0.0,
+                 dropout_embed: float = 0.0, weight_drop: float = 0.0, tie_weights: bool = False,
+                 nonlinearity: str = "tanh"):
+        super().__init__()
+        if embed_size <= 0:
+            raise SeqlabError("the regularised LM (locked/embedding dropout, weight drop) reads an embedding: "
+                              "set --embed, e.g. --embed 400")
+        if layers < 1:
+            raise SeqlabError(f"layers must be >= 1, got {layers}")
+        self.vocab_size, self.num_hiddens, self.cell = vocab_size, hidden, cell
+        self.dropout_embed = dropout_embed
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        # the last layer has the embedding's size when the output layer reuses the embedding
+        sizes = [hidden] * (layers - 1) + [embed_size if tie_weights else hidden]
+        rnns = []
+        for k, size in enumerate(sizes):
+            layer = make_rnn_layer(cell, impl, embed_size if k == 0 else sizes[k - 1], size, 1,
+                                   nonlinearity=nonlinearity)
+            if weight_drop > 0:
+                if not isinstance(layer, nn.RNNBase):
+                    raise SeqlabError("weight drop runs on the fused layers: use --impl fused with --weight-drop")
+                layer = WeightDrop(layer, weight_drop)
+            rnns.append(layer)
+        self.rnns = nn.ModuleList(rnns)
+        self.sizes = sizes
+        self.lock_in = LockedDropout(dropout_input)
+        self.lock_hidden = LockedDropout(dropout_hidden)
+        self.lock_out = LockedDropout(dropout_output)
+        self.linear = nn.Linear(sizes[-1], vocab_size)
+        nn.init.zeros_(self.linear.bias)
+        if tie_weights:  # AWD-LSTM's U(-0.1, 0.1): the shared matrix is also the output layer
+            nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+            self.linear.weight = self.embedding.weight  # (V, E) shared
+        # untied: nn.Embedding's N(0, 1), a strong input signal from the first step (char models)
+
+    def forward(self, inputs: torch.Tensor, state=None):
+        words = inputs.T.long()  # (T, B)
+        X = embedding_dropout(self.embedding, words, self.dropout_embed, self.training)  # (T, B, E)
+        X = self.lock_in(X)
+        if state is None:
+            state = self.begin_state(inputs.shape[0], inputs.device)
+        new_state = []
+        for k, rnn in enumerate(self.rnns):
+            X, s = rnn(X, state[k])  # (T, B, H_k)
+            new_state.append(s)
+            raw = X
+            X = self.lock_hidden(X) if k < len(self.rnns) - 1 else self.lock_out(X)
+        self.outputs = (raw, X) if self.keep_outputs else None
+        output = self.linear(X.reshape(-1, X.shape[-1]))  # (T*B, V)
+        return output, new_state
+
+    def begin_state(self, batch_size: int = 1, device=None):
+        batch_size, device = _swap_if_device(batch_size, device)
+        ref = self.linear.weight
+        state = []
+        for size in self.sizes:
+            z = torch.zeros((1, batch_size, size), device=device or ref.device, dtype=ref.dtype)
+            state.append((z, z.clone()) if self.cell in ("lstm", "peephole") else z)
+        return state
+
+
 @dataclass
 class ModelConfig:
     """The model of `seqlab train lm`."""
@@ -124,13 +211,36 @@ class ModelConfig:
     tie_weights: bool = False
     nonlinearity: Literal["tanh", "relu"] = "tanh"
     fast: bool = True  # scratch cells: id lookup + hand-written BPTT (exact); --no-fast: the plain loop
+    # AWD-LSTM regularisers (any of them > 0 selects RegularizedRNNModel; needs --embed)
+    dropout_input: float = 0.0  # locked dropout on the embedding output (AWD dropouti)
+    dropout_hidden: float = 0.0  # locked dropout between layers (AWD dropouth)
+    dropout_output: float = 0.0  # locked dropout on the last layer's output (AWD dropout)
+    dropout_embed: float = 0.0  # embedding dropout: whole word types (AWD dropoute)
+    weight_drop: float = 0.0  # DropConnect on hidden-to-hidden weights (AWD wdrop)
 
 
 ONE_HOT_LIMIT = 5000  # one-hot inputs beyond this many tokens are refused (word LMs: use --embed)
 
 
-def build_lm(config: ModelConfig, vocab_size: int) -> RNNModel:
+def is_regularized(config: ModelConfig) -> bool:
+    return any(getattr(config, k) > 0 for k in ("dropout_input", "dropout_hidden", "dropout_output",
+                                                  "dropout_embed", "weight_drop"))
+
+
+def build_lm(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNModel:
     """The language model a config describes (scratch and fused layers alike)."""
+    if is_regularized(config):
+        if config.bidirectional:
+            raise SeqlabError("the regularised LM (locked/embedding dropout, weight drop) is left-to-right: "
+                              "drop --bidirectional")
+        if config.dropout:
+            raise SeqlabError("--dropout is the plain model's dropout; with the AWD options use "
+                              "--dropout-output (and --dropout-input/--dropout-hidden) instead")
+        return RegularizedRNNModel(config.cell, config.impl, vocab_size, config.embed, config.hidden,
+                                   config.layers, dropout_input=config.dropout_input,
+                                   dropout_hidden=config.dropout_hidden, dropout_output=config.dropout_output,
+                                   dropout_embed=config.dropout_embed, weight_drop=config.weight_drop,
+                                   tie_weights=config.tie_weights, nonlinearity=config.nonlinearity)
     if config.embed < 0:
         raise SeqlabError(f"embed must be 0 (one-hot input) or positive, got {config.embed}")
     if config.embed == 0 and vocab_size > ONE_HOT_LIMIT:

@@ -9,6 +9,11 @@ Optimisers: `sgd` is `torch.optim.SGD` on the mean token loss, which is the book
 update (`d2l.sgd(params, lr, batch_size=1)` after `l.mean().backward()`: p -= lr * g);
 `adam` and `adamw` are PyTorch's. The learning rate is multiplied by `lr_decay` each
 time the validation loss fails to improve (1.0 turns that off).
+
+Recipe options (`seqlab.training.lm_regularized`): AR/TAR penalties, variable-length
+BPTT, `schedule = "cosine"` with warm-up (per batch), and `optimizer = "nt-asgd"`
+(SGD until the validation loss stalls for `nonmono` epochs, then averaged SGD; the
+averaged weights are the ones evaluated and saved as best.safetensors).
 """
 
 from __future__ import annotations
@@ -34,9 +39,11 @@ from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import rng_state, set_rng_state
 from seqlab.training.checkpoint import Checkpoint, expect_task, find_checkpoint, load_checkpoint, save_checkpoint
 from seqlab.training.common import detach_state, grad_clipping, make_optimizer
+from seqlab.training import lm_regularized as reg
 from seqlab.training.guard import StopSignals, TrainingInterrupted, check_finite
 from seqlab.training.metrics import MetricsLog, perplexity
 from seqlab.training.progress import progress
+from seqlab.training.schedules import NTASGDTrigger
 
 
 @dataclass
@@ -55,12 +62,21 @@ class TrainConfig:
     num_steps: int = 35
     epochs: int = 10
     lr: float = 1.0
-    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    optimizer: Literal["sgd", "adam", "adamw", "nt-asgd"] = "sgd"
     sampling: Literal["sequential", "random"] = "sequential"
     clip: float = 1.0  # gradient clipping: global-norm threshold theta
     weight_decay: float = 0.0
     lr_decay: float = 1.0  # multiply lr by this when validation loss stops improving
     eval_batch_size: int = 10
+    # recipe options (seqlab.training.lm_regularized)
+    schedule: Literal["none", "plateau", "cosine"] = "plateau"  # plateau: x lr_decay on a stall
+    warmup_steps: int = 0  # cosine: linear warm-up over this many batches
+    min_lr_ratio: float = 0.1  # cosine: final lr = min_lr_ratio * lr
+    ar_alpha: float = 0.0  # activation regularisation (AR) weight
+    tar_beta: float = 0.0  # temporal activation regularisation (TAR) weight
+    variable_bptt: bool = False  # AWD-LSTM's variable window length around num_steps
+    bptt_sd: float = 5.0
+    nonmono: int = 5  # nt-asgd: epochs without improvement before averaging starts
 
 
 @dataclass
@@ -176,24 +192,34 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     out = Path(cfg.run.out)
     tc = cfg.train
     net = build_lm(cfg.model, len(corpus.vocab)).to(device)
-    optimizer = make_optimizer(tc.optimizer, net.parameters(), tc.lr, weight_decay=tc.weight_decay)
+    reg.check_options(tc)
+    trigger = NTASGDTrigger(tc.nonmono) if tc.optimizer == "nt-asgd" else None
+    optimizer = make_optimizer("sgd" if trigger else tc.optimizer, net.parameters(), tc.lr,
+                               weight_decay=tc.weight_decay)
     optimizer = fuse_optimizer(optimizer, device, cfg.model.fast)  # fused=True on CUDA
     if not 0 < tc.lr_decay <= 1:
         raise SeqlabError(f"lr_decay must be in (0, 1], got {tc.lr_decay}")
     if tc.clip <= 0:
         raise SeqlabError(f"clip must be > 0, got {tc.clip}")
-    # lr_decay 1.0 means no decay: the scheduler is then never stepped (its factor must be < 1)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=tc.lr_decay if tc.lr_decay < 1 else 0.5,
-                                                           patience=0)
     batch_rng = random.Random(cfg.run.seed)
     batches = LMBatches(corpus.train, tc.batch_size, tc.num_steps, tc.sampling, rng=batch_rng, device=device)
+    steps = (reg.expected_batches(len(corpus.train), tc.batch_size, tc.num_steps) if tc.variable_bptt
+             else len(batches))
+    scheduler = reg.make_scheduler(tc, optimizer, steps)
+    if tc.variable_bptt:
+        batches = reg.VariableBatches(corpus.train, tc, batch_rng, steps)
     start, best = 0, math.inf
     if cfg.run.resume:
         ckpt = _resume_checkpoint(out)
         check_compatible(ckpt, corpus)
         _load_model(net, ckpt)
+        if trigger is not None and ckpt.meta.get("ntasgd"):
+            trigger.load_state_dict(ckpt.meta["ntasgd"])
+            if trigger.triggered:  # averaging had started: resume the averaged SGD and its average
+                optimizer = reg.averaged_sgd(net.parameters(), tc.lr, weight_decay=tc.weight_decay)
         optimizer.load_state_dict(ckpt.optimizer)
-        scheduler.load_state_dict(ckpt.meta["scheduler"])
+        if scheduler is not None:
+            scheduler.load_state_dict(ckpt.meta["scheduler"])
         start, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         v, internal, g = ckpt.meta["batch_rng"]
@@ -209,7 +235,9 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         for epoch in range(start + 1, tc.epochs + 1):
             record = _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
                             wall0, log)
-            best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best)
+            optimizer = reg.start_averaging(net, optimizer, trigger, record["valid_loss"], tc.weight_decay, log)
+            best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best,
+                         trigger=trigger)
     if metrics.records:
         _plot(out, metrics.records)
     return record
@@ -219,9 +247,16 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
     """Train one epoch, evaluate, log; returns the epoch's record."""
     tc = cfg.train
     lr = optimizer.param_groups[0]["lr"]
-    loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
-                                    carry_state=tc.sampling == "sequential", total=len(batches),
-                                    desc=f"epoch {epoch}/{tc.epochs}", stop=stop, fast=cfg.model.fast)
+    if reg.uses_regularized_epoch(tc):
+        loss_sum, n, secs = reg.train_epoch_regularized(
+            net, batches, optimizer, device, clip=tc.clip, carry_state=tc.sampling == "sequential",
+            bptt=tc.num_steps, ar_alpha=tc.ar_alpha, tar_beta=tc.tar_beta,
+            scheduler=scheduler if tc.schedule == "cosine" else None, total=len(batches),
+            desc=f"epoch {epoch}/{tc.epochs}", stop=stop)
+    else:
+        loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
+                                        carry_state=tc.sampling == "sequential", total=len(batches),
+                                        desc=f"epoch {epoch}/{tc.epochs}", stop=stop, fast=cfg.model.fast)
     if stop.requested:  # nothing of this epoch is saved: last.safetensors is the previous one
         raise TrainingInterrupted(f"stopped by {stop.name} during epoch {epoch}; the checkpoint of epoch "
                                   f"{epoch - 1} is in {cfg.run.out}: continue with the same command and --resume")
@@ -229,12 +264,13 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
     train_loss = loss_sum / n
     record = {"epoch": epoch, "train_loss": train_loss, "train_ppl": perplexity(loss_sum, n)}
     if corpus.valid is not None:
-        v_sum, v_n = evaluate_lm(net, corpus.valid, tc.eval_batch_size, tc.num_steps, device)
+        with reg.averaged_weights(optimizer):  # nt-asgd: evaluate the averaged weights
+            v_sum, v_n = evaluate_lm(net, corpus.valid, tc.eval_batch_size, tc.num_steps, device)
         record.update(valid_loss=v_sum / v_n, valid_ppl=perplexity(v_sum, v_n))
     else:  # no held-out data: checkpoints are selected on the training loss
         record.update(valid_loss=None, valid_ppl=None)
     record.update(tokens_per_sec=n / secs, lr=lr, wall_s=time.perf_counter() - wall0)
-    if tc.lr_decay < 1:
+    if tc.schedule == "plateau" and tc.lr_decay < 1:
         scheduler.step(_selection_loss(record))
     metrics.write(**record)
     valid_text = "n/a" if record["valid_ppl"] is None else f"{record['valid_ppl']:.3f}"
@@ -247,7 +283,7 @@ def _selection_loss(record: dict) -> float:
     return record["valid_loss"] if record["valid_loss"] is not None else record["train_loss"]
 
 
-def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best) -> float:
+def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, trigger=None) -> float:
     """Write last (and best, if it is) checkpoint; returns the best selection loss so far."""
     loss = _selection_loss(record)
     is_best = loss < best
@@ -255,10 +291,12 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
     meta = {"task": "lm", "config": to_dict(cfg), "vocab": corpus.vocab.to_dict(), "epoch": epoch,
             "best_valid_loss": best, "metrics": record, "rng": rng_state(),
             "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
-            "scheduler": scheduler.state_dict()}
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "ntasgd": trigger.state_dict() if trigger is not None else None}
     save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
     if is_best:
-        save_checkpoint(out / "best.safetensors", model=net, meta=meta)
+        with reg.averaged_weights(optimizer):  # nt-asgd: the weights that were evaluated
+            save_checkpoint(out / "best.safetensors", model=net, meta=meta)
     return best
 
 

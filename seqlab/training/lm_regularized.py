@@ -1,0 +1,160 @@
+"""The regularised LM epoch (AWD-LSTM's recipe pieces), next to the plain `train_epoch`.
+
+One epoch over the training stream with, as configured:
+- AR/TAR: `loss = CE + alpha * mean(dropped_out^2) + beta * mean((raw_t - raw_{t-1})^2)`
+  on the last layer (Merity et al. 2017); the logged training loss is the CE alone;
+- variable-length BPTT (`seqlab.data.sampling.variable_bptt`), the step's learning rate
+  scaled by `seq_len / bptt` so that every token weighs the same;
+- a per-batch schedule (`scheduler.step()` after each optimiser step: warm-up + cosine).
+
+The NT-ASGD switch and evaluation with averaged weights are in `start_averaging` and
+`averaged_weights`, used by `seqlab.training.lm.fit_lm` between epochs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import time
+from typing import Iterable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.data.sampling import batchify, variable_bptt
+from seqlab.errors import SeqlabError
+from seqlab.models.regularization import activation_reg, temporal_activation_reg
+from seqlab.training.common import detach_state, grad_clipping
+from seqlab.training.progress import progress
+from seqlab.training.schedules import NTASGDTrigger, averaged_sgd, restore_weights, swap_in_average, warmup_cosine
+
+
+def variable_batches(train: torch.Tensor, batch_size: int, bptt: int, rng: random.Random,
+                     sd: float = 5.0) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+    """(X (B, T), Y (B, T), T) windows of variable length T over the batchified stream."""
+    for X, Y, seq_len in variable_bptt(batchify(train, batch_size), bptt, rng, sd=sd):
+        yield X.T, Y.T, seq_len  # (seq_len, B) -> (B, seq_len), as the models read
+
+
+class VariableBatches:
+    """An epoch-iterable of variable-length BPTT windows (X, Y, seq_len) for `fit_lm`."""
+
+    def __init__(self, train: torch.Tensor, tc, rng: random.Random, steps: int):
+        self.train, self.tc, self.rng, self.steps = train, tc, rng, steps
+
+    def __len__(self) -> int:  # an estimate, for the progress bar and the cosine's length
+        return self.steps
+
+    def __iter__(self):
+        return variable_batches(self.train, self.tc.batch_size, self.tc.num_steps, self.rng, self.tc.bptt_sd)
+
+
+def expected_batches(n_tokens: int, batch_size: int, bptt: int) -> int:
+    """About how many windows one epoch of variable BPTT has (for the cosine schedule)."""
+    return max(1, math.ceil((n_tokens // batch_size - 1) / bptt))
+
+
+def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer,
+                            device: torch.device, *, clip: float, carry_state: bool, bptt: int,
+                            ar_alpha: float = 0.0, tar_beta: float = 0.0, scheduler=None,
+                            total: int | None = None, desc: str = "train", stop=None) -> tuple[float, int, float]:
+    """One pass over `batches` of (X, Y) or (X, Y, seq_len); returns (sum of CE losses, tokens, seconds)."""
+    net.train()
+    net.keep_outputs = ar_alpha > 0 or tar_beta > 0
+    state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
+    try:
+        for batch in progress(batches, total=total, desc=desc):
+            X, Y = batch[0].to(device), batch[1].to(device)
+            seq_len = batch[2] if len(batch) > 2 else X.shape[1]
+            if state is None or not carry_state:
+                state = net.begin_state(batch_size=X.shape[0], device=device)
+            else:
+                state = detach_state(state)
+            logits, state = net(X, state)  # (T*B, V) time-major
+            ce = F.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="sum")
+            loss = ce / Y.numel()
+            if net.keep_outputs:
+                raw, dropped = net.outputs  # (T, B, H) each
+                if ar_alpha > 0:
+                    loss = loss + activation_reg(dropped, ar_alpha)
+                if tar_beta > 0:
+                    loss = loss + temporal_activation_reg(raw, tar_beta)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_clipping(net, clip)
+            scale = seq_len / bptt  # 1 for fixed windows
+            lrs = [g["lr"] for g in optimizer.param_groups]
+            for g in optimizer.param_groups:
+                g["lr"] = g["lr"] * scale
+            optimizer.step()
+            for g, lr in zip(optimizer.param_groups, lrs):
+                g["lr"] = lr
+            if scheduler is not None:
+                scheduler.step()
+            loss_sum += ce.detach()
+            n += Y.numel()
+            if stop is not None and stop.requested:
+                break
+    finally:
+        net.keep_outputs, net.outputs = False, None
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return float(loss_sum), n, time.perf_counter() - t0
+
+
+def uses_regularized_epoch(tc) -> bool:
+    return tc.ar_alpha > 0 or tc.tar_beta > 0 or tc.variable_bptt or tc.schedule == "cosine"
+
+
+def check_options(tc) -> None:
+    """Refuse combinations that cannot work, with what to change."""
+    if tc.ar_alpha < 0 or tc.tar_beta < 0:
+        raise SeqlabError(f"--ar-alpha and --tar-beta must be >= 0 (0 turns them off), got {tc.ar_alpha} "
+                          f"and {tc.tar_beta}")
+    if tc.variable_bptt and tc.sampling != "sequential":
+        raise SeqlabError("variable-length BPTT reads the stream in order: use --sampling sequential")
+    if tc.optimizer == "nt-asgd" and (tc.schedule == "cosine" or (tc.schedule == "plateau" and tc.lr_decay < 1)):
+        raise SeqlabError("nt-asgd keeps a constant learning rate (it averages instead): use --schedule none")
+    if tc.schedule == "cosine" and (tc.warmup_steps < 0 or not 0 <= tc.min_lr_ratio <= 1):
+        raise SeqlabError(f"need warmup_steps >= 0 and 0 <= min_lr_ratio <= 1, got {tc.warmup_steps} "
+                          f"and {tc.min_lr_ratio}")
+
+
+def make_scheduler(tc, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
+    """The per-batch schedule (cosine) or the per-epoch plateau one; None for none."""
+    if tc.schedule == "cosine":
+        total = tc.epochs * steps_per_epoch
+        return warmup_cosine(optimizer, min(tc.warmup_steps, total), total, tc.min_lr_ratio)
+    if tc.schedule == "plateau":
+        # lr_decay 1.0 means no decay: the scheduler is then never stepped (its factor must be < 1)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=tc.lr_decay if tc.lr_decay < 1 else 0.5,
+                                                          patience=0)
+    return None
+
+
+def start_averaging(net: nn.Module, optimizer: torch.optim.Optimizer, trigger: NTASGDTrigger | None,
+                    valid_loss: float | None, weight_decay: float, log=print) -> torch.optim.Optimizer:
+    """NT-ASGD: after an epoch, switch SGD to averaged SGD when the trigger fires."""
+    if trigger is None or valid_loss is None or isinstance(optimizer, torch.optim.ASGD):
+        return optimizer
+    if trigger.update(valid_loss):
+        lr = optimizer.param_groups[0]["lr"]
+        log(f"nt-asgd: validation loss {valid_loss:.4f} is no better than {trigger.nonmono} checks ago: "
+            f"averaging from now on (lr {lr:g})")
+        return averaged_sgd(net.parameters(), lr, weight_decay=weight_decay)
+    return optimizer
+
+
+@contextlib.contextmanager
+def averaged_weights(optimizer: torch.optim.Optimizer):
+    """Within the block the model holds ASGD's averaged weights (nothing for other optimisers)."""
+    if not isinstance(optimizer, torch.optim.ASGD):
+        yield
+        return
+    saved = swap_in_average(optimizer)
+    try:
+        yield
+    finally:
+        restore_weights(saved)

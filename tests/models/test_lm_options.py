@@ -1,0 +1,149 @@
+"""The regularised LM (AWD-LSTM options): each option acts in training and not in eval."""
+
+import pytest
+import torch
+from torch import nn
+
+from seqlab.errors import SeqlabError
+from seqlab.models.lm import ModelConfig, RegularizedRNNModel, RNNModel, build_lm
+from seqlab.models.regularization import WeightDrop
+from seqlab.training.lm import evaluate_lm
+
+V = 11
+
+
+def _awd(**kw):
+    torch.manual_seed(0)
+    args = dict(cell="lstm", impl="fused", vocab_size=V, embed_size=6, hidden=6, layers=2)
+    args.update(kw)
+    return RegularizedRNNModel(**args).double()
+
+
+def _reference(net: RegularizedRNNModel) -> RNNModel:
+    """The same weights in the book's concise model over one 2-layer nn.LSTM."""
+    lstm = nn.LSTM(6, 6, 2).double()
+    with torch.no_grad():
+        for k, layer in enumerate(net.rnns):
+            inner = layer.module if isinstance(layer, WeightDrop) else layer
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(lstm, f"{name}_l{k}").copy_(getattr(inner, f"{name}_l0"))
+    ref = RNNModel(lstm, V, embed_size=6).double()
+    with torch.no_grad():
+        ref.embedding.weight.copy_(net.embedding.weight)
+        ref.linear.weight.copy_(net.linear.weight)
+        ref.linear.bias.copy_(net.linear.bias)
+    return ref.eval()
+
+
+def test_eval_mode_is_the_plain_stacked_lstm():
+    # every regulariser on, yet in eval the model computes exactly a 2-layer nn.LSTM LM
+    net = _awd(dropout_input=0.3, dropout_hidden=0.3, dropout_output=0.4, dropout_embed=0.2,
+               weight_drop=0.5).eval()
+    ref = _reference(net)
+    X = torch.randint(0, V, (3, 7))
+    out, state = net(X, net.begin_state(3))
+    out_ref, (h, c) = ref(X, ref.begin_state(3))
+    torch.testing.assert_close(out, out_ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(torch.cat([s[0] for s in state]), h, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(torch.cat([s[1] for s in state]), c, rtol=1e-12, atol=1e-12)
+
+
+def test_weight_drop_active_in_training_absent_in_eval():
+    net = _awd(weight_drop=0.5)
+    ref = _reference(net)
+    X = torch.randint(0, V, (2, 5))
+    net.train()
+    a, _ = net(X, None)
+    b, _ = net(X, None)
+    assert not torch.allclose(a, b)  # a new DropConnect mask each forward pass
+    # the training pass equals the plain LSTM run on weights whose hidden-to-hidden
+    # entries were dropped with the same mask (recreated from the same seed)
+    torch.manual_seed(5)
+    got, _ = net(X, None)
+    torch.manual_seed(5)
+    masks = [torch.nn.functional.dropout(torch.ones_like(layer.module.weight_hh_l0), 0.5) for layer in net.rnns]
+    with torch.no_grad():
+        for k, m in enumerate(masks):
+            getattr(ref.rnn, f"weight_hh_l{k}").mul_(m)
+    want, _ = ref(X, None)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    # gradients reach the original (undropped) recurrent weights, zero where dropped
+    got.sum().backward()
+    g = net.rnns[0].module.weight_hh_l0.grad
+    assert g is not None and torch.all(g[masks[0] == 0] == 0) and g.abs().sum() > 0
+    net.eval()
+    torch.testing.assert_close(net(X, None)[0], _reference(net)(X, None)[0], rtol=1e-12, atol=1e-12)
+
+
+def test_locked_dropout_keeps_one_mask_across_time():
+    net = _awd(dropout_output=0.5)
+    net.keep_outputs = True
+    net.train()
+    net(torch.randint(0, V, (4, 9)), None)
+    raw, dropped = net.outputs  # (T, B, H)
+    ratio = torch.where(raw != 0, dropped / raw, torch.zeros_like(raw))
+    # the same units are dropped (0) or scaled by 1/(1-p) = 2 at every time step
+    assert torch.allclose(ratio, ratio[:1].expand_as(ratio))
+    assert set(ratio.unique().tolist()) <= {0.0, 2.0} and (ratio == 0).any() and (ratio == 2).any()
+
+
+def test_embedding_dropout_drops_word_types_only_in_training():
+    net = _awd(dropout_embed=0.5)
+    ref = _reference(net)
+    X = torch.tensor([[3, 3, 3, 3, 3, 3]])  # one word type: kept or dropped everywhere
+    net.train()
+    seen = set()
+    for seed in range(12):
+        torch.manual_seed(seed)
+        out, _ = net(X, None)
+        # dropped: the LSTM reads zeros (plain model fed an all-zero embedding row);
+        # kept: the row scaled by 1/(1-p) = 2
+        with torch.no_grad():
+            for scale in (0.0, 2.0):
+                ref.embedding.weight.copy_(net.embedding.weight * scale)
+                if torch.allclose(out, ref(X, None)[0], atol=1e-12):
+                    seen.add(scale)
+    assert seen == {0.0, 2.0}
+    net.eval()
+    with torch.no_grad():
+        ref.embedding.weight.copy_(net.embedding.weight)
+    torch.testing.assert_close(net(X, None)[0], ref(X, None)[0], rtol=1e-12, atol=1e-12)
+
+
+def test_tied_weights_make_the_last_layer_the_embedding_size():
+    net = build_lm(ModelConfig(embed=8, hidden=20, layers=3, tie_weights=True, dropout_output=0.1), V)
+    assert isinstance(net, RegularizedRNNModel)
+    assert net.linear.weight is net.embedding.weight
+    assert [layer.hidden_size for layer in net.rnns] == [20, 20, 8]
+    out, state = net(torch.randint(0, V, (2, 4)), net.begin_state(2))
+    assert out.shape == (4 * 2, V) and [s[0].shape for s in state] == [(1, 2, 20), (1, 2, 20), (1, 2, 8)]
+
+
+def test_stateful_evaluation_works_with_per_layer_states():
+    net = _awd(cell="gru", dropout_output=0.3, weight_drop=0.3).eval()
+    stream = torch.randint(0, V, (40,))
+    loss, n = evaluate_lm(net, stream, batch_size=3, num_steps=4)
+    with torch.no_grad():
+        logits, _ = net(stream[None, :-1], None)
+    ref = torch.nn.functional.cross_entropy(logits, stream[1:], reduction="sum").item()
+    loss1, n1 = evaluate_lm(net, stream, batch_size=1, num_steps=6)
+    assert n == n1 == 39 and loss1 == pytest.approx(ref, rel=1e-10)
+
+
+@pytest.mark.parametrize("config, message", [
+    (ModelConfig(impl="scratch", embed=8, weight_drop=0.2), "--impl fused"),
+    (ModelConfig(embed=0, dropout_output=0.2), "--embed"),
+    (ModelConfig(embed=8, dropout=0.5, dropout_output=0.2), "--dropout-output"),
+    (ModelConfig(embed=8, bidirectional=True, dropout_input=0.2), "--bidirectional"),
+    (ModelConfig(embed=8, weight_drop=1.0), "weight drop"),
+])
+def test_bad_options_say_what_to_change(config, message):
+    with pytest.raises(SeqlabError, match=message):
+        build_lm(config, V)
+
+
+def test_scratch_cells_take_locked_dropout():
+    net = build_lm(ModelConfig(cell="peephole", impl="scratch", embed=6, hidden=5, layers=2,
+                               dropout_hidden=0.2), V)
+    out, state = net(torch.randint(0, V, (2, 3)), None)
+    assert out.shape == (6, V) and len(state) == 2
