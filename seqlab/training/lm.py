@@ -33,8 +33,10 @@ from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import rng_state, set_rng_state
 from seqlab.training.checkpoint import Checkpoint, expect_task, find_checkpoint, load_checkpoint, save_checkpoint
 from seqlab.training.common import detach_state, grad_clipping, make_optimizer
-from seqlab.training.guard import StopSignals, TrainingInterrupted, check_finite
-from seqlab.training.metrics import MetricsLog, perplexity
+from seqlab.training import distributed as D
+from seqlab.training.guard import (NonFiniteLoss, StepGuard, StopSignals, TrainingInterrupted, check_finite,
+                                   interrupted_message)
+from seqlab.training.metrics import perplexity
 from seqlab.training.progress import progress
 
 
@@ -60,6 +62,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     lr_decay: float = 1.0  # multiply lr by this when validation loss stops improving
     eval_batch_size: int = 10
+    skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
 
 
 @dataclass
@@ -83,32 +86,43 @@ def _token_losses(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
 
 def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, device: torch.device, *,
                 clip: float, carry_state: bool, total: int | None = None, desc: str = "train",
-                stop: StopSignals | None = None) -> tuple[float, int, float]:
-    """One pass over `batches`; returns (sum of token losses, tokens, seconds).
+                stop: StopSignals | None = None, guard: StepGuard | None = None,
+                dist: D.Dist = D.Dist()) -> tuple[float, int, float]:
+    """One pass over `batches`; returns (sum of token losses, tokens, seconds), summed over ranks.
 
     Stops early (between steps) when `stop.requested`: the caller decides what to keep.
+    `guard` checks each step's loss and gradient norm (a skipped step restarts the carried
+    state). Under torchrun (`dist`) each rank trains on its contiguous block of rows of every
+    global batch (so its carried state stays right) and `net` is DDP-wrapped.
     """
     net.train()
+    model = D.unwrap(net)
     state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
-    for X, Y in progress(batches, total=total, desc=desc):
-        X, Y = X.to(device), Y.to(device)
+    lr = optimizer.param_groups[0]["lr"]
+    for step, (X, Y) in enumerate(progress(batches, total=total, desc=desc), start=1):
+        X, Y = D.shard_columns(X, dist).to(device), D.shard_columns(Y, dist).to(device)
         if state is None or not carry_state:
-            state = net.begin_state(batch_size=X.shape[0], device=device)
+            state = model.begin_state(batch_size=X.shape[0], device=device)
         else:
             state = detach_state(state)
         logits, state = net(X, state)
         total_loss = _loss_sum(logits, Y)
         optimizer.zero_grad(set_to_none=True)
         (total_loss / Y.numel()).backward()
-        grad_clipping(net, clip)
-        optimizer.step()
-        loss_sum += total_loss.detach()
-        n += Y.numel()
-        if stop is not None and stop.requested:
+        norm = grad_clipping(net, clip)
+        if guard is not None and not guard.ok(step, total_loss, norm, lr):
+            optimizer.zero_grad(set_to_none=True)
+            state = None
+        else:
+            optimizer.step()
+            loss_sum += total_loss.detach()
+            n += Y.numel()
+        if D.stop_requested(stop, device, dist):
             break
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return float(loss_sum), n, time.perf_counter() - t0
+    loss_total, n = D.all_reduce_sum([float(loss_sum), n], device, dist)
+    return loss_total, int(n), time.perf_counter() - t0
 
 
 def _row(state, b: int):
@@ -170,6 +184,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record."""
     out = Path(cfg.run.out)
     tc = cfg.train
+    dist, device = D.setup(device)
+    D.local_batch_size(tc.batch_size, dist)  # the world size must divide the batch
     net = build_lm(cfg.model, len(corpus.vocab)).to(device)
     optimizer = make_optimizer(tc.optimizer, net.parameters(), tc.lr, weight_decay=tc.weight_decay)
     if not 0 < tc.lr_decay <= 1:
@@ -193,37 +209,47 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         v, internal, g = ckpt.meta["batch_rng"]
         batch_rng.setstate((v, tuple(internal), g))
         log(f"resuming {out} after epoch {start} (best valid loss {best:.4f})")
-    metrics = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start if cfg.run.resume else None)
+    metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)
     n_params = sum(p.numel() for p in net.parameters())
+    log = log if dist.is_main else (lambda *a, **k: None)
     log(f"lm: {cfg.model.cell}/{cfg.model.impl} {n_params:,} parameters, vocab {len(corpus.vocab)}, "
-        f"{len(corpus.train):,} training tokens, device {device}")
+        f"{len(corpus.train):,} training tokens, device {device}"
+        + (f", {dist.world_size} ranks" if dist.enabled else ""))
+    wrapped = D.wrap(net, dist, device)
     record: dict = metrics.records[-1] if metrics.records else {}
     wall0 = time.perf_counter() - (record.get("wall_s") or 0.0)
     with StopSignals() as stop:
         for epoch in range(start + 1, tc.epochs + 1):
-            record = _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
-                            wall0, log)
-            best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best)
-    if metrics.records:
+            record = _epoch(cfg, wrapped, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
+                            wall0, log, dist)
+            best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist)
+    if metrics.records and dist.is_main:
         _plot(out, metrics.records)
     return record
 
 
-def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, log):
+def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, log,
+           dist=D.Dist()):
     """Train one epoch, evaluate, log; returns the epoch's record."""
     tc = cfg.train
     lr = optimizer.param_groups[0]["lr"]
+    guard = StepGuard(skip=tc.skip_nonfinite, eager=device.type == "cpu", epoch=epoch)
     loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
                                     carry_state=tc.sampling == "sequential", total=len(batches),
-                                    desc=f"epoch {epoch}/{tc.epochs}", stop=stop)
-    if stop.requested:  # nothing of this epoch is saved: last.safetensors is the previous one
-        raise TrainingInterrupted(f"stopped by {stop.name} during epoch {epoch}; the checkpoint of epoch "
-                                  f"{epoch - 1} is in {cfg.run.out}: continue with the same command and --resume")
-    check_finite(loss_sum, where=f"epoch {epoch}", lr=lr)  # before anything is saved
+                                    desc=f"epoch {epoch}/{tc.epochs}", stop=stop, guard=guard, dist=dist)
+    if D.stop_requested(stop, device, dist):  # nothing of this epoch is saved: last is the previous one
+        raise TrainingInterrupted(interrupted_message(stop, epoch, cfg.run.out))
+    guard.finish(lr)  # before anything is saved
+    if n == 0:
+        raise NonFiniteLoss(f"every step of epoch {epoch} was non-finite and skipped: lower the learning "
+                            f"rate (now {lr:g}) or clip gradients (--clip)")
+    check_finite(loss_sum, where=f"epoch {epoch}", lr=lr)
     train_loss = loss_sum / n
     record = {"epoch": epoch, "train_loss": train_loss, "train_ppl": perplexity(loss_sum, n)}
+    if guard.skipped:
+        record["skipped_steps"] = guard.skipped
     if corpus.valid is not None:
-        v_sum, v_n = evaluate_lm(net, corpus.valid, tc.eval_batch_size, tc.num_steps, device)
+        v_sum, v_n = evaluate_lm(D.unwrap(net), corpus.valid, tc.eval_batch_size, tc.num_steps, device)
         record.update(valid_loss=v_sum / v_n, valid_ppl=perplexity(v_sum, v_n))
     else:  # no held-out data: checkpoints are selected on the training loss
         record.update(valid_loss=None, valid_ppl=None)
@@ -241,11 +267,13 @@ def _selection_loss(record: dict) -> float:
     return record["valid_loss"] if record["valid_loss"] is not None else record["train_loss"]
 
 
-def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best) -> float:
-    """Write last (and best, if it is) checkpoint; returns the best selection loss so far."""
+def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist=D.Dist()) -> float:
+    """Write last (and best, if it is) checkpoint (rank 0 only); returns the best selection loss so far."""
     loss = _selection_loss(record)
     is_best = loss < best
     best = min(best, loss)
+    if not dist.is_main:
+        return best
     meta = {"task": "lm", "config": to_dict(cfg), "vocab": corpus.vocab.to_dict(), "epoch": epoch,
             "best_valid_loss": best, "metrics": record, "rng": rng_state(),
             "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
