@@ -33,6 +33,7 @@ from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
 from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
 from seqlab.training.common import make_optimizer
+from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
 from seqlab.training.metrics import MetricsLog
 
 K_STEPS = (1, 4, 16, 64)
@@ -65,6 +66,7 @@ class ForecastTrain:
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
     weight_decay: float = 0.0
     rollout: int = 1  # >1: train on the model's own k-step predictions, k = 1..rollout (1: the book)
+    skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
 
 
 @dataclass
@@ -315,27 +317,38 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     started = time.perf_counter() - (metrics.records[-1]["wall_s"] if metrics.records else 0.0)
     meta = {"task": "forecast", "config": to_dict(cfg), "mean": series.mean, "std": series.std,
             "n_train": n, "noise_floor": series.noise_floor}
-    for epoch in range(start_epoch, t.epochs):
-        net.train()
-        tic = time.perf_counter()
-        for X, y in train_iter:
-            opt.zero_grad()
-            loss_sum(net, X, y).backward()
-            opt.step()
-        train_s = time.perf_counter() - tic
-        net.eval()
-        record = dict(epoch=epoch + 1, train_loss=evaluate_loss(net, train_eval, mse) * unit,
-                      valid_loss=evaluate_loss(net, held, mse) * unit, tokens_per_sec=len(train_iter.dataset) * t.rollout / train_s,
-                      lr=opt.param_groups[0]["lr"], wall_s=time.perf_counter() - started)
-        metrics.write(**record)
-        log(f"epoch {epoch + 1}, loss: {record['train_loss']:f}, held-out 1-step MSE: {record['valid_loss']:f}")
-        improved = record["valid_loss"] < best
-        best = min(best, record["valid_loss"])
-        meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
-        extra = {"series": series.x}
-        save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
-        if improved:
-            save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
+    with StopSignals() as stop:
+        for epoch in range(start_epoch, t.epochs):
+            net.train()
+            tic = time.perf_counter()
+            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1)
+            for step, (X, y) in enumerate(train_iter, start=1):
+                opt.zero_grad()
+                loss = loss_sum(net, X, y)
+                loss.backward()
+                if guard.ok(step, loss, grad_norm(net), opt.param_groups[0]["lr"]):
+                    opt.step()
+                if stop.requested:
+                    raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
+            if guard.skipped == len(train_iter):
+                raise SeqlabError(f"every step of epoch {epoch + 1} was non-finite and skipped: lower the "
+                                  "learning rate (--lr)")
+            train_s = time.perf_counter() - tic
+            net.eval()
+            record = dict(epoch=epoch + 1, train_loss=evaluate_loss(net, train_eval, mse) * unit,
+                          valid_loss=evaluate_loss(net, held, mse) * unit, tokens_per_sec=len(train_iter.dataset) * t.rollout / train_s,
+                          lr=opt.param_groups[0]["lr"], wall_s=time.perf_counter() - started)
+            if guard.skipped:
+                record["skipped_steps"] = guard.skipped
+            metrics.write(**record)
+            log(f"epoch {epoch + 1}, loss: {record['train_loss']:f}, held-out 1-step MSE: {record['valid_loss']:f}")
+            improved = record["valid_loss"] < best
+            best = min(best, record["valid_loss"])
+            meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
+            extra = {"series": series.x}
+            save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
+            if improved:
+                save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
     net.load_state_dict(load_checkpoint(out, "best").model)
     result = report(net, series)
     result.update(epochs=[{"epoch": r["epoch"], "train_loss": r["train_loss"], "valid_loss": r["valid_loss"]}
