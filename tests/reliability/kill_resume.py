@@ -116,6 +116,21 @@ def run_killed(args: list[str], after_s: float) -> bool:
         return True
 
 
+def run_signalled(args: list[str], after_s: float, sig: int = signal.SIGTERM) -> tuple[int | None, str]:
+    """Send `sig` `after_s` seconds after training began; (exit code, stderr), None if it had ended."""
+    out = Path(args[args.index("--out") + 1])
+    p = subprocess.Popen([sys.executable, "-m", "seqlab", *args], env=_env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    while p.poll() is None and not (out / "metrics.jsonl").exists():
+        time.sleep(0.01)
+    time.sleep(after_s)
+    if p.poll() is not None:
+        return None, p.communicate()[1]
+    p.send_signal(sig)
+    err = p.communicate(timeout=120)[1]
+    return p.returncode, err
+
+
 def final_tensors(out: Path) -> dict[str, torch.Tensor]:
     ckpt = load_checkpoint(out, "last")
     tensors = {f"model/{k}": v for k, v in ckpt.model.items()}
