@@ -26,7 +26,7 @@ from seqlab.data.mnist import as_sequences, load_mnist, normalize
 from seqlab.errors import SeqlabError
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
-from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+from seqlab.training.checkpoint import check_writable, load_checkpoint, save_checkpoint
 from seqlab.training.common import grad_clipping, make_optimizer
 from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
 from seqlab.training.metrics import MetricsLog
@@ -165,6 +165,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")
+    check_writable(out)
     log_file = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if cfg.run.resume else None)
     steps_per_image = x_train.shape[1]
     loss_fn = nn.CrossEntropyLoss()

@@ -31,7 +31,7 @@ from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, load_c
 from seqlab.errors import SeqlabError
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
-from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+from seqlab.training.checkpoint import check_writable, load_checkpoint, save_checkpoint
 from seqlab.training.common import make_optimizer
 from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
 from seqlab.training.metrics import MetricsLog
@@ -311,6 +311,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")
+    check_writable(out)
     metrics = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if cfg.run.resume else None)
     mse = nn.MSELoss(reduction="none")
     unit = series.std ** 2  # losses are reported in the series' units

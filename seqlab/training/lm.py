@@ -31,8 +31,9 @@ from seqlab.data.sampling import LMBatches
 from seqlab.errors import SeqlabError
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import rng_state, set_rng_state
-from seqlab.training.checkpoint import Checkpoint, expect_task, find_checkpoint, load_checkpoint, save_checkpoint
-from seqlab.training.common import detach_state, grad_clipping, make_optimizer
+from seqlab.training.checkpoint import (Checkpoint, check_writable, expect_task, find_checkpoint, load_checkpoint,
+                                        save_checkpoint)
+from seqlab.training.common import check_token_batch, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
 from seqlab.training.guard import (NonFiniteLoss, StepGuard, StopSignals, TrainingInterrupted, check_finite,
                                    interrupted_message)
@@ -125,6 +126,14 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
     return loss_total, int(n), time.perf_counter() - t0
 
 
+def _vocab_size(net: nn.Module) -> int:
+    model = D.unwrap(net)
+    size = getattr(model, "vocab_size", None)
+    if size is None:  # the output layer's width
+        size = [m for m in model.modules() if isinstance(m, nn.Linear)][-1].out_features
+    return int(size)
+
+
 def _row(state, b: int):
     """The state of batch row b only: (L, B, H) -> (L, 1, H); the book's (B, H) -> (1, H)."""
     if isinstance(state, (tuple, list)):
@@ -144,6 +153,9 @@ def evaluate_lm(net: nn.Module, stream: torch.Tensor, batch_size: int = 10, num_
     device = torch.device(device)
     was_training = net.training
     net.eval()
+    if not isinstance(stream, torch.Tensor) or stream.dim() != 1:
+        raise SeqlabError("evaluate_lm reads a 1-D tensor of token ids (a corpus split)")
+    check_token_batch(stream[None], _vocab_size(net), what="held-out token ids")
     stream = stream.to(device).long()
     n_pred = len(stream) - 1
     if n_pred < 1:
@@ -184,14 +196,16 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record."""
     out = Path(cfg.run.out)
     tc = cfg.train
+    D.local_batch_size(tc.batch_size, D.from_env())  # the world size must divide the batch (before joining)
     dist, device = D.setup(device)
-    D.local_batch_size(tc.batch_size, dist)  # the world size must divide the batch
     net = build_lm(cfg.model, len(corpus.vocab)).to(device)
     optimizer = make_optimizer(tc.optimizer, net.parameters(), tc.lr, weight_decay=tc.weight_decay)
     if not 0 < tc.lr_decay <= 1:
         raise SeqlabError(f"lr_decay must be in (0, 1], got {tc.lr_decay}")
     if tc.clip <= 0:
         raise SeqlabError(f"clip must be > 0, got {tc.clip}")
+    if tc.epochs <= 0:
+        raise SeqlabError(f"--epochs must be positive, got {tc.epochs}")
     # lr_decay 1.0 means no decay: the scheduler is then never stepped (its factor must be < 1)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=tc.lr_decay if tc.lr_decay < 1 else 0.5,
                                                            patience=0)
@@ -209,6 +223,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         v, internal, g = ckpt.meta["batch_rng"]
         batch_rng.setstate((v, tuple(internal), g))
         log(f"resuming {out} after epoch {start} (best valid loss {best:.4f})")
+    if dist.is_main:
+        check_writable(out)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)
     n_params = sum(p.numel() for p in net.parameters())
     log = log if dist.is_main else (lambda *a, **k: None)

@@ -150,7 +150,7 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
     from seqlab.runtime import resolve_device, rng_state, seed_everything, set_rng_state
-    from seqlab.training.checkpoint import expect_task, load_checkpoint, save_checkpoint
+    from seqlab.training.checkpoint import check_writable, expect_task, load_checkpoint, save_checkpoint
     from seqlab.training.common import make_optimizer
     from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, interrupted_message
     from seqlab.training.metrics import MetricsLog
@@ -189,6 +189,7 @@ def fit(cfg, *, log=print) -> dict:
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming {out} after epoch {start_epoch}")
+    check_writable(out)
     metrics = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if run.resume else None)
     bleu_pairs = data.splits["valid"][: tr.bleu_sentences]
     n_params = sum(p.numel() for p in model.parameters())
