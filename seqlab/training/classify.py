@@ -149,6 +149,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                      log=print) -> dict:
     """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out."""
     check_config(cfg)
+    _single_process('classify')
     t, out = cfg.train, Path(cfg.run.out)
     seed_everything(cfg.run.seed)
     splits = load_splits(cfg.data)
@@ -248,3 +249,9 @@ def model_from_checkpoint(ckpt, device: torch.device) -> tuple[SequenceClassifie
     net = build_model(cfg, input_size)
     net.load_state_dict(ckpt.model)
     return net.to(device).eval(), cfg
+
+
+def _single_process(command: str) -> None:
+    from seqlab.training.distributed import require_single_process
+
+    require_single_process(command)

@@ -182,3 +182,12 @@ class session:
 def is_main_process() -> bool:
     """Rank 0, or a plain single-process run (for printing results once)."""
     return from_env().is_main
+
+
+def require_single_process(command: str) -> None:
+    """Refuse to run a trainer that does not shard its batches yet as N copies under torchrun
+    (they would all write the same --out folder)."""
+    info = from_env()
+    if info.enabled:
+        raise SeqlabError(f"`seqlab train {command}` runs as one process; under torchrun (WORLD_SIZE "
+                          f"{info.world_size}) use --nproc_per_node=1, or `seqlab train lm` for several processes")

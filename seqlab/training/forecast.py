@@ -280,6 +280,7 @@ def build_model(cfg: ForecastConfig) -> nn.Module:
 def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     """Train (or resume) per `cfg` on the CPU; writes metrics.jsonl, checkpoints, plots and report.json."""
     _check(cfg)
+    _single_process('forecast')
     out = Path(cfg.run.out)
     series = load_series(cfg.series)
     features, labels = lag_features(series.scaled(), series.tau)
@@ -368,3 +369,9 @@ def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
     series = Series(ckpt.extra["series"], cfg.series.tau, ckpt.meta["n_train"], ckpt.meta["mean"],
                     ckpt.meta["std"], ckpt.meta["noise_floor"])
     return net, series, cfg
+
+
+def _single_process(command: str) -> None:
+    from seqlab.training.distributed import require_single_process
+
+    require_single_process(command)

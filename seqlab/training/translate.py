@@ -163,6 +163,7 @@ def fit(cfg, *, log=print) -> dict:
     if d.num_examples is not None and d.num_examples <= 0:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
     device = resolve_device(run.device)
+    _single_process('translate')
     seed_everything(run.seed)
     out = Path(run.out)
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,
@@ -267,3 +268,9 @@ def load_translator(ckpt, device: torch.device):
     model.load_state_dict(ckpt.model)
     model.to(device).eval()
     return model, SimpleNamespace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, num_steps=cfg["data"]["num_steps"])
+
+
+def _single_process(command: str) -> None:
+    from seqlab.training.distributed import require_single_process
+
+    require_single_process(command)

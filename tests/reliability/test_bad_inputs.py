@@ -251,3 +251,14 @@ def test_unparseable_torchrun_variables(files, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "two")
     out = tmp_path / "run"
     _expect_bad_input(LM + ["--data", str(files["tiny"]), "--out", str(out)], "must be integers", capsys, out)
+
+
+@pytest.mark.parametrize("command", ["translate", "forecast", "classify"])
+def test_single_process_trainers_refuse_torchrun(command, files, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    out = tmp_path / "run"
+    data = {"translate": ["--data", str(files["pairs_notab"])], "forecast": [],
+            "classify": ["--data-dir", str(tmp_path)]}[command]
+    _expect_bad_input(["train", command, *data, "--out", str(out)], "runs as one process", capsys, out)
+    assert not out.exists()
