@@ -222,9 +222,9 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             meta = {"task": "classify", "config": to_dict(cfg), "epoch": epoch + 1, "best_valid_accuracy": best,
                     "valid_accuracy": valid["accuracy"], "test_accuracy": test["accuracy"], "rng": rng_state(),
                     "device": str(device)}
-            save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt)
-            if improved:
+            if improved:  # best before last (see seqlab.training.lm._save)
                 save_checkpoint(out / "best.safetensors", model=net, meta=meta)
+            save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt)
     _plot(log_file.records, out / "accuracy.png")
     last = log_file.records[-1] if log_file.records else {}
     return {"epochs": len(log_file.records), "best_valid_accuracy": best,

@@ -348,9 +348,9 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
             best = min(best, record["valid_loss"])
             meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
             extra = {"series": series.x}
-            save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
-            if improved:
+            if improved:  # best before last (see seqlab.training.lm._save)
                 save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
+            save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
     net.load_state_dict(load_checkpoint(out, "best").model)
     result = report(net, series)
     result.update(epochs=[{"epoch": r["epoch"], "train_loss": r["train_loss"], "valid_loss": r["valid_loss"]}

@@ -294,9 +294,10 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
             "best_valid_loss": best, "metrics": record, "rng": rng_state(),
             "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
             "scheduler": scheduler.state_dict()}
-    save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
+    # best before last: a kill between the two leaves last at the previous epoch, which then replays
     if is_best:
         save_checkpoint(out / "best.safetensors", model=net, meta=meta)
+    save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
     return best
 
 

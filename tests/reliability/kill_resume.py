@@ -137,6 +137,9 @@ def final_tensors(out: Path) -> dict[str, torch.Tensor]:
     for pid, state in (ckpt.optimizer or {}).get("state", {}).items():
         for key, value in state.items():
             tensors[f"optim/{pid}/{key}"] = value if isinstance(value, torch.Tensor) else torch.tensor(value)
+    best = load_checkpoint(out, "best")  # the best checkpoint must match too
+    tensors.update({f"best/{k}": v for k, v in best.model.items()})
+    tensors["best/epoch"] = torch.tensor(best.meta["epoch"])
     return tensors
 
 
