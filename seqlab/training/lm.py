@@ -126,12 +126,14 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
     return loss_total, int(n), time.perf_counter() - t0
 
 
-def _vocab_size(net: nn.Module) -> int:
+def _vocab_size(net: nn.Module) -> int | None:
+    """The model's vocabulary size (its `vocab_size`, else its last Linear layer's width), if known."""
     model = D.unwrap(net)
     size = getattr(model, "vocab_size", None)
-    if size is None:  # the output layer's width
-        size = [m for m in model.modules() if isinstance(m, nn.Linear)][-1].out_features
-    return int(size)
+    if size is None:
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+        size = linears[-1].out_features if linears else None
+    return None if size is None else int(size)
 
 
 def _row(state, b: int):
