@@ -2,7 +2,6 @@
 1-process run with the same global batch, checkpoints resume across world sizes, and a
 dead rank makes the other exit with a message instead of hanging."""
 
-import json
 import os
 import signal
 import socket

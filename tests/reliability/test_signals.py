@@ -27,7 +27,8 @@ def test_signal_saves_exits_130_and_resumes_exactly(task, sig, tmp_path):
     assert rc == 130, err
     assert "Traceback" not in err
     assert f"stopped by {signal.Signals(sig).name}" in err
-    epochs = load_checkpoint(tmp_path / "run", "last").meta["epoch"] if (tmp_path / "run" / "last.safetensors").exists() else 0
+    last = tmp_path / "run" / "last.safetensors"
+    epochs = load_checkpoint(last).meta["epoch"] if last.exists() else 0
     if epochs:
         assert "--resume" in err and f"checkpoint of epoch {epochs} " in err
     else:
