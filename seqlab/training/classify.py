@@ -26,10 +26,10 @@ from seqlab.data.mnist import as_sequences, load_mnist, normalize
 from seqlab.errors import SeqlabError
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
+from seqlab.training import distributed as D
 from seqlab.training.checkpoint import check_writable, load_checkpoint, save_checkpoint
 from seqlab.training.common import grad_clipping, make_optimizer
 from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
-from seqlab.training.metrics import MetricsLog
 from seqlab.training.progress import progress
 
 NUM_CLASSES = 10
@@ -149,8 +149,9 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                      log=print) -> dict:
     """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out."""
     check_config(cfg)
-    _single_process('classify')
     t, out = cfg.train, Path(cfg.run.out)
+    D.local_batch_size(t.batch_size, D.from_env())  # under torchrun the world size must divide the batch
+    dist, device = D.setup(device)
     seed_everything(cfg.run.seed)
     splits = load_splits(cfg.data)
     x_train, y_train = splits.train
@@ -166,8 +167,11 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")
-    check_writable(out)
-    log_file = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if cfg.run.resume else None)
+    if dist.is_main:
+        check_writable(out)
+    log_file = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
+    log = log if dist.is_main else (lambda *a, **k: None)
+    model = D.wrap(net, dist, device)  # DDP under torchrun; `net` itself is what is evaluated and saved
     steps_per_image = x_train.shape[1]
     loss_fn = nn.CrossEntropyLoss()
     started = time.perf_counter() - (log_file.records[-1]["wall_s"] if log_file.records else 0.0)
@@ -180,26 +184,35 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             order = torch.randperm(len(x_train))
             n_batches = math.ceil(len(x_train) / t.batch_size)
             loss_sum, seen, correct, tic = 0.0, 0, 0, time.perf_counter()
-            bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}", enabled=show_progress)
+            bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}",
+                           enabled=show_progress if dist.is_main else False)
             guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1)
             for b in bar:
                 idx = order[b * t.batch_size:(b + 1) * t.batch_size]
+                if dist.enabled and len(idx) < dist.world_size:
+                    break  # a last batch smaller than the world size: every rank skips it
+                global_n = len(idx)
+                idx = idx.tensor_split(dist.world_size)[dist.rank]  # this rank's share (all of it on one)
                 xb, yb = x_train[idx].to(device), y_train[idx].to(device)  # (B, T, D), (B,)
-                logits = net(xb)
-                loss = loss_fn(logits, yb)
+                logits = model(xb)
+                # the global batch mean: DDP averages the ranks' gradients, so scale by world / global size
+                loss = loss_fn(logits, yb) if not dist.enabled else (
+                    nn.functional.cross_entropy(logits, yb, reduction="sum") * dist.world_size / global_n)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 norm = grad_clipping(net, t.clip) if t.clip > 0 else grad_norm(net)
                 if not guard.ok(b + 1, loss, norm, lr):
                     continue
                 opt.step()
-                loss_sum += loss.item() * len(idx)
+                loss_sum += loss.item() * (len(idx) if not dist.enabled else global_n / dist.world_size)
                 correct += (logits.argmax(1) == yb).sum().item()
                 seen += len(idx)
                 if b % 20 == 0:
                     bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-                if stop.requested:
+                if D.stop_requested(stop, device, dist):
                     raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
+            loss_sum, seen, correct = D.all_reduce_sum([loss_sum, seen, correct], device, dist)
+            seen, correct = int(seen), int(correct)
             if seen == 0:
                 raise SeqlabError(f"every step of epoch {epoch + 1} was non-finite and skipped: lower the "
                                   "learning rate (--lr) or clip gradients (--clip)")
@@ -222,10 +235,12 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             meta = {"task": "classify", "config": to_dict(cfg), "epoch": epoch + 1, "best_valid_accuracy": best,
                     "valid_accuracy": valid["accuracy"], "test_accuracy": test["accuracy"], "rng": rng_state(),
                     "device": str(device)}
-            if improved:  # best before last (see seqlab.training.lm._save)
+            if improved and dist.is_main:  # best before last (see seqlab.training.lm._save)
                 save_checkpoint(out / "best.safetensors", model=net, meta=meta)
-            save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt)
-    _plot(log_file.records, out / "accuracy.png")
+            if dist.is_main:
+                save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt)
+    if dist.is_main:
+        _plot(log_file.records, out / "accuracy.png")
     last = log_file.records[-1] if log_file.records else {}
     return {"epochs": len(log_file.records), "best_valid_accuracy": best,
             "test_accuracy": last.get("test_accuracy"), "out": str(out)}
@@ -250,8 +265,3 @@ def model_from_checkpoint(ckpt, device: torch.device) -> tuple[SequenceClassifie
     net.load_state_dict(ckpt.model)
     return net.to(device).eval(), cfg
 
-
-def _single_process(command: str) -> None:
-    from seqlab.training.distributed import require_single_process
-
-    require_single_process(command)

@@ -280,7 +280,7 @@ def build_model(cfg: ForecastConfig) -> nn.Module:
 def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     """Train (or resume) per `cfg` on the CPU; writes metrics.jsonl, checkpoints, plots and report.json."""
     _check(cfg)
-    _single_process('forecast')
+    _single_process("forecast")
     out = Path(cfg.run.out)
     series = load_series(cfg.series)
     features, labels = lag_features(series.scaled(), series.tau)

@@ -163,7 +163,7 @@ def fit(cfg, *, log=print) -> dict:
     if d.num_examples is not None and d.num_examples <= 0:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
     device = resolve_device(run.device)
-    _single_process('translate')
+    _single_process("translate")
     seed_everything(run.seed)
     out = Path(run.out)
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,

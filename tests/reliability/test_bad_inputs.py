@@ -253,7 +253,7 @@ def test_unparseable_torchrun_variables(files, tmp_path, capsys, monkeypatch):
     _expect_bad_input(LM + ["--data", str(files["tiny"]), "--out", str(out)], "must be integers", capsys, out)
 
 
-@pytest.mark.parametrize("command", ["translate", "forecast", "classify"])
+@pytest.mark.parametrize("command", ["translate", "forecast"])
 def test_single_process_trainers_refuse_torchrun(command, files, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
