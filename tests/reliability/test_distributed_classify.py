@@ -63,6 +63,7 @@ def setup(tmp_path_factory):
     return fx, single
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_process(setup, tmp_path):
     fx, single = setup
     out = tmp_path / "run"

@@ -90,6 +90,7 @@ def test_two_processes_match_one_process(text, single, tmp_path):
     assert len(read_metrics(out / "metrics.jsonl")) == 3  # written once, by rank 0
 
 
+@pytest.mark.slow
 def test_two_process_checkpoint_resumes_in_one_process(text, single, tmp_path):
     out = tmp_path / "run"
     _run(_args(text, out, 2), nproc=2)

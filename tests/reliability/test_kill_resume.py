@@ -38,6 +38,7 @@ def test_many_kills_all_bitwise_equal(task, fixtures, tmp_path):
     assert sum(r["killed"] for r in results) >= 4  # most kills land while it runs
 
 
+@pytest.mark.slow
 def test_reference_differs_when_a_setting_differs(fixtures, tmp_path):
     # the comparison can fail: another seed gives other weights
     ref, _ = kr.reference("forecast", fixtures, tmp_path)

@@ -50,7 +50,7 @@ def fx(tmp_path_factory):
     return kr.make_fixtures(tmp_path_factory.mktemp("fx"))
 
 
-@pytest.mark.parametrize("task", kr.TASKS)
+@pytest.mark.parametrize("task", ["lm"] + [pytest.param(t, marks=pytest.mark.slow) for t in kr.TASKS[1:]])
 def test_nan_stops_naming_the_step_and_keeps_the_last_good_checkpoint(task, fx, tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     assert main(_args(task, fx, out, 1)) == 0
