@@ -21,11 +21,19 @@ _OPTIONAL = ("torchvision", "torchvision.transforms", "PIL", "PIL.Image", "panda
 
 def load_d2l():
     """Return the `d2l.torch` module of the installed d2l wheel."""
+    # torch._dynamo (imported lazily, e.g. by the first optimiser) probes these names with
+    # importlib.util.find_spec, which fails on a module without a spec: import it first,
+    # and give each stub a spec anyway.
+    import importlib.machinery
+
+    import torch._dynamo  # noqa: F401
+
     for name in _OPTIONAL:
         try:
             importlib.import_module(name)
         except ImportError:
             stub = types.ModuleType(name)
+            stub.__spec__ = importlib.machinery.ModuleSpec(name, None)
             stub.Image = stub.transforms = stub.display = stub.backend_inline = stub
             sys.modules[name] = stub
     try:

@@ -21,3 +21,12 @@ def data_dir() -> Path:
             pytest.fail("SEQLAB_REQUIRE_DATA=1 but SEQLAB_DATA does not name a folder")
         pytest.skip("set SEQLAB_DATA to the data folder (e.g. ../shared/data) to run this test")
     return Path(root)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run faster on one thread, and do not oversubscribe a shared CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -5,9 +5,11 @@ Layout: inputs are time-major, `X` of shape (T, B, D); a cell returns its output
 shape (B, H); an LSTM's (or peephole LSTM's) is the pair (H, C).
 
 Speed: the input projections `X W_x + b` of every time step are one matrix product
-done before the loop (T*B rows at once); only the recurrent product `H W_h` is done
-step by step. That is what keeps these cells close to the fused kernels on a CPU
-instead of the book's ~10x slower per-gate version.
+done before the loop (T*B rows at once), or a row lookup when X is token ids (one-hot
+input); only the recurrent product `H W_h` is done step by step, one product for all
+gates. By default the loop itself runs in `fast_cells.py` (the same formulas with a
+hand-written backward, one weight-gradient product for all steps); `cell.fast = False`
+keeps the plain autograd loop below, which is what the parity tests compare against.
 
 Weights are stored "input-major" as the book writes them (`X @ W_xh`, W_xh of shape
 (D, H)); `nn.RNN`/`nn.GRU`/`nn.LSTM` store the transpose. `copy_from_fused` loads a
@@ -34,7 +36,10 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from seqlab.models.fast_cells import recurrence
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -52,6 +57,7 @@ class ScratchCell(nn.Module):
 
     gates = 1
     has_cell = False
+    fast = True  # use fast_cells' recurrence where the cell has one; False: the plain loop below
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype=None, device=None):
         super().__init__()
@@ -70,7 +76,13 @@ class ScratchCell(nn.Module):
         return (z, z.clone()) if self.has_cell else z
 
     def project(self, X: torch.Tensor) -> torch.Tensor:
-        """Input projections of all steps at once: (T, B, D) -> (T, B, G*H)."""
+        """Input projections of all steps at once: (T, B, D) -> (T, B, G*H).
+
+        Integer X (T, B) is read as token ids of a one-hot input: one-hot(X) W_x is row X
+        of W_x, so a lookup replaces the (T*B, V) x (V, G*H) product of mostly zeros.
+        """
+        if not X.is_floating_point():
+            return F.embedding(X, self.W_x) + self.b  # (T, B, G*H)
         return torch.addmm(self.b, X.reshape(-1, X.shape[-1]), self.W_x).view(*X.shape[:-1], -1)
 
     def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
@@ -80,8 +92,12 @@ class ScratchCell(nn.Module):
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         if state is None:
-            state = self.begin_state(X.shape[1], X.device, X.dtype)
+            state = self.begin_state(X.shape[1], X.device, X.dtype if X.is_floating_point() else None)
         XW = self.project(X)  # (T, B, G*H)
+        if self.fast:  # the same maths with a hand-written BPTT (fast_cells.py)
+            out = recurrence(self, XW, state)
+            if out is not None:
+                return out
         outputs = []
         # unbind, not XW[t]: its backward is one stack, where T separate selects would each
         # scatter into a fresh (T, B, G*H) zero tensor

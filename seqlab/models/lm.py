@@ -65,6 +65,8 @@ class RNNModel(nn.Module):
     def forward(self, inputs: torch.Tensor, state=None):
         if self.embedding is not None:
             X = self.drop(self.embedding(inputs.T))  # (T, B, E)
+        elif getattr(self.rnn, "fast", False):  # a scratch layer looks the rows up: no one-hot tensor
+            X = inputs.T.long()  # (T, B) ids
         else:
             X = F.one_hot(inputs.T.long(), self.vocab_size).to(self.linear.weight.dtype)  # (T, B, V)
         Y, state = self.rnn(X, state)  # (T, B, dirs*H)
@@ -121,6 +123,7 @@ class ModelConfig:
     dropout: float = 0.0
     tie_weights: bool = False
     nonlinearity: Literal["tanh", "relu"] = "tanh"
+    fast: bool = True  # scratch cells: id lookup + hand-written BPTT (exact); --no-fast: the plain loop
 
 
 ONE_HOT_LIMIT = 5000  # one-hot inputs beyond this many tokens are refused (word LMs: use --embed)
@@ -136,5 +139,7 @@ def build_lm(config: ModelConfig, vocab_size: int) -> RNNModel:
     layer = make_rnn_layer(config.cell, config.impl, config.embed or vocab_size, config.hidden, config.layers,
                            bidirectional=config.bidirectional, dropout=config.dropout,
                            nonlinearity=config.nonlinearity)
+    if hasattr(layer, "fast"):
+        layer.fast = config.fast
     return RNNModel(layer, vocab_size, embed_size=config.embed, dropout=config.dropout,
                     tie_weights=config.tie_weights)

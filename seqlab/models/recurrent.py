@@ -7,7 +7,8 @@ behaves exactly like `nn.RNN`/`nn.GRU`/`nn.LSTM` with `batch_first=False`:
     state: (layers*dirs, B, H), or the pair (h, c) of such tensors for LSTMs
 
 so `make_rnn_layer(..., impl="scratch")` and `impl="fused"` are interchangeable inside
-`RNNModel`. `ScratchRNN.from_fused(layer)` copies a fused layer's weights (parity tests).
+`RNNModel`. Unlike the fused layers it also reads token ids (T, B) as one-hot input
+(a row lookup, see `ScratchCell.project`). `ScratchRNN.from_fused(layer)` copies a fused layer's weights (parity tests).
 """
 
 from __future__ import annotations
@@ -48,9 +49,20 @@ class ScratchRNN(nn.Module):
                         device=device or ref.device, dtype=dtype or ref.dtype)
         return (z, z.clone()) if self.has_cell else z
 
+    @property
+    def fast(self) -> bool:
+        """Whether the cells run fast_cells' recurrence (see cells.py); settable."""
+        return all(c.fast for c in self.cells)
+
+    @fast.setter
+    def fast(self, enabled: bool) -> None:
+        for c in self.cells:
+            c.fast = bool(enabled)
+
     def forward(self, X: torch.Tensor, state=None):
+        """X (T, B, D) floats, or token ids (T, B) standing for their one-hot vectors (D = vocab)."""
         if state is None:
-            state = self.begin_state(X.shape[1], X.device, X.dtype)
+            state = self.begin_state(X.shape[1], X.device, X.dtype if X.is_floating_point() else None)
         hs, cs = (state if self.has_cell else (state, None))
         new_h, new_c = [], []
         out = X  # (T, B, D)

@@ -29,6 +29,7 @@ from seqlab.config import RunConfig, to_dict
 from seqlab.data.corpora import LMCorpus
 from seqlab.data.sampling import LMBatches
 from seqlab.errors import SeqlabError
+from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import rng_state, set_rng_state
 from seqlab.training.checkpoint import (Checkpoint, check_writable, expect_task, find_checkpoint, load_checkpoint,
@@ -87,9 +88,12 @@ def _token_losses(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
 
 def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, device: torch.device, *,
                 clip: float, carry_state: bool, total: int | None = None, desc: str = "train",
-                stop: StopSignals | None = None, guard: StepGuard | None = None,
+                stop: StopSignals | None = None, fast: bool = True, guard: StepGuard | None = None,
                 dist: D.Dist = D.Dist()) -> tuple[float, int, float]:
     """One pass over `batches`; returns (sum of token losses, tokens, seconds), summed over ranks.
+
+    No host sync per batch on CUDA: the loss sum stays on the device until the end. `fast`: bf16
+    autocast on a CUDA device (seqlab.models.accel; a no-op on the CPU).
 
     Stops early (between steps) when `stop.requested`: the caller decides what to keep.
     `guard` checks each step's loss and gradient norm (a skipped step restarts the carried
@@ -106,8 +110,9 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
             state = model.begin_state(batch_size=X.shape[0], device=device)
         else:
             state = detach_state(state)
-        logits, state = net(X, state)
-        total_loss = _loss_sum(logits, Y)
+        with autocast(device, fast):
+            logits, state = net(X, state)
+            total_loss = _loss_sum(logits, Y)
         optimizer.zero_grad(set_to_none=True)
         (total_loss / Y.numel()).backward()
         norm = grad_clipping(net, clip)
@@ -202,6 +207,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     dist, device = D.setup(device)
     net = build_lm(cfg.model, len(corpus.vocab)).to(device)
     optimizer = make_optimizer(tc.optimizer, net.parameters(), tc.lr, weight_decay=tc.weight_decay)
+    optimizer = fuse_optimizer(optimizer, device, cfg.model.fast)  # fused=True on CUDA
     if not 0 < tc.lr_decay <= 1:
         raise SeqlabError(f"lr_decay must be in (0, 1], got {tc.lr_decay}")
     if tc.clip <= 0:
@@ -212,7 +218,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=tc.lr_decay if tc.lr_decay < 1 else 0.5,
                                                            patience=0)
     batch_rng = random.Random(cfg.run.seed)
-    batches = LMBatches(corpus.train, tc.batch_size, tc.num_steps, tc.sampling, rng=batch_rng)
+    batches = LMBatches(corpus.train, tc.batch_size, tc.num_steps, tc.sampling, rng=batch_rng, device=device)
     start, best = 0, math.inf
     if cfg.run.resume:
         ckpt = _resume_checkpoint(out)
@@ -254,7 +260,8 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
     guard = StepGuard(skip=tc.skip_nonfinite, eager=device.type == "cpu", epoch=epoch)
     loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
                                     carry_state=tc.sampling == "sequential", total=len(batches),
-                                    desc=f"epoch {epoch}/{tc.epochs}", stop=stop, guard=guard, dist=dist)
+                                    desc=f"epoch {epoch}/{tc.epochs}", stop=stop, fast=cfg.model.fast,
+                                    guard=guard, dist=dist)
     if D.stop_requested(stop, device, dist):  # nothing of this epoch is saved: last is the previous one
         raise TrainingInterrupted(interrupted_message(stop, epoch, cfg.run.out))
     guard.finish(lr)  # before anything is saved

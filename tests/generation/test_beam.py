@@ -12,13 +12,7 @@ from seqlab.models.seq2seq import Decoder, Encoder, EncoderDecoder, build_seq2se
 
 X, Y, EOS, BOS = 0, 1, 2, 3
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models: one thread is faster, and avoids oversubscribing a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
 
 
 

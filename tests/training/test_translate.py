@@ -11,13 +11,7 @@ from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
 from seqlab.training.translate import (MaskedSoftmaxCELoss, book_masked_ce, evaluate_loss, masked_ce,
                                        sequence_mask, teacher_forcing_input, train_epoch)
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models: one thread is faster, and avoids oversubscribing a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
 
 
 

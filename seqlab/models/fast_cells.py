@@ -1,0 +1,280 @@
+"""Fast recurrences for the scratch cells: the same formulas with a hand-written BPTT.
+
+The plain path (`ScratchCell.forward` in cells.py) runs every time step through autograd:
+each step records ~10 tiny graph nodes and the backward replays them one by one, and the
+recurrent weight's gradient is accumulated as T separate (H, G*H) products. Here each
+recurrence is one `torch.autograd.Function`:
+
+- forward: the loop runs without a graph; the activations every step needs for the
+  backward are written into preallocated (T, B, ...) buffers;
+- backward: a loop over reversed time carries only the state gradients (dh, dc); the
+  per-step gate gradients land in one (T, B, G*H) buffer, so the weight gradient is ONE
+  product over all T*B rows, `H_prev^T @ dGates`, and the input-projection gradient is
+  that same buffer (autograd takes it back through `project`, the one matmul before
+  the loop).
+
+The maths is the cell's own, so the results are exact up to float rounding (parity
+tests in float64 against the plain path: outputs, final state, and the gradients of the
+inputs, the initial state and every weight). The layouts match cells.py:
+
+    XW (T, B, G*H): the input projections X W_x + b of every step (gates stacked)
+    W_h (H, G*H):   recurrent weights, input-major (h @ W_h)
+    RNN: one gate; GRU (reset after the product, PyTorch's form): r, z, n;
+    LSTM: i, f, g, o.
+
+`recurrence(cell, XW, state)` returns `(Y (T, B, H), state)` or None when the cell has no
+fast path (the book's reset-before GRU, the peephole LSTM): the caller then runs the plain loop.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.autograd.function import once_differentiable
+
+
+# Under CUDA autocast the inputs arrive in bf16/fp16: the recurrence (a long product of
+# gates, where low precision compounds) runs in float32; the big matmuls around it
+# (input projection, output layer) keep the autocast precision.
+_fwd = torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+_bwd = torch.amp.custom_bwd(device_type="cuda")
+
+
+# --- the step products ------------------------------------------------------------------
+# Every step multiplies a small (B, K) block by the same weight. On the CPU, oneDNN's
+# linear kernel runs these at about twice the FLOP rate of the default sgemm (MKL) on the
+# AMD CPUs this was measured on (benchmarks/RESULTS_speed.md), so float32 CPU products go
+# through it; anything else (float64, CUDA) uses addmm. `ONEDNN = False` turns it off.
+ONEDNN = True
+_onednn_state: list[bool] = []  # [works?] once probed
+
+
+def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor) -> torch.Tensor:
+    """x (M, K) @ w_nk (N, K)^T -> (M, N), by oneDNN."""
+    return torch.ops.mkldnn._linear_pointwise(x, w_nk, None, "none", [], "")
+
+
+def _use_onednn(t: torch.Tensor) -> bool:
+    if not (ONEDNN and t.device.type == "cpu" and t.dtype == torch.float32):
+        return False
+    if not _onednn_state:
+        try:
+            a = torch.arange(6.0).view(2, 3)
+            ok = torch.allclose(_onednn_linear(a, a), a @ a.T)
+        except Exception:  # noqa: BLE001 (a build without oneDNN)
+            ok = False
+        if not ok:
+            from seqlab.models.accel import warn_once
+
+            warn_once("onednn", "oneDNN's linear kernel is not available in this PyTorch build")
+        _onednn_state.append(ok)
+    return _onednn_state[0]
+
+
+def _stepper(W: torch.Tensor):
+    """f(x, add) = add + x @ W for many x with the same W (K, N); `add` may be None."""
+    if _use_onednn(W):
+        w_nk = W.T.contiguous()  # (N, K): oneDNN's weight layout, made once per sequence
+
+        def f(x, add=None):
+            y = _onednn_linear(x, w_nk)
+            return y if add is None else y.add_(add)
+        return f
+    return lambda x, add=None: x @ W if add is None else torch.addmm(add, x, W)
+
+
+def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a (M, K) @ b (K, N), for the one large weight-gradient product per sequence."""
+    if _use_onednn(b):
+        return _onednn_linear(a.contiguous(), b.T.contiguous())
+    return a @ b
+
+
+def _zeros_if_none(g: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(like) if g is None else g
+
+
+class _RNNRecurrence(torch.autograd.Function):
+    """H_t = phi(XW_t + H_{t-1} W_h), phi = tanh or relu."""
+
+    @staticmethod
+    @_fwd
+    def forward(ctx, XW, h0, W_h, relu: bool):
+        T = XW.shape[0]
+        hs = XW.new_empty((T + 1, *h0.shape))  # (T+1, B, H): hs[0] = h0, hs[t+1] = H_t
+        hs[0] = h0
+        # per-step views made once (unbind): indexing inside the loop costs as much as a small kernel
+        hs_, XW_ = hs.unbind(0), XW.unbind(0)
+        step = _stepper(W_h)
+        for t in range(T):
+            pre = step(hs_[t], XW_[t])  # (B, H)
+            if relu:
+                torch.clamp(pre, min=0, out=hs_[t + 1])
+            else:
+                torch.tanh(pre, out=hs_[t + 1])
+        ctx.relu = relu
+        ctx.save_for_backward(hs, W_h)
+        return hs[1:], hs[T].clone()
+
+    @staticmethod
+    @once_differentiable
+    @_bwd
+    def backward(ctx, dY, dhT):
+        hs, W_h = ctx.saved_tensors
+        T = hs.shape[0] - 1
+        Y = hs[1:]  # (T, B, H)
+        # d phi / d pre-activation, for every step at once
+        deriv = (Y > 0).to(Y.dtype) if ctx.relu else 1 - Y * Y  # (T, B, H)
+        dY = _zeros_if_none(dY, Y)
+        dP = torch.empty_like(Y)  # (T, B, H): gradient of the pre-activations
+        dY_, dP_, deriv_ = dY.unbind(0), dP.unbind(0), deriv.unbind(0)
+        dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
+        back = _stepper(W_h.T)
+        for t in range(T - 1, -1, -1):
+            torch.mul(dh, deriv_[t], out=dP_[t])
+            dh = back(dP_[t], dY_[t - 1] if t > 0 else None)
+        H = hs.shape[-1]
+        dW_h = _mm(hs[:-1].reshape(-1, H).T, dP.reshape(-1, H))  # one product over T*B rows
+        return dP, dh, dW_h, None
+
+
+class _GRURecurrence(torch.autograd.Function):
+    """r, z = s(XW_rz + H W_rz + b_rz); n = tanh(XW_n + r * (H W_n + b_n)); H' = n + z (H - n)."""
+
+    @staticmethod
+    @_fwd
+    def forward(ctx, XW, h0, W_h, b_h):
+        T, (B, H) = XW.shape[0], h0.shape
+        hs = XW.new_empty((T + 1, B, H))
+        hs[0] = h0
+        rz = XW.new_empty((T, B, 2 * H))  # activated reset and update gates
+        n = XW.new_empty((T, B, H))  # candidates
+        hn = XW.new_empty((T, B, H))  # H W_n + b_n (the reset gate multiplies it)
+        XW_rz = (XW[..., :2 * H] + b_h[:2 * H]).unbind(0)  # the r, z biases added once for all steps
+        XW_n, b_n = XW[..., 2 * H:].unbind(0), b_h[2 * H:]
+        hs_, rz_, n_, hn_ = hs.unbind(0), rz.unbind(0), n.unbind(0), hn.unbind(0)
+        r_, z_ = rz[..., :H].unbind(0), rz[..., H:].unbind(0)
+        step = _stepper(W_h)
+        for t in range(T):
+            hh = step(hs_[t])  # (B, 3H): H W_h
+            torch.add(XW_rz[t], hh[:, :2 * H], out=rz_[t]).sigmoid_()
+            torch.add(hh[:, 2 * H:], b_n, out=hn_[t])
+            torch.tanh(torch.addcmul(XW_n[t], r_[t], hn_[t]), out=n_[t])
+            torch.addcmul(n_[t], z_[t], hs_[t] - n_[t], out=hs_[t + 1])
+        ctx.save_for_backward(hs, rz, n, hn, W_h)
+        return hs[1:], hs[T].clone()
+
+    @staticmethod
+    @once_differentiable
+    @_bwd
+    def backward(ctx, dY, dhT):
+        hs, rz, n, hn, W_h = ctx.saved_tensors
+        T, B, H = n.shape
+        dY = _zeros_if_none(dY, n)
+        r, z = rz[..., :H], rz[..., H:]
+        # step-independent factors, for all steps at once
+        d_rz = rz * (1 - rz)  # sigmoid'
+        dn_dh = (1 - z) * (1 - n * n)  # d pre-n / dH' = (1 - z) tanh'
+        h_minus_n = hs[:-1] - n
+        dXW = torch.empty((T, B, 3 * H), dtype=n.dtype, device=n.device)  # gradient of XW
+        dHH = torch.empty_like(dXW)  # gradient of H W_h + b_h
+        g_r, g_z, g_n = dXW[..., :H].unbind(0), dXW[..., H:2 * H].unbind(0), dXW[..., 2 * H:].unbind(0)
+        g_rz, gh_rz, gh_n, gh = (dXW[..., :2 * H].unbind(0), dHH[..., :2 * H].unbind(0),
+                                 dHH[..., 2 * H:].unbind(0), dHH.unbind(0))
+        dY_, hmn_, dndh_, drz_ = dY.unbind(0), h_minus_n.unbind(0), dn_dh.unbind(0), d_rz.unbind(0)
+        hn_, r_, z_ = hn.unbind(0), r.unbind(0), z.unbind(0)
+        dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
+        back = _stepper(W_h.T)
+        for t in range(T - 1, -1, -1):
+            torch.mul(dh, hmn_[t], out=g_z[t])  # dz
+            torch.mul(dh, dndh_[t], out=g_n[t])  # d pre-n
+            torch.mul(g_n[t], hn_[t], out=g_r[t])  # dr
+            torch.mul(g_n[t], r_[t], out=gh_n[t])  # d hn
+            g_rz[t].mul_(drz_[t])  # d pre-r, d pre-z
+            gh_rz[t].copy_(g_rz[t])
+            nxt = torch.mul(dh, z_[t])
+            if t > 0:
+                nxt.add_(dY_[t - 1])
+            dh = back(gh[t], nxt)
+        dW_h = _mm(hs[:-1].reshape(-1, H).T, dHH.reshape(-1, 3 * H))
+        db_h = dHH.sum(dim=(0, 1))
+        return dXW, dh, dW_h, db_h
+
+
+class _LSTMRecurrence(torch.autograd.Function):
+    """i, f, o = s(.), g = tanh(.) of XW + H W_h; C' = f C + i g; H' = o tanh(C')."""
+
+    @staticmethod
+    @_fwd
+    def forward(ctx, XW, h0, c0, W_h):
+        T, (B, H) = XW.shape[0], h0.shape
+        hs = XW.new_empty((T + 1, B, H))
+        cs = XW.new_empty((T + 1, B, H))
+        hs[0], cs[0] = h0, c0
+        acts = XW.new_empty((T, B, 4 * H))  # activated gates i, f, g, o
+        tc = XW.new_empty((T, B, H))  # tanh(C_t)
+        hs_, cs_, acts_, tc_, XW_ = hs.unbind(0), cs.unbind(0), acts.unbind(0), tc.unbind(0), XW.unbind(0)
+        i_, f_, g_, o_ = (acts[..., k * H:(k + 1) * H].unbind(0) for k in range(4))
+        step = _stepper(W_h)
+        for t in range(T):
+            gates = step(hs_[t], XW_[t])  # (B, 4H)
+            torch.sigmoid(gates, out=acts_[t])
+            torch.tanh(gates[:, 2 * H:3 * H], out=g_[t])
+            torch.addcmul(f_[t] * cs_[t], i_[t], g_[t], out=cs_[t + 1])
+            torch.tanh(cs_[t + 1], out=tc_[t])
+            torch.mul(o_[t], tc_[t], out=hs_[t + 1])
+        ctx.save_for_backward(hs, cs, acts, tc, W_h)
+        return hs[1:], hs[T].clone(), cs[T].clone()
+
+    @staticmethod
+    @once_differentiable
+    @_bwd
+    def backward(ctx, dY, dhT, dcT):
+        hs, cs, acts, tc, W_h = ctx.saved_tensors
+        T, B, H = tc.shape
+        dY = _zeros_if_none(dY, tc)
+        # step-independent factors, for all steps at once
+        deriv = acts * (1 - acts)  # sigmoid' for i, f, o ...
+        g_all = acts[..., 2 * H:3 * H]
+        deriv[..., 2 * H:3 * H] = 1 - g_all * g_all  # ... tanh' for g
+        o_dtc = acts[..., 3 * H:] * (1 - tc * tc)  # dC_t / dH_t along H = o tanh(C)
+        dG = torch.empty_like(acts)  # (T, B, 4H): gradient of the pre-activations
+        i_, f_, g_ = (acts[..., k * H:(k + 1) * H].unbind(0) for k in range(3))
+        di_, df_, dg_, do_ = (dG[..., k * H:(k + 1) * H].unbind(0) for k in range(4))
+        dY_, dG_, deriv_, odtc_ = dY.unbind(0), dG.unbind(0), deriv.unbind(0), o_dtc.unbind(0)
+        cs_, tc_ = cs.unbind(0), tc.unbind(0)
+        dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
+        dc = torch.zeros_like(tc_[0]) if dcT is None else dcT.clone()
+        back = _stepper(W_h.T)
+        for t in range(T - 1, -1, -1):
+            dc.addcmul_(dh, odtc_[t])
+            torch.mul(dc, g_[t], out=di_[t])
+            torch.mul(dc, cs_[t], out=df_[t])
+            torch.mul(dc, i_[t], out=dg_[t])
+            torch.mul(dh, tc_[t], out=do_[t])
+            dG_[t].mul_(deriv_[t])
+            dc = dc * f_[t]
+            dh = back(dG_[t], dY_[t - 1] if t > 0 else None)
+        dW_h = _mm(hs[:-1].reshape(-1, H).T, dG.reshape(-1, 4 * H))
+        return dG, dh, dc, dW_h
+
+
+def recurrence(cell, XW: torch.Tensor, state):
+    """The fast recurrence of `cell` over precomputed projections, or None if it has none.
+
+    XW (T, B, G*H); state as the cell keeps it. Returns (Y (T, B, H), state).
+    """
+    from seqlab.models.cells import GRUCell, LSTMCell, RNNCell
+
+    if XW.shape[0] == 0:
+        return None
+    kind = type(cell)
+    if kind is RNNCell:
+        Y, h = _RNNRecurrence.apply(XW, state, cell.W_h, cell.nonlinearity == "relu")
+        return Y, h
+    if kind is GRUCell and cell.reset_after:
+        Y, h = _GRURecurrence.apply(XW, state, cell.W_h, cell.b_h)
+        return Y, h
+    if kind is LSTMCell:
+        Y, h, c = _LSTMRecurrence.apply(XW, state[0], state[1], cell.W_h)
+        return Y, (h, c)
+    return None

@@ -1,0 +1,105 @@
+"""Device fast paths (accel.py): an unavailable one falls back with exactly one warning.
+
+No GPU is needed: the CUDA decisions look at the device's type, and each failure is
+simulated (a compiler that raises, no bf16 support, an optimiser without a fused kernel).
+"""
+
+import warnings
+
+import pytest
+import torch
+
+from seqlab.models import accel
+
+
+@pytest.fixture(autouse=True)
+def fresh_warnings(monkeypatch):
+    monkeypatch.setattr(accel, "_warned", set())
+
+
+def _caught(fn):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [x for x in w if "seqlab:" in str(x.message)]
+
+
+def test_compile_failure_at_first_call_falls_back_with_one_warning(monkeypatch):
+    def broken_compile(fn, **kw):
+        def run(*a, **k):
+            raise RuntimeError("simulated inductor failure")
+        return run
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    f = accel.Compiled(lambda x: x * 2 + 1, "cuda")
+    assert f.compiled
+    x = torch.arange(4.0)
+    (y1, y2), w = _caught(lambda: (f(x), f(x)))
+    torch.testing.assert_close(y1, x * 2 + 1)
+    torch.testing.assert_close(y2, x * 2 + 1)
+    assert len(w) == 1 and "torch.compile failed" in str(w[0].message)
+    assert not f.compiled  # fell back for good
+
+
+def test_compile_unavailable_falls_back_with_one_warning(monkeypatch):
+    def no_compile(fn, **kw):
+        raise RuntimeError("simulated: no compiler on this platform")
+    monkeypatch.setattr(torch, "compile", no_compile)
+    (f, g), w = _caught(lambda: (accel.Compiled(abs, "cuda"), accel.Compiled(abs, "cuda")))
+    assert not f.compiled and not g.compiled and f(-3) == 3
+    assert len(w) == 1
+
+
+def test_compile_is_not_used_on_cpu_or_when_turned_off(monkeypatch):
+    monkeypatch.setattr(torch, "compile", lambda *a, **k: pytest.fail("compile must not be called"))
+    (f, g), w = _caught(lambda: (accel.Compiled(abs, "cpu"), accel.Compiled(abs, "cuda", enabled=False)))
+    assert not f.compiled and not g.compiled and w == []
+
+
+def test_autocast_without_bf16_support_is_a_noop_with_one_warning(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    def use_twice():
+        for _ in range(2):
+            with accel.autocast("cuda"):
+                y = torch.ones(2, 2) @ torch.ones(2, 2)
+        return y
+    y, w = _caught(use_twice)
+    assert y.dtype == torch.float32 and len(w) == 1 and "bf16" in str(w[0].message)
+
+
+def test_autocast_off_on_cpu_and_when_disabled():
+    (a, b), w = _caught(lambda: (accel.autocast("cpu"), accel.autocast("cuda", enabled=False)))
+    assert w == []
+    with a:
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+
+
+class _NoFusedSGD(torch.optim.SGD):
+    def __init__(self, params, fused=None, **kw):
+        if fused:
+            raise RuntimeError("simulated: no fused kernel")
+        super().__init__(params, **kw)
+
+
+def test_fused_optimizer_unavailable_keeps_the_original_with_one_warning():
+    p = [torch.nn.Parameter(torch.ones(3))]
+    opt = _NoFusedSGD(p, lr=0.5)
+    (a, b), w = _caught(lambda: (accel.fuse_optimizer(opt, "cuda"), accel.fuse_optimizer(opt, "cuda")))
+    assert a is opt and b is opt and len(w) == 1
+
+
+def test_fused_optimizer_keeps_groups_and_settings(monkeypatch):
+    # the rebuilt optimiser has the same parameter groups and hyper-parameters, plus fused=True
+    seen = {}
+
+    class RecordingAdam(torch.optim.Adam):
+        def __init__(self, params, **kw):
+            seen.update(kw)
+            super().__init__(params, **{k: v for k, v in kw.items() if k != "fused"})
+
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = RecordingAdam([{"params": [a]}, {"params": [b], "lr": 0.1}], lr=0.01, weight_decay=0.5)
+    new, w = _caught(lambda: accel.fuse_optimizer(opt, "cuda"))
+    assert w == [] and new is not opt and seen["fused"] is True and seen["weight_decay"] == 0.5
+    assert [g["lr"] for g in new.param_groups] == [0.01, 0.1]
+    assert new.param_groups[1]["params"][0] is b
+    assert accel.fuse_optimizer(opt, "cpu") is opt

@@ -1,0 +1,184 @@
+"""The fast recurrences (fast_cells.py) against the plain autograd loop, in float64.
+
+Each case copies one model, runs it with `fast` on and off on the same inputs and
+initial state, and compares outputs, final state and the gradients of the inputs, the
+initial state and every parameter, under a loss that weights every output differently
+and also reads the final state (so the dh_T / dc_T paths of the backward are exercised).
+"""
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seqlab.models.cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell
+from seqlab.models.lm import ModelConfig, build_lm
+from seqlab.models.recurrent import ScratchRNN
+
+T, B, D, H = 6, 3, 5, 4
+TOL = dict(rtol=1e-10, atol=1e-12)
+
+
+def _as_tuple(s):
+    return s if isinstance(s, tuple) else (s,)
+
+
+def _run(net, X, state):
+    X = X.clone().requires_grad_()
+    state = tuple(s.clone().requires_grad_() for s in _as_tuple(state))
+    y, s = net(X, state if len(state) == 2 else state[0])
+    w = torch.linspace(-1, 2, y.numel(), dtype=torch.float64).view_as(y)
+    loss = (y * w).sum() + sum(((k + 1.5) * t ** 2).sum() for k, t in enumerate(_as_tuple(s)))
+    loss.backward()
+    return y, _as_tuple(s), X.grad, [t.grad for t in state], {n: p.grad for n, p in net.named_parameters()}
+
+
+CELLS = [
+    ("rnn-tanh", lambda: RNNCell(D, H, dtype=torch.float64)),
+    ("rnn-relu", lambda: RNNCell(D, H, nonlinearity="relu", dtype=torch.float64)),
+    ("gru", lambda: GRUCell(D, H, dtype=torch.float64)),
+    ("lstm", lambda: LSTMCell(D, H, dtype=torch.float64)),
+]
+
+
+@pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
+def test_fast_recurrence_equals_plain_loop(name, make):
+    torch.manual_seed(0)
+    plain = make()
+    plain.fast = False
+    fast = copy.deepcopy(plain)
+    fast.fast = True
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    g = torch.Generator().manual_seed(3)
+    state = torch.randn(B, H, dtype=torch.float64, generator=g)
+    if plain.has_cell:
+        state = (state, torch.randn(B, H, dtype=torch.float64, generator=g))
+    got, want = _run(fast, X, state), _run(plain, X, state)
+    torch.testing.assert_close(got[0], want[0], **TOL)  # outputs
+    for a, b in zip(got[1], want[1]):  # final state
+        torch.testing.assert_close(a, b, **TOL)
+    torch.testing.assert_close(got[2], want[2], **TOL)  # d inputs
+    for a, b in zip(got[3], want[3]):  # d initial state
+        torch.testing.assert_close(a, b, **TOL)
+    assert got[4].keys() == want[4].keys()
+    for k in want[4]:  # d every weight
+        torch.testing.assert_close(got[4][k], want[4][k], **TOL, msg=f"gradient of {k}")
+
+
+def test_fast_path_is_really_taken_and_can_be_turned_off(monkeypatch):
+    # A test of the switch, not of the maths: with fast on, the plain per-step `recur` is never called.
+    cell = LSTMCell(D, H, dtype=torch.float64)
+    calls = []
+    monkeypatch.setattr(LSTMCell, "recur", lambda self, xw, s: calls.append(1) or (s[0], s))
+    cell(torch.randn(T, B, D, dtype=torch.float64))
+    assert calls == []
+    cell.fast = False
+    cell(torch.randn(T, B, D, dtype=torch.float64))
+    assert len(calls) == T
+
+
+def test_cells_without_a_fast_path_run_the_plain_loop():
+    # the book's reset-before GRU and the peephole LSTM: fast is on but the result is the plain loop's
+    torch.manual_seed(0)
+    for make in (lambda: GRUCell(D, H, reset_after=False, dtype=torch.float64),
+                 lambda: PeepholeLSTMCell(D, H, dtype=torch.float64)):
+        cell = make()
+        X = torch.randn(T, B, D, dtype=torch.float64)
+        y_fast, _ = cell(X)
+        cell.fast = False
+        y_plain, _ = cell(X)
+        torch.testing.assert_close(y_fast, y_plain, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_deep_bidirectional_stack_fast_equals_plain(cell):
+    torch.manual_seed(0)
+    plain = ScratchRNN(cell, D, H, num_layers=2, bidirectional=True, dtype=torch.float64)
+    plain.fast = False
+    fast = copy.deepcopy(plain)
+    fast.fast = True
+    assert fast.fast and not plain.fast
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    state = plain.begin_state(B)
+    got, want = _run(fast, X, state), _run(plain, X, state)
+    torch.testing.assert_close(got[0], want[0], **TOL)
+    torch.testing.assert_close(got[2], want[2], **TOL)
+    for k in want[4]:
+        torch.testing.assert_close(got[4][k], want[4][k], **TOL, msg=f"gradient of {k}")
+
+
+def test_token_ids_are_the_one_hot_input():
+    # project(ids) == one_hot(ids) @ W_x + b, values and gradients (the embedding-lookup fast path)
+    torch.manual_seed(0)
+    V = 7
+    cell = LSTMCell(V, H, dtype=torch.float64)
+    ids = torch.randint(0, V, (T, B))
+    a = cell.project(ids)
+    b = cell.project(F.one_hot(ids, V).double())
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-15)
+    (a * torch.arange(a.numel(), dtype=torch.float64).view_as(a)).sum().backward()
+    ga = cell.W_x.grad.clone()
+    cell.W_x.grad = None
+    (b * torch.arange(b.numel(), dtype=torch.float64).view_as(b)).sum().backward()
+    torch.testing.assert_close(ga, cell.W_x.grad, **TOL)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "peephole"])
+def test_language_model_fast_equals_no_fast(cell):
+    # the whole LM (ids -> lookup -> fast recurrence -> logits) vs --no-fast (one-hot, plain loop)
+    torch.manual_seed(0)
+    V = 11
+    fast = build_lm(ModelConfig(cell=cell, impl="scratch", hidden=H, layers=2), V).double()
+    plain = build_lm(ModelConfig(cell=cell, impl="scratch", hidden=H, layers=2, fast=False), V).double()
+    plain.load_state_dict(fast.state_dict())
+    assert fast.rnn.fast and not plain.rnn.fast
+    X = torch.randint(0, V, (B, T))
+    Y = torch.randint(0, V, (B, T))
+    for net in (fast, plain):
+        logits, _ = net(X, net.begin_state(B))
+        F.cross_entropy(logits, Y.T.reshape(-1)).backward()
+    torch.testing.assert_close(fast(X, fast.begin_state(B))[0], plain(X, plain.begin_state(B))[0], **TOL)
+    for (n, p), q in zip(fast.named_parameters(), plain.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, **TOL, msg=f"gradient of {n}")
+
+
+def test_fast_path_under_no_grad_matches_and_keeps_no_graph():
+    torch.manual_seed(0)
+    cell = GRUCell(D, H, dtype=torch.float64)
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    with torch.no_grad():
+        y, h = cell(X)
+    assert not y.requires_grad
+    cell.fast = False
+    with torch.no_grad():
+        y2, h2 = cell(X)
+    torch.testing.assert_close(y, y2, **TOL)
+    torch.testing.assert_close(h, h2, **TOL)
+
+
+@pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
+def test_float32_cpu_products_agree_with_float64_plain_loop(name, make, monkeypatch):
+    # float32 on the CPU takes fast_cells' oneDNN products (float64 above never does):
+    # compare with the float64 plain loop at float32 accuracy, and with ONEDNN off.
+    from seqlab.models import fast_cells
+
+    torch.manual_seed(0)
+    ref = make()
+    ref.fast = False
+    f32 = copy.deepcopy(ref).float()
+    f32.fast = True
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    state = torch.randn(B, H, dtype=torch.float64)
+    if ref.has_cell:
+        state = (state, torch.randn(B, H, dtype=torch.float64))
+    want = _run(ref, X, state)
+    for onednn in (True, False):
+        monkeypatch.setattr(fast_cells, "ONEDNN", onednn)
+        got = _run(f32, X.float(), tuple(s.float() for s in _as_tuple(state)))
+        tol = dict(rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(got[0].double(), want[0], **tol)
+        torch.testing.assert_close(got[2].double(), want[2], **tol)
+        for k in want[4]:
+            torch.testing.assert_close(got[4][k].double(), want[4][k], **tol, msg=f"gradient of {k}")
+        f32.zero_grad()
