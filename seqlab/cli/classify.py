@@ -40,8 +40,12 @@ def run_train(args: argparse.Namespace) -> int:
     no_progress = args.__dict__.pop("no_progress", False)
     cfg = build_config(ClassifyConfig, args)
     device = resolve_device(cfg.run.device)
-    result = train_classifier(cfg, device=device, show_progress=False if no_progress else None)
-    print(json.dumps(result))
+    from seqlab.training import distributed
+
+    with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
+        result = train_classifier(cfg, device=device, show_progress=False if no_progress else None)
+    if distributed.is_main_process():
+        print(json.dumps(result))
     return 0
 
 

@@ -48,8 +48,12 @@ def run_train(args: argparse.Namespace) -> int:
     device = resolve_device(cfg.run.device)
     seed_everything(cfg.run.seed)
     corpus = _corpus(cfg)
-    record = fit_lm(cfg, corpus, device)
-    print(json.dumps({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "tokens_per_sec", "wall_s")}))
+    from seqlab.training import distributed
+
+    with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
+        record = fit_lm(cfg, corpus, device)
+    if distributed.is_main_process():
+        print(json.dumps({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "tokens_per_sec", "wall_s")}))
     return 0
 
 

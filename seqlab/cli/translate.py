@@ -49,6 +49,7 @@ class TranslateTrainConfig:
     bleu_sentences: int = 500  # valid_bleu is greedy BLEU on the first N valid pairs
     bleu_every: int = 1  # epochs between valid_bleu figures (0: never)
     time_limit_s: float | None = None  # stop training (mid-epoch) after this many seconds
+    skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
 
 
 @dataclass

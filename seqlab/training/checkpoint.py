@@ -105,16 +105,23 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
     except TypeError as exc:
         raise TypeError(f"checkpoint metadata must be plain JSON data: {exc}") from None
     blob = st_save(tensors, metadata=header)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SeqlabError(f"cannot write checkpoint {str(path)!r}: {exc.strerror or exc}; choose a writable "
+                          "--out folder") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(blob)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)  # the old checkpoint, if any, is untouched
+        if isinstance(exc, OSError):
+            raise SeqlabError(f"cannot write checkpoint {str(path)!r}: {exc.strerror or exc} (the previous "
+                              "checkpoint, if any, is kept); free some space or choose another --out") from None
         raise
     try:  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -125,6 +132,20 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
     except OSError:
         pass
     return path
+
+
+def check_writable(folder: str | Path) -> Path:
+    """Make sure a run can write into `folder` (created if missing), before it starts training."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".seqlab-write-check.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise SeqlabError(f"cannot write to the output folder {str(folder)!r} ({exc.strerror or exc}): "
+                          "choose a writable --out") from None
+    return folder
 
 
 def find_checkpoint(path: str | Path, which: str = "best") -> Path:

@@ -26,9 +26,10 @@ from seqlab.data.mnist import as_sequences, load_mnist, normalize
 from seqlab.errors import SeqlabError
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
-from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+from seqlab.training import distributed as D
+from seqlab.training.checkpoint import check_writable, load_checkpoint, save_checkpoint
 from seqlab.training.common import grad_clipping, make_optimizer
-from seqlab.training.metrics import MetricsLog
+from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
 from seqlab.training.progress import progress
 
 NUM_CLASSES = 10
@@ -63,6 +64,7 @@ class ClassifyTrain:
     clip: float = 1.0  # global gradient-norm clip; 0: none
     schedule: Literal["none", "cosine"] = "cosine"
     eval_batch_size: int = 1000
+    skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
 
 
 @dataclass
@@ -148,6 +150,8 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out."""
     check_config(cfg)
     t, out = cfg.train, Path(cfg.run.out)
+    D.local_batch_size(t.batch_size, D.from_env())  # under torchrun the world size must divide the batch
+    dist, device = D.setup(device)
     seed_everything(cfg.run.seed)
     splits = load_splits(cfg.data)
     x_train, y_train = splits.train
@@ -163,55 +167,80 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")
-    log_file = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if cfg.run.resume else None)
+    if dist.is_main:
+        check_writable(out)
+    log_file = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
+    log = log if dist.is_main else (lambda *a, **k: None)
+    model = D.wrap(net, dist, device)  # DDP under torchrun; `net` itself is what is evaluated and saved
     steps_per_image = x_train.shape[1]
     loss_fn = nn.CrossEntropyLoss()
     started = time.perf_counter() - (log_file.records[-1]["wall_s"] if log_file.records else 0.0)
-    for epoch in range(start_epoch, t.epochs):
-        lr = _lr_at(t, epoch)
-        for group in opt.param_groups:
-            group["lr"] = lr
-        net.train()
-        order = torch.randperm(len(x_train))
-        n_batches = math.ceil(len(x_train) / t.batch_size)
-        loss_sum, seen, correct, tic = 0.0, 0, 0, time.perf_counter()
-        bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}", enabled=show_progress)
-        for b in bar:
-            idx = order[b * t.batch_size:(b + 1) * t.batch_size]
-            xb, yb = x_train[idx].to(device), y_train[idx].to(device)  # (B, T, D), (B,)
-            logits = net(xb)
-            loss = loss_fn(logits, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if t.clip > 0:
-                grad_clipping(net, t.clip)
-            opt.step()
-            loss_sum += loss.item() * len(idx)
-            correct += (logits.argmax(1) == yb).sum().item()
-            seen += len(idx)
-            if b % 20 == 0:
-                bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-        train_s = time.perf_counter() - tic
-        valid = evaluate_accuracy(net, *splits.valid, device, t.eval_batch_size)
-        test = valid if splits.valid_is_test else evaluate_accuracy(net, *splits.test, device, t.eval_batch_size)
-        record = dict(epoch=epoch + 1, train_loss=loss_sum / seen, valid_loss=valid["loss"],
-                      tokens_per_sec=seen * steps_per_image / train_s, lr=lr,
-                      wall_s=time.perf_counter() - started, train_accuracy=correct / seen,
-                      valid_accuracy=valid["accuracy"], test_loss=test["loss"], test_accuracy=test["accuracy"],
-                      images_per_sec=seen / train_s, epoch_s=train_s)
-        log_file.write(**record)
-        log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
-            f"valid acc {valid['accuracy']:.4f} | test acc {test['accuracy']:.4f} | "
-            f"{record['images_per_sec']:.0f} images/s ({train_s:.1f} s)")
-        improved = valid["accuracy"] > best
-        best = max(best, valid["accuracy"])
-        meta = {"task": "classify", "config": to_dict(cfg), "epoch": epoch + 1, "best_valid_accuracy": best,
-                "valid_accuracy": valid["accuracy"], "test_accuracy": test["accuracy"], "rng": rng_state(),
-                "device": str(device)}
-        save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt)
-        if improved:
-            save_checkpoint(out / "best.safetensors", model=net, meta=meta)
-    _plot(log_file.records, out / "accuracy.png")
+    with StopSignals() as stop:
+        for epoch in range(start_epoch, t.epochs):
+            lr = _lr_at(t, epoch)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            net.train()
+            order = torch.randperm(len(x_train))
+            n_batches = math.ceil(len(x_train) / t.batch_size)
+            loss_sum, seen, correct, tic = 0.0, 0, 0, time.perf_counter()
+            bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}",
+                           enabled=show_progress if dist.is_main else False)
+            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1)
+            for b in bar:
+                idx = order[b * t.batch_size:(b + 1) * t.batch_size]
+                if dist.enabled and len(idx) < dist.world_size:
+                    break  # a last batch smaller than the world size: every rank skips it
+                global_n = len(idx)
+                idx = idx.tensor_split(dist.world_size)[dist.rank]  # this rank's share (all of it on one)
+                xb, yb = x_train[idx].to(device), y_train[idx].to(device)  # (B, T, D), (B,)
+                logits = model(xb)
+                # the global batch mean: DDP averages the ranks' gradients, so scale by world / global size
+                loss = loss_fn(logits, yb) if not dist.enabled else (
+                    nn.functional.cross_entropy(logits, yb, reduction="sum") * dist.world_size / global_n)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                norm = grad_clipping(net, t.clip) if t.clip > 0 else grad_norm(net)
+                if not guard.ok(b + 1, loss, norm, lr):
+                    continue
+                opt.step()
+                loss_sum += loss.item() * (len(idx) if not dist.enabled else global_n / dist.world_size)
+                correct += (logits.argmax(1) == yb).sum().item()
+                seen += len(idx)
+                if b % 20 == 0:
+                    bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
+                if D.stop_requested(stop, device, dist):
+                    raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
+            loss_sum, seen, correct = D.all_reduce_sum([loss_sum, seen, correct], device, dist)
+            seen, correct = int(seen), int(correct)
+            if seen == 0:
+                raise SeqlabError(f"every step of epoch {epoch + 1} was non-finite and skipped: lower the "
+                                  "learning rate (--lr) or clip gradients (--clip)")
+            train_s = time.perf_counter() - tic
+            valid = evaluate_accuracy(net, *splits.valid, device, t.eval_batch_size)
+            test = valid if splits.valid_is_test else evaluate_accuracy(net, *splits.test, device, t.eval_batch_size)
+            record = dict(epoch=epoch + 1, train_loss=loss_sum / seen, valid_loss=valid["loss"],
+                          tokens_per_sec=seen * steps_per_image / train_s, lr=lr,
+                          wall_s=time.perf_counter() - started, train_accuracy=correct / seen,
+                          valid_accuracy=valid["accuracy"], test_loss=test["loss"], test_accuracy=test["accuracy"],
+                          images_per_sec=seen / train_s, epoch_s=train_s)
+            if guard.skipped:
+                record["skipped_steps"] = guard.skipped
+            log_file.write(**record)
+            log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
+                f"valid acc {valid['accuracy']:.4f} | test acc {test['accuracy']:.4f} | "
+                f"{record['images_per_sec']:.0f} images/s ({train_s:.1f} s)")
+            improved = valid["accuracy"] > best
+            best = max(best, valid["accuracy"])
+            meta = {"task": "classify", "config": to_dict(cfg), "epoch": epoch + 1, "best_valid_accuracy": best,
+                    "valid_accuracy": valid["accuracy"], "test_accuracy": test["accuracy"], "rng": rng_state(),
+                    "device": str(device)}
+            if improved and dist.is_main:  # best before last (see seqlab.training.lm._save)
+                save_checkpoint(out / "best.safetensors", model=net, meta=meta)
+            if dist.is_main:
+                save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt)
+    if dist.is_main:
+        _plot(log_file.records, out / "accuracy.png")
     last = log_file.records[-1] if log_file.records else {}
     return {"epochs": len(log_file.records), "best_valid_accuracy": best,
             "test_accuracy": last.get("test_accuracy"), "out": str(out)}
@@ -235,3 +264,4 @@ def model_from_checkpoint(ckpt, device: torch.device) -> tuple[SequenceClassifie
     net = build_model(cfg, input_size)
     net.load_state_dict(ckpt.model)
     return net.to(device).eval(), cfg
+

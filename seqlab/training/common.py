@@ -67,3 +67,26 @@ def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weig
     if name == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     raise SeqlabError(f"unknown optimizer {name!r}: use sgd, adam or adamw")
+
+
+def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "token ids") -> None:
+    """Refuse what a language model cannot read, with a message instead of a deep torch error:
+    a (batch, time) integer tensor with at least one time step and ids in [0, vocab_size)
+    (the range is not checked when `vocab_size` is None)."""
+    if not isinstance(X, torch.Tensor):
+        raise SeqlabError(f"{what} must be a torch.Tensor of shape (batch, time), got {type(X).__name__}")
+    if X.dtype.is_floating_point or X.dtype.is_complex or X.dtype == torch.bool:
+        raise SeqlabError(f"{what} must be integers (torch.long), got {X.dtype}: pass token indices, "
+                          "e.g. vocab[tokens], not features")
+    if X.dim() != 2:
+        raise SeqlabError(f"{what} must have shape (batch, time), got {tuple(X.shape)}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise SeqlabError(f"{what} of shape {tuple(X.shape)} are empty: a batch needs at least one row and "
+                          "one time step")
+    if vocab_size is None:
+        return
+    lo, hi = int(X.min()), int(X.max())
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise SeqlabError(f"token id {bad} is out of range for a vocabulary of {vocab_size} tokens "
+                          f"(ids 0..{vocab_size - 1}): the data and the model use different vocabularies")

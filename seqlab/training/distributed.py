@@ -130,3 +130,64 @@ def broadcast_flag(flag: bool, device: torch.device, info: Dist) -> bool:
 def barrier(info: Dist) -> None:
     if info.enabled:
         dist.barrier()
+
+
+class _MemoryLog:
+    """What a non-zero rank keeps instead of metrics.jsonl: the records, in memory only."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+
+    def write(self, **record) -> None:
+        self.records.append(record)
+
+
+def metrics_log(path, info: Dist, *, keep_until_epoch: int | None = None):
+    """A MetricsLog on rank 0; an in-memory stand-in on the other ranks (only rank 0 writes)."""
+    from seqlab.training.metrics import MetricsLog
+
+    return MetricsLog(path, keep_until_epoch=keep_until_epoch) if info.is_main else _MemoryLog()
+
+
+def stop_requested(stop, device: torch.device, info: Dist) -> bool:
+    """Whether any rank saw SIGINT/SIGTERM (every rank must leave the loop at the same step)."""
+    flag = stop is not None and stop.requested
+    return broadcast_flag(flag, device, info) if info.enabled else flag
+
+
+def collective_failure(exc: BaseException) -> SeqlabError:
+    """A timed-out or broken collective (another rank died) as a one-line error."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return SeqlabError(f"a distributed operation failed, most likely because another rank died or hung "
+                       f"({first}); check the other ranks' output, then rerun with --resume "
+                       "(timeout: SEQLAB_DIST_TIMEOUT seconds)")
+
+
+class session:
+    """`with session(): fit(...)` in a CLI command: a failed collective (a rank died, a
+    timeout) becomes a one-line SeqlabError, and the process group is always torn down."""
+
+    def __enter__(self) -> "session":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc is not None and isinstance(exc, RuntimeError) and dist.is_available() and dist.is_initialized():
+                raise collective_failure(exc) from None
+        finally:
+            cleanup()
+        return False
+
+
+def is_main_process() -> bool:
+    """Rank 0, or a plain single-process run (for printing results once)."""
+    return from_env().is_main
+
+
+def require_single_process(command: str) -> None:
+    """Refuse to run a trainer that does not shard its batches yet as N copies under torchrun
+    (they would all write the same --out folder)."""
+    info = from_env()
+    if info.enabled:
+        raise SeqlabError(f"`seqlab train {command}` runs as one process; under torchrun (WORLD_SIZE "
+                          f"{info.world_size}) use --nproc_per_node=1, or `seqlab train lm` for several processes")

@@ -31,8 +31,9 @@ from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, load_c
 from seqlab.errors import SeqlabError
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
-from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+from seqlab.training.checkpoint import check_writable, load_checkpoint, save_checkpoint
 from seqlab.training.common import make_optimizer
+from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
 from seqlab.training.metrics import MetricsLog
 
 K_STEPS = (1, 4, 16, 64)
@@ -65,6 +66,7 @@ class ForecastTrain:
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
     weight_decay: float = 0.0
     rollout: int = 1  # >1: train on the model's own k-step predictions, k = 1..rollout (1: the book)
+    skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
 
 
 @dataclass
@@ -278,6 +280,7 @@ def build_model(cfg: ForecastConfig) -> nn.Module:
 def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     """Train (or resume) per `cfg` on the CPU; writes metrics.jsonl, checkpoints, plots and report.json."""
     _check(cfg)
+    _single_process("forecast")
     out = Path(cfg.run.out)
     series = load_series(cfg.series)
     features, labels = lag_features(series.scaled(), series.tau)
@@ -309,33 +312,45 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")
+    check_writable(out)
     metrics = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if cfg.run.resume else None)
     mse = nn.MSELoss(reduction="none")
     unit = series.std ** 2  # losses are reported in the series' units
     started = time.perf_counter() - (metrics.records[-1]["wall_s"] if metrics.records else 0.0)
     meta = {"task": "forecast", "config": to_dict(cfg), "mean": series.mean, "std": series.std,
             "n_train": n, "noise_floor": series.noise_floor}
-    for epoch in range(start_epoch, t.epochs):
-        net.train()
-        tic = time.perf_counter()
-        for X, y in train_iter:
-            opt.zero_grad()
-            loss_sum(net, X, y).backward()
-            opt.step()
-        train_s = time.perf_counter() - tic
-        net.eval()
-        record = dict(epoch=epoch + 1, train_loss=evaluate_loss(net, train_eval, mse) * unit,
-                      valid_loss=evaluate_loss(net, held, mse) * unit, tokens_per_sec=len(train_iter.dataset) * t.rollout / train_s,
-                      lr=opt.param_groups[0]["lr"], wall_s=time.perf_counter() - started)
-        metrics.write(**record)
-        log(f"epoch {epoch + 1}, loss: {record['train_loss']:f}, held-out 1-step MSE: {record['valid_loss']:f}")
-        improved = record["valid_loss"] < best
-        best = min(best, record["valid_loss"])
-        meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
-        extra = {"series": series.x}
-        save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
-        if improved:
-            save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
+    with StopSignals() as stop:
+        for epoch in range(start_epoch, t.epochs):
+            net.train()
+            tic = time.perf_counter()
+            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1)
+            for step, (X, y) in enumerate(train_iter, start=1):
+                opt.zero_grad()
+                loss = loss_sum(net, X, y)
+                loss.backward()
+                if guard.ok(step, loss, grad_norm(net), opt.param_groups[0]["lr"]):
+                    opt.step()
+                if stop.requested:
+                    raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
+            if guard.skipped == len(train_iter):
+                raise SeqlabError(f"every step of epoch {epoch + 1} was non-finite and skipped: lower the "
+                                  "learning rate (--lr)")
+            train_s = time.perf_counter() - tic
+            net.eval()
+            record = dict(epoch=epoch + 1, train_loss=evaluate_loss(net, train_eval, mse) * unit,
+                          valid_loss=evaluate_loss(net, held, mse) * unit, tokens_per_sec=len(train_iter.dataset) * t.rollout / train_s,
+                          lr=opt.param_groups[0]["lr"], wall_s=time.perf_counter() - started)
+            if guard.skipped:
+                record["skipped_steps"] = guard.skipped
+            metrics.write(**record)
+            log(f"epoch {epoch + 1}, loss: {record['train_loss']:f}, held-out 1-step MSE: {record['valid_loss']:f}")
+            improved = record["valid_loss"] < best
+            best = min(best, record["valid_loss"])
+            meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
+            extra = {"series": series.x}
+            if improved:  # best before last (see seqlab.training.lm._save)
+                save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
+            save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
     net.load_state_dict(load_checkpoint(out, "best").model)
     result = report(net, series)
     result.update(epochs=[{"epoch": r["epoch"], "train_loss": r["train_loss"], "valid_loss": r["valid_loss"]}
@@ -354,3 +369,9 @@ def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
     series = Series(ckpt.extra["series"], cfg.series.tau, ckpt.meta["n_train"], ckpt.meta["mean"],
                     ckpt.meta["std"], ckpt.meta["noise_floor"])
     return net, series, cfg
+
+
+def _single_process(command: str) -> None:
+    from seqlab.training.distributed import require_single_process
+
+    require_single_process(command)

@@ -78,3 +78,78 @@ def check_finite(value: torch.Tensor | float, *, where: str, skip: bool = False,
     raise NonFiniteLoss(f"the {what} became {v} at {where}; the last good checkpoint is kept. "
                         f"Lower the learning rate{lr_text}, clip gradients (--clip), or pass "
                         "--skip-nonfinite to skip such steps")
+
+
+def grad_norm(net: torch.nn.Module) -> torch.Tensor:
+    """Global L2 norm of the gradients (a 0-d tensor; no host sync)."""
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+class StepGuard:
+    """Per-step check of the loss and gradient norm, for one epoch of a training loop.
+
+        guard = StepGuard(skip=cfg.skip_nonfinite, eager=device.type == "cpu", epoch=e)
+        ...
+        loss.backward(); norm = grad_clipping(net, clip)
+        if not guard.ok(step, loss, norm, lr):
+            optimizer.zero_grad(); continue         # skipped (only with skip=True)
+        optimizer.step()
+        ...
+        guard.finish(lr)                             # before anything is saved
+
+    With `skip`, a bad step is skipped (counted in `skipped`); this needs a host sync per
+    step. Without it, `eager` stops at once naming the step (a sync per step: free on the
+    CPU); otherwise the first bad step is recorded on the device and `finish` stops the
+    run at the end of the epoch, naming it, before any checkpoint is written.
+    """
+
+    def __init__(self, *, skip: bool, eager: bool, epoch: int) -> None:
+        self.skip, self.eager, self.epoch = skip, eager, epoch
+        self.skipped = 0
+        self._first: torch.Tensor | None = None  # lazily: first bad step, -1 if none
+        self._lr: float | None = None
+
+    def _where(self, step: int) -> str:
+        return f"epoch {self.epoch} step {step}"
+
+    def ok(self, step: int, loss: torch.Tensor, norm: torch.Tensor | None = None, lr: float | None = None) -> bool:
+        """False when the step must be skipped; raises NonFiniteLoss (eager) when it must stop."""
+        if self.skip or self.eager:
+            for value, what in ((loss, "loss"), (norm, "gradient norm")):
+                if value is not None and not check_finite(value, where=self._where(step), skip=self.skip,
+                                                          lr=lr, what=what):
+                    self.skipped += 1
+                    return False
+            return True
+        finite = torch.isfinite(loss.detach())
+        if norm is not None:
+            finite = finite & torch.isfinite(norm.detach())
+        if self._first is None:
+            self._first = torch.full((), -1, dtype=torch.long, device=loss.device)
+        self._first = torch.where((self._first < 0) & ~finite, torch.full_like(self._first, step), self._first)
+        self._lr = lr
+        return True
+
+    def finish(self, lr: float | None = None) -> None:
+        """Raise NonFiniteLoss naming the first bad step recorded lazily (no-op otherwise)."""
+        if self._first is not None and int(self._first) >= 0:
+            raise NonFiniteLoss(f"the loss or gradient became non-finite at {self._where(int(self._first))}; "
+                                "the last good checkpoint is kept. Lower the learning rate"
+                                f"{f' (now {lr:g})' if lr is not None else ''}, clip gradients (--clip), "
+                                "or pass --skip-nonfinite to skip such steps")
+
+
+def interrupted_message(stop: StopSignals, epoch: int, out) -> str:
+    """What the CLI prints (exit 130) after SIGINT/SIGTERM: which checkpoint is kept, how to go on.
+
+    Checkpoints are written at epoch ends, with every RNG state, so the interrupted epoch
+    is replayed from its beginning exactly as it ran: the resumed run ends bitwise-equal."""
+    if epoch > 1:
+        kept = (f"the checkpoint of epoch {epoch - 1} (last.safetensors) is kept in {out}: continue with the "
+                f"same command and --resume (epoch {epoch} restarts from its beginning)")
+    else:
+        kept = f"no epoch had finished, so there is no checkpoint in {out}: rerun the same command without --resume"
+    return f"stopped by {stop.name or 'a signal'} during epoch {epoch}; {kept}"

@@ -37,11 +37,14 @@ from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import rng_state, set_rng_state
-from seqlab.training.checkpoint import Checkpoint, expect_task, find_checkpoint, load_checkpoint, save_checkpoint
-from seqlab.training.common import detach_state, grad_clipping, make_optimizer
+from seqlab.training.checkpoint import (Checkpoint, check_writable, expect_task, find_checkpoint, load_checkpoint,
+                                        save_checkpoint)
+from seqlab.training.common import check_token_batch, detach_state, grad_clipping, make_optimizer
+from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
-from seqlab.training.guard import StopSignals, TrainingInterrupted, check_finite
-from seqlab.training.metrics import MetricsLog, perplexity
+from seqlab.training.guard import (NonFiniteLoss, StepGuard, StopSignals, TrainingInterrupted, check_finite,
+                                   interrupted_message)
+from seqlab.training.metrics import perplexity
 from seqlab.training.progress import progress
 from seqlab.training.schedules import NTASGDTrigger
 
@@ -68,6 +71,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     lr_decay: float = 1.0  # multiply lr by this when validation loss stops improving
     eval_batch_size: int = 10
+    skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
     # recipe options (seqlab.training.lm_regularized)
     schedule: Literal["none", "plateau", "cosine"] = "plateau"  # plateau: x lr_decay on a stall
     warmup_steps: int = 0  # cosine: linear warm-up over this many batches
@@ -100,20 +104,26 @@ def _token_losses(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
 
 def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, device: torch.device, *,
                 clip: float, carry_state: bool, total: int | None = None, desc: str = "train",
-                stop: StopSignals | None = None, fast: bool = True) -> tuple[float, int, float]:
-    """One pass over `batches`; returns (sum of token losses, tokens, seconds).
+                stop: StopSignals | None = None, fast: bool = True, guard: StepGuard | None = None,
+                dist: D.Dist = D.Dist()) -> tuple[float, int, float]:
+    """One pass over `batches`; returns (sum of token losses, tokens, seconds), summed over ranks.
 
-    No host sync per batch: the loss sum stays on the device until the end. `fast`: bf16
+    No host sync per batch on CUDA: the loss sum stays on the device until the end. `fast`: bf16
     autocast on a CUDA device (seqlab.models.accel; a no-op on the CPU).
 
     Stops early (between steps) when `stop.requested`: the caller decides what to keep.
+    `guard` checks each step's loss and gradient norm (a skipped step restarts the carried
+    state). Under torchrun (`dist`) each rank trains on its contiguous block of rows of every
+    global batch (so its carried state stays right) and `net` is DDP-wrapped.
     """
     net.train()
+    model = D.unwrap(net)
     state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
-    for X, Y in progress(batches, total=total, desc=desc):
-        X, Y = X.to(device), Y.to(device)
+    lr = optimizer.param_groups[0]["lr"]
+    for step, (X, Y) in enumerate(progress(batches, total=total, desc=desc), start=1):
+        X, Y = D.shard_columns(X, dist).to(device), D.shard_columns(Y, dist).to(device)
         if state is None or not carry_state:
-            state = net.begin_state(batch_size=X.shape[0], device=device)
+            state = model.begin_state(batch_size=X.shape[0], device=device)
         else:
             state = detach_state(state)
         with autocast(device, fast):
@@ -121,15 +131,30 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
             total_loss = _loss_sum(logits, Y)
         optimizer.zero_grad(set_to_none=True)
         (total_loss / Y.numel()).backward()
-        grad_clipping(net, clip)
-        optimizer.step()
-        loss_sum += total_loss.detach()
-        n += Y.numel()
-        if stop is not None and stop.requested:
+        norm = grad_clipping(net, clip)
+        if guard is not None and not guard.ok(step, total_loss, norm, lr):
+            optimizer.zero_grad(set_to_none=True)
+            state = None
+        else:
+            optimizer.step()
+            loss_sum += total_loss.detach()
+            n += Y.numel()
+        if D.stop_requested(stop, device, dist):
             break
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return float(loss_sum), n, time.perf_counter() - t0
+    loss_total, n = D.all_reduce_sum([float(loss_sum), n], device, dist)
+    return loss_total, int(n), time.perf_counter() - t0
+
+
+def _vocab_size(net: nn.Module) -> int | None:
+    """The model's vocabulary size (its `vocab_size`, else its last Linear layer's width), if known."""
+    model = D.unwrap(net)
+    size = getattr(model, "vocab_size", None)
+    if size is None:
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+        size = linears[-1].out_features if linears else None
+    return None if size is None else int(size)
 
 
 def _row(state, b: int):
@@ -151,6 +176,9 @@ def evaluate_lm(net: nn.Module, stream: torch.Tensor, batch_size: int = 10, num_
     device = torch.device(device)
     was_training = net.training
     net.eval()
+    if not isinstance(stream, torch.Tensor) or stream.dim() != 1:
+        raise SeqlabError("evaluate_lm reads a 1-D tensor of token ids (a corpus split)")
+    check_token_batch(stream[None], _vocab_size(net), what="held-out token ids")
     stream = stream.to(device).long()
     n_pred = len(stream) - 1
     if n_pred < 1:
@@ -191,6 +219,11 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record."""
     out = Path(cfg.run.out)
     tc = cfg.train
+    D.local_batch_size(tc.batch_size, D.from_env())  # the world size must divide the batch (before joining)
+    if D.from_env().enabled and reg.uses_regularized_epoch(tc):
+        raise SeqlabError("AR/TAR, variable BPTT and the cosine schedule do not run under torchrun yet: "
+                          "train them in one process")
+    dist, device = D.setup(device)
     net = build_lm(cfg.model, len(corpus.vocab)).to(device)
     reg.check_options(tc)
     trigger = NTASGDTrigger(tc.nonmono) if tc.optimizer == "nt-asgd" else None
@@ -201,6 +234,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         raise SeqlabError(f"lr_decay must be in (0, 1], got {tc.lr_decay}")
     if tc.clip <= 0:
         raise SeqlabError(f"clip must be > 0, got {tc.clip}")
+    if tc.epochs <= 0:
+        raise SeqlabError(f"--epochs must be positive, got {tc.epochs}")
     batch_rng = random.Random(cfg.run.seed)
     batches = LMBatches(corpus.train, tc.batch_size, tc.num_steps, tc.sampling, rng=batch_rng, device=device)
     steps = (reg.expected_batches(len(corpus.train), tc.batch_size, tc.num_steps) if tc.variable_bptt
@@ -225,28 +260,35 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         v, internal, g = ckpt.meta["batch_rng"]
         batch_rng.setstate((v, tuple(internal), g))
         log(f"resuming {out} after epoch {start} (best valid loss {best:.4f})")
-    metrics = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start if cfg.run.resume else None)
+    if dist.is_main:
+        check_writable(out)
+    metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)
     n_params = sum(p.numel() for p in net.parameters())
+    log = log if dist.is_main else (lambda *a, **k: None)
     log(f"lm: {cfg.model.cell}/{cfg.model.impl} {n_params:,} parameters, vocab {len(corpus.vocab)}, "
-        f"{len(corpus.train):,} training tokens, device {device}")
+        f"{len(corpus.train):,} training tokens, device {device}"
+        + (f", {dist.world_size} ranks" if dist.enabled else ""))
+    wrapped = D.wrap(net, dist, device)
     record: dict = metrics.records[-1] if metrics.records else {}
     wall0 = time.perf_counter() - (record.get("wall_s") or 0.0)
     with StopSignals() as stop:
         for epoch in range(start + 1, tc.epochs + 1):
-            record = _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
-                            wall0, log)
+            record = _epoch(cfg, wrapped, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
+                            wall0, log, dist)
             optimizer = reg.start_averaging(net, optimizer, trigger, record["valid_loss"], tc.weight_decay, log)
-            best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best,
+            best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist,
                          trigger=trigger)
-    if metrics.records:
+    if metrics.records and dist.is_main:
         _plot(out, metrics.records)
     return record
 
 
-def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, log):
+def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, log,
+           dist=D.Dist()):
     """Train one epoch, evaluate, log; returns the epoch's record."""
     tc = cfg.train
     lr = optimizer.param_groups[0]["lr"]
+    guard = StepGuard(skip=tc.skip_nonfinite, eager=device.type == "cpu", epoch=epoch)
     if reg.uses_regularized_epoch(tc):
         loss_sum, n, secs = reg.train_epoch_regularized(
             net, batches, optimizer, device, clip=tc.clip, carry_state=tc.sampling == "sequential",
@@ -256,16 +298,22 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
     else:
         loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
                                         carry_state=tc.sampling == "sequential", total=len(batches),
-                                        desc=f"epoch {epoch}/{tc.epochs}", stop=stop, fast=cfg.model.fast)
-    if stop.requested:  # nothing of this epoch is saved: last.safetensors is the previous one
-        raise TrainingInterrupted(f"stopped by {stop.name} during epoch {epoch}; the checkpoint of epoch "
-                                  f"{epoch - 1} is in {cfg.run.out}: continue with the same command and --resume")
-    check_finite(loss_sum, where=f"epoch {epoch}", lr=lr)  # before anything is saved
+                                        desc=f"epoch {epoch}/{tc.epochs}", stop=stop, fast=cfg.model.fast,
+                                        guard=guard, dist=dist)
+    if D.stop_requested(stop, device, dist):  # nothing of this epoch is saved: last is the previous one
+        raise TrainingInterrupted(interrupted_message(stop, epoch, cfg.run.out))
+    guard.finish(lr)  # before anything is saved
+    if n == 0:
+        raise NonFiniteLoss(f"every step of epoch {epoch} was non-finite and skipped: lower the learning "
+                            f"rate (now {lr:g}) or clip gradients (--clip)")
+    check_finite(loss_sum, where=f"epoch {epoch}", lr=lr)
     train_loss = loss_sum / n
     record = {"epoch": epoch, "train_loss": train_loss, "train_ppl": perplexity(loss_sum, n)}
+    if guard.skipped:
+        record["skipped_steps"] = guard.skipped
     if corpus.valid is not None:
         with reg.averaged_weights(optimizer):  # nt-asgd: evaluate the averaged weights
-            v_sum, v_n = evaluate_lm(net, corpus.valid, tc.eval_batch_size, tc.num_steps, device)
+            v_sum, v_n = evaluate_lm(D.unwrap(net), corpus.valid, tc.eval_batch_size, tc.num_steps, device)
         record.update(valid_loss=v_sum / v_n, valid_ppl=perplexity(v_sum, v_n))
     else:  # no held-out data: checkpoints are selected on the training loss
         record.update(valid_loss=None, valid_ppl=None)
@@ -283,20 +331,24 @@ def _selection_loss(record: dict) -> float:
     return record["valid_loss"] if record["valid_loss"] is not None else record["train_loss"]
 
 
-def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, trigger=None) -> float:
-    """Write last (and best, if it is) checkpoint; returns the best selection loss so far."""
+def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist=D.Dist(),
+          trigger=None) -> float:
+    """Write last (and best, if it is) checkpoint (rank 0 only); returns the best selection loss so far."""
     loss = _selection_loss(record)
     is_best = loss < best
     best = min(best, loss)
+    if not dist.is_main:
+        return best
     meta = {"task": "lm", "config": to_dict(cfg), "vocab": corpus.vocab.to_dict(), "epoch": epoch,
             "best_valid_loss": best, "metrics": record, "rng": rng_state(),
             "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "ntasgd": trigger.state_dict() if trigger is not None else None}
-    save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
+    # best before last: a kill between the two leaves last at the previous epoch, which then replays
     if is_best:
         with reg.averaged_weights(optimizer):  # nt-asgd: the weights that were evaluated
             save_checkpoint(out / "best.safetensors", model=net, meta=meta)
+    save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
     return best
 
 

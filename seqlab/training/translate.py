@@ -58,13 +58,17 @@ def teacher_forcing_input(Y: torch.Tensor, bos: int) -> torch.Tensor:
 
 
 def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, *, bos: int,
-                clip: float, device: torch.device, deadline: float | None = None) -> dict:
+                clip: float, device: torch.device, deadline: float | None = None, stop=None,
+                guard=None) -> dict:
     """One pass of teacher-forced training; returns loss_sum (nats), tokens, seconds, and
-    `stopped`: whether it ended early at `deadline` (a `time.perf_counter()` value)."""
+    `stopped`: whether it ended early at `deadline` (a `time.perf_counter()` value).
+
+    `stop` (a StopSignals) ends the pass between steps; `guard` (a StepGuard) checks each
+    step's loss and gradient norm and may skip the step."""
     model.train()
     loss_sum, n_tokens, start = torch.zeros((), device=device), 0, time.perf_counter()
     stopped = False
-    for X, X_len, Y, Y_len in batches:
+    for step, (X, X_len, Y, Y_len) in enumerate(batches, start=1):
         if deadline is not None and n_tokens and time.perf_counter() >= deadline:
             stopped = True
             break
@@ -74,10 +78,15 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
         count = int(Y_len.sum())
         optimizer.zero_grad(set_to_none=True)
         (token_loss / max(count, 1)).backward()
-        grad_clipping(model, clip)
+        norm = grad_clipping(model, clip)
+        if guard is not None and not guard.ok(step, token_loss, norm, optimizer.param_groups[0]["lr"]):
+            optimizer.zero_grad(set_to_none=True)
+            continue
         optimizer.step()
         loss_sum += token_loss.detach()
         n_tokens += count
+        if stop is not None and stop.requested:
+            break
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return {"loss_sum": float(loss_sum), "tokens": n_tokens, "seconds": time.perf_counter() - start,
@@ -141,8 +150,9 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
     from seqlab.runtime import resolve_device, rng_state, seed_everything, set_rng_state
-    from seqlab.training.checkpoint import expect_task, load_checkpoint, save_checkpoint
+    from seqlab.training.checkpoint import check_writable, expect_task, load_checkpoint, save_checkpoint
     from seqlab.training.common import make_optimizer
+    from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, interrupted_message
     from seqlab.training.metrics import MetricsLog
     from seqlab.training.progress import progress
 
@@ -153,6 +163,7 @@ def fit(cfg, *, log=print) -> dict:
     if d.num_examples is not None and d.num_examples <= 0:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
     device = resolve_device(run.device)
+    _single_process("translate")
     seed_everything(run.seed)
     out = Path(run.out)
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,
@@ -179,6 +190,7 @@ def fit(cfg, *, log=print) -> dict:
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming {out} after epoch {start_epoch}")
+    check_writable(out)
     metrics = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if run.resume else None)
     bleu_pairs = data.splits["valid"][: tr.bleu_sentences]
     n_params = sum(p.numel() for p in model.parameters())
@@ -190,36 +202,47 @@ def fit(cfg, *, log=print) -> dict:
     record: dict = {}
     wall0 = time.perf_counter()
     n_batches = math.ceil(train_arrays[0].shape[0] / tr.batch_size)
-    for epoch in range(start_epoch + 1, tr.epochs + 1):
-        gen = torch.Generator().manual_seed(run.seed * 100_003 + epoch)  # order depends on (seed, epoch) only
-        train_iter = progress(batches(train_arrays, tr.batch_size, shuffle=True, generator=gen),
-                              total=n_batches, desc=f"epoch {epoch}/{tr.epochs}")
-        deadline = wall0 + tr.time_limit_s if tr.time_limit_s else None
-        t = train_epoch(model, train_iter, optimizer, bos=bos, clip=tr.clip, device=device, deadline=deadline)
-        v = evaluate_loss(model, batches(valid_arrays, 256), bos=bos, device=device)
-        train_loss, valid_loss = t["loss_sum"] / t["tokens"], v["loss_sum"] / v["tokens"]
-        record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
-                  "tokens_per_sec": t["tokens"] / t["seconds"], "lr": optimizer.param_groups[0]["lr"],
-                  "wall_s": time.perf_counter() - wall0, "train_ppl": math.exp(min(train_loss, 700)),
-                  "valid_ppl": math.exp(min(valid_loss, 700))}
-        if tr.bleu_every > 0 and (epoch % tr.bleu_every == 0 or epoch == tr.epochs):
-            record["valid_bleu"] = bleu_on(model, bleu_pairs, data, device=device)["bleu"]
-        if t["stopped"]:
-            record["partial_epoch"] = True  # --time-limit-s ended it early; training stops here
-        record["wall_s"] = time.perf_counter() - wall0
-        metrics.write(**record)
-        meta = dict(meta_base, epoch=epoch, rng=rng_state(), best_valid_loss=min(best, valid_loss),
-                    valid_loss=valid_loss)
-        if valid_loss < best:
-            best = valid_loss
-            save_checkpoint(out / "best.safetensors", model=model, meta=meta)
-        save_checkpoint(out / "last.safetensors", model=model, meta=meta, optimizer=optimizer)
-        bleu_txt = f", valid BLEU {record['valid_bleu']:.1f}" if "valid_bleu" in record else ""
-        log(f"epoch {epoch}: train loss {train_loss:.3f}, valid loss {valid_loss:.3f}{bleu_txt}, "
-            f"{record['tokens_per_sec']:,.0f} tokens/s, {record['wall_s']:.0f} s")
-        if t["stopped"]:
-            log(f"time limit of {tr.time_limit_s:g} s reached during epoch {epoch}: stopping")
-            break
+    with StopSignals() as stop:
+        for epoch in range(start_epoch + 1, tr.epochs + 1):
+            gen = torch.Generator().manual_seed(run.seed * 100_003 + epoch)  # order depends on (seed, epoch) only
+            train_iter = progress(batches(train_arrays, tr.batch_size, shuffle=True, generator=gen),
+                                  total=n_batches, desc=f"epoch {epoch}/{tr.epochs}")
+            deadline = wall0 + tr.time_limit_s if tr.time_limit_s else None
+            guard = StepGuard(skip=tr.skip_nonfinite, eager=device.type == "cpu", epoch=epoch)
+            t = train_epoch(model, train_iter, optimizer, bos=bos, clip=tr.clip, device=device, deadline=deadline,
+                            stop=stop, guard=guard)
+            if stop.requested:  # nothing of this epoch is saved: it is replayed exactly on --resume
+                raise TrainingInterrupted(interrupted_message(stop, epoch, out))
+            guard.finish(optimizer.param_groups[0]["lr"])  # before anything is saved
+            if t["tokens"] == 0:
+                raise SeqlabError(f"every step of epoch {epoch} was non-finite and skipped: lower the learning "
+                                  "rate (--lr) or clip gradients (--clip)")
+            v = evaluate_loss(model, batches(valid_arrays, 256), bos=bos, device=device)
+            train_loss, valid_loss = t["loss_sum"] / t["tokens"], v["loss_sum"] / v["tokens"]
+            record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
+                      "tokens_per_sec": t["tokens"] / t["seconds"], "lr": optimizer.param_groups[0]["lr"],
+                      "wall_s": time.perf_counter() - wall0, "train_ppl": math.exp(min(train_loss, 700)),
+                      "valid_ppl": math.exp(min(valid_loss, 700))}
+            if guard.skipped:
+                record["skipped_steps"] = guard.skipped
+            if tr.bleu_every > 0 and (epoch % tr.bleu_every == 0 or epoch == tr.epochs):
+                record["valid_bleu"] = bleu_on(model, bleu_pairs, data, device=device)["bleu"]
+            if t["stopped"]:
+                record["partial_epoch"] = True  # --time-limit-s ended it early; training stops here
+            record["wall_s"] = time.perf_counter() - wall0
+            metrics.write(**record)
+            meta = dict(meta_base, epoch=epoch, rng=rng_state(), best_valid_loss=min(best, valid_loss),
+                        valid_loss=valid_loss)
+            if valid_loss < best:
+                best = valid_loss
+                save_checkpoint(out / "best.safetensors", model=model, meta=meta)
+            save_checkpoint(out / "last.safetensors", model=model, meta=meta, optimizer=optimizer)
+            bleu_txt = f", valid BLEU {record['valid_bleu']:.1f}" if "valid_bleu" in record else ""
+            log(f"epoch {epoch}: train loss {train_loss:.3f}, valid loss {valid_loss:.3f}{bleu_txt}, "
+                f"{record['tokens_per_sec']:,.0f} tokens/s, {record['wall_s']:.0f} s")
+            if t["stopped"]:
+                log(f"time limit of {tr.time_limit_s:g} s reached during epoch {epoch}: stopping")
+                break
     recs = metrics.records
     if recs:
         xs = [r["epoch"] for r in recs]
@@ -245,3 +268,9 @@ def load_translator(ckpt, device: torch.device):
     model.load_state_dict(ckpt.model)
     model.to(device).eval()
     return model, SimpleNamespace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, num_steps=cfg["data"]["num_steps"])
+
+
+def _single_process(command: str) -> None:
+    from seqlab.training.distributed import require_single_process
+
+    require_single_process(command)

@@ -64,7 +64,7 @@ def test_crash_during_write_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(ckpt_mod.os, "replace", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(SeqlabError, match="cannot write checkpoint .*disk full.*previous checkpoint"):
         save_checkpoint(path, model=net, meta={"task": "lm", "epoch": 2})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["last.safetensors"]  # no temporary left behind

@@ -1,0 +1,264 @@
+"""A battery of bad inputs across the CLI and the API: each gives one clear message (a
+SeqlabError; exit code 2 from the CLI), no traceback, and leaves no output folder behind."""
+
+import errno
+import os
+import pickle
+
+import pytest
+import torch
+
+from seqlab.cli import main
+from seqlab.errors import SeqlabError
+
+TEXT = "the time machine by h g wells\n" * 40
+EXIT_BAD_INPUT = 2
+
+
+@pytest.fixture
+def files(tmp_path):
+    f = {}
+    f["tiny"] = tmp_path / "tiny.txt"
+    f["tiny"].write_text(TEXT, encoding="utf-8")
+    f["other"] = tmp_path / "other.txt"
+    f["other"].write_text("zyxwvu qponm\n" * 80, encoding="utf-8")
+    f["latin"] = tmp_path / "latin.txt"
+    f["latin"].write_bytes("café été\n".encode("latin-1") * 20)
+    f["binary"] = tmp_path / "binary.txt"
+    f["binary"].write_bytes(bytes(range(256)) * 8)
+    f["empty"] = tmp_path / "empty.txt"
+    f["empty"].write_bytes(b"")
+    f["afile"] = tmp_path / "afile"
+    f["afile"].write_text("x")
+    f["badtoml"] = tmp_path / "bad.toml"
+    f["badtoml"].write_text("garbage = [\n")
+    f["unknown_key"] = tmp_path / "unknown.toml"
+    f["unknown_key"].write_text("[train]\nno_such_option = 3\n")
+    f["noise"] = tmp_path / "noise.safetensors"
+    f["noise"].write_bytes(os.urandom(300))
+    f["pairs_notab"] = tmp_path / "pairs.txt"
+    f["pairs_notab"].write_text("no tab on this line\nnor here\n" * 10, encoding="utf-8")
+    f["csv"] = tmp_path / "series.csv"
+    f["csv"].write_text("t,value\n" + "".join(f"{i},{i * 0.1}\n" for i in range(300)))
+    f["notidx"] = tmp_path / "images.idx"
+    f["notidx"].write_bytes(b"not an idx file at all")
+    return f
+
+
+LM = ["train", "lm", "--level", "char", "--hidden", "8", "--epochs", "1", "--batch-size", "2", "--num-steps", "5",
+      "--device", "cpu"]
+
+# (id, argv with {placeholders}, a fragment the one-line message must contain)
+CLI_CASES = [
+    ("missing corpus", LM + ["--data", "{tmp}/nope.txt"], "not found"),
+    ("non-UTF-8 corpus", LM + ["--data", "{latin}"], "not UTF-8"),
+    ("binary corpus", LM + ["--data", "{binary}"], "binary"),
+    ("empty corpus", LM + ["--data", "{empty}"], "empty"),
+    ("huge num_steps", LM + ["--data", "{tiny}", "--num-steps", "1000000000"], "too short for one batch"),
+    ("zero num_steps", LM + ["--data", "{tiny}", "--num-steps", "0"], "num_steps must be a positive"),
+    ("zero batch size", LM + ["--data", "{tiny}", "--batch-size", "0"], "batch_size must be a positive"),
+    ("negative learning rate", LM + ["--data", "{tiny}", "--lr", "-1"], "learning rate must be > 0"),
+    ("zero epochs", LM + ["--data", "{tiny}", "--epochs", "0"], "--epochs must be positive"),
+    ("zero hidden", LM + ["--data", "{tiny}", "--hidden", "0"], "must be positive"),
+    ("dropout out of range", LM + ["--data", "{tiny}", "--dropout", "1.5"], "dropout must be in"),
+    ("no data source", LM, "give exactly one of --dataset"),
+    ("unknown dataset", LM + ["--dataset", "nosuch"], "unknown dataset 'nosuch'"),
+    ("unknown device", LM + ["--data", "{tiny}", "--device", "tpu9"], "device"),
+    ("unwritable --out", LM + ["--data", "{tiny}", "--out", "{afile}/run"], "cannot write to the output folder"),
+    ("--resume without a checkpoint", LM + ["--data", "{tiny}", "--resume"], "no checkpoint"),
+    ("missing config file", LM + ["--data", "{tiny}", "--config", "{tmp}/nope.toml"], "not found"),
+    ("malformed config file", LM + ["--data", "{tiny}", "--config", "{badtoml}"], "not valid TOML"),
+    ("unknown config key", LM + ["--data", "{tiny}", "--config", "{unknown_key}"], "no_such_option"),
+    ("evaluate: missing checkpoint", ["evaluate", "--checkpoint", "{tmp}/nothere"], "not found"),
+    ("evaluate: random bytes as checkpoint", ["evaluate", "--checkpoint", "{noise}"], "corrupted or truncated"),
+    ("evaluate: empty run folder", ["evaluate", "--checkpoint", "{tmp}"], "no checkpoint in"),
+    ("generate: missing checkpoint", ["generate", "--checkpoint", "{tmp}/nothere", "--prefix", "a"], "not found"),
+    ("translate: nothing to translate", ["translate", "--checkpoint", "{tmp}/nothere"], "nothing to translate"),
+    ("train translate: empty pairs file", ["train", "translate", "--data", "{empty}"], "empty"),
+    ("train translate: binary pairs file", ["train", "translate", "--data", "{binary}"], "binary"),
+    ("train translate: no tab-separated pairs", ["train", "translate", "--data", "{pairs_notab}"], "source<TAB>target"),
+    ("train forecast: zero lags", ["train", "forecast", "--tau", "0"], "--tau must be a positive"),
+    ("train forecast: missing CSV column", ["train", "forecast", "--data", "{csv}", "--column", "nope"], "nope"),
+    ("forecast: negative steps", ["forecast", "--checkpoint", "{tmp}/nothere", "--steps", "-1"], "--steps must be"),
+    ("train classify: missing MNIST folder", ["train", "classify", "--data-dir", "{tmp}/nope"], "not found"),
+    ("classify: missing checkpoint", ["classify", "--checkpoint", "{tmp}/nothere", "--images", "{notidx}"],
+     "not found"),
+]
+
+
+def _fill(argv, files, tmp_path):
+    names = {k: str(v) for k, v in files.items()} | {"tmp": str(tmp_path)}
+    return [a.format(**names) for a in argv]
+
+
+def _expect_bad_input(argv, fragment, capsys, out):
+    code = main(argv + ([] if "--out" in argv or argv[0] != "train" else ["--out", str(out)]))
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert code == EXIT_BAD_INPUT, err
+    assert "Traceback" not in captured.err and "Traceback" not in captured.out
+    assert err.startswith("seqlab: error: ") and len(err.splitlines()) == 1, err
+    assert fragment in err
+    return err
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_cli_bad_input(case, files, tmp_path, capsys):
+    _, argv, fragment = case
+    out = tmp_path / "run"
+    _expect_bad_input(_fill(argv, files, tmp_path), fragment, capsys, out)
+    assert not out.exists()  # no partial output
+
+
+def _train_tiny(files, out, *extra):
+    assert main(LM + ["--data", str(files["tiny"]), "--out", str(out), *extra]) == 0
+
+
+def test_vocab_mismatch_between_checkpoint_and_data(files, tmp_path, capsys):
+    out = tmp_path / "run"
+    _train_tiny(files, out)
+    before = sorted(p.name for p in out.iterdir())
+    mtime = (out / "last.safetensors").stat().st_mtime_ns
+    capsys.readouterr()
+    err = _expect_bad_input(LM + ["--data", str(files["other"]), "--out", str(out), "--resume", "--epochs", "2"],
+                            "another vocabulary", capsys, out)
+    assert "--level" in err
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (out / "last.safetensors").stat().st_mtime_ns == mtime
+
+
+def test_model_mismatch_on_resume(files, tmp_path, capsys):
+    out = tmp_path / "run"
+    _train_tiny(files, out)
+    capsys.readouterr()
+    _expect_bad_input(LM + ["--data", str(files["tiny"]), "--out", str(out), "--resume", "--hidden", "12"],
+                      "different model", capsys, out)
+
+
+def test_checkpoint_of_another_task_is_refused(files, tmp_path, capsys):
+    out = tmp_path / "run"
+    _train_tiny(files, out)
+    capsys.readouterr()
+    _expect_bad_input(["translate", "--checkpoint", str(out), "go ."], "holds a lm model, not a translate model",
+                      capsys, out)
+
+
+class _Payload:
+    """Unpickling this runs `open(marker, 'w')`: proof that a file was executed."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("command", ["evaluate", "generate", "resume"])
+def test_planted_pickle_is_refused_not_executed(files, tmp_path, capsys, command):
+    run = tmp_path / "run"
+    run.mkdir()
+    marker = tmp_path / "pwned"
+    for name in ("best.safetensors", "last.safetensors"):
+        (run / name).write_bytes(pickle.dumps(_Payload(str(marker))))
+        torch.save({"x": _Payload(str(marker))}, run / "also.pt")  # a torch.save pickle next to it
+    argv = {"evaluate": ["evaluate", "--checkpoint", str(run)],
+            "generate": ["generate", "--checkpoint", str(run), "--prefix", "a"],
+            "resume": LM + ["--data", str(files["tiny"]), "--out", str(run), "--resume"]}[command]
+    _expect_bad_input(argv, "corrupted or truncated", capsys, run)
+    assert not marker.exists()
+    pickle.loads((run / "last.safetensors").read_bytes())  # the payload is live: it would have run
+    assert marker.exists()
+
+
+def test_disk_full_while_checkpointing(files, tmp_path, capsys, monkeypatch):
+    from seqlab.training import checkpoint
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(checkpoint.os, "fsync", full)
+    out = tmp_path / "run"
+    err = _expect_bad_input(LM + ["--data", str(files["tiny"]), "--out", str(out)], "No space left on device",
+                            capsys, out)
+    assert "best.safetensors" in err  # the first file written at an epoch end (best before last)
+    leftovers = [p.name for p in out.iterdir()] if out.exists() else []
+    assert not [n for n in leftovers if n.endswith(".tmp") or n.endswith(".safetensors")]
+
+
+def test_disk_full_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    from seqlab.training import checkpoint
+
+    path = tmp_path / "last.safetensors"
+    checkpoint.save_checkpoint(path, model={"w": torch.ones(3)}, meta={"task": "lm", "epoch": 1})
+    monkeypatch.setattr(checkpoint.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    with pytest.raises(SeqlabError, match="previous checkpoint, if any, is kept"):
+        checkpoint.save_checkpoint(path, model={"w": torch.zeros(3)}, meta={"task": "lm", "epoch": 2})
+    monkeypatch.undo()
+    ckpt = checkpoint.load_checkpoint(path)
+    assert ckpt.meta["epoch"] == 1 and torch.equal(ckpt.model["w"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["last.safetensors"]
+
+
+# --- the API -------------------------------------------------------------------------------
+
+def _lm(embed=0, impl="fused"):
+    from seqlab.models.lm import ModelConfig, build_lm
+
+    return build_lm(ModelConfig(cell="gru", impl=impl, hidden=8, embed=embed), 10)
+
+
+@pytest.mark.parametrize("stream,fragment", [
+    (torch.tensor([1, 2, 30]), "token id 30 is out of range for a vocabulary of 10"),
+    (torch.tensor([1, -1, 3]), "token id -1 is out of range"),
+    (torch.zeros(5), "must be integers"),
+    (torch.zeros(2, 3, dtype=torch.long), "1-D tensor"),
+    (torch.tensor([4]), "nothing to predict"),
+    (torch.zeros(0, dtype=torch.long), "empty"),
+], ids=["id too large", "negative id", "float dtype", "2-D shape", "one token", "zero-length"])
+def test_evaluate_lm_bad_streams(stream, fragment):
+    from seqlab.training.lm import evaluate_lm
+
+    with pytest.raises(SeqlabError, match=fragment):
+        evaluate_lm(_lm(), stream)
+
+
+@pytest.mark.parametrize("X,fragment", [
+    (torch.zeros(2, 3), "must be integers"),
+    (torch.zeros(2, 3, dtype=torch.bool), "must be integers"),
+    (torch.zeros(3, dtype=torch.long), r"shape \(batch, time\)"),
+    (torch.zeros(2, 0, dtype=torch.long), "empty"),
+    (torch.full((2, 3), 10), "token id 10 is out of range"),
+    ([[1, 2]], "torch.Tensor"),
+], ids=["float", "bool", "1-D", "zero time steps", "id = vocab size", "a list"])
+def test_token_batch_checks(X, fragment):
+    from seqlab.training.common import check_token_batch
+
+    with pytest.raises(SeqlabError, match=fragment):
+        check_token_batch(X, 10)
+    check_token_batch(torch.zeros(2, 3, dtype=torch.long), 10)  # a good batch passes
+
+
+def test_world_size_not_dividing_the_batch(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("RANK", "0")
+    out = tmp_path / "run"
+    _expect_bad_input(LM + ["--data", str(files["tiny"]), "--batch-size", "4", "--out", str(out)],
+                      "batch size 4 is not divisible by the world size 3", capsys, out)
+    assert not out.exists()
+
+
+def test_unparseable_torchrun_variables(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    out = tmp_path / "run"
+    _expect_bad_input(LM + ["--data", str(files["tiny"]), "--out", str(out)], "must be integers", capsys, out)
+
+
+@pytest.mark.parametrize("command", ["translate", "forecast"])
+def test_single_process_trainers_refuse_torchrun(command, files, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    out = tmp_path / "run"
+    data = {"translate": ["--data", str(files["pairs_notab"])], "forecast": [],
+            "classify": ["--data-dir", str(tmp_path)]}[command]
+    _expect_bad_input(["train", command, *data, "--out", str(out)], "runs as one process", capsys, out)
+    assert not out.exists()

@@ -1,0 +1,47 @@
+"""SIGINT/SIGTERM: the run stops between steps, exits 130 saying how to resume, keeps a valid
+checkpoint, and the resumed run ends bitwise-equal to one never interrupted."""
+
+import importlib.util
+import signal
+from pathlib import Path
+
+import pytest
+
+from seqlab.training.checkpoint import load_checkpoint
+
+_spec = importlib.util.spec_from_file_location("kill_resume", Path(__file__).with_name("kill_resume.py"))
+kr = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(kr)
+
+
+@pytest.mark.parametrize("task,sig", [("lm", signal.SIGTERM),
+                                      pytest.param("translate", signal.SIGINT, marks=pytest.mark.slow)])
+def test_signal_saves_exits_130_and_resumes_exactly(task, sig, tmp_path):
+    fx = kr.make_fixtures(tmp_path / "fx")
+    args = kr.argv(task, fx, tmp_path / "run")
+    args[args.index("--epochs") + 1] = "60"  # long enough to be caught mid-run
+    for attempt in range(3):
+        rc, err = kr.run_signalled(args, 0.6 + attempt, sig)
+        if rc is not None:
+            break
+    assert rc == 130, err
+    assert "Traceback" not in err
+    assert f"stopped by {signal.Signals(sig).name}" in err
+    last = tmp_path / "run" / "last.safetensors"
+    epochs = load_checkpoint(last).meta["epoch"] if last.exists() else 0
+    if epochs:
+        assert "--resume" in err and f"checkpoint of epoch {epochs} " in err
+    else:
+        assert "without --resume" in err
+    rc, _, err = kr.run(args + (["--resume"] if epochs else []))
+    assert rc == 0, err
+    ref = tmp_path / "ref"
+    rc, _, err = kr.run(_with_out(args, ref))
+    assert rc == 0, err
+    assert kr.bitwise_equal(kr.final_tensors(tmp_path / "run"), kr.final_tensors(ref))
+
+
+def _with_out(args, out):
+    args = list(args)
+    args[args.index("--out") + 1] = str(out)
+    return args
