@@ -8,7 +8,7 @@ GPU (the figure the issue asks for; target >= 40 BLEU within 10 minutes of H100 
 one 10-minute device call; if evaluation would not fit too, run `--skip-eval`, then
 `--skip-train` in a second call.)
 
-CPU, reduced (what was measured without a GPU; see RESULTS_nmt.md):
+CPU, reduced (what was measured without a GPU; see benchmarks/RESULTS.md):
 
     OMP_NUM_THREADS=1 PYTHONPATH=. SEQLAB_DATA=../shared/data python benchmarks/nmt_fra_eng.py \\
         --config configs/fra_eng_attention_cpu.toml --device cpu

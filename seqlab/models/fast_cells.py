@@ -42,7 +42,7 @@ _bwd = torch.amp.custom_bwd(device_type="cuda")
 # --- the step products ------------------------------------------------------------------
 # Every step multiplies a small (B, K) block by the same weight. On the CPU, oneDNN's
 # linear kernel runs these at about twice the FLOP rate of the default sgemm (MKL) on the
-# AMD CPUs this was measured on (benchmarks/RESULTS_speed.md), so float32 CPU products go
+# AMD CPUs this was measured on (benchmarks/RESULTS.md), so float32 CPU products go
 # through it; anything else (float64, CUDA) uses addmm. `ONEDNN = False` turns it off.
 ONEDNN = True
 _onednn_state: list[bool] = []  # [works?] once probed

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import SeqlabError
+from seqlab.training.common import check_token_batch
 from seqlab.models.recurrent import make_rnn_layer
 from seqlab.models.regularization import LockedDropout, WeightDrop, embedding_dropout
 
@@ -77,6 +78,7 @@ class RNNModel(nn.Module):
             self.linear.weight = self.embedding.weight  # (V, E) shared
 
     def forward(self, inputs: torch.Tensor, state=None):
+        check_token_batch(inputs, None)  # dtype/shape only: no host sync per batch
         if self.embedding is not None:
             X = self.drop(self.embedding(inputs.T))  # (T, B, E)
         elif getattr(self.rnn, "fast", False):  # a scratch layer looks the rows up: no one-hot tensor
@@ -172,6 +174,7 @@ class RegularizedRNNModel(nn.Module):
         # untied: nn.Embedding's N(0, 1), a strong input signal from the first step (char models)
 
     def forward(self, inputs: torch.Tensor, state=None):
+        check_token_batch(inputs, None)  # dtype/shape only: no host sync per batch
         words = inputs.T.long()  # (T, B)
         X = embedding_dropout(self.embedding, words, self.dropout_embed, self.training)  # (T, B, E)
         X = self.lock_in(X)

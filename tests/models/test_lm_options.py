@@ -147,3 +147,16 @@ def test_scratch_cells_take_locked_dropout():
                                dropout_hidden=0.2), V)
     out, state = net(torch.randint(0, V, (2, 3)), None)
     assert out.shape == (6, V) and len(state) == 2
+
+
+@pytest.mark.parametrize("bad, message", [
+    (torch.rand(2, 5), "must be integers"),
+    (torch.zeros(2, 5, 3, dtype=torch.long), r"shape \(batch, time\)"),
+    (torch.zeros(2, 0, dtype=torch.long), "empty"),
+])
+@pytest.mark.parametrize("regularized", [False, True])
+def test_models_refuse_what_they_cannot_read(bad, message, regularized):
+    extra = dict(dropout_input=0.1) if regularized else {}
+    net = build_lm(ModelConfig(embed=8, hidden=8, **extra), 11)
+    with pytest.raises(SeqlabError, match=message):
+        net(bad, net.begin_state(2, torch.device("cpu")))

@@ -129,7 +129,7 @@ def test_ready_sine_configs_parse():
 
 @pytest.mark.slow
 def test_best_sine_recipe_reaches_its_measured_quality(tmp_path):
-    """configs/sine_mlp_rollout.toml on seed 0 (RESULTS_ts.md: 1.111x / 1.220x the floor)."""
+    """configs/sine_mlp_rollout.toml on seed 0 (benchmarks/RESULTS.md: 1.111x / 1.220x the floor)."""
     from pathlib import Path
 
     from seqlab.config import build_config
