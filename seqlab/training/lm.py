@@ -294,7 +294,7 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
             net, batches, optimizer, device, clip=tc.clip, carry_state=tc.sampling == "sequential",
             bptt=tc.num_steps, ar_alpha=tc.ar_alpha, tar_beta=tc.tar_beta,
             scheduler=scheduler if tc.schedule == "cosine" else None, total=len(batches),
-            desc=f"epoch {epoch}/{tc.epochs}", stop=stop)
+            desc=f"epoch {epoch}/{tc.epochs}", stop=stop, guard=guard)
     else:
         loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
                                         carry_state=tc.sampling == "sequential", total=len(batches),

@@ -59,13 +59,17 @@ def expected_batches(n_tokens: int, batch_size: int, bptt: int) -> int:
 def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer,
                             device: torch.device, *, clip: float, carry_state: bool, bptt: int,
                             ar_alpha: float = 0.0, tar_beta: float = 0.0, scheduler=None,
-                            total: int | None = None, desc: str = "train", stop=None) -> tuple[float, int, float]:
-    """One pass over `batches` of (X, Y) or (X, Y, seq_len); returns (sum of CE losses, tokens, seconds)."""
+                            total: int | None = None, desc: str = "train", stop=None,
+                            guard=None) -> tuple[float, int, float]:
+    """One pass over `batches` of (X, Y) or (X, Y, seq_len); returns (sum of CE losses, tokens, seconds).
+
+    `guard` (a `seqlab.training.guard.StepGuard`) checks each step as in `train_epoch`: a skipped
+    step changes no weight and restarts the carried state."""
     net.train()
     net.keep_outputs = ar_alpha > 0 or tar_beta > 0
     state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
     try:
-        for batch in progress(batches, total=total, desc=desc):
+        for step, batch in enumerate(progress(batches, total=total, desc=desc), start=1):
             X, Y = batch[0].to(device), batch[1].to(device)
             seq_len = batch[2] if len(batch) > 2 else X.shape[1]
             if state is None or not carry_state:
@@ -83,18 +87,22 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
                     loss = loss + temporal_activation_reg(raw, tar_beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            grad_clipping(net, clip)
-            scale = seq_len / bptt  # 1 for fixed windows
-            lrs = [g["lr"] for g in optimizer.param_groups]
-            for g in optimizer.param_groups:
-                g["lr"] = g["lr"] * scale
-            optimizer.step()
-            for g, lr in zip(optimizer.param_groups, lrs):
-                g["lr"] = lr
-            if scheduler is not None:
-                scheduler.step()
-            loss_sum += ce.detach()
-            n += Y.numel()
+            norm = grad_clipping(net, clip)
+            if guard is not None and not guard.ok(step, loss, norm, optimizer.param_groups[0]["lr"]):
+                optimizer.zero_grad(set_to_none=True)
+                state = None
+            else:
+                scale = seq_len / bptt  # 1 for fixed windows
+                lrs = [g["lr"] for g in optimizer.param_groups]
+                for g in optimizer.param_groups:
+                    g["lr"] = g["lr"] * scale
+                optimizer.step()
+                for g, lr in zip(optimizer.param_groups, lrs):
+                    g["lr"] = lr
+                if scheduler is not None:
+                    scheduler.step()
+                loss_sum += ce.detach()
+                n += Y.numel()
             if stop is not None and stop.requested:
                 break
     finally:

@@ -270,3 +270,43 @@ def test_timemachine_recipe_beats_the_books_concise_lstm_by_20_percent(data_dir,
         fit_lm(cfg, corpus, CPU, **QUIET)
         results[name] = min(r["valid_ppl"] for r in read_metrics(tmp_path / name / "metrics.jsonl"))
     assert results["recipe"] <= 0.8 * results["book"], results
+
+
+def _poison_ce(monkeypatch, bad_calls):
+    """The regularised epoch's cross-entropy is NaN on the given (1-based) training calls."""
+    import types
+
+    import seqlab.training.lm_regularized as reg
+
+    calls = [0]
+
+    def cross_entropy(*args, **kwargs):
+        value = F.cross_entropy(*args, **kwargs)
+        if torch.is_grad_enabled():
+            calls[0] += 1
+            if calls[0] in bad_calls:
+                return value * float("nan")
+        return value
+
+    monkeypatch.setattr(reg, "F", types.SimpleNamespace(cross_entropy=cross_entropy))
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_regularised_epoch_honours_the_nonfinite_guard(tmp_path, monkeypatch, skip):
+    from seqlab.training.guard import NonFiniteLoss
+
+    torch.manual_seed(0)
+    cfg = LMConfig(model=ModelConfig(cell="lstm", hidden=8, embed=8),
+                   train=TrainConfig(batch_size=4, num_steps=8, epochs=1, lr=0.5, ar_alpha=1.0,
+                                     skip_nonfinite=skip),
+                   run=RunConfig(out=str(tmp_path)))
+    _poison_ce(monkeypatch, {2, 3})
+    if not skip:
+        with pytest.raises(NonFiniteLoss, match="epoch 1 step 2"):
+            fit_lm(cfg, _corpus(), torch.device("cpu"), log=lambda *_: None)
+        assert not (tmp_path / "last.safetensors").exists()
+        return
+    fit_lm(cfg, _corpus(), torch.device("cpu"), log=lambda *_: None)
+    assert [r.get("skipped_steps") for r in read_metrics(tmp_path / "metrics.jsonl")] == [2]
+    ckpt = load_checkpoint(tmp_path, "last")
+    assert all(torch.isfinite(v).all() for v in ckpt.model.values() if v.is_floating_point())
