@@ -127,11 +127,6 @@ def broadcast_flag(flag: bool, device: torch.device, info: Dist) -> bool:
     return bool(t.item())
 
 
-def barrier(info: Dist) -> None:
-    if info.enabled:
-        dist.barrier()
-
-
 class _MemoryLog:
     """What a non-zero rank keeps instead of metrics.jsonl: the records, in memory only."""
 
