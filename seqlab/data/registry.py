@@ -29,8 +29,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -39,6 +37,7 @@ from importlib import resources
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
+from seqlab.fileio import atomic_write_bytes
 
 ENV_DATA = "SEQLAB_DATA"
 ENV_CACHE = "SEQLAB_CACHE"
@@ -211,8 +210,8 @@ def _download(remote: RemoteFile, target: Path, name: str) -> None:
     if digest != remote.sha256:
         raise SeqlabError(f"the download of {remote.relpath!r} from {remote.url} fails its checksum "
                           f"(sha256 {digest[:12]}...); nothing was kept. Put a good copy at {target}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(payload)
-    shutil.move(tmp, target)
+    try:
+        atomic_write_bytes(target, payload)
+    except OSError as exc:
+        raise SeqlabError(f"cannot save the download of {remote.relpath!r} to {target}: {exc.strerror or exc}; "
+                          "free some space or set SEQLAB_CACHE to a writable folder") from None

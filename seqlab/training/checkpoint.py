@@ -29,6 +29,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from seqlab.errors import SeqlabError
+from seqlab.fileio import atomic_write_bytes
 
 FORMAT = "seqlab-checkpoint"
 FORMAT_VERSION = 1
@@ -106,31 +107,10 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
         raise TypeError(f"checkpoint metadata must be plain JSON data: {exc}") from None
     blob = st_save(tensors, metadata=header)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        atomic_write_bytes(path, blob)
     except OSError as exc:
-        raise SeqlabError(f"cannot write checkpoint {str(path)!r}: {exc.strerror or exc}; choose a writable "
-                          "--out folder") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)  # the old checkpoint, if any, is untouched
-        if isinstance(exc, OSError):
-            raise SeqlabError(f"cannot write checkpoint {str(path)!r}: {exc.strerror or exc} (the previous "
-                              "checkpoint, if any, is kept); free some space or choose another --out") from None
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+        raise SeqlabError(f"cannot write checkpoint {str(path)!r}: {exc.strerror or exc} (the previous "
+                          "checkpoint, if any, is kept); free some space or choose a writable --out folder") from None
     return path
 
 
