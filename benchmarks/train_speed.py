@@ -23,8 +23,15 @@ rotates each round) and each figure is the best of `--rounds` timings of `--epoc
 epochs, tokens/sec = tokens trained / wall seconds (data iteration included).
 
 `--wikitext`: WikiText-2 shapes (2 x 650 LSTM, embedding 650, vocab 33,278, batch 20,
-bptt 35, random token ids): seqlab's full training step (train_epoch: state carry,
-clipping 0.25, loss sums on device) against a bare Embedding + nn.LSTM + Linear step.
+bptt 35, random token ids), two pairs:
+  ours vs bare      seqlab's full training step (train_epoch: state carry, clipping 0.25,
+                    loss sums on device) against a bare Embedding + nn.LSTM + Linear step;
+  medium vs examples  configs/wikitext2_lstm.toml's model (dropout 0.5, tied weights)
+                    through train_epoch, against pytorch/examples word_language_model's
+                    training loop (its `train()`: log_softmax + NLLLoss, `repackage_hidden`,
+                    clip_grad_norm_, the manual `p.data.add_(p.grad, alpha=-lr)` update,
+                    `loss.item()` every batch) over the same model written out as that
+                    example's RNNModel (Embedding, dropout, nn.LSTM, dropout, tied Linear).
 """
 
 from __future__ import annotations
@@ -352,16 +359,81 @@ def wikitext_shapes(args, device, log):
                 bare_opt.step()
         return epochs * len(data) * B * T
 
-    ours(1), bare(1)  # warm-up
-    raw = {"ours": [], "bare": []}
+    torch.manual_seed(0)
+    medium_net = build_lm(ModelConfig(cell="lstm", impl="fused", hidden=H, layers=L, embed=E, dropout=0.5,
+                                      tie_weights=True), V).to(device)
+    medium_opt = torch.optim.SGD(medium_net.parameters(), lr=20.0)
+
+    def medium(epochs):
+        return sum(train_epoch(medium_net, batches, medium_opt, device, clip=0.25, carry_state=True)[1]
+                   for _ in range(epochs))
+
+    torch.manual_seed(0)
+    examples = ExamplesLSTM(V, E, H, L, dropout=0.5).to(device)
+    source = stream[:B * T * steps + 1]
+    source = source[:source.numel() // B * B].view(B, -1).t().contiguous().to(device)  # their batchify
+
+    def examples_loop(epochs):
+        return sum(examples_train(examples, source, T, lr=20.0, clip=0.25) for _ in range(epochs))
+
+    runs = {"ours": ours, "bare": bare, "medium": medium, "examples": examples_loop}
+    for run in runs.values():  # warm-up
+        run(1)
+    raw = {k: [] for k in runs}
     for r in range(args.rounds):
-        for label, run in ((("ours", ours), ("bare", bare)) if r % 2 == 0 else (("bare", bare), ("ours", ours))):
-            raw[label].append(round(timed(run, 1, device)))
+        labels = list(runs)
+        for label in labels[r % len(labels):] + labels[:r % len(labels)]:  # rotate the order each round
+            raw[label].append(round(timed(runs[label], 1, device)))
     b = {k: max(v) for k, v in raw.items()}
     log(f"wikitext-2 shapes (2x{H} LSTM, V {V}, batch {B}, bptt {T}, {len(data)} steps per timing):")
     log(f"  ours full step {b['ours']:,} tokens/s {raw['ours']}; bare nn.LSTM step {b['bare']:,} tokens/s "
         f"{raw['bare']}; ratio {b['ours'] / b['bare']:.2f} (GPU target >= 0.95)")
+    log(f"  medium config (dropout 0.5, tied) {b['medium']:,} tokens/s {raw['medium']}; pytorch/examples loop "
+        f"{b['examples']:,} tokens/s {raw['examples']}; ratio {b['medium'] / b['examples']:.2f} (GPU target >= 1.5)")
     return b, raw
+
+
+class ExamplesLSTM(nn.Module):
+    """pytorch/examples word_language_model's RNNModel for an LSTM, tied weights, as it runs."""
+
+    def __init__(self, ntoken, ninp, nhid, nlayers, dropout):
+        super().__init__()
+        self.drop = nn.Dropout(dropout)
+        self.encoder = nn.Embedding(ntoken, ninp)
+        self.rnn = nn.LSTM(ninp, nhid, nlayers, dropout=dropout)
+        self.decoder = nn.Linear(nhid, ntoken)
+        self.decoder.weight = self.encoder.weight
+        self.nlayers, self.nhid = nlayers, nhid
+
+    def forward(self, x, hidden):
+        output, hidden = self.rnn(self.drop(self.encoder(x)), hidden)
+        decoded = self.decoder(self.drop(output)).view(-1, self.decoder.out_features)
+        return F.log_softmax(decoded, dim=1), hidden
+
+    def init_hidden(self, bsz):
+        w = next(self.parameters())
+        return (w.new_zeros(self.nlayers, bsz, self.nhid), w.new_zeros(self.nlayers, bsz, self.nhid))
+
+
+def examples_train(model, source, bptt, lr, clip):
+    """One epoch of pytorch/examples word_language_model's `train()` (logging aside); tokens trained."""
+    model.train()
+    criterion = nn.NLLLoss()
+    total_loss, hidden, n = 0.0, model.init_hidden(source.size(1)), 0
+    for i in range(0, source.size(0) - 1, bptt):
+        seq_len = min(bptt, len(source) - 1 - i)
+        data, targets = source[i:i + seq_len], source[i + 1:i + 1 + seq_len].view(-1)
+        model.zero_grad()
+        hidden = tuple(h.detach() for h in hidden)  # their repackage_hidden
+        output, hidden = model(data, hidden)
+        loss = criterion(output, targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        for p in model.parameters():
+            p.data.add_(p.grad, alpha=-lr)
+        total_loss += loss.item()
+        n += targets.numel()
+    return n
 
 
 def main():
