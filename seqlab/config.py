@@ -14,8 +14,13 @@ unknown key or a value of the wrong type is a `SeqlabError` that names it.
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
+import inspect
+import io
 import sys
+import textwrap
+import tokenize
 import types
 import typing
 from pathlib import Path
@@ -55,6 +60,31 @@ def leaves(cls: type) -> dict[str, tuple[tuple[str, ...], Any]]:
             out[f.name] = (path, tp)
 
     walk(cls, ())
+    return out
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Each leaf's description: the comment at the end of its line in the class source.
+
+    `hidden: int = 256  # units per layer` documents `--hidden` as "units per layer"
+    (the convention of simple-parsing). Empty where the source is not available.
+    """
+    out: dict[str, str] = {}
+    classes = [cls]
+    while classes:
+        c = classes.pop()
+        try:
+            source = textwrap.dedent(inspect.getsource(c))
+        except (OSError, TypeError):
+            continue
+        comments = {tok.start[0]: tok.string.lstrip("#").strip()
+                    for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                    if tok.type == tokenize.COMMENT}
+        for node in ast.parse(source).body[0].body:
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                if node.lineno in comments:
+                    out.setdefault(node.target.id, comments[node.lineno])
+        classes += [_hints(c)[f.name] for f in dataclasses.fields(c) if _is_component(_hints(c)[f.name])]
     return out
 
 
@@ -190,6 +220,7 @@ def load_toml(path: str | Path) -> dict:
 def add_config_args(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
     """One flag per leaf of `cls`, plus `--config FILE`. Flags not given stay unset."""
     defaults = flat_dict(cls())
+    docs = field_docs(cls)
     parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                         help="TOML file of settings; flags given here override it")
     for name, (_, tp) in leaves(cls).items():
@@ -197,7 +228,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[s
             continue
         flag = "--" + name.replace("_", "-")
         optional, inner = _optional_inner(tp)
-        help_text = f"(default: {defaults[name]})"
+        help_text = f"{docs[name]} (default: {defaults[name]})" if name in docs else f"(default: {defaults[name]})"
         if inner is bool and not optional:
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_text)
@@ -247,7 +278,7 @@ def replace(cfg: Any, **changes: Any) -> Any:
 class RunConfig:
     """Options every training command shares (SPEC §12): where to write, device, seed, resume."""
 
-    out: str = "runs/latest"
-    device: str = "auto"
-    seed: int = 0
-    resume: bool = False
+    out: str = "runs/latest"  # folder for metrics, plots and checkpoints
+    device: str = "auto"  # auto (CUDA if available), cpu, cuda or cuda:N
+    seed: int = 0  # random seed (initialisation, sampling, dropout)
+    resume: bool = False  # continue from OUT/last.safetensors

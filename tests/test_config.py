@@ -71,3 +71,34 @@ def test_replace_and_bools_are_not_ints():
     assert cfg.model.hidden == 8 and cfg.lr == 2.0 and isinstance(cfg.lr, float)
     with pytest.raises(SeqlabError):
         from_dict(Task, {"hidden": True})
+
+
+
+@dataclasses.dataclass
+class Documented:
+    hidden: int = 16  # units per layer
+    lr: float = 0.1
+    run: RunConfig = dataclasses.field(default_factory=RunConfig)
+
+
+def test_help_describes_each_flag_from_its_field_comment():
+    parser = argparse.ArgumentParser()
+    add_config_args(parser, Documented)
+    text = " ".join(parser.format_help().split())
+    assert "--hidden HIDDEN units per layer (default: 16)" in text
+    assert "--lr LR (default: 0.1)" in text  # no comment: the default alone
+    assert "--out OUT folder for metrics, plots and checkpoints (default: runs/latest)" in text  # nested
+
+
+def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
+@pytest.mark.parametrize("command", ["lm", "classify"])
+def test_every_training_flag_is_described(command):
+    from seqlab.cli import build_parser
+
+    train = _subcommand(_subcommand(build_parser(), "train"), command)
+    bare = [a.option_strings[0] for a in train._actions if a.option_strings and str(a.help).startswith("(default")]
+    assert bare == [], f"train {command}: flags without a description: {bare}"

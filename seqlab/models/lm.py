@@ -204,15 +204,15 @@ class RegularizedRNNModel(nn.Module):
 class ModelConfig:
     """The model of `seqlab train lm`."""
 
-    cell: Literal["rnn", "gru", "lstm", "peephole"] = "lstm"
-    impl: Literal["scratch", "fused"] = "fused"
-    hidden: int = 256
-    layers: int = 1
-    bidirectional: bool = False
+    cell: Literal["rnn", "gru", "lstm", "peephole"] = "lstm"  # the recurrent cell
+    impl: Literal["scratch", "fused"] = "fused"  # scratch: the book's readable cells; fused: nn.RNN/GRU/LSTM
+    hidden: int = 256  # hidden units per layer
+    layers: int = 1  # stacked recurrent layers
+    bidirectional: bool = False  # also run right to left (not for generation)
     embed: int = 0  # 0: one-hot input (the book's char models); >0: an embedding of this size
-    dropout: float = 0.0
-    tie_weights: bool = False
-    nonlinearity: Literal["tanh", "relu"] = "tanh"
+    dropout: float = 0.0  # dropout on the embedding, between layers and on the output
+    tie_weights: bool = False  # share the embedding and output weights (needs embed == hidden)
+    nonlinearity: Literal["tanh", "relu"] = "tanh"  # rnn cell only
     fast: bool = True  # scratch cells: id lookup + hand-written BPTT (exact); --no-fast: the plain loop
     # AWD-LSTM regularisers (any of them > 0 selects RegularizedRNNModel; needs --embed)
     dropout_input: float = 0.0  # locked dropout on the embedding output (AWD dropouti)

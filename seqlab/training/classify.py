@@ -37,8 +37,8 @@ NUM_CLASSES = 10
 
 @dataclass
 class ClassifyData:
-    dataset: Literal["mnist"] = "mnist"
-    mode: Literal["rows", "pixels"] = "rows"
+    dataset: Literal["mnist"] = "mnist"  # the data set
+    mode: Literal["rows", "pixels"] = "rows"  # rows: 28 steps of 28 pixels; pixels: 784 steps of 1
     data_dir: str | None = None  # a folder holding the four idx files; default: the data registry
     train_limit: int = 0  # use only the first N training images (0: all)
     test_limit: int = 0  # use only the first N test images (0: all)
@@ -47,23 +47,23 @@ class ClassifyData:
 
 @dataclass
 class ClassifierModel:
-    cell: Literal["lstm", "gru"] = "lstm"
-    hidden: int = 128
-    layers: int = 2
-    dropout: float = 0.0
+    cell: Literal["lstm", "gru"] = "lstm"  # the recurrent cell
+    hidden: int = 128  # hidden units per layer
+    layers: int = 2  # stacked recurrent layers
+    dropout: float = 0.0  # dropout between layers
 
 
 @dataclass
 class ClassifyTrain:
-    epochs: int = 15
-    lr: float = 0.002
-    batch_size: int = 128
-    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
-    momentum: float = 0.0
-    weight_decay: float = 0.0
+    epochs: int = 15  # passes over the training images
+    lr: float = 0.002  # learning rate
+    batch_size: int = 128  # images per batch
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"  # the optimiser
+    momentum: float = 0.0  # sgd momentum
+    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     clip: float = 1.0  # global gradient-norm clip; 0: none
-    schedule: Literal["none", "cosine"] = "cosine"
-    eval_batch_size: int = 1000
+    schedule: Literal["none", "cosine"] = "cosine"  # learning-rate schedule over the epochs
+    eval_batch_size: int = 1000  # images per batch during evaluation
     skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
 
 

@@ -51,26 +51,26 @@ from seqlab.training.schedules import NTASGDTrigger
 
 @dataclass
 class DataConfig:
-    dataset: str | None = None
-    data: str | None = None
-    level: Literal["char", "word"] = "char"
+    dataset: str | None = None  # a registered data set: timemachine, tinyshakespeare, ptb, wikitext-2
+    data: str | None = None  # or any UTF-8 text file (its last 10% is held out)
+    level: Literal["char", "word"] = "char"  # tokens: characters or whitespace-separated words
     max_tokens: int | None = None  # keep the first N training tokens (the book uses 10000)
-    min_freq: int = 0
+    min_freq: int = 0  # rarer training tokens become <unk>
     max_vocab: int | None = None  # cap the vocabulary (rarer tokens become <unk>)
 
 
 @dataclass
 class TrainConfig:
-    batch_size: int = 32
-    num_steps: int = 35
-    epochs: int = 10
-    lr: float = 1.0
-    optimizer: Literal["sgd", "adam", "adamw", "nt-asgd"] = "sgd"
-    sampling: Literal["sequential", "random"] = "sequential"
+    batch_size: int = 32  # sequences per batch
+    num_steps: int = 35  # time steps per batch (truncated BPTT length)
+    epochs: int = 10  # passes over the training tokens
+    lr: float = 1.0  # learning rate
+    optimizer: Literal["sgd", "adam", "adamw", "nt-asgd"] = "sgd"  # nt-asgd: SGD, then averaged SGD on a stall
+    sampling: Literal["sequential", "random"] = "sequential"  # sequential carries the state across batches
     clip: float = 1.0  # gradient clipping: global-norm threshold theta
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     lr_decay: float = 1.0  # multiply lr by this when validation loss stops improving
-    eval_batch_size: int = 10
+    eval_batch_size: int = 10  # columns of the held-out stream during validation
     skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
     # recipe options (seqlab.training.lm_regularized)
     schedule: Literal["none", "plateau", "cosine"] = "plateau"  # plateau: x lr_decay on a stall
@@ -79,7 +79,7 @@ class TrainConfig:
     ar_alpha: float = 0.0  # activation regularisation (AR) weight
     tar_beta: float = 0.0  # temporal activation regularisation (TAR) weight
     variable_bptt: bool = False  # AWD-LSTM's variable window length around num_steps
-    bptt_sd: float = 5.0
+    bptt_sd: float = 5.0  # variable BPTT: standard deviation of the window length
     nonmono: int = 5  # nt-asgd: epochs without improvement before averaging starts
 
 
