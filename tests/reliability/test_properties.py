@@ -62,8 +62,10 @@ def test_padding_never_changes_the_masked_loss(seed, B, T, extra, data):
     pad_labels = torch.cat([labels, torch.randint(0, V, (B, extra), generator=gen)], dim=1)
     loss = MaskedSoftmaxCELoss()
     torch.testing.assert_close(loss(pad_logits, pad_labels, lens), loss(logits, labels, lens), rtol=0, atol=1e-6)
-    per_token = masked_ce(pad_logits, pad_labels, lens)  # (B, T + extra): identical tokens, zeros after
-    assert torch.equal(per_token[:, :T], masked_ce(logits, labels, lens)) and not per_token[:, T:].any()
+    per_token = masked_ce(pad_logits, pad_labels, lens)  # (B, T + extra): the same tokens, zeros after
+    # the same values up to the last bits (a vectorised kernel rounds by a row's position in its lanes)
+    torch.testing.assert_close(per_token[:, :T], masked_ce(logits, labels, lens), rtol=1e-6, atol=1e-6)
+    assert not per_token[:, T:].any()
     # and changing what sits in the padding changes nothing either
     noisy = logits.clone()
     keep = torch.arange(T)[None, :] < lens[:, None]

@@ -126,13 +126,15 @@ def test_cosine_schedule_logged_lr_follows_warmup_then_cosine(tmp_path):
 def test_nt_asgd_switches_to_averaging_and_evaluates_the_averaged_weights(tmp_path):
     corpus = _corpus()
     # lr 30 SGD on a tiny text stalls at once, so the non-monotone trigger fires early
-    tc = TrainConfig(batch_size=4, num_steps=10, epochs=6, lr=30.0, optimizer="nt-asgd", nonmono=1,
+    tc = TrainConfig(batch_size=4, num_steps=10, epochs=10, lr=30.0, optimizer="nt-asgd", nonmono=1,
                      schedule="none", clip=0.25)
     cfg = LMConfig(model=ModelConfig(cell="gru", hidden=8, embed=4), train=tc, run=RunConfig(out=str(tmp_path)))
     torch.manual_seed(0)
     record = fit_lm(cfg, corpus, CPU, **QUIET)
     last = load_checkpoint(tmp_path, "last")
     assert last.meta["ntasgd"]["triggered"]
+    # checks stop being recorded at the trigger: it fired with epochs of averaged SGD still to run
+    assert len(last.meta["ntasgd"]["history"]) < tc.epochs
     # the last epoch's valid loss is that of the averaged weights (ASGD's 'ax'), not the raw ones
     net, _ = model_from_checkpoint(last, CPU)
     raw_loss, n = evaluate_lm(net, corpus.valid, tc.eval_batch_size, tc.num_steps)
