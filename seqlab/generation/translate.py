@@ -60,8 +60,8 @@ def greedy_decode(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tens
 
     The step loop stays on the device: tokens and log-probabilities go into (B, max_len)
     buffers, and the host looks at `done` only every `sync_every` steps (to stop early).
-    Steps run after every source is done change nothing: their log-probabilities are
-    masked to 0 and the sums are taken over the steps the sources needed.
+    Steps run after every source is done change nothing: the sums are taken over the
+    steps until the last source ended (log-probabilities after a source's end are 0).
     """
     _check(1, max_len)
     device = src.device
@@ -71,26 +71,23 @@ def greedy_decode(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tens
     y = torch.full((B, 1), bos, dtype=torch.long, device=device)
     tokens = torch.zeros((B, max_len), dtype=torch.long, device=device)
     logps = torch.zeros((B, max_len), device=device)
-    steps = torch.zeros((), dtype=torch.long, device=device)  # steps until every source was done
     done = torch.zeros(B, dtype=torch.bool, device=device)
-    for t in range(max_len):
+    for t in range(max_len):  # max_len >= 1: t is always bound after the loop
         logits, state = model.decoder(y, state)  # (B, 1, V)
         logp = torch.log_softmax(logits[:, -1].float(), dim=-1)  # (B, V)
         best_logp, y1 = logp.max(dim=-1)
-        steps += (~done).any()
         tokens[:, t] = y1
         logps[:, t] = best_logp.masked_fill(done, 0.0)
         done = done | (y1 == eos)
         if (t + 1) % every == 0 and bool(done.all()):
             break
         y = y1.unsqueeze(1)
-    n = int(steps)  # the one host sync; summing exactly these columns keeps the sums bit-identical
-    sums = logps[:, :n].contiguous().sum(dim=1).tolist()
-    out = []
-    for row, s in zip(tokens[:, :n].tolist(), sums):
-        length = row.index(eos) + 1 if eos in row else len(row)
-        out.append(Hypothesis(row[:length - 1] if eos in row else row, s / length ** alpha, s, length))
-    return out
+    rows = tokens[:, :t + 1].tolist()  # host reads at the end: the tokens, then the sums
+    lengths = [row.index(eos) + 1 if eos in row else len(row) for row in rows]
+    # summing exactly the columns up to the last source's end, as a (B, n) tensor, keeps the sums bit-identical
+    sums = logps[:, :max(lengths, default=0)].contiguous().sum(dim=1).tolist()
+    return [Hypothesis(row[:L - 1] if eos in row else row[:L], s / L ** alpha, s, L)
+            for row, L, s in zip(rows, lengths, sums)]
 
 
 @torch.no_grad()
@@ -111,30 +108,31 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
     Everything stays on the device; the host reads the results once at the end, and
     looks at `done` every `sync_every` steps (None: every step on the CPU, 8 elsewhere) to
     stop when every source is done. Finished candidates live in per-source buffers of
-    `n_best` slots (all the answer and the stopping rule need; a counter serves the
-    K-finished rule), kept sorted best first, ties in the order they finished.
+    max(K, n_best) slots, kept sorted best first (ties in the order they finished), empty
+    slots scored -inf: "K finished" is a finite slot K, the n_best-th finished is slot n_best.
     """
     _check(beam_size, max_len)
     if n_best <= 0:
         raise SeqlabError(f"n_best must be at least 1, got {n_best}")
     device = src.device
     every = _sync_every(sync_every, device)
-    B, K, F = src.shape[0], beam_size, n_best
+    B, K, F = src.shape[0], beam_size, max(beam_size, n_best)
     state = _start(model, src, src_valid_len)
     state = model.decoder.reorder_state(state, torch.arange(B, device=device).repeat_interleave(K))
     sums = torch.full((B, K), float("-inf"), device=device)
     sums[:, 0] = 0.0  # one live candidate (<bos>) per source at the start
-    # alive and finished candidates: tokens (B, K | F, max_len), a finished one's sum, length and
-    # score (float64: the score the host computed from the float32 sum before, bit for bit)
-    alive_toks = torch.zeros((B, K, max_len), dtype=torch.long, device=device)
-    fin_toks = torch.zeros((B, F, max_len), dtype=torch.long, device=device)
+    # alive and finished candidates: tokens (B, K | F, max_len), -1 in the columns not reached (a
+    # finished one's length L is its used columns, <eos> included); a finished one's sum, and its
+    # score in float64 (the score the host computed from the float32 sum before, bit for bit)
+    alive_toks = torch.full((B, K, max_len), -1, dtype=torch.long, device=device)
+    fin_toks = torch.full((B, F, max_len), -1, dtype=torch.long, device=device)
     fin_sum = torch.zeros((B, F), device=device)
-    fin_len = torch.zeros((B, F), dtype=torch.long, device=device)
     fin_score = torch.full((B, F), float("-inf"), dtype=torch.float64, device=device)
-    fin_count = torch.zeros(B, dtype=torch.long, device=device)
+    row0 = torch.arange(B, device=device).unsqueeze(1) * K  # (B, 1): each source's first row in the B*K
     y = torch.full((B * K, 1), bos, dtype=torch.long, device=device)
     done = torch.zeros(B, dtype=torch.bool, device=device)
     bound_den = max_len ** alpha
+    ranks, n_ranks = None, 0
     for t in range(1, max_len + 1):
         logits, state = model.decoder(y, state)  # (B*K, 1, V)
         V = logits.shape[-1]
@@ -142,6 +140,8 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
         cand = (sums.unsqueeze(2) + logp).view(B, K * V)  # (B, K*V)
         cand = cand.masked_fill(done.unsqueeze(1), float("-inf"))
         n = min(2 * K, K * V)
+        if n != n_ranks:  # 0..n-1: the alive extensions' ranks; n..2n-1: the others' (made once)
+            ranks, n_ranks = torch.arange(2 * n, device=device).view(2, 1, n).expand(2, B, n), n
         top, pos = cand.topk(n, dim=1)  # (B, n), best first
         beam, tok = pos // V, pos % V
         valid = torch.isfinite(top)
@@ -150,44 +150,41 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
         ext = alive_toks.gather(1, beam.unsqueeze(2).expand(B, n, max_len))  # (B, n, max_len)
         ext[:, :, t - 1] = tok
         # finish: only the top K ranks may (so K = 1 is greedy), merged into the sorted buffers
-        ends = valid[:, :K] & ((tok[:, :K] == eos) | last)
+        ends = valid[:, :K] if last else valid[:, :K] & (tok[:, :K] == eos)
         new_score = (top[:, :K].double() / t ** alpha).masked_fill(~ends, float("-inf"))
-        order = torch.cat([fin_score, new_score], 1).sort(dim=1, descending=True, stable=True).indices[:, :F]
-        fin_score = torch.cat([fin_score, new_score], 1).gather(1, order)
+        fin_score, order = torch.cat([fin_score, new_score], 1).sort(dim=1, descending=True, stable=True)
+        fin_score, order = fin_score[:, :F], order[:, :F]
         fin_sum = torch.cat([fin_sum, top[:, :K]], 1).gather(1, order)
-        fin_len = torch.cat([fin_len, torch.full_like(tok[:, :K], t)], 1).gather(1, order)
         fin_toks = torch.cat([fin_toks, ext[:, :K]], 1).gather(1, order.unsqueeze(2).expand(B, F, max_len))
-        fin_count += ends.sum(dim=1)
         if last:
             break
         # the next alive candidates: the best K extensions that did not end
         alive = valid & (tok != eos)
-        rank = torch.where(alive, torch.arange(n, device=device).expand(B, n), n + torch.arange(n, device=device))
-        keep = rank.argsort(dim=1)[:, :K]  # (B, K) positions in `top`, alive first (n >= K always)
+        keep = torch.where(alive, ranks[0], ranks[1]).argsort(dim=1)[:, :K]  # (B, K) positions in `top`, alive first (n >= K always)
         kept_alive = alive.gather(1, keep)
         sums = top.gather(1, keep).masked_fill(~kept_alive, float("-inf"))
         alive_toks = ext.gather(1, keep.unsqueeze(2).expand(B, K, max_len))
-        src_rows = (torch.arange(B, device=device).unsqueeze(1) * K + beam.gather(1, keep)).view(-1)
+        src_rows = (row0 + beam.gather(1, keep)).view(-1)
         state = model.decoder.reorder_state(state, src_rows)
         y = tok.gather(1, keep).view(-1, 1)
         # which sources are done: K finished, nothing alive, or no alive one can beat the n_best-th
         best_alive = sums.max(dim=1).values
-        beaten = (fin_count >= n_best) & (fin_score[:, F - 1] >= best_alive.double() / bound_den)
-        done = done | (fin_count >= K) | ~torch.isfinite(best_alive) | beaten
+        beaten = fin_score[:, n_best - 1] >= best_alive.double() / bound_den  # False while that slot is empty
+        done = done | torch.isfinite(fin_score[:, K - 1]) | ~torch.isfinite(best_alive) | beaten
         if t % every == 0 and bool(done.all()):
             break
-    return _hypotheses(fin_toks, fin_len, fin_sum, fin_score, fin_count, eos)
+    return _hypotheses(fin_toks[:, :n_best], fin_sum[:, :n_best], fin_score[:, :n_best], eos)
 
 
-def _hypotheses(toks, lengths, sums, scores, count, eos: int) -> list[list[Hypothesis]]:
+def _hypotheses(toks, sums, scores, eos: int) -> list[list[Hypothesis]]:
     """The finished buffers, read once by the host, as sorted `Hypothesis` lists (<eos> dropped)."""
     out = []
-    for rows, ls, ss, cs, c in zip(toks.tolist(), lengths.tolist(), sums.tolist(), scores.tolist(),
-                                   count.tolist()):
+    for rows, ss, cs in zip(toks.tolist(), sums.tolist(), scores.tolist()):
         hyps = []
-        for row, L, s, score in list(zip(rows, ls, ss, cs))[:c]:
-            tokens = row[:L - 1] if row[L - 1] == eos else row[:L]
-            hyps.append(Hypothesis(tokens, score, s, L))
+        for row, s, score in zip(rows, ss, cs):
+            if score != float("-inf"):  # a filled slot
+                L = len(row) - row.count(-1)  # the columns it reached
+                hyps.append(Hypothesis(row[:L - 1] if row[L - 1] == eos else row[:L], score, s, L))
         out.append(hyps)
     return out
 
