@@ -13,6 +13,7 @@ Entries, run interleaved (the order rotates each round), best of --rounds:
   (tests/generation/reference_decode.py), to check the device-side one is not slower on a CPU;
 - `per-sentence`: the same `beam_search` called with batch 1, once per sentence (and
   `per-sentence-old`: the old one so, where the device-side bookkeeping costs most, relatively);
+- `greedy` / `greedy-old`: `greedy_decode` on all sources, new and pre-issue-7;
 - `book-loop`: a literal per-hypothesis loop in the book's style (one decoder call per alive
   hypothesis per step, Python lists of candidates), same rules and results.
 
@@ -32,7 +33,7 @@ from torch import nn
 
 from seqlab.data.translation import load_data_nmt
 from seqlab.generation.sampling import generate_batch, generate_ids
-from seqlab.generation.translate import beam_search
+from seqlab.generation.translate import beam_search, greedy_decode
 from seqlab.models.lm import RNNModel
 from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
 
@@ -134,21 +135,25 @@ def main():
     entries = {"batched": lambda: beam_search(model, src, src_len, bos, eos, K, num_steps),
                "batched-old": lambda: reference.beam_search_ref(model, src, src_len, bos, eos, K, num_steps),
                "per-sentence": lambda: per_sentence(beam_search),
-               "per-sentence-old": lambda: per_sentence(reference.beam_search_ref)}
+               "per-sentence-old": lambda: per_sentence(reference.beam_search_ref),
+               "greedy": lambda: greedy_decode(model, src, src_len, bos, eos, num_steps),
+               "greedy-old": lambda: reference.greedy_decode_ref(model, src, src_len, bos, eos, num_steps)}
     if not args.no_book_loop:
         entries["book-loop"] = lambda: book_loop(model, src, src_len, bos, eos, K, num_steps)
     times, results = race(entries, args.rounds, device)
     best = {name: min(ts) for name, ts in times.items()}
-    tokens = {name: [h[0].tokens for h in res] if name != "book-loop" else res for name, res in results.items()}
+    tokens = {name: [h[0].tokens for h in res] if name != "book-loop" else res for name, res in results.items()
+              if not name.startswith("greedy")}
     print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} thread(s); {src.shape[0]} sentences, "
           f"beam {K}, max_len {num_steps}, vocab {len(src_vocab)}/{len(tgt_vocab)}, epochs {args.epochs}")
-    print(f"{'entry':<14}{'best s':>9}{'x batched':>11}  raw")
+    print(f"{'entry':<17}{'best ms':>9}{'x batched':>11}  raw ms")
     for name, ts in times.items():
-        print(f"{name:<14}{best[name]:>9.3f}{best[name] / best['batched']:>11.2f}  {[round(t, 3) for t in ts]}")
+        raw = [round(t * 1e3, 1) for t in ts]
+        print(f"{name:<17}{best[name] * 1e3:>9.1f}{best[name] / best['batched']:>11.2f}  {raw}")
     agree = {name: sum(a == b for a, b in zip(tok, tokens["batched"])) for name, tok in tokens.items()}
     print("same best tokens as batched (of", src.shape[0], "):", agree)
-    exact = results["batched"] == results["batched-old"]
-    print("batched == batched-old (every field):", exact)
+    exact = results["batched"] == results["batched-old"] and results["greedy"] == results["greedy-old"]
+    print("batched == batched-old and greedy == greedy-old (every field):", exact)
     record = {"device": str(device), "threads": torch.get_num_threads(), "sentences": int(src.shape[0]), "beam": K,
               "epochs": args.epochs, "best_s": best, "raw_s": times, "agree": agree, "identical_to_old": exact}
 
@@ -170,7 +175,7 @@ def main():
         print(f"generation: {args.prompts} prompts of 3-19 ids, {n_tok} tokens, char LSTM 256 (V {V}); "
               f"sampling: {S} samples per prompt")
         for name, ts in g_times.items():
-            print(f"{name:<22}{min(ts):>9.3f}  {[round(t, 3) for t in ts]}")
+            print(f"{name:<22}{min(ts) * 1e3:>9.1f} ms  {[round(t * 1e3, 1) for t in ts]}")
         same = g_results["greedy batched"] == g_results["greedy one-at-a-time"]
         print("greedy batched == one at a time:", same)
         record["generation"] = {"best_s": {k: min(v) for k, v in g_times.items()}, "raw_s": g_times,

@@ -10,6 +10,9 @@ functions below work for scratch and fused models alike.
   `softmax(logits / T)` restricted to the k most likely tokens, with a seeded
   `torch.Generator` for reproducibility. (Seed 004 samples from `exp(logits)`, which
   overflows to inf above ~88 in float32; softmax of scaled logits cannot.)
+- `generate_batch`: the same for several prompts (any lengths) and several samples of
+  each, as one batch. Ids stay on the model's device (arg-max / multinomial there, with
+  the generator there) and reach the host once, at the end; `generate_ids` is its one-row case.
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
     y = torch.full((B * K, 1), bos, dtype=torch.long, device=device)
     done = torch.zeros(B, dtype=torch.bool, device=device)
     bound_den = max_len ** alpha
-    ranks, n_ranks = None, 0
+    ranks = None
     for t in range(1, max_len + 1):
         logits, state = model.decoder(y, state)  # (B*K, 1, V)
         V = logits.shape[-1]
@@ -140,8 +140,8 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
         cand = (sums.unsqueeze(2) + logp).view(B, K * V)  # (B, K*V)
         cand = cand.masked_fill(done.unsqueeze(1), float("-inf"))
         n = min(2 * K, K * V)
-        if n != n_ranks:  # 0..n-1: the alive extensions' ranks; n..2n-1: the others' (made once)
-            ranks, n_ranks = torch.arange(2 * n, device=device).view(2, 1, n).expand(2, B, n), n
+        if ranks is None:  # 0..n-1: the alive extensions' ranks; n..2n-1: the others' (made once)
+            ranks = torch.arange(2 * n, device=device).view(2, 1, n).expand(2, B, n)
         top, pos = cand.topk(n, dim=1)  # (B, n), best first
         beam, tok = pos // V, pos % V
         valid = torch.isfinite(top)
@@ -160,7 +160,8 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
             break
         # the next alive candidates: the best K extensions that did not end
         alive = valid & (tok != eos)
-        keep = torch.where(alive, ranks[0], ranks[1]).argsort(dim=1)[:, :K]  # (B, K) positions in `top`, alive first (n >= K always)
+        # (B, K) positions in `top`, alive first (n >= K always)
+        keep = torch.where(alive, ranks[0], ranks[1]).argsort(dim=1)[:, :K]
         kept_alive = alive.gather(1, keep)
         sums = top.gather(1, keep).masked_fill(~kept_alive, float("-inf"))
         alive_toks = ext.gather(1, keep.unsqueeze(2).expand(B, K, max_len))
@@ -169,7 +170,7 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
         y = tok.gather(1, keep).view(-1, 1)
         # which sources are done: K finished, nothing alive, or no alive one can beat the n_best-th
         best_alive = sums.max(dim=1).values
-        beaten = fin_score[:, n_best - 1] >= best_alive.double() / bound_den  # False while that slot is empty
+        beaten = fin_score[:, n_best - 1] >= best_alive.double() / bound_den  # an empty (-inf) slot beats nothing alive
         done = done | torch.isfinite(fin_score[:, K - 1]) | ~torch.isfinite(best_alive) | beaten
         if t % every == 0 and bool(done.all()):
             break

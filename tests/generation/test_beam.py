@@ -247,3 +247,15 @@ def test_stops_at_the_same_step_as_the_host_loop(seed, B, K, n_best):
     greedy_decode(g, src, src_len, 1, 2, 14, sync_every=1)
     greedy_decode_ref(g_ref, src, src_len, 1, 2, 14)
     assert g.calls == g_ref.calls
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("sync_every", [None, 1, 3])
+def test_on_cuda_the_same_as_the_host_loop_there(sync_every):
+    model = _random_model(5, True, vocab=9).cuda()
+    src, src_len = (t.cuda() for t in _sources(17, seed=2))
+    ours = beam_search(model, src, src_len, 1, 2, 4, 9, n_best=3, sync_every=sync_every)
+    assert ours == beam_search_ref(model, src, src_len, 1, 2, 4, 9, n_best=3)
+    assert greedy_decode(model, src, src_len, 1, 2, 9, sync_every=sync_every) == \
+        greedy_decode_ref(model, src, src_len, 1, 2, 9)

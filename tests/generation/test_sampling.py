@@ -146,3 +146,13 @@ def test_bad_batch_requests(prefixes, kwargs, message):
     kwargs = {"num_tokens": 3, **kwargs}
     with pytest.raises(SeqlabError, match=message):
         generate_batch(_model(4), prefixes, kwargs.pop("num_tokens"), **kwargs)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_batched_equals_one_at_a_time_and_seeds_repeat():
+    net = _model(9).cuda()
+    prefixes = [[1, 2, 3], [4], [5, 6, 7, 8, 1]]
+    assert generate_batch(net, prefixes, 20) == [generate_ids(net, p, 20) for p in prefixes]
+    a = generate_batch(net, prefixes, 20, num_samples=4, temperature=1.0, seed=3)
+    assert a == generate_batch(net, prefixes, 20, num_samples=4, temperature=1.0, seed=3)
