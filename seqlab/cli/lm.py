@@ -28,6 +28,8 @@ def register(commands, train) -> None:
                    help="sample from softmax(logits / T); without it and --top-k: greedy")
     g.add_argument("--top-k", type=int, default=None, dest="top_k", help="sample among the k most likely tokens")
     g.add_argument("--seed", type=int, default=None, help="seed for sampling (reproducible output)")
+    g.add_argument("--num-samples", type=int, default=1, dest="num_samples",
+                   help="continuations of the prefix, generated as one batch (printed one after another)")
     g.add_argument("--which", choices=("best", "last"), default="best")
     g.add_argument("--device", default="auto")
     g.set_defaults(func=run_generate)
@@ -75,7 +77,7 @@ def _tokens(text: str, level: str) -> list[str]:
 
 def run_generate(args: argparse.Namespace) -> int:
     from seqlab.data.vocab import Vocab
-    from seqlab.generation.sampling import check_sampling, generate
+    from seqlab.generation.sampling import check_prefix, check_sampling, generate_batch
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import load_checkpoint
     from seqlab.training.lm import model_from_checkpoint
@@ -86,12 +88,18 @@ def run_generate(args: argparse.Namespace) -> int:
     net, cfg = model_from_checkpoint(ckpt, device)
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     level = cfg.data.level
-    tokens = generate(net, vocab, _tokens(args.prefix, level), args.num_tokens, level=level,
-                      temperature=args.temperature, top_k=args.top_k, seed=args.seed, device=device)
-    if level == "char":
-        print("".join(map(str, tokens)))
-    else:  # word streams mark line ends with <eos>: print them as line breaks
-        print(" ".join(map(str, tokens)).replace(" <eos> ", "\n").replace(" <eos>", "\n").replace("<eos> ", "\n"))
+    prefix = check_prefix(_tokens(args.prefix, level), vocab, level)
+    rows = generate_batch(net, [prefix], args.num_tokens, num_samples=args.num_samples,
+                          temperature=args.temperature, top_k=args.top_k, seed=args.seed, device=device)
+    for i, ids in enumerate(rows):
+        if len(rows) > 1:
+            print(f"--- sample {i + 1} ---")
+        tokens = vocab.to_tokens(ids)
+        if level == "char":
+            print("".join(map(str, tokens)))
+        else:  # word streams mark line ends with <eos>: print them as line breaks
+            print(" ".join(map(str, tokens)).replace(" <eos> ", "\n").replace(" <eos>", "\n")
+                  .replace("<eos> ", "\n"))
     return 0
 
 

@@ -10,6 +10,9 @@ functions below work for scratch and fused models alike.
   `softmax(logits / T)` restricted to the k most likely tokens, with a seeded
   `torch.Generator` for reproducibility. (Seed 004 samples from `exp(logits)`, which
   overflows to inf above ~88 in float32; softmax of scaled logits cannot.)
+- `generate_batch`: the same for several prompts (any lengths) and several samples of
+  each, as one batch. Ids stay on the model's device (arg-max / multinomial there, with
+  the generator there) and reach the host once, at the end; `generate_ids` is its one-row case.
 """
 
 from __future__ import annotations
@@ -58,39 +61,77 @@ def warm_up(net, prefix_ids: Sequence[int], device=None):
     return logits[-1], state
 
 
+def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | None = None,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """Next ids (N,) for logits (N, V), on their device: greedy (no temperature, no top-k), else
+    one sample per row from softmax(logits / T) over the row's top k (float64, so no overflow)."""
+    if temperature is None and top_k is None:
+        return logits.argmax(dim=-1)
+    logits = logits.double() / (temperature or 1.0)
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (N, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    return torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).squeeze(1)
+
+
 def next_token(logits: torch.Tensor, temperature: float | None = None, top_k: int | None = None,
                generator: torch.Generator | None = None) -> int:
-    """Greedy (no temperature, no top-k), else a sample from softmax(logits / T) over the top k."""
-    if temperature is None and top_k is None:
-        return int(logits.argmax())
-    logits = logits.double() / (temperature or 1.0)
-    if top_k is not None and top_k < logits.numel():
-        kth = torch.topk(logits, top_k).values[-1]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = torch.softmax(logits, dim=-1)
-    return int(torch.multinomial(probs.cpu(), 1, generator=generator))
+    """`choose` for one row of logits (V,), as a Python int."""
+    return int(choose(logits.unsqueeze(0), temperature, top_k, generator)[0])
 
 
 @torch.no_grad()
-def generate_ids(net, prefix_ids: Sequence[int], num_tokens: int, *, temperature: float | None = None,
-                 top_k: int | None = None, seed: int | None = None, device=None) -> list[int]:
-    """The prefix ids followed by `num_tokens` generated ids."""
+def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, num_samples: int = 1,
+                   temperature: float | None = None, top_k: int | None = None, seed: int | None = None,
+                   device=None) -> list[list[int]]:
+    """`num_samples` continuations of each prefix, generated as one batch: a list of
+    len(prefixes) * num_samples id lists (prefix 0's samples first), each the prefix
+    followed by `num_tokens` generated ids.
+
+    The ids stay on the device until the single host copy at the end. Prefixes may differ in
+    length: all rows warm up on the first m ids (m the shortest length) in one call, then step
+    one id at a time; a row still inside its prefix feeds its own next id and ignores the
+    choice, so every row sees exactly its own tokens (no padding enters a state):
+
+        column:  0   1   2   3   4   5   6
+        row 0:   p   p   g   g   g   x   x    prefix 2 + 3 ids (x: generated, then cut off)
+        row 1:   p   p   p   p   g   g   g    prefix 4 + 3 ids: the batch runs 7 columns
+                 warm-up `-- one step per column --'
+    """
     check_sampling(temperature, top_k)
     if num_tokens < 0:
         raise SeqlabError(f"the number of tokens to generate must be >= 0, got {num_tokens}")
+    if num_samples <= 0:
+        raise SeqlabError(f"the number of samples must be at least 1, got {num_samples}")
+    rows = [list(p) for p in prefixes for _ in range(num_samples)]
+    if not rows or min(len(r) for r in rows) == 0:
+        raise SeqlabError("a prefix is empty (or none was given): give each at least one token to start from")
     device = device or _device_of(net)
+    N, m, longest = len(rows), min(map(len, rows)), max(map(len, rows))
+    total = longest + num_tokens
+    ids = torch.zeros((N, total), dtype=torch.long)  # (N, total): prefix, then generated ids
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r)
+    ids = ids.to(device)
+    in_prefix = torch.tensor([len(r) for r in rows], device=device)  # row i reads its prefix while t < this
     was_training = net.training
     net.eval()
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    logits, state = warm_up(net, prefix_ids, device)
-    out = list(prefix_ids)
-    for _ in range(num_tokens):
-        y = next_token(logits, temperature, top_k, gen)
-        out.append(y)
-        logits, state = net(torch.tensor([[y]], device=device), state)
-        logits = logits[-1]
+    gen = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+    logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))  # (m*N, V), time-major
+    logits = logits.view(m, N, -1)[-1]  # (N, V) after each row's m-th id
+    for t in range(m, total):
+        ids[:, t] = torch.where(t < in_prefix, ids[:, t], choose(logits, temperature, top_k, gen))
+        if t + 1 < total:
+            logits, state = net(ids[:, t:t + 1], state)  # (N, V)
     net.train(was_training)
-    return out
+    return [row[:len(r) + num_tokens] for row, r in zip(ids.tolist(), rows)]
+
+
+def generate_ids(net, prefix_ids: Sequence[int], num_tokens: int, *, temperature: float | None = None,
+                 top_k: int | None = None, seed: int | None = None, device=None) -> list[int]:
+    """The prefix ids followed by `num_tokens` generated ids."""
+    return generate_batch(net, [prefix_ids], num_tokens, temperature=temperature, top_k=top_k, seed=seed,
+                          device=device)[0]
 
 
 def generate(net, vocab: Vocab, prefix: Sequence[Hashable], num_tokens: int, *, level: str = "char",

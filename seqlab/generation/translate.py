@@ -43,38 +43,57 @@ def _start(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor):
     return model.decoder.init_state(enc_outputs, src_valid_len)
 
 
+def _sync_every(sync_every: int | None, device: torch.device) -> int:
+    """Steps between the host checks for "every source done" (None: 1 on the CPU, where a check is
+    free; 8 on an accelerator, where each one stalls the queue of kernels)."""
+    if sync_every is None:
+        return 1 if device.type == "cpu" else 8
+    if sync_every <= 0:
+        raise SeqlabError(f"sync_every must be at least 1 (steps between checks), got {sync_every}")
+    return sync_every
+
+
 @torch.no_grad()
 def greedy_decode(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor, bos: int, eos: int,
-                  max_len: int, alpha: float = 0.75) -> list[Hypothesis]:
-    """Batched greedy decoding of (B, S) sources: the most probable token at each step."""
+                  max_len: int, alpha: float = 0.75, *, sync_every: int | None = None) -> list[Hypothesis]:
+    """Batched greedy decoding of (B, S) sources: the most probable token at each step.
+
+    The step loop stays on the device: tokens and log-probabilities go into (B, max_len)
+    buffers, and the host looks at `done` only every `sync_every` steps (to stop early).
+    Steps run after every source is done change nothing: the sums are taken over the
+    steps until the last source ended (log-probabilities after a source's end are 0).
+    """
     _check(1, max_len)
+    device = src.device
+    every = _sync_every(sync_every, device)
     B = src.shape[0]
     state = _start(model, src, src_valid_len)
-    y = torch.full((B, 1), bos, dtype=torch.long, device=src.device)
-    steps, logps = [], []
-    done = torch.zeros(B, dtype=torch.bool, device=src.device)
-    for _ in range(max_len):
+    y = torch.full((B, 1), bos, dtype=torch.long, device=device)
+    tokens = torch.zeros((B, max_len), dtype=torch.long, device=device)
+    logps = torch.zeros((B, max_len), device=device)
+    done = torch.zeros(B, dtype=torch.bool, device=device)
+    for t in range(max_len):  # max_len >= 1: t is always bound after the loop
         logits, state = model.decoder(y, state)  # (B, 1, V)
         logp = torch.log_softmax(logits[:, -1].float(), dim=-1)  # (B, V)
         best_logp, y1 = logp.max(dim=-1)
-        steps.append(y1)
-        logps.append(best_logp.masked_fill(done, 0.0))
+        tokens[:, t] = y1
+        logps[:, t] = best_logp.masked_fill(done, 0.0)
         done = done | (y1 == eos)
-        if bool(done.all()):
+        if (t + 1) % every == 0 and bool(done.all()):
             break
         y = y1.unsqueeze(1)
-    tokens = torch.stack(steps, dim=1).tolist()  # (B, t)
-    sums = torch.stack(logps, dim=1).sum(dim=1).tolist()
-    out = []
-    for row, s in zip(tokens, sums):
-        length = row.index(eos) + 1 if eos in row else len(row)
-        out.append(Hypothesis(row[:length - 1] if eos in row else row, s / length ** alpha, s, length))
-    return out
+    rows = tokens[:, :t + 1].tolist()  # host reads at the end: the tokens, then the sums
+    lengths = [row.index(eos) + 1 if eos in row else len(row) for row in rows]
+    # summing exactly the columns up to the last source's end, as a (B, n) tensor, keeps the sums bit-identical
+    sums = logps[:, :max(lengths, default=0)].contiguous().sum(dim=1).tolist()
+    return [Hypothesis(row[:L - 1] if eos in row else row[:L], s / L ** alpha, s, L)
+            for row, L, s in zip(rows, lengths, sums)]
 
 
 @torch.no_grad()
 def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor, bos: int, eos: int,
-                beam_size: int, max_len: int, alpha: float = 0.75, n_best: int = 1) -> list[list[Hypothesis]]:
+                beam_size: int, max_len: int, alpha: float = 0.75, n_best: int = 1, *,
+                sync_every: int | None = None) -> list[list[Hypothesis]]:
     """Batched beam search over (B, S) sources; for each, the `n_best` best finished candidates.
 
     Every step extends the `beam_size` alive candidates of each source by every token
@@ -85,70 +104,90 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
     one (an alive sum s < 0 can at best reach s / max_len**alpha), or at `max_len`, where
     the alive candidates finish without <eos>. With K = 1 this is greedy decoding; with
     K at least the number of candidates it is exhaustive search.
+
+    Everything stays on the device; the host reads the results once at the end, and
+    looks at `done` every `sync_every` steps (None: every step on the CPU, 8 elsewhere) to
+    stop when every source is done. Finished candidates live in per-source buffers of
+    max(K, n_best) slots, kept sorted best first (ties in the order they finished), empty
+    slots scored -inf: "K finished" is a finite slot K, the n_best-th finished is slot n_best.
     """
     _check(beam_size, max_len)
+    if n_best <= 0:
+        raise SeqlabError(f"n_best must be at least 1, got {n_best}")
     device = src.device
-    B, K = src.shape[0], beam_size
+    every = _sync_every(sync_every, device)
+    B, K, F = src.shape[0], beam_size, max(beam_size, n_best)
     state = _start(model, src, src_valid_len)
     state = model.decoder.reorder_state(state, torch.arange(B, device=device).repeat_interleave(K))
     sums = torch.full((B, K), float("-inf"), device=device)
     sums[:, 0] = 0.0  # one live candidate (<bos>) per source at the start
-    history = torch.zeros((B * K, 0), dtype=torch.long, device=device)
+    # alive and finished candidates: tokens (B, K | F, max_len), -1 in the columns not reached (a
+    # finished one's length L is its used columns, <eos> included); a finished one's sum, and its
+    # score in float64 (the score the host computed from the float32 sum before, bit for bit)
+    alive_toks = torch.full((B, K, max_len), -1, dtype=torch.long, device=device)
+    fin_toks = torch.full((B, F, max_len), -1, dtype=torch.long, device=device)
+    fin_sum = torch.zeros((B, F), device=device)
+    fin_score = torch.full((B, F), float("-inf"), dtype=torch.float64, device=device)
+    row0 = torch.arange(B, device=device).unsqueeze(1) * K  # (B, 1): each source's first row in the B*K
     y = torch.full((B * K, 1), bos, dtype=torch.long, device=device)
-    finished: list[list[Hypothesis]] = [[] for _ in range(B)]
-    done = torch.zeros(B, dtype=torch.bool)
+    done = torch.zeros(B, dtype=torch.bool, device=device)
     bound_den = max_len ** alpha
+    ranks = None
     for t in range(1, max_len + 1):
         logits, state = model.decoder(y, state)  # (B*K, 1, V)
         V = logits.shape[-1]
         logp = torch.log_softmax(logits[:, -1].float(), dim=-1).view(B, K, V)
         cand = (sums.unsqueeze(2) + logp).view(B, K * V)  # (B, K*V)
-        cand[done.to(device)] = float("-inf")
+        cand = cand.masked_fill(done.unsqueeze(1), float("-inf"))
         n = min(2 * K, K * V)
+        if ranks is None:  # 0..n-1: the alive extensions' ranks; n..2n-1: the others' (made once)
+            ranks = torch.arange(2 * n, device=device).view(2, 1, n).expand(2, B, n)
         top, pos = cand.topk(n, dim=1)  # (B, n), best first
         beam, tok = pos // V, pos % V
         valid = torch.isfinite(top)
         last = t == max_len
-        ends = valid & ((tok == eos) | last)
-        ends[:, K:] = False  # only the top K ranks may finish (so K = 1 is greedy)
-        ended = ends.nonzero().tolist()
-        if ended:  # one device->host copy per step, not one per hypothesis
-            hist_rows = history.reshape(B, K, history.shape[1]).cpu()
-            top_c, beam_c, tok_c = top.cpu(), beam.cpu(), tok.cpu()
-        for b, r in ended:
-            if done[b]:
-                continue
-            prev = hist_rows[b, beam_c[b, r]].tolist()
-            s = float(top_c[b, r])
-            toks = prev if tok_c[b, r] == eos else prev + [int(tok_c[b, r])]
-            finished[b].append(Hypothesis(toks, s / t ** alpha, s, t))
+        # the n extensions' tokens: their parent's, then the new one at column t-1
+        ext = alive_toks.gather(1, beam.unsqueeze(2).expand(B, n, max_len))  # (B, n, max_len)
+        ext[:, :, t - 1] = tok
+        # finish: only the top K ranks may (so K = 1 is greedy), merged into the sorted buffers
+        ends = valid[:, :K] if last else valid[:, :K] & (tok[:, :K] == eos)
+        new_score = (top[:, :K].double() / t ** alpha).masked_fill(~ends, float("-inf"))
+        fin_score, order = torch.cat([fin_score, new_score], 1).sort(dim=1, descending=True, stable=True)
+        fin_score, order = fin_score[:, :F], order[:, :F]
+        fin_sum = torch.cat([fin_sum, top[:, :K]], 1).gather(1, order)
+        fin_toks = torch.cat([fin_toks, ext[:, :K]], 1).gather(1, order.unsqueeze(2).expand(B, F, max_len))
         if last:
             break
         # the next alive candidates: the best K extensions that did not end
         alive = valid & (tok != eos)
-        rank = torch.where(alive, torch.arange(n, device=device).expand(B, n), n + torch.arange(n, device=device))
-        keep = rank.argsort(dim=1)[:, :K]  # (B, K) positions in `top`, alive first (n >= K always)
+        # (B, K) positions in `top`, alive first (n >= K always)
+        keep = torch.where(alive, ranks[0], ranks[1]).argsort(dim=1)[:, :K]
         kept_alive = alive.gather(1, keep)
-        new_sums = top.gather(1, keep).masked_fill(~kept_alive, float("-inf"))
-        src_rows = (torch.arange(B, device=device).unsqueeze(1) * K + beam.gather(1, keep)).view(-1)
-        new_tok = tok.gather(1, keep).view(-1, 1)
-        history = torch.cat([history.index_select(0, src_rows), new_tok], dim=1)
+        sums = top.gather(1, keep).masked_fill(~kept_alive, float("-inf"))
+        alive_toks = ext.gather(1, keep.unsqueeze(2).expand(B, K, max_len))
+        src_rows = (row0 + beam.gather(1, keep)).view(-1)
         state = model.decoder.reorder_state(state, src_rows)
-        sums, y = new_sums, new_tok
-        # which sources are done
-        best_alive = sums.max(dim=1).values.cpu()
-        for b in range(B):
-            if done[b]:
-                continue
-            fin = finished[b]
-            if len(fin) >= K or not torch.isfinite(best_alive[b]):
-                done[b] = True
-            elif len(fin) >= n_best and sorted((h.score for h in fin), reverse=True)[n_best - 1] \
-                    >= float(best_alive[b]) / bound_den:
-                done[b] = True
-        if bool(done.all()):
+        y = tok.gather(1, keep).view(-1, 1)
+        # which sources are done: K finished, nothing alive, or no alive one can beat the n_best-th
+        best_alive = sums.max(dim=1).values
+        beaten = fin_score[:, n_best - 1] >= best_alive.double() / bound_den  # an empty (-inf) slot beats nothing alive
+        done = done | torch.isfinite(fin_score[:, K - 1]) | ~torch.isfinite(best_alive) | beaten
+        if t % every == 0 and bool(done.all()):
             break
-    return [sorted(f, key=lambda h: h.score, reverse=True)[:n_best] for f in finished]
+    return _hypotheses(fin_toks[:, :n_best], fin_sum[:, :n_best], fin_score[:, :n_best], eos)
+
+
+def _hypotheses(toks, sums, scores, eos: int) -> list[list[Hypothesis]]:
+    """The finished buffers, read once by the host, as sorted `Hypothesis` lists (<eos> dropped)."""
+    out = []
+    for rows, ss, cs in zip(toks.tolist(), sums.tolist(), scores.tolist()):
+        hyps = []
+        for row, s, score in zip(rows, ss, cs):
+            if score != float("-inf"):  # a filled slot
+                L = len(row) - row.count(-1)  # the columns it reached
+                hyps.append(Hypothesis(row[:L - 1] if row[L - 1] == eos else row[:L], score, s, L))
+        out.append(hyps)
+    return out
 
 
 @torch.no_grad()

@@ -55,6 +55,12 @@ def test_train_evaluate_generate(text, tmp_path, capsys):
                      "--temperature", "1.5", "--top-k", "5", "--seed", str(seed)]) == 0
         runs.append(capsys.readouterr().out)
     assert runs[0] == runs[1] != runs[2]
+    assert main(["generate", "--checkpoint", str(out), "--prefix", "the", "--num-tokens", "30", "--temperature",
+                 "1.5", "--top-k", "5", "--seed", "1", "--num-samples", "3"]) == 0
+    parts = capsys.readouterr().out.split("--- sample ")  # generated text may hold line breaks
+    assert [p[:5] for p in parts[1:]] == ["1 ---", "2 ---", "3 ---"] and parts[0] == ""
+    samples = [p[len("1 ---\n"):-1] for p in parts[1:]]
+    assert all(s.startswith("the") and len(s) == 33 for s in samples) and len(set(samples)) == 3
 
 
 def test_resume_appends_epochs(text, tmp_path, capsys):
@@ -98,6 +104,8 @@ def test_bad_input_exits_2(text, tmp_path, capsys):
     _one_line_error(capsys, "temperature must be > 0")
     assert main(["generate", "--checkpoint", str(out), "--prefix", "the", "--top-k", "0"]) == 2
     _one_line_error(capsys, "top-k must be a positive")
+    assert main(["generate", "--checkpoint", str(out), "--prefix", "the", "--num-samples", "0"]) == 2
+    _one_line_error(capsys, "number of samples must be at least 1")
     # a checkpoint of another kind of model
     other = tmp_path / "other"
     save_checkpoint(other / "best.safetensors", model={"w": torch.zeros(2)}, meta={"task": "forecast"})

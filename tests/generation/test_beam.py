@@ -1,6 +1,9 @@
-"""Decoding: hand-computed scores, beam 1 == greedy, a wide beam == exhaustive search, bad input."""
+"""Decoding: hand-computed scores, beam 1 == greedy, a wide beam == exhaustive search, the device-side
+decoders == the old host loops (reference_decode.py), batch == per-sentence loop, bad input."""
 
+import importlib.util
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,6 +12,11 @@ from torch import nn
 from seqlab.errors import SeqlabError
 from seqlab.generation.translate import beam_search, decode, exhaustive_search, greedy_decode
 from seqlab.models.seq2seq import Decoder, Encoder, EncoderDecoder, build_seq2seq
+
+_spec = importlib.util.spec_from_file_location("reference_decode", Path(__file__).with_name("reference_decode.py"))
+reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(reference)
+beam_search_ref, greedy_decode_ref = reference.beam_search_ref, reference.greedy_decode_ref
 
 X, Y, EOS, BOS = 0, 1, 2, 3
 
@@ -134,3 +142,120 @@ def test_bad_search_settings_are_clear_errors(kwargs, message):
     src, src_len = _src()
     with pytest.raises(SeqlabError, match=message):
         decode(model, src, src_len, BOS, EOS, **kwargs)
+
+
+# --- the device-side decoders return exactly what the host-loop ones (reference_decode.py) did ---
+
+def _sources(B, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    src = torch.randint(0, 7, (B, 6), generator=gen)
+    return src, torch.randint(1, 7, (B,), generator=gen)  # sources of different lengths
+
+
+@pytest.mark.parametrize("attention", [False, True])
+@pytest.mark.parametrize("K, n_best, max_len, sync_every", [
+    (1, 1, 8, None), (2, 1, 6, 1), (3, 2, 7, 3), (4, 4, 9, 100), (2, 5, 5, 2), (5, 3, 12, None)])
+def test_beam_search_identical_to_the_host_loop(attention, K, n_best, max_len, sync_every):
+    model = _random_model(4 + K, attention, vocab=9)
+    src, src_len = _sources(11, seed=K)
+    ours = beam_search(model, src, src_len, 1, 2, K, max_len, 0.6, n_best, sync_every=sync_every)
+    assert ours == beam_search_ref(model, src, src_len, 1, 2, K, max_len, 0.6, n_best)
+    assert [len(h) for h in ours] == [min(n_best, len(h)) for h in ours] and all(ours)
+
+
+@pytest.mark.parametrize("K, n_best", [(1, 1), (2, 3), (3, 5), (6, 6)])
+def test_beam_search_ties_keep_the_host_loops_order(K, n_best):
+    """Uniform tables: every candidate of a length ties; order must still be the reference's."""
+    src, src_len = _src(3)
+    for probs in ([[0.25] * 4] * 4, GREEDY_TRAP, [[0.3, 0.3, 0.1, 0.3]] * 4):
+        model = table_model(probs)
+        ours = beam_search(model, src, src_len, BOS, EOS, K, 4, n_best=n_best)
+        assert ours == beam_search_ref(model, src, src_len, BOS, EOS, K, 4, n_best=n_best)
+
+
+@pytest.mark.parametrize("attention", [False, True])
+@pytest.mark.parametrize("max_len, sync_every", [(1, None), (8, 1), (8, 3), (10, 64)])
+def test_greedy_identical_to_the_host_loop(attention, max_len, sync_every):
+    model = _random_model(2, attention, vocab=10)
+    src, src_len = _sources(13, seed=5)
+    ours = greedy_decode(model, src, src_len, 1, 2, max_len, 0.75, sync_every=sync_every)
+    assert ours == greedy_decode_ref(model, src, src_len, 1, 2, max_len, 0.75)
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_batch_equals_a_per_sentence_loop(attention):
+    model = _random_model(6, attention, vocab=11)
+    src, src_len = _sources(6, seed=3)
+    together = beam_search(model, src, src_len, 1, 2, beam_size=3, max_len=8, n_best=3)
+    alone = [beam_search(model, src[i:i + 1], src_len[i:i + 1], 1, 2, beam_size=3, max_len=8, n_best=3)[0]
+             for i in range(6)]
+    assert [[h.tokens for h in hs] for hs in together] == [[h.tokens for h in hs] for hs in alone]
+    assert [[h.score for h in hs] for hs in together] == [pytest.approx([h.score for h in hs], abs=1e-5)
+                                                          for hs in alone]
+
+
+def test_wide_beam_equals_exhaustive_for_each_source_of_a_batch():
+    vocab, max_len, eos = 4, 3, 2
+    model = _random_model(7, True, vocab=vocab)
+    src = torch.tensor([[3, 5, 1, 0], [6, 2, 0, 0], [4, 0, 0, 0]])
+    src_len = torch.tensor([4, 2, 1])
+    beams = beam_search(model, src, src_len, 1, eos, beam_size=40, max_len=max_len, n_best=6)
+    for i, beam in enumerate(beams):
+        every = exhaustive_search(model, src[i:i + 1], src_len[i:i + 1], 1, eos, max_len=max_len)
+        assert [h.tokens for h in beam] == [h.tokens for h in every[:6]]
+        assert [h.score for h in beam] == pytest.approx([h.score for h in every[:6]], abs=1e-5)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m, s, l: beam_search(m, s, l, BOS, EOS, 2, 3, n_best=0), "n_best must be at least 1"),
+    (lambda m, s, l: beam_search(m, s, l, BOS, EOS, 2, 3, sync_every=0), "sync_every must be at least 1"),
+    (lambda m, s, l: greedy_decode(m, s, l, BOS, EOS, 3, sync_every=-1), "sync_every must be at least 1"),
+])
+def test_bad_decoder_options_are_clear_errors(call, message):
+    src, src_len = _src()
+    with pytest.raises(SeqlabError, match=message):
+        call(table_model(GREEDY_TRAP), src, src_len)
+
+
+class _Counting:
+    """The model, counting decoder steps (how soon a search stops is behaviour too)."""
+
+    def __init__(self, model):
+        self.encoder, self.decoder, self.inner, self.calls = model.encoder, self, model.decoder, 0
+        self.init_state, self.reorder_state = self.inner.init_state, self.inner.reorder_state
+
+    def __call__(self, X, state):
+        self.calls += 1
+        return self.inner(X, state)
+
+
+# models whose searches stop well before max_len; (27, 9, 3, *) stop by the bound rule (14 steps without it)
+@pytest.mark.parametrize("seed, B, K, n_best", [(9, 1, 1, 1), (9, 9, 4, 4), (27, 9, 3, 1), (27, 9, 3, 2),
+                                                (15, 1, 3, 1)])
+def test_stops_at_the_same_step_as_the_host_loop(seed, B, K, n_best):
+    model = _random_model(seed, True, vocab=9)
+    src, src_len = _sources(B, seed=1)
+    ours, ref = _Counting(model), _Counting(model)
+    beam_search(ours, src, src_len, 1, 2, K, 14, n_best=n_best, sync_every=1)
+    beam_search_ref(ref, src, src_len, 1, 2, K, 14, n_best=n_best)
+    assert ours.calls == ref.calls < 14
+    later = _Counting(model)  # checking every 5 steps may only run the steps up to the next check
+    assert beam_search(later, src, src_len, 1, 2, K, 14, n_best=n_best, sync_every=5) == \
+        beam_search_ref(model, src, src_len, 1, 2, K, 14, n_best=n_best)
+    assert later.calls == min(14, -(-ref.calls // 5) * 5)
+    g, g_ref = _Counting(model), _Counting(model)
+    greedy_decode(g, src, src_len, 1, 2, 14, sync_every=1)
+    greedy_decode_ref(g_ref, src, src_len, 1, 2, 14)
+    assert g.calls == g_ref.calls
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("sync_every", [None, 1, 3])
+def test_on_cuda_the_same_as_the_host_loop_there(sync_every):
+    model = _random_model(5, True, vocab=9).cuda()
+    src, src_len = (t.cuda() for t in _sources(17, seed=2))
+    ours = beam_search(model, src, src_len, 1, 2, 4, 9, n_best=3, sync_every=sync_every)
+    assert ours == beam_search_ref(model, src, src_len, 1, 2, 4, 9, n_best=3)
+    assert greedy_decode(model, src, src_len, 1, 2, 9, sync_every=sync_every) == \
+        greedy_decode_ref(model, src, src_len, 1, 2, 9)

@@ -1,4 +1,5 @@
-"""Generation: the book's predict_ch8 loop, greedy, temperature, top-k, seeds, bad input."""
+"""Generation: the book's predict_ch8 loop, greedy, temperature, top-k, seeds, batched prompts and
+samples (== one at a time for greedy; the model's distribution for sampling), bad input."""
 
 import collections
 
@@ -8,8 +9,8 @@ from torch import nn
 
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
-from seqlab.generation.sampling import generate, generate_ids, next_token, predict_ch8
-from seqlab.models.lm import RNNModel
+from seqlab.generation.sampling import choose, generate, generate_batch, generate_ids, next_token, predict_ch8, warm_up
+from seqlab.models.lm import ModelConfig, RNNModel, build_lm
 
 
 def _model(V, seed=0):
@@ -81,3 +82,77 @@ def test_prefix_outside_vocabulary_names_the_characters():
         generate(_model(len(vocab)), vocab, list("Time TraXeller"), 3)
     with pytest.raises(SeqlabError, match="prefix is empty"):
         generate(_model(len(vocab)), vocab, [], 3)
+
+
+def _models(V):
+    torch.manual_seed(1)
+    return [_model(V), RNNModel(nn.GRU(V, 12, 2), V),
+            build_lm(ModelConfig(cell="gru", impl="scratch", hidden=12), V),  # scratch cells, fast path
+            build_lm(ModelConfig(cell="lstm", hidden=12, embed=6, layers=2), V)]
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_batched_greedy_equals_one_prompt_at_a_time(which):
+    V = 11
+    net = _models(V)[which]
+    prefixes = [[3, 1, 4, 1, 5], [9], [2, 6], [5, 3, 5, 8, 9, 7, 9], [1, 2]]  # different lengths
+    together = generate_batch(net, prefixes, 25, num_samples=2)
+    alone = [generate_ids(net, p, 25) for p in prefixes]
+    assert together == [ids for ids in alone for _ in range(2)]  # prefix-major, greedy samples agree
+    assert generate_batch(net, prefixes, 25, top_k=1, seed=0) == alone  # top-1 sampling is greedy
+    assert generate_batch(net, prefixes, 0) == prefixes
+    longer = [p for p in prefixes if len(p) >= 2]  # a warm-up call of 2 ids for every row
+    assert generate_batch(net, longer, 25) == [ids for p, ids in zip(prefixes, alone) if len(p) >= 2]
+
+
+def test_batched_samples_are_reproducible_and_differ():
+    net = _model(9)
+    a = generate_batch(net, [[1, 2, 3], [4]], 30, num_samples=3, temperature=1.0, seed=11)
+    assert a == generate_batch(net, [[1, 2, 3], [4]], 30, num_samples=3, temperature=1.0, seed=11)
+    assert a != generate_batch(net, [[1, 2, 3], [4]], 30, num_samples=3, temperature=1.0, seed=12)
+    assert [r[:3] for r in a[:3]] == [[1, 2, 3]] * 3 and [r[:1] for r in a[3:]] == [[4]] * 3
+    assert [len(r) for r in a] == [33] * 3 + [31] * 3
+    assert len({tuple(r) for r in a[:3]}) == 3  # three different samples of the same prompt
+
+
+def test_batched_first_samples_follow_the_models_distribution():
+    V, n = 5, 4000
+    net = _model(V, seed=2)
+    logits, _ = warm_up(net, [1, 3, 2], "cpu")
+    p = torch.softmax(logits.double() / 0.8, dim=0)
+    rows = generate_batch(net, [[1, 3, 2]], 1, num_samples=n, temperature=0.8, seed=0)
+    counts = collections.Counter(r[-1] for r in rows)
+    for v in range(V):  # 4000 draws: 3 standard errors are at most 0.024
+        assert abs(counts[v] / n - float(p[v])) < 0.03
+
+
+def test_choose_samples_each_row_from_its_own_top_k():
+    logits = torch.tensor([[2.0, 1.0, 0.5, -1.0], [-1.0, 0.5, 1.0, 2.0]]).repeat(2000, 1)  # (4000, 4)
+    picks = choose(logits, 1.0, 2, torch.Generator().manual_seed(0)).view(2000, 2)
+    p = torch.softmax(torch.tensor([2.0, 1.0]), 0)[0].item()
+    assert set(picks[:, 0].tolist()) == {0, 1} and set(picks[:, 1].tolist()) == {2, 3}
+    assert abs((picks[:, 0] == 0).float().mean().item() - p) < 0.03
+    assert abs((picks[:, 1] == 3).float().mean().item() - p) < 0.03
+    assert choose(logits[:2]).tolist() == [0, 3]
+
+
+@pytest.mark.parametrize("prefixes, kwargs, message", [
+    ([[1], []], {}, "prefix is empty"),
+    ([], {}, "none was given"),
+    ([[1]], {"num_samples": 0}, "number of samples must be at least 1"),
+    ([[1]], {"num_tokens": -1}, "must be >= 0"),
+])
+def test_bad_batch_requests(prefixes, kwargs, message):
+    kwargs = {"num_tokens": 3, **kwargs}
+    with pytest.raises(SeqlabError, match=message):
+        generate_batch(_model(4), prefixes, kwargs.pop("num_tokens"), **kwargs)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_batched_equals_one_at_a_time_and_seeds_repeat():
+    net = _model(9).cuda()
+    prefixes = [[1, 2, 3], [4], [5, 6, 7, 8, 1]]
+    assert generate_batch(net, prefixes, 20) == [generate_ids(net, p, 20) for p in prefixes]
+    a = generate_batch(net, prefixes, 20, num_samples=4, temperature=1.0, seed=3)
+    assert a == generate_batch(net, prefixes, 20, num_samples=4, temperature=1.0, seed=3)
