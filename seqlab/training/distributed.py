@@ -4,6 +4,12 @@
     torchrun --nnodes=M --node_rank=R --rdzv_backend=c10d --rdzv_endpoint=HOST:PORT \\
              --nproc_per_node=N -m seqlab train lm ...      # M machines
 
+Every trainer (`seqlab train lm|translate|forecast|classify`) runs this way: each rank
+reads the same global batches and trains on its share (`shard_columns` for LM rows,
+`shard_rows` otherwise), the loss is scaled so that DDP's gradient average is the global
+batch mean (`ddp_loss`), sums are reduced (`all_reduce_sum`), decisions come from rank 0's
+figures (`from_main`), and rank 0 alone writes (`metrics_log`).
+
 torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT; without them everything
 here is a no-op and training runs as one process. The backend is NCCL on CUDA, gloo on
 the CPU. Collective operations time out (SEQLAB_DIST_TIMEOUT seconds, default 300) so
