@@ -136,7 +136,7 @@ def ddp_loss(local_sum: torch.Tensor, global_count: float, info: Dist) -> torch.
 
         grad = 1/W * sum_r grad(sum_r * W / N) = grad(sum over the global batch) / N
     """
-    return local_sum * (info.world_size / global_count)
+    return local_sum * info.world_size / global_count  # one process: exactly sum / count
 
 
 def all_reduce_sum(values: list[float], device: torch.device, info: Dist) -> list[float]:

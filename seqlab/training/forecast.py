@@ -298,6 +298,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     _check(cfg)
     D.local_batch_size(cfg.train.batch_size, D.from_env())  # under torchrun the world size must divide the batch
     dist, device = D.setup(torch.device("cpu"))
+    log = log if dist.is_main else (lambda *a, **k: None)  # rank 0 alone prints
     out = Path(cfg.run.out)
     series = load_series(cfg.series)
     features, labels = lag_features(series.scaled(), series.tau)
@@ -332,7 +333,6 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     if dist.is_main:
         check_writable(out)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
-    log = log if dist.is_main else (lambda *a, **k: None)
     step_loss = D.wrap(_StepLoss(net, loss_sum), dist, device)
     mse = nn.MSELoss(reduction="none")
     unit = series.std ** 2  # losses are reported in the series' units

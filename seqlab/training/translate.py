@@ -174,6 +174,7 @@ def fit(cfg, *, log=print) -> dict:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
     D.local_batch_size(tr.batch_size, D.from_env())  # under torchrun the world size must divide the batch
     dist, device = D.setup(resolve_device(run.device))
+    log = log if dist.is_main else (lambda *a, **k: None)  # rank 0 alone prints
     seed_everything(run.seed)
     out = Path(run.out)
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,
@@ -203,7 +204,6 @@ def fit(cfg, *, log=print) -> dict:
     if dist.is_main:
         check_writable(out)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if run.resume else None)
-    log = log if dist.is_main else (lambda *a, **k: None)
     wrapped = D.wrap(model, dist, device)  # DDP under torchrun; `model` is what is evaluated and saved
     bleu_pairs = data.splits["valid"][: tr.bleu_sentences]
     n_params = sum(p.numel() for p in model.parameters())
