@@ -180,7 +180,9 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             for group in opt.param_groups:
                 group["lr"] = lr
             net.train()
-            order = torch.randperm(len(x_train))
+            # rank 0's order: with dropout and an uneven last batch the ranks' RNGs drift apart,
+            # and their shares of each batch must still be disjoint
+            order = D.from_main(torch.randperm(len(x_train)), dist)
             n_batches = math.ceil(len(x_train) / t.batch_size)
             loss_sum, seen, correct, tic = 0.0, 0, 0, time.perf_counter()
             bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}",

@@ -62,7 +62,7 @@ def test_padding_never_changes_the_masked_loss(seed, B, T, extra, data):
     pad_labels = torch.cat([labels, torch.randint(0, V, (B, extra), generator=gen)], dim=1)
     loss = MaskedSoftmaxCELoss()
     torch.testing.assert_close(loss(pad_logits, pad_labels, lens), loss(logits, labels, lens), rtol=0, atol=1e-6)
-    per_token = masked_ce(pad_logits, pad_labels, lens)  # (B, T + extra): identical tokens, zeros after
+    per_token = masked_ce(pad_logits, pad_labels, lens)  # (B, T + extra)
     # the same tokens (to float rounding: the kernel vectorises a longer row differently), zeros after
     torch.testing.assert_close(per_token[:, :T], masked_ce(logits, labels, lens), rtol=0, atol=1e-6)
     assert not per_token[:, T:].any()
