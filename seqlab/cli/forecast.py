@@ -37,6 +37,7 @@ def run_train(args: argparse.Namespace) -> int:
     from seqlab.config import build_config
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
+    from seqlab.training import distributed
     from seqlab.training.forecast import ForecastConfig, train_forecaster
 
     cfg = build_config(ForecastConfig, args)
@@ -44,7 +45,10 @@ def run_train(args: argparse.Namespace) -> int:
     # CPU (`auto` means the CPU here); asking for a GPU explicitly is refused rather than ignored
     if cfg.run.device != "auto" and resolve_device(cfg.run.device).type != "cpu":
         raise SeqlabError("forecast models are tiny and train on the CPU: use --device cpu (or auto)")
-    result = train_forecaster(cfg)
+    with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
+        result = train_forecaster(cfg)
+    if not distributed.is_main_process():
+        return 0
     floor = result["noise_floor"]
     for k, v in result["k_step"].items():
         ratio = f" ({v['mse'] / floor:.3f} x noise floor {floor:g})" if floor else ""

@@ -86,9 +86,12 @@ def register(commands, train) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from seqlab.config import build_config
+    from seqlab.training import distributed
     from seqlab.training.translate import fit
 
-    fit(build_config(TranslateConfig, args))
+    cfg = build_config(TranslateConfig, args)
+    with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
+        fit(cfg)
     return 0
 
 

@@ -173,7 +173,6 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     log = log if dist.is_main else (lambda *a, **k: None)
     model = D.wrap(net, dist, device)  # DDP under torchrun; `net` itself is what is evaluated and saved
     steps_per_image = x_train.shape[1]
-    loss_fn = nn.CrossEntropyLoss()
     started = time.perf_counter() - (log_file.records[-1]["wall_s"] if log_file.records else 0.0)
     with StopSignals() as stop:
         for epoch in range(start_epoch, t.epochs):
@@ -181,7 +180,9 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             for group in opt.param_groups:
                 group["lr"] = lr
             net.train()
-            order = torch.randperm(len(x_train))
+            # rank 0's order: with dropout and an uneven last batch the ranks' RNGs drift apart,
+            # and their shares of each batch must still be disjoint
+            order = D.from_main(torch.randperm(len(x_train)), dist)
             n_batches = math.ceil(len(x_train) / t.batch_size)
             loss_sum, seen, correct, tic = 0.0, 0, 0, time.perf_counter()
             bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}",
@@ -189,22 +190,21 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1)
             for b in bar:
                 idx = order[b * t.batch_size:(b + 1) * t.batch_size]
-                if dist.enabled and len(idx) < dist.world_size:
+                share = D.shard_rows((idx,), dist)
+                if share is None:
                     break  # a last batch smaller than the world size: every rank skips it
-                global_n = len(idx)
-                idx = idx.tensor_split(dist.world_size)[dist.rank]  # this rank's share (all of it on one)
+                global_n, idx = len(idx), share[0]  # this rank's share (all of it on one)
                 xb, yb = x_train[idx].to(device), y_train[idx].to(device)  # (B, T, D), (B,)
                 logits = model(xb)
-                # the global batch mean: DDP averages the ranks' gradients, so scale by world / global size
-                loss = loss_fn(logits, yb) if not dist.enabled else (
-                    nn.functional.cross_entropy(logits, yb, reduction="sum") * dist.world_size / global_n)
+                ce_sum = nn.functional.cross_entropy(logits, yb, reduction="sum")
+                loss = D.ddp_loss(ce_sum, global_n, dist)  # the global batch mean
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 norm = grad_clipping(net, t.clip) if t.clip > 0 else grad_norm(net)
                 if not guard.ok(b + 1, loss, norm, lr):
                     continue
                 opt.step()
-                loss_sum += loss.item() * (len(idx) if not dist.enabled else global_n / dist.world_size)
+                loss_sum += ce_sum.item()
                 correct += (logits.argmax(1) == yb).sum().item()
                 seen += len(idx)
                 if b % 20 == 0:

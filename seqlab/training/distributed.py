@@ -4,6 +4,12 @@
     torchrun --nnodes=M --node_rank=R --rdzv_backend=c10d --rdzv_endpoint=HOST:PORT \\
              --nproc_per_node=N -m seqlab train lm ...      # M machines
 
+Every trainer (`seqlab train lm|translate|forecast|classify`) runs this way: each rank
+reads the same global batches and trains on its share (`shard_columns` for LM rows,
+`shard_rows` otherwise), the loss is scaled so that DDP's gradient average is the global
+batch mean (`ddp_loss`), sums are reduced (`all_reduce_sum`), decisions come from rank 0's
+figures (`from_main`), and rank 0 alone writes (`metrics_log`).
+
 torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT; without them everything
 here is a no-op and training runs as one process. The backend is NCCL on CUDA, gloo on
 the CPU. Collective operations time out (SEQLAB_DIST_TIMEOUT seconds, default 300) so
@@ -109,6 +115,30 @@ def shard_columns(batch: torch.Tensor, info: Dist) -> torch.Tensor:
     return batch[info.rank * per: (info.rank + 1) * per]
 
 
+def shard_rows(batch: tuple[torch.Tensor, ...], info: Dist) -> tuple[torch.Tensor, ...] | None:
+    """This rank's share of every tensor of a global batch (rows split as `tensor_split` does).
+
+    Every rank draws the same global batches (same seed, same order) and keeps a disjoint
+    share of each; a last batch may split unevenly (see `ddp_loss`). None when the batch has
+    fewer rows than there are ranks: every rank then skips it (a rank cannot run on no rows).
+    """
+    if not info.enabled:
+        return tuple(batch)
+    if batch[0].shape[0] < info.world_size:
+        return None
+    return tuple(t.tensor_split(info.world_size)[info.rank] for t in batch)
+
+
+def ddp_loss(local_sum: torch.Tensor, global_count: float, info: Dist) -> torch.Tensor:
+    """The loss this rank backpropagates: its share's sum scaled so that DDP's gradient average
+    over the ranks is the gradient of (the whole global batch's sum) / `global_count`, i.e. what
+    one process computes on the whole batch, however unevenly the batch was split.
+
+        grad = 1/W * sum_r grad(sum_r * W / N) = grad(sum over the global batch) / N
+    """
+    return local_sum * info.world_size / global_count  # one process: exactly sum / count
+
+
 def all_reduce_sum(values: list[float], device: torch.device, info: Dist) -> list[float]:
     """Sum plain numbers (loss sums, token counts) over all ranks."""
     if not info.enabled:
@@ -125,6 +155,17 @@ def broadcast_flag(flag: bool, device: torch.device, info: Dist) -> bool:
     t = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
+
+
+def from_main(value, info: Dist):
+    """Rank 0's `value` (plain data) on every rank. Every rank computes its own copy of an
+    evaluation; decisions taken from it (best checkpoint, lr on a plateau, NT-ASGD) must still
+    be the same everywhere, so all take rank 0's figures."""
+    if not info.enabled:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 class _MemoryLog:
@@ -177,12 +218,3 @@ class session:
 def is_main_process() -> bool:
     """Rank 0, or a plain single-process run (for printing results once)."""
     return from_env().is_main
-
-
-def require_single_process(command: str) -> None:
-    """Refuse to run a trainer that does not shard its batches yet as N copies under torchrun
-    (they would all write the same --out folder)."""
-    info = from_env()
-    if info.enabled:
-        raise SeqlabError(f"`seqlab train {command}` runs as one process; under torchrun (WORLD_SIZE "
-                          f"{info.world_size}) use --nproc_per_node=1, or `seqlab train lm` for several processes")

@@ -31,10 +31,10 @@ from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, load_c
 from seqlab.errors import SeqlabError
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
+from seqlab.training import distributed as D
 from seqlab.training.checkpoint import check_writable, load_checkpoint, save_checkpoint
 from seqlab.training.common import make_optimizer
 from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
-from seqlab.training.metrics import MetricsLog
 
 K_STEPS = (1, 4, 16, 64)
 
@@ -264,6 +264,18 @@ def _rollout_loss_sum(net: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> torch
     return ((torch.cat(preds, dim=1) - Y) ** 2).mean(dim=1).sum()
 
 
+class _StepLoss(nn.Module):
+    """A forecaster and its training loss as one module, so that DDP wraps the whole step (a
+    recurrent forecaster trains through `forward_all`, which a DDP wrapper would not see)."""
+
+    def __init__(self, net: nn.Module, loss_sum):
+        super().__init__()
+        self.net, self.loss_sum = net, loss_sum
+
+    def forward(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.loss_sum(self.net, X, y)
+
+
 def _check(cfg: ForecastConfig) -> None:
     t = cfg.train
     for name, value in (("epochs", t.epochs), ("batch-size", t.batch_size), ("hidden", cfg.model.hidden),
@@ -278,9 +290,15 @@ def build_model(cfg: ForecastConfig) -> nn.Module:
 
 
 def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
-    """Train (or resume) per `cfg` on the CPU; writes metrics.jsonl, checkpoints, plots and report.json."""
+    """Train (or resume) per `cfg` on the CPU; writes metrics.jsonl, checkpoints, plots and report.json,
+    and returns the report.
+
+    Under torchrun (gloo) each rank trains on its share of every global batch, rank 0 alone
+    writes and reports (the other ranks return an empty dict)."""
     _check(cfg)
-    _single_process("forecast")
+    D.local_batch_size(cfg.train.batch_size, D.from_env())  # under torchrun the world size must divide the batch
+    dist, device = D.setup(torch.device("cpu"))
+    log = log if dist.is_main else (lambda *a, **k: None)  # rank 0 alone prints
     out = Path(cfg.run.out)
     series = load_series(cfg.series)
     features, labels = lag_features(series.scaled(), series.tau)
@@ -312,8 +330,10 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")
-    check_writable(out)
-    metrics = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if cfg.run.resume else None)
+    if dist.is_main:
+        check_writable(out)
+    metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
+    step_loss = D.wrap(_StepLoss(net, loss_sum), dist, device)
     mse = nn.MSELoss(reduction="none")
     unit = series.std ** 2  # losses are reported in the series' units
     started = time.perf_counter() - (metrics.records[-1]["wall_s"] if metrics.records else 0.0)
@@ -324,21 +344,26 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
             net.train()
             tic = time.perf_counter()
             guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1)
-            for step, (X, y) in enumerate(train_iter, start=1):
+            for step, batch in enumerate(train_iter, start=1):
+                share = D.shard_rows(batch, dist)
+                if share is None:
+                    break  # a last batch smaller than the world size: every rank skips it
                 opt.zero_grad()
-                loss = loss_sum(net, X, y)
-                loss.backward()
+                loss = step_loss(*share)  # the sum over this rank's rows (the book's l.sum())
+                D.ddp_loss(loss, 1, dist).backward()
                 if guard.ok(step, loss, grad_norm(net), opt.param_groups[0]["lr"]):
                     opt.step()
-                if stop.requested:
+                if D.stop_requested(stop, device, dist):
                     raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
             if guard.skipped == len(train_iter):
                 raise SeqlabError(f"every step of epoch {epoch + 1} was non-finite and skipped: lower the "
                                   "learning rate (--lr)")
             train_s = time.perf_counter() - tic
             net.eval()
-            record = dict(epoch=epoch + 1, train_loss=evaluate_loss(net, train_eval, mse) * unit,
-                          valid_loss=evaluate_loss(net, held, mse) * unit, tokens_per_sec=len(train_iter.dataset) * t.rollout / train_s,
+            losses = D.from_main([evaluate_loss(net, train_eval, mse) * unit, evaluate_loss(net, held, mse) * unit],
+                                 dist)
+            record = dict(epoch=epoch + 1, train_loss=losses[0], valid_loss=losses[1],
+                          tokens_per_sec=len(train_iter.dataset) * t.rollout / train_s,
                           lr=opt.param_groups[0]["lr"], wall_s=time.perf_counter() - started)
             if guard.skipped:
                 record["skipped_steps"] = guard.skipped
@@ -348,9 +373,12 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
             best = min(best, record["valid_loss"])
             meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
             extra = {"series": series.x}
-            if improved:  # best before last (see seqlab.training.lm._save)
+            if improved and dist.is_main:  # best before last (see seqlab.training.lm._save)
                 save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
-            save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
+            if dist.is_main:
+                save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
+    if not dist.is_main:
+        return {}
     net.load_state_dict(load_checkpoint(out, "best").model)
     result = report(net, series)
     result.update(epochs=[{"epoch": r["epoch"], "train_loss": r["train_loss"], "valid_loss": r["valid_loss"]}
@@ -370,8 +398,3 @@ def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
                     ckpt.meta["std"], ckpt.meta["noise_floor"])
     return net, series, cfg
 
-
-def _single_process(command: str) -> None:
-    from seqlab.training.distributed import require_single_process
-
-    require_single_process(command)

@@ -220,9 +220,6 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     out = Path(cfg.run.out)
     tc = cfg.train
     D.local_batch_size(tc.batch_size, D.from_env())  # the world size must divide the batch (before joining)
-    if D.from_env().enabled and reg.uses_regularized_epoch(tc):
-        raise SeqlabError("AR/TAR, variable BPTT and the cosine schedule do not run under torchrun yet: "
-                          "train them in one process")
     dist, device = D.setup(device)
     net = build_lm(cfg.model, len(corpus.vocab)).to(device)
     reg.check_options(tc)
@@ -294,7 +291,7 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
             net, batches, optimizer, device, clip=tc.clip, carry_state=tc.sampling == "sequential",
             bptt=tc.num_steps, ar_alpha=tc.ar_alpha, tar_beta=tc.tar_beta,
             scheduler=scheduler if tc.schedule == "cosine" else None, total=len(batches),
-            desc=f"epoch {epoch}/{tc.epochs}", stop=stop, guard=guard)
+            desc=f"epoch {epoch}/{tc.epochs}", stop=stop, guard=guard, dist=dist)
     else:
         loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
                                         carry_state=tc.sampling == "sequential", total=len(batches),
@@ -313,7 +310,9 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
         record["skipped_steps"] = guard.skipped
     if corpus.valid is not None:
         with reg.averaged_weights(optimizer):  # nt-asgd: evaluate the averaged weights
-            v_sum, v_n = evaluate_lm(D.unwrap(net), corpus.valid, tc.eval_batch_size, tc.num_steps, device)
+            # rank 0's figures on every rank: the plateau and NT-ASGD decisions must be the same everywhere
+            v_sum, v_n = D.from_main(evaluate_lm(D.unwrap(net), corpus.valid, tc.eval_batch_size, tc.num_steps,
+                                                 device), dist)
         record.update(valid_loss=v_sum / v_n, valid_ppl=perplexity(v_sum, v_n))
     else:  # no held-out data: checkpoints are selected on the training loss
         record.update(valid_loss=None, valid_ppl=None)

@@ -9,6 +9,11 @@ One epoch over the training stream with, as configured:
 
 The NT-ASGD switch and evaluation with averaged weights are in `start_averaging` and
 `averaged_weights`, used by `seqlab.training.lm.fit_lm` between epochs.
+
+Under torchrun every rank draws the same window lengths (the batch RNG is seeded alike on
+all of them), so the ranks stay in step; each trains on its equal block of rows, so DDP's
+average of the ranks' CE/AR/TAR means is the mean over the global batch; `fit_lm` takes the
+NT-ASGD and plateau decisions from rank 0's validation loss (`distributed.from_main`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from torch import nn
 from seqlab.data.sampling import batchify, variable_bptt
 from seqlab.errors import SeqlabError
 from seqlab.models.regularization import activation_reg, temporal_activation_reg
+from seqlab.training import distributed as D
 from seqlab.training.common import detach_state, grad_clipping
 from seqlab.training.progress import progress
 from seqlab.training.schedules import NTASGDTrigger, averaged_sgd, restore_weights, swap_in_average, warmup_cosine
@@ -60,27 +66,31 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
                             device: torch.device, *, clip: float, carry_state: bool, bptt: int,
                             ar_alpha: float = 0.0, tar_beta: float = 0.0, scheduler=None,
                             total: int | None = None, desc: str = "train", stop=None,
-                            guard=None) -> tuple[float, int, float]:
-    """One pass over `batches` of (X, Y) or (X, Y, seq_len); returns (sum of CE losses, tokens, seconds).
+                            guard=None, dist: D.Dist = D.Dist()) -> tuple[float, int, float]:
+    """One pass over `batches` of (X, Y) or (X, Y, seq_len); returns (sum of CE losses, tokens, seconds),
+    summed over ranks.
 
     `guard` (a `seqlab.training.guard.StepGuard`) checks each step as in `train_epoch`: a skipped
-    step changes no weight and restarts the carried state."""
+    step changes no weight and restarts the carried state. Under torchrun (`dist`) `net` is
+    DDP-wrapped and each rank trains on its contiguous block of rows of every global batch."""
     net.train()
-    net.keep_outputs = ar_alpha > 0 or tar_beta > 0
+    model = D.unwrap(net)  # the LM itself: it records the outputs AR/TAR read
+    model.keep_outputs = ar_alpha > 0 or tar_beta > 0
     state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
     try:
-        for step, batch in enumerate(progress(batches, total=total, desc=desc), start=1):
-            X, Y = batch[0].to(device), batch[1].to(device)
+        bar = progress(batches, total=total, desc=desc, enabled=None if dist.is_main else False)
+        for step, batch in enumerate(bar, start=1):
+            X, Y = D.shard_columns(batch[0], dist).to(device), D.shard_columns(batch[1], dist).to(device)
             seq_len = batch[2] if len(batch) > 2 else X.shape[1]
             if state is None or not carry_state:
-                state = net.begin_state(batch_size=X.shape[0], device=device)
+                state = model.begin_state(batch_size=X.shape[0], device=device)
             else:
                 state = detach_state(state)
             logits, state = net(X, state)  # (T*B, V) time-major
             ce = F.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="sum")
             loss = ce / Y.numel()
-            if net.keep_outputs:
-                raw, dropped = net.outputs  # (T, B, H) each
+            if model.keep_outputs:
+                raw, dropped = model.outputs  # (T, B, H) each
                 if ar_alpha > 0:
                     loss = loss + activation_reg(dropped, ar_alpha)
                 if tar_beta > 0:
@@ -103,13 +113,14 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
                     scheduler.step()
                 loss_sum += ce.detach()
                 n += Y.numel()
-            if stop is not None and stop.requested:
+            if D.stop_requested(stop, device, dist):
                 break
     finally:
-        net.keep_outputs, net.outputs = False, None
+        model.keep_outputs, model.outputs = False, None
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return float(loss_sum), n, time.perf_counter() - t0
+    loss_total, n = D.all_reduce_sum([float(loss_sum), n], device, dist)
+    return loss_total, int(n), time.perf_counter() - t0
 
 
 def uses_regularized_epoch(tc) -> bool:

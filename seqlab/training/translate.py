@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from seqlab.training import distributed as D
 from seqlab.training.bleu import corpus_bleu
 from seqlab.training.common import grad_clipping
 
@@ -59,37 +60,44 @@ def teacher_forcing_input(Y: torch.Tensor, bos: int) -> torch.Tensor:
 
 def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, *, bos: int,
                 clip: float, device: torch.device, deadline: float | None = None, stop=None,
-                guard=None) -> dict:
+                guard=None, dist: D.Dist = D.Dist()) -> dict:
     """One pass of teacher-forced training; returns loss_sum (nats), tokens, seconds, and
     `stopped`: whether it ended early at `deadline` (a `time.perf_counter()` value).
 
     `stop` (a StopSignals) ends the pass between steps; `guard` (a StepGuard) checks each
-    step's loss and gradient norm and may skip the step."""
+    step's loss and gradient norm and may skip the step. Under torchrun (`dist`) `model` is
+    DDP-wrapped, each rank trains on its share of every global batch, the loss is the mean over
+    the global batch's real tokens, and the returned sums are over all ranks."""
     model.train()
     loss_sum, n_tokens, start = torch.zeros((), device=device), 0, time.perf_counter()
     stopped = False
-    for step, (X, X_len, Y, Y_len) in enumerate(batches, start=1):
-        if deadline is not None and n_tokens and time.perf_counter() >= deadline:
+    for step, batch in enumerate(batches, start=1):
+        # every rank must stop at the same step: the time limit is checked on all of them at once
+        if deadline is not None and n_tokens and D.broadcast_flag(time.perf_counter() >= deadline, device, dist):
             stopped = True
             break
-        X, X_len, Y, Y_len = (t.to(device, non_blocking=True) for t in (X, X_len, Y, Y_len))
+        count = int(batch[3].sum())  # real target tokens of the whole global batch
+        share = D.shard_rows(batch, dist)
+        if share is None:
+            break  # a last batch smaller than the world size: every rank skips it
+        X, X_len, Y, Y_len = (t.to(device, non_blocking=True) for t in share)
         logits, _ = model(X, teacher_forcing_input(Y, bos), X_len)  # (B, T, V)
         token_loss = masked_ce(logits, Y, Y_len).sum()
-        count = int(Y_len.sum())
         optimizer.zero_grad(set_to_none=True)
-        (token_loss / max(count, 1)).backward()
+        D.ddp_loss(token_loss, max(count, 1), dist).backward()
         norm = grad_clipping(model, clip)
         if guard is not None and not guard.ok(step, token_loss, norm, optimizer.param_groups[0]["lr"]):
             optimizer.zero_grad(set_to_none=True)
             continue
         optimizer.step()
         loss_sum += token_loss.detach()
-        n_tokens += count
-        if stop is not None and stop.requested:
+        n_tokens += int(Y_len.sum())
+        if D.stop_requested(stop, device, dist):
             break
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return {"loss_sum": float(loss_sum), "tokens": n_tokens, "seconds": time.perf_counter() - start,
+    loss_total, n_tokens = D.all_reduce_sum([float(loss_sum), n_tokens], device, dist)
+    return {"loss_sum": loss_total, "tokens": int(n_tokens), "seconds": time.perf_counter() - start,
             "stopped": stopped}
 
 
@@ -140,7 +148,10 @@ def bleu_on(model: nn.Module, pairs, data, *, device: torch.device, beam_size: i
 
 def fit(cfg, *, log=print) -> dict:
     """Train per `cfg` (seqlab.cli.translate.TranslateConfig); writes metrics.jsonl,
-    best/last checkpoints and a loss plot into `cfg.run.out`. Returns the last record."""
+    best/last checkpoints and a loss plot into `cfg.run.out`. Returns the last record.
+
+    Under torchrun each rank trains on its share of every global batch (`train_epoch`), every
+    rank evaluates, the figures of rank 0 are the ones kept, and rank 0 alone writes."""
     import math
     from pathlib import Path
 
@@ -153,7 +164,6 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.training.checkpoint import check_writable, expect_task, load_checkpoint, save_checkpoint
     from seqlab.training.common import make_optimizer
     from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, interrupted_message
-    from seqlab.training.metrics import MetricsLog
     from seqlab.training.progress import progress
 
     d, m, tr, run = cfg.data, cfg.model, cfg.train, cfg.run
@@ -162,8 +172,9 @@ def fit(cfg, *, log=print) -> dict:
             raise SeqlabError(f"--{name.replace('_', '-')} must be positive, got {value}")
     if d.num_examples is not None and d.num_examples <= 0:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
-    device = resolve_device(run.device)
-    _single_process("translate")
+    D.local_batch_size(tr.batch_size, D.from_env())  # under torchrun the world size must divide the batch
+    dist, device = D.setup(resolve_device(run.device))
+    log = log if dist.is_main else (lambda *a, **k: None)  # rank 0 alone prints
     seed_everything(run.seed)
     out = Path(run.out)
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,
@@ -190,13 +201,15 @@ def fit(cfg, *, log=print) -> dict:
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming {out} after epoch {start_epoch}")
-    check_writable(out)
-    metrics = MetricsLog(out / "metrics.jsonl", keep_until_epoch=start_epoch if run.resume else None)
+    if dist.is_main:
+        check_writable(out)
+    metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if run.resume else None)
+    wrapped = D.wrap(model, dist, device)  # DDP under torchrun; `model` is what is evaluated and saved
     bleu_pairs = data.splits["valid"][: tr.bleu_sentences]
     n_params = sum(p.numel() for p in model.parameters())
     log(f"{len(data.splits['train']):,} train / {len(data.splits['valid']):,} valid / "
         f"{len(data.splits['test']):,} test pairs; vocab src {len(data.src_vocab):,} tgt {len(data.tgt_vocab):,}; "
-        f"{n_params:,} parameters; device {device}")
+        f"{n_params:,} parameters; device {device}" + (f"; {dist.world_size} ranks" if dist.enabled else ""))
     meta_base = {"task": "translate", "config": to_dict(cfg), "src_vocab": data.src_vocab.to_dict(),
                  "tgt_vocab": data.tgt_vocab.to_dict()}
     record: dict = {}
@@ -206,18 +219,19 @@ def fit(cfg, *, log=print) -> dict:
         for epoch in range(start_epoch + 1, tr.epochs + 1):
             gen = torch.Generator().manual_seed(run.seed * 100_003 + epoch)  # order depends on (seed, epoch) only
             train_iter = progress(batches(train_arrays, tr.batch_size, shuffle=True, generator=gen),
-                                  total=n_batches, desc=f"epoch {epoch}/{tr.epochs}")
+                                  total=n_batches, desc=f"epoch {epoch}/{tr.epochs}",
+                                  enabled=None if dist.is_main else False)
             deadline = wall0 + tr.time_limit_s if tr.time_limit_s else None
             guard = StepGuard(skip=tr.skip_nonfinite, eager=device.type == "cpu", epoch=epoch)
-            t = train_epoch(model, train_iter, optimizer, bos=bos, clip=tr.clip, device=device, deadline=deadline,
-                            stop=stop, guard=guard)
-            if stop.requested:  # nothing of this epoch is saved: it is replayed exactly on --resume
+            t = train_epoch(wrapped, train_iter, optimizer, bos=bos, clip=tr.clip, device=device,
+                            deadline=deadline, stop=stop, guard=guard, dist=dist)
+            if D.stop_requested(stop, device, dist):  # nothing of this epoch is saved: replayed on --resume
                 raise TrainingInterrupted(interrupted_message(stop, epoch, out))
             guard.finish(optimizer.param_groups[0]["lr"])  # before anything is saved
             if t["tokens"] == 0:
                 raise SeqlabError(f"every step of epoch {epoch} was non-finite and skipped: lower the learning "
                                   "rate (--lr) or clip gradients (--clip)")
-            v = evaluate_loss(model, batches(valid_arrays, 256), bos=bos, device=device)
+            v = D.from_main(evaluate_loss(model, batches(valid_arrays, 256), bos=bos, device=device), dist)
             train_loss, valid_loss = t["loss_sum"] / t["tokens"], v["loss_sum"] / v["tokens"]
             record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
                       "tokens_per_sec": t["tokens"] / t["seconds"], "lr": optimizer.param_groups[0]["lr"],
@@ -226,17 +240,18 @@ def fit(cfg, *, log=print) -> dict:
             if guard.skipped:
                 record["skipped_steps"] = guard.skipped
             if tr.bleu_every > 0 and (epoch % tr.bleu_every == 0 or epoch == tr.epochs):
-                record["valid_bleu"] = bleu_on(model, bleu_pairs, data, device=device)["bleu"]
+                record["valid_bleu"] = D.from_main(bleu_on(model, bleu_pairs, data, device=device)["bleu"], dist)
             if t["stopped"]:
                 record["partial_epoch"] = True  # --time-limit-s ended it early; training stops here
             record["wall_s"] = time.perf_counter() - wall0
             metrics.write(**record)
             meta = dict(meta_base, epoch=epoch, rng=rng_state(), best_valid_loss=min(best, valid_loss),
                         valid_loss=valid_loss)
-            if valid_loss < best:
-                best = valid_loss
+            if valid_loss < best and dist.is_main:
                 save_checkpoint(out / "best.safetensors", model=model, meta=meta)
-            save_checkpoint(out / "last.safetensors", model=model, meta=meta, optimizer=optimizer)
+            if dist.is_main:
+                save_checkpoint(out / "last.safetensors", model=model, meta=meta, optimizer=optimizer)
+            best = min(best, valid_loss)
             bleu_txt = f", valid BLEU {record['valid_bleu']:.1f}" if "valid_bleu" in record else ""
             log(f"epoch {epoch}: train loss {train_loss:.3f}, valid loss {valid_loss:.3f}{bleu_txt}, "
                 f"{record['tokens_per_sec']:,.0f} tokens/s, {record['wall_s']:.0f} s")
@@ -244,7 +259,7 @@ def fit(cfg, *, log=print) -> dict:
                 log(f"time limit of {tr.time_limit_s:g} s reached during epoch {epoch}: stopping")
                 break
     recs = metrics.records
-    if recs:
+    if recs and dist.is_main:
         xs = [r["epoch"] for r in recs]
         plot_curves(out / "loss.png", xs, {"train": [r["train_loss"] for r in recs],
                                            "valid": [r["valid_loss"] for r in recs]},
@@ -269,8 +284,3 @@ def load_translator(ckpt, device: torch.device):
     model.to(device).eval()
     return model, SimpleNamespace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, num_steps=cfg["data"]["num_steps"])
 
-
-def _single_process(command: str) -> None:
-    from seqlab.training.distributed import require_single_process
-
-    require_single_process(command)

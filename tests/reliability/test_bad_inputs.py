@@ -238,11 +238,14 @@ def test_token_batch_checks(X, fragment):
     check_token_batch(torch.zeros(2, 3, dtype=torch.long), 10)  # a good batch passes
 
 
-def test_world_size_not_dividing_the_batch(files, tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("command", ["lm", "translate", "forecast", "classify"])
+def test_world_size_not_dividing_the_batch(command, files, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "3")
     monkeypatch.setenv("RANK", "0")
     out = tmp_path / "run"
-    _expect_bad_input(LM + ["--data", str(files["tiny"]), "--batch-size", "4", "--out", str(out)],
+    argv = {"lm": LM + ["--data", str(files["tiny"])], "translate": ["train", "translate", "--data", str(files["tiny"])],
+            "forecast": ["train", "forecast"], "classify": ["train", "classify", "--data-dir", str(tmp_path)]}[command]
+    _expect_bad_input(argv + ["--batch-size", "4", "--out", str(out)],
                       "batch size 4 is not divisible by the world size 3", capsys, out)
     assert not out.exists()
 
@@ -251,14 +254,3 @@ def test_unparseable_torchrun_variables(files, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "two")
     out = tmp_path / "run"
     _expect_bad_input(LM + ["--data", str(files["tiny"]), "--out", str(out)], "must be integers", capsys, out)
-
-
-@pytest.mark.parametrize("command", ["translate", "forecast"])
-def test_single_process_trainers_refuse_torchrun(command, files, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    monkeypatch.setenv("RANK", "1")
-    out = tmp_path / "run"
-    data = {"translate": ["--data", str(files["pairs_notab"])], "forecast": [],
-            "classify": ["--data-dir", str(tmp_path)]}[command]
-    _expect_bad_input(["train", command, *data, "--out", str(out)], "runs as one process", capsys, out)
-    assert not out.exists()

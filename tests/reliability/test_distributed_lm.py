@@ -2,35 +2,22 @@
 1-process run with the same global batch, checkpoints resume across world sizes, and a
 dead rank makes the other exit with a message instead of hanging."""
 
+import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-import torch
 
-from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.metrics import read_metrics
 
-ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("ddp_harness", Path(__file__).with_name("ddp_harness.py"))
+h = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(h)
 TEXT = "the time traveller for so it will be convenient to speak of him\n" * 16
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(**extra) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", SEQLAB_DIST_TIMEOUT="60")
-    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(k, None)
-    return env | extra
 
 
 def _args(text: Path, out: Path, epochs: int, *extra: str) -> list[str]:
@@ -40,14 +27,6 @@ def _args(text: Path, out: Path, epochs: int, *extra: str) -> list[str]:
             "--hidden", "16", "--batch-size", "4", "--num-steps", "8", "--epochs", str(epochs), "--lr", "0.01",
             "--optimizer", "adam", "--sampling", "sequential", "--device", "cpu", "--seed", "0", "--out", str(out),
             *extra]
-
-
-def _run(args: list[str], nproc: int = 1) -> subprocess.CompletedProcess:
-    launcher = ([sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
-                 f"--master_port={_port()}", "-m", "seqlab"] if nproc > 1 else [sys.executable, "-m", "seqlab"])
-    p = subprocess.run(launcher + args, env=_env(), capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert p.returncode == 0, p.stderr[-3000:]
-    return p
 
 
 @pytest.fixture(scope="module")
@@ -60,28 +39,17 @@ def text(tmp_path_factory):
 @pytest.fixture(scope="module")
 def single(text, tmp_path_factory):
     out = tmp_path_factory.mktemp("single") / "run"
-    _run(_args(text, out, 3))
+    h.run(_args(text, out, 3))
     return out
 
 
-def _curve(out: Path) -> list[tuple[float, float]]:
-    return [(r["train_loss"], r["valid_loss"]) for r in read_metrics(out / "metrics.jsonl")]
-
-
 def _assert_same_run(a: Path, b: Path) -> None:
-    ca, cb = _curve(a), _curve(b)
-    assert len(ca) == len(cb) == 3
-    for (ta, va), (tb, vb) in zip(ca, cb):
-        assert ta == pytest.approx(tb, rel=1e-5) and va == pytest.approx(vb, rel=1e-5)
-    wa, wb = load_checkpoint(a, "last").model, load_checkpoint(b, "last").model
-    assert wa.keys() == wb.keys()  # no "module." prefix from DDP
-    for k in wa:
-        torch.testing.assert_close(wa[k], wb[k], rtol=1e-4, atol=1e-5)
+    h.assert_same_run(a, b, ("train_loss", "valid_loss"), 3)
 
 
 def test_two_processes_match_one_process(text, single, tmp_path):
     out = tmp_path / "run"
-    p = _run(_args(text, out, 3), nproc=2)
+    p = h.run(_args(text, out, 3), nproc=2)
     _assert_same_run(out, single)
     assert "2 ranks" in p.stdout
     assert p.stdout.count('"train_ppl"') == 1  # only rank 0 prints the result
@@ -93,28 +61,28 @@ def test_two_processes_match_one_process(text, single, tmp_path):
 @pytest.mark.slow
 def test_two_process_checkpoint_resumes_in_one_process(text, single, tmp_path):
     out = tmp_path / "run"
-    _run(_args(text, out, 2), nproc=2)
-    _run(_args(text, out, 3, "--resume"))
+    h.run(_args(text, out, 2), nproc=2)
+    h.run(_args(text, out, 3, "--resume"))
     _assert_same_run(out, single)
 
 
 @pytest.mark.slow
 def test_one_process_checkpoint_resumes_in_two_processes(text, single, tmp_path):
     out = tmp_path / "run"
-    _run(_args(text, out, 1))
-    _run(_args(text, out, 3, "--resume"), nproc=2)
+    h.run(_args(text, out, 1))
+    h.run(_args(text, out, 3, "--resume"), nproc=2)
     _assert_same_run(out, single)
 
 
 def test_a_dead_rank_stops_the_other_with_a_message(text, tmp_path):
     out = tmp_path / "run"
-    port = _port()
+    port = h.free_port()
     procs = []
     for rank in range(2):
-        env = _env(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+        env = h.env(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                    MASTER_PORT=str(port), SEQLAB_DIST_TIMEOUT="20")
         procs.append(subprocess.Popen([sys.executable, "-m", "seqlab", *_args(text, out, 500)], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT))
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=h.ROOT))
     t0 = time.time()
     while not (out / "metrics.jsonl").exists() and time.time() - t0 < 120:
         time.sleep(0.05)

@@ -51,10 +51,65 @@ def test_two_gloo_processes_reduce_shard_and_average():
     assert [r[5] for r in results] == [True, False]
 
 
+def _uneven_worker(rank, port, out):
+    import os
+
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port), SEQLAB_DIST_TIMEOUT="60")
+    info, device = D.setup(torch.device("cpu"))
+    try:
+        x, y = _batch()
+        xs, ys = D.shard_rows((x, y), info)  # 5 rows: 3 on rank 0, 2 on rank 1
+        net = _net()
+        ddp = D.wrap(net, info, device)
+        local_sum = ((ddp(xs) - ys) ** 2).sum()
+        D.ddp_loss(local_sum, len(x), info).backward()
+        skipped = D.shard_rows((x[:1],), info)
+        out.put((rank, len(xs), [p.grad.tolist() for p in net.parameters()], skipped,
+                 D.from_main({"rank": rank}, info)))
+    finally:
+        D.cleanup()
+
+
+def _batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(5, 3, generator=g), torch.randn(5, 1, generator=g)
+
+
+def _net():
+    torch.manual_seed(1)
+    return torch.nn.Linear(3, 1)
+
+
+def test_uneven_shares_give_the_gradient_of_the_whole_batch_mean():
+    x, y = _batch()
+    net = _net()
+    ((net(x) - y) ** 2).mean().backward()  # the plain path: one process, the whole batch
+    want = [p.grad for p in net.parameters()]
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    port = free_port()
+    procs = [ctx.Process(target=_uneven_worker, args=(r, port, out)) for r in range(2)]
+    for p in procs:
+        p.start()
+    results = sorted((out.get(timeout=120) for _ in procs), key=lambda r: r[0])
+    for p in procs:
+        p.join(timeout=60)
+    assert [r[1] for r in results] == [3, 2]
+    for _, _, grads, skipped, main in results:
+        for g, w in zip(grads, want):
+            torch.testing.assert_close(torch.tensor(g), w)
+        assert skipped is None  # 1 row for 2 ranks: every rank skips that batch
+        assert main == {"rank": 0}  # rank 0's value on every rank
+
+
 def test_single_process_is_a_no_op_and_batch_must_divide(monkeypatch):
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     info, device = D.setup(torch.device("cpu"))
     assert not info.enabled and info.is_main
     assert D.all_reduce_sum([1.5], device, info) == [1.5]
+    batch = (torch.arange(3), torch.arange(3))
+    assert D.shard_rows(batch, info) == batch and D.from_main(7, info) == 7
+    assert D.ddp_loss(torch.tensor(6.0), 3, info).item() == 2.0  # the plain mean
     with pytest.raises(SeqlabError, match="batch size 30 is not divisible by the world size 4"):
         D.local_batch_size(30, D.Dist(0, 4, 0))

@@ -1,0 +1,51 @@
+"""`seqlab train forecast` under torchrun with 2 CPU processes (gloo): each rank trains on its
+share of every global batch of windows (a recurrent forecaster through its whole-window loss),
+so the curve equals the 1-process run; rank 0 alone writes and reports; checkpoints cross-resume.
+(A world size that does not divide --batch-size: tests/reliability/test_bad_inputs.py.)"""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from seqlab.training.metrics import read_metrics
+
+_spec = importlib.util.spec_from_file_location("ddp_harness", Path(__file__).with_name("ddp_harness.py"))
+h = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(h)
+KEYS = ("train_loss", "valid_loss")
+
+
+def _args(out, epochs, *extra):
+    # 599 training rows in batches of 14: the last batch of 11 splits 6 + 5 over the ranks. SGD, not
+    # Adam: a gradient off by a constant factor (the world size) would not change an Adam step
+    return ["train", "forecast", "--model", "gru", "--hidden", "8", "--n-train", "599", "--batch-size", "14",
+            "--optimizer", "sgd", "--epochs", str(epochs), "--seed", "3", "--out", str(out), *extra]
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    out = tmp_path_factory.mktemp("forecast") / "single"
+    h.run(_args(out, 3))
+    return out
+
+
+def test_two_processes_match_one_process(single, tmp_path):
+    out = tmp_path / "run"
+    p = h.run(_args(out, 3), nproc=2)
+    assert p.stdout.count("1-step MSE on the held-out part") == 1  # rank 0 alone reports
+    h.assert_same_run(out, single, KEYS, 3)
+    assert sorted(x.name for x in out.iterdir()) == ["best.safetensors", "k_step.png", "last.safetensors",
+                                                     "metrics.jsonl", "multistep.png", "one_step.png", "report.json"]
+    assert len(read_metrics(out / "metrics.jsonl")) == 3
+
+
+@pytest.mark.slow
+def test_checkpoints_cross_resume(single, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    h.run(_args(a, 2), nproc=2)
+    h.run(_args(a, 3, "--resume"))
+    h.assert_same_run(a, single, KEYS, 3)
+    h.run(_args(b, 1))
+    h.run(_args(b, 3, "--resume"), nproc=2)
+    h.assert_same_run(b, single, KEYS, 3)
