@@ -95,7 +95,7 @@ def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.Argument
     return sub.choices[name]
 
 
-@pytest.mark.parametrize("command", ["lm", "classify"])
+@pytest.mark.parametrize("command", ["lm", "translate", "forecast", "classify"])
 def test_every_training_flag_is_described(command):
     from seqlab.cli import build_parser
 

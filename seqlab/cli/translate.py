@@ -18,34 +18,34 @@ from seqlab.config import RunConfig
 
 @dataclass
 class TranslateDataConfig:
-    dataset: str = "fra-eng"
+    dataset: str = "fra-eng"  # a registered pair file
     data: str | None = None  # a file of `source<TAB>target` lines instead of --dataset
     num_examples: int | None = None  # the book's meaning: lines 0..N of the file; none = all
-    num_steps: int = 10
+    num_steps: int = 10  # sentences are cut or padded to this many tokens
     valid_frac: float = 0.05  # of the distinct source sentences (see seqlab.data.translation.split_pairs)
-    test_frac: float = 0.05
-    split_seed: int = 0
-    min_freq: int = 2
+    test_frac: float = 0.05  # of the distinct source sentences, held out for the test BLEU
+    split_seed: int = 0  # seed of the train/valid/test split
+    min_freq: int = 2  # rarer training tokens become <unk>
 
 
 @dataclass
 class TranslateModelConfig:
-    attention: bool = False
-    bidirectional: bool = False
+    attention: bool = False  # the additive (Bahdanau) attention decoder
+    bidirectional: bool = False  # the encoder reads both ways
     pack: bool = False  # encoder reads each source only up to its length (the book's reads the padding)
-    embed: int = 32
-    hidden: int = 32
-    layers: int = 2
-    dropout: float = 0.1
+    embed: int = 32  # embedding size
+    hidden: int = 32  # GRU units per layer
+    layers: int = 2  # GRU layers in the encoder and the decoder
+    dropout: float = 0.1  # dropout between GRU layers
 
 
 @dataclass
 class TranslateTrainConfig:
-    batch_size: int = 64
-    epochs: int = 300
-    lr: float = 0.005
-    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
-    clip: float = 1.0
+    batch_size: int = 64  # sentence pairs per batch
+    epochs: int = 300  # passes over the training pairs
+    lr: float = 0.005  # learning rate
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"  # the optimiser
+    clip: float = 1.0  # gradient clipping: global-norm threshold
     bleu_sentences: int = 500  # valid_bleu is greedy BLEU on the first N valid pairs
     bleu_every: int = 1  # epochs between valid_bleu figures (0: never)
     time_limit_s: float | None = None  # stop training (mid-epoch) after this many seconds

@@ -46,25 +46,25 @@ class SeriesData:
     length: int = 1000  # the sine's T
     noise: float = NOISE_STD  # the sine's noise std (its MSE floor is noise^2)
     series_seed: int = 0  # the sine's noise seed (the model's init uses --seed)
-    tau: int = 4
+    tau: int = 4  # the model sees the last tau values
     n_train: int | None = None  # training rows; none: the first 604 values (sine) / 60% (CSV) minus tau
     standardize: bool | None = None  # none: yes for a CSV, no for the sine
 
 
 @dataclass
 class ForecastModel:
-    model: Literal["mlp", "gru", "lstm"] = "mlp"
-    hidden: int = 10
-    layers: int = 1
+    model: Literal["mlp", "gru", "lstm"] = "mlp"  # mlp: the book's; gru/lstm read the tau values in order
+    hidden: int = 10  # hidden units (per layer)
+    layers: int = 1  # recurrent layers (gru/lstm)
 
 
 @dataclass
 class ForecastTrain:
-    epochs: int = 5
-    lr: float = 0.01
-    batch_size: int = 16
-    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
-    weight_decay: float = 0.0
+    epochs: int = 5  # passes over the training rows
+    lr: float = 0.01  # learning rate
+    batch_size: int = 16  # rows per batch
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"  # the optimiser
+    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     rollout: int = 1  # >1: train on the model's own k-step predictions, k = 1..rollout (1: the book)
     skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
 
