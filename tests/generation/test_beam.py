@@ -1,21 +1,18 @@
 """Decoding: hand-computed scores, beam 1 == greedy, a wide beam == exhaustive search, the device-side
 decoders == the old host loops (reference_decode.py), batch == per-sentence loop, bad input."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.generation.translate import beam_search, decode, exhaustive_search, greedy_decode
 from seqlab.models.seq2seq import Decoder, Encoder, EncoderDecoder, build_seq2seq
 
-_spec = importlib.util.spec_from_file_location("reference_decode", Path(__file__).with_name("reference_decode.py"))
-reference = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(reference)
+import reference_decode as reference
+
+
 beam_search_ref, greedy_decode_ref = reference.beam_search_ref, reference.greedy_decode_ref
 
 X, Y, EOS, BOS = 0, 1, 2, 3

@@ -52,3 +52,17 @@ def assert_same_run(a: Path, b: Path, keys: tuple[str, ...], epochs: int, rel: f
     assert wa.keys() == wb.keys()
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], rtol=1e-4, atol=1e-5)
+
+
+def assert_cross_resume(args, single: Path, tmp: Path, keys: tuple[str, ...], epochs: int = 3) -> None:
+    """A 2-process run resumed in 1 process, and a 1-process run resumed in 2, both end as `single`.
+
+    `args(out, epochs, *extra)` is the command line of a run of `epochs` epochs writing to `out`.
+    """
+    a, b = tmp / "a", tmp / "b"
+    run(args(a, epochs - 1), nproc=2)
+    run(args(a, epochs, "--resume"))
+    assert_same_run(a, single, keys, epochs)
+    run(args(b, 1))
+    run(args(b, epochs, "--resume"), nproc=2)
+    assert_same_run(b, single, keys, epochs)

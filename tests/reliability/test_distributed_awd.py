@@ -2,14 +2,11 @@
 variable-length BPTT (the same window lengths on every rank), the per-batch cosine schedule, and
 NT-ASGD (its switch taken from rank 0's validation loss) give the curve of the 1-process run."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-_spec = importlib.util.spec_from_file_location("ddp_harness", Path(__file__).with_name("ddp_harness.py"))
-h = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(h)
+import ddp_harness as h
+
+
 # the validation split is the last 10 %: the sentence spelt backwards, so that the validation loss
 # soon rises and NT-ASGD fires
 LINE = "the time traveller for so it will be convenient to speak of him"

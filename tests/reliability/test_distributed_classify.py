@@ -1,20 +1,14 @@
 """`seqlab train classify` under torchrun with 2 CPU processes (gloo): each rank trains on its
 share of every global batch; the curve equals the 1-process run; checkpoints cross-resume."""
 
-import importlib.util
-from pathlib import Path
+import functools
 
 import pytest
 
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import ddp_harness as h
+import kill_resume as kr
 
 
-kr, h = _load("kill_resume"), _load("ddp_harness")
 KEYS = ("train_loss", "valid_loss", "train_accuracy", "valid_accuracy", "test_accuracy")
 
 
@@ -45,10 +39,4 @@ def test_two_processes_match_one_process(setup, tmp_path):
 @pytest.mark.slow
 def test_checkpoints_cross_resume(setup, tmp_path):
     fx, single = setup
-    a, b = tmp_path / "a", tmp_path / "b"
-    h.run(_args(fx, a, 2), nproc=2)
-    h.run(_args(fx, a, 3, "--resume"))
-    h.assert_same_run(a, single, KEYS, 3)
-    h.run(_args(fx, b, 1))
-    h.run(_args(fx, b, 3, "--resume"), nproc=2)
-    h.assert_same_run(b, single, KEYS, 3)
+    h.assert_cross_resume(functools.partial(_args, fx), single, tmp_path, KEYS)

@@ -3,16 +3,13 @@ share of every global batch of windows (a recurrent forecaster through its whole
 so the curve equals the 1-process run; rank 0 alone writes and reports; checkpoints cross-resume.
 (A world size that does not divide --batch-size: tests/reliability/test_bad_inputs.py.)"""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from seqlab.training.metrics import read_metrics
 
-_spec = importlib.util.spec_from_file_location("ddp_harness", Path(__file__).with_name("ddp_harness.py"))
-h = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(h)
+import ddp_harness as h
+
+
 KEYS = ("train_loss", "valid_loss")
 
 
@@ -42,10 +39,4 @@ def test_two_processes_match_one_process(single, tmp_path):
 
 @pytest.mark.slow
 def test_checkpoints_cross_resume(single, tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    h.run(_args(a, 2), nproc=2)
-    h.run(_args(a, 3, "--resume"))
-    h.assert_same_run(a, single, KEYS, 3)
-    h.run(_args(b, 1))
-    h.run(_args(b, 3, "--resume"), nproc=2)
-    h.assert_same_run(b, single, KEYS, 3)
+    h.assert_cross_resume(_args, single, tmp_path, KEYS)

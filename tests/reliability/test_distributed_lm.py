@@ -2,7 +2,6 @@
 1-process run with the same global batch, checkpoints resume across world sizes, and a
 dead rank makes the other exit with a message instead of hanging."""
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -14,9 +13,9 @@ import pytest
 
 from seqlab.training.metrics import read_metrics
 
-_spec = importlib.util.spec_from_file_location("ddp_harness", Path(__file__).with_name("ddp_harness.py"))
-h = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(h)
+import ddp_harness as h
+
+
 TEXT = "the time traveller for so it will be convenient to speak of him\n" * 16
 
 

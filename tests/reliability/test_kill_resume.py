@@ -2,15 +2,11 @@
 --resume ends with the same weights and optimiser state, bit for bit, as an uninterrupted run
 (every task; one trial each by default, more with -m slow)."""
 
-import importlib.util
 import random
-from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("kill_resume", Path(__file__).with_name("kill_resume.py"))
-kr = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(kr)
+import kill_resume as kr
 
 
 @pytest.fixture(scope="module")

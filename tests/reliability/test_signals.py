@@ -1,17 +1,13 @@
 """SIGINT/SIGTERM: the run stops between steps, exits 130 saying how to resume, keeps a valid
 checkpoint, and the resumed run ends bitwise-equal to one never interrupted."""
 
-import importlib.util
 import signal
-from pathlib import Path
 
 import pytest
 
 from seqlab.training.checkpoint import load_checkpoint
 
-_spec = importlib.util.spec_from_file_location("kill_resume", Path(__file__).with_name("kill_resume.py"))
-kr = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(kr)
+import kill_resume as kr
 
 
 @pytest.mark.parametrize("task,sig", [("lm", signal.SIGTERM),
