@@ -97,9 +97,9 @@ def _concat(parts: list[np.ndarray]) -> np.ndarray:
 
 # --- raw words, fast: numpy over the UTF-8 bytes ---------------------------------------
 # One dict look-up per word is the floor of a pure-Python tokenizer (WikiText-2: 2.1 M
-# words, 33 k distinct). Instead, numpy finds the words of a block of bytes and groups equal
-# words of up to 16 bytes (99.9% of them) with one sort; the dict then sees each distinct
-# word of a block once (and every longer word), and numpy spreads its ids over the block.
+# words, 33 k distinct). Here numpy cuts a block of bytes into words and groups the equal
+# ones with one sort; the dict sees the first word of each group (and each word of over
+# 16 bytes, 0.1%), and numpy spreads the ids it gives over the block.
 _LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(9)], dtype=np.uint64)  # [k]: mask of k bytes
 _MIX = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))  # hash
 
@@ -113,38 +113,53 @@ def _index_raw_words(text: str) -> tuple[np.ndarray, list[str]] | None:
         data += b"\n"  # the last line ends with <eos> whether or not the file ends in a newline
     index = _first_seen_index()
     parts = [_block_word_ids(block.replace(b"\n", f" {EOS} ".encode()), index) for block in _blocks(data)]
-    words = [word.decode("utf-8", "surrogatepass") for word in index]
-    # bytes.split() and str.split() cut `text` alike iff no word holds str-only whitespace
-    # (such a character can only sit inside a bytes word).
-    if " ".join(words).split() != words:
+    # Words hold no ASCII space: one decode for all. bytes.split() and str.split() cut
+    # `text` alike iff no word holds str-only whitespace (it can only sit inside a word).
+    joined = b" ".join(index).decode("utf-8", "surrogatepass")
+    words = joined.split(" ")
+    if joined.split() != words:
         return None
     return _concat(parts), words
 
 
 def _block_word_ids(data: bytes, index: collections.defaultdict) -> np.ndarray:
     """Ids (int32) of the words of `data`, cut as `data.split()` cuts them."""
-    byte = np.frombuffer(data, dtype=np.uint8)
-    space = (byte == 32) | ((byte >= 9) & (byte <= 13))  # exactly what bytes.split() cuts on
-    edges = np.flatnonzero(np.diff(space, prepend=True, append=True))  # space <-> word flips
-    starts, ends = edges[0::2], edges[1::2]
-    first = _first_equal_word(data, starts, ends)  # for each word, the first word equal to it
-    kept = first == np.arange(len(first))  # words the dict must see, in text order
+    starts, ends = _word_bounds(data)
+    first = _first_equal(*_word_keys(data, starts, ends))  # for each word, the first word equal to it
+    kept = first == np.arange(len(first))  # the words the dict must see, in text order
     words = [data[s:e] for s, e in zip(starts[kept].tolist(), ends[kept].tolist())]
     kept_ids = np.fromiter(map(index.__getitem__, words), dtype=np.int32, count=len(words))
     return kept_ids[np.cumsum(kept) - 1][first]
 
 
-def _first_equal_word(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """For each word `data[starts[i]:ends[i]]`, the index of the first word with the same
-    bytes; a word of more than 16 bytes is its own (its bytes are not compared)."""
-    n = len(starts)
+def _word_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of the words of `data`, as `data.split()` cuts them."""
+    byte = np.frombuffer(data, dtype=np.uint8)
+    space = (byte == 32) | ((byte >= 9) & (byte <= 13))  # exactly what bytes.split() cuts on
+    edges = np.flatnonzero(np.diff(space, prepend=True, append=True))  # space <-> word flips
+    return edges[0::2], edges[1::2]
+
+
+def _word_keys(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each word's first 16 bytes as two little-endian integers, cut to its length, and its
+    length: (lo, hi, length) is the word itself for a word of up to 16 bytes.
+
+        data   ...| t h e _ q u i c k ...     window[s] = data[s:s+8] as one integer
+        "the": lo = "the\\0\\0\\0\\0\\0", hi = 0, length 3
+    """
     lengths = ends - starts
-    # A word's first 16 bytes as two little-endian integers, cut to its length:
-    #   data  ...| t h e _ q u i c k ...        window[s] = data[s:s+8] as bytes
-    #   lo = "the\0\0\0\0\0", hi = 0            lo/hi exact, so (lo, hi, length) is the word
     window = np.ndarray(len(data) + 8, dtype="<u8", buffer=data + bytes(16), strides=1)
     lo = window[starts] & _LOW_BYTES[np.minimum(lengths, 8)]
-    hi = window[starts + 8] & _LOW_BYTES[np.clip(lengths - 8, 0, 8)]
+    hi = np.zeros(len(starts), dtype=np.uint64)
+    over8 = np.flatnonzero(lengths > 8)
+    hi[over8] = window[starts[over8] + 8] & _LOW_BYTES[np.minimum(lengths[over8] - 8, 8)]
+    return lo, hi, lengths
+
+
+def _first_equal(lo: np.ndarray, hi: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """For each word (keys of `_word_keys`), the index of the first word equal to it; a word
+    of over 16 bytes is its own first (its bytes are not compared)."""
+    n = len(lengths)
     first = _first_of_equal_hashes(lo * _MIX[0] ^ hi * _MIX[1] ^ lengths.astype(np.uint64) * _MIX[2])
     long = np.flatnonzero(lengths > 16)
     first[long] = long
@@ -157,7 +172,7 @@ def _first_of_equal_hashes(hashes: np.ndarray) -> np.ndarray:
     """For each of `hashes` (uint64), the index of the first one with the same top bits.
 
     One sort of (hash, index) pairs packed into one integer each, the hash's top bits
-    above the index: equal hashes sort together and in text order, first one first.
+    above the index: equal hashes sort together and in order, the first one first.
     """
     n = len(hashes)
     bits = np.uint64(max(n - 1, 1).bit_length())
