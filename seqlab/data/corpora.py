@@ -40,12 +40,12 @@ def read_time_machine() -> list[str]:
     return book_lines(read_text(dataset_file("timemachine")))
 
 
-def _blocks(text: AnyStr, size: int = _BLOCK) -> Iterator[AnyStr]:
+def _blocks(text: AnyStr) -> Iterator[AnyStr]:
     """Consecutive pieces of `text` (str or bytes), each ending at a newline (or the end)."""
     newline = b"\n" if isinstance(text, bytes) else "\n"
     start = 0
     while start < len(text):
-        end = text.find(newline, start + size)
+        end = text.find(newline, start + _BLOCK)
         end = len(text) if end < 0 else end + 1
         yield text[start:end]
         start = end
