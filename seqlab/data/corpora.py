@@ -80,15 +80,14 @@ def _first_seen_index() -> collections.defaultdict:
 
 def _index_tokens(text: str, level: str, style: Style) -> tuple[np.ndarray, list[Hashable]]:
     """Dense ids (int32, in first-seen order) of the tokens of `text`, and the tokens by id."""
-    with _gc_paused():
-        if level == "word" and style == "raw":
-            fast = _index_raw_words(text)
-            if fast is not None:
-                return fast
-        index = _first_seen_index()
-        parts = [np.fromiter(map(index.__getitem__, c), dtype=np.int32, count=len(c))
-                 for c in token_chunks(text, level, style)]
-        return _concat(parts), list(index)
+    if level == "word" and style == "raw":
+        fast = _index_raw_words(text)
+        if fast is not None:
+            return fast
+    index = _first_seen_index()
+    parts = [np.fromiter(map(index.__getitem__, c), dtype=np.int32, count=len(c))
+             for c in token_chunks(text, level, style)]
+    return _concat(parts), list(index)
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
@@ -207,10 +206,12 @@ def encode_text(text: str, level: str, style: Style = "raw", *, vocab: Vocab | N
                 min_freq: int = 0, max_size: int | None = None,
                 reserved_tokens: list[str] | None = None) -> tuple[torch.Tensor, Vocab]:
     """Token ids (1-D int64) of `text`, and the vocabulary (built on this text unless given)."""
-    ids, tokens = _index_tokens(text, level, style)
-    if vocab is None:
-        vocab = _vocab_of(ids, tokens, min_freq=min_freq, max_size=max_size, reserved_tokens=reserved_tokens)
-    return _vocab_ids(ids, tokens, vocab), vocab
+    with _gc_paused():
+        ids, tokens = _index_tokens(text, level, style)
+        if vocab is None:
+            vocab = _vocab_of(ids, tokens, min_freq=min_freq, max_size=max_size,
+                              reserved_tokens=reserved_tokens)
+        return _vocab_ids(ids, tokens, vocab), vocab
 
 
 @contextlib.contextmanager
@@ -283,15 +284,16 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
         valid, _ = encode_text(texts["valid"], level, style, vocab=vocab)
         test, _ = encode_text(texts["test"], level, style, vocab=vocab)
     else:
-        ids, tokens = _index_tokens(read_text(dataset_file(dataset) if dataset else data), level, style)
-        n_valid = int(round(len(ids) * HELDOUT_FRACTION))
-        if len(ids) - n_valid < 2 or n_valid < 2:
-            raise SeqlabError(f"{name!r} has only {len(ids)} {level} tokens: too short to hold out "
-                              f"{HELDOUT_FRACTION:.0%} for validation; give a longer text")
-        if vocab is None:
-            vocab = _vocab_of(ids[:-n_valid], tokens, min_freq=min_freq, max_size=max_size,
-                              reserved_tokens=extra)
-        stream = _vocab_ids(ids, tokens, vocab)
+        with _gc_paused():
+            ids, tokens = _index_tokens(read_text(dataset_file(dataset) if dataset else data), level, style)
+            n_valid = int(round(len(ids) * HELDOUT_FRACTION))
+            if len(ids) - n_valid < 2 or n_valid < 2:
+                raise SeqlabError(f"{name!r} has only {len(ids)} {level} tokens: too short to hold out "
+                                  f"{HELDOUT_FRACTION:.0%} for validation; give a longer text")
+            if vocab is None:
+                vocab = _vocab_of(ids[:-n_valid], tokens, min_freq=min_freq, max_size=max_size,
+                                  reserved_tokens=extra)
+            stream = _vocab_ids(ids, tokens, vocab)
         train, valid, test = stream[:-n_valid], stream[-n_valid:], None
     if max_tokens is not None and max_tokens > 0:
         train = train[:max_tokens]
