@@ -97,8 +97,9 @@ def _concat(parts: list[np.ndarray]) -> np.ndarray:
 # --- raw words, fast: numpy over the UTF-8 bytes ---------------------------------------
 # One dict look-up per word is the floor of a pure-Python tokenizer (WikiText-2: 2.1 M
 # words, 33 k distinct). Here numpy cuts a block of bytes into words and groups the equal
-# ones with one sort; the dict sees the first word of each group (and each word of over
-# 16 bytes, 0.1%), and numpy spreads the ids it gives over the block.
+# ones with one sort (by a hash, then checked byte for byte); the dict sees the first word
+# of each group, and each word of over 16 bytes (6 in 100,000 in WikiText-2), and numpy
+# spreads the ids it gives over the block. Same ids and words as the plain path, always.
 _LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(9)], dtype=np.uint64)  # [k]: mask of k bytes
 _MIX = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))  # hash
 
@@ -174,13 +175,14 @@ def _first_of_equal_hashes(hashes: np.ndarray) -> np.ndarray:
     above the index: equal hashes sort together and in order, the first one first.
     """
     n = len(hashes)
-    bits = np.uint64(max(n - 1, 1).bit_length())
-    packed = np.sort(hashes >> bits << bits | np.arange(n, dtype=np.uint64))
-    index = (packed & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.intp)
-    top = packed >> bits
+    index_mask = np.uint64((1 << max(n - 1, 1).bit_length()) - 1)
+    packed = hashes & ~index_mask
+    packed |= np.arange(n, dtype=np.uint64)
+    packed.sort()
+    index = (packed & index_mask).view(np.intp)  # < 2**63: the same bits as an intp
     group_start = np.empty(n, dtype=bool)
     group_start[:1] = True
-    np.not_equal(top[1:], top[:-1], out=group_start[1:])
+    np.greater(packed[1:] ^ packed[:-1], index_mask, out=group_start[1:])  # top bits differ
     first = np.empty(n, dtype=np.intp)
     first[index] = index[group_start][np.cumsum(group_start) - 1]
     return first
