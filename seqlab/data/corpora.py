@@ -96,10 +96,10 @@ def _concat(parts: list[np.ndarray]) -> np.ndarray:
 
 # --- raw words, fast: numpy over the UTF-8 bytes ---------------------------------------
 # One dict look-up per word is the floor of a pure-Python tokenizer (WikiText-2: 2.1 M
-# words, 33 k distinct). Here numpy cuts a block of bytes into words and groups the equal
-# ones with one sort (by a hash, then checked byte for byte); the dict sees the first word
-# of each group, and each word of over 16 bytes (6 in 100,000 in WikiText-2), and numpy
-# spreads the ids it gives over the block. Same ids and words as the plain path, always.
+# words, 33 k distinct). Here numpy cuts a block of bytes into words and groups equal words
+# with one sort (by a hash, then checked byte for byte); the dict sees each distinct word
+# once, and each word of over 16 bytes (6 in 100,000 in WikiText-2), and numpy spreads
+# the ids over the block. Same ids and words as the plain path, always.
 _LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(9)], dtype=np.uint64)  # [k]: mask of k bytes
 _MIX = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))  # hash
 
@@ -111,25 +111,45 @@ def _index_raw_words(text: str) -> tuple[np.ndarray, list[str]] | None:
     data = text.encode("utf-8", "surrogatepass")  # surrogatepass: any str round-trips
     if not data.endswith(b"\n"):
         data += b"\n"  # the last line ends with <eos> whether or not the file ends in a newline
-    index = _first_seen_index()
-    parts = [_block_word_ids(block.replace(b"\n", f" {EOS} ".encode()), index) for block in _blocks(data)]
+    indexer = _RawWordIndexer()
+    parts = [indexer.block_ids(block.replace(b"\n", f" {EOS} ".encode())) for block in _blocks(data)]
     # Words hold no ASCII space: one decode for all. bytes.split() and str.split() cut
     # `text` alike iff no word holds str-only whitespace (it can only sit inside a word).
-    joined = b" ".join(index).decode("utf-8", "surrogatepass")
+    joined = b" ".join(indexer.index).decode("utf-8", "surrogatepass")
     words = joined.split(" ")
     if joined.split() != words:
         return None
     return _concat(parts), words
 
 
-def _block_word_ids(data: bytes, index: collections.defaultdict) -> np.ndarray:
-    """Ids (int32) of the words of `data`, cut as `data.split()` cuts them."""
-    starts, ends = _word_bounds(data)
-    first = _first_equal(*_word_keys(data, starts, ends))  # for each word, the first word equal to it
-    kept = first == np.arange(len(first))  # the words the dict must see, in text order
-    words = [data[s:e] for s, e in zip(starts[kept].tolist(), ends[kept].tolist())]
-    kept_ids = np.fromiter(map(index.__getitem__, words), dtype=np.int32, count=len(words))
-    return kept_ids[np.cumsum(kept) - 1][first]
+class _RawWordIndexer:
+    """Raw words (bytes) -> dense ids in first-seen order, one block of text at a time.
+
+    One sort matches each word of a block to the first equal word among the words seen
+    in earlier blocks (kept as numpy keys, with their ids) and this block's: the dict
+    only sees words never seen before, and words of over 16 bytes.
+    """
+
+    def __init__(self) -> None:
+        self.index = _first_seen_index()  # every word's id, by its bytes
+        self.seen_keys = (np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.intp))
+        self.seen_ids = np.zeros(0, dtype=np.int32)
+
+    def block_ids(self, data: bytes) -> np.ndarray:
+        """Ids (int32) of the words of `data`, cut as `data.split()` cuts them."""
+        starts, ends = _word_bounds(data)
+        keys = _word_keys(data, starts, ends)
+        n_seen, n = len(self.seen_ids), len(starts)
+        #   [ seen words | this block's words ] -> for each of this block's, the first equal word
+        first = _first_equal(*(np.concatenate(pair) for pair in zip(self.seen_keys, keys)))[n_seen:]
+        new = np.flatnonzero(first == np.arange(n_seen, n_seen + n))  # first sight of a word
+        words = [data[s:e] for s, e in zip(starts[new].tolist(), ends[new].tolist())]
+        ids = np.concatenate([self.seen_ids, np.zeros(n, dtype=np.int32)])
+        ids[n_seen + new] = np.fromiter(map(self.index.__getitem__, words), dtype=np.int32, count=len(words))
+        new = new[keys[2][new] <= 16]  # longer words are never matched: no use keeping them
+        self.seen_keys = tuple(np.concatenate([seen, key[new]]) for seen, key in zip(self.seen_keys, keys))
+        self.seen_ids = np.concatenate([self.seen_ids, ids[n_seen + new]])
+        return ids[first]
 
 
 def _word_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:

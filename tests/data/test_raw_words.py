@@ -101,7 +101,8 @@ def test_held_out_words_do_not_enter_the_vocabulary(tmp_path):
     assert "only_in_valid" not in lm.vocab and lm.valid.tolist().count(0) == 3
 
 
-def test_the_dict_sees_each_distinct_word_of_a_block_once(monkeypatch):
+@pytest.mark.parametrize("block", [1 << 20, 64])
+def test_the_dict_sees_each_distinct_word_once(monkeypatch, block):
     looked_up = []
 
     class Spy(dict):
@@ -114,6 +115,7 @@ def test_the_dict_sees_each_distinct_word_of_a_block_once(monkeypatch):
             return super().__getitem__(key)
 
     monkeypatch.setattr(corpora, "_first_seen_index", Spy)
+    monkeypatch.setattr(corpora, "_BLOCK", block)  # one block, or one per few lines
     long_word = "x" * 17  # over 16 bytes: never grouped, the dict sees each one
     # equal words followed by different bytes (keys must stop at the word's end)
     text = ("the cat sat on the mat\nababababc the ababababd cat ababababc on\n" + long_word + "\n") * 50
