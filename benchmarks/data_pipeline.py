@@ -7,7 +7,8 @@ Two measurements on WikiText-2's training file (2,088,628 tokens with <eos>):
    `[vocab[t] for line in tokens for t in line]`, then `torch.tensor`. Ours is
    `seqlab.data.corpora.encode_text(text, 'word', 'raw')`. Each side runs in a fresh
    subprocess; peak memory is the rise of the peak RSS above the process's RSS after
-   imports (so torch's own footprint is not counted on either side).
+   imports (so torch's own footprint is not counted on either side). Wall and CPU seconds
+   are both recorded: on a shared machine CPU time is the steadier of the two.
 2. one epoch of sequential minibatches (batch 32, 35 steps): `d2l.seq_data_iter_sequential`
    over the Python list against `seqlab.data.sampling.seq_data_iter_sequential` over the
    tensor, each consuming every batch.
