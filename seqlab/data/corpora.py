@@ -142,7 +142,7 @@ class _RawWordIndexer:
         n_seen, n = len(self.seen_ids), len(starts)
         #   [ seen words | this block's words ] -> for each of this block's, the first equal word
         first = _first_equal(*(np.concatenate(pair) for pair in zip(self.seen_keys, keys)))[n_seen:]
-        new = np.flatnonzero(first == np.arange(n_seen, n_seen + n))  # first sight of a word
+        new = np.flatnonzero(first == np.arange(n_seen, n_seen + n))  # matched to no earlier word
         words = [data[s:e] for s, e in zip(starts[new].tolist(), ends[new].tolist())]
         ids = np.concatenate([self.seen_ids, np.zeros(n, dtype=np.int32)])
         ids[n_seen + new] = np.fromiter(map(self.index.__getitem__, words), dtype=np.int32, count=len(words))
