@@ -32,7 +32,7 @@ def read_text(path: str | Path) -> str:
                           "convert it, e.g. `iconv -f latin1 -t utf-8`") from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    if not text.strip():
+    if not text or text.isspace():  # (not text.strip(): it would copy the text)
         raise SeqlabError(f"{str(path)!r} is empty: a corpus needs some text")
     return text
 

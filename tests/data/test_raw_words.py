@@ -1,0 +1,124 @@
+"""The raw-word fast path (numpy over UTF-8 bytes) against the plain one: str.split(),
+one dict, and `Vocab` built from the token list, on texts made to break it."""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqlab.data import corpora
+from seqlab.data.corpora import EOS, encode_text, load_lm_corpus
+from seqlab.data.vocab import Vocab
+
+# str.split() cuts on all of these; bytes.split() only on the first six.
+ASCII_SPACE = [" ", "\t", "\n", "\r", "\x0b", "\x0c"]
+STR_ONLY_SPACE = ["\x1c", "\x1f", "\x85", "\xa0", "\u2009", "\u3000"]
+# words around the 8- and 16-byte key edges, sharing prefixes; multi-byte UTF-8; NUL; <eos>
+EDGE_WORDS = ["a", "a\x00", "ab" * 4, "ab" * 4 + "c", "telecommunicatio", "telecommunication",
+              "telecommunications", "é" * 8, "é" * 9, "日本語", "\U0001F600x", EOS, "<unk>", "\x01"]
+
+
+def plain_ids(text: str) -> tuple[list[int], list[str]]:
+    """The trusted twin: the whole text through str.split() and one dict."""
+    if not text.endswith("\n"):
+        text += "\n"
+    index: dict[str, int] = {}
+    ids = [index.setdefault(w, len(index)) for w in text.replace("\n", f" {EOS} ").split()]
+    return ids, list(index)
+
+
+def texts(spaces: list[str]) -> st.SearchStrategy[str]:
+    word = st.one_of(st.sampled_from(EDGE_WORDS), st.text(alphabet="abé日\x00", min_size=1, max_size=20))
+    return st.lists(st.tuples(word, st.sampled_from(spaces)), max_size=40).map(
+        lambda pairs: "".join(w + s for w, s in pairs))
+
+
+def fast_ids(text: str) -> tuple[list[int], list[str]] | None:
+    got = corpora._index_raw_words(text)
+    return None if got is None else (got[0].tolist(), got[1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(ASCII_SPACE), st.sampled_from([1, 7, 64, 1 << 20]))
+def test_fast_path_equals_plain_split_in_any_blocks(text, block):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(corpora, "_BLOCK", block)  # words meet again across block edges
+        assert fast_ids(text) == plain_ids(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts(ASCII_SPACE + STR_ONLY_SPACE))
+def test_str_only_whitespace_falls_back_and_results_never_differ(text):
+    got = fast_ids(text)
+    has_str_only_space = any(c in text for c in STR_ONLY_SPACE)
+    assert got is None if has_str_only_space else got == plain_ids(text)
+    ids, tokens = corpora._index_tokens(text, "word", "raw")
+    assert (ids.tolist(), tokens) == plain_ids(text)
+
+
+def test_hash_collisions_fall_back_to_the_dict(monkeypatch):
+    monkeypatch.setattr(corpora, "_MIX", tuple(0 * m for m in corpora._MIX))  # every hash equal
+    text = "the cat\nthe hat the\n" + " ".join(EDGE_WORDS) + " " + " ".join(reversed(EDGE_WORDS))
+    assert fast_ids(text) == plain_ids(text)
+
+
+def test_surrogates_and_a_missing_final_newline_round_trip():
+    text = "a \ud800b a\n\ud800b"  # lone surrogates survive encode/decode (surrogatepass)
+    assert fast_ids(text) == plain_ids(text) == ([0, 1, 0, 2, 1, 2], ["a", "\ud800b", EOS])
+
+
+def reference_vocab(text: str, **options) -> tuple[torch.Tensor, Vocab]:
+    """The book's way: the token list, `Vocab(tokens)`, and `vocab[token]` for each."""
+    ids, words = plain_ids(text)
+    tokens = [words[i] for i in ids]
+    vocab = Vocab(tokens, **options)
+    return torch.tensor(vocab[tokens], dtype=torch.int64), vocab
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"min_freq": 2}, {"max_size": 3}, {"reserved_tokens": [EOS, "<pad>"]},
+    {"min_freq": 2, "max_size": 2, "reserved_tokens": ["<unk>", "b"]},
+])
+def test_vocabulary_and_ids_equal_the_token_list_construction(options):
+    # ties at every count (c/d twice, e/f/g once, <unk> in the text), seen in a known order
+    text = "d c b a <unk> a\nb a c d\ng f e a b\n"
+    ids, vocab = encode_text(text, "word", "raw", **options)
+    want_ids, want = reference_vocab(text, **options)
+    assert vocab.idx_to_token == want.idx_to_token and vocab.token_freqs == want.token_freqs
+    assert torch.equal(ids, want_ids)
+
+
+def test_held_out_words_do_not_enter_the_vocabulary(tmp_path):
+    text = "x y x y x\n" * 9 + "only_in_valid z z\n"
+    (tmp_path / "t.txt").write_text(text)
+    lm = load_lm_corpus(data=tmp_path / "t.txt", level="word")
+    ids, words = plain_ids(text)
+    tokens = [words[i] for i in ids]
+    n_valid = round(len(tokens) * 0.1)
+    want = Vocab(tokens[:-n_valid], reserved_tokens=[EOS])
+    assert lm.vocab.idx_to_token == want.idx_to_token and lm.vocab.token_freqs == want.token_freqs
+    assert lm.train.tolist() + lm.valid.tolist() == want[tokens]
+    assert "only_in_valid" not in lm.vocab and lm.valid.tolist().count(0) == 3
+
+
+@pytest.mark.parametrize("block", [1 << 20, 64])
+def test_the_dict_sees_each_distinct_word_once(monkeypatch, block):
+    looked_up = []
+
+    class Spy(dict):
+        def __missing__(self, key):
+            self[key] = value = len(self)
+            return value
+
+        def __getitem__(self, key):
+            looked_up.append(key)
+            return super().__getitem__(key)
+
+    monkeypatch.setattr(corpora, "_first_seen_index", Spy)
+    monkeypatch.setattr(corpora, "_BLOCK", block)  # one block, or one per few lines
+    long_word = "x" * 17  # over 16 bytes: never grouped, the dict sees each one
+    # equal words followed by different bytes (keys must stop at the word's end)
+    text = ("the cat sat on the mat\nababababc the ababababd cat ababababc on\n" + long_word + "\n") * 50
+    assert fast_ids(text) == plain_ids(text)
+    distinct = set(plain_ids(text)[1]) - {long_word}
+    assert sorted(looked_up) == sorted([w.encode() for w in distinct] + [long_word.encode()] * 50)
