@@ -40,12 +40,19 @@ _bwd = torch.amp.custom_bwd(device_type="cuda")
 
 
 # --- the step products ------------------------------------------------------------------
-# Every step multiplies a small (B, K) block by the same weight. On the CPU, oneDNN's
-# linear kernel runs these at about twice the FLOP rate of the default sgemm (MKL) on the
-# AMD CPUs this was measured on (benchmarks/RESULTS.md), so float32 CPU products go
-# through it; anything else (float64, CUDA) uses addmm. `ONEDNN = False` turns it off.
-ONEDNN = True
+# Every step multiplies a small (B, K) block by the same weight. On an AVX-512 CPU, oneDNN's
+# linear kernel runs these at about twice the FLOP rate of the default sgemm (MKL); on an
+# AVX2-only one it is slower (AMD EPYC, 1 thread: 47 vs 57 GFLOP/s for the step product, 50 vs
+# 79 for the weight gradient; benchmarks/RESULTS.md). So float32 CPU products go through
+# oneDNN where ATen reports AVX-512 (`ONEDNN = None`, the default); `True` / `False` force it on
+# / off. Anything else (float64, CUDA) uses addmm.
+ONEDNN: bool | None = None
 _onednn_state: list[bool] = []  # [works?] once probed
+
+
+def _onednn_pays() -> bool:
+    """True on a CPU whose vector units ATen drives with AVX-512."""
+    return getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")().startswith("AVX512")
 
 
 def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor) -> torch.Tensor:
@@ -54,8 +61,13 @@ def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor) -> torch.Tensor:
 
 
 def _use_onednn(t: torch.Tensor) -> bool:
-    if not (ONEDNN and t.device.type == "cpu" and t.dtype == torch.float32):
+    if ONEDNN is False or t.device.type != "cpu" or t.dtype != torch.float32:
         return False
+    return (ONEDNN or _onednn_pays()) and _onednn_works()
+
+
+def _onednn_works() -> bool:
+    """Whether this PyTorch build has oneDNN's linear kernel (probed once; one warning if not)."""
     if not _onednn_state:
         try:
             a = torch.arange(6.0).view(2, 3)

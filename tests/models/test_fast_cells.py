@@ -182,3 +182,21 @@ def test_float32_cpu_products_agree_with_float64_plain_loop(name, make, monkeypa
         for k in want[4]:
             torch.testing.assert_close(got[4][k].double(), want[4][k], **tol, msg=f"gradient of {k}")
         f32.zero_grad()
+
+
+@pytest.mark.parametrize("capability, expected", [("AVX512", True), ("AVX512_VNNI", True), ("AVX2", False),
+                                                  ("DEFAULT", False)])
+def test_onednn_products_by_default_only_on_avx512(capability, expected, monkeypatch):
+    # oneDNN's step products are twice MKL's speed with AVX-512 and slower with AVX2 alone
+    from seqlab.models import fast_cells
+
+    if not fast_cells._onednn_works():
+        pytest.skip("this PyTorch build has no oneDNN linear kernel")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    w = torch.zeros(3, 4)
+    assert fast_cells._use_onednn(w) is expected
+    monkeypatch.setattr(fast_cells, "ONEDNN", True)  # forced on, whatever the CPU
+    assert fast_cells._use_onednn(w)
+    monkeypatch.setattr(fast_cells, "ONEDNN", False)
+    assert not fast_cells._use_onednn(w)
+    assert not fast_cells._use_onednn(w.double())
