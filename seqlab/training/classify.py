@@ -120,6 +120,11 @@ def build_model(cfg: ClassifyConfig, input_size: int) -> SequenceClassifier:
                               dropout=m.dropout)
 
 
+def _loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Summed cross-entropy of a batch (the trainer divides by the global batch size)."""
+    return nn.functional.cross_entropy(logits, labels, reduction="sum")
+
+
 @torch.no_grad()
 def evaluate_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
                       batch_size: int = 1000) -> dict:
@@ -130,7 +135,7 @@ def evaluate_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, device: 
     for i in range(0, len(x), batch_size):
         xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
         logits = net(xb)
-        loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
+        loss_sum += _loss_sum(logits, yb).item()
         correct += (logits.argmax(dim=1) == yb).sum().item()
     net.train(was_training)
     n = len(x)
@@ -196,7 +201,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 global_n, idx = len(idx), share[0]  # this rank's share (all of it on one)
                 xb, yb = x_train[idx].to(device), y_train[idx].to(device)  # (B, T, D), (B,)
                 logits = model(xb)
-                ce_sum = nn.functional.cross_entropy(logits, yb, reduction="sum")
+                ce_sum = _loss_sum(logits, yb)
                 loss = D.ddp_loss(ce_sum, global_n, dist)  # the global batch mean
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
