@@ -155,8 +155,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out."""
     check_config(cfg)
     t, out = cfg.train, Path(cfg.run.out)
-    D.local_batch_size(t.batch_size, D.from_env())  # under torchrun the world size must divide the batch
-    dist, device = D.setup(device)
+    dist, device, log = D.join(t.batch_size, device, log)
     seed_everything(cfg.run.seed)
     splits = load_splits(cfg.data)
     x_train, y_train = splits.train
@@ -175,7 +174,6 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     if dist.is_main:
         check_writable(out)
     log_file = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
-    log = log if dist.is_main else (lambda *a, **k: None)
     model = D.wrap(net, dist, device)  # DDP under torchrun; `net` itself is what is evaluated and saved
     steps_per_image = x_train.shape[1]
     started = time.perf_counter() - (log_file.records[-1]["wall_s"] if log_file.records else 0.0)

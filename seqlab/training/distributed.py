@@ -4,7 +4,8 @@
     torchrun --nnodes=M --node_rank=R --rdzv_backend=c10d --rdzv_endpoint=HOST:PORT \\
              --nproc_per_node=N -m seqlab train lm ...      # M machines
 
-Every trainer (`seqlab train lm|translate|forecast|classify`) runs this way: each rank
+Every trainer (`seqlab train lm|translate|forecast|classify`) runs this way: it starts with
+`join` (batch size checked, process group joined, rank 0 alone logs), each rank
 reads the same global batches and trains on its share (`shard_columns` for LM rows,
 `shard_rows` otherwise), the loss is scaled so that DDP's gradient average is the global
 batch mean (`ddp_loss`), sums are reduced (`all_reduce_sum`), decisions come from rank 0's
@@ -21,6 +22,7 @@ from __future__ import annotations
 import datetime
 import os
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.distributed as dist
@@ -76,6 +78,19 @@ def setup(device: torch.device) -> tuple[Dist, torch.device]:
         timeout = datetime.timedelta(seconds=float(os.environ.get("SEQLAB_DIST_TIMEOUT", "300")))
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout)
     return info, device
+
+
+def join(global_batch: int, device: torch.device, log: Callable = print) -> tuple[Dist, torch.device, Callable]:
+    """How every trainer starts: check that the world size divides `global_batch` (before
+    joining, so a bad launch fails at once on every rank), join the process group (`setup`),
+    and return this rank's place, its device, and `log` on rank 0 (a no-op on the others)."""
+    local_batch_size(global_batch, from_env())
+    info, device = setup(device)
+    return info, device, log if info.is_main else _silent
+
+
+def _silent(*args, **kwargs) -> None:
+    """The `log` of a rank other than 0: only rank 0 prints."""
 
 
 def cleanup() -> None:

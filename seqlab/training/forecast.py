@@ -296,9 +296,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     Under torchrun (gloo) each rank trains on its share of every global batch, rank 0 alone
     writes and reports (the other ranks return an empty dict)."""
     _check(cfg)
-    D.local_batch_size(cfg.train.batch_size, D.from_env())  # under torchrun the world size must divide the batch
-    dist, device = D.setup(torch.device("cpu"))
-    log = log if dist.is_main else (lambda *a, **k: None)  # rank 0 alone prints
+    dist, device, log = D.join(cfg.train.batch_size, torch.device("cpu"), log)
     out = Path(cfg.run.out)
     series = load_series(cfg.series)
     features, labels = lag_features(series.scaled(), series.tau)
@@ -373,9 +371,9 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
             best = min(best, record["valid_loss"])
             meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
             extra = {"series": series.x}
-            if improved and dist.is_main:  # best before last (see seqlab.training.lm._save)
-                save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
-            if dist.is_main:
+            if dist.is_main:  # rank 0 alone writes
+                if improved:  # best before last (see seqlab.training.lm._save)
+                    save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
                 save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
     if not dist.is_main:
         return {}

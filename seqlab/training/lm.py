@@ -219,8 +219,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record."""
     out = Path(cfg.run.out)
     tc = cfg.train
-    D.local_batch_size(tc.batch_size, D.from_env())  # the world size must divide the batch (before joining)
-    dist, device = D.setup(device)
+    dist, device, log = D.join(tc.batch_size, device, log)
     net = build_lm(cfg.model, len(corpus.vocab)).to(device)
     reg.check_options(tc)
     trigger = NTASGDTrigger(tc.nonmono) if tc.optimizer == "nt-asgd" else None
@@ -261,7 +260,6 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         check_writable(out)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)
     n_params = sum(p.numel() for p in net.parameters())
-    log = log if dist.is_main else (lambda *a, **k: None)
     log(f"lm: {cfg.model.cell}/{cfg.model.impl} {n_params:,} parameters, vocab {len(corpus.vocab)}, "
         f"{len(corpus.train):,} training tokens, device {device}"
         + (f", {dist.world_size} ranks" if dist.enabled else ""))

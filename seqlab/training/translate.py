@@ -172,9 +172,7 @@ def fit(cfg, *, log=print) -> dict:
             raise SeqlabError(f"--{name.replace('_', '-')} must be positive, got {value}")
     if d.num_examples is not None and d.num_examples <= 0:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
-    D.local_batch_size(tr.batch_size, D.from_env())  # under torchrun the world size must divide the batch
-    dist, device = D.setup(resolve_device(run.device))
-    log = log if dist.is_main else (lambda *a, **k: None)  # rank 0 alone prints
+    dist, device, log = D.join(tr.batch_size, resolve_device(run.device), log)
     seed_everything(run.seed)
     out = Path(run.out)
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,
@@ -247,9 +245,9 @@ def fit(cfg, *, log=print) -> dict:
             metrics.write(**record)
             meta = dict(meta_base, epoch=epoch, rng=rng_state(), best_valid_loss=min(best, valid_loss),
                         valid_loss=valid_loss)
-            if valid_loss < best and dist.is_main:
-                save_checkpoint(out / "best.safetensors", model=model, meta=meta)
-            if dist.is_main:
+            if dist.is_main:  # rank 0 alone writes
+                if valid_loss < best:
+                    save_checkpoint(out / "best.safetensors", model=model, meta=meta)
                 save_checkpoint(out / "last.safetensors", model=model, meta=meta, optimizer=optimizer)
             best = min(best, valid_loss)
             bleu_txt = f", valid BLEU {record['valid_bleu']:.1f}" if "valid_bleu" in record else ""
