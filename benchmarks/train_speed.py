@@ -370,8 +370,7 @@ def wikitext_shapes(args, device, log):
 
     torch.manual_seed(0)
     examples = ExamplesLSTM(V, E, H, L, dropout=0.5).to(device)
-    source = stream[:B * T * steps + 1]
-    source = source[:source.numel() // B * B].view(B, -1).t().contiguous().to(device)  # their batchify
+    source = stream[:stream.numel() // B * B].view(B, -1).t().contiguous().to(device)  # their batchify
 
     def examples_loop(epochs):
         return sum(examples_train(examples, source, T, lr=20.0, clip=0.25) for _ in range(epochs))

@@ -1,6 +1,6 @@
 """torchrun plumbing on CPU with gloo: two real processes."""
 
-import socket
+import os
 
 import pytest
 import torch
@@ -9,19 +9,32 @@ import torch.multiprocessing as mp
 from seqlab import SeqlabError
 from seqlab.training import distributed as D
 
+from ddp_harness import free_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
+def _join(rank: int, port: int):
+    """In a spawned worker: rank `rank` of 2 on the CPU (gloo)."""
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port), SEQLAB_DIST_TIMEOUT="60")
+    return D.setup(torch.device("cpu"))
+
+
+def _run_two(worker) -> list:
+    """Run `worker(rank, port, queue)` in 2 spawned processes; what each put, by rank."""
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    port = free_port()
+    procs = [ctx.Process(target=worker, args=(r, port, out)) for r in range(2)]
+    for p in procs:
+        p.start()
+    results = sorted((out.get(timeout=120) for _ in procs), key=lambda r: r[0])
+    for p in procs:
+        p.join(timeout=60)
+    return results
 
 
 def _worker(rank, port, out):
-    import os
-
-    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port), SEQLAB_DIST_TIMEOUT="60")
-    info, device = D.setup(torch.device("cpu"))
+    info, device = _join(rank, port)
     try:
         sums = D.all_reduce_sum([rank + 1.0, 10.0], device, info)
         rows = D.shard_columns(torch.arange(8).view(4, 2), info)
@@ -35,15 +48,7 @@ def _worker(rank, port, out):
 
 
 def test_two_gloo_processes_reduce_shard_and_average():
-    ctx = mp.get_context("spawn")
-    out = ctx.Queue()
-    port = free_port()
-    procs = [ctx.Process(target=_worker, args=(r, port, out)) for r in range(2)]
-    for p in procs:
-        p.start()
-    results = sorted(out.get(timeout=120) for _ in procs)
-    for p in procs:
-        p.join(timeout=60)
+    results = _run_two(_worker)
     assert [r[1] for r in results] == [[3.0, 20.0], [3.0, 20.0]]
     assert results[0][2] == [[0, 1], [2, 3]] and results[1][2] == [[4, 5], [6, 7]]
     assert results[0][3] is True and results[1][3] is True
@@ -52,11 +57,7 @@ def test_two_gloo_processes_reduce_shard_and_average():
 
 
 def _uneven_worker(rank, port, out):
-    import os
-
-    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port), SEQLAB_DIST_TIMEOUT="60")
-    info, device = D.setup(torch.device("cpu"))
+    info, device = _join(rank, port)
     try:
         x, y = _batch()
         xs, ys = D.shard_rows((x, y), info)  # 5 rows: 3 on rank 0, 2 on rank 1
@@ -86,15 +87,7 @@ def test_uneven_shares_give_the_gradient_of_the_whole_batch_mean():
     net = _net()
     ((net(x) - y) ** 2).mean().backward()  # the plain path: one process, the whole batch
     want = [p.grad for p in net.parameters()]
-    ctx = mp.get_context("spawn")
-    out = ctx.Queue()
-    port = free_port()
-    procs = [ctx.Process(target=_uneven_worker, args=(r, port, out)) for r in range(2)]
-    for p in procs:
-        p.start()
-    results = sorted((out.get(timeout=120) for _ in procs), key=lambda r: r[0])
-    for p in procs:
-        p.join(timeout=60)
+    results = _run_two(_uneven_worker)
     assert [r[1] for r in results] == [3, 2]
     for _, _, grads, skipped, main in results:
         for g, w in zip(grads, want):
