@@ -229,6 +229,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[s
         flag = "--" + name.replace("_", "-")
         optional, inner = _optional_inner(tp)
         help_text = f"{docs[name]} (default: {defaults[name]})" if name in docs else f"(default: {defaults[name]})"
+        help_text = help_text.replace("%", "%%")  # argparse %-formats help: "10%" would break --help
         if inner is bool and not optional:
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_text)

@@ -102,3 +102,12 @@ def test_every_training_flag_is_described(command):
     train = _subcommand(_subcommand(build_parser(), "train"), command)
     bare = [a.option_strings[0] for a in train._actions if a.option_strings and str(a.help).startswith("(default")]
     assert bare == [], f"train {command}: flags without a description: {bare}"
+    text = " ".join(train.format_help().split())  # what --help prints (a bare % in a comment broke it once)
+    assert all(a.option_strings[0] in text for a in train._actions if a.option_strings)
+
+
+def test_help_keeps_a_percent_sign_in_a_description():
+    from seqlab.cli import build_parser
+
+    text = " ".join(_subcommand(_subcommand(build_parser(), "train"), "lm").format_help().split())
+    assert "(its last 10% is held out)" in text

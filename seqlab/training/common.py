@@ -12,6 +12,14 @@ from seqlab.errors import SeqlabError
 State = torch.Tensor | tuple | list | None
 
 
+def lm_loss_sum(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Summed cross-entropy of a language model's batch: the one training loss of both LM loops.
+
+    logits are time-major (T*B, V), so the targets are Y (B, T) transposed.
+    """
+    return nn.functional.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="sum")
+
+
 def _params(net: nn.Module | Iterable[torch.Tensor]) -> list[torch.Tensor]:
     if isinstance(net, nn.Module):
         params = net.parameters()

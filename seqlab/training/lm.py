@@ -39,6 +39,7 @@ from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import rng_state, set_rng_state
 from seqlab.training.checkpoint import (Checkpoint, check_writable, expect_task, find_checkpoint, load_checkpoint,
                                         save_checkpoint)
+from seqlab.training import common
 from seqlab.training.common import check_token_batch, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
@@ -52,7 +53,7 @@ from seqlab.training.schedules import NTASGDTrigger
 @dataclass
 class DataConfig:
     dataset: str | None = None  # a registered data set: timemachine, tinyshakespeare, ptb, wikitext-2
-    data: str | None = None  # or any UTF-8 text file (its last 10% is held out)
+    data: str | None = None  # a UTF-8 text file instead of a data set (its last 10% is held out)
     level: Literal["char", "word"] = "char"  # tokens: characters or whitespace-separated words
     max_tokens: int | None = None  # keep the first N training tokens (the book uses 10000)
     min_freq: int = 0  # rarer training tokens become <unk>
@@ -91,11 +92,6 @@ class LMConfig:
     run: RunConfig = dataclasses.field(default_factory=RunConfig)
 
 
-def _loss_sum(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    # logits are time-major (T*B, V), so the targets are Y (B, T) transposed.
-    return F.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="sum")
-
-
 def _token_losses(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     # Per-token losses in the model's precision, summed in float64 by the caller: a long
     # split's total stays exact without paying for a float64 softmax over the vocabulary.
@@ -128,7 +124,7 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
             state = detach_state(state)
         with autocast(device, fast):
             logits, state = net(X, state)
-            total_loss = _loss_sum(logits, Y)
+            total_loss = common.lm_loss_sum(logits, Y)
         optimizer.zero_grad(set_to_none=True)
         (total_loss / Y.numel()).backward()
         norm = grad_clipping(net, clip)

@@ -25,13 +25,13 @@ import time
 from typing import Iterable, Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from seqlab.data.sampling import batchify, variable_bptt
 from seqlab.errors import SeqlabError
 from seqlab.models.regularization import activation_reg, temporal_activation_reg
 from seqlab.training import distributed as D
+from seqlab.training import common
 from seqlab.training.common import detach_state, grad_clipping
 from seqlab.training.progress import progress
 from seqlab.training.schedules import NTASGDTrigger, averaged_sgd, restore_weights, swap_in_average, warmup_cosine
@@ -87,7 +87,7 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
             else:
                 state = detach_state(state)
             logits, state = net(X, state)  # (T*B, V) time-major
-            ce = F.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="sum")
+            ce = common.lm_loss_sum(logits, Y)
             loss = ce / Y.numel()
             if model.keep_outputs:
                 raw, dropped = model.outputs  # (T, B, H) each

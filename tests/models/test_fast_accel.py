@@ -103,3 +103,33 @@ def test_fused_optimizer_keeps_groups_and_settings(monkeypatch):
     assert [g["lr"] for g in new.param_groups] == [0.01, 0.1]
     assert new.param_groups[1]["params"][0] is b
     assert accel.fuse_optimizer(opt, "cpu") is opt
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fast", [False, True], ids=["plain-loop", "fast-recurrence"])
+def test_scratch_lm_compiles_to_the_eager_numbers(fast):
+    # `Compiled` uses torch.compile on CUDA only; the graph capture itself is device-independent,
+    # so the CPU's inductor checks that the scratch models stay compilable (no error, no silent
+    # change of numbers) where no GPU is lent. Needs a C++ compiler for the CPU kernels.
+    import shutil
+
+    from seqlab.models.lm import ModelConfig, build_lm
+
+    if not (shutil.which("g++") or shutil.which("c++")):
+        pytest.skip("torch.compile on a CPU needs a C++ compiler")
+    torch.manual_seed(0)
+    net = build_lm(ModelConfig(cell="lstm", impl="scratch", hidden=16, layers=1, fast=fast), 11)
+    X = torch.randint(0, 11, (3, 5))
+
+    def loss_and_grads(forward):
+        net.zero_grad()
+        logits, _ = forward(X)
+        loss = logits.logsumexp(-1).mean()
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in net.parameters()]
+
+    want = loss_and_grads(net.forward)
+    got = loss_and_grads(torch.compile(net.forward))
+    torch.testing.assert_close(got[0], want[0], rtol=1e-5, atol=1e-6)
+    for g, w in zip(got[1], want[1]):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-6)

@@ -14,7 +14,8 @@ import kill_resume as kr
 
 
 # where each trainer computes its training loss
-TARGETS = {"lm": ("seqlab.training.lm", "_loss_sum"), "translate": ("seqlab.training.translate", "masked_ce"),
+LM_LOSS = ("seqlab.training.common", "lm_loss_sum")  # both LM loops: plain and the recipes' (AR/TAR, ...)
+TARGETS = {"lm": LM_LOSS, "lm-recipe": LM_LOSS, "translate": ("seqlab.training.translate", "masked_ce"),
            "forecast": ("seqlab.training.forecast", "_loss_sum"), "classify": ("seqlab.training.classify", "_loss_sum")}
 
 
@@ -37,7 +38,11 @@ def _poison(monkeypatch, task, bad_calls):
 
 
 def _args(task, fx, out, epochs):
-    args = kr.argv(task, fx, out)
+    # lm-recipe: the same run through the recipes' loop (lm_regularized), AR/TAR and variable BPTT on
+    args = kr.argv("lm" if task == "lm-recipe" else task, fx, out)
+    if task == "lm-recipe":
+        args[args.index("--sampling") + 1] = "sequential"  # variable BPTT reads the stream in order
+        args += ["--ar-alpha", "1", "--tar-beta", "1", "--variable-bptt"]
     args[args.index("--epochs") + 1] = str(epochs)
     return args
 
@@ -47,7 +52,7 @@ def fx(tmp_path_factory):
     return kr.make_fixtures(tmp_path_factory.mktemp("fx"))
 
 
-@pytest.mark.parametrize("task", ["lm"] + [pytest.param(t, marks=pytest.mark.slow) for t in kr.TASKS[1:]])
+@pytest.mark.parametrize("task", ["lm", "lm-recipe"] + [pytest.param(t, marks=pytest.mark.slow) for t in kr.TASKS[1:]])
 def test_nan_stops_naming_the_step_and_keeps_the_last_good_checkpoint(task, fx, tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     assert main(_args(task, fx, out, 1)) == 0
@@ -62,7 +67,7 @@ def test_nan_stops_naming_the_step_and_keeps_the_last_good_checkpoint(task, fx, 
     assert [r["epoch"] for r in read_metrics(out / "metrics.jsonl")] == [1]
 
 
-@pytest.mark.parametrize("task", ["lm"] + [pytest.param(t, marks=pytest.mark.slow) for t in kr.TASKS[1:]])
+@pytest.mark.parametrize("task", ["lm", "lm-recipe"] + [pytest.param(t, marks=pytest.mark.slow) for t in kr.TASKS[1:]])
 def test_skip_nonfinite_skips_and_trains_on(task, fx, tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     _poison(monkeypatch, task, {2, 3})
