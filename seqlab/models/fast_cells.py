@@ -55,6 +55,10 @@ def _onednn_pays() -> bool:
     return getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")().startswith("AVX512")
 
 
+# Read once: a call per sequence would also break a torch.compile graph (it returns a str).
+_ONEDNN_PAYS = _onednn_pays()
+
+
 def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor) -> torch.Tensor:
     """x (M, K) @ w_nk (N, K)^T -> (M, N), by oneDNN."""
     return torch.ops.mkldnn._linear_pointwise(x, w_nk, None, "none", [], "")
@@ -63,7 +67,7 @@ def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor) -> torch.Tensor:
 def _use_onednn(t: torch.Tensor) -> bool:
     if ONEDNN is False or t.device.type != "cpu" or t.dtype != torch.float32:
         return False
-    return (ONEDNN or _onednn_pays()) and _onednn_works()
+    return (ONEDNN or _ONEDNN_PAYS) and _onednn_works()
 
 
 def _onednn_works() -> bool:

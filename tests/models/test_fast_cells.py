@@ -193,6 +193,7 @@ def test_onednn_products_by_default_only_on_avx512(capability, expected, monkeyp
     if not fast_cells._onednn_works():
         pytest.skip("this PyTorch build has no oneDNN linear kernel")
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    monkeypatch.setattr(fast_cells, "_ONEDNN_PAYS", fast_cells._onednn_pays())  # read once at import
     w = torch.zeros(3, 4)
     assert fast_cells._use_onednn(w) is expected
     monkeypatch.setattr(fast_cells, "ONEDNN", True)  # forced on, whatever the CPU
