@@ -13,7 +13,8 @@ sequential batches of 32 x 35, vocabulary 28), shapes and device for every entry
   ours    seqlab's `build_lm` models (scratch: seqlab.models.cells with the fast paths;
           fused: nn.RNN/GRU/LSTM), trained by seqlab.training.lm.train_epoch (lr 1, clip 1);
   nofast  seqlab's scratch model with --no-fast (plain autograd loop over one-hot input);
-  compiled (CUDA only) the plain scratch model's forward through torch.compile;
+  compiled the plain scratch model's forward through torch.compile (on CUDA always; on a CPU
+          with --compile: there it costs 10-80 s of compiling per model, see RESULTS.md);
   roof    a bare nn.RNN/GRU/LSTM + nn.Linear training step (one-hot batches prepared on
           the device beforehand, forward, cross-entropy, backward, SGD; no clipping, no
           state carry, no loss bookkeeping): what the fused kernel alone costs.
@@ -216,8 +217,8 @@ def anchor_runner(d2l, kind, cell, hidden, layers, corpus, V, device, B, T):
 
 def ours_runner(cell, impl, hidden, layers, corpus_t, V, device, B, T, fast=True, compile=False):
     net = build_lm(ModelConfig(cell=cell, impl=impl, hidden=hidden, layers=layers, fast=fast), V).to(device)
-    if compile:  # the model's forward through torch.compile (CUDA only; falls back with one warning)
-        net.forward = Compiled(net.forward, device)
+    if compile:  # the model's forward through torch.compile (falls back with one warning)
+        net.forward = Compiled(net.forward, device, cpu=True)
     opt = fuse_optimizer(torch.optim.SGD(net.parameters(), lr=1.0), device, fast)  # fused=True on CUDA
     batches = LMBatches(corpus_t, B, T, "sequential", rng=random.Random(0), device=device)
 
@@ -259,7 +260,7 @@ def timed(run, epochs, device) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def entries_for(d2l, name, cell, hidden, layers, kind, corpus, corpus_t, V, device, B, T):
+def entries_for(d2l, name, cell, hidden, layers, kind, corpus, corpus_t, V, device, B, T, compile=False):
     """The timed entries of one model: label -> runner (seeded alike)."""
     out = {}
     torch.manual_seed(0)
@@ -271,7 +272,7 @@ def entries_for(d2l, name, cell, hidden, layers, kind, corpus, corpus_t, V, devi
         out["nofast"] = ours_runner(cell, "scratch", hidden, layers, corpus_t, V, device, B, T, fast=False)
         torch.manual_seed(0)
         out["fused"] = ours_runner(cell, "fused", hidden, layers, corpus_t, V, device, B, T)
-        if device.type == "cuda":  # the plain scratch loop, compiled (on a CPU it did not pay)
+        if compile:  # the plain scratch loop, compiled (it compiles into one graph; the fast path does not)
             torch.manual_seed(0)
             out["compiled"] = ours_runner(cell, "scratch", hidden, layers, corpus_t, V, device, B, T, fast=False,
                                           compile=True)
@@ -291,7 +292,8 @@ def book_shapes(args, device, log):
     V = len(vocab)
     corpus_t = torch.tensor(corpus)
     chosen = [m for m in MODELS if not args.only or m[0] in args.only.split(",")]
-    entries = {m[0]: entries_for(d2l, *m, corpus, corpus_t, V, device, B, T) for m in chosen}
+    compile = device.type == "cuda" or args.compile
+    entries = {m[0]: entries_for(d2l, *m, corpus, corpus_t, V, device, B, T, compile) for m in chosen}
     for name, ents in entries.items():  # warm-up (allocator, MKL/cuBLAS handles, lazy init)
         for run in ents.values():
             run(1)
@@ -458,6 +460,7 @@ def main():
     ap.add_argument("--wikitext", action="store_true", help="also the WikiText-2-shape step")
     ap.add_argument("--wt-steps", type=int, default=4, help="training steps per WikiText-2 timing")
     ap.add_argument("--skip-book", action="store_true", help="only the WikiText-2 shapes")
+    ap.add_argument("--compile", action="store_true", help="the 'compiled' entries on a CPU too (always on CUDA)")
     ap.add_argument("--quick", action="store_true", help="1 round of 1 epoch: a smoke run")
     ap.add_argument("--json", default="", help="write the raw numbers here")
     args = ap.parse_args()

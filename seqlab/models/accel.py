@@ -8,10 +8,14 @@ not stop a training run.
 
 On a CPU none of them is used: there the speed comes from fast_cells.py (hand-written
 BPTT, oneDNN step products), bf16 would change the numbers of a CPU run, and the
-optimiser step is a small share of a CPU step. Whether torch.compile pays on a CPU was
-not measured. In training, autocast and the fused optimiser are on by default on CUDA
-(`--no-fast` turns them off); `Compiled` is opt-in (benchmarks/train_speed.py's
-"compiled" entry on CUDA) until a GPU measurement shows where it pays.
+optimiser step is a small share of a CPU step. torch.compile on a CPU (2-core AVX2,
+benchmarks/RESULTS.md): the plain scratch loop compiled runs 1.00-1.16x the fast path for
+GRU/LSTM-256 and 0.91-0.97x for RNN-512, after 8-85 s of compiling per model and again on a
+new batch shape; the fast path compiled is slower (0.87-0.95x: its in-place writes into
+strided views break the graph). Book-size runs last minutes, so the CPU does not compile.
+In training, autocast and the fused optimiser are on by default on CUDA (`--no-fast` turns
+them off); `Compiled` is opt-in (benchmarks/train_speed.py's "compiled" entry) until a GPU
+measurement shows where it pays.
 """
 
 from __future__ import annotations
@@ -71,16 +75,18 @@ def fuse_optimizer(optimizer: torch.optim.Optimizer, device: torch.device | str,
 
 
 class Compiled:
-    """Call `fn` through `torch.compile` on CUDA; on any failure, fall back to `fn` for good.
+    """Call `fn` through `torch.compile` on CUDA (on a CPU too with `cpu=True`); on any failure,
+    fall back to `fn` for good.
 
     Compilation happens lazily, at the first call, so a compiler error shows there: it
     is caught, warned about once, and that call and every later one run `fn` eagerly.
     """
 
-    def __init__(self, fn: Callable, device: torch.device | str, enabled: bool = True, **compile_kwargs):
+    def __init__(self, fn: Callable, device: torch.device | str, enabled: bool = True, *, cpu: bool = False,
+                 **compile_kwargs):
         self.fn = fn
         self._call = fn
-        if enabled and _is_cuda(device):
+        if enabled and (_is_cuda(device) or cpu):
             try:
                 self._call = torch.compile(fn, **compile_kwargs)
             except Exception as exc:  # noqa: BLE001

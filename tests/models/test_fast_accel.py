@@ -55,6 +55,13 @@ def test_compile_is_not_used_on_cpu_or_when_turned_off(monkeypatch):
     assert not f.compiled and not g.compiled and w == []
 
 
+def test_compile_on_cpu_only_when_asked(monkeypatch):
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: (lambda *a: fn(*a) + 1))
+    f = accel.Compiled(abs, "cpu", cpu=True)
+    assert f.compiled and f(-3) == 4  # went through the (stand-in) compiler
+    assert not accel.Compiled(abs, "cpu", enabled=False, cpu=True).compiled
+
+
 def test_autocast_without_bf16_support_is_a_noop_with_one_warning(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     def use_twice():
