@@ -65,11 +65,16 @@ for part in "$@"; do
     checks)
         if [ "$QUICK" = 1 ]; then R=(--quick); W=(--wt-steps 1); B=(--epochs 0 --rounds 1 --batch 8 --no-book-loop)
         else R=(--rounds 5 --epochs 4); W=(--wt-steps 20); B=(--rounds 10); fi
+        # the scratch and concise rows apart: a part cut by its timeout prints no table, and on CUDA the
+        # scratch rows also compile three models (the `compiled` entries, ~1 min each)
         step gpu_tests 120 "$PY" -m pytest tests -q -m gpu -p no:cacheprovider
-        step speed 200 "$PY" -W ignore benchmarks/train_speed.py --device "$DEVICE" "${R[@]}"
+        step speed_scratch 240 "$PY" -W ignore benchmarks/train_speed.py --device "$DEVICE" "${R[@]}" \
+            --only rnn-scratch,gru-scratch,lstm-scratch
+        step speed_concise 120 "$PY" -W ignore benchmarks/train_speed.py --device "$DEVICE" "${R[@]}" \
+            --only rnn-concise,gru-concise,lstm-concise,deep-lstm
         step speed_wikitext 90 "$PY" -W ignore benchmarks/train_speed.py --device "$DEVICE" --skip-book --wikitext \
             "${R[@]}" "${W[@]}"
-        step beam 150 "$PY" -W ignore benchmarks/beam_search.py --device "$DEVICE" "${B[@]}" --generation ;;
+        step beam 120 "$PY" -W ignore benchmarks/beam_search.py --device "$DEVICE" "${B[@]}" --generation ;;
     quality:*)
         ds=${part#quality:}
         Q=(--budget-s "$BUDGET_S"); [ "$QUICK" = 1 ] && Q=(--quick --set epochs=1 --set max_tokens=20000)
