@@ -115,8 +115,8 @@ def test_fused_optimizer_keeps_groups_and_settings(monkeypatch):
 @pytest.mark.slow
 @pytest.mark.parametrize("fast", [False, True], ids=["plain-loop", "fast-recurrence"])
 def test_scratch_lm_compiles_to_the_eager_numbers(fast):
-    # `Compiled` uses torch.compile on CUDA only; the graph capture itself is device-independent,
-    # so the CPU's inductor checks that the scratch models stay compilable (no error, no silent
+    # Training compiles on CUDA only, but dynamo's graph capture is the same on every device, so
+    # the CPU's inductor checks that the scratch models stay compilable (no error, no silent
     # change of numbers) where no GPU is lent. Needs a C++ compiler for the CPU kernels.
     import shutil
 
