@@ -37,6 +37,14 @@ def test_nt_asgd_triggers_once_when_no_improvement_over_nonmono_checks():
     assert clone.triggered and clone.history == losses
 
 
+def test_ntasgd_a_tie_with_the_old_best_does_not_trigger():
+    # AWD-LSTM's test is strict (val_loss > min(best_val_loss[:-nonmono])): equalling the best
+    # of the older checks is no stall
+    trig = NTASGDTrigger(nonmono=1)
+    assert [trig.update(v) for v in (2.0, 3.0, 2.0)] == [False, False, False]  # 2.0 ties min([2.0])
+    assert trig.update(2.0 + 1e-9) is True
+
+
 def test_asgd_average_swaps_in_and_out():
     p = torch.nn.Parameter(torch.tensor([0.0]))
     opt = averaged_sgd([p], lr=1.0)
