@@ -69,6 +69,8 @@ def test_bad_flag_value_is_a_usage_error(capsys):
 def test_replace_and_bools_are_not_ints():
     cfg = replace(Task(), hidden=8, lr=2)
     assert cfg.model.hidden == 8 and cfg.lr == 2.0 and isinstance(cfg.lr, float)
+    with pytest.raises(SeqlabError, match="unknown config key 'hiden'"):  # a typo is not dropped silently
+        replace(Task(), hiden=8)
     with pytest.raises(SeqlabError):
         from_dict(Task, {"hidden": True})
 

@@ -103,7 +103,9 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
 
 @torch.no_grad()
 def evaluate_loss(model: nn.Module, batches: Iterable, *, bos: int, device: torch.device) -> dict:
-    """Teacher-forced loss over held-out batches: loss_sum (nats) and tokens."""
+    """Teacher-forced loss over held-out batches: loss_sum (nats) and tokens (in eval mode; the
+    model's mode is restored)."""
+    was_training = model.training
     model.eval()
     loss_sum, n_tokens = 0.0, 0
     for X, X_len, Y, Y_len in batches:
@@ -111,16 +113,19 @@ def evaluate_loss(model: nn.Module, batches: Iterable, *, bos: int, device: torc
         logits, _ = model(X, teacher_forcing_input(Y, bos), X_len)
         loss_sum += float(masked_ce(logits, Y, Y_len).sum())
         n_tokens += int(Y_len.sum())
+    model.train(was_training)
     return {"loss_sum": loss_sum, "tokens": n_tokens}
 
 
 @torch.no_grad()
 def translate_pairs(model: nn.Module, pairs, data, *, device: torch.device, beam_size: int = 1,
                     max_len: int | None = None, batch_size: int = 256) -> list[list[str]]:
-    """Translate the source side of (src_tokens, tgt_tokens) pairs; target tokens per pair."""
+    """Translate the source side of (src_tokens, tgt_tokens) pairs; target tokens per pair (in eval
+    mode; the model's mode is restored)."""
     from seqlab.data.translation import BOS, EOS, build_array_nmt
     from seqlab.generation.translate import decode
 
+    was_training = model.training
     model.eval()
     tgt_vocab = data.tgt_vocab
     max_len = max_len or data.num_steps
@@ -131,6 +136,7 @@ def translate_pairs(model: nn.Module, pairs, data, *, device: torch.device, beam
         hyps = decode(model, src.to(device), src_len.to(device), tgt_vocab[BOS], tgt_vocab[EOS],
                       beam_size=beam_size, max_len=max_len)
         out.extend(tgt_vocab.to_tokens(h.tokens) for h in hyps)
+    model.train(was_training)
     return out
 
 

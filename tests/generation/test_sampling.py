@@ -40,6 +40,19 @@ def test_predict_ch8_equals_the_books_loop():
     assert ours.startswith("time traveller") and len(ours) == len("time traveller") + 30
 
 
+def test_generation_runs_the_model_in_eval_mode_and_restores_its_mode():
+    # with dropout active, two greedy runs of the same prompt would differ
+    V = 12
+    torch.manual_seed(0)
+    net = build_lm(ModelConfig(cell="lstm", hidden=32, layers=2, embed=8, dropout=0.5), V)
+    net.train()
+    a = generate_batch(net, [[1, 2, 3]], 30)
+    b = generate_batch(net, [[1, 2, 3]], 30)
+    assert net.training  # the caller's mode is back
+    net.eval()
+    assert a == b == generate_batch(net, [[1, 2, 3]], 30)
+
+
 def test_temperature_and_top_k():
     logits = torch.tensor([2.0, 1.0, 0.5, -1.0, 0.0])
     gen = torch.Generator().manual_seed(0)

@@ -104,3 +104,20 @@ def test_ready_configs_hold_the_seeds_recipe():
     assert seed.train.clip == 0 and seed.train.schedule == "none" and seed.data.valid_size == 0
     strong = build_config(ClassifyConfig, {"config": str(root / "mnist_rows_strong.toml")})
     assert strong.model.hidden == 128 and strong.data.valid_size == 5000
+
+
+def test_accuracy_is_measured_in_eval_mode_and_restores_the_mode():
+    import torch
+
+    from seqlab.models.classifier import SequenceClassifier
+    from seqlab.training.classify import evaluate_accuracy
+
+    torch.manual_seed(0)
+    net = SequenceClassifier(5, 3, hidden=16, layers=3, dropout=0.5)
+    x, y = torch.randn(64, 6, 5), torch.randint(0, 3, (64,))
+    net.train()
+    cpu = torch.device("cpu")
+    a, b = evaluate_accuracy(net, x, y, cpu), evaluate_accuracy(net, x, y, cpu)
+    assert net.training
+    net.eval()
+    assert a == b == evaluate_accuracy(net, x, y, cpu)

@@ -266,3 +266,15 @@ def test_evaluate_always_predicts_n_minus_1_tokens_property():
         loss, count = evaluate_lm(net, stream, batch_size, num_steps)
         assert count == n - 1 and math.isfinite(loss) and loss > 0
     check()
+
+
+def test_evaluation_runs_in_eval_mode_and_restores_the_mode():
+    # dropout left on during evaluation would make a held-out perplexity noisy and too high
+    torch.manual_seed(0)
+    net = build_lm(ModelConfig(cell="lstm", hidden=32, layers=2, embed=8, dropout=0.5), 12)
+    stream = torch.randint(0, 12, (400,))
+    net.train()
+    a, b = evaluate_lm(net, stream, 4, 7), evaluate_lm(net, stream, 4, 7)
+    assert net.training
+    net.eval()
+    assert a == b == evaluate_lm(net, stream, 4, 7)

@@ -83,3 +83,25 @@ def test_deadline_stops_an_epoch_early():
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     r = train_epoch(model, batches(arrays, 8), opt, bos=2, clip=1.0, device=torch.device("cpu"), deadline=0.0)
     assert r["stopped"] and 0 < r["tokens"] < int(arrays[3].sum())  # one batch, then stop
+
+
+def test_evaluation_and_translation_run_in_eval_mode_and_restore_the_mode():
+    # dropout left on would make the held-out loss and the translations (hence BLEU) random
+    from seqlab.data.translation import TranslationData, build_vocabs
+    from seqlab.training.translate import translate_pairs
+
+    torch.manual_seed(0)
+    model = build_seq2seq(9, 9, embed=16, hidden=32, layers=2, dropout=0.5, attention=True)
+    arrays, dev = _copy_task(), torch.device("cpu")
+    model.train()
+    losses = [evaluate_loss(model, batches(arrays, 32), bos=2, device=dev) for _ in range(2)]
+    assert model.training and losses[0] == losses[1]
+    pairs = [(list("abcab"), list("bacba")), (list("cab"), list("bac"))]
+    src_vocab, tgt_vocab = build_vocabs([p[0] for p in pairs], [p[1] for p in pairs], min_freq=1)
+    model = build_seq2seq(len(src_vocab), len(tgt_vocab), embed=16, hidden=32, layers=2, dropout=0.5)
+    data = TranslationData({"test": pairs}, src_vocab, tgt_vocab, num_steps=8)
+    model.train()
+    outs = [translate_pairs(model, pairs, data, device=dev, beam_size=2) for _ in range(2)]
+    assert model.training
+    model.eval()
+    assert outs[0] == outs[1] == translate_pairs(model, pairs, data, device=dev, beam_size=2)
