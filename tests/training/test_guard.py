@@ -7,7 +7,7 @@ import signal
 import pytest
 import torch
 
-from seqlab.training.guard import NonFiniteLoss, StopSignals, check_finite
+from seqlab.training.guard import NonFiniteLoss, StepGuard, StopSignals, check_finite
 
 
 def test_sigterm_sets_the_flag_and_handlers_are_restored():
@@ -27,3 +27,18 @@ def test_non_finite_names_the_step_and_suggests_a_fix(value):
         check_finite(torch.tensor(value), where="epoch 3 step 17", lr=0.5)
     assert check_finite(value, where="x", skip=True) is False
     assert check_finite(torch.tensor(2.5), where="x") is True
+
+
+def test_lazy_guard_names_the_first_bad_step_by_loss_or_gradient_norm():
+    # the sync-free path (CUDA): every step proceeds, the first bad one is kept on the device and
+    # named at the end of the epoch; a non-finite gradient norm counts as much as a non-finite loss
+    guard = StepGuard(skip=False, eager=False, epoch=2)
+    losses = [1.0, 0.9, 0.8, float("nan"), 0.7]
+    norms = [1.0, 1.0, float("inf"), 1.0, 1.0]
+    assert all(guard.ok(step, torch.tensor(l), torch.tensor(n), lr=0.1)
+               for step, (l, n) in enumerate(zip(losses, norms), start=1))
+    with pytest.raises(NonFiniteLoss, match=r"at epoch 2 step 3;"):
+        guard.finish(0.1)
+    clean = StepGuard(skip=False, eager=False, epoch=1)
+    assert all(clean.ok(s, torch.tensor(1.0), torch.tensor(2.0)) for s in range(1, 4))
+    clean.finish()  # nothing non-finite: no error
