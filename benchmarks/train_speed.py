@@ -215,9 +215,9 @@ def anchor_runner(d2l, kind, cell, hidden, layers, corpus, V, device, B, T):
     return run_counted
 
 
-def ours_runner(cell, impl, hidden, layers, corpus_t, V, device, B, T, fast=True, compile=False):
+def ours_runner(cell, impl, hidden, layers, corpus_t, V, device, B, T, fast=True, compiled=False):
     net = build_lm(ModelConfig(cell=cell, impl=impl, hidden=hidden, layers=layers, fast=fast), V).to(device)
-    if compile:  # the model's forward through torch.compile (falls back with one warning)
+    if compiled:  # the model's forward through torch.compile (falls back with one warning)
         net.forward = Compiled(net.forward, device, cpu=True)
     opt = fuse_optimizer(torch.optim.SGD(net.parameters(), lr=1.0), device, fast)  # fused=True on CUDA
     batches = LMBatches(corpus_t, B, T, "sequential", rng=random.Random(0), device=device)
@@ -260,7 +260,7 @@ def timed(run, epochs, device) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def entries_for(d2l, name, cell, hidden, layers, kind, corpus, corpus_t, V, device, B, T, compile=False):
+def entries_for(d2l, name, cell, hidden, layers, kind, corpus, corpus_t, V, device, B, T, compiled=False):
     """The timed entries of one model: label -> runner (seeded alike)."""
     out = {}
     torch.manual_seed(0)
@@ -272,10 +272,10 @@ def entries_for(d2l, name, cell, hidden, layers, kind, corpus, corpus_t, V, devi
         out["nofast"] = ours_runner(cell, "scratch", hidden, layers, corpus_t, V, device, B, T, fast=False)
         torch.manual_seed(0)
         out["fused"] = ours_runner(cell, "fused", hidden, layers, corpus_t, V, device, B, T)
-        if compile:  # the plain scratch loop, compiled (it compiles into one graph; the fast path does not)
+        if compiled:  # the plain scratch loop, compiled (it compiles into one graph; the fast path does not)
             torch.manual_seed(0)
             out["compiled"] = ours_runner(cell, "scratch", hidden, layers, corpus_t, V, device, B, T, fast=False,
-                                          compile=True)
+                                          compiled=True)
     else:
         out["ours"] = ours_runner(cell, "fused", hidden, layers, corpus_t, V, device, B, T)
         torch.manual_seed(0)
@@ -292,8 +292,8 @@ def book_shapes(args, device, log):
     V = len(vocab)
     corpus_t = torch.tensor(corpus)
     chosen = [m for m in MODELS if not args.only or m[0] in args.only.split(",")]
-    compile = device.type == "cuda" or args.compile
-    entries = {m[0]: entries_for(d2l, *m, corpus, corpus_t, V, device, B, T, compile) for m in chosen}
+    compiled = device.type == "cuda" or args.compile
+    entries = {m[0]: entries_for(d2l, *m, corpus, corpus_t, V, device, B, T, compiled) for m in chosen}
     for name, ents in entries.items():  # warm-up (allocator, MKL/cuBLAS handles, lazy init)
         for run in ents.values():
             run(1)

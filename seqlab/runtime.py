@@ -1,12 +1,16 @@
-"""Device, seed and RNG state: resolved once at the entry point and passed down."""
+"""Device, seed and RNG state: resolved once at the entry point and passed down; and the
+train/eval mode of a model for the length of an evaluation."""
 
 from __future__ import annotations
 
 import base64
 import random
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 import torch
+from torch import nn
 
 from seqlab.errors import SeqlabError
 
@@ -24,6 +28,20 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SeqlabError(f"device {name!r} asked for, but this machine has no CUDA GPU: use --device cpu")
     return device
+
+
+@contextmanager
+def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
+    """Run the block with `net` in eval mode (dropout off), then give every submodule back the
+    mode it had, also when the block raises. A model whose parts were in mixed modes (a frozen,
+    eval-mode encoder under a training decoder) gets exactly those modes back."""
+    modes = [(m, m.training) for m in net.modules()]
+    net.eval()
+    try:
+        yield net
+    finally:
+        for m, training in modes:
+            m.training = training
 
 
 def seed_everything(seed: int) -> None:

@@ -1,4 +1,4 @@
-"""Device resolution and RNG state capture (used by checkpoints and --resume)."""
+"""Device resolution, RNG state capture (used by checkpoints and --resume), eval mode."""
 
 import json
 import random
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from seqlab import SeqlabError
-from seqlab.runtime import resolve_device, rng_state, seed_everything, set_rng_state
+from seqlab.runtime import eval_mode, resolve_device, rng_state, seed_everything, set_rng_state
 
 
 def draws():
@@ -33,3 +33,29 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(SeqlabError, match="no CUDA GPU"):
             resolve_device("cuda")
+
+
+def _modes(net):
+    return [m.training for m in net.modules()]
+
+
+def test_eval_mode_turns_dropout_off_and_gives_back_mixed_modes():
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.5), torch.nn.Sequential(torch.nn.Dropout(0.5)))
+    net.train()
+    net[2].eval()  # a part the caller froze in eval mode
+    before = _modes(net)
+    assert before == [True, True, True, False, False]
+    x = torch.ones(2, 4)
+    with eval_mode(net) as m:
+        assert m is net and not any(_modes(net))
+        assert torch.equal(net(x), net(x))  # dropout off
+    assert _modes(net) == before  # not net.train(True), which would wake the frozen part
+
+
+def test_eval_mode_restores_the_modes_when_the_block_raises():
+    net = torch.nn.Sequential(torch.nn.Dropout(0.5))
+    net.train()
+    with pytest.raises(ValueError, match="boom"):
+        with eval_mode(net):
+            raise ValueError("boom")
+    assert _modes(net) == [True, True]

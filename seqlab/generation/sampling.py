@@ -23,6 +23,7 @@ import torch
 
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
+from seqlab.runtime import eval_mode
 
 
 def check_prefix(tokens: Sequence[Hashable], vocab: Vocab, level: str = "char") -> list[int]:
@@ -114,16 +115,14 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
         ids[i, :len(r)] = torch.tensor(r)
     ids = ids.to(device)
     in_prefix = torch.tensor([len(r) for r in rows], device=device)  # row i reads its prefix while t < this
-    was_training = net.training
-    net.eval()
     gen = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
-    logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))  # (m*N, V), time-major
-    logits = logits.view(m, N, -1)[-1]  # (N, V) after each row's m-th id
-    for t in range(m, total):
-        ids[:, t] = torch.where(t < in_prefix, ids[:, t], choose(logits, temperature, top_k, gen))
-        if t + 1 < total:
-            logits, state = net(ids[:, t:t + 1], state)  # (N, V)
-    net.train(was_training)
+    with eval_mode(net):
+        logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))  # (m*N, V), time-major
+        logits = logits.view(m, N, -1)[-1]  # (N, V) after each row's m-th id
+        for t in range(m, total):
+            ids[:, t] = torch.where(t < in_prefix, ids[:, t], choose(logits, temperature, top_k, gen))
+            if t + 1 < total:
+                logits, state = net(ids[:, t:t + 1], state)  # (N, V)
     return [row[:len(r) + num_tokens] for row, r in zip(ids.tolist(), rows)]
 
 

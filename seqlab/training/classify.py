@@ -25,7 +25,7 @@ from seqlab.config import RunConfig, from_dict, to_dict
 from seqlab.data.mnist import as_sequences, load_mnist, normalize
 from seqlab.errors import SeqlabError
 from seqlab.models.classifier import SequenceClassifier
-from seqlab.runtime import rng_state, seed_everything, set_rng_state
+from seqlab.runtime import eval_mode, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
 from seqlab.training.checkpoint import check_writable, load_checkpoint, save_checkpoint
 from seqlab.training.common import grad_clipping, make_optimizer
@@ -129,15 +129,13 @@ def _loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def evaluate_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
                       batch_size: int = 1000) -> dict:
     """Mean cross-entropy, accuracy and count over (x (N, T, D), y (N,))."""
-    was_training = net.training
-    net.eval()
     loss_sum, correct = 0.0, 0
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-        logits = net(xb)
-        loss_sum += _loss_sum(logits, yb).item()
-        correct += (logits.argmax(dim=1) == yb).sum().item()
-    net.train(was_training)
+    with eval_mode(net):
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+            logits = net(xb)
+            loss_sum += _loss_sum(logits, yb).item()
+            correct += (logits.argmax(dim=1) == yb).sum().item()
     n = len(x)
     return {"loss": loss_sum / max(n, 1), "accuracy": correct / max(n, 1), "count": n}
 

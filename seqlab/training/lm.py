@@ -36,7 +36,7 @@ from seqlab.data.sampling import LMBatches
 from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm
-from seqlab.runtime import rng_state, set_rng_state
+from seqlab.runtime import eval_mode, rng_state, set_rng_state
 from seqlab.training.checkpoint import (Checkpoint, check_writable, expect_task, find_checkpoint, load_checkpoint,
                                         save_checkpoint)
 from seqlab.training import common
@@ -170,8 +170,6 @@ def evaluate_lm(net: nn.Module, stream: torch.Tensor, batch_size: int = 10, num_
     left over after the last full row are read by continuing the last row's state.
     """
     device = torch.device(device)
-    was_training = net.training
-    net.eval()
     if not isinstance(stream, torch.Tensor) or stream.dim() != 1:
         raise SeqlabError("evaluate_lm reads a 1-D tensor of token ids (a corpus split)")
     check_token_batch(stream[None], _vocab_size(net), what="held-out token ids")
@@ -183,19 +181,19 @@ def evaluate_lm(net: nn.Module, stream: torch.Tensor, batch_size: int = 10, num_
     L = n_pred // B
     rows = stream[:B * L].view(B, L)  # (B, L): row b is contiguous text
     targets = stream[1:B * L + 1].view(B, L)
-    state = net.begin_state(batch_size=B, device=device)
-    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-    for i in range(0, L, num_steps):
-        logits, state = net(rows[:, i:i + num_steps], state)
-        loss_sum += _token_losses(logits, targets[:, i:i + num_steps]).sum(dtype=torch.float64)
-    rest = n_pred - B * L
-    if rest:
-        state = _row(state, B - 1)
-        for i in range(B * L, n_pred, num_steps):
-            j = min(i + num_steps, n_pred)
-            logits, state = net(stream[i:j][None], state)
-            loss_sum += _token_losses(logits, stream[i + 1:j + 1][None]).sum(dtype=torch.float64)
-    net.train(was_training)
+    with eval_mode(net):
+        state = net.begin_state(batch_size=B, device=device)
+        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+        for i in range(0, L, num_steps):
+            logits, state = net(rows[:, i:i + num_steps], state)
+            loss_sum += _token_losses(logits, targets[:, i:i + num_steps]).sum(dtype=torch.float64)
+        rest = n_pred - B * L
+        if rest:
+            state = _row(state, B - 1)
+            for i in range(B * L, n_pred, num_steps):
+                j = min(i + num_steps, n_pred)
+                logits, state = net(stream[i:j][None], state)
+                loss_sum += _token_losses(logits, stream[i + 1:j + 1][None]).sum(dtype=torch.float64)
     return float(loss_sum), n_pred
 
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D
 from seqlab.training.bleu import corpus_bleu
 from seqlab.training.common import grad_clipping
@@ -105,15 +106,13 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
 def evaluate_loss(model: nn.Module, batches: Iterable, *, bos: int, device: torch.device) -> dict:
     """Teacher-forced loss over held-out batches: loss_sum (nats) and tokens (in eval mode; the
     model's mode is restored)."""
-    was_training = model.training
-    model.eval()
     loss_sum, n_tokens = 0.0, 0
-    for X, X_len, Y, Y_len in batches:
-        X, X_len, Y, Y_len = (t.to(device) for t in (X, X_len, Y, Y_len))
-        logits, _ = model(X, teacher_forcing_input(Y, bos), X_len)
-        loss_sum += float(masked_ce(logits, Y, Y_len).sum())
-        n_tokens += int(Y_len.sum())
-    model.train(was_training)
+    with eval_mode(model):
+        for X, X_len, Y, Y_len in batches:
+            X, X_len, Y, Y_len = (t.to(device) for t in (X, X_len, Y, Y_len))
+            logits, _ = model(X, teacher_forcing_input(Y, bos), X_len)
+            loss_sum += float(masked_ce(logits, Y, Y_len).sum())
+            n_tokens += int(Y_len.sum())
     return {"loss_sum": loss_sum, "tokens": n_tokens}
 
 
@@ -125,18 +124,16 @@ def translate_pairs(model: nn.Module, pairs, data, *, device: torch.device, beam
     from seqlab.data.translation import BOS, EOS, build_array_nmt
     from seqlab.generation.translate import decode
 
-    was_training = model.training
-    model.eval()
     tgt_vocab = data.tgt_vocab
     max_len = max_len or data.num_steps
     out: list[list[str]] = []
-    for i in range(0, len(pairs), batch_size):
-        chunk = pairs[i:i + batch_size]
-        src, src_len = build_array_nmt([p[0] for p in chunk], data.src_vocab, data.num_steps)
-        hyps = decode(model, src.to(device), src_len.to(device), tgt_vocab[BOS], tgt_vocab[EOS],
-                      beam_size=beam_size, max_len=max_len)
-        out.extend(tgt_vocab.to_tokens(h.tokens) for h in hyps)
-    model.train(was_training)
+    with eval_mode(model):
+        for i in range(0, len(pairs), batch_size):
+            chunk = pairs[i:i + batch_size]
+            src, src_len = build_array_nmt([p[0] for p in chunk], data.src_vocab, data.num_steps)
+            hyps = decode(model, src.to(device), src_len.to(device), tgt_vocab[BOS], tgt_vocab[EOS],
+                          beam_size=beam_size, max_len=max_len)
+            out.extend(tgt_vocab.to_tokens(h.tokens) for h in hyps)
     return out
 
 

@@ -9,6 +9,7 @@ from torch import nn
 
 from seqlab.data.corpora import LMCorpus
 from seqlab.data.vocab import Vocab
+from seqlab.errors import SeqlabError
 from seqlab.models.lm import ModelConfig, RNNModel, build_lm
 from seqlab.models.ngram import NGramLM, uniform_perplexity
 from seqlab.training.lm import DataConfig, LMConfig, TrainConfig, evaluate_lm, fit_lm, train_epoch
@@ -278,3 +279,14 @@ def test_evaluation_runs_in_eval_mode_and_restores_the_mode():
     assert net.training
     net.eval()
     assert a == b == evaluate_lm(net, stream, 4, 7)
+
+
+def test_a_rejected_held_out_split_leaves_the_model_in_training_mode():
+    # the check raised after net.eval() and left a training model with its dropout off
+    net = build_lm(ModelConfig(cell="gru", hidden=16, embed=8, dropout=0.5), 12)
+    net.train()
+    with pytest.raises(SeqlabError, match="nothing to predict"):
+        evaluate_lm(net, torch.tensor([3]), 4, 7)
+    with pytest.raises(SeqlabError, match="out of range"):
+        evaluate_lm(net, torch.tensor([3, 99, 4]), 4, 7)
+    assert all(m.training for m in net.modules())
