@@ -113,3 +113,29 @@ def test_help_keeps_a_percent_sign_in_a_description():
 
     text = " ".join(_subcommand(_subcommand(build_parser(), "train"), "lm").format_help().split())
     assert "(its last 10% is held out)" in text
+
+
+@dataclasses.dataclass
+class Outer:
+    inner: Task = dataclasses.field(default_factory=Task)  # a component holding components
+    epochs: int = 1
+
+
+def test_sections_inside_sections_round_trip():
+    # a checkpoint stores to_dict(cfg): sections inside sections must read back as they were
+    cfg = replace(Outer(), hidden=12, cell="gru", seed=3, lr=0.25, epochs=4)
+    data = dataclasses.asdict(cfg)
+    assert data["inner"]["model"] == {"hidden": 12, "cell": "gru", "dropout": 0.0, "tie_weights": False,
+                                      "max_tokens": None}
+    assert from_dict(Outer, data) == cfg
+
+
+def test_optional_bool_flag_reads_words():
+    # an optional bool (`standardize: bool | None`) is a value flag: yes/no/true/false/on/off/1/0/none
+    from seqlab.training.forecast import ForecastConfig
+
+    parser = argparse.ArgumentParser()
+    add_config_args(parser, ForecastConfig)
+    for text, value in (("yes", True), ("on", True), ("1", True), ("TRUE", True), ("no", False), ("off", False),
+                        ("0", False), ("false", False), ("none", None)):
+        assert build_config(ForecastConfig, parser.parse_args(["--standardize", text])).series.standardize is value

@@ -185,6 +185,29 @@ def load_checkpoint(path: str | Path, which: str = "best") -> Checkpoint:
     return Checkpoint(model=model, meta=meta, optimizer=optimizer, extra=extra, path=path)
 
 
+def resume_checkpoint(out: str | Path, task: str) -> Checkpoint:
+    """The run folder's `last` checkpoint, to continue the run (--resume).
+
+    Only `last` will do: `best` holds no optimiser state. A run stopped between writing its
+    first epoch's best and last files has best alone; that is refused with what to do.
+    """
+    out = Path(out)
+    last = out / "last.safetensors"
+    if not last.is_file():
+        if (out / "best.safetensors").is_file():
+            raise SeqlabError(f"--resume: {str(out)!r} has best.safetensors but no last.safetensors (the run "
+                              "stopped while writing its first epoch's checkpoints), and best holds no optimiser "
+                              "state to continue from: train again without --resume")
+        raise SeqlabError(f"--resume given but there is no checkpoint in {str(out)!r} to resume from: "
+                          "train without --resume first (or point --out at an earlier run)")
+    ckpt = load_checkpoint(last)
+    expect_task(ckpt, task)
+    if ckpt.optimizer is None:
+        raise SeqlabError(f"{str(last)!r} holds no optimiser state: it cannot be resumed; train again without "
+                          "--resume")
+    return ckpt
+
+
 def expect_task(ckpt: Checkpoint, *tasks: str) -> None:
     """Refuse a checkpoint of another kind of model with a clear message."""
     task = ckpt.meta.get("task")

@@ -27,7 +27,7 @@ from seqlab.errors import SeqlabError
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import eval_mode, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import check_writable, load_checkpoint, save_checkpoint
+from seqlab.training.checkpoint import check_writable, resume_checkpoint, save_checkpoint
 from seqlab.training.common import grad_clipping, make_optimizer
 from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
 from seqlab.training.progress import progress
@@ -161,9 +161,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     opt = make_optimizer(t.optimizer, net.parameters(), t.lr, weight_decay=t.weight_decay, momentum=t.momentum)
     start_epoch, best = 0, -1.0
     if cfg.run.resume:
-        ckpt = load_checkpoint(out, "last")
-        if ckpt.meta.get("task") != "classify":
-            raise SeqlabError(f"--resume: {str(ckpt.path)!r} is not a classify checkpoint")
+        ckpt = resume_checkpoint(out, "classify")
         net.load_state_dict(ckpt.model)
         opt.load_state_dict(ckpt.optimizer)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]

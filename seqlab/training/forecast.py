@@ -32,7 +32,7 @@ from seqlab.errors import SeqlabError
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import check_writable, load_checkpoint, save_checkpoint
+from seqlab.training.checkpoint import check_writable, load_checkpoint, resume_checkpoint, save_checkpoint
 from seqlab.training.common import make_optimizer
 from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
 
@@ -320,9 +320,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     held = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(features[n:], labels[n:]), 1024)
     start_epoch, best = 0, float("inf")
     if cfg.run.resume:
-        ckpt = load_checkpoint(out, "last")
-        if ckpt.meta.get("task") != "forecast":
-            raise SeqlabError(f"--resume: {str(ckpt.path)!r} is not a forecast checkpoint")
+        ckpt = resume_checkpoint(out, "forecast")
         net.load_state_dict(ckpt.model)
         opt.load_state_dict(ckpt.optimizer)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]

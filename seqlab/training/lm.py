@@ -37,8 +37,7 @@ from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import eval_mode, rng_state, set_rng_state
-from seqlab.training.checkpoint import (Checkpoint, check_writable, expect_task, find_checkpoint, load_checkpoint,
-                                        save_checkpoint)
+from seqlab.training.checkpoint import Checkpoint, check_writable, expect_task, resume_checkpoint, save_checkpoint
 from seqlab.training import common
 from seqlab.training.common import check_token_batch, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
@@ -235,7 +234,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         batches = reg.VariableBatches(corpus.train, tc, batch_rng, steps)
     start, best = 0, math.inf
     if cfg.run.resume:
-        ckpt = _resume_checkpoint(out)
+        ckpt = resume_checkpoint(out, "lm")
         check_compatible(ckpt, corpus)
         _load_model(net, ckpt)
         if trigger is not None and ckpt.meta.get("ntasgd"):
@@ -341,19 +340,6 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
             save_checkpoint(out / "best.safetensors", model=net, meta=meta)
     save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
     return best
-
-
-def _resume_checkpoint(out: Path) -> Checkpoint:
-    try:
-        find_checkpoint(out, "last")
-    except SeqlabError:
-        raise SeqlabError(f"--resume given but there is no checkpoint in {str(out)!r} to resume from: "
-                          "train without --resume first (or point --out at an earlier run)") from None
-    ckpt = load_checkpoint(out, "last")
-    expect_task(ckpt, "lm")
-    if ckpt.optimizer is None:
-        raise SeqlabError(f"{str(ckpt.path)!r} holds no optimiser state: resume from last.safetensors")
-    return ckpt
 
 
 def check_compatible(ckpt: Checkpoint, corpus: LMCorpus) -> None:

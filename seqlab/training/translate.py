@@ -164,7 +164,7 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
     from seqlab.runtime import resolve_device, rng_state, seed_everything, set_rng_state
-    from seqlab.training.checkpoint import check_writable, expect_task, load_checkpoint, save_checkpoint
+    from seqlab.training.checkpoint import check_writable, resume_checkpoint, save_checkpoint
     from seqlab.training.common import make_optimizer
     from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, interrupted_message
     from seqlab.training.progress import progress
@@ -193,8 +193,7 @@ def fit(cfg, *, log=print) -> dict:
     bos = data.tgt_vocab[BOS]
     start_epoch, best = 0, math.inf
     if run.resume:
-        ckpt = load_checkpoint(out, "last")
-        expect_task(ckpt, "translate")
+        ckpt = resume_checkpoint(out, "translate")
         if ckpt.meta["config"]["data"] != to_dict(d) or ckpt.meta["config"]["model"] != to_dict(m):
             raise SeqlabError(f"--resume: the data/model settings differ from those of the run in {str(out)!r}")
         model.load_state_dict(ckpt.model)

@@ -84,3 +84,29 @@ def test_bad_training_input_exits_2(tmp_path, capsys):
 def test_forecast_refuses_a_missing_checkpoint(tmp_path, capsys):
     assert main(["forecast", "--checkpoint", str(tmp_path), "--steps", "3"]) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_which_last_reads_last_safetensors(run_dir, capsys, tmp_path):
+    # a run folder whose last.safetensors holds an all-zero MLP (epoch 99): it predicts exactly
+    # 0 everywhere (the sine is not standardised: mean 0, std 1), while best is the trained model
+    import shutil
+
+    import torch
+
+    from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    shutil.copy(run_dir / "best.safetensors", folder / "best.safetensors")
+    best = load_checkpoint(run_dir, "best")
+    zero = {k: torch.zeros_like(v) for k, v in best.model.items()}
+    save_checkpoint(folder / "last.safetensors", model=zero, meta=dict(best.meta, epoch=99), extra=best.extra)
+    capsys.readouterr()
+    for which in ("best", "last"):
+        assert main(["forecast", "--checkpoint", str(folder), "--steps", "3", "--json", "--which", which]) == 0
+        preds = json.loads(capsys.readouterr().out)["predictions"]
+        assert (preds == [0.0, 0.0, 0.0]) is (which == "last")
+    assert main(["evaluate", "--checkpoint", str(folder), "--which", "last"]) == 0
+    assert json.loads(capsys.readouterr().out)["epoch"] == 99
+    assert main(["evaluate", "--checkpoint", str(folder)]) == 0
+    assert json.loads(capsys.readouterr().out)["epoch"] == best.meta["epoch"]

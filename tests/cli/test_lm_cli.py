@@ -45,7 +45,20 @@ def test_train_evaluate_generate(text, tmp_path, capsys):
     assert result["loss"] == pytest.approx(best, rel=1e-9) and result["ppl"] == pytest.approx(2.718281828 ** best)
     # the dispatcher's default split is test; a --data file has only valid
     assert main(["evaluate", "--checkpoint", str(out), "--batch-size", "1"]) == 0
-    assert json.loads(capsys.readouterr().out)["tokens"] == n_valid - 1
+    one_row = json.loads(capsys.readouterr().out)
+    assert one_row["tokens"] == n_valid - 1
+    # --batch-size 1: the held-out text is read as ONE sequence, i.e. one forward pass over all of it
+    from seqlab.cli.lm import _corpus
+    from seqlab.data.vocab import Vocab
+    from seqlab.training.lm import model_from_checkpoint
+
+    ckpt = load_checkpoint(out)
+    net, cfg = model_from_checkpoint(ckpt, torch.device("cpu"))
+    stream = _corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"])).split("valid")
+    with torch.no_grad():
+        logits, _ = net(stream[None, :-1], None)
+    whole = torch.nn.functional.cross_entropy(logits, stream[1:]).item()
+    assert one_row["loss"] == pytest.approx(whole, rel=1e-5) and one_row["loss"] != pytest.approx(best, rel=1e-5)
     assert main(["generate", "--checkpoint", str(out), "--prefix", "the time", "--num-tokens", "20"]) == 0
     greedy = capsys.readouterr().out.rstrip("\n")
     assert greedy.startswith("the time") and len(greedy) == len("the time") + 20

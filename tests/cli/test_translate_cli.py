@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import torch
 
 from seqlab.cli import main
 from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
@@ -125,3 +124,32 @@ def test_shipped_configs_parse(name):
         assert (cfg.data.num_examples, cfg.data.num_steps, cfg.model.embed, cfg.model.hidden, cfg.model.layers,
                 cfg.model.dropout, cfg.train.batch_size, cfg.train.epochs, cfg.train.lr) == \
             (600, 10, 32, 32, 2, 0.1, 64, 300, 0.005)
+
+
+def test_translate_forwards_beam_alpha_and_max_len(run_dir, capsys, monkeypatch):
+    import seqlab.generation.translate as gen
+
+    seen, real = [], gen.decode
+    monkeypatch.setattr(gen, "decode", lambda *a, **k: seen.append(k) or real(*a, **k))
+    _, out, _ = run_dir
+    assert main(["translate", "--checkpoint", str(out), "Go.", "--beam", "3", "--alpha", "0.3", "--max-len", "4",
+                 "--device", "cpu"]) == 0
+    assert (seen[0]["beam_size"], seen[0]["alpha"], seen[0]["max_len"]) == (3, 0.3, 4)
+
+
+def test_evaluate_valid_split_and_beam_4(run_dir, capsys, monkeypatch):
+    import seqlab.training.translate as tr
+    from seqlab.data.translation import load_translation
+
+    calls, real = [], tr.bleu_on
+    monkeypatch.setattr(tr, "bleu_on", lambda *a, **k: calls.append((k.get("beam_size", 1), a[1])) or real(*a, **k))
+    root, out, _ = run_dir
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out), "--split", "valid", "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    splits = load_translation(data=str(root / "pairs.txt"), num_steps=6, valid_frac=0.2, test_frac=0.2,
+                              min_freq=1).splits
+    assert splits["valid"] != splits["test"]
+    assert result["split"] == "valid" and result["sentences"] == len(splits["valid"])
+    assert [pairs for _, pairs in calls] == [splits["valid"]] * 2  # scored on the valid pairs
+    assert sorted(beam for beam, _ in calls) == [1, 4]  # "bleu" greedy, "bleu_beam4" with a beam of 4

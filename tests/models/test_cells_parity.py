@@ -157,3 +157,41 @@ def test_functional_rnn_scratch_equals_rnnmodel_over_nn_rnn():
     assert y1.shape == y2.shape == (5 * 2, V)
     torch.testing.assert_close(y1, y2)
     torch.testing.assert_close(h1, h2[0])
+
+
+def test_dropout_between_layers_matches_nn_lstm_in_training():
+    # nn.LSTM drops the outputs of every layer but the last (not the input); with the same RNG
+    # stream the scratch stack and the fused layer built by make_rnn_layer draw the same masks
+    from seqlab.models.recurrent import make_rnn_layer
+
+    torch.manual_seed(0)
+    ref = nn.LSTM(D, H, num_layers=2, dropout=0.5).double()
+    torch.manual_seed(0)
+    fused = make_rnn_layer("lstm", "fused", D, H, 2, dropout=0.5).double()
+    scratch = ScratchRNN.from_fused(ref)
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    with torch.no_grad():
+        torch.manual_seed(7)
+        want = ref(X)[0]
+        assert not torch.allclose(want, ref.eval()(X)[0])  # the dropout is active in training
+        ref.train()
+        for net in (fused, scratch):
+            torch.manual_seed(7)
+            torch.testing.assert_close(net.train()(X)[0], want, rtol=1e-10, atol=1e-12)
+        one = ScratchRNN("lstm", D, H, 1, dropout=0.5).double()  # one layer: nothing to drop
+        torch.testing.assert_close(one.train()(X)[0], one.eval()(X)[0], rtol=0, atol=0)
+
+
+def test_peephole_stack_is_built_from_peephole_cells():
+    # make_cell("peephole") / ScratchRNN("peephole"): h_{t-1} plays no part, c_{t-1} does
+    from seqlab.models.cells import make_cell
+
+    cell = make_cell("peephole", D, H, dtype=torch.float64)
+    assert isinstance(cell, PeepholeLSTMCell) and cell.W_h.shape == (H, 3 * H)
+    torch.manual_seed(0)
+    net = ScratchRNN("peephole", D, H, 2, dtype=torch.float64)
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    h0, c0 = torch.randn(2, 2, B, H, dtype=torch.float64)
+    y, _ = net(X, (h0, c0))
+    torch.testing.assert_close(net(X, (torch.zeros_like(h0), c0))[0], y, rtol=0, atol=0)
+    assert not torch.allclose(net(X, (h0, torch.zeros_like(c0)))[0], y)

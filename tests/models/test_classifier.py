@@ -47,6 +47,22 @@ def test_uses_the_last_hidden_state_of_the_top_layer(cell):
     assert net(x).shape == (3, 10)
 
 
+def test_dropout_between_layers_is_the_lstms():
+    # --dropout is nn.LSTM's dropout between the stacked layers: the same masks as the seed's
+    # model built with it, drawn from the same RNG stream; none in eval
+    torch.manual_seed(3)
+    seed = SeedLstmModel(28, 10, 10)
+    seed.lstm.dropout = 0.5
+    torch.manual_seed(3)
+    ours = SequenceClassifier(28, 10, hidden=10, layers=2, dropout=0.5)
+    x = torch.randn(4, 28, 28)
+    torch.manual_seed(1)
+    want = seed(x)
+    torch.manual_seed(1)
+    torch.testing.assert_close(ours(x), want)
+    assert not torch.allclose(want, ours.eval()(x))
+
+
 def test_bad_options():
     with pytest.raises(SeqlabError, match="use lstm or gru"):
         SequenceClassifier(28, 10, cell="rnn")

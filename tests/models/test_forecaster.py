@@ -51,6 +51,17 @@ def test_rnn_forecaster_matches_a_manual_nn_gru():
     torch.testing.assert_close(net(x), net.head(h_n[-1]))
 
 
+def test_stacked_rnn_forecaster_is_a_seeded_stacked_nn_gru():
+    # --layers 2: a 2-layer GRU (same seeded init as nn.GRU(1, H, 2) then the head)
+    torch.manual_seed(2)
+    net = build_forecaster("gru", 4, 5, 2)
+    torch.manual_seed(2)
+    rnn, head = nn.GRU(1, 5, 2, batch_first=True), nn.Linear(5, 1)
+    x = torch.randn(3, 7)
+    out, _ = rnn(x.unsqueeze(-1))
+    torch.testing.assert_close(net.forward_all(x), head(out).squeeze(-1))
+
+
 def test_build_forecaster_and_bad_options():
     assert isinstance(build_forecaster("mlp", 4, 10), MLPForecaster)
     assert isinstance(build_forecaster("lstm", 4, 10, 2), RNNForecaster)

@@ -160,3 +160,50 @@ def test_models_refuse_what_they_cannot_read(bad, message, regularized):
     net = build_lm(ModelConfig(embed=8, hidden=8, **extra), 11)
     with pytest.raises(SeqlabError, match=message):
         net(bad, net.begin_state(2, torch.device("cpu")))
+
+
+def _ratio(after, before):
+    """after / before elementwise (0 where before is 0): the dropout mask times 1/(1-p)."""
+    return torch.where(before != 0, after / before, torch.zeros_like(before))
+
+
+def _is_mask(ratio, locked):
+    ok = set(ratio.unique().tolist()) <= {0.0, 2.0} and (ratio == 0).any() and (ratio == 2).any()
+    return ok and (not locked or torch.equal(ratio, ratio[:1].expand_as(ratio)))
+
+
+def test_locked_dropout_on_the_embedding_output_and_between_layers():
+    # AWD-LSTM: dropouti on the embedding output, dropouth between layers, dropout (here 0) on
+    # the last output; each one mask per sequence, kept units scaled by 1/(1-p) = 2
+    net = _awd(dropout_input=0.5, dropout_hidden=0.5).train()
+    seen = {}
+    net.rnns[0].register_forward_pre_hook(lambda m, a: seen.__setitem__("in0", a[0]))
+    net.rnns[0].register_forward_hook(lambda m, a, o: seen.__setitem__("out0", o[0]))
+    net.rnns[1].register_forward_pre_hook(lambda m, a: seen.__setitem__("in1", a[0]))
+    net.rnns[1].register_forward_hook(lambda m, a, o: seen.__setitem__("out1", o[0]))
+    net.linear.register_forward_pre_hook(lambda m, a: seen.__setitem__("head", a[0]))
+    X = torch.randint(0, V, (4, 9))
+    net(X, None)
+    assert _is_mask(_ratio(seen["in0"], net.embedding(X.T)), locked=True)
+    assert _is_mask(_ratio(seen["in1"], seen["out0"]), locked=True)
+    torch.testing.assert_close(seen["head"], seen["out1"].reshape(-1, 6), rtol=0, atol=0)
+    net.eval()(X, None)
+    torch.testing.assert_close(seen["in0"], net.embedding(X.T), rtol=0, atol=0)
+    torch.testing.assert_close(seen["in1"], seen["out0"], rtol=0, atol=0)
+
+
+def test_plain_model_dropout_on_the_embedding_and_the_output():
+    # RNNModel's --dropout: on the embedding output and on the recurrent output before the head
+    torch.manual_seed(0)
+    net = RNNModel(nn.LSTM(6, 6), V, embed_size=6, dropout=0.5).double().train()
+    seen = {}
+    net.rnn.register_forward_pre_hook(lambda m, a: seen.__setitem__("in", a[0]))
+    net.rnn.register_forward_hook(lambda m, a, o: seen.__setitem__("out", o[0]))
+    net.linear.register_forward_pre_hook(lambda m, a: seen.__setitem__("head", a[0]))
+    X = torch.randint(0, V, (4, 9))
+    net(X, None)
+    assert _is_mask(_ratio(seen["in"], net.embedding(X.T)), locked=False)
+    assert _is_mask(_ratio(seen["head"], seen["out"].reshape(-1, 6)), locked=False)
+    net.eval()(X, None)
+    torch.testing.assert_close(seen["in"], net.embedding(X.T), rtol=0, atol=0)
+    torch.testing.assert_close(seen["head"], seen["out"].reshape(-1, 6), rtol=0, atol=0)

@@ -98,3 +98,47 @@ def test_packed_encoder_reads_each_source_only_to_its_length(bidirectional):
     unpacked = Seq2SeqEncoder(10, 6, 8, num_layers=2, bidirectional=bidirectional)
     unpacked.load_state_dict(enc.state_dict())
     assert not torch.allclose(unpacked.eval()(X, lengths)[1][:, :1], alone_state, atol=1e-4)  # the book's reads pads
+
+
+def test_decoder_first_step_by_hand_uses_the_top_layer_as_context():
+    # the book's 9.7: the context is the encoder's final state of the LAST layer, fed with every
+    # embedding; the first GRU step starts from the whole encoder state. Written out with the
+    # decoder's own submodules, one step, 2 layers (bottom and top layers differ).
+    torch.manual_seed(0)
+    enc = Seq2SeqEncoder(7, 4, 6, num_layers=2).eval()
+    dec = Seq2SeqDecoder(9, 5, 6, num_layers=2).eval()
+    src, y0 = torch.randint(0, 7, (3, 4)), torch.tensor([[2], [5], [8]])
+    enc_out = enc(src)
+    hidden = enc_out[1]  # (2, 3, 6)
+    x = torch.cat([dec.embedding(y0[:, 0]), hidden[-1]], dim=-1).unsqueeze(0)  # (1, B, E + H)
+    out, _ = dec.rnn(x, hidden)
+    want = dec.dense(out[0])  # (B, V)
+    got, _ = dec(y0, dec.init_state(enc_out))
+    torch.testing.assert_close(got[:, 0], want)
+
+
+def test_attention_query_is_the_top_layer_state_by_hand():
+    # score(q, k_j) = w_v^T tanh(W_q q + W_k k_j), q = the decoder's previous TOP-layer state
+    # (at step 1 the encoder's final top-layer state), padded keys masked out
+    torch.manual_seed(0)
+    model = build_seq2seq(11, 13, embed=6, hidden=10, layers=2, attention=True).eval()
+    src, src_len = torch.randint(0, 11, (2, 5)), torch.tensor([5, 3])
+    enc_outputs, enc_state = model.encoder(src, src_len)
+    att = model.decoder.attention
+    keys = enc_outputs.permute(1, 0, 2)  # (B, S, H)
+    scores = att.w_v(torch.tanh(att.W_q(enc_state[-1])[:, None, :] + att.W_k(keys))).squeeze(-1)  # (B, S)
+    scores[1, 3:] = float("-inf")
+    want = torch.softmax(scores, dim=-1)
+    model(src, torch.tensor([[2], [2]]), src_len)
+    torch.testing.assert_close(model.decoder.attention_weights[0][:, 0], want)
+
+
+def test_attention_without_valid_lengths_attends_to_every_source_position():
+    # no lengths given (the book's `net(X, dec_X)`): every source position is a real key
+    torch.manual_seed(0)
+    model = build_seq2seq(11, 13, embed=6, hidden=10, layers=1, attention=True).eval()
+    src, tgt = torch.randint(0, 11, (2, 5)), torch.randint(0, 13, (2, 3))
+    unmasked, _ = model(src, tgt)
+    full, _ = model(src, tgt, torch.tensor([5, 5]))
+    torch.testing.assert_close(unmasked, full)
+    assert all(torch.all(w > 0) for w in model.decoder.attention_weights)

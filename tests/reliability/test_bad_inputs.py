@@ -254,3 +254,55 @@ def test_unparseable_torchrun_variables(files, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "two")
     out = tmp_path / "run"
     _expect_bad_input(LM + ["--data", str(files["tiny"]), "--out", str(out)], "must be integers", capsys, out)
+
+
+def _digits(root):
+    from seqlab.data.mnist import write_idx
+
+    rng = torch.Generator().manual_seed(0)
+    for name, n in (("train", 60), ("t10k", 20)):
+        write_idx(root / f"{name}-images-idx3-ubyte.gz", torch.randint(0, 255, (n, 28, 28), generator=rng,
+                                                                        dtype=torch.uint8).numpy())
+        write_idx(root / f"{name}-labels-idx1-ubyte.gz", torch.randint(0, 10, (n,), generator=rng,
+                                                                        dtype=torch.uint8).numpy())
+    return root
+
+
+@pytest.mark.parametrize("task", ["lm", "forecast", "classify", "translate"])
+def test_resume_from_a_run_that_wrote_only_best(task, files, tmp_path, capsys):
+    # a run killed between its first epoch's two writes (best, then last) has best alone, which
+    # holds no optimiser state: --resume used to fall back to it and crash inside load_state_dict
+    from seqlab.training.checkpoint import save_checkpoint
+
+    out = tmp_path / "run"
+    out.mkdir()
+    save_checkpoint(out / "best.safetensors", model={"w": torch.ones(2)}, meta={"task": task, "epoch": 1})
+    before = (out / "best.safetensors").read_bytes()
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("".join(f"go {i} .\tva {i} !\n" for i in range(60)), encoding="utf-8")
+    argv = {"lm": LM + ["--data", str(files["tiny"])],
+            "forecast": ["train", "forecast", "--epochs", "1"],
+            "classify": ["train", "classify", "--data-dir", str(_digits(tmp_path)), "--valid-size", "10",
+                         "--epochs", "1", "--no-progress"],
+            "translate": ["train", "translate", "--data", str(pairs), "--epochs", "1", "--min-freq", "1"]}[task]
+    _expect_bad_input(argv + ["--out", str(out), "--resume"], "has best.safetensors but no last.safetensors",
+                      capsys, out)
+    assert sorted(p.name for p in out.iterdir()) == ["best.safetensors"]
+    assert (out / "best.safetensors").read_bytes() == before
+
+
+def test_resume_checkpoint_needs_last_of_the_task_with_its_optimiser(tmp_path):
+    from seqlab.training.checkpoint import resume_checkpoint, save_checkpoint
+
+    with pytest.raises(SeqlabError, match="no checkpoint in .* to resume from"):
+        resume_checkpoint(tmp_path, "lm")
+    save_checkpoint(tmp_path / "last.safetensors", model={"w": torch.ones(2)}, meta={"task": "lm", "epoch": 1})
+    with pytest.raises(SeqlabError, match="holds no optimiser state"):
+        resume_checkpoint(tmp_path, "lm")
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1)
+    save_checkpoint(tmp_path / "last.safetensors", model={"w": torch.ones(2)}, meta={"task": "lm", "epoch": 3},
+                    optimizer=opt)
+    with pytest.raises(SeqlabError, match="holds a lm model, not a forecast model"):
+        resume_checkpoint(tmp_path, "forecast")
+    save_checkpoint(tmp_path / "best.safetensors", model={"w": torch.zeros(2)}, meta={"task": "lm", "epoch": 2})
+    assert resume_checkpoint(tmp_path, "lm").meta["epoch"] == 3  # last, never best

@@ -123,3 +123,14 @@ def test_newer_format_and_non_json_meta(tmp_path):
     path.write_bytes(blob)
     with pytest.raises(SeqlabError, match="newer than this seqlab"):
         load_checkpoint(path)
+
+
+def test_run_folder_gives_the_checkpoint_asked_for_then_the_other(tmp_path):
+    save_checkpoint(tmp_path / "best.safetensors", model={"w": torch.ones(1)}, meta={"task": "lm", "epoch": 1})
+    save_checkpoint(tmp_path / "last.safetensors", model={"w": torch.zeros(1)}, meta={"task": "lm", "epoch": 2})
+    assert load_checkpoint(tmp_path).meta["epoch"] == 1  # default: best
+    assert load_checkpoint(tmp_path, "best").meta["epoch"] == 1
+    assert load_checkpoint(tmp_path, "last").meta["epoch"] == 2
+    assert load_checkpoint(tmp_path, "last").path.name == "last.safetensors"
+    (tmp_path / "best.safetensors").unlink()  # e.g. only last written so far: best falls back to it
+    assert load_checkpoint(tmp_path, "best").meta["epoch"] == 2

@@ -121,3 +121,13 @@ def test_accuracy_is_measured_in_eval_mode_and_restores_the_mode():
     assert net.training
     net.eval()
     assert a == b == evaluate_accuracy(net, x, y, cpu)
+
+
+def test_progress_bar_on_off_and_auto(capsys):
+    # enabled=False (--no-progress) prints nothing; True draws the bar; None: only on a terminal
+    # (pytest's captured stderr is not one)
+    from seqlab.training.progress import progress
+
+    for enabled, drawn in ((False, False), (True, True), (None, False)):
+        assert list(progress(range(3), desc="epoch 1/1", enabled=enabled, leave=True)) == [0, 1, 2]
+        assert ("epoch 1/1" in capsys.readouterr().err) is drawn, enabled

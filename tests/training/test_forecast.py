@@ -1,7 +1,6 @@
 """Forecast training: the book's run, held-out report, resume, CSV series."""
 
 import json
-import math
 
 import pytest
 import torch
@@ -139,3 +138,18 @@ def test_best_sine_recipe_reaches_its_measured_quality(tmp_path):
     r = train_forecaster(cfg, log=quiet)
     assert r["k_step"]["1"]["mse"] / 0.04 < 1.15 and r["k_step"]["64"]["mse"] / 0.04 < 1.26
     assert r["multistep_mse"] < 0.06  # the book's MLP drifts to ~0.9 here
+
+
+def test_report_is_on_the_kept_best_epoch_not_the_last(tmp_path, monkeypatch):
+    import seqlab.training.forecast as fc
+
+    monkeypatch.setattr(fc, "plot_predictions", lambda *a, **k: [])  # figures are not under test here
+    # a high learning rate: the held-out loss rises again in the last epoch
+    cfg = replace(ForecastConfig(), length=300, epochs=6, lr=0.1, out=str(tmp_path))
+    result = train_forecaster(cfg, log=quiet)
+    valid = [r["valid_loss"] for r in read_metrics(tmp_path / "metrics.jsonl")]
+    best_epoch = valid.index(min(valid)) + 1
+    assert best_epoch < len(valid)  # the premise: best != last
+    assert result["best_epoch"] == best_epoch
+    # the report's held-out one-step MSE is the kept (best) epoch's held-out loss
+    assert result["one_step_mse"] == pytest.approx(min(valid), rel=1e-5)

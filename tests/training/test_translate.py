@@ -105,3 +105,23 @@ def test_evaluation_and_translation_run_in_eval_mode_and_restore_the_mode():
     assert model.training
     model.eval()
     assert outs[0] == outs[1] == translate_pairs(model, pairs, data, device=dev, beam_size=2)
+
+
+def test_best_checkpoint_is_the_lowest_valid_loss_epoch(tmp_path, monkeypatch):
+    # scripted held-out losses 3, 1, 2 per token: best.safetensors must stay at epoch 2
+    import seqlab.training.translate as tr
+    from seqlab.cli.translate import TranslateConfig
+    from seqlab.config import replace
+    from seqlab.training.checkpoint import load_checkpoint
+
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("".join(f"w{i} x{i % 3} .\tv{i} y{i % 3} !\n" for i in range(20)), encoding="utf-8")
+    script = iter([3.0, 1.0, 2.0])
+    monkeypatch.setattr(tr, "evaluate_loss", lambda *a, **k: {"loss_sum": 10 * next(script), "tokens": 10})
+    cfg = replace(TranslateConfig(), data=str(pairs), num_steps=5, embed=4, hidden=4, layers=1, dropout=0.0,
+                  epochs=3, batch_size=8, bleu_every=0, valid_frac=0.2, test_frac=0.0, min_freq=1,
+                  device="cpu", out=str(tmp_path / "run"))
+    tr.fit(cfg, log=lambda *a: None)
+    best, last = load_checkpoint(tmp_path / "run", "best"), load_checkpoint(tmp_path / "run", "last")
+    assert (best.meta["epoch"], best.meta["valid_loss"]) == (2, 1.0)
+    assert (last.meta["epoch"], last.meta["best_valid_loss"]) == (3, 1.0)
