@@ -29,19 +29,32 @@ class NGramLM:
         self.vocab_size, self.order, self.k = vocab_size, order, k
         self.unigram = torch.zeros(vocab_size, dtype=torch.float64)
         self.bigram = torch.zeros(vocab_size * vocab_size, dtype=torch.float64) if order == 2 else None
+        # count(u) as a predecessor (the last token of a stream is none)
+        self.context = torch.zeros(vocab_size, dtype=torch.float64) if order == 2 else None
 
     def fit(self, stream: torch.Tensor) -> "NGramLM":
-        stream = stream.long()
+        """Add the counts of one stream; call again to add more streams (no pair spans two)."""
+        stream = self._check(stream)
         self.unigram += torch.bincount(stream, minlength=self.vocab_size).double()
         if self.order == 2:
             pairs = stream[:-1] * self.vocab_size + stream[1:]
             self.bigram += torch.bincount(pairs, minlength=self.vocab_size ** 2).double()
-            self.context = torch.bincount(stream[:-1], minlength=self.vocab_size).double()
+            self.context += torch.bincount(stream[:-1], minlength=self.vocab_size).double()
         return self
+
+    def _check(self, stream: torch.Tensor) -> torch.Tensor:
+        if not isinstance(stream, torch.Tensor) or stream.dim() != 1:
+            raise SeqlabError("an n-gram model reads a 1-D tensor of token ids (a corpus split)")
+        stream = stream.long()
+        if len(stream) and (int(stream.min()) < 0 or int(stream.max()) >= self.vocab_size):
+            bad = int(stream.min()) if int(stream.min()) < 0 else int(stream.max())
+            raise SeqlabError(f"token id {bad} is out of range for a vocabulary of {self.vocab_size} tokens: "
+                              "the stream and the model use different vocabularies")
+        return stream
 
     def log_probs(self, stream: torch.Tensor) -> torch.Tensor:
         """log p of each predicted token of `stream` (all N for unigram, the last N-1 for bigram)."""
-        stream = stream.long()
+        stream = self._check(stream)
         V, k = self.vocab_size, self.k
         if self.order == 1:
             return torch.log((self.unigram[stream] + k) / (self.unigram.sum() + k * V))

@@ -98,6 +98,22 @@ def test_ngram_baselines():
     assert bigram.perplexity(stream) < uni.perplexity(stream) < vocab_size + 1
 
 
+def test_ngram_fit_adds_streams_and_stays_a_distribution():
+    # fit(a).fit(b): the counts of both streams, no pair across the two. By hand, V = 3, k = 1:
+    # a = 0 1 0 1 0 has context 0 twice (both -> 1); b = 2 2 2 has none, so p(1|0) = (2+1)/(2+3)
+    a, b = torch.tensor([0, 1, 0, 1, 0]), torch.tensor([2, 2, 2])
+    two = NGramLM(3, order=2, k=1.0).fit(a).fit(b)
+    assert math.exp(two.log_probs(torch.tensor([0, 1]))[0]) == pytest.approx(3 / 5)
+    assert math.exp(two.log_probs(torch.tensor([2, 2]))[0]) == pytest.approx((2 + 1) / (2 + 3))
+    for u in range(3):  # each p(. | u) sums to 1
+        total = sum(math.exp(two.log_probs(torch.tensor([u, w]))[0]) for w in range(3))
+        assert total == pytest.approx(1.0)
+    # nothing fitted: every token 1/V, as the uniform baseline
+    assert NGramLM(5, order=2).perplexity(torch.tensor([0, 3, 1, 4])) == pytest.approx(uniform_perplexity(5))
+    with pytest.raises(SeqlabError, match="token id 7 is out of range"):
+        NGramLM(5).fit(torch.tensor([1, 7]))
+
+
 def _tiny_corpus():
     text = "abcab " * 60
     vocab = Vocab(list(text))
