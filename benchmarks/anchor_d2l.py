@@ -11,7 +11,6 @@ replaced by empty modules so that the functions we compare against can be import
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 

@@ -1,6 +1,5 @@
 """The book's chapter-8/9 code, run unchanged (short epochs) through `from seqlab import d2l`."""
 
-import math
 
 import pytest
 import torch

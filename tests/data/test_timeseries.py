@@ -1,6 +1,5 @@
 """Time-series data: the book's sine, lag features, CSV columns, and bad input."""
 
-import math
 
 import pytest
 import torch

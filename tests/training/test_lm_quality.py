@@ -16,7 +16,7 @@ from seqlab.data.sampling import batchify
 from seqlab.data.vocab import Vocab
 from seqlab.models.lm import ModelConfig, RNNModel
 from seqlab.training.checkpoint import load_checkpoint
-from seqlab.training.lm import DataConfig, LMConfig, TrainConfig, evaluate_lm, fit_lm, model_from_checkpoint
+from seqlab.training.lm import LMConfig, TrainConfig, evaluate_lm, fit_lm, model_from_checkpoint
 from seqlab.training.lm_regularized import train_epoch_regularized
 from seqlab.training.metrics import read_metrics
 
