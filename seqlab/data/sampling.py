@@ -41,12 +41,16 @@ def _as_tensor(corpus: Sequence[int] | torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(list(corpus), dtype=torch.long)
 
 
-def check_fits(n_tokens: int, batch_size: int, num_steps: int) -> None:
-    """Raise a clear error unless one batch of (batch_size, num_steps) fits in n_tokens."""
+def _check_shape(batch_size: int, num_steps: int) -> None:
     if not isinstance(batch_size, int) or batch_size <= 0:
         raise SeqlabError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not isinstance(num_steps, int) or num_steps <= 0:
         raise SeqlabError(f"num_steps must be a positive integer, got {num_steps!r}")
+
+
+def check_fits(n_tokens: int, batch_size: int, num_steps: int) -> None:
+    """Raise a clear error unless one batch of (batch_size, num_steps) fits in n_tokens."""
+    _check_shape(batch_size, num_steps)
     need = batch_size * num_steps + 1
     if n_tokens < need:
         raise SeqlabError(f"a corpus of {n_tokens} tokens is too short for one batch: batch_size "
@@ -100,9 +104,9 @@ def eval_batches(corpus: torch.Tensor, batch_size: int, num_steps: int) -> Itera
     evaluation with a carried state. Each of the `batch_size` rows predicts every token
     after its first; with batch_size 1 that is all `len(corpus) - 1` tokens."""
     corpus = _as_tensor(corpus)
-    if len(corpus) < batch_size + 1:
-        check_fits(len(corpus), batch_size, 1)
-    yield from _windows(corpus, batch_size, num_steps, 0, keep_partial=True)
+    _check_shape(batch_size, num_steps)  # checked here, not at the first batch
+    check_fits(len(corpus), batch_size, 1)  # every row needs a token and its target
+    return _windows(corpus, batch_size, num_steps, 0, keep_partial=True)
 
 
 def batchify(data: torch.Tensor, batch_size: int) -> torch.Tensor:

@@ -145,3 +145,29 @@ def test_book_headline_concise_lstm_500_epochs(tmp_path, capsys):
     text = d2l.predict_ch8("time traveller", 50, net, vocab, "cpu")
     words = set(text.split())
     assert len(words & {"the", "of", "it", "to", "for", "you", "can", "so", "is", "by", "said", "time"}) >= 3, text
+
+
+def _uniform_net(vocab_size):
+    net = d2l.RNNModel(nn.RNN(vocab_size, 8), vocab_size)
+    with torch.no_grad():
+        nn.init.zeros_(net.linear.weight)
+        nn.init.zeros_(net.linear.bias)
+    return net
+
+
+def test_train_epoch_ch8_perplexity_is_per_token_and_state_handling():
+    # a model that predicts every symbol with equal probability has perplexity = vocabulary
+    # size (SPEC §4), whatever the batches; the updater does nothing, so it stays uniform
+    batches = [(torch.arange(i, i + 12).reshape(2, 6) % 7, torch.arange(i + 1, i + 13).reshape(2, 6) % 7)
+               for i in range(0, 36, 12)]
+    calls = []
+    net = _uniform_net(7)
+    begin_state = net.begin_state
+    net.begin_state = lambda *a, **k: calls.append(1) or begin_state(*a, **k)
+    loss = nn.CrossEntropyLoss()
+    ppl, _ = d2l.train_epoch_ch8(net, batches, loss, lambda batch_size: None, "cpu", False)
+    assert ppl == pytest.approx(7.0, rel=1e-5)
+    assert len(calls) == 1  # sequential: one initial state, carried (and detached) across batches
+    calls.clear()
+    d2l.train_epoch_ch8(net, batches, loss, lambda batch_size: None, "cpu", True)
+    assert len(calls) == 3  # random sampling: a fresh state for every batch

@@ -83,3 +83,39 @@ def test_book_9_7_full_run_memorises_its_training_sentences(data_dir):
         translation, _ = d2l.predict_seq2seq(net, eng, src_vocab, tgt_vocab, 10, "cpu")
         exact += d2l.bleu(translation, fra, k=2) == 1.0
     assert exact >= 2
+
+
+class _RecordingEncoder(torch.nn.Module):
+    def forward(self, X, valid_len):
+        self.seen = (X.tolist(), valid_len.tolist())
+        return None
+
+
+class _ScriptedDecoder(torch.nn.Module):
+    """Emits `script[t]` at step t whatever its input (the state counts the steps)."""
+
+    def __init__(self, script, vocab_size):
+        super().__init__()
+        self.script, self.vocab_size, self.attention_weights = script, vocab_size, None
+
+    def init_state(self, enc_outputs, enc_valid_len):
+        return 0
+
+    def forward(self, X, step):
+        Y = torch.zeros(1, 1, self.vocab_size)
+        Y[0, 0, self.script[step]] = 1.0
+        return Y, step + 1
+
+
+def test_predict_seq2seq_follows_the_books_loop():
+    # the book: src_vocab[src_sentence.lower().split(' ')] + [<eos>], padded to num_steps with the
+    # unpadded length as valid length; greedy until <eos>, which is not part of the output
+    src_vocab = d2l.Vocab([["go", "."]], reserved_tokens=["<pad>", "<bos>", "<eos>"])  # go 4, . 5
+    tgt_vocab = d2l.Vocab([["va", "!"]], reserved_tokens=["<pad>", "<bos>", "<eos>"])  # va 4, ! 5
+    encoder = _RecordingEncoder()
+    net = d2l.EncoderDecoder(encoder, _ScriptedDecoder([4, 5, 3, 4, 4, 4], len(tgt_vocab)))
+    translation, weights = d2l.predict_seq2seq(net, "Go .", src_vocab, tgt_vocab, 5, "cpu")
+    assert translation == "va !" and weights == []
+    assert encoder.seen == ([[4, 5, 3, 1, 1]], [3])
+    net = d2l.EncoderDecoder(encoder, _ScriptedDecoder([4] * 6, len(tgt_vocab)))  # never <eos>
+    assert d2l.predict_seq2seq(net, "go .", src_vocab, tgt_vocab, 5, "cpu")[0] == "va va va va va"

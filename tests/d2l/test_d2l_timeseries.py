@@ -105,3 +105,15 @@ def test_evaluate_loss_is_the_mean_over_all_examples():
     it = d2l.load_array((X, y), 3, is_train=False)  # batches of 3, 3, 3, 1: a mean of batch means would differ
     expected = ((net(X) - y) ** 2).mean().item()
     assert abs(d2l.evaluate_loss(net, it, nn.MSELoss(reduction='none')) - expected) < 1e-6
+
+
+def test_load_array_shuffles_only_for_training():
+    # the book: DataLoader(dataset, batch_size, shuffle=is_train)
+    X, y = torch.arange(20.0).reshape(10, 2), torch.arange(10.0)
+    in_order = torch.cat([b for _, b in d2l.load_array((X, y), 3, is_train=False)]).tolist()
+    assert in_order == list(range(10))
+    torch.manual_seed(0)
+    batches = list(d2l.load_array((X, y), 3))
+    shuffled = torch.cat([b for _, b in batches]).tolist()
+    assert sorted(shuffled) == list(range(10)) and shuffled != list(range(10))
+    assert all(torch.equal(Xb[:, 0], 2 * yb) for Xb, yb in batches)  # features stay with their labels

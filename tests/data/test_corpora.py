@@ -75,6 +75,7 @@ def test_download_verifies_and_extracts_zip_member(offline, monkeypatch):
     payload = b"hello world\n"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("pkg/decoy.txt", b"another member, listed first\n")  # only the named member counts
         zf.writestr("pkg/inner.txt", payload)
     good = RemoteFile("toy/inner.txt", hashlib.sha256(payload).hexdigest(), "http://example.invalid/toy.zip",
                       "pkg/inner.txt")
@@ -138,6 +139,9 @@ def test_word_corpora_counts_match_the_literature(data_dir, name, counts, types)
     assert (len(lm.train), len(lm.valid), len(lm.test)) == counts
     assert len(lm.vocab) == types  # <unk> and <eos> included, as pytorch/examples counts
     assert lm.vocab["<unk>"] == 0
+    for split in ("valid", "test"):  # held-out splits are read with the training vocabulary
+        words = (data_dir / name / f"{split}.txt").read_text(encoding="utf-8").replace("\n", " <eos> ").split()
+        assert lm.vocab.to_tokens(lm.split(split)[:300].tolist()) == words[:300]
 
 
 def test_tinyshakespeare_chars(data_dir):
@@ -159,3 +163,62 @@ def test_encode_text_char_raw_keeps_newlines():
     words, wv = corpora.encode_text("a b\nc", "word", "raw")
     assert wv.to_tokens(words.tolist()) == ["a", "b", "<eos>", "c", "<eos>"]
     assert ids.dtype == torch.int64
+
+
+def _toy(monkeypatch, payload=b"toy data\n"):
+    remote = RemoteFile("toy/a.txt", hashlib.sha256(payload).hexdigest(), "http://example.invalid/a.txt")
+    monkeypatch.setitem(DATASETS, "toy", registry.Dataset("toy", {"a.txt": remote}, "a.txt", "toy"))
+    return payload
+
+
+def test_data_folder_is_searched_before_the_cache(offline, monkeypatch):
+    payload = _toy(monkeypatch)
+    for root in ("data", "cache"):  # a good copy in both places
+        (offline / root / "toy").mkdir(parents=True)
+        (offline / root / "toy" / "a.txt").write_bytes(payload)
+    monkeypatch.setenv("SEQLAB_DATA", str(offline / "data"))
+    assert dataset_file("toy") == offline / "data" / "toy" / "a.txt"  # SPEC §10: SEQLAB_DATA, then the cache
+    monkeypatch.delenv("SEQLAB_DATA")
+    assert dataset_file("toy") == offline / "cache" / "toy" / "a.txt"
+
+
+def test_a_file_changed_after_its_check_is_checked_again(tmp_path, monkeypatch):
+    payload = _toy(monkeypatch)
+    path = tmp_path / "a.txt"
+    path.write_bytes(payload)
+    assert dataset_file("toy", path=path) == path
+    path.write_bytes(b"replaced by another version of the file\n")
+    with pytest.raises(SeqlabError, match="fails its checksum"):
+        dataset_file("toy", path=path)
+
+
+def test_download_false_never_touches_the_network(offline, monkeypatch):
+    calls = []
+    monkeypatch.setattr(registry.urllib.request, "urlopen", lambda *a, **k: calls.append(a))
+    with pytest.raises(SeqlabError, match="is not on this machine.*put it at"):
+        dataset_file("ptb", "test.txt", download=False)
+    assert calls == []
+
+
+def test_cache_dir_order(monkeypatch, tmp_path):
+    # $SEQLAB_CACHE, else $XDG_CACHE_HOME/seqlab (XDG base directory spec), else ~/.cache/seqlab
+    monkeypatch.delenv("SEQLAB_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert registry.cache_dir() == tmp_path / "xdg" / "seqlab"
+    monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "mine"))
+    assert registry.cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("SEQLAB_CACHE")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert registry.cache_dir() == tmp_path / "home" / ".cache" / "seqlab"
+
+
+def test_max_tokens_cuts_the_training_split_only(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text("hello world\nhello there\n" * 20)
+    full = load_lm_corpus(data=path, level="word")
+    cut = load_lm_corpus(data=path, level="word", max_tokens=5)
+    assert cut.train.tolist() == full.train[:5].tolist() and len(full.train) > 5
+    assert torch.equal(cut.valid, full.valid) and cut.vocab == full.vocab
+    with pytest.raises(SeqlabError, match="max_tokens must be positive"):
+        load_lm_corpus(data=path, level="word", max_tokens=0)

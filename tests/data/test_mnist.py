@@ -92,3 +92,9 @@ def test_real_mnist_slice(data_dir):
     # the whole training set's mean/std are the constants seed 003 normalises with
     full = read_idx(data_dir / "mnist" / "train-images-idx3-ubyte.gz", "images").float() / 255
     assert abs(full.mean().item() - 0.1307) < 1e-4 and abs(full.std().item() - 0.3081) < 1e-4
+
+
+def test_label_out_of_range_is_refused(tmp_path):
+    path = write_idx(tmp_path / "labels.gz", np.array([3, 10, 1], dtype=np.uint8))
+    with pytest.raises(SeqlabError, match="holds label 10; labels must be 0..9"):
+        read_idx(path, "labels")

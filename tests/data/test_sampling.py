@@ -123,3 +123,42 @@ def test_variable_bptt_covers_the_stream_once_in_order(n, b, bptt, seed):
         assert 1 <= seq_len <= bptt + 20
         seen.append(X)
     assert torch.equal(torch.cat(seen), data[:-1])
+
+
+def test_random_sampler_order_comes_from_its_rng_only():
+    # The shuffle is drawn from the given `rng`: the same rng seed gives the same epoch
+    # whatever the global torch seed, so a run is reproducible from its own seed.
+    def epoch(torch_seed, rng_seed):
+        torch.manual_seed(torch_seed)
+        return [X.tolist() for X, _ in seq_data_iter_random(torch.arange(200), 3, 5, random.Random(rng_seed))]
+
+    assert epoch(0, 7) == epoch(1, 7)
+    assert epoch(0, 7) != epoch(0, 8)
+
+
+def test_variable_bptt_window_lengths_follow_awd_lstm():
+    from seqlab.data.sampling import variable_bptt
+
+    # AWD-LSTM: bptt = args.bptt if random() < 0.95 else args.bptt / 2; seq_len = max(5, N(bptt, sd)).
+    # With sd = 0 the length is exactly bptt or bptt / 2, the latter about 5% of the time.
+    data = torch.arange(70_000).view(-1, 1)
+    lengths = [n for _, _, n in variable_bptt(data, 70, random.Random(0), sd=0.0)][:-1]  # last: the stream's end
+    assert set(lengths) == {70, 35}
+    assert 0.03 < lengths.count(35) / len(lengths) < 0.07
+    # a wide spread never gives a window shorter than min_len (except the stream's last) or longer than max_len
+    lengths = [n for _, _, n in variable_bptt(torch.arange(4000).view(-1, 2), 10, random.Random(1), sd=1000.0)]
+    assert all(5 <= n <= 30 for n in lengths[:-1]) and min(lengths[:-1]) == 5 and max(lengths) == 30
+
+
+def test_eval_batches_too_short_raises():
+    with pytest.raises(SeqlabError, match="too short for one batch"):
+        list(eval_batches(torch.arange(4), 4, 3))  # 4 rows need at least 5 tokens
+
+
+@pytest.mark.parametrize("batch_size, num_steps, name", [(2, -1, "num_steps"), (2, 0, "num_steps"),
+                                                         (0, 5, "batch_size"), (2.5, 5, "batch_size")])
+def test_eval_batches_refuses_a_bad_shape_on_a_long_corpus(batch_size, num_steps, name):
+    # these were only checked on a short corpus: a long one yielded nothing (num_steps -1) or
+    # failed inside range() / with a ZeroDivisionError, at the first batch
+    with pytest.raises(SeqlabError, match=f"{name} must be a positive integer"):
+        eval_batches(torch.arange(100), batch_size, num_steps)

@@ -38,3 +38,32 @@ def test_bad_inputs():
         fit_zipf([])
     with pytest.raises(SeqlabError):
         ngram_freqs(["a"], 0)
+
+
+def test_ngram_freqs_worked_example():
+    # "a b a b": bigrams (a,b) (b,a) (a,b); trigrams (a,b,a) (b,a,b), ties in first-seen order
+    assert ngram_freqs(list("abab"), 2) == [(("a", "b"), 2), (("b", "a"), 1)]
+    assert ngram_freqs(list("abab"), 3) == [(("a", "b", "a"), 1), (("b", "a", "b"), 1)]
+
+
+def test_zipf_fit_range_includes_counts_equal_to_min_count():
+    # ranks 11.. have counts 9, 8, 3, 3, 2, 1: the last rank with count >= 3 is 14
+    counts = [100, 50, 33, 25, 20, 17, 14, 12, 11, 10, 9, 8, 3, 3, 2, 1]
+    fit = fit_zipf(counts, skip_top=10, min_count=3)
+    assert (fit.first_rank, fit.last_rank) == (11, 14)
+
+
+def test_zipf_fit_falls_back_to_every_rank_on_a_short_list():
+    # 120 / i is Zipf with alpha = 1 and c = log 120 exactly; too few ranks after skip_top
+    fit = fit_zipf([120, 60, 40, 30], skip_top=10, min_count=3)
+    assert (fit.first_rank, fit.last_rank) == (1, 4)
+    assert fit.alpha == pytest.approx(1.0) and fit.intercept == pytest.approx(np.log(120))
+    # 12 ranks, all counts >= 3: after skip_top only ranks 11 and 12 remain, fewer than 3
+    fit = fit_zipf([27720 // i for i in range(1, 13)], skip_top=10, min_count=3)  # 27720 = lcm(1..12)
+    assert (fit.first_rank, fit.last_rank) == (1, 12) and fit.alpha == pytest.approx(1.0)
+
+
+def test_describe_top_n():
+    out = describe(list("aabbbc"), top=2, max_n=1)
+    assert out["tokens"] == 6 and out["ngrams"][1]["types"] == 3
+    assert out["ngrams"][1]["top"] == [("b", 3), ("a", 2)]

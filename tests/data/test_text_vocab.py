@@ -124,3 +124,29 @@ def test_read_text_missing_and_folder(tmp_path):
         read_text(tmp_path / "nope.txt")
     with pytest.raises(SeqlabError, match="folder"):
         read_text(tmp_path)
+
+
+def test_read_text_drops_a_utf8_byte_order_mark(tmp_path):
+    # Notepad and Excel write "\ufeff" first; it is not text and must not become part of
+    # the first word (or a character of the vocabulary).
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffThe Time\nmachine\n".encode("utf-8"))
+    assert read_text(path) == "The Time\nmachine\n"
+
+
+def test_vocab_load_rejects_a_token_listed_twice(tmp_path):
+    # two indices for one token: vocab[token] and to_tokens would disagree
+    bad = tmp_path / "v.json"
+    bad.write_text('{"idx_to_token": ["<unk>", "a", "a"]}')
+    with pytest.raises(SeqlabError, match="appears twice"):
+        Vocab.load(bad)
+
+
+def test_vocab_to_tokens_and_encode_on_tensors():
+    import torch
+
+    vocab = Vocab(["b", "a", "c", "a", "b", "d", "a"], reserved_tokens=["<pad>", "<bos>"])  # a=3 b=4 c=5 d=6
+    assert vocab.to_tokens(torch.tensor([3, 4])) == ["a", "b"]  # e.g. an argmax over logits
+    assert vocab.to_tokens(torch.tensor(5)) == "c"
+    ids = vocab.encode(["b", "zzz", "a", "<bos>"])
+    assert ids.dtype == torch.int64 and ids.tolist() == vocab[["b", "zzz", "a", "<bos>"]] == [4, 0, 3, 2]

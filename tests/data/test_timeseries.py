@@ -74,3 +74,11 @@ def test_bad_csv_is_refused(tmp_path, body, message):
 def test_missing_csv(tmp_path):
     with pytest.raises(SeqlabError, match="not found"):
         load_csv_column(tmp_path / "none.csv", "x")
+
+
+def test_csv_with_byte_order_mark_and_spaced_header(tmp_path):
+    # Excel's "CSV UTF-8" starts with a BOM; headers often have spaces after the commas
+    f = tmp_path / "excel.csv"
+    f.write_bytes("\ufeffvalue, other\n1,2\n3,4\n".encode("utf-8"))
+    assert load_csv_column(f, "value").tolist() == [1.0, 3.0]
+    assert load_csv_column(f, "other").tolist() == [2.0, 4.0]

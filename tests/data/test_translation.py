@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from seqlab.data.translation import (build_array_nmt, build_vocabs, encode_source, load_data_nmt, preprocess_nmt,
-                                     read_data_nmt, split_pairs, tokenize_nmt, truncate_pad)
+from seqlab.data.translation import (batches, build_array_nmt, build_vocabs, encode_source, load_data_nmt,
+                                     load_translation, preprocess_nmt, read_data_nmt, split_pairs, tokenize_nmt,
+                                     truncate_pad)
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
 
@@ -87,3 +88,36 @@ def test_encode_source_checks():
         encode_source("xyzzy plugh", vocab, 5)
     with pytest.raises(SeqlabError, match="num_steps"):
         encode_source("go go go go go", vocab, 5)
+
+
+def test_load_data_nmt_shuffles_like_the_books_load_array(data_dir):
+    # the book: load_array((src, src_len, tgt, tgt_len), batch_size), i.e. is_train=True, shuffled
+    torch.manual_seed(0)
+    train_iter, src_vocab, _ = load_data_nmt(batch_size=601, num_steps=8)
+    X = next(iter(train_iter))[0]
+    source, _ = tokenize_nmt(preprocess_nmt(read_data_nmt()), 600)
+    in_file_order, _ = build_array_nmt(source, src_vocab, 8)
+    assert sorted(X.tolist()) == sorted(in_file_order.tolist())  # every pair once
+    assert not torch.equal(X, in_file_order)
+
+
+def test_load_translation_vocabularies_come_from_the_training_split(tmp_path):
+    # each source has its own word: a held-out source's word must be unknown to the model
+    f = tmp_path / "pairs.txt"
+    f.write_text("".join(f"w{i} common .\tm{i} commun !\n" for i in range(60)))
+    data = load_translation(data=f, valid_frac=0.2, test_frac=0.2, min_freq=1)
+    train_words = {p[0][0] for p in data.splits["train"]}
+    held_out = {p[0][0] for s in ("valid", "test") for p in data.splits[s]}
+    assert len(held_out) == 24 and not held_out & set(data.src_vocab.idx_to_token)
+    assert train_words <= set(data.src_vocab.idx_to_token)
+    assert not {p[1][0] for s in ("valid", "test") for p in data.splits[s]} & set(data.tgt_vocab.idx_to_token)
+    with pytest.raises(SeqlabError, match="at least 2"):
+        load_translation(data=f, num_steps=1)  # no room for a word and <eos>
+
+
+def test_batches_keep_the_last_partial_batch():
+    a, b = torch.arange(5), torch.arange(5) * 10
+    assert [x.tolist() for x, _ in batches([a, b], 2)] == [[0, 1], [2, 3], [4]]
+    shuffled = list(batches([a, b], 2, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    assert sorted(torch.cat([x for x, _ in shuffled]).tolist()) == [0, 1, 2, 3, 4]
+    assert all(torch.equal(y, x * 10) for x, y in shuffled)  # rows stay aligned
