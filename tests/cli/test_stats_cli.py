@@ -25,6 +25,20 @@ def test_stats_json_on_custom_file(tmp_path, capsys):
     assert result["tokens"] == 30  # <eos> markers are not counted as words
 
 
+
+def test_stats_json_names_its_source_and_lists_only_the_top_ngrams(tmp_path, capsys):
+    # by hand: each line has a x3, b x2, c x1, so 5 lines give a 15, b 10, c 5. The JSON lists the
+    # top ones, not every count of the table (a big corpus has hundreds of thousands of types)
+    text = tmp_path / "t.txt"
+    text.write_text("a b a c a b\n" * 5)
+    assert main(["stats", "--data", str(text), "--level", "word", "--top", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["dataset"] == str(text) and result["level"] == "word" and result["plot"] is None
+    uni = result["ngrams"]["1"]
+    assert set(uni) == {"types", "top", "zipf_alpha", "zipf_ranks"}
+    assert uni["types"] == 3 and uni["top"] == [["a", 15], ["b", 10]]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["stats", "--dataset", "imdb"], "unknown dataset 'imdb'"),
     (["stats", "--data", "/nonexistent/file.txt"], "not found"),
@@ -52,3 +66,17 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["stats", "--level", "byte", "--dataset", "timemachine"])
     assert exc.value.code == 2
+
+
+def test_unexpected_failure_exits_1_with_the_traceback(tmp_path, capsys, monkeypatch):
+    # a bug (not bad input) is exit code 1 with everything shown (SPEC §12), unlike bad input's 2
+    import seqlab.data.stats as stats
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+    monkeypatch.setattr(stats, "describe", broken)
+    text = tmp_path / "t.txt"
+    text.write_text("a b a c a b\n")
+    assert main(["stats", "--data", str(text)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: simulated bug" in err and "unexpected failure" in err

@@ -84,6 +84,21 @@ def test_exhaustive_on_table_model_lists_every_candidate():
     assert eos_only.tokens == [] and eos_only.score == pytest.approx(math.log(0.05), abs=1e-5)
 
 
+
+def test_decode_dispatches_on_the_beam_size_and_passes_alpha():
+    model = table_model(GREEDY_TRAP)
+    src, src_len = _src()
+    # beam 1 is greedy: x x (no <eos> within 2 steps, L = 2); alpha = 1 divides the sum by L = 2
+    g = decode(model, src, src_len, BOS, EOS, beam_size=1, max_len=2, alpha=1.0)[0]
+    assert g.tokens == [X, X] and g.score == pytest.approx((math.log(0.5) + math.log(0.35)) / 2, abs=1e-5)
+    # alpha = 0: no length normalisation, the score is the plain sum
+    g0 = decode(model, src, src_len, BOS, EOS, beam_size=1, max_len=2, alpha=0.0)[0]
+    assert g0.score == pytest.approx(math.log(0.5) + math.log(0.35), abs=1e-5)
+    # beam 2 keeps y, whose <eos> wins (see test_scores_match_hand_computation): not greedy's answer
+    b = decode(model, src, src_len, BOS, EOS, beam_size=2, max_len=2, alpha=1.0)[0]
+    assert b.tokens == [Y] and b.score == pytest.approx((math.log(0.4) + math.log(0.97)) / 2, abs=1e-5)
+
+
 def _random_model(seed, attention, vocab=5):
     torch.manual_seed(seed)
     model = build_seq2seq(7, vocab, embed=6, hidden=8, layers=2, dropout=0.0, attention=attention)

@@ -199,6 +199,23 @@ def test_disk_full_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["last.safetensors"]
 
 
+def test_atomic_write_replaces_the_file_never_writes_into_it(tmp_path, monkeypatch):
+    from seqlab import fileio
+
+    path = tmp_path / "last.safetensors"
+    path.write_bytes(b"old")
+    os.link(path, tmp_path / "reader")  # the old file as a reader that opened it sees it
+    fileio.atomic_write_bytes(path, b"new content")
+    # a rename over `path` leaves the old inode alone; a write into `path` would change the reader's bytes
+    assert path.read_bytes() == b"new content" and (tmp_path / "reader").read_bytes() == b"old"
+    # a crash at the last moment (the rename) leaves the previous file whole and no temporary file
+    monkeypatch.setattr(fileio.os, "replace", lambda *a: (_ for _ in ()).throw(OSError(errno.EIO, "crash")))
+    with pytest.raises(OSError):
+        fileio.atomic_write_bytes(path, b"newer")
+    assert path.read_bytes() == b"new content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.safetensors", "reader"]
+
+
 # --- the API -------------------------------------------------------------------------------
 
 def _lm(embed=0, impl="fused"):

@@ -310,3 +310,36 @@ def test_regularised_epoch_honours_the_nonfinite_guard(tmp_path, monkeypatch, sk
     assert [r.get("skipped_steps") for r in read_metrics(tmp_path / "metrics.jsonl")] == [2]
     ckpt = load_checkpoint(tmp_path, "last")
     assert all(torch.isfinite(v).all() for v in ckpt.model.values() if v.is_floating_point())
+
+
+def test_nt_asgd_saves_the_averaged_weights_as_best_and_the_raw_ones_as_last(tmp_path):
+    # AWD-LSTM: the averaged weights (ASGD's 'ax') are the ones evaluated, so they are the best model;
+    # last.safetensors holds the raw iterate (and the optimiser) to train on from
+    import random
+
+    import seqlab.training.lm as lm
+    from seqlab.models.lm import build_lm
+    from seqlab.training.schedules import averaged_sgd
+
+    corpus = _corpus()
+    cfg = LMConfig(model=ModelConfig(cell="gru", hidden=8, embed=4),
+                   train=TrainConfig(optimizer="nt-asgd", schedule="none"), run=RunConfig(out=str(tmp_path)))
+    torch.manual_seed(0)
+    net = build_lm(cfg.model, len(corpus.vocab))
+    opt = averaged_sgd(net.parameters(), lr=1.0)
+    X = corpus.train[:40].view(4, 10)
+    for _ in range(3):  # three steps: the average (from the second step on) differs from the last iterate
+        logits, _ = net(X[:, :-1], None)
+        opt.zero_grad()
+        F.cross_entropy(logits, X[:, 1:].T.reshape(-1)).backward()
+        opt.step()
+    raw = {k: v.detach().clone() for k, v in net.named_parameters()}
+    ax = {k: opt.state[p]["ax"].clone() for k, p in net.named_parameters()}
+    record = {"epoch": 1, "train_loss": 2.0, "valid_loss": 1.5}
+    lm._save(cfg, tmp_path, net, corpus, opt, None, random.Random(0), record, 1, math.inf)
+    best, last = load_checkpoint(tmp_path, "best"), load_checkpoint(tmp_path, "last")
+    for k in raw:
+        torch.testing.assert_close(best.model[k], ax[k], rtol=0, atol=0)
+        torch.testing.assert_close(last.model[k], raw[k], rtol=0, atol=0)
+        torch.testing.assert_close(dict(net.named_parameters())[k].detach(), raw[k], rtol=0, atol=0)  # restored
+    assert any(not torch.equal(ax[k], raw[k]) for k in raw)

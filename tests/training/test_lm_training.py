@@ -306,3 +306,145 @@ def test_a_rejected_held_out_split_leaves_the_model_in_training_mode():
     with pytest.raises(SeqlabError, match="out of range"):
         evaluate_lm(net, torch.tensor([3, 99, 4]), 4, 7)
     assert all(m.training for m in net.modules())
+
+
+@pytest.mark.parametrize("loop", ["plain", "regularized"])
+def test_a_skipped_step_counts_no_tokens_and_restarts_the_carried_state(loop, monkeypatch):
+    # lr 0: the weights never move, so every kept step's loss can be recomputed by hand. Step 2's
+    # loss is poisoned (NaN) and skipped: the epoch's sum and count are those of steps 1 and 3, and
+    # step 3 starts from a fresh state (the state after a skipped step is not trusted).
+    from seqlab.training import common
+    from seqlab.training.guard import StepGuard
+    from seqlab.training.lm_regularized import train_epoch_regularized
+
+    net = _net()
+    g = torch.Generator().manual_seed(3)
+    batches = [(torch.randint(0, 7, (2, 4), generator=g), torch.randint(0, 7, (2, 4), generator=g)) for _ in range(3)]
+    with torch.no_grad():
+        def fresh(X, Y):
+            logits, _ = net(X, net.begin_state(2))
+            return F.cross_entropy(logits, Y.T.reshape(-1), reduction="sum").item()
+        expected = fresh(*batches[0]) + fresh(*batches[2])
+    real, calls = common.lm_loss_sum, []
+
+    def poisoned(logits, Y):
+        calls.append(1)
+        value = real(logits, Y)
+        return value * float("nan") if len(calls) == 2 else value
+    monkeypatch.setattr(common, "lm_loss_sum", poisoned)
+    guard = StepGuard(skip=True, eager=True, epoch=1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)
+    if loop == "plain":
+        loss_sum, n, _ = train_epoch(net, batches, opt, torch.device("cpu"), clip=1.0, carry_state=True, guard=guard)
+    else:
+        loss_sum, n, _ = train_epoch_regularized(net, batches, opt, torch.device("cpu"), clip=1.0, carry_state=True,
+                                                 bptt=4, guard=guard)
+    assert guard.skipped == 1 and n == 2 * 2 * 4
+    assert loss_sum == pytest.approx(expected, rel=1e-6)
+
+
+def test_train_epoch_step_is_sgd_on_the_mean_token_loss():
+    # The book's update: l.mean().backward(); p -= lr * grad, the mean over all B*T tokens of the batch
+    # (not over the B rows). One batch of B = 3 rows, T = 5 steps; clipping off.
+    X, Y = torch.randint(0, 7, (3, 5)), torch.randint(0, 7, (3, 5))
+    net, ref, lr = _net(), _net(), 0.5
+    logits, _ = ref(X, ref.begin_state(3))
+    F.cross_entropy(logits, Y.T.reshape(-1)).backward()  # reduction="mean": over the 15 tokens
+    with torch.no_grad():
+        for p in ref.parameters():
+            p -= lr * p.grad
+    loss_sum, n, _ = train_epoch(net, [(X, Y)], torch.optim.SGD(net.parameters(), lr=lr), torch.device("cpu"),
+                                 clip=1e9, carry_state=True)
+    assert n == 15
+    for p, q in zip(net.parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12)
+
+
+def test_best_checkpoint_is_the_epoch_of_the_lowest_validation_loss(tmp_path, monkeypatch):
+    # validation losses scripted as 3.0, 1.0, 2.0, 1.5: best.safetensors must hold epoch 2 (not the last,
+    # nor the one of the lowest training loss), and every checkpoint records 1.0 as the best so far.
+    # lr_decay 1.0 (the default) turns the plateau decay off: epochs 3-4 do not improve, the lr stays
+    import seqlab.training.lm as lm
+    from seqlab.training.checkpoint import load_checkpoint
+
+    scripted = iter([3.0, 1.0, 2.0, 1.5])
+    monkeypatch.setattr(lm, "evaluate_lm", lambda *a, **k: (next(scripted) * 10, 10))
+    torch.manual_seed(0)
+    cfg = LMConfig(model=ModelConfig(cell="rnn", hidden=8, embed=4),
+                   train=TrainConfig(batch_size=4, num_steps=8, epochs=4, lr=0.5), run=RunConfig(out=str(tmp_path)))
+    fit_lm(cfg, _tiny_corpus(), torch.device("cpu"), log=lambda *_: None)
+    rows = read_metrics(tmp_path / "metrics.jsonl")
+    assert [r["valid_loss"] for r in rows] == [3.0, 1.0, 2.0, 1.5]
+    assert [r["valid_ppl"] for r in rows] == pytest.approx([math.exp(v) for v in (3.0, 1.0, 2.0, 1.5)])
+    assert [r["lr"] for r in rows] == [0.5] * 4
+    best, last = load_checkpoint(tmp_path, "best"), load_checkpoint(tmp_path, "last")
+    assert best.meta["epoch"] == 2 and last.meta["epoch"] == 4
+    assert best.meta["best_valid_loss"] == last.meta["best_valid_loss"] == 1.0
+
+
+def test_resumed_run_keeps_counting_wall_time_from_the_first_start(tmp_path):
+    # wall_s is the time since the run began: a resumed run goes on from the last kept record's wall_s
+    # (set to 1000 s here by hand), it does not start again from 0
+    import json
+
+    def cfg(epochs, resume=False):
+        return LMConfig(model=ModelConfig(cell="rnn", hidden=8, embed=4),
+                        train=TrainConfig(batch_size=4, num_steps=8, epochs=epochs, lr=0.5),
+                        run=RunConfig(out=str(tmp_path), resume=resume))
+    torch.manual_seed(0)
+    fit_lm(cfg(2), _tiny_corpus(), torch.device("cpu"), log=lambda *_: None)
+    rows = read_metrics(tmp_path / "metrics.jsonl")
+    assert 0 < rows[0]["wall_s"] < rows[1]["wall_s"] < 1000
+    rows[1]["wall_s"] = 1000.0
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    fit_lm(cfg(3, resume=True), _tiny_corpus(), torch.device("cpu"), log=lambda *_: None)
+    rows = read_metrics(tmp_path / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [1, 2, 3] and 1000.0 < rows[2]["wall_s"] < 1000.0 + 600
+
+
+@pytest.mark.parametrize("loop", ["plain", "regularized"])
+def test_a_stop_request_ends_the_epoch_after_the_current_step(loop):
+    # SIGTERM/SIGINT arrive between steps: the step in progress finishes, no further batch is read
+    import signal
+    from seqlab.training.guard import StopSignals
+    from seqlab.training.lm_regularized import train_epoch_regularized
+
+    net = _net()
+    batches = [(torch.randint(0, 7, (2, 4)), torch.randint(0, 7, (2, 4))) for _ in range(5)]
+    stop = StopSignals()
+    stop.signum = signal.SIGTERM  # as the handler sets it, here already during the first step
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    if loop == "plain":
+        _, n, _ = train_epoch(net, batches, opt, torch.device("cpu"), clip=1.0, carry_state=True, stop=stop)
+    else:
+        _, n, _ = train_epoch_regularized(net, batches, opt, torch.device("cpu"), clip=1.0, carry_state=True, bptt=4,
+                                          stop=stop)
+    assert n == 2 * 4  # one batch of B = 2 rows, T = 4 steps
+
+
+@pytest.mark.parametrize("loop", ["plain", "regularized"])
+@pytest.mark.parametrize("carry", [True, False])
+def test_both_loops_carry_the_state_across_sequential_batches_only_when_asked(loop, carry):
+    # lr 0: the weights stay, so the epoch's loss sum can be recomputed. Carried, windows X1, X2 of the
+    # same rows score as ONE pass over X1 X2 (row b of X2 continues row b of X1); not carried, each
+    # window starts from zeros.
+    from seqlab.training.lm_regularized import train_epoch_regularized
+
+    net = _net()
+    g = torch.Generator().manual_seed(5)
+    X, Y = torch.randint(0, 7, (2, 8), generator=g), torch.randint(0, 7, (2, 8), generator=g)
+    batches = [(X[:, :4], Y[:, :4]), (X[:, 4:], Y[:, 4:])]
+
+    def scored(X, Y):
+        logits, _ = net(X, net.begin_state(2))
+        return F.cross_entropy(logits, Y.T.reshape(-1), reduction="sum").item()
+    with torch.no_grad():
+        expected = scored(X, Y) if carry else sum(scored(x, y) for x, y in batches)
+        assert expected != pytest.approx(scored(X, Y) if not carry else sum(scored(x, y) for x, y in batches))
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)
+    if loop == "plain":
+        loss_sum, n, _ = train_epoch(net, batches, opt, torch.device("cpu"), clip=1.0, carry_state=carry)
+    else:
+        loss_sum, n, _ = train_epoch_regularized(net, batches, opt, torch.device("cpu"), clip=1.0, carry_state=carry,
+                                                 bptt=4)
+    assert n == 16 and loss_sum == pytest.approx(expected, rel=1e-6)
