@@ -48,7 +48,8 @@ def test_evaluate_and_classify_agree(run_dir, digits, capsys):
     assert main(["evaluate", "--checkpoint", str(run_dir), "--split", "valid"]) == 0
     assert json.loads(capsys.readouterr().out)["tokens"] == 40
     assert main(["classify", "--checkpoint", str(run_dir)]) == 0
-    assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(ev["accuracy"])
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["tokens"] == 60 and summary["accuracy"] == pytest.approx(ev["accuracy"])  # the 60 test images
     images, labels = digits / "t10k-images-idx3-ubyte.gz", digits / "t10k-labels-idx1-ubyte.gz"
     assert main(["classify", "--checkpoint", str(run_dir), "--images", str(images), "--labels", str(labels)]) == 0
     captured = capsys.readouterr()

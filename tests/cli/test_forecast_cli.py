@@ -20,6 +20,13 @@ def test_train_prints_k_step_mse_against_the_floor(run_dir, capsys):
     out = capsys.readouterr().out
     assert "64-step MSE on the held-out part" in out and "x noise floor 0.04" in out
     assert (run_dir.parent / "lstm" / "k_step.png").is_file()
+    # each line: the MSE and its ratio to the floor 0.04; the multi-step part starts at position 604,
+    # the book's time t = 605
+    report = json.loads((run_dir.parent / "lstm" / "report.json").read_text())
+    for k in ("1", "64"):
+        mse = report["k_step"][k]["mse"]
+        assert f"{k}-step MSE on the held-out part: {mse:.4f} ({mse / 0.04:.3f} x noise floor 0.04)" in out
+    assert f"multi-step MSE from t = 605: {report['multistep_mse']:.4f}" in out
 
 
 def test_evaluate_prints_mse_and_tokens(run_dir, capsys):

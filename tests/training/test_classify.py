@@ -72,6 +72,15 @@ def test_pixel_mode_and_seed_style_sgd(tmp_path):
     r = read_metrics(tmp_path / "p" / "metrics.jsonl")[0]
     assert r["tokens_per_sec"] == pytest.approx(784 * r["images_per_sec"]) and r["lr"] == 0.01
     assert r["valid_accuracy"] == r["test_accuracy"] == result["test_accuracy"]  # valid_size 0: test validates
+    # the checkpoint of a pixels run loads as a 1-feature model and scores what was recorded
+    import torch
+
+    from seqlab.training.classify import evaluate_accuracy, load_splits, model_from_checkpoint
+
+    net, loaded = model_from_checkpoint(load_checkpoint(tmp_path / "p", "best"), torch.device("cpu"))
+    assert loaded.data.mode == "pixels"
+    x, y = load_splits(loaded.data).valid
+    assert evaluate_accuracy(net, x, y, torch.device("cpu"))["accuracy"] == r["valid_accuracy"]
 
 
 def test_cosine_schedule():
@@ -131,3 +140,61 @@ def test_progress_bar_on_off_and_auto(capsys):
     for enabled, drawn in ((False, False), (True, True), (None, False)):
         assert list(progress(range(3), desc="epoch 1/1", enabled=enabled, leave=True)) == [0, 1, 2]
         assert ("epoch 1/1" in capsys.readouterr().err) is drawn, enabled
+
+
+def test_validation_split_is_the_last_training_images(tmp_path):
+    # --valid-size 50 of 300 training images: the first 250 train, the last 50 validate, the test
+    # set stays whole; all normalised with the MNIST constants
+    import torch
+
+    from seqlab.data.mnist import load_mnist, normalize
+    from seqlab.training.classify import load_splits
+
+    root = make_digits(tmp_path, n_train=300, n_test=30)
+    images, labels = load_mnist("train", root)
+    s = load_splits(tiny_config(root, tmp_path / "x").data)
+    assert not s.valid_is_test
+    assert torch.equal(s.train[1], labels[:250]) and torch.equal(s.valid[1], labels[250:])
+    assert torch.equal(s.train[0], normalize(images[:250])) and torch.equal(s.valid[0], normalize(images[250:]))
+    assert s.test[0].shape == (30, 28, 28) and torch.equal(s.test[1], load_mnist("test", root)[1])
+
+
+def test_best_checkpoint_is_the_epoch_of_highest_validation_accuracy(tmp_path, monkeypatch):
+    # scripted evaluations: validation peaks at epoch 2 (0.9), then a worse epoch 3 and a partial
+    # recovery at epoch 4; the test set (never used to choose) peaks at epoch 3
+    import seqlab.training.classify as tc
+
+    valid, test = iter([0.5, 0.9, 0.6, 0.7]), iter([0.9, 0.1, 0.95, 0.2])
+    calls = []
+
+    def scripted(net, x, y, device, batch_size=1000):
+        calls.append(len(x))
+        acc = next(valid) if len(x) == 50 else next(test)
+        return {"loss": 1 - acc, "accuracy": acc, "count": len(x)}
+
+    monkeypatch.setattr(tc, "evaluate_accuracy", scripted)
+    root = make_digits(tmp_path, n_train=100, n_test=20)
+    result = train_classifier(tiny_config(root, tmp_path / "run", epochs=4), device="cpu", show_progress=False,
+                              log=quiet)
+    assert calls == [50, 20] * 4  # valid (50 held out), then test, every epoch
+    best = load_checkpoint(tmp_path / "run", "best").meta
+    assert best["epoch"] == 2 and best["valid_accuracy"] == 0.9 and best["test_accuracy"] == 0.1
+    assert result["best_valid_accuracy"] == 0.9 and load_checkpoint(tmp_path / "run", "last").meta["epoch"] == 4
+
+
+def test_stop_signal_ends_the_run_keeping_the_last_finished_epoch(tmp_path):
+    import os
+    import signal
+
+    from seqlab.training.guard import TrainingInterrupted
+
+    root = make_digits(tmp_path, n_train=100, n_test=20)
+
+    def log(line):  # SIGTERM right after epoch 1 is logged (its checkpoints follow)
+        if line.startswith("epoch 1:"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(TrainingInterrupted, match="SIGTERM during epoch 2; the checkpoint of epoch 1"):
+        train_classifier(tiny_config(root, tmp_path / "run", epochs=4), device="cpu", show_progress=False, log=log)
+    assert load_checkpoint(tmp_path / "run", "last").meta["epoch"] == 1
+    assert len(read_metrics(tmp_path / "run" / "metrics.jsonl")) == 1

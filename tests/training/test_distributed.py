@@ -1,6 +1,7 @@
 """torchrun plumbing on CPU with gloo: two real processes."""
 
 import os
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -42,7 +43,11 @@ def _worker(rank, port, out):
         net = D.wrap(torch.nn.Linear(2, 1), info, device)
         torch.manual_seed(rank)  # different data per rank; DDP averages the gradients
         net(torch.randn(3, 2)).sum().backward()
-        out.put((rank, sums, rows.tolist(), flag, net.module.weight.grad.tolist(), info.is_main))
+        # a signal seen by rank 1 alone stops every rank; only rank 0 keeps the caller's log
+        stop = D.stop_requested(SimpleNamespace(requested=rank == 1), device, info)
+        _, _, log = D.join(4, device, log=print)
+        out.put((rank, sums, rows.tolist(), flag, net.module.weight.grad.tolist(), info.is_main, stop,
+                 log is print))
     finally:
         D.cleanup()
 
@@ -54,6 +59,8 @@ def test_two_gloo_processes_reduce_shard_and_average():
     assert results[0][3] is True and results[1][3] is True
     assert results[0][4] == results[1][4]  # gradients averaged across ranks
     assert [r[5] for r in results] == [True, False]
+    assert [r[6] for r in results] == [True, True]
+    assert [r[7] for r in results] == [True, False]
 
 
 def _uneven_worker(rank, port, out):
@@ -106,3 +113,18 @@ def test_single_process_is_a_no_op_and_batch_must_divide(monkeypatch):
     assert D.ddp_loss(torch.tensor(6.0), 3, info).item() == 2.0  # the plain mean
     with pytest.raises(SeqlabError, match="batch size 30 is not divisible by the world size 4"):
         D.local_batch_size(30, D.Dist(0, 4, 0))
+
+
+def test_from_env_reads_torchrun_variables(monkeypatch):
+    # 2 machines x 2 processes: the second process of the second machine is global rank 3 but
+    # local rank 1; only global rank 0 is main (it alone writes)
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    info = D.from_env()
+    assert info == D.Dist(rank=3, world_size=4, local_rank=1) and info.enabled and not info.is_main
+    monkeypatch.setenv("RANK", "0")
+    assert D.from_env().is_main and D.local_batch_size(32, D.from_env()) == 8
+    monkeypatch.setenv("RANK", "x")
+    with pytest.raises(SeqlabError, match="must be integers"):
+        D.from_env()

@@ -61,9 +61,14 @@ def test_csv_series_is_standardised_and_reported_in_its_own_units(tmp_path):
                   out=str(tmp_path / "run"))
     series = load_series(cfg.series)
     assert series.n_train == 240 - 8 and series.mean == pytest.approx(values[:240].mean().item(), rel=1e-5)
+    # the std too comes from the training window alone (the whole series' std would leak the held-out part)
+    assert series.std == pytest.approx(values[:240].std().item(), rel=1e-4)
     result = train_forecaster(cfg, log=quiet)
     naive = ((values[240:] - values[239:-1]) ** 2).mean().item()  # "tomorrow = today"
     assert result["noise_floor"] is None and result["k_step"]["1"]["mse"] < naive
+    # metrics.jsonl is in the series' units too: the kept epoch's valid_loss is the report's one-step MSE
+    valid = [r["valid_loss"] for r in read_metrics(tmp_path / "run" / "metrics.jsonl")]
+    assert result["one_step_mse"] == pytest.approx(min(valid), rel=1e-4)
 
 
 def test_multistep_and_heldout_mse_on_a_known_model():
@@ -84,6 +89,62 @@ def test_multistep_and_heldout_mse_on_a_known_model():
         k_step_predictions(Mean(), s, 0)
     with pytest.raises(SeqlabError, match="too large"):
         k_step_predictions(Mean(), s, 5)
+
+
+def test_predictions_are_mapped_back_to_the_series_units():
+    # a standardised series (mean 10, std 2): the model reads (x - 10) / 2 and its outputs are
+    # mapped back by * 2 + 10. A model that adds 1 to the last scaled value predicts last + 2.
+    from seqlab.training.forecast import one_step
+
+    class LastPlusOne(torch.nn.Module):
+        def forward(self, x):
+            return x[:, -1:] + 1
+
+    s = Series(torch.tensor([10.0, 12.0, 14.0, 16.0, 18.0]), tau=2, n_train=1, mean=10.0, std=2.0)
+    assert one_step(LastPlusOne(), s).tolist() == [14.0, 16.0, 18.0]
+    assert multistep(LastPlusOne(), s, 2, 3).tolist() == [14.0, 16.0, 18.0]  # its own outputs: +2 each
+    assert k_step_predictions(LastPlusOne(), s, 2)[1].tolist() == [16.0, 18.0]
+
+
+def test_training_steps_on_the_summed_squared_error(tmp_path, monkeypatch):
+    # the book backpropagates l.sum() (not the mean): one SGD step over all 600 rows in one batch
+    # moves each weight by lr * d/dw sum_i (net(x_i) - y_i)^2, written out here
+    import seqlab.training.forecast as fc
+    from seqlab.data.timeseries import lag_features
+    from seqlab.runtime import seed_everything
+
+    monkeypatch.setattr(fc, "plot_predictions", lambda *a, **k: [])
+    cfg = replace(ForecastConfig(), optimizer="sgd", lr=0.001, batch_size=600, epochs=1, out=str(tmp_path))
+    series = load_series(cfg.series)
+    features, labels = lag_features(series.x, 4)
+    seed_everything(cfg.run.seed)
+    net = fc.build_model(cfg)  # the same initial weights as the trainer's
+    ((net(features[:600]) - labels[:600]) ** 2).sum().backward()
+    want = {k: (p - 0.001 * p.grad).detach() for k, p in net.named_parameters()}
+    train_forecaster(cfg, log=quiet)
+    got = load_checkpoint(tmp_path, "last").model
+    for k in want:
+        torch.testing.assert_close(got[k], want[k], rtol=1e-4, atol=1e-6)
+
+
+def test_stop_signal_ends_the_run_keeping_the_last_finished_epoch(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import seqlab.training.forecast as fc
+    from seqlab.training.guard import TrainingInterrupted
+
+    monkeypatch.setattr(fc, "plot_predictions", lambda *a, **k: [])
+    cfg = replace(ForecastConfig(), length=300, epochs=4, out=str(tmp_path))
+
+    def log(line):  # SIGTERM right after epoch 1 is logged (its checkpoints follow)
+        if line.startswith("epoch 1,"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(TrainingInterrupted, match="SIGTERM during epoch 2; the checkpoint of epoch 1"):
+        train_forecaster(cfg, log=log)
+    assert load_checkpoint(tmp_path, "last").meta["epoch"] == 1
+    assert len(read_metrics(tmp_path / "metrics.jsonl")) == 1
 
 
 @pytest.mark.parametrize("changes, message", [

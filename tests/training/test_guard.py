@@ -7,7 +7,7 @@ import signal
 import pytest
 import torch
 
-from seqlab.training.guard import NonFiniteLoss, StepGuard, StopSignals, check_finite
+from seqlab.training.guard import NonFiniteLoss, StepGuard, StopSignals, check_finite, interrupted_message
 
 
 def test_sigterm_sets_the_flag_and_handlers_are_restored():
@@ -42,3 +42,16 @@ def test_lazy_guard_names_the_first_bad_step_by_loss_or_gradient_norm():
     clean = StepGuard(skip=False, eager=False, epoch=1)
     assert all(clean.ok(s, torch.tensor(1.0), torch.tensor(2.0)) for s in range(1, 4))
     clean.finish()  # nothing non-finite: no error
+
+
+def test_interrupted_message_names_the_last_finished_epoch():
+    # checkpoints are written at epoch ends: stopped during epoch 3, epoch 2's is the one kept;
+    # stopped during epoch 1, there is none and --resume would fail
+    stop = StopSignals()
+    stop.signum = signal.SIGTERM
+    msg = interrupted_message(stop, 3, "runs/x")
+    assert msg.startswith("stopped by SIGTERM during epoch 3;")
+    assert "checkpoint of epoch 2 (last.safetensors) is kept in runs/x" in msg and "--resume (epoch 3 restarts" in msg
+    first = interrupted_message(stop, 1, "runs/x")
+    assert "no epoch had finished" in first and "without --resume" in first and "checkpoint of epoch" not in first
+    assert interrupted_message(StopSignals(), 2, "o").startswith("stopped by a signal during epoch 2;")
