@@ -16,6 +16,7 @@ import math
 import torch
 
 from seqlab.errors import SeqlabError
+from seqlab.training.common import check_token_batch
 
 
 class NGramLM:
@@ -46,10 +47,8 @@ class NGramLM:
         if not isinstance(stream, torch.Tensor) or stream.dim() != 1:
             raise SeqlabError("an n-gram model reads a 1-D tensor of token ids (a corpus split)")
         stream = stream.long()
-        if len(stream) and (int(stream.min()) < 0 or int(stream.max()) >= self.vocab_size):
-            bad = int(stream.min()) if int(stream.min()) < 0 else int(stream.max())
-            raise SeqlabError(f"token id {bad} is out of range for a vocabulary of {self.vocab_size} tokens: "
-                              "the stream and the model use different vocabularies")
+        if len(stream):  # an empty stream adds no counts
+            check_token_batch(stream[None], self.vocab_size, what="the stream's token ids")
         return stream
 
     def log_probs(self, stream: torch.Tensor) -> torch.Tensor:
