@@ -91,8 +91,9 @@ def rnn512_alternatives():
     whole = best_us(lambda: recurrence(X), 10, 5) / 1e3
     halves = [X[:, :B // 2].contiguous(), X[:, B // 2:].contiguous()]
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # per calling thread: each half gets one BLAS thread
-    with ThreadPoolExecutor(2) as pool:
+    # one BLAS thread per half: MKL's count is process-wide, OpenMP's is per thread, so set both
+    torch.set_num_threads(1)
+    with ThreadPoolExecutor(2, initializer=torch.set_num_threads, initargs=(1,)) as pool:
         split = best_us(lambda: list(pool.map(recurrence, halves)), 10, 5) / 1e3
     torch.set_num_threads(threads)
     print(f"RNN-512 forward recurrence, 35 steps: whole batch {whole:.2f} ms, two halves on two Python threads "
