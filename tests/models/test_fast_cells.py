@@ -201,3 +201,41 @@ def test_onednn_products_by_default_only_on_avx512(capability, expected, monkeyp
     monkeypatch.setattr(fast_cells, "ONEDNN", False)
     assert not fast_cells._use_onednn(w)
     assert not fast_cells._use_onednn(w.double())
+
+
+@pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
+def test_detached_initial_state_skips_its_gradient_product(name, make, monkeypatch):
+    # A carried state is detached, so the backward needs no dh_0 = dGates_0 @ W_h^T: it runs T - 1
+    # step products, not T, and every other gradient equals the plain loop's.
+    from seqlab.models import fast_cells
+
+    calls = {"n": 0}
+    real = fast_cells._stepper
+
+    def counting(W):
+        f = real(W)
+
+        def g(*args):
+            calls["n"] += 1
+            return f(*args)
+        return g
+
+    torch.manual_seed(0)
+    plain = make()
+    plain.fast = False
+    fast = copy.deepcopy(plain)
+    fast.fast = True
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    state = plain.begin_state(B, dtype=torch.float64)  # zeros, no grad: what training passes
+    grads = []
+    for net in (plain, fast):
+        x = X.clone().requires_grad_()
+        y, _ = net(x, state)
+        w = torch.linspace(-1, 2, y.numel(), dtype=torch.float64).view_as(y)
+        monkeypatch.setattr(fast_cells, "_stepper", counting)
+        (y * w).sum().backward()
+        monkeypatch.setattr(fast_cells, "_stepper", real)
+        grads.append([x.grad, *(p.grad for p in net.parameters())])
+    assert calls["n"] == T - 1
+    for a, b in zip(*grads):
+        torch.testing.assert_close(b, a, **TOL)
