@@ -8,7 +8,9 @@ each batch.
 Optimisers: `sgd` is `torch.optim.SGD` on the mean token loss, which is the book's
 update (`d2l.sgd(params, lr, batch_size=1)` after `l.mean().backward()`: p -= lr * g);
 `adam` and `adamw` are PyTorch's. The learning rate is multiplied by `lr_decay` each
-time the validation loss fails to improve (1.0 turns that off).
+time the validation loss fails to improve (1.0 turns that off); with `schedule = "step"`
+it is multiplied by `lr_decay` after every epoch past `decay_start` instead (Zaremba et
+al. 2014's schedule: `configs/ptb_small.toml`).
 
 Recipe options (`seqlab.training.lm_regularized`): AR/TAR penalties, variable-length
 BPTT, `schedule = "cosine"` with warm-up (per batch), and `optimizer = "nt-asgd"`
@@ -69,11 +71,12 @@ class TrainConfig:
     sampling: Literal["sequential", "random"] = "sequential"  # sequential carries the state across batches
     clip: float = 1.0  # gradient clipping: global-norm threshold theta
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
-    lr_decay: float = 1.0  # multiply lr by this when validation loss stops improving
+    lr_decay: float = 1.0  # plateau: multiply lr by this when validation loss stops improving; step: every epoch
     eval_batch_size: int = 10  # columns of the held-out stream during validation
     skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
     # recipe options (seqlab.training.lm_regularized)
-    schedule: Literal["none", "plateau", "cosine"] = "plateau"  # plateau: x lr_decay on a stall
+    schedule: Literal["none", "plateau", "cosine", "step"] = "plateau"  # plateau: x lr_decay on a stall; step: every epoch
+    decay_start: int = 0  # step: epochs at the full lr before it is multiplied by lr_decay after each epoch
     warmup_steps: int = 0  # cosine: linear warm-up over this many batches
     min_lr_ratio: float = 0.1  # cosine: final lr = min_lr_ratio * lr
     ar_alpha: float = 0.0  # activation regularisation (AR) weight
@@ -310,6 +313,8 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
     record.update(tokens_per_sec=n / secs, lr=lr, wall_s=time.perf_counter() - wall0)
     if tc.schedule == "plateau" and tc.lr_decay < 1:
         scheduler.step(_selection_loss(record))
+    elif tc.schedule == "step":
+        scheduler.step()
     metrics.write(**record)
     valid_text = "n/a" if record["valid_ppl"] is None else f"{record['valid_ppl']:.3f}"
     log(f"epoch {epoch}: train ppl {record['train_ppl']:.3f}, valid ppl {valid_text}, "

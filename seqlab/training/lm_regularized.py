@@ -22,6 +22,7 @@ import contextlib
 import math
 import random
 import time
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import torch
@@ -134,15 +135,20 @@ def check_options(tc) -> None:
                           f"and {tc.tar_beta}")
     if tc.variable_bptt and tc.sampling != "sequential":
         raise SeqlabError("variable-length BPTT reads the stream in order: use --sampling sequential")
-    if tc.optimizer == "nt-asgd" and (tc.schedule == "cosine" or (tc.schedule == "plateau" and tc.lr_decay < 1)):
+    if tc.optimizer == "nt-asgd" and (tc.schedule in ("cosine", "step")
+                                      or (tc.schedule == "plateau" and tc.lr_decay < 1)):
         raise SeqlabError("nt-asgd keeps a constant learning rate (it averages instead): use --schedule none")
+    if tc.schedule == "step" and (tc.lr_decay >= 1 or tc.decay_start < 0):
+        raise SeqlabError(f"--schedule step multiplies the lr by --lr-decay after each epoch past --decay-start: "
+                          f"need lr_decay < 1 and decay_start >= 0, got {tc.lr_decay} and {tc.decay_start} "
+                          f"(e.g. --lr-decay 0.5 --decay-start 4)")
     if tc.schedule == "cosine" and (tc.warmup_steps < 0 or not 0 <= tc.min_lr_ratio <= 1):
         raise SeqlabError(f"need warmup_steps >= 0 and 0 <= min_lr_ratio <= 1, got {tc.warmup_steps} "
                           f"and {tc.min_lr_ratio}")
 
 
 def make_scheduler(tc, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
-    """The per-batch schedule (cosine) or the per-epoch plateau one; None for none."""
+    """The per-batch schedule (cosine) or a per-epoch one (plateau, step); None for none."""
     if tc.schedule == "cosine":
         total = tc.epochs * steps_per_epoch
         return warmup_cosine(optimizer, min(tc.warmup_steps, total), total, tc.min_lr_ratio)
@@ -150,7 +156,20 @@ def make_scheduler(tc, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
         # lr_decay 1.0 means no decay: the scheduler is then never stepped (its factor must be < 1)
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=tc.lr_decay if tc.lr_decay < 1 else 0.5,
                                                           patience=0)
+    if tc.schedule == "step":  # epoch e (from 1) trains at lr * lr_decay ** max(0, e - decay_start)
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, _StepDecay(tc.lr_decay, tc.decay_start))
     return None
+
+
+@dataclass
+class _StepDecay:
+    """LambdaLR's factor for epoch `done + 1`; a dataclass, so the scheduler's state_dict keeps it."""
+
+    decay: float
+    start: int
+
+    def __call__(self, done: int) -> float:
+        return self.decay ** max(0, done + 1 - self.start)
 
 
 def start_averaging(net: nn.Module, optimizer: torch.optim.Optimizer, trigger: NTASGDTrigger | None,

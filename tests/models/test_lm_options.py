@@ -207,3 +207,33 @@ def test_plain_model_dropout_on_the_embedding_and_the_output():
     net.eval()(X, None)
     torch.testing.assert_close(seen["in"], net.embedding(X.T), rtol=0, atol=0)
     torch.testing.assert_close(seen["head"], seen["out"].reshape(-1, 6), rtol=0, atol=0)
+
+
+def _is_uniform(w: torch.Tensor, r: float) -> bool:
+    # U(-r, r): bounded by r and std r / sqrt(3) (N(0, 1) or PyTorch's linear init fail one of them)
+    return w.abs().max() <= r and abs(w.std().item() - r / 3 ** 0.5) < 0.05 * r
+
+
+@pytest.mark.parametrize("regularized", [False, True])
+def test_init_range_draws_embedding_and_output_and_keeps_the_recurrent_init(regularized):
+    extra = dict(dropout_output=0.1) if regularized else {}
+    torch.manual_seed(0)
+    ref = build_lm(ModelConfig(embed=40, hidden=30, **extra), 500)
+    torch.manual_seed(0)
+    net = build_lm(ModelConfig(embed=40, hidden=30, init_range=0.05, **extra), 500)
+    assert _is_uniform(net.embedding.weight, 0.05) and _is_uniform(net.linear.weight, 0.05)
+    assert not net.linear.bias.any()
+    assert ref.embedding.weight.std() > 0.9  # without it: nn.Embedding's N(0, 1) (the char models' input)
+    rnn = [(n, p) for n, p in net.named_parameters() if "rnn" in n]
+    assert rnn and all(torch.equal(p, dict(ref.named_parameters())[n]) for n, p in rnn)
+
+
+def test_tied_plain_model_starts_from_a_small_shared_matrix():
+    net = build_lm(ModelConfig(embed=64, hidden=64, tie_weights=True), 2000)
+    assert net.linear.weight is net.embedding.weight
+    assert _is_uniform(net.embedding.weight, 0.1) and not net.linear.bias.any()
+
+
+def test_negative_init_range_is_refused():
+    with pytest.raises(SeqlabError, match="init_range must be >= 0"):
+        build_lm(ModelConfig(embed=8, hidden=8, init_range=-0.1), 20)

@@ -14,6 +14,7 @@ from seqlab.config import RunConfig
 from seqlab.data.corpora import LMCorpus
 from seqlab.data.sampling import batchify
 from seqlab.data.vocab import Vocab
+from seqlab.errors import SeqlabError
 from seqlab.models.lm import ModelConfig, RNNModel
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.lm import LMConfig, TrainConfig, evaluate_lm, fit_lm, model_from_checkpoint
@@ -343,3 +344,31 @@ def test_nt_asgd_saves_the_averaged_weights_as_best_and_the_raw_ones_as_last(tmp
         torch.testing.assert_close(last.model[k], raw[k], rtol=0, atol=0)
         torch.testing.assert_close(dict(net.named_parameters())[k].detach(), raw[k], rtol=0, atol=0)  # restored
     assert any(not torch.equal(ax[k], raw[k]) for k in raw)
+
+
+def test_step_schedule_is_zarembas_decay_and_survives_a_resume(tmp_path):
+    # Zaremba et al. 2014 (max_epoch 4, lr_decay 0.5): epochs 1-4 at lr 1, then 0.5, 0.25, ...
+    corpus = _corpus()
+
+    def cfg(epochs, out, resume=False):
+        tc = TrainConfig(batch_size=4, num_steps=10, epochs=epochs, lr=1.0, schedule="step", lr_decay=0.5,
+                         decay_start=4)
+        return LMConfig(model=ModelConfig(hidden=8, embed=4), train=tc, run=RunConfig(out=str(out), resume=resume))
+
+    fit_lm(cfg(7, tmp_path / "a"), corpus, CPU, **QUIET)
+    assert [r["lr"] for r in read_metrics(tmp_path / "a" / "metrics.jsonl")] == [1, 1, 1, 1, 0.5, 0.25, 0.125]
+    fit_lm(cfg(5, tmp_path / "b"), corpus, CPU, **QUIET)  # stopped after epoch 5, then resumed to 7
+    fit_lm(cfg(7, tmp_path / "b", resume=True), corpus, CPU, **QUIET)
+    assert [r["lr"] for r in read_metrics(tmp_path / "b" / "metrics.jsonl")] == [1, 1, 1, 1, 0.5, 0.25, 0.125]
+
+
+@pytest.mark.parametrize("change, message", [({"lr_decay": 1.0}, "need lr_decay < 1"),
+                                             ({"decay_start": -1}, "decay_start >= 0"),
+                                             ({"optimizer": "nt-asgd"}, "use --schedule none")])
+def test_step_schedule_refuses_settings_that_cannot_decay(tmp_path, change, message):
+    tc = TrainConfig(batch_size=4, num_steps=10, epochs=2, schedule="step", lr_decay=0.5, decay_start=1)
+    for k, v in change.items():
+        setattr(tc, k, v)
+    cfg = LMConfig(model=ModelConfig(hidden=8, embed=4), train=tc, run=RunConfig(out=str(tmp_path)))
+    with pytest.raises(SeqlabError, match=message):
+        fit_lm(cfg, _corpus(), CPU, **QUIET)
