@@ -139,3 +139,34 @@ def test_optional_bool_flag_reads_words():
     for text, value in (("yes", True), ("on", True), ("1", True), ("TRUE", True), ("no", False), ("off", False),
                         ("0", False), ("false", False), ("none", None)):
         assert build_config(ForecastConfig, parser.parse_args(["--standardize", text])).series.standardize is value
+
+
+def test_every_shipped_config_loads_as_exactly_one_task():
+    # A typo in a recipe (a misspelt key, a schedule that does not exist) must fail here, not after
+    # a user has started a 10-minute run: each configs/*.toml parses as one task's config, and an
+    # LM recipe also passes the training checks and builds its model.
+    from pathlib import Path
+
+    from seqlab.cli.translate import TranslateConfig
+    from seqlab.config import build_config
+    from seqlab.errors import SeqlabError
+    from seqlab.models.lm import build_lm
+    from seqlab.training import lm_regularized
+    from seqlab.training.classify import ClassifyConfig
+    from seqlab.training.forecast import ForecastConfig
+    from seqlab.training.lm import LMConfig
+
+    files = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
+    assert len(files) >= 20
+    for path in files:
+        parsed = []
+        for cls in (LMConfig, TranslateConfig, ForecastConfig, ClassifyConfig):
+            try:
+                parsed.append(build_config(cls, {"config": str(path)}))
+            except SeqlabError:
+                pass
+        assert len(parsed) == 1, f"{path.name} parses as {len(parsed)} task configs"
+        cfg = parsed[0]
+        if isinstance(cfg, LMConfig):
+            lm_regularized.check_options(cfg.train)
+            build_lm(cfg.model, 50)
