@@ -42,14 +42,19 @@ CELLS = [
 ]
 
 
-@pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
-def test_fast_recurrence_equals_plain_loop(name, make):
+def _plain_and_fast(make):
+    """One cell twice (the same weights): the plain loop and the fast path; and an input."""
     torch.manual_seed(0)
     plain = make()
     plain.fast = False
     fast = copy.deepcopy(plain)
     fast.fast = True
-    X = torch.randn(T, B, D, dtype=torch.float64)
+    return plain, fast, torch.randn(T, B, D, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
+def test_fast_recurrence_equals_plain_loop(name, make):
+    plain, fast, X = _plain_and_fast(make)
     g = torch.Generator().manual_seed(3)
     state = torch.randn(B, H, dtype=torch.float64, generator=g)
     if plain.has_cell:
@@ -220,12 +225,7 @@ def test_detached_initial_state_skips_its_gradient_product(name, make, monkeypat
             return f(*args)
         return g
 
-    torch.manual_seed(0)
-    plain = make()
-    plain.fast = False
-    fast = copy.deepcopy(plain)
-    fast.fast = True
-    X = torch.randn(T, B, D, dtype=torch.float64)
+    plain, fast, X = _plain_and_fast(make)
     state = plain.begin_state(B, dtype=torch.float64)  # zeros, no grad: what training passes
     grads = []
     for net in (plain, fast):
