@@ -151,11 +151,13 @@ class _RNNRecurrence(torch.autograd.Function):
         dY_, dP_, deriv_ = dY.unbind(0), dP.unbind(0), deriv.unbind(0)
         dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
         back = _stepper(W_h.T)
-        for t in range(T - 1, 0, -1):
+        need_h0 = ctx.needs_input_grad[1]  # a carried state is detached: no dh_0 product
+        for t in range(T - 1, -1, -1):
             torch.mul(dh, deriv_[t], out=dP_[t])
-            dh = back(dP_[t], dY_[t - 1])
-        torch.mul(dh, deriv_[0], out=dP_[0])
-        dh = back(dP_[0]) if ctx.needs_input_grad[1] else None  # a carried state is detached: skip
+            if t > 0:
+                dh = back(dP_[t], dY_[t - 1])
+            else:
+                dh = back(dP_[0]) if need_h0 else None
         H = hs.shape[-1]
         dW_h = _mm(hs[:-1].reshape(-1, H).T, dP.reshape(-1, H))  # one product over T*B rows
         return dP, dh, dW_h, None
@@ -208,6 +210,7 @@ class _GRURecurrence(torch.autograd.Function):
         hn_, r_, z_ = hn.unbind(0), r.unbind(0), z.unbind(0)
         dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
         back = _stepper(W_h.T)
+        need_h0 = ctx.needs_input_grad[1]  # a carried state is detached: no dh_0 product
         for t in range(T - 1, -1, -1):
             torch.mul(dh, hmn_[t], out=g_z[t])  # dz
             torch.mul(dh, dndh_[t], out=g_n[t])  # d pre-n
@@ -217,10 +220,8 @@ class _GRURecurrence(torch.autograd.Function):
             gh_rz[t].copy_(g_rz[t])
             if t > 0:
                 dh = back(gh[t], torch.addcmul(dY_[t - 1], dh, z_[t]))
-            elif ctx.needs_input_grad[1]:
-                dh = back(gh[0], dh * z_[0])
-            else:  # a carried state is detached: its gradient is not needed
-                dh = None
+            else:
+                dh = back(gh[0], dh * z_[0]) if need_h0 else None
         dW_h = _mm(hs[:-1].reshape(-1, H).T, dHH.reshape(-1, 3 * H))
         db_h = dHH.sum(dim=(0, 1))
         return dXW, dh, dW_h, db_h
@@ -271,6 +272,7 @@ class _LSTMRecurrence(torch.autograd.Function):
         dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
         dc = torch.zeros_like(tc_[0]) if dcT is None else dcT.clone()
         back = _stepper(W_h.T)
+        need_h0 = ctx.needs_input_grad[1]  # a carried state is detached: no dh_0 product
         for t in range(T - 1, -1, -1):
             dc.addcmul_(dh, odtc_[t])
             torch.mul(dc, g_[t], out=di_[t])
@@ -279,10 +281,10 @@ class _LSTMRecurrence(torch.autograd.Function):
             torch.mul(dh, tc_[t], out=do_[t])
             dG_[t].mul_(deriv_[t])
             dc = dc * f_[t]
-            if t > 0 or ctx.needs_input_grad[1]:
-                dh = back(dG_[t], dY_[t - 1] if t > 0 else None)
-            else:  # a carried state is detached: its gradient is not needed
-                dh = None
+            if t > 0:
+                dh = back(dG_[t], dY_[t - 1])
+            else:
+                dh = back(dG_[0]) if need_h0 else None
         dW_h = _mm(hs[:-1].reshape(-1, H).T, dG.reshape(-1, 4 * H))
         return dG, dh, dc, dW_h
 
