@@ -50,6 +50,9 @@ def _swap_if_device(batch_size, device):
     return batch_size, device
 
 
+TIED_INIT_RANGE = 0.1  # a tied embedding/output matrix starts U(-0.1, 0.1) (pytorch/examples, AWD-LSTM)
+
+
 class RNNModel(nn.Module):
     """Embedding or one-hot -> recurrent layer -> dropout -> linear."""
 
@@ -78,7 +81,7 @@ class RNNModel(nn.Module):
             self.linear.weight = self.embedding.weight  # (V, E) shared
             # pytorch/examples' and AWD-LSTM's U(-0.1, 0.1), bias 0: N(0, 1) as an output layer
             # gives logits of std ~sqrt(E) / 2 (train ppl 13,821 vs 1,789 after 60k PTB tokens)
-            init_embedding_and_output(self, 0.1)
+            init_embedding_and_output(self, TIED_INIT_RANGE)
 
     def forward(self, inputs: torch.Tensor, state=None):
         check_token_batch(inputs, None)  # dtype/shape only: no host sync per batch
@@ -172,8 +175,8 @@ class RegularizedRNNModel(nn.Module):
         self.linear = nn.Linear(sizes[-1], vocab_size)
         nn.init.zeros_(self.linear.bias)
         if tie_weights:  # AWD-LSTM's U(-0.1, 0.1): the shared matrix is also the output layer
-            nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
             self.linear.weight = self.embedding.weight  # (V, E) shared
+            init_embedding_and_output(self, TIED_INIT_RANGE)
         # untied: nn.Embedding's N(0, 1), a strong input signal from the first step (char models)
 
     def forward(self, inputs: torch.Tensor, state=None):
