@@ -6,7 +6,8 @@ recurrent weight's gradient is accumulated as T separate (H, G*H) products. Here
 recurrence is one `torch.autograd.Function`:
 
 - forward: the loop runs without a graph; the activations every step needs for the
-  backward are written into preallocated (T, B, ...) buffers;
+  backward are written into preallocated (T, B, ...) buffers, and every per-step result
+  (step product, gate math) lands in place (`out=`): nothing is allocated per step;
 - backward: a loop over reversed time carries only the state gradients (dh, dc); the
   per-step gate gradients land in one (T, B, G*H) buffer, so the weight gradient is ONE
   product over all T*B rows, `H_prev^T @ dGates`, and the input-projection gradient is
@@ -86,14 +87,20 @@ def _onednn_works() -> bool:
     return _onednn_state[0]
 
 
-def _stepper(W: torch.Tensor):
-    """f(x, add) = add + x @ W for many x with the same W (K, N); `add` may be None."""
-    if _use_onednn(W):
-        w_nk = W.T.contiguous()  # (N, K): oneDNN's weight layout, made once per sequence
+def _stepper(W: torch.Tensor, scale: float = 1.0):
+    """f(x, add=None, out=None) = scale * (add + x @ W) for many x with the same W (K, N).
 
-        def f(x, add=None):
+    `add` may be None. `out`, when given, receives the result: a loop that writes each step
+    into a preallocated buffer allocates nothing per step. `scale` is a power of two (exact).
+    """
+    if _use_onednn(W):
+        w_nk = (W.T * scale).contiguous()  # (N, K): oneDNN's weight layout, made once per sequence
+
+        def f(x, add=None, out=None):
             y = _onednn_linear(x, w_nk)
-            return y if add is None else y.add_(add)
+            if add is not None:
+                y.add_(add, alpha=scale)
+            return y if out is None else out.copy_(y)
         return f
     if W.device.type == "cpu":
         # The backward passes W_h.T, a transposed view: MKL's sgemm runs the step products 7-10 %
@@ -101,7 +108,14 @@ def _stepper(W: torch.Tensor):
         # sequence; the LSTM's whole training step gains ~6 % (benchmarks/RESULTS.md, "Row-major
         # backward weight").
         W = W.contiguous()
-    return lambda x, add=None: x @ W if add is None else torch.addmm(add, x, W)
+    if scale != 1:
+        W = W * scale
+
+    def f(x, add=None, out=None):
+        if add is None:
+            return torch.mm(x, W, out=out)
+        return torch.addmm(add, x, W, beta=scale, out=out)
+    return f
 
 
 def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -126,13 +140,21 @@ class _RNNRecurrence(torch.autograd.Function):
         hs[0] = h0
         # per-step views made once (unbind): indexing inside the loop costs as much as a small kernel
         hs_, XW_ = hs.unbind(0), XW.unbind(0)
-        step = _stepper(W_h)
+        # ATen's CPU tanh costs twice its sigmoid (41 vs 20 us for 32 x 512): there tanh(p) is
+        # 2 sigmoid(2p) - 1, the 2p coming out of the step product itself (2 W_h, beta 2: exact).
+        # Its absolute error is a few ulps of 1 (float32: 1.8e-7 vs tanh's 5e-8), too coarse
+        # near 0 for bf16/fp16, which keep tanh.
+        doubled = not relu and XW.device.type == "cpu" and XW.dtype in (torch.float32, torch.float64)
+        step = _stepper(W_h, 2.0 if doubled else 1.0)
+        minus_one = XW.new_full((), -1.0)
         for t in range(T):
-            pre = step(hs_[t], XW_[t])  # (B, H)
+            p = step(hs_[t], XW_[t], out=hs_[t + 1])  # the pre-activation (doubled), in place
             if relu:
-                torch.clamp(pre, min=0, out=hs_[t + 1])
+                p.clamp_(min=0)
+            elif doubled:
+                torch.add(minus_one, p.sigmoid_(), alpha=2, out=p)
             else:
-                torch.tanh(pre, out=hs_[t + 1])
+                p.tanh_()
         ctx.relu = relu
         ctx.save_for_backward(hs, W_h)
         return hs[1:], hs[T].clone()
@@ -144,18 +166,21 @@ class _RNNRecurrence(torch.autograd.Function):
         hs, W_h = ctx.saved_tensors
         T = hs.shape[0] - 1
         Y = hs[1:]  # (T, B, H)
-        # d phi / d pre-activation, for every step at once
-        deriv = (Y > 0).to(Y.dtype) if ctx.relu else 1 - Y * Y  # (T, B, H)
         dY = _zeros_if_none(dY, Y)
         dP = torch.empty_like(Y)  # (T, B, H): gradient of the pre-activations
-        dY_, dP_, deriv_ = dY.unbind(0), dP.unbind(0), deriv.unbind(0)
+        dY_, dP_, Y_ = dY.unbind(0), dP.unbind(0), Y.unbind(0)
         dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
+        dh_next = torch.empty_like(Y_[0])  # each step's dh lands here: no allocation per step
         back = _stepper(W_h.T)
         need_h0 = ctx.needs_input_grad[1]  # a carried state is detached: no dh_0 product
         for t in range(T - 1, -1, -1):
-            torch.mul(dh, deriv_[t], out=dP_[t])
+            # dh * phi'(pre) in one kernel, phi' read off the output: 1 - Y^2 (tanh), Y > 0 (relu)
+            if ctx.relu:
+                torch.ops.aten.threshold_backward.grad_input(dh, Y_[t], 0, grad_input=dP_[t])
+            else:
+                torch.ops.aten.tanh_backward.grad_input(dh, Y_[t], grad_input=dP_[t])
             if t > 0:
-                dh = back(dP_[t], dY_[t - 1])
+                dh = back(dP_[t], dY_[t - 1], out=dh_next)
             else:
                 dh = back(dP_[0]) if need_h0 else None
         H = hs.shape[-1]
@@ -180,12 +205,13 @@ class _GRURecurrence(torch.autograd.Function):
         hs_, rz_, n_, hn_ = hs.unbind(0), rz.unbind(0), n.unbind(0), hn.unbind(0)
         r_, z_ = rz[..., :H].unbind(0), rz[..., H:].unbind(0)
         step = _stepper(W_h)
+        hh, h_minus_n = XW.new_empty((B, 3 * H)), XW.new_empty((B, H))  # reused by every step
         for t in range(T):
-            hh = step(hs_[t])  # (B, 3H): H W_h
+            step(hs_[t], out=hh)  # (B, 3H): H W_h
             torch.add(XW_rz[t], hh[:, :2 * H], out=rz_[t]).sigmoid_()
             torch.add(hh[:, 2 * H:], b_n, out=hn_[t])
-            torch.tanh(torch.addcmul(XW_n[t], r_[t], hn_[t]), out=n_[t])
-            torch.addcmul(n_[t], z_[t], hs_[t] - n_[t], out=hs_[t + 1])
+            torch.addcmul(XW_n[t], r_[t], hn_[t], out=n_[t]).tanh_()
+            torch.addcmul(n_[t], z_[t], torch.sub(hs_[t], n_[t], out=h_minus_n), out=hs_[t + 1])
         ctx.save_for_backward(hs, rz, n, hn, W_h)
         return hs[1:], hs[T].clone()
 
@@ -209,6 +235,7 @@ class _GRURecurrence(torch.autograd.Function):
         dY_, hmn_, dndh_, drz_ = dY.unbind(0), h_minus_n.unbind(0), dn_dh.unbind(0), d_rz.unbind(0)
         hn_, r_, z_ = hn.unbind(0), r.unbind(0), z.unbind(0)
         dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
+        dh_next, carried = torch.empty_like(dh), torch.empty_like(dh)  # reused by every step
         back = _stepper(W_h.T)
         need_h0 = ctx.needs_input_grad[1]  # a carried state is detached: no dh_0 product
         for t in range(T - 1, -1, -1):
@@ -219,7 +246,7 @@ class _GRURecurrence(torch.autograd.Function):
             g_rz[t].mul_(drz_[t])  # d pre-r, d pre-z
             gh_rz[t].copy_(g_rz[t])
             if t > 0:
-                dh = back(gh[t], torch.addcmul(dY_[t - 1], dh, z_[t]))
+                dh = back(gh[t], torch.addcmul(dY_[t - 1], dh, z_[t], out=carried), out=dh_next)
             else:
                 dh = back(gh[0], dh * z_[0]) if need_h0 else None
         dW_h = _mm(hs[:-1].reshape(-1, H).T, dHH.reshape(-1, 3 * H))
@@ -242,11 +269,12 @@ class _LSTMRecurrence(torch.autograd.Function):
         hs_, cs_, acts_, tc_, XW_ = hs.unbind(0), cs.unbind(0), acts.unbind(0), tc.unbind(0), XW.unbind(0)
         i_, f_, g_, o_ = (acts[..., k * H:(k + 1) * H].unbind(0) for k in range(4))
         step = _stepper(W_h)
+        gates = XW.new_empty((B, 4 * H))  # reused by every step
         for t in range(T):
-            gates = step(hs_[t], XW_[t])  # (B, 4H)
+            step(hs_[t], XW_[t], out=gates)  # (B, 4H)
             torch.sigmoid(gates, out=acts_[t])
             torch.tanh(gates[:, 2 * H:3 * H], out=g_[t])
-            torch.addcmul(f_[t] * cs_[t], i_[t], g_[t], out=cs_[t + 1])
+            torch.mul(f_[t], cs_[t], out=cs_[t + 1]).addcmul_(i_[t], g_[t])
             torch.tanh(cs_[t + 1], out=tc_[t])
             torch.mul(o_[t], tc_[t], out=hs_[t + 1])
         ctx.save_for_backward(hs, cs, acts, tc, W_h)
@@ -271,6 +299,7 @@ class _LSTMRecurrence(torch.autograd.Function):
         cs_, tc_ = cs.unbind(0), tc.unbind(0)
         dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
         dc = torch.zeros_like(tc_[0]) if dcT is None else dcT.clone()
+        dh_next = torch.empty_like(dc)  # each step's dh lands here: no allocation per step
         back = _stepper(W_h.T)
         need_h0 = ctx.needs_input_grad[1]  # a carried state is detached: no dh_0 product
         for t in range(T - 1, -1, -1):
@@ -280,9 +309,9 @@ class _LSTMRecurrence(torch.autograd.Function):
             torch.mul(dc, i_[t], out=dg_[t])
             torch.mul(dh, tc_[t], out=do_[t])
             dG_[t].mul_(deriv_[t])
-            dc = dc * f_[t]
+            dc.mul_(f_[t])
             if t > 0:
-                dh = back(dG_[t], dY_[t - 1])
+                dh = back(dG_[t], dY_[t - 1], out=dh_next)
             else:
                 dh = back(dG_[0]) if need_h0 else None
         dW_h = _mm(hs[:-1].reshape(-1, H).T, dG.reshape(-1, 4 * H))

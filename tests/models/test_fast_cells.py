@@ -217,12 +217,12 @@ def test_detached_initial_state_skips_its_gradient_product(name, make, monkeypat
     calls = {"n": 0}
     real = fast_cells._stepper
 
-    def counting(W):
-        f = real(W)
+    def counting(*args, **kwargs):
+        f = real(*args, **kwargs)
 
-        def g(*args):
+        def g(*args, **kwargs):
             calls["n"] += 1
-            return f(*args)
+            return f(*args, **kwargs)
         return g
 
     plain, fast, X = _plain_and_fast(make)
@@ -239,3 +239,26 @@ def test_detached_initial_state_skips_its_gradient_product(name, make, monkeypat
     assert calls["n"] == T - 1
     for a, b in zip(*grads):
         torch.testing.assert_close(b, a, **TOL)
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float32, 3e-7), (torch.float64, 1e-15)])
+def test_cpu_tanh_as_doubled_sigmoid_is_tanh_to_rounding(dtype, tol):
+    # On a CPU the fast RNN computes tanh(p) as 2 sigmoid(2p) - 1 (half the cost); it must stay
+    # tanh up to rounding across the whole range: tiny, ordinary, saturated and infinite p.
+    from seqlab.models.fast_cells import _RNNRecurrence
+
+    p = torch.tensor([0.0, 1e-30, -1e-8, 1e-4, -0.3, 0.5, 2.0, -7.0, 9.0, 20.0, -45.0, 1e4, 3e38,
+                      float("inf"), float("-inf")], dtype=dtype)
+    XW = p.view(-1, 1, 1)  # T steps, batch 1, one unit; W_h = 0: the pre-activation is XW itself
+    Y, _ = _RNNRecurrence.apply(XW, torch.zeros(1, 1, dtype=dtype), torch.zeros(1, 1, dtype=dtype), False)
+    torch.testing.assert_close(Y.flatten(), torch.tanh(p), rtol=0, atol=tol)
+
+
+def test_bf16_cpu_rnn_keeps_tanh_near_zero():
+    # 2 sigmoid(2p) - 1 in bf16 would round every |p| < 2e-3 to a multiple of 2^-8: bf16 keeps tanh.
+    from seqlab.models.fast_cells import _RNNRecurrence
+
+    p = torch.tensor([1e-3, -4e-4, 2e-5, 0.01], dtype=torch.bfloat16)
+    z = torch.zeros(1, 1, dtype=torch.bfloat16)
+    Y, _ = _RNNRecurrence.apply(p.view(-1, 1, 1), z, z, False)
+    assert torch.equal(Y.flatten(), torch.tanh(p))
