@@ -28,7 +28,7 @@ def _run(net, X, state):
     X = X.clone().requires_grad_()
     state = tuple(s.clone().requires_grad_() for s in _as_tuple(state))
     y, s = net(X, state if len(state) == 2 else state[0])
-    w = torch.linspace(-1, 2, y.numel(), dtype=torch.float64).view_as(y)
+    w = torch.linspace(-1, 2, y.numel(), dtype=torch.float64, device=y.device).view_as(y)
     loss = (y * w).sum() + sum(((k + 1.5) * t ** 2).sum() for k, t in enumerate(_as_tuple(s)))
     loss.backward()
     return y, _as_tuple(s), X.grad, [t.grad for t in state], {n: p.grad for n, p in net.named_parameters()}
@@ -52,13 +52,13 @@ def _plain_and_fast(make):
     return plain, fast, torch.randn(T, B, D, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
-def test_fast_recurrence_equals_plain_loop(name, make):
+def _check_fast_equals_plain(make, device="cpu"):
     plain, fast, X = _plain_and_fast(make)
+    plain, fast, X = plain.to(device), fast.to(device), X.to(device)
     g = torch.Generator().manual_seed(3)
-    state = torch.randn(B, H, dtype=torch.float64, generator=g)
+    state = torch.randn(B, H, dtype=torch.float64, generator=g).to(device)
     if plain.has_cell:
-        state = (state, torch.randn(B, H, dtype=torch.float64, generator=g))
+        state = (state, torch.randn(B, H, dtype=torch.float64, generator=g).to(device))
     got, want = _run(fast, X, state), _run(plain, X, state)
     torch.testing.assert_close(got[0], want[0], **TOL)  # outputs
     for a, b in zip(got[1], want[1]):  # final state
@@ -69,6 +69,20 @@ def test_fast_recurrence_equals_plain_loop(name, make):
     assert got[4].keys() == want[4].keys()
     for k in want[4]:  # d every weight
         torch.testing.assert_close(got[4][k], want[4][k], **TOL, msg=f"gradient of {k}")
+
+
+@pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
+def test_fast_recurrence_equals_plain_loop(name, make):
+    _check_fast_equals_plain(make)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
+def test_fast_recurrence_equals_plain_loop_on_cuda(name, make):
+    # the CUDA branches of fast_cells (addmm on a non-contiguous W_h^T, tanh kept as tanh)
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    _check_fast_equals_plain(make, "cuda")
 
 
 def test_fast_path_is_really_taken_and_can_be_turned_off(monkeypatch):
