@@ -99,7 +99,7 @@ def _stepper(W: torch.Tensor, scale: float = 1.0):
         def f(x, add=None, out=None):
             y = _onednn_linear(x, w_nk)
             if add is not None:
-                y.add_(add, alpha=scale)
+                return torch.add(y, add, alpha=scale, out=out)
             return y if out is None else out.copy_(y)
         return f
     if W.device.type == "cpu":
