@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.config import build_config, coerce, flat_dict, leaves
+from seqlab.config import build_config, coerce, flat_dict, leaves, load_toml
 from seqlab.data.corpora import load_lm_corpus
 from seqlab.data.sampling import LMBatches
 from seqlab.models.lm import build_lm
@@ -59,6 +59,23 @@ QUICK = {
                         "dropout_output": 0.1, "weight_drop": 0.0},
     "timemachine": {"epochs": 3},
 }
+AWD_ONLY = {"dropout_input", "dropout_hidden", "dropout_output", "weight_drop", "warmup_steps"}
+
+
+def overrides_for(dataset: str, config: str, quick: bool, sets: list[str]) -> dict:
+    """The config leaves to override: QUICK's reductions (with another config than the dataset's
+    AWD recipe, a plain model, only its sizes; a tied plain model keeps embed = hidden), then
+    every --set KEY=VALUE."""
+    reduced = QUICK[dataset] if quick else {}
+    if reduced and config != RECIPES[dataset]:
+        reduced = {k: v for k, v in reduced.items() if k not in AWD_ONLY}
+        if load_toml(config).get("model", {}).get("tie_weights") and "hidden" in reduced:
+            reduced["embed"] = reduced["hidden"]
+    overrides = dict(reduced)
+    for kv in sets:
+        key, _, value = kv.partition("=")
+        overrides[key] = value
+    return overrides
 
 
 def make_config(config: str, out: str, device: str, overrides: dict) -> LMConfig:
@@ -147,12 +164,9 @@ def main() -> None:
                     help="timemachine: also train the book's concise LSTM for the same wall time")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
-    overrides = dict(QUICK[args.dataset]) if args.quick else {}
-    for kv in args.set:
-        key, _, value = kv.partition("=")
-        overrides[key] = value
-    out = args.out or f"runs/quality_{args.dataset}"
     config = args.config or RECIPES[args.dataset]
+    overrides = overrides_for(args.dataset, config, args.quick, args.set)
+    out = args.out or f"runs/quality_{args.dataset}"
     ours = run_recipe("recipe" if config in RECIPES.values() else Path(config).stem, config, args, overrides, out)
     if args.compare_book:
         if args.dataset != "timemachine":
