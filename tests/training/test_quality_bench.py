@@ -16,7 +16,9 @@ PLAIN = {"ptb": "configs/ptb_lstm.toml", "wikitext-2": "configs/wikitext2_lstm.t
          "tinyshakespeare": "configs/tinyshakespeare_lstm.toml", "timemachine": "configs/timemachine_lstm.toml"}
 
 
-def _quality_lm():
+@pytest.fixture(scope="module")
+def q():
+    """benchmarks/quality_lm.py, loaded once for all cases."""
     spec = importlib.util.spec_from_file_location("quality_lm", ROOT / "benchmarks" / "quality_lm.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -26,8 +28,7 @@ def _quality_lm():
 @pytest.mark.parametrize("dataset", sorted(PLAIN))
 @pytest.mark.parametrize("kind", ["awd", "plain"])
 @pytest.mark.parametrize("quick", [False, True])
-def test_recipe_builds_with_and_without_quick(dataset, kind, quick, tmp_path, monkeypatch):
-    q = _quality_lm()
+def test_recipe_builds_with_and_without_quick(q, dataset, kind, quick, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)  # the recipes name their configs relative to the repository
     config = q.RECIPES[dataset] if kind == "awd" else PLAIN[dataset]
     overrides = q.overrides_for(dataset, config, quick, ["epochs=1"])
