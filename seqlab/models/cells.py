@@ -78,11 +78,12 @@ class ScratchCell(nn.Module):
     def project(self, X: torch.Tensor) -> torch.Tensor:
         """Input projections of all steps at once: (T, B, D) -> (T, B, G*H).
 
-        Integer X (T, B) is read as token ids of a one-hot input: one-hot(X) W_x is row X
-        of W_x, so a lookup replaces the (T*B, V) x (V, G*H) product of mostly zeros.
+        Integer X (T, B) is read as token ids of a one-hot input: one-hot(X) W_x + b is row X
+        of W_x + b, so a lookup replaces the (T*B, V) x (V, G*H) product of mostly zeros, and
+        the bias is added to the V rows of the table instead of to all T*B rows of the result.
         """
         if not X.is_floating_point():
-            return F.embedding(X, self.W_x) + self.b  # (T, B, G*H)
+            return F.embedding(X, self.W_x + self.b)  # (T, B, G*H)
         return torch.addmm(self.b, X.reshape(-1, X.shape[-1]), self.W_x).view(*X.shape[:-1], -1)
 
     def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:

@@ -94,7 +94,9 @@ def _stepper(W: torch.Tensor, scale: float = 1.0):
     into a preallocated buffer allocates nothing per step. `scale` is a power of two (exact).
     """
     if _use_onednn(W):
-        w_nk = (W.T * scale).contiguous()  # (N, K): oneDNN's weight layout, made once per sequence
+        w_nk = W.T.contiguous()  # (N, K): oneDNN's weight layout, made once per sequence
+        if scale != 1:
+            w_nk.mul_(scale)
 
         def f(x, add=None, out=None):
             y = _onednn_linear(x, w_nk)
