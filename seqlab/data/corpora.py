@@ -301,6 +301,7 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
     extra = [EOS] if level == "word" and style == "raw" else None
     if dataset in _SPLIT_FILES:
         texts = {s: read_text(dataset_file(dataset, f"{s}.txt")) for s in ("train", "valid", "test")}
+        built = vocab is None
         train, vocab = encode_text(texts["train"], level, style, vocab=vocab, min_freq=min_freq,
                                    max_size=max_size, reserved_tokens=extra)
         valid, _ = encode_text(texts["valid"], level, style, vocab=vocab)
@@ -312,11 +313,15 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
             if len(ids) - n_valid < 2 or n_valid < 2:
                 raise SeqlabError(f"{name!r} has only {len(ids)} {level} tokens: too short to hold out "
                                   f"{HELDOUT_FRACTION:.0%} for validation; give a longer text")
-            if vocab is None:
+            built = vocab is None
+            if built:
                 vocab = _vocab_of(ids[:-n_valid], tokens, min_freq=min_freq, max_size=max_size,
                                   reserved_tokens=extra)
             stream = _vocab_ids(ids, tokens, vocab)
         train, valid, test = stream[:-n_valid], stream[-n_valid:], None
+    if built and len(vocab) <= 1 + len(extra or []):
+        raise SeqlabError(f"min_freq={min_freq}, max_size={max_size} leave no {level} of {name!r} in the "
+                          "vocabulary (every token would be <unk>): lower min_freq or raise max_size")
     if max_tokens is not None and max_tokens > 0:
         train = train[:max_tokens]
     return LMCorpus(name=name, level=level, vocab=vocab, train=train, valid=valid, test=test)

@@ -22,9 +22,11 @@ of at least `batch_size * num_steps + 1` tokens yields at least one batch per ep
 
 from __future__ import annotations
 
+import numbers
 import random as _random
 from typing import Iterator, Sequence
 
+import numpy as np
 import torch
 
 from seqlab.errors import SeqlabError
@@ -38,14 +40,33 @@ def _as_tensor(corpus: Sequence[int] | torch.Tensor) -> torch.Tensor:
             raise SeqlabError(f"a corpus must be a 1-D tensor of integer token ids, got {corpus.dim()}-D "
                               f"{corpus.dtype}")
         return corpus.long()
-    return torch.as_tensor(list(corpus), dtype=torch.long)
+    if isinstance(corpus, np.ndarray):
+        if corpus.ndim != 1 or corpus.dtype.kind not in "iu":
+            raise SeqlabError(f"a corpus must be a 1-D array of integer token ids, got {corpus.ndim}-D "
+                              f"{corpus.dtype}")
+        return torch.from_numpy(corpus.astype(np.int64))
+    if isinstance(corpus, (str, bytes)):
+        raise SeqlabError("a corpus must be a sequence of integer token ids, got text: encode it first, "
+                          "e.g. corpus, vocab = load_corpus_time_machine() or [vocab[t] for t in tokens]")
+    ids = list(corpus)
+    bad = next((t for t in ids if not isinstance(t, numbers.Integral) or isinstance(t, bool)), None)
+    if bad is not None:
+        raise SeqlabError(f"a corpus must hold integer token ids, got {bad!r} ({type(bad).__name__}): "
+                          "pass vocab indices, e.g. vocab[tokens]")
+    return torch.as_tensor(ids, dtype=torch.long)
 
 
-def _check_shape(batch_size: int, num_steps: int) -> None:
-    if not isinstance(batch_size, int) or batch_size <= 0:
-        raise SeqlabError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not isinstance(num_steps, int) or num_steps <= 0:
-        raise SeqlabError(f"num_steps must be a positive integer, got {num_steps!r}")
+def _positive_int(value, name: str) -> int:
+    """value as an int if it is a positive integer (Python, numpy or 0-d torch), else a clear error."""
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.is_floating_point():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise SeqlabError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_shape(batch_size: int, num_steps: int) -> tuple[int, int]:
+    return _positive_int(batch_size, "batch_size"), _positive_int(num_steps, "num_steps")
 
 
 def check_fits(n_tokens: int, batch_size: int, num_steps: int) -> None:
@@ -67,6 +88,7 @@ def seq_data_iter_random(corpus: Sequence[int] | torch.Tensor, batch_size: int, 
                          rng: _random.Random | None = None) -> Iterator[Batch]:
     """Random sampling: shuffled, disjoint subsequences; each used at most once per epoch."""
     corpus = _as_tensor(corpus)
+    batch_size, num_steps = _check_shape(batch_size, num_steps)
     rng = rng or _random
     offset = _offset(len(corpus), batch_size, num_steps, rng)
     num_subseqs = (len(corpus) - offset - 1) // num_steps
@@ -84,6 +106,7 @@ def seq_data_iter_sequential(corpus: Sequence[int] | torch.Tensor, batch_size: i
                              rng: _random.Random | None = None) -> Iterator[Batch]:
     """Sequential partitioning: batch i+1 continues batch i, row by row."""
     corpus = _as_tensor(corpus)
+    batch_size, num_steps = _check_shape(batch_size, num_steps)
     offset = _offset(len(corpus), batch_size, num_steps, rng or _random)
     yield from _windows(corpus, batch_size, num_steps, offset, keep_partial=False)
 
@@ -104,7 +127,7 @@ def eval_batches(corpus: torch.Tensor, batch_size: int, num_steps: int) -> Itera
     evaluation with a carried state. Each of the `batch_size` rows predicts every token
     after its first; with batch_size 1 that is all `len(corpus) - 1` tokens."""
     corpus = _as_tensor(corpus)
-    _check_shape(batch_size, num_steps)  # checked here, not at the first batch
+    batch_size, num_steps = _check_shape(batch_size, num_steps)  # checked here, not at the first batch
     check_fits(len(corpus), batch_size, 1)  # every row needs a token and its target
     return _windows(corpus, batch_size, num_steps, 0, keep_partial=True)
 
@@ -121,6 +144,7 @@ def batchify(data: torch.Tensor, batch_size: int) -> torch.Tensor:
     Tokens that do not fill a whole row are dropped.
     """
     data = _as_tensor(data)
+    batch_size = _positive_int(batch_size, "batch_size")
     check_fits(len(data), batch_size, 1)
     nbatch = len(data) // batch_size
     return data[: nbatch * batch_size].view(batch_size, -1).t().contiguous()
@@ -164,6 +188,7 @@ class LMBatches:
         self.corpus = _as_tensor(corpus)
         if device is not None:
             self.corpus = self.corpus.to(device)
+        batch_size, num_steps = _check_shape(batch_size, num_steps)
         check_fits(len(self.corpus), batch_size, num_steps)
         self.batch_size, self.num_steps, self.sampling = batch_size, num_steps, sampling
         self.rng = rng or _random.Random()
@@ -193,6 +218,7 @@ class SeqDataLoader:
         self.data_iter_fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
         self.corpus, self.vocab = load_corpus_time_machine(max_tokens)
         self._tensor = torch.tensor(self.corpus, dtype=torch.long)
+        batch_size, num_steps = _check_shape(batch_size, num_steps)
         check_fits(len(self._tensor), batch_size, num_steps)
         self.batch_size, self.num_steps = batch_size, num_steps
 

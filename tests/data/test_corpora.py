@@ -222,3 +222,11 @@ def test_max_tokens_cuts_the_training_split_only(tmp_path):
     assert torch.equal(cut.valid, full.valid) and cut.vocab == full.vocab
     with pytest.raises(SeqlabError, match="max_tokens must be positive"):
         load_lm_corpus(data=path, level="word", max_tokens=0)
+
+
+@pytest.mark.parametrize("options", [dict(min_freq=10**9), dict(max_size=0)])
+def test_a_vocabulary_of_only_unk_is_refused(options):
+    # it used to train silently to perplexity 1.0: every input and target was <unk>
+    with pytest.raises(SeqlabError, match="every token would be <unk>"):
+        load_lm_corpus("timemachine", **options)
+    assert len(load_lm_corpus("timemachine", max_size=1).vocab) == 2  # one real token is enough

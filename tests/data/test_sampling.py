@@ -2,6 +2,7 @@
 
 import random
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -162,3 +163,25 @@ def test_eval_batches_refuses_a_bad_shape_on_a_long_corpus(batch_size, num_steps
     # failed inside range() / with a ZeroDivisionError, at the first batch
     with pytest.raises(SeqlabError, match=f"{name} must be a positive integer"):
         eval_batches(torch.arange(100), batch_size, num_steps)
+
+
+@pytest.mark.parametrize("corpus, what", [([0.5, 1.5, 2.5, 3.5, 4.5], "integer token ids, got 0.5"),
+                                          ("abcdefgh", "got text"),
+                                          ([0, 1, True, 2, 3], "got True"),
+                                          (np.array([0.0, 1.0, 2.0, 3.0]), "1-D array of integer")])
+def test_a_corpus_that_is_not_token_ids_is_refused_not_truncated(corpus, what):
+    # a float list used to be cast to int silently; a str failed inside torch
+    for sampler in (seq_data_iter_sequential, seq_data_iter_random):
+        with pytest.raises(SeqlabError, match=what):
+            list(sampler(corpus, 1, 2))
+
+
+def test_integer_scalars_of_numpy_and_torch_are_sizes_and_bools_are_not():
+    corpus = np.arange(40)
+    X, Y = next(iter(seq_data_iter_sequential(corpus, np.int64(2), torch.tensor(3), rng=random.Random(0))))
+    assert X.shape == (2, 3) and torch.equal(Y, X + 1)
+    assert batchify(torch.arange(10), np.int32(2)).shape == (5, 2)
+    with pytest.raises(SeqlabError, match="batch_size must be a positive integer, got True"):
+        list(seq_data_iter_sequential(corpus, True, 3))
+    with pytest.raises(SeqlabError, match="num_steps must be a positive integer, got 2.0"):
+        LMBatches(torch.arange(40), 2, 2.0)
