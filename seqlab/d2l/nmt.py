@@ -2,11 +2,16 @@
 
 Differences from d2l 0.17, each a fix of a reported defect (see SPEC §13):
 - `MaskedSoftmaxCELoss` averages each sequence over its real tokens, not its padded
-  length; `train_seq2seq` prints the per-token loss over real tokens.
+  length (so a valid length outside 0..num_steps is an error, not a wrong average);
+  `train_seq2seq` prints the per-token loss over real tokens.
 - `Seq2SeqDecoder` keeps the encoder's context fixed while decoding step by step
   (the book's takes it from the decoder's own state during prediction); its state
   is a `Seq2SeqState` whose `.shape` is the hidden state's, so `state.shape` still prints.
 - `bleu` returns 0 instead of raising ZeroDivisionError for predictions shorter than k.
+- `predict_seq2seq` encodes the sentence with `encode_source`: it is preprocessed like the
+  training data ("Go." works), and an empty sentence, one of unknown words only, or one with
+  no room left for <eos> in `num_steps` is an error (the book cuts such a sentence silently,
+  dropping its <eos>). Bad arguments are errors that say what to fix (seqlab.errors.SeqlabError).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from __future__ import annotations
 import torch
 
 from seqlab.d2l.common import Accumulator, Timer
-from seqlab.data.translation import (build_array_nmt, load_data_nmt, preprocess_nmt, read_data_nmt,
-                                     tokenize_nmt, truncate_pad)
+from seqlab.data.translation import (BOS, EOS, build_array_nmt, check_positive_int, encode_source, load_data_nmt,
+                                     preprocess_nmt, read_data_nmt, special_id, tokenize_nmt, truncate_pad)
+from seqlab.errors import SeqlabError
 from seqlab.models.attention import AdditiveAttention, Seq2SeqAttentionDecoder, masked_softmax
 from seqlab.models.seq2seq import Decoder, Encoder, EncoderDecoder, Seq2SeqDecoder, Seq2SeqEncoder, init_seq2seq
 from seqlab.training.bleu import bleu
@@ -35,6 +41,8 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
     Prints the final per-token loss and tokens/sec as the book does; returns the loss
     of every epoch (the book plots every tenth).
     """
+    check_positive_int("num_epochs", num_epochs)
+    bos = special_id(tgt_vocab, BOS)  # a vocabulary without it would train with <unk> as <bos>
     device = torch.device(device)
     net.apply(init_seq2seq)
     net.to(device)
@@ -42,8 +50,11 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
     losses, metric, timer = [], Accumulator(2), Timer()
     for _ in range(num_epochs):
         timer.start()
-        r = train_epoch(net, data_iter, optimizer, bos=tgt_vocab["<bos>"], clip=1.0, device=device)
+        r = train_epoch(net, data_iter, optimizer, bos=bos, clip=1.0, device=device)
         timer.stop()
+        if r["tokens"] == 0:
+            raise SeqlabError("data_iter gave no target tokens (no batches, or every valid length 0): nothing to "
+                              "train on. A generator is used up after one epoch: pass a DataLoader or a list")
         metric = Accumulator(2)
         metric.add(r["loss_sum"], r["tokens"])
         losses.append(metric[0] / metric[1])
@@ -53,19 +64,19 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
 
 @torch.no_grad()
 def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device, save_attention_weights=False):
-    """The book's greedy prediction of one sentence (already tokenised with spaces, e.g. "go .").
+    """The book's greedy prediction of one sentence (e.g. "go ." or "Go.").
 
     Returns (translation, attention weights per step, or [] unless asked for).
     """
     net.eval()
     device = torch.device(device)
-    src_tokens = src_vocab[src_sentence.lower().split(" ")] + [src_vocab["<eos>"]]
-    enc_valid_len = torch.tensor([len(src_tokens)], device=device)
-    src_tokens = truncate_pad(src_tokens, num_steps, src_vocab["<pad>"])
+    src_tokens, valid_len = encode_source(src_sentence, src_vocab, num_steps)  # + <eos>, padded
+    bos, eos = special_id(tgt_vocab, BOS), special_id(tgt_vocab, EOS)
+    enc_valid_len = torch.tensor([valid_len], device=device)
     enc_X = torch.tensor([src_tokens], dtype=torch.long, device=device)  # (1, T)
     enc_outputs = net.encoder(enc_X, enc_valid_len)
     dec_state = net.decoder.init_state(enc_outputs, enc_valid_len)
-    dec_X = torch.tensor([[tgt_vocab["<bos>"]]], dtype=torch.long, device=device)  # (1, 1)
+    dec_X = torch.tensor([[bos]], dtype=torch.long, device=device)  # (1, 1)
     output_seq, attention_weight_seq = [], []
     for _ in range(num_steps):
         Y, dec_state = net.decoder(dec_X, dec_state)
@@ -73,7 +84,7 @@ def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device, 
         pred = int(dec_X.squeeze(dim=0).type(torch.int32).item())
         if save_attention_weights:
             attention_weight_seq.append(net.decoder.attention_weights)
-        if pred == tgt_vocab["<eos>"]:
+        if pred == eos:
             break
         output_seq.append(pred)
     return " ".join(tgt_vocab.to_tokens(output_seq)), attention_weight_seq

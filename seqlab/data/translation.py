@@ -17,6 +17,7 @@ seen in training (fra-eng repeats a sentence with several translations), and
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,8 +68,31 @@ def tokenize_nmt(text: str, num_examples: int | None = None) -> tuple[list[list[
     return source, target
 
 
+def check_positive_int(name: str, value, what: str = "") -> None:
+    """An error unless `value` is an integer >= 1 (Python or numpy; not a bool or a float)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise SeqlabError(f"{name} must be a positive integer{what}, not {value!r}")
+
+
+def check_num_steps(num_steps: int) -> None:
+    # a negative num_steps would slice from the end ([1, 2, 3][:-2] == [1]), a float fail inside slicing
+    check_positive_int("num_steps", num_steps, " (the length of every padded line)")
+
+
+def special_id(vocab: Vocab, token: str) -> int:
+    """The id of a reserved token; an error if the vocabulary lacks it (it would silently be <unk>, id 0)."""
+    if token not in vocab:
+        raise SeqlabError(f"the vocabulary has no {token!r}: build it with reserved_tokens={RESERVED!r}")
+    return vocab[token]
+
+
 def truncate_pad(line: Sequence, num_steps: int, padding_token) -> list:
     """Cut `line` to `num_steps` items or pad it with `padding_token` up to that length."""
+    check_num_steps(num_steps)
+    return _truncate_pad(line, num_steps, padding_token)
+
+
+def _truncate_pad(line: Sequence, num_steps: int, padding_token) -> list:  # num_steps checked by the caller
     if len(line) > num_steps:
         return list(line[:num_steps])
     return list(line) + [padding_token] * (num_steps - len(line))
@@ -77,10 +101,9 @@ def truncate_pad(line: Sequence, num_steps: int, padding_token) -> list:
 def build_array_nmt(lines: Sequence[Sequence[str]], vocab: Vocab, num_steps: int
                     ) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, num_steps) int64 indices of `line + <eos>`, truncated/padded; (N,) int32 valid lengths."""
-    if num_steps <= 0:
-        raise SeqlabError(f"num_steps must be positive, got {num_steps}")
-    pad, eos = vocab[PAD], vocab[EOS]
-    rows = [truncate_pad(vocab[list(line)] + [eos], num_steps, pad) for line in lines]
+    check_num_steps(num_steps)
+    pad, eos = special_id(vocab, PAD), special_id(vocab, EOS)
+    rows = [_truncate_pad(vocab[list(line)] + [eos], num_steps, pad) for line in lines]
     array = torch.tensor(rows, dtype=torch.long).reshape(len(rows), num_steps)
     valid_len = (array != pad).type(torch.int32).sum(1)
     return array, valid_len
@@ -94,9 +117,16 @@ def build_vocabs(source: Sequence[Sequence[str]], target: Sequence[Sequence[str]
 
 
 def load_data_nmt(batch_size: int, num_steps: int, num_examples: int = 600):
-    """The book's iterator over (X, X_valid_len, Y, Y_valid_len) minibatches, and the vocabularies."""
+    """The book's iterator over (X, X_valid_len, Y, Y_valid_len) minibatches, and the vocabularies.
+
+    `num_examples=None` reads every pair (the book's falsy 0 did too; here 0 is an error).
+    """
     from torch.utils import data
 
+    check_positive_int("batch_size", batch_size)
+    if num_examples is not None:
+        check_positive_int("num_examples", num_examples, " (or None for every pair)")
+    check_num_steps(num_steps)
     text = preprocess_nmt(read_data_nmt())
     source, target = tokenize_nmt(text, num_examples)
     src_vocab, tgt_vocab = build_vocabs(source, target)
@@ -196,6 +226,11 @@ def encode_source(sentence: str, src_vocab: Vocab, num_steps: int) -> tuple[list
     input, input of unknown words only, and input longer than `num_steps - 1` tokens
     (no room for <eos>) are errors rather than silent nonsense.
     """
+    if not isinstance(sentence, str):
+        raise SeqlabError(f"the sentence must be a string, not {type(sentence).__name__} "
+                          "(for a list of words, join them: ' '.join(words))")
+    check_num_steps(num_steps)
+    pad, eos = special_id(src_vocab, PAD), special_id(src_vocab, EOS)
     tokens = [t for t in preprocess_nmt(sentence.strip()).split(" ") if t]
     if not tokens:
         raise SeqlabError("empty sentence: give some words to translate")
@@ -206,5 +241,5 @@ def encode_source(sentence: str, src_vocab: Vocab, num_steps: int) -> tuple[list
     if len(ids) + 1 > num_steps:
         raise SeqlabError(f"{sentence!r} has {len(ids)} tokens but the model reads at most {num_steps - 1} "
                           f"(num_steps={num_steps}, one step is <eos>): shorten it or retrain with larger --num-steps")
-    ids = ids + [src_vocab[EOS]]
-    return truncate_pad(ids, num_steps, src_vocab[PAD]), len(ids)
+    ids = ids + [eos]
+    return _truncate_pad(ids, num_steps, pad), len(ids)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import collections
 import json
+import numbers
+import operator
 from pathlib import Path
 from typing import Any, Hashable, Iterable, Sequence
 
@@ -35,9 +37,18 @@ class Vocab:
     def __init__(self, tokens: Sequence | None = None, min_freq: int = 0,
                  reserved_tokens: Sequence[str] | None = None, *, max_size: int | None = None,
                  counter: collections.Counter | dict | None = None):
+        # a bare str would be split into its characters ('<', 'p', ...)
+        reserved = None if isinstance(reserved_tokens, str) else list(reserved_tokens or [])
+        if reserved is None or not all(isinstance(t, str) for t in reserved):
+            raise SeqlabError(f"reserved_tokens must be a list of strings, e.g. ['<pad>', '<bos>', '<eos>'], "
+                              f"not {reserved_tokens!r}")
+        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, numbers.Integral)):
+            raise SeqlabError(f"max_size must be an integer >= 1 (or None for no limit), not {max_size!r}")
+        if max_size is not None and max_size < 1:
+            raise SeqlabError(f"max_size={max_size} keeps no token, so every token would be <unk>: "
+                              "use max_size >= 1 (or None for no limit)")
         if counter is None:
             counter = count_corpus(tokens if tokens is not None else [])
-        reserved = list(reserved_tokens or [])
         # sorted() is stable and Counter keeps first-seen order: ties stay first-seen.
         self._token_freqs = sorted(counter.items(), key=lambda kv: kv[1], reverse=True)
         self.idx_to_token: list[Hashable] = [UNK] + [t for t in reserved if t != UNK]
@@ -63,11 +74,23 @@ class Vocab:
         return [self.__getitem__(token) for token in tokens]
 
     def to_tokens(self, indices: Any) -> Any:
-        if isinstance(indices, torch.Tensor):
+        """The token of an id, or a list of tokens for a list/tuple/array/tensor of ids (nested: recursively)."""
+        if isinstance(indices, (torch.Tensor, np.ndarray)) and indices.ndim > 0:
+            floating = indices.is_floating_point() if isinstance(indices, torch.Tensor) else indices.dtype.kind in "fc"
+            if floating:  # .tolist() would give floats, each refused below: say it once, for the whole array
+                raise SeqlabError(f"token ids must be integers, not an array of {indices.dtype}: "
+                                  "convert it with .long()")
             indices = indices.tolist()
-        if not isinstance(indices, (list, tuple)):
-            return self.idx_to_token[indices]
-        return [self.idx_to_token[int(i)] for i in indices]
+        if isinstance(indices, (list, tuple)):
+            return [self.to_tokens(i) for i in indices]
+        try:
+            # int, numpy integer, one-element integer tensor; a negative id would silently wrap around
+            i = operator.index(indices)
+        except TypeError:
+            raise SeqlabError(f"token ids must be integers, got {indices!r}") from None
+        if not 0 <= i < len(self.idx_to_token):
+            raise SeqlabError(f"id {i} is out of range for a vocabulary of {len(self.idx_to_token)} tokens")
+        return self.idx_to_token[i]
 
     @property
     def unk(self) -> int:

@@ -15,12 +15,14 @@ The model is any `EncoderDecoder` whose decoder follows `seqlab.models.seq2seq.D
 from __future__ import annotations
 
 import itertools
+import numbers
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
+from seqlab.models.seq2seq import ID_DTYPES, check_tokens
 
 
 @dataclass
@@ -38,7 +40,45 @@ def _check(beam_size: int, max_len: int) -> None:
         raise SeqlabError(f"max length must be at least 1, got {max_len}")
 
 
+def _vocab_size(module: nn.Module) -> int | None:
+    embedding = getattr(module, "embedding", None)
+    return embedding.num_embeddings if isinstance(embedding, nn.Embedding) else None
+
+
+def _check_special(model: nn.Module, bos: int, eos: int) -> None:
+    """<bos> and <eos> must be ids of the target vocabulary (an <eos> past it never ends a candidate)."""
+    tgt_vocab = _vocab_size(model.decoder)
+    for name, token in (("bos", bos), ("eos", eos)):
+        if isinstance(token, bool) or not isinstance(token, numbers.Integral):
+            raise SeqlabError(f"{name} must be an integer token id, not {token!r}")
+        if tgt_vocab is not None and not 0 <= token < tgt_vocab:
+            raise SeqlabError(f"{name} id {token} is out of range for a target vocabulary of {tgt_vocab} tokens")
+
+
+def _check_source(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor) -> None:
+    """What would fail deep inside torch, or decode silently wrong (NaN attention on a length of 0).
+    The host reads the small source tensors once per call."""
+    check_tokens(src, "the source")
+    B, S = src.shape
+    if not torch.is_tensor(src_valid_len) or src_valid_len.shape != (B,):
+        shape = tuple(src_valid_len.shape) if torch.is_tensor(src_valid_len) else type(src_valid_len).__name__
+        raise SeqlabError(f"src_valid_len must be a tensor with one length per source, shape ({B},), not {shape}")
+    if src_valid_len.dtype not in ID_DTYPES:
+        raise SeqlabError(f"src_valid_len must hold integer lengths, not {src_valid_len.dtype}")
+    if B == 0:
+        raise SeqlabError("no source sentence to decode (a batch of 0)")
+    len_min, len_max, id_min, id_max = torch.stack(  # one host read
+        [*torch.aminmax(src_valid_len.long()), *torch.aminmax(src.long())]).tolist()
+    if len_min < 1 or len_max > S:
+        raise SeqlabError(f"source valid lengths must be in 1..{S} (the source's steps; <eos> at least), "
+                          f"got {len_min}..{len_max}")
+    src_vocab = _vocab_size(model.encoder)
+    if src_vocab is not None and (id_min < 0 or id_max >= src_vocab):
+        raise SeqlabError(f"source ids must be in 0..{src_vocab - 1} (the source vocabulary), got {id_min}..{id_max}")
+
+
 def _start(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor):
+    _check_source(model, src, src_valid_len)
     enc_outputs = model.encoder(src, src_valid_len)
     return model.decoder.init_state(enc_outputs, src_valid_len)
 
@@ -64,10 +104,11 @@ def greedy_decode(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tens
     steps until the last source ended (log-probabilities after a source's end are 0).
     """
     _check(1, max_len)
+    _check_special(model, bos, eos)
+    state = _start(model, src, src_valid_len)
     device = src.device
     every = _sync_every(sync_every, device)
     B = src.shape[0]
-    state = _start(model, src, src_valid_len)
     y = torch.full((B, 1), bos, dtype=torch.long, device=device)
     tokens = torch.zeros((B, max_len), dtype=torch.long, device=device)
     logps = torch.zeros((B, max_len), device=device)
@@ -114,10 +155,11 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
     _check(beam_size, max_len)
     if n_best <= 0:
         raise SeqlabError(f"n_best must be at least 1, got {n_best}")
+    _check_special(model, bos, eos)
+    state = _start(model, src, src_valid_len)
     device = src.device
     every = _sync_every(sync_every, device)
     B, K, F = src.shape[0], beam_size, max(beam_size, n_best)
-    state = _start(model, src, src_valid_len)
     state = model.decoder.reorder_state(state, torch.arange(B, device=device).repeat_interleave(K))
     sums = torch.full((B, K), float("-inf"), device=device)
     sums[:, 0] = 0.0  # one live candidate (<bos>) per source at the start
@@ -199,9 +241,10 @@ def exhaustive_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.
     Only for tiny vocabularies (tests): refuses more than `limit` candidates.
     """
     _check(1, max_len)
+    _check_special(model, bos, eos)
+    state0 = _start(model, src, src_valid_len)
     if src.shape[0] != 1:
         raise SeqlabError("exhaustive search takes one source sentence at a time")
-    state0 = _start(model, src, src_valid_len)
     V = model.decoder(torch.full((1, 1), bos, device=src.device), state0)[0].shape[-1]
     non_eos = [v for v in range(V) if v != eos]
     count = sum((V - 1) ** (L - 1) for L in range(1, max_len)) + (V - 1) ** (max_len - 1) * V

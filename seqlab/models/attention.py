@@ -14,15 +14,27 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from seqlab.models.seq2seq import Decoder
+from seqlab.errors import SeqlabError
+from seqlab.models.seq2seq import Decoder, check_tokens
 
 
 def masked_softmax(scores: torch.Tensor, valid_lens: torch.Tensor | None) -> torch.Tensor:
-    """Softmax over the last axis of (B, Q, K) `scores`, keys at or past `valid_lens` (B,) excluded."""
+    """Softmax over the last axis of (B, Q, K) `scores`, keys at or past the valid length excluded;
+    `valid_lens` is (B,), one per batch row, or (B, Q), one per query, as in the book.
+
+    Masked scores get the dtype's lowest finite value (the book's -1e6, which float16 cannot hold):
+    they get zero weight, and a row with valid length 0 is uniform as in the book (with -inf it
+    would be NaN). seqlab's decoding functions refuse a valid length of 0.
+    """
     if valid_lens is None:
         return torch.softmax(scores, dim=-1)
-    keep = torch.arange(scores.shape[-1], device=scores.device)[None, None, :] < valid_lens[:, None, None]
-    return torch.softmax(scores.masked_fill(~keep, float("-inf")), dim=-1)
+    if scores.dim() != 3 or valid_lens.shape not in (scores.shape[:1], scores.shape[:2]):
+        raise SeqlabError(f"valid_lens of shape {tuple(valid_lens.shape)} do not fit scores of shape "
+                          f"{tuple(scores.shape)}: scores must be (batch, queries, keys) and valid_lens "
+                          "(batch,) or (batch, queries)")
+    lens = valid_lens[:, None, None] if valid_lens.dim() == 1 else valid_lens[:, :, None]  # (B, 1 or Q, 1)
+    keep = torch.arange(scores.shape[-1], device=scores.device) < lens  # (B, 1 or Q, K)
+    return torch.softmax(scores.masked_fill(~keep, torch.finfo(scores.dtype).min), dim=-1)
 
 
 class AdditiveAttention(nn.Module):
@@ -73,10 +85,14 @@ class Seq2SeqAttentionDecoder(Decoder):
         outputs = outputs.permute(1, 0, 2)  # (B, S, H)
         if enc_valid_lens is None:
             enc_valid_lens = torch.full((outputs.shape[0],), outputs.shape[1], device=outputs.device)
+        elif enc_valid_lens.shape != outputs.shape[:1]:  # would broadcast silently (1 length) or fail in bmm
+            raise SeqlabError(f"enc_valid_lens must hold one length per source: shape ({outputs.shape[0]},), "
+                              f"not {tuple(enc_valid_lens.shape)}")
         return AttentionState(outputs, self.attention.W_k(outputs), hidden, enc_valid_lens)
 
     def forward(self, X: torch.Tensor, state: AttentionState) -> tuple[torch.Tensor, AttentionState]:
         enc_outputs, keys, hidden, valid_lens = state
+        check_tokens(X, "the decoder input")
         X = self.embedding(X.long()).permute(1, 0, 2)  # (T, B, E)
         outputs, self._attention_weights = [], []
         for x in X:  # x: (B, E); the query needs the previous step's state, so one step at a time

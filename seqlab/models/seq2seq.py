@@ -22,6 +22,21 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 
+ID_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
+
+
+def check_tokens(X: Any, what: str) -> None:
+    """`X` must be a (B, T) tensor of integer token ids with T >= 1 (shape and dtype only: no host read)."""
+    if not torch.is_tensor(X):
+        raise SeqlabError(f"{what} must be a tensor of token ids, not {type(X).__name__}")
+    if X.dim() != 2:
+        hint = ": add the batch dimension with .unsqueeze(0)" if X.dim() == 1 else ""
+        raise SeqlabError(f"{what} must be a (batch, steps) tensor of token ids, not of shape {tuple(X.shape)}{hint}")
+    if X.dtype not in ID_DTYPES:
+        raise SeqlabError(f"{what} must hold integer token ids, not {X.dtype}")
+    if X.shape[1] == 0:
+        raise SeqlabError(f"{what} has no steps (shape {tuple(X.shape)}): give at least one token per sequence")
+
 
 class Encoder(nn.Module):
     """The encoder interface: `forward(X, *args) -> enc_outputs`."""
@@ -52,10 +67,18 @@ class EncoderDecoder(nn.Module):
 
     def __init__(self, encoder: Encoder, decoder: Decoder, **kwargs):
         super().__init__(**kwargs)
+        enc, dec = _state_shape(encoder), _state_shape(decoder)
+        if enc is not None and dec is not None and enc != dec:
+            raise SeqlabError(f"the encoder has {enc[0]} layer(s) of {enc[1]} hidden units but the decoder {dec[0]} "
+                              f"of {dec[1]}: the decoder starts from the encoder's final state, so give both the "
+                              "same num_layers and num_hiddens")
         self.encoder = encoder
         self.decoder = decoder
 
     def forward(self, enc_X, dec_X, *args):
+        if torch.is_tensor(enc_X) and torch.is_tensor(dec_X) and enc_X.shape[:1] != dec_X.shape[:1]:
+            raise SeqlabError(f"the source batch has shape {tuple(enc_X.shape)} and the target batch "
+                              f"{tuple(dec_X.shape)}: they differ in batch size (the first dimension)")
         enc_outputs = self.encoder(enc_X, *args)
         dec_state = self.decoder.init_state(enc_outputs, *args)
         return self.decoder(dec_X, dec_state)
@@ -86,10 +109,15 @@ class Seq2SeqEncoder(Encoder):
                           bidirectional=bidirectional)
 
     def forward(self, X: torch.Tensor, *args) -> tuple[torch.Tensor, torch.Tensor]:
-        T = X.shape[1]
+        check_tokens(X, "the source")
+        B, T = X.shape
         X = self.embedding(X.long()).permute(1, 0, 2)  # (B, T) -> (T, B, E)
         if self.pack and args and args[0] is not None:
-            lengths = torch.as_tensor(args[0]).to("cpu", torch.int64).clamp(1, T)
+            lengths = torch.as_tensor(args[0])
+            if lengths.shape != (B,):
+                raise SeqlabError(f"the source valid lengths must hold one length per source: shape ({B},), "
+                                  f"not {tuple(lengths.shape)}")
+            lengths = lengths.to("cpu", torch.int64).clamp(1, T)
             packed = nn.utils.rnn.pack_padded_sequence(X, lengths, enforce_sorted=False)
             output, state = self.rnn(packed)
             output, _ = nn.utils.rnn.pad_packed_sequence(output, total_length=T)  # (T, B, H)
@@ -132,6 +160,7 @@ class Seq2SeqDecoder(Decoder):
     def forward(self, X: torch.Tensor, state: Any) -> tuple[torch.Tensor, Seq2SeqState]:
         if not isinstance(state, Seq2SeqState):  # a bare (L, B, H) tensor, as the book passes
             state = Seq2SeqState(state, state[-1])
+        check_tokens(X, "the decoder input")
         X = self.embedding(X.long()).permute(1, 0, 2)  # (T, B, E)
         context = state.context.unsqueeze(0).expand(X.shape[0], -1, -1)  # (T, B, H)
         output, hidden = self.rnn(torch.cat((X, context), dim=2), state.hidden)  # (T, B, H)
@@ -140,6 +169,16 @@ class Seq2SeqDecoder(Decoder):
 
     def reorder_state(self, state: Seq2SeqState, index: torch.Tensor) -> Seq2SeqState:
         return Seq2SeqState(state.hidden.index_select(1, index), state.context.index_select(0, index))
+
+
+def _state_shape(module: nn.Module) -> tuple[int, int] | None:
+    """(layers, hidden units) of the state a seqlab encoder hands over or a GRU decoder starts from."""
+    if isinstance(module, Seq2SeqEncoder):
+        return module.num_layers, module.num_hiddens
+    rnn = getattr(module, "rnn", None)
+    if isinstance(module, Decoder) and isinstance(rnn, nn.RNNBase):
+        return rnn.num_layers, rnn.hidden_size
+    return None
 
 
 def build_seq2seq(src_vocab_size: int, tgt_vocab_size: int, *, embed: int, hidden: int, layers: int,

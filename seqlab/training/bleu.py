@@ -19,19 +19,49 @@ from __future__ import annotations
 
 import collections
 import math
+import numbers
 from typing import Sequence
+
+from seqlab.errors import SeqlabError
 
 Tokens = Sequence[str]
 
 
 def _tokens(seq: str | Tokens) -> list[str]:
+    """A sentence's tokens: a str split on single spaces (as the book), or a sequence of words or
+    integer ids; a tensor or array of ids becomes a list of ints (tensor elements hash by identity,
+    so two equal tensors would share no n-gram)."""
     if isinstance(seq, str):
-        return [] if seq == "" else seq.split(" ")  # the book splits on single spaces
+        return [] if seq == "" else seq.split(" ")
+    if hasattr(seq, "tolist"):  # torch.Tensor, numpy array
+        seq = seq.tolist()
+    if not isinstance(seq, (list, tuple)):
+        raise SeqlabError(f"a sentence must be a string or a list of tokens, not {type(seq).__name__}")
+    for t in seq:
+        if not isinstance(t, (str, numbers.Integral)):
+            raise SeqlabError(f"a sentence's tokens must be strings or integer ids, not {type(t).__name__} ({t!r})")
     return list(seq)
+
+
+def _check_order(name: str, k) -> None:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise SeqlabError(f"{name} (the largest n-gram order) must be an integer >= 1, not {k!r}")
+
+
+def _sentences(name: str, seqs) -> list:
+    """A corpus: a list of sentences (a 2-D tensor or array: one sentence per row)."""
+    if isinstance(seqs, str):  # iterating it would give one-character sentences
+        raise SeqlabError(f"{name} must be a list of sentences, not one string (for one sentence: [sentence])")
+    if hasattr(seqs, "tolist"):
+        seqs = seqs.tolist()
+    if not isinstance(seqs, (list, tuple)):
+        raise SeqlabError(f"{name} must be a list of sentences, not {type(seqs).__name__}")
+    return list(seqs)
 
 
 def bleu(pred_seq: str | Tokens, label_seq: str | Tokens, k: int) -> float:
     """The book's BLEU of one prediction against one label (strings of space-separated tokens)."""
+    _check_order("k", k)
     pred_tokens, label_tokens = _tokens(pred_seq), _tokens(label_seq)
     len_pred, len_label = len(pred_tokens), len(label_tokens)
     if len_pred == 0:
@@ -59,8 +89,10 @@ def _ngrams(tokens: list[str], n: int) -> collections.Counter:
 def corpus_stats(hypotheses: Sequence[str | Tokens], references: Sequence[str | Tokens], max_n: int = 4
                  ) -> dict:
     """Summed clipped matches and totals per order, hypothesis and reference lengths."""
+    _check_order("max_n", max_n)
+    hypotheses, references = _sentences("hypotheses", hypotheses), _sentences("references", references)
     if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+        raise SeqlabError(f"{len(hypotheses)} hypotheses but {len(references)} references: give one reference each")
     correct, total = [0] * max_n, [0] * max_n
     sys_len = ref_len = 0
     for hyp, ref in zip(hypotheses, references):
@@ -82,7 +114,7 @@ def corpus_bleu(hypotheses: Sequence[str | Tokens], references: Sequence[str | T
     1 / (2^m * total) for its m-th such order; smooth="none": any order without a match gives 0.
     """
     if smooth not in ("exp", "none"):
-        raise ValueError(f"smooth must be 'exp' or 'none', not {smooth!r}")
+        raise SeqlabError(f"smooth must be 'exp' or 'none', not {smooth!r}")
     s = corpus_stats(hypotheses, references, max_n)
     if s["sys_len"] == 0:
         return 0.0

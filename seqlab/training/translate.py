@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from seqlab.errors import SeqlabError
 from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D
 from seqlab.training.bleu import corpus_bleu
@@ -23,7 +24,17 @@ from seqlab.training.common import grad_clipping
 
 
 def sequence_mask(X: torch.Tensor, valid_len: torch.Tensor, value: float = 0.0) -> torch.Tensor:
-    """Set the items of (B, T, ...) `X` at or past each row's `valid_len` to `value` (a copy)."""
+    """Set the items of (B, T, ...) `X` at or past each row's `valid_len` (B,) to `value` (a copy).
+
+    As in the book, a length of T or more keeps the whole row. Shapes are checked, values are not
+    (that would need a host read on every training step).
+    """
+    valid_len = torch.as_tensor(valid_len)
+    if X.dim() < 2:
+        raise SeqlabError(f"X must be (batch, steps, ...), not of shape {tuple(X.shape)}")
+    if valid_len.shape != X.shape[:1]:
+        raise SeqlabError(f"valid_len must hold one length per sequence: shape ({X.shape[0]},) for a batch of "
+                          f"{X.shape[0]}, not {tuple(valid_len.shape)}")
     keep = torch.arange(X.shape[1], device=X.device)[None, :] < valid_len.to(X.device)[:, None]  # (B, T)
     while keep.dim() < X.dim():
         keep = keep.unsqueeze(-1)
@@ -32,6 +43,9 @@ def sequence_mask(X: torch.Tensor, valid_len: torch.Tensor, value: float = 0.0) 
 
 def masked_ce(logits: torch.Tensor, labels: torch.Tensor, valid_len: torch.Tensor) -> torch.Tensor:
     """Per-token cross-entropy (B, T) of (B, T, V) logits, zero at padded positions."""
+    if logits.dim() != 3 or labels.shape != logits.shape[:2]:
+        raise SeqlabError(f"labels of shape {tuple(labels.shape)} do not fit predictions of shape "
+                          f"{tuple(logits.shape)}: predictions must be (batch, steps, vocab) and labels (batch, steps)")
     ce = F.cross_entropy(logits.permute(0, 2, 1).float(), labels.long(), reduction="none")  # (B, T)
     return sequence_mask(ce, valid_len)
 
@@ -41,11 +55,22 @@ class MaskedSoftmaxCELoss(nn.Module):
 
     `loss(ones(3, 4, 10), ones(3, 4), [4, 2, 0])` is [2.3026, 2.3026, 0.0] (ln 10 per
     real token; an empty sequence has no loss), where the book gives [2.3026, 1.1513, 0.0].
+
+    Each valid length must be an integer in 0..T: one past T would divide T tokens' loss by
+    more than T. Checking the values costs one host read per call; seqlab's own training loop
+    (`train_epoch`) calls `masked_ce`, whose checks are on shapes only.
     """
 
     def forward(self, pred: torch.Tensor, label: torch.Tensor, valid_len: torch.Tensor) -> torch.Tensor:
         valid_len = torch.as_tensor(valid_len, device=pred.device)
-        return masked_ce(pred, label, valid_len).sum(dim=1) / valid_len.clamp(min=1).to(pred.dtype)
+        ce = masked_ce(pred, label, valid_len)  # checks the shapes
+        if valid_len.is_floating_point():
+            raise SeqlabError(f"valid_len must hold integer lengths, not {valid_len.dtype}")
+        T = pred.shape[1]
+        outside = valid_len[(valid_len < 0) | (valid_len > T)]  # the one host read
+        if outside.numel():
+            raise SeqlabError(f"valid lengths must be in 0..{T} (the steps of the labels), got {outside[:5].tolist()}")
+        return ce.sum(dim=1) / valid_len.clamp(min=1).to(pred.dtype)
 
 
 def book_masked_ce(pred: torch.Tensor, label: torch.Tensor, valid_len: torch.Tensor) -> torch.Tensor:
