@@ -22,7 +22,8 @@ from seqlab.generation.sampling import predict_ch8
 from seqlab.models.cells import (get_gru_params, get_lstm_params, get_params, gru, init_gru_state,
                                  init_lstm_state, init_rnn_state, lstm, rnn)
 from seqlab.models.lm import RNNModel, RNNModelScratch
-from seqlab.training.common import grad_clipping, sgd
+from seqlab.errors import SeqlabError
+from seqlab.training.common import check_count, grad_clipping, sgd
 from seqlab.training.lm import evaluate_lm
 
 __all__ = ["RNNModelScratch", "RNNModel", "get_params", "get_gru_params", "get_lstm_params", "init_rnn_state",
@@ -59,12 +60,16 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
             updater(batch_size=1)  # the mean is already taken
         total += float(l.detach()) * y.numel()
         count += y.numel()
+    if count == 0:
+        raise SeqlabError("the data iterator yielded no batches: the corpus is shorter than one batch "
+                          "(lower batch_size or num_steps)")
     return math.exp(total / count), count / (time.perf_counter() - t0)
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False, *,
               plot_path: str | None = "train_ch8.png", verbose: bool = True):
     """The book's training function; the animator becomes a PNG at `plot_path` (None: no plot)."""
+    check_count(num_epochs, "num_epochs")
     loss = nn.CrossEntropyLoss()
     if isinstance(net, nn.Module):
         updater = torch.optim.SGD(net.parameters(), lr)

@@ -17,6 +17,7 @@ functions below work for scratch and fused models alike.
 
 from __future__ import annotations
 
+import numbers
 from typing import Hashable, Sequence
 
 import torch
@@ -27,7 +28,14 @@ from seqlab.runtime import eval_mode
 
 
 def check_prefix(tokens: Sequence[Hashable], vocab: Vocab, level: str = "char") -> list[int]:
-    """Indices of the prefix tokens; a token outside the vocabulary is a clear error."""
+    """Indices of the prefix tokens; a token outside the vocabulary is a clear error.
+
+    At level "word" the prefix is a list of words: a string is refused rather than read as
+    characters (the word tokenizer of the corpus, not `str.split`, decides what a word is).
+    """
+    if level == "word" and isinstance(tokens, str):
+        raise SeqlabError(f"at level 'word' the prefix is a list of words, got the string {tokens!r}: "
+                          f"pass e.g. {tokens!r}.split()")
     if len(tokens) == 0:
         raise SeqlabError("the prefix is empty: give at least one token to start from")
     missing = sorted({t for t in tokens if t not in vocab}, key=str)
@@ -40,12 +48,24 @@ def check_prefix(tokens: Sequence[Hashable], vocab: Vocab, level: str = "char") 
     return [vocab.token_to_idx[t] for t in tokens]
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_sampling(temperature: float | None, top_k: int | None) -> None:
     if temperature is not None and not temperature > 0:
         raise SeqlabError(f"temperature must be > 0 (small: nearly greedy; 1: the model's distribution), "
                           f"got {temperature}")
-    if top_k is not None and top_k <= 0:
-        raise SeqlabError(f"top-k must be a positive number of candidate tokens, got {top_k}")
+    if top_k is not None and not (_is_int(top_k) and top_k > 0):
+        raise SeqlabError(f"top-k must be a positive integer (a number of candidate tokens), got {top_k!r}")
+
+
+def check_vocab_size(net, vocab: Vocab) -> None:
+    """Refuse a model whose output layer has another size than the vocabulary (ids would be misread)."""
+    size = getattr(net, "vocab_size", None)
+    if size is not None and size != len(vocab):
+        raise SeqlabError(f"the model predicts {size} tokens but the vocabulary has {len(vocab)}: generate "
+                          "with the vocabulary the model was trained on")
 
 
 def _device_of(net) -> torch.device:
@@ -100,10 +120,10 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
                  warm-up `-- one step per column --'
     """
     check_sampling(temperature, top_k)
-    if num_tokens < 0:
-        raise SeqlabError(f"the number of tokens to generate must be >= 0, got {num_tokens}")
-    if num_samples <= 0:
-        raise SeqlabError(f"the number of samples must be at least 1, got {num_samples}")
+    if not (_is_int(num_tokens) and num_tokens >= 0):
+        raise SeqlabError(f"the number of tokens to generate must be >= 0 (an integer), got {num_tokens!r}")
+    if not (_is_int(num_samples) and num_samples > 0):
+        raise SeqlabError(f"the number of samples must be at least 1 (an integer), got {num_samples!r}")
     rows = [list(p) for p in prefixes for _ in range(num_samples)]
     if not rows or min(len(r) for r in rows) == 0:
         raise SeqlabError("a prefix is empty (or none was given): give each at least one token to start from")
@@ -136,13 +156,17 @@ def generate_ids(net, prefix_ids: Sequence[int], num_tokens: int, *, temperature
 def generate(net, vocab: Vocab, prefix: Sequence[Hashable], num_tokens: int, *, level: str = "char",
              temperature: float | None = None, top_k: int | None = None, seed: int | None = None,
              device=None) -> list[Hashable]:
-    """Tokens: the prefix followed by `num_tokens` generated ones."""
-    ids = generate_ids(net, check_prefix(list(prefix), vocab, level), num_tokens, temperature=temperature,
+    """Tokens: the prefix (a sequence of tokens: a str is one of characters) followed by
+    `num_tokens` generated ones."""
+    check_vocab_size(net, vocab)
+    tokens = prefix if isinstance(prefix, str) else list(prefix)
+    ids = generate_ids(net, check_prefix(tokens, vocab, level), num_tokens, temperature=temperature,
                        top_k=top_k, seed=seed, device=device)
     return vocab.to_tokens(ids)
 
 
 def predict_ch8(prefix: str, num_preds: int, net, vocab: Vocab, device=None) -> str:
     """The book's greedy character generation: prefix + num_preds arg-max characters."""
+    check_vocab_size(net, vocab)
     ids = generate_ids(net, check_prefix(list(prefix), vocab, "char"), num_preds, device=device)
     return "".join(vocab.idx_to_token[i] for i in ids)

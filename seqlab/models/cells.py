@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.models.fast_cells import recurrence
+from seqlab.training.common import check_count
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -61,7 +62,8 @@ class ScratchCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype=None, device=None):
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
+        self.input_size = check_count(input_size, "input_size")
+        self.hidden_size = check_count(hidden_size, "hidden_size")
         g, h = self.gates, hidden_size
         self.W_x = _uniform((input_size, g * h), h, dtype, device)  # (D, G*H)
         self.W_h = _uniform((self._recurrent_in(), g * h), h, dtype, device)  # (H, G*H)
@@ -72,6 +74,7 @@ class ScratchCell(nn.Module):
 
     def begin_state(self, batch_size: int, device=None, dtype=None) -> State:
         dtype = dtype or self.W_x.dtype
+        batch_size = check_count(batch_size, "batch_size")
         z = torch.zeros(batch_size, self.hidden_size, device=device or self.W_x.device, dtype=dtype)
         return (z, z.clone()) if self.has_cell else z
 

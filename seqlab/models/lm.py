@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.training.common import check_token_batch
+from seqlab.training.common import check_count, check_model_input, check_state
 from seqlab.models.recurrent import make_rnn_layer
 from seqlab.models.regularization import LockedDropout, WeightDrop, embedding_dropout
 
@@ -48,6 +48,13 @@ def _swap_if_device(batch_size, device):
     if isinstance(batch_size, (torch.device, str)):
         return (device if isinstance(device, int) else 1), batch_size
     return batch_size, device
+
+
+def _zeros(shapes, device, dtype):
+    """A state of zeros with the structure of `shapes` (a shape, or a tuple/list of them)."""
+    if isinstance(shapes[0], (tuple, list)):
+        return type(shapes)(_zeros(s, device, dtype) for s in shapes)
+    return torch.zeros(shapes, device=device, dtype=dtype)
 
 
 TIED_INIT_RANGE = 0.1  # a tied embedding/output matrix starts U(-0.1, 0.1) (pytorch/examples, AWD-LSTM)
@@ -62,10 +69,16 @@ class RNNModel(nn.Module):
     def __init__(self, rnn_layer: nn.Module, vocab_size: int, *, embed_size: int = 0, dropout: float = 0.0,
                  tie_weights: bool = False):
         super().__init__()
+        if getattr(rnn_layer, "batch_first", False) or getattr(rnn_layer, "proj_size", 0):
+            raise SeqlabError("RNNModel runs its recurrent layer time-major (T, B, ...) and reads its full hidden "
+                              "state: build the layer without batch_first=True and without proj_size")
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
         self.num_hiddens = rnn_layer.hidden_size
         self.num_directions = 2 if rnn_layer.bidirectional else 1
+        # plain attributes, read per batch (each self.rnn goes through nn.Module.__getattr__)
+        self._state_rows = self.num_directions * rnn_layer.num_layers  # (layers*dirs, B, H)
+        self._has_cell = isinstance(rnn_layer, nn.LSTM) or getattr(rnn_layer, "has_cell", False)
         self.embedding = nn.Embedding(vocab_size, embed_size) if embed_size else None
         in_size = embed_size or vocab_size
         if rnn_layer.input_size != in_size:
@@ -84,7 +97,9 @@ class RNNModel(nn.Module):
             init_embedding_and_output(self, TIED_INIT_RANGE)
 
     def forward(self, inputs: torch.Tensor, state=None):
-        check_token_batch(inputs, None)  # dtype/shape only: no host sync per batch
+        check_model_input(inputs, self.vocab_size)
+        if state is not None:
+            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0])
         if self.embedding is not None:
             X = self.drop(self.embedding(inputs.T))  # (T, B, E)
         elif getattr(self.rnn, "fast", False):  # a scratch layer looks the rows up: no one-hot tensor
@@ -97,14 +112,14 @@ class RNNModel(nn.Module):
         output = self.linear(Y.reshape(-1, Y.shape[-1]))  # (T*B, V)
         return output, state
 
+    def _state_shapes(self, batch_size: int):
+        shape = (self._state_rows, batch_size, self.num_hiddens)
+        return (shape, shape) if self._has_cell else shape  # (h, c) for LSTMs
+
     def begin_state(self, batch_size: int = 1, device=None):
         batch_size, device = _swap_if_device(batch_size, device)
-        ref = self.linear.weight
-        shape = (self.num_directions * self.rnn.num_layers, batch_size, self.num_hiddens)
-        z = torch.zeros(shape, device=device or ref.device, dtype=ref.dtype)
-        if isinstance(self.rnn, nn.LSTM) or getattr(self.rnn, "has_cell", False):
-            return (z, z.clone())  # (h, c)
-        return z
+        shapes = self._state_shapes(check_count(batch_size, "batch_size"))
+        return _zeros(shapes, device or self.linear.weight.device, self.linear.weight.dtype)
 
 
 class RNNModelScratch(nn.Module):
@@ -118,19 +133,46 @@ class RNNModelScratch(nn.Module):
     def __init__(self, vocab_size: int, num_hiddens: int, device, get_params: Callable, init_state: Callable,
                  forward_fn: Callable):
         super().__init__()
-        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        self.vocab_size = check_count(vocab_size, "vocab_size")
+        self.num_hiddens = check_count(num_hiddens, "num_hiddens")
+        self._state_shapes_by_batch: dict = {}
         self._plist = nn.ParameterList([nn.Parameter(p.detach()) for p in get_params(vocab_size, num_hiddens,
                                                                                         device)])
         self.params = list(self._plist)
         self.init_state, self.forward_fn = init_state, forward_fn
 
-    def forward(self, X: torch.Tensor, state):
+    def forward(self, X: torch.Tensor, state=None):
+        check_model_input(X, self.vocab_size)
+        if state is None:
+            state = self.begin_state(X.shape[0], X.device)
+        shapes = self._state_shapes(X.shape[0])
+        if shapes is not None:  # a wrong batch would broadcast into wrong logits, silently
+            check_state(state, shapes, X.shape[0])
         X = F.one_hot(X.T.long(), self.vocab_size).to(self.params[0].dtype)  # (T, B, V)
         return self.forward_fn(X, state, self.params)  # (T*B, V), state
 
+    def _state_shapes(self, batch_size: int):
+        # init_state is the caller's function (the book's returns a tuple of (B, H) zeros): ask it
+        # once per batch size for meta tensors (shapes, no memory); None if it cannot make them
+        if batch_size not in self._state_shapes_by_batch:
+            try:
+                meta = self.init_state(batch_size, self.num_hiddens, torch.device("meta"))
+                shapes = _shapes_of(meta)
+            except Exception:  # noqa: BLE001 (someone's init_state that needs a real device: no check)
+                shapes = None
+            self._state_shapes_by_batch[batch_size] = shapes
+        return self._state_shapes_by_batch[batch_size]
+
     def begin_state(self, batch_size: int = 1, device=None):
         batch_size, device = _swap_if_device(batch_size, device)
-        return self.init_state(batch_size, self.num_hiddens, device or self.params[0].device)
+        return self.init_state(check_count(batch_size, "batch_size"), self.num_hiddens,
+                               device or self.params[0].device)
+
+
+def _shapes_of(state):
+    if isinstance(state, torch.Tensor):
+        return tuple(state.shape)
+    return type(state)(_shapes_of(s) for s in state)
 
 
 class RegularizedRNNModel(nn.Module):
@@ -180,7 +222,9 @@ class RegularizedRNNModel(nn.Module):
         # untied: nn.Embedding's N(0, 1), a strong input signal from the first step (char models)
 
     def forward(self, inputs: torch.Tensor, state=None):
-        check_token_batch(inputs, None)  # dtype/shape only: no host sync per batch
+        check_model_input(inputs, self.vocab_size)
+        if state is not None:
+            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0])
         words = inputs.T.long()  # (T, B)
         X = embedding_dropout(self.embedding, words, self.dropout_embed, self.training)  # (T, B, E)
         X = self.lock_in(X)
@@ -196,14 +240,14 @@ class RegularizedRNNModel(nn.Module):
         output = self.linear(X.reshape(-1, X.shape[-1]))  # (T*B, V)
         return output, new_state
 
+    def _state_shapes(self, batch_size: int) -> list:
+        shapes = [(1, batch_size, size) for size in self.sizes]
+        return [(s, s) if self.cell in ("lstm", "peephole") else s for s in shapes]
+
     def begin_state(self, batch_size: int = 1, device=None):
         batch_size, device = _swap_if_device(batch_size, device)
-        ref = self.linear.weight
-        state = []
-        for size in self.sizes:
-            z = torch.zeros((1, batch_size, size), device=device or ref.device, dtype=ref.dtype)
-            state.append((z, z.clone()) if self.cell in ("lstm", "peephole") else z)
-        return state
+        shapes = self._state_shapes(check_count(batch_size, "batch_size"))
+        return _zeros(shapes, device or self.linear.weight.device, self.linear.weight.dtype)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.cells import CELLS, copy_from_fused, make_cell
+from seqlab.training.common import check_count
 
 IMPLS = ("scratch", "fused")
 _FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -30,6 +31,8 @@ class ScratchRNN(nn.Module):
                  bidirectional: bool = False, dropout: float = 0.0, nonlinearity: str = "tanh",
                  dtype=None, device=None):
         super().__init__()
+        for value, name in ((input_size, "input_size"), (hidden_size, "hidden_size"), (num_layers, "num_layers")):
+            check_count(value, name)
         self.mode, self.input_size, self.hidden_size = cell, input_size, hidden_size
         self.num_layers, self.bidirectional, self.dropout = num_layers, bidirectional, dropout
         self.num_directions = 2 if bidirectional else 1
@@ -45,6 +48,7 @@ class ScratchRNN(nn.Module):
 
     def begin_state(self, batch_size: int, device=None, dtype=None):
         ref = self.cells[0].W_x
+        batch_size = check_count(batch_size, "batch_size")
         z = torch.zeros(self.num_layers * self.num_directions, batch_size, self.hidden_size,
                         device=device or ref.device, dtype=dtype or ref.dtype)
         return (z, z.clone()) if self.has_cell else z

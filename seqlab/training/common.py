@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Iterable
 
 import torch
@@ -36,6 +37,9 @@ def grad_clipping(net: nn.Module | Iterable[torch.Tensor], theta: float) -> torc
     Returns the norm before clipping, as a tensor (no host sync: the scaling is
     computed on the device, as the book's formula asks, without a Python `if`).
     """
+    if not theta > 0:  # also NaN; theta < 0 would flip the gradients, 0 zero them
+        raise SeqlabError(f"the clipping threshold theta must be > 0 (the largest gradient norm kept), "
+                          f"got {theta}")
     params = _params(net)
     if not params:
         return torch.zeros(())
@@ -77,6 +81,13 @@ def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weig
     raise SeqlabError(f"unknown optimizer {name!r}: use sgd, adam or adamw")
 
 
+def check_count(value, name: str, minimum: int = 1) -> int:
+    """Refuse a count that is not an integer >= `minimum` (a bool or 2.5 too): returns it as an int."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, torch.SymInt)) or value < minimum:
+        raise SeqlabError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value if isinstance(value, torch.SymInt) else int(value)  # a SymInt under torch.compile stays one
+
+
 def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "token ids") -> None:
     """Refuse what a language model cannot read, with a message instead of a deep torch error:
     a (batch, time) integer tensor with at least one time step and ids in [0, vocab_size)
@@ -98,3 +109,75 @@ def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "t
         bad = lo if lo < 0 else hi
         raise SeqlabError(f"token id {bad} is out of range for a vocabulary of {vocab_size} tokens "
                           f"(ids 0..{vocab_size - 1}): the data and the model use different vocabularies")
+
+
+def check_model_input(X: torch.Tensor, vocab_size: int) -> None:
+    """`check_token_batch` at the top of a model's forward: the id range is checked on the CPU only.
+
+    On the CPU a min/max costs a few microseconds. On CUDA it would be a host sync per batch,
+    and `torch._assert_async` fails as a device-side assert that poisons the CUDA context
+    instead of raising a readable error, so the range is left to the data paths there: training
+    builds the model from the data's vocabulary, and generation checks the prefix and that the
+    model and vocabulary sizes agree. Skipped inside torch.compile too (a graph break).
+    """
+    on_cpu = X.device.type == "cpu" and not torch.compiler.is_compiling()
+    check_token_batch(X, vocab_size if on_cpu else None)
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join(str(int(d)) for d in shape) + ")"
+
+
+def _describe(expected) -> str:
+    if not isinstance(expected[0], (tuple, list)):
+        return f"one tensor of shape {_shape_text(expected)}"
+    if len(expected) == 2 and not isinstance(expected[0][0], (tuple, list)):
+        return "a pair of 2 tensors (h, c), an LSTM's hidden state and memory cell"
+    return f"a {type(expected).__name__} of {len(expected)} entries (one per layer)"
+
+
+def check_state(state: State, expected, batch_size: int) -> None:
+    """Refuse a recurrent state that `begin_state(batch_size)` would not have made.
+
+    `expected` mirrors the state's structure with shapes instead of tensors: a shape (a tuple
+    of ints), or a tuple/list of such (an LSTM's (h, c), or one entry per layer). A tensor's
+    batch is its second-to-last dimension and its hidden size its last ((L, B, H) or (B, H)).
+    Shapes only: no host sync.
+    """
+    if not _same_shapes(state, expected):  # the common case stays a few shape comparisons
+        _explain_state(state, expected, batch_size)
+
+
+def _same_shapes(state, expected) -> bool:
+    if isinstance(expected[0], (tuple, list)):
+        return (isinstance(state, (tuple, list)) and len(state) == len(expected)
+                and all(map(_same_shapes, state, expected)))
+    return isinstance(state, torch.Tensor) and state.shape == tuple(expected)
+
+
+def _explain_state(state, expected, batch_size: int) -> None:
+    """Raise the SeqlabError that says how `state` differs from `expected` (see check_state)."""
+    fix = f"start from net.begin_state({batch_size}) (the input's batch size)"
+    if isinstance(expected[0], (tuple, list)):  # a pair (h, c), or one entry per layer
+        if not isinstance(state, (tuple, list)) or len(state) != len(expected):
+            got = (f"a {type(state).__name__} of {len(state)} entries" if isinstance(state, (tuple, list))
+                   else f"a {type(state).__name__}")
+            raise SeqlabError(f"the state is {got} but this model's state is {_describe(expected)}: {fix}")
+        for s, e in zip(state, expected):
+            check_state(s, e, batch_size)
+        return
+    if not isinstance(state, torch.Tensor):
+        raise SeqlabError(f"the state is a {type(state).__name__} but this model's state is "
+                          f"{_describe(expected)}: {fix}")
+    got = tuple(state.shape)
+    if got == tuple(expected):
+        return
+    problems = []
+    if len(got) == len(expected):
+        if got[-2] != expected[-2]:
+            problems.append(f"the state has batch {got[-2]} but the input has batch {expected[-2]}")
+        if got[-1] != expected[-1]:
+            problems.append(f"the state has hidden size {got[-1]} but the model's is {expected[-1]}")
+    if not problems:  # another rank or number of layers
+        problems.append(f"the state has shape {_shape_text(got)} but the model expects {_shape_text(expected)}")
+    raise SeqlabError("; ".join(problems) + f": {fix}")

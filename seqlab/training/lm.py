@@ -41,7 +41,7 @@ from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import eval_mode, rng_state, set_rng_state
 from seqlab.training.checkpoint import Checkpoint, check_writable, expect_task, resume_checkpoint, save_checkpoint
 from seqlab.training import common
-from seqlab.training.common import check_token_batch, detach_state, grad_clipping, make_optimizer
+from seqlab.training.common import check_count, check_token_batch, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
 from seqlab.training.guard import (NonFiniteLoss, StepGuard, StopSignals, TrainingInterrupted, check_finite,
@@ -118,6 +118,7 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
     model = D.unwrap(net)
     state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
     lr = optimizer.param_groups[0]["lr"]
+    step = 0
     for step, (X, Y) in enumerate(progress(batches, total=total, desc=desc), start=1):
         X, Y = D.shard_columns(X, dist).to(device), D.shard_columns(Y, dist).to(device)
         if state is None or not carry_state:
@@ -139,6 +140,9 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
             n += Y.numel()
         if D.stop_requested(stop, device, dist):
             break
+    if step == 0:  # said here: the caller reads n == 0 as "every step was skipped"
+        raise SeqlabError("the data iterator yielded no batches: the training split is shorter than one "
+                          "batch (lower batch_size or num_steps)")
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     loss_total, n = D.all_reduce_sum([float(loss_sum), n], device, dist)
@@ -172,14 +176,17 @@ def evaluate_lm(net: nn.Module, stream: torch.Tensor, batch_size: int = 10, num_
     left over after the last full row are read by continuing the last row's state.
     """
     device = torch.device(device)
+    batch_size, num_steps = check_count(batch_size, "batch_size"), check_count(num_steps, "num_steps")
     if not isinstance(stream, torch.Tensor) or stream.dim() != 1:
         raise SeqlabError("evaluate_lm reads a 1-D tensor of token ids (a corpus split)")
+    if stream.numel() == 0:  # before the dtype check: an empty list becomes a float tensor
+        raise SeqlabError("the held-out token ids are empty: give a split with at least two tokens")
     check_token_batch(stream[None], _vocab_size(net), what="held-out token ids")
     stream = stream.to(device).long()
     n_pred = len(stream) - 1
     if n_pred < 1:
         raise SeqlabError(f"a held-out split of {len(stream)} tokens has nothing to predict")
-    B = max(1, min(batch_size, n_pred))
+    B = min(batch_size, n_pred)
     L = n_pred // B
     rows = stream[:B * L].view(B, L)  # (B, L): row b is contiguous text
     targets = stream[1:B * L + 1].view(B, L)
@@ -228,6 +235,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         raise SeqlabError(f"clip must be > 0, got {tc.clip}")
     if tc.epochs <= 0:
         raise SeqlabError(f"--epochs must be positive, got {tc.epochs}")
+    check_count(tc.eval_batch_size, "eval_batch_size")
     batch_rng = random.Random(cfg.run.seed)
     batches = LMBatches(corpus.train, tc.batch_size, tc.num_steps, tc.sampling, rng=batch_rng, device=device)
     steps = (reg.expected_batches(len(corpus.train), tc.batch_size, tc.num_steps) if tc.variable_bptt

@@ -13,6 +13,8 @@ def perplexity(loss_sum: float, n_tokens: int) -> float:
     if n_tokens <= 0:
         raise ValueError("perplexity of zero predicted tokens is undefined")
     mean = loss_sum / n_tokens
+    if math.isnan(mean):  # a NaN loss stays visible (inf would read as "diverged", not "broken")
+        return float("nan")
     return math.exp(mean) if mean < 700 else float("inf")
 
 
