@@ -200,6 +200,8 @@ def fit(cfg, *, log=print) -> dict:
             raise SeqlabError(f"--{name.replace('_', '-')} must be positive, got {value}")
     if d.num_examples is not None and d.num_examples <= 0:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
+    if not tr.clip > 0:  # checked here, not at the first step of training
+        raise SeqlabError(f"--clip must be > 0 (the largest gradient norm kept), got {tr.clip}")
     dist, device, log = D.join(tr.batch_size, resolve_device(run.device), log)
     seed_everything(run.seed)
     out = Path(run.out)

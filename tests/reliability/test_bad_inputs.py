@@ -77,6 +77,7 @@ CLI_CASES = [
     ("train translate: empty pairs file", ["train", "translate", "--data", "{empty}"], "empty"),
     ("train translate: binary pairs file", ["train", "translate", "--data", "{binary}"], "binary"),
     ("train translate: no tab-separated pairs", ["train", "translate", "--data", "{pairs_notab}"], "source<TAB>target"),
+    ("train translate: zero clip", ["train", "translate", "--clip", "0"], "--clip must be > 0"),
     ("train forecast: zero lags", ["train", "forecast", "--tau", "0"], "--tau must be a positive"),
     ("train forecast: missing CSV column", ["train", "forecast", "--data", "{csv}", "--column", "nope"], "nope"),
     ("forecast: negative steps", ["forecast", "--checkpoint", "{tmp}/nothere", "--steps", "-1"], "--steps must be"),
