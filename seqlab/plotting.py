@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -10,13 +12,47 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from seqlab.errors import SeqlabError
+
+
+def _cannot_write(path: str | Path, reason: str) -> SeqlabError:
+    return SeqlabError(f"cannot write the plot to {str(path)!r} ({reason}): choose a writable path")
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """Refuse a plot path that cannot be written, before the work that makes the plot: not a .png,
+    a folder, under a file, or in a folder that takes no new files (a probe file is made and removed;
+    missing folders are not created here)."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise SeqlabError(f"--plot must name a .png file, got {str(path)!r}")
+    if path.is_dir():
+        raise _cannot_write(path, "it is a folder")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # the nearest folder that exists
+        folder = folder.parent
+    if not folder.is_dir():
+        raise _cannot_write(path, f"{str(folder)!r} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".seqlab-write-check.", suffix=".png", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise _cannot_write(path, exc.strerror or str(exc)) from None
+    return path
+
 
 def save_figure(fig, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+    except OSError as exc:  # a path checked beforehand can still go away or fill a disk
+        reason = "it is a folder" if isinstance(exc, IsADirectoryError) else exc.strerror or str(exc)
+        raise _cannot_write(path, reason) from None
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -16,18 +16,36 @@ from seqlab.errors import SeqlabError
 
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
-    """`"auto"` (or None) picks CUDA when there is one, else the CPU."""
+    """`"auto"` (or None) picks CUDA when there is one, else the CPU. Otherwise only devices this
+    machine has: `cpu`, `cuda`, `cuda:N` (N below the GPU count), and `mps` where PyTorch has it.
+    torch itself parses more (`meta`, `xpu`, `mps` on Linux, `cuda:5` on a 1-GPU machine); those fail
+    much later with a traceback, so they are refused here."""
     if isinstance(name, torch.device):
         return name
     if name in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    unknown = f"unknown device {name!r}: use cpu, cuda, cuda:N or auto"
     try:
         device = torch.device(name)
-    except RuntimeError:
-        raise SeqlabError(f"unknown device {name!r}: use cpu, cuda, cuda:N or auto") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SeqlabError(f"device {name!r} asked for, but this machine has no CUDA GPU: use --device cpu")
-    return device
+    except (RuntimeError, TypeError, ValueError):
+        raise SeqlabError(unknown) from None
+    if device.type == "cpu" and device.index in (None, 0):
+        return device
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SeqlabError(f"device {name!r} asked for, but this machine has no CUDA GPU: use --device cpu")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            have = "cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"
+            raise SeqlabError(f"{name} is not available: this machine has {count} GPU{'s' if count != 1 else ''} "
+                              f"({have})")
+        return device
+    if device.type == "mps" and device.index in (None, 0):
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return device
+        raise SeqlabError(f"device {name!r} asked for, but this machine has no Apple MPS GPU: use --device cpu")
+    raise SeqlabError(unknown)
 
 
 @contextmanager

@@ -29,11 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f"seqlab.cli.{name}").register(commands, train)
     ev = commands.add_parser("evaluate", help="evaluate a checkpoint on held-out data; prints JSON")
     ev.add_argument("--checkpoint", required=True, metavar="DIR", help="a run's --out folder or a checkpoint file")
-    ev.add_argument("--split", choices=("valid", "test"), default="test",
-                    help="held-out split (default: test, or valid where a data set has no test split)")
+    ev.add_argument("--split", choices=("valid", "test"), default=None,
+                    help="held-out split (default: test, or valid where a run has no test split; forecast "
+                         "runs have one held-out part, after the training window, and take no --split)")
     ev.add_argument("--which", choices=("best", "last"), default="best")
     ev.add_argument("--device", default="auto")
-    ev.add_argument("--batch-size", type=int, default=None, dest="batch_size")
+    ev.add_argument("--batch-size", type=int, default=None, dest="batch_size",
+                    help="examples per evaluation batch (default: the run's; forecast reads the series at once)")
     ev.set_defaults(func=evaluate)
     return parser
 
@@ -41,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 def evaluate(args: argparse.Namespace) -> int:
     from seqlab.training.checkpoint import load_checkpoint
 
+    if args.batch_size is not None and args.batch_size <= 0:
+        raise SeqlabError(f"--batch-size must be a positive integer, got {args.batch_size}")
     ckpt = load_checkpoint(args.checkpoint, args.which)
     task = ckpt.meta.get("task")
     module = importlib.import_module(f"seqlab.cli.{task}") if task in TASK_MODULES else None
@@ -49,6 +53,27 @@ def evaluate(args: argparse.Namespace) -> int:
     result = module.evaluate(args, ckpt)
     print(json.dumps(result))
     return 0
+
+
+def pick_split(asked: str | None, have: list[str], what: str, why: str = "") -> str:
+    """The held-out split to evaluate: `asked` when the run has it (`have`: its non-empty held-out
+    splits), else an error naming the ones it has; without --split, test, or valid where there is
+    no test split."""
+    if not have:
+        raise SeqlabError(f"{what} has no held-out split to evaluate on{why}")
+    if asked is None:
+        return "test" if "test" in have else have[0]
+    if asked not in have:
+        its = f"its held-out split is {have[0]}" if len(have) == 1 else f"its held-out splits are {' and '.join(have)}"
+        raise SeqlabError(f"{what} has no {asked} split{why}; {its}: use --split {have[0]} or leave --split out")
+    return asked
+
+
+def check_out(out: str) -> None:
+    """An empty --out would write the run's files into the current folder: refuse it."""
+    if not str(out).strip():
+        raise SeqlabError("--out is empty: name a folder for the run's checkpoints, metrics and plots "
+                          "(e.g. --out runs/mine)")
 
 
 def main(argv: list[str] | None = None) -> int:

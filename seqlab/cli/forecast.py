@@ -34,6 +34,7 @@ def register(commands, train) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from seqlab.cli import check_out
     from seqlab.config import build_config
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
@@ -41,6 +42,7 @@ def run_train(args: argparse.Namespace) -> int:
     from seqlab.training.forecast import ForecastConfig, train_forecaster
 
     cfg = build_config(ForecastConfig, args)
+    check_out(cfg.run.out)
     # forecasters are a few thousand parameters over a 1000-point series: they always run on the
     # CPU (`auto` means the CPU here); asking for a GPU explicitly is refused rather than ignored
     if cfg.run.device != "auto" and resolve_device(cfg.run.device).type != "cpu":
@@ -60,8 +62,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace, ckpt) -> dict:
     """Held-out one-step MSE (`mse`), with the k-step and multi-step ones alongside."""
+    from seqlab.errors import SeqlabError
     from seqlab.training.forecast import from_checkpoint, report
 
+    if args.split is not None:  # refused, not mapped: "valid" or "test" would both be the same values
+        raise SeqlabError(f"a forecast run has no valid or test split, so --split {args.split} does not apply: it "
+                          "is evaluated on the held-out part after its training window; leave --split out")
     net, series, _ = from_checkpoint(ckpt)
     result = report(net, series)
     return {"mse": result["one_step_mse"], "tokens": result["k_step"]["1"]["tokens"],
@@ -75,13 +81,14 @@ def run_forecast(args: argparse.Namespace) -> int:
     import torch
 
     from seqlab.errors import SeqlabError
+    from seqlab.plotting import check_plot_path
     from seqlab.training.checkpoint import expect_task, load_checkpoint
     from seqlab.training.forecast import from_checkpoint, multistep
 
     if args.steps <= 0:
         raise SeqlabError(f"--steps must be positive, got {args.steps}")
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise SeqlabError(f"--plot must name a .png file, got {args.plot!r}")
+    if args.plot:
+        check_plot_path(args.plot)
     ckpt = load_checkpoint(args.checkpoint, args.which)
     expect_task(ckpt, "forecast")
     net, series, _ = from_checkpoint(ckpt)

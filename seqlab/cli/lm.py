@@ -36,6 +36,7 @@ def register(commands, train) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from seqlab.cli import check_out
     from seqlab.config import build_config
     from seqlab.runtime import resolve_device, seed_everything
     from seqlab.training.lm import LMConfig, fit_lm
@@ -47,6 +48,7 @@ def run_train(args: argparse.Namespace) -> int:
     elif "dataset" in given and "data" not in given:
         args.data = None
     cfg = build_config(LMConfig, args)
+    check_out(cfg.run.out)
     device = resolve_device(cfg.run.device)
     seed_everything(cfg.run.seed)
     corpus = _corpus(cfg)
@@ -77,6 +79,7 @@ def _tokens(text: str, level: str) -> list[str]:
 
 def run_generate(args: argparse.Namespace) -> int:
     from seqlab.data.vocab import Vocab
+    from seqlab.errors import SeqlabError
     from seqlab.generation.sampling import check_prefix, check_sampling, generate_batch
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import load_checkpoint
@@ -86,6 +89,9 @@ def run_generate(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint, args.which)
     device = resolve_device(args.device)
     net, cfg = model_from_checkpoint(ckpt, device)
+    if getattr(cfg.model, "bidirectional", False):  # it reads the future too: its next-token guesses are noise
+        raise SeqlabError("this checkpoint is a bidirectional model: it cannot generate text "
+                          "(train one without --bidirectional)")
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     level = cfg.data.level
     prefix = check_prefix(_tokens(args.prefix, level), vocab, level)
@@ -105,6 +111,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace, ckpt) -> dict:
     """Perplexity of a checkpoint on a held-out split, every token after the first predicted."""
+    from seqlab.cli import pick_split
     from seqlab.data.vocab import Vocab
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
@@ -114,12 +121,13 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     device = resolve_device(getattr(args, "device", "auto"))
     net, cfg = model_from_checkpoint(ckpt, device)
     corpus = _corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"]))
-    split = getattr(args, "split", "test") or "test"
-    if split == "test" and corpus.test is None:
-        split = "valid"  # Time Machine, Tiny Shakespeare, --data files: the held-out 10% is the only one
-    batch_size = getattr(args, "batch_size", None) or cfg.train.eval_batch_size
+    # Time Machine, Tiny Shakespeare, --data files: the held-out 10% (valid) is the only held-out split
+    have = [s for s in ("valid", "test") if getattr(corpus, s) is not None]
+    split = pick_split(getattr(args, "split", None), have, f"this run's corpus ({corpus.name})")
+    batch_size = getattr(args, "batch_size", None)
+    batch_size = cfg.train.eval_batch_size if batch_size is None else batch_size
     if batch_size <= 0:
-        raise SeqlabError(f"--batch-size must be positive, got {batch_size}")
+        raise SeqlabError(f"--batch-size must be a positive integer, got {batch_size}")
     loss_sum, n = evaluate_lm(net, corpus.split(split), batch_size, cfg.train.num_steps, device)
     return {"split": split, "ppl": perplexity(loss_sum, n), "loss": loss_sum / n, "tokens": n,
             "epoch": ckpt.meta.get("epoch"), "checkpoint": str(Path(ckpt.path))}

@@ -30,8 +30,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top <= 0:
         raise SeqlabError(f"--top must be positive, got {args.top}")
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise SeqlabError(f"--plot must name a .png file, got {args.plot!r}")
+    if args.plot:
+        from seqlab.plotting import check_plot_path
+
+        check_plot_path(args.plot)
     name = args.dataset or args.data
     path = dataset_file(args.dataset) if args.dataset else args.data
     style = args.style or _STYLE.get(args.dataset or "", "raw")

@@ -85,11 +85,20 @@ def register(commands, train) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from seqlab.cli import check_out
     from seqlab.config import build_config
+    from seqlab.errors import SeqlabError
     from seqlab.training import distributed
     from seqlab.training.translate import fit
 
+    given = vars(args)
+    # like `train lm`: one source; one named on the command line replaces the config file's
+    if given.get("data") is not None and given.get("dataset") is not None:
+        raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
+    if "dataset" in given and "data" not in given:
+        args.data = None
     cfg = build_config(TranslateConfig, args)
+    check_out(cfg.run.out)
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
         fit(cfg)
     return 0
@@ -115,6 +124,9 @@ def run_translate(args: argparse.Namespace) -> int:
         raise SeqlabError(f"--beam must be at least 1, got {args.beam}")
     if args.max_len is not None and args.max_len <= 0:
         raise SeqlabError(f"--max-len must be at least 1, got {args.max_len}")
+    if not 0 <= args.alpha < float("inf"):  # nan fails this too
+        raise SeqlabError(f"--alpha must be a finite number >= 0 (the length-normalisation exponent; 0: none), "
+                          f"got {args.alpha}")
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, args.which)
     expect_task(ckpt, "translate")
@@ -134,6 +146,7 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     """Corpus BLEU (greedy, and beam 4) and per-token loss on the held-out split."""
     import math
 
+    from seqlab.cli import pick_split
     from seqlab.data.translation import BOS, batches, load_translation
     from seqlab.runtime import resolve_device
     from seqlab.training.translate import bleu_on, evaluate_loss, load_translator
@@ -145,13 +158,11 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
                             num_steps=d["num_steps"], valid_frac=d["valid_frac"], test_frac=d["test_frac"],
                             split_seed=d["split_seed"], min_freq=d["min_freq"])
     data.src_vocab, data.tgt_vocab = vocabs.src_vocab, vocabs.tgt_vocab  # the checkpoint's, whatever the file
-    split = args.split
+    have = [s for s in ("valid", "test") if data.splits[s]]
+    empty = [f"{s}_frac = {d[s + '_frac']}" for s in ("valid", "test") if s not in have]
+    split = pick_split(args.split, have, "this run", f" (its {' and '.join(empty)})" if empty else "")
     pairs = data.splits[split]
-    if not pairs:
-        from seqlab.errors import SeqlabError
-
-        raise SeqlabError(f"the {split} split of this run is empty (its {split}_frac is 0)")
-    bs = args.batch_size or 256
+    bs = 256 if args.batch_size is None else args.batch_size
     loss = evaluate_loss(model, batches(data.arrays(split), bs), bos=data.tgt_vocab[BOS], device=device)
     greedy = bleu_on(model, pairs, data, device=device, batch_size=bs)
     beam = bleu_on(model, pairs, data, device=device, beam_size=4, batch_size=bs)
