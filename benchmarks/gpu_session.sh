@@ -83,6 +83,7 @@ for part in "$@"; do
         if [ -n "$cfg" ]; then C=(--config "$cfg"); name=${name}_$(basename "$cfg" .toml); fi
         Q=(--budget-s "$BUDGET_S"); [ "$QUICK" = 1 ] && Q=(--quick --set epochs=1 --set max_tokens=20000)
         # the run folder (checkpoints) stays on the machine: only logs come back
+        rm -rf "/tmp/gpu_runs/$name"
         step "$name" $((BUDGET_S + 60)) "$PY" -W ignore benchmarks/quality_lm.py --dataset "$ds" "${C[@]}" \
             --device "$DEVICE" "${Q[@]}" --out "/tmp/gpu_runs/$name" ;;
     ddp)

@@ -80,7 +80,8 @@ def overrides_for(dataset: str, config: str, quick: bool, sets: list[str]) -> di
 
 def make_config(config: str, out: str, device: str, overrides: dict) -> LMConfig:
     table = leaves(LMConfig)
-    given = {"config": config, "out": out, "device": device}
+    # each run of the benchmark is a fresh run: it replaces what an earlier one left in `out`
+    given = {"config": config, "out": out, "device": device, "overwrite": True}
     for k, v in overrides.items():
         given[k] = coerce(k, table[k][1], v, from_text=isinstance(v, str)) if k in table else v
     return build_config(LMConfig, given)

@@ -277,9 +277,10 @@ def replace(cfg: Any, **changes: Any) -> Any:
 
 @dataclasses.dataclass
 class RunConfig:
-    """Options every training command shares (SPEC §12): where to write, device, seed, resume."""
+    """Options every training command shares (SPEC §12): where to write, device, seed, resume/overwrite."""
 
     out: str = "runs/latest"  # folder for metrics, plots and checkpoints
     device: str = "auto"  # auto (CUDA if available), cpu, cuda or cuda:N
     seed: int = 0  # random seed (initialisation, sampling, dropout)
     resume: bool = False  # continue from OUT/last.safetensors
+    overwrite: bool = False  # replace a run already in OUT (its checkpoints and metrics.jsonl)

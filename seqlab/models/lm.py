@@ -39,7 +39,7 @@ from torch import nn
 from seqlab.errors import SeqlabError
 from seqlab.training.common import check_count, check_model_input, check_state
 from seqlab.models.recurrent import make_rnn_layer
-from seqlab.models.regularization import LockedDropout, WeightDrop, embedding_dropout
+from seqlab.models.regularization import LockedDropout, WeightDrop, _check_p, embedding_dropout
 
 
 def _swap_if_device(batch_size, device):
@@ -196,7 +196,7 @@ class RegularizedRNNModel(nn.Module):
         if layers < 1:
             raise SeqlabError(f"layers must be >= 1, got {layers}")
         self.vocab_size, self.num_hiddens, self.cell = vocab_size, hidden, cell
-        self.dropout_embed = dropout_embed
+        self.dropout_embed = _check_p(dropout_embed, "dropout_embed")
         self.embedding = nn.Embedding(vocab_size, embed_size)
         # the last layer has the embedding's size when the output layer reuses the embedding
         sizes = [hidden] * (layers - 1) + [embed_size if tie_weights else hidden]
@@ -306,6 +306,8 @@ def init_embedding_and_output(net: RNNModel | RegularizedRNNModel, r: float) -> 
 
 
 def _build(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNModel:
+    for name in ("dropout_input", "dropout_hidden", "dropout_output", "dropout_embed", "weight_drop"):
+        _check_p(getattr(config, name), "--" + name.replace("_", "-"))  # a negative one would just turn it off
     if is_regularized(config):
         if config.bidirectional:
             raise SeqlabError("the regularised LM (locked/embedding dropout, weight drop) is left-to-right: "

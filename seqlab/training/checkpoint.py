@@ -11,10 +11,15 @@ plain JSON in its header metadata, so loading never unpickles anything):
     metadata["checksum"]    sha256 over every tensor's name, dtype, shape and bytes
 
 A training run keeps `best.safetensors` and `last.safetensors` in its output folder.
+
+The checksum covers the tensors only, so the JSON metadata is checked where it is read:
+`task_config` (loading a model) and `check_resume_config` (--resume) refuse a missing or
+mistyped key, and rebuild the config through the task's typed dataclasses.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,12 +33,40 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from seqlab.config import flat_dict, from_dict
 from seqlab.errors import SeqlabError
 from seqlab.fileio import atomic_write_bytes
 
 FORMAT = "seqlab-checkpoint"
 FORMAT_VERSION = 1
 NAMES = ("best", "last")
+
+# The files that make a folder a run: a new run refuses such a folder without --resume or
+# --overwrite, and --overwrite removes them before training starts (plots and report.json are
+# rewritten at the end of a run).
+RUN_FILES = ("last.safetensors", "best.safetensors", "metrics.jsonl")
+
+# The settings a resumed run may change: how long it trains, where and how fast it runs, what it
+# logs. Any other one (data, model, optimiser, schedule, seed) would silently train another run.
+RESUMABLE = frozenset({"epochs", "device", "fast", "out", "resume", "overwrite", "time_limit_s",
+                       "skip_nonfinite", "bleu_every", "bleu_sentences"})
+
+_NUMBER = (int, float)
+_NONE = type(None)
+# What loading each task's model reads from the metadata, and the JSON kind of each value.
+MODEL_META = {
+    "lm": {"config": dict, "vocab": dict},
+    "translate": {"config": dict, "src_vocab": dict, "tgt_vocab": dict},
+    "forecast": {"config": dict, "n_train": int, "mean": _NUMBER, "std": _NUMBER, "noise_floor": _NUMBER + (_NONE,)},
+    "classify": {"config": dict},
+}
+# ... and what --resume reads on top of that.
+RESUME_META = {
+    "lm": {"epoch": int, "best_valid_loss": _NUMBER, "rng": dict, "batch_rng": list, "scheduler": (dict, _NONE)},
+    "translate": {"epoch": int, "best_valid_loss": _NUMBER, "rng": dict},
+    "forecast": {"epoch": int, "best_valid_loss": _NUMBER, "rng": dict},
+    "classify": {"epoch": int, "best_valid_accuracy": _NUMBER, "rng": dict},
+}
 
 
 @dataclass
@@ -197,7 +230,7 @@ def resume_checkpoint(out: str | Path, task: str) -> Checkpoint:
         if (out / "best.safetensors").is_file():
             raise SeqlabError(f"--resume: {str(out)!r} has best.safetensors but no last.safetensors (the run "
                               "stopped while writing its first epoch's checkpoints), and best holds no optimiser "
-                              "state to continue from: train again without --resume")
+                              "state to continue from: train again with --overwrite instead of --resume")
         raise SeqlabError(f"--resume given but there is no checkpoint in {str(out)!r} to resume from: "
                           "train without --resume first (or point --out at an earlier run)")
     ckpt = load_checkpoint(last)
@@ -214,3 +247,152 @@ def expect_task(ckpt: Checkpoint, *tasks: str) -> None:
     if task not in tasks:
         raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds a {task or 'unknown'} model, "
                           f"not a {' or '.join(tasks)} model")
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _bad_meta(ckpt: Checkpoint, problem: str) -> SeqlabError:
+    return SeqlabError(f"checkpoint {str(ckpt.path)!r} is corrupted or not a seqlab checkpoint: {problem}; "
+                       "use the other of best/last, or retrain")
+
+
+def _check_meta(ckpt: Checkpoint, kinds: dict[str, Any]) -> None:
+    """Refuse metadata that lacks one of `kinds`' keys or holds another kind of value there."""
+    for key, kind in kinds.items():
+        if key not in ckpt.meta:
+            raise _bad_meta(ckpt, f"its metadata has no {key!r}")
+        value, kinds = ckpt.meta[key], kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):  # true is no number
+            raise _bad_meta(ckpt, f"its metadata's {key!r} is {_json_kind(value)} ({str(value)[:40]!r})")
+
+
+def task_config(ckpt: Checkpoint, cls: type, task: str) -> Any:
+    """The run's config as `cls`, after checking the task and the metadata its loaders read.
+
+    The config is rebuilt through the typed dataclasses (a key left out takes its default, as
+    in checkpoints older than that setting; an unknown key or a wrong type is refused), and
+    `ckpt.meta["config"]` is replaced by the rebuilt one, so that later reads of it are safe.
+    """
+    expect_task(ckpt, task)
+    _check_meta(ckpt, MODEL_META[task])
+    try:
+        cfg = from_dict(cls, ckpt.meta["config"], where="its config")
+    except SeqlabError as exc:
+        raise _bad_meta(ckpt, str(exc)) from None
+    ckpt.meta["config"] = dataclasses.asdict(cfg)
+    return cfg
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path) -> None:
+    """Refuse to resume the run in `out` with settings other than those it was trained with.
+
+    Only the RESUMABLE ones may change (e.g. --epochs, to train longer). Every task's --resume
+    calls this before loading the optimiser state, which would otherwise crash on another
+    optimiser (a KeyError) or silently keep the old learning rate.
+    """
+    task = ckpt.meta.get("task")
+    _check_meta(ckpt, RESUME_META.get(task, {}))
+    before, now = flat_dict(task_config(ckpt, type(cfg), task)), flat_dict(cfg)
+    changed = [k for k in now if k not in RESUMABLE and before.get(k) != now[k]]
+    if changed:
+        was = ", ".join(f"{k} {_show(before.get(k))}" for k in changed)
+        new = ", ".join(f"{k} {_show(now[k])}" for k in changed)
+        raise SeqlabError(f"--resume: the run in {str(out)!r} was trained with {was}; now {new}. Resume with the "
+                          "run's settings, or start a new run (another --out, or --overwrite)")
+
+
+def _peek_epoch(path: Path) -> int | None:
+    """The epoch in a checkpoint's header, without reading its tensors (None if unreadable)."""
+    try:
+        with open(path, "rb") as fh:
+            n = int.from_bytes(fh.read(8), "little")
+            if not 0 < n <= min(path.stat().st_size - 8, 100_000_000):
+                return None
+            meta = json.loads(json.loads(fh.read(n))["__metadata__"]["seqlab"])
+        epoch = meta.get("epoch")
+        return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _logged_epochs(path: Path) -> int:
+    """How many non-empty lines a metrics.jsonl holds (0 if it cannot be read)."""
+    try:
+        with open(path, "rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    except OSError:
+        return 0
+
+
+def describe_run(folder: str | Path) -> str | None:
+    """What makes `folder` a run ("last.safetensors, epoch 3"), or None where it holds none.
+
+    An empty metrics.jsonl is no run: a run stopped during its first epoch leaves one, and
+    says to rerun without --resume.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    for name in ("last.safetensors", "best.safetensors"):
+        if (folder / name).exists():
+            epoch = _peek_epoch(folder / name)
+            return name if epoch is None else f"{name}, epoch {epoch}"
+    logged = _logged_epochs(folder / "metrics.jsonl") if (folder / "metrics.jsonl").is_file() else 0
+    if logged:
+        return f"metrics.jsonl, {logged} epoch{'s' if logged > 1 else ''} logged"
+    return None
+
+
+def check_run_folder(run: Any) -> None:
+    """Before anything is written: refuse a new run in an --out that holds one (a RunConfig `run`).
+
+    Training there would replace the other run's checkpoints and log; --resume continues it,
+    --overwrite replaces it on purpose.
+    """
+    if run.resume and run.overwrite:
+        raise SeqlabError("--resume continues the run in --out and --overwrite replaces it: give one of them")
+    if run.resume or run.overwrite:
+        return
+    held = describe_run(run.out)
+    if held is None:
+        return
+    # without last.safetensors there is nothing to resume from (see resume_checkpoint)
+    fix = ("pass --resume to continue it, --overwrite to replace it" if (Path(run.out) / "last.safetensors").exists()
+           else "pass --overwrite to replace it")
+    raise SeqlabError(f"{str(run.out)!r} already holds a run ({held}): {fix}, or choose another --out")
+
+
+def open_run_folder(run: Any) -> Path:
+    """Make `run.out` ready to write (see check_writable); with --overwrite, remove the RUN_FILES
+    of the run it held first, so that a new run that fails early leaves no mix of the two."""
+    folder = check_writable(run.out)
+    if run.overwrite and not run.resume:
+        for name in RUN_FILES:
+            try:
+                (folder / name).unlink(missing_ok=True)
+            except OSError as exc:
+                raise SeqlabError(f"--overwrite: cannot remove {str(folder / name)!r} ({exc.strerror or exc}): "
+                                  "remove it yourself or choose another --out") from None
+    return folder
+
+
+def load_weights(net: torch.nn.Module, ckpt: Checkpoint) -> None:
+    """`net.load_state_dict(ckpt.model)`, where `net` was built from the checkpoint's own config:
+    weights that do not fit it mean edited metadata, refused as a damaged checkpoint."""
+    try:
+        net.load_state_dict(ckpt.model)
+    except RuntimeError as exc:
+        lines = str(exc).strip().splitlines()
+        detail = (lines[1] if len(lines) > 1 else lines[0]).strip()[:160]
+        raise _bad_meta(ckpt, f"its weights do not fit the model its config describes ({detail})") from None

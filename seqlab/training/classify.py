@@ -21,13 +21,14 @@ from typing import Literal
 import torch
 from torch import nn
 
-from seqlab.config import RunConfig, from_dict, to_dict
+from seqlab.config import RunConfig, to_dict
 from seqlab.data.mnist import as_sequences, load_mnist, normalize
 from seqlab.errors import SeqlabError
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import eval_mode, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import check_writable, resume_checkpoint, save_checkpoint
+from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_weights, open_run_folder,
+                                        resume_checkpoint, save_checkpoint, task_config)
 from seqlab.training.common import grad_clipping, make_optimizer
 from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
 from seqlab.training.progress import progress
@@ -84,7 +85,7 @@ def check_config(cfg: ClassifyConfig) -> None:
     for name, value in (("train-limit", d.train_limit), ("test-limit", d.test_limit), ("valid-size", d.valid_size)):
         if value < 0:
             raise SeqlabError(f"--{name} must be >= 0, got {value}")
-    if t.clip < 0:
+    if not t.clip >= 0:  # NaN too: it turned clipping off silently
         raise SeqlabError(f"--clip must be >= 0 (0 turns clipping off), got {t.clip}")
 
 
@@ -153,6 +154,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out."""
     check_config(cfg)
     t, out = cfg.train, Path(cfg.run.out)
+    check_run_folder(cfg.run)  # another run there is refused before anything is written
     dist, device, log = D.join(t.batch_size, device, log)
     seed_everything(cfg.run.seed)
     splits = load_splits(cfg.data)
@@ -162,13 +164,14 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     start_epoch, best = 0, -1.0
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "classify")
-        net.load_state_dict(ckpt.model)
+        check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
+        load_weights(net, ckpt)
         opt.load_state_dict(ckpt.optimizer)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")
     if dist.is_main:
-        check_writable(out)
+        open_run_folder(cfg.run)
     log_file = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
     model = D.wrap(net, dist, device)  # DDP under torchrun; `net` itself is what is evaluated and saved
     steps_per_image = x_train.shape[1]
@@ -258,9 +261,9 @@ def _plot(records: list[dict], path: Path) -> None:
 
 
 def model_from_checkpoint(ckpt, device: torch.device) -> tuple[SequenceClassifier, ClassifyConfig]:
-    cfg = from_dict(ClassifyConfig, ckpt.meta["config"], where=f"checkpoint {ckpt.path}")
+    cfg = task_config(ckpt, ClassifyConfig, "classify")  # checks the metadata and the config's types
     input_size = 28 if cfg.data.mode == "rows" else 1
     net = build_model(cfg, input_size)
-    net.load_state_dict(ckpt.model)
+    load_weights(net, ckpt)
     return net.to(device).eval(), cfg
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Iterable
 
@@ -70,8 +71,11 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
 def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weight_decay: float = 0.0,
                    momentum: float = 0.0) -> torch.optim.Optimizer:
     """sgd | adam | adamw, by name."""
-    if lr <= 0:
-        raise SeqlabError(f"learning rate must be > 0, got {lr}")
+    if not 0 < lr < math.inf:  # NaN too: it passed `lr <= 0` and trained to NaN weights
+        raise SeqlabError(f"learning rate must be a finite number > 0, got {lr}")
+    for name_, value in (("weight_decay", weight_decay), ("momentum", momentum)):
+        if not 0 <= value < math.inf:
+            raise SeqlabError(f"{name_} must be a finite number >= 0 (0 turns it off), got {value}")
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":

@@ -26,13 +26,14 @@ from typing import Literal, Sequence
 import torch
 from torch import nn
 
-from seqlab.config import RunConfig, from_dict, to_dict
+from seqlab.config import RunConfig, to_dict
 from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, load_csv_column, sine_series
 from seqlab.errors import SeqlabError
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import check_writable, load_checkpoint, resume_checkpoint, save_checkpoint
+from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_checkpoint, load_weights,
+                                        open_run_folder, resume_checkpoint, save_checkpoint, task_config)
 from seqlab.training.common import make_optimizer
 from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
 
@@ -111,6 +112,10 @@ def load_series(s: SeriesData) -> Series:
         name, floor, default_window = f"column {s.column!r} of {s.data}", None, None
     x = check_series(x, s.tau, name=name)
     rows = len(x) - s.tau
+    if rows < 2:
+        raise SeqlabError(f"{name} has {len(x)} values, too short for tau = {s.tau} lags: it needs at least "
+                          f"tau + 2 = {s.tau + 2} (one training row and one held out); use a longer series "
+                          "(--length) or fewer lags (--tau)")
     # default: the training window is the book's first 604 values (600 rows of tau = 4) for the
     # sine, the first 60% of the values for a CSV, whatever tau is (rows = window - tau)
     window = default_window if default_window else int(0.6 * len(x))
@@ -298,6 +303,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     _check(cfg)
     dist, device, log = D.join(cfg.train.batch_size, torch.device("cpu"), log)
     out = Path(cfg.run.out)
+    check_run_folder(cfg.run)  # another run there is refused before anything is written
     series = load_series(cfg.series)
     features, labels = lag_features(series.scaled(), series.tau)
     n = series.n_train
@@ -321,13 +327,14 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     start_epoch, best = 0, float("inf")
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "forecast")
-        net.load_state_dict(ckpt.model)
+        check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
+        load_weights(net, ckpt)
         opt.load_state_dict(ckpt.optimizer)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")
     if dist.is_main:
-        check_writable(out)
+        open_run_folder(cfg.run)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
     step_loss = D.wrap(_StepLoss(net, loss_sum), dist, device)
     mse = nn.MSELoss(reduction="none")
@@ -386,9 +393,12 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
 
 def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
     """The model, its series (as trained on) and its config, from a forecast checkpoint."""
-    cfg = from_dict(ForecastConfig, ckpt.meta["config"], where=f"checkpoint {ckpt.path}")
+    cfg = task_config(ckpt, ForecastConfig, "forecast")  # checks the metadata and the config's types
+    if "series" not in ckpt.extra:
+        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} is corrupted or not a seqlab checkpoint: it holds no "
+                          "series tensor; use the other of best/last, or retrain")
     net = build_model(cfg)
-    net.load_state_dict(ckpt.model)
+    load_weights(net, ckpt)
     net.eval()
     series = Series(ckpt.extra["series"], cfg.series.tau, ckpt.meta["n_train"], ckpt.meta["mean"],
                     ckpt.meta["std"], ckpt.meta["noise_floor"])

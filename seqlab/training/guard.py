@@ -77,7 +77,7 @@ def check_finite(value: torch.Tensor | float, *, where: str, skip: bool = False,
     lr_text = f" (now {lr:g})" if lr is not None else ""
     raise NonFiniteLoss(f"the {what} became {v} at {where}; the last good checkpoint is kept. "
                         f"Lower the learning rate{lr_text}, clip gradients (--clip), or pass "
-                        "--skip-nonfinite to skip such steps")
+                        "--skip-nonfinite to skip such steps, in a new run (--overwrite, or another --out)")
 
 
 def grad_norm(net: torch.nn.Module) -> torch.Tensor:
@@ -139,7 +139,8 @@ class StepGuard:
             raise NonFiniteLoss(f"the loss or gradient became non-finite at {self._where(int(self._first))}; "
                                 "the last good checkpoint is kept. Lower the learning rate"
                                 f"{f' (now {lr:g})' if lr is not None else ''}, clip gradients (--clip), "
-                                "or pass --skip-nonfinite to skip such steps")
+                                "or pass --skip-nonfinite to skip such steps, in a new run (--overwrite, or "
+                                "another --out)")
 
 
 def interrupted_message(stop: StopSignals, epoch: int, out) -> str:

@@ -39,7 +39,8 @@ from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import eval_mode, rng_state, set_rng_state
-from seqlab.training.checkpoint import Checkpoint, check_writable, expect_task, resume_checkpoint, save_checkpoint
+from seqlab.training.checkpoint import (Checkpoint, check_resume_config, check_run_folder, open_run_folder,
+                                        resume_checkpoint, save_checkpoint, task_config)
 from seqlab.training import common
 from seqlab.training.common import check_count, check_token_batch, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
@@ -221,6 +222,7 @@ def _plot(out: Path, records: list[dict]) -> None:
 def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) -> dict:
     """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record."""
     out = Path(cfg.run.out)
+    check_run_folder(cfg.run)  # another run there is refused before anything is written
     tc = cfg.train
     dist, device, log = D.join(tc.batch_size, device, log)
     net = build_lm(cfg.model, len(corpus.vocab)).to(device)
@@ -231,7 +233,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     optimizer = fuse_optimizer(optimizer, device, cfg.model.fast)  # fused=True on CUDA
     if not 0 < tc.lr_decay <= 1:
         raise SeqlabError(f"lr_decay must be in (0, 1], got {tc.lr_decay}")
-    if tc.clip <= 0:
+    if not tc.clip > 0:  # NaN too
         raise SeqlabError(f"clip must be > 0, got {tc.clip}")
     if tc.epochs <= 0:
         raise SeqlabError(f"--epochs must be positive, got {tc.epochs}")
@@ -246,8 +248,10 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     start, best = 0, math.inf
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "lm")
+        task_config(ckpt, LMConfig, "lm")  # the vocabulary and config below are there and well-formed
         check_compatible(ckpt, corpus)
         _load_model(net, ckpt)
+        check_resume_config(ckpt, cfg, out)  # after the two above, whose messages say what to fix
         if trigger is not None and ckpt.meta.get("ntasgd"):
             trigger.load_state_dict(ckpt.meta["ntasgd"])
             if trigger.triggered:  # averaging had started: resume the averaged SGD and its average
@@ -261,7 +265,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         batch_rng.setstate((v, tuple(internal), g))
         log(f"resuming {out} after epoch {start} (best valid loss {best:.4f})")
     if dist.is_main:
-        check_writable(out)
+        open_run_folder(cfg.run)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)
     n_params = sum(p.numel() for p in net.parameters())
     log(f"lm: {cfg.model.cell}/{cfg.model.impl} {n_params:,} parameters, vocab {len(corpus.vocab)}, "
@@ -377,11 +381,9 @@ def _load_model(net: nn.Module, ckpt: Checkpoint) -> None:
 
 def model_from_checkpoint(ckpt: Checkpoint, device: torch.device) -> tuple[nn.Module, LMConfig]:
     """Rebuild an LM and its config from a checkpoint (plain data only, no code)."""
-    from seqlab.config import from_dict
     from seqlab.data.vocab import Vocab
 
-    expect_task(ckpt, "lm")
-    cfg = from_dict(LMConfig, ckpt.meta["config"], where=f"checkpoint {ckpt.path}")
+    cfg = task_config(ckpt, LMConfig, "lm")  # checks the task, the metadata and the config's types
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     net = build_lm(cfg.model, len(vocab))
     _load_model(net, ckpt)

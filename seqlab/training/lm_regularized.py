@@ -130,7 +130,9 @@ def uses_regularized_epoch(tc) -> bool:
 
 def check_options(tc) -> None:
     """Refuse combinations that cannot work, with what to change."""
-    if tc.ar_alpha < 0 or tc.tar_beta < 0:
+    if not tc.bptt_sd >= 0:
+        raise SeqlabError(f"--bptt-sd must be >= 0 (the spread of variable BPTT lengths), got {tc.bptt_sd}")
+    if not (tc.ar_alpha >= 0 and tc.tar_beta >= 0):
         raise SeqlabError(f"--ar-alpha and --tar-beta must be >= 0 (0 turns them off), got {tc.ar_alpha} "
                           f"and {tc.tar_beta}")
     if tc.variable_bptt and tc.sampling != "sequential":

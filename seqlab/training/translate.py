@@ -189,7 +189,8 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
     from seqlab.runtime import resolve_device, rng_state, seed_everything, set_rng_state
-    from seqlab.training.checkpoint import check_writable, resume_checkpoint, save_checkpoint
+    from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_weights, open_run_folder,
+                                            resume_checkpoint, save_checkpoint)
     from seqlab.training.common import make_optimizer
     from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, interrupted_message
     from seqlab.training.progress import progress
@@ -202,9 +203,12 @@ def fit(cfg, *, log=print) -> dict:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
     if not tr.clip > 0:  # checked here, not at the first step of training
         raise SeqlabError(f"--clip must be > 0 (the largest gradient norm kept), got {tr.clip}")
+    if tr.time_limit_s is not None and not tr.time_limit_s > 0:
+        raise SeqlabError(f"--time-limit-s must be > 0 seconds (leave it out for no limit), got {tr.time_limit_s}")
     dist, device, log = D.join(tr.batch_size, resolve_device(run.device), log)
     seed_everything(run.seed)
     out = Path(run.out)
+    check_run_folder(run)  # another run there is refused before anything is written
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,
                             valid_frac=d.valid_frac, test_frac=d.test_frac, split_seed=d.split_seed,
                             min_freq=d.min_freq)
@@ -221,15 +225,14 @@ def fit(cfg, *, log=print) -> dict:
     start_epoch, best = 0, math.inf
     if run.resume:
         ckpt = resume_checkpoint(out, "translate")
-        if ckpt.meta["config"]["data"] != to_dict(d) or ckpt.meta["config"]["model"] != to_dict(m):
-            raise SeqlabError(f"--resume: the data/model settings differ from those of the run in {str(out)!r}")
-        model.load_state_dict(ckpt.model)
+        check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
+        load_weights(model, ckpt)
         optimizer.load_state_dict(ckpt.optimizer)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming {out} after epoch {start_epoch}")
     if dist.is_main:
-        check_writable(out)
+        open_run_folder(run)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if run.resume else None)
     wrapped = D.wrap(model, dist, device)  # DDP under torchrun; `model` is what is evaluated and saved
     bleu_pairs = data.splits["valid"][: tr.bleu_sentences]
@@ -298,16 +301,17 @@ def load_translator(ckpt, device: torch.device):
     """(model in eval mode, TranslationData-like holder) from a translate checkpoint."""
     from types import SimpleNamespace
 
+    from seqlab.cli.translate import TranslateConfig
     from seqlab.data.vocab import Vocab
     from seqlab.models.seq2seq import build_seq2seq
+    from seqlab.training.checkpoint import load_weights, task_config
 
-    cfg = ckpt.meta["config"]
-    m = cfg["model"]
+    cfg = task_config(ckpt, TranslateConfig, "translate")  # checks the metadata and the config's types
+    m = cfg.model
     src_vocab, tgt_vocab = Vocab.from_dict(ckpt.meta["src_vocab"]), Vocab.from_dict(ckpt.meta["tgt_vocab"])
-    model = build_seq2seq(len(src_vocab), len(tgt_vocab), embed=m["embed"], hidden=m["hidden"], layers=m["layers"],
-                          dropout=m["dropout"], attention=m["attention"], bidirectional=m["bidirectional"],
-                          pack=m.get("pack", False))
-    model.load_state_dict(ckpt.model)
+    model = build_seq2seq(len(src_vocab), len(tgt_vocab), embed=m.embed, hidden=m.hidden, layers=m.layers,
+                          dropout=m.dropout, attention=m.attention, bidirectional=m.bidirectional, pack=m.pack)
+    load_weights(model, ckpt)
     model.to(device).eval()
-    return model, SimpleNamespace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, num_steps=cfg["data"]["num_steps"])
+    return model, SimpleNamespace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, num_steps=cfg.data.num_steps)
 

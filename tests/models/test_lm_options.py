@@ -135,7 +135,7 @@ def test_stateful_evaluation_works_with_per_layer_states():
     (ModelConfig(embed=0, dropout_output=0.2), "--embed"),
     (ModelConfig(embed=8, dropout=0.5, dropout_output=0.2), "--dropout-output"),
     (ModelConfig(embed=8, bidirectional=True, dropout_input=0.2), "--bidirectional"),
-    (ModelConfig(embed=8, weight_drop=1.0), "weight drop"),
+    (ModelConfig(embed=8, weight_drop=1.0), "weight.drop must be in"),
 ])
 def test_bad_options_say_what_to_change(config, message):
     with pytest.raises(SeqlabError, match=message):

@@ -161,7 +161,9 @@ def trial(task: str, fx: dict[str, Path], root: Path, ref: dict[str, torch.Tenso
     after = rng.uniform(0.0, 1.05) * ref_s
     killed = run_killed(argv(task, fx, out), after)
     epochs_done = load_checkpoint(out, "last").meta["epoch"] if (out / "last.safetensors").exists() else 0
-    resume = ["--resume"] if epochs_done else []  # killed before the first checkpoint: start again
+    # killed before the first last.safetensors: start again, replacing what the killed run left
+    # (a best.safetensors or an epoch in metrics.jsonl make the folder a run that is otherwise refused)
+    resume = ["--resume"] if epochs_done else ["--overwrite"]
     rc, _, err = run(argv(task, fx, out) + resume)
     assert rc == 0, err
     equal = bitwise_equal(final_tensors(out), ref)

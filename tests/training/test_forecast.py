@@ -171,7 +171,7 @@ def test_rollout_training_uses_only_the_training_window_and_learns(tmp_path):
     r = train_forecaster(cfg, log=quiet)
     assert r["k_step"]["16"]["mse"] < 0.5  # a constant-zero forecast scores ~0.5 on the sine
     with pytest.raises(SeqlabError, match="exceeds the 588 training rows"):
-        train_forecaster(replace(cfg, rollout=1000), log=quiet)
+        train_forecaster(replace(cfg, rollout=1000, out=str(tmp_path / "other")), log=quiet)  # not the run above
 
 
 def test_ready_sine_configs_parse():

@@ -1,0 +1,323 @@
+"""Never lose work: a new run refuses a folder that holds another (--resume continues it,
+--overwrite replaces it), --resume refuses settings other than the run's, and a checkpoint
+whose JSON metadata was edited (the checksum covers the tensors only) is a one-line error."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from seqlab.cli import build_parser, main
+from seqlab.errors import SeqlabError
+
+EXIT_BAD_INPUT = 2
+TEXT = "the time machine by h g wells\n" * 40
+PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("I lost.", "J'ai perdu."),
+         ("I'm home.", "Je suis chez moi."), ("He's calm.", "Il est calme.")]
+TASKS = ("lm", "translate", "forecast", "classify")
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
+
+
+@pytest.fixture(scope="module")
+def fx(tmp_path_factory):
+    from seqlab.data.mnist import write_idx
+
+    root = tmp_path_factory.mktemp("fx")
+    (root / "tiny.txt").write_text(TEXT, encoding="utf-8")
+    (root / "pairs.txt").write_text("\n".join(f"{a}\t{b}" for a, b in PAIRS * 8) + "\n", encoding="utf-8")
+    (root / "series.csv").write_text("t,value\n" + "".join(f"{i},{np.sin(i / 7):.4f}\n" for i in range(300)))
+    digits = root / "digits"
+    digits.mkdir()
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 60), ("t10k", 20)):
+        write_idx(digits / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)).astype(np.uint8))
+        write_idx(digits / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    return root
+
+
+def _argv(task, fx, out, *extra):
+    """A run of a second or so of `task` into `out` (sgd for lm: its default)."""
+    base = {"lm": ["train", "lm", "--data", str(fx / "tiny.txt"), "--level", "char", "--hidden", "8", "--batch-size",
+                   "2", "--num-steps", "5", "--max-tokens", "400", "--device", "cpu"],
+            "translate": ["train", "translate", "--data", str(fx / "pairs.txt"), "--num-steps", "6", "--embed", "4",
+                          "--hidden", "8", "--layers", "1", "--batch-size", "8", "--valid-frac", "0.3",
+                          "--test-frac", "0.2", "--min-freq", "1", "--bleu-every", "0", "--device", "cpu"],
+            "forecast": ["train", "forecast", "--hidden", "4"],
+            "classify": ["train", "classify", "--data-dir", str(fx / "digits"), "--valid-size", "10", "--hidden", "4",
+                         "--layers", "1", "--batch-size", "25", "--no-progress", "--device", "cpu"]}[task]
+    return base + ["--epochs", "1", "--out", str(out), *extra]
+
+
+def _ok(argv, capsys):
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-2000:]
+
+
+def _bad(argv, capsys, *fragments):
+    code = main(argv)
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert code == EXIT_BAD_INPUT, err[-2000:]
+    assert "Traceback" not in captured.err and "Traceback" not in captured.out
+    assert err.startswith("seqlab: error: ") and len(err.splitlines()) == 1, err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def _snapshot(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def runs(fx, tmp_path_factory):
+    """One finished 1-epoch run per task (each test that changes a folder copies it first)."""
+    root = tmp_path_factory.mktemp("runs")
+    for task in TASKS:
+        assert main(_argv(task, fx, root / task)) == 0
+    return root
+
+
+@pytest.fixture
+def run_copy(runs, tmp_path):
+    import shutil
+
+    def copy(task):
+        dst = tmp_path / task
+        shutil.copytree(runs / task, dst)
+        return dst
+    return copy
+
+
+# --- 1. a new run into a folder that holds one ----------------------------------------------
+
+@pytest.mark.parametrize("task", TASKS)
+def test_new_run_refuses_a_folder_holding_a_run_and_touches_nothing(task, fx, run_copy, capsys):
+    out = run_copy(task)
+    before = _snapshot(out)
+    err = _bad(_argv(task, fx, out, "--seed", "5"), capsys,
+               f"{str(out)!r} already holds a run (last.safetensors, epoch 1): pass --resume to continue it, "
+               "--overwrite to replace it, or choose another --out")
+    assert _snapshot(out) == before, err
+
+
+def test_a_failing_rerun_leaves_the_run_whole(fx, run_copy, capsys):
+    # before: the rerun truncated metrics.jsonl to 0 bytes, then failed, keeping the old checkpoints
+    out = run_copy("lm")
+    before = _snapshot(out)
+    _bad(_argv("lm", fx, out, "--lr", "1e30"), capsys, "already holds a run")
+    assert _snapshot(out) == before
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_overwrite_replaces_the_run(task, fx, run_copy, capsys):
+    from seqlab.training.checkpoint import load_checkpoint
+    from seqlab.training.metrics import read_metrics
+
+    out = run_copy(task)
+    old = load_checkpoint(out, "last").model
+    (out / "notes.txt").write_text("mine")
+    _ok(_argv(task, fx, out, "--seed", "5", "--overwrite"), capsys)
+    new = load_checkpoint(out, "last")
+    assert new.meta["config"]["run"]["seed"] == 5
+    assert any(not np.array_equal(old[k].numpy(), new.model[k].numpy()) for k in old)
+    assert [r["epoch"] for r in read_metrics(out / "metrics.jsonl")] == [1]
+    assert (out / "notes.txt").read_text() == "mine"  # only the run's own files are replaced
+
+
+def test_overwrite_that_fails_leaves_no_mix_of_two_runs(fx, run_copy, capsys, monkeypatch):
+    from seqlab.training import lm
+    from seqlab.training.checkpoint import describe_run
+    from seqlab.training.guard import NonFiniteLoss
+
+    def diverge(*args, **kwargs):  # the new run fails during its first epoch
+        raise NonFiniteLoss("the loss became nan at epoch 1 step 2")
+
+    monkeypatch.setattr(lm, "_epoch", diverge)
+    out = run_copy("lm")
+    _bad(_argv("lm", fx, out, "--overwrite"), capsys, "the loss became nan")
+    monkeypatch.undo()
+    # the old run's checkpoints went with its log: no metrics of one run beside weights of another
+    assert not (out / "last.safetensors").exists() and not (out / "best.safetensors").exists()
+    assert describe_run(out) is None
+    _ok(_argv("lm", fx, out), capsys)  # and the folder takes a new run without --overwrite
+
+
+@pytest.mark.parametrize("content", [None, "notes.txt", "empty metrics.jsonl"])
+def test_a_folder_without_a_run_is_fine(content, fx, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    if content == "notes.txt":
+        (out / "notes.txt").write_text("keep me")
+    elif content == "empty metrics.jsonl":  # what a run stopped during its first epoch leaves
+        (out / "metrics.jsonl").write_text("")
+    _ok(_argv("lm", fx, out), capsys)
+    assert (out / "last.safetensors").exists()
+    if content == "notes.txt":
+        assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_a_folder_with_best_alone_or_a_log_alone_offers_overwrite_not_resume(fx, run_copy, capsys):
+    out = run_copy("lm")
+    (out / "last.safetensors").unlink()
+    err = _bad(_argv("lm", fx, out), capsys, "already holds a run (best.safetensors, epoch 1): pass --overwrite")
+    assert "--resume" not in err
+    # resuming it says the same way out
+    _bad(_argv("lm", fx, out, "--resume"), capsys, "has best.safetensors but no last.safetensors", "--overwrite")
+    (out / "best.safetensors").unlink()
+    _bad(_argv("lm", fx, out), capsys, "already holds a run (metrics.jsonl, 1 epoch logged): pass --overwrite")
+
+
+def test_resume_and_overwrite_together_are_refused(fx, run_copy, capsys):
+    out = run_copy("lm")
+    before = _snapshot(out)
+    _bad(_argv("lm", fx, out, "--resume", "--overwrite"), capsys, "give one of them")
+    assert _snapshot(out) == before
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_train_command_has_overwrite(task):
+    args = build_parser().parse_args(["train", task, "--overwrite"])
+    assert args.overwrite is True
+
+
+# --- 2. --resume with settings other than the run's ------------------------------------------
+
+RESUME_CASES = [
+    ("lm", ["--lr", "0.1"], "was trained with lr 1.0; now lr 0.1"),
+    ("lm", ["--optimizer", "adam"], "was trained with optimizer 'sgd'; now optimizer 'adam'"),
+    ("lm", ["--schedule", "cosine"], "schedule 'plateau'; now schedule 'cosine'"),
+    ("lm", ["--lr", "0.1", "--optimizer", "adam"], "was trained with lr 1.0, optimizer 'sgd'; now lr 0.1, "
+                                                  "optimizer 'adam'"),
+    ("lm", ["--seed", "4"], "seed 0; now seed 4"),
+    ("translate", ["--optimizer", "sgd"], "optimizer 'adam'; now optimizer 'sgd'"),
+    ("translate", ["--hidden", "16"], "hidden 8; now hidden 16"),
+    ("forecast", ["--tau", "8"], "tau 4; now tau 8"),
+    ("forecast", ["--model", "gru"], "model 'mlp'; now model 'gru'"),
+    ("forecast", ["--optimizer", "sgd"], "optimizer 'adam'; now optimizer 'sgd'"),
+    ("forecast", ["--data", "{csv}", "--column", "value"], "data none, column none; now data "),
+    ("classify", ["--mode", "pixels"], "mode 'rows'; now mode 'pixels'"),
+    ("classify", ["--hidden", "16"], "hidden 4; now hidden 16"),
+    ("classify", ["--schedule", "none"], "schedule 'cosine'; now schedule 'none'"),
+    ("classify", ["--optimizer", "sgd"], "optimizer 'adam'; now optimizer 'sgd'"),
+]
+
+
+@pytest.mark.parametrize("case", RESUME_CASES, ids=[f"{c[0]} {' '.join(c[1])}" for c in RESUME_CASES])
+def test_resume_with_changed_settings_is_refused(case, fx, run_copy, capsys):
+    task, extra, fragment = case
+    out = run_copy(task)
+    before = _snapshot(out)
+    extra = [e.format(csv=fx / "series.csv") for e in extra]
+    _bad(_argv(task, fx, out, "--resume", "--epochs", "2", *extra), capsys,
+         f"--resume: the run in {str(out)!r} was trained with", fragment,
+         "Resume with the run's settings, or start a new run (another --out, or --overwrite)")
+    assert _snapshot(out) == before
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_resume_may_train_longer_and_change_how_it_runs(task, fx, run_copy, capsys):
+    from seqlab.training.checkpoint import load_checkpoint
+
+    out = run_copy(task)
+    extra = ["--device", "cpu", "--skip-nonfinite"] + (["--time-limit-s", "600", "--bleu-every", "1"]
+                                                       if task == "translate" else [])
+    _ok(_argv(task, fx, out, "--resume", "--epochs", "2", *extra), capsys)
+    assert load_checkpoint(out, "last").meta["epoch"] == 2
+
+
+def test_check_resume_config_names_each_difference(tmp_path):
+    import torch
+
+    from seqlab.config import replace, to_dict
+    from seqlab.training.checkpoint import check_resume_config, load_checkpoint, save_checkpoint
+    from seqlab.training.forecast import ForecastConfig
+
+    cfg = ForecastConfig()
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1)
+    meta = {"task": "forecast", "config": to_dict(cfg), "n_train": 10, "mean": 0.0, "std": 1.0, "noise_floor": None,
+            "epoch": 1, "best_valid_loss": 0.5, "rng": {}}
+    save_checkpoint(tmp_path / "last.safetensors", model={"w": torch.ones(2)}, meta=meta, optimizer=opt)
+    ckpt = load_checkpoint(tmp_path / "last.safetensors")
+    check_resume_config(ckpt, replace(cfg, epochs=9, out="elsewhere", resume=True, skip_nonfinite=True), tmp_path)
+    with pytest.raises(SeqlabError, match=r"trained with standardize none, hidden 10, lr 0.01; now standardize "
+                                          r"true, hidden 3, lr 0.5\. Resume with the run's settings"):
+        check_resume_config(ckpt, replace(cfg, lr=0.5, hidden=3, standardize=True, epochs=9), tmp_path)
+
+
+# --- 3. checkpoints whose JSON metadata was edited ------------------------------------------
+
+def _edit_meta(src, dst, change):
+    """Rewrite the metadata of checkpoint `src` into `dst`, tensors (and so the checksum) untouched."""
+    blob = src.read_bytes()
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + n])
+    meta = json.loads(header["__metadata__"]["seqlab"])
+    change(meta)
+    header["__metadata__"]["seqlab"] = json.dumps(meta)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    dst.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + n:])
+    return dst
+
+
+def _drop(key):
+    return lambda m: m.pop(key)
+
+
+def _set(*path_and_value):
+    *path, value = path_and_value
+
+    def change(meta):
+        node = meta
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return change
+
+
+META_CASES = [
+    ("lm", "evaluate", _drop("vocab"), "its metadata has no 'vocab'"),
+    ("lm", "generate", _drop("vocab"), "its metadata has no 'vocab'"),
+    ("lm", "evaluate", _drop("config"), "its metadata has no 'config'"),
+    ("lm", "generate", _set("config", "a string"), "its metadata's 'config' is a string"),
+    ("lm", "evaluate", _set("config", "train", "num_steps", "ten"), "config key 'num_steps': 'ten' is not a valid int"),
+    ("lm", "evaluate", _set("config", "train", "no_such", 1), "unknown key 'no_such' in its config"),
+    ("lm", "evaluate", _set("vocab", [1, 2]), "its metadata's 'vocab' is a list"),
+    ("translate", "translate", _drop("src_vocab"), "its metadata has no 'src_vocab'"),
+    ("translate", "evaluate", _set("config", "model", "hidden", 12), "its weights do not fit the model its config"),
+    ("translate", "evaluate", _set("config", 3), "its metadata's 'config' is a number"),
+    ("forecast", "forecast", _drop("mean"), "its metadata has no 'mean'"),
+    ("forecast", "evaluate", _set("std", "one"), "its metadata's 'std' is a string"),
+    ("forecast", "evaluate", _set("config", "model", "hidden", 7), "its weights do not fit the model its config"),
+    ("classify", "classify", _set("config", "x"), "its metadata's 'config' is a string"),
+    ("classify", "evaluate", _set("config", "model", "hidden", 16), "its weights do not fit the model its config"),
+]
+
+
+@pytest.mark.parametrize("case", META_CASES, ids=[f"{c[0]} {c[1]} {c[3][:30]}" for c in META_CASES])
+def test_edited_metadata_is_a_clear_error(case, runs, tmp_path, capsys):
+    task, command, change, fragment = case
+    path = _edit_meta(runs / task / "best.safetensors", tmp_path / "edited.safetensors", change)
+    argv = {"evaluate": ["evaluate", "--checkpoint", str(path), "--device", "cpu"],
+            "generate": ["generate", "--checkpoint", str(path), "--prefix", "the", "--num-tokens", "3"],
+            "translate": ["translate", "--checkpoint", str(path), "go ."],
+            "forecast": ["forecast", "--checkpoint", str(path), "--steps", "3"],
+            "classify": ["classify", "--checkpoint", str(path)]}[command]
+    _bad(argv, capsys, f"checkpoint {str(path)!r} is corrupted or not a seqlab checkpoint", fragment,
+         "use the other of best/last, or retrain")
+
+
+@pytest.mark.parametrize("task,key", [("lm", "rng"), ("lm", "batch_rng"), ("translate", "epoch"),
+                                      ("forecast", "best_valid_loss"), ("classify", "best_valid_accuracy"),
+                                      ("lm", "config")])
+def test_resume_from_edited_metadata_is_a_clear_error(task, key, fx, run_copy, capsys):
+    out = run_copy(task)
+    _edit_meta(out / "last.safetensors", out / "last.safetensors", _drop(key))
+    before = _snapshot(out)
+    _bad(_argv(task, fx, out, "--resume", "--epochs", "2"), capsys, "is corrupted or not a seqlab checkpoint",
+         f"its metadata has no {key!r}")
+    assert _snapshot(out) == before
