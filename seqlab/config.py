@@ -173,6 +173,10 @@ def from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
                         take(k2, v2)
                 else:
                     take(sub_key, sub_value)
+        elif isinstance(value, dict):
+            raise SeqlabError(f"{where} has a section [{key}], which this command's settings do not have "
+                              f"(its sections: {', '.join(sorted(components)) or 'none'}): is the file a "
+                              "config for another task?")
         else:
             take(key, value)
     return _build(cls, flat)

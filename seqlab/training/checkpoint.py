@@ -156,7 +156,9 @@ def check_writable(folder: str | Path) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise SeqlabError(f"cannot write to the output folder {str(folder)!r} ({exc.strerror or exc}): "
+        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+        why = f"{str(blocker)!r} is a file, not a folder" if blocker else exc.strerror or exc
+        raise SeqlabError(f"cannot write to the output folder {str(folder)!r} ({why}): "
                           "choose a writable --out") from None
     return folder
 

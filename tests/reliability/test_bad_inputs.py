@@ -34,6 +34,8 @@ def files(tmp_path):
     f["badtoml"].write_text("garbage = [\n")
     f["unknown_key"] = tmp_path / "unknown.toml"
     f["unknown_key"].write_text("[train]\nno_such_option = 3\n")
+    f["lm_config"] = tmp_path / "lm.toml"  # a language model's config, as in configs/timemachine_lstm.toml
+    f["lm_config"].write_text("[data]\ndataset = \"timemachine\"\n\n[model]\ncell = \"lstm\"\n")
     f["noise"] = tmp_path / "noise.safetensors"
     f["noise"].write_bytes(os.urandom(300))
     f["pairs_notab"] = tmp_path / "pairs.txt"
@@ -64,7 +66,8 @@ CLI_CASES = [
     ("no data source", LM, "give exactly one of --dataset"),
     ("unknown dataset", LM + ["--dataset", "nosuch"], "unknown dataset 'nosuch'"),
     ("unknown device", LM + ["--data", "{tiny}", "--device", "tpu9"], "device"),
-    ("unwritable --out", LM + ["--data", "{tiny}", "--out", "{afile}/run"], "cannot write to the output folder"),
+    ("unwritable --out", LM + ["--data", "{tiny}", "--out", "{afile}/run"], "afile' is a file, not a folder"),
+    ("--out is a file", LM + ["--data", "{tiny}", "--out", "{afile}"], "afile' is a file, not a folder"),
     ("--resume without a checkpoint", LM + ["--data", "{tiny}", "--resume"], "no checkpoint"),
     ("missing config file", LM + ["--data", "{tiny}", "--config", "{tmp}/nope.toml"], "not found"),
     ("malformed config file", LM + ["--data", "{tiny}", "--config", "{badtoml}"], "not valid TOML"),
@@ -89,6 +92,8 @@ CLI_CASES = [
      "--dropout-embed must be in [0, 1)"),
     ("negative variable-BPTT spread", LM + ["--data", "{tiny}", "--variable-bptt", "--bptt-sd", "-1"],
      "--bptt-sd must be >= 0"),
+    ("train forecast: a language model's config", ["train", "forecast", "--config", "{lm_config}"],
+     "is the file a config for another task?"),
     ("train forecast: series too short for the lags", ["train", "forecast", "--length", "5"],
      "too short for tau = 4 lags"),
     ("train forecast: NaN learning rate", ["train", "forecast", "--lr", "nan"], "learning rate must be a finite"),
