@@ -22,14 +22,13 @@ of at least `batch_size * num_steps + 1` tokens yields at least one batch per ep
 
 from __future__ import annotations
 
-import numbers
 import random as _random
 from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, check_positive_int, is_int
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -49,7 +48,7 @@ def _as_tensor(corpus: Sequence[int] | torch.Tensor) -> torch.Tensor:
         raise SeqlabError("a corpus must be a sequence of integer token ids, got text: encode it first, "
                           "e.g. corpus, vocab = load_corpus_time_machine() or [vocab[t] for t in tokens]")
     ids = list(corpus)
-    bad = next((t for t in ids if not isinstance(t, numbers.Integral) or isinstance(t, bool)), None)
+    bad = next((t for t in ids if not is_int(t)), None)
     if bad is not None:
         raise SeqlabError(f"a corpus must hold integer token ids, got {bad!r} ({type(bad).__name__}): "
                           "pass vocab indices, e.g. vocab[tokens]")
@@ -60,9 +59,7 @@ def _positive_int(value, name: str) -> int:
     """value as an int if it is a positive integer (Python, numpy or 0-d torch), else a clear error."""
     if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.is_floating_point():
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise SeqlabError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_positive_int(name, value)
 
 
 def _check_shape(batch_size: int, num_steps: int) -> tuple[int, int]:

@@ -17,7 +17,6 @@ seen in training (fra-eng repeats a sentence with several translations), and
 
 from __future__ import annotations
 
-import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import torch
 from seqlab.data.corpora import dataset_file
 from seqlab.data.text import read_text
 from seqlab.data.vocab import Vocab
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, check_positive_int
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 RESERVED = [PAD, BOS, EOS]
@@ -66,12 +65,6 @@ def tokenize_nmt(text: str, num_examples: int | None = None) -> tuple[list[list[
             source.append(parts[0].split(" "))
             target.append(parts[1].split(" "))
     return source, target
-
-
-def check_positive_int(name: str, value, what: str = "") -> None:
-    """An error unless `value` is an integer >= 1 (Python or numpy; not a bool or a float)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise SeqlabError(f"{name} must be a positive integer{what}, not {value!r}")
 
 
 def check_num_steps(num_steps: int) -> None:

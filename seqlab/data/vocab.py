@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import json
-import numbers
 import operator
 from pathlib import Path
 from typing import Any, Hashable, Iterable, Sequence
@@ -12,7 +11,7 @@ from typing import Any, Hashable, Iterable, Sequence
 import numpy as np
 import torch
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, is_int
 
 UNK = "<unk>"
 
@@ -42,7 +41,7 @@ class Vocab:
         if reserved is None or not all(isinstance(t, str) for t in reserved):
             raise SeqlabError(f"reserved_tokens must be a list of strings, e.g. ['<pad>', '<bos>', '<eos>'], "
                               f"not {reserved_tokens!r}")
-        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, numbers.Integral)):
+        if max_size is not None and not is_int(max_size):
             raise SeqlabError(f"max_size must be an integer >= 1 (or None for no limit), not {max_size!r}")
         if max_size is not None and max_size < 1:
             raise SeqlabError(f"max_size={max_size} keeps no token, so every token would be <unk>: "

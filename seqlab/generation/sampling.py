@@ -17,13 +17,12 @@ functions below work for scratch and fused models alike.
 
 from __future__ import annotations
 
-import numbers
 from typing import Hashable, Sequence
 
 import torch
 
 from seqlab.data.vocab import Vocab
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, is_int
 from seqlab.runtime import eval_mode
 
 
@@ -48,15 +47,11 @@ def check_prefix(tokens: Sequence[Hashable], vocab: Vocab, level: str = "char") 
     return [vocab.token_to_idx[t] for t in tokens]
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def check_sampling(temperature: float | None, top_k: int | None) -> None:
     if temperature is not None and not temperature > 0:
         raise SeqlabError(f"temperature must be > 0 (small: nearly greedy; 1: the model's distribution), "
                           f"got {temperature}")
-    if top_k is not None and not (_is_int(top_k) and top_k > 0):
+    if top_k is not None and not (is_int(top_k) and top_k > 0):
         raise SeqlabError(f"top-k must be a positive integer (a number of candidate tokens), got {top_k!r}")
 
 
@@ -120,9 +115,9 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
                  warm-up `-- one step per column --'
     """
     check_sampling(temperature, top_k)
-    if not (_is_int(num_tokens) and num_tokens >= 0):
+    if not (is_int(num_tokens) and num_tokens >= 0):
         raise SeqlabError(f"the number of tokens to generate must be >= 0 (an integer), got {num_tokens!r}")
-    if not (_is_int(num_samples) and num_samples > 0):
+    if not (is_int(num_samples) and num_samples > 0):
         raise SeqlabError(f"the number of samples must be at least 1 (an integer), got {num_samples!r}")
     rows = [list(p) for p in prefixes for _ in range(num_samples)]
     if not rows or min(len(r) for r in rows) == 0:

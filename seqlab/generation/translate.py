@@ -15,13 +15,12 @@ The model is any `EncoderDecoder` whose decoder follows `seqlab.models.seq2seq.D
 from __future__ import annotations
 
 import itertools
-import numbers
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, is_int
 from seqlab.models.seq2seq import ID_DTYPES, check_tokens
 
 
@@ -49,7 +48,7 @@ def _check_special(model: nn.Module, bos: int, eos: int) -> None:
     """<bos> and <eos> must be ids of the target vocabulary (an <eos> past it never ends a candidate)."""
     tgt_vocab = _vocab_size(model.decoder)
     for name, token in (("bos", bos), ("eos", eos)):
-        if isinstance(token, bool) or not isinstance(token, numbers.Integral):
+        if not is_int(token):
             raise SeqlabError(f"{name} must be an integer token id, not {token!r}")
         if tgt_vocab is not None and not 0 <= token < tgt_vocab:
             raise SeqlabError(f"{name} id {token} is out of range for a target vocabulary of {tgt_vocab} tokens")

@@ -22,7 +22,7 @@ import math
 import numbers
 from typing import Sequence
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, is_int
 
 Tokens = Sequence[str]
 
@@ -44,7 +44,7 @@ def _tokens(seq: str | Tokens) -> list[str]:
 
 
 def _check_order(name: str, k) -> None:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+    if not is_int(k) or k < 1:
         raise SeqlabError(f"{name} (the largest n-gram order) must be an integer >= 1, not {k!r}")
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Iterable
 
 import torch
 from torch import nn
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, is_int
 
 State = torch.Tensor | tuple | list | None
 
@@ -87,7 +86,7 @@ def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weig
 
 def check_count(value, name: str, minimum: int = 1) -> int:
     """Refuse a count that is not an integer >= `minimum` (a bool or 2.5 too): returns it as an int."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, torch.SymInt)) or value < minimum:
+    if not (is_int(value) or isinstance(value, torch.SymInt)) or value < minimum:
         raise SeqlabError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value if isinstance(value, torch.SymInt) else int(value)  # a SymInt under torch.compile stays one
 
