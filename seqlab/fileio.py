@@ -32,3 +32,11 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     except OSError:
         pass
     return path
+
+
+def probe_writable(folder: str | Path) -> None:
+    """Make and remove a temporary file in `folder`: OSError if the folder takes no new files.
+    (Checked before long work, so that its result is not lost to a folder it cannot write.)"""
+    fd, probe = tempfile.mkstemp(prefix=".seqlab-write-check.", dir=folder)
+    os.close(fd)
+    os.unlink(probe)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -13,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from seqlab.errors import SeqlabError
+from seqlab.fileio import probe_writable
 
 
 def _cannot_write(path: str | Path, reason: str) -> SeqlabError:
@@ -34,9 +33,7 @@ def check_plot_path(path: str | Path) -> Path:
     if not folder.is_dir():
         raise _cannot_write(path, f"{str(folder)!r} is a file, not a folder")
     try:
-        fd, probe = tempfile.mkstemp(prefix=".seqlab-write-check.", suffix=".png", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(folder)
     except OSError as exc:
         raise _cannot_write(path, exc.strerror or str(exc)) from None
     return path

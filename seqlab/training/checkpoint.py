@@ -22,20 +22,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from seqlab.config import flat_dict, from_dict
 from seqlab.errors import SeqlabError
-from seqlab.fileio import atomic_write_bytes
+from seqlab.fileio import atomic_write_bytes, probe_writable
 
 FORMAT = "seqlab-checkpoint"
 FORMAT_VERSION = 1
@@ -152,9 +150,7 @@ def check_writable(folder: str | Path) -> Path:
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".seqlab-write-check.", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(folder)
     except OSError as exc:
         blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
         why = f"{str(blocker)!r} is a file, not a folder" if blocker else exc.strerror or exc
@@ -256,7 +252,8 @@ def _json_kind(value: Any) -> str:
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def _bad_meta(ckpt: Checkpoint, problem: str) -> SeqlabError:
+def bad_checkpoint(ckpt: Checkpoint, problem: str) -> SeqlabError:
+    """The error for a checkpoint whose metadata or tensors are not what its task's loader reads."""
     return SeqlabError(f"checkpoint {str(ckpt.path)!r} is corrupted or not a seqlab checkpoint: {problem}; "
                        "use the other of best/last, or retrain")
 
@@ -265,10 +262,10 @@ def _check_meta(ckpt: Checkpoint, kinds: dict[str, Any]) -> None:
     """Refuse metadata that lacks one of `kinds`' keys or holds another kind of value there."""
     for key, kind in kinds.items():
         if key not in ckpt.meta:
-            raise _bad_meta(ckpt, f"its metadata has no {key!r}")
+            raise bad_checkpoint(ckpt, f"its metadata has no {key!r}")
         value, kinds = ckpt.meta[key], kind if isinstance(kind, tuple) else (kind,)
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):  # true is no number
-            raise _bad_meta(ckpt, f"its metadata's {key!r} is {_json_kind(value)} ({str(value)[:40]!r})")
+            raise bad_checkpoint(ckpt, f"its metadata's {key!r} is {_json_kind(value)} ({str(value)[:40]!r})")
 
 
 def task_config(ckpt: Checkpoint, cls: type, task: str) -> Any:
@@ -283,7 +280,7 @@ def task_config(ckpt: Checkpoint, cls: type, task: str) -> Any:
     try:
         cfg = from_dict(cls, ckpt.meta["config"], where="its config")
     except SeqlabError as exc:
-        raise _bad_meta(ckpt, str(exc)) from None
+        raise bad_checkpoint(ckpt, str(exc)) from None
     ckpt.meta["config"] = dataclasses.asdict(cfg)
     return cfg
 
@@ -317,14 +314,11 @@ def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path) -> None:
 def _peek_epoch(path: Path) -> int | None:
     """The epoch in a checkpoint's header, without reading its tensors (None if unreadable)."""
     try:
-        with open(path, "rb") as fh:
-            n = int.from_bytes(fh.read(8), "little")
-            if not 0 < n <= min(path.stat().st_size - 8, 100_000_000):
-                return None
-            meta = json.loads(json.loads(fh.read(n))["__metadata__"]["seqlab"])
+        with safe_open(path, framework="pt") as f:  # parses the header only
+            meta = json.loads(f.metadata()["seqlab"])
         epoch = meta.get("epoch")
         return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, SafetensorError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -397,4 +391,4 @@ def load_weights(net: torch.nn.Module, ckpt: Checkpoint) -> None:
     except RuntimeError as exc:
         lines = str(exc).strip().splitlines()
         detail = (lines[1] if len(lines) > 1 else lines[0]).strip()[:160]
-        raise _bad_meta(ckpt, f"its weights do not fit the model its config describes ({detail})") from None
+        raise bad_checkpoint(ckpt, f"its weights do not fit the model its config describes ({detail})") from None

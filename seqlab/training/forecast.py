@@ -32,8 +32,9 @@ from seqlab.errors import SeqlabError
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_checkpoint, load_weights,
-                                        open_run_folder, resume_checkpoint, save_checkpoint, task_config)
+from seqlab.training.checkpoint import (bad_checkpoint, check_resume_config, check_run_folder, load_checkpoint,
+                                        load_weights, open_run_folder, resume_checkpoint, save_checkpoint,
+                                        task_config)
 from seqlab.training.common import make_optimizer
 from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
 
@@ -395,8 +396,7 @@ def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
     """The model, its series (as trained on) and its config, from a forecast checkpoint."""
     cfg = task_config(ckpt, ForecastConfig, "forecast")  # checks the metadata and the config's types
     if "series" not in ckpt.extra:
-        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} is corrupted or not a seqlab checkpoint: it holds no "
-                          "series tensor; use the other of best/last, or retrain")
+        raise bad_checkpoint(ckpt, "it holds no series tensor")
     net = build_model(cfg)
     load_weights(net, ckpt)
     net.eval()

@@ -195,12 +195,12 @@ def test_planted_pickle_is_refused_not_executed(files, tmp_path, capsys, command
 
 
 def test_disk_full_while_checkpointing(files, tmp_path, capsys, monkeypatch):
-    from seqlab.training import checkpoint
+    from seqlab import fileio
 
     def full(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(checkpoint.os, "fsync", full)
+    monkeypatch.setattr(fileio.os, "fsync", full)  # the fsync of atomic_write_bytes, under every checkpoint
     out = tmp_path / "run"
     err = _expect_bad_input(LM + ["--data", str(files["tiny"]), "--out", str(out)], "No space left on device",
                             capsys, out)
@@ -210,11 +210,12 @@ def test_disk_full_while_checkpointing(files, tmp_path, capsys, monkeypatch):
 
 
 def test_disk_full_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    from seqlab import fileio
     from seqlab.training import checkpoint
 
     path = tmp_path / "last.safetensors"
     checkpoint.save_checkpoint(path, model={"w": torch.ones(3)}, meta={"task": "lm", "epoch": 1})
-    monkeypatch.setattr(checkpoint.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    monkeypatch.setattr(fileio.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
     with pytest.raises(SeqlabError, match="previous checkpoint, if any, is kept"):
         checkpoint.save_checkpoint(path, model={"w": torch.zeros(3)}, meta={"task": "lm", "epoch": 2})
     monkeypatch.undo()

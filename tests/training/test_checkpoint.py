@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from seqlab import SeqlabError
-from seqlab.training import checkpoint as ckpt_mod
+from seqlab import fileio
 from seqlab.training.checkpoint import expect_task, load_checkpoint, save_checkpoint
 
 
@@ -63,7 +63,7 @@ def test_crash_during_write_keeps_the_old_file(tmp_path, monkeypatch):
     def crash(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(ckpt_mod.os, "replace", crash)
+    monkeypatch.setattr(fileio.os, "replace", crash)  # the rename in atomic_write_bytes, under save_checkpoint
     with pytest.raises(SeqlabError, match="cannot write checkpoint .*disk full.*previous checkpoint"):
         save_checkpoint(path, model=net, meta={"task": "lm", "epoch": 2})
     assert path.read_bytes() == before
