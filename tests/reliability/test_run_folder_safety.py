@@ -72,6 +72,14 @@ def _snapshot(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+def _refused_untouched(out, argv, capsys, *fragments):
+    """`_bad(argv, ...)`, and every file in the run folder `out` byte for byte as before."""
+    before = _snapshot(out)
+    err = _bad(argv, capsys, *fragments)
+    assert _snapshot(out) == before, err
+    return err
+
+
 @pytest.fixture(scope="module")
 def runs(fx, tmp_path_factory):
     """One finished 1-epoch run per task (each test that changes a folder copies it first)."""
@@ -97,19 +105,15 @@ def run_copy(runs, tmp_path):
 @pytest.mark.parametrize("task", TASKS)
 def test_new_run_refuses_a_folder_holding_a_run_and_touches_nothing(task, fx, run_copy, capsys):
     out = run_copy(task)
-    before = _snapshot(out)
-    err = _bad(_argv(task, fx, out, "--seed", "5"), capsys,
-               f"{str(out)!r} already holds a run (last.safetensors, epoch 1): pass --resume to continue it, "
-               "--overwrite to replace it, or choose another --out")
-    assert _snapshot(out) == before, err
+    _refused_untouched(out, _argv(task, fx, out, "--seed", "5"), capsys,
+                       f"{str(out)!r} already holds a run (last.safetensors, epoch 1): pass --resume to continue it, "
+                       "--overwrite to replace it, or choose another --out")
 
 
 def test_a_failing_rerun_leaves_the_run_whole(fx, run_copy, capsys):
     # before: the rerun truncated metrics.jsonl to 0 bytes, then failed, keeping the old checkpoints
     out = run_copy("lm")
-    before = _snapshot(out)
-    _bad(_argv("lm", fx, out, "--lr", "1e30"), capsys, "already holds a run")
-    assert _snapshot(out) == before
+    _refused_untouched(out, _argv("lm", fx, out, "--lr", "1e30"), capsys, "already holds a run")
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -173,9 +177,7 @@ def test_a_folder_with_best_alone_or_a_log_alone_offers_overwrite_not_resume(fx,
 
 def test_resume_and_overwrite_together_are_refused(fx, run_copy, capsys):
     out = run_copy("lm")
-    before = _snapshot(out)
-    _bad(_argv("lm", fx, out, "--resume", "--overwrite"), capsys, "give one of them")
-    assert _snapshot(out) == before
+    _refused_untouched(out, _argv("lm", fx, out, "--resume", "--overwrite"), capsys, "give one of them")
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -210,12 +212,10 @@ RESUME_CASES = [
 def test_resume_with_changed_settings_is_refused(case, fx, run_copy, capsys):
     task, extra, fragment = case
     out = run_copy(task)
-    before = _snapshot(out)
     extra = [e.format(csv=fx / "series.csv") for e in extra]
-    _bad(_argv(task, fx, out, "--resume", "--epochs", "2", *extra), capsys,
-         f"--resume: the run in {str(out)!r} was trained with", fragment,
-         "Resume with the run's settings, or start a new run (another --out, or --overwrite)")
-    assert _snapshot(out) == before
+    _refused_untouched(out, _argv(task, fx, out, "--resume", "--epochs", "2", *extra), capsys,
+                       f"--resume: the run in {str(out)!r} was trained with", fragment,
+                       "Resume with the run's settings, or start a new run (another --out, or --overwrite)")
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -317,7 +317,5 @@ def test_edited_metadata_is_a_clear_error(case, runs, tmp_path, capsys):
 def test_resume_from_edited_metadata_is_a_clear_error(task, key, fx, run_copy, capsys):
     out = run_copy(task)
     _edit_meta(out / "last.safetensors", out / "last.safetensors", _drop(key))
-    before = _snapshot(out)
-    _bad(_argv(task, fx, out, "--resume", "--epochs", "2"), capsys, "is corrupted or not a seqlab checkpoint",
-         f"its metadata has no {key!r}")
-    assert _snapshot(out) == before
+    _refused_untouched(out, _argv(task, fx, out, "--resume", "--epochs", "2"), capsys,
+                       "is corrupted or not a seqlab checkpoint", f"its metadata has no {key!r}")
