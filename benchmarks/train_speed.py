@@ -24,7 +24,7 @@ rotates each round) and each figure is the best of `--rounds` timings of `--epoc
 epochs, tokens/sec = tokens trained / wall seconds (data iteration included).
 
 `--wikitext`: WikiText-2 shapes (2 x 650 LSTM, embedding 650, vocab 33,278, batch 20,
-bptt 35, random token ids), two pairs:
+bptt 35, random token ids; `--wt-hidden 200` for pytorch/examples' default size), three pairs:
   ours vs bare      seqlab's full training step (train_epoch: state carry, clipping 0.25,
                     loss sums on device) against a bare Embedding + nn.LSTM + Linear step;
   medium vs examples  configs/wikitext2_lstm.toml's model (dropout 0.5, tied weights)
@@ -32,7 +32,10 @@ bptt 35, random token ids), two pairs:
                     training loop (its `train()`: log_softmax + NLLLoss, `repackage_hidden`,
                     clip_grad_norm_, the manual `p.data.add_(p.grad, alpha=-lr)` update,
                     `loss.item()` every batch) over the same model written out as that
-                    example's RNNModel (Embedding, dropout, nn.LSTM, dropout, tied Linear).
+                    example's RNNModel (Embedding, dropout, nn.LSTM, dropout, tied Linear);
+  fused vs unfused  our full step with the output layer and its loss as one autograd step
+                    (seqlab.models.fused_loss, the CPU default) against the same step through
+                    the logits and F.cross_entropy (`fused_loss = False`, as --no-fast).
 """
 
 from __future__ import annotations
@@ -343,7 +346,8 @@ def report(best, raw, log):
 
 def wikitext_shapes(args, device, log):
     """Our full LM training step vs a bare Embedding + nn.LSTM + Linear step, WikiText-2 shapes."""
-    V, E, H, L, B, T = 33278, 650, 650, 2, 20, 35
+    V, L, B, T = 33278, 2, 20, 35
+    E = H = args.wt_hidden
     steps = args.wt_steps
     g = torch.Generator().manual_seed(0)
     stream = torch.randint(0, V, (B * T * steps + 1,), generator=g)
@@ -357,6 +361,13 @@ def wikitext_shapes(args, device, log):
         for _ in range(epochs):
             n += train_epoch(net, batches, opt, device, clip=0.25, carry_state=True)[1]
         return n
+
+    def unfused(epochs):  # the same step with the logits and F.cross_entropy (--no-fast's loss)
+        net.fused_loss = False
+        try:
+            return ours(epochs)
+        finally:
+            net.fused_loss = True
 
     torch.manual_seed(0)
     emb, lstm, head = nn.Embedding(V, E).to(device), nn.LSTM(E, H, L).to(device), nn.Linear(H, V).to(device)
@@ -389,7 +400,7 @@ def wikitext_shapes(args, device, log):
     def examples_loop(epochs):
         return sum(examples_train(examples, source, T, lr=20.0, clip=0.25) for _ in range(epochs))
 
-    runs = {"ours": ours, "bare": bare, "medium": medium, "examples": examples_loop}
+    runs = {"ours": ours, "unfused": unfused, "bare": bare, "medium": medium, "examples": examples_loop}
     for run in runs.values():  # warm-up
         run(1)
     raw = {k: [] for k in runs}
@@ -403,6 +414,8 @@ def wikitext_shapes(args, device, log):
         f"{raw['bare']}; ratio {b['ours'] / b['bare']:.2f} (GPU target >= 0.95)")
     log(f"  medium config (dropout 0.5, tied) {b['medium']:,} tokens/s {raw['medium']}; pytorch/examples loop "
         f"{b['examples']:,} tokens/s {raw['examples']}; ratio {b['medium'] / b['examples']:.2f} (GPU target >= 1.5)")
+    log(f"  ours with the output layer's loss unfused {b['unfused']:,} tokens/s {raw['unfused']}; fused / unfused "
+        f"{b['ours'] / b['unfused']:.2f}")
     return b, raw
 
 
@@ -458,6 +471,9 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated model names: " + ",".join(m[0] for m in MODELS))
     ap.add_argument("--wikitext", action="store_true", help="also the WikiText-2-shape step")
     ap.add_argument("--wt-steps", type=int, default=4, help="training steps per WikiText-2 timing")
+    ap.add_argument("--wt-hidden", type=int, default=650,
+                    help="embedding and hidden size of the WikiText-2 shapes (650: the medium model; "
+                         "200: pytorch/examples' default)")
     ap.add_argument("--skip-book", action="store_true", help="only the WikiText-2 shapes")
     ap.add_argument("--compile", action="store_true", help="the 'compiled' entries on a CPU too (always on CUDA)")
     ap.add_argument("--quick", action="store_true", help="1 round of 1 epoch: a smoke run")

@@ -1,6 +1,7 @@
 """Language models: one interface for every variant.
 
     forward(X (B, T) token ids, state) -> (logits (T*B, V), state)
+    forward(X, state, targets=Y (B, T)) -> (summed cross-entropy, state)   (seqlab's models)
     begin_state(batch_size, device) -> state
 
 The input is batch-major (B, T), as the book's data iterators give it; inside, the
@@ -22,6 +23,11 @@ are `Y.T.reshape(-1)`.
 - `build_lm(config, vocab_size)`: the model a `ModelConfig` describes (the regularised
   model as soon as one of its dropouts is set).
 
+The training loss: `forward(X, state, targets=Y)` returns the summed cross-entropy
+instead of the logits, computed with the output layer as one autograd step on the CPU
+(seqlab.models.fused_loss: no (T*B, V) log-softmax or gradient buffers; `fused_loss =
+False` or ModelConfig.fast = False turns it off).
+
 AR/TAR: with `keep_outputs = True` a model keeps its last forward pass's last-layer
 outputs, `outputs = (raw (T, B, H), dropped (T, B, H))`, for the training loop's
 activation penalties.
@@ -38,6 +44,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.training.common import check_count, check_model_input, check_state
+from seqlab.models.fused_loss import output_loss_sum
 from seqlab.models.recurrent import make_rnn_layer
 from seqlab.models.regularization import LockedDropout, WeightDrop, _check_p, embedding_dropout
 
@@ -57,6 +64,19 @@ def _zeros(shapes, device, dtype):
     return torch.zeros(shapes, device=device, dtype=dtype)
 
 
+def _head(net: RNNModel | RegularizedRNNModel, Y: torch.Tensor, inputs: torch.Tensor,
+          targets: torch.Tensor | None) -> torch.Tensor:
+    """The output layer over Y (T, B, H): logits (T*B, V), or with targets (B, T) their summed CE."""
+    Y = Y.reshape(-1, Y.shape[-1])  # (T*B, H), time-major rows
+    if targets is None:
+        return net.linear(Y)
+    if tuple(targets.shape) != tuple(inputs.shape):
+        raise SeqlabError(f"targets must have the inputs' shape (B, T) = {tuple(inputs.shape)}, "
+                          f"got {tuple(targets.shape)}")
+    check_model_input(targets, net.vocab_size)
+    return output_loss_sum(Y, net.linear, targets.T, fused=net.fused_loss)
+
+
 TIED_INIT_RANGE = 0.1  # a tied embedding/output matrix starts U(-0.1, 0.1) (pytorch/examples, AWD-LSTM)
 
 
@@ -65,6 +85,8 @@ class RNNModel(nn.Module):
 
     keep_outputs = False  # True: keep (raw, dropped) last-layer outputs in self.outputs (AR/TAR)
     outputs = None
+    takes_targets = True  # forward(X, state, targets=Y) -> (summed CE, state)
+    fused_loss = True  # ... with the output layer + CE in one step where it pays (fused_loss.py)
 
     def __init__(self, rnn_layer: nn.Module, vocab_size: int, *, embed_size: int = 0, dropout: float = 0.0,
                  tie_weights: bool = False):
@@ -96,7 +118,7 @@ class RNNModel(nn.Module):
             # gives logits of std ~sqrt(E) / 2 (train ppl 13,821 vs 1,789 after 60k PTB tokens)
             init_embedding_and_output(self, TIED_INIT_RANGE)
 
-    def forward(self, inputs: torch.Tensor, state=None):
+    def forward(self, inputs: torch.Tensor, state=None, *, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
         if state is not None:
             check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0])
@@ -109,8 +131,7 @@ class RNNModel(nn.Module):
         Y_raw, state = self.rnn(X, state)  # (T, B, dirs*H)
         Y = self.drop(Y_raw)
         self.outputs = (Y_raw, Y) if self.keep_outputs else None
-        output = self.linear(Y.reshape(-1, Y.shape[-1]))  # (T*B, V)
-        return output, state
+        return _head(self, Y, inputs, targets), state
 
     def _state_shapes(self, batch_size: int):
         shape = (self._state_rows, batch_size, self.num_hiddens)
@@ -184,6 +205,8 @@ class RegularizedRNNModel(nn.Module):
 
     keep_outputs = False
     outputs = None
+    takes_targets = True
+    fused_loss = True
 
     def __init__(self, cell: str, impl: str, vocab_size: int, embed_size: int, hidden: int, layers: int, *,
                  dropout_input: float = 0.0, dropout_hidden: float = 0.0, dropout_output: float = 0.0,
@@ -221,7 +244,7 @@ class RegularizedRNNModel(nn.Module):
             init_embedding_and_output(self, TIED_INIT_RANGE)
         # untied: nn.Embedding's N(0, 1), a strong input signal from the first step (char models)
 
-    def forward(self, inputs: torch.Tensor, state=None):
+    def forward(self, inputs: torch.Tensor, state=None, *, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
         if state is not None:
             check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0])
@@ -237,8 +260,7 @@ class RegularizedRNNModel(nn.Module):
             raw = X
             X = self.lock_hidden(X) if k < len(self.rnns) - 1 else self.lock_out(X)
         self.outputs = (raw, X) if self.keep_outputs else None
-        output = self.linear(X.reshape(-1, X.shape[-1]))  # (T*B, V)
-        return output, new_state
+        return _head(self, X, inputs, targets), new_state
 
     def _state_shapes(self, batch_size: int) -> list:
         shapes = [(1, batch_size, size) for size in self.sizes]
@@ -263,7 +285,7 @@ class ModelConfig:
     dropout: float = 0.0  # dropout on the embedding, between layers and on the output
     tie_weights: bool = False  # share the embedding and output weights (needs embed == hidden)
     nonlinearity: Literal["tanh", "relu"] = "tanh"  # rnn cell only
-    fast: bool = True  # scratch cells: id lookup + hand-written BPTT (exact); --no-fast: the plain loop
+    fast: bool = True  # scratch cells: id lookup + hand-written BPTT; output layer + loss fused on the CPU (exact); --no-fast: the plain paths
     init_range: float = 0.0  # > 0: embedding and output weights U(-r, r), output bias 0 (pytorch/examples: 0.1)
     # AWD-LSTM regularisers (any of them > 0 selects RegularizedRNNModel; needs --embed)
     dropout_input: float = 0.0  # locked dropout on the embedding output (AWD dropouti)
@@ -286,6 +308,7 @@ def build_lm(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNM
     if config.init_range < 0:
         raise SeqlabError(f"init_range must be >= 0 (0 keeps PyTorch's initialisation), got {config.init_range}")
     net = _build(config, vocab_size)
+    net.fused_loss = config.fast
     if config.init_range > 0:
         init_embedding_and_output(net, config.init_range)
     return net

@@ -21,6 +21,20 @@ def lm_loss_sum(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return nn.functional.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="sum")
 
 
+def lm_batch_loss(net: nn.Module, model: nn.Module, X: torch.Tensor, Y: torch.Tensor, state):
+    """(summed cross-entropy, state) of one LM batch, X and Y (B, T).
+
+    seqlab's LMs (`takes_targets`) compute it themselves, `forward(X, state, targets=Y)`: their
+    output layer and loss run as one step on the CPU (seqlab.models.fused_loss). Any other
+    model: its logits and `lm_loss_sum`. `net` is what is called (DDP-wrapped under torchrun),
+    `model` the LM inside it.
+    """
+    if getattr(model, "takes_targets", False):
+        return net(X, state, targets=Y)
+    logits, state = net(X, state)
+    return lm_loss_sum(logits, Y), state
+
+
 def _params(net: nn.Module | Iterable[torch.Tensor]) -> list[torch.Tensor]:
     if isinstance(net, nn.Module):
         params = net.parameters()

@@ -127,8 +127,7 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
         else:
             state = detach_state(state)
         with autocast(device, fast):
-            logits, state = net(X, state)
-            total_loss = common.lm_loss_sum(logits, Y)
+            total_loss, state = common.lm_batch_loss(net, model, X, Y, state)
         optimizer.zero_grad(set_to_none=True)
         (total_loss / Y.numel()).backward()
         norm = grad_clipping(net, clip)

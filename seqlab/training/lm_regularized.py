@@ -87,8 +87,7 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
                 state = model.begin_state(batch_size=X.shape[0], device=device)
             else:
                 state = detach_state(state)
-            logits, state = net(X, state)  # (T*B, V) time-major
-            ce = common.lm_loss_sum(logits, Y)
+            ce, state = common.lm_batch_loss(net, model, X, Y, state)
             loss = ce / Y.numel()
             if model.keep_outputs:
                 raw, dropped = model.outputs  # (T, B, H) each

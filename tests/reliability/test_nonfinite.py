@@ -14,7 +14,7 @@ import kill_resume as kr
 
 
 # where each trainer computes its training loss
-LM_LOSS = ("seqlab.training.common", "lm_loss_sum")  # both LM loops: plain and the recipes' (AR/TAR, ...)
+LM_LOSS = ("seqlab.training.common", "lm_batch_loss")  # both LM loops: plain and the recipes' (AR/TAR, ...)
 TARGETS = {"lm": LM_LOSS, "lm-recipe": LM_LOSS, "translate": ("seqlab.training.translate", "masked_ce"),
            "forecast": ("seqlab.training.forecast", "_loss_sum"), "classify": ("seqlab.training.classify", "_loss_sum")}
 
@@ -30,8 +30,8 @@ def _poison(monkeypatch, task, bad_calls):
         value = real(*args, **kwargs)
         if torch.is_grad_enabled():
             calls[0] += 1
-            if calls[0] in bad_calls:
-                return value * float("nan")
+            if calls[0] in bad_calls:  # lm_batch_loss gives (loss, state)
+                return (value[0] * float("nan"), value[1]) if isinstance(value, tuple) else value * float("nan")
         return value
 
     monkeypatch.setattr(owner, name, poisoned)

@@ -276,20 +276,20 @@ def test_timemachine_recipe_beats_the_books_concise_lstm_by_20_percent(data_dir,
 
 
 def _poison_ce(monkeypatch, bad_calls):
-    """The LM training loss (common.lm_loss_sum, both loops') is NaN on the given (1-based) training calls."""
+    """The LM training loss (common.lm_batch_loss, both loops') is NaN on the given (1-based) training calls."""
     from seqlab.training import common
 
-    real, calls = common.lm_loss_sum, [0]
+    real, calls = common.lm_batch_loss, [0]
 
-    def lm_loss_sum(*args, **kwargs):
-        value = real(*args, **kwargs)
+    def lm_batch_loss(*args, **kwargs):
+        loss, state = real(*args, **kwargs)
         if torch.is_grad_enabled():
             calls[0] += 1
             if calls[0] in bad_calls:
-                return value * float("nan")
-        return value
+                return loss * float("nan"), state
+        return loss, state
 
-    monkeypatch.setattr(common, "lm_loss_sum", lm_loss_sum)
+    monkeypatch.setattr(common, "lm_batch_loss", lm_batch_loss)
 
 
 @pytest.mark.parametrize("skip", [False, True])

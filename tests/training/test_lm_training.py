@@ -325,13 +325,13 @@ def test_a_skipped_step_counts_no_tokens_and_restarts_the_carried_state(loop, mo
             logits, _ = net(X, net.begin_state(2))
             return F.cross_entropy(logits, Y.T.reshape(-1), reduction="sum").item()
         expected = fresh(*batches[0]) + fresh(*batches[2])
-    real, calls = common.lm_loss_sum, []
+    real, calls = common.lm_batch_loss, []
 
-    def poisoned(logits, Y):
+    def poisoned(*args):
         calls.append(1)
-        value = real(logits, Y)
-        return value * float("nan") if len(calls) == 2 else value
-    monkeypatch.setattr(common, "lm_loss_sum", poisoned)
+        loss, state = real(*args)
+        return (loss * float("nan") if len(calls) == 2 else loss), state
+    monkeypatch.setattr(common, "lm_batch_loss", poisoned)
     guard = StepGuard(skip=True, eager=True, epoch=1)
     opt = torch.optim.SGD(net.parameters(), lr=0.0)
     if loop == "plain":
@@ -358,6 +358,26 @@ def test_train_epoch_step_is_sgd_on_the_mean_token_loss():
     assert n == 15
     for p, q in zip(net.parameters(), ref.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12)
+
+
+def test_train_epoch_over_a_word_vocabulary_trains_the_same_with_the_fused_output_loss():
+    # V >= MIN_VOCAB: the fused output layer + loss on the CPU; --no-fast's logits path is its twin
+    from seqlab.models.fused_loss import MIN_VOCAB
+
+    V, g = MIN_VOCAB + 50, torch.Generator().manual_seed(0)
+    batches = [(torch.randint(0, V, (3, 6), generator=g), torch.randint(0, V, (3, 6), generator=g))
+               for _ in range(3)]
+    nets = []
+    for fast in (True, False):
+        torch.manual_seed(0)
+        net = build_lm(ModelConfig(cell="lstm", hidden=12, embed=12, tie_weights=True, fast=fast), V)
+        loss_sum, n, _ = train_epoch(net, batches, torch.optim.SGD(net.parameters(), lr=1.0),
+                                     torch.device("cpu"), clip=0.5, carry_state=True)
+        nets.append((net, loss_sum, n))
+    (fused, loss_f, n_f), (plain, loss_p, n_p) = nets
+    assert n_f == n_p == 54 and loss_f == pytest.approx(loss_p, rel=1e-5)
+    for p, q in zip(fused.parameters(), plain.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6)
 
 
 def test_best_checkpoint_is_the_epoch_of_the_lowest_validation_loss(tmp_path, monkeypatch):
