@@ -1,0 +1,68 @@
+"""The output layer + cross-entropy, forward and backward: fused (seqlab.models.fused_loss) vs plain.
+
+    python benchmarks/fused_loss_speed.py [--threads 2] [--rounds 10]
+
+Per vocabulary size V: `linear_cross_entropy(h, W, b, y).sum().backward()` against
+`F.cross_entropy(linear(h), y, reduction="sum").backward()`, h (N, H) random, interleaved
+(the order alternates each round), best of `--rounds` timings. This table sets
+`fused_loss.MIN_VOCAB`, the smallest vocabulary the LMs use the fused step for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.models.fused_loss import linear_cross_entropy
+
+SHAPES = [  # (N rows = batch x steps, H, V)
+    (1120, 512, 28), (1120, 512, 66), (1120, 200, 256), (1120, 200, 1000), (1120, 200, 4000),
+    (700, 200, 10000), (700, 200, 33278), (700, 650, 33278),
+]
+
+
+def bench(N: int, H: int, V: int, rounds: int) -> dict:
+    torch.manual_seed(0)
+    linear, y = nn.Linear(H, V), torch.randint(0, V, (N,))
+    h = torch.randn(N, H, requires_grad=True)
+
+    def fused():
+        linear_cross_entropy(h, linear.weight, linear.bias, y).sum().backward()
+
+    def plain():
+        F.cross_entropy(linear(h), y, reduction="sum").backward()
+
+    runs = {"fused": fused, "plain": plain}
+    reps = max(3, int(2e6 / (N * V)))
+    for run in runs.values():
+        run()
+    best = {k: float("inf") for k in runs}
+    for r in range(rounds):
+        for k in (list(runs) if r % 2 else list(runs)[::-1]):
+            t = time.perf_counter()
+            for _ in range(reps):
+                runs[k]()
+            best[k] = min(best[k], (time.perf_counter() - t) / reps)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--rounds", type=int, default=10)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; best of {args.rounds}")
+    for N, H, V in SHAPES:
+        b = bench(N, H, V, args.rounds)
+        print(f"N {N:5d} H {H:3d} V {V:6d}: fused {b['fused'] * 1e6:9.0f} us, plain {b['plain'] * 1e6:9.0f} us, "
+              f"plain / fused {b['plain'] / b['fused']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
