@@ -247,7 +247,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
     start, best = 0, math.inf
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "lm")
-        task_config(ckpt, LMConfig, "lm")  # the vocabulary and config below are there and well-formed
+        saved = task_config(ckpt, LMConfig, "lm")  # the vocabulary and config below are there and well-formed
         check_compatible(ckpt, corpus)
         _load_model(net, ckpt)
         check_resume_config(ckpt, cfg, out)  # after the two above, whose messages say what to fix
@@ -258,6 +258,9 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         optimizer.load_state_dict(ckpt.optimizer)
         if scheduler is not None:
             scheduler.load_state_dict(ckpt.meta["scheduler"])
+            note = reg.stretched_cosine_note(tc, saved.train.epochs, ckpt.meta["epoch"], optimizer, scheduler)
+            if note:
+                log(note)
         start, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         v, internal, g = ckpt.meta["batch_rng"]

@@ -162,6 +162,25 @@ def make_scheduler(tc, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
     return None
 
 
+def stretched_cosine_note(tc, saved_epochs: int, done: int, optimizer: torch.optim.Optimizer,
+                          scheduler) -> str | None:
+    """What a resumed cosine schedule does when --epochs changed, or None.
+
+    The cosine spans the run's epochs, so resuming with more (or fewer) of them re-draws it: the
+    learning rate jumps where the run resumes (e.g. from the floor of a finished anneal back up).
+    This is what a new --epochs means, and the user should see it happen.
+    """
+    if tc.schedule != "cosine" or saved_epochs == tc.epochs:
+        return None
+    now = optimizer.param_groups[0]["lr"]
+    then = scheduler.base_lrs[0] * scheduler.lr_lambdas[0](scheduler.last_epoch)
+    if math.isclose(now, then, rel_tol=1e-3):
+        return None
+    keep = f" (resume with --epochs {saved_epochs} to keep the schedule)" if done < saved_epochs else ""
+    return (f"the cosine schedule now spans {tc.epochs} epochs instead of {saved_epochs}: the learning rate "
+            f"goes from {now:.4g} to {then:.4g} where the run resumes after epoch {done}{keep}")
+
+
 @dataclass
 class _StepDecay:
     """LambdaLR's factor for epoch `done + 1`; a dataclass, so the scheduler's state_dict keeps it."""

@@ -362,6 +362,45 @@ def test_step_schedule_is_zarembas_decay_and_survives_a_resume(tmp_path):
     assert [r["lr"] for r in read_metrics(tmp_path / "b" / "metrics.jsonl")] == [1, 1, 1, 1, 0.5, 0.25, 0.125]
 
 
+def test_resuming_a_cosine_run_with_other_epochs_says_how_the_lr_jumps(tmp_path):
+    # the cosine spans the run's epochs: after an anneal over 1 epoch (lr at the floor, 0.1 x 1.0),
+    # --resume --epochs 3 re-draws it over 3, where step n of 3n has 0.1 + 0.9 * (1 + cos(pi / 3)) / 2
+    corpus = _corpus()
+
+    def cfg(epochs, resume=False):
+        tc = TrainConfig(batch_size=4, num_steps=10, epochs=epochs, lr=1.0, schedule="cosine", min_lr_ratio=0.1)
+        return LMConfig(model=ModelConfig(hidden=8, embed=4), train=tc, run=RunConfig(out=str(tmp_path), resume=resume))
+
+    fit_lm(cfg(1), corpus, CPU, **QUIET)
+    logs = []
+    fit_lm(cfg(3, resume=True), corpus, CPU, log=logs.append)
+    jump = 0.1 + 0.9 * (1 + math.cos(math.pi / 3)) / 2
+    assert (f"the cosine schedule now spans 3 epochs instead of 1: the learning rate goes from 0.1 to "
+            f"{jump:.4g} where the run resumes after epoch 1") in logs
+    logs.clear()
+    fit_lm(cfg(4, resume=True), corpus, CPU, log=logs.append)  # 3 -> 4: moves again, and says so
+    assert any("now spans 4 epochs instead of 3" in line for line in logs)
+
+
+def test_a_cosine_run_stopped_early_is_told_how_to_keep_its_schedule():
+    from seqlab.training.lm_regularized import stretched_cosine_note
+    from seqlab.training.schedules import warmup_cosine
+
+    w = nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=2.0)
+    sched = warmup_cosine(opt, 0, 30, 0.1)  # the run as resumed: 3 epochs of 10 steps
+    for _ in range(10):
+        opt.step()
+        sched.step()
+    opt.param_groups[0]["lr"] = 0.5  # where the saved run (its own, longer schedule) had got to
+    tc = TrainConfig(epochs=3, schedule="cosine")
+    note = stretched_cosine_note(tc, 5, 1, opt, sched)
+    assert note == (f"the cosine schedule now spans 3 epochs instead of 5: the learning rate goes from 0.5 to "
+                    f"{2.0 * (0.1 + 0.9 * (1 + math.cos(math.pi / 3)) / 2):.4g} where the run resumes after "
+                    f"epoch 1 (resume with --epochs 5 to keep the schedule)")
+    assert stretched_cosine_note(tc, 3, 1, opt, sched) is None  # same epochs: the same schedule
+
+
 @pytest.mark.parametrize("change, message", [({"lr_decay": 1.0}, "need lr_decay < 1"),
                                              ({"decay_start": -1}, "decay_start >= 0"),
                                              ({"optimizer": "nt-asgd"}, "use --schedule none")])
