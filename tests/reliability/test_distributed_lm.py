@@ -57,6 +57,29 @@ def test_two_processes_match_one_process(text, single, tmp_path):
     assert len(read_metrics(out / "metrics.jsonl")) == 3  # written once, by rank 0
 
 
+def test_two_processes_match_one_process_for_a_word_model_with_the_fused_loss(tmp_path):
+    # 1,200 word types (>= fused_loss.MIN_VOCAB): the output layer and its loss run as one autograd
+    # step inside DDP's forward; its weight gradients must be all-reduced like the others
+    import random
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(1200)] * 3
+    rng.shuffle(words)
+    path = tmp_path / "words.txt"
+    path.write_text(" ".join(words) + "\n", encoding="utf-8")
+
+    def args(out):
+        return ["train", "lm", "--data", str(path), "--level", "word", "--cell", "lstm", "--hidden", "8",
+                "--embed", "8", "--batch-size", "4", "--num-steps", "8", "--epochs", "2", "--lr", "0.01",
+                "--optimizer", "adam", "--sampling", "sequential", "--device", "cpu", "--seed", "0",
+                "--out", str(out)]
+
+    h.run(args(tmp_path / "one"))
+    p = h.run(args(tmp_path / "two"), nproc=2)
+    assert "vocab 1202" in p.stdout  # 1,200 words, <unk> and <eos>: the fused path's size
+    h.assert_same_run(tmp_path / "two", tmp_path / "one", ("train_loss", "valid_loss"), 2)
+
+
 @pytest.mark.slow
 def test_two_process_checkpoint_resumes_in_one_process(text, single, tmp_path):
     out = tmp_path / "run"
