@@ -5,7 +5,8 @@
 Per vocabulary size V: `linear_cross_entropy(h, W, b, y).sum().backward()` against
 `F.cross_entropy(linear(h), y, reduction="sum").backward()`, h (N, H) random, interleaved
 (the order alternates each round), best of `--rounds` timings. This table sets
-`fused_loss.MIN_VOCAB`, the smallest vocabulary the LMs use the fused step for.
+`fused_loss.MIN_VOCAB`, the smallest vocabulary the LMs use the fused step for. Then a whole
+translation training step (train_epoch) with the decoder's fused loss on and off.
 """
 
 from __future__ import annotations
@@ -50,6 +51,36 @@ def bench(N: int, H: int, V: int, rounds: int) -> dict:
     return best
 
 
+def translation_step(rounds: int, tgt_vocab: int = 8855) -> dict:
+    """A whole teacher-forced training step of configs/fra_eng_attention_cpu.toml's model (attention
+    GRU, embed 64, hidden 128; vocabularies 5,720 / 8,855 as on the full fra-eng at min_freq 5;
+    batch 128 x 10), through seqlab's train_epoch, with the decoder's fused loss on and off."""
+    from seqlab.data.translation import batches
+    from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
+    from seqlab.training.translate import train_epoch
+
+    torch.manual_seed(0)
+    src_vocab, B, T, n = 5720, 128, 10, 128 * 4
+    model = build_seq2seq(src_vocab, tgt_vocab, embed=64, hidden=128, layers=1, attention=True)
+    model.apply(init_seq2seq)
+    opt = torch.optim.Adam(model.parameters(), lr=0.003)
+    g = torch.Generator().manual_seed(0)
+    arrays = (torch.randint(4, src_vocab, (n, T), generator=g), torch.randint(3, T + 1, (n,), generator=g),
+              torch.randint(4, tgt_vocab, (n, T), generator=g), torch.randint(3, T + 1, (n,), generator=g))
+
+    def run(fused: bool) -> float:
+        model.decoder.fused_loss = fused
+        r = train_epoch(model, batches(arrays, B), opt, bos=2, clip=1.0, device=torch.device("cpu"))
+        return r["tokens"] / r["seconds"]
+
+    run(True), run(False)
+    raw = {"fused": [], "plain": []}
+    for r in range(rounds):
+        for k in (["fused", "plain"] if r % 2 else ["plain", "fused"]):
+            raw[k].append(run(k == "fused"))
+    return raw
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -62,6 +93,11 @@ def main() -> None:
         b = bench(N, H, V, args.rounds)
         print(f"N {N:5d} H {H:3d} V {V:6d}: fused {b['fused'] * 1e6:9.0f} us, plain {b['plain'] * 1e6:9.0f} us, "
               f"plain / fused {b['plain'] / b['fused']:.2f}")
+    raw = translation_step(args.rounds)
+    f, p = max(raw["fused"]), max(raw["plain"])
+    print(f"translation step (attention GRU 128, target vocabulary 8,855, batch 128 x 10, 4 batches per timing): "
+          f"fused {f:,.0f} target tokens/s {[round(x) for x in raw['fused']]}, plain {p:,.0f} "
+          f"{[round(x) for x in raw['plain']]}, fused / plain {f / p:.2f}")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ class TranslateModelConfig:
     hidden: int = 32  # GRU units per layer
     layers: int = 2  # GRU layers in the encoder and the decoder
     dropout: float = 0.1  # dropout between GRU layers
+    fast: bool = True  # training loss: output layer + CE in one step on the CPU for >= 1,000 target words (exact); --no-fast: logits + F.cross_entropy
 
 
 @dataclass

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.models.seq2seq import Decoder, check_tokens
+from seqlab.models.seq2seq import Decoder, check_tokens, output_token_losses
 
 
 def masked_softmax(scores: torch.Tensor, valid_lens: torch.Tensor | None) -> torch.Tensor:
@@ -90,9 +90,13 @@ class Seq2SeqAttentionDecoder(Decoder):
                               f"not {tuple(enc_valid_lens.shape)}")
         return AttentionState(outputs, self.attention.W_k(outputs), hidden, enc_valid_lens)
 
-    def forward(self, X: torch.Tensor, state: AttentionState) -> tuple[torch.Tensor, AttentionState]:
+    takes_targets = True
+
+    def forward(self, X: torch.Tensor, state: AttentionState, *, targets: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, AttentionState]:
         enc_outputs, keys, hidden, valid_lens = state
         check_tokens(X, "the decoder input")
+        inputs = X
         X = self.embedding(X.long()).permute(1, 0, 2)  # (T, B, E)
         outputs, self._attention_weights = [], []
         for x in X:  # x: (B, E); the query needs the previous step's state, so one step at a time
@@ -102,8 +106,8 @@ class Seq2SeqAttentionDecoder(Decoder):
             out, hidden = self.rnn(step_in, hidden)  # (1, B, H)
             outputs.append(out)
             self._attention_weights.append(self.attention.attention_weights)
-        logits = self.dense(torch.cat(outputs, dim=0)).permute(1, 0, 2)  # (B, T, V)
-        return logits, AttentionState(enc_outputs, keys, hidden, valid_lens)
+        result = output_token_losses(self, torch.cat(outputs, dim=0), inputs, targets)  # logits (B, T, V) or CE
+        return result, AttentionState(enc_outputs, keys, hidden, valid_lens)
 
     @property
     def attention_weights(self) -> list[torch.Tensor]:

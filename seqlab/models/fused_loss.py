@@ -17,7 +17,8 @@ The gradient is the same as autograd's through `F.cross_entropy(F.linear(h, W, b
 to float rounding (tests/models/test_fused_loss.py checks it against that twin). On the
 2-core CPU (benchmarks/RESULTS.md) a WikiText-2-shaped step of a 2x200 LSTM runs ~1.2x.
 
-Used by the LMs' `forward(X, state, targets=Y)` on the CPU in float32 for word-level
+Used by the LMs' `forward(X, state, targets=Y)` and the translation decoders'
+`forward(X, state, targets=Y)` on the CPU in float32 for word-level
 vocabularies (`use_fused_loss`; a character model's 28-66 logits gain nothing from it).
 On CUDA the training step runs under bf16 autocast, where `F.cross_entropy` keeps its
 float32 softmax; this path is not used there until a GPU measurement says it pays.
@@ -120,14 +121,15 @@ def use_fused_loss(hidden: torch.Tensor, weight: torch.Tensor) -> bool:
             and not torch.compiler.is_compiling())  # compiled, inductor fuses F.cross_entropy itself
 
 
-def output_loss_sum(hidden: torch.Tensor, linear: torch.nn.Linear, targets: torch.Tensor, *,
-                    fused: bool = True) -> torch.Tensor:
-    """Summed cross-entropy of `linear(hidden)` against `targets`: the LMs' training loss.
+def output_losses(hidden: torch.Tensor, linear: torch.nn.Linear, targets: torch.Tensor, *,
+                  fused: bool = True) -> torch.Tensor:
+    """Per-row cross-entropy (N,) of `linear(hidden)` against `targets`: the models' training loss.
 
     hidden (N, H) rows in the order of targets (N,). `fused`: the one-step path above where
-    `use_fused_loss` allows it; otherwise the logits and `F.cross_entropy`.
+    `use_fused_loss` allows it; otherwise the logits and `F.cross_entropy` (in float32, also
+    when the logits come out of bf16 autocast).
     """
     targets = targets.reshape(-1).long()
     if fused and use_fused_loss(hidden, linear.weight):
-        return linear_cross_entropy(hidden, linear.weight, linear.bias, targets).sum()
-    return F.cross_entropy(linear(hidden), targets, reduction="sum")
+        return linear_cross_entropy(hidden, linear.weight, linear.bias, targets)
+    return F.cross_entropy(linear(hidden).float(), targets, reduction="none")

@@ -44,7 +44,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.training.common import check_count, check_model_input, check_state
-from seqlab.models.fused_loss import output_loss_sum
+from seqlab.models.fused_loss import output_losses
 from seqlab.models.recurrent import make_rnn_layer
 from seqlab.models.regularization import LockedDropout, WeightDrop, _check_p, embedding_dropout
 
@@ -74,7 +74,7 @@ def _head(net: RNNModel | RegularizedRNNModel, Y: torch.Tensor, inputs: torch.Te
         raise SeqlabError(f"targets must have the inputs' shape (B, T) = {tuple(inputs.shape)}, "
                           f"got {tuple(targets.shape)}")
     check_model_input(targets, net.vocab_size)
-    return output_loss_sum(Y, net.linear, targets.T, fused=net.fused_loss)
+    return output_losses(Y, net.linear, targets.T, fused=net.fused_loss).sum()
 
 
 TIED_INIT_RANGE = 0.1  # a tied embedding/output matrix starts U(-0.1, 0.1) (pytorch/examples, AWD-LSTM)

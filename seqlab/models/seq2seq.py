@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
+from seqlab.models.fused_loss import output_losses
 
 ID_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
@@ -50,7 +51,12 @@ class Decoder(nn.Module):
 
     `init_state(enc_outputs, *args) -> state`; `forward(X, state) -> (logits, state)`;
     `reorder_state(state, index) -> state` keeps/duplicates batch rows (beam search).
+    seqlab's decoders (`takes_targets`) also take `forward(X, state, targets=Y)` (B, T) and
+    return the per-token cross-entropy (B, T) instead of the logits (`output_token_losses`).
     """
+
+    takes_targets = False
+    fused_loss = True  # with targets: the output layer + CE in one step where it pays (fused_loss.py)
 
     def init_state(self, enc_outputs, *args):
         raise NotImplementedError
@@ -75,12 +81,14 @@ class EncoderDecoder(nn.Module):
         self.encoder = encoder
         self.decoder = decoder
 
-    def forward(self, enc_X, dec_X, *args):
+    def forward(self, enc_X, dec_X, *args, targets: torch.Tensor | None = None):
         if torch.is_tensor(enc_X) and torch.is_tensor(dec_X) and enc_X.shape[:1] != dec_X.shape[:1]:
             raise SeqlabError(f"the source batch has shape {tuple(enc_X.shape)} and the target batch "
                               f"{tuple(dec_X.shape)}: they differ in batch size (the first dimension)")
         enc_outputs = self.encoder(enc_X, *args)
         dec_state = self.decoder.init_state(enc_outputs, *args)
+        if targets is not None:  # the training loss: per-token CE (B, T) instead of the logits
+            return self.decoder(dec_X, dec_state, targets=targets)
         return self.decoder(dec_X, dec_state)
 
 
@@ -157,18 +165,36 @@ class Seq2SeqDecoder(Decoder):
         hidden = enc_outputs[1]  # (L, B, H)
         return Seq2SeqState(hidden, hidden[-1])
 
-    def forward(self, X: torch.Tensor, state: Any) -> tuple[torch.Tensor, Seq2SeqState]:
+    takes_targets = True
+
+    def forward(self, X: torch.Tensor, state: Any, *, targets: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, Seq2SeqState]:
         if not isinstance(state, Seq2SeqState):  # a bare (L, B, H) tensor, as the book passes
             state = Seq2SeqState(state, state[-1])
         check_tokens(X, "the decoder input")
+        inputs = X
         X = self.embedding(X.long()).permute(1, 0, 2)  # (T, B, E)
         context = state.context.unsqueeze(0).expand(X.shape[0], -1, -1)  # (T, B, H)
         output, hidden = self.rnn(torch.cat((X, context), dim=2), state.hidden)  # (T, B, H)
-        logits = self.dense(output).permute(1, 0, 2)  # (B, T, V)
-        return logits, Seq2SeqState(hidden, state.context)
+        return output_token_losses(self, output, inputs, targets), Seq2SeqState(hidden, state.context)
 
     def reorder_state(self, state: Seq2SeqState, index: torch.Tensor) -> Seq2SeqState:
         return Seq2SeqState(state.hidden.index_select(1, index), state.context.index_select(0, index))
+
+
+def output_token_losses(decoder: Decoder, output: torch.Tensor, inputs: torch.Tensor,
+                        targets: torch.Tensor | None) -> torch.Tensor:
+    """A decoder's output layer over its top-layer outputs (T, B, H): the logits (B, T, V), or with
+    targets (B, T) their per-token cross-entropy (B, T), unmasked (the loop masks the padding)."""
+    if targets is None:
+        return decoder.dense(output).permute(1, 0, 2)  # (B, T, V)
+    check_tokens(targets, "the targets")
+    if targets.shape != inputs.shape:
+        raise SeqlabError(f"the targets must have the decoder input's shape (B, T) = {tuple(inputs.shape)}, "
+                          f"got {tuple(targets.shape)}")
+    T, B, H = output.shape
+    ce = output_losses(output.reshape(T * B, H), decoder.dense, targets.T, fused=decoder.fused_loss)
+    return ce.reshape(T, B).T  # (B, T)
 
 
 def _state_shape(module: nn.Module) -> tuple[int, int] | None:
@@ -183,8 +209,9 @@ def _state_shape(module: nn.Module) -> tuple[int, int] | None:
 
 def build_seq2seq(src_vocab_size: int, tgt_vocab_size: int, *, embed: int, hidden: int, layers: int,
                   dropout: float = 0.0, attention: bool = False, bidirectional: bool = False,
-                  pack: bool = False) -> EncoderDecoder:
-    """The model a config describes (plain GRU decoder, or the additive-attention one)."""
+                  pack: bool = False, fast: bool = True) -> EncoderDecoder:
+    """The model a config describes (plain GRU decoder, or the additive-attention one).
+    `fast`: the training loss's output layer + CE in one step on the CPU (exact)."""
     for name, value in (("embed", embed), ("hidden", hidden), ("layers", layers)):
         if value <= 0:
             raise SeqlabError(f"--{name} must be positive, got {value}")
@@ -197,6 +224,7 @@ def build_seq2seq(src_vocab_size: int, tgt_vocab_size: int, *, embed: int, hidde
         decoder: Decoder = Seq2SeqAttentionDecoder(tgt_vocab_size, embed, hidden, layers, dropout)
     else:
         decoder = Seq2SeqDecoder(tgt_vocab_size, embed, hidden, layers, dropout)
+    decoder.fused_loss = fast
     return EncoderDecoder(encoder, decoder)
 
 

@@ -84,6 +84,21 @@ def teacher_forcing_input(Y: torch.Tensor, bos: int) -> torch.Tensor:
     return torch.cat([bos_col, Y[:, :-1]], dim=1)
 
 
+def batch_token_loss(model: nn.Module, X: torch.Tensor, X_len: torch.Tensor, Y: torch.Tensor,
+                     Y_len: torch.Tensor, bos: int) -> torch.Tensor:
+    """Summed cross-entropy of one teacher-forced batch over its real target tokens.
+
+    seqlab's decoders (`takes_targets`) compute the per-token loss themselves, with the output
+    layer (seqlab.models.fused_loss on the CPU); any other decoder: its logits and `masked_ce`.
+    `model` is what is called (DDP-wrapped under torchrun)."""
+    dec_X = teacher_forcing_input(Y, bos)
+    if getattr(getattr(D.unwrap(model), "decoder", None), "takes_targets", False):
+        ce, _ = model(X, dec_X, X_len, targets=Y)  # (B, T)
+        return sequence_mask(ce, Y_len).sum()
+    logits, _ = model(X, dec_X, X_len)  # (B, T, V)
+    return masked_ce(logits, Y, Y_len).sum()
+
+
 def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, *, bos: int,
                 clip: float, device: torch.device, deadline: float | None = None, stop=None,
                 guard=None, dist: D.Dist = D.Dist()) -> dict:
@@ -107,8 +122,7 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
         if share is None:
             break  # a last batch smaller than the world size: every rank skips it
         X, X_len, Y, Y_len = (t.to(device, non_blocking=True) for t in share)
-        logits, _ = model(X, teacher_forcing_input(Y, bos), X_len)  # (B, T, V)
-        token_loss = masked_ce(logits, Y, Y_len).sum()
+        token_loss = batch_token_loss(model, X, X_len, Y, Y_len, bos)
         optimizer.zero_grad(set_to_none=True)
         D.ddp_loss(token_loss, max(count, 1), dist).backward()
         norm = grad_clipping(model, clip)
@@ -217,7 +231,7 @@ def fit(cfg, *, log=print) -> dict:
     train_arrays, valid_arrays = data.arrays("train"), data.arrays("valid")
     model = build_seq2seq(len(data.src_vocab), len(data.tgt_vocab), embed=m.embed, hidden=m.hidden,
                           layers=m.layers, dropout=m.dropout, attention=m.attention, bidirectional=m.bidirectional,
-                          pack=m.pack)
+                          pack=m.pack, fast=m.fast)
     model.apply(init_seq2seq)
     model.to(device)
     optimizer = make_optimizer(tr.optimizer, model.parameters(), tr.lr)
@@ -310,7 +324,8 @@ def load_translator(ckpt, device: torch.device):
     m = cfg.model
     src_vocab, tgt_vocab = Vocab.from_dict(ckpt.meta["src_vocab"]), Vocab.from_dict(ckpt.meta["tgt_vocab"])
     model = build_seq2seq(len(src_vocab), len(tgt_vocab), embed=m.embed, hidden=m.hidden, layers=m.layers,
-                          dropout=m.dropout, attention=m.attention, bidirectional=m.bidirectional, pack=m.pack)
+                          dropout=m.dropout, attention=m.attention, bidirectional=m.bidirectional, pack=m.pack,
+                          fast=m.fast)
     load_weights(model, ckpt)
     model.to(device).eval()
     return model, SimpleNamespace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, num_steps=cfg.data.num_steps)

@@ -7,7 +7,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models import fused_loss
-from seqlab.models.fused_loss import MIN_VOCAB, linear_cross_entropy, output_loss_sum, use_fused_loss
+from seqlab.models.fused_loss import MIN_VOCAB, linear_cross_entropy, output_losses, use_fused_loss
 from seqlab.models.lm import ModelConfig, build_lm
 
 
@@ -65,15 +65,15 @@ def _fused_step_in(loss):
     return any("LinearCrossEntropy" in type(fn).__name__ for fn, _ in loss.grad_fn.next_functions if fn)
 
 
-def test_output_loss_sum_is_the_summed_cross_entropy_either_way():
+def test_output_losses_are_the_cross_entropy_either_way():
     torch.manual_seed(1)
     V = MIN_VOCAB + 7
     linear, h, y = nn.Linear(6, V), torch.randn(9, 6), torch.randint(0, V, (9,))
-    want = F.cross_entropy(linear(h), y, reduction="sum")
+    want = F.cross_entropy(linear(h), y, reduction="none")
     for fused in (True, False):
-        loss = output_loss_sum(h, linear, y, fused=fused)
-        assert _fused_step_in(loss) == fused
-        torch.testing.assert_close(loss, want)
+        losses = output_losses(h, linear, y, fused=fused)
+        assert _fused_step_in(losses.sum()) == fused
+        torch.testing.assert_close(losses, want)
 
 
 @pytest.fixture

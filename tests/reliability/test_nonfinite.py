@@ -15,7 +15,7 @@ import kill_resume as kr
 
 # where each trainer computes its training loss
 LM_LOSS = ("seqlab.training.common", "lm_batch_loss")  # both LM loops: plain and the recipes' (AR/TAR, ...)
-TARGETS = {"lm": LM_LOSS, "lm-recipe": LM_LOSS, "translate": ("seqlab.training.translate", "masked_ce"),
+TARGETS = {"lm": LM_LOSS, "lm-recipe": LM_LOSS, "translate": ("seqlab.training.translate", "batch_token_loss"),
            "forecast": ("seqlab.training.forecast", "_loss_sum"), "classify": ("seqlab.training.classify", "_loss_sum")}
 
 

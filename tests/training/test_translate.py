@@ -125,3 +125,74 @@ def test_best_checkpoint_is_the_lowest_valid_loss_epoch(tmp_path, monkeypatch):
     best, last = load_checkpoint(tmp_path / "run", "best"), load_checkpoint(tmp_path / "run", "last")
     assert (best.meta["epoch"], best.meta["valid_loss"]) == (2, 1.0)
     assert (last.meta["epoch"], last.meta["best_valid_loss"]) == (3, 1.0)
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_train_epoch_with_the_fused_output_loss_trains_as_the_logits_path(attention, monkeypatch):
+    # the decoders' output layer + CE in one step (fused_loss; MIN_VOCAB lowered so that this small
+    # target vocabulary takes it) against --no-fast's logits and masked_ce: same losses, same weights
+    from seqlab.models import fused_loss
+
+    monkeypatch.setattr(fused_loss, "MIN_VOCAB", 1)
+    arrays = _copy_task(n=24)
+    results = []
+    for fast in (True, False):
+        torch.manual_seed(0)
+        model = build_seq2seq(9, 9, embed=8, hidden=12, layers=2, attention=attention, fast=fast)
+        model.apply(init_seq2seq)
+        opt = torch.optim.SGD(model.parameters(), lr=0.5)
+        r = train_epoch(model, batches(arrays, 8), opt, bos=2, clip=1.0, device=torch.device("cpu"))
+        results.append((model, r))
+    (fused, r_fused), (plain, r_plain) = results
+    assert r_fused["tokens"] == r_plain["tokens"] == int(arrays[3].sum())
+    assert r_fused["loss_sum"] == pytest.approx(r_plain["loss_sum"], rel=1e-5)
+    for p, q in zip(fused.parameters(), plain.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_decoder_targets_give_each_tokens_cross_entropy_of_its_logits(attention, monkeypatch):
+    from seqlab.models import fused_loss
+
+    monkeypatch.setattr(fused_loss, "MIN_VOCAB", 1)
+    torch.manual_seed(1)
+    model = build_seq2seq(9, 9, embed=8, hidden=12, layers=1, attention=attention)
+    X, X_len, Y, Y_len = _copy_task(n=5)
+    dec_X = teacher_forcing_input(Y, 2)
+    logits, _ = model(X, dec_X, X_len)
+    want = F.cross_entropy(logits.permute(0, 2, 1), Y, reduction="none")  # (B, T)
+    from seqlab.training.translate import batch_token_loss
+    torch.testing.assert_close(batch_token_loss(model, X, X_len, Y, Y_len, 2), masked_ce(logits, Y, Y_len).sum())
+    ce, _ = model(X, dec_X, X_len, targets=Y)
+    fn = ce.grad_fn  # (B, T) <- transpose <- view <- the fused step
+    for _ in range(2):
+        fn = fn.next_functions[0][0]
+    assert type(fn).__name__ == "_LinearCrossEntropyBackward"
+    torch.testing.assert_close(ce, want, rtol=1e-5, atol=1e-6)
+    from seqlab.errors import SeqlabError
+    with pytest.raises(SeqlabError, match=r"the targets must have the decoder input's shape \(B, T\) = \(5, 6\)"):
+        model(X, dec_X, X_len, targets=Y[:, :4])
+
+
+def test_a_decoder_without_targets_trains_through_its_logits():
+    # a user's decoder in the book's interface (forward(X, state) -> logits) still trains
+    from seqlab.models.seq2seq import Decoder, EncoderDecoder, Seq2SeqEncoder
+    from seqlab.training.translate import batch_token_loss
+
+    class BookDecoder(Decoder):
+        def __init__(self):
+            super().__init__()
+            self.embedding, self.dense = torch.nn.Embedding(9, 4), torch.nn.Linear(4, 9)
+
+        def init_state(self, enc_outputs, *args):
+            return None
+
+        def forward(self, X, state):
+            return self.dense(self.embedding(X)), state
+
+    torch.manual_seed(2)
+    model = EncoderDecoder(Seq2SeqEncoder(9, 4, 4, 1), BookDecoder())
+    X, X_len, Y, Y_len = _copy_task(n=4)
+    logits, _ = model(X, teacher_forcing_input(Y, 2), X_len)
+    loss = batch_token_loss(model, X, X_len, Y, Y_len, 2)
+    torch.testing.assert_close(loss, masked_ce(logits, Y, Y_len).sum())
