@@ -172,6 +172,9 @@ def test_decoder_targets_give_each_tokens_cross_entropy_of_its_logits(attention,
     from seqlab.errors import SeqlabError
     with pytest.raises(SeqlabError, match=r"the targets must have the decoder input's shape \(B, T\) = \(5, 6\)"):
         model(X, dec_X, X_len, targets=Y[:, :4])
+    Y[2, 1] = 9
+    with pytest.raises(SeqlabError, match="token id 9 is out of range for a vocabulary of 9 tokens"):
+        model(X, dec_X, X_len, targets=Y)
 
 
 def test_a_decoder_without_targets_trains_through_its_logits():
