@@ -4,9 +4,9 @@ A word LM's training step spends most of its time in the (N, H) x (H, V) output 
 in what `F.cross_entropy` does with its (N, V) logits: a log-softmax written to a new
 (N, V) tensor, then in backward an (N, V) buffer of zeros for the NLL gradient, its
 scatter, and the log-softmax backward reading two (N, V) tensors to write a third.
-Here the logits' buffer is reused for everything:
+Here one buffer serves for everything, and is kept from step to step (`_Workspace`):
 
-    forward   z = h W^T + b                          (N, V)  one new tensor
+    forward   z = h W^T + b                          (N, V)  the kept buffer
               e = exp(z - max z) in place, s = sum e  lse = max z + log s
               loss_i = lse_i - z_i[y_i]              (N,)
     backward  p = e * (g / s) in place               = softmax(z) * g
@@ -15,7 +15,8 @@ Here the logits' buffer is reused for everything:
 
 The gradient is the same as autograd's through `F.cross_entropy(F.linear(h, W, b), y)` up
 to float rounding (tests/models/test_fused_loss.py checks it against that twin). On the
-2-core CPU (benchmarks/RESULTS.md) a WikiText-2-shaped step of a 2x200 LSTM runs ~1.2x.
+2-core CPU (benchmarks/RESULTS.md) a whole WikiText-2 training step runs 1.50x (2x200 LSTM)
+and 1.20x (2x650) the same step through the logits and `F.cross_entropy`.
 
 Used by the LMs' `forward(X, state, targets=Y)` and the translation decoders'
 `forward(X, state, targets=Y)` on the CPU in float32 for word-level
@@ -106,9 +107,10 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, bias: torch
     return _LinearCrossEntropy.apply(hidden, weight, bias, targets.long())
 
 
-# Output layer + loss, forward and backward, 2-core CPU (benchmarks/RESULTS.md): the fused step is
-# 0.80x / 0.88x / 0.97x the plain one at V = 28 / 66 / 256 (a few small kernels more), 1.18x at
-# 1,000, 1.76x at 10,000 (PTB), 1.52x at 33,278 (WikiText-2).
+# Output layer + loss, forward and backward, 2-core CPU (benchmarks/fused_loss_speed.py, RESULTS.md):
+# the fused step is 0.88x / 0.96x the plain one at V = 28 / 66 (a few small kernels more), ~1.0x at
+# 256, 1.16x at 1,000, ~1.0-1.1x at 4,000-10,000 (below ~32 MB of logits glibc reuses freed memory
+# and the plain path's extra passes cost less), 1.59x at 33,278 (WikiText-2).
 MIN_VOCAB = 1000
 
 
