@@ -128,10 +128,13 @@ def output_losses(hidden: torch.Tensor, linear: torch.nn.Linear, targets: torch.
     """Per-row cross-entropy (N,) of `linear(hidden)` against `targets`: the models' training loss.
 
     hidden (N, H) rows in the order of targets (N,). `fused`: the one-step path above where
-    `use_fused_loss` allows it; otherwise the logits and `F.cross_entropy` (in float32, also
-    when the logits come out of bf16 autocast).
+    `use_fused_loss` allows it; otherwise the logits and `F.cross_entropy` (in float32 when the
+    logits come out of bf16/fp16 autocast, in float64 for a float64 model).
     """
     targets = targets.reshape(-1).long()
     if fused and use_fused_loss(hidden, linear.weight):
         return linear_cross_entropy(hidden, linear.weight, linear.bias, targets)
-    return F.cross_entropy(linear(hidden).float(), targets, reduction="none")
+    logits = linear(hidden)
+    if logits.dtype in (torch.bfloat16, torch.float16):  # autocast's: the softmax in float32
+        logits = logits.float()  # (float64 models keep theirs)
+    return F.cross_entropy(logits, targets, reduction="none")

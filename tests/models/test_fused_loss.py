@@ -150,3 +150,13 @@ def test_successive_steps_reuse_one_buffer():
     linear_cross_entropy(h, W, None, y).sum()  # a graph dropped without backward frees it too
     linear_cross_entropy(h, W, None, y).sum().backward()
     assert fused_loss._WORKSPACES[W].buffer.data_ptr() == first
+
+
+def test_the_plain_path_keeps_a_float64_models_precision_and_lifts_half_precision_logits():
+    torch.manual_seed(4)
+    linear, h, y = nn.Linear(5, 11).double(), torch.randn(6, 5, dtype=torch.float64), torch.randint(0, 11, (6,))
+    assert output_losses(h, linear, y).dtype == torch.float64
+    torch.testing.assert_close(output_losses(h, linear, y), F.cross_entropy(linear(h), y, reduction="none"),
+                               rtol=1e-12, atol=1e-12)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert output_losses(h.float(), linear.float(), y).dtype == torch.float32
