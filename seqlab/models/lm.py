@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.training.common import check_count, check_model_input, check_state
+from seqlab.training.common import check_count, check_model_input, check_state, check_targets
 from seqlab.models.fused_loss import output_losses
 from seqlab.models.recurrent import make_rnn_layer
 from seqlab.models.regularization import LockedDropout, WeightDrop, _check_p, embedding_dropout
@@ -70,10 +70,7 @@ def _head(net: RNNModel | RegularizedRNNModel, Y: torch.Tensor, inputs: torch.Te
     Y = Y.reshape(-1, Y.shape[-1])  # (T*B, H), time-major rows
     if targets is None:
         return net.linear(Y)
-    if tuple(targets.shape) != tuple(inputs.shape):
-        raise SeqlabError(f"targets must have the inputs' shape (B, T) = {tuple(inputs.shape)}, "
-                          f"got {tuple(targets.shape)}")
-    check_model_input(targets, net.vocab_size)
+    check_targets(targets, inputs, net.vocab_size, "the inputs'")
     return output_losses(Y, net.linear, targets.T, fused=net.fused_loss).sum()
 
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.fused_loss import output_losses
-from seqlab.training.common import check_token_batch
+from seqlab.training.common import check_targets
 
 ID_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
@@ -189,11 +189,7 @@ def output_token_losses(decoder: Decoder, output: torch.Tensor, inputs: torch.Te
     targets (B, T) their per-token cross-entropy (B, T), unmasked (the loop masks the padding)."""
     if targets is None:
         return decoder.dense(output).permute(1, 0, 2)  # (B, T, V)
-    on_cpu = targets.device.type == "cpu"  # ids checked where it costs no host sync (see check_model_input)
-    check_token_batch(targets, decoder.dense.out_features if on_cpu else None, what="the targets")
-    if targets.shape != inputs.shape:
-        raise SeqlabError(f"the targets must have the decoder input's shape (B, T) = {tuple(inputs.shape)}, "
-                          f"got {tuple(targets.shape)}")
+    check_targets(targets, inputs, decoder.dense.out_features, "the decoder input's")
     T, B, H = output.shape
     ce = output_losses(output.reshape(T * B, H), decoder.dense, targets.T, fused=decoder.fused_loss)
     return ce.reshape(T, B).T  # (B, T)

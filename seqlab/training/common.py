@@ -128,7 +128,7 @@ def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "t
                           f"(ids 0..{vocab_size - 1}): the data and the model use different vocabularies")
 
 
-def check_model_input(X: torch.Tensor, vocab_size: int) -> None:
+def check_model_input(X: torch.Tensor, vocab_size: int, what: str = "token ids") -> None:
     """`check_token_batch` at the top of a model's forward: the id range is checked on the CPU only.
 
     On the CPU a min/max costs a few microseconds. On CUDA it would be a host sync per batch,
@@ -137,8 +137,17 @@ def check_model_input(X: torch.Tensor, vocab_size: int) -> None:
     builds the model from the data's vocabulary, and generation checks the prefix and that the
     model and vocabulary sizes agree. Skipped inside torch.compile too (a graph break).
     """
-    on_cpu = X.device.type == "cpu" and not torch.compiler.is_compiling()
-    check_token_batch(X, vocab_size if on_cpu else None)
+    on_cpu = torch.is_tensor(X) and X.device.type == "cpu" and not torch.compiler.is_compiling()
+    check_token_batch(X, vocab_size if on_cpu else None, what=what)  # a non-tensor: refused there
+
+
+def check_targets(targets: torch.Tensor, inputs: torch.Tensor, vocab_size: int, inputs_name: str) -> None:
+    """The training targets of a model's `forward(..., targets=Y)`: token ids as its inputs are
+    (`check_model_input`: the range on the CPU only), of the inputs' (B, T) shape."""
+    check_model_input(targets, vocab_size, what="the targets")
+    if targets.shape != inputs.shape:
+        raise SeqlabError(f"the targets must have {inputs_name} shape (B, T) = {tuple(inputs.shape)}, "
+                          f"got {tuple(targets.shape)}")
 
 
 def _shape_text(shape) -> str:

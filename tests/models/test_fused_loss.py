@@ -124,6 +124,10 @@ def test_targets_of_another_shape_or_out_of_range_are_refused():
     Y[1, 2] = 300
     with pytest.raises(SeqlabError, match="300"):
         net(X, targets=Y)
+    with pytest.raises(SeqlabError, match="the targets must be a torch.Tensor"):  # was an AttributeError
+        net(X, targets=Y.tolist())
+    with pytest.raises(SeqlabError, match="token ids must be a torch.Tensor"):  # the inputs too
+        net(X.tolist())
 
 
 def test_two_live_graphs_get_two_buffers_so_accumulated_gradients_stay_right():
