@@ -153,3 +153,22 @@ def test_evaluate_valid_split_and_beam_4(run_dir, capsys, monkeypatch):
     assert result["split"] == "valid" and result["sentences"] == len(splits["valid"])
     assert [pairs for _, pairs in calls] == [splits["valid"]] * 2  # scored on the valid pairs
     assert sorted(beam for beam, _ in calls) == [1, 4]  # "bleu" greedy, "bleu_beam4" with a beam of 4
+
+
+def test_no_fast_turns_the_decoders_fused_output_loss_off(run_dir, tmp_path, monkeypatch):
+    import seqlab.models.seq2seq as s2s
+
+    real, made = s2s.build_seq2seq, []
+
+    def spy(*args, **kwargs):
+        model = real(*args, **kwargs)
+        made.append(model.decoder.fused_loss)
+        return model
+
+    monkeypatch.setattr(s2s, "build_seq2seq", spy)
+    _, out, argv = run_dir
+    argv = [str(tmp_path / "x") if a == str(out) else a for a in argv]
+    argv[argv.index("--epochs") + 1] = "1"
+    assert main(argv) == 0
+    assert main([*argv, "--no-fast", "--overwrite"]) == 0
+    assert made == [True, False]
