@@ -46,8 +46,10 @@ RUN_FILES = ("last.safetensors", "best.safetensors", "metrics.jsonl")
 
 # The settings a resumed run may change: how long it trains, where and how fast it runs, what it
 # logs. Any other one (data, model, optimiser, schedule, seed) would silently train another run.
+# lr and clip may change too (e.g. lower after a non-finite stop): from the resumed epoch on, see
+# schedules.rescale_lr.
 RESUMABLE = frozenset({"epochs", "device", "fast", "out", "resume", "overwrite", "time_limit_s",
-                       "skip_nonfinite", "bleu_every", "bleu_sentences"})
+                       "skip_nonfinite", "bleu_every", "bleu_sentences", "lr", "clip"})
 
 _NUMBER = (int, float)
 _NONE = type(None)
@@ -293,22 +295,26 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path) -> None:
+def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path, saved: Any = None) -> Any:
     """Refuse to resume the run in `out` with settings other than those it was trained with.
 
     Only the RESUMABLE ones may change (e.g. --epochs, to train longer). Every task's --resume
     calls this before loading the optimiser state, which would otherwise crash on another
-    optimiser (a KeyError) or silently keep the old learning rate.
+    optimiser (a KeyError) or silently keep the old learning rate. Returns the run's config
+    (`saved`, when the caller already has it from `task_config`).
     """
     task = ckpt.meta.get("task")
     _check_meta(ckpt, RESUME_META.get(task, {}))
-    before, now = flat_dict(task_config(ckpt, type(cfg), task)), flat_dict(cfg)
+    if saved is None:
+        saved = task_config(ckpt, type(cfg), task)
+    before, now = flat_dict(saved), flat_dict(cfg)
     changed = [k for k in now if k not in RESUMABLE and before.get(k) != now[k]]
     if changed:
         was = ", ".join(f"{k} {_show(before.get(k))}" for k in changed)
         new = ", ".join(f"{k} {_show(now[k])}" for k in changed)
         raise SeqlabError(f"--resume: the run in {str(out)!r} was trained with {was}; now {new}. Resume with the "
                           "run's settings, or start a new run (another --out, or --overwrite)")
+    return saved
 
 
 def _peek_epoch(path: Path) -> int | None:

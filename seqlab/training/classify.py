@@ -30,8 +30,10 @@ from seqlab.training import distributed as D
 from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_weights, open_run_folder,
                                         resume_checkpoint, save_checkpoint, task_config)
 from seqlab.training.common import grad_clipping, make_optimizer
-from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
+from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
+                                   interrupted_message)
 from seqlab.training.progress import progress
+from seqlab.training.schedules import rescale_lr
 
 NUM_CLASSES = 10
 
@@ -164,9 +166,12 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     start_epoch, best = 0, -1.0
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "classify")
-        check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
+        saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(net, ckpt)
         opt.load_state_dict(ckpt.optimizer)
+        note = rescale_lr(opt, None, saved.train.lr, t.lr)  # each epoch's rate comes from t.lr (_lr_at) anyway
+        if note:
+            log(note)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")
@@ -216,8 +221,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             loss_sum, seen, correct = D.all_reduce_sum([loss_sum, seen, correct], device, dist)
             seen, correct = int(seen), int(correct)
             if seen == 0:
-                raise SeqlabError(f"every step of epoch {epoch + 1} was non-finite and skipped: lower the "
-                                  "learning rate (--lr) or clip gradients (--clip)")
+                raise all_skipped(epoch + 1, lr)
             train_s = time.perf_counter() - tic
             valid = evaluate_accuracy(net, *splits.valid, device, t.eval_batch_size)
             test = valid if splits.valid_is_test else evaluate_accuracy(net, *splits.test, device, t.eval_batch_size)

@@ -36,7 +36,9 @@ from seqlab.training.checkpoint import (bad_checkpoint, check_resume_config, che
                                         load_weights, open_run_folder, resume_checkpoint, save_checkpoint,
                                         task_config)
 from seqlab.training.common import make_optimizer
-from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, grad_norm, interrupted_message
+from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
+                                   interrupted_message)
+from seqlab.training.schedules import rescale_lr
 
 K_STEPS = (1, 4, 16, 64)
 
@@ -328,9 +330,12 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     start_epoch, best = 0, float("inf")
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "forecast")
-        check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
+        saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(net, ckpt)
         opt.load_state_dict(ckpt.optimizer)
+        note = rescale_lr(opt, None, saved.train.lr, t.lr)
+        if note:
+            log(note)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")
@@ -347,7 +352,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         for epoch in range(start_epoch, t.epochs):
             net.train()
             tic = time.perf_counter()
-            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1)
+            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1, clip=False)  # no --clip here
             for step, batch in enumerate(train_iter, start=1):
                 share = D.shard_rows(batch, dist)
                 if share is None:
@@ -360,8 +365,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
                 if D.stop_requested(stop, device, dist):
                     raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
             if guard.skipped == len(train_iter):
-                raise SeqlabError(f"every step of epoch {epoch + 1} was non-finite and skipped: lower the "
-                                  "learning rate (--lr)")
+                raise all_skipped(epoch + 1, opt.param_groups[0]["lr"], clip=False)
             train_s = time.perf_counter() - tic
             net.eval()
             losses = D.from_main([evaluate_loss(net, train_eval, mse) * unit, evaluate_loss(net, held, mse) * unit],

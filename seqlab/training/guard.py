@@ -3,7 +3,7 @@
     with StopSignals() as stop:
         for step, batch in ...:
             loss = ...
-            if not check_finite(loss, where=f"epoch {e} step {step}", skip=cfg.skip_nonfinite, lr=lr):
+            if not check_finite(loss, epoch=e, step=step, skip=cfg.skip_nonfinite, lr=lr):
                 continue                      # skipped, as asked
             ...
             if stop.requested:
@@ -65,19 +65,40 @@ class StopSignals:
         self._old.clear()
 
 
-def check_finite(value: torch.Tensor | float, *, where: str, skip: bool = False, lr: float | None = None,
-                 what: str = "loss") -> bool:
+def nonfinite_advice(epoch: int, lr: float | None = None, *, clip: bool = True, skipping: bool = False) -> str:
+    """How to go on after a stop for a non-finite loss in `epoch` (from 1): what to change, from where.
+
+    Checkpoints are written at epoch ends and a bad epoch writes none, so the previous epoch's
+    checkpoint is the last good one; --resume may lower --lr and --clip (checkpoint.RESUMABLE).
+    `clip`: the task has --clip; `skipping`: --skip-nonfinite was on already.
+    """
+    fixes = ["a lower --lr" + (f" (now {lr:g})" if lr is not None else "")]
+    fixes += ["a smaller --clip"] if clip else []
+    fixes += [] if skipping else ["--skip-nonfinite to skip such steps"]
+    options = ", ".join(fixes[:-1]) + f" or {fixes[-1]}" if len(fixes) > 1 else fixes[0]
+    if epoch > 1:
+        return (f"the checkpoint of epoch {epoch - 1} (last.safetensors) is kept: continue from it with the same "
+                f"command, --resume and {options}")
+    return f"no epoch had finished, so there is no checkpoint: rerun the same command with {options}"
+
+
+def all_skipped(epoch: int, lr: float | None = None, *, clip: bool = True) -> NonFiniteLoss:
+    """The error for an epoch whose every step --skip-nonfinite skipped (nothing was learnt)."""
+    return NonFiniteLoss(f"every step of epoch {epoch} was non-finite and skipped; "
+                         f"{nonfinite_advice(epoch, lr, clip=clip, skipping=True)}")
+
+
+def check_finite(value: torch.Tensor | float, *, epoch: int, step: int | None = None, skip: bool = False,
+                 lr: float | None = None, what: str = "loss", clip: bool = True) -> bool:
     """True if `value` is finite. Otherwise False when `skip`, else a NonFiniteLoss that
-    names the step and suggests a fix."""
+    names the step and says how to go on (see nonfinite_advice)."""
     v = float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
     if math.isfinite(v):
         return True
     if skip:
         return False
-    lr_text = f" (now {lr:g})" if lr is not None else ""
-    raise NonFiniteLoss(f"the {what} became {v} at {where}; the last good checkpoint is kept. "
-                        f"Lower the learning rate{lr_text}, clip gradients (--clip), or pass "
-                        "--skip-nonfinite to skip such steps, in a new run (--overwrite, or another --out)")
+    where = f"epoch {epoch}" + (f" step {step}" if step is not None else "")
+    raise NonFiniteLoss(f"the {what} became {v} at {where}; {nonfinite_advice(epoch, lr, clip=clip)}")
 
 
 def grad_norm(net: torch.nn.Module) -> torch.Tensor:
@@ -106,21 +127,18 @@ class StepGuard:
     run at the end of the epoch, naming it, before any checkpoint is written.
     """
 
-    def __init__(self, *, skip: bool, eager: bool, epoch: int) -> None:
-        self.skip, self.eager, self.epoch = skip, eager, epoch
+    def __init__(self, *, skip: bool, eager: bool, epoch: int, clip: bool = True) -> None:
+        self.skip, self.eager, self.epoch, self.clip = skip, eager, epoch, clip  # clip: the task has --clip
         self.skipped = 0
         self._first: torch.Tensor | None = None  # lazily: first bad step, -1 if none
         self._lr: float | None = None
-
-    def _where(self, step: int) -> str:
-        return f"epoch {self.epoch} step {step}"
 
     def ok(self, step: int, loss: torch.Tensor, norm: torch.Tensor | None = None, lr: float | None = None) -> bool:
         """False when the step must be skipped; raises NonFiniteLoss (eager) when it must stop."""
         if self.skip or self.eager:
             for value, what in ((loss, "loss"), (norm, "gradient norm")):
-                if value is not None and not check_finite(value, where=self._where(step), skip=self.skip,
-                                                          lr=lr, what=what):
+                if value is not None and not check_finite(value, epoch=self.epoch, step=step, skip=self.skip,
+                                                          lr=lr, what=what, clip=self.clip):
                     self.skipped += 1
                     return False
             return True
@@ -136,11 +154,8 @@ class StepGuard:
     def finish(self, lr: float | None = None) -> None:
         """Raise NonFiniteLoss naming the first bad step recorded lazily (no-op otherwise)."""
         if self._first is not None and int(self._first) >= 0:
-            raise NonFiniteLoss(f"the loss or gradient became non-finite at {self._where(int(self._first))}; "
-                                "the last good checkpoint is kept. Lower the learning rate"
-                                f"{f' (now {lr:g})' if lr is not None else ''}, clip gradients (--clip), "
-                                "or pass --skip-nonfinite to skip such steps, in a new run (--overwrite, or "
-                                "another --out)")
+            raise NonFiniteLoss(f"the loss or gradient became non-finite at epoch {self.epoch} step "
+                                f"{int(self._first)}; {nonfinite_advice(self.epoch, self._lr if lr is None else lr, clip=self.clip)}")
 
 
 def interrupted_message(stop: StopSignals, epoch: int, out) -> str:

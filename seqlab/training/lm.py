@@ -45,11 +45,11 @@ from seqlab.training import common
 from seqlab.training.common import check_count, check_token_batch, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
-from seqlab.training.guard import (NonFiniteLoss, StepGuard, StopSignals, TrainingInterrupted, check_finite,
+from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, check_finite,
                                    interrupted_message)
 from seqlab.training.metrics import perplexity
 from seqlab.training.progress import progress
-from seqlab.training.schedules import NTASGDTrigger
+from seqlab.training.schedules import NTASGDTrigger, rescale_lr
 
 
 @dataclass
@@ -250,7 +250,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         saved = task_config(ckpt, LMConfig, "lm")  # the vocabulary and config below are there and well-formed
         check_compatible(ckpt, corpus)
         _load_model(net, ckpt)
-        check_resume_config(ckpt, cfg, out)  # after the two above, whose messages say what to fix
+        check_resume_config(ckpt, cfg, out, saved)  # after the two above, whose messages say what to fix
         if trigger is not None and ckpt.meta.get("ntasgd"):
             trigger.load_state_dict(ckpt.meta["ntasgd"])
             if trigger.triggered:  # averaging had started: resume the averaged SGD and its average
@@ -258,7 +258,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         optimizer.load_state_dict(ckpt.optimizer)
         if scheduler is not None:
             scheduler.load_state_dict(ckpt.meta["scheduler"])
-            note = reg.stretched_cosine_note(tc, saved.train.epochs, ckpt.meta["epoch"], optimizer, scheduler)
+        for note in (rescale_lr(optimizer, scheduler, saved.train.lr, tc.lr),  # then the cosine at its scale
+                     reg.stretched_cosine_note(tc, saved.train.epochs, ckpt.meta["epoch"], optimizer, scheduler)):
             if note:
                 log(note)
         start, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
@@ -309,9 +310,8 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
         raise TrainingInterrupted(interrupted_message(stop, epoch, cfg.run.out))
     guard.finish(lr)  # before anything is saved
     if n == 0:
-        raise NonFiniteLoss(f"every step of epoch {epoch} was non-finite and skipped: lower the learning "
-                            f"rate (now {lr:g}) or clip gradients (--clip)")
-    check_finite(loss_sum, where=f"epoch {epoch}", lr=lr)
+        raise all_skipped(epoch, lr)
+    check_finite(loss_sum, epoch=epoch, lr=lr)
     train_loss = loss_sum / n
     record = {"epoch": epoch, "train_loss": train_loss, "train_ppl": perplexity(loss_sum, n)}
     if guard.skipped:

@@ -76,3 +76,32 @@ def swap_in_average(optimizer: torch.optim.ASGD) -> dict:
 def restore_weights(saved: dict) -> None:
     for p, value in saved.items():
         p.data.copy_(value)
+
+
+def rescale_lr(optimizer: torch.optim.Optimizer, scheduler, was: float, now: float) -> str | None:
+    """A resumed run given another --lr: scale its learning rate by `now / was` from here on.
+
+    Call after loading the optimiser's and the schedule's state. The schedule keeps its
+    course (a plateau decay already applied, the position on a cosine) at the new scale:
+    the current rate, each group's `initial_lr` and the schedule's base rates are all
+    multiplied (and ASGD's per-parameter step size). Returns the line to log, or None when the
+    rate is unchanged.
+    """
+    if now == was:
+        return None
+    scale = now / was
+    before = optimizer.param_groups[0]["lr"]
+    for group in optimizer.param_groups:
+        group["lr"] *= scale
+        if "initial_lr" in group:
+            group["initial_lr"] *= scale
+        for p in group["params"]:  # ASGD steps with the `eta` its previous step derived from lr (= lr: lambd 0)
+            eta = optimizer.state.get(p, {}).get("eta")
+            if isinstance(eta, torch.Tensor):
+                eta.mul_(scale)
+    if scheduler is not None:
+        for name in ("base_lrs", "_last_lr"):  # LambdaLR recomputes the rate from base_lrs at each step
+            if isinstance(getattr(scheduler, name, None), list):
+                setattr(scheduler, name, [lr * scale for lr in getattr(scheduler, name)])
+    return (f"--lr {now:g} instead of the run's {was:g}: the learning rate goes from {before:.4g} to "
+            f"{optimizer.param_groups[0]['lr']:.4g} and keeps its schedule at the new scale")

@@ -206,8 +206,9 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_weights, open_run_folder,
                                             resume_checkpoint, save_checkpoint)
     from seqlab.training.common import make_optimizer
-    from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, interrupted_message
+    from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, all_skipped, interrupted_message
     from seqlab.training.progress import progress
+    from seqlab.training.schedules import rescale_lr
 
     d, m, tr, run = cfg.data, cfg.model, cfg.train, cfg.run
     for name, value in (("batch_size", tr.batch_size), ("epochs", tr.epochs)):
@@ -239,9 +240,12 @@ def fit(cfg, *, log=print) -> dict:
     start_epoch, best = 0, math.inf
     if run.resume:
         ckpt = resume_checkpoint(out, "translate")
-        check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
+        saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(model, ckpt)
         optimizer.load_state_dict(ckpt.optimizer)
+        note = rescale_lr(optimizer, None, saved.train.lr, tr.lr)
+        if note:
+            log(note)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming {out} after epoch {start_epoch}")
@@ -273,8 +277,7 @@ def fit(cfg, *, log=print) -> dict:
                 raise TrainingInterrupted(interrupted_message(stop, epoch, out))
             guard.finish(optimizer.param_groups[0]["lr"])  # before anything is saved
             if t["tokens"] == 0:
-                raise SeqlabError(f"every step of epoch {epoch} was non-finite and skipped: lower the learning "
-                                  "rate (--lr) or clip gradients (--clip)")
+                raise all_skipped(epoch, optimizer.param_groups[0]["lr"])
             v = D.from_main(evaluate_loss(model, batches(valid_arrays, 256), bos=bos, device=device), dist)
             train_loss, valid_loss = t["loss_sum"] / t["tokens"], v["loss_sum"] / v["tokens"]
             record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,

@@ -61,7 +61,8 @@ def test_nan_stops_naming_the_step_and_keeps_the_last_good_checkpoint(task, fx, 
     _poison(monkeypatch, task, {3})
     assert main(_args(task, fx, out, 2) + ["--resume"]) == 2
     err = capsys.readouterr().err
-    assert "epoch 2 step 3" in err and "last good checkpoint is kept" in err and "--skip-nonfinite" in err
+    assert "epoch 2 step 3; the checkpoint of epoch 1 (last.safetensors) is kept: continue from it with the same " \
+           "command, --resume and a lower --lr" in err and "--skip-nonfinite" in err
     assert "Traceback" not in err
     assert (out / "last.safetensors").read_bytes() == before
     assert [r["epoch"] for r in read_metrics(out / "metrics.jsonl")] == [1]
@@ -77,3 +78,30 @@ def test_skip_nonfinite_skips_and_trains_on(task, fx, tmp_path, monkeypatch, cap
     ckpt = load_checkpoint(out, "last")
     assert ckpt.meta["epoch"] == 2
     assert all(torch.isfinite(v).all() for v in ckpt.model.values() if v.is_floating_point())
+
+
+@pytest.mark.parametrize("task", ["lm", "lm-recipe"] + [pytest.param(t, marks=pytest.mark.slow) for t in kr.TASKS[1:]])
+def test_after_a_nan_stop_resume_with_a_lower_lr_goes_on(task, fx, tmp_path, monkeypatch, capsys):
+    # what the stop's message says to do works: the same command, --resume and a lower --lr
+    # trains on from the last good checkpoint, at the run's schedule scaled by the new rate
+    ref, out = tmp_path / "ref", tmp_path / "run"
+    assert main(_args(task, fx, ref, 2)) == 0
+    assert main(_args(task, fx, out, 1)) == 0
+    lr = load_checkpoint(out, "last").meta["config"]["train"]["lr"]
+    with monkeypatch.context() as m:
+        _poison(m, task, {3})
+        assert main(_args(task, fx, out, 2) + ["--resume"]) == 2
+    capsys.readouterr()
+    assert main(_args(task, fx, out, 2) + ["--resume", "--lr", str(lr / 4)]) == 0
+    captured = capsys.readouterr()
+    assert f"--lr {lr / 4:g} instead of the run's {lr:g}" in captured.out + captured.err
+    rows, ref_rows = read_metrics(out / "metrics.jsonl"), read_metrics(ref / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [1, 2]
+    def untimed(row):
+        return {k: v for k, v in row.items() if not (k.endswith("_s") or k.endswith("per_sec"))}
+
+    assert untimed(rows[0]) == untimed(ref_rows[0])  # epoch 1 is the run's own
+    assert rows[1]["lr"] == pytest.approx(ref_rows[1]["lr"] / 4, rel=1e-9)
+    assert rows[1]["train_loss"] != ref_rows[1]["train_loss"]  # it did train at the lower rate
+    saved = load_checkpoint(out, "last")
+    assert saved.meta["epoch"] == 2 and saved.meta["config"]["train"]["lr"] == lr / 4  # a later --resume: this lr

@@ -7,7 +7,8 @@ import signal
 import pytest
 import torch
 
-from seqlab.training.guard import NonFiniteLoss, StepGuard, StopSignals, check_finite, interrupted_message
+from seqlab.training.guard import (NonFiniteLoss, StepGuard, StopSignals, all_skipped, check_finite, interrupted_message,
+                                   nonfinite_advice)
 
 
 def test_sigterm_sets_the_flag_and_handlers_are_restored():
@@ -23,10 +24,26 @@ def test_sigterm_sets_the_flag_and_handlers_are_restored():
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -math.inf])
 def test_non_finite_names_the_step_and_suggests_a_fix(value):
-    with pytest.raises(NonFiniteLoss, match=r"epoch 3 step 17.*Lower the learning rate \(now 0.5\).*--clip"):
-        check_finite(torch.tensor(value), where="epoch 3 step 17", lr=0.5)
-    assert check_finite(value, where="x", skip=True) is False
-    assert check_finite(torch.tensor(2.5), where="x") is True
+    with pytest.raises(NonFiniteLoss) as err:
+        check_finite(torch.tensor(value), epoch=3, step=17, lr=0.5)
+    assert str(err.value) == (f"the loss became {value} at epoch 3 step 17; the checkpoint of epoch 2 "
+                              "(last.safetensors) is kept: continue from it with the same command, --resume and a "
+                              "lower --lr (now 0.5), a smaller --clip or --skip-nonfinite to skip such steps")
+    assert check_finite(value, epoch=1, skip=True) is False
+    assert check_finite(torch.tensor(2.5), epoch=1) is True
+
+
+def test_non_finite_advice_fits_the_epoch_and_the_task():
+    # in epoch 1 no checkpoint exists yet: --resume would fail, so the advice is to rerun;
+    # forecasting has no --clip; with --skip-nonfinite on already, it is not offered again
+    with pytest.raises(NonFiniteLoss, match=r"at epoch 1; no epoch had finished, so there is no checkpoint: rerun "
+                                            r"the same command with a lower --lr, a smaller --clip or --skip"):
+        check_finite(float("nan"), epoch=1)
+    assert nonfinite_advice(4, 0.01, clip=False).endswith("--resume and a lower --lr (now 0.01) or --skip-nonfinite "
+                                                          "to skip such steps")
+    assert str(all_skipped(2, 0.1, clip=False)) == ("every step of epoch 2 was non-finite and skipped; the checkpoint "
+                                                    "of epoch 1 (last.safetensors) is kept: continue from it with the "
+                                                    "same command, --resume and a lower --lr (now 0.1)")
 
 
 def test_lazy_guard_names_the_first_bad_step_by_loss_or_gradient_norm():

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from seqlab import SeqlabError
-from seqlab.training.schedules import NTASGDTrigger, averaged_sgd, restore_weights, swap_in_average, warmup_cosine
+from seqlab.training.schedules import (NTASGDTrigger, averaged_sgd, rescale_lr, restore_weights, swap_in_average,
+                                       warmup_cosine)
 
 
 def test_warmup_then_cosine_to_the_floor():
@@ -57,3 +58,60 @@ def test_asgd_average_swaps_in_and_out():
     assert p.item() == pytest.approx(16.0 / 3)
     restore_weights(saved)
     assert p.item() == pytest.approx(8.0)
+
+
+def _resumed(make_scheduler, steps_before: int, lr: float, new_lr: float | None):
+    """A schedule run `steps_before` steps, saved, rebuilt as --resume does, optionally rescaled
+    to `new_lr`; returns the learning rates of its next 6 steps and the rescale note."""
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=lr)
+    sched = make_scheduler(opt)
+    for _ in range(steps_before):
+        opt.step()
+        sched.step(1.0) if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau) else sched.step()
+    opt_state, sched_state = opt.state_dict(), sched.state_dict()
+    opt = torch.optim.SGD([p], lr=new_lr or lr)  # the resumed run builds both from its own config
+    sched = make_scheduler(opt)
+    opt.load_state_dict(opt_state)
+    sched.load_state_dict(sched_state)
+    note = rescale_lr(opt, sched, lr, new_lr) if new_lr else None
+    lrs = []
+    for _ in range(6):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step(1.0) if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau) else sched.step()
+    return lrs, note
+
+
+@pytest.mark.parametrize("kind", ["cosine", "plateau", "step"])
+def test_rescale_lr_keeps_the_schedule_at_the_new_scale(kind):
+    # resumed with --lr 0.25 instead of 2.0: every later rate is the unchanged run's / 8, the
+    # schedule's course kept (cosine: LambdaLR recomputes from base_lrs each step, so scaling only
+    # the optimiser's rate would be undone at the next step; plateau: a decay already applied stays)
+    make = {"cosine": lambda o: warmup_cosine(o, warmup_steps=2, total_steps=12, min_ratio=0.1),
+            "plateau": lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, factor=0.5, patience=0),
+            "step": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 0.7 ** e)}[kind]
+    same, _ = _resumed(make, 4, 2.0, None)
+    lower, note = _resumed(make, 4, 2.0, 0.25)
+    assert lower == pytest.approx([x / 8 for x in same], rel=1e-12)
+    assert len(set(same)) > 1  # the schedule moves over these steps (plateau: a decay per step)
+    assert note == f"--lr 0.25 instead of the run's 2: the learning rate goes from {same[0]:.4g} to " \
+                   f"{same[0] / 8:.4g} and keeps its schedule at the new scale"
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+    assert rescale_lr(opt, None, 0.5, 0.5) is None and opt.param_groups[0]["lr"] == 0.5
+
+
+def test_rescale_lr_of_averaged_sgd_changes_its_steps():
+    # NT-ASGD resumed after the switch: torch's ASGD takes its step size from the group's lr
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = averaged_sgd([p], lr=1.0)
+    p.grad = torch.ones(3)
+    opt.step()
+    state = opt.state_dict()
+    q = torch.nn.Parameter(p.detach().clone())
+    resumed = averaged_sgd([q], lr=0.1)
+    resumed.load_state_dict(state)
+    rescale_lr(resumed, None, 1.0, 0.1)
+    q.grad = torch.ones(3)
+    resumed.step()
+    assert torch.allclose(q.detach(), p.detach() - 0.1)
