@@ -113,8 +113,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     """Perplexity of a checkpoint on a held-out split, every token after the first predicted."""
     from seqlab.cli import pick_split
     from seqlab.data.vocab import Vocab
-    from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
+    from seqlab.training.checkpoint import bad_checkpoint
     from seqlab.training.lm import evaluate_lm, model_from_checkpoint
     from seqlab.training.metrics import perplexity
 
@@ -124,10 +124,14 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     # Time Machine, Tiny Shakespeare, --data files: the held-out 10% (valid) is the only held-out split
     have = [s for s in ("valid", "test") if getattr(corpus, s) is not None]
     split = pick_split(getattr(args, "split", None), have, f"this run's corpus ({corpus.name})")
-    batch_size = getattr(args, "batch_size", None)
-    batch_size = cfg.train.eval_batch_size if batch_size is None else batch_size
-    if batch_size <= 0:
-        raise SeqlabError(f"--batch-size must be a positive integer, got {batch_size}")
+    batch_size = getattr(args, "batch_size", None)  # seqlab.cli.evaluate refused one below 1
+    read = {"num_steps": cfg.train.num_steps}  # what comes from the checkpoint, whose metadata may be edited
+    if batch_size is None:
+        batch_size = read["eval_batch_size"] = cfg.train.eval_batch_size
+    for name, value in read.items():
+        if value < 1:
+            raise bad_checkpoint(ckpt, f"its config's {name} is {value}, not a positive integer"
+                                 + (" (--batch-size N overrides it)" if name == "eval_batch_size" else ""))
     loss_sum, n = evaluate_lm(net, corpus.split(split), batch_size, cfg.train.num_steps, device)
     return {"split": split, "ppl": perplexity(loss_sum, n), "loss": loss_sum / n, "tokens": n,
             "epoch": ckpt.meta.get("epoch"), "checkpoint": str(Path(ckpt.path))}

@@ -288,6 +288,9 @@ META_CASES = [
     ("lm", "generate", _set("config", "a string"), "its metadata's 'config' is a string"),
     ("lm", "evaluate", _set("config", "train", "num_steps", "ten"), "config key 'num_steps': 'ten' is not a valid int"),
     ("lm", "evaluate", _set("config", "train", "no_such", 1), "unknown key 'no_such' in its config"),
+    ("lm", "evaluate", _set("config", "train", "num_steps", 0), "its config's num_steps is 0, not a positive integer"),
+    ("lm", "evaluate", _set("config", "train", "eval_batch_size", -2), "its config's eval_batch_size is -2, not a "
+                                                                        "positive integer (--batch-size N overrides it)"),
     ("lm", "evaluate", _set("vocab", [1, 2]), "its metadata's 'vocab' is a list"),
     ("translate", "translate", _drop("src_vocab"), "its metadata has no 'src_vocab'"),
     ("translate", "evaluate", _set("config", "model", "hidden", 12), "its weights do not fit the model its config"),
@@ -321,3 +324,10 @@ def test_resume_from_edited_metadata_is_a_clear_error(task, key, fx, run_copy, c
     _edit_meta(out / "last.safetensors", out / "last.safetensors", _drop(key))
     _refused_untouched(out, _argv(task, fx, out, "--resume", "--epochs", "2"), capsys,
                        "is corrupted or not a seqlab checkpoint", f"its metadata has no {key!r}")
+
+
+def test_batch_size_flag_overrides_an_edited_eval_batch_size(runs, tmp_path, capsys):
+    # what the message above says: --batch-size replaces the checkpoint's eval_batch_size
+    path = _edit_meta(runs / "lm" / "best.safetensors", tmp_path / "edited.safetensors",
+                      _set("config", "train", "eval_batch_size", -2))
+    _ok(["evaluate", "--checkpoint", str(path), "--device", "cpu", "--batch-size", "2"], capsys)
