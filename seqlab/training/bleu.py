@@ -22,7 +22,7 @@ import math
 import numbers
 from typing import Sequence
 
-from seqlab.errors import SeqlabError, is_int
+from seqlab.errors import SeqlabError, check_positive_int
 
 Tokens = Sequence[str]
 
@@ -44,8 +44,7 @@ def _tokens(seq: str | Tokens) -> list[str]:
 
 
 def _check_order(name: str, k) -> None:
-    if not is_int(k) or k < 1:
-        raise SeqlabError(f"{name} (the largest n-gram order) must be an integer >= 1, not {k!r}")
+    check_positive_int(name, k, " (the largest n-gram order)")
 
 
 def _sentences(name: str, seqs) -> list:

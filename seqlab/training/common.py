@@ -8,7 +8,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from seqlab.errors import SeqlabError, is_int
+from seqlab.errors import SeqlabError, check_positive_int
 
 State = torch.Tensor | tuple | list | None
 
@@ -98,11 +98,12 @@ def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weig
     raise SeqlabError(f"unknown optimizer {name!r}: use sgd, adam or adamw")
 
 
-def check_count(value, name: str, minimum: int = 1) -> int:
-    """Refuse a count that is not an integer >= `minimum` (a bool or 2.5 too): returns it as an int."""
-    if not (is_int(value) or isinstance(value, torch.SymInt)) or value < minimum:
-        raise SeqlabError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value if isinstance(value, torch.SymInt) else int(value)  # a SymInt under torch.compile stays one
+def check_count(value, name: str) -> int:
+    """errors.check_positive_int (a bool or 2.5 refused too), letting a size under torch.compile
+    through: a SymInt is compared symbolically and stays one."""
+    if isinstance(value, torch.SymInt):
+        return value if value >= 1 else check_positive_int(name, int(value))
+    return check_positive_int(name, value)
 
 
 def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "token ids") -> None:

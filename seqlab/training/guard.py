@@ -154,8 +154,9 @@ class StepGuard:
     def finish(self, lr: float | None = None) -> None:
         """Raise NonFiniteLoss naming the first bad step recorded lazily (no-op otherwise)."""
         if self._first is not None and int(self._first) >= 0:
+            advice = nonfinite_advice(self.epoch, self._lr if lr is None else lr, clip=self.clip)
             raise NonFiniteLoss(f"the loss or gradient became non-finite at epoch {self.epoch} step "
-                                f"{int(self._first)}; {nonfinite_advice(self.epoch, self._lr if lr is None else lr, clip=self.clip)}")
+                                f"{int(self._first)}; {advice}")
 
 
 def interrupted_message(stop: StopSignals, epoch: int, out) -> str:

@@ -140,10 +140,10 @@ def test_batch_first_layer_is_refused():
 
 # --- 5. held-out evaluation arguments -------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, fragment", [
-    ({"num_steps": -5}, "num_steps must be an integer >= 1, got -5"),
-    ({"num_steps": 0}, "num_steps must be an integer >= 1, got 0"),
-    ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
-    ({"batch_size": -2}, "batch_size must be an integer >= 1, got -2"),
+    ({"num_steps": -5}, "num_steps must be a positive integer, got -5"),
+    ({"num_steps": 0}, "num_steps must be a positive integer, got 0"),
+    ({"batch_size": 0}, "batch_size must be a positive integer, got 0"),
+    ({"batch_size": -2}, "batch_size must be a positive integer, got -2"),
 ])
 def test_evaluate_ppl_bad_arguments(kwargs, fragment):
     net = scratch_book(28)
@@ -163,7 +163,7 @@ def test_fit_lm_refuses_a_bad_eval_batch_size_before_training(tmp_path, eval_bat
     corpus = LMCorpus("tiny", "char", CHARS, ids[:250], ids[250:])
     cfg = LMConfig(model=ModelConfig(hidden=8), run=RunConfig(out=str(tmp_path / "run")),
                    train=TrainConfig(batch_size=2, num_steps=5, epochs=1, eval_batch_size=eval_batch_size))
-    with pytest.raises(SeqlabError, match="eval_batch_size must be an integer >= 1"):
+    with pytest.raises(SeqlabError, match="eval_batch_size must be a positive integer"):
         fit_lm(cfg, corpus, torch.device("cpu"), log=lambda *_: None)
     assert not (tmp_path / "run" / "metrics.jsonl").exists()
 
@@ -190,7 +190,7 @@ def test_train_ch8_on_no_batches():
 def test_train_ch8_needs_at_least_one_epoch(num_epochs):
     net = d2l.RNNModel(nn.GRU(len(CHARS), 8), vocab_size=len(CHARS))
     batches = [(torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long))]
-    with pytest.raises(SeqlabError, match="num_epochs must be an integer >= 1"):
+    with pytest.raises(SeqlabError, match="num_epochs must be a positive integer"):
         d2l.train_ch8(net, batches, CHARS, 1, num_epochs, "cpu", plot_path=None, verbose=False)
 
 
@@ -203,28 +203,28 @@ def test_train_epoch_on_no_batches():
 
 # --- 8. constructors and begin_state ------------------------------------------------------------------
 def test_scratch_rnn_constructor_sizes():
-    with pytest.raises(SeqlabError, match="hidden_size must be an integer >= 1, got 0"):
+    with pytest.raises(SeqlabError, match="hidden_size must be a positive integer, got 0"):
         ScratchRNN("lstm", 10, 0)
-    with pytest.raises(SeqlabError, match="num_layers must be an integer >= 1, got 0"):
+    with pytest.raises(SeqlabError, match="num_layers must be a positive integer, got 0"):
         ScratchRNN("lstm", 10, 4, 0)
-    with pytest.raises(SeqlabError, match="input_size must be an integer >= 1, got 0"):
+    with pytest.raises(SeqlabError, match="input_size must be a positive integer, got 0"):
         ScratchRNN("gru", 0, 4)
 
 
 def test_book_scratch_model_needs_hidden_units():
-    with pytest.raises(SeqlabError, match="num_hiddens must be an integer >= 1, got 0"):
+    with pytest.raises(SeqlabError, match="num_hiddens must be a positive integer, got 0"):
         scratch_book(28, hidden=0)
 
 
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("batch", [-1, 0])
 def test_begin_state_needs_a_positive_batch(name, batch):
-    with pytest.raises(SeqlabError, match=f"batch_size must be an integer >= 1, got {batch}"):
+    with pytest.raises(SeqlabError, match=f"batch_size must be a positive integer, got {batch}"):
         MODELS[name]().begin_state(batch)
 
 
 def test_scratch_rnn_begin_state_needs_a_positive_batch():
-    with pytest.raises(SeqlabError, match="batch_size must be an integer >= 1, got -1"):
+    with pytest.raises(SeqlabError, match="batch_size must be a positive integer, got -1"):
         ScratchRNN("gru", 3, 4).begin_state(-1)
 
 

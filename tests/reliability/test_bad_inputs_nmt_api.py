@@ -57,9 +57,9 @@ def test_vocab_settings(kwargs, message):
 # --- 2. BLEU ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("pred, label, k, message", [
-    ("a b c", "x y z", 0, "k .* must be an integer >= 1"),  # returned 1.0
-    ("a b c", "x y z", -1, "k .* must be an integer >= 1"),
-    ("a b c", "a b c", 2.5, "k .* must be an integer >= 1"),
+    ("a b c", "x y z", 0, r"k must be a positive integer \(the largest n-gram order\), got"),  # returned 1.0
+    ("a b c", "x y z", -1, r"k must be a positive integer \(the largest n-gram order\), got"),
+    ("a b c", "a b c", 2.5, r"k must be a positive integer \(the largest n-gram order\), got"),
     (None, "a", 2, "a sentence must be a string or a list of tokens"),
     (["a", None], "a", 2, "tokens must be strings or integer ids"),
 ])
@@ -74,7 +74,8 @@ def test_bleu_of_tensors_compares_values_not_identities():
 
 
 @pytest.mark.parametrize("hyps, refs, kwargs, message", [
-    (["a b c d e"], ["a b c d e"], dict(max_n=0), "max_n .* must be an integer >= 1"),  # ZeroDivisionError
+    (["a b c d e"], ["a b c d e"], dict(max_n=0),
+     r"max_n must be a positive integer \(the largest n-gram order\), got 0"),  # ZeroDivisionError
     ("a b c d e", "a b c d e", {}, "must be a list of sentences, not one string"),  # returned 0.0
     (None, ["a"], {}, "must be a list of sentences"),
 ])

@@ -289,8 +289,8 @@ META_CASES = [
     ("lm", "evaluate", _set("config", "train", "num_steps", "ten"), "config key 'num_steps': 'ten' is not a valid int"),
     ("lm", "evaluate", _set("config", "train", "no_such", 1), "unknown key 'no_such' in its config"),
     ("lm", "evaluate", _set("config", "train", "num_steps", 0), "its config's num_steps is 0, not a positive integer"),
-    ("lm", "evaluate", _set("config", "train", "eval_batch_size", -2), "its config's eval_batch_size is -2, not a "
-                                                                        "positive integer (--batch-size N overrides it)"),
+    ("lm", "evaluate", _set("config", "train", "eval_batch_size", -2),
+     "its config's eval_batch_size is -2, not a positive integer (--batch-size N overrides it)"),
     ("lm", "evaluate", _set("vocab", [1, 2]), "its metadata's 'vocab' is a list"),
     ("translate", "translate", _drop("src_vocab"), "its metadata has no 'src_vocab'"),
     ("translate", "evaluate", _set("config", "model", "hidden", 12), "its weights do not fit the model its config"),

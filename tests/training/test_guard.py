@@ -7,8 +7,8 @@ import signal
 import pytest
 import torch
 
-from seqlab.training.guard import (NonFiniteLoss, StepGuard, StopSignals, all_skipped, check_finite, interrupted_message,
-                                   nonfinite_advice)
+from seqlab.training.guard import (NonFiniteLoss, StepGuard, StopSignals, all_skipped, check_finite,
+                                   interrupted_message, nonfinite_advice)
 
 
 def test_sigterm_sets_the_flag_and_handlers_are_restored():
