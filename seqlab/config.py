@@ -268,6 +268,18 @@ def build_config(cls: type, args: argparse.Namespace | dict | None = None) -> An
     return _build(cls, data)
 
 
+def given_keys(args: argparse.Namespace) -> set[str]:
+    """The leaf names a command sets: its flags, and the keys of its --config file."""
+    given = {k for k in vars(args) if k != "config"}
+    path = getattr(args, "config", None)
+    if path:
+        def walk(node: dict) -> None:
+            for key, value in node.items():
+                walk(value) if isinstance(value, dict) else given.add(key)
+        walk(load_toml(path))
+    return given
+
+
 def replace(cfg: Any, **changes: Any) -> Any:
     """A copy of `cfg` with some leaves changed (by leaf name, at any depth)."""
     data = flat_dict(cfg)

@@ -69,6 +69,43 @@ def pick_split(asked: str | None, have: list[str], what: str, why: str = "") -> 
     return asked
 
 
+def train_config(cls: type, args: argparse.Namespace):
+    """A training command's config: defaults, then --config, then flags (config.build_config).
+
+    --resume may change the learning rate and the clip threshold (checkpoint.RESUMABLE); where the
+    command sets neither by a flag nor in its --config, they are the run's own, not the defaults
+    (a run trained at --lr 20 must not go on at 1 because the flag was left out).
+    """
+    from seqlab.config import build_config, flat_dict, given_keys, replace
+    from seqlab.training.checkpoint import run_numbers
+
+    cfg = build_config(cls, args)
+    if cfg.run.resume:
+        run = run_numbers(cfg.run.out, ("lr", "clip"))
+        given = given_keys(args)
+        kept = {k: v for k, v in run.items() if k not in given}
+        if kept:
+            cfg = replace(cfg, **kept)
+        clip = flat_dict(cfg).get("clip")
+        if "clip" in run and clip is not None and clip != run["clip"]:  # the lr's change is logged by the fit
+            print(f"--clip {clip:g} instead of the run's {run['clip']:g}: gradients are clipped at the new "
+                  "threshold from here on")
+    return cfg
+
+
+def eval_batch_size(args: argparse.Namespace, ckpt, saved: int) -> int:
+    """`evaluate`'s batch: --batch-size (checked by `evaluate`), else the run's eval_batch_size,
+    which an edited checkpoint may hold below 1 (named as the checkpoint's fault)."""
+    from seqlab.training.checkpoint import bad_checkpoint
+
+    if getattr(args, "batch_size", None) is not None:
+        return args.batch_size
+    if saved < 1:
+        raise bad_checkpoint(ckpt, f"its config's eval_batch_size is {saved}, not a positive integer "
+                                   "(--batch-size N overrides it)")
+    return saved
+
+
 def check_out(out: str) -> None:
     """An empty --out would write the run's files into the current folder: refuse it."""
     if not str(out).strip():

@@ -33,13 +33,12 @@ def register(commands, train) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from seqlab.cli import check_out
-    from seqlab.config import build_config
+    from seqlab.cli import check_out, train_config
     from seqlab.runtime import resolve_device
     from seqlab.training.classify import ClassifyConfig, train_classifier
 
     no_progress = args.__dict__.pop("no_progress", False)
-    cfg = build_config(ClassifyConfig, args)
+    cfg = train_config(ClassifyConfig, args)
     check_out(cfg.run.out)
     device = resolve_device(cfg.run.device)
     from seqlab.training import distributed
@@ -65,7 +64,7 @@ def _load(args):
 
 def evaluate(args: argparse.Namespace, ckpt) -> dict:
     """Accuracy on the test split (or the validation split with --split valid)."""
-    from seqlab.cli import pick_split
+    from seqlab.cli import eval_batch_size, pick_split
     from seqlab.runtime import resolve_device
     from seqlab.training.classify import evaluate_accuracy, load_splits, model_from_checkpoint
 
@@ -77,8 +76,7 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
                                                      "test set)" if cfg.data.valid_size == 0 else "")
     splits = load_splits(cfg.data)
     x, y = splits.test if split == "test" else splits.valid
-    batch_size = cfg.train.eval_batch_size if args.batch_size is None else args.batch_size
-    result = evaluate_accuracy(net, x, y, device, batch_size)
+    result = evaluate_accuracy(net, x, y, device, eval_batch_size(args, ckpt, cfg.train.eval_batch_size))
     return {"accuracy": result["accuracy"], "loss": result["loss"], "tokens": result["count"], "split": split,
             "mode": cfg.data.mode, "epoch": ckpt.meta.get("epoch")}
 

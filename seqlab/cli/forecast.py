@@ -34,14 +34,13 @@ def register(commands, train) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from seqlab.cli import check_out
-    from seqlab.config import build_config
+    from seqlab.cli import check_out, train_config
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
     from seqlab.training import distributed
     from seqlab.training.forecast import ForecastConfig, train_forecaster
 
-    cfg = build_config(ForecastConfig, args)
+    cfg = train_config(ForecastConfig, args)
     check_out(cfg.run.out)
     # forecasters are a few thousand parameters over a 1000-point series: they always run on the
     # CPU (`auto` means the CPU here); asking for a GPU explicitly is refused rather than ignored

@@ -36,8 +36,7 @@ def register(commands, train) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from seqlab.cli import check_out
-    from seqlab.config import build_config
+    from seqlab.cli import check_out, train_config
     from seqlab.runtime import resolve_device, seed_everything
     from seqlab.training.lm import LMConfig, fit_lm
 
@@ -47,7 +46,7 @@ def run_train(args: argparse.Namespace) -> int:
         args.dataset = None
     elif "dataset" in given and "data" not in given:
         args.data = None
-    cfg = build_config(LMConfig, args)
+    cfg = train_config(LMConfig, args)
     check_out(cfg.run.out)
     device = resolve_device(cfg.run.device)
     seed_everything(cfg.run.seed)
@@ -111,7 +110,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace, ckpt) -> dict:
     """Perplexity of a checkpoint on a held-out split, every token after the first predicted."""
-    from seqlab.cli import pick_split
+    from seqlab.cli import eval_batch_size, pick_split
     from seqlab.data.vocab import Vocab
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import bad_checkpoint
@@ -124,14 +123,9 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     # Time Machine, Tiny Shakespeare, --data files: the held-out 10% (valid) is the only held-out split
     have = [s for s in ("valid", "test") if getattr(corpus, s) is not None]
     split = pick_split(getattr(args, "split", None), have, f"this run's corpus ({corpus.name})")
-    batch_size = getattr(args, "batch_size", None)  # seqlab.cli.evaluate refused one below 1
-    read = {"num_steps": cfg.train.num_steps}  # what comes from the checkpoint, whose metadata may be edited
-    if batch_size is None:
-        batch_size = read["eval_batch_size"] = cfg.train.eval_batch_size
-    for name, value in read.items():
-        if value < 1:
-            raise bad_checkpoint(ckpt, f"its config's {name} is {value}, not a positive integer"
-                                 + (" (--batch-size N overrides it)" if name == "eval_batch_size" else ""))
+    batch_size = eval_batch_size(args, ckpt, cfg.train.eval_batch_size)
+    if cfg.train.num_steps < 1:  # from the checkpoint, whose metadata may be edited
+        raise bad_checkpoint(ckpt, f"its config's num_steps is {cfg.train.num_steps}, not a positive integer")
     loss_sum, n = evaluate_lm(net, corpus.split(split), batch_size, cfg.train.num_steps, device)
     return {"split": split, "ppl": perplexity(loss_sum, n), "loss": loss_sum / n, "tokens": n,
             "epoch": ckpt.meta.get("epoch"), "checkpoint": str(Path(ckpt.path))}

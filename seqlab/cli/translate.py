@@ -86,8 +86,7 @@ def register(commands, train) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from seqlab.cli import check_out
-    from seqlab.config import build_config
+    from seqlab.cli import check_out, train_config
     from seqlab.errors import SeqlabError
     from seqlab.training import distributed
     from seqlab.training.translate import fit
@@ -98,7 +97,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
     if "dataset" in given and "data" not in given:
         args.data = None
-    cfg = build_config(TranslateConfig, args)
+    cfg = train_config(TranslateConfig, args)
     check_out(cfg.run.out)
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
         fit(cfg)

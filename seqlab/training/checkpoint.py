@@ -317,15 +317,40 @@ def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path, saved: Any 
     return saved
 
 
-def _peek_epoch(path: Path) -> int | None:
-    """The epoch in a checkpoint's header, without reading its tensors (None if unreadable)."""
+def _peek_meta(path: Path) -> dict | None:
+    """A checkpoint's metadata from its header, without reading its tensors (None if unreadable)."""
     try:
         with safe_open(path, framework="pt") as f:  # parses the header only
             meta = json.loads(f.metadata()["seqlab"])
-        epoch = meta.get("epoch")
-        return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
+        return meta if isinstance(meta, dict) else None
     except (OSError, SafetensorError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _peek_epoch(path: Path) -> int | None:
+    """The epoch in a checkpoint's header (None if unreadable)."""
+    epoch = (_peek_meta(path) or {}).get("epoch")
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
+
+
+def run_numbers(out: str | Path, names: tuple[str, ...]) -> dict[str, float]:
+    """The numeric settings `names` of the run in `out` (its last.safetensors config, by leaf name).
+
+    What --resume keeps when the command leaves them out; {} where the run cannot be read (the
+    resume itself then says why)."""
+    config = (_peek_meta(Path(out) / "last.safetensors") or {}).get("config")
+    found: dict[str, float] = {}
+
+    def walk(node: Any) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value)
+            elif key in names and isinstance(value, (int, float)) and not isinstance(value, bool):
+                found[key] = value
+
+    if isinstance(config, dict):
+        walk(config)
+    return found
 
 
 def _logged_epochs(path: Path) -> int:

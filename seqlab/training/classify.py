@@ -23,7 +23,7 @@ from torch import nn
 
 from seqlab.config import RunConfig, to_dict
 from seqlab.data.mnist import as_sequences, load_mnist, normalize
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import eval_mode, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
@@ -132,6 +132,7 @@ def _loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def evaluate_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
                       batch_size: int = 1000) -> dict:
     """Mean cross-entropy, accuracy and count over (x (N, T, D), y (N,))."""
+    batch_size = check_positive_int("batch_size", batch_size)  # 0 raised from range(); -1 scored 0.0
     loss_sum, correct = 0.0, 0
     with eval_mode(net):
         for i in range(0, len(x), batch_size):
@@ -194,7 +195,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             loss_sum, seen, correct, tic = 0.0, 0, 0, time.perf_counter()
             bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}",
                            enabled=show_progress if dist.is_main else False)
-            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1)
+            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1, lr=t.lr, clip=t.clip)
             for b in bar:
                 idx = order[b * t.batch_size:(b + 1) * t.batch_size]
                 share = D.shard_rows((idx,), dist)
@@ -221,7 +222,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             loss_sum, seen, correct = D.all_reduce_sum([loss_sum, seen, correct], device, dist)
             seen, correct = int(seen), int(correct)
             if seen == 0:
-                raise all_skipped(epoch + 1, lr)
+                raise all_skipped(epoch + 1, t.lr, rate=lr, clip=t.clip)
             train_s = time.perf_counter() - tic
             valid = evaluate_accuracy(net, *splits.valid, device, t.eval_batch_size)
             test = valid if splits.valid_is_test else evaluate_accuracy(net, *splits.test, device, t.eval_batch_size)

@@ -352,7 +352,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         for epoch in range(start_epoch, t.epochs):
             net.train()
             tic = time.perf_counter()
-            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1, clip=False)  # no --clip here
+            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1, lr=t.lr)  # no --clip here
             for step, batch in enumerate(train_iter, start=1):
                 share = D.shard_rows(batch, dist)
                 if share is None:
@@ -365,7 +365,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
                 if D.stop_requested(stop, device, dist):
                     raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
             if guard.skipped == len(train_iter):
-                raise all_skipped(epoch + 1, opt.param_groups[0]["lr"], clip=False)
+                raise all_skipped(epoch + 1, t.lr, rate=opt.param_groups[0]["lr"])
             train_s = time.perf_counter() - tic
             net.eval()
             losses = D.from_main([evaluate_loss(net, train_eval, mse) * unit, evaluate_loss(net, held, mse) * unit],

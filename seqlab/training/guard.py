@@ -3,7 +3,7 @@
     with StopSignals() as stop:
         for step, batch in ...:
             loss = ...
-            if not check_finite(loss, epoch=e, step=step, skip=cfg.skip_nonfinite, lr=lr):
+            if not check_finite(loss, epoch=e, step=step, skip=cfg.skip_nonfinite, lr=cfg.lr, rate=rate):
                 continue                      # skipped, as asked
             ...
             if stop.requested:
@@ -65,40 +65,52 @@ class StopSignals:
         self._old.clear()
 
 
-def nonfinite_advice(epoch: int, lr: float | None = None, *, clip: bool = True, skipping: bool = False) -> str:
+def nonfinite_advice(epoch: int, lr: float | None = None, *, rate: float | None = None,
+                     clip: float | None = None, skipping: bool = False) -> str:
     """How to go on after a stop for a non-finite loss in `epoch` (from 1): what to change, from where.
 
-    Checkpoints are written at epoch ends and a bad epoch writes none, so the previous epoch's
-    checkpoint is the last good one; --resume may lower --lr and --clip (checkpoint.RESUMABLE).
-    `clip`: the task has --clip; `skipping`: --skip-nonfinite was on already.
+    `lr` is the run's --lr and `rate` the learning rate its schedule had reached (--lr scales
+    the whole schedule on --resume: schedules.rescale_lr); `clip` the run's --clip (0: off;
+    None: the task has none); `skipping`: --skip-nonfinite was on already. Checkpoints are
+    written at epoch ends and a bad epoch writes none, so the previous epoch's is the last good one.
     """
-    fixes = ["a lower --lr" + (f" (now {lr:g})" if lr is not None else "")]
-    fixes += ["a smaller --clip"] if clip else []
+    if lr is None:
+        lower = "a lower --lr"
+    elif rate is None or math.isclose(rate, lr, rel_tol=1e-6):
+        lower = f"a lower --lr (now {lr:g})"
+    else:
+        lower = f"a lower --lr (the run's is {lr:g}, which its schedule had brought to {rate:.3g} here)"
+    fixes = [lower]
+    if clip is not None:
+        fixes.append(f"a smaller --clip (now {clip:g})" if clip > 0 else "--clip 1 to clip gradients (now off)")
     fixes += [] if skipping else ["--skip-nonfinite to skip such steps"]
     options = ", ".join(fixes[:-1]) + f" or {fixes[-1]}" if len(fixes) > 1 else fixes[0]
     if epoch > 1:
         return (f"the checkpoint of epoch {epoch - 1} (last.safetensors) is kept: continue from it with the same "
-                f"command, --resume and {options}")
+                f"command plus --resume (not --overwrite) and {options}")
     return f"no epoch had finished, so there is no checkpoint: rerun the same command with {options}"
 
 
-def all_skipped(epoch: int, lr: float | None = None, *, clip: bool = True) -> NonFiniteLoss:
+def all_skipped(epoch: int, lr: float | None = None, *, rate: float | None = None,
+                clip: float | None = None) -> NonFiniteLoss:
     """The error for an epoch whose every step --skip-nonfinite skipped (nothing was learnt)."""
     return NonFiniteLoss(f"every step of epoch {epoch} was non-finite and skipped; "
-                         f"{nonfinite_advice(epoch, lr, clip=clip, skipping=True)}")
+                         f"{nonfinite_advice(epoch, lr, rate=rate, clip=clip, skipping=True)}")
 
 
 def check_finite(value: torch.Tensor | float, *, epoch: int, step: int | None = None, skip: bool = False,
-                 lr: float | None = None, what: str = "loss", clip: bool = True) -> bool:
+                 lr: float | None = None, rate: float | None = None, clip: float | None = None,
+                 what: str = "loss") -> bool:
     """True if `value` is finite. Otherwise False when `skip`, else a NonFiniteLoss that
-    names the step and says how to go on (see nonfinite_advice)."""
+    names the step and says how to go on (nonfinite_advice: `lr`, `rate`, `clip`)."""
     v = float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
     if math.isfinite(v):
         return True
     if skip:
         return False
     where = f"epoch {epoch}" + (f" step {step}" if step is not None else "")
-    raise NonFiniteLoss(f"the {what} became {v} at {where}; {nonfinite_advice(epoch, lr, clip=clip)}")
+    raise NonFiniteLoss(f"the {what} became {v} at {where}; "
+                        f"{nonfinite_advice(epoch, lr, rate=rate, clip=clip)}")
 
 
 def grad_norm(net: torch.nn.Module) -> torch.Tensor:
@@ -112,14 +124,14 @@ def grad_norm(net: torch.nn.Module) -> torch.Tensor:
 class StepGuard:
     """Per-step check of the loss and gradient norm, for one epoch of a training loop.
 
-        guard = StepGuard(skip=cfg.skip_nonfinite, eager=device.type == "cpu", epoch=e)
+        guard = StepGuard(skip=cfg.skip_nonfinite, eager=device.type == "cpu", epoch=e, lr=cfg.lr, clip=cfg.clip)
         ...
         loss.backward(); norm = grad_clipping(net, clip)
-        if not guard.ok(step, loss, norm, lr):
+        if not guard.ok(step, loss, norm, rate):     # rate: the scheduled learning rate of this step
             optimizer.zero_grad(); continue         # skipped (only with skip=True)
         optimizer.step()
         ...
-        guard.finish(lr)                             # before anything is saved
+        guard.finish(rate)                           # before anything is saved
 
     With `skip`, a bad step is skipped (counted in `skipped`); this needs a host sync per
     step. Without it, `eager` stops at once naming the step (a sync per step: free on the
@@ -127,18 +139,20 @@ class StepGuard:
     run at the end of the epoch, naming it, before any checkpoint is written.
     """
 
-    def __init__(self, *, skip: bool, eager: bool, epoch: int, clip: bool = True) -> None:
-        self.skip, self.eager, self.epoch, self.clip = skip, eager, epoch, clip  # clip: the task has --clip
+    def __init__(self, *, skip: bool, eager: bool, epoch: int, lr: float | None = None,
+                 clip: float | None = None) -> None:
+        self.skip, self.eager, self.epoch = skip, eager, epoch
+        self.lr, self.clip = lr, clip  # the run's --lr and --clip (None: the task has none), for the advice
         self.skipped = 0
         self._first: torch.Tensor | None = None  # lazily: first bad step, -1 if none
-        self._lr: float | None = None
+        self._rate: float | None = None
 
-    def ok(self, step: int, loss: torch.Tensor, norm: torch.Tensor | None = None, lr: float | None = None) -> bool:
+    def ok(self, step: int, loss: torch.Tensor, norm: torch.Tensor | None = None, rate: float | None = None) -> bool:
         """False when the step must be skipped; raises NonFiniteLoss (eager) when it must stop."""
         if self.skip or self.eager:
             for value, what in ((loss, "loss"), (norm, "gradient norm")):
                 if value is not None and not check_finite(value, epoch=self.epoch, step=step, skip=self.skip,
-                                                          lr=lr, what=what, clip=self.clip):
+                                                          lr=self.lr, rate=rate, clip=self.clip, what=what):
                     self.skipped += 1
                     return False
             return True
@@ -148,13 +162,13 @@ class StepGuard:
         if self._first is None:
             self._first = torch.full((), -1, dtype=torch.long, device=loss.device)
         self._first = torch.where((self._first < 0) & ~finite, torch.full_like(self._first, step), self._first)
-        self._lr = lr
+        self._rate = rate
         return True
 
-    def finish(self, lr: float | None = None) -> None:
+    def finish(self, rate: float | None = None) -> None:
         """Raise NonFiniteLoss naming the first bad step recorded lazily (no-op otherwise)."""
         if self._first is not None and int(self._first) >= 0:
-            advice = nonfinite_advice(self.epoch, self._lr if lr is None else lr, clip=self.clip)
+            advice = nonfinite_advice(self.epoch, self.lr, rate=self._rate if rate is None else rate, clip=self.clip)
             raise NonFiniteLoss(f"the loss or gradient became non-finite at epoch {self.epoch} step "
                                 f"{int(self._first)}; {advice}")
 

@@ -294,7 +294,7 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
     """Train one epoch, evaluate, log; returns the epoch's record."""
     tc = cfg.train
     lr = optimizer.param_groups[0]["lr"]
-    guard = StepGuard(skip=tc.skip_nonfinite, eager=device.type == "cpu", epoch=epoch)
+    guard = StepGuard(skip=tc.skip_nonfinite, eager=device.type == "cpu", epoch=epoch, lr=tc.lr, clip=tc.clip)
     if reg.uses_regularized_epoch(tc):
         loss_sum, n, secs = reg.train_epoch_regularized(
             net, batches, optimizer, device, clip=tc.clip, carry_state=tc.sampling == "sequential",
@@ -310,8 +310,8 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
         raise TrainingInterrupted(interrupted_message(stop, epoch, cfg.run.out))
     guard.finish(lr)  # before anything is saved
     if n == 0:
-        raise all_skipped(epoch, lr)
-    check_finite(loss_sum, epoch=epoch, lr=lr)
+        raise all_skipped(epoch, tc.lr, rate=lr, clip=tc.clip)
+    check_finite(loss_sum, epoch=epoch, lr=tc.lr, rate=lr, clip=tc.clip)
     train_loss = loss_sum / n
     record = {"epoch": epoch, "train_loss": train_loss, "train_ppl": perplexity(loss_sum, n)}
     if guard.skipped:

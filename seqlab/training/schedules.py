@@ -83,7 +83,7 @@ def rescale_lr(optimizer: torch.optim.Optimizer, scheduler, was: float, now: flo
 
     Call after loading the optimiser's and the schedule's state. The schedule keeps its
     course (a plateau decay already applied, the position on a cosine) at the new scale:
-    the current rate, each group's `initial_lr` and the schedule's base rates are all
+    the current rate, each group's `initial_lr` and the schedule's base rates (and floor) are all
     multiplied (and ASGD's per-parameter step size). Returns the line to log, or None when the
     rate is unchanged.
     """
@@ -100,7 +100,7 @@ def rescale_lr(optimizer: torch.optim.Optimizer, scheduler, was: float, now: flo
             if isinstance(eta, torch.Tensor):
                 eta.mul_(scale)
     if scheduler is not None:
-        for name in ("base_lrs", "_last_lr"):  # LambdaLR recomputes the rate from base_lrs at each step
+        for name in ("base_lrs", "_last_lr", "min_lrs"):  # LambdaLR recomputes the rate from base_lrs each step
             if isinstance(getattr(scheduler, name, None), list):
                 setattr(scheduler, name, [lr * scale for lr in getattr(scheduler, name)])
     return (f"--lr {now:g} instead of the run's {was:g}: the learning rate goes from {before:.4g} to "

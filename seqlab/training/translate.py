@@ -270,14 +270,15 @@ def fit(cfg, *, log=print) -> dict:
                                   total=n_batches, desc=f"epoch {epoch}/{tr.epochs}",
                                   enabled=None if dist.is_main else False)
             deadline = wall0 + tr.time_limit_s if tr.time_limit_s else None
-            guard = StepGuard(skip=tr.skip_nonfinite, eager=device.type == "cpu", epoch=epoch)
+            guard = StepGuard(skip=tr.skip_nonfinite, eager=device.type == "cpu", epoch=epoch, lr=tr.lr,
+                              clip=tr.clip)
             t = train_epoch(wrapped, train_iter, optimizer, bos=bos, clip=tr.clip, device=device,
                             deadline=deadline, stop=stop, guard=guard, dist=dist)
             if D.stop_requested(stop, device, dist):  # nothing of this epoch is saved: replayed on --resume
                 raise TrainingInterrupted(interrupted_message(stop, epoch, out))
             guard.finish(optimizer.param_groups[0]["lr"])  # before anything is saved
             if t["tokens"] == 0:
-                raise all_skipped(epoch, optimizer.param_groups[0]["lr"])
+                raise all_skipped(epoch, tr.lr, rate=optimizer.param_groups[0]["lr"], clip=tr.clip)
             v = D.from_main(evaluate_loss(model, batches(valid_arrays, 256), bos=bos, device=device), dist)
             train_loss, valid_loss = t["loss_sum"] / t["tokens"], v["loss_sum"] / v["tokens"]
             record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,

@@ -62,7 +62,7 @@ def test_nan_stops_naming_the_step_and_keeps_the_last_good_checkpoint(task, fx, 
     assert main(_args(task, fx, out, 2) + ["--resume"]) == 2
     err = capsys.readouterr().err
     assert "epoch 2 step 3; the checkpoint of epoch 1 (last.safetensors) is kept: continue from it with the same " \
-           "command, --resume and a lower --lr" in err and "--skip-nonfinite" in err
+           "command plus --resume (not --overwrite) and a lower --lr" in err and "--skip-nonfinite" in err
     assert "Traceback" not in err
     assert (out / "last.safetensors").read_bytes() == before
     assert [r["epoch"] for r in read_metrics(out / "metrics.jsonl")] == [1]
@@ -92,7 +92,7 @@ def test_after_a_nan_stop_resume_with_a_lower_lr_goes_on(task, fx, tmp_path, mon
         _poison(m, task, {3})
         assert main(_args(task, fx, out, 2) + ["--resume"]) == 2
     capsys.readouterr()
-    assert main(_args(task, fx, out, 2) + ["--resume", "--lr", str(lr / 4)]) == 0
+    assert main(_args(task, fx, out, 2) + ["--resume", "--lr", str(lr / 4)]) == 0  # what the message says
     captured = capsys.readouterr()
     assert f"--lr {lr / 4:g} instead of the run's {lr:g}" in captured.out + captured.err
     rows, ref_rows = read_metrics(out / "metrics.jsonl"), read_metrics(ref / "metrics.jsonl")

@@ -299,6 +299,8 @@ META_CASES = [
     ("forecast", "evaluate", _set("std", "one"), "its metadata's 'std' is a string"),
     ("forecast", "evaluate", _set("config", "model", "hidden", 7), "its weights do not fit the model its config"),
     ("classify", "classify", _set("config", "x"), "its metadata's 'config' is a string"),
+    ("classify", "evaluate", _set("config", "train", "eval_batch_size", 0),  # range() step 0; -1 scored 0.0
+     "its config's eval_batch_size is 0, not a positive integer (--batch-size N overrides it)"),
     ("classify", "evaluate", _set("config", "model", "hidden", 16), "its weights do not fit the model its config"),
 ]
 
@@ -331,3 +333,45 @@ def test_batch_size_flag_overrides_an_edited_eval_batch_size(runs, tmp_path, cap
     path = _edit_meta(runs / "lm" / "best.safetensors", tmp_path / "edited.safetensors",
                       _set("config", "train", "eval_batch_size", -2))
     _ok(["evaluate", "--checkpoint", str(path), "--device", "cpu", "--batch-size", "2"], capsys)
+
+
+@pytest.mark.parametrize("task", ["lm", "translate", "classify"])
+def test_resume_keeps_the_runs_lr_and_clip_when_the_command_leaves_them_out(task, fx, tmp_path, capsys):
+    # --resume may change --lr and --clip; left out, they are the run's own, not the defaults
+    # (a run trained at --lr 0.05 went on at the default without a word)
+    from seqlab.training.checkpoint import load_checkpoint
+    from seqlab.training.metrics import read_metrics
+
+    out = tmp_path / "run"
+    _ok(_argv(task, fx, out, "--lr", "0.05", "--clip", "0.5"), capsys)
+    _ok(_argv(task, fx, out, "--resume", "--epochs", "2"), capsys)
+    train = load_checkpoint(out, "last").meta["config"]["train"]
+    assert (train["lr"], train["clip"]) == (0.05, 0.5)
+    if task != "classify":  # classify's per-epoch cosine moves the rate
+        assert [r["lr"] for r in read_metrics(out / "metrics.jsonl")] == [0.05, 0.05]
+    # given, they change, and the change is said
+    _ok(_argv(task, fx, out, "--resume", "--epochs", "3", "--clip", "0.25", "--lr", "0.025"), capsys)
+    train = load_checkpoint(out, "last").meta["config"]["train"]
+    assert (train["lr"], train["clip"]) == (0.025, 0.25)
+
+
+def test_resume_says_a_changed_clip_and_lr(fx, tmp_path, capsys):
+    from seqlab.cli import main as cli_main
+
+    out = tmp_path / "run"
+    _ok(_argv("lm", fx, out, "--lr", "0.5"), capsys)
+    assert cli_main(_argv("lm", fx, out, "--resume", "--epochs", "2", "--clip", "0.25", "--lr", "0.25")) == 0
+    printed = capsys.readouterr().out
+    assert "--clip 0.25 instead of the run's 1: gradients are clipped at the new threshold from here on" in printed
+    assert "--lr 0.25 instead of the run's 0.5: the learning rate goes from 0.5 to 0.25" in printed
+
+
+def test_given_keys_are_the_flags_and_the_config_files(tmp_path):
+    import argparse
+
+    from seqlab.config import given_keys
+
+    toml = tmp_path / "c.toml"
+    toml.write_text('[train]\nlr = 20.0\n[model]\nhidden = 8\n')
+    assert given_keys(argparse.Namespace(config=str(toml), epochs=3)) == {"lr", "hidden", "epochs"}
+    assert given_keys(argparse.Namespace(clip=0.5)) == {"clip"}

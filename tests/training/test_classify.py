@@ -130,6 +130,10 @@ def test_accuracy_is_measured_in_eval_mode_and_restores_the_mode():
     assert net.training
     net.eval()
     assert a == b == evaluate_accuracy(net, x, y, cpu)
+    assert evaluate_accuracy(net, x, y, cpu, batch_size=5) == pytest.approx(a)  # a last batch of 4
+    for bad in (0, -1, 2.5):  # range() raised on 0; -1 read nothing and scored accuracy 0.0
+        with pytest.raises(SeqlabError, match=f"batch_size must be a positive integer, got {bad}"):
+            evaluate_accuracy(net, x, y, cpu, batch_size=bad)
 
 
 def test_progress_bar_on_off_and_auto(capsys):

@@ -25,25 +25,41 @@ def test_sigterm_sets_the_flag_and_handlers_are_restored():
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -math.inf])
 def test_non_finite_names_the_step_and_suggests_a_fix(value):
     with pytest.raises(NonFiniteLoss) as err:
-        check_finite(torch.tensor(value), epoch=3, step=17, lr=0.5)
+        check_finite(torch.tensor(value), epoch=3, step=17, lr=0.5, clip=1.0)
     assert str(err.value) == (f"the loss became {value} at epoch 3 step 17; the checkpoint of epoch 2 "
-                              "(last.safetensors) is kept: continue from it with the same command, --resume and a "
-                              "lower --lr (now 0.5), a smaller --clip or --skip-nonfinite to skip such steps")
+                              "(last.safetensors) is kept: continue from it with the same command plus --resume "
+                              "(not --overwrite) and a lower --lr (now 0.5), a smaller --clip (now 1) or "
+                              "--skip-nonfinite to skip such steps")
     assert check_finite(value, epoch=1, skip=True) is False
     assert check_finite(torch.tensor(2.5), epoch=1) is True
 
 
-def test_non_finite_advice_fits_the_epoch_and_the_task():
-    # in epoch 1 no checkpoint exists yet: --resume would fail, so the advice is to rerun;
-    # forecasting has no --clip; with --skip-nonfinite on already, it is not offered again
+def test_non_finite_advice_fits_the_epoch_the_schedule_and_the_task():
+    # in epoch 1 no checkpoint exists yet: --resume would fail, so the advice is to rerun
     with pytest.raises(NonFiniteLoss, match=r"at epoch 1; no epoch had finished, so there is no checkpoint: rerun "
-                                            r"the same command with a lower --lr, a smaller --clip or --skip"):
-        check_finite(float("nan"), epoch=1)
-    assert nonfinite_advice(4, 0.01, clip=False).endswith("--resume and a lower --lr (now 0.01) or --skip-nonfinite "
-                                                          "to skip such steps")
-    assert str(all_skipped(2, 0.1, clip=False)) == ("every step of epoch 2 was non-finite and skipped; the checkpoint "
-                                                    "of epoch 1 (last.safetensors) is kept: continue from it with the "
-                                                    "same command, --resume and a lower --lr (now 0.1)")
+                                            r"the same command with a lower --lr, a smaller --clip \(now 0.25\) or "):
+        check_finite(float("nan"), epoch=1, clip=0.25)
+    # a schedule had moved the rate: --lr is the run's (what --resume scales), the rate is shown too;
+    # forecasting has no --clip; classification's --clip 0 is clipping off
+    assert nonfinite_advice(4, 20.0, rate=2.5).endswith(
+        "--resume (not --overwrite) and a lower --lr (the run's is 20, which its schedule had brought to 2.5 "
+        "here) or --skip-nonfinite to skip such steps")
+    assert "a lower --lr (now 0.01), --clip 1 to clip gradients (now off) or" in nonfinite_advice(2, 0.01, clip=0.0)
+    assert str(all_skipped(2, 0.1, rate=0.1)) == (
+        "every step of epoch 2 was non-finite and skipped; the checkpoint of epoch 1 (last.safetensors) is kept: "
+        "continue from it with the same command plus --resume (not --overwrite) and a lower --lr (now 0.1)")
+
+
+def test_guard_advice_names_the_runs_lr_and_the_scheduled_rate():
+    guard = StepGuard(skip=False, eager=True, epoch=2, lr=20.0, clip=0.25)
+    with pytest.raises(NonFiniteLoss, match=r"epoch 2 step 5; .*the run's is 20, which its schedule had brought "
+                                            r"to 5 here\), a smaller --clip \(now 0.25\) or --skip-nonfinite"):
+        guard.ok(5, torch.tensor(float("inf")), torch.tensor(1.0), rate=5.0)
+    lazy = StepGuard(skip=False, eager=False, epoch=3, lr=1.0)
+    lazy.ok(1, torch.tensor(float("nan")), rate=0.5)
+    with pytest.raises(NonFiniteLoss, match=r"epoch 3 step 1; .*\(the run's is 1, which its schedule had brought "
+                                            r"to 0.5 here\) or --skip-nonfinite"):
+        lazy.finish()
 
 
 def test_lazy_guard_names_the_first_bad_step_by_loss_or_gradient_norm():
@@ -52,7 +68,7 @@ def test_lazy_guard_names_the_first_bad_step_by_loss_or_gradient_norm():
     guard = StepGuard(skip=False, eager=False, epoch=2)
     losses = [1.0, 0.9, 0.8, float("nan"), 0.7]
     norms = [1.0, 1.0, float("inf"), 1.0, 1.0]
-    assert all(guard.ok(step, torch.tensor(l), torch.tensor(n), lr=0.1)
+    assert all(guard.ok(step, torch.tensor(l), torch.tensor(n), rate=0.1)
                for step, (l, n) in enumerate(zip(losses, norms), start=1))
     with pytest.raises(NonFiniteLoss, match=r"at epoch 2 step 3;"):
         guard.finish(0.1)
