@@ -275,7 +275,11 @@ def given_keys(args: argparse.Namespace) -> set[str]:
     if path:
         def walk(node: dict) -> None:
             for key, value in node.items():
-                walk(value) if isinstance(value, dict) else given.add(key)
+                if isinstance(value, dict):
+                    walk(value)
+                else:
+                    given.add(key)
+
         walk(load_toml(path))
     return given
 

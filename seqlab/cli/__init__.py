@@ -78,6 +78,7 @@ def train_config(cls: type, args: argparse.Namespace):
     """
     from seqlab.config import build_config, flat_dict, given_keys, replace
     from seqlab.training.checkpoint import run_numbers
+    from seqlab.training.distributed import is_main_process
 
     cfg = build_config(cls, args)
     if cfg.run.resume:
@@ -87,9 +88,10 @@ def train_config(cls: type, args: argparse.Namespace):
         if kept:
             cfg = replace(cfg, **kept)
         clip = flat_dict(cfg).get("clip")
-        if "clip" in run and clip is not None and clip != run["clip"]:  # the lr's change is logged by the fit
-            print(f"--clip {clip:g} instead of the run's {run['clip']:g}: gradients are clipped at the new "
-                  "threshold from here on")
+        if "clip" in run and clip is not None and clip != run["clip"] and is_main_process():
+            # (the lr's change is logged by the fit, which rescales the schedule)
+            then = "gradients are not clipped" if clip == 0 else "gradients are clipped at the new threshold"
+            print(f"--clip {clip:g} instead of the run's {run['clip']:g}: {then} from here on")
     return cfg
 
 

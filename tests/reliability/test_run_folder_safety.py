@@ -375,3 +375,12 @@ def test_given_keys_are_the_flags_and_the_config_files(tmp_path):
     toml.write_text('[train]\nlr = 20.0\n[model]\nhidden = 8\n')
     assert given_keys(argparse.Namespace(config=str(toml), epochs=3)) == {"lr", "hidden", "epochs"}
     assert given_keys(argparse.Namespace(clip=0.5)) == {"clip"}
+
+
+def test_resume_says_clipping_turned_off(fx, tmp_path, capsys):
+    from seqlab.cli import main as cli_main
+
+    out = tmp_path / "run"
+    _ok(_argv("classify", fx, out), capsys)
+    assert cli_main(_argv("classify", fx, out, "--resume", "--epochs", "2", "--clip", "0")) == 0
+    assert "--clip 0 instead of the run's 1: gradients are not clipped from here on" in capsys.readouterr().out
