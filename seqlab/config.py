@@ -268,19 +268,21 @@ def build_config(cls: type, args: argparse.Namespace | dict | None = None) -> An
     return _build(cls, data)
 
 
+def leaf_items(data: dict):
+    """(key, value) of every leaf of plain nested data (a TOML file, a checkpoint's config)."""
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from leaf_items(value)
+        else:
+            yield key, value
+
+
 def given_keys(args: argparse.Namespace) -> set[str]:
     """The leaf names a command sets: its flags, and the keys of its --config file."""
     given = {k for k in vars(args) if k != "config"}
     path = getattr(args, "config", None)
     if path:
-        def walk(node: dict) -> None:
-            for key, value in node.items():
-                if isinstance(value, dict):
-                    walk(value)
-                else:
-                    given.add(key)
-
-        walk(load_toml(path))
+        given.update(key for key, _ in leaf_items(load_toml(path)))
     return given
 
 

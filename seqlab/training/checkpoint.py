@@ -31,9 +31,10 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from seqlab.config import flat_dict, from_dict
+from seqlab.config import flat_dict, from_dict, leaf_items
 from seqlab.errors import SeqlabError
 from seqlab.fileio import atomic_write_bytes, probe_writable
+from seqlab.training.schedules import rescale_lr
 
 FORMAT = "seqlab-checkpoint"
 FORMAT_VERSION = 1
@@ -317,6 +318,20 @@ def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path, saved: Any 
     return saved
 
 
+def load_optimizer(ckpt: Checkpoint, optimizer: torch.optim.Optimizer, was: float, now: float, log,
+                   scheduler=None) -> None:
+    """--resume: the optimiser's (and the schedule's) state from `ckpt`, at the rate of a new --lr.
+
+    `was` is the run's --lr, `now` this command's: schedules.rescale_lr scales the loaded state
+    by now / was (the schedule keeps its course) and its note goes to `log`."""
+    optimizer.load_state_dict(ckpt.optimizer)
+    if scheduler is not None:
+        scheduler.load_state_dict(ckpt.meta["scheduler"])
+    note = rescale_lr(optimizer, scheduler, was, now)
+    if note:
+        log(note)
+
+
 def _peek_meta(path: Path) -> dict | None:
     """A checkpoint's metadata from its header, without reading its tensors (None if unreadable)."""
     try:
@@ -339,18 +354,10 @@ def run_numbers(out: str | Path, names: tuple[str, ...]) -> dict[str, float]:
     What --resume keeps when the command leaves them out; {} where the run cannot be read (the
     resume itself then says why)."""
     config = (_peek_meta(Path(out) / "last.safetensors") or {}).get("config")
-    found: dict[str, float] = {}
-
-    def walk(node: Any) -> None:
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value)
-            elif key in names and isinstance(value, (int, float)) and not isinstance(value, bool):
-                found[key] = value
-
-    if isinstance(config, dict):
-        walk(config)
-    return found
+    if not isinstance(config, dict):
+        return {}
+    return {key: value for key, value in leaf_items(config)
+            if key in names and isinstance(value, (int, float)) and not isinstance(value, bool)}
 
 
 def _logged_epochs(path: Path) -> int:

@@ -27,13 +27,12 @@ from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import eval_mode, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_weights, open_run_folder,
-                                        resume_checkpoint, save_checkpoint, task_config)
+from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_optimizer, load_weights,
+                                        open_run_folder, resume_checkpoint, save_checkpoint, task_config)
 from seqlab.training.common import grad_clipping, make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
                                    interrupted_message)
 from seqlab.training.progress import progress
-from seqlab.training.schedules import rescale_lr
 
 NUM_CLASSES = 10
 
@@ -169,10 +168,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         ckpt = resume_checkpoint(out, "classify")
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(net, ckpt)
-        opt.load_state_dict(ckpt.optimizer)
-        note = rescale_lr(opt, None, saved.train.lr, t.lr)  # each epoch's rate comes from t.lr (_lr_at) anyway
-        if note:
-            log(note)
+        load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)  # each epoch's rate then comes from t.lr (_lr_at)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")

@@ -33,12 +33,11 @@ from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
 from seqlab.training.checkpoint import (bad_checkpoint, check_resume_config, check_run_folder, load_checkpoint,
-                                        load_weights, open_run_folder, resume_checkpoint, save_checkpoint,
-                                        task_config)
+                                        load_optimizer, load_weights, open_run_folder, resume_checkpoint,
+                                        save_checkpoint, task_config)
 from seqlab.training.common import make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
                                    interrupted_message)
-from seqlab.training.schedules import rescale_lr
 
 K_STEPS = (1, 4, 16, 64)
 
@@ -332,10 +331,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         ckpt = resume_checkpoint(out, "forecast")
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(net, ckpt)
-        opt.load_state_dict(ckpt.optimizer)
-        note = rescale_lr(opt, None, saved.train.lr, t.lr)
-        if note:
-            log(note)
+        load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")

@@ -39,8 +39,8 @@ from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import eval_mode, rng_state, set_rng_state
-from seqlab.training.checkpoint import (Checkpoint, check_resume_config, check_run_folder, open_run_folder,
-                                        resume_checkpoint, save_checkpoint, task_config)
+from seqlab.training.checkpoint import (Checkpoint, check_resume_config, check_run_folder, load_optimizer,
+                                        open_run_folder, resume_checkpoint, save_checkpoint, task_config)
 from seqlab.training import common
 from seqlab.training.common import check_count, check_token_batch, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
@@ -49,7 +49,7 @@ from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, 
                                    interrupted_message)
 from seqlab.training.metrics import perplexity
 from seqlab.training.progress import progress
-from seqlab.training.schedules import NTASGDTrigger, rescale_lr
+from seqlab.training.schedules import NTASGDTrigger
 
 
 @dataclass
@@ -255,13 +255,10 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
             trigger.load_state_dict(ckpt.meta["ntasgd"])
             if trigger.triggered:  # averaging had started: resume the averaged SGD and its average
                 optimizer = reg.averaged_sgd(net.parameters(), tc.lr, weight_decay=tc.weight_decay)
-        optimizer.load_state_dict(ckpt.optimizer)
-        if scheduler is not None:
-            scheduler.load_state_dict(ckpt.meta["scheduler"])
-        for note in (rescale_lr(optimizer, scheduler, saved.train.lr, tc.lr),  # then the cosine at its scale
-                     reg.stretched_cosine_note(tc, saved.train.epochs, ckpt.meta["epoch"], optimizer, scheduler)):
-            if note:
-                log(note)
+        load_optimizer(ckpt, optimizer, saved.train.lr, tc.lr, log, scheduler)  # then the cosine at its scale:
+        note = reg.stretched_cosine_note(tc, saved.train.epochs, ckpt.meta["epoch"], optimizer, scheduler)
+        if note:
+            log(note)
         start, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         v, internal, g = ckpt.meta["batch_rng"]

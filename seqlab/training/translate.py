@@ -203,12 +203,11 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
     from seqlab.runtime import resolve_device, rng_state, seed_everything, set_rng_state
-    from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_weights, open_run_folder,
-                                            resume_checkpoint, save_checkpoint)
+    from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_optimizer, load_weights,
+                                            open_run_folder, resume_checkpoint, save_checkpoint)
     from seqlab.training.common import make_optimizer
     from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, all_skipped, interrupted_message
     from seqlab.training.progress import progress
-    from seqlab.training.schedules import rescale_lr
 
     d, m, tr, run = cfg.data, cfg.model, cfg.train, cfg.run
     for name, value in (("batch_size", tr.batch_size), ("epochs", tr.epochs)):
@@ -242,10 +241,7 @@ def fit(cfg, *, log=print) -> dict:
         ckpt = resume_checkpoint(out, "translate")
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(model, ckpt)
-        optimizer.load_state_dict(ckpt.optimizer)
-        note = rescale_lr(optimizer, None, saved.train.lr, tr.lr)
-        if note:
-            log(note)
+        load_optimizer(ckpt, optimizer, saved.train.lr, tr.lr, log)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming {out} after epoch {start_epoch}")
