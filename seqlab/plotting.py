@@ -1,14 +1,15 @@
-"""Matplotlib figures saved as PNG (the Agg backend: no display needed)."""
+"""Matplotlib figures saved as PNG.
+
+The figures are `matplotlib.figure.Figure` objects drawn by their own Agg canvas, not pyplot's:
+no display is needed, and the user's pyplot backend and figure list are left alone (importing
+this module in a notebook must not switch its backend and hide the user's own plots)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 from seqlab.errors import SeqlabError
 from seqlab.fileio import probe_writable
@@ -39,7 +40,7 @@ def check_plot_path(path: str | Path) -> Path:
     return path
 
 
-def save_figure(fig, path: str | Path) -> Path:
+def save_figure(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,8 +49,6 @@ def save_figure(fig, path: str | Path) -> Path:
     except OSError as exc:  # a path checked beforehand can still go away or fill a disk
         reason = "it is a folder" if isinstance(exc, IsADirectoryError) else exc.strerror or str(exc)
         raise _cannot_write(path, reason) from None
-    finally:
-        plt.close(fig)
     return path
 
 
@@ -57,7 +56,8 @@ def plot_curves(path: str | Path, x: Sequence[float], series: dict[str, Sequence
                 xlabel: str, ylabel: str, title: str = "", logx: bool = False,
                 logy: bool = False, xs: dict[str, Sequence[float]] | None = None) -> Path:
     """Line plot of named series against `x` (or each against its own `xs[name]`)."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
     for name, ys in series.items():
         ax.plot((xs or {}).get(name, x), ys, label=name)
     ax.set_xlabel(xlabel)

@@ -52,7 +52,11 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
 def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
     """Run the block with `net` in eval mode (dropout off), then give every submodule back the
     mode it had, also when the block raises. A model whose parts were in mixed modes (a frozen,
-    eval-mode encoder under a training decoder) gets exactly those modes back."""
+    eval-mode encoder under a training decoder) gets exactly those modes back. A model that is
+    not an nn.Module (the book's plain-class RNNModelScratch) has no mode: the block just runs."""
+    if not isinstance(net, nn.Module):
+        yield net
+        return
     modes = [(m, m.training) for m in net.modules()]
     net.eval()
     try:

@@ -10,3 +10,11 @@ from seqlab.d2l.text import *  # noqa: F401,F403
 from seqlab.d2l.lm import *  # noqa: F401,F403
 from seqlab.d2l.nmt import *  # noqa: F401,F403
 from seqlab.d2l.timeseries import *  # noqa: F401,F403
+
+
+def __getattr__(name: str):
+    if name == "plt":  # the book's `d2l.plt`; imported on first use (pyplot takes a while to load)
+        import matplotlib.pyplot as plt
+
+        return plt
+    raise AttributeError(f"module 'seqlab.d2l' has no attribute {name!r}")

@@ -9,9 +9,11 @@ import numpy as np
 import torch
 from torch.utils import data
 
+from seqlab.errors import SeqlabError
 from seqlab.training.common import sgd
 
-__all__ = ["try_gpu", "try_all_gpus", "Timer", "Accumulator", "load_array", "sgd", "plot", "use_svg_display"]
+__all__ = ["try_gpu", "try_all_gpus", "Timer", "Accumulator", "load_array", "sgd", "plot", "use_svg_display",
+           "set_figsize", "set_axes", "Animator", "show_list_len_pair_hist"]
 
 
 def try_gpu(i: int = 0) -> torch.device:
@@ -66,6 +68,15 @@ class Accumulator:
         return self.data[idx]
 
 
+def check_reiterable(batches, name: str, num_epochs: int, instead: str) -> None:
+    """Refuse a one-pass iterator (a generator) for more than one epoch before any training: the
+    epochs after the first would have no batches."""
+    if num_epochs > 1 and iter(batches) is batches:
+        raise SeqlabError(f"{name} is a generator (or another one-pass iterator): it is used up after one epoch, "
+                          f"so the other {num_epochs - 1} of the {num_epochs} epochs would have no batches. Pass something that can be iterated "
+                          f"again each epoch: {instead}, or a list")
+
+
 def load_array(data_arrays: Sequence[torch.Tensor], batch_size: int, is_train: bool = True) -> data.DataLoader:
     """A PyTorch data iterator over tensors."""
     dataset = data.TensorDataset(*data_arrays)
@@ -73,36 +84,22 @@ def load_array(data_arrays: Sequence[torch.Tensor], batch_size: int, is_train: b
 
 
 def use_svg_display() -> None:
-    """No-op: figures are saved as PNG files rather than shown inline."""
+    """No-op: the notebook's inline format is left as the user set it."""
 
 
-def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
-         yscale="linear", fmts=("-", "m--", "g-.", "r:"), figsize=(3.5, 2.5), axes=None,
-         path: str | None = None):
-    """The book's `plot`; saves to `path` (PNG) when given, and returns the axes."""
-    import matplotlib
+def _pyplot():
+    import matplotlib.pyplot as plt  # the user's backend: inline in a notebook, Agg without a display
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    return plt
 
-    def has_one_axis(v):
-        return (hasattr(v, "ndim") and v.ndim == 1) or (isinstance(v, list) and not hasattr(v[0], "__len__"))
 
-    if has_one_axis(X):
-        X = [X]
-    if Y is None:
-        X, Y = [[]] * len(X), X
-    elif has_one_axis(Y):
-        Y = [Y]
-    if len(X) != len(Y):
-        X = X * len(Y)
-    if axes is None:
-        fig, axes = plt.subplots(figsize=figsize)
-    for x, y, fmt in zip(X, Y, fmts):
-        if len(x):
-            axes.plot(x, y, fmt)
-        else:
-            axes.plot(y, fmt)
+def set_figsize(figsize=(3.5, 2.5)) -> None:
+    """The size of the figures pyplot makes next (the book's 2.4)."""
+    _pyplot().rcParams["figure.figsize"] = figsize
+
+
+def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend) -> None:
+    """Labels, limits, scales and legend of one matplotlib axes (the book's 2.4)."""
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_xscale(xscale)
@@ -114,7 +111,109 @@ def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
     if legend:
         axes.legend(legend)
     axes.grid()
+
+
+def _has_one_axis(v) -> bool:
+    return (hasattr(v, "ndim") and v.ndim == 1) or (isinstance(v, list) and not hasattr(v[0], "__len__"))
+
+
+def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
+         yscale="linear", fmts=("-", "m--", "g-.", "r:"), figsize=(3.5, 2.5), axes=None,
+         path: str | None = None):
+    """The book's `plot`: draws on `axes` (pyplot's current axes by default, cleared first, so a
+    notebook shows it under the cell); also saves to `path` (PNG) when given. Returns the axes."""
+    if axes is None:
+        set_figsize(figsize)
+        axes = _pyplot().gca()
+    if _has_one_axis(X):
+        X = [X]
+    if Y is None:
+        X, Y = [[]] * len(X), X
+    elif _has_one_axis(Y):
+        Y = [Y]
+    if len(X) != len(Y):
+        X = X * len(Y)
+    axes.cla()
+    for x, y, fmt in zip(X, Y, fmts):
+        if len(x):
+            axes.plot(x, y, fmt)
+        else:
+            axes.plot(y, fmt)
+    set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
     if path:
-        axes.figure.tight_layout()
-        axes.figure.savefig(path, dpi=120)
+        from seqlab.plotting import save_figure
+
+        save_figure(axes.figure, path)
     return axes
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class Animator:
+    """The book's live plot of curves that grow point by point (2.4 / 3.6).
+
+    In a Jupyter kernel each `add` redraws the figure under the cell, as the book's does; elsewhere
+    the figure is only kept (`self.fig`), and `save(path)` writes it as a PNG.
+    """
+
+    def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
+                 yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5)):
+        self.fig, axes = _pyplot().subplots(nrows, ncols, figsize=figsize)
+        self.axes = [axes] if nrows * ncols == 1 else list(np.ravel(axes))
+        self._axes_args = (xlabel, ylabel, xlim, ylim, xscale, yscale, legend or [])
+        self.X: list[list] | None = None
+        self.Y: list[list] | None = None
+        self.fmts = fmts
+
+    def config_axes(self) -> None:
+        set_axes(self.axes[0], *self._axes_args)
+
+    def add(self, x, y) -> None:
+        """One point of each curve: `y` a number or one per curve; `x` shared or one per curve;
+        a None in either skips that curve's point."""
+        if not hasattr(y, "__len__"):
+            y = [y]
+        n = len(y)
+        if not hasattr(x, "__len__"):
+            x = [x] * n
+        if self.X is None:
+            self.X, self.Y = [[] for _ in range(n)], [[] for _ in range(n)]
+        for i, (a, b) in enumerate(zip(x, y)):
+            if a is not None and b is not None:
+                self.X[i].append(float(a))
+                self.Y[i].append(float(b))
+        self.axes[0].cla()
+        for xs, ys, fmt in zip(self.X, self.Y, self.fmts):
+            self.axes[0].plot(xs, ys, fmt)
+        self.config_axes()
+        if _in_notebook():
+            from IPython import display
+
+            display.display(self.fig)
+            display.clear_output(wait=True)
+
+    def save(self, path: str) -> None:
+        from seqlab.plotting import save_figure
+
+        save_figure(self.fig, path)
+
+
+def show_list_len_pair_hist(legend, xlabel, ylabel, xlist, ylist):
+    """Histogram of the lengths of paired lists (the book's 9.5: source vs target sentence lengths);
+    the second series is hatched. Returns the axes."""
+    set_figsize()
+    plt = _pyplot()
+    _, _, patches = plt.hist([[len(seq) for seq in xlist], [len(seq) for seq in ylist]])
+    plt.xlabel(xlabel)
+    plt.ylabel(ylabel)
+    for patch in patches[1].patches:
+        patch.set_hatch("/")
+    plt.legend(legend)
+    return plt.gca()

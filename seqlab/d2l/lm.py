@@ -18,6 +18,7 @@ import math
 import torch
 from torch import nn
 
+from seqlab.d2l.common import check_reiterable
 from seqlab.generation.sampling import predict_ch8
 from seqlab.models.cells import (get_gru_params, get_lstm_params, get_params, gru, init_gru_state,
                                  init_lstm_state, init_rnn_state, lstm, rnn)
@@ -70,6 +71,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
               plot_path: str | None = "train_ch8.png", verbose: bool = True):
     """The book's training function; the animator becomes a PNG at `plot_path` (None: no plot)."""
     check_count(num_epochs, "num_epochs")
+    check_reiterable(train_iter, "train_iter", num_epochs, "the SeqDataLoader of load_data_time_machine")
     loss = nn.CrossEntropyLoss()
     if isinstance(net, nn.Module):
         updater = torch.optim.SGD(net.parameters(), lr)

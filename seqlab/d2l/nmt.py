@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from seqlab.d2l.common import Accumulator, Timer
+from seqlab.d2l.common import Accumulator, Timer, check_reiterable
 from seqlab.data.translation import (BOS, EOS, build_array_nmt, check_positive_int, encode_source, load_data_nmt,
                                      preprocess_nmt, read_data_nmt, special_id, tokenize_nmt, truncate_pad)
 from seqlab.errors import SeqlabError
@@ -42,6 +42,7 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
     of every epoch (the book plots every tenth).
     """
     check_positive_int("num_epochs", num_epochs)
+    check_reiterable(data_iter, "data_iter", num_epochs, "the DataLoader of load_data_nmt")
     bos = special_id(tgt_vocab, BOS)  # a vocabulary without it would train with <unk> as <bos>
     device = torch.device(device)
     net.apply(init_seq2seq)

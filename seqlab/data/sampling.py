@@ -83,7 +83,11 @@ def _offset(n: int, batch_size: int, num_steps: int, rng) -> int:
 
 def seq_data_iter_random(corpus: Sequence[int] | torch.Tensor, batch_size: int, num_steps: int,
                          rng: _random.Random | None = None) -> Iterator[Batch]:
-    """Random sampling: shuffled, disjoint subsequences; each used at most once per epoch."""
+    """Random sampling: shuffled, disjoint subsequences; each used at most once per epoch.
+
+    The offset and the order come from `rng` (Python's `random` by default) exactly as the book's
+    `randint` and `shuffle` draw them, so `random.seed(s)` gives the book's batches in the book's order.
+    """
     corpus = _as_tensor(corpus)
     batch_size, num_steps = _check_shape(batch_size, num_steps)
     rng = rng or _random
@@ -92,8 +96,9 @@ def seq_data_iter_random(corpus: Sequence[int] | torch.Tensor, batch_size: int, 
     span = num_subseqs * num_steps
     X = corpus[offset: offset + span].view(num_subseqs, num_steps)  # (S, T): subsequence s
     Y = corpus[offset + 1: offset + 1 + span].view(num_subseqs, num_steps)
-    gen = torch.Generator().manual_seed(rng.getrandbits(63))
-    order = torch.randperm(num_subseqs, generator=gen).to(corpus.device)
+    order = list(range(num_subseqs))
+    rng.shuffle(order)  # the book shuffles its start positions, s * num_steps: the same permutation
+    order = torch.tensor(order, device=corpus.device)
     for i in range(0, (num_subseqs // batch_size) * batch_size, batch_size):
         idx = order[i: i + batch_size]
         yield X[idx], Y[idx]

@@ -64,7 +64,24 @@ def check_vocab_size(net, vocab: Vocab) -> None:
 
 
 def _device_of(net) -> torch.device:
-    return next(iter(net.parameters())).device
+    """The device of the model's first parameter: an nn.Module's, or the `params` list of the book's
+    plain-class RNNModelScratch (8.5)."""
+    params = net.parameters() if isinstance(net, torch.nn.Module) else getattr(net, "params", None) or ()
+    for p in params:
+        return p.device
+    return torch.device("cpu")
+
+
+def is_bidirectional(net) -> bool:
+    """Whether the model's recurrent layer also reads right to left (its next-token guesses then see
+    the future in training, and generating from it gives noise: the book's 9.4)."""
+    return getattr(net, "num_directions", 1) == 2 or bool(getattr(getattr(net, "rnn", None), "bidirectional", False))
+
+
+def check_generates(net) -> None:
+    if is_bidirectional(net):
+        raise SeqlabError("this is a bidirectional model: it cannot generate text (its training read each "
+                          "next token from the right-to-left pass); train one without bidirectional")
 
 
 @torch.no_grad()
@@ -105,7 +122,9 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
     followed by `num_tokens` generated ids.
 
     The ids stay on the device until the single host copy at the end. Prefixes may differ in
-    length: all rows warm up on the first m ids (m the shortest length) in one call, then step
+    length: all rows warm up on the first m ids (m the shortest length; 1 for a bidirectional
+    model, which the book's loop feeds one id per call, so that its right-to-left pass reads the
+    same one-id sequences as the book's) in one call, then step
     one id at a time; a row still inside its prefix feeds its own next id and ignores the
     choice, so every row sees exactly its own tokens (no padding enters a state):
 
@@ -124,6 +143,8 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
         raise SeqlabError("a prefix is empty (or none was given): give each at least one token to start from")
     device = device or _device_of(net)
     N, m, longest = len(rows), min(map(len, rows)), max(map(len, rows))
+    if is_bidirectional(net):
+        m = 1
     total = longest + num_tokens
     ids = torch.zeros((N, total), dtype=torch.long)  # (N, total): prefix, then generated ids
     for i, r in enumerate(rows):
@@ -152,8 +173,10 @@ def generate(net, vocab: Vocab, prefix: Sequence[Hashable], num_tokens: int, *, 
              temperature: float | None = None, top_k: int | None = None, seed: int | None = None,
              device=None) -> list[Hashable]:
     """Tokens: the prefix (a sequence of tokens: a str is one of characters) followed by
-    `num_tokens` generated ones."""
+    `num_tokens` generated ones. A bidirectional model is refused (`predict_ch8` runs it, as the
+    book's 9.4 does, to show the noise)."""
     check_vocab_size(net, vocab)
+    check_generates(net)
     tokens = prefix if isinstance(prefix, str) else list(prefix)
     ids = generate_ids(net, check_prefix(tokens, vocab, level), num_tokens, temperature=temperature,
                        top_k=top_k, seed=seed, device=device)

@@ -175,3 +175,73 @@ def test_train_epoch_ch8_perplexity_is_per_token_and_state_handling():
     calls.clear()
     d2l.train_epoch_ch8(net, batches, loss, lambda batch_size: None, "cpu", True)
     assert len(calls) == 3  # random sampling: a fresh state for every batch
+
+
+# --- 8.5's model class as printed: a plain Python class, not an nn.Module ------------------
+class BookRNNModelScratch:
+    def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        self.params = get_params(vocab_size, num_hiddens, device)
+        self.init_state, self.forward_fn = init_state, forward_fn
+
+    def __call__(self, X, state):
+        X = F.one_hot(X.T, self.vocab_size).type(torch.float32)
+        return self.forward_fn(X, state, self.params)
+
+    def begin_state(self, batch_size, device):
+        return self.init_state(batch_size, self.num_hiddens, device)
+
+
+def book_predict_ch8(prefix, num_preds, net, vocab, device):
+    state = net.begin_state(batch_size=1, device=device)
+    outputs = [vocab[prefix[0]]]
+    get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))  # noqa: E731
+    for y in prefix[1:]:
+        _, state = net(get_input(), state)
+        outputs.append(vocab[y])
+    for _ in range(num_preds):
+        y, state = net(get_input(), state)
+        outputs.append(int(y.argmax(dim=1).reshape(1)))
+    return "".join([vocab.idx_to_token[i] for i in outputs])
+
+
+def test_book_plain_class_model_trains_and_predicts(tmp_path, capsys):
+    # predict_ch8 put every net in eval mode through nn.Module.modules(): the book's own class has
+    # none, so train_ch8 failed at its closing predictions, after all the training
+    torch.manual_seed(0)
+    train_iter, vocab = d2l.load_data_time_machine(32, 35)
+    net = BookRNNModelScratch(len(vocab), 64, d2l.try_gpu(), get_params, init_rnn_state, rnn)
+    assert d2l.predict_ch8("time traveller ", 10, net, vocab, None) == book_predict_ch8(
+        "time traveller ", 10, net, vocab, "cpu")
+    ppl, _ = d2l.train_ch8(net, train_iter, vocab, 1, 2, d2l.try_gpu(), plot_path=None)
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == book_predict_ch8("time traveller", 50, net, vocab, "cpu")
+    assert ppl < 28
+
+
+def test_bidirectional_prediction_is_the_books():
+    # 9.4: a bidirectional model predicts noise; the book feeds the prefix one token per call, so the
+    # right-to-left pass reads one-token sequences (the whole prefix at once gave other noise)
+    torch.manual_seed(0)
+    _, vocab = d2l.load_data_time_machine(32, 35)
+    for layer in (nn.GRU(len(vocab), 32, 2, bidirectional=True), nn.LSTM(len(vocab), 16, bidirectional=True)):
+        net = d2l.RNNModel(layer, len(vocab))
+        with torch.no_grad():
+            for p in net.parameters():
+                p.mul_(8)  # sharp logits, so that different inputs give different arg-maxes
+        want = book_predict_ch8("time traveller", 20, net, vocab, "cpu")
+        assert d2l.predict_ch8("time traveller", 20, net, vocab, "cpu") == want
+    # seqlab's own generate refuses it, as the CLI does
+    from seqlab.errors import SeqlabError
+    from seqlab.generation.sampling import generate
+    with pytest.raises(SeqlabError, match="bidirectional"):
+        generate(net, vocab, "time", 5)
+
+
+def test_train_ch8_refuses_a_generator_before_training():
+    corpus, vocab = d2l.load_corpus_time_machine(3000)
+    net = d2l.RNNModel(nn.GRU(len(vocab), 16), len(vocab))
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.raises(Exception, match="generator.*used up after one epoch"):
+        d2l.train_ch8(net, d2l.seq_data_iter_sequential(corpus, 8, 10), vocab, 1, 2, "cpu", plot_path=None)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))  # no epoch ran

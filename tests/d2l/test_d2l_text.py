@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 import torch
 
 from seqlab import d2l
@@ -49,3 +51,43 @@ def test_load_data_time_machine_uses_the_books_sampler_and_10000_tokens():
         want = list(sampler(full[:10000], 4, 5))
         assert len(got) == len(want)
         assert all(torch.equal(X, X2) and torch.equal(Y, Y2) for (X, Y), (X2, Y2) in zip(got, want))
+
+
+def book_seq_data_iter_random(corpus, batch_size, num_steps):  # d2l 0.17.6, verbatim
+    corpus = corpus[random.randint(0, num_steps - 1):]
+    num_subseqs = (len(corpus) - 1) // num_steps
+    initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
+    random.shuffle(initial_indices)
+
+    def data(pos):
+        return corpus[pos: pos + num_steps]
+
+    num_batches = num_subseqs // batch_size
+    for i in range(0, batch_size * num_batches, batch_size):
+        initial_indices_per_batch = initial_indices[i: i + batch_size]
+        X = [data(j) for j in initial_indices_per_batch]
+        Y = [data(j + 1) for j in initial_indices_per_batch]
+        yield torch.tensor(X), torch.tensor(Y)
+
+
+@pytest.mark.parametrize("n,batch_size,num_steps,seed", [(35, 2, 5, 0), (35, 2, 5, 3), (1000, 7, 9, 1),
+                                                         (10000, 32, 35, 42)])
+def test_seq_data_iter_random_gives_the_books_batches_under_the_same_seed(n, batch_size, num_steps, seed):
+    corpus = list(range(n))
+    random.seed(seed)
+    want = list(book_seq_data_iter_random(corpus, batch_size, num_steps))
+    random.seed(seed)
+    got = list(d2l.seq_data_iter_random(corpus, batch_size, num_steps))
+    assert len(got) == len(want) > 0
+    assert all(torch.equal(X, X2) and torch.equal(Y, Y2) for (X, Y), (X2, Y2) in zip(got, want))
+
+
+def test_download_gives_the_books_files():
+    import os
+    path = d2l.download("time_machine")
+    assert os.path.basename(path) == "timemachine.txt" and os.path.getsize(path) == 178979
+    folder = d2l.download_extract("fra-eng")
+    with open(os.path.join(folder, "fra.txt"), encoding="utf-8") as f:  # the book's read_data_nmt
+        assert f.readline().startswith("Go.\tVa !")
+    with pytest.raises(Exception, match="not one of the book's"):
+        d2l.download("kaggle_house_train")
