@@ -12,7 +12,8 @@ of that order, so its p_n is 0 and its BLEU is 0.
 Corpus BLEU is Papineni et al.'s: clipped n-gram matches and totals summed over
 the whole corpus, the geometric mean of p_1..p_4, one brevity penalty for the
 corpus, on a 0-100 scale; it agrees with `sacrebleu.corpus_bleu(..., tokenize='none')`
-on the same tokens (including its default 'exp' smoothing of zero counts).
+on the same tokens (including its default 'exp' smoothing of zero counts, and its 0 for a
+corpus without a single matching unigram).
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from seqlab.errors import SeqlabError, check_positive_int
 Tokens = Sequence[str]
 
 
-def _tokens(seq: str | Tokens) -> list[str]:
-    """A sentence's tokens: a str split on single spaces (as the book), or a sequence of words or
-    integer ids; a tensor or array of ids becomes a list of ints (tensor elements hash by identity,
-    so two equal tensors would share no n-gram)."""
+def _tokens(seq: str | Tokens, book: bool = True) -> list[str]:
+    """A sentence's tokens: a str split on single spaces (`book`: as the book's `bleu`) or on runs
+    of whitespace (corpus BLEU, as sacrebleu), or a sequence of words or integer ids; a tensor or
+    array of ids becomes a list of ints (tensor elements hash by identity, so two equal tensors
+    would share no n-gram)."""
     if isinstance(seq, str):
+        if not book:
+            return seq.split()
         return [] if seq == "" else seq.split(" ")
     if hasattr(seq, "tolist"):  # torch.Tensor, numpy array
         seq = seq.tolist()
@@ -95,7 +99,7 @@ def corpus_stats(hypotheses: Sequence[str | Tokens], references: Sequence[str | 
     correct, total = [0] * max_n, [0] * max_n
     sys_len = ref_len = 0
     for hyp, ref in zip(hypotheses, references):
-        h, r = _tokens(hyp), _tokens(ref)
+        h, r = _tokens(hyp, book=False), _tokens(ref, book=False)
         sys_len += len(h)
         ref_len += len(r)
         for n in range(1, max_n + 1):
@@ -110,12 +114,14 @@ def corpus_bleu(hypotheses: Sequence[str | Tokens], references: Sequence[str | T
     """Corpus BLEU (0-100) of tokenised hypotheses against one reference each.
 
     smooth="exp" (sacrebleu's default): an order with no match counts as
-    1 / (2^m * total) for its m-th such order; smooth="none": any order without a match gives 0.
+    1 / (2^m * total) for its m-th such order, unless no order has a match at all (then 0, as
+    sacrebleu); smooth="none": any order without a match gives 0. A string sentence is split on
+    whitespace, as sacrebleu's tokenize="none" does.
     """
     if smooth not in ("exp", "none"):
         raise SeqlabError(f"smooth must be 'exp' or 'none', not {smooth!r}")
     s = corpus_stats(hypotheses, references, max_n)
-    if s["sys_len"] == 0:
+    if s["sys_len"] == 0 or not any(s["correct"]):
         return 0.0
     log_sum, m = 0.0, 1.0
     for correct, total in zip(s["correct"], s["total"]):

@@ -55,3 +55,26 @@ def test_corpus_bleu_edge_cases():
     assert corpus_bleu(["x y z w"], ["a b c d"], smooth="none") == 0.0
     with pytest.raises(ValueError):
         corpus_bleu(["a"], ["a", "b"])
+
+
+def test_corpus_bleu_is_sacrebleus_without_any_match_and_with_extra_spaces():
+    sacrebleu = pytest.importorskip("sacrebleu")
+    from hypothesis import given, settings, strategies as st
+
+    sentence = st.lists(st.sampled_from("abcd"), max_size=8).flatmap(
+        lambda ws: st.lists(st.sampled_from([" ", "  ", "\t"]), min_size=len(ws), max_size=len(ws)).map(
+            lambda seps: "".join(s + w for s, w in zip(seps, ws))))
+
+    @settings(max_examples=400, deadline=None, database=None)
+    @given(st.lists(st.tuples(sentence, sentence), min_size=1, max_size=4))
+    def agrees(pairs):
+        hyps, refs = [h for h, _ in pairs], [r for _, r in pairs]
+        theirs = sacrebleu.corpus_bleu(hyps, [refs], tokenize="none").score
+        assert corpus_bleu(hyps, refs) == pytest.approx(theirs, abs=1e-9), (hyps, refs)
+
+    agrees()
+    # the two cases the review found: no unigram in common (smoothing gave 4.06 and 7.99), and a
+    # double space read as an empty token (42.7 for a perfect match)
+    assert corpus_bleu(["d c c d c b"], ["a a"]) == 0.0
+    assert corpus_bleu(["a b c d"], [""]) == 0.0
+    assert corpus_bleu(["the  cat sat on"], ["the cat sat on"]) == pytest.approx(100.0)
