@@ -50,7 +50,8 @@ class Vocab:
             counter = count_corpus(tokens if tokens is not None else [])
         # sorted() is stable and Counter keeps first-seen order: ties stay first-seen.
         self._token_freqs = sorted(counter.items(), key=lambda kv: kv[1], reverse=True)
-        self.idx_to_token: list[Hashable] = [UNK] + [t for t in reserved if t != UNK]
+        # a reserved token listed twice gets one id (dict.fromkeys keeps the first-listed order)
+        self.idx_to_token: list[Hashable] = [UNK] + [t for t in dict.fromkeys(reserved) if t != UNK]
         self.token_to_idx: dict[Hashable, int] = {t: i for i, t in enumerate(self.idx_to_token)}
         added = 0
         for token, freq in self._token_freqs:
@@ -101,6 +102,9 @@ class Vocab:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Vocab) and self.idx_to_token == other.idx_to_token
+
+    def __hash__(self) -> int:  # equal vocabularies hash alike (a dict key, lru_cache), as the book's is hashable
+        return hash((len(self.idx_to_token), tuple(self.idx_to_token[:64])))
 
     def __repr__(self) -> str:
         head = ", ".join(repr(t) for t in self.idx_to_token[:6])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from seqlab.errors import SeqlabError, is_int
+from seqlab.errors import SeqlabError, check_positive_int, is_int
 from seqlab.models.seq2seq import ID_DTYPES, check_tokens
 
 
@@ -33,10 +33,8 @@ class Hypothesis:
 
 
 def _check(beam_size: int, max_len: int) -> None:
-    if beam_size <= 0:
-        raise SeqlabError(f"beam size must be at least 1, got {beam_size}")
-    if max_len <= 0:
-        raise SeqlabError(f"max length must be at least 1, got {max_len}")
+    check_positive_int("the beam size", beam_size)
+    check_positive_int("the max length", max_len)
 
 
 def _vocab_size(module: nn.Module) -> int | None:
@@ -152,8 +150,10 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
     slots scored -inf: "K finished" is a finite slot K, the n_best-th finished is slot n_best.
     """
     _check(beam_size, max_len)
-    if n_best <= 0:
-        raise SeqlabError(f"n_best must be at least 1, got {n_best}")
+    check_positive_int("n_best", n_best)
+    if n_best > beam_size:
+        raise SeqlabError(f"n_best ({n_best}) cannot exceed the beam size ({beam_size}): a beam keeps {beam_size} "
+                          f"candidates per source; use a beam of at least {n_best}")
     _check_special(model, bos, eos)
     state = _start(model, src, src_valid_len)
     device = src.device

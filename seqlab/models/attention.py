@@ -95,7 +95,7 @@ class Seq2SeqAttentionDecoder(Decoder):
     def forward(self, X: torch.Tensor, state: AttentionState, *, targets: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, AttentionState]:
         enc_outputs, keys, hidden, valid_lens = state
-        check_tokens(X, "the decoder input")
+        check_tokens(X, "the decoder input", self.embedding.num_embeddings)
         inputs = X
         X = self.embedding(X.long()).permute(1, 0, 2)  # (T, B, E)
         outputs, self._attention_weights = [], []

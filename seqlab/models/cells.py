@@ -39,8 +39,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.errors import SeqlabError
 from seqlab.models.fast_cells import recurrence
-from seqlab.training.common import check_count
+from seqlab.training.common import check_count, check_state
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -51,6 +52,45 @@ def _uniform(shape: tuple[int, ...], hidden: int, dtype, device) -> nn.Parameter
     # PyTorch's init for recurrent layers: U(-1/sqrt(H), 1/sqrt(H)).
     bound = 1.0 / math.sqrt(hidden)
     return nn.Parameter(torch.empty(shape, dtype=dtype, device=device).uniform_(-bound, bound))
+
+
+def _autocasting(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 takes no device type (and answers for CUDA)
+        return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
+
+
+def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the input") -> None:
+    """Refuse what a scratch layer cannot read, with a message instead of an error from deep inside
+    torch: time-major features X (T, B, D) with D = input_size in the weights' dtype (any dtype
+    under autocast), or token ids (T, B) standing for their one-hot vectors, below input_size
+    (the range is checked on the CPU only, as `check_model_input` explains), with T, B >= 1."""
+    if not isinstance(X, torch.Tensor):
+        raise SeqlabError(f"{what} must be a torch.Tensor: features (T, B, D) or token ids (T, B), "
+                          f"got {type(X).__name__}")
+    if X.is_floating_point():
+        if X.dim() != 3:
+            raise SeqlabError(f"{what} must be time-major features (T, B, D) or integer token ids (T, B), "
+                              f"got floats of shape {tuple(X.shape)}")
+        if X.shape[-1] != input_size:
+            raise SeqlabError(f"{what} has {X.shape[-1]} features per step but the layer reads {input_size} "
+                              f"(its input_size): build the layer with input_size={X.shape[-1]} or check the "
+                              "input's layout (time-major: (T, B, D))")
+        if X.dtype != weight.dtype and not _autocasting(X.device.type):
+            raise SeqlabError(f"{what} is {X.dtype} but the layer's weights are {weight.dtype}: convert one "
+                              f"(X.to({weight.dtype}) or layer.to({X.dtype}))")
+    elif X.dtype == torch.bool or X.is_complex() or X.dim() != 2:
+        raise SeqlabError(f"{what} must be time-major features (T, B, D) or integer token ids (T, B), "
+                          f"got {X.dtype} of shape {tuple(X.shape)}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise SeqlabError(f"{what} of shape {tuple(X.shape)} is empty: it needs at least one time step "
+                          "(dim 0) and one sequence (dim 1)")
+    if not X.is_floating_point() and X.device.type == "cpu" and not torch.compiler.is_compiling():
+        lo, hi = int(X.min()), int(X.max())
+        if lo < 0 or hi >= input_size:
+            raise SeqlabError(f"token id {lo if lo < 0 else hi} is out of range: the layer reads one-hot "
+                              f"vectors of {input_size} (ids 0..{input_size - 1})")
 
 
 class ScratchCell(nn.Module):
@@ -95,8 +135,12 @@ class ScratchCell(nn.Module):
         return Y[0], state
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        check_sequence(X, self.input_size, self.W_x)
         if state is None:
             state = self.begin_state(X.shape[1], X.device, X.dtype if X.is_floating_point() else None)
+        else:
+            shape = (X.shape[1], self.hidden_size)  # (B, H)
+            check_state(state, (shape, shape) if self.has_cell else shape, X.shape[1])
         XW = self.project(X)  # (T, B, G*H)
         if self.fast:  # the same maths with a hand-written BPTT (fast_cells.py)
             out = recurrence(self, XW, state)

@@ -33,11 +33,16 @@ import torch
 from torch.autograd.function import once_differentiable
 
 
-# Under CUDA autocast the inputs arrive in bf16/fp16: the recurrence (a long product of
-# gates, where low precision compounds) runs in float32; the big matmuls around it
-# (input projection, output layer) keep the autocast precision.
-_fwd = torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+# Under autocast (CUDA's, or a user's CPU autocast) the inputs arrive in bf16/fp16: the recurrence
+# (a long product of gates, where low precision compounds) runs in float32 with autocast off; the
+# big matmuls around it (input projection, output layer) keep the autocast precision.
+_fwd_cuda = torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+_fwd_cpu = torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
 _bwd = torch.amp.custom_bwd(device_type="cuda")
+
+
+def _fwd(forward):
+    return _fwd_cuda(_fwd_cpu(forward))
 
 
 # --- the step products ------------------------------------------------------------------

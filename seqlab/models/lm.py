@@ -302,6 +302,9 @@ def is_regularized(config: ModelConfig) -> bool:
 
 def build_lm(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNModel:
     """The language model a config describes (scratch and fused layers alike)."""
+    check_count(vocab_size, "vocab_size")
+    check_count(config.hidden, "hidden")
+    check_count(config.layers, "layers")
     if config.init_range < 0:
         raise SeqlabError(f"init_range must be >= 0 (0 keeps PyTorch's initialisation), got {config.init_range}")
     net = _build(config, vocab_size)
@@ -335,11 +338,15 @@ def _build(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNMod
         if config.dropout:
             raise SeqlabError("--dropout is the plain model's dropout; with the AWD options use "
                               "--dropout-output (and --dropout-input/--dropout-hidden) instead")
-        return RegularizedRNNModel(config.cell, config.impl, vocab_size, config.embed, config.hidden,
-                                   config.layers, dropout_input=config.dropout_input,
-                                   dropout_hidden=config.dropout_hidden, dropout_output=config.dropout_output,
-                                   dropout_embed=config.dropout_embed, weight_drop=config.weight_drop,
-                                   tie_weights=config.tie_weights, nonlinearity=config.nonlinearity)
+        net = RegularizedRNNModel(config.cell, config.impl, vocab_size, config.embed, config.hidden,
+                                  config.layers, dropout_input=config.dropout_input,
+                                  dropout_hidden=config.dropout_hidden, dropout_output=config.dropout_output,
+                                  dropout_embed=config.dropout_embed, weight_drop=config.weight_drop,
+                                  tie_weights=config.tie_weights, nonlinearity=config.nonlinearity)
+        for rnn in net.rnns:
+            if hasattr(rnn, "fast"):
+                rnn.fast = config.fast
+        return net
     if config.embed < 0:
         raise SeqlabError(f"embed must be 0 (one-hot input) or positive, got {config.embed}")
     if config.embed == 0 and vocab_size > ONE_HOT_LIMIT:

@@ -62,6 +62,10 @@ class NGramLM:
 
     def perplexity(self, stream: torch.Tensor) -> float:
         lp = self.log_probs(stream)
+        if lp.numel() == 0:
+            need = "one token" if self.order == 1 else "two tokens (the first is only context)"
+            raise SeqlabError(f"nothing to predict in a stream of {len(stream)} tokens: a {self.order}-gram "
+                              f"perplexity needs at least {need}")
         return math.exp(-lp.mean().item())
 
 

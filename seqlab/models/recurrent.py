@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.models.cells import CELLS, copy_from_fused, make_cell
-from seqlab.training.common import check_count
+from seqlab.models.cells import CELLS, check_sequence, copy_from_fused, make_cell
+from seqlab.training.common import check_count, check_state
 
 IMPLS = ("scratch", "fused")
 _FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -64,9 +64,20 @@ class ScratchRNN(nn.Module):
             c.fast = bool(enabled)
 
     def forward(self, X: torch.Tensor, state=None):
-        """X (T, B, D) floats, or token ids (T, B) standing for their one-hot vectors (D = vocab)."""
+        """X (T, B, D) floats, or token ids (T, B) standing for their one-hot vectors (D = vocab);
+        floats (T, D) are one unbatched sequence, whose state has no batch dimension (as nn.RNN)."""
+        if isinstance(X, torch.Tensor) and X.is_floating_point() and X.dim() == 2:  # unbatched
+            batched = None if state is None else (
+                tuple(s.unsqueeze(1) for s in state) if self.has_cell and isinstance(state, (tuple, list))
+                else state.unsqueeze(1) if isinstance(state, torch.Tensor) else state)
+            Y, state = self.forward(X.unsqueeze(1), batched)
+            return Y.squeeze(1), (tuple(s.squeeze(1) for s in state) if self.has_cell else state.squeeze(1))
+        check_sequence(X, self.input_size, self.cells[0].W_x)
         if state is None:
             state = self.begin_state(X.shape[1], X.device, X.dtype if X.is_floating_point() else None)
+        else:
+            shape = (self.num_layers * self.num_directions, X.shape[1], self.hidden_size)
+            check_state(state, (shape, shape) if self.has_cell else shape, X.shape[1])
         hs, cs = (state if self.has_cell else (state, None))
         new_h, new_c = [], []
         out = X  # (T, B, D)

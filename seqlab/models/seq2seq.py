@@ -27,8 +27,10 @@ from seqlab.training.common import check_targets
 ID_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
 
-def check_tokens(X: Any, what: str) -> None:
-    """`X` must be a (B, T) tensor of integer token ids with T >= 1 (shape and dtype only: no host read)."""
+def check_tokens(X: Any, what: str, vocab_size: int | None = None) -> None:
+    """`X` must be a (B, T) tensor of integer token ids with T >= 1, and below `vocab_size` when given;
+    the range is read on the CPU only (on CUDA it would be a host sync per batch, see
+    training.common.check_model_input)."""
     if not torch.is_tensor(X):
         raise SeqlabError(f"{what} must be a tensor of token ids, not {type(X).__name__}")
     if X.dim() != 2:
@@ -38,6 +40,12 @@ def check_tokens(X: Any, what: str) -> None:
         raise SeqlabError(f"{what} must hold integer token ids, not {X.dtype}")
     if X.shape[1] == 0:
         raise SeqlabError(f"{what} has no steps (shape {tuple(X.shape)}): give at least one token per sequence")
+    if vocab_size is not None and X.numel() and X.device.type == "cpu" and not torch.compiler.is_compiling():
+        lo, hi = int(X.min()), int(X.max())
+        if lo < 0 or hi >= vocab_size:
+            raise SeqlabError(f"token id {lo if lo < 0 else hi} in {what} is out of range for its vocabulary of "
+                              f"{vocab_size} tokens (ids 0..{vocab_size - 1}): the data and the model use different "
+                              "vocabularies (are the source and target vocabulary sizes swapped?)")
 
 
 class Encoder(nn.Module):
@@ -118,7 +126,7 @@ class Seq2SeqEncoder(Encoder):
                           bidirectional=bidirectional)
 
     def forward(self, X: torch.Tensor, *args) -> tuple[torch.Tensor, torch.Tensor]:
-        check_tokens(X, "the source")
+        check_tokens(X, "the source", self.embedding.num_embeddings)
         B, T = X.shape
         X = self.embedding(X.long()).permute(1, 0, 2)  # (B, T) -> (T, B, E)
         if self.pack and args and args[0] is not None:
@@ -126,7 +134,11 @@ class Seq2SeqEncoder(Encoder):
             if lengths.shape != (B,):
                 raise SeqlabError(f"the source valid lengths must hold one length per source: shape ({B},), "
                                   f"not {tuple(lengths.shape)}")
-            lengths = lengths.to("cpu", torch.int64).clamp(1, T)
+            lengths = lengths.to("cpu", torch.int64)
+            if bool((lengths < 0).any() or (lengths > T).any()):
+                raise SeqlabError(f"the source valid lengths must be within 0..{T} (the padded length), "
+                                  f"got {lengths.tolist()}")
+            lengths = lengths.clamp(min=1)  # packing needs one step: an empty source reads its first pad
             packed = nn.utils.rnn.pack_padded_sequence(X, lengths, enforce_sorted=False)
             output, state = self.rnn(packed)
             output, _ = nn.utils.rnn.pad_packed_sequence(output, total_length=T)  # (T, B, H)
@@ -172,7 +184,7 @@ class Seq2SeqDecoder(Decoder):
                 ) -> tuple[torch.Tensor, Seq2SeqState]:
         if not isinstance(state, Seq2SeqState):  # a bare (L, B, H) tensor, as the book passes
             state = Seq2SeqState(state, state[-1])
-        check_tokens(X, "the decoder input")
+        check_tokens(X, "the decoder input", self.embedding.num_embeddings)
         inputs = X
         X = self.embedding(X.long()).permute(1, 0, 2)  # (T, B, E)
         context = state.context.unsqueeze(0).expand(X.shape[0], -1, -1)  # (T, B, H)

@@ -70,7 +70,8 @@ def detach_state(state: State) -> State:
         return None
     if isinstance(state, torch.Tensor):
         return state.detach()
-    return type(state)(detach_state(s) for s in state)
+    parts = [detach_state(s) for s in state]
+    return type(state)(*parts) if hasattr(state, "_fields") else type(state)(parts)  # a NamedTuple takes fields
 
 
 def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:

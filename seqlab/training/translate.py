@@ -63,6 +63,11 @@ class MaskedSoftmaxCELoss(nn.Module):
 
     def forward(self, pred: torch.Tensor, label: torch.Tensor, valid_len: torch.Tensor) -> torch.Tensor:
         valid_len = torch.as_tensor(valid_len, device=pred.device)
+        if torch.is_tensor(label) and torch.is_tensor(pred) and not label.is_floating_point() and label.numel():
+            lo, hi, V = int(label.min()), int(label.max()), pred.shape[-1]
+            if lo < 0 or hi >= V:
+                raise SeqlabError(f"label id {lo if lo < 0 else hi} is out of range for predictions over {V} "
+                                  f"tokens (ids 0..{V - 1}): the labels and the model use different vocabularies")
         ce = masked_ce(pred, label, valid_len)  # checks the shapes
         if valid_len.is_floating_point():
             raise SeqlabError(f"valid_len must hold integer lengths, not {valid_len.dtype}")

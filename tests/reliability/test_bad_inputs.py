@@ -61,7 +61,7 @@ CLI_CASES = [
     ("zero batch size", LM + ["--data", "{tiny}", "--batch-size", "0"], "batch_size must be a positive"),
     ("negative learning rate", LM + ["--data", "{tiny}", "--lr", "-1"], "learning rate must be a finite number > 0"),
     ("zero epochs", LM + ["--data", "{tiny}", "--epochs", "0"], "--epochs must be positive"),
-    ("zero hidden", LM + ["--data", "{tiny}", "--hidden", "0"], "must be positive"),
+    ("zero hidden", LM + ["--data", "{tiny}", "--hidden", "0"], "hidden must be a positive integer"),
     ("dropout out of range", LM + ["--data", "{tiny}", "--dropout", "1.5"], "dropout must be in"),
     ("no data source", LM, "give exactly one of --dataset"),
     ("unknown dataset", LM + ["--dataset", "nosuch"], "unknown dataset 'nosuch'"),
