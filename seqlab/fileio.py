@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -40,3 +43,20 @@ def probe_writable(folder: str | Path) -> None:
     fd, probe = tempfile.mkstemp(prefix=".seqlab-write-check.", dir=folder)
     os.close(fd)
     os.unlink(probe)
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value
+
+
+def to_json(obj: Any, **kwargs: Any) -> str:
+    """Standard JSON of `obj`, as every JSON line or file seqlab writes for users: a NaN or infinite
+    float (a perplexity past exp(700), a diverged loss) becomes null, as JavaScript's JSON.stringify
+    writes it; Python's json.dumps would write `Infinity`/`NaN`, which other parsers refuse."""
+    return json.dumps(_finite_or_null(obj), allow_nan=False, **kwargs)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from seqlab.fileio import to_json
 
 
 def register(commands, train) -> None:
@@ -46,7 +47,7 @@ def run_train(args: argparse.Namespace) -> int:
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
         result = train_classifier(cfg, device=device, show_progress=False if no_progress else None)
     if distributed.is_main_process():
-        print(json.dumps(result))
+        print(to_json(result))
     return 0
 
 
@@ -116,7 +117,7 @@ def run_classify(args: argparse.Namespace) -> int:
         if args.images:
             import sys
 
-            print(json.dumps(summary), file=sys.stderr)
+            print(to_json(summary), file=sys.stderr)
         else:
-            print(json.dumps(summary))
+            print(to_json(summary))
     return 0

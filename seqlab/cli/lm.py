@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from seqlab.fileio import to_json
 
 
 def register(commands, train) -> None:
@@ -56,7 +57,7 @@ def run_train(args: argparse.Namespace) -> int:
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
         record = fit_lm(cfg, corpus, device)
     if distributed.is_main_process():
-        print(json.dumps({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "tokens_per_sec", "wall_s")}))
+        print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "tokens_per_sec", "wall_s")}))
     return 0
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from seqlab.fileio import to_json
 
 
 def register(commands, train) -> None:
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         for table in result["ngrams"].values():
             del table["freqs"]
         result.update(dataset=name, level=args.level, plot=args.plot)
-        print(json.dumps(result))
+        print(to_json(result))
         return 0
     uni = result["ngrams"][1]
     print(f"{name} ({args.level} level, {style} text): {result['tokens']:,} tokens, {uni['types']:,} types")

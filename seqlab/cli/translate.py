@@ -166,6 +166,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     loss = evaluate_loss(model, batches(data.arrays(split), bs), bos=data.tgt_vocab[BOS], device=device)
     greedy = bleu_on(model, pairs, data, device=device, batch_size=bs)
     beam = bleu_on(model, pairs, data, device=device, beam_size=4, batch_size=bs)
-    return {"split": split, "bleu": greedy["bleu"], "bleu_beam4": beam["bleu"], "tokens": greedy["tokens"],
-            "sentences": greedy["sentences"], "loss": loss["loss_sum"] / loss["tokens"],
+    # `tokens`: the reference tokens (with <eos>) that loss and ppl average over; BLEU is a corpus
+    # figure, and the greedy translations' own length is `output_tokens`
+    return {"split": split, "bleu": greedy["bleu"], "bleu_beam4": beam["bleu"], "tokens": loss["tokens"],
+            "output_tokens": greedy["tokens"], "sentences": greedy["sentences"], "loss": loss["loss_sum"] / loss["tokens"],
             "ppl": math.exp(min(loss["loss_sum"] / loss["tokens"], 700)), "epoch": ckpt.meta.get("epoch")}

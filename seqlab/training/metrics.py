@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from seqlab.fileio import to_json
+
 
 def perplexity(loss_sum: float, n_tokens: int) -> float:
     """exp(mean cross-entropy) over every predicted token; `loss_sum` is a sum in nats."""
@@ -31,13 +33,13 @@ class MetricsLog:
         records = [r for r in records if keep_until_epoch is not None and r.get("epoch", 0) <= keep_until_epoch]
         with open(self.path, "w", encoding="utf-8") as fh:
             for r in records:
-                fh.write(json.dumps(r) + "\n")
+                fh.write(to_json(r) + "\n")
         self.records: list[dict[str, Any]] = records
 
     def write(self, **record: Any) -> None:
         self.records.append(record)
         with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
+            fh.write(to_json(record) + "\n")
             fh.flush()
 
 

@@ -262,7 +262,8 @@ def fit(cfg, *, log=print) -> dict:
     meta_base = {"task": "translate", "config": to_dict(cfg), "src_vocab": data.src_vocab.to_dict(),
                  "tgt_vocab": data.tgt_vocab.to_dict()}
     record: dict = {}
-    wall0 = time.perf_counter()
+    wall0 = time.perf_counter()  # this invocation's start: --time-limit-s counts from it
+    wall_before = (metrics.records[-1].get("wall_s") or 0.0) if metrics.records else 0.0  # a resumed run's
     n_batches = math.ceil(train_arrays[0].shape[0] / tr.batch_size)
     with StopSignals() as stop:
         for epoch in range(start_epoch + 1, tr.epochs + 1):
@@ -284,7 +285,7 @@ def fit(cfg, *, log=print) -> dict:
             train_loss, valid_loss = t["loss_sum"] / t["tokens"], v["loss_sum"] / v["tokens"]
             record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
                       "tokens_per_sec": t["tokens"] / t["seconds"], "lr": optimizer.param_groups[0]["lr"],
-                      "wall_s": time.perf_counter() - wall0, "train_ppl": math.exp(min(train_loss, 700)),
+                      "wall_s": wall_before + time.perf_counter() - wall0, "train_ppl": math.exp(min(train_loss, 700)),
                       "valid_ppl": math.exp(min(valid_loss, 700))}
             if guard.skipped:
                 record["skipped_steps"] = guard.skipped
@@ -292,7 +293,7 @@ def fit(cfg, *, log=print) -> dict:
                 record["valid_bleu"] = D.from_main(bleu_on(model, bleu_pairs, data, device=device)["bleu"], dist)
             if t["stopped"]:
                 record["partial_epoch"] = True  # --time-limit-s ended it early; training stops here
-            record["wall_s"] = time.perf_counter() - wall0
+            record["wall_s"] = wall_before + time.perf_counter() - wall0
             metrics.write(**record)
             meta = dict(meta_base, epoch=epoch, rng=rng_state(), best_valid_loss=min(best, valid_loss),
                         valid_loss=valid_loss)

@@ -1,6 +1,7 @@
 """`seqlab train translate`, `seqlab translate`, `seqlab evaluate` on a tiny pair file, and bad input."""
 
 import json
+import math
 
 import pytest
 
@@ -47,6 +48,7 @@ def test_resume_continues_from_last(run_dir, capsys):
     assert main(argv + ["--resume"]) == 0
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2, 3]
+    assert records[2]["wall_s"] > records[1]["wall_s"]  # the run's time goes on (it restarted from 0)
     assert "resuming" in capsys.readouterr().out
 
 
@@ -69,7 +71,10 @@ def test_evaluate_prints_bleu_json(run_dir, capsys):
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["split"] == "test" and 0 <= result["bleu"] <= 100 and 0 <= result["bleu_beam4"] <= 100
-    assert result["sentences"] > 0 and result["tokens"] >= 0 and result["loss"] > 0
+    assert result["sentences"] > 0 and result["loss"] > 0 and result["output_tokens"] >= 0
+    # tokens: the reference tokens loss and ppl average over, <eos> included (was the greedy output's
+    # length: 0 next to a ppl when the model emitted only <eos>)
+    assert result["tokens"] >= result["sentences"] and result["ppl"] == pytest.approx(math.exp(result["loss"]))
 
 
 @pytest.mark.parametrize("extra, message", [
