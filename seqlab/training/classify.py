@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +33,7 @@ from seqlab.training.common import grad_clipping, make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
                                    interrupted_message)
 from seqlab.training.progress import progress
+from seqlab.training.schedules import cosine_span_note
 
 NUM_CLASSES = 10
 
@@ -169,6 +170,11 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(net, ckpt)
         load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)  # each epoch's rate then comes from t.lr (_lr_at)
+        if t.schedule == "cosine":  # a new --epochs re-draws the cosine: say where the rate jumps
+            was = _lr_at(replace(t, epochs=saved.train.epochs), ckpt.meta["epoch"])  # at the new lr's scale
+            note = cosine_span_note(t.epochs, saved.train.epochs, ckpt.meta["epoch"], was, _lr_at(t, ckpt.meta["epoch"]))
+            if note:
+                log(note)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
         set_rng_state(ckpt.meta["rng"])
         log(f"resuming from {ckpt.path} after epoch {start_epoch}")

@@ -256,7 +256,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
             if trigger.triggered:  # averaging had started: resume the averaged SGD and its average
                 optimizer = reg.averaged_sgd(net.parameters(), tc.lr, weight_decay=tc.weight_decay)
         load_optimizer(ckpt, optimizer, saved.train.lr, tc.lr, log, scheduler)  # then the cosine at its scale:
-        note = reg.stretched_cosine_note(tc, saved.train.epochs, ckpt.meta["epoch"], optimizer, scheduler)
+        note = reg.restretch_cosine(tc, saved.train.epochs, ckpt.meta["epoch"], optimizer, scheduler)
         if note:
             log(note)
         start, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]

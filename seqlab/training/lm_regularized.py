@@ -35,7 +35,8 @@ from seqlab.training import distributed as D
 from seqlab.training import common
 from seqlab.training.common import detach_state, grad_clipping
 from seqlab.training.progress import progress
-from seqlab.training.schedules import NTASGDTrigger, averaged_sgd, restore_weights, swap_in_average, warmup_cosine
+from seqlab.training.schedules import (NTASGDTrigger, averaged_sgd, cosine_span_note, restore_weights, swap_in_average,
+                                       warmup_cosine)
 
 
 def variable_batches(train: torch.Tensor, batch_size: int, bptt: int, rng: random.Random,
@@ -162,23 +163,20 @@ def make_scheduler(tc, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
     return None
 
 
-def stretched_cosine_note(tc, saved_epochs: int, done: int, optimizer: torch.optim.Optimizer,
-                          scheduler) -> str | None:
-    """What a resumed cosine schedule does when --epochs changed, or None.
-
-    The cosine spans the run's epochs, so resuming with more (or fewer) of them re-draws it: the
-    learning rate jumps where the run resumes (e.g. from the floor of a finished anneal back up).
-    This is what a new --epochs means, and the user should see it happen.
+def restretch_cosine(tc, saved_epochs: int, done: int, optimizer: torch.optim.Optimizer,
+                     scheduler) -> str | None:
+    """A resumed cosine schedule when --epochs changed: the cosine spans the run's epochs, so it is
+    re-drawn, and the learning rate jumps where the run resumes (e.g. from the floor of a finished
+    anneal back up). The new curve's rate is set now, for the first step after the resume (the
+    scheduler moves only after a step). Returns the line to log (None: nothing moved).
     """
     if tc.schedule != "cosine" or saved_epochs == tc.epochs:
         return None
-    now = optimizer.param_groups[0]["lr"]
-    then = scheduler.base_lrs[0] * scheduler.lr_lambdas[0](scheduler.last_epoch)
-    if math.isclose(now, then, rel_tol=1e-3):
-        return None
-    keep = f" (resume with --epochs {saved_epochs} to keep the schedule)" if done < saved_epochs else ""
-    return (f"the cosine schedule now spans {tc.epochs} epochs instead of {saved_epochs}: the learning rate "
-            f"goes from {now:.4g} to {then:.4g} where the run resumes after epoch {done}{keep}")
+    was = optimizer.param_groups[0]["lr"]
+    for group, base, factor in zip(optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
+        group["lr"] = base * factor(scheduler.last_epoch)
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
+    return cosine_span_note(tc.epochs, saved_epochs, done, was, optimizer.param_groups[0]["lr"])
 
 
 @dataclass

@@ -105,3 +105,13 @@ def rescale_lr(optimizer: torch.optim.Optimizer, scheduler, was: float, now: flo
                 setattr(scheduler, name, [lr * scale for lr in getattr(scheduler, name)])
     return (f"--lr {now:g} instead of the run's {was:g}: the learning rate goes from {before:.4g} to "
             f"{optimizer.param_groups[0]['lr']:.4g} and keeps its schedule at the new scale")
+
+
+def cosine_span_note(epochs: int, saved_epochs: int, done: int, was: float, now: float) -> str | None:
+    """The line to log when a resumed cosine schedule is re-drawn over another --epochs (the rate
+    jumps from `was` to `now` where the run resumes after epoch `done`), or None when it does not move."""
+    if epochs == saved_epochs or math.isclose(was, now, rel_tol=1e-3):
+        return None
+    keep = f" (resume with --epochs {saved_epochs} to keep the schedule)" if done < saved_epochs else ""
+    return (f"the cosine schedule now spans {epochs} epochs instead of {saved_epochs}: the learning rate "
+            f"goes from {was:.4g} to {now:.4g} where the run resumes after epoch {done}{keep}")

@@ -55,9 +55,15 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
     # the same run stopped after epoch 1, then resumed to 3
     d = tmp_path / "d"
     train_classifier(tiny_config(root, d, epochs=1), device="cpu", show_progress=False, log=quiet)
-    train_classifier(tiny_config(root, d, epochs=3, resume=True), device="cpu", show_progress=False, log=quiet)
+    logs = []
+    train_classifier(tiny_config(root, d, epochs=3, resume=True), device="cpu", show_progress=False,
+                     log=lambda *a, **k: logs.append(" ".join(map(str, a))))
     b = read_metrics(d / "metrics.jsonl")
     assert [r["epoch"] for r in b] == [1, 2, 3]
+    # the cosine is re-drawn over 3 epochs: epoch 2 trains at 0.02 * 0.525, and the run says so (it was silent)
+    assert b[1]["lr"] == pytest.approx(0.02 * 0.525)
+    assert ("the cosine schedule now spans 3 epochs instead of 1: the learning rate goes from 0.02 to 0.0105 "
+            "where the run resumes after epoch 1") in logs
     # epoch 1 ran with epochs=1 (its cosine lr is the full lr either way); epochs 2-3 continue exactly
     for ra, rb in zip(a, b):
         assert ra["train_loss"] == pytest.approx(rb["train_loss"], rel=1e-5)

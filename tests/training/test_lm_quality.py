@@ -377,13 +377,15 @@ def test_resuming_a_cosine_run_with_other_epochs_says_how_the_lr_jumps(tmp_path)
     jump = 0.1 + 0.9 * (1 + math.cos(math.pi / 3)) / 2
     assert (f"the cosine schedule now spans 3 epochs instead of 1: the learning rate goes from 0.1 to "
             f"{jump:.4g} where the run resumes after epoch 1") in logs
+    # and epoch 2 trains from that rate (it started at the floor, 0.1, the note's value came a step later)
+    assert read_metrics(tmp_path / "metrics.jsonl")[1]["lr"] == pytest.approx(jump)
     logs.clear()
     fit_lm(cfg(4, resume=True), corpus, CPU, log=logs.append)  # 3 -> 4: moves again, and says so
     assert any("now spans 4 epochs instead of 3" in line for line in logs)
 
 
 def test_a_cosine_run_stopped_early_is_told_how_to_keep_its_schedule():
-    from seqlab.training.lm_regularized import stretched_cosine_note
+    from seqlab.training.lm_regularized import restretch_cosine
     from seqlab.training.schedules import warmup_cosine
 
     w = nn.Parameter(torch.zeros(1))
@@ -394,11 +396,13 @@ def test_a_cosine_run_stopped_early_is_told_how_to_keep_its_schedule():
         sched.step()
     opt.param_groups[0]["lr"] = 0.5  # where the saved run (its own, longer schedule) had got to
     tc = TrainConfig(epochs=3, schedule="cosine")
-    note = stretched_cosine_note(tc, 5, 1, opt, sched)
+    assert restretch_cosine(tc, 3, 1, opt, sched) is None  # same epochs: the same schedule
+    assert opt.param_groups[0]["lr"] == 0.5
+    note = restretch_cosine(tc, 5, 1, opt, sched)
+    now = 2.0 * (0.1 + 0.9 * (1 + math.cos(math.pi / 3)) / 2)
     assert note == (f"the cosine schedule now spans 3 epochs instead of 5: the learning rate goes from 0.5 to "
-                    f"{2.0 * (0.1 + 0.9 * (1 + math.cos(math.pi / 3)) / 2):.4g} where the run resumes after "
-                    f"epoch 1 (resume with --epochs 5 to keep the schedule)")
-    assert stretched_cosine_note(tc, 3, 1, opt, sched) is None  # same epochs: the same schedule
+                    f"{now:.4g} where the run resumes after epoch 1 (resume with --epochs 5 to keep the schedule)")
+    assert opt.param_groups[0]["lr"] == pytest.approx(now) and sched.get_last_lr() == [pytest.approx(now)]
 
 
 @pytest.mark.parametrize("change, message", [({"lr_decay": 1.0}, "need lr_decay < 1"),
