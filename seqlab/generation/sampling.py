@@ -100,7 +100,10 @@ def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | 
     one sample per row from softmax(logits / T) over the row's top k (float64, so no overflow)."""
     if temperature is None and top_k is None:
         return logits.argmax(dim=-1)
-    logits = logits.double() / (temperature or 1.0)
+    logits = logits.double()
+    # shifted so that each row's largest is 0 before the division: a tiny temperature (1e-320) then
+    # gives -inf for the others (arg-max sampling) instead of inf - inf = NaN probabilities
+    logits = (logits - logits.amax(dim=-1, keepdim=True)) / (temperature or 1.0)
     if top_k is not None and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (N, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))

@@ -169,3 +169,14 @@ def test_on_cuda_batched_equals_one_at_a_time_and_seeds_repeat():
     assert generate_batch(net, prefixes, 20) == [generate_ids(net, p, 20) for p in prefixes]
     a = generate_batch(net, prefixes, 20, num_samples=4, temperature=1.0, seed=3)
     assert a == generate_batch(net, prefixes, 20, num_samples=4, temperature=1.0, seed=3)
+
+
+@pytest.mark.parametrize("temperature", [1e-320, 5e-324, 1e-30])
+def test_a_tiny_temperature_samples_the_arg_max(temperature):
+    # logits / T overflowed to inf even in float64 (1e-320): NaN probabilities, a RuntimeError from
+    # torch.multinomial; the limit T -> 0 of the softmax is the arg-max
+    from seqlab.generation.sampling import choose
+    logits = torch.tensor([[0.5, 3.0, -1.0, 2.9], [100.0, -100.0, 99.0, 0.0]])
+    gen = torch.Generator().manual_seed(0)
+    assert choose(logits, temperature=temperature, generator=gen).tolist() == [1, 0]
+    assert choose(logits, temperature=temperature, top_k=2, generator=gen).tolist() == [1, 0]
