@@ -24,7 +24,7 @@ def register(commands, train) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seqlab.data.corpora import EOS, _STYLE, dataset_file, token_chunks
+    from seqlab.data.corpora import EOS, _STYLE, check_text_dataset, dataset_file, token_chunks
     from seqlab.data.stats import _fmt_alpha, describe, plot_zipf
     from seqlab.data.text import read_text
     from seqlab.errors import SeqlabError
@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         from seqlab.plotting import check_plot_path
 
         check_plot_path(args.plot)
+    check_text_dataset(args.dataset)
     name = args.dataset or args.data
     path = dataset_file(args.dataset) if args.dataset else args.data
     style = args.style or _STYLE.get(args.dataset or "", "raw")

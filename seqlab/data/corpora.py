@@ -280,6 +280,20 @@ class LMCorpus:
         return stream
 
 
+TEXT_DATASETS = ("timemachine", "tinyshakespeare", "ptb", "wikitext-2")
+_NOT_TEXT = {
+    "mnist": "mnist holds images of digits, not text: classify them with `seqlab train classify --dataset mnist`",
+    "fra-eng": "fra-eng holds English-French sentence pairs: train a translator with `seqlab train translate "
+               "--dataset fra-eng` (for a language model of the raw pair file, give it with --data)",
+}
+
+
+def check_text_dataset(dataset: str | None) -> None:
+    """Refuse a registered data set that is not a text corpus, saying what it is for."""
+    if dataset in _NOT_TEXT:
+        raise SeqlabError(f"{_NOT_TEXT[dataset]}; the text corpora are {', '.join(TEXT_DATASETS)}")
+
+
 def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, level: str = "char", *,
                    style: Style | None = None, max_tokens: int | None = None, min_freq: int = 0,
                    max_size: int | None = None, vocab: Vocab | None = None) -> LMCorpus:
@@ -292,6 +306,7 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
     """
     if (dataset is None) == (data is None):
         raise SeqlabError("give exactly one of a dataset name (--dataset) or a text file (--data)")
+    check_text_dataset(dataset)
     if level not in ("word", "char"):
         tokenize([], level)
     if max_tokens is not None and max_tokens == 0:

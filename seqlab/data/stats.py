@@ -63,8 +63,21 @@ def plot_zipf(path: str | Path, tables: dict[str, Sequence[int]], title: str = "
                        title=title or "Zipf's law", logx=True, logy=True)
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", " ": "\u2423"}  # a space token shows as ␣
+
+
+def _visible(token: Hashable) -> str:
+    """A token as a table shows it on one line: line breaks, tabs and other control characters
+    escaped (\\n, \\r, \\t, \\x07), and a space token as ␣ (the n-grams are joined by spaces)."""
+    text = str(token)
+    if text.isprintable() and text.strip() == text and text:
+        return text
+    return "".join(_ESCAPES.get(ch) or (ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii"))
+                   for ch in text)
+
+
 def format_gram(gram: Hashable) -> str:
-    return " ".join(map(str, gram)) if isinstance(gram, tuple) else str(gram)
+    return " ".join(map(_visible, gram)) if isinstance(gram, tuple) else _visible(gram)
 
 
 def describe(tokens: Sequence[Hashable], top: int = 10, max_n: int = 3) -> dict:

@@ -13,7 +13,9 @@ TokenLevel = Literal["word", "char"]
 
 
 def read_text(path: str | Path) -> str:
-    """A whole UTF-8 text file; empty, binary and non-UTF-8 files are clear errors."""
+    """A whole UTF-8 text file; empty, binary and non-UTF-8 files are clear errors. Line ends are
+    read as Python's text mode (and the book's `open(...).readlines()`) reads them: \\r\\n and \\r
+    become \\n, so a Windows file gives the same tokens (no '\\r' character in a char model)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -32,6 +34,8 @@ def read_text(path: str | Path) -> str:
                           "convert it, e.g. `iconv -f latin1 -t utf-8`") from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text or text.isspace():  # (not text.strip(): it would copy the text)
         raise SeqlabError(f"{str(path)!r} is empty: a corpus needs some text")
     return text

@@ -67,3 +67,11 @@ def test_describe_top_n():
     out = describe(list("aabbbc"), top=2, max_n=1)
     assert out["tokens"] == 6 and out["ngrams"][1]["types"] == 3
     assert out["ngrams"][1]["top"] == [("b", 3), ("a", 2)]
+
+
+def test_char_tables_show_line_breaks_and_spaces_on_one_line():
+    # a char-level table printed '\n' and '\r' as they are: the rows broke across lines
+    from seqlab.data.stats import format_gram
+    assert format_gram("\n") == "\\n" and format_gram(("\r", "\n")) == "\\r \\n"
+    assert format_gram(("a", " ", "b")) == "a \u2423 b" and format_gram("\t") == "\\t"
+    assert format_gram("\x07") == "\\x07" and format_gram("é") == "é" and format_gram(("of", "the")) == "of the"

@@ -150,3 +150,12 @@ def test_vocab_to_tokens_and_encode_on_tensors():
     assert vocab.to_tokens(torch.tensor(5)) == "c"
     ids = vocab.encode(["b", "zzz", "a", "<bos>"])
     assert ids.dtype == torch.int64 and ids.tolist() == vocab[["b", "zzz", "a", "<bos>"]] == [4, 0, 3, 2]
+
+
+def test_windows_line_ends_read_as_python_text_mode_reads_them(tmp_path):
+    from seqlab.data.text import read_text
+    unix, windows, mac = tmp_path / "u.txt", tmp_path / "w.txt", tmp_path / "m.txt"
+    unix.write_bytes(b"the time\nmachine\n")
+    windows.write_bytes(b"the time\r\nmachine\r\n")
+    mac.write_bytes(b"the time\rmachine\r")
+    assert read_text(windows) == read_text(mac) == read_text(unix) == open(windows, encoding="utf-8").read()

@@ -56,6 +56,9 @@ CLI_CASES = [
     ("non-UTF-8 corpus", LM + ["--data", "{latin}"], "not UTF-8"),
     ("binary corpus", LM + ["--data", "{binary}"], "binary"),
     ("empty corpus", LM + ["--data", "{empty}"], "empty"),
+    ("images as a corpus", LM + ["--dataset", "mnist"], "train classify --dataset mnist"),  # said "looks binary"
+    ("pairs as a corpus", LM + ["--dataset", "fra-eng"], "train translate --dataset fra-eng"),  # trained on it
+    ("stats of images", ["stats", "--dataset", "mnist", "--level", "word"], "not text"),
     ("huge num_steps", LM + ["--data", "{tiny}", "--num-steps", "1000000000"], "too short for one batch"),
     ("zero num_steps", LM + ["--data", "{tiny}", "--num-steps", "0"], "num_steps must be a positive"),
     ("zero batch size", LM + ["--data", "{tiny}", "--batch-size", "0"], "batch_size must be a positive"),
