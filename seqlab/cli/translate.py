@@ -147,6 +147,7 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     import math
 
     from seqlab.cli import pick_split
+    from seqlab.data.registry import run_data_file
     from seqlab.data.translation import BOS, batches, load_translation
     from seqlab.runtime import resolve_device
     from seqlab.training.translate import bleu_on, evaluate_loss, load_translator
@@ -154,7 +155,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     device = resolve_device(args.device)
     model, vocabs = load_translator(ckpt, device)
     d = ckpt.meta["config"]["data"]
-    data = load_translation(dataset=d["dataset"], data=d["data"], num_examples=d["num_examples"],
+    path = run_data_file(d["data"], ckpt.meta.get("data_file")) if d["data"] is not None else None
+    data = load_translation(dataset=d["dataset"], data=path, num_examples=d["num_examples"],
                             num_steps=d["num_steps"], valid_frac=d["valid_frac"], test_frac=d["test_frac"],
                             split_seed=d["split_seed"], min_freq=d["min_freq"])
     data.src_vocab, data.tgt_vocab = vocabs.src_vocab, vocabs.tgt_vocab  # the checkpoint's, whatever the file

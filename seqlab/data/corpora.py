@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from seqlab.data.registry import (DATASETS, Dataset, RemoteFile, cache_dir,  # noqa: F401 (re-exported)
-                                  dataset_file, get_dataset, sha256_of)
+                                  dataset_file, file_fingerprint, get_dataset, sha256_of)
 from seqlab.data.text import book_lines, read_text, tokenize
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
@@ -271,6 +271,7 @@ class LMCorpus:
     train: torch.Tensor
     valid: torch.Tensor | None
     test: torch.Tensor | None = None
+    source: dict | None = None  # a --data file's registry.file_fingerprint (None for a registered data set)
 
     def split(self, name: str) -> torch.Tensor:
         stream = getattr(self, name, None) if name in ("train", "valid", "test") else None
@@ -339,4 +340,5 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
                           "vocabulary (every token would be <unk>): lower min_freq or raise max_size")
     if max_tokens is not None and max_tokens > 0:
         train = train[:max_tokens]
-    return LMCorpus(name=name, level=level, vocab=vocab, train=train, valid=valid, test=test)
+    source = file_fingerprint(data) if data is not None else None
+    return LMCorpus(name=name, level=level, vocab=vocab, train=train, valid=valid, test=test, source=source)

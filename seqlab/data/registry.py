@@ -126,6 +126,29 @@ def sha256_of(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def file_fingerprint(path: str | Path) -> dict:
+    """Where a user's --data file is (absolute: the path as typed was relative to the folder the
+    run started in) and its sha256, kept in the run's checkpoints for `run_data_file`."""
+    path = Path(path)
+    return {"path": str(path.resolve()), "sha256": sha256_of(path)}
+
+
+def run_data_file(typed: str, fingerprint: dict | None) -> str:
+    """The path to read a run's --data file again (evaluate: its held-out part), from the
+    checkpoint's `file_fingerprint`; a file moved or changed since training is a clear error
+    rather than a figure on other text. A checkpoint without one gives the path as typed."""
+    if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("path"), str):
+        return typed
+    path = Path(fingerprint["path"])
+    if not path.is_file():
+        raise SeqlabError(f"the run's text file {str(path)!r} (its --data {typed}) is not there any more: "
+                          "the held-out part is read from it; put the file back there")
+    if fingerprint.get("sha256") and sha256_of(path) != fingerprint["sha256"]:
+        raise SeqlabError(f"{str(path)!r} has changed since the run was trained (its sha256 differs): its held-out "
+                          "part would not be the run's; restore the file the run was trained on")
+    return str(path)
+
+
 def cache_dir() -> Path:
     if os.environ.get(ENV_CACHE):
         return Path(os.environ[ENV_CACHE])

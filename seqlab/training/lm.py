@@ -349,7 +349,7 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
             "best_valid_loss": best, "metrics": record, "rng": rng_state(),
             "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "ntasgd": trigger.state_dict() if trigger is not None else None}
+            "ntasgd": trigger.state_dict() if trigger is not None else None, "data_file": corpus.source}
     # best before last: a kill between the two leaves last at the previous epoch, which then replays
     if is_best:
         with reg.averaged_weights(optimizer):  # nt-asgd: the weights that were evaluated

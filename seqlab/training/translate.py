@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from seqlab.data.registry import file_fingerprint
 from seqlab.errors import SeqlabError
 from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D
@@ -260,7 +261,8 @@ def fit(cfg, *, log=print) -> dict:
         f"{len(data.splits['test']):,} test pairs; vocab src {len(data.src_vocab):,} tgt {len(data.tgt_vocab):,}; "
         f"{n_params:,} parameters; device {device}" + (f"; {dist.world_size} ranks" if dist.enabled else ""))
     meta_base = {"task": "translate", "config": to_dict(cfg), "src_vocab": data.src_vocab.to_dict(),
-                 "tgt_vocab": data.tgt_vocab.to_dict()}
+                 "tgt_vocab": data.tgt_vocab.to_dict(),
+                 "data_file": file_fingerprint(cfg.data.data) if cfg.data.data is not None else None}
     record: dict = {}
     wall0 = time.perf_counter()  # this invocation's start: --time-limit-s counts from it
     wall_before = (metrics.records[-1].get("wall_s") or 0.0) if metrics.records else 0.0  # a resumed run's

@@ -156,3 +156,24 @@ def test_word_level_generate_prints_line_breaks_for_eos(tmp_path, capsys):
     assert len(printed.split()) == 2 + 12 - printed.count("\n") + 1  # every <eos> became a line break
     assert main(["generate", "--checkpoint", str(out), "--prefix", "the bird"]) == 2
     assert "words not in the model's vocabulary: 'bird'" in capsys.readouterr().err
+
+
+def test_evaluate_reads_the_runs_data_file_from_anywhere_and_notices_a_change(tmp_path, capsys, monkeypatch):
+    # --data as typed (relative) was read again from the folder evaluate ran in: "not found" from
+    # elsewhere, and a file edited since training gave a perplexity of other text without a word
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "tiny.txt").write_text(TEXT)
+    monkeypatch.chdir(tmp_path / "work")
+    assert _train("tiny.txt", tmp_path / "run") == 0
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ppl"] == pytest.approx(read_metrics(tmp_path / "run" / "metrics.jsonl")[-1]["valid_ppl"])
+    with open(tmp_path / "work" / "tiny.txt", "a") as fh:
+        fh.write("and more text\n")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--device", "cpu"]) == 2
+    assert "has changed since the run was trained" in capsys.readouterr().err
+    (tmp_path / "work" / "tiny.txt").rename(tmp_path / "work" / "moved.txt")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--device", "cpu"]) == 2
+    assert "is not there any more" in capsys.readouterr().err

@@ -177,3 +177,13 @@ def test_no_fast_turns_the_decoders_fused_output_loss_off(run_dir, tmp_path, mon
     assert main(argv) == 0
     assert main([*argv, "--no-fast", "--overwrite"]) == 0
     assert made == [True, False]
+
+
+def test_evaluate_finds_the_pair_file_from_another_folder(run_dir, capsys, monkeypatch, tmp_path):
+    # the run was trained with an absolute --data; its checkpoint keeps the file's place and sha256
+    _, out, _ = run_dir
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
+    meta = load_checkpoint(out, "last").meta["data_file"]
+    assert meta["path"].endswith("pairs.txt") and len(meta["sha256"]) == 64
