@@ -60,7 +60,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace, ckpt) -> dict:
-    """Held-out one-step MSE (`mse`), with the k-step and multi-step ones alongside."""
+    """Held-out one-step MSE (`mse`), with the k-step and multi-step ones alongside (the horizons
+    that fit the series; `k_step_left_out` says why any other was left out)."""
     from seqlab.errors import SeqlabError
     from seqlab.training.forecast import from_checkpoint, report
 
@@ -72,8 +73,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     return {"mse": result["one_step_mse"], "tokens": result["k_step"]["1"]["tokens"],
             "split": "heldout (after the training window)", "k_step_mse": {k: v["mse"] for k, v in
                                                                           result["k_step"].items()},
-            "multistep_mse": result["multistep_mse"], "noise_floor": result["noise_floor"],
-            "epoch": ckpt.meta.get("epoch")}
+            "k_step_left_out": result["k_step_left_out"], "multistep_mse": result["multistep_mse"],
+            "noise_floor": result["noise_floor"], "epoch": ckpt.meta.get("epoch")}
 
 
 def run_forecast(args: argparse.Namespace) -> int:

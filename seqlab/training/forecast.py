@@ -39,7 +39,7 @@ from seqlab.training.common import make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
                                    interrupted_message)
 
-K_STEPS = (1, 4, 16, 64)
+K_STEPS = (1, 4, 16, 64)  # the book's horizons; a short series reports those that fit (fitting_k_steps)
 
 
 @dataclass
@@ -50,7 +50,7 @@ class SeriesData:
     noise: float = NOISE_STD  # the sine's noise std (its MSE floor is noise^2)
     series_seed: int = 0  # the sine's noise seed (the model's init uses --seed)
     tau: int = 4  # the model sees the last tau values
-    n_train: int | None = None  # training rows; none: the first 604 values (sine) / 60% (CSV) minus tau
+    n_train: int | None = None  # training rows; none: the first 604 values (sine) / 60% (CSV) minus tau, at least 1
     standardize: bool | None = None  # none: yes for a CSV, no for the sine
 
 
@@ -114,17 +114,25 @@ def load_series(s: SeriesData) -> Series:
         name, floor, default_window = f"column {s.column!r} of {s.data}", None, None
     x = check_series(x, s.tau, name=name)
     rows = len(x) - s.tau
-    if rows < 2:
+    if rows < 2:  # no split at all, whatever --n-train says (and no 1-step prediction to hold out)
+        longer = "a longer series (--length)" if s.data is None else "a longer series (more rows in the CSV)"
         raise SeqlabError(f"{name} has {len(x)} values, too short for tau = {s.tau} lags: it needs at least "
-                          f"tau + 2 = {s.tau + 2} (one training row and one held out); use a longer series "
-                          "(--length) or fewer lags (--tau)")
-    # default: the training window is the book's first 604 values (600 rows of tau = 4) for the
-    # sine, the first 60% of the values for a CSV, whatever tau is (rows = window - tau)
-    window = default_window if default_window else int(0.6 * len(x))
-    n_train = s.n_train if s.n_train is not None else min(window - s.tau, rows - 1)
-    if not 1 <= n_train < rows:
-        raise SeqlabError(f"{name} has {len(x)} values, i.e. {rows} rows of tau = {s.tau} lags; the training "
-                          f"rows must be between 1 and {rows - 1} to leave a held-out part, got {n_train}")
+                          f"tau + 2 = {s.tau + 2} (one training row and one held out); use {longer} or fewer "
+                          "lags (--tau)")
+    if s.n_train is None:
+        # the training window is the book's first 604 values (600 rows of tau = 4) for the sine, the
+        # first 60% of the values for a CSV, whatever tau is (rows = window - tau). On a short series
+        # that window can hold tau values or fewer (60% of 8 is 4): the default is clamped into the
+        # valid range 1 .. rows - 1 (not empty: rows >= 2 above) rather than refused, as the user
+        # set nothing wrong
+        window = default_window if default_window else int(0.6 * len(x))
+        n_train = max(1, min(window - s.tau, rows - 1))
+    else:
+        n_train = s.n_train
+        if not 1 <= n_train < rows:
+            raise SeqlabError(f"{name} has {len(x)} values, i.e. {rows} rows of tau = {s.tau} lags; the training "
+                              f"rows must be between 1 and {rows - 1} to leave a held-out part, got --n-train "
+                              f"{n_train}")
     standardize = s.standardize if s.standardize is not None else s.data is not None
     mean, std = 0.0, 1.0
     if standardize:
@@ -177,12 +185,25 @@ def k_step_table(net: nn.Module, series: Series, max_steps: int) -> torch.Tensor
     return table * series.std + series.mean
 
 
+def fitting_k_steps(series: Series, steps: Sequence[int] = K_STEPS) -> tuple[list[int], dict[str, str]]:
+    """The horizons of `steps` that fit the series, and for each one left out, why.
+
+    k fits when T >= tau + k: the first k-step target is x_{tau+k-1}. The last target x_{T-1} is
+    always held out (n_train < T - tau), so every k that fits has a held-out MSE."""
+    tau, T = series.tau, len(series.x)
+    kept = [k for k in steps if k <= T - tau]
+    left_out = {str(k): f"a {k}-step prediction needs tau + k = {tau + k} values, the series has {T}"
+                for k in steps if k > T - tau}
+    return kept, left_out
+
+
 def k_step_predictions(net: nn.Module, series: Series, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(target positions, k-step predictions) for every target x_{tau+k-1} .. x_{T-1}."""
     tau, T = series.tau, len(series.x)
     rows = T - tau - k + 1
     if rows <= 0:
-        raise SeqlabError(f"k = {k} is too large for a series of {T} values with tau = {tau}")
+        raise SeqlabError(f"k = {k} is too large for a series of {T} values with tau = {tau}: k can be at most "
+                          f"T - tau = {T - tau}")
     col = k_step_table(net, series, k)[:rows, tau + k - 1]
     return torch.arange(tau + k - 1, T), col
 
@@ -208,9 +229,13 @@ def evaluate_loss(net: nn.Module, data_iter, loss) -> float:
     return total / count
 
 
-def report(net: nn.Module, series: Series, steps: Sequence[int] = K_STEPS) -> dict:
-    """Held-out MSEs: one-step, multi-step from the end of the training window, and k-step."""
+def report(net: nn.Module, series: Series, steps: Sequence[int] | None = None) -> dict:
+    """Held-out MSEs: one-step, multi-step from the end of the training window, and k-step.
+
+    `steps` none: the horizons of K_STEPS that fit the series, those left out listed with why in
+    `k_step_left_out` (empty when all fit). Given steps must all fit: one that does not is an error."""
     net.eval()
+    steps, left_out = fitting_k_steps(series) if steps is None else (list(steps), {})
     k_mse = {}
     for k in steps:
         mse, n = heldout_mse(*k_step_predictions(net, series, k), series)
@@ -218,16 +243,17 @@ def report(net: nn.Module, series: Series, steps: Sequence[int] = K_STEPS) -> di
     start = series.first_heldout
     multi = multistep(net, series, start, len(series.x) - start)
     multi_mse = ((multi - series.x[start:]) ** 2).mean().item()
-    out = {"one_step_mse": k_mse[str(steps[0])]["mse"] if steps[0] == 1 else None,
-           "multistep_mse": multi_mse, "k_step": k_mse, "heldout_from": start,
+    out = {"one_step_mse": k_mse["1"]["mse"] if "1" in k_mse else None,
+           "multistep_mse": multi_mse, "k_step": k_mse, "k_step_left_out": left_out, "heldout_from": start,
            "noise_floor": series.noise_floor}
     if series.noise_floor:
         out["k_step_ratio_to_floor"] = {k: v["mse"] / series.noise_floor for k, v in k_mse.items()}
     return out
 
 
-def plot_predictions(net: nn.Module, series: Series, out: Path, steps: Sequence[int] = K_STEPS) -> list[Path]:
-    """The book's three figures: 1-step, 1-step + multi-step, k-step for each k (time from 1)."""
+def plot_predictions(net: nn.Module, series: Series, out: Path, steps: Sequence[int] | None = None) -> list[Path]:
+    """The book's three figures: 1-step, 1-step + multi-step, k-step for each k (time from 1).
+    `steps` none: the horizons of K_STEPS that fit the series (as in `report`)."""
     from seqlab.plotting import plot_curves
 
     time = torch.arange(1, len(series.x) + 1).float()
@@ -241,7 +267,7 @@ def plot_predictions(net: nn.Module, series: Series, out: Path, steps: Sequence[
                          xs={"1-step preds": time[tau:], "multistep preds": time[start:]},
                          xlabel="time", ylabel="x", title=f"multi-step prediction from t = {start}")]
     series_k, xs_k = {}, {}
-    for k in steps:
+    for k in fitting_k_steps(series)[0] if steps is None else steps:
         pos, preds = k_step_predictions(net, series, k)
         series_k[f"{k}-step preds"], xs_k[f"{k}-step preds"] = preds, time[pos]
     paths.append(plot_curves(out / "k_step.png", time, series_k, xs=xs_k, xlabel="time", ylabel="x",
@@ -307,6 +333,8 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     out = Path(cfg.run.out)
     check_run_folder(cfg.run)  # another run there is refused before anything is written
     series = load_series(cfg.series)
+    for k, why in fitting_k_steps(series)[1].items():  # said before training, and kept in report.json
+        log(f"the k-step report leaves out k = {k}: {why}")
     features, labels = lag_features(series.scaled(), series.tau)
     n = series.n_train
     seed_everything(cfg.run.seed)
