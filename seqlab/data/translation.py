@@ -67,6 +67,19 @@ def tokenize_nmt(text: str, num_examples: int | None = None) -> tuple[list[list[
     return source, target
 
 
+def check_pair_lines(text: str, where: str | Path) -> None:
+    """Every non-empty line of a user's pair file is `source<TAB>target` (tokenize_nmt, as the book,
+    skips any other line without a word, which could drop a whole file: e.g. manythings.org's
+    three-column files)."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        fields = line.count("\t") + 1
+        if fields != 2 and line.strip():
+            hint = (" (manythings.org's files add a third, the attribution: keep the first two with "
+                    "`cut -f1,2 FILE > pairs.txt`)" if fields > 2 else "")
+            raise SeqlabError(f"{str(where)!r} line {number} has {fields} tab-separated field{'s' if fields > 1 else ''}, "
+                              f"not 2: every line must be `source<TAB>target`{hint}")
+
+
 def check_num_steps(num_steps: int) -> None:
     # a negative num_steps would slice from the end ([1, 2, 3][:-2] == [1]), a float fail inside slicing
     check_positive_int("num_steps", num_steps, " (the length of every padded line)")
@@ -192,6 +205,8 @@ def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None
         raise SeqlabError(f"unknown translation dataset {dataset!r}: use fra-eng, or --data FILE "
                           "(lines of `source<TAB>target`)")
     text = preprocess_nmt(read_data_nmt(data) if data is not None else read_data_nmt())
+    if data is not None:
+        check_pair_lines(text, data)
     source, target = tokenize_nmt(text, num_examples)
     if not source:
         where = data if data is not None else "the fra-eng file"

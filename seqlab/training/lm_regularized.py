@@ -144,7 +144,7 @@ def check_options(tc) -> None:
         raise SeqlabError(f"--schedule step multiplies the lr by --lr-decay after each epoch past --decay-start: "
                           f"need lr_decay < 1 and decay_start >= 0, got {tc.lr_decay} and {tc.decay_start} "
                           f"(e.g. --lr-decay 0.5 --decay-start 4)")
-    if tc.schedule == "cosine" and (tc.warmup_steps < 0 or not 0 <= tc.min_lr_ratio <= 1):
+    if tc.warmup_steps < 0 or (tc.schedule == "cosine" and not 0 <= tc.min_lr_ratio <= 1):
         raise SeqlabError(f"need warmup_steps >= 0 and 0 <= min_lr_ratio <= 1, got {tc.warmup_steps} "
                           f"and {tc.min_lr_ratio}")
 

@@ -121,3 +121,18 @@ def test_batches_keep_the_last_partial_batch():
     shuffled = list(batches([a, b], 2, shuffle=True, generator=torch.Generator().manual_seed(0)))
     assert sorted(torch.cat([x for x, _ in shuffled]).tolist()) == [0, 1, 2, 3, 4]
     assert all(torch.equal(y, x * 10) for x, y in shuffled)  # rows stay aligned
+
+
+@pytest.mark.parametrize("lines, message", [
+    (["go .\tva !", "run !", "hi .\tsalut !"], "line 2 has 1 tab-separated field, not 2"),
+    (["go .\tva !\tCC-BY 2.0 (France) Attribution: tatoeba.org"], r"line 1 has 3 .*cut -f1,2"),
+])
+def test_a_pair_file_line_that_is_not_source_tab_target_is_named(tmp_path, lines, message):
+    # such lines were dropped without a word (a manythings.org file: every line, "holds no pairs")
+    from seqlab.data.translation import load_translation
+    path = tmp_path / "pairs.txt"
+    path.write_text("\n".join(lines * 20) + "\n\n", encoding="utf-8")
+    with pytest.raises(SeqlabError, match=message):
+        load_translation(data=path, min_freq=1)
+    path.write_text("\n".join(["go .\tva !", "hi .\tsalut !"] * 20) + "\n\n", encoding="utf-8")  # blank lines: fine
+    assert len(load_translation(data=path, min_freq=1, valid_frac=0.0, test_frac=0.0).splits["train"]) == 40

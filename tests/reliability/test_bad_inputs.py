@@ -56,6 +56,8 @@ CLI_CASES = [
     ("non-UTF-8 corpus", LM + ["--data", "{latin}"], "not UTF-8"),
     ("binary corpus", LM + ["--data", "{binary}"], "binary"),
     ("empty corpus", LM + ["--data", "{empty}"], "empty"),
+    ("relu gru", LM + ["--data", "{tiny}", "--cell", "gru", "--nonlinearity", "relu"], "applies to --cell rnn only"),
+    ("negative warm-up", LM + ["--data", "{tiny}", "--warmup-steps", "-1"], "warmup_steps >= 0"),  # was ignored
     ("images as a corpus", LM + ["--dataset", "mnist"], "train classify --dataset mnist"),  # said "looks binary"
     ("pairs as a corpus", LM + ["--dataset", "fra-eng"], "train translate --dataset fra-eng"),  # trained on it
     ("stats of images", ["stats", "--dataset", "mnist", "--level", "word"], "not text"),
