@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from seqlab.fileio import to_json
 
 
 def register(commands, train) -> None:
@@ -109,7 +110,7 @@ def run_forecast(args: argparse.Namespace) -> int:
                     ylabel="x", title=f"forecast from t = {start + 1} on its own outputs")
         result["plot"] = args.plot
     if args.json:
-        print(json.dumps(result))
+        print(to_json(result))
         return 0
     for i, (t, p) in enumerate(zip(time, result["predictions"])):
         print(f"{t}\t{p:.6f}" + (f"\t{actual[i].item():.6f}" if i < len(actual) else ""))

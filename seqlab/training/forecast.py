@@ -17,7 +17,6 @@ epoch (one-step MSE), `valid_loss` the one-step MSE over the held-out targets, a
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from torch import nn
 from seqlab.config import RunConfig, to_dict
 from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, load_csv_column, sine_series
 from seqlab.errors import SeqlabError
+from seqlab.fileio import to_json
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
@@ -416,7 +416,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     result.update(epochs=[{"epoch": r["epoch"], "train_loss": r["train_loss"], "valid_loss": r["valid_loss"]}
                           for r in metrics.records], best_epoch=load_checkpoint(out, "best").meta["epoch"],
                   plots=[str(p) for p in plot_predictions(net, series, out)])
-    (out / "report.json").write_text(json.dumps(result, indent=1))
+    (out / "report.json").write_text(to_json(result, indent=1))
     return result
 
 
