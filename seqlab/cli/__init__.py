@@ -15,6 +15,7 @@ import sys
 import traceback
 
 from seqlab.errors import SeqlabError
+from seqlab.training.checkpoint import restore_overwritten
 from seqlab.training.guard import TrainingInterrupted
 
 TASK_MODULES = ("stats", "lm", "translate", "forecast", "classify")
@@ -118,20 +119,29 @@ def check_out(out: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    notes: list[str] = []  # an --overwrite run that ended before its first checkpoint: its old run put back
     try:
-        return int(args.func(args) or 0)
-    except SeqlabError as exc:
-        print(f"seqlab: error: {exc}", file=sys.stderr)
+        try:
+            code = int(args.func(args) or 0)
+        finally:
+            restore_overwritten(notes.append)
+    except SeqlabError as exc:  # still one line: the notes follow the error on it
+        print(f"seqlab: error: {'; '.join([str(exc), *notes])}", file=sys.stderr)
         return 2
     except TrainingInterrupted as exc:  # a checkpoint was saved; say how to go on
-        print(f"seqlab: {exc}", file=sys.stderr)
+        print(f"seqlab: {'; '.join([str(exc), *notes])}", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
-        print("seqlab: interrupted", file=sys.stderr)
+        print(f"seqlab: {'; '.join(['interrupted', *notes])}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
     except Exception:  # a bug: show everything
         traceback.print_exc()
         print("seqlab: unexpected failure (a bug; please report it with the traceback above)", file=sys.stderr)
+        for note in notes:
+            print(f"seqlab: {note}", file=sys.stderr)
         return 1
+    for note in notes:  # none after a run that saved a checkpoint
+        print(f"seqlab: {note}", file=sys.stderr)
+    return code

@@ -10,6 +10,7 @@ import pytest
 
 from seqlab.cli import build_parser, main
 from seqlab.errors import SeqlabError
+from seqlab.training.checkpoint import ASIDE
 
 EXIT_BAD_INPUT = 2
 TEXT = "the time machine by h g wells\n" * 40
@@ -130,24 +131,121 @@ def test_overwrite_replaces_the_run(task, fx, run_copy, capsys):
     assert any(not np.array_equal(old[k].numpy(), new.model[k].numpy()) for k in old)
     assert [r["epoch"] for r in read_metrics(out / "metrics.jsonl")] == [1]
     assert (out / "notes.txt").read_text() == "mine"  # only the run's own files are replaced
+    assert not (out / ASIDE).exists()  # the old run, moved aside at start-up, went with the first checkpoint
 
 
-def test_overwrite_that_fails_leaves_no_mix_of_two_runs(fx, run_copy, capsys, monkeypatch):
+def _stop_at_once(monkeypatch):
+    """Every trainer sees SIGINT at its first check: the new run stops before any checkpoint."""
+    from seqlab.training.guard import StopSignals
+
+    monkeypatch.setattr(StopSignals, "requested", property(lambda self: True))
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_overwrite_stopped_before_its_first_checkpoint_keeps_the_old_run(task, fx, run_copy, capsys, monkeypatch):
+    # before: --overwrite deleted the old checkpoints and log at start-up, so a Ctrl-C in epoch 1 lost them
+    from seqlab.training.checkpoint import load_checkpoint
+
+    out = run_copy(task)
+    (out / "notes.txt").write_text("mine")
+    before = _snapshot(out)
+    assert any(name.endswith(".png") for name in before)  # the old run's plots come back with it
+    _stop_at_once(monkeypatch)
+    assert main(_argv(task, fx, out, "--seed", "5", "--overwrite")) == 130
+    err = capsys.readouterr().err
+    assert "stopped by" in err and "Traceback" not in err
+    assert f"the new run in {out} stopped before its first checkpoint, so the run it was to replace " \
+           "(last.safetensors, epoch 1) is put back there" in err
+    assert _snapshot(out) == before and not (out / ASIDE).exists()
+    assert load_checkpoint(out, "last").meta["config"]["run"]["seed"] == 0
+
+
+def test_overwrite_that_fails_keeps_the_old_run_whole(fx, run_copy, capsys, monkeypatch):
     from seqlab.training import lm
-    from seqlab.training.checkpoint import describe_run
     from seqlab.training.guard import NonFiniteLoss
 
     def diverge(*args, **kwargs):  # the new run fails during its first epoch
         raise NonFiniteLoss("the loss became nan at epoch 1 step 2")
 
-    monkeypatch.setattr(lm, "_epoch", diverge)
     out = run_copy("lm")
-    _bad(_argv("lm", fx, out, "--overwrite"), capsys, "the loss became nan")
+    before = _snapshot(out)
+    monkeypatch.setattr(lm, "_epoch", diverge)
+    _bad(_argv("lm", fx, out, "--overwrite"), capsys, "the loss became nan")  # the put-back note goes after it
     monkeypatch.undo()
-    # the old run's checkpoints went with its log: no metrics of one run beside weights of another
-    assert not (out / "last.safetensors").exists() and not (out / "best.safetensors").exists()
-    assert describe_run(out) is None
-    _ok(_argv("lm", fx, out), capsys)  # and the folder takes a new run without --overwrite
+    # all of the old run, nothing of the new: no metrics of one run beside weights of another
+    assert _snapshot(out) == before and not (out / ASIDE).exists()
+    _refused_untouched(out, _argv("lm", fx, out), capsys, "already holds a run (last.safetensors, epoch 1)")
+    _ok(_argv("lm", fx, out, "--epochs", "2", "--resume"), capsys)  # and it can be continued
+
+
+def test_overwrite_stopped_after_its_first_checkpoint_holds_the_new_run_alone(fx, run_copy, capsys, monkeypatch):
+    from seqlab.training import lm
+    from seqlab.training.checkpoint import load_checkpoint
+    from seqlab.training.guard import TrainingInterrupted
+    from seqlab.training.metrics import read_metrics
+
+    epoch = lm._epoch
+
+    def stop_in_epoch_2(*args, **kwargs):
+        if args[8] == 2:  # (cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, ...)
+            raise TrainingInterrupted("stopped by SIGINT during epoch 2")
+        return epoch(*args, **kwargs)
+
+    out = run_copy("lm")
+    assert (out / "perplexity.png").exists()
+    monkeypatch.setattr(lm, "_epoch", stop_in_epoch_2)
+    assert main(_argv("lm", fx, out, "--seed", "5", "--epochs", "2", "--overwrite")) == 130
+    assert "put back" not in capsys.readouterr().err
+    assert load_checkpoint(out, "last").meta["config"]["run"]["seed"] == 5
+    assert [r["epoch"] for r in read_metrics(out / "metrics.jsonl")] == [1]
+    # the new run writes its plot at its end: the old run's is not left beside the new log
+    assert sorted(p.name for p in out.iterdir()) == ["best.safetensors", "last.safetensors", "metrics.jsonl"]
+
+
+def _killed_overwrite(out, monkeypatch):
+    """What an --overwrite killed (kill -9) before its first checkpoint leaves: the old run aside."""
+    from types import SimpleNamespace
+
+    from seqlab.training import checkpoint
+
+    monkeypatch.setattr(checkpoint, "_aside_now", {})  # the killed process's own memory
+    checkpoint.open_run_folder(SimpleNamespace(out=str(out), overwrite=True, resume=False), log=lambda m: None)
+    (out / "metrics.jsonl").write_text("")  # the new run's log, opened before its first epoch ended
+    assert not (out / "last.safetensors").exists() and (out / ASIDE / "last.safetensors").exists()
+
+
+def test_the_next_run_puts_back_what_a_killed_overwrite_moved_aside(fx, run_copy, capsys, monkeypatch):
+    from seqlab.training.checkpoint import load_checkpoint
+    from seqlab.training.metrics import read_metrics
+
+    out = run_copy("lm")
+    before = _snapshot(out)
+    _killed_overwrite(out, monkeypatch)
+    with pytest.raises(SeqlabError, match=r"no checkpoint in .*moved the previous run's files to .*\.overwritten"):
+        load_checkpoint(out)  # says where the old run is meanwhile
+    # a new run without flags is refused as before the kill, the old run back in place
+    _bad(_argv("lm", fx, out), capsys, "already holds a run (last.safetensors, epoch 1): pass --resume")
+    assert _snapshot(out) == before and not (out / ASIDE).exists()
+    _killed_overwrite(out, monkeypatch)
+    _ok(_argv("lm", fx, out, "--epochs", "2", "--resume"), capsys)  # --resume continues the old run
+    assert [r["epoch"] for r in read_metrics(out / "metrics.jsonl")] == [1, 2]
+
+
+def test_half_done_moves_are_settled_by_the_next_run(fx, run_copy, capsys):
+    out = run_copy("lm")
+    before = _snapshot(out)
+    # killed while moving the old run aside (no MOVED yet): the moved files go back
+    (out / ASIDE).mkdir()
+    for name in ("best.safetensors", "metrics.jsonl"):
+        (out / name).rename(out / ASIDE / name)
+    _bad(_argv("lm", fx, out), capsys, "already holds a run (last.safetensors, epoch 1)")
+    assert _snapshot(out) == before and not (out / ASIDE).exists()
+    # killed after the new run's first checkpoint, before the old run was removed: it is removed now
+    (out / ASIDE).mkdir()
+    (out / ASIDE / "perplexity.png").write_bytes(b"old plot")
+    (out / ASIDE / "MOVED").write_text("last.safetensors, epoch 1")
+    _bad(_argv("lm", fx, out), capsys, "already holds a run (last.safetensors, epoch 1)")
+    assert _snapshot(out) == before and not (out / ASIDE).exists()
 
 
 @pytest.mark.parametrize("content", [None, "notes.txt", "empty metrics.jsonl"])
