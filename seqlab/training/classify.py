@@ -31,7 +31,7 @@ from seqlab.training.checkpoint import (check_resume_config, check_run_folder, l
                                         open_run_folder, resume_checkpoint, save_checkpoint, task_config)
 from seqlab.training.common import grad_clipping, make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
-                                   interrupted_message)
+                                   interrupted_message, resumed_note)
 from seqlab.training.progress import progress
 from seqlab.training.schedules import cosine_span_note
 
@@ -177,7 +177,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 log(note)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
         set_rng_state(ckpt.meta["rng"])
-        log(f"resuming from {ckpt.path} after epoch {start_epoch}")
+        log(resumed_note(out, start_epoch, t.epochs))
     if dist.is_main:
         open_run_folder(cfg.run)
     log_file = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)

@@ -37,7 +37,7 @@ from seqlab.training.checkpoint import (bad_checkpoint, check_resume_config, che
                                         save_checkpoint, task_config)
 from seqlab.training.common import make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
-                                   interrupted_message)
+                                   interrupted_message, resumed_note)
 
 K_STEPS = (1, 4, 16, 64)  # the book's horizons; a short series reports those that fit (fitting_k_steps)
 
@@ -362,7 +362,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
-        log(f"resuming from {ckpt.path} after epoch {start_epoch}")
+        log(resumed_note(out, start_epoch, t.epochs))
     if dist.is_main:
         open_run_folder(cfg.run)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)

@@ -184,3 +184,12 @@ def interrupted_message(stop: StopSignals, epoch: int, out) -> str:
     else:
         kept = f"no epoch had finished, so there is no checkpoint in {out}: rerun the same command without --resume"
     return f"stopped by {stop.name or 'a signal'} during epoch {epoch}; {kept}"
+
+
+def resumed_note(out, done: int, epochs: int) -> str:
+    """The line a resumed run logs: where it goes on from, or that --epochs leaves nothing to train."""
+    if done >= epochs:
+        return (f"the run in {str(out)!r} has trained {done} epochs and --epochs is {epochs}: nothing to train "
+                f"(give --epochs above {done} to go on)")
+    left = f"epoch {epochs}" if done + 1 == epochs else f"epochs {done + 1}-{epochs}"
+    return f"resuming {str(out)!r} after epoch {done}: {left} to train"

@@ -46,7 +46,7 @@ from seqlab.training.common import check_count, check_token_batch, detach_state,
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, check_finite,
-                                   interrupted_message)
+                                   interrupted_message, resumed_note)
 from seqlab.training.metrics import perplexity
 from seqlab.training.progress import progress
 from seqlab.training.schedules import NTASGDTrigger
@@ -263,7 +263,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         set_rng_state(ckpt.meta["rng"])
         v, internal, g = ckpt.meta["batch_rng"]
         batch_rng.setstate((v, tuple(internal), g))
-        log(f"resuming {out} after epoch {start} (best valid loss {best:.4f})")
+        log(f"{resumed_note(out, start, tc.epochs)} (best valid loss {best:.4f})")
     if dist.is_main:
         open_run_folder(cfg.run)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)

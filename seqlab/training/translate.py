@@ -212,7 +212,8 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_optimizer, load_weights,
                                             open_run_folder, resume_checkpoint, save_checkpoint)
     from seqlab.training.common import make_optimizer
-    from seqlab.training.guard import StepGuard, StopSignals, TrainingInterrupted, all_skipped, interrupted_message
+    from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, interrupted_message,
+                                       resumed_note)
     from seqlab.training.progress import progress
 
     d, m, tr, run = cfg.data, cfg.model, cfg.train, cfg.run
@@ -250,7 +251,7 @@ def fit(cfg, *, log=print) -> dict:
         load_optimizer(ckpt, optimizer, saved.train.lr, tr.lr, log)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
-        log(f"resuming {out} after epoch {start_epoch}")
+        log(resumed_note(out, start_epoch, tr.epochs))
     if dist.is_main:
         open_run_folder(run)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if run.resume else None)

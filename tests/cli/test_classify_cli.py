@@ -67,7 +67,11 @@ def test_config_file_and_resume(run_dir, digits, tmp_path, capsys):
     assert main(["train", "classify", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 0
     assert main(["train", "classify", "--config", str(cfg), "--epochs", "2", "--resume", "--out", str(out),
                  "--no-progress"]) == 0
-    assert "resuming from" in capsys.readouterr().out
+    assert "after epoch 1: epoch 2 to train" in capsys.readouterr().out
+    # asked for fewer epochs than the run has: nothing to train, and it says so (it was silent)
+    assert main(["train", "classify", "--config", str(cfg), "--epochs", "1", "--resume", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert "has trained 2 epochs and --epochs is 1: nothing to train" in capsys.readouterr().out
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2] and records[0]["tokens_per_sec"] > 0
 
