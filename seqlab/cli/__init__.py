@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 import traceback
 
 from seqlab.errors import SeqlabError
+from seqlab.fileio import to_json
 from seqlab.training.checkpoint import restore_overwritten
 from seqlab.training.guard import TrainingInterrupted
 
@@ -52,7 +52,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if module is None or not hasattr(module, "evaluate"):
         raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds a {task!r} model, which `seqlab evaluate` cannot evaluate")
     result = module.evaluate(args, ckpt)
-    print(json.dumps(result))
+    print(to_json(result))
     return 0
 
 
@@ -84,8 +84,10 @@ def train_config(cls: type, args: argparse.Namespace):
     cfg = build_config(cls, args)
     if cfg.run.resume:
         run = run_numbers(cfg.run.out, ("lr", "clip"))
-        given = given_keys(args)
-        kept = {k: v for k, v in run.items() if k not in given}
+        given, has = given_keys(args), flat_dict(cfg)
+        # only what this task's config has: a folder of another task's run (a classify run's clip
+        # for forecast, which has none) is refused by the resume itself, with the right message
+        kept = {k: v for k, v in run.items() if k not in given and k in has}
         if kept:
             cfg = replace(cfg, **kept)
         clip = flat_dict(cfg).get("clip")
