@@ -15,7 +15,7 @@ import traceback
 
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
-from seqlab.training.checkpoint import restore_overwritten
+from seqlab.training.run_folder import restore_overwritten
 from seqlab.training.guard import TrainingInterrupted
 
 TASK_MODULES = ("stats", "lm", "translate", "forecast", "classify")

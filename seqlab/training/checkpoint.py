@@ -10,7 +10,8 @@ plain JSON in its header metadata, so loading never unpickles anything):
                             RNG state, the optimiser's non-tensor state, ...
     metadata["checksum"]    sha256 over every tensor's name, dtype, shape and bytes
 
-A training run keeps `best.safetensors` and `last.safetensors` in its output folder.
+A training run keeps `best.safetensors` and `last.safetensors` in its output folder (run_folder.py:
+refusing to train over another run, and --overwrite).
 
 The checksum covers the tensors only, so the JSON metadata is checked where it is read:
 `task_config` (loading a model) and `check_resume_config` (--resume) refuse a missing or
@@ -22,8 +23,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,33 +34,12 @@ from safetensors.torch import save as st_save
 
 from seqlab.config import flat_dict, from_dict, leaf_items
 from seqlab.errors import SeqlabError
-from seqlab.fileio import atomic_write_bytes, probe_writable
-from seqlab.training.distributed import is_main_process
+from seqlab.fileio import atomic_write_bytes
 from seqlab.training.schedules import rescale_lr
 
 FORMAT = "seqlab-checkpoint"
 FORMAT_VERSION = 1
 NAMES = ("best", "last")
-
-# The files that make a folder a run: a new run refuses such a folder without --resume or --overwrite.
-RUN_FILES = ("last.safetensors", "best.safetensors", "metrics.jsonl")
-# Every file a run writes in its --out folder (the trainers' plots, forecast's report.json): what
-# --overwrite moves aside as one, so that a folder never mixes one run's plots with another's log.
-RUN_OUTPUTS = RUN_FILES + ("report.json", "perplexity.png", "loss.png", "accuracy.png", "one_step.png",
-                           "multistep.png", "k_step.png")
-# --overwrite keeps the run it replaces until the new run has a checkpoint to replace it with:
-#
-#   out/                  the new run writes here as usual
-#     .overwritten/       the old run's RUN_OUTPUTS, moved here at start-up (open_run_folder)
-#       MOVED             written once all of them are in; holds what the old run was
-#
-# The new run's first checkpoint (save_checkpoint) removes the folder. A run that ends before it
-# (a signal, an error, a non-finite stop) has the old files put back by the CLI
-# (restore_overwritten), or, after a kill -9, by the next run started on that --out (check_run_folder).
-ASIDE = ".overwritten"
-_MOVED = "MOVED"
-# This process's --out folders whose old run is aside (by resolved path: the folder as given).
-_aside_now: dict[Path, Path] = {}
 
 # The settings a resumed run may change: how long it trains, where and how fast it runs, what it
 # logs. Any other one (data, model, optimiser, schedule, seed) would silently train another run.
@@ -164,22 +142,10 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
         raise SeqlabError(f"cannot write checkpoint {str(path)!r}: {exc.strerror or exc} (the previous "
                           "checkpoint, if any, is kept); free some space or choose a writable --out folder") from None
     if path.name in {f"{n}.safetensors" for n in NAMES}:
-        _drop_replaced_run(path.parent)
+        from seqlab.training.run_folder import drop_replaced_run  # (run_folder reads checkpoints)
+
+        drop_replaced_run(path.parent)
     return path
-
-
-def check_writable(folder: str | Path) -> Path:
-    """Make sure a run can write into `folder` (created if missing), before it starts training."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe_writable(folder)
-    except OSError as exc:
-        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
-        why = f"{str(blocker)!r} is a file, not a folder" if blocker else exc.strerror or exc
-        raise SeqlabError(f"cannot write to the output folder {str(folder)!r} ({why}): "
-                          "choose a writable --out") from None
-    return folder
 
 
 def find_checkpoint(path: str | Path, which: str = "best") -> Path:
@@ -192,10 +158,10 @@ def find_checkpoint(path: str | Path, which: str = "best") -> Path:
             candidate = path / f"{name}.safetensors"
             if candidate.is_file():
                 return candidate
-        aside = (f" (an --overwrite run moved the previous run's files to {str(path / ASIDE)!r} until it saves its "
-                 "first checkpoint)") if (path / ASIDE / _MOVED).exists() else ""
+        from seqlab.training.run_folder import aside_note
+
         raise SeqlabError(f"no checkpoint in {str(path)!r}: expected best.safetensors or "
-                          f"last.safetensors there (the --out folder of a training run){aside}")
+                          f"last.safetensors there (the --out folder of a training run){aside_note(path)}")
     raise SeqlabError(f"checkpoint {str(path)!r} not found: give a training run's --out folder "
                       "or a .safetensors file")
 
@@ -380,146 +346,6 @@ def run_numbers(out: str | Path, names: tuple[str, ...]) -> dict[str, float]:
         return {}
     return {key: value for key, value in leaf_items(config)
             if key in names and isinstance(value, (int, float)) and not isinstance(value, bool)}
-
-
-def _logged_epochs(path: Path) -> int:
-    """How many non-empty lines a metrics.jsonl holds (0 if it cannot be read)."""
-    try:
-        with open(path, "rb") as fh:
-            return sum(1 for line in fh if line.strip())
-    except OSError:
-        return 0
-
-
-def describe_run(folder: str | Path) -> str | None:
-    """What makes `folder` a run ("last.safetensors, epoch 3"), or None where it holds none.
-
-    An empty metrics.jsonl is no run: a run stopped during its first epoch leaves one, and
-    says to rerun without --resume.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        return None
-    for name in ("last.safetensors", "best.safetensors"):
-        if (folder / name).exists():
-            epoch = _peek_epoch(folder / name)
-            return name if epoch is None else f"{name}, epoch {epoch}"
-    logged = _logged_epochs(folder / "metrics.jsonl") if (folder / "metrics.jsonl").is_file() else 0
-    if logged:
-        return f"metrics.jsonl, {logged} epoch{'s' if logged > 1 else ''} logged"
-    return None
-
-
-def check_run_folder(run: Any, log=print) -> None:
-    """Before anything is written: refuse a new run in an --out that holds one (a RunConfig `run`).
-
-    Training there would replace the other run's checkpoints and log; --resume continues it,
-    --overwrite replaces it on purpose. A run an earlier --overwrite had moved aside, whose
-    process was killed before the new run's first checkpoint, is put back first (see ASIDE).
-    """
-    if run.resume and run.overwrite:
-        raise SeqlabError("--resume continues the run in --out and --overwrite replaces it: give one of them")
-    if is_main_process() and Path(run.out).is_dir():  # rank 0 alone writes (the others may read meanwhile)
-        _settle_aside(Path(run.out), log)
-    if run.resume or run.overwrite:
-        return
-    held = describe_run(run.out)
-    if held is None:
-        return
-    # without last.safetensors there is nothing to resume from (see resume_checkpoint)
-    fix = ("pass --resume to continue it, --overwrite to replace it" if (Path(run.out) / "last.safetensors").exists()
-           else "pass --overwrite to replace it")
-    raise SeqlabError(f"{str(run.out)!r} already holds a run ({held}): {fix}, or choose another --out")
-
-
-def open_run_folder(run: Any, log=print) -> Path:
-    """Make `run.out` ready to write (see check_writable); with --overwrite, move the files of the
-    run it held aside (ASIDE) until this run's first checkpoint replaces them."""
-    folder = check_writable(run.out)
-    if not (run.overwrite and not run.resume):
-        return folder
-    _settle_aside(folder, log)  # an earlier --overwrite's leftovers (open_run_folder called alone)
-    held = [name for name in RUN_OUTPUTS if (folder / name).exists()]
-    if not held:
-        return folder
-    what = describe_run(folder) or ", ".join(held)
-    aside = folder / ASIDE
-    try:
-        aside.mkdir()
-        for name in held:
-            os.replace(folder / name, aside / name)
-        atomic_write_bytes(aside / _MOVED, what.encode())  # only now may the new run write
-    except OSError as exc:
-        try:
-            _settle_aside(folder, log)  # what moved goes back
-        except OSError:
-            pass
-        raise SeqlabError(f"--overwrite: cannot move the run in {str(folder)!r} aside to {str(aside)!r} "
-                          f"({exc.strerror or exc}): remove its files yourself or choose another --out") from None
-    _aside_now[folder.resolve()] = folder
-    log(f"--overwrite: the run in {folder} ({what}) is moved to {aside} and removed when this run saves its "
-        "first checkpoint; if this run stops before that, it is put back")
-    return folder
-
-
-def restore_overwritten(log=print) -> None:
-    """Put back each run an --overwrite of this process moved aside, where the new run ended
-    before its first checkpoint (the CLI calls this when a command ends, however it ends)."""
-    for key in list(_aside_now):
-        folder = _aside_now.pop(key)
-        try:
-            _settle_aside(folder, log)
-        except OSError as exc:
-            log(f"--overwrite: cannot put back the run moved to {str(folder / ASIDE)!r} ({exc.strerror or exc}): "
-                f"its files are there; move them back into {str(folder)!r} yourself")
-
-
-def _has_checkpoint(folder: Path) -> bool:
-    return any((folder / f"{name}.safetensors").exists() for name in NAMES)
-
-
-def _settle_aside(folder: Path, log) -> None:
-    """Finish what an --overwrite left in `folder`: a new checkpoint there replaces the run aside
-    (removed); without one, the run aside is put back and the new run's log and plots removed.
-
-    Each step leaves a state this resolves the same way when run again after a crash: MOVED is
-    written after the last file went in, and removed before the first one comes back."""
-    aside = folder / ASIDE
-    if not aside.is_dir():
-        return
-    marker, what = aside / _MOVED, None
-    if marker.exists():
-        if _has_checkpoint(folder):
-            _drop_replaced_run(folder)
-            return
-        what = marker.read_text(errors="replace")
-        for name in RUN_OUTPUTS:  # the new run's, none a checkpoint: no epoch of it was saved
-            (folder / name).unlink(missing_ok=True)
-        marker.unlink()
-    for path in aside.iterdir():  # without MOVED the folder holds none of these names
-        os.replace(path, folder / path.name)
-    aside.rmdir()
-    if what is not None:
-        log(f"--overwrite: the new run in {folder} stopped before its first checkpoint, so the run it was to "
-            f"replace ({what}) is put back there")
-
-
-def _drop_replaced_run(folder: Path) -> None:
-    """The new run in `folder` saved a checkpoint: remove the run it replaces (MOVED last)."""
-    aside = folder / ASIDE
-    marker = aside / _MOVED
-    if not marker.exists():
-        return
-    _aside_now.pop(folder.resolve(), None)
-    try:
-        for path in aside.iterdir():
-            if path.name != _MOVED:
-                path.unlink()
-        marker.unlink()
-        aside.rmdir()
-    except OSError as exc:  # the new checkpoint is safe; only the old files stay behind
-        print(f"seqlab: warning: cannot remove {str(aside)!r}, the files of the run --overwrite replaced "
-              f"({exc.strerror or exc}): remove it yourself", file=sys.stderr)
 
 
 def load_weights(net: torch.nn.Module, ckpt: Checkpoint) -> None:

@@ -27,12 +27,13 @@ from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import eval_mode, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import (check_resume_config, check_run_folder, load_optimizer, load_weights,
-                                        open_run_folder, resume_checkpoint, save_checkpoint, task_config)
+from seqlab.training.checkpoint import (check_resume_config, load_optimizer, load_weights, resume_checkpoint,
+                                        save_checkpoint, task_config)
 from seqlab.training.common import grad_clipping, make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
                                    interrupted_message, resumed_note)
 from seqlab.training.progress import progress
+from seqlab.training.run_folder import check_run_folder, open_run_folder
 from seqlab.training.schedules import cosine_span_note
 
 NUM_CLASSES = 10

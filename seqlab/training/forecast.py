@@ -32,12 +32,12 @@ from seqlab.fileio import to_json
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import (bad_checkpoint, check_resume_config, check_run_folder, load_checkpoint,
-                                        load_optimizer, load_weights, open_run_folder, resume_checkpoint,
-                                        save_checkpoint, task_config)
+from seqlab.training.checkpoint import (bad_checkpoint, check_resume_config, load_checkpoint, load_optimizer,
+                                        load_weights, resume_checkpoint, save_checkpoint, task_config)
 from seqlab.training.common import make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
                                    interrupted_message, resumed_note)
+from seqlab.training.run_folder import check_run_folder, open_run_folder
 
 K_STEPS = (1, 4, 16, 64)  # the book's horizons; a short series reports those that fit (fitting_k_steps)
 

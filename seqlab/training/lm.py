@@ -39,8 +39,8 @@ from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import eval_mode, rng_state, set_rng_state
-from seqlab.training.checkpoint import (Checkpoint, check_resume_config, check_run_folder, load_optimizer,
-                                        open_run_folder, resume_checkpoint, save_checkpoint, task_config)
+from seqlab.training.checkpoint import (Checkpoint, check_resume_config, load_optimizer, resume_checkpoint,
+                                        save_checkpoint, task_config)
 from seqlab.training import common
 from seqlab.training.common import check_count, check_token_batch, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
@@ -49,6 +49,7 @@ from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, 
                                    interrupted_message, resumed_note)
 from seqlab.training.metrics import perplexity
 from seqlab.training.progress import progress
+from seqlab.training.run_folder import check_run_folder, open_run_folder
 from seqlab.training.schedules import NTASGDTrigger
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from seqlab.cli import build_parser, main
 from seqlab.errors import SeqlabError
-from seqlab.training.checkpoint import ASIDE
+from seqlab.training.run_folder import ASIDE
 
 EXIT_BAD_INPUT = 2
 TEXT = "the time machine by h g wells\n" * 40
@@ -206,10 +206,10 @@ def _killed_overwrite(out, monkeypatch):
     """What an --overwrite killed (kill -9) before its first checkpoint leaves: the old run aside."""
     from types import SimpleNamespace
 
-    from seqlab.training import checkpoint
+    from seqlab.training import run_folder
 
-    monkeypatch.setattr(checkpoint, "_aside_now", {})  # the killed process's own memory
-    checkpoint.open_run_folder(SimpleNamespace(out=str(out), overwrite=True, resume=False), log=lambda m: None)
+    monkeypatch.setattr(run_folder, "_aside_now", {})  # the killed process's own memory
+    run_folder.open_run_folder(SimpleNamespace(out=str(out), overwrite=True, resume=False), log=lambda m: None)
     (out / "metrics.jsonl").write_text("")  # the new run's log, opened before its first epoch ended
     assert not (out / "last.safetensors").exists() and (out / ASIDE / "last.safetensors").exists()
 

@@ -1,0 +1,199 @@
+"""A run's --out folder: what makes one a run, refusing to train over one, and --overwrite.
+
+A new run refuses a folder that holds a run unless --resume continues it or --overwrite replaces
+it. --overwrite keeps the run it replaces until the new run has a checkpoint to replace it with
+(ASIDE below), so a new run that stops early loses nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from seqlab.errors import SeqlabError
+from seqlab.fileio import atomic_write_bytes, probe_writable
+from seqlab.training.checkpoint import NAMES, _peek_epoch
+from seqlab.training.distributed import is_main_process
+
+# The files that make a folder a run: a new run refuses such a folder without --resume or --overwrite.
+RUN_FILES = ("last.safetensors", "best.safetensors", "metrics.jsonl")
+# Every file a run writes in its --out folder (the trainers' plots, forecast's report.json): what
+# --overwrite moves aside as one, so that a folder never mixes one run's plots with another's log.
+RUN_OUTPUTS = RUN_FILES + ("report.json", "perplexity.png", "loss.png", "accuracy.png", "one_step.png",
+                           "multistep.png", "k_step.png")
+# --overwrite keeps the run it replaces until the new run has a checkpoint to replace it with:
+#
+#   out/                  the new run writes here as usual
+#     .overwritten/       the old run's RUN_OUTPUTS, moved here at start-up (open_run_folder)
+#       MOVED             written once all of them are in; holds what the old run was
+#
+# The new run's first checkpoint (save_checkpoint) removes the folder. A run that ends before it
+# (a signal, an error, a non-finite stop) has the old files put back by the CLI
+# (restore_overwritten), or, after a kill -9, by the next run started on that --out (check_run_folder).
+ASIDE = ".overwritten"
+_MOVED = "MOVED"
+# This process's --out folders whose old run is aside (by resolved path: the folder as given).
+_aside_now: dict[Path, Path] = {}
+
+def check_writable(folder: str | Path) -> Path:
+    """Make sure a run can write into `folder` (created if missing), before it starts training."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe_writable(folder)
+    except OSError as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+        why = f"{str(blocker)!r} is a file, not a folder" if blocker else exc.strerror or exc
+        raise SeqlabError(f"cannot write to the output folder {str(folder)!r} ({why}): "
+                          "choose a writable --out") from None
+    return folder
+
+
+def aside_note(folder: Path) -> str:
+    """What find_checkpoint adds when `folder` has no checkpoint because an --overwrite moved its run aside."""
+    if not (folder / ASIDE / _MOVED).exists():
+        return ""
+    return (f" (an --overwrite run moved the previous run's files to {str(folder / ASIDE)!r} until it saves its "
+            "first checkpoint)")
+
+
+def _logged_epochs(path: Path) -> int:
+    """How many non-empty lines a metrics.jsonl holds (0 if it cannot be read)."""
+    try:
+        with open(path, "rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    except OSError:
+        return 0
+
+
+def describe_run(folder: str | Path) -> str | None:
+    """What makes `folder` a run ("last.safetensors, epoch 3"), or None where it holds none.
+
+    An empty metrics.jsonl is no run: a run stopped during its first epoch leaves one, and
+    says to rerun without --resume.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    for name in ("last.safetensors", "best.safetensors"):
+        if (folder / name).exists():
+            epoch = _peek_epoch(folder / name)
+            return name if epoch is None else f"{name}, epoch {epoch}"
+    logged = _logged_epochs(folder / "metrics.jsonl") if (folder / "metrics.jsonl").is_file() else 0
+    if logged:
+        return f"metrics.jsonl, {logged} epoch{'s' if logged > 1 else ''} logged"
+    return None
+
+
+def check_run_folder(run: Any, log=print) -> None:
+    """Before anything is written: refuse a new run in an --out that holds one (a RunConfig `run`).
+
+    Training there would replace the other run's checkpoints and log; --resume continues it,
+    --overwrite replaces it on purpose. A run an earlier --overwrite had moved aside, whose
+    process was killed before the new run's first checkpoint, is put back first (see ASIDE).
+    """
+    if run.resume and run.overwrite:
+        raise SeqlabError("--resume continues the run in --out and --overwrite replaces it: give one of them")
+    if is_main_process() and Path(run.out).is_dir():  # rank 0 alone writes (the others may read meanwhile)
+        _settle_aside(Path(run.out), log)
+    if run.resume or run.overwrite:
+        return
+    held = describe_run(run.out)
+    if held is None:
+        return
+    # without last.safetensors there is nothing to resume from (see resume_checkpoint)
+    fix = ("pass --resume to continue it, --overwrite to replace it" if (Path(run.out) / "last.safetensors").exists()
+           else "pass --overwrite to replace it")
+    raise SeqlabError(f"{str(run.out)!r} already holds a run ({held}): {fix}, or choose another --out")
+
+
+def open_run_folder(run: Any, log=print) -> Path:
+    """Make `run.out` ready to write (see check_writable); with --overwrite, move the files of the
+    run it held aside (ASIDE) until this run's first checkpoint replaces them."""
+    folder = check_writable(run.out)
+    if not (run.overwrite and not run.resume):
+        return folder
+    _settle_aside(folder, log)  # an earlier --overwrite's leftovers (open_run_folder called alone)
+    held = [name for name in RUN_OUTPUTS if (folder / name).exists()]
+    if not held:
+        return folder
+    what = describe_run(folder) or ", ".join(held)
+    aside = folder / ASIDE
+    try:
+        aside.mkdir()
+        for name in held:
+            os.replace(folder / name, aside / name)
+        atomic_write_bytes(aside / _MOVED, what.encode())  # only now may the new run write
+    except OSError as exc:
+        try:
+            _settle_aside(folder, log)  # what moved goes back
+        except OSError:
+            pass
+        raise SeqlabError(f"--overwrite: cannot move the run in {str(folder)!r} aside to {str(aside)!r} "
+                          f"({exc.strerror or exc}): remove its files yourself or choose another --out") from None
+    _aside_now[folder.resolve()] = folder
+    log(f"--overwrite: the run in {folder} ({what}) is moved to {aside} and removed when this run saves its "
+        "first checkpoint; if this run stops before that, it is put back")
+    return folder
+
+
+def restore_overwritten(log=print) -> None:
+    """Put back each run an --overwrite of this process moved aside, where the new run ended
+    before its first checkpoint (the CLI calls this when a command ends, however it ends)."""
+    for key in list(_aside_now):
+        folder = _aside_now.pop(key)
+        try:
+            _settle_aside(folder, log)
+        except OSError as exc:
+            log(f"--overwrite: cannot put back the run moved to {str(folder / ASIDE)!r} ({exc.strerror or exc}): "
+                f"its files are there; move them back into {str(folder)!r} yourself")
+
+
+def _has_checkpoint(folder: Path) -> bool:
+    return any((folder / f"{name}.safetensors").exists() for name in NAMES)
+
+
+def _settle_aside(folder: Path, log) -> None:
+    """Finish what an --overwrite left in `folder`: a new checkpoint there replaces the run aside
+    (removed); without one, the run aside is put back and the new run's log and plots removed.
+
+    Each step leaves a state this resolves the same way when run again after a crash: MOVED is
+    written after the last file went in, and removed before the first one comes back."""
+    aside = folder / ASIDE
+    if not aside.is_dir():
+        return
+    marker, what = aside / _MOVED, None
+    if marker.exists():
+        if _has_checkpoint(folder):
+            drop_replaced_run(folder)
+            return
+        what = marker.read_text(errors="replace")
+        for name in RUN_OUTPUTS:  # the new run's, none a checkpoint: no epoch of it was saved
+            (folder / name).unlink(missing_ok=True)
+        marker.unlink()
+    for path in aside.iterdir():  # without MOVED the folder holds none of these names
+        os.replace(path, folder / path.name)
+    aside.rmdir()
+    if what is not None:
+        log(f"--overwrite: the new run in {folder} stopped before its first checkpoint, so the run it was to "
+            f"replace ({what}) is put back there")
+
+
+def drop_replaced_run(folder: Path) -> None:
+    """The new run in `folder` saved a checkpoint: remove the run it replaces (MOVED last)."""
+    aside = folder / ASIDE
+    marker = aside / _MOVED
+    if not marker.exists():
+        return
+    _aside_now.pop(folder.resolve(), None)
+    try:
+        for path in aside.iterdir():
+            if path.name != _MOVED:
+                path.unlink()
+        marker.unlink()
+        aside.rmdir()
+    except OSError as exc:  # the new checkpoint is safe; only the old files stay behind
+        print(f"seqlab: warning: cannot remove {str(aside)!r}, the files of the run --overwrite replaced "
+              f"({exc.strerror or exc}): remove it yourself", file=sys.stderr)
