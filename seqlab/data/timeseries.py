@@ -76,6 +76,10 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
             if column not in header:
                 raise SeqlabError(f"CSV file {str(path)!r} has no column {column!r}; "
                                   f"its columns are: {', '.join(header)}")
+            if header.count(column) > 1:
+                raise SeqlabError(f"CSV file {str(path)!r} has {header.count(column)} columns named {column!r} "
+                                  f"(columns {', '.join(str(i + 1) for i, h in enumerate(header) if h == column)}): "
+                                  "rename them so that --column names one")
             col = header.index(column)
             values: list[float] = []
             for line_no, row in enumerate(reader, start=2):

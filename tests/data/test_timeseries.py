@@ -63,6 +63,7 @@ def test_csv_column(tmp_path):
     ("a,b\n1,2\n3,\n", "'' is not a number"),
     ("", "is empty"),
     ("a,b\n", "no values in column 'b'"),
+    ("b,a,b\n1,2,3\n", r"2 columns named 'b' \(columns 1, 3\)"),  # read the first without a word
 ])
 def test_bad_csv_is_refused(tmp_path, body, message):
     f = tmp_path / "bad.csv"
