@@ -61,7 +61,7 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _corpus(cfg, vocab=None, source=None):
+def _corpus(cfg, vocab=None, source=None, run_folder=None):
     """The corpus a config names; `source`: a checkpoint's fingerprint of its --data file."""
     from seqlab.data.corpora import load_lm_corpus
     from seqlab.data.registry import run_data_file
@@ -71,7 +71,7 @@ def _corpus(cfg, vocab=None, source=None):
     max_tokens = None if d.max_tokens is not None and d.max_tokens < 0 else d.max_tokens  # -1: all
     if (d.dataset is None) == (d.data is None):
         raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
-    data = run_data_file(d.data, source) if d.data is not None else None
+    data = run_data_file(d.data, source, run_folder) if d.data is not None else None
     return load_lm_corpus(d.dataset, data, d.level, max_tokens=max_tokens if vocab is None else None,
                           min_freq=d.min_freq, max_size=d.max_vocab, vocab=vocab)
 
@@ -123,7 +123,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
 
     device = resolve_device(getattr(args, "device", "auto"))
     net, cfg = model_from_checkpoint(ckpt, device)
-    corpus = _corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"]), source=ckpt.meta.get("data_file"))
+    corpus = _corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"]), source=ckpt.meta.get("data_file"),
+                     run_folder=ckpt.path.parent)
     # Time Machine, Tiny Shakespeare, --data files: the held-out 10% (valid) is the only held-out split
     have = [s for s in ("valid", "test") if getattr(corpus, s) is not None]
     split = pick_split(getattr(args, "split", None), have, f"this run's corpus ({corpus.name})")

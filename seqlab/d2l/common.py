@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -71,7 +71,7 @@ class Accumulator:
 def check_reiterable(batches, name: str, num_epochs: int, instead: str) -> None:
     """Refuse a one-pass iterator (a generator) for more than one epoch before any training: the
     epochs after the first would have no batches."""
-    if num_epochs > 1 and iter(batches) is batches:
+    if num_epochs > 1 and isinstance(batches, Iterator):  # (iter(DataLoader) would draw from torch's RNG)
         raise SeqlabError(f"{name} is a generator (or another one-pass iterator): it is used up after one epoch, "
                           f"so the other {num_epochs - 1} of the {num_epochs} epochs would have no batches. Pass something that can be iterated "
                           f"again each epoch: {instead}, or a list")

@@ -133,20 +133,27 @@ def file_fingerprint(path: str | Path) -> dict:
     return {"path": str(path.resolve()), "sha256": sha256_of(path)}
 
 
-def run_data_file(typed: str, fingerprint: dict | None) -> str:
+def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path | None = None) -> str:
     """The path to read a run's --data file again (evaluate: its held-out part), from the
-    checkpoint's `file_fingerprint`; a file moved or changed since training is a clear error
-    rather than a figure on other text. A checkpoint without one gives the path as typed."""
+    checkpoint's `file_fingerprint`: its absolute path, else the path as typed (from here, then
+    from the run's folder: a project moved or copied elsewhere) holding the same bytes. A file
+    moved away or changed since training is a clear error rather than a figure on other text. A
+    checkpoint without a fingerprint gives the path as typed."""
     if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("path"), str):
         return typed
-    path = Path(fingerprint["path"])
-    if not path.is_file():
-        raise SeqlabError(f"the run's text file {str(path)!r} (its --data {typed}) is not there any more: "
+    want = fingerprint.get("sha256")
+    candidates = [Path(fingerprint["path"]), Path(typed)]
+    if run_folder is not None and not Path(typed).is_absolute():
+        candidates += [Path(run_folder) / typed, Path(run_folder).parent / typed]
+    found = [p for p in dict.fromkeys(candidates) if p.is_file()]
+    for path in found:
+        if not want or sha256_of(path) == want:
+            return str(path)
+    if not found:
+        raise SeqlabError(f"the run's text file {fingerprint['path']!r} (its --data {typed}) is not there any more: "
                           "the held-out part is read from it; put the file back there")
-    if fingerprint.get("sha256") and sha256_of(path) != fingerprint["sha256"]:
-        raise SeqlabError(f"{str(path)!r} has changed since the run was trained (its sha256 differs): its held-out "
-                          "part would not be the run's; restore the file the run was trained on")
-    return str(path)
+    raise SeqlabError(f"{str(found[0])!r} has changed since the run was trained (its sha256 differs): its held-out "
+                      "part would not be the run's; restore the file the run was trained on")
 
 
 def cache_dir() -> Path:

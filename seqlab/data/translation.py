@@ -197,15 +197,17 @@ class TranslationData:
 
 def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None, num_examples: int | None = None,
                      num_steps: int = 10, valid_frac: float = 0.05, test_frac: float = 0.05,
-                     split_seed: int = 0, min_freq: int = 2) -> TranslationData:
-    """Read, preprocess and split the pairs; vocabularies from the training split."""
+                     split_seed: int = 0, min_freq: int = 2, strict: bool = True) -> TranslationData:
+    """Read, preprocess and split the pairs; vocabularies from the training split. `strict`: a
+    --data file's lines must all be pairs (check_pair_lines); False reads a file as runs trained
+    before that check did (such lines skipped), to resume or evaluate them."""
     if num_steps < 2:
         raise SeqlabError(f"num_steps must be at least 2 (a word and <eos>), got {num_steps}")
     if dataset != "fra-eng" and data is None:
         raise SeqlabError(f"unknown translation dataset {dataset!r}: use fra-eng, or --data FILE "
                           "(lines of `source<TAB>target`)")
     text = preprocess_nmt(read_data_nmt(data) if data is not None else read_data_nmt())
-    if data is not None:
+    if data is not None and strict:
         check_pair_lines(text, data)
     source, target = tokenize_nmt(text, num_examples)
     if not source:

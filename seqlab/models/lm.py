@@ -329,8 +329,6 @@ def init_embedding_and_output(net: RNNModel | RegularizedRNNModel, r: float) -> 
 
 
 def _build(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNModel:
-    if config.nonlinearity != "tanh" and config.cell != "rnn":  # GRU/LSTM gates have fixed activations
-        raise SeqlabError(f"--nonlinearity {config.nonlinearity} applies to --cell rnn only, not {config.cell}")
     for name in ("dropout_input", "dropout_hidden", "dropout_output", "dropout_embed", "weight_drop"):
         _check_p(getattr(config, name), "--" + name.replace("_", "-"))  # a negative one would just turn it off
     if is_regularized(config):

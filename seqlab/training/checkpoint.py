@@ -341,7 +341,12 @@ def run_numbers(out: str | Path, names: tuple[str, ...]) -> dict[str, float]:
 
     What --resume keeps when the command leaves them out; {} where the run cannot be read (the
     resume itself then says why)."""
-    config = (_peek_meta(Path(out) / "last.safetensors") or {}).get("config")
+    path = Path(out) / "last.safetensors"
+    if not path.exists():  # an --overwrite killed before its first checkpoint: the run is aside until
+        from seqlab.training.run_folder import aside_checkpoint  # check_run_folder puts it back
+
+        path = aside_checkpoint(Path(out)) or path
+    config = (_peek_meta(path) or {}).get("config")
     if not isinstance(config, dict):
         return {}
     return {key: value for key, value in leaf_items(config)

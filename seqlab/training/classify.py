@@ -158,7 +158,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out."""
     check_config(cfg)
     t, out = cfg.train, Path(cfg.run.out)
-    check_run_folder(cfg.run)  # another run there is refused before anything is written
+    check_run_folder(cfg.run, log)  # another run there is refused before anything is written
     dist, device, log = D.join(t.batch_size, device, log)
     seed_everything(cfg.run.seed)
     splits = load_splits(cfg.data)
@@ -180,7 +180,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         set_rng_state(ckpt.meta["rng"])
         log(resumed_note(out, start_epoch, t.epochs))
     if dist.is_main:
-        open_run_folder(cfg.run)
+        open_run_folder(cfg.run, log)
     log_file = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
     model = D.wrap(net, dist, device)  # DDP under torchrun; `net` itself is what is evaluated and saved
     steps_per_image = x_train.shape[1]

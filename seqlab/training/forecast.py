@@ -331,7 +331,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     _check(cfg)
     dist, device, log = D.join(cfg.train.batch_size, torch.device("cpu"), log)
     out = Path(cfg.run.out)
-    check_run_folder(cfg.run)  # another run there is refused before anything is written
+    check_run_folder(cfg.run, log)  # another run there is refused before anything is written
     series = load_series(cfg.series)
     for k, why in fitting_k_steps(series)[1].items():  # said before training, and kept in report.json
         log(f"the k-step report leaves out k = {k}: {why}")
@@ -364,7 +364,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         set_rng_state(ckpt.meta["rng"])
         log(resumed_note(out, start_epoch, t.epochs))
     if dist.is_main:
-        open_run_folder(cfg.run)
+        open_run_folder(cfg.run, log)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
     step_loss = D.wrap(_StepLoss(net, loss_sum), dist, device)
     mse = nn.MSELoss(reduction="none")

@@ -222,7 +222,9 @@ def _plot(out: Path, records: list[dict]) -> None:
 def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) -> dict:
     """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record."""
     out = Path(cfg.run.out)
-    check_run_folder(cfg.run)  # another run there is refused before anything is written
+    check_run_folder(cfg.run, log)  # another run there is refused before anything is written
+    if not cfg.run.resume:
+        reg.check_new_run(cfg)
     tc = cfg.train
     dist, device, log = D.join(tc.batch_size, device, log)
     net = build_lm(cfg.model, len(corpus.vocab)).to(device)
@@ -266,7 +268,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
         batch_rng.setstate((v, tuple(internal), g))
         log(f"{resumed_note(out, start, tc.epochs)} (best valid loss {best:.4f})")
     if dist.is_main:
-        open_run_folder(cfg.run)
+        open_run_folder(cfg.run, log)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)
     n_params = sum(p.numel() for p in net.parameters())
     log(f"lm: {cfg.model.cell}/{cfg.model.impl} {n_params:,} parameters, vocab {len(corpus.vocab)}, "
@@ -363,7 +365,12 @@ def check_compatible(ckpt: Checkpoint, corpus: LMCorpus) -> None:
     """Refuse a checkpoint trained on another vocabulary."""
     from seqlab.data.vocab import Vocab
 
-    if Vocab.from_dict(ckpt.meta["vocab"]) != corpus.vocab:
+    saved = Vocab.from_dict(ckpt.meta["vocab"])
+    if saved != corpus.vocab and "\r" in saved and "\r" not in corpus.vocab:
+        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} was trained when a '\\r' of Windows line ends was a "
+                          "token of its own; seqlab now reads \\r\\n as \\n (as Python's text mode does), so "
+                          "this run cannot go on with that vocabulary: start a new run")
+    if saved != corpus.vocab:
         raise SeqlabError(f"checkpoint {str(ckpt.path)!r} was trained with another vocabulary "
                           f"({len(ckpt.meta['vocab'].get('idx_to_token', []))} tokens) than this data gives "
                           f"({len(corpus.vocab)}): use the same --dataset/--data, --level and vocabulary options")

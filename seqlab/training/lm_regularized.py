@@ -128,6 +128,15 @@ def uses_regularized_epoch(tc) -> bool:
     return tc.ar_alpha > 0 or tc.tar_beta > 0 or tc.variable_bptt or tc.schedule == "cosine"
 
 
+def check_new_run(cfg) -> None:
+    """Settings a new run refuses that runs trained before these checks may hold (they were
+    ignored then): such a run can still be evaluated, generated from and resumed."""
+    if cfg.model.nonlinearity != "tanh" and cfg.model.cell != "rnn":  # GRU/LSTM gates have fixed activations
+        raise SeqlabError(f"--nonlinearity {cfg.model.nonlinearity} applies to --cell rnn only, not {cfg.model.cell}")
+    if cfg.train.warmup_steps < 0:
+        raise SeqlabError(f"need warmup_steps >= 0, got {cfg.train.warmup_steps}")
+
+
 def check_options(tc) -> None:
     """Refuse combinations that cannot work, with what to change."""
     if not tc.bptt_sd >= 0:
@@ -144,7 +153,7 @@ def check_options(tc) -> None:
         raise SeqlabError(f"--schedule step multiplies the lr by --lr-decay after each epoch past --decay-start: "
                           f"need lr_decay < 1 and decay_start >= 0, got {tc.lr_decay} and {tc.decay_start} "
                           f"(e.g. --lr-decay 0.5 --decay-start 4)")
-    if tc.warmup_steps < 0 or (tc.schedule == "cosine" and not 0 <= tc.min_lr_ratio <= 1):
+    if tc.schedule == "cosine" and (tc.warmup_steps < 0 or not 0 <= tc.min_lr_ratio <= 1):
         raise SeqlabError(f"need warmup_steps >= 0 and 0 <= min_lr_ratio <= 1, got {tc.warmup_steps} "
                           f"and {tc.min_lr_ratio}")
 

@@ -51,6 +51,12 @@ def check_writable(folder: str | Path) -> Path:
     return folder
 
 
+def aside_checkpoint(folder: Path) -> Path | None:
+    """The last checkpoint of the run an --overwrite moved aside in `folder` (None if there is none)."""
+    path = folder / ASIDE / "last.safetensors"
+    return path if (folder / ASIDE / _MOVED).exists() and path.is_file() else None
+
+
 def aside_note(folder: Path) -> str:
     """What find_checkpoint adds when `folder` has no checkpoint because an --overwrite moved its run aside."""
     if not (folder / ASIDE / _MOVED).exists():

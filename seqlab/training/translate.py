@@ -58,24 +58,28 @@ class MaskedSoftmaxCELoss(nn.Module):
     real token; an empty sequence has no loss), where the book gives [2.3026, 1.1513, 0.0].
 
     Each valid length must be an integer in 0..T: one past T would divide T tokens' loss by
-    more than T. Checking the values costs one host read per call; seqlab's own training loop
+    more than T. Checking the values (and the labels' range) costs one host read per call; seqlab's
+    own training loop
     (`train_epoch`) calls `masked_ce`, whose checks are on shapes only.
     """
 
     def forward(self, pred: torch.Tensor, label: torch.Tensor, valid_len: torch.Tensor) -> torch.Tensor:
         valid_len = torch.as_tensor(valid_len, device=pred.device)
-        if torch.is_tensor(label) and torch.is_tensor(pred) and not label.is_floating_point() and label.numel():
-            lo, hi, V = int(label.min()), int(label.max()), pred.shape[-1]
-            if lo < 0 or hi >= V:
-                raise SeqlabError(f"label id {lo if lo < 0 else hi} is out of range for predictions over {V} "
-                                  f"tokens (ids 0..{V - 1}): the labels and the model use different vocabularies")
-        ce = masked_ce(pred, label, valid_len)  # checks the shapes
         if valid_len.is_floating_point():
             raise SeqlabError(f"valid_len must hold integer lengths, not {valid_len.dtype}")
-        T = pred.shape[1]
-        outside = valid_len[(valid_len < 0) | (valid_len > T)]  # the one host read
-        if outside.numel():
-            raise SeqlabError(f"valid lengths must be in 0..{T} (the steps of the labels), got {outside[:5].tolist()}")
+        if torch.is_tensor(label) and label.numel() and valid_len.numel():  # the one host read: both ranges
+            lo, hi, len_lo, len_hi = torch.stack([*torch.aminmax(label.long()),
+                                                  *torch.aminmax(valid_len.long())]).tolist()
+        else:
+            lo, hi, len_lo, len_hi = 0, 0, 0, 0
+        V, T = pred.shape[-1], pred.shape[1]
+        if lo < 0 or hi >= V:
+            raise SeqlabError(f"label id {lo if lo < 0 else hi} is out of range for predictions over {V} "
+                              f"tokens (ids 0..{V - 1}): the labels and the model use different vocabularies")
+        ce = masked_ce(pred, label, valid_len)  # checks the shapes
+        if len_lo < 0 or len_hi > T:
+            bad = valid_len[(valid_len < 0) | (valid_len > T)]
+            raise SeqlabError(f"valid lengths must be in 0..{T} (the steps of the labels), got {bad[:5].tolist()}")
         return ce.sum(dim=1) / valid_len.clamp(min=1).to(pred.dtype)
 
 
@@ -230,10 +234,10 @@ def fit(cfg, *, log=print) -> dict:
     dist, device, log = D.join(tr.batch_size, resolve_device(run.device), log)
     seed_everything(run.seed)
     out = Path(run.out)
-    check_run_folder(run)  # another run there is refused before anything is written
+    check_run_folder(run, log)  # another run there is refused before anything is written
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,
                             valid_frac=d.valid_frac, test_frac=d.test_frac, split_seed=d.split_seed,
-                            min_freq=d.min_freq)
+                            min_freq=d.min_freq, strict=not run.resume)
     if not data.splits["valid"]:
         raise SeqlabError("the valid split is empty: raise --valid-frac or use more examples")
     train_arrays, valid_arrays = data.arrays("train"), data.arrays("valid")
@@ -254,7 +258,7 @@ def fit(cfg, *, log=print) -> dict:
         set_rng_state(ckpt.meta["rng"])
         log(resumed_note(out, start_epoch, tr.epochs))
     if dist.is_main:
-        open_run_folder(run)
+        open_run_folder(run, log)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if run.resume else None)
     wrapped = D.wrap(model, dist, device)  # DDP under torchrun; `model` is what is evaluated and saved
     bleu_pairs = data.splits["valid"][: tr.bleu_sentences]

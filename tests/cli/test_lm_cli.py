@@ -170,6 +170,13 @@ def test_evaluate_reads_the_runs_data_file_from_anywhere_and_notices_a_change(tm
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--device", "cpu"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["ppl"] == pytest.approx(read_metrics(tmp_path / "run" / "metrics.jsonl")[-1]["valid_ppl"])
+    # the project moved (its absolute path is gone): the typed path from here, same bytes, is the file
+    (tmp_path / "work").rename(tmp_path / "moved")
+    monkeypatch.chdir(tmp_path / "moved")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["ppl"] == pytest.approx(result["ppl"])
+    (tmp_path / "moved").rename(tmp_path / "work")
+    monkeypatch.chdir(tmp_path)
     with open(tmp_path / "work" / "tiny.txt", "a") as fh:
         fh.write("and more text\n")
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--device", "cpu"]) == 2

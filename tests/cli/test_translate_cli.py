@@ -180,10 +180,23 @@ def test_no_fast_turns_the_decoders_fused_output_loss_off(run_dir, tmp_path, mon
 
 
 def test_evaluate_finds_the_pair_file_from_another_folder(run_dir, capsys, monkeypatch, tmp_path):
-    # the run was trained with an absolute --data; its checkpoint keeps the file's place and sha256
-    _, out, _ = run_dir
+    # trained with a relative --data: evaluate from elsewhere read it relative to its own folder
+    # ("not found"), and an edited file was evaluated without a word
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "pairs.txt").write_text("\n".join(f"{a}\t{b}" for a, b in PAIRS * 6) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "work")
+    _, _, argv = run_dir
+    out = tmp_path / "rel"
+    argv = [("pairs.txt" if a.endswith("pairs.txt") else str(out) if a.endswith("run") else a) for a in argv]
+    argv[argv.index("--epochs") + 1] = "1"
+    assert main(argv) == 0
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["sentences"] > 0
     meta = load_checkpoint(out, "last").meta["data_file"]
-    assert meta["path"].endswith("pairs.txt") and len(meta["sha256"]) == 64
+    assert meta["path"] == str(tmp_path / "work" / "pairs.txt") and len(meta["sha256"]) == 64
+    with open(tmp_path / "work" / "pairs.txt", "a", encoding="utf-8") as fh:
+        fh.write("new .\tnouveau .\n")
+    assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 2
+    assert "has changed since the run was trained" in capsys.readouterr().err

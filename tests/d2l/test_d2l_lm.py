@@ -245,3 +245,16 @@ def test_train_ch8_refuses_a_generator_before_training():
     with pytest.raises(Exception, match="generator.*used up after one epoch"):
         d2l.train_ch8(net, d2l.seq_data_iter_sequential(corpus, 8, 10), vocab, 1, 2, "cpu", plot_path=None)
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))  # no epoch ran
+
+
+def test_the_generator_check_leaves_torchs_random_stream_alone():
+    # iter(DataLoader) draws its base seed from torch's generator: checking that way changed the
+    # book's initial weights under torch.manual_seed
+    from torch.utils.data import DataLoader
+
+    from seqlab.d2l.common import check_reiterable
+    torch.manual_seed(0)
+    want = torch.rand(3)
+    torch.manual_seed(0)
+    check_reiterable(DataLoader(list(range(10)), batch_size=2, shuffle=True), "data_iter", 5, "a DataLoader")
+    assert torch.equal(torch.rand(3), want)

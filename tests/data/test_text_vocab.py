@@ -159,3 +159,16 @@ def test_windows_line_ends_read_as_python_text_mode_reads_them(tmp_path):
     windows.write_bytes(b"the time\r\nmachine\r\n")
     mac.write_bytes(b"the time\rmachine\r")
     assert read_text(windows) == read_text(mac) == read_text(unix) == open(windows, encoding="utf-8").read()
+
+
+def test_resuming_a_run_whose_vocabulary_kept_windows_carriage_returns_says_why_it_cannot():
+    from types import SimpleNamespace
+
+    from seqlab.data.vocab import Vocab
+    from seqlab.errors import SeqlabError
+    from seqlab.training.lm import check_compatible
+    old = Vocab(list("ab\r\n"))  # a run trained before \r\n was read as \n
+    corpus = SimpleNamespace(vocab=Vocab(list("ab\n")))
+    ckpt = SimpleNamespace(meta={"vocab": old.to_dict()}, path="run/last.safetensors")
+    with pytest.raises(SeqlabError, match=r"reads \\r\\n as \\n"):
+        check_compatible(ckpt, corpus)

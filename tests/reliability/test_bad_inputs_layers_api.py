@@ -150,3 +150,10 @@ def test_a_reserved_token_listed_twice_gets_one_id_and_the_vocabulary_reloads(tm
     assert Vocab.load(tmp_path / "v.json") == v  # was "a token appears twice"
     assert hash(Vocab(["a", "b", "a"], reserved_tokens=["<pad>", "<bos>"])) == hash(v)  # hashable, as the book's
     assert {v: 1}[Vocab(["a", "b", "a"], reserved_tokens=["<pad>", "<bos>"])] == 1
+
+
+def test_models_of_runs_trained_before_the_new_run_checks_still_build():
+    # --nonlinearity relu with a GRU was ignored before; a new run refuses it (lm_regularized.check_new_run)
+    # but such a run's checkpoint must still load, generate and evaluate
+    net = build_lm(ModelConfig(cell="gru", nonlinearity="relu", hidden=8), 10)
+    assert net(torch.zeros(2, 3, dtype=torch.long))[0].shape == (6, 10)

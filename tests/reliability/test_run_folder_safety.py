@@ -482,3 +482,18 @@ def test_resume_says_clipping_turned_off(fx, tmp_path, capsys):
     _ok(_argv("classify", fx, out), capsys)
     assert cli_main(_argv("classify", fx, out, "--resume", "--epochs", "2", "--clip", "0")) == 0
     assert "--clip 0 instead of the run's 1: gradients are not clipped from here on" in capsys.readouterr().out
+
+
+def test_resume_after_a_killed_overwrite_keeps_the_runs_lr(fx, tmp_path, capsys, monkeypatch):
+    # --resume reads the run's --lr before the old run is put back: it found no last.safetensors and
+    # went on at the default rate, saying "--lr 1 instead of the run's 0.25"
+    from seqlab.training.metrics import read_metrics
+
+    out = tmp_path / "lr_run"
+    _ok(_argv("lm", fx, out, "--lr", "0.25"), capsys)
+    _killed_overwrite(out, monkeypatch)
+    code = main(_argv("lm", fx, out, "--epochs", "2", "--resume"))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-2000:]
+    assert "instead of the run's" not in captured.out + captured.err
+    assert [r["lr"] for r in read_metrics(out / "metrics.jsonl")] == [0.25, 0.25]
