@@ -9,6 +9,8 @@ from torch.nn import functional as F
 from seqlab import d2l
 from seqlab.runtime import seed_everything
 
+from reference_decode import book_predict_ch8  # tests/generation, on the test path
+
 
 # --- 8.5, as printed in the book (its own get_params / init_rnn_state / rnn) -------------
 def get_params(vocab_size, num_hiddens, device):
@@ -190,19 +192,6 @@ class BookRNNModelScratch:
 
     def begin_state(self, batch_size, device):
         return self.init_state(batch_size, self.num_hiddens, device)
-
-
-def book_predict_ch8(prefix, num_preds, net, vocab, device):
-    state = net.begin_state(batch_size=1, device=device)
-    outputs = [vocab[prefix[0]]]
-    get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))  # noqa: E731
-    for y in prefix[1:]:
-        _, state = net(get_input(), state)
-        outputs.append(vocab[y])
-    for _ in range(num_preds):
-        y, state = net(get_input(), state)
-        outputs.append(int(y.argmax(dim=1).reshape(1)))
-    return "".join([vocab.idx_to_token[i] for i in outputs])
 
 
 def test_book_plain_class_model_trains_and_predicts(tmp_path, capsys):

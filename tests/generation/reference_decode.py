@@ -1,7 +1,9 @@
-"""The decoders as they were before issue 7 item 4 (host round-trips every step), frozen verbatim.
+"""The decoders as they were before issue 7 item 4 (host round-trips every step), frozen verbatim,
+and the book's `predict_ch8` loop (one token per call).
 
-Test-only twin: the device-side `greedy_decode` / `beam_search` must return exactly what these
-return (same tokens, scores, sums, lengths and order), so the two are compared in test_beam.py.
+Test-only twins: the device-side `greedy_decode` / `beam_search` must return exactly what these
+return (same tokens, scores, sums, lengths and order), so the two are compared in test_beam.py;
+`predict_ch8` must give the book's text (test_sampling.py, tests/d2l/test_d2l_lm.py).
 """
 
 from __future__ import annotations
@@ -118,3 +120,17 @@ def beam_search_ref(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Te
         if bool(done.all()):
             break
     return [sorted(f, key=lambda h: h.score, reverse=True)[:n_best] for f in finished]
+
+
+def book_predict_ch8(prefix, num_preds, net, vocab, device):
+    """The book's code (8.5), verbatim apart from names."""
+    state = net.begin_state(batch_size=1, device=device)
+    outputs = [vocab[prefix[0]]]
+    get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))  # noqa: E731
+    for y in prefix[1:]:
+        _, state = net(get_input(), state)
+        outputs.append(vocab[y])
+    for _ in range(num_preds):
+        y, state = net(get_input(), state)
+        outputs.append(int(y.argmax(dim=1).reshape(1)))
+    return "".join([vocab.idx_to_token[i] for i in outputs])

@@ -12,31 +12,19 @@ from seqlab.errors import SeqlabError
 from seqlab.generation.sampling import choose, generate, generate_batch, generate_ids, next_token, predict_ch8, warm_up
 from seqlab.models.lm import ModelConfig, RNNModel, build_lm
 
+from reference_decode import book_predict_ch8  # tests/generation, on the test path
+
 
 def _model(V, seed=0):
     torch.manual_seed(seed)
     return RNNModel(nn.LSTM(V, 16), V)
 
 
-def _book_predict_ch8(prefix, num_preds, net, vocab, device):
-    """The book's code, verbatim apart from names."""
-    state = net.begin_state(batch_size=1, device=device)
-    outputs = [vocab[prefix[0]]]
-    get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))  # noqa: E731
-    for y in prefix[1:]:
-        _, state = net(get_input(), state)
-        outputs.append(vocab[y])
-    for _ in range(num_preds):
-        y, state = net(get_input(), state)
-        outputs.append(int(y.argmax(dim=1).reshape(1)))
-    return "".join([vocab.idx_to_token[i] for i in outputs])
-
-
 def test_predict_ch8_equals_the_books_loop():
     vocab = Vocab(list("the time traveller for so it will be convenient"))
     net = _model(len(vocab))
     ours = predict_ch8("time traveller", 30, net, vocab, "cpu")
-    assert ours == _book_predict_ch8("time traveller", 30, net, vocab, "cpu")
+    assert ours == book_predict_ch8("time traveller", 30, net, vocab, "cpu")
     assert ours.startswith("time traveller") and len(ours) == len("time traveller") + 30
 
 
@@ -175,7 +163,6 @@ def test_on_cuda_batched_equals_one_at_a_time_and_seeds_repeat():
 def test_a_tiny_temperature_samples_the_arg_max(temperature):
     # logits / T overflowed to inf even in float64 (1e-320): NaN probabilities, a RuntimeError from
     # torch.multinomial; the limit T -> 0 of the softmax is the arg-max
-    from seqlab.generation.sampling import choose
     logits = torch.tensor([[0.5, 3.0, -1.0, 2.9], [100.0, -100.0, 99.0, 0.0]])
     gen = torch.Generator().manual_seed(0)
     assert choose(logits, temperature=temperature, generator=gen).tolist() == [1, 0]
