@@ -82,8 +82,7 @@ def _tokens(text: str, level: str) -> list[str]:
 
 def run_generate(args: argparse.Namespace) -> int:
     from seqlab.data.vocab import Vocab
-    from seqlab.errors import SeqlabError
-    from seqlab.generation.sampling import check_prefix, check_sampling, generate_batch
+    from seqlab.generation.sampling import check_generates, check_prefix, check_sampling, generate_batch
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import load_checkpoint
     from seqlab.training.lm import model_from_checkpoint
@@ -92,9 +91,7 @@ def run_generate(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint, args.which)
     device = resolve_device(args.device)
     net, cfg = model_from_checkpoint(ckpt, device)
-    if getattr(cfg.model, "bidirectional", False):  # it reads the future too: its next-token guesses are noise
-        raise SeqlabError("this checkpoint is a bidirectional model: it cannot generate text "
-                          "(train one without --bidirectional)")
+    check_generates(net)
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     level = cfg.data.level
     prefix = check_prefix(_tokens(args.prefix, level), vocab, level)

@@ -81,7 +81,7 @@ def is_bidirectional(net) -> bool:
 def check_generates(net) -> None:
     if is_bidirectional(net):
         raise SeqlabError("this is a bidirectional model: it cannot generate text (its training read each "
-                          "next token from the right-to-left pass); train one without bidirectional")
+                          "next token from the right-to-left pass); train one without --bidirectional")
 
 
 @torch.no_grad()

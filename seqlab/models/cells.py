@@ -41,7 +41,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.fast_cells import recurrence
-from seqlab.training.common import check_count, check_state
+from seqlab.training.common import check_count, check_state, ids_readable_here, out_of_range_id
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -52,13 +52,6 @@ def _uniform(shape: tuple[int, ...], hidden: int, dtype, device) -> nn.Parameter
     # PyTorch's init for recurrent layers: U(-1/sqrt(H), 1/sqrt(H)).
     bound = 1.0 / math.sqrt(hidden)
     return nn.Parameter(torch.empty(shape, dtype=dtype, device=device).uniform_(-bound, bound))
-
-
-def _autocasting(device_type: str) -> bool:
-    try:
-        return torch.is_autocast_enabled(device_type)
-    except TypeError:  # torch < 2.4 takes no device type (and answers for CUDA)
-        return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
 
 
 def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the input") -> None:
@@ -77,7 +70,7 @@ def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the in
             raise SeqlabError(f"{what} has {X.shape[-1]} features per step but the layer reads {input_size} "
                               f"(its input_size): build the layer with input_size={X.shape[-1]} or check the "
                               "input's layout (time-major: (T, B, D))")
-        if X.dtype != weight.dtype and not _autocasting(X.device.type):
+        if X.dtype != weight.dtype and not torch.is_autocast_enabled(X.device.type):
             raise SeqlabError(f"{what} is {X.dtype} but the layer's weights are {weight.dtype}: convert one "
                               f"(X.to({weight.dtype}) or layer.to({X.dtype}))")
     elif X.dtype == torch.bool or X.is_complex() or X.dim() != 2:
@@ -86,11 +79,10 @@ def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the in
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise SeqlabError(f"{what} of shape {tuple(X.shape)} is empty: it needs at least one time step "
                           "(dim 0) and one sequence (dim 1)")
-    if not X.is_floating_point() and X.device.type == "cpu" and not torch.compiler.is_compiling():
-        lo, hi = int(X.min()), int(X.max())
-        if lo < 0 or hi >= input_size:
-            raise SeqlabError(f"token id {lo if lo < 0 else hi} is out of range: the layer reads one-hot "
-                              f"vectors of {input_size} (ids 0..{input_size - 1})")
+    bad = None if X.is_floating_point() or not ids_readable_here(X) else out_of_range_id(X, input_size)
+    if bad is not None:
+        raise SeqlabError(f"token id {bad} is out of range: the layer reads one-hot vectors of {input_size} "
+                          f"(ids 0..{input_size - 1})")
 
 
 class ScratchCell(nn.Module):

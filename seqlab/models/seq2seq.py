@@ -22,7 +22,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.fused_loss import output_losses
-from seqlab.training.common import check_targets
+from seqlab.training.common import check_targets, ids_readable_here, out_of_range_id
 
 ID_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
@@ -40,12 +40,11 @@ def check_tokens(X: Any, what: str, vocab_size: int | None = None) -> None:
         raise SeqlabError(f"{what} must hold integer token ids, not {X.dtype}")
     if X.shape[1] == 0:
         raise SeqlabError(f"{what} has no steps (shape {tuple(X.shape)}): give at least one token per sequence")
-    if vocab_size is not None and X.numel() and X.device.type == "cpu" and not torch.compiler.is_compiling():
-        lo, hi = int(X.min()), int(X.max())
-        if lo < 0 or hi >= vocab_size:
-            raise SeqlabError(f"token id {lo if lo < 0 else hi} in {what} is out of range for its vocabulary of "
-                              f"{vocab_size} tokens (ids 0..{vocab_size - 1}): the data and the model use different "
-                              "vocabularies (are the source and target vocabulary sizes swapped?)")
+    bad = out_of_range_id(X, vocab_size) if vocab_size is not None and X.numel() and ids_readable_here(X) else None
+    if bad is not None:
+        raise SeqlabError(f"token id {bad} in {what} is out of range for its vocabulary of {vocab_size} tokens "
+                          f"(ids 0..{vocab_size - 1}): the data and the model use different vocabularies (are the "
+                          "source and target vocabulary sizes swapped?)")
 
 
 class Encoder(nn.Module):

@@ -121,13 +121,23 @@ def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "t
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise SeqlabError(f"{what} of shape {tuple(X.shape)} are empty: a batch needs at least one row and "
                           "one time step")
-    if vocab_size is None:
-        return
-    lo, hi = int(X.min()), int(X.max())
-    if lo < 0 or hi >= vocab_size:
-        bad = lo if lo < 0 else hi
+    bad = None if vocab_size is None else out_of_range_id(X, vocab_size)
+    if bad is not None:
         raise SeqlabError(f"token id {bad} is out of range for a vocabulary of {vocab_size} tokens "
                           f"(ids 0..{vocab_size - 1}): the data and the model use different vocabularies")
+
+
+def ids_readable_here(X: torch.Tensor) -> bool:
+    """Whether a model may read its token ids' values: on the CPU, outside torch.compile (see
+    `check_model_input` for why not on CUDA)."""
+    return X.device.type == "cpu" and not torch.compiler.is_compiling()
+
+
+def out_of_range_id(X: torch.Tensor, size: int) -> int | None:
+    """An id of `X` outside 0..size-1 (the smallest if one is negative, else the largest), or None.
+    Reads X's values on the host."""
+    lo, hi = int(X.min()), int(X.max())
+    return lo if lo < 0 else hi if hi >= size else None
 
 
 def check_model_input(X: torch.Tensor, vocab_size: int, what: str = "token ids") -> None:
@@ -139,7 +149,7 @@ def check_model_input(X: torch.Tensor, vocab_size: int, what: str = "token ids")
     builds the model from the data's vocabulary, and generation checks the prefix and that the
     model and vocabulary sizes agree. Skipped inside torch.compile too (a graph break).
     """
-    on_cpu = torch.is_tensor(X) and X.device.type == "cpu" and not torch.compiler.is_compiling()
+    on_cpu = torch.is_tensor(X) and ids_readable_here(X)
     check_token_batch(X, vocab_size if on_cpu else None, what=what)  # a non-tensor: refused there
 
 
