@@ -170,6 +170,7 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     beam = bleu_on(model, pairs, data, device=device, beam_size=4, batch_size=bs)
     # `tokens`: the reference tokens (with <eos>) that loss and ppl average over; BLEU is a corpus
     # figure, and the greedy translations' own length is `output_tokens`
+    mean = loss["loss_sum"] / loss["tokens"]
     return {"split": split, "bleu": greedy["bleu"], "bleu_beam4": beam["bleu"], "tokens": loss["tokens"],
-            "output_tokens": greedy["tokens"], "sentences": greedy["sentences"], "loss": loss["loss_sum"] / loss["tokens"],
-            "ppl": math.exp(min(loss["loss_sum"] / loss["tokens"], 700)), "epoch": ckpt.meta.get("epoch")}
+            "output_tokens": greedy["tokens"], "sentences": greedy["sentences"], "loss": mean,
+            "ppl": math.exp(min(mean, 700)), "epoch": ckpt.meta.get("epoch")}

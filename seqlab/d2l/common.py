@@ -73,8 +73,8 @@ def check_reiterable(batches, name: str, num_epochs: int, instead: str) -> None:
     epochs after the first would have no batches."""
     if num_epochs > 1 and isinstance(batches, Iterator):  # (iter(DataLoader) would draw from torch's RNG)
         raise SeqlabError(f"{name} is a generator (or another one-pass iterator): it is used up after one epoch, "
-                          f"so the other {num_epochs - 1} of the {num_epochs} epochs would have no batches. Pass something that can be iterated "
-                          f"again each epoch: {instead}, or a list")
+                          f"so the other {num_epochs - 1} of the {num_epochs} epochs would have no batches. Pass "
+                          f"something that can be iterated again each epoch: {instead}, or a list")
 
 
 def load_array(data_arrays: Sequence[torch.Tensor], batch_size: int, is_train: bool = True) -> data.DataLoader:

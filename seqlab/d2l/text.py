@@ -11,11 +11,11 @@ import os
 
 from seqlab.data.corpora import load_corpus_time_machine, read_time_machine
 from seqlab.data.registry import dataset_file
-from seqlab.errors import SeqlabError
 from seqlab.data.sampling import (SeqDataLoader, load_data_time_machine, seq_data_iter_random,
                                   seq_data_iter_sequential)
 from seqlab.data.text import tokenize
 from seqlab.data.vocab import Vocab, count_corpus
+from seqlab.errors import SeqlabError
 
 DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
 DATA_HUB = {"time_machine": (DATA_URL + "timemachine.txt", "090b5e7e70c295757f55df93cb0a180b9691891a"),

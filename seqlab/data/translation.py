@@ -76,8 +76,9 @@ def check_pair_lines(text: str, where: str | Path) -> None:
         if fields != 2 and line.strip():
             hint = (" (manythings.org's files add a third, the attribution: keep the first two with "
                     "`cut -f1,2 FILE > pairs.txt`)" if fields > 2 else "")
-            raise SeqlabError(f"{str(where)!r} line {number} has {fields} tab-separated field{'s' if fields > 1 else ''}, "
-                              f"not 2: every line must be `source<TAB>target`{hint}")
+            plural = "s" if fields > 1 else ""
+            raise SeqlabError(f"{str(where)!r} line {number} has {fields} tab-separated field{plural}, not 2: "
+                              f"every line must be `source<TAB>target`{hint}")
 
 
 def check_num_steps(num_steps: int) -> None:

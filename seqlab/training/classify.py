@@ -172,8 +172,9 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         load_weights(net, ckpt)
         load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)  # each epoch's rate then comes from t.lr (_lr_at)
         if t.schedule == "cosine":  # a new --epochs re-draws the cosine: say where the rate jumps
-            was = _lr_at(replace(t, epochs=saved.train.epochs), ckpt.meta["epoch"])  # at the new lr's scale
-            note = cosine_span_note(t.epochs, saved.train.epochs, ckpt.meta["epoch"], was, _lr_at(t, ckpt.meta["epoch"]))
+            done = ckpt.meta["epoch"]
+            was = _lr_at(replace(t, epochs=saved.train.epochs), done)  # at the new lr's scale
+            note = cosine_span_note(t.epochs, saved.train.epochs, done, was, _lr_at(t, done))
             if note:
                 log(note)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]

@@ -58,9 +58,8 @@ class MaskedSoftmaxCELoss(nn.Module):
     real token; an empty sequence has no loss), where the book gives [2.3026, 1.1513, 0.0].
 
     Each valid length must be an integer in 0..T: one past T would divide T tokens' loss by
-    more than T. Checking the values (and the labels' range) costs one host read per call; seqlab's
-    own training loop
-    (`train_epoch`) calls `masked_ce`, whose checks are on shapes only.
+    more than T. Checking the values (and the labels' range) costs one host read per call;
+    seqlab's own training loop (`train_epoch`) calls `masked_ce`, whose checks are on shapes only.
     """
 
     def forward(self, pred: torch.Tensor, label: torch.Tensor, valid_len: torch.Tensor) -> torch.Tensor:
