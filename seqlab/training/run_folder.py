@@ -37,6 +37,7 @@ _MOVED = "MOVED"
 # This process's --out folders whose old run is aside (by resolved path: the folder as given).
 _aside_now: dict[Path, Path] = {}
 
+
 def check_writable(folder: str | Path) -> Path:
     """Make sure a run can write into `folder` (created if missing), before it starts training."""
     folder = Path(folder)
