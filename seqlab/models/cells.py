@@ -41,6 +41,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.fast_cells import recurrence
+from seqlab.torch_compat import autocast_enabled
 from seqlab.training.common import check_count, check_state, ids_readable_here, out_of_range_id
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -70,7 +71,7 @@ def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the in
             raise SeqlabError(f"{what} has {X.shape[-1]} features per step but the layer reads {input_size} "
                               f"(its input_size): build the layer with input_size={X.shape[-1]} or check the "
                               "input's layout (time-major: (T, B, D))")
-        if X.dtype != weight.dtype and not torch.is_autocast_enabled(X.device.type):
+        if X.dtype != weight.dtype and not autocast_enabled(X.device.type):
             raise SeqlabError(f"{what} is {X.dtype} but the layer's weights are {weight.dtype}: convert one "
                               f"(X.to({weight.dtype}) or layer.to({X.dtype}))")
     elif X.dtype == torch.bool or X.is_complex() or X.dim() != 2:

@@ -32,17 +32,12 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
+from seqlab.torch_compat import custom_bwd_cuda, float32_fwd
 
 # Under autocast (CUDA's, or a user's CPU autocast) the inputs arrive in bf16/fp16: the recurrence
-# (a long product of gates, where low precision compounds) runs in float32 with autocast off; the
-# big matmuls around it (input projection, output layer) keep the autocast precision.
-_fwd_cuda = torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
-_fwd_cpu = torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
-_bwd = torch.amp.custom_bwd(device_type="cuda")
-
-
-def _fwd(forward):
-    return _fwd_cuda(_fwd_cpu(forward))
+# (a long product of gates, where low precision compounds) runs in float32 with autocast off
+# (`float32_fwd` on each forward); the big matmuls around it (input projection, output layer) keep
+# the autocast precision.
 
 
 # --- the step products ------------------------------------------------------------------
@@ -140,7 +135,7 @@ class _RNNRecurrence(torch.autograd.Function):
     """H_t = phi(XW_t + H_{t-1} W_h), phi = tanh or relu."""
 
     @staticmethod
-    @_fwd
+    @float32_fwd
     def forward(ctx, XW, h0, W_h, relu: bool):
         T = XW.shape[0]
         hs = XW.new_empty((T + 1, *h0.shape))  # (T+1, B, H): hs[0] = h0, hs[t+1] = H_t
@@ -168,7 +163,7 @@ class _RNNRecurrence(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    @_bwd
+    @custom_bwd_cuda
     def backward(ctx, dY, dhT):
         hs, W_h = ctx.saved_tensors
         T = hs.shape[0] - 1
@@ -199,7 +194,7 @@ class _GRURecurrence(torch.autograd.Function):
     """r, z = s(XW_rz + H W_rz + b_rz); n = tanh(XW_n + r * (H W_n + b_n)); H' = n + z (H - n)."""
 
     @staticmethod
-    @_fwd
+    @float32_fwd
     def forward(ctx, XW, h0, W_h, b_h):
         T, (B, H) = XW.shape[0], h0.shape
         hs = XW.new_empty((T + 1, B, H))
@@ -224,7 +219,7 @@ class _GRURecurrence(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    @_bwd
+    @custom_bwd_cuda
     def backward(ctx, dY, dhT):
         hs, rz, n, hn, W_h = ctx.saved_tensors
         T, B, H = n.shape
@@ -265,7 +260,7 @@ class _LSTMRecurrence(torch.autograd.Function):
     """i, f, o = s(.), g = tanh(.) of XW + H W_h; C' = f C + i g; H' = o tanh(C')."""
 
     @staticmethod
-    @_fwd
+    @float32_fwd
     def forward(ctx, XW, h0, c0, W_h):
         T, (B, H) = XW.shape[0], h0.shape
         hs = XW.new_empty((T + 1, B, H))
@@ -289,7 +284,7 @@ class _LSTMRecurrence(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    @_bwd
+    @custom_bwd_cuda
     def backward(ctx, dY, dhT, dcT):
         hs, cs, acts, tc, W_h = ctx.saved_tensors
         T, B, H = tc.shape

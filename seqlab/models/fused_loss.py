@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch.utils.weak import WeakIdKeyDictionary
 
 from seqlab.errors import SeqlabError
+from seqlab.torch_compat import autocast_enabled, is_compiling
 
 
 class _Workspace:
@@ -119,8 +120,8 @@ def use_fused_loss(hidden: torch.Tensor, weight: torch.Tensor) -> bool:
     (>= MIN_VOCAB), with a gradient to take."""
     return (weight.shape[0] >= MIN_VOCAB and hidden.device.type == "cpu"
             and hidden.dtype == weight.dtype == torch.float32
-            and torch.is_grad_enabled() and not torch.is_autocast_enabled("cpu")
-            and not torch.compiler.is_compiling())  # compiled, inductor fuses F.cross_entropy itself
+            and torch.is_grad_enabled() and not autocast_enabled("cpu")
+            and not is_compiling())  # compiled, inductor fuses F.cross_entropy itself
 
 
 def output_losses(hidden: torch.Tensor, linear: torch.nn.Linear, targets: torch.Tensor, *,

@@ -93,8 +93,13 @@ def _silent(*args, **kwargs) -> None:
     """The `log` of a rank other than 0: only rank 0 prints."""
 
 
-def cleanup() -> None:
+def cleanup(failed: bool = False) -> None:
+    """Leave the process group. After a run that went well the ranks first wait for each other:
+    torch 2.2's gloo backend hangs the rank that tears down last (its worker threads wait for a
+    peer already gone). After a failure a rank may be gone for good, so none waits."""
     if dist.is_available() and dist.is_initialized():
+        if not failed:
+            dist.barrier()
         dist.destroy_process_group()
 
 
@@ -226,7 +231,7 @@ class session:
             if exc is not None and isinstance(exc, RuntimeError) and dist.is_available() and dist.is_initialized():
                 raise collective_failure(exc) from None
         finally:
-            cleanup()
+            cleanup(failed=exc is not None)
         return False
 
 

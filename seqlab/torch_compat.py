@@ -1,0 +1,71 @@
+"""The few PyTorch calls whose form changed between torch 2.2 (the oldest release pyproject admits)
+and today: each is written once here with its older form, so the rest of the code reads as for
+current PyTorch and still imports and runs on 2.2 / 2.3.
+
+- `torch.is_autocast_enabled(device_type)` takes a device from 2.4 on (before: no argument for
+  CUDA, `torch.is_autocast_cpu_enabled()` for the CPU);
+- `torch.compiler.is_compiling()` arrived in 2.3 (2.2: `torch._dynamo.is_compiling()`);
+- `torch.amp.custom_fwd/custom_bwd(device_type=...)` arrived in 2.4 (before: CUDA's own
+  `torch.cuda.amp.custom_fwd/custom_bwd`, and nothing for a CPU autocast, done here by hand).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+_NEW_AUTOCAST_API = hasattr(torch.amp, "custom_fwd")  # torch >= 2.4
+
+
+def autocast_enabled(device_type: str) -> bool:
+    """Whether an autocast region is active for `device_type` ("cpu" or "cuda")."""
+    if _NEW_AUTOCAST_API:
+        return torch.is_autocast_enabled(device_type)
+    if device_type == "cpu":
+        return torch.is_autocast_cpu_enabled()
+    return device_type == "cuda" and torch.is_autocast_enabled()
+
+
+if hasattr(torch.compiler, "is_compiling"):
+    is_compiling = torch.compiler.is_compiling
+else:  # torch 2.2
+    def is_compiling() -> bool:
+        """Whether the code runs while torch.compile traces it."""
+        return torch._dynamo.is_compiling()
+
+
+def _to_float32(value):
+    if isinstance(value, torch.Tensor) and value.is_floating_point() and value.device.type == "cpu":
+        return value.float()
+    return value
+
+
+def _cpu_fp32_fwd(forward):
+    """torch < 2.4's missing `custom_fwd(device_type="cpu", cast_inputs=float32)`: under a CPU
+    autocast, the forward gets its floating-point CPU tensors in float32 and runs with the autocast
+    off (outside one, it runs as it is)."""
+    @functools.wraps(forward)
+    def wrapper(ctx, *args, **kwargs):
+        if not autocast_enabled("cpu"):
+            return forward(ctx, *args, **kwargs)
+        with torch.autocast("cpu", enabled=False):
+            return forward(ctx, *map(_to_float32, args),
+                           **{k: _to_float32(v) for k, v in kwargs.items()})
+    return wrapper
+
+
+if _NEW_AUTOCAST_API:
+    _fwd_cuda = torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+    _fwd_cpu = torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
+    custom_bwd_cuda = torch.amp.custom_bwd(device_type="cuda")
+else:  # torch 2.2 / 2.3
+    _fwd_cuda = torch.cuda.amp.custom_fwd(cast_inputs=torch.float32)
+    _fwd_cpu = _cpu_fp32_fwd
+    custom_bwd_cuda = torch.cuda.amp.custom_bwd
+
+
+def float32_fwd(forward):
+    """Decorates an autograd Function's forward: under a CUDA or CPU autocast its floating inputs
+    arrive in float32 and it runs with the autocast off (pair its backward with `custom_bwd_cuda`)."""
+    return _fwd_cuda(_fwd_cpu(forward))
