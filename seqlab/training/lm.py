@@ -50,7 +50,7 @@ from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, 
 from seqlab.training.metrics import perplexity
 from seqlab.training.progress import progress
 from seqlab.training.run_folder import check_run_folder, open_run_folder
-from seqlab.training.schedules import NTASGDTrigger
+from seqlab.training.schedules import NTASGDTrigger, scaled_step
 
 
 @dataclass
@@ -136,7 +136,7 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
             optimizer.zero_grad(set_to_none=True)
             state = None
         else:
-            optimizer.step()
+            scaled_step(optimizer)  # (ASGD: at this step's rate, a plateau decay included)
             loss_sum += total_loss.detach()
             n += Y.numel()
         if D.stop_requested(stop, device, dist):

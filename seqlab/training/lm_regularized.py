@@ -35,8 +35,8 @@ from seqlab.training import distributed as D
 from seqlab.training import common
 from seqlab.training.common import detach_state, grad_clipping
 from seqlab.training.progress import progress
-from seqlab.training.schedules import (NTASGDTrigger, averaged_sgd, cosine_span_note, restore_weights, swap_in_average,
-                                       warmup_cosine)
+from seqlab.training.schedules import (NTASGDTrigger, averaged_sgd, cosine_span_note, restore_weights, scaled_step,
+                                       swap_in_average, warmup_cosine)
 
 
 def variable_batches(train: torch.Tensor, batch_size: int, bptt: int, rng: random.Random,
@@ -103,13 +103,7 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
                 optimizer.zero_grad(set_to_none=True)
                 state = None
             else:
-                scale = seq_len / bptt  # 1 for fixed windows
-                lrs = [g["lr"] for g in optimizer.param_groups]
-                for g in optimizer.param_groups:
-                    g["lr"] = g["lr"] * scale
-                optimizer.step()
-                for g, lr in zip(optimizer.param_groups, lrs):
-                    g["lr"] = lr
+                scaled_step(optimizer, seq_len / bptt)  # scale 1 for fixed windows
                 if scheduler is not None:
                     scheduler.step()
                 loss_sum += ce.detach()

@@ -60,6 +60,35 @@ def averaged_sgd(params, lr: float, weight_decay: float = 0.0) -> torch.optim.AS
     return torch.optim.ASGD(params, lr=lr, t0=0, lambd=0.0, weight_decay=weight_decay)
 
 
+def scaled_step(optimizer: torch.optim.Optimizer, scale: float = 1.0) -> None:
+    """One `optimizer.step()` at `scale` times each group's learning rate (variable-length BPTT
+    scales a window's step by its length / bptt), the rates restored after it.
+
+    torch's ASGD steps with a per-parameter `eta` that its *previous* step derived from the rate
+    then, so each of its steps took the previous window's scale, and the first step after a decay
+    (or a schedule's move) the old rate. Its eta is set here from this step's rate, by torch's
+    formula `lr / (1 + lambd * lr * step) ** alpha` (= lr with averaged_sgd's lambd 0): on the
+    device, no host sync.
+    """
+    asgd = isinstance(optimizer, torch.optim.ASGD)
+    if scale == 1 and not asgd:
+        optimizer.step()
+        return
+    lrs = [g["lr"] for g in optimizer.param_groups]
+    for g in optimizer.param_groups:
+        g["lr"] = lr = g["lr"] * scale
+        for p in g["params"] if asgd else ():
+            state = optimizer.state.get(p)
+            if state and isinstance(state.get("eta"), torch.Tensor):
+                if g["lambd"] == 0:
+                    state["eta"].fill_(lr)
+                else:
+                    state["eta"].copy_(lr / (1 + g["lambd"] * lr * state["step"]) ** g["alpha"])
+    optimizer.step()
+    for g, lr in zip(optimizer.param_groups, lrs):
+        g["lr"] = lr
+
+
 def swap_in_average(optimizer: torch.optim.ASGD) -> dict:
     """Put the averaged weights into the parameters; returns what to restore with
     `restore_weights` (for evaluating an ASGD model, as AWD-LSTM does)."""

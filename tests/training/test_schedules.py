@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from seqlab import SeqlabError
-from seqlab.training.schedules import (NTASGDTrigger, averaged_sgd, rescale_lr, restore_weights, swap_in_average,
-                                       warmup_cosine)
+from seqlab.training.schedules import (NTASGDTrigger, averaged_sgd, rescale_lr, restore_weights, scaled_step,
+                                       swap_in_average, warmup_cosine)
 
 
 def test_warmup_then_cosine_to_the_floor():
@@ -115,3 +115,37 @@ def test_rescale_lr_of_averaged_sgd_changes_its_steps():
     q.grad = torch.ones(3)
     resumed.step()
     assert torch.allclose(q.detach(), p.detach() - 0.1)
+
+
+@pytest.mark.parametrize("make", [lambda ps: torch.optim.SGD(ps, lr=0.5), lambda ps: averaged_sgd(ps, lr=0.5)],
+                         ids=["sgd", "asgd"])
+def test_scaled_step_moves_by_this_steps_rate(make):
+    # variable BPTT: each step at lr * seq_len / bptt, then a plateau decay halves the rate. torch's
+    # ASGD steps with the rate of its *previous* step (its eta): plain step() would move by
+    # 0.25, 0.25, 1.0, 0.25, 0.75 here instead of 0.25, 1.0, 0.25, 0.75, 0.25
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = make([p])
+    moves = []
+    for scale in (0.5, 2.0, 0.5, 1.5, "decay", 1.0):
+        if scale == "decay":
+            opt.param_groups[0]["lr"] = 0.25
+            continue
+        before = p.item()
+        p.grad = torch.ones(1)  # a step moves p by -rate
+        scaled_step(opt, scale)
+        moves.append(before - p.item())
+        assert opt.param_groups[0]["lr"] in (0.5, 0.25)  # the group's rate itself is restored
+    assert moves == pytest.approx([0.25, 1.0, 0.25, 0.75, 0.25], rel=1e-6)
+
+
+def test_scaled_step_at_scale_one_is_torchs_own_asgd_step():
+    # with a decaying eta (lambd > 0) and a constant rate, the eta set here is the one torch derives
+    ps = [torch.nn.Parameter(torch.linspace(-1, 1, 5)) for _ in range(2)]
+    opts = [torch.optim.ASGD([p], lr=0.3, lambd=0.2, alpha=0.75, t0=1) for p in ps]
+    for step in range(6):
+        for p in ps:
+            p.grad = torch.sin(p.detach() * (step + 1))
+        opts[0].step()
+        scaled_step(opts[1], 1.0)
+        assert torch.allclose(ps[0], ps[1], rtol=1e-6, atol=1e-7)  # (torch rounds its eta in float64)
+    assert torch.allclose(opts[0].state[ps[0]]["ax"], opts[1].state[ps[1]]["ax"], rtol=1e-6, atol=1e-7)
