@@ -47,7 +47,9 @@ def masked_ce(logits: torch.Tensor, labels: torch.Tensor, valid_len: torch.Tenso
     if logits.dim() != 3 or labels.shape != logits.shape[:2]:
         raise SeqlabError(f"labels of shape {tuple(labels.shape)} do not fit predictions of shape "
                           f"{tuple(logits.shape)}: predictions must be (batch, steps, vocab) and labels (batch, steps)")
-    ce = F.cross_entropy(logits.permute(0, 2, 1).float(), labels.long(), reduction="none")  # (B, T)
+    if logits.dtype in (torch.float16, torch.bfloat16):  # (autocast) the softmax in float32; float64 kept
+        logits = logits.float()
+    ce = F.cross_entropy(logits.permute(0, 2, 1), labels.long(), reduction="none")  # (B, T)
     return sequence_mask(ce, valid_len)
 
 

@@ -41,6 +41,19 @@ def test_masked_ce_equals_cross_entropy_ignoring_padding():
     assert float(masked_ce(logits, labels, valid).sum()) == pytest.approx(float(ref), rel=1e-5)
 
 
+def test_masked_loss_keeps_float64_and_computes_half_precision_in_float32():
+    # a float64 model's loss is float64 (it was cut to float32: 3e-7 off, gradcheck failed)
+    torch.manual_seed(0)
+    logits = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)
+    labels, valid = torch.randint(0, 6, (3, 4)), torch.tensor([4, 2, 0])
+    loss = MaskedSoftmaxCELoss()
+    assert loss(logits, labels, valid).dtype == torch.float64
+    assert torch.autograd.gradcheck(lambda z: loss(z, labels, valid), (logits,))
+    half = masked_ce(logits.detach().bfloat16(), labels, valid)
+    assert half.dtype == torch.float32
+    torch.testing.assert_close(half, masked_ce(logits.detach().bfloat16().float(), labels, valid))
+
+
 def test_teacher_forcing_input_shifts_right_after_bos():
     Y = torch.tensor([[5, 6, 3, 1], [7, 3, 1, 1]])
     assert teacher_forcing_input(Y, bos=2).tolist() == [[2, 5, 6, 3], [2, 7, 3, 1]]
