@@ -15,7 +15,7 @@ import traceback
 
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
-from seqlab.training.run_folder import restore_overwritten
+from seqlab.training.run_folder import release_run_folders, restore_overwritten
 from seqlab.training.guard import TrainingInterrupted
 
 TASK_MODULES = ("stats", "lm", "translate", "forecast", "classify")
@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             code = int(args.func(args) or 0)
         finally:
             restore_overwritten(notes.append)
+            release_run_folders()
     except SeqlabError as exc:  # still one line: the notes follow the error on it
         print(f"seqlab: error: {'; '.join([str(exc), *notes])}", file=sys.stderr)
         return 2

@@ -2,7 +2,10 @@
 
 A new run refuses a folder that holds a run unless --resume continues it or --overwrite replaces
 it. --overwrite keeps the run it replaces until the new run has a checkpoint to replace it with
-(ASIDE below), so a new run that stops early loses nothing.
+(ASIDE below), so a new run that stops early loses nothing. A training process holds its folder's
+lock (`lock_run_folder`) from its first look at it to its end: a second one started on the same
+--out, which would interleave two runs' checkpoints and log, or put an --overwrite's old run back
+under a live new one, is refused.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from seqlab.errors import SeqlabError
 from seqlab.fileio import atomic_write_bytes, probe_writable
 from seqlab.training.checkpoint import NAMES, _peek_epoch
 from seqlab.training.distributed import is_main_process
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; runs there are not locked
+    fcntl = None
 
 # The files that make a folder a run: a new run refuses such a folder without --resume or --overwrite.
 RUN_FILES = ("last.safetensors", "best.safetensors", "metrics.jsonl")
@@ -36,6 +44,32 @@ ASIDE = ".overwritten"
 _MOVED = "MOVED"
 # This process's --out folders whose old run is aside (by resolved path: the folder as given).
 _aside_now: dict[Path, Path] = {}
+# This process's locked --out folders (by resolved path): the open descriptor holding each flock.
+_locked: dict[Path, int] = {}
+
+
+def lock_run_folder(folder: str | Path) -> None:
+    """Hold `folder`'s lock (an flock on the folder itself: no file is written) until this
+    process ends or `release_run_folders`; an existing folder only. The OS drops the lock of a
+    process that dies however it dies (kill -9 too), so a stale lock cannot block a folder."""
+    folder = Path(folder)
+    key = folder.resolve()
+    if fcntl is None or key in _locked or not folder.is_dir():
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise SeqlabError(f"another seqlab process is training in {str(folder)!r} (it holds the folder's lock): "
+                          "wait for it to end or stop it, or choose another --out") from None
+    _locked[key] = fd
+
+
+def release_run_folders() -> None:
+    """Let go of every folder this process locked (the CLI calls this when a command ends)."""
+    while _locked:
+        os.close(_locked.popitem()[1])
 
 
 def check_writable(folder: str | Path) -> Path:
@@ -104,6 +138,7 @@ def check_run_folder(run: Any, log=print) -> None:
     if run.resume and run.overwrite:
         raise SeqlabError("--resume continues the run in --out and --overwrite replaces it: give one of them")
     if is_main_process() and Path(run.out).is_dir():  # rank 0 alone writes (the others may read meanwhile)
+        lock_run_folder(run.out)  # first: the aside below may be a live run's
         _settle_aside(Path(run.out), log)
     if run.resume or run.overwrite:
         return
@@ -120,6 +155,7 @@ def open_run_folder(run: Any, log=print) -> Path:
     """Make `run.out` ready to write (see check_writable); with --overwrite, move the files of the
     run it held aside (ASIDE) until this run's first checkpoint replaces them."""
     folder = check_writable(run.out)
+    lock_run_folder(folder)  # (a no-op where check_run_folder locked it: a folder made just now)
     if not (run.overwrite and not run.resume):
         return folder
     _settle_aside(folder, log)  # an earlier --overwrite's leftovers (open_run_folder called alone)

@@ -4,6 +4,7 @@ whose JSON metadata was edited (the checksum covers the tensors only) is a one-l
 
 import hashlib
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -210,6 +211,8 @@ def _killed_overwrite(out, monkeypatch):
 
     monkeypatch.setattr(run_folder, "_aside_now", {})  # the killed process's own memory
     run_folder.open_run_folder(SimpleNamespace(out=str(out), overwrite=True, resume=False), log=lambda m: None)
+    run_folder.release_run_folders()  # the OS drops a killed process's lock, and its memory is gone:
+    run_folder._aside_now.clear()       # no end-of-command put-back in this process
     (out / "metrics.jsonl").write_text("")  # the new run's log, opened before its first epoch ended
     assert not (out / "last.safetensors").exists() and (out / ASIDE / "last.safetensors").exists()
 
@@ -229,6 +232,49 @@ def test_the_next_run_puts_back_what_a_killed_overwrite_moved_aside(fx, run_copy
     _killed_overwrite(out, monkeypatch)
     _ok(_argv("lm", fx, out, "--epochs", "2", "--resume"), capsys)  # --resume continues the old run
     assert [r["epoch"] for r in read_metrics(out / "metrics.jsonl")] == [1, 2]
+
+
+@pytest.fixture
+def held_elsewhere():
+    """Lock a folder from another process, as a live training run there holds it."""
+    import subprocess
+    import sys
+
+    procs = []
+
+    def hold(folder):
+        code = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
+                "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)")
+        proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True)
+        procs.append(proc)
+        assert proc.stdout.readline().strip() == "held"
+        return proc
+    yield hold
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no flock on Windows")
+def test_a_folder_a_live_run_holds_is_refused_until_it_ends(fx, run_copy, capsys, held_elsewhere, monkeypatch):
+    # two processes on one --out interleaved their checkpoints and log; and a second command started
+    # while an --overwrite run was in its first epoch put the old run back under the live one
+    out = run_copy("lm")
+    live = "another seqlab process is training in"
+    holder = held_elsewhere(out)
+    for flags in ((), ("--resume", "--epochs", "2"), ("--overwrite",)):
+        _refused_untouched(out, _argv("lm", fx, out, *flags), capsys, live, "wait for it to end")
+    holder.kill()
+    holder.wait()
+    _killed_overwrite(out, monkeypatch)  # now the live run is an --overwrite in its first epoch:
+    holder = held_elsewhere(out)          # the old run is aside, its folder locked
+    before = _snapshot(out / ASIDE)
+    _bad(_argv("lm", fx, out, "--resume", "--epochs", "2"), capsys, live)
+    assert _snapshot(out / ASIDE) == before and not (out / "last.safetensors").exists()
+    holder.kill()
+    holder.wait()  # the live run ended (killed): its lock went with it
+    _ok(_argv("lm", fx, out, "--resume", "--epochs", "2"), capsys)  # the old run back, and continued
+    assert not (out / ASIDE).exists()
 
 
 def test_half_done_moves_are_settled_by_the_next_run(fx, run_copy, capsys):
