@@ -221,10 +221,12 @@ def load_toml(path: str | Path) -> dict:
         raise SeqlabError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
 
 
-def add_config_args(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
-    """One flag per leaf of `cls`, plus `--config FILE`. Flags not given stay unset."""
+def add_config_args(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = (),
+                    docs: dict[str, str] | None = None) -> None:
+    """One flag per leaf of `cls`, plus `--config FILE`. Flags not given stay unset. `docs`
+    replaces the help of some leaves (a shared option that means less for this command)."""
     defaults = flat_dict(cls())
-    docs = field_docs(cls)
+    docs = field_docs(cls) | (docs or {})
     parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                         help="TOML file of settings; flags given here override it")
     for name, (_, tp) in leaves(cls).items():

@@ -17,13 +17,15 @@ def register(commands, train) -> None:
                                      "of the book's noisy sine, or of a CSV column (--data FILE.csv --column "
                                      "NAME). Writes metrics.jsonl, best/last checkpoints, report.json "
                                      "(held-out one-step, multi-step and k-step MSEs) and the book's plots.")
-    add_config_args(p, ForecastConfig)
+    add_config_args(p, ForecastConfig, docs={"device": "cpu or auto: forecasters are tiny and always train on "
+                                                       "the CPU"})
     p.set_defaults(func=run_train)
 
     f = commands.add_parser("forecast", help="predict K steps ahead with a forecast checkpoint",
                             description="Predict K values on the model's own outputs, after the end of the "
-                                        "series (default) or after position --start (0-based) inside it; "
-                                        "prints one 'time prediction [actual]' line each.")
+                                        "series (default) or from position --start (0-based) inside it; "
+                                        "prints one 'time prediction [actual]' line each (time: the "
+                                        "book's, position + 1).")
     f.add_argument("--checkpoint", required=True, metavar="DIR")
     f.add_argument("--which", choices=("best", "last"), default="best")
     f.add_argument("--steps", type=int, required=True, metavar="K", help="how many steps to predict")

@@ -103,10 +103,24 @@ def run_generate(args: argparse.Namespace) -> int:
         tokens = vocab.to_tokens(ids)
         if level == "char":
             print("".join(map(str, tokens)))
-        else:  # word streams mark line ends with <eos>: print them as line breaks
-            print(" ".join(map(str, tokens)).replace(" <eos> ", "\n").replace(" <eos>", "\n")
-                  .replace("<eos> ", "\n"))
+        else:
+            print(word_text(tokens))
     return 0
+
+
+def word_text(tokens) -> str:
+    """Word-level tokens as text: words joined by spaces, each <eos> (a line end in the corpus) a
+    line break. (String replaces of " <eos> " left a literal <eos> in a run of three.)"""
+    from seqlab.data.corpora import EOS
+
+    lines, line = [], []
+    for token in map(str, tokens):
+        if token == EOS:
+            lines.append(" ".join(line))
+            line = []
+        else:
+            line.append(token)
+    return "\n".join([*lines, " ".join(line)])
 
 
 def evaluate(args: argparse.Namespace, ckpt) -> dict:

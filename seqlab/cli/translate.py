@@ -1,6 +1,7 @@
 """`seqlab train translate`, `seqlab translate`, and `seqlab evaluate` for translate checkpoints.
 
-The book's run (9.7) is these options with its values, which are also the defaults:
+The book's run (9.7) is these options with its values. They are also the defaults, except
+--num-examples: by default the whole of fra-eng (167k pairs, not the book's first 600):
 
     seqlab train translate --dataset fra-eng --num-examples 600 --num-steps 10 \\
         --embed 32 --hidden 32 --layers 2 --dropout 0.1 --batch-size 64 --epochs 300 \\
@@ -67,7 +68,9 @@ def register(commands, train) -> None:
 
     p = train.add_parser("translate", help="train an encoder-decoder translator (fra-eng)",
                          description="Seq2seq GRU translator, optionally with additive attention; "
-                                     "defaults are the book's 9.7 run.")
+                                     "defaults are the book's 9.7 model and training settings, on the "
+                                     "whole of fra-eng; the book's run uses its first 600 pairs: "
+                                     "--num-examples 600, or --config configs/fra_eng_book.toml.")
     add_config_args(p, TranslateConfig)
     p.set_defaults(func=run_train)
 

@@ -158,7 +158,9 @@ def variable_bptt(batched: torch.Tensor, bptt: int, rng: _random.Random | None =
     """AWD-LSTM's variable-length BPTT over a batchified `(N, B)` stream.
 
     Each window's length is drawn around `bptt` (with probability 0.05 around `bptt/2`)
-    from N(mean, sd), clipped to [min_len, max_len]; every token of the stream is used
+    from N(mean, sd), rounded, and clipped to [min_len, max_len] (default bptt + 20: a rare long
+    draw costs memory). AWD-LSTM's code truncates with int() (its windows are half a token
+    shorter on average) and has no upper cap. Every token of the stream is used
     once per epoch and windows stay contiguous, so a carried state remains valid. Yields
     `(X, Y, seq_len)` with X, Y of shape (seq_len, B); scale the learning rate by
     `seq_len / bptt` so that long and short windows weigh the same per token.

@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
@@ -73,6 +73,8 @@ class ClassifyTrain:
 
 @dataclass
 class ClassifyConfig:
+    CLIP_ZERO_IS_OFF: ClassVar[bool] = True  # --clip 0 turns clipping off (the LM and translate refuse it)
+
     data: ClassifyData = field(default_factory=ClassifyData)
     model: ClassifierModel = field(default_factory=ClassifierModel)
     train: ClassifyTrain = field(default_factory=ClassifyTrain)

@@ -86,11 +86,15 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
 def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weight_decay: float = 0.0,
                    momentum: float = 0.0) -> torch.optim.Optimizer:
     """sgd | adam | adamw, by name."""
-    if not 0 < lr < math.inf:  # NaN too: it passed `lr <= 0` and trained to NaN weights
-        raise SeqlabError(f"learning rate must be a finite number > 0, got {lr}")
+    # the optimisers multiply float32 weights by these: above float32's largest number torch
+    # fails deep inside its step ("cannot be converted to type float without overflow")
+    top = torch.finfo(torch.float32).max
+    if not 0 < lr <= top:  # NaN too: it passed `lr <= 0` and trained to NaN weights
+        raise SeqlabError(f"learning rate must be a finite number > 0 and at most {top:.4g}, got {lr}")
     for name_, value in (("weight_decay", weight_decay), ("momentum", momentum)):
-        if not 0 <= value < math.inf:
-            raise SeqlabError(f"{name_} must be a finite number >= 0 (0 turns it off), got {value}")
+        if not 0 <= value <= top:
+            raise SeqlabError(f"{name_} must be a finite number >= 0 (0 turns it off) and at most {top:.4g}, "
+                              f"got {value}")
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":

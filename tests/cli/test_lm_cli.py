@@ -158,6 +158,18 @@ def test_word_level_generate_prints_line_breaks_for_eos(tmp_path, capsys):
     assert "words not in the model's vocabulary: 'bird'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("tokens, text", [
+    (["a", "<eos>", "<eos>", "<eos>", "b"], "a\n\n\nb"),  # a run of three kept one literal <eos>
+    (["<eos>", "a", "b", "<eos>"], "\na b\n"),
+    (["<eos>", "<eos>"], "\n\n"),
+    (["a", "b"], "a b"),
+])
+def test_word_text_makes_every_eos_a_line_break(tokens, text):
+    from seqlab.cli.lm import word_text
+
+    assert word_text(tokens) == text
+
+
 def test_evaluate_reads_the_runs_data_file_from_anywhere_and_notices_a_change(tmp_path, capsys, monkeypatch):
     # --data as typed (relative) was read again from the folder evaluate ran in: "not found" from
     # elsewhere, and a file edited since training gave a perplexity of other text without a word

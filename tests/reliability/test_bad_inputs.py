@@ -40,6 +40,8 @@ def files(tmp_path):
     f["noise"].write_bytes(os.urandom(300))
     f["pairs_notab"] = tmp_path / "pairs.txt"
     f["pairs_notab"].write_text("no tab on this line\nnor here\n" * 10, encoding="utf-8")
+    f["tiny_pairs"] = tmp_path / "tiny_pairs.txt"
+    f["tiny_pairs"].write_text("".join(f"go {i} .\tva {i} !\n" for i in range(60)), encoding="utf-8")
     f["csv"] = tmp_path / "series.csv"
     f["csv"].write_text("t,value\n" + "".join(f"{i},{i * 0.1}\n" for i in range(300)))
     f["notidx"] = tmp_path / "images.idx"
@@ -102,6 +104,13 @@ CLI_CASES = [
     ("train forecast: series too short for the lags", ["train", "forecast", "--length", "5"],
      "too short for tau = 4 lags"),
     ("train forecast: NaN learning rate", ["train", "forecast", "--lr", "nan"], "learning rate must be a finite"),
+    # above float32's largest number: a traceback from inside the optimiser's step (exit 1)
+    ("learning rate past float32", LM + ["--data", "{tiny}", "--lr", "1e39"], "at most 3.403e+38, got 1e+39"),
+    ("train forecast: learning rate past float32", ["train", "forecast", "--lr", "1e300"], "learning rate must be"),
+    ("train translate: learning rate past float32", ["train", "translate", "--data", "{tiny_pairs}", "--lr", "1e300"],
+     "learning rate must be"),
+    ("train classify: weight decay past float32", ["train", "classify", "--weight-decay", "1e39"],
+     "weight_decay must be a finite number >= 0 (0 turns it off) and at most"),
     ("train forecast: negative weight decay", ["train", "forecast", "--weight-decay", "-1"], "weight_decay must be"),
     ("train classify: negative momentum", ["train", "classify", "--optimizer", "sgd",
                                            "--momentum", "-1"], "momentum must be a finite"),

@@ -528,6 +528,11 @@ def test_resume_says_clipping_turned_off(fx, tmp_path, capsys):
     _ok(_argv("classify", fx, out), capsys)
     assert cli_main(_argv("classify", fx, out, "--resume", "--epochs", "2", "--clip", "0")) == 0
     assert "--clip 0 instead of the run's 1: gradients are not clipped from here on" in capsys.readouterr().out
+    # the LM refuses --clip 0: it said "gradients are not clipped from here on", then refused it
+    _ok(_argv("lm", fx, tmp_path / "lm"), capsys)
+    assert cli_main(_argv("lm", fx, tmp_path / "lm", "--resume", "--epochs", "2", "--clip", "0")) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert "clip must be > 0" in captured.err and "not clipped" not in captured.out
 
 
 def test_resume_after_a_killed_overwrite_keeps_the_runs_lr(fx, tmp_path, capsys, monkeypatch):
