@@ -1,7 +1,7 @@
 """seqlab.torch_compat: the older-PyTorch forms behave as the current API they stand in for.
 
 CI runs one PyTorch (2.13), so the torch 2.2 / 2.3 branches are exercised here by calling them
-directly; the whole suite was also run under torch 2.2.2 (benchmarks/RESULTS.md, "Oldest torch")."""
+directly; `bash .ci/oldest` runs the whole suite on torch 2.2.0 (README, "Supported versions")."""
 
 import pytest
 import torch
