@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
         tensors[f"extra/{k}"] = _plain(v)
     meta["format"], meta["format_version"] = FORMAT, FORMAT_VERSION
     try:
-        header = {"seqlab": json.dumps(meta), "checksum": _tensor_checksum(tensors)}
+        header = {"seqlab": json.dumps(_tag_nonfinite(meta), allow_nan=False), "checksum": _tensor_checksum(tensors)}
     except TypeError as exc:
         raise TypeError(f"checkpoint metadata must be plain JSON data: {exc}") from None
     blob = st_save(tensors, metadata=header)
@@ -189,7 +190,7 @@ def load_checkpoint(path: str | Path, which: str = "best") -> Checkpoint:
     if "seqlab" not in info or "checksum" not in info:
         raise broken
     try:
-        meta = json.loads(info["seqlab"])
+        meta = _read_meta(info["seqlab"])
     except ValueError:
         raise broken from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -320,11 +321,38 @@ def load_optimizer(ckpt: Checkpoint, optimizer: torch.optim.Optimizer, was: floa
         log(note)
 
 
+# The metadata is standard JSON: a float that is not finite (a run's best loss before its first
+# epoch, inf; a diverged loss, nan) is written as {"$float": "inf"} and read back as the float.
+# (json.dumps would write a bare Infinity / NaN, which other JSON parsers refuse; checkpoints
+# written so still load.)
+_FLOAT_TAG = "$float"
+
+
+def _tag_nonfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return {_FLOAT_TAG: repr(value)}  # 'inf', '-inf', 'nan'
+    if isinstance(value, dict):
+        return {k: _tag_nonfinite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tag_nonfinite(v) for v in value]
+    return value
+
+
+def _untag(obj: dict):
+    if len(obj) == 1 and isinstance(obj.get(_FLOAT_TAG), str):
+        return float(obj[_FLOAT_TAG])
+    return obj
+
+
+def _read_meta(text: str):
+    return json.loads(text, object_hook=_untag)
+
+
 def _peek_meta(path: Path) -> dict | None:
     """A checkpoint's metadata from its header, without reading its tensors (None if unreadable)."""
     try:
         with safe_open(path, framework="pt") as f:  # parses the header only
-            meta = json.loads(f.metadata()["seqlab"])
+            meta = _read_meta(f.metadata()["seqlab"])
         return meta if isinstance(meta, dict) else None
     except (OSError, SafetensorError, ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -54,6 +54,49 @@ def test_tied_weights_are_saved(tmp_path):
     assert torch.equal(load_checkpoint(tmp_path / "a.safetensors").model["head.weight"], emb.weight)
 
 
+def test_metadata_is_standard_json_and_keeps_non_finite_floats(tmp_path):
+    # a run's best loss before its first epoch is inf, a diverged one nan: json.dumps wrote bare
+    # Infinity / NaN into the header, which other JSON parsers refuse
+    import json
+    import math
+
+    from safetensors import safe_open
+
+    meta = {"task": "lm", "best_valid_loss": math.inf, "history": [1.5, math.nan, -math.inf],
+            "vocab": {"idx_to_token": ["inf", "nan", "$float"]}, "nested": {"x": {"$float": 1}}}
+    save_checkpoint(tmp_path / "last.safetensors", model=nn.Linear(2, 2), meta=meta)
+    with safe_open(tmp_path / "last.safetensors", framework="pt") as f:
+        text = f.metadata()["seqlab"]
+
+    def refuse(name):
+        raise ValueError(f"not standard JSON: {name}")
+    json.loads(text, parse_constant=refuse)  # strict
+    back = load_checkpoint(tmp_path, "last").meta
+    assert back["best_valid_loss"] == math.inf and back["history"][2] == -math.inf
+    assert back["history"][0] == 1.5 and math.isnan(back["history"][1])
+    assert back["vocab"] == meta["vocab"] and back["nested"] == meta["nested"]  # strings and ints untouched
+
+
+def test_a_checkpoint_with_bare_infinity_still_loads(tmp_path, monkeypatch):
+    import json
+    import math
+
+    from seqlab.training import checkpoint
+
+    from types import SimpleNamespace
+
+    # written as before: json.dumps with its bare Infinity
+    monkeypatch.setattr(checkpoint, "_tag_nonfinite", lambda v: v)
+    monkeypatch.setattr(checkpoint, "json", SimpleNamespace(dumps=lambda obj, allow_nan: json.dumps(obj)))
+    save_checkpoint(tmp_path / "last.safetensors", model=nn.Linear(2, 2), meta={"task": "lm", "best": math.inf})
+    monkeypatch.undo()
+    from safetensors import safe_open
+
+    with safe_open(tmp_path / "last.safetensors", framework="pt") as f:
+        assert '"best": Infinity' in f.metadata()["seqlab"]
+    assert load_checkpoint(tmp_path, "last").meta["best"] == math.inf
+
+
 def test_crash_during_write_keeps_the_old_file(tmp_path, monkeypatch):
     net, _ = trained_pair()
     path = tmp_path / "last.safetensors"
