@@ -2,9 +2,11 @@
 
 Code from *Dive into Deep Learning* chapters 8-9 runs unchanged against this module,
 with the book's signatures and semantics, minus its known bugs (each fix is
-documented at the function and tested). Each sub-module covers one part of the book.
+documented at the function and tested). Each sub-module covers one part of the book;
+`aliases` holds the tensor names (`d2l.zeros`, `d2l.reshape`, ...) its shared cells are written in.
 """
 
+from seqlab.d2l.aliases import *  # noqa: F401,F403
 from seqlab.d2l.common import *  # noqa: F401,F403
 from seqlab.d2l.text import *  # noqa: F401,F403
 from seqlab.d2l.lm import *  # noqa: F401,F403
