@@ -21,10 +21,13 @@ measurement shows where it pays.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 from typing import Callable
 
 import torch
+
+from seqlab.errors import SeqlabError
 
 _warned: set[str] = set()
 
@@ -44,8 +47,9 @@ def autocast(device: torch.device | str, enabled: bool = True):
     """bf16 autocast on a CUDA device that supports it; otherwise a no-op context."""
     if not enabled or not _is_cuda(device):
         return contextlib.nullcontext()
-    try:
-        supported = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:  # bf16 tensor cores: compute capability 8 (Ampere) and up. is_bf16_supported() also says
+        # yes on a V100/T4, which emulates bf16 more slowly than it runs float32
+        supported = torch.cuda.is_available() and torch.cuda.get_device_capability(torch.device(device))[0] >= 8
     except Exception:  # noqa: BLE001 (a broken driver must not stop training)
         supported = False
     if not supported:
@@ -67,7 +71,11 @@ def fuse_optimizer(optimizer: torch.optim.Optimizer, device: torch.device | str,
         groups = [dict(g) for g in optimizer.param_groups]
         for g in groups:
             g.pop("fused", None)
-        defaults = {k: v for k, v in optimizer.defaults.items() if k not in ("fused", "foreach")}
+            g.pop("foreach", None)
+        # each group holds every setting; the constructor takes only its own keywords (torch's AdamW
+        # keeps a `decoupled_weight_decay` default that its __init__ refuses)
+        accepted = inspect.signature(type(optimizer).__init__).parameters
+        defaults = {k: v for k, v in optimizer.defaults.items() if k in accepted and k not in ("fused", "foreach")}
         return type(optimizer)(groups, **defaults, fused=True)
     except Exception as exc:  # noqa: BLE001 (no fused kernel for this optimiser, dtype or device)
         warn_once("fused-optimizer", f"no fused {type(optimizer).__name__} here ({str(exc)[:120]})")
@@ -101,6 +109,8 @@ class Compiled:
             return self.fn(*args, **kwargs)
         try:
             return self._call(*args, **kwargs)
+        except SeqlabError:  # the caller's bad input (a state of the wrong shape): not the compiler's
+            raise
         except Exception as exc:  # noqa: BLE001 (a compiler failure, not a user error)
             warn_once("compile", f"torch.compile failed ({type(exc).__name__}: {str(exc)[:120]})")
             self._call = self.fn

@@ -312,8 +312,17 @@ def load_optimizer(ckpt: Checkpoint, optimizer: torch.optim.Optimizer, was: floa
     """--resume: the optimiser's (and the schedule's) state from `ckpt`, at the rate of a new --lr.
 
     `was` is the run's --lr, `now` this command's: schedules.rescale_lr scales the loaded state
-    by now / was (the schedule keeps its course) and its note goes to `log`."""
-    optimizer.load_state_dict(ckpt.optimizer)
+    by now / was (the schedule keeps its course) and its note goes to `log`.
+
+    How the step runs is this command's, not the run's: load_state_dict would put back the saved
+    groups' `fused` / `foreach` / `capturable` (a CUDA run's fused=True resumed on the CPU or with
+    --no-fast, where torch < 2.4 has no such kernel; a CPU run resumed on CUDA not fused)."""
+    state = dict(ckpt.optimizer)
+    how = ("fused", "foreach", "capturable", "differentiable")
+    if len(state.get("param_groups", ())) == len(optimizer.param_groups):  # (else torch's own error)
+        state["param_groups"] = [{**saved, **{k: now_g[k] for k in how if k in now_g}}
+                                 for saved, now_g in zip(state["param_groups"], optimizer.param_groups)]
+    optimizer.load_state_dict(state)
     if scheduler is not None:
         scheduler.load_state_dict(ckpt.meta["scheduler"])
     note = rescale_lr(optimizer, scheduler, was, now)

@@ -187,6 +187,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     log_file = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
     model = D.wrap(net, dist, device)  # DDP under torchrun; `net` itself is what is evaluated and saved
     steps_per_image = x_train.shape[1]
+    x_dev, y_dev = x_train.to(device), y_train.to(device)  # once: each batch is then a gather on the device
     started = time.perf_counter() - (log_file.records[-1]["wall_s"] if log_file.records else 0.0)
     with StopSignals() as stop:
         for epoch in range(start_epoch, t.epochs):
@@ -196,19 +197,24 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             net.train()
             # rank 0's order: with dropout and an uneven last batch the ranks' RNGs drift apart,
             # and their shares of each batch must still be disjoint
-            order = D.from_main(torch.randperm(len(x_train)), dist)
+            order = D.from_main(torch.randperm(len(x_train)), dist).to(device)
             n_batches = math.ceil(len(x_train) / t.batch_size)
-            loss_sum, seen, correct, tic = 0.0, 0, 0, time.perf_counter()
+            # summed on the device (float64: as exact as the Python sum of each batch's float32 was);
+            # read once, after the epoch: a read per step waited for the GPU
+            loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+            correct = torch.zeros((), dtype=torch.int64, device=device)
+            seen, tic = 0, time.perf_counter()
             bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}",
                            enabled=show_progress if dist.is_main else False)
-            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1, lr=t.lr, clip=t.clip)
+            guard = StepGuard(skip=t.skip_nonfinite, eager=torch.device(device).type == "cpu", epoch=epoch + 1, lr=t.lr,
+                              clip=t.clip)
             for b in bar:
                 idx = order[b * t.batch_size:(b + 1) * t.batch_size]
                 share = D.shard_rows((idx,), dist)
                 if share is None:
                     break  # a last batch smaller than the world size: every rank skips it
                 global_n, idx = len(idx), share[0]  # this rank's share (all of it on one)
-                xb, yb = x_train[idx].to(device), y_train[idx].to(device)  # (B, T, D), (B,)
+                xb, yb = x_dev[idx], y_dev[idx]  # (B, T, D), (B,)
                 logits = model(xb)
                 ce_sum = _loss_sum(logits, yb)
                 loss = D.ddp_loss(ce_sum, global_n, dist)  # the global batch mean
@@ -218,14 +224,15 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 if not guard.ok(b + 1, loss, norm, lr):
                     continue
                 opt.step()
-                loss_sum += ce_sum.item()
-                correct += (logits.argmax(1) == yb).sum().item()
+                loss_sum += ce_sum.detach()
+                correct += (logits.argmax(1) == yb).sum()
                 seen += len(idx)
-                if b % 20 == 0:
-                    bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
+                if b % 20 == 0:  # (one read of the device every 20 steps)
+                    bar.set_postfix(loss=f"{float(loss_sum) / seen:.3f}")
                 if D.stop_requested(stop, device, dist):
                     raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
-            loss_sum, seen, correct = D.all_reduce_sum([loss_sum, seen, correct], device, dist)
+            guard.finish(lr)  # off the CPU the guard records a bad step on the device: said here, before any save
+            loss_sum, seen, correct = D.all_reduce_sum([float(loss_sum), seen, int(correct)], device, dist)
             seen, correct = int(seen), int(correct)
             if seen == 0:
                 raise all_skipped(epoch + 1, t.lr, rate=lr, clip=t.clip)

@@ -60,6 +60,12 @@ def from_env() -> Dist:
     return Dist(rank, world, local)
 
 
+# A gloo group beside the training group (NCCL on CUDA) for the flags every rank checks at every step
+# (a stop signal, translate's time limit): reduced on the host, they never wait for the GPU, where a
+# flag reduced on the GPU and read back (.item()) waited for the step's kernels at every step.
+_host_group: list = []
+
+
 def setup(device: torch.device) -> tuple[Dist, torch.device]:
     """Join the process group torchrun describes (if any); returns this rank's device.
 
@@ -77,7 +83,9 @@ def setup(device: torch.device) -> tuple[Dist, torch.device]:
     if not dist.is_initialized():
         timeout = datetime.timedelta(seconds=float(os.environ.get("SEQLAB_DIST_TIMEOUT", "300")))
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout)
+        _host_group[:] = [dist.new_group(backend="gloo", timeout=timeout)]
     return info, device
+
 
 
 def join(global_batch: int, device: torch.device, log: Callable = print) -> tuple[Dist, torch.device, Callable]:
@@ -100,6 +108,7 @@ def cleanup(failed: bool = False) -> None:
     if dist.is_available() and dist.is_initialized():
         if not failed:
             dist.barrier()
+        _host_group.clear()
         dist.destroy_process_group()
 
 
@@ -172,8 +181,12 @@ def broadcast_flag(flag: bool, device: torch.device, info: Dist) -> bool:
     """True on every rank if it is true on any (e.g. a stop signal seen by one rank)."""
     if not info.enabled:
         return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    if _host_group:  # on the host, reduced by gloo
+        t = torch.tensor([1.0 if flag else 0.0])
+        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=_host_group[0])
+    else:  # a process group set up by the caller, not `setup`
+        t = torch.tensor([1.0 if flag else 0.0], device=device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
 
 

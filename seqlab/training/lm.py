@@ -246,7 +246,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) 
              else len(batches))
     scheduler = reg.make_scheduler(tc, optimizer, steps)
     if tc.variable_bptt:
-        batches = reg.VariableBatches(corpus.train, tc, batch_rng, steps)
+        batches = reg.VariableBatches(batches.corpus, tc, batch_rng, steps)  # the copy on the device
     start, best = 0, math.inf
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "lm")
@@ -300,7 +300,7 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
             net, batches, optimizer, device, clip=tc.clip, carry_state=tc.sampling == "sequential",
             bptt=tc.num_steps, ar_alpha=tc.ar_alpha, tar_beta=tc.tar_beta,
             scheduler=scheduler if tc.schedule == "cosine" else None, total=len(batches),
-            desc=f"epoch {epoch}/{tc.epochs}", stop=stop, guard=guard, dist=dist)
+            desc=f"epoch {epoch}/{tc.epochs}", stop=stop, guard=guard, dist=dist, fast=cfg.model.fast)
     else:
         loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
                                         carry_state=tc.sampling == "sequential", total=len(batches),

@@ -30,6 +30,7 @@ from torch import nn
 
 from seqlab.data.sampling import batchify, variable_bptt
 from seqlab.errors import SeqlabError
+from seqlab.models.accel import autocast
 from seqlab.models.regularization import activation_reg, temporal_activation_reg
 from seqlab.training import distributed as D
 from seqlab.training import common
@@ -68,13 +69,14 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
                             device: torch.device, *, clip: float, carry_state: bool, bptt: int,
                             ar_alpha: float = 0.0, tar_beta: float = 0.0, scheduler=None,
                             total: int | None = None, desc: str = "train", stop=None,
-                            guard=None, dist: D.Dist = D.Dist()) -> tuple[float, int, float]:
+                            guard=None, dist: D.Dist = D.Dist(), fast: bool = True) -> tuple[float, int, float]:
     """One pass over `batches` of (X, Y) or (X, Y, seq_len); returns (sum of CE losses, tokens, seconds),
     summed over ranks.
 
     `guard` (a `seqlab.training.guard.StepGuard`) checks each step as in `train_epoch`: a skipped
     step changes no weight and restarts the carried state. Under torchrun (`dist`) `net` is
-    DDP-wrapped and each rank trains on its contiguous block of rows of every global batch."""
+    DDP-wrapped and each rank trains on its contiguous block of rows of every global batch. `fast`:
+    bf16 autocast on CUDA, as in `lm.train_epoch` (a no-op on the CPU)."""
     net.train()
     model = D.unwrap(net)  # the LM itself: it records the outputs AR/TAR read
     model.keep_outputs = ar_alpha > 0 or tar_beta > 0
@@ -88,14 +90,15 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
                 state = model.begin_state(batch_size=X.shape[0], device=device)
             else:
                 state = detach_state(state)
-            ce, state = common.lm_batch_loss(net, model, X, Y, state)
-            loss = ce / Y.numel()
-            if model.keep_outputs:
-                raw, dropped = model.outputs  # (T, B, H) each
-                if ar_alpha > 0:
-                    loss = loss + activation_reg(dropped, ar_alpha)
-                if tar_beta > 0:
-                    loss = loss + temporal_activation_reg(raw, tar_beta)
+            with autocast(device, fast):
+                ce, state = common.lm_batch_loss(net, model, X, Y, state)
+                loss = ce / Y.numel()
+                if model.keep_outputs:
+                    raw, dropped = model.outputs  # (T, B, H) each
+                    if ar_alpha > 0:
+                        loss = loss + activation_reg(dropped, ar_alpha)
+                    if tar_beta > 0:
+                        loss = loss + temporal_activation_reg(raw, tar_beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             norm = grad_clipping(net, clip)

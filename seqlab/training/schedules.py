@@ -56,8 +56,13 @@ class NTASGDTrigger:
 def averaged_sgd(params, lr: float, weight_decay: float = 0.0) -> torch.optim.ASGD:
     """AWD-LSTM's ASGD: plain SGD steps with a running average of the iterates (t0=0,
     lambd=0; torch's ASGD starts the average at its second step); evaluate with the
-    averaged weights (`state['ax']`, see `swap_in_average`)."""
-    return torch.optim.ASGD(params, lr=lr, t0=0, lambd=0.0, weight_decay=weight_decay)
+    averaged weights (`state['ax']`, see `swap_in_average`).
+
+    On CUDA it is `capturable`: its step counters stay on the GPU (otherwise torch reads each
+    parameter's counter back to the host at every step)."""
+    params = list(params)
+    on_gpu = any(p.device.type == "cuda" for p in params)
+    return torch.optim.ASGD(params, lr=lr, t0=0, lambd=0.0, weight_decay=weight_decay, capturable=on_gpu)
 
 
 def scaled_step(optimizer: torch.optim.Optimizer, scale: float = 1.0) -> None:

@@ -132,6 +132,8 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
         share = D.shard_rows(batch, dist)
         if share is None:
             break  # a last batch smaller than the world size: every rank skips it
+        if device.type == "cuda" and not share[0].is_cuda:  # a copy from pageable memory waits for the GPU
+            share = tuple(t.pin_memory() for t in share)
         X, X_len, Y, Y_len = (t.to(device, non_blocking=True) for t in share)
         token_loss = batch_token_loss(model, X, X_len, Y, Y_len, bos)
         optimizer.zero_grad(set_to_none=True)
@@ -142,7 +144,7 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
             continue
         optimizer.step()
         loss_sum += token_loss.detach()
-        n_tokens += int(Y_len.sum())
+        n_tokens += int(share[3].sum())  # read on the host: Y_len's would wait for the GPU
         if D.stop_requested(stop, device, dist):
             break
     if device.type == "cuda":

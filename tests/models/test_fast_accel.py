@@ -62,10 +62,11 @@ def test_compile_on_cpu_only_when_asked(monkeypatch):
     assert not accel.Compiled(abs, "cpu", enabled=False, cpu=True).compiled
 
 
-@pytest.mark.parametrize("has_cuda", [False, True])  # no GPU; a pre-Ampere GPU (torch.autocast(bf16) raises there)
+@pytest.mark.parametrize("has_cuda", [False, True])  # no GPU; a pre-Ampere GPU (a V100/T4 only emulates bf16)
 def test_autocast_without_bf16_support_is_a_noop_with_one_warning(monkeypatch, has_cuda):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: has_cuda)
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: (7, 0))
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # (says yes on a V100)
 
     def use_twice():
         for _ in range(2):
@@ -113,6 +114,34 @@ def test_fused_optimizer_keeps_groups_and_settings(monkeypatch):
     assert [g["lr"] for g in new.param_groups] == [0.01, 0.1]
     assert new.param_groups[1]["params"][0] is b
     assert accel.fuse_optimizer(opt, "cpu") is opt
+
+
+@pytest.mark.skipif(tuple(map(int, torch.__version__.split(".")[:2])) < (2, 4),
+                    reason="fused optimisers for CPU tensors (the stand-in for CUDA here) came in torch 2.4")
+@pytest.mark.parametrize("make", [lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+                                  lambda p: torch.optim.Adam(p, lr=0.01),
+                                  lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1)],
+                         ids=["sgd", "adam", "adamw"])
+def test_fused_optimizer_of_each_torch_optimiser(make):
+    # torch's own classes, fused (CPU kernels stand in for CUDA's): AdamW fell back with "no fused
+    # AdamW here" (its defaults hold decoupled_weight_decay, which its __init__ refuses)
+    p = [torch.nn.Parameter(torch.ones(3))]
+    opt = make(p)
+    new, w = _caught(lambda: accel.fuse_optimizer(opt, "cuda"))
+    assert w == [] and new is not opt and new.defaults["fused"] is True
+    assert {k: v for k, v in new.defaults.items() if k != "fused"} == \
+        {k: v for k, v in opt.defaults.items() if k != "fused"}
+
+
+def test_compiled_passes_a_callers_bad_input_on_and_stays_compiled(monkeypatch):
+    from seqlab.errors import SeqlabError
+
+    def refuse(x):
+        raise SeqlabError("the state has the wrong shape")
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: (lambda *a, **k: fn(*a, **k)))
+    f = accel.Compiled(refuse, "cuda")
+    (err, w) = _caught(lambda: pytest.raises(SeqlabError, f, 1))
+    assert "wrong shape" in str(err.value) and w == [] and f.compiled  # (it turned compiling off for good)
 
 
 @pytest.mark.slow

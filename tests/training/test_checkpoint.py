@@ -97,6 +97,28 @@ def test_a_checkpoint_with_bare_infinity_still_loads(tmp_path, monkeypatch):
     assert load_checkpoint(tmp_path, "last").meta["best"] == math.inf
 
 
+@pytest.mark.parametrize("flag", ["foreach", "fused"])
+def test_resume_steps_the_way_this_command_builds_the_optimiser(flag):
+    # load_state_dict put back the run's fused / foreach: a CUDA run's fused=True resumed on the CPU
+    # (no CPU kernel before torch 2.4) or with --no-fast; a CPU run resumed on CUDA lost fused
+    from types import SimpleNamespace
+
+    from seqlab.training.checkpoint import load_optimizer
+
+    if flag == "fused" and tuple(map(int, torch.__version__.split(".")[:2])) < (2, 4):
+        pytest.skip("fused Adam for CPU tensors came in torch 2.4")
+    net, opt = trained_pair()
+    for saved, now in ((True, False), (False, True)):
+        run = torch.optim.Adam(net.parameters(), lr=0.01, **{flag: saved})
+        net(torch.randn(2, 4)).sum().backward()
+        run.step()
+        resumed = torch.optim.Adam(net.parameters(), lr=0.01, **{flag: now})
+        load_optimizer(SimpleNamespace(optimizer=run.state_dict(), meta={}), resumed, 0.01, 0.01, print)
+        assert resumed.param_groups[0][flag] is now
+        assert torch.equal(resumed.state[net[0].weight]["exp_avg"], run.state[net[0].weight]["exp_avg"])
+        resumed.step()  # and it steps
+
+
 def test_crash_during_write_keeps_the_old_file(tmp_path, monkeypatch):
     net, _ = trained_pair()
     path = tmp_path / "last.safetensors"

@@ -208,3 +208,26 @@ def test_stop_signal_ends_the_run_keeping_the_last_finished_epoch(tmp_path):
         train_classifier(tiny_config(root, tmp_path / "run", epochs=4), device="cpu", show_progress=False, log=log)
     assert load_checkpoint(tmp_path / "run", "last").meta["epoch"] == 1
     assert len(read_metrics(tmp_path / "run" / "metrics.jsonl")) == 1
+
+
+def test_a_bad_step_recorded_on_the_device_stops_the_epoch_before_any_save(tmp_path, monkeypatch):
+    # off the CPU the guard records a non-finite step on the device (no read per step) and the epoch's
+    # end must say it: the trainer never called guard.finish (its guard was always eager). A lazy
+    # guard on the CPU stands in for the GPU's
+    import seqlab.training.classify as classify
+    from seqlab.training.guard import NonFiniteLoss, StepGuard
+
+    import torch
+
+    monkeypatch.setattr(classify, "StepGuard", lambda **kw: StepGuard(**{**kw, "eager": False}))
+    real, calls = classify._loss_sum, []
+
+    def nan_at_step_3(*a):
+        calls.append(1)
+        return real(*a) * (float("nan") if len(calls) == 3 and torch.is_grad_enabled() else 1.0)
+    monkeypatch.setattr(classify, "_loss_sum", nan_at_step_3)
+    root = make_digits(tmp_path, n_train=300, n_test=10)
+    out = tmp_path / "run"
+    with pytest.raises(NonFiniteLoss, match="non-finite at epoch 1 step 3;"):
+        train_classifier(tiny_config(root, out), device="cpu", log=quiet)
+    assert not (out / "last.safetensors").exists() and not (out / "best.safetensors").exists()

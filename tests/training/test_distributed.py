@@ -34,6 +34,10 @@ def _run_two(worker) -> list:
     return results
 
 
+def dist_backend(groups):
+    return torch.distributed.get_backend(groups[0]) if groups else None
+
+
 def _worker(rank, port, out):
     info, device = _join(rank, port)
     try:
@@ -47,7 +51,7 @@ def _worker(rank, port, out):
         stop = D.stop_requested(SimpleNamespace(requested=rank == 1), device, info)
         _, _, log = D.join(4, device, log=print)
         out.put((rank, sums, rows.tolist(), flag, net.module.weight.grad.tolist(), info.is_main, stop,
-                 log is print))
+                 log is print, dist_backend(D._host_group)))
     finally:
         D.cleanup()
 
@@ -61,6 +65,8 @@ def test_two_gloo_processes_reduce_shard_and_average():
     assert [r[5] for r in results] == [True, False]
     assert [r[6] for r in results] == [True, True]
     assert [r[7] for r in results] == [True, False]
+    # the per-step flags went through the host's gloo group (on CUDA: never waiting for the GPU)
+    assert [r[8] for r in results] == ["gloo", "gloo"]
 
 
 def _uneven_worker(rank, port, out):

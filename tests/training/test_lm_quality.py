@@ -78,6 +78,26 @@ def test_variable_bptt_scales_the_step_by_window_length():
     torch.testing.assert_close(moves[20], moves[10] * 2)
 
 
+def test_regularized_epoch_trains_under_the_fast_autocast(monkeypatch):
+    # it had none: AWD-style runs (AR/TAR, cosine, variable BPTT) trained in float32 on CUDA. A CPU
+    # bf16 autocast stands in for CUDA's here
+    import seqlab.training.lm_regularized as reg
+    from seqlab.torch_compat import autocast_enabled
+
+    asked, inside = [], []
+    monkeypatch.setattr(reg, "autocast", lambda device, fast: asked.append(fast) or
+                        torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast))
+    net = _lstm_lm()
+    net.linear.register_forward_hook(lambda *_: inside.append(autocast_enabled("cpu")))
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    X, Y = torch.randint(0, 9, (2, 10)), torch.randint(0, 9, (2, 10))
+    for fast in (True, False):
+        loss, n, _ = train_epoch_regularized(net, [(X, Y, 10)], opt, CPU, clip=1.0, carry_state=True, bptt=10,
+                                             ar_alpha=1.0, tar_beta=1.0, fast=fast)
+        assert math.isfinite(loss) and n == Y.numel()
+    assert asked == [True, False] and inside == [True, False]
+
+
 def test_variable_bptt_epoch_reads_every_token_once_in_windows_of_varying_length(tmp_path):
     corpus = _corpus()
     cfg = LMConfig(model=ModelConfig(hidden=8, embed=4),
@@ -101,6 +121,28 @@ def test_variable_bptt_epoch_reads_every_token_once_in_windows_of_varying_length
     rows = len(batchify(corpus.train, 4))
     assert sum(seen) == rows - 1  # every batchified position predicted exactly once
     assert len(set(seen)) > 2 and record["train_loss"] > 0
+
+
+def test_variable_bptt_windows_come_from_the_corpus_already_on_the_device(tmp_path, monkeypatch):
+    # they were cut from the CPU corpus: two blocking host-to-device copies per step on CUDA. Here a
+    # clone stands for the device copy LMBatches makes, and every window must be a view of it
+    import seqlab.training.lm as lm_mod
+
+    class OnDevice(lm_mod.LMBatches):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.corpus = self.corpus.clone()
+            made.append(self)
+    made, windows = [], []
+    original = lm_mod.reg.variable_batches
+    monkeypatch.setattr(lm_mod, "LMBatches", OnDevice)
+    monkeypatch.setattr(lm_mod.reg, "variable_batches",
+                        lambda train, *a, **k: windows.append(train) or original(train, *a, **k))
+    cfg = LMConfig(model=ModelConfig(hidden=8, embed=4),
+                   train=TrainConfig(batch_size=4, num_steps=12, epochs=1, lr=0.01, optimizer="adam",
+                                     variable_bptt=True), run=RunConfig(out=str(tmp_path)))
+    fit_lm(cfg, _corpus(), CPU, **QUIET)
+    assert windows and all(w is made[0].corpus for w in windows)
 
 
 def test_cosine_schedule_logged_lr_follows_warmup_then_cosine(tmp_path):

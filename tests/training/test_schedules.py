@@ -149,3 +149,21 @@ def test_scaled_step_at_scale_one_is_torchs_own_asgd_step():
         scaled_step(opts[1], 1.0)
         assert torch.allclose(ps[0], ps[1], rtol=1e-6, atol=1e-7)  # (torch rounds its eta in float64)
     assert torch.allclose(opts[0].state[ps[0]]["ax"], opts[1].state[ps[1]]["ax"], rtol=1e-6, atol=1e-7)
+
+
+def test_averaged_sgd_keeps_its_step_counters_on_the_gpu(monkeypatch):
+    # capturable on CUDA: torch's ASGD otherwise reads every parameter's step counter back to the host
+    # at every step. A parameter that reports a CUDA device stands in for one here
+    import seqlab.training.schedules as schedules
+
+    class OnCuda(torch.nn.Parameter):
+        @property
+        def device(self):
+            return torch.device("cuda")
+
+    built = []
+    monkeypatch.setattr(schedules.torch.optim, "ASGD", lambda params, **kw: built.append(kw))
+    averaged_sgd(iter([torch.nn.Parameter(torch.ones(2))]), lr=1.0)
+    averaged_sgd(iter([OnCuda(torch.ones(2))]), lr=1.0)
+    assert [kw["capturable"] for kw in built] == [False, True]
+    assert built[1]["lambd"] == 0.0 and built[1]["t0"] == 0 and built[1]["lr"] == 1.0
