@@ -5,10 +5,14 @@ Same signatures and semantics as the book, over seqlab's implementation:
 - `get_params`, `init_rnn_state`, `rnn` (and the GRU/LSTM twins): seqlab.models.cells.
 - `predict_ch8`: warm up on the prefix, then greedy (seqlab.generation.sampling).
 - `grad_clipping(net, theta)`: g <- min(1, theta/||g||) g over all parameters.
-- `train_epoch_ch8`, `train_ch8`: the book's loops. `train_ch8` saves the perplexity
-  curve as a PNG (`plot_path`) instead of the notebook's animator, prints the final
-  perplexity, tokens/sec and device and two greedy continuations as the book does, and
+- `train_epoch_ch8`, `train_ch8`: the book's loops. `train_ch8` prints what the book's
+  prints (a continuation of "time traveller" every 10 epochs; then the perplexity, tokens/sec
+  and device, and two continuations), draws its live perplexity curve in a notebook
+  (`Animator`; elsewhere no figure is made, and `plot_path` saves the curve as a PNG), and
   returns (perplexity, tokens/sec) of the last epoch (the book returns nothing).
+- `predict_ch8` runs the model in eval mode (the book's leaves it in training mode, so a
+  model with dropout predicted with dropout on), and a prefix character outside the
+  vocabulary is an error naming it (the book read it as <unk>: 'Time' became '<unk>ime').
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import math
 import torch
 from torch import nn
 
-from seqlab.d2l.common import check_reiterable
+from seqlab.d2l.common import Animator, _in_notebook, check_reiterable
 from seqlab.generation.sampling import predict_ch8
 from seqlab.models.cells import (get_gru_params, get_lstm_params, get_params, gru, init_gru_state,
                                  init_lstm_state, init_rnn_state, lstm, rnn)
@@ -68,8 +72,9 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False, *,
-              plot_path: str | None = "train_ch8.png", verbose: bool = True):
-    """The book's training function; the animator becomes a PNG at `plot_path` (None: no plot)."""
+              plot_path: str | None = None, verbose: bool = True):
+    """The book's training function (see the module's docstring); `plot_path` also saves the
+    perplexity curve as a PNG, `verbose=False` prints nothing."""
     check_count(num_epochs, "num_epochs")
     check_reiterable(train_iter, "train_iter", num_epochs, "the SeqDataLoader of load_data_time_machine")
     loss = nn.CrossEntropyLoss()
@@ -81,10 +86,17 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     def predict(prefix):
         return predict_ch8(prefix, 50, net, vocab, device)
 
+    live = verbose and _in_notebook()  # (outside a notebook a figure would only pile up unseen)
+    animator = Animator(xlabel="epoch", ylabel="perplexity", legend=["train"], xlim=[10, num_epochs]) if live else None
     epochs, ppls = [], []
     ppl = speed = float("nan")
     for epoch in range(num_epochs):
         ppl, speed = train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter)
+        if (epoch + 1) % 10 == 0:
+            if verbose:
+                print(predict("time traveller"))
+            if animator is not None:
+                animator.add(epoch + 1, [ppl])
         if (epoch + 1) % 10 == 0 or epoch + 1 == num_epochs:
             epochs.append(epoch + 1)
             ppls.append(ppl)

@@ -8,6 +8,8 @@ Differences from d2l 0.17, each a fix of a reported defect (see SPEC §13):
   (the book's takes it from the decoder's own state during prediction); its state
   is a `Seq2SeqState` whose `.shape` is the hidden state's, so `state.shape` still prints.
 - `bleu` returns 0 instead of raising ZeroDivisionError for predictions shorter than k.
+- `sequence_mask` returns a masked copy and leaves its input as it was (the book's also masks
+  the input in place; every cell of the book uses the returned value).
 - `predict_seq2seq` encodes the sentence with `encode_source`: it is preprocessed like the
   training data ("Go." works), and an empty sentence, one of unknown words only, or one with
   no room left for <eos> in `num_steps` is an error (the book cuts such a sentence silently,
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from seqlab.d2l.common import Accumulator, Timer, check_reiterable
+from seqlab.d2l.common import Accumulator, Animator, Timer, _in_notebook, check_reiterable
 from seqlab.data.translation import (BOS, EOS, build_array_nmt, check_positive_int, encode_source, load_data_nmt,
                                      preprocess_nmt, read_data_nmt, special_id, tokenize_nmt, truncate_pad)
 from seqlab.errors import SeqlabError
@@ -38,8 +40,8 @@ __all__ = ["read_data_nmt", "preprocess_nmt", "tokenize_nmt", "truncate_pad", "b
 def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
     """The book's training loop (Xavier init, Adam, teacher forcing, clipping at 1).
 
-    Prints the final per-token loss and tokens/sec as the book does; returns the loss
-    of every epoch (the book plots every tenth). The loss minimised is the mean over the batch's
+    Prints the final per-token loss and tokens/sec as the book does, and in a notebook draws its
+    live loss curve (every tenth epoch); returns the loss of every epoch (the book returns nothing). The loss minimised is the mean over the batch's
     real target tokens (seqlab's translate trainer). The book backpropagates the *sum* of its
     per-sequence losses, averaged over the padded length (SPEC §13): a gradient about tokens / T
     times larger (37x on a 64 x 10 batch), which its clip at norm 1 then cuts at every step; here
@@ -54,7 +56,9 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
     net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     losses, metric, timer = [], Accumulator(2), Timer()
-    for _ in range(num_epochs):
+    # the book's live loss curve, in a notebook (elsewhere a figure would only pile up unseen)
+    animator = Animator(xlabel="epoch", ylabel="loss", xlim=[10, num_epochs]) if _in_notebook() else None
+    for epoch in range(num_epochs):
         timer.start()
         r = train_epoch(net, data_iter, optimizer, bos=bos, clip=1.0, device=device)
         timer.stop()
@@ -64,6 +68,8 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
         metric = Accumulator(2)
         metric.add(r["loss_sum"], r["tokens"])
         losses.append(metric[0] / metric[1])
+        if animator is not None and (epoch + 1) % 10 == 0:
+            animator.add(epoch + 1, (losses[-1],))
     print(f"loss {losses[-1]:.3f}, {metric[1] / timer.times[-1]:.1f} tokens/sec on {device}")
     return losses
 

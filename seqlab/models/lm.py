@@ -49,12 +49,13 @@ from seqlab.models.recurrent import make_rnn_layer
 from seqlab.models.regularization import LockedDropout, WeightDrop, _check_p, embedding_dropout
 
 
-def _swap_if_device(batch_size, device):
-    # The book calls RNNModel.begin_state(device, batch_size=1) but
-    # RNNModelScratch.begin_state(batch_size, device); accept both orders.
-    if isinstance(batch_size, (torch.device, str)):
-        return (device if isinstance(device, int) else 1), batch_size
-    return batch_size, device
+def _state_args(first, device, batch_size):
+    """(batch_size, device) of a begin_state call. The book defines RNNModel.begin_state(device,
+    batch_size=1) but RNNModelScratch.begin_state(batch_size, device): every form of either is
+    accepted, (B, device), (device, B), (device, batch_size=B) and keywords."""
+    if isinstance(first, (torch.device, str)):
+        first, device = (device if isinstance(device, int) else 1), first
+    return (first if batch_size is None else batch_size), device
 
 
 def _zeros(shapes, device, dtype):
@@ -134,8 +135,8 @@ class RNNModel(nn.Module):
         shape = (self._state_rows, batch_size, self.num_hiddens)
         return (shape, shape) if self._has_cell else shape  # (h, c) for LSTMs
 
-    def begin_state(self, batch_size: int = 1, device=None):
-        batch_size, device = _swap_if_device(batch_size, device)
+    def begin_state(self, size_or_device=1, /, device=None, batch_size: int | None = None):
+        batch_size, device = _state_args(size_or_device, device, batch_size)
         shapes = self._state_shapes(check_count(batch_size, "batch_size"))
         return _zeros(shapes, device or self.linear.weight.device, self.linear.weight.dtype)
 
@@ -181,8 +182,8 @@ class RNNModelScratch(nn.Module):
             self._state_shapes_by_batch[batch_size] = shapes
         return self._state_shapes_by_batch[batch_size]
 
-    def begin_state(self, batch_size: int = 1, device=None):
-        batch_size, device = _swap_if_device(batch_size, device)
+    def begin_state(self, size_or_device=1, /, device=None, batch_size: int | None = None):
+        batch_size, device = _state_args(size_or_device, device, batch_size)
         return self.init_state(check_count(batch_size, "batch_size"), self.num_hiddens,
                                device or self.params[0].device)
 
@@ -263,8 +264,8 @@ class RegularizedRNNModel(nn.Module):
         shapes = [(1, batch_size, size) for size in self.sizes]
         return [(s, s) if self.cell in ("lstm", "peephole") else s for s in shapes]
 
-    def begin_state(self, batch_size: int = 1, device=None):
-        batch_size, device = _swap_if_device(batch_size, device)
+    def begin_state(self, size_or_device=1, /, device=None, batch_size: int | None = None):
+        batch_size, device = _state_args(size_or_device, device, batch_size)
         shapes = self._state_shapes(check_count(batch_size, "batch_size"))
         return _zeros(shapes, device or self.linear.weight.device, self.linear.weight.dtype)
 

@@ -88,9 +88,11 @@ def test_book_8_5_training_runs_and_learns(tmp_path, capsys):
     ppl, speed = d2l.train_ch8(net, train_iter, vocab, lr, num_epochs, d2l.try_gpu(),
                                plot_path=str(tmp_path / "ppl.png"))
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("perplexity ") and "tokens/sec on cpu" in out[0]
-    assert out[1].startswith("time traveller") and len(out[1]) == len("time traveller") + 50
-    assert out[2].startswith("traveller")
+    # the book's lines: a continuation at epoch 10 (every 10 epochs), then the summary
+    assert len(out) == 4 and out[0].startswith("time traveller") and len(out[0]) == len("time traveller") + 50
+    assert out[1].startswith("perplexity ") and "tokens/sec on cpu" in out[1]
+    assert out[2].startswith("time traveller") and len(out[2]) == len("time traveller") + 50
+    assert out[3].startswith("traveller")
     assert ppl < 17 and speed > 0  # uniform over 28 symbols would be 28; ~10-15 after 12 epochs
     assert (tmp_path / "ppl.png").is_file()
 
@@ -127,8 +129,13 @@ def test_book_9_2_concise_lstm_state_tuple():
     assert isinstance(state, tuple) and state[0].shape == (2, 3, 16)
     Y, (h, c) = net(torch.zeros(3, 5, dtype=torch.long), state)
     assert Y.shape == (15, len(vocab))
-    # the book's positional call RNNModel.begin_state(device, batch_size) works too
-    assert net.begin_state(torch.device("cpu"), 4)[0].shape == (2, 4, 16)
+    # every form of the book's RNNModel.begin_state(device, batch_size=1) works too (its
+    # (device, batch_size=4) raised "got multiple values for argument 'batch_size'")
+    cpu = torch.device("cpu")
+    for state in (net.begin_state(cpu, 4), net.begin_state(cpu, batch_size=4), net.begin_state(4, cpu),
+                  net.begin_state(device=cpu, batch_size=4), net.begin_state("cpu", batch_size=4)):
+        assert state[0].shape == (2, 4, 16)
+    assert net.begin_state(cpu)[0].shape == (2, 1, 16)
     # every symbol equally likely under an untrained model: perplexity close to 28
     with torch.no_grad():
         nn.init.zeros_(net.linear.weight)
@@ -206,6 +213,32 @@ def test_book_plain_class_model_trains_and_predicts(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[1] == book_predict_ch8("time traveller", 50, net, vocab, "cpu")
     assert ppl < 28
+
+
+def test_train_ch8_draws_the_books_live_curve_in_a_notebook_and_writes_no_file(tmp_path, capsys, monkeypatch):
+    # it wrote train_ch8.png into the working folder at every call and drew nothing live
+    import seqlab.d2l.lm as d2l_lm
+
+    points = []
+
+    class Recorder:
+        def __init__(self, **kw):
+            assert kw == dict(xlabel="epoch", ylabel="perplexity", legend=["train"], xlim=[10, 20])
+
+        def add(self, x, y):
+            points.append((x, y))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(d2l_lm, "_in_notebook", lambda: True)
+    monkeypatch.setattr(d2l_lm, "Animator", Recorder)
+    torch.manual_seed(0)
+    corpus, vocab = d2l.load_corpus_time_machine(2000)
+    train_iter = list(d2l.seq_data_iter_sequential(corpus, 8, 10))
+    net = d2l.RNNModelScratch(len(vocab), 16, "cpu", get_params, init_rnn_state, rnn)
+    ppl, _ = d2l.train_ch8(net, train_iter, vocab, 1, 20, "cpu")
+    assert [x for x, _ in points] == [10, 20] and points[-1][1] == [ppl]
+    assert list(tmp_path.iterdir()) == []
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 5 and out[2].startswith("perplexity ")  # epochs 10, 20; then the book's summary
 
 
 def test_bidirectional_prediction_is_the_books():

@@ -56,6 +56,27 @@ def test_book_9_7_training_and_prediction(data_dir, capsys):
         assert len(translation.split()) <= num_steps
 
 
+def test_train_seq2seq_draws_the_books_live_loss_curve_in_a_notebook(data_dir, monkeypatch, capsys):
+    import seqlab.d2l.nmt as d2l_nmt
+
+    points = []
+
+    class Recorder:
+        def __init__(self, **kw):
+            assert kw == dict(xlabel="epoch", ylabel="loss", xlim=[10, 20])
+
+        def add(self, x, y):
+            points.append((x, y))
+    monkeypatch.setattr(d2l_nmt, "_in_notebook", lambda: True)
+    monkeypatch.setattr(d2l_nmt, "Animator", Recorder)
+    torch.manual_seed(0)
+    train_iter, src_vocab, tgt_vocab = d2l.load_data_nmt(64, 10, num_examples=128)
+    net = d2l.EncoderDecoder(d2l.Seq2SeqEncoder(len(src_vocab), 8, 8, 1), d2l.Seq2SeqDecoder(len(tgt_vocab), 8, 8, 1))
+    losses = d2l.train_seq2seq(net, train_iter, 0.005, 20, tgt_vocab, "cpu")
+    assert points == [(10, (losses[9],)), (20, (losses[19],))]
+    assert capsys.readouterr().out.startswith(f"loss {losses[-1]:.3f}, ")
+
+
 def test_attention_decoder_weights_through_predict(data_dir):
     torch.manual_seed(0)
     train_iter, src_vocab, tgt_vocab = d2l.load_data_nmt(64, 10)
