@@ -36,7 +36,9 @@ else:  # torch 2.2
 
 
 def _to_float32(value):
-    if isinstance(value, torch.Tensor) and value.is_floating_point() and value.device.type == "cpu":
+    """As torch's own cast_inputs: CPU floating tensors but float64, which is left as it is."""
+    if (isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype is not torch.float64
+            and value.device.type == "cpu"):
         return value.float()
     return value
 

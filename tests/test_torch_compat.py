@@ -27,6 +27,7 @@ def test_cpu_float32_forward_casts_only_under_a_cpu_autocast():
         # inside: floats in float32 (ids untouched), the autocast off for the forward's body
         assert fwd(Ctx(), x, y=ids) == (torch.float32, torch.int64, False)
         assert fwd(Ctx(), ids)[0] == torch.int64
+        assert fwd(Ctx(), x.double())[0] == torch.float64  # as torch's cast_inputs: float64 left as it is
         assert torch_compat.autocast_enabled("cpu")  # and back on after it
 
 
@@ -36,10 +37,10 @@ def test_cpu_float32_forward_agrees_with_the_current_api():
     current = torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)(_probe)
     ours = torch_compat._cpu_fp32_fwd(_probe)
     x = torch.ones(3, dtype=torch.bfloat16)
-    y = torch.ones(3, dtype=torch.float16)
-    assert ours(Ctx(), x, y=y) == current(Ctx(), x, y=y)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    for y in (torch.ones(3, dtype=torch.float16), torch.ones(3, dtype=torch.float64)):  # float64: kept
         assert ours(Ctx(), x, y=y) == current(Ctx(), x, y=y)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert ours(Ctx(), x, y=y) == current(Ctx(), x, y=y)
 
 
 def test_autocast_enabled_per_device():

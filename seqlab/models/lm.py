@@ -49,13 +49,21 @@ from seqlab.models.recurrent import make_rnn_layer
 from seqlab.models.regularization import LockedDropout, WeightDrop, _check_p, embedding_dropout
 
 
+_UNSET = object()  # begin_state's arguments that were not given
+
+
 def _state_args(first, device, batch_size):
     """(batch_size, device) of a begin_state call. The book defines RNNModel.begin_state(device,
     batch_size=1) but RNNModelScratch.begin_state(batch_size, device): every form of either is
-    accepted, (B, device), (device, B), (device, batch_size=B) and keywords."""
-    if isinstance(first, (torch.device, str)):
-        first, device = (device if isinstance(device, int) else 1), first
-    return (first if batch_size is None else batch_size), device
+    accepted, (B, device), (device, B), (device, batch_size=B) and keywords; a size given twice is
+    an error."""
+    if isinstance(first, (torch.device, str)):  # the book's RNNModel form: (device, batch_size=1)
+        first, device = (device if isinstance(device, int) else _UNSET), first
+    if first is not _UNSET and batch_size is not _UNSET:
+        raise SeqlabError(f"begin_state got the batch size twice ({first!r} and batch_size={batch_size!r}): "
+                          "give it once")
+    size = batch_size if first is _UNSET else first
+    return (1 if size is _UNSET else size), device
 
 
 def _zeros(shapes, device, dtype):
@@ -135,7 +143,7 @@ class RNNModel(nn.Module):
         shape = (self._state_rows, batch_size, self.num_hiddens)
         return (shape, shape) if self._has_cell else shape  # (h, c) for LSTMs
 
-    def begin_state(self, size_or_device=1, /, device=None, batch_size: int | None = None):
+    def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
         shapes = self._state_shapes(check_count(batch_size, "batch_size"))
         return _zeros(shapes, device or self.linear.weight.device, self.linear.weight.dtype)
@@ -182,7 +190,7 @@ class RNNModelScratch(nn.Module):
             self._state_shapes_by_batch[batch_size] = shapes
         return self._state_shapes_by_batch[batch_size]
 
-    def begin_state(self, size_or_device=1, /, device=None, batch_size: int | None = None):
+    def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
         return self.init_state(check_count(batch_size, "batch_size"), self.num_hiddens,
                                device or self.params[0].device)
@@ -264,7 +272,7 @@ class RegularizedRNNModel(nn.Module):
         shapes = [(1, batch_size, size) for size in self.sizes]
         return [(s, s) if self.cell in ("lstm", "peephole") else s for s in shapes]
 
-    def begin_state(self, size_or_device=1, /, device=None, batch_size: int | None = None):
+    def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
         shapes = self._state_shapes(check_count(batch_size, "batch_size"))
         return _zeros(shapes, device or self.linear.weight.device, self.linear.weight.dtype)

@@ -331,25 +331,32 @@ def load_optimizer(ckpt: Checkpoint, optimizer: torch.optim.Optimizer, was: floa
 
 
 # The metadata is standard JSON: a float that is not finite (a run's best loss before its first
-# epoch, inf; a diverged loss, nan) is written as {"$float": "inf"} and read back as the float.
-# (json.dumps would write a bare Infinity / NaN, which other JSON parsers refuse; checkpoints
-# written so still load.)
-_FLOAT_TAG = "$float"
+# epoch, inf; a diverged loss, nan) is written as {"$float": "inf"} ("-inf", "nan") and read back
+# as the float. (json.dumps would write a bare Infinity / NaN, which other JSON parsers refuse;
+# checkpoints written so still load.) A caller's own dict whose one key is "$float" is written
+# as {"$float": {"$escaped": value}}, so that it reads back as itself.
+_FLOAT_TAG, _ESCAPED = "$float", "$escaped"
+_NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 
 
 def _tag_nonfinite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return {_FLOAT_TAG: repr(value)}  # 'inf', '-inf', 'nan'
+    if isinstance(value, float) and not math.isfinite(value):  # (numpy's float64 too: a float)
+        return {_FLOAT_TAG: "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"}
     if isinstance(value, dict):
-        return {k: _tag_nonfinite(v) for k, v in value.items()}
+        tagged = {k: _tag_nonfinite(v) for k, v in value.items()}
+        return {_FLOAT_TAG: {_ESCAPED: tagged[_FLOAT_TAG]}} if list(tagged) == [_FLOAT_TAG] else tagged
     if isinstance(value, (list, tuple)):
         return [_tag_nonfinite(v) for v in value]
     return value
 
 
 def _untag(obj: dict):
-    if len(obj) == 1 and isinstance(obj.get(_FLOAT_TAG), str):
-        return float(obj[_FLOAT_TAG])
+    if list(obj) == [_FLOAT_TAG]:
+        inner = obj[_FLOAT_TAG]
+        if isinstance(inner, str) and inner in _NONFINITE:
+            return _NONFINITE[inner]
+        if isinstance(inner, dict) and list(inner) == [_ESCAPED]:
+            return {_FLOAT_TAG: inner[_ESCAPED]}
     return obj
 
 

@@ -33,7 +33,7 @@ from seqlab.training.common import grad_clipping, make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
                                    interrupted_message, resumed_note)
 from seqlab.training.progress import progress
-from seqlab.training.run_folder import check_run_folder, open_run_folder
+from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
 from seqlab.training.schedules import cosine_span_note
 
 NUM_CLASSES = 10
@@ -155,6 +155,7 @@ def _lr_at(t: ClassifyTrain, epoch: int) -> float:
     return t.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
+@releases_run_folder
 def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress: bool | None = None,
                      log=print) -> dict:
     """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out."""

@@ -104,10 +104,15 @@ def _silent(*args, **kwargs) -> None:
 def cleanup(failed: bool = False) -> None:
     """Leave the process group. After a run that went well the ranks first wait for each other:
     torch 2.2's gloo backend hangs the rank that tears down last (its worker threads wait for a
-    peer already gone). After a failure a rank may be gone for good, so none waits."""
+    peer already gone). After a failure a rank may be gone for good, so none waits; nor does a rank
+    whose peer failed after the last collective (the wait fails at once: it is let go)."""
     if dist.is_available() and dist.is_initialized():
         if not failed:
-            dist.barrier()
+            try:
+                nccl = _host_group and dist.get_backend() == "nccl"
+                dist.barrier(group=_host_group[0] if nccl else None)  # (NCCL's barrier would use the GPU)
+            except RuntimeError:
+                pass  # another rank failed and left: its own error says why
         _host_group.clear()
         dist.destroy_process_group()
 

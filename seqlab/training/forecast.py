@@ -37,7 +37,7 @@ from seqlab.training.checkpoint import (bad_checkpoint, check_resume_config, loa
 from seqlab.training.common import make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
                                    interrupted_message, resumed_note)
-from seqlab.training.run_folder import check_run_folder, open_run_folder
+from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
 
 K_STEPS = (1, 4, 16, 64)  # the book's horizons; a short series reports those that fit (fitting_k_steps)
 
@@ -322,6 +322,7 @@ def build_model(cfg: ForecastConfig) -> nn.Module:
     return build_forecaster(m.model, cfg.series.tau, m.hidden, m.layers)
 
 
+@releases_run_folder
 def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     """Train (or resume) per `cfg` on the CPU; writes metrics.jsonl, checkpoints, plots and report.json,
     and returns the report.

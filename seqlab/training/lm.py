@@ -49,7 +49,7 @@ from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, 
                                    interrupted_message, resumed_note)
 from seqlab.training.metrics import perplexity
 from seqlab.training.progress import progress
-from seqlab.training.run_folder import check_run_folder, open_run_folder
+from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
 from seqlab.training.schedules import NTASGDTrigger, scaled_step
 
 
@@ -219,6 +219,7 @@ def _plot(out: Path, records: list[dict]) -> None:
                 xs={"valid": [e for e, _ in valid]}, title="perplexity per epoch")
 
 
+@releases_run_folder
 def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) -> dict:
     """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record."""
     out = Path(cfg.run.out)

@@ -143,6 +143,12 @@ def check_options(tc) -> None:
                           f"and {tc.tar_beta}")
     if tc.variable_bptt and tc.sampling != "sequential":
         raise SeqlabError("variable-length BPTT reads the stream in order: use --sampling sequential")
+    if tc.variable_bptt:  # a window's step is at lr x its length / bptt, up to (bptt + 20) / bptt
+        longest = (tc.num_steps + 20) / tc.num_steps  # (seqlab.data.sampling.variable_bptt's cap)
+        top = torch.finfo(torch.float32).max / longest
+        if not tc.lr <= top:
+            raise SeqlabError(f"--lr {tc.lr:g} with variable BPTT steps at up to {longest:.3g}x that rate, past "
+                              f"float32's largest number: use --lr at most {top:.4g}")
     if tc.optimizer == "nt-asgd" and (tc.schedule in ("cosine", "step")
                                       or (tc.schedule == "plateau" and tc.lr_decay < 1)):
         raise SeqlabError("nt-asgd keeps a constant learning rate (it averages instead): use --schedule none")

@@ -10,8 +10,11 @@ under a live new one, is refused.
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,32 +47,64 @@ ASIDE = ".overwritten"
 _MOVED = "MOVED"
 # This process's --out folders whose old run is aside (by resolved path: the folder as given).
 _aside_now: dict[Path, Path] = {}
-# This process's locked --out folders (by resolved path): the open descriptor holding each flock.
-_locked: dict[Path, int] = {}
+# This process's locked --out folders, by (device, inode): a folder removed and made again is
+# another folder. The value is the open descriptor holding the flock.
+_locked: dict[tuple[int, int], int] = {}
 
 
 def lock_run_folder(folder: str | Path) -> None:
-    """Hold `folder`'s lock (an flock on the folder itself: no file is written) until this
-    process ends or `release_run_folders`; an existing folder only. The OS drops the lock of a
-    process that dies however it dies (kill -9 too), so a stale lock cannot block a folder."""
+    """Hold `folder`'s lock (an flock on the folder itself: no file is written) until the training
+    function that took it returns (`releases_run_folder`) or this process ends; an existing folder
+    only. The OS drops the lock of a process that dies however it dies (kill -9 too), so a stale lock
+    cannot block a folder. Where no lock can be taken (NFS refuses flock on a folder, a folder that
+    may be written but not read), the run goes on unlocked, with a warning."""
     folder = Path(folder)
-    key = folder.resolve()
-    if fcntl is None or key in _locked or not folder.is_dir():
+    if fcntl is None or not folder.is_dir():
         return
-    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        _cannot_lock(folder, exc)
+        return
+    st = os.fstat(fd)
+    if (st.st_dev, st.st_ino) in _locked:
+        os.close(fd)
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as exc:
         os.close(fd)
-        raise SeqlabError(f"another seqlab process is training in {str(folder)!r} (it holds the folder's lock): "
-                          "wait for it to end or stop it, or choose another --out") from None
-    _locked[key] = fd
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise SeqlabError(f"another seqlab process is training in {str(folder)!r} (it holds the folder's "
+                              "lock): wait for it to end or stop it, or choose another --out") from None
+        _cannot_lock(folder, exc)
+        return
+    _locked[(st.st_dev, st.st_ino)] = fd
+
+
+def _cannot_lock(folder: Path, exc: OSError) -> None:
+    warnings.warn(f"seqlab: cannot lock the output folder {str(folder)!r} ({exc.strerror or exc}): a second run "
+                  "started on it would not be refused", RuntimeWarning, stacklevel=3)
 
 
 def release_run_folders() -> None:
     """Let go of every folder this process locked (the CLI calls this when a command ends)."""
     while _locked:
         os.close(_locked.popitem()[1])
+
+
+def releases_run_folder(fit):
+    """Decorates a training function: the folders it locked are let go when it returns or fails
+    (a notebook that trained once must not keep every other process off that folder)."""
+    @functools.wraps(fit)
+    def wrapper(*args, **kwargs):
+        before = set(_locked)
+        try:
+            return fit(*args, **kwargs)
+        finally:
+            for key in set(_locked) - before:
+                os.close(_locked.pop(key))
+    return wrapper
 
 
 def check_writable(folder: str | Path) -> Path:

@@ -22,6 +22,7 @@ from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D
 from seqlab.training.bleu import corpus_bleu
 from seqlab.training.common import grad_clipping
+from seqlab.training.run_folder import releases_run_folder
 
 
 def sequence_mask(X: torch.Tensor, valid_len: torch.Tensor, value: float = 0.0) -> torch.Tensor:
@@ -201,6 +202,7 @@ def bleu_on(model: nn.Module, pairs, data, *, device: torch.device, beam_size: i
 
 # --- the training run behind `seqlab train translate` ----------------------------------------
 
+@releases_run_folder
 def fit(cfg, *, log=print) -> dict:
     """Train per `cfg` (seqlab.cli.translate.TranslateConfig); writes metrics.jsonl,
     best/last checkpoints and a loss plot into `cfg.run.out`. Returns the last record.

@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from seqlab import d2l
+from seqlab.errors import SeqlabError
 from seqlab.runtime import seed_everything
 
 from reference_decode import book_predict_ch8  # tests/generation, on the test path
@@ -136,6 +137,9 @@ def test_book_9_2_concise_lstm_state_tuple():
                   net.begin_state(device=cpu, batch_size=4), net.begin_state("cpu", batch_size=4)):
         assert state[0].shape == (2, 4, 16)
     assert net.begin_state(cpu)[0].shape == (2, 1, 16)
+    for args, kw in (((3,), {"batch_size": 5}), ((cpu, 4), {"batch_size": 2}), ((), {"batch_size": None})):
+        with pytest.raises(SeqlabError, match="twice|batch_size must be a positive"):  # not settled silently
+            net.begin_state(*args, **kw)
     # every symbol equally likely under an untrained model: perplexity close to 28
     with torch.no_grad():
         nn.init.zeros_(net.linear.weight)

@@ -106,6 +106,8 @@ CLI_CASES = [
     ("train forecast: NaN learning rate", ["train", "forecast", "--lr", "nan"], "learning rate must be a finite"),
     # above float32's largest number: a traceback from inside the optimiser's step (exit 1)
     ("learning rate past float32", LM + ["--data", "{tiny}", "--lr", "1e39"], "at most 3.403e+38, got 1e+39"),
+    ("learning rate past float32 once scaled by variable BPTT",  # (a traceback from the step, exit 1)
+     LM + ["--data", "{tiny}", "--sampling", "sequential", "--variable-bptt", "--lr", "3.4e38"], "with variable BPTT"),
     ("train forecast: learning rate past float32", ["train", "forecast", "--lr", "1e300"], "learning rate must be"),
     ("train translate: learning rate past float32", ["train", "translate", "--data", "{tiny_pairs}", "--lr", "1e300"],
      "learning rate must be"),

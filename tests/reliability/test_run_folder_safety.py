@@ -277,6 +277,54 @@ def test_a_folder_a_live_run_holds_is_refused_until_it_ends(fx, run_copy, capsys
     assert not (out / ASIDE).exists()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="no flock on Windows")
+@pytest.mark.parametrize("where, error", [("flock", "EBADF"), ("flock", "ENOLCK"), ("open", "EACCES")])
+def test_a_folder_that_cannot_be_locked_trains_unlocked_with_a_warning(where, error, fx, tmp_path, capsys,
+                                                                        monkeypatch):
+    # NFS refuses an exclusive flock on a folder (EBADF), a lock manager may be down (ENOLCK), a folder
+    # may be writable but not readable (EACCES): each was "another seqlab process is training" or a
+    # traceback; only EWOULDBLOCK means another process holds it
+    import errno
+    import os
+
+    from seqlab.training import run_folder
+
+    def fail(*a, **k):
+        raise OSError(getattr(errno, error), os.strerror(getattr(errno, error)))
+    real_open = os.open
+
+    def open_no_folder(path, *a, **k):  # (the folder itself cannot be opened; its files can)
+        return fail() if os.path.isdir(path) else real_open(path, *a, **k)
+    if where == "flock":
+        monkeypatch.setattr(run_folder.fcntl, "flock", fail)
+    else:
+        monkeypatch.setattr(run_folder.os, "open", open_no_folder)
+    out = tmp_path / "run"
+    out.mkdir()
+    with pytest.warns(RuntimeWarning, match="cannot lock the output folder"):
+        _ok(_argv("lm", fx, out), capsys)
+    assert (out / "last.safetensors").exists()
+
+
+def test_a_training_function_called_directly_lets_its_folder_go(fx, tmp_path):
+    # the lock was held until the Python process ended: a notebook that trained once kept every other
+    # process off that folder, even after a refused configuration
+    from seqlab.config import replace
+    from seqlab.data.corpora import load_lm_corpus
+    from seqlab.training import run_folder
+    from seqlab.training.lm import LMConfig, TrainConfig, fit_lm
+    import torch
+
+    corpus = load_lm_corpus(data=str(fx / "tiny.txt"), level="char", max_tokens=400)
+    cfg = LMConfig(train=TrainConfig(batch_size=2, num_steps=5, epochs=1, lr=0.5))
+    cfg = replace(cfg, hidden=8, out=str(tmp_path / "api"))
+    fit_lm(cfg, corpus, torch.device("cpu"), log=lambda *a: None)
+    assert run_folder._locked == {}
+    with pytest.raises(SeqlabError, match="lr_decay"):
+        fit_lm(replace(cfg, overwrite=True, lr_decay=2.0), corpus, torch.device("cpu"), log=lambda *a: None)
+    assert run_folder._locked == {}
+
+
 def test_half_done_moves_are_settled_by_the_next_run(fx, run_copy, capsys):
     out = run_copy("lm")
     before = _snapshot(out)

@@ -62,8 +62,12 @@ def test_metadata_is_standard_json_and_keeps_non_finite_floats(tmp_path):
 
     from safetensors import safe_open
 
+    import numpy as np
+
     meta = {"task": "lm", "best_valid_loss": math.inf, "history": [1.5, math.nan, -math.inf],
-            "vocab": {"idx_to_token": ["inf", "nan", "$float"]}, "nested": {"x": {"$float": 1}}}
+            "vocab": {"idx_to_token": ["inf", "nan", "$float"]}, "nested": {"x": {"$float": 1}},
+            "own": [{"$float": "1e3"}, {"$float": "inf"}, {"$float": {"$escaped": 2}}, {"$float": "price"}],
+            "numpy": np.float64("-inf")}
     save_checkpoint(tmp_path / "last.safetensors", model=nn.Linear(2, 2), meta=meta)
     with safe_open(tmp_path / "last.safetensors", framework="pt") as f:
         text = f.metadata()["seqlab"]
@@ -75,6 +79,8 @@ def test_metadata_is_standard_json_and_keeps_non_finite_floats(tmp_path):
     assert back["best_valid_loss"] == math.inf and back["history"][2] == -math.inf
     assert back["history"][0] == 1.5 and math.isnan(back["history"][1])
     assert back["vocab"] == meta["vocab"] and back["nested"] == meta["nested"]  # strings and ints untouched
+    assert back["own"] == meta["own"]  # a caller's own {"$float": ...} dicts read back as themselves
+    assert back["numpy"] == -math.inf  # (numpy 2's repr of it is 'np.float64(-inf)')
 
 
 def test_a_checkpoint_with_bare_infinity_still_loads(tmp_path, monkeypatch):

@@ -134,3 +134,21 @@ def test_from_env_reads_torchrun_variables(monkeypatch):
     monkeypatch.setenv("RANK", "x")
     with pytest.raises(SeqlabError, match="must be integers"):
         D.from_env()
+
+
+def _peer_failed_worker(rank, port, out):
+    info, device = _join(rank, port)
+    D.all_reduce_sum([1.0], device, info)  # both ranks got this far
+    if rank == 0:  # failed after the last collective (e.g. its checkpoint write): leaves at once
+        D.cleanup(failed=True)
+        out.put((rank, "left"))
+        return
+    try:
+        D.cleanup()  # waited in the barrier for a peer already gone: RuntimeError, a traceback
+        out.put((rank, "clean"))
+    except Exception as exc:  # noqa: BLE001
+        out.put((rank, f"{type(exc).__name__}: {exc}"))
+
+
+def test_a_rank_whose_peer_failed_leaves_without_an_error():
+    assert _run_two(_peer_failed_worker) == [(0, "left"), (1, "clean")]
