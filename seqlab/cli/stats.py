@@ -24,7 +24,7 @@ def register(commands, train) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seqlab.data.corpora import EOS, _STYLE, check_text_dataset, dataset_file, token_chunks
+    from seqlab.data.corpora import _STYLE, check_text_dataset, dataset_file, token_chunks
     from seqlab.data.stats import _fmt_alpha, describe, plot_zipf
     from seqlab.data.text import read_text
     from seqlab.errors import SeqlabError
@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     name = args.dataset or args.data
     path = dataset_file(args.dataset) if args.dataset else args.data
     style = args.style or _STYLE.get(args.dataset or "", "raw")
-    tokens = [t for chunk in token_chunks(read_text(path), args.level, style) for t in chunk if t != EOS]
+    # the text's own tokens: no line-end markers (a word "<eos>" written in the text is counted)
+    tokens = [t for chunk in token_chunks(read_text(path), args.level, style, line_ends=False) for t in chunk]
     result = describe(tokens, top=args.top)
     if args.plot:
         tables = {label: result["ngrams"][n]["freqs"] for n, label in ((1, "unigram"), (2, "bigram"), (3, "trigram"))}

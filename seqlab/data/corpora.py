@@ -51,8 +51,12 @@ def _blocks(text: AnyStr) -> Iterator[AnyStr]:
         start = end
 
 
-def token_chunks(text: str, level: str, style: Style = "raw") -> Iterator[list[str]]:
-    """The token stream of `text`, in chunks (lists of tokens), without ever holding all of it."""
+def token_chunks(text: str, level: str, style: Style = "raw", *, line_ends: bool = True) -> Iterator[list[str]]:
+    """The token stream of `text`, in chunks (lists of tokens), without ever holding all of it.
+
+    `line_ends=False` leaves out the "<eos>" that raw words put at each line end, and only
+    those: a word "<eos>" written in the text is kept (the text's own tokens, for statistics).
+    """
     if level not in ("word", "char"):
         tokenize([], level)  # raises the standard error
     if style == "book":
@@ -61,6 +65,9 @@ def token_chunks(text: str, level: str, style: Style = "raw") -> Iterator[list[s
     elif style == "raw" and level == "char":
         for block in _blocks(text):
             yield list(block)
+    elif style == "raw" and not line_ends:
+        for block in _blocks(text):
+            yield block.split()  # "\n" is whitespace: the words of each line, one after the other
     elif style == "raw":
         if not text.endswith("\n"):
             text += "\n"  # the last line ends with <eos> whether or not the file ends in a newline
@@ -337,7 +344,8 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
         train, valid, test = stream[:-n_valid], stream[-n_valid:], None
     if built and len(vocab) <= 1 + len(extra or []):
         raise SeqlabError(f"min_freq={min_freq}, max_size={max_size} leave no {level} of {name!r} in the "
-                          "vocabulary (every token would be <unk>): lower min_freq or raise max_size")
+                          "vocabulary (every token would be <unk>): lower min_freq or raise max_size "
+                          "(from the command line: --min-freq, --max-vocab)")
     if max_tokens is not None and max_tokens > 0:
         train = train[:max_tokens]
     source = file_fingerprint(data) if data is not None else None

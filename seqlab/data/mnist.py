@@ -5,8 +5,10 @@ The IDX format (LeCun's): a big-endian header, then the data as unsigned bytes.
     images (magic 2051 = 0x00000803):  n, rows, cols  | n*rows*cols bytes, row-major
     labels (magic 2049 = 0x00000801):  n              | n bytes, each 0..9
 
-A file whose magic number is wrong, or that ends before the header says it should,
-is refused with a `SeqlabError` naming the file.
+A file whose magic number is wrong, whose header gives a negative size, or that ends
+before the header says it should, is refused with a `SeqlabError` naming the file; so
+are images other than 28x28 (`load_mnist`). In a folder given as `root`, a file may also
+have its standard name without `.gz` (as `gunzip` leaves it).
 
 Two ways to read an image as a sequence (seed 003):
 
@@ -17,6 +19,8 @@ Two ways to read an image as a sequence (seed 003):
 from __future__ import annotations
 
 import gzip
+import math
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -29,6 +33,7 @@ from seqlab.errors import SeqlabError
 
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
+ROWS, COLS = 28, 28  # the size of an MNIST image
 MEAN, STD = 0.1307, 0.3081  # the usual MNIST normalisation (seed 003)
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -38,9 +43,16 @@ Mode = Literal["rows", "pixels"]
 
 
 def _read_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise SeqlabError(f"MNIST file {str(path)!r} not found")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SeqlabError(f"MNIST file {str(path)!r} not found") from None
+    except IsADirectoryError:
+        raise SeqlabError(f"{str(path)!r} is a folder, not an MNIST (IDX) file") from None
+    except NotADirectoryError:  # a file where a folder of the path should be
+        raise SeqlabError(f"MNIST file {str(path)!r} not found ({str(path.parent)!r} is not a folder)") from None
+    except OSError as exc:
+        raise SeqlabError(f"cannot read MNIST file {str(path)!r}: {exc.strerror or exc}") from None
     if raw[:2] != b"\x1f\x8b":  # not gzip: a raw IDX file
         return raw
     try:
@@ -66,7 +78,10 @@ def read_idx(path: str | Path, kind: Literal["images", "labels"]) -> torch.Tenso
     if len(blob) < header_len:
         raise SeqlabError(f"MNIST file {str(path)!r} is truncated inside its header")
     dims = struct.unpack(f">{ndim}i", blob[4:header_len])
-    count = int(np.prod(dims))
+    if min(dims) < 0:
+        raise SeqlabError(f"MNIST file {str(path)!r} has a negative size in its header {tuple(dims)}: "
+                          "the file is corrupted; download it again")
+    count = math.prod(dims)  # Python ints: np.prod would wrap around past 2**63
     if len(blob) - header_len < count:
         raise SeqlabError(f"MNIST file {str(path)!r} is truncated: its header promises {count:,} bytes "
                           f"of {kind} {tuple(dims)}, the file holds {len(blob) - header_len:,}")
@@ -92,10 +107,27 @@ def split_paths(split: str, root: str | Path | None = None) -> tuple[Path, Path]
         raise SeqlabError(f"unknown MNIST split {split!r}: use train or test")
     names = SPLIT_FILES[split]
     if root is not None:
-        return tuple(Path(root) / n for n in names)  # type: ignore[return-value]
+        root = Path(root)
+        try:
+            if not root.is_dir() and root.exists():
+                raise SeqlabError(f"{str(root)!r} is a file, not a folder: give the folder that holds the MNIST files "
+                                  f"({', '.join(names)})")
+        except OSError as exc:
+            raise SeqlabError(f"cannot read the MNIST folder {str(root)!r}: {exc.strerror or exc}") from None
+        return tuple(_existing_name(root, n) for n in names)  # type: ignore[return-value]
     from seqlab.data.corpora import dataset_file
 
     return dataset_file("mnist", names[0]), dataset_file("mnist", names[1])
+
+
+def _existing_name(root: Path, name: str) -> Path:
+    """root/name, or root/name without its .gz when only that (the uncompressed file, as
+    `gunzip` leaves it) is there: both are read alike."""
+    path = root / name
+    raw = root / name.removesuffix(".gz")
+    if not os.path.lexists(path) and os.path.lexists(raw):
+        return raw
+    return path
 
 
 def load_mnist(split: str = "train", root: str | Path | None = None,
@@ -104,6 +136,10 @@ def load_mnist(split: str = "train", root: str | Path | None = None,
     images_path, labels_path = split_paths(split, root)
     images = read_idx(images_path, "images")
     labels = read_idx(labels_path, "labels").long()
+    if tuple(images.shape[1:]) != (ROWS, COLS):
+        # a model trained on other sizes would load, but read no MNIST digit (nor its own test split)
+        raise SeqlabError(f"MNIST file {str(images_path)!r} holds {images.shape[1]}x{images.shape[2]} images; "
+                          f"seqlab's MNIST models read {ROWS}x{COLS} digits: resize the images first")
     if len(images) != len(labels):
         raise SeqlabError(f"MNIST {split}: {len(images):,} images but {len(labels):,} labels "
                           f"({images_path.name}, {labels_path.name})")

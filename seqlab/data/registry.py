@@ -26,9 +26,11 @@ is refused with a message saying which file and what to do.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
+import stat
 import urllib.error
 import urllib.request
 import zipfile
@@ -120,10 +122,35 @@ _VERIFIED: set[tuple[str, int, float]] = set()
 
 def sha256_of(path: str | Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
     return h.hexdigest()
+
+
+def _unreadable(path: str | Path, exc: OSError) -> SeqlabError:
+    """The one-line error for a data file or folder that exists but cannot be read."""
+    if isinstance(exc, IsADirectoryError):
+        return SeqlabError(f"{str(path)!r} is a folder, not a data file")
+    return SeqlabError(f"cannot read {str(path)!r}: {exc.strerror or exc} (check the permissions of the file "
+                       "and of the folders above it)")
+
+
+_NOT_THERE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG}
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file(), but a path that cannot be looked at (a folder on the way without read
+    permission: PermissionError) is a one-line error naming it rather than a traceback."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as exc:
+        if exc.errno in _NOT_THERE:
+            return False
+        raise _unreadable(path, exc) from None
 
 
 def file_fingerprint(path: str | Path) -> dict:
@@ -145,7 +172,7 @@ def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path |
     candidates = [Path(fingerprint["path"]), Path(typed)]
     if run_folder is not None and not Path(typed).is_absolute():
         candidates += [Path(run_folder) / typed, Path(run_folder).parent / typed]
-    found = [p for p in dict.fromkeys(candidates) if p.is_file()]
+    found = [p for p in dict.fromkeys(candidates) if _is_file(p)]
     for path in found:
         if not want or sha256_of(path) == want:
             return str(path)
@@ -171,8 +198,11 @@ def get_dataset(name: str) -> Dataset:
 
 
 def _verify(path: Path, remote: RemoteFile) -> Path:
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime)
+    try:
+        info = path.stat()
+        key = (str(path.resolve()), info.st_size, info.st_mtime)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
     if key in _VERIFIED:
         return path
     digest = sha256_of(path)
@@ -194,15 +224,16 @@ def dataset_file(name: str, file: str | None = None, *, path: str | Path | None 
     remote = dataset.files[file]
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise SeqlabError(f"{str(path)!r} not found (given as the {name} file {file})")
+        if not _is_file(path):
+            what = "is a folder, not a file" if path.is_dir() else "not found"
+            raise SeqlabError(f"{str(path)!r} {what} (given as the {name} file {file})")
         return _verify(path, remote)
     candidates = []
     if os.environ.get(ENV_DATA):
         candidates.append(Path(os.environ[ENV_DATA]) / remote.relpath)
     candidates.append(cache_dir() / remote.relpath)
     for candidate in candidates:
-        if candidate.is_file():
+        if _is_file(candidate):
             return _verify(candidate, remote)
     if remote.relpath in _EMBEDDED:
         embedded = resources.files("seqlab.data") / "resources" / _EMBEDDED[remote.relpath]

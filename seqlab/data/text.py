@@ -25,8 +25,15 @@ def read_text(path: str | Path) -> str:
         raise SeqlabError(f"{str(path)!r} is a folder, not a text file") from None
     except OSError as exc:
         raise SeqlabError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    if b"\x00" in raw[:65536]:
-        raise SeqlabError(f"{str(path)!r} looks binary (it holds NUL bytes): give a plain UTF-8 text file")
+    utf16 = _utf16_encoding(raw)
+    if utf16:
+        raise SeqlabError(f"{str(path)!r} looks like UTF-16 text, not UTF-8: convert it, e.g. "
+                          f"`iconv -f {utf16} -t utf-8 FILE > FILE8`")
+    # the whole file (a NUL anywhere, not only near the start: it would be read as a character);
+    # `in` on bytes is a memchr, cheap beside the decode below
+    if b"\x00" in raw:
+        raise SeqlabError(f"{str(path)!r} looks binary (it holds NUL bytes, the first at offset "
+                          f"{raw.index(0):,}): give a plain UTF-8 text file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -39,6 +46,22 @@ def read_text(path: str | Path) -> str:
     if not text or text.isspace():  # (not text.strip(): it would copy the text)
         raise SeqlabError(f"{str(path)!r} is empty: a corpus needs some text")
     return text
+
+
+def _utf16_encoding(raw: bytes) -> str | None:
+    """The iconv name of the UTF-16 flavour `raw` looks like (a byte order mark, or a NUL as every
+    other byte of its start, as ASCII text in UTF-16 is), else None."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    head = raw[:4096]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) <= 0.1 * len(even):
+        return "utf-16le"  # 'a' is 61 00
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) <= 0.1 * len(odd):
+        return "utf-16be"  # 'a' is 00 61
+    return None
 
 
 def preprocess_line(line: str) -> str:

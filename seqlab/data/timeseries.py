@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from seqlab.data.text import _utf16_encoding
 from seqlab.errors import SeqlabError
 
 NOISE_STD = 0.2  # the book's noise: x_t = sin(0.01 t) + N(0, 0.2)
@@ -61,42 +62,100 @@ def lag_features(x: torch.Tensor, tau: int) -> tuple[torch.Tensor, torch.Tensor]
     return features, labels
 
 
+_FIELD_LIMIT = 1 << 30  # csv's default of 131,072 characters refuses a long text column beside the numbers
+_SHOWN = 60  # characters of a cell shown in a message
+
+
+def _show(cell: str) -> str:
+    """A cell for a one-line message: its repr (newlines escaped), cut to a readable length."""
+    return repr(cell) if len(cell) <= _SHOWN else repr(cell[:_SHOWN]) + f"... ({len(cell):,} characters)"
+
+
 def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
-    """The numbers of one named column of a CSV file with a header row, in file order."""
+    """The numbers of one named column of a comma-separated file with a header row, in file order.
+
+    Every row must have as many fields as the header (a row with more is usually an unquoted
+    thousands separator, "1,500"); blank lines are skipped. Bad input is a SeqlabError naming
+    the line (the line a row starts on, as an editor counts them).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise SeqlabError(f"CSV file {str(path)!r} not found")
+    name = repr(str(path))
+    try:
+        if path.is_dir():
+            raise SeqlabError(f"{name} is a folder, not a CSV file: give the CSV file itself")
+        if not path.exists():
+            raise SeqlabError(f"CSV file {name} not found")
+    except OSError as exc:  # a folder on the way without search permission
+        raise SeqlabError(f"cannot read CSV file {name}: {exc.strerror or exc}") from None
+    old_limit = csv.field_size_limit(_FIELD_LIMIT)
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
-            if not header:
-                raise SeqlabError(f"CSV file {str(path)!r} is empty: it needs a header row naming its columns")
+            if header is None:
+                raise SeqlabError(f"CSV file {name} is empty: it needs a header row naming its columns")
+            if not header or all(not h.strip() for h in header):
+                raise SeqlabError(f"CSV file {name}: its first line is blank; the first line must be the header "
+                                  "row naming the columns (remove the blank line)")
+            header_line = reader.line_num
             header = [h.strip() for h in header]
             if column not in header:
-                raise SeqlabError(f"CSV file {str(path)!r} has no column {column!r}; "
-                                  f"its columns are: {', '.join(header)}")
+                raise SeqlabError(_no_column(name, column, header))
             if header.count(column) > 1:
-                raise SeqlabError(f"CSV file {str(path)!r} has {header.count(column)} columns named {column!r} "
+                raise SeqlabError(f"CSV file {name} has {header.count(column)} columns named {column!r} "
                                   f"(columns {', '.join(str(i + 1) for i, h in enumerate(header) if h == column)}): "
                                   "rename them so that --column names one")
             col = header.index(column)
             values: list[float] = []
-            for line_no, row in enumerate(reader, start=2):
+            end = header_line
+            for row in reader:
+                line_no, end = end + 1, reader.line_num  # the line the row starts on
                 if not row or all(not c.strip() for c in row):
                     continue  # blank line
-                cell = row[col].strip() if col < len(row) else ""
+                if len(row) != len(header):
+                    raise SeqlabError(_bad_row(name, line_no, len(row), len(header)))
+                cell = row[col].strip()
                 try:
                     value = float(cell)
                 except ValueError:
-                    raise SeqlabError(f"CSV file {str(path)!r}, line {line_no}, column {column!r}: "
-                                      f"{cell!r} is not a number") from None
+                    hint = (" (it spans lines: an unclosed quote \" before it?)" if "\n" in cell else "")
+                    raise SeqlabError(f"CSV file {name}, line {line_no}, column {column!r}: "
+                                      f"{_show(cell)} is not a number{hint}") from None
                 if not math.isfinite(value):
-                    raise SeqlabError(f"CSV file {str(path)!r}, line {line_no}, column {column!r}: "
-                                      f"{cell!r} is NaN/inf; clean or interpolate the series first")
+                    raise SeqlabError(f"CSV file {name}, line {line_no}, column {column!r}: "
+                                      f"{_show(cell)} is NaN/inf; clean or interpolate the series first")
                 values.append(value)
     except UnicodeDecodeError:
-        raise SeqlabError(f"CSV file {str(path)!r} is not UTF-8 text") from None
+        with open(path, "rb") as fh:
+            utf16 = _utf16_encoding(fh.read(4096))
+        hint = f": it looks like UTF-16; convert it, e.g. `iconv -f {utf16} -t utf-8 FILE > FILE8`" if utf16 else ""
+        raise SeqlabError(f"CSV file {name} is not UTF-8 text{hint}") from None
+    except csv.Error as exc:
+        raise SeqlabError(f"CSV file {name}, line {reader.line_num}: not readable as CSV ({exc})") from None
+    except OSError as exc:
+        raise SeqlabError(f"cannot read CSV file {name}: {exc.strerror or exc}") from None
+    finally:
+        csv.field_size_limit(old_limit)
     if not values:
-        raise SeqlabError(f"CSV file {str(path)!r} has no values in column {column!r}")
+        raise SeqlabError(f"CSV file {name} has no values in column {column!r}")
     return torch.tensor(values, dtype=torch.float32)
+
+
+def _no_column(name: str, column: str, header: list[str]) -> str:
+    if len(header) == 1:  # one column: perhaps the file is not comma-separated
+        for delimiter, said in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
+            if delimiter in header[0]:
+                return (f"CSV file {name} has no column {column!r}: its header {header[0]!r} has no comma, and "
+                        f"its delimiter is probably {said}; seqlab reads comma-separated files: save it "
+                        "as comma-separated (with '.' as the decimal point)")
+    return f"CSV file {name} has no column {column!r}; its columns are: {', '.join(header)}"
+
+
+def _bad_row(name: str, line_no: int, fields: int, expected: int) -> str:
+    if fields > expected:
+        hint = ("an unquoted thousands separator (1,500)? write numbers without it (1500), or quote fields "
+                "holding a comma")
+    else:
+        hint = "a missing field, or a delimiter other than a comma on that line?"
+    return (f"CSV file {name}, line {line_no} has {fields} field{'s' if fields != 1 else ''} but the header "
+            f"has {expected}: {hint}")

@@ -26,11 +26,12 @@ import torch
 
 from seqlab.data.corpora import dataset_file
 from seqlab.data.text import read_text
-from seqlab.data.vocab import Vocab
+from seqlab.data.vocab import UNK, Vocab
 from seqlab.errors import SeqlabError, check_positive_int
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 RESERVED = [PAD, BOS, EOS]
+_RESERVED_SET = frozenset(RESERVED)
 
 # A punctuation mark that follows a character other than a space. The look-behind
 # reads the original text, exactly like the book's `no_space(char, text[i - 1])`,
@@ -49,8 +50,13 @@ def preprocess_nmt(text: str) -> str:
     return _NO_SPACE.sub(r" \1", text)
 
 
-def tokenize_nmt(text: str, num_examples: int | None = None) -> tuple[list[list[str]], list[list[str]]]:
+def tokenize_nmt(text: str, num_examples: int | None = None, *, drop_empty: bool = False
+                 ) -> tuple[list[list[str]], list[list[str]]]:
     """Word tokens of each pair (`split(' ')`, as the book).
+
+    The book's split makes a '' token of two spaces in a row (fra.txt has 17 such lines, from a
+    narrow no-break space before a space: its vocabulary of 17,851 French tokens counts ''); a
+    user's pair file is read with `drop_empty=True`, which drops them, as `encode_source` does.
 
     Like the book, `num_examples=n` stops *after* line n, i.e. keeps the pairs of the
     first n + 1 lines (the book's `if num_examples and i > num_examples: break`); the
@@ -62,15 +68,18 @@ def tokenize_nmt(text: str, num_examples: int | None = None) -> tuple[list[list[
             break
         parts = line.split("\t")
         if len(parts) == 2:
-            source.append(parts[0].split(" "))
-            target.append(parts[1].split(" "))
+            src, tgt = parts[0].split(" "), parts[1].split(" ")
+            if drop_empty:
+                src, tgt = [t for t in src if t], [t for t in tgt if t]
+            source.append(src)
+            target.append(tgt)
     return source, target
 
 
 def check_pair_lines(text: str, where: str | Path) -> None:
-    """Every non-empty line of a user's pair file is `source<TAB>target` (tokenize_nmt, as the book,
-    skips any other line without a word, which could drop a whole file: e.g. manythings.org's
-    three-column files)."""
+    """Every non-empty line of a user's pair file is `source<TAB>target`, both sides with a word
+    (tokenize_nmt, as the book, skips any other line without a word, which could drop a whole file:
+    e.g. manythings.org's three-column files; and would train on a pair with nothing on one side)."""
     for number, line in enumerate(text.split("\n"), start=1):
         fields = line.count("\t") + 1
         if fields != 2 and line.strip():
@@ -79,6 +88,21 @@ def check_pair_lines(text: str, where: str | Path) -> None:
             plural = "s" if fields > 1 else ""
             raise SeqlabError(f"{str(where)!r} line {number} has {fields} tab-separated field{plural}, not 2: "
                               f"every line must be `source<TAB>target`{hint}")
+        if fields == 2:
+            source, target = line.split("\t")
+            empty = [side for side, words in (("source", source), ("target", target)) if not words.strip()]
+            if empty:
+                raise SeqlabError(f"{str(where)!r} line {number} has an empty {' and '.join(empty)} side{'s' if len(empty) > 1 else ''}: "
+                                  "every line must be `source<TAB>target` with words on both sides")
+
+
+def unreserve(lines: list[list[str]]) -> list[list[str]]:
+    """`lines` with each word that is a control token (<pad>, <bos>, <eos>) written as <unk>: a
+    "<eos>" typed in a user's pair file is a word the model does not know, not the end of the line
+    (nor a <pad> that the loss would skip)."""
+    if not any(t in _RESERVED_SET for line in lines for t in line):
+        return lines
+    return [[UNK if t in _RESERVED_SET else t for t in line] for line in lines]
 
 
 def check_num_steps(num_steps: int) -> None:
@@ -112,7 +136,8 @@ def build_array_nmt(lines: Sequence[Sequence[str]], vocab: Vocab, num_steps: int
     pad, eos = special_id(vocab, PAD), special_id(vocab, EOS)
     rows = [_truncate_pad(vocab[list(line)] + [eos], num_steps, pad) for line in lines]
     array = torch.tensor(rows, dtype=torch.long).reshape(len(rows), num_steps)
-    valid_len = (array != pad).type(torch.int32).sum(1)
+    # positions, not non-<pad> ids (the book's count): the same for a line without a <pad> word
+    valid_len = torch.tensor([min(len(line) + 1, num_steps) for line in lines], dtype=torch.int32)
     return array, valid_len
 
 
@@ -210,7 +235,11 @@ def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None
     text = preprocess_nmt(read_data_nmt(data) if data is not None else read_data_nmt())
     if data is not None and strict:
         check_pair_lines(text, data)
-    source, target = tokenize_nmt(text, num_examples)
+    # a user's file (strict or not: a run is evaluated as it was trained): no '' tokens, and a
+    # control token written as a word is <unk>; fra-eng is read exactly as the book reads it
+    source, target = tokenize_nmt(text, num_examples, drop_empty=data is not None)
+    if data is not None:
+        source, target = unreserve(source), unreserve(target)
     if not source:
         where = data if data is not None else "the fra-eng file"
         raise SeqlabError(f"{where} holds no `source<TAB>target` lines")
@@ -242,7 +271,7 @@ def encode_source(sentence: str, src_vocab: Vocab, num_steps: int) -> tuple[list
                           "(for a list of words, join them: ' '.join(words))")
     check_num_steps(num_steps)
     pad, eos = special_id(src_vocab, PAD), special_id(src_vocab, EOS)
-    tokens = [t for t in preprocess_nmt(sentence.strip()).split(" ") if t]
+    tokens = unreserve([[t for t in preprocess_nmt(sentence.strip()).split(" ") if t]])[0]
     if not tokens:
         raise SeqlabError("empty sentence: give some words to translate")
     ids = src_vocab[tokens]

@@ -42,10 +42,12 @@ class Vocab:
             raise SeqlabError(f"reserved_tokens must be a list of strings, e.g. ['<pad>', '<bos>', '<eos>'], "
                               f"not {reserved_tokens!r}")
         if max_size is not None and not is_int(max_size):
-            raise SeqlabError(f"max_size must be an integer >= 1 (or None for no limit), not {max_size!r}")
+            raise SeqlabError(f"max_size must be an integer >= 1 (or None for no limit), not {max_size!r} "
+                              "(from the command line: --max-vocab)")
         if max_size is not None and max_size < 1:
             raise SeqlabError(f"max_size={max_size} keeps no token, so every token would be <unk>: "
-                              "use max_size >= 1 (or None for no limit)")
+                              "use max_size >= 1 (on the command line: --max-vocab 1 or more), or None "
+                              "(no --max-vocab) for no limit")
         if counter is None:
             counter = count_corpus(tokens if tokens is not None else [])
         # sorted() is stable and Counter keeps first-seen order: ties stay first-seen.

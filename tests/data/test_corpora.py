@@ -230,3 +230,49 @@ def test_a_vocabulary_of_only_unk_is_refused(options):
     with pytest.raises(SeqlabError, match="every token would be <unk>"):
         load_lm_corpus("timemachine", **options)
     assert len(load_lm_corpus("timemachine", max_size=1).vocab) == 2  # one real token is enough
+
+
+# --- data files and folders that exist but cannot be read (data review) ---------------------------
+
+def _deny(monkeypatch, under, call="stat"):
+    """os.stat / open raise PermissionError for paths under `under`, as chmod 000 does for a user
+    other than root (the tests may run as root, whom permissions do not stop)."""
+    real = getattr(registry.os, call) if call == "stat" else open
+
+    def denied(path, *args, **kwargs):
+        if str(path).startswith(str(under)):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    if call == "stat":
+        monkeypatch.setattr(registry.os, "stat", denied)
+    else:
+        monkeypatch.setattr(registry, "open", denied, raising=False)
+
+
+def test_an_unreadable_data_folder_is_a_one_line_error(offline, monkeypatch):
+    folder = offline / "data"
+    (folder / "ptb").mkdir(parents=True)
+    monkeypatch.setenv("SEQLAB_DATA", str(folder))
+    _deny(monkeypatch, folder / "ptb")
+    with pytest.raises(SeqlabError, match=r"cannot read '.*ptb/test.txt': Permission denied \(check the permissions"):
+        dataset_file("ptb", "test.txt")
+    with pytest.raises(SeqlabError, match="cannot read .*: Permission denied"):
+        dataset_file("ptb", "test.txt", path=folder / "ptb" / "test.txt")
+
+
+def test_an_unreadable_data_file_is_a_one_line_error(offline, monkeypatch):
+    folder = offline / "data"
+    folder.mkdir()
+    (folder / "timemachine.txt").write_text("some text\n")
+    monkeypatch.setenv("SEQLAB_DATA", str(folder))
+    _deny(monkeypatch, folder / "timemachine.txt", call="open")
+    with pytest.raises(SeqlabError, match="cannot read '.*timemachine.txt': Permission denied"):
+        dataset_file("timemachine")
+    with pytest.raises(SeqlabError, match="cannot read '.*timemachine.txt': Permission denied"):
+        registry.file_fingerprint(folder / "timemachine.txt")
+
+
+def test_a_folder_given_as_a_data_file_says_so(tmp_path):
+    with pytest.raises(SeqlabError, match="is a folder, not a file"):
+        dataset_file("timemachine", path=tmp_path)

@@ -98,3 +98,77 @@ def test_label_out_of_range_is_refused(tmp_path):
     path = write_idx(tmp_path / "labels.gz", np.array([3, 10, 1], dtype=np.uint8))
     with pytest.raises(SeqlabError, match="holds label 10; labels must be 0..9"):
         read_idx(path, "labels")
+
+
+# --- files the reader used to take wrongly (data review) ------------------------------------------
+
+def _split(root, name, images, labels, compress=True):
+    suffix = ".gz" if compress else ""
+    write_idx(root / f"{name}-images-idx3-ubyte{suffix}", images, compress=compress)
+    write_idx(root / f"{name}-labels-idx1-ubyte{suffix}", labels, compress=compress)
+
+
+def test_images_that_are_not_28x28_are_refused_at_load(tmp_path):
+    # 14x14 trained, then gave a checkpoint that reads no MNIST digit; 28x28 train with 14x14 test
+    # crashed with a RuntimeError at the first evaluation
+    _split(tmp_path, "train", np.zeros((6, 28, 28), np.uint8), np.zeros(6, np.uint8))
+    _split(tmp_path, "t10k", np.zeros((4, 14, 14), np.uint8), np.zeros(4, np.uint8))
+    assert load_mnist("train", tmp_path)[0].shape == (6, 28, 28)
+    with pytest.raises(SeqlabError, match="t10k-images-idx3-ubyte.gz' holds 14x14 images; .* read 28x28"):
+        load_mnist("test", tmp_path)
+
+
+def _header(path, dims, payload=b""):
+    path.write_bytes(struct.pack(f">i{len(dims)}i", 2051, *dims) + payload)
+    return path
+
+
+def test_negative_and_overflowing_header_sizes_are_refused(tmp_path):
+    with pytest.raises(SeqlabError, match=r"negative size in its header \(-1, 28, 28\)"):
+        read_idx(_header(tmp_path / "neg", (-1, 28, 28), bytes(5 * 784)), "images")  # was read as 5 images
+    # 2**21 * 2**21 * 2**22 = 2**64: np.prod wrapped to 0, past the truncation check, into a reshape crash
+    with pytest.raises(SeqlabError, match="is truncated: its header promises 18,446,744,073,709,551,616 bytes"):
+        read_idx(_header(tmp_path / "big", (2 ** 21, 2 ** 21, 2 ** 22)), "images")
+
+
+def test_unreadable_files_and_folders_are_one_line_errors(tiny, tmp_path, monkeypatch):
+    root, _, _ = tiny
+    with pytest.raises(SeqlabError, match="is a folder, not an MNIST"):
+        read_idx(root, "images")
+    afile = root / "t10k-images-idx3-ubyte.gz"
+    with pytest.raises(SeqlabError, match="is a file, not a folder"):
+        load_mnist("test", afile)
+    real = type(afile).read_bytes
+
+    def denied(self):  # as chmod 000 does for a user other than root
+        if self.name == afile.name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(type(afile), "read_bytes", denied)
+    with pytest.raises(SeqlabError, match="cannot read MNIST file .*t10k-images-idx3-ubyte.gz': Permission denied"):
+        load_mnist("test", root)
+
+
+def test_unreadable_folder_is_a_one_line_error(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = Path.is_dir
+
+    def denied(self):  # a folder on the way without search permission
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "is_dir", denied)
+    with pytest.raises(SeqlabError, match="cannot read the MNIST folder .*locked': Permission denied"):
+        load_mnist("test", locked)
+
+
+def test_uncompressed_files_with_the_standard_names_are_read(tmp_path):
+    images = np.full((3, 28, 28), 7, np.uint8)
+    _split(tmp_path, "t10k", images, np.array([1, 2, 3], np.uint8), compress=False)  # as gunzip leaves them
+    x, y = load_mnist("test", tmp_path)
+    assert np.array_equal(x.numpy(), images) and y.tolist() == [1, 2, 3]

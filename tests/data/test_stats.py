@@ -75,3 +75,20 @@ def test_char_tables_show_line_breaks_and_spaces_on_one_line():
     assert format_gram("\n") == "\\n" and format_gram(("\r", "\n")) == "\\r \\n"
     assert format_gram(("a", " ", "b")) == "a \u2423 b" and format_gram("\t") == "\\t"
     assert format_gram("\x07") == "\\x07" and format_gram("é") == "é" and format_gram(("of", "the")) == "of the"
+
+
+def test_stats_counts_a_word_written_eos_and_invents_no_bigram_across_it(tmp_path, capsys):
+    # raw words: only the line-end markers are left out; "<eos>" typed in the text is a word
+    import json
+
+    from seqlab.cli import main
+
+    text = tmp_path / "t.txt"
+    text.write_text("a <eos> b\nc d\n")
+    assert main(["stats", "--data", str(text), "--level", "word", "--json", "--top", "20"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["tokens"] == 5
+    assert ["<eos>", 1] in result["ngrams"]["1"]["top"]
+    bigrams = [gram for gram, _ in result["ngrams"]["2"]["top"]]
+    assert "a <eos>" in bigrams and "<eos> b" in bigrams and "a b" not in bigrams
+    assert "b c" in bigrams  # across a line end, as before

@@ -172,3 +172,31 @@ def test_resuming_a_run_whose_vocabulary_kept_windows_carriage_returns_says_why_
     ckpt = SimpleNamespace(meta={"vocab": old.to_dict()}, path="run/last.safetensors")
     with pytest.raises(SeqlabError, match=r"reads \\r\\n as \\n"):
         check_compatible(ckpt, corpus)
+
+
+def test_a_nul_byte_anywhere_is_binary(tmp_path):
+    # only the first 64 KiB were looked at: a later NUL was read as a character
+    f = tmp_path / "late.txt"
+    f.write_bytes(b"the quick brown fox\n" * 5000 + b"abc\x00def\n")
+    with pytest.raises(SeqlabError, match="looks binary .*the first at offset 100,003"):
+        read_text(f)
+
+
+@pytest.mark.parametrize("data, flavour", [
+    ("the quick brown fox\n".encode("utf-16"), "utf-16"),  # with its byte order mark (FF FE)
+    (b"\xfe\xff" + "the fox\n".encode("utf-16-be"), "utf-16"),
+    ("the quick brown fox\n".encode("utf-16-be"), "utf-16be"),  # no mark: a NUL before every letter
+    ("the quick brown fox\n".encode("utf-16-le"), "utf-16le"),
+], ids=["BOM FF FE", "BOM FE FF", "big-endian, no BOM", "little-endian, no BOM"])
+def test_utf16_text_is_named_with_the_conversion(tmp_path, data, flavour):
+    f = tmp_path / "u16.txt"
+    f.write_bytes(data)
+    with pytest.raises(SeqlabError, match="looks like UTF-16 text, not UTF-8") as info:
+        read_text(f)
+    assert f"iconv -f {flavour} -t utf-8 FILE > FILE8" in str(info.value) and "binary" not in str(info.value)
+
+
+def test_max_size_errors_name_the_command_line_flag():
+    for size in (0, 2.5):
+        with pytest.raises(SeqlabError, match="--max-vocab"):
+            Vocab(["a"], max_size=size)

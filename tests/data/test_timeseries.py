@@ -83,3 +83,79 @@ def test_csv_with_byte_order_mark_and_spaced_header(tmp_path):
     f.write_bytes("\ufeffvalue, other\n1,2\n3,4\n".encode("utf-8"))
     assert load_csv_column(f, "value").tolist() == [1.0, 3.0]
     assert load_csv_column(f, "other").tolist() == [2.0, 4.0]
+
+
+# --- rows, delimiters and files the reader used to take wrongly (data review) -----------------------
+
+@pytest.mark.parametrize("body, message", [
+    # an unquoted thousands separator: every value was read as 1.0
+    ("date,value\n2020-01-01,1,500\n2020-01-02,1,519\n",
+     "line 2 has 3 fields but the header has 2: an unquoted thousands separator"),
+    ("date,value\n2020-01-01,5\n2020-01-02,5,6\n", "line 3 has 3 fields but the header has 2"),
+    ("date,value\n2020-01-01,5\n2020-01-02\n", "line 3 has 1 field but the header has 2: a missing field"),
+    # a quoted field over two lines: the row after it starts on line 4 of the file
+    ('note,value\n"a\nb",1\n2020-01-02,1,2\n', "line 4 has 3 fields"),
+])
+def test_rows_with_another_number_of_fields_are_refused(tmp_path, body, message):
+    f = tmp_path / "bad.csv"
+    f.write_text(body)
+    with pytest.raises(SeqlabError, match=message):
+        load_csv_column(f, "value")
+
+
+@pytest.mark.parametrize("body, said", [("date;value\n2020-01-01;1,5\n", "';'"),
+                                        ("date\tvalue\n2020-01-01\t1.5\n", "a tab")])
+def test_another_delimiter_is_named(tmp_path, body, said):
+    f = tmp_path / "semi.csv"
+    f.write_text(body)
+    with pytest.raises(SeqlabError, match=f"delimiter is probably {said}; seqlab reads comma-separated files"):
+        load_csv_column(f, "value")
+
+
+def test_a_blank_first_line_is_not_an_empty_file(tmp_path):
+    f = tmp_path / "blank.csv"
+    f.write_text("\ndate,value\n2020-01-01,1\n")
+    with pytest.raises(SeqlabError, match="its first line is blank") as info:
+        load_csv_column(f, "value")
+    assert "is empty" not in str(info.value)
+
+
+def test_a_field_past_csvs_default_limit_is_read_and_the_limit_restored(tmp_path):
+    import csv
+
+    f = tmp_path / "long.csv"
+    f.write_text("note,value\n" + "x" * 200_000 + ",1.5\nn,2\n")  # was _csv.Error, a traceback
+    before = csv.field_size_limit()
+    assert load_csv_column(f, "value").tolist() == [1.5, 2.0]
+    assert csv.field_size_limit() == before
+
+
+def test_a_long_bad_cell_is_shown_cut_short(tmp_path):
+    f = tmp_path / "long.csv"
+    f.write_text("note,value\nn," + "9" * 1000 + "x\n")
+    with pytest.raises(SeqlabError, match=r"\(1,001 characters\) is not a number") as info:
+        load_csv_column(f, "value")
+    assert len(str(info.value)) < 300
+
+
+def test_unreadable_csv_and_a_folder_are_one_line_errors(tmp_path, monkeypatch):
+    from seqlab.data import timeseries
+
+    f = tmp_path / "s.csv"
+    f.write_text("value\n1\n")
+    with pytest.raises(SeqlabError, match="is a folder, not a CSV file"):
+        load_csv_column(tmp_path, "value")
+
+    def denied(*args, **kwargs):  # as chmod 000 does for a user other than root
+        raise PermissionError(13, "Permission denied", str(f))
+
+    monkeypatch.setattr(timeseries, "open", denied, raising=False)
+    with pytest.raises(SeqlabError, match="cannot read CSV file .*: Permission denied"):
+        load_csv_column(f, "value")
+
+
+def test_utf16_csv_says_so(tmp_path):
+    f = tmp_path / "u.csv"
+    f.write_bytes("date,value\n1,2\n".encode("utf-16"))
+    with pytest.raises(SeqlabError, match="not UTF-8 text: it looks like UTF-16"):
+        load_csv_column(f, "value")

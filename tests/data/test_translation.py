@@ -140,3 +140,61 @@ def test_a_pair_file_line_that_is_not_source_tab_target_is_named(tmp_path, lines
         assert len(lenient.splits["train"]) == 40  # the 20 lines without a tab skipped
     path.write_text("\n".join(["go .\tva !", "hi .\tsalut !"] * 20) + "\n\n", encoding="utf-8")  # blank lines: fine
     assert len(load_translation(data=path, min_freq=1, valid_frac=0.0, test_frac=0.0).splits["train"]) == 40
+
+
+# --- a user's pair file (data review) -------------------------------------------------------------
+
+GOOD_PAIRS = "".join(f"go {i} .\tva {i} !\n" for i in range(20))
+
+
+@pytest.mark.parametrize("line, side", [("\tbonjour !", "source side"), ("hello .\t", "target side"),
+                                        ("   \t  ", "source and target sides")])
+def test_a_pair_with_an_empty_side_is_refused_naming_its_line(tmp_path, line, side):
+    f = tmp_path / "pairs.txt"
+    f.write_text(GOOD_PAIRS + line + "\n" + GOOD_PAIRS, encoding="utf-8")
+    with pytest.raises(SeqlabError, match=f"line 21 has an empty {side}"):
+        load_translation(data=f, valid_frac=0.0, test_frac=0.0, min_freq=1)
+    # strict=False reads a file as runs trained before the check did (the line is kept)
+    data = load_translation(data=f, valid_frac=0.0, test_frac=0.0, min_freq=1, strict=False)
+    assert len(data.splits["train"]) == 41
+
+
+def test_double_spaces_in_a_users_file_make_no_empty_tokens(tmp_path):
+    f = tmp_path / "pairs.txt"
+    f.write_text(GOOD_PAIRS + "i  see  it .\tje  le vois .\n", encoding="utf-8")
+    data = load_translation(data=f, valid_frac=0.0, test_frac=0.0, min_freq=1)
+    assert data.splits["train"][-1] == (["i", "see", "it", "."], ["je", "le", "vois", "."])
+    assert "" not in data.src_vocab and "" not in data.tgt_vocab
+    # as encode_source reads a sentence typed at translation time
+    assert encode_source("i  see", data.src_vocab, 10)[1] == 3
+    # the book's split keeps them (fra.txt's 17 such lines are in its 17,851 French tokens)
+    assert tokenize_nmt("a  b\tc\n")[0] == [["a", "", "b"]]
+    assert tokenize_nmt("a  b\tc\n", drop_empty=True)[0] == [["a", "b"]]
+
+
+def test_valid_length_counts_positions_even_with_a_pad_word():
+    vocab = Vocab([["the", "<pad>", "token", "."]], reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    lines = [["the", "<pad>", "token", "."], ["the"], ["the"] * 12]
+    _, valid_len = build_array_nmt(lines, vocab, 8)
+    assert valid_len.tolist() == [5, 2, 8]  # min(len(line) + 1, num_steps); it was 4 for the first
+    assert valid_len.dtype == torch.int32
+
+
+def test_valid_length_is_the_books_count_on_fra_eng(full):
+    source, target = full
+    src_vocab, _ = build_vocabs(source[:2000], target[:2000])
+    array, valid_len = build_array_nmt(source[:2000], src_vocab, 10)
+    assert torch.equal(valid_len, (array != src_vocab["<pad>"]).type(torch.int32).sum(1))  # the book's
+
+
+def test_control_tokens_written_as_words_are_unknown_words(tmp_path):
+    f = tmp_path / "pairs.txt"
+    f.write_text(GOOD_PAIRS + "the <pad> token .\tle <pad> jeton .\n<eos> end .\t<bos> fin .\n", encoding="utf-8")
+    data = load_translation(data=f, valid_frac=0.0, test_frac=0.0, min_freq=1)
+    assert data.splits["train"][-2:] == [(["the", "<unk>", "token", "."], ["le", "<unk>", "jeton", "."]),
+                                         (["<unk>", "end", "."], ["<unk>", "fin", "."])]
+    src, src_len, tgt, _ = data.arrays("train")
+    assert src[-1, 0].item() == data.src_vocab.unk and src_len[-2:].tolist() == [5, 4]
+    assert tgt[-1, 0].item() == data.tgt_vocab.unk
+    ids, n = encode_source("<eos> go", data.src_vocab, 10)
+    assert ids[0] == data.src_vocab.unk and n == 3

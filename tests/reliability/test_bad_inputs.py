@@ -123,6 +123,11 @@ CLI_CASES = [
     ("train classify: missing MNIST folder", ["train", "classify", "--data-dir", "{tmp}/nope"], "not found"),
     ("classify: missing checkpoint", ["classify", "--checkpoint", "{tmp}/nothere", "--images", "{notidx}"],
      "not found"),
+    ("train forecast: a folder as the CSV", ["train", "forecast", "--data", "{tmp}", "--column", "value"],
+     "is a folder, not a CSV file"),
+    ("train classify: a file as the MNIST folder", ["train", "classify", "--data-dir", "{afile}"],
+     "is a file, not a folder"),
+    ("--max-vocab 0 names the flag", LM + ["--data", "{tiny}", "--max-vocab", "0"], "--max-vocab"),
 ]
 
 
