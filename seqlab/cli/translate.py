@@ -161,7 +161,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     path = run_data_file(d["data"], ckpt.meta.get("data_file"), ckpt.path.parent) if d["data"] is not None else None
     data = load_translation(dataset=d["dataset"], data=path, num_examples=d["num_examples"],
                             num_steps=d["num_steps"], valid_frac=d["valid_frac"], test_frac=d["test_frac"],
-                            split_seed=d["split_seed"], min_freq=d["min_freq"], strict=False)
+                            split_seed=d["split_seed"], min_freq=d["min_freq"], strict=False,
+                            legacy_tokens="pair_tokens" not in ckpt.meta)
     data.src_vocab, data.tgt_vocab = vocabs.src_vocab, vocabs.tgt_vocab  # the checkpoint's, whatever the file
     have = [s for s in ("valid", "test") if data.splits[s]]
     empty = [f"{s}_frac = {d[s + '_frac']}" for s in ("valid", "test") if s not in have]

@@ -25,10 +25,10 @@ def read_text(path: str | Path) -> str:
         raise SeqlabError(f"{str(path)!r} is a folder, not a text file") from None
     except OSError as exc:
         raise SeqlabError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    utf16 = _utf16_encoding(raw)
-    if utf16:
-        raise SeqlabError(f"{str(path)!r} looks like UTF-16 text, not UTF-8: convert it, e.g. "
-                          f"`iconv -f {utf16} -t utf-8 FILE > FILE8`")
+    wide = _utf16_encoding(raw)
+    if wide:
+        raise SeqlabError(f"{str(path)!r} looks like {wide[:6].upper()} text, not UTF-8: convert it, e.g. "
+                          f"`iconv -f {wide} -t utf-8 FILE > FILE8`")
     # the whole file (a NUL anywhere, not only near the start: it would be read as a character);
     # `in` on bytes is a memchr, cheap beside the decode below
     if b"\x00" in raw:
@@ -50,7 +50,10 @@ def read_text(path: str | Path) -> str:
 
 def _utf16_encoding(raw: bytes) -> str | None:
     """The iconv name of the UTF-16 flavour `raw` looks like (a byte order mark, or a NUL as every
-    other byte of its start, as ASCII text in UTF-16 is), else None."""
+    other byte of its start, as ASCII text in UTF-16 is), or "utf-32" for a UTF-32 byte order mark
+    (whose first two bytes are UTF-16's), else None."""
+    if raw[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "utf-32"
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
     head = raw[:4096]

@@ -74,8 +74,9 @@ def _show(cell: str) -> str:
 def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
     """The numbers of one named column of a comma-separated file with a header row, in file order.
 
-    Every row must have as many fields as the header (a row with more is usually an unquoted
-    thousands separator, "1,500"); blank lines are skipped. Bad input is a SeqlabError naming
+    No row may have more fields than the header (a row with more is usually an unquoted
+    thousands separator, "1,500"), nor too few to reach the column; trailing empty fields count for
+    nothing (a trailing comma on the rows or the header only); blank lines are skipped. Bad input is a SeqlabError naming
     the line (the line a row starts on, as an editor counts them).
     """
     path = Path(path)
@@ -106,14 +107,16 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
                                   f"(columns {', '.join(str(i + 1) for i, h in enumerate(header) if h == column)}): "
                                   "rename them so that --column names one")
             col = header.index(column)
+            width = len(_trimmed(header))  # (a trailing comma on every line, or on the header or the rows only)
             values: list[float] = []
             end = header_line
             for row in reader:
                 line_no, end = end + 1, reader.line_num  # the line the row starts on
                 if not row or all(not c.strip() for c in row):
                     continue  # blank line
-                if len(row) != len(header):
-                    raise SeqlabError(_bad_row(name, line_no, len(row), len(header)))
+                fields = len(_trimmed(row))
+                if fields > width or len(row) <= col:  # a field too many, or too few to reach the column
+                    raise SeqlabError(_bad_row(name, line_no, fields, width))
                 cell = row[col].strip()
                 try:
                     value = float(cell)
@@ -128,7 +131,8 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
     except UnicodeDecodeError:
         with open(path, "rb") as fh:
             utf16 = _utf16_encoding(fh.read(4096))
-        hint = f": it looks like UTF-16; convert it, e.g. `iconv -f {utf16} -t utf-8 FILE > FILE8`" if utf16 else ""
+        hint = (f": it looks like {utf16[:6].upper()}; convert it, e.g. `iconv -f {utf16} -t utf-8 FILE > FILE8`"
+                if utf16 else "")
         raise SeqlabError(f"CSV file {name} is not UTF-8 text{hint}") from None
     except csv.Error as exc:
         raise SeqlabError(f"CSV file {name}, line {reader.line_num}: not readable as CSV ({exc})") from None
@@ -149,6 +153,14 @@ def _no_column(name: str, column: str, header: list[str]) -> str:
                         f"its delimiter is probably {said}; seqlab reads comma-separated files: save it "
                         "as comma-separated (with '.' as the decimal point)")
     return f"CSV file {name} has no column {column!r}; its columns are: {', '.join(header)}"
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    """The cells up to the last one that is not empty: trailing empty fields count for nothing."""
+    n = len(cells)
+    while n and not cells[n - 1].strip():
+        n -= 1
+    return cells[:n]
 
 
 def _bad_row(name: str, line_no: int, fields: int, expected: int) -> str:

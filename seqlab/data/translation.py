@@ -131,13 +131,14 @@ def _truncate_pad(line: Sequence, num_steps: int, padding_token) -> list:  # num
 
 def build_array_nmt(lines: Sequence[Sequence[str]], vocab: Vocab, num_steps: int
                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, num_steps) int64 indices of `line + <eos>`, truncated/padded; (N,) int32 valid lengths."""
+    """(N, num_steps) int64 indices of `line + <eos>`, truncated/padded; (N,) int64 valid lengths
+    (the book's int32 count, summed by torch into int64)."""
     check_num_steps(num_steps)
     pad, eos = special_id(vocab, PAD), special_id(vocab, EOS)
     rows = [_truncate_pad(vocab[list(line)] + [eos], num_steps, pad) for line in lines]
     array = torch.tensor(rows, dtype=torch.long).reshape(len(rows), num_steps)
     # positions, not non-<pad> ids (the book's count): the same for a line without a <pad> word
-    valid_len = torch.tensor([min(len(line) + 1, num_steps) for line in lines], dtype=torch.int32)
+    valid_len = torch.tensor([min(len(line) + 1, num_steps) for line in lines], dtype=torch.int64)
     return array, valid_len
 
 
@@ -221,12 +222,20 @@ class TranslationData:
         return src, src_len, tgt, tgt_len
 
 
+# How a --data pair file is tokenised, kept in translate checkpoints ("pair_tokens"): 2 drops ''
+# tokens and reads <pad>/<bos>/<eos> written as words as <unk>; a checkpoint without the key was
+# trained on the file's tokens as they were (`legacy_tokens`).
+PAIR_TOKENS = 2
+
+
 def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None, num_examples: int | None = None,
                      num_steps: int = 10, valid_frac: float = 0.05, test_frac: float = 0.05,
-                     split_seed: int = 0, min_freq: int = 2, strict: bool = True) -> TranslationData:
+                     split_seed: int = 0, min_freq: int = 2, strict: bool = True,
+                     legacy_tokens: bool = False) -> TranslationData:
     """Read, preprocess and split the pairs; vocabularies from the training split. `strict`: a
     --data file's lines must all be pairs (check_pair_lines); False reads a file as runs trained
-    before that check did (such lines skipped), to resume or evaluate them."""
+    before that check did (such lines skipped), to resume or evaluate them. `legacy_tokens`: a
+    --data file tokenised as runs trained before PAIR_TOKENS were (same vocabulary and split)."""
     if num_steps < 2:
         raise SeqlabError(f"num_steps must be at least 2 (a word and <eos>), got {num_steps}")
     if dataset != "fra-eng" and data is None:
@@ -237,8 +246,9 @@ def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None
         check_pair_lines(text, data)
     # a user's file (strict or not: a run is evaluated as it was trained): no '' tokens, and a
     # control token written as a word is <unk>; fra-eng is read exactly as the book reads it
-    source, target = tokenize_nmt(text, num_examples, drop_empty=data is not None)
-    if data is not None:
+    user_file = data is not None and not legacy_tokens
+    source, target = tokenize_nmt(text, num_examples, drop_empty=user_file)
+    if user_file:
         source, target = unreserve(source), unreserve(target)
     if not source:
         where = data if data is not None else "the fra-eng file"

@@ -213,7 +213,7 @@ def fit(cfg, *, log=print) -> dict:
     from pathlib import Path
 
     from seqlab.config import to_dict
-    from seqlab.data.translation import BOS, batches, load_translation
+    from seqlab.data.translation import BOS, PAIR_TOKENS, batches, load_translation
     from seqlab.errors import SeqlabError
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
@@ -240,9 +240,12 @@ def fit(cfg, *, log=print) -> dict:
     seed_everything(run.seed)
     out = Path(run.out)
     check_run_folder(run, log)  # another run there is refused before anything is written
+    ckpt = resume_checkpoint(out, "translate") if run.resume else None
+    # a run trained before PAIR_TOKENS reads its file as it was trained, and stays so marked
+    legacy = ckpt is not None and "pair_tokens" not in ckpt.meta
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,
                             valid_frac=d.valid_frac, test_frac=d.test_frac, split_seed=d.split_seed,
-                            min_freq=d.min_freq, strict=not run.resume)
+                            min_freq=d.min_freq, strict=not run.resume, legacy_tokens=legacy)
     if not data.splits["valid"]:
         raise SeqlabError("the valid split is empty: raise --valid-frac or use more examples")
     train_arrays, valid_arrays = data.arrays("train"), data.arrays("valid")
@@ -254,8 +257,7 @@ def fit(cfg, *, log=print) -> dict:
     optimizer = make_optimizer(tr.optimizer, model.parameters(), tr.lr)
     bos = data.tgt_vocab[BOS]
     start_epoch, best = 0, math.inf
-    if run.resume:
-        ckpt = resume_checkpoint(out, "translate")
+    if ckpt is not None:
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(model, ckpt)
         load_optimizer(ckpt, optimizer, saved.train.lr, tr.lr, log)
@@ -271,7 +273,8 @@ def fit(cfg, *, log=print) -> dict:
     log(f"{len(data.splits['train']):,} train / {len(data.splits['valid']):,} valid / "
         f"{len(data.splits['test']):,} test pairs; vocab src {len(data.src_vocab):,} tgt {len(data.tgt_vocab):,}; "
         f"{n_params:,} parameters; device {device}" + (f"; {dist.world_size} ranks" if dist.enabled else ""))
-    meta_base = {"task": "translate", "config": to_dict(cfg), "src_vocab": data.src_vocab.to_dict(),
+    meta_base = {"task": "translate", "config": to_dict(cfg), **({} if legacy else {"pair_tokens": PAIR_TOKENS}),
+                 "src_vocab": data.src_vocab.to_dict(),
                  "tgt_vocab": data.tgt_vocab.to_dict(),
                  "data_file": file_fingerprint(cfg.data.data) if cfg.data.data is not None else None}
     record: dict = {}

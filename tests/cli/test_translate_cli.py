@@ -200,3 +200,42 @@ def test_evaluate_finds_the_pair_file_from_another_folder(run_dir, capsys, monke
         fh.write("new .\tnouveau .\n")
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 2
     assert "has changed since the run was trained" in capsys.readouterr().err
+
+
+def test_a_run_trained_before_the_pair_token_change_resumes_and_evaluates_as_trained(tmp_path, capsys, monkeypatch):
+    # --data files now drop '' tokens (a double space) and read <eos> written as a word as <unk>; a run
+    # trained before (no "pair_tokens" in its checkpoints) resumed with a smaller vocabulary ("corrupted:
+    # size mismatch") and was evaluated on another test split, without a word
+    import json as _json
+
+    from seqlab.data import translation
+
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("".join(f"{a.replace(' ', '  ')} <eos>\t{b}\n" for a, b in PAIRS * 6), encoding="utf-8")
+    out = tmp_path / "run"
+    argv = ["train", "translate", "--data", str(pairs), "--num-steps", "8", "--embed", "8", "--hidden", "8",
+            "--layers", "1", "--batch-size", "16", "--epochs", "1", "--valid-frac", "0.2", "--test-frac", "0.2",
+            "--min-freq", "1", "--bleu-every", "0", "--device", "cpu", "--out", str(out)]
+    old_load = translation.load_translation
+    monkeypatch.setattr(translation, "load_translation", lambda **kw: old_load(**{**kw, "legacy_tokens": True}))
+    assert main(argv) == 0  # as trained before: the file's own tokens ('' and <eos> among them)
+    monkeypatch.undo()
+    for name in ("last.safetensors", "best.safetensors"):  # and no marker, as then
+        path = out / name
+        blob = path.read_bytes()
+        n = int.from_bytes(blob[:8], "little")
+        header = _json.loads(blob[8:8 + n])
+        meta = _json.loads(header["__metadata__"]["seqlab"])
+        meta.pop("pair_tokens", None)
+        header["__metadata__"]["seqlab"] = _json.dumps(meta)
+        text = _json.dumps(header).encode()
+        text += b" " * (-len(text) % 8)
+        path.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + n:])
+    old_vocab = load_checkpoint(out, "last").meta["src_vocab"]
+    assert "" in old_vocab["idx_to_token"]
+    capsys.readouterr()
+    assert main(argv[:argv.index("--epochs")] + ["--epochs", "2", "--resume"] + argv[argv.index("--epochs") + 2:]) == 0
+    resumed = load_checkpoint(out, "last").meta
+    assert resumed["epoch"] == 2 and resumed["src_vocab"] == old_vocab and "pair_tokens" not in resumed
+    assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
+    assert _json.loads(capsys.readouterr().out.splitlines()[-1])["sentences"] > 0

@@ -196,6 +196,17 @@ def test_utf16_text_is_named_with_the_conversion(tmp_path, data, flavour):
     assert f"iconv -f {flavour} -t utf-8 FILE > FILE8" in str(info.value) and "binary" not in str(info.value)
 
 
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-be"])
+def test_utf32_text_is_not_called_utf16(tmp_path, encoding):
+    # its byte order mark starts with UTF-16's: "convert from utf-16" gave text seqlab then called binary
+    f = tmp_path / "u32.txt"
+    bom = "\ufeff" if encoding == "utf-32-be" else ""  # ("utf-32" writes its own)
+    f.write_bytes((bom + "the fox\n").encode(encoding))
+    with pytest.raises(SeqlabError, match="looks like UTF-32 text, not UTF-8") as info:
+        read_text(f)
+    assert "iconv -f utf-32 -t utf-8" in str(info.value)
+
+
 def test_max_size_errors_name_the_command_line_flag():
     for size in (0, 2.5):
         with pytest.raises(SeqlabError, match="--max-vocab"):

@@ -120,6 +120,19 @@ def test_a_blank_first_line_is_not_an_empty_file(tmp_path):
     assert "is empty" not in str(info.value)
 
 
+@pytest.mark.parametrize("body", [
+    "t,value\n1,0.5,\n2,0.6,\n",      # a trailing comma on the rows only
+    "t,value,\n1,0.5\n2,0.6\n",       # ... on the header only
+    "t,value,\n1,0.5,\n2,0.6,\n",     # ... on every line
+    "t,value,note\n1,0.5\n2,0.6,x\n",  # a last column left empty on a row
+])
+def test_trailing_empty_fields_count_for_nothing(tmp_path, body):
+    # as read before the field-count check (a file read then could no longer be read back)
+    f = tmp_path / "ok.csv"
+    f.write_text(body)
+    assert load_csv_column(f, "value").tolist() == pytest.approx([0.5, 0.6])
+
+
 def test_a_field_past_csvs_default_limit_is_read_and_the_limit_restored(tmp_path):
     import csv
 

@@ -177,14 +177,15 @@ def test_valid_length_counts_positions_even_with_a_pad_word():
     lines = [["the", "<pad>", "token", "."], ["the"], ["the"] * 12]
     _, valid_len = build_array_nmt(lines, vocab, 8)
     assert valid_len.tolist() == [5, 2, 8]  # min(len(line) + 1, num_steps); it was 4 for the first
-    assert valid_len.dtype == torch.int32
+    assert valid_len.dtype == torch.int64  # the book's: torch sums its int32 mask into int64
 
 
 def test_valid_length_is_the_books_count_on_fra_eng(full):
     source, target = full
     src_vocab, _ = build_vocabs(source[:2000], target[:2000])
     array, valid_len = build_array_nmt(source[:2000], src_vocab, 10)
-    assert torch.equal(valid_len, (array != src_vocab["<pad>"]).type(torch.int32).sum(1))  # the book's
+    book = (array != src_vocab["<pad>"]).type(torch.int32).sum(1)  # the book's
+    assert torch.equal(valid_len, book) and valid_len.dtype == book.dtype  # (torch.equal ignores dtypes)
 
 
 def test_control_tokens_written_as_words_are_unknown_words(tmp_path):
