@@ -1,9 +1,9 @@
 """The book's framework-neutral tensor names (`d2l.zeros`, `d2l.reshape`, `d2l.numpy`, ...) exist in
-`seqlab.d2l` with the semantics of d2l 0.17.6's torch.py, and the book's cells written in them run."""
+`seqlab.d2l` with the semantics of d2l 0.17.6's torch.py, and the book's cells written in them run
+(8.3's own seq_data_iter_random, with its d2l.tensor, is in test_d2l_text.py)."""
 
 import ast
 import importlib.util
-import random
 from pathlib import Path
 
 import numpy as np
@@ -138,49 +138,6 @@ def test_book_8_1_cells_written_in_the_aliases(monkeypatch):
     torch.testing.assert_close(multistep(net, Series(x, tau=tau, n_train=n_train), n_train + tau, T - n_train - tau),
                                multistep_preds.detach()[n_train + tau:])
     assert len(train_iter) == n_train // batch_size + 1
-
-
-def book_seq_data_iter_random(corpus, batch_size, num_steps):  # d2l 0.17.6 (8.3), verbatim
-    """Generate a minibatch of subsequences using random sampling.
-
-    Defined in :numref:`sec_language_model`"""
-    # Start with a random offset (inclusive of `num_steps - 1`) to partition a
-    # sequence
-    corpus = corpus[random.randint(0, num_steps - 1):]
-    # Subtract 1 since we need to account for labels
-    num_subseqs = (len(corpus) - 1) // num_steps
-    # The starting indices for subsequences of length `num_steps`
-    initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
-    # In random sampling, the subsequences from two adjacent random
-    # minibatches during iteration are not necessarily adjacent on the
-    # original sequence
-    random.shuffle(initial_indices)
-
-    def data(pos):
-        # Return a sequence of length `num_steps` starting from `pos`
-        return corpus[pos: pos + num_steps]
-
-    num_batches = num_subseqs // batch_size
-    for i in range(0, batch_size * num_batches, batch_size):
-        # Here, `initial_indices` contains randomized starting indices for
-        # subsequences
-        initial_indices_per_batch = initial_indices[i: i + batch_size]
-        X = [data(j) for j in initial_indices_per_batch]
-        Y = [data(j + 1) for j in initial_indices_per_batch]
-        yield d2l.tensor(X), d2l.tensor(Y)
-
-
-@pytest.mark.parametrize("seed", [0, 7])
-def test_book_8_3_seq_data_iter_random_runs_and_matches_seqlabs(seed):
-    my_seq = list(range(35))  # the book's example
-    random.seed(seed)
-    want = list(book_seq_data_iter_random(my_seq, batch_size=2, num_steps=5))
-    random.seed(seed)
-    got = list(d2l.seq_data_iter_random(my_seq, batch_size=2, num_steps=5))
-    assert len(want) == len(got) == 3
-    for (X, Y), (X2, Y2) in zip(want, got):
-        assert X.shape == (2, 5) and X.dtype == torch.int64 and torch.equal(Y, X + 1)
-        assert torch.equal(X, X2) and torch.equal(Y, Y2)
 
 
 def test_lambda_aliases_have_the_books_semantics():

@@ -53,7 +53,7 @@ def test_load_data_time_machine_uses_the_books_sampler_and_10000_tokens():
         assert all(torch.equal(X, X2) and torch.equal(Y, Y2) for (X, Y), (X2, Y2) in zip(got, want))
 
 
-def book_seq_data_iter_random(corpus, batch_size, num_steps):  # d2l 0.17.6, verbatim
+def book_seq_data_iter_random(corpus, batch_size, num_steps):  # d2l 0.17.6 (8.3), verbatim: its d2l.tensor
     corpus = corpus[random.randint(0, num_steps - 1):]
     num_subseqs = (len(corpus) - 1) // num_steps
     initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
@@ -67,7 +67,7 @@ def book_seq_data_iter_random(corpus, batch_size, num_steps):  # d2l 0.17.6, ver
         initial_indices_per_batch = initial_indices[i: i + batch_size]
         X = [data(j) for j in initial_indices_per_batch]
         Y = [data(j + 1) for j in initial_indices_per_batch]
-        yield torch.tensor(X), torch.tensor(Y)
+        yield d2l.tensor(X), d2l.tensor(Y)
 
 
 @pytest.mark.parametrize("n,batch_size,num_steps,seed", [(35, 2, 5, 0), (35, 2, 5, 3), (1000, 7, 9, 1),
@@ -80,6 +80,7 @@ def test_seq_data_iter_random_gives_the_books_batches_under_the_same_seed(n, bat
     got = list(d2l.seq_data_iter_random(corpus, batch_size, num_steps))
     assert len(got) == len(want) > 0
     assert all(torch.equal(X, X2) and torch.equal(Y, Y2) for (X, Y), (X2, Y2) in zip(got, want))
+    assert all(X.shape == (batch_size, num_steps) and X.dtype == torch.int64 for X, _ in got)
 
 
 def test_download_gives_the_books_files():
