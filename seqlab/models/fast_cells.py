@@ -32,7 +32,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from seqlab.torch_compat import custom_bwd_cuda, float32_fwd
+from seqlab.torch_compat import custom_bwd_cuda, float32_fwd, is_compiling
 
 # Under autocast (CUDA's, or a user's CPU autocast) the inputs arrive in bf16/fp16: the recurrence
 # (a long product of gates, where low precision compounds) runs in float32 with autocast off
@@ -66,7 +66,9 @@ def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor) -> torch.Tensor:
 
 
 def _use_onednn(t: torch.Tensor) -> bool:
-    if ONEDNN is False or t.device.type != "cpu" or t.dtype != torch.float32:
+    # not under torch.compile: inductor lowers oneDNN's linear only for constant (frozen) weights
+    # and fails an assertion on a trained one (AVX-512 CPUs, where this path is the default)
+    if ONEDNN is False or t.device.type != "cpu" or t.dtype != torch.float32 or is_compiling():
         return False
     return (ONEDNN or _ONEDNN_PAYS) and _onednn_works()
 
