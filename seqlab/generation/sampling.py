@@ -17,6 +17,7 @@ functions below work for scratch and fused models alike.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Hashable, Sequence
 
 import torch
@@ -43,8 +44,21 @@ def check_prefix(tokens: Sequence[Hashable], vocab: Vocab, level: str = "char") 
         shown = ", ".join(repr(t) for t in missing[:20])
         hint = " (this vocabulary is lower-case: try a lower-case prefix)" if any(
             isinstance(t, str) and t.lower() != t and t.lower() in vocab for t in missing) else ""
+        hint = hint or _normal_form_hint(tokens, vocab, level)
         raise SeqlabError(f"the prefix has {what} not in the model's vocabulary: {shown}{hint}")
     return [vocab.token_to_idx[t] for t in tokens]
+
+
+def _normal_form_hint(tokens: Sequence[Hashable], vocab: Vocab, level: str) -> str:
+    """Where the prefix fits the vocabulary once Unicode-normalised ('é' typed as one code point, the
+    corpus writing e + a combining accent, or the reverse), say which form the model reads."""
+    if level != "char" or not all(isinstance(t, str) for t in tokens):
+        return ""
+    for form in ("NFC", "NFD"):
+        if all(c in vocab for c in unicodedata.normalize(form, "".join(tokens))):
+            return (f" (the same text in Unicode form {form} fits it: the corpus writes accents that way; "
+                    f"normalise the prefix, e.g. unicodedata.normalize({form!r}, prefix))")
+    return ""
 
 
 def check_sampling(temperature: float | None, top_k: int | None) -> None:

@@ -85,6 +85,21 @@ def test_prefix_outside_vocabulary_names_the_characters():
         generate(_model(len(vocab)), vocab, [], 3)
 
 
+@pytest.mark.parametrize("corpus_form, typed_form", [("NFD", "NFC"), ("NFC", "NFD")])
+def test_prefix_in_another_unicode_form_says_which_form_fits(corpus_form, typed_form):
+    # 'é' typed as one code point where the corpus writes e + a combining accent (or the reverse) was
+    # "not in the model's vocabulary: 'é'" with nothing to say why: the two look the same
+    import unicodedata
+
+    vocab = Vocab(list(unicodedata.normalize(corpus_form, "café déjà vu")))
+    prefix = list(unicodedata.normalize(typed_form, "déjà"))
+    with pytest.raises(SeqlabError, match=f"Unicode form {corpus_form} fits it"):
+        generate(_model(len(vocab)), vocab, prefix, 3)
+    with pytest.raises(SeqlabError) as plain:  # a character the corpus lacks in any form: no such hint
+        generate(_model(len(vocab)), vocab, list("zoé"), 3)
+    assert "Unicode form" not in str(plain.value)
+
+
 def _models(V):
     torch.manual_seed(1)
     return [_model(V), RNNModel(nn.GRU(V, 12, 2), V),
