@@ -59,6 +59,8 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"{k}-step MSE on the held-out part: {v['mse']:.4f}{ratio}")
     print(f"multi-step MSE from t = {result['heldout_from'] + 1}: {result['multistep_mse']:.4f}")
     print(f"plots: {', '.join(result['plots'])}")
+    print(to_json({"one_step_mse": result["one_step_mse"], "multistep_mse": result["multistep_mse"],
+                   "k_step_mse": {k: v["mse"] for k, v in result["k_step"].items()}, "noise_floor": floor}))
     return 0
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from seqlab.config import RunConfig
+from seqlab.fileio import to_json
 
 
 @dataclass
@@ -103,7 +104,10 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = train_config(TranslateConfig, args)
     check_out(cfg.run.out)
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
-        fit(cfg)
+        record = fit(cfg)
+    if distributed.is_main_process():  # the last line, JSON, as `train lm` and `train classify` end
+        print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "valid_bleu", "tokens_per_sec",
+                                                  "wall_s")}))
     return 0
 
 

@@ -27,6 +27,10 @@ def test_train_prints_k_step_mse_against_the_floor(run_dir, capsys):
         mse = report["k_step"][k]["mse"]
         assert f"{k}-step MSE on the held-out part: {mse:.4f} ({mse / 0.04:.3f} x noise floor 0.04)" in out
     assert f"multi-step MSE from t = 605: {report['multistep_mse']:.4f}" in out
+    # and the last line is the report's figures as one JSON object (as every trainer ends)
+    last = json.loads(out.strip().splitlines()[-1])
+    assert last["multistep_mse"] == report["multistep_mse"] and last["noise_floor"] == pytest.approx(0.04)
+    assert last["k_step_mse"] == {k: v["mse"] for k, v in report["k_step"].items()}
 
 
 def test_evaluate_prints_mse_and_tokens(run_dir, capsys):

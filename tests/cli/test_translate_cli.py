@@ -29,6 +29,18 @@ def run_dir(tmp_path_factory):
     return root, out, argv
 
 
+def test_train_ends_with_one_json_line(tmp_path, capsys):
+    # as `train lm` and `train classify` end (README: every trainer's results, scriptable)
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("\n".join(f"{a}\t{b}" for a, b in PAIRS * 6) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["train", "translate", "--data", str(pairs), "--num-steps", "6", "--embed", "4", "--hidden", "8",
+                 "--layers", "1", "--batch-size", "16", "--epochs", "1", "--valid-frac", "0.2", "--test-frac", "0.2",
+                 "--min-freq", "1", "--device", "cpu", "--out", str(tmp_path / "run")]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["epoch"] == 1 and last["valid_ppl"] > 1 and 0 <= last["valid_bleu"] <= 100 and last["wall_s"] > 0
+
+
 def test_train_writes_metrics_checkpoints_and_plot(run_dir):
     root, out, _ = run_dir
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
