@@ -155,7 +155,7 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
 
     from seqlab.cli import pick_split
     from seqlab.data.registry import run_data_file
-    from seqlab.data.translation import BOS, batches, load_translation
+    from seqlab.data.translation import BOS, batches, legacy_pair_tokens, load_translation
     from seqlab.runtime import resolve_device
     from seqlab.training.translate import bleu_on, evaluate_loss, load_translator
 
@@ -166,7 +166,7 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     data = load_translation(dataset=d["dataset"], data=path, num_examples=d["num_examples"],
                             num_steps=d["num_steps"], valid_frac=d["valid_frac"], test_frac=d["test_frac"],
                             split_seed=d["split_seed"], min_freq=d["min_freq"], strict=False,
-                            legacy_tokens="pair_tokens" not in ckpt.meta)
+                            legacy_tokens=legacy_pair_tokens(ckpt.meta))
     data.src_vocab, data.tgt_vocab = vocabs.src_vocab, vocabs.tgt_vocab  # the checkpoint's, whatever the file
     have = [s for s in ("valid", "test") if data.splits[s]]
     empty = [f"{s}_frac = {d[s + '_frac']}" for s in ("valid", "test") if s not in have]

@@ -152,6 +152,11 @@ def batchify(data: torch.Tensor, batch_size: int) -> torch.Tensor:
     return data[: nbatch * batch_size].view(batch_size, -1).t().contiguous()
 
 
+def longest_window(bptt: int) -> int:
+    """The longest window `variable_bptt` draws by default: bptt + 20 (4 sd of the default 5)."""
+    return bptt + 20
+
+
 def variable_bptt(batched: torch.Tensor, bptt: int, rng: _random.Random | None = None,
                   sd: float = 5.0, min_len: int = 5, max_len: int | None = None
                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
@@ -168,7 +173,7 @@ def variable_bptt(batched: torch.Tensor, bptt: int, rng: _random.Random | None =
     if bptt <= 0:
         raise SeqlabError(f"bptt must be positive, got {bptt}")
     rng = rng or _random.Random()
-    max_len = max_len or bptt + 20
+    max_len = max_len or longest_window(bptt)
     i, n = 0, batched.shape[0]
     while i < n - 1:
         mean = bptt if rng.random() < 0.95 else bptt / 2

@@ -228,6 +228,11 @@ class TranslationData:
 PAIR_TOKENS = 2
 
 
+def legacy_pair_tokens(meta: dict) -> bool:
+    """Whether a translate checkpoint's run read its --data file before PAIR_TOKENS."""
+    return "pair_tokens" not in meta
+
+
 def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None, num_examples: int | None = None,
                      num_steps: int = 10, valid_frac: float = 0.05, test_frac: float = 0.05,
                      split_seed: int = 0, min_freq: int = 2, strict: bool = True,

@@ -186,12 +186,9 @@ def broadcast_flag(flag: bool, device: torch.device, info: Dist) -> bool:
     """True on every rank if it is true on any (e.g. a stop signal seen by one rank)."""
     if not info.enabled:
         return flag
-    if _host_group:  # on the host, reduced by gloo
-        t = torch.tensor([1.0 if flag else 0.0])
-        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=_host_group[0])
-    else:  # a process group set up by the caller, not `setup`
-        t = torch.tensor([1.0 if flag else 0.0], device=device)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    # on the host, reduced by gloo; on the device where the caller, not `setup`, made the group
+    t = torch.tensor([1.0 if flag else 0.0], device="cpu" if _host_group else device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX, group=_host_group[0] if _host_group else None)
     return bool(t.item())
 
 

@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 import torch
 from torch import nn
 
-from seqlab.data.sampling import batchify, variable_bptt
+from seqlab.data.sampling import batchify, longest_window, variable_bptt
 from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast
 from seqlab.models.regularization import activation_reg, temporal_activation_reg
@@ -143,8 +143,8 @@ def check_options(tc) -> None:
                           f"and {tc.tar_beta}")
     if tc.variable_bptt and tc.sampling != "sequential":
         raise SeqlabError("variable-length BPTT reads the stream in order: use --sampling sequential")
-    if tc.variable_bptt:  # a window's step is at lr x its length / bptt, up to (bptt + 20) / bptt
-        longest = (tc.num_steps + 20) / tc.num_steps  # (seqlab.data.sampling.variable_bptt's cap)
+    if tc.variable_bptt:  # a window's step is at lr x its length / bptt, up to its longest window's
+        longest = longest_window(tc.num_steps) / tc.num_steps
         top = torch.finfo(torch.float32).max / longest
         if not tc.lr <= top:
             raise SeqlabError(f"--lr {tc.lr:g} with variable BPTT steps at up to {longest:.3g}x that rate, past "

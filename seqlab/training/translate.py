@@ -213,7 +213,7 @@ def fit(cfg, *, log=print) -> dict:
     from pathlib import Path
 
     from seqlab.config import to_dict
-    from seqlab.data.translation import BOS, PAIR_TOKENS, batches, load_translation
+    from seqlab.data.translation import BOS, PAIR_TOKENS, batches, legacy_pair_tokens, load_translation
     from seqlab.errors import SeqlabError
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
@@ -242,7 +242,7 @@ def fit(cfg, *, log=print) -> dict:
     check_run_folder(run, log)  # another run there is refused before anything is written
     ckpt = resume_checkpoint(out, "translate") if run.resume else None
     # a run trained before PAIR_TOKENS reads its file as it was trained, and stays so marked
-    legacy = ckpt is not None and "pair_tokens" not in ckpt.meta
+    legacy = ckpt is not None and legacy_pair_tokens(ckpt.meta)
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,
                             valid_frac=d.valid_frac, test_frac=d.test_frac, split_seed=d.split_seed,
                             min_freq=d.min_freq, strict=not run.resume, legacy_tokens=legacy)
