@@ -38,7 +38,7 @@ def register(commands, train) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from seqlab.cli import check_out, train_config
-    from seqlab.runtime import resolve_device, seed_everything
+    from seqlab.runtime import resolve_device
     from seqlab.training.lm import LMConfig, fit_lm
 
     given = vars(args)
@@ -50,7 +50,6 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = train_config(LMConfig, args)
     check_out(cfg.run.out)
     device = resolve_device(cfg.run.device)
-    seed_everything(cfg.run.seed)
     corpus = _corpus(cfg)
     from seqlab.training import distributed
 
@@ -62,18 +61,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _corpus(cfg, vocab=None, source=None, run_folder=None):
-    """The corpus a config names; `source`: a checkpoint's fingerprint of its --data file."""
-    from seqlab.data.corpora import load_lm_corpus
-    from seqlab.data.registry import run_data_file
-    from seqlab.errors import SeqlabError
+    from seqlab.training.lm import load_corpus
 
-    d = cfg.data
-    max_tokens = None if d.max_tokens is not None and d.max_tokens < 0 else d.max_tokens  # -1: all
-    if (d.dataset is None) == (d.data is None):
-        raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
-    data = run_data_file(d.data, source, run_folder) if d.data is not None else None
-    return load_lm_corpus(d.dataset, data, d.level, max_tokens=max_tokens if vocab is None else None,
-                          min_freq=d.min_freq, max_size=d.max_vocab, vocab=vocab)
+    return load_corpus(cfg, vocab, source, run_folder)
 
 
 def _tokens(text: str, level: str) -> list[str]:

@@ -172,7 +172,7 @@ def variable_bptt(batched: torch.Tensor, bptt: int, rng: _random.Random | None =
     """
     if bptt <= 0:
         raise SeqlabError(f"bptt must be positive, got {bptt}")
-    rng = rng or _random.Random()
+    rng = rng or _random
     max_len = max_len or longest_window(bptt)
     i, n = 0, batched.shape[0]
     while i < n - 1:
@@ -186,7 +186,9 @@ class LMBatches:
     """An epoch-iterable of (X, Y) batches of shape (batch_size, num_steps) over a corpus.
 
     `sampling` is "sequential" (state may be carried) or "random". The corpus is moved
-    to `device` once, so every batch is a view already on the device.
+    to `device` once, so every batch is a view already on the device. `rng` (a `random.Random`)
+    draws each epoch's offset and random order; by default Python's own generator, so that
+    `random.seed(n)` fixes the batches as it does the book's iterators.
     """
 
     def __init__(self, corpus: torch.Tensor, batch_size: int, num_steps: int,
@@ -200,7 +202,7 @@ class LMBatches:
         batch_size, num_steps = _check_shape(batch_size, num_steps)
         check_fits(len(self.corpus), batch_size, num_steps)
         self.batch_size, self.num_steps, self.sampling = batch_size, num_steps, sampling
-        self.rng = rng or _random.Random()
+        self.rng = rng or _random  # Python's generator by default: random.seed(n) fixes the batches
 
     def __iter__(self) -> Iterator[Batch]:
         fn = seq_data_iter_sequential if self.sampling == "sequential" else seq_data_iter_random

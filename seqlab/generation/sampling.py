@@ -194,10 +194,19 @@ def generate(net, vocab: Vocab, prefix: Sequence[Hashable], num_tokens: int, *, 
     book's 9.4 does, to show the noise)."""
     check_vocab_size(net, vocab)
     check_generates(net)
+    if isinstance(prefix, str) and level == "char" and _holds_words(vocab):
+        # a one-letter word ('a', 'i') would otherwise be read as a character, silently
+        raise SeqlabError(f"this model's vocabulary holds words, and level='char' reads the prefix {prefix!r} as "
+                          f"characters: pass level='word' and a list of words, e.g. {prefix!r}.split()")
     tokens = prefix if isinstance(prefix, str) else list(prefix)
     ids = generate_ids(net, check_prefix(tokens, vocab, level), num_tokens, temperature=temperature,
                        top_k=top_k, seed=seed, device=device)
     return vocab.to_tokens(ids)
+
+
+def _holds_words(vocab: Vocab) -> bool:
+    """Whether a vocabulary holds tokens longer than one character other than <unk>-like specials."""
+    return any(isinstance(t, str) and len(t) > 1 and not (t[0] == "<" and t[-1] == ">") for t in vocab.idx_to_token)
 
 
 def predict_ch8(prefix: str, num_preds: int, net, vocab: Vocab, device=None) -> str:

@@ -9,11 +9,14 @@ is part of the sum); a candidate that reaches `max_len` without <eos> ends there
 L = max_len. A candidate stops at its first <eos>. The returned tokens exclude <eos>.
 
 The model is any `EncoderDecoder` whose decoder follows `seqlab.models.seq2seq.Decoder`
-(`init_state`, `forward(X (B, 1), state) -> (B, 1, V)`, `reorder_state`).
+(`init_state`, `forward(X (B, 1), state) -> (B, 1, V)`, `reorder_state`). Each search runs
+in eval mode (no dropout: the same source gives the same output right after training too) and
+gives every submodule back its mode.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -22,6 +25,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int, is_int
 from seqlab.models.seq2seq import ID_DTYPES, check_tokens
+from seqlab.runtime import eval_mode
 
 
 @dataclass
@@ -30,6 +34,15 @@ class Hypothesis:
     score: float  # length-normalised: sum_logp / L**alpha
     sum_logp: float
     length: int  # L, counting <eos> when the candidate ended with it
+
+
+def _in_eval_mode(search):
+    """Run `search(model, ...)` with the model in eval mode, its modes restored after."""
+    @functools.wraps(search)
+    def run(model, *args, **kwargs):
+        with eval_mode(model):
+            return search(model, *args, **kwargs)
+    return run
 
 
 def _check(beam_size: int, max_len: int) -> None:
@@ -91,6 +104,7 @@ def _sync_every(sync_every: int | None, device: torch.device) -> int:
 
 
 @torch.no_grad()
+@_in_eval_mode
 def greedy_decode(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor, bos: int, eos: int,
                   max_len: int, alpha: float = 0.75, *, sync_every: int | None = None) -> list[Hypothesis]:
     """Batched greedy decoding of (B, S) sources: the most probable token at each step.
@@ -129,6 +143,7 @@ def greedy_decode(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tens
 
 
 @torch.no_grad()
+@_in_eval_mode
 def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor, bos: int, eos: int,
                 beam_size: int, max_len: int, alpha: float = 0.75, n_best: int = 1, *,
                 sync_every: int | None = None) -> list[list[Hypothesis]]:
@@ -232,6 +247,7 @@ def _hypotheses(toks, sums, scores, eos: int) -> list[list[Hypothesis]]:
 
 
 @torch.no_grad()
+@_in_eval_mode
 def exhaustive_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor, bos: int, eos: int,
                       max_len: int, alpha: float = 0.75, limit: int = 200_000) -> list[Hypothesis]:
     """Score every candidate of one source (1, S) and return them all, best first.

@@ -54,8 +54,11 @@ class AdditiveAttention(nn.Module):
         k = self.W_k(keys) if projected_keys is None else projected_keys  # (B, K, A)
         features = torch.tanh(self.W_q(queries).unsqueeze(2) + k.unsqueeze(1))  # (B, Q, K, A)
         scores = self.w_v(features).squeeze(-1)  # (B, Q, K)
-        self.attention_weights = masked_softmax(scores, valid_lens)
-        return torch.bmm(self.dropout(self.attention_weights), values)  # (B, Q, Dv)
+        weights = masked_softmax(scores, valid_lens)
+        # kept for inspection without the graph: the module stays copyable (copy.deepcopy refuses a
+        # non-leaf tensor) and the last batch's graph is not held alive between steps
+        self.attention_weights = weights.detach()
+        return torch.bmm(self.dropout(weights), values)  # (B, Q, Dv)
 
 
 class AttentionState(NamedTuple):
@@ -85,7 +88,9 @@ class Seq2SeqAttentionDecoder(Decoder):
         outputs = outputs.permute(1, 0, 2)  # (B, S, H)
         if enc_valid_lens is None:
             enc_valid_lens = torch.full((outputs.shape[0],), outputs.shape[1], device=outputs.device)
-        elif enc_valid_lens.shape != outputs.shape[:1]:  # would broadcast silently (1 length) or fail in bmm
+        else:  # a list of lengths too, as the plain decoder takes
+            enc_valid_lens = torch.as_tensor(enc_valid_lens, device=outputs.device)
+        if enc_valid_lens.shape != outputs.shape[:1]:  # would broadcast silently (1 length) or fail in bmm
             raise SeqlabError(f"enc_valid_lens must hold one length per source: shape ({outputs.shape[0]},), "
                               f"not {tuple(enc_valid_lens.shape)}")
         return AttentionState(outputs, self.attention.W_k(outputs), hidden, enc_valid_lens)

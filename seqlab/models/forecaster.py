@@ -51,6 +51,9 @@ class RNNForecaster(nn.Module):
 
     def forward_all(self, x: torch.Tensor) -> torch.Tensor:
         """Window (B, tau) -> the prediction of the value after each position (B, tau)."""
+        if x.dim() != 2:
+            raise SeqlabError(f"the forecaster reads a batch of windows (B, tau), got shape {tuple(x.shape)}"
+                              + (": one window is x[None]" if x.dim() == 1 else ""))
         out, _ = self.rnn(x.unsqueeze(-1))  # (B, tau, 1) -> (B, tau, H)
         return self.head(out).squeeze(-1)  # (B, tau)
 

@@ -235,7 +235,8 @@ def expect_task(ckpt: Checkpoint, *tasks: str) -> None:
     """Refuse a checkpoint of another kind of model with a clear message."""
     task = ckpt.meta.get("task")
     if task not in tasks:
-        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds a {task or 'unknown'} model, "
+        held = f"a {task} model" if task else "a model of no known kind (its metadata has no 'task')"
+        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds {held}, "
                           f"not a {' or '.join(tasks)} model")
 
 

@@ -103,6 +103,17 @@ def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weig
     raise SeqlabError(f"unknown optimizer {name!r}: use sgd, adam or adamw")
 
 
+def device_for(net: nn.Module, device) -> torch.device:
+    """The device a library call runs on: `device` as resolve_device reads it ("cpu", "cuda:0", a
+    torch.device), or None for the device the model's parameters are on."""
+    from seqlab.runtime import resolve_device
+
+    if device is None:
+        model = getattr(net, "module", net)  # a DDP wrapper's model
+        return next((p.device for p in model.parameters()), torch.device("cpu"))
+    return resolve_device(device)
+
+
 def check_count(value, name: str) -> int:
     """errors.check_positive_int (a bool or 2.5 refused too), letting a size under torch.compile
     through: a SymInt is compared symbolically and stays one."""

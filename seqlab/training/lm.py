@@ -102,7 +102,8 @@ def _token_losses(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="none")
 
 
-def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, device: torch.device, *,
+def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer,
+                device: torch.device | str | None = None, *,
                 clip: float, carry_state: bool, total: int | None = None, desc: str = "train",
                 stop: StopSignals | None = None, fast: bool = True, guard: StepGuard | None = None,
                 dist: D.Dist = D.Dist()) -> tuple[float, int, float]:
@@ -114,8 +115,10 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
     Stops early (between steps) when `stop.requested`: the caller decides what to keep.
     `guard` checks each step's loss and gradient norm (a skipped step restarts the carried
     state). Under torchrun (`dist`) each rank trains on its contiguous block of rows of every
-    global batch (so its carried state stays right) and `net` is DDP-wrapped.
+    global batch (so its carried state stays right) and `net` is DDP-wrapped. `device`: "cpu",
+    "cuda", a torch.device, or None for the model's own.
     """
+    device = common.device_for(net, device)
     net.train()
     model = D.unwrap(net)
     state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
@@ -169,14 +172,16 @@ def _row(state, b: int):
 
 @torch.no_grad()
 def evaluate_lm(net: nn.Module, stream: torch.Tensor, batch_size: int = 10, num_steps: int = 35,
-                device: torch.device | str = "cpu") -> tuple[float, int]:
+                device: torch.device | str | None = None) -> tuple[float, int]:
     """Statefully score every token of `stream` after its first: (sum of losses, N - 1).
+
+    `device`: where to run ("cpu", "cuda", a torch.device), by default the model's.
 
     The stream is cut into `batch_size` rows read in windows of `num_steps` with the state
     carried (each row's first token is the last target of the row before); the few tokens
     left over after the last full row are read by continuing the last row's state.
     """
-    device = torch.device(device)
+    device = common.device_for(net, device)
     batch_size, num_steps = check_count(batch_size, "batch_size"), check_count(num_steps, "num_steps")
     if not isinstance(stream, torch.Tensor) or stream.dim() != 1:
         raise SeqlabError("evaluate_lm reads a 1-D tensor of token ids (a corpus split)")
@@ -219,15 +224,71 @@ def _plot(out: Path, records: list[dict]) -> None:
                 xs={"valid": [e for e, _ in valid]}, title="perplexity per epoch")
 
 
+def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None) -> LMCorpus:
+    """The corpus `cfg.data` names; `vocab`: a checkpoint's (its held-out splits read with it);
+    `source`: a checkpoint's fingerprint of its --data file."""
+    from seqlab.data.corpora import load_lm_corpus
+    from seqlab.data.registry import run_data_file
+
+    d = cfg.data
+    max_tokens = None if d.max_tokens is not None and d.max_tokens < 0 else d.max_tokens  # -1: all
+    if (d.dataset is None) == (d.data is None):
+        raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
+    data = run_data_file(d.data, source, run_folder) if d.data is not None else None
+    return load_lm_corpus(d.dataset, data, d.level, max_tokens=max_tokens if vocab is None else None,
+                          min_freq=d.min_freq, max_size=d.max_vocab, vocab=vocab)
+
+
+def _data_config_for(cfg: LMConfig, corpus: LMCorpus) -> LMConfig:
+    """`cfg` with `data` saying where `corpus` came from: the checkpoints keep it, and `seqlab
+    evaluate`/`generate` read the held-out split (and the vocabulary's source) from there.
+
+    A `cfg.data` left empty is filled in from the corpus (a registered data set or a text file;
+    a corpus built in memory stays unnamed: the library's evaluate_lm still scores it); one that
+    names another data set, file or token level than the corpus is refused, since the run would
+    save a description of text it did not train on."""
+    from seqlab.data.corpora import TEXT_DATASETS
+
+    d = cfg.data
+    path = corpus.source.get("path") if isinstance(corpus.source, dict) else None
+    if d.dataset is None and d.data is None:
+        if corpus.source is None and corpus.name in TEXT_DATASETS:
+            d = dataclasses.replace(d, dataset=corpus.name, level=corpus.level)
+        elif isinstance(path, str):
+            d = dataclasses.replace(d, data=path, level=corpus.level)
+        else:
+            return cfg
+        return dataclasses.replace(cfg, data=d)
+    named = d.dataset if d.dataset is not None else Path(d.data).name
+    if named != corpus.name or d.level != corpus.level:
+        raise SeqlabError(f"the config's data ({named}, {d.level} level) is not the corpus given "
+                          f"({corpus.name}, {corpus.level} level): the run would record the wrong data; "
+                          f"pass the corpus the config names, or leave cfg.data empty to record the corpus's")
+    return cfg
+
+
 @releases_run_folder
-def fit_lm(cfg: LMConfig, corpus: LMCorpus, device: torch.device, *, log=print) -> dict:
-    """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record."""
+def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device | str | None = None, *,
+           log=print) -> dict:
+    """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record.
+
+    `corpus`: by default the one `cfg.data` names (`load_corpus`); `device`: by default
+    `cfg.run.device`. Seeds Python's, NumPy's and torch's generators with `cfg.run.seed` first,
+    so two calls with one config train alike (a resumed run then restores the saved states).
+    The trained model is in `cfg.run.out` (`model_from_checkpoint`).
+    """
+    from seqlab.runtime import resolve_device, seed_everything
+
+    corpus = load_corpus(cfg) if corpus is None else corpus
+    cfg = _data_config_for(cfg, corpus)
+    device = resolve_device(cfg.run.device if device is None else device)
     out = Path(cfg.run.out)
     check_run_folder(cfg.run, log)  # another run there is refused before anything is written
     if not cfg.run.resume:
         reg.check_new_run(cfg)
     tc = cfg.train
     dist, device, log = D.join(tc.batch_size, device, log)
+    seed_everything(cfg.run.seed)
     net = build_lm(cfg.model, len(corpus.vocab)).to(device)
     reg.check_options(tc)
     trigger = NTASGDTrigger(tc.nonmono) if tc.optimizer == "nt-asgd" else None

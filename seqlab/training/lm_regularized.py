@@ -34,7 +34,7 @@ from seqlab.models.accel import autocast
 from seqlab.models.regularization import activation_reg, temporal_activation_reg
 from seqlab.training import distributed as D
 from seqlab.training import common
-from seqlab.training.common import detach_state, grad_clipping
+from seqlab.training.common import detach_state, device_for, grad_clipping
 from seqlab.training.progress import progress
 from seqlab.training.schedules import (NTASGDTrigger, averaged_sgd, cosine_span_note, restore_weights, scaled_step,
                                        swap_in_average, warmup_cosine)
@@ -66,7 +66,8 @@ def expected_batches(n_tokens: int, batch_size: int, bptt: int) -> int:
 
 
 def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer,
-                            device: torch.device, *, clip: float, carry_state: bool, bptt: int,
+                            device: torch.device | str | None = None, *, clip: float, carry_state: bool,
+                            bptt: int,
                             ar_alpha: float = 0.0, tar_beta: float = 0.0, scheduler=None,
                             total: int | None = None, desc: str = "train", stop=None,
                             guard=None, dist: D.Dist = D.Dist(), fast: bool = True) -> tuple[float, int, float]:
@@ -76,7 +77,8 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
     `guard` (a `seqlab.training.guard.StepGuard`) checks each step as in `train_epoch`: a skipped
     step changes no weight and restarts the carried state. Under torchrun (`dist`) `net` is
     DDP-wrapped and each rank trains on its contiguous block of rows of every global batch. `fast`:
-    bf16 autocast on CUDA, as in `lm.train_epoch` (a no-op on the CPU)."""
+    bf16 autocast on CUDA, as in `lm.train_epoch` (a no-op on the CPU). `device`: by default the model's."""
+    device = device_for(net, device)
     net.train()
     model = D.unwrap(net)  # the LM itself: it records the outputs AR/TAR read
     model.keep_outputs = ar_alpha > 0 or tar_beta > 0

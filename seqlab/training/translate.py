@@ -21,7 +21,7 @@ from seqlab.errors import SeqlabError
 from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D
 from seqlab.training.bleu import corpus_bleu
-from seqlab.training.common import grad_clipping
+from seqlab.training.common import device_for, grad_clipping
 from seqlab.training.run_folder import releases_run_folder
 
 
@@ -112,7 +112,7 @@ def batch_token_loss(model: nn.Module, X: torch.Tensor, X_len: torch.Tensor, Y: 
 
 
 def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, *, bos: int,
-                clip: float, device: torch.device, deadline: float | None = None, stop=None,
+                clip: float, device: torch.device | str | None = None, deadline: float | None = None, stop=None,
                 guard=None, dist: D.Dist = D.Dist()) -> dict:
     """One pass of teacher-forced training; returns loss_sum (nats), tokens, seconds, and
     `stopped`: whether it ended early at `deadline` (a `time.perf_counter()` value).
@@ -120,7 +120,9 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
     `stop` (a StopSignals) ends the pass between steps; `guard` (a StepGuard) checks each
     step's loss and gradient norm and may skip the step. Under torchrun (`dist`) `model` is
     DDP-wrapped, each rank trains on its share of every global batch, the loss is the mean over
-    the global batch's real tokens, and the returned sums are over all ranks."""
+    the global batch's real tokens, and the returned sums are over all ranks. `device`: "cpu",
+    "cuda", a torch.device, or None for the model's own."""
+    device = device_for(model, device)
     model.train()
     loss_sum, n_tokens, start = torch.zeros((), device=device), 0, time.perf_counter()
     stopped = False
@@ -156,9 +158,10 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
 
 
 @torch.no_grad()
-def evaluate_loss(model: nn.Module, batches: Iterable, *, bos: int, device: torch.device) -> dict:
+def evaluate_loss(model: nn.Module, batches: Iterable, *, bos: int, device: torch.device | str | None = None) -> dict:
     """Teacher-forced loss over held-out batches: loss_sum (nats) and tokens (in eval mode; the
-    model's mode is restored)."""
+    model's mode is restored). `device`: by default the model's."""
+    device = device_for(model, device)
     loss_sum, n_tokens = 0.0, 0
     with eval_mode(model):
         for X, X_len, Y, Y_len in batches:
@@ -170,13 +173,14 @@ def evaluate_loss(model: nn.Module, batches: Iterable, *, bos: int, device: torc
 
 
 @torch.no_grad()
-def translate_pairs(model: nn.Module, pairs, data, *, device: torch.device, beam_size: int = 1,
+def translate_pairs(model: nn.Module, pairs, data, *, device: torch.device | str | None = None, beam_size: int = 1,
                     max_len: int | None = None, batch_size: int = 256) -> list[list[str]]:
     """Translate the source side of (src_tokens, tgt_tokens) pairs; target tokens per pair (in eval
-    mode; the model's mode is restored)."""
+    mode; the model's mode is restored). `device`: by default the model's."""
     from seqlab.data.translation import BOS, EOS, build_array_nmt
     from seqlab.generation.translate import decode
 
+    device = device_for(model, device)
     tgt_vocab = data.tgt_vocab
     max_len = max_len or data.num_steps
     out: list[list[str]] = []
@@ -190,7 +194,7 @@ def translate_pairs(model: nn.Module, pairs, data, *, device: torch.device, beam
     return out
 
 
-def bleu_on(model: nn.Module, pairs, data, *, device: torch.device, beam_size: int = 1,
+def bleu_on(model: nn.Module, pairs, data, *, device: torch.device | str | None = None, beam_size: int = 1,
             max_len: int | None = None, batch_size: int = 256) -> dict:
     """Corpus BLEU (0-100) of the model's translations against each pair's full reference."""
     hyps = translate_pairs(model, pairs, data, device=device, beam_size=beam_size, max_len=max_len,
