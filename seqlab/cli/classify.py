@@ -101,7 +101,7 @@ def run_classify(args: argparse.Namespace) -> int:
         if labels is not None and len(labels) != len(images):
             raise SeqlabError(f"{len(images)} images but {len(labels)} labels")
     else:
-        images, labels = load_mnist("test", cfg.data.data_dir)
+        images, labels = load_mnist("test", cfg.data.data_dir, cfg.data.test_limit or None)  # evaluate's test set
     x = as_sequences(normalize(images), cfg.data.mode)
     preds = []
     with torch.no_grad():

@@ -262,9 +262,14 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt)
     if dist.is_main:
         _plot(log_file.records, out / "accuracy.png")
-    last = log_file.records[-1] if log_file.records else {}
-    return {"epochs": len(log_file.records), "best_valid_accuracy": best,
-            "test_accuracy": last.get("test_accuracy"), "out": str(out)}
+    # the test accuracy of the epoch best.safetensors holds (what evaluate and classify use), and
+    # the last epoch's beside it: the two are different checkpoints
+    records = log_file.records
+    chosen = next((r for r in reversed(records) if r["valid_accuracy"] == best), None)
+    last = records[-1] if records else {}
+    return {"epochs": len(records), "best_epoch": chosen and chosen["epoch"], "best_valid_accuracy": best,
+            "test_accuracy": chosen and chosen["test_accuracy"], "last_test_accuracy": last.get("test_accuracy"),
+            "out": str(out)}
 
 
 def _plot(records: list[dict], path: Path) -> None:

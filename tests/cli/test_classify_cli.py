@@ -59,6 +59,21 @@ def test_evaluate_and_classify_agree(run_dir, digits, capsys):
     assert json.loads(captured.err)["accuracy"] == pytest.approx(ev["accuracy"])
 
 
+def test_classify_scores_the_test_set_evaluate_scores(digits, tmp_path, capsys):
+    # a run trained with --test-limit: `seqlab classify` (no --images) scored all 60 test images while
+    # `seqlab evaluate` scored the run's first 25, both printing only an accuracy and a count
+    out = tmp_path / "limited"
+    assert main(["train", "classify", "--dataset", "mnist", "--mode", "rows", "--data-dir", str(digits),
+                 "--hidden", "8", "--layers", "1", "--batch-size", "50", "--epochs", "1", "--valid-size", "40",
+                 "--test-limit", "25", "--seed", "1", "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out)]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert main(["classify", "--checkpoint", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert ev["tokens"] == summary["tokens"] == 25 and summary["accuracy"] == pytest.approx(ev["accuracy"])
+
+
 def test_config_file_and_resume(run_dir, digits, tmp_path, capsys):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[data]\ndata_dir = "{digits}"\nvalid_size = 0\nmode = "pixels"\ntrain_limit = 40\n'

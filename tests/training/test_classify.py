@@ -190,6 +190,9 @@ def test_best_checkpoint_is_the_epoch_of_highest_validation_accuracy(tmp_path, m
     best = load_checkpoint(tmp_path / "run", "best").meta
     assert best["epoch"] == 2 and best["valid_accuracy"] == 0.9 and best["test_accuracy"] == 0.1
     assert result["best_valid_accuracy"] == 0.9 and load_checkpoint(tmp_path / "run", "last").meta["epoch"] == 4
+    # the result's test accuracy is the shipped (best) checkpoint's, the last epoch's beside it (it gave epoch
+    # 4's 0.2 next to epoch 2's 0.9: a test figure that belonged to no checkpoint evaluate uses)
+    assert (result["best_epoch"], result["test_accuracy"], result["last_test_accuracy"]) == (2, 0.1, 0.2)
 
 
 def test_stop_signal_ends_the_run_keeping_the_last_finished_epoch(tmp_path):
