@@ -26,8 +26,11 @@ def register(commands, train) -> None:
     g.add_argument("--prefix", required=True, help="text to start from (characters or words, as the model reads)")
     g.add_argument("--num-tokens", type=int, default=50, dest="num_tokens")
     g.add_argument("--temperature", type=float, default=None,
-                   help="sample from softmax(logits / T); without it and --top-k: greedy")
+                   help="sample from softmax(logits / T); without it, --top-k and --top-p: greedy")
     g.add_argument("--top-k", type=int, default=None, dest="top_k", help="sample among the k most likely tokens")
+    g.add_argument("--top-p", type=float, default=None, dest="top_p",
+                   help="nucleus sampling: among the most likely tokens whose probabilities sum to p (0 < p <= 1; "
+                        "e.g. 0.9), after --temperature and --top-k")
     g.add_argument("--seed", type=int, default=None, help="seed for sampling (reproducible output)")
     g.add_argument("--num-samples", type=int, default=1, dest="num_samples",
                    help="continuations of the prefix, generated as one batch (printed one after another)")
@@ -77,7 +80,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from seqlab.training.checkpoint import load_checkpoint
     from seqlab.training.lm import model_from_checkpoint
 
-    check_sampling(args.temperature, args.top_k)
+    check_sampling(args.temperature, args.top_k, args.top_p)
     ckpt = load_checkpoint(args.checkpoint, args.which)
     device = resolve_device(args.device)
     net, cfg = model_from_checkpoint(ckpt, device)
@@ -86,7 +89,8 @@ def run_generate(args: argparse.Namespace) -> int:
     level = cfg.data.level
     prefix = check_prefix(_tokens(args.prefix, level), vocab, level)
     rows = generate_batch(net, [prefix], args.num_tokens, num_samples=args.num_samples,
-                          temperature=args.temperature, top_k=args.top_k, seed=args.seed, device=device)
+                          temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+                          device=device)
     for i, ids in enumerate(rows):
         if len(rows) > 1:
             print(f"--- sample {i + 1} ---")

@@ -6,9 +6,10 @@ functions below work for scratch and fused models alike.
 - `predict_ch8`: the book's semantics. Warm up on the prefix (the state absorbs it;
   no prediction is kept), then take the arg-max token `num_preds` times, each fed
   back as the next input. Returns the prefix followed by the predictions.
-- `generate`: greedy by default; with `temperature` and/or `top_k`, sample from
-  `softmax(logits / T)` restricted to the k most likely tokens, with a seeded
-  `torch.Generator` for reproducibility. (Seed 004 samples from `exp(logits)`, which
+- `generate`: greedy by default; with `temperature`, `top_k` and/or `top_p`, sample from
+  `softmax(logits / T)` restricted to the k most likely tokens and then to the nucleus
+  (the fewest most likely tokens whose probabilities reach p; Holtzman et al. 2020, as
+  Hugging Face's `top_p`), with a seeded `torch.Generator` for reproducibility. (Seed 004 samples from `exp(logits)`, which
   overflows to inf above ~88 in float32; softmax of scaled logits cannot.)
 - `generate_batch`: the same for several prompts (any lengths) and several samples of
   each, as one batch. Ids stay on the model's device (arg-max / multinomial there, with
@@ -61,12 +62,15 @@ def _normal_form_hint(tokens: Sequence[Hashable], vocab: Vocab, level: str) -> s
     return ""
 
 
-def check_sampling(temperature: float | None, top_k: int | None) -> None:
+def check_sampling(temperature: float | None, top_k: int | None, top_p: float | None = None) -> None:
     if temperature is not None and not temperature > 0:
         raise SeqlabError(f"temperature must be > 0 (small: nearly greedy; 1: the model's distribution), "
                           f"got {temperature}")
     if top_k is not None and not (is_int(top_k) and top_k > 0):
         raise SeqlabError(f"top-k must be a positive integer (a number of candidate tokens), got {top_k!r}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise SeqlabError(f"top-p must be in (0, 1] (the probability mass to sample from; 1: all tokens), "
+                          f"got {top_p}")
 
 
 def check_vocab_size(net, vocab: Vocab) -> None:
@@ -109,10 +113,12 @@ def warm_up(net, prefix_ids: Sequence[int], device=None):
 
 
 def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | None = None,
-           generator: torch.Generator | None = None) -> torch.Tensor:
-    """Next ids (N,) for logits (N, V), on their device: greedy (no temperature, no top-k), else
-    one sample per row from softmax(logits / T) over the row's top k (float64, so no overflow)."""
-    if temperature is None and top_k is None:
+           generator: torch.Generator | None = None, top_p: float | None = None) -> torch.Tensor:
+    """Next ids (N,) for logits (N, V), on their device: greedy (no temperature, top-k or top-p),
+    else one sample per row from softmax(logits / T) over the row's top k, then over its nucleus:
+    the most likely tokens, in order, until their probabilities sum to `top_p` (the one that
+    crosses it included; the most likely always kept). Float64, so no overflow."""
+    if temperature is None and top_k is None and top_p is None:
         return logits.argmax(dim=-1)
     logits = logits.double()
     # shifted so that each row's largest is 0 before the division: a tiny temperature (1e-320) then
@@ -121,19 +127,25 @@ def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | 
     if top_k is not None and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (N, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
-    return torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).squeeze(1)
+    probs = torch.softmax(logits, dim=-1)
+    if top_p is not None and top_p < 1:
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        before = sorted_p.cumsum(dim=-1) - sorted_p  # the mass of the more likely tokens
+        outside = torch.zeros_like(probs, dtype=torch.bool).scatter(-1, order, before >= top_p)
+        probs = probs.masked_fill(outside, 0.0)  # multinomial renormalises
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
 
 def next_token(logits: torch.Tensor, temperature: float | None = None, top_k: int | None = None,
-               generator: torch.Generator | None = None) -> int:
+               generator: torch.Generator | None = None, top_p: float | None = None) -> int:
     """`choose` for one row of logits (V,), as a Python int."""
-    return int(choose(logits.unsqueeze(0), temperature, top_k, generator)[0])
+    return int(choose(logits.unsqueeze(0), temperature, top_k, generator, top_p)[0])
 
 
 @torch.no_grad()
 def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, num_samples: int = 1,
                    temperature: float | None = None, top_k: int | None = None, seed: int | None = None,
-                   device=None) -> list[list[int]]:
+                   device=None, top_p: float | None = None) -> list[list[int]]:
     """`num_samples` continuations of each prefix, generated as one batch: a list of
     len(prefixes) * num_samples id lists (prefix 0's samples first), each the prefix
     followed by `num_tokens` generated ids.
@@ -150,7 +162,7 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
         row 1:   p   p   p   p   g   g   g    prefix 4 + 3 ids: the batch runs 7 columns
                  warm-up `-- one step per column --'
     """
-    check_sampling(temperature, top_k)
+    check_sampling(temperature, top_k, top_p)
     if not (is_int(num_tokens) and num_tokens >= 0):
         raise SeqlabError(f"the number of tokens to generate must be >= 0 (an integer), got {num_tokens!r}")
     if not (is_int(num_samples) and num_samples > 0):
@@ -173,22 +185,24 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
         logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))  # (m*N, V), time-major
         logits = logits.view(m, N, -1)[-1]  # (N, V) after each row's m-th id
         for t in range(m, total):
-            ids[:, t] = torch.where(t < in_prefix, ids[:, t], choose(logits, temperature, top_k, gen))
+            ids[:, t] = torch.where(t < in_prefix, ids[:, t], choose(logits, temperature, top_k, gen, top_p))
             if t + 1 < total:
                 logits, state = net(ids[:, t:t + 1], state)  # (N, V)
     return [row[:len(r) + num_tokens] for row, r in zip(ids.tolist(), rows)]
 
 
 def generate_ids(net, prefix_ids: Sequence[int], num_tokens: int, *, temperature: float | None = None,
-                 top_k: int | None = None, seed: int | None = None, device=None) -> list[int]:
+                 top_k: int | None = None, seed: int | None = None, device=None,
+                 top_p: float | None = None) -> list[int]:
     """The prefix ids followed by `num_tokens` generated ids."""
-    return generate_batch(net, [prefix_ids], num_tokens, temperature=temperature, top_k=top_k, seed=seed,
+    return generate_batch(net, [prefix_ids], num_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                          seed=seed,
                           device=device)[0]
 
 
 def generate(net, vocab: Vocab, prefix: Sequence[Hashable], num_tokens: int, *, level: str = "char",
              temperature: float | None = None, top_k: int | None = None, seed: int | None = None,
-             device=None) -> list[Hashable]:
+             device=None, top_p: float | None = None) -> list[Hashable]:
     """Tokens: the prefix (a sequence of tokens: a str is one of characters) followed by
     `num_tokens` generated ones. A bidirectional model is refused (`predict_ch8` runs it, as the
     book's 9.4 does, to show the noise)."""
@@ -200,7 +214,7 @@ def generate(net, vocab: Vocab, prefix: Sequence[Hashable], num_tokens: int, *, 
                           f"characters: pass level='word' and a list of words, e.g. {prefix!r}.split()")
     tokens = prefix if isinstance(prefix, str) else list(prefix)
     ids = generate_ids(net, check_prefix(tokens, vocab, level), num_tokens, temperature=temperature,
-                       top_k=top_k, seed=seed, device=device)
+                       top_k=top_k, top_p=top_p, seed=seed, device=device)
     return vocab.to_tokens(ids)
 
 

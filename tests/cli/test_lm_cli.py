@@ -120,6 +120,14 @@ def test_bad_input_exits_2(text, tmp_path, capsys):
     _one_line_error(capsys, "temperature must be > 0")
     assert main(["generate", "--checkpoint", str(out), "--prefix", "the", "--top-k", "0"]) == 2
     _one_line_error(capsys, "top-k must be a positive")
+    assert main(["generate", "--checkpoint", str(out), "--prefix", "the", "--top-p", "0"]) == 2
+    _one_line_error(capsys, "top-p must be in (0, 1]")
+    nucleus = []
+    for _ in range(2):
+        assert main(["generate", "--checkpoint", str(out), "--prefix", "the", "--num-tokens", "30", "--top-p", "0.9",
+                     "--seed", "4"]) == 0
+        nucleus.append(capsys.readouterr().out)
+    assert nucleus[0] == nucleus[1] and nucleus[0].startswith("the") and len(nucleus[0]) == 34
     assert main(["generate", "--checkpoint", str(out), "--prefix", "the", "--num-samples", "0"]) == 2
     _one_line_error(capsys, "number of samples must be at least 1")
     # a checkpoint of another kind of model

@@ -182,3 +182,34 @@ def test_a_tiny_temperature_samples_the_arg_max(temperature):
     gen = torch.Generator().manual_seed(0)
     assert choose(logits, temperature=temperature, generator=gen).tolist() == [1, 0]
     assert choose(logits, temperature=temperature, top_k=2, generator=gen).tolist() == [1, 0]
+
+
+def test_top_p_samples_from_the_nucleus():
+    # probabilities 1/2, 1/4, 5/32, 3/32 (exact in binary), columns shuffled per row: the nucleus is
+    # found in sorted order and put back where each token is
+    probs = torch.tensor([0.5, 0.25, 0.15625, 0.09375], dtype=torch.float64)
+    perm = torch.tensor([2, 0, 3, 1])  # row 1: token j of row 0 sits at column perm[j]
+    rows = torch.stack([probs.log(), torch.empty(4, dtype=torch.float64).scatter_(0, perm, probs.log())])
+    logits = rows.repeat(2000, 1)  # (4000, 4)
+    for top_p, kept in ((0.75, [0, 1]), (0.8, [0, 1, 2]), (0.5, [0]), (1e-9, [0])):
+        picks = choose(logits, top_p=top_p, generator=torch.Generator().manual_seed(1)).view(2000, 2)
+        assert set(picks[:, 0].tolist()) == set(kept)
+        assert set(picks[:, 1].tolist()) == {int(perm[j]) for j in kept}
+        for j in kept:  # renormalised over the nucleus; 2000 draws: 3 standard errors < 0.034
+            share = float(probs[j] / probs[kept].sum())
+            assert abs((picks[:, 0] == j).double().mean().item() - share) < 0.035
+    gen_a, gen_b = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.equal(choose(logits, 1.0, generator=gen_a), choose(logits, 1.0, generator=gen_b, top_p=1.0))
+    # after top-k: the nucleus of the two kept tokens (2/3, 1/3) at p = 0.6 is the first alone
+    assert set(choose(logits[:2], top_k=2, top_p=0.6).tolist()) == {0, int(perm[0])}
+
+
+def test_top_p_in_generate_and_its_bounds():
+    net = _model(9)
+    greedy = generate_ids(net, [1, 2], 10)
+    assert greedy == generate_ids(net, [1, 2], 10, top_p=1e-9, seed=3)  # a nucleus of one token is greedy
+    a = generate_ids(net, [1, 2], 10, temperature=1.5, top_p=0.9, seed=3)
+    assert a == generate_ids(net, [1, 2], 10, temperature=1.5, top_p=0.9, seed=3) != greedy
+    for bad in (0.0, 1.5, -0.1):
+        with pytest.raises(SeqlabError, match="top-p must be in \\(0, 1\\]"):
+            generate_ids(net, [1], 3, top_p=bad)
