@@ -6,6 +6,10 @@ import argparse
 
 from seqlab.fileio import to_json
 
+# the report's baseline figures that the final JSON line and `evaluate` print too
+BASELINE_KEYS = ("one_step_naive_mse", "k_step_naive_mse", "multistep_naive_mse", "season",
+                 "one_step_seasonal_naive_mse", "k_step_seasonal_naive_mse", "multistep_seasonal_naive_mse")
+
 
 def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
@@ -15,8 +19,12 @@ def register(commands, train) -> None:
     p = train.add_parser("forecast", help="autoregressive forecasting of a univariate series",
                          description="Train a forecaster (the book's MLP, or a GRU/LSTM) on tau-lag windows "
                                      "of the book's noisy sine, or of a CSV column (--data FILE.csv --column "
-                                     "NAME). Writes metrics.jsonl, best/last checkpoints, report.json "
-                                     "(held-out one-step, multi-step and k-step MSEs) and the book's plots.")
+                                     "NAME, dated by --date-column or a column named date/time/timestamp/"
+                                     "datetime). Writes metrics.jsonl, best/last checkpoints, report.json "
+                                     "(held-out one-step, multi-step and k-step MSEs, each beside the naive "
+                                     "and, with --season M, the seasonal-naive forecast's) and the book's plots. "
+                                     "best is the epoch of lowest held-out one-step MSE: the held-out figures "
+                                     "also chose it.")
     add_config_args(p, ForecastConfig, docs={"device": "cpu or auto: forecasters are tiny and always train on "
                                                        "the CPU"})
     p.set_defaults(func=run_train)
@@ -25,9 +33,11 @@ def register(commands, train) -> None:
                             description="Predict K values on the model's own outputs, after the end of the "
                                         "series (default) or from position --start (0-based) inside it; "
                                         "prints one 'time prediction [actual]' line each (time: the "
-                                        "book's, position + 1).")
+                                        "book's, position + 1; the date instead, ISO 8601, when the run's CSV "
+                                        "had a date column).")
     f.add_argument("--checkpoint", required=True, metavar="DIR")
-    f.add_argument("--which", choices=("best", "last"), default="best")
+    f.add_argument("--which", choices=("best", "last"), default="best",
+                   help="best: the epoch of lowest held-out one-step MSE (default); last: the final epoch")
     f.add_argument("--steps", type=int, required=True, metavar="K", help="how many steps to predict")
     f.add_argument("--start", type=int, default=None,
                    help="0-based position of the first predicted value (default: the end of the series)")
@@ -53,20 +63,43 @@ def run_train(args: argparse.Namespace) -> int:
         result = train_forecaster(cfg)
     if not distributed.is_main_process():
         return 0
-    floor = result["noise_floor"]
+    floor, m = result["noise_floor"], result["season"]
+    seasonal = result["k_step_seasonal_naive_mse"] or {}
+    last = (f"; epoch {result['last_epoch']} (last): one-step MSE {result['last_epoch_one_step_mse']:.4f}"
+            if result["last_epoch"] != result["epoch"] else "")
+    print(f"figures of epoch {result['epoch']} (best.safetensors), the epoch of lowest held-out one-step MSE: the "
+          f"held-out part also chose it, so they lean optimistic{last}")
     for k, v in result["k_step"].items():
         ratio = f" ({v['mse'] / floor:.3f} x noise floor {floor:g})" if floor else ""
-        print(f"{k}-step MSE on the held-out part: {v['mse']:.4f}{ratio}")
-    print(f"multi-step MSE from t = {result['heldout_from'] + 1}: {result['multistep_mse']:.4f}")
+        print(f"{k}-step MSE on the held-out part: {v['mse']:.4f}{ratio}; "
+              f"{_baselines(result['k_step_naive_mse'][k], m, seasonal.get(k))}")
+    on = f" ({result['heldout_from_date']})" if result["heldout_from_date"] else ""
+    print(f"multi-step MSE from t = {result['heldout_from_time']}{on}: {result['multistep_mse']:.4f}; "
+          f"{_baselines(result['multistep_naive_mse'], m, result['multistep_seasonal_naive_mse'])}")
     print(f"plots: {', '.join(result['plots'])}")
     print(to_json({"one_step_mse": result["one_step_mse"], "multistep_mse": result["multistep_mse"],
-                   "k_step_mse": {k: v["mse"] for k, v in result["k_step"].items()}, "noise_floor": floor}))
+                   "k_step_mse": {k: v["mse"] for k, v in result["k_step"].items()}, "noise_floor": floor,
+                   "epoch": result["epoch"], "selected_on": result["selected_on"],
+                   "last_epoch_one_step_mse": result["last_epoch_one_step_mse"],
+                   **{key: result[key] for key in BASELINE_KEYS}}))
     return 0
+
+
+def _baselines(naive: float, season: int | None, seasonal: float | None) -> str:
+    """'naive (last value): 722.1, seasonal naive (7): 127.0' for a printed line."""
+    said = f"naive (last value): {naive:.4f}"
+    if season is not None:
+        said += f", seasonal naive ({season}): " + (f"{seasonal:.4f}" if seasonal is not None else "n/a")
+    return said
 
 
 def evaluate(args: argparse.Namespace, ckpt) -> dict:
     """Held-out one-step MSE (`mse`), with the k-step and multi-step ones alongside (the horizons
-    that fit the series; `k_step_left_out` says why any other was left out)."""
+    that fit the series; `k_step_left_out` says why any other was left out), the naive and
+    seasonal-naive baselines' on the same targets, and `selected_on`: "heldout" for best (the
+    held-out one-step MSE chose that epoch), None for last."""
+    from pathlib import Path
+
     from seqlab.errors import SeqlabError
     from seqlab.training.forecast import from_checkpoint, report
 
@@ -79,7 +112,11 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
             "split": "heldout (after the training window)", "k_step_mse": {k: v["mse"] for k, v in
                                                                           result["k_step"].items()},
             "k_step_left_out": result["k_step_left_out"], "multistep_mse": result["multistep_mse"],
-            "noise_floor": result["noise_floor"], "epoch": ckpt.meta.get("epoch")}
+            "noise_floor": result["noise_floor"], "epoch": ckpt.meta.get("epoch"),
+            "selected_on": "heldout" if Path(ckpt.path).name == "best.safetensors" else None,
+            "naive_mse": result["one_step_naive_mse"], "seasonal_naive_mse": result["one_step_seasonal_naive_mse"],
+            **{key: result[key] for key in BASELINE_KEYS if not key.startswith("one_step")},
+            "seasonal_naive_left_out": result["seasonal_naive_left_out"]}
 
 
 def run_forecast(args: argparse.Namespace) -> int:
@@ -102,6 +139,9 @@ def run_forecast(args: argparse.Namespace) -> int:
     actual = series.x[start:start + args.steps]
     time = list(range(start + 1, start + args.steps + 1))  # the book's time: position + 1
     result = {"time": time, "predictions": preds.tolist()}
+    dates = [series.dates.iso(p) for p in range(start, start + args.steps)] if series.dates else None
+    if dates:
+        result["date"] = dates
     if len(actual):
         result["mse"] = ((preds[:len(actual)] - actual) ** 2).mean().item()
         result["tokens"] = len(actual)
@@ -111,12 +151,13 @@ def run_forecast(args: argparse.Namespace) -> int:
         t_all = torch.arange(1, len(series.x) + 1).float()
         plot_curves(args.plot, t_all, {"data": series.x, f"{args.steps}-step forecast": preds},
                     xs={f"{args.steps}-step forecast": torch.tensor(time).float()}, xlabel="time",
-                    ylabel="x", title=f"forecast from t = {start + 1} on its own outputs")
+                    ylabel="x", title=f"forecast from t = {start + 1}{f' ({dates[0]})' if dates else ''} on its "
+                                      "own outputs")
         result["plot"] = args.plot
     if args.json:
         print(to_json(result))
         return 0
-    for i, (t, p) in enumerate(zip(time, result["predictions"])):
+    for i, (t, p) in enumerate(zip(dates or time, result["predictions"])):
         print(f"{t}\t{p:.6f}" + (f"\t{actual[i].item():.6f}" if i < len(actual) else ""))
     if "mse" in result:
         print(f"MSE over the {result['tokens']} observed values: {result['mse']:.6f}")

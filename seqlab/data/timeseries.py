@@ -8,6 +8,10 @@ of the features holds the tau values before label x_{i+tau}:
 
 The first `n_train` rows train (labels x_tau .. x_{n_train+tau-1}); every label after
 that is held out.
+
+A CSV series may carry a date/time column (`load_csv_series`): its ISO 8601 timestamps must be
+strictly increasing and evenly spaced (a fixed step, or whole calendar months), and are kept as
+a `DateIndex` (start + step) that also names the timestamps after the series' end.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from seqlab.data.dates import DateIndex, parse_timestamp
+from seqlab.data.dates import show_cell as _show
 from seqlab.data.text import _utf16_encoding
 from seqlab.errors import SeqlabError
 
@@ -63,12 +69,7 @@ def lag_features(x: torch.Tensor, tau: int) -> tuple[torch.Tensor, torch.Tensor]
 
 
 _FIELD_LIMIT = 1 << 30  # csv's default of 131,072 characters refuses a long text column beside the numbers
-_SHOWN = 60  # characters of a cell shown in a message
-
-
-def _show(cell: str) -> str:
-    """A cell for a one-line message: its repr (newlines escaped), cut to a readable length."""
-    return repr(cell) if len(cell) <= _SHOWN else repr(cell[:_SHOWN]) + f"... ({len(cell):,} characters)"
+DATE_NAMES = ("date", "time", "timestamp", "datetime")  # the column names "auto" takes for dates (any case)
 
 
 def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
@@ -79,8 +80,27 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
     nothing (a trailing comma on the rows or the header only); blank lines are skipped. Bad input is a SeqlabError naming
     the line (the line a row starts on, as an editor counts them).
     """
+    return load_csv_series(path, column, None)[0]
+
+
+def load_csv_series(path: str | Path, column: str, date_column: str | None = "auto", *,
+                    log=None) -> tuple[torch.Tensor, DateIndex | None]:
+    """`load_csv_column`'s numbers and, when the file has a date column, their `DateIndex`.
+
+    `date_column`: a column's name (its cells must be ISO 8601 dates or date-times, strictly
+    increasing and evenly spaced, else a SeqlabError naming the first line at fault); "auto": the
+    one column named date, time, timestamp or datetime (any case) when its first cell is an ISO
+    date, said to `log` (a column so named that holds other values is not used, and `log` says
+    so); None or "none": no dates. A series of fewer than two values gets no dates (no step).
+    """
     path = Path(path)
     name = repr(str(path))
+    auto = date_column == "auto"
+    if date_column is not None and date_column.lower() == "none":
+        date_column = None
+    if date_column is not None and date_column == column:
+        raise SeqlabError(f"--date-column and --column both name {column!r}: the dates and the values must be "
+                          "two columns")
     try:
         if path.is_dir():
             raise SeqlabError(f"{name} is a folder, not a CSV file: give the CSV file itself")
@@ -100,22 +120,27 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
                                   "row naming the columns (remove the blank line)")
             header_line = reader.line_num
             header = [h.strip() for h in header]
-            if column not in header:
-                raise SeqlabError(_no_column(name, column, header))
-            if header.count(column) > 1:
-                raise SeqlabError(f"CSV file {name} has {header.count(column)} columns named {column!r} "
-                                  f"(columns {', '.join(str(i + 1) for i, h in enumerate(header) if h == column)}): "
-                                  "rename them so that --column names one")
-            col = header.index(column)
+            col = _column_index(name, header, column, "--column")
+            dcol = None
+            if auto:
+                named = [i for i, h in enumerate(header) if h.lower() in DATE_NAMES and i != col]
+                if len(named) > 1 and log is not None:
+                    log(f"CSV file {name} has several date-like columns ({', '.join(header[i] for i in named)}): "
+                        "none is used; name one with --date-column")
+                dcol = named[0] if len(named) == 1 else None
+            elif date_column is not None:
+                dcol = _column_index(name, header, date_column, "--date-column")
             width = len(_trimmed(header))  # (a trailing comma on every line, or on the header or the rows only)
+            reach = max(col, -1 if dcol is None else dcol)
             values: list[float] = []
+            stamps: list[tuple[int, str]] = []  # (line, cell) of the date column
             end = header_line
             for row in reader:
                 line_no, end = end + 1, reader.line_num  # the line the row starts on
                 if not row or all(not c.strip() for c in row):
                     continue  # blank line
                 fields = len(_trimmed(row))
-                if fields > width or len(row) <= col:  # a field too many, or too few to reach the column
+                if fields > width or len(row) <= reach:  # a field too many, or too few to reach the column
                     raise SeqlabError(_bad_row(name, line_no, fields, width))
                 cell = row[col].strip()
                 try:
@@ -128,6 +153,8 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
                     raise SeqlabError(f"CSV file {name}, line {line_no}, column {column!r}: "
                                       f"{_show(cell)} is NaN/inf; clean or interpolate the series first")
                 values.append(value)
+                if dcol is not None:
+                    stamps.append((line_no, row[dcol].strip()))
     except UnicodeDecodeError:
         with open(path, "rb") as fh:
             utf16 = _utf16_encoding(fh.read(4096))
@@ -142,7 +169,31 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
         csv.field_size_limit(old_limit)
     if not values:
         raise SeqlabError(f"CSV file {name} has no values in column {column!r}")
-    return torch.tensor(values, dtype=torch.float32)
+    if dcol is None or len(stamps) < 2:
+        return torch.tensor(values, dtype=torch.float32), None
+    where = f"CSV file {name}"
+    if auto and parse_timestamp(stamps[0][1]) is None:
+        if log is not None:
+            log(f"column {header[dcol]!r} does not hold ISO dates (line {stamps[0][0]}: {_show(stamps[0][1])}): "
+                "the rows are read as evenly spaced steps without dates (--date-column NAME names a date column)")
+        return torch.tensor(values, dtype=torch.float32), None
+    hint = " (or --date-column none to read the rows as evenly spaced steps without dates)" if auto else ""
+    dates = DateIndex.from_cells(stamps, header[dcol], where, hint)
+    if log is not None:
+        found = " (found by its name; --date-column none reads the rows without dates)" if auto else ""
+        log(f"dates from column {header[dcol]!r}{found}: {len(values)} values from {dates.iso(0)} to "
+            f"{dates.iso(len(values) - 1)}, one every {dates.every}")
+    return torch.tensor(values, dtype=torch.float32), dates
+
+
+def _column_index(name: str, header: list[str], column: str, flag: str) -> int:
+    if column not in header:
+        raise SeqlabError(_no_column(name, column, header))
+    if header.count(column) > 1:
+        raise SeqlabError(f"CSV file {name} has {header.count(column)} columns named {column!r} "
+                          f"(columns {', '.join(str(i + 1) for i, h in enumerate(header) if h == column)}): "
+                          f"rename them so that {flag} names one")
+    return header.index(column)
 
 
 def _no_column(name: str, column: str, header: list[str]) -> str:

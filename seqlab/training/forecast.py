@@ -1,4 +1,7 @@
-"""Autoregressive forecasting (seed 002): config, predictions, the training loop, the report.
+"""Autoregressive forecasting (seed 002): config, series, the training loop, checkpoints.
+
+The predictions, baselines, report and plots of a trained forecaster are in
+`seqlab.training.forecast_eval` (also importable from here).
 
 Indices below are 0-based positions in the series x_0 .. x_{T-1} (the book's time t
 is position + 1). With tau = 4 and 600 training rows the training labels are
@@ -8,7 +11,15 @@ book's multi-step prediction starts there on its own outputs.
 MSEs are in the series' own units. A CSV series is standardised with the mean and
 std of its training window for the model, and its predictions mapped back.
 The held-out part is the only other split (as in the book): the epoch with the
-lowest held-out one-step MSE is kept as best.safetensors.
+lowest held-out one-step MSE is kept as best.safetensors, so the held-out figures of best
+also chose it (the report says so: `selected_on`; `evaluate --which last` scores the last epoch).
+Beside each figure the report gives the naive forecast's (the last observed value) and, with
+--season M, the seasonal-naive one's (the value whole seasons back), on the same targets.
+
+A CSV's date column (`--date-column`, or one named date/time/timestamp/datetime) must be
+strictly increasing and evenly spaced; its start and step are kept in the checkpoints, and
+`seqlab forecast` names the dates it predicts. The checkpoints keep the CSV's sha256:
+--resume refuses a file that changed since the run started.
 
 metrics.jsonl: `train_loss` is the book's `evaluate_loss` over the training rows after the
 epoch (one-step MSE), `valid_loss` the one-step MSE over the held-out targets, and
@@ -17,16 +28,19 @@ epoch (one-step MSE), `valid_loss` the one-step MSE over the held-out targets, a
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import torch
 from torch import nn
 
 from seqlab.config import RunConfig, to_dict
-from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, load_csv_column, sine_series
+from seqlab.data.registry import file_fingerprint, sha256_of
+from seqlab.data.dates import DateIndex
+from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, load_csv_series, sine_series
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
@@ -39,19 +53,23 @@ from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, 
                                    interrupted_message, resumed_note)
 from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
 
-K_STEPS = (1, 4, 16, 64)  # the book's horizons; a short series reports those that fit (fitting_k_steps)
+from seqlab.training.forecast_eval import (K_STEPS, baseline, baseline_mses, evaluate_loss,  # noqa: F401 (public here)
+                                          fitting_k_steps, heldout_mse, k_step_predictions, k_step_table,
+                                          multistep, one_step, plot_predictions, report)
 
 
 @dataclass
 class SeriesData:
     data: str | None = None  # a CSV file; none: the book's noisy sine
     column: str | None = None  # the CSV column to forecast
+    date_column: str | None = "auto"  # CSV column of ISO dates (increasing, evenly spaced); auto: one named date/time/timestamp/datetime; none: no dates
     length: int = 1000  # the sine's T
     noise: float = NOISE_STD  # the sine's noise std (its MSE floor is noise^2)
     series_seed: int = 0  # the sine's noise seed (the model's init uses --seed)
     tau: int = 4  # the model sees the last tau values
     n_train: int | None = None  # training rows; none: the first 604 values (sine) / 60% (CSV) minus tau, at least 1
     standardize: bool | None = None  # none: yes for a CSV, no for the sine
+    season: int | None = None  # the season's length in steps (7: a weekly cycle of daily data): seasonal-naive baseline
 
 
 @dataclass
@@ -90,6 +108,8 @@ class Series:
     mean: float = 0.0
     std: float = 1.0
     noise_floor: float | None = None  # noise variance, when known (the sine)
+    dates: DateIndex | None = None  # the timestamps of positions 0, 1, ..., when the CSV has them
+    season: int | None = None  # the seasonal-naive baseline's season, in steps
 
     @property
     def first_heldout(self) -> int:
@@ -99,20 +119,31 @@ class Series:
         return (self.x - self.mean) / self.std
 
 
-def load_series(s: SeriesData) -> Series:
+def load_series(s: SeriesData, *, log=None) -> Series:
+    """The series `s` names, its split and scaling; `log` hears which date column a CSV's dates
+    come from."""
     if s.tau <= 0:
         raise SeqlabError(f"--tau must be a positive number of lags, got {s.tau}")
+    if s.season is not None and s.season < 2:
+        raise SeqlabError(f"--season must be at least 2 (the season's length in steps, e.g. 7 for daily data with a "
+                          f"weekly cycle), got {s.season}")
+    dates = None
     if s.data is None:
         if s.column is not None:
             raise SeqlabError("--column needs --data FILE.csv (without --data the book's sine is used)")
+        if s.date_column is not None and s.date_column.lower() not in ("auto", "none"):
+            raise SeqlabError("--date-column needs --data FILE.csv (the book's sine has no dates)")
         _, x = sine_series(s.length, noise=s.noise, seed=s.series_seed)
         name, floor, default_window = "the sine series", s.noise ** 2, 604
     else:
         if s.column is None:
             raise SeqlabError("--data FILE.csv needs --column NAME: the column holding the series")
-        x = load_csv_column(s.data, s.column)
+        x, dates = load_csv_series(s.data, s.column, s.date_column, log=log)
         name, floor, default_window = f"column {s.column!r} of {s.data}", None, None
     x = check_series(x, s.tau, name=name)
+    if s.season is not None and s.season >= len(x):
+        raise SeqlabError(f"--season {s.season} is as long as {name} ({len(x)} values) or longer: the seasonal-naive "
+                          "baseline needs a season shorter than the series")
     rows = len(x) - s.tau
     if rows < 2:  # no split at all, whatever --n-train says (and no 1-step prediction to hold out)
         longer = "a longer series (--length)" if s.data is None else "a longer series (more rows in the CSV)"
@@ -139,140 +170,7 @@ def load_series(s: SeriesData) -> Series:
         window = x[: n_train + s.tau]
         mean, std = window.mean().item(), window.std().item()
         std = std if std > 0 else 1.0
-    return Series(x, s.tau, n_train, mean, std, floor)
-
-
-# ---- predictions: functions over any forecaster mapping (B, tau) windows to (B, 1) ----
-
-@torch.no_grad()
-def one_step(net: nn.Module, series: Series) -> torch.Tensor:
-    """Predictions of x_tau .. x_{T-1}, each from the observed tau values before it, (T - tau,)."""
-    features, _ = lag_features(series.scaled(), series.tau)
-    return net(features).reshape(-1) * series.std + series.mean
-
-
-@torch.no_grad()
-def multistep(net: nn.Module, series: Series, start: int, steps: int) -> torch.Tensor:
-    """x_start .. x_{start+steps-1} predicted on the model's own outputs after x_{start-1}, (steps,).
-
-    Only x_{start-tau} .. x_{start-1} are observed; `start + steps` may run past the series' end.
-    """
-    if steps <= 0:
-        raise SeqlabError(f"the number of steps to predict must be positive, got {steps}")
-    if not series.tau <= start <= len(series.x):
-        raise SeqlabError(f"prediction must start between position {series.tau} (tau values observed) and "
-                          f"{len(series.x)} (the series' end), got {start}")
-    buf = torch.cat([series.scaled()[start - series.tau:start], torch.zeros(steps)])
-    for i in range(steps):
-        buf[series.tau + i] = net(buf[i:i + series.tau].reshape(1, -1)).reshape(())
-    return buf[series.tau:] * series.std + series.mean
-
-
-@torch.no_grad()
-def k_step_table(net: nn.Module, series: Series, max_steps: int) -> torch.Tensor:
-    """The book's table, for every start row: column tau + k - 1 of row r predicts x_{r+tau+k-1}
-    from observed x_r .. x_{r+tau-1} and k - 1 of its own outputs. Shape (T - tau, tau + max_steps);
-    entries whose target lies past the series' end are computed but meaningless."""
-    if max_steps <= 0:
-        raise SeqlabError(f"k must be positive, got {max_steps}")
-    x, tau = series.scaled(), series.tau
-    rows = len(x) - tau
-    padded = torch.cat([x, torch.zeros(tau)])  # observed columns only read x[r : r + tau]
-    table = torch.zeros(rows, tau + max_steps)
-    table[:, :tau] = padded.unfold(0, tau, 1)[:rows]
-    for i in range(tau, tau + max_steps):
-        table[:, i] = net(table[:, i - tau:i]).reshape(-1)
-    return table * series.std + series.mean
-
-
-def fitting_k_steps(series: Series, steps: Sequence[int] = K_STEPS) -> tuple[list[int], dict[str, str]]:
-    """The horizons of `steps` that fit the series, and for each one left out, why.
-
-    k fits when T >= tau + k: the first k-step target is x_{tau+k-1}. The last target x_{T-1} is
-    always held out (n_train < T - tau), so every k that fits has a held-out MSE."""
-    tau, T = series.tau, len(series.x)
-    kept = [k for k in steps if k <= T - tau]
-    left_out = {str(k): f"a {k}-step prediction needs tau + k = {tau + k} values, the series has {T}"
-                for k in steps if k > T - tau}
-    return kept, left_out
-
-
-def k_step_predictions(net: nn.Module, series: Series, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(target positions, k-step predictions) for every target x_{tau+k-1} .. x_{T-1}."""
-    tau, T = series.tau, len(series.x)
-    rows = T - tau - k + 1
-    if rows <= 0:
-        raise SeqlabError(f"k = {k} is too large for a series of {T} values with tau = {tau}: k can be at most "
-                          f"T - tau = {T - tau}")
-    col = k_step_table(net, series, k)[:rows, tau + k - 1]
-    return torch.arange(tau + k - 1, T), col
-
-
-def heldout_mse(positions: torch.Tensor, preds: torch.Tensor, series: Series) -> tuple[float, int]:
-    """MSE (and count) of the predictions whose target lies after the training window."""
-    keep = positions >= series.first_heldout
-    n = int(keep.sum())
-    if n == 0:
-        return float("nan"), 0
-    return ((preds[keep] - series.x[positions[keep]]) ** 2).mean().item(), n
-
-
-def evaluate_loss(net: nn.Module, data_iter, loss) -> float:
-    """The book's `d2l.evaluate_loss`: mean of `loss` (reduction='none') over every element of the data."""
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for X, y in data_iter:
-            out = net(X)
-            l = loss(out, y.reshape(out.shape))
-            total += l.sum().item()
-            count += l.numel()
-    return total / count
-
-
-def report(net: nn.Module, series: Series, steps: Sequence[int] | None = None) -> dict:
-    """Held-out MSEs: one-step, multi-step from the end of the training window, and k-step.
-
-    `steps` none: the horizons of K_STEPS that fit the series, those left out listed with why in
-    `k_step_left_out` (empty when all fit). Given steps must all fit: one that does not is an error."""
-    net.eval()
-    steps, left_out = fitting_k_steps(series) if steps is None else (list(steps), {})
-    k_mse = {}
-    for k in steps:
-        mse, n = heldout_mse(*k_step_predictions(net, series, k), series)
-        k_mse[str(k)] = {"mse": mse, "tokens": n}
-    start = series.first_heldout
-    multi = multistep(net, series, start, len(series.x) - start)
-    multi_mse = ((multi - series.x[start:]) ** 2).mean().item()
-    out = {"one_step_mse": k_mse["1"]["mse"] if "1" in k_mse else None,
-           "multistep_mse": multi_mse, "k_step": k_mse, "k_step_left_out": left_out, "heldout_from": start,
-           "noise_floor": series.noise_floor}
-    if series.noise_floor:
-        out["k_step_ratio_to_floor"] = {k: v["mse"] / series.noise_floor for k, v in k_mse.items()}
-    return out
-
-
-def plot_predictions(net: nn.Module, series: Series, out: Path, steps: Sequence[int] | None = None) -> list[Path]:
-    """The book's three figures: 1-step, 1-step + multi-step, k-step for each k (time from 1).
-    `steps` none: the horizons of K_STEPS that fit the series (as in `report`)."""
-    from seqlab.plotting import plot_curves
-
-    time = torch.arange(1, len(series.x) + 1).float()
-    tau, start = series.tau, series.first_heldout
-    one = one_step(net, series)
-    multi = multistep(net, series, start, len(series.x) - start)
-    paths = [plot_curves(out / "one_step.png", time, {"data": series.x, "1-step preds": one},
-                         xs={"1-step preds": time[tau:]}, xlabel="time", ylabel="x", title="one-step prediction"),
-             plot_curves(out / "multistep.png", time,
-                         {"data": series.x, "1-step preds": one, "multistep preds": multi},
-                         xs={"1-step preds": time[tau:], "multistep preds": time[start:]},
-                         xlabel="time", ylabel="x", title=f"multi-step prediction from t = {start}")]
-    series_k, xs_k = {}, {}
-    for k in fitting_k_steps(series)[0] if steps is None else steps:
-        pos, preds = k_step_predictions(net, series, k)
-        series_k[f"{k}-step preds"], xs_k[f"{k}-step preds"] = preds, time[pos]
-    paths.append(plot_curves(out / "k_step.png", time, series_k, xs=xs_k, xlabel="time", ylabel="x",
-                             title="k-step predictions"))
-    return paths
+    return Series(x, s.tau, n_train, mean, std, floor, dates, s.season)
 
 
 # ---- training ----
@@ -333,7 +231,14 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     dist, device, log = D.join(cfg.train.batch_size, torch.device("cpu"), log)
     out = Path(cfg.run.out)
     check_run_folder(cfg.run, log)  # another run there is refused before anything is written
-    series = load_series(cfg.series)
+    ckpt, read = None, cfg.series
+    if cfg.run.resume:  # the series must be the one the run was trained on (a changed CSV is refused)
+        ckpt = resume_checkpoint(out, "forecast")
+        saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
+        read = _resume_series_data(cfg.series, ckpt, out)
+    series = load_series(read, log=log)
+    if ckpt is not None and read.data is not None and not isinstance(ckpt.meta.get("data_file"), dict):
+        _check_same_series(series, ckpt, out)  # a run from before fingerprints: compare what was read
     for k, why in fitting_k_steps(series)[1].items():  # said before training, and kept in report.json
         log(f"the k-step report leaves out k = {k}: {why}")
     features, labels = lag_features(series.scaled(), series.tau)
@@ -356,9 +261,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     train_eval = torch.utils.data.DataLoader(train_set, 1024)
     held = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(features[n:], labels[n:]), 1024)
     start_epoch, best = 0, float("inf")
-    if cfg.run.resume:
-        ckpt = resume_checkpoint(out, "forecast")
-        saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
+    if ckpt is not None:
         load_weights(net, ckpt)
         load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
@@ -372,7 +275,9 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     unit = series.std ** 2  # losses are reported in the series' units
     started = time.perf_counter() - (metrics.records[-1]["wall_s"] if metrics.records else 0.0)
     meta = {"task": "forecast", "config": to_dict(cfg), "mean": series.mean, "std": series.std,
-            "n_train": n, "noise_floor": series.noise_floor}
+            "n_train": n, "noise_floor": series.noise_floor,
+            "data_file": file_fingerprint(read.data) if read.data is not None else None,
+            "dates": series.dates.to_meta() if series.dates else None}
     with StopSignals() as stop:
         for epoch in range(start_epoch, t.epochs):
             net.train()
@@ -412,13 +317,52 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
                 save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
     if not dist.is_main:
         return {}
-    net.load_state_dict(load_checkpoint(out, "best").model)
+    best_ckpt = load_checkpoint(out, "best")
+    net.load_state_dict(best_ckpt.model)
     result = report(net, series)
+    # the figures are best's, the epoch of lowest held-out one-step MSE: the held-out part that
+    # they are measured on also chose the epoch (there is no third split, as in the book)
+    last = metrics.records[-1]
     result.update(epochs=[{"epoch": r["epoch"], "train_loss": r["train_loss"], "valid_loss": r["valid_loss"]}
-                          for r in metrics.records], best_epoch=load_checkpoint(out, "best").meta["epoch"],
+                          for r in metrics.records], best_epoch=best_ckpt.meta["epoch"],
+                  epoch=best_ckpt.meta["epoch"], selected_on="heldout", last_epoch=last["epoch"],
+                  last_epoch_one_step_mse=last["valid_loss"],
                   plots=[str(p) for p in plot_predictions(net, series, out)])
     (out / "report.json").write_text(to_json(result, indent=1))
     return result
+
+
+def _resume_series_data(s: SeriesData, ckpt, out: Path) -> SeriesData:
+    """--resume: `s` reading the CSV file the run was trained on. A file that changed (or is gone)
+    since is refused: the series would be split and standardised anew under the trained weights,
+    and metrics.jsonl would mix two held-out parts. Runs from before the checkpoints kept the
+    file's sha256 (or its dates) read it as they did."""
+    if s.data is None:
+        return s
+    kept = ckpt.meta.get("data_file")
+    if not isinstance(kept, dict):  # checked after reading (_check_same_series); no dates then
+        return dataclasses.replace(s, date_column=None) if s.date_column == "auto" else s
+    want, at = kept.get("sha256"), kept.get("path")
+    found = [p for p in dict.fromkeys([Path(s.data)] + ([Path(at)] if isinstance(at, str) else [])) if p.is_file()]
+    for path in found:
+        if sha256_of(path) == want:
+            return dataclasses.replace(s, data=str(path))
+    if not found:
+        raise SeqlabError(f"--resume: the run's CSV file {at!r} (--data {s.data}) is not there any more: put it back "
+                          f"to resume the run in {str(out)!r}, or train on the file where it is now as a new run "
+                          "(another --out, or --overwrite)")
+    raise SeqlabError(f"--resume: CSV file {str(found[0])!r} has changed since the run in {str(out)!r} started (its "
+                      "sha256 differs): resuming would split and standardise the series anew under the trained "
+                      "weights; restore the file the run was trained on, or train on the new file as a new run "
+                      "(another --out, or --overwrite)")
+
+
+def _check_same_series(series: Series, ckpt, out: Path) -> None:
+    kept = ckpt.extra.get("series")
+    if kept is not None and not torch.equal(series.x, kept):
+        raise SeqlabError(f"--resume: the series read from the CSV file ({len(series.x)} values) is not the one the "
+                          f"run in {str(out)!r} was trained on ({len(kept)} values): the file changed since; restore "
+                          "it, or train on the new file as a new run (another --out, or --overwrite)")
 
 
 def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
@@ -429,7 +373,16 @@ def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
     net = build_model(cfg)
     load_weights(net, ckpt)
     net.eval()
+    dates = None
+    if ckpt.meta.get("dates") is not None:  # (runs from before dates, and runs without, have none)
+        try:
+            dates = DateIndex.from_meta(ckpt.meta["dates"])
+        except SeqlabError as exc:
+            raise bad_checkpoint(ckpt, str(exc)) from None
+        if dates.length != len(ckpt.extra["series"]):
+            raise bad_checkpoint(ckpt, f"its dates are for {dates.length} values, its series has "
+                                       f"{len(ckpt.extra['series'])}")
     series = Series(ckpt.extra["series"], cfg.series.tau, ckpt.meta["n_train"], ckpt.meta["mean"],
-                    ckpt.meta["std"], ckpt.meta["noise_floor"])
+                    ckpt.meta["std"], ckpt.meta["noise_floor"], dates, cfg.series.season)
     return net, series, cfg
 

@@ -59,3 +59,24 @@ def test_a_given_n_train_out_of_range_is_named(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "the training rows must be between 1 and 3 to leave a held-out part, got --n-train 4" in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_season_longer_than_the_data_before_the_held_out_part_prints_n_a(tmp_path, capsys):
+    # 40 values, held out from position 24: a season of 30 has no value a season before x_24, so the
+    # seasonal-naive figures are n/a (null in JSON, with why), while the naive ones are there
+    csv = tmp_path / "s40.csv"
+    csv.write_text("v\n" + "".join(f"{math.sin(i / 3):.3f}\n" for i in range(40)))
+    out = tmp_path / "s40"
+    assert main(["train", "forecast", "--data", str(csv), "--column", "v", "--epochs", "1", "--season", "30",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "1-step MSE on the held-out part" in printed and "seasonal naive (30): n/a\n" in printed
+    last = json.loads(printed.strip().splitlines()[-1])
+    assert last["k_step_seasonal_naive_mse"] == {"1": None, "4": None, "16": None}
+    assert last["multistep_seasonal_naive_mse"] is None and last["k_step_naive_mse"]["16"] > 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["seasonal_naive_left_out"]["1"] == ("the first held-out 1-step target (position 24) has no "
+                                                      "value 30 steps (whole seasons of 30) before it")
+    assert main(["train", "forecast", "--data", str(csv), "--column", "v", "--season", "40",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "--season 40 is as long as column 'v'" in capsys.readouterr().err

@@ -172,3 +172,115 @@ def test_utf16_csv_says_so(tmp_path):
     f.write_bytes("date,value\n1,2\n".encode("utf-16"))
     with pytest.raises(SeqlabError, match="not UTF-8 text: it looks like UTF-16"):
         load_csv_column(f, "value")
+
+
+# ---- dates (--date-column) ----
+
+def _dated(tmp_path, stamps, header="date,v", name="d.csv"):
+    f = tmp_path / name
+    f.write_text(header + "\n" + "".join(f"{s},{i}\n" for i, s in enumerate(stamps)))
+    return f
+
+
+@pytest.mark.parametrize("stamps, every, future", [
+    (["2023-12-30", "2023-12-31"], "1 day", ["2024-01-01", "2024-01-02"]),
+    (["2024-01-01 22:00", "2024-01-01 23:00"], "1 hour", ["2024-01-02T00:00:00", "2024-01-02T01:00:00"]),
+    (["2024-01-01T00:00Z", "2024-01-01T00:15Z"], "15 minutes", ["2024-01-01T00:30:00+00:00",
+                                                                "2024-01-01T00:45:00+00:00"]),
+    (["2023-11-01", "2023-12-01"], "1 month", ["2024-01-01", "2024-02-01"]),  # 30 and 31 days apart
+    (["2023-11-30", "2023-12-31"], "1 month", ["2024-01-31", "2024-02-29"]),  # month ends
+    (["2023-06-15", "2023-09-15", "2023-12-15"], "3 months", ["2024-03-15", "2024-06-15"]),
+    (["2022-03-01", "2023-03-01"], "1 year", ["2024-03-01", "2025-03-01"]),  # not 365 days: 2024 is a leap year
+    (["2024-01-01", "2024-01-08"], "1 week", ["2024-01-15", "2024-01-22"]),
+])
+def test_a_date_column_gives_the_series_dates_and_its_future(tmp_path, stamps, every, future):
+    from seqlab.data.dates import DateIndex, parse_timestamp
+    from seqlab.data.timeseries import load_csv_series
+
+    x, dates = load_csv_series(_dated(tmp_path, stamps), "v", "date")
+    assert x.tolist() == list(range(len(stamps))) and dates.every == every
+    assert [dates.at(p) for p in range(len(stamps))] == [parse_timestamp(s) for s in stamps]
+    assert [dates.iso(len(stamps) + i) for i in range(2)] == future
+    assert DateIndex.from_meta(dates.to_meta()) == dates  # the checkpoint's plain-data copy reads back
+
+
+@pytest.mark.parametrize("stamps, message", [
+    (["2024-01-03", "2024-01-02", "2024-01-01"],
+     "column 'date' runs newest first (2024-01-03 on line 2, 2024-01-02 on line 3): sort the file by its dates "
+     "in ascending order (oldest first)"),
+    (["2024-01-01", "2024-01-03", "2024-01-02"],
+     "line 4 (2024-01-02) comes before line 3 (2024-01-03): the timestamps must be strictly increasing"),
+    (["2024-01-01", "2024-01-01", "2024-01-02"],
+     "line 3 repeats the timestamp 2024-01-01 of line 2; a forecast reads one series per file (a long-format "
+     "file with several series"),
+    (["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-06"],
+     "a gap (2 missing values) between line 3 (2024-01-02) and line 4 (2024-01-05): 3 days apart where the "
+     "series steps by 1 day; a forecast needs an evenly spaced series: fill the gaps or resample it first"),
+    (["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 02:30", "2024-01-01 03:30"],
+     "uneven spacing between line 3 (2024-01-01 01:00) and line 4 (2024-01-01 02:30): 90 minutes apart where the "
+     "series steps by 1 hour"),
+    (["2024-01-01", "2024-03-01", "2024-04-01", "2024-05-01"],
+     "a gap (1 missing value) between line 2 (2024-01-01) and line 3 (2024-03-01): 2 months apart where the "
+     "series steps by 1 month"),
+    (["2024-01-01", "01/02/2024"],
+     "line 3: '01/02/2024' is not an ISO 8601 date or date-time (e.g. 2024-01-31 or 2024-01-31 13:00)"),
+    (["2024-01-01T00:00+01:00", "2024-01-01T01:00"],
+     "line 3: '2024-01-01T01:00' has no UTC offset, unlike line 2's '2024-01-01T00:00+01:00'"),
+])
+def test_a_date_column_that_is_not_an_evenly_spaced_increasing_series_is_refused(tmp_path, stamps, message):
+    from seqlab.data.timeseries import load_csv_series
+
+    with pytest.raises(SeqlabError) as e:
+        load_csv_series(_dated(tmp_path, stamps), "v", "date")
+    assert message in str(e.value) and "\n" not in str(e.value)
+    assert "--date-column none" not in str(e.value)  # named explicitly: no hint to drop it
+
+
+def test_auto_takes_the_one_column_named_for_dates_and_says_so(tmp_path):
+    from seqlab.data.timeseries import load_csv_series
+
+    lines = []
+    _, dates = load_csv_series(_dated(tmp_path, ["2024-01-01", "2024-01-02"], "Timestamp,v"), "v", log=lines.append)
+    assert dates.column == "Timestamp" and dates.iso(2) == "2024-01-03"
+    assert lines == ["dates from column 'Timestamp' (found by its name; --date-column none reads the rows without "
+                     "dates): 2 values from 2024-01-01 to 2024-01-02, one every 1 day"]
+    # found by its name, a gap is refused with the way out of dates
+    with pytest.raises(SeqlabError, match="fill the gaps or resample it first \\(or --date-column none"):
+        load_csv_series(_dated(tmp_path, ["2024-01-01", "2024-01-02", "2024-01-04"]), "v")
+    # none (flag or TOML), or another name: no dates
+    for off in (None, "none", "NONE"):
+        assert load_csv_series(_dated(tmp_path, ["2024-01-02", "2024-01-01"]), "v", off)[1] is None
+    assert load_csv_series(_dated(tmp_path, ["2024-01-02", "2024-01-01"], "day,v"), "v")[1] is None
+
+
+def test_auto_leaves_a_date_named_column_of_other_values_and_several_such_columns(tmp_path):
+    from seqlab.data.timeseries import load_csv_series
+
+    lines = []
+    f = _dated(tmp_path, ["0.5", "1.0", "0.7"], "time,v")  # seconds, not dates
+    x, dates = load_csv_series(f, "v", log=lines.append)
+    assert dates is None and x.tolist() == [0.0, 1.0, 2.0]
+    assert lines == ["column 'time' does not hold ISO dates (line 2: '0.5'): the rows are read as evenly spaced "
+                     "steps without dates (--date-column NAME names a date column)"]
+    f = tmp_path / "two.csv"
+    f.write_text("date,time,v\n2024-01-01,10:00,1\n2024-01-01,11:00,2\n")
+    lines.clear()
+    assert load_csv_series(f, "v", log=lines.append)[1] is None
+    assert lines == [f"CSV file {str(f)!r} has several date-like columns (date, time): none is used; name one "
+                     "with --date-column"]
+    with pytest.raises(SeqlabError, match="--date-column and --column both name 'v'"):
+        load_csv_series(f, "v", "v")
+    with pytest.raises(SeqlabError, match="no column 'day'; its columns are: date, time, v"):
+        load_csv_series(f, "v", "day")
+
+
+def test_date_index_from_an_edited_checkpoint_is_refused():
+    from seqlab.data.dates import DateIndex
+
+    good = {"column": "date", "start": "2024-01-01", "last": "2024-01-03", "every": "1 day",
+            "step": {"days": 1, "seconds": 0, "microseconds": 0}, "length": 3, "date_only": True}
+    assert DateIndex.from_meta(good).iso(3) == "2024-01-04"
+    for bad in (dict(good, last="2024-01-09"), dict(good, step={"days": 0, "seconds": 0, "microseconds": 0}),
+                dict(good, start="soon"), {k: v for k, v in good.items() if k != "step"}, dict(good, length="3")):
+        with pytest.raises(SeqlabError, match="are not a start, a step and a last date that agree"):
+            DateIndex.from_meta(bad)

@@ -36,7 +36,9 @@ def test_book_mlp_run(tmp_path):
     assert k[1] == pytest.approx(best["valid_loss"], rel=1e-5)  # report = held-out loss of the kept epoch
     for name in ("one_step.png", "multistep.png", "k_step.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
-    assert json.loads((tmp_path / "report.json").read_text())["heldout_from"] == 604
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["heldout_from"] == 604 and saved["heldout_from_time"] == 605  # 0-based position, the book's t
+    assert saved["heldout_from_date"] is None and saved["season"] is None
 
 
 def test_resume_continues_exactly(tmp_path):
@@ -214,3 +216,138 @@ def test_report_is_on_the_kept_best_epoch_not_the_last(tmp_path, monkeypatch):
     assert result["best_epoch"] == best_epoch
     # the report's held-out one-step MSE is the kept (best) epoch's held-out loss
     assert result["one_step_mse"] == pytest.approx(min(valid), rel=1e-5)
+    # and it says so: the held-out part chose that epoch; the last epoch's figure is beside it
+    assert result["epoch"] == best_epoch and result["selected_on"] == "heldout"
+    assert result["last_epoch"] == 6 and result["last_epoch_one_step_mse"] == pytest.approx(valid[-1])
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert (saved["epoch"], saved["selected_on"]) == (best_epoch, "heldout")
+
+
+class _Last(torch.nn.Module):  # repeats the last value of its window: the naive forecast, as a model
+    def forward(self, x):
+        return x[:, -1:]
+
+
+def test_report_gives_the_naive_and_seasonal_naive_baselines_on_the_same_targets():
+    from seqlab.training.forecast import report
+
+    # a season of 3 on a rising level; held out from position n_train + tau = 6
+    s = Series(torch.tensor([1.0, 5, 2, 2, 6, 3, 3, 7, 4, 4, 8, 5]), tau=2, n_train=4, season=3)
+    r = report(_Last(), s, steps=[1, 4, 7])
+    # naive: x_t from x_{t-k}; the model repeating its last value is that forecast, on the same targets
+    assert r["k_step_naive_mse"] == pytest.approx({"1": 50 / 6, "4": 10.0, "7": 42 / 4})
+    assert r["k_step_naive_mse"] == pytest.approx({k: v["mse"] for k, v in r["k_step"].items()})
+    assert r["one_step_naive_mse"] == pytest.approx(50 / 6)
+    assert r["multistep_naive_mse"] == pytest.approx(r["multistep_mse"]) == pytest.approx(47 / 6)
+    # seasonal naive (m = 3): x_t from x_{t - 3 ceil(k / 3)}, one level below: 1 at k = 1 (x_{t-3}), 4 at
+    # k = 4 (x_{t-6}); k = 7 needs x_{t-9}, and its first held-out target, x_8, has none
+    assert r["season"] == 3 and r["one_step_seasonal_naive_mse"] == pytest.approx(1.0)
+    assert r["k_step_seasonal_naive_mse"] == {"1": pytest.approx(1.0), "4": pytest.approx(4.0), "7": None}
+    assert r["seasonal_naive_left_out"] == {"7": "the first held-out 7-step target (position 8) has no value 9 "
+                                                 "steps (whole seasons of 3) before it"}
+    # the multi-step forecast from x_5 on: the last season observed, x_3 x_4 x_5, repeated
+    assert r["multistep_seasonal_naive_mse"] == pytest.approx(15 / 6)
+    # no --season: the same keys, None
+    r = report(_Last(), Series(s.x, tau=2, n_train=4), steps=[1])
+    assert r["season"] is None and r["k_step_seasonal_naive_mse"] is None and r["seasonal_naive_left_out"] == {}
+    assert r["one_step_seasonal_naive_mse"] is None and r["multistep_seasonal_naive_mse"] is None
+
+
+def test_the_book_run_reports_the_naive_baseline_beside_its_figures():
+    # the book's sine: naive (x_t = x_{t-k}) beats the book's MLP at k = 64 (0.327 vs 0.357)
+    from seqlab.training.forecast import report
+
+    series = load_series(ForecastConfig().series)
+    r = report(_Last(), series)
+    x = series.x
+    assert r["k_step_naive_mse"]["1"] == pytest.approx(((x[604:] - x[603:-1]) ** 2).mean().item())
+    assert r["k_step_naive_mse"]["64"] == pytest.approx(((x[604:] - x[540:-64]) ** 2).mean().item())
+    assert r["k_step_naive_mse"]["64"] == pytest.approx(0.3272, abs=1e-4)
+
+
+@pytest.mark.parametrize("season, message", [(1, "--season must be at least 2"), (0, "--season must be at least 2"),
+                                             (1000, "--season 1000 is as long as the sine series")])
+def test_bad_season(season, message):
+    with pytest.raises(SeqlabError, match=message):
+        load_series(replace(ForecastConfig(), season=season).series)
+
+
+def test_multistep_plot_title_uses_the_books_time_like_every_other_output(monkeypatch, tmp_path):
+    # the first held-out value is at position n_train + tau = 6: the book's time t = 7, as the CLI's
+    # "multi-step MSE from t = 7" and the plots' x axis (position + 1)
+    import seqlab.plotting
+    from seqlab.training.forecast import plot_predictions
+
+    titles = {}
+    monkeypatch.setattr(seqlab.plotting, "plot_curves", lambda path, *a, **k: titles.update({path.name: k}) or path)
+    s = Series(torch.arange(12.0), tau=2, n_train=4)
+    plot_predictions(_Last(), s, tmp_path, steps=[1])
+    assert titles["multistep.png"]["title"] == "multi-step prediction from t = 7"
+    assert titles["multistep.png"]["xlabel"] == "time"
+
+
+def _sales_csv(path, days=120, extra=0):
+    """Daily sales from 2024-01-01: a weekly cycle on a rising level; `extra` days appended."""
+    import datetime
+
+    start = datetime.date(2024, 1, 1)
+    rows = [f"{start + datetime.timedelta(days=i)},{100 + 10 * ((i % 7) - 3) + 0.1 * i:.2f}\n"
+            for i in range(days + extra)]
+    path.write_text("date,sales\n" + "".join(rows))
+    return str(path)
+
+
+def test_resume_refuses_a_csv_that_changed_since_the_run_started(tmp_path, monkeypatch):
+    import seqlab.training.forecast as fc
+
+    monkeypatch.setattr(fc, "plot_predictions", lambda *a, **k: [])
+    csv = tmp_path / "s.csv"
+    _sales_csv(csv)
+    cfg = replace(ForecastConfig(), data=str(csv), column="sales", tau=7, hidden=4, epochs=1, out=str(tmp_path / "r"))
+    train_forecaster(cfg, log=quiet)
+    kept = load_checkpoint(tmp_path / "r", "last").meta["data_file"]
+    assert set(kept) == {"path", "sha256"} and kept["path"] == str(csv.resolve())
+    _sales_csv(csv, extra=30)  # the daily update: 30 more days appended
+    with pytest.raises(SeqlabError) as e:
+        train_forecaster(replace(cfg, epochs=2, resume=True), log=quiet)
+    assert "has changed since the run in" in str(e.value) and "restore the file the run was trained on, or train "\
+        "on the new file as a new run (another --out, or --overwrite)" in str(e.value)
+    assert [r["epoch"] for r in read_metrics(tmp_path / "r" / "metrics.jsonl")] == [1]  # nothing written
+    csv.rename(tmp_path / "moved.csv")
+    with pytest.raises(SeqlabError, match="the run's CSV file .* is not there any more: put it back"):
+        train_forecaster(replace(cfg, epochs=2, resume=True), log=quiet)
+    _sales_csv(csv)  # the file the run was trained on, back: the run goes on, on the same split and scaling
+    before = load_checkpoint(tmp_path / "r", "last").meta
+    train_forecaster(replace(cfg, epochs=2, resume=True), log=quiet)
+    after = load_checkpoint(tmp_path / "r", "last").meta
+    assert after["epoch"] == 2 and (after["n_train"], after["mean"], after["std"]) == (before["n_train"],
+                                                                                      before["mean"], before["std"])
+
+
+def test_resume_of_a_run_from_before_fingerprints_compares_the_series(tmp_path, monkeypatch):
+    # its checkpoints keep no sha256 (nor dates, nor the new settings): the CSV is read as then (no
+    # dates) and its series compared with the one the run kept
+    import types
+
+    import seqlab.training.forecast as fc
+    from seqlab.training.checkpoint import save_checkpoint
+
+    monkeypatch.setattr(fc, "plot_predictions", lambda *a, **k: [])
+    csv = tmp_path / "s.csv"
+    _sales_csv(csv)
+    cfg = replace(ForecastConfig(), data=str(csv), column="sales", tau=7, hidden=4, epochs=1, out=str(tmp_path / "r"))
+    train_forecaster(cfg, log=quiet)
+    last = load_checkpoint(tmp_path / "r", "last")
+    meta = {k: v for k, v in last.meta.items() if k not in ("data_file", "dates", "format", "format_version",
+                                                            "optimizer")}
+    meta["config"]["series"] = {k: v for k, v in meta["config"]["series"].items() if k not in ("date_column",
+                                                                                                "season")}
+    save_checkpoint(tmp_path / "r" / "last.safetensors", model=last.model, meta=meta, extra=last.extra,
+                    optimizer=types.SimpleNamespace(state_dict=lambda: last.optimizer))
+    _sales_csv(csv, extra=30)
+    with pytest.raises(SeqlabError, match=r"the series read from the CSV file \(150 values\) is not the one the run "
+                                          r"in .* was trained on \(120 values\)"):
+        train_forecaster(replace(cfg, epochs=2, resume=True), log=quiet)
+    _sales_csv(csv)
+    train_forecaster(replace(cfg, epochs=2, resume=True), log=quiet)
+    assert load_checkpoint(tmp_path / "r", "last").meta["epoch"] == 2

@@ -171,3 +171,23 @@ def test_a_checkpoint_without_a_task_is_named_so(tmp_path):
     save_checkpoint(tmp_path / "m.safetensors", model=torch.nn.Linear(2, 2), meta={"epoch": 1})
     with pytest.raises(SeqlabError, match="holds a model of no known kind .*, not a lm model"):
         expect_task(load_checkpoint(tmp_path / "m.safetensors"), "lm")
+
+
+def test_forecast_predictions_run_in_the_models_precision_and_report_keeps_its_mode():
+    # a float64 series (numpy's default) met a float32 model inside nn.Linear: a dtype traceback;
+    # report() left the model in eval mode
+    from seqlab.models.forecaster import build_forecaster
+    from seqlab.training.forecast import Series, multistep, one_step, report
+
+    x = torch.sin(torch.arange(120, dtype=torch.float64) * 0.1)
+    series = Series(x, tau=4, n_train=80)
+    torch.manual_seed(0)
+    net = build_forecaster("mlp", 4, 8)
+    low = one_step(net, series)
+    assert low.dtype == torch.float32 and multistep(net, series, 84, 10).shape == (10,)  # the model's precision
+    twin = copy.deepcopy(net).double()
+    assert torch.allclose(one_step(twin, series).float(), low, atol=1e-5)
+    assert one_step(twin, Series(x.float(), tau=4, n_train=80)).dtype == torch.float64  # a float32 series too
+    net.train()
+    out = report(net, series)
+    assert net.training and out["one_step_mse"] > 0 and out["one_step_naive_mse"] > 0

@@ -1,0 +1,206 @@
+"""Timestamps of an evenly spaced series (a CSV's date column): parsing, checking, naming the future.
+
+`DateIndex.from_cells` reads ISO 8601 cells that must be strictly increasing and evenly
+spaced — a fixed step (days, hours, ...) or whole calendar months (monthly, quarterly,
+yearly; on one day of the month or on month ends) — and refuses anything else, naming the
+line at fault. The index is a start and a step, so it also names the timestamps after the
+series' end (what `seqlab forecast` prints), and travels in a checkpoint's metadata as plain data.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from seqlab.errors import SeqlabError
+
+_SHOWN = 60  # characters of a cell shown in a message
+
+
+def show_cell(cell: str) -> str:
+    """A cell for a one-line message: its repr (newlines escaped), cut to a readable length."""
+    return repr(cell) if len(cell) <= _SHOWN else repr(cell[:_SHOWN]) + f"... ({len(cell):,} characters)"
+
+
+def parse_timestamp(cell: str) -> datetime | None:
+    """An ISO 8601 date or date-time (`datetime.fromisoformat`, plus a trailing Z for UTC on
+    Python 3.10), else None. A date alone reads as midnight."""
+    text = cell.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _is_date_only(cell: str) -> bool:
+    try:
+        date.fromisoformat(cell.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _month_index(t: datetime) -> int:
+    return t.year * 12 + t.month - 1
+
+
+def _is_month_end(t: datetime) -> bool:
+    return t.day == calendar.monthrange(t.year, t.month)[1]
+
+
+def _add_months(t: datetime, months: int, month_end: bool) -> datetime:
+    year, month = divmod(_month_index(t) + months, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return t.replace(year=year, month=month + 1, day=last if month_end else min(t.day, last))
+
+
+def _say_delta(d: timedelta) -> str:
+    """A time difference in words: '1 day', '3 hours', '2 days, 1:30:00'."""
+    for unit, size in (("week", timedelta(weeks=1)), ("day", timedelta(days=1)), ("hour", timedelta(hours=1)),
+                       ("minute", timedelta(minutes=1)), ("second", timedelta(seconds=1))):
+        if d >= size and d % size == timedelta(0) and (unit != "week" or d == size):
+            n = d // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return str(d)
+
+
+def _say_months(n: int) -> str:
+    return "1 year" if n == 12 else f"{n // 12} years" if n % 12 == 0 else f"{n} month{'s' if n != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class DateIndex:
+    """The timestamps of an evenly spaced series: position p is `start` + p steps.
+
+    A step is a fixed `step` (a day, an hour, ...) or, when `months` > 0, that many calendar
+    months (monthly, quarterly, yearly data: each on the same day of its month, or each on its
+    month's last day when `month_end`). Positions past the series' end are its future.
+    """
+
+    column: str
+    start: datetime
+    length: int  # timestamps in the series
+    step: timedelta = timedelta(0)
+    months: int = 0
+    month_end: bool = False
+    date_only: bool = True  # dates without a time of day: written as YYYY-MM-DD
+    tz_of_last: timedelta | None = None  # the last timestamp's UTC offset, for writing the future
+
+    def at(self, position: int) -> datetime:
+        if self.months:
+            return _add_months(self.start, position * self.months, self.month_end)
+        t = self.start + position * self.step
+        if t.tzinfo is not None and self.tz_of_last is not None and position >= self.length - 1:
+            t = t.astimezone(timezone(self.tz_of_last))  # the future in the offset the file ends with
+        return t
+
+    def iso(self, position: int) -> str:
+        """The ISO 8601 text of position `position` (0-based; the series' end and on: its future)."""
+        t = self.at(position)
+        return t.date().isoformat() if self.date_only else t.isoformat()
+
+    @property
+    def every(self) -> str:
+        return _say_months(self.months) if self.months else _say_delta(self.step)
+
+    def to_meta(self) -> dict:
+        """Plain data for a checkpoint's metadata (`from_meta` reads it back)."""
+        step = ({"months": self.months, "month_end": self.month_end} if self.months else
+                {"days": self.step.days, "seconds": self.step.seconds, "microseconds": self.step.microseconds})
+        return {"column": self.column, "start": self.iso(0), "last": self.iso(self.length - 1), "every": self.every,
+                "step": step, "length": self.length, "date_only": self.date_only}
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> DateIndex:
+        """The index `to_meta` wrote; a SeqlabError saying what is wrong with an edited one."""
+        try:
+            step, length = meta["step"], meta["length"]
+            start, last = parse_timestamp(meta["start"]), parse_timestamp(meta["last"])
+            if start is None or last is None or not isinstance(length, int) or length < 1:
+                raise ValueError
+            if "months" in step:
+                index = cls(str(meta["column"]), start, length, months=int(step["months"]),
+                            month_end=bool(step["month_end"]), date_only=bool(meta["date_only"]))
+            else:
+                index = cls(str(meta["column"]), start, length,
+                            step=timedelta(days=step["days"], seconds=step["seconds"],
+                                           microseconds=step["microseconds"]), date_only=bool(meta["date_only"]),
+                            tz_of_last=last.utcoffset())
+            if (index.months <= 0 and index.step <= timedelta(0)) or index.iso(length - 1) != meta["last"]:
+                raise ValueError
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+            raise SeqlabError(f"its dates ({str(meta)[:120]}) are not a start, a step and a last date that agree") \
+                from None
+        return index
+
+    @classmethod
+    def from_cells(cls, cells: list[tuple[int, str]], column: str, where: str, hint: str = "") -> DateIndex:
+        """The index of (line, cell) timestamps, at least two; a SeqlabError naming the first line
+        that is not an ISO date, out of order, repeated, or off the series' even spacing."""
+        head = f"{where}, column {column!r}"
+        times = []
+        for line, cell in cells:
+            t = parse_timestamp(cell)
+            if t is None:
+                raise SeqlabError(f"{head}, line {line}: {show_cell(cell)} is not an ISO 8601 date or date-time "
+                                  f"(e.g. 2024-01-31 or 2024-01-31 13:00){hint}")
+            if times and (t.tzinfo is None) != (times[0].tzinfo is None):
+                raise SeqlabError(f"{head}, line {line}: {show_cell(cell)} has {'no' if t.tzinfo is None else 'a'} "
+                                  f"UTC offset, unlike line {cells[0][0]}'s {show_cell(cells[0][1])}: write every "
+                                  "timestamp with an offset, or every one without")
+            times.append(t)
+        for i in range(1, len(times)):
+            if times[i] > times[i - 1]:
+                continue
+            (line0, cell0), (line1, cell1) = cells[i - 1], cells[i]
+            if times[i] == times[i - 1]:
+                raise SeqlabError(f"{head}: line {line1} repeats the timestamp {cell1} of line {line0}; a forecast "
+                                  "reads one series per file (a long-format file with several series, e.g. one "
+                                  "per store, must be split into one file per series first)")
+            if all(b < a for a, b in zip(times, times[1:])):
+                raise SeqlabError(f"{head} runs newest first ({cell0} on line {line0}, {cell1} on line {line1}): "
+                                  "sort the file by its dates in ascending order (oldest first)")
+            raise SeqlabError(f"{head}: line {line1} ({cell1}) comes before line {line0} ({cell0}): the "
+                              "timestamps must be strictly increasing; sort the file by its dates, oldest "
+                              "first")
+        date_only = all(_is_date_only(c) for _, c in cells)
+        first = times[0]
+        same_time = all((t.time(), t.utcoffset()) == (first.time(), first.utcoffset()) for t in times)
+        anchored = same_time and (all(t.day == first.day for t in times) or all(map(_is_month_end, times)))
+        if anchored:  # a calendar step: monthly, quarterly, yearly, ...
+            month_end = any(t.day != first.day for t in times) or (first.day > 28 and _is_month_end(first))
+            diffs = [_month_index(b) - _month_index(a) for a, b in zip(times, times[1:])]
+            step_m = _usual(diffs)
+            for i, d in enumerate(diffs):
+                if d != step_m:
+                    raise SeqlabError(_gap(head, cells, i, _say_months(d), _say_months(step_m),
+                                           d // step_m - 1 if d % step_m == 0 else None, hint))
+            return cls(column, first, len(times), months=step_m, month_end=month_end, date_only=date_only)
+        diffs = [b - a for a, b in zip(times, times[1:])]
+        step = _usual(diffs)
+        for i, d in enumerate(diffs):
+            if d != step:
+                missing = d // step - 1 if d > step and d % step == timedelta(0) else None
+                raise SeqlabError(_gap(head, cells, i, _say_delta(d), _say_delta(step), missing, hint))
+        return cls(column, first, len(times), step=step, date_only=date_only, tz_of_last=times[-1].utcoffset())
+
+
+def _usual(diffs: list):
+    """The most common difference (the smallest of the most common): the series' step."""
+    counts = Counter(diffs)
+    top = max(counts.values())
+    return min(d for d, c in counts.items() if c == top)
+
+
+def _gap(head: str, cells: list[tuple[int, str]], i: int, said: str, step: str, missing: int | None,
+         hint: str) -> str:
+    (line0, cell0), (line1, cell1) = cells[i], cells[i + 1]
+    what = (f"a gap ({missing} missing value{'s' if missing != 1 else ''})" if missing is not None
+            else "uneven spacing")
+    return (f"{head}: {what} between line {line0} ({cell0}) and line {line1} ({cell1}): {said} apart where the "
+            f"series steps by {step}; a forecast needs an evenly spaced series: fill the gaps or resample it "
+            f"first{hint}")
