@@ -49,7 +49,7 @@ class TranslateTrainConfig:
     lr: float = 0.005  # learning rate
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"  # the optimiser
     clip: float = 1.0  # gradient clipping: global-norm threshold
-    bleu_sentences: int = 500  # valid_bleu is greedy BLEU on the first N valid pairs
+    bleu_sentences: int = 500  # valid_bleu is greedy BLEU on N valid pairs spread evenly over the split (every len/N-th; all if fewer)
     bleu_every: int = 1  # epochs between valid_bleu figures (0: never)
     time_limit_s: float | None = None  # stop training (mid-epoch) after this many seconds
     skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
@@ -75,16 +75,41 @@ def register(commands, train) -> None:
     add_config_args(p, TranslateConfig)
     p.set_defaults(func=run_train)
 
-    t = commands.add_parser("translate", help="translate sentences with a trained checkpoint",
-                            description="Prints one translation per line.")
+    t = commands.add_parser(
+        "translate", help="translate sentences with a trained checkpoint",
+        description="Translates each sentence (an argument, or a line of --file FILE or of standard input) and "
+                    "prints one line per input, in order: a blank line for a blank one. Sentences given as "
+                    "arguments come first, then the lines of --file. With neither, standard input is read "
+                    "when it is not a terminal. Each argument or line is one sentence (it is not split at a "
+                    "full stop), preprocessed as the training data was (lower case, a space before , . ! ?); "
+                    "the output is in the same form. Input is decoded --batch-size sentences at a time and "
+                    "each batch is printed as soon as it is done. A line that cannot be translated (longer "
+                    "than the model reads, or of unknown words only) gets a warning on stderr that "
+                    "names it, and an empty output line; the others are translated. One sentence given as "
+                    "the only argument (no --file) is an error instead. Notes on stderr say which checkpoint is used, "
+                    "which words are read as <unk>, and which translations reached --max-len without ending.",
+        epilog="exit status: 0; 2 for bad arguments, or when any input line could not be translated "
+               "(its output line is empty).")
     t.add_argument("--checkpoint", required=True, metavar="DIR", help="a run's --out folder or a checkpoint file")
-    t.add_argument("sentences", nargs="*", metavar="SENTENCE")
-    t.add_argument("--file", metavar="FILE", help="translate each non-empty line of FILE")
-    t.add_argument("--beam", type=int, default=1, help="beam size (1: greedy; default 1)")
+    t.add_argument("sentences", nargs="*", metavar="SENTENCE",
+                   help="sentences to translate, translated before the lines of --file")
+    t.add_argument("--file", metavar="FILE",
+                   help="translate each line of FILE ('-': standard input), after any SENTENCE arguments")
+    t.add_argument("--batch-size", type=int, default=64, dest="batch_size",
+                   help="sentences decoded together; each batch is printed as soon as it is done (default 64)")
+    t.add_argument("--beam", type=int, default=1,
+                   help="beam size K (1: greedy; default 1). Beam search stops a sentence once K candidates "
+                        "have ended (fairseq's convention), so a larger beam is not guaranteed a translation "
+                        "the model scores above greedy's")
     t.add_argument("--max-len", type=int, default=None, dest="max_len",
-                   help="most output tokens, <eos> included (default: the model's num_steps)")
-    t.add_argument("--alpha", type=float, default=0.75, help="length normalisation exponent (default 0.75)")
-    t.add_argument("--which", choices=("best", "last"), default="best")
+                   help="most output tokens, <eos> included (default: the model's num_steps); a translation "
+                        "that reaches it without ending gets a note on stderr")
+    t.add_argument("--alpha", type=float, default=0.75,
+                   help="length normalisation exponent of the beam's score, sum of log p / L**alpha with L "
+                        "the length counting <eos> (default 0.75; no effect at --beam 1)")
+    t.add_argument("--which", choices=("best", "last"), default="best",
+                   help="which checkpoint of a run folder: best, the epoch with the lowest valid loss "
+                        "(default); last, the final epoch")
     t.add_argument("--device", default="auto")
     t.set_defaults(func=run_translate)
 
@@ -106,27 +131,23 @@ def run_train(args: argparse.Namespace) -> int:
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
         record = fit(cfg)
     if distributed.is_main_process():  # the last line, JSON, as `train lm` and `train classify` end
-        print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "valid_bleu", "tokens_per_sec",
-                                                  "wall_s")}))
+        print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "valid_bleu", "best_epoch",
+                                                  "tokens_per_sec", "wall_s")}))
     return 0
 
 
 def run_translate(args: argparse.Namespace) -> int:
+    import sys
+
     import torch
 
-    from seqlab.data.text import read_text
-    from seqlab.data.translation import BOS, EOS, encode_source
+    from seqlab.data.translation import BOS, EOS, read_source
     from seqlab.errors import SeqlabError
     from seqlab.generation.translate import decode
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import expect_task, load_checkpoint
     from seqlab.training.translate import load_translator
 
-    sentences = list(args.sentences)
-    if args.file:
-        sentences += [line for line in read_text(args.file).splitlines() if line.strip()]
-    if not sentences:
-        raise SeqlabError("nothing to translate: give sentences as arguments or --file FILE")
     if args.beam <= 0:
         raise SeqlabError(f"--beam must be at least 1, got {args.beam}")
     if args.max_len is not None and args.max_len <= 0:
@@ -134,30 +155,170 @@ def run_translate(args: argparse.Namespace) -> int:
     if not 0 <= args.alpha < float("inf"):  # nan fails this too
         raise SeqlabError(f"--alpha must be a finite number >= 0 (the length-normalisation exponent; 0: none), "
                           f"got {args.alpha}")
+    if args.batch_size <= 0:
+        raise SeqlabError(f"--batch-size must be at least 1 (sentences decoded together), got {args.batch_size}")
+    lines, single = _input_lines(args)  # a missing --file or an empty input fails here, before the model loads
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, args.which)
     expect_task(ckpt, "translate")
     model, vocabs = load_translator(ckpt, device)
-    encoded = [encode_source(s, vocabs.src_vocab, vocabs.num_steps) for s in sentences]
-    src = torch.tensor([e[0] for e in encoded], device=device)
-    src_len = torch.tensor([e[1] for e in encoded], device=device)
-    tgt = vocabs.tgt_vocab
-    hyps = decode(model, src, src_len, tgt[BOS], tgt[EOS], beam_size=args.beam,
-                  max_len=args.max_len or vocabs.num_steps, alpha=args.alpha)
-    for h in hyps:
-        print(" ".join(tgt.to_tokens(h.tokens)))
+    tgt, max_len = vocabs.tgt_vocab, args.max_len or vocabs.num_steps
+    said_which, failed, total = False, 0, 0
+    for chunk in _chunks(lines, args.batch_size):
+        # (where, text) -> a SourceLine, or None: an empty output line; stderr's lines for the chunk
+        sources, notes = [], []
+        for where, text in chunk:
+            total += 1
+            if not text.strip() and not single:  # blank in, blank out (not a failure)
+                sources.append(None)
+                continue
+            if "\t" in text:
+                notes.append(_message("warning", where, "holds a tab, translated as part of the sentence (a "
+                                                        "`source<TAB>target` pair file? `cut -f1 FILE` gives "
+                                                        "its sources)"))
+            try:
+                source = read_source(text, vocabs.src_vocab, vocabs.num_steps)
+            except SeqlabError as exc:
+                if single:
+                    hint = " (to read standard input, use --file -)" if text.strip() == "-" else ""
+                    raise SeqlabError(f"{exc}{hint}") from None
+                notes.append(_message("warning", where, f"{exc}; its output line is left empty"))
+                failed += 1
+                sources.append(None)
+                continue
+            if source.unknown:
+                notes.append(_message("note", where, "unknown words read as <unk>: "
+                                                     + ", ".join(repr(w) for w in source.unknown)))
+            sources.append(source)
+        if not said_which:  # after the first check: a single sentence's error stays the one line
+            print(_loaded_note(ckpt), file=sys.stderr)
+            said_which = True
+        todo = [i for i, source in enumerate(sources) if source is not None]
+        out = [""] * len(chunk)
+        if todo:
+            src = torch.tensor([sources[i].ids for i in todo], device=device)
+            src_len = torch.tensor([sources[i].length for i in todo], device=device)
+            hyps = decode(model, src, src_len, tgt[BOS], tgt[EOS], beam_size=args.beam, max_len=max_len,
+                          alpha=args.alpha)
+            for i, h in zip(todo, hyps):
+                out[i] = " ".join(tgt.to_tokens(h.tokens))
+                if len(h.tokens) == h.length:  # no <eos>: it stopped at max_len
+                    notes.append(_message("note", chunk[i][0], f"the translation reached --max-len {max_len} "
+                                                               "tokens without ending: it may be cut short"))
+        for note in notes:
+            print(note, file=sys.stderr)
+        print("\n".join(out), flush=True)  # this chunk's lines, now (a pipe sees them as they come)
+    if total == 0:
+        raise SeqlabError("nothing to translate: the input is empty")
+    if failed:
+        print(f"seqlab: warning: {failed:,} of {total:,} lines could not be translated (their output lines are "
+              "empty)", file=sys.stderr)
+        return 2
     return 0
 
 
+def _message(kind: str, where: str, text: str) -> str:
+    return f"seqlab: {kind}: {where}: {text}" if where else f"seqlab: {kind}: {text}"
+
+
+def _loaded_note(ckpt) -> str:
+    """Which checkpoint `translate` uses, and of which epoch."""
+    meta = ckpt.meta
+    epochs = ((meta.get("config") or {}).get("train") or {}).get("epochs")
+    epoch = f"epoch {meta.get('epoch')}" + (f" of {epochs}" if epochs else "")
+    why = {"best": "; best: the lowest valid loss, --which last for the final epoch",
+           "last": "; last: the final epoch saved"}.get(ckpt.path.stem, "")
+    return f"seqlab: translating with {str(ckpt.path)!r} ({epoch}{why})"
+
+
+def _input_lines(args: argparse.Namespace):
+    """(iterator of (where, text), single): the SENTENCE arguments, then the lines of --file (or
+    of standard input: --file -, or neither given and stdin not a terminal). `single`: one
+    argument and nothing else, whose failure is an error rather than a warning."""
+    import itertools
+
+    from seqlab.data.text import read_text
+    from seqlab.errors import SeqlabError
+
+    sentences = list(args.sentences)
+    arguments = [(f"argument {n}" if len(sentences) > 1 or args.file else "", s)
+                 for n, s in enumerate(sentences, start=1)]
+    source = args.file
+    if source is None and not sentences and _stdin_has_input():
+        source = "-"
+    if source is None:
+        if not sentences:
+            raise SeqlabError("nothing to translate: give sentences as arguments, --file FILE, or lines on "
+                              "standard input (--file -)")
+        return iter(arguments), len(sentences) == 1
+    if source == "-":
+        rest = _stdin_lines()
+        first = next(rest, None)  # an empty input fails before the model is loaded
+        if first is None and not sentences:
+            raise SeqlabError("nothing to translate: standard input is empty")
+        rest = itertools.chain([first] if first is not None else [], rest)
+    else:
+        text = read_text(source)
+        rows = text.split("\n")
+        if rows[-1] == "":  # the last line's newline
+            rows.pop()
+        rest = ((f"{source} line {n}", line) for n, line in enumerate(rows, start=1))
+    return itertools.chain(arguments, rest), False
+
+
+def _stdin_has_input() -> bool:
+    """Standard input is a pipe or a file (not a terminal; not closed, nor replaced by one that
+    cannot be read, as under a test runner)."""
+    import sys
+
+    stdin = sys.stdin
+    try:
+        return stdin is not None and not stdin.isatty() and stdin.readable()
+    except (OSError, ValueError):  # closed
+        return False
+
+
+def _stdin_lines():
+    """(where, text) for each line of standard input, read as it comes: UTF-8, without a byte order
+    mark, \\r\\n read as \\n."""
+    import sys
+
+    from seqlab.errors import SeqlabError
+
+    stream = getattr(sys.stdin, "buffer", None) or sys.stdin
+    for n, raw in enumerate(stream, start=1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SeqlabError(f"standard input line {n} is not UTF-8 text (bad byte at offset {exc.start} "
+                                  "of the line): convert it, e.g. `iconv -f latin1 -t utf-8`") from None
+        if n == 1 and raw.startswith("\ufeff"):
+            raw = raw[1:]
+        yield f"standard input line {n}", raw.rstrip("\r\n")
+
+
+def _chunks(items, size: int):
+    """Lists of `size` items of an iterator, the last one shorter; read as they are taken."""
+    import itertools
+
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
 def evaluate(args: argparse.Namespace, ckpt) -> dict:
-    """Corpus BLEU (greedy, and beam 4) and per-token loss on the held-out split."""
+    """Corpus BLEU (greedy, and beam 4) and per-token loss on the held-out split.
+
+    A source word the vocabulary holds in another Unicode normal form is read as that form (as
+    `translate` reads it); a source longer than the model reads is cut as in training (the book's
+    `truncate_pad`), and `cut_sources` counts them. `bleu_signature` says what the BLEU is."""
     import math
 
     from seqlab.cli import pick_split
     from seqlab.data.registry import run_data_file
-    from seqlab.data.translation import BOS, batches, legacy_pair_tokens, load_translation
+    from seqlab.data.translation import BOS, batches, in_vocab_form, legacy_pair_tokens, load_translation
     from seqlab.runtime import resolve_device
-    from seqlab.training.translate import bleu_on, evaluate_loss, load_translator
+    from seqlab.training.translate import bleu_on, bleu_signature, evaluate_loss, load_translator
 
     device = resolve_device(args.device)
     model, vocabs = load_translator(ckpt, device)
@@ -171,7 +332,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     have = [s for s in ("valid", "test") if data.splits[s]]
     empty = [f"{s}_frac = {d[s + '_frac']}" for s in ("valid", "test") if s not in have]
     split = pick_split(args.split, have, "this run", f" (its {' and '.join(empty)})" if empty else "")
-    pairs = data.splits[split]
+    pairs = [(in_vocab_form(src, data.src_vocab), tgt) for src, tgt in data.splits[split]]
+    data.splits[split] = pairs
     bs = 256 if args.batch_size is None else args.batch_size
     loss = evaluate_loss(model, batches(data.arrays(split), bs), bos=data.tgt_vocab[BOS], device=device)
     greedy = bleu_on(model, pairs, data, device=device, batch_size=bs)
@@ -181,4 +343,7 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     mean = loss["loss_sum"] / loss["tokens"]
     return {"split": split, "bleu": greedy["bleu"], "bleu_beam4": beam["bleu"], "tokens": loss["tokens"],
             "output_tokens": greedy["tokens"], "sentences": greedy["sentences"], "loss": mean,
-            "ppl": math.exp(min(mean, 700)), "epoch": ckpt.meta.get("epoch")}
+            "ppl": math.exp(min(mean, 700)), "epoch": ckpt.meta.get("epoch"),
+            "distinct_sources": len({tuple(src) for src, _ in pairs}),
+            "cut_sources": sum(len(src) + 1 > data.num_steps for src, _ in pairs),
+            "bleu_signature": bleu_signature()}

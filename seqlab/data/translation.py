@@ -18,6 +18,7 @@ seen in training (fra-eng repeats a sentence with several translations), and
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -274,11 +275,37 @@ def batches(arrays: Sequence[torch.Tensor], batch_size: int, *, shuffle: bool = 
         yield tuple(a[idx] for a in arrays)
 
 
-def encode_source(sentence: str, src_vocab: Vocab, num_steps: int) -> tuple[list[int], int]:
-    """One raw sentence -> (padded indices, valid length), with the checks a user needs.
+def in_vocab_form(tokens: Sequence[str], vocab: Vocab) -> list[str]:
+    """`tokens` with each word the vocabulary lacks, but holds in another Unicode normal form, written
+    in that form: "désolé" typed decomposed (e + U+0301, as macOS and some editors write it) is the
+    vocabulary's composed "désolé", and the reverse. For `seqlab translate` and `evaluate`; the
+    training data is read as it is (the book's preprocessing)."""
+    out = list(tokens)
+    for i, t in enumerate(out):
+        if t not in vocab:
+            for form in ("NFC", "NFD"):
+                other = unicodedata.normalize(form, t)
+                if other != t and other in vocab:
+                    out[i] = other
+                    break
+    return out
 
-    The sentence is preprocessed like the training data ("Go." -> "go ."). Empty
-    input, input of unknown words only, and input longer than `num_steps - 1` tokens
+
+@dataclass
+class SourceLine:
+    """A sentence as the encoder reads it (`read_source`)."""
+
+    ids: list[int]  # (num_steps,) the words' ids, <eos>, then <pad>
+    length: int  # valid length, <eos> included
+    unknown: list[str]  # the words (as preprocessed) read as <unk>, in order
+
+
+def read_source(sentence: str, src_vocab: Vocab, num_steps: int, *, normal_forms: bool = True) -> SourceLine:
+    """One raw sentence -> its padded ids, valid length and unknown words, with the checks a user needs.
+
+    The sentence is preprocessed like the training data ("Go." -> "go ."); `normal_forms`: a word
+    the vocabulary holds in another Unicode normal form is read as that form (`in_vocab_form`).
+    Empty input, input of unknown words only, and input longer than `num_steps - 1` tokens
     (no room for <eos>) are errors rather than silent nonsense.
     """
     if not isinstance(sentence, str):
@@ -286,15 +313,38 @@ def encode_source(sentence: str, src_vocab: Vocab, num_steps: int) -> tuple[list
                           "(for a list of words, join them: ' '.join(words))")
     check_num_steps(num_steps)
     pad, eos = special_id(src_vocab, PAD), special_id(src_vocab, EOS)
-    tokens = unreserve([[t for t in preprocess_nmt(sentence.strip()).split(" ") if t]])[0]
+    typed = [t for t in preprocess_nmt(sentence.strip()).split(" ") if t]
+    tokens = unreserve([typed])[0]
     if not tokens:
         raise SeqlabError("empty sentence: give some words to translate")
+    if normal_forms:
+        tokens = in_vocab_form(tokens, src_vocab)
     ids = src_vocab[tokens]
-    if all(i == src_vocab.unk for i in ids):
+    unknown = [word for word, i in zip(typed, ids) if i == src_vocab.unk]
+    if len(unknown) == len(ids):
         raise SeqlabError(f"every word of {sentence!r} is unknown to the model's vocabulary "
                           f"({len(src_vocab)} words): nothing to translate")
     if len(ids) + 1 > num_steps:
         raise SeqlabError(f"{sentence!r} has {len(ids)} tokens but the model reads at most {num_steps - 1} "
                           f"(num_steps={num_steps}, one step is <eos>): shorten it or retrain with larger --num-steps")
     ids = ids + [eos]
-    return _truncate_pad(ids, num_steps, pad), len(ids)
+    return SourceLine(_truncate_pad(ids, num_steps, pad), len(ids), unknown)
+
+
+def encode_source(sentence: str, src_vocab: Vocab, num_steps: int) -> tuple[list[int], int]:
+    """One raw sentence -> (padded indices, valid length): `read_source` as the book's
+    `predict_seq2seq` reads it (each word as typed, no Unicode normal form matched)."""
+    line = read_source(sentence, src_vocab, num_steps, normal_forms=False)
+    return line.ids, line.length
+
+
+def cut_counts(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], num_steps: int) -> dict:
+    """How many pairs `build_array_nmt` cuts: a side of `num_steps` tokens or more loses its <eos>
+    (and words past num_steps), as the book's `truncate_pad` does. Counts of pairs whose source,
+    target, or either side is cut, out of `pairs`; and `fits_99`: the smallest num_steps that would
+    cut at most 1% of them."""
+    lengths = sorted(max(len(s), len(t)) + 1 for s, t in pairs)  # with <eos>
+    return {"pairs": len(pairs), "source": sum(len(s) + 1 > num_steps for s, _ in pairs),
+            "target": sum(len(t) + 1 > num_steps for _, t in pairs),
+            "either": sum(n > num_steps for n in lengths),
+            "fits_99": lengths[-(-99 * len(lengths) // 100) - 1] if lengths else num_steps}

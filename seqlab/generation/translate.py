@@ -8,6 +8,11 @@ where L counts the generated tokens *including* the final <eos> (whose probabili
 is part of the sum); a candidate that reaches `max_len` without <eos> ends there and
 L = max_len. A candidate stops at its first <eos>. The returned tokens exclude <eos>.
 
+Beam search stops a source once K (the beam size) of its candidates have finished, as fairseq
+does, even where a longer candidate still alive could have scored higher after the length
+normalisation. So a wider beam is not guaranteed a translation that scores above greedy's (or
+above a narrower beam's) by the model's own score; it usually does.
+
 The model is any `EncoderDecoder` whose decoder follows `seqlab.models.seq2seq.Decoder`
 (`init_state`, `forward(X (B, 1), state) -> (B, 1, V)`, `reorder_state`). Each search runs
 in eval mode (no dropout: the same source gives the same output right after training too) and

@@ -9,6 +9,7 @@ valid_len / num_steps and the reported loss is too small (SPEC §13, d2l-en #207
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Iterable
 
@@ -204,6 +205,44 @@ def bleu_on(model: nn.Module, pairs, data, *, device: torch.device | str | None 
             "hypotheses": hyps}
 
 
+def bleu_signature() -> str:
+    """What `bleu_on`'s figure is, in sacrebleu's signature style: one reference per pair (a source
+    with several translations is scored once per pair), lower-cased and tokenised by the book's
+    preprocessing (9.5), then `corpus_bleu`, which equals sacrebleu's corpus BLEU with
+    tokenize='none' on those tokens: exp smoothing, one brevity penalty for the corpus."""
+    from seqlab import __version__
+
+    return f"nrefs:1|case:lc|eff:no|tok:d2l-9.5|smooth:exp|version:seqlab-{__version__}"
+
+
+def spread_subset(pairs: list, n: int) -> list:
+    """At most `n` of `pairs`, spread evenly over them: pairs[i * len / n] for i < n (every
+    (len / n)-th, from the first). All of them when there are n or fewer. A file sorted by length
+    (fra.txt, and Tatoeba's exports) would give its shortest sentences as the first n."""
+    if len(pairs) <= n:
+        return list(pairs)
+    return [pairs[i * len(pairs) // n] for i in range(n)]
+
+
+def subset_note(chosen: int, total: int) -> str:
+    """How `spread_subset` chose, for the log and the help."""
+    if chosen >= total:
+        return f"all {total:,} valid pairs"
+    return f"{chosen:,} of the {total:,} valid pairs, every {total / chosen:.3g}th (spread over the split)"
+
+
+def cut_note(counts: dict, num_steps: int) -> str:
+    """The log line of `cut_counts` for the training split."""
+    n = max(counts["pairs"], 1)
+    if not counts["either"]:
+        return f"no training pair is longer than num_steps-1 = {num_steps - 1} tokens: none is cut"
+    hint = (f"; --num-steps {counts['fits_99']} would cut at most 1%" if counts["fits_99"] > num_steps else "")
+    return (f"training pairs longer than num_steps-1 = {num_steps - 1} tokens are cut to num_steps (their <eos> "
+            f"dropped, as the book does): source {counts['source']:,} ({100 * counts['source'] / n:.1f}%), "
+            f"target {counts['target']:,} ({100 * counts['target'] / n:.1f}%), either "
+            f"{counts['either']:,} ({100 * counts['either'] / n:.1f}%){hint}")
+
+
 # --- the training run behind `seqlab train translate` ----------------------------------------
 
 @releases_run_folder
@@ -212,12 +251,12 @@ def fit(cfg, *, log=print) -> dict:
     best/last checkpoints and a loss plot into `cfg.run.out`. Returns the last record.
 
     Under torchrun each rank trains on its share of every global batch (`train_epoch`), every
-    rank evaluates, the figures of rank 0 are the ones kept, and rank 0 alone writes."""
-    import math
+    rank evaluates, the figures of rank 0 are the ones kept, and rank 0 alone writes. The returned
+    record also holds `best_epoch`: the epoch best.safetensors holds (lowest valid loss)."""
     from pathlib import Path
 
     from seqlab.config import to_dict
-    from seqlab.data.translation import BOS, PAIR_TOKENS, batches, legacy_pair_tokens, load_translation
+    from seqlab.data.translation import BOS, PAIR_TOKENS, batches, cut_counts, legacy_pair_tokens, load_translation
     from seqlab.errors import SeqlabError
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
@@ -238,6 +277,9 @@ def fit(cfg, *, log=print) -> dict:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
     if not tr.clip > 0:  # checked here, not at the first step of training
         raise SeqlabError(f"--clip must be > 0 (the largest gradient norm kept), got {tr.clip}")
+    if tr.bleu_every > 0 and tr.bleu_sentences <= 0:
+        raise SeqlabError(f"--bleu-sentences must be at least 1 (or --bleu-every 0 for no valid BLEU), "
+                          f"got {tr.bleu_sentences}")
     if tr.time_limit_s is not None and not tr.time_limit_s > 0:
         raise SeqlabError(f"--time-limit-s must be > 0 seconds (leave it out for no limit), got {tr.time_limit_s}")
     dist, device, log = D.join(tr.batch_size, resolve_device(run.device), log)
@@ -260,27 +302,36 @@ def fit(cfg, *, log=print) -> dict:
     model.to(device)
     optimizer = make_optimizer(tr.optimizer, model.parameters(), tr.lr)
     bos = data.tgt_vocab[BOS]
-    start_epoch, best = 0, math.inf
+    start_epoch, best, best_epoch = 0, math.inf, None
     if ckpt is not None:
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(model, ckpt)
         load_optimizer(ckpt, optimizer, saved.train.lr, tr.lr, log)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
+        best_epoch = ckpt.meta.get("best_epoch")  # None in a run saved before it was kept: see below
         set_rng_state(ckpt.meta["rng"])
         log(resumed_note(out, start_epoch, tr.epochs))
     if dist.is_main:
         open_run_folder(run, log)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if run.resume else None)
     wrapped = D.wrap(model, dist, device)  # DDP under torchrun; `model` is what is evaluated and saved
-    bleu_pairs = data.splits["valid"][: tr.bleu_sentences]
+    if ckpt is not None and best_epoch is None and metrics.records:  # the epoch best.safetensors holds
+        best_epoch = _first_lowest(metrics.records)
+    # an even spread, not the first N: a file sorted by length (fra.txt) begins with its shortest pairs
+    bleu_pairs = spread_subset(data.splits["valid"], tr.bleu_sentences) if tr.bleu_every > 0 else []
     n_params = sum(p.numel() for p in model.parameters())
     log(f"{len(data.splits['train']):,} train / {len(data.splits['valid']):,} valid / "
         f"{len(data.splits['test']):,} test pairs; vocab src {len(data.src_vocab):,} tgt {len(data.tgt_vocab):,}; "
         f"{n_params:,} parameters; device {device}" + (f"; {dist.world_size} ranks" if dist.enabled else ""))
+    cut = cut_counts(data.splits["train"], d.num_steps)
+    log(cut_note(cut, d.num_steps))
+    if bleu_pairs:
+        log(f"valid BLEU (greedy) on {subset_note(len(bleu_pairs), len(data.splits['valid']))}")
     meta_base = {"task": "translate", "config": to_dict(cfg), **({} if legacy else {"pair_tokens": PAIR_TOKENS}),
                  "src_vocab": data.src_vocab.to_dict(),
                  "tgt_vocab": data.tgt_vocab.to_dict(),
-                 "data_file": file_fingerprint(cfg.data.data) if cfg.data.data is not None else None}
+                 "data_file": file_fingerprint(cfg.data.data) if cfg.data.data is not None else None,
+                 "cut_pairs": {"train": cut}}
     record: dict = {}
     wall0 = time.perf_counter()  # this invocation's start: --time-limit-s counts from it
     wall_before = (metrics.records[-1].get("wall_s") or 0.0) if metrics.records else 0.0  # a resumed run's
@@ -315,8 +366,10 @@ def fit(cfg, *, log=print) -> dict:
                 record["partial_epoch"] = True  # --time-limit-s ended it early; training stops here
             record["wall_s"] = wall_before + time.perf_counter() - wall0
             metrics.write(**record)
+            if valid_loss < best:
+                best_epoch = epoch
             meta = dict(meta_base, epoch=epoch, rng=rng_state(), best_valid_loss=min(best, valid_loss),
-                        valid_loss=valid_loss)
+                        valid_loss=valid_loss, best_epoch=best_epoch)
             if dist.is_main:  # rank 0 alone writes
                 if valid_loss < best:
                     save_checkpoint(out / "best.safetensors", model=model, meta=meta)
@@ -334,7 +387,16 @@ def fit(cfg, *, log=print) -> dict:
         plot_curves(out / "loss.png", xs, {"train": [r["train_loss"] for r in recs],
                                            "valid": [r["valid_loss"] for r in recs]},
                     xlabel="epoch", ylabel="cross-entropy per token", title="translate")
-    return record
+    return dict(record, best_epoch=best_epoch) if record else record
+
+
+def _first_lowest(records: list[dict]) -> int | None:
+    """The epoch whose checkpoint is best.safetensors: the first with the lowest valid loss."""
+    best, epoch = math.inf, None
+    for r in records:
+        if r.get("valid_loss") is not None and r["valid_loss"] < best:
+            best, epoch = r["valid_loss"], r["epoch"]
+    return epoch
 
 
 def load_translator(ckpt, device: torch.device):

@@ -39,6 +39,8 @@ def test_train_ends_with_one_json_line(tmp_path, capsys):
                  "--min-freq", "1", "--device", "cpu", "--out", str(tmp_path / "run")]) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last["epoch"] == 1 and last["valid_ppl"] > 1 and 0 <= last["valid_bleu"] <= 100 and last["wall_s"] > 0
+    # the epoch that translate and evaluate use by default (--which best)
+    assert last["best_epoch"] == 1 == load_checkpoint(tmp_path / "run", "best").meta["epoch"]
 
 
 def test_train_writes_metrics_checkpoints_and_plot(run_dir):
@@ -74,7 +76,8 @@ def test_translate_prints_one_line_per_sentence(run_dir, capsys, tmp_path):
     f.write_text("go .\n\nhi .\nrun !\n")
     assert main(["translate", "--checkpoint", str(out), "--file", str(f), "--max-len", "4", "--device", "cpu"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and all(len(line.split()) <= 4 for line in lines)
+    # one output line per input line: the blank one gives a blank one (the output lines up with the input)
+    assert len(lines) == 4 and lines[1] == "" and all(len(line.split()) <= 4 for line in lines)
 
 
 def test_evaluate_prints_bleu_json(run_dir, capsys):
@@ -97,7 +100,14 @@ def test_evaluate_prints_bleu_json(run_dir, capsys):
     (["go go go go go go go"], "num_steps"),
     ([], "nothing to translate"),
 ])
-def test_translate_bad_input_exits_2(run_dir, capsys, extra, message):
+def test_translate_bad_input_exits_2(run_dir, capsys, monkeypatch, extra, message):
+    import sys
+
+    class Terminal:  # nothing piped in: no sentence is an error, not a wait for typed lines
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
     _, out, _ = run_dir
     capsys.readouterr()
     assert main(["translate", "--checkpoint", str(out), "--device", "cpu", *extra]) == 2

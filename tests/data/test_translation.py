@@ -199,3 +199,45 @@ def test_control_tokens_written_as_words_are_unknown_words(tmp_path):
     assert tgt[-1, 0].item() == data.tgt_vocab.unk
     ids, n = encode_source("<eos> go", data.src_vocab, 10)
     assert ids[0] == data.src_vocab.unk and n == 3
+
+
+def test_read_source_reads_a_word_in_the_vocabularys_unicode_form():
+    # "désolé" typed decomposed (e + U+0301, as macOS gives it) was read as <unk> without a word
+    import unicodedata
+
+    from seqlab.data.translation import in_vocab_form, read_source
+
+    composed = unicodedata.normalize("NFC", "je suis désolé .")
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    vocab = Vocab([composed.split()], min_freq=1, reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    line = read_source(decomposed, vocab, 8)
+    assert line.ids == read_source(composed, vocab, 8).ids and line.unknown == []
+    # and the other way round: a vocabulary in NFD, the sentence typed composed
+    nfd_vocab = Vocab([decomposed.split()], min_freq=1, reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    assert read_source(composed, nfd_vocab, 8).unknown == []
+    assert in_vocab_form(["désolé", "zzz"], vocab) == ["désolé", "zzz"]
+    # the d2l layer's predict_seq2seq reads the words as typed, as before
+    assert encode_source(decomposed, vocab, 8)[0][2] == vocab.unk
+
+
+def test_read_source_names_the_unknown_words():
+    from seqlab.data.translation import read_source
+
+    vocab = Vocab([["go", "."]], min_freq=1, reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    line = read_source("Go xylophone <eos>.", vocab, 8)
+    assert line.unknown == ["xylophone", "<eos>"] and line.length == 5
+    assert (line.ids, line.length) == encode_source("Go xylophone <eos>.", vocab, 8)
+
+
+def test_cut_counts_count_the_sides_build_array_nmt_cuts():
+    from seqlab.data.translation import cut_counts
+
+    pairs = [(["a"] * n, ["b"] * m) for n, m in [(1, 1), (3, 1), (1, 3), (4, 4), (2, 2)]]
+    # num_steps 3: a side of 3 or more tokens loses its <eos>
+    counts = cut_counts(pairs, 3)
+    assert (counts["pairs"], counts["source"], counts["target"], counts["either"]) == (5, 2, 2, 3)
+    assert counts["fits_99"] == 5  # the longest side, 4 tokens, and its <eos>
+    src, _ = build_array_nmt([p[0] for p in pairs], Vocab([["a"]], reserved_tokens=["<pad>", "<bos>", "<eos>"]), 3)
+    eos = 3
+    assert sum(eos not in row for row in src.tolist()) == counts["source"]
