@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", choices=("valid", "test"), default=None,
                     help="held-out split (default: test, or valid where a run has no test split; forecast "
                          "runs have one held-out part, after the training window, and take no --split)")
-    ev.add_argument("--which", choices=("best", "last"), default="best")
+    ev.add_argument("--which", choices=("best", "last"), default="best",
+                    help="which checkpoint of a run folder: best, the epoch the run kept (lowest validation loss; "
+                         "classify: highest validation accuracy; the default) or last, the final epoch")
     ev.add_argument("--device", default="auto")
     ev.add_argument("--batch-size", type=int, default=None, dest="batch_size",
                     help="examples per evaluation batch (default: the run's; forecast reads the series at once)")

@@ -25,7 +25,8 @@ def register(commands, train) -> None:
                                         "FILE (idx, .gz or raw): one predicted label per line, and the "
                                         "accuracy when --labels is given too.")
     c.add_argument("--checkpoint", required=True, metavar="DIR")
-    c.add_argument("--which", choices=("best", "last"), default="best")
+    c.add_argument("--which", choices=("best", "last"), default="best",
+                   help="best: the epoch of highest validation accuracy (default); last: the final epoch")
     c.add_argument("--images", metavar="FILE", help="an idx3 images file to classify")
     c.add_argument("--labels", metavar="FILE", help="its idx1 labels file (optional)")
     c.add_argument("--device", default="auto")

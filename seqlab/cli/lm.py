@@ -34,7 +34,8 @@ def register(commands, train) -> None:
     g.add_argument("--seed", type=int, default=None, help="seed for sampling (reproducible output)")
     g.add_argument("--num-samples", type=int, default=1, dest="num_samples",
                    help="continuations of the prefix, generated as one batch (printed one after another)")
-    g.add_argument("--which", choices=("best", "last"), default="best")
+    g.add_argument("--which", choices=("best", "last"), default="best",
+                   help="best: the epoch of lowest validation loss (default); last: the final epoch")
     g.add_argument("--device", default="auto")
     g.set_defaults(func=run_generate)
 
