@@ -348,3 +348,12 @@ def cut_counts(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], num_steps: 
             "target": sum(len(t) + 1 > num_steps for _, t in pairs),
             "either": sum(n > num_steps for n in lengths),
             "fits_99": lengths[-(-99 * len(lengths) // 100) - 1] if lengths else num_steps}
+
+
+def unk_shares(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab: Vocab, tgt_vocab: Vocab
+               ) -> tuple[float, float]:
+    """The shares of source and target words of `pairs` that the vocabularies read as <unk>."""
+    def share(lines, vocab):
+        words = [w for line in lines for w in line]
+        return sum(w not in vocab for w in words) / max(len(words), 1)
+    return share((p[0] for p in pairs), src_vocab), share((p[1] for p in pairs), tgt_vocab)

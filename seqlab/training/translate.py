@@ -243,6 +243,23 @@ def cut_note(counts: dict, num_steps: int) -> str:
             f"{counts['either']:,} ({100 * counts['either'] / n:.1f}%){hint}")
 
 
+UNK_WARN = 0.10  # a larger share of <unk> words on a side is warned about
+
+
+def unk_note(data) -> str:
+    """The log line of the shares of words read as <unk> (rarer than --min-freq in training, or
+    not in it), training and validation, each side; a warning above UNK_WARN."""
+    from seqlab.data.translation import unk_shares
+
+    shares = {name: unk_shares(data.splits[name], data.src_vocab, data.tgt_vocab) for name in ("train", "valid")}
+    said = ", ".join(f"{name} source {100 * s:.1f}% target {100 * t:.1f}%" for name, (s, t) in shares.items())
+    if max(max(v) for v in shares.values()) <= UNK_WARN:
+        return f"words read as <unk>: {said}"
+    return (f"warning: many words are read as <unk> ({said}): the model learns to write <unk> for them (the "
+            "loss counts that as right; BLEU, against the real words, does not); train on more text, or lower "
+            "--min-freq (1 keeps every training word)")
+
+
 # --- the training run behind `seqlab train translate` ----------------------------------------
 
 @releases_run_folder
@@ -325,6 +342,7 @@ def fit(cfg, *, log=print) -> dict:
         f"{n_params:,} parameters; device {device}" + (f"; {dist.world_size} ranks" if dist.enabled else ""))
     cut = cut_counts(data.splits["train"], d.num_steps)
     log(cut_note(cut, d.num_steps))
+    log(unk_note(data))
     if bleu_pairs:
         log(f"valid BLEU (greedy) on {subset_note(len(bleu_pairs), len(data.splits['valid']))}")
     meta_base = {"task": "translate", "config": to_dict(cfg), **({} if legacy else {"pair_tokens": PAIR_TOKENS}),

@@ -175,3 +175,23 @@ def test_evaluate_reads_decomposed_accents_as_the_vocabularys_form(tmp_path, cap
     monkeypatch.setattr(translation, "load_translation", decomposed)
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
     assert json.loads(capsys.readouterr().out) == composed
+
+
+def test_training_logs_the_share_of_words_read_as_unk_and_warns_when_it_is_large(tmp_path):
+    from types import SimpleNamespace
+
+    from seqlab.data.translation import unk_shares
+    from seqlab.data.vocab import Vocab
+
+    src, tgt = Vocab(["a", "b"], reserved_tokens=["<pad>"]), Vocab(["x"], reserved_tokens=["<pad>"])
+    pairs = [(["a", "b", "c"], ["x", "y"]), (["a"], ["x", "x", "z", "x"])]
+    assert unk_shares(pairs, src, tgt) == (1 / 4, 2 / 6)  # 'c' of 4 source words; 'y', 'z' of 6 target words
+    data = SimpleNamespace(src_vocab=src, tgt_vocab=tgt, splits={"train": pairs[:1] * 20, "valid": [(["a"], ["x"])]})
+    assert tr.unk_note(data).startswith("warning: many words are read as <unk> (train source 33.3% target 50.0%")
+    data.splits["train"] = [(["a", "b"], ["x"])]
+    assert tr.unk_note(data) == ("words read as <unk>: train source 0.0% target 0.0%, valid source 0.0% "
+                                 "target 0.0%")
+    logs = []  # the run's log has it (min_freq 1: every training word kept; each valid pair has its own words)
+    tr.fit(_cfg(tmp_path, _sorted_pairs(tmp_path / "pairs.txt")), log=logs.append)
+    assert any("read as <unk> (train source 0.0% target 0.0%, valid source 13.7% target 33.3%)" in line
+               for line in logs)
