@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 import traceback
+from pathlib import Path
 
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
@@ -54,8 +55,27 @@ def evaluate(args: argparse.Namespace) -> int:
     if module is None or not hasattr(module, "evaluate"):
         raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds a {task!r} model, which `seqlab evaluate` cannot evaluate")
     result = module.evaluate(args, ckpt)
+    result.update({k: v for k, v in training_figures(ckpt).items() if k not in result})
     print(to_json(result))
     return 0
+
+
+def training_figures(ckpt) -> dict:
+    """The training figures (`train_*`) of the checkpoint's epoch, to print beside the held-out ones:
+    from the run folder's metrics.jsonl, else from the checkpoint's own record; {} if neither has them."""
+    import json
+
+    epoch, record = ckpt.meta.get("epoch"), ckpt.meta.get("metrics")
+    log = Path(ckpt.path).parent / "metrics.jsonl"
+    try:
+        with open(log, encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh if line.strip()]
+        record = next((r for r in reversed(rows) if isinstance(r, dict) and r.get("epoch") == epoch), record)
+    except (OSError, ValueError):
+        pass  # a checkpoint copied out of its run folder, or a log being written: the checkpoint's own record
+    if not isinstance(record, dict):
+        return {}
+    return {k: v for k, v in record.items() if k.startswith("train_")}
 
 
 def pick_split(asked: str | None, have: list[str], what: str, why: str = "") -> str:
