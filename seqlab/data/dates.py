@@ -158,9 +158,12 @@ class DateIndex:
                 continue
             (line0, cell0), (line1, cell1) = cells[i - 1], cells[i]
             if times[i] == times[i - 1]:
+                dst = (" (or, in local time without UTC offsets, the hour a daylight-saving change repeats: write "
+                       "the offsets, or UTC)" if times[i].tzinfo is None and times[i].time() != times[0].time()
+                       else "")
                 raise SeqlabError(f"{head}: line {line1} repeats the timestamp {cell1} of line {line0}; a forecast "
                                   "reads one series per file (a long-format file with several series, e.g. one "
-                                  "per store, must be split into one file per series first)")
+                                  f"per store, must be split into one file per series first){dst}")
             if all(b < a for a, b in zip(times, times[1:])):
                 raise SeqlabError(f"{head} runs newest first ({cell0} on line {line0}, {cell1} on line {line1}): "
                                   "sort the file by its dates in ascending order (oldest first)")
@@ -168,25 +171,42 @@ class DateIndex:
                               "timestamps must be strictly increasing; sort the file by its dates, oldest "
                               "first")
         date_only = all(_is_date_only(c) for _, c in cells)
+        # Local times with UTC offsets (pandas writes a tz-aware index so) change offset at a daylight-saving
+        # change: a daily or monthly series at one wall-clock time is evenly spaced in wall-clock time, not in
+        # absolute time. It is read on the wall clock (its future then has no offset: the next change is unknown).
+        wall = [t.replace(tzinfo=None) for t in times]
+        same_time = all(w.time() == wall[0].time() for w in wall)
+        if same_time and len({t.utcoffset() for t in times}) > 1:
+            times = wall
         first = times[0]
-        same_time = all((t.time(), t.utcoffset()) == (first.time(), first.utcoffset()) for t in times)
         anchored = same_time and (all(t.day == first.day for t in times) or all(map(_is_month_end, times)))
         if anchored:  # a calendar step: monthly, quarterly, yearly, ...
-            month_end = any(t.day != first.day for t in times) or (first.day > 28 and _is_month_end(first))
+            month_end = any(t.day != first.day for t in times)  # (one day throughout: that day, even the 30th)
             diffs = [_month_index(b) - _month_index(a) for a, b in zip(times, times[1:])]
             step_m = _usual(diffs)
             for i, d in enumerate(diffs):
                 if d != step_m:
-                    raise SeqlabError(_gap(head, cells, i, _say_months(d), _say_months(step_m),
+                    raise UnevenDates(_gap(head, cells, i, _say_months(d), _say_months(step_m),
                                            d // step_m - 1 if d % step_m == 0 else None, hint))
-            return cls(column, first, len(times), months=step_m, month_end=month_end, date_only=date_only)
-        diffs = [b - a for a, b in zip(times, times[1:])]
-        step = _usual(diffs)
-        for i, d in enumerate(diffs):
-            if d != step:
-                missing = d // step - 1 if d > step and d % step == timedelta(0) else None
-                raise SeqlabError(_gap(head, cells, i, _say_delta(d), _say_delta(step), missing, hint))
-        return cls(column, first, len(times), step=step, date_only=date_only, tz_of_last=times[-1].utcoffset())
+            index = cls(column, first, len(times), months=step_m, month_end=month_end, date_only=date_only)
+        else:
+            diffs = [b - a for a, b in zip(times, times[1:])]
+            step = _usual(diffs)
+            for i, d in enumerate(diffs):
+                if d != step:
+                    missing = d // step - 1 if d > step and d % step == timedelta(0) else None
+                    raise UnevenDates(_gap(head, cells, i, _say_delta(d), _say_delta(step), missing, hint))
+            index = cls(column, first, len(times), step=step, date_only=date_only, tz_of_last=times[-1].utcoffset())
+        for i, t in enumerate(times):  # the index must give back every date of the file (month ends and all)
+            if index.at(i) != t:
+                raise UnevenDates(f"{head}, line {cells[i][0]}: {cells[i][1]} is off the series' even spacing "
+                                  f"(one every {index.every} from {cells[0][1]} gives {index.iso(i)}); a forecast "
+                                  f"needs an evenly spaced series: fill or resample it first{hint}")
+        return index
+
+
+class UnevenDates(SeqlabError):
+    """Dates in order but not evenly spaced (a gap, or an uneven step)."""
 
 
 def _usual(diffs: list):

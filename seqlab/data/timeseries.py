@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.dates import DateIndex, parse_timestamp
+from seqlab.data.dates import DateIndex, UnevenDates, parse_timestamp
 from seqlab.data.dates import show_cell as _show
 from seqlab.data.text import _utf16_encoding
 from seqlab.errors import SeqlabError
@@ -178,7 +178,17 @@ def load_csv_series(path: str | Path, column: str, date_column: str | None = "au
                 "the rows are read as evenly spaced steps without dates (--date-column NAME names a date column)")
         return torch.tensor(values, dtype=torch.float32), None
     hint = " (or --date-column none to read the rows as evenly spaced steps without dates)" if auto else ""
-    dates = DateIndex.from_cells(stamps, header[dcol], where, hint)
+    try:
+        dates = DateIndex.from_cells(stamps, header[dcol], where, hint)
+    except UnevenDates as exc:
+        if not auto:
+            raise
+        # a column found by its name, in order but unevenly spaced (business days, gaps): the rows are
+        # read as steps, as before dates were read; out of order or repeated dates stay refused
+        if log is not None:
+            log(f"{str(exc).split('; a forecast needs')[0]}: the rows are read as evenly spaced steps without "
+                "dates (--date-column NAME insists on the dates)")
+        return torch.tensor(values, dtype=torch.float32), None
     if log is not None:
         found = " (found by its name; --date-column none reads the rows without dates)" if auto else ""
         log(f"dates from column {header[dcol]!r}{found}: {len(values)} values from {dates.iso(0)} to "

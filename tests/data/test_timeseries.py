@@ -244,9 +244,20 @@ def test_auto_takes_the_one_column_named_for_dates_and_says_so(tmp_path):
     assert dates.column == "Timestamp" and dates.iso(2) == "2024-01-03"
     assert lines == ["dates from column 'Timestamp' (found by its name; --date-column none reads the rows without "
                      "dates): 2 values from 2024-01-01 to 2024-01-02, one every 1 day"]
-    # found by its name, a gap is refused with the way out of dates
-    with pytest.raises(SeqlabError, match="fill the gaps or resample it first \\(or --date-column none"):
-        load_csv_series(_dated(tmp_path, ["2024-01-01", "2024-01-02", "2024-01-04"]), "v")
+    # found by its name, a gap (business days, say) reads the rows as steps without dates, saying so, as
+    # before dates were read (such files trained then); named with --date-column, it is refused
+    lines.clear()
+    gapped = _dated(tmp_path, ["2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09"])
+    x, dates = load_csv_series(gapped, "v", log=lines.append)
+    assert dates is None and x.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert lines == ["CSV file " + repr(str(gapped)) + ", column 'date': a gap (2 missing values) between line 3 "
+                     "(2024-01-05) and line 4 (2024-01-08): 3 days apart where the series steps by 1 day: the rows "
+                     "are read as evenly spaced steps without dates (--date-column NAME insists on the dates)"]
+    with pytest.raises(SeqlabError, match="fill the gaps or resample it first$"):
+        load_csv_series(gapped, "v", "date")
+    # found by its name, dates newest first or repeated are still refused (a file read backwards, or two series)
+    with pytest.raises(SeqlabError, match="newest first.*\\(oldest first\\)"):
+        load_csv_series(_dated(tmp_path, ["2024-01-03", "2024-01-02", "2024-01-01"]), "v")
     # none (flag or TOML), or another name: no dates
     for off in (None, "none", "NONE"):
         assert load_csv_series(_dated(tmp_path, ["2024-01-02", "2024-01-01"]), "v", off)[1] is None
@@ -284,3 +295,40 @@ def test_date_index_from_an_edited_checkpoint_is_refused():
                 dict(good, start="soon"), {k: v for k, v in good.items() if k != "step"}, dict(good, length="3")):
         with pytest.raises(SeqlabError, match="are not a start, a step and a last date that agree"):
             DateIndex.from_meta(bad)
+
+
+@pytest.mark.parametrize("stamps, future", [
+    # one day of the month throughout, a month end only by chance (April 30, February 29): not month ends
+    (["2024-04-30", "2024-05-30", "2024-06-30"], "2024-07-30"),
+    (["2024-02-29", "2024-03-29", "2024-04-29"], "2024-05-29"),
+    # month ends (the day changes with the month)
+    (["2024-02-29", "2024-03-31", "2024-04-30"], "2024-05-31"),
+])
+def test_a_monthly_series_on_a_late_day_keeps_its_day(tmp_path, stamps, future):
+    # the 30th of April read as a month end moved every later date to its month's end (2024-05-30 -> 05-31)
+    from seqlab.data.timeseries import load_csv_series
+
+    _, dates = load_csv_series(_dated(tmp_path, stamps), "v", "date")
+    assert [dates.iso(i) for i in range(4)] == stamps + [future]
+
+
+def test_local_times_across_a_daylight_saving_change_are_read_on_the_wall_clock(tmp_path):
+    # pandas writes a tz-aware index with each row's offset: daily and monthly series across a DST change
+    # were refused ("23 hours apart", "31 days apart where the series steps by 29 days")
+    from seqlab.data.timeseries import load_csv_series
+
+    daily = ["2024-03-09 00:00:00-05:00", "2024-03-10 00:00:00-05:00", "2024-03-11 00:00:00-04:00",
+             "2024-03-12 00:00:00-04:00"]
+    _, dates = load_csv_series(_dated(tmp_path, daily), "v", "date")
+    assert dates.every == "1 day" and dates.iso(4) == "2024-03-13T00:00:00"
+    monthly = ["2024-01-01T00:00:00-05:00", "2024-02-01T00:00:00-05:00", "2024-03-01T00:00:00-05:00",
+               "2024-04-01T00:00:00-04:00"]
+    _, dates = load_csv_series(_dated(tmp_path, monthly), "v", "date")
+    assert dates.every == "1 month" and dates.iso(4) == "2024-05-01T00:00:00"
+    # hourly with offsets is even in absolute time already
+    hourly = ["2024-03-10T00:00:00-05:00", "2024-03-10T01:00:00-05:00", "2024-03-10T03:00:00-04:00"]
+    assert load_csv_series(_dated(tmp_path, hourly), "v", "date")[1].every == "1 hour"
+    # naive local hours repeat one at the autumn change: the message names that cause too
+    naive = ["2024-11-03T00:00", "2024-11-03T01:00", "2024-11-03T01:00", "2024-11-03T02:00"]
+    with pytest.raises(SeqlabError, match="repeats the timestamp.*daylight-saving change"):
+        load_csv_series(_dated(tmp_path, naive), "v", "date")
