@@ -169,6 +169,11 @@ def run_translate(args: argparse.Namespace) -> int:
         sources, notes = [], []
         for where, text in chunk:
             total += 1
+            if isinstance(text, _Unreadable):  # a line of standard input that is not UTF-8
+                notes.append(_message("warning", where, f"{text.reason}; its output line is left empty"))
+                failed += 1
+                sources.append(None)
+                continue
             if not text.strip() and not single:  # blank in, blank out (not a failure)
                 sources.append(None)
                 continue
@@ -283,19 +288,28 @@ def _stdin_lines():
     mark, \\r\\n read as \\n."""
     import sys
 
-    from seqlab.errors import SeqlabError
-
     stream = getattr(sys.stdin, "buffer", None) or sys.stdin
     for n, raw in enumerate(stream, start=1):
         if isinstance(raw, bytes):
             try:
                 raw = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise SeqlabError(f"standard input line {n} is not UTF-8 text (bad byte at offset {exc.start} "
-                                  "of the line): convert it, e.g. `iconv -f latin1 -t utf-8`") from None
+            except UnicodeDecodeError as exc:  # this line is warned about; the others are translated
+                yield f"standard input line {n}", _Unreadable(
+                    f"not UTF-8 text (bad byte at offset {exc.start} of the line): convert the input, e.g. "
+                    "`iconv -f latin1 -t utf-8`")
+                continue
         if n == 1 and raw.startswith("\ufeff"):
             raw = raw[1:]
         yield f"standard input line {n}", raw.rstrip("\r\n")
+
+
+class _Unreadable(str):
+    """A line of standard input that could not be decoded, and why."""
+
+    def __new__(cls, reason: str):
+        line = super().__new__(cls, "")
+        line.reason = reason
+        return line
 
 
 def _chunks(items, size: int):

@@ -122,7 +122,15 @@ def test_standard_input_is_read_with_file_dash_and_when_piped(run, capsys, monke
     assert "nothing to translate: standard input is empty" in err and err.count("\n") == 1
     _stdin(monkeypatch, b"va \xe9\n")
     assert _translate(run, "--file", "-") == 2
-    assert "standard input line 1 is not UTF-8" in capsys.readouterr().err
+    assert "standard input line 1: not UTF-8" in capsys.readouterr().err
+    # a bad line amid others: warned about by number, an empty output line, the rest translated (it ended
+    # the run, losing the good lines of its batch and every later one)
+    _stdin(monkeypatch, b"va !\nsalut !\nva \xe9\nva !\nsalut !\n")
+    assert _translate(run, "--file", "-", "--batch-size", "2") == 2
+    captured = capsys.readouterr()
+    lines = captured.out.split("\n")[:-1]
+    assert len(lines) == 5 and lines[2] == "" and lines[0] == lines[3] != "" and lines[1] == lines[4] != ""
+    assert "standard input line 3: not UTF-8 text" in captured.err and "1 of 5 lines" in captured.err
 
 
 def test_decomposed_accents_translate_as_the_composed_ones(run, capsys, monkeypatch):
