@@ -68,7 +68,7 @@ def check_sampling(temperature: float | None, top_k: int | None, top_p: float | 
                           f"got {temperature}")
     if top_k is not None and not (is_int(top_k) and top_k > 0):
         raise SeqlabError(f"top-k must be a positive integer (a number of candidate tokens), got {top_k!r}")
-    if top_p is not None and not 0 < top_p <= 1:
+    if top_p is not None and (isinstance(top_p, bool) or not 0 < top_p <= 1):
         raise SeqlabError(f"top-p must be in (0, 1] (the probability mass to sample from; 1: all tokens), "
                           f"got {top_p}")
 

@@ -265,7 +265,8 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     # the test accuracy of the epoch best.safetensors holds (what evaluate and classify use), and
     # the last epoch's beside it: the two are different checkpoints
     records = log_file.records
-    chosen = next((r for r in reversed(records) if r["valid_accuracy"] == best), None)
+    # best.safetensors is replaced only on a strictly higher accuracy: a tie keeps the first epoch
+    chosen = next((r for r in records if r["valid_accuracy"] == best), None)
     last = records[-1] if records else {}
     return {"epochs": len(records), "best_epoch": chosen and chosen["epoch"], "best_valid_accuracy": best,
             "test_accuracy": chosen and chosen["test_accuracy"], "last_test_accuracy": last.get("test_accuracy"),

@@ -210,6 +210,6 @@ def test_top_p_in_generate_and_its_bounds():
     assert greedy == generate_ids(net, [1, 2], 10, top_p=1e-9, seed=3)  # a nucleus of one token is greedy
     a = generate_ids(net, [1, 2], 10, temperature=1.5, top_p=0.9, seed=3)
     assert a == generate_ids(net, [1, 2], 10, temperature=1.5, top_p=0.9, seed=3) != greedy
-    for bad in (0.0, 1.5, -0.1):
+    for bad in (0.0, 1.5, -0.1, float("nan"), True):
         with pytest.raises(SeqlabError, match="top-p must be in \\(0, 1\\]"):
             generate_ids(net, [1], 3, top_p=bad)

@@ -195,6 +195,24 @@ def test_best_checkpoint_is_the_epoch_of_highest_validation_accuracy(tmp_path, m
     assert (result["best_epoch"], result["test_accuracy"], result["last_test_accuracy"]) == (2, 0.1, 0.2)
 
 
+def test_a_tie_in_validation_accuracy_keeps_the_first_epoch_and_the_result_says_so(tmp_path, monkeypatch):
+    import seqlab.training.classify as tc
+
+    valid, test = iter([0.5, 0.9, 0.9, 0.9]), iter([0.3, 0.4, 0.6, 0.7])  # epochs 2-4 tie
+
+    def scripted(net, x, y, device, batch_size=1000):
+        acc = next(valid) if len(x) == 50 else next(test)
+        return {"loss": 1 - acc, "accuracy": acc, "count": len(x)}
+
+    monkeypatch.setattr(tc, "evaluate_accuracy", scripted)
+    root = make_digits(tmp_path, n_train=100, n_test=20)
+    result = train_classifier(tiny_config(root, tmp_path / "run", epochs=4), device="cpu", show_progress=False,
+                              log=quiet)
+    shipped = load_checkpoint(tmp_path / "run", "best").meta
+    assert shipped["epoch"] == 2 and shipped["test_accuracy"] == 0.4
+    assert (result["best_epoch"], result["test_accuracy"], result["last_test_accuracy"]) == (2, 0.4, 0.7)
+
+
 def test_stop_signal_ends_the_run_keeping_the_last_finished_epoch(tmp_path):
     import os
     import signal
