@@ -45,7 +45,7 @@ def test_valid_bleu_scores_pairs_spread_over_the_valid_split_not_its_first(tmp_p
     valid = load_translation(data=str(pairs), num_steps=6, valid_frac=0.3, test_frac=0.2, min_freq=1).splits["valid"]
     assert len(valid) > 8 and seen == [spread_subset(valid, 4)]
     assert seen[0] != valid[:4] and seen[0][-1] in valid[len(valid) // 2:]
-    assert any(line.startswith(f"valid BLEU (greedy) on 4 of the {len(valid)} valid pairs, every ")
+    assert any(line.startswith(f"valid BLEU (greedy) on 4 of the {len(valid)} valid pairs, one in every ")
                for line in logged), logged
 
 

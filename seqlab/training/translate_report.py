@@ -1,0 +1,59 @@
+"""What a translation run reports besides its losses: what its BLEU figure is, which validation
+pairs its per-epoch BLEU reads, and how much of the data num_steps cuts and <unk> hides."""
+
+from __future__ import annotations
+
+
+def bleu_signature() -> str:
+    """What `bleu_on`'s figure is, in sacrebleu's signature style: one reference per pair (a source
+    with several translations is scored once per pair), lower-cased and tokenised by the book's
+    preprocessing (9.5), then `corpus_bleu`, which equals sacrebleu's corpus BLEU with
+    tokenize='none' on those tokens: exp smoothing, one brevity penalty for the corpus."""
+    from seqlab import __version__
+
+    return f"nrefs:1|case:lc|eff:no|tok:d2l-9.5|smooth:exp|version:seqlab-{__version__}"
+
+
+def spread_subset(pairs: list, n: int) -> list:
+    """At most `n` of `pairs`, spread evenly over them: pairs[i * len / n] for i < n (every
+    (len / n)-th, from the first). All of them when there are n or fewer. A file sorted by length
+    (fra.txt, and Tatoeba's exports) would give its shortest sentences as the first n."""
+    if len(pairs) <= n:
+        return list(pairs)
+    return [pairs[i * len(pairs) // n] for i in range(n)]
+
+
+def subset_note(chosen: int, total: int) -> str:
+    """How `spread_subset` chose, for the log and the help."""
+    if chosen >= total:
+        return f"all {total:,} valid pairs"
+    return f"{chosen:,} of the {total:,} valid pairs, one in every {total / chosen:.3g} (spread over the split)"
+
+
+def cut_note(counts: dict, num_steps: int) -> str:
+    """The log line of `cut_counts` for the training split."""
+    n = max(counts["pairs"], 1)
+    if not counts["either"]:
+        return f"no training pair is longer than num_steps-1 = {num_steps - 1} tokens: none is cut"
+    hint = (f"; --num-steps {counts['fits_99']} would cut at most 1%" if counts["fits_99"] > num_steps else "")
+    return (f"training pairs longer than num_steps-1 = {num_steps - 1} tokens are cut to num_steps (their <eos> "
+            f"dropped, as the book does): source {counts['source']:,} ({100 * counts['source'] / n:.1f}%), "
+            f"target {counts['target']:,} ({100 * counts['target'] / n:.1f}%), either "
+            f"{counts['either']:,} ({100 * counts['either'] / n:.1f}%){hint}")
+
+
+UNK_WARN = 0.10  # a larger share of <unk> words on a side is warned about
+
+
+def unk_note(data) -> str:
+    """The log line of the shares of words read as <unk> (rarer than --min-freq in training, or
+    not in it), training and validation, each side; a warning above UNK_WARN."""
+    from seqlab.data.translation import unk_shares
+
+    shares = {name: unk_shares(data.splits[name], data.src_vocab, data.tgt_vocab) for name in ("train", "valid")}
+    said = ", ".join(f"{name} source {100 * s:.1f}% target {100 * t:.1f}%" for name, (s, t) in shares.items())
+    if max(max(v) for v in shares.values()) <= UNK_WARN:
+        return f"words read as <unk>: {said}"
+    return (f"warning: many words are read as <unk> ({said}): the model learns to write <unk> for them (the "
+            "loss counts that as right; BLEU, against the real words, does not); train on more text, or lower "
+            "--min-freq (1 keeps every training word)")
