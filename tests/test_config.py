@@ -112,7 +112,7 @@ def test_help_keeps_a_percent_sign_in_a_description():
     from seqlab.cli import build_parser
 
     text = " ".join(_subcommand(_subcommand(build_parser(), "train"), "lm").format_help().split())
-    assert "(its last 10% is held out)" in text
+    assert "(its last 10% held out)" in text
 
 
 @dataclasses.dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from seqlab.fileio import to_json
@@ -23,7 +24,8 @@ def register(commands, train) -> None:
     g = commands.add_parser("generate", help="generate text from a language-model checkpoint",
                             description="Warm up on the prefix, then greedy (default) or sampled tokens.")
     g.add_argument("--checkpoint", required=True, metavar="DIR", help="a run's --out folder or a .safetensors file")
-    g.add_argument("--prefix", required=True, help="text to start from (characters or words, as the model reads)")
+    g.add_argument("--prefix", required=True, help="text to start from (characters or words, as the model reads; at the word level a line "
+                        "break is the line end <eos> training read)")
     g.add_argument("--num-tokens", type=int, default=50, dest="num_tokens")
     g.add_argument("--temperature", type=float, default=None,
                    help="sample from softmax(logits / T); without it, --top-k and --top-p: greedy")
@@ -33,7 +35,8 @@ def register(commands, train) -> None:
                         "e.g. 0.9), after --temperature and --top-k")
     g.add_argument("--seed", type=int, default=None, help="seed for sampling (reproducible output)")
     g.add_argument("--num-samples", type=int, default=1, dest="num_samples",
-                   help="continuations of the prefix, generated as one batch (printed one after another)")
+                   help="continuations of the prefix, generated as one batch (printed one after another); more "
+                        "than one needs --temperature, --top-k or --top-p (greedy ones are all alike)")
     g.add_argument("--which", choices=("best", "last"), default="best",
                    help="best: the epoch of lowest validation loss (default); last: the final epoch")
     g.add_argument("--device", default="auto")
@@ -60,7 +63,8 @@ def run_train(args: argparse.Namespace) -> int:
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
         record = fit_lm(cfg, corpus, device)
     if distributed.is_main_process():
-        print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "tokens_per_sec", "wall_s")}))
+        print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "valid_unk_rate", "tokens_per_sec",
+                                                  "wall_s")}))
     return 0
 
 
@@ -70,25 +74,37 @@ def _corpus(cfg, vocab=None, source=None, run_folder=None):
     return load_corpus(cfg, vocab, source, run_folder)
 
 
-def _tokens(text: str, level: str) -> list[str]:
-    return list(text) if level == "char" else text.split()
+def _tokens(text: str, level: str, vocab) -> list[str]:
+    """The prefix as the model's tokens: characters, or words with each line break the line end
+    "<eos>" that training read (when the model's words have one: not the book's Time Machine)."""
+    from seqlab.data.corpora import EOS
+
+    if level == "char":
+        return list(text)
+    text = text.replace("\r\n", "\n")
+    return text.replace("\n", f" {EOS} ").split() if EOS in vocab else text.split()
 
 
 def run_generate(args: argparse.Namespace) -> int:
     from seqlab.data.vocab import Vocab
+    from seqlab.errors import SeqlabError
     from seqlab.generation.sampling import check_generates, check_prefix, check_sampling, generate_batch
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import load_checkpoint
     from seqlab.training.lm import model_from_checkpoint
 
     check_sampling(args.temperature, args.top_k, args.top_p)
+    if args.num_samples > 1 and (args.temperature, args.top_k, args.top_p) == (None, None, None):
+        raise SeqlabError(f"--num-samples {args.num_samples} without --temperature, --top-k or --top-p would print "
+                          f"{args.num_samples} identical greedy continuations: add a sampling option (e.g. "
+                          "--temperature 0.8 or --top-p 0.9) to draw different ones")
     ckpt = load_checkpoint(args.checkpoint, args.which)
     device = resolve_device(args.device)
     net, cfg = model_from_checkpoint(ckpt, device)
     check_generates(net)
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     level = cfg.data.level
-    prefix = check_prefix(_tokens(args.prefix, level), vocab, level)
+    prefix = check_prefix(_tokens(args.prefix, level, vocab), vocab, level)
     rows = generate_batch(net, [prefix], args.num_tokens, num_samples=args.num_samples,
                           temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
                           device=device)
@@ -124,19 +140,24 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     from seqlab.data.vocab import Vocab
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import bad_checkpoint
-    from seqlab.training.lm import evaluate_lm, model_from_checkpoint
+    from seqlab.training.lm import evaluate_lm, model_from_checkpoint, unk_warning
     from seqlab.training.metrics import perplexity
 
     device = resolve_device(getattr(args, "device", "auto"))
     net, cfg = model_from_checkpoint(ckpt, device)
     corpus = _corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"]), source=ckpt.meta.get("data_file"),
                      run_folder=ckpt.path.parent)
-    # Time Machine, Tiny Shakespeare, --data files: the held-out 10% (valid) is the only held-out split
+    # Time Machine, Tiny Shakespeare, --data files: the held-out 10% (valid) is the only held-out split;
+    # PTB, WikiText-2 and a --data folder with a test.txt have a test split (the default)
     have = [s for s in ("valid", "test") if getattr(corpus, s) is not None]
     split = pick_split(getattr(args, "split", None), have, f"this run's corpus ({corpus.name})")
     batch_size = eval_batch_size(args, ckpt, cfg.train.eval_batch_size)
     if cfg.train.num_steps < 1:  # from the checkpoint, whose metadata may be edited
         raise bad_checkpoint(ckpt, f"its config's num_steps is {cfg.train.num_steps}, not a positive integer")
     loss_sum, n = evaluate_lm(net, corpus.split(split), batch_size, cfg.train.num_steps, device)
+    warning = unk_warning(corpus, split)
+    if warning:  # (stderr: stdout is the JSON)
+        print(f"seqlab: warning: {warning}", file=sys.stderr)
     return {"split": split, "ppl": perplexity(loss_sum, n), "loss": loss_sum / n, "tokens": n,
-            "epoch": ckpt.meta.get("epoch"), "checkpoint": str(Path(ckpt.path))}
+            "unk_rate": round(corpus.unk_rate(split), 6), "epoch": ckpt.meta.get("epoch"),
+            "checkpoint": str(Path(ckpt.path))}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from seqlab.fileio import to_json
 
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     # the text's own tokens: no line-end markers (a word "<eos>" written in the text is counted)
     tokens = [t for chunk in token_chunks(read_text(path), args.level, style, line_ends=False) for t in chunk]
     result = describe(tokens, top=args.top)
+    if result["warning"]:
+        print(f"seqlab: warning: {result['warning']}", file=sys.stderr)
     if args.plot:
         tables = {label: result["ngrams"][n]["freqs"] for n, label in ((1, "unigram"), (2, "bigram"), (3, "trigram"))}
         plot_zipf(args.plot, tables, title=f"{name} ({args.level} level): frequency vs rank")

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from seqlab.data.registry import (DATASETS, Dataset, RemoteFile, cache_dir,  # noqa: F401 (re-exported)
-                                  dataset_file, file_fingerprint, get_dataset, sha256_of)
+                                  dataset_file, file_fingerprint, get_dataset, sha256_of, split_files)
 from seqlab.data.text import book_lines, read_text, tokenize
-from seqlab.data.vocab import Vocab
+from seqlab.data.vocab import UNK, Vocab
 from seqlab.errors import SeqlabError
 
 # How text becomes a token stream ("style"):
@@ -278,7 +278,13 @@ class LMCorpus:
     train: torch.Tensor
     valid: torch.Tensor | None
     test: torch.Tensor | None = None
-    source: dict | None = None  # a --data file's registry.file_fingerprint (None for a registered data set)
+    source: dict | None = None  # a --data file's (or folder's) fingerprint (None for a registered data set)
+    # per split, how many of its targets are the word "<unk>" written in the text itself (PTB and
+    # WikiText-2 write one for each rare word): the rest of its <unk> are words outside the vocabulary
+    written_unk: dict[str, int] | None = None
+    # how load_lm_corpus built it: max_tokens (None: all), min_freq, max_size (None for a corpus built
+    # otherwise, or read with a given vocabulary)
+    built_with: dict | None = None
 
     def split(self, name: str) -> torch.Tensor:
         stream = getattr(self, name, None) if name in ("train", "valid", "test") else None
@@ -286,6 +292,19 @@ class LMCorpus:
             have = [s for s in ("train", "valid", "test") if getattr(self, s) is not None]
             raise SeqlabError(f"{self.name} has no {name!r} split; it has: {', '.join(have)}")
         return stream
+
+    def unk_rate(self, name: str) -> float:
+        """The share of the split's targets (every token after its first, what a perplexity averages
+        over) that are <unk>: words outside the vocabulary, and "<unk>" written in the text."""
+        targets = self.split(name)[1:]
+        return float((targets == self.vocab.unk).sum()) / len(targets) if len(targets) else 0.0
+
+    def oov_rate(self, name: str) -> float:
+        """`unk_rate` less the "<unk>" written in the text: the share of the split's targets that
+        are <unk> because the vocabulary (--max-vocab, --min-freq, the training split) lacks them."""
+        targets = self.split(name)[1:]
+        written = (self.written_unk or {}).get(name, 0)
+        return max(self.unk_rate(name) - written / len(targets), 0.0) if len(targets) else 0.0
 
 
 TEXT_DATASETS = ("timemachine", "tinyshakespeare", "ptb", "wikitext-2")
@@ -305,12 +324,13 @@ def check_text_dataset(dataset: str | None) -> None:
 def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, level: str = "char", *,
                    style: Style | None = None, max_tokens: int | None = None, min_freq: int = 0,
                    max_size: int | None = None, vocab: Vocab | None = None) -> LMCorpus:
-    """Load a registered data set (`dataset=`) or any UTF-8 text file (`data=`).
+    """Load a registered data set (`dataset=`), any UTF-8 text file (`data=`), or a folder of
+    splits (`data=`: train.txt, valid.txt and optionally test.txt, pytorch/examples' layout).
 
-    Splits: PTB and WikiText-2 have their own valid/test files; every other corpus keeps
-    its last 10% of tokens as the validation split (as nanoGPT does for Tiny Shakespeare).
-    The vocabulary is built on the training split, unless one is given (e.g. from a
-    checkpoint). `max_tokens` keeps the first tokens of the training split only.
+    Splits: PTB, WikiText-2 and a folder of splits have their own valid/test files; every other
+    corpus keeps its last 10% of tokens as the validation split (as nanoGPT does for Tiny
+    Shakespeare). The vocabulary is built on the training split, unless one is given (e.g. from
+    a checkpoint). `max_tokens` keeps the first tokens of the training split only.
     """
     if (dataset is None) == (data is None):
         raise SeqlabError("give exactly one of a dataset name (--dataset) or a text file (--data)")
@@ -319,34 +339,53 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
         tokenize([], level)
     if max_tokens is not None and max_tokens == 0:
         raise SeqlabError("max_tokens must be positive (or none/-1 for the whole corpus)")
+    given_vocab = vocab
     name = dataset or Path(data).name
     style = style or _STYLE.get(dataset or "", "raw")
     extra = [EOS] if level == "word" and style == "raw" else None
-    if dataset in _SPLIT_FILES:
-        texts = {s: read_text(dataset_file(dataset, f"{s}.txt")) for s in ("train", "valid", "test")}
-        built = vocab is None
-        train, vocab = encode_text(texts["train"], level, style, vocab=vocab, min_freq=min_freq,
-                                   max_size=max_size, reserved_tokens=extra)
-        valid, _ = encode_text(texts["valid"], level, style, vocab=vocab)
-        test, _ = encode_text(texts["test"], level, style, vocab=vocab)
-    else:
-        with _gc_paused():
+    folder = split_files(data) if data is not None else None  # None: `data` is a file
+    built = vocab is None
+    with _gc_paused():
+        if dataset in _SPLIT_FILES or folder is not None:
+            files = folder or {s: dataset_file(dataset, f"{s}.txt") for s in ("train", "valid", "test")}
+            indexed = {s: _index_tokens(read_text(path), level, style) for s, path in files.items()}
+            for split, (ids, _) in indexed.items():
+                if split != "train" and len(ids) < 2:
+                    raise SeqlabError(f"{str(files[split])!r} holds {len(ids)} {level} token(s): a held-out "
+                                      "split needs at least 2 (one to predict)")
+            if built:
+                vocab = _vocab_of(indexed["train"][0], indexed["train"][1], min_freq=min_freq,
+                                  max_size=max_size, reserved_tokens=extra)
+        else:
             ids, tokens = _index_tokens(read_text(dataset_file(dataset) if dataset else data), level, style)
             n_valid = int(round(len(ids) * HELDOUT_FRACTION))
             if len(ids) - n_valid < 2 or n_valid < 2:
                 raise SeqlabError(f"{name!r} has only {len(ids)} {level} tokens: too short to hold out "
                                   f"{HELDOUT_FRACTION:.0%} for validation; give a longer text")
-            built = vocab is None
             if built:
                 vocab = _vocab_of(ids[:-n_valid], tokens, min_freq=min_freq, max_size=max_size,
                                   reserved_tokens=extra)
-            stream = _vocab_ids(ids, tokens, vocab)
-        train, valid, test = stream[:-n_valid], stream[-n_valid:], None
-    if built and len(vocab) <= 1 + len(extra or []):
-        raise SeqlabError(f"min_freq={min_freq}, max_size={max_size} leave no {level} of {name!r} in the "
-                          "vocabulary (every token would be <unk>): lower min_freq or raise max_size "
-                          "(from the command line: --min-freq, --max-vocab)")
-    if max_tokens is not None and max_tokens > 0:
-        train = train[:max_tokens]
-    source = file_fingerprint(data) if data is not None else None
-    return LMCorpus(name=name, level=level, vocab=vocab, train=train, valid=valid, test=test, source=source)
+            indexed = {"train": (ids[:-n_valid], tokens), "valid": (ids[-n_valid:], tokens)}
+        if built and len(vocab) <= 1 + len(extra or []):
+            raise SeqlabError(f"min_freq={min_freq}, max_size={max_size} leave no {level} of {name!r} in the "
+                              "vocabulary (every token would be <unk>): lower min_freq or raise max_size "
+                              "(from the command line: --min-freq, --max-vocab)")
+        if max_tokens is not None and max_tokens > 0:
+            ids, tokens = indexed["train"]
+            indexed["train"] = (ids[:max_tokens], tokens)
+        streams = {s: _vocab_ids(ids, tokens, vocab) for s, (ids, tokens) in indexed.items()}
+    written = {s: _written_unk(ids, tokens) for s, (ids, tokens) in indexed.items()}
+    source = None if data is None else file_fingerprint(data, [p.name for p in folder.values()] if folder else None)
+    built = {"max_tokens": max_tokens if max_tokens is not None and max_tokens > 0 else None,
+             "min_freq": min_freq, "max_size": max_size} if given_vocab is None else None
+    return LMCorpus(name=name, level=level, vocab=vocab, train=streams["train"], valid=streams["valid"],
+                    test=streams.get("test"), source=source, written_unk=written, built_with=built)
+
+
+def _written_unk(ids: np.ndarray, tokens: list[Hashable]) -> int:
+    """How many of a split's targets (`ids[1:]`) are the word "<unk>" written in the text."""
+    try:
+        k = tokens.index(UNK)
+    except ValueError:
+        return 0
+    return int(np.count_nonzero(ids[1:] == k))

@@ -153,11 +153,60 @@ def _is_file(path: Path) -> bool:
         raise _unreadable(path, exc) from None
 
 
-def file_fingerprint(path: str | Path) -> dict:
-    """Where a user's --data file is (absolute: the path as typed was relative to the folder the
-    run started in) and its sha256, kept in the run's checkpoints for `run_data_file`."""
+SPLIT_NAMES = {"train": "train.txt", "valid": "valid.txt", "test": "test.txt"}  # a --data folder's files
+
+
+def split_files(path: str | Path) -> dict[str, Path] | None:
+    """The split files of a --data folder (pytorch/examples' word_language_model layout): train.txt
+    and valid.txt, and test.txt when there is one (then the run has a test split); None when `path`
+    is not a folder (a text file: read as one text). A folder without train.txt or valid.txt is an
+    error naming what it lacks."""
     path = Path(path)
+    if not _is_dir(path):
+        return None  # a file, or nothing there (reading it says "not found")
+    files = {split: path / name for split, name in SPLIT_NAMES.items() if _is_file(path / name)}
+    missing = [SPLIT_NAMES[s] for s in ("train", "valid") if s not in files]
+    if missing:
+        try:
+            held = sorted(p.name for p in path.iterdir() if p.suffix == ".txt")
+        except OSError:
+            held = []
+        has = f"; it holds {', '.join(held[:5])}{', ...' if len(held) > 5 else ''}" if held else ""
+        raise SeqlabError(f"{str(path)!r} is a folder without {' and '.join(missing)}: --data takes a text file "
+                          f"(its last 10% held out), or a folder of train.txt, valid.txt and optionally test.txt "
+                          f"(pytorch/examples' layout){has}")
+    return files
+
+
+def file_fingerprint(path: str | Path, names: list[str] | None = None) -> dict:
+    """Where a user's --data file is (absolute: the path as typed was relative to the folder the
+    run started in) and its sha256, kept in the run's checkpoints for `run_data_file`. With
+    `names` (a --data folder of splits): the folder, and the sha256 of each of those files in it."""
+    path = Path(path)
+    if names is not None:
+        return {"path": str(path.resolve()), "files": {name: sha256_of(path / name) for name in names}}
     return {"path": str(path.resolve()), "sha256": sha256_of(path)}
+
+
+def same_data(kept: dict | None, now: dict | None) -> str | None:
+    """None when `now` (a `file_fingerprint` of the data given) holds the bytes of `kept` (a run's),
+    or either is unknown; else what differs, for a message ("its sha256 differs", "valid.txt differs")."""
+    if not isinstance(kept, dict) or not isinstance(now, dict):
+        return None
+    was, new = kept.get("files"), now.get("files")
+    if isinstance(was, dict) != isinstance(new, dict):
+        return "it was a folder of splits, now a text file" if isinstance(was, dict) else \
+            "it was a text file, now a folder of splits"
+    if isinstance(was, dict):
+        for name in sorted(set(was) | set(new)):
+            if name not in new:
+                return f"{name} is missing"
+            if name not in was:
+                return f"{name} was added"
+            if was[name] != new[name]:
+                return f"{name} differs"
+        return None
+    return None if not kept.get("sha256") or kept.get("sha256") == now.get("sha256") else "its sha256 differs"
 
 
 def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path | None = None) -> str:
@@ -165,22 +214,42 @@ def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path |
     checkpoint's `file_fingerprint`: its absolute path, else the path as typed (from here, then
     from the run's folder: a project moved or copied elsewhere) holding the same bytes. A file
     moved away or changed since training is a clear error rather than a figure on other text. A
-    checkpoint without a fingerprint gives the path as typed."""
+    checkpoint without a fingerprint gives the path as typed. A --data folder of splits likewise:
+    the folder whose split files are the run's, each of them."""
     if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("path"), str):
         return typed
+    folder = isinstance(fingerprint.get("files"), dict)
     want = fingerprint.get("sha256")
     candidates = [Path(fingerprint["path"]), Path(typed)]
     if run_folder is not None and not Path(typed).is_absolute():
         candidates += [Path(run_folder) / typed, Path(run_folder).parent / typed]
-    found = [p for p in dict.fromkeys(candidates) if _is_file(p)]
+    found = [p for p in dict.fromkeys(candidates) if (_is_dir(p) if folder else _is_file(p))]
+    differs = {}
     for path in found:
-        if not want or sha256_of(path) == want:
+        if folder:
+            present = [name for name in SPLIT_NAMES.values() if _is_file(path / name)]
+            differs[path] = same_data(fingerprint, file_fingerprint(path, present))
+            if differs[path] is None:
+                return str(path)
+        elif not want or sha256_of(path) == want:
             return str(path)
+    what = "folder of splits" if folder else "file"
     if not found:
-        raise SeqlabError(f"the run's text file {fingerprint['path']!r} (its --data {typed}) is not there any more: "
-                          "the held-out part is read from it; put the file back there")
-    raise SeqlabError(f"{str(found[0])!r} has changed since the run was trained (its sha256 differs): its held-out "
-                      "part would not be the run's; restore the file the run was trained on")
+        raise SeqlabError(f"the run's text {what} {fingerprint['path']!r} (its --data {typed}) is not there any more: "
+                          f"the held-out part is read from it; put the {what} back there")
+    why = f" ({differs[found[0]]})" if folder else " (its sha256 differs)"
+    raise SeqlabError(f"{str(found[0])!r} has changed since the run was trained{why}: its held-out part would not "
+                      f"be the run's; restore the {what} the run was trained on")
+
+
+def _is_dir(path: Path) -> bool:
+    """Path.is_dir(), with a path that cannot be looked at a one-line error (as `_is_file`)."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError as exc:
+        if exc.errno in _NOT_THERE:
+            return False
+        raise _unreadable(path, exc) from None
 
 
 def cache_dir() -> Path:

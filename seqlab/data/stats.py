@@ -17,6 +17,7 @@ from typing import Hashable, Sequence
 
 import numpy as np
 
+from seqlab.data.text import unsegmented_note
 from seqlab.errors import SeqlabError
 
 
@@ -81,10 +82,15 @@ def format_gram(gram: Hashable) -> str:
 
 
 def describe(tokens: Sequence[Hashable], top: int = 10, max_n: int = 3) -> dict:
-    """Top n-grams and Zipf exponents for n = 1..max_n (plain data, JSON-able)."""
-    out = {"tokens": len(tokens), "ngrams": {}}
+    """Top n-grams and Zipf exponents for n = 1..max_n (plain data, JSON-able).
+
+    `warning`: a note when the tokens look like words of text written without spaces (Chinese,
+    Japanese: `text.unsegmented_note`), else None."""
+    out = {"tokens": len(tokens), "warning": None, "ngrams": {}}
     for n in range(1, max_n + 1):
         table = ngram_freqs(tokens, n)
+        if n == 1:
+            out["warning"] = unsegmented_note(table)
         fit = fit_zipf([c for _, c in table]) if len(table) >= 2 else None
         out["ngrams"][n] = {
             "types": len(table),

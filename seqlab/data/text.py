@@ -84,3 +84,37 @@ def tokenize(lines: list[str], token: str = "word") -> list[list[str]]:
     if token == "char":
         return [list(line) for line in lines]
     raise SeqlabError(f"unknown token type {token!r}: use 'word' or 'char'")
+
+
+# --- text without spaces between words -----------------------------------------------------
+# Chinese and Japanese are written without spaces, so whitespace "words" are whole phrases or
+# lines. The rule (documented in the README): at the word level, the text looks unsegmented when
+# its words average more than 12 characters (English averages 4-5, German 6), or more than 4 when
+# most of its characters are Han or kana (text segmented by jieba or MeCab averages under 2).
+LONG_WORD = 12
+LONG_CJK_WORD = 4
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def unsegmented_note(freqs, skip: tuple = ()) -> str | None:
+    """A warning when word tokens look like text written without spaces (see LONG_WORD), else None.
+
+    `freqs`: (word, count) pairs, e.g. a vocabulary's `token_freqs`; words in `skip` (the "<eos>"
+    line ends) and tokens that are not strings are left out."""
+    words = chars = cjk = 0
+    for token, count in freqs:
+        if not isinstance(token, str) or token in skip:
+            continue
+        words += count
+        chars += count * len(token)
+        cjk += count * len(_CJK.findall(token))
+    if not words:
+        return None
+    mean, mostly_cjk = chars / words, cjk > chars / 2
+    if mean <= (LONG_CJK_WORD if mostly_cjk else LONG_WORD):
+        return None
+    script = " (mostly Chinese/Japanese characters)" if mostly_cjk else ""
+    return (f"this text looks written without spaces between words: its {words:,} word{'s' * (words != 1)}{script} "
+            f"average {mean:.1f} characters, each a phrase or a whole line, so the vocabulary is of phrases and "
+            "most of them are rare: use --level char (as nanoGPT does for such text), or segment the text first "
+            "(jieba, MeCab, sentencepiece)")

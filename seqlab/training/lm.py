@@ -45,6 +45,9 @@ from seqlab.training import common
 from seqlab.training.common import check_count, check_token_batch, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
+from seqlab.training.lm_data import (UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
+                                     check_same_data, data_config_for, data_warnings, load_corpus, unk_rates,
+                                     unk_warning)
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, check_finite,
                                    interrupted_message, resumed_note)
 from seqlab.training.metrics import perplexity
@@ -56,8 +59,8 @@ from seqlab.training.schedules import NTASGDTrigger, scaled_step
 @dataclass
 class DataConfig:
     dataset: str | None = None  # a registered data set: timemachine, tinyshakespeare, ptb, wikitext-2
-    data: str | None = None  # a UTF-8 text file instead of a data set (its last 10% is held out)
-    level: Literal["char", "word"] = "char"  # tokens: characters or whitespace-separated words
+    data: str | None = None  # a UTF-8 text file (its last 10% held out) or a folder of train/valid[/test].txt
+    level: Literal["char", "word"] = "char"  # tokens: characters or whitespace-separated words (not for Chinese)
     max_tokens: int | None = None  # keep the first N training tokens (the book uses 10000)
     min_freq: int = 0  # rarer training tokens become <unk>
     max_vocab: int | None = None  # cap the vocabulary (rarer tokens become <unk>)
@@ -224,49 +227,6 @@ def _plot(out: Path, records: list[dict]) -> None:
                 xs={"valid": [e for e, _ in valid]}, title="perplexity per epoch")
 
 
-def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None) -> LMCorpus:
-    """The corpus `cfg.data` names; `vocab`: a checkpoint's (its held-out splits read with it);
-    `source`: a checkpoint's fingerprint of its --data file."""
-    from seqlab.data.corpora import load_lm_corpus
-    from seqlab.data.registry import run_data_file
-
-    d = cfg.data
-    max_tokens = None if d.max_tokens is not None and d.max_tokens < 0 else d.max_tokens  # -1: all
-    if (d.dataset is None) == (d.data is None):
-        raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
-    data = run_data_file(d.data, source, run_folder) if d.data is not None else None
-    return load_lm_corpus(d.dataset, data, d.level, max_tokens=max_tokens if vocab is None else None,
-                          min_freq=d.min_freq, max_size=d.max_vocab, vocab=vocab)
-
-
-def _data_config_for(cfg: LMConfig, corpus: LMCorpus) -> LMConfig:
-    """`cfg` with `data` saying where `corpus` came from: the checkpoints keep it, and `seqlab
-    evaluate`/`generate` read the held-out split (and the vocabulary's source) from there.
-
-    A `cfg.data` left empty is filled in from the corpus (a registered data set or a text file;
-    a corpus built in memory stays unnamed: the library's evaluate_lm still scores it); one that
-    names another data set, file or token level than the corpus is refused, since the run would
-    save a description of text it did not train on."""
-    from seqlab.data.corpora import TEXT_DATASETS
-
-    d = cfg.data
-    path = corpus.source.get("path") if isinstance(corpus.source, dict) else None
-    if d.dataset is None and d.data is None:
-        if corpus.source is None and corpus.name in TEXT_DATASETS:
-            d = dataclasses.replace(d, dataset=corpus.name, level=corpus.level)
-        elif isinstance(path, str):
-            d = dataclasses.replace(d, data=path, level=corpus.level)
-        else:
-            return cfg
-        return dataclasses.replace(cfg, data=d)
-    named = d.dataset if d.dataset is not None else Path(d.data).name
-    if named != corpus.name or d.level != corpus.level:
-        raise SeqlabError(f"the config's data ({named}, {d.level} level) is not the corpus given "
-                          f"({corpus.name}, {corpus.level} level): the run would record the wrong data; "
-                          f"pass the corpus the config names, or leave cfg.data empty to record the corpus's")
-    return cfg
-
-
 @releases_run_folder
 def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device | str | None = None, *,
            log=print) -> dict:
@@ -280,7 +240,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     from seqlab.runtime import resolve_device, seed_everything
 
     corpus = load_corpus(cfg) if corpus is None else corpus
-    cfg = _data_config_for(cfg, corpus)
+    cfg = data_config_for(cfg, corpus)
     device = resolve_device(cfg.run.device if device is None else device)
     out = Path(cfg.run.out)
     check_run_folder(cfg.run, log)  # another run there is refused before anything is written
@@ -316,6 +276,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
         check_compatible(ckpt, corpus)
         _load_model(net, ckpt)
         check_resume_config(ckpt, cfg, out, saved)  # after the two above, whose messages say what to fix
+        check_same_data(ckpt, corpus)
         if trigger is not None and ckpt.meta.get("ntasgd"):
             trigger.load_state_dict(ckpt.meta["ntasgd"])
             if trigger.triggered:  # averaging had started: resume the averaged SGD and its average
@@ -333,9 +294,13 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
         open_run_folder(cfg.run, log)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)
     n_params = sum(p.numel() for p in net.parameters())
+    rates = unk_rates(corpus)
+    held_out = "" if rates["valid_unk_rate"] is None else f", {rates['valid_unk_rate']:.1%} of held-out"
     log(f"lm: {cfg.model.cell}/{cfg.model.impl} {n_params:,} parameters, vocab {len(corpus.vocab)}, "
-        f"{len(corpus.train):,} training tokens, device {device}"
-        + (f", {dist.world_size} ranks" if dist.enabled else ""))
+        f"{len(corpus.train):,} training tokens, <unk> {rates['train_unk_rate']:.1%} of training{held_out}, "
+        f"device {device}" + (f", {dist.world_size} ranks" if dist.enabled else ""))
+    for note in data_warnings(corpus):
+        log(f"warning: {note}")
     wrapped = D.wrap(net, dist, device)
     record: dict = metrics.records[-1] if metrics.records else {}
     wall0 = time.perf_counter() - (record.get("wall_s") or 0.0)
@@ -375,7 +340,9 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
         raise all_skipped(epoch, tc.lr, rate=lr, clip=tc.clip)
     check_finite(loss_sum, epoch=epoch, lr=tc.lr, rate=lr, clip=tc.clip)
     train_loss = loss_sum / n
-    record = {"epoch": epoch, "train_loss": train_loss, "train_ppl": perplexity(loss_sum, n)}
+    rates = unk_rates(corpus)
+    record = {"epoch": epoch, "train_loss": train_loss, "train_ppl": perplexity(loss_sum, n),
+              "train_unk_rate": rates["train_unk_rate"]}
     if guard.skipped:
         record["skipped_steps"] = guard.skipped
     if corpus.valid is not None:
@@ -386,6 +353,7 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
         record.update(valid_loss=v_sum / v_n, valid_ppl=perplexity(v_sum, v_n))
     else:  # no held-out data: checkpoints are selected on the training loss
         record.update(valid_loss=None, valid_ppl=None)
+    record["valid_unk_rate"] = rates["valid_unk_rate"]
     record.update(tokens_per_sec=n / secs, lr=lr, wall_s=time.perf_counter() - wall0)
     if tc.schedule == "plateau" and tc.lr_decay < 1:
         scheduler.step(_selection_loss(record))
@@ -421,21 +389,6 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
             save_checkpoint(out / "best.safetensors", model=net, meta=meta)
     save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
     return best
-
-
-def check_compatible(ckpt: Checkpoint, corpus: LMCorpus) -> None:
-    """Refuse a checkpoint trained on another vocabulary."""
-    from seqlab.data.vocab import Vocab
-
-    saved = Vocab.from_dict(ckpt.meta["vocab"])
-    if saved != corpus.vocab and "\r" in saved and "\r" not in corpus.vocab:
-        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} was trained when a '\\r' of Windows line ends was a "
-                          "token of its own; seqlab now reads \\r\\n as \\n (as Python's text mode does), so "
-                          "this run cannot go on with that vocabulary: start a new run")
-    if saved != corpus.vocab:
-        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} was trained with another vocabulary "
-                          f"({len(ckpt.meta['vocab'].get('idx_to_token', []))} tokens) than this data gives "
-                          f"({len(corpus.vocab)}): use the same --dataset/--data, --level and vocabulary options")
 
 
 def _load_model(net: nn.Module, ckpt: Checkpoint) -> None:

@@ -34,9 +34,10 @@ def test_train_evaluate_generate(text, tmp_path, capsys):
     assert [r["epoch"] for r in rows] == [1, 2]
     # the last line printed is the last epoch's summary as JSON: the same figures as its metrics record
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary == {k: rows[-1][k] for k in ("epoch", "train_ppl", "valid_ppl", "tokens_per_sec", "wall_s")}
+    assert summary == {k: rows[-1][k] for k in ("epoch", "train_ppl", "valid_ppl", "valid_unk_rate", "tokens_per_sec",
+                                                "wall_s")}
     assert {"epoch", "train_loss", "valid_loss", "train_ppl", "valid_ppl", "tokens_per_sec", "lr",
-            "wall_s"} <= set(rows[0])
+            "wall_s", "train_unk_rate", "valid_unk_rate"} <= set(rows[0])
     for name in ("best.safetensors", "last.safetensors", "perplexity.png"):
         assert (out / name).is_file()
     capsys.readouterr()

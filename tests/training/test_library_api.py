@@ -62,7 +62,7 @@ def test_fit_lm_seeds_itself_and_records_the_corpus_it_trained_on(tmp_path, book
     assert a["train_loss"] == b["train_loss"] and a["valid_loss"] == b["valid_loss"]
     # cfg.data left empty: filled in from the corpus, so that `seqlab evaluate` reads the same held-out text
     saved = load_checkpoint(tmp_path / "a", "best").meta["config"]["data"]
-    assert (saved["dataset"], saved["level"]) == ("timemachine", "char")
+    assert (saved["dataset"], saved["level"], saved["max_tokens"]) == ("timemachine", "char", 3000)  # how, too
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(tmp_path / "a")]) == 0
     assert json.loads(capsys.readouterr().out)["loss"] == pytest.approx(a["valid_loss"], rel=1e-6)
@@ -73,7 +73,10 @@ def test_fit_lm_refuses_a_config_that_names_other_data(tmp_path, book_chars):
         fit_lm(_config(tmp_path / "x", dataset="tinyshakespeare"), book_chars, "cpu", **QUIET)
     with pytest.raises(SeqlabError, match="word level"):
         fit_lm(_config(tmp_path / "y", dataset="timemachine", level="word"), book_chars, "cpu", **QUIET)
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()  # refused before writing anything
+    # the same text built otherwise: a resume would have read all 170k characters where the run trained on 3,000
+    with pytest.raises(SeqlabError, match="max_tokens None where the corpus was built with 3000"):
+        fit_lm(_config(tmp_path / "z", dataset="timemachine"), book_chars, "cpu", **QUIET)
+    assert not any((tmp_path / d).exists() for d in "xyz")  # refused before writing anything
 
 
 def test_fit_lm_loads_the_corpus_its_config_names(tmp_path, book_chars):
@@ -89,6 +92,10 @@ def test_train_and_evaluate_take_the_models_device_by_default(book_chars):
     loss, n, _ = train_epoch(net, batches, opt, "cpu", clip=1.0, carry_state=True)  # was AttributeError: str
     assert n == len(batches) * 40 and loss > 0
     assert evaluate_lm(net, book_chars.valid) == evaluate_lm(net, book_chars.valid, device="cpu")
+    from seqlab.training.common import device_for
+
+    assert device_for(net.to("meta"), None) == torch.device("meta")  # None: the parameters' device, not "cpu"
+    assert device_for(net, "cpu") == torch.device("cpu")
 
 
 def _nmt(attention, dropout=0.0):

@@ -1,0 +1,151 @@
+"""The data side of a language-model run: the corpus a config names, what a run records about
+the corpus it trained on, and what it reports and warns about that data (<unk> shares, text
+without spaces, a --data file changed since the run started, another vocabulary)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from seqlab.data.corpora import LMCorpus
+from seqlab.errors import SeqlabError
+from seqlab.training.checkpoint import Checkpoint
+
+if TYPE_CHECKING:
+    from seqlab.training.lm import LMConfig
+
+
+def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None) -> LMCorpus:
+    """The corpus `cfg.data` names; `vocab`: a checkpoint's (its held-out splits read with it);
+    `source`: a checkpoint's fingerprint of its --data file."""
+    from seqlab.data.corpora import load_lm_corpus
+    from seqlab.data.registry import run_data_file
+
+    d = cfg.data
+    max_tokens = None if d.max_tokens is not None and d.max_tokens < 0 else d.max_tokens  # -1: all
+    if (d.dataset is None) == (d.data is None):
+        raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
+    data = run_data_file(d.data, source, run_folder) if d.data is not None else None
+    return load_lm_corpus(d.dataset, data, d.level, max_tokens=max_tokens if vocab is None else None,
+                          min_freq=d.min_freq, max_size=d.max_vocab, vocab=vocab)
+
+
+def data_config_for(cfg: LMConfig, corpus: LMCorpus) -> LMConfig:
+    """`cfg` with `data` saying where `corpus` came from: the checkpoints keep it, and `seqlab
+    evaluate`/`generate` read the held-out split (and the vocabulary's source) from there.
+
+    A `cfg.data` left empty is filled in from the corpus (a registered data set or a text file;
+    a corpus built in memory stays unnamed: the library's evaluate_lm still scores it); one that
+    names another data set, file or token level than the corpus is refused, since the run would
+    save a description of text it did not train on."""
+    from seqlab.data.corpora import TEXT_DATASETS
+
+    d = cfg.data
+    path = corpus.source.get("path") if isinstance(corpus.source, dict) else None
+    if d.dataset is None and d.data is None:
+        if corpus.source is None and corpus.name in TEXT_DATASETS:
+            d = dataclasses.replace(d, dataset=corpus.name, level=corpus.level)
+        elif isinstance(path, str):
+            d = dataclasses.replace(d, data=path, level=corpus.level)
+        else:
+            return cfg
+        built = corpus.built_with or {}  # and how it was built: a resume reads the same text again
+        if built:
+            d = dataclasses.replace(d, max_tokens=built["max_tokens"], min_freq=built["min_freq"],
+                                    max_vocab=built["max_size"])
+        return dataclasses.replace(cfg, data=d)
+    named = d.dataset if d.dataset is not None else Path(d.data).name
+    if named != corpus.name or d.level != corpus.level:
+        raise SeqlabError(f"the config's data ({named}, {d.level} level) is not the corpus given "
+                          f"({corpus.name}, {corpus.level} level): the run would record the wrong data; "
+                          f"pass the corpus the config names, or leave cfg.data empty to record the corpus's")
+    differs = [f"{key} {said!r} where the corpus was built with {built!r}"
+               for key, said, built in _build_options(d, corpus) if said != built]
+    if differs:
+        raise SeqlabError(f"the config's data options are not those the corpus given was built with "
+                          f"({'; '.join(differs)}): a resumed run would read other text; pass the corpus "
+                          "the config describes, or leave cfg.data empty to record the corpus's")
+    return cfg
+
+
+def _build_options(d, corpus: LMCorpus) -> list[tuple[str, object, object]]:
+    """(config key, the config's value, the corpus's) for each option load_lm_corpus built it with
+    (none for a corpus built otherwise)."""
+    built = corpus.built_with
+    if not built:
+        return []
+    max_tokens = None if d.max_tokens is not None and d.max_tokens < 0 else d.max_tokens  # -1: all
+    return [("max_tokens", max_tokens, built["max_tokens"]), ("min_freq", d.min_freq, built["min_freq"]),
+            ("max_vocab", d.max_vocab, built["max_size"])]
+
+
+UNK_WARN = 0.05  # a larger share of held-out <unk> made by the vocabulary is warned about
+UNSEEN_WARN = 0.005  # ... and this share when training had none (each costs ~ the worst loss: ~ +5% ppl at 0.5%)
+
+
+def unk_rates(corpus: LMCorpus) -> dict:
+    """The shares of <unk> among the training and validation targets (`LMCorpus.unk_rate`): what the
+    streams hold, a registered corpus's own "<unk>" words included (PTB's 4.7% of valid)."""
+    return {"train_unk_rate": round(corpus.unk_rate("train"), 6),
+            "valid_unk_rate": None if corpus.valid is None else round(corpus.unk_rate("valid"), 6)}
+
+
+def data_warnings(corpus: LMCorpus) -> list[str]:
+    """What the training log warns about the data (each one line): word "tokens" of text written
+    without spaces, and held-out <unk> that make the perplexity misleading (`unk_warning`)."""
+    from seqlab.data.corpora import EOS
+    from seqlab.data.text import unsegmented_note
+
+    notes = [unsegmented_note(corpus.vocab.token_freqs, skip=(EOS,)) if corpus.level == "word" else None,
+             unk_warning(corpus, "valid") if corpus.valid is not None else None]
+    return [n for n in notes if n]
+
+
+def unk_warning(corpus: LMCorpus, split: str) -> str | None:
+    """A note on the <unk> of a held-out split, when they make its perplexity misleading, else None:
+
+    - the training targets hold no <unk> (--min-freq 0 or 1, no --max-vocab) but over UNSEEN_WARN
+      of the split's do: the model never learned to predict <unk>, each costs about its worst loss;
+    - over UNK_WARN of the split's targets are <unk> because the vocabulary lacks them (a registered
+      corpus's own "<unk>" words are its convention, not counted): predicting <unk> is easy."""
+    share = corpus.unk_rate(split)
+    if corpus.unk_rate("train") == 0 and share > UNSEEN_WARN:
+        return (f"the training tokens hold no <unk> (each is in the vocabulary) but {share:.1%} of the held-out ones "
+                "are <unk> (never seen in training): the model never learned to predict <unk>, so each of them "
+                "costs about its worst loss and they inflate the held-out perplexity; --min-freq 2 makes the "
+                "tokens seen once in training <unk>, so that the model learns where unseen ones go")
+    share = corpus.oov_rate(split)
+    if share <= UNK_WARN:
+        return None
+    return (f"{share:.1%} of the held-out tokens are <unk> (outside the {len(corpus.vocab):,}-token vocabulary): "
+            "predicting the one <unk> for all of them is easy, so the perplexity understates the cost of rare "
+            "words and compares only with runs of the same vocabulary; a larger --max-vocab or a lower "
+            "--min-freq keeps more words")
+
+
+def check_same_data(ckpt: Checkpoint, corpus: LMCorpus) -> None:
+    """--resume: refuse a --data file (or folder of splits) whose bytes are not the run's: its
+    splits, and so what the saved state goes on training on, would be other text."""
+    from seqlab.data.registry import same_data
+
+    differs = same_data(ckpt.meta.get("data_file"), corpus.source)
+    if differs:
+        raise SeqlabError(f"--resume: the run's --data {corpus.name} has changed since the run started ({differs}): "
+                          "its saved state would go on training on other text; restore it, or start a new run "
+                          "(another --out, or --overwrite)")
+
+
+def check_compatible(ckpt: Checkpoint, corpus: LMCorpus) -> None:
+    """Refuse a checkpoint trained on another vocabulary."""
+    from seqlab.data.vocab import Vocab
+
+    saved = Vocab.from_dict(ckpt.meta["vocab"])
+    if saved != corpus.vocab and "\r" in saved and "\r" not in corpus.vocab:
+        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} was trained when a '\\r' of Windows line ends was a "
+                          "token of its own; seqlab now reads \\r\\n as \\n (as Python's text mode does), so "
+                          "this run cannot go on with that vocabulary: start a new run")
+    if saved != corpus.vocab:
+        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} was trained with another vocabulary "
+                          f"({len(ckpt.meta['vocab'].get('idx_to_token', []))} tokens) than this data gives "
+                          f"({len(corpus.vocab)}): use the same --dataset/--data, --level and vocabulary options")

@@ -1,0 +1,159 @@
+"""A user's own text as a language-model corpus: <unk> shares, text written without spaces, and a
+--data folder of train/valid/test files."""
+
+import collections
+
+import pytest
+
+from seqlab.data import registry
+from seqlab.data.corpora import EOS, load_lm_corpus
+from seqlab.data.stats import describe
+from seqlab.data.text import unsegmented_note
+from seqlab.errors import SeqlabError
+
+ZH = "学而时习之，不亦说乎？有朋自远方来，不亦乐乎？\n温故而知新，可以为师矣。三人行，必有我师焉。\n"
+EN = "the time traveller for so it will be convenient to speak of him was expounding a recondite matter\n"
+
+
+def _share(words, of):
+    targets = words[1:]
+    return sum(w in of for w in targets) / len(targets)
+
+
+def test_unk_rate_is_the_share_of_unk_targets_of_each_split(tmp_path):
+    # 45 lines "a b c d" then 5 lines "a x y z", the held-out 10%: the vocabulary (from training) has
+    # no x, y, z; with max_size 2 it keeps the two most frequent words (a, then b by first sight)
+    path = tmp_path / "t.txt"
+    path.write_text("a b c d\n" * 45 + "a x y z\n" * 5)
+    lm = load_lm_corpus(data=path, level="word", max_size=2)
+    words = ("a b c d <eos> " * 45 + "a x y z <eos> " * 5).split()
+    train, valid = words[:-25], words[-25:]
+    assert len(lm.valid) == 25
+    assert lm.vocab.idx_to_token[:4] == ["<unk>", EOS, "a", "b"] and len(lm.vocab) == 4
+    assert lm.unk_rate("train") == pytest.approx(_share(train, {"c", "d"}))
+    assert lm.unk_rate("valid") == pytest.approx(_share(valid, {"c", "d", "x", "y", "z"}))
+    assert lm.oov_rate("valid") == lm.unk_rate("valid")  # none is written "<unk>" in the text
+    full = load_lm_corpus(data=path, level="word")  # no cap: training has no <unk>
+    assert full.unk_rate("train") == 0 and full.unk_rate("valid") == pytest.approx(_share(valid, {"x", "y", "z"}))
+
+
+def test_a_word_written_unk_in_the_text_is_unk_but_not_out_of_vocabulary(tmp_path):
+    # PTB and WikiText-2 write <unk> for their rare words: the stream holds them (unk_rate), the
+    # warning about the vocabulary only counts the words it lacks (oov_rate)
+    path = tmp_path / "t.txt"
+    path.write_text("a <unk> b\n" * 45 + "a <unk> q\n" * 5)
+    lm = load_lm_corpus(data=path, level="word")
+    words = ("a <unk> b <eos> " * 45 + "a <unk> q <eos> " * 5).split()
+    valid = words[-round(len(words) * 0.1):]
+    assert lm.unk_rate("valid") == pytest.approx(_share(valid, {"<unk>", "q"}))
+    assert lm.oov_rate("valid") == pytest.approx(_share(valid, {"q"}))
+    assert lm.written_unk["train"] > 0 and lm.unk_rate("train") > 0
+
+
+def test_registered_word_corpora_report_the_unk_their_text_holds(data_dir):
+    lm = load_lm_corpus("ptb", level="word")
+    for split in ("train", "valid", "test"):
+        words = (data_dir / "ptb" / f"{split}.txt").read_text(encoding="utf-8").replace("\n", f" {EOS} ").split()
+        assert lm.unk_rate(split) == pytest.approx(_share(words, {"<unk>"}), abs=1e-12)
+        assert lm.oov_rate(split) == pytest.approx(0, abs=1e-12)  # PTB's vocabulary is its 10k words
+    assert round(lm.unk_rate("valid"), 4) == 0.0472 and round(lm.unk_rate("test"), 4) == 0.0582
+    assert (len(lm.train), len(lm.valid), len(lm.test), len(lm.vocab)) == (929589, 73760, 82430, 10000)
+
+
+@pytest.mark.parametrize("text, warned", [
+    (ZH * 3, True),                                        # lines of Chinese: each line one "word"
+    ("学而 时 习 之 ， 不 亦 说 乎 ？\n" * 5, False),       # segmented (jieba-style): short words
+    ("床前明月光\n疑是地上霜\n" * 5, True),                   # five-character lines: short, but Chinese
+    (EN * 3, False),
+    ("Donaudampfschifffahrtsgesellschaft und der Kapitän\n" * 3, False),  # one long German word
+    ("x" * 200 + "\n", True),                              # one 200-character "word"
+])
+def test_text_without_spaces_is_noticed_by_a_simple_rule(text, warned):
+    note = unsegmented_note(collections.Counter(text.split()).items())
+    assert (note is not None) == warned
+    if warned:
+        assert "--level char" in note and "average" in note
+
+
+def test_unsegmented_note_leaves_out_line_ends_and_characters(tmp_path):
+    path = tmp_path / "zh.txt"
+    path.write_text(ZH * 10)
+    word = load_lm_corpus(data=path, level="word")
+    assert "18 words (mostly Chinese/Japanese characters) average 22.5 characters" in \
+        unsegmented_note(word.vocab.token_freqs, skip=(EOS,))
+    char = load_lm_corpus(data=path, level="char")
+    assert unsegmented_note(char.vocab.token_freqs) is None  # characters are one character long
+
+
+def test_describe_warns_about_text_without_spaces(capsys, tmp_path):
+    out = describe(ZH.split() * 4)
+    assert "--level char" in out["warning"] and capsys.readouterr().err == ""  # the library says it, prints nothing
+    assert describe(EN.split() * 4)["warning"] is None and describe(list(ZH))["warning"] is None
+    from seqlab.cli import main
+
+    text = tmp_path / "zh.txt"
+    text.write_text(ZH * 4, encoding="utf-8")
+    assert main(["stats", "--data", str(text), "--level", "word"]) == 0  # the command line shows it on stderr
+    assert capsys.readouterr().err.startswith("seqlab: warning: this text looks written without spaces")
+
+
+def _splits(folder, test=True, **texts):
+    folder.mkdir()
+    texts = {"train": "a b c d e\n" * 30, "valid": "a b x\n" * 5, **({"test": "e d y y\n" * 5} if test else {}),
+             **texts}
+    for split, text in texts.items():
+        (folder / f"{split}.txt").write_text(text)
+    return folder
+
+
+def test_a_folder_of_splits_is_read_as_its_three_files(tmp_path):
+    folder = _splits(tmp_path / "mine")
+    lm = load_lm_corpus(data=folder, level="word")
+    assert lm.name == "mine" and lm.vocab.idx_to_token[:2] == ["<unk>", EOS]
+    assert sorted(lm.vocab.idx_to_token[2:]) == ["a", "b", "c", "d", "e"]  # from train.txt only
+    assert lm.vocab.to_tokens(lm.valid[:4].tolist()) == ["a", "b", "<unk>", EOS]
+    assert (len(lm.train), len(lm.valid), len(lm.test)) == (30 * 6, 5 * 4, 5 * 5)
+    assert lm.unk_rate("train") == 0 and lm.unk_rate("test") == pytest.approx(10 / 24)
+    assert lm.source["path"] == str(folder.resolve())
+    assert set(lm.source["files"]) == {"train.txt", "valid.txt", "test.txt"}
+    assert lm.source["files"]["valid.txt"] == registry.sha256_of(folder / "valid.txt")
+    assert len(load_lm_corpus(data=folder, level="word", max_tokens=7).train) == 7
+    # without test.txt: no test split (evaluate then scores valid)
+    no_test = load_lm_corpus(data=_splits(tmp_path / "two", test=False), level="char")
+    assert no_test.test is None and set(no_test.source["files"]) == {"train.txt", "valid.txt"}
+
+
+def test_a_folder_without_its_split_files_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SeqlabError, match="'.*empty' is a folder without train.txt and valid.txt: --data takes"):
+        load_lm_corpus(data=tmp_path / "empty", level="char")
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "train.txt").write_text("some text\n")
+    (folder / "notes.txt").write_text("other\n")
+    with pytest.raises(SeqlabError, match="without valid.txt: .*; it holds notes.txt, train.txt$"):
+        load_lm_corpus(data=folder, level="char")
+    with pytest.raises(SeqlabError, match="valid.txt' holds 1 char token"):
+        load_lm_corpus(data=_splits(tmp_path / "short", valid="a"), level="char")
+
+
+def test_run_data_file_finds_a_moved_folder_of_splits_and_refuses_an_edited_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = _splits(tmp_path / "mine")
+    kept = load_lm_corpus(data="mine", level="word").source
+    assert registry.run_data_file("mine", kept) == str(folder.resolve())
+    (tmp_path / "project").mkdir()
+    folder.rename(tmp_path / "project" / "mine")  # moved: the path as typed, from the run's folder's parent
+    assert registry.run_data_file("mine", kept, tmp_path / "project" / "run") == str(tmp_path / "project" / "mine")
+    (tmp_path / "project" / "mine").rename(folder)
+    with open(folder / "test.txt", "a") as fh:
+        fh.write("more\n")
+    with pytest.raises(SeqlabError, match=r"has changed since the run was trained \(test.txt differs\)"):
+        registry.run_data_file("mine", kept)
+    (folder / "test.txt").unlink()
+    with pytest.raises(SeqlabError, match=r"\(test.txt is missing\)"):
+        registry.run_data_file("mine", kept)
+    folder.rename(tmp_path / "gone")
+    with pytest.raises(SeqlabError, match="the run's text folder of splits .* is not there any more"):
+        registry.run_data_file("mine", kept)
+    assert registry.same_data(kept, {"path": "x", "sha256": "0"}) == "it was a folder of splits, now a text file"
