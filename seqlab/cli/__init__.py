@@ -62,18 +62,25 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def training_figures(ckpt) -> dict:
     """The training figures (`train_*`) of the checkpoint's epoch, to print beside the held-out ones:
-    from the run folder's metrics.jsonl, else from the checkpoint's own record; {} if neither has them."""
+    the checkpoint's own record (language models keep one), else its epoch's line of the run
+    folder's metrics.jsonl when that line agrees with every figure the checkpoint holds (a checkpoint
+    copied into another run's folder gets none: not that run's figures); {} otherwise."""
     import json
 
-    epoch, record = ckpt.meta.get("epoch"), ckpt.meta.get("metrics")
-    log = Path(ckpt.path).parent / "metrics.jsonl"
-    try:
-        with open(log, encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh if line.strip()]
-        record = next((r for r in reversed(rows) if isinstance(r, dict) and r.get("epoch") == epoch), record)
-    except (OSError, ValueError):
-        pass  # a checkpoint copied out of its run folder, or a log being written: the checkpoint's own record
+    meta = ckpt.meta
+    record = meta.get("metrics")
     if not isinstance(record, dict):
+        record = None
+        try:
+            with open(Path(ckpt.path).parent / "metrics.jsonl", encoding="utf-8") as fh:
+                rows = [json.loads(line) for line in fh if line.strip()]
+        except (OSError, ValueError):
+            rows = []  # no log beside it, or one being written
+        row = next((r for r in reversed(rows) if isinstance(r, dict) and r.get("epoch") == meta.get("epoch")), None)
+        shared = [k for k in (row or {}) if k != "epoch" and k in meta and not isinstance(meta[k], (dict, list))]
+        if row is not None and shared and all(row[k] == meta[k] for k in shared):
+            record = row
+    if record is None:
         return {}
     return {k: v for k, v in record.items() if k.startswith("train_")}
 

@@ -176,12 +176,16 @@ class DateIndex:
         # absolute time. It is read on the wall clock (its future then has no offset: the next change is unknown).
         wall = [t.replace(tzinfo=None) for t in times]
         same_time = all(w.time() == wall[0].time() for w in wall)
-        if same_time and len({t.utcoffset() for t in times}) > 1:
+        offsets = sorted({t.utcoffset() for t in times}, key=lambda o: o or timedelta(0))
+        if same_time and len(offsets) == 2 and offsets[1] - offsets[0] <= timedelta(hours=1):  # a DST change
             times = wall
         first = times[0]
-        anchored = same_time and (all(t.day == first.day for t in times) or all(map(_is_month_end, times)))
+        ends = all(map(_is_month_end, times))
+        # one day of the month throughout, or that day clamped to a shorter month's end (the 30th: Feb 28)
+        on_day = all(t.day == first.day or (t.day < first.day and _is_month_end(t)) for t in times)
+        anchored = same_time and (on_day or ends)
         if anchored:  # a calendar step: monthly, quarterly, yearly, ...
-            month_end = any(t.day != first.day for t in times)  # (one day throughout: that day, even the 30th)
+            month_end = ends and any(t.day != first.day for t in times)  # (the 30th throughout: the 30th)
             diffs = [_month_index(b) - _month_index(a) for a, b in zip(times, times[1:])]
             step_m = _usual(diffs)
             for i, d in enumerate(diffs):

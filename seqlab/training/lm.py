@@ -45,7 +45,7 @@ from seqlab.training import common
 from seqlab.training.common import check_count, check_token_batch, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
-from seqlab.training.lm_data import (UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
+from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
                                      check_same_data, data_config_for, data_warnings, load_corpus, unk_rates,
                                      unk_warning)
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, check_finite,
@@ -240,10 +240,16 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     from seqlab.runtime import resolve_device, seed_everything
 
     corpus = load_corpus(cfg) if corpus is None else corpus
-    cfg = data_config_for(cfg, corpus)
-    device = resolve_device(cfg.run.device if device is None else device)
     out = Path(cfg.run.out)
+    if not cfg.run.resume:
+        cfg = data_config_for(cfg, corpus)  # (a config that describes other data: refused before anything is written)
+    device = resolve_device(cfg.run.device if device is None else device)
     check_run_folder(cfg.run, log)  # another run there is refused before anything is written
+    ckpt = resume_checkpoint(out, "lm") if cfg.run.resume else None  # (after a killed --overwrite is undone)
+    if ckpt is not None:
+        cfg = data_config_for(cfg, corpus, ckpt)
+    # a run that began before corpora recorded their build options keeps saying so: its cfg.data is its own
+    data_recorded = ckpt is None or bool(ckpt.meta.get(DATA_RECORDED))
     if not cfg.run.resume:
         reg.check_new_run(cfg)
     tc = cfg.train
@@ -270,8 +276,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     if tc.variable_bptt:
         batches = reg.VariableBatches(batches.corpus, tc, batch_rng, steps)  # the copy on the device
     start, best = 0, math.inf
-    if cfg.run.resume:
-        ckpt = resume_checkpoint(out, "lm")
+    if ckpt is not None:
         saved = task_config(ckpt, LMConfig, "lm")  # the vocabulary and config below are there and well-formed
         check_compatible(ckpt, corpus)
         _load_model(net, ckpt)
@@ -310,7 +315,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
                             wall0, log, dist)
             optimizer = reg.start_averaging(net, optimizer, trigger, record["valid_loss"], tc.weight_decay, log)
             best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist,
-                         trigger=trigger)
+                         trigger=trigger, data_recorded=data_recorded)
     if metrics.records and dist.is_main:
         _plot(out, metrics.records)
     return record
@@ -371,7 +376,7 @@ def _selection_loss(record: dict) -> float:
 
 
 def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist=D.Dist(),
-          trigger=None) -> float:
+          trigger=None, data_recorded=True) -> float:
     """Write last (and best, if it is) checkpoint (rank 0 only); returns the best selection loss so far."""
     loss = _selection_loss(record)
     is_best = loss < best
@@ -382,7 +387,8 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
             "best_valid_loss": best, "metrics": record, "rng": rng_state(),
             "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "ntasgd": trigger.state_dict() if trigger is not None else None, "data_file": corpus.source}
+            "ntasgd": trigger.state_dict() if trigger is not None else None, "data_file": corpus.source,
+            DATA_RECORDED: data_recorded}
     # best before last: a kill between the two leaves last at the previous epoch, which then replays
     if is_best:
         with reg.averaged_weights(optimizer):  # nt-asgd: the weights that were evaluated

@@ -31,17 +31,29 @@ def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None) -> LMCo
                           min_freq=d.min_freq, max_size=d.max_vocab, vocab=vocab)
 
 
-def data_config_for(cfg: LMConfig, corpus: LMCorpus) -> LMConfig:
+DATA_RECORDED = "data_recorded"  # checkpoint meta: cfg.data holds how the corpus was built (max_tokens, ...)
+
+
+def data_config_for(cfg: LMConfig, corpus: LMCorpus, resumed: Checkpoint | None = None) -> LMConfig:
     """`cfg` with `data` saying where `corpus` came from: the checkpoints keep it, and `seqlab
     evaluate`/`generate` read the held-out split (and the vocabulary's source) from there.
 
-    A `cfg.data` left empty is filled in from the corpus (a registered data set or a text file;
-    a corpus built in memory stays unnamed: the library's evaluate_lm still scores it); one that
-    names another data set, file or token level than the corpus is refused, since the run would
-    save a description of text it did not train on."""
+    A `cfg.data` left empty is filled in from the corpus (a registered data set or a text file,
+    and the options it was built with; a corpus built in memory stays unnamed: the library's
+    evaluate_lm still scores it); one that names another data set, file, token level or build
+    options than the corpus is refused, since the run would save a description of text it did not
+    train on. `resumed`: the checkpoint a resumed run goes on from; one saved before runs recorded
+    their corpus's build options keeps its own record (an empty cfg.data takes it), and only the
+    data set and level are compared."""
     from seqlab.data.corpora import TEXT_DATASETS
 
     d = cfg.data
+    old_record = resumed is not None and not resumed.meta.get(DATA_RECORDED)
+    if old_record and d.dataset is None and d.data is None:
+        from seqlab.training.checkpoint import task_config
+        from seqlab.training.lm import LMConfig
+
+        return dataclasses.replace(cfg, data=task_config(resumed, LMConfig, "lm").data)
     path = corpus.source.get("path") if isinstance(corpus.source, dict) else None
     if d.dataset is None and d.data is None:
         if corpus.source is None and corpus.name in TEXT_DATASETS:
@@ -61,7 +73,7 @@ def data_config_for(cfg: LMConfig, corpus: LMCorpus) -> LMConfig:
                           f"({corpus.name}, {corpus.level} level): the run would record the wrong data; "
                           f"pass the corpus the config names, or leave cfg.data empty to record the corpus's")
     differs = [f"{key} {said!r} where the corpus was built with {built!r}"
-               for key, said, built in _build_options(d, corpus) if said != built]
+               for key, said, built in ([] if old_record else _build_options(d, corpus)) if said != built]
     if differs:
         raise SeqlabError(f"the config's data options are not those the corpus given was built with "
                           f"({'; '.join(differs)}): a resumed run would read other text; pass the corpus "

@@ -47,13 +47,22 @@ UNK_WARN = 0.10  # a larger share of <unk> words on a side is warned about
 
 def unk_note(data) -> str:
     """The log line of the shares of words read as <unk> (rarer than --min-freq in training, or
-    not in it), training and validation, each side; a warning above UNK_WARN."""
+    not in it), training and validation, each side; a warning above UNK_WARN, whose advice fits
+    the case: many <unk> in training (--min-freq keeps rare words out), or few in training but
+    many held out (words training never had: more text; with none in training the model never
+    learned <unk> either, which --min-freq 2 teaches it)."""
     from seqlab.data.translation import unk_shares
 
     shares = {name: unk_shares(data.splits[name], data.src_vocab, data.tgt_vocab) for name in ("train", "valid")}
     said = ", ".join(f"{name} source {100 * s:.1f}% target {100 * t:.1f}%" for name, (s, t) in shares.items())
-    if max(max(v) for v in shares.values()) <= UNK_WARN:
+    train, valid = max(shares["train"]), max(shares["valid"])
+    if max(train, valid) <= UNK_WARN:
         return f"words read as <unk>: {said}"
-    return (f"warning: many words are read as <unk> ({said}): the model learns to write <unk> for them (the "
-            "loss counts that as right; BLEU, against the real words, does not); train on more text, or lower "
-            "--min-freq (1 keeps every training word)")
+    if train > UNK_WARN:
+        return (f"warning: many words are read as <unk> ({said}): the model learns to write <unk> for them (the "
+                "loss counts that as right; BLEU, against the real words, does not); train on more text, or "
+                "lower --min-freq (1 keeps every training word)")
+    never = (" and, with no <unk> in training, the model never learned where an unknown word goes (--min-freq 2 "
+             "makes the words seen once <unk>, so that it does)") if train == 0 else ""
+    return (f"warning: many held-out words are not in the training vocabulary ({said}): the model cannot "
+            f"translate them{never}; more training text covers more of them")

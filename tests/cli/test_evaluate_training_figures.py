@@ -30,3 +30,21 @@ def test_evaluate_gives_the_training_figures_of_the_checkpoints_epoch(tmp_path, 
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(alone)]) == 0
     assert json.loads(capsys.readouterr().out)["train_ppl"] == rows[3]["train_ppl"]
+
+
+def test_a_checkpoint_in_another_runs_folder_gets_none_of_that_runs_figures(tmp_path):
+    # a checkpoint without its own record (translate, forecast, classify) took the metrics.jsonl line of
+    # its epoch beside it: copied into another run's folder, it printed that run's training figures
+    from types import SimpleNamespace
+
+    from seqlab.cli import training_figures
+
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "metrics.jsonl").write_text(json.dumps({"epoch": 2, "train_loss": 1.5, "valid_loss": 2.5}) + "\n")
+    own = SimpleNamespace(path=folder / "last.safetensors", meta={"epoch": 2, "valid_loss": 2.5})
+    assert training_figures(own) == {"train_loss": 1.5}
+    stranger = SimpleNamespace(path=folder / "a.safetensors", meta={"epoch": 2, "valid_loss": 3.25})
+    assert training_figures(stranger) == {}
+    recorded = SimpleNamespace(path=folder / "a.safetensors", meta={"epoch": 2, "metrics": {"train_ppl": 9.0}})
+    assert training_figures(recorded) == {"train_ppl": 9.0}  # its own record first

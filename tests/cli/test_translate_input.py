@@ -131,6 +131,11 @@ def test_standard_input_is_read_with_file_dash_and_when_piped(run, capsys, monke
     lines = captured.out.split("\n")[:-1]
     assert len(lines) == 5 and lines[2] == "" and lines[0] == lines[3] != "" and lines[1] == lines[4] != ""
     assert "standard input line 3: not UTF-8 text" in captured.err and "1 of 5 lines" in captured.err
+    # UTF-16 (a Windows export): one error naming it, not a shifted output of NUL-filled lines
+    _stdin(monkeypatch, "va !\nsalut !\n".encode("utf-16"))
+    assert _translate(run, "--file", "-") == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "looks like UTF-16, not UTF-8: convert it, e.g. `iconv -f utf-16" in captured.err
 
 
 def test_decomposed_accents_translate_as_the_composed_ones(run, capsys, monkeypatch):

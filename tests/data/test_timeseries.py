@@ -303,6 +303,9 @@ def test_date_index_from_an_edited_checkpoint_is_refused():
     (["2024-02-29", "2024-03-29", "2024-04-29"], "2024-05-29"),
     # month ends (the day changes with the month)
     (["2024-02-29", "2024-03-31", "2024-04-30"], "2024-05-31"),
+    # the 30th, clamped to February's end on the way (pandas' monthly offsets from a 30th)
+    (["2023-01-30", "2023-02-28", "2023-03-30"], "2023-04-30"),
+    (["2024-01-30", "2024-02-29", "2024-03-30"], "2024-04-30"),
 ])
 def test_a_monthly_series_on_a_late_day_keeps_its_day(tmp_path, stamps, future):
     # the 30th of April read as a month end moved every later date to its month's end (2024-05-30 -> 05-31)
@@ -328,6 +331,10 @@ def test_local_times_across_a_daylight_saving_change_are_read_on_the_wall_clock(
     # hourly with offsets is even in absolute time already
     hourly = ["2024-03-10T00:00:00-05:00", "2024-03-10T01:00:00-05:00", "2024-03-10T03:00:00-04:00"]
     assert load_csv_series(_dated(tmp_path, hourly), "v", "date")[1].every == "1 hour"
+    # offsets that are not one daylight-saving change (UTC and UTC+5) stay absolute times: refused as uneven
+    mixed = ["2024-01-01T00:00:00+00:00", "2024-01-02T00:00:00+05:00", "2024-01-03T00:00:00+00:00"]
+    with pytest.raises(SeqlabError, match="uneven spacing"):
+        load_csv_series(_dated(tmp_path, mixed), "v", "date")
     # naive local hours repeat one at the autumn change: the message names that cause too
     naive = ["2024-11-03T00:00", "2024-11-03T01:00", "2024-11-03T01:00", "2024-11-03T02:00"]
     with pytest.raises(SeqlabError, match="repeats the timestamp.*daylight-saving change"):

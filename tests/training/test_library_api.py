@@ -198,3 +198,29 @@ def test_forecast_predictions_run_in_the_models_precision_and_report_keeps_its_m
     net.train()
     out = report(net, series)
     assert net.training and out["one_step_mse"] > 0 and out["one_step_naive_mse"] > 0
+
+
+def test_a_run_saved_before_corpora_recorded_their_build_options_resumes(tmp_path, book_chars, monkeypatch):
+    # runs made by fit_lm before today recorded cfg.data without max_tokens/min_freq/max_vocab (or empty):
+    # filling those in from the corpus on --resume made check_resume_config refuse every way to resume them
+    import dataclasses
+
+    import seqlab.training.lm as lm
+
+    def as_before(cfg, corpus, resumed=None):  # what fit_lm recorded then: the data set and level only
+        return dataclasses.replace(cfg, data=DataConfig(dataset=corpus.name, level=corpus.level))
+
+    with monkeypatch.context() as m:
+        m.setattr(lm, "data_config_for", as_before)
+        m.setattr(lm, "DATA_RECORDED", "no_such_key")
+        fit_lm(_config(tmp_path / "old"), book_chars, "cpu", **QUIET)
+    old = load_checkpoint(tmp_path / "old", "last").meta
+    assert "data_recorded" not in old and old["config"]["data"]["max_tokens"] is None
+    again = dataclasses.replace(_config(tmp_path / "old"), train=TrainConfig(batch_size=8, num_steps=10, epochs=2,
+                                                                              lr=0.01, optimizer="adam"))
+    resumed = dataclasses.replace(again, run=RunConfig(out=str(tmp_path / "old"), seed=5, resume=True))
+    assert fit_lm(resumed, book_chars, "cpu", **QUIET)["epoch"] == 2  # an empty cfg.data takes the run's record
+    named = dataclasses.replace(resumed, data=DataConfig(dataset="timemachine"),
+                                train=dataclasses.replace(resumed.train, epochs=3))
+    assert fit_lm(named, book_chars, "cpu", **QUIET)["epoch"] == 3  # or names its data set, as recorded
+    assert load_checkpoint(tmp_path / "old", "last").meta["data_recorded"] is False  # still the old record

@@ -191,7 +191,13 @@ def test_training_logs_the_share_of_words_read_as_unk_and_warns_when_it_is_large
     data.splits["train"] = [(["a", "b"], ["x"])]
     assert tr.unk_note(data) == ("words read as <unk>: train source 0.0% target 0.0%, valid source 0.0% "
                                  "target 0.0%")
+    # few in training, many held out: the advice is more text (and --min-freq 2 when training has none);
+    # lowering --min-freq, the advice above, would not clear it (it said so for the book's run at min_freq 1)
+    data.splits["valid"] = [(["a", "q"], ["x", "r"])]
+    note = tr.unk_note(data)
+    assert note.startswith("warning: many held-out words are not in the training vocabulary (train source 0.0%")
+    assert "--min-freq 2" in note and "lower --min-freq" not in note
     logs = []  # the run's log has it (min_freq 1: every training word kept; each valid pair has its own words)
     tr.fit(_cfg(tmp_path, _sorted_pairs(tmp_path / "pairs.txt")), log=logs.append)
-    assert any("read as <unk> (train source 0.0% target 0.0%, valid source 13.7% target 33.3%)" in line
-               for line in logs)
+    assert any("not in the training vocabulary (train source 0.0% target 0.0%, valid source 13.7% target 33.3%)"
+               in line for line in logs)
