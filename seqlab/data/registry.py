@@ -142,15 +142,21 @@ def _unreadable(path: str | Path, exc: OSError) -> SeqlabError:
 _NOT_THERE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG}
 
 
-def _is_file(path: Path) -> bool:
-    """Path.is_file(), but a path that cannot be looked at (a folder on the way without read
-    permission: PermissionError) is a one-line error naming it rather than a traceback."""
+def _is_kind(path: Path, kind) -> bool:
+    """kind(mode) of `path` (stat.S_ISREG, S_ISDIR), False where nothing is; a path that cannot be
+    looked at (a folder on the way without read permission: PermissionError) is a one-line error
+    naming it rather than a traceback."""
     try:
-        return stat.S_ISREG(os.stat(path).st_mode)
+        return kind(os.stat(path).st_mode)
     except OSError as exc:
         if exc.errno in _NOT_THERE:
             return False
         raise _unreadable(path, exc) from None
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file(), with a path that cannot be looked at a one-line error (`_is_kind`)."""
+    return _is_kind(path, stat.S_ISREG)
 
 
 SPLIT_NAMES = {"train": "train.txt", "valid": "valid.txt", "test": "test.txt"}  # a --data folder's files
@@ -243,13 +249,8 @@ def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path |
 
 
 def _is_dir(path: Path) -> bool:
-    """Path.is_dir(), with a path that cannot be looked at a one-line error (as `_is_file`)."""
-    try:
-        return stat.S_ISDIR(os.stat(path).st_mode)
-    except OSError as exc:
-        if exc.errno in _NOT_THERE:
-            return False
-        raise _unreadable(path, exc) from None
+    """Path.is_dir(), with a path that cannot be looked at a one-line error (`_is_kind`)."""
+    return _is_kind(path, stat.S_ISDIR)
 
 
 def cache_dir() -> Path:

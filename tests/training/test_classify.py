@@ -169,23 +169,30 @@ def test_validation_split_is_the_last_training_images(tmp_path):
     assert s.test[0].shape == (30, 28, 28) and torch.equal(s.test[1], load_mnist("test", root)[1])
 
 
-def test_best_checkpoint_is_the_epoch_of_highest_validation_accuracy(tmp_path, monkeypatch):
-    # scripted evaluations: validation peaks at epoch 2 (0.9), then a worse epoch 3 and a partial
-    # recovery at epoch 4; the test set (never used to choose) peaks at epoch 3
+def _scripted_run(tmp_path, monkeypatch, valid, test, calls=None):
+    """A 4-epoch run whose validation and test accuracies are `valid` and `test`, epoch by epoch."""
     import seqlab.training.classify as tc
 
-    valid, test = iter([0.5, 0.9, 0.6, 0.7]), iter([0.9, 0.1, 0.95, 0.2])
-    calls = []
+    valid, test = iter(valid), iter(test)
 
     def scripted(net, x, y, device, batch_size=1000):
-        calls.append(len(x))
+        if calls is not None:
+            calls.append(len(x))
         acc = next(valid) if len(x) == 50 else next(test)
         return {"loss": 1 - acc, "accuracy": acc, "count": len(x)}
 
     monkeypatch.setattr(tc, "evaluate_accuracy", scripted)
     root = make_digits(tmp_path, n_train=100, n_test=20)
-    result = train_classifier(tiny_config(root, tmp_path / "run", epochs=4), device="cpu", show_progress=False,
-                              log=quiet)
+    return train_classifier(tiny_config(root, tmp_path / "run", epochs=4), device="cpu", show_progress=False,
+                            log=quiet)
+
+
+def test_best_checkpoint_is_the_epoch_of_highest_validation_accuracy(tmp_path, monkeypatch):
+    # scripted evaluations: validation peaks at epoch 2 (0.9), then a worse epoch 3 and a partial
+    # recovery at epoch 4; the test set (never used to choose) peaks at epoch 3
+    calls = []
+    result = _scripted_run(tmp_path, monkeypatch, valid=[0.5, 0.9, 0.6, 0.7], test=[0.9, 0.1, 0.95, 0.2],
+                           calls=calls)
     assert calls == [50, 20] * 4  # valid (50 held out), then test, every epoch
     best = load_checkpoint(tmp_path / "run", "best").meta
     assert best["epoch"] == 2 and best["valid_accuracy"] == 0.9 and best["test_accuracy"] == 0.1
@@ -196,18 +203,7 @@ def test_best_checkpoint_is_the_epoch_of_highest_validation_accuracy(tmp_path, m
 
 
 def test_a_tie_in_validation_accuracy_keeps_the_first_epoch_and_the_result_says_so(tmp_path, monkeypatch):
-    import seqlab.training.classify as tc
-
-    valid, test = iter([0.5, 0.9, 0.9, 0.9]), iter([0.3, 0.4, 0.6, 0.7])  # epochs 2-4 tie
-
-    def scripted(net, x, y, device, batch_size=1000):
-        acc = next(valid) if len(x) == 50 else next(test)
-        return {"loss": 1 - acc, "accuracy": acc, "count": len(x)}
-
-    monkeypatch.setattr(tc, "evaluate_accuracy", scripted)
-    root = make_digits(tmp_path, n_train=100, n_test=20)
-    result = train_classifier(tiny_config(root, tmp_path / "run", epochs=4), device="cpu", show_progress=False,
-                              log=quiet)
+    result = _scripted_run(tmp_path, monkeypatch, valid=[0.5, 0.9, 0.9, 0.9], test=[0.3, 0.4, 0.6, 0.7])  # 2-4 tie
     shipped = load_checkpoint(tmp_path / "run", "best").meta
     assert shipped["epoch"] == 2 and shipped["test_accuracy"] == 0.4
     assert (result["best_epoch"], result["test_accuracy"], result["last_test_accuracy"]) == (2, 0.4, 0.7)
