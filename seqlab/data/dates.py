@@ -10,6 +10,7 @@ series' end (what `seqlab forecast` prints), and travels in a checkpoint's metad
 from __future__ import annotations
 
 import calendar
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -24,10 +25,20 @@ def show_cell(cell: str) -> str:
     return repr(cell) if len(cell) <= _SHOWN else repr(cell[:_SHOWN]) + f"... ({len(cell):,} characters)"
 
 
+_YEAR_MONTH = re.compile(r"(\d{4})-(\d{2})")  # ISO 8601's reduced precision: a month (AirPassengers' 1949-01)
+
+
 def parse_timestamp(cell: str) -> datetime | None:
     """An ISO 8601 date or date-time (`datetime.fromisoformat`, plus a trailing Z for UTC on
-    Python 3.10), else None. A date alone reads as midnight."""
+    Python 3.10) or a month (YYYY-MM, read as its first day), else None. A date alone reads as
+    midnight."""
     text = cell.strip()
+    month = _YEAR_MONTH.fullmatch(text)
+    if month:
+        try:
+            return datetime(int(month[1]), int(month[2]), 1)
+        except ValueError:
+            return None
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
     try:
@@ -88,6 +99,7 @@ class DateIndex:
     months: int = 0
     month_end: bool = False
     date_only: bool = True  # dates without a time of day: written as YYYY-MM-DD
+    month_only: bool = False  # months (YYYY-MM cells): written as YYYY-MM
     tz_of_last: timedelta | None = None  # the last timestamp's UTC offset, for writing the future
 
     def at(self, position: int) -> datetime:
@@ -101,6 +113,8 @@ class DateIndex:
     def iso(self, position: int) -> str:
         """The ISO 8601 text of position `position` (0-based; the series' end and on: its future)."""
         t = self.at(position)
+        if self.month_only:
+            return f"{t.year:04d}-{t.month:02d}"
         return t.date().isoformat() if self.date_only else t.isoformat()
 
     @property
@@ -112,7 +126,7 @@ class DateIndex:
         step = ({"months": self.months, "month_end": self.month_end} if self.months else
                 {"days": self.step.days, "seconds": self.step.seconds, "microseconds": self.step.microseconds})
         return {"column": self.column, "start": self.iso(0), "last": self.iso(self.length - 1), "every": self.every,
-                "step": step, "length": self.length, "date_only": self.date_only}
+                "step": step, "length": self.length, "date_only": self.date_only, "month_only": self.month_only}
 
     @classmethod
     def from_meta(cls, meta: dict) -> DateIndex:
@@ -124,7 +138,8 @@ class DateIndex:
                 raise ValueError
             if "months" in step:
                 index = cls(str(meta["column"]), start, length, months=int(step["months"]),
-                            month_end=bool(step["month_end"]), date_only=bool(meta["date_only"]))
+                            month_end=bool(step["month_end"]), date_only=bool(meta["date_only"]),
+                            month_only=bool(meta.get("month_only", False)))
             else:
                 index = cls(str(meta["column"]), start, length,
                             step=timedelta(days=step["days"], seconds=step["seconds"],
@@ -171,6 +186,9 @@ class DateIndex:
                               "timestamps must be strictly increasing; sort the file by its dates, oldest "
                               "first")
         date_only = all(_is_date_only(c) for _, c in cells)
+        month_only = all(_YEAR_MONTH.fullmatch(c.strip()) for _, c in cells)
+        if month_only:
+            date_only = True
         # Local times with UTC offsets (pandas writes a tz-aware index so) change offset at a daylight-saving
         # change: a daily or monthly series at one wall-clock time is evenly spaced in wall-clock time, not in
         # absolute time. It is read on the wall clock (its future then has no offset: the next change is unknown).
@@ -192,7 +210,8 @@ class DateIndex:
                 if d != step_m:
                     raise UnevenDates(_gap(head, cells, i, _say_months(d), _say_months(step_m),
                                            d // step_m - 1 if d % step_m == 0 else None, hint))
-            index = cls(column, first, len(times), months=step_m, month_end=month_end, date_only=date_only)
+            index = cls(column, first, len(times), months=step_m, month_end=month_end, date_only=date_only,
+                        month_only=month_only)
         else:
             diffs = [b - a for a, b in zip(times, times[1:])]
             step = _usual(diffs)

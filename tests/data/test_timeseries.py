@@ -192,6 +192,7 @@ def _dated(tmp_path, stamps, header="date,v", name="d.csv"):
     (["2023-06-15", "2023-09-15", "2023-12-15"], "3 months", ["2024-03-15", "2024-06-15"]),
     (["2022-03-01", "2023-03-01"], "1 year", ["2024-03-01", "2025-03-01"]),  # not 365 days: 2024 is a leap year
     (["2024-01-01", "2024-01-08"], "1 week", ["2024-01-15", "2024-01-22"]),
+    (["1960-11", "1960-12"], "1 month", ["1961-01", "1961-02"]),  # months (AirPassengers' 1949-01): refused before
 ])
 def test_a_date_column_gives_the_series_dates_and_its_future(tmp_path, stamps, every, future):
     from seqlab.data.dates import DateIndex, parse_timestamp

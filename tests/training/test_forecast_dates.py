@@ -30,7 +30,7 @@ def test_training_reads_the_dates_and_keeps_them(dated_run):
     meta = load_checkpoint(dated_run, "best").meta
     assert meta["dates"] == {"column": "date", "start": "2024-01-01", "last": "2024-04-29", "every": "1 day",
                              "step": {"days": 1, "seconds": 0, "microseconds": 0}, "length": 120,
-                             "date_only": True}
+                             "date_only": True, "month_only": False}
     report = json.loads((dated_run / "report.json").read_text())
     # held out from position 72 (60% of 120 values): the book's time t = 73, the 73rd day
     assert (report["heldout_from"], report["heldout_from_time"], report["heldout_from_date"]) == \
