@@ -65,15 +65,14 @@ def training_figures(ckpt) -> dict:
     the checkpoint's own record (language models keep one), else its epoch's line of the run
     folder's metrics.jsonl when that line agrees with every figure the checkpoint holds (a checkpoint
     copied into another run's folder gets none: not that run's figures); {} otherwise."""
-    import json
+    from seqlab.training.metrics import read_metrics
 
     meta = ckpt.meta
     record = meta.get("metrics")
     if not isinstance(record, dict):
         record = None
         try:
-            with open(Path(ckpt.path).parent / "metrics.jsonl", encoding="utf-8") as fh:
-                rows = [json.loads(line) for line in fh if line.strip()]
+            rows = read_metrics(Path(ckpt.path).parent / "metrics.jsonl")
         except (OSError, ValueError):
             rows = []  # no log beside it, or one being written
         row = next((r for r in reversed(rows) if isinstance(r, dict) and r.get("epoch") == meta.get("epoch")), None)

@@ -46,7 +46,7 @@ def register(commands, train) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from seqlab.cli import check_out, train_config
     from seqlab.runtime import resolve_device
-    from seqlab.training.lm import LMConfig, fit_lm
+    from seqlab.training.lm import LMConfig, fit_lm, load_corpus
 
     given = vars(args)
     # a source named on the command line replaces the config file's (--data over its dataset)
@@ -57,7 +57,7 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = train_config(LMConfig, args)
     check_out(cfg.run.out)
     device = resolve_device(cfg.run.device)
-    corpus = _corpus(cfg)
+    corpus = load_corpus(cfg)
     from seqlab.training import distributed
 
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
@@ -66,12 +66,6 @@ def run_train(args: argparse.Namespace) -> int:
         print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "valid_unk_rate", "tokens_per_sec",
                                                   "wall_s")}))
     return 0
-
-
-def _corpus(cfg, vocab=None, source=None, run_folder=None):
-    from seqlab.training.lm import load_corpus
-
-    return load_corpus(cfg, vocab, source, run_folder)
 
 
 def _tokens(text: str, level: str, vocab) -> list[str]:
@@ -140,12 +134,12 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     from seqlab.data.vocab import Vocab
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import bad_checkpoint
-    from seqlab.training.lm import evaluate_lm, model_from_checkpoint, unk_warning
+    from seqlab.training.lm import evaluate_lm, load_corpus, model_from_checkpoint, unk_warning
     from seqlab.training.metrics import perplexity
 
     device = resolve_device(getattr(args, "device", "auto"))
     net, cfg = model_from_checkpoint(ckpt, device)
-    corpus = _corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"]), source=ckpt.meta.get("data_file"),
+    corpus = load_corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"]), source=ckpt.meta.get("data_file"),
                      run_folder=ckpt.path.parent)
     # Time Machine, Tiny Shakespeare, --data files: the held-out 10% (valid) is the only held-out split;
     # PTB, WikiText-2 and a --data folder with a test.txt have a test split (the default)

@@ -288,12 +288,12 @@ def _stdin_lines():
     mark, \\r\\n read as \\n."""
     import sys
 
-    from seqlab.data.text import _utf16_encoding
+    from seqlab.data.text import utf16_encoding
     from seqlab.errors import SeqlabError
 
     stream = getattr(sys.stdin, "buffer", None) or sys.stdin
     for n, raw in enumerate(stream, start=1):
-        wide = _utf16_encoding(raw) if n == 1 and isinstance(raw, bytes) else None
+        wide = utf16_encoding(raw) if n == 1 and isinstance(raw, bytes) else None
         if wide:  # every line would decode wrong, and a UTF-16 newline splits lines unevenly: one error
             raise SeqlabError(f"standard input looks like {wide.upper()}, not UTF-8: convert it, e.g. "
                               f"`iconv -f {wide} -t utf-8`")

@@ -159,6 +159,11 @@ def _is_file(path: Path) -> bool:
     return _is_kind(path, stat.S_ISREG)
 
 
+def _is_dir(path: Path) -> bool:
+    """Path.is_dir(), with a path that cannot be looked at a one-line error (`_is_kind`)."""
+    return _is_kind(path, stat.S_ISDIR)
+
+
 SPLIT_NAMES = {"train": "train.txt", "valid": "valid.txt", "test": "test.txt"}  # a --data folder's files
 
 
@@ -246,11 +251,6 @@ def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path |
     why = f" ({differs[found[0]]})" if folder else " (its sha256 differs)"
     raise SeqlabError(f"{str(found[0])!r} has changed since the run was trained{why}: its held-out part would not "
                       f"be the run's; restore the {what} the run was trained on")
-
-
-def _is_dir(path: Path) -> bool:
-    """Path.is_dir(), with a path that cannot be looked at a one-line error (`_is_kind`)."""
-    return _is_kind(path, stat.S_ISDIR)
 
 
 def cache_dir() -> Path:

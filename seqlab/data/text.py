@@ -25,7 +25,7 @@ def read_text(path: str | Path) -> str:
         raise SeqlabError(f"{str(path)!r} is a folder, not a text file") from None
     except OSError as exc:
         raise SeqlabError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    wide = _utf16_encoding(raw)
+    wide = utf16_encoding(raw)
     if wide:
         raise SeqlabError(f"{str(path)!r} looks like {wide[:6].upper()} text, not UTF-8: convert it, e.g. "
                           f"`iconv -f {wide} -t utf-8 FILE > FILE8`")
@@ -48,7 +48,7 @@ def read_text(path: str | Path) -> str:
     return text
 
 
-def _utf16_encoding(raw: bytes) -> str | None:
+def utf16_encoding(raw: bytes) -> str | None:
     """The iconv name of the UTF-16 flavour `raw` looks like (a byte order mark, or a NUL as every
     other byte of its start, as ASCII text in UTF-16 is), or "utf-32" for a UTF-32 byte order mark
     (whose first two bytes are UTF-16's), else None."""

@@ -24,7 +24,7 @@ import torch
 
 from seqlab.data.dates import DateIndex, UnevenDates, parse_timestamp
 from seqlab.data.dates import show_cell as _show
-from seqlab.data.text import _utf16_encoding
+from seqlab.data.text import utf16_encoding
 from seqlab.errors import SeqlabError
 
 NOISE_STD = 0.2  # the book's noise: x_t = sin(0.01 t) + N(0, 0.2)
@@ -157,7 +157,7 @@ def load_csv_series(path: str | Path, column: str, date_column: str | None = "au
                     stamps.append((line_no, row[dcol].strip()))
     except UnicodeDecodeError:
         with open(path, "rb") as fh:
-            utf16 = _utf16_encoding(fh.read(4096))
+            utf16 = utf16_encoding(fh.read(4096))
         hint = (f": it looks like {utf16[:6].upper()}; convert it, e.g. `iconv -f {utf16} -t utf-8 FILE > FILE8`"
                 if utf16 else "")
         raise SeqlabError(f"CSV file {name} is not UTF-8 text{hint}") from None

@@ -26,6 +26,7 @@ import torch
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError, is_int
 from seqlab.runtime import eval_mode
+from seqlab.training.common import model_device
 
 
 def check_prefix(tokens: Sequence[Hashable], vocab: Vocab, level: str = "char") -> list[int]:
@@ -81,15 +82,6 @@ def check_vocab_size(net, vocab: Vocab) -> None:
                           "with the vocabulary the model was trained on")
 
 
-def _device_of(net) -> torch.device:
-    """The device of the model's first parameter: an nn.Module's, or the `params` list of the book's
-    plain-class RNNModelScratch (8.5)."""
-    params = net.parameters() if isinstance(net, torch.nn.Module) else getattr(net, "params", None) or ()
-    for p in params:
-        return p.device
-    return torch.device("cpu")
-
-
 def is_bidirectional(net) -> bool:
     """Whether the model's recurrent layer also reads right to left (its next-token guesses then see
     the future in training, and generating from it gives noise: the book's 9.4)."""
@@ -105,7 +97,7 @@ def check_generates(net) -> None:
 @torch.no_grad()
 def warm_up(net, prefix_ids: Sequence[int], device=None):
     """Feed the whole prefix once; returns (logits after the last prefix token (V,), state)."""
-    device = device or _device_of(net)
+    device = device or model_device(net)
     state = net.begin_state(batch_size=1, device=device)
     X = torch.tensor([list(prefix_ids)], device=device)  # (1, T)
     logits, state = net(X, state)  # (T, V) time-major with B = 1
@@ -170,7 +162,7 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
     rows = [list(p) for p in prefixes for _ in range(num_samples)]
     if not rows or min(len(r) for r in rows) == 0:
         raise SeqlabError("a prefix is empty (or none was given): give each at least one token to start from")
-    device = device or _device_of(net)
+    device = device or model_device(net)
     N, m, longest = len(rows), min(map(len, rows)), max(map(len, rows))
     if is_bidirectional(net):
         m = 1

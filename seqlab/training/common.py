@@ -103,15 +103,19 @@ def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weig
     raise SeqlabError(f"unknown optimizer {name!r}: use sgd, adam or adamw")
 
 
+def model_device(net) -> torch.device:
+    """The device of the model's first parameter: an nn.Module's (a DDP wrapper's are its model's),
+    or the `params` list of the book's plain-class RNNModelScratch (8.5); the CPU for none."""
+    params = net.parameters() if isinstance(net, nn.Module) else getattr(net, "params", None) or ()
+    return next((p.device for p in params), torch.device("cpu"))
+
+
 def device_for(net: nn.Module, device) -> torch.device:
     """The device a library call runs on: `device` as resolve_device reads it ("cpu", "cuda:0", a
-    torch.device), or None for the device the model's parameters are on."""
+    torch.device), or None for the device the model's parameters are on (`model_device`)."""
     from seqlab.runtime import resolve_device
 
-    if device is None:
-        model = getattr(net, "module", net)  # a DDP wrapper's model
-        return next((p.device for p in model.parameters()), torch.device("cpu"))
-    return resolve_device(device)
+    return model_device(net) if device is None else resolve_device(device)
 
 
 def check_count(value, name: str) -> int:

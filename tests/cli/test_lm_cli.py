@@ -52,13 +52,13 @@ def test_train_evaluate_generate(text, tmp_path, capsys):
     one_row = json.loads(capsys.readouterr().out)
     assert one_row["tokens"] == n_valid - 1
     # --batch-size 1: the held-out text is read as ONE sequence, i.e. one forward pass over all of it
-    from seqlab.cli.lm import _corpus
+    from seqlab.training.lm import load_corpus
     from seqlab.data.vocab import Vocab
     from seqlab.training.lm import model_from_checkpoint
 
     ckpt = load_checkpoint(out)
     net, cfg = model_from_checkpoint(ckpt, torch.device("cpu"))
-    stream = _corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"])).split("valid")
+    stream = load_corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"])).split("valid")
     with torch.no_grad():
         logits, _ = net(stream[None, :-1], None)
     whole = torch.nn.functional.cross_entropy(logits, stream[1:]).item()
