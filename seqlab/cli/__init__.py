@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", choices=("valid", "test"), default=None,
                     help="held-out split (default: test, or valid where a run has no test split; forecast "
                          "runs have one held-out part, after the training window, and take no --split)")
+    ev.add_argument("--data", default=None, metavar="FILE",
+                    help="language models: score this text file instead of the run's split (read as the run's "
+                         "training text was: same level, line ends, tokenising; words outside the run's vocabulary "
+                         "are <unk>); translate: a tab-separated pair file")
     ev.add_argument("--which", choices=("best", "last"), default="best",
                     help="which checkpoint of a run folder: best, the epoch the run kept (lowest validation loss; "
                          "classify: highest validation accuracy; the default) or last, the final epoch")
@@ -49,11 +53,17 @@ def evaluate(args: argparse.Namespace) -> int:
 
     if args.batch_size is not None and args.batch_size <= 0:
         raise SeqlabError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    if args.data is not None and args.split is not None:
+        raise SeqlabError(f"--split names the run's own held-out part; --data scores a file: give one "
+                          f"(--split {args.split} or --data {args.data})")
     ckpt = load_checkpoint(args.checkpoint, args.which)
     task = ckpt.meta.get("task")
     module = importlib.import_module(f"seqlab.cli.{task}") if task in TASK_MODULES else None
     if module is None or not hasattr(module, "evaluate"):
         raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds a {task!r} model, which `seqlab evaluate` cannot evaluate")
+    if args.data is not None and task not in ("lm", "translate"):
+        raise SeqlabError(f"--data applies to language-model and translation checkpoints; {str(ckpt.path)!r} holds "
+                          f"a {task} model: leave --data out to evaluate it on its run's held-out data")
     result = module.evaluate(args, ckpt)
     result.update({k: v for k, v in training_figures(ckpt).items() if k not in result})
     print(to_json(result))

@@ -35,6 +35,22 @@ HELDOUT_FRACTION = 0.1
 _BLOCK = 1 << 20  # characters per encoding block: bounds peak memory on large corpora
 
 
+def text_style(dataset: str | None) -> Style:
+    """How a corpus's text becomes tokens: the registered data set's style (the Time Machine's is
+    the book's), "raw" for any other text (a --data file or folder)."""
+    return _STYLE.get(dataset or "", "raw")
+
+
+def data_name(data: str | Path) -> str:
+    """A --data file's or folder's name, as a corpus is named: its last part, or for a path ending
+    in '.' or '..' (`--data .`) the name of the folder it resolves to."""
+    path = Path(data)
+    if path.name not in ("", ".."):
+        return path.name
+    folder = path.resolve()
+    return folder.name or str(folder)  # (the root has no name)
+
+
 def read_time_machine() -> list[str]:
     """The Time Machine as the book reads it: 3,221 cleaned lines."""
     return book_lines(read_text(dataset_file("timemachine")))
@@ -243,6 +259,15 @@ def encode_text(text: str, level: str, style: Style = "raw", *, vocab: Vocab | N
         return _vocab_ids(ids, tokens, vocab), vocab
 
 
+def encode_file(path: str | Path, level: str, style: Style, vocab: Vocab) -> tuple[torch.Tensor, int]:
+    """Token ids (1-D int64) of a text file read as a corpus's split files are (`read_text`, then
+    `style`'s tokens), with `vocab` (tokens outside it are <unk>); and how many of its targets (every
+    token after the first) are the word "<unk>" written in the text (`LMCorpus.written_unk`)."""
+    with _gc_paused():
+        ids, tokens = _index_tokens(read_text(path), level, style)
+        return _vocab_ids(ids, tokens, vocab), _written_unk(ids, tokens)
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while millions of short-lived token strings
@@ -296,15 +321,22 @@ class LMCorpus:
     def unk_rate(self, name: str) -> float:
         """The share of the split's targets (every token after its first, what a perplexity averages
         over) that are <unk>: words outside the vocabulary, and "<unk>" written in the text."""
-        targets = self.split(name)[1:]
-        return float((targets == self.vocab.unk).sum()) / len(targets) if len(targets) else 0.0
+        return unk_shares(self.split(name), self.vocab.unk)[0]
 
     def oov_rate(self, name: str) -> float:
         """`unk_rate` less the "<unk>" written in the text: the share of the split's targets that
         are <unk> because the vocabulary (--max-vocab, --min-freq, the training split) lacks them."""
-        targets = self.split(name)[1:]
-        written = (self.written_unk or {}).get(name, 0)
-        return max(self.unk_rate(name) - written / len(targets), 0.0) if len(targets) else 0.0
+        return unk_shares(self.split(name), self.vocab.unk, (self.written_unk or {}).get(name, 0))[1]
+
+
+def unk_shares(stream: torch.Tensor, unk: int, written: int = 0) -> tuple[float, float]:
+    """(unk_rate, oov_rate) of a token-id stream (`LMCorpus.unk_rate`, `.oov_rate`): the share of its
+    targets that are `unk`, and that share less the `written` "<unk>" of the text itself."""
+    targets = stream[1:]
+    if not len(targets):
+        return 0.0, 0.0
+    share = float((targets == unk).sum()) / len(targets)
+    return share, max(share - written / len(targets), 0.0)
 
 
 TEXT_DATASETS = ("timemachine", "tinyshakespeare", "ptb", "wikitext-2")
@@ -340,8 +372,8 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
     if max_tokens is not None and max_tokens == 0:
         raise SeqlabError("max_tokens must be positive (or none/-1 for the whole corpus)")
     given_vocab = vocab
-    name = dataset or Path(data).name
-    style = style or _STYLE.get(dataset or "", "raw")
+    name = dataset or data_name(data)
+    style = style or text_style(dataset)
     extra = [EOS] if level == "word" and style == "raw" else None
     folder = split_files(data) if data is not None else None  # None: `data` is a file
     built = vocab is None

@@ -175,6 +175,10 @@ def split_files(path: str | Path) -> dict[str, Path] | None:
     path = Path(path)
     if not _is_dir(path):
         return None  # a file, or nothing there (reading it says "not found")
+    for name in SPLIT_NAMES.values():
+        if _is_dir(path / name):
+            raise SeqlabError(f"{str(path / name)!r} is a folder, not a text file: a --data folder holds its "
+                              f"splits as the text files train.txt, valid.txt and optionally test.txt")
     files = {split: path / name for split, name in SPLIT_NAMES.items() if _is_file(path / name)}
     missing = [SPLIT_NAMES[s] for s in ("train", "valid") if s not in files]
     if missing:

@@ -5,8 +5,9 @@ without spaces, a --data file changed since the run started, another vocabulary)
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+import torch
 
 from seqlab.data.corpora import LMCorpus
 from seqlab.errors import SeqlabError
@@ -45,7 +46,7 @@ def data_config_for(cfg: LMConfig, corpus: LMCorpus, resumed: Checkpoint | None 
     train on. `resumed`: the checkpoint a resumed run goes on from; one saved before runs recorded
     their corpus's build options keeps its own record (an empty cfg.data takes it), and only the
     data set and level are compared."""
-    from seqlab.data.corpora import TEXT_DATASETS
+    from seqlab.data.corpora import TEXT_DATASETS, data_name
 
     d = cfg.data
     old_record = resumed is not None and not resumed.meta.get(DATA_RECORDED)
@@ -67,7 +68,7 @@ def data_config_for(cfg: LMConfig, corpus: LMCorpus, resumed: Checkpoint | None 
             d = dataclasses.replace(d, max_tokens=built["max_tokens"], min_freq=built["min_freq"],
                                     max_vocab=built["max_size"])
         return dataclasses.replace(cfg, data=d)
-    named = d.dataset if d.dataset is not None else Path(d.data).name
+    named = d.dataset if d.dataset is not None else data_name(d.data)
     if named != corpus.name or d.level != corpus.level:
         raise SeqlabError(f"the config's data ({named}, {d.level} level) is not the corpus given "
                           f"({corpus.name}, {corpus.level} level): the run would record the wrong data; "
@@ -115,25 +116,58 @@ def data_warnings(corpus: LMCorpus) -> list[str]:
 
 
 def unk_warning(corpus: LMCorpus, split: str) -> str | None:
-    """A note on the <unk> of a held-out split, when they make its perplexity misleading, else None:
+    """A note on the <unk> of a held-out split, when they make its perplexity misleading, else None
+    (`unk_note`)."""
+    return unk_note(corpus.unk_rate(split), corpus.oov_rate(split), corpus.unk_rate("train"), len(corpus.vocab))
 
-    - the training targets hold no <unk> (--min-freq 0 or 1, no --max-vocab) but over UNSEEN_WARN
-      of the split's do: the model never learned to predict <unk>, each costs about its worst loss;
-    - over UNK_WARN of the split's targets are <unk> because the vocabulary lacks them (a registered
-      corpus's own "<unk>" words are its convention, not counted): predicting <unk> is easy."""
-    share = corpus.unk_rate(split)
-    if corpus.unk_rate("train") == 0 and share > UNSEEN_WARN:
-        return (f"the training tokens hold no <unk> (each is in the vocabulary) but {share:.1%} of the held-out ones "
+
+def unk_note(share: float, oov_share: float, train_share: float | None, vocab_size: int,
+             scored: str | None = None) -> str | None:
+    """A note on the <unk> among scored targets (`share` of them; `oov_share`: less the "<unk>"
+    written in the text), when they make the perplexity misleading, else None:
+
+    - the training targets hold no <unk> (`train_share` 0: --min-freq 0 or 1, no --max-vocab) but
+      over UNSEEN_WARN of the scored ones do: the model never learned to predict <unk>, each costs
+      about its worst loss (`train_share` None: not known, not said);
+    - over UNK_WARN of the scored targets are <unk> because the vocabulary lacks them (a registered
+      corpus's own "<unk>" words are its convention, not counted): predicting <unk> is easy.
+
+    `scored`: a text file's path (`seqlab evaluate --data`), named in the note; else a held-out split."""
+    ones, tokens = (("the held-out ones", "the held-out tokens") if scored is None else
+                    (f"the tokens of {scored!r}",) * 2)
+    if train_share == 0 and share > UNSEEN_WARN:
+        return (f"the training tokens hold no <unk> (each is in the vocabulary) but {share:.1%} of {ones} "
                 "are <unk> (never seen in training): the model never learned to predict <unk>, so each of them "
-                "costs about its worst loss and they inflate the held-out perplexity; --min-freq 2 makes the "
-                "tokens seen once in training <unk>, so that the model learns where unseen ones go")
-    share = corpus.oov_rate(split)
-    if share <= UNK_WARN:
+                f"costs about its worst loss and they inflate the {'held-out ' * (scored is None)}perplexity; "
+                "--min-freq 2 makes the tokens seen once in training <unk>, so that the model learns where unseen "
+                "ones go")
+    if oov_share <= UNK_WARN:
         return None
-    return (f"{share:.1%} of the held-out tokens are <unk> (outside the {len(corpus.vocab):,}-token vocabulary): "
+    return (f"{oov_share:.1%} of {tokens} are <unk> (outside the {vocab_size:,}-token vocabulary): "
             "predicting the one <unk> for all of them is easy, so the perplexity understates the cost of rare "
             "words and compares only with runs of the same vocabulary; a larger --max-vocab or a lower "
             "--min-freq keeps more words")
+
+
+def read_scored_text(path: str, cfg: LMConfig, vocab) -> tuple[torch.Tensor, int]:
+    """A text file for `seqlab evaluate --data`, read as the run's training text was (its level, and
+    its data set's style: the book's cleaning for the Time Machine, else raw text, "<eos>" at each
+    line end of words), as ids of the run's `vocab`; and how many of its targets are the word "<unk>"
+    written in it. Refused: text too short to predict a token, and text with none of the vocabulary's
+    tokens (every one <unk>, line ends aside: its perplexity would say nothing)."""
+    from seqlab.data.corpora import EOS, encode_file, text_style
+
+    level = cfg.data.level
+    stream, written = encode_file(path, level, text_style(cfg.data.dataset), vocab)
+    if len(stream) < 2:
+        raise SeqlabError(f"{path!r} holds {len(stream)} {level} token(s) as this model reads it: scoring needs "
+                          "at least 2 (one to predict)")
+    unknown = [vocab.unk] + ([vocab[EOS]] if EOS in vocab else [])
+    if bool(torch.isin(stream, torch.tensor(unknown)).all()):
+        raise SeqlabError(f"none of the {len(stream):,} {level} tokens of {path!r} is in the model's "
+                          f"{len(vocab):,}-token vocabulary (each would be <unk>, and its perplexity would say "
+                          "nothing): give text in the language and script the model was trained on")
+    return stream, written
 
 
 def check_same_data(ckpt: Checkpoint, corpus: LMCorpus) -> None:

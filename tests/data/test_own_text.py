@@ -135,6 +135,9 @@ def test_a_folder_without_its_split_files_is_a_clear_error(tmp_path):
         load_lm_corpus(data=folder, level="char")
     with pytest.raises(SeqlabError, match="valid.txt' holds 1 char token"):
         load_lm_corpus(data=_splits(tmp_path / "short", valid="a"), level="char")
+    (folder / "valid.txt").mkdir()  # a folder where a split file should be is named as such
+    with pytest.raises(SeqlabError, match=r"one/valid.txt' is a folder, not a text file: a --data folder holds"):
+        load_lm_corpus(data=folder, level="char")
 
 
 def test_run_data_file_finds_a_moved_folder_of_splits_and_refuses_an_edited_one(tmp_path, monkeypatch):

@@ -1,0 +1,167 @@
+"""`seqlab evaluate --data FILE` for language models: a text file scored as the run's training text
+was read (level, line ends, the Time Machine's cleaning) with the run's vocabulary; its figures are
+the held-out split's when it holds the same text. And a --data folder given as '.'."""
+
+import json
+
+import pytest
+
+from seqlab.cli import main
+from seqlab.data.corpora import load_lm_corpus
+
+EN = "the cat sat on the mat and the dog ran to the cat\n"
+CHAR_TEXT = "the time traveller for so it will be convenient to speak of him\n" * 8  # 512 characters
+
+
+def _train(data, out, *extra, level):
+    return main(["train", "lm", "--data", str(data), "--level", level, "--cell", "gru", "--impl", "fused",
+                 "--embed", "8", "--hidden", "8", "--batch-size", "2", "--num-steps", "5", "--epochs", "1",
+                 "--lr", "0.01", "--optimizer", "adam", "--device", "cpu", "--seed", "0", "--out", str(out), *extra])
+
+
+def _evaluate(capsys, run, *extra) -> tuple[dict, str]:
+    assert main(["evaluate", "--checkpoint", str(run), *extra]) == 0
+    captured = capsys.readouterr()
+    return json.loads(captured.out), captured.err
+
+
+def _one_line_error(capsys, message):
+    err = capsys.readouterr().err
+    assert err.startswith("seqlab: error: ") and message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def _figures(result: dict) -> dict:
+    return {k: result[k] for k in ("ppl", "loss", "tokens", "unk_rate", "epoch", "checkpoint")}
+
+
+@pytest.fixture(scope="module")
+def word_run(tmp_path_factory, one_thread):
+    """A word model of a folder of splits; valid.txt has Windows line ends, no final newline and three
+    words training never saw (emu, ate, fig)."""
+    root = tmp_path_factory.mktemp("word")
+    (root / "mine").mkdir()
+    (root / "mine" / "train.txt").write_text(EN * 40)
+    (root / "mine" / "valid.txt").write_bytes(b"the cat ran to the dog\r\n" * 6 + b"the emu ate the fig")
+    (root / "mine" / "test.txt").write_text("the dog sat on a mat\n" * 6)
+    assert _train(root / "mine", root / "run", level="word") == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def char_run(tmp_path_factory, one_thread):
+    """A char model of one text file, whose last 10% of characters (51) is the held-out split."""
+    root = tmp_path_factory.mktemp("char")
+    (root / "tiny.txt").write_text(CHAR_TEXT)
+    assert _train(root / "tiny.txt", root / "run", level="char") == 0
+    return root
+
+
+def test_a_word_file_scores_as_the_split_holding_the_same_text(word_run, capsys):
+    run, folder = word_run / "run", word_run / "mine"
+    for extra in ([], ["--batch-size", "3"]):  # the run's eval batch (10), and another
+        split, split_err = _evaluate(capsys, run, "--split", "valid", *extra)
+        data, data_err = _evaluate(capsys, run, "--data", str(folder / "valid.txt"), *extra)
+        assert split["split"] == "valid" and data["split"] == "data" and data["data"] == str(folder / "valid.txt")
+        assert _figures(data) == _figures(split)
+    # 6 lines of 6 words and one of 5, each with its <eos> (the last one's too): 48 tokens, 47
+    # predicted, 3 of them (emu, ate, fig) <unk>
+    assert data["tokens"] == 47 and data["unk_rate"] == pytest.approx(3 / 47, abs=1e-6)
+    # training never had <unk>: both warn, the file's warning names it
+    assert "6.4% of the held-out ones" in split_err
+    assert f"6.4% of the tokens of {str(folder / 'valid.txt')!r} are <unk> (never seen in training)" in data_err
+    assert data_err.count("\n") == 1 and data_err.startswith("seqlab: warning: ")
+    # the default split (test) likewise; the training figures are the checkpoint's either way
+    default, _ = _evaluate(capsys, run)
+    data, _ = _evaluate(capsys, run, "--data", str(folder / "test.txt"))
+    assert _figures(data) == _figures(default) and data["train_ppl"] == default["train_ppl"]
+
+
+def test_a_word_file_of_known_words_and_unseen_ones(word_run, tmp_path, capsys):
+    path = tmp_path / "new.txt"
+    path.write_text("the emu ate a yak\nthe cat\n")  # the emu ate a yak <eos> the cat <eos>: 8 predicted
+    result, err = _evaluate(capsys, word_run / "run", "--data", str(path))
+    assert result["tokens"] == 8 and result["unk_rate"] == pytest.approx(4 / 8, abs=1e-6)  # emu, ate, a, yak
+    assert "50.0% of the tokens of" in err and str(path) in err
+    path.write_text("the cat sat on the mat\n")
+    result, err = _evaluate(capsys, word_run / "run", "--data", str(path))
+    assert result["tokens"] == 6 and result["unk_rate"] == 0 and err == ""
+
+
+def test_a_char_file_scores_as_the_held_out_tail_and_counts_its_characters(char_run, tmp_path, capsys):
+    run = char_run / "run"
+    tail = tmp_path / "tail.txt"
+    tail.write_text(CHAR_TEXT[-51:])  # the held-out 10% of 512 characters
+    split, _ = _evaluate(capsys, run, "--split", "valid")
+    data, _ = _evaluate(capsys, run, "--data", str(tail))
+    assert split["tokens"] == 50 and _figures(data) == _figures(split)
+    # \r\n is read as one "\n", as training reads it; every character after the first is predicted
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b"the time\r\nmachine")  # 16 characters
+    result, err = _evaluate(capsys, run, "--data", str(path))
+    assert result["tokens"] == 15 and result["unk_rate"] == 0 and err == ""
+    path.write_text("the quiz!")  # q, u, z and ! are not in the training text
+    result, err = _evaluate(capsys, run, "--data", str(path))
+    assert result["tokens"] == 8 and result["unk_rate"] == pytest.approx(4 / 8, abs=1e-6)
+    assert "never learned to predict <unk>" in err and str(path) in err
+
+
+def test_a_time_machine_model_reads_a_file_with_the_books_cleaning(tmp_path, capsys, one_thread):
+    # the book's Time Machine keeps letters and spaces, lower-cased, lines joined with nothing between
+    assert main(["train", "lm", "--dataset", "timemachine", "--level", "char", "--max-tokens", "2000",
+                 "--cell", "gru", "--impl", "fused", "--hidden", "8", "--batch-size", "4", "--num-steps", "8",
+                 "--epochs", "1", "--device", "cpu", "--seed", "0", "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    raw, clean = tmp_path / "raw.txt", tmp_path / "clean.txt"
+    raw.write_text("The Time-Traveller!\n\nSPOKE, 1895.\n")
+    clean.write_text("the time traveller" + "spoke")  # 23 characters
+    first, _ = _evaluate(capsys, tmp_path / "run", "--data", str(raw))
+    second, _ = _evaluate(capsys, tmp_path / "run", "--data", str(clean))
+    assert first["tokens"] == second["tokens"] == 22 and first["unk_rate"] == 0
+    assert first["ppl"] == second["ppl"]
+
+
+def test_bad_files_and_options_are_one_line_errors(word_run, char_run, tmp_path, capsys):
+    run = word_run / "run"
+    cases = {"missing.txt": (None, "not found"),
+             "folder": ("mkdir", "is a folder, not a text file"),
+             "empty.txt": (b"", "is empty"),
+             "blank.txt": (b" \n\n", "is empty"),
+             "binary.txt": (b"the cat\x00\x01\x02", "looks binary"),
+             "utf16.txt": ("the cat sat\n".encode("utf-16"), "looks like UTF-16 text, not UTF-8"),
+             "latin1.txt": ("the caf\xe9\n".encode("latin-1"), "is not UTF-8 text"),
+             "unknown.txt": (b"emu yak gnu\nfig\n", "none of the 6 word tokens of")}
+    for name, (body, message) in cases.items():
+        path = tmp_path / name
+        if body == "mkdir":
+            path.mkdir()
+        elif body is not None:
+            path.write_bytes(body)
+        assert main(["evaluate", "--checkpoint", str(run), "--data", str(path)]) == 2, name
+        _one_line_error(capsys, message)
+    # one character: nothing to predict
+    (tmp_path / "one.txt").write_text("t")
+    assert main(["evaluate", "--checkpoint", str(char_run / "run"), "--data", str(tmp_path / "one.txt")]) == 2
+    _one_line_error(capsys, "holds 1 char token(s) as this model reads it: scoring needs at least 2")
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(word_run / "mine" / "valid.txt"),
+                 "--split", "valid"]) == 2
+    _one_line_error(capsys, "--split names the run's own held-out part; --data scores a file: give one")
+    assert main(["train", "forecast", "--hidden", "4", "--epochs", "1", "--out", str(tmp_path / "sine")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "sine"), "--data", str(tmp_path / "one.txt")]) == 2
+    _one_line_error(capsys, "--data applies to language-model and translation checkpoints")
+
+
+def test_a_data_folder_given_as_dot_is_named_by_the_folder(tmp_path, capsys, monkeypatch, one_thread):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "train.txt").write_text(EN * 20)
+    (folder / "valid.txt").write_text("the cat ran to the dog\n" * 3)
+    monkeypatch.chdir(folder)
+    assert load_lm_corpus(data=".", level="word").name == "mine"
+    assert load_lm_corpus(data="../mine/.", level="word").name == "mine"
+    assert _train(".", tmp_path / "run", level="word") == 0
+    with open("valid.txt", "a") as fh:
+        fh.write("the end\n")
+    assert _train(".", tmp_path / "run", "--epochs", "2", "--resume", level="word") == 2
+    _one_line_error(capsys, "--resume: the run's --data mine has changed since the run started")
