@@ -88,8 +88,9 @@ def register(commands, train) -> None:
                     "names it, and an empty output line; the others are translated. One sentence given as "
                     "the only argument (no --file) is an error instead. Notes on stderr say which checkpoint is used, "
                     "which words are read as <unk>, and which translations reached --max-len without ending.",
-        epilog="exit status: 0; 2 for bad arguments, or when any input line could not be translated "
-               "(its output line is empty).")
+        epilog="--n-best N prints N lines per input line instead of one, each INDEX<TAB>SCORE<TAB>TRANSLATION "
+               "(see --n-best). exit status: 0; 2 for bad arguments, or when any input line could not be "
+               "translated (its output line is empty; with --n-best, its N lines are INDEX<TAB><TAB>).")
     t.add_argument("--checkpoint", required=True, metavar="DIR", help="a run's --out folder or a checkpoint file")
     t.add_argument("sentences", nargs="*", metavar="SENTENCE",
                    help="sentences to translate, translated before the lines of --file")
@@ -106,7 +107,18 @@ def register(commands, train) -> None:
                         "that reaches it without ending gets a note on stderr")
     t.add_argument("--alpha", type=float, default=0.75,
                    help="length normalisation exponent of the beam's score, sum of log p / L**alpha with L "
-                        "the length counting <eos> (default 0.75; no effect at --beam 1)")
+                        "the length counting <eos> (default 0.75; at --beam 1 it changes only --n-best's SCORE)")
+    t.add_argument("--n-best", type=int, default=None, dest="n_best", metavar="N",
+                   help="print the N best translations of each input line, best first, as lines "
+                        "INDEX<TAB>SCORE<TAB>TRANSLATION (n-best lists as Moses and fairseq print them, "
+                        "tab-separated): INDEX is the input line's number from 0 (arguments first, then the "
+                        "lines of --file), for grouping; SCORE the length-normalised log-probability the beam "
+                        "ranks by (see --alpha), 4 decimals. Always N lines per input line, the N translations "
+                        "distinct, the first the one printed without --n-best. A line without a translation (a "
+                        "blank one, or one that could not be translated) gives N lines INDEX<TAB><TAB>, as do "
+                        "the places of candidates the beam could not find (only where fewer than N exist: "
+                        "--max-len 1 and a target vocabulary of fewer than N words, say). Needs --beam N or "
+                        "more (--n-best 1 also works at --beam 1)")
     t.add_argument("--which", choices=("best", "last"), default="best",
                    help="which checkpoint of a run folder: best, the epoch with the lowest valid loss "
                         "(default); last, the final epoch")
@@ -141,9 +153,10 @@ def run_translate(args: argparse.Namespace) -> int:
 
     import torch
 
-    from seqlab.data.translation import BOS, EOS, read_source
+    from seqlab.cli.translate_input import chunks, input_lines
+    from seqlab.data.translation import BOS, EOS
     from seqlab.errors import SeqlabError
-    from seqlab.generation.translate import decode
+    from seqlab.generation.translate import decode, decode_n_best
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import expect_task, load_checkpoint
     from seqlab.training.translate import load_translator
@@ -157,69 +170,116 @@ def run_translate(args: argparse.Namespace) -> int:
                           f"got {args.alpha}")
     if args.batch_size <= 0:
         raise SeqlabError(f"--batch-size must be at least 1 (sentences decoded together), got {args.batch_size}")
-    lines, single = _input_lines(args)  # a missing --file or an empty input fails here, before the model loads
+    n_best = getattr(args, "n_best", None)
+    _check_n_best(n_best, args.beam)
+    lines, single = input_lines(args)  # a missing --file or an empty input fails here, before the model loads
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, args.which)
     expect_task(ckpt, "translate")
     model, vocabs = load_translator(ckpt, device)
     tgt, max_len = vocabs.tgt_vocab, args.max_len or vocabs.num_steps
     said_which, failed, total = False, 0, 0
-    for chunk in _chunks(lines, args.batch_size):
-        # (where, text) -> a SourceLine, or None: an empty output line; stderr's lines for the chunk
-        sources, notes = [], []
-        for where, text in chunk:
-            total += 1
-            if isinstance(text, _Unreadable):  # a line of standard input that is not UTF-8
-                notes.append(_message("warning", where, f"{text.reason}; its output line is left empty"))
-                failed += 1
-                sources.append(None)
-                continue
-            if not text.strip() and not single:  # blank in, blank out (not a failure)
-                sources.append(None)
-                continue
-            if "\t" in text:
-                notes.append(_message("warning", where, "holds a tab, translated as part of the sentence (a "
-                                                        "`source<TAB>target` pair file? `cut -f1 FILE` gives "
-                                                        "its sources)"))
-            try:
-                source = read_source(text, vocabs.src_vocab, vocabs.num_steps)
-            except SeqlabError as exc:
-                if single:
-                    hint = " (to read standard input, use --file -)" if text.strip() == "-" else ""
-                    raise SeqlabError(f"{exc}{hint}") from None
-                notes.append(_message("warning", where, f"{exc}; its output line is left empty"))
-                failed += 1
-                sources.append(None)
-                continue
-            if source.unknown:
-                notes.append(_message("note", where, "unknown words read as <unk>: "
-                                                     + ", ".join(repr(w) for w in source.unknown)))
-            sources.append(source)
+    left = ("its output line is left empty" if n_best is None else
+            f"its {n_best} output line{'s' if n_best > 1 else ''} {'are' if n_best > 1 else 'is'} INDEX<TAB><TAB>")
+    for chunk in chunks(lines, args.batch_size):
+        first, total = total, total + len(chunk)  # the chunk's first input line, numbered from 0
+        sources, notes, unread = _read_chunk(chunk, vocabs, single, left)
+        failed += unread
         if not said_which:  # after the first check: a single sentence's error stays the one line
             print(_loaded_note(ckpt), file=sys.stderr)
             said_which = True
         todo = [i for i, source in enumerate(sources) if source is not None]
-        out = [""] * len(chunk)
+        found = [[] for _ in chunk]  # each line's hypotheses, best first; none for a line left empty
         if todo:
             src = torch.tensor([sources[i].ids for i in todo], device=device)
             src_len = torch.tensor([sources[i].length for i in todo], device=device)
-            hyps = decode(model, src, src_len, tgt[BOS], tgt[EOS], beam_size=args.beam, max_len=max_len,
-                          alpha=args.alpha)
-            for i, h in zip(todo, hyps):
-                out[i] = " ".join(tgt.to_tokens(h.tokens))
-                if len(h.tokens) == h.length:  # no <eos>: it stopped at max_len
+            if n_best is None:
+                hyps = [[h] for h in decode(model, src, src_len, tgt[BOS], tgt[EOS], beam_size=args.beam,
+                                            max_len=max_len, alpha=args.alpha)]
+            else:
+                hyps = decode_n_best(model, src, src_len, tgt[BOS], tgt[EOS], beam_size=args.beam, n_best=n_best,
+                                     max_len=max_len, alpha=args.alpha)
+            for i, hs in zip(todo, hyps):
+                found[i] = hs
+                if hs and len(hs[0].tokens) == hs[0].length:  # no <eos>: it stopped at max_len
                     notes.append(_message("note", chunk[i][0], f"the translation reached --max-len {max_len} "
                                                                "tokens without ending: it may be cut short"))
         for note in notes:
             print(note, file=sys.stderr)
+        if n_best is None:
+            out = [" ".join(tgt.to_tokens(hs[0].tokens)) if hs else "" for hs in found]
+        else:
+            out = [row for j, hs in enumerate(found) for row in _n_best_rows(first + j, hs, n_best, tgt)]
         print("\n".join(out), flush=True)  # this chunk's lines, now (a pipe sees them as they come)
     if total == 0:
         raise SeqlabError("nothing to translate: the input is empty")
     if failed:
-        print(f"seqlab: warning: {failed:,} of {total:,} lines could not be translated (their output lines are "
-              "empty)", file=sys.stderr)
+        empty = "their output lines are empty" if n_best is None else "their output lines are INDEX<TAB><TAB>"
+        print(f"seqlab: warning: {failed:,} of {total:,} lines could not be translated ({empty})", file=sys.stderr)
         return 2
     return 0
+
+
+def _check_n_best(n_best: int | None, beam: int) -> None:
+    """--n-best N against --beam K (checked before the model loads): a beam keeps K candidates."""
+    from seqlab.errors import SeqlabError
+
+    if n_best is None:
+        return
+    if n_best < 1:
+        raise SeqlabError(f"--n-best must be at least 1 (translations printed per input line), got {n_best}")
+    if beam == 1 and n_best > 1:
+        raise SeqlabError(f"--n-best {n_best} needs beam search: greedy decoding (--beam 1) finds one translation "
+                          f"per line; add --beam {n_best} (or more)")
+    if n_best > beam:
+        raise SeqlabError(f"--n-best {n_best} exceeds --beam {beam}: the beam keeps {beam} candidates per "
+                          f"sentence; raise --beam to at least {n_best}")
+
+
+def _read_chunk(chunk, vocabs, single: bool, left: str):
+    """(sources, notes, failed) of a chunk of (where, text): a SourceLine per line, or None for a
+    line left without a translation (blank, undecodable, unreadable by the model); stderr's lines for
+    them; how many could not be translated (a blank line is not a failure)."""
+    from seqlab.cli.translate_input import Unreadable
+    from seqlab.data.translation import read_source
+    from seqlab.errors import SeqlabError
+
+    sources, notes, failed = [], [], 0
+    for where, text in chunk:
+        if isinstance(text, Unreadable):  # a line of standard input that is not UTF-8
+            notes.append(_message("warning", where, f"{text.reason}; {left}"))
+            failed += 1
+            sources.append(None)
+            continue
+        if not text.strip() and not single:  # blank in, blank out (not a failure)
+            sources.append(None)
+            continue
+        if "\t" in text:
+            notes.append(_message("warning", where, "holds a tab, translated as part of the sentence (a "
+                                                    "`source<TAB>target` pair file? `cut -f1 FILE` gives "
+                                                    "its sources)"))
+        try:
+            source = read_source(text, vocabs.src_vocab, vocabs.num_steps)
+        except SeqlabError as exc:
+            if single:
+                hint = " (to read standard input, use --file -)" if text.strip() == "-" else ""
+                raise SeqlabError(f"{exc}{hint}") from None
+            notes.append(_message("warning", where, f"{exc}; {left}"))
+            failed += 1
+            sources.append(None)
+            continue
+        if source.unknown:
+            notes.append(_message("note", where, "unknown words read as <unk>: "
+                                                 + ", ".join(repr(w) for w in source.unknown)))
+        sources.append(source)
+    return sources, notes, failed
+
+
+def _n_best_rows(index: int, hyps, n_best: int, tgt) -> list[str]:
+    """An input line's `n_best` output lines, INDEX<TAB>SCORE<TAB>TRANSLATION, best first; a place
+    without a hypothesis (none for the line, or fewer candidates than n_best) is INDEX<TAB><TAB>."""
+    rows = [f"{index}\t{h.score:.4f}\t{' '.join(tgt.to_tokens(h.tokens))}" for h in hyps[:n_best]]
+    return rows + [f"{index}\t\t"] * (n_best - len(rows))
 
 
 def _message(kind: str, where: str, text: str) -> str:
@@ -236,125 +296,30 @@ def _loaded_note(ckpt) -> str:
     return f"seqlab: translating with {str(ckpt.path)!r} ({epoch}{why})"
 
 
-def _input_lines(args: argparse.Namespace):
-    """(iterator of (where, text), single): the SENTENCE arguments, then the lines of --file (or
-    of standard input: --file -, or neither given and stdin not a terminal). `single`: one
-    argument and nothing else, whose failure is an error rather than a warning."""
-    import itertools
-
-    from seqlab.data.text import read_text
-    from seqlab.errors import SeqlabError
-
-    sentences = list(args.sentences)
-    arguments = [(f"argument {n}" if len(sentences) > 1 or args.file else "", s)
-                 for n, s in enumerate(sentences, start=1)]
-    source = args.file
-    if source is None and not sentences and _stdin_has_input():
-        source = "-"
-    if source is None:
-        if not sentences:
-            raise SeqlabError("nothing to translate: give sentences as arguments, --file FILE, or lines on "
-                              "standard input (--file -)")
-        return iter(arguments), len(sentences) == 1
-    if source == "-":
-        rest = _stdin_lines()
-        first = next(rest, None)  # an empty input fails before the model is loaded
-        if first is None and not sentences:
-            raise SeqlabError("nothing to translate: standard input is empty")
-        rest = itertools.chain([first] if first is not None else [], rest)
-    else:
-        text = read_text(source)
-        rows = text.split("\n")
-        if rows[-1] == "":  # the last line's newline
-            rows.pop()
-        rest = ((f"{source} line {n}", line) for n, line in enumerate(rows, start=1))
-    return itertools.chain(arguments, rest), False
-
-
-def _stdin_has_input() -> bool:
-    """Standard input is a pipe or a file (not a terminal; not closed, nor replaced by one that
-    cannot be read, as under a test runner)."""
-    import sys
-
-    stdin = sys.stdin
-    try:
-        return stdin is not None and not stdin.isatty() and stdin.readable()
-    except (OSError, ValueError):  # closed
-        return False
-
-
-def _stdin_lines():
-    """(where, text) for each line of standard input, read as it comes: UTF-8, without a byte order
-    mark, \\r\\n read as \\n."""
-    import sys
-
-    from seqlab.data.text import utf16_encoding
-    from seqlab.errors import SeqlabError
-
-    stream = getattr(sys.stdin, "buffer", None) or sys.stdin
-    for n, raw in enumerate(stream, start=1):
-        wide = utf16_encoding(raw) if n == 1 and isinstance(raw, bytes) else None
-        if wide:  # every line would decode wrong, and a UTF-16 newline splits lines unevenly: one error
-            raise SeqlabError(f"standard input looks like {wide.upper()}, not UTF-8: convert it, e.g. "
-                              f"`iconv -f {wide} -t utf-8`")
-        if isinstance(raw, bytes):
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:  # this line is warned about; the others are translated
-                yield f"standard input line {n}", _Unreadable(
-                    f"not UTF-8 text (bad byte at offset {exc.start} of the line): convert the input, e.g. "
-                    "`iconv -f latin1 -t utf-8`")
-                continue
-        if n == 1 and raw.startswith("\ufeff"):
-            raw = raw[1:]
-        yield f"standard input line {n}", raw.rstrip("\r\n")
-
-
-class _Unreadable(str):
-    """A line of standard input that could not be decoded, and why."""
-
-    def __new__(cls, reason: str):
-        line = super().__new__(cls, "")
-        line.reason = reason
-        return line
-
-
-def _chunks(items, size: int):
-    """Lists of `size` items of an iterator, the last one shorter; read as they are taken."""
-    import itertools
-
-    while chunk := list(itertools.islice(items, size)):
-        yield chunk
-
-
 def evaluate(args: argparse.Namespace, ckpt) -> dict:
-    """Corpus BLEU (greedy, and beam 4) and per-token loss on the held-out split.
+    """Corpus BLEU (greedy, and beam 4) and per-token loss on the held-out split, or on the pairs
+    of --data FILE (`split` "data", and `data` the file).
 
-    A source word the vocabulary holds in another Unicode normal form is read as that form (as
-    `translate` reads it); a source longer than the model reads is cut as in training (the book's
-    `truncate_pad`), and `cut_sources` counts them. `bleu_signature` says what the BLEU is."""
+    FILE is read as a --data file is read in training (the same preprocessing, and every line
+    `source<TAB>target`), each pair in file order, with the run's vocabularies: a word they lack
+    is <unk>. A source word the vocabulary holds in another Unicode normal form is read as that
+    form (as `translate` reads it); a source longer than the model reads is cut as in training (the
+    book's `truncate_pad`), and `cut_sources` counts them. `bleu_signature` says what the BLEU is."""
     import math
 
-    from seqlab.cli import pick_split
-    from seqlab.data.registry import run_data_file
-    from seqlab.data.translation import BOS, batches, in_vocab_form, legacy_pair_tokens, load_translation
+    from seqlab.data.translation import BOS, TranslationData, batches, in_vocab_form
     from seqlab.runtime import resolve_device
     from seqlab.training.translate import bleu_on, bleu_signature, evaluate_loss, load_translator
 
     device = resolve_device(args.device)
     model, vocabs = load_translator(ckpt, device)
-    d = ckpt.meta["config"]["data"]
-    path = run_data_file(d["data"], ckpt.meta.get("data_file"), ckpt.path.parent) if d["data"] is not None else None
-    data = load_translation(dataset=d["dataset"], data=path, num_examples=d["num_examples"],
-                            num_steps=d["num_steps"], valid_frac=d["valid_frac"], test_frac=d["test_frac"],
-                            split_seed=d["split_seed"], min_freq=d["min_freq"], strict=False,
-                            legacy_tokens=legacy_pair_tokens(ckpt.meta))
-    data.src_vocab, data.tgt_vocab = vocabs.src_vocab, vocabs.tgt_vocab  # the checkpoint's, whatever the file
-    have = [s for s in ("valid", "test") if data.splits[s]]
-    empty = [f"{s}_frac = {d[s + '_frac']}" for s in ("valid", "test") if s not in have]
-    split = pick_split(args.split, have, "this run", f" (its {' and '.join(empty)})" if empty else "")
-    pairs = [(in_vocab_form(src, data.src_vocab), tgt) for src, tgt in data.splits[split]]
-    data.splits[split] = pairs
+    file = getattr(args, "data", None)
+    if file is None:
+        split, pairs = _held_out_pairs(args, ckpt)
+    else:
+        split, pairs = "data", _file_pairs(args, ckpt, file)
+    pairs = [(in_vocab_form(src, vocabs.src_vocab), tgt) for src, tgt in pairs]
+    data = TranslationData({split: pairs}, vocabs.src_vocab, vocabs.tgt_vocab, vocabs.num_steps)
     bs = 256 if args.batch_size is None else args.batch_size
     loss = evaluate_loss(model, batches(data.arrays(split), bs), bos=data.tgt_vocab[BOS], device=device)
     greedy = bleu_on(model, pairs, data, device=device, batch_size=bs)
@@ -362,9 +327,41 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     # `tokens`: the reference tokens (with <eos>) that loss and ppl average over; BLEU is a corpus
     # figure, and the greedy translations' own length is `output_tokens`
     mean = loss["loss_sum"] / loss["tokens"]
-    return {"split": split, "bleu": greedy["bleu"], "bleu_beam4": beam["bleu"], "tokens": loss["tokens"],
+    return {"split": split, **({} if file is None else {"data": str(file)}),
+            "bleu": greedy["bleu"], "bleu_beam4": beam["bleu"], "tokens": loss["tokens"],
             "output_tokens": greedy["tokens"], "sentences": greedy["sentences"], "loss": mean,
             "ppl": math.exp(min(mean, 700)), "epoch": ckpt.meta.get("epoch"),
             "distinct_sources": len({tuple(src) for src, _ in pairs}),
             "cut_sources": sum(len(src) + 1 > data.num_steps for src, _ in pairs),
             "bleu_signature": bleu_signature()}
+
+
+def _held_out_pairs(args: argparse.Namespace, ckpt) -> tuple[str, list]:
+    """(split, pairs): the run's held-out split (--split, or pick_split's default), read from the
+    run's data as it was trained (split, seed, tokens)."""
+    from seqlab.cli import pick_split
+    from seqlab.data.registry import run_data_file
+    from seqlab.data.translation import legacy_pair_tokens, load_translation
+
+    d = ckpt.meta["config"]["data"]
+    path = run_data_file(d["data"], ckpt.meta.get("data_file"), ckpt.path.parent) if d["data"] is not None else None
+    data = load_translation(dataset=d["dataset"], data=path, num_examples=d["num_examples"],
+                            num_steps=d["num_steps"], valid_frac=d["valid_frac"], test_frac=d["test_frac"],
+                            split_seed=d["split_seed"], min_freq=d["min_freq"], strict=False,
+                            legacy_tokens=legacy_pair_tokens(ckpt.meta))
+    have = [s for s in ("valid", "test") if data.splits[s]]
+    empty = [f"{s}_frac = {d[s + '_frac']}" for s in ("valid", "test") if s not in have]
+    split = pick_split(args.split, have, "this run", f" (its {' and '.join(empty)})" if empty else "")
+    return split, data.splits[split]
+
+
+def _file_pairs(args: argparse.Namespace, ckpt, file) -> list:
+    """Every pair of a user's `source<TAB>target` file, read as `train translate --data` reads one
+    (a line that is not a pair is an error naming it); tokens as this run's own were read."""
+    from seqlab.data.translation import legacy_pair_tokens, read_pairs
+    from seqlab.errors import SeqlabError
+
+    if getattr(args, "split", None) is not None:
+        raise SeqlabError("give --data FILE or --split, not both: --data evaluates the file's pairs")
+    source, target = read_pairs(file, legacy_tokens=legacy_pair_tokens(ckpt.meta))
+    return list(zip(source, target))

@@ -234,6 +234,26 @@ def legacy_pair_tokens(meta: dict) -> bool:
     return "pair_tokens" not in meta
 
 
+def read_pairs(data: str | Path | None = None, *, num_examples: int | None = None, strict: bool = True,
+               legacy_tokens: bool = False) -> tuple[list[list[str]], list[list[str]]]:
+    """The source and target tokens of a pair file's lines, in file order: fra-eng (`data` None) as
+    the book reads it, a user's --data file as training reads it (`load_translation`, whose
+    `strict` and `legacy_tokens` these are); an error if it holds no pair."""
+    text = preprocess_nmt(read_data_nmt(data) if data is not None else read_data_nmt())
+    if data is not None and strict:
+        check_pair_lines(text, data)
+    # a user's file (strict or not: a run is evaluated as it was trained): no '' tokens, and a
+    # control token written as a word is <unk>; fra-eng is read exactly as the book reads it
+    user_file = data is not None and not legacy_tokens
+    source, target = tokenize_nmt(text, num_examples, drop_empty=user_file)
+    if user_file:
+        source, target = unreserve(source), unreserve(target)
+    if not source:
+        where = repr(str(data)) if data is not None else "the fra-eng file"
+        raise SeqlabError(f"{where} holds no `source<TAB>target` lines")
+    return source, target
+
+
 def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None, num_examples: int | None = None,
                      num_steps: int = 10, valid_frac: float = 0.05, test_frac: float = 0.05,
                      split_seed: int = 0, min_freq: int = 2, strict: bool = True,
@@ -247,18 +267,7 @@ def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None
     if dataset != "fra-eng" and data is None:
         raise SeqlabError(f"unknown translation dataset {dataset!r}: use fra-eng, or --data FILE "
                           "(lines of `source<TAB>target`)")
-    text = preprocess_nmt(read_data_nmt(data) if data is not None else read_data_nmt())
-    if data is not None and strict:
-        check_pair_lines(text, data)
-    # a user's file (strict or not: a run is evaluated as it was trained): no '' tokens, and a
-    # control token written as a word is <unk>; fra-eng is read exactly as the book reads it
-    user_file = data is not None and not legacy_tokens
-    source, target = tokenize_nmt(text, num_examples, drop_empty=user_file)
-    if user_file:
-        source, target = unreserve(source), unreserve(target)
-    if not source:
-        where = data if data is not None else "the fra-eng file"
-        raise SeqlabError(f"{where} holds no `source<TAB>target` lines")
+    source, target = read_pairs(data, num_examples=num_examples, strict=strict, legacy_tokens=legacy_tokens)
     splits = split_pairs(source, target, valid_frac, test_frac, split_seed)
     train = splits["train"]
     src_vocab, tgt_vocab = build_vocabs([p[0] for p in train], [p[1] for p in train], min_freq)

@@ -292,3 +292,20 @@ def decode(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor, bos
     if beam_size == 1:
         return greedy_decode(model, src, src_valid_len, bos, eos, max_len, alpha)
     return [h[0] for h in beam_search(model, src, src_valid_len, bos, eos, beam_size, max_len, alpha)]
+
+
+def decode_n_best(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor, bos: int, eos: int, *,
+                  beam_size: int, n_best: int, max_len: int, alpha: float = 0.75) -> list[list[Hypothesis]]:
+    """The `n_best` best hypotheses per source, best first, each list's first `decode`'s: beam
+    search's n-best lists (`beam_search`), or greedy's one hypothesis at beam 1 (n_best 1 only).
+
+    The hypotheses of a source are distinct token sequences (an ended one is shorter than
+    `max_len`, one cut there is not). A list is shorter than `n_best` only where fewer candidates
+    exist than that (e.g. `max_len` 1 over a vocabulary of fewer than `n_best` tokens)."""
+    check_positive_int("n_best", n_best)
+    if beam_size == 1:
+        if n_best > 1:
+            raise SeqlabError(f"n_best ({n_best}) needs beam search: greedy decoding (a beam of 1) finds one "
+                              f"hypothesis; use a beam of at least {n_best}")
+        return [[h] for h in greedy_decode(model, src, src_valid_len, bos, eos, max_len, alpha)]
+    return beam_search(model, src, src_valid_len, bos, eos, beam_size, max_len, alpha, n_best)
