@@ -15,6 +15,7 @@ def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
     from seqlab.config import add_config_args
     from seqlab.training.forecast import ForecastConfig
+    from seqlab.training.forecast_interval import MIN_ERRORS
 
     p = train.add_parser("forecast", help="autoregressive forecasting of a univariate series",
                          description="Train a forecaster (the book's MLP, or a GRU/LSTM) on tau-lag windows "
@@ -32,15 +33,37 @@ def register(commands, train) -> None:
     f = commands.add_parser("forecast", help="predict K steps ahead with a forecast checkpoint",
                             description="Predict K values on the model's own outputs, after the end of the "
                                         "series (default) or from position --start (0-based) inside it; "
-                                        "prints one 'time prediction [actual]' line each (time: the "
-                                        "book's, position + 1; the date instead, ISO 8601, when the run's CSV "
-                                        "had a date column).")
+                                        "prints one 'time prediction [lower upper] [actual]' line each (time: "
+                                        "the book's, position + 1; the date instead, ISO 8601, when the series "
+                                        "has dates). The series is the run's own, or with --data a newer CSV "
+                                        "file read the run's way.")
     f.add_argument("--checkpoint", required=True, metavar="DIR")
     f.add_argument("--which", choices=("best", "last"), default="best",
                    help="best: the epoch of lowest held-out one-step MSE (default); last: the final epoch")
     f.add_argument("--steps", type=int, required=True, metavar="K", help="how many steps to predict")
     f.add_argument("--start", type=int, default=None,
-                   help="0-based position of the first predicted value (default: the end of the series)")
+                   help="0-based position of the first predicted value (default: the end of the series; with "
+                        "--data, a position in that file)")
+    f.add_argument("--data", metavar="FILE.csv",
+                   help="forecast after the end of this CSV file (e.g. this week's export) instead of the run's "
+                        "series, without retraining: its column is read as the run's CSV was (the same reader "
+                        "and checks, the run's date-column setting) and scaled with the run's TRAINING mean and "
+                        "std (never re-fitted on this file). Its dates continue from its own last date, one step "
+                        "of the run's spacing at a time; a file spaced otherwise (daily for a monthly run) is "
+                        "refused. A run without dates (the book's sine, or a CSV without a date column) reads "
+                        "the file's rows as steps, without dates")
+    f.add_argument("--column", metavar="NAME",
+                   help="with --data: the column to forecast (default: the run's column; required for a run on "
+                        "the book's sine, whose checkpoint names none)")
+    f.add_argument("--interval", type=float, metavar="P",
+                   help="also print a P prediction interval (e.g. 0.9) beside each prediction: 'lower upper' are "
+                        "the prediction plus the (1-P)/2 and (1+P)/2 empirical quantiles of the model's h-step "
+                        "errors on the run's held-out part (its own outputs from every origin there; no "
+                        "retraining), for each horizon h. It assumes those errors are representative of the "
+                        "future (the same noise, no drift); the held-out part also chose best's epoch, so it "
+                        f"leans narrow. A horizon with fewer than {MIN_ERRORS} errors uses the largest horizon's "
+                        f"that has {MIN_ERRORS} (said on stderr); a held-out part with fewer than {MIN_ERRORS} "
+                        "values is refused")
     f.add_argument("--plot", metavar="FILE.png", help="also plot the series and the predictions here")
     f.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     f.set_defaults(func=run_forecast)
@@ -120,31 +143,56 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
 
 
 def run_forecast(args: argparse.Namespace) -> int:
+    import sys
+
     import torch
 
     from seqlab.errors import SeqlabError
     from seqlab.plotting import check_plot_path
     from seqlab.training.checkpoint import expect_task, load_checkpoint
     from seqlab.training.forecast import from_checkpoint, multistep
+    from seqlab.training.forecast_interval import MIN_ERRORS, interval_offsets
 
     if args.steps <= 0:
         raise SeqlabError(f"--steps must be positive, got {args.steps}")
+    if args.column is not None and args.data is None:
+        raise SeqlabError("--column names a column of --data FILE.csv: give --data too (without it the forecast "
+                          "continues the run's own series)")
     if args.plot:
         check_plot_path(args.plot)
     ckpt = load_checkpoint(args.checkpoint, args.which)
     expect_task(ckpt, "forecast")
-    net, series, _ = from_checkpoint(ckpt)
+    net, trained, cfg = from_checkpoint(ckpt)
+    notes: list[str] = []  # said on stderr once nothing is refused (a refusal stays one line)
+    series = trained if args.data is None else new_data_series(args.data, args.column, trained, cfg,
+                                                               args.checkpoint, notes.append)
     start = len(series.x) if args.start is None else args.start
     preds = multistep(net, series, start, args.steps)
+    band = None
+    if args.interval is not None:  # the errors are the run's, on its own held-out part, whatever --data says
+        band = interval_offsets(net, trained, args.steps, args.interval)
+        if band.from_horizon[-1] != args.steps:
+            top = band.from_horizon[-1]
+            notes.append(f"the run's held-out part ({len(trained.x) - trained.first_heldout} values) has fewer than "
+                         f"{MIN_ERRORS} errors for horizons past {top}: the intervals of steps {top + 1}..{args.steps} "
+                         f"use the {top}-step errors ({band.samples[-1]} of them)")
+    for note in notes:
+        print(f"seqlab: {note}", file=sys.stderr)
     actual = series.x[start:start + args.steps]
     time = list(range(start + 1, start + args.steps + 1))  # the book's time: position + 1
     result = {"time": time, "predictions": preds.tolist()}
     dates = [series.dates.iso(p) for p in range(start, start + args.steps)] if series.dates else None
     if dates:
         result["date"] = dates
+    if band is not None:
+        lower, upper = preds.double() + band.lower, preds.double() + band.upper
+        result.update(interval=args.interval, lower=lower.tolist(), upper=upper.tolist())
     if len(actual):
         result["mse"] = ((preds[:len(actual)] - actual) ** 2).mean().item()
         result["tokens"] = len(actual)
+        if band is not None:
+            n = len(actual)
+            result["inside"] = int(((lower[:n] <= actual) & (actual <= upper[:n])).sum())
     if args.plot:
         from seqlab.plotting import plot_curves
 
@@ -158,7 +206,47 @@ def run_forecast(args: argparse.Namespace) -> int:
         print(to_json(result))
         return 0
     for i, (t, p) in enumerate(zip(dates or time, result["predictions"])):
-        print(f"{t}\t{p:.6f}" + (f"\t{actual[i].item():.6f}" if i < len(actual) else ""))
+        bounds = f"\t{result['lower'][i]:.6f}\t{result['upper'][i]:.6f}" if band is not None else ""
+        print(f"{t}\t{p:.6f}{bounds}" + (f"\t{actual[i].item():.6f}" if i < len(actual) else ""))
     if "mse" in result:
         print(f"MSE over the {result['tokens']} observed values: {result['mse']:.6f}")
+    if "inside" in result:
+        print(f"inside the {args.interval:g} interval: {result['inside']} of {result['tokens']}")
     return 0
+
+
+def new_data_series(path: str, column: str | None, trained, cfg, run: str, log):
+    """The series of CSV file `path` for forecasting with a trained run (`seqlab forecast --data`).
+
+    Its column (`column`, else the run's) is read as the run's CSV was: the same reader and
+    checks, the run's date-column setting. It keeps the run's TRAINING mean and std: the model
+    reads windows on the scale it was trained on (a scaler re-fitted on this file would shift
+    and stretch every input). Its dates, when the run had dates too, must step as the run's;
+    a run without dates reads the rows as steps. `log` hears notes (the dates read)."""
+    import dataclasses
+
+    from seqlab.data.timeseries import load_csv_series
+    from seqlab.errors import SeqlabError
+
+    tau, notes = trained.tau, []
+    if column is None:
+        if cfg.series.column is None:
+            raise SeqlabError(f"the run in {run!r} was trained on the book's sine, so its checkpoint names no CSV "
+                              "column: give --column NAME, the column of --data to forecast")
+        column = cfg.series.column
+    # a run without dates has no step to continue or check the file's dates against
+    x, dates = load_csv_series(path, column, cfg.series.date_column if trained.dates else None, log=notes.append)
+    if len(x) < tau:
+        raise SeqlabError(f"column {column!r} of CSV file {path!r} has {len(x)} value{'s' if len(x) != 1 else ''}: "
+                          f"the model reads the last tau = {tau}, so it needs at least {tau}")
+    if dates is not None and (dates.months, dates.step) != (trained.dates.months, trained.dates.step):
+        raise SeqlabError(f"CSV file {path!r} has one value every {dates.every}, the run in {run!r} one every "
+                          f"{trained.dates.every}: the model forecasts one step of {trained.dates.every} at a time; "
+                          f"resample the file to one value every {trained.dates.every}")
+    if trained.dates is not None and dates is None and len(x) > 1:
+        notes.append(f"the run's series had dates, none were read from CSV file {path!r}: the times printed are "
+                     "positions in the file (from 1)")
+    for note in notes:
+        log(note)
+    # every value of the file is an observed input: none of it is a training row or held out
+    return dataclasses.replace(trained, x=x, n_train=max(len(x) - tau, 0), noise_floor=None, dates=dates)

@@ -8,6 +8,8 @@ windows to (B, 1), and a `Series` (seqlab.training.forecast).
   beside the naive and seasonal-naive forecasts' on the same targets (`baseline_mses`).
 - `plot_predictions`: the book's three figures.
 
+Prediction intervals from the held-out h-step errors are in `seqlab.training.forecast_interval`.
+
 Every function runs in the model's precision, in eval mode (`report` gives the mode back).
 """
 
