@@ -1,4 +1,5 @@
-"""`seqlab train classify`, `seqlab classify`, and `seqlab evaluate` for classify checkpoints."""
+"""`seqlab train classify`, `seqlab classify`, and `seqlab evaluate` for classify checkpoints: MNIST
+read as sequences, or labelled text (--data FILE)."""
 
 from __future__ import annotations
 
@@ -12,26 +13,74 @@ def register(commands, train) -> None:
     from seqlab.config import add_config_args
     from seqlab.training.classify import ClassifyConfig
 
-    p = train.add_parser("classify", help="sequence classification (row/pixel MNIST with an LSTM)",
-                         description="Train an LSTM -> last hidden state -> linear classifier on MNIST read "
-                                     "as sequences (rows: 28x28, pixels: 784x1). Writes metrics.jsonl, "
-                                     "best/last checkpoints and accuracy.png to --out.")
+    p = train.add_parser("classify", help="sequence classification: row/pixel MNIST, or your labelled text",
+                         description="Train an LSTM (or GRU) -> last hidden state -> linear classifier on MNIST "
+                                     "read as sequences (--dataset mnist --mode rows: 28x28, pixels: 784x1), or "
+                                     "on labelled text (--data FILE: embedding -> LSTM/GRU -> the state at each "
+                                     "text's last token -> linear). Writes metrics.jsonl, best/last checkpoints "
+                                     "and accuracy.png to --out.",
+                         epilog=TEXT_FORMAT)
     add_config_args(p, ClassifyConfig)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_train)
 
-    c = commands.add_parser("classify", help="test accuracy of a classify checkpoint, or classify idx files",
-                            description="Without --images: accuracy on the MNIST test set. With --images "
-                                        "FILE (idx, .gz or raw): one predicted label per line, and the "
-                                        "accuracy when --labels is given too.")
+    c = commands.add_parser("classify", help="classify texts or idx images with a classify checkpoint",
+                            description="A text classifier (trained with --data): one predicted label per "
+                                        "text of --text (repeatable), then per line of --file (- reads standard "
+                                        "input); an empty line gives an empty output line, a warning and exit "
+                                        "status 2. An MNIST classifier: without --images, accuracy on the MNIST "
+                                        "test set; with --images FILE (idx, .gz or raw), one predicted label per "
+                                        "line, and the accuracy when --labels is given too.")
     c.add_argument("--checkpoint", required=True, metavar="DIR")
     c.add_argument("--which", choices=("best", "last"), default="best",
                    help="best: the epoch of highest validation accuracy (default); last: the final epoch")
     c.add_argument("--images", metavar="FILE", help="an idx3 images file to classify")
     c.add_argument("--labels", metavar="FILE", help="its idx1 labels file (optional)")
+    c.add_argument("--text", action="append", metavar="TEXT", help="a text to classify (repeatable)")
+    c.add_argument("--file", metavar="FILE", help="texts to classify, one per line (- reads standard input)")
+    c.add_argument("--probs", action="store_true",
+                   help="print each prediction's probability after it (LABEL<tab>PROBABILITY)")
     c.add_argument("--device", default="auto")
     c.add_argument("--batch-size", type=int, default=1000, dest="batch_size")
     c.set_defaults(func=run_classify)
+
+
+TEXT_FORMAT = (
+    "Labelled text (--data): a .csv file (comma-separated, CSV quoting: a text holding commas, quotes or line "
+    "breaks in double quotes) or a .tsv/.txt file (tab-separated, no quoting, one row per line) whose header row "
+    "names a 'label' and a 'text' column (--label-column, --text-column: other names; other columns are "
+    "ignored). Or a folder of train.EXT and valid.EXT and optionally test.EXT files of that format. A single "
+    "file holds out a fixed pseudo-random 10% of its rows for validation (the same rows on every run, whatever "
+    "--seed; a file sorted by label is fine). The texts are cut into lower-cased (--no-lowercase) words (--level "
+    "word: split on whitespace, so punctuation stays on its word) or characters (--level char); the vocabulary "
+    "comes from the training texts (--min-freq, --max-vocab); texts over --max-len tokens keep their first "
+    "--max-len. Labels are strings. Best = the epoch of highest valid_accuracy; `seqlab evaluate` scores the "
+    "test file (else valid), `seqlab classify --checkpoint DIR --text TEXT` predicts. E.g. seqlab train "
+    "classify --data reviews.csv --hidden 128 --layers 1 --bidirectional --epochs 10 --out runs/reviews")
+MNIST_ONLY = ("mode", "data_dir", "train_limit", "test_limit", "valid_size")
+TEXT_ONLY = ("level", "label_column", "text_column", "lowercase", "min_freq", "max_vocab", "max_len", "embed",
+             "bidirectional")
+
+
+def _pick_data(cfg, args: argparse.Namespace):
+    """`cfg` for MNIST or, with --data, for labelled text (its dataset none); settings of the other
+    kind of data are refused rather than ignored."""
+    from seqlab.config import given_keys, replace
+    from seqlab.errors import SeqlabError
+
+    given = given_keys(args)
+    text = cfg.data.data is not None
+
+    def flags(keys):
+        return ", ".join("--" + k.replace("_", "-") for k in keys)
+    wrong = [k for k in (MNIST_ONLY if text else TEXT_ONLY) if k in given]
+    if wrong:
+        kind = ("MNIST (--dataset mnist), not labelled text (--data)" if text
+                else "labelled text (--data FILE), not MNIST")
+        raise SeqlabError(f"{flags(wrong)} {'is' if len(wrong) == 1 else 'are'} for {kind}")
+    if text and cfg.data.dataset is not None and "dataset" in given:
+        raise SeqlabError(f"give --dataset {cfg.data.dataset} or --data FILE, not both")
+    return replace(cfg, dataset=None) if text else cfg
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -40,7 +89,7 @@ def run_train(args: argparse.Namespace) -> int:
     from seqlab.training.classify import ClassifyConfig, train_classifier
 
     no_progress = args.__dict__.pop("no_progress", False)
-    cfg = train_config(ClassifyConfig, args)
+    cfg = _pick_data(train_config(ClassifyConfig, args), args)
     check_out(cfg.run.out)
     device = resolve_device(cfg.run.device)
     from seqlab.training import distributed
@@ -52,16 +101,11 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args):
-    from seqlab.runtime import resolve_device
-    from seqlab.training.checkpoint import expect_task, load_checkpoint
-    from seqlab.training.classify import model_from_checkpoint
+def _run_config(ckpt):
+    from seqlab.training.checkpoint import task_config
+    from seqlab.training.classify import ClassifyConfig
 
-    ckpt = load_checkpoint(args.checkpoint, getattr(args, "which", "best"))
-    expect_task(ckpt, "classify")
-    device = resolve_device(args.device)
-    net, cfg = model_from_checkpoint(ckpt, device)
-    return net, cfg, device
+    return task_config(ckpt, ClassifyConfig, "classify")  # checks the metadata and the config's types
 
 
 def evaluate(args: argparse.Namespace, ckpt) -> dict:
@@ -71,6 +115,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     from seqlab.training.classify import evaluate_accuracy, load_splits, model_from_checkpoint
 
     device = resolve_device(args.device)
+    if _run_config(ckpt).data.data is not None:
+        return _evaluate_text(args, ckpt, device)
     net, cfg = model_from_checkpoint(ckpt, device)
     # valid_size = 0: the run validated on the test set, so it has no valid split of its own
     have = ["test"] if cfg.data.valid_size == 0 else ["valid", "test"]
@@ -83,17 +129,50 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
             "mode": cfg.data.mode, "epoch": ckpt.meta.get("epoch")}
 
 
+def _evaluate_text(args: argparse.Namespace, ckpt, device) -> dict:
+    """A text run's accuracy on its test file, else its validation split (--split to choose)."""
+    from pathlib import Path
+
+    from seqlab.cli import eval_batch_size, pick_split
+    from seqlab.data.labelled_text import find_run_data
+    from seqlab.training.classify_text import TextBatches, load_text, text_model
+
+    cfg = _run_config(ckpt)
+    net, vocab, classes = text_model(ckpt, cfg, device)
+    path = find_run_data(cfg.data.data, ckpt.meta.get("data_file"), Path(ckpt.path).parent)
+    data = load_text(cfg.data, path, vocab, classes)
+    have = ["valid"] if data.test is None else ["valid", "test"]
+    split = pick_split(args.split, have, "this run", " (its --data has no test file)" if data.test is None else "")
+    texts = data.test if split == "test" else data.valid
+    result = TextBatches(texts, data.pad_id).evaluate(net, device, eval_batch_size(args, ckpt,
+                                                                                     cfg.train.eval_batch_size))
+    return {"accuracy": result["accuracy"], "loss": result["loss"], "tokens": result["count"], "split": split,
+            "level": cfg.data.level, "epoch": ckpt.meta.get("epoch")}
+
+
 def run_classify(args: argparse.Namespace) -> int:
     import torch
 
     from seqlab.data.mnist import as_sequences, load_mnist, normalize, read_idx
     from seqlab.errors import SeqlabError
+    from seqlab.runtime import resolve_device
+    from seqlab.training.checkpoint import load_checkpoint
+    from seqlab.training.classify import model_from_checkpoint
 
     if args.batch_size <= 0:
         raise SeqlabError(f"--batch-size must be positive, got {args.batch_size}")
+    ckpt = load_checkpoint(args.checkpoint, args.which)
+    cfg = _run_config(ckpt)
+    if cfg.data.data is not None:
+        return _classify_texts(args, ckpt, cfg)
+    if args.text or args.file:
+        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds an MNIST classifier ({cfg.data.mode} mode), which "
+                          "reads images, not text: give --images FILE (idx), or nothing to score the MNIST test set; "
+                          "--text and --file are for text classifiers (trained with --data)")
     if args.labels and not args.images:
         raise SeqlabError("--labels needs --images (the images file those labels belong to)")
-    net, cfg, device = _load(args)
+    device = resolve_device(args.device)
+    net, cfg = model_from_checkpoint(ckpt, device)
     if args.images:
         images = read_idx(args.images, "images")
         if tuple(images.shape[1:]) != (28, 28):
@@ -104,14 +183,16 @@ def run_classify(args: argparse.Namespace) -> int:
     else:
         images, labels = load_mnist("test", cfg.data.data_dir, cfg.data.test_limit or None)  # evaluate's test set
     x = as_sequences(normalize(images), cfg.data.mode)
-    preds = []
+    logits = []
     with torch.no_grad():
         for i in range(0, len(x), args.batch_size):
-            preds.append(net(x[i:i + args.batch_size].to(device)).argmax(1).cpu())
-    pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+            logits.append(net(x[i:i + args.batch_size].to(device)).cpu())
+    logits = torch.cat(logits) if logits else torch.zeros(0, 10)  # (N, 10)
+    pred = logits.argmax(1)
+    prob = logits.softmax(1).gather(1, pred[:, None])[:, 0]
     if args.images:
-        for p in pred.tolist():
-            print(p)
+        for p, q in zip(pred.tolist(), prob.tolist()):
+            print(f"{p}\t{q:.4f}" if args.probs else p)
     if labels is not None:
         acc = (pred == labels).float().mean().item() if len(labels) else float("nan")
         summary = {"accuracy": acc, "tokens": len(labels)}
@@ -122,3 +203,80 @@ def run_classify(args: argparse.Namespace) -> int:
         else:
             print(to_json(summary))
     return 0
+
+
+def _classify_texts(args: argparse.Namespace, ckpt, cfg) -> int:
+    """One predicted label per text (--text, then the lines of --file), printed a batch at a time."""
+    import itertools
+    import sys
+
+    from seqlab.data.labelled_text import PAD, encode, text_tokens
+    from seqlab.data.text import read_text
+    from seqlab.errors import SeqlabError
+    from seqlab.runtime import resolve_device
+    from seqlab.training.classify_text import predict, text_model
+
+    if args.images or args.labels:
+        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds a text classifier (labels "
+                          f"{', '.join(map(repr, ckpt.meta.get('classes', [])[:5]))}), which reads text, not "
+                          "images: give --text TEXT or --file FILE (one text per line; - reads standard input)")
+    if not args.text and not args.file:
+        raise SeqlabError("nothing to classify: give --text TEXT (repeatable) or --file FILE (one text per line; "
+                          "- reads standard input)")
+    items = [(f"--text {n}", t) for n, t in enumerate(args.text or [], start=1)]
+    lines = iter(())
+    if args.file == "-":
+        lines = _stdin_lines()  # read as they come: each batch is printed before the next is read
+    elif args.file:
+        rows = read_text(args.file).split("\n")
+        lines = ((f"{args.file} line {n}", t) for n, t in enumerate(rows[:-1] if rows[-1] == "" else rows, start=1))
+    device = resolve_device(args.device)
+    net, vocab, classes = text_model(ckpt, cfg, device)
+    d, failed, cut = cfg.data, 0, 0
+    todo = itertools.chain(items, lines)
+    while chunk := list(itertools.islice(todo, args.batch_size)):
+        ok = [i for i, (_, text) in enumerate(chunk) if text is not None and text.strip()]
+        for where, text in chunk:
+            if text is None or not text.strip():
+                why = "not UTF-8 text" if text is None else "an empty text, nothing to classify"
+                print(f"seqlab: warning: {where}: {why}", file=sys.stderr)
+        tokens = text_tokens([chunk[i][1].strip() for i in ok], d.level, d.lowercase)
+        texts = encode(tokens, [0] * len(ok), vocab, d.max_len)
+        probs = predict(net, texts, vocab[PAD], device, args.batch_size)
+        prob, pred = probs.max(1)
+        answers = dict(zip(ok, zip(pred.tolist(), prob.tolist())))
+        for i in range(len(chunk)):
+            if i not in answers:
+                print()
+                continue
+            label, p = classes[answers[i][0]], answers[i][1]
+            print(f"{label}\t{p:.4f}" if args.probs else label, flush=True)
+        failed += len(chunk) - len(ok)
+        cut += texts.cut
+    if cut:
+        print(f"seqlab: note: {cut} text{'s' * (cut != 1)} longer than the model's max_len of {d.max_len} {d.level}s "
+              f"{'were' if cut != 1 else 'was'} read up to it", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _stdin_lines():
+    """(where, text) for each line of standard input as it comes: UTF-8 (text None for a line that is
+    not), without a byte order mark, \\r\\n read as \\n; UTF-16 input is one error."""
+    import sys
+
+    from seqlab.data.text import utf16_encoding
+    from seqlab.errors import SeqlabError
+
+    stream = getattr(sys.stdin, "buffer", None) or sys.stdin
+    for n, raw in enumerate(stream, start=1):
+        if isinstance(raw, bytes):
+            wide = utf16_encoding(raw) if n == 1 else None
+            if wide:
+                raise SeqlabError(f"standard input looks like {wide.upper()}, not UTF-8: convert it, e.g. "
+                                  f"`iconv -f {wide} -t utf-8`")
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield f"standard input line {n}", None
+                continue
+        yield f"standard input line {n}", (raw.removeprefix("\ufeff") if n == 1 else raw).rstrip("\r\n")

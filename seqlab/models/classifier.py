@@ -1,4 +1,5 @@
-"""Sequence classifier (seed 003): a recurrent stack read to the end, its last hidden state -> linear."""
+"""Sequence classifiers: a recurrent stack read to the end, its last hidden state -> linear. Seed 003's
+over MNIST rows (`SequenceClassifier`), and over token ids of padded texts (`TextClassifier`)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,43 @@ class SequenceClassifier(nn.Module):
         _, state = self.rnn(x)
         h_n = state[0] if self.cell == "lstm" else state  # (layers, B, H)
         return self.fc(h_n[-1])  # (B, H) -> (B, C)
+
+
+class TextClassifier(nn.Module):
+    """Embedding -> LSTM (or GRU) stack -> the state at each text's last real token -> linear.
+
+    Input: token ids (B, T) batch-first, padded after each text's end, and the lengths (B,);
+    output logits (B, num_classes). The padded batch is packed (pack_padded_sequence), so the
+    recurrence stops at each text's own end: padding never reaches the state that is classified,
+    and a text gets the same logits alone as beside a longer one. Bidirectional: the forward
+    direction's state after the last token beside the backward direction's after the first
+    (each has read the whole text). `dropout` acts on the embeddings, between layers and on the
+    classified state.
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int, *, embed: int = 128, hidden: int = 128, layers: int = 1,
+                 cell: Literal["lstm", "gru"] = "lstm", dropout: float = 0.0, bidirectional: bool = False):
+        super().__init__()
+        if min(vocab_size, num_classes, embed, hidden, layers) <= 0:
+            raise SeqlabError(f"vocab_size, num_classes, embed, hidden and layers must be positive, got "
+                              f"{vocab_size}, {num_classes}, {embed}, {hidden}, {layers}")
+        if not 0.0 <= dropout < 1.0:
+            raise SeqlabError(f"dropout must be in [0, 1), got {dropout}")
+        rnn = {"lstm": nn.LSTM, "gru": nn.GRU}.get(cell)
+        if rnn is None:
+            raise SeqlabError(f"unknown cell {cell!r}: use lstm or gru")
+        self.cell, self.bidirectional = cell, bidirectional
+        self.embedding = nn.Embedding(vocab_size, embed)
+        self.drop = nn.Dropout(dropout)
+        self.rnn = rnn(embed, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
+                       bidirectional=bidirectional)
+        self.fc = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        emb = self.drop(self.embedding(tokens))  # (B, T) -> (B, T, E)
+        # lengths on the CPU, as packing wants them; enforce_sorted=False: the state comes back in batch order
+        packed = nn.utils.rnn.pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, state = self.rnn(packed)
+        h_n = state[0] if self.cell == "lstm" else state  # (layers * directions, B, H), the top layer last
+        last = torch.cat([h_n[-2], h_n[-1]], dim=1) if self.bidirectional else h_n[-1]  # (B, directions * H)
+        return self.fc(self.drop(last))  # (B, C)

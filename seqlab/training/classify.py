@@ -1,4 +1,5 @@
-"""Sequence classification on MNIST (seed 003): config, data, the training loop, evaluation.
+"""Sequence classification (seed 003): config, data, the training loop, evaluation. MNIST read as
+sequences, or labelled text (`data`: seqlab.data.labelled_text; its pieces in classify_text.py).
 
 Splits. MNIST has a train and a test set. By default the last `valid_size` training
 images are held out as the validation split (it picks `best.safetensors`); the test
@@ -7,7 +8,7 @@ set is scored every epoch as well, and never used to choose anything. With
 the validation split, as in the seed.
 
 Speed. `tokens_per_sec` in metrics.jsonl counts sequence steps per second: an image
-is 28 steps in rows mode and 784 in pixels mode.
+is 28 steps in rows mode and 784 in pixels mode; a text, its tokens.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Callable, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -41,12 +42,21 @@ NUM_CLASSES = 10
 
 @dataclass
 class ClassifyData:
-    dataset: Literal["mnist"] = "mnist"  # the data set
+    dataset: Literal["mnist"] | None = "mnist"  # the data set (none with --data)
     mode: Literal["rows", "pixels"] = "rows"  # rows: 28 steps of 28 pixels; pixels: 784 steps of 1
     data_dir: str | None = None  # a folder holding the four idx files; default: the data registry
     train_limit: int = 0  # use only the first N training images (0: all)
     test_limit: int = 0  # use only the first N test images (0: all)
     valid_size: int = 5000  # held out from the end of the training images; 0: validate on test
+    # labelled text instead of MNIST (the format: seqlab.data.labelled_text)
+    data: str | None = None  # a .csv/.tsv/.txt file of label and text columns, or a folder of train/valid[/test] files
+    level: Literal["word", "char"] = "word"  # text tokens: whitespace-separated words or characters
+    label_column: str = "label"  # the header name of the labels' column
+    text_column: str = "text"  # the header name of the texts' column
+    lowercase: bool = True  # lower-case texts before cutting them into tokens
+    min_freq: int = 2  # rarer training tokens become <unk> (the model then learns what an unseen word is)
+    max_vocab: int | None = None  # cap the vocabulary (rarer tokens become <unk>)
+    max_len: int = 400  # longer texts keep their first max_len tokens
 
 
 @dataclass
@@ -54,7 +64,9 @@ class ClassifierModel:
     cell: Literal["lstm", "gru"] = "lstm"  # the recurrent cell
     hidden: int = 128  # hidden units per layer
     layers: int = 2  # stacked recurrent layers
-    dropout: float = 0.0  # dropout between layers
+    dropout: float = 0.0  # dropout between layers (text: on the embeddings and the last state too)
+    embed: int = 128  # text: token embedding size
+    bidirectional: bool = False  # text: read each text both ways
 
 
 @dataclass
@@ -87,9 +99,16 @@ def check_config(cfg: ClassifyConfig) -> None:
                         ("hidden", cfg.model.hidden), ("layers", cfg.model.layers)):
         if value <= 0:
             raise SeqlabError(f"--{name} must be positive, got {value}")
-    for name, value in (("train-limit", d.train_limit), ("test-limit", d.test_limit), ("valid-size", d.valid_size)):
+    for name, value in (("train-limit", d.train_limit), ("test-limit", d.test_limit), ("valid-size", d.valid_size),
+                        ("min-freq", d.min_freq)):
         if value < 0:
             raise SeqlabError(f"--{name} must be >= 0, got {value}")
+    for name, value in (("max-len", d.max_len), ("embed", cfg.model.embed),
+                        ("max-vocab", 1 if d.max_vocab is None else d.max_vocab)):
+        if value <= 0:
+            raise SeqlabError(f"--{name} must be positive, got {value}")
+    if d.data is None and d.dataset is None:
+        raise SeqlabError("give --dataset mnist, or --data FILE for labelled text")
     if not t.clip >= 0:  # NaN too: it turned clipping off silently
         raise SeqlabError(f"--clip must be >= 0 (0 turns clipping off), got {t.clip}")
 
@@ -118,6 +137,54 @@ def load_splits(d: ClassifyData) -> Splits:
         return Splits((prep(images), labels), test, test, True)
     cut = len(images) - d.valid_size
     return Splits((prep(images[:cut]), labels[:cut]), (prep(images[cut:]), labels[cut:]), test, False)
+
+
+class ImageSequences:
+    """MNIST images read as sequences, as the training loop reads a split (classify_text.TextBatches
+    is the text twin): x (N, T, D) normalised, y (N,)."""
+
+    unit = "images"
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+    def to(self, device: torch.device) -> "ImageSequences":
+        return ImageSequences(self.x.to(device), self.y.to(device))  # once: each batch is then a gather there
+
+    def batch(self, idx: torch.Tensor, device: torch.device) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, int]:
+        """The model's inputs and the labels of the examples `idx`, and their sequence steps."""
+        return (self.x[idx].to(device),), self.y[idx].to(device), len(idx) * self.x.shape[1]  # (B, T, D), (B,)
+
+    def evaluate(self, net: nn.Module, device: torch.device, batch_size: int) -> dict:
+        return evaluate_accuracy(net, self.x, self.y, device, batch_size)
+
+
+@dataclass
+class RunData:
+    """What the loop needs of a task's data: each split, the model, and what checkpoints keep."""
+
+    train: ImageSequences  # or classify_text.TextBatches: len(), device, to(), batch(), evaluate()
+    valid: ImageSequences
+    test: ImageSequences | None  # None: no test split (a text run without a test file)
+    valid_is_test: bool
+    net: nn.Module
+    meta: dict = field(default_factory=dict)  # beside the config in every checkpoint (text: vocab, labels)
+    check_resume: Callable = lambda ckpt: None  # refuses a --resume on other data
+    result: dict = field(default_factory=dict)  # added to the run's result
+
+
+def _mnist_data(cfg: ClassifyConfig, log) -> RunData:
+    splits = load_splits(cfg.data)
+    x_train = splits.train[0]
+    return RunData(ImageSequences(*splits.train), ImageSequences(*splits.valid), ImageSequences(*splits.test),
+                   splits.valid_is_test, build_model(cfg, x_train.shape[-1]))
 
 
 def build_model(cfg: ClassifyConfig, input_size: int) -> SequenceClassifier:
@@ -158,20 +225,28 @@ def _lr_at(t: ClassifyTrain, epoch: int) -> float:
 @releases_run_folder
 def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress: bool | None = None,
                      log=print) -> dict:
-    """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out."""
+    """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out.
+    With `cfg.data.data` (labelled text) `cfg.data.dataset` is set to None (the CLI refuses both given)."""
+    if cfg.data.data is not None and cfg.data.dataset is not None:
+        cfg = replace(cfg, data=replace(cfg.data, dataset=None))
     check_config(cfg)
     t, out = cfg.train, Path(cfg.run.out)
     check_run_folder(cfg.run, log)  # another run there is refused before anything is written
     dist, device, log = D.join(t.batch_size, device, log)
     seed_everything(cfg.run.seed)
-    splits = load_splits(cfg.data)
-    x_train, y_train = splits.train
-    net = build_model(cfg, x_train.shape[-1]).to(device)
+    if cfg.data.data is not None:
+        from seqlab.training.classify_text import text_data
+
+        data = text_data(cfg, log)
+    else:
+        data = _mnist_data(cfg, log)
+    net = data.net.to(device)
     opt = make_optimizer(t.optimizer, net.parameters(), t.lr, weight_decay=t.weight_decay, momentum=t.momentum)
     start_epoch, best = 0, -1.0
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "classify")
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
+        data.check_resume(ckpt)
         load_weights(net, ckpt)
         load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)  # each epoch's rate then comes from t.lr (_lr_at)
         if t.schedule == "cosine":  # a new --epochs re-draws the cosine: say where the rate jumps
@@ -187,8 +262,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         open_run_folder(cfg.run, log)
     log_file = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
     model = D.wrap(net, dist, device)  # DDP under torchrun; `net` itself is what is evaluated and saved
-    steps_per_image = x_train.shape[1]
-    x_dev, y_dev = x_train.to(device), y_train.to(device)  # once: each batch is then a gather on the device
+    train = data.train.to(device)
     started = time.perf_counter() - (log_file.records[-1]["wall_s"] if log_file.records else 0.0)
     with StopSignals() as stop:
         for epoch in range(start_epoch, t.epochs):
@@ -198,13 +272,13 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             net.train()
             # rank 0's order: with dropout and an uneven last batch the ranks' RNGs drift apart,
             # and their shares of each batch must still be disjoint
-            order = D.from_main(torch.randperm(len(x_train)), dist).to(device)
-            n_batches = math.ceil(len(x_train) / t.batch_size)
+            order = D.from_main(torch.randperm(len(train)), dist).to(train.device)
+            n_batches = math.ceil(len(train) / t.batch_size)
             # summed on the device (float64: as exact as the Python sum of each batch's float32 was);
             # read once, after the epoch: a read per step waited for the GPU
             loss_sum = torch.zeros((), dtype=torch.float64, device=device)
             correct = torch.zeros((), dtype=torch.int64, device=device)
-            seen, tic = 0, time.perf_counter()
+            seen, steps, tic = 0, 0, time.perf_counter()
             bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}",
                            enabled=show_progress if dist.is_main else False)
             guard = StepGuard(skip=t.skip_nonfinite, eager=torch.device(device).type == "cpu", epoch=epoch + 1, lr=t.lr,
@@ -215,8 +289,8 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 if share is None:
                     break  # a last batch smaller than the world size: every rank skips it
                 global_n, idx = len(idx), share[0]  # this rank's share (all of it on one)
-                xb, yb = x_dev[idx], y_dev[idx]  # (B, T, D), (B,)
-                logits = model(xb)
+                inputs, yb, n_steps = train.batch(idx, device)
+                logits = model(*inputs)  # (B, C)
                 ce_sum = _loss_sum(logits, yb)
                 loss = D.ddp_loss(ce_sum, global_n, dist)  # the global batch mean
                 opt.zero_grad(set_to_none=True)
@@ -228,34 +302,37 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 loss_sum += ce_sum.detach()
                 correct += (logits.argmax(1) == yb).sum()
                 seen += len(idx)
+                steps += n_steps
                 if b % 20 == 0:  # (one read of the device every 20 steps)
                     bar.set_postfix(loss=f"{float(loss_sum) / seen:.3f}")
                 if D.stop_requested(stop, device, dist):
                     raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
             guard.finish(lr)  # off the CPU the guard records a bad step on the device: said here, before any save
-            loss_sum, seen, correct = D.all_reduce_sum([float(loss_sum), seen, int(correct)], device, dist)
+            loss_sum, seen, correct, steps = D.all_reduce_sum([float(loss_sum), seen, int(correct), steps], device,
+                                                              dist)
             seen, correct = int(seen), int(correct)
             if seen == 0:
                 raise all_skipped(epoch + 1, t.lr, rate=lr, clip=t.clip)
             train_s = time.perf_counter() - tic
-            valid = evaluate_accuracy(net, *splits.valid, device, t.eval_batch_size)
-            test = valid if splits.valid_is_test else evaluate_accuracy(net, *splits.test, device, t.eval_batch_size)
+            valid = data.valid.evaluate(net, device, t.eval_batch_size)
+            test = (valid if data.valid_is_test else None if data.test is None
+                    else data.test.evaluate(net, device, t.eval_batch_size))
+            tested = {} if test is None else {"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
             record = dict(epoch=epoch + 1, train_loss=loss_sum / seen, valid_loss=valid["loss"],
-                          tokens_per_sec=seen * steps_per_image / train_s, lr=lr,
-                          wall_s=time.perf_counter() - started, train_accuracy=correct / seen,
-                          valid_accuracy=valid["accuracy"], test_loss=test["loss"], test_accuracy=test["accuracy"],
-                          images_per_sec=seen / train_s, epoch_s=train_s)
+                          tokens_per_sec=steps / train_s, lr=lr, wall_s=time.perf_counter() - started,
+                          train_accuracy=correct / seen, valid_accuracy=valid["accuracy"], **tested,
+                          **{f"{train.unit}_per_sec": seen / train_s}, epoch_s=train_s)
             if guard.skipped:
                 record["skipped_steps"] = guard.skipped
             log_file.write(**record)
+            tested = "" if test is None else f"test acc {test['accuracy']:.4f} | "
             log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
-                f"valid acc {valid['accuracy']:.4f} | test acc {test['accuracy']:.4f} | "
-                f"{record['images_per_sec']:.0f} images/s ({train_s:.1f} s)")
+                f"valid acc {valid['accuracy']:.4f} | {tested}{seen / train_s:.0f} {train.unit}/s ({train_s:.1f} s)")
             improved = valid["accuracy"] > best
             best = max(best, valid["accuracy"])
             meta = {"task": "classify", "config": to_dict(cfg), "epoch": epoch + 1, "best_valid_accuracy": best,
-                    "valid_accuracy": valid["accuracy"], "test_accuracy": test["accuracy"], "rng": rng_state(),
-                    "device": str(device)}
+                    "valid_accuracy": valid["accuracy"], "test_accuracy": test and test["accuracy"], "rng": rng_state(),
+                    "device": str(device), **data.meta}
             if improved and dist.is_main:  # best before last (see seqlab.training.lm._save)
                 save_checkpoint(out / "best.safetensors", model=net, meta=meta)
             if dist.is_main:
@@ -269,8 +346,8 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     chosen = next((r for r in records if r["valid_accuracy"] == best), None)
     last = records[-1] if records else {}
     return {"epochs": len(records), "best_epoch": chosen and chosen["epoch"], "best_valid_accuracy": best,
-            "test_accuracy": chosen and chosen["test_accuracy"], "last_test_accuracy": last.get("test_accuracy"),
-            "out": str(out)}
+            "test_accuracy": chosen and chosen.get("test_accuracy"), "last_test_accuracy": last.get("test_accuracy"),
+            "train_accuracy": chosen and chosen["train_accuracy"], **data.result, "out": str(out)}
 
 
 def _plot(records: list[dict], path: Path) -> None:
@@ -279,14 +356,20 @@ def _plot(records: list[dict], path: Path) -> None:
     from seqlab.plotting import plot_curves
 
     epochs = [r["epoch"] for r in records]
-    plot_curves(path, epochs, {"train": [r["train_accuracy"] for r in records],
-                               "valid": [r["valid_accuracy"] for r in records],
-                               "test": [r["test_accuracy"] for r in records]},
+    curves = {"train": [r["train_accuracy"] for r in records], "valid": [r["valid_accuracy"] for r in records]}
+    if "test_accuracy" in records[0]:
+        curves["test"] = [r["test_accuracy"] for r in records]
+    plot_curves(path, epochs, curves,
                 xlabel="epoch", ylabel="accuracy", title="sequence classification")
 
 
-def model_from_checkpoint(ckpt, device: torch.device) -> tuple[SequenceClassifier, ClassifyConfig]:
+def model_from_checkpoint(ckpt, device: torch.device) -> tuple[nn.Module, ClassifyConfig]:
+    """The checkpoint's classifier (MNIST's SequenceClassifier, or a TextClassifier) and its config."""
     cfg = task_config(ckpt, ClassifyConfig, "classify")  # checks the metadata and the config's types
+    if cfg.data.data is not None:
+        from seqlab.training.classify_text import text_model
+
+        return text_model(ckpt, cfg, device)[0], cfg
     input_size = 28 if cfg.data.mode == "rows" else 1
     net = build_model(cfg, input_size)
     load_weights(net, ckpt)

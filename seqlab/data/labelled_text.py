@@ -1,0 +1,297 @@
+"""Labelled text for classification: a CSV or TSV file of labelled texts (or a folder of split
+files) -> token ids of each text, a vocabulary of the training split, and label ids.
+
+Format. A header row naming the columns, one of them `label` and one `text` (other names with
+`label_column` / `text_column`; other columns are ignored). The extension says how the file is
+split into fields:
+
+    .csv        commas, with CSV quoting: a text holding commas, quotes or line breaks is
+                written in double quotes, a quote in it doubled: "great, really", "a ""fine"" day"
+    .tsv .txt   tabs, no quoting: one row per line
+
+Blank lines are skipped; an empty label or text is an error naming its line.
+
+Splits. A folder holds train.EXT and valid.EXT, and optionally test.EXT (EXT one of the above),
+as `seqlab train lm --data DIR` takes train/valid/test.txt. One file: a fixed pseudo-random 10% of
+its rows is held out as the validation split (the same rows on every run, whatever --seed: runs
+compare on one split; a file sorted by label still gets every label in both splits), each split
+in file order.
+
+Tokens. Words (`str.split`) or characters (seqlab.data.text.tokenize), lower-cased unless
+`lowercase=False`; texts longer than `max_len` tokens keep their first `max_len`. The vocabulary
+comes from the training split: index 0 `<unk>`, 1 `<pad>`. Labels are strings, their ids in
+sorted order of the training split's labels; a label the training split lacks is an error.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqlab.data.registry import file_fingerprint, same_data
+from seqlab.data.text import read_text, tokenize
+from seqlab.data.vocab import Vocab
+from seqlab.errors import SeqlabError
+
+DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
+SPLITS = ("train", "valid", "test")
+HELDOUT_FRACTION = 0.1
+SPLIT_SEED = 0  # the held-out rows of a single file: fixed, not the run's --seed
+PAD = "<pad>"
+
+
+@dataclass
+class Rows:
+    """One file's labelled texts, each with the line it starts on (for messages)."""
+
+    path: str
+    labels: list[str]
+    texts: list[str]
+    lines: list[int]
+
+    def take(self, index: np.ndarray) -> "Rows":
+        pick = index.tolist()
+        return Rows(self.path, [self.labels[i] for i in pick], [self.texts[i] for i in pick],
+                    [self.lines[i] for i in pick])
+
+
+def read_rows(path: str | Path, label_column: str = "label", text_column: str = "text") -> Rows:
+    """The (label, text) rows of a CSV/TSV file (see the module's docstring for the format)."""
+    path = Path(path)
+    where = repr(str(path))
+    delimiter = DELIMITERS.get(path.suffix.lower())
+    if delimiter is None:
+        raise SeqlabError(f"{where}: a labelled text file must be .csv (comma-separated) or .tsv/.txt "
+                          "(tab-separated), so that its fields can be told apart")
+    if label_column == text_column:
+        raise SeqlabError(f"the label and text columns are both {label_column!r}: name two columns")
+    text = read_text(path)  # UTF-8, not binary, not empty; \r\n read as \n
+    quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quoting=quoting, strict=True)
+    labels, texts, lines = [], [], []
+    try:
+        header = [name.strip() for name in next(reader)]
+        columns = _columns(header, label_column, text_column, where, delimiter)
+        start = reader.line_num + 1
+        for row in reader:
+            if row:  # (a blank line reads as [])
+                _take(row, header, columns, start, where, delimiter, labels, texts, lines)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise SeqlabError(f"{where} line {reader.line_num}: not readable as CSV ({exc})") from None
+    if not texts:
+        raise SeqlabError(f"{where} has a header but no rows of labelled text")
+    return Rows(str(path), labels, texts, lines)
+
+
+def _columns(header: list[str], label_column: str, text_column: str, where: str, delimiter: str) -> tuple[int, int]:
+    found = []
+    for option, name in (("--label-column", label_column), ("--text-column", text_column)):
+        if header.count(name) > 1:
+            raise SeqlabError(f"{where} has {header.count(name)} columns named {name!r}: rename one")
+        if name not in header:
+            other = "tab" if delimiter == "," else "comma"
+            hint = (f"; its header is one field: is the file {other}-separated? (.csv: commas; .tsv/.txt: tabs)"
+                    if len(header) == 1 and ("\t" in header[0] or "," in header[0]) else "")
+            raise SeqlabError(f"{where} has no column {name!r} (its columns: {', '.join(map(repr, header))}): "
+                              f"name the column with {option}{hint}")
+        found.append(header.index(name))
+    return found[0], found[1]
+
+
+def _take(row, header, columns, line, where, delimiter, labels, texts, lines) -> None:
+    if len(row) != len(header):
+        cause = ("an unquoted comma in a text? write such texts in double quotes" if delimiter == "," else
+                 "a tab inside a text? replace it with a space")
+        raise SeqlabError(f"{where} line {line} has {len(row)} fields where the header has {len(header)} ({cause})")
+    label, text = row[columns[0]].strip(), row[columns[1]].strip()
+    if not label:
+        raise SeqlabError(f"{where} line {line}: empty label")
+    if not text:
+        raise SeqlabError(f"{where} line {line}: empty text (a text needs at least one token)")
+    labels.append(label)
+    texts.append(text)
+    lines.append(line)
+
+
+def split_files(path: str | Path) -> dict[str, Path] | None:
+    """A --data folder's split files (train.EXT, valid.EXT, optional test.EXT); None for a file."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    files = {}
+    for split in SPLITS:
+        found = [path / f"{split}{ext}" for ext in DELIMITERS if (path / f"{split}{ext}").is_file()]
+        if len(found) > 1:
+            raise SeqlabError(f"{str(path)!r} holds {' and '.join(p.name for p in found)}: keep one {split} file")
+        if found:
+            files[split] = found[0]
+    missing = [s for s in ("train", "valid") if s not in files]
+    if missing:
+        raise SeqlabError(f"{str(path)!r} is a folder without {' and '.join(missing)} files: --data takes a "
+                          "labelled text file (.csv/.tsv/.txt) or a folder of train, valid and optionally test "
+                          "files of that format")
+    return files
+
+
+def heldout_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (train, valid) row indices of a single file of `n` rows: a fixed pseudo-random
+    HELDOUT_FRACTION (at least one row) held out, each split in file order."""
+    n_valid = max(1, round(n * HELDOUT_FRACTION))
+    order = np.random.RandomState(SPLIT_SEED).permutation(n)  # RandomState: the same stream in every numpy
+    return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+
+def text_tokens(texts: list[str], level: str, lowercase: bool = True) -> list[list[str]]:
+    """The tokens of each text: words or characters, as the language models' tokenize cuts them."""
+    return tokenize([t.lower() for t in texts] if lowercase else list(texts), level)
+
+
+@dataclass
+class EncodedTexts:
+    """A split's texts as token ids, one after the other, and their label ids:
+
+        ids      [ a a a | b b | c c c c ]   every text's ids (at most max_len each)
+        offsets  [0,      3,    5,       9]   text i is ids[offsets[i]:offsets[i+1]]
+        labels   [ 1,     0,    1        ]
+    """
+
+    ids: torch.Tensor  # (total,) int64
+    offsets: torch.Tensor  # (N + 1,) int64
+    labels: torch.Tensor  # (N,) int64
+    cut: int = 0  # how many texts were longer than max_len (and were cut)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.offsets[1:] - self.offsets[:-1]  # (N,)
+
+    def padded(self, idx: torch.Tensor, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The texts `idx` (CPU int64) as a (B, T) id matrix padded with `pad_id` to the longest,
+        and their lengths (B,)."""
+        starts = self.offsets[idx]
+        lengths = self.offsets[idx + 1] - starts  # (B,)
+        steps = torch.arange(int(lengths.max()) if len(idx) else 0)  # (T,)
+        pos = (starts[:, None] + steps[None, :]).clamp_(max=max(len(self.ids) - 1, 0))  # (B, T)
+        return self.ids[pos].masked_fill_(steps[None, :] >= lengths[:, None], pad_id), lengths
+
+
+def encode(tokens: list[list[str]], labels: list[int], vocab: Vocab, max_len: int) -> EncodedTexts:
+    """Token ids of each text's first `max_len` tokens (see EncodedTexts)."""
+    get, unk = vocab.token_to_idx.get, vocab.unk
+    kept = [toks[:max_len] for toks in tokens]
+    ids = np.fromiter((get(t, unk) for toks in kept for t in toks), dtype=np.int64)
+    offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum([len(toks) for toks in kept], out=offsets[1:])
+    return EncodedTexts(torch.from_numpy(ids), torch.from_numpy(offsets), torch.tensor(labels, dtype=torch.long),
+                        cut=sum(len(toks) > max_len for toks in tokens))
+
+
+@dataclass
+class LabelledText:
+    """A labelled text data set: its splits encoded with one vocabulary and one list of labels."""
+
+    name: str
+    vocab: Vocab
+    classes: list[str]  # label strings; a label's id is its index
+    train: EncodedTexts
+    valid: EncodedTexts
+    test: EncodedTexts | None
+    source: dict  # the file's (or folder's) fingerprint (registry.file_fingerprint)
+    heldout: str  # where the validation split comes from, for the log
+
+    @property
+    def pad_id(self) -> int:
+        return self.vocab[PAD]
+
+
+def load_labelled_text(data: str | Path, *, level: str = "word", label_column: str = "label",
+                       text_column: str = "text", lowercase: bool = True, min_freq: int = 1,
+                       max_vocab: int | None = None, max_len: int = 400, vocab: Vocab | None = None,
+                       classes: list[str] | None = None) -> LabelledText:
+    """Read, split, tokenise and encode `data` (a file or a folder of splits; the module's
+    docstring has the format). `vocab` and `classes`: a checkpoint's (evaluate, resume)."""
+    if max_len < 1:
+        raise SeqlabError(f"max_len must be positive, got {max_len}")
+    folder = split_files(data)
+    if folder is None:
+        rows = read_rows(data, label_column, text_column)
+        if len(rows.texts) < 2:
+            raise SeqlabError(f"{str(data)!r} has 1 row: too few to hold out {HELDOUT_FRACTION:.0%} for validation")
+        train_rows, valid_rows = heldout_rows(len(rows.texts))
+        splits = {"train": rows.take(train_rows), "valid": rows.take(valid_rows)}
+        heldout = (f"{len(valid_rows):,} of the {len(rows.texts):,} rows held out for validation: a fixed "
+                   f"pseudo-random {HELDOUT_FRACTION:.0%}, the same on every run")
+        source = file_fingerprint(data)
+    else:
+        splits = {s: read_rows(p, label_column, text_column) for s, p in folder.items()}
+        heldout = f"validation on {folder['valid'].name}"
+        if "test" in folder:
+            heldout += f", test on {folder['test'].name}"
+        source = file_fingerprint(data, [p.name for p in folder.values()])
+    tokens = {s: text_tokens(r.texts, level, lowercase) for s, r in splits.items()}
+    if classes is None:
+        classes = sorted(set(splits["train"].labels))
+        if len(classes) < 2:
+            raise SeqlabError(f"the training split of {str(data)!r} has one label only ({classes[0]!r}): "
+                              "a classifier needs examples of two labels or more")
+    label_id = {c: i for i, c in enumerate(classes)}
+    for split, r in splits.items():
+        unseen = next((i for i, lab in enumerate(r.labels) if lab not in label_id), None)
+        if unseen is not None:
+            raise SeqlabError(f"label {r.labels[unseen]!r} ({r.path!r} line {r.lines[unseen]}, {split} split) is not "
+                              f"among the training split's labels ({', '.join(map(repr, classes[:10]))}"
+                              f"{', ...' if len(classes) > 10 else ''}): the model could not predict it; add "
+                              "training examples of it, or drop those rows")
+    if vocab is None:
+        vocab = Vocab(tokens["train"], min_freq=min_freq, reserved_tokens=[PAD], max_size=max_vocab)
+        if len(vocab) <= 2:
+            raise SeqlabError(f"min_freq={min_freq}, max_vocab={max_vocab} leave no {level} of the training texts "
+                              "in the vocabulary (every token would be <unk>): lower --min-freq or raise --max-vocab")
+    encoded = {s: encode(tokens[s], [label_id[lab] for lab in splits[s].labels], vocab, max_len) for s in splits}
+    return LabelledText(Path(data).name, vocab, list(classes), encoded["train"], encoded["valid"],
+                        encoded.get("test"), source, heldout)
+
+
+def find_run_data(typed: str, fingerprint: dict | None, run_folder: str | Path | None = None) -> str:
+    """The path to read a run's --data again (evaluate, resume): the fingerprint's absolute path,
+    else the path as typed (from here, then from the run's folder), whichever holds the run's
+    bytes; a file or folder moved away or changed since is an error."""
+    if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("path"), str):
+        return typed
+    candidates = [Path(fingerprint["path"]), Path(typed)]
+    if run_folder is not None and not Path(typed).is_absolute():
+        candidates += [Path(run_folder) / typed, Path(run_folder).parent / typed]
+    differs = []
+    for path in dict.fromkeys(candidates):
+        if not path.exists():
+            continue
+        try:
+            folder = split_files(path)
+        except SeqlabError as exc:
+            differs.append((path, str(exc)))
+            continue
+        now = file_fingerprint(path, [p.name for p in folder.values()] if folder else None)
+        why = same_data(fingerprint, now)
+        if why is None:
+            return str(path)
+        differs.append((path, why))
+    if not differs:
+        raise SeqlabError(f"the run's labelled text {fingerprint['path']!r} (its --data {typed}) is not there any "
+                          "more: its held-out splits are read from it; put it back there")
+    path, why = differs[0]
+    raise SeqlabError(f"{str(path)!r} has changed since the run was trained ({why}): its held-out splits would "
+                      "not be the run's; restore the data the run was trained on")
+
+
+def majority_share(labels: torch.Tensor, classes: int) -> tuple[int, float]:
+    """The most frequent of a split's label ids (N,) and its share: the accuracy of always predicting it."""
+    counts = torch.bincount(labels, minlength=classes)
+    return int(counts.argmax()), float(counts.max()) / max(len(labels), 1)

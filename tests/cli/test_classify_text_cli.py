@@ -1,0 +1,234 @@
+"""`seqlab train classify --data FILE` on labelled text, `seqlab evaluate` and `seqlab classify --text/--file`
+on its checkpoints, resume, and bad input (exit 2, one line)."""
+
+import csv
+import io
+import json
+import random
+
+import pytest
+
+from seqlab.cli import main
+from seqlab.data.labelled_text import heldout_rows
+from seqlab.training.metrics import read_metrics
+
+FILLER = "the a movie film was is plot actor really quite very and it this story".split()
+SMALL = ["--embed", "16", "--hidden", "24", "--layers", "1", "--lr", "0.01", "--batch-size", "32", "--seed", "1",
+         "--no-progress"]
+
+
+def reviews(n, seed):
+    """(label, text) pairs: 'pos' texts hold the word 'good', 'neg' texts 'bad', among filler words."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        pos = rng.random() < 0.5
+        words = [rng.choice(FILLER) for _ in range(rng.randint(2, 14))]
+        words.insert(rng.randint(0, len(words)), "Good" if pos and rng.random() < 0.3 else "good" if pos else "bad")
+        rows.append(("pos" if pos else "neg", " ".join(words)))
+    return rows
+
+
+def write_csv(path, rows):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["id", "label", "text"])
+    w.writerows((i, label, text) for i, (label, text) in enumerate(rows))
+    path.write_text(buf.getvalue())
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("texts")
+    write_csv(root / "one.csv", reviews(300, 0))
+    folder = root / "splits"
+    folder.mkdir()
+    write_csv(folder / "train.csv", reviews(300, 1))
+    write_csv(folder / "valid.csv", reviews(40, 2))
+    write_csv(folder / "test.csv", reviews(50, 3))
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(data):
+    out = data / "run"
+    assert main(["train", "classify", "--data", str(data / "one.csv"), *SMALL, "--epochs", "4",
+                 "--out", str(out)]) == 0
+    return out
+
+
+def last_json(text):
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_learns_the_synthetic_task_and_logs_the_spec_keys(run):
+    records = read_metrics(run / "metrics.jsonl")
+    assert len(records) == 4
+    assert {"epoch", "train_loss", "valid_loss", "tokens_per_sec", "lr", "wall_s", "valid_accuracy",
+            "train_accuracy", "texts_per_sec"} <= set(records[0])
+    assert "test_accuracy" not in records[0]  # one file: no test split
+    assert max(r["valid_accuracy"] for r in records) >= 0.95
+    assert (run / "best.safetensors").is_file() and (run / "accuracy.png").is_file()
+
+
+def test_train_prints_the_data_notes_and_a_json_result(data, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", "classify", "--data", str(data / "one.csv"), *SMALL, "--epochs", "1", "--max-len", "8",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "270 train, 30 valid texts; 30 of the 300 rows held out for validation: a fixed pseudo-random 10%" in printed
+    assert "2 labels (training texts: 'neg' " in printed and "always predicting" in printed
+    assert "texts longer than --max-len 8 words keep their first 8:" in printed
+    result = last_json(printed)
+    assert result["epochs"] == 1 and 0 <= result["train_accuracy"] <= 1 and result["test_accuracy"] is None
+
+
+def test_evaluate_and_classify_agree(data, tmp_path, capsys):
+    # a folder with a test file: evaluate scores it; classify --file on its texts gives the same accuracy
+    out = tmp_path / "folder"
+    assert main(["train", "classify", "--data", str(data / "splits"), *SMALL, "--epochs", "5", "--bidirectional",
+                 "--cell", "gru", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out)]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["split"] == "test" and ev["tokens"] == 50 and ev["accuracy"] >= 0.9
+    test = list(csv.reader(io.StringIO((data / "splits" / "test.csv").read_text())))[1:]
+    lines = tmp_path / "texts.txt"
+    lines.write_text("".join(text + "\n" for _, _, text in test))
+    assert main(["classify", "--checkpoint", str(out), "--file", str(lines)]) == 0
+    preds = capsys.readouterr().out.splitlines()
+    assert len(preds) == 50 and set(preds) <= {"pos", "neg"}
+    accuracy = sum(p == label for p, (_, label, _) in zip(preds, test)) / 50
+    assert accuracy == pytest.approx(ev["accuracy"])
+    assert main(["evaluate", "--checkpoint", str(out), "--split", "valid"]) == 0
+    assert json.loads(capsys.readouterr().out)["tokens"] == 40
+    # --text (repeatable) first, then the file's lines; --probs adds the probability
+    assert main(["classify", "--checkpoint", str(out), "--text", test[0][2], "--text", "good good",
+                 "--file", str(lines), "--probs"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 52 and [r[0] for r in rows[2:]] == preds and rows[0][0] == preds[0]
+    assert rows[1][0] == "pos" and all(0.5 <= float(r[1]) <= 1 for r in rows)
+
+
+def test_classify_reads_standard_input_and_marks_empty_lines(run, capsys, monkeypatch):
+    stdin = b"\xef\xbb\xbfa good film\r\n\nthe bad plot\ncaf\xe9 good\n"  # a BOM, \r\n, a latin-1 line
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    assert main(["classify", "--checkpoint", str(run), "--file", "-"]) == 2  # the empty line: exit 2
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["pos", "", "neg", ""]
+    assert "standard input line 2: an empty text" in captured.err
+    assert "standard input line 4: not UTF-8 text" in captured.err
+
+
+def test_evaluate_matches_the_runs_validation_accuracy(run, data, capsys):
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(run)]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    best = max(r["valid_accuracy"] for r in read_metrics(run / "metrics.jsonl"))
+    assert ev["split"] == "valid" and ev["tokens"] == 30 and ev["accuracy"] == pytest.approx(best)
+    assert len(heldout_rows(300)[1]) == 30
+    assert main(["evaluate", "--checkpoint", str(run), "--split", "test"]) == 2
+    assert "no test split (its --data has no test file)" in capsys.readouterr().err
+
+
+def test_resume_matches_an_uninterrupted_run(data, tmp_path):
+    args = ["train", "classify", "--data", str(data / "one.csv"), *SMALL, "--schedule", "none", "--dropout", "0.2"]
+    assert main([*args, "--epochs", "3", "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--epochs", "1", "--out", str(tmp_path / "b")]) == 0
+    assert main([*args, "--epochs", "3", "--out", str(tmp_path / "b"), "--resume"]) == 0
+    a, b = read_metrics(tmp_path / "a" / "metrics.jsonl"), read_metrics(tmp_path / "b" / "metrics.jsonl")
+    assert [r["epoch"] for r in b] == [1, 2, 3]
+    for x, y in zip(a, b):
+        assert x["train_loss"] == pytest.approx(y["train_loss"], rel=1e-5)
+        assert x["valid_accuracy"] == y["valid_accuracy"]
+
+
+def test_resume_and_evaluate_refuse_a_changed_file(data, tmp_path, capsys):
+    f = write_csv(tmp_path / "d.csv", reviews(100, 5))
+    args = ["train", "classify", "--data", str(f), *SMALL, "--epochs", "1", "--out", str(tmp_path / "r")]
+    assert main(args) == 0
+    write_csv(f, reviews(100, 6))
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "r")]) == 2
+    assert "has changed since the run was trained" in capsys.readouterr().err
+    assert main([*args[:-4], "--epochs", "2", "--out", str(tmp_path / "r"), "--resume"]) == 2
+    assert "--resume: the run's --data" in capsys.readouterr().err
+
+
+def test_checkpoints_refuse_the_other_kind_of_input(run, tmp_path, capsys):
+    import numpy as np
+
+    from seqlab.data.mnist import write_idx
+
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 60), ("t10k", 10)):
+        write_idx(tmp_path / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)).astype(np.uint8))
+        write_idx(tmp_path / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    mnist = tmp_path / "mnist"
+    assert main(["train", "classify", "--dataset", "mnist", "--data-dir", str(tmp_path), "--valid-size", "10",
+                 "--hidden", "4", "--layers", "1", "--epochs", "1", "--out", str(mnist), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["classify", "--checkpoint", str(mnist), "--text", "a good film"]) == 2
+    err = capsys.readouterr().err
+    assert "holds an MNIST classifier (rows mode), which reads images, not text" in err and len(err.splitlines()) == 1
+    images = str(tmp_path / "t10k-images-idx3-ubyte.gz")
+    assert main(["classify", "--checkpoint", str(mnist), "--images", images]) == 0
+    plain = capsys.readouterr().out.split()
+    assert main(["classify", "--checkpoint", str(mnist), "--images", images, "--probs"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [r[0] for r in rows] == plain and len(plain) == 10 and all(0.1 <= float(r[1]) <= 1 for r in rows)
+    assert main(["classify", "--checkpoint", str(run), "--images", images]) == 2
+    assert "holds a text classifier (labels 'neg', 'pos'), which reads text, not images" in capsys.readouterr().err
+    assert main(["classify", "--checkpoint", str(run)]) == 2
+    assert "nothing to classify: give --text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, extra, match", [
+    ("label,body\npos,a\n", [], r"no column 'text' \(its columns: 'label', 'body'\)"),
+    ("label,text\npos,a\nneg,\n", [], "line 3: empty text"),
+    ("label,text\n" + "pos,a\n" * 20, [], r"one label only \('pos'\)"),
+    ("label,text\npos,a\n", ["--mode", "pixels"], r"--mode is for MNIST \(--dataset mnist\), not labelled text"),
+    ("label,text\npos,a\n", ["--dataset", "mnist"], "give --dataset mnist or --data FILE, not both"),
+    ("label,text\npos,a\n", ["--max-len", "0"], "--max-len must be positive"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, content, extra, match):
+    f = tmp_path / "d.csv"
+    f.write_text(content)
+    assert main(["train", "classify", "--data", str(f), *SMALL, "--epochs", "1", "--out", str(tmp_path / "r"),
+                 *extra]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert __import__("re").search(match, err), err
+
+
+def test_not_utf8_and_text_options_without_data(tmp_path, capsys):
+    f = tmp_path / "d.csv"
+    f.write_bytes("label,text\npos,caf\u00e9\nneg,b\n".encode("latin-1"))
+    assert main(["train", "classify", "--data", str(f), "--out", str(tmp_path / "r"), "--no-progress"]) == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
+    assert main(["train", "classify", "--dataset", "mnist", "--level", "char", "--out", str(tmp_path / "m")]) == 2
+    assert "--level is for labelled text (--data FILE), not MNIST" in capsys.readouterr().err
+
+
+def test_help_documents_the_format(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "classify", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "header row names a 'label' and a 'text' column" in text and "fixed pseudo-random 10% of its rows" in text
+
+
+def test_the_library_takes_a_config_naming_a_file(data, tmp_path):
+    # ClassifyConfig's dataset defaults to mnist: a config with `data` set trains on the text, and its
+    # checkpoints record dataset none
+    from seqlab.config import replace
+    from seqlab.training.checkpoint import load_checkpoint
+    from seqlab.training.classify import ClassifyConfig, train_classifier
+
+    cfg = replace(ClassifyConfig(), data=str(data / "one.csv"), embed=8, hidden=8, layers=1, epochs=1,
+                  out=str(tmp_path / "lib"))
+    result = train_classifier(cfg, device="cpu", show_progress=False, log=lambda *a: None)
+    assert result["epochs"] == 1 and result["majority_label"] in ("pos", "neg")
+    meta = load_checkpoint(tmp_path / "lib", "last").meta
+    assert meta["config"]["data"]["dataset"] is None and meta["classes"] == ["neg", "pos"]
+    assert meta["vocab"]["idx_to_token"][:2] == ["<unk>", "<pad>"]
