@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", default=None, metavar="FILE",
                     help="language models: score this text file instead of the run's split (read as the run's "
                          "training text was: same level, line ends, tokenising; words outside the run's vocabulary "
-                         "are <unk>); translate: a tab-separated pair file")
+                         "are <unk>); translate: a tab-separated pair file; text classifiers: a labelled "
+                         ".csv/.tsv/.txt file, read as the run's training files were (a label the run never saw is "
+                         "refused)")
     ev.add_argument("--which", choices=("best", "last"), default="best",
                     help="which checkpoint of a run folder: best, the epoch the run kept (lowest validation loss; "
                          "classify: highest validation accuracy; the default) or last, the final epoch")
@@ -61,9 +63,10 @@ def evaluate(args: argparse.Namespace) -> int:
     module = importlib.import_module(f"seqlab.cli.{task}") if task in TASK_MODULES else None
     if module is None or not hasattr(module, "evaluate"):
         raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds a {task!r} model, which `seqlab evaluate` cannot evaluate")
-    if args.data is not None and task not in ("lm", "translate"):
-        raise SeqlabError(f"--data applies to language-model and translation checkpoints; {str(ckpt.path)!r} holds "
-                          f"a {task} model: leave --data out to evaluate it on its run's held-out data")
+    if args.data is not None and task not in ("lm", "translate", "classify"):  # (classify refuses MNIST runs itself)
+        raise SeqlabError(f"--data applies to language-model, translation and text classification checkpoints; "
+                          f"{str(ckpt.path)!r} holds a {task} model: leave --data out to evaluate it on its run's "
+                          "held-out data")
     result = module.evaluate(args, ckpt)
     result.update({k: v for k, v in training_figures(ckpt).items() if k not in result})
     print(to_json(result))

@@ -43,13 +43,13 @@ class SequenceClassifier(nn.Module):
 class TextClassifier(nn.Module):
     """Embedding -> LSTM (or GRU) stack -> the state at each text's last real token -> linear.
 
-    Input: token ids (B, T) batch-first, padded after each text's end, and the lengths (B,);
-    output logits (B, num_classes). The padded batch is packed (pack_padded_sequence), so the
-    recurrence stops at each text's own end: padding never reaches the state that is classified,
-    and a text gets the same logits alone as beside a longer one. Bidirectional: the forward
-    direction's state after the last token beside the backward direction's after the first
-    (each has read the whole text). `dropout` acts on the embeddings, between layers and on the
-    classified state.
+    Input: token ids (B, T) batch-first, padded after each text's end, and the lengths (B,)
+    (None: no padding, every text T tokens long); output logits (B, num_classes). The padded
+    batch is packed (pack_padded_sequence), so the recurrence stops at each text's own end:
+    padding never reaches the state that is classified, and a text gets the same logits alone as
+    beside a longer one. Bidirectional: the forward direction's state after the last token beside
+    the backward direction's after the first (each has read the whole text). `dropout` acts on the
+    embeddings, between layers and on the classified state.
     """
 
     def __init__(self, vocab_size: int, num_classes: int, *, embed: int = 128, hidden: int = 128, layers: int = 1,
@@ -70,7 +70,9 @@ class TextClassifier(nn.Module):
                        bidirectional=bidirectional)
         self.fc = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
 
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if lengths is None:  # no padding: each row is a whole text
+            lengths = torch.full((tokens.shape[0],), tokens.shape[1], dtype=torch.long)
         emb = self.drop(self.embedding(tokens))  # (B, T) -> (B, T, E)
         # lengths on the CPU, as packing wants them; enforce_sorted=False: the state comes back in batch order
         packed = nn.utils.rnn.pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)

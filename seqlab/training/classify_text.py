@@ -1,23 +1,24 @@
 """Text classification's side of `seqlab train classify --data FILE`: the labelled text a config names
-(seqlab.data.labelled_text) as the training loop in classify.py reads it, the model, evaluation and
-prediction, and what the checkpoints keep beside the weights (the vocabulary, the labels, the data's
-fingerprint)."""
+(seqlab.data.labelled_text) as the training loop in classify.py reads it, the model, evaluation
+(per-label figures too) and prediction (`TextPredictor`), and what the checkpoints keep beside the
+weights (the vocabulary, the labels, the data's fingerprint)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator
 
 import torch
 from torch import nn
 
-from seqlab.data.labelled_text import EncodedTexts, LabelledText, load_labelled_text, majority_share
+from seqlab.data.labelled_text import (PAD, EncodedTexts, LabelledText, encode, load_labelled_text, majority_share,
+                                       text_tokens)
 from seqlab.data.vocab import UNK, Vocab
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import TextClassifier
 from seqlab.runtime import eval_mode
-from seqlab.training.checkpoint import bad_checkpoint, load_weights
+from seqlab.training.checkpoint import bad_checkpoint, load_weights, task_config
 from seqlab.training.classify import ClassifyConfig, ClassifyData, RunData, _loss_sum
-
 
 class TextBatches:
     """A split of encoded texts as the training loop reads it (classify.ImageSequences' twin)."""
@@ -60,13 +61,47 @@ class TextBatches:
         n = len(self)
         return {"loss": loss_sum / max(n, 1), "accuracy": correct / max(n, 1), "count": n}
 
+    def report(self, net: nn.Module, device: torch.device, batch_size: int, classes: list[str]) -> dict:
+        """evaluate()'s figures, and per_class and macro_f1 (class_report) beside them."""
+        loss_sum, preds = 0.0, []
+        for logits, labels in self.logits(net, device, batch_size):
+            loss_sum += _loss_sum(logits, labels).item()
+            preds.append(logits.argmax(dim=1).cpu())
+        pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+        n, labels = len(self), self.texts.labels
+        return {"loss": loss_sum / max(n, 1), "accuracy": (pred == labels).sum().item() / max(n, 1), "count": n,
+                **class_report(pred, labels, classes)}
+
+
+def class_report(pred: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
+    """Each label's precision, recall, F1 and support, and the macro-averaged F1, as scikit-learn's
+    classification_report computes them (zero_division=0): over the labels that occur among the
+    true labels (N,) or the predictions (N,) (label ids), in label order.
+
+        confusion[true, predicted]    precision = tp / (its column's sum)   (0 when nothing is predicted)
+                                      recall    = tp / (its row's sum)      (0 when there is no example)
+                                      f1        = 2 tp / (row + column)
+    """
+    c = len(classes)
+    confusion = torch.bincount(labels * c + pred, minlength=c * c).reshape(c, c)  # (C, C): [true, predicted]
+    tp, support, predicted = confusion.diag().tolist(), confusion.sum(1).tolist(), confusion.sum(0).tolist()
+    per_class = {}
+    for j, label in enumerate(classes):
+        if support[j] or predicted[j]:
+            per_class[label] = {"precision": tp[j] / predicted[j] if predicted[j] else 0.0,
+                                "recall": tp[j] / support[j] if support[j] else 0.0,
+                                "f1": 2 * tp[j] / (support[j] + predicted[j]), "support": support[j]}
+    f1 = [v["f1"] for v in per_class.values()]
+    return {"per_class": per_class, "macro_f1": sum(f1) / len(f1) if f1 else 0.0}
+
 
 def load_text(d: ClassifyData, path: str | None = None, vocab: Vocab | None = None,
               classes: list[str] | None = None) -> LabelledText:
     """The labelled text `d` names (at `path`, where the run's data was found again)."""
     return load_labelled_text(path or d.data, level=d.level, label_column=d.label_column, text_column=d.text_column,
-                              lowercase=d.lowercase, min_freq=d.min_freq, max_vocab=d.max_vocab, max_len=d.max_len,
-                              vocab=vocab, classes=classes)
+                              lowercase=d.lowercase, split_punct=d.split_punct, min_freq=d.min_freq,
+                              max_vocab=d.max_vocab, max_len=d.max_len, valid_fraction=d.valid_fraction, vocab=vocab,
+                              classes=classes)
 
 
 def build_text_model(cfg: ClassifyConfig, vocab_size: int, num_classes: int) -> TextClassifier:
@@ -137,7 +172,62 @@ def text_model(ckpt, cfg: ClassifyConfig, device: torch.device) -> tuple[TextCla
     return net.to(device).eval(), vocab, classes
 
 
-def predict(net: nn.Module, texts: EncodedTexts, pad_id: int, device: torch.device, batch_size: int) -> torch.Tensor:
-    """Class probabilities (N, C) of `texts`, on the CPU."""
-    probs = [logits.softmax(dim=1).cpu() for logits, _ in TextBatches(texts, pad_id).logits(net, device, batch_size)]
-    return torch.cat(probs) if probs else torch.zeros(0, len(net.fc.bias))
+class TextPredictor:
+    """A text classifier's checkpoint, ready to label raw texts: each text is stripped, tokenised,
+    cut to max_len and encoded exactly as the run's training texts were (its level, lower-casing,
+    punctuation splitting and vocabulary). `seqlab classify` predicts through it.
+
+        from seqlab.training.checkpoint import load_checkpoint
+        from seqlab.training.classify_text import TextPredictor
+
+        predictor = TextPredictor.from_checkpoint(load_checkpoint("runs/reviews", "best"), "cpu")
+        predictor.labels                            # ['neg', 'pos']: the columns of predict_proba
+        predictor.predict(["a fine film", "dull"])  # ['pos', 'neg']
+        predictor.predict_proba(["a fine film"])    # tensor (1, 2) on the CPU, rows summing to 1
+    """
+
+    def __init__(self, net: TextClassifier, vocab: Vocab, labels: list[str], data: ClassifyData,
+                 device: torch.device | str = "cpu", batch_size: int = 1000):
+        self.net, self.vocab, self.labels, self.data = net, vocab, list(labels), data
+        self.device, self.batch_size = torch.device(device), check_positive_int("batch_size", batch_size)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt, device: torch.device | str = "cpu", batch_size: int = 1000) -> "TextPredictor":
+        """`ckpt`: a loaded checkpoint (training.checkpoint.load_checkpoint), or a run folder or
+        checkpoint file (its best.safetensors)."""
+        if isinstance(ckpt, (str, Path)):
+            from seqlab.training.checkpoint import load_checkpoint
+
+            ckpt = load_checkpoint(ckpt, "best")
+        cfg = task_config(ckpt, ClassifyConfig, "classify")  # checks the metadata and the config's types
+        if cfg.data.data is None:
+            raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds an MNIST classifier, not a text classifier "
+                              "(trained with --data): load it with seqlab.training.classify.model_from_checkpoint")
+        net, vocab, labels = text_model(ckpt, cfg, torch.device(device))
+        return cls(net, vocab, labels, cfg.data, device, batch_size)
+
+    def encode(self, texts: list[str]) -> EncodedTexts:
+        """The texts' token ids (their labels 0: unknown); `.cut` counts those longer than max_len.
+        An empty text (or one of whitespace only) is an error naming its index."""
+        if isinstance(texts, str):
+            raise SeqlabError("give a list of texts (a single text: [text])")
+        d = self.data
+        tokens = text_tokens([t.strip() for t in texts], d.level, d.lowercase, d.split_punct)
+        empty = next((i for i, t in enumerate(tokens) if not t), None)
+        if empty is not None:
+            raise SeqlabError(f"text {empty} is empty: nothing to classify")
+        return encode(tokens, [0] * len(tokens), self.vocab, d.max_len)
+
+    def proba(self, texts: EncodedTexts) -> torch.Tensor:
+        """Class probabilities (N, C) of encoded texts, on the CPU."""
+        batches = TextBatches(texts, self.vocab[PAD]).logits(self.net, self.device, self.batch_size)
+        probs = [logits.softmax(dim=1).cpu() for logits, _ in batches]
+        return torch.cat(probs) if probs else torch.zeros(0, len(self.labels))
+
+    def predict_proba(self, texts: list[str]) -> torch.Tensor:
+        """Class probabilities (N, C) of raw texts, on the CPU; column j is `labels[j]`."""
+        return self.proba(self.encode(texts))
+
+    def predict(self, texts: list[str]) -> list[str]:
+        """The predicted label of each raw text."""
+        return [self.labels[i] for i in self.predict_proba(texts).argmax(dim=1).tolist()]

@@ -77,7 +77,8 @@ def test_train_prints_the_data_notes_and_a_json_result(data, tmp_path, capsys):
     assert main(["train", "classify", "--data", str(data / "one.csv"), *SMALL, "--epochs", "1", "--max-len", "8",
                  "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "270 train, 30 valid texts; 30 of the 300 rows held out for validation: a fixed pseudo-random 10%" in printed
+    assert ("270 train, 30 valid texts; 30 of the 300 rows held out for validation: a fixed pseudo-random 10% of "
+            "each label's rows") in printed
     assert "2 labels (training texts: 'neg' " in printed and "always predicting" in printed
     assert "texts longer than --max-len 8 words keep their first 8:" in printed
     result = last_json(printed)
@@ -103,6 +104,20 @@ def test_evaluate_and_classify_agree(data, tmp_path, capsys):
     assert accuracy == pytest.approx(ev["accuracy"])
     assert main(["evaluate", "--checkpoint", str(out), "--split", "valid"]) == 0
     assert json.loads(capsys.readouterr().out)["tokens"] == 40
+    # --data: a labelled file read as the training files were; the test file gives the test split's figures
+    assert main(["evaluate", "--checkpoint", str(out), "--data", str(data / "splits" / "test.csv")]) == 0
+    on_file = json.loads(capsys.readouterr().out)
+    assert on_file["split"] == "data" and on_file["data"] == str(data / "splits" / "test.csv")
+    assert {k: v for k, v in on_file.items() if k not in ("split", "data")} == {k: v for k, v in ev.items()
+                                                                                 if k != "split"}
+    assert set(ev["per_class"]) == {"neg", "pos"} and 0 < ev["macro_f1"] <= 1
+    assert sum(v["support"] for v in ev["per_class"].values()) == 50
+    # the library's predictor is what classify prints
+    from seqlab.training.classify_text import TextPredictor
+
+    predictor = TextPredictor.from_checkpoint(out)
+    assert predictor.labels == ["neg", "pos"] and predictor.predict([t for _, _, t in test]) == preds
+    assert predictor.predict_proba([test[0][2], "good"]).shape == (2, 2)
     # --text (repeatable) first, then the file's lines; --probs adds the probability
     assert main(["classify", "--checkpoint", str(out), "--text", test[0][2], "--text", "good good",
                  "--file", str(lines), "--probs"]) == 0
@@ -127,7 +142,7 @@ def test_evaluate_matches_the_runs_validation_accuracy(run, data, capsys):
     ev = json.loads(capsys.readouterr().out)
     best = max(r["valid_accuracy"] for r in read_metrics(run / "metrics.jsonl"))
     assert ev["split"] == "valid" and ev["tokens"] == 30 and ev["accuracy"] == pytest.approx(best)
-    assert len(heldout_rows(300)[1]) == 30
+    assert len(heldout_rows([label for label, _ in reviews(300, 0)])[1]) == 30
     assert main(["evaluate", "--checkpoint", str(run), "--split", "test"]) == 2
     assert "no test split (its --data has no test file)" in capsys.readouterr().err
 
@@ -182,6 +197,106 @@ def test_checkpoints_refuse_the_other_kind_of_input(run, tmp_path, capsys):
     assert "holds a text classifier (labels 'neg', 'pos'), which reads text, not images" in capsys.readouterr().err
     assert main(["classify", "--checkpoint", str(run)]) == 2
     assert "nothing to classify: give --text" in capsys.readouterr().err
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("label,text\npos,a good film\n")
+    assert main(["evaluate", "--checkpoint", str(mnist), "--data", str(labelled)]) == 2
+    err = capsys.readouterr().err
+    assert "--data scores a labelled text file with a text classifier; " in err and "holds an MNIST classifier" in err
+    assert len(err.splitlines()) == 1
+    assert main(["classify", "--checkpoint", str(run), "--file", str(labelled)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (f"seqlab: error: --file reads one plain text per line; to score a labelled file use seqlab "
+                           f"evaluate --checkpoint DIR --data {labelled}")
+
+
+def test_evaluate_data_refuses_a_label_the_run_never_saw(run, tmp_path, capsys):
+    f = tmp_path / "other.tsv"
+    f.write_text("label\ttext\npos\ta good film\n\nmeh\tso so\n")
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"label 'meh' ('{f}' line 4) is not among the run's labels ('neg', 'pos')" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_punctuation_is_cut_off_words_at_training_and_prediction(run, data, tmp_path, capsys):
+    from seqlab.training.classify_text import TextPredictor
+
+    predictor = TextPredictor.from_checkpoint(run)
+    (bang, mark), (plain,) = predictor.encode(["Good!"]).ids.tolist(), predictor.encode(["good"]).ids.tolist()
+    assert bang == plain != predictor.vocab.unk and mark == predictor.vocab.unk  # (no "!" in the training texts)
+    assert main(["classify", "--checkpoint", str(run), "--text", "good!", "--text", "Bad.", "--text", "good"]) == 0
+    assert capsys.readouterr().out.split() == ["pos", "neg", "pos"]
+    # --no-split-punct: whitespace words, as the checkpoint records and prediction repeats
+    out = tmp_path / "ws"
+    assert main(["train", "classify", "--data", str(data / "one.csv"), *SMALL, "--epochs", "1", "--no-split-punct",
+                 "--out", str(out)]) == 0
+    ws = TextPredictor.from_checkpoint(out)
+    assert ws.data.split_punct is False and ws.encode(["good!"]).ids.tolist() == [ws.vocab.unk]
+
+
+def test_rare_labels_train_and_integer_labels_are_ordered_numerically(tmp_path, capsys):
+    # 18 labels 1..18: four rare ones (1, 2, 3 and 8 rows) and 14 of 10 to 36 rows, shuffled
+    rng = random.Random(0)
+    sizes = dict(zip(range(1, 19), [1, 2, 3, 8] + list(range(10, 38, 2))))
+    rows = [(str(label), f"w{label} {rng.choice(FILLER)}") for label, n in sizes.items() for _ in range(n)]
+    rng.shuffle(rows)
+    f = write_csv(tmp_path / "stars.csv", rows)
+    out = tmp_path / "r"
+    assert main(["train", "classify", "--data", str(f), *SMALL, "--epochs", "1", "--min-freq", "1",
+                 "--out", str(out)]) == 0
+    assert "3 of the 18 labels have too few rows to hold any out ('1' 1, '2' 2, '3' 3 rows)" in capsys.readouterr().out
+    from seqlab.training.checkpoint import load_checkpoint
+
+    assert load_checkpoint(out, "best").meta["classes"] == [str(k) for k in range(1, 19)]
+    assert main(["train", "classify", "--data", str(f), "--valid-fraction", "1", "--out", str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err
+    assert "--valid-fraction must be between 0 and 1 (exclusive), got 1.0" in err and len(err.splitlines()) == 1
+
+
+def test_per_class_figures_match_a_worked_example():
+    import torch
+
+    from seqlab.training.classify_text import class_report
+
+    classes = ["a", "b", "c", "d", "e"]  # 'e' neither true nor predicted: left out, as scikit-learn does
+    true = ["a", "a", "a", "a", "b", "b", "c", "c", "c", "c"]
+    pred = ["a", "a", "b", "d", "b", "c", "c", "c", "a", "b"]
+    ids = {c: i for i, c in enumerate(classes)}
+    report = class_report(torch.tensor([ids[p] for p in pred]), torch.tensor([ids[t] for t in true]), classes)
+    # confusion (rows true, columns predicted)   a  b  c  d
+    #                                        a   2  1  0  1
+    #                                        b   0  1  1  0
+    #                                        c   1  1  2  0
+    expected = {"a": (2 / 3, 2 / 4, 4 / 7, 4), "b": (1 / 3, 1 / 2, 2 / 5, 2), "c": (2 / 3, 2 / 4, 4 / 7, 4),
+                "d": (0.0, 0.0, 0.0, 0)}  # d: predicted once, never right, no examples (zero_division 0)
+    assert list(report["per_class"]) == ["a", "b", "c", "d"]
+    for label, (p, r, f1, n) in expected.items():
+        got = report["per_class"][label]
+        assert (got["precision"], got["recall"], got["f1"], got["support"]) == pytest.approx((p, r, f1, n))
+    assert report["macro_f1"] == pytest.approx((4 / 7 + 2 / 5 + 4 / 7 + 0) / 4)
+    try:
+        from sklearn.metrics import classification_report
+    except ImportError:
+        return
+    sk = classification_report(true, pred, output_dict=True, zero_division=0)
+    for label, got in report["per_class"].items():
+        assert [got[k] for k in ("precision", "recall", "f1", "support")] == pytest.approx(
+            [sk[label][k] for k in ("precision", "recall", "f1-score", "support")])
+    assert report["macro_f1"] == pytest.approx(sk["macro avg"]["f1-score"])
+
+
+def test_a_model_no_better_than_the_commonest_label_is_warned_about(capsys):
+    import torch
+
+    from seqlab.cli.classify import _warn_majority
+
+    labels = torch.tensor([0] * 95 + [1] * 5)
+    _warn_majority({"accuracy": 0.95, "count": 100, "macro_f1": 0.487}, labels, ["ham", "spam"])
+    err = capsys.readouterr().err
+    assert err.startswith("seqlab: warning: the model predicts the commonest label: its accuracy 0.9500 is within "
+                          "0.005 of always predicting 'ham' (0.9500)")
+    _warn_majority({"accuracy": 0.97, "count": 100, "macro_f1": 0.8}, labels, ["ham", "spam"])
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize("content, extra, match", [
@@ -215,7 +330,11 @@ def test_help_documents_the_format(capsys):
     with pytest.raises(SystemExit):
         main(["train", "classify", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "header row names a 'label' and a 'text' column" in text and "fixed pseudo-random 10% of its rows" in text
+    assert "header row names a 'label' and a 'text' column" in text and "(10%) of each label's rows" in text
+    assert "a file sorted by label is fine" not in text and "for text try --lr 0.01" in text
+    for flag in ("--epochs EPOCHS", "--batch-size BATCH_SIZE", "--eval-batch-size EVAL_BATCH_SIZE"):
+        helped = text.split(flag)[-1].split("(default")[0]  # (the last mention: the option's own help)
+        assert "examples" in helped and "images" not in helped
 
 
 def test_the_library_takes_a_config_naming_a_file(data, tmp_path):

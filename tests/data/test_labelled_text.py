@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from seqlab import SeqlabError
-from seqlab.data.labelled_text import (PAD, EncodedTexts, encode, heldout_rows, load_labelled_text, read_rows,
-                                       split_files)
+from seqlab.data.labelled_text import (PAD, EncodedTexts, encode, heldout_rows, label_order, load_labelled_text,
+                                       read_rows, split_files, text_tokens)
 from seqlab.data.vocab import Vocab
 from seqlab.models.classifier import TextClassifier
 
@@ -26,10 +26,19 @@ def test_csv_quoting_extra_columns_blank_lines_and_line_numbers(tmp_path):
     assert rows.lines == [2, 4, 6]  # the line each row starts on; the blank line 3 skipped
 
 
-def test_tsv_and_txt_split_on_tabs_without_quoting(tmp_path):
-    for name in ("d.tsv", "d.txt"):
-        rows = read_rows(write(tmp_path / name, 'label\ttext\nyes\t"quoted" words, commas\nno\tx\n'))
-        assert rows.texts == ['"quoted" words, commas', "x"] and rows.labels == ["yes", "no"]
+def test_tsv_reads_csv_quoting_as_pandas_writes_it_and_txt_reads_quotes_as_they_are(tmp_path):
+    # pandas' df.to_csv("x.tsv", sep="\t") quotes a field holding a quote, a tab or a line break,
+    # doubling its inner quotes; a quote later in a field is an ordinary character
+    tsv = write(tmp_path / "d.tsv", 'label\ttext\npos\t"He said ""great""\tand left"\nneg\t"two\nlines"\n'
+                                    'pos\tit\'s 5" wide, "ok"\n')
+    rows = read_rows(tsv)
+    assert rows.texts == ['He said "great"\tand left', "two\nlines", 'it\'s 5" wide, "ok"']
+    assert rows.labels == ["pos", "neg", "pos"] and rows.lines == [2, 3, 5]
+    txt = read_rows(write(tmp_path / "d.txt", 'label\ttext\nyes\t"quoted" words, commas\nno\t"x""\n'))
+    assert txt.texts == ['"quoted" words, commas', '"x""'] and txt.labels == ["yes", "no"]
+    with pytest.raises(SeqlabError, match=r"line 3: text after the closing quote .*save the file tab-separated as "
+                                          r"\.txt"):
+        read_rows(write(tmp_path / "e.tsv", 'label\ttext\nyes\tfine\nno\t"quoted" words\n'))
 
 
 def test_other_column_names(tmp_path):
@@ -43,8 +52,14 @@ def test_other_column_names(tmp_path):
      r"no column 'text' \(its columns: 'label', 'body'\): name the column with --text-column"),
     ("sentiment,text\na,b\n", "d.csv", r"no column 'label' .*--label-column"),
     ("label\ttext\na\tb\n", "d.csv", "is the file tab-separated"),
+    ("label;text\na;b\n", "d.csv",
+     r"is the file semicolon-separated\? save it with commas \(\.csv\) or tabs \(\.tsv\)"),
+    ('label,text\na,b\nb,"open\nc,d\nd,e\n', "d.csv", "line 3: a quoted field opened here is never closed"),
+    ('label\ttext\na\tb\n\nb\t"open\nc\td\n', "d.tsv", "line 4: a quoted field opened here is never closed.*\\.txt"),
     ("label,text\na,b,c\n", "d.csv", r"line 2 has 3 fields where the header has 2 \(an unquoted comma"),
-    ("label\ttext\na\tb\tc\n", "d.tsv", "line 2 has 3 fields .*a tab inside a text"),
+    ("label\ttext\na\tb\tc\n", "d.tsv", "line 2 has 3 fields .*an unquoted tab in a text[?] write such texts in "
+                                       "double quotes"),
+    ("label\ttext\na\tb\tc\n", "d.txt", "line 2 has 3 fields .*a tab inside a text[?] replace it with a space"),
     ("label,text\na,ok\nb,   \n", "d.csv", r"line 3: empty text"),
     ("label,text\n,ok\n", "d.csv", "line 2: empty label"),
     ("label,text,text\na,b,c\n", "d.csv", "2 columns named 'text'"),
@@ -63,15 +78,25 @@ def test_not_utf8_is_refused_by_the_text_readers_checks(tmp_path):
         read_rows(write(tmp_path / "e.csv", "label,text\npos,cafe\n", encoding="utf-16"))
 
 
-def test_heldout_rows_are_a_fixed_tenth_in_file_order():
-    train, valid = heldout_rows(200)
+def test_heldout_rows_are_a_fixed_tenth_of_each_label_in_file_order():
+    labels = ["a"] * 120 + ["b"] * 80  # sorted by label
+    train, valid = heldout_rows(labels)
     assert len(valid) == 20 and len(train) == 180
     assert sorted(np.concatenate([train, valid]).tolist()) == list(range(200))
     assert (np.diff(valid) > 0).all() and (np.diff(train) > 0).all()  # each split in file order
-    assert valid.max() > 100 and valid.min() < 100  # spread over the file, not its last rows
-    again = heldout_rows(200)
+    held = [labels[i] for i in valid]
+    assert held.count("a") == 12 and held.count("b") == 8  # in proportion
+    assert min(i for i in valid if i < 120) < 60 < max(i for i in valid if i < 120)  # spread over each label's rows
+    again = heldout_rows(labels)
     assert np.array_equal(again[1], valid)  # the same rows every time (not the run's seed)
-    assert len(heldout_rows(2)[1]) == 1 and len(heldout_rows(14)[1]) == 1
+    assert len(heldout_rows(labels, 0.25)[1]) == 50
+    assert len(heldout_rows(["a", "a"])[1]) == 1 and len(heldout_rows(["a"] * 7 + ["b"] * 7)[1]) == 2
+    assert heldout_rows(["x", "a", "a", "y"])[1].tolist() in ([1], [2])  # a small file: one row of its commonest label
+    with pytest.raises(SeqlabError, match="every label has one row"):
+        heldout_rows(["a", "b"])
+    for bad in (0.0, 1.0, 1.5, -0.1, float("nan")):
+        with pytest.raises(SeqlabError, match="valid_fraction must be between 0 and 1"):
+            heldout_rows(labels, bad)
 
 
 def test_a_file_sorted_by_label_gets_both_labels_in_each_split(tmp_path):
@@ -121,12 +146,44 @@ def test_split_errors_name_the_label_or_file(tmp_path, files, match):
         load_labelled_text(tmp_path, min_freq=1)
 
 
-def test_a_label_only_in_the_heldout_rows_is_named(tmp_path):
-    lines = ["label,text"] + [f"{'pos' if i % 2 else 'neg'},w{i}" for i in range(19)]
-    _, valid = heldout_rows(20)
-    lines.insert(1 + int(valid[0]), "rare,some text")  # row valid[0] of 20 is held out
-    with pytest.raises(SeqlabError, match=rf"label 'rare' \(.* line {int(valid[0]) + 2}, valid split\)"):
-        load_labelled_text(write(tmp_path / "d.csv", "\n".join(lines)), min_freq=1)
+def test_the_holdout_is_stratified_so_rare_labels_train(tmp_path):
+    # 18 labels: four rare ones (1, 2, 3 and 8 rows) beside 14 of 10 to 36 rows, shuffled. An
+    # unstratified 10% could hold out a rare label's only rows (training then refused) or none of a label
+    import random
+
+    rng = random.Random(0)
+    sizes = {f"l{k}": n for k, n in enumerate([1, 2, 3, 8] + list(range(10, 38, 2)))}
+    rows = [(label, f"word{k} {label} filler") for label, n in sizes.items() for k in range(n)]
+    rng.shuffle(rows)
+    f = write(tmp_path / "d.csv", "label,text\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    data = load_labelled_text(f, min_freq=1)
+    assert len(data.classes) == 18
+    train = [data.classes[i] for i in data.train.labels.tolist()]
+    valid = [data.classes[i] for i in data.valid.labels.tolist()]
+    assert set(valid) <= set(train) and set(train) == set(sizes)
+    for label, n in sizes.items():
+        if n >= 10:
+            assert valid.count(label) == round(0.1 * n), label
+    assert valid.count("l3") == 1  # 8 rows: round(0.8)
+    assert "3 of the 18 labels have too few rows to hold any out ('l0' 1, 'l1' 2, 'l2' 3 rows)" in data.heldout
+    assert len(load_labelled_text(f, min_freq=1, valid_fraction=0.5).valid) == sum(min(round(n / 2), n - 1)
+                                                                                  for n in sizes.values())
+
+
+def test_integer_labels_are_ordered_numerically():
+    assert label_order(["10", "2", "1", "9"]) == ["1", "2", "9", "10"]
+    assert label_order(["-1", "+1", "0"]) == ["-1", "0", "+1"]
+    assert label_order(["10", "2", "two"]) == ["10", "2", "two"]  # not all integers: sorted strings
+    assert label_order(["1.5", "10"]) == ["1.5", "10"]
+
+
+def test_word_tokens_split_punctuation_marks_off_unless_told_not_to():
+    texts = ["Great!", "great.  Don't (café), naïve—really?"]
+    assert text_tokens(texts, "word") == [["great", "!"], ["great", ".", "don", "'", "t", "(", "café", ")", ",",
+                                                             "naïve", "—", "really", "?"]]
+    assert text_tokens(texts, "word", split_punct=False) == [["great!"],
+                                                             ["great.", "don't", "(café),", "naïve—really?"]]
+    assert text_tokens(["Ab!"], "char") == [["a", "b", "!"]] == text_tokens(["Ab!"], "char", split_punct=False)
 
 
 def test_a_vocabulary_option_that_keeps_no_word_is_refused(tmp_path):
@@ -169,6 +226,8 @@ def test_padding_does_not_change_a_texts_logits(cell, bidirectional):
 def test_model_shapes_and_bad_options():
     net = TextClassifier(30, 4, embed=6, hidden=5, layers=1, bidirectional=True)
     assert net(torch.randint(0, 30, (3, 7)), torch.tensor([7, 2, 5])).shape == (3, 4)
+    tokens = torch.randint(0, 30, (3, 7))  # lengths left out: no padding, every text 7 tokens long
+    torch.testing.assert_close(net(tokens), net(tokens, torch.tensor([7, 7, 7])))
     assert net.fc.in_features == 10
     with pytest.raises(SeqlabError, match="use lstm or gru"):
         TextClassifier(30, 4, cell="rnn")
