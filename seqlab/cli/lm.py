@@ -132,12 +132,11 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     """Perplexity of a checkpoint on a held-out split of its run's corpus, or on a text file
     (--data, read as the run's training text was), every token after the first predicted."""
     from seqlab.cli import eval_batch_size, pick_split
-    from seqlab.data.corpora import unk_shares
     from seqlab.data.vocab import Vocab
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import bad_checkpoint
     from seqlab.training.lm import evaluate_lm, load_corpus, model_from_checkpoint, unk_warning
-    from seqlab.training.lm_data import read_scored_text, unk_note
+    from seqlab.training.lm_data import read_scored_text
     from seqlab.training.metrics import perplexity
 
     device = resolve_device(getattr(args, "device", "auto"))
@@ -145,11 +144,10 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     data = getattr(args, "data", None)
     if data is not None:
-        stream, written = read_scored_text(data, cfg, vocab)
-        unk_rate, oov_rate = unk_shares(stream, vocab.unk, written)
         record = ckpt.meta.get("metrics")
         train_unk = record.get("train_unk_rate") if isinstance(record, dict) else None  # (older checkpoints: none)
-        warning = unk_note(unk_rate, oov_rate, train_unk, len(vocab), scored=data)
+        scored = read_scored_text(data, cfg, vocab, train_unk)
+        stream, unk_rate, warnings = scored.stream, scored.unk_rate, scored.warnings
         split, where = "data", {"data": data}
     else:
         corpus = load_corpus(cfg, vocab=vocab, source=ckpt.meta.get("data_file"), run_folder=ckpt.path.parent)
@@ -157,12 +155,13 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
         # PTB, WikiText-2 and a --data folder with a test.txt have a test split (the default)
         have = [s for s in ("valid", "test") if getattr(corpus, s) is not None]
         split = pick_split(getattr(args, "split", None), have, f"this run's corpus ({corpus.name})")
-        stream, unk_rate, warning, where = corpus.split(split), corpus.unk_rate(split), unk_warning(corpus, split), {}
+        stream, unk_rate, where = corpus.split(split), corpus.unk_rate(split), {}
+        warnings = [w for w in (unk_warning(corpus, split),) if w]
     batch_size = eval_batch_size(args, ckpt, cfg.train.eval_batch_size)
     if cfg.train.num_steps < 1:  # from the checkpoint, whose metadata may be edited
         raise bad_checkpoint(ckpt, f"its config's num_steps is {cfg.train.num_steps}, not a positive integer")
     loss_sum, n = evaluate_lm(net, stream, batch_size, cfg.train.num_steps, device)
-    if warning:  # (stderr: stdout is the JSON)
+    for warning in warnings:  # (stderr: stdout is the JSON)
         print(f"seqlab: warning: {warning}", file=sys.stderr)
     return {"split": split, **where, "ppl": perplexity(loss_sum, n), "loss": loss_sum / n, "tokens": n,
             "unk_rate": round(unk_rate, 6), "epoch": ckpt.meta.get("epoch"), "checkpoint": str(Path(ckpt.path))}

@@ -259,13 +259,25 @@ def encode_text(text: str, level: str, style: Style = "raw", *, vocab: Vocab | N
         return _vocab_ids(ids, tokens, vocab), vocab
 
 
-def encode_file(path: str | Path, level: str, style: Style, vocab: Vocab) -> tuple[torch.Tensor, int]:
-    """Token ids (1-D int64) of a text file read as a corpus's split files are (`read_text`, then
-    `style`'s tokens), with `vocab` (tokens outside it are <unk>); and how many of its targets (every
-    token after the first) are the word "<unk>" written in the text (`LMCorpus.written_unk`)."""
+@dataclass
+class ScoredIds:
+    """Text as ids of a vocabulary it was not built on (`encode_with_vocab`)."""
+
+    ids: torch.Tensor  # (N,) int64 ids of the vocabulary; a token outside it is <unk>
+    written_unk: int  # how many targets (every token after the first) are the word "<unk>" written in the text
+    unknown: dict  # each token outside the vocabulary -> how many targets it is (what the text lost to <unk>)
+
+
+def encode_with_vocab(text: str, level: str, style: Style, vocab: Vocab) -> ScoredIds:
+    """A text (a file's, as `read_text` gives it) in `style`'s tokens, as ids of `vocab`; with how many
+    of its targets are the word "<unk>" written in the text (`LMCorpus.written_unk`), and which
+    tokens outside `vocab` its targets hold."""
     with _gc_paused():
-        ids, tokens = _index_tokens(read_text(path), level, style)
-        return _vocab_ids(ids, tokens, vocab), _written_unk(ids, tokens)
+        ids, tokens = _index_tokens(text, level, style)
+        counts = np.bincount(ids[1:], minlength=len(tokens))
+        known, counted = vocab.token_to_idx, np.flatnonzero(counts).tolist()
+        unknown = {tokens[i]: int(counts[i]) for i in counted if tokens[i] not in known}
+        return ScoredIds(_vocab_ids(ids, tokens, vocab), _written_unk(ids, tokens), unknown)
 
 
 @contextlib.contextmanager

@@ -111,18 +111,19 @@ def data_warnings(corpus: LMCorpus) -> list[str]:
     from seqlab.data.text import unsegmented_note
 
     notes = [unsegmented_note(corpus.vocab.token_freqs, skip=(EOS,)) if corpus.level == "word" else None,
-             unk_warning(corpus, "valid") if corpus.valid is not None else None]
+             unk_warning(corpus, "valid", rate_key="valid_unk_rate") if corpus.valid is not None else None]
     return [n for n in notes if n]
 
 
-def unk_warning(corpus: LMCorpus, split: str) -> str | None:
+def unk_warning(corpus: LMCorpus, split: str, rate_key: str = "unk_rate") -> str | None:
     """A note on the <unk> of a held-out split, when they make its perplexity misleading, else None
-    (`unk_note`)."""
-    return unk_note(corpus.unk_rate(split), corpus.oov_rate(split), corpus.unk_rate("train"), len(corpus.vocab))
+    (`unk_note`; `rate_key`: the name the split's whole <unk> share is reported under)."""
+    return unk_note(corpus.unk_rate(split), corpus.oov_rate(split), corpus.unk_rate("train"), len(corpus.vocab),
+                    rate_key=rate_key)
 
 
 def unk_note(share: float, oov_share: float, train_share: float | None, vocab_size: int,
-             scored: str | None = None) -> str | None:
+             scored: str | None = None, rate_key: str = "unk_rate", case: str | None = None) -> str | None:
     """A note on the <unk> among scored targets (`share` of them; `oov_share`: less the "<unk>"
     written in the text), when they make the perplexity misleading, else None:
 
@@ -130,44 +131,117 @@ def unk_note(share: float, oov_share: float, train_share: float | None, vocab_si
       over UNSEEN_WARN of the scored ones do: the model never learned to predict <unk>, each costs
       about its worst loss (`train_share` None: not known, not said);
     - over UNK_WARN of the scored targets are <unk> because the vocabulary lacks them (a registered
-      corpus's own "<unk>" words are its convention, not counted): predicting <unk> is easy.
+      corpus's own "<unk>" words are its convention, not counted): predicting <unk> is easy. When
+      written "<unk>" make `share` (reported as `rate_key`) differ, the note gives both.
 
-    `scored`: a text file's path (`seqlab evaluate --data`), named in the note; else a held-out split."""
+    `scored`: a text file's path (`seqlab evaluate --data`), named in the note; else a held-out split.
+    `case`: `other_case`'s note (most <unk> are known words in another letter case), said instead
+    of the advice on the vocabulary."""
     ones, tokens = (("the held-out ones", "the held-out tokens") if scored is None else
                     (f"the tokens of {scored!r}",) * 2)
+    case_advice = f", and {case} and score it again; as it is, the perplexity says little" if case else None
     if train_share == 0 and share > UNSEEN_WARN:
-        return (f"the training tokens hold no <unk> (each is in the vocabulary) but {share:.1%} of {ones} "
-                "are <unk> (never seen in training): the model never learned to predict <unk>, so each of them "
-                f"costs about its worst loss and they inflate the {'held-out ' * (scored is None)}perplexity; "
-                "--min-freq 2 makes the tokens seen once in training <unk>, so that the model learns where unseen "
-                "ones go")
+        head = (f"the training tokens hold no <unk> (each is in the vocabulary) but {share:.1%} of {ones} "
+                "are <unk> (never seen in training)")
+        return head + (case_advice or (
+                ": the model never learned to predict <unk>, so each of them costs about its worst loss and they "
+                f"inflate the {'held-out ' * (scored is None)}perplexity; --min-freq 2 makes the tokens seen once "
+                "in training <unk>, so that the model learns where unseen ones go"))
     if oov_share <= UNK_WARN:
         return None
-    return (f"{oov_share:.1%} of {tokens} are <unk> (outside the {vocab_size:,}-token vocabulary): "
-            "predicting the one <unk> for all of them is easy, so the perplexity understates the cost of rare "
+    if f"{share:.1%}" == f"{oov_share:.1%}":
+        head = f"{oov_share:.1%} of {tokens} are <unk> (outside the {vocab_size:,}-token vocabulary)"
+    else:
+        head = (f"{oov_share:.1%} of {tokens} are <unk> because the {vocab_size:,}-token vocabulary lacks them "
+                f"({rate_key} {share:.1%} counts the <unk> written in the text too)")
+    return head + (case_advice or (
+            ": predicting the one <unk> for all of them is easy, so the perplexity understates the cost of rare "
             "words and compares only with runs of the same vocabulary; a larger --max-vocab or a lower "
-            "--min-freq keeps more words")
+            "--min-freq keeps more words"))
 
 
-def read_scored_text(path: str, cfg: LMConfig, vocab) -> tuple[torch.Tensor, int]:
+def other_case(unknown: dict, n_unk: int, vocab) -> str | None:
+    """When over half of a text's `n_unk` <unk> targets are tokens the vocabulary holds in lower
+    (or upper) case (`unknown`: each token outside the vocabulary -> its count), a note that says
+    so, and how to change the text's case; else None. A word model of lower-cased text reads "The"
+    and "THE" as <unk>; the Time Machine's reading lower-cases already, so its text never needs it."""
+    from seqlab.data.corpora import EOS
+
+    if not n_unk:
+        return None
+    special = {vocab.to_tokens(vocab.unk), EOS}
+    for case, change, tr in (("lower", str.lower, "A-Z a-z"), ("upper", str.upper, "a-z A-Z")):
+        hits = sum(n for t, n in unknown.items() if isinstance(t, str) and change(t) != t and change(t) in vocab)
+        if 2 * hits > n_unk:
+            whole = all(change(t) == t for t in vocab.idx_to_token if isinstance(t, str) and t not in special)
+            was = f" (the run's text was {case}-case)" if whole else ""
+            return (f"{hits / n_unk:.1%} of the <unk> tokens are in the vocabulary in {case} case{was}: "
+                    f"{case}-case this file (e.g. tr {tr})")
+    return None
+
+
+def pair_file_note(text: str, path: str) -> str | None:
+    """A note when every non-blank line of a text to score holds a tab: a `source<TAB>target` pair
+    file (for a translation checkpoint) that a language model would score as plain text."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not lines or not all("\t" in line for line in lines):
+        return None
+    return (f"every line of {path!r} holds a tab: it looks like a tab-separated `source<TAB>target` pair file "
+            "(for translation checkpoints); this language model scores it as plain text, tabs and both sides "
+            "included")
+
+
+@dataclasses.dataclass
+class ScoredText:
+    """A text file as `seqlab evaluate --data` scores it with a language model (`read_scored_text`)."""
+
+    stream: torch.Tensor  # (N,) int64 ids of the run's vocabulary
+    unk_rate: float  # the share of its targets that are <unk> ("<unk>" written in it included)
+    warnings: list[str]  # what stderr says about it, one line each
+
+
+def read_scored_text(path: str, cfg: LMConfig, vocab, train_share: float | None = None) -> ScoredText:
     """A text file for `seqlab evaluate --data`, read as the run's training text was (its level, and
     its data set's style: the book's cleaning for the Time Machine, else raw text, "<eos>" at each
-    line end of words), as ids of the run's `vocab`; and how many of its targets are the word "<unk>"
-    written in it. Refused: text too short to predict a token, and text with none of the vocabulary's
-    tokens (every one <unk>, line ends aside: its perplexity would say nothing)."""
-    from seqlab.data.corpora import EOS, encode_file, text_style
+    line end of words), as ids of the run's `vocab`; its <unk> share, and the warnings on its <unk>
+    (`unk_note`; `train_share`: the run's training <unk> share, None if not known) and on a pair
+    file given as text. Refused: text too short to predict a token, and text with none of the
+    vocabulary's tokens (every one <unk>, line ends aside: its perplexity would say nothing)."""
+    from seqlab.data.corpora import EOS, encode_with_vocab, text_style, unk_shares
+    from seqlab.data.text import read_text
 
+    _check_not_folder(path)
     level = cfg.data.level
-    stream, written = encode_file(path, level, text_style(cfg.data.dataset), vocab)
+    text = read_text(path)
+    scored = encode_with_vocab(text, level, text_style(cfg.data.dataset), vocab)
+    stream = scored.ids
     if len(stream) < 2:
         raise SeqlabError(f"{path!r} holds {len(stream)} {level} token(s) as this model reads it: scoring needs "
                           "at least 2 (one to predict)")
+    n_unk = int((stream[1:] == vocab.unk).sum())
+    case = other_case(scored.unknown, n_unk, vocab)
     unknown = [vocab.unk] + ([vocab[EOS]] if EOS in vocab else [])
     if bool(torch.isin(stream, torch.tensor(unknown)).all()):
         raise SeqlabError(f"none of the {len(stream):,} {level} tokens of {path!r} is in the model's "
                           f"{len(vocab):,}-token vocabulary (each would be <unk>, and its perplexity would say "
-                          "nothing): give text in the language and script the model was trained on")
-    return stream, written
+                          "nothing): " + (case or "give text in the language and script the model was trained on"))
+    unk_rate, oov_rate = unk_shares(stream, vocab.unk, scored.written_unk)
+    notes = [pair_file_note(text, path), unk_note(unk_rate, oov_rate, train_share, len(vocab), scored=path, case=case)]
+    return ScoredText(stream, unk_rate, [n for n in notes if n])
+
+
+def _check_not_folder(path: str) -> None:
+    """Refuse a folder given as the text to score, naming a text file in it (its test.txt, say)."""
+    from pathlib import Path
+
+    folder = Path(path)
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.suffix == ".txt" and p.is_file())
+    except OSError:  # not a folder (read_text says what it is), or not one we may list
+        return
+    if names:
+        example = next((n for n in ("test.txt", "valid.txt") if n in names), names[0])
+        raise SeqlabError(f"{path!r} is a folder, not a text file: give a file in it, e.g. {str(folder / example)!r}")
 
 
 def check_same_data(ckpt: Checkpoint, corpus: LMCorpus) -> None:

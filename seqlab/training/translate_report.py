@@ -66,3 +66,37 @@ def unk_note(data) -> str:
              "makes the words seen once <unk>, so that it does)") if train == 0 else ""
     return (f"warning: many held-out words are not in the training vocabulary ({said}): the model cannot "
             f"translate them{never}; more training text covers more of them")
+
+
+def read_unk_counts(arrays, src_unk: int, tgt_unk: int, eos: tuple[int, int]) -> dict:
+    """How many of the words the figures use are <unk>, each side, from a split's arrays
+    (`TranslationData.arrays`): the source words the encoder reads and the reference words the loss
+    scores, each cut to num_steps as the arrays are, <eos> not counted (a word "<eos>" written in a
+    pair file is read as <unk>, so no word has its id). `src_unk`, `tgt_unk`: the vocabularies'
+    <unk> ids; `eos`: their <eos> ids (source, target)."""
+    import torch
+
+    src, src_len, tgt, tgt_len = arrays  # (N, T), (N,), (N, T), (N,)
+    counts = {}
+    for side, ids, length, unk, end in (("src", src, src_len, src_unk, eos[0]), ("tgt", tgt, tgt_len, tgt_unk, eos[1])):
+        read = (torch.arange(ids.shape[1]) < length[:, None]) & (ids != end)  # (N, T): a word the figures use
+        counts[f"{side}_words"] = int(read.sum())
+        counts[f"{side}_unk"] = int((read & (ids == unk)).sum())
+    return counts
+
+
+def scored_unk_note(src_share: float, tgt_share: float, where: str) -> str | None:
+    """`seqlab evaluate`'s warning on the words of the scored pairs (`where`: the split, or a --data
+    file) read as <unk>, when a side's share is over UNK_WARN (the training log's threshold), else
+    None. Reference words read as <unk> make the loss easy (writing <unk> is counted as right); source
+    words read as <unk> are words the model cannot translate."""
+    if max(src_share, tgt_share) <= UNK_WARN:
+        return None
+    why = []
+    if tgt_share > UNK_WARN:
+        why.append("the loss and perplexity count writing <unk> for an unknown reference word as right, so they "
+                   "flatter the model (BLEU, against the real words, does not)")
+    if src_share > UNK_WARN:
+        why.append("the model cannot translate the source words it reads as <unk>")
+    return (f"many words of {where} are read as <unk> (outside the run's vocabularies: source {100 * src_share:.1f}%, "
+            f"reference {100 * tgt_share:.1f}%): {'; '.join(why)}")

@@ -8,6 +8,7 @@ import pytest
 
 from seqlab.cli import main
 from seqlab.data.corpora import load_lm_corpus
+from seqlab.data.vocab import Vocab
 
 EN = "the cat sat on the mat and the dog ran to the cat\n"
 CHAR_TEXT = "the time traveller for so it will be convenient to speak of him\n" * 8  # 512 characters
@@ -149,7 +150,7 @@ def test_bad_files_and_options_are_one_line_errors(word_run, char_run, tmp_path,
     assert main(["train", "forecast", "--hidden", "4", "--epochs", "1", "--out", str(tmp_path / "sine")]) == 0
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(tmp_path / "sine"), "--data", str(tmp_path / "one.txt")]) == 2
-    _one_line_error(capsys, "--data applies to language-model and translation checkpoints")
+    _one_line_error(capsys, "holds a forecast model: leave --data out")
 
 
 def test_a_data_folder_given_as_dot_is_named_by_the_folder(tmp_path, capsys, monkeypatch, one_thread):
@@ -165,3 +166,81 @@ def test_a_data_folder_given_as_dot_is_named_by_the_folder(tmp_path, capsys, mon
         fh.write("the end\n")
     assert _train(".", tmp_path / "run", "--epochs", "2", "--resume", level="word") == 2
     _one_line_error(capsys, "--resume: the run's --data mine has changed since the run started")
+
+
+@pytest.fixture(scope="module")
+def ptb_run(tmp_path_factory, one_thread):
+    """A word model of PTB-style splits: "<unk>" written in the text for rare words (in training too)."""
+    root = tmp_path_factory.mktemp("ptb_style")
+    (root / "mine").mkdir()
+    (root / "mine" / "train.txt").write_text("the cat sat on the <unk> mat\n" * 40)
+    # 6 lines of 5 words and <eos>: 35 targets, 6 of them a written "<unk>" and 6 the unseen "emu"
+    (root / "mine" / "valid.txt").write_text("the <unk> sat on emu\n" * 6)
+    assert _train(root / "mine", root / "run", level="word") == 0
+    return root
+
+
+def test_the_unk_warning_gives_the_unk_rate_when_written_unk_make_it_differ(ptb_run, capsys):
+    run, valid = ptb_run / "run", ptb_run / "mine" / "valid.txt"
+    split, split_err = _evaluate(capsys, run, "--split", "valid")
+    data, data_err = _evaluate(capsys, run, "--data", str(valid))
+    assert split["unk_rate"] == data["unk_rate"] == pytest.approx(12 / 35, abs=1e-6)  # 34.3%: written ones too
+    # the warning's share (the vocabulary's doing, 17.1%) and the JSON's unk_rate (34.3%), both said
+    assert ("17.1% of the held-out tokens are <unk> because the 7-token vocabulary lacks them (unk_rate 34.3% "
+            "counts the <unk> written in the text too)") in split_err
+    assert (f"17.1% of the tokens of {str(valid)!r} are <unk> because the 7-token vocabulary lacks them "
+            "(unk_rate 34.3% counts the <unk> written in the text too)") in data_err
+    assert data_err.count("\n") == split_err.count("\n") == 1
+
+
+def test_text_in_the_other_case_is_said_instead_of_vocabulary_advice(word_run, tmp_path, capsys):
+    run, path = word_run / "run", tmp_path / "upper.txt"
+    path.write_text("The Cat sat on the mat and The Dog ran\n")  # 10 targets (the first The is none), 3 <unk>
+    result, err = _evaluate(capsys, run, "--data", str(path))
+    assert result["unk_rate"] == pytest.approx(3 / 10, abs=1e-6)
+    assert ("100.0% of the <unk> tokens are in the vocabulary in lower case (the run's text was lower-case): "
+            "lower-case this file (e.g. tr A-Z a-z)") in err
+    assert "--min-freq" not in err and err.count("\n") == 1
+    # a file of upper-case words only: none is in the vocabulary; the refusal says why
+    path.write_text("THE CAT SAT ON THE MAT\n")
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(path)]) == 2
+    _one_line_error(capsys, "is in the model's 11-token vocabulary (each would be <unk>, and its perplexity would "
+                            "say nothing): 100.0% of the <unk> tokens are in the vocabulary in lower case (the "
+                            "run's text was lower-case): lower-case this file (e.g. tr A-Z a-z)")
+    # words the vocabulary lacks in any case: the vocabulary advice, as before
+    path.write_text("the emu ate a yak\nthe cat\n")
+    _, err = _evaluate(capsys, run, "--data", str(path))
+    assert "lower case" not in err and "--min-freq 2" in err
+
+
+def test_other_case_needs_over_half_of_the_unk_and_sees_either_case():
+    from seqlab.training.lm_data import other_case
+
+    lower = Vocab(["the", "cat", "Sat"])
+    assert other_case({"THE": 2, "CAT": 1}, 3, lower) == (
+        "100.0% of the <unk> tokens are in the vocabulary in lower case: lower-case this file (e.g. tr A-Z a-z)")
+    assert other_case({"THE": 1, "emu": 1}, 2, lower) is None  # half is not over half
+    assert other_case({"THE": 1}, 3, lower) is None  # written "<unk>" count among the <unk> tokens
+    upper = Vocab(["THE", "CAT"])
+    assert other_case({"the": 3, "emu": 1}, 4, upper) == (
+        "75.0% of the <unk> tokens are in the vocabulary in upper case (the run's text was upper-case): "
+        "upper-case this file (e.g. tr a-z A-Z)")
+
+
+def test_a_pair_file_given_to_a_language_model_is_said_to_be_one(word_run, tmp_path, capsys):
+    path = tmp_path / "pairs.txt"
+    path.write_text("the cat\tthe dog\n\nthe mat\tthe cat ran\n")  # every non-blank line holds a tab
+    result, err = _evaluate(capsys, word_run / "run", "--data", str(path))
+    assert result["split"] == "data" and result["tokens"] > 0
+    assert (f"seqlab: warning: every line of {str(path)!r} holds a tab: it looks like a tab-separated "
+            "`source<TAB>target` pair file (for translation checkpoints)") in err
+    path.write_text("the cat\tthe dog\nthe mat\n")  # not every line: plain text with a tab in it
+    _, err = _evaluate(capsys, word_run / "run", "--data", str(path))
+    assert "pair file" not in err
+
+
+def test_a_folder_of_text_files_names_one_of_them(word_run, capsys):
+    folder = word_run / "mine"
+    assert main(["evaluate", "--checkpoint", str(word_run / "run"), "--data", str(folder)]) == 2
+    _one_line_error(capsys, f"{str(folder)!r} is a folder, not a text file: give a file in it, e.g. "
+                            f"{str(folder / 'test.txt')!r}")

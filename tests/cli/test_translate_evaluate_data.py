@@ -66,7 +66,7 @@ def test_a_file_of_the_test_splits_pairs_scores_as_the_test_split(run, capsys, t
         assert mine["split"] == "data" and mine["data"] == str(f) and split["split"] == "test"
         assert mine.keys() - {"data"} == split.keys()
         for key in ("bleu", "bleu_beam4", "tokens", "output_tokens", "sentences", "loss", "ppl", "distinct_sources",
-                    "cut_sources", "epoch", "bleu_signature"):
+                    "cut_sources", "src_unk_rate", "tgt_unk_rate", "epoch", "bleu_signature"):
             assert mine[key] == split[key], key
     assert split["sentences"] == len(test)  # every pair of the file, not a split of it
 
@@ -98,3 +98,49 @@ def test_data_with_split_is_refused(run, capsys, tmp_path):
     root, out = run
     code, _, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(root / "pairs.txt"), "--split", "test")
     assert code == 2 and "--data" in err and err.count("\n") == 1
+
+
+def test_evaluate_reports_the_unk_shares_of_the_words_it_scores(run, capsys, tmp_path):
+    root, out = run
+    test = load_translation(data=root / "pairs.txt", **SPLIT).splits["test"]
+    _, vocabs = load_translator(load_checkpoint(out), "cpu")
+    src_unk, tgt_unk = unk_shares(test, vocabs.src_vocab, vocabs.tgt_vocab)  # no test pair is cut at 6 steps
+    assert max(src_unk, tgt_unk) > 0.1  # over the training log's threshold: warned
+    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--split", "test")
+    split = json.loads(text)
+    assert code == 0 and split["cut_sources"] == 0
+    assert split["src_unk_rate"] == pytest.approx(src_unk, abs=1e-6)
+    assert split["tgt_unk_rate"] == pytest.approx(tgt_unk, abs=1e-6)
+    assert err.startswith("seqlab: warning: many words of the test split are read as <unk>") and err.count("\n") == 1
+    assert f"source {100 * src_unk:.1f}%, reference {100 * tgt_unk:.1f}%" in err
+    # known source words, reference words the target vocabulary lacks: the loss is flattered, and said so
+    f = tmp_path / "pairs.txt"
+    f.write_text("Go.\tFoo bar baz.\n", encoding="utf-8")  # go . -> foo bar baz . (3 of 4 reference words)
+    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    mine = json.loads(text)
+    assert code == 0 and mine["src_unk_rate"] == 0 and mine["tgt_unk_rate"] == pytest.approx(3 / 4)
+    assert f"many words of {str(f)!r} are read as <unk>" in err and "source 0.0%, reference 75.0%" in err
+    assert "count writing <unk> for an unknown reference word as right" in err and err.count("\n") == 1
+    # words of the vocabularies only: no warning
+    f.write_text("Go.\tVa !\n", encoding="utf-8")
+    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    assert code == 0 and json.loads(text)["src_unk_rate"] == json.loads(text)["tgt_unk_rate"] == 0 and err == ""
+
+
+def test_a_file_of_unknown_source_words_is_refused(run, capsys, tmp_path):
+    _, out = run
+    f = tmp_path / "pairs.txt"
+    f.write_text("xyzzy plugh\tfoo bar\n", encoding="utf-8")
+    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    assert code == 2 and text == "" and err.count("\n") == 1
+    assert f"none of the 2 source words of {str(f)!r} is in the model's" in err
+
+
+def test_sources_longer_than_the_model_reads_are_noted(run, capsys, tmp_path):
+    _, out = run
+    f = tmp_path / "pairs.txt"
+    f.write_text("I'm calm. I'm home. Go now.\tJe suis calme.\nGo.\tVa !\n", encoding="utf-8")  # 9 words > 5
+    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    assert code == 0 and json.loads(text)["cut_sources"] == 1
+    assert ("seqlab: note: 1 of the 2 sources are longer than the model reads (num_steps 6): cut as in "
+            "training") in err
