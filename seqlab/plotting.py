@@ -54,12 +54,16 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 
 def plot_curves(path: str | Path, x: Sequence[float], series: dict[str, Sequence[float]], *,
                 xlabel: str, ylabel: str, title: str = "", logx: bool = False,
-                logy: bool = False, xs: dict[str, Sequence[float]] | None = None) -> Path:
-    """Line plot of named series against `x` (or each against its own `xs[name]`)."""
+                logy: bool = False, xs: dict[str, Sequence[float]] | None = None,
+                bands: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]]] | None = None) -> Path:
+    """Line plot of named series against `x` (or each against its own `xs[name]`), with shaded
+    bands `bands[name] = (x, lower, upper)` (a prediction interval) behind them."""
     fig = Figure(figsize=(6.4, 4.2))
     ax = fig.subplots()
     for name, ys in series.items():
         ax.plot((xs or {}).get(name, x), ys, label=name)
+    for name, (band_x, lower, upper) in (bands or {}).items():  # grey, under the lines (zorder 2)
+        ax.fill_between(band_x, lower, upper, color="0.5", alpha=0.3, linewidth=0, zorder=1, label=name)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:

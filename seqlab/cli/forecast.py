@@ -6,6 +6,8 @@ import argparse
 
 from seqlab.fileio import to_json
 
+FAR_STD = 5.0  # a --data window this many training std from the training mean: the forecast extrapolates
+
 # the report's baseline figures that the final JSON line and `evaluate` print too
 BASELINE_KEYS = ("one_step_naive_mse", "k_step_naive_mse", "multistep_naive_mse", "season",
                  "one_step_seasonal_naive_mse", "k_step_seasonal_naive_mse", "multistep_seasonal_naive_mse")
@@ -47,24 +49,38 @@ def register(commands, train) -> None:
     f.add_argument("--data", metavar="FILE.csv",
                    help="forecast after the end of this CSV file (e.g. this week's export) instead of the run's "
                         "series, without retraining: its column is read as the run's CSV was (the same reader "
-                        "and checks, the run's date-column setting) and scaled with the run's TRAINING mean and "
-                        "std (never re-fitted on this file). Its dates continue from its own last date, one step "
-                        "of the run's spacing at a time; a file spaced otherwise (daily for a monthly run) is "
-                        "refused. A run without dates (the book's sine, or a CSV without a date column) reads "
-                        "the file's rows as steps, without dates")
+                        "and checks) and scaled with the run's TRAINING mean and std (never re-fitted on this "
+                        "file). When the run had dates, the file's dates are read strictly from the run's date "
+                        "column (--date-column names another): a date that is not ISO 8601, a gap or uneven "
+                        "spacing is refused naming its line, and so is a file spaced otherwise than the run "
+                        "(daily for a monthly run); they continue from the file's own last date. A run without "
+                        "dates (the book's sine, or a CSV without a date column) reads the file's rows as steps. "
+                        f"A file whose last tau values lie over {FAR_STD:g} training std from the run's training "
+                        "mean is forecast with a warning (an extrapolation)")
     f.add_argument("--column", metavar="NAME",
                    help="with --data: the column to forecast (default: the run's column; required for a run on "
                         "the book's sine, whose checkpoint names none)")
+    f.add_argument("--date-column", metavar="NAME",
+                   help="with --data, for a run that had dates: the file's date column (default: the run's date "
+                        "column), read as training reads --date-column NAME (ISO 8601, strictly increasing, evenly "
+                        "spaced, else refused naming the line); none: read the rows as evenly spaced steps without "
+                        "dates (the times printed are then positions in the file)")
     f.add_argument("--interval", type=float, metavar="P",
                    help="also print a P prediction interval (e.g. 0.9) beside each prediction: 'lower upper' are "
                         "the prediction plus the (1-P)/2 and (1+P)/2 empirical quantiles of the model's h-step "
                         "errors on the run's held-out part (its own outputs from every origin there; no "
-                        "retraining), for each horizon h. It assumes those errors are representative of the "
-                        "future (the same noise, no drift); the held-out part also chose best's epoch, so it "
-                        f"leans narrow. A horizon with fewer than {MIN_ERRORS} errors uses the largest horizon's "
-                        f"that has {MIN_ERRORS} (said on stderr); a held-out part with fewer than {MIN_ERRORS} "
-                        "values is refused")
-    f.add_argument("--plot", metavar="FILE.png", help="also plot the series and the predictions here")
+                        "retraining), for each horizon h. Horizon h's errors come only from the held-out part's "
+                        "origins up to T-h, so long horizons are limited: h <= H = n_heldout - max("
+                        f"{MIN_ERRORS}, n_heldout/2) + 1 (errors from at least half the held-out part's origins); "
+                        "more --steps are refused, naming H. The bounds never narrow as h grows (each is widened "
+                        "to the previous horizon's). The quantiles keep the model's bias: when its held-out errors "
+                        "are off-centre the interval is shifted by it and can leave out the prediction itself "
+                        "(said on stderr, with how many). It assumes those errors are representative of the future "
+                        "(the same noise, no drift); the held-out part also chose best's epoch, so it leans narrow "
+                        "(at 0.9, on fresh draws of a noisy sine: 0.87-0.90 coverage at h = 1..16, 0.88-0.93 out "
+                        f"to H). A held-out part with fewer than {MIN_ERRORS} values is refused")
+    f.add_argument("--plot", metavar="FILE.png", help="also plot the series and the predictions here (with "
+                                                      "--interval, the interval as a shaded band)")
     f.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     f.set_defaults(func=run_forecast)
 
@@ -151,31 +167,38 @@ def run_forecast(args: argparse.Namespace) -> int:
     from seqlab.plotting import check_plot_path
     from seqlab.training.checkpoint import expect_task, load_checkpoint
     from seqlab.training.forecast import from_checkpoint, multistep
-    from seqlab.training.forecast_interval import MIN_ERRORS, interval_offsets
+    from seqlab.training.forecast_interval import interval_offsets
 
     if args.steps <= 0:
         raise SeqlabError(f"--steps must be positive, got {args.steps}")
-    if args.column is not None and args.data is None:
-        raise SeqlabError("--column names a column of --data FILE.csv: give --data too (without it the forecast "
-                          "continues the run's own series)")
+    for flag, value in (("--column", args.column), ("--date-column", args.date_column)):
+        if value is not None and args.data is None:
+            raise SeqlabError(f"{flag} names a column of --data FILE.csv: give --data too (without it the forecast "
+                              "continues the run's own series)")
     if args.plot:
         check_plot_path(args.plot)
     ckpt = load_checkpoint(args.checkpoint, args.which)
     expect_task(ckpt, "forecast")
     net, trained, cfg = from_checkpoint(ckpt)
     notes: list[str] = []  # said on stderr once nothing is refused (a refusal stays one line)
-    series = trained if args.data is None else new_data_series(args.data, args.column, trained, cfg,
-                                                               args.checkpoint, notes.append)
+    series = trained if args.data is None else new_data_series(args.data, args.column, args.date_column, trained,
+                                                               cfg, args.checkpoint, notes.append)
     start = len(series.x) if args.start is None else args.start
     preds = multistep(net, series, start, args.steps)
+    if args.data is not None:
+        far = _far_from_training(series, trained, start, args.data, args.column or cfg.series.column)
+        if far:
+            notes.append(far)
     band = None
     if args.interval is not None:  # the errors are the run's, on its own held-out part, whatever --data says
         band = interval_offsets(net, trained, args.steps, args.interval)
-        if band.from_horizon[-1] != args.steps:
-            top = band.from_horizon[-1]
-            notes.append(f"the run's held-out part ({len(trained.x) - trained.first_heldout} values) has fewer than "
-                         f"{MIN_ERRORS} errors for horizons past {top}: the intervals of steps {top + 1}..{args.steps} "
-                         f"use the {top}-step errors ({band.samples[-1]} of them)")
+        lower, upper = preds.double() + band.lower, preds.double() + band.upper
+        outside = ((preds.double() < lower) | (preds.double() > upper)).nonzero().flatten().tolist()
+        if outside:  # the quantiles keep the model's bias (forecast_interval's docstring)
+            h = outside[0] + 1
+            notes.append(f"the model's held-out h-step errors are biased (median {band.median[h - 1].item():+.3g} at "
+                         f"h={h}): the interval is shifted by it, and {len(outside)} of the {args.steps} printed "
+                         "predictions lie outside their own interval")
     for note in notes:
         print(f"seqlab: {note}", file=sys.stderr)
     actual = series.x[start:start + args.steps]
@@ -185,7 +208,6 @@ def run_forecast(args: argparse.Namespace) -> int:
     if dates:
         result["date"] = dates
     if band is not None:
-        lower, upper = preds.double() + band.lower, preds.double() + band.upper
         result.update(interval=args.interval, lower=lower.tolist(), upper=upper.tolist())
     if len(actual):
         result["mse"] = ((preds[:len(actual)] - actual) ** 2).mean().item()
@@ -197,8 +219,10 @@ def run_forecast(args: argparse.Namespace) -> int:
         from seqlab.plotting import plot_curves
 
         t_all = torch.arange(1, len(series.x) + 1).float()
+        t_pred = torch.tensor(time).float()
+        bands = {f"{args.interval:g} interval": (t_pred, lower, upper)} if band is not None else None
         plot_curves(args.plot, t_all, {"data": series.x, f"{args.steps}-step forecast": preds},
-                    xs={f"{args.steps}-step forecast": torch.tensor(time).float()}, xlabel="time",
+                    xs={f"{args.steps}-step forecast": t_pred}, bands=bands, xlabel="time",
                     ylabel="x", title=f"forecast from t = {start + 1}{f' ({dates[0]})' if dates else ''} on its "
                                       "own outputs")
         result["plot"] = args.plot
@@ -215,27 +239,70 @@ def run_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
-def new_data_series(path: str, column: str | None, trained, cfg, run: str, log):
+def _far_from_training(series, trained, start: int, path: str, column: str | None) -> str | None:
+    """A warning when the tau values the forecast starts from lie over FAR_STD std from the mean of
+    the run's training window (in its units): the model never saw such inputs. None otherwise."""
+    window, seen = series.x[start - series.tau:start], trained.x[:trained.first_heldout]
+    mean, std = seen.mean().item(), seen.std().item() if len(seen) > 1 else 0.0
+    if not std > 0:
+        return None
+    far = abs(window.mean().item() - mean) / std
+    if far <= FAR_STD:
+        return None
+    where = (f"the last {len(window)} values" if start == len(series.x) else
+             f"the {len(window)} values before --start {start}")
+    which = f"column {column!r}" if column else "the column"
+    return (f"{where} of CSV file {path!r} (mean {window.mean().item():.4g}) lie {far:.1f} training std from "
+            f"the run's training mean ({mean:.4g}, std {std:.4g}): the model never saw values like these: its "
+            f"forecast is an extrapolation; is {which} the run's series (--column names the one to forecast)?")
+
+
+def new_data_series(path: str, column: str | None, date_column: str | None, trained, cfg, run: str, log):
     """The series of CSV file `path` for forecasting with a trained run (`seqlab forecast --data`).
 
     Its column (`column`, else the run's) is read as the run's CSV was: the same reader and
-    checks, the run's date-column setting. It keeps the run's TRAINING mean and std: the model
-    reads windows on the scale it was trained on (a scaler re-fitted on this file would shift
-    and stretch every input). Its dates, when the run had dates too, must step as the run's;
-    a run without dates reads the rows as steps. `log` hears notes (the dates read)."""
+    checks. It keeps the run's TRAINING mean and std: the model reads windows on the scale it was
+    trained on (a scaler re-fitted on this file would shift and stretch every input). When the run
+    had dates, the file's are read strictly from `date_column` (default: the run's resolved date
+    column), as training reads an explicit --date-column: a gap, uneven spacing or a cell that is
+    not ISO 8601 is refused, as is a step other than the run's (reading the rows as consecutive
+    steps across a gap would forecast from the wrong inputs and print the wrong dates). "none"
+    reads the rows as steps, as does a run without dates. `log` hears notes (the dates read)."""
     import dataclasses
 
-    from seqlab.data.timeseries import load_csv_series
+    from seqlab.data.timeseries import MissingColumn, load_csv_series
     from seqlab.errors import SeqlabError
 
     tau, notes = trained.tau, []
-    if column is None:
+    own_column = column is None
+    if own_column:
         if cfg.series.column is None:
             raise SeqlabError(f"the run in {run!r} was trained on the book's sine, so its checkpoint names no CSV "
                               "column: give --column NAME, the column of --data to forecast")
         column = cfg.series.column
-    # a run without dates has no step to continue or check the file's dates against
-    x, dates = load_csv_series(path, column, cfg.series.date_column if trained.dates else None, log=notes.append)
+    if date_column is None:
+        date_column = trained.dates.column if trained.dates else None
+    elif date_column.lower() == "none":
+        date_column = None
+    elif trained.dates is None:  # no step to continue or check the file's dates against
+        raise SeqlabError(f"--date-column {date_column}: the run in {run!r} has no dates, so it reads the rows of "
+                          "--data as steps; leave --date-column out")
+    elif date_column.lower() == "auto":
+        raise SeqlabError(f"--date-column auto is for training: forecast reads the run's date column "
+                          f"({trained.dates.column!r}) unless --date-column names another (or none)")
+    try:
+        x, dates = load_csv_series(path, column, date_column, log=notes.append)
+    except MissingColumn as exc:
+        if exc.delimiter:  # the file is probably not comma-separated: that message says so
+            raise
+        columns = ", ".join(exc.header)
+        if exc.flag == "--column":
+            whose = " (the run's column)" if own_column else ""
+            raise SeqlabError(f"CSV file {path!r} has no column {exc.column!r}{whose}; its columns are: {columns}: "
+                              "name the column to forecast with --column NAME") from None
+        raise SeqlabError(f"CSV file {path!r} has no column {exc.column!r}, the run's date column; its columns are: "
+                          f"{columns}: name the file's date column with --date-column NAME (or --date-column none "
+                          "to read the rows as steps without dates)") from None
     if len(x) < tau:
         raise SeqlabError(f"column {column!r} of CSV file {path!r} has {len(x)} value{'s' if len(x) != 1 else ''}: "
                           f"the model reads the last tau = {tau}, so it needs at least {tau}")

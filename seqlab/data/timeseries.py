@@ -196,9 +196,20 @@ def load_csv_series(path: str | Path, column: str, date_column: str | None = "au
     return torch.tensor(values, dtype=torch.float32), dates
 
 
+class MissingColumn(SeqlabError):
+    """A column that `flag` (--column, --date-column) names is not in the CSV's header. `header`: its
+    columns; `delimiter`: the message says the file is probably not comma-separated instead."""
+
+    def __init__(self, message: str, *, column: str, flag: str, header: list[str], delimiter: bool):
+        super().__init__(message)
+        self.column, self.flag, self.header, self.delimiter = column, flag, header, delimiter
+
+
 def _column_index(name: str, header: list[str], column: str, flag: str) -> int:
     if column not in header:
-        raise SeqlabError(_no_column(name, column, header))
+        message = _no_column(name, column, header)
+        raise MissingColumn(message, column=column, flag=flag, header=header,
+                            delimiter="its columns are:" not in message)
     if header.count(column) > 1:
         raise SeqlabError(f"CSV file {name} has {header.count(column)} columns named {column!r} "
                           f"(columns {', '.join(str(i + 1) for i, h in enumerate(header) if h == column)}): "

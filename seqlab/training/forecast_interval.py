@@ -15,13 +15,30 @@ part.) The interval at h is [prediction + q_lo(e_h), prediction + q_hi(e_h)], q 
 interval. It holds only as far as the held-out errors are representative of the future (the same
 noise, no drift); the held-out part also chose best's epoch, so it leans narrow.
 
-A horizon with fewer than MIN_ERRORS errors uses those of the largest horizon that has MIN_ERRORS
-(`Interval.from_horizon`); a held-out part with fewer than MIN_ERRORS one-step errors gets none.
+Horizon h's errors come only from origins o <= T - h: as h grows they are fewer and more of them
+are the same few paths over the series' tail (at h = n_heldout - 19, twenty paths that overlap in
+all but their first steps), whose quantiles say little about a fresh stretch. So an interval at h
+needs errors from at least max(MIN_ERRORS, ceil(n_heldout / 2)) origins, i.e.
+
+    h <= H = n_heldout - max(MIN_ERRORS, ceil(n_heldout / 2)) + 1     (`max_interval_steps`)
+
+and asking for more steps is refused (hold more out), as is a held-out part with fewer than
+MIN_ERRORS values. The bounds are then made monotone in h,
+
+    lower_h = min(lower_h, lower_{h-1}),    upper_h = max(upper_h, upper_{h-1}),
+
+so an interval never narrows as the horizon grows (a forecast further ahead is not surer; a
+narrower quantile at a larger h is the few overlapping paths' luck).
+
+The quantiles are of the errors as they are: when the model is biased on the held-out part (its
+median error at h is not ~0), the interval is shifted by that bias and may not contain the point
+forecast itself (`Interval.median` says by how much; `seqlab forecast` says so on stderr).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
@@ -37,13 +54,18 @@ if TYPE_CHECKING:
 MIN_ERRORS = 20  # fewer errors than this make a 5% or 95% quantile little more than the extreme error
 
 
+def max_interval_steps(n_heldout: int) -> int:
+    """H of the module docstring: the longest horizon with errors from enough origins (<= 0: none)."""
+    return n_heldout - max(MIN_ERRORS, math.ceil(n_heldout / 2)) + 1
+
+
 class Interval(NamedTuple):
     """Per horizon h = 1..K (index h - 1): what to add to the prediction, and where it came from."""
 
-    lower: torch.Tensor  # (K,) float64, the (1 - P) / 2 quantile of the errors (usually negative)
-    upper: torch.Tensor  # (K,) float64, the (1 + P) / 2 quantile
-    from_horizon: list[int]  # the horizon whose errors each h used: h itself when it has MIN_ERRORS
-    samples: list[int]  # how many errors each h used
+    lower: torch.Tensor  # (K,) float64, the (1 - P) / 2 quantile of the errors, made monotone (never rising)
+    upper: torch.Tensor  # (K,) float64, the (1 + P) / 2 quantile, made monotone (never falling)
+    median: torch.Tensor  # (K,) float64, the median error: the model's bias at h (~0 for an unbiased one)
+    samples: list[int]  # how many errors each h used: n_heldout - h + 1
 
 
 def heldout_errors(net: nn.Module, series: Series, max_steps: int) -> list[torch.Tensor]:
@@ -71,12 +93,19 @@ def interval_offsets(net: nn.Module, series: Series, steps: int, level: float) -
     n = len(series.x) - series.first_heldout
     if n < MIN_ERRORS:
         raise SeqlabError(f"the run's held-out part has {n} values, so fewer than {MIN_ERRORS} one-step errors: too "
-                          "few for an interval from its empirical quantiles; hold more out (a smaller --n-train, "
-                          "or a longer series)")
-    usable = n - MIN_ERRORS + 1  # horizon h has n - h + 1 errors
-    errors = heldout_errors(net, series, min(steps, usable))
-    q = torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64)
-    bounds = torch.stack([torch.quantile(e, q) for e in errors])  # (min(steps, usable), 2)
-    from_horizon = [min(h, usable) for h in range(1, steps + 1)]
-    pick = torch.tensor(from_horizon) - 1
-    return Interval(bounds[pick, 0], bounds[pick, 1], from_horizon, [len(errors[h - 1]) for h in from_horizon])
+                          "few for an interval from its empirical quantiles; hold more out (retrain with a smaller "
+                          "--n-train, or on a longer series)")
+    top = max_interval_steps(n)
+    if steps > top:
+        need = max(MIN_ERRORS, math.ceil(n / 2))
+        raise SeqlabError(f"the run's held-out part ({n} values) gives intervals up to {top} "
+                          f"step{'s' if top != 1 else ''} ahead (horizon h's errors come from its origins up to "
+                          f"T - h, and an interval needs them from at least {need}: half the held-out part, and at "
+                          f"least {MIN_ERRORS}): use --steps {top} or fewer with --interval, or hold out more "
+                          "(retrain with a smaller --n-train)")
+    errors = heldout_errors(net, series, steps)
+    q = torch.tensor([(1 - level) / 2, 0.5, (1 + level) / 2], dtype=torch.float64)
+    bounds = torch.stack([torch.quantile(e, q) for e in errors])  # (steps, 3)
+    # an interval never narrows as the horizon grows (module docstring)
+    lower, upper = bounds[:, 0].cummin(0).values, bounds[:, 2].cummax(0).values
+    return Interval(lower, upper, bounds[:, 1], [len(e) for e in errors])

@@ -72,6 +72,7 @@ def test_a_sine_run_reads_data_with_column_and_matches_its_own_forecast(sine_run
     plain = _forecast(capsys, "--checkpoint", sine_run, "--steps", 5)[1].out
     code, again = _forecast(capsys, "--checkpoint", sine_run, "--steps", 5, "--data", csv, "--column", "x")
     assert code == 0 and again.out == plain and plain.startswith("3001\t")
+    assert "extrapolation" not in again.err
 
 
 def test_shifted_data_is_read_with_the_training_scaler(csv_run, tmp_path, capsys):
@@ -106,11 +107,106 @@ def test_dates_continue_from_the_new_files_last_date(csv_run, tmp_path, capsys):
     code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 2, "--data", csv, "--start", 10)
     lines = printed.out.splitlines()
     assert code == 0 and lines[0].startswith("2024-09-17\t") and lines[1].split("\t")[2] == f"{_values(50, 2)[11]:.6f}"
-    # a file without dates for a dated run: positions in the file, and a note
+    # a file without the run's date column: refused, unless --date-column none reads its rows as steps
     plain = tmp_path / "nodates.csv"
     plain.write_text("sales\n" + "".join(f"{v}\n" for v in _values(50, seed=2)))
     code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 2, "--data", plain)
+    assert code == 2 and "has no column 'date', the run's date column" in printed.err
+    assert "--date-column NAME" in printed.err and printed.err.count("\n") == 1
+    code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 2, "--data", plain, "--date-column", "none")
     assert code == 0 and printed.out.startswith("51\t") and "none were read from CSV file" in printed.err
+    # a renamed date column, named by --date-column: read strictly, its dates continued
+    renamed = _daily(tmp_path / "renamed.csv", _values(50, seed=2), first=250, header="day,sales")
+    code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 1, "--data", renamed, "--date-column", "day")
+    assert code == 0 and printed.out.startswith("2024-10-27\t")
+
+
+def _lines(path, rows, header="date,sales"):
+    path.write_text(header + "\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    return path
+
+
+def test_a_dated_runs_new_file_has_its_dates_read_strictly(csv_run, tmp_path, capsys):
+    # the run's dates were found by their name (auto); the new file's are read as if --date-column
+    # named the run's date column: a gap or a date that is not ISO 8601 is refused naming its line,
+    # never read as consecutive steps (which would forecast from the wrong inputs, with exit 0)
+    run, _ = csv_run
+    days = [DAY0 + datetime.timedelta(days=300 + i) for i in range(30)]
+    values = _values(30, seed=4)
+    gap = _lines(tmp_path / "gap.csv", [(d, v) for d, v in zip(days[:25] + days[27:], values)])  # 2 days missing
+    european = _lines(tmp_path / "eu.csv", [(d.strftime("%d/%m/%Y"), v) for d, v in zip(days, values)])
+    slash = _lines(tmp_path / "slash.csv", [(d.strftime("%Y/%m/%d"), v) for d, v in zip(days, values)])
+    for csv, message in ((gap, "a gap (2 missing values) between line 26 (2024-11-20) and line 27 (2024-11-23)"),
+                         (european, "line 2: '27/10/2024' is not an ISO 8601 date"),
+                         (slash, "line 2: '2024/10/27' is not an ISO 8601 date")):
+        code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 3, "--data", csv)
+        assert code == 2 and printed.out == "" and message in printed.err, printed.err
+        assert printed.err.count("\n") == 1 and "Traceback" not in printed.err
+        # --date-column none: the rows as steps, said
+        code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 1, "--data", csv, "--date-column", "none")
+        after = len(csv.read_text().splitlines())  # the header and n values: position n + 1
+        assert code == 0 and printed.out.startswith(f"{after}\t") and "none were read from CSV file" in printed.err
+
+
+def test_missing_columns_say_which_flag_names_them(csv_run, sine_run, tmp_path, capsys):
+    run, _ = csv_run
+    renamed = _daily(tmp_path / "revenue.csv", _values(20), header="date,revenue")
+    code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 1, "--data", renamed)
+    assert code == 2 and "has no column 'sales' (the run's column); its columns are: date, revenue: name the " \
+                         "column to forecast with --column NAME" in printed.err
+    code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 1, "--data", renamed, "--column", "revenue")
+    assert code == 0 and printed.out.startswith("2024-01-21\t")
+    # --date-column applies to a dated run's --data only
+    for folder, extra, message in (
+            (run, ["--date-column", "date"], "--date-column names a column of --data FILE.csv: give --data too"),
+            (sine_run, ["--data", renamed, "--column", "revenue", "--date-column", "date"],
+             "has no dates, so it reads the rows of --data as steps; leave --date-column out"),
+            (run, ["--data", renamed, "--date-column", "auto"], "--date-column auto is for training")):
+        code, printed = _forecast(capsys, "--checkpoint", folder, "--steps", 1, *extra)
+        assert code == 2 and message in printed.err and printed.err.count("\n") == 1, printed.err
+
+
+def test_notes_name_only_flags_that_forecast_has(csv_run, sine_run, tmp_path, capsys):
+    import re
+
+    from seqlab.cli import build_parser
+
+    forecast = build_parser()._subparsers._group_actions[0].choices["forecast"]
+    flags = {opt for action in forecast._actions for opt in action.option_strings}
+    run, _ = csv_run
+    days = [DAY0 + datetime.timedelta(days=300 + i) for i in range(30)]
+    gap = _lines(tmp_path / "gap.csv", [(d, v) for d, v in zip(days[:25] + days[27:], _values(30))])
+    odd = _lines(tmp_path / "odd.csv", [(f"day {i}", v) for i, v in enumerate(_values(30))])
+    two = tmp_path / "two.csv"  # two date-like columns
+    two.write_text("date,time,sales\n" + "".join(f"{d},{d},{v}\n" for d, v in zip(days, _values(30))))
+    far = _lines(tmp_path / "far.csv", [(d, v + 100) for d, v in zip(days, _values(30))])
+    said = []
+    for folder, extra in ((run, ["--data", gap, "--date-column", "none"]), (run, ["--data", odd, "--date-column",
+                                                                                  "none"]),
+                          (run, ["--data", two]), (run, ["--data", far, "--interval", 0.9]),
+                          (sine_run, ["--data", gap, "--column", "sales"]), (sine_run, ["--data", two, "--column",
+                                                                                         "sales"])):
+        code, printed = _forecast(capsys, "--checkpoint", folder, "--steps", 3, *extra)
+        assert code == 0, printed.err
+        said += [line for line in printed.err.splitlines() if not line.startswith("seqlab: error")]
+    assert any("extrapolation" in line for line in said)
+    for line in said:
+        assert set(re.findall(r"--[a-z][a-z-]*", line)) <= flags, line
+
+
+def test_a_file_far_from_the_training_values_is_warned_about(sine_run, tmp_path, capsys):
+    far = tmp_path / "far.csv"
+    far.write_text("value\n" + "".join(f"{10 + 7 * i / 59:.3f}\n" for i in range(60)))  # 10..17, trained on +-1
+    code, printed = _forecast(capsys, "--checkpoint", sine_run, "--steps", 2, "--data", far, "--column", "value")
+    assert code == 0 and len(printed.out.splitlines()) == 2
+    warned = [line for line in printed.err.splitlines() if "extrapolation" in line]
+    assert len(warned) == 1 and "the model never saw values like these" in warned[0]
+    assert "training std from the run's training mean" in warned[0] and "is column 'value' the run's series" \
+        in warned[0]
+    # the window before --start is the one the model reads: the start of the file is still far
+    code, printed = _forecast(capsys, "--checkpoint", sine_run, "--steps", 2, "--data", far, "--column", "value",
+                              "--start", 30)
+    assert code == 0 and "the 8 values before --start 30 of CSV file" in printed.err
 
 
 def test_refusals_are_one_line(csv_run, sine_run, tmp_path, capsys):
@@ -126,7 +222,7 @@ def test_refusals_are_one_line(csv_run, sine_run, tmp_path, capsys):
     assert main(["train", "forecast", "--data", str(csv40), "--column", "sales", "--epochs", "1",
                  "--out", str(short_run)]) == 0
     cases = [
-        (run, ["--data", other], "has no column 'sales'; its columns are: date, revenue"),
+        (run, ["--data", other], "has no column 'sales' (the run's column); its columns are: date, revenue"),
         (run, ["--data", ok, "--column", "price"], "has no column 'price'; its columns are: date, sales"),
         (run, ["--data", short], "has 3 values: the model reads the last tau = 4, so it needs at least 4"),
         (run, ["--data", monthly], "has one value every 1 month, the run in"),
@@ -172,13 +268,15 @@ def test_interval_width_and_coverage_on_a_noisy_sine(sine_run, capsys):
 
 def test_interval_quantiles_match_numpy_on_the_held_out_errors(tmp_path, capsys, one_thread):
     # 56 values, tau = 4: held out from position 33, 23 values; h-step paths inside the held-out part:
-    # 23 - h + 1 errors, so h = 1..4 have at least 20 and h = 5, 6 use the 4-step errors
+    # 23 - h + 1 errors, so h = 1..4 have at least 20 (H = 23 - max(20, 12) + 1 = 4) and 5 steps are refused
     csv = _daily(tmp_path / "s56.csv", _values(56, seed=3))
     run = tmp_path / "run"
     assert main(["train", "forecast", "--data", str(csv), "--column", "sales", "--epochs", "2",
                  "--out", str(run)]) == 0
-    code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 6, "--interval", 0.8, "--start", 40, "--json")
-    assert code == 0 and printed.err.count("steps 5..6 use the 4-step errors (20 of them)") == 1
+    code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 5, "--interval", 0.8, "--start", 40)
+    assert code == 2 and "held-out part (23 values) gives intervals up to 4 steps ahead" in printed.err
+    code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 4, "--interval", 0.8, "--start", 40, "--json")
+    assert code == 0
     result = json.loads(printed.out)
     ckpt = load_checkpoint(run, "best")
     net, _, _ = from_checkpoint(ckpt)
@@ -192,7 +290,8 @@ def test_interval_quantiles_match_numpy_on_the_held_out_errors(tmp_path, capsys,
                 window.append(net(torch.tensor(window[-tau:]).reshape(1, tau)).item())
                 errors[h].append(x[origin + h - 1].item() - (window[-1] * std + mean))
     assert [len(errors[h]) for h in range(1, 5)] == [23, 22, 21, 20]
-    for h in range(1, 7):
-        lo, hi = np.quantile(errors[min(h, 4)], [0.1, 0.9])
+    for h in range(1, 5):  # monotone: the widest of horizons 1..h
+        lo = min(np.quantile(errors[k], 0.1) for k in range(1, h + 1))
+        hi = max(np.quantile(errors[k], 0.9) for k in range(1, h + 1))
         assert result["lower"][h - 1] - result["predictions"][h - 1] == pytest.approx(lo, abs=2e-5)
         assert result["upper"][h - 1] - result["predictions"][h - 1] == pytest.approx(hi, abs=2e-5)
