@@ -32,12 +32,8 @@ def book_run(tmp_path_factory, one_thread):
 
 
 @pytest.fixture(scope="module")
-def long_run(tmp_path_factory, one_thread):
-    """The sine (noise 0.2), 3000 values, tau 8, held out from position 2000 (1000 values: H = 501)."""
-    out = tmp_path_factory.mktemp("long") / "run"
-    assert main(["train", "forecast", "--length", "3000", "--n-train", "1992", "--tau", "8", "--epochs", "10",
-                 "--out", str(out)]) == 0
-    return out
+def long_run(long_sine_run):
+    return long_sine_run  # (tests/cli/conftest.py: trained once for both files)
 
 
 @pytest.fixture(scope="module")

@@ -41,12 +41,8 @@ def csv_run(tmp_path_factory, one_thread):
 
 
 @pytest.fixture(scope="module")
-def sine_run(tmp_path_factory, one_thread):
-    """The book's sine (noise std 0.2), 3000 values, held out from position 2000 (1000 values)."""
-    out = tmp_path_factory.mktemp("sine") / "run"
-    assert main(["train", "forecast", "--length", "3000", "--n-train", "1992", "--tau", "8", "--epochs", "10",
-                 "--out", str(out)]) == 0
-    return out
+def sine_run(long_sine_run):
+    return long_sine_run  # (tests/cli/conftest.py: trained once for both files)
 
 
 def _forecast(capsys, *argv):

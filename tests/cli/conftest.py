@@ -1,0 +1,19 @@
+import pytest
+import torch
+
+from seqlab.cli import main
+
+
+@pytest.fixture(scope="session")
+def long_sine_run(tmp_path_factory):
+    """A forecast run on the book's sine (noise 0.2) at 3000 values, tau 8, held out from position
+    2000 (1000 values: intervals up to H = 501), trained once for the interval and --data tests."""
+    out = tmp_path_factory.mktemp("long_sine") / "run"
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(["train", "forecast", "--length", "3000", "--n-train", "1992", "--tau", "8", "--epochs", "10",
+                     "--out", str(out)]) == 0
+    finally:
+        torch.set_num_threads(n)
+    return out
