@@ -87,19 +87,19 @@ def _class_source(cls: type) -> tuple[ast.ClassDef | None, dict[int, str]]:
     """A class's definition in its module's syntax tree, and the module's end-of-line comments by
     line. Each module is read and parsed once (`inspect.getsource` parses the whole module again
     for every class: a third of a second of every `seqlab` command's start-up). A class defined
-    inside a function is left to `inspect`."""
-    if "<locals>" in cls.__qualname__:
-        try:
-            source = textwrap.dedent(inspect.getsource(cls))
-        except (OSError, TypeError):
-            return None, {}
-        return ast.parse(source).body[0], _comments(source)
+    inside a function, or under an `if` or `try`, is left to `inspect`."""
     tree, comments = _module_source(getattr(sys.modules.get(cls.__module__), "__file__", None))
     node = tree
     for name in cls.__qualname__.split("."):  # the last definition of each name, as Python binds it
         found = [n for n in getattr(node, "body", ()) if isinstance(n, ast.ClassDef) and n.name == name]
         node = found[-1] if found else None
-    return node, comments if node is not None else {}
+    if node is not None:
+        return node, comments
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):
+        return None, {}
+    return ast.parse(source).body[0], _comments(source)
 
 
 @functools.lru_cache(maxsize=None)

@@ -185,3 +185,30 @@ def test_every_shipped_config_loads_as_exactly_one_task():
             with torch.no_grad():
                 loss = F.cross_entropy(net(X, net.begin_state(4))[0], Y).item()
             assert abs(loss - math.log(V)) < 0.1, f"{path.name}: initial loss {loss:.2f}, ln V = {math.log(V):.2f}"
+
+
+def test_field_docs_are_the_comments_at_the_end_of_each_fields_line(tmp_path, monkeypatch):
+    import importlib
+
+    from seqlab.config import field_docs
+    from seqlab.training.lm import LMConfig
+
+    docs = field_docs(LMConfig)  # nested components too
+    assert docs["hidden"] == "hidden units per layer" and "num_steps" in docs and "out" in docs
+
+    @dataclasses.dataclass
+    class Local:  # defined in a function: read through inspect
+        width: int = 3  # how wide
+        depth: int = 1
+
+    assert field_docs(Local) == {"width": "how wide"}
+    # a class under a module-level `if` (not in the module's top-level body) and a later definition
+    # of the same name (the one Python binds)
+    (tmp_path / "docs_mod.py").write_text(
+        "import dataclasses\n"
+        "@dataclasses.dataclass\nclass Twice:\n    a: int = 1  # the first\n"
+        "@dataclasses.dataclass\nclass Twice:\n    a: int = 1  # the second\n"
+        "if True:\n    @dataclasses.dataclass\n    class Nested:\n        b: int = 2  # under an if\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("docs_mod")
+    assert field_docs(mod.Twice) == {"a": "the second"} and field_docs(mod.Nested) == {"b": "under an if"}

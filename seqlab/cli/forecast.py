@@ -6,8 +6,6 @@ import argparse
 
 from seqlab.fileio import to_json
 
-FAR_STD = 5.0  # a --data window this many training std from the training mean: the forecast extrapolates
-
 # the report's baseline figures that the final JSON line and `evaluate` print too
 BASELINE_KEYS = ("one_step_naive_mse", "k_step_naive_mse", "multistep_naive_mse", "season",
                  "one_step_seasonal_naive_mse", "k_step_seasonal_naive_mse", "multistep_seasonal_naive_mse")
@@ -18,6 +16,7 @@ def register(commands, train) -> None:
     from seqlab.config import add_config_args
     from seqlab.training.forecast import ForecastConfig
     from seqlab.training.forecast_interval import MIN_ERRORS
+    from seqlab.training.forecast_new_data import FAR_STD
 
     p = train.add_parser("forecast", help="autoregressive forecasting of a univariate series",
                          description="Train a forecaster (the book's MLP, or a GRU/LSTM) on tau-lag windows "
@@ -168,6 +167,7 @@ def run_forecast(args: argparse.Namespace) -> int:
     from seqlab.training.checkpoint import expect_task, load_checkpoint
     from seqlab.training.forecast import from_checkpoint, multistep
     from seqlab.training.forecast_interval import interval_offsets
+    from seqlab.training.forecast_new_data import far_from_training, new_data_series
 
     if args.steps <= 0:
         raise SeqlabError(f"--steps must be positive, got {args.steps}")
@@ -181,14 +181,14 @@ def run_forecast(args: argparse.Namespace) -> int:
     expect_task(ckpt, "forecast")
     net, trained, cfg = from_checkpoint(ckpt)
     notes: list[str] = []  # said on stderr once nothing is refused (a refusal stays one line)
-    series = trained if args.data is None else new_data_series(args.data, args.column, args.date_column, trained,
-                                                               cfg, args.checkpoint, notes.append)
+    series = trained if args.data is None else new_data_series(
+        args.data, args.column, args.date_column, trained, cfg, args.checkpoint, lambda n: notes.append(f"note: {n}"))
     start = len(series.x) if args.start is None else args.start
     preds = multistep(net, series, start, args.steps)
     if args.data is not None:
-        far = _far_from_training(series, trained, start, args.data, args.column or cfg.series.column)
+        far = far_from_training(series, trained, start, args.data, args.column or cfg.series.column)
         if far:
-            notes.append(far)
+            notes.append(f"warning: {far}")
     band = None
     if args.interval is not None:  # the errors are the run's, on its own held-out part, whatever --data says
         band = interval_offsets(net, trained, args.steps, args.interval)
@@ -196,9 +196,9 @@ def run_forecast(args: argparse.Namespace) -> int:
         outside = ((preds.double() < lower) | (preds.double() > upper)).nonzero().flatten().tolist()
         if outside:  # the quantiles keep the model's bias (forecast_interval's docstring)
             h = outside[0] + 1
-            notes.append(f"the model's held-out h-step errors are biased (median {band.median[h - 1].item():+.3g} at "
-                         f"h={h}): the interval is shifted by it, and {len(outside)} of the {args.steps} printed "
-                         "predictions lie outside their own interval")
+            notes.append(f"note: the model's held-out h-step errors are biased (median "
+                         f"{band.median[h - 1].item():+.3g} at h={h}): the interval is shifted by it, and "
+                         f"{len(outside)} of the {args.steps} printed predictions lie outside their own interval")
     for note in notes:
         print(f"seqlab: {note}", file=sys.stderr)
     actual = series.x[start:start + args.steps]
@@ -237,83 +237,3 @@ def run_forecast(args: argparse.Namespace) -> int:
     if "inside" in result:
         print(f"inside the {args.interval:g} interval: {result['inside']} of {result['tokens']}")
     return 0
-
-
-def _far_from_training(series, trained, start: int, path: str, column: str | None) -> str | None:
-    """A warning when the tau values the forecast starts from lie over FAR_STD std from the mean of
-    the run's training window (in its units): the model never saw such inputs. None otherwise."""
-    window, seen = series.x[start - series.tau:start], trained.x[:trained.first_heldout]
-    mean, std = seen.mean().item(), seen.std().item() if len(seen) > 1 else 0.0
-    if not std > 0:
-        return None
-    far = abs(window.mean().item() - mean) / std
-    if far <= FAR_STD:
-        return None
-    where = (f"the last {len(window)} values" if start == len(series.x) else
-             f"the {len(window)} values before --start {start}")
-    which = f"column {column!r}" if column else "the column"
-    return (f"{where} of CSV file {path!r} (mean {window.mean().item():.4g}) lie {far:.1f} training std from "
-            f"the run's training mean ({mean:.4g}, std {std:.4g}): the model never saw values like these: its "
-            f"forecast is an extrapolation; is {which} the run's series (--column names the one to forecast)?")
-
-
-def new_data_series(path: str, column: str | None, date_column: str | None, trained, cfg, run: str, log):
-    """The series of CSV file `path` for forecasting with a trained run (`seqlab forecast --data`).
-
-    Its column (`column`, else the run's) is read as the run's CSV was: the same reader and
-    checks. It keeps the run's TRAINING mean and std: the model reads windows on the scale it was
-    trained on (a scaler re-fitted on this file would shift and stretch every input). When the run
-    had dates, the file's are read strictly from `date_column` (default: the run's resolved date
-    column), as training reads an explicit --date-column: a gap, uneven spacing or a cell that is
-    not ISO 8601 is refused, as is a step other than the run's (reading the rows as consecutive
-    steps across a gap would forecast from the wrong inputs and print the wrong dates). "none"
-    reads the rows as steps, as does a run without dates. `log` hears notes (the dates read)."""
-    import dataclasses
-
-    from seqlab.data.timeseries import MissingColumn, load_csv_series
-    from seqlab.errors import SeqlabError
-
-    tau, notes = trained.tau, []
-    own_column = column is None
-    if own_column:
-        if cfg.series.column is None:
-            raise SeqlabError(f"the run in {run!r} was trained on the book's sine, so its checkpoint names no CSV "
-                              "column: give --column NAME, the column of --data to forecast")
-        column = cfg.series.column
-    if date_column is None:
-        date_column = trained.dates.column if trained.dates else None
-    elif date_column.lower() == "none":
-        date_column = None
-    elif trained.dates is None:  # no step to continue or check the file's dates against
-        raise SeqlabError(f"--date-column {date_column}: the run in {run!r} has no dates, so it reads the rows of "
-                          "--data as steps; leave --date-column out")
-    elif date_column.lower() == "auto":
-        raise SeqlabError(f"--date-column auto is for training: forecast reads the run's date column "
-                          f"({trained.dates.column!r}) unless --date-column names another (or none)")
-    try:
-        x, dates = load_csv_series(path, column, date_column, log=notes.append)
-    except MissingColumn as exc:
-        if exc.delimiter:  # the file is probably not comma-separated: that message says so
-            raise
-        columns = ", ".join(exc.header)
-        if exc.flag == "--column":
-            whose = " (the run's column)" if own_column else ""
-            raise SeqlabError(f"CSV file {path!r} has no column {exc.column!r}{whose}; its columns are: {columns}: "
-                              "name the column to forecast with --column NAME") from None
-        raise SeqlabError(f"CSV file {path!r} has no column {exc.column!r}, the run's date column; its columns are: "
-                          f"{columns}: name the file's date column with --date-column NAME (or --date-column none "
-                          "to read the rows as steps without dates)") from None
-    if len(x) < tau:
-        raise SeqlabError(f"column {column!r} of CSV file {path!r} has {len(x)} value{'s' if len(x) != 1 else ''}: "
-                          f"the model reads the last tau = {tau}, so it needs at least {tau}")
-    if dates is not None and (dates.months, dates.step) != (trained.dates.months, trained.dates.step):
-        raise SeqlabError(f"CSV file {path!r} has one value every {dates.every}, the run in {run!r} one every "
-                          f"{trained.dates.every}: the model forecasts one step of {trained.dates.every} at a time; "
-                          f"resample the file to one value every {trained.dates.every}")
-    if trained.dates is not None and dates is None and len(x) > 1:
-        notes.append(f"the run's series had dates, none were read from CSV file {path!r}: the times printed are "
-                     "positions in the file (from 1)")
-    for note in notes:
-        log(note)
-    # every value of the file is an observed input: none of it is a training row or held out
-    return dataclasses.replace(trained, x=x, n_train=max(len(x) - tau, 0), noise_floor=None, dates=dates)

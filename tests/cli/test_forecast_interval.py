@@ -115,7 +115,7 @@ def test_a_biased_model_is_said_to_print_predictions_outside_their_interval(tren
     net, series, _ = from_checkpoint(load_checkpoint(trend_run, "best"))
     median = interval_offsets(net, series, 10, 0.9).median[outside[0]].item()
     said = [line for line in printed.err.splitlines() if "biased" in line]
-    assert said == [f"seqlab: the model's held-out h-step errors are biased (median {median:+.3g} at "
+    assert said == [f"seqlab: note: the model's held-out h-step errors are biased (median {median:+.3g} at "
                     f"h={outside[0] + 1}): the interval is shifted by it, and {len(outside)} of the 10 printed "
                     "predictions lie outside their own interval"]
     # an unbiased model: nothing said

@@ -196,7 +196,8 @@ def test_a_file_far_from_the_training_values_is_warned_about(sine_run, tmp_path,
     code, printed = _forecast(capsys, "--checkpoint", sine_run, "--steps", 2, "--data", far, "--column", "value")
     assert code == 0 and len(printed.out.splitlines()) == 2
     warned = [line for line in printed.err.splitlines() if "extrapolation" in line]
-    assert len(warned) == 1 and "the model never saw values like these" in warned[0]
+    assert len(warned) == 1 and warned[0].startswith("seqlab: warning: the last 8 values of CSV file")
+    assert "the model never saw values like these" in warned[0]
     assert "training std from the run's training mean" in warned[0] and "is column 'value' the run's series" \
         in warned[0]
     # the window before --start is the one the model reads: the start of the file is still far
