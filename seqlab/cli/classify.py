@@ -72,10 +72,10 @@ TEXT_ONLY = ("valid_fraction", "level", "split_punct", "label_column", "text_col
              "max_vocab", "max_len", "embed", "bidirectional")
 
 
-def _pick_data(cfg, args: argparse.Namespace):
-    """`cfg` for MNIST or, with --data, for labelled text (its dataset none); settings of the other
-    kind of data are refused rather than ignored."""
-    from seqlab.config import given_keys, replace
+def _check_data(cfg, args: argparse.Namespace) -> None:
+    """Refuse settings of the other kind of data than `cfg`'s (MNIST, or labelled text with --data)
+    rather than ignore them. (train_classifier sets a text run's dataset to none.)"""
+    from seqlab.config import given_keys
     from seqlab.errors import SeqlabError
 
     given = given_keys(args)
@@ -93,7 +93,6 @@ def _pick_data(cfg, args: argparse.Namespace):
     if text and "valid_fraction" in given and Path(cfg.data.data).is_dir():
         raise SeqlabError(f"--valid-fraction holds out rows of a single --data file; {cfg.data.data!r} is a folder, "
                           "whose valid file is the validation split: leave --valid-fraction out")
-    return replace(cfg, dataset=None) if text else cfg
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -102,7 +101,8 @@ def run_train(args: argparse.Namespace) -> int:
     from seqlab.training.classify import ClassifyConfig, train_classifier
 
     no_progress = args.__dict__.pop("no_progress", False)
-    cfg = _pick_data(train_config(ClassifyConfig, args), args)
+    cfg = train_config(ClassifyConfig, args)
+    _check_data(cfg, args)
     check_out(cfg.run.out)
     device = resolve_device(cfg.run.device)
     from seqlab.training import distributed
@@ -153,7 +153,8 @@ def _evaluate_text(args: argparse.Namespace, ckpt, cfg, device) -> dict:
     """A text run's accuracy, loss and per-label figures on its test file, else its validation split
     (--split to choose), or on a labelled file (--data) read as its training files were."""
     from seqlab.cli import eval_batch_size, pick_split
-    from seqlab.data.labelled_text import PAD, encode_file, find_run_data
+    from seqlab.data.labelled_text import PAD, encode_file, split_files
+    from seqlab.data.registry import run_data_file
     from seqlab.training.classify_text import TextBatches, load_text, text_model
 
     net, vocab, classes = text_model(ckpt, cfg, device)
@@ -164,7 +165,7 @@ def _evaluate_text(args: argparse.Namespace, ckpt, cfg, device) -> dict:
                             max_len=d.max_len)
         split = "data"
     else:
-        path = find_run_data(d.data, ckpt.meta.get("data_file"), Path(ckpt.path).parent)
+        path = run_data_file(d.data, ckpt.meta.get("data_file"), Path(ckpt.path).parent, split_files)
         data = load_text(d, path, vocab, classes)
         have = ["valid"] if data.test is None else ["valid", "test"]
         split = pick_split(args.split, have, "this run", " (its --data has no test file)" if data.test is None else "")
@@ -247,10 +248,9 @@ def run_classify(args: argparse.Namespace) -> int:
 
 def _classify_texts(args: argparse.Namespace, ckpt, cfg) -> int:
     """One predicted label per text (--text, then the lines of --file), printed a batch at a time."""
-    import itertools
     import sys
 
-    from seqlab.data.text import read_text
+    from seqlab.cli.input_lines import Unreadable, chunks, input_lines
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
     from seqlab.training.classify_text import TextPredictor
@@ -266,20 +266,15 @@ def _classify_texts(args: argparse.Namespace, ckpt, cfg) -> int:
         raise SeqlabError(f"--file reads one plain text per line; to score a labelled file use seqlab evaluate "
                           f"--checkpoint DIR --data {args.file}")
     items = [(f"--text {n}", t) for n, t in enumerate(args.text or [], start=1)]
-    lines = iter(())
-    if args.file == "-":
-        lines = _stdin_lines()  # read as they come: each batch is printed before the next is read
-    elif args.file:
-        rows = read_text(args.file).split("\n")
-        lines = ((f"{args.file} line {n}", t) for n, t in enumerate(rows[:-1] if rows[-1] == "" else rows, start=1))
+    # read as they come from standard input: each batch is printed before the next is read
+    lines = input_lines(items, args.file, "classify")  # a missing --file, or nothing on stdin, fails here
     predictor = TextPredictor.from_checkpoint(ckpt, resolve_device(args.device), args.batch_size)
     d, failed, cut = cfg.data, 0, 0
-    todo = itertools.chain(items, lines)
-    while chunk := list(itertools.islice(todo, args.batch_size)):
-        ok = [i for i, (_, text) in enumerate(chunk) if text is not None and text.strip()]
+    for chunk in chunks(lines, args.batch_size):
+        ok = [i for i, (_, text) in enumerate(chunk) if text.strip()]
         for where, text in chunk:
-            if text is None or not text.strip():
-                why = "not UTF-8 text" if text is None else "an empty text, nothing to classify"
+            if not text.strip():
+                why = text.reason if isinstance(text, Unreadable) else "an empty text, nothing to classify"
                 print(f"seqlab: warning: {where}: {why}", file=sys.stderr)
         texts = predictor.encode([chunk[i][1] for i in ok])
         prob, pred = predictor.proba(texts).max(1)
@@ -296,26 +291,3 @@ def _classify_texts(args: argparse.Namespace, ckpt, cfg) -> int:
         print(f"seqlab: note: {cut} text{'s' * (cut != 1)} longer than the model's max_len of {d.max_len} {d.level}s "
               f"{'were' if cut != 1 else 'was'} read up to it", file=sys.stderr)
     return 2 if failed else 0
-
-
-def _stdin_lines():
-    """(where, text) for each line of standard input as it comes: UTF-8 (text None for a line that is
-    not), without a byte order mark, \\r\\n read as \\n; UTF-16 input is one error."""
-    import sys
-
-    from seqlab.data.text import utf16_encoding
-    from seqlab.errors import SeqlabError
-
-    stream = getattr(sys.stdin, "buffer", None) or sys.stdin
-    for n, raw in enumerate(stream, start=1):
-        if isinstance(raw, bytes):
-            wide = utf16_encoding(raw) if n == 1 else None
-            if wide:
-                raise SeqlabError(f"standard input looks like {wide.upper()}, not UTF-8: convert it, e.g. "
-                                  f"`iconv -f {wide} -t utf-8`")
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield f"standard input line {n}", None
-                continue
-        yield f"standard input line {n}", (raw.removeprefix("\ufeff") if n == 1 else raw).rstrip("\r\n")

@@ -153,7 +153,7 @@ def run_translate(args: argparse.Namespace) -> int:
 
     import torch
 
-    from seqlab.cli.translate_input import chunks, input_lines
+    from seqlab.cli.input_lines import chunks
     from seqlab.data.translation import BOS, EOS
     from seqlab.errors import SeqlabError
     from seqlab.generation.translate import decode, decode_n_best
@@ -172,7 +172,7 @@ def run_translate(args: argparse.Namespace) -> int:
         raise SeqlabError(f"--batch-size must be at least 1 (sentences decoded together), got {args.batch_size}")
     n_best = getattr(args, "n_best", None)
     _check_n_best(n_best, args.beam)
-    lines, single = input_lines(args)  # a missing --file or an empty input fails here, before the model loads
+    lines, single = _input_lines(args)  # a missing --file or an empty input fails here, before the model loads
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, args.which)
     expect_task(ckpt, "translate")
@@ -220,6 +220,25 @@ def run_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _input_lines(args: argparse.Namespace):
+    """(iterator of (where, text), single): the SENTENCE arguments, then the lines of --file (or
+    of standard input: --file -, or neither given and stdin not a terminal). `single`: one
+    argument and nothing else, whose failure is an error rather than a warning."""
+    from seqlab.cli.input_lines import input_lines, stdin_has_input
+    from seqlab.errors import SeqlabError
+
+    sentences = list(args.sentences)
+    arguments = [(f"argument {n}" if len(sentences) > 1 or args.file else "", s)
+                 for n, s in enumerate(sentences, start=1)]
+    source = args.file
+    if source is None and not sentences and stdin_has_input():
+        source = "-"
+    if source is None and not sentences:
+        raise SeqlabError("nothing to translate: give sentences as arguments, --file FILE, or lines on "
+                          "standard input (--file -)")
+    return input_lines(arguments, source, "translate"), source is None and len(sentences) == 1
+
+
 def _check_n_best(n_best: int | None, beam: int) -> None:
     """--n-best N against --beam K (checked before the model loads): a beam keeps K candidates."""
     from seqlab.errors import SeqlabError
@@ -240,7 +259,7 @@ def _read_chunk(chunk, vocabs, single: bool, left: str):
     """(sources, notes, failed) of a chunk of (where, text): a SourceLine per line, or None for a
     line left without a translation (blank, undecodable, unreadable by the model); stderr's lines for
     them; how many could not be translated (a blank line is not a failure)."""
-    from seqlab.cli.translate_input import Unreadable
+    from seqlab.cli.input_lines import Unreadable
     from seqlab.data.translation import read_source
     from seqlab.errors import SeqlabError
 
@@ -324,7 +343,7 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     if file is None:
         split, pairs = _held_out_pairs(args, ckpt)
     else:
-        split, pairs = "data", _file_pairs(args, ckpt, file)
+        split, pairs = "data", _file_pairs(ckpt, file)
     pairs = [(in_vocab_form(src, vocabs.src_vocab), tgt) for src, tgt in pairs]
     data = TranslationData({split: pairs}, vocabs.src_vocab, vocabs.tgt_vocab, vocabs.num_steps)
     arrays = data.arrays(split)
@@ -379,13 +398,11 @@ def _held_out_pairs(args: argparse.Namespace, ckpt) -> tuple[str, list]:
     return split, data.splits[split]
 
 
-def _file_pairs(args: argparse.Namespace, ckpt, file) -> list:
+def _file_pairs(ckpt, file) -> list:
     """Every pair of a user's `source<TAB>target` file, read as `train translate --data` reads one
-    (a line that is not a pair is an error naming it); tokens as this run's own were read."""
+    (a line that is not a pair is an error naming it); tokens as this run's own were read. (--data
+    with --split is refused before: cli.evaluate.)"""
     from seqlab.data.translation import legacy_pair_tokens, read_pairs
-    from seqlab.errors import SeqlabError
 
-    if getattr(args, "split", None) is not None:
-        raise SeqlabError("give --data FILE or --split, not both: --data evaluates the file's pairs")
     source, target = read_pairs(file, legacy_tokens=legacy_pair_tokens(ckpt.meta))
     return list(zip(source, target))

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqlab.data.registry import file_fingerprint, same_data
+from seqlab.data.registry import file_fingerprint
 from seqlab.data.text import read_text, tokenize
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
@@ -363,46 +363,17 @@ def encode_file(path: str | Path, vocab: Vocab, classes: list[str], *, level: st
                 split_punct: bool = True, max_len: int = 400) -> EncodedTexts:
     """One labelled file encoded with a trained run's vocabulary and labels, read as its training
     files were (columns, tokens); a label outside `classes` is an error naming its line."""
-    if split_files(path) is not None:
-        raise SeqlabError(f"{str(path)!r} is a folder: give one labelled text file (.csv/.tsv/.txt), e.g. its "
-                          "test file")
+    folder = Path(path)
+    if folder.is_dir():  # (not split_files: its message is about a folder to train on)
+        example = next((folder / f"test{ext}" for ext in DELIMITERS if (folder / f"test{ext}").is_file()),
+                       folder / "test.csv")
+        raise SeqlabError(f"{str(path)!r} is a folder: give one labelled text file (e.g. {example})")
     rows = read_rows(path, label_column, text_column)
     check_labels(rows, classes, None, "the run's labels", "the model never saw it and cannot predict it; drop "
                  "those rows, or train a run with examples of it")
     label_id = {c: i for i, c in enumerate(classes)}
     return encode(text_tokens(rows.texts, level, lowercase, split_punct), [label_id[lab] for lab in rows.labels],
                   vocab, max_len)
-
-
-def find_run_data(typed: str, fingerprint: dict | None, run_folder: str | Path | None = None) -> str:
-    """The path to read a run's --data again (evaluate, resume): the fingerprint's absolute path,
-    else the path as typed (from here, then from the run's folder), whichever holds the run's
-    bytes; a file or folder moved away or changed since is an error."""
-    if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("path"), str):
-        return typed
-    candidates = [Path(fingerprint["path"]), Path(typed)]
-    if run_folder is not None and not Path(typed).is_absolute():
-        candidates += [Path(run_folder) / typed, Path(run_folder).parent / typed]
-    differs = []
-    for path in dict.fromkeys(candidates):
-        if not path.exists():
-            continue
-        try:
-            folder = split_files(path)
-        except SeqlabError as exc:
-            differs.append((path, str(exc)))
-            continue
-        now = file_fingerprint(path, [p.name for p in folder.values()] if folder else None)
-        why = same_data(fingerprint, now)
-        if why is None:
-            return str(path)
-        differs.append((path, why))
-    if not differs:
-        raise SeqlabError(f"the run's labelled text {fingerprint['path']!r} (its --data {typed}) is not there any "
-                          "more: its held-out splits are read from it; put it back there")
-    path, why = differs[0]
-    raise SeqlabError(f"{str(path)!r} has changed since the run was trained ({why}): its held-out splits would "
-                      "not be the run's; restore the data the run was trained on")
 
 
 def majority_share(labels: torch.Tensor, classes: int) -> tuple[int, float]:

@@ -37,6 +37,7 @@ import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 from seqlab.errors import SeqlabError
 from seqlab.fileio import atomic_write_bytes
@@ -224,13 +225,15 @@ def same_data(kept: dict | None, now: dict | None) -> str | None:
     return None if not kept.get("sha256") or kept.get("sha256") == now.get("sha256") else "its sha256 differs"
 
 
-def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path | None = None) -> str:
+def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path | None = None,
+                  find_splits: Callable[[Path], dict[str, Path] | None] = split_files) -> str:
     """The path to read a run's --data file again (evaluate: its held-out part), from the
     checkpoint's `file_fingerprint`: its absolute path, else the path as typed (from here, then
     from the run's folder: a project moved or copied elsewhere) holding the same bytes. A file
     moved away or changed since training is a clear error rather than a figure on other text. A
     checkpoint without a fingerprint gives the path as typed. A --data folder of splits likewise:
-    the folder whose split files are the run's, each of them."""
+    the folder whose split files are the run's, each of them; `find_splits` names a folder's split
+    files (`split_files`: train/valid/test.txt; labelled text passes its own, of .csv/.tsv/.txt)."""
     if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("path"), str):
         return typed
     folder = isinstance(fingerprint.get("files"), dict)
@@ -242,8 +245,12 @@ def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path |
     differs = {}
     for path in found:
         if folder:
-            present = [name for name in SPLIT_NAMES.values() if _is_file(path / name)]
-            differs[path] = same_data(fingerprint, file_fingerprint(path, present))
+            try:
+                files = find_splits(path) or {}
+            except SeqlabError as exc:  # a split file gone, or one too many: what the folder's error says
+                differs[path] = str(exc)
+                continue
+            differs[path] = same_data(fingerprint, file_fingerprint(path, [p.name for p in files.values()]))
             if differs[path] is None:
                 return str(path)
         elif not want or sha256_of(path) == want:

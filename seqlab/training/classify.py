@@ -184,7 +184,7 @@ class RunData:
     result: dict = field(default_factory=dict)  # added to the run's result
 
 
-def _mnist_data(cfg: ClassifyConfig, log) -> RunData:
+def _mnist_data(cfg: ClassifyConfig) -> RunData:
     splits = load_splits(cfg.data)
     x_train = splits.train[0]
     return RunData(ImageSequences(*splits.train), ImageSequences(*splits.valid), ImageSequences(*splits.test),
@@ -197,7 +197,7 @@ def build_model(cfg: ClassifyConfig, input_size: int) -> SequenceClassifier:
                               dropout=m.dropout)
 
 
-def _loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Summed cross-entropy of a batch (the trainer divides by the global batch size)."""
     return nn.functional.cross_entropy(logits, labels, reduction="sum")
 
@@ -207,15 +207,15 @@ def evaluate_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, device: 
                       batch_size: int = 1000) -> dict:
     """Mean cross-entropy, accuracy and count over (x (N, T, D), y (N,))."""
     batch_size = check_positive_int("batch_size", batch_size)  # 0 raised from range(); -1 scored 0.0
-    loss_sum, correct = 0.0, 0
+    total, correct = 0.0, 0
     with eval_mode(net):
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
             logits = net(xb)
-            loss_sum += _loss_sum(logits, yb).item()
+            total += loss_sum(logits, yb).item()
             correct += (logits.argmax(dim=1) == yb).sum().item()
     n = len(x)
-    return {"loss": loss_sum / max(n, 1), "accuracy": correct / max(n, 1), "count": n}
+    return {"loss": total / max(n, 1), "accuracy": correct / max(n, 1), "count": n}
 
 
 def _lr_at(t: ClassifyTrain, epoch: int) -> float:
@@ -243,7 +243,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
 
         data = text_data(cfg, log)
     else:
-        data = _mnist_data(cfg, log)
+        data = _mnist_data(cfg)
     net = data.net.to(device)
     opt = make_optimizer(t.optimizer, net.parameters(), t.lr, weight_decay=t.weight_decay, momentum=t.momentum)
     start_epoch, best = 0, -1.0
@@ -280,7 +280,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             n_batches = math.ceil(len(train) / t.batch_size)
             # summed on the device (float64: as exact as the Python sum of each batch's float32 was);
             # read once, after the epoch: a read per step waited for the GPU
-            loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+            loss_total = torch.zeros((), dtype=torch.float64, device=device)
             correct = torch.zeros((), dtype=torch.int64, device=device)
             seen, steps, tic = 0, 0, time.perf_counter()
             bar = progress(range(n_batches), desc=f"epoch {epoch + 1}/{t.epochs}",
@@ -295,7 +295,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 global_n, idx = len(idx), share[0]  # this rank's share (all of it on one)
                 inputs, yb, n_steps = train.batch(idx, device)
                 logits = model(*inputs)  # (B, C)
-                ce_sum = _loss_sum(logits, yb)
+                ce_sum = loss_sum(logits, yb)
                 loss = D.ddp_loss(ce_sum, global_n, dist)  # the global batch mean
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -303,17 +303,17 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 if not guard.ok(b + 1, loss, norm, lr):
                     continue
                 opt.step()
-                loss_sum += ce_sum.detach()
+                loss_total += ce_sum.detach()
                 correct += (logits.argmax(1) == yb).sum()
                 seen += len(idx)
                 steps += n_steps
                 if b % 20 == 0:  # (one read of the device every 20 steps)
-                    bar.set_postfix(loss=f"{float(loss_sum) / seen:.3f}")
+                    bar.set_postfix(loss=f"{float(loss_total) / seen:.3f}")
                 if D.stop_requested(stop, device, dist):
                     raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
             guard.finish(lr)  # off the CPU the guard records a bad step on the device: said here, before any save
-            loss_sum, seen, correct, steps = D.all_reduce_sum([float(loss_sum), seen, int(correct), steps], device,
-                                                              dist)
+            loss_total, seen, correct, steps = D.all_reduce_sum([float(loss_total), seen, int(correct), steps],
+                                                                device, dist)
             seen, correct = int(seen), int(correct)
             if seen == 0:
                 raise all_skipped(epoch + 1, t.lr, rate=lr, clip=t.clip)
@@ -322,7 +322,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             test = (valid if data.valid_is_test else None if data.test is None
                     else data.test.evaluate(net, device, t.eval_batch_size))
             tested = {} if test is None else {"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
-            record = dict(epoch=epoch + 1, train_loss=loss_sum / seen, valid_loss=valid["loss"],
+            record = dict(epoch=epoch + 1, train_loss=loss_total / seen, valid_loss=valid["loss"],
                           tokens_per_sec=steps / train_s, lr=lr, wall_s=time.perf_counter() - started,
                           train_accuracy=correct / seen, valid_accuracy=valid["accuracy"], **tested,
                           **{f"{train.unit}_per_sec": seen / train_s}, epoch_s=train_s)
@@ -373,9 +373,8 @@ def model_from_checkpoint(ckpt, device: torch.device) -> tuple[nn.Module, Classi
     the run did."""
     cfg = task_config(ckpt, ClassifyConfig, "classify")  # checks the metadata and the config's types
     if cfg.data.data is not None:
-        from seqlab.training.classify_text import text_config, text_model
+        from seqlab.training.classify_text import text_model
 
-        cfg = text_config(ckpt)
         return text_model(ckpt, cfg, device)[0], cfg
     input_size = 28 if cfg.data.mode == "rows" else 1
     net = build_model(cfg, input_size)

@@ -18,7 +18,8 @@ from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import TextClassifier
 from seqlab.runtime import eval_mode
 from seqlab.training.checkpoint import bad_checkpoint, load_weights, task_config
-from seqlab.training.classify import ClassifyConfig, ClassifyData, RunData, _loss_sum
+from seqlab.training.classify import ClassifyConfig, ClassifyData, RunData, loss_sum
+
 
 class TextBatches:
     """A split of encoded texts as the training loop reads it (classify.ImageSequences' twin)."""
@@ -54,23 +55,18 @@ class TextBatches:
 
     def evaluate(self, net: nn.Module, device: torch.device, batch_size: int) -> dict:
         """Mean cross-entropy, accuracy and count (as classify.evaluate_accuracy)."""
-        loss_sum, correct = 0.0, 0
-        for logits, labels in self.logits(net, device, batch_size):
-            loss_sum += _loss_sum(logits, labels).item()
-            correct += (logits.argmax(dim=1) == labels).sum().item()
-        n = len(self)
-        return {"loss": loss_sum / max(n, 1), "accuracy": correct / max(n, 1), "count": n}
+        return self.report(net, device, batch_size)
 
-    def report(self, net: nn.Module, device: torch.device, batch_size: int, classes: list[str]) -> dict:
-        """evaluate()'s figures, and per_class and macro_f1 (class_report) beside them."""
-        loss_sum, preds = 0.0, []
+    def report(self, net: nn.Module, device: torch.device, batch_size: int, classes: list[str] | None = None) -> dict:
+        """evaluate()'s figures; with `classes`, per_class and macro_f1 (class_report) beside them."""
+        total, preds = 0.0, []
         for logits, labels in self.logits(net, device, batch_size):
-            loss_sum += _loss_sum(logits, labels).item()
+            total += loss_sum(logits, labels).item()
             preds.append(logits.argmax(dim=1).cpu())
         pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
         n, labels = len(self), self.texts.labels
-        return {"loss": loss_sum / max(n, 1), "accuracy": (pred == labels).sum().item() / max(n, 1), "count": n,
-                **class_report(pred, labels, classes)}
+        result = {"loss": total / max(n, 1), "accuracy": (pred == labels).sum().item() / max(n, 1), "count": n}
+        return result if classes is None else {**result, **class_report(pred, labels, classes)}
 
 
 def class_report(pred: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
@@ -113,9 +109,10 @@ def build_text_model(cfg: ClassifyConfig, vocab_size: int, num_classes: int) -> 
 def text_data(cfg: ClassifyConfig, log) -> RunData:
     """The run's splits and model, and the notes on its data in the log."""
     data = load_text(cfg.data)
-    for note in data_notes(data, cfg.data):
+    majority = majority_share(data.valid.labels, len(data.classes))
+    for note in data_notes(data, cfg.data, majority):
         log(note)
-    top, share = majority_share(data.valid.labels, len(data.classes))
+    top, share = majority
     meta = {"vocab": data.vocab.to_dict(), "classes": data.classes, "data_file": data.source}
 
     def check_resume(ckpt) -> None:
@@ -134,15 +131,16 @@ def text_data(cfg: ClassifyConfig, log) -> RunData:
                    {"valid_majority_accuracy": share, "majority_label": data.classes[top]})
 
 
-def data_notes(data: LabelledText, d: ClassifyData) -> list[str]:
-    """What the training log says about the texts: sizes, labels, vocabulary, <unk>, cut texts."""
+def data_notes(data: LabelledText, d: ClassifyData, majority: tuple[int, float]) -> list[str]:
+    """What the training log says about the texts: sizes, labels, vocabulary, <unk>, cut texts.
+    `majority`: the validation split's commonest label id and its share (majority_share)."""
     from seqlab.data.text import unsegmented_note
 
     splits = [(s, getattr(data, s)) for s in ("train", "valid", "test") if getattr(data, s) is not None]
     counts = torch.bincount(data.train.labels, minlength=len(data.classes)).tolist()
     labels = ", ".join(f"{c!r} {n:,}" for c, n in zip(data.classes[:8], counts))
     unk = (data.valid.ids == data.vocab[UNK]).float().mean().item() if len(data.valid.ids) else 0.0
-    top, share = majority_share(data.valid.labels, len(data.classes))
+    top, share = majority
     notes = [f"{data.name}: {', '.join(f'{len(t):,} {s}' for s, t in splits)} texts; {data.heldout}",
              f"{len(data.classes)} labels (training texts: {labels}{', ...' if len(data.classes) > 8 else ''}); "
              f"always predicting {data.classes[top]!r} scores {share:.3f} on the validation texts",

@@ -136,6 +136,65 @@ def test_classify_reads_standard_input_and_marks_empty_lines(run, capsys, monkey
     assert "standard input line 4: not UTF-8 text" in captured.err
 
 
+def test_classify_refuses_an_empty_standard_input_and_says_where_a_bad_byte_is(run, capsys, monkeypatch):
+    # as translate reads its input (cli.input_lines): an empty stdin exited 0 silently, and a bad
+    # byte was "not UTF-8 text" with no offset nor a way to convert it
+    def stdin(data: bytes):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+    capsys.readouterr()
+    stdin(b"")
+    assert main(["classify", "--checkpoint", str(run), "--file", "-"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "seqlab: error: nothing to classify: standard input is empty\n"
+    stdin(b"")
+    assert main(["classify", "--checkpoint", str(run), "--text", "a good film", "--file", "-"]) == 0
+    assert capsys.readouterr().out == "pos\n"  # the --text alone
+    stdin(b"a good film\ncaf\xe9 good\n")
+    assert main(["classify", "--checkpoint", str(run), "--file", "-"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["pos", ""]
+    assert ("seqlab: warning: standard input line 2: not UTF-8 text (bad byte at offset 3 of the line): convert "
+            "the input, e.g. `iconv -f latin1 -t utf-8`") in captured.err
+    stdin("a good film\n".encode("utf-16"))
+    assert main(["classify", "--checkpoint", str(run), "--file", "-"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "looks like UTF-16, not UTF-8: convert it, e.g. `iconv -f utf-16" in captured.err
+
+
+def test_the_librarys_model_from_checkpoint_loads_a_text_run(run):
+    # it imported classify_text.text_config, which no longer exists: every text checkpoint raised ImportError
+    import torch
+
+    from seqlab.data.labelled_text import PAD
+    from seqlab.training.checkpoint import load_checkpoint
+    from seqlab.training.classify import model_from_checkpoint
+    from seqlab.training.classify_text import TextPredictor
+
+    ckpt = load_checkpoint(run, "best")
+    net, cfg = model_from_checkpoint(ckpt, torch.device("cpu"))
+    assert cfg.data.data is not None and cfg.data.dataset is None and not net.training
+    predictor = TextPredictor.from_checkpoint(ckpt)
+    tokens, lengths = predictor.encode(["a good film, really"]).padded(torch.arange(1), predictor.vocab[PAD])
+    with torch.no_grad():
+        logits, want = net(tokens, lengths), predictor.net(tokens, lengths)  # (1, 2)
+    assert logits.shape == (1, 2) and torch.equal(logits, want)
+    assert torch.allclose(logits.softmax(1), predictor.predict_proba(["a good film, really"]))
+
+
+def test_evaluate_data_refuses_a_folder_naming_a_file_to_give(run, data, tmp_path, capsys):
+    # it gave training's folder message ("--data takes ... or a folder of ..."): evaluate scores one file
+    capsys.readouterr()
+    splits = data / "splits"
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(splits)]) == 2
+    assert capsys.readouterr().err == (f"seqlab: error: '{splits}' is a folder: give one labelled text file "
+                                       f"(e.g. {splits / 'test.csv'})\n")
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"'{tmp_path}' is a folder: give one labelled text file (e.g. {tmp_path / 'test.csv'})" in err
+    assert "without train" not in err and len(err.splitlines()) == 1
+
+
 def test_evaluate_matches_the_runs_validation_accuracy(run, data, capsys):
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(run)]) == 0

@@ -129,6 +129,34 @@ def test_vocabulary_from_the_training_split_lower_cased_labels_sorted(tmp_path):
     assert "bad" not in rare.vocab and "good" in rare.vocab
 
 
+def test_a_runs_folder_is_found_again_by_its_own_split_files(tmp_path, monkeypatch):
+    # registry.run_data_file with labelled text's split files (.csv/.tsv/.txt), as evaluate reads a run's
+    from seqlab.data.registry import run_data_file
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    write(folder / "train.csv", "label,text\npos,good\nneg,bad\n")
+    write(folder / "valid.tsv", "label\ttext\npos\tgood\n")
+    write(folder / "test.txt", "label\ttext\nneg\tbad\n")
+    kept = load_labelled_text("mine", min_freq=1).source
+    assert run_data_file("mine", kept, None, split_files) == str(folder.resolve())
+    (tmp_path / "project").mkdir()
+    folder.rename(tmp_path / "project" / "mine")  # moved: the path as typed, from the run's folder's parent
+    assert run_data_file("mine", kept, tmp_path / "project" / "run", split_files) == str(tmp_path / "project" / "mine")
+    (tmp_path / "project" / "mine").rename(folder)
+    write(folder / "test.txt", "label\ttext\nneg\tbad bad\n")
+    with pytest.raises(SeqlabError, match=r"has changed since the run was trained \(test.txt differs\)"):
+        run_data_file("mine", kept, None, split_files)
+    write(folder / "test.txt", "label\ttext\nneg\tbad\n")
+    write(folder / "train.tsv", "label\ttext\npos\tgood\n")
+    with pytest.raises(SeqlabError, match=r"holds train.csv and train.tsv: keep one train file\)"):
+        run_data_file("mine", kept, None, split_files)
+    folder.rename(tmp_path / "gone")
+    with pytest.raises(SeqlabError, match="the run's text folder of splits .* is not there any more"):
+        run_data_file("mine", kept, None, split_files)
+
+
 @pytest.mark.parametrize("files, match", [
     ({"train.csv": "label,text\npos,a\nneg,b\n", "valid.csv": "label,text\nmeh,c\n"},
      r"label 'meh' \(.*valid.csv' line 2, valid split\) is not among the training split's labels \('neg', 'pos'\)"),

@@ -237,12 +237,12 @@ def test_a_bad_step_recorded_on_the_device_stops_the_epoch_before_any_save(tmp_p
     import torch
 
     monkeypatch.setattr(classify, "StepGuard", lambda **kw: StepGuard(**{**kw, "eager": False}))
-    real, calls = classify._loss_sum, []
+    real, calls = classify.loss_sum, []
 
     def nan_at_step_3(*a):
         calls.append(1)
         return real(*a) * (float("nan") if len(calls) == 3 and torch.is_grad_enabled() else 1.0)
-    monkeypatch.setattr(classify, "_loss_sum", nan_at_step_3)
+    monkeypatch.setattr(classify, "loss_sum", nan_at_step_3)
     root = make_digits(tmp_path, n_train=300, n_test=10)
     out = tmp_path / "run"
     with pytest.raises(NonFiniteLoss, match="non-finite at epoch 1 step 3;"):

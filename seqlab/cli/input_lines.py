@@ -1,47 +1,39 @@
-"""What `seqlab translate` reads: its SENTENCE arguments, then the lines of --file or of standard
-input, as (where, text) pairs (`where` names the line in warnings), taken --batch-size at a time."""
+"""What a command that reads texts line by line reads (`seqlab translate`, `seqlab classify`): its
+texts given as arguments, then the lines of --file or of standard input, as (where, text) pairs
+(`where` names the line in warnings), taken --batch-size at a time. A line of standard input that
+is not UTF-8 is an `Unreadable` text, which says why; the other lines are read."""
 
 from __future__ import annotations
 
-import argparse
+from typing import Iterator
 
 
-def input_lines(args: argparse.Namespace):
-    """(iterator of (where, text), single): the SENTENCE arguments, then the lines of --file (or
-    of standard input: --file -, or neither given and stdin not a terminal). `single`: one
-    argument and nothing else, whose failure is an error rather than a warning."""
+def input_lines(arguments: list[tuple[str, str]], source: str | None, task: str) -> Iterator[tuple[str, str]]:
+    """(where, text) of each of `arguments`, then of each line of `source`: a UTF-8 text file, or
+    standard input ("-", read as it comes); None: the arguments alone. A missing file, or an empty
+    standard input with no arguments ("nothing to `task`"), fails here, before a model is loaded."""
     import itertools
 
     from seqlab.data.text import read_text
     from seqlab.errors import SeqlabError
 
-    sentences = list(args.sentences)
-    arguments = [(f"argument {n}" if len(sentences) > 1 or args.file else "", s)
-                 for n, s in enumerate(sentences, start=1)]
-    source = args.file
-    if source is None and not sentences and _stdin_has_input():
-        source = "-"
-    if source is None:
-        if not sentences:
-            raise SeqlabError("nothing to translate: give sentences as arguments, --file FILE, or lines on "
-                              "standard input (--file -)")
-        return iter(arguments), len(sentences) == 1
     if source == "-":
         rest = _stdin_lines()
         first = next(rest, None)  # an empty input fails before the model is loaded
-        if first is None and not sentences:
-            raise SeqlabError("nothing to translate: standard input is empty")
+        if first is None and not arguments:
+            raise SeqlabError(f"nothing to {task}: standard input is empty")
         rest = itertools.chain([first] if first is not None else [], rest)
-    else:
-        text = read_text(source)
-        rows = text.split("\n")
+    elif source is not None:
+        rows = read_text(source).split("\n")
         if rows[-1] == "":  # the last line's newline
             rows.pop()
         rest = ((f"{source} line {n}", line) for n, line in enumerate(rows, start=1))
-    return itertools.chain(arguments, rest), False
+    else:
+        rest = iter(())
+    return itertools.chain(arguments, rest)
 
 
-def _stdin_has_input() -> bool:
+def stdin_has_input() -> bool:
     """Standard input is a pipe or a file (not a terminal; not closed, nor replaced by one that
     cannot be read, as under a test runner)."""
     import sys
@@ -70,7 +62,7 @@ def _stdin_lines():
         if isinstance(raw, bytes):
             try:
                 raw = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:  # this line is warned about; the others are translated
+            except UnicodeDecodeError as exc:  # this line is warned about; the others are read
                 yield f"standard input line {n}", Unreadable(
                     f"not UTF-8 text (bad byte at offset {exc.start} of the line): convert the input, e.g. "
                     "`iconv -f latin1 -t utf-8`")
@@ -81,7 +73,7 @@ def _stdin_lines():
 
 
 class Unreadable(str):
-    """A line of standard input that could not be decoded, and why."""
+    """A line of standard input that could not be decoded (an empty text), and why (`reason`)."""
 
     def __new__(cls, reason: str):
         line = super().__new__(cls, "")
