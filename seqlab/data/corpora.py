@@ -3,20 +3,20 @@ and held-out evaluation. Where the files come from is `seqlab.data.registry`."""
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AnyStr, Hashable, Iterator, Literal
+from typing import Hashable, Iterator, Literal
 
 import numpy as np
 import torch
 
+from seqlab.data import token_ids
 from seqlab.data.registry import (DATASETS, Dataset, RemoteFile, cache_dir,  # noqa: F401 (re-exported)
                                   dataset_file, file_fingerprint, get_dataset, sha256_of, split_files)
 from seqlab.data.text import book_lines, read_text, tokenize
-from seqlab.data.vocab import UNK, Vocab
+from seqlab.data.vocab import EOS, UNK, Vocab  # noqa: F401 (EOS re-exported)
 from seqlab.errors import SeqlabError
 
 # How text becomes a token stream ("style"):
@@ -27,12 +27,10 @@ from seqlab.errors import SeqlabError
 #         pytorch/examples and literature convention for PTB and WikiText-2); characters
 #         are every character, newlines included (char-rnn / nanoGPT convention).
 
-EOS = "<eos>"
 Style = Literal["book", "raw"]
 _STYLE = {"timemachine": "book"}
 _SPLIT_FILES = {"ptb", "wikitext-2"}
 HELDOUT_FRACTION = 0.1
-_BLOCK = 1 << 20  # characters per encoding block: bounds peak memory on large corpora
 
 
 def text_style(dataset: str | None) -> Style:
@@ -56,17 +54,6 @@ def read_time_machine() -> list[str]:
     return book_lines(read_text(dataset_file("timemachine")))
 
 
-def _blocks(text: AnyStr) -> Iterator[AnyStr]:
-    """Consecutive pieces of `text` (str or bytes), each ending at a newline (or the end)."""
-    newline = b"\n" if isinstance(text, bytes) else "\n"
-    start = 0
-    while start < len(text):
-        end = text.find(newline, start + _BLOCK)
-        end = len(text) if end < 0 else end + 1
-        yield text[start:end]
-        start = end
-
-
 def token_chunks(text: str, level: str, style: Style = "raw", *, line_ends: bool = True) -> Iterator[list[str]]:
     """The token stream of `text`, in chunks (lists of tokens), without ever holding all of it.
 
@@ -76,159 +63,33 @@ def token_chunks(text: str, level: str, style: Style = "raw", *, line_ends: bool
     if level not in ("word", "char"):
         tokenize([], level)  # raises the standard error
     if style == "book":
-        for block in _blocks(text):
+        for block in token_ids.blocks(text):
             yield [tok for line in tokenize(book_lines(block), level) for tok in line]
     elif style == "raw" and level == "char":
-        for block in _blocks(text):
+        for block in token_ids.blocks(text):
             yield list(block)
     elif style == "raw" and not line_ends:
-        for block in _blocks(text):
+        for block in token_ids.blocks(text):
             yield block.split()  # "\n" is whitespace: the words of each line, one after the other
     elif style == "raw":
         if not text.endswith("\n"):
             text += "\n"  # the last line ends with <eos> whether or not the file ends in a newline
-        for block in _blocks(text):
+        for block in token_ids.blocks(text):
             yield block.replace("\n", f" {EOS} ").split()
     else:
         raise SeqlabError(f"unknown text style {style!r}: use 'book' or 'raw'")
 
 
-def _first_seen_index() -> collections.defaultdict:
-    """A dict that numbers each new key 0, 1, 2, ...: `map(index.__getitem__, keys)` gives
-    ids in first-seen order at C speed."""
-    index: collections.defaultdict = collections.defaultdict()
-    index.default_factory = index.__len__
-    return index
-
-
 def _index_tokens(text: str, level: str, style: Style) -> tuple[np.ndarray, list[Hashable]]:
     """Dense ids (int32, in first-seen order) of the tokens of `text`, and the tokens by id."""
     if level == "word" and style == "raw":
-        fast = _index_raw_words(text)
+        fast = token_ids.index_raw_words(text)
         if fast is not None:
             return fast
-    index = _first_seen_index()
+    index = token_ids.first_seen_index()
     parts = [np.fromiter(map(index.__getitem__, c), dtype=np.int32, count=len(c))
              for c in token_chunks(text, level, style)]
-    return _concat(parts), list(index)
-
-
-def _concat(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-
-
-# --- raw words, fast: numpy over the UTF-8 bytes ---------------------------------------
-# One dict look-up per word is the floor of a pure-Python tokenizer (WikiText-2: 2.1 M
-# words, 33 k distinct). Here numpy cuts a block of bytes into words and groups equal words
-# with one sort (by a hash, then checked byte for byte); the dict sees each distinct word
-# once, and each word of over 16 bytes (6 in 100,000 in WikiText-2), and numpy spreads
-# the ids over the block. Same ids and words as the plain path, always.
-_LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(9)], dtype=np.uint64)  # [k]: mask of k bytes
-_MIX = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))  # hash
-
-
-def _index_raw_words(text: str) -> tuple[np.ndarray, list[str]] | None:
-    """`_index_tokens` of raw words, on the UTF-8 bytes of `text`. None when `text` holds
-    whitespace that str.split() cuts on and bytes.split() does not (U+00A0, U+2009, \\x1c,
-    ...): the caller then takes the plain path."""
-    data = text.encode("utf-8", "surrogatepass")  # surrogatepass: any str round-trips
-    if not data.endswith(b"\n"):
-        data += b"\n"  # the last line ends with <eos> whether or not the file ends in a newline
-    indexer = _RawWordIndexer()
-    parts = [indexer.block_ids(block.replace(b"\n", f" {EOS} ".encode())) for block in _blocks(data)]
-    # Words hold no ASCII space: one decode for all. bytes.split() and str.split() cut
-    # `text` alike iff no word holds str-only whitespace (it can only sit inside a word).
-    joined = b" ".join(indexer.index).decode("utf-8", "surrogatepass")
-    words = joined.split(" ")
-    if joined.split() != words:
-        return None
-    return _concat(parts), words
-
-
-class _RawWordIndexer:
-    """Raw words (bytes) -> dense ids in first-seen order, one block of text at a time.
-
-    One sort matches each word of a block to the first equal word among the words seen
-    in earlier blocks (kept as numpy keys, with their ids) and this block's: the dict
-    only sees words never seen before, and words of over 16 bytes.
-    """
-
-    def __init__(self) -> None:
-        self.index = _first_seen_index()  # every word's id, by its bytes
-        self.seen_keys = (np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.intp))
-        self.seen_ids = np.zeros(0, dtype=np.int32)
-
-    def block_ids(self, data: bytes) -> np.ndarray:
-        """Ids (int32) of the words of `data`, cut as `data.split()` cuts them."""
-        starts, ends = _word_bounds(data)
-        keys = _word_keys(data, starts, ends)
-        n_seen, n = len(self.seen_ids), len(starts)
-        #   [ seen words | this block's words ] -> for each of this block's, the first equal word
-        first = _first_equal(*(np.concatenate(pair) for pair in zip(self.seen_keys, keys)))[n_seen:]
-        new = np.flatnonzero(first == np.arange(n_seen, n_seen + n))  # matched to no earlier word
-        words = [data[s:e] for s, e in zip(starts[new].tolist(), ends[new].tolist())]
-        ids = np.concatenate([self.seen_ids, np.zeros(n, dtype=np.int32)])
-        ids[n_seen + new] = np.fromiter(map(self.index.__getitem__, words), dtype=np.int32, count=len(words))
-        new = new[keys[2][new] <= 16]  # longer words are never matched: no use keeping them
-        self.seen_keys = tuple(np.concatenate([seen, key[new]]) for seen, key in zip(self.seen_keys, keys))
-        self.seen_ids = np.concatenate([self.seen_ids, ids[n_seen + new]])
-        return ids[first]
-
-
-def _word_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end offsets of the words of `data`, as `data.split()` cuts them."""
-    byte = np.frombuffer(data, dtype=np.uint8)
-    space = (byte == 32) | ((byte >= 9) & (byte <= 13))  # exactly what bytes.split() cuts on
-    edges = np.flatnonzero(np.diff(space, prepend=True, append=True))  # space <-> word flips
-    return edges[0::2], edges[1::2]
-
-
-def _word_keys(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Each word's first 16 bytes as two little-endian integers, cut to its length, and its
-    length: (lo, hi, length) is the word itself for a word of up to 16 bytes.
-
-        data   ...| t h e _ q u i c k ...     window[s] = data[s:s+8] as one integer
-        "the": lo = "the\\0\\0\\0\\0\\0", hi = 0, length 3
-    """
-    lengths = ends - starts
-    window = np.ndarray(len(data) + 8, dtype="<u8", buffer=data + bytes(16), strides=1)
-    lo = window[starts] & _LOW_BYTES[np.minimum(lengths, 8)]
-    hi = np.zeros(len(starts), dtype=np.uint64)
-    over8 = np.flatnonzero(lengths > 8)
-    hi[over8] = window[starts[over8] + 8] & _LOW_BYTES[np.minimum(lengths[over8] - 8, 8)]
-    return lo, hi, lengths
-
-
-def _first_equal(lo: np.ndarray, hi: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """For each word (keys of `_word_keys`), the index of the first word equal to it; a word
-    of over 16 bytes is its own first (its bytes are not compared)."""
-    n = len(lengths)
-    first = _first_of_equal_hashes(lo * _MIX[0] ^ hi * _MIX[1] ^ lengths.astype(np.uint64) * _MIX[2])
-    long = np.flatnonzero(lengths > 16)
-    first[long] = long
-    if not ((lo[first] == lo) & (hi[first] == hi) & (lengths[first] == lengths)).all():
-        return np.arange(n)  # two different words share a hash (rare): the dict sees every word
-    return first
-
-
-def _first_of_equal_hashes(hashes: np.ndarray) -> np.ndarray:
-    """For each of `hashes` (uint64), the index of the first one with the same top bits.
-
-    One sort of (hash, index) pairs packed into one integer each, the hash's top bits
-    above the index: equal hashes sort together and in order, the first one first.
-    """
-    n = len(hashes)
-    index_mask = np.uint64((1 << max(n - 1, 1).bit_length()) - 1)
-    packed = hashes & ~index_mask
-    packed |= np.arange(n, dtype=np.uint64)
-    packed.sort()
-    index = (packed & index_mask).view(np.intp)  # < 2**63: the same bits as an intp
-    group_start = np.empty(n, dtype=bool)
-    group_start[:1] = True
-    np.greater(packed[1:] ^ packed[:-1], index_mask, out=group_start[1:])  # top bits differ
-    first = np.empty(n, dtype=np.intp)
-    first[index] = index[group_start][np.cumsum(group_start) - 1]
-    return first
+    return token_ids.concat_ids(parts), list(index)
 
 
 def _vocab_of(ids: np.ndarray, tokens: list[Hashable], **options) -> Vocab:

@@ -14,6 +14,7 @@ import torch
 from seqlab.errors import SeqlabError, is_int
 
 UNK = "<unk>"
+EOS = "<eos>"  # the end-of-line token of raw words and of translation sentences
 
 
 def count_corpus(tokens: Sequence) -> collections.Counter:

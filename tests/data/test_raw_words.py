@@ -1,4 +1,4 @@
-"""The raw-word fast path (numpy over UTF-8 bytes) against the plain one: str.split(),
+"""The raw-word fast path (seqlab.data.token_ids: numpy over UTF-8 bytes) against the plain one: str.split(),
 one dict, and `Vocab` built from the token list, on texts made to break it."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlab.data import corpora
+from seqlab.data import corpora, token_ids
 from seqlab.data.corpora import EOS, encode_text, load_lm_corpus
 from seqlab.data.vocab import Vocab
 
@@ -35,7 +35,7 @@ def texts(spaces: list[str]) -> st.SearchStrategy[str]:
 
 
 def fast_ids(text: str) -> tuple[list[int], list[str]] | None:
-    got = corpora._index_raw_words(text)
+    got = token_ids.index_raw_words(text)
     return None if got is None else (got[0].tolist(), got[1])
 
 
@@ -43,7 +43,7 @@ def fast_ids(text: str) -> tuple[list[int], list[str]] | None:
 @given(texts(ASCII_SPACE), st.sampled_from([1, 7, 64, 1 << 20]))
 def test_fast_path_equals_plain_split_in_any_blocks(text, block):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(corpora, "_BLOCK", block)  # words meet again across block edges
+        mp.setattr(token_ids, "BLOCK", block)  # words meet again across block edges
         assert fast_ids(text) == plain_ids(text)
 
 
@@ -58,7 +58,7 @@ def test_str_only_whitespace_falls_back_and_results_never_differ(text):
 
 
 def test_hash_collisions_fall_back_to_the_dict(monkeypatch):
-    monkeypatch.setattr(corpora, "_MIX", (np.uint64(0),) * 3)  # every hash equal
+    monkeypatch.setattr(token_ids, "_MIX", (np.uint64(0),) * 3)  # every hash equal
     text = "the cat\nthe hat the\n" + " ".join(EDGE_WORDS) + " " + " ".join(reversed(EDGE_WORDS))
     assert fast_ids(text) == plain_ids(text)
 
@@ -115,8 +115,8 @@ def test_the_dict_sees_each_distinct_word_once(monkeypatch, block):
             looked_up.append(key)
             return super().__getitem__(key)
 
-    monkeypatch.setattr(corpora, "_first_seen_index", Spy)
-    monkeypatch.setattr(corpora, "_BLOCK", block)  # one block, or one per few lines
+    monkeypatch.setattr(token_ids, "first_seen_index", Spy)
+    monkeypatch.setattr(token_ids, "BLOCK", block)  # one block, or one per few lines
     long_word = "x" * 17  # over 16 bytes: never grouped, the dict sees each one
     # equal words followed by different bytes (keys must stop at the word's end)
     text = ("the cat sat on the mat\nababababc the ababababd cat ababababc on\n" + long_word + "\n") * 50
