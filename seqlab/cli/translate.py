@@ -82,12 +82,14 @@ def register(commands, train) -> None:
                     "arguments come first, then the lines of --file. With neither, standard input is read "
                     "when it is not a terminal. Each argument or line is one sentence (it is not split at a "
                     "full stop), preprocessed as the training data was (lower case, a space before , . ! ?); "
-                    "the output is in the same form. Input is decoded --batch-size sentences at a time and "
-                    "each batch is printed as soon as it is done. A line that cannot be translated (longer "
-                    "than the model reads, or of unknown words only) gets a warning on stderr that "
+                    "the output is in the same form (--detok undoes it for reading). Input is decoded "
+                    "--batch-size sentences at a time and each batch is printed as soon as it is done. A line "
+                    "that cannot be translated (longer than the model reads, or of unknown words only) gets a "
+                    "warning on stderr that "
                     "names it, and an empty output line; the others are translated. One sentence given as "
                     "the only argument (no --file) is an error instead. Notes on stderr say which checkpoint is used, "
-                    "which words are read as <unk>, and which translations reached --max-len without ending.",
+                    "which words are read as <unk>, and which translations (with --n-best, which candidates) "
+                    "reached --max-len without ending.",
         epilog="--n-best N prints N lines per input line instead of one, each INDEX<TAB>SCORE<TAB>TRANSLATION "
                "(see --n-best). exit status: 0; 2 for bad arguments, or when any input line could not be "
                "translated (its output line is empty; with --n-best, its N lines are INDEX<TAB><TAB>).")
@@ -104,7 +106,8 @@ def register(commands, train) -> None:
                         "the model scores above greedy's")
     t.add_argument("--max-len", type=int, default=None, dest="max_len",
                    help="most output tokens, <eos> included (default: the model's num_steps); a translation "
-                        "that reaches it without ending gets a note on stderr")
+                        "that reaches it without ending gets a note on stderr (with --n-best, one note per input "
+                        "line naming the ranks of the candidates that did)")
     t.add_argument("--alpha", type=float, default=0.75,
                    help="length normalisation exponent of the beam's score, sum of log p / L**alpha with L "
                         "the length counting <eos> (default 0.75; at --beam 1 it changes only --n-best's SCORE)")
@@ -119,6 +122,18 @@ def register(commands, train) -> None:
                         "the places of candidates the beam could not find (only where fewer than N exist: "
                         "--max-len 1 and a target vocabulary of fewer than N words, say). Needs --beam N or "
                         "more (--n-best 1 also works at --beam 1)")
+    detok = t.add_mutually_exclusive_group()
+    detok.add_argument("--detok", action="store_const", const="plain", default=None,
+                       help="print each translation for reading, undoing the training data's preprocessing "
+                            "(seqlab.data.detok.detokenize): no space before , . ! ? (preprocessing put one "
+                            "there; the spaces around « » ; : are left as the data has them) and the first "
+                            "letter of the sentence upper case (\"je suis calme .\" -> \"Je suis calme.\"); "
+                            "other capitals (names, \"I\") were lower-cased and do not come back. With --n-best, "
+                            "the TRANSLATION column too. BLEU (seqlab evaluate) is computed on the tokenised "
+                            "text, as without --detok")
+    detok.add_argument("--detok-french", action="store_const", const="french", dest="detok",
+                       help="as --detok, with French spacing: the space before ! and ? is kept (\"Va !\", as "
+                            "fra-eng's French writes it), the one before , and . removed")
     t.add_argument("--which", choices=("best", "last"), default="best",
                    help="which checkpoint of a run folder: best, the epoch with the lowest valid loss "
                         "(default); last, the final epoch")
@@ -178,6 +193,7 @@ def run_translate(args: argparse.Namespace) -> int:
     expect_task(ckpt, "translate")
     model, vocabs = load_translator(ckpt, device)
     tgt, max_len = vocabs.tgt_vocab, args.max_len or vocabs.num_steps
+    write = _writer(tgt, getattr(args, "detok", None))
     said_which, failed, total = False, 0, 0
     left = ("its output line is left empty" if n_best is None else
             f"its {n_best} output line{'s' if n_best > 1 else ''} {'are' if n_best > 1 else 'is'} INDEX<TAB><TAB>")
@@ -201,15 +217,15 @@ def run_translate(args: argparse.Namespace) -> int:
                                      max_len=max_len, alpha=args.alpha)
             for i, hs in zip(todo, hyps):
                 found[i] = hs
-                if hs and len(hs[0].tokens) == hs[0].length:  # no <eos>: it stopped at max_len
-                    notes.append(_message("note", chunk[i][0], f"the translation reached --max-len {max_len} "
-                                                               "tokens without ending: it may be cut short"))
+                cut = _cut_note(hs, n_best, max_len)
+                if cut:
+                    notes.append(_message("note", chunk[i][0], cut))
         for note in notes:
             print(note, file=sys.stderr)
         if n_best is None:
-            out = [" ".join(tgt.to_tokens(hs[0].tokens)) if hs else "" for hs in found]
+            out = [write(hs[0].tokens) if hs else "" for hs in found]
         else:
-            out = [row for j, hs in enumerate(found) for row in _n_best_rows(first + j, hs, n_best, tgt)]
+            out = [row for j, hs in enumerate(found) for row in _n_best_rows(first + j, hs, n_best, write)]
         print("\n".join(out), flush=True)  # this chunk's lines, now (a pipe sees them as they come)
     if total == 0:
         raise SeqlabError("nothing to translate: the input is empty")
@@ -294,10 +310,36 @@ def _read_chunk(chunk, vocabs, single: bool, left: str):
     return sources, notes, failed
 
 
-def _n_best_rows(index: int, hyps, n_best: int, tgt) -> list[str]:
-    """An input line's `n_best` output lines, INDEX<TAB>SCORE<TAB>TRANSLATION, best first; a place
-    without a hypothesis (none for the line, or fewer candidates than n_best) is INDEX<TAB><TAB>."""
-    rows = [f"{index}\t{h.score:.4f}\t{' '.join(tgt.to_tokens(h.tokens))}" for h in hyps[:n_best]]
+def _writer(tgt, detok: str | None):
+    """tokens -> the output text: the tokenised form the model was trained on (words joined by a
+    space), or with `detok` ("plain", "french") that form detokenised for reading."""
+    from seqlab.data.detok import detokenize
+
+    if detok is None:
+        return lambda tokens: " ".join(tgt.to_tokens(tokens))
+    return lambda tokens: detokenize(" ".join(tgt.to_tokens(tokens)), french=detok == "french")
+
+
+def _cut_note(hyps, n_best: int | None, max_len: int) -> str | None:
+    """The note for an input line whose hypotheses (best first) reached max_len without <eos>, or None:
+    the translation; with --n-best, every candidate printed that did, by its rank from 1."""
+    cut = [rank for rank, h in enumerate(hyps[:n_best or 1], start=1)
+           if len(h.tokens) == h.length]  # no <eos>: it stopped at max_len
+    if not cut:
+        return None
+    if n_best is None:
+        return f"the translation reached --max-len {max_len} tokens without ending: it may be cut short"
+    ranks = ", ".join(map(str, cut))
+    if len(cut) == 1:
+        return f"candidate {ranks} of {n_best} reached --max-len {max_len} tokens without ending: it may be cut short"
+    return f"candidates {ranks} of {n_best} reached --max-len {max_len} tokens without ending: they may be cut short"
+
+
+def _n_best_rows(index: int, hyps, n_best: int, write) -> list[str]:
+    """An input line's `n_best` output lines, INDEX<TAB>SCORE<TAB>TRANSLATION (`write`: tokens -> text),
+    best first; a place without a hypothesis (none for the line, or fewer candidates than n_best) is
+    INDEX<TAB><TAB>."""
+    rows = [f"{index}\t{h.score:.4f}\t{write(h.tokens)}" for h in hyps[:n_best]]
     return rows + [f"{index}\t\t"] * (n_best - len(rows))
 
 

@@ -16,17 +16,18 @@ def evaluate_translator(args: argparse.Namespace, ckpt) -> dict:
     form (as `translate` reads it); a source longer than the model reads is cut as in training (the
     book's `truncate_pad`), and `cut_sources` counts them (a note on stderr says so for FILE).
     `src_unk_rate` and `tgt_unk_rate`: the shares of the source words the encoder reads and of the
-    reference words the loss scores (cut to num_steps, <eos> not counted) that are <unk>; over
-    UNK_WARN (the training log's 10%) a warning on stderr. A FILE whose every source word is <unk>
+    reference words the loss scores (cut to num_steps; `unk_counts`, the training log's definition,
+    so on the same split they equal its shares) that are <unk>; over UNK_WARN (the training log's
+    10%) a warning on stderr. A FILE whose every source word is <unk>
     is refused. `bleu_signature` says what the BLEU is."""
     import math
     import sys
 
-    from seqlab.data.translation import BOS, EOS, TranslationData, batches, in_vocab_form
+    from seqlab.data.translation import BOS, TranslationData, batches, in_vocab_form, unk_counts
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
     from seqlab.training.translate import bleu_on, bleu_signature, evaluate_loss, load_translator
-    from seqlab.training.translate_report import read_unk_counts, scored_unk_note
+    from seqlab.training.translate_report import scored_unk_note
 
     device = resolve_device(args.device)
     model, vocabs = load_translator(ckpt, device)
@@ -38,8 +39,7 @@ def evaluate_translator(args: argparse.Namespace, ckpt) -> dict:
     pairs = [(in_vocab_form(src, vocabs.src_vocab), tgt) for src, tgt in pairs]
     data = TranslationData({split: pairs}, vocabs.src_vocab, vocabs.tgt_vocab, vocabs.num_steps)
     arrays = data.arrays(split)
-    unk = read_unk_counts(arrays, data.src_vocab.unk, data.tgt_vocab.unk,
-                          (data.src_vocab[EOS], data.tgt_vocab[EOS]))
+    unk = unk_counts(pairs, data.src_vocab, data.tgt_vocab, data.num_steps)  # as the training log counts
     src_unk, tgt_unk = (unk[f"{s}_unk"] / max(unk[f"{s}_words"], 1) for s in ("src", "tgt"))
     if file is not None and unk["src_words"] and unk["src_unk"] == unk["src_words"]:
         raise SeqlabError(f"none of the {unk['src_words']:,} source words of {str(file)!r} is in the model's "

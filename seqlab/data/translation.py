@@ -359,10 +359,26 @@ def cut_counts(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], num_steps: 
             "fits_99": lengths[-(-99 * len(lengths) // 100) - 1] if lengths else num_steps}
 
 
-def unk_shares(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab: Vocab, tgt_vocab: Vocab
-               ) -> tuple[float, float]:
-    """The shares of source and target words of `pairs` that the vocabularies read as <unk>."""
-    def share(lines, vocab):
-        words = [w for line in lines for w in line]
-        return sum(w not in vocab for w in words) / max(len(words), 1)
-    return share((p[0] for p in pairs), src_vocab), share((p[1] for p in pairs), tgt_vocab)
+def unk_counts(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab: Vocab, tgt_vocab: Vocab,
+               num_steps: int) -> dict:
+    """How many of the words the model reads (source) and is scored on (target) are <unk>, each side:
+    `src_words`, `src_unk`, `tgt_words`, `tgt_unk`. The words are each side's first `num_steps`, as
+    `build_array_nmt` cuts them (a side of num_steps words or more loses its <eos> and the words past
+    them; <eos> is not a word); a word is <unk> when the vocabulary reads it as <unk>'s id (so a
+    "<unk>" written in the data counts, as the model reads it so). The one definition behind the
+    training log's <unk> shares and `seqlab evaluate`'s src_unk_rate / tgt_unk_rate: a figure next
+    to a loss counts the words that loss is over, not words the arrays cut off."""
+    check_num_steps(num_steps)
+    counts = {}
+    for side, lines, vocab in (("src", (p[0] for p in pairs), src_vocab), ("tgt", (p[1] for p in pairs), tgt_vocab)):
+        words = [w for line in lines for w in line[:num_steps]]
+        counts[f"{side}_words"] = len(words)
+        counts[f"{side}_unk"] = sum(i == vocab.unk for i in vocab[words])
+    return counts
+
+
+def unk_shares(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab: Vocab, tgt_vocab: Vocab,
+               num_steps: int) -> tuple[float, float]:
+    """(source, target): the shares of `unk_counts`, 0 for a side without words."""
+    c = unk_counts(pairs, src_vocab, tgt_vocab, num_steps)
+    return c["src_unk"] / max(c["src_words"], 1), c["tgt_unk"] / max(c["tgt_words"], 1)

@@ -50,10 +50,13 @@ def unk_note(data) -> str:
     not in it), training and validation, each side; a warning above UNK_WARN, whose advice fits
     the case: many <unk> in training (--min-freq keeps rare words out), or few in training but
     many held out (words training never had: more text; with none in training the model never
-    learned <unk> either, which --min-freq 2 teaches it)."""
+    learned <unk> either, which --min-freq 2 teaches it). The shares are `unk_shares`'s: over the
+    words the model reads and is scored on (each side cut to num_steps), as `seqlab evaluate`'s
+    src_unk_rate and tgt_unk_rate, which equal them on the same split."""
     from seqlab.data.translation import unk_shares
 
-    shares = {name: unk_shares(data.splits[name], data.src_vocab, data.tgt_vocab) for name in ("train", "valid")}
+    shares = {name: unk_shares(data.splits[name], data.src_vocab, data.tgt_vocab, data.num_steps)
+              for name in ("train", "valid")}
     said = ", ".join(f"{name} source {100 * s:.1f}% target {100 * t:.1f}%" for name, (s, t) in shares.items())
     train, valid = max(shares["train"]), max(shares["valid"])
     if max(train, valid) <= UNK_WARN:
@@ -66,23 +69,6 @@ def unk_note(data) -> str:
              "makes the words seen once <unk>, so that it does)") if train == 0 else ""
     return (f"warning: many held-out words are not in the training vocabulary ({said}): the model cannot "
             f"translate them{never}; more training text covers more of them")
-
-
-def read_unk_counts(arrays, src_unk: int, tgt_unk: int, eos: tuple[int, int]) -> dict:
-    """How many of the words the figures use are <unk>, each side, from a split's arrays
-    (`TranslationData.arrays`): the source words the encoder reads and the reference words the loss
-    scores, each cut to num_steps as the arrays are, <eos> not counted (a word "<eos>" written in a
-    pair file is read as <unk>, so no word has its id). `src_unk`, `tgt_unk`: the vocabularies'
-    <unk> ids; `eos`: their <eos> ids (source, target)."""
-    import torch
-
-    src, src_len, tgt, tgt_len = arrays  # (N, T), (N,), (N, T), (N,)
-    counts = {}
-    for side, ids, length, unk, end in (("src", src, src_len, src_unk, eos[0]), ("tgt", tgt, tgt_len, tgt_unk, eos[1])):
-        read = (torch.arange(ids.shape[1]) < length[:, None]) & (ids != end)  # (N, T): a word the figures use
-        counts[f"{side}_words"] = int(read.sum())
-        counts[f"{side}_unk"] = int((read & (ids == unk)).sum())
-    return counts
 
 
 def scored_unk_note(src_share: float, tgt_share: float, where: str) -> str | None:

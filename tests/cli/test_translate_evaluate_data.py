@@ -46,7 +46,7 @@ def test_a_file_of_the_test_splits_pairs_scores_as_the_test_split(run, capsys, t
     root, out = run
     test = load_translation(data=root / "pairs.txt", **SPLIT).splits["test"]
     _, vocabs = load_translator(load_checkpoint(out), "cpu")
-    src_unk, tgt_unk = unk_shares(test, vocabs.src_vocab, vocabs.tgt_vocab)
+    src_unk, tgt_unk = unk_shares(test, vocabs.src_vocab, vocabs.tgt_vocab, 6)
     assert len(test) >= 4 and src_unk > 0 and tgt_unk > 0  # the run's vocabularies matter: <unk> both sides
     # the split's pairs as the user wrote them (raw: the file is preprocessed as training's is), then
     # as the tokens; a blank line is skipped, as in training
@@ -104,7 +104,7 @@ def test_evaluate_reports_the_unk_shares_of_the_words_it_scores(run, capsys, tmp
     root, out = run
     test = load_translation(data=root / "pairs.txt", **SPLIT).splits["test"]
     _, vocabs = load_translator(load_checkpoint(out), "cpu")
-    src_unk, tgt_unk = unk_shares(test, vocabs.src_vocab, vocabs.tgt_vocab)  # no test pair is cut at 6 steps
+    src_unk, tgt_unk = unk_shares(test, vocabs.src_vocab, vocabs.tgt_vocab, 6)  # no test pair is cut at 6 steps
     assert max(src_unk, tgt_unk) > 0.1  # over the training log's threshold: warned
     code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--split", "test")
     split = json.loads(text)

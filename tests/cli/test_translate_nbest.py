@@ -129,3 +129,76 @@ def test_fewer_candidates_than_n_fill_the_rest_with_empty_places(run, capsys):
 def test_bad_n_best_is_one_line_and_exit_2(run, capsys, flags, message):
     code, lines, err = _translate(run, capsys, "go .", *flags)
     assert code == 2 and lines == [] and message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def _hypotheses(run, lines, *, beam, n_best, max_len):
+    """beam_search's hypotheses of each of `lines` (decoded together, as one --batch-size chunk),
+    [] for a line that cannot be translated."""
+    model, vocabs = load_translator(load_checkpoint(run[0]), torch.device("cpu"))
+    sources = {}
+    for j, text in enumerate(lines):
+        try:
+            sources[j] = read_source(text, vocabs.src_vocab, vocabs.num_steps)
+        except SeqlabError:
+            pass
+    src = torch.tensor([s.ids for s in sources.values()])
+    src_len = torch.tensor([s.length for s in sources.values()])
+    found = dict(zip(sources, beam_search(model, src, src_len, vocabs.tgt_vocab[BOS], vocabs.tgt_vocab[EOS], beam,
+                                          max_len, 0.75, n_best)))
+    return [found.get(j, []) for j in range(len(lines))]
+
+
+def test_every_candidate_cut_at_max_len_is_noted_by_rank(run, capsys):
+    # --max-len 3: "va !" + <eos> fits, a three-word candidate does not; the best may end while lower ranks are cut
+    lines = [line for line in LINES if line]
+    code, rows, err = _translate(run, capsys, "--file", str(run[1]), "--beam", "4", "--n-best", "4", "--max-len", "3")
+    assert code == 2 and len(rows) == 4 * len(LINES)  # the line of unknown words; the format is unchanged
+    assert rows == _expected(run, LINES, beam=4, n_best=4, batch_size=64, max_len=3)
+    notes = [line for line in err.splitlines() if "reached --max-len" in line]
+    expected, plural, best_ended = [], False, False
+    for text, hs in zip(lines, _hypotheses(run, lines, beam=4, n_best=4, max_len=3)):
+        cut = [rank for rank, h in enumerate(hs, start=1) if h.length == len(h.tokens)]  # no <eos>
+        if not cut:
+            continue
+        number = LINES.index(text) + 1
+        if len(cut) == 1:
+            expected.append(f"seqlab: note: {run[1]} line {number}: candidate {cut[0]} of 4 reached --max-len 3 "
+                            "tokens without ending: it may be cut short")
+        else:
+            expected.append(f"seqlab: note: {run[1]} line {number}: candidates {', '.join(map(str, cut))} of 4 "
+                            "reached --max-len 3 tokens without ending: they may be cut short")
+        plural |= len(cut) > 1
+        best_ended |= 1 not in cut  # noted now; before, only a cut best was
+    assert notes == expected and plural and best_ended
+
+
+def test_detok_prints_the_translation_column_for_reading(run, capsys):
+    from seqlab.data.detok import detokenize
+
+    code, rows, _ = _translate(run, capsys, "--file", str(run[1]), "--beam", "4", "--n-best", "3")
+    for flag, french in (("--detok", False), ("--detok-french", True)):
+        code2, detok, _ = _translate(run, capsys, "--file", str(run[1]), "--beam", "4", "--n-best", "3", flag)
+        assert code2 == code == 2 and len(detok) == len(rows)
+        for plain, mine in zip(rows, detok):  # INDEX and SCORE as they were, the TRANSLATION detokenised
+            index, score, text = plain.split("\t")
+            assert mine == f"{index}\t{score}\t{detokenize(text, french=french)}"
+        # "va !": "Va!" (--detok), "Va !" (--detok-french)
+        assert any(row.endswith(" !") for row in rows) and any(row.endswith(" !") for row in detok) == french
+    # without --n-best: each line, and a blank input line stays blank
+    _, plain, _ = _translate(run, capsys, "--file", str(run[1]))
+    _, detok, _ = _translate(run, capsys, "--file", str(run[1]), "--detok")
+    assert detok == [detokenize(line) for line in plain] and detok[2] == "" and detok != plain
+    assert all(line[:1].isupper() for line in detok if line and line[0].isalpha())
+
+
+def test_detok_and_detok_french_are_exclusive_and_documented(run, capsys):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:  # argparse's own error
+        main(["translate", "--checkpoint", str(run[0]), "go .", "--detok", "--detok-french"])
+    assert exit_.value.code == 2 and "--detok-french: not allowed with argument --detok" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["translate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for fragment in ("--detok", "BLEU (seqlab evaluate) is computed on the tokenised text",
+                     "With --n-best, the TRANSLATION column too", "naming the ranks of the candidates"):
+        assert fragment in text, fragment

@@ -185,8 +185,11 @@ def test_training_logs_the_share_of_words_read_as_unk_and_warns_when_it_is_large
 
     src, tgt = Vocab(["a", "b"], reserved_tokens=["<pad>"]), Vocab(["x"], reserved_tokens=["<pad>"])
     pairs = [(["a", "b", "c"], ["x", "y"]), (["a"], ["x", "x", "z", "x"])]
-    assert unk_shares(pairs, src, tgt) == (1 / 4, 2 / 6)  # 'c' of 4 source words; 'y', 'z' of 6 target words
-    data = SimpleNamespace(src_vocab=src, tgt_vocab=tgt, splits={"train": pairs[:1] * 20, "valid": [(["a"], ["x"])]})
+    assert unk_shares(pairs, src, tgt, 10) == (1 / 4, 2 / 6)  # 'c' of 4 source words; 'y', 'z' of 6 target words
+    # over the words the arrays keep: at num_steps 2 each side's first two ('c' and 'z' are cut off)
+    assert unk_shares(pairs, src, tgt, 2) == (0 / 3, 1 / 4)
+    data = SimpleNamespace(src_vocab=src, tgt_vocab=tgt, num_steps=10,
+                           splits={"train": pairs[:1] * 20, "valid": [(["a"], ["x"])]})
     assert tr.unk_note(data).startswith("warning: many words are read as <unk> (train source 33.3% target 50.0%")
     data.splits["train"] = [(["a", "b"], ["x"])]
     assert tr.unk_note(data) == ("words read as <unk>: train source 0.0% target 0.0%, valid source 0.0% "
@@ -199,5 +202,7 @@ def test_training_logs_the_share_of_words_read_as_unk_and_warns_when_it_is_large
     assert "--min-freq 2" in note and "lower --min-freq" not in note
     logs = []  # the run's log has it (min_freq 1: every training word kept; each valid pair has its own words)
     tr.fit(_cfg(tmp_path, _sorted_pairs(tmp_path / "pairs.txt")), log=logs.append)
-    assert any("not in the training vocabulary (train source 0.0% target 0.0%, valid source 13.7% target 33.3%)"
+    # valid: 18 pairs, 99 source words read at num_steps 6 (3+4+4+5+5+6+6+6, then ten cut to 6), of which
+    # s{i} is <unk> in the 9 whose s{i} is among the first 6 (lengths <= 7); v{i} of the 3 target words
+    assert any("not in the training vocabulary (train source 0.0% target 0.0%, valid source 9.1% target 33.3%)"
                in line for line in logs)
