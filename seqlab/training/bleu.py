@@ -13,7 +13,8 @@ Corpus BLEU is Papineni et al.'s: clipped n-gram matches and totals summed over
 the whole corpus, the geometric mean of p_1..p_4, one brevity penalty for the
 corpus, on a 0-100 scale; it agrees with `sacrebleu.corpus_bleu(..., tokenize='none')`
 on the same tokens (including its default 'exp' smoothing of zero counts, and its 0 for a
-corpus without a single matching unigram).
+corpus without a single matching unigram), with one reference per sentence (`corpus_bleu`)
+or several (`corpus_bleu_multi`: a source that has several translations, as fra-eng's often do).
 """
 
 from __future__ import annotations
@@ -92,19 +93,32 @@ def _ngrams(tokens: list[str], n: int) -> collections.Counter:
 def corpus_stats(hypotheses: Sequence[str | Tokens], references: Sequence[str | Tokens], max_n: int = 4
                  ) -> dict:
     """Summed clipped matches and totals per order, hypothesis and reference lengths."""
+    references = _sentences("references", references)
+    return _stats(hypotheses, [[r] for r in references], max_n)
+
+
+def _stats(hypotheses, reference_sets: list, max_n: int) -> dict:
+    """`corpus_stats` against one set of references per hypothesis: an n-gram's count is clipped to
+    its most in any one reference, and a hypothesis's reference length is that of the reference
+    closest to its own length (the shorter on a tie): Papineni et al.'s rules, and sacrebleu's."""
     _check_order("max_n", max_n)
-    hypotheses, references = _sentences("hypotheses", hypotheses), _sentences("references", references)
-    if len(hypotheses) != len(references):
-        raise SeqlabError(f"{len(hypotheses)} hypotheses but {len(references)} references: give one reference each")
+    hypotheses = _sentences("hypotheses", hypotheses)
+    if len(hypotheses) != len(reference_sets):
+        raise SeqlabError(f"{len(hypotheses)} hypotheses but {len(reference_sets)} references: give one "
+                          "reference (or one set of references) each")
     correct, total = [0] * max_n, [0] * max_n
     sys_len = ref_len = 0
-    for hyp, ref in zip(hypotheses, references):
-        h, r = _tokens(hyp, book=False), _tokens(ref, book=False)
+    for hyp, refs in zip(hypotheses, reference_sets):
+        h, rs = _tokens(hyp, book=False), [_tokens(r, book=False) for r in refs]
+        if not rs:
+            raise SeqlabError(f"a hypothesis without a reference ({' '.join(map(str, h))!r}): give each at least one")
         sys_len += len(h)
-        ref_len += len(r)
+        ref_len += min((len(r) for r in rs), key=lambda n: (abs(n - len(h)), n))
         for n in range(1, max_n + 1):
-            hc, rc = _ngrams(h, n), _ngrams(r, n)
-            correct[n - 1] += sum(min(c, rc[g]) for g, c in hc.items())
+            most: collections.Counter = collections.Counter()
+            for r in rs:
+                most |= _ngrams(r, n)  # | keeps each n-gram's largest count
+            correct[n - 1] += sum(min(c, most[g]) for g, c in _ngrams(h, n).items())
             total[n - 1] += max(len(h) - n + 1, 0)
     return {"correct": correct, "total": total, "sys_len": sys_len, "ref_len": ref_len}
 
@@ -118,9 +132,24 @@ def corpus_bleu(hypotheses: Sequence[str | Tokens], references: Sequence[str | T
     sacrebleu); smooth="none": any order without a match gives 0. A string sentence is split on
     whitespace, as sacrebleu's tokenize="none" does.
     """
+    return _bleu(corpus_stats(hypotheses, references, max_n), max_n, smooth)
+
+
+def corpus_bleu_multi(hypotheses: Sequence[str | Tokens], reference_sets: Sequence[Sequence[str | Tokens]],
+                      max_n: int = 4, smooth: str = "exp") -> float:
+    """Corpus BLEU (0-100) of tokenised hypotheses against a set of references each (any number,
+    at least one): each n-gram clipped to its most in one reference, the reference length the
+    closest to the hypothesis's. Equals sacrebleu's corpus BLEU with tokenize="none" and the sets
+    given as reference streams ('' where a set has fewer)."""
+    sets = _sentences("reference_sets", reference_sets)
+    sets = [_sentences("a set of references", refs) for refs in sets]
+    return _bleu(_stats(hypotheses, sets, max_n), max_n, smooth)
+
+
+def _bleu(s: dict, max_n: int, smooth: str) -> float:
+    """BLEU from `corpus_stats`'s sums."""
     if smooth not in ("exp", "none"):
         raise SeqlabError(f"smooth must be 'exp' or 'none', not {smooth!r}")
-    s = corpus_stats(hypotheses, references, max_n)
     if s["sys_len"] == 0 or not any(s["correct"]):
         return 0.0
     log_sum, m = 0.0, 1.0

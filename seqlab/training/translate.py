@@ -21,7 +21,7 @@ from seqlab.data.registry import file_fingerprint
 from seqlab.errors import SeqlabError
 from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D
-from seqlab.training.bleu import corpus_bleu
+from seqlab.training.bleu import corpus_bleu, corpus_bleu_multi
 from seqlab.training.common import device_for, grad_clipping
 from seqlab.training.translate_report import (UNK_WARN, bleu_signature, cut_note,  # noqa: F401 (public here)
                                              spread_subset, subset_note, unk_note)
@@ -205,6 +205,19 @@ def bleu_on(model: nn.Module, pairs, data, *, device: torch.device | str | None 
     refs = [p[1] for p in pairs]
     return {"bleu": corpus_bleu(hyps, refs), "tokens": sum(len(h) for h in hyps), "sentences": len(pairs),
             "hypotheses": hyps}
+
+
+def multi_ref_bleu(pairs, hypotheses) -> float:
+    """Corpus BLEU with every translation of a source as its references: one hypothesis per distinct
+    source (its first pair's: the model translates equal sources alike) against all the targets
+    its pairs give. fra-eng gives many sources several translations ("go ." -> "va !", "marche .",
+    "bouge !"); one reference per pair scores a right translation against the others as wrong."""
+    sets: dict[tuple, list] = {}
+    first: dict[tuple, int] = {}
+    for i, (src, tgt) in enumerate(pairs):
+        sets.setdefault(tuple(src), []).append(tgt)
+        first.setdefault(tuple(src), i)
+    return corpus_bleu_multi([hypotheses[i] for i in first.values()], list(sets.values()))
 
 
 # --- the training run behind `seqlab train translate` ----------------------------------------

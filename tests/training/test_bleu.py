@@ -5,7 +5,9 @@ import random
 
 import pytest
 
-from seqlab.training.bleu import bleu, corpus_bleu, corpus_stats
+from seqlab.errors import SeqlabError
+from seqlab.training import bleu as bleu_module
+from seqlab.training.bleu import bleu, corpus_bleu, corpus_bleu_multi, corpus_stats
 
 
 def test_worked_example_precisions_and_score():
@@ -78,3 +80,38 @@ def test_corpus_bleu_is_sacrebleus_without_any_match_and_with_extra_spaces():
     assert corpus_bleu(["d c c d c b"], ["a a"]) == 0.0
     assert corpus_bleu(["a b c d"], [""]) == 0.0
     assert corpus_bleu(["the  cat sat on"], ["the cat sat on"]) == pytest.approx(100.0)
+
+
+def test_multi_reference_worked_example():
+    # hyp "the cat the cat" against "the cat sat" and "the the cat": "the" counts 2 (its most in one
+    # reference, the second), "cat" 1; bigrams: "the cat" 1 of 2, "cat the" 0; reference length 3
+    # (both are 3 long)
+    s = bleu_module._stats(["the cat the cat"], [["the cat sat", "the the cat"]], max_n=2)
+    assert s == {"correct": [3, 1], "total": [4, 3], "sys_len": 4, "ref_len": 3}
+    # the closest reference length, the shorter on a tie: |4-3| = |4-5| -> 3
+    assert bleu_module._stats(["a b c d"], [["a b c d e", "x y z"]], max_n=1)["ref_len"] == 3
+    assert bleu_module._stats(["a b"], [["a b c d e", "x y z"]], max_n=1)["ref_len"] == 3
+
+
+def test_multi_reference_bleu_matches_sacrebleu_with_a_varying_number_of_references():
+    sacrebleu = pytest.importorskip("sacrebleu")
+    rng = random.Random(1)
+    words = "le la un une chat chien est sur table . ! ?".split()
+    for trial in range(30):
+        hyps, sets = [], []
+        for _ in range(rng.randint(1, 10)):
+            refs = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 10))) for _ in range(rng.randint(1, 4))]
+            base = refs[0].split()
+            hyp = [t for t in base if rng.random() < 0.8] + [rng.choice(words) for _ in range(rng.randint(0, 3))]
+            hyps.append(" ".join(hyp))
+            sets.append(refs)
+        streams = [[refs[k] if k < len(refs) else "" for refs in sets] for k in range(max(map(len, sets)))]
+        theirs = sacrebleu.corpus_bleu(hyps, streams, tokenize="none").score
+        assert corpus_bleu_multi(hyps, sets) == pytest.approx(theirs, abs=1e-9), (trial, hyps, sets)
+
+
+def test_one_reference_each_is_corpus_bleu_and_an_empty_set_is_refused():
+    hyps, refs = ["a b c d", "x y z"], ["a b c e", "x y z w"]
+    assert corpus_bleu_multi(hyps, [[r] for r in refs]) == corpus_bleu(hyps, refs)
+    with pytest.raises(SeqlabError, match="without a reference"):
+        corpus_bleu_multi(["a b"], [[]])

@@ -114,6 +114,28 @@ def test_evaluate_reports_cut_sources_distinct_sources_and_the_bleu_signature(tm
     assert result["sentences"] == len(test) and result["distinct_sources"] == len({tuple(s) for s, _ in test})
     assert result["cut_sources"] == sum(len(s) >= 4 for s, _ in test) > 0
     assert result["bleu_signature"].startswith("nrefs:1|case:lc|eff:no|tok:d2l-9.5|smooth:exp|version:seqlab-")
+    assert result["bleu_multi_ref_signature"].startswith("nrefs:var|case:lc|")
+    assert 0 <= result["bleu_multi_ref"] <= 100 and 0 <= result["bleu_beam4_multi_ref"] <= 100
+
+
+def test_multi_reference_bleu_scores_each_source_once_against_all_its_translations():
+    # fra-eng's way: one source, several translations. Per pair, a right "va !" for "go ." is scored
+    # wrong against "marche ." and "bouge !"; with every translation as a reference it is right.
+    sacrebleu = pytest.importorskip("sacrebleu")
+    pairs = [("go .", "va !"), ("i'm calm .", "je suis calme ."), ("go .", "marche ."), ("go .", "bouge !"),
+             ("he's home .", "il est chez lui ."), ("i'm calm .", "je suis tranquille .")]
+    pairs = [(s.split(), t.split()) for s, t in pairs]
+    # the model translates equal sources alike: the hypotheses of a source's pairs are equal
+    said = {"go .": "va !", "i'm calm .": "je suis tranquille .", "he's home .": "il est chez lui ."}
+    hyps = [said[" ".join(s)].split() for s, _ in pairs]
+    streams = [["va !", "je suis calme .", "il est chez lui ."], ["marche .", "je suis tranquille .", ""],
+               ["bouge !", "", ""]]
+    theirs = sacrebleu.corpus_bleu(["va !", "je suis tranquille .", "il est chez lui ."], streams, tokenize="none")
+    assert tr.multi_ref_bleu(pairs, hyps) == pytest.approx(theirs.score, abs=1e-9) == pytest.approx(100.0)
+    per_pair = sacrebleu.corpus_bleu([" ".join(h) for h in hyps], [[" ".join(t) for _, t in pairs]], tokenize="none")
+    # per pair, 3 of the 6 right translations are scored against another translation: 73.56
+    assert tr.corpus_bleu(hyps, [t for _, t in pairs]) == pytest.approx(per_pair.score, abs=1e-9)
+    assert per_pair.score < 74
 
 
 def test_the_bleu_evaluate_reports_is_sacrebleus_on_the_same_tokens():
