@@ -19,15 +19,17 @@ def evaluate_translator(args: argparse.Namespace, ckpt) -> dict:
     reference words the loss scores (cut to num_steps; `unk_counts`, the training log's definition,
     so on the same split they equal its shares) that are <unk>; over UNK_WARN (the training log's
     10%) a warning on stderr. A FILE whose every source word is <unk> is refused. `bleu_signature`
-    says what the BLEU is; `bleu_multi_ref` (and beam 4's) scores each distinct source once against
-    all the translations its pairs give (`bleu_multi_ref_signature`)."""
+    says what the BLEU is (`bleu` greedy, `bleu_beam4` beam 4; one reference per pair, over
+    `sentences`); `bleu_multi_ref` (and beam 4's) scores each of the `distinct_sources` once
+    against all the translations its pairs give (`bleu_multi_ref_signature`)."""
     import math
     import sys
 
     from seqlab.data.translation import BOS, TranslationData, batches, in_vocab_form, unk_counts
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
-    from seqlab.training.translate import bleu_on, bleu_signature, evaluate_loss, load_translator, multi_ref_bleu
+    from seqlab.training.translate import (bleu_on, bleu_signature, evaluate_loss, load_translator, multi_ref_bleu,
+                                          multi_ref_nrefs, source_groups)
     from seqlab.training.translate_report import scored_unk_note
 
     device = resolve_device(args.device)
@@ -68,9 +70,9 @@ def evaluate_translator(args: argparse.Namespace, ckpt) -> dict:
             "bleu_beam4_multi_ref": multi_ref_bleu(pairs, beam["hypotheses"]), "tokens": loss["tokens"],
             "output_tokens": greedy["tokens"], "sentences": greedy["sentences"], "loss": mean,
             "ppl": math.exp(min(mean, 700)), "epoch": ckpt.meta.get("epoch"),
-            "distinct_sources": len({tuple(src) for src, _ in pairs}), "cut_sources": cut,
+            "distinct_sources": len(source_groups(pairs)), "cut_sources": cut,
             "src_unk_rate": round(src_unk, 6), "tgt_unk_rate": round(tgt_unk, 6),
-            "bleu_signature": bleu_signature(), "bleu_multi_ref_signature": bleu_signature("var")}
+            "bleu_signature": bleu_signature(), "bleu_multi_ref_signature": bleu_signature(multi_ref_nrefs(pairs))}
 
 
 def _held_out_pairs(args: argparse.Namespace, ckpt) -> tuple[str, list]:

@@ -32,8 +32,11 @@ import re
 # reads the tokenised text, as preprocessing's read the raw one; position 0 never matches)
 _INSERTED = re.compile(r"(?<=[^ ]) ([,.!?])")
 _INSERTED_FR = re.compile(r"(?<=[^ ]) ([,.])")
-# a word the model writes that is not text: no letter of it is the sentence's first
-_CONTROL = re.compile(r"^<[^<>\s]+>$")
+# a token the model writes that is not text (<unk>): no letter of it is the sentence's first
+_CONTROL = re.compile(r"<[^<>\s]+>")
+# French writes ?! and !? tight; preprocessing put a space before the second mark, which French
+# spacing (before ! and ?) would otherwise keep
+_MARKS_FR = re.compile(r"(?<=[!?]) (?=[!?])")
 
 
 def detokenize(text: str, *, french: bool = False, capitalize: bool = True) -> str:
@@ -41,24 +44,21 @@ def detokenize(text: str, *, french: bool = False, capitalize: bool = True) -> s
     put before , . ! ? removed (`french`: before , . only, French keeping one before ! ?), and with
     `capitalize` the first letter of the sentence upper case. See the module's table."""
     text = (_INSERTED_FR if french else _INSERTED).sub(r"\1", text)
+    if french:
+        text = _MARKS_FR.sub("", text)
     return capitalize_first(text) if capitalize else text
 
 
 def capitalize_first(text: str) -> str:
-    """`text` with its first letter upper case: the first letter of the first word that has a letter
-    or digit ("« bonjour »" -> "« Bonjour »", "l'homme" -> "L'homme"). Nothing when that word starts
-    with a digit ("3 chats") or is a control token ("<unk> est là": an unknown first word, not
-    "<Unk>"), or when lower-casing the capital would not give the letter back ("ß" -> "SS"), so that
-    preprocessing's lower case undoes it exactly."""
-    start = 0
-    for word in text.split(" "):
-        if any(c.isalnum() for c in word):
-            if _CONTROL.match(word):
-                return text
-            i = start + next(j for j, c in enumerate(word) if c.isalnum())
-            c = text[i]
-            if c.isalpha() and c.upper().lower() == c:
-                return text[:i] + c.upper() + text[i + 1:]
-            return text
-        start += len(word) + 1
+    """`text` with its first letter upper case: the text's first letter or digit, wherever it stands
+    ("« bonjour »" -> "« Bonjour »", "l'homme" -> "L'homme"). Nothing when that is a digit ("3 chats")
+    or inside a control token ("<unk>, je sais": an unknown first word, not "<Unk>"), or when
+    lower-casing the capital would not give the letter back ("ß" -> "SS"), so that preprocessing's
+    lower case undoes it exactly."""
+    i = next((j for j, c in enumerate(text) if c.isalnum()), None)
+    if i is None or any(m.start() < i < m.end() for m in _CONTROL.finditer(text)):
+        return text
+    c = text[i]
+    if c.isalpha() and c.upper().lower() == c:
+        return text[:i] + c.upper() + text[i + 1:]
     return text

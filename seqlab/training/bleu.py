@@ -139,10 +139,22 @@ def corpus_bleu_multi(hypotheses: Sequence[str | Tokens], reference_sets: Sequen
                       max_n: int = 4, smooth: str = "exp") -> float:
     """Corpus BLEU (0-100) of tokenised hypotheses against a set of references each (any number,
     at least one): each n-gram clipped to its most in one reference, the reference length the
-    closest to the hypothesis's. Equals sacrebleu's corpus BLEU with tokenize="none" and the sets
-    given as reference streams ('' where a set has fewer)."""
+    closest to the hypothesis's (the shorter on a tie). Equals sacrebleu's corpus BLEU with
+    tokenize="none" and the sets given as reference streams, None where a set has fewer (sacrebleu
+    reads '' as a reference of length 0).
+
+    The layout is one set per hypothesis, `[[ref_a1, ref_a2], [ref_b1]]`, not sacrebleu's streams
+    (one list per reference number), each reference a string or a list of tokens. A set that is a
+    string, or a list of integer ids where a set belongs, is refused; a list of word tokens where a
+    set belongs cannot be told from a set of one-word references: wrap one, `[tokens]`."""
     sets = _sentences("reference_sets", reference_sets)
     sets = [_sentences("a set of references", refs) for refs in sets]
+    for refs in sets:
+        for ref in refs:
+            if not isinstance(ref, (str, list, tuple)) and not hasattr(ref, "tolist"):
+                raise SeqlabError(f"a reference must be a string or a list of tokens, not {type(ref).__name__} "
+                                  f"({ref!r}): give reference_sets as one list of references per hypothesis, "
+                                  "[[ref_a1, ref_a2], [ref_b1]]")
     return _bleu(_stats(hypotheses, sets, max_n), max_n, smooth)
 
 

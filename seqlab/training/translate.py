@@ -212,12 +212,26 @@ def multi_ref_bleu(pairs, hypotheses) -> float:
     source (its first pair's: the model translates equal sources alike) against all the targets
     its pairs give. fra-eng gives many sources several translations ("go ." -> "va !", "marche .",
     "bouge !"); one reference per pair scores a right translation against the others as wrong."""
-    sets: dict[tuple, list] = {}
-    first: dict[tuple, int] = {}
-    for i, (src, tgt) in enumerate(pairs):
-        sets.setdefault(tuple(src), []).append(tgt)
-        first.setdefault(tuple(src), i)
-    return corpus_bleu_multi([hypotheses[i] for i in first.values()], list(sets.values()))
+    groups = source_groups(pairs)
+    return corpus_bleu_multi([hypotheses[g[0]] for g in groups], [[pairs[i][1] for i in g] for g in groups])
+
+
+def source_groups(pairs) -> list[list[int]]:
+    """The indices of `pairs` grouped by source sentence, in first-seen order; sources equal in
+    Unicode's NFC form are one (the model reads them alike once they are <unk> or in its form)."""
+    import unicodedata
+
+    groups: dict[tuple, list[int]] = {}
+    for i, (src, _) in enumerate(pairs):
+        groups.setdefault(tuple(unicodedata.normalize("NFC", w) for w in src), []).append(i)
+    return list(groups.values())
+
+
+def multi_ref_nrefs(pairs) -> str:
+    """sacrebleu's `nrefs` of `multi_ref_bleu` on `pairs`: the number of references each source
+    has when all have the same, else "var"."""
+    counts = {len(g) for g in source_groups(pairs)}
+    return str(counts.pop()) if len(counts) == 1 else "var"
 
 
 # --- the training run behind `seqlab train translate` ----------------------------------------

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 def bleu_signature(nrefs: str = "1") -> str:
     """What `bleu_on`'s figure is, in sacrebleu's signature style: one reference per pair (a source
-    with several translations is scored once per pair; nrefs "var": `multi_ref_bleu`'s, each distinct
-    source once against all its translations), lower-cased and tokenised by the book's preprocessing
-    (9.5), then `corpus_bleu`, which equals sacrebleu's corpus BLEU with tokenize='none' on those
-    tokens: exp smoothing, one brevity penalty for the corpus."""
+    with several translations is scored once per pair), lower-cased and tokenised by the book's
+    preprocessing (9.5), then `corpus_bleu`, which equals sacrebleu's corpus BLEU with
+    tokenize='none' on those tokens: exp smoothing, one brevity penalty for the corpus. With `nrefs`
+    ("var", or a count): `multi_ref_bleu`'s figure, `corpus_bleu_multi` over each distinct source
+    once, against all its translations."""
     from seqlab import __version__
 
     return f"nrefs:{nrefs}|case:lc|eff:no|tok:d2l-9.5|smooth:exp|version:seqlab-{__version__}"

@@ -12,13 +12,18 @@ from seqlab.data.translation import preprocess_nmt, read_data_nmt, read_pairs
     ("qui ?", "Qui?", "Qui ?"),
     ("oui , je sais .", "Oui, je sais.", "Oui, je sais."),
     ("attends . . .", "Attends...", "Attends..."),  # "..." was split into ". . ." mark by mark
-    ("quoi ? !", "Quoi?!", "Quoi ? !"),
+    ("quoi ? !", "Quoi?!", "Quoi ?!"),  # French writes ?! tight (fra.txt: "ça ?!"): one space, before the first
     # « » ; : were never touched by preprocessing: their spaces are the data's
     ("« qui est là ? » , a-t-il dit .", "« Qui est là? », a-t-il dit.", "« Qui est là ? », a-t-il dit."),
     ("note : c'est ça ; voilà .", "Note : c'est ça ; voilà.", "Note : c'est ça ; voilà."),
     ("l'homme court .", "L'homme court.", "L'homme court."),
     ("3 chats dorment .", "3 chats dorment.", "3 chats dorment."),  # a digit first: nothing to capitalise
     ("<unk> est là .", "<unk> est là.", "<unk> est là."),  # an unknown first word, not "<Unk>"
+    # nor when a mark is joined to it (a tiny model's favourite output, "<unk> .")
+    ("<unk> .", "<unk>.", "<unk>."),
+    ("<unk> , je sais .", "<unk>, je sais.", "<unk>, je sais."),
+    ("<unk>-t-il ?", "<unk>-t-il?", "<unk>-t-il ?"),
+    ('" <unk> " , dit-il .', '" <unk> ", dit-il.', '" <unk> ", dit-il.'),
     ("a  .", "A  .", "A  ."),  # a space after a space was not inserted (preprocessing inserts after a non-space)
     (". va", ". Va", ". Va"),  # nor one at the start
     ("", "", ""),

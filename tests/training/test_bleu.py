@@ -105,7 +105,8 @@ def test_multi_reference_bleu_matches_sacrebleu_with_a_varying_number_of_referen
             hyp = [t for t in base if rng.random() < 0.8] + [rng.choice(words) for _ in range(rng.randint(0, 3))]
             hyps.append(" ".join(hyp))
             sets.append(refs)
-        streams = [[refs[k] if k < len(refs) else "" for refs in sets] for k in range(max(map(len, sets)))]
+        # None where a set has fewer (sacrebleu reads '' as a reference of length 0)
+        streams = [[refs[k] if k < len(refs) else None for refs in sets] for k in range(max(map(len, sets)))]
         theirs = sacrebleu.corpus_bleu(hyps, streams, tokenize="none").score
         assert corpus_bleu_multi(hyps, sets) == pytest.approx(theirs, abs=1e-9), (trial, hyps, sets)
 
@@ -115,3 +116,22 @@ def test_one_reference_each_is_corpus_bleu_and_an_empty_set_is_refused():
     assert corpus_bleu_multi(hyps, [[r] for r in refs]) == corpus_bleu(hyps, refs)
     with pytest.raises(SeqlabError, match="without a reference"):
         corpus_bleu_multi(["a b"], [[]])
+
+
+def test_a_short_hypothesis_takes_its_closest_reference_length_among_a_varying_number():
+    # sacrebleu 2.6 reads a '' reference as length 0, closest to a short hypothesis: None is "no reference"
+    sacrebleu = pytest.importorskip("sacrebleu")
+    hyps = ["a dog ran", "the cat sat on the mat"]
+    sets = [["a dog ran in the big green park"], ["the cat sat on the mat", "the cat sat on a mat"]]
+    s = bleu_module._stats(hyps, sets, max_n=4)
+    assert (s["sys_len"], s["ref_len"]) == (9, 8 + 6)
+    theirs = sacrebleu.corpus_bleu(hyps, [[sets[0][0], sets[1][0]], [None, sets[1][1]]], tokenize="none")
+    assert corpus_bleu_multi(hyps, sets) == pytest.approx(theirs.score, abs=1e-9)
+    assert corpus_bleu_multi(hyps, sets) == pytest.approx(100 * math.exp(1 - 14 / 9), abs=1e-9)  # all n-grams match
+
+
+def test_reference_sets_in_the_wrong_layout_are_refused():
+    with pytest.raises(SeqlabError, match="one list of references per hypothesis"):
+        corpus_bleu_multi([[1, 2, 3]], [[1, 2, 3]])  # ids where a set of references belongs
+    with pytest.raises(SeqlabError, match="not one string"):
+        corpus_bleu_multi(["a b"], ["a b"])

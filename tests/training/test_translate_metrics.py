@@ -114,7 +114,8 @@ def test_evaluate_reports_cut_sources_distinct_sources_and_the_bleu_signature(tm
     assert result["sentences"] == len(test) and result["distinct_sources"] == len({tuple(s) for s, _ in test})
     assert result["cut_sources"] == sum(len(s) >= 4 for s, _ in test) > 0
     assert result["bleu_signature"].startswith("nrefs:1|case:lc|eff:no|tok:d2l-9.5|smooth:exp|version:seqlab-")
-    assert result["bleu_multi_ref_signature"].startswith("nrefs:var|case:lc|")
+    nrefs = tr.multi_ref_nrefs(test)
+    assert result["bleu_multi_ref_signature"].startswith(f"nrefs:{nrefs}|case:lc|")
     assert 0 <= result["bleu_multi_ref"] <= 100 and 0 <= result["bleu_beam4_multi_ref"] <= 100
 
 
@@ -128,8 +129,8 @@ def test_multi_reference_bleu_scores_each_source_once_against_all_its_translatio
     # the model translates equal sources alike: the hypotheses of a source's pairs are equal
     said = {"go .": "va !", "i'm calm .": "je suis tranquille .", "he's home .": "il est chez lui ."}
     hyps = [said[" ".join(s)].split() for s, _ in pairs]
-    streams = [["va !", "je suis calme .", "il est chez lui ."], ["marche .", "je suis tranquille .", ""],
-               ["bouge !", "", ""]]
+    streams = [["va !", "je suis calme .", "il est chez lui ."], ["marche .", "je suis tranquille .", None],
+               ["bouge !", None, None]]
     theirs = sacrebleu.corpus_bleu(["va !", "je suis tranquille .", "il est chez lui ."], streams, tokenize="none")
     assert tr.multi_ref_bleu(pairs, hyps) == pytest.approx(theirs.score, abs=1e-9) == pytest.approx(100.0)
     per_pair = sacrebleu.corpus_bleu([" ".join(h) for h in hyps], [[" ".join(t) for _, t in pairs]], tokenize="none")
@@ -228,3 +229,16 @@ def test_training_logs_the_share_of_words_read_as_unk_and_warns_when_it_is_large
     # s{i} is <unk> in the 9 whose s{i} is among the first 6 (lengths <= 7); v{i} of the 3 target words
     assert any("not in the training vocabulary (train source 0.0% target 0.0%, valid source 9.1% target 33.3%)"
                in line for line in logs)
+
+
+def test_sources_equal_in_nfc_are_one_group_and_nrefs_says_how_many_references():
+    import unicodedata
+
+    nfc, nfd = "désolé", unicodedata.normalize("NFD", "désolé")
+    assert nfc != nfd
+    pairs = [(["tom", "est", nfc, "."], ["tom", "is", "sorry", "."]), (["go", "."], ["va", "!"]),
+             (["tom", "est", nfd, "."], ["tom", "is", "sad", "."]), (["go", "."], ["marche", "."])]
+    assert tr.source_groups(pairs) == [[0, 2], [1, 3]]
+    assert tr.multi_ref_nrefs(pairs) == "2" and tr.multi_ref_nrefs(pairs + [(["hi", "."], ["salut", "."])]) == "var"
+    hyps = [["tom", "is", "sad", "."], ["va", "!"], ["tom", "is", "sad", "."], ["va", "!"]]
+    assert tr.multi_ref_bleu(pairs, hyps) == pytest.approx(100.0)
