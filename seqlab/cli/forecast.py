@@ -22,9 +22,10 @@ def register(commands, train) -> None:
                          description="Train a forecaster (the book's MLP, or a GRU/LSTM) on tau-lag windows "
                                      "of the book's noisy sine, or of a CSV column (--data FILE.csv --column "
                                      "NAME, dated by --date-column or a column named date/time/timestamp/"
-                                     "datetime). Writes metrics.jsonl, best/last checkpoints, report.json "
-                                     "(held-out one-step, multi-step and k-step MSEs, each beside the naive "
-                                     "and, with --season M, the seasonal-naive forecast's) and the book's plots. "
+                                     "datetime; --fill linear|ffill fills its missing dates and empty cells). "
+                                     "Writes metrics.jsonl, best/last checkpoints, report.json (held-out "
+                                     "one-step, multi-step and k-step MSEs, each beside the naive and, with "
+                                     "--season M, the seasonal-naive forecast's) and the book's plots. "
                                      "best is the epoch of lowest held-out one-step MSE: the held-out figures "
                                      "also chose it.")
     add_config_args(p, ForecastConfig, docs={"device": "cpu or auto: forecasters are tiny and always train on "
@@ -50,10 +51,11 @@ def register(commands, train) -> None:
                         "series, without retraining: its column is read as the run's CSV was (the same reader "
                         "and checks) and scaled with the run's TRAINING mean and std (never re-fitted on this "
                         "file). When the run had dates, the file's dates are read strictly from the run's date "
-                        "column (--date-column names another): a date that is not ISO 8601, a gap or uneven "
-                        "spacing is refused naming its line, and so is a file spaced otherwise than the run "
-                        "(daily for a monthly run); they continue from the file's own last date. A run without "
-                        "dates (the book's sine, or a CSV without a date column) reads the file's rows as steps. "
+                        "column (--date-column names another): a date that is not ISO 8601, a gap (unless --fill "
+                        "fills it) or uneven spacing is refused naming its line, and so is a file spaced otherwise "
+                        "than the run (daily for a monthly run); they continue from the file's own last date. A "
+                        "run without dates (the book's sine, or a CSV without a date column) reads the file's rows "
+                        "as steps. "
                         f"A file whose last tau values lie over {FAR_STD:g} training std from the run's training "
                         "mean is forecast with a warning (an extrapolation)")
     f.add_argument("--column", metavar="NAME",
@@ -64,6 +66,13 @@ def register(commands, train) -> None:
                         "column), read as training reads --date-column NAME (ISO 8601, strictly increasing, evenly "
                         "spaced, else refused naming the line); none: read the rows as evenly spaced steps without "
                         "dates (the times printed are then positions in the file)")
+    f.add_argument("--fill", choices=("none", "linear", "ffill"),
+                   help="with --data: fill the file's missing dates and empty/NaN cells (default: the run's "
+                        "--fill, as training read its CSV): none refuses them naming the line; linear interpolates "
+                        "each between its neighbours (by position: equal steps); ffill carries the last value "
+                        "forward. Empty rows before the first value are dropped, empty cells after the last are "
+                        "refused (the forecast would start from invented values); what was filled is said on "
+                        "stderr, and --start counts the filled series' positions")
     f.add_argument("--interval", type=float, metavar="P",
                    help="also print a P prediction interval (e.g. 0.9) beside each prediction: 'lower upper' are "
                         "the prediction plus the (1-P)/2 and (1+P)/2 empirical quantiles of the model's h-step "
@@ -92,6 +101,9 @@ def run_train(args: argparse.Namespace) -> int:
     from seqlab.training.forecast import ForecastConfig, train_forecaster
 
     cfg = train_config(ForecastConfig, args)
+    if cfg.series.fill != "none" and cfg.series.data is None:
+        raise SeqlabError(f"--fill {cfg.series.fill} fills a CSV series' missing values: give --data FILE.csv (the "
+                          "book's sine has none)")
     check_out(cfg.run.out)
     # forecasters are a few thousand parameters over a 1000-point series: they always run on the
     # CPU (`auto` means the CPU here); asking for a GPU explicitly is refused rather than ignored
@@ -175,6 +187,9 @@ def run_forecast(args: argparse.Namespace) -> int:
         if value is not None and args.data is None:
             raise SeqlabError(f"{flag} names a column of --data FILE.csv: give --data too (without it the forecast "
                               "continues the run's own series)")
+    if args.fill is not None and args.data is None:
+        raise SeqlabError(f"--fill {args.fill} fills the missing values of --data FILE.csv: give --data too (the "
+                          "run's own series was filled, if at all, when it was trained)")
     if args.plot:
         check_plot_path(args.plot)
     ckpt = load_checkpoint(args.checkpoint, args.which)
@@ -182,7 +197,8 @@ def run_forecast(args: argparse.Namespace) -> int:
     net, trained, cfg = from_checkpoint(ckpt)
     notes: list[str] = []  # said on stderr once nothing is refused (a refusal stays one line)
     series = trained if args.data is None else new_data_series(
-        args.data, args.column, args.date_column, trained, cfg, args.checkpoint, lambda n: notes.append(f"note: {n}"))
+        args.data, args.column, args.date_column, trained, cfg, args.checkpoint, lambda n: notes.append(f"note: {n}"),
+        args.fill, lambda line: notes.append(line.removeprefix("seqlab: ")))
     start = len(series.x) if args.start is None else args.start
     preds = multistep(net, series, start, args.steps)
     if args.data is not None:

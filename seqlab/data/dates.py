@@ -3,7 +3,8 @@
 `DateIndex.from_cells` reads ISO 8601 cells that must be strictly increasing and evenly
 spaced — a fixed step (days, hours, ...) or whole calendar months (monthly, quarterly,
 yearly; on one day of the month or on month ends) — and refuses anything else, naming the
-line at fault. The index is a start and a step, so it also names the timestamps after the
+line at fault (`read_cells(..., gaps=True)` takes missing dates, whole steps apart, for
+`--fill` to fill). The index is a start and a step, so it also names the timestamps after the
 series' end (what `seqlab forecast` prints), and travels in a checkpoint's metadata as plain data.
 """
 
@@ -155,7 +156,16 @@ class DateIndex:
     @classmethod
     def from_cells(cls, cells: list[tuple[int, str]], column: str, where: str, hint: str = "") -> DateIndex:
         """The index of (line, cell) timestamps, at least two; a SeqlabError naming the first line
-        that is not an ISO date, out of order, repeated, or off the series' even spacing."""
+        that is not an ISO date, out of order, repeated, or off the series' even spacing (a gap
+        included: `UnevenDates`)."""
+        return cls.read_cells(cells, column, where, hint)[0]
+
+    @classmethod
+    def read_cells(cls, cells: list[tuple[int, str]], column: str, where: str, hint: str = "", *,
+                   gaps: bool = False) -> tuple[DateIndex, list[int]]:
+        """`from_cells`' index and each cell's position in it. `gaps`: dates missing from the series
+        (cells a whole number of steps apart) are taken, the index spans them all (its length is
+        the last position + 1), and the positions skip them; uneven spacing is still refused."""
         head = f"{where}, column {column!r}"
         times = []
         for line, cell in cells:
@@ -206,30 +216,46 @@ class DateIndex:
             month_end = ends and any(t.day != first.day for t in times)  # (the 30th throughout: the 30th)
             diffs = [_month_index(b) - _month_index(a) for a, b in zip(times, times[1:])]
             step_m = _usual(diffs)
-            for i, d in enumerate(diffs):
-                if d != step_m:
-                    raise UnevenDates(_gap(head, cells, i, _say_months(d), _say_months(step_m),
-                                           d // step_m - 1 if d % step_m == 0 else None, hint))
-            index = cls(column, first, len(times), months=step_m, month_end=month_end, date_only=date_only,
+            steps = _steps(diffs, step_m, gaps, lambda i, d, missing: _gap(
+                head, cells, i, _say_months(d), _say_months(step_m), missing, hint))
+            index = cls(column, first, steps[-1] + 1, months=step_m, month_end=month_end, date_only=date_only,
                         month_only=month_only)
         else:
             diffs = [b - a for a, b in zip(times, times[1:])]
             step = _usual(diffs)
-            for i, d in enumerate(diffs):
-                if d != step:
-                    missing = d // step - 1 if d > step and d % step == timedelta(0) else None
-                    raise UnevenDates(_gap(head, cells, i, _say_delta(d), _say_delta(step), missing, hint))
-            index = cls(column, first, len(times), step=step, date_only=date_only, tz_of_last=times[-1].utcoffset())
-        for i, t in enumerate(times):  # the index must give back every date of the file (month ends and all)
-            if index.at(i) != t:
-                raise UnevenDates(f"{head}, line {cells[i][0]}: {cells[i][1]} is off the series' even spacing "
-                                  f"(one every {index.every} from {cells[0][1]} gives {index.iso(i)}); a forecast "
-                                  f"needs an evenly spaced series: fill or resample it first{hint}")
-        return index
+            steps = _steps(diffs, step, gaps, lambda i, d, missing: _gap(
+                head, cells, i, _say_delta(d), _say_delta(step), missing, hint))
+            index = cls(column, first, steps[-1] + 1, step=step, date_only=date_only,
+                        tz_of_last=times[-1].utcoffset())
+        for (line, cell), i, t in zip(cells, steps, times):  # the index must give back every date of the file
+            if index.at(i) != t:  # (month ends and all)
+                raise UnevenDates(f"{head}, line {line}: {cell} is off the series' even spacing (one every "
+                                  f"{index.every} from {cells[0][1]} gives {index.iso(i)}); a forecast needs an "
+                                  f"evenly spaced series: resample it first{hint}")
+        return index, steps
 
 
 class UnevenDates(SeqlabError):
-    """Dates in order but not evenly spaced (a gap, or an uneven step)."""
+    """Dates in order but not evenly spaced: a gap (`missing` steps left out: --fill fills them), or
+    an uneven step (`missing` None: only resampling helps)."""
+
+    def __init__(self, message: str, missing: int | None = None):
+        super().__init__(message)
+        self.missing = missing
+
+
+def _steps(diffs: list, step, gaps: bool, say) -> list[int]:
+    """Each timestamp's position, in steps from the first, given the differences between them; an
+    `UnevenDates` (its message from `say(i, diff, missing)`) for the first difference that is not
+    one step (nor, with `gaps`, a whole number of steps)."""
+    positions = [0]
+    for i, d in enumerate(diffs):
+        whole = d % step == type(d)() and d > step  # (timedelta() or 0)
+        if d != step and not (gaps and whole):
+            missing = d // step - 1 if whole else None
+            raise UnevenDates(say(i, d, missing), missing)
+        positions.append(positions[-1] + d // step)
+    return positions
 
 
 def _usual(diffs: list):
@@ -242,8 +268,10 @@ def _usual(diffs: list):
 def _gap(head: str, cells: list[tuple[int, str]], i: int, said: str, step: str, missing: int | None,
          hint: str) -> str:
     (line0, cell0), (line1, cell1) = cells[i], cells[i + 1]
-    what = (f"a gap ({missing} missing value{'s' if missing != 1 else ''})" if missing is not None
-            else "uneven spacing")
+    if missing is not None:
+        what = f"a gap ({missing} missing value{'s' if missing != 1 else ''})"
+        fix = "fill the gaps (--fill linear or --fill ffill) or resample it first"
+    else:  # not a whole number of steps: no date is missing, the series is on another grid
+        what, fix = "uneven spacing", "resample it first (--fill fills only whole missing steps)"
     return (f"{head}: {what} between line {line0} ({cell0}) and line {line1} ({cell1}): {said} apart where the "
-            f"series steps by {step}; a forecast needs an evenly spaced series: fill the gaps or resample it "
-            f"first{hint}")
+            f"series steps by {step}; a forecast needs an evenly spaced series: {fix}{hint}")

@@ -11,19 +11,23 @@ that is held out.
 
 A CSV series may carry a date/time column (`load_csv_series`): its ISO 8601 timestamps must be
 strictly increasing and evenly spaced (a fixed step, or whole calendar months), and are kept as
-a `DateIndex` (start + step) that also names the timestamps after the series' end.
+a `DateIndex` (start + step) that also names the timestamps after the series' end. Missing
+dates and empty/NaN cells are refused, or with `fill` filled (`seqlab.data.fill`).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
+import sys
 from pathlib import Path
 
 import torch
 
 from seqlab.data.dates import DateIndex, UnevenDates, parse_timestamp
 from seqlab.data.dates import show_cell as _show
+from seqlab.data.fill import FILLS, fill_gaps, fill_lines
 from seqlab.data.text import utf16_encoding
 from seqlab.errors import SeqlabError
 
@@ -70,6 +74,9 @@ def lag_features(x: torch.Tensor, tau: int) -> tuple[torch.Tensor, torch.Tensor]
 
 _FIELD_LIMIT = 1 << 30  # csv's default of 131,072 characters refuses a long text column beside the numbers
 DATE_NAMES = ("date", "time", "timestamp", "datetime")  # the column names "auto" takes for dates (any case)
+# cells that mean "no value" (pandas' usual missing-value markers, any case): refused, or filled by --fill
+MISSING_CELLS = frozenset(("", "nan", "-nan", "na", "n/a", "#n/a", "null", "none"))
+_FILL_FIX = "--fill linear or --fill ffill fills missing values, or clean the series first"
 
 
 def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
@@ -83,8 +90,8 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
     return load_csv_series(path, column, None)[0]
 
 
-def load_csv_series(path: str | Path, column: str, date_column: str | None = "auto", *,
-                    log=None) -> tuple[torch.Tensor, DateIndex | None]:
+def load_csv_series(path: str | Path, column: str, date_column: str | None = "auto", *, log=None,
+                    fill: str = "none", say=None) -> tuple[torch.Tensor, DateIndex | None]:
     """`load_csv_column`'s numbers and, when the file has a date column, their `DateIndex`.
 
     `date_column`: a column's name (its cells must be ISO 8601 dates or date-times, strictly
@@ -92,7 +99,15 @@ def load_csv_series(path: str | Path, column: str, date_column: str | None = "au
     one column named date, time, timestamp or datetime (any case) when its first cell is an ISO
     date, said to `log` (a column so named that holds other values is not used, and `log` says
     so); None or "none": no dates. A series of fewer than two values gets no dates (no step).
+
+    `fill`: "none" refuses a missing date (a gap of whole steps) and an empty or NaN cell (NA,
+    null, ...), naming its line; "linear" and "ffill" fill them (`seqlab.data.fill.fill_gaps`: the
+    dates' positions, or an undated series' rows), drop empty rows before the first value, and
+    refuse empty cells after the last. `say` hears what was filled, as whole stderr lines
+    ("seqlab: note: --fill linear filled ..."); None prints them to stderr.
     """
+    if fill not in FILLS:
+        raise SeqlabError(f"--fill {fill}: expected one of {', '.join(FILLS)}")
     path = Path(path)
     name = repr(str(path))
     auto = date_column == "auto"
@@ -132,7 +147,8 @@ def load_csv_series(path: str | Path, column: str, date_column: str | None = "au
                 dcol = _column_index(name, header, date_column, "--date-column")
             width = len(_trimmed(header))  # (a trailing comma on every line, or on the header or the rows only)
             reach = max(col, -1 if dcol is None else dcol)
-            values: list[float] = []
+            values: list[float] = []  # NaN: a missing value (refused unless filled)
+            lines: list[int] = []  # the line of each value
             stamps: list[tuple[int, str]] = []  # (line, cell) of the date column
             end = header_line
             for row in reader:
@@ -143,16 +159,9 @@ def load_csv_series(path: str | Path, column: str, date_column: str | None = "au
                 if fields > width or len(row) <= reach:  # a field too many, or too few to reach the column
                     raise SeqlabError(_bad_row(name, line_no, fields, width))
                 cell = row[col].strip()
-                try:
-                    value = float(cell)
-                except ValueError:
-                    hint = (" (it spans lines: an unclosed quote \" before it?)" if "\n" in cell else "")
-                    raise SeqlabError(f"CSV file {name}, line {line_no}, column {column!r}: "
-                                      f"{_show(cell)} is not a number{hint}") from None
-                if not math.isfinite(value):
-                    raise SeqlabError(f"CSV file {name}, line {line_no}, column {column!r}: "
-                                      f"{_show(cell)} is NaN/inf; clean or interpolate the series first")
+                value = _number(cell, f"CSV file {name}, line {line_no}, column {column!r}", fill)
                 values.append(value)
+                lines.append(line_no)
                 if dcol is not None:
                     stamps.append((line_no, row[dcol].strip()))
     except UnicodeDecodeError:
@@ -169,31 +178,86 @@ def load_csv_series(path: str | Path, column: str, date_column: str | None = "au
         csv.field_size_limit(old_limit)
     if not values:
         raise SeqlabError(f"CSV file {name} has no values in column {column!r}")
-    if dcol is None or len(stamps) < 2:
-        return torch.tensor(values, dtype=torch.float32), None
     where = f"CSV file {name}"
+    say = say if say is not None else (lambda line: print(line, file=sys.stderr))
+    if dcol is None or len(stamps) < 2:
+        return _undated(values, lines, fill, f"{where}, column {column!r}", say), None
     if auto and parse_timestamp(stamps[0][1]) is None:
         if log is not None:
             log(f"column {header[dcol]!r} does not hold ISO dates (line {stamps[0][0]}: {_show(stamps[0][1])}): "
                 "the rows are read as evenly spaced steps without dates (--date-column NAME names a date column)")
-        return torch.tensor(values, dtype=torch.float32), None
+        return _undated(values, lines, fill, f"{where}, column {column!r}", say), None
     hint = " (or --date-column none to read the rows as evenly spaced steps without dates)" if auto else ""
     try:
-        dates = DateIndex.from_cells(stamps, header[dcol], where, hint)
+        dates, positions = DateIndex.read_cells(stamps, header[dcol], where, hint, gaps=fill != "none")
     except UnevenDates as exc:
         if not auto:
             raise
         # a column found by its name, in order but unevenly spaced (business days, gaps): the rows are
         # read as steps, as before dates were read; out of order or repeated dates stay refused
         if log is not None:
+            fills = "; --fill linear or --fill ffill fills the missing dates" if exc.missing is not None else ""
             log(f"{str(exc).split('; a forecast needs')[0]}: the rows are read as evenly spaced steps without "
-                "dates (--date-column NAME insists on the dates)")
-        return torch.tensor(values, dtype=torch.float32), None
+                f"dates (--date-column NAME insists on the dates{fills})")
+        return _undated(values, lines, fill, f"{where}, column {column!r}", say), None
+    if fill != "none":
+        try:
+            done = fill_gaps(positions, values, fill, name=dates.iso, unit="")
+        except SeqlabError as exc:
+            raise SeqlabError(f"{where}, column {column!r}: {exc}") from None
+        said = fill_lines(fill, done, dates.iso, unit="")  # (positions on the whole file's dates)
+        if done.dropped:  # the dates from the first value on, as the whole file's grid has them
+            kept = dataclasses.replace(dates, start=dates.at(done.first), length=len(done.values))
+            if any(kept.at(p) != dates.at(done.first + p) for p in range(kept.length)):
+                # (a monthly series on the 29th-31st whose first value falls in a shorter month: its day is lost)
+                raise SeqlabError(f"{where}, column {header[dcol]!r}: the series' first value (line "
+                                  f"{stamps[done.dropped][0]}, {dates.iso(done.first)}) is on a day that its later "
+                                  "months do not keep: delete the empty rows before it, or date the series on a "
+                                  "day every month has")
+            dates = kept
+        for line in said:
+            say(line)
+        values = done.values
     if log is not None:
         found = " (found by its name; --date-column none reads the rows without dates)" if auto else ""
         log(f"dates from column {header[dcol]!r}{found}: {len(values)} values from {dates.iso(0)} to "
             f"{dates.iso(len(values) - 1)}, one every {dates.every}")
     return torch.tensor(values, dtype=torch.float32), dates
+
+
+def _number(cell: str, where: str, fill: str) -> float:
+    """The value of a cell: a number, or NaN for a missing one (empty, NaN, NA, ...) when `fill`
+    fills those; else a SeqlabError saying what is wrong with it."""
+    value = math.nan
+    if cell.lower() not in MISSING_CELLS:
+        try:
+            value = float(cell)
+        except ValueError:
+            hint = (" (it spans lines: an unclosed quote \" before it?)" if "\n" in cell else "")
+            raise SeqlabError(f"{where}: {_show(cell)} is not a number{hint}") from None
+    if math.isnan(value):
+        if fill != "none":
+            return value
+        said = ("the cell is empty" if not cell else f"{_show(cell)} is NaN/inf" if cell.lower().endswith("nan")
+                else f"{_show(cell)} marks a missing value")
+        raise SeqlabError(f"{where}: {said}: {_FILL_FIX}")
+    if not math.isfinite(value):
+        raise SeqlabError(f"{where}: {_show(cell)} is NaN/inf; clean the series first (--fill fills missing values, "
+                          "not infinite ones)")
+    return value
+
+
+def _undated(values: list[float], lines: list[int], fill: str, where: str, say) -> torch.Tensor:
+    """The values of a series without dates, its missing ones filled by row (`fill` other than none)."""
+    if fill != "none":
+        try:
+            done = fill_gaps(list(range(len(values))), values, fill, name=lambda p: str(lines[p]), unit="line")
+        except SeqlabError as exc:
+            raise SeqlabError(f"{where}: {exc}") from None
+        for line in fill_lines(fill, done, name=lambda p: str(lines[p]), unit="line"):
+            say(line)
+        values = done.values
+    return torch.tensor(values, dtype=torch.float32)
 
 
 class MissingColumn(SeqlabError):

@@ -63,6 +63,7 @@ class SeriesData:
     data: str | None = None  # a CSV file; none: the book's noisy sine
     column: str | None = None  # the CSV column to forecast
     date_column: str | None = "auto"  # CSV column of ISO dates (increasing, evenly spaced); auto: one named date/time/timestamp/datetime; none: no dates
+    fill: Literal["none", "linear", "ffill"] = "none"  # a CSV's missing dates and empty/NaN cells: none refuses them; linear interpolates them between their neighbours; ffill carries the last value forward (empty rows before the first value are dropped; after the last, refused)
     length: int = 1000  # the sine's T
     noise: float = NOISE_STD  # the sine's noise std (its MSE floor is noise^2)
     series_seed: int = 0  # the sine's noise seed (the model's init uses --seed)
@@ -138,7 +139,7 @@ def load_series(s: SeriesData, *, log=None) -> Series:
     else:
         if s.column is None:
             raise SeqlabError("--data FILE.csv needs --column NAME: the column holding the series")
-        x, dates = load_csv_series(s.data, s.column, s.date_column, log=log)
+        x, dates = load_csv_series(s.data, s.column, s.date_column, log=log, fill=s.fill)
         name, floor, default_window = f"column {s.column!r} of {s.data}", None, None
     x = check_series(x, s.tau, name=name)
     if s.season is not None and s.season >= len(x):

@@ -4,6 +4,7 @@ the run's way, and a warning when its values lie far from what the model was tra
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 from seqlab.data.timeseries import MissingColumn, load_csv_series
 from seqlab.errors import SeqlabError
@@ -12,7 +13,8 @@ from seqlab.training.forecast import Series
 FAR_STD = 5.0  # a window this many training std from the training mean is an extrapolation
 
 
-def new_data_series(path: str, column: str | None, date_column: str | None, trained: Series, cfg, run: str, log) -> Series:
+def new_data_series(path: str, column: str | None, date_column: str | None, trained: Series, cfg, run: str, log,
+                    fill: str | None = None, say=None) -> Series:
     """The series of CSV file `path` for forecasting with a trained run (`seqlab forecast --data`).
 
     Its column (`column`, else the run's) is read as the run's CSV was: the same reader and
@@ -22,8 +24,13 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
     column), as training reads an explicit --date-column: a gap, uneven spacing or a cell that is
     not ISO 8601 is refused, as is a step other than the run's (reading the rows as consecutive
     steps across a gap would forecast from the wrong inputs and print the wrong dates). "none"
-    reads the rows as steps, as does a run without dates. `log` hears notes (the dates read)."""
-    tau, notes = trained.tau, []
+    reads the rows as steps, as does a run without dates. `log` hears notes (the dates read).
+
+    `fill` (none, linear, ffill; default: the run's --fill) fills the file's missing dates and
+    empty cells as training did; `say` hears what it filled, as whole stderr lines. Both hear
+    nothing when the file is refused (a refusal stays one line)."""
+    tau, notes = trained.tau, []  # (who hears it, what), said once nothing is refused
+    fill = cfg.series.fill if fill is None else fill
     own_column = column is None
     if own_column:
         if cfg.series.column is None:
@@ -41,7 +48,8 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
         raise SeqlabError(f"--date-column auto is for training: forecast reads the run's date column "
                           f"({trained.dates.column!r}) unless --date-column names another (or none)")
     try:
-        x, dates = load_csv_series(path, column, date_column, log=notes.append)
+        x, dates = load_csv_series(path, column, date_column, log=lambda n: notes.append((log, n)), fill=fill,
+                                   say=lambda line: notes.append((say or _stderr, line)))
     except MissingColumn as exc:
         if exc.delimiter:  # the file is probably not comma-separated: that message says so
             raise
@@ -61,12 +69,16 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
                           f"{trained.dates.every}: the model forecasts one step of {trained.dates.every} at a time; "
                           f"resample the file to one value every {trained.dates.every}")
     if trained.dates is not None and dates is None and len(x) > 1:
-        notes.append(f"the run's series had dates, none were read from CSV file {path!r}: the times printed are "
-                     "positions in the file (from 1)")
-    for note in notes:
-        log(note)
+        notes.append((log, f"the run's series had dates, none were read from CSV file {path!r}: the times printed "
+                           "are positions in the file (from 1)"))
+    for hear, note in notes:
+        hear(note)
     # every window of the file is an input; none of it is held out (first_heldout is its end)
     return dataclasses.replace(trained, x=x, n_train=max(len(x) - tau, 0), noise_floor=None, dates=dates)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def far_from_training(series, trained, start: int, path: str, column: str | None) -> str | None:

@@ -60,7 +60,9 @@ def test_csv_column(tmp_path):
 @pytest.mark.parametrize("body, message", [
     ("a,b\n1,2\n3,x\n", "line 3, column 'b': 'x' is not a number"),
     ("a,b\n1,2\n3,nan\n", "NaN/inf"),
-    ("a,b\n1,2\n3,\n", "'' is not a number"),
+    ("a,b\n1,2\n3,\n", "line 3, column 'b': the cell is empty: --fill linear or --fill ffill fills missing values"),
+    ("a,b\n1,2\n3,NA\n", "line 3, column 'b': 'NA' marks a missing value: --fill linear or --fill ffill"),
+    ("a,b\n1,2\n3,inf\n", r"'inf' is NaN/inf; clean the series first \(--fill fills missing values, not infinite"),
     ("", "is empty"),
     ("a,b\n", "no values in column 'b'"),
     ("b,a,b\n1,2,3\n", r"2 columns named 'b' \(columns 1, 3\)"),  # read the first without a word
@@ -216,10 +218,12 @@ def test_a_date_column_gives_the_series_dates_and_its_future(tmp_path, stamps, e
      "file with several series"),
     (["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-06"],
      "a gap (2 missing values) between line 3 (2024-01-02) and line 4 (2024-01-05): 3 days apart where the "
-     "series steps by 1 day; a forecast needs an evenly spaced series: fill the gaps or resample it first"),
+     "series steps by 1 day; a forecast needs an evenly spaced series: fill the gaps (--fill linear or --fill ffill) "
+     "or resample it first"),
     (["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 02:30", "2024-01-01 03:30"],
      "uneven spacing between line 3 (2024-01-01 01:00) and line 4 (2024-01-01 02:30): 90 minutes apart where the "
-     "series steps by 1 hour"),
+     "series steps by 1 hour; a forecast needs an evenly spaced series: resample it first (--fill fills only whole "
+     "missing steps)"),
     (["2024-01-01", "2024-03-01", "2024-04-01", "2024-05-01"],
      "a gap (1 missing value) between line 2 (2024-01-01) and line 3 (2024-03-01): 2 months apart where the "
      "series steps by 1 month"),
@@ -253,8 +257,9 @@ def test_auto_takes_the_one_column_named_for_dates_and_says_so(tmp_path):
     assert dates is None and x.tolist() == [0.0, 1.0, 2.0, 3.0]
     assert lines == ["CSV file " + repr(str(gapped)) + ", column 'date': a gap (2 missing values) between line 3 "
                      "(2024-01-05) and line 4 (2024-01-08): 3 days apart where the series steps by 1 day: the rows "
-                     "are read as evenly spaced steps without dates (--date-column NAME insists on the dates)"]
-    with pytest.raises(SeqlabError, match="fill the gaps or resample it first$"):
+                     "are read as evenly spaced steps without dates (--date-column NAME insists on the dates; --fill linear or "
+                     "--fill ffill fills the missing dates)"]
+    with pytest.raises(SeqlabError, match=r"fill the gaps \(--fill linear or --fill ffill\) or resample it first$"):
         load_csv_series(gapped, "v", "date")
     # found by its name, dates newest first or repeated are still refused (a file read backwards, or two series)
     with pytest.raises(SeqlabError, match="newest first.*\\(oldest first\\)"):

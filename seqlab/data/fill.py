@@ -1,0 +1,128 @@
+"""Filling the missing values of an evenly spaced series (`--fill linear|ffill`), as pandas'
+`df.asfreq(step).interpolate()` / `.ffill()` would, before a forecaster reads it.
+
+A series arrives as (positions, values): each row's place on the series' grid of steps (from its
+dates: `DateIndex.read_cells(..., gaps=True)`; an undated series' rows are 0, 1, 2, ...) and its
+value, NaN for an empty cell. A position no row has is a missing date. Both are filled alike:
+
+    positions  0    1    2    3    4    5          (row 3 absent: a missing date; row 2 empty)
+    values     1.0  2.0  NaN  --   5.0  6.0
+    linear     1.0  2.0  3.0  4.0  5.0  6.0        (on the straight line between 2.0 and 5.0:
+    ffill      1.0  2.0  2.0  2.0  5.0  6.0         equal steps, so position is time)
+
+Missing values before the first known one cannot be filled from anything: those rows are dropped
+(`Filled.first` says where the series now starts, and the reader says so). Missing values after
+the last known one are refused for both methods: a forecast starts from the series' last values,
+and filling them would invent its starting point.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from seqlab.errors import SeqlabError
+
+FILLS = ("none", "linear", "ffill")
+LARGE_SHARE = 0.1  # a larger share of filled values is warned about: the model learns the filler's shape
+# more filled values than observed ones is refused: mostly invented, or one date far off (a year's typo)
+MOST = 0.5
+
+
+@dataclass(frozen=True)
+class Filled:
+    """A filled series: `values[i]` is at grid position `first + i`, one per step, none missing."""
+
+    values: list[float]
+    first: int  # the grid position of values[0]: the first known value (rows before it were dropped)
+    dropped: int  # rows dropped before the first known value (their values were empty)
+    filled: int  # values filled in, missing dates and empty cells together
+    missing_dates: int  # of those, grid positions no row had
+    longest: tuple[int, int] | None  # grid positions of the first and last value of the longest filled run
+
+    @property
+    def longest_steps(self) -> int:
+        return 0 if self.longest is None else self.longest[1] - self.longest[0] + 1
+
+
+def is_missing(value: float) -> bool:
+    return math.isnan(value)
+
+
+def _span(name: Callable[[int], str], a: int, b: int, unit: str) -> str:
+    """Grid positions a..b in words: '2024-01-03..2024-01-04', 'lines 4..5', 'line 4'."""
+    head = f"{unit}{'s' if unit and a != b else ''} " if unit else ""
+    return head + (name(a) if a == b else f"{name(a)}..{name(b)}")
+
+
+def fill_gaps(positions: list[int], values: list[float], method: str, *,
+              name: Callable[[int], str] = str, unit: str = "position") -> Filled:
+    """The series of `values` at grid `positions` (strictly increasing), every step from its first
+    known value to its last present, the missing ones filled by `method` (linear: on the straight
+    line between the known neighbours, by position; ffill: the last known value carried forward).
+
+    A SeqlabError when no value is known, when the last ones are missing, or when more than half
+    the series would be filled in (`name` names a grid position in those messages, after `unit`:
+    a date and "", or a line number and "line")."""
+    if method not in ("linear", "ffill"):
+        raise ValueError(f"fill method {method!r}: expected linear or ffill")
+    if len(positions) != len(values) or any(b <= a for a, b in zip(positions, positions[1:])):
+        raise ValueError("positions must be strictly increasing, one per value")
+    known = [i for i, v in enumerate(values) if not is_missing(v)]
+    if not known:
+        raise SeqlabError("it has no values to fill from: every cell is empty or NaN")
+    last_known = known[-1]
+    if last_known != len(values) - 1:
+        trailing = len(values) - 1 - last_known
+        span, end = _span(name, positions[last_known + 1], positions[-1], unit), positions[last_known]
+        raise SeqlabError(f"its last {trailing} value{'s are' if trailing != 1 else ' is'} empty ({span}): --fill "
+                          f"{method} fills only between known values, and a forecast starts from the series' last "
+                          f"values (filling them would invent its starting point): delete those rows, so that the "
+                          f"series ends at its last known value ({_span(name, end, end, unit)})")
+    first = positions[known[0]]
+    total = positions[-1] - first + 1
+    if total - len(known) > MOST * total:  # (before building it: a typo can make it huge)
+        i = max(range(known[0], len(positions) - 1), key=lambda j: positions[j + 1] - positions[j])
+        raise SeqlabError(f"--fill {method} would fill {total - len(known):,} of its {total:,} values, more than "
+                          f"half (the widest gap: {positions[i + 1] - positions[i] - 1:,} missing steps after "
+                          f"{_span(name, positions[i], positions[i], unit)}): is a date far off (a typo)? else "
+                          "resample the series to a coarser step first")
+    out, longest = [values[known[0]]], None
+    for a, b in zip(known, known[1:]):  # each pair of known neighbours, and the run of missing steps between
+        (pa, va), (pb, vb) = (positions[a], values[a]), (positions[b], values[b])
+        for k in range(1, pb - pa):
+            out.append(va + (vb - va) * k / (pb - pa) if method == "linear" else va)
+        out.append(vb)
+        if pb - pa > 1 and (longest is None or pb - pa - 1 > longest[1] - longest[0] + 1):
+            longest = (pa + 1, pb - 1)
+    filled = total - len(known)
+    missing_dates = total - (len(positions) - known[0])  # the grid's steps that no row has
+    return Filled(out, first, known[0], filled, missing_dates, longest)
+
+
+def fill_lines(method: str, done: Filled, name: Callable[[int], str] = str, unit: str = "position") -> list[str]:
+    """What `--fill` did, as whole stderr lines ('seqlab: note: ...', 'seqlab: warning: ...'), none
+    when nothing was filled or dropped. `name` names a grid position after `unit` (as `fill_gaps`)."""
+    lines = []
+    if done.dropped:
+        n = done.dropped
+        rows = f"the first {n} rows (their values are" if n != 1 else "the first row (its value is"
+        lines.append(f"seqlab: note: --fill {method} dropped {rows} empty, with nothing before to fill from): the "
+                     f"series starts at {_span(name, done.first, done.first, unit)}")
+    if not done.filled:
+        return lines
+    empty = done.filled - done.missing_dates
+    what = ([f"{done.missing_dates} missing date{'s' if done.missing_dates != 1 else ''}"] if done.missing_dates
+            else []) + ([f"{empty} empty cell{'s' if empty != 1 else ''}"] if empty else [])
+    at = _span(name, *done.longest, unit)
+    k = done.longest_steps
+    lines.append(f"seqlab: note: --fill {method} filled {done.filled} missing value{'s' if done.filled != 1 else ''} "
+                 f"({' and '.join(what)}, the longest gap {k} step{'s' if k != 1 else ''}, at {at})")
+    share = done.filled / len(done.values)
+    if share > LARGE_SHARE:
+        lines.append(f"seqlab: warning: {done.filled} of the series' {len(done.values)} values ({share:.0%}) "
+                     f"{'are' if done.filled != 1 else 'is'} "
+                     f"filled in by --fill {method}, not observed: the model learns and forecasts from the filler's "
+                     "shape as much as the data's; a series with fewer gaps (or a coarser step) is more faithful")
+    return lines
