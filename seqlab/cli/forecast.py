@@ -22,7 +22,8 @@ def register(commands, train) -> None:
                          description="Train a forecaster (the book's MLP, or a GRU/LSTM) on tau-lag windows "
                                      "of the book's noisy sine, or of a CSV column (--data FILE.csv --column "
                                      "NAME, dated by --date-column or a column named date/time/timestamp/"
-                                     "datetime; --fill linear|ffill fills its missing dates and empty cells). "
+                                     "datetime; --fill linear|ffill fills its missing dates and empty cells, "
+                                     "and the held-out MSEs leave the filled values out). "
                                      "Writes metrics.jsonl, best/last checkpoints, report.json (held-out "
                                      "one-step, multi-step and k-step MSEs, each beside the naive and, with "
                                      "--season M, the seasonal-naive forecast's) and the book's plots. "
@@ -37,7 +38,8 @@ def register(commands, train) -> None:
                                         "series (default) or from position --start (0-based) inside it; "
                                         "prints one 'time prediction [lower upper] [actual]' line each (time: "
                                         "the book's, position + 1; the date instead, ISO 8601, when the series "
-                                        "has dates). The series is the run's own, or with --data a newer CSV "
+                                        "has dates; actual 'filled' where --fill filled the value in: it is not "
+                                        "scored). The series is the run's own, or with --data a newer CSV "
                                         "file read the run's way.")
     f.add_argument("--checkpoint", required=True, metavar="DIR")
     f.add_argument("--which", choices=("best", "last"), default="best",
@@ -45,7 +47,9 @@ def register(commands, train) -> None:
     f.add_argument("--steps", type=int, required=True, metavar="K", help="how many steps to predict")
     f.add_argument("--start", type=int, default=None,
                    help="0-based position of the first predicted value (default: the end of the series; with "
-                        "--data, a position in that file)")
+                        "--data, a position in that file, counting from its first row: with --fill, the dates it "
+                        "fills in count, and so do the empty rows it drops before the first value, though no "
+                        "prediction can start there)")
     f.add_argument("--data", metavar="FILE.csv",
                    help="forecast after the end of this CSV file (e.g. this week's export) instead of the run's "
                         "series, without retraining: its column is read as the run's CSV was (the same reader "
@@ -72,7 +76,10 @@ def register(commands, train) -> None:
                         "each between its neighbours (by position: equal steps); ffill carries the last value "
                         "forward. Empty rows before the first value are dropped, empty cells after the last are "
                         "refused (the forecast would start from invented values); what was filled is said on "
-                        "stderr, and --start counts the filled series' positions")
+                        "stderr, and --start counts positions in the file as filled (see --start). Filled values "
+                        "are printed as actual 'filled' and left out of the MSE. A run with dates fills the file "
+                        "on the run's step. Daily dates on weekdays only (business days) are refused: "
+                        "--date-column none reads their rows as steps")
     f.add_argument("--interval", type=float, metavar="P",
                    help="also print a P prediction interval (e.g. 0.9) beside each prediction: 'lower upper' are "
                         "the prediction plus the (1-P)/2 and (1+P)/2 empirical quantiles of the model's h-step "
@@ -174,12 +181,14 @@ def run_forecast(args: argparse.Namespace) -> int:
 
     import torch
 
+    from seqlab.data.fill import forecast_lines
     from seqlab.errors import SeqlabError
     from seqlab.plotting import check_plot_path
     from seqlab.training.checkpoint import expect_task, load_checkpoint
     from seqlab.training.forecast import from_checkpoint, multistep
+    from seqlab.training.forecast_eval import observed_mask
     from seqlab.training.forecast_interval import interval_offsets
-    from seqlab.training.forecast_new_data import far_from_training, new_data_series
+    from seqlab.training.forecast_new_data import far_from_training, fill_said, new_data_series, start_position
 
     if args.steps <= 0:
         raise SeqlabError(f"--steps must be positive, got {args.steps}")
@@ -199,8 +208,12 @@ def run_forecast(args: argparse.Namespace) -> int:
     series = trained if args.data is None else new_data_series(
         args.data, args.column, args.date_column, trained, cfg, args.checkpoint, lambda n: notes.append(f"note: {n}"),
         args.fill, lambda line: notes.append(line.removeprefix("seqlab: ")))
-    start = len(series.x) if args.start is None else args.start
+    start = start_position(args.start, series)  # (--start counts the file's rows, the dropped ones too)
     preds = multistep(net, series, start, args.steps)
+    observed = observed_mask(series)
+    if not observed.all():
+        notes += [line.removeprefix("seqlab: ") for line in
+                  forecast_lines(observed.tolist(), start, series.tau, fill_said(args.fill, cfg))]
     if args.data is not None:
         far = far_from_training(series, trained, start, args.data, args.column or cfg.series.column)
         if far:
@@ -218,7 +231,8 @@ def run_forecast(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"seqlab: {note}", file=sys.stderr)
     actual = series.x[start:start + args.steps]
-    time = list(range(start + 1, start + args.steps + 1))  # the book's time: position + 1
+    seen = observed[start:start + args.steps]  # filled values are shown, marked, but not scored
+    time = list(range(series.offset + start + 1, series.offset + start + args.steps + 1))  # the book's: position + 1
     result = {"time": time, "predictions": preds.tolist()}
     dates = [series.dates.iso(p) for p in range(start, start + args.steps)] if series.dates else None
     if dates:
@@ -226,20 +240,20 @@ def run_forecast(args: argparse.Namespace) -> int:
     if band is not None:
         result.update(interval=args.interval, lower=lower.tolist(), upper=upper.tolist())
     if len(actual):
-        result["mse"] = ((preds[:len(actual)] - actual) ** 2).mean().item()
-        result["tokens"] = len(actual)
+        n = len(actual)
+        result["mse"] = ((preds[:n] - actual)[seen] ** 2).mean().item() if seen.any() else None
+        result["tokens"], result["filled"] = int(seen.sum()), n - int(seen.sum())
         if band is not None:
-            n = len(actual)
-            result["inside"] = int(((lower[:n] <= actual) & (actual <= upper[:n])).sum())
+            result["inside"] = int(((lower[:n] <= actual) & (actual <= upper[:n]))[seen].sum())
     if args.plot:
         from seqlab.plotting import plot_curves
 
-        t_all = torch.arange(1, len(series.x) + 1).float()
+        t_all = torch.arange(1, len(series.x) + 1).float() + series.offset
         t_pred = torch.tensor(time).float()
         bands = {f"{args.interval:g} interval": (t_pred, lower, upper)} if band is not None else None
         plot_curves(args.plot, t_all, {"data": series.x, f"{args.steps}-step forecast": preds},
                     xs={f"{args.steps}-step forecast": t_pred}, bands=bands, xlabel="time",
-                    ylabel="x", title=f"forecast from t = {start + 1}{f' ({dates[0]})' if dates else ''} on its "
+                    ylabel="x", title=f"forecast from t = {time[0]}{f' ({dates[0]})' if dates else ''} on its "
                                       "own outputs")
         result["plot"] = args.plot
     if args.json:
@@ -247,9 +261,17 @@ def run_forecast(args: argparse.Namespace) -> int:
         return 0
     for i, (t, p) in enumerate(zip(dates or time, result["predictions"])):
         bounds = f"\t{result['lower'][i]:.6f}\t{result['upper'][i]:.6f}" if band is not None else ""
-        print(f"{t}\t{p:.6f}{bounds}" + (f"\t{actual[i].item():.6f}" if i < len(actual) else ""))
-    if "mse" in result:
-        print(f"MSE over the {result['tokens']} observed values: {result['mse']:.6f}")
+        shown = "" if i >= len(actual) else f"\t{actual[i].item():.6f}" if seen[i] else "\tfilled"
+        print(f"{t}\t{p:.6f}{bounds}{shown}")
+    if len(actual):
+        k = result["filled"]
+        unscored = f"{k} of the {len(actual)} steps {'are filled values' if k != 1 else 'is a filled value'}, " \
+                   "not scored"
+        if result["tokens"]:
+            said = f" ({unscored})" if k else ""
+            print(f"MSE over the {result['tokens']} observed values: {result['mse']:.6f}{said}")
+        else:
+            print(f"no observed values to score: {unscored}")
     if "inside" in result:
         print(f"inside the {args.interval:g} interval: {result['inside']} of {result['tokens']}")
     return 0

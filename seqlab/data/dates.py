@@ -162,10 +162,14 @@ class DateIndex:
 
     @classmethod
     def read_cells(cls, cells: list[tuple[int, str]], column: str, where: str, hint: str = "", *,
-                   gaps: bool = False) -> tuple[DateIndex, list[int]]:
+                   gaps: bool = False, grid: DateIndex | None = None) -> tuple[DateIndex, list[int]]:
         """`from_cells`' index and each cell's position in it. `gaps`: dates missing from the series
         (cells a whole number of steps apart) are taken, the index spans them all (its length is
-        the last position + 1), and the positions skip them; uneven spacing is still refused."""
+        the last position + 1), and the positions skip them; uneven spacing is still refused. The
+        step is the most common difference; with `gaps`, the smallest when it divides every other
+        (the grid pandas' asfreq fills: a daily series missing most days still steps by a day);
+        with `grid` (a run's index), that index's step. Daily dates that look like business days
+        (weekdays only, the weekends missing) are refused (`BusinessDays`)."""
         head = f"{where}, column {column!r}"
         times = []
         for line, cell in cells:
@@ -212,19 +216,31 @@ class DateIndex:
         # one day of the month throughout, or that day clamped to a shorter month's end (the 30th: Feb 28)
         on_day = all(t.day == first.day or (t.day < first.day and _is_month_end(t)) for t in times)
         anchored = same_time and (on_day or ends)
+        if grid is not None and anchored != bool(grid.months):
+            if grid.months:  # (a fixed-step grid counts the days between monthly dates: it reads them)
+                raise UnevenDates(f"{head}: its dates are not on one day of each month, as the run's (one every "
+                                  f"{grid.every}) are")
+            anchored = False
         if anchored:  # a calendar step: monthly, quarterly, yearly, ...
             month_end = ends and any(t.day != first.day for t in times)  # (the 30th throughout: the 30th)
             diffs = [_month_index(b) - _month_index(a) for a, b in zip(times, times[1:])]
-            step_m = _usual(diffs)
-            steps = _steps(diffs, step_m, gaps, lambda i, d, missing: _gap(
-                head, cells, i, _say_months(d), _say_months(step_m), missing, hint))
+            step_m = grid.months if grid is not None else _step(diffs, gaps)
+            steps = _positions(diffs, step_m, gaps, lambda i, d, step, missing: _gap(
+                head, cells, i, _say_months(d), _say_months(step), missing, hint))
             index = cls(column, first, steps[-1] + 1, months=step_m, month_end=month_end, date_only=date_only,
                         month_only=month_only)
         else:
             diffs = [b - a for a, b in zip(times, times[1:])]
-            step = _usual(diffs)
-            steps = _steps(diffs, step, gaps, lambda i, d, missing: _gap(
-                head, cells, i, _say_delta(d), _say_delta(step), missing, hint))
+            step = grid.step if grid is not None else _step(diffs, gaps)
+            weekend = _weekend_gap(times, step)
+            if weekend is not None:
+                raise BusinessDays(_business_days(head, cells, weekend, gaps))
+            naive_clock = first.tzinfo is None and not date_only  # local times: a DST change skips an hour
+
+            def say(i, d, step, missing):
+                dst = naive_clock and missing is not None and d - step == timedelta(hours=1)
+                return _gap(head, cells, i, _say_delta(d), _say_delta(step), missing, hint, dst)
+            steps = _positions(diffs, step, gaps, say)
             index = cls(column, first, steps[-1] + 1, step=step, date_only=date_only,
                         tz_of_last=times[-1].utcoffset())
         for (line, cell), i, t in zip(cells, steps, times):  # the index must give back every date of the file
@@ -244,18 +260,48 @@ class UnevenDates(SeqlabError):
         self.missing = missing
 
 
+class BusinessDays(UnevenDates):
+    """Daily dates on weekdays only, the weekends missing: business days, which a calendar-day step
+    would fill (or refuse) as gaps; their rows are steps (--date-column none)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, None)
+
+
 def _steps(diffs: list, step, gaps: bool, say) -> list[int]:
     """Each timestamp's position, in steps from the first, given the differences between them; an
-    `UnevenDates` (its message from `say(i, diff, missing)`) for the first difference that is not
-    one step (nor, with `gaps`, a whole number of steps)."""
+    `UnevenDates` (its message from `say(i, diff, step, missing)`) for the first difference that is
+    not one step (nor, with `gaps`, a whole number of steps)."""
     positions = [0]
     for i, d in enumerate(diffs):
         whole = d % step == type(d)() and d > step  # (timedelta() or 0)
         if d != step and not (gaps and whole):
             missing = d // step - 1 if whole else None
-            raise UnevenDates(say(i, d, missing), missing)
+            raise UnevenDates(say(i, d, step, missing), missing)
         positions.append(positions[-1] + d // step)
     return positions
+
+
+def _positions(diffs: list, step, gaps: bool, say) -> list[int]:
+    """`_steps`; a refusal for uneven spacing that a finer grid would read as missing dates (the most
+    common step of a daily series missing most days is 2 days) names the first gap on that grid
+    instead, which --fill fills."""
+    try:
+        return _steps(diffs, step, gaps, say)
+    except UnevenDates as exc:
+        finer = _step(diffs, True)
+        if exc.missing is not None or finer == step or gaps:
+            raise
+        return _steps(diffs, finer, False, say)  # (raises: a gap on that grid)
+
+
+def _step(diffs: list, gaps: bool):
+    """The series' step: the most common difference; with `gaps`, the smallest when it divides every
+    other (pandas' asfreq grid)."""
+    small = min(diffs)
+    if gaps and all(d % small == type(d)() for d in diffs):
+        return small
+    return _usual(diffs)
 
 
 def _usual(diffs: list):
@@ -265,13 +311,38 @@ def _usual(diffs: list):
     return min(d for d, c in counts.items() if c == top)
 
 
+def _weekend_gap(times: list[datetime], step: timedelta) -> int | None:
+    """The index of the first gap over a Saturday or Sunday when the series steps by a day and every
+    row is a weekday (business days: no weekend, or holiday, is a missing date); else None."""
+    if step != timedelta(days=1) or any(t.weekday() >= 5 for t in times):
+        return None
+    for i, (a, b) in enumerate(zip(times, times[1:])):
+        days = (b - a).days
+        if any((a + timedelta(days=k)).weekday() >= 5 for k in range(1, min(days, 8))):
+            return i
+    return None
+
+
+def _business_days(head: str, cells: list[tuple[int, str]], i: int, gaps: bool) -> str:
+    (line0, cell0), (line1, cell1) = cells[i], cells[i + 1]
+    why = ("--fill would fill the weekends, inventing values for days that do not trade" if gaps else
+           "a step of one day makes every weekend a gap")
+    return (f"{head}: its dates look like business days (every row a weekday, the weekends missing: the first "
+            f"between line {line0} ({cell0}) and line {line1} ({cell1})): {why}; read the rows as evenly spaced "
+            "steps with --date-column none (the dates are then not printed"
+            f"{'; --fill still fills empty cells' if gaps else ''})")
+
+
 def _gap(head: str, cells: list[tuple[int, str]], i: int, said: str, step: str, missing: int | None,
-         hint: str) -> str:
+         hint: str, dst: bool = False) -> str:
     (line0, cell0), (line1, cell1) = cells[i], cells[i + 1]
     if missing is not None:
         what = f"a gap ({missing} missing value{'s' if missing != 1 else ''})"
         fix = "fill the gaps (--fill linear or --fill ffill) or resample it first"
     else:  # not a whole number of steps: no date is missing, the series is on another grid
         what, fix = "uneven spacing", "resample it first (--fill fills only whole missing steps)"
+    if dst:  # an hour missing from local times without offsets
+        fix += (" (or, in local time without UTC offsets, the hour a daylight-saving change skips: write the "
+                "offsets, or UTC)")
     return (f"{head}: {what} between line {line0} ({cell0}) and line {line1} ({cell1}): {said} apart where the "
             f"series steps by {step}; a forecast needs an evenly spaced series: {fix}{hint}")

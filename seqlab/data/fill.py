@@ -14,6 +14,9 @@ Missing values before the first known one cannot be filled from anything: those 
 (`Filled.first` says where the series now starts, and the reader says so). Missing values after
 the last known one are refused for both methods: a forecast starts from the series' last values,
 and filling them would invent its starting point.
+
+`Filled.observed` marks the values that were read, not filled: a filled value is never scored as
+if observed (held-out MSEs, `seqlab forecast`'s "actual" column).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Filled:
     filled: int  # values filled in, missing dates and empty cells together
     missing_dates: int  # of those, grid positions no row had
     longest: tuple[int, int] | None  # grid positions of the first and last value of the longest filled run
+    observed: list[bool]  # observed[i]: values[i] was read from the series, not filled in
 
     @property
     def longest_steps(self) -> int:
@@ -57,14 +61,14 @@ def _span(name: Callable[[int], str], a: int, b: int, unit: str) -> str:
 
 
 def fill_gaps(positions: list[int], values: list[float], method: str, *,
-              name: Callable[[int], str] = str, unit: str = "position") -> Filled:
+              name: Callable[[int], str] = str, unit: str = "position", every: str = "") -> Filled:
     """The series of `values` at grid `positions` (strictly increasing), every step from its first
     known value to its last present, the missing ones filled by `method` (linear: on the straight
     line between the known neighbours, by position; ffill: the last known value carried forward).
 
     A SeqlabError when no value is known, when the last ones are missing, or when more than half
     the series would be filled in (`name` names a grid position in those messages, after `unit`:
-    a date and "", or a line number and "line")."""
+    a date and "", or a line number and "line"; `every` describes the grid: " (one every 1 day)")."""
     if method not in ("linear", "ffill"):
         raise ValueError(f"fill method {method!r}: expected linear or ffill")
     if len(positions) != len(values) or any(b <= a for a, b in zip(positions, positions[1:])):
@@ -83,32 +87,51 @@ def fill_gaps(positions: list[int], values: list[float], method: str, *,
     first = positions[known[0]]
     total = positions[-1] - first + 1
     if total - len(known) > MOST * total:  # (before building it: a typo can make it huge)
-        i = max(range(known[0], len(positions) - 1), key=lambda j: positions[j + 1] - positions[j])
-        raise SeqlabError(f"--fill {method} would fill {total - len(known):,} of its {total:,} values, more than "
-                          f"half (the widest gap: {positions[i + 1] - positions[i] - 1:,} missing steps after "
-                          f"{_span(name, positions[i], positions[i], unit)}): is a date far off (a typo)? else "
-                          "resample the series to a coarser step first")
-    out, longest = [values[known[0]]], None
+        raise SeqlabError(_mostly_filled(positions, known, method, total, name, unit, every))
+    out, observed, longest = [values[known[0]]], [True], None
     for a, b in zip(known, known[1:]):  # each pair of known neighbours, and the run of missing steps between
         (pa, va), (pb, vb) = (positions[a], values[a]), (positions[b], values[b])
         for k in range(1, pb - pa):
             out.append(va + (vb - va) * k / (pb - pa) if method == "linear" else va)
         out.append(vb)
+        observed += [False] * (pb - pa - 1) + [True]
         if pb - pa > 1 and (longest is None or pb - pa - 1 > longest[1] - longest[0] + 1):
             longest = (pa + 1, pb - 1)
     filled = total - len(known)
     missing_dates = total - (len(positions) - known[0])  # the grid's steps that no row has
-    return Filled(out, first, known[0], filled, missing_dates, longest)
+    return Filled(out, first, known[0], filled, missing_dates, longest, observed)
 
 
-def fill_lines(method: str, done: Filled, name: Callable[[int], str] = str, unit: str = "position") -> list[str]:
+def _mostly_filled(positions: list[int], known: list[int], method: str, total: int, name, unit: str,
+                   every: str) -> str:
+    """Why more than half of the series would be filled: its longest run of unknown values (missing
+    dates and empty cells together), and a date typo suspected only when missing dates make it."""
+    a, b = max(zip(known, known[1:]), key=lambda ab: positions[ab[1]] - positions[ab[0]])
+    run = positions[b] - positions[a] - 1
+    empty = b - a - 1  # rows between the two known values: empty cells; the rest of the run has no row
+    kinds = [f"{n:,} {what}{'s' if n != 1 else ''}" for n, what in ((run - empty, "missing date"),
+                                                                    (empty, "empty cell")) if n]
+    steps = kinds[0] if len(kinds) == 1 else f"{run:,} steps ({' and '.join(kinds)})"
+    at = _span(name, positions[a] + 1, positions[b] - 1, unit)
+    said = (f"--fill {method} would fill {total - len(known):,} of its {total:,} values{every}, more than half (the "
+            f"longest run of unknown values: {steps}, at {at})")
+    if run - empty > MOST * total:  # one run of dates no row has makes most of it: perhaps a date far off
+        return (said + f": is {_span(name, positions[b], positions[b], unit)} a typo (a date far off)? else resample "
+                "the series to a coarser step first")
+    return said + ": the series would be mostly invented; resample it to a coarser step first"
+
+
+def fill_lines(method: str, done: Filled, name: Callable[[int], str] = str, unit: str = "position", *,
+               source: str = "", warn: bool = True) -> list[str]:
     """What `--fill` did, as whole stderr lines ('seqlab: note: ...', 'seqlab: warning: ...'), none
-    when nothing was filled or dropped. `name` names a grid position after `unit` (as `fill_gaps`)."""
-    lines = []
+    when nothing was filled or dropped. `name` names a grid position after `unit` (as `fill_gaps`);
+    `source` follows the method's name (" (the run's)"); `warn`: warn when over LARGE_SHARE of the
+    values are filled, as training hears it (a forecast's warning is `forecast_lines`')."""
+    lines, said = [], f"--fill {method}{source}"
     if done.dropped:
         n = done.dropped
         rows = f"the first {n} rows (their values are" if n != 1 else "the first row (its value is"
-        lines.append(f"seqlab: note: --fill {method} dropped {rows} empty, with nothing before to fill from): the "
+        lines.append(f"seqlab: note: {said} dropped {rows} empty, with nothing before to fill from): the "
                      f"series starts at {_span(name, done.first, done.first, unit)}")
     if not done.filled:
         return lines
@@ -117,12 +140,32 @@ def fill_lines(method: str, done: Filled, name: Callable[[int], str] = str, unit
             else []) + ([f"{empty} empty cell{'s' if empty != 1 else ''}"] if empty else [])
     at = _span(name, *done.longest, unit)
     k = done.longest_steps
-    lines.append(f"seqlab: note: --fill {method} filled {done.filled} missing value{'s' if done.filled != 1 else ''} "
+    lines.append(f"seqlab: note: {said} filled {done.filled} missing value{'s' if done.filled != 1 else ''} "
                  f"({' and '.join(what)}, the longest gap {k} step{'s' if k != 1 else ''}, at {at})")
     share = done.filled / len(done.values)
-    if share > LARGE_SHARE:
+    if warn and share > LARGE_SHARE:
         lines.append(f"seqlab: warning: {done.filled} of the series' {len(done.values)} values ({share:.0%}) "
                      f"{'are' if done.filled != 1 else 'is'} "
-                     f"filled in by --fill {method}, not observed: the model learns and forecasts from the filler's "
+                     f"filled in by {said}, not observed: the model learns and forecasts from the filler's "
                      "shape as much as the data's; a series with fewer gaps (or a coarser step) is more faithful")
     return lines
+
+
+def forecast_lines(observed: list[bool], start: int, tau: int, said: str) -> list[str]:
+    """What a forecast from position `start` of a filled series should hear (`said`: "--fill linear"):
+    a warning when over LARGE_SHARE of the series is filled, saying whether the tau values the
+    forecast starts from (positions start - tau .. start - 1) are among them; else a note when some
+    of those are. None when neither."""
+    filled = observed.count(False)
+    inputs = observed[start - tau:start].count(False)
+    what = f"the {tau} values the forecast starts from (the last tau = {tau} before its first step)"
+    share = filled / len(observed) if observed else 0.0
+    if share > LARGE_SHARE:
+        reads = (f"{inputs} of {what} {'are' if inputs != 1 else 'is'} filled: it continues invented values"
+                 if inputs else f"none of {what} is filled")
+        return [f"seqlab: warning: {filled} of the series' {len(observed)} values ({share:.0%}) "
+                f"{'are' if filled != 1 else 'is'} filled in by {said}, not observed; {reads}"]
+    if inputs:
+        return [f"seqlab: note: {inputs} of {what} {'were' if inputs != 1 else 'was'} filled in by {said}: it "
+                "continues invented values"]
+    return []

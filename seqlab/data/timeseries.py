@@ -12,20 +12,23 @@ that is held out.
 A CSV series may carry a date/time column (`load_csv_series`): its ISO 8601 timestamps must be
 strictly increasing and evenly spaced (a fixed step, or whole calendar months), and are kept as
 a `DateIndex` (start + step) that also names the timestamps after the series' end. Missing
-dates and empty/NaN cells are refused, or with `fill` filled (`seqlab.data.fill`).
+dates and empty/NaN cells are refused, or with `fill` filled (`seqlab.data.fill`); `read_csv_series`
+says which values were filled (`CsvSeries.observed`).
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import dataclasses
 import math
 import sys
+from datetime import timezone
 from pathlib import Path
 
 import torch
 
-from seqlab.data.dates import DateIndex, UnevenDates, parse_timestamp
+from seqlab.data.dates import BusinessDays, DateIndex, UnevenDates, parse_timestamp
 from seqlab.data.dates import show_cell as _show
 from seqlab.data.fill import FILLS, fill_gaps, fill_lines
 from seqlab.data.text import utf16_encoding
@@ -74,8 +77,9 @@ def lag_features(x: torch.Tensor, tau: int) -> tuple[torch.Tensor, torch.Tensor]
 
 _FIELD_LIMIT = 1 << 30  # csv's default of 131,072 characters refuses a long text column beside the numbers
 DATE_NAMES = ("date", "time", "timestamp", "datetime")  # the column names "auto" takes for dates (any case)
-# cells that mean "no value" (pandas' usual missing-value markers, any case): refused, or filled by --fill
-MISSING_CELLS = frozenset(("", "nan", "-nan", "na", "n/a", "#n/a", "null", "none"))
+# cells that mean "no value" (pandas' default na_values, any case): refused, or filled by --fill
+MISSING_CELLS = frozenset(("", "nan", "-nan", "na", "n/a", "#n/a", "#n/a n/a", "#na", "<na>", "null", "none",
+                           "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"))
 _FILL_FIX = "--fill linear or --fill ffill fills missing values, or clean the series first"
 
 
@@ -92,7 +96,33 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
 
 def load_csv_series(path: str | Path, column: str, date_column: str | None = "auto", *, log=None,
                     fill: str = "none", say=None) -> tuple[torch.Tensor, DateIndex | None]:
-    """`load_csv_column`'s numbers and, when the file has a date column, their `DateIndex`.
+    """`load_csv_column`'s numbers and, when the file has a date column, their `DateIndex`
+    (`read_csv_series`' x and dates)."""
+    read = read_csv_series(path, column, date_column, log=log, fill=fill, say=say)
+    return read.x, read.dates
+
+
+@dataclasses.dataclass(frozen=True)
+class CsvSeries:
+    """A CSV column as `read_csv_series` read it."""
+
+    x: torch.Tensor  # (T,) float32, its missing values filled (--fill)
+    dates: DateIndex | None  # the timestamps of positions 0 .. T-1, when the file has them
+    observed: torch.Tensor  # (T,) bool: False where --fill filled the value in (never score it as observed)
+    first: int = 0  # x[0]'s position in the file: its row (from 0), or with dates its step from the first row's
+    dropped: int = 0  # empty rows before the first value that --fill dropped (first > 0 then)
+
+    def dropped_said(self, fill: str) -> str:
+        """' (after --fill linear dropped its first 2 rows, empty)' when rows were dropped, else ''."""
+        n = self.dropped
+        return (f" (after --fill {fill} dropped its first {n} rows, empty)" if n > 1 else
+                f" (after --fill {fill} dropped its first row, empty)" if n else "")
+
+
+def read_csv_series(path: str | Path, column: str, date_column: str | None = "auto", *, log=None,
+                    fill: str = "none", say=None, source: str = "", warn: bool = True,
+                    grid: DateIndex | None = None) -> CsvSeries:
+    """The numbers of a CSV column and, when the file has a date column, their `DateIndex`.
 
     `date_column`: a column's name (its cells must be ISO 8601 dates or date-times, strictly
     increasing and evenly spaced, else a SeqlabError naming the first line at fault); "auto": the
@@ -104,7 +134,10 @@ def load_csv_series(path: str | Path, column: str, date_column: str | None = "au
     null, ...), naming its line; "linear" and "ffill" fill them (`seqlab.data.fill.fill_gaps`: the
     dates' positions, or an undated series' rows), drop empty rows before the first value, and
     refuse empty cells after the last. `say` hears what was filled, as whole stderr lines
-    ("seqlab: note: --fill linear filled ..."); None prints them to stderr.
+    ("seqlab: note: --fill linear filled ..."; `source` follows the method's name there: " (the
+    run's)"; `warn`: also the warning over a tenth filled, as training hears it); None prints them
+    to stderr. `grid`: with `fill`, the dates are read on that index's step (a run's: a newer file is
+    filled on the run's grid, not its own).
     """
     if fill not in FILLS:
         raise SeqlabError(f"--fill {fill}: expected one of {', '.join(FILLS)}")
@@ -180,32 +213,41 @@ def load_csv_series(path: str | Path, column: str, date_column: str | None = "au
         raise SeqlabError(f"CSV file {name} has no values in column {column!r}")
     where = f"CSV file {name}"
     say = say if say is not None else (lambda line: print(line, file=sys.stderr))
+    undated = dict(fill=fill, where=f"{where}, column {column!r}", say=say, source=source, warn=warn)
     if dcol is None or len(stamps) < 2:
-        return _undated(values, lines, fill, f"{where}, column {column!r}", say), None
+        return _undated(values, lines, **undated)
     if auto and parse_timestamp(stamps[0][1]) is None:
         if log is not None:
             log(f"column {header[dcol]!r} does not hold ISO dates (line {stamps[0][0]}: {_show(stamps[0][1])}): "
                 "the rows are read as evenly spaced steps without dates (--date-column NAME names a date column)")
-        return _undated(values, lines, fill, f"{where}, column {column!r}", say), None
+        return _undated(values, lines, **undated)
     hint = " (or --date-column none to read the rows as evenly spaced steps without dates)" if auto else ""
     try:
-        dates, positions = DateIndex.read_cells(stamps, header[dcol], where, hint, gaps=fill != "none")
+        dates, positions = DateIndex.read_cells(stamps, header[dcol], where, hint, gaps=fill != "none",
+                                                grid=grid if fill != "none" else None)
     except UnevenDates as exc:
-        if not auto:
-            raise
+        if not auto or (isinstance(exc, BusinessDays) and fill != "none"):
+            raise  # (filling a business day series' weekends would invent days that do not trade)
         # a column found by its name, in order but unevenly spaced (business days, gaps): the rows are
         # read as steps, as before dates were read; out of order or repeated dates stay refused
-        if log is not None:
+        if log is not None and isinstance(exc, BusinessDays):
+            log(f"column {header[dcol]!r} looks like business days (every row a weekday, the weekends missing): "
+                "the rows are read as evenly spaced steps without dates (their dates are not printed)")
+        elif log is not None:
             fills = "; --fill linear or --fill ffill fills the missing dates" if exc.missing is not None else ""
             log(f"{str(exc).split('; a forecast needs')[0]}: the rows are read as evenly spaced steps without "
                 f"dates (--date-column NAME insists on the dates{fills})")
-        return _undated(values, lines, fill, f"{where}, column {column!r}", say), None
+        return _undated(values, lines, **undated)
+    observed, first, dropped = [True] * len(values), 0, 0
     if fill != "none":
+        name = _namer(dates, positions, stamps)
         try:
-            done = fill_gaps(positions, values, fill, name=dates.iso, unit="")
+            done = fill_gaps(positions, values, fill, name=name, unit="", every=f" (one every {dates.every})")
         except SeqlabError as exc:
             raise SeqlabError(f"{where}, column {column!r}: {exc}") from None
-        said = fill_lines(fill, done, dates.iso, unit="")  # (positions on the whole file's dates)
+        # (positions on the whole file's dates)
+        said = fill_lines(fill, done, name, unit="", source=source, warn=warn)
+        observed, first, dropped = done.observed, done.first, done.dropped
         if done.dropped:  # the dates from the first value on, as the whole file's grid has them
             kept = dataclasses.replace(dates, start=dates.at(done.first), length=len(done.values))
             if any(kept.at(p) != dates.at(done.first + p) for p in range(kept.length)):
@@ -222,7 +264,26 @@ def load_csv_series(path: str | Path, column: str, date_column: str | None = "au
         found = " (found by its name; --date-column none reads the rows without dates)" if auto else ""
         log(f"dates from column {header[dcol]!r}{found}: {len(values)} values from {dates.iso(0)} to "
             f"{dates.iso(len(values) - 1)}, one every {dates.every}")
-    return torch.tensor(values, dtype=torch.float32), dates
+    return CsvSeries(torch.tensor(values, dtype=torch.float32), dates, torch.tensor(observed), first, dropped)
+
+
+def _namer(dates: DateIndex, positions: list[int], stamps: list[tuple[int, str]]):
+    """Names grid positions for --fill's messages. Timestamps with UTC offsets are named in their
+    own rows' offsets, and a missing one in its neighbours' (the index alone writes every position
+    in the first row's offset: off by an hour after a daylight-saving change); in UTC (Z) when its
+    neighbours' offsets differ (the offset it had is unknown)."""
+    if dates.months or dates.start.tzinfo is None:
+        return dates.iso
+    offsets = [parse_timestamp(cell).utcoffset() for _, cell in stamps]
+
+    def name(p: int) -> str:
+        k = max(bisect.bisect_right(positions, p) - 1, 0)  # the last row at or before p
+        before, after = offsets[k], offsets[min(k + 1, len(offsets) - 1)]
+        if positions[k] != p and before != after:
+            return dates.at(p).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        t = dates.at(p).astimezone(timezone(before))
+        return t.date().isoformat() if dates.date_only else t.isoformat()
+    return name
 
 
 def _number(cell: str, where: str, fill: str) -> float:
@@ -247,17 +308,18 @@ def _number(cell: str, where: str, fill: str) -> float:
     return value
 
 
-def _undated(values: list[float], lines: list[int], fill: str, where: str, say) -> torch.Tensor:
-    """The values of a series without dates, its missing ones filled by row (`fill` other than none)."""
-    if fill != "none":
-        try:
-            done = fill_gaps(list(range(len(values))), values, fill, name=lambda p: str(lines[p]), unit="line")
-        except SeqlabError as exc:
-            raise SeqlabError(f"{where}: {exc}") from None
-        for line in fill_lines(fill, done, name=lambda p: str(lines[p]), unit="line"):
-            say(line)
-        values = done.values
-    return torch.tensor(values, dtype=torch.float32)
+def _undated(values: list[float], lines: list[int], fill: str, where: str, say, source: str, warn: bool) -> CsvSeries:
+    """A series without dates, its missing values filled by row (`fill` other than none)."""
+    if fill == "none":
+        return CsvSeries(torch.tensor(values, dtype=torch.float32), None, torch.ones(len(values), dtype=torch.bool))
+    try:
+        done = fill_gaps(list(range(len(values))), values, fill, name=lambda p: str(lines[p]), unit="line")
+    except SeqlabError as exc:
+        raise SeqlabError(f"{where}: {exc}") from None
+    for line in fill_lines(fill, done, name=lambda p: str(lines[p]), unit="line", source=source, warn=warn):
+        say(line)
+    return CsvSeries(torch.tensor(done.values, dtype=torch.float32), None, torch.tensor(done.observed), done.first,
+                     done.dropped)
 
 
 class MissingColumn(SeqlabError):

@@ -40,7 +40,7 @@ from torch import nn
 from seqlab.config import RunConfig, to_dict
 from seqlab.data.registry import file_fingerprint, sha256_of
 from seqlab.data.dates import DateIndex
-from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, load_csv_series, sine_series
+from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, read_csv_series, sine_series
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
@@ -54,8 +54,8 @@ from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, 
 from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
 
 from seqlab.training.forecast_eval import (K_STEPS, baseline, baseline_mses, evaluate_loss,  # noqa: F401 (public here)
-                                          fitting_k_steps, heldout_mse, k_step_predictions, k_step_table,
-                                          multistep, one_step, plot_predictions, report)
+                                          fitting_k_steps, heldout_mse, heldout_scored, k_step_predictions,
+                                          k_step_table, multistep, one_step, plot_predictions, report)
 
 
 @dataclass
@@ -111,6 +111,8 @@ class Series:
     noise_floor: float | None = None  # noise variance, when known (the sine)
     dates: DateIndex | None = None  # the timestamps of positions 0, 1, ..., when the CSV has them
     season: int | None = None  # the seasonal-naive baseline's season, in steps
+    observed: torch.Tensor | None = None  # (T,) bool: False where --fill filled the value in (not scored); None: all
+    offset: int = 0  # x[0]'s position in its CSV file (empty rows --fill dropped before it): printed times count it
 
     @property
     def first_heldout(self) -> int:
@@ -128,7 +130,7 @@ def load_series(s: SeriesData, *, log=None) -> Series:
     if s.season is not None and s.season < 2:
         raise SeqlabError(f"--season must be at least 2 (the season's length in steps, e.g. 7 for daily data with a "
                           f"weekly cycle), got {s.season}")
-    dates = None
+    dates, observed = None, None
     if s.data is None:
         if s.column is not None:
             raise SeqlabError("--column needs --data FILE.csv (without --data the book's sine is used)")
@@ -139,8 +141,9 @@ def load_series(s: SeriesData, *, log=None) -> Series:
     else:
         if s.column is None:
             raise SeqlabError("--data FILE.csv needs --column NAME: the column holding the series")
-        x, dates = load_csv_series(s.data, s.column, s.date_column, log=log, fill=s.fill)
-        name, floor, default_window = f"column {s.column!r} of {s.data}", None, None
+        read = read_csv_series(s.data, s.column, s.date_column, log=log, fill=s.fill)
+        x, dates, observed = read.x, read.dates, read.observed if s.fill != "none" else None
+        name, floor, default_window = f"column {s.column!r} of {s.data}{read.dropped_said(s.fill)}", None, None
     x = check_series(x, s.tau, name=name)
     if s.season is not None and s.season >= len(x):
         raise SeqlabError(f"--season {s.season} is as long as {name} ({len(x)} values) or longer: the seasonal-naive "
@@ -171,7 +174,7 @@ def load_series(s: SeriesData, *, log=None) -> Series:
         window = x[: n_train + s.tau]
         mean, std = window.mean().item(), window.std().item()
         std = std if std > 0 else 1.0
-    return Series(x, s.tau, n_train, mean, std, floor, dates, s.season)
+    return Series(x, s.tau, n_train, mean, std, floor, dates, s.season, observed)
 
 
 # ---- training ----
@@ -260,7 +263,8 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         train_iter = torch.utils.data.DataLoader(train_set, t.batch_size, shuffle=True)
         loss_sum = _loss_sum
     train_eval = torch.utils.data.DataLoader(train_set, 1024)
-    held = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(features[n:], labels[n:]), 1024)
+    scored = heldout_scored(series, log)  # filled targets neither count in the held-out MSE nor choose best
+    held = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(features[n:][scored], labels[n:][scored]), 1024)
     start_epoch, best = 0, float("inf")
     if ckpt is not None:
         load_weights(net, ckpt)
@@ -311,7 +315,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
             improved = record["valid_loss"] < best
             best = min(best, record["valid_loss"])
             meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
-            extra = {"series": series.x}
+            extra = {"series": series.x, **({"observed": series.observed} if series.observed is not None else {})}
             if dist.is_main:  # rank 0 alone writes
                 if improved:  # best before last (see seqlab.training.lm._save)
                     save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
@@ -383,7 +387,11 @@ def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
         if dates.length != len(ckpt.extra["series"]):
             raise bad_checkpoint(ckpt, f"its dates are for {dates.length} values, its series has "
                                        f"{len(ckpt.extra['series'])}")
+    observed = ckpt.extra.get("observed")  # (runs from before it, and runs without --fill, have none)
+    if observed is not None and (observed.dtype != torch.bool or observed.shape != ckpt.extra["series"].shape):
+        raise bad_checkpoint(ckpt, f"its observed mask ({observed.dtype}, {tuple(observed.shape)}) does not match "
+                                   "its series")
     series = Series(ckpt.extra["series"], cfg.series.tau, ckpt.meta["n_train"], ckpt.meta["mean"],
-                    ckpt.meta["std"], ckpt.meta["noise_floor"], dates, cfg.series.season)
+                    ckpt.meta["std"], ckpt.meta["noise_floor"], dates, cfg.series.season, observed)
     return net, series, cfg
 

@@ -5,7 +5,9 @@ windows to (B, 1), and a `Series` (seqlab.training.forecast).
   (8.1), in the series' own units; a multi-step or k-step prediction reads only its own
   outputs after the observed window.
 - `report`: held-out MSEs (one-step, multi-step from the end of the training window, k-step)
-  beside the naive and seasonal-naive forecasts' on the same targets (`baseline_mses`).
+  beside the naive and seasonal-naive forecasts' on the same targets (`baseline_mses`). Targets
+  that --fill filled in (`Series.observed`) are left out of every MSE: a filled value is the
+  filler's guess, not an observation (`heldout_scored`; the report says how many: `heldout_filled`).
 - `plot_predictions`: the book's three figures.
 
 Prediction intervals from the held-out h-step errors are in `seqlab.training.forecast_interval`.
@@ -103,9 +105,30 @@ def k_step_predictions(net: nn.Module, series: Series, k: int) -> tuple[torch.Te
     return torch.arange(tau + k - 1, T), col
 
 
+def observed_mask(series: Series) -> torch.Tensor:
+    """(T,) bool: True where the series' value was observed, False where --fill filled it in."""
+    return series.observed if series.observed is not None else torch.ones(len(series.x), dtype=torch.bool)
+
+
+def heldout_scored(series: Series, log=None) -> torch.Tensor:
+    """(T - first_heldout,) bool: the held-out targets that are scored, those observed. `log` hears
+    how many were filled in (left out); a SeqlabError when every one was."""
+    scored = observed_mask(series)[series.first_heldout:]
+    filled = int((~scored).sum())
+    if filled == len(scored):
+        raise SeqlabError(f"every one of the {filled} held-out values (from position {series.first_heldout}) was "
+                          "filled in by --fill: there is nothing observed to score the model on; give the held-out "
+                          "part observed values (a smaller --n-train, or a series with fewer gaps at its end)")
+    if filled and log is not None:
+        log(f"{filled} of the {len(scored)} held-out values were filled in by --fill, not observed: the held-out "
+            f"MSEs (and the choice of best) score the other {len(scored) - filled}")
+    return scored
+
+
 def heldout_mse(positions: torch.Tensor, preds: torch.Tensor, series: Series) -> tuple[float, int]:
-    """MSE (and count) of the predictions whose target lies after the training window."""
-    keep = positions >= series.first_heldout
+    """MSE (and count) of the predictions whose target lies after the training window and was
+    observed (not filled in by --fill)."""
+    keep = (positions >= series.first_heldout) & observed_mask(series)[positions]
     n = int(keep.sum())
     if n == 0:
         return float("nan"), 0
@@ -128,19 +151,22 @@ def baseline_mses(series: Series, steps: Sequence[int]) -> dict:
     from the end of the training window. A seasonal figure whose first target has no observed
     value whole seasons back is None, with why in `seasonal_naive_left_out`."""
     x, T, start, m = series.x, len(series.x), series.first_heldout, series.season
+    observed = observed_mask(series)
     naive, seasonal, left_out = {}, {}, {}
     for k in steps:
         targets = torch.arange(max(start, series.tau + k - 1), T)  # those of heldout_mse(k_step_predictions)
+        targets = targets[observed[targets]]
         naive[str(k)] = ((baseline(x, targets, k) - x[targets]) ** 2).mean().item()
         if m is not None:
             back = m * -(-k // m)
-            if targets[0] < back:
+            if len(targets) and targets[0] < back:
                 seasonal[str(k)] = None
                 left_out[str(k)] = (f"the first held-out {k}-step target (position {int(targets[0])}) has no value "
                                     f"{back} steps (whole seasons of {m}) before it")
             else:
                 seasonal[str(k)] = ((baseline(x, targets, k, m) - x[targets]) ** 2).mean().item()
     targets = torch.arange(start, T)
+    targets = targets[observed[targets]]
     ahead = targets - (start - 1)  # the multi-step forecast's origin is the training window's last value
     multi_naive = ((baseline(x, targets, ahead) - x[targets]) ** 2).mean().item()
     multi_seasonal = (((baseline(x, targets, ahead, m) - x[targets]) ** 2).mean().item()
@@ -183,9 +209,11 @@ def _report(net: nn.Module, series: Series, steps: Sequence[int] | None) -> dict
         k_mse[str(k)] = {"mse": mse, "tokens": n}
     start = series.first_heldout
     multi = multistep(net, series, start, len(series.x) - start)
-    multi_mse = ((multi - series.x[start:]) ** 2).mean().item()
+    scored = observed_mask(series)[start:]
+    multi_mse = ((multi - series.x[start:])[scored] ** 2).mean().item()
     out = {"one_step_mse": k_mse["1"]["mse"] if "1" in k_mse else None,
            "multistep_mse": multi_mse, "k_step": k_mse, "k_step_left_out": left_out, "heldout_from": start,
+           "heldout_filled": int((~scored).sum()),
            "heldout_from_time": start + 1, "heldout_from_date": series.dates.iso(start) if series.dates else None,
            "noise_floor": series.noise_floor}
     out.update(baseline_mses(series, steps))

@@ -65,12 +65,13 @@ class Interval(NamedTuple):
     lower: torch.Tensor  # (K,) float64, the (1 - P) / 2 quantile of the errors, made monotone (never rising)
     upper: torch.Tensor  # (K,) float64, the (1 + P) / 2 quantile, made monotone (never falling)
     median: torch.Tensor  # (K,) float64, the median error: the model's bias at h (~0 for an unbiased one)
-    samples: list[int]  # how many errors each h used: n_heldout - h + 1
+    samples: list[int]  # how many errors each h used: n_heldout - h + 1 (less the filled targets under --fill)
 
 
 def heldout_errors(net: nn.Module, series: Series, max_steps: int) -> list[torch.Tensor]:
     """errors[h - 1]: the n_heldout - h + 1 errors e_h(o) of the module docstring, float64 in the
-    series' units, for h = 1 .. min(max_steps, n_heldout)."""
+    series' units, for h = 1 .. min(max_steps, n_heldout); of a series read with --fill, only those
+    whose target was observed."""
     start, tau = series.first_heldout, series.tau
     n = len(series.x) - start
     steps = min(max_steps, n)
@@ -82,7 +83,12 @@ def heldout_errors(net: nn.Module, series: Series, max_steps: int) -> list[torch
     with eval_mode(net):
         table = k_step_table(net, view, steps)
     held = series.x[start:]
-    return [(held[h - 1:] - table[:n - h + 1, tau + h - 1]).double() for h in range(1, steps + 1)]
+    errors = [(held[h - 1:] - table[:n - h + 1, tau + h - 1]).double() for h in range(1, steps + 1)]
+    if series.observed is None:
+        return errors
+    # a target --fill filled in is not an error the model made on data: left out (its inputs may be)
+    seen = series.observed[start:]
+    return [e[seen[h - 1:]] for h, e in enumerate(errors, start=1)]
 
 
 def interval_offsets(net: nn.Module, series: Series, steps: int, level: float) -> Interval:
@@ -104,6 +110,11 @@ def interval_offsets(net: nn.Module, series: Series, steps: int, level: float) -
                           f"least {MIN_ERRORS}): use --steps {top} or fewer with --interval, or hold out more "
                           "(retrain with a smaller --n-train)")
     errors = heldout_errors(net, series, steps)
+    few = [h for h, e in enumerate(errors, start=1) if len(e) < MIN_ERRORS]
+    if few:
+        raise SeqlabError(f"--fill filled so many of the run's held-out values that horizon {few[0]} has "
+                          f"{len(errors[few[0] - 1])} errors on observed values, fewer than {MIN_ERRORS}: use --steps "
+                          f"{few[0] - 1} or fewer with --interval, or retrain on a series with fewer gaps")
     q = torch.tensor([(1 - level) / 2, 0.5, (1 + level) / 2], dtype=torch.float64)
     bounds = torch.stack([torch.quantile(e, q) for e in errors])  # (steps, 3)
     # an interval never narrows as the horizon grows (module docstring)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from datetime import timedelta
 
-from seqlab.data.timeseries import MissingColumn, load_csv_series
+from seqlab.data.timeseries import MissingColumn, read_csv_series
 from seqlab.errors import SeqlabError
 from seqlab.training.forecast import Series
 
@@ -27,9 +28,13 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
     reads the rows as steps, as does a run without dates. `log` hears notes (the dates read).
 
     `fill` (none, linear, ffill; default: the run's --fill) fills the file's missing dates and
-    empty cells as training did; `say` hears what it filled, as whole stderr lines. Both hear
-    nothing when the file is refused (a refusal stays one line)."""
-    tau, notes = trained.tau, []  # (who hears it, what), said once nothing is refused
+    empty cells as training did, on the run's step when the run had dates (a file every other day
+    for a daily run has a day missing between its rows); `say` hears what it filled, as whole
+    stderr lines. Both hear nothing when the file is refused (a refusal stays one line). The
+    series' `observed` marks the values filled in, and its `offset` counts the empty rows dropped
+    before its first value (positions in the file: what --start and the printed times count)."""
+    tau = trained.tau
+    source = " (the run's)" if fill is None else ""
     fill = cfg.series.fill if fill is None else fill
     own_column = column is None
     if own_column:
@@ -47,9 +52,25 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
     elif date_column.lower() == "auto":
         raise SeqlabError(f"--date-column auto is for training: forecast reads the run's date column "
                           f"({trained.dates.column!r}) unless --date-column names another (or none)")
+    def read(grid):
+        notes = []  # (who hears it, what), said once nothing is refused
+        return notes, read_csv_series(path, column, date_column, log=lambda n: notes.append((log, n)), fill=fill,
+                                      say=lambda line: notes.append((say or _stderr, line)), source=source,
+                                      warn=False, grid=grid)
+
+    on_grid = fill != "none" and date_column is not None and trained.dates is not None
     try:
-        x, dates = load_csv_series(path, column, date_column, log=lambda n: notes.append((log, n)), fill=fill,
-                                   say=lambda line: notes.append((say or _stderr, line)))
+        try:
+            notes, got = read(trained.dates if on_grid else None)
+        except SeqlabError as exc:
+            if not on_grid or isinstance(exc, MissingColumn):
+                raise
+            try:  # on its own step: a file spaced otherwise than the run is refused below, saying so
+                notes, got = read(None)
+            except SeqlabError:
+                raise exc from None
+            if got.dates is None or _same_step(got.dates, trained.dates):
+                raise exc from None
     except MissingColumn as exc:
         if exc.delimiter:  # the file is probably not comma-separated: that message says so
             raise
@@ -61,20 +82,55 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
         raise SeqlabError(f"CSV file {path!r} has no column {exc.column!r}, the run's date column; its columns are: "
                           f"{columns}: name the file's date column with --date-column NAME (or --date-column none "
                           "to read the rows as steps without dates)") from None
+    x, dates = got.x, got.dates
     if len(x) < tau:
-        raise SeqlabError(f"column {column!r} of CSV file {path!r} has {len(x)} value{'s' if len(x) != 1 else ''}: "
-                          f"the model reads the last tau = {tau}, so it needs at least {tau}")
-    if dates is not None and (dates.months, dates.step) != (trained.dates.months, trained.dates.step):
+        raise SeqlabError(f"column {column!r} of CSV file {path!r}{got.dropped_said(fill)} has {len(x)} "
+                          f"value{'s' if len(x) != 1 else ''}: the model reads the last tau = {tau}, so it needs at "
+                          f"least {tau}")
+    if dates is not None and not _same_step(dates, trained.dates):
         raise SeqlabError(f"CSV file {path!r} has one value every {dates.every}, the run in {run!r} one every "
                           f"{trained.dates.every}: the model forecasts one step of {trained.dates.every} at a time; "
-                          f"resample the file to one value every {trained.dates.every}")
+                          f"resample the file to one value every {trained.dates.every}"
+                          f"{_fill_hint(dates, trained.dates, fill)}")
     if trained.dates is not None and dates is None and len(x) > 1:
         notes.append((log, f"the run's series had dates, none were read from CSV file {path!r}: the times printed "
                            "are positions in the file (from 1)"))
     for hear, note in notes:
         hear(note)
     # every window of the file is an input; none of it is held out (first_heldout is its end)
-    return dataclasses.replace(trained, x=x, n_train=max(len(x) - tau, 0), noise_floor=None, dates=dates)
+    return dataclasses.replace(trained, x=x, n_train=max(len(x) - tau, 0), noise_floor=None, dates=dates,
+                               observed=got.observed, offset=got.first)
+
+
+def start_position(start: int | None, series: Series) -> int:
+    """The series' position of `--start` (None: its end), which counts positions in the file: the
+    empty rows --fill dropped before the first value (`series.offset`) come first."""
+    if start is None:
+        return len(series.x)
+    if series.offset and not series.offset + series.tau <= start <= series.offset + len(series.x):
+        raise SeqlabError(f"--start {start}: prediction must start between position {series.offset + series.tau} "
+                          f"(--fill dropped the file's first {series.offset} positions, empty; then tau = {series.tau} "
+                          f"values observed) and {series.offset + len(series.x)} (the file's end)")
+    return start - series.offset
+
+
+def fill_said(fill: str | None, cfg) -> str:
+    """How notes name the fill of `seqlab forecast --data`: "--fill linear (the run's)" when it came
+    from the run."""
+    return f"--fill {cfg.series.fill} (the run's)" if fill is None else f"--fill {fill}"
+
+
+def _fill_hint(dates, run, fill: str) -> str:
+    """' (or --fill ...)' when the file steps by a whole number of the run's steps: --fill fills in those
+    between its rows (on the run's grid, as training's)."""
+    if fill != "none" or bool(dates.months) != bool(run.months):
+        return ""
+    whole = dates.months % run.months == 0 if run.months else dates.step % run.step == timedelta(0)
+    return f" (or --fill linear or --fill ffill fills in the steps of {run.every} between its rows)" if whole else ""
+
+
+def _same_step(dates, run) -> bool:
+    return (dates.months, dates.step) == (run.months, run.step)
 
 
 def _stderr(line: str) -> None:
@@ -92,7 +148,7 @@ def far_from_training(series, trained, start: int, path: str, column: str | None
     if far <= FAR_STD:
         return None
     where = (f"the last {len(window)} values" if start == len(series.x) else
-             f"the {len(window)} values before --start {start}")
+             f"the {len(window)} values before --start {start + series.offset}")
     which = f"column {column!r}" if column else "the column"
     return (f"{where} of CSV file {path!r} (mean {window.mean().item():.4g}) lie {far:.1f} training std from "
             f"the run's training mean ({mean:.4g}, std {std:.4g}): the model never saw values like these: its "

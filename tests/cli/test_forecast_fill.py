@@ -99,8 +99,8 @@ def test_forecast_data_reuses_the_runs_fill_and_matches_a_file_filled_by_hand(fi
                                              if i not in NEW_GONE])
     code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 3, "--data", gapped, "--json")
     assert code == 0
-    assert ("seqlab: note: --fill linear filled 3 missing values (3 missing dates, the longest gap 3 steps, at "
-            "2024-06-11..2024-06-13)") in printed.err.splitlines()
+    assert ("seqlab: note: --fill linear (the run's) filled 3 missing values (3 missing dates, the longest gap 3 "
+            "steps, at 2024-06-11..2024-06-13)") in printed.err.splitlines()
     result = json.loads(printed.out)
     assert result["date"] == [str(_day(NEW_FIRST + NEW_N + h)) for h in range(3)]
     # the same forecast as from the file filled by hand (no gaps: --fill none reads it as it is)
@@ -110,10 +110,10 @@ def test_forecast_data_reuses_the_runs_fill_and_matches_a_file_filled_by_hand(fi
                        "--json")
     assert code == 0 and json.loads(plain.out)["predictions"] == pytest.approx(result["predictions"], abs=1e-6)
     assert "--fill" not in plain.err
-    # --start counts the filled series' positions: 12 is the first filled date
+    # --start counts the filled series' positions: 12 is the first filled date (shown as filled, not scored)
     code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 1, "--data", gapped, "--start", 12)
     first = printed.out.splitlines()[0].split("\t")
-    assert code == 0 and first[0] == "2024-06-11" and first[2] == f"{_linear(values, NEW_GONE)[12]:.6f}"
+    assert code == 0 and first[0] == "2024-06-11" and first[2] == "filled"
     # its own --fill overrides the run's: ffill, as a file carried forward by hand
     code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 3, "--data", gapped, "--fill", "ffill",
                          "--json")
@@ -152,3 +152,160 @@ def test_fill_refusals_are_one_line(filled_run, tmp_path, capsys):
         code, printed = _run(capsys, *argv)
         assert code == 2 and printed.out == "" and message in printed.err, (argv, printed.err)
         assert "Traceback" not in printed.err and "seqlab: note" not in printed.err
+
+
+# ---- filled values are never scored as observed ----
+
+HELD_GONE, HELD_EMPTY = 60, 70  # in the held-out part (positions 48..79 of 80: 60% minus tau trains)
+
+
+@pytest.fixture(scope="module")
+def heldout_gaps_run(tmp_path_factory, one_thread):
+    folder = tmp_path_factory.mktemp("held")
+    values = _values(TRAIN_N)
+    csv = _write(folder / "train.csv", [(_day(i), "" if i == HELD_EMPTY else v) for i, v in enumerate(values)
+                                        if i != HELD_GONE])
+    out = folder / "run"
+    code = main(["train", "forecast", "--data", str(csv), "--column", "sales", "--fill", "linear", "--epochs", "2",
+                 "--out", str(out)])
+    assert code == 0
+    return out, values
+
+
+def test_training_scores_only_observed_heldout_targets(heldout_gaps_run, capsys):
+    from seqlab.training.forecast_eval import multistep, one_step
+
+    run, _ = heldout_gaps_run
+    report = json.loads((run / "report.json").read_text())
+    assert report["heldout_from"] == 48 and report["heldout_filled"] == 2
+    assert report["k_step"]["1"]["tokens"] == report["k_step"]["4"]["tokens"] == 32 - 2
+    ckpt = load_checkpoint(run, "best")
+    net, series, _ = from_checkpoint(ckpt)
+    assert (~ckpt.extra["observed"]).nonzero().flatten().tolist() == [HELD_GONE, HELD_EMPTY]
+    scored = [p for p in range(48, TRAIN_N) if p not in (HELD_GONE, HELD_EMPTY)]
+    one = one_step(net, series)  # predictions of positions tau ..
+    by_hand = sum((one[p - 4].item() - series.x[p].item()) ** 2 for p in scored) / len(scored)
+    assert report["one_step_mse"] == pytest.approx(by_hand, rel=1e-5)
+    multi = multistep(net, series, 48, TRAIN_N - 48)
+    by_hand = sum((multi[p - 48].item() - series.x[p].item()) ** 2 for p in scored) / len(scored)
+    assert report["multistep_mse"] == pytest.approx(by_hand, rel=1e-5)
+    # the epochs' held-out MSE (which chose best) leaves them out too
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    best = next(r for r in records if r["epoch"] == report["best_epoch"])
+    assert best["valid_loss"] == pytest.approx(report["one_step_mse"], rel=1e-4)
+    # evaluate scores the same targets
+    code, printed = _run(capsys, "evaluate", "--checkpoint", run)
+    assert code == 0 and json.loads(printed.out)["tokens"] == 30
+
+
+def test_training_says_how_many_heldout_values_are_filled(tmp_path, capsys, one_thread):
+    values = _values(TRAIN_N)
+    csv = _write(tmp_path / "t.csv", [(_day(i), "" if i == HELD_EMPTY else v) for i, v in enumerate(values)
+                                      if i != HELD_GONE])
+    code, printed = _run(capsys, "train", "forecast", "--data", csv, "--column", "sales", "--fill", "ffill",
+                         "--epochs", "1", "--out", tmp_path / "run")
+    assert code == 0
+    assert ("2 of the 32 held-out values were filled in by --fill, not observed: the held-out MSEs (and the choice of "
+            "best) score the other 30") in printed.out
+
+
+def test_forecast_data_marks_filled_actuals_and_scores_the_observed_ones(filled_run, tmp_path, capsys):
+    run, _, _ = filled_run
+    values = _values(NEW_N, NEW_FIRST)
+    gapped = _write(tmp_path / "newer.csv", [(_day(NEW_FIRST + i), v) for i, v in enumerate(values)
+                                             if i not in NEW_GONE])
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 6, "--data", gapped, "--start", 10)
+    assert code == 0
+    lines = [line.split("\t") for line in printed.out.splitlines()]
+    assert [row[2] for row in lines[:6]] == [f"{values[10]:.6f}", f"{values[11]:.6f}", "filled", "filled", "filled",
+                                             f"{values[15]:.6f}"]
+    preds = [float(row[1]) for row in lines[:6]]
+    scored = [0, 1, 5]
+    by_hand = sum((preds[i] - values[10 + i]) ** 2 for i in scored) / 3
+    mse = float(lines[6][0].split(": ")[1].split(" ")[0])
+    assert mse == pytest.approx(by_hand, rel=1e-4, abs=1e-5)
+    assert lines[6][0].endswith("(3 of the 6 steps are filled values, not scored)")
+    assert lines[6][0].startswith("MSE over the 3 observed values: ")
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 6, "--data", gapped, "--start", 10,
+                         "--json")
+    result = json.loads(printed.out)
+    assert (result["tokens"], result["filled"]) == (3, 3) and result["mse"] == pytest.approx(by_hand, rel=1e-4)
+    # every step filled: nothing to score
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 3, "--data", gapped, "--start", 12)
+    assert code == 0 and printed.out.splitlines()[-1] == ("no observed values to score: 3 of the 3 steps are filled "
+                                                          "values, not scored")
+    # the forecast hears whether its inputs are filled, not what the model learns
+    assert ("seqlab: note: 1 of the 4 values the forecast starts from (the last tau = 4 before its first step) was "
+            "filled in by --fill linear (the run's): it continues invented values") in \
+        _run(capsys, "forecast", "--checkpoint", run, "--steps", 1, "--data", gapped, "--start", 13)[1].err
+
+
+def test_forecast_data_every_other_day_is_filled_on_the_runs_daily_grid(filled_run, tmp_path, capsys):
+    run, _, _ = filled_run
+    values = _values(NEW_N, NEW_FIRST)
+    every2 = _write(tmp_path / "every2.csv", [(_day(NEW_FIRST + i), v) for i, v in enumerate(values) if i % 2 == 0])
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", every2, "--json")
+    assert code == 0, printed.err
+    odd = set(range(1, NEW_N - 1, 2))  # the file ends on day 28 of 30
+    by_hand = _write(tmp_path / "by_hand.csv", [(_day(NEW_FIRST + i), repr(v)) for i, v in
+                                                enumerate(_linear(values[:NEW_N - 1], odd))])
+    code, plain = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", by_hand, "--fill", "none",
+                       "--json")
+    assert json.loads(printed.out)["predictions"] == pytest.approx(json.loads(plain.out)["predictions"], abs=1e-5)
+    assert json.loads(printed.out)["date"] == [str(_day(NEW_FIRST + NEW_N - 1)), str(_day(NEW_FIRST + NEW_N))]
+    warned = [line for line in printed.err.splitlines() if "warning" in line]
+    assert warned == ["seqlab: warning: 14 of the series' 29 values (48%) are filled in by --fill linear (the run's), "
+                      "not observed; 2 of the 4 values the forecast starts from (the last tau = 4 before its first "
+                      "step) are filled: it continues invented values"]
+    # without --fill the file is refused for its step, saying --fill fills the days between
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", every2, "--fill", "none")
+    assert code == 2
+    assert "(or --fill linear or --fill ffill fills in the steps of 1 day between its rows)" in printed.err
+
+
+def test_undated_times_and_start_count_the_rows_dropped_before_the_first_value(filled_run, tmp_path, capsys):
+    run, _, _ = filled_run
+    values = _values(6, NEW_FIRST)
+    f = _write(tmp_path / "lead.csv", [(_day(NEW_FIRST + i), "" if i < 2 else values[i - 2]) for i in range(8)])
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", f, "--date-column", "none")
+    assert code == 0 and [line.split("\t")[0] for line in printed.out.splitlines()] == ["9", "10"]  # rows 8, 9
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 1, "--data", f, "--date-column", "none",
+                         "--start", 6)
+    row = printed.out.splitlines()[0].split("\t")
+    assert code == 0 and row[0] == "7" and row[2] == f"{values[4]:.6f}"  # the file's 7th value row
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 1, "--data", f, "--date-column", "none",
+                         "--start", 5)
+    assert code == 2 and ("--start 5: prediction must start between position 6 (--fill dropped the file's first 2 "
+                          "positions, empty; then tau = 4 values observed) and 8 (the file's end)") in printed.err
+
+
+def test_too_few_values_after_dropped_rows_says_so(filled_run, tmp_path, capsys):
+    run, _, _ = filled_run
+    short = _write(tmp_path / "short.csv", [(_day(NEW_FIRST + i), "" if i < 2 else 10 + i) for i in range(5)])
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 1, "--data", short)
+    assert code == 2 and (f"column 'sales' of CSV file {str(short)!r} (after --fill linear dropped its first 2 rows, "
+                          "empty) has 3 values: the model reads the last tau = 4, so it needs at least 4") \
+        in printed.err
+    code, printed = _run(capsys, "train", "forecast", "--data", short, "--column", "sales", "--fill", "linear",
+                         "--out", tmp_path / "run")
+    assert code == 2 and (f"column 'sales' of {short} (after --fill linear dropped its first 2 rows, empty) has 3 "
+                          "values; with tau = 4 it needs at least 5") in printed.err
+
+
+def test_interval_errors_leave_filled_targets_out(heldout_gaps_run):
+    import dataclasses
+
+    from seqlab.training.forecast_interval import heldout_errors, interval_offsets
+
+    run, _ = heldout_gaps_run
+    net, series, _ = from_checkpoint(load_checkpoint(run, "best"))
+    masked = heldout_errors(net, series, 3)
+    every = heldout_errors(net, dataclasses.replace(series, observed=None), 3)
+    for h, (m, e) in enumerate(zip(masked, every), start=1):
+        # error r of horizon h is of the target at position 48 + r + h - 1
+        keep = [r for r in range(len(e)) if 48 + r + h - 1 not in (HELD_GONE, HELD_EMPTY)]
+        assert len(e) == 32 - h + 1 and len(m) == len(e) - 2
+        assert torch.equal(m, e[keep])
+    band = interval_offsets(net, series, 3, 0.8)
+    assert band.samples == [30, 29, 28]
+    assert band.median[0].item() == pytest.approx(torch.quantile(masked[0], 0.5).item())

@@ -2,12 +2,15 @@
 and the CSV reader that calls it."""
 
 import math
+from datetime import datetime, timedelta
 
 import pytest
+import torch
 
 from seqlab import SeqlabError
-from seqlab.data.fill import Filled, fill_gaps, fill_lines
-from seqlab.data.timeseries import load_csv_series
+from seqlab.data.dates import DateIndex
+from seqlab.data.fill import Filled, fill_gaps, fill_lines, forecast_lines
+from seqlab.data.timeseries import load_csv_series, read_csv_series
 
 NAN = math.nan
 
@@ -51,9 +54,9 @@ def test_more_filled_than_observed_is_refused():
     assert fill_gaps([0, 1, 2, 7], [0.0, 1.0, 2.0, 7.0], "linear").values == [float(i) for i in range(8)]
     with pytest.raises(SeqlabError) as e:
         fill_gaps([0, 1, 2, 8], [0.0, 1.0, 2.0, 8.0], "linear", name=lambda p: f"2024-01-{p + 1:02d}", unit="")
-    assert str(e.value) == ("--fill linear would fill 5 of its 9 values, more than half (the widest gap: 5 missing "
-                            "steps after 2024-01-03): is a date far off (a typo)? else resample the series to a "
-                            "coarser step first")
+    assert str(e.value) == ("--fill linear would fill 5 of its 9 values, more than half (the longest run of unknown "
+                            "values: 5 missing dates, at 2024-01-04..2024-01-08): is 2024-01-09 a typo (a date far "
+                            "off)? else resample the series to a coarser step first")
 
 
 def test_the_note_counts_what_was_filled_and_warns_over_a_tenth():
@@ -67,7 +70,7 @@ def test_the_note_counts_what_was_filled_and_warns_over_a_tenth():
                         "steps, at 2024-01-05..2024-01-06)")
     assert len(lines) == 2 and lines[1].startswith("seqlab: warning: 2 of the series' 10 values (20%) are filled in "
                                                    "by --fill ffill, not observed")
-    dropped = Filled([1.0, 2.0], first=2, dropped=2, filled=0, missing_dates=0, longest=None)
+    dropped = Filled([1.0, 2.0], first=2, dropped=2, filled=0, missing_dates=0, longest=None, observed=[True, True])
     assert fill_lines("linear", dropped, lambda p: str(p + 2), unit="line") == [
         "seqlab: note: --fill linear dropped the first 2 rows (their values are empty, with nothing before to fill "
         "from): the series starts at line 4"]
@@ -190,7 +193,8 @@ def test_trailing_empty_cells_are_refused(tmp_path):
      "steps by 1 day; a forecast needs an evenly spaced series: resample it first (--fill fills only whole missing "
      "steps)"),
     (["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 02:00", "2024-01-01 03:30"], "90 minutes apart"),
-    (["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-06"], "1 day apart where the series steps by 2 days"),
+    # (every 2 days then 1: --fill reads it on a 1-day grid, tests below; 2 then 3: no grid divides both)
+    (["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-08"], "3 days apart where the series steps by 2 days"),
 ])
 def test_an_uneven_step_is_still_refused(tmp_path, stamps, message):
     f = _csv(tmp_path, [(s, i) for i, s in enumerate(stamps)])
@@ -212,3 +216,162 @@ def test_auto_dates_with_a_gap_are_filled_rather_than_dropped(tmp_path):
 def test_an_unknown_fill_is_refused(tmp_path):
     with pytest.raises(SeqlabError, match="--fill cubic: expected one of none, linear, ffill"):
         load_csv_series(_csv(tmp_path, [("2024-01-01", 1)]), "v", fill="cubic")
+
+
+# ---- which values were observed, and the messages of refusals ----
+
+def test_filled_marks_the_values_it_filled_in():
+    done = fill_gaps([0, 1, 2, 5, 6], [10.0, 13.0, NAN, 4.0, 5.0], "linear")
+    assert done.observed == [True, True, False, False, False, True, True]
+    done = fill_gaps([3, 4, 5, 7], [NAN, NAN, 1.0, 3.0], "ffill")  # the dropped rows are not in it
+    assert (done.values, done.observed) == ([1.0, 1.0, 3.0], [True, False, True])
+
+
+def test_more_than_half_empty_cells_names_the_run_of_empty_cells_without_a_date_typo(tmp_path):
+    f = _csv(tmp_path, [("2024-01-01", 1), ("2024-01-02", ""), ("2024-01-03", ""), ("2024-01-04", ""),
+                        ("2024-01-05", ""), ("2024-01-06", 6), ("2024-01-07", 7)])
+    with pytest.raises(SeqlabError) as e:
+        _read(f, "linear")
+    assert str(e.value) == (f"CSV file {str(f)!r}, column 'v': --fill linear would fill 4 of its 7 values (one every "
+                            "1 day), more than half (the longest run of unknown values: 4 empty cells, at "
+                            "2024-01-02..2024-01-05): the series would be mostly invented; resample it to a coarser "
+                            "step first")
+    undated = tmp_path / "u.csv"
+    undated.write_text("v\n1\nNA\nNA\nNA\nNA\n6\n7\n")
+    with pytest.raises(SeqlabError) as e:
+        _read(undated, "ffill", None)
+    assert "(the longest run of unknown values: 4 empty cells, at lines 3..6)" in str(e.value)
+    assert "typo" not in str(e.value) and "one every" not in str(e.value)
+    # missing dates and empty cells together make one run; a date typo only when missing dates make most of it
+    with pytest.raises(SeqlabError) as e:
+        fill_gaps([0, 1, 2, 6], [0.0, 1.0, NAN, 6.0], "linear", name=str, unit="")
+    assert "(the longest run of unknown values: 4 steps (3 missing dates and 1 empty cell), at 2..5)" in str(e.value)
+    assert "typo" not in str(e.value)
+
+
+def test_pandas_default_missing_markers_are_missing(tmp_path):
+    f = tmp_path / "na.csv"
+    f.write_text("v\n0\n<NA>\n2\n#NA\n4\n-NaN\n6\n1.#IND\n8\n-1.#QNAN\n10\n#N/A N/A\n12\n")
+    x, _, said = _read(f, "linear", None)
+    assert x == [float(i) for i in range(13)] and "(6 empty cells" in said[0]
+    with pytest.raises(SeqlabError, match=r"line 3, column 'v': '<NA>' marks a missing value: --fill linear or"):
+        _read(f, "none", None)
+
+
+# ---- the grid: the smallest step, a run's step, business days ----
+
+def test_a_daily_series_missing_most_days_is_filled_on_a_one_day_grid(tmp_path):
+    # differences 1, 2, 2, 2, 1 days: the most common (2) would call the 1-day steps uneven; the smallest divides all
+    f = _csv(tmp_path, [("2024-01-01", 1), ("2024-01-02", 2), ("2024-01-04", 4), ("2024-01-06", 6),
+                        ("2024-01-08", 8), ("2024-01-09", 9)])
+    x, dates, said = _read(f, "linear")
+    assert x == [float(i) for i in range(1, 10)] and dates.every == "1 day" and dates.iso(9) == "2024-01-10"
+    assert _read(f, "ffill")[0] == [1.0, 2.0, 2.0, 4.0, 4.0, 6.0, 6.0, 8.0, 9.0]
+    assert said[0].startswith("seqlab: note: --fill linear filled 3 missing values (3 missing dates")
+    # without --fill it is refused at its first gap on that grid, which --fill fills (not as uneven spacing)
+    with pytest.raises(SeqlabError) as e:
+        _read(f, "none")
+    assert ("a gap (1 missing value) between line 3 (2024-01-02) and line 4 (2024-01-04): 2 days apart where the "
+            "series steps by 1 day" in str(e.value)) and "fill the gaps (--fill linear or --fill ffill)" in str(e.value)
+
+
+def test_a_file_is_read_on_a_given_grid(tmp_path):
+    f = _csv(tmp_path, [("2024-04-20", 150), ("2024-04-22", 152), ("2024-04-24", 156)])
+    daily = DateIndex("date", datetime(2024, 1, 1), 10, step=timedelta(days=1))
+    read = read_csv_series(f, "v", "date", fill="linear", say=[].append, grid=daily)
+    assert read.x.tolist() == [150.0, 151.0, 152.0, 154.0, 156.0] and read.dates.iso(5) == "2024-04-25"
+    assert read.observed.tolist() == [True, False, True, False, True]
+    # its own grid, without one: every 2 days
+    assert read_csv_series(f, "v", "date", fill="linear", say=[].append).dates.every == "2 days"
+
+
+def test_business_days_are_not_filled_and_not_taken_for_gaps(tmp_path):
+    # Thursday, Friday, then Monday, Tuesday: weekdays only, the weekend missing
+    f = _csv(tmp_path, [("2024-01-04", 1), ("2024-01-05", 2), ("2024-01-08", 3), ("2024-01-09", "")])
+    for date_column in ("date", "auto"):
+        with pytest.raises(SeqlabError) as e:
+            _read(f, "linear", date_column)
+        assert str(e.value) == (f"CSV file {str(f)!r}, column 'date': its dates look like business days (every row a "
+                                "weekday, the weekends missing: the first between line 3 (2024-01-05) and line 4 "
+                                "(2024-01-08)): --fill would fill the weekends, inventing values for days that do "
+                                "not trade; read the rows as evenly spaced steps with --date-column none (the dates "
+                                "are then not printed; --fill still fills empty cells)")
+    g = _csv(tmp_path, [("2024-01-04", 1), ("2024-01-05", 2), ("2024-01-08", 3), ("2024-01-09", 4)], name="g.csv")
+    with pytest.raises(SeqlabError, match=r"a step of one day makes every weekend a gap; read the rows as evenly "
+                                          r"spaced steps with --date-column none \(the dates are then not printed\)$"):
+        _read(g, "none")
+    logged = []
+    x, dates = load_csv_series(g, "v", log=logged.append)  # found by its name: read as steps, saying why
+    assert dates is None and x.tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert logged == ["column 'date' looks like business days (every row a weekday, the weekends missing): the rows "
+                      "are read as evenly spaced steps without dates (their dates are not printed)"]
+    assert "--fill" not in logged[0]
+    # a gap on a weekday only (a holiday, no weekend crossed) is a gap, which --fill fills
+    h = _csv(tmp_path, [("2024-01-01", 1), ("2024-01-02", 2), ("2024-01-04", 4)], name="h.csv")
+    assert _read(h, "linear")[0] == [1.0, 2.0, 3.0, 4.0]
+
+
+# ---- timestamps: offsets and daylight saving ----
+
+def test_a_filled_hour_is_named_in_its_neighbours_offset(tmp_path):
+    f = _csv(tmp_path, [("2024-03-31T00:00:00+01:00", 0), ("2024-03-31T01:00:00+01:00", 1),
+                        ("2024-03-31T03:00:00+02:00", 2), ("2024-03-31T04:00:00+02:00", 3),
+                        ("2024-03-31T06:00:00+02:00", 5), ("2024-03-31T07:00:00+02:00", 6)])
+    x, _, said = _read(f, "linear")
+    assert x == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert said[0].endswith("at 2024-03-31T05:00:00+02:00)")  # (not 04:00+01:00, the first row's offset)
+    # between rows of different offsets its offset is unknown: in UTC
+    f = _csv(tmp_path, [("2024-03-31T00:00:00+01:00", 0), ("2024-03-31T01:00:00+01:00", 1),
+                        ("2024-03-31T04:00:00+02:00", 3), ("2024-03-31T05:00:00+02:00", 4)], name="z.csv")
+    x, _, said = _read(f, "linear")
+    assert x == [0.0, 1.0, 2.0, 3.0, 4.0] and said[0].endswith("at 2024-03-31T01:00:00Z)")
+
+
+def test_an_hour_missing_from_local_times_hints_at_daylight_saving(tmp_path):
+    f = _csv(tmp_path, [("2024-03-31 00:00", 1), ("2024-03-31 01:00", 2), ("2024-03-31 03:00", 4),
+                        ("2024-03-31 04:00", 5)])
+    with pytest.raises(SeqlabError, match=r"fill the gaps \(--fill linear or --fill ffill\) or resample it first "
+                                          r"\(or, in local time without UTC offsets, the hour a daylight-saving change "
+                                          r"skips: write the offsets, or UTC\)$"):
+        _read(f, "none")
+    g = _csv(tmp_path, [("2024-03-31 00:00", 1), ("2024-03-31 01:00", 2), ("2024-03-31 04:00", 4)], name="g.csv")
+    with pytest.raises(SeqlabError) as e:  # two hours missing: no daylight-saving change skips those
+        _read(g, "none")
+    assert "daylight" not in str(e.value)
+
+
+# ---- what is said, and what the reader gives back ----
+
+def test_notes_name_where_the_fill_came_from_and_forecasts_hear_about_their_inputs():
+    done = fill_gaps([0, 1, 2, 3, 4, 6, 7, 8], [float(i) for i in range(8)], "linear")
+    lines = fill_lines("linear", done, str, unit="", source=" (the run's)", warn=False)
+    assert lines == ["seqlab: note: --fill linear (the run's) filled 1 missing value (1 missing date, the longest gap "
+                     "1 step, at 5)"]
+    observed = [True] * 5 + [False] + [True] * 4  # 1 of 10 filled, at position 5
+    assert forecast_lines(observed, 10, 4, "--fill ffill") == []  # inputs 6..9: observed
+    assert forecast_lines(observed, 8, 4, "--fill ffill") == [
+        "seqlab: note: 1 of the 4 values the forecast starts from (the last tau = 4 before its first step) was filled "
+        "in by --fill ffill: it continues invented values"]
+    two = [True] * 3 + [False, False] + [True] * 5  # 2 of 10: a warning, which says whether the inputs are filled
+    assert forecast_lines(two, 10, 4, "--fill linear") == [
+        "seqlab: warning: 2 of the series' 10 values (20%) are filled in by --fill linear, not observed; none of the 4 "
+        "values the forecast starts from (the last tau = 4 before its first step) is filled"]
+    warned = forecast_lines(two, 6, 4, "--fill linear")[0]
+    assert warned.endswith("; 2 of the 4 values the forecast starts from (the last tau = 4 before its first step) "
+                           "are filled: it continues invented values") and "learns" not in warned
+
+
+def test_the_reader_says_where_the_series_starts_in_the_file(tmp_path):
+    f = _csv(tmp_path, [("2024-01-01", ""), ("2024-01-03", ""), ("2024-01-04", 4), ("2024-01-06", 6)])
+    read = read_csv_series(f, "v", "date", fill="linear", say=[].append)
+    # the first value is 3 days after the first row's date: position 3 of the file's grid, 2 rows dropped
+    assert (read.first, read.dropped, read.dates.iso(0)) == (3, 2, "2024-01-04")
+    assert read.x.tolist() == [4.0, 5.0, 6.0] and read.observed.tolist() == [True, False, True]
+    assert read.dropped_said("linear") == " (after --fill linear dropped its first 2 rows, empty)"
+    undated = tmp_path / "u.csv"
+    undated.write_text("v\nNA\n5\n6\n")
+    read = read_csv_series(undated, "v", None, fill="ffill", say=[].append)
+    assert (read.first, read.dropped, read.x.tolist()) == (1, 1, [5.0, 6.0])
+    plain = read_csv_series(_csv(tmp_path, [("2024-01-01", 1), ("2024-01-02", 2)], name="p.csv"), "v", "date")
+    # (no --fill: every value observed)
+    assert (plain.first, plain.dropped, plain.observed.dtype) == (0, 0, torch.bool) and plain.observed.all()

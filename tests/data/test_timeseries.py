@@ -249,14 +249,14 @@ def test_auto_takes_the_one_column_named_for_dates_and_says_so(tmp_path):
     assert dates.column == "Timestamp" and dates.iso(2) == "2024-01-03"
     assert lines == ["dates from column 'Timestamp' (found by its name; --date-column none reads the rows without "
                      "dates): 2 values from 2024-01-01 to 2024-01-02, one every 1 day"]
-    # found by its name, a gap (business days, say) reads the rows as steps without dates, saying so, as
-    # before dates were read (such files trained then); named with --date-column, it is refused
+    # found by its name, a gap reads the rows as steps without dates, saying so, as before dates were read
+    # (such files trained then); named with --date-column, it is refused (business days: tests/data/test_fill.py)
     lines.clear()
-    gapped = _dated(tmp_path, ["2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09"])
+    gapped = _dated(tmp_path, ["2024-01-05", "2024-01-06", "2024-01-09", "2024-01-10"])  # (a Saturday: not weekdays)
     x, dates = load_csv_series(gapped, "v", log=lines.append)
     assert dates is None and x.tolist() == [0.0, 1.0, 2.0, 3.0]
     assert lines == ["CSV file " + repr(str(gapped)) + ", column 'date': a gap (2 missing values) between line 3 "
-                     "(2024-01-05) and line 4 (2024-01-08): 3 days apart where the series steps by 1 day: the rows "
+                     "(2024-01-06) and line 4 (2024-01-09): 3 days apart where the series steps by 1 day: the rows "
                      "are read as evenly spaced steps without dates (--date-column NAME insists on the dates; --fill linear or "
                      "--fill ffill fills the missing dates)"]
     with pytest.raises(SeqlabError, match=r"fill the gaps \(--fill linear or --fill ffill\) or resample it first$"):
