@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "refused)")
     ev.add_argument("--which", choices=("best", "last"), default="best",
                     help="which checkpoint of a run folder: best, the epoch the run kept (lowest validation loss; "
-                         "classify: highest validation accuracy; the default) or last, the final epoch")
+                         "classify: highest validation accuracy, or macro F1 with --select macro_f1; the default) or last, "
+                         "the final epoch")
     ev.add_argument("--device", default="auto")
     ev.add_argument("--batch-size", type=int, default=None, dest="batch_size",
                     help="examples per evaluation batch (default: the run's; forecast reads the series at once)")

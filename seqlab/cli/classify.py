@@ -28,15 +28,19 @@ def register(commands, train) -> None:
     p.set_defaults(func=run_train)
 
     c = commands.add_parser("classify", help="classify texts or idx images with a classify checkpoint",
-                            description="A text classifier (trained with --data): one predicted label per "
-                                        "text of --text (repeatable), then per line of --file (- reads standard "
-                                        "input); an empty line gives an empty output line, a warning and exit "
-                                        "status 2. An MNIST classifier: without --images, accuracy on the MNIST "
-                                        "test set; with --images FILE (idx, .gz or raw), one predicted label per "
-                                        "line, and the accuracy when --labels is given too.")
+                            description="A text classifier (trained with --data): one output line per text of "
+                                        "--text (repeatable), then per line of --file (- reads standard input), "
+                                        "in order: the predicted label, or the --top-k best. A blank line of "
+                                        "--file or standard input gives a blank output line (as `seqlab "
+                                        "translate`); a blank --text, or a line of standard input that is not "
+                                        "UTF-8, gives a blank output line and a warning that names it, and the "
+                                        "exit status is then 2. An MNIST classifier: without --images, accuracy "
+                                        "on the MNIST test set; with --images FILE (idx, .gz or raw), one "
+                                        "predicted digit per image, and the accuracy when --labels is given too.")
     c.add_argument("--checkpoint", required=True, metavar="DIR")
     c.add_argument("--which", choices=("best", "last"), default="best",
-                   help="best: the epoch of highest validation accuracy (default); last: the final epoch")
+                   help="best: the run's best epoch, of highest validation accuracy (or macro-F1, for a run "
+                        "trained with --select macro_f1) (default); last: the final epoch")
     c.add_argument("--images", metavar="FILE", help="an idx3 images file to classify")
     c.add_argument("--labels", metavar="FILE", help="its idx1 labels file (optional)")
     c.add_argument("--text", action="append", metavar="TEXT", help="a text to classify (repeatable)")
@@ -44,7 +48,11 @@ def register(commands, train) -> None:
                         "input); to score a labelled .csv/.tsv file, use seqlab evaluate --data FILE")
     c.add_argument("--probs", action="store_true",
                    help="print the predicted label's probability after it (LABEL<tab>PROBABILITY; the "
-                        "model's softmax, not a calibrated confidence)")
+                        "model's softmax, not a calibrated confidence): --top-k 1")
+    c.add_argument("--top-k", type=int, default=None, dest="top_k", metavar="K",
+                   help="print the K most probable labels of each text (or image) with their probabilities, "
+                        "best first: LABEL<tab>PROB<tab>LABEL<tab>PROB... (equal probabilities in label order; "
+                        "K from 1 to the model's number of labels)")
     c.add_argument("--device", default="auto")
     c.add_argument("--batch-size", type=int, default=1000, dest="batch_size")
     c.set_defaults(func=run_classify)
@@ -63,13 +71,17 @@ TEXT_FORMAT = (
     "into words, each punctuation mark a token of its own (great! -> great !; --no-split-punct: split on "
     "whitespace only), or into characters (--level char); the vocabulary comes from the training texts "
     "(--min-freq, --max-vocab); texts over --max-len tokens keep their first --max-len. Labels are strings, "
-    "ordered numerically when all are integers (1, 2, ..., 10). Best = the epoch of highest valid_accuracy; "
+    "ordered numerically when all are integers (1, 2, ..., 10). Best = the epoch of highest valid_accuracy "
+    "(--select macro_f1: of highest valid_macro_f1, which metrics.jsonl logs beside it); --class-weights "
+    "balanced weighs the training loss toward rare labels (train_loss and valid_loss stay the plain mean "
+    "cross-entropy, comparable across runs with and without weights); training batches hold texts of similar "
+    "length (--no-bucket: any lengths). "
     "`seqlab evaluate` scores the test file (else valid), or a labelled file (--data FILE), with per-label "
     "precision/recall/F1; `seqlab classify --checkpoint DIR --text TEXT` predicts. E.g. seqlab train classify "
     "--data reviews.csv --lr 0.01 --hidden 128 --layers 1 --bidirectional --epochs 10 --out runs/reviews")
 MNIST_ONLY = ("mode", "data_dir", "train_limit", "test_limit", "valid_size")
 TEXT_ONLY = ("valid_fraction", "level", "split_punct", "label_column", "text_column", "lowercase", "min_freq",
-             "max_vocab", "max_len", "embed", "bidirectional")
+             "max_vocab", "max_len", "embed", "bidirectional", "class_weights", "select", "bucket")
 
 
 def _check_data(cfg, args: argparse.Namespace) -> None:
@@ -127,7 +139,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     from seqlab.cli import eval_batch_size, pick_split
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
-    from seqlab.training.classify import evaluate_accuracy, load_splits, model_from_checkpoint
+    from seqlab.training.classify import evaluate_accuracy, model_from_checkpoint
+    from seqlab.training.classify_images import load_splits
 
     cfg = _run_config(ckpt)
     if cfg.data.data is None and args.data is not None:
@@ -198,10 +211,12 @@ def run_classify(args: argparse.Namespace) -> int:
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import load_checkpoint
-    from seqlab.training.classify import model_from_checkpoint
+    from seqlab.training.classify import NUM_CLASSES, model_from_checkpoint
 
     if args.batch_size <= 0:
         raise SeqlabError(f"--batch-size must be positive, got {args.batch_size}")
+    if args.top_k is not None and args.top_k < 1:
+        raise SeqlabError(f"--top-k must be at least 1, got {args.top_k}")
     ckpt = load_checkpoint(args.checkpoint, args.which)
     cfg = _run_config(ckpt)
     if cfg.data.data is not None:
@@ -212,6 +227,10 @@ def run_classify(args: argparse.Namespace) -> int:
                           "--text and --file are for text classifiers (trained with --data)")
     if args.labels and not args.images:
         raise SeqlabError("--labels needs --images (the images file those labels belong to)")
+    if args.top_k is not None and not args.images:
+        raise SeqlabError("--top-k prints each image's most probable digits: give --images FILE (without it, "
+                          "classify prints the MNIST test set's accuracy)")
+    k = _k(args, [str(d) for d in range(NUM_CLASSES)])
     device = resolve_device(args.device)
     net, cfg = model_from_checkpoint(ckpt, device)
     if args.images:
@@ -228,12 +247,11 @@ def run_classify(args: argparse.Namespace) -> int:
     with torch.no_grad():
         for i in range(0, len(x), args.batch_size):
             logits.append(net(x[i:i + args.batch_size].to(device)).cpu())
-    logits = torch.cat(logits) if logits else torch.zeros(0, 10)  # (N, 10)
+    logits = torch.cat(logits) if logits else torch.zeros(0, NUM_CLASSES)  # (N, 10)
     pred = logits.argmax(1)
-    prob = logits.softmax(1).gather(1, pred[:, None])[:, 0]
     if args.images:
-        for p, q in zip(pred.tolist(), prob.tolist()):
-            print(f"{p}\t{q:.4f}" if args.probs else p)
+        for line in _ranked_lines(logits.softmax(1), k, [str(d) for d in range(NUM_CLASSES)]):
+            print(line)
     if labels is not None:
         acc = (pred == labels).float().mean().item() if len(labels) else float("nan")
         summary = {"accuracy": acc, "tokens": len(labels)}
@@ -246,8 +264,33 @@ def run_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _k(args: argparse.Namespace, labels: list[str]) -> int | None:
+    """How many labels to print per line with their probabilities (--top-k, --probs: 1); None: the label alone."""
+    from seqlab.errors import SeqlabError
+
+    if args.top_k is not None and args.top_k > len(labels):
+        shown = ", ".join(map(repr, labels[:5])) + (", ..." if len(labels) > 5 else "")
+        raise SeqlabError(f"--top-k {args.top_k} is more than the model's {len(labels)} labels ({shown}): give "
+                          f"--top-k {len(labels)} or less")
+    return args.top_k if args.top_k is not None else 1 if args.probs else None
+
+
+def _ranked_lines(probs, k: int | None, labels: list[str]) -> list[str]:
+    """One output line per row of `probs` (N, C): the predicted label, or (k) the k best
+    LABEL<tab>PROB, best first."""
+    from seqlab.training.classify_text import top_k
+
+    if k is None:
+        return [labels[j] for j in probs.argmax(1).tolist()]
+    values, columns = top_k(probs, k)  # (N, k) each
+    return ["\t".join(f"{labels[j]}\t{p:.4f}" for j, p in zip(cs, ps))
+            for cs, ps in zip(columns.tolist(), values.tolist())]
+
+
 def _classify_texts(args: argparse.Namespace, ckpt, cfg) -> int:
-    """One predicted label per text (--text, then the lines of --file), printed a batch at a time."""
+    """One output line per text (--text, then the lines of --file), printed a batch at a time: its
+    label (or --top-k labels); blank for a blank line (and, with a warning and exit status 2, for a
+    blank --text or an undecodable line of standard input)."""
     import sys
 
     from seqlab.cli.input_lines import Unreadable, chunks, input_lines
@@ -266,26 +309,24 @@ def _classify_texts(args: argparse.Namespace, ckpt, cfg) -> int:
         raise SeqlabError(f"--file reads one plain text per line; to score a labelled file use seqlab evaluate "
                           f"--checkpoint DIR --data {args.file}")
     items = [(f"--text {n}", t) for n, t in enumerate(args.text or [], start=1)]
+    asked = {where for where, _ in items}  # a blank --text was asked for: a failure; a blank line is not
     # read as they come from standard input: each batch is printed before the next is read
     lines = input_lines(items, args.file, "classify")  # a missing --file, or nothing on stdin, fails here
     predictor = TextPredictor.from_checkpoint(ckpt, resolve_device(args.device), args.batch_size)
+    k = _k(args, predictor.labels)
     d, failed, cut = cfg.data, 0, 0
     for chunk in chunks(lines, args.batch_size):
-        ok = [i for i, (_, text) in enumerate(chunk) if text.strip()]
-        for where, text in chunk:
-            if not text.strip():
+        ok = []
+        for i, (where, text) in enumerate(chunk):
+            if isinstance(text, Unreadable) or (where in asked and not text.strip()):
                 why = text.reason if isinstance(text, Unreadable) else "an empty text, nothing to classify"
                 print(f"seqlab: warning: {where}: {why}", file=sys.stderr)
+                failed += 1
+            elif text.strip():
+                ok.append(i)
         texts = predictor.encode([chunk[i][1] for i in ok])
-        prob, pred = predictor.proba(texts).max(1)
-        answers = dict(zip(ok, zip(pred.tolist(), prob.tolist())))
-        for i in range(len(chunk)):
-            if i not in answers:
-                print()
-                continue
-            label, p = predictor.labels[answers[i][0]], answers[i][1]
-            print(f"{label}\t{p:.4f}" if args.probs else label, flush=True)
-        failed += len(chunk) - len(ok)
+        answers = dict(zip(ok, _ranked_lines(predictor.proba(texts), k, predictor.labels)))
+        print("\n".join(answers.get(i, "") for i in range(len(chunk))), flush=True)
         cut += texts.cut
     if cut:
         print(f"seqlab: note: {cut} text{'s' * (cut != 1)} longer than the model's max_len of {d.max_len} {d.level}s "

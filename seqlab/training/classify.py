@@ -1,5 +1,6 @@
-"""Sequence classification (seed 003): config, data, the training loop, evaluation. MNIST read as
-sequences, or labelled text (`data`: seqlab.data.labelled_text; its pieces in classify_text.py).
+"""Sequence classification (seed 003): config, the training loop, evaluation. MNIST read as
+sequences (its data in classify_images.py), or labelled text (`data`: seqlab.data.labelled_text;
+its pieces in classify_text.py).
 
 Splits. MNIST has a train and a test set. By default the last `valid_size` training
 images are held out as the validation split (it picks `best.safetensors`); the test
@@ -17,13 +18,12 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 import torch
 from torch import nn
 
 from seqlab.config import RunConfig, to_dict
-from seqlab.data.mnist import as_sequences, load_mnist, normalize
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import eval_mode, rng_state, seed_everything, set_rng_state
@@ -83,6 +83,9 @@ class ClassifyTrain:
     schedule: Literal["none", "cosine"] = "cosine"  # learning-rate schedule over the epochs
     eval_batch_size: int = 1000  # examples per batch during evaluation
     skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
+    class_weights: Literal["none", "balanced"] = "none"  # text: balanced: each training text's loss term times n / (k x n_label) (n training texts, k labels, n_label its label's count: scikit-learn's 'balanced'), in the training step only; train_loss and valid_loss in metrics.jsonl stay the plain mean cross-entropy, so that runs with and without weights compare
+    select: Literal["accuracy", "macro_f1"] = "accuracy"  # text: best.safetensors is the epoch of highest valid_accuracy, or of highest valid_macro_f1 (a better pick with --class-weights balanced, whose gain on rare labels accuracy hides)
+    bucket: bool = True  # text: batch texts of similar length (pools of 50 batches sorted by length, the batches shuffled), for less padding; --no-bucket: plain shuffled batches
 
 
 @dataclass
@@ -115,80 +118,25 @@ def check_config(cfg: ClassifyConfig) -> None:
         raise SeqlabError("give --dataset mnist, or --data FILE for labelled text")
     if not t.clip >= 0:  # NaN too: it turned clipping off silently
         raise SeqlabError(f"--clip must be >= 0 (0 turns clipping off), got {t.clip}")
-
-
-@dataclass
-class Splits:
-    """Normalised sequences (N, T, D) and labels (N,) of each split."""
-
-    train: tuple[torch.Tensor, torch.Tensor]
-    valid: tuple[torch.Tensor, torch.Tensor]
-    test: tuple[torch.Tensor, torch.Tensor]
-    valid_is_test: bool
-
-
-def load_splits(d: ClassifyData) -> Splits:
-    images, labels = load_mnist("train", d.data_dir, d.train_limit or None)
-    test_images, test_labels = load_mnist("test", d.data_dir, d.test_limit or None)
-    if d.valid_size >= len(images):
-        raise SeqlabError(f"--valid-size {d.valid_size} leaves no training images (there are {len(images)})")
-
-    def prep(x: torch.Tensor) -> torch.Tensor:
-        return as_sequences(normalize(x), d.mode)
-
-    test = (prep(test_images), test_labels)
-    if d.valid_size == 0:
-        return Splits((prep(images), labels), test, test, True)
-    cut = len(images) - d.valid_size
-    return Splits((prep(images[:cut]), labels[:cut]), (prep(images[cut:]), labels[cut:]), test, False)
-
-
-class ImageSequences:
-    """MNIST images read as sequences, as the training loop reads a split (classify_text.TextBatches
-    is the text twin): x (N, T, D) normalised, y (N,)."""
-
-    unit = "images"
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor):
-        self.x, self.y = x, y
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    @property
-    def device(self) -> torch.device:
-        return self.x.device
-
-    def to(self, device: torch.device) -> "ImageSequences":
-        return ImageSequences(self.x.to(device), self.y.to(device))  # once: each batch is then a gather there
-
-    def batch(self, idx: torch.Tensor, device: torch.device) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, int]:
-        """The model's inputs and the labels of the examples `idx`, and their sequence steps."""
-        return (self.x[idx].to(device),), self.y[idx].to(device), len(idx) * self.x.shape[1]  # (B, T, D), (B,)
-
-    def evaluate(self, net: nn.Module, device: torch.device, batch_size: int) -> dict:
-        return evaluate_accuracy(net, self.x, self.y, device, batch_size)
+    if d.data is None and (t.class_weights != "none" or t.select != "accuracy"):
+        raise SeqlabError("--class-weights and --select macro_f1 are for labelled text (--data FILE), not MNIST")
 
 
 @dataclass
 class RunData:
     """What the loop needs of a task's data: each split, the model, and what checkpoints keep."""
 
-    train: ImageSequences  # or classify_text.TextBatches: len(), device, to(), batch(), evaluate()
-    valid: ImageSequences
-    test: ImageSequences | None  # None: no test split (a text run without a test file)
+    # classify_images.ImageSequences or classify_text.TextBatches: len(), device, to(), epoch_order(),
+    # batch(), evaluate()
+    train: Any
+    valid: Any
+    test: Any  # None: no test split (a text run without a test file)
     valid_is_test: bool
     net: nn.Module
     meta: dict = field(default_factory=dict)  # beside the config in every checkpoint (text: vocab, labels)
     check_resume: Callable = lambda ckpt: None  # refuses a --resume on other data
     result: dict = field(default_factory=dict)  # added to the run's result
-
-
-def _mnist_data(cfg: ClassifyConfig) -> RunData:
-    splits = load_splits(cfg.data)
-    x_train = splits.train[0]
-    return RunData(ImageSequences(*splits.train), ImageSequences(*splits.valid), ImageSequences(*splits.test),
-                   splits.valid_is_test, build_model(cfg, x_train.shape[-1]))
+    class_weights: torch.Tensor | None = None  # (C,): each label's weight in the training loss (None: 1)
 
 
 def build_model(cfg: ClassifyConfig, input_size: int) -> SequenceClassifier:
@@ -197,9 +145,13 @@ def build_model(cfg: ClassifyConfig, input_size: int) -> SequenceClassifier:
                               dropout=m.dropout)
 
 
-def loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Summed cross-entropy of a batch (the trainer divides by the global batch size)."""
-    return nn.functional.cross_entropy(logits, labels, reduction="sum")
+def loss_sum(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Summed cross-entropy of a batch (the trainer divides by the global batch size, weighted or
+    not); with `weight` (C,), each example's term times its label's weight: sum_i w[y_i] * CE_i.
+    (F.cross_entropy's weighted *mean* divides by sum_i w[y_i] instead; the trainer keeps the
+    batch size, as Keras' class_weight does: under DDP a rank needs no other rank's sum of weights,
+    and balanced weights average 1 over the training split.)"""
+    return nn.functional.cross_entropy(logits, labels, weight=weight, reduction="sum")
 
 
 @torch.no_grad()
@@ -243,14 +195,19 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
 
         data = text_data(cfg, log)
     else:
-        data = _mnist_data(cfg)
+        from seqlab.training.classify_images import mnist_data
+
+        data = mnist_data(cfg)
     net = data.net.to(device)
     opt = make_optimizer(t.optimizer, net.parameters(), t.lr, weight_decay=t.weight_decay, momentum=t.momentum)
-    start_epoch, best = 0, -1.0
+    start_epoch, best, chosen_accuracy = 0, -1.0, -1.0  # best: the selected metric's (t.select) best so far
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "classify")
+        unbucketed = "bucket" not in ckpt.meta["config"].get("train", {})  # (before task_config fills defaults in)
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         data.check_resume(ckpt)
+        if getattr(data.train, "bucket", False) and unbucketed:
+            t.bucket = data.train.bucket = False  # a run from before bucketing: its epochs' order as it was drawn
         load_weights(net, ckpt)
         load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)  # each epoch's rate then comes from t.lr (_lr_at)
         if t.schedule == "cosine":  # a new --epochs re-draws the cosine: say where the rate jumps
@@ -259,7 +216,8 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             note = cosine_span_note(t.epochs, saved.train.epochs, done, was, _lr_at(t, done))
             if note:
                 log(note)
-        start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
+        start_epoch, chosen_accuracy = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
+        best = chosen_accuracy if t.select == "accuracy" else ckpt.meta.get(f"best_valid_{t.select}", -1.0)
         set_rng_state(ckpt.meta["rng"])
         log(resumed_note(out, start_epoch, t.epochs))
     if dist.is_main:
@@ -267,6 +225,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     log_file = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)
     model = D.wrap(net, dist, device)  # DDP under torchrun; `net` itself is what is evaluated and saved
     train = data.train.to(device)
+    weight = None if data.class_weights is None else data.class_weights.to(device)
     started = time.perf_counter() - (log_file.records[-1]["wall_s"] if log_file.records else 0.0)
     with StopSignals() as stop:
         for epoch in range(start_epoch, t.epochs):
@@ -276,7 +235,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             net.train()
             # rank 0's order: with dropout and an uneven last batch the ranks' RNGs drift apart,
             # and their shares of each batch must still be disjoint
-            order = D.from_main(torch.randperm(len(train)), dist).to(train.device)
+            order = D.from_main(train.epoch_order(t.batch_size), dist).to(train.device)
             n_batches = math.ceil(len(train) / t.batch_size)
             # summed on the device (float64: as exact as the Python sum of each batch's float32 was);
             # read once, after the epoch: a read per step waited for the GPU
@@ -295,8 +254,9 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 global_n, idx = len(idx), share[0]  # this rank's share (all of it on one)
                 inputs, yb, n_steps = train.batch(idx, device)
                 logits = model(*inputs)  # (B, C)
-                ce_sum = loss_sum(logits, yb)
-                loss = D.ddp_loss(ce_sum, global_n, dist)  # the global batch mean
+                ce_sum = loss_sum(logits, yb)  # (train_loss: unweighted, as valid_loss)
+                objective = ce_sum if weight is None else loss_sum(logits, yb, weight)
+                loss = D.ddp_loss(objective, global_n, dist)  # the global batch mean
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 norm = grad_clipping(net, t.clip) if t.clip > 0 else grad_norm(net)
@@ -324,7 +284,8 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             tested = {} if test is None else {"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
             record = dict(epoch=epoch + 1, train_loss=loss_total / seen, valid_loss=valid["loss"],
                           tokens_per_sec=steps / train_s, lr=lr, wall_s=time.perf_counter() - started,
-                          train_accuracy=correct / seen, valid_accuracy=valid["accuracy"], **tested,
+                          train_accuracy=correct / seen, valid_accuracy=valid["accuracy"],
+                          **({"valid_macro_f1": valid["macro_f1"]} if "macro_f1" in valid else {}), **tested,
                           **{f"{train.unit}_per_sec": seen / train_s}, epoch_s=train_s)
             if guard.skipped:
                 record["skipped_steps"] = guard.skipped
@@ -332,9 +293,13 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             tested = "" if test is None else f"test acc {test['accuracy']:.4f} | "
             log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
                 f"valid acc {valid['accuracy']:.4f} | {tested}{seen / train_s:.0f} {train.unit}/s ({train_s:.1f} s)")
-            improved = valid["accuracy"] > best
-            best = max(best, valid["accuracy"])
-            meta = {"task": "classify", "config": to_dict(cfg), "epoch": epoch + 1, "best_valid_accuracy": best,
+            improved = record[f"valid_{t.select}"] > best  # (a tie keeps the earlier epoch)
+            if improved:
+                best, chosen_accuracy = record[f"valid_{t.select}"], valid["accuracy"]
+            # best_valid_accuracy: the best epoch's (the highest, unless --select picks by another figure)
+            meta = {"task": "classify", "config": to_dict(cfg), "epoch": epoch + 1,
+                    "best_valid_accuracy": chosen_accuracy, **({} if t.select == "accuracy" else
+                                                               {f"best_valid_{t.select}": best}),
                     "valid_accuracy": valid["accuracy"], "test_accuracy": test and test["accuracy"], "rng": rng_state(),
                     "device": str(device), **data.meta}
             if improved and dist.is_main:  # best before last (see seqlab.training.lm._save)
@@ -346,10 +311,12 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     # the test accuracy of the epoch best.safetensors holds (what evaluate and classify use), and
     # the last epoch's beside it: the two are different checkpoints
     records = log_file.records
-    # best.safetensors is replaced only on a strictly higher accuracy: a tie keeps the first epoch
-    chosen = next((r for r in records if r["valid_accuracy"] == best), None)
+    # best.safetensors is replaced only on a strictly higher figure: a tie keeps the first epoch
+    chosen = next((r for r in records if r.get(f"valid_{t.select}") == best), None)
     last = records[-1] if records else {}
-    return {"epochs": len(records), "best_epoch": chosen and chosen["epoch"], "best_valid_accuracy": best,
+    selected = {} if t.select == "accuracy" else {f"best_valid_{t.select}": best}
+    return {"epochs": len(records), "best_epoch": chosen and chosen["epoch"], "best_valid_accuracy": chosen_accuracy,
+            **selected,
             "test_accuracy": chosen and chosen.get("test_accuracy"), "last_test_accuracy": last.get("test_accuracy"),
             "train_accuracy": chosen and chosen["train_accuracy"], **data.result, "out": str(out)}
 

@@ -1,7 +1,8 @@
 """Text classification's side of `seqlab train classify --data FILE`: the labelled text a config names
-(seqlab.data.labelled_text) as the training loop in classify.py reads it, the model, evaluation
-(per-label figures too) and prediction (`TextPredictor`), and what the checkpoints keep beside the
-weights (the vocabulary, the labels, the data's fingerprint)."""
+(seqlab.data.labelled_text) as the training loop in classify.py reads it (length-bucketed batches;
+the loss's class weights), the model, evaluation (per-label figures too) and prediction
+(`TextPredictor`, `top_k`), and what the checkpoints keep beside the weights (the vocabulary, the
+labels, the data's fingerprint)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from seqlab.data.labelled_text import (PAD, EncodedTexts, LabelledText, encode, load_labelled_text, majority_share,
-                                       text_tokens)
+from seqlab.data.bucketing import bucket_order
+from seqlab.data.labelled_text import (PAD, EncodedTexts, LabelledText, encode, load_labelled_text,
+                                       majority_share, text_tokens)
 from seqlab.data.vocab import UNK, Vocab
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import TextClassifier
@@ -22,12 +24,14 @@ from seqlab.training.classify import ClassifyConfig, ClassifyData, RunData, loss
 
 
 class TextBatches:
-    """A split of encoded texts as the training loop reads it (classify.ImageSequences' twin)."""
+    """A split of encoded texts as the training loop reads it (classify_images.ImageSequences' twin).
+    `classes`: evaluate() adds macro_f1 and per_class; `bucket`: epoch_order() batches texts of
+    similar length together (data.bucketing.bucket_order)."""
 
     unit = "texts"
 
-    def __init__(self, texts: EncodedTexts, pad_id: int):
-        self.texts, self.pad_id = texts, pad_id
+    def __init__(self, texts: EncodedTexts, pad_id: int, classes: list[str] | None = None, bucket: bool = False):
+        self.texts, self.pad_id, self.classes, self.bucket = texts, pad_id, classes, bucket
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -38,6 +42,14 @@ class TextBatches:
 
     def to(self, device: torch.device) -> "TextBatches":
         return self  # the texts stay on the CPU: each batch is padded there to its longest text, then sent
+
+    def epoch_order(self, batch_size: int) -> torch.Tensor:
+        """An epoch's text order (N,), drawn from torch's global generator (a resumed run draws what
+        the uninterrupted one did): its batches are consecutive `batch_size` slices, length-bucketed
+        or not (see `bucket`)."""
+        if self.bucket:
+            return bucket_order(self.texts.lengths, batch_size)
+        return torch.randperm(len(self))
 
     def batch(self, idx: torch.Tensor, device: torch.device) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, int]:
         """((ids (B, T) on `device`, lengths (B,) on the CPU, as packing wants them), labels (B,), tokens)."""
@@ -54,8 +66,9 @@ class TextBatches:
                 yield net(*inputs), labels
 
     def evaluate(self, net: nn.Module, device: torch.device, batch_size: int) -> dict:
-        """Mean cross-entropy, accuracy and count (as classify.evaluate_accuracy)."""
-        return self.report(net, device, batch_size)
+        """Mean cross-entropy, accuracy and count (as classify.evaluate_accuracy); with the
+        split's `classes`, macro_f1 and per_class too."""
+        return self.report(net, device, batch_size, self.classes)
 
     def report(self, net: nn.Module, device: torch.device, batch_size: int, classes: list[str] | None = None) -> dict:
         """evaluate()'s figures; with `classes`, per_class and macro_f1 (class_report) beside them."""
@@ -91,6 +104,27 @@ def class_report(pred: torch.Tensor, labels: torch.Tensor, classes: list[str]) -
     return {"per_class": per_class, "macro_f1": sum(f1) / len(f1) if f1 else 0.0}
 
 
+def balanced_class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Each label's weight (C,) float32, scikit-learn's compute_class_weight("balanced"): n / (k x n_c)
+    for the n labels (N,) (the training split's label ids), k the labels among them and n_c each
+    one's count; 0 for a label absent from them. A label's examples then weigh as much in all as
+    any other label's: n_c x w_c = n / k."""
+    counts = torch.bincount(labels, minlength=num_classes).double()  # (C,)
+    present = int((counts > 0).sum())
+    weights = torch.where(counts > 0, len(labels) / (present * counts.clamp(min=1)), torch.zeros_like(counts))
+    return weights.float()
+
+
+def top_k(probs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The `k` highest probabilities of each row of `probs` (N, C) and their columns, both (N, k),
+    best first; equal probabilities in column order (a stable sort, so column 0 of the result is
+    argmax's column)."""
+    if not 1 <= k <= probs.shape[1]:
+        raise SeqlabError(f"k must be between 1 and the {probs.shape[1]} labels, got {k}")
+    values, columns = probs.sort(dim=1, descending=True, stable=True)
+    return values[:, :k], columns[:, :k]
+
+
 def load_text(d: ClassifyData, path: str | None = None, vocab: Vocab | None = None,
               classes: list[str] | None = None) -> LabelledText:
     """The labelled text `d` names (at `path`, where the run's data was found again)."""
@@ -107,13 +141,20 @@ def build_text_model(cfg: ClassifyConfig, vocab_size: int, num_classes: int) -> 
 
 
 def text_data(cfg: ClassifyConfig, log) -> RunData:
-    """The run's splits and model, and the notes on its data in the log."""
+    """The run's splits and model, the training loss's class weights (cfg.train.class_weights),
+    and the notes on its data in the log."""
     data = load_text(cfg.data)
     majority = majority_share(data.valid.labels, len(data.classes))
     for note in data_notes(data, cfg.data, majority):
         log(note)
     top, share = majority
     meta = {"vocab": data.vocab.to_dict(), "classes": data.classes, "data_file": data.source}
+    weights = None
+    if cfg.train.class_weights == "balanced":
+        weights = balanced_class_weights(data.train.labels, len(data.classes))
+        meta["class_weights"] = weights.tolist()  # (what the config's 'balanced' came to; resume recomputes it)
+        shown = ", ".join(f"{c!r} {w:.3g}" for c, w in zip(data.classes[:8], meta["class_weights"]))
+        log(f"class weights (balanced, in the training loss only): {shown}{', ...' if len(data.classes) > 8 else ''}")
 
     def check_resume(ckpt) -> None:
         from seqlab.data.registry import same_data
@@ -126,9 +167,10 @@ def text_data(cfg: ClassifyConfig, log) -> RunData:
                               "other texts; restore it, or start a new run (another --out, or --overwrite)")
 
     test = None if data.test is None else TextBatches(data.test, data.pad_id)
-    return RunData(TextBatches(data.train, data.pad_id), TextBatches(data.valid, data.pad_id), test, False,
+    return RunData(TextBatches(data.train, data.pad_id, bucket=cfg.train.bucket),
+                   TextBatches(data.valid, data.pad_id, data.classes), test, False,
                    build_text_model(cfg, len(data.vocab), len(data.classes)), meta, check_resume,
-                   {"valid_majority_accuracy": share, "majority_label": data.classes[top]})
+                   {"valid_majority_accuracy": share, "majority_label": data.classes[top]}, weights)
 
 
 def data_notes(data: LabelledText, d: ClassifyData, majority: tuple[int, float]) -> list[str]:
@@ -182,6 +224,7 @@ class TextPredictor:
         predictor.labels                            # ['neg', 'pos']: the columns of predict_proba
         predictor.predict(["a fine film", "dull"])  # ['pos', 'neg']
         predictor.predict_proba(["a fine film"])    # tensor (1, 2) on the CPU, rows summing to 1
+        predictor.top_k(["a fine film"], 2)         # [[('pos', 0.97), ('neg', 0.03)]]: best first
     """
 
     def __init__(self, net: TextClassifier, vocab: Vocab, labels: list[str], data: ClassifyData,
@@ -229,3 +272,11 @@ class TextPredictor:
     def predict(self, texts: list[str]) -> list[str]:
         """The predicted label of each raw text."""
         return [self.labels[i] for i in self.predict_proba(texts).argmax(dim=1).tolist()]
+
+    def top_k(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        """The `k` most probable labels of each raw text with their probabilities, best first (equal
+        ones in label order): k at least 1, at most len(labels)."""
+        if not 1 <= k <= len(self.labels):
+            raise SeqlabError(f"k must be between 1 and this model's {len(self.labels)} labels, got {k}")
+        values, columns = top_k(self.predict_proba(texts), k)
+        return [[(self.labels[j], p) for j, p in zip(cs, ps)] for cs, ps in zip(columns.tolist(), values.tolist())]

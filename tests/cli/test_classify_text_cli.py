@@ -126,14 +126,32 @@ def test_evaluate_and_classify_agree(data, tmp_path, capsys):
     assert rows[1][0] == "pos" and all(0.5 <= float(r[1]) <= 1 for r in rows)
 
 
-def test_classify_reads_standard_input_and_marks_empty_lines(run, capsys, monkeypatch):
+def test_classify_reads_standard_input_and_marks_empty_lines(run, tmp_path, capsys, monkeypatch):
+    # one rule with `seqlab translate`: a blank line of the input gives a blank output line, and is
+    # no failure; a line that is not UTF-8 is (a warning naming it, exit 2)
     stdin = b"\xef\xbb\xbfa good film\r\n\nthe bad plot\ncaf\xe9 good\n"  # a BOM, \r\n, a latin-1 line
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-    assert main(["classify", "--checkpoint", str(run), "--file", "-"]) == 2  # the empty line: exit 2
+    assert main(["classify", "--checkpoint", str(run), "--file", "-"]) == 2  # the latin-1 line: exit 2
     captured = capsys.readouterr()
     assert captured.out.splitlines() == ["pos", "", "neg", ""]
-    assert "standard input line 2: an empty text" in captured.err
-    assert "standard input line 4: not UTF-8 text" in captured.err
+    assert "line 2" not in captured.err and "empty" not in captured.err
+    assert captured.err.startswith("seqlab: warning: standard input line 4: not UTF-8 text")
+    assert len(captured.err.splitlines()) == 1
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"\n a good film\n  \t\nthe bad plot\n\n")))
+    assert main(["classify", "--checkpoint", str(run), "--file", "-", "--top-k", "2"]) == 0  # blank lines only
+    captured = capsys.readouterr()
+    rows = captured.out.split("\n")
+    assert rows[0] == rows[2] == rows[4] == rows[5] == "" and len(rows) == 6  # five lines, each ended
+    assert rows[1].split("\t")[0] == "pos" and rows[3].split("\t")[0] == "neg" and captured.err == ""
+    f = tmp_path / "texts.txt"
+    f.write_text("a good film\n\n")
+    assert main(["classify", "--checkpoint", str(run), "--file", str(f)]) == 0
+    assert capsys.readouterr().out == "pos\n\n"
+    # a blank --text was asked for: a warning naming it, a blank line, exit 2; the others are classified
+    assert main(["classify", "--checkpoint", str(run), "--text", "the bad plot", "--text", " ", "--file", str(f)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "neg\n\npos\n\n"
+    assert captured.err == "seqlab: warning: --text 2: an empty text, nothing to classify\n"
 
 
 def test_classify_refuses_an_empty_standard_input_and_says_where_a_bad_byte_is(run, capsys, monkeypatch):

@@ -81,7 +81,8 @@ def test_pixel_mode_and_seed_style_sgd(tmp_path):
     # the checkpoint of a pixels run loads as a 1-feature model and scores what was recorded
     import torch
 
-    from seqlab.training.classify import evaluate_accuracy, load_splits, model_from_checkpoint
+    from seqlab.training.classify import evaluate_accuracy, model_from_checkpoint
+    from seqlab.training.classify_images import load_splits
 
     net, loaded = model_from_checkpoint(load_checkpoint(tmp_path / "p", "best"), torch.device("cpu"))
     assert loaded.data.mode == "pixels"
@@ -158,7 +159,7 @@ def test_validation_split_is_the_last_training_images(tmp_path):
     import torch
 
     from seqlab.data.mnist import load_mnist, normalize
-    from seqlab.training.classify import load_splits
+    from seqlab.training.classify_images import load_splits
 
     root = make_digits(tmp_path, n_train=300, n_test=30)
     images, labels = load_mnist("train", root)
@@ -171,7 +172,7 @@ def test_validation_split_is_the_last_training_images(tmp_path):
 
 def _scripted_run(tmp_path, monkeypatch, valid, test, calls=None):
     """A 4-epoch run whose validation and test accuracies are `valid` and `test`, epoch by epoch."""
-    import seqlab.training.classify as tc
+    import seqlab.training.classify_images as tc  # (ImageSequences.evaluate calls its evaluate_accuracy)
 
     valid, test = iter(valid), iter(test)
 

@@ -1,0 +1,137 @@
+"""The K most probable labels: TextPredictor.top_k and `seqlab classify --top-k K` (texts and MNIST
+--images), checked against the softmax of the model's logits computed here."""
+
+import csv
+import io
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from seqlab import SeqlabError
+from seqlab.cli import main
+from seqlab.data.labelled_text import PAD
+from seqlab.training.checkpoint import load_checkpoint
+from seqlab.training.classify import model_from_checkpoint
+from seqlab.training.classify_text import TextPredictor, top_k
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster, and shares a busy CPU
+
+TEXTS = ["a good film", "the bad plot", "so so really", "good bad", "meh"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A 3-label text run (one epoch: top-k is about the model's probabilities, not its skill)."""
+    root = tmp_path_factory.mktemp("topk")
+    rng = random.Random(0)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["label", "text"])
+    for _ in range(120):
+        label = rng.choice(["pos", "neg", "meh"])
+        word = {"pos": "good", "neg": "bad", "meh": "so"}[label]
+        w.writerow([label, f"the {word} film {rng.choice(['really', 'plot', 'a'])}"])
+    (root / "d.csv").write_text(buf.getvalue())
+    out = root / "run"
+    assert main(["train", "classify", "--data", str(root / "d.csv"), "--embed", "8", "--hidden", "8", "--layers",
+                 "1", "--epochs", "1", "--lr", "0.01", "--no-progress", "--out", str(out)]) == 0
+    return out
+
+
+def direct_probs(run, texts):
+    """Each text's softmax of the logits of the checkpoint's network, run here on the padded batch."""
+    ckpt = load_checkpoint(run, "best")
+    net, _ = model_from_checkpoint(ckpt, torch.device("cpu"))
+    predictor = TextPredictor.from_checkpoint(ckpt)
+    tokens, lengths = predictor.encode(texts).padded(torch.arange(len(texts)), predictor.vocab[PAD])
+    with torch.no_grad():
+        return net(tokens, lengths).softmax(1), ckpt.meta["classes"]  # (N, C)
+
+
+def test_the_librarys_top_k_is_the_softmax_sorted(run):
+    probs, classes = direct_probs(run, TEXTS)
+    predictor = TextPredictor.from_checkpoint(run)
+    for k in (1, 2, 3):
+        got = predictor.top_k(TEXTS, k)
+        assert len(got) == len(TEXTS) and all(len(row) == k for row in got)
+        for row, p in zip(got, probs.tolist()):
+            want = sorted(zip(classes, p), key=lambda lp: -lp[1])[:k]
+            assert [label for label, _ in row] == [label for label, _ in want]
+            assert [q for _, q in row] == pytest.approx([q for _, q in want], abs=1e-6)
+    assert [row[0][0] for row in predictor.top_k(TEXTS, 1)] == predictor.predict(TEXTS)
+    assert sum(q for _, q in predictor.top_k(["good"], 3)[0]) == pytest.approx(1.0)
+    for k in (0, 4):
+        with pytest.raises(SeqlabError, match=f"k must be between 1 and this model's 3 labels, got {k}"):
+            predictor.top_k(TEXTS, k)
+
+
+def test_ties_keep_label_order():
+    probs = torch.tensor([[0.25, 0.5, 0.25], [1 / 3, 1 / 3, 1 / 3]])
+    values, columns = top_k(probs, 3)
+    assert columns.tolist() == [[1, 0, 2], [0, 1, 2]] and values[0].tolist() == [0.5, 0.25, 0.25]
+    assert columns[:, 0].tolist() == probs.argmax(1).tolist()
+
+
+def test_classify_top_k_prints_label_probability_pairs_best_first(run, tmp_path, capsys):
+    probs, classes = direct_probs(run, TEXTS)
+    f = tmp_path / "texts.txt"
+    f.write_text("\n".join(TEXTS[1:3]) + "\n\n" + "\n".join(TEXTS[3:]) + "\n")  # a blank line in the middle
+    capsys.readouterr()
+    assert main(["classify", "--checkpoint", str(run), "--text", TEXTS[0], "--file", str(f), "--top-k", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3] == "" and len(lines) == 6  # the blank line stays blank
+    for line, p in zip(lines[:3] + lines[4:], probs.tolist()):
+        fields = line.split("\t")
+        assert len(fields) == 4
+        want = sorted(zip(classes, p), key=lambda lp: -lp[1])[:2]
+        assert fields[0::2] == [label for label, _ in want]
+        assert [float(q) for q in fields[1::2]] == pytest.approx([q for _, q in want], abs=5e-5)  # 4 decimals
+    # --probs is --top-k 1
+    assert main(["classify", "--checkpoint", str(run), "--text", TEXTS[0], "--file", str(f), "--probs"]) == 0
+    probs_out = capsys.readouterr().out
+    assert main(["classify", "--checkpoint", str(run), "--text", TEXTS[0], "--file", str(f), "--top-k", "1"]) == 0
+    assert capsys.readouterr().out == probs_out
+    assert [line.split("\t")[:2] for line in probs_out.splitlines()] == [line.split("\t")[:2] if line else [""]
+                                                                         for line in lines]
+
+
+@pytest.mark.parametrize("k, message", [
+    ("4", "--top-k 4 is more than the model's 3 labels ('meh', 'neg', 'pos'): give --top-k 3 or less"),
+    ("0", "--top-k must be at least 1, got 0"),
+])
+def test_classify_refuses_a_k_out_of_range(run, capsys, k, message):
+    capsys.readouterr()
+    assert main(["classify", "--checkpoint", str(run), "--text", "good", "--top-k", k]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"seqlab: error: {message}\n"
+
+
+def test_mnist_images_top_k(tmp_path, capsys):
+    from seqlab.data.mnist import as_sequences, normalize, read_idx, write_idx
+
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 60), ("t10k", 6)):
+        write_idx(tmp_path / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)).astype(np.uint8))
+        write_idx(tmp_path / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    out = tmp_path / "mnist"
+    assert main(["train", "classify", "--dataset", "mnist", "--data-dir", str(tmp_path), "--valid-size", "10",
+                 "--hidden", "4", "--layers", "1", "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
+    images = tmp_path / "t10k-images-idx3-ubyte.gz"
+    net, cfg = model_from_checkpoint(load_checkpoint(out, "best"), torch.device("cpu"))
+    with torch.no_grad():
+        probs = net(as_sequences(normalize(read_idx(images, "images")), cfg.data.mode)).softmax(1)  # (6, 10)
+    capsys.readouterr()
+    assert main(["classify", "--checkpoint", str(out), "--images", str(images), "--top-k", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6
+    for line, p in zip(lines, probs):
+        fields = line.split("\t")
+        values, digits = p.sort(descending=True, stable=True)
+        assert fields[0::2] == [str(d) for d in digits[:3].tolist()]
+        assert [float(q) for q in fields[1::2]] == pytest.approx(values[:3].tolist(), abs=5e-5)
+    assert main(["classify", "--checkpoint", str(out), "--images", str(images), "--top-k", "11"]) == 2
+    assert "--top-k 11 is more than the model's 10 labels ('0', '1', '2', '3', '4', ...)" in capsys.readouterr().err
+    assert main(["classify", "--checkpoint", str(out), "--top-k", "2"]) == 2
+    assert "--top-k prints each image's most probable digits: give --images FILE" in capsys.readouterr().err
