@@ -40,7 +40,8 @@ def padding_share(folder: Path, batch_size: int, bucket: bool) -> float:
     """Pad tokens / all tokens of one epoch's batches, as the trainer draws them (seed 0)."""
     import torch
 
-    from seqlab.data.labelled_text import bucket_order, load_labelled_text
+    from seqlab.data.bucketing import bucket_order
+    from seqlab.data.labelled_text import load_labelled_text
 
     lengths = load_labelled_text(folder, min_freq=1).train.lengths
     torch.manual_seed(0)

@@ -14,6 +14,7 @@ BASELINE_KEYS = ("one_step_naive_mse", "k_step_naive_mse", "multistep_naive_mse"
 def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
     from seqlab.config import add_config_args
+    from seqlab.data.fill import FILLS
     from seqlab.training.forecast import ForecastConfig
     from seqlab.training.forecast_interval import MIN_ERRORS
     from seqlab.training.forecast_new_data import FAR_STD
@@ -70,7 +71,7 @@ def register(commands, train) -> None:
                         "column), read as training reads --date-column NAME (ISO 8601, strictly increasing, evenly "
                         "spaced, else refused naming the line); none: read the rows as evenly spaced steps without "
                         "dates (the times printed are then positions in the file)")
-    f.add_argument("--fill", choices=("none", "linear", "ffill"),
+    f.add_argument("--fill", choices=FILLS,
                    help="with --data: fill the file's missing dates and empty/NaN cells (default: the run's "
                         "--fill, as training read its CSV): none refuses them naming the line; linear interpolates "
                         "each between its neighbours (by position: equal steps); ffill carries the last value "

@@ -1,10 +1,10 @@
 """Timestamps of an evenly spaced series (a CSV's date column): parsing, checking, naming the future.
 
-`DateIndex.from_cells` reads ISO 8601 cells that must be strictly increasing and evenly
+`DateIndex.read_cells` reads ISO 8601 cells that must be strictly increasing and evenly
 spaced — a fixed step (days, hours, ...) or whole calendar months (monthly, quarterly,
 yearly; on one day of the month or on month ends) — and refuses anything else, naming the
-line at fault (`read_cells(..., gaps=True)` takes missing dates, whole steps apart, for
-`--fill` to fill). The index is a start and a step, so it also names the timestamps after the
+line at fault (with `gaps=True` it takes missing dates, whole steps apart, for `--fill` to
+fill). The index is a start and a step, so it also names the timestamps after the
 series' end (what `seqlab forecast` prints), and travels in a checkpoint's metadata as plain data.
 """
 
@@ -154,16 +154,11 @@ class DateIndex:
         return index
 
     @classmethod
-    def from_cells(cls, cells: list[tuple[int, str]], column: str, where: str, hint: str = "") -> DateIndex:
-        """The index of (line, cell) timestamps, at least two; a SeqlabError naming the first line
-        that is not an ISO date, out of order, repeated, or off the series' even spacing (a gap
-        included: `UnevenDates`)."""
-        return cls.read_cells(cells, column, where, hint)[0]
-
-    @classmethod
     def read_cells(cls, cells: list[tuple[int, str]], column: str, where: str, hint: str = "", *,
                    gaps: bool = False, grid: DateIndex | None = None) -> tuple[DateIndex, list[int]]:
-        """`from_cells`' index and each cell's position in it. `gaps`: dates missing from the series
+        """The index of (line, cell) timestamps, at least two, and each cell's position in it; a
+        SeqlabError naming the first line that is not an ISO date, out of order, repeated, or off
+        the series' even spacing (a gap included: `UnevenDates`). `gaps`: dates missing from the series
         (cells a whole number of steps apart) are taken, the index spans them all (its length is
         the last position + 1), and the positions skip them; uneven spacing is still refused. The
         step is the most common difference; with `gaps`, the smallest when it divides every other

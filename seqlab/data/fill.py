@@ -155,7 +155,7 @@ def forecast_lines(observed: list[bool], start: int, tau: int, said: str) -> lis
     """What a forecast from position `start` of a filled series should hear (`said`: "--fill linear"):
     a warning when over LARGE_SHARE of the series is filled, saying whether the tau values the
     forecast starts from (positions start - tau .. start - 1) are among them; else a note when some
-    of those are. None when neither."""
+    of those are. No lines when neither."""
     filled = observed.count(False)
     inputs = observed[start - tau:start].count(False)
     what = f"the {tau} values the forecast starts from (the last tau = {tau} before its first step)"

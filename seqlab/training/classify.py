@@ -203,11 +203,10 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     start_epoch, best, chosen_accuracy = 0, -1.0, -1.0  # best: the selected metric's (t.select) best so far
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "classify")
-        unbucketed = "bucket" not in ckpt.meta["config"].get("train", {})  # (before task_config fills defaults in)
+        if cfg.data.data is not None:  # a text run from before bucketing drew plain batches: it was bucket = false
+            ckpt.meta["config"].setdefault("train", {}).setdefault("bucket", False)  # (so --no-bucket resumes it)
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         data.check_resume(ckpt)
-        if getattr(data.train, "bucket", False) and unbucketed:
-            t.bucket = data.train.bucket = False  # a run from before bucketing: its epochs' order as it was drawn
         load_weights(net, ckpt)
         load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)  # each epoch's rate then comes from t.lr (_lr_at)
         if t.schedule == "cosine":  # a new --epochs re-draws the cosine: say where the rate jumps
@@ -348,3 +347,11 @@ def model_from_checkpoint(ckpt, device: torch.device) -> tuple[nn.Module, Classi
     load_weights(net, ckpt)
     return net.to(device).eval(), cfg
 
+
+def __getattr__(name: str):
+    """MNIST's data moved to classify_images.py: its old names here still import."""
+    if name in ("Splits", "load_splits", "ImageSequences"):
+        from seqlab.training import classify_images
+
+        return getattr(classify_images, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -122,15 +122,15 @@ class Series:
         return (self.x - self.mean) / self.std
 
 
-def load_series(s: SeriesData, *, log=None) -> Series:
+def load_series(s: SeriesData, *, log=None, say=None) -> Series:
     """The series `s` names, its split and scaling; `log` hears which date column a CSV's dates
-    come from."""
+    come from, `say` the --fill notes (whole stderr lines; None: printed to stderr)."""
     if s.tau <= 0:
         raise SeqlabError(f"--tau must be a positive number of lags, got {s.tau}")
     if s.season is not None and s.season < 2:
         raise SeqlabError(f"--season must be at least 2 (the season's length in steps, e.g. 7 for daily data with a "
                           f"weekly cycle), got {s.season}")
-    dates, observed = None, None
+    dates, observed, offset = None, None, 0
     if s.data is None:
         if s.column is not None:
             raise SeqlabError("--column needs --data FILE.csv (without --data the book's sine is used)")
@@ -141,8 +141,9 @@ def load_series(s: SeriesData, *, log=None) -> Series:
     else:
         if s.column is None:
             raise SeqlabError("--data FILE.csv needs --column NAME: the column holding the series")
-        read = read_csv_series(s.data, s.column, s.date_column, log=log, fill=s.fill)
+        read = read_csv_series(s.data, s.column, s.date_column, log=log, fill=s.fill, say=say)
         x, dates, observed = read.x, read.dates, read.observed if s.fill != "none" else None
+        offset = read.first
         name, floor, default_window = f"column {s.column!r} of {s.data}{read.dropped_said(s.fill)}", None, None
     x = check_series(x, s.tau, name=name)
     if s.season is not None and s.season >= len(x):
@@ -174,7 +175,7 @@ def load_series(s: SeriesData, *, log=None) -> Series:
         window = x[: n_train + s.tau]
         mean, std = window.mean().item(), window.std().item()
         std = std if std > 0 else 1.0
-    return Series(x, s.tau, n_train, mean, std, floor, dates, s.season, observed)
+    return Series(x, s.tau, n_train, mean, std, floor, dates, s.season, observed, offset)
 
 
 # ---- training ----
@@ -240,7 +241,8 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         ckpt = resume_checkpoint(out, "forecast")
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         read = _resume_series_data(cfg.series, ckpt, out)
-    series = load_series(read, log=log)
+    # the --fill notes go to stderr, from rank 0 alone under torchrun
+    series = load_series(read, log=log, say=None if dist.is_main else (lambda line: None))
     if ckpt is not None and read.data is not None and not isinstance(ckpt.meta.get("data_file"), dict):
         _check_same_series(series, ckpt, out)  # a run from before fingerprints: compare what was read
     for k, why in fitting_k_steps(series)[1].items():  # said before training, and kept in report.json
@@ -280,7 +282,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     unit = series.std ** 2  # losses are reported in the series' units
     started = time.perf_counter() - (metrics.records[-1]["wall_s"] if metrics.records else 0.0)
     meta = {"task": "forecast", "config": to_dict(cfg), "mean": series.mean, "std": series.std,
-            "n_train": n, "noise_floor": series.noise_floor,
+            "n_train": n, "noise_floor": series.noise_floor, "offset": series.offset,
             "data_file": file_fingerprint(read.data) if read.data is not None else None,
             "dates": series.dates.to_meta() if series.dates else None}
     with StopSignals() as stop:
@@ -392,6 +394,7 @@ def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
         raise bad_checkpoint(ckpt, f"its observed mask ({observed.dtype}, {tuple(observed.shape)}) does not match "
                                    "its series")
     series = Series(ckpt.extra["series"], cfg.series.tau, ckpt.meta["n_train"], ckpt.meta["mean"],
-                    ckpt.meta["std"], ckpt.meta["noise_floor"], dates, cfg.series.season, observed)
+                    ckpt.meta["std"], ckpt.meta["noise_floor"], dates, cfg.series.season, observed,
+                    int(ckpt.meta.get("offset", 0)))  # (runs from before it dropped nothing)
     return net, series, cfg
 

@@ -195,8 +195,9 @@ def report(net: nn.Module, series: Series, steps: Sequence[int] | None = None) -
 
     `steps` none: the horizons of K_STEPS that fit the series, those left out listed with why in
     `k_step_left_out` (empty when all fit). Given steps must all fit: one that does not is an error.
-    `heldout_from` is the 0-based position of the first held-out value, `heldout_from_time` the
-    book's time (position + 1) that the printed lines and plots use, `heldout_from_date` its date."""
+    `heldout_from` is the 0-based position of the first held-out value in the series, `heldout_from_time`
+    the book's time (position + 1, counting the file's empty rows --fill dropped before the series) that
+    the printed lines and plots use, `heldout_from_date` its date."""
     with eval_mode(net):
         return _report(net, series, steps)
 
@@ -214,7 +215,7 @@ def _report(net: nn.Module, series: Series, steps: Sequence[int] | None) -> dict
     out = {"one_step_mse": k_mse["1"]["mse"] if "1" in k_mse else None,
            "multistep_mse": multi_mse, "k_step": k_mse, "k_step_left_out": left_out, "heldout_from": start,
            "heldout_filled": int((~scored).sum()),
-           "heldout_from_time": start + 1, "heldout_from_date": series.dates.iso(start) if series.dates else None,
+           "heldout_from_time": series.offset + start + 1, "heldout_from_date": series.dates.iso(start) if series.dates else None,
            "noise_floor": series.noise_floor}
     out.update(baseline_mses(series, steps))
     if series.noise_floor:
@@ -227,7 +228,7 @@ def plot_predictions(net: nn.Module, series: Series, out: Path, steps: Sequence[
     `steps` none: the horizons of K_STEPS that fit the series (as in `report`)."""
     from seqlab.plotting import plot_curves
 
-    time = torch.arange(1, len(series.x) + 1).float()
+    time = torch.arange(1, len(series.x) + 1).float() + series.offset  # positions in the file, from 1
     tau, start = series.tau, series.first_heldout
     xlabel = f"time (1: {series.dates.iso(0)}, one step: {series.dates.every})" if series.dates else "time"
     on = f" ({series.dates.iso(start)})" if series.dates else ""
@@ -238,7 +239,7 @@ def plot_predictions(net: nn.Module, series: Series, out: Path, steps: Sequence[
              plot_curves(out / "multistep.png", time,
                          {"data": series.x, "1-step preds": one, "multistep preds": multi},
                          xs={"1-step preds": time[tau:], "multistep preds": time[start:]},
-                         xlabel=xlabel, ylabel="x", title=f"multi-step prediction from t = {start + 1}{on}")]
+                         xlabel=xlabel, ylabel="x", title=f"multi-step prediction from t = {series.offset + start + 1}{on}")]
     series_k, xs_k = {}, {}
     for k in fitting_k_steps(series)[0] if steps is None else steps:
         pos, preds = k_step_predictions(net, series, k)

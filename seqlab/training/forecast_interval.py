@@ -112,9 +112,12 @@ def interval_offsets(net: nn.Module, series: Series, steps: int, level: float) -
     errors = heldout_errors(net, series, steps)
     few = [h for h, e in enumerate(errors, start=1) if len(e) < MIN_ERRORS]
     if few:
-        raise SeqlabError(f"--fill filled so many of the run's held-out values that horizon {few[0]} has "
-                          f"{len(errors[few[0] - 1])} errors on observed values, fewer than {MIN_ERRORS}: use --steps "
-                          f"{few[0] - 1} or fewer with --interval, or retrain on a series with fewer gaps")
+        h, got = few[0], len(errors[few[0] - 1])
+        fix = (f"use --steps {h - 1} or fewer with --interval, or retrain" if h > 1 else
+               "no interval can be given: retrain")  # (not "--steps 0", which is refused)
+        raise SeqlabError(f"--fill filled so many of the run's held-out values that horizon {h} has {got} "
+                          f"error{'s' if got != 1 else ''} on observed values, fewer than {MIN_ERRORS}: {fix} on a "
+                          "series with fewer gaps, or hold more out (a smaller --n-train)")
     q = torch.tensor([(1 - level) / 2, 0.5, (1 + level) / 2], dtype=torch.float64)
     bounds = torch.stack([torch.quantile(e, q) for e in errors])  # (steps, 3)
     # an interval never narrows as the horizon grows (module docstring)

@@ -21,10 +21,11 @@ from seqlab.data.registry import file_fingerprint
 from seqlab.errors import SeqlabError
 from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D
-from seqlab.training.bleu import corpus_bleu, corpus_bleu_multi
+from seqlab.training.bleu import corpus_bleu
 from seqlab.training.common import device_for, grad_clipping
 from seqlab.training.translate_report import (UNK_WARN, bleu_signature, cut_note,  # noqa: F401 (public here)
-                                             spread_subset, subset_note, unk_note)
+                                             multi_ref_bleu, multi_ref_nrefs, source_groups, spread_subset,
+                                             subset_note, unk_note)
 from seqlab.training.run_folder import releases_run_folder
 
 
@@ -205,33 +206,6 @@ def bleu_on(model: nn.Module, pairs, data, *, device: torch.device | str | None 
     refs = [p[1] for p in pairs]
     return {"bleu": corpus_bleu(hyps, refs), "tokens": sum(len(h) for h in hyps), "sentences": len(pairs),
             "hypotheses": hyps}
-
-
-def multi_ref_bleu(pairs, hypotheses) -> float:
-    """Corpus BLEU with every translation of a source as its references: one hypothesis per distinct
-    source (its first pair's: the model translates equal sources alike) against all the targets
-    its pairs give. fra-eng gives many sources several translations ("go ." -> "va !", "marche .",
-    "bouge !"); one reference per pair scores a right translation against the others as wrong."""
-    groups = source_groups(pairs)
-    return corpus_bleu_multi([hypotheses[g[0]] for g in groups], [[pairs[i][1] for i in g] for g in groups])
-
-
-def source_groups(pairs) -> list[list[int]]:
-    """The indices of `pairs` grouped by source sentence, in first-seen order; sources equal in
-    Unicode's NFC form are one (the model reads them alike once they are <unk> or in its form)."""
-    import unicodedata
-
-    groups: dict[tuple, list[int]] = {}
-    for i, (src, _) in enumerate(pairs):
-        groups.setdefault(tuple(unicodedata.normalize("NFC", w) for w in src), []).append(i)
-    return list(groups.values())
-
-
-def multi_ref_nrefs(pairs) -> str:
-    """sacrebleu's `nrefs` of `multi_ref_bleu` on `pairs`: the number of references each source
-    has when all have the same, else "var"."""
-    counts = {len(g) for g in source_groups(pairs)}
-    return str(counts.pop()) if len(counts) == 1 else "var"
 
 
 # --- the training run behind `seqlab train translate` ----------------------------------------

@@ -1,5 +1,6 @@
-"""What a translation run reports besides its losses: what its BLEU figure is, which validation
-pairs its per-epoch BLEU reads, and how much of the data num_steps cuts and <unk> hides."""
+"""What a translation run reports besides its losses: what its BLEU figure is (and the
+multi-reference one's), which validation pairs its per-epoch BLEU reads, and how much of the data
+num_steps cuts and <unk> hides."""
 
 from __future__ import annotations
 
@@ -88,3 +89,32 @@ def scored_unk_note(src_share: float, tgt_share: float, where: str) -> str | Non
         why.append("the model cannot translate the source words it reads as <unk>")
     return (f"many words of {where} are read as <unk> (outside the run's vocabularies: source {100 * src_share:.1f}%, "
             f"reference {100 * tgt_share:.1f}%): {'; '.join(why)}")
+
+
+def multi_ref_bleu(pairs, hypotheses) -> float:
+    """Corpus BLEU with every translation of a source as its references: one hypothesis per distinct
+    source (its first pair's: the model translates equal sources alike) against all the targets
+    its pairs give. fra-eng gives many sources several translations ("go ." -> "va !", "marche .",
+    "bouge !"); one reference per pair scores a right translation against the others as wrong."""
+    from seqlab.training.bleu import corpus_bleu_multi
+
+    groups = source_groups(pairs)
+    return corpus_bleu_multi([hypotheses[g[0]] for g in groups], [[pairs[i][1] for i in g] for g in groups])
+
+
+def source_groups(pairs) -> list[list[int]]:
+    """The indices of `pairs` grouped by source sentence, in first-seen order; sources equal in
+    Unicode's NFC form are one group (the same sentence typed two ways)."""
+    import unicodedata
+
+    groups: dict[tuple, list[int]] = {}
+    for i, (src, _) in enumerate(pairs):
+        groups.setdefault(tuple(unicodedata.normalize("NFC", w) for w in src), []).append(i)
+    return list(groups.values())
+
+
+def multi_ref_nrefs(pairs) -> str:
+    """sacrebleu's `nrefs` of `multi_ref_bleu` on `pairs`: the number of references each source
+    has when all have the same, else "var"."""
+    counts = {len(g) for g in source_groups(pairs)}
+    return str(counts.pop()) if len(counts) == 1 else "var"

@@ -309,3 +309,23 @@ def test_interval_errors_leave_filled_targets_out(heldout_gaps_run):
     band = interval_offsets(net, series, 3, 0.8)
     assert band.samples == [30, 29, 28]
     assert band.median[0].item() == pytest.approx(torch.quantile(masked[0], 0.5).item())
+
+
+def test_the_runs_own_series_counts_the_rows_fill_dropped_as_forecast_data_does(tmp_path, capsys, one_thread):
+    # an undated file, 3 empty rows first: a run trained on it and forecast --data of the same file print the
+    # same times for the same --start and predict the same values (the run keeps the dropped rows' count)
+    lead = tmp_path / "lead.csv"
+    lead.write_text("y\n" + "NA\n" * 3 + "".join(f"{v}\n" for v in _values(60)))
+    out = tmp_path / "run"
+    code, printed = _run(capsys, "train", "forecast", "--data", lead, "--column", "y", "--fill", "linear",
+                         "--epochs", "1", "--out", out)
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["heldout_from_time"] == 3 + report["heldout_from"] + 1
+    own = _run(capsys, "forecast", "--checkpoint", out, "--start", 10, "--steps", 3)
+    new = _run(capsys, "forecast", "--checkpoint", out, "--start", 10, "--steps", 3, "--data", lead)
+    assert own[0] == new[0] == 0
+    rows = [line.split() for line in own[1].out.splitlines()[:3]]  # time, prediction, actual
+    assert rows == [line.split() for line in new[1].out.splitlines()[:3]]
+    assert [r[0] for r in rows] == ["11", "12", "13"]  # file positions (from 1), the dropped rows counted
+    assert float(rows[0][2]) == pytest.approx(_values(60)[10 - 3])  # the file's 11th value row: 3 NA, then 7 more

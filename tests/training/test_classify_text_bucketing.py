@@ -96,7 +96,7 @@ def recorded_run(monkeypatch, cfg):
     real = TextBatches.batch
 
     def recording(self, idx, device):
-        if self.bucket is not None and len(self) == 360:  # the training split (400 - 40 held out)
+        if len(self) == 360:  # the training split (400 - 40 held out)
             batches.append(idx.tolist())
             lengths["train"] = self.texts.lengths
         return real(self, idx, device)
@@ -167,20 +167,27 @@ def test_a_killed_text_run_resumes_bit_for_bit(texts, tmp_path):
     assert killed >= 2  # (a kill after the run's end tests nothing)
 
 
-def test_a_run_from_before_bucketing_resumes_with_its_plain_batches(texts, tmp_path, monkeypatch):
-    # a checkpoint whose config has no `bucket` (written before it existed) drew plain shuffled batches:
-    # resumed under today's default (bucket on), it keeps drawing them, as the uninterrupted run did
+def test_a_run_from_before_bucketing_resumes_with_no_bucket_and_its_plain_batches(texts, tmp_path, monkeypatch):
+    # a checkpoint whose config has no `bucket` (written before it existed) drew plain shuffled batches: it is
+    # a bucket = false run. Resumed under today's default (bucket on) it is refused, naming the setting; with
+    # --no-bucket it draws the uninterrupted run's batches, and resumes again as any --no-bucket run does
     import seqlab.training.classify as classify
+    from seqlab.errors import SeqlabError
 
-    plain, _ = recorded_run(monkeypatch, config(texts, tmp_path / "a", bucket=False))
+    plain, _ = recorded_run(monkeypatch, config(texts, tmp_path / "a", epochs=3, bucket=False))
     recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=1, bucket=False))
     real = classify.resume_checkpoint
 
     def old(out, task):
         ckpt = real(out, task)
-        del ckpt.meta["config"]["train"]["bucket"]  # as a checkpoint from before bucketing has it
+        ckpt.meta["config"]["train"].pop("bucket", None)  # as a checkpoint from before bucketing has it
         return ckpt
 
     monkeypatch.setattr(classify, "resume_checkpoint", old)
-    resumed, _ = recorded_run(monkeypatch, config(texts, tmp_path / "b", resume=True))
-    assert resumed == plain[1:]
+    with pytest.raises(SeqlabError, match="trained with bucket false; now bucket true"):
+        recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=2, resume=True))
+    resumed, _ = recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=2, resume=True, bucket=False))
+    assert resumed == plain[1:2]
+    monkeypatch.setattr(classify, "resume_checkpoint", real)  # its checkpoints now say bucket = false
+    again, _ = recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=3, resume=True, bucket=False))
+    assert again == plain[2:]
