@@ -4,7 +4,7 @@
 
 One synthetic labelled-text set, texts of uniformly 5 to 400 words (a 2,000-word vocabulary,
 two labels), trained for one epoch by `seqlab.training.classify.train_classifier`, bucketed
-(the default) and --no-bucket, interleaved: each round runs both, the order alternating, so a
+(--bucket) and not, interleaved: each round runs both, the order alternating, so a
 slow stretch of the machine hits both. tokens_per_sec is metrics.jsonl's: the texts' own tokens
 (not the padding) over the epoch's training seconds (evaluation and checkpoints not counted).
 Prints each round's figures and padding share, and the median of the paired ratios.

@@ -74,8 +74,8 @@ TEXT_FORMAT = (
     "ordered numerically when all are integers (1, 2, ..., 10). Best = the epoch of highest valid_accuracy "
     "(--select macro_f1: of highest valid_macro_f1, which metrics.jsonl logs beside it); --class-weights "
     "balanced weighs the training loss toward rare labels (train_loss and valid_loss stay the plain mean "
-    "cross-entropy, comparable across runs with and without weights); training batches hold texts of similar "
-    "length (--no-bucket: any lengths). "
+    "cross-entropy, comparable across runs with and without weights); --bucket batches texts of similar length "
+    "(faster on large sets; on small ones it can cost accuracy, and the log says so). "
     "`seqlab evaluate` scores the test file (else valid), or a labelled file (--data FILE), with per-label "
     "precision/recall/F1; `seqlab classify --checkpoint DIR --text TEXT` predicts. E.g. seqlab train classify "
     "--data reviews.csv --lr 0.01 --hidden 128 --layers 1 --bidirectional --epochs 10 --out runs/reviews")

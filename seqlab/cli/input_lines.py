@@ -24,7 +24,7 @@ def input_lines(arguments: list[tuple[str, str]], source: str | None, task: str)
             raise SeqlabError(f"nothing to {task}: standard input is empty")
         rest = itertools.chain([first] if first is not None else [], rest)
     elif source is not None:
-        rows = read_text(source).split("\n")
+        rows = read_text(source, lines=True).split("\n")
         if rows[-1] == "":  # the last line's newline
             rows.pop()
         rest = ((f"{source} line {n}", line) for n, line in enumerate(rows, start=1))

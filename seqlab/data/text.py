@@ -12,10 +12,14 @@ _NON_LETTERS = re.compile("[^A-Za-z]+")
 TokenLevel = Literal["word", "char"]
 
 
-def read_text(path: str | Path) -> str:
+def read_text(path: str | Path, *, lines: bool = False) -> str:
     """A whole UTF-8 text file; empty, binary and non-UTF-8 files are clear errors. Line ends are
     read as Python's text mode (and the book's `open(...).readlines()`) reads them: \\r\\n and \\r
-    become \\n, so a Windows file gives the same tokens (no '\\r' character in a char model)."""
+    become \\n, so a Windows file gives the same tokens (no '\\r' character in a char model).
+
+    `lines`: a file of one text per line, each answered by one output line (`seqlab translate`,
+    `classify --file`): only \\n and \\r\\n end a line, as standard input's lines are read (a lone
+    \\r is a character of its line), and a file of blank lines is read, not refused."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -42,9 +46,11 @@ def read_text(path: str | Path) -> str:
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text or text.isspace():  # (not text.strip(): it would copy the text)
-        raise SeqlabError(f"{str(path)!r} is empty: a corpus needs some text")
+        text = text.replace("\r\n", "\n")
+        text = text if lines else text.replace("\r", "\n")
+    if not text or (text.isspace() and not lines):  # (not text.strip(): it would copy the text)
+        raise SeqlabError(f"{str(path)!r} is empty: " + ("give one text per line" if lines else
+                                                          "a corpus needs some text"))
     return text
 
 

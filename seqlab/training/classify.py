@@ -85,7 +85,7 @@ class ClassifyTrain:
     skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
     class_weights: Literal["none", "balanced"] = "none"  # text: balanced: each training text's loss term times n / (k x n_label) (n training texts, k labels, n_label its label's count: scikit-learn's 'balanced'), in the training step only; train_loss and valid_loss in metrics.jsonl stay the plain mean cross-entropy, so that runs with and without weights compare
     select: Literal["accuracy", "macro_f1"] = "accuracy"  # text: best.safetensors is the epoch of highest valid_accuracy, or of highest valid_macro_f1 (a better pick with --class-weights balanced, whose gain on rare labels accuracy hides)
-    bucket: bool = True  # text: batch texts of similar length (pools of 50 batches sorted by length, the batches shuffled), for less padding; --no-bucket: plain shuffled batches
+    bucket: bool = False  # text: --bucket batches texts of similar length (pools of 50 batches sorted by length, the batches shuffled) for less padding and a faster epoch on large sets; on a set of few pools the batches repeat from epoch to epoch and, where length goes with the label, hold one label each, which can cost accuracy
 
 
 @dataclass
@@ -204,7 +204,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     if cfg.run.resume:
         ckpt = resume_checkpoint(out, "classify")
         if cfg.data.data is not None:  # a text run from before bucketing drew plain batches: it was bucket = false
-            ckpt.meta["config"].setdefault("train", {}).setdefault("bucket", False)  # (so --no-bucket resumes it)
+            ckpt.meta["config"].setdefault("train", {}).setdefault("bucket", False)  # (whatever today's default)
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         data.check_resume(ckpt)
         load_weights(net, ckpt)
@@ -290,8 +290,9 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 record["skipped_steps"] = guard.skipped
             log_file.write(**record)
             tested = "" if test is None else f"test acc {test['accuracy']:.4f} | "
+            f1 = f" macro-F1 {valid['macro_f1']:.4f}" if "macro_f1" in valid else ""
             log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
-                f"valid acc {valid['accuracy']:.4f} | {tested}{seen / train_s:.0f} {train.unit}/s ({train_s:.1f} s)")
+                f"valid acc {valid['accuracy']:.4f}{f1} | {tested}{seen / train_s:.0f} {train.unit}/s ({train_s:.1f} s)")
             improved = record[f"valid_{t.select}"] > best  # (a tie keeps the earlier epoch)
             if improved:
                 best, chosen_accuracy = record[f"valid_{t.select}"], valid["accuracy"]

@@ -12,7 +12,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from seqlab.data.bucketing import bucket_order
+from seqlab.data.bucketing import BUCKET_POOL, bucket_order
 from seqlab.data.labelled_text import (PAD, EncodedTexts, LabelledText, encode, load_labelled_text,
                                        majority_share, text_tokens)
 from seqlab.data.vocab import UNK, Vocab
@@ -166,6 +166,11 @@ def text_data(cfg: ClassifyConfig, log) -> RunData:
                               f"({differs or 'other labels or vocabulary'}): its saved state would go on training on "
                               "other texts; restore it, or start a new run (another --out, or --overwrite)")
 
+    if cfg.train.bucket and len(data.train) < 4 * BUCKET_POOL * cfg.train.batch_size:
+        pools = -(-len(data.train) // (BUCKET_POOL * cfg.train.batch_size))
+        log(f"note: --bucket: the {len(data.train):,} training texts make {pools} pool{'s' * (pools != 1)} of "
+            f"{BUCKET_POOL} batches: each epoch's batches are then much the same texts, sorted by length (one label "
+            "each where length goes with the label), which can cost accuracy; bucketing pays on larger sets")
     test = None if data.test is None else TextBatches(data.test, data.pad_id)
     return RunData(TextBatches(data.train, data.pad_id, bucket=cfg.train.bucket),
                    TextBatches(data.valid, data.pad_id, data.classes), test, False,

@@ -428,3 +428,21 @@ def test_the_library_takes_a_config_naming_a_file(data, tmp_path):
     meta = load_checkpoint(tmp_path / "lib", "last").meta
     assert meta["config"]["data"]["dataset"] is None and meta["classes"] == ["neg", "pos"]
     assert meta["vocab"]["idx_to_token"][:2] == ["<unk>", "<pad>"]
+
+
+def test_a_file_gives_one_output_line_per_line_as_standard_input_does(run, tmp_path, capsys, monkeypatch):
+    # a lone \r is a character of its line (stdin's lines end at \n only: a file's did not), and a file of
+    # blank lines is read (blank in, blank out), not refused as "empty"
+    for data, want in ((b"a good\rfilm\nthe bad plot\r\n", 2), (b"\n\n\n", 3), (b"  \n\t\n", 2)):
+        path = tmp_path / "in.txt"
+        path.write_bytes(data)
+        capsys.readouterr()
+        assert main(["classify", "--checkpoint", str(run), "--file", str(path)]) == 0
+        from_file = capsys.readouterr().out.splitlines()
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+        assert main(["classify", "--checkpoint", str(run), "--file", "-"]) == 0
+        assert from_file == capsys.readouterr().out.splitlines() and len(from_file) == want
+    assert from_file == ["", ""]
+    (tmp_path / "empty.txt").write_bytes(b"")
+    assert main(["classify", "--checkpoint", str(run), "--file", str(tmp_path / "empty.txt")]) == 2
+    assert "is empty: give one text per line" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""Length bucketing of a text run's training batches (data.bucketing.bucket_order, on by default,
---no-bucket off): every text once an epoch, less padding, the same batches from the same seed, and
+"""Length bucketing of a text run's training batches (data.bucketing.bucket_order, --bucket; off by
+default): every text once an epoch, less padding, the same batches from the same seed, and
 a resumed run drawing the uninterrupted one's batches."""
 
 import csv
@@ -115,7 +115,7 @@ def config(data, out, **changes):
 
 
 def test_the_trainer_sees_every_text_once_an_epoch_with_less_padding(texts, tmp_path, monkeypatch):
-    bucketed, lengths = recorded_run(monkeypatch, config(texts, tmp_path / "b"))
+    bucketed, lengths = recorded_run(monkeypatch, config(texts, tmp_path / "b", bucket=True))
     plain, _ = recorded_run(monkeypatch, config(texts, tmp_path / "p", bucket=False))
     assert len(bucketed) == len(plain) == 2
     for epoch in bucketed + plain:
@@ -130,13 +130,13 @@ def test_the_trainer_sees_every_text_once_an_epoch_with_less_padding(texts, tmp_
 
 
 def test_the_same_seed_gives_the_same_batches_and_a_resume_draws_them_again(texts, tmp_path, monkeypatch):
-    whole, _ = recorded_run(monkeypatch, config(texts, tmp_path / "a"))
-    again, _ = recorded_run(monkeypatch, config(texts, tmp_path / "b"))
+    whole, _ = recorded_run(monkeypatch, config(texts, tmp_path / "a", bucket=True))
+    again, _ = recorded_run(monkeypatch, config(texts, tmp_path / "b", bucket=True))
     assert again == whole
-    first, _ = recorded_run(monkeypatch, config(texts, tmp_path / "c", epochs=1))
-    resumed, _ = recorded_run(monkeypatch, config(texts, tmp_path / "c", resume=True))
+    first, _ = recorded_run(monkeypatch, config(texts, tmp_path / "c", epochs=1, bucket=True))
+    resumed, _ = recorded_run(monkeypatch, config(texts, tmp_path / "c", resume=True, bucket=True))
     assert first + resumed == whole
-    other, _ = recorded_run(monkeypatch, config(texts, tmp_path / "d", seed=4))
+    other, _ = recorded_run(monkeypatch, config(texts, tmp_path / "d", seed=4, bucket=True))
     assert other[0] != whole[0]
 
 
@@ -151,7 +151,7 @@ def test_a_killed_text_run_resumes_bit_for_bit(texts, tmp_path):
     def argv(out):
         return ["train", "classify", "--data", str(texts), "--embed", "8", "--hidden", "12", "--layers", "1",
                 "--dropout", "0.2", "--lr", "0.01", "--batch-size", "16", "--epochs", "8", "--seed", "3",
-                "--device", "cpu", "--no-progress", "--out", str(out)]
+                "--device", "cpu", "--no-progress", "--bucket", "--out", str(out)]
 
     rc, ref_s, err = kr.run(argv(tmp_path / "ref"))
     assert rc == 0, err
@@ -167,15 +167,15 @@ def test_a_killed_text_run_resumes_bit_for_bit(texts, tmp_path):
     assert killed >= 2  # (a kill after the run's end tests nothing)
 
 
-def test_a_run_from_before_bucketing_resumes_with_no_bucket_and_its_plain_batches(texts, tmp_path, monkeypatch):
+def test_a_run_from_before_bucketing_resumes_with_its_plain_batches_and_refuses_bucket(texts, tmp_path,
+                                                                                     monkeypatch):
     # a checkpoint whose config has no `bucket` (written before it existed) drew plain shuffled batches: it is
-    # a bucket = false run. Resumed under today's default (bucket on) it is refused, naming the setting; with
-    # --no-bucket it draws the uninterrupted run's batches, and resumes again as any --no-bucket run does
+    # a bucket = false run. It resumes plain (today's default), again after that, and --bucket is refused
     import seqlab.training.classify as classify
     from seqlab.errors import SeqlabError
 
-    plain, _ = recorded_run(monkeypatch, config(texts, tmp_path / "a", epochs=3, bucket=False))
-    recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=1, bucket=False))
+    plain, _ = recorded_run(monkeypatch, config(texts, tmp_path / "a", epochs=3))
+    recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=1))
     real = classify.resume_checkpoint
 
     def old(out, task):
@@ -185,9 +185,19 @@ def test_a_run_from_before_bucketing_resumes_with_no_bucket_and_its_plain_batche
 
     monkeypatch.setattr(classify, "resume_checkpoint", old)
     with pytest.raises(SeqlabError, match="trained with bucket false; now bucket true"):
-        recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=2, resume=True))
-    resumed, _ = recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=2, resume=True, bucket=False))
+        recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=2, resume=True, bucket=True))
+    resumed, _ = recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=2, resume=True))
     assert resumed == plain[1:2]
     monkeypatch.setattr(classify, "resume_checkpoint", real)  # its checkpoints now say bucket = false
-    again, _ = recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=3, resume=True, bucket=False))
+    again, _ = recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=3, resume=True))
     assert again == plain[2:]
+
+
+def test_bucketing_a_small_set_says_what_it_costs(texts, tmp_path):
+    said = []
+    train_classifier(config(texts, tmp_path / "s", epochs=1, bucket=True), device="cpu", show_progress=False,
+                     log=said.append)
+    assert any("--bucket: the 360 training texts make 1 pool of 50 batches" in line for line in said)
+    said.clear()
+    train_classifier(config(texts, tmp_path / "p", epochs=1), device="cpu", show_progress=False, log=said.append)
+    assert not any("--bucket" in line for line in said)
