@@ -30,3 +30,22 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def tiny_mnist_run(tmp_path) -> tuple[Path, Path]:
+    """(run folder, its t10k images file): a one-epoch row-MNIST classifier trained on random idx files
+    (60 training images, 10 of them validation; 6 test images) in tmp_path."""
+    import numpy as np
+
+    from seqlab.cli import main
+    from seqlab.data.mnist import write_idx
+
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 60), ("t10k", 6)):
+        write_idx(tmp_path / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)).astype(np.uint8))
+        write_idx(tmp_path / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    out = tmp_path / "mnist"
+    assert main(["train", "classify", "--dataset", "mnist", "--data-dir", str(tmp_path), "--valid-size", "10",
+                 "--hidden", "4", "--layers", "1", "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
+    return out, tmp_path / "t10k-images-idx3-ubyte.gz"

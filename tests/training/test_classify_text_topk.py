@@ -5,7 +5,6 @@ import csv
 import io
 import random
 
-import numpy as np
 import pytest
 import torch
 
@@ -108,17 +107,10 @@ def test_classify_refuses_a_k_out_of_range(run, capsys, k, message):
     assert captured.out == "" and captured.err == f"seqlab: error: {message}\n"
 
 
-def test_mnist_images_top_k(tmp_path, capsys):
-    from seqlab.data.mnist import as_sequences, normalize, read_idx, write_idx
+def test_mnist_images_top_k(tiny_mnist_run, capsys):
+    from seqlab.data.mnist import as_sequences, normalize, read_idx
 
-    rng = np.random.default_rng(0)
-    for name, n in (("train", 60), ("t10k", 6)):
-        write_idx(tmp_path / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)).astype(np.uint8))
-        write_idx(tmp_path / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
-    out = tmp_path / "mnist"
-    assert main(["train", "classify", "--dataset", "mnist", "--data-dir", str(tmp_path), "--valid-size", "10",
-                 "--hidden", "4", "--layers", "1", "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
-    images = tmp_path / "t10k-images-idx3-ubyte.gz"
+    out, images = tiny_mnist_run
     net, cfg = model_from_checkpoint(load_checkpoint(out, "best"), torch.device("cpu"))
     with torch.no_grad():
         probs = net(as_sequences(normalize(read_idx(images, "images")), cfg.data.mode)).softmax(1)  # (6, 10)
