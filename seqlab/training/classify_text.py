@@ -281,7 +281,8 @@ class TextPredictor:
     def top_k(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
         """The `k` most probable labels of each raw text with their probabilities, best first (equal
         ones in label order): k at least 1, at most len(labels)."""
-        if not 1 <= k <= len(self.labels):
+        k = check_positive_int("k", k, f" (at most this model's {len(self.labels)} labels)")  # (2.0, True: refused)
+        if k > len(self.labels):
             raise SeqlabError(f"k must be between 1 and this model's {len(self.labels)} labels, got {k}")
         values, columns = top_k(self.predict_proba(texts), k)
         return [[(self.labels[j], p) for j, p in zip(cs, ps)] for cs, ps in zip(columns.tolist(), values.tolist())]

@@ -61,8 +61,10 @@ def test_the_librarys_top_k_is_the_softmax_sorted(run):
             assert [q for _, q in row] == pytest.approx([q for _, q in want], abs=1e-6)
     assert [row[0][0] for row in predictor.top_k(TEXTS, 1)] == predictor.predict(TEXTS)
     assert sum(q for _, q in predictor.top_k(["good"], 3)[0]) == pytest.approx(1.0)
-    for k in (0, 4):
-        with pytest.raises(SeqlabError, match=f"k must be between 1 and this model's 3 labels, got {k}"):
+    with pytest.raises(SeqlabError, match="k must be between 1 and this model's 3 labels, got 4"):
+        predictor.top_k(TEXTS, 4)
+    for k in (0, 2.0, True):  # not a count (2.0 raised a TypeError in torch.topk; True was read as 1)
+        with pytest.raises(SeqlabError, match=r"k must be a positive integer \(at most this model's 3 labels\)"):
             predictor.top_k(TEXTS, k)
 
 
