@@ -50,10 +50,6 @@ class Filled:
         return 0 if self.longest is None else self.longest[1] - self.longest[0] + 1
 
 
-def is_missing(value: float) -> bool:
-    return math.isnan(value)
-
-
 def _span(name: Callable[[int], str], a: int, b: int, unit: str) -> str:
     """Grid positions a..b in words: '2024-01-03..2024-01-04', 'lines 4..5', 'line 4'."""
     head = f"{unit}{'s' if unit and a != b else ''} " if unit else ""
@@ -73,7 +69,7 @@ def fill_gaps(positions: list[int], values: list[float], method: str, *,
         raise ValueError(f"fill method {method!r}: expected linear or ffill")
     if len(positions) != len(values) or any(b <= a for a, b in zip(positions, positions[1:])):
         raise ValueError("positions must be strictly increasing, one per value")
-    known = [i for i, v in enumerate(values) if not is_missing(v)]
+    known = [i for i, v in enumerate(values) if not math.isnan(v)]
     if not known:
         raise SeqlabError("it has no values to fill from: every cell is empty or NaN")
     last_known = known[-1]

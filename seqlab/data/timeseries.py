@@ -30,7 +30,7 @@ import torch
 
 from seqlab.data.dates import BusinessDays, DateIndex, UnevenDates, parse_timestamp
 from seqlab.data.dates import show_cell as _show
-from seqlab.data.fill import FILLS, fill_gaps, fill_lines
+from seqlab.data.fill import FILLS, Filled, fill_gaps, fill_lines
 from seqlab.data.text import utf16_encoding
 from seqlab.errors import SeqlabError
 
@@ -212,7 +212,7 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     if not values:
         raise SeqlabError(f"CSV file {name} has no values in column {column!r}")
     where = f"CSV file {name}"
-    say = say if say is not None else (lambda line: print(line, file=sys.stderr))
+    say = say if say is not None else to_stderr
     undated = dict(fill=fill, where=f"{where}, column {column!r}", say=say, source=source, warn=warn)
     if dcol is None or len(stamps) < 2:
         return _undated(values, lines, **undated)
@@ -239,14 +239,9 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
                 f"dates (--date-column NAME insists on the dates{fills})")
         return _undated(values, lines, **undated)
     observed, first, dropped = [True] * len(values), 0, 0
-    if fill != "none":
-        name = _namer(dates, positions, stamps)
-        try:
-            done = fill_gaps(positions, values, fill, name=name, unit="", every=f" (one every {dates.every})")
-        except SeqlabError as exc:
-            raise SeqlabError(f"{where}, column {column!r}: {exc}") from None
-        # (positions on the whole file's dates)
-        said = fill_lines(fill, done, name, unit="", source=source, warn=warn)
+    if fill != "none":  # (positions on the whole file's dates)
+        done, said = _filled(positions, values, fill, f"{where}, column {column!r}", _namer(dates, positions, stamps),
+                             "", source, warn, every=f" (one every {dates.every})")
         observed, first, dropped = done.observed, done.first, done.dropped
         if done.dropped:  # the dates from the first value on, as the whole file's grid has them
             kept = dataclasses.replace(dates, start=dates.at(done.first), length=len(done.values))
@@ -308,15 +303,28 @@ def _number(cell: str, where: str, fill: str) -> float:
     return value
 
 
+def _filled(positions: list[int], values: list[float], fill: str, where: str, name, unit: str, source: str,
+            warn: bool, every: str = "") -> tuple[Filled, list[str]]:
+    """`fill_gaps` of a column (its refusals prefixed with `where`) and the stderr lines saying what
+    it filled (`fill_lines`), for the caller to say once nothing else is refused."""
+    try:
+        done = fill_gaps(positions, values, fill, name=name, unit=unit, every=every)
+    except SeqlabError as exc:
+        raise SeqlabError(f"{where}: {exc}") from None
+    return done, fill_lines(fill, done, name, unit, source=source, warn=warn)
+
+
+def to_stderr(line: str) -> None:
+    """Say a whole stderr line ('seqlab: note: ...'): where --fill's notes go unless told otherwise."""
+    print(line, file=sys.stderr)
+
+
 def _undated(values: list[float], lines: list[int], fill: str, where: str, say, source: str, warn: bool) -> CsvSeries:
     """A series without dates, its missing values filled by row (`fill` other than none)."""
     if fill == "none":
         return CsvSeries(torch.tensor(values, dtype=torch.float32), None, torch.ones(len(values), dtype=torch.bool))
-    try:
-        done = fill_gaps(list(range(len(values))), values, fill, name=lambda p: str(lines[p]), unit="line")
-    except SeqlabError as exc:
-        raise SeqlabError(f"{where}: {exc}") from None
-    for line in fill_lines(fill, done, name=lambda p: str(lines[p]), unit="line", source=source, warn=warn):
+    done, said = _filled(list(range(len(values))), values, fill, where, lambda p: str(lines[p]), "line", source, warn)
+    for line in said:
         say(line)
     return CsvSeries(torch.tensor(done.values, dtype=torch.float32), None, torch.tensor(done.observed), done.first,
                      done.dropped)

@@ -111,14 +111,11 @@ def observed_mask(series: Series) -> torch.Tensor:
 
 
 def heldout_scored(series: Series, log=None) -> torch.Tensor:
-    """(T - first_heldout,) bool: the held-out targets that are scored, those observed. `log` hears
-    how many were filled in (left out); a SeqlabError when every one was."""
+    """(T - first_heldout,) bool: the held-out targets that are scored, those observed (never none:
+    --fill refuses a series that ends in missing values, so its last, held-out value is observed).
+    `log` hears how many were filled in (left out)."""
     scored = observed_mask(series)[series.first_heldout:]
     filled = int((~scored).sum())
-    if filled == len(scored):
-        raise SeqlabError(f"every one of the {filled} held-out values (from position {series.first_heldout}) was "
-                          "filled in by --fill: there is nothing observed to score the model on; give the held-out "
-                          "part observed values (a smaller --n-train, or a series with fewer gaps at its end)")
     if filled and log is not None:
         log(f"{filled} of the {len(scored)} held-out values were filled in by --fill, not observed: the held-out "
             f"MSEs (and the choice of best) score the other {len(scored) - filled}")

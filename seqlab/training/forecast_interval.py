@@ -46,7 +46,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.runtime import eval_mode
-from seqlab.training.forecast_eval import k_step_table
+from seqlab.training.forecast_eval import k_step_table, observed_mask
 
 if TYPE_CHECKING:
     from seqlab.training.forecast import Series
@@ -83,12 +83,9 @@ def heldout_errors(net: nn.Module, series: Series, max_steps: int) -> list[torch
     with eval_mode(net):
         table = k_step_table(net, view, steps)
     held = series.x[start:]
-    errors = [(held[h - 1:] - table[:n - h + 1, tau + h - 1]).double() for h in range(1, steps + 1)]
-    if series.observed is None:
-        return errors
     # a target --fill filled in is not an error the model made on data: left out (its inputs may be)
-    seen = series.observed[start:]
-    return [e[seen[h - 1:]] for h, e in enumerate(errors, start=1)]
+    seen = observed_mask(series)[start:]
+    return [(held[h - 1:] - table[:n - h + 1, tau + h - 1]).double()[seen[h - 1:]] for h in range(1, steps + 1)]
 
 
 def interval_offsets(net: nn.Module, series: Series, steps: int, level: float) -> Interval:

@@ -4,10 +4,9 @@ the run's way, and a warning when its values lie far from what the model was tra
 from __future__ import annotations
 
 import dataclasses
-import sys
 from datetime import timedelta
 
-from seqlab.data.timeseries import MissingColumn, read_csv_series
+from seqlab.data.timeseries import MissingColumn, read_csv_series, to_stderr
 from seqlab.errors import SeqlabError
 from seqlab.training.forecast import Series
 
@@ -55,7 +54,7 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
     def read(grid):
         notes = []  # (who hears it, what), said once nothing is refused
         return notes, read_csv_series(path, column, date_column, log=lambda n: notes.append((log, n)), fill=fill,
-                                      say=lambda line: notes.append((say or _stderr, line)), source=source,
+                                      say=lambda line: notes.append((say or to_stderr, line)), source=source,
                                       warn=False, grid=grid)
 
     on_grid = fill != "none" and date_column is not None and trained.dates is not None
@@ -131,10 +130,6 @@ def _fill_hint(dates, run, fill: str) -> str:
 
 def _same_step(dates, run) -> bool:
     return (dates.months, dates.step) == (run.months, run.step)
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr)
 
 
 def far_from_training(series, trained, start: int, path: str, column: str | None) -> str | None:
