@@ -30,7 +30,8 @@ def register(commands, train) -> None:
     c = commands.add_parser("classify", help="classify texts or idx images with a classify checkpoint",
                             description="A text classifier (trained with --data): one output line per text of "
                                         "--text (repeatable), then per line of --file (- reads standard input), "
-                                        "in order: the predicted label, or the --top-k best. A blank line of "
+                                        "in order: the predicted label, or the --top-k best, or (--all-labels) "
+                                        "every label's probability. A blank line of "
                                         "--file or standard input gives a blank output line (as `seqlab "
                                         "translate`); a blank --text, or a line of standard input that is not "
                                         "UTF-8, gives a blank output line and a warning that names it, and the "
@@ -53,6 +54,10 @@ def register(commands, train) -> None:
                    help="print the K most probable labels of each text (or image) with their probabilities, "
                         "best first: LABEL<tab>PROB<tab>LABEL<tab>PROB... (equal probabilities in label order; "
                         "K from 1 to the model's number of labels)")
+    c.add_argument("--all-labels", action="store_true", dest="all_labels",
+                   help="print every label's probability, in the model's label order (that of seqlab evaluate's "
+                        "per-label figures), not ranked: LABEL<tab>PROB<tab>LABEL<tab>PROB... (scikit-learn's "
+                        "predict_proba)")
     c.add_argument("--device", default="auto")
     c.add_argument("--batch-size", type=int, default=1000, dest="batch_size")
     c.set_defaults(func=run_classify)
@@ -72,7 +77,8 @@ TEXT_FORMAT = (
     "whitespace only), or into characters (--level char); the vocabulary comes from the training texts "
     "(--min-freq, --max-vocab); texts over --max-len tokens keep their first --max-len. Labels are strings, "
     "ordered numerically when all are integers (1, 2, ..., 10). Best = the epoch of highest valid_accuracy "
-    "(--select macro_f1: of highest valid_macro_f1, which metrics.jsonl logs beside it); --class-weights "
+    "(--select macro_f1: of highest valid_macro_f1, which metrics.jsonl logs beside it; the result line then "
+    "gives it as best_valid_macro_f1, and that epoch's accuracy as best_epoch_valid_accuracy); --class-weights "
     "balanced weighs the training loss toward rare labels (train_loss and valid_loss stay the plain mean "
     "cross-entropy, comparable across runs with and without weights); --bucket batches texts of similar length "
     "(faster on large sets; on small ones it can cost accuracy, and the log says so). "
@@ -217,6 +223,10 @@ def run_classify(args: argparse.Namespace) -> int:
         raise SeqlabError(f"--batch-size must be positive, got {args.batch_size}")
     if args.top_k is not None and args.top_k < 1:
         raise SeqlabError(f"--top-k must be at least 1, got {args.top_k}")
+    if args.all_labels and (args.top_k is not None or args.probs):
+        other = (f"--top-k {args.top_k} (the {args.top_k} most probable, ranked)" if args.top_k is not None
+                 else "--probs (the predicted label's probability)")
+        raise SeqlabError(f"give --all-labels (every label's probability, in label order) or {other}, not both")
     ckpt = load_checkpoint(args.checkpoint, args.which)
     cfg = _run_config(ckpt)
     if cfg.data.data is not None:
@@ -227,9 +237,10 @@ def run_classify(args: argparse.Namespace) -> int:
                           "--text and --file are for text classifiers (trained with --data)")
     if args.labels and not args.images:
         raise SeqlabError("--labels needs --images (the images file those labels belong to)")
-    if args.top_k is not None and not args.images:
-        raise SeqlabError("--top-k prints each image's most probable digits: give --images FILE (without it, "
-                          "classify prints the MNIST test set's accuracy)")
+    if (args.top_k is not None or args.all_labels) and not args.images:
+        what = "--top-k prints each image's most probable digits" if args.top_k is not None else \
+            "--all-labels prints each image's probability of each digit"
+        raise SeqlabError(f"{what}: give --images FILE (without it, classify prints the MNIST test set's accuracy)")
     k = _k(args, [str(d) for d in range(NUM_CLASSES)])
     device = resolve_device(args.device)
     net, cfg = model_from_checkpoint(ckpt, device)
@@ -250,7 +261,7 @@ def run_classify(args: argparse.Namespace) -> int:
     logits = torch.cat(logits) if logits else torch.zeros(0, NUM_CLASSES)  # (N, 10)
     pred = logits.argmax(1)
     if args.images:
-        for line in _ranked_lines(logits.softmax(1), k, [str(d) for d in range(NUM_CLASSES)]):
+        for line in _ranked_lines(logits.softmax(1), k, [str(d) for d in range(NUM_CLASSES)], args.all_labels):
             print(line)
     if labels is not None:
         acc = (pred == labels).float().mean().item() if len(labels) else float("nan")
@@ -275,14 +286,19 @@ def _k(args: argparse.Namespace, labels: list[str]) -> int | None:
     return args.top_k if args.top_k is not None else 1 if args.probs else None
 
 
-def _ranked_lines(probs, k: int | None, labels: list[str]) -> list[str]:
+def _ranked_lines(probs, k: int | None, labels: list[str], all_labels: bool = False) -> list[str]:
     """One output line per row of `probs` (N, C): the predicted label, or (k) the k best
-    LABEL<tab>PROB, best first."""
+    LABEL<tab>PROB, best first, or (all_labels) every LABEL<tab>PROB in label order (probs' columns)."""
+    import torch
+
     from seqlab.training.classify_text import top_k
 
-    if k is None:
+    if all_labels:
+        values, columns = probs, torch.arange(probs.shape[1]).expand_as(probs)  # (N, C) each
+    elif k is None:
         return [labels[j] for j in probs.argmax(1).tolist()]
-    values, columns = top_k(probs, k)  # (N, k) each
+    else:
+        values, columns = top_k(probs, k)  # (N, k) each
     return ["\t".join(f"{labels[j]}\t{p:.4f}" for j, p in zip(cs, ps))
             for cs, ps in zip(columns.tolist(), values.tolist())]
 
@@ -325,7 +341,7 @@ def _classify_texts(args: argparse.Namespace, ckpt, cfg) -> int:
             elif text.strip():
                 ok.append(i)
         texts = predictor.encode([chunk[i][1] for i in ok])
-        answers = dict(zip(ok, _ranked_lines(predictor.proba(texts), k, predictor.labels)))
+        answers = dict(zip(ok, _ranked_lines(predictor.proba(texts), k, predictor.labels, args.all_labels)))
         print("\n".join(answers.get(i, "") for i in range(len(chunk))), flush=True)
         cut += texts.cut
     if cut:

@@ -151,7 +151,17 @@ def loss_sum(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor | 
     (F.cross_entropy's weighted *mean* divides by sum_i w[y_i] instead; the trainer keeps the
     batch size, as Keras' class_weight does: under DDP a rank needs no other rank's sum of weights,
     and balanced weights average 1 over the training split.)"""
-    return nn.functional.cross_entropy(logits, labels, weight=weight, reduction="sum")
+    return loss_sums(logits, labels, weight)[0]
+
+
+def loss_sums(logits: torch.Tensor, labels: torch.Tensor,
+              weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss_sum's sum, weighted if `weight` (C,) is given; the plain summed cross-entropy) of a batch
+    (logits (B, C), labels (B,)), both from one per-example cross-entropy (B,): the training step's
+    objective and its train_loss. Without `weight` the two are the same tensor."""
+    ce = nn.functional.cross_entropy(logits, labels, reduction="none")  # (B,)
+    plain = ce.sum()
+    return (plain if weight is None else (weight[labels] * ce).sum()), plain
 
 
 @torch.no_grad()
@@ -253,8 +263,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 global_n, idx = len(idx), share[0]  # this rank's share (all of it on one)
                 inputs, yb, n_steps = train.batch(idx, device)
                 logits = model(*inputs)  # (B, C)
-                ce_sum = loss_sum(logits, yb)  # (train_loss: unweighted, as valid_loss)
-                objective = ce_sum if weight is None else loss_sum(logits, yb, weight)
+                objective, ce_sum = loss_sums(logits, yb, weight)  # (train_loss: unweighted, as valid_loss)
                 loss = D.ddp_loss(objective, global_n, dist)  # the global batch mean
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -314,9 +323,10 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     # best.safetensors is replaced only on a strictly higher figure: a tie keeps the first epoch
     chosen = next((r for r in records if r.get(f"valid_{t.select}") == best), None)
     last = records[-1] if records else {}
-    selected = {} if t.select == "accuracy" else {f"best_valid_{t.select}": best}
-    return {"epochs": len(records), "best_epoch": chosen and chosen["epoch"], "best_valid_accuracy": chosen_accuracy,
-            **selected,
+    # best_valid_X: the selected figure's best; the best epoch's accuracy is the highest only when selected
+    selected = ({"best_valid_accuracy": chosen_accuracy} if t.select == "accuracy" else
+                {f"best_valid_{t.select}": best, "best_epoch_valid_accuracy": chosen_accuracy})
+    return {"epochs": len(records), "best_epoch": chosen and chosen["epoch"], **selected,
             "test_accuracy": chosen and chosen.get("test_accuracy"), "last_test_accuracy": last.get("test_accuracy"),
             "train_accuracy": chosen and chosen["train_accuracy"], **data.result, "out": str(out)}
 

@@ -16,7 +16,7 @@ import kill_resume as kr
 # where each trainer computes its training loss
 LM_LOSS = ("seqlab.training.common", "lm_batch_loss")  # both LM loops: plain and the recipes' (AR/TAR, ...)
 TARGETS = {"lm": LM_LOSS, "lm-recipe": LM_LOSS, "translate": ("seqlab.training.translate", "batch_token_loss"),
-           "forecast": ("seqlab.training.forecast", "_loss_sum"), "classify": ("seqlab.training.classify", "loss_sum")}
+           "forecast": ("seqlab.training.forecast", "_loss_sum"), "classify": ("seqlab.training.classify", "loss_sums")}
 
 
 def _poison(monkeypatch, task, bad_calls):

@@ -238,12 +238,13 @@ def test_a_bad_step_recorded_on_the_device_stops_the_epoch_before_any_save(tmp_p
     import torch
 
     monkeypatch.setattr(classify, "StepGuard", lambda **kw: StepGuard(**{**kw, "eager": False}))
-    real, calls = classify.loss_sum, []
+    real, calls = classify.loss_sums, []
 
     def nan_at_step_3(*a):
         calls.append(1)
-        return real(*a) * (float("nan") if len(calls) == 3 and torch.is_grad_enabled() else 1.0)
-    monkeypatch.setattr(classify, "loss_sum", nan_at_step_3)
+        objective, plain = real(*a)
+        return objective * (float("nan") if len(calls) == 3 and torch.is_grad_enabled() else 1.0), plain
+    monkeypatch.setattr(classify, "loss_sums", nan_at_step_3)
     root = make_digits(tmp_path, n_train=300, n_test=10)
     out = tmp_path / "run"
     with pytest.raises(NonFiniteLoss, match="non-finite at epoch 1 step 3;"):

@@ -1,5 +1,6 @@
 """The K most probable labels: TextPredictor.top_k and `seqlab classify --top-k K` (texts and MNIST
---images), checked against the softmax of the model's logits computed here."""
+--images), and every label's probability in label order (`--all-labels`), checked against the
+softmax of the model's logits computed here."""
 
 import csv
 import io
@@ -129,3 +130,61 @@ def test_mnist_images_top_k(tiny_mnist_run, capsys):
     assert "--top-k 11 is more than the model's 10 labels ('0', '1', '2', '3', '4', ...)" in capsys.readouterr().err
     assert main(["classify", "--checkpoint", str(out), "--top-k", "2"]) == 2
     assert "--top-k prints each image's most probable digits: give --images FILE" in capsys.readouterr().err
+
+
+def test_all_labels_prints_every_labels_probability_in_label_order(run, tmp_path, capsys):
+    probs, classes = direct_probs(run, TEXTS)
+    predictor = TextPredictor.from_checkpoint(run)
+    api = predictor.predict_proba(TEXTS)  # (5, 3): the library's twin, column j is labels[j]
+    assert predictor.labels == classes == ["meh", "neg", "pos"]  # the checkpoint's order (evaluate's per_class)
+    assert api.sum(1).tolist() == pytest.approx([1.0] * len(TEXTS), abs=1e-6)
+    assert torch.allclose(api, probs, rtol=0, atol=1e-6)
+    f = tmp_path / "texts.txt"
+    f.write_text("\n".join(TEXTS[1:3]) + "\n\n" + "\n".join(TEXTS[3:]) + "\n")  # a blank line in the middle
+    argv = ["classify", "--checkpoint", str(run), "--text", TEXTS[0], "--file", str(f)]
+    capsys.readouterr()
+    assert main([*argv, "--all-labels"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    want = ["\t".join(f"{c}\t{q:.4f}" for c, q in zip(classes, row)) for row in api.tolist()]
+    assert lines == want[:3] + [""] + want[3:]  # the blank line stays blank
+    for line in lines[:3] + lines[4:]:
+        fields = line.split("\t")
+        assert fields[0::2] == classes
+        assert sum(map(float, fields[1::2])) == pytest.approx(1.0, abs=len(classes) * 5e-5)  # 4 decimals each
+    # --top-k 3 prints the same pairs, ranked
+    assert main([*argv, "--top-k", "3"]) == 0
+    ranked = capsys.readouterr().out.splitlines()
+    as_dict = [dict(zip(line.split("\t")[0::2], line.split("\t")[1::2])) for line in ranked]
+    assert ["\t".join(f"{c}\t{d[c]}" for c in classes) if d else "" for d in as_dict] == lines
+
+
+@pytest.mark.parametrize("other, message", [
+    (["--top-k", "2"], "give --all-labels (every label's probability, in label order) or --top-k 2 (the 2 most "
+                       "probable, ranked), not both"),
+    (["--probs"], "give --all-labels (every label's probability, in label order) or --probs (the predicted label's "
+                  "probability), not both"),
+])
+def test_all_labels_refuses_top_k_and_probs(run, capsys, other, message):
+    capsys.readouterr()
+    assert main(["classify", "--checkpoint", str(run), "--text", "good", "--all-labels", *other]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"seqlab: error: {message}\n"
+
+
+def test_mnist_images_all_labels(tiny_mnist_run, capsys):
+    from seqlab.data.mnist import as_sequences, normalize, read_idx
+
+    out, images = tiny_mnist_run
+    net, cfg = model_from_checkpoint(load_checkpoint(out, "best"), torch.device("cpu"))
+    with torch.no_grad():
+        probs = net(as_sequences(normalize(read_idx(images, "images")), cfg.data.mode)).softmax(1)  # (6, 10)
+    capsys.readouterr()
+    assert main(["classify", "--checkpoint", str(out), "--images", str(images), "--all-labels"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6
+    for line, p in zip(lines, probs.tolist()):
+        fields = line.split("\t")
+        assert fields[0::2] == [str(d) for d in range(10)]
+        assert [float(q) for q in fields[1::2]] == pytest.approx(p, abs=5e-5)
+    assert main(["classify", "--checkpoint", str(out), "--all-labels"]) == 2
+    assert "--all-labels prints each image's probability of each digit: give --images FILE" in capsys.readouterr().err

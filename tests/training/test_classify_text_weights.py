@@ -1,6 +1,7 @@
 """Class weights for imbalanced labelled text (--class-weights balanced), and choosing the best epoch by
-macro-F1 (--select macro_f1): the weighted loss by hand, the weights as scikit-learn's 'balanced', a
-95%/5% data set whose rare label the weights find, and what the checkpoints and resume keep."""
+macro-F1 (--select macro_f1): the weighted loss by hand and against torch's, the weights as
+scikit-learn's 'balanced', a 95%/5% data set whose rare label the weights find, what the result line,
+the checkpoints and resume keep."""
 
 import csv
 import io
@@ -10,12 +11,13 @@ import random
 
 import pytest
 import torch
+from torch import nn
 
 from seqlab import SeqlabError
 from seqlab.cli import main
 from seqlab.config import replace
 from seqlab.training.checkpoint import load_checkpoint
-from seqlab.training.classify import ClassifyConfig, loss_sum, train_classifier
+from seqlab.training.classify import ClassifyConfig, loss_sum, loss_sums, train_classifier
 from seqlab.training.classify_text import balanced_class_weights
 from seqlab.training.metrics import read_metrics
 
@@ -83,28 +85,67 @@ def test_the_weighted_loss_is_each_terms_weight_times_its_cross_entropy():
     assert torch.equal(loss_sum(logits, labels, torch.ones(2)), loss_sum(logits, labels))
 
 
+def test_one_cross_entropy_gives_torchs_weighted_loss_and_its_gradients():
+    torch.manual_seed(0)
+    logits = torch.randn(37, 5, requires_grad=True)
+    labels = torch.randint(0, 5, (37,))
+    weight = torch.rand(5) + 0.1
+    objective, plain = loss_sums(logits, labels, weight)
+    (grad,) = torch.autograd.grad(objective, logits)
+    for reduction, scale in (("sum", 1.0), ("mean", weight[labels].sum())):  # torch's weighted mean: / sum w[y]
+        want = nn.functional.cross_entropy(logits, labels, weight=weight, reduction=reduction)
+        (want_grad,) = torch.autograd.grad(want, logits)
+        assert (objective / scale).item() == pytest.approx(want.item(), rel=1e-6)
+        assert torch.allclose(grad / scale, want_grad, rtol=0, atol=1e-6)
+    assert plain.item() == pytest.approx(nn.functional.cross_entropy(logits, labels, reduction="sum").item(), rel=1e-6)
+    unweighted, same = loss_sums(logits, labels)
+    assert unweighted is same and torch.equal(unweighted, plain)
+
+
+def old_loss_sums(logits, labels, weight=None):
+    """The training step's losses as they were computed before loss_sums: two cross-entropies."""
+    plain = nn.functional.cross_entropy(logits, labels, reduction="sum")
+    return (plain if weight is None else nn.functional.cross_entropy(logits, labels, weight=weight,
+                                                                      reduction="sum")), plain
+
+
+def test_the_logged_losses_are_those_of_two_cross_entropies(spam, tmp_path, monkeypatch):
+    import seqlab.training.classify as tc
+
+    def run(out):
+        train_classifier(config(spam, out, epochs=2, class_weights="balanced"), device="cpu", show_progress=False,
+                         log=quiet)
+        return read_metrics(out / "metrics.jsonl")
+
+    now = run(tmp_path / "now")
+    monkeypatch.setattr(tc, "loss_sums", old_loss_sums)
+    before = run(tmp_path / "before")
+    for key in ("train_loss", "valid_loss", "train_accuracy", "valid_accuracy", "valid_macro_f1"):
+        assert [r[key] for r in now] == pytest.approx([r[key] for r in before], rel=1e-6), key
+
+
 def test_the_trainer_steps_on_the_weighted_sum_over_the_batch_size(spam, tmp_path, monkeypatch):
     # (not over the weights' sum, as F.cross_entropy's weighted mean: see classify.loss_sum)
     import seqlab.training.classify as tc
 
     calls, stepped = [], []
-    real_sum, real_ddp = tc.loss_sum, tc.D.ddp_loss
+    real_sums, real_ddp = tc.loss_sums, tc.D.ddp_loss
 
-    def recording_sum(logits, labels, weight=None):
-        calls.append((logits.detach().clone(), labels.clone(), weight))
-        return real_sum(logits, labels, weight)
+    def recording_sums(logits, labels, weight=None):
+        if torch.is_grad_enabled():  # (evaluation's loss_sum calls it too)
+            calls.append((logits.detach().clone(), labels.clone(), weight))
+        return real_sums(logits, labels, weight)
 
     def recording_ddp(local_sum, global_count, info):
         stepped.append((real_ddp(local_sum, global_count, info).item(), global_count))
         return real_ddp(local_sum, global_count, info)
 
-    monkeypatch.setattr(tc, "loss_sum", recording_sum)
+    monkeypatch.setattr(tc, "loss_sums", recording_sums)
     monkeypatch.setattr(tc.D, "ddp_loss", recording_ddp)
     train_classifier(config(spam, tmp_path / "r", epochs=1, class_weights="balanced"), device="cpu",
                      show_progress=False, log=quiet)
-    assert len(stepped) == 16  # 800 texts / 50
-    (logits, labels, none), (same, again, weight) = calls[:2]  # the first step: train_loss's sum, then the loss's
-    assert none is None and torch.equal(logits, same) and torch.equal(labels, again)
+    assert len(stepped) == len(calls) == 16  # 800 texts / 50: one cross-entropy a step
+    logits, labels, weight = calls[0]
     assert weight.tolist() == pytest.approx([800 / 1520, 800 / 80])
     ce = -logits.log_softmax(1)[torch.arange(len(labels)), labels]  # (B,)
     by_hand = sum(weight[y].item() * c for y, c in zip(labels.tolist(), ce.tolist())) / len(labels)
@@ -143,7 +184,8 @@ def test_balanced_weights_find_the_rare_label(spam, tmp_path):
     best = results["balanced"]["best_epoch"]
     assert results["balanced"]["best_valid_macro_f1"] == max(r["valid_macro_f1"] for r in records)
     assert records[best - 1]["valid_macro_f1"] == results["balanced"]["best_valid_macro_f1"]
-    assert results["balanced"]["best_valid_accuracy"] == records[best - 1]["valid_accuracy"]
+    assert results["balanced"]["best_epoch_valid_accuracy"] == records[best - 1]["valid_accuracy"]
+    assert "best_valid_accuracy" not in results["balanced"]
     assert meta["epoch"] == best and meta["best_valid_macro_f1"] == results["balanced"]["best_valid_macro_f1"]
 
 
@@ -182,3 +224,29 @@ def test_the_weights_and_the_selection_are_for_text(tmp_path, capsys):
     with pytest.raises(SeqlabError, match="--class-weights and --select macro_f1 are for labelled text"):
         train_classifier(replace(ClassifyConfig(), select="macro_f1", out=str(tmp_path / "l")), device="cpu",
                          show_progress=False, log=quiet)
+
+
+@pytest.mark.parametrize("select, best_epoch, fields", [
+    ("accuracy", 1, {"best_valid_accuracy": 0.9}),
+    ("macro_f1", 2, {"best_valid_macro_f1": 0.7, "best_epoch_valid_accuracy": 0.8}),
+])
+def test_the_result_names_the_selected_epochs_figures(spam, tmp_path, monkeypatch, select, best_epoch, fields):
+    # epoch 1 has the highest accuracy, epoch 2 the highest macro-F1: best_valid_accuracy is the highest
+    # accuracy or is not given (it named the macro-F1 epoch's accuracy)
+    import seqlab.training.classify_text as ct
+
+    script, real = iter([(0.9, 0.5), (0.8, 0.7), (0.85, 0.6)]), ct.TextBatches.evaluate
+
+    def scripted(self, *a):
+        acc, f1 = next(script)  # (the valid split: this data set has no test file)
+        return {**real(self, *a), "accuracy": acc, "macro_f1": f1}
+
+    monkeypatch.setattr(ct.TextBatches, "evaluate", scripted)
+    result = train_classifier(config(spam, tmp_path / "r", select=select), device="cpu", show_progress=False,
+                              log=quiet)
+    chosen = {k: v for k, v in result.items() if k.startswith("best_")}
+    assert chosen == {"best_epoch": best_epoch, **fields}
+    records = read_metrics(tmp_path / "r" / "metrics.jsonl")
+    assert [(r["valid_accuracy"], r["valid_macro_f1"]) for r in records] == [(0.9, 0.5), (0.8, 0.7), (0.85, 0.6)]
+    assert result["train_accuracy"] == records[best_epoch - 1]["train_accuracy"]
+    assert load_checkpoint(tmp_path / "r", "best").meta["epoch"] == best_epoch
