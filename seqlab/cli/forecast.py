@@ -81,6 +81,10 @@ def register(commands, train) -> None:
                         "are printed as actual 'filled' and left out of the MSE. A run with dates fills the file "
                         "on the run's step. Daily dates on weekdays only (business days) are refused: "
                         "--date-column none reads their rows as steps")
+    f.add_argument("--max-gap", type=int, metavar="N",
+                   help="with --data and a fill: refuse a run of more than N missing values in a row (missing dates "
+                        "and empty cells together), naming it, instead of filling it (default: the run's --max-gap, "
+                        "if it had one: else no limit)")
     f.add_argument("--interval", type=float, metavar="P",
                    help="also print a P prediction interval (e.g. 0.9) beside each prediction: 'lower upper' are "
                         "the prediction plus the (1-P)/2 and (1+P)/2 empirical quantiles of the model's h-step "
@@ -200,6 +204,9 @@ def run_forecast(args: argparse.Namespace) -> int:
     if args.fill is not None and args.data is None:
         raise SeqlabError(f"--fill {args.fill} fills the missing values of --data FILE.csv: give --data too (the "
                           "run's own series was filled, if at all, when it was trained)")
+    if args.max_gap is not None and args.data is None:
+        raise SeqlabError(f"--max-gap {args.max_gap} limits the gaps --fill fills in --data FILE.csv: give --data too "
+                          "(the run's own series was filled, if at all, when it was trained)")
     if args.plot:
         check_plot_path(args.plot)
     ckpt = load_checkpoint(args.checkpoint, args.which)
@@ -208,13 +215,16 @@ def run_forecast(args: argparse.Namespace) -> int:
     notes: list[str] = []  # said on stderr once nothing is refused (a refusal stays one line)
     series = trained if args.data is None else new_data_series(
         args.data, args.column, args.date_column, trained, cfg, args.checkpoint, lambda n: notes.append(f"note: {n}"),
-        args.fill, lambda line: notes.append(line.removeprefix("seqlab: ")))
+        args.fill, lambda line: notes.append(line.removeprefix("seqlab: ")), args.max_gap)
     start = start_position(args.start, series)  # (--start counts the file's rows, the dropped ones too)
     preds = multistep(net, series, start, args.steps)
     observed = observed_mask(series)
     if not observed.all():
         notes += [line.removeprefix("seqlab: ") for line in
                   forecast_lines(observed.tolist(), start, series.tau, fill_said(args.fill, cfg))]
+    zones = series.dates.offsets_note() if series.dates and start + args.steps > len(series.x) else None
+    if zones:  # (the future is dated in the last row's offset)
+        notes.append(f"note: {zones}")
     if args.data is not None:
         far = far_from_training(series, trained, start, args.data, args.column or cfg.series.column)
         if far:

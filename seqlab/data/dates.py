@@ -6,16 +6,18 @@ yearly; on one day of the month or on month ends) — and refuses anything else,
 line at fault (with `gaps=True` it takes missing dates, whole steps apart, for `--fill` to
 fill). The index is a start and a step, so it also names the timestamps after the
 series' end (what `seqlab forecast` prints), and travels in a checkpoint's metadata as plain data.
+(How the step is found, and the refusals for dates off it: `seqlab.data.date_steps`.)
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from seqlab.data.date_steps import (BusinessDays, UnevenDates, business_days_message, gap_message,
+                                     grid_positions, step_of, weekend_gap)
 from seqlab.errors import SeqlabError
 
 _SHOWN = 60  # characters of a cell shown in a message
@@ -91,6 +93,12 @@ class DateIndex:
     A step is a fixed `step` (a day, an hour, ...) or, when `months` > 0, that many calendar
     months (monthly, quarterly, yearly data: each on the same day of its month, or each on its
     month's last day when `month_end`). Positions past the series' end are its future.
+
+    `zones`: when the rows' UTC offsets change inside the series (daylight saving), each run of
+    rows with one offset, as (first, last) timestamps read: a row is printed in its own offset,
+    a missing one between two runs in UTC (Z; on the wall clock, without an offset, for a series
+    read on it), the future in the last row's offset (the next change is unknown: offsets name no
+    time zone).
     """
 
     column: str
@@ -101,22 +109,45 @@ class DateIndex:
     month_end: bool = False
     date_only: bool = True  # dates without a time of day: written as YYYY-MM-DD
     month_only: bool = False  # months (YYYY-MM cells): written as YYYY-MM
-    tz_of_last: timedelta | None = None  # the last timestamp's UTC offset, for writing the future
+    zones: tuple[tuple[datetime, datetime], ...] = ()
 
     def at(self, position: int) -> datetime:
+        """Position `position`'s timestamp on the index's clock (absolute time, or the wall clock of a
+        series read on it: `read_cells`), in the first row's offset."""
         if self.months:
             return _add_months(self.start, position * self.months, self.month_end)
-        t = self.start + position * self.step
-        if t.tzinfo is not None and self.tz_of_last is not None and position >= self.length - 1:
-            t = t.astimezone(timezone(self.tz_of_last))  # the future in the offset the file ends with
-        return t
+        return self.start + position * self.step
 
     def iso(self, position: int) -> str:
-        """The ISO 8601 text of position `position` (0-based; the series' end and on: its future)."""
-        t = self.at(position)
+        """The ISO 8601 text of position `position` (0-based; the series' end and on: its future), in
+        its row's UTC offset (`zones`)."""
+        t = self._zoned(self.at(position))
+        text = self._text(t)
+        return text[:-6] + "Z" if t.tzinfo is _UNKNOWN else text
+
+    def _text(self, t: datetime) -> str:
         if self.month_only:
             return f"{t.year:04d}-{t.month:02d}"
         return t.date().isoformat() if self.date_only else t.isoformat()
+
+    def _zoned(self, t: datetime) -> datetime:
+        wall = t.tzinfo is None  # (a series read on the wall clock: its zones' offsets are attached, not applied)
+        for i, (first, last) in enumerate(self.zones):
+            a, b = (first.replace(tzinfo=None), last.replace(tzinfo=None)) if wall else (first, last)
+            if t < a:  # between the run before and this one: the offset is unknown
+                return t if wall else t.astimezone(_UNKNOWN)
+            if t <= b or i == len(self.zones) - 1:  # a row of this run, or the future after the last
+                return t.replace(tzinfo=first.tzinfo) if wall else t.astimezone(first.tzinfo)
+        return t
+
+    def offsets_note(self) -> str | None:
+        """A note for forecasts dated past the series' end when its UTC offsets change inside it."""
+        if not self.zones:
+            return None
+        said = list(dict.fromkeys(_say_offset(first) for first, _ in self.zones))
+        return (f"the dates carry UTC offsets {', '.join(said[:-1])} and {said[-1]}; forecasts are dated in the last "
+                f"row's {_say_offset(self.zones[-1][0])} (offsets name no time zone, so a later daylight-saving "
+                "change is not foreseen)")
 
     @property
     def every(self) -> str:
@@ -126,8 +157,10 @@ class DateIndex:
         """Plain data for a checkpoint's metadata (`from_meta` reads it back)."""
         step = ({"months": self.months, "month_end": self.month_end} if self.months else
                 {"days": self.step.days, "seconds": self.step.seconds, "microseconds": self.step.microseconds})
-        return {"column": self.column, "start": self.iso(0), "last": self.iso(self.length - 1), "every": self.every,
-                "step": step, "length": self.length, "date_only": self.date_only, "month_only": self.month_only}
+        zones = {"zones": [[a.isoformat(), b.isoformat()] for a, b in self.zones]} if self.zones else {}
+        return {"column": self.column, "start": self._text(self.at(0)), "last": self.iso(self.length - 1),
+                "every": self.every, "step": step, "length": self.length, "date_only": self.date_only,
+                "month_only": self.month_only, **zones}
 
     @classmethod
     def from_meta(cls, meta: dict) -> DateIndex:
@@ -137,15 +170,20 @@ class DateIndex:
             start, last = parse_timestamp(meta["start"]), parse_timestamp(meta["last"])
             if start is None or last is None or not isinstance(length, int) or length < 1:
                 raise ValueError
+            zones = tuple((parse_timestamp(a), parse_timestamp(b)) for a, b in meta.get("zones", ()))
+            if any(a is None or b is None or a.tzinfo is None or a.utcoffset() != b.utcoffset() for a, b in zones):
+                raise ValueError
+            if "zones" not in meta and start.tzinfo is not None and start.utcoffset() != last.utcoffset():
+                zones = ((start, start), (last, last))  # (older runs kept the last offset only: between, UTC)
             if "months" in step:
                 index = cls(str(meta["column"]), start, length, months=int(step["months"]),
                             month_end=bool(step["month_end"]), date_only=bool(meta["date_only"]),
-                            month_only=bool(meta.get("month_only", False)))
+                            month_only=bool(meta.get("month_only", False)), zones=zones)
             else:
                 index = cls(str(meta["column"]), start, length,
                             step=timedelta(days=step["days"], seconds=step["seconds"],
                                            microseconds=step["microseconds"]), date_only=bool(meta["date_only"]),
-                            tz_of_last=last.utcoffset())
+                            zones=zones)
             if (index.months <= 0 and index.step <= timedelta(0)) or index.iso(length - 1) != meta["last"]:
                 raise ValueError
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
@@ -200,7 +238,9 @@ class DateIndex:
             date_only = True
         # Local times with UTC offsets (pandas writes a tz-aware index so) change offset at a daylight-saving
         # change: a daily or monthly series at one wall-clock time is evenly spaced in wall-clock time, not in
-        # absolute time. It is read on the wall clock (its future then has no offset: the next change is unknown).
+        # absolute time. It is read on the wall clock (each row printed in its own offset, the future in the last
+        # row's: `zones`).
+        zones = _runs_of_one_offset(times)
         wall = [t.replace(tzinfo=None) for t in times]
         same_time = all(w.time() == wall[0].time() for w in wall)
         offsets = sorted({t.utcoffset() for t in times}, key=lambda o: o or timedelta(0))
@@ -219,25 +259,24 @@ class DateIndex:
         if anchored:  # a calendar step: monthly, quarterly, yearly, ...
             month_end = ends and any(t.day != first.day for t in times)  # (the 30th throughout: the 30th)
             diffs = [_month_index(b) - _month_index(a) for a, b in zip(times, times[1:])]
-            step_m = grid.months if grid is not None else _step(diffs, gaps)
-            steps = _positions(diffs, step_m, gaps, lambda i, d, step, missing: _gap(
+            step_m = grid.months if grid is not None else step_of(diffs, gaps)
+            steps = grid_positions(diffs, step_m, gaps, lambda i, d, step, missing: gap_message(
                 head, cells, i, _say_months(d), _say_months(step), missing, hint))
             index = cls(column, first, steps[-1] + 1, months=step_m, month_end=month_end, date_only=date_only,
-                        month_only=month_only)
+                        month_only=month_only, zones=zones)
         else:
             diffs = [b - a for a, b in zip(times, times[1:])]
-            step = grid.step if grid is not None else _step(diffs, gaps)
-            weekend = _weekend_gap(times, step)
+            step = grid.step if grid is not None else step_of(diffs, gaps)
+            weekend = weekend_gap(times, step)
             if weekend is not None:
-                raise BusinessDays(_business_days(head, cells, weekend, gaps))
+                raise BusinessDays(business_days_message(head, cells, weekend, gaps))
             naive_clock = first.tzinfo is None and not date_only  # local times: a DST change skips an hour
 
             def say(i, d, step, missing):
                 dst = naive_clock and missing is not None and d - step == timedelta(hours=1)
-                return _gap(head, cells, i, _say_delta(d), _say_delta(step), missing, hint, dst)
-            steps = _positions(diffs, step, gaps, say)
-            index = cls(column, first, steps[-1] + 1, step=step, date_only=date_only,
-                        tz_of_last=times[-1].utcoffset())
+                return gap_message(head, cells, i, _say_delta(d), _say_delta(step), missing, hint, dst)
+            steps = grid_positions(diffs, step, gaps, say)
+            index = cls(column, first, steps[-1] + 1, step=step, date_only=date_only, zones=zones)
         for (line, cell), i, t in zip(cells, steps, times):  # the index must give back every date of the file
             if index.at(i) != t:  # (month ends and all)
                 raise UnevenDates(f"{head}, line {line}: {cell} is off the series' even spacing (one every "
@@ -246,98 +285,22 @@ class DateIndex:
         return index, steps
 
 
-class UnevenDates(SeqlabError):
-    """Dates in order but not evenly spaced: a gap (`missing` steps left out: --fill fills them), or
-    an uneven step (`missing` None: only resampling helps)."""
-
-    def __init__(self, message: str, missing: int | None = None):
-        super().__init__(message)
-        self.missing = missing
+_UNKNOWN = timezone(timedelta(0), "Z")  # a missing timestamp between rows of two UTC offsets: its own is unknown
 
 
-class BusinessDays(UnevenDates):
-    """Daily dates on weekdays only, the weekends missing: business days, which a calendar-day step
-    would fill (or refuse) as gaps; their rows are steps (--date-column none)."""
-
-    def __init__(self, message: str):
-        super().__init__(message, None)
+def _say_offset(t: datetime) -> str:
+    """A timestamp's UTC offset as ISO 8601 writes it: '+02:00', '-04:00'."""
+    minutes = t.utcoffset() // timedelta(minutes=1)
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _steps(diffs: list, step, gaps: bool, say) -> list[int]:
-    """Each timestamp's position, in steps from the first, given the differences between them; an
-    `UnevenDates` (its message from `say(i, diff, step, missing)`) for the first difference that is
-    not one step (nor, with `gaps`, a whole number of steps)."""
-    positions = [0]
-    for i, d in enumerate(diffs):
-        whole = d % step == type(d)() and d > step  # (timedelta() or 0)
-        if d != step and not (gaps and whole):
-            missing = d // step - 1 if whole else None
-            raise UnevenDates(say(i, d, step, missing), missing)
-        positions.append(positions[-1] + d // step)
-    return positions
-
-
-def _positions(diffs: list, step, gaps: bool, say) -> list[int]:
-    """`_steps`; a refusal for uneven spacing that a finer grid would read as missing dates (the most
-    common step of a daily series missing most days is 2 days) names the first gap on that grid
-    instead, which --fill fills."""
-    try:
-        return _steps(diffs, step, gaps, say)
-    except UnevenDates as exc:
-        finer = _step(diffs, True)
-        if exc.missing is not None or finer == step or gaps:
-            raise
-        return _steps(diffs, finer, False, say)  # (raises: a gap on that grid)
-
-
-def _step(diffs: list, gaps: bool):
-    """The series' step: the most common difference; with `gaps`, the smallest when it divides every
-    other (pandas' asfreq grid)."""
-    small = min(diffs)
-    if gaps and all(d % small == type(d)() for d in diffs):
-        return small
-    return _usual(diffs)
-
-
-def _usual(diffs: list):
-    """The most common difference (the smallest of the most common): the series' step."""
-    counts = Counter(diffs)
-    top = max(counts.values())
-    return min(d for d, c in counts.items() if c == top)
-
-
-def _weekend_gap(times: list[datetime], step: timedelta) -> int | None:
-    """The index of the first gap over a Saturday or Sunday when the series steps by a day and every
-    row is a weekday (business days: no weekend, or holiday, is a missing date); else None."""
-    if step != timedelta(days=1) or any(t.weekday() >= 5 for t in times):
-        return None
-    for i, (a, b) in enumerate(zip(times, times[1:])):
-        days = (b - a).days
-        if any((a + timedelta(days=k)).weekday() >= 5 for k in range(1, min(days, 8))):
-            return i
-    return None
-
-
-def _business_days(head: str, cells: list[tuple[int, str]], i: int, gaps: bool) -> str:
-    (line0, cell0), (line1, cell1) = cells[i], cells[i + 1]
-    why = ("--fill would fill the weekends, inventing values for days that do not trade" if gaps else
-           "a step of one day makes every weekend a gap")
-    return (f"{head}: its dates look like business days (every row a weekday, the weekends missing: the first "
-            f"between line {line0} ({cell0}) and line {line1} ({cell1})): {why}; read the rows as evenly spaced "
-            "steps with --date-column none (the dates are then not printed"
-            f"{'; --fill still fills empty cells' if gaps else ''})")
-
-
-def _gap(head: str, cells: list[tuple[int, str]], i: int, said: str, step: str, missing: int | None,
-         hint: str, dst: bool = False) -> str:
-    (line0, cell0), (line1, cell1) = cells[i], cells[i + 1]
-    if missing is not None:
-        what = f"a gap ({missing} missing value{'s' if missing != 1 else ''})"
-        fix = "fill the gaps (--fill linear or --fill ffill) or resample it first"
-    else:  # not a whole number of steps: no date is missing, the series is on another grid
-        what, fix = "uneven spacing", "resample it first (--fill fills only whole missing steps)"
-    if dst:  # an hour missing from local times without offsets
-        fix += (" (or, in local time without UTC offsets, the hour a daylight-saving change skips: write the "
-                "offsets, or UTC)")
-    return (f"{head}: {what} between line {line0} ({cell0}) and line {line1} ({cell1}): {said} apart where the "
-            f"series steps by {step}; a forecast needs an evenly spaced series: {fix}{hint}")
+def _runs_of_one_offset(times: list[datetime]) -> tuple[tuple[datetime, datetime], ...]:
+    """Each run of consecutive timestamps with one UTC offset, as (first, last); none when the offset
+    never changes (or there is none)."""
+    runs: list[list[datetime]] = []
+    for t in times:
+        if runs and runs[-1][1].utcoffset() == t.utcoffset():
+            runs[-1][1] = t
+        else:
+            runs.append([t, t])
+    return tuple((a, b) for a, b in runs) if len(runs) > 1 else ()

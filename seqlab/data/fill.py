@@ -56,15 +56,31 @@ def _span(name: Callable[[int], str], a: int, b: int, unit: str) -> str:
     return head + (name(a) if a == b else f"{name(a)}..{name(b)}")
 
 
+def check_max_gap(max_gap: int | None, fill: str) -> None:
+    """A SeqlabError for a --max-gap that is not a positive count, or that comes without --fill."""
+    if max_gap is None:
+        return
+    if isinstance(max_gap, bool) or not isinstance(max_gap, int) or max_gap < 1:
+        raise SeqlabError(f"--max-gap must be a positive number of steps (the longest run of missing values --fill "
+                          f"may fill), got {max_gap}")
+    if fill == "none":
+        raise SeqlabError(f"--max-gap {max_gap} limits the gaps that --fill fills: give --fill linear or --fill ffill "
+                          "too (without --fill, every missing value is refused)")
+
+
 def fill_gaps(positions: list[int], values: list[float], method: str, *,
-              name: Callable[[int], str] = str, unit: str = "position", every: str = "") -> Filled:
+              name: Callable[[int], str] = str, unit: str = "position", every: str = "",
+              max_gap: int | None = None, max_gap_source: str = "") -> Filled:
     """The series of `values` at grid `positions` (strictly increasing), every step from its first
     known value to its last present, the missing ones filled by `method` (linear: on the straight
     line between the known neighbours, by position; ffill: the last known value carried forward).
 
-    A SeqlabError when no value is known, when the last ones are missing, or when more than half
-    the series would be filled in (`name` names a grid position in those messages, after `unit`:
-    a date and "", or a line number and "line"; `every` describes the grid: " (one every 1 day)")."""
+    A SeqlabError when no value is known, when the last ones are missing, when a run of missing
+    values is longer than `max_gap` steps (None: no limit; as pandas' interpolate(limit=...), but
+    refused, not left half-filled: the model needs every value; `max_gap_source` follows the flag
+    in the message: " (the run's)"), or when more than half the series would be filled in (`name`
+    names a grid position in those messages, after `unit`: a date and "", or a line number and
+    "line"; `every` describes the grid: " (one every 1 day)")."""
     if method not in ("linear", "ffill"):
         raise ValueError(f"fill method {method!r}: expected linear or ffill")
     if len(positions) != len(values) or any(b <= a for a, b in zip(positions, positions[1:])):
@@ -82,6 +98,8 @@ def fill_gaps(positions: list[int], values: list[float], method: str, *,
                           f"series ends at its last known value ({_span(name, end, end, unit)})")
     first = positions[known[0]]
     total = positions[-1] - first + 1
+    if max_gap is not None:
+        _check_gaps(positions, known, max_gap, f"--max-gap {max_gap}{max_gap_source}", name, unit)
     if total - len(known) > MOST * total:  # (before building it: a typo can make it huge)
         raise SeqlabError(_mostly_filled(positions, known, method, total, name, unit, every))
     out, observed, longest = [values[known[0]]], [True], None
@@ -96,6 +114,19 @@ def fill_gaps(positions: list[int], values: list[float], method: str, *,
     filled = total - len(known)
     missing_dates = total - (len(positions) - known[0])  # the grid's steps that no row has
     return Filled(out, first, known[0], filled, missing_dates, longest, observed)
+
+
+def _check_gaps(positions: list[int], known: list[int], max_gap: int, flag: str, name, unit: str) -> None:
+    """A SeqlabError naming the first run of missing values (between two known ones) longer than
+    `max_gap` steps."""
+    runs = [(pa + 1, pb - 1) for pa, pb in ((positions[a], positions[b]) for a, b in zip(known, known[1:]))
+            if pb - pa - 1 > max_gap]
+    if runs:
+        (a, b), n = runs[0], runs[0][1] - runs[0][0] + 1
+        others = f" (the first of {len(runs)} such gaps)" if len(runs) > 1 else ""
+        raise SeqlabError(f"its gap of {n:,} missing value{'s' if n != 1 else ''} ({_span(name, a, b, unit)}){others} "
+                          f"is longer than {flag} allows: raise --max-gap to {n} or more to fill it, or clean the file "
+                          "(resample the series, or cut it to a stretch without that gap)")
 
 
 def _mostly_filled(positions: list[int], known: list[int], method: str, total: int, name, unit: str,

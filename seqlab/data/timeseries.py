@@ -18,19 +18,18 @@ says which values were filled (`CsvSeries.observed`).
 
 from __future__ import annotations
 
-import bisect
 import csv
 import dataclasses
 import math
 import sys
-from datetime import timezone
 from pathlib import Path
 
 import torch
 
-from seqlab.data.dates import BusinessDays, DateIndex, UnevenDates, parse_timestamp
+from seqlab.data.date_steps import BusinessDays, UnevenDates
+from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.dates import show_cell as _show
-from seqlab.data.fill import FILLS, Filled, fill_gaps, fill_lines
+from seqlab.data.fill import FILLS, Filled, check_max_gap, fill_gaps, fill_lines
 from seqlab.data.text import utf16_encoding
 from seqlab.errors import SeqlabError
 
@@ -88,8 +87,9 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
 
     No row may have more fields than the header (a row with more is usually an unquoted
     thousands separator, "1,500"), nor too few to reach the column; trailing empty fields count for
-    nothing (a trailing comma on the rows or the header only); blank lines are skipped. Bad input is a SeqlabError naming
-    the line (the line a row starts on, as an editor counts them).
+    nothing (a trailing comma on the rows or the header only); blank lines are skipped (`read_csv_series`
+    says how a one-column file's are read). Bad input is a SeqlabError naming the line (the line a row
+    starts on, as an editor counts them).
     """
     return load_csv_series(path, column, None)[0]
 
@@ -121,7 +121,8 @@ class CsvSeries:
 
 def read_csv_series(path: str | Path, column: str, date_column: str | None = "auto", *, log=None,
                     fill: str = "none", say=None, source: str = "", warn: bool = True,
-                    grid: DateIndex | None = None) -> CsvSeries:
+                    grid: DateIndex | None = None, max_gap: int | None = None,
+                    max_gap_source: str = "") -> CsvSeries:
     """The numbers of a CSV column and, when the file has a date column, their `DateIndex`.
 
     `date_column`: a column's name (its cells must be ISO 8601 dates or date-times, strictly
@@ -136,11 +137,16 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     refuse empty cells after the last. `say` hears what was filled, as whole stderr lines
     ("seqlab: note: --fill linear filled ..."; `source` follows the method's name there: " (the
     run's)"; `warn`: also the warning over a tenth filled, as training hears it); None prints them
-    to stderr. `grid`: with `fill`, the dates are read on that index's step (a run's: a newer file is
-    filled on the run's grid, not its own).
+    to stderr. A blank line is no row, except between the values of a one-column file, where it is
+    an empty cell, as in a file of several columns: a missing value that `fill` fills; without
+    `fill` it is skipped (as pandas does), and `say` hears how many were. `grid`: with `fill`, the
+    dates are read on that index's step (a run's: a newer file is filled on the run's grid, not its
+    own). `max_gap`: with `fill`, a run of more missing values
+    than that is refused, naming it (`fill_gaps`; `max_gap_source` follows the flag: " (the run's)").
     """
     if fill not in FILLS:
         raise SeqlabError(f"--fill {fill}: expected one of {', '.join(FILLS)}")
+    check_max_gap(max_gap, fill)
     path = Path(path)
     name = repr(str(path))
     auto = date_column == "auto"
@@ -183,11 +189,20 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
             values: list[float] = []  # NaN: a missing value (refused unless filled)
             lines: list[int] = []  # the line of each value
             stamps: list[tuple[int, str]] = []  # (line, cell) of the date column
+            blank: list[int] = []  # a one-column file's blank lines since its last value: empty cells
+            skipped: list[int] = []  # those read as no row (without --fill)
             end = header_line
             for row in reader:
                 line_no, end = end + 1, reader.line_num  # the line the row starts on
                 if not row or all(not c.strip() for c in row):
-                    continue  # blank line
+                    blank += [line_no] if width == 1 else []
+                    continue  # blank line (after the last value: the file's end, never a value)
+                if blank and fill != "none":
+                    values += [math.nan] * len(blank)
+                    lines += blank
+                elif blank:
+                    skipped += blank
+                blank = []
                 fields = len(_trimmed(row))
                 if fields > width or len(row) <= reach:  # a field too many, or too few to reach the column
                     raise SeqlabError(_bad_row(name, line_no, fields, width))
@@ -213,7 +228,13 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
         raise SeqlabError(f"CSV file {name} has no values in column {column!r}")
     where = f"CSV file {name}"
     say = say if say is not None else to_stderr
-    undated = dict(fill=fill, where=f"{where}, column {column!r}", say=say, source=source, warn=warn)
+    limit = dict(max_gap=max_gap, max_gap_source=max_gap_source)
+    undated = dict(fill=fill, where=f"{where}, column {column!r}", say=say, source=source, warn=warn, limit=limit)
+    if skipped:  # (a one-column file: no dates)
+        n = len(skipped)
+        say(f"seqlab: note: CSV file {name}: {n} blank line{'s' if n != 1 else ''} skipped (the first: line "
+            f"{skipped[0]}), the values around {'them' if n != 1 else 'it'} read as consecutive steps; a blank line "
+            "in a one-column file is an empty cell: --fill linear or --fill ffill fills it as a missing value")
     if dcol is None or len(stamps) < 2:
         return _undated(values, lines, **undated)
     if auto and parse_timestamp(stamps[0][1]) is None:
@@ -240,8 +261,8 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
         return _undated(values, lines, **undated)
     observed, first, dropped = [True] * len(values), 0, 0
     if fill != "none":  # (positions on the whole file's dates)
-        done, said = _filled(positions, values, fill, f"{where}, column {column!r}", _namer(dates, positions, stamps),
-                             "", source, warn, every=f" (one every {dates.every})")
+        done, said = _filled(positions, values, fill, f"{where}, column {column!r}", dates.iso, "", source, warn,
+                             every=f" (one every {dates.every})", **limit)
         observed, first, dropped = done.observed, done.first, done.dropped
         if done.dropped:  # the dates from the first value on, as the whole file's grid has them
             kept = dataclasses.replace(dates, start=dates.at(done.first), length=len(done.values))
@@ -260,25 +281,6 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
         log(f"dates from column {header[dcol]!r}{found}: {len(values)} values from {dates.iso(0)} to "
             f"{dates.iso(len(values) - 1)}, one every {dates.every}")
     return CsvSeries(torch.tensor(values, dtype=torch.float32), dates, torch.tensor(observed), first, dropped)
-
-
-def _namer(dates: DateIndex, positions: list[int], stamps: list[tuple[int, str]]):
-    """Names grid positions for --fill's messages. Timestamps with UTC offsets are named in their
-    own rows' offsets, and a missing one in its neighbours' (the index alone writes every position
-    in the first row's offset: off by an hour after a daylight-saving change); in UTC (Z) when its
-    neighbours' offsets differ (the offset it had is unknown)."""
-    if dates.months or dates.start.tzinfo is None:
-        return dates.iso
-    offsets = [parse_timestamp(cell).utcoffset() for _, cell in stamps]
-
-    def name(p: int) -> str:
-        k = max(bisect.bisect_right(positions, p) - 1, 0)  # the last row at or before p
-        before, after = offsets[k], offsets[min(k + 1, len(offsets) - 1)]
-        if positions[k] != p and before != after:
-            return dates.at(p).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-        t = dates.at(p).astimezone(timezone(before))
-        return t.date().isoformat() if dates.date_only else t.isoformat()
-    return name
 
 
 def _number(cell: str, where: str, fill: str) -> float:
@@ -304,11 +306,11 @@ def _number(cell: str, where: str, fill: str) -> float:
 
 
 def _filled(positions: list[int], values: list[float], fill: str, where: str, name, unit: str, source: str,
-            warn: bool, every: str = "") -> tuple[Filled, list[str]]:
+            warn: bool, every: str = "", **limit) -> tuple[Filled, list[str]]:
     """`fill_gaps` of a column (its refusals prefixed with `where`) and the stderr lines saying what
     it filled (`fill_lines`), for the caller to say once nothing else is refused."""
     try:
-        done = fill_gaps(positions, values, fill, name=name, unit=unit, every=every)
+        done = fill_gaps(positions, values, fill, name=name, unit=unit, every=every, **limit)
     except SeqlabError as exc:
         raise SeqlabError(f"{where}: {exc}") from None
     return done, fill_lines(fill, done, name, unit, source=source, warn=warn)
@@ -319,11 +321,13 @@ def to_stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def _undated(values: list[float], lines: list[int], fill: str, where: str, say, source: str, warn: bool) -> CsvSeries:
+def _undated(values: list[float], lines: list[int], fill: str, where: str, say, source: str, warn: bool,
+             limit: dict) -> CsvSeries:
     """A series without dates, its missing values filled by row (`fill` other than none)."""
     if fill == "none":
         return CsvSeries(torch.tensor(values, dtype=torch.float32), None, torch.ones(len(values), dtype=torch.bool))
-    done, said = _filled(list(range(len(values))), values, fill, where, lambda p: str(lines[p]), "line", source, warn)
+    done, said = _filled(list(range(len(values))), values, fill, where, lambda p: str(lines[p]), "line", source, warn,
+                         **limit)
     for line in said:
         say(line)
     return CsvSeries(torch.tensor(done.values, dtype=torch.float32), None, torch.tensor(done.observed), done.first,

@@ -1,7 +1,8 @@
-"""Autoregressive forecasting (seed 002): config, series, the training loop, checkpoints.
+"""Autoregressive forecasting (seed 002): config, the training loop, checkpoints.
 
-The predictions, baselines, report and plots of a trained forecaster are in
-`seqlab.training.forecast_eval` (also importable from here).
+The series a run reads (`Series`, `load_series`) are in `seqlab.training.forecast_series`; the
+predictions, baselines, report and plots of a trained forecaster are in
+`seqlab.training.forecast_eval` (both also importable from here).
 
 Indices below are 0-based positions in the series x_0 .. x_{T-1} (the book's time t
 is position + 1). With tau = 4 and 600 training rows the training labels are
@@ -28,7 +29,6 @@ epoch (one-step MSE), `valid_loss` the one-step MSE over the held-out targets, a
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +38,9 @@ import torch
 from torch import nn
 
 from seqlab.config import RunConfig, to_dict
-from seqlab.data.registry import file_fingerprint, sha256_of
 from seqlab.data.dates import DateIndex
-from seqlab.data.timeseries import NOISE_STD, check_series, lag_features, read_csv_series, sine_series
+from seqlab.data.registry import file_fingerprint
+from seqlab.data.timeseries import lag_features
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
@@ -53,24 +53,11 @@ from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, 
                                    interrupted_message, resumed_note)
 from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
 
+from seqlab.training.forecast_series import (Series, SeriesData, check_same_series, load_series,
+                                            resume_series_data)
 from seqlab.training.forecast_eval import (K_STEPS, baseline, baseline_mses, evaluate_loss,  # noqa: F401 (public here)
                                           fitting_k_steps, heldout_mse, heldout_scored, k_step_predictions,
                                           k_step_table, multistep, one_step, plot_predictions, report)
-
-
-@dataclass
-class SeriesData:
-    data: str | None = None  # a CSV file; none: the book's noisy sine
-    column: str | None = None  # the CSV column to forecast
-    date_column: str | None = "auto"  # CSV column of ISO dates (increasing, evenly spaced); auto: one named date/time/timestamp/datetime; none: no dates
-    fill: Literal["none", "linear", "ffill"] = "none"  # a CSV's missing dates and empty/NaN cells: none refuses them; linear interpolates them between their neighbours; ffill carries the last value forward (empty rows before the first value are dropped; after the last, refused)
-    length: int = 1000  # the sine's T
-    noise: float = NOISE_STD  # the sine's noise std (its MSE floor is noise^2)
-    series_seed: int = 0  # the sine's noise seed (the model's init uses --seed)
-    tau: int = 4  # the model sees the last tau values
-    n_train: int | None = None  # training rows; none: the first 604 values (sine) / 60% (CSV) minus tau, at least 1
-    standardize: bool | None = None  # none: yes for a CSV, no for the sine
-    season: int | None = None  # the season's length in steps (7: a weekly cycle of daily data): seasonal-naive baseline
 
 
 @dataclass
@@ -97,85 +84,6 @@ class ForecastConfig:
     model: ForecastModel = field(default_factory=ForecastModel)
     train: ForecastTrain = field(default_factory=ForecastTrain)
     run: RunConfig = field(default_factory=RunConfig)
-
-
-@dataclass
-class Series:
-    """A series in its own units, plus what the model needs to read it."""
-
-    x: torch.Tensor  # (T,)
-    tau: int
-    n_train: int  # training rows; held-out targets start at position n_train + tau
-    mean: float = 0.0
-    std: float = 1.0
-    noise_floor: float | None = None  # noise variance, when known (the sine)
-    dates: DateIndex | None = None  # the timestamps of positions 0, 1, ..., when the CSV has them
-    season: int | None = None  # the seasonal-naive baseline's season, in steps
-    observed: torch.Tensor | None = None  # (T,) bool: False where --fill filled the value in (not scored); None: all
-    offset: int = 0  # x[0]'s position in its CSV file (empty rows --fill dropped before it): printed times count it
-
-    @property
-    def first_heldout(self) -> int:
-        return self.n_train + self.tau
-
-    def scaled(self) -> torch.Tensor:
-        return (self.x - self.mean) / self.std
-
-
-def load_series(s: SeriesData, *, log=None, say=None) -> Series:
-    """The series `s` names, its split and scaling; `log` hears which date column a CSV's dates
-    come from, `say` the --fill notes (whole stderr lines; None: printed to stderr)."""
-    if s.tau <= 0:
-        raise SeqlabError(f"--tau must be a positive number of lags, got {s.tau}")
-    if s.season is not None and s.season < 2:
-        raise SeqlabError(f"--season must be at least 2 (the season's length in steps, e.g. 7 for daily data with a "
-                          f"weekly cycle), got {s.season}")
-    dates, observed, offset = None, None, 0
-    if s.data is None:
-        if s.column is not None:
-            raise SeqlabError("--column needs --data FILE.csv (without --data the book's sine is used)")
-        if s.date_column is not None and s.date_column.lower() not in ("auto", "none"):
-            raise SeqlabError("--date-column needs --data FILE.csv (the book's sine has no dates)")
-        _, x = sine_series(s.length, noise=s.noise, seed=s.series_seed)
-        name, floor, default_window = "the sine series", s.noise ** 2, 604
-    else:
-        if s.column is None:
-            raise SeqlabError("--data FILE.csv needs --column NAME: the column holding the series")
-        read = read_csv_series(s.data, s.column, s.date_column, log=log, fill=s.fill, say=say)
-        x, dates, observed = read.x, read.dates, read.observed if s.fill != "none" else None
-        offset = read.first
-        name, floor, default_window = f"column {s.column!r} of {s.data}{read.dropped_said(s.fill)}", None, None
-    x = check_series(x, s.tau, name=name)
-    if s.season is not None and s.season >= len(x):
-        raise SeqlabError(f"--season {s.season} is as long as {name} ({len(x)} values) or longer: the seasonal-naive "
-                          "baseline needs a season shorter than the series")
-    rows = len(x) - s.tau
-    if rows < 2:  # no split at all, whatever --n-train says (and no 1-step prediction to hold out)
-        longer = "a longer series (--length)" if s.data is None else "a longer series (more rows in the CSV)"
-        raise SeqlabError(f"{name} has {len(x)} values, too short for tau = {s.tau} lags: it needs at least "
-                          f"tau + 2 = {s.tau + 2} (one training row and one held out); use {longer} or fewer "
-                          "lags (--tau)")
-    if s.n_train is None:
-        # the training window is the book's first 604 values (600 rows of tau = 4) for the sine, the
-        # first 60% of the values for a CSV, whatever tau is (rows = window - tau). On a short series
-        # that window can hold tau values or fewer (60% of 8 is 4): the default is clamped into the
-        # valid range 1 .. rows - 1 (not empty: rows >= 2 above) rather than refused, as the user
-        # set nothing wrong
-        window = default_window if default_window else int(0.6 * len(x))
-        n_train = max(1, min(window - s.tau, rows - 1))
-    else:
-        n_train = s.n_train
-        if not 1 <= n_train < rows:
-            raise SeqlabError(f"{name} has {len(x)} values, i.e. {rows} rows of tau = {s.tau} lags; the training "
-                              f"rows must be between 1 and {rows - 1} to leave a held-out part, got --n-train "
-                              f"{n_train}")
-    standardize = s.standardize if s.standardize is not None else s.data is not None
-    mean, std = 0.0, 1.0
-    if standardize:
-        window = x[: n_train + s.tau]
-        mean, std = window.mean().item(), window.std().item()
-        std = std if std > 0 else 1.0
-    return Series(x, s.tau, n_train, mean, std, floor, dates, s.season, observed, offset)
 
 
 # ---- training ----
@@ -240,11 +148,11 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     if cfg.run.resume:  # the series must be the one the run was trained on (a changed CSV is refused)
         ckpt = resume_checkpoint(out, "forecast")
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
-        read = _resume_series_data(cfg.series, ckpt, out)
+        read = resume_series_data(cfg.series, ckpt, out)
     # the --fill notes go to stderr, from rank 0 alone under torchrun
     series = load_series(read, log=log, say=None if dist.is_main else (lambda line: None))
     if ckpt is not None and read.data is not None and not isinstance(ckpt.meta.get("data_file"), dict):
-        _check_same_series(series, ckpt, out)  # a run from before fingerprints: compare what was read
+        check_same_series(series, ckpt, out)  # a run from before fingerprints: compare what was read
     for k, why in fitting_k_steps(series)[1].items():  # said before training, and kept in report.json
         log(f"the k-step report leaves out k = {k}: {why}")
     features, labels = lag_features(series.scaled(), series.tau)
@@ -337,39 +245,6 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
                   plots=[str(p) for p in plot_predictions(net, series, out)])
     (out / "report.json").write_text(to_json(result, indent=1))
     return result
-
-
-def _resume_series_data(s: SeriesData, ckpt, out: Path) -> SeriesData:
-    """--resume: `s` reading the CSV file the run was trained on. A file that changed (or is gone)
-    since is refused: the series would be split and standardised anew under the trained weights,
-    and metrics.jsonl would mix two held-out parts. Runs from before the checkpoints kept the
-    file's sha256 (or its dates) read it as they did."""
-    if s.data is None:
-        return s
-    kept = ckpt.meta.get("data_file")
-    if not isinstance(kept, dict):  # checked after reading (_check_same_series); no dates then
-        return dataclasses.replace(s, date_column=None) if s.date_column == "auto" else s
-    want, at = kept.get("sha256"), kept.get("path")
-    found = [p for p in dict.fromkeys([Path(s.data)] + ([Path(at)] if isinstance(at, str) else [])) if p.is_file()]
-    for path in found:
-        if sha256_of(path) == want:
-            return dataclasses.replace(s, data=str(path))
-    if not found:
-        raise SeqlabError(f"--resume: the run's CSV file {at!r} (--data {s.data}) is not there any more: put it back "
-                          f"to resume the run in {str(out)!r}, or train on the file where it is now as a new run "
-                          "(another --out, or --overwrite)")
-    raise SeqlabError(f"--resume: CSV file {str(found[0])!r} has changed since the run in {str(out)!r} started (its "
-                      "sha256 differs): resuming would split and standardise the series anew under the trained "
-                      "weights; restore the file the run was trained on, or train on the new file as a new run "
-                      "(another --out, or --overwrite)")
-
-
-def _check_same_series(series: Series, ckpt, out: Path) -> None:
-    kept = ckpt.extra.get("series")
-    if kept is not None and not torch.equal(series.x, kept):
-        raise SeqlabError(f"--resume: the series read from the CSV file ({len(series.x)} values) is not the one the "
-                          f"run in {str(out)!r} was trained on ({len(kept)} values): the file changed since; restore "
-                          "it, or train on the new file as a new run (another --out, or --overwrite)")
 
 
 def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:

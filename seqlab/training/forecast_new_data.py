@@ -8,13 +8,13 @@ from datetime import timedelta
 
 from seqlab.data.timeseries import MissingColumn, read_csv_series, to_stderr
 from seqlab.errors import SeqlabError
-from seqlab.training.forecast import Series
+from seqlab.training.forecast_series import Series
 
 FAR_STD = 5.0  # a window this many training std from the training mean is an extrapolation
 
 
 def new_data_series(path: str, column: str | None, date_column: str | None, trained: Series, cfg, run: str, log,
-                    fill: str | None = None, say=None) -> Series:
+                    fill: str | None = None, say=None, max_gap: int | None = None) -> Series:
     """The series of CSV file `path` for forecasting with a trained run (`seqlab forecast --data`).
 
     Its column (`column`, else the run's) is read as the run's CSV was: the same reader and
@@ -31,10 +31,15 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
     for a daily run has a day missing between its rows); `say` hears what it filled, as whole
     stderr lines. Both hear nothing when the file is refused (a refusal stays one line). The
     series' `observed` marks the values filled in, and its `offset` counts the empty rows dropped
-    before its first value (positions in the file: what --start and the printed times count)."""
+    before its first value (positions in the file: what --start and the printed times count).
+    `max_gap` (default: the run's --max-gap, when the file is filled) refuses a longer run of
+    missing values (`read_csv_series`)."""
     tau = trained.tau
     source = " (the run's)" if fill is None else ""
     fill = cfg.series.fill if fill is None else fill
+    max_gap_source = " (the run's)" if max_gap is None else ""
+    if max_gap is None and fill != "none":
+        max_gap = cfg.series.max_gap
     own_column = column is None
     if own_column:
         if cfg.series.column is None:
@@ -55,7 +60,8 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
         notes = []  # (who hears it, what), said once nothing is refused
         return notes, read_csv_series(path, column, date_column, log=lambda n: notes.append((log, n)), fill=fill,
                                       say=lambda line: notes.append((say or to_stderr, line)), source=source,
-                                      warn=False, grid=grid)
+                                      warn=False, grid=grid, max_gap=max_gap,
+                                      max_gap_source=max_gap_source)
 
     on_grid = fill != "none" and date_column is not None and trained.dates is not None
     try:

@@ -139,17 +139,17 @@ def test_empty_and_nan_cells_in_a_dated_series(tmp_path):
 
 
 def test_nan_cells_of_an_undated_series_are_filled_by_row(tmp_path):
-    # position is the row: the blank line (skipped, as always) is no row; 'nan' and NA are
+    # position is the row: 'nan', NA and, in a one-column file, a blank line (its empty cell) are rows
     f = tmp_path / "u.csv"
     f.write_text("v\n1\n2\nnan\n\nNA\n8\n")
     x, dates, said = _read(f, "linear", None)
-    assert x == [1.0, 2.0, 4.0, 6.0, 8.0] and dates is None
-    assert said == ["seqlab: note: --fill linear filled 2 missing values (2 empty cells, the longest gap 2 steps, "
+    assert x == [1.0, 2.0, 3.5, 5.0, 6.5, 8.0] and dates is None
+    assert said == ["seqlab: note: --fill linear filled 3 missing values (3 empty cells, the longest gap 3 steps, "
                     "at lines 4..6)",
-                    "seqlab: warning: 2 of the series' 5 values (40%) are filled in by --fill linear, not observed: "
+                    "seqlab: warning: 3 of the series' 6 values (50%) are filled in by --fill linear, not observed: "
                     "the model learns and forecasts from the filler's shape as much as the data's; a series with fewer "
                     "gaps (or a coarser step) is more faithful"]
-    assert _read(f, "ffill", None)[0] == [1.0, 2.0, 2.0, 2.0, 8.0]
+    assert _read(f, "ffill", None)[0] == [1.0, 2.0, 2.0, 2.0, 2.0, 8.0]
     with pytest.raises(SeqlabError, match=r"line 4, column 'v': 'nan' is NaN/inf: --fill linear or --fill ffill"):
         _read(f, "none", None)
 
@@ -168,10 +168,10 @@ def test_a_leading_gap_is_dropped_with_a_note(tmp_path):
                                           "not keep"):
         _read(f, "linear")
     undated = tmp_path / "lead.csv"
-    undated.write_text("v\n\"\"\nnan\n5\n6\n")  # (a quoted empty line is a blank line: skipped)
+    undated.write_text("v\n\"\"\nnan\n5\n6\n")  # (a quoted empty line: a one-column file's empty cell)
     x, _, said = _read(undated, "ffill", None)
-    assert x == [5.0, 6.0] and said == ["seqlab: note: --fill ffill dropped the first row (its value is empty, with "
-                                        "nothing before to fill from): the series starts at line 4"]
+    assert x == [5.0, 6.0] and said == ["seqlab: note: --fill ffill dropped the first 2 rows (their values are empty, "
+                                        "with nothing before to fill from): the series starts at line 4"]
 
 
 def test_trailing_empty_cells_are_refused(tmp_path):

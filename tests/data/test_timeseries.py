@@ -329,11 +329,16 @@ def test_local_times_across_a_daylight_saving_change_are_read_on_the_wall_clock(
     daily = ["2024-03-09 00:00:00-05:00", "2024-03-10 00:00:00-05:00", "2024-03-11 00:00:00-04:00",
              "2024-03-12 00:00:00-04:00"]
     _, dates = load_csv_series(_dated(tmp_path, daily), "v", "date")
-    assert dates.every == "1 day" and dates.iso(4) == "2024-03-13T00:00:00"
+    # one every day on the wall clock; each row printed in its own offset, the future in the last row's
+    assert dates.every == "1 day" and [dates.iso(p) for p in range(6)] == [
+        "2024-03-09T00:00:00-05:00", "2024-03-10T00:00:00-05:00", "2024-03-11T00:00:00-04:00",
+        "2024-03-12T00:00:00-04:00", "2024-03-13T00:00:00-04:00",
+        "2024-03-14T00:00:00-04:00"]
     monthly = ["2024-01-01T00:00:00-05:00", "2024-02-01T00:00:00-05:00", "2024-03-01T00:00:00-05:00",
                "2024-04-01T00:00:00-04:00"]
     _, dates = load_csv_series(_dated(tmp_path, monthly), "v", "date")
-    assert dates.every == "1 month" and dates.iso(4) == "2024-05-01T00:00:00"
+    assert dates.every == "1 month" and dates.iso(2) == "2024-03-01T00:00:00-05:00"
+    assert dates.iso(4) == "2024-05-01T00:00:00-04:00"
     # hourly with offsets is even in absolute time already
     hourly = ["2024-03-10T00:00:00-05:00", "2024-03-10T01:00:00-05:00", "2024-03-10T03:00:00-04:00"]
     assert load_csv_series(_dated(tmp_path, hourly), "v", "date")[1].every == "1 hour"

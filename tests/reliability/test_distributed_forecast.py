@@ -40,3 +40,14 @@ def test_two_processes_match_one_process(single, tmp_path):
 @pytest.mark.slow
 def test_checkpoints_cross_resume(single, tmp_path):
     h.assert_cross_resume(_args, single, tmp_path, KEYS)
+
+
+@pytest.mark.slow
+def test_fill_notes_are_said_once(tmp_path):
+    # every rank reads the CSV; rank 0 alone says what --fill filled
+    csv = tmp_path / "s.csv"
+    csv.write_text("date,sales\n" + "".join(f"2024-01-{d:02d},{d % 7}\n" for d in range(1, 32) if d not in (9, 10)))
+    p = h.run(["train", "forecast", "--data", str(csv), "--column", "sales", "--fill", "linear", "--epochs", "1",
+               "--out", str(tmp_path / "run")], nproc=2)
+    assert p.stderr.count("seqlab: note: --fill linear filled 2 missing values (2 missing dates, the longest gap 2 "
+                          "steps, at 2024-01-09..2024-01-10)") == 1

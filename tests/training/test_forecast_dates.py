@@ -3,6 +3,7 @@
 
 import datetime
 import json
+import math
 
 import pytest
 
@@ -59,6 +60,47 @@ def test_forecast_prints_the_dates_it_predicts(dated_run, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split("\t")[0] for line in lines[:2]] == ["2024-03-13", "2024-03-14"]
     assert len(lines[0].split("\t")) == 3 and lines[-1].startswith("MSE over the 2 observed values")
+
+
+
+def _across_dst(path, hourly):
+    """60 hourly (from 2024-03-30 00:00) or daily (from 2024-03-01 noon) Paris times, each with its UTC
+    offset (+01:00, then +02:00 from 2024-03-31 01:00 UTC), as pandas writes a tz-aware index."""
+    utc = datetime.timezone.utc
+    if hourly:
+        times = [datetime.datetime(2024, 3, 29, 23, tzinfo=utc) + datetime.timedelta(hours=i) for i in range(60)]
+    else:  # noon on the wall clock: 11:00 UTC before the change, 10:00 UTC after
+        times = [datetime.datetime(2024, 3, 1, 11, tzinfo=utc) + datetime.timedelta(days=i) for i in range(60)]
+        times = [t if t < datetime.datetime(2024, 3, 31, 1, tzinfo=utc) else t - datetime.timedelta(hours=1)
+                 for t in times]
+    change = datetime.datetime(2024, 3, 31, 1, tzinfo=utc)
+    rows = [t.astimezone(datetime.timezone(datetime.timedelta(hours=1 if t < change else 2))).isoformat()
+            for t in times]
+    path.write_text("date,v\n" + "".join(f"{r},{math.sin(i / 3):.4f}\n" for i, r in enumerate(rows)))
+    return str(path)
+
+
+@pytest.mark.parametrize("hourly, future, inside", [
+    (True, ["2024-04-01T13:00:00+02:00", "2024-04-01T14:00:00+02:00"],  # after 2024-04-01T12:00:00+02:00
+     ["2024-03-31T00:00:00+01:00", "2024-03-31T01:00:00+01:00", "2024-03-31T03:00:00+02:00"]),  # (02:00 skipped)
+    (False, ["2024-04-30T12:00:00+02:00", "2024-05-01T12:00:00+02:00"],  # one a day on the wall clock
+     ["2024-03-30T12:00:00+01:00", "2024-03-31T12:00:00+02:00", "2024-04-01T12:00:00+02:00"]),
+])
+def test_forecasts_across_a_daylight_saving_change_are_dated_in_the_last_rows_offset(tmp_path, capsys, hourly,
+                                                                                      future, inside):
+    out = tmp_path / "run"
+    assert main(["train", "forecast", "--data", _across_dst(tmp_path / "s.csv", hourly), "--column", "v",
+                 "--hidden", "4", "--epochs", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["forecast", "--checkpoint", str(out), "--steps", "2"]) == 0
+    got = capsys.readouterr()
+    assert [line.split("\t")[0] for line in got.out.strip().splitlines()] == future
+    assert got.err == ("seqlab: note: the dates carry UTC offsets +01:00 and +02:00; forecasts are dated in the "
+                       "last row's +02:00 (offsets name no time zone, so a later daylight-saving change is not "
+                       "foreseen)\n")
+    assert main(["forecast", "--checkpoint", str(out), "--steps", "3", "--start", "24" if hourly else "29"]) == 0
+    got = capsys.readouterr()  # inside the series: each row in its own offset, and nothing to say
+    assert [line.split("\t")[0] for line in got.out.strip().splitlines()[:3]] == inside and got.err == ""
 
 
 def test_without_a_date_column_the_output_is_positions_as_before(tmp_path, capsys):
