@@ -20,7 +20,8 @@ import torch
 from seqlab.config import build_config, flat_dict
 from seqlab.data.corpora import load_lm_corpus
 from seqlab.runtime import resolve_device, seed_everything
-from seqlab.training.lm import LMConfig, evaluate_lm, fit_lm, model_from_checkpoint
+from seqlab.training.lm import LMConfig, fit_lm, model_from_checkpoint
+from seqlab.training.lm_eval import evaluate_lm
 from seqlab.training.checkpoint import load_checkpoint
 
 QUICK = {"hidden": 128, "embed": 128, "layers": 1, "dropout": 0.2, "tie_weights": True, "epochs": 1,

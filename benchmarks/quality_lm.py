@@ -40,7 +40,8 @@ from seqlab.runtime import resolve_device, seed_everything
 from seqlab.training import lm_regularized as reg
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.common import make_optimizer
-from seqlab.training.lm import LMConfig, evaluate_lm, fit_lm, model_from_checkpoint
+from seqlab.training.lm import LMConfig, fit_lm, model_from_checkpoint
+from seqlab.training.lm_eval import evaluate_lm
 
 RECIPES = {"ptb": "configs/ptb_awd.toml", "wikitext-2": "configs/wikitext2_awd.toml",
            "tinyshakespeare": "configs/tinyshakespeare_awd.toml", "timemachine": "configs/timemachine_awd.toml"}

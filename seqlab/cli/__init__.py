@@ -120,7 +120,7 @@ def train_config(cls: type, args: argparse.Namespace):
     (a run trained at --lr 20 must not go on at 1 because the flag was left out).
     """
     from seqlab.config import build_config, flat_dict, given_keys, replace
-    from seqlab.training.checkpoint import run_numbers
+    from seqlab.training.checkpoint_meta import run_numbers
     from seqlab.training.distributed import is_main_process
 
     cfg = build_config(cls, args)

@@ -135,7 +135,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     from seqlab.data.vocab import Vocab
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import bad_checkpoint
-    from seqlab.training.lm import evaluate_lm, load_corpus, model_from_checkpoint, unk_warning
+    from seqlab.training.lm import load_corpus, model_from_checkpoint, unk_warning
+    from seqlab.training.lm_eval import evaluate_lm
     from seqlab.training.lm_data import read_scored_text
     from seqlab.training.metrics import perplexity
 

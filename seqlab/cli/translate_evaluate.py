@@ -25,7 +25,7 @@ def evaluate_translator(args: argparse.Namespace, ckpt) -> dict:
     import math
     import sys
 
-    from seqlab.data.translation import BOS, TranslationData, batches, in_vocab_form, unk_counts
+    from seqlab.data.translation import BOS, TranslationData, batches, sources_in_vocab_form, unk_counts
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
     from seqlab.training.translate import (bleu_on, bleu_signature, evaluate_loss, load_translator, multi_ref_bleu,
@@ -39,7 +39,7 @@ def evaluate_translator(args: argparse.Namespace, ckpt) -> dict:
         split, pairs = _held_out_pairs(args, ckpt)
     else:
         split, pairs = "data", _file_pairs(ckpt, file)
-    pairs = [(in_vocab_form(src, vocabs.src_vocab), tgt) for src, tgt in pairs]
+    pairs = sources_in_vocab_form(pairs, vocabs.src_vocab)
     data = TranslationData({split: pairs}, vocabs.src_vocab, vocabs.tgt_vocab, vocabs.num_steps)
     arrays = data.arrays(split)
     unk = unk_counts(pairs, data.src_vocab, data.tgt_vocab, data.num_steps)  # as the training log counts

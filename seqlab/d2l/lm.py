@@ -29,7 +29,7 @@ from seqlab.models.cells import (get_gru_params, get_lstm_params, get_params, gr
 from seqlab.models.lm import RNNModel, RNNModelScratch
 from seqlab.errors import SeqlabError
 from seqlab.training.common import check_count, grad_clipping, sgd
-from seqlab.training.lm import evaluate_lm
+from seqlab.training.lm_eval import evaluate_lm
 
 __all__ = ["RNNModelScratch", "RNNModel", "get_params", "get_gru_params", "get_lstm_params", "init_rnn_state",
            "init_gru_state", "init_lstm_state", "rnn", "gru", "lstm", "grad_clipping", "predict_ch8",

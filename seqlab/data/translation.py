@@ -271,6 +271,9 @@ def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None
     splits = split_pairs(source, target, valid_frac, test_frac, split_seed)
     train = splits["train"]
     src_vocab, tgt_vocab = build_vocabs([p[0] for p in train], [p[1] for p in train], min_freq)
+    # every split's sources as `seqlab translate` and `evaluate` read them: the arrays, the log's
+    # <unk> shares and evaluate's then count the same words
+    splits = {name: sources_in_vocab_form(pairs, src_vocab) for name, pairs in splits.items()}
     return TranslationData(splits, src_vocab, tgt_vocab, num_steps)
 
 
@@ -287,8 +290,8 @@ def batches(arrays: Sequence[torch.Tensor], batch_size: int, *, shuffle: bool = 
 def in_vocab_form(tokens: Sequence[str], vocab: Vocab) -> list[str]:
     """`tokens` with each word the vocabulary lacks, but holds in another Unicode normal form, written
     in that form: "désolé" typed decomposed (e + U+0301, as macOS and some editors write it) is the
-    vocabulary's composed "désolé", and the reverse. For `seqlab translate` and `evaluate`; the
-    training data is read as it is (the book's preprocessing)."""
+    vocabulary's composed "désolé", and the reverse. For `seqlab translate`, `evaluate` and
+    `load_translation`'s splits (the vocabulary itself comes from the training sources as written)."""
     out = list(tokens)
     for i, t in enumerate(out):
         if t not in vocab:
@@ -298,6 +301,12 @@ def in_vocab_form(tokens: Sequence[str], vocab: Vocab) -> list[str]:
                     out[i] = other
                     break
     return out
+
+
+def sources_in_vocab_form(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab: Vocab) -> list:
+    """`pairs` with each source read by `in_vocab_form` (the targets as written): the form `seqlab
+    evaluate` scores pairs in, and the training log counts its <unk> shares in."""
+    return [(in_vocab_form(src, src_vocab), tgt) for src, tgt in pairs]
 
 
 @dataclass
@@ -366,8 +375,9 @@ def unk_counts(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab: 
     `build_array_nmt` cuts them (a side of num_steps words or more loses its <eos> and the words past
     them; <eos> is not a word); a word is <unk> when the vocabulary reads it as <unk>'s id (so a
     "<unk>" written in the data counts, as the model reads it so). The one definition behind the
-    training log's <unk> shares and `seqlab evaluate`'s src_unk_rate / tgt_unk_rate: a figure next
-    to a loss counts the words that loss is over, not words the arrays cut off."""
+    training log's <unk> shares and `seqlab evaluate`'s src_unk_rate / tgt_unk_rate (both over pairs
+    of `sources_in_vocab_form`): a figure next to a loss counts the words that loss is over,
+    not words the arrays cut off."""
     check_num_steps(num_steps)
     counts = {}
     for side, lines, vocab in (("src", (p[0] for p in pairs), src_vocab), ("tgt", (p[1] for p in pairs), tgt_vocab)):

@@ -15,7 +15,8 @@ refusing to train over another run, and --overwrite).
 
 The checksum covers the tensors only, so the JSON metadata is checked where it is read:
 `task_config` (loading a model) and `check_resume_config` (--resume) refuse a missing or
-mistyped key, and rebuild the config through the task's typed dataclasses.
+mistyped key, and rebuild the config through the task's typed dataclasses. How the JSON is
+written (non-finite floats), and reading it from a file's header alone: checkpoint_meta.py.
 """
 
 from __future__ import annotations
@@ -23,19 +24,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from seqlab.config import flat_dict, from_dict, leaf_items
+from seqlab.config import flat_dict, from_dict
 from seqlab.errors import SeqlabError
 from seqlab.fileio import atomic_write_bytes
+from seqlab.training.checkpoint_meta import read_meta, tag_nonfinite
 from seqlab.training.schedules import rescale_lr
 
 FORMAT = "seqlab-checkpoint"
@@ -133,7 +134,7 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
         tensors[f"extra/{k}"] = _plain(v)
     meta["format"], meta["format_version"] = FORMAT, FORMAT_VERSION
     try:
-        header = {"seqlab": json.dumps(_tag_nonfinite(meta), allow_nan=False), "checksum": _tensor_checksum(tensors)}
+        header = {"seqlab": json.dumps(tag_nonfinite(meta), allow_nan=False), "checksum": _tensor_checksum(tensors)}
     except TypeError as exc:
         raise TypeError(f"checkpoint metadata must be plain JSON data: {exc}") from None
     blob = st_save(tensors, metadata=header)
@@ -190,7 +191,7 @@ def load_checkpoint(path: str | Path, which: str = "best") -> Checkpoint:
     if "seqlab" not in info or "checksum" not in info:
         raise broken
     try:
-        meta = _read_meta(info["seqlab"])
+        meta = read_meta(info["seqlab"])
     except ValueError:
         raise broken from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -329,73 +330,6 @@ def load_optimizer(ckpt: Checkpoint, optimizer: torch.optim.Optimizer, was: floa
     note = rescale_lr(optimizer, scheduler, was, now)
     if note:
         log(note)
-
-
-# The metadata is standard JSON: a float that is not finite (a run's best loss before its first
-# epoch, inf; a diverged loss, nan) is written as {"$float": "inf"} ("-inf", "nan") and read back
-# as the float. (json.dumps would write a bare Infinity / NaN, which other JSON parsers refuse;
-# checkpoints written so still load.) A caller's own dict whose one key is "$float" is written
-# as {"$float": {"$escaped": value}}, so that it reads back as itself.
-_FLOAT_TAG, _ESCAPED = "$float", "$escaped"
-_NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
-
-
-def _tag_nonfinite(value):
-    if isinstance(value, float) and not math.isfinite(value):  # (numpy's float64 too: a float)
-        return {_FLOAT_TAG: "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"}
-    if isinstance(value, dict):
-        tagged = {k: _tag_nonfinite(v) for k, v in value.items()}
-        return {_FLOAT_TAG: {_ESCAPED: tagged[_FLOAT_TAG]}} if list(tagged) == [_FLOAT_TAG] else tagged
-    if isinstance(value, (list, tuple)):
-        return [_tag_nonfinite(v) for v in value]
-    return value
-
-
-def _untag(obj: dict):
-    if list(obj) == [_FLOAT_TAG]:
-        inner = obj[_FLOAT_TAG]
-        if isinstance(inner, str) and inner in _NONFINITE:
-            return _NONFINITE[inner]
-        if isinstance(inner, dict) and list(inner) == [_ESCAPED]:
-            return {_FLOAT_TAG: inner[_ESCAPED]}
-    return obj
-
-
-def _read_meta(text: str):
-    return json.loads(text, object_hook=_untag)
-
-
-def _peek_meta(path: Path) -> dict | None:
-    """A checkpoint's metadata from its header, without reading its tensors (None if unreadable)."""
-    try:
-        with safe_open(path, framework="pt") as f:  # parses the header only
-            meta = _read_meta(f.metadata()["seqlab"])
-        return meta if isinstance(meta, dict) else None
-    except (OSError, SafetensorError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def _peek_epoch(path: Path) -> int | None:
-    """The epoch in a checkpoint's header (None if unreadable)."""
-    epoch = (_peek_meta(path) or {}).get("epoch")
-    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
-
-
-def run_numbers(out: str | Path, names: tuple[str, ...]) -> dict[str, float]:
-    """The numeric settings `names` of the run in `out` (its last.safetensors config, by leaf name).
-
-    What --resume keeps when the command leaves them out; {} where the run cannot be read (the
-    resume itself then says why)."""
-    path = Path(out) / "last.safetensors"
-    if not path.exists():  # an --overwrite killed before its first checkpoint: the run is aside until
-        from seqlab.training.run_folder import aside_checkpoint  # check_run_folder puts it back
-
-        path = aside_checkpoint(Path(out)) or path
-    config = (_peek_meta(path) or {}).get("config")
-    if not isinstance(config, dict):
-        return {}
-    return {key: value for key, value in leaf_items(config)
-            if key in names and isinstance(value, (int, float)) and not isinstance(value, bool)}
 
 
 def load_weights(net: torch.nn.Module, ckpt: Checkpoint) -> None:

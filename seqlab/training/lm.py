@@ -1,4 +1,4 @@
-"""Language-model training: one epoch, held-out evaluation, and the whole run.
+"""Language-model training: one epoch and the whole run (held-out evaluation: lm_eval.py).
 
 State handling (SPEC §6): with sequential sampling batch i+1 continues batch i row by
 row, so the state is carried across batches and detached (truncated BPTT); with
@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from seqlab.config import RunConfig, to_dict
@@ -38,16 +37,17 @@ from seqlab.data.sampling import LMBatches
 from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm
-from seqlab.runtime import eval_mode, rng_state, set_rng_state
+from seqlab.runtime import rng_state, set_rng_state
 from seqlab.training.checkpoint import (Checkpoint, check_resume_config, load_optimizer, resume_checkpoint,
                                         save_checkpoint, task_config)
 from seqlab.training import common
-from seqlab.training.common import check_count, check_token_batch, detach_state, grad_clipping, make_optimizer
+from seqlab.training.common import check_count, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
 from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
                                      check_same_data, data_config_for, data_warnings, load_corpus, unk_rates,
                                      unk_warning)
+from seqlab.training.lm_eval import evaluate_lm  # (the README imports it from here)
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, check_finite,
                                    interrupted_message, resumed_note)
 from seqlab.training.metrics import perplexity
@@ -99,12 +99,6 @@ class LMConfig:
     run: RunConfig = dataclasses.field(default_factory=RunConfig)
 
 
-def _token_losses(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    # Per-token losses in the model's precision, summed in float64 by the caller: a long
-    # split's total stays exact without paying for a float64 softmax over the vocabulary.
-    return F.cross_entropy(logits, Y.T.reshape(-1).long(), reduction="none")
-
-
 def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer,
                 device: torch.device | str | None = None, *,
                 clip: float, carry_state: bool, total: int | None = None, desc: str = "train",
@@ -154,65 +148,6 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
         torch.cuda.synchronize(device)
     loss_total, n = D.all_reduce_sum([float(loss_sum), n], device, dist)
     return loss_total, int(n), time.perf_counter() - t0
-
-
-def _vocab_size(net: nn.Module) -> int | None:
-    """The model's vocabulary size (its `vocab_size`, else its last Linear layer's width), if known."""
-    model = D.unwrap(net)
-    size = getattr(model, "vocab_size", None)
-    if size is None:
-        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-        size = linears[-1].out_features if linears else None
-    return None if size is None else int(size)
-
-
-def _row(state, b: int):
-    """The state of batch row b only: (L, B, H) -> (L, 1, H); the book's (B, H) -> (1, H)."""
-    if isinstance(state, (tuple, list)):
-        return type(state)(_row(s, b) for s in state)
-    return state[:, b:b + 1] if state.dim() == 3 else state[b:b + 1]
-
-
-@torch.no_grad()
-def evaluate_lm(net: nn.Module, stream: torch.Tensor, batch_size: int = 10, num_steps: int = 35,
-                device: torch.device | str | None = None) -> tuple[float, int]:
-    """Statefully score every token of `stream` after its first: (sum of losses, N - 1).
-
-    `device`: where to run ("cpu", "cuda", a torch.device), by default the model's.
-
-    The stream is cut into `batch_size` rows read in windows of `num_steps` with the state
-    carried (each row's first token is the last target of the row before); the few tokens
-    left over after the last full row are read by continuing the last row's state.
-    """
-    device = common.device_for(net, device)
-    batch_size, num_steps = check_count(batch_size, "batch_size"), check_count(num_steps, "num_steps")
-    if not isinstance(stream, torch.Tensor) or stream.dim() != 1:
-        raise SeqlabError("evaluate_lm reads a 1-D tensor of token ids (a corpus split)")
-    if stream.numel() == 0:  # before the dtype check: an empty list becomes a float tensor
-        raise SeqlabError("the held-out token ids are empty: give a split with at least two tokens")
-    check_token_batch(stream[None], _vocab_size(net), what="held-out token ids")
-    stream = stream.to(device).long()
-    n_pred = len(stream) - 1
-    if n_pred < 1:
-        raise SeqlabError(f"a held-out split of {len(stream)} tokens has nothing to predict")
-    B = min(batch_size, n_pred)
-    L = n_pred // B
-    rows = stream[:B * L].view(B, L)  # (B, L): row b is contiguous text
-    targets = stream[1:B * L + 1].view(B, L)
-    with eval_mode(net):
-        state = net.begin_state(batch_size=B, device=device)
-        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-        for i in range(0, L, num_steps):
-            logits, state = net(rows[:, i:i + num_steps], state)
-            loss_sum += _token_losses(logits, targets[:, i:i + num_steps]).sum(dtype=torch.float64)
-        rest = n_pred - B * L
-        if rest:
-            state = _row(state, B - 1)
-            for i in range(B * L, n_pred, num_steps):
-                j = min(i + num_steps, n_pred)
-                logits, state = net(stream[i:j][None], state)
-                loss_sum += _token_losses(logits, stream[i + 1:j + 1][None]).sum(dtype=torch.float64)
-    return float(loss_sum), n_pred
 
 
 def _plot(out: Path, records: list[dict]) -> None:

@@ -20,7 +20,8 @@ from typing import Any
 
 from seqlab.errors import SeqlabError
 from seqlab.fileio import atomic_write_bytes, probe_writable
-from seqlab.training.checkpoint import NAMES, _peek_epoch
+from seqlab.training.checkpoint import NAMES
+from seqlab.training.checkpoint_meta import peek_epoch
 from seqlab.training.distributed import is_main_process
 
 try:
@@ -155,7 +156,7 @@ def describe_run(folder: str | Path) -> str | None:
         return None
     for name in ("last.safetensors", "best.safetensors"):
         if (folder / name).exists():
-            epoch = _peek_epoch(folder / name)
+            epoch = peek_epoch(folder / name)
             return name if epoch is None else f"{name}, epoch {epoch}"
     logged = _logged_epochs(folder / "metrics.jsonl") if (folder / "metrics.jsonl").is_file() else 0
     if logged:

@@ -7,7 +7,7 @@ from torch import nn
 from seqlab.errors import SeqlabError
 from seqlab.models.lm import ModelConfig, RegularizedRNNModel, RNNModel, build_lm
 from seqlab.models.regularization import WeightDrop
-from seqlab.training.lm import evaluate_lm
+from seqlab.training.lm_eval import evaluate_lm
 
 V = 11
 

@@ -279,7 +279,7 @@ def _lm(embed=0, impl="fused"):
     (torch.zeros(0, dtype=torch.long), "empty"),
 ], ids=["id too large", "negative id", "float dtype", "2-D shape", "one token", "zero-length"])
 def test_evaluate_lm_bad_streams(stream, fragment):
-    from seqlab.training.lm import evaluate_lm
+    from seqlab.training.lm_eval import evaluate_lm
 
     with pytest.raises(SeqlabError, match=fragment):
         evaluate_lm(_lm(), stream)

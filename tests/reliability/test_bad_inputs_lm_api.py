@@ -16,7 +16,8 @@ from seqlab.generation.sampling import generate, generate_batch, predict_ch8
 from seqlab.models.lm import ModelConfig, RNNModel, build_lm
 from seqlab.models.recurrent import ScratchRNN
 from seqlab.config import RunConfig
-from seqlab.training.lm import LMConfig, TrainConfig, evaluate_lm, fit_lm, train_epoch
+from seqlab.training.lm import LMConfig, TrainConfig, fit_lm, train_epoch
+from seqlab.training.lm_eval import evaluate_lm
 from seqlab.training.metrics import perplexity
 
 V = 10

@@ -92,7 +92,7 @@ def test_a_checkpoint_with_bare_infinity_still_loads(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     # written as before: json.dumps with its bare Infinity
-    monkeypatch.setattr(checkpoint, "_tag_nonfinite", lambda v: v)
+    monkeypatch.setattr(checkpoint, "tag_nonfinite", lambda v: v)
     monkeypatch.setattr(checkpoint, "json", SimpleNamespace(dumps=lambda obj, allow_nan: json.dumps(obj)))
     save_checkpoint(tmp_path / "last.safetensors", model=nn.Linear(2, 2), meta={"task": "lm", "best": math.inf})
     monkeypatch.undo()

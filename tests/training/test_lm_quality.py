@@ -17,7 +17,8 @@ from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
 from seqlab.models.lm import ModelConfig, RNNModel
 from seqlab.training.checkpoint import load_checkpoint
-from seqlab.training.lm import LMConfig, TrainConfig, evaluate_lm, fit_lm, model_from_checkpoint
+from seqlab.training.lm import LMConfig, TrainConfig, fit_lm, model_from_checkpoint
+from seqlab.training.lm_eval import evaluate_lm
 from seqlab.training.lm_regularized import train_epoch_regularized
 from seqlab.training.metrics import read_metrics
 

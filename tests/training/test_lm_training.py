@@ -12,7 +12,8 @@ from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
 from seqlab.models.lm import ModelConfig, RNNModel, build_lm
 from seqlab.models.ngram import NGramLM, uniform_perplexity
-from seqlab.training.lm import DataConfig, LMConfig, TrainConfig, evaluate_lm, fit_lm, train_epoch
+from seqlab.training.lm import DataConfig, LMConfig, TrainConfig, fit_lm, train_epoch
+from seqlab.training.lm_eval import evaluate_lm
 from seqlab.config import RunConfig
 from seqlab.data.sampling import LMBatches
 from seqlab.training.metrics import read_metrics
