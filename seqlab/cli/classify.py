@@ -77,8 +77,9 @@ TEXT_FORMAT = (
     "whitespace only), or into characters (--level char); the vocabulary comes from the training texts "
     "(--min-freq, --max-vocab); texts over --max-len tokens keep their first --max-len. Labels are strings, "
     "ordered numerically when all are integers (1, 2, ..., 10). Best = the epoch of highest valid_accuracy "
-    "(--select macro_f1: of highest valid_macro_f1, which metrics.jsonl logs beside it; the result line then "
-    "gives it as best_valid_macro_f1, and that epoch's accuracy as best_epoch_valid_accuracy); --class-weights "
+    "(--select macro_f1: of highest valid_macro_f1, which metrics.jsonl logs beside it; the result line gives "
+    "best_epoch, its best_epoch_valid_accuracy, and the highest best_valid_accuracy and best_valid_macro_f1 of "
+    "any epoch); --class-weights "
     "balanced weighs the training loss toward rare labels (train_loss and valid_loss stay the plain mean "
     "cross-entropy, comparable across runs with and without weights); --bucket batches texts of similar length "
     "(faster on large sets; on small ones it can cost accuracy, and the log says so). "
@@ -261,7 +262,7 @@ def run_classify(args: argparse.Namespace) -> int:
     logits = torch.cat(logits) if logits else torch.zeros(0, NUM_CLASSES)  # (N, 10)
     pred = logits.argmax(1)
     if args.images:
-        for line in _ranked_lines(logits.softmax(1), k, [str(d) for d in range(NUM_CLASSES)], args.all_labels):
+        for line in _label_lines(logits.softmax(1), k, [str(d) for d in range(NUM_CLASSES)], args.all_labels):
             print(line)
     if labels is not None:
         acc = (pred == labels).float().mean().item() if len(labels) else float("nan")
@@ -286,7 +287,7 @@ def _k(args: argparse.Namespace, labels: list[str]) -> int | None:
     return args.top_k if args.top_k is not None else 1 if args.probs else None
 
 
-def _ranked_lines(probs, k: int | None, labels: list[str], all_labels: bool = False) -> list[str]:
+def _label_lines(probs, k: int | None, labels: list[str], all_labels: bool = False) -> list[str]:
     """One output line per row of `probs` (N, C): the predicted label, or (k) the k best
     LABEL<tab>PROB, best first, or (all_labels) every LABEL<tab>PROB in label order (probs' columns)."""
     import torch
@@ -341,7 +342,7 @@ def _classify_texts(args: argparse.Namespace, ckpt, cfg) -> int:
             elif text.strip():
                 ok.append(i)
         texts = predictor.encode([chunk[i][1] for i in ok])
-        answers = dict(zip(ok, _ranked_lines(predictor.proba(texts), k, predictor.labels, args.all_labels)))
+        answers = dict(zip(ok, _label_lines(predictor.proba(texts), k, predictor.labels, args.all_labels)))
         print("\n".join(answers.get(i, "") for i in range(len(chunk))), flush=True)
         cut += texts.cut
     if cut:

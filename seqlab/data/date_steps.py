@@ -83,6 +83,8 @@ def weekend_gap(times: list[datetime], step: timedelta) -> int | None:
 
 
 def business_days_message(head: str, cells: list[tuple[int, str]], i: int, gaps: bool) -> str:
+    """The refusal of weekday-only daily dates (`cells` (line, date), the first weekend between rows
+    i and i + 1): read as business days, they are steps (--date-column none), never filled."""
     (line0, cell0), (line1, cell1) = cells[i], cells[i + 1]
     why = ("--fill would fill the weekends, inventing values for days that do not trade" if gaps else
            "a step of one day makes every weekend a gap")
@@ -93,7 +95,9 @@ def business_days_message(head: str, cells: list[tuple[int, str]], i: int, gaps:
 
 
 def gap_message(head: str, cells: list[tuple[int, str]], i: int, said: str, step: str, missing: int | None,
-         hint: str, dst: bool = False) -> str:
+                hint: str, dst: bool = False) -> str:
+    """The refusal of the spacing between rows i and i + 1 of `cells` (line, date): a gap of `missing`
+    whole steps, or (None) uneven spacing; `dst`: local times without offsets, an hour apart."""
     (line0, cell0), (line1, cell1) = cells[i], cells[i + 1]
     if missing is not None:
         what = f"a gap ({missing} missing value{'s' if missing != 1 else ''})"

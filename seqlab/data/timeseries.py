@@ -91,7 +91,7 @@ def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
     says how a one-column file's are read). Bad input is a SeqlabError naming the line (the line a row
     starts on, as an editor counts them).
     """
-    return load_csv_series(path, column, None)[0]
+    return load_csv_series(path, column, None, say=lambda line: None)[0]  # (blank lines skipped silently)
 
 
 def load_csv_series(path: str | Path, column: str, date_column: str | None = "auto", *, log=None,
@@ -195,7 +195,7 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
             for row in reader:
                 line_no, end = end + 1, reader.line_num  # the line the row starts on
                 if not row or all(not c.strip() for c in row):
-                    blank += [line_no] if width == 1 else []
+                    blank += [line_no] if width == 1 and values else []  # (before the first value: nothing)
                     continue  # blank line (after the last value: the file's end, never a value)
                 if blank and fill != "none":
                     values += [math.nan] * len(blank)

@@ -323,10 +323,12 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     # best.safetensors is replaced only on a strictly higher figure: a tie keeps the first epoch
     chosen = next((r for r in records if r.get(f"valid_{t.select}") == best), None)
     last = records[-1] if records else {}
-    # best_valid_X: the selected figure's best; the best epoch's accuracy is the highest only when selected
-    selected = ({"best_valid_accuracy": chosen_accuracy} if t.select == "accuracy" else
-                {f"best_valid_{t.select}": best, "best_epoch_valid_accuracy": chosen_accuracy})
-    return {"epochs": len(records), "best_epoch": chosen and chosen["epoch"], **selected,
+    # best_valid_X: the highest X of any epoch; best_epoch_valid_accuracy: the selected epoch's (the
+    # same figure unless --select macro_f1 chose another epoch). The keys do not change with --select.
+    highest = {f"best_valid_{k}": max(r[f"valid_{k}"] for r in records) if records else None
+               for k in ("accuracy", "macro_f1") if not records or f"valid_{k}" in records[0]}
+    return {"epochs": len(records), "best_epoch": chosen and chosen["epoch"], **highest,
+            "best_epoch_valid_accuracy": chosen_accuracy,
             "test_accuracy": chosen and chosen.get("test_accuracy"), "last_test_accuracy": last.get("test_accuracy"),
             "train_accuracy": chosen and chosen["train_accuracy"], **data.result, "out": str(out)}
 

@@ -151,8 +151,8 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
         read = resume_series_data(cfg.series, ckpt, out)
     # the --fill notes go to stderr, from rank 0 alone under torchrun
     series = load_series(read, log=log, say=None if dist.is_main else (lambda line: None))
-    if ckpt is not None and read.data is not None and not isinstance(ckpt.meta.get("data_file"), dict):
-        check_same_series(series, ckpt, out)  # a run from before fingerprints: compare what was read
+    if ckpt is not None and read.data is not None:  # what was read (the file, or how it is read, may differ)
+        check_same_series(series, ckpt, out, same_file=isinstance(ckpt.meta.get("data_file"), dict))
     for k, why in fitting_k_steps(series)[1].items():  # said before training, and kept in report.json
         log(f"the k-step report leaves out k = {k}: {why}")
     features, labels = lag_features(series.scaled(), series.tau)

@@ -140,9 +140,14 @@ def resume_series_data(s: SeriesData, ckpt, out: Path) -> SeriesData:
                       "(another --out, or --overwrite)")
 
 
-def check_same_series(series: Series, ckpt, out: Path) -> None:
+def check_same_series(series: Series, ckpt, out: Path, same_file: bool = False) -> None:
+    """Refuse to resume on other values than the run was trained on: a changed file, or (`same_file`:
+    its fingerprint matched) the same file read otherwise by this seqlab than by the one that trained."""
     kept = ckpt.extra.get("series")
     if kept is not None and not torch.equal(series.x, kept):
+        why = ("the file is the one it was trained on, but this seqlab reads it otherwise (since 2026-12-01 a "
+               "blank line between the values of a one-column file is an empty cell, filled by --fill); resume "
+               "with the seqlab that trained the run" if same_file else "the file changed since; restore it")
         raise SeqlabError(f"--resume: the series read from the CSV file ({len(series.x)} values) is not the one the "
-                          f"run in {str(out)!r} was trained on ({len(kept)} values): the file changed since; restore "
-                          "it, or train on the new file as a new run (another --out, or --overwrite)")
+                          f"run in {str(out)!r} was trained on ({len(kept)} values): {why}, or train on it as a new "
+                          "run (another --out, or --overwrite)")

@@ -47,7 +47,7 @@ from seqlab.training import lm_regularized as reg
 from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
                                      check_same_data, data_config_for, data_warnings, load_corpus, unk_rates,
                                      unk_warning)
-from seqlab.training.lm_eval import evaluate_lm  # (the README imports it from here)
+from seqlab.training.lm_eval import evaluate_lm  # (also importable from here, as the README does)
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, check_finite,
                                    interrupted_message, resumed_note)
 from seqlab.training.metrics import perplexity

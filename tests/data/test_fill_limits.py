@@ -96,3 +96,13 @@ def test_without_fill_blank_lines_are_skipped_with_one_note(tmp_path):
         said = []
         (tmp_path / name).write_text(text)
         assert read_csv_series(tmp_path / name, "v", say=said.append).x.tolist() == [1.0, 2.0] and said == []
+
+
+def test_blank_lines_before_the_first_value_are_nothing(tmp_path):
+    # not a leading empty cell (which --fill drops with a note, shifting the printed times): no row at all
+    f = tmp_path / "lead.csv"
+    f.write_text("v\n\n\n1\n2\n3\n")
+    for fill in ("none", "linear"):
+        said = []
+        read = read_csv_series(f, "v", fill=fill, say=said.append)
+        assert read.x.tolist() == [1.0, 2.0, 3.0] and said == [] and read.first == read.dropped == 0, fill

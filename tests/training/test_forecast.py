@@ -351,3 +351,26 @@ def test_resume_of_a_run_from_before_fingerprints_compares_the_series(tmp_path, 
     _sales_csv(csv)
     train_forecaster(replace(cfg, epochs=2, resume=True), log=quiet)
     assert load_checkpoint(tmp_path / "r", "last").meta["epoch"] == 2
+
+
+def test_resume_refuses_the_same_file_read_otherwise(tmp_path, monkeypatch):
+    # the file's sha256 matches, but the values read are not the run's (a seqlab that reads the file
+    # otherwise: before 2026-12-01 a one-column file's blank lines were skipped, not filled)
+    import dataclasses
+
+    import seqlab.training.forecast as fc
+
+    monkeypatch.setattr(fc, "plot_predictions", lambda *a, **k: [])
+    csv = tmp_path / "one.csv"
+    csv.write_text("v\n" + "".join(f"{i % 7}\n" if i % 20 else "\n" for i in range(1, 80)))
+    cfg = replace(ForecastConfig(), data=str(csv), column="v", fill="linear", tau=7, hidden=4, epochs=1,
+                  out=str(tmp_path / "r"))
+    train_forecaster(cfg, log=quiet)
+    read = fc.load_series
+    monkeypatch.setattr(fc, "load_series", lambda *a, **k: dataclasses.replace(s := read(*a, **k), x=s.x[1:]))
+    with pytest.raises(SeqlabError, match=r"\(78 values\) is not the one the run in .* was trained on \(79 values\): "
+                                          r"the file is the one it was trained on, but this seqlab reads it otherwise"):
+        train_forecaster(replace(cfg, epochs=2, resume=True), log=quiet)
+    monkeypatch.setattr(fc, "load_series", read)
+    train_forecaster(replace(cfg, epochs=2, resume=True), log=quiet)
+    assert [r["epoch"] for r in read_metrics(tmp_path / "r" / "metrics.jsonl")] == [1, 2]
