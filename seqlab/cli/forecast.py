@@ -81,10 +81,10 @@ def register(commands, train) -> None:
                         "are printed as actual 'filled' and left out of the MSE. A run with dates fills the file "
                         "on the run's step. Daily dates on weekdays only (business days) are refused: "
                         "--date-column none reads their rows as steps")
-    f.add_argument("--max-gap", type=int, metavar="N",
+    f.add_argument("--max-gap", type=_count_or_none, metavar="N",
                    help="with --data and a fill: refuse a run of more than N missing values in a row (missing dates "
                         "and empty cells together), naming it, instead of filling it (default: the run's --max-gap, "
-                        "if it had one: else no limit)")
+                        "if it had one: else no limit; none: no limit)")
     f.add_argument("--interval", type=float, metavar="P",
                    help="also print a P prediction interval (e.g. 0.9) beside each prediction: 'lower upper' are "
                         "the prediction plus the (1-P)/2 and (1+P)/2 empirical quantiles of the model's h-step "
@@ -103,6 +103,16 @@ def register(commands, train) -> None:
                                                       "--interval, the interval as a shaded band)")
     f.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     f.set_defaults(func=run_forecast)
+
+
+def _count_or_none(text: str) -> int | str:
+    """forecast --max-gap: a count, or "none" (no limit: lifts the run's)."""
+    if text.strip().lower() in ("none", "null"):
+        return "none"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps or none, got {text!r}") from None
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from seqlab.data.date_steps import (BusinessDays, UnevenDates, business_days_message, gap_message,
                                      grid_positions, step_of, weekend_gap)
@@ -96,9 +96,8 @@ class DateIndex:
 
     `zones`: when the rows' UTC offsets change inside the series (daylight saving), each run of
     rows with one offset, as (first, last) timestamps read: a row is printed in its own offset,
-    a missing one between two runs in UTC (Z; on the wall clock, without an offset, for a series
-    read on it), the future in the last row's offset (the next change is unknown: offsets name no
-    time zone).
+    a missing one between two runs in the run before's (where the change fell between them is
+    unknown), the future in the last row's (the next change is unknown: offsets name no time zone).
     """
 
     column: str
@@ -121,9 +120,7 @@ class DateIndex:
     def iso(self, position: int) -> str:
         """The ISO 8601 text of position `position` (0-based; the series' end and on: its future), in
         its row's UTC offset (`zones`)."""
-        t = self._zoned(self.at(position))
-        text = self._text(t)
-        return text[:-6] + "Z" if t.tzinfo is _UNKNOWN else text
+        return self._text(self._zoned(self.at(position)))
 
     def _text(self, t: datetime) -> str:
         if self.month_only:
@@ -134,8 +131,9 @@ class DateIndex:
         wall = t.tzinfo is None  # (a series read on the wall clock: its zones' offsets are attached, not applied)
         for i, (first, last) in enumerate(self.zones):
             a, b = (first.replace(tzinfo=None), last.replace(tzinfo=None)) if wall else (first, last)
-            if t < a:  # between the run before and this one: the offset is unknown
-                return t if wall else t.astimezone(_UNKNOWN)
+            if t < a:  # between the run before and this one (i > 0): the change's instant is unknown, so
+                zone = self.zones[i - 1][0].tzinfo  # in the run before's offset, as a carried-forward value
+                return t.replace(tzinfo=zone) if wall else t.astimezone(zone)
             if t <= b or i == len(self.zones) - 1:  # a row of this run, or the future after the last
                 return t.replace(tzinfo=first.tzinfo) if wall else t.astimezone(first.tzinfo)
         return t
@@ -174,7 +172,7 @@ class DateIndex:
             if any(a is None or b is None or a.tzinfo is None or a.utcoffset() != b.utcoffset() for a, b in zones):
                 raise ValueError
             if "zones" not in meta and start.tzinfo is not None and start.utcoffset() != last.utcoffset():
-                zones = ((start, start), (last, last))  # (older runs kept the last offset only: between, UTC)
+                zones = ((start, start), (last, last))  # (older runs kept the last offset only: between, the first)
             if "months" in step:
                 index = cls(str(meta["column"]), start, length, months=int(step["months"]),
                             month_end=bool(step["month_end"]), date_only=bool(meta["date_only"]),
@@ -221,8 +219,8 @@ class DateIndex:
             (line0, cell0), (line1, cell1) = cells[i - 1], cells[i]
             if times[i] == times[i - 1]:
                 dst = (" (or, in local time without UTC offsets, the hour a daylight-saving change repeats: write "
-                       "the offsets, or UTC)" if times[i].tzinfo is None and times[i].time() != times[0].time()
-                       else "")
+                       "the offsets, or UTC)" if times[i].tzinfo is None and i >= 2
+                       and timedelta(0) < times[i - 1] - times[i - 2] <= timedelta(hours=1) else "")
                 raise SeqlabError(f"{head}: line {line1} repeats the timestamp {cell1} of line {line0}; a forecast "
                                   "reads one series per file (a long-format file with several series, e.g. one "
                                   f"per store, must be split into one file per series first){dst}")
@@ -283,9 +281,6 @@ class DateIndex:
                                   f"{index.every} from {cells[0][1]} gives {index.iso(i)}); a forecast needs an "
                                   f"evenly spaced series: resample it first{hint}")
         return index, steps
-
-
-_UNKNOWN = timezone(timedelta(0), "Z")  # a missing timestamp between rows of two UTC offsets: its own is unknown
 
 
 def _say_offset(t: datetime) -> str:

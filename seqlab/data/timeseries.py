@@ -195,7 +195,8 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
             for row in reader:
                 line_no, end = end + 1, reader.line_num  # the line the row starts on
                 if not row or all(not c.strip() for c in row):
-                    blank += [line_no] if width == 1 and values else []  # (before the first value: nothing)
+                    blank += [line_no] if width == 1 and (values or row) else []  # (an empty line before
+                    # the first value is nothing; a quoted "" there is an empty cell, which --fill drops)
                     continue  # blank line (after the last value: the file's end, never a value)
                 if blank and fill != "none":
                     values += [math.nan] * len(blank)

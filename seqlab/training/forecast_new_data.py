@@ -14,7 +14,7 @@ FAR_STD = 5.0  # a window this many training std from the training mean is an ex
 
 
 def new_data_series(path: str, column: str | None, date_column: str | None, trained: Series, cfg, run: str, log,
-                    fill: str | None = None, say=None, max_gap: int | None = None) -> Series:
+                    fill: str | None = None, say=None, max_gap: int | str | None = None) -> Series:
     """The series of CSV file `path` for forecasting with a trained run (`seqlab forecast --data`).
 
     Its column (`column`, else the run's) is read as the run's CSV was: the same reader and
@@ -32,14 +32,16 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
     stderr lines. Both hear nothing when the file is refused (a refusal stays one line). The
     series' `observed` marks the values filled in, and its `offset` counts the empty rows dropped
     before its first value (positions in the file: what --start and the printed times count).
-    `max_gap` (default: the run's --max-gap, when the file is filled) refuses a longer run of
-    missing values (`read_csv_series`)."""
+    `max_gap` (default: the run's --max-gap, when the file is filled; "none": no limit) refuses a
+    longer run of missing values (`read_csv_series`)."""
     tau = trained.tau
     source = " (the run's)" if fill is None else ""
     fill = cfg.series.fill if fill is None else fill
     max_gap_source = " (the run's)" if max_gap is None else ""
     if max_gap is None and fill != "none":
         max_gap = cfg.series.max_gap
+    elif max_gap == "none":  # (lifts the run's limit)
+        max_gap = None
     own_column = column is None
     if own_column:
         if cfg.series.column is None:

@@ -64,6 +64,12 @@ def test_forecast_data_takes_the_runs_limit_unless_told(gap_run, tmp_path, capsy
     code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", newer, "--max-gap", 3,
                          "--json")
     assert code == 0 and json.loads(printed.out)["date"] == ["2024-05-10", "2024-05-11"]
+    code, lifted = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", newer, "--max-gap", "none",
+                        "--json")  # no limit, as `train forecast --max-gap none`
+    assert code == 0 and lifted.out == printed.out
+    with pytest.raises(SystemExit) as stop:  # (argparse's usage error)
+        main(["forecast", "--checkpoint", str(run), "--steps", "2", "--data", newer, "--max-gap", "two"])
+    assert stop.value.code == 2 and "expected a whole number of steps or none, got 'two'" in capsys.readouterr().err
     # --fill given: the run's limit still holds (say --max-gap to change it); --fill none refuses any gap
     code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", newer, "--fill", "ffill")
     assert code == 2 and "longer than --max-gap 2 (the run's) allows" in printed.err

@@ -320,11 +320,11 @@ def test_a_filled_hour_is_named_in_its_neighbours_offset(tmp_path):
     x, _, said = _read(f, "linear")
     assert x == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     assert said[0].endswith("at 2024-03-31T05:00:00+02:00)")  # (not 04:00+01:00, the first row's offset)
-    # between rows of different offsets its offset is unknown: in UTC
+    # between rows of different offsets (where the change fell is unknown): in the row before's offset
     f = _csv(tmp_path, [("2024-03-31T00:00:00+01:00", 0), ("2024-03-31T01:00:00+01:00", 1),
                         ("2024-03-31T04:00:00+02:00", 3), ("2024-03-31T05:00:00+02:00", 4)], name="z.csv")
     x, _, said = _read(f, "linear")
-    assert x == [0.0, 1.0, 2.0, 3.0, 4.0] and said[0].endswith("at 2024-03-31T01:00:00Z)")
+    assert x == [0.0, 1.0, 2.0, 3.0, 4.0] and said[0].endswith("at 2024-03-31T02:00:00+01:00)")
 
 
 def test_an_hour_missing_from_local_times_hints_at_daylight_saving(tmp_path):
