@@ -58,7 +58,8 @@ def register(commands, train) -> None:
                         "file). When the run had dates, the file's dates are read strictly from the run's date "
                         "column (--date-column names another): a date that is not ISO 8601, a gap (unless --fill "
                         "fills it) or uneven spacing is refused naming its line, and so is a file spaced otherwise "
-                        "than the run (daily for a monthly run); they continue from the file's own last date. A "
+                        "than the run (daily for a monthly run, calendar days for a business-day run); they "
+                        "continue from the file's own last date (on business days, a Friday's next is Monday). A "
                         "run without dates (the book's sine, or a CSV without a date column) reads the file's rows "
                         "as steps. "
                         f"A file whose last tau values lie over {FAR_STD:g} training std from the run's training "
@@ -79,8 +80,8 @@ def register(commands, train) -> None:
                         "refused (the forecast would start from invented values); what was filled is said on "
                         "stderr, and --start counts positions in the file as filled (see --start). Filled values "
                         "are printed as actual 'filled' and left out of the MSE. A run with dates fills the file "
-                        "on the run's step. Daily dates on weekdays only (business days) are refused: "
-                        "--date-column none reads their rows as steps")
+                        "on the run's step: on business days (daily dates on weekdays only, as pandas' freq 'B') a "
+                        "missing weekday (a holiday) is filled, never a weekend")
     f.add_argument("--max-gap", type=_count_or_none, metavar="N",
                    help="with --data and a fill: refuse a run of more than N missing values in a row (missing dates "
                         "and empty cells together), naming it, instead of filling it (default: the run's --max-gap, "

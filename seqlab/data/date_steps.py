@@ -1,6 +1,7 @@
 """The step of an evenly spaced series' timestamps (`DateIndex.read_cells`): inferred from the
 differences between them, each timestamp's position on it, and the refusals for what is off it
-(a gap of missing steps, uneven spacing, weekday-only daily dates)."""
+(a gap of missing steps, uneven spacing), and business days: weekday-only daily dates, counted
+five a week."""
 
 from __future__ import annotations
 
@@ -17,14 +18,6 @@ class UnevenDates(SeqlabError):
     def __init__(self, message: str, missing: int | None = None):
         super().__init__(message)
         self.missing = missing
-
-
-class BusinessDays(UnevenDates):
-    """Daily dates on weekdays only, the weekends missing: business days, which a calendar-day step
-    would fill (or refuse) as gaps; their rows are steps (--date-column none)."""
-
-    def __init__(self, message: str):
-        super().__init__(message, None)
 
 
 def _steps(diffs: list, step, gaps: bool, say) -> list[int]:
@@ -70,37 +63,40 @@ def _usual(diffs: list):
     return min(d for d, c in counts.items() if c == top)
 
 
-def weekend_gap(times: list[datetime], step: timedelta) -> int | None:
-    """The index of the first gap over a Saturday or Sunday when the series steps by a day and every
-    row is a weekday (business days: no weekend, or holiday, is a missing date); else None."""
+def looks_like_business_days(times: list[datetime], step: timedelta) -> bool:
+    """Whether daily timestamps are business days (pandas' freq "B"): the series steps by a day, every
+    row is a weekday, and some gap between rows spans a weekend (weekdays without one, e.g. Monday to
+    Thursday, are as likely calendar days). A weekend row anywhere makes them calendar days."""
     if step != timedelta(days=1) or any(t.weekday() >= 5 for t in times):
-        return None
-    for i, (a, b) in enumerate(zip(times, times[1:])):
-        days = (b - a).days
-        if any((a + timedelta(days=k)).weekday() >= 5 for k in range(1, min(days, 8))):
-            return i
-    return None
+        return False
+    return any(a.weekday() + (b - a).days >= 5 for a, b in zip(times, times[1:]))  # (past Friday: a weekend)
 
 
-def business_days_message(head: str, cells: list[tuple[int, str]], i: int, gaps: bool) -> str:
-    """The refusal of weekday-only daily dates (`cells` (line, date), the first weekend between rows
-    i and i + 1): read as business days, they are steps (--date-column none), never filled."""
-    (line0, cell0), (line1, cell1) = cells[i], cells[i + 1]
-    why = ("--fill would fill the weekends, inventing values for days that do not trade" if gaps else
-           "a step of one day makes every weekend a gap")
-    return (f"{head}: its dates look like business days (every row a weekday, the weekends missing: the first "
-            f"between line {line0} ({cell0}) and line {line1} ({cell1})): {why}; read the rows as evenly spaced "
-            "steps with --date-column none (the dates are then not printed"
-            f"{'; --fill still fills empty cells' if gaps else ''})")
+# Business days are numbered as pandas' BDay counts them: five a week, the weekends skipped.
+#
+#   day      Fri  Sat  Sun  Mon  Tue        business_number(Mon) - business_number(Fri) = 1
+#   number    4    -    -    5    6         (5 * whole weeks since 0001-01-01, a Monday, + weekday)
+
+def business_number(t: datetime) -> int:
+    """A weekday's number among all business days (consecutive weekdays differ by one)."""
+    weeks, weekday = divmod(t.toordinal() - 1, 7)
+    return 5 * weeks + weekday
+
+
+def business_shift(t: datetime, n: int) -> datetime:
+    """Weekday `t` moved `n` business days (negative: back), its time of day kept; O(1)."""
+    weeks, weekday = divmod(business_number(t) + n, 5)
+    return t + timedelta(days=7 * weeks + weekday + 1 - t.toordinal())
 
 
 def gap_message(head: str, cells: list[tuple[int, str]], i: int, said: str, step: str, missing: int | None,
-                hint: str, dst: bool = False) -> str:
+                hint: str, dst: bool = False, unit: str = "value") -> str:
     """The refusal of the spacing between rows i and i + 1 of `cells` (line, date): a gap of `missing`
-    whole steps, or (None) uneven spacing; `dst`: local times without offsets, an hour apart."""
+    whole steps (each a missing `unit`: "value", "business day"), or (None) uneven spacing; `dst`: local
+    times without offsets, an hour apart."""
     (line0, cell0), (line1, cell1) = cells[i], cells[i + 1]
     if missing is not None:
-        what = f"a gap ({missing} missing value{'s' if missing != 1 else ''})"
+        what = f"a gap ({missing} missing {unit}{'s' if missing != 1 else ''})"
         fix = "fill the gaps (--fill linear or --fill ffill) or resample it first"
     else:  # not a whole number of steps: no date is missing, the series is on another grid
         what, fix = "uneven spacing", "resample it first (--fill fills only whole missing steps)"

@@ -1,8 +1,9 @@
 """Timestamps of an evenly spaced series (a CSV's date column): parsing, checking, naming the future.
 
 `DateIndex.read_cells` reads ISO 8601 cells that must be strictly increasing and evenly
-spaced — a fixed step (days, hours, ...) or whole calendar months (monthly, quarterly,
-yearly; on one day of the month or on month ends) — and refuses anything else, naming the
+spaced — a fixed step (days, hours, ...), whole calendar months (monthly, quarterly,
+yearly; on one day of the month or on month ends), or business days (weekdays only, the
+weekends skipped: pandas' freq "B") — and refuses anything else, naming the
 line at fault (with `gaps=True` it takes missing dates, whole steps apart, for `--fill` to
 fill). The index is a start and a step, so it also names the timestamps after the
 series' end (what `seqlab forecast` prints), and travels in a checkpoint's metadata as plain data.
@@ -16,8 +17,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from seqlab.data.date_steps import (BusinessDays, UnevenDates, business_days_message, gap_message,
-                                     grid_positions, step_of, weekend_gap)
+from seqlab.data.date_steps import (UnevenDates, business_number, business_shift, gap_message, grid_positions,
+                                     looks_like_business_days, step_of)
 from seqlab.errors import SeqlabError
 
 _SHOWN = 60  # characters of a cell shown in a message
@@ -82,6 +83,10 @@ def _say_delta(d: timedelta) -> str:
     return str(d)
 
 
+def _say_business_days(n: int) -> str:
+    return f"{n} business day{'s' if n != 1 else ''}"
+
+
 def _say_months(n: int) -> str:
     return "1 year" if n == 12 else f"{n // 12} years" if n % 12 == 0 else f"{n} month{'s' if n != 1 else ''}"
 
@@ -92,7 +97,9 @@ class DateIndex:
 
     A step is a fixed `step` (a day, an hour, ...) or, when `months` > 0, that many calendar
     months (monthly, quarterly, yearly data: each on the same day of its month, or each on its
-    month's last day when `month_end`). Positions past the series' end are its future.
+    month's last day when `month_end`), or, when `business`, one business day (`step` a day; the
+    weekends skipped, as pandas' freq "B": 5 positions after a Monday is the next Monday; a holiday is
+    a missing date, as pandas' asfreq("B") leaves it). Positions past the series' end are its future.
 
     `zones`: when the rows' UTC offsets change inside the series (daylight saving), each run of
     rows with one offset, as (first, last) timestamps read: a row is printed in its own offset,
@@ -109,12 +116,15 @@ class DateIndex:
     date_only: bool = True  # dates without a time of day: written as YYYY-MM-DD
     month_only: bool = False  # months (YYYY-MM cells): written as YYYY-MM
     zones: tuple[tuple[datetime, datetime], ...] = ()
+    business: bool = False  # weekdays only (`start` one): position p is p business days after it
 
     def at(self, position: int) -> datetime:
         """Position `position`'s timestamp on the index's clock (absolute time, or the wall clock of a
         series read on it: `read_cells`), in the first row's offset."""
         if self.months:
             return _add_months(self.start, position * self.months, self.month_end)
+        if self.business:
+            return business_shift(self.start, position)
         return self.start + position * self.step
 
     def iso(self, position: int) -> str:
@@ -149,12 +159,15 @@ class DateIndex:
 
     @property
     def every(self) -> str:
+        if self.business:
+            return _say_business_days(1)
         return _say_months(self.months) if self.months else _say_delta(self.step)
 
     def to_meta(self) -> dict:
         """Plain data for a checkpoint's metadata (`from_meta` reads it back)."""
         step = ({"months": self.months, "month_end": self.month_end} if self.months else
-                {"days": self.step.days, "seconds": self.step.seconds, "microseconds": self.step.microseconds})
+                {"days": self.step.days, "seconds": self.step.seconds, "microseconds": self.step.microseconds,
+                 **({"business": True} if self.business else {})})
         zones = {"zones": [[a.isoformat(), b.isoformat()] for a, b in self.zones]} if self.zones else {}
         return {"column": self.column, "start": self._text(self.at(0)), "last": self.iso(self.length - 1),
                 "every": self.every, "step": step, "length": self.length, "date_only": self.date_only,
@@ -181,7 +194,9 @@ class DateIndex:
                 index = cls(str(meta["column"]), start, length,
                             step=timedelta(days=step["days"], seconds=step["seconds"],
                                            microseconds=step["microseconds"]), date_only=bool(meta["date_only"]),
-                            zones=zones)
+                            zones=zones, business=bool(step.get("business", False)))  # (older runs: no key)
+            if index.business and (index.step != timedelta(days=1) or start.weekday() >= 5):
+                raise ValueError
             if (index.months <= 0 and index.step <= timedelta(0)) or index.iso(length - 1) != meta["last"]:
                 raise ValueError
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
@@ -199,8 +214,9 @@ class DateIndex:
         the last position + 1), and the positions skip them; uneven spacing is still refused. The
         step is the most common difference; with `gaps`, the smallest when it divides every other
         (the grid pandas' asfreq fills: a daily series missing most days still steps by a day);
-        with `grid` (a run's index), that index's step. Daily dates that look like business days
-        (weekdays only, the weekends missing) are refused (`BusinessDays`)."""
+        with `grid` (a run's index), that index's step. Daily dates on weekdays only, a weekend
+        between some of them (`looks_like_business_days`), are business days: a weekday missing
+        (a holiday) is a gap; with `grid`, business days exactly when the run's are."""
         head = f"{where}, column {column!r}"
         times = []
         for line, cell in cells:
@@ -265,22 +281,42 @@ class DateIndex:
         else:
             diffs = [b - a for a, b in zip(times, times[1:])]
             step = grid.step if grid is not None else step_of(diffs, gaps)
-            weekend = weekend_gap(times, step)
-            if weekend is not None:
-                raise BusinessDays(business_days_message(head, cells, weekend, gaps))
-            naive_clock = first.tzinfo is None and not date_only  # local times: a DST change skips an hour
+            business = looks_like_business_days(times, step) if grid is None else grid.business
+            if grid is not None and (any(t.weekday() >= 5 for t in times) if business else
+                                     looks_like_business_days(times, step)):
+                raise UnevenDates(_off_business_grid(head, cells, times, grid))
+            if business:  # each date's place among business days (pandas' BDay)
+                numbers = [business_number(t) for t in times]
+                steps = grid_positions([b - a for a, b in zip(numbers, numbers[1:])], 1, gaps, lambda i, d, n, missing:
+                                       gap_message(head, cells, i, _say_business_days(d), _say_business_days(n),
+                                                   missing, hint, unit="business day"))
+                index = cls(column, first, steps[-1] + 1, step=step, date_only=date_only, zones=zones, business=True)
+            else:
+                naive_clock = first.tzinfo is None and not date_only  # local times: a DST change skips an hour
 
-            def say(i, d, step, missing):
-                dst = naive_clock and missing is not None and d - step == timedelta(hours=1)
-                return gap_message(head, cells, i, _say_delta(d), _say_delta(step), missing, hint, dst)
-            steps = grid_positions(diffs, step, gaps, say)
-            index = cls(column, first, steps[-1] + 1, step=step, date_only=date_only, zones=zones)
+                def say(i, d, step, missing):
+                    dst = naive_clock and missing is not None and d - step == timedelta(hours=1)
+                    return gap_message(head, cells, i, _say_delta(d), _say_delta(step), missing, hint, dst)
+                steps = grid_positions(diffs, step, gaps, say)
+                index = cls(column, first, steps[-1] + 1, step=step, date_only=date_only, zones=zones)
         for (line, cell), i, t in zip(cells, steps, times):  # the index must give back every date of the file
             if index.at(i) != t:  # (month ends and all)
                 raise UnevenDates(f"{head}, line {line}: {cell} is off the series' even spacing (one every "
                                   f"{index.every} from {cells[0][1]} gives {index.iso(i)}); a forecast needs an "
                                   f"evenly spaced series: resample it first{hint}")
         return index, steps
+
+
+def _off_business_grid(head: str, cells: list[tuple[int, str]], times: list[datetime], grid: DateIndex) -> str:
+    """Why dates read on a run's grid are not on it: a weekend row for a run on business days, or
+    business days for a run on calendar days."""
+    if grid.business:
+        weekend = next(i for i, t in enumerate(times) if t.weekday() >= 5)
+        (line, cell), day = cells[weekend], calendar.day_name[times[weekend].weekday()]
+        return (f"{head}, line {line}: {cell} is a {day}, off the run's business days (Monday to Friday, the weekends "
+                "skipped)")
+    return (f"{head}: its dates are business days (every row a weekday, the weekends missing), the run's are one "
+            f"every {grid.every}")
 
 
 def _say_offset(t: datetime) -> str:

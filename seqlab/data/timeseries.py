@@ -10,7 +10,8 @@ The first `n_train` rows train (labels x_tau .. x_{n_train+tau-1}); every label 
 that is held out.
 
 A CSV series may carry a date/time column (`load_csv_series`): its ISO 8601 timestamps must be
-strictly increasing and evenly spaced (a fixed step, or whole calendar months), and are kept as
+strictly increasing and evenly spaced (a fixed step, whole calendar months, or business days:
+weekdays only, the weekends skipped, as pandas' freq "B"), and are kept as
 a `DateIndex` (start + step) that also names the timestamps after the series' end. Missing
 dates and empty/NaN cells are refused, or with `fill` filled (`seqlab.data.fill`); `read_csv_series`
 says which values were filled (`CsvSeries.observed`).
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.date_steps import BusinessDays, UnevenDates
+from seqlab.data.date_steps import UnevenDates
 from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.dates import show_cell as _show
 from seqlab.data.fill import FILLS, Filled, check_max_gap, fill_gaps, fill_lines
@@ -126,7 +127,8 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     """The numbers of a CSV column and, when the file has a date column, their `DateIndex`.
 
     `date_column`: a column's name (its cells must be ISO 8601 dates or date-times, strictly
-    increasing and evenly spaced, else a SeqlabError naming the first line at fault); "auto": the
+    increasing and evenly spaced, else a SeqlabError naming the first line at fault; daily dates on
+    weekdays only are business days, a holiday a missing date); "auto": the
     one column named date, time, timestamp or datetime (any case) when its first cell is an ISO
     date, said to `log` (a column so named that holds other values is not used, and `log` says
     so); None or "none": no dates. A series of fewer than two values gets no dates (no step).
@@ -248,14 +250,11 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
         dates, positions = DateIndex.read_cells(stamps, header[dcol], where, hint, gaps=fill != "none",
                                                 grid=grid if fill != "none" else None)
     except UnevenDates as exc:
-        if not auto or (isinstance(exc, BusinessDays) and fill != "none"):
-            raise  # (filling a business day series' weekends would invent days that do not trade)
-        # a column found by its name, in order but unevenly spaced (business days, gaps): the rows are
-        # read as steps, as before dates were read; out of order or repeated dates stay refused
-        if log is not None and isinstance(exc, BusinessDays):
-            log(f"column {header[dcol]!r} looks like business days (every row a weekday, the weekends missing): "
-                "the rows are read as evenly spaced steps without dates (their dates are not printed)")
-        elif log is not None:
+        if not auto:
+            raise
+        # a column found by its name, in order but unevenly spaced (gaps): the rows are read as steps, as
+        # before dates were read; out of order or repeated dates stay refused
+        if log is not None:
             fills = "; --fill linear or --fill ffill fills the missing dates" if exc.missing is not None else ""
             log(f"{str(exc).split('; a forecast needs')[0]}: the rows are read as evenly spaced steps without "
                 f"dates (--date-column NAME insists on the dates{fills})")
@@ -279,8 +278,9 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
         values = done.values
     if log is not None:
         found = " (found by its name; --date-column none reads the rows without dates)" if auto else ""
+        business = " (Mon-Fri, weekends skipped, as pandas' freq 'B')" if dates.business else ""
         log(f"dates from column {header[dcol]!r}{found}: {len(values)} values from {dates.iso(0)} to "
-            f"{dates.iso(len(values) - 1)}, one every {dates.every}")
+            f"{dates.iso(len(values) - 1)}, one every {dates.every}{business}")
     return CsvSeries(torch.tensor(values, dtype=torch.float32), dates, torch.tensor(observed), first, dropped)
 
 

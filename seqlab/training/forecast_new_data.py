@@ -28,7 +28,8 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
 
     `fill` (none, linear, ffill; default: the run's --fill) fills the file's missing dates and
     empty cells as training did, on the run's step when the run had dates (a file every other day
-    for a daily run has a day missing between its rows); `say` hears what it filled, as whole
+    for a daily run has a day missing between its rows; a business-day run's file has its holidays
+    missing, never its weekends); `say` hears what it filled, as whole
     stderr lines. Both hear nothing when the file is refused (a refusal stays one line). The
     series' `observed` marks the values filled in, and its `offset` counts the empty rows dropped
     before its first value (positions in the file: what --start and the printed times count).
@@ -130,14 +131,14 @@ def fill_said(fill: str | None, cfg) -> str:
 def _fill_hint(dates, run, fill: str) -> str:
     """' (or --fill ...)' when the file steps by a whole number of the run's steps: --fill fills in those
     between its rows (on the run's grid, as training's)."""
-    if fill != "none" or bool(dates.months) != bool(run.months):
+    if fill != "none" or bool(dates.months) != bool(run.months) or dates.business != run.business:
         return ""
     whole = dates.months % run.months == 0 if run.months else dates.step % run.step == timedelta(0)
     return f" (or --fill linear or --fill ffill fills in the steps of {run.every} between its rows)" if whole else ""
 
 
 def _same_step(dates, run) -> bool:
-    return (dates.months, dates.step) == (run.months, run.step)
+    return (dates.months, dates.step, dates.business) == (run.months, run.step, run.business)
 
 
 def far_from_training(series, trained, start: int, path: str, column: str | None) -> str | None:

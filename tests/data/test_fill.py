@@ -258,7 +258,7 @@ def test_pandas_default_missing_markers_are_missing(tmp_path):
         _read(f, "none", None)
 
 
-# ---- the grid: the smallest step, a run's step, business days ----
+# ---- the grid: the smallest step, a run's step, business days (more: test_dates_business.py) ----
 
 def test_a_daily_series_missing_most_days_is_filled_on_a_one_day_grid(tmp_path):
     # differences 1, 2, 2, 2, 1 days: the most common (2) would call the 1-day steps uneven; the smallest divides all
@@ -285,30 +285,29 @@ def test_a_file_is_read_on_a_given_grid(tmp_path):
     assert read_csv_series(f, "v", "date", fill="linear", say=[].append).dates.every == "2 days"
 
 
-def test_business_days_are_not_filled_and_not_taken_for_gaps(tmp_path):
-    # Thursday, Friday, then Monday, Tuesday: weekdays only, the weekend missing
-    f = _csv(tmp_path, [("2024-01-04", 1), ("2024-01-05", 2), ("2024-01-08", 3), ("2024-01-09", "")])
+def test_business_days_weekends_are_not_filled_nor_taken_for_gaps(tmp_path):
+    # Thursday, Friday, then Monday, Tuesday (empty): weekdays only, the weekend missing: business days,
+    # so --fill fills the empty Tuesday, never the weekend (pandas: asfreq("B"), not asfreq("D"))
+    f = _csv(tmp_path, [("2024-01-04", 1), ("2024-01-05", 2), ("2024-01-08", 3), ("2024-01-09", ""),
+                        ("2024-01-10", 5)])
     for date_column in ("date", "auto"):
-        with pytest.raises(SeqlabError) as e:
-            _read(f, "linear", date_column)
-        assert str(e.value) == (f"CSV file {str(f)!r}, column 'date': its dates look like business days (every row a "
-                                "weekday, the weekends missing: the first between line 3 (2024-01-05) and line 4 "
-                                "(2024-01-08)): --fill would fill the weekends, inventing values for days that do "
-                                "not trade; read the rows as evenly spaced steps with --date-column none (the dates "
-                                "are then not printed; --fill still fills empty cells)")
+        x, dates, said = _read(f, "linear", date_column)
+        assert x == [1.0, 2.0, 3.0, 4.0, 5.0] and dates.business and dates.every == "1 business day"
+        assert said[0].startswith("seqlab: note: --fill linear filled 1 missing value (1 empty cell")
     g = _csv(tmp_path, [("2024-01-04", 1), ("2024-01-05", 2), ("2024-01-08", 3), ("2024-01-09", 4)], name="g.csv")
-    with pytest.raises(SeqlabError, match=r"a step of one day makes every weekend a gap; read the rows as evenly "
-                                          r"spaced steps with --date-column none \(the dates are then not printed\)$"):
-        _read(g, "none")
+    x, dates, said = _read(g, "none")  # (without --fill: no weekend is a gap)
+    assert x == [1.0, 2.0, 3.0, 4.0] and [dates.iso(p) for p in range(6)] == [
+        "2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10", "2024-01-11"]
     logged = []
-    x, dates = load_csv_series(g, "v", log=logged.append)  # found by its name: read as steps, saying why
-    assert dates is None and x.tolist() == [1.0, 2.0, 3.0, 4.0]
-    assert logged == ["column 'date' looks like business days (every row a weekday, the weekends missing): the rows "
-                      "are read as evenly spaced steps without dates (their dates are not printed)"]
-    assert "--fill" not in logged[0]
-    # a gap on a weekday only (a holiday, no weekend crossed) is a gap, which --fill fills
+    x, dates = load_csv_series(g, "v", log=logged.append)  # found by its name: dated too, saying so
+    assert dates.business and x.tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert logged == ["dates from column 'date' (found by its name; --date-column none reads the rows without "
+                      "dates): 4 values from 2024-01-04 to 2024-01-09, one every 1 business day (Mon-Fri, weekends "
+                      "skipped, as pandas' freq 'B')"]
+    # a gap on a weekday only (a holiday, no weekend crossed) is a calendar day's gap, which --fill fills
     h = _csv(tmp_path, [("2024-01-01", 1), ("2024-01-02", 2), ("2024-01-04", 4)], name="h.csv")
-    assert _read(h, "linear")[0] == [1.0, 2.0, 3.0, 4.0]
+    x, dates, _ = _read(h, "linear")
+    assert x == [1.0, 2.0, 3.0, 4.0] and not dates.business and dates.iso(4) == "2024-01-05"
 
 
 # ---- timestamps: offsets and daylight saving ----

@@ -250,7 +250,7 @@ def test_auto_takes_the_one_column_named_for_dates_and_says_so(tmp_path):
     assert lines == ["dates from column 'Timestamp' (found by its name; --date-column none reads the rows without "
                      "dates): 2 values from 2024-01-01 to 2024-01-02, one every 1 day"]
     # found by its name, a gap reads the rows as steps without dates, saying so, as before dates were read
-    # (such files trained then); named with --date-column, it is refused (business days: tests/data/test_fill.py)
+    # (such files trained then); named with --date-column, it is refused
     lines.clear()
     gapped = _dated(tmp_path, ["2024-01-05", "2024-01-06", "2024-01-09", "2024-01-10"])  # (a Saturday: not weekdays)
     x, dates = load_csv_series(gapped, "v", log=lines.append)
