@@ -118,15 +118,21 @@ def fill_gaps(positions: list[int], values: list[float], method: str, *,
 
 def _check_gaps(positions: list[int], known: list[int], max_gap: int, flag: str, name, unit: str) -> None:
     """A SeqlabError naming the first run of missing values (between two known ones) longer than
-    `max_gap` steps."""
+    `max_gap` steps, and advising a --max-gap that fills the longest such run (one retry fills all)."""
     runs = [(pa + 1, pb - 1) for pa, pb in ((positions[a], positions[b]) for a, b in zip(known, known[1:]))
             if pb - pa - 1 > max_gap]
-    if runs:
-        (a, b), n = runs[0], runs[0][1] - runs[0][0] + 1
-        others = f" (the first of {len(runs)} such gaps)" if len(runs) > 1 else ""
-        raise SeqlabError(f"its gap of {n:,} missing value{'s' if n != 1 else ''} ({_span(name, a, b, unit)}){others} "
-                          f"is longer than {flag} allows: raise --max-gap to {n} or more to fill it, or clean the file "
-                          "(resample the series, or cut it to a stretch without that gap)")
+    if not runs:
+        return
+    (a, b), n = runs[0], runs[0][1] - runs[0][0] + 1
+    head = f"its gap of {n:,} missing value{'s' if n != 1 else ''} ({_span(name, a, b, unit)})"
+    if len(runs) == 1:
+        raise SeqlabError(f"{head} is longer than {flag} allows: raise --max-gap to {n} or more to fill it, or clean "
+                          "the file (resample the series, or cut it to a stretch without that gap)")
+    la, lb = max(runs, key=lambda run: run[1] - run[0])  # (the first of equally long ones)
+    raise SeqlabError(f"{head} (the first of {len(runs)} such gaps) is longer than {flag} allows: raise --max-gap to "
+                      f"{lb - la + 1} or more (the longest of {len(runs)} such gaps, at {_span(name, la, lb, unit)}) "
+                      "to fill them, or clean the file (resample the series, or cut it to stretches without those "
+                      "gaps)")
 
 
 def _mostly_filled(positions: list[int], known: list[int], method: str, total: int, name, unit: str,

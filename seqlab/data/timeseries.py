@@ -19,7 +19,6 @@ says which values were filled (`CsvSeries.observed`).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import sys
@@ -27,11 +26,11 @@ from pathlib import Path
 
 import torch
 
+from seqlab.data.csv_columns import bad_row, column_index, date_named, open_csv, trimmed
 from seqlab.data.date_steps import UnevenDates
 from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.dates import show_cell as _show
 from seqlab.data.fill import FILLS, Filled, check_max_gap, fill_gaps, fill_lines
-from seqlab.data.text import utf16_encoding
 from seqlab.errors import SeqlabError
 
 NOISE_STD = 0.2  # the book's noise: x_t = sin(0.01 t) + N(0, 0.2)
@@ -75,8 +74,6 @@ def lag_features(x: torch.Tensor, tau: int) -> tuple[torch.Tensor, torch.Tensor]
     return features, labels
 
 
-_FIELD_LIMIT = 1 << 30  # csv's default of 131,072 characters refuses a long text column beside the numbers
-DATE_NAMES = ("date", "time", "timestamp", "datetime")  # the column names "auto" takes for dates (any case)
 # cells that mean "no value" (pandas' default na_values, any case): refused, or filled by --fill
 MISSING_CELLS = frozenset(("", "nan", "-nan", "na", "n/a", "#n/a", "#n/a n/a", "#na", "<na>", "null", "none",
                            "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"))
@@ -157,76 +154,46 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     if date_column is not None and date_column == column:
         raise SeqlabError(f"--date-column and --column both name {column!r}: the dates and the values must be "
                           "two columns")
-    try:
-        if path.is_dir():
-            raise SeqlabError(f"{name} is a folder, not a CSV file: give the CSV file itself")
-        if not path.exists():
-            raise SeqlabError(f"CSV file {name} not found")
-    except OSError as exc:  # a folder on the way without search permission
-        raise SeqlabError(f"cannot read CSV file {name}: {exc.strerror or exc}") from None
-    old_limit = csv.field_size_limit(_FIELD_LIMIT)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is None:
-                raise SeqlabError(f"CSV file {name} is empty: it needs a header row naming its columns")
-            if not header or all(not h.strip() for h in header):
-                raise SeqlabError(f"CSV file {name}: its first line is blank; the first line must be the header "
-                                  "row naming the columns (remove the blank line)")
-            header_line = reader.line_num
-            header = [h.strip() for h in header]
-            col = _column_index(name, header, column, "--column")
-            dcol = None
-            if auto:
-                named = [i for i, h in enumerate(header) if h.lower() in DATE_NAMES and i != col]
-                if len(named) > 1 and log is not None:
-                    log(f"CSV file {name} has several date-like columns ({', '.join(header[i] for i in named)}): "
-                        "none is used; name one with --date-column")
-                dcol = named[0] if len(named) == 1 else None
-            elif date_column is not None:
-                dcol = _column_index(name, header, date_column, "--date-column")
-            width = len(_trimmed(header))  # (a trailing comma on every line, or on the header or the rows only)
-            reach = max(col, -1 if dcol is None else dcol)
-            values: list[float] = []  # NaN: a missing value (refused unless filled)
-            lines: list[int] = []  # the line of each value
-            stamps: list[tuple[int, str]] = []  # (line, cell) of the date column
-            blank: list[int] = []  # a one-column file's blank lines since its last value: empty cells
-            skipped: list[int] = []  # those read as no row (without --fill)
-            end = header_line
-            for row in reader:
-                line_no, end = end + 1, reader.line_num  # the line the row starts on
-                if not row or all(not c.strip() for c in row):
-                    blank += [line_no] if width == 1 and (values or row) else []  # (an empty line before
-                    # the first value is nothing; a quoted "" there is an empty cell, which --fill drops)
-                    continue  # blank line (after the last value: the file's end, never a value)
-                if blank and fill != "none":
-                    values += [math.nan] * len(blank)
-                    lines += blank
-                elif blank:
-                    skipped += blank
-                blank = []
-                fields = len(_trimmed(row))
-                if fields > width or len(row) <= reach:  # a field too many, or too few to reach the column
-                    raise SeqlabError(_bad_row(name, line_no, fields, width))
-                cell = row[col].strip()
-                value = _number(cell, f"CSV file {name}, line {line_no}, column {column!r}", fill)
-                values.append(value)
-                lines.append(line_no)
-                if dcol is not None:
-                    stamps.append((line_no, row[dcol].strip()))
-    except UnicodeDecodeError:
-        with open(path, "rb") as fh:
-            utf16 = utf16_encoding(fh.read(4096))
-        hint = (f": it looks like {utf16[:6].upper()}; convert it, e.g. `iconv -f {utf16} -t utf-8 FILE > FILE8`"
-                if utf16 else "")
-        raise SeqlabError(f"CSV file {name} is not UTF-8 text{hint}") from None
-    except csv.Error as exc:
-        raise SeqlabError(f"CSV file {name}, line {reader.line_num}: not readable as CSV ({exc})") from None
-    except OSError as exc:
-        raise SeqlabError(f"cannot read CSV file {name}: {exc.strerror or exc}") from None
-    finally:
-        csv.field_size_limit(old_limit)
+    with open_csv(path) as (reader, header, header_line):
+        col = column_index(name, header, column, "--column")
+        dcol = None
+        if auto:
+            named = date_named(header, col)
+            if len(named) > 1 and log is not None:
+                log(f"CSV file {name} has several date-like columns ({', '.join(header[i] for i in named)}): "
+                    "none is used; name one with --date-column")
+            dcol = named[0] if len(named) == 1 else None
+        elif date_column is not None:
+            dcol = column_index(name, header, date_column, "--date-column")
+        width = len(trimmed(header))  # (a trailing comma on every line, or on the header or the rows only)
+        reach = max(col, -1 if dcol is None else dcol)
+        values: list[float] = []  # NaN: a missing value (refused unless filled)
+        lines: list[int] = []  # the line of each value
+        stamps: list[tuple[int, str]] = []  # (line, cell) of the date column
+        blank: list[int] = []  # a one-column file's blank lines since its last value: empty cells
+        skipped: list[int] = []  # those read as no row (without --fill)
+        end = header_line
+        for row in reader:
+            line_no, end = end + 1, reader.line_num  # the line the row starts on
+            if not row or all(not c.strip() for c in row):
+                blank += [line_no] if width == 1 and (values or row) else []  # (an empty line before
+                # the first value is nothing; a quoted "" there is an empty cell, which --fill drops)
+                continue  # blank line (after the last value: the file's end, never a value)
+            if blank and fill != "none":
+                values += [math.nan] * len(blank)
+                lines += blank
+            elif blank:
+                skipped += blank
+            blank = []
+            fields = len(trimmed(row))
+            if fields > width or len(row) <= reach:  # a field too many, or too few to reach the column
+                raise SeqlabError(bad_row(name, line_no, fields, width))
+            cell = row[col].strip()
+            value = _number(cell, f"CSV file {name}, line {line_no}, column {column!r}", fill)
+            values.append(value)
+            lines.append(line_no)
+            if dcol is not None:
+                stamps.append((line_no, row[dcol].strip()))
     if not values:
         raise SeqlabError(f"CSV file {name} has no values in column {column!r}")
     where = f"CSV file {name}"
@@ -333,52 +300,3 @@ def _undated(values: list[float], lines: list[int], fill: str, where: str, say, 
         say(line)
     return CsvSeries(torch.tensor(done.values, dtype=torch.float32), None, torch.tensor(done.observed), done.first,
                      done.dropped)
-
-
-class MissingColumn(SeqlabError):
-    """A column that `flag` (--column, --date-column) names is not in the CSV's header. `header`: its
-    columns; `delimiter`: the message says the file is probably not comma-separated instead."""
-
-    def __init__(self, message: str, *, column: str, flag: str, header: list[str], delimiter: bool):
-        super().__init__(message)
-        self.column, self.flag, self.header, self.delimiter = column, flag, header, delimiter
-
-
-def _column_index(name: str, header: list[str], column: str, flag: str) -> int:
-    if column not in header:
-        message = _no_column(name, column, header)
-        raise MissingColumn(message, column=column, flag=flag, header=header,
-                            delimiter="its columns are:" not in message)
-    if header.count(column) > 1:
-        raise SeqlabError(f"CSV file {name} has {header.count(column)} columns named {column!r} "
-                          f"(columns {', '.join(str(i + 1) for i, h in enumerate(header) if h == column)}): "
-                          f"rename them so that {flag} names one")
-    return header.index(column)
-
-
-def _no_column(name: str, column: str, header: list[str]) -> str:
-    if len(header) == 1:  # one column: perhaps the file is not comma-separated
-        for delimiter, said in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
-            if delimiter in header[0]:
-                return (f"CSV file {name} has no column {column!r}: its header {header[0]!r} has no comma, and "
-                        f"its delimiter is probably {said}; seqlab reads comma-separated files: save it "
-                        "as comma-separated (with '.' as the decimal point)")
-    return f"CSV file {name} has no column {column!r}; its columns are: {', '.join(header)}"
-
-
-def _trimmed(cells: list[str]) -> list[str]:
-    """The cells up to the last one that is not empty: trailing empty fields count for nothing."""
-    n = len(cells)
-    while n and not cells[n - 1].strip():
-        n -= 1
-    return cells[:n]
-
-
-def _bad_row(name: str, line_no: int, fields: int, expected: int) -> str:
-    if fields > expected:
-        hint = ("an unquoted thousands separator (1,500)? write numbers without it (1500), or quote fields "
-                "holding a comma")
-    else:
-        hint = "a missing field, or a delimiter other than a comma on that line?"
-    return (f"CSV file {name}, line {line_no} has {fields} field{'s' if fields != 1 else ''} but the header "
-            f"has {expected}: {hint}")

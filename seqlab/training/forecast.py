@@ -30,7 +30,7 @@ epoch (one-step MSE), `valid_loss` the one-step MSE over the held-out targets, a
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -53,7 +53,7 @@ from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, 
                                    interrupted_message, resumed_note)
 from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
 
-from seqlab.training.forecast_series import (Series, SeriesData, check_same_series, load_series,
+from seqlab.training.forecast_series import (Series, SeriesData, check_same_series, load_series, named_column,
                                             resume_series_data)
 from seqlab.training.forecast_eval import (K_STEPS, baseline, baseline_mses, evaluate_loss,  # noqa: F401 (public here)
                                           fitting_k_steps, heldout_mse, heldout_scored, k_step_predictions,
@@ -147,8 +147,11 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     ckpt, read = None, cfg.series
     if cfg.run.resume:  # the series must be the one the run was trained on (a changed CSV is refused)
         ckpt = resume_checkpoint(out, "forecast")
-        saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         read = resume_series_data(cfg.series, ckpt, out)
+    read = named_column(read, log)  # (--column left out: the file's only value column, kept in the config)
+    cfg = replace(cfg, series=replace(cfg.series, column=read.column))
+    if ckpt is not None:
+        saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
     # the --fill notes go to stderr, from rank 0 alone under torchrun
     series = load_series(read, log=log, say=None if dist.is_main else (lambda line: None))
     if ckpt is not None and read.data is not None:  # what was read (the file, or how it is read, may differ)

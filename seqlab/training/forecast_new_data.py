@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from seqlab.data.timeseries import MissingColumn, read_csv_series, to_stderr
+from seqlab.data.csv_columns import MissingColumn, auto_date_column
+from seqlab.data.timeseries import read_csv_series, to_stderr
 from seqlab.errors import SeqlabError
 from seqlab.training.forecast_series import Series
 
@@ -24,7 +25,8 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
     column), as training reads an explicit --date-column: a gap, uneven spacing or a cell that is
     not ISO 8601 is refused, as is a step other than the run's (reading the rows as consecutive
     steps across a gap would forecast from the wrong inputs and print the wrong dates). "none"
-    reads the rows as steps, as does a run without dates. `log` hears notes (the dates read).
+    reads the rows as steps, as does a run without dates (`log` hears when the file has a date
+    column then, unless "none" said so). `log` hears notes (the dates read).
 
     `fill` (none, linear, ffill; default: the run's --fill) fills the file's missing dates and
     empty cells as training did, on the run's step when the run had dates (a file every other day
@@ -49,6 +51,7 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
             raise SeqlabError(f"the run in {run!r} was trained on the book's sine, so its checkpoint names no CSV "
                               "column: give --column NAME, the column of --data to forecast")
         column = cfg.series.column
+    told_dates = date_column is not None  # (--date-column none: no note about the file's dates)
     if date_column is None:
         date_column = trained.dates.column if trained.dates else None
     elif date_column.lower() == "none":
@@ -85,8 +88,9 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
         columns = ", ".join(exc.header)
         if exc.flag == "--column":
             whose = " (the run's column)" if own_column else ""
+            fix = exc.headerless or "name the column to forecast with --column NAME"
             raise SeqlabError(f"CSV file {path!r} has no column {exc.column!r}{whose}; its columns are: {columns}: "
-                              "name the column to forecast with --column NAME") from None
+                              f"{fix}") from None
         raise SeqlabError(f"CSV file {path!r} has no column {exc.column!r}, the run's date column; its columns are: "
                           f"{columns}: name the file's date column with --date-column NAME (or --date-column none "
                           "to read the rows as steps without dates)") from None
@@ -103,6 +107,10 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
     if trained.dates is not None and dates is None and len(x) > 1:
         notes.append((log, f"the run's series had dates, none were read from CSV file {path!r}: the times printed "
                            "are positions in the file (from 1)"))
+    unread = auto_date_column(path, column) if trained.dates is None and not told_dates else None
+    if unread:  # (the run has no step to continue them by)
+        notes.append((log, f"the run was trained without dates, so {path}'s column {unread!r} is not read: forecasts "
+                           "are numbered by position (train with its dates to get dated forecasts)"))
     for hear, note in notes:
         hear(note)
     # every window of the file is an input; none of it is held out (first_heldout is its end)

@@ -11,6 +11,7 @@ from typing import Literal
 
 import torch
 
+from seqlab.data.csv_columns import value_column
 from seqlab.data.dates import DateIndex
 from seqlab.data.fill import check_max_gap
 from seqlab.data.registry import sha256_of
@@ -21,7 +22,7 @@ from seqlab.errors import SeqlabError
 @dataclass
 class SeriesData:
     data: str | None = None  # a CSV file; none: the book's noisy sine
-    column: str | None = None  # the CSV column to forecast
+    column: str | None = None  # the CSV column to forecast; none: the file's only column besides its dates (several are refused, listing them)
     date_column: str | None = "auto"  # CSV column of ISO dates (increasing, evenly spaced); auto: one named date/time/timestamp/datetime; none: no dates
     fill: Literal["none", "linear", "ffill"] = "none"  # a CSV's missing dates and empty/NaN cells: none refuses them; linear interpolates them between their neighbours; ffill carries the last value forward (empty rows before the first value are dropped; after the last, refused)
     max_gap: int | None = None  # with --fill: the longest run of missing values (in steps) it may fill; a longer gap is refused, naming it; none: no limit
@@ -75,8 +76,7 @@ def load_series(s: SeriesData, *, log=None, say=None) -> Series:
         _, x = sine_series(s.length, noise=s.noise, seed=s.series_seed)
         name, floor, default_window = "the sine series", s.noise ** 2, 604
     else:
-        if s.column is None:
-            raise SeqlabError("--data FILE.csv needs --column NAME: the column holding the series")
+        s = named_column(s, log)
         read = read_csv_series(s.data, s.column, s.date_column, log=log, fill=s.fill, say=say,
                                max_gap=s.max_gap)
         x, dates, observed = read.x, read.dates, read.observed if s.fill != "none" else None
@@ -113,6 +113,15 @@ def load_series(s: SeriesData, *, log=None, say=None) -> Series:
         mean, std = window.mean().item(), window.std().item()
         std = std if std > 0 else 1.0
     return Series(x, s.tau, n_train, mean, std, floor, dates, s.season, observed, offset)
+
+
+def named_column(s: SeriesData, log=None) -> SeriesData:
+    """`s` naming its CSV column: --column, else the file's only value column, said to `log`
+    (`value_column`: several are refused, listing them). The run keeps the name in its config, so
+    that `seqlab forecast --data` and --resume read the same column."""
+    if s.data is None or s.column is not None:
+        return s
+    return dataclasses.replace(s, column=value_column(s.data, s.date_column, log))
 
 
 def resume_series_data(s: SeriesData, ckpt, out: Path) -> SeriesData:

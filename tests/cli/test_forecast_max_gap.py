@@ -75,6 +75,15 @@ def test_forecast_data_takes_the_runs_limit_unless_told(gap_run, tmp_path, capsy
     assert code == 2 and "longer than --max-gap 2 (the run's) allows" in printed.err
     code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", newer, "--fill", "none")
     assert code == 2 and "a gap (3 missing values)" in printed.err and "max-gap" not in printed.err
+    # several gaps too long: the first is named, the advice fills the longest, so one retry reads the file
+    two = _write(tmp_path / "two.csv", 30, {5, 6, 7, 15, 16, 17, 18}, first=100)  # gaps of 3 and 4 days
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", two)
+    assert code == 2 and printed.out == "" and printed.err.count("\n") == 1
+    assert ("its gap of 3 missing values (2024-04-15..2024-04-17) (the first of 2 such gaps) is longer than --max-gap "
+            "2 (the run's) allows: raise --max-gap to 4 or more (the longest of 2 such gaps, at 2024-04-25..2024-04-28) "
+            "to fill them, or clean the file") in printed.err
+    code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", two, "--max-gap", 4)
+    assert code == 0 and printed.out.splitlines()[0].startswith("2024-05-10\t")
 
 
 def test_a_run_from_before_max_gap_loads_and_fills_without_a_limit(gap_run, tmp_path, capsys):

@@ -29,6 +29,13 @@ def test_max_gap_fills_runs_up_to_n_and_refuses_the_first_longer_one():
                                           r"longer than --max-gap 0 \(the run's\) allows"):
         fill_gaps(positions, values, "linear", max_gap=0, name=lambda p: str(p), unit="line",
                   max_gap_source=" (the run's)")
+    # several gaps too long: the first is named, and the advice fills the longest (one retry fills them all)
+    with pytest.raises(SeqlabError) as e:
+        fill_gaps(positions, values, "linear", max_gap=0, name=lambda p: str(p), unit="line")
+    assert str(e.value) == ("its gap of 1 missing value (line 2) (the first of 3 such gaps) is longer than --max-gap 0 "
+                            "allows: raise --max-gap to 3 or more (the longest of 3 such gaps, at lines 4..6) to fill "
+                            "them, or clean the file (resample the series, or cut it to stretches without those gaps)")
+    assert fill_gaps(positions, values, "linear", max_gap=3).values == [float(i) for i in range(10)]  # (so it does)
     # leading missing values are dropped, not filled: no gap
     assert fill_gaps([0, 1, 2, 3], [NAN, NAN, 1.0, 2.0], "linear", max_gap=1).values == [1.0, 2.0]
 
@@ -54,6 +61,14 @@ def test_the_reader_names_a_long_gap_by_its_dates_or_lines(tmp_path):
                             "is longer than --max-gap 2 allows: raise --max-gap to 3 or more to fill it, or clean the "
                             "file (resample the series, or cut it to a stretch without that gap)")
     assert read_csv_series(f, "v", "date", fill="linear", max_gap=3, say=print).x.tolist() == [1, 2, 3, 4, 5, 6, 7]
+    f.write_text("date,v\n2024-01-01,1\n2024-01-02,2\n2024-01-05,5\n2024-01-06,6\n2024-01-11,11\n2024-01-12,12\n")
+    with pytest.raises(SeqlabError) as e:  # gaps of 2 days (01-03..04) and 4 (01-07..10)
+        read_csv_series(f, "v", "date", fill="linear", max_gap=1, say=print)
+    assert str(e.value) == (f"CSV file {str(f)!r}, column 'v': its gap of 2 missing values (2024-01-03..2024-01-04) "
+                            "(the first of 2 such gaps) is longer than --max-gap 1 allows: raise --max-gap to 4 or "
+                            "more (the longest of 2 such gaps, at 2024-01-07..2024-01-10) to fill them, or clean the "
+                            "file (resample the series, or cut it to stretches without those gaps)")
+    assert read_csv_series(f, "v", "date", fill="linear", max_gap=4, say=print).x.tolist() == list(range(1, 13))
     g = tmp_path / "u.csv"
     g.write_text("v\n1\nNA\nNA\n4\n")
     with pytest.raises(SeqlabError, match=r"'v': its gap of 2 missing values \(lines 3..4\) is longer than "

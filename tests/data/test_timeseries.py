@@ -154,7 +154,7 @@ def test_a_long_bad_cell_is_shown_cut_short(tmp_path):
 
 
 def test_unreadable_csv_and_a_folder_are_one_line_errors(tmp_path, monkeypatch):
-    from seqlab.data import timeseries
+    from seqlab.data import csv_columns  # (where the file is opened)
 
     f = tmp_path / "s.csv"
     f.write_text("value\n1\n")
@@ -164,7 +164,7 @@ def test_unreadable_csv_and_a_folder_are_one_line_errors(tmp_path, monkeypatch):
     def denied(*args, **kwargs):  # as chmod 000 does for a user other than root
         raise PermissionError(13, "Permission denied", str(f))
 
-    monkeypatch.setattr(timeseries, "open", denied, raising=False)
+    monkeypatch.setattr(csv_columns, "open", denied, raising=False)
     with pytest.raises(SeqlabError, match="cannot read CSV file .*: Permission denied"):
         load_csv_column(f, "value")
 

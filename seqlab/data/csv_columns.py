@@ -1,0 +1,180 @@
+"""The header of a CSV series file (`seqlab.data.timeseries.read_csv_series`): opening the file
+with its one-line refusals, finding a named column, and which column holds the values when
+--column is left out.
+
+A file without a header row has its first values read as the column names ("50.00"): every
+refusal about a missing column says so then, and how to add the header line.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from contextlib import contextmanager
+from pathlib import Path
+
+from seqlab.data.dates import parse_timestamp
+from seqlab.data.text import utf16_encoding
+from seqlab.errors import SeqlabError
+
+_FIELD_LIMIT = 1 << 30  # csv's default of 131,072 characters refuses a long text column beside the numbers
+DATE_NAMES = ("date", "time", "timestamp", "datetime")  # the column names "auto" takes for dates (any case)
+
+
+@contextmanager
+def open_csv(path: Path):
+    """(reader, header, header_line) of CSV file `path`: its csv.reader past the header row, the
+    header's names (stripped) and the line the header ends on. A missing, empty or unreadable
+    file, a blank first line, a file that is not UTF-8 or not CSV (also while the caller reads
+    its rows) is a SeqlabError."""
+    name = repr(str(path))
+    try:
+        if path.is_dir():
+            raise SeqlabError(f"{name} is a folder, not a CSV file: give the CSV file itself")
+        if not path.exists():
+            raise SeqlabError(f"CSV file {name} not found")
+    except OSError as exc:  # a folder on the way without search permission
+        raise SeqlabError(f"cannot read CSV file {name}: {exc.strerror or exc}") from None
+    old_limit = csv.field_size_limit(_FIELD_LIMIT)
+    reader = None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise SeqlabError(f"CSV file {name} is empty: it needs a header row naming its columns")
+            if not header or all(not h.strip() for h in header):
+                raise SeqlabError(f"CSV file {name}: its first line is blank; the first line must be the header "
+                                  "row naming the columns (remove the blank line)")
+            yield reader, [h.strip() for h in header], reader.line_num
+    except UnicodeDecodeError:
+        with open(path, "rb") as fh:
+            utf16 = utf16_encoding(fh.read(4096))
+        hint = (f": it looks like {utf16[:6].upper()}; convert it, e.g. `iconv -f {utf16} -t utf-8 FILE > FILE8`"
+                if utf16 else "")
+        raise SeqlabError(f"CSV file {name} is not UTF-8 text{hint}") from None
+    except csv.Error as exc:
+        raise SeqlabError(f"CSV file {name}, line {reader.line_num}: not readable as CSV ({exc})") from None
+    except OSError as exc:
+        raise SeqlabError(f"cannot read CSV file {name}: {exc.strerror or exc}") from None
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+def date_named(header: list[str], col: int | None = None) -> list[int]:
+    """The columns (but `col`) named as dates (DATE_NAMES, any case): what --date-column auto looks at."""
+    return [i for i, h in enumerate(header) if h.lower() in DATE_NAMES and i != col]
+
+
+def value_column(path: str | Path, date_column: str | None = "auto", log=None) -> str:
+    """The column of CSV file `path` that holds the series when --column is left out: its only
+    column besides its dates (those named as dates, DATE_NAMES, whatever `date_column` says, and
+    the column `date_column` names), said to `log`. Several are refused listing them, as is a file
+    whose first line reads as values (no header row)."""
+    path = Path(path)
+    name = repr(str(path))
+    with open_csv(path) as (_, header, _):
+        pass
+    hint = headerless(header)
+    if hint:
+        raise SeqlabError(f"CSV file {name} needs a header row: {hint}")
+    dates = {header[i] for i in date_named(header)} | {date_column}  # (never the series, even without dates)
+    values = list(dict.fromkeys(h for h in trimmed(header) if h and h not in dates))
+    if not values:
+        raise SeqlabError(f"CSV file {name} has no column of values beside its dates (its columns are: "
+                          f"{', '.join(header)}): add the series' column")
+    if len(values) > 1:
+        raise SeqlabError(f"CSV file {name} has {len(values)} value columns, so --data needs --column NAME to say "
+                          f"which holds the series; its value columns are: {', '.join(values)}: give --column NAME")
+    if log is not None:
+        log(f"column {values[0]!r}: the file's only value column")
+    return values[0]
+
+
+def auto_date_column(path: str | Path, col: str) -> str | None:
+    """The column of CSV file `path` that --date-column auto would read dates from beside value
+    column `col` (the one named as dates, its first cell an ISO date), else None."""
+    with open_csv(Path(path)) as (reader, header, _):
+        named = date_named(header, header.index(col) if col in header else None)
+        if len(named) != 1:
+            return None
+        row = next((r for r in reader if any(c.strip() for c in r)), [])
+    return header[named[0]] if len(row) > named[0] and parse_timestamp(row[named[0]]) is not None else None
+
+
+class MissingColumn(SeqlabError):
+    """A column that `flag` (--column, --date-column) names is not in the CSV's header. `header`: its
+    columns; `delimiter`: the message says the file is probably not comma-separated instead;
+    `headerless`: what to do when the file seems to have no header row (`headerless`), else ''."""
+
+    def __init__(self, message: str, *, column: str, flag: str, header: list[str], delimiter: bool, headerless: str):
+        super().__init__(message)
+        self.column, self.flag, self.header, self.delimiter = column, flag, header, delimiter
+        self.headerless = headerless
+
+
+def column_index(name: str, header: list[str], column: str, flag: str) -> int:
+    """The index of `column` in `header`, else a MissingColumn; a name given twice is a SeqlabError."""
+    if column not in header:
+        message, hint = no_column(name, column, header), headerless(header, column, flag)
+        raise MissingColumn(message + (f": {hint}" if hint else ""), column=column, flag=flag, header=header,
+                            delimiter="its columns are:" not in message, headerless=hint)
+    if header.count(column) > 1:
+        raise SeqlabError(f"CSV file {name} has {header.count(column)} columns named {column!r} "
+                          f"(columns {', '.join(str(i + 1) for i, h in enumerate(header) if h == column)}): "
+                          f"rename them so that {flag} names one")
+    return header.index(column)
+
+
+def no_column(name: str, column: str, header: list[str]) -> str:
+    if len(header) == 1:  # one column: perhaps the file is not comma-separated
+        for delimiter, said in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
+            if delimiter in header[0]:
+                return (f"CSV file {name} has no column {column!r}: its header {header[0]!r} has no comma, and "
+                        f"its delimiter is probably {said}; seqlab reads comma-separated files: save it "
+                        "as comma-separated (with '.' as the decimal point)")
+    return f"CSV file {name} has no column {column!r}; its columns are: {', '.join(header)}"
+
+
+def headerless(header: list[str], column: str | None = None, flag: str = "--column") -> str:
+    """When every name in `header` reads as a number or an ISO date, the file has no header row, it
+    seems: what to add (an example header naming `column`, which `flag` looked for), else ''."""
+    cells = trimmed(header)
+    kinds = [_kind(c) for c in cells]
+    if not cells or None in kinds:
+        return ""
+    numbers, names, k = kinds.count("number"), [], 0
+    for kind in kinds:  # dates: "date"; values: `column` (--column's) first, then value2, value3, ...
+        if kind == "date":
+            names.append(column if flag == "--date-column" and column else "date")
+            continue
+        k += 1
+        names.append(column if flag == "--column" and column and k == 1 else
+                     "value" if numbers == 1 else f"value{k}")
+    return (f"the first line ({','.join(cells)}) is read as the header: the file seems to have none; add a header "
+            f"line naming the columns (e.g. {','.join(names)})")
+
+
+def _kind(cell: str) -> str | None:
+    try:
+        return "number" if math.isfinite(float(cell)) else None
+    except ValueError:
+        return "date" if cell and parse_timestamp(cell) is not None else None
+
+
+def trimmed(cells: list[str]) -> list[str]:
+    """The cells up to the last one that is not empty: trailing empty fields count for nothing."""
+    n = len(cells)
+    while n and not cells[n - 1].strip():
+        n -= 1
+    return cells[:n]
+
+
+def bad_row(name: str, line_no: int, fields: int, expected: int) -> str:
+    if fields > expected:
+        hint = ("an unquoted thousands separator (1,500)? write numbers without it (1500), or quote fields "
+                "holding a comma")
+    else:
+        hint = "a missing field, or a delimiter other than a comma on that line?"
+    return (f"CSV file {name}, line {line_no} has {fields} field{'s' if fields != 1 else ''} but the header "
+            f"has {expected}: {hint}")

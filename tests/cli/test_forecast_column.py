@@ -1,0 +1,107 @@
+"""`seqlab train forecast --data FILE.csv` without --column (the file's only value column, kept by
+the run), a file without a header row, and `seqlab forecast --data` with a run trained without dates."""
+
+import datetime
+import json
+
+import pytest
+
+from seqlab.cli import main
+from seqlab.training.checkpoint import load_checkpoint
+from seqlab.training.forecast import from_checkpoint
+
+DAY0 = datetime.date(2024, 1, 1)
+
+
+def _daily(path, n, first=0, header="date,load"):
+    path.write_text(header + "\n" + "".join(f"{DAY0 + datetime.timedelta(days=first + i)},{10 + i % 7}\n"
+                                            for i in range(n)))
+    return str(path)
+
+
+def _run(capsys, *argv):
+    capsys.readouterr()
+    code = main([*map(str, argv)])
+    return code, capsys.readouterr()
+
+
+TINY = ("--epochs", 1, "--hidden", 4)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, one_thread):
+    """Two runs on a daily date,load file, trained without --column: with its dates, and without."""
+    folder = tmp_path_factory.mktemp("column")
+    csv = _daily(folder / "train.csv", 60)
+    dated, undated = folder / "dated", folder / "undated"
+    assert main(["train", "forecast", "--data", csv, *map(str, TINY), "--out", str(dated)]) == 0
+    assert main(["train", "forecast", "--data", csv, "--date-column", "none", *map(str, TINY),
+                 "--out", str(undated)]) == 0
+    return folder, csv, dated, undated
+
+
+def test_the_files_only_value_column_is_taken_said_and_kept(runs, capsys):
+    folder, csv, dated, _ = runs
+    code, printed = _run(capsys, "train", "forecast", "--data", csv, *TINY, "--out", folder / "said")
+    assert code == 0 and printed.out.startswith("column 'load': the file's only value column\ndates from column 'date'")
+    # the run keeps the column it read: forecast --data reads it from a newer file, and --resume finds it again
+    assert from_checkpoint(load_checkpoint(dated, "best"))[2].series.column == "load"
+    newer = _daily(folder / "newer.csv", 20, first=100)
+    code, printed = _run(capsys, "forecast", "--checkpoint", dated, "--steps", 2, "--data", newer, "--json")
+    assert code == 0 and json.loads(printed.out)["date"] == ["2024-04-30", "2024-05-01"]
+    code, named = _run(capsys, "forecast", "--checkpoint", dated, "--steps", 2, "--data", newer, "--column", "load",
+                       "--json")
+    assert code == 0 and named.out == printed.out
+    code, printed = _run(capsys, "train", "forecast", "--data", csv, "--epochs", 2, "--hidden", 4, "--resume",
+                         "--out", folder / "said")
+    assert code == 0 and "resuming" in printed.out
+
+
+def test_several_value_columns_are_refused_listing_them(tmp_path, capsys):
+    csv = tmp_path / "multi.csv"
+    csv.write_text("date,a,b,c\n" + "".join(f"{DAY0 + datetime.timedelta(days=i)},{i},{i},{i}\n" for i in range(30)))
+    code, printed = _run(capsys, "train", "forecast", "--data", csv, *TINY, "--out", tmp_path / "run")
+    assert code == 2 and printed.err == (f"seqlab: error: CSV file {str(csv)!r} has 3 value columns, so --data needs "
+                                         "--column NAME to say which holds the series; its value columns are: a, b, "
+                                         "c: give --column NAME\n")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_file_without_a_header_row_is_said_so(runs, tmp_path, capsys):
+    _, _, dated, _ = runs
+    bare = tmp_path / "bare.csv"
+    bare.write_text("".join(f"{DAY0 + datetime.timedelta(days=i)},{50 + i % 7:.2f}\n" for i in range(30)))
+    hint = ("its columns are: 2024-01-01, 50.00: the first line (2024-01-01,50.00) is read as the header: the file "
+            "seems to have none; add a header line naming the columns (e.g. date,load)\n")
+    code, printed = _run(capsys, "train", "forecast", "--data", bare, "--column", "load", *TINY, "--out", tmp_path / "r")
+    assert code == 2 and printed.err == f"seqlab: error: CSV file {str(bare)!r} has no column 'load'; {hint}"
+    code, printed = _run(capsys, "train", "forecast", "--data", bare, *TINY, "--out", tmp_path / "r")
+    assert code == 2 and printed.err == (f"seqlab: error: CSV file {str(bare)!r} needs a header row: the first line "
+                                         "(2024-01-01,50.00) is read as the header: the file seems to have none; add "
+                                         "a header line naming the columns (e.g. date,value)\n")
+    code, printed = _run(capsys, "forecast", "--checkpoint", dated, "--steps", 2, "--data", bare)
+    assert code == 2 and printed.err == (f"seqlab: error: CSV file {str(bare)!r} has no column 'load' (the run's "
+                                         f"column); {hint}")
+
+
+def test_an_undated_run_says_the_files_dates_are_not_read(runs, tmp_path, capsys):
+    folder, _, dated, undated = runs
+    newer = _daily(tmp_path / "newer.csv", 20, first=100)
+    code, printed = _run(capsys, "forecast", "--checkpoint", undated, "--steps", 2, "--data", newer)
+    assert code == 0 and [line.split("\t")[0] for line in printed.out.splitlines()] == ["21", "22"]
+    assert printed.err == (f"seqlab: note: the run was trained without dates, so {newer}'s column 'date' is not read: "
+                           "forecasts are numbered by position (train with its dates to get dated forecasts)\n")
+    # said once and only when nothing is refused; not when --date-column none says so, a file has no dates, or
+    # the run has dates
+    code, quiet = _run(capsys, "forecast", "--checkpoint", undated, "--steps", 2, "--data", newer, "--date-column",
+                       "none")
+    assert code == 0 and quiet.err == "" and quiet.out == printed.out
+    plain = tmp_path / "plain.csv"
+    plain.write_text("load\n" + "".join(f"{10 + i % 7}\n" for i in range(20)))
+    code, quiet = _run(capsys, "forecast", "--checkpoint", undated, "--steps", 2, "--data", plain)
+    assert code == 0 and quiet.err == "" and quiet.out == printed.out
+    code, quiet = _run(capsys, "forecast", "--checkpoint", dated, "--steps", 2, "--data", newer)
+    assert code == 0 and "trained without dates" not in quiet.err and quiet.out.startswith("2024-04-30\t")
+    short = _daily(tmp_path / "short.csv", 2, first=100)
+    code, refused = _run(capsys, "forecast", "--checkpoint", undated, "--steps", 2, "--data", short)
+    assert code == 2 and refused.err.count("\n") == 1 and "trained without dates" not in refused.err

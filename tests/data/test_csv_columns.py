@@ -1,0 +1,95 @@
+"""A CSV series file's header (`seqlab.data.csv_columns`): the value column taken when --column is
+left out, a file without a header row, and the date column a reader without dates leaves unread."""
+
+import pytest
+
+from seqlab import SeqlabError
+from seqlab.data.csv_columns import auto_date_column, headerless, value_column
+from seqlab.data.timeseries import read_csv_series
+
+
+def _csv(tmp_path, text, name="s.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text, date_column, column", [
+    ("date,load\n2024-01-01,1\n", "auto", "load"),
+    ("load\n1\n", "auto", "load"),  # a one-column file
+    ("Timestamp,load,\n2024-01-01,1,\n", "auto", "load"),  # any case; a trailing comma names nothing
+    ("d,load\n2024-01-01,1\n", "d", "load"),  # the column --date-column names
+    ("time,load\n1,1\n", "none", "load"),  # a column named as dates is never the series, even without dates
+    ("date,time,load\n2024-01-01,00:00,1\n", "auto", "load"),  # (two date-like columns: neither)
+    ("load,load\n1,2\n", "auto", "load"),  # (the reader refuses the name given twice)
+])
+def test_the_only_value_column_is_taken_and_said(tmp_path, text, date_column, column):
+    said = []
+    assert value_column(_csv(tmp_path, text), date_column, said.append) == column
+    assert said == [f"column {column!r}: the file's only value column"]
+
+
+def test_several_value_columns_or_none_are_refused_naming_them(tmp_path):
+    f = _csv(tmp_path, "date,a,b,c\n2024-01-01,1,2,3\n")
+    with pytest.raises(SeqlabError) as e:
+        value_column(f, "auto")
+    assert str(e.value) == (f"CSV file {str(f)!r} has 3 value columns, so --data needs --column NAME to say which "
+                            "holds the series; its value columns are: a, b, c: give --column NAME")
+    with pytest.raises(SeqlabError) as e:  # no dates: the date-like column is left out all the same
+        value_column(_csv(tmp_path, "a,date,b\n1,2024-01-01,2\n"), "none")
+    assert str(e.value).endswith("has 2 value columns, so --data needs --column NAME to say which holds the series; "
+                                 "its value columns are: a, b: give --column NAME")
+    f = _csv(tmp_path, "date\n2024-01-01\n")
+    with pytest.raises(SeqlabError) as e:
+        value_column(f, "auto")
+    assert str(e.value) == (f"CSV file {str(f)!r} has no column of values beside its dates (its columns are: date): "
+                            "add the series' column")
+    with pytest.raises(SeqlabError, match="is empty: it needs a header row"):  # (the reader's refusals)
+        value_column(_csv(tmp_path, ""), "auto")
+
+
+@pytest.mark.parametrize("header, column, flag, example", [
+    (["50.00"], "load", "--column", "load"),
+    (["2024-01-01", "50.00"], "load", "--column", "date,load"),
+    (["2024-01-01T00:00", "1", "2e3", ""], "load", "--column", "date,load,value2"),  # (a trailing comma)
+    (["1", "2"], None, "--column", "value1,value2"),
+    (["2024-01-01", "5"], "day", "--date-column", "day,value"),
+])
+def test_a_first_line_of_numbers_and_dates_reads_as_no_header(header, column, flag, example):
+    first = ",".join(h for h in header if h)
+    assert headerless(header, column, flag) == (f"the first line ({first}) is read as the header: the file seems to "
+                                                f"have none; add a header line naming the columns (e.g. {example})")
+
+
+@pytest.mark.parametrize("header", [["date", "50.00"], ["nan"], ["2024-01-01", "load"], ["1", "", "2"], ["load"]])
+def test_a_header_with_a_name_is_a_header(header):
+    assert headerless(header, "load") == ""
+
+
+def test_a_file_without_a_header_row_is_said_so(tmp_path):
+    f = _csv(tmp_path, "50.00\n51.00\n52.00\n")
+    with pytest.raises(SeqlabError) as e:
+        read_csv_series(f, "load")
+    assert str(e.value) == (f"CSV file {str(f)!r} has no column 'load'; its columns are: 50.00: the first line (50.00) "
+                            "is read as the header: the file seems to have none; add a header line naming the columns "
+                            "(e.g. load)")
+    f = _csv(tmp_path, "2024-01-01,50.00\n2024-01-02,51.00\n", "dated.csv")
+    with pytest.raises(SeqlabError) as e:  # --column left out: not its first value taken as the column
+        value_column(f, "auto")
+    assert str(e.value) == (f"CSV file {str(f)!r} needs a header row: the first line (2024-01-01,50.00) is read as the "
+                            "header: the file seems to have none; add a header line naming the columns (e.g. "
+                            "date,value)")
+    with pytest.raises(SeqlabError) as e:  # a named column that is not there: the columns are listed, as before
+        read_csv_series(_csv(tmp_path, "date,sales\n2024-01-01,1\n", "named.csv"), "load")
+    assert str(e.value).endswith("has no column 'load'; its columns are: date, sales")
+
+
+@pytest.mark.parametrize("text, column, found", [
+    ("date,load\n2024-01-01,1\n", "load", "date"),
+    ("load,Time\n\n1,2024-01-01T10:00\n", "load", "Time"),  # (its first row, past blank lines)
+    ("time,load\n1,1\n", "load", None),  # not ISO dates: auto reads none
+    ("date,time,load\n2024-01-01,2024-01-01,1\n", "load", None),  # two date-like columns: auto reads none
+    ("date,load\n2024-01-01,1\n", "date", None),  # (the value column itself)
+])
+def test_the_date_column_auto_would_read(tmp_path, text, column, found):
+    assert auto_date_column(_csv(tmp_path, text), column) == found
