@@ -62,8 +62,11 @@ def open_csv(path: Path):
 
 
 def date_named(header: list[str], col: int | None = None) -> list[int]:
-    """The columns (but `col`) named as dates (DATE_NAMES, any case): what --date-column auto looks at."""
-    return [i for i, h in enumerate(header) if h.lower() in DATE_NAMES and i != col]
+    """The columns (but `col`) named as dates (DATE_NAMES, any case), and an unnamed first column (the
+    index pandas' to_csv writes: '', or 'Unnamed: 0' once read and written again): what --date-column
+    auto looks at (it reads dates from one only when its first cell is an ISO date)."""
+    return [i for i, h in enumerate(header) if (h.lower() in DATE_NAMES or (i == 0 and h.strip().lower() in
+                                                                           ("", "unnamed: 0"))) and i != col]
 
 
 def value_column(path: str | Path, date_column: str | None = "auto", log=None) -> str:

@@ -72,6 +72,29 @@ def looks_like_business_days(times: list[datetime], step: timedelta) -> bool:
     return any(a.weekday() + (b - a).days >= 5 for a, b in zip(times, times[1:]))  # (past Friday: a weekend)
 
 
+def stray_weekend_rows(times: list[datetime], step: timedelta) -> list[int]:
+    """The indices of the weekend rows of a daily series that would be business days without them:
+    a few (at most one row in 50, or one), every other row a weekday, at least two weekends missing
+    (`looks_like_business_days`, twice over). Read as calendar days, such a series has every other
+    weekend missing."""
+    weekend = [i for i, t in enumerate(times) if t.weekday() >= 5]
+    if not weekend or len(weekend) > max(1, len(times) // 50) or step != timedelta(days=1):
+        return []
+    weekdays = [t for t in times if t.weekday() < 5]
+    skipped = sum(a.weekday() + (b - a).days >= 5 for a, b in zip(weekdays, weekdays[1:]))  # (weekends passed)
+    return weekend if skipped >= 2 else []
+
+
+def stray_weekend_message(head: str, cells: list[tuple[int, str]], times: list[datetime], stray: list[int]) -> str:
+    """The refusal of `stray_weekend_rows`: names the first, and both ways to read the series."""
+    line, cell = cells[stray[0]]
+    day = "a Saturday" if times[stray[0]].weekday() == 5 else "a Sunday"
+    others = f" (and {len(stray) - 1} more weekend row{'s' if len(stray) > 2 else ''})" if len(stray) > 1 else ""
+    return (f"{head}: line {line} ({cell}) is {day}{others} in a series otherwise on weekdays, the weekends "
+            "missing: drop it to read business days (as pandas' asfreq('B') would), or give --fill linear or "
+            "--fill ffill to read calendar days, every other weekend filled")
+
+
 # Business days are numbered as pandas' BDay counts them: five a week, the weekends skipped.
 #
 #   day      Fri  Sat  Sun  Mon  Tue        business_number(Mon) - business_number(Fri) = 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from seqlab.data.date_steps import (UnevenDates, business_number, business_shift, gap_message, grid_positions,
-                                     looks_like_business_days, step_of)
+                                     looks_like_business_days, step_of, stray_weekend_message, stray_weekend_rows)
 from seqlab.errors import SeqlabError
 
 _SHOWN = 60  # characters of a cell shown in a message
@@ -281,6 +281,9 @@ class DateIndex:
         else:
             diffs = [b - a for a, b in zip(times, times[1:])]
             step = grid.step if grid is not None else step_of(diffs, gaps)
+            stray = stray_weekend_rows(times, step) if grid is None and not gaps else []
+            if stray:
+                raise UnevenDates(stray_weekend_message(head, cells, times, stray))
             business = looks_like_business_days(times, step) if grid is None else grid.business
             if grid is not None and (any(t.weekday() >= 5 for t in times) if business else
                                      looks_like_business_days(times, step)):

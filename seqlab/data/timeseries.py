@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.csv_columns import bad_row, column_index, date_named, open_csv, trimmed
+from seqlab.data.csv_columns import DATE_NAMES, bad_row, column_index, date_named, open_csv, trimmed
 from seqlab.data.date_steps import UnevenDates
 from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.dates import show_cell as _show
@@ -126,7 +126,8 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     `date_column`: a column's name (its cells must be ISO 8601 dates or date-times, strictly
     increasing and evenly spaced, else a SeqlabError naming the first line at fault; daily dates on
     weekdays only are business days, a holiday a missing date); "auto": the
-    one column named date, time, timestamp or datetime (any case) when its first cell is an ISO
+    one column named date, time, timestamp or datetime (any case), or unnamed and first (pandas'
+    to_csv index: `csv_columns.date_named`), when its first cell is an ISO
     date, said to `log` (a column so named that holds other values is not used, and `log` says
     so); None or "none": no dates. A series of fewer than two values gets no dates (no step).
 
@@ -244,7 +245,9 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
             say(line)
         values = done.values
     if log is not None:
-        found = " (found by its name; --date-column none reads the rows without dates)" if auto else ""
+        how = ("found by its name" if header[dcol].lower() in DATE_NAMES else
+               "the unnamed first column, as pandas' to_csv writes an index")
+        found = f" ({how}; --date-column none reads the rows without dates)" if auto else ""
         business = " (Mon-Fri, weekends skipped, as pandas' freq 'B')" if dates.business else ""
         log(f"dates from column {header[dcol]!r}{found}: {len(values)} values from {dates.iso(0)} to "
             f"{dates.iso(len(values) - 1)}, one every {dates.every}{business}")

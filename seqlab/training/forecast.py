@@ -17,7 +17,7 @@ also chose it (the report says so: `selected_on`; `evaluate --which last` scores
 Beside each figure the report gives the naive forecast's (the last observed value) and, with
 --season M, the seasonal-naive one's (the value whole seasons back), on the same targets.
 
-A CSV's date column (`--date-column`, or one named date/time/timestamp/datetime) must be
+A CSV's date column (`--date-column`, or one named date/time/timestamp/datetime, or pandas' unnamed index) must be
 strictly increasing and evenly spaced; its start and step are kept in the checkpoints, and
 `seqlab forecast` names the dates it predicts. The checkpoints keep the CSV's sha256:
 --resume refuses a file that changed since the run started.

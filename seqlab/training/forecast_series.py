@@ -23,7 +23,7 @@ from seqlab.errors import SeqlabError
 class SeriesData:
     data: str | None = None  # a CSV file; none: the book's noisy sine
     column: str | None = None  # the CSV column to forecast; none: the file's only column besides its dates (several are refused, listing them)
-    date_column: str | None = "auto"  # CSV column of ISO dates (increasing, evenly spaced); auto: one named date/time/timestamp/datetime; none: no dates
+    date_column: str | None = "auto"  # CSV column of ISO dates (increasing, evenly spaced); auto: one named date/time/timestamp/datetime, or an unnamed first column (pandas' index); none: no dates
     fill: Literal["none", "linear", "ffill"] = "none"  # a CSV's missing dates and empty/NaN cells: none refuses them; linear interpolates them between their neighbours; ffill carries the last value forward (empty rows before the first value are dropped; after the last, refused)
     max_gap: int | None = None  # with --fill: the longest run of missing values (in steps) it may fill; a longer gap is refused, naming it; none: no limit
     length: int = 1000  # the sine's T

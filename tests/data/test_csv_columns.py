@@ -93,3 +93,16 @@ def test_a_file_without_a_header_row_is_said_so(tmp_path):
 ])
 def test_the_date_column_auto_would_read(tmp_path, text, column, found):
     assert auto_date_column(_csv(tmp_path, text), column) == found
+
+
+@pytest.mark.parametrize("first", ["", "Unnamed: 0"])
+def test_an_unnamed_first_column_of_dates_is_pandas_index(tmp_path, first):
+    # df.to_csv() writes an unnamed index as an empty first header cell ('Unnamed: 0' once read and
+    # written again): dates there are read as a column named date would be; integers are not dates
+    dated = _csv(tmp_path, f"{first},close\n2024-01-01,1\n2024-01-02,2\n2024-01-03,4\n")
+    said = []
+    read = read_csv_series(dated, value_column(dated), log=said.append)
+    assert read.dates.column == first and read.dates.iso(3) == "2024-01-04"
+    assert any("the unnamed first column, as pandas' to_csv writes an index" in line for line in said)
+    numbered = _csv(tmp_path, f"{first},close\n0,1\n1,2\n2,4\n", name="n.csv")
+    assert read_csv_series(numbered, "close").dates is None

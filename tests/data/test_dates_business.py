@@ -139,3 +139,24 @@ def test_a_runs_grid_keeps_business_and_calendar_days_apart(tmp_path):
     with pytest.raises(SeqlabError, match=r"its dates are business days \(every row a weekday, the weekends "
                                           r"missing\), the run's are one every 1 day$"):
         _read(f, "linear", grid=daily)
+
+
+def test_a_stray_weekend_row_among_business_days_is_named(tmp_path):
+    # weekdays of four weeks and one Saturday: read as calendar days, every other weekend would be a gap
+    # (and --fill the advice); the refusal names the Saturday and both readings
+    days = [datetime(2024, 3, 4) + timedelta(days=k) for k in range(28)]
+    rows = [(d.date(), i) for i, d in enumerate(days) if d.weekday() < 5 or d.day == 16]  # Sat 16 March
+    f = _csv(tmp_path, rows)
+    with pytest.raises(SeqlabError) as e:
+        _read(f)
+    assert str(e.value) == (f"CSV file {str(f)!r}, column 'date': line 12 (2024-03-16) is a Saturday in a series "
+                            "otherwise on weekdays, the weekends missing: drop it to read business days (as pandas' "
+                            "asfreq('B') would), or give --fill linear or --fill ffill to read calendar days, every "
+                            "other weekend filled")
+    x, dates, said = _read(f, fill="linear")  # --fill: calendar days, the other weekends filled
+    assert not dates.business and len(x) == dates.length == 26 and dates.iso(26) == "2024-03-30"
+    without = _csv(tmp_path, [r for r in rows if str(r[0]) != "2024-03-16"], name="b.csv")
+    assert _read(without)[1].business
+    # a calendar-daily series with its weekends (more than one weekend row in 50): not taken for strays
+    full = _csv(tmp_path, [(d.date(), i) for i, d in enumerate(days)], name="full.csv")
+    assert not _read(full)[1].business
