@@ -265,6 +265,7 @@ def run_forecast(args: argparse.Namespace) -> int:
         n = len(actual)
         result["mse"] = ((preds[:n] - actual)[seen] ** 2).mean().item() if seen.any() else None
         result["tokens"], result["filled"] = int(seen.sum()), n - int(seen.sum())
+        result["actual"] = [v if ok else None for v, ok in zip(actual.tolist(), seen.tolist())]  # (null: filled)
         if band is not None:
             result["inside"] = int(((lower[:n] <= actual) & (actual <= upper[:n]))[seen].sum())
     if args.plot:

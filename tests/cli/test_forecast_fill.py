@@ -230,6 +230,9 @@ def test_forecast_data_marks_filled_actuals_and_scores_the_observed_ones(filled_
                          "--json")
     result = json.loads(printed.out)
     assert (result["tokens"], result["filled"]) == (3, 3) and result["mse"] == pytest.approx(by_hand, rel=1e-4)
+    # the actual values beside the predictions, null where filled (the text output's 'filled')
+    assert [v is None for v in result["actual"]] == [False, False, True, True, True, False]
+    assert [result["actual"][i] for i in scored] == pytest.approx([values[10 + i] for i in scored], rel=1e-6)
     # every step filled: nothing to score
     code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 3, "--data", gapped, "--start", 12)
     assert code == 0 and printed.out.splitlines()[-1] == ("no observed values to score: 3 of the 3 steps are filled "
