@@ -110,13 +110,18 @@ def test_classify_refuses_a_k_out_of_range(run, capsys, k, message):
     assert captured.out == "" and captured.err == f"seqlab: error: {message}\n"
 
 
-def test_mnist_images_top_k(tiny_mnist_run, capsys):
+def _mnist_probs(out, images) -> torch.Tensor:
+    """The tiny MNIST run's softmax over its 6 images (6, 10), computed directly from the network."""
     from seqlab.data.mnist import as_sequences, normalize, read_idx
 
-    out, images = tiny_mnist_run
     net, cfg = model_from_checkpoint(load_checkpoint(out, "best"), torch.device("cpu"))
     with torch.no_grad():
-        probs = net(as_sequences(normalize(read_idx(images, "images")), cfg.data.mode)).softmax(1)  # (6, 10)
+        return net(as_sequences(normalize(read_idx(images, "images")), cfg.data.mode)).softmax(1)
+
+
+def test_mnist_images_top_k(tiny_mnist_run, capsys):
+    out, images = tiny_mnist_run
+    probs = _mnist_probs(out, images)
     capsys.readouterr()
     assert main(["classify", "--checkpoint", str(out), "--images", str(images), "--top-k", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -172,12 +177,8 @@ def test_all_labels_refuses_top_k_and_probs(run, capsys, other, message):
 
 
 def test_mnist_images_all_labels(tiny_mnist_run, capsys):
-    from seqlab.data.mnist import as_sequences, normalize, read_idx
-
     out, images = tiny_mnist_run
-    net, cfg = model_from_checkpoint(load_checkpoint(out, "best"), torch.device("cpu"))
-    with torch.no_grad():
-        probs = net(as_sequences(normalize(read_idx(images, "images")), cfg.data.mode)).softmax(1)  # (6, 10)
+    probs = _mnist_probs(out, images)
     capsys.readouterr()
     assert main(["classify", "--checkpoint", str(out), "--images", str(images), "--all-labels"]) == 0
     lines = capsys.readouterr().out.splitlines()
