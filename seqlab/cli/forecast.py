@@ -21,9 +21,10 @@ def register(commands, train) -> None:
 
     p = train.add_parser("forecast", help="autoregressive forecasting of a univariate series",
                          description="Train a forecaster (the book's MLP, or a GRU/LSTM) on tau-lag windows "
-                                     "of the book's noisy sine, or of a CSV column (--data FILE.csv --column "
-                                     "NAME, dated by --date-column or a column named date/time/timestamp/"
-                                     "datetime; --fill linear|ffill fills its missing dates and empty cells, "
+                                     "of the book's noisy sine, or of a CSV column (--data FILE.csv [--column "
+                                     "NAME]: without it, the file's only column besides its dates; dated by "
+                                     "--date-column, a column named date/time/timestamp/datetime, or pandas' "
+                                     "unnamed index; business days (weekdays only) as pandas' freq 'B'; --fill linear|ffill fills its missing dates and empty cells, "
                                      "and the held-out MSEs leave the filled values out). "
                                      "Writes metrics.jsonl, best/last checkpoints, report.json (held-out "
                                      "one-step, multi-step and k-step MSEs, each beside the naive and, with "

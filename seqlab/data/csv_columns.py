@@ -62,11 +62,16 @@ def open_csv(path: Path):
 
 
 def date_named(header: list[str], col: int | None = None) -> list[int]:
-    """The columns (but `col`) named as dates (DATE_NAMES, any case), and an unnamed first column (the
+    """The columns (but `col`) named as dates (DATE_NAMES, any case), else an unnamed first column (the
     index pandas' to_csv writes: '', or 'Unnamed: 0' once read and written again): what --date-column
     auto looks at (it reads dates from one only when its first cell is an ISO date)."""
-    return [i for i, h in enumerate(header) if (h.lower() in DATE_NAMES or (i == 0 and h.strip().lower() in
-                                                                           ("", "unnamed: 0"))) and i != col]
+    named = [i for i, h in enumerate(header) if h.lower() in DATE_NAMES and i != col]
+    return named or ([0] if header and col != 0 and unnamed_index(header[0]) else [])
+
+
+def unnamed_index(name: str) -> bool:
+    """Whether a first column's header is that of the index pandas' to_csv writes."""
+    return name.strip().lower() in ("", "unnamed: 0")
 
 
 def value_column(path: str | Path, date_column: str | None = "auto", log=None) -> str:
@@ -76,19 +81,23 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     whose first line reads as values (no header row)."""
     path = Path(path)
     name = repr(str(path))
-    with open_csv(path) as (_, header, _):
-        pass
+    with open_csv(path) as (reader, header, _):
+        row = next((r for r in reader if any(c.strip() for c in r)), [])
     hint = headerless(header)
     if hint:
         raise SeqlabError(f"CSV file {name} needs a header row: {hint}")
-    dates = {header[i] for i in date_named(header)} | {date_column}  # (never the series, even without dates)
-    values = list(dict.fromkeys(h for h in trimmed(header) if h and h not in dates))
+    if len(header) == 1 and "its columns are:" not in no_column(name, "", header):  # (not comma-separated)
+        raise SeqlabError(no_column(name, "", header).replace(" has no column '':", ":", 1))
+    dates = {h for h in header if h.lower() in DATE_NAMES} | {date_column}  # (never the series, even without dates)
+    index = row[:1] and unnamed_index(header[0]) and (parse_timestamp(row[0]) or row[0].strip() == "0")
+    values = [h for i, h in enumerate(trimmed(header)) if h not in dates and (h or i == 0) and not (i == 0 and index)]
     if not values:
         raise SeqlabError(f"CSV file {name} has no column of values beside its dates (its columns are: "
                           f"{', '.join(header)}): add the series' column")
     if len(values) > 1:
         raise SeqlabError(f"CSV file {name} has {len(values)} value columns, so --data needs --column NAME to say "
-                          f"which holds the series; its value columns are: {', '.join(values)}: give --column NAME")
+                          f"which holds the series; its value columns are: "
+                          f"{', '.join(v or '(the unnamed first)' for v in values)}: give --column NAME")
     if log is not None:
         log(f"column {values[0]!r}: the file's only value column")
     return values[0]

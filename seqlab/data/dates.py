@@ -314,10 +314,12 @@ def _off_business_grid(head: str, cells: list[tuple[int, str]], times: list[date
     """Why dates read on a run's grid are not on it: a weekend row for a run on business days, or
     business days for a run on calendar days."""
     if grid.business:
-        weekend = next(i for i, t in enumerate(times) if t.weekday() >= 5)
-        (line, cell), day = cells[weekend], calendar.day_name[times[weekend].weekday()]
+        weekend = [i for i, t in enumerate(times) if t.weekday() >= 5]
+        (line, cell), day = cells[weekend[0]], calendar.day_name[times[weekend[0]].weekday()]
+        more = (f" (one of {len(weekend)} weekend rows: the file has one value every day, the run one every business "
+                "day; resample it to business days)") if len(weekend) > 1 else ": drop it"
         return (f"{head}, line {line}: {cell} is a {day}, off the run's business days (Monday to Friday, the weekends "
-                "skipped)")
+                f"skipped){more}")
     return (f"{head}: its dates are business days (every row a weekday, the weekends missing), the run's are one "
             f"every {grid.every}")
 

@@ -69,7 +69,10 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
                                       warn=False, grid=grid, max_gap=max_gap,
                                       max_gap_source=max_gap_source)
 
-    on_grid = fill != "none" and date_column is not None and trained.dates is not None
+    # on the run's grid when filling, and always for business days (a few weekdays with no weekend
+    # between them are as likely calendar days on their own)
+    business = trained.dates is not None and trained.dates.business
+    on_grid = (fill != "none" or business) and date_column is not None and trained.dates is not None
     try:
         try:
             notes, got = read(trained.dates if on_grid else None)
@@ -80,8 +83,9 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
                 notes, got = read(None)
             except SeqlabError:
                 raise exc from None
-            if got.dates is None or _same_step(got.dates, trained.dates):
-                raise exc from None
+            daily = business and got.dates is not None and not got.dates.months and got.dates.step == timedelta(days=1)
+            if got.dates is None or _same_step(got.dates, trained.dates) or daily:
+                raise exc from None  # (daily for a business run: the grid's refusal names the weekend row)
     except MissingColumn as exc:
         if exc.delimiter:  # the file is probably not comma-separated: that message says so
             raise

@@ -89,5 +89,26 @@ def test_a_newer_file_is_read_on_business_days(business_run, tmp_path, capsys):
     daily.write_text("date,sales\n" + "".join(f"{datetime.date(2024, 3, 4) + datetime.timedelta(days=i)},{i}\n"
                                               for i in range(20)))
     code, _, err = _dates(capsys, "--checkpoint", out, "--steps", 1, "--data", daily)
-    assert code == 2 and ("has one value every 1 day, the run in" in err and "one every 1 business day" in err)
+    assert code == 2 and err.endswith("line 7: 2024-03-09 is a Saturday, off the run's business days (Monday to "
+                                      "Friday, the weekends skipped) (one of 5 weekend rows: the file has one value "
+                                      "every day, the run one every business day; resample it to business days)\n")
     assert err.count("\n") == 1
+
+
+def test_forecast_data_reads_a_few_weekdays_on_the_runs_business_days(business_run, tmp_path, capsys):
+    # Monday .. Friday alone has no weekend between its rows (on its own: calendar days, and refused as
+    # another step); a business run reads it on its business days, without --fill too
+    out, _ = business_run
+    week = _weekdays(tmp_path / "week.csv", datetime.date(2024, 3, 4), datetime.date(2024, 3, 8))
+    code, printed, err = _dates(capsys, "--checkpoint", out, "--steps", 3, "--data", week)
+    assert code == 0 and printed == ["2024-03-11", "2024-03-12", "2024-03-13"], err
+    # a stray Saturday: the refusal names it as off the run's business days (not "resample", nor --fill)
+    stray = tmp_path / "stray.csv"
+    _weekdays(stray, datetime.date(2024, 3, 4), datetime.date(2024, 3, 22))
+    lines = stray.read_text().splitlines()
+    stray.write_text("\n".join([*lines[:11], "2024-03-16,104", *lines[11:]]) + "\n")  # after Friday the 15th
+    for fill in ([], ["--fill", "linear"]):
+        code, printed, err = _dates(capsys, "--checkpoint", out, "--steps", 2, "--data", stray, *fill)
+        assert code == 2 and err == (f"seqlab: error: CSV file {str(stray)!r}, column 'date', line 12: 2024-03-16 is "
+                                     "a Saturday, off the run's business days (Monday to Friday, the weekends "
+                                     "skipped): drop it\n"), err

@@ -21,7 +21,6 @@ def _csv(tmp_path, text, name="s.csv"):
     ("d,load\n2024-01-01,1\n", "d", "load"),  # the column --date-column names
     ("time,load\n1,1\n", "none", "load"),  # a column named as dates is never the series, even without dates
     ("date,time,load\n2024-01-01,00:00,1\n", "auto", "load"),  # (two date-like columns: neither)
-    ("load,load\n1,2\n", "auto", "load"),  # (the reader refuses the name given twice)
 ])
 def test_the_only_value_column_is_taken_and_said(tmp_path, text, date_column, column):
     said = []
@@ -106,3 +105,29 @@ def test_an_unnamed_first_column_of_dates_is_pandas_index(tmp_path, first):
     assert any("the unnamed first column, as pandas' to_csv writes an index" in line for line in said)
     numbered = _csv(tmp_path, f"{first},close\n0,1\n1,2\n2,4\n", name="n.csv")
     assert read_csv_series(numbered, "close").dates is None
+
+
+@pytest.mark.parametrize("text, said", [
+    # pandas' to_csv of a frame with a date column and its default index: the named column holds the dates
+    (",date,value\n0,2024-01-01,1\n1,2024-01-02,2\n2,2024-01-03,3\n", "date"),
+    (",value\n0,1\n1,2\n2,3\n", None),  # a RangeIndex: no dates, and nothing said about it
+])
+def test_pandas_default_index_is_no_value_and_no_date(tmp_path, text, said):
+    f = _csv(tmp_path, text)
+    logged = []
+    read = read_csv_series(f, value_column(f), log=logged.append)
+    assert (read.dates.column if read.dates else None) == said and read.x.tolist() == [1.0, 2.0, 3.0]
+    assert not any("column ''" in line for line in logged), logged
+
+
+@pytest.mark.parametrize("text, message", [
+    (",b\n10,0\n11,1\n", "has 2 value columns, so --data needs --column NAME to say which holds the series; its "
+                         "value columns are: (the unnamed first), b: give --column NAME"),  # an unnamed VALUE column
+    ("date,a,a\n2024-01-01,1,2\n", "its value columns are: a, a: give --column NAME"),
+    ("date;value\n2024-01-01;1\n", ": its header 'date;value' has no comma, and its delimiter is probably ';'"),
+])
+def test_the_value_column_is_not_guessed_where_it_is_unclear(tmp_path, text, message):
+    f = _csv(tmp_path, text)
+    with pytest.raises(SeqlabError) as e:
+        value_column(f)
+    assert message in str(e.value)

@@ -133,7 +133,7 @@ def test_a_runs_grid_keeps_business_and_calendar_days_apart(tmp_path):
     assert x == [7.0, 10.0, 13.0, 16.0, 20.0] and dates.business
     weekend = _csv(tmp_path, [("2024-01-04", 1), ("2024-01-05", 2), ("2024-01-06", 3)], name="w.csv")
     with pytest.raises(SeqlabError, match=r"line 4: 2024-01-06 is a Saturday, off the run's business days \(Monday "
-                                          r"to Friday, the weekends skipped\)$"):
+                                          r"to Friday, the weekends skipped\): drop it$"):
         _read(weekend, "linear", grid=run)
     daily = DateIndex("date", datetime(2024, 1, 1), 20, step=timedelta(days=1))
     with pytest.raises(SeqlabError, match=r"its dates are business days \(every row a weekday, the weekends "
