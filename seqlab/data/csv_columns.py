@@ -65,8 +65,13 @@ def date_named(header: list[str], col: int | None = None) -> list[int]:
     """The columns (but `col`) named as dates (DATE_NAMES, any case), else an unnamed first column (the
     index pandas' to_csv writes: '', or 'Unnamed: 0' once read and written again): what --date-column
     auto looks at (it reads dates from one only when its first cell is an ISO date)."""
-    named = [i for i, h in enumerate(header) if h.lower() in DATE_NAMES and i != col]
+    named = [i for i, h in enumerate(header) if named_as_date(h) and i != col]
     return named or ([0] if header and col != 0 and unnamed_index(header[0]) else [])
+
+
+def named_as_date(name: str) -> bool:
+    """Whether a column's name is one --date-column auto takes for dates (DATE_NAMES, any case)."""
+    return name.lower() in DATE_NAMES
 
 
 def unnamed_index(name: str) -> bool:
@@ -82,13 +87,14 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     path = Path(path)
     name = repr(str(path))
     with open_csv(path) as (reader, header, _):
-        row = next((r for r in reader if any(c.strip() for c in r)), [])
+        row = _first_row(reader)
     hint = headerless(header)
     if hint:
         raise SeqlabError(f"CSV file {name} needs a header row: {hint}")
-    if len(header) == 1 and "its columns are:" not in no_column(name, "", header):  # (not comma-separated)
-        raise SeqlabError(no_column(name, "", header).replace(" has no column '':", ":", 1))
-    dates = {h for h in header if h.lower() in DATE_NAMES} | {date_column}  # (never the series, even without dates)
+    delimiter = _other_delimiter(header)
+    if delimiter:
+        raise SeqlabError(f"CSV file {name}: {delimiter}")
+    dates = {h for h in header if named_as_date(h)} | {date_column}  # (never the series, even without dates)
     index = row[:1] and unnamed_index(header[0]) and (parse_timestamp(row[0]) or row[0].strip() == "0")
     values = [h for i, h in enumerate(trimmed(header)) if h not in dates and (h or i == 0) and not (i == 0 and index)]
     if not values:
@@ -110,7 +116,7 @@ def auto_date_column(path: str | Path, col: str) -> str | None:
         named = date_named(header, header.index(col) if col in header else None)
         if len(named) != 1:
             return None
-        row = next((r for r in reader if any(c.strip() for c in r)), [])
+        row = _first_row(reader)
     return header[named[0]] if len(row) > named[0] and parse_timestamp(row[named[0]]) is not None else None
 
 
@@ -139,13 +145,26 @@ def column_index(name: str, header: list[str], column: str, flag: str) -> int:
 
 
 def no_column(name: str, column: str, header: list[str]) -> str:
-    if len(header) == 1:  # one column: perhaps the file is not comma-separated
+    delimiter = _other_delimiter(header)
+    if delimiter:
+        return f"CSV file {name} has no column {column!r}: {delimiter}"
+    return f"CSV file {name} has no column {column!r}; its columns are: {', '.join(header)}"
+
+
+def _other_delimiter(header: list[str]) -> str:
+    """When a one-column header holds another delimiter (the file is probably not comma-separated),
+    what to do about it; else ''."""
+    if len(header) == 1:
         for delimiter, said in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
             if delimiter in header[0]:
-                return (f"CSV file {name} has no column {column!r}: its header {header[0]!r} has no comma, and "
-                        f"its delimiter is probably {said}; seqlab reads comma-separated files: save it "
-                        "as comma-separated (with '.' as the decimal point)")
-    return f"CSV file {name} has no column {column!r}; its columns are: {', '.join(header)}"
+                return (f"its header {header[0]!r} has no comma, and its delimiter is probably {said}; seqlab reads "
+                        "comma-separated files: save it as comma-separated (with '.' as the decimal point)")
+    return ""
+
+
+def _first_row(reader) -> list[str]:
+    """The first row of `reader` that is not blank ([] if none)."""
+    return next((r for r in reader if any(c.strip() for c in r)), [])
 
 
 def headerless(header: list[str], column: str | None = None, flag: str = "--column") -> str:

@@ -69,7 +69,12 @@ def looks_like_business_days(times: list[datetime], step: timedelta) -> bool:
     Thursday, are as likely calendar days). A weekend row anywhere makes them calendar days."""
     if step != timedelta(days=1) or any(t.weekday() >= 5 for t in times):
         return False
-    return any(a.weekday() + (b - a).days >= 5 for a, b in zip(times, times[1:]))  # (past Friday: a weekend)
+    return _weekends_passed(times) >= 1
+
+
+def _weekends_passed(weekdays: list[datetime]) -> int:
+    """How many of the gaps between consecutive weekday timestamps pass a weekend."""
+    return sum(a.weekday() + (b - a).days >= 5 for a, b in zip(weekdays, weekdays[1:]))  # (past Friday)
 
 
 def stray_weekend_rows(times: list[datetime], step: timedelta) -> list[int]:
@@ -80,9 +85,7 @@ def stray_weekend_rows(times: list[datetime], step: timedelta) -> list[int]:
     weekend = [i for i, t in enumerate(times) if t.weekday() >= 5]
     if not weekend or len(weekend) > max(1, len(times) // 50) or step != timedelta(days=1):
         return []
-    weekdays = [t for t in times if t.weekday() < 5]
-    skipped = sum(a.weekday() + (b - a).days >= 5 for a, b in zip(weekdays, weekdays[1:]))  # (weekends passed)
-    return weekend if skipped >= 2 else []
+    return weekend if _weekends_passed([t for t in times if t.weekday() < 5]) >= 2 else []
 
 
 def stray_weekend_message(head: str, cells: list[tuple[int, str]], times: list[datetime], stray: list[int]) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.csv_columns import DATE_NAMES, bad_row, column_index, date_named, open_csv, trimmed
+from seqlab.data.csv_columns import bad_row, column_index, date_named, named_as_date, open_csv, trimmed
 from seqlab.data.date_steps import UnevenDates
 from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.dates import show_cell as _show
@@ -139,9 +139,9 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     run's)"; `warn`: also the warning over a tenth filled, as training hears it); None prints them
     to stderr. A blank line is no row, except between the values of a one-column file, where it is
     an empty cell, as in a file of several columns: a missing value that `fill` fills; without
-    `fill` it is skipped (as pandas does), and `say` hears how many were. `grid`: with `fill`, or
-    when it is business days, the dates are read on that index's step (a run's: a newer file is
-    filled on the run's grid, not its own; a few weekdays are a business run's days). `max_gap`: with `fill`, a run of more missing values
+    `fill` it is skipped (as pandas does), and `say` hears how many were. `grid`: the dates are read on
+    that index's step (a run's, as `seqlab forecast --data` reads a newer file when it fills it, or
+    for a business-day run: filled on the run's grid, not its own; a few weekdays are its days). `max_gap`: with `fill`, a run of more missing values
     than that is refused, naming it (`fill_gaps`; `max_gap_source` follows the flag: " (the run's)").
     """
     if fill not in FILLS:
@@ -209,14 +209,14 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     if dcol is None or len(stamps) < 2:
         return _undated(values, lines, **undated)
     if auto and parse_timestamp(stamps[0][1]) is None:
-        if log is not None and header[dcol].lower() in DATE_NAMES:  # (an unnamed index of numbers: nothing to say)
+        if log is not None and named_as_date(header[dcol]):  # (an unnamed index of numbers: nothing to say)
             log(f"column {header[dcol]!r} does not hold ISO dates (line {stamps[0][0]}: {_show(stamps[0][1])}): "
                 "the rows are read as evenly spaced steps without dates (--date-column NAME names a date column)")
         return _undated(values, lines, **undated)
     hint = " (or --date-column none to read the rows as evenly spaced steps without dates)" if auto else ""
     try:
         dates, positions = DateIndex.read_cells(stamps, header[dcol], where, hint, gaps=fill != "none",
-                                                grid=grid if fill != "none" or (grid and grid.business) else None)
+                                                grid=grid)
     except UnevenDates as exc:
         if not auto:
             raise
@@ -245,7 +245,7 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
             say(line)
         values = done.values
     if log is not None:
-        how = ("found by its name" if header[dcol].lower() in DATE_NAMES else
+        how = ("found by its name" if named_as_date(header[dcol]) else
                "the unnamed first column, as pandas' to_csv writes an index")
         found = f" ({how}; --date-column none reads the rows without dates)" if auto else ""
         business = " (Mon-Fri, weekends skipped, as pandas' freq 'B')" if dates.business else ""

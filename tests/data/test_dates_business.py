@@ -27,6 +27,13 @@ def _read(path, fill="none", date_column="date", **kw):
     return read.x.tolist(), read.dates, said
 
 
+def _refusal(path, **kw) -> str:
+    """The message `_read` refuses `path` with."""
+    with pytest.raises(SeqlabError) as e:
+        _read(path, **kw)
+    return str(e.value)
+
+
 # ---- positions and dates ----
 
 def test_positions_skip_weekends_across_months_and_years():
@@ -81,12 +88,10 @@ HOLIDAY = [("2024-01-03", 7), ("2024-01-04", 10), ("2024-01-08", 16), ("2024-01-
 
 def test_a_holiday_is_a_missing_business_day_refused_without_fill(tmp_path):
     f = _csv(tmp_path, HOLIDAY)
-    with pytest.raises(SeqlabError) as e:
-        _read(f)
-    assert str(e.value) == (f"CSV file {str(f)!r}, column 'date': a gap (1 missing business day) between line 3 "
-                            "(2024-01-04) and line 4 (2024-01-08): 2 business days apart where the series steps by "
-                            "1 business day; a forecast needs an evenly spaced series: fill the gaps (--fill linear "
-                            "or --fill ffill) or resample it first")
+    assert _refusal(f) == (f"CSV file {str(f)!r}, column 'date': a gap (1 missing business day) between line 3 "
+                           "(2024-01-04) and line 4 (2024-01-08): 2 business days apart where the series steps by "
+                           "1 business day; a forecast needs an evenly spaced series: fill the gaps (--fill linear "
+                           "or --fill ffill) or resample it first")
 
 
 def test_a_holiday_is_filled_on_the_business_day_grid(tmp_path):
@@ -147,12 +152,10 @@ def test_a_stray_weekend_row_among_business_days_is_named(tmp_path):
     days = [datetime(2024, 3, 4) + timedelta(days=k) for k in range(28)]
     rows = [(d.date(), i) for i, d in enumerate(days) if d.weekday() < 5 or d.day == 16]  # Sat 16 March
     f = _csv(tmp_path, rows)
-    with pytest.raises(SeqlabError) as e:
-        _read(f)
-    assert str(e.value) == (f"CSV file {str(f)!r}, column 'date': line 12 (2024-03-16) is a Saturday in a series "
-                            "otherwise on weekdays, the weekends missing: drop it to read business days (as pandas' "
-                            "asfreq('B') would), or give --fill linear or --fill ffill to read calendar days, every "
-                            "other weekend filled")
+    assert _refusal(f) == (f"CSV file {str(f)!r}, column 'date': line 12 (2024-03-16) is a Saturday in a series "
+                           "otherwise on weekdays, the weekends missing: drop it to read business days (as pandas' "
+                           "asfreq('B') would), or give --fill linear or --fill ffill to read calendar days, every "
+                           "other weekend filled")
     x, dates, said = _read(f, fill="linear")  # --fill: calendar days, the other weekends filled
     assert not dates.business and len(x) == dates.length == 26 and dates.iso(26) == "2024-03-30"
     without = _csv(tmp_path, [r for r in rows if str(r[0]) != "2024-03-16"], name="b.csv")
