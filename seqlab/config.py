@@ -19,6 +19,8 @@ import dataclasses
 import functools
 import inspect
 import io
+import numbers
+import os
 import sys
 import textwrap
 import tokenize
@@ -156,8 +158,8 @@ def coerce(name: str, tp: Any, value: Any, *, from_text: bool = False) -> Any:
             return str(value).lower() in _TRUE
         raise bad
     if inner is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):  # numpy's int64 too
+            return int(value)
         if from_text:
             try:
                 return int(str(value))
@@ -165,7 +167,7 @@ def coerce(name: str, tp: Any, value: Any, *, from_text: bool = False) -> Any:
                 raise bad from None
         raise bad
     if inner is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):  # numpy's float32 too
             return float(value)
         if from_text:
             try:
@@ -176,6 +178,8 @@ def coerce(name: str, tp: Any, value: Any, *, from_text: bool = False) -> Any:
     if inner is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, os.PathLike):  # a pathlib.Path for --out or --data
+            return os.fspath(value)
         if from_text:
             return str(value)
         raise bad
@@ -220,6 +224,17 @@ def _build(cls: type, flat: dict[str, Any]) -> Any:
         elif f.name in flat:
             kwargs[f.name] = flat[f.name]
     return cls(**kwargs)
+
+
+def validated(cfg: Any) -> Any:
+    """`cfg` (a task's config dataclass, built in Python) checked leaf by leaf as a config file's
+    would be: the same settings, numbers made plain Python ones (numpy's int64 and float32 are
+    taken), or a SeqlabError naming the key. A trainer checks its config with this before it
+    writes anything: a run could not otherwise load its own checkpoints, whose loader checks the
+    saved config this way."""
+    if not dataclasses.is_dataclass(cfg) or isinstance(cfg, type):
+        raise SeqlabError(f"expected a config dataclass instance, got {type(cfg).__name__}")
+    return from_dict(type(cfg), to_dict(cfg), where=f"the {type(cfg).__name__} given")
 
 
 def to_dict(cfg: Any) -> dict:

@@ -48,6 +48,16 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     raise SeqlabError(unknown)
 
 
+def same_device(a: torch.device, b: torch.device) -> bool:
+    """Whether two devices are one: `cuda` (the current GPU) is `cuda:N` for that N."""
+    if a.type != b.type:
+        return False
+    if a.index is None or b.index is None:
+        index = torch.cuda.current_device() if a.type == "cuda" and torch.cuda.is_available() else 0
+        return (a.index if a.index is not None else index) == (b.index if b.index is not None else index)
+    return a.index == b.index
+
+
 @contextmanager
 def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
     """Run the block with `net` in eval mode (dropout off), then give every submodule back the

@@ -19,9 +19,13 @@ _NEW_AUTOCAST_API = hasattr(torch.amp, "custom_fwd")  # torch >= 2.4
 
 
 def autocast_enabled(device_type: str) -> bool:
-    """Whether an autocast region is active for `device_type` ("cpu" or "cuda")."""
+    """Whether an autocast region is active for `device_type` ("cpu" or "cuda"; False for a device
+    that has no autocast, such as "meta")."""
     if _NEW_AUTOCAST_API:
-        return torch.is_autocast_enabled(device_type)
+        try:
+            return torch.is_autocast_enabled(device_type)
+        except RuntimeError:  # "unknown device type for autocast"
+            return False
     if device_type == "cpu":
         return torch.is_autocast_cpu_enabled()
     return device_type == "cuda" and torch.is_autocast_enabled()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
+import numbers
 import operator
 from pathlib import Path
 from typing import Any, Hashable, Iterable, Sequence
@@ -42,6 +43,8 @@ class Vocab:
         if reserved is None or not all(isinstance(t, str) for t in reserved):
             raise SeqlabError(f"reserved_tokens must be a list of strings, e.g. ['<pad>', '<bos>', '<eos>'], "
                               f"not {reserved_tokens!r}")
+        if isinstance(min_freq, bool) or not isinstance(min_freq, numbers.Real):
+            raise SeqlabError(f"min_freq must be a number (tokens seen fewer times are <unk>), not {min_freq!r}")
         if max_size is not None and not is_int(max_size):
             raise SeqlabError(f"max_size must be an integer >= 1 (or None for no limit), not {max_size!r} "
                               "(from the command line: --max-vocab)")

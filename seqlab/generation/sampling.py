@@ -26,7 +26,7 @@ import torch
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError, is_int
 from seqlab.runtime import eval_mode
-from seqlab.training.common import model_device
+from seqlab.training.common import device_for
 
 
 def check_prefix(tokens: Sequence[Hashable], vocab: Vocab, level: str = "char") -> list[int]:
@@ -97,7 +97,7 @@ def check_generates(net) -> None:
 @torch.no_grad()
 def warm_up(net, prefix_ids: Sequence[int], device=None):
     """Feed the whole prefix once; returns (logits after the last prefix token (V,), state)."""
-    device = device or model_device(net)
+    device = device_for(net, device)
     state = net.begin_state(batch_size=1, device=device)
     X = torch.tensor([list(prefix_ids)], device=device)  # (1, T)
     logits, state = net(X, state)  # (T, V) time-major with B = 1
@@ -162,7 +162,7 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
     rows = [list(p) for p in prefixes for _ in range(num_samples)]
     if not rows or min(len(r) for r in rows) == 0:
         raise SeqlabError("a prefix is empty (or none was given): give each at least one token to start from")
-    device = device or model_device(net)
+    device = device_for(net, device)
     N, m, longest = len(rows), min(map(len, rows)), max(map(len, rows))
     if is_bidirectional(net):
         m = 1

@@ -152,6 +152,8 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
 
 def find_checkpoint(path: str | Path, which: str = "best") -> Path:
     """A checkpoint file, or the `best` (falling back to `last`) one in a run folder."""
+    if which not in NAMES:
+        raise SeqlabError(f"which={which!r}: a run folder holds the checkpoints {' and '.join(NAMES)}")
     path = Path(path)
     if path.is_file():
         return path
@@ -230,6 +232,17 @@ def resume_checkpoint(out: str | Path, task: str) -> Checkpoint:
         raise SeqlabError(f"{str(last)!r} holds no optimiser state: it cannot be resumed; train again without "
                           "--resume")
     return ckpt
+
+
+def as_checkpoint(ckpt: Checkpoint | str | Path, which: str = "best") -> Checkpoint:
+    """A loaded checkpoint as it is; a run folder or checkpoint file loaded (`load_checkpoint`):
+    the models' loaders take either."""
+    if isinstance(ckpt, Checkpoint):
+        return ckpt
+    if isinstance(ckpt, (str, Path)):
+        return load_checkpoint(ckpt, which)
+    raise SeqlabError(f"expected a checkpoint (load_checkpoint's), a run folder or a .safetensors file, "
+                      f"got {type(ckpt).__name__}")
 
 
 def expect_task(ckpt: Checkpoint, *tasks: str) -> None:

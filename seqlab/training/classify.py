@@ -23,7 +23,7 @@ from typing import Any, Callable, ClassVar, Literal
 import torch
 from torch import nn
 
-from seqlab.config import RunConfig, to_dict
+from seqlab.config import RunConfig, to_dict, validated
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import eval_mode, rng_state, seed_everything, set_rng_state
@@ -193,6 +193,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                      log=print) -> dict:
     """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out.
     With `cfg.data.data` (labelled text) `cfg.data.dataset` is set to None (the CLI refuses both given)."""
+    cfg = validated(cfg)
     if cfg.data.data is not None and cfg.data.dataset is not None:
         cfg = replace(cfg, data=replace(cfg.data, dataset=None))
     check_config(cfg)
@@ -346,10 +347,14 @@ def _plot(records: list[dict], path: Path) -> None:
                 xlabel="epoch", ylabel="accuracy", title="sequence classification")
 
 
-def model_from_checkpoint(ckpt, device: torch.device) -> tuple[nn.Module, ClassifyConfig]:
-    """The checkpoint's classifier (MNIST's SequenceClassifier, or a TextClassifier) and its config.
-    For a text classifier, classify_text.TextPredictor.from_checkpoint also tokenises raw texts as
-    the run did."""
+def model_from_checkpoint(ckpt, device: torch.device | str = "cpu") -> tuple[nn.Module, ClassifyConfig]:
+    """The checkpoint's classifier (MNIST's SequenceClassifier, or a TextClassifier) and its config,
+    from a loaded checkpoint, a run folder (its best.safetensors) or a checkpoint file. For a text
+    classifier, classify_text.TextPredictor.from_checkpoint also tokenises raw texts as the run did."""
+    from seqlab.runtime import resolve_device
+    from seqlab.training.checkpoint import as_checkpoint
+
+    ckpt, device = as_checkpoint(ckpt), resolve_device(device)
     cfg = task_config(ckpt, ClassifyConfig, "classify")  # checks the metadata and the config's types
     if cfg.data.data is not None:
         from seqlab.training.classify_text import text_model

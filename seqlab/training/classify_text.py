@@ -6,7 +6,6 @@ labels, the data's fingerprint)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import torch
@@ -241,15 +240,15 @@ class TextPredictor:
     def from_checkpoint(cls, ckpt, device: torch.device | str = "cpu", batch_size: int = 1000) -> "TextPredictor":
         """`ckpt`: a loaded checkpoint (training.checkpoint.load_checkpoint), or a run folder or
         checkpoint file (its best.safetensors)."""
-        if isinstance(ckpt, (str, Path)):
-            from seqlab.training.checkpoint import load_checkpoint
+        from seqlab.runtime import resolve_device
+        from seqlab.training.checkpoint import as_checkpoint
 
-            ckpt = load_checkpoint(ckpt, "best")
+        ckpt, device = as_checkpoint(ckpt), resolve_device(device)
         cfg = task_config(ckpt, ClassifyConfig, "classify")  # checks the metadata and the config's types
         if cfg.data.data is None:
             raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds an MNIST classifier, not a text classifier "
                               "(trained with --data): load it with seqlab.training.classify.model_from_checkpoint")
-        net, vocab, labels = text_model(ckpt, cfg, torch.device(device))
+        net, vocab, labels = text_model(ckpt, cfg, device)
         return cls(net, vocab, labels, cfg.data, device, batch_size)
 
     def encode(self, texts: list[str]) -> EncodedTexts:

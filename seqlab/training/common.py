@@ -106,16 +106,29 @@ def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weig
 def model_device(net) -> torch.device:
     """The device of the model's first parameter: an nn.Module's (a DDP wrapper's are its model's),
     or the `params` list of the book's plain-class RNNModelScratch (8.5); the CPU for none."""
+    return _params_device(net) or torch.device("cpu")
+
+
+def _params_device(net) -> torch.device | None:
     params = net.parameters() if isinstance(net, nn.Module) else getattr(net, "params", None) or ()
-    return next((p.device for p in params), torch.device("cpu"))
+    return next((p.device for p in params), None)
 
 
 def device_for(net: nn.Module, device) -> torch.device:
     """The device a library call runs on: `device` as resolve_device reads it ("cpu", "cuda:0", a
-    torch.device), or None for the device the model's parameters are on (`model_device`)."""
-    from seqlab.runtime import resolve_device
+    torch.device), or None for the device the model's parameters are on (`model_device`). A
+    device other than the one the model's parameters are on is refused (torch would fail inside
+    the first layer): move the model there first, `net.to(device)`."""
+    from seqlab.runtime import resolve_device, same_device
 
-    return model_device(net) if device is None else resolve_device(device)
+    if device is None:
+        return model_device(net)
+    device = resolve_device(device)
+    held = _params_device(net)
+    if held is not None and not same_device(held, device):
+        raise SeqlabError(f"the model is on {held} but device={str(device)!r} was asked for: move it there "
+                          f"first (net.to({str(device)!r})), or leave device out to run where the model is")
+    return device
 
 
 def check_count(value, name: str) -> int:
@@ -193,16 +206,28 @@ def _describe(expected) -> str:
     return f"a {type(expected).__name__} of {len(expected)} entries (one per layer)"
 
 
-def check_state(state: State, expected, batch_size: int) -> None:
+def check_state(state: State, expected, batch_size: int, dtype: torch.dtype | None = None) -> None:
     """Refuse a recurrent state that `begin_state(batch_size)` would not have made.
 
     `expected` mirrors the state's structure with shapes instead of tensors: a shape (a tuple
     of ints), or a tuple/list of such (an LSTM's (h, c), or one entry per layer). A tensor's
     batch is its second-to-last dimension and its hidden size its last ((L, B, H) or (B, H)).
-    Shapes only: no host sync.
+    `dtype`: the one every tensor must have (a fused layer's weights' dtype: torch's kernels
+    fail on another one deep inside). Shapes and dtypes only: no host sync.
     """
     if not _same_shapes(state, expected):  # the common case stays a few shape comparisons
         _explain_state(state, expected, batch_size)
+    if dtype is not None:
+        wrong = next((t.dtype for t in _tensors(state) if t.dtype != dtype), None)
+        if wrong is not None:
+            raise SeqlabError(f"the state is {wrong} but the model's weights are {dtype}: start from "
+                              f"net.begin_state({batch_size}), or cast the state with .to({dtype})")
+
+
+def _tensors(state) -> list[torch.Tensor]:
+    if isinstance(state, torch.Tensor):
+        return [state]
+    return [t for s in state for t in _tensors(s)]
 
 
 def _same_shapes(state, expected) -> bool:

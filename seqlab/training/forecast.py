@@ -37,7 +37,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from seqlab.config import RunConfig, to_dict
+from seqlab.config import RunConfig, to_dict, validated
 from seqlab.data.dates import DateIndex
 from seqlab.data.registry import file_fingerprint
 from seqlab.data.timeseries import lag_features
@@ -140,6 +140,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
 
     Under torchrun (gloo) each rank trains on its share of every global batch, rank 0 alone
     writes and reports (the other ranks return an empty dict)."""
+    cfg = validated(cfg)
     _check(cfg)
     dist, device, log = D.join(cfg.train.batch_size, torch.device("cpu"), log)
     out = Path(cfg.run.out)
@@ -251,7 +252,11 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
 
 
 def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
-    """The model, its series (as trained on) and its config, from a forecast checkpoint."""
+    """The model, its series (as trained on) and its config, from a forecast checkpoint: a loaded
+    one, a run folder (its best.safetensors) or a checkpoint file."""
+    from seqlab.training.checkpoint import as_checkpoint
+
+    ckpt = as_checkpoint(ckpt)
     cfg = task_config(ckpt, ForecastConfig, "forecast")  # checks the metadata and the config's types
     if "series" not in ckpt.extra:
         raise bad_checkpoint(ckpt, "it holds no series tensor")

@@ -31,14 +31,14 @@ from typing import Iterable, Literal
 import torch
 from torch import nn
 
-from seqlab.config import RunConfig, to_dict
+from seqlab.config import RunConfig, to_dict, validated
 from seqlab.data.corpora import LMCorpus
 from seqlab.data.sampling import LMBatches
 from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.runtime import rng_state, set_rng_state
-from seqlab.training.checkpoint import (Checkpoint, check_resume_config, load_optimizer, resume_checkpoint,
+from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_resume_config, load_optimizer, resume_checkpoint,
                                         save_checkpoint, task_config)
 from seqlab.training import common
 from seqlab.training.common import check_count, detach_state, grad_clipping, make_optimizer
@@ -174,6 +174,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     """
     from seqlab.runtime import resolve_device, seed_everything
 
+    cfg = validated(cfg)  # a value its own checkpoint's loader would refuse: refused before anything is read
     corpus = load_corpus(cfg) if corpus is None else corpus
     out = Path(cfg.run.out)
     if not cfg.run.resume:
@@ -342,10 +343,14 @@ def _load_model(net: nn.Module, ckpt: Checkpoint) -> None:
                           f"({detail[:160]}); use the same --cell/--impl/--hidden/--layers/--embed options") from None
 
 
-def model_from_checkpoint(ckpt: Checkpoint, device: torch.device) -> tuple[nn.Module, LMConfig]:
-    """Rebuild an LM and its config from a checkpoint (plain data only, no code)."""
+def model_from_checkpoint(ckpt: Checkpoint | str | Path, device: torch.device | str = "cpu"
+                          ) -> tuple[nn.Module, LMConfig]:
+    """Rebuild an LM and its config from a checkpoint (plain data only, no code): a loaded one, a
+    run folder (its best.safetensors) or a checkpoint file; on `device` ("cpu", "cuda", ...)."""
     from seqlab.data.vocab import Vocab
+    from seqlab.runtime import resolve_device
 
+    ckpt, device = as_checkpoint(ckpt), resolve_device(device)
     cfg = task_config(ckpt, LMConfig, "lm")  # checks the task, the metadata and the config's types
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     net = build_lm(cfg.model, len(vocab))

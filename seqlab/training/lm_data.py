@@ -25,6 +25,10 @@ def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None) -> LMCo
 
     d = cfg.data
     max_tokens = None if d.max_tokens is not None and d.max_tokens < 0 else d.max_tokens  # -1: all
+    if d.dataset is None and d.data is None and vocab is not None:
+        raise SeqlabError("the run was trained on a corpus built in Python, which it cannot read again: "
+                          "give a text to score with --data FILE (or score the corpus with "
+                          "seqlab.training.lm.evaluate_lm)")
     if (d.dataset is None) == (d.data is None):
         raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
     data = run_data_file(d.data, source, run_folder) if d.data is not None else None
@@ -40,9 +44,9 @@ def data_config_for(cfg: LMConfig, corpus: LMCorpus, resumed: Checkpoint | None 
     evaluate`/`generate` read the held-out split (and the vocabulary's source) from there.
 
     A `cfg.data` left empty is filled in from the corpus (a registered data set or a text file,
-    and the options it was built with; a corpus built in memory stays unnamed: the library's
-    evaluate_lm still scores it); one that names another data set, file, token level or build
-    options than the corpus is refused, since the run would save a description of text it did not
+    and the options it was built with; a corpus built in memory stays unnamed, its token level
+    recorded: the library's evaluate_lm scores it, `seqlab evaluate --data FILE` a file); one
+    that names another data set, file, token level or build options than the corpus is refused, since the run would save a description of text it did not
     train on. `resumed`: the checkpoint a resumed run goes on from; one saved before runs recorded
     their corpus's build options keeps its own record (an empty cfg.data takes it), and only the
     data set and level are compared."""
@@ -61,8 +65,8 @@ def data_config_for(cfg: LMConfig, corpus: LMCorpus, resumed: Checkpoint | None 
             d = dataclasses.replace(d, dataset=corpus.name, level=corpus.level)
         elif isinstance(path, str):
             d = dataclasses.replace(d, data=path, level=corpus.level)
-        else:
-            return cfg
+        else:  # built in memory: no source to record, but its level (generate splits a prefix by it)
+            return dataclasses.replace(cfg, data=dataclasses.replace(d, level=corpus.level))
         built = corpus.built_with or {}  # and how it was built: a resume reads the same text again
         if built:
             d = dataclasses.replace(d, max_tokens=built["max_tokens"], min_freq=built["min_freq"],

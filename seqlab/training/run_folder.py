@@ -184,7 +184,8 @@ def check_run_folder(run: Any, log=print) -> None:
     # without last.safetensors there is nothing to resume from (see resume_checkpoint)
     fix = ("pass --resume to continue it, --overwrite to replace it" if (Path(run.out) / "last.safetensors").exists()
            else "pass --overwrite to replace it")
-    raise SeqlabError(f"{str(run.out)!r} already holds a run ({held}): {fix}, or choose another --out")
+    raise SeqlabError(f"{str(run.out)!r} already holds a run ({held}): {fix}, or choose another --out "
+                      "(from Python: RunConfig's resume, overwrite or out)")
 
 
 def open_run_folder(run: Any, log=print) -> Path:

@@ -220,7 +220,7 @@ def fit(cfg, *, log=print) -> dict:
     record also holds `best_epoch`: the epoch best.safetensors holds (lowest valid loss)."""
     from pathlib import Path
 
-    from seqlab.config import to_dict
+    from seqlab.config import to_dict, validated
     from seqlab.data.translation import BOS, PAIR_TOKENS, batches, cut_counts, legacy_pair_tokens, load_translation
     from seqlab.errors import SeqlabError
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
@@ -234,6 +234,7 @@ def fit(cfg, *, log=print) -> dict:
                                        resumed_note)
     from seqlab.training.progress import progress
 
+    cfg = validated(cfg)
     d, m, tr, run = cfg.data, cfg.model, cfg.train, cfg.run
     for name, value in (("batch_size", tr.batch_size), ("epochs", tr.epochs)):
         if value <= 0:
@@ -365,15 +366,18 @@ def _first_lowest(records: list[dict]) -> int | None:
     return epoch
 
 
-def load_translator(ckpt, device: torch.device):
-    """(model in eval mode, TranslationData-like holder) from a translate checkpoint."""
+def load_translator(ckpt, device: torch.device | str = "cpu"):
+    """(model in eval mode, TranslationData-like holder) from a translate checkpoint: a loaded
+    one, a run folder (its best.safetensors) or a checkpoint file; on `device`."""
     from types import SimpleNamespace
 
     from seqlab.cli.translate import TranslateConfig
     from seqlab.data.vocab import Vocab
     from seqlab.models.seq2seq import build_seq2seq
-    from seqlab.training.checkpoint import load_weights, task_config
+    from seqlab.runtime import resolve_device
+    from seqlab.training.checkpoint import as_checkpoint, load_weights, task_config
 
+    ckpt, device = as_checkpoint(ckpt), resolve_device(device)
     cfg = task_config(ckpt, TranslateConfig, "translate")  # checks the metadata and the config's types
     m = cfg.model
     src_vocab, tgt_vocab = Vocab.from_dict(ckpt.meta["src_vocab"]), Vocab.from_dict(ckpt.meta["tgt_vocab"])

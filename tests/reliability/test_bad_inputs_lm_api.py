@@ -267,3 +267,20 @@ def test_evaluate_lm_still_scores_a_good_stream():
     net = scratch_book(V)
     loss_sum, n = evaluate_lm(net, torch.arange(V), batch_size=2, num_steps=3)
     assert n == V - 1 and math.isfinite(loss_sum)
+
+
+# --- a state of another dtype than a fused layer's weights (torch: "get_mkldnn_dtype: unsupported") ---
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_a_fused_model_names_a_state_of_another_dtype(dtype):
+    net = MODELS["one-hot lstm"]()
+    state = tuple(s.to(dtype) for s in net.begin_state(2))
+    with pytest.raises(SeqlabError, match=f"the state is {dtype} but the model's weights are torch.float32"):
+        net(torch.tensor([[1, 2], [3, 4]]), state)
+    wide = RNNModel(nn.LSTM(V, 8), V).double()  # a float64 model takes its own float64 state
+    assert wide(torch.tensor([[1, 2]]), wide.begin_state(1))[0].dtype == torch.float64
+
+
+@pytest.mark.parametrize("min_freq", ["2", None, True])
+def test_vocab_refuses_a_min_freq_that_is_not_a_number(min_freq):
+    with pytest.raises(SeqlabError, match="min_freq must be a number"):
+        Vocab(list(TEXT), min_freq)  # TypeError: '<' not supported between 'int' and 'str'

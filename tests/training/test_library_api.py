@@ -94,8 +94,10 @@ def test_train_and_evaluate_take_the_models_device_by_default(book_chars):
     assert evaluate_lm(net, book_chars.valid) == evaluate_lm(net, book_chars.valid, device="cpu")
     from seqlab.training.common import device_for
 
-    assert device_for(net.to("meta"), None) == torch.device("meta")  # None: the parameters' device, not "cpu"
     assert device_for(net, "cpu") == torch.device("cpu")
+    assert device_for(net.to("meta"), None) == torch.device("meta")  # None: the parameters' device, not "cpu"
+    with pytest.raises(SeqlabError, match="the model is on meta but device='cpu' was asked for: move it there"):
+        device_for(net, "cpu")  # (torch failed inside the first layer, or returned meta tensors)
 
 
 def _nmt(attention, dropout=0.0):
