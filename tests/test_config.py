@@ -212,3 +212,30 @@ def test_field_docs_are_the_comments_at_the_end_of_each_fields_line(tmp_path, mo
     monkeypatch.syspath_prepend(str(tmp_path))
     mod = importlib.import_module("docs_mod")
     assert field_docs(mod.Twice) == {"a": "the second"} and field_docs(mod.Nested) == {"b": "under an if"}
+
+
+def test_every_lm_config_says_how_to_train_it_in_its_header():
+    # each LM recipe's comment header gives the command that trains it, as ptb_small's does: five
+    # (ptb_lstm, wikitext2_lstm, tinyshakespeare_lstm, timemachine_deep_lstm, timemachine_bilstm) gave none
+    import shlex
+    from pathlib import Path
+
+    from seqlab.cli import build_parser
+    from seqlab.config import build_config
+    from seqlab.errors import SeqlabError
+    from seqlab.training.lm import LMConfig
+
+    def is_lm(path):
+        try:
+            return build_config(LMConfig, {"config": str(path)}) is not None
+        except SeqlabError:
+            return False
+
+    lm = [p for p in sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml")) if is_lm(p)]
+    assert len(lm) >= 15
+    for path in lm:
+        header = path.read_text().split("\n[", 1)[0].splitlines()
+        commands = [line[2:] for line in header if line.startswith("# seqlab train lm --config ")]
+        assert len(commands) == 1, f"{path.name}: no `seqlab train lm --config` line in its comment header"
+        args = build_parser().parse_args(shlex.split(commands[0].split("  ")[0])[1:])  # 2 spaces: a comment
+        assert args.config == f"configs/{path.name}" and args.out, path.name
