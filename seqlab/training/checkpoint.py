@@ -156,6 +156,9 @@ def find_checkpoint(path: str | Path, which: str = "best") -> Path:
         raise SeqlabError(f"which={which!r}: a run folder holds the checkpoints {' and '.join(NAMES)}")
     path = Path(path)
     if path.is_file():
+        if path.suffix != ".safetensors" and not _safetensors_start(path):  # a text file given by mistake, say
+            raise SeqlabError(f"{str(path)!r} is not a checkpoint: give a training run's --out folder or its "
+                              "best.safetensors")
         return path
     if path.is_dir():
         for name in (which, *[n for n in NAMES if n != which]):
@@ -168,6 +171,19 @@ def find_checkpoint(path: str | Path, which: str = "best") -> Path:
                           f"last.safetensors there (the --out folder of a training run){aside_note(path)}")
     raise SeqlabError(f"checkpoint {str(path)!r} not found: give a training run's --out folder "
                       "or a .safetensors file")
+
+
+def _safetensors_start(path: Path) -> bool:
+    """Whether a file begins as a safetensors file does: an 8-byte little-endian header length that
+    fits in the file, then the header's JSON '{'. (A file of another name may be a renamed
+    checkpoint; one that does not begin so is no checkpoint, damaged or not.)"""
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(9)
+        size = path.stat().st_size
+    except OSError:
+        return True  # load_checkpoint says why it cannot be read
+    return len(start) == 9 and 2 <= int.from_bytes(start[:8], "little") <= size - 8 and start[8:] == b"{"
 
 
 def load_checkpoint(path: str | Path, which: str = "best") -> Checkpoint:

@@ -176,6 +176,32 @@ def test_pickle_payload_is_refused_and_not_executed(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
+
+def test_a_file_that_is_no_safetensors_is_not_a_checkpoint_not_a_damaged_one(tmp_path, capsys):
+    # `evaluate --checkpoint shk.txt` said "corrupted or truncated ... use the other of best/last, or
+    # retrain", as if a run's checkpoint were damaged
+    from seqlab.cli import main
+
+    text, empty, pt = tmp_path / "shk.txt", tmp_path / "notes.md", tmp_path / "model.pt"
+    text.write_text("First Citizen:\nBefore we proceed any further, hear me speak.\n")
+    empty.write_bytes(b"")
+    torch.save({"w": torch.ones(2)}, pt)  # a torch.save zip: not a checkpoint here either
+    for path in (text, empty, pt):
+        with pytest.raises(SeqlabError, match=f"^{str(path)!r} is not a checkpoint: give a training run's --out "
+                                              "folder or its best.safetensors$"):
+            load_checkpoint(path)
+    assert main(["evaluate", "--checkpoint", str(text)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a checkpoint" in err and "corrupted" not in err and err.count("\n") == 1
+    # a checkpoint under another name still loads; a damaged .safetensors is still called damaged
+    save_checkpoint(tmp_path / "best.safetensors", model={"w": torch.ones(1)}, meta={"task": "lm"})
+    renamed = tmp_path / "run1.ckpt"
+    renamed.write_bytes((tmp_path / "best.safetensors").read_bytes())
+    assert load_checkpoint(renamed).meta["task"] == "lm"
+    (tmp_path / "best.safetensors").write_bytes(text.read_bytes())
+    with pytest.raises(SeqlabError, match="corrupted or truncated"):
+        load_checkpoint(tmp_path / "best.safetensors")
+
 def test_missing_and_wrong_task(tmp_path):
     with pytest.raises(SeqlabError, match="no checkpoint in"):
         load_checkpoint(tmp_path)
