@@ -44,11 +44,92 @@ def check_prefix(tokens: Sequence[Hashable], vocab: Vocab, level: str = "char") 
     if missing:
         what = "characters" if level == "char" else "words"
         shown = ", ".join(repr(t) for t in missing[:20])
-        hint = " (this vocabulary is lower-case: try a lower-case prefix)" if any(
-            isinstance(t, str) and t.lower() != t and t.lower() in vocab for t in missing) else ""
-        hint = hint or _normal_form_hint(tokens, vocab, level)
-        raise SeqlabError(f"the prefix has {what} not in the model's vocabulary: {shown}{hint}")
+        raise SeqlabError(f"the prefix has {what} not in the model's vocabulary: {shown}"
+                          f"{_missing_hint(missing, tokens, vocab, level)}")
     return [vocab.token_to_idx[t] for t in tokens]
+
+
+def _missing_hint(missing: list, tokens: Sequence[Hashable], vocab: Vocab, level: str) -> str:
+    """What to type instead, as " (...)", or "": the lower-case words, the corpus's way of writing
+    punctuation (`_corpus_spelling`), <unk> for a word the model cannot know, the Unicode form."""
+    hints, left = [], [t for t in missing if isinstance(t, str)]
+    if any(t.lower() != t and t.lower() in vocab for t in left):
+        hints.append("this vocabulary is lower-case: try a lower-case prefix")
+        left = [t for t in left if t.lower() not in vocab]
+    if level == "word":
+        spelt = {t: _corpus_spelling(t, vocab) for t in left}
+        split = [words for words, absent in filter(None, spelt.values()) if not absent]
+        if split:
+            at = sorted({w for words in split for w in words if len(w) == 3 and w[0] == "@" == w[-1]})
+            inside = f" (and {' '.join(w[1] for w in at)} inside a word as {' '.join(at)})" if at else ""
+            hints.append(f"this corpus writes punctuation as separate words{inside}: "
+                         + ", ".join(repr(" ".join(words)) for words in split[:8]))
+        absent = sorted({c for _, marks in filter(None, spelt.values()) for c in marks})
+        if absent:
+            them = "it" if len(absent) == 1 else "them"
+            hints.append(f"this corpus has no {', '.join(map(repr, absent))}: leave {them} out")
+        left = [t for t in left if not spelt[t]]
+        if left and _learned_unk(vocab):
+            hints.append("the model read its training text's rare words as <unk>: type <unk> in place of "
+                         + ", ".join(repr(t) for t in left[:8]))
+    if not hints:
+        return _normal_form_hint(tokens, vocab, level)
+    return f" ({'; '.join(hints)})"
+
+
+_CONTRACTIONS = ("n't", "'s", "'re", "'ve", "'ll", "'d", "'m", "'t")  # endings PTB / WikiText write apart
+_PUNCT = "\"'.,;:!?()[]{}«»“”‘’-…"
+
+
+def _corpus_spelling(word: str, vocab: Vocab) -> tuple[list[str], str] | None:
+    """How a tokenized corpus (PTB, WikiText) writes `word`, when `word` is none of its words: the
+    words, and the punctuation marks at its edges the corpus has none of (to leave out). Punctuation
+    split off ('game,' -> game ,), an ending ("don't" -> do n't, or don 't), WikiText's @-@ for a
+    hyphen inside a word ('well-known' -> well @-@ known; @,@ and @.@ in numbers). None when the
+    word's letters are not the corpus's words either way."""
+    lead = len(word) - len(word.lstrip(_PUNCT))
+    trail = len(word) - len(word.rstrip(_PUNCT))
+    if lead == len(word):  # punctuation alone ('?!', '...')
+        return _split_punct(word, vocab)
+    middle = _split_core(word[lead:len(word) - trail], vocab)
+    if middle is None:
+        return None
+    (before, absent_before), (after, absent_after) = (_split_punct(word[:lead], vocab),
+                                                      _split_punct(word[len(word) - trail:], vocab))
+    return [*before, *middle, *after], absent_before + absent_after
+
+
+def _split_punct(run: str, vocab: Vocab) -> tuple[list[str], str]:
+    """A run of punctuation as the vocabulary's words (whole: '...', else one word a mark), and the
+    marks the vocabulary lacks."""
+    if not run or run in vocab:
+        return [run] if run else [], ""
+    return [c for c in run if c in vocab], "".join(c for c in run if c not in vocab)
+
+
+def _split_core(core: str, vocab: Vocab) -> list[str] | None:
+    """A word with its outer punctuation off, as the vocabulary's words: itself, an ending split
+    off, or its parts around - , . written @-@ @,@ @.@ (each part split again)."""
+    if core in vocab:
+        return [core]
+    for ending in _CONTRACTIONS:
+        stem = core[:-len(ending)]
+        if core.endswith(ending) and stem and stem in vocab and ending in vocab:
+            return [stem, ending]
+    for mark in "-,.":
+        if mark in core and f"@{mark}@" in vocab:
+            parts = [_split_core(p, vocab) if p else None for p in core.split(mark)]
+            if None not in parts:
+                return [w for i, p in enumerate(parts) for w in ([f"@{mark}@"] if i else []) + p]
+    return None
+
+
+def _learned_unk(vocab: Vocab) -> bool:
+    """Whether <unk> was a word of the training text (PTB and WikiText write one for each rare word),
+    or the vocabulary left training words out (--min-freq, --max-vocab): the model then learned
+    where an unknown word goes, and <unk> in a prefix stands for one."""
+    unk = vocab.to_tokens(vocab.unk)
+    return any(t == unk or t not in vocab for t, _ in vocab.token_freqs)
 
 
 def _normal_form_hint(tokens: Sequence[Hashable], vocab: Vocab, level: str) -> str:

@@ -9,7 +9,8 @@ from torch import nn
 
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
-from seqlab.generation.sampling import choose, generate, generate_batch, generate_ids, next_token, predict_ch8, warm_up
+from seqlab.generation.sampling import (check_prefix, choose, generate, generate_batch, generate_ids, next_token,
+                                       predict_ch8, warm_up)
 from seqlab.models.lm import ModelConfig, RNNModel, build_lm
 
 from reference_decode import book_predict_ch8  # tests/generation, on the test path
@@ -98,6 +99,44 @@ def test_prefix_in_another_unicode_form_says_which_form_fits(corpus_form, typed_
     with pytest.raises(SeqlabError) as plain:  # a character the corpus lacks in any form: no such hint
         generate(_model(len(vocab)), vocab, list("zoé"), 3)
     assert "Unicode form" not in str(plain.value)
+
+
+def _refusal(vocab, words):
+    with pytest.raises(SeqlabError) as e:
+        check_prefix(words, vocab, "word")
+    return str(e.value)
+
+
+def test_an_unknown_prefix_word_says_to_type_unk_where_the_model_learned_it():
+    # PTB writes "<unk>" for its rare words: `--prefix "the xyzzyq company"` was refused with no word
+    # on <unk>, which the model knows and which stands for an unknown word
+    ptb = Vocab("the <unk> company said the <unk> rose".split())
+    assert _refusal(ptb, "the xyzzyq company".split()).endswith(
+        "not in the model's vocabulary: 'xyzzyq' (the model read its training text's rare words as <unk>: "
+        "type <unk> in place of 'xyzzyq')")
+    assert check_prefix("the <unk> company".split(), ptb, "word") == [ptb["the"], ptb.unk, ptb["company"]]
+    # --min-freq 2 made the words seen once <unk> in training: the same
+    assert "type <unk> in place of 'xyzzyq'" in _refusal(Vocab("the the cat said".split(), min_freq=2), ["xyzzyq"])
+    # training never held <unk> (every word kept, none written): no such advice
+    assert _refusal(Vocab("the cat said".split()), ["xyzzyq"]).endswith("vocabulary: 'xyzzyq'")
+
+
+def test_prefix_words_with_punctuation_attached_are_spelt_as_the_corpus_writes_them():
+    # WikiText writes punctuation as words of its own (and - inside a word as @-@): "The game, however,
+    # was released." was refused as 'game,', 'however,', 'released.' with no hint why
+    wiki = Vocab("The game , however , was released . a well @-@ known ( film ) that don 't <unk>".split())
+    assert _refusal(wiki, "The game, however, was released.".split()).endswith(
+        "'game,', 'however,', 'released.' (this corpus writes punctuation as separate words: 'game ,', "
+        "'however ,', 'released .')")
+    message = _refusal(wiki, "a well-known (film) that don't".split())
+    assert message.endswith("(this corpus writes punctuation as separate words (and - inside a word as @-@): "
+                            "'( film )', \"don 't\", 'well @-@ known')")
+    # PTB writes no punctuation at all, and n't apart; its lower case is said as before
+    ptb = Vocab("the game was n't released do <unk>".split())
+    assert _refusal(ptb, "The game, wasn't released.".split()).endswith(
+        "(this vocabulary is lower-case: try a lower-case prefix; this corpus writes punctuation as separate "
+        "words: \"was n't\"; this corpus has no ',', '.': leave them out)")
+    assert "type <unk> in place of 'gamez,'" in _refusal(ptb, ["gamez,"])  # letters it lacks: no respelling
 
 
 def _models(V):
