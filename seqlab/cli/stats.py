@@ -15,6 +15,8 @@ def register(commands, train) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", help="a registered data set (timemachine, tinyshakespeare, ptb, wikitext-2)")
     src.add_argument("--data", metavar="FILE", help="any UTF-8 text file")
+    p.add_argument("--split", choices=("train", "valid", "test"), default=None,
+                   help="which file of a data set with splits (ptb, wikitext-2) to count (default: train)")
     p.add_argument("--level", choices=("word", "char"), default="word")
     p.add_argument("--style", choices=("book", "raw"), default=None,
                    help="book: letters only, lower case (default for timemachine); raw: text as is")
@@ -37,8 +39,11 @@ def run(args: argparse.Namespace) -> int:
 
         check_plot_path(args.plot)
     check_text_dataset(args.dataset)
+    split = _split(args)
     name = args.dataset or args.data
-    path = dataset_file(args.dataset) if args.dataset else args.data
+    if split is not None:
+        name = f"{name} {split} split"
+    path = dataset_file(args.dataset, split and f"{split}.txt") if args.dataset else args.data
     style = args.style or _STYLE.get(args.dataset or "", "raw")
     # the text's own tokens: no line-end markers (a word "<eos>" written in the text is counted)
     tokens = [t for chunk in token_chunks(read_text(path), args.level, style, line_ends=False) for t in chunk]
@@ -51,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         for table in result["ngrams"].values():
             del table["freqs"]
-        result.update(dataset=name, level=args.level, plot=args.plot)
+        result.update(dataset=args.dataset or args.data, split=split, level=args.level, plot=args.plot)
         print(to_json(result))
         return 0
     uni = result["ngrams"][1]
@@ -69,3 +74,22 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"\nplot written to {args.plot}")
     return 0
+
+
+def _split(args: argparse.Namespace) -> str | None:
+    """The split counted: --split, by default train, for a data set of train/valid/test files (PTB,
+    WikiText-2); None for one text (--split refused: it has none). A --data folder (of splits, say)
+    is refused naming its file of that split."""
+    from seqlab.data.registry import SPLIT_NAMES, check_not_folder, get_dataset
+    from seqlab.errors import SeqlabError
+
+    if args.data is not None:
+        check_not_folder(args.data, prefer=(SPLIT_NAMES[args.split or "train"],))
+    has_splits = args.dataset is not None and set(SPLIT_NAMES.values()) <= set(get_dataset(args.dataset).files)
+    if has_splits:
+        return args.split or "train"
+    if args.split is not None:
+        what = args.dataset or repr(args.data)
+        raise SeqlabError(f"--split {args.split}: {what} is one text, without splits: leave --split out (it "
+                          "chooses which file of ptb or wikitext-2 to count)")
+    return None

@@ -194,6 +194,21 @@ def split_files(path: str | Path) -> dict[str, Path] | None:
     return files
 
 
+def check_not_folder(path: str | Path, prefer: tuple[str, ...] = ()) -> None:
+    """Refuse a folder given where a text file is read, naming a .txt file in it: the first of
+    `prefer` that it holds (evaluate: its test.txt; stats: its train.txt), else the first by name.
+    A folder without one is left to the reader's own "is a folder" error."""
+    folder = Path(path)
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.suffix == ".txt" and p.is_file())
+    except OSError:  # not a folder (the reader says what it is), or not one we may list
+        return
+    if names:
+        example = next((n for n in prefer if n in names), names[0])
+        raise SeqlabError(f"{str(path)!r} is a folder, not a text file: give a file in it, e.g. "
+                          f"{str(folder / example)!r}")
+
+
 def file_fingerprint(path: str | Path, names: list[str] | None = None) -> dict:
     """Where a user's --data file is (absolute: the path as typed was relative to the folder the
     run started in) and its sha256, kept in the run's checkpoints for `run_data_file`. With
@@ -241,7 +256,11 @@ def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path |
     candidates = [Path(fingerprint["path"]), Path(typed)]
     if run_folder is not None and not Path(typed).is_absolute():
         candidates += [Path(run_folder) / typed, Path(run_folder).parent / typed]
-    found = [p for p in dict.fromkeys(candidates) if (_is_dir(p) if folder else _is_file(p))]
+    # the run folder itself is never its data: --data d4 --out runs/d4, d4 moved away, found runs/d4
+    # (its parent / typed) and blamed it as the data "changed since the run was trained"
+    run = _resolved(run_folder) if run_folder is not None else None
+    found = [p for p in dict.fromkeys(candidates)
+             if (_is_dir(p) if folder else _is_file(p)) and (run is None or _resolved(p) != run)]
     differs = {}
     for path in found:
         if folder:
@@ -262,6 +281,15 @@ def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path |
     why = f" ({differs[found[0]]})" if folder else " (its sha256 differs)"
     raise SeqlabError(f"{str(found[0])!r} has changed since the run was trained{why}: its held-out part would not "
                       f"be the run's; restore the {what} the run was trained on")
+
+
+def _resolved(path: str | Path) -> Path:
+    """The absolute path with links resolved, as far as it can be (a folder on the way that cannot
+    be read leaves the path as it is)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(path).absolute()
 
 
 def cache_dir() -> Path:

@@ -99,6 +99,7 @@ def _build_options(d, corpus: LMCorpus) -> list[tuple[str, object, object]]:
 
 UNK_WARN = 0.05  # a larger share of held-out <unk> made by the vocabulary is warned about
 UNSEEN_WARN = 0.005  # ... and this share when training had none (each costs ~ the worst loss: ~ +5% ppl at 0.5%)
+KEEP_EITHER = "a larger --max-vocab or a lower --min-freq keeps more words"  # unk_note's advice, by default
 
 
 def unk_rates(corpus: LMCorpus) -> dict:
@@ -123,11 +124,12 @@ def unk_warning(corpus: LMCorpus, split: str, rate_key: str = "unk_rate") -> str
     """A note on the <unk> of a held-out split, when they make its perplexity misleading, else None
     (`unk_note`; `rate_key`: the name the split's whole <unk> share is reported under)."""
     return unk_note(corpus.unk_rate(split), corpus.oov_rate(split), corpus.unk_rate("train"), len(corpus.vocab),
-                    rate_key=rate_key)
+                    rate_key=rate_key, keep=vocab_advice(corpus.vocab, corpus.built_with))
 
 
 def unk_note(share: float, oov_share: float, train_share: float | None, vocab_size: int,
-             scored: str | None = None, rate_key: str = "unk_rate", case: str | None = None) -> str | None:
+             scored: str | None = None, rate_key: str = "unk_rate", case: str | None = None,
+             keep: str | None = None) -> str | None:
     """A note on the <unk> among scored targets (`share` of them; `oov_share`: less the "<unk>"
     written in the text), when they make the perplexity misleading, else None:
 
@@ -140,7 +142,7 @@ def unk_note(share: float, oov_share: float, train_share: float | None, vocab_si
 
     `scored`: a text file's path (`seqlab evaluate --data`), named in the note; else a held-out split.
     `case`: `other_case`'s note (most <unk> are known words in another letter case), said instead
-    of the advice on the vocabulary."""
+    of the advice on the vocabulary; `keep`: that advice (`vocab_advice`), by default the two options."""
     ones, tokens = (("the held-out ones", "the held-out tokens") if scored is None else
                     (f"the tokens of {scored!r}",) * 2)
     case_advice = f", and {case} and score it again; as it is, the perplexity says little" if case else None
@@ -160,8 +162,37 @@ def unk_note(share: float, oov_share: float, train_share: float | None, vocab_si
                 f"({rate_key} {share:.1%} counts the <unk> written in the text too)")
     return head + (case_advice or (
             ": predicting the one <unk> for all of them is easy, so the perplexity understates the cost of rare "
-            "words and compares only with runs of the same vocabulary; a larger --max-vocab or a lower "
-            "--min-freq keeps more words"))
+            "words and compares only with runs of the same vocabulary; " + (keep or KEEP_EITHER)))
+
+
+def vocab_advice(vocab, built: dict | None = None) -> str:
+    """What would put more words in the vocabulary, for `unk_note`: only the option that left training
+    words out. `built`: the corpus's build options (`LMCorpus.built_with`: min_freq, max_size); without
+    them (a run's vocabulary read back), what its counts show. Every training word kept: neither
+    option changes anything, the <unk> are words the training text never had."""
+    from seqlab.data.corpora import EOS
+    from seqlab.data.vocab import UNK
+
+    freqs = vocab.token_freqs  # the training split's counts, most frequent first
+    if not freqs:  # (a vocabulary saved without its counts: nothing to tell)
+        return KEEP_EITHER
+    dropped = [f for t, f in freqs if t not in vocab]
+    if not dropped:
+        return ("the vocabulary holds every word of the training text, so these are words the training text "
+                "never had: more (or more varied) training text is the fix, not --max-vocab or --min-freq")
+    kept = [f for t, f in freqs if t in vocab and t not in (UNK, EOS)]  # the words the vocabulary added
+    more = (f" more of the training text's words ({len(dropped):,} of its {len(kept) + len(dropped):,} distinct "
+            "words are outside the vocabulary)")
+    min_freq, max_size = (built or {}).get("min_freq") or 0, (built or {}).get("max_size")
+    capped = max_size is not None and len(kept) >= max_size
+    if dropped[0] < min_freq:  # (so min_freq > 1)
+        return (f"a lower --min-freq (now {min_freq}) and a larger --max-vocab (now {max_size}) keep" if capped
+                else f"a lower --min-freq (now {min_freq}) keeps") + more
+    if capped:
+        return f"a larger --max-vocab (now {max_size}) keeps{more}"
+    # options not known (a run's vocabulary read back): a cut between words of the same count is a cap's
+    return ("a larger --max-vocab" if kept and dropped[0] == kept[-1] else
+            "a larger --max-vocab or a lower --min-freq") + f" keeps{more}"
 
 
 def other_case(unknown: dict, n_unk: int, vocab) -> str | None:
@@ -212,9 +243,10 @@ def read_scored_text(path: str, cfg: LMConfig, vocab, train_share: float | None 
     file given as text. Refused: text too short to predict a token, and text with none of the
     vocabulary's tokens (every one <unk>, line ends aside: its perplexity would say nothing)."""
     from seqlab.data.corpora import EOS, encode_with_vocab, text_style, unk_shares
+    from seqlab.data.registry import check_not_folder
     from seqlab.data.text import read_text
 
-    _check_not_folder(path)
+    check_not_folder(path, prefer=("test.txt", "valid.txt"))  # (a held-out part to score, say)
     level = cfg.data.level
     text = read_text(path)
     scored = encode_with_vocab(text, level, text_style(cfg.data.dataset), vocab)
@@ -230,22 +262,10 @@ def read_scored_text(path: str, cfg: LMConfig, vocab, train_share: float | None 
                           f"{len(vocab):,}-token vocabulary (each would be <unk>, and its perplexity would say "
                           "nothing): " + (case or "give text in the language and script the model was trained on"))
     unk_rate, oov_rate = unk_shares(stream, vocab.unk, scored.written_unk)
-    notes = [pair_file_note(text, path), unk_note(unk_rate, oov_rate, train_share, len(vocab), scored=path, case=case)]
+    built = {"min_freq": cfg.data.min_freq, "max_size": cfg.data.max_vocab}  # (the run's vocabulary's options)
+    notes = [pair_file_note(text, path), unk_note(unk_rate, oov_rate, train_share, len(vocab), scored=path, case=case,
+                                                  keep=vocab_advice(vocab, built))]
     return ScoredText(stream, unk_rate, [n for n in notes if n])
-
-
-def _check_not_folder(path: str) -> None:
-    """Refuse a folder given as the text to score, naming a text file in it (its test.txt, say)."""
-    from pathlib import Path
-
-    folder = Path(path)
-    try:
-        names = sorted(p.name for p in folder.iterdir() if p.suffix == ".txt" and p.is_file())
-    except OSError:  # not a folder (read_text says what it is), or not one we may list
-        return
-    if names:
-        example = next((n for n in ("test.txt", "valid.txt") if n in names), names[0])
-        raise SeqlabError(f"{path!r} is a folder, not a text file: give a file in it, e.g. {str(folder / example)!r}")
 
 
 def check_same_data(ckpt: Checkpoint, corpus: LMCorpus) -> None:

@@ -191,6 +191,11 @@ def test_the_unk_warning_gives_the_unk_rate_when_written_unk_make_it_differ(ptb_
     assert (f"17.1% of the tokens of {str(valid)!r} are <unk> because the 7-token vocabulary lacks them "
             "(unk_rate 34.3% counts the <unk> written in the text too)") in data_err
     assert data_err.count("\n") == split_err.count("\n") == 1
+    # --min-freq 0 kept every training word: the unseen emu is no option's doing, and none is advised
+    for err in (split_err, data_err):
+        assert err.rstrip().endswith("the vocabulary holds every word of the training text, so these are words the "
+                                     "training text never had: more (or more varied) training text is the fix, not "
+                                     "--max-vocab or --min-freq"), err
 
 
 def test_text_in_the_other_case_is_said_instead_of_vocabulary_advice(word_run, tmp_path, capsys):
@@ -226,6 +231,33 @@ def test_other_case_needs_over_half_of_the_unk_and_sees_either_case():
         "75.0% of the <unk> tokens are in the vocabulary in upper case (the run's text was upper-case): "
         "upper-case this file (e.g. tr a-z A-Z)")
 
+
+def test_the_vocabulary_advice_names_only_the_option_that_left_training_words_out():
+    # "a larger --max-vocab or a lower --min-freq keeps more words" was said when neither was set:
+    # every training word in the vocabulary, the <unk> were words training never had
+    from seqlab.training.lm_data import unk_note, vocab_advice
+
+    words = ["the"] * 6 + ["cat"] * 4 + ["sat"] * 3 + ["mat"] * 3 + ["on"] * 2 + ["yak"]
+    for min_freq in (0, 1):
+        advice = vocab_advice(Vocab(words, min_freq=min_freq), {"min_freq": min_freq, "max_size": None})
+        assert advice.startswith("the vocabulary holds every word of the training text") and "fix, not" in advice
+        assert vocab_advice(Vocab(words, min_freq=min_freq)) == advice  # the same read back from the counts
+    assert vocab_advice(Vocab(words, min_freq=3), {"min_freq": 3, "max_size": None}) == (
+        "a lower --min-freq (now 3) keeps more of the training text's words (2 of its 6 distinct words are "
+        "outside the vocabulary)")
+    assert vocab_advice(Vocab(words, max_size=2), {"min_freq": 0, "max_size": 2}).startswith(
+        "a larger --max-vocab (now 2) keeps more of the training text's words (4 of its 6")
+    # a cap among words above --min-freq: raising the cap keeps more, lowering --min-freq alone does not
+    assert vocab_advice(Vocab(words, min_freq=2, max_size=3), {"min_freq": 2, "max_size": 3}).startswith(
+        "a larger --max-vocab (now 3) keeps")
+    # both bind (the cap reached exactly where --min-freq cuts): both are needed
+    assert vocab_advice(Vocab(words, min_freq=3, max_size=4), {"min_freq": 3, "max_size": 4}).startswith(
+        "a lower --min-freq (now 3) and a larger --max-vocab (now 4) keep more")
+    # read back without the options: a cut between words of one count (sat | mat) is only a cap's
+    assert vocab_advice(Vocab(words, max_size=3)).startswith("a larger --max-vocab keeps more")
+    assert vocab_advice(Vocab(words, min_freq=3)).startswith("a larger --max-vocab or a lower --min-freq keeps more")
+    note = unk_note(0.2, 0.2, 0.1, 6, keep=vocab_advice(Vocab(words)))
+    assert "understates" in note and note.endswith("not --max-vocab or --min-freq")
 
 def test_a_pair_file_given_to_a_language_model_is_said_to_be_one(word_run, tmp_path, capsys):
     path = tmp_path / "pairs.txt"

@@ -48,13 +48,16 @@ def test_unk_shares_are_reported_and_a_capped_vocabulary_warned_about(text, tmp_
     assert f"<unk> {train_rate:.1%} of training, {valid_rate:.1%} of held-out" in lm_line
     [warning] = _warnings(printed)
     assert warning.startswith(f"warning: {valid_rate:.1%} of the held-out tokens are <unk>")
-    assert "understates the cost of rare words" in warning and "--max-vocab" in warning and "--min-freq" in warning
+    # --max-vocab capped it (the default --min-freq 0 dropped nothing): only --max-vocab is advised
+    assert "understates the cost of rare words" in warning and "a larger --max-vocab (now 3) keeps" in warning
+    assert "--min-freq" not in warning
     assert json.loads(printed.splitlines()[-1])["valid_unk_rate"] == valid_rate
     assert main(["evaluate", "--checkpoint", str(out)]) == 0
     captured = capsys.readouterr()
     result = json.loads(captured.out)
     assert result["unk_rate"] == valid_rate and result["train_unk_rate"] == train_rate
     assert captured.err.startswith("seqlab: warning: ") and "understates" in captured.err
+    assert "a larger --max-vocab keeps" in captured.err and "--min-freq" not in captured.err  # (a cut in a tie)
     assert captured.err.count("\n") == 1
 
 

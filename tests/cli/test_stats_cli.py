@@ -80,3 +80,36 @@ def test_unexpected_failure_exits_1_with_the_traceback(tmp_path, capsys, monkeyp
     assert main(["stats", "--data", str(text)]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: simulated bug" in err and "unexpected failure" in err
+
+
+def test_stats_of_a_data_set_with_splits_says_which_split_it_counts(tmp_path, monkeypatch, capsys):
+    # `stats --dataset ptb` counted train.txt alone (887,521 tokens) and its header did not say so
+    import seqlab.data.corpora as corpora
+
+    for split, text in (("train", "a b a\n" * 3), ("valid", "c d\n"), ("test", "e\n")):
+        (tmp_path / f"{split}.txt").write_text(text)
+    asked = []
+    monkeypatch.setattr(corpora, "dataset_file", lambda name, file=None: asked.append((name, file)) or tmp_path / file)
+    assert main(["stats", "--dataset", "ptb", "--top", "1"]) == 0
+    assert capsys.readouterr().out.startswith("ptb train split (word level, raw text): 9 tokens, 2 types\n")
+    assert main(["stats", "--dataset", "wikitext-2", "--split", "valid", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["dataset"], result["split"], result["tokens"]) == ("wikitext-2", "valid", 2)
+    assert asked == [("ptb", "train.txt"), ("wikitext-2", "valid.txt")]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dataset", "timemachine", "--split", "valid"], "--split valid: timemachine is one text, without splits: "
+                                                       "leave --split out"),
+    (["--data", "{dir}/splits/train.txt", "--split", "test"], "--split test: '{dir}/splits/train.txt' is one text"),
+    (["--data", "{dir}/splits"], "'{dir}/splits' is a folder, not a text file: give a file in it, e.g. "
+                                 "'{dir}/splits/train.txt'"),  # as evaluate --data names one (its test.txt)
+    (["--data", "{dir}/splits", "--split", "valid"], "e.g. '{dir}/splits/valid.txt'"),
+])
+def test_a_split_or_a_folder_where_stats_reads_one_text_says_what_to_give(tmp_path, capsys, argv, message):
+    (tmp_path / "splits").mkdir()
+    for name in ("test.txt", "train.txt", "valid.txt"):
+        (tmp_path / "splits" / name).write_text("a b\n")
+    assert main(["stats", *[a.format(dir=tmp_path) for a in argv]]) == 2
+    err = capsys.readouterr().err
+    assert message.format(dir=tmp_path) in err and err.count("\n") == 1

@@ -160,3 +160,33 @@ def test_run_data_file_finds_a_moved_folder_of_splits_and_refuses_an_edited_one(
     with pytest.raises(SeqlabError, match="the run's text folder of splits .* is not there any more"):
         registry.run_data_file("mine", kept)
     assert registry.same_data(kept, {"path": "x", "sha256": "0"}) == "it was a folder of splits, now a text file"
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_a_run_folder_named_as_its_moved_data_is_not_taken_for_the_data(tmp_path, monkeypatch, kind):
+    # --data d4 --out runs/d4, then d4 moved away: runs/ + d4 (the path as typed, from the run folder's
+    # parent) is the run folder itself, which was blamed as the data "changed since the run was trained"
+    monkeypatch.chdir(tmp_path)
+    if kind == "folder":
+        _splits(tmp_path / "d4")
+        kept = registry.file_fingerprint("d4", ["train.txt", "valid.txt", "test.txt"])
+    else:
+        (tmp_path / "d4").write_text(EN * 20)
+        kept = registry.file_fingerprint("d4")
+    run = tmp_path / "runs" / "d4"
+    run.mkdir(parents=True)
+    (run / "best.safetensors").write_bytes(b"")
+    (tmp_path / "d4").rename(tmp_path / "elsewhere")
+    for folder in (run, "runs/d4", "runs/d4/."):
+        with pytest.raises(SeqlabError, match=f"the run's text {kind} .*'{tmp_path / 'd4'}' \\(its --data d4\\) "
+                                              "is not there any more"):
+            registry.run_data_file("d4", kept, folder)
+    # --data . --out run inside it, the folder moved: run/. is the run folder again, its parent the data
+    (tmp_path / "elsewhere").rename(tmp_path / "d4")
+    if kind == "folder":
+        monkeypatch.chdir(tmp_path / "d4")
+        dot = registry.file_fingerprint(".", ["train.txt", "valid.txt", "test.txt"])
+        (tmp_path / "d4" / "run").mkdir()
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "d4").rename(tmp_path / "moved")
+        assert registry.run_data_file(".", dot, tmp_path / "moved" / "run") == str(tmp_path / "moved")
