@@ -12,8 +12,9 @@ functions below work for scratch and fused models alike.
   Hugging Face's `top_p`), with a seeded `torch.Generator` for reproducibility. (Seed 004 samples from `exp(logits)`, which
   overflows to inf above ~88 in float32; softmax of scaled logits cannot.)
 - `generate_batch`: the same for several prompts (any lengths) and several samples of
-  each, as one batch. Ids stay on the model's device (arg-max / multinomial there, with
-  the generator there) and reach the host once, at the end; `generate_ids` is its one-row case.
+  each, as one batch. Ids stay on the model's device (arg-max or a draw there, each sample
+  from its own seeded numbers: sample s is the same whatever the number of samples) and reach
+  the host once, at the end; `generate_ids` is its one-row case.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Hashable, Sequence
 
+import numpy as np
 import torch
 
 from seqlab.data.vocab import Vocab
@@ -186,11 +188,14 @@ def warm_up(net, prefix_ids: Sequence[int], device=None):
 
 
 def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | None = None,
-           generator: torch.Generator | None = None, top_p: float | None = None) -> torch.Tensor:
+           generator: torch.Generator | None = None, top_p: float | None = None, *,
+           uniforms: torch.Tensor | None = None) -> torch.Tensor:
     """Next ids (N,) for logits (N, V), on their device: greedy (no temperature, top-k or top-p),
     else one sample per row from softmax(logits / T) over the row's top k, then over its nucleus:
     the most likely tokens, in order, until their probabilities sum to `top_p` (the one that
-    crosses it included; the most likely always kept). Float64, so no overflow."""
+    crosses it included; the most likely always kept). Float64, so no overflow. A sample is
+    torch.multinomial's (with `generator`), or with `uniforms` (N,) in [0, 1) the inverse of
+    each row's cumulative distribution at its own number (generate_batch's seeded rows)."""
     if temperature is None and top_k is None and top_p is None:
         return logits.argmax(dim=-1)
     logits = logits.double()
@@ -206,7 +211,14 @@ def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | 
         before = sorted_p.cumsum(dim=-1) - sorted_p  # the mass of the more likely tokens
         outside = torch.zeros_like(probs, dtype=torch.bool).scatter(-1, order, before >= top_p)
         probs = probs.masked_fill(outside, 0.0)  # multinomial renormalises
-    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    if uniforms is None:
+        return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    cdf = probs.cumsum(dim=-1)  # (N, V), not renormalised: each row's total is its last entry
+    total = cdf[:, -1:]
+    # below the total (u * total may round up to it), so the first entry past it is a token of
+    # positive probability: a token outside the top k or the nucleus adds nothing to the sum
+    x = torch.minimum(uniforms.to(cdf.dtype).unsqueeze(1) * total, torch.nextafter(total, torch.zeros_like(total)))
+    return torch.searchsorted(cdf, x, right=True).squeeze(1)
 
 
 def next_token(logits: torch.Tensor, temperature: float | None = None, top_k: int | None = None,
@@ -253,15 +265,35 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
         ids[i, :len(r)] = torch.tensor(r)
     ids = ids.to(device)
     in_prefix = torch.tensor([len(r) for r in rows], device=device)  # row i reads its prefix while t < this
-    gen = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+    sampled = temperature is not None or top_k is not None or top_p is not None
+    uniforms = row_uniforms(len(prefixes), num_samples, total, seed, device) if sampled else None
     with eval_mode(net):
         logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))  # (m*N, V), time-major
         logits = logits.view(m, N, -1)[-1]  # (N, V) after each row's m-th id
         for t in range(m, total):
-            ids[:, t] = torch.where(t < in_prefix, ids[:, t], choose(logits, temperature, top_k, gen, top_p))
+            chosen = choose(logits, temperature, top_k, None, top_p,
+                            uniforms=uniforms[:, t] if uniforms is not None else None)
+            ids[:, t] = torch.where(t < in_prefix, ids[:, t], chosen)
             if t + 1 < total:
                 logits, state = net(ids[:, t:t + 1], state)  # (N, V)
     return [row[:len(r) + num_tokens] for row, r in zip(ids.tolist(), rows)]
+
+
+def row_uniforms(num_prefixes: int, num_samples: int, steps: int, seed: int | None, device) -> torch.Tensor:
+    """(num_prefixes * num_samples, steps) float64 numbers in [0, 1), one row per sample: column t
+    decides the token at position t. With a seed, sample s of prefix p draws its row from its own
+    generator, seeded from (seed, p, s): it is the same text whatever --num-samples or --num-tokens
+    (as nanoGPT's sample.py, which draws one sample after another), and samples do not share draws.
+    Without one, torch's global generator fills them."""
+    if seed is None:
+        return torch.rand((num_prefixes * num_samples, steps), dtype=torch.float64, device=device)
+    rows = []
+    for p in range(num_prefixes):
+        for s in range(num_samples):
+            row_seed = int(np.random.SeedSequence((seed % 2**63, p, s)).generate_state(1, np.uint64)[0])
+            gen = torch.Generator(device=device).manual_seed(row_seed)
+            rows.append(torch.rand(steps, dtype=torch.float64, device=device, generator=gen))
+    return torch.stack(rows)
 
 
 def generate_ids(net, prefix_ids: Sequence[int], num_tokens: int, *, temperature: float | None = None,

@@ -252,3 +252,28 @@ def test_top_p_in_generate_and_its_bounds():
     for bad in (0.0, 1.5, -0.1, float("nan"), True):
         with pytest.raises(SeqlabError, match="top-p must be in \\(0, 1\\]"):
             generate_ids(net, [1], 3, top_p=bad)
+
+
+def test_a_seeded_sample_is_the_same_whatever_the_number_of_samples_or_tokens():
+    # the batch drew from one generator, interleaved across rows: sample 1 of --num-samples 3 was
+    # another text than --num-samples 1's (nanoGPT's sample.py draws one sample after another)
+    net = _model(9, seed=4)
+    one = generate_batch(net, [[1, 2]], 12, temperature=1.0, seed=5)
+    three = generate_batch(net, [[1, 2]], 12, num_samples=3, temperature=1.0, top_k=6, seed=5)
+    assert generate_batch(net, [[1, 2]], 12, num_samples=3, temperature=1.0, seed=5)[0] == one[0]
+    longer = generate_batch(net, [[1, 2]], 30, num_samples=3, temperature=1.0, top_k=6, seed=5)
+    assert [row[:14] for row in longer] == three
+    assert len({tuple(r) for r in three}) == 3  # the samples do not share their draws
+    two_prompts = generate_batch(net, [[1, 2], [3]], 12, num_samples=3, temperature=1.0, top_k=6, seed=5)
+    assert two_prompts[:3] == three
+
+
+def test_choose_from_uniforms_inverts_each_rows_distribution():
+    # probabilities 0.5, 0.3, 0.2: the cumulative 0.5, 0.8, 1; u in [0, 0.5) -> 0, [0.5, 0.8) -> 1, ...
+    logits = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64).log().repeat(5, 1)
+    u = torch.tensor([0.0, 0.4999, 0.5, 0.79, 0.99], dtype=torch.float64)
+    assert choose(logits, 1.0, uniforms=u).tolist() == [0, 0, 1, 1, 2]
+    # a number that rounds up to the row's total still picks a kept token, never one top-k left out
+    near_one = torch.full((5,), 1 - 2 ** -53, dtype=torch.float64)
+    assert choose(logits, 1.0, top_k=2, uniforms=near_one).tolist() == [1] * 5
+    assert choose(logits, top_p=0.4, uniforms=near_one).tolist() == [0] * 5
