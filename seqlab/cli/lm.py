@@ -63,8 +63,9 @@ def run_train(args: argparse.Namespace) -> int:
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
         record = fit_lm(cfg, corpus, device)
     if distributed.is_main_process():
-        print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "valid_unk_rate", "tokens_per_sec",
-                                                  "wall_s")}))
+        # best_epoch: the epoch best.safetensors holds (what evaluate and generate use), as train translate says
+        print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "best_epoch", "best_valid_ppl",
+                                                  "valid_unk_rate", "tokens_per_sec", "wall_s")}))
     return 0
 
 

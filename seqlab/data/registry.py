@@ -30,6 +30,7 @@ import errno
 import hashlib
 import io
 import os
+import re
 import stat
 import urllib.error
 import urllib.request
@@ -184,13 +185,23 @@ def split_files(path: str | Path) -> dict[str, Path] | None:
     missing = [SPLIT_NAMES[s] for s in ("train", "valid") if s not in files]
     if missing:
         try:
-            held = sorted(p.name for p in path.iterdir() if p.suffix == ".txt")
+            held = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
         except OSError:
-            held = []
-        has = f"; it holds {', '.join(held[:5])}{', ...' if len(held) > 5 else ''}" if held else ""
+            held = None
+        has = "" if held is None else "; it is empty" if not held else \
+            f"; it holds {', '.join(held[:8])}{', ...' if len(held) > 8 else ''}"
+        # files named for their split in another layout (WikiText's wiki.train.tokens, Mikolov's
+        # ptb.train.txt): say which name each needs
+        renames = []
+        for split, name in SPLIT_NAMES.items():
+            named = [h for h in held or [] if re.search(rf"(^|[^a-z]){split}([^a-z]|$)", h.lower())
+                     and not h.endswith("/")]
+            if split not in files and len(named) == 1:
+                renames.append(f"{named[0]} to {name}")
+        rename = f": rename (or link) {', '.join(renames)}" if renames else ""
         raise SeqlabError(f"{str(path)!r} is a folder without {' and '.join(missing)}: --data takes a text file "
                           f"(its last 10% held out), or a folder of train.txt, valid.txt and optionally test.txt "
-                          f"(pytorch/examples' layout){has}")
+                          f"(pytorch/examples' layout){has}{rename}")
     return files
 
 

@@ -12,7 +12,8 @@ are `Y.T.reshape(-1)`.
 - `RNNModel(rnn_layer, vocab_size)`: the book's concise model over any time-major
   recurrent layer (`nn.RNN/GRU/LSTM` or seqlab's `ScratchRNN`), one-hot input by
   default, or an embedding (`embed_size`), dropout before the output layer, and weight
-  tying (the output layer reuses the embedding matrix; needs embed_size == dirs*hidden).
+  tying (the output layer reuses the embedding matrix; needs embed_size == dirs*hidden:
+  the layer is one module of equal layers).
 - `RNNModelScratch(vocab_size, num_hiddens, device, get_params, init_state, forward_fn)`:
   the book's functional model (parameters as a list of tensors).
 - `RegularizedRNNModel(...)`: AWD-LSTM's model (Merity et al. 2017): one single-layer
@@ -20,8 +21,10 @@ are `Y.T.reshape(-1)`.
   between layers and on the last output, embedding dropout (whole word types), weight
   drop (DropConnect) on the hidden-to-hidden matrices; with tied weights the last layer
   has the embedding's size, as in AWD-LSTM.
-- `build_lm(config, vocab_size)`: the model a `ModelConfig` describes (the regularised
-  model as soon as one of its dropouts is set).
+- `build_lm(config, vocab_size)`: the model a `ModelConfig` describes: the regularised
+  model as soon as one of its dropouts is set, or when tied weights need a last layer of
+  the embedding's size (embed != hidden; its dropouts then 0 and `dropout` the plain one).
+  One rule for tying either way: the last layer has `embed` units, the others `hidden`.
 
 The training loss: `forward(X, state, targets=Y)` returns the summed cross-entropy
 instead of the logits, computed with the output layer as one autograd step on the CPU
@@ -118,8 +121,11 @@ class RNNModel(nn.Module):
         self.linear = nn.Linear(out_in, vocab_size)
         if tie_weights:
             if self.embedding is None or embed_size != out_in:
-                raise SeqlabError(f"weight tying needs an embedding of the recurrent output's size "
-                                  f"({out_in}); got embed size {embed_size}: set --embed {out_in}")
+                # (build_lm, --tie-weights: a last layer of the embedding's size instead; this class
+                # holds one module of equal layers)
+                size = "its hidden size" if self.num_directions == 1 else f"2 directions x {self.num_hiddens}"
+                raise SeqlabError(f"weight tying needs an embedding of the recurrent output's size ({out_in}: "
+                                  f"{size}); got embed_size {embed_size}: use embed_size={out_in}")
             self.linear.weight = self.embedding.weight  # (V, E) shared
             # pytorch/examples' and AWD-LSTM's U(-0.1, 0.1), bias 0: N(0, 1) as an output layer
             # gives logits of std ~sqrt(E) / 2 (train ppl 13,821 vs 1,789 after 60k PTB tokens)
@@ -210,6 +216,9 @@ class RegularizedRNNModel(nn.Module):
 
     State: a list with one entry per layer, each the layer's own state ((1, B, H_l) or
     an (h, c) pair of those), since the layers may differ in size.
+
+    `dropout`: the plain model's dropout (a fresh mask per step) at the same places, for a
+    tied model without the AWD options whose last layer is the embedding's size (`build_lm`).
     """
 
     keep_outputs = False
@@ -220,7 +229,7 @@ class RegularizedRNNModel(nn.Module):
     def __init__(self, cell: str, impl: str, vocab_size: int, embed_size: int, hidden: int, layers: int, *,
                  dropout_input: float = 0.0, dropout_hidden: float = 0.0, dropout_output: float = 0.0,
                  dropout_embed: float = 0.0, weight_drop: float = 0.0, tie_weights: bool = False,
-                 nonlinearity: str = "tanh"):
+                 nonlinearity: str = "tanh", dropout: float = 0.0):
         super().__init__()
         if embed_size <= 0:
             raise SeqlabError("the regularised LM (locked/embedding dropout, weight drop) reads an embedding: "
@@ -246,6 +255,7 @@ class RegularizedRNNModel(nn.Module):
         self.lock_in = LockedDropout(dropout_input)
         self.lock_hidden = LockedDropout(dropout_hidden)
         self.lock_out = LockedDropout(dropout_output)
+        self.drop = nn.Dropout(_check_p(dropout, "dropout"))  # (no parameters: checkpoints unchanged)
         self.linear = nn.Linear(sizes[-1], vocab_size)
         nn.init.zeros_(self.linear.bias)
         if tie_weights:  # AWD-LSTM's U(-0.1, 0.1): the shared matrix is also the output layer
@@ -259,7 +269,7 @@ class RegularizedRNNModel(nn.Module):
             check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0])
         words = inputs.T.long()  # (T, B)
         X = embedding_dropout(self.embedding, words, self.dropout_embed, self.training)  # (T, B, E)
-        X = self.lock_in(X)
+        X = self.drop(self.lock_in(X))
         if state is None:
             state = self.begin_state(inputs.shape[0], inputs.device)
         new_state = []
@@ -267,7 +277,7 @@ class RegularizedRNNModel(nn.Module):
             X, s = rnn(X, state[k])  # (T, B, H_k)
             new_state.append(s)
             raw = X
-            X = self.lock_hidden(X) if k < len(self.rnns) - 1 else self.lock_out(X)
+            X = self.drop(self.lock_hidden(X) if k < len(self.rnns) - 1 else self.lock_out(X))
         self.outputs = (raw, X) if self.keep_outputs else None
         return _head(self, X, inputs, targets), new_state
 
@@ -292,7 +302,7 @@ class ModelConfig:
     bidirectional: bool = False  # also run right to left (not for generation)
     embed: int = 0  # 0: one-hot input (the book's char models); >0: an embedding of this size
     dropout: float = 0.0  # dropout on the embedding, between layers and on the output
-    tie_weights: bool = False  # share the embedding and output weights (needs embed == hidden)
+    tie_weights: bool = False  # share the embedding and output weights; the last layer then has --embed units, the others --hidden (AWD-LSTM); with --layers 1 set embed = hidden, with --bidirectional embed = 2 x hidden
     nonlinearity: Literal["tanh", "relu"] = "tanh"  # rnn cell only
     fast: bool = True  # scratch cells: id lookup + hand-written BPTT; output layer + loss fused on the CPU (exact); --no-fast: the plain paths
     init_range: float = 0.0  # > 0: embedding and output weights U(-r, r), output bias 0 (pytorch/examples: 0.1)
@@ -310,6 +320,46 @@ ONE_HOT_LIMIT = 5000  # one-hot inputs beyond this many tokens are refused (word
 def is_regularized(config: ModelConfig) -> bool:
     return any(getattr(config, k) > 0 for k in ("dropout_input", "dropout_hidden", "dropout_output",
                                                   "dropout_embed", "weight_drop"))
+
+
+def _tied_last_layer(config: ModelConfig) -> bool:
+    """Tied weights with embed != hidden: the last layer has the embedding's size (AWD-LSTM's rule),
+    which the plain model's single multi-layer module cannot hold (RegularizedRNNModel then)."""
+    return config.tie_weights and 0 < config.embed != config.hidden and not config.bidirectional
+
+
+def layer_sizes(net: RNNModel | RegularizedRNNModel) -> list[int]:
+    """Each recurrent layer's units (per direction) of a built LM, first to last."""
+    if isinstance(net, RegularizedRNNModel):
+        return list(net.sizes)
+    return [net.num_hiddens] * net.rnn.num_layers
+
+
+def describe(net: RNNModel | RegularizedRNNModel) -> str:
+    """A built LM's shape for a run's log: "3 layers 1150/1150/400, embedding 400 tied to the output"."""
+    sizes = layer_sizes(net)
+    shape = f"{len(sizes)} layer{'s' if len(sizes) > 1 else ''} {'/'.join(map(str, sizes))}"
+    if getattr(net, "num_directions", 1) == 2:
+        shape += " per direction (bidirectional)"
+    if net.embedding is None:
+        return f"{shape}, one-hot input"
+    tied = " tied to the output" if net.linear.weight is net.embedding.weight else ""
+    return f"{shape}, embedding {net.embedding.embedding_dim}{tied}"
+
+
+def _check_tying(config: ModelConfig) -> None:
+    """Tying settings no model can have (whatever a run trained before could hold passes)."""
+    if not config.tie_weights:
+        return
+    if config.embed <= 0:
+        raise SeqlabError(f"--tie-weights makes the output layer the embedding, and the input is one-hot: "
+                          f"give an embedding, e.g. --embed {config.hidden}")
+    both = 2 * config.hidden
+    if config.bidirectional and not is_regularized(config) and config.embed != both:
+        # the output layer reads both directions' last layer: 2 x hidden features
+        other = f" (or --hidden {config.embed // 2})" if config.embed % 2 == 0 else ""
+        raise SeqlabError(f"--tie-weights with --bidirectional needs --embed equal to the output of both "
+                          f"directions, 2 x --hidden = {both}; got --embed {config.embed}: set --embed {both}{other}")
 
 
 def build_lm(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNModel:
@@ -343,18 +393,20 @@ def init_embedding_and_output(net: RNNModel | RegularizedRNNModel, r: float) -> 
 def _build(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNModel:
     for name in ("dropout_input", "dropout_hidden", "dropout_output", "dropout_embed", "weight_drop"):
         _check_p(getattr(config, name), "--" + name.replace("_", "-"))  # a negative one would just turn it off
-    if is_regularized(config):
+    _check_tying(config)
+    if is_regularized(config) or _tied_last_layer(config):
         if config.bidirectional:
             raise SeqlabError("the regularised LM (locked/embedding dropout, weight drop) is left-to-right: "
                               "drop --bidirectional")
-        if config.dropout:
+        if config.dropout and is_regularized(config):
             raise SeqlabError("--dropout is the plain model's dropout; with the AWD options use "
                               "--dropout-output (and --dropout-input/--dropout-hidden) instead")
         net = RegularizedRNNModel(config.cell, config.impl, vocab_size, config.embed, config.hidden,
                                   config.layers, dropout_input=config.dropout_input,
                                   dropout_hidden=config.dropout_hidden, dropout_output=config.dropout_output,
                                   dropout_embed=config.dropout_embed, weight_drop=config.weight_drop,
-                                  tie_weights=config.tie_weights, nonlinearity=config.nonlinearity)
+                                  tie_weights=config.tie_weights, nonlinearity=config.nonlinearity,
+                                  dropout=config.dropout)
         for rnn in net.rnns:
             if hasattr(rnn, "fast"):
                 rnn.fast = config.fast

@@ -36,7 +36,7 @@ from seqlab.data.corpora import LMCorpus
 from seqlab.data.sampling import LMBatches
 from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
-from seqlab.models.lm import ModelConfig, build_lm
+from seqlab.models.lm import ModelConfig, build_lm, describe
 from seqlab.runtime import rng_state, set_rng_state
 from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_resume_config, load_optimizer, resume_checkpoint,
                                         save_checkpoint, task_config)
@@ -61,7 +61,7 @@ class DataConfig:
     dataset: str | None = None  # a registered data set: timemachine, tinyshakespeare, ptb, wikitext-2
     data: str | None = None  # a UTF-8 text file (its last 10% held out) or a folder of train/valid[/test].txt
     level: Literal["char", "word"] = "char"  # tokens: characters or whitespace-separated words (not for Chinese)
-    max_tokens: int | None = None  # keep the first N training tokens (the book uses 10000)
+    max_tokens: int | None = None  # keep the first N training tokens (the book uses 10000); none or -1: all of them
     min_freq: int = 0  # rarer training tokens become <unk>
     max_vocab: int | None = None  # cap the vocabulary (rarer tokens become <unk>)
 
@@ -165,7 +165,9 @@ def _plot(out: Path, records: list[dict]) -> None:
 @releases_run_folder
 def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device | str | None = None, *,
            log=print) -> dict:
-    """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record.
+    """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record,
+    with `best_epoch` and `best_valid_ppl`: the epoch best.safetensors holds and its validation
+    perplexity (None without a validation split: the epoch is then chosen on the training loss).
 
     `corpus`: by default the one `cfg.data` names (`load_corpus`); `device`: by default
     `cfg.run.device`. Seeds Python's, NumPy's and torch's generators with `cfg.run.seed` first,
@@ -209,9 +211,13 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     steps = (reg.expected_batches(len(corpus.train), tc.batch_size, tc.num_steps) if tc.variable_bptt
              else len(batches))
     scheduler = reg.make_scheduler(tc, optimizer, steps)
+    note = reg.warmup_note(tc, steps)
+    if note:
+        log(note)
     if tc.variable_bptt:
         batches = reg.VariableBatches(batches.corpus, tc, batch_rng, steps)  # the copy on the device
     start, best = 0, math.inf
+    chosen = {"best_epoch": None, "best_valid_ppl": None}  # the epoch best.safetensors holds
     if ckpt is not None:
         saved = task_config(ckpt, LMConfig, "lm")  # the vocabulary and config below are there and well-formed
         check_compatible(ckpt, corpus)
@@ -227,6 +233,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
         if note:
             log(note)
         start, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
+        chosen = _chosen_of(ckpt.meta)
         set_rng_state(ckpt.meta["rng"])
         v, internal, g = ckpt.meta["batch_rng"]
         batch_rng.setstate((v, tuple(internal), g))
@@ -234,12 +241,17 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     if dist.is_main:
         open_run_folder(cfg.run, log)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)
+    if ckpt is not None and chosen["best_epoch"] is None:  # a run saved before checkpoints kept it
+        chosen = _chosen_of_records(metrics.records)
     n_params = sum(p.numel() for p in net.parameters())
     rates = unk_rates(corpus)
     held_out = "" if rates["valid_unk_rate"] is None else f", {rates['valid_unk_rate']:.1%} of held-out"
-    log(f"lm: {cfg.model.cell}/{cfg.model.impl} {n_params:,} parameters, vocab {len(corpus.vocab)}, "
-        f"{len(corpus.train):,} training tokens, <unk> {rates['train_unk_rate']:.1%} of training{held_out}, "
-        f"device {device}" + (f", {dist.world_size} ranks" if dist.enabled else ""))
+    log(f"lm: {cfg.model.cell}/{cfg.model.impl}, {describe(net)}, {n_params:,} parameters, "
+        f"vocab {len(corpus.vocab)}, {_split_sizes(corpus)}, <unk> {rates['train_unk_rate']:.1%} of "
+        f"training{held_out}, device {device}" + (f", {dist.world_size} ranks" if dist.enabled else ""))
+    note = _folder_note(corpus)
+    if note:
+        log(note)
     for note in data_warnings(corpus):
         log(f"warning: {note}")
     wrapped = D.wrap(net, dist, device)
@@ -250,11 +262,58 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
             record = _epoch(cfg, wrapped, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
                             wall0, log, dist)
             optimizer = reg.start_averaging(net, optimizer, trigger, record["valid_loss"], tc.weight_decay, log)
+            if _selection_loss(record) < best:  # (as _save decides to write best.safetensors)
+                chosen = {"best_epoch": epoch, "best_valid_ppl": record["valid_ppl"]}
             best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist,
-                         trigger=trigger, data_recorded=data_recorded)
+                         trigger=trigger, data_recorded=data_recorded, chosen=chosen)
     if metrics.records and dist.is_main:
         _plot(out, metrics.records)
-    return record
+    return dict(record, **chosen)
+
+
+def _chosen_of(meta: dict) -> dict:
+    """The best epoch and its validation perplexity a checkpoint recorded (None: not recorded)."""
+    epoch, ppl = meta.get("best_epoch"), meta.get("best_valid_ppl")
+    if not isinstance(epoch, int) or isinstance(epoch, bool):
+        return {"best_epoch": None, "best_valid_ppl": None}
+    return {"best_epoch": epoch, "best_valid_ppl": ppl if isinstance(ppl, (int, float)) else None}
+
+
+def _chosen_of_records(records: list[dict]) -> dict:
+    """The epoch best.safetensors holds, from metrics.jsonl: the first of lowest selection loss."""
+    best, chosen = math.inf, {"best_epoch": None, "best_valid_ppl": None}
+    for r in records:
+        loss = r.get("valid_loss") if r.get("valid_loss") is not None else r.get("train_loss")
+        if isinstance(loss, (int, float)) and loss < best:
+            best, chosen = loss, {"best_epoch": r.get("epoch"), "best_valid_ppl": r.get("valid_ppl")}
+    return chosen
+
+
+def _split_sizes(corpus: LMCorpus) -> str:
+    """"2,000 training tokens, 11,000 held-out (valid), 12,000 test": what the run reads of each split."""
+    sizes = [f"{len(corpus.train):,} training tokens"]
+    if corpus.valid is not None:
+        sizes.append(f"{len(corpus.valid):,} held-out (valid)")
+    if corpus.test is not None:
+        sizes.append(f"{len(corpus.test):,} test")
+    return ", ".join(sizes)
+
+
+def _folder_note(corpus: LMCorpus) -> str | None:
+    """For a --data folder: the split files the run read, and the folder's other entries, not read."""
+    files = corpus.source.get("files") if isinstance(corpus.source, dict) else None
+    if not isinstance(files, dict):
+        return None
+    folder = Path(corpus.source["path"])
+    note = f"data: read {', '.join(files)} of the folder {str(folder)!r}"
+    try:
+        others = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir() if p.name not in files)
+    except OSError:  # (it was just read: a folder gone since is no matter for this line)
+        return note
+    if others:
+        note += (f"; not read: {', '.join(others[:5])}{', ...' if len(others) > 5 else ''} (a folder's splits "
+                 "are train.txt, valid.txt and optionally test.txt)")
+    return note
 
 
 def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, log,
@@ -312,8 +371,9 @@ def _selection_loss(record: dict) -> float:
 
 
 def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist=D.Dist(),
-          trigger=None, data_recorded=True) -> float:
-    """Write last (and best, if it is) checkpoint (rank 0 only); returns the best selection loss so far."""
+          trigger=None, data_recorded=True, chosen=None) -> float:
+    """Write last (and best, if it is) checkpoint (rank 0 only); returns the best selection loss so far.
+    `chosen`: best_epoch and best_valid_ppl after this epoch (kept for a resumed run's report)."""
     loss = _selection_loss(record)
     is_best = loss < best
     best = min(best, loss)
@@ -324,7 +384,7 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
             "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "ntasgd": trigger.state_dict() if trigger is not None else None, "data_file": corpus.source,
-            DATA_RECORDED: data_recorded}
+            DATA_RECORDED: data_recorded, **(chosen or {})}
     # best before last: a kill between the two leaves last at the previous epoch, which then replays
     if is_best:
         with reg.averaged_weights(optimizer):  # nt-asgd: the weights that were evaluated

@@ -134,6 +134,15 @@ def check_new_run(cfg) -> None:
         raise SeqlabError(f"--nonlinearity {cfg.model.nonlinearity} applies to --cell rnn only, not {cfg.model.cell}")
     if cfg.train.warmup_steps < 0:
         raise SeqlabError(f"need warmup_steps >= 0, got {cfg.train.warmup_steps}")
+    m = cfg.model
+    if m.tie_weights and m.layers == 1 and not m.bidirectional and 0 < m.embed != m.hidden:
+        # the last (here the only) layer of a tied model has the embedding's size
+        raise SeqlabError(f"--hidden {m.hidden} is unused with --layers 1 and --tie-weights: the one layer has "
+                          f"--embed ({m.embed}) units; set --hidden {m.embed} (or --embed {m.hidden})")
+    max_tokens = cfg.data.max_tokens
+    if max_tokens is not None and max_tokens < -1:  # (-1 is the documented "all of them")
+        raise SeqlabError(f"--max-tokens {max_tokens}: give a positive number of training tokens to keep, "
+                          "or -1 (or none) for all of them")
 
 
 def check_options(tc) -> None:
@@ -175,6 +184,16 @@ def make_scheduler(tc, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
     if tc.schedule == "step":  # epoch e (from 1) trains at lr * lr_decay ** max(0, e - decay_start)
         return torch.optim.lr_scheduler.LambdaLR(optimizer, _StepDecay(tc.lr_decay, tc.decay_start))
     return None
+
+
+def warmup_note(tc, steps_per_epoch: int) -> str | None:
+    """The line to log when the cosine's warm-up is longer than the run (`make_scheduler` caps it)."""
+    total = tc.epochs * steps_per_epoch
+    if tc.schedule != "cosine" or tc.warmup_steps <= total:
+        return None
+    return (f"note: --warmup-steps {tc.warmup_steps:,} is more than the run's {total:,} steps ({tc.epochs} epochs "
+            f"x {steps_per_epoch:,} batches): the warm-up uses {total:,}, so the learning rate rises for the "
+            "whole run and never decays; lower --warmup-steps for a cosine decay")
 
 
 def restretch_cosine(tc, saved_epochs: int, done: int, optimizer: torch.optim.Optimizer,

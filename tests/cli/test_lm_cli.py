@@ -32,10 +32,13 @@ def test_train_evaluate_generate(text, tmp_path, capsys):
     assert _train(text, out) == 0
     rows = read_metrics(out / "metrics.jsonl")
     assert [r["epoch"] for r in rows] == [1, 2]
-    # the last line printed is the last epoch's summary as JSON: the same figures as its metrics record
+    # the last line printed is the last epoch's summary as JSON: the same figures as its metrics record,
+    # and the epoch best.safetensors holds with its validation perplexity
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary == {k: rows[-1][k] for k in ("epoch", "train_ppl", "valid_ppl", "valid_unk_rate", "tokens_per_sec",
-                                                "wall_s")}
+    best = load_checkpoint(out, "best").meta["epoch"]
+    assert summary == {**{k: rows[-1][k] for k in ("epoch", "train_ppl", "valid_ppl", "valid_unk_rate",
+                                                   "tokens_per_sec", "wall_s")},
+                       "best_epoch": best, "best_valid_ppl": rows[best - 1]["valid_ppl"]}
     assert {"epoch", "train_loss", "valid_loss", "train_ppl", "valid_ppl", "tokens_per_sec", "lr",
             "wall_s", "train_unk_rate", "valid_unk_rate"} <= set(rows[0])
     for name in ("best.safetensors", "last.safetensors", "perplexity.png"):
@@ -146,7 +149,8 @@ def test_bad_input_exits_2(text, tmp_path, capsys):
     assert _train(text, tmp_path / "p", "--impl", "fused", "--cell", "peephole") == 2
     _one_line_error(capsys, "peephole LSTM has no fused")
     assert _train(text, tmp_path / "t", "--tie-weights") == 2
-    _one_line_error(capsys, "weight tying needs an embedding")
+    _one_line_error(capsys, "--tie-weights makes the output layer the embedding, and the input is one-hot: give an "
+                            "embedding, e.g. --embed 16")
     assert _train(text, tmp_path / "b", "--batch-size", "400") == 2
     _one_line_error(capsys, "too short for one batch")
 

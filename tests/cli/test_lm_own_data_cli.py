@@ -88,7 +88,8 @@ def test_a_registered_corpus_reports_its_unk_with_its_figures_unchanged(tmp_path
                  "--batch-size", "4", "--num-steps", "5", "--epochs", "1", "--max-tokens", "2000", "--device", "cpu",
                  "--out", str(tmp_path / "ptb")]) == 0
     printed = capsys.readouterr().out
-    assert "vocab 10000, 2,000 training tokens, <unk>" in printed and "4.7% of held-out" in printed
+    assert "vocab 10000, 2,000 training tokens, 73,760 held-out (valid), 82,430 test, <unk>" in printed
+    assert "4.7% of held-out" in printed
     assert _warnings(printed) == []
     assert read_metrics(tmp_path / "ptb" / "metrics.jsonl")[0]["valid_unk_rate"] == pytest.approx(3485 / 73759, abs=1e-6)
 

@@ -140,6 +140,24 @@ def test_a_folder_without_its_split_files_is_a_clear_error(tmp_path):
         load_lm_corpus(data=folder, level="char")
 
 
+def test_a_folder_of_another_layouts_split_files_is_told_what_they_need_to_be_named(tmp_path):
+    # WikiText's own archive (wiki.train.tokens, ...), a subfolder beside: what the folder holds, and the
+    # name each split file needs
+    folder = tmp_path / "wikitext-2"
+    folder.mkdir()
+    for split in ("train", "valid", "test"):
+        (folder / f"wiki.{split}.tokens").write_text(" = Valkyria Chronicles = \n")
+    (folder / "latest").mkdir()  # (a folder, and "test" only inside a word: no name suggested for it)
+    with pytest.raises(SeqlabError, match=r"without train.txt and valid.txt: --data takes .*; it holds latest/, "
+                                          r"wiki.test.tokens, wiki.train.tokens, wiki.valid.tokens: rename \(or link\) "
+                                          r"wiki.train.tokens to train.txt, wiki.valid.tokens to valid.txt, "
+                                          r"wiki.test.tokens to test.txt$"):
+        load_lm_corpus(data=folder, level="word")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SeqlabError, match=r"optionally test.txt \(pytorch/examples' layout\); it is empty$"):
+        load_lm_corpus(data=tmp_path / "empty", level="word")
+
+
 def test_run_data_file_finds_a_moved_folder_of_splits_and_refuses_an_edited_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     folder = _splits(tmp_path / "mine")

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.models.lm import ModelConfig, RegularizedRNNModel, RNNModel, build_lm
+from seqlab.models.lm import ModelConfig, RegularizedRNNModel, RNNModel, build_lm, describe, layer_sizes
 from seqlab.models.regularization import WeightDrop
 from seqlab.training.lm_eval import evaluate_lm
 
@@ -117,6 +117,58 @@ def test_tied_weights_make_the_last_layer_the_embedding_size():
     assert [layer.hidden_size for layer in net.rnns] == [20, 20, 8]
     out, state = net(torch.randint(0, V, (2, 4)), net.begin_state(2))
     assert out.shape == (4 * 2, V) and [s[0].shape for s in state] == [(1, 2, 20), (1, 2, 20), (1, 2, 8)]
+
+
+@pytest.mark.parametrize("layers", [2, 3])
+def test_tying_gives_the_last_layer_the_embedding_size_with_or_without_the_awd_options(layers):
+    # one rule (AWD-LSTM's): tied, the last layer has --embed units, the others --hidden; the plain
+    # options build the model the AWD options would, which in eval computes the same function
+    plain = build_lm(ModelConfig(embed=8, hidden=20, layers=layers, tie_weights=True), V)
+    awd = build_lm(ModelConfig(embed=8, hidden=20, layers=layers, tie_weights=True, dropout_output=0.3,
+                               weight_drop=0.2), V)
+    assert layer_sizes(plain) == layer_sizes(awd) == [20] * (layers - 1) + [8]
+    assert describe(plain) == f"{layers} layers {'20/' * (layers - 1)}8, embedding 8 tied to the output"
+    assert plain.linear.weight is plain.embedding.weight
+    assert {k: v.shape for k, v in plain.state_dict().items()} == \
+        {k.replace(".module", ""): v.shape for k, v in awd.state_dict().items()}
+    awd.load_state_dict({k: plain.state_dict()[k.replace(".module", "")] for k in awd.state_dict()})
+    X = torch.randint(0, V, (3, 5))
+    with torch.no_grad():
+        torch.testing.assert_close(plain.eval()(X, None)[0], awd.eval()(X, None)[0], rtol=0, atol=0)
+
+
+def test_tying_with_embed_equal_to_hidden_keeps_the_plain_model():
+    # the model (and so the checkpoints) of a plain tied run stay what they were
+    net = build_lm(ModelConfig(embed=8, hidden=8, layers=2, tie_weights=True), V)
+    assert isinstance(net, RNNModel) and describe(net) == "2 layers 8/8, embedding 8 tied to the output"
+    assert sorted(net.state_dict()) == sorted(["embedding.weight", "linear.weight", "linear.bias"] + [
+        f"rnn.{w}_l{k}" for k in range(2) for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")])
+
+
+def test_plain_dropout_of_a_tied_model_with_a_smaller_last_layer():
+    # --dropout (not the AWD options) on such a model: a fresh mask per step, in training only
+    net = build_lm(ModelConfig(embed=6, hidden=10, layers=2, tie_weights=True, dropout=0.5), V).double()
+    seen = {}
+    net.rnns[1].register_forward_pre_hook(lambda m, a: seen.__setitem__("in1", a[0]))
+    net.rnns[0].register_forward_hook(lambda m, a, o: seen.__setitem__("out0", o[0]))
+    net.train()(torch.randint(0, V, (4, 9)), None)
+    ratio = _ratio(seen["in1"], seen["out0"])
+    assert _is_mask(ratio, locked=False) and not torch.equal(ratio, ratio[:1].expand_as(ratio))
+    net.eval()(torch.randint(0, V, (4, 9)), None)
+    torch.testing.assert_close(seen["in1"], seen["out0"], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("config, message", [
+    (ModelConfig(hidden=16, tie_weights=True), "the input is one-hot: give an embedding, e.g. --embed 16"),
+    (ModelConfig(hidden=8, embed=8, layers=2, bidirectional=True, tie_weights=True),
+     r"--bidirectional needs --embed equal to the output of both directions, 2 x --hidden = 16; got --embed 8: "
+     r"set --embed 16 \(or --hidden 4\)"),
+])
+def test_tying_that_no_model_can_have_says_what_to_change(config, message):
+    with pytest.raises(SeqlabError, match=message):
+        build_lm(config, V)
+    net = build_lm(ModelConfig(hidden=8, embed=16, layers=2, bidirectional=True, tie_weights=True), V)
+    assert describe(net) == "2 layers 8/8 per direction (bidirectional), embedding 16 tied to the output"
 
 
 def test_stateful_evaluation_works_with_per_layer_states():

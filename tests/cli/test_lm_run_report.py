@@ -1,0 +1,152 @@
+"""What `seqlab train lm` says about its run: the model's shape (tied weights: AWD-LSTM's rule on
+every model), the best epoch in its result line (also after --resume), the splits it read and
+their sizes, and the settings it refuses or caps instead of reading them silently."""
+
+import json
+import shutil
+
+import pytest
+
+from seqlab.cli import main
+from seqlab.data.corpora import load_lm_corpus
+from seqlab.data.sampling import LMBatches
+from seqlab.training.checkpoint import load_checkpoint
+from seqlab.training.metrics import read_metrics
+
+TEXT = "the time traveller for so it will be convenient to speak of him\n" * 12
+
+
+@pytest.fixture
+def text(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text(TEXT)
+    return path
+
+
+def _train(data, out, *extra):
+    return main(["train", "lm", "--data", str(data), "--level", "char", "--cell", "lstm", "--impl", "fused",
+                 "--embed", "8", "--hidden", "8", "--batch-size", "4", "--num-steps", "10", "--epochs", "2",
+                 "--lr", "0.01", "--optimizer", "adam", "--device", "cpu", "--seed", "0", "--out", str(out), *extra])
+
+
+def _one_line_error(capsys, message):
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def _lm_line(printed):
+    return next(line for line in printed.splitlines() if line.startswith("lm: "))
+
+
+def _edit_meta(path, change):
+    """Rewrite checkpoint `path`'s JSON metadata in place, its tensors (and checksum) untouched."""
+    blob = path.read_bytes()
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + n])
+    meta = json.loads(header["__metadata__"]["seqlab"])
+    change(meta)
+    header["__metadata__"]["seqlab"] = json.dumps(meta)
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    path.write_bytes(len(head).to_bytes(8, "little") + head + blob[8 + n:])
+
+
+def test_tied_weights_give_the_last_layer_the_embedding_size_and_the_log_shows_it(text, tmp_path, capsys):
+    # without any AWD option, as with them (configs/ptb_awd.toml's 1150/1150/400)
+    assert _train(text, tmp_path / "plain", "--layers", "2", "--hidden", "16", "--tie-weights", "--epochs", "1") == 0
+    plain = _lm_line(capsys.readouterr().out)
+    assert _train(text, tmp_path / "awd", "--layers", "2", "--hidden", "16", "--tie-weights", "--weight-drop",
+                  "0.1", "--epochs", "1") == 0
+    awd = _lm_line(capsys.readouterr().out)
+    for line in (plain, awd):
+        assert line.startswith("lm: lstm/fused, 2 layers 16/8, embedding 8 tied to the output, "), line
+    assert main(["generate", "--checkpoint", str(tmp_path / "plain"), "--prefix", "the", "--num-tokens", "5"]) == 0
+    assert capsys.readouterr().out.startswith("the")
+
+
+@pytest.mark.parametrize("awd", [[], ["--dropout-output", "0.2"]])
+def test_one_tied_layer_of_another_size_than_hidden_is_refused(text, tmp_path, capsys, awd):
+    # the one layer would have --embed units: --hidden would be unused (it was, with the AWD options)
+    assert _train(text, tmp_path / "r", "--hidden", "16", "--tie-weights", *awd) == 2
+    _one_line_error(capsys, "--hidden 16 is unused with --layers 1 and --tie-weights: the one layer has "
+                            "--embed (8) units; set --hidden 8 (or --embed 16)")
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_result_line_names_the_epoch_best_holds_also_after_a_resume(text, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(text, out, "--epochs", "3") == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    rows = read_metrics(out / "metrics.jsonl")
+    best = load_checkpoint(out, "best").meta["epoch"]
+    assert result["epoch"] == 3 and result["best_epoch"] == best
+    assert result["best_valid_ppl"] == rows[best - 1]["valid_ppl"] == min(r["valid_ppl"] for r in rows)
+    # a resumed run whose best epoch is from before the resume: no later epoch beats a recorded best
+    # loss of 0 (best.safetensors then stays that epoch's); also from a checkpoint saved before
+    # checkpoints kept best_epoch (it is read from metrics.jsonl then)
+    older = tmp_path / "older"
+    shutil.copytree(out, older)
+    _edit_meta(out / "last.safetensors", lambda m: m.update(best_valid_loss=0.0))
+    _edit_meta(older / "last.safetensors", lambda m: [m.update(best_valid_loss=0.0), m.pop("best_epoch"),
+                                                      m.pop("best_valid_ppl")])
+    for run in (out, older):
+        assert _train(text, run, "--epochs", "5", "--resume") == 0
+        resumed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert resumed["epoch"] == 5 and load_checkpoint(run, "best").meta["epoch"] == best
+        assert (resumed["best_epoch"], resumed["best_valid_ppl"]) == (best, rows[best - 1]["valid_ppl"])
+
+
+def test_the_start_line_gives_the_held_out_size_and_a_folder_the_files_it_read(text, tmp_path, capsys):
+    corpus = load_lm_corpus(data=text, level="char")
+    assert _train(text, tmp_path / "file", "--epochs", "1") == 0
+    line = _lm_line(capsys.readouterr().out)
+    assert f", {len(corpus.train):,} training tokens, {len(corpus.valid):,} held-out (valid), <unk> " in line
+    folder = tmp_path / "splits"
+    folder.mkdir()
+    for split, repeat in (("train", 10), ("valid", 3), ("test", 2)):
+        (folder / f"{split}.txt").write_text(TEXT[:65] * repeat)
+    (folder / "corpus.bin").write_bytes(b"\0\1")
+    (folder / "old").mkdir()
+    corpus = load_lm_corpus(data=folder, level="char")
+    assert _train(folder, tmp_path / "folder", "--epochs", "1") == 0
+    printed = capsys.readouterr().out
+    assert (f", {len(corpus.train):,} training tokens, {len(corpus.valid):,} held-out (valid), "
+            f"{len(corpus.test):,} test, <unk> ") in _lm_line(printed)
+    [note] = [line for line in printed.splitlines() if line.startswith("data: ")]
+    assert note.startswith(f"data: read train.txt, valid.txt, test.txt of the folder {str(folder.resolve())!r}; "
+                           "not read: corpus.bin, old/ (a folder's splits are")
+
+
+def test_max_tokens_below_minus_one_is_refused_and_minus_one_reads_all(text, tmp_path, capsys):
+    assert _train(text, tmp_path / "neg", "--max-tokens", "-5") == 2
+    _one_line_error(capsys, "--max-tokens -5: give a positive number of training tokens to keep, or -1 (or none)")
+    assert _train(text, tmp_path / "all", "--max-tokens", "-1", "--epochs", "1") == 0
+    corpus = load_lm_corpus(data=text, level="char")
+    assert f", {len(corpus.train):,} training tokens, " in _lm_line(capsys.readouterr().out)
+
+
+def test_a_cosine_warm_up_longer_than_the_run_is_capped_with_a_note(text, tmp_path, capsys):
+    batches = len(LMBatches(load_lm_corpus(data=text, level="char").train, 4, 10))  # per epoch, as _train's
+    assert _train(text, tmp_path / "long", "--schedule", "cosine", "--warmup-steps", "1000") == 0
+    [note] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note: --warmup-steps")]
+    assert note.startswith(f"note: --warmup-steps 1,000 is more than the run's {2 * batches} steps (2 epochs x "
+                           f"{batches} batches): the warm-up uses {2 * batches}, so the learning rate rises for "
+                           "the whole run and never decays")
+    rows = read_metrics(tmp_path / "long" / "metrics.jsonl")
+    assert rows[0]["lr"] < rows[1]["lr"] < 0.01  # still warming up at the last epoch
+    assert _train(text, tmp_path / "short", "--schedule", "cosine", "--warmup-steps", str(2 * batches)) == 0
+    assert "note: --warmup-steps" not in capsys.readouterr().out
+
+
+def test_help_says_what_tying_does_and_what_max_tokens_minus_one_means(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "lm", "--help"])
+    helped = "".join(capsys.readouterr().out.split())  # (argparse wraps lines, at a hyphen too)
+
+    def said(text):
+        return "".join(text.split()) in helped
+    assert not said("(needs embed == hidden)")
+    assert said("the last layer then has --embed units, the others --hidden (AWD-LSTM); with --layers 1 set embed = "
+                "hidden, with --bidirectional embed = 2 x hidden")
+    assert said("none or -1: all of them")
