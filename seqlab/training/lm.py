@@ -45,8 +45,8 @@ from seqlab.training.common import check_count, detach_state, grad_clipping, mak
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
 from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
-                                     check_same_data, data_config_for, data_warnings, load_corpus, unk_rates,
-                                     unk_warning)
+                                     check_same_data, data_config_for, data_warnings, folder_note, load_corpus,
+                                     split_sizes, unk_rates, unk_warning)
 from seqlab.training.lm_eval import evaluate_lm  # (also importable from here, as the README does)
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, check_finite,
                                    interrupted_message, resumed_note)
@@ -247,9 +247,9 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     rates = unk_rates(corpus)
     held_out = "" if rates["valid_unk_rate"] is None else f", {rates['valid_unk_rate']:.1%} of held-out"
     log(f"lm: {cfg.model.cell}/{cfg.model.impl}, {describe(net)}, {n_params:,} parameters, "
-        f"vocab {len(corpus.vocab)}, {_split_sizes(corpus)}, <unk> {rates['train_unk_rate']:.1%} of "
+        f"vocab {len(corpus.vocab)}, {split_sizes(corpus)}, <unk> {rates['train_unk_rate']:.1%} of "
         f"training{held_out}, device {device}" + (f", {dist.world_size} ranks" if dist.enabled else ""))
-    note = _folder_note(corpus)
+    note = folder_note(corpus)
     if note:
         log(note)
     for note in data_warnings(corpus):
@@ -287,33 +287,6 @@ def _chosen_of_records(records: list[dict]) -> dict:
         if isinstance(loss, (int, float)) and loss < best:
             best, chosen = loss, {"best_epoch": r.get("epoch"), "best_valid_ppl": r.get("valid_ppl")}
     return chosen
-
-
-def _split_sizes(corpus: LMCorpus) -> str:
-    """"2,000 training tokens, 11,000 held-out (valid), 12,000 test": what the run reads of each split."""
-    sizes = [f"{len(corpus.train):,} training tokens"]
-    if corpus.valid is not None:
-        sizes.append(f"{len(corpus.valid):,} held-out (valid)")
-    if corpus.test is not None:
-        sizes.append(f"{len(corpus.test):,} test")
-    return ", ".join(sizes)
-
-
-def _folder_note(corpus: LMCorpus) -> str | None:
-    """For a --data folder: the split files the run read, and the folder's other entries, not read."""
-    files = corpus.source.get("files") if isinstance(corpus.source, dict) else None
-    if not isinstance(files, dict):
-        return None
-    folder = Path(corpus.source["path"])
-    note = f"data: read {', '.join(files)} of the folder {str(folder)!r}"
-    try:
-        others = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir() if p.name not in files)
-    except OSError:  # (it was just read: a folder gone since is no matter for this line)
-        return note
-    if others:
-        note += (f"; not read: {', '.join(others[:5])}{', ...' if len(others) > 5 else ''} (a folder's splits "
-                 "are train.txt, valid.txt and optionally test.txt)")
-    return note
 
 
 def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, log,

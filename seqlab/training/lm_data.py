@@ -1,10 +1,12 @@
 """The data side of a language-model run: the corpus a config names, what a run records about
-the corpus it trained on, and what it reports and warns about that data (<unk> shares, text
-without spaces, a --data file changed since the run started, another vocabulary)."""
+the corpus it trained on, and what it reports and warns about that data (each split's size, the
+files a --data folder gave, <unk> shares, text without spaces, a --data file changed since the
+run started, another vocabulary)."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
@@ -293,3 +295,30 @@ def check_compatible(ckpt: Checkpoint, corpus: LMCorpus) -> None:
         raise SeqlabError(f"checkpoint {str(ckpt.path)!r} was trained with another vocabulary "
                           f"({len(ckpt.meta['vocab'].get('idx_to_token', []))} tokens) than this data gives "
                           f"({len(corpus.vocab)}): use the same --dataset/--data, --level and vocabulary options")
+
+
+def split_sizes(corpus: LMCorpus) -> str:
+    """"2,000 training tokens, 11,000 held-out (valid), 12,000 test": what the run reads of each split."""
+    sizes = [f"{len(corpus.train):,} training tokens"]
+    if corpus.valid is not None:
+        sizes.append(f"{len(corpus.valid):,} held-out (valid)")
+    if corpus.test is not None:
+        sizes.append(f"{len(corpus.test):,} test")
+    return ", ".join(sizes)
+
+
+def folder_note(corpus: LMCorpus) -> str | None:
+    """For a --data folder: the split files the run read, and the folder's other entries, not read."""
+    files = corpus.source.get("files") if isinstance(corpus.source, dict) else None
+    if not isinstance(files, dict):
+        return None
+    folder = Path(corpus.source["path"])
+    note = f"data: read {', '.join(files)} of the folder {str(folder)!r}"
+    try:
+        others = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir() if p.name not in files)
+    except OSError:  # (it was just read: a folder gone since is no matter for this line)
+        return note
+    if others:
+        note += (f"; not read: {', '.join(others[:5])}{', ...' if len(others) > 5 else ''} (a folder's splits "
+                 "are train.txt, valid.txt and optionally test.txt)")
+    return note
