@@ -266,12 +266,12 @@ def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path |
     want = fingerprint.get("sha256")
     candidates = [Path(fingerprint["path"]), Path(typed)]
     if run_folder is not None and not Path(typed).is_absolute():
-        candidates += [Path(run_folder) / typed, Path(run_folder).parent / typed]
-    # the run folder itself is never its data: --data d4 --out runs/d4, d4 moved away, found runs/d4
-    # (its parent / typed) and blamed it as the data "changed since the run was trained"
-    run = _resolved(run_folder) if run_folder is not None else None
-    found = [p for p in dict.fromkeys(candidates)
-             if (_is_dir(p) if folder else _is_file(p)) and (run is None or _resolved(p) != run)]
+        # the guesses from the run's folder are never that folder itself: --data d4 --out runs/d4, d4
+        # moved away, found runs/d4 (its parent / typed) and blamed it as the data "changed since
+        # the run was trained"; a run written into its own --data folder is found at its own path
+        run = _resolved(run_folder)
+        candidates += [p for p in (Path(run_folder) / typed, Path(run_folder).parent / typed) if _resolved(p) != run]
+    found = [p for p in dict.fromkeys(candidates) if (_is_dir(p) if folder else _is_file(p))]
     differs = {}
     for path in found:
         if folder:

@@ -55,11 +55,17 @@ def _missing_hint(missing: list, tokens: Sequence[Hashable], vocab: Vocab, level
     """What to type instead, as " (...)", or "": the lower-case words, the corpus's way of writing
     punctuation (`_corpus_spelling`), <unk> for a word the model cannot know, the Unicode form."""
     hints, left = [], [t for t in missing if isinstance(t, str)]
-    if any(t.lower() != t and t.lower() in vocab for t in left):
+    lower_case = any(t.lower() != t and t.lower() in vocab for t in left)
+    left = [t for t in left if t.lower() not in vocab]
+    spelt = {}
+    for t in left if level == "word" else ():  # as typed, else lower-cased ('Yesterday,' -> yesterday ,)
+        spelt[t] = _corpus_spelling(t, vocab)
+        if spelt[t] is None and t.lower() != t:
+            spelt[t] = _corpus_spelling(t.lower(), vocab)
+            lower_case = lower_case or spelt[t] is not None
+    if lower_case:
         hints.append("this vocabulary is lower-case: try a lower-case prefix")
-        left = [t for t in left if t.lower() not in vocab]
     if level == "word":
-        spelt = {t: _corpus_spelling(t, vocab) for t in left}
         split = [words for words, absent in filter(None, spelt.values()) if not absent]
         if split:
             at = sorted({w for words in split for w in words if len(w) == 3 and w[0] == "@" == w[-1]})
@@ -88,7 +94,9 @@ def _corpus_spelling(word: str, vocab: Vocab) -> tuple[list[str], str] | None:
     words, and the punctuation marks at its edges the corpus has none of (to leave out). Punctuation
     split off ('game,' -> game ,), an ending ("don't" -> do n't, or don 't), WikiText's @-@ for a
     hyphen inside a word ('well-known' -> well @-@ known; @,@ and @.@ in numbers). None when the
-    word's letters are not the corpus's words either way."""
+    word's letters are not the corpus's words either way. A typographic apostrophe (don’t) is
+    read as the corpora's '."""
+    word = word.replace("\u2019", "'")
     lead = len(word) - len(word.lstrip(_PUNCT))
     trail = len(word) - len(word.rstrip(_PUNCT))
     if lead == len(word):  # punctuation alone ('?!', '...')
@@ -218,7 +226,9 @@ def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | 
     # below the total (u * total may round up to it), so the first entry past it is a token of
     # positive probability: a token outside the top k or the nucleus adds nothing to the sum
     x = torch.minimum(uniforms.to(cdf.dtype).unsqueeze(1) * total, torch.nextafter(total, torch.zeros_like(total)))
-    return torch.searchsorted(cdf, x, right=True).squeeze(1)
+    # (a row of non-finite logits has a NaN total and lands past the end: kept a valid id, which
+    # generate_batch refuses at the end; a NaN-blind id here would fail as "out of range" next step)
+    return torch.searchsorted(cdf, x, right=True).squeeze(1).clamp_max(probs.shape[-1] - 1)
 
 
 def next_token(logits: torch.Tensor, temperature: float | None = None, top_k: int | None = None,
@@ -248,6 +258,9 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
                  warm-up `-- one step per column --'
     """
     check_sampling(temperature, top_k, top_p)
+    if seed is not None and not is_int(seed):
+        raise SeqlabError(f"the seed must be an integer, got {seed!r}")
+    seed = None if seed is None else int(seed)  # (numpy's int64 overflowed in seed % 2**63)
     if not (is_int(num_tokens) and num_tokens >= 0):
         raise SeqlabError(f"the number of tokens to generate must be >= 0 (an integer), got {num_tokens!r}")
     if not (is_int(num_samples) and num_samples > 0):
@@ -267,15 +280,21 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
     in_prefix = torch.tensor([len(r) for r in rows], device=device)  # row i reads its prefix while t < this
     sampled = temperature is not None or top_k is not None or top_p is not None
     uniforms = row_uniforms(len(prefixes), num_samples, total, seed, device) if sampled else None
+    finite = torch.ones((), dtype=torch.bool, device=device)  # read once, at the end: no sync per step
     with eval_mode(net):
         logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))  # (m*N, V), time-major
         logits = logits.view(m, N, -1)[-1]  # (N, V) after each row's m-th id
         for t in range(m, total):
+            finite = finite & torch.isfinite(logits).all()
             chosen = choose(logits, temperature, top_k, None, top_p,
                             uniforms=uniforms[:, t] if uniforms is not None else None)
             ids[:, t] = torch.where(t < in_prefix, ids[:, t], chosen)
             if t + 1 < total:
                 logits, state = net(ids[:, t:t + 1], state)  # (N, V)
+    if not bool(finite):
+        raise SeqlabError("the model's output is not finite (NaN or inf logits): its weights have diverged or "
+                          "the checkpoint is damaged; use the run's other checkpoint (best/last), or retrain with "
+                          "a lower --lr")
     return [row[:len(r) + num_tokens] for row, r in zip(ids.tolist(), rows)]
 
 

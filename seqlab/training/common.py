@@ -221,7 +221,7 @@ def check_state(state: State, expected, batch_size: int, dtype: torch.dtype | No
         wrong = next((t.dtype for t in _tensors(state) if t.dtype != dtype), None)
         if wrong is not None:
             raise SeqlabError(f"the state is {wrong} but the model's weights are {dtype}: start from "
-                              f"net.begin_state({batch_size}), or cast the state with .to({dtype})")
+                              f"net.begin_state({batch_size}), or cast each of its tensors with .to({dtype})")
 
 
 def _tensors(state) -> list[torch.Tensor]:

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from seqlab.training.lm import LMConfig
 
 
+def _saved_level(ckpt: Checkpoint, default: str) -> str:
+    saved = ckpt.meta.get("config", {}).get("data", {}) if isinstance(ckpt.meta.get("config"), dict) else {}
+    level = saved.get("level") if isinstance(saved, dict) else None
+    return level if level in ("char", "word") else default
+
+
 def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None) -> LMCorpus:
     """The corpus `cfg.data` names; `vocab`: a checkpoint's (its held-out splits read with it);
     `source`: a checkpoint's fingerprint of its --data file."""
@@ -67,8 +73,10 @@ def data_config_for(cfg: LMConfig, corpus: LMCorpus, resumed: Checkpoint | None 
             d = dataclasses.replace(d, dataset=corpus.name, level=corpus.level)
         elif isinstance(path, str):
             d = dataclasses.replace(d, data=path, level=corpus.level)
-        else:  # built in memory: no source to record, but its level (generate splits a prefix by it)
-            return dataclasses.replace(cfg, data=dataclasses.replace(d, level=corpus.level))
+        else:  # built in memory: no source to record, but its level (generate splits a prefix by it);
+            # a resumed run keeps the level it recorded (runs before this was recorded: the default)
+            level = corpus.level if resumed is None else _saved_level(resumed, d.level)
+            return dataclasses.replace(cfg, data=dataclasses.replace(d, level=level))
         built = corpus.built_with or {}  # and how it was built: a resume reads the same text again
         if built:
             d = dataclasses.replace(d, max_tokens=built["max_tokens"], min_freq=built["min_freq"],

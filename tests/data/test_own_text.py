@@ -208,3 +208,14 @@ def test_a_run_folder_named_as_its_moved_data_is_not_taken_for_the_data(tmp_path
         monkeypatch.chdir(tmp_path)
         (tmp_path / "d4").rename(tmp_path / "moved")
         assert registry.run_data_file(".", dot, tmp_path / "moved" / "run") == str(tmp_path / "moved")
+
+
+def test_a_run_written_into_its_own_data_folder_still_finds_it(tmp_path, monkeypatch):
+    # --data same --out same: the folder is the run's and its data; the guard against taking the run
+    # folder for moved data refused even the recorded path ("not there any more", though it was)
+    monkeypatch.chdir(tmp_path)
+    _splits(tmp_path / "same")
+    kept = registry.file_fingerprint("same", ["train.txt", "valid.txt", "test.txt"])
+    (tmp_path / "same" / "best.safetensors").write_bytes(b"")
+    assert registry.run_data_file("same", kept, tmp_path / "same") == str(tmp_path / "same")
+    assert registry.run_data_file("same", kept, "same") == str(tmp_path / "same")

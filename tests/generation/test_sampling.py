@@ -3,6 +3,7 @@ samples (== one at a time for greedy; the model's distribution for sampling), ba
 
 import collections
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -277,3 +278,30 @@ def test_choose_from_uniforms_inverts_each_rows_distribution():
     near_one = torch.full((5,), 1 - 2 ** -53, dtype=torch.float64)
     assert choose(logits, 1.0, top_k=2, uniforms=near_one).tolist() == [1] * 5
     assert choose(logits, top_p=0.4, uniforms=near_one).tolist() == [0] * 5
+
+
+
+def test_a_capitalised_word_with_punctuation_is_spelt_lower_case():
+    # 'Yesterday,' fell through to "type <unk>" though yesterday and , are words of the corpus
+    wiki = Vocab("yesterday , the company said do n't don 't".split())
+    message = _refusal(wiki, "Yesterday, the company said".split())
+    assert "this vocabulary is lower-case" in message and "'yesterday ,'" in message and "<unk>" not in message
+    assert repr("don 't") in _refusal(Vocab("don 't the".split()), ["don\u2019t"])  # a typographic apostrophe
+
+
+def test_generation_refuses_non_finite_logits_naming_them():
+    # the inverse-CDF draw of a NaN row gave id V: 'token id 9 is out of range', a wrong diagnosis
+    net = _model(9)
+    with torch.no_grad():
+        net.linear.bias.fill_(float("nan"))
+    for kwargs in ({"temperature": 1.0, "seed": 1}, {}):
+        with pytest.raises(SeqlabError, match="the model's output is not finite"):
+            generate_batch(net, [[1, 2]], 4, **kwargs)
+
+
+def test_a_numpy_seed_is_an_integer_seed():
+    net = _model(9)
+    a = generate_batch(net, [[1, 2]], 6, num_samples=2, temperature=1.0, seed=np.int64(3))
+    assert a == generate_batch(net, [[1, 2]], 6, num_samples=2, temperature=1.0, seed=3)
+    with pytest.raises(SeqlabError, match="the seed must be an integer"):
+        generate_batch(net, [[1, 2]], 6, temperature=1.0, seed=2.5)

@@ -22,8 +22,9 @@ def _trials(task, fixtures, root, n, seed):
     return results
 
 
-# forecast and classify in the slow set (CI time): their resumes are exact in the fast set too
-# (test_forecast's and test_classify's resume tests), and test_many_kills_all_bitwise_equal kills each
+# forecast and classify in the slow set (CI time): the fast set checks their resumes are exact
+# (test_forecast's and test_classify's resume tests) without a SIGKILL; the slow set kills each,
+# here and in test_many_kills_all_bitwise_equal
 @pytest.mark.parametrize("task", [pytest.param(t, marks=pytest.mark.slow) if t in ("forecast", "classify") else t
                                   for t in kr.TASKS])
 def test_killed_and_resumed_run_is_bitwise_equal(task, fixtures, tmp_path):

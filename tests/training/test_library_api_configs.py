@@ -138,3 +138,15 @@ def test_every_trainer_checks_its_config_before_writing(tmp_path, cls):
     with pytest.raises(SeqlabError, match="config key 'epochs': 1.5 is not a valid int"):
         trainer(cfg)
     assert not Path(tmp_path / "run").exists()
+
+
+def test_a_run_that_recorded_another_level_for_its_corpus_in_memory_resumes(tmp_path):
+    # runs before the corpus's level was recorded saved the default 'char' for a word corpus built in
+    # Python; a resume was refused ("trained with level 'char'; now level 'word'") whatever it set
+    word = _word_corpus()
+    as_before = LMCorpus("mine", "char", word.vocab, word.train, word.valid)
+    fit_lm(_config(str(tmp_path / "run")), as_before, "cpu", **QUIET)
+    cfg = _config(str(tmp_path / "run"))
+    cfg.train.epochs, cfg.run.resume = 2, True
+    assert fit_lm(cfg, word, "cpu", **QUIET)["epoch"] == 2
+    assert load_checkpoint(tmp_path / "run", "last").meta["config"]["data"]["level"] == "char"  # its own record
