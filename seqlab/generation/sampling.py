@@ -55,16 +55,22 @@ def _missing_hint(missing: list, tokens: Sequence[Hashable], vocab: Vocab, level
     """What to type instead, as " (...)", or "": the lower-case words, the corpus's way of writing
     punctuation (`_corpus_spelling`), <unk> for a word the model cannot know, the Unicode form."""
     hints, left = [], [t for t in missing if isinstance(t, str)]
-    lower_case = any(t.lower() != t and t.lower() in vocab for t in left)
-    left = [t for t in left if t.lower() not in vocab]
+    cased = {t: next((v for v in _cases(t) if v in vocab), None) for t in left}  # 'GAME' -> 'Game'
+    lower_case = any(v is not None and v == t.lower() for t, v in cased.items())
+    left = [t for t in left if cased[t] is None]
     spelt = {}
-    for t in left if level == "word" else ():  # as typed, else lower-cased ('Yesterday,' -> yesterday ,)
+    for t in left if level == "word" else ():  # as typed, else in another case ('Yesterday,' -> yesterday ,)
         spelt[t] = _corpus_spelling(t, vocab)
-        if spelt[t] is None and t.lower() != t:
-            spelt[t] = _corpus_spelling(t.lower(), vocab)
-            lower_case = lower_case or spelt[t] is not None
-    if lower_case:
+        for v in _cases(t) if spelt[t] is None else ():
+            spelt[t] = _corpus_spelling(v, vocab)
+            if spelt[t] is not None:
+                lower_case = lower_case or v == t.lower()
+                break
+    if lower_case and _all_lower(vocab):
         hints.append("this vocabulary is lower-case: try a lower-case prefix")
+    elif any(v is not None for v in cased.values()):  # (a cased corpus: WikiText's 'Game', 'Valkyria')
+        hints.append("in the vocabulary's letter case: " + ", ".join(
+            f"{v!r} for {t!r}" for t, v in cased.items() if v is not None))
     if level == "word":
         split = [words for words, absent in filter(None, spelt.values()) if not absent]
         if split:
@@ -85,8 +91,17 @@ def _missing_hint(missing: list, tokens: Sequence[Hashable], vocab: Vocab, level
     return f" ({'; '.join(hints)})"
 
 
+def _cases(word: str) -> list[str]:
+    """The other letter cases a typed word may have in a corpus: lower, Capitalised, UPPER."""
+    return [v for v in dict.fromkeys((word.lower(), word.capitalize(), word.upper())) if v != word]
+
+
+def _all_lower(vocab: Vocab) -> bool:
+    return not any(isinstance(t, str) and t != t.lower() for t in vocab.idx_to_token)
+
+
 _CONTRACTIONS = ("n't", "'s", "'re", "'ve", "'ll", "'d", "'m", "'t")  # endings PTB / WikiText write apart
-_PUNCT = "\"'.,;:!?()[]{}«»“”‘’-…"
+_PUNCT = "\"'.,;:!?()[]{}«»“”‘’-…$"
 
 
 def _corpus_spelling(word: str, vocab: Vocab) -> tuple[list[str], str] | None:

@@ -180,7 +180,9 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     corpus = load_corpus(cfg) if corpus is None else corpus
     out = Path(cfg.run.out)
     if not cfg.run.resume:
-        cfg = data_config_for(cfg, corpus)  # (a config that describes other data: refused before anything is written)
+        # (a config that describes other data: refused before anything is written; and what the corpus
+        # gave it checked as the rest: a level 'words' made checkpoints their loader refused)
+        cfg = validated(data_config_for(cfg, corpus))
     device = resolve_device(cfg.run.device if device is None else device)
     check_run_folder(cfg.run, log)  # another run there is refused before anything is written
     ckpt = resume_checkpoint(out, "lm") if cfg.run.resume else None  # (after a killed --overwrite is undone)

@@ -305,3 +305,13 @@ def test_a_numpy_seed_is_an_integer_seed():
     assert a == generate_batch(net, [[1, 2]], 6, num_samples=2, temperature=1.0, seed=3)
     with pytest.raises(SeqlabError, match="the seed must be an integer"):
         generate_batch(net, [[1, 2]], 6, temperature=1.0, seed=2.5)
+
+
+
+def test_a_word_in_another_letter_case_of_a_cased_corpus_is_named():
+    # WikiText keeps case: 'GAME' was told "this vocabulary is lower-case", 'valkyria' to type <unk>
+    wiki = Vocab("The Game <unk> game Valkyria $ 5 ,".split())
+    message = _refusal(wiki, ["GAME", "valkyria"])
+    assert "in the vocabulary's letter case: 'game' for 'GAME', 'Valkyria' for 'valkyria'" in message
+    assert "lower-case" not in message and "<unk>" not in message
+    assert repr("$ 5") in _refusal(wiki, ["$5"])

@@ -150,3 +150,12 @@ def test_a_run_that_recorded_another_level_for_its_corpus_in_memory_resumes(tmp_
     cfg.train.epochs, cfg.run.resume = 2, True
     assert fit_lm(cfg, word, "cpu", **QUIET)["epoch"] == 2
     assert load_checkpoint(tmp_path / "run", "last").meta["config"]["data"]["level"] == "char"  # its own record
+
+
+def test_a_corpus_of_an_unknown_level_is_refused_before_writing(tmp_path):
+    # 'words' was recorded unchecked: the run trained and its checkpoints were refused as corrupted
+    word = _word_corpus()
+    odd = LMCorpus("mine", "words", word.vocab, word.train, word.valid)
+    with pytest.raises(SeqlabError, match="config key 'level': 'words' is not one of char, word"):
+        fit_lm(_config(str(tmp_path / "run")), odd, "cpu", **QUIET)
+    assert not (tmp_path / "run").exists()
