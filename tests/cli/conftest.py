@@ -3,6 +3,16 @@ import torch
 
 from seqlab.cli import main
 
+LM_TEXT = "the time traveller for so it will be convenient to speak of him\n" * 12
+
+
+@pytest.fixture
+def text(tmp_path):
+    """A tiny character corpus (the book's first line, 12 times) as a file: the LM CLI tests' --data."""
+    path = tmp_path / "tiny.txt"
+    path.write_text(LM_TEXT)
+    return path
+
 
 @pytest.fixture(scope="session")
 def long_sine_run(tmp_path_factory):

@@ -9,15 +9,6 @@ from seqlab.cli import main
 from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
 from seqlab.training.metrics import read_metrics
 
-TEXT = "the time traveller for so it will be convenient to speak of him\n" * 12
-
-
-@pytest.fixture
-def text(tmp_path):
-    path = tmp_path / "tiny.txt"
-    path.write_text(TEXT)
-    return path
-
 
 def _train(text, out, *extra):
     argv = ["train", "lm", "--data", str(text), "--level", "char", "--cell", "lstm", "--impl", "scratch",
@@ -46,7 +37,7 @@ def test_train_evaluate_generate(text, tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(out), "--split", "valid"]) == 0
     result = json.loads(capsys.readouterr().out)
-    n_valid = round(len(TEXT) * 0.1)  # the held-out last 10% of characters
+    n_valid = round(len(text.read_text()) * 0.1)  # the held-out last 10% of characters
     assert result["tokens"] == n_valid - 1 and result["split"] == "valid"
     best = min(r["valid_loss"] for r in rows)
     assert result["loss"] == pytest.approx(best, rel=1e-9) and result["ppl"] == pytest.approx(2.718281828 ** best)
@@ -183,11 +174,11 @@ def test_word_text_makes_every_eos_a_line_break(tokens, text):
     assert word_text(tokens) == text
 
 
-def test_evaluate_reads_the_runs_data_file_from_anywhere_and_notices_a_change(tmp_path, capsys, monkeypatch):
+def test_evaluate_reads_the_runs_data_file_from_anywhere_and_notices_a_change(text, tmp_path, capsys, monkeypatch):
     # --data as typed (relative) was read again from the folder evaluate ran in: "not found" from
     # elsewhere, and a file edited since training gave a perplexity of other text without a word
     (tmp_path / "work").mkdir()
-    (tmp_path / "work" / "tiny.txt").write_text(TEXT)
+    text.rename(tmp_path / "work" / "tiny.txt")  # (none left in tmp_path, where evaluate runs below)
     monkeypatch.chdir(tmp_path / "work")
     assert _train("tiny.txt", tmp_path / "run") == 0
     monkeypatch.chdir(tmp_path)

@@ -13,15 +13,6 @@ from seqlab.data.sampling import LMBatches
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.metrics import read_metrics
 
-TEXT = "the time traveller for so it will be convenient to speak of him\n" * 12
-
-
-@pytest.fixture
-def text(tmp_path):
-    path = tmp_path / "tiny.txt"
-    path.write_text(TEXT)
-    return path
-
 
 def _train(data, out, *extra):
     return main(["train", "lm", "--data", str(data), "--level", "char", "--cell", "lstm", "--impl", "fused",
@@ -105,7 +96,7 @@ def test_the_start_line_gives_the_held_out_size_and_a_folder_the_files_it_read(t
     folder = tmp_path / "splits"
     folder.mkdir()
     for split, repeat in (("train", 10), ("valid", 3), ("test", 2)):
-        (folder / f"{split}.txt").write_text(TEXT[:65] * repeat)
+        (folder / f"{split}.txt").write_text(text.read_text()[:65] * repeat)
     (folder / "corpus.bin").write_bytes(b"\0\1")
     (folder / "old").mkdir()
     corpus = load_lm_corpus(data=folder, level="char")
