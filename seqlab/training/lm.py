@@ -53,7 +53,7 @@ from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, 
 from seqlab.training.metrics import perplexity
 from seqlab.training.progress import progress
 from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
-from seqlab.training.schedules import NTASGDTrigger, scaled_step
+from seqlab.training.schedules import NTASGDTrigger, scaled_step, swap_in_average
 
 
 @dataclass
@@ -390,4 +390,12 @@ def model_from_checkpoint(ckpt: Checkpoint | str | Path, device: torch.device | 
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     net = build_lm(cfg.model, len(vocab))
     _load_model(net, ckpt)
+    ntasgd = ckpt.meta.get("ntasgd")
+    if isinstance(ntasgd, dict) and ntasgd.get("triggered") and ckpt.optimizer is not None:
+        # an averaging nt-asgd run keeps the raw SGD weights in last.safetensors (a resume goes on from
+        # them) and their average in its optimiser state: the weights it evaluated, which its log and
+        # best.safetensors hold; evaluate and generate score those (last was 845 where the log said 685)
+        averaging = reg.averaged_sgd(net.parameters(), cfg.train.lr, weight_decay=cfg.train.weight_decay)
+        load_optimizer(ckpt, averaging, cfg.train.lr, cfg.train.lr, lambda *_: None)
+        swap_in_average(averaging)
     return net.to(device).eval(), cfg

@@ -141,3 +141,20 @@ def test_help_says_what_tying_does_and_what_max_tokens_minus_one_means(capsys):
     assert said("the last layer then has --embed units, the others --hidden (AWD-LSTM); with --layers 1 set embed = "
                 "hidden, with --bidirectional embed = 2 x hidden")
     assert said("none or -1: all of them")
+
+
+def test_evaluate_scores_an_averaging_nt_asgd_runs_last_checkpoint_with_its_averaged_weights(tmp_path, capsys):
+    # last.safetensors keeps the raw SGD weights (a resume goes on from them): evaluate --which last
+    # scored those (845 where the log said 685); the run evaluated, and reported, their average
+    out = tmp_path / "nt"
+    assert main(["train", "lm", "--dataset", "timemachine", "--level", "word", "--max-tokens", "3000", "--embed", "16",
+                 "--hidden", "16", "--tie-weights", "--optimizer", "nt-asgd", "--nonmono", "1", "--lr", "30",
+                 "--epochs", "6", "--batch-size", "8", "--num-steps", "10", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    assert load_checkpoint(out, "last").meta["ntasgd"]["triggered"]  # averaging began before the end
+    records = read_metrics(out / "metrics.jsonl")
+    for which, record in (("last", records[-1]), ("best", min(records, key=lambda r: r["valid_loss"]))):
+        capsys.readouterr()
+        assert main(["evaluate", "--checkpoint", str(out), "--split", "valid", "--which", which]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["epoch"] == record["epoch"] and result["loss"] == pytest.approx(record["valid_loss"], rel=1e-9)

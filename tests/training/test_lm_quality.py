@@ -15,7 +15,7 @@ from seqlab.data.corpora import LMCorpus
 from seqlab.data.sampling import batchify
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
-from seqlab.models.lm import ModelConfig, RNNModel
+from seqlab.models.lm import ModelConfig, RNNModel, build_lm
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.lm import LMConfig, TrainConfig, fit_lm, model_from_checkpoint
 from seqlab.training.lm_eval import evaluate_lm
@@ -180,7 +180,9 @@ def test_nt_asgd_switches_to_averaging_and_evaluates_the_averaged_weights(tmp_pa
     # checks stop being recorded at the trigger: it fired with epochs of averaged SGD still to run
     assert len(last.meta["ntasgd"]["history"]) < tc.epochs
     # the last epoch's valid loss is that of the averaged weights (ASGD's 'ax'), not the raw ones
-    net, _ = model_from_checkpoint(last, CPU)
+    # (last.safetensors holds the raw ones, a resume goes on from them; model_from_checkpoint the average)
+    net = build_lm(cfg.model, len(corpus.vocab))
+    net.load_state_dict(last.model)
     raw_loss, n = evaluate_lm(net, corpus.valid, tc.eval_batch_size, tc.num_steps)
     names = [k for k, _ in net.named_parameters()]
     state = last.optimizer["state"]
@@ -191,6 +193,8 @@ def test_nt_asgd_switches_to_averaging_and_evaluates_the_averaged_weights(tmp_pa
     avg_loss, _ = evaluate_lm(net, corpus.valid, tc.eval_batch_size, tc.num_steps)
     assert record["valid_loss"] == pytest.approx(avg_loss / n, rel=1e-9)
     assert raw_loss != pytest.approx(avg_loss, rel=1e-6)
+    loaded, _ = model_from_checkpoint(last, CPU)
+    assert evaluate_lm(loaded, corpus.valid, tc.eval_batch_size, tc.num_steps)[0] == pytest.approx(avg_loss, rel=1e-9)
 
 
 def test_resume_continues_a_cosine_variable_bptt_awd_run_bit_for_bit(tmp_path):
@@ -362,7 +366,6 @@ def test_nt_asgd_saves_the_averaged_weights_as_best_and_the_raw_ones_as_last(tmp
     import random
 
     import seqlab.training.lm as lm
-    from seqlab.models.lm import build_lm
     from seqlab.training.schedules import averaged_sgd
 
     corpus = _corpus()
