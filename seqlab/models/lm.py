@@ -47,7 +47,6 @@ from torch import nn
 from seqlab.errors import SeqlabError
 from seqlab.models.lm_config import (ONE_HOT_LIMIT, ModelConfig, check_tying, is_regularized,  # noqa: F401
                                       tied_last_layer)  # (ModelConfig, is_regularized: importable from here too)
-from seqlab.torch_compat import autocast_enabled
 from seqlab.training.common import check_count, check_model_input, check_state, check_targets
 from seqlab.models.fused_loss import output_losses
 from seqlab.models.recurrent import make_rnn_layer
@@ -134,10 +133,9 @@ class RNNModel(nn.Module):
 
     def forward(self, inputs: torch.Tensor, state=None, *, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
-        if state is not None:  # a fused layer takes a state of its weights' dtype (autocast casts both)
-            fused = isinstance(self.rnn, nn.RNNBase) and not autocast_enabled(inputs.device.type)
+        if state is not None:  # a fused layer takes a state of its weights' dtype (a scratch one casts it)
             check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0],
-                        self.linear.weight.dtype if fused else None)
+                        self.linear.weight.dtype if isinstance(self.rnn, nn.RNNBase) else None)
         if self.embedding is not None:
             X = self.drop(self.embedding(inputs.T))  # (T, B, E)
         elif getattr(self.rnn, "fast", False):  # a scratch layer looks the rows up: no one-hot tensor

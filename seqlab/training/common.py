@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int
-from seqlab.torch_compat import is_compiling
+from seqlab.torch_compat import autocast_enabled, is_compiling
 
 State = torch.Tensor | tuple | list | None
 
@@ -213,14 +213,15 @@ def check_state(state: State, expected, batch_size: int, dtype: torch.dtype | No
     of ints), or a tuple/list of such (an LSTM's (h, c), or one entry per layer). A tensor's
     batch is its second-to-last dimension and its hidden size its last ((L, B, H) or (B, H)).
     `dtype`: the one every tensor must have (a fused layer's weights' dtype: torch's kernels
-    fail on another one deep inside). Shapes and dtypes only: no host sync.
+    fail on another one deep inside), except under autocast, which casts both. Shapes and dtypes
+    only: no host sync.
     """
     if not _same_shapes(state, expected):  # the common case stays a few shape comparisons
         _explain_state(state, expected, batch_size)
     if dtype is not None:
-        wrong = next((t.dtype for t in _tensors(state) if t.dtype != dtype), None)
-        if wrong is not None:
-            raise SeqlabError(f"the state is {wrong} but the model's weights are {dtype}: start from "
+        wrong = next((t for t in _tensors(state) if t.dtype != dtype), None)
+        if wrong is not None and not autocast_enabled(wrong.device.type):
+            raise SeqlabError(f"the state is {wrong.dtype} but the model's weights are {dtype}: start from "
                               f"net.begin_state({batch_size}), or cast each of its tensors with .to({dtype})")
 
 

@@ -264,10 +264,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
             record = _epoch(cfg, wrapped, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
                             wall0, log, dist)
             optimizer = reg.start_averaging(net, optimizer, trigger, record["valid_loss"], tc.weight_decay, log)
-            if _selection_loss(record) < best:  # (as _save decides to write best.safetensors)
-                chosen = {"best_epoch": epoch, "best_valid_ppl": record["valid_ppl"]}
-            best = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist,
-                         trigger=trigger, data_recorded=data_recorded, chosen=chosen)
+            best, chosen = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist,
+                                 trigger=trigger, data_recorded=data_recorded, chosen=chosen)
     if metrics.records and dist.is_main:
         _plot(out, metrics.records)
     return dict(record, **chosen)
@@ -285,7 +283,7 @@ def _chosen_of_records(records: list[dict]) -> dict:
     """The epoch best.safetensors holds, from metrics.jsonl: the first of lowest selection loss."""
     best, chosen = math.inf, {"best_epoch": None, "best_valid_ppl": None}
     for r in records:
-        loss = r.get("valid_loss") if r.get("valid_loss") is not None else r.get("train_loss")
+        loss = _selection_loss(r)
         if isinstance(loss, (int, float)) and loss < best:
             best, chosen = loss, {"best_epoch": r.get("epoch"), "best_valid_ppl": r.get("valid_ppl")}
     return chosen
@@ -342,18 +340,21 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
 
 
 def _selection_loss(record: dict) -> float:
-    return record["valid_loss"] if record["valid_loss"] is not None else record["train_loss"]
+    """What best.safetensors is chosen on: the validation loss, else (no validation split) the training loss."""
+    return record["valid_loss"] if record.get("valid_loss") is not None else record.get("train_loss")
 
 
 def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist=D.Dist(),
-          trigger=None, data_recorded=True, chosen=None) -> float:
-    """Write last (and best, if it is) checkpoint (rank 0 only); returns the best selection loss so far.
-    `chosen`: best_epoch and best_valid_ppl after this epoch (kept for a resumed run's report)."""
+          trigger=None, data_recorded=True, chosen=None) -> tuple[float, dict | None]:
+    """Write last (and best, if it is) checkpoint (rank 0 only); returns the best selection loss so far
+    and `chosen`, the best_epoch and best_valid_ppl the checkpoints keep (this epoch's when it is best)."""
     loss = _selection_loss(record)
     is_best = loss < best
     best = min(best, loss)
+    if is_best:
+        chosen = {"best_epoch": epoch, "best_valid_ppl": record.get("valid_ppl")}
     if not dist.is_main:
-        return best
+        return best, chosen
     meta = {"task": "lm", "config": to_dict(cfg), "vocab": corpus.vocab.to_dict(), "epoch": epoch,
             "best_valid_loss": best, "metrics": record, "rng": rng_state(),
             "batch_rng": [list(x) if isinstance(x, tuple) else x for x in batch_rng.getstate()],
@@ -365,7 +366,7 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
         with reg.averaged_weights(optimizer):  # nt-asgd: the weights that were evaluated
             save_checkpoint(out / "best.safetensors", model=net, meta=meta)
     save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
-    return best
+    return best, chosen
 
 
 def _load_model(net: nn.Module, ckpt: Checkpoint) -> None:

@@ -19,12 +19,6 @@ if TYPE_CHECKING:
     from seqlab.training.lm import LMConfig
 
 
-def _saved_level(ckpt: Checkpoint, default: str) -> str:
-    saved = ckpt.meta.get("config", {}).get("data", {}) if isinstance(ckpt.meta.get("config"), dict) else {}
-    level = saved.get("level") if isinstance(saved, dict) else None
-    return level if level in ("char", "word") else default
-
-
 def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None) -> LMCorpus:
     """The corpus `cfg.data` names; `vocab`: a checkpoint's (its held-out splits read with it);
     `source`: a checkpoint's fingerprint of its --data file."""
@@ -54,8 +48,8 @@ def data_config_for(cfg: LMConfig, corpus: LMCorpus, resumed: Checkpoint | None 
     A `cfg.data` left empty is filled in from the corpus (a registered data set or a text file,
     and the options it was built with; a corpus built in memory stays unnamed, its token level
     recorded: the library's evaluate_lm scores it, `seqlab evaluate --data FILE` a file); one
-    that names another data set, file, token level or build options than the corpus is refused, since the run would save a description of text it did not
-    train on. `resumed`: the checkpoint a resumed run goes on from; one saved before runs recorded
+    that names another data set, file, token level or build options than the corpus is refused,
+    since the run would save a description of text it did not train on. `resumed`: the checkpoint a resumed run goes on from; one saved before runs recorded
     their corpus's build options keeps its own record (an empty cfg.data takes it), and only the
     data set and level are compared."""
     from seqlab.data.corpora import TEXT_DATASETS, data_name
@@ -63,10 +57,7 @@ def data_config_for(cfg: LMConfig, corpus: LMCorpus, resumed: Checkpoint | None 
     d = cfg.data
     old_record = resumed is not None and not resumed.meta.get(DATA_RECORDED)
     if old_record and d.dataset is None and d.data is None:
-        from seqlab.training.checkpoint import task_config
-        from seqlab.training.lm import LMConfig
-
-        return dataclasses.replace(cfg, data=task_config(resumed, LMConfig, "lm").data)
+        return dataclasses.replace(cfg, data=_saved_config(resumed).data)
     path = corpus.source.get("path") if isinstance(corpus.source, dict) else None
     if d.dataset is None and d.data is None:
         if corpus.source is None and corpus.name in TEXT_DATASETS:
@@ -75,7 +66,7 @@ def data_config_for(cfg: LMConfig, corpus: LMCorpus, resumed: Checkpoint | None 
             d = dataclasses.replace(d, data=path, level=corpus.level)
         else:  # built in memory: no source to record, but its level (generate splits a prefix by it);
             # a resumed run keeps the level it recorded (runs before this was recorded: the default)
-            level = corpus.level if resumed is None else _saved_level(resumed, d.level)
+            level = corpus.level if resumed is None else _saved_config(resumed).data.level
             return dataclasses.replace(cfg, data=dataclasses.replace(d, level=level))
         built = corpus.built_with or {}  # and how it was built: a resume reads the same text again
         if built:
@@ -94,6 +85,13 @@ def data_config_for(cfg: LMConfig, corpus: LMCorpus, resumed: Checkpoint | None 
                           f"({'; '.join(differs)}): a resumed run would read other text; pass the corpus "
                           "the config describes, or leave cfg.data empty to record the corpus's")
     return cfg
+
+
+def _saved_config(ckpt: Checkpoint) -> LMConfig:
+    from seqlab.training.checkpoint import task_config
+    from seqlab.training.lm import LMConfig
+
+    return task_config(ckpt, LMConfig, "lm")
 
 
 def _build_options(d, corpus: LMCorpus) -> list[tuple[str, object, object]]:
