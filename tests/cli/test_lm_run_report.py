@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from checkpoint_edit import edit_meta  # tests/reliability, on the test path
 from seqlab.cli import main
 from seqlab.data.corpora import load_lm_corpus
 from seqlab.data.sampling import LMBatches
@@ -28,19 +29,6 @@ def _one_line_error(capsys, message):
 
 def _lm_line(printed):
     return next(line for line in printed.splitlines() if line.startswith("lm: "))
-
-
-def _edit_meta(path, change):
-    """Rewrite checkpoint `path`'s JSON metadata in place, its tensors (and checksum) untouched."""
-    blob = path.read_bytes()
-    n = int.from_bytes(blob[:8], "little")
-    header = json.loads(blob[8:8 + n])
-    meta = json.loads(header["__metadata__"]["seqlab"])
-    change(meta)
-    header["__metadata__"]["seqlab"] = json.dumps(meta)
-    head = json.dumps(header).encode()
-    head += b" " * (-len(head) % 8)
-    path.write_bytes(len(head).to_bytes(8, "little") + head + blob[8 + n:])
 
 
 def test_tied_weights_give_the_last_layer_the_embedding_size_and_the_log_shows_it(text, tmp_path, capsys):
@@ -78,8 +66,8 @@ def test_the_result_line_names_the_epoch_best_holds_also_after_a_resume(text, tm
     # checkpoints kept best_epoch (it is read from metrics.jsonl then)
     older = tmp_path / "older"
     shutil.copytree(out, older)
-    _edit_meta(out / "last.safetensors", lambda m: m.update(best_valid_loss=0.0))
-    _edit_meta(older / "last.safetensors", lambda m: [m.update(best_valid_loss=0.0), m.pop("best_epoch"),
+    edit_meta(out / "last.safetensors", lambda m: m.update(best_valid_loss=0.0))
+    edit_meta(older / "last.safetensors", lambda m: [m.update(best_valid_loss=0.0), m.pop("best_epoch"),
                                                       m.pop("best_valid_ppl")])
     for run in (out, older):
         assert _train(text, run, "--epochs", "5", "--resume") == 0

@@ -8,6 +8,8 @@ import pytest
 from seqlab.cli import main
 from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
 
+from checkpoint_edit import edit_meta  # tests/reliability, on the test path
+
 PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("I lost.", "J'ai perdu."),
          ("I'm home.", "Je suis chez moi."), ("He's calm.", "Il est calme."), ("Go now.", "Va maintenant !"),
          ("I'm calm.", "Je suis calme."), ("He's home.", "Il est chez lui."), ("I lost it.", "Je l'ai perdu.")]
@@ -228,8 +230,6 @@ def test_a_run_trained_before_the_pair_token_change_resumes_and_evaluates_as_tra
     # --data files now drop '' tokens (a double space) and read <eos> written as a word as <unk>; a run
     # trained before (no "pair_tokens" in its checkpoints) resumed with a smaller vocabulary ("corrupted:
     # size mismatch") and was evaluated on another test split, without a word
-    import json as _json
-
     from seqlab.data import translation
 
     pairs = tmp_path / "pairs.txt"
@@ -243,16 +243,7 @@ def test_a_run_trained_before_the_pair_token_change_resumes_and_evaluates_as_tra
     assert main(argv) == 0  # as trained before: the file's own tokens ('' and <eos> among them)
     monkeypatch.undo()
     for name in ("last.safetensors", "best.safetensors"):  # and no marker, as then
-        path = out / name
-        blob = path.read_bytes()
-        n = int.from_bytes(blob[:8], "little")
-        header = _json.loads(blob[8:8 + n])
-        meta = _json.loads(header["__metadata__"]["seqlab"])
-        meta.pop("pair_tokens", None)
-        header["__metadata__"]["seqlab"] = _json.dumps(meta)
-        text = _json.dumps(header).encode()
-        text += b" " * (-len(text) % 8)
-        path.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + n:])
+        edit_meta(out / name, lambda meta: meta.pop("pair_tokens", None))
     old_vocab = load_checkpoint(out, "last").meta["src_vocab"]
     assert "" in old_vocab["idx_to_token"]
     capsys.readouterr()
@@ -260,4 +251,4 @@ def test_a_run_trained_before_the_pair_token_change_resumes_and_evaluates_as_tra
     resumed = load_checkpoint(out, "last").meta
     assert resumed["epoch"] == 2 and resumed["src_vocab"] == old_vocab and "pair_tokens" not in resumed
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
-    assert _json.loads(capsys.readouterr().out.splitlines()[-1])["sentences"] > 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["sentences"] > 0

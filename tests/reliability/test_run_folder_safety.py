@@ -3,7 +3,6 @@
 whose JSON metadata was edited (the checksum covers the tensors only) is a one-line error."""
 
 import hashlib
-import json
 import sys
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from seqlab.cli import build_parser, main
 from seqlab.errors import SeqlabError
 from seqlab.training.run_folder import ASIDE
+from checkpoint_edit import edit_meta  # tests/reliability, on the test path
 
 EXIT_BAD_INPUT = 2
 TEXT = "the time machine by h g wells\n" * 40
@@ -444,20 +444,6 @@ def test_check_resume_config_names_each_difference(tmp_path):
 
 # --- 3. checkpoints whose JSON metadata was edited ------------------------------------------
 
-def _edit_meta(src, dst, change):
-    """Rewrite the metadata of checkpoint `src` into `dst`, tensors (and so the checksum) untouched."""
-    blob = src.read_bytes()
-    n = int.from_bytes(blob[:8], "little")
-    header = json.loads(blob[8:8 + n])
-    meta = json.loads(header["__metadata__"]["seqlab"])
-    change(meta)
-    header["__metadata__"]["seqlab"] = json.dumps(meta)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    dst.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + n:])
-    return dst
-
-
 def _drop(key):
     return lambda m: m.pop(key)
 
@@ -500,7 +486,7 @@ META_CASES = [
 @pytest.mark.parametrize("case", META_CASES, ids=[f"{c[0]} {c[1]} {c[3][:30]}" for c in META_CASES])
 def test_edited_metadata_is_a_clear_error(case, runs, tmp_path, capsys):
     task, command, change, fragment = case
-    path = _edit_meta(runs / task / "best.safetensors", tmp_path / "edited.safetensors", change)
+    path = edit_meta(runs / task / "best.safetensors", change, tmp_path / "edited.safetensors")
     argv = {"evaluate": ["evaluate", "--checkpoint", str(path), "--device", "cpu"],
             "generate": ["generate", "--checkpoint", str(path), "--prefix", "the", "--num-tokens", "3"],
             "translate": ["translate", "--checkpoint", str(path), "go ."],
@@ -515,15 +501,15 @@ def test_edited_metadata_is_a_clear_error(case, runs, tmp_path, capsys):
                                       ("lm", "config")])
 def test_resume_from_edited_metadata_is_a_clear_error(task, key, fx, run_copy, capsys):
     out = run_copy(task)
-    _edit_meta(out / "last.safetensors", out / "last.safetensors", _drop(key))
+    edit_meta(out / "last.safetensors", _drop(key))
     _refused_untouched(out, _argv(task, fx, out, "--resume", "--epochs", "2"), capsys,
                        "is corrupted or not a seqlab checkpoint", f"its metadata has no {key!r}")
 
 
 def test_batch_size_flag_overrides_an_edited_eval_batch_size(runs, tmp_path, capsys):
     # what the message above says: --batch-size replaces the checkpoint's eval_batch_size
-    path = _edit_meta(runs / "lm" / "best.safetensors", tmp_path / "edited.safetensors",
-                      _set("config", "train", "eval_batch_size", -2))
+    path = edit_meta(runs / "lm" / "best.safetensors", _set("config", "train", "eval_batch_size", -2),
+                     tmp_path / "edited.safetensors")
     _ok(["evaluate", "--checkpoint", str(path), "--device", "cpu", "--batch-size", "2"], capsys)
 
 
