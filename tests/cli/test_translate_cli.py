@@ -68,6 +68,28 @@ def test_resume_continues_from_last(run_dir, capsys):
     assert "resuming" in capsys.readouterr().out
 
 
+def test_a_resumed_run_ends_with_the_weights_and_optimiser_state_of_an_uninterrupted_one(tmp_path, capsys):
+    # bit for bit, with dropout, attention, 2 layers and shuffled batches (the run the SIGKILL test
+    # kills in the slow set: tests/reliability/test_kill_resume.py)
+    import kill_resume as kr  # tests/reliability, on the test path
+
+    fx = kr.make_fixtures(tmp_path / "fx")
+
+    def run(out, epochs, *extra):
+        args = kr.argv("translate", fx, out)
+        args[args.index("--epochs") + 1] = str(epochs)
+        assert main(args + list(extra)) == 0
+
+    run(tmp_path / "ref", 3)
+    run(tmp_path / "run", 1)
+    run(tmp_path / "run", 3, "--resume")
+    assert "resuming" in capsys.readouterr().out
+    ref, resumed = kr.final_tensors(tmp_path / "ref"), kr.final_tensors(tmp_path / "run")
+    assert kr.bitwise_equal(resumed, ref)
+    run(tmp_path / "other", 3, "--seed", "4")  # the comparison can fail
+    assert not kr.bitwise_equal(kr.final_tensors(tmp_path / "other"), ref)
+
+
 def test_translate_prints_one_line_per_sentence(run_dir, capsys, tmp_path):
     _, out, _ = run_dir
     capsys.readouterr()

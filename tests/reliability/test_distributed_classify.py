@@ -27,6 +27,7 @@ def setup(tmp_path_factory):
     return fx, single
 
 
+@pytest.mark.slow  # (CI time: the fast set runs 2 processes for `train lm` and the gloo unit tests)
 def test_two_processes_match_one_process(setup, tmp_path):  # fast, as lm's, forecast's, translate's (17 s)
     fx, single = setup
     out = tmp_path / "run"

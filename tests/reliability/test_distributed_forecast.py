@@ -27,6 +27,7 @@ def single(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # (CI time: the fast set runs 2 processes for `train lm` and the gloo unit tests)
 def test_two_processes_match_one_process(single, tmp_path):
     out = tmp_path / "run"
     p = h.run(_args(out, 3), nproc=2)

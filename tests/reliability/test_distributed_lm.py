@@ -57,6 +57,7 @@ def test_two_processes_match_one_process(text, single, tmp_path):
     assert len(read_metrics(out / "metrics.jsonl")) == 3  # written once, by rank 0
 
 
+@pytest.mark.slow  # (CI time: the fast set's 2-process runs are the char LM above and the AWD options)
 def test_two_processes_match_one_process_for_a_word_model_with_the_fused_loss(tmp_path):
     # 1,200 word types (>= fused_loss.MIN_VOCAB): the output layer and its loss run as one autograd
     # step inside DDP's forward; its weight gradients must be all-reduced like the others

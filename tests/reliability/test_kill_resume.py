@@ -22,10 +22,10 @@ def _trials(task, fixtures, root, n, seed):
     return results
 
 
-# forecast and classify in the slow set (CI time): the fast set checks their resumes are exact
-# (test_forecast's and test_classify's resume tests) without a SIGKILL; the slow set kills each,
-# here and in test_many_kills_all_bitwise_equal
-@pytest.mark.parametrize("task", [pytest.param(t, marks=pytest.mark.slow) if t in ("forecast", "classify") else t
+# forecast, classify and translate in the slow set (CI time): the fast set checks their resumes are
+# exact (test_forecast's, test_classify's and test_translate_cli's resume tests) without a SIGKILL;
+# the slow set kills each, here and in test_many_kills_all_bitwise_equal
+@pytest.mark.parametrize("task", [pytest.param(t, marks=pytest.mark.slow) if t != "lm" else t
                                   for t in kr.TASKS])
 def test_killed_and_resumed_run_is_bitwise_equal(task, fixtures, tmp_path):
     _trials(task, fixtures, tmp_path, 1, seed=kr.TASKS.index(task))
