@@ -316,13 +316,15 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path, saved: Any = None) -> Any:
+def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path, saved: Any = None, *,
+                        say_model: bool = False) -> Any:
     """Refuse to resume the run in `out` with settings other than those it was trained with.
 
     Only the RESUMABLE ones may change (e.g. --epochs, to train longer). Every task's --resume
     calls this before loading the optimiser state, which would otherwise crash on another
     optimiser (a KeyError) or silently keep the old learning rate. Returns the run's config
-    (`saved`, when the caller already has it from `task_config`).
+    (`saved`, when the caller already has it from `task_config`). `say_model`: a change in
+    `cfg.model` is called "a different model" (the LM's --resume said so before it said which).
     """
     task = ckpt.meta.get("task")
     _check_meta(ckpt, RESUME_META.get(task, {}))
@@ -333,8 +335,9 @@ def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path, saved: Any 
     if changed:
         was = ", ".join(f"{k} {_show(before.get(k))}" for k in changed)
         new = ", ".join(f"{k} {_show(now[k])}" for k in changed)
-        raise SeqlabError(f"--resume: the run in {str(out)!r} was trained with {was}; now {new}. Resume with the "
-                          "run's settings, or start a new run (another --out, or --overwrite)")
+        other = " (a different model)" if say_model and any(k in flat_dict(cfg.model) for k in changed) else ""
+        raise SeqlabError(f"--resume: the run in {str(out)!r} was trained with {was}; now {new}{other}. Resume with "
+                          "the run's settings, or start a new run (another --out, or --overwrite)")
     return saved
 
 

@@ -38,8 +38,8 @@ from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm, describe
 from seqlab.runtime import rng_state, set_rng_state
-from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_resume_config, load_optimizer, resume_checkpoint,
-                                        save_checkpoint, task_config)
+from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_resume_config, load_optimizer, load_weights,
+                                        resume_checkpoint, save_checkpoint, task_config)
 from seqlab.training import common
 from seqlab.training.common import check_count, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
@@ -222,9 +222,11 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     chosen = {"best_epoch": None, "best_valid_ppl": None}  # the epoch best.safetensors holds
     if ckpt is not None:
         saved = task_config(ckpt, LMConfig, "lm")  # the vocabulary and config below are there and well-formed
-        check_compatible(ckpt, corpus)
-        _load_model(net, ckpt)
-        check_resume_config(ckpt, cfg, out, saved)  # after the two above, whose messages say what to fix
+        check_compatible(ckpt, corpus)  # first: another vocabulary is told which data options to keep
+        # before the weights: another model is told which settings differ (load_state_dict's size
+        # mismatch named a tensor); past it, weights that do not fit mean a damaged checkpoint
+        check_resume_config(ckpt, cfg, out, saved, say_model=True)
+        load_weights(net, ckpt)
         check_same_data(ckpt, corpus)
         if trigger is not None and ckpt.meta.get("ntasgd"):
             trigger.load_state_dict(ckpt.meta["ntasgd"])
@@ -369,16 +371,6 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
     return best, chosen
 
 
-def _load_model(net: nn.Module, ckpt: Checkpoint) -> None:
-    try:
-        net.load_state_dict(ckpt.model)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        detail = first[1].strip() if len(first) > 1 else first[0]
-        raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds a different model than the config asks for "
-                          f"({detail[:160]}); use the same --cell/--impl/--hidden/--layers/--embed options") from None
-
-
 def model_from_checkpoint(ckpt: Checkpoint | str | Path, device: torch.device | str = "cpu"
                           ) -> tuple[nn.Module, LMConfig]:
     """Rebuild an LM and its config from a checkpoint (plain data only, no code): a loaded one, a
@@ -390,7 +382,7 @@ def model_from_checkpoint(ckpt: Checkpoint | str | Path, device: torch.device | 
     cfg = task_config(ckpt, LMConfig, "lm")  # checks the task, the metadata and the config's types
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     net = build_lm(cfg.model, len(vocab))
-    _load_model(net, ckpt)
+    load_weights(net, ckpt)
     ntasgd = ckpt.meta.get("ntasgd")
     if isinstance(ntasgd, dict) and ntasgd.get("triggered") and ckpt.optimizer is not None:
         # an averaging nt-asgd run keeps the raw SGD weights in last.safetensors (a resume goes on from

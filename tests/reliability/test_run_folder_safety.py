@@ -387,6 +387,13 @@ RESUME_CASES = [
                                                         "optimizer 'adam', lr_decay 0.5"),
     ("lm", ["--lr", "0.1", "--optimizer", "adam"], "was trained with optimizer 'sgd'; now optimizer 'adam'. "),
     ("lm", ["--seed", "4"], "seed 0; now seed 4"),
+    # another model: each setting named, not load_state_dict's size mismatch (its advice named five options)
+    ("lm", ["--hidden", "16"], "was trained with hidden 8; now hidden 16 (a different model). "),
+    ("lm", ["--layers", "2"], "was trained with layers 1; now layers 2 (a different model). "),
+    ("lm", ["--embed", "8", "--tie-weights"], "was trained with embed 0, tie_weights false; now embed 8, "
+                                              "tie_weights true (a different model). "),
+    ("lm", ["--cell", "gru", "--bidirectional"], "cell 'lstm', bidirectional false; now cell 'gru', "
+                                                "bidirectional true (a different model). "),
     ("translate", ["--optimizer", "sgd"], "optimizer 'adam'; now optimizer 'sgd'"),
     ("translate", ["--hidden", "16"], "hidden 8; now hidden 16"),
     ("forecast", ["--tau", "8"], "tau 4; now tau 8"),
@@ -470,6 +477,10 @@ META_CASES = [
     ("lm", "evaluate", _set("config", "train", "eval_batch_size", -2),
      "its config's eval_batch_size is -2, not a positive integer (--batch-size N overrides it)"),
     ("lm", "evaluate", _set("vocab", [1, 2]), "its metadata's 'vocab' is a list"),
+    # (as for the other tasks: was "holds a different model than the config asks for ...; use the same
+    # --cell/--impl/--hidden/--layers/--embed options", which evaluate and generate do not take)
+    ("lm", "evaluate", _set("config", "model", "hidden", 12), "its weights do not fit the model its config"),
+    ("lm", "generate", _set("config", "model", "layers", 2), "its weights do not fit the model its config"),
     ("translate", "translate", _drop("src_vocab"), "its metadata has no 'src_vocab'"),
     ("translate", "evaluate", _set("config", "model", "hidden", 12), "its weights do not fit the model its config"),
     ("translate", "evaluate", _set("config", 3), "its metadata's 'config' is a number"),
