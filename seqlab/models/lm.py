@@ -45,8 +45,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.models.lm_config import (ONE_HOT_LIMIT, ModelConfig, check_tying, is_regularized,  # noqa: F401
-                                      tied_last_layer)  # (ModelConfig, is_regularized: importable from here too)
+from seqlab.models.lm_config import (ONE_HOT_LIMIT, ModelConfig, check_new_tying, check_tying,  # noqa: F401
+                                      is_regularized, tied_last_layer)  # (ModelConfig, is_regularized: here too)
 from seqlab.training.common import check_count, check_model_input, check_state, check_targets
 from seqlab.models.fused_loss import output_losses
 from seqlab.models.recurrent import make_rnn_layer
@@ -309,11 +309,17 @@ def describe(net: RNNModel | RegularizedRNNModel) -> str:
     return f"{shape}, embedding {net.embedding.embedding_dim}{tied}"
 
 
-def build_lm(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNModel:
-    """The language model a config describes (scratch and fused layers alike)."""
+def build_lm(config: ModelConfig, vocab_size: int, *, trained: bool = False) -> RNNModel | RegularizedRNNModel:
+    """The language model a config describes (scratch and fused layers alike).
+
+    A new model is held to the rules `seqlab train lm` sets a new run (`check_new_tying`);
+    `trained=True`: the config is a trained run's (its checkpoint's, a resumed run's), built as
+    it was even where a later rule refuses it, so that older runs still load."""
     check_count(vocab_size, "vocab_size")
     check_count(config.hidden, "hidden")
     check_count(config.layers, "layers")
+    if not trained:
+        check_new_tying(config)
     if config.init_range < 0:
         raise SeqlabError(f"init_range must be >= 0 (0 keeps PyTorch's initialisation), got {config.init_range}")
     net = _build(config, vocab_size)

@@ -1,6 +1,7 @@
 """The configuration of a language model (`seqlab train lm`'s model options) and the rules on it
-that need no model: which class a config builds (`is_regularized`, `tied_last_layer`) and the
-tying settings no model can have (`check_tying`). `seqlab.models.lm.build_lm` builds it."""
+that need no model: which class a config builds (`is_regularized`, `tied_last_layer`), the
+tying settings no model can have (`check_tying`) and those only a new one is refused
+(`check_new_tying`). `seqlab.models.lm.build_lm` builds it."""
 
 from __future__ import annotations
 
@@ -60,3 +61,14 @@ def check_tying(config: ModelConfig) -> None:
         other = f" (or --hidden {config.embed // 2})" if config.embed % 2 == 0 else ""
         raise SeqlabError(f"--tie-weights with --bidirectional needs --embed equal to the output of both "
                           f"directions, 2 x --hidden = {both}; got --embed {config.embed}: set --embed {both}{other}")
+
+
+def check_new_tying(config: ModelConfig) -> None:
+    """Tying settings a new model is refused, which runs trained before the check may hold (their
+    --hidden went unused; `build_lm(..., trained=True)` still builds them): one tied layer of another
+    size than --hidden."""
+    m = config
+    if m.tie_weights and m.layers == 1 and not m.bidirectional and 0 < m.embed != m.hidden:
+        # the last (here the only) layer of a tied model has the embedding's size
+        raise SeqlabError(f"--hidden {m.hidden} is unused with --layers 1 and --tie-weights: the one layer has "
+                          f"--embed ({m.embed}) units; set --hidden {m.embed} (or --embed {m.hidden})")

@@ -195,7 +195,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     tc = cfg.train
     dist, device, log = D.join(tc.batch_size, device, log)
     seed_everything(cfg.run.seed)
-    net = build_lm(cfg.model, len(corpus.vocab)).to(device)
+    net = build_lm(cfg.model, len(corpus.vocab), trained=cfg.run.resume).to(device)
     reg.check_options(tc)
     trigger = NTASGDTrigger(tc.nonmono) if tc.optimizer == "nt-asgd" else None
     optimizer = make_optimizer("sgd" if trigger else tc.optimizer, net.parameters(), tc.lr,
@@ -381,7 +381,7 @@ def model_from_checkpoint(ckpt: Checkpoint | str | Path, device: torch.device | 
     ckpt, device = as_checkpoint(ckpt), resolve_device(device)
     cfg = task_config(ckpt, LMConfig, "lm")  # checks the task, the metadata and the config's types
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
-    net = build_lm(cfg.model, len(vocab))
+    net = build_lm(cfg.model, len(vocab), trained=True)
     load_weights(net, ckpt)
     ntasgd = ckpt.meta.get("ntasgd")
     if isinstance(ntasgd, dict) and ntasgd.get("triggered") and ckpt.optimizer is not None:

@@ -31,6 +31,7 @@ from torch import nn
 from seqlab.data.sampling import batchify, longest_window, variable_bptt
 from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast
+from seqlab.models.lm_config import check_new_tying
 from seqlab.models.regularization import activation_reg, temporal_activation_reg
 from seqlab.training import distributed as D
 from seqlab.training import common
@@ -134,11 +135,7 @@ def check_new_run(cfg) -> None:
         raise SeqlabError(f"--nonlinearity {cfg.model.nonlinearity} applies to --cell rnn only, not {cfg.model.cell}")
     if cfg.train.warmup_steps < 0:
         raise SeqlabError(f"need warmup_steps >= 0, got {cfg.train.warmup_steps}")
-    m = cfg.model
-    if m.tie_weights and m.layers == 1 and not m.bidirectional and 0 < m.embed != m.hidden:
-        # the last (here the only) layer of a tied model has the embedding's size
-        raise SeqlabError(f"--hidden {m.hidden} is unused with --layers 1 and --tie-weights: the one layer has "
-                          f"--embed ({m.embed}) units; set --hidden {m.embed} (or --embed {m.hidden})")
+    check_new_tying(cfg.model)  # (build_lm applies it too, to a new model of the library's)
     max_tokens = cfg.data.max_tokens
     if max_tokens is not None and max_tokens < -1:  # (-1 is the documented "all of them")
         raise SeqlabError(f"--max-tokens {max_tokens}: give a positive number of training tokens to keep, "

@@ -171,6 +171,28 @@ def test_tying_that_no_model_can_have_says_what_to_change(config, message):
     assert describe(net) == "2 layers 8/8 per direction (bidirectional), embedding 16 tied to the output"
 
 
+@pytest.mark.parametrize("awd", [{}, {"dropout_output": 0.2}])
+def test_the_library_refuses_one_tied_layer_of_another_size_than_hidden_as_train_lm_does(tmp_path, awd):
+    # build_lm built it silently (one layer of --embed units, --hidden unused) where `seqlab train lm` refused it
+    from seqlab.config import to_dict
+    from seqlab.data.vocab import Vocab
+    from seqlab.training.checkpoint import save_checkpoint
+    from seqlab.training.lm import LMConfig, model_from_checkpoint
+
+    config = ModelConfig(hidden=16, embed=8, layers=1, tie_weights=True, **awd)
+    with pytest.raises(SeqlabError, match=r"^--hidden 16 is unused with --layers 1 and --tie-weights: the one layer "
+                                          r"has --embed \(8\) units; set --hidden 8 \(or --embed 16\)$"):
+        build_lm(config, V)
+    # a run trained before the rule (AWD options: it was built so) still builds, and its checkpoint loads
+    net = build_lm(config, V, trained=True)
+    assert describe(net) == "1 layer 8, embedding 8 tied to the output"
+    vocab = Vocab(list("abcdefghij"))  # (with <unk>: V tokens)
+    save_checkpoint(tmp_path / "best.safetensors", model=net,
+                    meta={"task": "lm", "config": to_dict(LMConfig(model=config)), "vocab": vocab.to_dict()})
+    loaded, _ = model_from_checkpoint(tmp_path)
+    assert describe(loaded) == describe(net) and len(vocab) == V
+
+
 def test_stateful_evaluation_works_with_per_layer_states():
     net = _awd(cell="gru", dropout_output=0.3, weight_drop=0.3).eval()
     stream = torch.randint(0, V, (40,))
