@@ -19,6 +19,7 @@ functions below work for scratch and fused models alike.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Hashable, Sequence
 
@@ -53,7 +54,8 @@ def check_prefix(tokens: Sequence[Hashable], vocab: Vocab, level: str = "char") 
 
 def _missing_hint(missing: list, tokens: Sequence[Hashable], vocab: Vocab, level: str) -> str:
     """What to type instead, as " (...)", or "": the lower-case words, the corpus's way of writing
-    punctuation (`_corpus_spelling`), <unk> for a word the model cannot know, the Unicode form."""
+    punctuation and numbers (`_corpus_spelling`), <unk> for a word the model cannot know, the
+    Unicode form."""
     hints, left = [], [t for t in missing if isinstance(t, str)]
     cased = {t: next((v for v in _cases(t) if v in vocab), None) for t in left}  # 'GAME' -> 'Game'
     lower_case = any(v is not None and v == t.lower() for t, v in cased.items())
@@ -72,7 +74,12 @@ def _missing_hint(missing: list, tokens: Sequence[Hashable], vocab: Vocab, level
         hints.append("in the vocabulary's letter case: " + ", ".join(
             f"{v!r} for {t!r}" for t, v in cased.items() if v is not None))
     if level == "word":
-        split = [words for words, absent in filter(None, spelt.values()) if not absent]
+        found = {t: s for t, s in spelt.items() if s}  # word -> (the corpus's words, the marks it lacks)
+        numbers = {t: words for t, (words, _) in found.items() if NUMBER_WORD in words and _NUMBER.search(t)}
+        if numbers:  # ('1990' -> N, '$5' -> $ N)
+            hints.append(f"this corpus writes numbers as {NUMBER_WORD}: type " + ", ".join(
+                f"{' '.join(words)!r} for {t!r}" for t, words in list(numbers.items())[:8]))
+        split = [words for t, (words, absent) in found.items() if not absent and t not in numbers]
         if split:
             at = sorted({w for words in split for w in words if len(w) == 3 and w[0] == "@" == w[-1]})
             inside = f" (and {' '.join(w[1] for w in at)} inside a word as {' '.join(at)})" if at else ""
@@ -101,14 +108,23 @@ def _all_lower(vocab: Vocab) -> bool:
 
 
 _CONTRACTIONS = ("n't", "'s", "'re", "'ve", "'ll", "'d", "'m", "'t")  # endings PTB / WikiText write apart
-_PUNCT = "\"'.,;:!?()[]{}«»“”‘’-…$"
+_PUNCT = "\"'.,;:!?()[]{}«»“”‘’-…$%"
+NUMBER_WORD = "N"  # PTB's word for every number ('in N the', '$ N billion')
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")  # 1990, 1,000, 3.5
+
+
+def _numbers_are_n(vocab: Vocab) -> bool:
+    """Whether the corpus writes each number as N: N is one of its words and no number is (PTB;
+    WikiText has both N and the numbers)."""
+    return NUMBER_WORD in vocab and not any(isinstance(t, str) and _NUMBER.fullmatch(t) for t in vocab.idx_to_token)
 
 
 def _corpus_spelling(word: str, vocab: Vocab) -> tuple[list[str], str] | None:
     """How a tokenized corpus (PTB, WikiText) writes `word`, when `word` is none of its words: the
     words, and the punctuation marks at its edges the corpus has none of (to leave out). Punctuation
     split off ('game,' -> game ,), an ending ("don't" -> do n't, or don 't), WikiText's @-@ for a
-    hyphen inside a word ('well-known' -> well @-@ known; @,@ and @.@ in numbers). None when the
+    hyphen inside a word ('well-known' -> well @-@ known; @,@ and @.@ in numbers), PTB's N for a
+    number ('1,000' -> N, '$5' -> $ N). None when the
     word's letters are not the corpus's words either way. A typographic apostrophe (don’t) is
     read as the corpora's '."""
     word = word.replace("\u2019", "'")
@@ -137,6 +153,8 @@ def _split_core(core: str, vocab: Vocab) -> list[str] | None:
     off, or its parts around - , . written @-@ @,@ @.@ (each part split again)."""
     if core in vocab:
         return [core]
+    if _NUMBER.fullmatch(core) and _numbers_are_n(vocab):
+        return [NUMBER_WORD]
     for ending in _CONTRACTIONS:
         stem = core[:-len(ending)]
         if core.endswith(ending) and stem and stem in vocab and ending in vocab:

@@ -140,6 +140,22 @@ def test_prefix_words_with_punctuation_attached_are_spelt_as_the_corpus_writes_t
     assert "type <unk> in place of 'gamez,'" in _refusal(ptb, ["gamez,"])  # letters it lacks: no respelling
 
 
+def test_a_number_in_the_prefix_is_told_the_corpus_writes_numbers_as_n():
+    # PTB writes every number N: `--prefix "in 1990 the"` was told to type <unk> for 1990
+    ptb = Vocab("in N the $ N million <unk> rose N N to".split())
+    assert _refusal(ptb, "in 1990 the".split()).endswith(
+        "not in the model's vocabulary: '1990' (this corpus writes numbers as N: type 'N' for '1990')")
+    message = _refusal(ptb, "rose 1,000 3.5 20% $5".split())
+    assert message.endswith("(this corpus writes numbers as N: type '$ N' for '$5', 'N' for '1,000', 'N' for '20%', "
+                            "'N' for '3.5'; this corpus has no '%': leave it out)")
+    assert "<unk>" not in message
+    # WikiText has a word N and writes numbers as they are: a number it lacks is one more unknown word
+    wiki = Vocab("The N 5 1 @,@ 000 <unk>".split())
+    assert _refusal(wiki, ["1990"]).endswith("(the model read its training text's rare words as <unk>: type <unk> in "
+                                             "place of '1990')")
+    assert "'1 @,@ 000'" in _refusal(wiki, ["1,000"])
+
+
 def _models(V):
     torch.manual_seed(1)
     return [_model(V), RNNModel(nn.GRU(V, 12, 2), V),
