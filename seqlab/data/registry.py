@@ -167,6 +167,8 @@ def _is_dir(path: Path) -> bool:
 
 
 SPLIT_NAMES = {"train": "train.txt", "valid": "valid.txt", "test": "test.txt"}  # a --data folder's files
+# what other layouts call each split, in a file's name: Hugging Face's validation.txt, val.txt, dev.txt
+_SPLIT_WORDS = {"train": "train", "valid": "valid|validation|val|dev", "test": "test"}
 
 
 def split_files(path: str | Path) -> dict[str, Path] | None:
@@ -191,10 +193,10 @@ def split_files(path: str | Path) -> dict[str, Path] | None:
         has = "" if held is None else "; it is empty" if not held else \
             f"; it holds {', '.join(held[:8])}{', ...' if len(held) > 8 else ''}"
         # files named for their split in another layout (WikiText's wiki.train.tokens, Mikolov's
-        # ptb.train.txt): say which name each needs
+        # ptb.train.txt and ptb.char.train.txt, Hugging Face's validation.txt): say which name each needs
         renames = []
         for split, name in SPLIT_NAMES.items():
-            named = [h for h in held or [] if re.search(rf"(^|[^a-z]){split}([^a-z]|$)", h.lower())
+            named = [h for h in held or [] if re.search(rf"(^|[^a-z])({_SPLIT_WORDS[split]})([^a-z]|$)", h.lower())
                      and not h.endswith("/")]
             if split not in files and len(named) == 1:
                 renames.append(f"{named[0]} to {name}")

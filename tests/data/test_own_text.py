@@ -158,6 +158,28 @@ def test_a_folder_of_another_layouts_split_files_is_told_what_they_need_to_be_na
         load_lm_corpus(data=tmp_path / "empty", level="word")
 
 
+def test_a_folder_of_hugging_face_or_mikolov_char_split_names_is_told_the_names_it_needs(tmp_path):
+    # Hugging Face's validation.txt (or val.txt, dev.txt) got no name suggested; Mikolov's char files did
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    for name in ("train.txt", "validation.txt", "test.txt"):
+        (hf / name).write_text("some text\n")
+    with pytest.raises(SeqlabError, match=r"'.*hf' is a folder without valid.txt: --data takes .*; it holds test.txt, "
+                                          r"train.txt, validation.txt: rename \(or link\) validation.txt to valid.txt$"):
+        load_lm_corpus(data=hf, level="char")
+    (hf / "validation.txt").rename(hf / "dev.txt")
+    (hf / "eval.txt").write_text("x\n")  # ("val" inside a word: not the valid split)
+    with pytest.raises(SeqlabError, match=r"rename \(or link\) dev.txt to valid.txt$"):
+        load_lm_corpus(data=hf, level="char")
+    chars = tmp_path / "ptb-char"
+    chars.mkdir()
+    for split in ("train", "valid", "test"):
+        (chars / f"ptb.char.{split}.txt").write_text("a e r _ b a n k n o t e\n")
+    with pytest.raises(SeqlabError, match=r"rename \(or link\) ptb.char.train.txt to train.txt, ptb.char.valid.txt to "
+                                          r"valid.txt, ptb.char.test.txt to test.txt$"):
+        load_lm_corpus(data=chars, level="word")
+
+
 def test_run_data_file_finds_a_moved_folder_of_splits_and_refuses_an_edited_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     folder = _splits(tmp_path / "mine")
