@@ -45,8 +45,8 @@ from seqlab.training.common import check_count, detach_state, grad_clipping, mak
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
 from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
-                                     check_same_data, data_config_for, data_warnings, folder_note, load_corpus,
-                                     split_sizes, unk_rates, unk_warning)
+                                     check_same_data, count_note, data_config_for, data_warnings, folder_note,
+                                     load_corpus, split_sizes, unk_rates, unk_warning)
 from seqlab.training.lm_eval import evaluate_lm  # (also importable from here, as the README does)
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, check_finite,
                                    interrupted_message, resumed_note)
@@ -61,7 +61,7 @@ class DataConfig:
     dataset: str | None = None  # a registered data set: timemachine, tinyshakespeare, ptb, wikitext-2
     data: str | None = None  # a UTF-8 text file (its last 10% held out) or a folder of train/valid[/test].txt
     level: Literal["char", "word"] = "char"  # tokens: characters or whitespace-separated words (not for Chinese)
-    max_tokens: int | None = None  # keep the first N training tokens (the book uses 10000); none or -1: all of them
+    max_tokens: int | None = None  # keep the first N tokens of the training split only (the book uses 10000; valid, test and the vocabulary come from the whole splits); none or -1: all of them
     min_freq: int = 0  # rarer training tokens become <unk>
     max_vocab: int | None = None  # cap the vocabulary (rarer tokens become <unk>)
 
@@ -253,9 +253,9 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     log(f"lm: {cfg.model.cell}/{cfg.model.impl}, {describe(net)}, {n_params:,} parameters, "
         f"vocab {len(corpus.vocab)}, {split_sizes(corpus)}, <unk> {rates['train_unk_rate']:.1%} of "
         f"training{held_out}, device {device}" + (f", {dist.world_size} ranks" if dist.enabled else ""))
-    note = folder_note(corpus)
-    if note:
-        log(note)
+    for note in (folder_note(corpus), count_note(corpus)):
+        if note:
+            log(note)
     for note in data_warnings(corpus):
         log(f"warning: {note}")
     wrapped = D.wrap(net, dist, device)

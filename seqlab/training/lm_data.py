@@ -313,6 +313,17 @@ def split_sizes(corpus: LMCorpus) -> str:
     return ", ".join(sizes)
 
 
+def count_note(corpus: LMCorpus) -> str | None:
+    """What the start line's token counts (`split_sizes`) count, where that is not plain: the
+    training split cut by --max-tokens (the held-out ones are read whole)."""
+    parts = []
+    cap = (corpus.built_with or {}).get("max_tokens")
+    if cap is not None and len(corpus.train) == cap:  # (a shorter text is read whole)
+        held = " and ".join(s for s in ("valid", "test") if getattr(corpus, s) is not None)
+        parts.append(f"--max-tokens keeps the first {cap:,} training tokens ({held} whole)")
+    return f"data: {'; '.join(parts)}" if parts else None
+
+
 def folder_note(corpus: LMCorpus) -> str | None:
     """For a --data folder: the split files the run read, and the folder's other entries, not read."""
     files = corpus.source.get("files") if isinstance(corpus.source, dict) else None

@@ -105,6 +105,21 @@ def test_max_tokens_below_minus_one_is_refused_and_minus_one_reads_all(text, tmp
     assert f", {len(corpus.train):,} training tokens, " in _lm_line(capsys.readouterr().out)
 
 
+def test_max_tokens_cuts_the_training_split_only_and_the_start_and_the_help_say_so(text, tmp_path, capsys):
+    # the held-out 77 tokens stayed whole, with nothing said; and the help spoke of "training tokens"
+    assert _train(text, tmp_path / "cut", "--max-tokens", "300", "--epochs", "1") == 0
+    printed = capsys.readouterr().out
+    assert ", 300 training tokens, 77 held-out (valid), <unk> " in _lm_line(printed)
+    assert "\ndata: --max-tokens keeps the first 300 training tokens (valid whole)\n" in printed
+    assert _train(text, tmp_path / "all", "--max-tokens", "5000", "--epochs", "1") == 0  # more than there are
+    assert "--max-tokens" not in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["train", "lm", "--help"])
+    helped = "".join(capsys.readouterr().out.split())  # (argparse wraps lines, at a hyphen too)
+    assert "".join("keep the first N tokens of the training split only (the book uses 10000; valid, test and the "
+                   "vocabulary come from the whole splits); none or -1: all of them".split()) in helped
+
+
 def test_a_cosine_warm_up_longer_than_the_run_is_capped_with_a_note(text, tmp_path, capsys):
     batches = len(LMBatches(load_lm_corpus(data=text, level="char").train, 4, 10))  # per epoch, as _train's
     assert _train(text, tmp_path / "long", "--schedule", "cosine", "--warmup-steps", "1000") == 0
