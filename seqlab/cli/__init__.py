@@ -29,7 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="task", required=True, metavar="TASK")
     for name in TASK_MODULES:
         importlib.import_module(f"seqlab.cli.{name}").register(commands, train)
-    ev = commands.add_parser("evaluate", help="evaluate a checkpoint on held-out data; prints JSON")
+    ev = commands.add_parser("evaluate", help="evaluate a checkpoint on held-out data; prints JSON",
+                             description="Prints one JSON object: the figure (ppl, bleu, accuracy or mse) and "
+                                         "`tokens`, the number of predictions it averages over (a language model "
+                                         "predicts every token of the split after its first, <eos> included: "
+                                         "one fewer than the split's tokens in train lm's start line).")
     ev.add_argument("--checkpoint", required=True, metavar="DIR", help="a run's --out folder or a checkpoint file")
     ev.add_argument("--split", choices=("valid", "test"), default=None,
                     help="held-out split (default: test, or valid where a run has no test split; forecast "

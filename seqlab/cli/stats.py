@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     path = dataset_file(args.dataset, split and f"{split}.txt") if args.dataset else args.data
     style = args.style or _STYLE.get(args.dataset or "", "raw")
     # the text's own tokens: no line-end markers (a word "<eos>" written in the text is counted)
-    tokens = [t for chunk in token_chunks(read_text(path), args.level, style, line_ends=False) for t in chunk]
+    text = read_text(path)
+    tokens = [t for chunk in token_chunks(text, args.level, style, line_ends=False) for t in chunk]
     result = describe(tokens, top=args.top)
     if result["warning"]:
         print(f"seqlab: warning: {result['warning']}", file=sys.stderr)
@@ -61,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     uni = result["ngrams"][1]
     print(f"{name} ({args.level} level, {style} text): {result['tokens']:,} tokens, {uni['types']:,} types")
+    if args.level == "word" and style == "raw":
+        print(_eos_note(result["tokens"], text))
     for n, label in ((1, "unigrams"), (2, "bigrams"), (3, "trigrams")):
         table = result["ngrams"][n]
         print(f"\ntop {label} ({table['types']:,} distinct):")
@@ -74,6 +77,13 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"\nplot written to {args.plot}")
     return 0
+
+
+def _eos_note(n: int, text: str) -> str:
+    """What the count of `n` words of raw text leaves out: the <eos> that train lm and evaluate read
+    at each line end (token_chunks), and so the count their logs give."""
+    line_ends = text.count("\n") + (not text.endswith("\n"))  # (the last line ends with one either way)
+    return f"(tokens without <eos>: train lm and evaluate read {n + line_ends:,}, with an <eos> at each line end)"
 
 
 def _split(args: argparse.Namespace) -> str | None:

@@ -315,12 +315,19 @@ def split_sizes(corpus: LMCorpus) -> str:
 
 def count_note(corpus: LMCorpus) -> str | None:
     """What the start line's token counts (`split_sizes`) count, where that is not plain: the
-    training split cut by --max-tokens (the held-out ones are read whole)."""
+    training split cut by --max-tokens (the held-out ones are read whole), and the <eos> that
+    words of raw text end each line with (`seqlab stats` counts the words alone; a split's
+    perplexity, and evaluate's "tokens", count its predictions: every token after the first)."""
+    from seqlab.data.corpora import EOS
+
     parts = []
     cap = (corpus.built_with or {}).get("max_tokens")
     if cap is not None and len(corpus.train) == cap:  # (a shorter text is read whole)
         held = " and ".join(s for s in ("valid", "test") if getattr(corpus, s) is not None)
         parts.append(f"--max-tokens keeps the first {cap:,} training tokens ({held} whole)")
+    if EOS in corpus.vocab:
+        parts.append("the counts include an <eos> at each line end (seqlab stats counts the words alone), and a "
+                     "split of N tokens is N - 1 predictions (evaluate's \"tokens\")")
     return f"data: {'; '.join(parts)}" if parts else None
 
 

@@ -120,6 +120,34 @@ def test_max_tokens_cuts_the_training_split_only_and_the_start_and_the_help_say_
                    "vocabulary come from the whole splits); none or -1: all of them".split()) in helped
 
 
+def test_stats_train_lm_and_evaluate_say_what_their_split_counts_count(tmp_path, capsys):
+    # PTB's valid split was 70,390 tokens in stats, 73,760 in train lm's start line and 73,759 in
+    # evaluate, none saying what it counted: words; with an <eos> per line; predictions
+    folder = tmp_path / "words"
+    folder.mkdir()
+    (folder / "train.txt").write_text("the cat sat on the mat\nthe dog sat\n" * 20)
+    (folder / "valid.txt").write_text("the cat sat\non the mat\n")  # 6 words, 2 line ends
+    assert main(["stats", "--data", str(folder / "valid.txt")]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        f"{folder / 'valid.txt'} (word level, raw text): 6 tokens, 5 types",
+        "(tokens without <eos>: train lm and evaluate read 8, with an <eos> at each line end)"]
+    assert main(["train", "lm", "--data", str(folder), "--level", "word", "--embed", "4", "--hidden", "8",
+                 "--batch-size", "2", "--num-steps", "5", "--epochs", "1", "--device", "cpu",
+                 "--out", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr().out
+    assert ", 220 training tokens, 8 held-out (valid), <unk> " in _lm_line(printed)  # (9 words, 2 <eos>: x 20)
+    assert ("\ndata: the counts include an <eos> at each line end (seqlab stats counts the words alone), and a split "
+            "of N tokens is N - 1 predictions (evaluate's \"tokens\")\n") in printed
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--split", "valid"]) == 0
+    assert json.loads(capsys.readouterr().out)["tokens"] == 7
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    helped = "".join(capsys.readouterr().out.split())  # (argparse wraps lines, at a hyphen too)
+    assert "".join("`tokens`, the number of predictions it averages over (a language model predicts every token of "
+                   "the split after its first, <eos> included: one fewer than the split's tokens in train lm's start "
+                   "line)".split()) in helped
+
+
 def test_a_cosine_warm_up_longer_than_the_run_is_capped_with_a_note(text, tmp_path, capsys):
     batches = len(LMBatches(load_lm_corpus(data=text, level="char").train, 4, 10))  # per epoch, as _train's
     assert _train(text, tmp_path / "long", "--schedule", "cosine", "--warmup-steps", "1000") == 0
