@@ -201,6 +201,8 @@ def split_files(path: str | Path) -> dict[str, Path] | None:
             if split not in files and len(named) == 1:
                 renames.append(f"{named[0]} to {name}")
         rename = f": rename (or link) {', '.join(renames)}" if renames else ""
+        if any(".char." in r for r in renames):  # Mikolov's character files: 'a e r _ b a n k'
+            rename += " (their characters stand apart, '_' for a space: read them with --level word)"
         raise SeqlabError(f"{str(path)!r} is a folder without {' and '.join(missing)}: --data takes a text file "
                           f"(its last 10% held out), or a folder of train.txt, valid.txt and optionally test.txt "
                           f"(pytorch/examples' layout){has}{rename}")

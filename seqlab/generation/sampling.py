@@ -124,7 +124,7 @@ def _corpus_spelling(word: str, vocab: Vocab) -> tuple[list[str], str] | None:
     words, and the punctuation marks at its edges the corpus has none of (to leave out). Punctuation
     split off ('game,' -> game ,), an ending ("don't" -> do n't, or don 't), WikiText's @-@ for a
     hyphen inside a word ('well-known' -> well @-@ known; @,@ and @.@ in numbers), PTB's N for a
-    number ('1,000' -> N, '$5' -> $ N). None when the
+    number ('1,000' -> N, '$5' -> $ N, '20%' -> N N). None when the
     word's letters are not the corpus's words either way. A typographic apostrophe (don’t) is
     read as the corpora's '."""
     word = word.replace("\u2019", "'")
@@ -132,11 +132,13 @@ def _corpus_spelling(word: str, vocab: Vocab) -> tuple[list[str], str] | None:
     trail = len(word) - len(word.rstrip(_PUNCT))
     if lead == len(word):  # punctuation alone ('?!', '...')
         return _split_punct(word, vocab)
-    middle = _split_core(word[lead:len(word) - trail], vocab)
+    core, tail = word[lead:len(word) - trail], word[len(word) - trail:]
+    middle = _split_core(core, vocab)
     if middle is None:
         return None
-    (before, absent_before), (after, absent_after) = (_split_punct(word[:lead], vocab),
-                                                      _split_punct(word[len(word) - trail:], vocab))
+    if "%" in tail and "%" not in vocab and _NUMBER.fullmatch(core) and middle == [NUMBER_WORD]:
+        middle, tail = [NUMBER_WORD, NUMBER_WORD], tail.replace("%", "", 1)  # PTB: 'rose N N' for 'rose 20%'
+    (before, absent_before), (after, absent_after) = (_split_punct(word[:lead], vocab), _split_punct(tail, vocab))
     return [*before, *middle, *after], absent_before + absent_after
 
 

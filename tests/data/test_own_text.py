@@ -176,7 +176,8 @@ def test_a_folder_of_hugging_face_or_mikolov_char_split_names_is_told_the_names_
     for split in ("train", "valid", "test"):
         (chars / f"ptb.char.{split}.txt").write_text("a e r _ b a n k n o t e\n")
     with pytest.raises(SeqlabError, match=r"rename \(or link\) ptb.char.train.txt to train.txt, ptb.char.valid.txt to "
-                                          r"valid.txt, ptb.char.test.txt to test.txt$"):
+                                          r"valid.txt, ptb.char.test.txt to test.txt \(their characters stand apart, "
+                                          r"'_' for a space: read them with --level word\)$"):
         load_lm_corpus(data=chars, level="word")
 
 
