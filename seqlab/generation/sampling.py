@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Hashable, Sequence
 
 import numpy as np
@@ -220,12 +221,36 @@ def check_generates(net) -> None:
                           "next token from the right-to-left pass); train one without --bidirectional")
 
 
+def _id_rows(prefixes) -> list[list[int]]:
+    """The prefixes as lists of int ids (a tensor or array row too). A batch that is one prefix
+    ([1, 2, 3]), text, or an id that is not an integer (2.7, True: torch would truncate or cast it)
+    is refused."""
+    if isinstance(prefixes, (str, bytes)) or not isinstance(prefixes, Iterable):
+        raise SeqlabError(f"the prefixes must be a list of prefixes, each a list of token ids, got {prefixes!r}")
+    rows = []
+    for p in prefixes:
+        p = p.tolist() if hasattr(p, "tolist") else p  # torch.Tensor, numpy array
+        if isinstance(p, (str, bytes)) or not isinstance(p, Iterable):
+            raise SeqlabError(f"the prefixes must be a list of prefixes, each a list of token ids, got {p!r} where a "
+                              "prefix belongs: for one prefix, pass [prefix] (or call generate_ids)")
+        row = list(p)
+        bad = next((t for t in row if not is_int(t)), None)
+        if bad is not None:
+            raise SeqlabError(f"token ids must be integers, got {bad!r} ({type(bad).__name__}): pass vocabulary "
+                              "indices, e.g. vocab[tokens]")
+        rows.append([int(t) for t in row])
+    return rows
+
+
 @torch.no_grad()
 def warm_up(net, prefix_ids: Sequence[int], device=None):
     """Feed the whole prefix once; returns (logits after the last prefix token (V,), state)."""
+    ids = _id_rows([prefix_ids])[0]
+    if not ids:
+        raise SeqlabError("the prefix is empty: give at least one token id to start from")
     device = device_for(net, device)
     state = net.begin_state(batch_size=1, device=device)
-    X = torch.tensor([list(prefix_ids)], device=device)  # (1, T)
+    X = torch.tensor([ids], device=device)  # (1, T)
     logits, state = net(X, state)  # (T, V) time-major with B = 1
     return logits[-1], state
 
@@ -239,12 +264,23 @@ def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | 
     crosses it included; the most likely always kept). Float64, so no overflow. A sample is
     torch.multinomial's (with `generator`), or with `uniforms` (N,) in [0, 1) the inverse of
     each row's cumulative distribution at its own number (generate_batch's seeded rows)."""
+    check_sampling(temperature, top_k, top_p)
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise SeqlabError(f"choose reads logits of shape (N, V), one row per sequence, got {shape}: for one row "
+                          "(V,) call next_token, or pass logits.unsqueeze(0)")
+    return _choose(logits, temperature, top_k, generator, top_p, uniforms=uniforms)
+
+
+def _choose(logits: torch.Tensor, temperature: float | None, top_k: int | None, generator: torch.Generator | None,
+            top_p: float | None, *, uniforms: torch.Tensor | None = None) -> torch.Tensor:
+    """`choose` without its checks: generate_batch checks once, not at every token."""
     if temperature is None and top_k is None and top_p is None:
         return logits.argmax(dim=-1)
     logits = logits.double()
     # shifted so that each row's largest is 0 before the division: a tiny temperature (1e-320) then
     # gives -inf for the others (arg-max sampling) instead of inf - inf = NaN probabilities
-    logits = (logits - logits.amax(dim=-1, keepdim=True)) / (temperature or 1.0)
+    logits = (logits - logits.amax(dim=-1, keepdim=True)) / (1.0 if temperature is None else temperature)
     if top_k is not None and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (N, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -269,6 +305,9 @@ def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | 
 def next_token(logits: torch.Tensor, temperature: float | None = None, top_k: int | None = None,
                generator: torch.Generator | None = None, top_p: float | None = None) -> int:
     """`choose` for one row of logits (V,), as a Python int."""
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 1:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise SeqlabError(f"next_token reads one row of logits, shape (V,), got {shape}: for rows (N, V) call choose")
     return int(choose(logits.unsqueeze(0), temperature, top_k, generator, top_p)[0])
 
 
@@ -300,7 +339,7 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
         raise SeqlabError(f"the number of tokens to generate must be >= 0 (an integer), got {num_tokens!r}")
     if not (is_int(num_samples) and num_samples > 0):
         raise SeqlabError(f"the number of samples must be at least 1 (an integer), got {num_samples!r}")
-    rows = [list(p) for p in prefixes for _ in range(num_samples)]
+    rows = [r for r in _id_rows(prefixes) for _ in range(num_samples)]
     if not rows or min(len(r) for r in rows) == 0:
         raise SeqlabError("a prefix is empty (or none was given): give each at least one token to start from")
     device = device_for(net, device)
@@ -321,7 +360,7 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
         logits = logits.view(m, N, -1)[-1]  # (N, V) after each row's m-th id
         for t in range(m, total):
             finite = finite & torch.isfinite(logits).all()
-            chosen = choose(logits, temperature, top_k, None, top_p,
+            chosen = _choose(logits, temperature, top_k, None, top_p,
                             uniforms=uniforms[:, t] if uniforms is not None else None)
             ids[:, t] = torch.where(t < in_prefix, ids[:, t], chosen)
             if t + 1 < total:

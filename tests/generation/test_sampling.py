@@ -332,3 +332,62 @@ def test_a_word_in_another_letter_case_of_a_cased_corpus_is_named():
     assert "in the vocabulary's letter case: 'game' for 'GAME', 'Valkyria' for 'valkyria'" in message
     assert "lower-case" not in message and "<unk>" not in message
     assert repr("$ 5") in _refusal(wiki, ["$5"])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"temperature": 0.0}, "temperature must be > 0"),  # was T = 1 (`temperature or 1.0`); generate refuses 0 too
+    ({"temperature": -1.0}, "temperature must be > 0"),  # was the distribution reversed
+    ({"top_k": 0}, "top-k must be a positive integer"),  # 0, -1, 2.5: torch errors
+    ({"top_k": -1}, "top-k must be a positive integer"),
+    ({"top_k": 2.5}, "top-k must be a positive integer"),
+    ({"top_p": 0.0}, r"top-p must be in \(0, 1\]"),
+    ({"top_p": -0.5}, r"top-p must be in \(0, 1\]"),
+    ({"top_p": 1.5}, r"top-p must be in \(0, 1\]"),  # was accepted
+])
+def test_choose_and_next_token_check_the_sampling_options_as_generate_does(kwargs, message):
+    logits = torch.tensor([[2.0, 1.0, 0.5, -1.0]])
+    with pytest.raises(SeqlabError, match=message):
+        choose(logits, **kwargs)
+    with pytest.raises(SeqlabError, match=message):
+        next_token(logits[0], **kwargs)
+    with pytest.raises(SeqlabError, match=message):
+        generate_batch(_model(4), [[1]], 2, **kwargs)
+
+
+def test_choose_and_next_token_check_the_logits_shape():
+    row = torch.tensor([2.0, 1.0, 0.5])
+    for kwargs in ({}, {"temperature": 1.0}):  # greedy gave a 0-d tensor, sampling an IndexError
+        with pytest.raises(SeqlabError, match=r"shape \(N, V\).*got \(3,\).*next_token"):
+            choose(row, **kwargs)
+        with pytest.raises(SeqlabError, match=r"shape \(V,\), got \(1, 3\).*choose"):
+            next_token(row[None], **kwargs)
+    assert choose(row[None]).tolist() == [0] and next_token(row) == 0
+
+
+@pytest.mark.parametrize("prefixes, message", [
+    ([[1.9, 2.7]], r"token ids must be integers, got 1\.9 \(float\)"),  # was [[1, 2]]: truncated
+    ([[True, 2]], r"token ids must be integers, got True \(bool\)"),
+    ([torch.tensor([1.5, 2.0])], r"token ids must be integers, got 1\.5"),
+    ([1, 2, 3], r"a list of prefixes.*got 1 where a prefix belongs.*\[prefix\]"),  # was TypeError
+    ([[1, 2], "ab"], r"a list of prefixes.*got 'ab' where a prefix belongs"),
+])
+def test_generate_batch_refuses_ids_that_are_not_integers_and_a_batch_that_is_one_prefix(prefixes, message):
+    with pytest.raises(SeqlabError, match=message):
+        generate_batch(_model(4), prefixes, 3)
+
+
+def test_prefixes_as_tensors_or_numpy_ids_generate_as_lists_do():
+    net = _model(6)
+    ids = generate_batch(net, [[1, 2, 3], [4]], 5)
+    assert generate_batch(net, [torch.tensor([1, 2, 3]), np.array([4])], 5) == ids
+    assert generate_batch(net, [[np.int64(1), 2, 3], [4]], 5) == ids
+
+
+def test_warm_up_says_the_prefix_is_empty():
+    net = _model(4)
+    with pytest.raises(SeqlabError, match="the prefix is empty"):  # was "must be integers ... torch.float32"
+        warm_up(net, [])
+    with pytest.raises(SeqlabError, match="token ids must be integers, got 1.5"):
+        warm_up(net, [1.5])
+    logits, _ = warm_up(net, torch.tensor([1, 2]))
+    assert torch.equal(logits, warm_up(net, [1, 2])[0])
