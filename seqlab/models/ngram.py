@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.training.common import check_token_batch
 
 
@@ -23,6 +23,7 @@ class NGramLM:
     """Unigram (order=1) or bigram (order=2) counts over token ids, add-k smoothed."""
 
     def __init__(self, vocab_size: int, order: int = 2, k: float = 1.0):
+        vocab_size = check_positive_int("vocab_size", vocab_size, " (the number of token ids)")
         if order not in (1, 2):
             raise SeqlabError(f"order must be 1 (unigram) or 2 (bigram), got {order}")
         if k <= 0:
@@ -46,10 +47,9 @@ class NGramLM:
     def _check(self, stream: torch.Tensor) -> torch.Tensor:
         if not isinstance(stream, torch.Tensor) or stream.dim() != 1:
             raise SeqlabError("an n-gram model reads a 1-D tensor of token ids (a corpus split)")
-        stream = stream.long()
-        if len(stream):  # an empty stream adds no counts
+        if len(stream):  # an empty stream adds no counts; checked before .long(), which truncates 1.9 to 1
             check_token_batch(stream[None], self.vocab_size, what="the stream's token ids")
-        return stream
+        return stream.long()
 
     def log_probs(self, stream: torch.Tensor) -> torch.Tensor:
         """log p of each predicted token of `stream` (all N for unigram, the last N-1 for bigram)."""
