@@ -28,6 +28,15 @@ from seqlab.errors import SeqlabError, check_positive_int
 
 Tokens = Sequence[str]
 
+# A token holds none of these: the pair files' tokens never do (lines cut at \n, \r read as \n, sides
+# at a tab, words at spaces), so one that does is a sentence where a token belongs. Other spaces may
+# sit in a token: fra-eng's French has 'moi\u2009' (a thin space before '?' or '!') as a word of
+# its own, which the model writes and the references hold.
+_ASCII_SPACE = frozenset(" \t\n\r")
+_SACREBLEU_LAYOUT = ("sacrebleu's layout, a list of reference streams (sacrebleu.corpus_bleu(hyps, [refs])), "
+                     "is corpus_bleu(hyps, refs) here, and several streams corpus_bleu_multi(hyps, "
+                     "list(zip(*streams)))")
+
 
 def _tokens(seq: str | Tokens, book: bool = True) -> list[str]:
     """A sentence's tokens: a str split on single spaces (`book`: as the book's `bleu`) or on runs
@@ -45,6 +54,11 @@ def _tokens(seq: str | Tokens, book: bool = True) -> list[str]:
     for t in seq:
         if not isinstance(t, (str, numbers.Integral)):
             raise SeqlabError(f"a sentence's tokens must be strings or integer ids, not {type(t).__name__} ({t!r})")
+        if isinstance(t, str) and not _ASCII_SPACE.isdisjoint(t):
+            raise SeqlabError(f"a token holds whitespace ({t!r}): a list of strings is one sentence's tokens, "
+                              "so a sentence in a list was read as one token. A sentence is a string or a list "
+                              "of tokens, with one reference per hypothesis (corpus_bleu(hyps, refs)) or one "
+                              f"list of references per hypothesis (corpus_bleu_multi); {_SACREBLEU_LAYOUT}")
     return list(seq)
 
 
@@ -105,7 +119,7 @@ def _stats(hypotheses, reference_sets: list, max_n: int) -> dict:
     hypotheses = _sentences("hypotheses", hypotheses)
     if len(hypotheses) != len(reference_sets):
         raise SeqlabError(f"{len(hypotheses)} hypotheses but {len(reference_sets)} references: give one "
-                          "reference (or one set of references) each")
+                          f"reference (or one set of references) each; {_SACREBLEU_LAYOUT}")
     correct, total = [0] * max_n, [0] * max_n
     sys_len = ref_len = 0
     for hyp, refs in zip(hypotheses, reference_sets):

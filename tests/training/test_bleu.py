@@ -135,3 +135,29 @@ def test_reference_sets_in_the_wrong_layout_are_refused():
         corpus_bleu_multi([[1, 2, 3]], [[1, 2, 3]])  # ids where a set of references belongs
     with pytest.raises(SeqlabError, match="not one string"):
         corpus_bleu_multi(["a b"], ["a b"])
+
+
+def test_sacrebleus_reference_streams_are_refused_not_scored_zero():
+    # [["a b c d"]] is sacrebleu's layout (one stream); here the inner list was one sentence whose one
+    # token was "a b c d": 0.0, silently, where sacrebleu gives 100
+    with pytest.raises(SeqlabError, match=r"a token holds whitespace \('a b c d'\).*sacrebleu's layout"):
+        corpus_bleu(["a b c d"], [["a b c d"]])
+    with pytest.raises(SeqlabError, match=r"2 hypotheses but 1 references.*sacrebleu's layout"):
+        corpus_bleu(["a b", "c d"], [["a b", "c d"]])
+    for bad in (["a b"], ["a\tb"], ["a\n"]):
+        with pytest.raises(SeqlabError, match="a token holds whitespace"):
+            bleu(bad, "a b", 2)
+    # what the message says to do instead gives sacrebleu's score
+    streams = [["a b c d", "x y z"], ["a b c e", "x y z w"]]
+    hyps = ["a b c d", "x y z"]
+    assert corpus_bleu(hyps, streams[0]) == pytest.approx(100.0)
+    sacrebleu = pytest.importorskip("sacrebleu")
+    theirs = sacrebleu.corpus_bleu(hyps, streams, tokenize="none").score
+    assert corpus_bleu_multi(hyps, list(zip(*streams))) == pytest.approx(theirs, abs=1e-9)
+
+
+def test_a_token_may_hold_a_thin_space_as_fra_engs_french_does():
+    # fra-eng writes 'moi\u2009' ('moi ?' with a thin space before the ?) as one word: the model's
+    # vocabulary holds it, and its BLEU against such references must not be refused
+    tokens = ["excuse", "moi\u2009", "?"]
+    assert corpus_bleu([tokens], [tokens], max_n=3) == pytest.approx(100.0)
