@@ -172,8 +172,18 @@ def variable_bptt(batched: torch.Tensor, bptt: int, rng: _random.Random | None =
     """
     if bptt <= 0:
         raise SeqlabError(f"bptt must be positive, got {bptt}")
-    rng = rng or _random
-    max_len = max_len or longest_window(bptt)
+    min_len = check_positive_int("min_len", min_len, " (the shortest window)")
+    max_len = longest_window(bptt) if max_len is None else check_positive_int("max_len", max_len,
+                                                                               " (the longest window)")
+    if max_len < min_len:
+        raise SeqlabError(f"max_len ({max_len}) must be at least min_len ({min_len}): windows are drawn in "
+                          "[min_len, max_len]")
+    # (checked here, at the call, not at the first window)
+    return _variable_windows(batched, bptt, rng or _random, sd, min_len, max_len)
+
+
+def _variable_windows(batched: torch.Tensor, bptt: int, rng, sd: float, min_len: int, max_len: int
+                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
     i, n = 0, batched.shape[0]
     while i < n - 1:
         mean = bptt if rng.random() < 0.95 else bptt / 2

@@ -151,6 +151,23 @@ def test_variable_bptt_window_lengths_follow_awd_lstm():
     assert all(5 <= n <= 30 for n in lengths[:-1]) and min(lengths[:-1]) == 5 and max(lengths) == 30
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"min_len": 0}, "min_len must be a positive integer"),  # windows of length 0, forever
+    ({"min_len": -2}, "min_len must be a positive integer"),  # negative lengths, the index moving back
+    ({"min_len": 2.5}, "min_len must be a positive integer"),
+    ({"max_len": 0}, "max_len must be a positive integer"),  # was the default, bptt + 20
+    ({"min_len": 8, "max_len": 6}, r"max_len \(6\) must be at least min_len \(8\)"),  # was max_len silently
+])
+def test_variable_bptt_refuses_bad_window_bounds_at_the_call(kwargs, message):
+    from seqlab.data.sampling import variable_bptt
+
+    with pytest.raises(SeqlabError, match=message):
+        variable_bptt(torch.arange(200).view(-1, 2), 10, random.Random(0), **kwargs)
+    lengths = [n for _, _, n in variable_bptt(torch.arange(200).view(-1, 2), 10, random.Random(0), sd=50.0,
+                                              min_len=6, max_len=6)]
+    assert set(lengths[:-1]) == {6} and sum(lengths) == 99
+
+
 def test_eval_batches_too_short_raises():
     with pytest.raises(SeqlabError, match="too short for one batch"):
         list(eval_batches(torch.arange(4), 4, 3))  # 4 rows need at least 5 tokens
