@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -50,9 +51,13 @@ def _in_eval_mode(search):
     return run
 
 
-def _check(beam_size: int, max_len: int) -> None:
+def _check(beam_size: int, max_len: int, alpha: float) -> None:
     check_positive_int("the beam size", beam_size)
     check_positive_int("the max length", max_len)
+    # the CLI's rule for --alpha; a NaN fails the comparison too (it gave NaN scores)
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha < float("inf"):
+        raise SeqlabError(f"alpha must be a finite number >= 0 (the length-normalisation exponent; 0: none), "
+                          f"got {alpha!r}")
 
 
 def _vocab_size(module: nn.Module) -> int | None:
@@ -119,7 +124,7 @@ def greedy_decode(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tens
     Steps run after every source is done change nothing: the sums are taken over the
     steps until the last source ended (log-probabilities after a source's end are 0).
     """
-    _check(1, max_len)
+    _check(1, max_len, alpha)
     _check_special(model, bos, eos)
     state = _start(model, src, src_valid_len)
     device = src.device
@@ -169,7 +174,7 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
     max(K, n_best) slots, kept sorted best first (ties in the order they finished), empty
     slots scored -inf: "K finished" is a finite slot K, the n_best-th finished is slot n_best.
     """
-    _check(beam_size, max_len)
+    _check(beam_size, max_len, alpha)
     check_positive_int("n_best", n_best)
     if n_best > beam_size:
         raise SeqlabError(f"n_best ({n_best}) cannot exceed the beam size ({beam_size}): a beam keeps {beam_size} "
@@ -260,7 +265,7 @@ def exhaustive_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.
     Candidates: every token sequence that ends at its first <eos>, or reaches `max_len`.
     Only for tiny vocabularies (tests): refuses more than `limit` candidates.
     """
-    _check(1, max_len)
+    _check(1, max_len, alpha)
     _check_special(model, bos, eos)
     state0 = _start(model, src, src_valid_len)
     if src.shape[0] != 1:
@@ -289,6 +294,7 @@ def exhaustive_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.
 def decode(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor, bos: int, eos: int, *,
            beam_size: int = 1, max_len: int, alpha: float = 0.75) -> list[Hypothesis]:
     """Greedy for beam 1, else beam search; one best hypothesis per source."""
+    _check(beam_size, max_len, alpha)  # before `beam_size == 1`, which True passes
     if beam_size == 1:
         return greedy_decode(model, src, src_valid_len, bos, eos, max_len, alpha)
     return [h[0] for h in beam_search(model, src, src_valid_len, bos, eos, beam_size, max_len, alpha)]
@@ -302,6 +308,7 @@ def decode_n_best(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tens
     The hypotheses of a source are distinct token sequences (an ended one is shorter than
     `max_len`, one cut there is not). A list is shorter than `n_best` only where fewer candidates
     exist than that (e.g. `max_len` 1 over a vocabulary of fewer than `n_best` tokens)."""
+    _check(beam_size, max_len, alpha)
     check_positive_int("n_best", n_best)
     if beam_size == 1:
         if n_best > 1:

@@ -18,7 +18,7 @@ from seqlab.generation.translate import Hypothesis, _check, _start
 def greedy_decode_ref(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor, bos: int, eos: int,
                   max_len: int, alpha: float = 0.75) -> list[Hypothesis]:
     """Batched greedy decoding of (B, S) sources: the most probable token at each step."""
-    _check(1, max_len)
+    _check(1, max_len, alpha)
     B = src.shape[0]
     state = _start(model, src, src_valid_len)
     y = torch.full((B, 1), bos, dtype=torch.long, device=src.device)
@@ -57,7 +57,7 @@ def beam_search_ref(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Te
     the alive candidates finish without <eos>. With K = 1 this is greedy decoding; with
     K at least the number of candidates it is exhaustive search.
     """
-    _check(beam_size, max_len)
+    _check(beam_size, max_len, alpha)
     device = src.device
     B, K = src.shape[0], beam_size
     state = _start(model, src, src_valid_len)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from seqlab.errors import SeqlabError
-from seqlab.generation.translate import beam_search, decode, exhaustive_search, greedy_decode
+from seqlab.generation.translate import beam_search, decode, decode_n_best, exhaustive_search, greedy_decode
 from seqlab.models.seq2seq import Decoder, Encoder, EncoderDecoder, build_seq2seq
 
 import reference_decode as reference
@@ -150,12 +150,19 @@ def test_beam_is_batch_invariant():
     (dict(beam_size=2.5, max_len=5), "beam size must be a positive integer"),  # was a TypeError from torch
     (dict(beam_size=2, max_len=0), "max length must be a positive integer"),
     (dict(beam_size=2, max_len=4.0), "max length must be a positive integer"),
+    (dict(beam_size=True, max_len=5), "beam size must be a positive integer"),  # was greedy (True == 1)
+    (dict(beam_size=1, max_len=5, alpha=float("nan")), "alpha must be a finite number >= 0"),  # NaN scores
+    (dict(beam_size=2, max_len=5, alpha=float("nan")), "alpha must be a finite number >= 0"),
+    (dict(beam_size=2, max_len=5, alpha=float("inf")), "alpha must be a finite number >= 0"),
+    (dict(beam_size=1, max_len=5, alpha=-0.5), "alpha must be a finite number >= 0"),
 ])
 def test_bad_search_settings_are_clear_errors(kwargs, message):
     model = table_model(GREEDY_TRAP)
     src, src_len = _src()
     with pytest.raises(SeqlabError, match=message):
         decode(model, src, src_len, BOS, EOS, **kwargs)
+    with pytest.raises(SeqlabError, match=message):
+        decode_n_best(model, src, src_len, BOS, EOS, n_best=1, **kwargs)
 
 
 # --- the device-side decoders return exactly what the host-loop ones (reference_decode.py) did ---
