@@ -31,15 +31,14 @@ from seqlab.data.date_steps import UnevenDates
 from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.dates import show_cell as _show
 from seqlab.data.fill import FILLS, Filled, check_max_gap, fill_gaps, fill_lines
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, check_positive_int
 
 NOISE_STD = 0.2  # the book's noise: x_t = sin(0.01 t) + N(0, 0.2)
 
 
 def sine_series(T: int = 1000, *, noise: float = NOISE_STD, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """The book's series: time 1..T and x_t = sin(0.01 t) + N(0, noise^2), from its own generator."""
-    if T <= 0:
-        raise SeqlabError(f"series length must be positive, got {T}")
+    T = check_positive_int("the series length T", T)
     if noise < 0:
         raise SeqlabError(f"noise must be >= 0, got {noise}")
     gen = torch.Generator().manual_seed(seed)
@@ -50,8 +49,7 @@ def sine_series(T: int = 1000, *, noise: float = NOISE_STD, seed: int = 0) -> tu
 
 def check_series(x: torch.Tensor, tau: int, *, name: str = "series") -> torch.Tensor:
     """A 1-D float series of at least tau + 1 finite values, else a SeqlabError saying what is wrong."""
-    if tau <= 0:
-        raise SeqlabError(f"tau must be a positive number of lags, got {tau}")
+    tau = check_positive_int("tau", tau, " (a number of lags)")
     x = torch.as_tensor(x, dtype=torch.float32)
     if x.dim() != 1:
         raise SeqlabError(f"{name} must be one-dimensional, got shape {tuple(x.shape)}")

@@ -136,6 +136,10 @@ def build_array_nmt(lines: Sequence[Sequence[str]], vocab: Vocab, num_steps: int
     (the book's int32 count, summed by torch into int64)."""
     check_num_steps(num_steps)
     pad, eos = special_id(vocab, PAD), special_id(vocab, EOS)
+    text = next((line for line in lines if isinstance(line, str)), None)
+    if text is not None:  # list(text) would make each character a token
+        raise SeqlabError(f"build_array_nmt reads lines of tokens (lists of words), got the string {text!r}: "
+                          f"tokenize it first, e.g. {text!r}.split() (tokenize_nmt does a file's lines)")
     rows = [_truncate_pad(vocab[list(line)] + [eos], num_steps, pad) for line in lines]
     array = torch.tensor(rows, dtype=torch.long).reshape(len(rows), num_steps)
     # positions, not non-<pad> ids (the book's count): the same for a line without a <pad> word
@@ -280,7 +284,19 @@ def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None
 def batches(arrays: Sequence[torch.Tensor], batch_size: int, *, shuffle: bool = False,
             generator: torch.Generator | None = None):
     """Minibatches of aligned tensors (first dimension), optionally in a seeded random order."""
-    n = arrays[0].shape[0]
+    batch_size = check_positive_int("batch_size", batch_size)
+    sizes = [a.shape[0] for a in arrays]
+    if not sizes:
+        raise SeqlabError("batches needs at least one tensor to cut into minibatches")
+    if len(set(sizes)) > 1:
+        raise SeqlabError(f"batches needs aligned tensors, one row per example in each, got first dimensions "
+                          f"{', '.join(map(str, sizes))}: give every tensor the same number of rows")
+    # (checked here, at the call, not at the first batch)
+    return _batches(arrays, batch_size, sizes[0], shuffle, generator)
+
+
+def _batches(arrays: Sequence[torch.Tensor], batch_size: int, n: int, shuffle: bool,
+             generator: torch.Generator | None):
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     for i in range(0, n, batch_size):
         idx = order[i:i + batch_size]

@@ -36,10 +36,18 @@ def test_lag_features_match_the_books_loop():
     ([1.0, 2.0, float("inf"), 3.0, 4.0], 2, "NaN/inf"),
     ([1.0, 2.0, 3.0, 4.0], 4, "needs at least 5"),
     ([1.0, 2.0, 3.0], 0, "tau must be a positive"),
+    ([1.0, 2.0, 3.0, 4.0], 2.5, "tau must be a positive integer (a number of lags), got 2.5"),  # a torch TypeError
+    ([1.0, 2.0, 3.0, 4.0], True, "tau must be a positive integer"),
 ])
 def test_bad_series_are_refused(values, tau, message):
     with pytest.raises(SeqlabError, match=message.replace("(", r"\(").replace(")", r"\)")):
         lag_features(torch.tensor(values), tau)
+
+
+@pytest.mark.parametrize("T", [0, -3, 10.5, True])  # 10.5 was a torch TypeError
+def test_sine_series_length_must_be_a_positive_integer(T):
+    with pytest.raises(SeqlabError, match="the series length T must be a positive integer"):
+        sine_series(T)
 
 
 def test_series_of_exactly_tau_plus_one_values_gives_one_row():

@@ -123,6 +123,28 @@ def test_batches_keep_the_last_partial_batch():
     assert all(torch.equal(y, x * 10) for x, y in shuffled)  # rows stay aligned
 
 
+@pytest.mark.parametrize("batch_size, arrays, message", [
+    (0, [torch.arange(5)], "batch_size must be a positive integer"),  # was range()'s ValueError
+    (-2, [torch.arange(5)], "batch_size must be a positive integer"),  # was no batch at all, silently
+    (2.5, [torch.arange(5)], "batch_size must be a positive integer"),
+    (2, [torch.arange(5), torch.arange(4)], "aligned tensors.*first dimensions 5, 4"),  # was an IndexError
+    (2, [torch.arange(4), torch.arange(5)], "aligned tensors.*first dimensions 4, 5"),  # was the 5th row dropped
+    (2, [], "at least one tensor"),
+])
+def test_batches_refuses_a_bad_size_and_unaligned_tensors_at_the_call(batch_size, arrays, message):
+    with pytest.raises(SeqlabError, match=message):
+        batches(arrays, batch_size)
+
+
+def test_build_array_refuses_a_string_where_a_list_of_tokens_belongs():
+    vocab = Vocab([["a", "b"], ["a", "b"]], min_freq=2, reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    with pytest.raises(SeqlabError, match=r"lines of tokens .*got the string 'a b'.*'a b'\.split\(\)"):
+        build_array_nmt(["a b"], vocab, 4)  # was the characters 'a', ' ', 'b' (two <unk>s)
+    with pytest.raises(SeqlabError, match="got the string 'b a'"):
+        build_array_nmt([["a"], "b a"], vocab, 4)
+    assert build_array_nmt([("a", "b")], vocab, 4)[1].tolist() == [3]  # a tuple of tokens is a line
+
+
 @pytest.mark.parametrize("lines, message", [
     (["go .\tva !", "run !", "hi .\tsalut !"], "line 2 has 1 tab-separated field, not 2"),
     (["go .\tva !\tCC-BY 2.0 (France) Attribution: tatoeba.org"], r"line 1 has 3 .*cut -f1,2"),
