@@ -29,9 +29,12 @@ fast path (the book's reset-before GRU, the peephole LSTM): the caller then runs
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch.autograd.function import once_differentiable
 
+from seqlab.errors import SeqlabError
 from seqlab.torch_compat import custom_bwd_cuda, float32_fwd, is_compiling
 
 # Under autocast (CUDA's, or a user's CPU autocast) the inputs arrive in bf16/fp16: the recurrence
@@ -129,6 +132,24 @@ def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a @ b
 
 
+def first_order_only(backward):
+    """Decorates a hand-written backward (outside `once_differentiable`): refuse to run it under
+    create_graph=True, where autograd runs backwards with grad mode on. `once_differentiable`
+    alone lets such a call through and returns a gradient graph that misses the recurrence (the
+    second-order gradient of W_h comes back None, W_x's wrong), silently."""
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        if torch.is_grad_enabled():
+            raise SeqlabError(
+                "second-order gradients (create_graph=True: gradient penalties, Hessian-vector products) are "
+                "not supported by the scratch cells' fast recurrence (a hand-written first-order backward): "
+                "turn it off with net.fast = False on the ScratchRNN or cell (ModelConfig(fast=False), "
+                "--no-fast, for a built language model); the plain autograd loop gives exact "
+                "higher-order gradients")
+        return backward(ctx, *grads)
+    return wrapper
+
+
 def _zeros_if_none(g: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(like) if g is None else g
 
@@ -164,6 +185,7 @@ class _RNNRecurrence(torch.autograd.Function):
         return hs[1:], hs[T].clone()
 
     @staticmethod
+    @first_order_only
     @once_differentiable
     @custom_bwd_cuda
     def backward(ctx, dY, dhT):
@@ -220,6 +242,7 @@ class _GRURecurrence(torch.autograd.Function):
         return hs[1:], hs[T].clone()
 
     @staticmethod
+    @first_order_only
     @once_differentiable
     @custom_bwd_cuda
     def backward(ctx, dY, dhT):
@@ -285,6 +308,7 @@ class _LSTMRecurrence(torch.autograd.Function):
         return hs[1:], hs[T].clone(), cs[T].clone()
 
     @staticmethod
+    @first_order_only
     @once_differentiable
     @custom_bwd_cuda
     def backward(ctx, dY, dhT, dcT):

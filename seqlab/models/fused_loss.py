@@ -84,6 +84,12 @@ class _LinearCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if torch.is_grad_enabled():  # create_graph=True: p below is a buffer, not a function of the weights
+            raise SeqlabError("second-order gradients (create_graph=True: gradient penalties, Hessian-vector "
+                              "products) are not supported by the fused output-layer loss (a hand-written "
+                              "first-order backward): turn it off with net.fused_loss = False (or build the "
+                              "model with fast=False: ModelConfig(fast=False), build_seq2seq(..., fast=False), "
+                              "--no-fast); the plain logits + F.cross_entropy give exact higher-order gradients")
         if ctx.e is None:
             raise SeqlabError("the fused output-layer loss reuses its buffer in backward, so it can be "
                               "differentiated once only: for retain_graph=True build the model with "

@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from seqlab.errors import SeqlabError
 from seqlab.models.cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.models.recurrent import ScratchRNN
@@ -276,3 +277,43 @@ def test_bf16_cpu_rnn_keeps_tanh_near_zero():
     z = torch.zeros(1, 1, dtype=torch.bfloat16)
     Y, _ = _RNNRecurrence.apply(p.view(-1, 1, 1), z, z, False)
     assert torch.equal(Y.flatten(), torch.tanh(p))
+
+
+@pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
+def test_second_order_gradients_through_the_fast_path_are_refused_with_the_way_out(name, make):
+    # The hand-written backward is first order: under create_graph=True its result used to miss the
+    # recurrence (W_h's second-order gradient None, W_x's wrong), silently.
+    torch.manual_seed(0)
+    cell = make()
+    X = torch.randn(T, B, D, dtype=torch.float64, requires_grad=True)
+    y, _ = cell(X)
+    with pytest.raises(SeqlabError, match=r"second-order.*create_graph=True.*net\.fast = False"):
+        torch.autograd.grad(y.pow(2).sum(), X, create_graph=True)
+    y, _ = ScratchRNN(name.split("-")[0], D, H, dtype=torch.float64)(X)  # the stack too
+    with pytest.raises(SeqlabError, match="second-order"):
+        torch.autograd.grad(y.pow(2).sum(), X, create_graph=True)
+    y, _ = cell(X)  # first-order gradients are unchanged
+    torch.autograd.grad(y.pow(2).sum(), X)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_second_order_gradients_with_fast_off_equal_the_fused_layers(cell):
+    # The plain autograd loop (fast = False) gives exact higher-order gradients: a gradient penalty's
+    # gradient equals nn.RNN/GRU/LSTM's, weight by weight (float64), and gradgradcheck passes.
+    torch.manual_seed(0)
+    fused = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell](3, H).double()
+    scratch = ScratchRNN.from_fused(fused)
+    scratch.fast = False
+    X = torch.randn(4, 2, 3, dtype=torch.float64, requires_grad=True)
+
+    def penalty_grads(net, weights):
+        y, _ = net(X)
+        g, = torch.autograd.grad(y.pow(2).sum(), X, create_graph=True)
+        return torch.autograd.grad(g.pow(2).sum(), weights)
+
+    c = scratch.cells[0]
+    got = penalty_grads(scratch, [c.W_x, c.W_h])
+    want = penalty_grads(fused, [fused.weight_ih_l0, fused.weight_hh_l0])
+    torch.testing.assert_close(got[0], want[0].T, **TOL)
+    torch.testing.assert_close(got[1], want[1].T, **TOL)
+    assert torch.autograd.gradgradcheck(lambda x: scratch(x)[0], (X[:2, :1].detach().requires_grad_(),))

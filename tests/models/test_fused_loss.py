@@ -49,6 +49,29 @@ def test_a_second_backward_through_the_reused_buffer_is_refused_with_the_way_out
         loss.backward()
 
 
+def test_second_order_gradients_are_refused_with_the_way_out_and_exact_on_the_plain_path():
+    # The hand-written backward is first order: under create_graph=True it used to return a gradient
+    # whose graph misses the softmax (its buffer is no function of the weights), silently wrong.
+    torch.manual_seed(0)
+    h = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(7, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 6])
+    loss = linear_cross_entropy(h, W, None, y).sum()
+    with pytest.raises(SeqlabError, match=r"second-order.*create_graph=True.*net\.fused_loss = False.*--no-fast"):
+        torch.autograd.grad(loss, h, create_graph=True)
+    # the plain path (what fused_loss = False / fast=False runs) gives the exact gradient penalty
+    linear = nn.Linear(3, 7, bias=False).double()
+    with torch.no_grad():
+        linear.weight.copy_(W)
+
+    def penalty_grad(loss_fn, weight):
+        g, = torch.autograd.grad(loss_fn().sum(), h, create_graph=True)
+        return torch.autograd.grad(g.pow(2).sum(), weight)[0]
+
+    got = penalty_grad(lambda: output_losses(h, linear, y, fused=False), linear.weight)
+    torch.testing.assert_close(got, penalty_grad(lambda: _twin(h, W, None, y), W))
+
+
 def test_used_only_for_float32_training_on_the_cpu_over_a_word_vocabulary():
     h, W = torch.randn(2, 3), torch.randn(MIN_VOCAB, 3)
     assert use_fused_loss(h, W)
