@@ -8,7 +8,48 @@ from typing import Literal
 import torch
 from torch import nn
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, check_positive_int, is_int
+from seqlab.training.common import check_model_input
+
+
+def check_features(x, input_size: int) -> None:
+    """Refuse what a SequenceClassifier cannot read, with a message instead of a deep torch error (or,
+    for a 2-D input, nn.LSTM's unbatched reading and logits without a batch dimension): features
+    (B, T, D) batch-first, D = input_size, with B, T >= 1 (another dtype: nn.LSTM's own clear error)."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        got = f"{x.dtype} tensor" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise SeqlabError(f"the classifier reads float features (B, T, D), got a {got}")
+    if x.dim() != 3:
+        hint = ": one sequence is x[None]" if x.dim() == 2 else ""
+        raise SeqlabError(f"the classifier reads a batch of sequences (B, T, D), got shape {tuple(x.shape)}{hint}")
+    if x.shape[-1] != input_size:
+        raise SeqlabError(f"the input has {x.shape[-1]} features per step but the classifier reads {input_size} "
+                          "(its input_size): check the input's layout (batch-first: (B, T, D))")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise SeqlabError(f"the input of shape {tuple(x.shape)} is empty: it needs at least one sequence and "
+                          "one time step")
+
+
+def check_lengths(lengths, tokens: torch.Tensor) -> torch.Tensor:
+    """A TextClassifier batch's lengths (B,), each in 1..T, as the CPU int64 tensor packing wants;
+    a tensor, or a list/tuple of ints (as pack_padded_sequence takes); None: every text T long."""
+    B, T = tokens.shape
+    if lengths is None:
+        return torch.full((B,), T, dtype=torch.long)
+    if isinstance(lengths, (list, tuple)) and all(map(is_int, lengths)):
+        lengths = torch.tensor([int(n) for n in lengths], dtype=torch.long)
+    if (not isinstance(lengths, torch.Tensor) or lengths.is_floating_point() or lengths.is_complex()
+            or lengths.dtype == torch.bool):
+        got = f"{lengths.dtype} tensor" if isinstance(lengths, torch.Tensor) else repr(lengths)
+        raise SeqlabError(f"lengths must be each text's token count, integers (a tensor, list or tuple), got {got}")
+    if lengths.shape != (B,):
+        raise SeqlabError(f"lengths must have one entry per text, shape ({B},), got {tuple(lengths.shape)}")
+    lengths = lengths.cpu()  # (packing reads them on the host anyway)
+    lo, hi = int(lengths.min()), int(lengths.max())
+    if lo < 1 or hi > T:
+        raise SeqlabError(f"a length of {lo if lo < 1 else hi} is out of range: each text has 1..{T} tokens "
+                          f"(the batch's {T} steps, padding after each text's end)")
+    return lengths.long()
 
 
 class SequenceClassifier(nn.Module):
@@ -21,6 +62,8 @@ class SequenceClassifier(nn.Module):
     def __init__(self, input_size: int, num_classes: int, *, hidden: int = 128, layers: int = 2,
                  cell: Literal["lstm", "gru"] = "lstm", dropout: float = 0.0):
         super().__init__()
+        self.input_size = check_positive_int("input_size", input_size)
+        check_positive_int("num_classes", num_classes)
         if hidden <= 0 or layers <= 0:
             raise SeqlabError(f"hidden and layers must be positive, got hidden={hidden}, layers={layers}")
         if not 0.0 <= dropout < 1.0:
@@ -34,7 +77,7 @@ class SequenceClassifier(nn.Module):
         self.fc = nn.Linear(hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (B, T, D)
+        check_features(x, self.input_size)  # (B, T, D)
         _, state = self.rnn(x)
         h_n = state[0] if self.cell == "lstm" else state  # (layers, B, H)
         return self.fc(h_n[-1])  # (B, H) -> (B, C)
@@ -71,11 +114,11 @@ class TextClassifier(nn.Module):
         self.fc = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        if lengths is None:  # no padding: each row is a whole text
-            lengths = torch.full((tokens.shape[0],), tokens.shape[1], dtype=torch.long)
+        check_model_input(tokens, self.embedding.num_embeddings)
+        lengths = check_lengths(lengths, tokens)  # None: no padding, each row is a whole text
         emb = self.drop(self.embedding(tokens))  # (B, T) -> (B, T, E)
         # lengths on the CPU, as packing wants them; enforce_sorted=False: the state comes back in batch order
-        packed = nn.utils.rnn.pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
         _, state = self.rnn(packed)
         h_n = state[0] if self.cell == "lstm" else state  # (layers * directions, B, H), the top layer last
         last = torch.cat([h_n[-2], h_n[-1]], dim=1) if self.bidirectional else h_n[-1]  # (B, directions * H)

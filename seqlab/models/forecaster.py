@@ -17,6 +17,20 @@ from torch import nn
 from seqlab.errors import SeqlabError
 
 
+def check_windows(x, tau: int | None = None) -> None:
+    """A batch of windows (B, tau) of floats; `tau`: the window the model reads (the MLP's is fixed,
+    a recurrent forecaster reads any)."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        got = f"a {x.dtype} tensor" if isinstance(x, torch.Tensor) else f"a {type(x).__name__}"
+        raise SeqlabError(f"the forecaster reads a batch of windows (B, tau) of floats, got {got}")
+    if x.dim() != 2:
+        raise SeqlabError(f"the forecaster reads a batch of windows (B, tau), got shape {tuple(x.shape)}"
+                          + (": one window is x[None]" if x.dim() == 1 else ""))
+    if tau is not None and x.shape[1] != tau:
+        raise SeqlabError(f"the forecaster reads windows of tau={tau} values, got {x.shape[1]} (shape "
+                          f"{tuple(x.shape)}): give the last {tau} values, or build it with tau={x.shape[1]}")
+
+
 def _xavier(m: nn.Module) -> None:
     if isinstance(m, nn.Linear):
         nn.init.xavier_uniform_(m.weight)
@@ -29,10 +43,12 @@ class MLPForecaster(nn.Module):
         super().__init__()
         if tau <= 0 or hidden <= 0:
             raise SeqlabError(f"tau and hidden must be positive, got tau={tau}, hidden={hidden}")
+        self.tau = tau
         self.net = nn.Sequential(nn.Linear(tau, hidden), nn.ReLU(), nn.Linear(hidden, 1))
         self.net.apply(_xavier)  # biases keep torch's default init, as in the book
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_windows(x, self.tau)
         return self.net(x)  # (B, tau) -> (B, 1)
 
 
@@ -51,9 +67,7 @@ class RNNForecaster(nn.Module):
 
     def forward_all(self, x: torch.Tensor) -> torch.Tensor:
         """Window (B, tau) -> the prediction of the value after each position (B, tau)."""
-        if x.dim() != 2:
-            raise SeqlabError(f"the forecaster reads a batch of windows (B, tau), got shape {tuple(x.shape)}"
-                              + (": one window is x[None]" if x.dim() == 1 else ""))
+        check_windows(x)
         out, _ = self.rnn(x.unsqueeze(-1))  # (B, tau, 1) -> (B, tau, H)
         return self.head(out).squeeze(-1)  # (B, tau)
 

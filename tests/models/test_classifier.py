@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from seqlab import SeqlabError
-from seqlab.models.classifier import SequenceClassifier
+from seqlab.models.classifier import SequenceClassifier, TextClassifier
 
 
 class SeedLstmModel(torch.nn.Module):
@@ -70,3 +70,42 @@ def test_bad_options():
         SequenceClassifier(28, 10, hidden=0)
     with pytest.raises(SeqlabError, match="dropout"):
         SequenceClassifier(28, 10, dropout=1.5)
+
+
+def test_sequence_classifier_refuses_what_it_cannot_read():
+    net = SequenceClassifier(4, 3, hidden=5, layers=1)
+    with pytest.raises(SeqlabError, match=r"num_classes must be a positive integer, got 0"):
+        SequenceClassifier(4, 0)
+    with pytest.raises(SeqlabError, match=r"\(B, T, D\), got shape \(6, 4\): one sequence is x\[None\]"):
+        net(torch.randn(6, 4))  # was nn.LSTM's unbatched reading: logits of shape (3,), silently
+    with pytest.raises(SeqlabError, match="5 features per step but the classifier reads 4"):
+        net(torch.randn(2, 6, 5))
+    with pytest.raises(SeqlabError, match="float features"):
+        net(torch.ones(2, 6, 4, dtype=torch.long))
+    with pytest.raises(SeqlabError, match="empty"):
+        net(torch.randn(0, 6, 4))
+    assert net(torch.randn(2, 6, 4)).shape == (2, 3)
+
+
+def test_text_classifier_refuses_bad_tokens_and_lengths_and_takes_a_list_of_lengths():
+    torch.manual_seed(0)
+    net = TextClassifier(20, 3, embed=5, hidden=6)
+    tokens = torch.tensor([[3, 4, 5, 0], [1, 2, 3, 4]])
+    for lengths, message in [
+        (torch.tensor([3]), r"one entry per text, shape \(2,\), got \(1,\)"),  # was logits (1, 3), silently
+        (torch.tensor([0, 4]), "a length of 0 is out of range: each text has 1..4 tokens"),
+        (torch.tensor([3, 5]), "a length of 5 is out of range"),
+        (torch.tensor([3.0, 4.0]), "integers"),
+        ([3, 4.5], "integers"),
+    ]:
+        with pytest.raises(SeqlabError, match=message):
+            net(tokens, lengths)
+    for bad, message in [(tokens.float(), "must be integers"), (tokens + 15, "token id 20 is out of range"),
+                         (tokens[0], r"shape \(batch, time\)"), (tokens[:0], "empty")]:
+        with pytest.raises(SeqlabError, match=message):
+            net(bad)
+    want = net(tokens, torch.tensor([3, 4]))
+    assert want.shape == (2, 3)
+    torch.testing.assert_close(net(tokens, [3, 4]), want)  # was AttributeError: 'list' has no 'cpu'
+    torch.testing.assert_close(net(tokens, (3, 4)), want)
+    torch.testing.assert_close(net(tokens), net(tokens, [4, 4]))

@@ -71,3 +71,16 @@ def test_build_forecaster_and_bad_options():
         build_forecaster("mlp", 4, 10, 2)
     with pytest.raises(SeqlabError, match="must be positive"):
         MLPForecaster(0, 10)
+
+
+def test_windows_of_another_length_or_shape_are_refused():
+    net = MLPForecaster(4, 10)
+    with pytest.raises(SeqlabError, match=r"windows of tau=4 values, got 5 .*build it with tau=5"):
+        net(torch.randn(3, 5))  # was "mat1 and mat2 shapes cannot be multiplied"
+    with pytest.raises(SeqlabError, match=r"one window is x\[None\]"):
+        net(torch.randn(4))
+    with pytest.raises(SeqlabError, match="of floats"):
+        net(torch.ones(3, 4, dtype=torch.long))
+    with pytest.raises(SeqlabError, match=r"\(B, tau\), got shape \(3, 4, 1\)"):
+        RNNForecaster("gru", hidden=4)(torch.randn(3, 4, 1))
+    assert net(torch.randn(3, 4)).shape == (3, 1)
