@@ -133,7 +133,7 @@ class ScratchCell(nn.Module):
             state = self.begin_state(X.shape[1], X.device, X.dtype if X.is_floating_point() else None)
         else:
             shape = (X.shape[1], self.hidden_size)  # (B, H)
-            check_state(state, (shape, shape) if self.has_cell else shape, X.shape[1])
+            check_state(state, (shape, shape) if self.has_cell else shape, X.shape[1], self.W_x.dtype)
         XW = self.project(X)  # (T, B, G*H)
         if self.fast:  # the same maths with a hand-written BPTT (fast_cells.py)
             out = recurrence(self, XW, state)

@@ -133,9 +133,8 @@ class RNNModel(nn.Module):
 
     def forward(self, inputs: torch.Tensor, state=None, *, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
-        if state is not None:  # a fused layer takes a state of its weights' dtype (a scratch one casts it)
-            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0],
-                        self.linear.weight.dtype if isinstance(self.rnn, nn.RNNBase) else None)
+        if state is not None:  # of the weights' dtype, scratch and fused layers alike
+            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], self.linear.weight.dtype)
         if self.embedding is not None:
             X = self.drop(self.embedding(inputs.T))  # (T, B, E)
         elif getattr(self.rnn, "fast", False):  # a scratch layer looks the rows up: no one-hot tensor
@@ -265,7 +264,7 @@ class RegularizedRNNModel(nn.Module):
     def forward(self, inputs: torch.Tensor, state=None, *, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
         if state is not None:
-            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0])
+            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], self.linear.weight.dtype)
         words = inputs.T.long()  # (T, B)
         X = embedding_dropout(self.embedding, words, self.dropout_embed, self.training)  # (T, B, E)
         X = self.drop(self.lock_in(X))

@@ -77,7 +77,7 @@ class ScratchRNN(nn.Module):
             state = self.begin_state(X.shape[1], X.device, X.dtype if X.is_floating_point() else None)
         else:
             shape = (self.num_layers * self.num_directions, X.shape[1], self.hidden_size)
-            check_state(state, (shape, shape) if self.has_cell else shape, X.shape[1])
+            check_state(state, (shape, shape) if self.has_cell else shape, X.shape[1], self.cells[0].W_x.dtype)
         hs, cs = (state if self.has_cell else (state, None))
         new_h, new_c = [], []
         out = X  # (T, B, D)
