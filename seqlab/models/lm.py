@@ -44,12 +44,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, is_int
+from seqlab.models.cells import ScratchCell
 from seqlab.models.lm_config import (ONE_HOT_LIMIT, ModelConfig, check_new_tying, check_tying,  # noqa: F401
                                       is_regularized, tied_last_layer)  # (ModelConfig, is_regularized: here too)
 from seqlab.training.common import check_count, check_model_input, check_state, check_targets
 from seqlab.models.fused_loss import output_losses
-from seqlab.models.recurrent import make_rnn_layer
+from seqlab.models.recurrent import ScratchRNN, make_rnn_layer
 from seqlab.models.regularization import LockedDropout, WeightDrop, _check_p, embedding_dropout
 
 
@@ -101,6 +102,16 @@ class RNNModel(nn.Module):
     def __init__(self, rnn_layer: nn.Module, vocab_size: int, *, embed_size: int = 0, dropout: float = 0.0,
                  tie_weights: bool = False):
         super().__init__()
+        if not isinstance(rnn_layer, (nn.RNNBase, ScratchRNN)):
+            cell = " (a cell: use its layer, nn.LSTM for nn.LSTMCell, ScratchRNN for seqlab's cells)" if isinstance(
+                rnn_layer, (nn.RNNCellBase, ScratchCell)) else ""
+            raise SeqlabError(f"RNNModel runs a recurrent layer over whole sequences: nn.RNN, nn.GRU, nn.LSTM or "
+                              f"seqlab's ScratchRNN (make_rnn_layer builds either), got "
+                              f"{type(rnn_layer).__name__}{cell}")
+        check_count(vocab_size, "vocab_size")
+        if not is_int(embed_size) or embed_size < 0:
+            raise SeqlabError(f"embed_size must be 0 (one-hot input) or a positive integer, got {embed_size!r}")
+        _check_p(dropout, "dropout")
         if getattr(rnn_layer, "batch_first", False) or getattr(rnn_layer, "proj_size", 0):
             raise SeqlabError("RNNModel runs its recurrent layer time-major (T, B, ...) and reads its full hidden "
                               "state: build the layer without batch_first=True and without proj_size")

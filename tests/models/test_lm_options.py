@@ -311,3 +311,15 @@ def test_tied_plain_model_starts_from_a_small_shared_matrix():
 def test_negative_init_range_is_refused():
     with pytest.raises(SeqlabError, match="init_range must be >= 0"):
         build_lm(ModelConfig(embed=8, hidden=8, init_range=-0.1), 20)
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    ((nn.LSTM(3, 4), 3.0), {}, "vocab_size must be a positive integer, got 3.0"),  # was torch's TypeError
+    ((nn.LSTM(3, 4), 3), dict(embed_size=-1), r"embed_size must be 0 \(one-hot input\) or a positive integer"),
+    ((nn.LSTM(3, 4), 3), dict(dropout=2), r"dropout must be in \[0, 1\), got 2"),  # was nn.Dropout's
+    ((nn.LSTMCell(3, 4), 3), {}, "nn.RNN, nn.GRU, nn.LSTM or seqlab's ScratchRNN.*got LSTMCell.*nn.LSTM for"),
+    ((nn.Linear(3, 4), 3), {}, "nn.RNN, nn.GRU, nn.LSTM or seqlab's ScratchRNN.*got Linear"),  # AttributeError
+])
+def test_rnn_model_refuses_what_it_cannot_be_built_from(args, kwargs, message):
+    with pytest.raises(SeqlabError, match=message):
+        RNNModel(*args, **kwargs)
