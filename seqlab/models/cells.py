@@ -65,8 +65,9 @@ def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the in
                           f"got {type(X).__name__}")
     if X.is_floating_point():
         if X.dim() != 3:
+            step = ": one time step of a batch, x (B, D), goes through cell.step(x, state)" if X.dim() == 2 else ""
             raise SeqlabError(f"{what} must be time-major features (T, B, D) or integer token ids (T, B), "
-                              f"got floats of shape {tuple(X.shape)}")
+                              f"got floats of shape {tuple(X.shape)}{step}")
         if X.shape[-1] != input_size:
             raise SeqlabError(f"{what} has {X.shape[-1]} features per step but the layer reads {input_size} "
                               f"(its input_size): build the layer with input_size={X.shape[-1]} or check the "
@@ -104,6 +105,9 @@ class ScratchCell(nn.Module):
 
     def _recurrent_in(self) -> int:
         return self.hidden_size
+
+    def extra_repr(self) -> str:  # the sizes, as nn.LSTMCell's: LSTMCell(3, 4)
+        return f"{self.input_size}, {self.hidden_size}"
 
     def begin_state(self, batch_size: int, device=None, dtype=None) -> State:
         dtype = dtype or self.W_x.dtype
@@ -162,6 +166,9 @@ class RNNCell(ScratchCell):
         self.nonlinearity = nonlinearity
         self._act = torch.tanh if nonlinearity == "tanh" else torch.relu
 
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+
     def recur(self, xw, H):
         H = self._act(torch.addmm(xw, H, self.W_h))  # (B, H)
         return H, H
@@ -178,6 +185,9 @@ class GRUCell(ScratchCell):
         self.reset_after = reset_after
         # PyTorch keeps a separate recurrent bias, inside the reset product for n.
         self.b_h = _uniform((3 * hidden_size,), hidden_size, dtype, device)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
 
     def recur(self, xw, H):
         h = self.hidden_size
@@ -253,19 +263,23 @@ def make_cell(cell: str, input_size: int, hidden_size: int, *, nonlinearity: str
 
 @torch.no_grad()
 def copy_from_fused(cell: ScratchCell, fused: nn.RNNBase, layer: int = 0, reverse: bool = False) -> None:
-    """Load one layer (and direction) of an nn.RNN/GRU/LSTM into a scratch cell."""
+    """Load one layer (and direction) of an nn.RNN/GRU/LSTM into a scratch cell. A layer built with
+    bias=False gives zero biases: the same outputs and weight gradients (the scratch cell's biases
+    stay parameters, and would move in training)."""
+    if isinstance(cell, PeepholeLSTMCell):
+        raise ValueError("a peephole LSTM has no fused twin to copy from")
     sfx = f"_l{layer}" + ("_reverse" if reverse else "")
     w_ih = getattr(fused, "weight_ih" + sfx)  # (G*H, D)
     w_hh = getattr(fused, "weight_hh" + sfx)  # (G*H, H)
-    b_ih = getattr(fused, "bias_ih" + sfx)
-    b_hh = getattr(fused, "bias_hh" + sfx)
+    if fused.bias:
+        b_ih, b_hh = getattr(fused, "bias_ih" + sfx), getattr(fused, "bias_hh" + sfx)
+    else:
+        b_ih = b_hh = torch.zeros_like(cell.b)
     cell.W_x.copy_(w_ih.T)
     cell.W_h.copy_(w_hh.T)
     if isinstance(cell, GRUCell):
         cell.b.copy_(b_ih)
         cell.b_h.copy_(b_hh)
-    elif isinstance(cell, PeepholeLSTMCell):
-        raise ValueError("a peephole LSTM has no fused twin to copy from")
     else:
         cell.b.copy_(b_ih + b_hh)
 

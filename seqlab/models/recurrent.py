@@ -18,6 +18,8 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.cells import CELLS, check_sequence, copy_from_fused, make_cell
+from seqlab.models.regularization import _check_p
+from seqlab.torch_compat import autocast_enabled
 from seqlab.training.common import check_count, check_state
 
 IMPLS = ("scratch", "fused")
@@ -34,7 +36,7 @@ class ScratchRNN(nn.Module):
         for value, name in ((input_size, "input_size"), (hidden_size, "hidden_size"), (num_layers, "num_layers")):
             check_count(value, name)
         self.mode, self.input_size, self.hidden_size = cell, input_size, hidden_size
-        self.num_layers, self.bidirectional, self.dropout = num_layers, bidirectional, dropout
+        self.num_layers, self.bidirectional, self.dropout = num_layers, bidirectional, _check_p(dropout, "dropout")
         self.num_directions = 2 if bidirectional else 1
         self.has_cell = cell in ("lstm", "peephole")
         cells = []
@@ -45,6 +47,14 @@ class ScratchRNN(nn.Module):
                                        device=device))
         self.cells = nn.ModuleList(cells)  # layer-major: l0, l0_reverse, l1, ...
         self.drop = nn.Dropout(dropout)
+
+    def extra_repr(self) -> str:  # as nn.LSTM's: ScratchRNN('lstm', 3, 4, num_layers=2, bidirectional=True)
+        s = f"{self.mode!r}, {self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        return s + (", bidirectional=True" if self.bidirectional else "")
 
     def begin_state(self, batch_size: int, device=None, dtype=None):
         ref = self.cells[0].W_x
@@ -67,9 +77,10 @@ class ScratchRNN(nn.Module):
         """X (T, B, D) floats, or token ids (T, B) standing for their one-hot vectors (D = vocab);
         floats (T, D) are one unbatched sequence, whose state has no batch dimension (as nn.RNN)."""
         if isinstance(X, torch.Tensor) and X.is_floating_point() and X.dim() == 2:  # unbatched
+            if state is not None:
+                self._check_unbatched_state(state)
             batched = None if state is None else (
-                tuple(s.unsqueeze(1) for s in state) if self.has_cell and isinstance(state, (tuple, list))
-                else state.unsqueeze(1) if isinstance(state, torch.Tensor) else state)
+                tuple(s.unsqueeze(1) for s in state) if self.has_cell else state.unsqueeze(1))
             Y, state = self.forward(X.unsqueeze(1), batched)
             return Y.squeeze(1), (tuple(s.squeeze(1) for s in state) if self.has_cell else state.squeeze(1))
         check_sequence(X, self.input_size, self.cells[0].W_x)
@@ -100,6 +111,31 @@ class ScratchRNN(nn.Module):
         h = torch.stack(new_h)  # (layers*dirs, B, H)
         return out, ((h, torch.stack(new_c)) if self.has_cell else h)
 
+    def _check_unbatched_state(self, state) -> None:
+        """The state of one unbatched sequence: (layers*dirs, H), an (h, c) pair of them for LSTMs, without
+        the batch dimension (check_state's messages would name the one forward adds, and begin_state(1))."""
+        shape = (self.num_layers * self.num_directions, self.hidden_size)
+        pair = isinstance(state, (tuple, list))
+        parts = state if pair else (state,)
+        if pair == self.has_cell and len(parts) == (2 if pair else 1) and all(
+                isinstance(t, torch.Tensor) and t.shape == shape for t in parts):
+            dtype = self.cells[0].W_x.dtype
+            wrong = next((t for t in parts if t.dtype != dtype), None)
+            if wrong is not None and not autocast_enabled(wrong.device.type):
+                raise SeqlabError(f"the state is {wrong.dtype} but the model's weights are {dtype}: cast each of "
+                                  f"its tensors with .to({dtype})")
+            return
+        if pair:
+            got = f"a {type(state).__name__} of " + ", ".join(
+                str(tuple(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__ for t in parts)
+        else:
+            got = f"one tensor of shape {tuple(state.shape)}" if isinstance(state, torch.Tensor) else \
+                f"a {type(state).__name__}"
+        want = f"(h, c), two tensors of shape {shape}" if self.has_cell else f"one tensor of shape {shape}"
+        raise SeqlabError(f"an unbatched sequence (T, D) takes a state without a batch dimension: {want} "
+                          f"(layers*directions, hidden), got {got}: start from zeros of that shape, or give the "
+                          "input a batch dimension (X.unsqueeze(1)) and start from net.begin_state(1)")
+
     @classmethod
     def from_fused(cls, fused: nn.RNNBase) -> "ScratchRNN":
         mode = {"RNN_TANH": "rnn", "RNN_RELU": "rnn", "GRU": "gru", "LSTM": "lstm"}[fused.mode]
@@ -123,8 +159,8 @@ def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_
         raise SeqlabError(f"unknown cell {cell!r}: use one of {', '.join(CELLS)}")
     if impl not in IMPLS:
         raise SeqlabError(f"unknown impl {impl!r}: use scratch or fused")
-    if hidden_size <= 0 or num_layers <= 0:
-        raise SeqlabError(f"hidden size and layers must be positive, got hidden {hidden_size}, layers {num_layers}")
+    for value, name in ((input_size, "input_size"), (hidden_size, "hidden_size"), (num_layers, "num_layers")):
+        check_count(value, name)
     if not 0.0 <= dropout < 1.0:
         raise SeqlabError(f"dropout must be in [0, 1), got {dropout}")
     if impl == "scratch":

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.fused_loss import output_losses
 from seqlab.training.common import check_targets, ids_readable_here, out_of_range_id
 
@@ -221,9 +221,10 @@ def build_seq2seq(src_vocab_size: int, tgt_vocab_size: int, *, embed: int, hidde
                   pack: bool = False, fast: bool = True) -> EncoderDecoder:
     """The model a config describes (plain GRU decoder, or the additive-attention one).
     `fast`: the training loss's output layer + CE in one step on the CPU (exact)."""
+    check_positive_int("src_vocab_size", src_vocab_size)
+    check_positive_int("tgt_vocab_size", tgt_vocab_size)
     for name, value in (("embed", embed), ("hidden", hidden), ("layers", layers)):
-        if value <= 0:
-            raise SeqlabError(f"--{name} must be positive, got {value}")
+        check_positive_int(f"--{name}", value)
     if not 0 <= dropout < 1:
         raise SeqlabError(f"--dropout must be in [0, 1), got {dropout}")
     encoder = Seq2SeqEncoder(src_vocab_size, embed, hidden, layers, dropout, bidirectional, pack)

@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.models.cells import GRUCell, PeepholeLSTMCell
+from seqlab.models.cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell
 from seqlab.models.lm import ModelConfig, build_lm
-from seqlab.models.recurrent import ScratchRNN
+from seqlab.models.recurrent import ScratchRNN, make_rnn_layer
+from seqlab.models.seq2seq import build_seq2seq
 
 
 def _layers():
@@ -58,3 +59,60 @@ def test_autocast_leaves_the_state_dtype_alone():
     state = tuple(s.bfloat16() for s in layer.begin_state(2))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         layer(torch.randn(5, 2, 3), state)
+
+
+def test_sizes_and_dropout_are_checked_as_make_rnn_layer_checks_them():
+    with pytest.raises(SeqlabError, match=r"dropout must be in \[0, 1\), got 1.5"):  # was nn.Dropout's error
+        ScratchRNN("lstm", 3, 4, dropout=1.5)
+    with pytest.raises(SeqlabError, match="input_size must be a positive integer, got 0"):  # were torch errors
+        make_rnn_layer("lstm", "fused", 0, 4)
+    with pytest.raises(SeqlabError, match="hidden_size must be a positive integer, got 2.5"):
+        make_rnn_layer("lstm", "fused", 3, 2.5)
+    with pytest.raises(SeqlabError, match="src_vocab_size must be a positive integer, got 0"):  # built Embedding(0, 4)
+        build_seq2seq(0, 7, embed=4, hidden=4, layers=1)
+    with pytest.raises(SeqlabError, match="--hidden must be a positive integer, got 4.5"):  # torch's TypeError
+        build_seq2seq(5, 7, embed=4, hidden=4.5, layers=1)
+
+
+@pytest.mark.parametrize("mode", ["rnn", "gru", "lstm"])
+def test_from_fused_copies_a_layer_without_biases(mode):
+    # was AttributeError 'bias_ih_l0': zero biases give the layer's outputs and weight gradients
+    torch.manual_seed(0)
+    fused = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[mode](3, 4, 2, bias=False).double()
+    scratch = ScratchRNN.from_fused(fused)
+    X = torch.randn(5, 2, 3, dtype=torch.float64)
+    want, got = fused(X)[0], scratch(X)[0]
+    torch.testing.assert_close(got, want)
+    want.sum().backward()
+    got.sum().backward()
+    torch.testing.assert_close(scratch.cells[1].W_h.grad, fused.weight_hh_l1.grad.T)
+
+
+def test_an_unbatched_state_of_another_shape_names_the_unbatched_shape():
+    # was "the state has shape (2, 1, 1, 4) but the model expects (2, 1, 4): start from net.begin_state(1)"
+    layer = ScratchRNN("lstm", 3, 4, 2)
+    X = torch.randn(5, 3)  # one sequence, no batch dimension
+    with pytest.raises(SeqlabError, match=r"without a batch dimension: \(h, c\), two tensors of shape \(2, 4\).*"
+                                          r"got a tuple of \(2, 1, 4\), \(2, 1, 4\)"):
+        layer(X, layer.begin_state(1))
+    with pytest.raises(SeqlabError, match=r"two tensors of shape \(2, 4\).*got one tensor of shape \(2, 4\)"):
+        layer(X, torch.zeros(2, 4))
+    h = torch.zeros(2, 4)
+    assert layer(X, (h, h))[0].shape == (5, 4)
+
+
+def test_a_cell_given_one_step_points_to_step():
+    cell = LSTMCell(3, 4)
+    with pytest.raises(SeqlabError, match=r"\(T, B, D\).*got floats of shape \(5, 3\).*cell\.step\(x, state\)"):
+        cell(torch.randn(5, 3))
+    y, _ = cell.step(torch.randn(5, 3), cell.begin_state(5))
+    assert y.shape == (5, 4)
+
+
+def test_reprs_show_the_sizes_as_torchs_do():
+    assert repr(LSTMCell(3, 4)) == "LSTMCell(3, 4)"
+    assert repr(RNNCell(3, 4, nonlinearity="relu")) == "RNNCell(3, 4, nonlinearity='relu')"
+    assert repr(GRUCell(3, 4, reset_after=False)) == "GRUCell(3, 4, reset_after=False)"
+    assert repr(ScratchRNN("lstm", 3, 4, 2, bidirectional=True, dropout=0.5)).startswith(
+        "ScratchRNN(\n  'lstm', 3, 4, num_layers=2, dropout=0.5, bidirectional=True\n")
+    assert repr(ScratchRNN("gru", 3, 4)).startswith("ScratchRNN(\n  'gru', 3, 4\n")

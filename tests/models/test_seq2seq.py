@@ -76,8 +76,8 @@ def test_attention_decoder_gives_padding_no_weight():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(embed=0, hidden=4, layers=1), "--embed must be positive"),
-    (dict(embed=4, hidden=4, layers=0), "--layers must be positive"),
+    (dict(embed=0, hidden=4, layers=1), "--embed must be a positive integer, got 0"),
+    (dict(embed=4, hidden=4, layers=0), "--layers must be a positive integer, got 0"),
     (dict(embed=4, hidden=4, layers=1, dropout=1.0), "--dropout must be in"),
 ])
 def test_bad_model_settings(kwargs, message):
