@@ -113,7 +113,13 @@ def check_num_steps(num_steps: int) -> None:
 
 def special_id(vocab: Vocab, token: str) -> int:
     """The id of a reserved token; an error if the vocabulary lacks it (it would silently be <unk>, id 0)."""
-    if token not in vocab:
+    # through token_to_idx, which seqlab's and the book's Vocab both have: the book's has no __contains__,
+    # so `token in vocab` would try vocab[0], vocab[1], ... for ever (each index reads as <unk>)
+    known = getattr(vocab, "token_to_idx", None)
+    if known is None and not hasattr(type(vocab), "__contains__"):
+        raise SeqlabError(f"the vocabulary must map tokens to ids in `token_to_idx`, as seqlab's and the book's "
+                          f"Vocab do: a {type(vocab).__name__} has none")
+    if token not in (vocab if known is None else known):
         raise SeqlabError(f"the vocabulary has no {token!r}: build it with reserved_tokens={RESERVED!r}")
     return vocab[token]
 

@@ -44,13 +44,26 @@ def check_prefix(tokens: Sequence[Hashable], vocab: Vocab, level: str = "char") 
                           f"pass e.g. {tokens!r}.split()")
     if len(tokens) == 0:
         raise SeqlabError("the prefix is empty: give at least one token to start from")
-    missing = sorted({t for t in tokens if t not in vocab}, key=str)
+    # membership through token_to_idx, which seqlab's and the book's Vocab both have: the book's has no
+    # __contains__, so `t in vocab` would try vocab[0], vocab[1], ... for ever (each index reads as <unk>)
+    known = getattr(vocab, "token_to_idx", None)
+    if known is None:
+        raise SeqlabError(f"the vocabulary must map tokens to ids in `token_to_idx`, as seqlab's and the book's "
+                          f"Vocab do: a {type(vocab).__name__} has none")
+    missing = sorted({t for t in tokens if t not in known}, key=str)
     if missing:
         what = "characters" if level == "char" else "words"
         shown = ", ".join(repr(t) for t in missing[:20])
-        raise SeqlabError(f"the prefix has {what} not in the model's vocabulary: {shown}"
-                          f"{_missing_hint(missing, tokens, vocab, level)}")
-    return [vocab.token_to_idx[t] for t in tokens]
+        hints_vocab = vocab
+        if not isinstance(vocab, Vocab):  # the hints ask `t in vocab`: ask a seqlab Vocab of the same tokens
+            try:
+                hints_vocab = Vocab.from_dict({"idx_to_token": list(vocab.idx_to_token),
+                                               "token_freqs": list(getattr(vocab, "token_freqs", []))})
+            except (SeqlabError, AttributeError, TypeError):  # (no idx_to_token, or index 0 is not <unk>)
+                hints_vocab = None
+        hint = "" if hints_vocab is None else _missing_hint(missing, tokens, hints_vocab, level)
+        raise SeqlabError(f"the prefix has {what} not in the model's vocabulary: {shown}{hint}")
+    return [known[t] for t in tokens]
 
 
 def _missing_hint(missing: list, tokens: Sequence[Hashable], vocab: Vocab, level: str) -> str:

@@ -1,0 +1,117 @@
+"""The book's own classes, as a reader types them (8.2's Vocab, 9.6's EncoderDecoder, 9.7's
+MaskedSoftmaxCELoss), given to the functions of `from seqlab import d2l`."""
+
+import collections
+import contextlib
+import signal
+
+import pytest
+import torch
+from torch import nn
+
+from seqlab import d2l
+from seqlab.errors import SeqlabError
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
+
+RESERVED = ["<pad>", "<bos>", "<eos>"]
+
+
+# --- d2l 0.17.6, 8.2, as printed -------------------------------------------------------------
+def count_corpus(tokens):
+    if len(tokens) == 0 or isinstance(tokens[0], list):
+        tokens = [token for line in tokens for token in line]
+    return collections.Counter(tokens)
+
+
+class BookVocab:
+    """Vocabulary for text (no __contains__: `t in vocab` tries vocab[0], vocab[1], ... for ever)."""
+
+    def __init__(self, tokens=None, min_freq=0, reserved_tokens=None):
+        if tokens is None:
+            tokens = []
+        if reserved_tokens is None:
+            reserved_tokens = []
+        counter = count_corpus(tokens)
+        self._token_freqs = sorted(counter.items(), key=lambda x: x[1], reverse=True)
+        self.idx_to_token = ['<unk>'] + reserved_tokens
+        self.token_to_idx = {token: idx for idx, token in enumerate(self.idx_to_token)}
+        for token, freq in self._token_freqs:
+            if freq < min_freq:
+                break
+            if token not in self.token_to_idx:
+                self.idx_to_token.append(token)
+                self.token_to_idx[token] = len(self.idx_to_token) - 1
+
+    def __len__(self):
+        return len(self.idx_to_token)
+
+    def __getitem__(self, tokens):
+        if not isinstance(tokens, (list, tuple)):
+            return self.token_to_idx.get(tokens, self.unk)
+        return [self.__getitem__(token) for token in tokens]
+
+    def to_tokens(self, indices):
+        if not isinstance(indices, (list, tuple)):
+            return self.idx_to_token[indices]
+        return [self.idx_to_token[index] for index in indices]
+
+    @property
+    def unk(self):
+        return 0
+
+    @property
+    def token_freqs(self):
+        return self._token_freqs
+
+
+@contextlib.contextmanager
+def within(seconds):
+    """Fail instead of hanging (the project has no pytest-timeout): with the book's Vocab, `in vocab`
+    looped for ever in Python code, which the alarm interrupts."""
+    def hung(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s: hung")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_predict_and_train_ch8_take_the_books_own_vocab(capsys):
+    vocab = BookVocab(d2l.tokenize(d2l.read_time_machine(), "char"))
+    train_iter, ours = d2l.load_data_time_machine(8, 10, max_tokens=1000)
+    assert vocab.idx_to_token == ours.idx_to_token
+    torch.manual_seed(0)
+    net = d2l.RNNModel(nn.GRU(len(vocab), 16), len(vocab))
+    with within(60):
+        text = d2l.predict_ch8("time traveller", 10, net, vocab, "cpu")
+        assert text == d2l.predict_ch8("time traveller", 10, net, ours, "cpu") and len(text) == 24
+        with pytest.raises(SeqlabError, match="'T'.*lower-case"):  # the hint as with seqlab's Vocab
+            d2l.predict_ch8("Time traveller", 10, net, vocab, "cpu")
+        d2l.train_ch8(net, train_iter, vocab, 1, 1, "cpu")  # predicts at its end
+    assert capsys.readouterr().out.splitlines()[-1].startswith("traveller")
+
+
+def _train_and_translate(make_vocab):
+    src = [["go", "."], ["hi", "."], ["run", "!"], ["who", "?"]]
+    tgt = [["va", "!"], ["salut", "!"], ["cours", "!"], ["qui", "?"]]
+    src_vocab, tgt_vocab = make_vocab(src, reserved_tokens=RESERVED), make_vocab(tgt, reserved_tokens=RESERVED)
+    src_array, src_len = d2l.build_array_nmt(src, src_vocab, 5)
+    tgt_array, tgt_len = d2l.build_array_nmt(tgt, tgt_vocab, 5)
+    torch.manual_seed(0)
+    data_iter = d2l.load_array((src_array, src_len, tgt_array, tgt_len), 2)
+    net = d2l.EncoderDecoder(d2l.Seq2SeqEncoder(len(src_vocab), 8, 8, 1), d2l.Seq2SeqDecoder(len(tgt_vocab), 8, 8, 1))
+    losses = d2l.train_seq2seq(net, data_iter, 0.01, 3, tgt_vocab, "cpu")
+    translation, _ = d2l.predict_seq2seq(net, "go .", src_vocab, tgt_vocab, 5, "cpu")
+    return src_array.tolist(), tgt_len.tolist(), losses, translation
+
+
+def test_nmt_functions_take_the_books_own_vocab(capsys):
+    with within(60):
+        book = _train_and_translate(BookVocab)
+    assert book == _train_and_translate(d2l.Vocab)  # the same ids, so the same run
+    assert book[0][0] == [5, 4, 3, 1, 1]  # go . <eos> <pad> <pad> ("." is the commoner: id 4)
