@@ -9,6 +9,7 @@ valid_len / num_steps and the reported loss is too small (SPEC §13, d2l-en #207
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from typing import Iterable
@@ -105,10 +106,13 @@ def batch_token_loss(model: nn.Module, X: torch.Tensor, X_len: torch.Tensor, Y: 
     """Summed cross-entropy of one teacher-forced batch over its real target tokens.
 
     seqlab's decoders (`takes_targets`) compute the per-token loss themselves, with the output
-    layer (seqlab.models.fused_loss on the CPU); any other decoder: its logits and `masked_ce`.
-    `model` is what is called (DDP-wrapped under torchrun)."""
+    layer (seqlab.models.fused_loss on the CPU), when the model passes `targets=` on to them (seqlab's
+    EncoderDecoder; the book's 9.6 one, `forward(enc_X, dec_X, *args)`, does not); any other
+    decoder or model: its logits and `masked_ce`. `model` is what is called (DDP-wrapped under torchrun)."""
     dec_X = teacher_forcing_input(Y, bos)
-    if getattr(getattr(D.unwrap(model), "decoder", None), "takes_targets", False):
+    inner = D.unwrap(model)
+    if getattr(getattr(inner, "decoder", None), "takes_targets", False) and \
+            "targets" in inspect.signature(inner.forward).parameters:
         ce, _ = model(X, dec_X, X_len, targets=Y)  # (B, T)
         return sequence_mask(ce, Y_len).sum()
     logits, _ = model(X, dec_X, X_len)  # (B, T, V)
