@@ -231,19 +231,31 @@ class LMBatches:
 
 
 class SeqDataLoader:
-    """The book's iterator over the Time Machine's characters."""
+    """The book's iterator over the Time Machine's characters.
+
+    Each epoch reads `self.corpus` (a list of ids, as the book's) and calls `self.data_iter_fn`,
+    so a reader may replace either between epochs, as with the book's. seqlab's two functions get
+    the corpus as a tensor, made again only when `corpus` is another list or of another length (an
+    id changed in place is not seen); any other function (the reader's own `seq_data_iter_random`
+    of 8.3) gets the list itself.
+    """
 
     def __init__(self, batch_size: int, num_steps: int, use_random_iter: bool, max_tokens: int):
         from seqlab.data.corpora import load_corpus_time_machine
 
         self.data_iter_fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
         self.corpus, self.vocab = load_corpus_time_machine(max_tokens)
-        self._tensor = torch.tensor(self.corpus, dtype=torch.long)
+        self._tensor, self._tensor_of = torch.tensor(self.corpus, dtype=torch.long), self.corpus
         batch_size, num_steps = _check_shape(batch_size, num_steps)
         check_fits(len(self._tensor), batch_size, num_steps)
         self.batch_size, self.num_steps = batch_size, num_steps
 
     def __iter__(self) -> Iterator[Batch]:
+        if self.data_iter_fn not in (seq_data_iter_random, seq_data_iter_sequential):
+            return self.data_iter_fn(self.corpus, self.batch_size, self.num_steps)  # the book's: the list
+        # (the length too: `it.corpus[:] = ...` keeps the list)
+        if self._tensor_of is not self.corpus or len(self._tensor) != len(self.corpus):
+            self._tensor, self._tensor_of = _as_tensor(self.corpus), self.corpus
         return self.data_iter_fn(self._tensor, self.batch_size, self.num_steps)
 
 

@@ -83,6 +83,28 @@ def test_seq_data_iter_random_gives_the_books_batches_under_the_same_seed(n, bat
     assert all(X.shape == (batch_size, num_steps) and X.dtype == torch.int64 for X, _ in got)
 
 
+def test_seq_data_loader_reads_its_corpus_and_function_at_each_epoch_as_the_books():
+    # the book's loader calls self.data_iter_fn(self.corpus, ...) at each epoch: a reader may cut the
+    # corpus (it gave 999 batches of the cached whole) or plug in their own 8.3 function (it was given
+    # a tensor: "only integer tensors of a single element can be converted to an index")
+    it, _ = d2l.load_data_time_machine(2, 5)
+    tensor = it._tensor
+    assert len(list(it)) == len(list(it)) == 999 and it._tensor is tensor  # seqlab's functions: one tensor
+    it.corpus = it.corpus[:11]
+    assert len(list(it)) == 1
+    it, _ = d2l.load_data_time_machine(2, 5)
+    it.corpus[:] = list(range(11))  # the same list, cut in place
+    assert [X.tolist() for X, _ in it] == [[[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]]
+    it, _ = d2l.load_data_time_machine(2, 5, use_random_iter=True)
+    it.data_iter_fn = book_seq_data_iter_random
+    random.seed(0)
+    got = list(it)
+    random.seed(0)
+    want = list(book_seq_data_iter_random(it.corpus, 2, 5))
+    assert len(got) == len(want) > 0
+    assert all(torch.equal(X, X2) and torch.equal(Y, Y2) for (X, Y), (X2, Y2) in zip(got, want))
+
+
 def test_download_gives_the_books_files():
     import os
     path = d2l.download("time_machine")
