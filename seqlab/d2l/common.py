@@ -59,7 +59,8 @@ class Accumulator:
         self.data = [0.0] * n
 
     def add(self, *args) -> None:
-        self.data = [a + float(b) for a, b in zip(self.data, args)]
+        # (detached: the book adds `l * y.numel()`, a tensor that requires grad, and float() of it warns)
+        self.data = [a + float(b.detach() if isinstance(b, torch.Tensor) else b) for a, b in zip(self.data, args)]
 
     def reset(self) -> None:
         self.data = [0.0] * len(self.data)

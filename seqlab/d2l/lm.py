@@ -68,7 +68,7 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
     if count == 0:
         raise SeqlabError("the data iterator yielded no batches: the corpus is shorter than one batch "
                           "(lower batch_size or num_steps)")
-    return math.exp(total / count), count / (time.perf_counter() - t0)
+    return _exp(total / count), count / (time.perf_counter() - t0)
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False, *,
@@ -115,4 +115,13 @@ def evaluate_ppl(net, corpus, device, batch_size: int = 1, num_steps: int = 35) 
     """Held-out perplexity (not in the book): every token of `corpus` after its first, statefully."""
     stream = corpus if isinstance(corpus, torch.Tensor) else torch.as_tensor(list(corpus))
     loss_sum, n = evaluate_lm(net, stream, batch_size, num_steps, device)
-    return math.exp(loss_sum / n)
+    return _exp(loss_sum / n)
+
+
+def _exp(x: float) -> float:
+    """math.exp, but inf past the float range, as torch.exp gives: the perplexity of a diverged run
+    (the book's exercise of a larger learning rate) is inf, not an OverflowError."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return float("inf")

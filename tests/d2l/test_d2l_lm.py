@@ -1,6 +1,8 @@
 """The book's chapter-8/9 code, run unchanged (short epochs) through `from seqlab import d2l`."""
 
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -188,6 +190,24 @@ def test_train_epoch_ch8_perplexity_is_per_token_and_state_handling():
     calls.clear()
     d2l.train_epoch_ch8(net, batches, loss, lambda batch_size: None, "cpu", True)
     assert len(calls) == 3  # random sampling: a fresh state for every batch
+
+
+def test_a_diverged_train_ch8_reports_perplexity_inf(capsys):
+    # the book's exercise of a larger learning rate: math.exp of the huge loss was an OverflowError
+    seed_everything(0)
+    train_iter, vocab = d2l.load_data_time_machine(32, 35, max_tokens=3000)
+    net = d2l.RNNModel(nn.RNN(len(vocab), 32), len(vocab))
+    ppl, _ = d2l.train_ch8(net, train_iter, vocab, 1e4, 10, "cpu")
+    assert ppl == float("inf") and "perplexity inf, " in capsys.readouterr().out
+
+
+def test_accumulator_adds_the_books_loss_tensor_without_a_warning():
+    l = (torch.ones(3, requires_grad=True) * 2).mean()  # noqa: E741 (the book's name)
+    metric = d2l.Accumulator(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch: "Converting a tensor with requires_grad=True to a scalar"
+        metric.add(l * 3, 3)  # the book's metric.add(l * y.numel(), y.numel())
+    assert (metric[0], metric[1]) == (6.0, 3.0)
 
 
 # --- 8.5's model class as printed: a plain Python class, not an nn.Module ------------------
