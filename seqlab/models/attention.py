@@ -18,23 +18,23 @@ from seqlab.errors import SeqlabError
 from seqlab.models.seq2seq import Decoder, check_tokens, output_token_losses
 
 
-def masked_softmax(scores: torch.Tensor, valid_lens: torch.Tensor | None) -> torch.Tensor:
-    """Softmax over the last axis of (B, Q, K) `scores`, keys at or past the valid length excluded;
-    `valid_lens` is (B,), one per batch row, or (B, Q), one per query, as in the book.
+def masked_softmax(X: torch.Tensor, valid_lens: torch.Tensor | None) -> torch.Tensor:
+    """Softmax over the last axis of (B, Q, K) scores `X` (the book's name), keys at or past the valid
+    length excluded; `valid_lens` is (B,), one per batch row, or (B, Q), one per query, as in the book.
 
     Masked scores get the dtype's lowest finite value (the book's -1e6, which float16 cannot hold):
     they get zero weight, and a row with valid length 0 is uniform as in the book (with -inf it
     would be NaN). seqlab's decoding functions refuse a valid length of 0.
     """
     if valid_lens is None:
-        return torch.softmax(scores, dim=-1)
-    if scores.dim() != 3 or valid_lens.shape not in (scores.shape[:1], scores.shape[:2]):
+        return torch.softmax(X, dim=-1)
+    if X.dim() != 3 or valid_lens.shape not in (X.shape[:1], X.shape[:2]):
         raise SeqlabError(f"valid_lens of shape {tuple(valid_lens.shape)} do not fit scores of shape "
-                          f"{tuple(scores.shape)}: scores must be (batch, queries, keys) and valid_lens "
+                          f"{tuple(X.shape)}: scores must be (batch, queries, keys) and valid_lens "
                           "(batch,) or (batch, queries)")
     lens = valid_lens[:, None, None] if valid_lens.dim() == 1 else valid_lens[:, :, None]  # (B, 1 or Q, 1)
-    keep = torch.arange(scores.shape[-1], device=scores.device) < lens  # (B, 1 or Q, K)
-    return torch.softmax(scores.masked_fill(~keep, torch.finfo(scores.dtype).min), dim=-1)
+    keep = torch.arange(X.shape[-1], device=X.device) < lens  # (B, 1 or Q, K)
+    return torch.softmax(X.masked_fill(~keep, torch.finfo(X.dtype).min), dim=-1)
 
 
 class AdditiveAttention(nn.Module):

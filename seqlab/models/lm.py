@@ -100,8 +100,8 @@ class RNNModel(nn.Module):
     fused_loss = True  # ... with the output layer + CE in one step where it pays (fused_loss.py)
 
     def __init__(self, rnn_layer: nn.Module, vocab_size: int, *, embed_size: int = 0, dropout: float = 0.0,
-                 tie_weights: bool = False):
-        super().__init__()
+                 tie_weights: bool = False, **kwargs):
+        super().__init__(**kwargs)  # (the book's signature: its **kwargs go to nn.Module)
         if not isinstance(rnn_layer, (nn.RNNBase, ScratchRNN)):
             cell = " (a cell: use its layer, nn.LSTM for nn.LSTMCell, ScratchRNN for seqlab's cells)" if isinstance(
                 rnn_layer, (nn.RNNCellBase, ScratchCell)) else ""

@@ -59,31 +59,52 @@ def masked_ce(logits: torch.Tensor, labels: torch.Tensor, valid_len: torch.Tenso
     return sequence_mask(ce, valid_len)
 
 
-class MaskedSoftmaxCELoss(nn.Module):
+class MaskedSoftmaxCELoss(nn.CrossEntropyLoss):
     """Per-sequence cross-entropy (B,), averaged over each sequence's *real* tokens.
 
     `loss(ones(3, 4, 10), ones(3, 4), [4, 2, 0])` is [2.3026, 2.3026, 0.0] (ln 10 per
     real token; an empty sequence has no loss), where the book gives [2.3026, 1.1513, 0.0].
+
+    A subclass of nn.CrossEntropyLoss, as the book's: `weight`, `ignore_index` and `label_smoothing`
+    make each token's loss as there (an ignored token adds 0 and still counts as a real one), so
+    each sequence's loss is the book's times num_steps / valid length. The loss is one per sequence
+    (the book sets `reduction` to "none" at every call): another reduction, size_average or reduce is refused.
 
     Each valid length must be an integer in 0..T: one past T would divide T tokens' loss by
     more than T. Checking the values (and the labels' range) costs one host read per call;
     seqlab's own training loop (`train_epoch`) calls `masked_ce`, whose checks are on shapes only.
     """
 
+    def __init__(self, weight: torch.Tensor | None = None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean", label_smoothing: float = 0.0):
+        if size_average is not None or reduce is not None or reduction not in ("mean", "none"):
+            raise SeqlabError("MaskedSoftmaxCELoss gives one loss per sequence, shape (batch,), as the book's: "
+                              "leave out reduction, size_average and reduce, and take .mean() or .sum() of it")
+        super().__init__(weight, ignore_index=ignore_index, reduction="none", label_smoothing=label_smoothing)
+
     def forward(self, pred: torch.Tensor, label: torch.Tensor, valid_len: torch.Tensor) -> torch.Tensor:
         valid_len = torch.as_tensor(valid_len, device=pred.device)
         if valid_len.is_floating_point():
             raise SeqlabError(f"valid_len must hold integer lengths, not {valid_len.dtype}")
         if torch.is_tensor(label) and label.numel() and valid_len.numel():  # the one host read: both ranges
-            lo, hi, len_lo, len_hi = torch.stack([*torch.aminmax(label.long()),
-                                                  *torch.aminmax(valid_len.long())]).tolist()
+            ids = label.long().masked_fill(label == self.ignore_index, 0)  # (ignored: any id, as in torch)
+            lo, hi, len_lo, len_hi = torch.stack([*torch.aminmax(ids), *torch.aminmax(valid_len.long())]).tolist()
         else:
             lo, hi, len_lo, len_hi = 0, 0, 0, 0
         V, T = pred.shape[-1], pred.shape[1]
         if lo < 0 or hi >= V:
             raise SeqlabError(f"label id {lo if lo < 0 else hi} is out of range for predictions over {V} "
                               f"tokens (ids 0..{V - 1}): the labels and the model use different vocabularies")
-        ce = masked_ce(pred, label, valid_len)  # checks the shapes
+        if self.weight is None and self.ignore_index == -100 and self.label_smoothing == 0:
+            ce = masked_ce(pred, label, valid_len)  # checks the shapes
+        else:
+            if pred.dim() != 3 or label.shape != pred.shape[:2]:
+                masked_ce(pred, label, valid_len)  # raises its error about the shapes
+            logits = pred.float() if pred.dtype in (torch.float16, torch.bfloat16) else pred
+            weight = None if self.weight is None else self.weight.to(logits.dtype)
+            ce = sequence_mask(F.cross_entropy(logits.permute(0, 2, 1), label.long(), weight, reduction="none",
+                                               ignore_index=self.ignore_index,
+                                               label_smoothing=self.label_smoothing), valid_len)  # (B, T)
         if len_lo < 0 or len_hi > T:
             bad = valid_len[(valid_len < 0) | (valid_len > T)]
             raise SeqlabError(f"valid lengths must be in 0..{T} (the steps of the labels), got {bad[:5].tolist()}")

@@ -147,3 +147,34 @@ def test_train_seq2seq_trains_the_books_own_encoder_decoder_as_seqlabs(data_dir,
     assert book_losses == pytest.approx(losses, rel=1e-5)
     for name, w in weights.items():
         torch.testing.assert_close(book_weights[name], w, rtol=1e-4, atol=1e-6)
+
+
+# --- d2l 0.17.6, 9.7, as printed (the mean over the padded length: SPEC §13) -----------------------
+class BookMaskedSoftmaxCELoss(nn.CrossEntropyLoss):
+    def forward(self, pred, label, valid_len):
+        weights = torch.ones_like(label)
+        weights = d2l.sequence_mask(weights, valid_len)
+        self.reduction = 'none'
+        unweighted_loss = super(BookMaskedSoftmaxCELoss, self).forward(pred.permute(0, 2, 1), label)
+        weighted_loss = (unweighted_loss * weights).mean(dim=1)
+        return weighted_loss
+
+
+def test_masked_softmax_ce_loss_is_a_cross_entropy_loss_as_the_books():
+    loss = d2l.MaskedSoftmaxCELoss()
+    assert isinstance(loss, nn.CrossEntropyLoss)
+    assert loss(torch.ones(3, 4, 10), torch.ones((3, 4), dtype=torch.long), torch.tensor([4, 2, 0])).tolist() == \
+        pytest.approx([2.3026, 2.3026, 0.0], abs=1e-4)  # the book prints [2.3026, 1.1513, 0.0]: SPEC §13
+    torch.manual_seed(0)
+    pred, label, valid = torch.randn(3, 4, 10), torch.randint(0, 10, (3, 4)), torch.tensor([4, 2, 1])
+    for kwargs in (dict(label_smoothing=0.1), dict(weight=torch.rand(10)), dict(ignore_index=label[0, 0].item())):
+        ours = d2l.MaskedSoftmaxCELoss(**kwargs)(pred, label, valid)
+        book = BookMaskedSoftmaxCELoss(**kwargs)(pred, label, valid)
+        torch.testing.assert_close(ours, book * 4 / valid)  # each sequence over its real tokens
+    with pytest.raises(SeqlabError, match="one loss per sequence"):
+        d2l.MaskedSoftmaxCELoss(reduction="sum")
+
+
+def test_masked_softmax_takes_the_books_parameter_names():
+    X, valid_lens = torch.rand(2, 2, 4), torch.tensor([2, 3])
+    torch.testing.assert_close(d2l.masked_softmax(X=X, valid_lens=valid_lens), d2l.masked_softmax(X, valid_lens))

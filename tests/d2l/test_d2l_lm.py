@@ -210,6 +210,20 @@ def test_accumulator_adds_the_books_loss_tensor_without_a_warning():
     assert (metric[0], metric[1]) == (6.0, 3.0)
 
 
+def test_rnn_model_passes_the_books_kwargs_to_nn_module():
+    class Named:  # a mixin after nn.Module in the MRO, reached through nn.Module.__init__(**kwargs)
+        def __init__(self, *, name=None, **kwargs):
+            super().__init__(**kwargs)
+            self.name = name
+
+    class NamedRNNModel(d2l.RNNModel, Named):
+        call_super_init = True
+
+    assert NamedRNNModel(nn.GRU(28, 8), 28, name="gru").name == "gru"
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        d2l.RNNModel(nn.GRU(28, 8), 28, bogus=1)
+
+
 # --- 8.5's model class as printed: a plain Python class, not an nn.Module ------------------
 class BookRNNModelScratch:
     def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
