@@ -75,8 +75,11 @@ class Rows:
                     [self.lines[i] for i in pick])
 
 
-def read_rows(path: str | Path, label_column: str = "label", text_column: str = "text") -> Rows:
-    """The (label, text) rows of a CSV/TSV file (see the module's docstring for the format)."""
+def read_rows(path: str | Path, label_column: str = "label", text_column: str = "text", *,
+              missing_fix: str | None = None) -> Rows:
+    """The (label, text) rows of a CSV/TSV file (see the module's docstring for the format).
+    `missing_fix`: what to do when a column is missing, instead of naming it with --label-column
+    / --text-column (evaluate has neither: the run's names are fixed)."""
     path = Path(path)
     where = repr(str(path))
     delimiter = DELIMITERS.get(path.suffix.lower())
@@ -93,9 +96,13 @@ def read_rows(path: str | Path, label_column: str = "label", text_column: str = 
                         strict=True)
     labels, texts, lines = [], [], []
     start = 1  # the line the row being read starts on
+    # a text may be as long as the file (csv's default limit of 131,072 characters would refuse a long
+    # text that --max-len cuts anyway); an unclosed quote still runs to the file's end, where strict
+    # csv says "unexpected end of data". (At most 2**31 - 1: a C long of 32 bits.)
+    old_limit = csv.field_size_limit(max(csv.field_size_limit(), min(len(text) + 1, 2**31 - 1)))
     try:
         header = [name.strip() for name in next(reader)]
-        columns = _columns(header, label_column, text_column, where, delimiter)
+        columns = _columns(header, label_column, text_column, where, delimiter, missing_fix)
         start = reader.line_num + 1
         for row in reader:
             if row:  # (a blank line reads as [])
@@ -103,6 +110,8 @@ def read_rows(path: str | Path, label_column: str = "label", text_column: str = 
             start = reader.line_num + 1
     except csv.Error as exc:
         raise SeqlabError(_csv_error(exc, where, start, reader.line_num, path.suffix.lower())) from None
+    finally:
+        csv.field_size_limit(old_limit)
     if not texts:
         raise SeqlabError(f"{where} has a header but no rows of labelled text")
     return Rows(str(path), labels, texts, lines)
@@ -123,7 +132,8 @@ def _csv_error(exc: csv.Error, where: str, start: int, line: int, suffix: str) -
     return f"{where} line {line}: not readable as CSV ({exc})"
 
 
-def _columns(header: list[str], label_column: str, text_column: str, where: str, delimiter: str) -> tuple[int, int]:
+def _columns(header: list[str], label_column: str, text_column: str, where: str, delimiter: str,
+             missing_fix: str | None = None) -> tuple[int, int]:
     found = []
     for option, name in (("--label-column", label_column), ("--text-column", text_column)):
         if header.count(name) > 1:
@@ -136,8 +146,10 @@ def _columns(header: list[str], label_column: str, text_column: str, where: str,
                         "tabs (.tsv)")
             elif len(header) == 1 and ("\t" in header[0] or "," in header[0]):
                 hint = f"; its header is one field: is the file {other}-separated? (.csv: commas; .tsv/.txt: tabs)"
+            elif len(header) == 1 and " " in header[0].strip():
+                hint = "; its header is one field: is the file separated by spaces? (.csv: commas; .tsv/.txt: tabs)"
             raise SeqlabError(f"{where} has no column {name!r} (its columns: {', '.join(map(repr, header))}): "
-                              f"name the column with {option}{hint}")
+                              f"{missing_fix or f'name the column with {option}'}{hint}")
         found.append(header.index(name))
     return found[0], found[1]
 
@@ -145,9 +157,19 @@ def _columns(header: list[str], label_column: str, text_column: str, where: str,
 def _take(row, header, columns, line, where, delimiter, quoted, labels, texts, lines) -> None:
     if len(row) != len(header):
         sep = "comma" if delimiter == "," else "tab"
-        cause = (f"an unquoted {sep} in a text? write such texts in double quotes" if quoted else
-                 "a tab inside a text? replace it with a space, or save the file as .tsv with CSV quoting")
-        raise SeqlabError(f"{where} line {line} has {len(row)} fields where the header has {len(header)} ({cause})")
+        if len(row) > len(header):  # a separator too many: one inside a text
+            cause = (f"an unquoted {sep} in a text? write such texts in double quotes" if quoted else
+                     "a tab inside a text? replace it with a space, or save the file as .tsv with CSV quoting")
+        else:  # a separator too few: missing, or the line separated by something else
+            cells = "".join(row)
+            other = [said for char, said in (("\t", "tabs"), (",", "commas"), (" ", "spaces"))
+                     if char != delimiter and char in cells]
+            cause = f"a missing {sep} between its fields?"
+            if other and len(row) == 1:
+                cause += (f" or is the line separated by {' or '.join(other[:2])}? this file's fields are separated by "
+                          f"{sep}s ({'.csv' if delimiter == ',' else '.tsv/.txt'})")
+        fields = f"{len(row)} field{'s' if len(row) != 1 else ''}"
+        raise SeqlabError(f"{where} line {line} has {fields} where the header has {len(header)} ({cause})")
     label, text = row[columns[0]].strip(), row[columns[1]].strip()
     if not label:
         raise SeqlabError(f"{where} line {line}: empty label")
@@ -368,7 +390,9 @@ def encode_file(path: str | Path, vocab: Vocab, classes: list[str], *, level: st
         example = next((folder / f"test{ext}" for ext in DELIMITERS if (folder / f"test{ext}").is_file()),
                        folder / "test.csv")
         raise SeqlabError(f"{str(path)!r} is a folder: give one labelled text file (e.g. {example})")
-    rows = read_rows(path, label_column, text_column)
+    rows = read_rows(path, label_column, text_column,
+                     missing_fix=f"the run reads its labels from column {label_column!r} and its texts from column "
+                                 f"{text_column!r} (as it was trained): rename the file's columns to those")
     check_labels(rows, classes, None, "the run's labels", "the model never saw it and cannot predict it; drop "
                  "those rows, or train a run with examples of it")
     label_id = {c: i for i, c in enumerate(classes)}

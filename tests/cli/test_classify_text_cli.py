@@ -436,3 +436,14 @@ def test_a_file_gives_one_output_line_per_line_as_standard_input_does(run, tmp_p
     (tmp_path / "empty.txt").write_bytes(b"")
     assert main(["classify", "--checkpoint", str(run), "--file", str(tmp_path / "empty.txt")]) == 2
     assert "is empty: give one text per line" in capsys.readouterr().err
+
+
+def test_evaluate_data_without_the_runs_columns_says_to_rename_them(run, tmp_path, capsys):
+    # evaluate has no --label-column: it said "name the column with --label-column", which argparse refuses
+    f = tmp_path / "other.csv"
+    f.write_text("sentiment,text\npos,a good film\n")
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "no column 'label'" in err and "--label-column" not in err
+    assert "its labels from column 'label' and its texts from column 'text'" in err
+    assert len(err.splitlines()) == 1
