@@ -97,6 +97,9 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     dates = {h for h in header if named_as_date(h)} | {date_column}  # (never the series, even without dates)
     index = row[:1] and unnamed_index(header[0]) and (parse_timestamp(row[0]) or row[0].strip() == "0")
     values = [h for i, h in enumerate(trimmed(header)) if h not in dates and (h or i == 0) and not (i == 0 and index)]
+    # a column whose first cell is an ISO date holds dates, not values, whatever its name ('month', 'day')
+    dated = [h for h in values if h and len(row) > header.index(h) and parse_timestamp(row[header.index(h)].strip())]
+    values = [h for h in values if h not in dated]
     if not values:
         raise SeqlabError(f"CSV file {name} has no column of values beside its dates (its columns are: "
                           f"{', '.join(header)}): add the series' column")
@@ -105,7 +108,9 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
                           f"which holds the series; its value columns are: "
                           f"{', '.join(v or '(the unnamed first)' for v in values)}: give --column NAME")
     if log is not None:
-        log(f"column {values[0]!r}: the file's only value column")
+        other = (f" (column {dated[0]!r} holds dates: --date-column {dated[0]} reads them as the series' dates)"
+                 if len(dated) == 1 and date_column == "auto" else "")
+        log(f"column {values[0]!r}: the file's only value column{other}")
     return values[0]
 
 

@@ -33,14 +33,15 @@ from seqlab.data.dates import show_cell as _show
 from seqlab.data.fill import FILLS, Filled, check_max_gap, fill_gaps, fill_lines
 from seqlab.errors import SeqlabError, check_positive_int
 
+FLOAT32_MAX = 3.4028234663852886e38  # the largest finite float32 (torch.finfo(torch.float32).max)
 NOISE_STD = 0.2  # the book's noise: x_t = sin(0.01 t) + N(0, 0.2)
 
 
 def sine_series(T: int = 1000, *, noise: float = NOISE_STD, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """The book's series: time 1..T and x_t = sin(0.01 t) + N(0, noise^2), from its own generator."""
     T = check_positive_int("the series length T", T)
-    if noise < 0:
-        raise SeqlabError(f"noise must be >= 0, got {noise}")
+    if not math.isfinite(noise) or noise < 0:  # (NaN passes `noise < 0`, and would make every value NaN)
+        raise SeqlabError(f"noise must be a finite number >= 0 (the noise's standard deviation), got {noise}")
     gen = torch.Generator().manual_seed(seed)
     time = torch.arange(1, T + 1, dtype=torch.float32)
     x = torch.sin(0.01 * time) + noise * torch.randn(T, generator=gen)
@@ -271,6 +272,9 @@ def _number(cell: str, where: str, fill: str) -> float:
     if not math.isfinite(value):
         raise SeqlabError(f"{where}: {_show(cell)} is NaN/inf; clean the series first (--fill fills missing values, "
                           "not infinite ones)")
+    if abs(value) > FLOAT32_MAX:  # finite here, inf as the float32 the series is kept in
+        raise SeqlabError(f"{where}: {_show(cell)} overflows float32 (|x| > 3.4e38), in which the series is kept: "
+                          "rescale the series (e.g. divide it by a power of ten) or clean the value")
     return value
 
 

@@ -6,7 +6,9 @@ import csv
 import pytest
 
 from seqlab import SeqlabError
+from seqlab.data.csv_columns import value_column
 from seqlab.data.labelled_text import encode_file, load_labelled_text, read_rows
+from seqlab.data.timeseries import read_csv_series, sine_series
 
 
 def write(path, text):
@@ -58,3 +60,30 @@ def test_a_row_of_too_few_fields_gets_a_hint_that_fits(tmp_path, content, name, 
     with pytest.raises(SeqlabError, match=match) as exc:
         read_rows(write(tmp_path / name, content))
     assert unmatch is None or unmatch not in str(exc.value)
+
+
+def test_a_value_beyond_float32_is_named_by_its_line(tmp_path):
+    lines = [f"2024-01-{d:02d},{d}.5" for d in range(1, 29)]
+    lines[20] = "2024-01-21,1e39"  # line 22 of the file
+    f = write(tmp_path / "s.csv", "date,value\n" + "\n".join(lines) + "\n")
+    with pytest.raises(SeqlabError, match=r"line 22, column 'value': '?1e39'? overflows float32 \(\|x\| > 3\.4e38\)"):
+        read_csv_series(f, "value")
+    lines[20] = "2024-01-21,-3e38"  # within float32's range: read
+    assert read_csv_series(write(tmp_path / "t.csv", "date,value\n" + "\n".join(lines) + "\n"), "value").x[20] < -1e38
+
+
+@pytest.mark.parametrize("noise", [float("nan"), float("inf"), -0.1])
+def test_sine_noise_must_be_finite_and_not_negative(noise):
+    with pytest.raises(SeqlabError, match="noise must be a finite number >= 0"):
+        sine_series(100, noise=noise)
+
+
+def test_a_column_of_dates_not_named_as_dates_is_no_value_column(tmp_path):
+    f = write(tmp_path / "m.csv", "month,value\n2000-01,10.1\n2000-02,10.9\n2000-03,11.2\n")
+    said = []
+    assert value_column(f, "auto", said.append) == "value"
+    assert said == ["column 'value': the file's only value column (column 'month' holds dates: --date-column month "
+                    "reads them as the series' dates)"]
+    assert value_column(f, "month") == "value"
+    with pytest.raises(SeqlabError, match="has 2 value columns"):  # numbers are still values
+        value_column(write(tmp_path / "n.csv", "year,value\n2000,10.1\n2001,10.9\n"), "auto")
