@@ -1,6 +1,7 @@
 """Forecast training: the book's run, held-out report, resume, CSV series."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -374,3 +375,14 @@ def test_resume_refuses_the_same_file_read_otherwise(tmp_path, monkeypatch):
     monkeypatch.setattr(fc, "load_series", read)
     train_forecaster(replace(cfg, epochs=2, resume=True), log=quiet)
     assert [r["epoch"] for r in read_metrics(tmp_path / "r" / "metrics.jsonl")] == [1, 2]
+
+
+def test_an_outlier_of_1e30_gives_finite_mses_not_inf():
+    from seqlab.training.forecast import report
+
+    # the squared error of 1e30 overflows float32 (inf, JSON null): the MSEs are computed in float64
+    x = torch.tensor([1.0, 2, 3, 4, 5, 6, 1e30, 8, 9, 10])
+    r = report(_Last(), Series(x, tau=2, n_train=4), steps=[1])
+    assert r["one_step_mse"] == pytest.approx(2 * 1e60 / 4, rel=1e-6)  # targets 1e30, 8, 9, 10 from 6, 1e30, 8, 9
+    for key in ("one_step_mse", "multistep_mse", "one_step_naive_mse", "multistep_naive_mse"):
+        assert math.isfinite(r[key]), key
