@@ -206,9 +206,22 @@ def _warn_majority(result: dict, labels, classes: list[str]) -> None:
 
     top, share = majority_share(labels, len(classes))
     if result["count"] and result["accuracy"] < 1.0 and abs(result["accuracy"] - share) <= 0.005:
-        print(f"seqlab: warning: the model predicts the commonest label: its accuracy {result['accuracy']:.4f} is "
-              f"within 0.005 of always predicting {classes[top]!r} ({share:.4f}); macro_f1 {result['macro_f1']:.4f} "
-              "and per_class show how each label fares", file=sys.stderr)
+        counts = labels.bincount(minlength=len(classes))
+        tied = [classes[j] for j in range(len(classes)) if counts[j] == counts[top]]
+        figures = f"; macro_f1 {result['macro_f1']:.4f} and per_class show how each label fares"
+        if len(tied) == 1:
+            print(f"seqlab: warning: the model predicts the commonest label: its accuracy {result['accuracy']:.4f} is "
+                  f"within 0.005 of always predicting {classes[top]!r} ({share:.4f}){figures}", file=sys.stderr)
+            return
+        # several labels tied as the commonest: name the one it always predicts, if it does
+        per = result.get("per_class") or {}
+        always = [c for c, v in per.items() if v["recall"] == 1.0
+                  and all(w["recall"] == 0.0 for d, w in per.items() if d != c)]
+        what = (f"the model predicts {always[0]!r} for every text" if always else
+                "the model does no better than always predicting one label")
+        print(f"seqlab: warning: {what}: its accuracy {result['accuracy']:.4f} is within 0.005 of always predicting "
+              f"any of the {len(tied)} labels tied as the commonest ({', '.join(map(repr, tied[:5]))}"
+              f"{', ...' if len(tied) > 5 else ''}: {share:.4f} each){figures}", file=sys.stderr)
 
 
 def run_classify(args: argparse.Namespace) -> int:

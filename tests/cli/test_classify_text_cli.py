@@ -447,3 +447,22 @@ def test_evaluate_data_without_the_runs_columns_says_to_rename_them(run, tmp_pat
     assert "no column 'label'" in err and "--label-column" not in err
     assert "its labels from column 'label' and its texts from column 'text'" in err
     assert len(err.splitlines()) == 1
+
+
+def test_a_tie_for_the_commonest_label_names_the_label_predicted(capsys):
+    import torch
+
+    from seqlab.cli.classify import _warn_majority
+
+    labels = torch.tensor([0] * 15 + [1] * 15)  # a tie: neither label is the commonest
+    per_class = {"neg": {"recall": 0.0}, "pos": {"recall": 1.0}}  # it always predicts 'pos'
+    _warn_majority({"accuracy": 0.5, "count": 30, "macro_f1": 0.333, "per_class": per_class}, labels, ["neg", "pos"])
+    err = capsys.readouterr().err
+    assert "commonest label:" not in err and "'neg' (0.5000)" not in err
+    assert err.startswith("seqlab: warning: the model predicts 'pos' for every text: its accuracy 0.5000 is within "
+                          "0.005 of always predicting any of the 2 labels tied as the commonest ('neg', 'pos': "
+                          "0.5000 each)")
+    mixed = {"neg": {"recall": 0.5}, "pos": {"recall": 0.5}}
+    _warn_majority({"accuracy": 0.5, "count": 30, "macro_f1": 0.5, "per_class": mixed}, labels, ["neg", "pos"])
+    assert capsys.readouterr().err.startswith("seqlab: warning: the model does no better than always predicting "
+                                              "one label: ")
