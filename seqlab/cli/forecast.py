@@ -203,7 +203,7 @@ def run_forecast(args: argparse.Namespace) -> int:
     from seqlab.plotting import check_plot_path
     from seqlab.training.checkpoint import expect_task, load_checkpoint
     from seqlab.training.forecast import from_checkpoint, multistep
-    from seqlab.training.forecast_eval import observed_mask
+    from seqlab.training.forecast_eval import mean_squared_error, observed_mask
     from seqlab.training.forecast_interval import interval_offsets
     from seqlab.training.forecast_new_data import far_from_training, fill_said, new_data_series, start_position
 
@@ -264,7 +264,7 @@ def run_forecast(args: argparse.Namespace) -> int:
         result.update(interval=args.interval, lower=lower.tolist(), upper=upper.tolist())
     if len(actual):
         n = len(actual)
-        result["mse"] = ((preds[:n] - actual)[seen] ** 2).mean().item() if seen.any() else None
+        result["mse"] = mean_squared_error(preds[:n][seen], actual[seen]) if seen.any() else None  # (float64: an outlier of 1e30)
         result["tokens"], result["filled"] = int(seen.sum()), n - int(seen.sum())
         result["actual"] = [v if ok else None for v, ok in zip(actual.tolist(), seen.tolist())]  # (null: filled)
         if band is not None:

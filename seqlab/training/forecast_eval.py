@@ -122,7 +122,7 @@ def heldout_scored(series: Series, log=None) -> torch.Tensor:
     return scored
 
 
-def _mse(preds: torch.Tensor, targets: torch.Tensor) -> float:
+def mean_squared_error(preds: torch.Tensor, targets: torch.Tensor) -> float:
     """The mean squared error, in float64: a float32 square overflows to inf beyond |error| 1.8e19 (an
     outlier of 1e30 in a series)."""
     return ((preds.double() - targets.double()) ** 2).mean().item()
@@ -135,7 +135,7 @@ def heldout_mse(positions: torch.Tensor, preds: torch.Tensor, series: Series) ->
     n = int(keep.sum())
     if n == 0:
         return float("nan"), 0
-    return _mse(preds[keep], series.x[positions[keep]]), n
+    return mean_squared_error(preds[keep], series.x[positions[keep]]), n
 
 
 def baseline(x: torch.Tensor, targets: torch.Tensor, ahead, season: int | None = None) -> torch.Tensor:
@@ -159,7 +159,7 @@ def baseline_mses(series: Series, steps: Sequence[int]) -> dict:
     for k in steps:
         targets = torch.arange(max(start, series.tau + k - 1), T)  # those of heldout_mse(k_step_predictions)
         targets = targets[observed[targets]]
-        naive[str(k)] = _mse(baseline(x, targets, k), x[targets])
+        naive[str(k)] = mean_squared_error(baseline(x, targets, k), x[targets])
         if m is not None:
             back = m * -(-k // m)
             if len(targets) and targets[0] < back:
@@ -167,12 +167,12 @@ def baseline_mses(series: Series, steps: Sequence[int]) -> dict:
                 left_out[str(k)] = (f"the first held-out {k}-step target (position {int(targets[0])}) has no value "
                                     f"{back} steps (whole seasons of {m}) before it")
             else:
-                seasonal[str(k)] = _mse(baseline(x, targets, k, m), x[targets])
+                seasonal[str(k)] = mean_squared_error(baseline(x, targets, k, m), x[targets])
     targets = torch.arange(start, T)
     targets = targets[observed[targets]]
     ahead = targets - (start - 1)  # the multi-step forecast's origin is the training window's last value
-    multi_naive = _mse(baseline(x, targets, ahead), x[targets])
-    multi_seasonal = (_mse(baseline(x, targets, ahead, m), x[targets])
+    multi_naive = mean_squared_error(baseline(x, targets, ahead), x[targets])
+    multi_seasonal = (mean_squared_error(baseline(x, targets, ahead, m), x[targets])
                       if m is not None and start >= m else None)
     return {"one_step_naive_mse": naive.get("1"), "k_step_naive_mse": naive, "multistep_naive_mse": multi_naive,
             "season": m, "one_step_seasonal_naive_mse": seasonal.get("1"),
@@ -214,7 +214,7 @@ def _report(net: nn.Module, series: Series, steps: Sequence[int] | None) -> dict
     start = series.first_heldout
     multi = multistep(net, series, start, len(series.x) - start)
     scored = observed_mask(series)[start:]
-    multi_mse = _mse(multi[scored], series.x[start:][scored])
+    multi_mse = mean_squared_error(multi[scored], series.x[start:][scored])
     out = {"one_step_mse": k_mse["1"]["mse"] if "1" in k_mse else None,
            "multistep_mse": multi_mse, "k_step": k_mse, "k_step_left_out": left_out, "heldout_from": start,
            "heldout_filled": int((~scored).sum()),

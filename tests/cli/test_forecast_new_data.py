@@ -292,3 +292,16 @@ def test_interval_quantiles_match_numpy_on_the_held_out_errors(tmp_path, capsys,
         hi = max(np.quantile(errors[k], 0.9) for k in range(1, h + 1))
         assert result["lower"][h - 1] - result["predictions"][h - 1] == pytest.approx(lo, abs=2e-5)
         assert result["upper"][h - 1] - result["predictions"][h - 1] == pytest.approx(hi, abs=2e-5)
+
+
+def test_an_outlier_of_1e30_in_the_new_data_gives_a_finite_mse(csv_run, capsys, tmp_path):
+    run, _ = csv_run
+    values = _values(200)
+    values[193] = 1e30  # its squared error overflows float32 (inf): the MSE is taken in float64
+    csv = _daily(tmp_path / "outlier.csv", values)
+    code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 6, "--start", 190, "--data", csv, "--json")
+    assert code == 0
+    result = json.loads(printed.out)
+    preds, actual = np.array(result["predictions"]), np.array(values[190:196])
+    assert result["tokens"] == 6 and math.isfinite(result["mse"])
+    assert result["mse"] == pytest.approx(float(np.mean((preds - actual) ** 2)), rel=1e-5)
