@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -165,8 +166,30 @@ def check_out(out: str) -> None:
                           "(e.g. --out runs/mine)")
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` is a failed allocation: MemoryError, or torch's (a RuntimeError, CUDA's
+    torch.OutOfMemoryError among them, saying it cannot allocate memory or is out of memory)."""
+    if isinstance(exc, MemoryError):
+        return True
+    if not isinstance(exc, RuntimeError):
+        return False
+    text = str(exc).lower()
+    return any(s in text for s in ("can't allocate memory", "cannot allocate memory", "out of memory"))
+
+
+def out_of_memory_message(exc: BaseException) -> str:
+    asked = re.search(r"tried to allocate ([0-9.]+ ?[A-Za-z]*)", str(exc))
+    size = f" (one allocation of {asked.group(1)})" if asked else ""
+    return (f"out of memory: the run needs more memory than this machine has{size}; reduce the sizes "
+            "(--hidden, --embed, --layers, --batch-size, --num-steps, ...); checkpoints already written are kept")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:  # building the parser imports every task (seconds): a Ctrl-C there is one line too
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("seqlab: interrupted", file=sys.stderr)
+        return 130
     args = parser.parse_args(argv)
     notes: list[str] = []  # an --overwrite run that ended before its first checkpoint: its old run put back
     try:
@@ -186,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception:  # a bug: show everything
+    except Exception as exc:  # a bug: show everything (running out of memory is not one)
+        if out_of_memory(exc):
+            print(f"seqlab: error: {'; '.join([out_of_memory_message(exc), *notes])}", file=sys.stderr)
+            return 2
         traceback.print_exc()
         print("seqlab: unexpected failure (a bug; please report it with the traceback above)", file=sys.stderr)
         for note in notes:
