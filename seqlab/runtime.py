@@ -76,8 +76,21 @@ def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
             m.training = training
 
 
+SEED_MIN, SEED_MAX = -2**63, 2**64 - 1  # what torch.manual_seed takes (a negative one wraps around 2**64)
+
+
+def check_seed(seed: int, flag: str = "--seed") -> int:
+    """`seed` if torch can take it, else a SeqlabError naming `flag` and the range (torch's own
+    error is a bare 'Overflow when unpacking long long')."""
+    if not SEED_MIN <= seed <= SEED_MAX:
+        raise SeqlabError(f"{flag} must be an integer from -2**63 to 2**64 - 1 ({SEED_MIN} to {SEED_MAX}, "
+                          f"the seeds torch takes), got {seed}")
+    return seed
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's generators (all CUDA devices too)."""
+    check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -26,7 +26,7 @@ from torch import nn
 from seqlab.config import RunConfig, to_dict, validated
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import SequenceClassifier
-from seqlab.runtime import eval_mode, rng_state, seed_everything, set_rng_state
+from seqlab.runtime import check_seed, eval_mode, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
 from seqlab.training.checkpoint import (check_resume_config, load_optimizer, load_weights, resume_checkpoint,
                                         save_checkpoint, task_config)
@@ -100,6 +100,7 @@ class ClassifyConfig:
 
 def check_config(cfg: ClassifyConfig) -> None:
     t, d = cfg.train, cfg.data
+    check_seed(cfg.run.seed)
     for name, value in (("epochs", t.epochs), ("batch-size", t.batch_size), ("eval-batch-size", t.eval_batch_size),
                         ("hidden", cfg.model.hidden), ("layers", cfg.model.layers)):
         if value <= 0:

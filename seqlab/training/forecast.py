@@ -44,7 +44,7 @@ from seqlab.data.timeseries import lag_features
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
-from seqlab.runtime import rng_state, seed_everything, set_rng_state
+from seqlab.runtime import check_seed, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
 from seqlab.training.checkpoint import (bad_checkpoint, check_resume_config, load_checkpoint, load_optimizer,
                                         load_weights, resume_checkpoint, save_checkpoint, task_config)
@@ -122,6 +122,8 @@ class _StepLoss(nn.Module):
 
 def _check(cfg: ForecastConfig) -> None:
     t = cfg.train
+    check_seed(cfg.run.seed)
+    check_seed(cfg.series.series_seed, "--series-seed")
     for name, value in (("epochs", t.epochs), ("batch-size", t.batch_size), ("hidden", cfg.model.hidden),
                         ("layers", cfg.model.layers), ("rollout", t.rollout)):
         if value <= 0:

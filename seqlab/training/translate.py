@@ -250,7 +250,7 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.errors import SeqlabError
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
-    from seqlab.runtime import resolve_device, rng_state, seed_everything, set_rng_state
+    from seqlab.runtime import check_seed, resolve_device, rng_state, seed_everything, set_rng_state
     from seqlab.training.checkpoint import (check_resume_config, load_optimizer, load_weights, resume_checkpoint,
                                             save_checkpoint)
     from seqlab.training.run_folder import check_run_folder, open_run_folder
@@ -261,6 +261,8 @@ def fit(cfg, *, log=print) -> dict:
 
     cfg = validated(cfg)
     d, m, tr, run = cfg.data, cfg.model, cfg.train, cfg.run
+    check_seed(run.seed)
+    check_seed(d.split_seed, "--split-seed")
     for name, value in (("batch_size", tr.batch_size), ("epochs", tr.epochs)):
         if value <= 0:
             raise SeqlabError(f"--{name.replace('_', '-')} must be positive, got {value}")
@@ -330,7 +332,7 @@ def fit(cfg, *, log=print) -> dict:
     n_batches = math.ceil(train_arrays[0].shape[0] / tr.batch_size)
     with StopSignals() as stop:
         for epoch in range(start_epoch + 1, tr.epochs + 1):
-            gen = torch.Generator().manual_seed(run.seed * 100_003 + epoch)  # order depends on (seed, epoch) only
+            gen = torch.Generator().manual_seed((run.seed * 100_003 + epoch) % 2**64)  # order depends on (seed, epoch) only
             train_iter = progress(batches(train_arrays, tr.batch_size, shuffle=True, generator=gen),
                                   total=n_batches, desc=f"epoch {epoch}/{tr.epochs}",
                                   enabled=None if dist.is_main else False)
