@@ -249,7 +249,11 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
                   epoch=best_ckpt.meta["epoch"], selected_on="heldout", last_epoch=last["epoch"],
                   last_epoch_one_step_mse=last["valid_loss"],
                   plots=[str(p) for p in plot_predictions(net, series, out)])
-    (out / "report.json").write_text(to_json(result, indent=1))
+    try:
+        (out / "report.json").write_text(to_json(result, indent=1))
+    except OSError as exc:  # training is done and its checkpoints are written: say so, not a traceback
+        raise SeqlabError(f"cannot write {str(out / 'report.json')!r}: {exc.strerror or exc}; the run's "
+                          "checkpoints are kept (`seqlab evaluate --checkpoint` reports on them)") from None
     return result
 
 
