@@ -221,9 +221,11 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         data.check_resume(ckpt)
         load_weights(net, ckpt)
         load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)  # each epoch's rate then comes from t.lr (_lr_at)
-        if t.schedule == "cosine":  # a new --epochs re-draws the cosine: say where the rate jumps
-            done = ckpt.meta["epoch"]
-            was = _lr_at(replace(t, epochs=saved.train.epochs), done)  # at the new lr's scale
+        done = ckpt.meta["epoch"]
+        if t.schedule == "cosine" and done < t.epochs:  # a new --epochs re-draws the cosine: say where the rate jumps
+            # the rate the run would use next, or (a finished run) the one of its last epoch: its
+            # cosine ends there, and read past its end it climbs back to lr (at the new lr's scale)
+            was = _lr_at(replace(t, epochs=saved.train.epochs), min(done, saved.train.epochs - 1))
             note = cosine_span_note(t.epochs, saved.train.epochs, done, was, _lr_at(t, done))
             if note:
                 log(note)
