@@ -375,6 +375,14 @@ def fit(cfg, *, log=print) -> dict:
             if t["stopped"]:
                 log(f"time limit of {tr.time_limit_s:g} s reached during epoch {epoch}: stopping")
                 break
+    if not record and ckpt is not None:  # --epochs left nothing to train: the run's results, as it stands
+        last = metrics.records[-1] if metrics.records else {}
+        if last.get("epoch") == start_epoch:  # the checkpoint's epoch's line
+            record = dict(last)
+        else:  # (a metrics.jsonl lost or cut short): what the checkpoint holds
+            valid_loss = ckpt.meta.get("valid_loss")
+            record = {"epoch": start_epoch, "valid_loss": valid_loss,
+                      "valid_ppl": None if valid_loss is None else math.exp(min(valid_loss, 700))}
     recs = metrics.records
     if recs and dist.is_main:
         xs = [r["epoch"] for r in recs]
