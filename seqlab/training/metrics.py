@@ -45,8 +45,11 @@ class MetricsLog:
         records = (read_metrics(self.path, note=_note) if keep_until_epoch is not None and self.path.exists()
                    else [])
         records = [r for r in records if keep_until_epoch is not None and r.get("epoch", 0) <= keep_until_epoch]
-        try:  # the old file stays whole until the new one is
-            atomic_write_bytes(self.path, "".join(to_json(r) + "\n" for r in records).encode("utf-8"))
+        try:  # the kept lines: the old file stays whole until the new one is; else a new, empty log
+            if records:
+                atomic_write_bytes(self.path, "".join(to_json(r) + "\n" for r in records).encode("utf-8"))
+            else:
+                self.path.write_bytes(b"")
         except OSError as exc:
             raise _cannot_write(self.path, exc) from None
         self.records: list[dict[str, Any]] = records
