@@ -129,7 +129,7 @@ def test_bad_input_exits_2(text, tmp_path, capsys):
     other = tmp_path / "other"
     save_checkpoint(other / "best.safetensors", model={"w": torch.zeros(2)}, meta={"task": "forecast"})
     assert main(["generate", "--checkpoint", str(other), "--prefix", "the"]) == 2
-    _one_line_error(capsys, "holds a forecast model, not a lm model")
+    _one_line_error(capsys, "holds a forecasting model, not a language model")
     # resume with another model or another vocabulary
     assert _train(text, out, "--hidden", "32", "--epochs", "3", "--resume") == 2
     _one_line_error(capsys, "different model")

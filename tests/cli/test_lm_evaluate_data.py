@@ -150,7 +150,7 @@ def test_bad_files_and_options_are_one_line_errors(word_run, char_run, tmp_path,
     assert main(["train", "forecast", "--hidden", "4", "--epochs", "1", "--out", str(tmp_path / "sine")]) == 0
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(tmp_path / "sine"), "--data", str(tmp_path / "one.txt")]) == 2
-    _one_line_error(capsys, "holds a forecast model: leave --data out")
+    _one_line_error(capsys, "holds a forecasting model: leave --data out")
 
 
 def test_a_data_folder_given_as_dot_is_named_by_the_folder(tmp_path, capsys, monkeypatch, one_thread):

@@ -146,7 +146,7 @@ def test_language_model_checkpoint_is_refused(run_dir, tmp_path, capsys):
     save_checkpoint(lm / "best.safetensors", model=ckpt.model, meta={"task": "lm", "config": {}})
     capsys.readouterr()
     assert main(["translate", "--checkpoint", str(lm), "go ."]) == 2
-    assert "holds a lm model, not a translate model" in capsys.readouterr().err
+    assert "holds a language model, not a translation model" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flags, message", [

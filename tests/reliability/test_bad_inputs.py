@@ -184,7 +184,7 @@ def test_checkpoint_of_another_task_is_refused(files, tmp_path, capsys):
     out = tmp_path / "run"
     _train_tiny(files, out)
     capsys.readouterr()
-    _expect_bad_input(["translate", "--checkpoint", str(out), "go ."], "holds a lm model, not a translate model",
+    _expect_bad_input(["translate", "--checkpoint", str(out), "go ."], "holds a language model, not a translation model",
                       capsys, out)
 
 
@@ -365,7 +365,7 @@ def test_resume_checkpoint_needs_last_of_the_task_with_its_optimiser(tmp_path):
     opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1)
     save_checkpoint(tmp_path / "last.safetensors", model={"w": torch.ones(2)}, meta={"task": "lm", "epoch": 3},
                     optimizer=opt)
-    with pytest.raises(SeqlabError, match="holds a lm model, not a forecast model"):
+    with pytest.raises(SeqlabError, match="holds a language model, not a forecasting model"):
         resume_checkpoint(tmp_path, "forecast")
     save_checkpoint(tmp_path / "best.safetensors", model={"w": torch.zeros(2)}, meta={"task": "lm", "epoch": 2})
     assert resume_checkpoint(tmp_path, "lm").meta["epoch"] == 3  # last, never best

@@ -236,6 +236,6 @@ def test_translate_refuses_a_bad_alpha(alpha, nmt_run, capsys):
 def test_resume_on_another_tasks_run_names_the_task(lm_run, mnist_run, capsys):
     # forecast has no --clip: the classify run's clip was copied into its config ("unknown config key 'clip'")
     _expect_bad_input(["train", "forecast", "--epochs", "3", "--out", str(mnist_run), "--resume"],
-                      "holds a classify model, not a forecast model", capsys)
+                      "holds a classifier, not a forecasting model", capsys)
     _expect_bad_input(["train", "forecast", "--epochs", "3", "--out", str(lm_run), "--resume"],
-                      "holds a lm model, not a forecast model", capsys)
+                      "holds a language model, not a forecasting model", capsys)

@@ -208,7 +208,7 @@ def test_missing_and_wrong_task(tmp_path):
     with pytest.raises(SeqlabError, match="not found"):
         load_checkpoint(tmp_path / "nope")
     save_checkpoint(tmp_path / "best.safetensors", model={"w": torch.ones(1)}, meta={"task": "lm"})
-    with pytest.raises(SeqlabError, match="holds a lm model, not a translate model"):
+    with pytest.raises(SeqlabError, match="holds a language model, not a translation model"):
         expect_task(load_checkpoint(tmp_path), "translate")
 
 

@@ -178,7 +178,7 @@ def test_a_checkpoint_without_a_task_is_named_so(tmp_path):
     from seqlab.training.checkpoint import expect_task, save_checkpoint
 
     save_checkpoint(tmp_path / "m.safetensors", model=torch.nn.Linear(2, 2), meta={"epoch": 1})
-    with pytest.raises(SeqlabError, match="holds a model of no known kind .*, not a lm model"):
+    with pytest.raises(SeqlabError, match="holds a model of no known kind .*, not a language model"):
         expect_task(load_checkpoint(tmp_path / "m.safetensors"), "lm")
 
 

@@ -86,9 +86,9 @@ def test_loaders_take_a_run_folder_and_check_which(tmp_path):
     with pytest.raises(SeqlabError, match="which='final': a run folder holds the checkpoints best and last"):
         load_checkpoint(tmp_path / "lm", "final")  # returned best
     for loader in (load_translator, classifier_from_checkpoint):  # 'str' object has no attribute 'meta'
-        with pytest.raises(SeqlabError, match="holds a lm model"):
+        with pytest.raises(SeqlabError, match="holds a language model"):
             loader(str(tmp_path / "lm"))
-    with pytest.raises(SeqlabError, match="holds a lm model"):
+    with pytest.raises(SeqlabError, match="holds a language model"):
         forecaster_from_checkpoint(tmp_path / "lm")
     with pytest.raises(SeqlabError, match="expected a checkpoint .* got int"):
         model_from_checkpoint(3)
