@@ -13,27 +13,12 @@ import torch
 from seqlab.cli import main
 from seqlab.data.mnist import write_idx
 
-EXIT_BAD_INPUT = 2
-TEXT = "the time machine by h g wells\n" * 40
-PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("I lost.", "J'ai perdu."),
-         ("I'm home.", "Je suis chez moi."), ("He's calm.", "Il est calme."), ("Go now.", "Va maintenant !"),
-         ("I'm calm.", "Je suis calme."), ("He's home.", "Il est chez lui."), ("I lost it.", "Je l'ai perdu.")]
+from cli_errors import PAIRS, TEXT, expect_bad_input  # tests/reliability, on the test path
+
 LM = ["train", "lm", "--level", "char", "--hidden", "8", "--epochs", "1", "--batch-size", "2", "--num-steps", "5",
       "--device", "cpu"]
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
-
-
-def _expect_bad_input(argv, fragment, capsys):
-    capsys.readouterr()
-    code = main(argv)
-    captured = capsys.readouterr()
-    err = captured.err.strip()
-    assert code == EXIT_BAD_INPUT, err
-    assert "Traceback" not in captured.err and "Traceback" not in captured.out
-    assert err.startswith("seqlab: error: ") and len(err.splitlines()) == 1, err
-    assert fragment in err, err
-    return err
 
 
 # ---- tiny runs, one per task (module scope: trained once) ----
@@ -103,21 +88,21 @@ RUNS = ("lm_run", "nmt_run", "mnist_run", "sine_run")
 @pytest.mark.parametrize("size", ["-1", "0"])
 def test_evaluate_refuses_a_batch_size_below_one(run, size, request, capsys):
     out = request.getfixturevalue(run)
-    _expect_bad_input(["evaluate", "--checkpoint", str(out), "--batch-size", size, "--device", "cpu"],
+    expect_bad_input(["evaluate", "--checkpoint", str(out), "--batch-size", size, "--device", "cpu"],
                       f"--batch-size must be a positive integer, got {size}", capsys)
 
 
 def test_evaluate_a_split_the_run_does_not_have_names_the_ones_it_has(lm_run, nmt_run, mnist_run, capsys):
     # a --data LM keeps its last 10% as valid; there is no test split
-    err = _expect_bad_input(["evaluate", "--checkpoint", str(lm_run), "--split", "test", "--device", "cpu"],
+    err = expect_bad_input(["evaluate", "--checkpoint", str(lm_run), "--split", "test", "--device", "cpu"],
                             "no test split", capsys)
     assert "--split valid" in err
     # trained with --test-frac 0
-    err = _expect_bad_input(["evaluate", "--checkpoint", str(nmt_run), "--split", "test", "--device", "cpu"],
+    err = expect_bad_input(["evaluate", "--checkpoint", str(nmt_run), "--split", "test", "--device", "cpu"],
                             "no test split", capsys)
     assert "test_frac" in err and "--split valid" in err
     # trained with --valid-size 0: it validated on the test set (this used to answer "split": "test")
-    err = _expect_bad_input(["evaluate", "--checkpoint", str(mnist_run), "--split", "valid", "--device", "cpu"],
+    err = expect_bad_input(["evaluate", "--checkpoint", str(mnist_run), "--split", "valid", "--device", "cpu"],
                             "no valid split", capsys)
     assert "valid_size = 0" in err and "--split test" in err
 
@@ -131,7 +116,7 @@ def test_evaluate_without_split_picks_the_one_there_is(lm_run, nmt_run, mnist_ru
 
 @pytest.mark.parametrize("split", ["valid", "test"])
 def test_evaluate_forecast_refuses_split(sine_run, split, capsys):
-    _expect_bad_input(["evaluate", "--checkpoint", str(sine_run), "--split", split],
+    expect_bad_input(["evaluate", "--checkpoint", str(sine_run), "--split", split],
                       "a forecast run has no valid or test split", capsys)
     assert main(["evaluate", "--checkpoint", str(sine_run), "--batch-size", "8"]) == 0  # read at once: no effect
 
@@ -139,7 +124,7 @@ def test_evaluate_forecast_refuses_split(sine_run, split, capsys):
 # ---- 2. generate on a bidirectional LM ----
 
 def test_generate_refuses_a_bidirectional_model(bi_run, capsys):
-    _expect_bad_input(["generate", "--checkpoint", str(bi_run), "--prefix", "the", "--num-tokens", "5",
+    expect_bad_input(["generate", "--checkpoint", str(bi_run), "--prefix", "the", "--num-tokens", "5",
                        "--device", "cpu"], "bidirectional model: it cannot generate text", capsys)
 
 
@@ -148,16 +133,16 @@ def test_generate_refuses_a_bidirectional_model(bi_run, capsys):
 @pytest.mark.parametrize("device", ["meta", "xpu", "cpu:1", "cuda:-1"])
 def test_train_refuses_a_device_this_machine_lacks(device, root, tmp_path, capsys):
     out = tmp_path / "run"
-    _expect_bad_input(LM + ["--data", str(root / "tiny.txt"), "--device", device, "--out", str(out)],
+    expect_bad_input(LM + ["--data", str(root / "tiny.txt"), "--device", device, "--out", str(out)],
                       f"unknown device {device!r}: use cpu, cuda, cuda:N or auto", capsys)
     assert not out.exists()
 
 
 def test_mps_is_refused_where_torch_has_no_mps(lm_run, monkeypatch, capsys):
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    _expect_bad_input(["generate", "--checkpoint", str(lm_run), "--prefix", "the", "--device", "mps"],
+    expect_bad_input(["generate", "--checkpoint", str(lm_run), "--prefix", "the", "--device", "mps"],
                       "no Apple MPS GPU", capsys)
-    _expect_bad_input(["evaluate", "--checkpoint", str(lm_run), "--device", "xpu"], "unknown device 'xpu'", capsys)
+    expect_bad_input(["evaluate", "--checkpoint", str(lm_run), "--device", "xpu"], "unknown device 'xpu'", capsys)
 
 
 def test_a_gpu_index_past_the_last_gpu_is_refused(root, tmp_path, monkeypatch, capsys):
@@ -167,7 +152,7 @@ def test_a_gpu_index_past_the_last_gpu_is_refused(root, tmp_path, monkeypatch, c
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     assert resolve_device("cuda:0") == torch.device("cuda:0")
     out = tmp_path / "run"
-    _expect_bad_input(LM + ["--data", str(root / "tiny.txt"), "--device", "cuda:5", "--out", str(out)],
+    expect_bad_input(LM + ["--data", str(root / "tiny.txt"), "--device", "cuda:5", "--out", str(out)],
                       "cuda:5 is not available: this machine has 1 GPU (cuda:0)", capsys)
     assert not out.exists()
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
@@ -188,13 +173,13 @@ def _plot_cases(root):
 
 def test_stats_plot_to_an_unwritable_path(root, capsys):
     for path, fragment in _plot_cases(root):
-        err = _expect_bad_input(["stats", "--data", str(root / "tiny.txt"), "--plot", path], fragment, capsys)
+        err = expect_bad_input(["stats", "--data", str(root / "tiny.txt"), "--plot", path], fragment, capsys)
         assert f"cannot write the plot to {path!r}" in err and err.endswith("choose a writable path")
 
 
 def test_forecast_plot_to_an_unwritable_path(root, sine_run, capsys):
     for path, fragment in _plot_cases(root):
-        err = _expect_bad_input(["forecast", "--checkpoint", str(sine_run), "--steps", "3", "--plot", path],
+        err = expect_bad_input(["forecast", "--checkpoint", str(sine_run), "--steps", "3", "--plot", path],
                                 fragment, capsys)
         assert f"cannot write the plot to {path!r}" in err
     new = root / "plots" / "deeper" / "f.png"  # missing folders are fine: they are made
@@ -214,28 +199,28 @@ def test_save_figure_turns_a_late_os_error_into_a_message(root):
 
 @pytest.mark.parametrize("out", ["", "  "])
 def test_train_refuses_an_empty_out(out, root, capsys):
-    _expect_bad_input(LM + ["--data", str(root / "tiny.txt"), "--out", out], "--out is empty", capsys)
-    _expect_bad_input(["train", "forecast", "--epochs", "1", "--out", out], "--out is empty", capsys)
+    expect_bad_input(LM + ["--data", str(root / "tiny.txt"), "--out", out], "--out is empty", capsys)
+    expect_bad_input(["train", "forecast", "--epochs", "1", "--out", out], "--out is empty", capsys)
 
 
 def test_train_translate_refuses_two_sources(root, tmp_path, capsys):
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("Go.\tVa !\n" * 20, encoding="utf-8")
     out = tmp_path / "run"
-    _expect_bad_input(["train", "translate", "--data", str(pairs), "--dataset", "fra-eng", "--out", str(out)],
+    expect_bad_input(["train", "translate", "--data", str(pairs), "--dataset", "fra-eng", "--out", str(out)],
                       "give exactly one of --dataset NAME or --data FILE", capsys)
     assert not out.exists()
 
 
 @pytest.mark.parametrize("alpha", ["nan", "inf", "-0.5"])
 def test_translate_refuses_a_bad_alpha(alpha, nmt_run, capsys):
-    _expect_bad_input(["translate", "--checkpoint", str(nmt_run), "--alpha", alpha, "--beam", "2", "Go."],
+    expect_bad_input(["translate", "--checkpoint", str(nmt_run), "--alpha", alpha, "--beam", "2", "Go."],
                       "--alpha must be a finite number >= 0", capsys)
 
 
 def test_resume_on_another_tasks_run_names_the_task(lm_run, mnist_run, capsys):
     # forecast has no --clip: the classify run's clip was copied into its config ("unknown config key 'clip'")
-    _expect_bad_input(["train", "forecast", "--epochs", "3", "--out", str(mnist_run), "--resume"],
+    expect_bad_input(["train", "forecast", "--epochs", "3", "--out", str(mnist_run), "--resume"],
                       "holds a classifier, not a forecasting model", capsys)
-    _expect_bad_input(["train", "forecast", "--epochs", "3", "--out", str(lm_run), "--resume"],
+    expect_bad_input(["train", "forecast", "--epochs", "3", "--out", str(lm_run), "--resume"],
                       "holds a language model, not a forecasting model", capsys)

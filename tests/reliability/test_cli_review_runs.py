@@ -19,27 +19,12 @@ import seqlab.training.metrics
 from seqlab.cli import main
 from seqlab.data.mnist import write_idx
 
-EXIT_BAD_INPUT = 2
-TEXT = "the time machine by h g wells\n" * 40
-PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("I lost.", "J'ai perdu."),
-         ("I'm home.", "Je suis chez moi."), ("He's calm.", "Il est calme."), ("Go now.", "Va maintenant !"),
-         ("I'm calm.", "Je suis calme."), ("He's home.", "Il est chez lui."), ("I lost it.", "Je l'ai perdu.")]
+from cli_errors import PAIRS, TEXT, expect_bad_input  # tests/reliability, on the test path
+
 TOO_BIG = str(2**64)
 TOO_SMALL = str(-2**63 - 1)
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
-
-
-def _expect_bad_input(argv, fragment, capsys):
-    capsys.readouterr()
-    code = main(argv)
-    captured = capsys.readouterr()
-    err = captured.err.strip()
-    assert code == EXIT_BAD_INPUT, err
-    assert "Traceback" not in captured.err and "Traceback" not in captured.out
-    assert err.startswith("seqlab: error: ") and len(err.splitlines()) == 1, err
-    assert fragment in err, err
-    return err
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +83,7 @@ def test_out_of_memory_is_one_line_that_says_to_reduce_the_sizes(where, exc, roo
     else:
         monkeypatch.setattr(seqlab.runtime, "seed_everything", _raises(exc))
         argv = _nmt(root) + ["--epochs", "1"]
-    err = _expect_bad_input(argv + ["--out", str(tmp_path / "o")], "more memory than this machine has", capsys)
+    err = expect_bad_input(argv + ["--out", str(tmp_path / "o")], "more memory than this machine has", capsys)
     assert "--hidden" in err and "--batch-size" in err and "checkpoints already written are kept" in err
 
 
@@ -130,7 +115,7 @@ def test_ctrl_c_while_the_parser_is_built_is_one_line(monkeypatch, capsys):
 def test_a_seed_out_of_torchs_range_is_refused_with_the_range(task, flag, seed, root, tmp_path, capsys):
     argv = {"forecast": ["train", "forecast", "--epochs", "1"], "translate": _nmt(root) + ["--epochs", "1"],
             "classify": _mnist(root) + ["--epochs", "1"], "lm": _lm(root)}[task]
-    err = _expect_bad_input(argv + [flag, seed, "--out", str(tmp_path / "o")], f"{flag} must be an integer from", capsys)
+    err = expect_bad_input(argv + [flag, seed, "--out", str(tmp_path / "o")], f"{flag} must be an integer from", capsys)
     assert str(2**64 - 1) in err and str(-2**63) in err
     assert not (tmp_path / "o" / "last.safetensors").exists()
 
@@ -166,7 +151,7 @@ def test_resume_names_a_bad_metrics_line_in_the_middle(sine_run, tmp_path, capsy
     shutil.copytree(sine_run, out)
     lines = (out / "metrics.jsonl").read_text().splitlines()
     (out / "metrics.jsonl").write_text("\n".join(["{oops"] + lines[1:]) + "\n")
-    err = _expect_bad_input(["train", "forecast", "--epochs", "3", "--resume", "--out", str(out)], "line 1 is not",
+    err = expect_bad_input(["train", "forecast", "--epochs", "3", "--resume", "--out", str(out)], "line 1 is not",
                             capsys)
     assert "metrics.jsonl" in err
     assert (out / "metrics.jsonl").read_text().startswith("{oops")  # left as it was
@@ -181,7 +166,7 @@ def test_an_unwritable_metrics_jsonl_is_one_line(tmp_path, monkeypatch, capsys):
         return real_open(file, mode, *args, **kwargs)
 
     monkeypatch.setattr(seqlab.training.metrics, "open", no_append, raising=False)
-    err = _expect_bad_input(["train", "forecast", "--epochs", "1", "--out", str(tmp_path / "o")],
+    err = expect_bad_input(["train", "forecast", "--epochs", "1", "--out", str(tmp_path / "o")],
                             "Permission denied", capsys)
     assert "metrics.jsonl" in err and "checkpoints already written are kept" in err
 
@@ -196,7 +181,7 @@ def test_an_unwritable_report_json_is_one_line_and_keeps_the_checkpoints(tmp_pat
 
     monkeypatch.setattr(Path, "write_text", refuse_report)
     out = tmp_path / "o"
-    err = _expect_bad_input(["train", "forecast", "--epochs", "1", "--out", str(out)], "report.json", capsys)
+    err = expect_bad_input(["train", "forecast", "--epochs", "1", "--out", str(out)], "report.json", capsys)
     assert "checkpoints are kept" in err
     assert (out / "best.safetensors").exists() and (out / "last.safetensors").exists()
 
