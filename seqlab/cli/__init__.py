@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from seqlab.training.checkpoint import load_checkpoint
+    from seqlab.training.checkpoint import TASK_MODELS, load_checkpoint
 
     if args.batch_size is not None and args.batch_size <= 0:
         raise SeqlabError(f"--batch-size must be a positive integer, got {args.batch_size}")
@@ -71,7 +71,7 @@ def evaluate(args: argparse.Namespace) -> int:
         raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds a {task!r} model, which `seqlab evaluate` cannot evaluate")
     if args.data is not None and task not in ("lm", "translate", "classify"):  # (classify refuses MNIST runs itself)
         raise SeqlabError(f"--data applies to language-model, translation and text classification checkpoints; "
-                          f"{str(ckpt.path)!r} holds a {task} model: leave --data out to evaluate it on its run's "
+                          f"{str(ckpt.path)!r} holds a {TASK_MODELS[task]}: leave --data out to evaluate it on its run's "
                           "held-out data")
     result = module.evaluate(args, ckpt)
     result.update({k: v for k, v in training_figures(ckpt).items() if k not in result})

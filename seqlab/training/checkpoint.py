@@ -265,14 +265,14 @@ def expect_task(ckpt: Checkpoint, *tasks: str) -> None:
     """Refuse a checkpoint of another kind of model with a clear message."""
     task = ckpt.meta.get("task")
     if task not in tasks:
-        held = f"a {_TASK_MODELS.get(task, f'{task} model')}" if task else \
+        held = f"a {TASK_MODELS.get(task, f'{task} model')}" if task else \
             "a model of no known kind (its metadata has no 'task')"
-        wanted = " or ".join(_TASK_MODELS.get(t, f"{t} model") for t in tasks)
+        wanted = " or ".join(TASK_MODELS.get(t, f"{t} model") for t in tasks)
         raise SeqlabError(f"checkpoint {str(ckpt.path)!r} holds {held}, not a {wanted}")
 
 
-_TASK_MODELS = {"lm": "language model", "translate": "translation model", "forecast": "forecasting model",
-                "classify": "classifier"}  # what a task's checkpoint holds, in words
+TASK_MODELS = {"lm": "language model", "translate": "translation model", "forecast": "forecasting model",
+               "classify": "classifier"}  # what a task's checkpoint holds, in words
 
 
 def _json_kind(value: Any) -> str:
