@@ -256,11 +256,16 @@ def flat_dict(cfg: Any) -> dict:
 
 def load_toml(path: str | Path) -> dict:
     path = Path(path)
+    if path.is_dir():
+        raise SeqlabError(f"config file {str(path)!r} is a folder: give the .toml file in it")
     if not path.is_file():
         raise SeqlabError(f"config file {str(path)!r} not found")
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        text = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM (Notepad's), as the data files allow
+        return tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SeqlabError(f"config file {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}): save it "
+                          "as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise SeqlabError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
 

@@ -239,3 +239,15 @@ def test_every_lm_config_says_how_to_train_it_in_its_header():
         assert len(commands) == 1, f"{path.name}: no `seqlab train lm --config` line in its comment header"
         args = build_parser().parse_args(shlex.split(commands[0].split("  ")[0])[1:])  # 2 spaces: a comment
         assert args.config == f"configs/{path.name}" and args.out, path.name
+
+
+def test_a_config_file_with_a_bom_reads_and_a_folder_or_other_encoding_is_named(tmp_path):
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbfhidden = 7\n")  # Notepad's UTF-8 with a BOM: was 'Invalid statement'
+    assert parse(["--config", str(bom)]).model.hidden == 7
+    with pytest.raises(SeqlabError, match="is a folder: give the .toml file in it"):
+        parse(["--config", str(tmp_path)])  # was 'not found'
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes("cell = 'gru' # é\n".encode("latin-1"))
+    with pytest.raises(SeqlabError, match="is not UTF-8 text .*save it as UTF-8"):
+        parse(["--config", str(latin)])
