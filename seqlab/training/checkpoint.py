@@ -154,6 +154,8 @@ def find_checkpoint(path: str | Path, which: str = "best") -> Path:
     """A checkpoint file, or the `best` (falling back to `last`) one in a run folder."""
     if which not in NAMES:
         raise SeqlabError(f"which={which!r}: a run folder holds the checkpoints {' and '.join(NAMES)}")
+    if not str(path).strip():  # Path("") is the current folder
+        raise SeqlabError("the checkpoint path is empty: give a training run's --out folder or its best.safetensors")
     path = Path(path)
     if path.is_file():
         if path.suffix != ".safetensors" and not _safetensors_start(path):  # a text file given by mistake, say

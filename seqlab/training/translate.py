@@ -270,6 +270,9 @@ def fit(cfg, *, log=print) -> dict:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
     if not tr.clip > 0:  # checked here, not at the first step of training
         raise SeqlabError(f"--clip must be > 0 (the largest gradient norm kept), got {tr.clip}")
+    if tr.bleu_every < 0:  # (it read as "never", silently)
+        raise SeqlabError(f"--bleu-every must be >= 0 (epochs between valid BLEU figures; 0: never), "
+                          f"got {tr.bleu_every}")
     if tr.bleu_every > 0 and tr.bleu_sentences <= 0:
         raise SeqlabError(f"--bleu-sentences must be at least 1 (or --bleu-every 0 for no valid BLEU), "
                           f"got {tr.bleu_sentences}")

@@ -224,3 +224,13 @@ def test_resume_on_another_tasks_run_names_the_task(lm_run, mnist_run, capsys):
                       "holds a classifier, not a forecasting model", capsys)
     expect_bad_input(["train", "forecast", "--epochs", "3", "--out", str(lm_run), "--resume"],
                       "holds a language model, not a forecasting model", capsys)
+
+
+def test_train_translate_refuses_a_negative_bleu_every(root, capsys):
+    # (it read as "never", silently)
+    expect_bad_input(["train", "translate", "--data", str(root / "pairs.txt"), "--bleu-every", "-1", "--epochs", "1",
+                      "--out", str(root / "never")], "--bleu-every must be >= 0", capsys)
+
+
+def test_an_empty_checkpoint_path_is_refused_not_read_as_the_current_folder(capsys):
+    expect_bad_input(["evaluate", "--checkpoint", ""], "the checkpoint path is empty", capsys)
