@@ -355,6 +355,11 @@ def _classify_texts(args: argparse.Namespace, ckpt, cfg) -> int:
             elif text.strip():
                 ok.append(i)
         texts = predictor.encode([chunk[i][1] for i in ok])
+        bounds = texts.offsets.tolist()
+        for j, i in enumerate(ok):  # a text of unknown words only: the label is the model's guess from nothing
+            if not (texts.ids[bounds[j]:bounds[j + 1]] != predictor.vocab.unk).any():
+                print(f"seqlab: note: {chunk[i][0]}: every {d.level} is unknown to the model (none is in its "
+                      "vocabulary): its label says nothing of the text", file=sys.stderr)
         answers = dict(zip(ok, _label_lines(predictor.proba(texts), k, predictor.labels, args.all_labels)))
         print("\n".join(answers.get(i, "") for i in range(len(chunk))), flush=True)
         cut += texts.cut

@@ -466,3 +466,12 @@ def test_a_tie_for_the_commonest_label_names_the_label_predicted(capsys):
     _warn_majority({"accuracy": 0.5, "count": 30, "macro_f1": 0.5, "per_class": mixed}, labels, ["neg", "pos"])
     assert capsys.readouterr().err.startswith("seqlab: warning: the model does no better than always predicting "
                                               "one label: ")
+
+
+def test_a_text_of_unknown_words_only_gets_a_note(run, capsys):
+    # (translate notes or refuses such a line; classify labelled it without a word)
+    assert main(["classify", "--checkpoint", str(run), "--text", "zzyzx qwxv", "--text", "a good film zzyzx"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2
+    assert captured.err == ("seqlab: note: --text 1: every word is unknown to the model (none is in its vocabulary): "
+                            "its label says nothing of the text\n")
