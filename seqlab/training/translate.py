@@ -9,6 +9,7 @@ valid_len / num_steps and the reported loss is too small (SPEC §13, d2l-en #207
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import time
@@ -48,14 +49,19 @@ def sequence_mask(X: torch.Tensor, valid_len: torch.Tensor, value: float = 0.0) 
     return X.masked_fill(~keep, value)
 
 
-def masked_ce(logits: torch.Tensor, labels: torch.Tensor, valid_len: torch.Tensor) -> torch.Tensor:
-    """Per-token cross-entropy (B, T) of (B, T, V) logits, zero at padded positions."""
+def masked_ce(logits: torch.Tensor, labels: torch.Tensor, valid_len: torch.Tensor, *,
+              weight: torch.Tensor | None = None, ignore_index: int = -100, label_smoothing: float = 0.0
+              ) -> torch.Tensor:
+    """Per-token cross-entropy (B, T) of (B, T, V) logits, zero at padded positions (`weight`,
+    `ignore_index`, `label_smoothing`: F.cross_entropy's, with its defaults)."""
     if logits.dim() != 3 or labels.shape != logits.shape[:2]:
         raise SeqlabError(f"labels of shape {tuple(labels.shape)} do not fit predictions of shape "
                           f"{tuple(logits.shape)}: predictions must be (batch, steps, vocab) and labels (batch, steps)")
     if logits.dtype in (torch.float16, torch.bfloat16):  # (autocast) the softmax in float32; float64 kept
         logits = logits.float()
-    ce = F.cross_entropy(logits.permute(0, 2, 1), labels.long(), reduction="none")  # (B, T)
+    weight = None if weight is None else weight.to(logits.dtype)
+    ce = F.cross_entropy(logits.permute(0, 2, 1), labels.long(), weight, reduction="none",
+                         ignore_index=ignore_index, label_smoothing=label_smoothing)  # (B, T)
     return sequence_mask(ce, valid_len)
 
 
@@ -95,16 +101,8 @@ class MaskedSoftmaxCELoss(nn.CrossEntropyLoss):
         if lo < 0 or hi >= V:
             raise SeqlabError(f"label id {lo if lo < 0 else hi} is out of range for predictions over {V} "
                               f"tokens (ids 0..{V - 1}): the labels and the model use different vocabularies")
-        if self.weight is None and self.ignore_index == -100 and self.label_smoothing == 0:
-            ce = masked_ce(pred, label, valid_len)  # checks the shapes
-        else:
-            if pred.dim() != 3 or label.shape != pred.shape[:2]:
-                masked_ce(pred, label, valid_len)  # raises its error about the shapes
-            logits = pred.float() if pred.dtype in (torch.float16, torch.bfloat16) else pred
-            weight = None if self.weight is None else self.weight.to(logits.dtype)
-            ce = sequence_mask(F.cross_entropy(logits.permute(0, 2, 1), label.long(), weight, reduction="none",
-                                               ignore_index=self.ignore_index,
-                                               label_smoothing=self.label_smoothing), valid_len)  # (B, T)
+        ce = masked_ce(pred, label, valid_len, weight=self.weight, ignore_index=self.ignore_index,
+                       label_smoothing=self.label_smoothing)  # (B, T); checks the shapes
         if len_lo < 0 or len_hi > T:
             bad = valid_len[(valid_len < 0) | (valid_len > T)]
             raise SeqlabError(f"valid lengths must be in 0..{T} (the steps of the labels), got {bad[:5].tolist()}")
@@ -122,6 +120,12 @@ def teacher_forcing_input(Y: torch.Tensor, bos: int) -> torch.Tensor:
     return torch.cat([bos_col, Y[:, :-1]], dim=1)
 
 
+@functools.cache
+def _forward_takes_targets(cls: type) -> bool:
+    """Whether a model class's forward has a `targets` parameter (read once per class, not per batch)."""
+    return "targets" in inspect.signature(cls.forward).parameters
+
+
 def batch_token_loss(model: nn.Module, X: torch.Tensor, X_len: torch.Tensor, Y: torch.Tensor,
                      Y_len: torch.Tensor, bos: int) -> torch.Tensor:
     """Summed cross-entropy of one teacher-forced batch over its real target tokens.
@@ -132,8 +136,7 @@ def batch_token_loss(model: nn.Module, X: torch.Tensor, X_len: torch.Tensor, Y: 
     decoder or model: its logits and `masked_ce`. `model` is what is called (DDP-wrapped under torchrun)."""
     dec_X = teacher_forcing_input(Y, bos)
     inner = D.unwrap(model)
-    if getattr(getattr(inner, "decoder", None), "takes_targets", False) and \
-            "targets" in inspect.signature(inner.forward).parameters:
+    if getattr(getattr(inner, "decoder", None), "takes_targets", False) and _forward_takes_targets(type(inner)):
         ce, _ = model(X, dec_X, X_len, targets=Y)  # (B, T)
         return sequence_mask(ce, Y_len).sum()
     logits, _ = model(X, dec_X, X_len)  # (B, T, V)
