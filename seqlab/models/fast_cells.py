@@ -132,22 +132,27 @@ def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a @ b
 
 
-def first_order_only(backward):
-    """Decorates a hand-written backward (outside `once_differentiable`): refuse to run it under
-    create_graph=True, where autograd runs backwards with grad mode on. `once_differentiable`
-    alone lets such a call through and returns a gradient graph that misses the recurrence (the
-    second-order gradient of W_h comes back None, W_x's wrong), silently."""
-    @functools.wraps(backward)
-    def wrapper(ctx, *grads):
-        if torch.is_grad_enabled():
-            raise SeqlabError(
-                "second-order gradients (create_graph=True: gradient penalties, Hessian-vector products) are "
-                "not supported by the scratch cells' fast recurrence (a hand-written first-order backward): "
-                "turn it off with net.fast = False on the ScratchRNN or cell (ModelConfig(fast=False), "
-                "--no-fast, for a built language model); the plain autograd loop gives exact "
-                "higher-order gradients")
-        return backward(ctx, *grads)
-    return wrapper
+def first_order_only(what: str, way_out: str, plain: str):
+    """Decorates a hand-written backward (outside `once_differentiable`, if used): refuse to run it
+    under create_graph=True, where autograd runs backwards with grad mode on, naming `what` it is,
+    `way_out` (how to turn it off) and the `plain` path that gives exact higher-order gradients.
+    Run anyway, it returns a gradient graph that misses its own computation (here the second-order
+    gradient of W_h came back None, W_x's wrong), silently."""
+    def decorate(backward):
+        @functools.wraps(backward)
+        def wrapper(ctx, *grads):
+            if torch.is_grad_enabled():
+                raise SeqlabError(f"second-order gradients (create_graph=True: gradient penalties, Hessian-vector "
+                                  f"products) are not supported by {what} (a hand-written first-order backward): "
+                                  f"turn it off with {way_out}; {plain} exact higher-order gradients")
+            return backward(ctx, *grads)
+        return wrapper
+    return decorate
+
+
+_recurrence_first_order_only = first_order_only(
+    "the scratch cells' fast recurrence", "net.fast = False on the ScratchRNN or cell (ModelConfig(fast=False), "
+    "--no-fast, for a built language model)", "the plain autograd loop gives")
 
 
 def _zeros_if_none(g: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
@@ -185,7 +190,7 @@ class _RNNRecurrence(torch.autograd.Function):
         return hs[1:], hs[T].clone()
 
     @staticmethod
-    @first_order_only
+    @_recurrence_first_order_only
     @once_differentiable
     @custom_bwd_cuda
     def backward(ctx, dY, dhT):
@@ -242,7 +247,7 @@ class _GRURecurrence(torch.autograd.Function):
         return hs[1:], hs[T].clone()
 
     @staticmethod
-    @first_order_only
+    @_recurrence_first_order_only
     @once_differentiable
     @custom_bwd_cuda
     def backward(ctx, dY, dhT):
@@ -308,7 +313,7 @@ class _LSTMRecurrence(torch.autograd.Function):
         return hs[1:], hs[T].clone(), cs[T].clone()
 
     @staticmethod
-    @first_order_only
+    @_recurrence_first_order_only
     @once_differentiable
     @custom_bwd_cuda
     def backward(ctx, dY, dhT, dcT):

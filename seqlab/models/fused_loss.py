@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch.utils.weak import WeakIdKeyDictionary
 
 from seqlab.errors import SeqlabError
+from seqlab.models.fast_cells import first_order_only
 from seqlab.torch_compat import autocast_enabled, is_compiling
 
 
@@ -83,13 +84,11 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return loss
 
     @staticmethod
+    @first_order_only(  # (p below is a buffer, not a function of the weights)
+        "the fused output-layer loss", "net.fused_loss = False (or build the model with fast=False: "
+        "ModelConfig(fast=False), build_seq2seq(..., fast=False), --no-fast)",
+        "the plain logits + F.cross_entropy give")
     def backward(ctx, grad):
-        if torch.is_grad_enabled():  # create_graph=True: p below is a buffer, not a function of the weights
-            raise SeqlabError("second-order gradients (create_graph=True: gradient penalties, Hessian-vector "
-                              "products) are not supported by the fused output-layer loss (a hand-written "
-                              "first-order backward): turn it off with net.fused_loss = False (or build the "
-                              "model with fast=False: ModelConfig(fast=False), build_seq2seq(..., fast=False), "
-                              "--no-fast); the plain logits + F.cross_entropy give exact higher-order gradients")
         if ctx.e is None:
             raise SeqlabError("the fused output-layer loss reuses its buffer in backward, so it can be "
                               "differentiated once only: for retain_graph=True build the model with "
