@@ -161,8 +161,7 @@ def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_
         raise SeqlabError(f"unknown impl {impl!r}: use scratch or fused")
     for value, name in ((input_size, "input_size"), (hidden_size, "hidden_size"), (num_layers, "num_layers")):
         check_count(value, name)
-    if not 0.0 <= dropout < 1.0:
-        raise SeqlabError(f"dropout must be in [0, 1), got {dropout}")
+    _check_p(dropout, "dropout")
     if impl == "scratch":
         return ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional=bidirectional,
                           dropout=dropout, nonlinearity=nonlinearity)
