@@ -33,7 +33,9 @@ from seqlab.data.dates import show_cell as _show
 from seqlab.data.fill import FILLS, Filled, check_max_gap, fill_gaps, fill_lines
 from seqlab.errors import SeqlabError, check_positive_int
 
-FLOAT32_MAX = 3.4028234663852886e38  # the largest finite float32 (torch.finfo(torch.float32).max)
+# the least magnitude that becomes inf as a float32: halfway between the largest finite float32
+# (2**128 - 2**104, torch.finfo(torch.float32).max) and 2**128, which rounds to even, i.e. up
+FLOAT32_OVERFLOW = 2.0**128 - 2.0**103
 NOISE_STD = 0.2  # the book's noise: x_t = sin(0.01 t) + N(0, 0.2)
 
 
@@ -272,7 +274,7 @@ def _number(cell: str, where: str, fill: str) -> float:
     if not math.isfinite(value):
         raise SeqlabError(f"{where}: {_show(cell)} is NaN/inf; clean the series first (--fill fills missing values, "
                           "not infinite ones)")
-    if abs(value) > FLOAT32_MAX:  # finite here, inf as the float32 the series is kept in
+    if abs(value) >= FLOAT32_OVERFLOW:  # finite here, inf as the float32 the series is kept in
         raise SeqlabError(f"{where}: {_show(cell)} overflows float32 (|x| > 3.4e38), in which the series is kept: "
                           "rescale the series (e.g. divide it by a power of ten) or clean the value")
     return value

@@ -4,6 +4,7 @@ fields, and the forecast CSV reader's overflowing values, non-finite noise and d
 import csv
 
 import pytest
+import torch
 
 from seqlab import SeqlabError
 from seqlab.data.csv_columns import value_column
@@ -70,6 +71,13 @@ def test_a_value_beyond_float32_is_named_by_its_line(tmp_path):
         read_csv_series(f, "value")
     lines[20] = "2024-01-21,-3e38"  # within float32's range: read
     assert read_csv_series(write(tmp_path / "t.csv", "date,value\n" + "\n".join(lines) + "\n"), "value").x[20] < -1e38
+    # just above float32's largest finite value but nearer it than 2**128: the float32 is that value, not inf
+    lines[20] = "2024-01-21,3.40282356e38"
+    kept = read_csv_series(write(tmp_path / "u.csv", "date,value\n" + "\n".join(lines) + "\n"), "value").x[20]
+    assert kept == torch.finfo(torch.float32).max
+    lines[20] = "2024-01-21,-3.4028235677973366e38"  # halfway to 2**128: rounds to inf, refused
+    with pytest.raises(SeqlabError, match="line 22, column 'value'.*overflows float32"):
+        read_csv_series(write(tmp_path / "v.csv", "date,value\n" + "\n".join(lines) + "\n"), "value")
 
 
 @pytest.mark.parametrize("noise", [float("nan"), float("inf"), -0.1])
