@@ -77,6 +77,7 @@ class Checkpoint:
     optimizer: dict | None = None
     extra: dict[str, torch.Tensor] = field(default_factory=dict)
     path: Path | None = None
+    resuming: bool = False  # read by --resume: a damaged file's advice cannot be "use the other one"
 
 
 def _tensor_checksum(tensors: dict[str, torch.Tensor]) -> str:
@@ -188,6 +189,11 @@ def _safetensors_start(path: Path) -> bool:
     return len(start) == 9 and 2 <= int.from_bytes(start[:8], "little") <= size - 8 and start[8:] == b"{"
 
 
+_OTHER_FILE = "use the other of best/last, or retrain"
+_NO_RESUME = ("a run goes on only from its last.safetensors (best.safetensors holds no optimiser state): train "
+              "again with --overwrite or into a new --out; best.safetensors still serves the trained model")
+
+
 def load_checkpoint(path: str | Path, which: str = "best") -> Checkpoint:
     """Read and verify a checkpoint (a file, or a run folder: `which` of best/last)."""
     path = find_checkpoint(path, which)
@@ -196,7 +202,7 @@ def load_checkpoint(path: str | Path, which: str = "best") -> Checkpoint:
     except OSError as exc:
         raise SeqlabError(f"cannot read checkpoint {str(path)!r}: {exc.strerror}") from None
     broken = SeqlabError(f"checkpoint {str(path)!r} is corrupted or truncated (or not a seqlab "
-                         "checkpoint); use the other of best/last, or retrain")
+                         f"checkpoint); {_OTHER_FILE}")
     if len(blob) < 8:
         raise broken
     header_len = int.from_bytes(blob[:8], "little")
@@ -220,8 +226,7 @@ def load_checkpoint(path: str | Path, which: str = "best") -> Checkpoint:
         raise SeqlabError(f"checkpoint {str(path)!r} has format version {meta['format_version']}, "
                           f"newer than this seqlab reads ({FORMAT_VERSION}): upgrade seqlab")
     if _tensor_checksum(tensors) != info["checksum"]:
-        raise SeqlabError(f"checkpoint {str(path)!r} fails its checksum: the file is corrupted; "
-                          "use the other of best/last, or retrain")
+        raise SeqlabError(f"checkpoint {str(path)!r} fails its checksum: the file is corrupted; {_OTHER_FILE}")
     model = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
     optim = {k: v for k, v in tensors.items() if k.startswith("optim/")}
     extra = {k[len("extra/"):]: v for k, v in tensors.items() if k.startswith("extra/")}
@@ -244,7 +249,11 @@ def resume_checkpoint(out: str | Path, task: str) -> Checkpoint:
                               "state to continue from: train again with --overwrite instead of --resume")
         raise SeqlabError(f"--resume given but there is no checkpoint in {str(out)!r} to resume from: "
                           "train without --resume first (or point --out at an earlier run)")
-    ckpt = load_checkpoint(last)
+    try:
+        ckpt = load_checkpoint(last)
+    except SeqlabError as exc:  # "use the other of best/last" cannot be done by --resume
+        raise SeqlabError(f"--resume: {str(exc).replace(_OTHER_FILE, _NO_RESUME)}") from None
+    ckpt.resuming = True
     expect_task(ckpt, task)
     if ckpt.optimizer is None:
         raise SeqlabError(f"{str(last)!r} holds no optimiser state: it cannot be resumed; train again without "
@@ -284,8 +293,8 @@ def _json_kind(value: Any) -> str:
 
 def bad_checkpoint(ckpt: Checkpoint, problem: str) -> SeqlabError:
     """The error for a checkpoint whose metadata or tensors are not what its task's loader reads."""
-    return SeqlabError(f"checkpoint {str(ckpt.path)!r} is corrupted or not a seqlab checkpoint: {problem}; "
-                       "use the other of best/last, or retrain")
+    return SeqlabError(f"{'--resume: ' if ckpt.resuming else ''}checkpoint {str(ckpt.path)!r} is corrupted or not "
+                       f"a seqlab checkpoint: {problem}; {_NO_RESUME if ckpt.resuming else _OTHER_FILE}")
 
 
 def _check_meta(ckpt: Checkpoint, kinds: dict[str, Any]) -> None:

@@ -513,8 +513,22 @@ def test_edited_metadata_is_a_clear_error(case, runs, tmp_path, capsys):
 def test_resume_from_edited_metadata_is_a_clear_error(task, key, fx, run_copy, capsys):
     out = run_copy(task)
     edit_meta(out / "last.safetensors", _drop(key))
-    _refused_untouched(out, _argv(task, fx, out, "--resume", "--epochs", "2"), capsys,
-                       "is corrupted or not a seqlab checkpoint", f"its metadata has no {key!r}")
+    err = _refused_untouched(out, _argv(task, fx, out, "--resume", "--epochs", "2"), capsys,
+                             "is corrupted or not a seqlab checkpoint", f"its metadata has no {key!r}",
+                             "best.safetensors holds no optimiser state", "--overwrite")
+    assert "use the other of best/last" not in err  # --resume cannot take best
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_resume_from_a_truncated_last_says_what_resume_can_do(task, fx, run_copy, capsys):
+    # "use the other of best/last, or retrain" cannot be acted on by --resume: best has no optimiser state
+    out = run_copy(task)
+    blob = (out / "last.safetensors").read_bytes()
+    (out / "last.safetensors").write_bytes(blob[:len(blob) // 2])
+    err = _refused_untouched(out, _argv(task, fx, out, "--resume", "--epochs", "2"), capsys,
+                             "--resume: checkpoint", "is corrupted or truncated",
+                             "best.safetensors holds no optimiser state", "--overwrite")
+    assert "use the other of best/last" not in err
 
 
 def test_batch_size_flag_overrides_an_edited_eval_batch_size(runs, tmp_path, capsys):
