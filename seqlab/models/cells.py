@@ -264,8 +264,8 @@ def make_cell(cell: str, input_size: int, hidden_size: int, *, nonlinearity: str
 @torch.no_grad()
 def copy_from_fused(cell: ScratchCell, fused: nn.RNNBase, layer: int = 0, reverse: bool = False) -> None:
     """Load one layer (and direction) of an nn.RNN/GRU/LSTM into a scratch cell. A layer built with
-    bias=False gives zero biases: the same outputs and weight gradients (the scratch cell's biases
-    stay parameters, and would move in training)."""
+    bias=False gives zero biases: the same outputs and weight gradients (ScratchRNN.from_fused also
+    sets their requires_grad to False, so that they stay zero in training)."""
     if isinstance(cell, PeepholeLSTMCell):
         raise ValueError("a peephole LSTM has no fused twin to copy from")
     sfx = f"_l{layer}" + ("_reverse" if reverse else "")

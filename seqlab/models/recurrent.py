@@ -149,6 +149,11 @@ class ScratchRNN(nn.Module):
         for layer in range(net.num_layers):
             for d in range(net.num_directions):
                 copy_from_fused(net.cells[layer * net.num_directions + d], fused, layer, reverse=d == 1)
+        if not fused.bias:  # the zero biases stay zero in training, as the layer has none to train
+            for cell in net.cells:
+                for name in ("b", "b_h"):
+                    if hasattr(cell, name):
+                        getattr(cell, name).requires_grad_(False)
         return net
 
 

@@ -86,6 +86,12 @@ def test_from_fused_copies_a_layer_without_biases(mode):
     want.sum().backward()
     got.sum().backward()
     torch.testing.assert_close(scratch.cells[1].W_h.grad, fused.weight_hh_l1.grad.T)
+    # the zero biases do not train (they did: requires_grad, so a step moved them off zero)
+    trained = sum(p.numel() for p in scratch.parameters() if p.requires_grad)
+    assert trained == sum(p.numel() for p in fused.parameters())
+    for net in (fused, scratch):
+        torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.5).step()
+    torch.testing.assert_close(scratch(X)[0], fused(X)[0])
 
 
 def test_an_unbatched_state_of_another_shape_names_the_unbatched_shape():
