@@ -15,6 +15,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from seqlab.cli.console import console_streams
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
 from seqlab.training.run_folder import release_run_folders, restore_overwritten
@@ -185,6 +186,11 @@ def out_of_memory_message(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with console_streams():  # what it prints never fails on a character (redirected output is UTF-8)
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:  # building the parser imports every task (seconds): a Ctrl-C there is one line too
         parser = build_parser()
     except KeyboardInterrupt:

@@ -1,0 +1,61 @@
+"""The CLI's stdout and stderr: what a command prints must never fail on a character.
+
+seqlab prints text from its inputs (words, translations, paths) and its own marks ("␣" for a
+space in `stats --level char`, « » in help texts). Python writes stdout in the locale's encoding
+(cp1252 on many Windows machines, or whatever PYTHONIOENCODING says) and, by default, fails on a
+character that encoding lacks. For the length of a command (`console_streams`):
+
+- a stream that is not a terminal (`seqlab translate --file fr.txt > en.txt`, a pipe) is written
+  in UTF-8: the output is a file someone reads back, and seqlab's own readers take UTF-8 only;
+- a terminal keeps its encoding, and a character it cannot show is printed as "?".
+
+Streams without `reconfigure` (pytest's capture, a StringIO) are left alone, and the streams get
+their encoding and error handler back when the command ends (`main` may be called in-process).
+"""
+
+from __future__ import annotations
+
+import codecs
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+
+@contextmanager
+def console_streams() -> Iterator[None]:
+    """Run the block with sys.stdout and sys.stderr set up as the module says, then put back
+    the encoding and error handler each had (also when the block raises or exits)."""
+    changed = []
+    for stream in (sys.stdout, sys.stderr):
+        before = _never_fail(stream)
+        if before is not None:
+            changed.append((stream, before))
+    try:
+        yield
+    finally:
+        for stream, (encoding, errors) in reversed(changed):
+            try:
+                stream.reconfigure(encoding=encoding, errors=errors)
+            except (OSError, ValueError):  # the reader went away (the flush before it failed), or closed
+                pass
+
+
+def _never_fail(stream) -> tuple[str, str] | None:
+    """Reconfigure `stream` (UTF-8 unless a terminal, else errors="replace"); its (encoding, errors)
+    before, or None where nothing was changed."""
+    if getattr(stream, "reconfigure", None) is None:
+        return None
+    try:
+        before = (stream.encoding, stream.errors)
+        if stream.isatty():
+            if stream.errors != "strict":  # stderr's backslashreplace already never fails
+                return None
+            stream.reconfigure(errors="replace")
+        else:
+            if codecs.lookup(stream.encoding).name == "utf-8":
+                return None
+            stream.reconfigure(encoding="utf-8")
+    except (OSError, ValueError, LookupError):  # closed, or a stream that cannot be changed: as it was
+        return None
+    return before
+

@@ -1,0 +1,86 @@
+"""The CLI's output never fails on a character its console's encoding lacks (cli/console.py):
+redirected output is UTF-8, a terminal shows "?" instead, and the streams are given back as they were."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seqlab.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Terminal(io.TextIOWrapper):
+    def isatty(self):
+        return True
+
+
+def stream(encoding, cls=io.TextIOWrapper):
+    return cls(io.BytesIO(), encoding=encoding)
+
+
+def written(s) -> bytes:
+    s.flush()
+    return s.buffer.getvalue()
+
+
+@pytest.fixture
+def spaced(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("a b a c a b\n" * 5)
+    return path
+
+
+def test_redirected_output_is_utf8_whatever_the_locale_says(data_dir, monkeypatch):
+    # cp1252 (a Windows console's code page) has no "␣", stats' mark for a space: the output went
+    # nowhere before, exit 1 "a bug"; a file someone reads back is UTF-8, as seqlab's inputs are
+    out, err = stream("cp1252"), stream("cp1252")
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["stats", "--dataset", "timemachine", "--level", "char"]) == 0
+    assert "␣" in written(out).decode("utf-8")
+    assert (out.encoding, out.errors, err.encoding) == ("cp1252", "strict", "cp1252")  # given back
+
+
+def test_help_text_is_written_too(monkeypatch):
+    # the « » of translate's help are printed while the arguments are parsed, before any command runs
+    out = stream("ascii")
+    monkeypatch.setattr(sys, "stdout", out)
+    with pytest.raises(SystemExit) as exc:
+        main(["translate", "--help"])
+    assert exc.value.code == 0 and "«" in written(out).decode("utf-8")
+    assert out.encoding == "ascii"
+
+
+def test_a_terminal_keeps_its_encoding_and_shows_what_it_cannot_as_a_question_mark(spaced, monkeypatch):
+    out = stream("ascii", Terminal)
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["stats", "--data", str(spaced), "--level", "char"]) == 0
+    text = written(out).decode("ascii")
+    assert "25  ?" in text and "top unigrams" in text  # the 25 spaces, "␣" where the console has it
+    assert (out.encoding, out.errors) == ("ascii", "strict")
+
+
+def test_captured_output_is_left_as_it_is(spaced, capsys):
+    # pytest's capture (like a StringIO) is not reconfigured, and reads the same after a command
+    before = (sys.stdout, sys.stdout.encoding, sys.stdout.errors)
+    assert main(["stats", "--data", str(spaced), "--level", "char"]) == 0
+    assert "␣" in capsys.readouterr().out
+    assert (sys.stdout, sys.stdout.encoding, sys.stdout.errors) == before
+    print("ā «»")
+    assert capsys.readouterr().out == "ā «»\n"
+
+
+def test_a_real_cp1252_console_redirected_to_a_file(data_dir, tmp_path):
+    target = tmp_path / "out.txt"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING="cp1252", OMP_NUM_THREADS="1",
+               SEQLAB_DATA=str(data_dir))
+    with open(target, "wb") as fh:
+        proc = subprocess.run([sys.executable, "-m", "seqlab", "stats", "--dataset", "timemachine", "--level", "char"],
+                              stdout=fh, stderr=subprocess.PIPE, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert "␣" in target.read_bytes().decode("utf-8")
