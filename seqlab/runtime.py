@@ -15,12 +15,20 @@ from torch import nn
 from seqlab.errors import SeqlabError
 
 
+# Losses, perplexities, sampling and beam-search probabilities are summed in float64, which
+# MPS does not have: a run would fail at its first evaluation, an epoch in. Refused up front.
+NO_MPS = ("Apple's MPS backend is not supported yet: seqlab sums losses and probabilities in float64, "
+          "which MPS lacks; use --device cpu")
+
+
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
-    """`"auto"` (or None) picks CUDA when there is one, else the CPU. Otherwise only devices this
-    machine has: `cpu`, `cuda`, `cuda:N` (N below the GPU count), and `mps` where PyTorch has it.
-    torch itself parses more (`meta`, `xpu`, `mps` on Linux, `cuda:5` on a 1-GPU machine); those fail
-    much later with a traceback, so they are refused here."""
+    """`"auto"` (or None) picks CUDA when there is one, else the CPU (never Apple's MPS). Otherwise
+    only devices this machine has: `cpu`, `cuda`, `cuda:N` (N below the GPU count). torch itself
+    parses more (`meta`, `xpu`, `cuda:5` on a 1-GPU machine); those fail much later with a
+    traceback, so they are refused here. `mps` is refused on every machine (NO_MPS)."""
     if isinstance(name, torch.device):
+        if name.type == "mps":
+            raise SeqlabError(NO_MPS)
         return name
     if name in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -29,6 +37,8 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
         device = torch.device(name)
     except (RuntimeError, TypeError, ValueError):
         raise SeqlabError(unknown) from None
+    if device.type == "mps":
+        raise SeqlabError(NO_MPS)
     if device.type == "cpu" and device.index in (None, 0):
         return device
     if device.type == "cuda":
@@ -40,11 +50,6 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
             raise SeqlabError(f"{name} is not available: this machine has {count} GPU{'s' if count != 1 else ''} "
                               f"({have})")
         return device
-    if device.type == "mps" and device.index in (None, 0):
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return device
-        raise SeqlabError(f"device {name!r} asked for, but this machine has no Apple MPS GPU: use --device cpu")
     raise SeqlabError(unknown)
 
 

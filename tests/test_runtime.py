@@ -35,6 +35,16 @@ def test_resolve_device():
             resolve_device("cuda")
 
 
+@pytest.mark.parametrize("device", ["mps", "mps:0", "mps:1", torch.device("mps")])
+def test_mps_is_refused_and_auto_never_picks_it(device, monkeypatch):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)  # an Apple GPU
+    with pytest.raises(SeqlabError, match="MPS backend is not supported yet: .* float64, which MPS lacks; "
+                                          "use --device cpu$"):
+        resolve_device(device)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == resolve_device(None) == torch.device("cpu")
+
+
 def _modes(net):
     return [m.training for m in net.modules()]
 
