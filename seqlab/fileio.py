@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
+
+# Windows refuses to replace a file that another process has open (a `seqlab evaluate` reading the
+# checkpoint, a virus scanner scanning it) with PermissionError; POSIX replaces it under the reader.
+WINDOWS = os.name == "nt"
+REPLACE_TRIES, REPLACE_WAIT_S = 5, 0.05  # on Windows: waits 0.05, 0.1, 0.2, 0.4 s between the tries
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write `data` to `path` through a temporary file in the same folder: write, flush,
     fsync, rename over `path`, fsync the folder. On any failure the temporary file is
-    removed, `path` keeps its old content, and the error (e.g. OSError) propagates."""
+    removed, `path` keeps its old content, and the error (e.g. OSError) propagates. On Windows
+    a rename refused because another process has `path` open is tried again for a moment."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -22,7 +30,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -35,6 +43,36 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     except OSError:
         pass
     return path
+
+
+def _replace(src: str, dst: Path) -> None:
+    """os.replace; on Windows, a PermissionError is tried again REPLACE_TRIES times in all (see WINDOWS)."""
+    wait = REPLACE_WAIT_S
+    for _ in range(REPLACE_TRIES - 1):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if not WINDOWS:  # (a real permission error: trying again cannot help)
+                raise
+        time.sleep(wait)
+        wait *= 2
+    os.replace(src, dst)
+
+
+def write_error_advice(exc: OSError, otherwise: str) -> str:
+    """What to do about a file that could not be written, by the cause `exc` names (its strerror, which
+    the caller shows, says what the OS said): a full disk or quota wants space; a permission error
+    wants permissions, or on Windows is often another program holding the file open; anything else,
+    `otherwise` (e.g. "choose a writable --out folder")."""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return f"free some space or {otherwise}"
+    if isinstance(exc, PermissionError) and WINDOWS:
+        return ("another program may have the file open (a `seqlab evaluate` reading it, a virus scanner), or "
+                f"the folder is read-only: close that program, or {otherwise}")
+    if isinstance(exc, PermissionError):
+        return f"fix the folder's permissions or {otherwise}"
+    return otherwise
 
 
 def probe_writable(folder: str | Path) -> None:

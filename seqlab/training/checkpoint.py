@@ -35,7 +35,7 @@ from safetensors.torch import save as st_save
 
 from seqlab.config import flat_dict, from_dict
 from seqlab.errors import SeqlabError
-from seqlab.fileio import atomic_write_bytes
+from seqlab.fileio import atomic_write_bytes, write_error_advice
 from seqlab.training.checkpoint_meta import read_meta, tag_nonfinite
 from seqlab.training.schedules import rescale_lr
 
@@ -142,8 +142,8 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
     try:
         atomic_write_bytes(path, blob)
     except OSError as exc:
-        raise SeqlabError(f"cannot write checkpoint {str(path)!r}: {exc.strerror or exc} (the previous "
-                          "checkpoint, if any, is kept); free some space or choose a writable --out folder") from None
+        raise SeqlabError(f"cannot write checkpoint {str(path)!r}: {exc.strerror or exc} (the previous checkpoint, "
+                          f"if any, is kept); {write_error_advice(exc, 'choose a writable --out folder')}") from None
     if path.name in {f"{n}.safetensors" for n in NAMES}:
         from seqlab.training.run_folder import drop_replaced_run  # (run_folder reads checkpoints)
 

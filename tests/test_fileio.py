@@ -1,0 +1,81 @@
+"""Atomic writes on Windows: a rename refused while another program has the file open is tried
+again; and what a failed checkpoint write tells the user to do, by its cause."""
+
+import errno
+import os
+import time
+
+import pytest
+
+from seqlab import SeqlabError, fileio
+from seqlab.training.checkpoint import save_checkpoint
+
+
+def refuse(times, monkeypatch):
+    """os.replace refused `times` times (Windows' answer while a reader has the target open), then
+    done; returns the calls and the waits between them."""
+    calls, waits, real = [], [], os.replace
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) <= times:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        real(src, dst)
+
+    monkeypatch.setattr(fileio.os, "replace", replace)
+    monkeypatch.setattr(time, "sleep", waits.append)
+    return calls, waits
+
+
+def test_windows_tries_the_rename_again_while_another_program_has_the_file_open(tmp_path, monkeypatch):
+    monkeypatch.setattr(fileio, "WINDOWS", True, raising=False)
+    path = tmp_path / "best.safetensors"
+    path.write_bytes(b"old")
+    calls, waits = refuse(2, monkeypatch)
+    fileio.atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"new" and len(calls) == 3 and waits == [0.05, 0.1]
+    assert [p.name for p in tmp_path.iterdir()] == ["best.safetensors"]
+
+
+def test_windows_gives_up_after_five_tries_and_keeps_the_old_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(fileio, "WINDOWS", True, raising=False)
+    path = tmp_path / "best.safetensors"
+    path.write_bytes(b"old")
+    calls, waits = refuse(99, monkeypatch)
+    with pytest.raises(PermissionError):
+        fileio.atomic_write_bytes(path, b"new")
+    assert len(calls) == 5 and waits == [0.05, 0.1, 0.2, 0.4]
+    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["best.safetensors"]
+
+
+def test_elsewhere_a_permission_error_is_not_tried_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(fileio, "WINDOWS", False, raising=False)
+    path = tmp_path / "best.safetensors"
+    path.write_bytes(b"old")
+    calls, waits = refuse(2, monkeypatch)
+    with pytest.raises(PermissionError):
+        fileio.atomic_write_bytes(path, b"new")
+    assert len(calls) == 1 and waits == [] and path.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize("windows", [True, False])
+@pytest.mark.parametrize("error, says, not_says", [
+    (PermissionError(errno.EACCES, "Permission denied"), "Permission denied", "free some space"),
+    (OSError(errno.ENOSPC, "No space left on device"), "kept); free some space or choose a writable --out folder",
+     "another program"),
+    (OSError(errno.EIO, "Input/output error"), "Input/output error (the previous checkpoint, if any, is kept); "
+                                               "choose a writable --out folder", "free some space"),
+], ids=["in-use", "disk-full", "other"])
+def test_a_failed_checkpoint_write_names_its_cause(error, says, not_says, windows, tmp_path, monkeypatch):
+    def fail(*args):
+        raise error
+
+    monkeypatch.setattr(fileio, "WINDOWS", windows, raising=False)
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    monkeypatch.setattr(fileio.os, "replace", fail)
+    with pytest.raises(SeqlabError) as exc:
+        save_checkpoint(tmp_path / "best.safetensors", model={}, meta={"task": "lm"})
+    message = str(exc.value)
+    assert says in message and not_says not in message and "\n" not in message
+    if isinstance(error, PermissionError):
+        assert ("another program may have the file open" in message) == windows
