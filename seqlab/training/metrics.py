@@ -56,7 +56,7 @@ class MetricsLog:
 
     def write(self, **record: Any) -> None:
         try:
-            with open(self.path, "a", encoding="utf-8") as fh:
+            with open(self.path, "a", encoding="utf-8", newline="\n") as fh:  # LF on Windows too, as on --resume
                 fh.write(to_json(record) + "\n")
                 fh.flush()
         except OSError as exc:
