@@ -15,7 +15,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from seqlab.cli.console import console_streams
+from seqlab.cli.console import console_streams, reader_gone
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
 from seqlab.training.run_folder import release_run_folders, restore_overwritten
@@ -213,9 +213,9 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print(f"seqlab: {'; '.join(['interrupted', *notes])}", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # a bug: show everything (running out of memory is not one)
+    except Exception as exc:  # a bug: show everything (running out of memory, or a reader gone, is not one)
+        if reader_gone(exc):  # `seqlab generate ... | head`: what was read is what was wanted
+            return 0
         if out_of_memory(exc):
             print(f"seqlab: error: {'; '.join([out_of_memory_message(exc), *notes])}", file=sys.stderr)
             return 2

@@ -11,14 +11,19 @@ character that encoding lacks. For the length of a command (`console_streams`):
 
 Streams without `reconfigure` (pytest's capture, a StringIO) are left alone, and the streams get
 their encoding and error handler back when the command ends (`main` may be called in-process).
+`reader_gone` tells an output error that is only the reader going away (`| head`) from a failure.
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
+import os
 import sys
 from contextlib import contextmanager
 from typing import Iterator
+
+WINDOWS = os.name == "nt"  # where writing to a closed pipe raises OSError EINVAL, not BrokenPipeError
 
 
 @contextmanager
@@ -59,3 +64,20 @@ def _never_fail(stream) -> tuple[str, str] | None:
         return None
     return before
 
+
+def reader_gone(exc: BaseException) -> bool:
+    """Whether `exc` says that stdout's reader went away (`seqlab generate ... | head`), which is not
+    an error: a BrokenPipeError, or on Windows an OSError EINVAL that stdout's own flush raises again.
+    (Windows also gives EINVAL for a bad file name, which carries the name: that one, or any EINVAL
+    while stdout still takes output, is not this.)"""
+    if isinstance(exc, BrokenPipeError):
+        return True
+    if not WINDOWS or not isinstance(exc, OSError) or exc.errno != errno.EINVAL or exc.filename is not None:
+        return False
+    try:
+        sys.stdout.flush()  # what could not be written is still in its buffer: writing it fails again
+    except OSError as again:
+        return again.errno == errno.EINVAL
+    except (AttributeError, ValueError):  # no stdout (pythonw), or a closed one
+        return False
+    return False

@@ -1,6 +1,7 @@
 """The CLI's output never fails on a character its console's encoding lacks (cli/console.py):
 redirected output is UTF-8, a terminal shows "?" instead, and the streams are given back as they were."""
 
+import errno
 import io
 import os
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.cli import main
+from seqlab.cli import console, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,3 +85,46 @@ def test_a_real_cp1252_console_redirected_to_a_file(data_dir, tmp_path):
                               stdout=fh, stderr=subprocess.PIPE, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
     assert "␣" in target.read_bytes().decode("utf-8")
+
+
+class ClosedPipe(io.TextIOWrapper):
+    """stdout whose reader went away, as Windows says it: OSError EINVAL, not BrokenPipeError."""
+    code = errno.EINVAL
+
+    def write(self, s=None):
+        raise OSError(self.code, os.strerror(self.code))  # (EPIPE makes a BrokenPipeError)
+
+    flush = write
+
+    def close(self):  # (at garbage collection: not the test's business)
+        pass
+
+
+def test_a_reader_gone_on_windows_is_not_a_failure(spaced, monkeypatch, capsys):
+    # `seqlab stats ... | head` in Git Bash: was exit 1, "a bug", with a traceback
+    monkeypatch.setattr(console, "WINDOWS", True, raising=False)
+    monkeypatch.setattr(sys, "stdout", stream("utf-8", ClosedPipe))
+    assert main(["stats", "--data", str(spaced), "--level", "char"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_broken_pipe_is_not_a_failure_anywhere(spaced, monkeypatch, capsys):
+    monkeypatch.setattr(console, "WINDOWS", False, raising=False)
+    monkeypatch.setattr(ClosedPipe, "code", errno.EPIPE)
+    monkeypatch.setattr(sys, "stdout", stream("utf-8", ClosedPipe))
+    assert main(["stats", "--data", str(spaced), "--level", "char"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_only_stdouts_own_einval_is_a_reader_gone(monkeypatch):
+    einval = OSError(errno.EINVAL, "Invalid argument")
+    monkeypatch.setattr(console, "WINDOWS", True)
+    monkeypatch.setattr(sys, "stdout", stream("utf-8"))  # takes output: the EINVAL was something else's
+    assert not console.reader_gone(einval)
+    monkeypatch.setattr(sys, "stdout", stream("utf-8", ClosedPipe))
+    assert console.reader_gone(einval)
+    assert not console.reader_gone(OSError(errno.EINVAL, "Invalid argument", "runs/a:b"))  # a bad file name
+    assert not console.reader_gone(OSError(errno.EIO, "Input/output error"))
+    monkeypatch.setattr(console, "WINDOWS", False)
+    assert not console.reader_gone(einval)
+
