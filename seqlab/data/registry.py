@@ -59,6 +59,12 @@ class RemoteFile:
     url: str
     member: str | None = None
 
+    @property
+    def is_text(self) -> bool:
+        """A text file (its name ends in .txt), read by `read_text`, which reads \\r\\n as \\n; the
+        others (MNIST's .gz) are binary, checked byte for byte."""
+        return self.relpath.endswith(".txt")
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -321,7 +327,10 @@ def get_dataset(name: str) -> Dataset:
     return DATASETS[name]
 
 
-def _verify(path: Path, remote: RemoteFile) -> Path:
+def _verify(path: Path, remote: RemoteFile, bundled: bool = False) -> Path:
+    """`path`, once its sha256 is the registry's (a text file's also with its \\r\\n read as \\n);
+    else a one-line error saying what to do: replace the file, or for the copy `bundled` inside
+    the package, which is not the user's to delete, reinstall seqlab."""
     try:
         info = path.stat()
         key = (str(path.resolve()), info.st_size, info.st_mtime)
@@ -330,12 +339,27 @@ def _verify(path: Path, remote: RemoteFile) -> Path:
     if key in _VERIFIED:
         return path
     digest = sha256_of(path)
-    if digest != remote.sha256:
+    if digest != remote.sha256 and not (remote.is_text and _crlf_digest(path) == remote.sha256):
+        fix = (f"reinstall seqlab (in a git clone: git checkout -- {str(path)!r}), or put the file from "
+               f"{remote.url} at ${ENV_DATA}/{remote.relpath}") if bundled else \
+            f"delete it, or replace it with the file from {remote.url}"
         raise SeqlabError(f"{str(path)!r} fails its checksum (sha256 {digest[:12]}..., expected "
-                          f"{remote.sha256[:12]}...): the file is corrupted or another version; "
-                          f"delete it, or replace it with the file from {remote.url}")
+                          f"{remote.sha256[:12]}...): the file is corrupted or another version; {fix}")
     _VERIFIED.add(key)
     return path
+
+
+def _crlf_digest(path: Path) -> str | None:
+    """The sha256 of a text file with its \\r\\n line ends read as \\n, None when it has none: a
+    copy checked out by Git for Windows (core.autocrlf) or saved by a Windows editor holds the same
+    text, and `read_text` reads both alike."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    if b"\r\n" not in raw:
+        return None
+    return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
 
 
 def dataset_file(name: str, file: str | None = None, *, path: str | Path | None = None,
@@ -362,7 +386,7 @@ def dataset_file(name: str, file: str | None = None, *, path: str | Path | None 
     if remote.relpath in _EMBEDDED:
         embedded = resources.files("seqlab.data") / "resources" / _EMBEDDED[remote.relpath]
         with resources.as_file(embedded) as p:
-            return _verify(Path(p), remote)
+            return _verify(Path(p), remote, bundled=True)
     target = cache_dir() / remote.relpath
     if not download:
         raise _missing(name, remote, target)
