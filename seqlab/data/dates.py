@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from seqlab.data.date_steps import (UnevenDates, business_number, business_shift, gap_message, grid_positions,
                                      looks_like_business_days, step_of, stray_weekend_message, stray_weekend_rows)
+from seqlab.data.iso8601 import extended_form
 from seqlab.errors import SeqlabError
 
 _SHOWN = 60  # characters of a cell shown in a message
@@ -33,9 +34,9 @@ _YEAR_MONTH = re.compile(r"(\d{4})-(\d{2})")  # ISO 8601's reduced precision: a 
 
 
 def parse_timestamp(cell: str) -> datetime | None:
-    """An ISO 8601 date or date-time (`datetime.fromisoformat`, plus a trailing Z for UTC on
-    Python 3.10) or a month (YYYY-MM, read as its first day), else None. A date alone reads as
-    midnight."""
+    """An ISO 8601 date or date-time, as Python 3.11's `datetime.fromisoformat` reads it (on 3.10
+    too: `extended_form`; plus a trailing z for UTC), or a month (YYYY-MM, read as its first day),
+    else None. A date alone reads as midnight."""
     text = cell.strip()
     month = _YEAR_MONTH.fullmatch(text)
     if month:
@@ -48,15 +49,26 @@ def parse_timestamp(cell: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
+        form = extended_form(text)  # (on 3.11: None, or a form it refuses too)
+    try:
+        return None if form is None else datetime.fromisoformat(form)
+    except ValueError:
         return None
 
 
 def _is_date_only(cell: str) -> bool:
+    """A date without a time of day, as 3.11's `date.fromisoformat` reads it (20240131 and 2024-W05-3
+    too, on 3.10 as well)."""
+    text = cell.strip()
     try:
-        date.fromisoformat(cell.strip())
+        date.fromisoformat(text)
+        return True
+    except ValueError:
+        form = extended_form(text)
+    try:
+        return form is not None and date.fromisoformat(form) is not None
     except ValueError:
         return False
-    return True
 
 
 def _month_index(t: datetime) -> int:

@@ -1,0 +1,66 @@
+"""ISO 8601 texts that Python 3.11's `datetime.fromisoformat` reads and 3.10's does not, rewritten
+into the one form 3.10 reads, so that a CSV's dates read alike on every Python seqlab runs on.
+
+3.10 reads YYYY-MM-DD[*HH[:MM[:SS[.fff[fff]]]][+HH:MM[:SS[.ffffff]]]] only (* any one character);
+3.11 also reads ("Changed in version 3.11" in the `datetime` docs):
+
+    20240131, 20240131T1300, T130000        the basic format (no '-' or ':')
+    2024-W05-3, 2024W053, 2024-W05          ISO week dates (a week alone: its Monday)
+    +00, +0100, -0530, +010030              offsets of hours alone (PostgreSQL writes +00) or basic
+    .5, .50, .5000, .123456789, ,5          a fraction of a second of any length (cut, not rounded,
+                                            to microseconds), or after a comma
+
+3.11 does not read reduced precision (2024-01, 2024), ordinal dates (2024-031), extended years
+(+002024) or hour 24, and neither does `extended_form`. (3.11 also reads a fraction straight
+after the hour or the minutes, 13.5, 13:30.5 or an offset's +01.5, as a fraction of a second: a
+misreading, not copied here.)
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+# one separator throughout a part: '-' (or ':') between every field, or none (the basic format)
+_DATE = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})")
+_WEEK = re.compile(r"(\d{4})(-?)W(\d{2})(?:\2(\d))?")
+# HH[:MM[:SS[.f...]]] (or basic), then an offset [+-]HH[:MM[:SS[.f...]]] (or basic)
+_TIME = re.compile(r"(\d{2})(?:(:?)(\d{2})(?:\2(\d{2})(?:[.,](\d+))?)?)?"
+                   r"(?:([+-])(\d{2})(?:(:?)(\d{2})(?:\8(\d{2})(?:[.,](\d+))?)?)?)?")
+
+
+def _fraction(digits: str | None) -> str:
+    """'.ffffff' of a fraction's digits, cut or padded to microseconds; '' for none."""
+    return "" if digits is None else "." + (digits + "00000")[:6]
+
+
+def extended_form(text: str) -> str | None:
+    """`text` (stripped, a trailing Z already +00:00) as YYYY-MM-DD[THH:MM:SS[.ffffff][+HH:MM[:SS[.ffffff]]]],
+    which `datetime.fromisoformat` reads on Python 3.10 as 3.11 reads `text`; None when `text` is
+    not one of the forms 3.11 reads (see the module's docstring). The fields' ranges (month 13, a
+    31st of February) are left to fromisoformat."""
+    for pattern in (_DATE, _WEEK):
+        head = pattern.match(text)
+        if head:
+            break
+    else:
+        return None
+    if pattern is _DATE:
+        day = f"{head[1]}-{head[3]}-{head[4]}"
+    else:
+        try:
+            day = date.fromisocalendar(int(head[1]), int(head[3]), int(head[4] or 1)).isoformat()
+        except ValueError:  # week 53 of a year of 52, day 8
+            return None
+    rest = text[head.end():]
+    if not rest:
+        return day
+    time = _TIME.fullmatch(rest, 1)  # (rest[0]: the separator, any one character, as on 3.10)
+    if time is None:
+        return None
+    hh, mm, ss, frac, sign, zh, zm, zs, zfrac = (time[i] for i in (1, 3, 4, 5, 6, 7, 9, 10, 11))
+    clock = f"{hh}:{mm or '00'}:{ss or '00'}{_fraction(frac)}"
+    if sign is None:
+        return f"{day}{rest[0]}{clock}"
+    zone = f"{sign}{zh}:{zm or '00'}" + (f":{zs}{_fraction(zfrac)}" if zs else "")
+    return f"{day}{rest[0]}{clock}{zone}"
