@@ -9,6 +9,10 @@ unique across the components, so each one is also a command-line flag:
 Precedence, lowest first: the dataclass defaults, the `--config FILE` (TOML, flat
 keys or one `[section]` per component), the flags given on the command line. An
 unknown key or a value of the wrong type is a `SeqlabError` that names it.
+
+A leaf that names a file or folder is typed `PathText` (a str): a `~` at its start is the
+user's home folder, however the config is built (flags, a TOML file, Python), as the CLI's
+own path options read it (`user_path`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import tokenize
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,6 +42,22 @@ from seqlab.errors import SeqlabError
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+_PATH = "path"
+PathText = Annotated[str, _PATH]  # a leaf naming a file or folder: a str, its leading ~ expanded (`_build`)
+
+
+def user_path(text: str) -> str:
+    """A path as typed, a `~` at its start read as the user's home folder (os.path.expanduser): a
+    POSIX shell expands `--out ~/run` itself, but not a quoted "~/run", `--out=~/run`, a TOML
+    file's value, nor Windows' cmd and PowerShell. The argparse `type` of the CLI's path options."""
+    return os.path.expanduser(text)
+
+
+def _is_path(tp: Any) -> bool:
+    """Whether `tp` (a leaf's type, its `Annotated` marks kept) is `PathText`, or `PathText | None`."""
+    inner = _optional_inner(tp)[1]
+    return typing.get_origin(inner) is Annotated and _PATH in inner.__metadata__
 
 
 def _is_component(tp: Any) -> bool:
@@ -217,12 +237,14 @@ def from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
 
 def _build(cls: type, flat: dict[str, Any]) -> Any:
     kwargs = {}
+    marked = typing.get_type_hints(cls, include_extras=True)
     for f in dataclasses.fields(cls):
         tp = _hints(cls)[f.name]
         if _is_component(tp):
             kwargs[f.name] = _build(tp, flat)
         elif f.name in flat:
-            kwargs[f.name] = flat[f.name]
+            value = flat[f.name]
+            kwargs[f.name] = user_path(value) if isinstance(value, str) and _is_path(marked[f.name]) else value
     return cls(**kwargs)
 
 
@@ -276,7 +298,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[s
     replaces the help of some leaves (a shared option that means less for this command)."""
     defaults = flat_dict(cls())
     docs = field_docs(cls) | (docs or {})
-    parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+    parser.add_argument("--config", metavar="FILE", type=user_path, default=argparse.SUPPRESS,
                         help="TOML file of settings; flags given here override it")
     for name, (_, tp) in leaves(cls).items():
         if name in skip:
@@ -352,7 +374,7 @@ def replace(cfg: Any, **changes: Any) -> Any:
 class RunConfig:
     """Options every training command shares (SPEC §12): where to write, device, seed, resume/overwrite."""
 
-    out: str = "runs/latest"  # folder for metrics, plots and checkpoints
+    out: PathText = "runs/latest"  # folder for metrics, plots and checkpoints
     device: str = "auto"  # auto (CUDA if available), cpu, cuda or cuda:N
     seed: int = 0  # random seed (initialisation, sampling, dropout)
     resume: bool = False  # continue from OUT/last.safetensors

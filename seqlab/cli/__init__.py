@@ -25,6 +25,8 @@ TASK_MODULES = ("stats", "lm", "translate", "forecast", "classify")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from seqlab.config import user_path
+
     parser = argparse.ArgumentParser(prog="seqlab", description="Recurrent sequence models.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser("train", help="train a model").add_subparsers(
@@ -36,11 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
                                          "`tokens`, the number of predictions it averages over (a language model "
                                          "predicts every token of the split after its first, <eos> included: "
                                          "one fewer than the split's tokens in train lm's start line).")
-    ev.add_argument("--checkpoint", required=True, metavar="DIR", help="a run's --out folder or a checkpoint file")
+    ev.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR",
+                    help="a run's --out folder or a checkpoint file")
     ev.add_argument("--split", choices=("valid", "test"), default=None,
                     help="held-out split (default: test, or valid where a run has no test split; forecast "
                          "runs have one held-out part, after the training window, and take no --split)")
-    ev.add_argument("--data", default=None, metavar="FILE",
+    ev.add_argument("--data", default=None, type=user_path, metavar="FILE",
                     help="language models: score this text file instead of the run's split (read as the run's "
                          "training text was: same level, line ends, tokenising; words outside the run's vocabulary "
                          "are <unk>); translate: a tab-separated pair file; text classifiers: a labelled "

@@ -11,7 +11,7 @@ from seqlab.fileio import to_json
 
 def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
-    from seqlab.config import add_config_args
+    from seqlab.config import add_config_args, user_path
     from seqlab.training.classify import ClassifyConfig
 
     p = train.add_parser("classify", help="sequence classification: row/pixel MNIST, or your labelled text",
@@ -38,15 +38,16 @@ def register(commands, train) -> None:
                                         "exit status is then 2. An MNIST classifier: without --images, accuracy "
                                         "on the MNIST test set; with --images FILE (idx, .gz or raw), one "
                                         "predicted digit per image, and the accuracy when --labels is given too.")
-    c.add_argument("--checkpoint", required=True, metavar="DIR")
+    c.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR")
     c.add_argument("--which", choices=("best", "last"), default="best",
                    help="best: the run's best epoch, of highest validation accuracy (or macro-F1, for a run "
                         "trained with --select macro_f1) (default); last: the final epoch")
-    c.add_argument("--images", metavar="FILE", help="an idx3 images file to classify")
-    c.add_argument("--labels", metavar="FILE", help="its idx1 labels file (optional)")
+    c.add_argument("--images", type=user_path, metavar="FILE", help="an idx3 images file to classify")
+    c.add_argument("--labels", type=user_path, metavar="FILE", help="its idx1 labels file (optional)")
     c.add_argument("--text", action="append", metavar="TEXT", help="a text to classify (repeatable)")
-    c.add_argument("--file", metavar="FILE", help="texts to classify, one plain text per line (- reads standard "
-                        "input); to score a labelled .csv/.tsv file, use seqlab evaluate --data FILE")
+    c.add_argument("--file", type=user_path, metavar="FILE",
+                   help="texts to classify, one plain text per line (- reads standard input); to score a "
+                        "labelled .csv/.tsv file, use seqlab evaluate --data FILE")
     c.add_argument("--probs", action="store_true",
                    help="print the predicted label's probability after it (LABEL<tab>PROBABILITY; the "
                         "model's softmax, not a calibrated confidence): --top-k 1")

@@ -13,7 +13,7 @@ BASELINE_KEYS = ("one_step_naive_mse", "k_step_naive_mse", "multistep_naive_mse"
 
 def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
-    from seqlab.config import add_config_args
+    from seqlab.config import add_config_args, user_path
     from seqlab.data.fill import FILLS
     from seqlab.training.forecast import ForecastConfig
     from seqlab.training.forecast_interval import MIN_ERRORS
@@ -43,7 +43,7 @@ def register(commands, train) -> None:
                                         "has dates; actual 'filled' where --fill filled the value in: it is not "
                                         "scored). The series is the run's own, or with --data a newer CSV "
                                         "file read the run's way.")
-    f.add_argument("--checkpoint", required=True, metavar="DIR")
+    f.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR")
     f.add_argument("--which", choices=("best", "last"), default="best",
                    help="best: the epoch of lowest held-out one-step MSE (default); last: the final epoch")
     f.add_argument("--steps", type=int, required=True, metavar="K", help="how many steps to predict")
@@ -52,7 +52,7 @@ def register(commands, train) -> None:
                         "--data, a position in that file, counting from its first row: with --fill, the dates it "
                         "fills in count, and so do the empty rows it drops before the first value, though no "
                         "prediction can start there)")
-    f.add_argument("--data", metavar="FILE.csv",
+    f.add_argument("--data", type=user_path, metavar="FILE.csv",
                    help="forecast after the end of this CSV file (e.g. this week's export) instead of the run's "
                         "series, without retraining: its column is read as the run's CSV was (the same reader "
                         "and checks) and scaled with the run's TRAINING mean and std (never re-fitted on this "
@@ -101,8 +101,9 @@ def register(commands, train) -> None:
                         "(the same noise, no drift); the held-out part also chose best's epoch, so it leans narrow "
                         "(at 0.9, on fresh draws of a noisy sine: 0.87-0.90 coverage at h = 1..16, 0.88-0.93 out "
                         f"to H). A held-out part with fewer than {MIN_ERRORS} values is refused")
-    f.add_argument("--plot", metavar="FILE.png", help="also plot the series and the predictions here (with "
-                                                      "--interval, the interval as a shaded band)")
+    f.add_argument("--plot", type=user_path, metavar="FILE.png",
+                   help="also plot the series and the predictions here (with --interval, the interval as a shaded "
+                        "band)")
     f.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     f.set_defaults(func=run_forecast)
 

@@ -11,7 +11,7 @@ from seqlab.fileio import to_json
 
 def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
-    from seqlab.config import add_config_args
+    from seqlab.config import add_config_args, user_path
     from seqlab.training.lm import LMConfig
 
     p = train.add_parser("lm", help="train a character or word language model",
@@ -23,7 +23,8 @@ def register(commands, train) -> None:
 
     g = commands.add_parser("generate", help="generate text from a language-model checkpoint",
                             description="Warm up on the prefix, then greedy (default) or sampled tokens.")
-    g.add_argument("--checkpoint", required=True, metavar="DIR", help="a run's --out folder or a .safetensors file")
+    g.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR",
+                   help="a run's --out folder or a .safetensors file")
     g.add_argument("--prefix", required=True, help="text to start from (characters or words, as the model reads; at the word level a line "
                         "break is the line end <eos> training read)")
     g.add_argument("--num-tokens", type=int, default=50, dest="num_tokens")

@@ -9,19 +9,21 @@ from seqlab.fileio import to_json
 
 
 def register(commands, train) -> None:
+    from seqlab.config import user_path
+
     p = commands.add_parser("stats", help="n-gram frequencies and Zipf's law of a corpus",
                             description="Top unigrams/bigrams/trigrams, the fitted Zipf exponent, "
                                         "and a log-log frequency plot.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", help="a registered data set (timemachine, tinyshakespeare, ptb, wikitext-2)")
-    src.add_argument("--data", metavar="FILE", help="any UTF-8 text file")
+    src.add_argument("--data", type=user_path, metavar="FILE", help="any UTF-8 text file")
     p.add_argument("--split", choices=("train", "valid", "test"), default=None,
                    help="which file of a data set with splits (ptb, wikitext-2) to count (default: train)")
     p.add_argument("--level", choices=("word", "char"), default="word")
     p.add_argument("--style", choices=("book", "raw"), default=None,
                    help="book: letters only, lower case (default for timemachine); raw: text as is")
     p.add_argument("--top", type=int, default=10, help="how many of each n-gram to list (default 10)")
-    p.add_argument("--plot", metavar="FILE.png", help="write the log-log plot of the three curves here")
+    p.add_argument("--plot", type=user_path, metavar="FILE.png", help="write the log-log plot of the three curves here")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 

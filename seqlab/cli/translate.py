@@ -14,14 +14,14 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Literal
 
-from seqlab.config import RunConfig
+from seqlab.config import PathText, RunConfig
 from seqlab.fileio import to_json
 
 
 @dataclass
 class TranslateDataConfig:
     dataset: str = "fra-eng"  # a registered pair file
-    data: str | None = None  # a file of `source<TAB>target` lines instead of --dataset
+    data: PathText | None = None  # a file of `source<TAB>target` lines instead of --dataset
     num_examples: int | None = None  # the book's meaning: lines 0..N of the file; none = all
     num_steps: int = 10  # sentences are cut or padded to this many tokens
     valid_frac: float = 0.05  # of the distinct source sentences (see seqlab.data.translation.split_pairs)
@@ -65,7 +65,7 @@ class TranslateConfig:
 
 def register(commands, train) -> None:
     """Add `seqlab train translate` and `seqlab translate`."""
-    from seqlab.config import add_config_args
+    from seqlab.config import add_config_args, user_path
 
     p = train.add_parser("translate", help="train an encoder-decoder translator (fra-eng)",
                          description="Seq2seq GRU translator, optionally with additive attention; "
@@ -93,10 +93,11 @@ def register(commands, train) -> None:
         epilog="--n-best N prints N lines per input line instead of one, each INDEX<TAB>SCORE<TAB>TRANSLATION "
                "(see --n-best). exit status: 0; 2 for bad arguments, or when any input line could not be "
                "translated (its output line is empty; with --n-best, its N lines are INDEX<TAB><TAB>).")
-    t.add_argument("--checkpoint", required=True, metavar="DIR", help="a run's --out folder or a checkpoint file")
+    t.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR",
+                   help="a run's --out folder or a checkpoint file")
     t.add_argument("sentences", nargs="*", metavar="SENTENCE",
                    help="sentences to translate, translated before the lines of --file")
-    t.add_argument("--file", metavar="FILE",
+    t.add_argument("--file", type=user_path, metavar="FILE",
                    help="translate each line of FILE ('-': standard input), after any SENTENCE arguments")
     t.add_argument("--batch-size", type=int, default=64, dest="batch_size",
                    help="sentences decoded together; each batch is printed as soon as it is done (default 64)")

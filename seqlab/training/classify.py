@@ -23,7 +23,7 @@ from typing import Any, Callable, ClassVar, Literal
 import torch
 from torch import nn
 
-from seqlab.config import RunConfig, to_dict, validated
+from seqlab.config import PathText, RunConfig, to_dict, validated
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import check_seed, eval_mode, rng_state, seed_everything, set_rng_state
@@ -44,12 +44,12 @@ NUM_CLASSES = 10
 class ClassifyData:
     dataset: Literal["mnist"] | None = "mnist"  # the data set (none with --data)
     mode: Literal["rows", "pixels"] = "rows"  # rows: 28 steps of 28 pixels; pixels: 784 steps of 1
-    data_dir: str | None = None  # a folder holding the four idx files; default: the data registry
+    data_dir: PathText | None = None  # a folder holding the four idx files; default: the data registry
     train_limit: int = 0  # use only the first N training images (0: all)
     test_limit: int = 0  # use only the first N test images (0: all)
     valid_size: int = 5000  # held out from the end of the training images; 0: validate on test
     # labelled text instead of MNIST (the format: seqlab.data.labelled_text)
-    data: str | None = None  # a .csv/.tsv/.txt file of label and text columns, or a folder of train/valid[/test] files
+    data: PathText | None = None  # a .csv/.tsv/.txt file of label and text columns, or a folder of train/valid[/test] files
     valid_fraction: float = 0.1  # one --data file: the share of each label's rows held out for validation
     level: Literal["word", "char"] = "word"  # text tokens: words or characters
     split_punct: bool = True  # word level: punctuation marks are tokens of their own (great! -> great !)

@@ -11,6 +11,7 @@ from typing import Literal
 
 import torch
 
+from seqlab.config import PathText
 from seqlab.data.csv_columns import value_column
 from seqlab.data.dates import DateIndex
 from seqlab.data.fill import check_max_gap
@@ -21,7 +22,7 @@ from seqlab.errors import SeqlabError
 
 @dataclass
 class SeriesData:
-    data: str | None = None  # a CSV file; none: the book's noisy sine
+    data: PathText | None = None  # a CSV file; none: the book's noisy sine
     column: str | None = None  # the CSV column to forecast; none: the file's only column besides its dates (several are refused, listing them)
     date_column: str | None = "auto"  # CSV column of ISO dates (increasing, evenly spaced); auto: one named date/time/timestamp/datetime, or an unnamed first column (pandas' index); none: no dates
     fill: Literal["none", "linear", "ffill"] = "none"  # a CSV's missing dates and empty/NaN cells: none refuses them; linear interpolates them between their neighbours; ffill carries the last value forward (empty rows before the first value are dropped; after the last, refused)

@@ -31,7 +31,7 @@ from typing import Iterable, Literal
 import torch
 from torch import nn
 
-from seqlab.config import RunConfig, to_dict, validated
+from seqlab.config import PathText, RunConfig, to_dict, validated
 from seqlab.data.corpora import LMCorpus
 from seqlab.data.sampling import LMBatches
 from seqlab.errors import SeqlabError
@@ -59,7 +59,7 @@ from seqlab.training.schedules import NTASGDTrigger, scaled_step, swap_in_averag
 @dataclass
 class DataConfig:
     dataset: str | None = None  # a registered data set: timemachine, tinyshakespeare, ptb, wikitext-2
-    data: str | None = None  # a UTF-8 text file (its last 10% held out) or a folder of train/valid[/test].txt
+    data: PathText | None = None  # a UTF-8 text file (its last 10% held out) or a folder of train/valid[/test].txt
     level: Literal["char", "word"] = "char"  # tokens: characters or whitespace-separated words (not for Chinese)
     max_tokens: int | None = None  # keep the first N tokens of the training split only (the book uses 10000; valid, test and the vocabulary come from the whole splits); none or -1: all of them
     min_freq: int = 0  # rarer training tokens become <unk>
