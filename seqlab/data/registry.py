@@ -37,7 +37,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Callable
 
 from seqlab.errors import SeqlabError
@@ -269,18 +269,22 @@ def run_data_file(typed: str, fingerprint: dict | None, run_folder: str | Path |
     moved away or changed since training is a clear error rather than a figure on other text. A
     checkpoint without a fingerprint gives the path as typed. A --data folder of splits likewise:
     the folder whose split files are the run's, each of them; `find_splits` names a folder's split
-    files (`split_files`: train/valid/test.txt; labelled text passes its own, of .csv/.tsv/.txt)."""
+    files (`split_files`: train/valid/test.txt; labelled text passes its own, of .csv/.tsv/.txt).
+    A path typed on Windows (data\\corpus.txt: here one file name, backslashes and all) is also
+    tried with its backslashes as folder separators (data/corpus.txt)."""
     if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("path"), str):
         return typed
     folder = isinstance(fingerprint.get("files"), dict)
     want = fingerprint.get("sha256")
-    candidates = [Path(fingerprint["path"]), Path(typed)]
-    if run_folder is not None and not Path(typed).is_absolute():
+    typed_as = [Path(typed)] + ([Path(PureWindowsPath(typed).as_posix())] if "\\" in typed else [])
+    candidates = [Path(fingerprint["path"]), *typed_as]
+    if run_folder is not None:
         # the guesses from the run's folder are never that folder itself: --data d4 --out runs/d4, d4
         # moved away, found runs/d4 (its parent / typed) and blamed it as the data "changed since
         # the run was trained"; a run written into its own --data folder is found at its own path
         run = _resolved(run_folder)
-        candidates += [p for p in (Path(run_folder) / typed, Path(run_folder).parent / typed) if _resolved(p) != run]
+        candidates += [p for t in typed_as if not t.is_absolute()
+                       for p in (Path(run_folder) / t, Path(run_folder).parent / t) if _resolved(p) != run]
     found = [p for p in dict.fromkeys(candidates) if (_is_dir(p) if folder else _is_file(p))]
     differs = {}
     for path in found:

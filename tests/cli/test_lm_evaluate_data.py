@@ -276,3 +276,24 @@ def test_a_folder_of_text_files_names_one_of_them(word_run, capsys):
     assert main(["evaluate", "--checkpoint", str(word_run / "run"), "--data", str(folder)]) == 2
     _one_line_error(capsys, f"{str(folder)!r} is a folder, not a text file: give a file in it, e.g. "
                             f"{str(folder / 'test.txt')!r}")
+
+
+def test_a_run_trained_on_windows_finds_its_relative_data_path_here(char_run, tmp_path, monkeypatch, capsys):
+    # its checkpoints hold --data as typed there, data\tiny.txt, and the absolute C:\... path: here the first
+    # is one odd file name, so `evaluate` said the data was "not there any more"
+    from checkpoint_edit import edit_meta  # tests/reliability, on the test path
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "tiny.txt").write_text(CHAR_TEXT)
+    (project / "run").mkdir()
+    expected, _ = _evaluate(capsys, char_run / "run")
+
+    def windows(meta):
+        meta["config"]["data"]["data"] = r"data\tiny.txt"
+        meta["data_file"]["path"] = r"C:\Users\me\project\data\tiny.txt"
+
+    edit_meta(char_run / "run" / "best.safetensors", windows, project / "run" / "best.safetensors")
+    monkeypatch.chdir(project)
+    result, _ = _evaluate(capsys, project / "run" / "best.safetensors")
+    assert {k: result[k] for k in ("ppl", "loss", "tokens")} == {k: expected[k] for k in ("ppl", "loss", "tokens")}

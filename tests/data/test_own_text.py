@@ -2,6 +2,7 @@
 --data folder of train/valid/test files."""
 
 import collections
+from pathlib import Path
 
 import pytest
 
@@ -242,3 +243,28 @@ def test_a_run_written_into_its_own_data_folder_still_finds_it(tmp_path, monkeyp
     (tmp_path / "same" / "best.safetensors").write_bytes(b"")
     assert registry.run_data_file("same", kept, tmp_path / "same") == str(tmp_path / "same")
     assert registry.run_data_file("same", kept, "same") == str(tmp_path / "same")
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_a_relative_data_path_typed_on_windows_is_found_here(tmp_path, monkeypatch, kind):
+    # a run trained on Windows with --data data\corpus.txt, evaluated here: 'data\corpus.txt' is one odd
+    # file name on Linux and macOS, so the data was "not there any more"
+    project = tmp_path / "project"
+    data = project / "data" / "corpus"
+    data.parent.mkdir(parents=True)
+    if kind == "folder":
+        kept = dict(registry.file_fingerprint(_splits(data), ["train.txt", "valid.txt", "test.txt"]))
+    else:
+        data.write_text(EN * 20)
+        kept = dict(registry.file_fingerprint(data))
+    kept["path"] = r"C:\Users\me\project\data\corpus"  # where the Windows run had it
+    monkeypatch.chdir(project)
+    assert registry.run_data_file(r"data\corpus", kept) == str(Path("data") / "corpus")
+    monkeypatch.chdir(tmp_path)  # from elsewhere: the path as typed, from the run folder's parent
+    assert registry.run_data_file(r"data\corpus", kept, project / "run") == str(data)
+    with pytest.raises(SeqlabError, match="is not there any more"):
+        registry.run_data_file(r"other\corpus", kept, project / "run")
+    if kind == "file":
+        data.write_text(EN * 21)
+        with pytest.raises(SeqlabError, match=r"'.*corpus' has changed since the run was trained"):
+            registry.run_data_file(r"data\corpus", kept, project / "run")
