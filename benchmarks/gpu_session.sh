@@ -58,7 +58,7 @@ step() {
     [ "$limit" -gt "$left" ] && limit=$left
     echo "== $name (at most ${limit}s): $*" | tee "$OUT/$name.log"
     local t0=$SECONDS
-    timeout "$limit" "$@" >> "$OUT/$name.log" 2>&1
+    timeout -k 30 "$limit" "$@" >> "$OUT/$name.log" 2>&1  # -k: a run that stops gracefully on TERM (saving, then testing) is killed 30 s on
     echo "== $name: exit $? after $((SECONDS - t0))s" | tee -a "$OUT/$name.log"
 }
 

@@ -41,7 +41,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Callable
 
 from seqlab.errors import SeqlabError
-from seqlab.fileio import atomic_write_bytes
+from seqlab.fileio import atomic_write_bytes, write_error_advice
 
 ENV_DATA = "SEQLAB_DATA"
 ENV_CACHE = "SEQLAB_CACHE"
@@ -427,4 +427,4 @@ def _download(remote: RemoteFile, target: Path, name: str) -> None:
         atomic_write_bytes(target, payload)
     except OSError as exc:
         raise SeqlabError(f"cannot save the download of {remote.relpath!r} to {target}: {exc.strerror or exc}; "
-                          "free some space or set SEQLAB_CACHE to a writable folder") from None
+                          f"{write_error_advice(exc, 'set SEQLAB_CACHE to a writable folder')}") from None

@@ -1,5 +1,6 @@
 """Data registry (SPEC §10): resolution order, checksums, offline errors, LM corpora."""
 
+import errno
 import hashlib
 import io
 import urllib.error
@@ -96,6 +97,34 @@ def test_download_verifies_and_extracts_zip_member(offline, monkeypatch):
     with pytest.raises(SeqlabError, match="fails its checksum.*nothing was kept"):
         dataset_file("toy")
     assert not (offline / "cache" / "toy" / "bad.txt").exists()
+
+
+@pytest.mark.parametrize("error,advice", [
+    (PermissionError(errno.EACCES, "Permission denied"), "fix the folder's permissions or set SEQLAB_CACHE"),
+    (OSError(errno.ENOSPC, "No space left on device"), "free some space or set SEQLAB_CACHE"),
+    (OSError(errno.EROFS, "Read-only file system"), "; set SEQLAB_CACHE to a writable folder"),
+])
+def test_a_download_that_cannot_be_saved_gets_advice_for_its_cause(offline, monkeypatch, error, advice):
+    # every failed save was told to "free some space", a permission error too
+    payload = b"hello world\n"
+    good = RemoteFile("toy/t.txt", hashlib.sha256(payload).hexdigest(), "http://example.invalid/t.txt")
+    monkeypatch.setitem(DATASETS, "toy", registry.Dataset("toy", {"t.txt": good}, "t.txt", "toy"))
+
+    class Response(io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+    def cannot_write(*a, **k):
+        raise error
+
+    monkeypatch.setattr(registry.urllib.request, "urlopen", lambda url, timeout: Response(payload))
+    monkeypatch.setattr(registry, "atomic_write_bytes", cannot_write)
+    with pytest.raises(SeqlabError, match="cannot save the download of 'toy/t.txt'") as exc:
+        dataset_file("toy")
+    assert advice in str(exc.value) and error.strerror in str(exc.value)
 
 
 def test_custom_text_file_corpus(tmp_path):
