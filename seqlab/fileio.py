@@ -30,7 +30,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        _replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -45,7 +45,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return path
 
 
-def _replace(src: str, dst: Path) -> None:
+def replace_file(src: str | Path, dst: str | Path) -> None:
     """os.replace; on Windows, a PermissionError is tried again REPLACE_TRIES times in all (see WINDOWS)."""
     wait = REPLACE_WAIT_S
     for _ in range(REPLACE_TRIES - 1):

@@ -4,6 +4,7 @@ again; and what a failed checkpoint write tells the user to do, by its cause."""
 import errno
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,38 @@ def test_a_failed_checkpoint_write_names_its_cause(error, says, not_says, window
     assert says in message and not_says not in message and "\n" not in message
     if isinstance(error, PermissionError):
         assert ("another program may have the file open" in message) == windows
+
+
+def test_overwrite_moves_the_old_run_aside_through_the_same_retries(tmp_path, monkeypatch):
+    # --overwrite moved the old run's files with a bare os.replace: on Windows one refusal while a
+    # `seqlab evaluate` read best.safetensors ended the new run before it began
+    from types import SimpleNamespace
+
+    from seqlab.training.run_folder import open_run_folder
+
+    monkeypatch.setattr(fileio, "WINDOWS", True, raising=False)
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in ("best.safetensors", "last.safetensors", "metrics.jsonl"):
+        (out / name).write_bytes(name.encode())
+    calls, waits = refuse(1, monkeypatch)
+    open_run_folder(SimpleNamespace(out=str(out), overwrite=True, resume=False), log=lambda *a: None)
+    assert waits == [0.05] and len(calls) >= 4  # the refused move, tried again, and the others
+    assert not (out / "best.safetensors").exists()  # moved aside for the new run
+
+
+def test_a_data_or_cache_folder_given_with_a_tilde_is_under_home(tmp_path, monkeypatch):
+    # SEQLAB_DATA="~/data" (quoted, so the shell left the ~) named a folder "~" in the current one
+    from seqlab.data import registry
+    from seqlab.data.corpora import dataset_file
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    bundled = Path(registry.__file__).parent / "resources" / "timemachine.txt"
+    (tmp_path / "data" / "timemachine.txt").write_bytes(bundled.read_bytes())
+    monkeypatch.setenv("SEQLAB_DATA", "~/data")
+    assert dataset_file("timemachine") == tmp_path / "data" / "timemachine.txt"
+    monkeypatch.setenv("SEQLAB_CACHE", "~/cache")
+    assert registry.cache_dir() == tmp_path / "cache"

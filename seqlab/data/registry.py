@@ -319,9 +319,9 @@ def _resolved(path: str | Path) -> Path:
 
 def cache_dir() -> Path:
     if os.environ.get(ENV_CACHE):
-        return Path(os.environ[ENV_CACHE])
+        return Path(os.environ[ENV_CACHE]).expanduser()  # (a quoted "~/x" reaches us unexpanded)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "seqlab"
+    return Path(base).expanduser() / "seqlab"
 
 
 def get_dataset(name: str) -> Dataset:
@@ -382,7 +382,7 @@ def dataset_file(name: str, file: str | None = None, *, path: str | Path | None 
         return _verify(path, remote)
     candidates = []
     if os.environ.get(ENV_DATA):
-        candidates.append(Path(os.environ[ENV_DATA]) / remote.relpath)
+        candidates.append(Path(os.environ[ENV_DATA]).expanduser() / remote.relpath)
     candidates.append(cache_dir() / remote.relpath)
     for candidate in candidates:
         if _is_file(candidate):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.errors import SeqlabError
-from seqlab.fileio import atomic_write_bytes, probe_writable
+from seqlab.fileio import atomic_write_bytes, probe_writable, replace_file
 from seqlab.training.checkpoint import NAMES
 from seqlab.training.checkpoint_meta import peek_epoch
 from seqlab.training.distributed import is_main_process
@@ -204,7 +204,7 @@ def open_run_folder(run: Any, log=print) -> Path:
     try:
         aside.mkdir()
         for name in held:
-            os.replace(folder / name, aside / name)
+            replace_file(folder / name, aside / name)
         atomic_write_bytes(aside / _MOVED, what.encode())  # only now may the new run write
     except OSError as exc:
         try:
@@ -254,7 +254,7 @@ def _settle_aside(folder: Path, log) -> None:
             (folder / name).unlink(missing_ok=True)
         marker.unlink()
     for path in aside.iterdir():  # without MOVED the folder holds none of these names
-        os.replace(path, folder / path.name)
+        replace_file(path, folder / path.name)
     aside.rmdir()
     if what is not None:
         log(f"--overwrite: the new run in {folder} stopped before its first checkpoint, so the run it was to "
