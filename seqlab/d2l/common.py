@@ -85,7 +85,30 @@ def load_array(data_arrays: Sequence[torch.Tensor], batch_size: int, is_train: b
 
 
 def use_svg_display() -> None:
-    """No-op: the notebook's inline format is left as the user set it."""
+    """Figures shown as SVG in a notebook, as the book's (set_figsize and Animator call it, as
+    there); outside a Jupyter kernel there is nothing to show, so nothing to do."""
+    if not _in_notebook():
+        return
+    try:
+        from matplotlib_inline import backend_inline  # (IPython's inline backend, with ipykernel)
+    except ImportError:
+        return
+    backend_inline.set_matplotlib_formats("svg")
+
+
+class QuietTuple(tuple):
+    """A tuple a notebook does not show as a cell's Out[]: what the book's functions that return
+    nothing return here (train_ch8's (ppl, speed)), so that their cells look as the book's."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+class QuietList(list):
+    """A list a notebook does not show as a cell's Out[] (train_seq2seq's losses; see QuietTuple)."""
+
+    def _ipython_display_(self) -> None:
+        pass
 
 
 def _pyplot():
@@ -96,6 +119,7 @@ def _pyplot():
 
 def set_figsize(figsize=(3.5, 2.5)) -> None:
     """The size of the figures pyplot makes next (the book's 2.4)."""
+    use_svg_display()
     _pyplot().rcParams["figure.figsize"] = figsize
 
 
@@ -122,7 +146,8 @@ def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
          yscale="linear", fmts=("-", "m--", "g-.", "r:"), figsize=(3.5, 2.5), axes=None,
          path: str | None = None):
     """The book's `plot`: draws on `axes` (pyplot's current axes by default, cleared first, so a
-    notebook shows it under the cell); also saves to `path` (PNG) when given. Returns the axes."""
+    notebook shows it under the cell); also saves to `path` (PNG) when given. Returns None, as the
+    book's (a notebook shows no Out[] under the figure): the axes drawn on are `axes` or `plt.gca()`."""
     if axes is None:
         set_figsize(figsize)
         axes = _pyplot().gca()
@@ -145,7 +170,6 @@ def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
         from seqlab.plotting import save_figure
 
         save_figure(axes.figure, path)
-    return axes
 
 
 def _in_notebook() -> bool:
@@ -166,6 +190,7 @@ class Animator:
 
     def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
                  yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5)):
+        use_svg_display()
         self.fig, axes = _pyplot().subplots(nrows, ncols, figsize=figsize)
         self.axes = [axes] if nrows * ncols == 1 else list(np.ravel(axes))
         self._axes_args = (xlabel, ylabel, xlim, ylim, xscale, yscale, legend or [])
@@ -208,7 +233,8 @@ class Animator:
 
 def show_list_len_pair_hist(legend, xlabel, ylabel, xlist, ylist):
     """Histogram of the lengths of paired lists (the book's 9.5: source vs target sentence lengths);
-    the second series is hatched. Returns the axes."""
+    the second series is hatched (on pyplot's current axes, `plt.gca()`). Returns None, as the book's:
+    a notebook shows no Out[] under the figure."""
     set_figsize()
     plt = _pyplot()
     _, _, patches = plt.hist([[len(seq) for seq in xlist], [len(seq) for seq in ylist]])
@@ -217,4 +243,3 @@ def show_list_len_pair_hist(legend, xlabel, ylabel, xlist, ylist):
     for patch in patches[1].patches:
         patch.set_hatch("/")
     plt.legend(legend)
-    return plt.gca()

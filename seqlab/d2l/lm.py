@@ -22,7 +22,7 @@ import math
 import torch
 from torch import nn
 
-from seqlab.d2l.common import Animator, _in_notebook, check_reiterable
+from seqlab.d2l.common import Animator, QuietTuple, _in_notebook, check_reiterable
 from seqlab.generation.sampling import predict_ch8
 from seqlab.models.cells import (get_gru_params, get_lstm_params, get_params, gru, init_gru_state,
                                  init_lstm_state, init_rnn_state, lstm, rnn)
@@ -74,7 +74,8 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False, *,
               plot_path: str | None = None, verbose: bool = True):
     """The book's training function (see the module's docstring); `plot_path` also saves the
-    perplexity curve as a PNG, `verbose=False` prints nothing."""
+    perplexity curve as a PNG, `verbose=False` prints nothing. Returns the last epoch's (perplexity,
+    tokens/sec), a tuple a notebook does not show as the cell's Out[] (the book returns None)."""
     check_count(num_epochs, "num_epochs")
     check_reiterable(train_iter, "train_iter", num_epochs, "the SeqDataLoader of load_data_time_machine")
     loss = nn.CrossEntropyLoss()
@@ -108,7 +109,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
         from seqlab.plotting import plot_curves
 
         plot_curves(plot_path, epochs, {"train": ppls}, xlabel="epoch", ylabel="perplexity")
-    return ppl, speed
+    return QuietTuple((ppl, speed))  # (the book returns None: a notebook shows no Out[] for either)
 
 
 def evaluate_ppl(net, corpus, device, batch_size: int = 1, num_steps: int = 35) -> float:
