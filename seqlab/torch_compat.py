@@ -39,6 +39,19 @@ else:  # torch 2.2
         return torch._dynamo.is_compiling()
 
 
+def _fx_tracing() -> bool:
+    # torch.fx's own flag: its is_fx_tracing() logs a warning on newer torch, which also sets the flag
+    # under torch.export (already is_compiling there)
+    return bool(getattr(torch.fx._symbolic_trace, "_is_fx_tracing_flag", False))
+
+
+def tracing() -> bool:
+    """Whether a tracer or compiler runs the code: torch.compile / torch.export, torch.jit.trace,
+    torch.fx.symbolic_trace. A model's input checks that read tensor values (a host sync, a graph
+    break, a data-dependent export error) or test Python types (fx passes Proxies) stand aside there."""
+    return is_compiling() or torch.jit.is_tracing() or _fx_tracing()
+
+
 def _to_float32(value):
     """As torch's own cast_inputs: CPU floating tensors but float64, which is left as it is."""
     if (isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype is not torch.float64

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int
-from seqlab.torch_compat import autocast_enabled, is_compiling
+from seqlab.torch_compat import autocast_enabled, tracing
 
 State = torch.Tensor | tuple | list | None
 
@@ -160,9 +160,9 @@ def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "t
 
 
 def ids_readable_here(X: torch.Tensor) -> bool:
-    """Whether a model may read its token ids' values: on the CPU, outside torch.compile (see
-    `check_model_input` for why not on CUDA)."""
-    return X.device.type == "cpu" and not is_compiling()
+    """Whether a model may read its token ids' values: on the CPU, outside torch.compile/export,
+    jit.trace and fx (see `check_model_input` for why not on CUDA)."""
+    return X.device.type == "cpu" and not tracing()
 
 
 def out_of_range_id(X: torch.Tensor, size: int) -> int | None:
