@@ -170,9 +170,12 @@ class RNNModel(nn.Module):
 class RNNModelScratch(nn.Module):
     """The book's RNN from scratch: `forward_fn(one_hot(X.T), state, params)`.
 
-    `params` stays the list of tensors `get_params` made (the book clips and updates
-    `net.params`); they are also registered as this module's parameters so that
-    optimisers, `state_dict` and checkpoints see them.
+    The tensors `get_params` made are registered as this module's parameters (optimisers,
+    `state_dict` and checkpoints see them); `net.params` is the list of them in `get_params`'
+    order (the book clips and updates `net.params`), read at each use from the registered
+    parameters, so that forward runs on whatever replaced them: `torch.func.functional_call`'s
+    weights, `load_state_dict(..., assign=True)`'s, `.double()`'s. The state `init_state` makes
+    is given the parameters' dtype (the book's makes float32 zeros).
     """
 
     def __init__(self, vocab_size: int, num_hiddens: int, device, get_params: Callable, init_state: Callable,
@@ -183,18 +186,32 @@ class RNNModelScratch(nn.Module):
         self._state_shapes_by_batch: dict = {}
         self._plist = nn.ParameterList([nn.Parameter(p.detach()) for p in get_params(vocab_size, num_hiddens,
                                                                                         device)])
-        self.params = list(self._plist)
         self.init_state, self.forward_fn = init_state, forward_fn
+
+    @property
+    def params(self) -> list[torch.Tensor]:
+        # (not a list kept from __init__: functional_call and load_state_dict(assign=True) swap the
+        # registered tensors, and a kept list would go on feeding forward the old ones, silently)
+        return list(self._plist)
+
+    @params.setter
+    def params(self, tensors) -> None:  # the book's plain attribute could be set: these become the parameters
+        tensors = list(tensors)
+        if len(tensors) != len(self._plist):
+            raise SeqlabError(f"params must be {len(self._plist)} tensors (get_params' list), got {len(tensors)}")
+        for k, t in enumerate(tensors):
+            self._plist[k] = t  # (a tensor that is not a Parameter becomes one)
 
     def forward(self, X: torch.Tensor, state=None):
         check_model_input(X, self.vocab_size)
+        params = self.params
         if state is None:
             state = self.begin_state(X.shape[0], X.device)
         shapes = self._state_shapes(X.shape[0])
         if shapes is not None:  # a wrong batch would broadcast into wrong logits, silently
             check_state(state, shapes, X.shape[0])
-        X = F.one_hot(X.T.long(), self.vocab_size).to(self.params[0].dtype)  # (T, B, V)
-        return self.forward_fn(X, state, self.params)  # (T*B, V), state
+        X = F.one_hot(X.T.long(), self.vocab_size).to(params[0].dtype)  # (T, B, V)
+        return self.forward_fn(X, state, params)  # (T*B, V), state
 
     def _state_shapes(self, batch_size: int):
         # init_state is the caller's function (the book's returns a tuple of (B, H) zeros): ask it
@@ -210,14 +227,24 @@ class RNNModelScratch(nn.Module):
 
     def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
-        return self.init_state(check_count(batch_size, "batch_size"), self.num_hiddens,
-                               device or self.params[0].device)
+        first = self._plist[0]
+        state = self.init_state(check_count(batch_size, "batch_size"), self.num_hiddens, device or first.device)
+        return _to_dtype(state, first.dtype)
 
 
 def _shapes_of(state):
     if isinstance(state, torch.Tensor):
         return tuple(state.shape)
     return type(state)(_shapes_of(s) for s in state)
+
+
+def _to_dtype(state, dtype: torch.dtype):
+    """`state` (a tensor, or a tuple/list of them) with its floating tensors in `dtype`."""
+    if isinstance(state, torch.Tensor):
+        return state.to(dtype) if state.is_floating_point() else state
+    if isinstance(state, (tuple, list)):
+        return type(state)(_to_dtype(s, dtype) for s in state)
+    return state
 
 
 class RegularizedRNNModel(nn.Module):

@@ -1,0 +1,73 @@
+"""The LMs through PyTorch's deploy tools: torch.func.functional_call and load_state_dict(assign=True)
+on the book's RNNModelScratch."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from seqlab.models.cells import get_lstm_params, get_params, init_lstm_state, init_rnn_state, lstm, rnn
+from seqlab.models.lm import RNNModelScratch
+
+V = 13
+
+
+def _scratch(seed=0, lstm_cell=False):
+    torch.manual_seed(seed)
+    if lstm_cell:
+        return RNNModelScratch(V, 8, "cpu", get_lstm_params, init_lstm_state, lstm)
+    return RNNModelScratch(V, 8, "cpu", get_params, init_rnn_state, rnn)
+
+
+def _ids(B=2, T=5, seed=1):
+    return torch.randint(0, V, (B, T), generator=torch.Generator().manual_seed(seed))
+
+
+# --- the book's RNNModelScratch reads its weights through the module ---
+
+def test_book_scratch_forward_runs_on_functional_call_weights():
+    # was: forward read a list kept from __init__, so the zero weights were ignored (|logit| 1e-3)
+    net = _scratch()
+    X = _ids()
+    zeros = {name: torch.zeros_like(p) for name, p in net.named_parameters()}
+    out, (H,) = functional_call(net, zeros, (X, net.begin_state(2)))
+    assert torch.equal(out, torch.zeros(5 * 2, V)) and torch.equal(H, torch.zeros(2, 8))
+    assert net(X)[0].abs().max() > 0  # the module's own weights are back after the call
+
+
+def test_book_scratch_load_state_dict_assign_takes_effect():
+    src, dst = _scratch(0), _scratch(1)
+    X = _ids()
+    dst.load_state_dict(copy.deepcopy(src.state_dict()), assign=True)
+    torch.testing.assert_close(dst(X)[0], src(X)[0])  # was: dst's old outputs, silently
+
+
+def test_book_scratch_params_are_the_registered_parameters_in_the_books_order():
+    net = _scratch(lstm_cell=True)
+    assert len(net.params) == 14  # (W_x*, W_h*, b_*) x 4 gates, W_hq, b_q
+    assert all(a is b for a, b in zip(net.params, net.parameters()))
+    W_xi = net.params[0]
+    with torch.no_grad():  # the book's sgd(net.params, ...) updates the model in place
+        for p in net.params:
+            p -= 1.0
+    assert net.params[0] is W_xi and torch.equal(net._plist[0], W_xi)
+    net.params = [p.detach() * 0 for p in net.params]  # (the book's plain attribute could be assigned)
+    assert all(isinstance(p, nn.Parameter) and not p.any() for p in net.parameters())
+    assert not net(_ids())[0].any()
+
+
+@pytest.mark.parametrize("lstm_cell", [False, True], ids=["rnn", "lstm"])
+def test_book_scratch_in_float64(lstm_cell):
+    # was: begin_state's float32 zeros, and forward failed in the first matmul
+    net = _scratch(lstm_cell=lstm_cell)
+    X = _ids()
+    want, _ = net(X)
+    double = copy.deepcopy(net).double()
+    assert all(s.dtype == torch.float64 for s in double.begin_state(2))
+    got, state = double(X)
+    assert got.dtype == torch.float64 and all(s.dtype == torch.float64 for s in state)
+    torch.testing.assert_close(got.float(), want, rtol=1e-5, atol=1e-5)
+    got2, _ = double(X, double.begin_state(batch_size=2, device="cpu"))
+    torch.testing.assert_close(got2, got)
