@@ -85,7 +85,18 @@ def _head(net: RNNModel | RegularizedRNNModel, Y: torch.Tensor, inputs: torch.Te
     if targets is None:
         return net.linear(Y)
     check_targets(targets, inputs, net.vocab_size, "the inputs'")
-    return output_losses(Y, net.linear, targets.T, fused=net.fused_loss).sum()
+    # (the fused step reads the layer's weight matrix: not one quantize_dynamic's int8 layer has)
+    fused = net.fused_loss and isinstance(net.linear, nn.Linear)
+    return output_losses(Y, net.linear, targets.T, fused=fused).sum()
+
+
+def _register_float_like(net: nn.Module) -> None:
+    """`net._float_like`: an empty tensor of the model's float dtype and device, which its state
+    and one-hot input take. A buffer follows .to()/.double()/.half() as the weights do, and stays
+    float32 where quantize_dynamic swaps the LSTM and output layers for int8 ones (whose `weight`
+    is a method: there is no weight to read the dtype from). Non-persistent: not in state_dict,
+    so checkpoints keep their keys and older ones load."""
+    net.register_buffer("_float_like", torch.empty(0), persistent=False)
 
 
 TIED_INIT_RANGE = 0.1  # a tied embedding/output matrix starts U(-0.1, 0.1) (pytorch/examples, AWD-LSTM)
@@ -118,6 +129,7 @@ class RNNModel(nn.Module):
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
         self.num_hiddens = rnn_layer.hidden_size
+        _register_float_like(self)
         self.num_directions = 2 if rnn_layer.bidirectional else 1
         # plain attributes, read per batch (each self.rnn goes through nn.Module.__getattr__)
         self._state_rows = self.num_directions * rnn_layer.num_layers  # (layers*dirs, B, H)
@@ -145,13 +157,13 @@ class RNNModel(nn.Module):
     def forward(self, inputs: torch.Tensor, state=None, *, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
         if state is not None:  # of the weights' dtype, scratch and fused layers alike
-            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], self.linear.weight.dtype)
+            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], self._float_like.dtype)
         if self.embedding is not None:
             X = self.drop(self.embedding(inputs.T))  # (T, B, E)
         elif getattr(self.rnn, "fast", False):  # a scratch layer looks the rows up: no one-hot tensor
             X = inputs.T.long()  # (T, B) ids
         else:
-            X = F.one_hot(inputs.T.long(), self.vocab_size).to(self.linear.weight.dtype)  # (T, B, V)
+            X = F.one_hot(inputs.T.long(), self.vocab_size).to(self._float_like.dtype)  # (T, B, V)
         Y_raw, state = self.rnn(X, state)  # (T, B, dirs*H)
         Y = self.drop(Y_raw)
         self.outputs = (Y_raw, Y) if self.keep_outputs else None
@@ -164,7 +176,7 @@ class RNNModel(nn.Module):
     def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
         shapes = self._state_shapes(check_count(batch_size, "batch_size"))
-        return _zeros(shapes, device or self.linear.weight.device, self.linear.weight.dtype)
+        return _zeros(shapes, device or self._float_like.device, self._float_like.dtype)
 
 
 class RNNModelScratch(nn.Module):
@@ -273,6 +285,7 @@ class RegularizedRNNModel(nn.Module):
         if layers < 1:
             raise SeqlabError(f"layers must be >= 1, got {layers}")
         self.vocab_size, self.num_hiddens, self.cell = vocab_size, hidden, cell
+        _register_float_like(self)
         self.dropout_embed = _check_p(dropout_embed, "dropout_embed")
         self.embedding = nn.Embedding(vocab_size, embed_size)
         # the last layer has the embedding's size when the output layer reuses the embedding
@@ -302,7 +315,7 @@ class RegularizedRNNModel(nn.Module):
     def forward(self, inputs: torch.Tensor, state=None, *, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
         if state is not None:
-            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], self.linear.weight.dtype)
+            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], self._float_like.dtype)
         words = inputs.T.long()  # (T, B)
         X = embedding_dropout(self.embedding, words, self.dropout_embed, self.training)  # (T, B, E)
         X = self.drop(self.lock_in(X))
@@ -324,7 +337,7 @@ class RegularizedRNNModel(nn.Module):
     def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
         shapes = self._state_shapes(check_count(batch_size, "batch_size"))
-        return _zeros(shapes, device or self.linear.weight.device, self.linear.weight.dtype)
+        return _zeros(shapes, device or self._float_like.device, self._float_like.dtype)
 
 
 def layer_sizes(net: RNNModel | RegularizedRNNModel) -> list[int]:

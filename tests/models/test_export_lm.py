@@ -1,15 +1,17 @@
 """The LMs through PyTorch's deploy tools: torch.func.functional_call and load_state_dict(assign=True)
-on the book's RNNModelScratch."""
+on the book's RNNModelScratch, dynamic int8 quantization."""
 
 import copy
+import warnings
 
 import pytest
 import torch
 from torch import nn
 from torch.func import functional_call
 
+from seqlab.generation.sampling import generate_ids
 from seqlab.models.cells import get_lstm_params, get_params, init_lstm_state, init_rnn_state, lstm, rnn
-from seqlab.models.lm import RNNModelScratch
+from seqlab.models.lm import ModelConfig, RNNModelScratch, build_lm
 
 V = 13
 
@@ -71,3 +73,55 @@ def test_book_scratch_in_float64(lstm_cell):
     torch.testing.assert_close(got.float(), want, rtol=1e-5, atol=1e-5)
     got2, _ = double(X, double.begin_state(batch_size=2, device="cpu"))
     torch.testing.assert_close(got2, got)
+
+
+# --- dynamic int8 quantization (the PyTorch tutorial's deploy step for an LSTM LM) ---
+
+_CONFIGS = {
+    "embedding": ModelConfig(cell="lstm", hidden=16, embed=8),
+    "one-hot": ModelConfig(cell="lstm", hidden=16, layers=2),
+    "regularized": ModelConfig(cell="lstm", hidden=16, embed=8, dropout_input=0.1),
+    "tied": ModelConfig(cell="lstm", hidden=16, embed=16, tie_weights=True),
+}
+
+
+def _quantized(net):
+    with warnings.catch_warnings():  # (torch.ao.quantization's deprecation notices)
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(net), {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+
+
+@pytest.mark.parametrize("name", list(_CONFIGS))
+def test_dynamically_quantized_lm_runs_and_stays_close(name):
+    # was: AttributeError ('function' object has no attribute 'device'/'dtype'): a quantized
+    # Linear's .weight is a method; begin_state, forward(X, state) and generation all read it
+    torch.manual_seed(0)
+    net = build_lm(_CONFIGS[name], V).eval()
+    q = _quantized(net)
+    assert not isinstance(q.linear, nn.Linear)  # (it was quantized)
+    X, Y = _ids(seed=1), _ids(seed=2)
+    state = q.begin_state(2)
+    assert all(t.dtype == torch.float32 for t in (state if isinstance(state, tuple) else state[0]))
+    with torch.no_grad():
+        want, _ = net(X, net.begin_state(2))
+        got, _ = q(X, state)
+        loss, _ = q(X, q.begin_state(2), targets=Y)  # a quantized model's perplexity (the fused step skipped)
+        want_loss, _ = net(X, net.begin_state(2), targets=Y)
+    torch.testing.assert_close(got, want, rtol=0, atol=0.05)  # int8 weights' error
+    torch.testing.assert_close(loss, want_loss, rtol=0.02, atol=0)
+    ids = generate_ids(q, [1, 2, 3], 6)
+    assert len(ids) == 9 and all(0 <= i < V for i in ids)
+
+
+def test_float_like_buffer_follows_the_weights_and_stays_out_of_checkpoints():
+    torch.manual_seed(0)
+    for config in (_CONFIGS["one-hot"], _CONFIGS["regularized"]):
+        net = build_lm(config, V).eval()
+        keys = list(net.state_dict())
+        assert not any("float_like" in k for k in keys)
+        fresh = build_lm(config, V)
+        fresh.load_state_dict(net.state_dict())  # strict: the keys of existing checkpoints
+        double = copy.deepcopy(net).double()
+        state = double.begin_state(2)
+        assert (state[0] if isinstance(state, tuple) else state[0][0]).dtype == torch.float64
+        torch.testing.assert_close(double(_ids(), state)[0].float(), net(_ids())[0], rtol=1e-4, atol=1e-5)
