@@ -29,7 +29,8 @@ are `Y.T.reshape(-1)`.
 The training loss: `forward(X, state, targets=Y)` returns the summed cross-entropy
 instead of the logits, computed with the output layer as one autograd step on the CPU
 (seqlab.models.fused_loss: no (T*B, V) log-softmax or gradient buffers; `fused_loss =
-False` or ModelConfig.fast = False turns it off).
+False` or ModelConfig.fast = False turns it off). `targets` may also come third positionally,
+`forward(X, state, Y)`: the legacy ONNX exporter passes every defaulted parameter that way.
 
 AR/TAR: with `keep_outputs = True` a model keeps its last forward pass's last-layer
 outputs, `outputs = (raw (T, B, H), dropped (T, B, H))`, for the training loop's
@@ -154,7 +155,7 @@ class RNNModel(nn.Module):
             # gives logits of std ~sqrt(E) / 2 (train ppl 13,821 vs 1,789 after 60k PTB tokens)
             init_embedding_and_output(self, TIED_INIT_RANGE)
 
-    def forward(self, inputs: torch.Tensor, state=None, *, targets: torch.Tensor | None = None):
+    def forward(self, inputs: torch.Tensor, state=None, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
         if state is not None:  # of the weights' dtype, scratch and fused layers alike
             check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], self._float_like.dtype)
@@ -312,7 +313,7 @@ class RegularizedRNNModel(nn.Module):
             init_embedding_and_output(self, TIED_INIT_RANGE)
         # untied: nn.Embedding's N(0, 1), a strong input signal from the first step (char models)
 
-    def forward(self, inputs: torch.Tensor, state=None, *, targets: torch.Tensor | None = None):
+    def forward(self, inputs: torch.Tensor, state=None, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
         if state is not None:
             check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], self._float_like.dtype)

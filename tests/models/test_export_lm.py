@@ -1,5 +1,5 @@
 """The LMs through PyTorch's deploy tools: torch.func.functional_call and load_state_dict(assign=True)
-on the book's RNNModelScratch, dynamic int8 quantization."""
+on the book's RNNModelScratch, dynamic int8 quantization, the legacy ONNX exporter's positional call."""
 
 import copy
 import warnings
@@ -125,3 +125,36 @@ def test_float_like_buffer_follows_the_weights_and_stays_out_of_checkpoints():
         state = double.begin_state(2)
         assert (state[0] if isinstance(state, tuple) else state[0][0]).dtype == torch.float64
         torch.testing.assert_close(double(_ids(), state)[0].float(), net(_ids())[0], rtol=1e-4, atol=1e-5)
+
+
+# --- targets positional-or-keyword (the legacy ONNX exporter passes defaults positionally) ---
+
+@pytest.mark.parametrize("name", ["embedding", "regularized"])
+def test_targets_may_come_third_positionally(name):
+    torch.manual_seed(0)
+    net = build_lm(_CONFIGS[name], V).eval()
+    X, Y = _ids(seed=1), _ids(seed=2)
+    want, _ = net(X, net.begin_state(2), targets=Y)
+    got, _ = net(X, net.begin_state(2), Y)  # was TypeError: takes from 2 to 3 positional arguments
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    got, _ = net(X, None, Y)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["embedding", "one-hot", "regularized"])
+def test_legacy_onnx_export(name, tmp_path):
+    pytest.importorskip("onnx")  # (not a seqlab dependency: the test runs where it is installed)
+    torch.manual_seed(0)
+    net = build_lm(_CONFIGS[name], V).eval()
+    X, state = _ids(), net.begin_state(2)
+    path = tmp_path / "lm.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (X, state), str(path), dynamo=False)  # was TypeError (targets keyword-only)
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(str(path))
+    flat = [X] + [t for s in (state if isinstance(state, list) else [state]) for t in s]
+    got = session.run(None, {i.name: t.numpy() for i, t in zip(session.get_inputs(), flat)})[0]
+    with torch.no_grad():
+        want = net(X, state)[0].numpy()
+    assert abs(got - want).max() < 1e-5
