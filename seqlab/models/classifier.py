@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int, is_int
+from seqlab.torch_compat import tracing
 from seqlab.training.common import check_model_input
 
 
@@ -30,12 +31,13 @@ def check_features(x, input_size: int) -> None:
                           "one time step")
 
 
-def check_lengths(lengths, tokens: torch.Tensor) -> torch.Tensor:
+def check_lengths(lengths, tokens: torch.Tensor) -> torch.Tensor | None:
     """A TextClassifier batch's lengths (B,), each in 1..T, as the CPU int64 tensor packing wants;
-    a tensor, or a list/tuple of ints (as pack_padded_sequence takes); None: every text T long."""
+    a tensor, or a list/tuple of ints (as pack_padded_sequence takes); None stays None (every text
+    T long: nothing to pack)."""
     B, T = tokens.shape
     if lengths is None:
-        return torch.full((B,), T, dtype=torch.long)
+        return None
     if isinstance(lengths, (list, tuple)) and all(map(is_int, lengths)):
         lengths = torch.tensor([int(n) for n in lengths], dtype=torch.long)
     if (not isinstance(lengths, torch.Tensor) or lengths.is_floating_point() or lengths.is_complex()
@@ -77,7 +79,8 @@ class SequenceClassifier(nn.Module):
         self.fc = nn.Linear(hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_features(x, self.input_size)  # (B, T, D)
+        if not tracing():  # (fx passes a Proxy, which has no dtype or shape to check)
+            check_features(x, self.input_size)  # (B, T, D)
         _, state = self.rnn(x)
         h_n = state[0] if self.cell == "lstm" else state  # (layers, B, H)
         return self.fc(h_n[-1])  # (B, H) -> (B, C)
@@ -93,6 +96,11 @@ class TextClassifier(nn.Module):
     beside a longer one. Bidirectional: the forward direction's state after the last token beside
     the backward direction's after the first (each has read the whole text). `dropout` acts on the
     embeddings, between layers and on the classified state.
+
+    Under torch.compile/export, jit.trace and fx (`tracing()`), which cannot follow packing or
+    read the lengths' values: the input checks stand aside, and a left-to-right model reads the
+    padded batch whole and takes the top layer's output after each text's last token (the same
+    state: nothing after a step reaches it). Without lengths nothing is packed either way.
     """
 
     def __init__(self, vocab_size: int, num_classes: int, *, embed: int = 128, hidden: int = 128, layers: int = 1,
@@ -114,12 +122,27 @@ class TextClassifier(nn.Module):
         self.fc = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        check_model_input(tokens, self.embedding.num_embeddings)
-        lengths = check_lengths(lengths, tokens)  # None: no padding, each row is a whole text
+        if not tracing():  # (they test Python types, which fx's Proxies fail, and read the lengths' values)
+            check_model_input(tokens, self.embedding.num_embeddings)
+            lengths = check_lengths(lengths, tokens)  # None: no padding, each row is a whole text
         emb = self.drop(self.embedding(tokens))  # (B, T) -> (B, T, E)
-        # lengths on the CPU, as packing wants them; enforce_sorted=False: the state comes back in batch order
-        packed = nn.utils.rnn.pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
-        _, state = self.rnn(packed)
+        if lengths is None:  # every row a whole text: nothing to pack (the same state as packed)
+            _, state = self.rnn(emb)
+        elif tracing() and not self.bidirectional:
+            out, _ = self.rnn(emb)  # (B, T, H), the top layer's: padding read too, but no earlier step sees it
+            return self.fc(self.drop(_at_lengths(out, lengths)))  # (B, C)
+        else:
+            # lengths on the CPU, as packing wants them; enforce_sorted=False: the state comes back in batch order
+            packed = nn.utils.rnn.pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
+            _, state = self.rnn(packed)
         h_n = state[0] if self.cell == "lstm" else state  # (layers * directions, B, H), the top layer last
         last = torch.cat([h_n[-2], h_n[-1]], dim=1) if self.bidirectional else h_n[-1]  # (B, directions * H)
         return self.fc(self.drop(last))  # (B, C)
+
+
+def _at_lengths(out: torch.Tensor, lengths) -> torch.Tensor:
+    """`out` (B, T, H) at each row's step lengths[b] - 1: (B, H)."""
+    if isinstance(lengths, (list, tuple)):
+        lengths = torch.tensor(lengths)
+    last = (lengths.long() - 1).to(out.device)  # (B,)
+    return out.gather(1, last.view(-1, 1, 1).expand(-1, 1, out.shape[2])).squeeze(1)  # (B, 1, H) -> (B, H)
