@@ -284,6 +284,31 @@ def copy_from_fused(cell: ScratchCell, fused: nn.RNNBase, layer: int = 0, revers
         cell.b.copy_(b_ih + b_hh)
 
 
+@torch.no_grad()
+def copy_to_fused(cell: ScratchCell, fused: nn.RNNBase, layer: int = 0, reverse: bool = False) -> None:
+    """The inverse of `copy_from_fused`: load a scratch cell into one layer (and direction) of an
+    nn.RNN/GRU/LSTM of its mode and sizes. The weights are transposed (W_x (D, G*H) -> weight_ih
+    (G*H, D)); a GRU's two biases go to their twins (b_h sits inside the reset product), an RNN's
+    or LSTM's one bias b = b_ih + b_hh all to bias_ih, with bias_hh zero. A fused layer built with
+    bias=False takes a cell whose biases are zero."""
+    if isinstance(cell, PeepholeLSTMCell):
+        raise SeqlabError("the peephole LSTM has no fused twin (nn.LSTM's gates read h_{t-1}, the peephole's "
+                          "c_{t-1}): it runs as a scratch layer only")
+    if isinstance(cell, GRUCell) and not cell.reset_after:
+        raise SeqlabError("a GRU cell with reset_after=False (the book's candidate, reset before the recurrent "
+                          "product) has no fused twin: nn.GRU resets after it")
+    sfx = f"_l{layer}" + ("_reverse" if reverse else "")
+    getattr(fused, "weight_ih" + sfx).copy_(cell.W_x.T)  # (G*H, D)
+    getattr(fused, "weight_hh" + sfx).copy_(cell.W_h.T)  # (G*H, H)
+    b_hh = cell.b_h if isinstance(cell, GRUCell) else torch.zeros_like(cell.b)
+    if fused.bias:
+        getattr(fused, "bias_ih" + sfx).copy_(cell.b)
+        getattr(fused, "bias_hh" + sfx).copy_(b_hh)
+    elif cell.b.any() or b_hh.any():
+        raise SeqlabError("the fused layer has no biases (bias=False) but the scratch cell's are not zero: "
+                          "build it with bias=True")
+
+
 # --- the book's functional form (sections 8.5, 9.1, 9.2) ----------------------------------
 #
 # Parameters are a plain list of tensors; `inputs` is one-hot (T, B, V); the result is

@@ -8,7 +8,9 @@ behaves exactly like `nn.RNN`/`nn.GRU`/`nn.LSTM` with `batch_first=False`:
 
 so `make_rnn_layer(..., impl="scratch")` and `impl="fused"` are interchangeable inside
 `RNNModel`. Unlike the fused layers it also reads token ids (T, B) as one-hot input
-(a row lookup, see `ScratchCell.project`). `ScratchRNN.from_fused(layer)` copies a fused layer's weights (parity tests).
+(a row lookup, see `ScratchCell.project`). `ScratchRNN.from_fused(layer)` copies a fused layer's
+weights (parity tests); `scratch.to_fused()` is the way back (a scratch-trained layer run as
+nn.LSTM: cuDNN, ONNX's recurrent ops, quantize_dynamic).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.models.cells import CELLS, check_sequence, copy_from_fused, make_cell
+from seqlab.models.cells import CELLS, check_sequence, copy_from_fused, copy_to_fused, make_cell
 from seqlab.models.regularization import _check_p
 from seqlab.torch_compat import autocast_enabled
 from seqlab.training.common import check_count, check_state
@@ -155,6 +157,27 @@ class ScratchRNN(nn.Module):
                     if hasattr(cell, name):
                         getattr(cell, name).requires_grad_(False)
         return net
+
+    def to_fused(self) -> nn.RNNBase:
+        """This layer as an nn.RNN/GRU/LSTM with its weights (the inverse of `from_fused`): the same
+        mode, nonlinearity, sizes, layers, directions, dropout, dtype and device, and the same outputs
+        and weight gradients (cells.copy_to_fused). A layer whose biases are all frozen at zero (from_fused
+        of a bias=False layer) gives one built with bias=False. The peephole LSTM has no fused twin."""
+        if self.mode == "peephole":
+            raise SeqlabError("the peephole LSTM has no fused twin (nn.LSTM's gates read h_{t-1}, the peephole's "
+                              "c_{t-1}): it runs as a scratch layer only")
+        ref = self.cells[0].W_x
+        biases = [getattr(c, name) for c in self.cells for name in ("b", "b_h") if hasattr(c, name)]
+        bias = not all(not b.requires_grad and not b.any() for b in biases)
+        kwargs = {"nonlinearity": self.cells[0].nonlinearity} if self.mode == "rnn" else {}
+        fused = _FUSED[self.mode](self.input_size, self.hidden_size, self.num_layers, bias=bias,
+                                  bidirectional=self.bidirectional,
+                                  dropout=self.dropout if self.num_layers > 1 else 0.0,  # (as make_rnn_layer)
+                                  dtype=ref.dtype, device=ref.device, **kwargs)
+        for layer in range(self.num_layers):
+            for d in range(self.num_directions):
+                copy_to_fused(self.cells[layer * self.num_directions + d], fused, layer, reverse=d == 1)
+        return fused.train(self.training)
 
 
 def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
