@@ -16,6 +16,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.seq2seq import Decoder, check_tokens, output_token_losses
+from seqlab.training.common import recorded_by_tracer
 
 
 def masked_softmax(X: torch.Tensor, valid_lens: torch.Tensor | None) -> torch.Tensor:
@@ -28,7 +29,7 @@ def masked_softmax(X: torch.Tensor, valid_lens: torch.Tensor | None) -> torch.Te
     """
     if valid_lens is None:
         return torch.softmax(X, dim=-1)
-    if X.dim() != 3 or valid_lens.shape not in (X.shape[:1], X.shape[:2]):
+    if not recorded_by_tracer() and (X.dim() != 3 or valid_lens.shape not in (X.shape[:1], X.shape[:2])):
         raise SeqlabError(f"valid_lens of shape {tuple(valid_lens.shape)} do not fit scores of shape "
                           f"{tuple(X.shape)}: scores must be (batch, queries, keys) and valid_lens "
                           "(batch,) or (batch, queries)")
@@ -88,9 +89,12 @@ class Seq2SeqAttentionDecoder(Decoder):
         outputs = outputs.permute(1, 0, 2)  # (B, S, H)
         if enc_valid_lens is None:
             enc_valid_lens = torch.full((outputs.shape[0],), outputs.shape[1], device=outputs.device)
+        elif torch.is_tensor(enc_valid_lens):  # (.to, not as_tensor: jit.trace warns that as_tensor's
+            enc_valid_lens = enc_valid_lens.to(outputs.device)  # result is a constant of the trace)
         else:  # a list of lengths too, as the plain decoder takes
             enc_valid_lens = torch.as_tensor(enc_valid_lens, device=outputs.device)
-        if enc_valid_lens.shape != outputs.shape[:1]:  # would broadcast silently (1 length) or fail in bmm
+        # would broadcast silently (1 length) or fail in bmm (not checked under jit.trace/fx: recorded_by_tracer)
+        if not recorded_by_tracer() and enc_valid_lens.shape != outputs.shape[:1]:
             raise SeqlabError(f"enc_valid_lens must hold one length per source: shape ({outputs.shape[0]},), "
                               f"not {tuple(enc_valid_lens.shape)}")
         return AttentionState(outputs, self.attention.W_k(outputs), hidden, enc_valid_lens)

@@ -42,7 +42,7 @@ from torch import nn
 from seqlab.errors import SeqlabError
 from seqlab.models.fast_cells import recurrence
 from seqlab.torch_compat import autocast_enabled
-from seqlab.training.common import check_count, check_state, ids_readable_here, out_of_range_id
+from seqlab.training.common import check_count, check_state, ids_readable_here, out_of_range_id, recorded_by_tracer
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -59,7 +59,10 @@ def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the in
     """Refuse what a scratch layer cannot read, with a message instead of an error from deep inside
     torch: time-major features X (T, B, D) with D = input_size in the weights' dtype (any dtype
     under autocast), or token ids (T, B) standing for their one-hot vectors, below input_size
-    (the range is checked on the CPU only, as `check_model_input` explains), with T, B >= 1."""
+    (the range is checked on the CPU only, as `check_model_input` explains), with T, B >= 1.
+    Not under jit.trace/fx (`recorded_by_tracer`)."""
+    if recorded_by_tracer():
+        return
     if not isinstance(X, torch.Tensor):
         raise SeqlabError(f"{what} must be a torch.Tensor: features (T, B, D) or token ids (T, B), "
                           f"got {type(X).__name__}")

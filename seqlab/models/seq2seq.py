@@ -22,7 +22,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.fused_loss import output_losses
-from seqlab.training.common import check_targets, ids_readable_here, out_of_range_id
+from seqlab.training.common import check_targets, ids_readable_here, out_of_range_id, recorded_by_tracer
 
 ID_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
@@ -30,7 +30,9 @@ ID_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 def check_tokens(X: Any, what: str, vocab_size: int | None = None) -> None:
     """`X` must be a (B, T) tensor of integer token ids with T >= 1, and below `vocab_size` when given;
     the range is read on the CPU only (on CUDA it would be a host sync per batch, see
-    training.common.check_model_input)."""
+    training.common.check_model_input). Not under jit.trace/fx (`recorded_by_tracer`)."""
+    if recorded_by_tracer():
+        return
     if not torch.is_tensor(X):
         raise SeqlabError(f"{what} must be a tensor of token ids, not {type(X).__name__}")
     if X.dim() != 2:
@@ -90,7 +92,8 @@ class EncoderDecoder(nn.Module):
         self.decoder = decoder
 
     def forward(self, enc_X, dec_X, *args, targets: torch.Tensor | None = None):
-        if torch.is_tensor(enc_X) and torch.is_tensor(dec_X) and enc_X.shape[:1] != dec_X.shape[:1]:
+        if (not recorded_by_tracer() and torch.is_tensor(enc_X) and torch.is_tensor(dec_X)
+                and enc_X.shape[:1] != dec_X.shape[:1]):
             raise SeqlabError(f"the source batch has shape {tuple(enc_X.shape)} and the target batch "
                               f"{tuple(dec_X.shape)}: they differ in batch size (the first dimension)")
         enc_outputs = self.encoder(enc_X, *args)
@@ -181,7 +184,9 @@ class Seq2SeqDecoder(Decoder):
 
     def forward(self, X: torch.Tensor, state: Any, *, targets: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, Seq2SeqState]:
-        if not isinstance(state, Seq2SeqState):  # a bare (L, B, H) tensor, as the book passes
+        if isinstance(state, tuple) and not isinstance(state, Seq2SeqState):
+            state = Seq2SeqState(*state)  # (hidden, context): jit.trace hands a NamedTuple in as a tuple
+        elif not isinstance(state, Seq2SeqState):  # a bare (L, B, H) tensor, as the book passes
             state = Seq2SeqState(state, state[-1])
         check_tokens(X, "the decoder input", self.embedding.num_embeddings)
         inputs = X

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int
-from seqlab.torch_compat import autocast_enabled, tracing
+from seqlab.torch_compat import _fx_tracing, autocast_enabled, tracing
 
 State = torch.Tensor | tuple | list | None
 
@@ -133,16 +133,35 @@ def device_for(net: nn.Module, device) -> torch.device:
 
 def check_count(value, name: str) -> int:
     """errors.check_positive_int (a bool or 2.5 refused too), letting a size under torch.compile
-    through: a SymInt is compared symbolically and stays one."""
+    through: a SymInt is compared symbolically and stays one; and one under jit.trace, where a
+    size read off the input (`X.shape[1]`) is a 0-dim tensor that the trace keeps dynamic."""
     if isinstance(value, torch.SymInt):
         return value if value >= 1 else check_positive_int(name, int(value))
+    if isinstance(value, torch.Tensor) and recorded_by_tracer():
+        return value
     return check_positive_int(name, value)
+
+
+def recorded_by_tracer() -> bool:
+    """Whether torch.jit.trace or torch.fx.symbolic_trace records this run (fx's flag is also up
+    under a non-strict torch.export). A model's input checks stand aside there: fx passes Proxies,
+    whose type, shape and values no check can read, and jit.trace would record each comparison of a
+    size as a constant, with a TracerWarning; the example input a tracer runs is one the model reads
+    anyway. Under torch.compile they run: dynamo compares sizes symbolically (guards, no graph
+    break), so a wrong input is still refused with its message.
+
+    Not `tracing() and not is_compiling()`: when a check raises, dynamo runs the frame eagerly and
+    compiles the small functions it calls as frames of their own, with is_compiling() baked in as
+    True, so `tracing()` said True in eager code and the check stood aside."""
+    return torch.jit.is_tracing() or _fx_tracing()
 
 
 def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "token ids") -> None:
     """Refuse what a language model cannot read, with a message instead of a deep torch error:
     a (batch, time) integer tensor with at least one time step and ids in [0, vocab_size)
-    (the range is not checked when `vocab_size` is None)."""
+    (the range is not checked when `vocab_size` is None). Not under jit.trace/fx (`recorded_by_tracer`)."""
+    if recorded_by_tracer():
+        return
     if not isinstance(X, torch.Tensor):
         raise SeqlabError(f"{what} must be a torch.Tensor of shape (batch, time), got {type(X).__name__}")
     if X.dtype.is_floating_point or X.dtype.is_complex or X.dtype == torch.bool:
@@ -188,6 +207,8 @@ def check_model_input(X: torch.Tensor, vocab_size: int, what: str = "token ids")
 def check_targets(targets: torch.Tensor, inputs: torch.Tensor, vocab_size: int, inputs_name: str) -> None:
     """The training targets of a model's `forward(..., targets=Y)`: token ids as its inputs are
     (`check_model_input`: the range on the CPU only), of the inputs' (B, T) shape."""
+    if recorded_by_tracer():
+        return
     check_model_input(targets, vocab_size, what="the targets")
     if targets.shape != inputs.shape:
         raise SeqlabError(f"the targets must have {inputs_name} shape (B, T) = {tuple(inputs.shape)}, "
@@ -214,8 +235,10 @@ def check_state(state: State, expected, batch_size: int, dtype: torch.dtype | No
     batch is its second-to-last dimension and its hidden size its last ((L, B, H) or (B, H)).
     `dtype`: the one every tensor must have (a fused layer's weights' dtype: torch's kernels
     fail on another one deep inside), except under autocast, which casts both. Shapes and dtypes
-    only: no host sync.
+    only: no host sync. Not under jit.trace/fx (`recorded_by_tracer`).
     """
+    if recorded_by_tracer():
+        return
     if not _same_shapes(state, expected):  # the common case stays a few shape comparisons
         _explain_state(state, expected, batch_size)
     if dtype is not None:

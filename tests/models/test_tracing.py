@@ -1,0 +1,139 @@
+"""seqlab models under PyTorch's tracers: torch.fx.symbolic_trace and torch.jit.trace (and the input
+checks under torch.compile's dynamo, no C++ compiler). Tiny models."""
+
+import os
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+import seqlab
+from seqlab.errors import SeqlabError
+from seqlab.models.cells import check_sequence
+from seqlab.models.lm import ModelConfig, build_lm
+from seqlab.models.recurrent import ScratchRNN
+from seqlab.models.seq2seq import build_seq2seq, check_tokens
+from seqlab.training.common import check_model_input, check_state, check_targets, check_token_batch
+
+SEQLAB_DIR = os.path.dirname(seqlab.__file__)
+
+
+def _assert_close(got, want):
+    if isinstance(want, torch.Tensor):
+        torch.testing.assert_close(got, want)
+    else:
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            _assert_close(g, w)
+
+
+# --- torch.fx.symbolic_trace: fx passes Proxies, which no type or shape check can read --------
+
+def test_fx_traces_a_fused_lm_to_the_models_numbers():
+    # was SeqlabError "token ids must be a torch.Tensor of shape (batch, time), got Proxy" (prepare_fx
+    # and every fx pass). `targets` is left out of the graph as fx asks of an optional argument.
+    torch.manual_seed(0)
+    for config in (ModelConfig(cell="lstm", hidden=8, embed=6), ModelConfig(cell="gru", hidden=8)):
+        net = build_lm(config, 20).eval()
+        traced = torch.fx.symbolic_trace(net, concrete_args={"targets": None})
+        X, state = torch.randint(0, 20, (3, 5)), net.begin_state(3)
+        _assert_close(traced(X, state), net(X, state))
+        X = torch.randint(0, 20, (2, 7))  # another shape, no state
+        _assert_close(traced(X), net(X))
+
+
+class _Checks(nn.Module):
+    """Every model input check over what fx hands in (Proxies), then an op on them."""
+
+    def forward(self, ids, feats, state):
+        check_token_batch(ids, 20)
+        check_model_input(ids, 20)
+        check_targets(ids, ids, 20, "the inputs'")
+        check_tokens(ids, "the source", 20)
+        check_sequence(feats, 3, torch.zeros(1))
+        check_state(state, ((2, 4), (2, 4)), 2, torch.float32)
+        return ids.float().sum() + feats.sum() + state[0].sum()
+
+
+def test_the_input_checks_stand_aside_under_fx_and_run_outside_it():
+    traced = torch.fx.symbolic_trace(_Checks())
+    ids, feats, state = torch.randint(0, 20, (2, 5)), torch.randn(5, 2, 3), (torch.ones(2, 4), torch.ones(2, 4))
+    torch.testing.assert_close(traced(ids, feats, state), _Checks()(ids, feats, state))
+    with pytest.raises(SeqlabError, match="out of range"):  # eager: checked as before
+        _Checks()(ids + 20, feats, state)
+
+
+def test_the_input_checks_still_run_under_torch_compile():
+    # dynamo reads shapes symbolically (no graph break): a wrong state is refused with its message
+    torch._dynamo.reset()
+    net = build_lm(ModelConfig(cell="lstm", hidden=8, embed=6), 20)
+    compiled = torch.compile(net, backend="eager")
+    with pytest.raises(SeqlabError, match="the state has batch 3 but the input has batch 2"):
+        compiled(torch.randint(0, 20, (2, 5)), net.begin_state(3))
+
+
+# --- torch.jit.trace: no TracerWarning from seqlab's checks ----------------------------------
+
+def _trace(module, args):
+    """(the trace, the TracerWarnings raised from seqlab's own files)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        traced = torch.jit.trace(module, args, check_trace=False)
+    ours = [f"{os.path.relpath(w.filename, SEQLAB_DIR)}:{w.lineno}: {w.message}" for w in caught
+            if issubclass(w.category, torch.jit.TracerWarning) and os.path.abspath(w.filename).startswith(SEQLAB_DIR)]
+    return traced, ours
+
+
+def test_jit_trace_of_a_fused_lm_warns_nothing_from_seqlab():
+    # was common.py's shape checks: "Converting a tensor to a Python boolean might cause the trace to be incorrect"
+    torch.manual_seed(0)
+    net = build_lm(ModelConfig(cell="lstm", hidden=8), 20).eval()
+    traced, ours = _trace(net, (torch.randint(0, 20, (2, 5)), net.begin_state(2)))
+    assert ours == []
+    X = torch.randint(0, 20, (3, 7))
+    with torch.no_grad():
+        _assert_close(traced(X, net.begin_state(3)), net(X, net.begin_state(3)))
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-recurrence", "plain-loop"])
+def test_jit_trace_of_a_scratch_layer_warns_nothing_from_seqlab(fast):
+    # was cells.py's shape checks and fast_cells' empty-sequence test. A scratch layer's trace
+    # unrolls its T steps: it runs other batches, of the traced length.
+    torch.manual_seed(0)
+    layer = ScratchRNN("lstm", 3, 4, 2)
+    layer.fast = fast
+    with torch.no_grad():
+        traced, ours = _trace(layer, (torch.randn(5, 2, 3), layer.begin_state(2)))
+        assert ours == []
+        X = torch.randn(5, 3, 3)
+        _assert_close(traced(X, layer.begin_state(3)), layer(X, layer.begin_state(3)))
+        ids = ScratchRNN("gru", 7, 4)  # token ids, no state: its zeros are made of the traced batch size
+        ids.fast = fast
+        traced, ours = _trace(ids, (torch.randint(0, 7, (5, 2)),))
+        assert ours == []
+        X = torch.randint(0, 7, (5, 3))
+        _assert_close(traced(X), ids(X))
+
+
+@pytest.mark.parametrize("attention", [False, True], ids=["plain", "attention"])
+def test_jit_trace_of_a_seq2seq_encoder_and_decoder_warns_nothing_from_seqlab(attention):
+    # was seq2seq.py's and attention.py's checks. The attention decoder's loop over its steps keeps
+    # its own, true warning: its trace runs the traced number of steps.
+    torch.manual_seed(0)
+    model = build_seq2seq(11, 13, embed=4, hidden=6, layers=2, attention=attention).eval()
+    X, Y, lens = torch.randint(0, 11, (2, 6)), torch.randint(0, 13, (2, 4)), torch.tensor([6, 4])
+    X2, Y2, lens2 = torch.randint(0, 11, (3, 6)), torch.randint(0, 13, (3, 4)), torch.tensor([2, 6, 5])
+    with torch.no_grad():
+        encoder, ours = _trace(model.encoder, (X,))
+        assert ours == []
+        _assert_close(encoder(X2), model.encoder(X2))
+        # jit.trace hands a NamedTuple state in as a plain tuple
+        state = tuple(model.decoder.init_state(model.encoder(X), lens))
+        decoder, ours = _trace(model.decoder, (Y, state))
+        assert [w for w in ours if "Iterating over a tensor" not in w] == []
+        state2 = model.decoder.init_state(model.encoder(X2), lens2)
+        _assert_close(decoder(Y2, tuple(state2)), model.decoder(Y2, state2))
+        whole, ours = _trace(model, (X, Y, lens))
+        assert [w for w in ours if "Iterating over a tensor" not in w] == []
+        _assert_close(whole(X2, Y2, lens2), model(X2, Y2, lens2))
