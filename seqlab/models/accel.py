@@ -11,8 +11,10 @@ BPTT, oneDNN step products), bf16 would change the numbers of a CPU run, and the
 optimiser step is a small share of a CPU step. torch.compile on a CPU (2-core AVX2,
 benchmarks/RESULTS.md): the plain scratch loop compiled runs 1.00-1.16x the fast path for
 GRU/LSTM-256 and 0.91-0.97x for RNN-512, after 8-85 s of compiling per model and again on a
-new batch shape; the fast path compiled is slower (0.87-0.95x: its in-place writes into
-strided views break the graph). Book-size runs last minutes, so the CPU does not compile.
+new batch shape; the fast path compiled was slower (0.87-0.95x: its in-place writes into
+strided views break the graph), so under torch.compile/export the scratch cells run the plain
+loop whatever their `fast` says (fast_cells.recurrence). Book-size runs last minutes, so the CPU
+does not compile.
 In training, autocast and the fused optimiser are on by default on CUDA (`--no-fast` turns
 them off); `Compiled` is opt-in (benchmarks/train_speed.py's "compiled" entry) until a GPU
 measurement shows where it pays.

@@ -1,5 +1,5 @@
-"""seqlab models under PyTorch's tracers: torch.fx.symbolic_trace and torch.jit.trace (and the input
-checks under torch.compile's dynamo, no C++ compiler). Tiny models."""
+"""seqlab models under PyTorch's tracers and compilers: torch.fx.symbolic_trace, torch.jit.trace,
+torch.compile (dynamo's graph capture, no C++ compiler) and strict torch.export. Tiny models."""
 
 import os
 import warnings
@@ -71,6 +71,51 @@ def test_the_input_checks_still_run_under_torch_compile():
     compiled = torch.compile(net, backend="eager")
     with pytest.raises(SeqlabError, match="the state has batch 3 but the input has batch 2"):
         compiled(torch.randint(0, 20, (2, 5)), net.begin_state(3))
+
+
+# --- torch.compile and strict torch.export of the scratch cells ------------------------------
+
+@pytest.mark.parametrize("mode", ["rnn", "gru", "lstm"])
+def test_a_compiled_scratch_layer_is_one_graph_with_the_fast_paths_numbers(mode):
+    # was (LSTM, T=8) 5 graphs / 4 breaks: the fast path's in-place writes into strided views
+    torch.manual_seed(0)
+    layer = ScratchRNN(mode, 3, 5, dtype=torch.float64)
+    assert layer.fast  # eager, the hand-written BPTT runs
+    X, state = torch.randn(6, 2, 3, dtype=torch.float64), layer.begin_state(2)
+    torch._dynamo.reset()
+    explained = torch._dynamo.explain(layer)(X, state)
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
+
+    def outputs_and_grads(forward):
+        layer.zero_grad()
+        Xg = X.clone().requires_grad_()
+        Y, s = forward(Xg, state)
+        parts = [Y, *s] if isinstance(s, tuple) else [Y, s]
+        sum((p * torch.linspace(-1, 1, p.numel(), dtype=p.dtype).view_as(p)).sum() for p in parts).backward()
+        return [p.detach() for p in parts], [Xg.grad, *(p.grad for p in layer.parameters())]
+
+    torch._dynamo.reset()
+    want = outputs_and_grads(layer)
+    got = outputs_and_grads(torch.compile(layer, backend="aot_eager"))  # its backward compiled too
+    _assert_close(got, want)
+
+
+@pytest.mark.parametrize("config", [ModelConfig(cell="lstm", impl="scratch", hidden=8),
+                                    ModelConfig(cell="lstm", impl="scratch", hidden=8, embed=6, layers=2,
+                                                dropout_output=0.2)], ids=["plain", "awd-2-layers"])
+def test_a_scratch_lm_exports_strictly_to_the_fast_paths_numbers(config):
+    # was "Unsupported: Attempted to call op with non-contiguous `out=` tensor" (non-strict exported)
+    # and 5 graphs / 4 breaks (the AWD model 7)
+    torch.manual_seed(0)
+    net = build_lm(config, 20).eval()
+    X, state = torch.randint(0, 20, (3, 5)), net.begin_state(3)
+    torch._dynamo.reset()
+    explained = torch._dynamo.explain(net)(X, state)
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
+    exported = torch.export.export(net, (X, state), strict=True)
+    X = torch.randint(0, 20, (3, 5))
+    with torch.no_grad():
+        _assert_close(exported.module()(X, state), net(X, state))
 
 
 # --- torch.jit.trace: no TracerWarning from seqlab's checks ----------------------------------
