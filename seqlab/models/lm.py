@@ -49,7 +49,7 @@ from seqlab.errors import SeqlabError, is_int
 from seqlab.models.cells import ScratchCell
 from seqlab.models.lm_config import (ONE_HOT_LIMIT, ModelConfig, check_new_tying, check_tying,  # noqa: F401
                                       is_regularized, tied_last_layer)  # (ModelConfig, is_regularized: here too)
-from seqlab.training.common import check_count, check_model_input, check_state, check_targets
+from seqlab.training.common import check_count, check_model_input, check_state, check_targets, map_state
 from seqlab.models.fused_loss import output_losses
 from seqlab.models.recurrent import ScratchRNN, make_rnn_layer
 from seqlab.models.regularization import LockedDropout, WeightDrop, _check_p, embedding_dropout
@@ -92,12 +92,20 @@ def _head(net: RNNModel | RegularizedRNNModel, Y: torch.Tensor, inputs: torch.Te
 
 
 def _register_float_like(net: nn.Module) -> None:
-    """`net._float_like`: an empty tensor of the model's float dtype and device, which its state
-    and one-hot input take. A buffer follows .to()/.double()/.half() as the weights do, and stays
-    float32 where quantize_dynamic swaps the LSTM and output layers for int8 ones (whose `weight`
-    is a method: there is no weight to read the dtype from). Non-persistent: not in state_dict,
-    so checkpoints keep their keys and older ones load."""
+    """`net._float_like`: an empty tensor of the model's float dtype and device, for `_float_ref`
+    where quantize_dynamic swapped the output layer for an int8 one (whose `weight` is a method:
+    there is no weight to read the dtype from). A buffer follows .to()/.double()/.half() as the
+    weights do and stays float32 under quantize_dynamic. Non-persistent: not in state_dict, so
+    checkpoints keep their keys and older ones load."""
     net.register_buffer("_float_like", torch.empty(0), persistent=False)
+
+
+def _float_ref(net: nn.Module) -> torch.Tensor:
+    """A tensor of the dtype and device the model's state and one-hot input take: its output layer's
+    weight (which follows load_state_dict(assign=True), functional_call and a per-layer .double()),
+    or `_float_like` where that layer is quantized."""
+    weight = getattr(net.linear, "weight", None)
+    return weight if isinstance(weight, torch.Tensor) else net._float_like
 
 
 TIED_INIT_RANGE = 0.1  # a tied embedding/output matrix starts U(-0.1, 0.1) (pytorch/examples, AWD-LSTM)
@@ -158,13 +166,13 @@ class RNNModel(nn.Module):
     def forward(self, inputs: torch.Tensor, state=None, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
         if state is not None:  # of the weights' dtype, scratch and fused layers alike
-            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], self._float_like.dtype)
+            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], _float_ref(self).dtype)
         if self.embedding is not None:
             X = self.drop(self.embedding(inputs.T))  # (T, B, E)
         elif getattr(self.rnn, "fast", False):  # a scratch layer looks the rows up: no one-hot tensor
             X = inputs.T.long()  # (T, B) ids
         else:
-            X = F.one_hot(inputs.T.long(), self.vocab_size).to(self._float_like.dtype)  # (T, B, V)
+            X = F.one_hot(inputs.T.long(), self.vocab_size).to(_float_ref(self).dtype)  # (T, B, V)
         Y_raw, state = self.rnn(X, state)  # (T, B, dirs*H)
         Y = self.drop(Y_raw)
         self.outputs = (Y_raw, Y) if self.keep_outputs else None
@@ -177,7 +185,8 @@ class RNNModel(nn.Module):
     def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
         shapes = self._state_shapes(check_count(batch_size, "batch_size"))
-        return _zeros(shapes, device or self._float_like.device, self._float_like.dtype)
+        ref = _float_ref(self)
+        return _zeros(shapes, device or ref.device, ref.dtype)
 
 
 class RNNModelScratch(nn.Module):
@@ -252,12 +261,8 @@ def _shapes_of(state):
 
 
 def _to_dtype(state, dtype: torch.dtype):
-    """`state` (a tensor, or a tuple/list of them) with its floating tensors in `dtype`."""
-    if isinstance(state, torch.Tensor):
-        return state.to(dtype) if state.is_floating_point() else state
-    if isinstance(state, (tuple, list)):
-        return type(state)(_to_dtype(s, dtype) for s in state)
-    return state
+    """`state` (a tensor, or a tuple/list/NamedTuple of them) with its floating tensors in `dtype`."""
+    return map_state(state, lambda t: t.to(dtype) if t.is_floating_point() else t)
 
 
 class RegularizedRNNModel(nn.Module):
@@ -316,7 +321,7 @@ class RegularizedRNNModel(nn.Module):
     def forward(self, inputs: torch.Tensor, state=None, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
         if state is not None:
-            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], self._float_like.dtype)
+            check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], _float_ref(self).dtype)
         words = inputs.T.long()  # (T, B)
         X = embedding_dropout(self.embedding, words, self.dropout_embed, self.training)  # (T, B, E)
         X = self.drop(self.lock_in(X))
@@ -338,7 +343,8 @@ class RegularizedRNNModel(nn.Module):
     def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
         shapes = self._state_shapes(check_count(batch_size, "batch_size"))
-        return _zeros(shapes, device or self._float_like.device, self._float_like.dtype)
+        ref = _float_ref(self)
+        return _zeros(shapes, device or ref.device, ref.dtype)
 
 
 def layer_sizes(net: RNNModel | RegularizedRNNModel) -> list[int]:

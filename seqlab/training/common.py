@@ -64,14 +64,20 @@ def grad_clipping(net: nn.Module | Iterable[torch.Tensor], theta: float) -> torc
     return norm
 
 
+def map_state(state: State, fn) -> State:
+    """`state` (a tensor, or a tuple/list/NamedTuple of them, nested) with `fn` applied to each tensor;
+    anything else (None) as it is."""
+    if isinstance(state, torch.Tensor):
+        return fn(state)
+    if isinstance(state, (tuple, list)):
+        parts = [map_state(s, fn) for s in state]
+        return type(state)(*parts) if hasattr(state, "_fields") else type(state)(parts)  # a NamedTuple takes fields
+    return state
+
+
 def detach_state(state: State) -> State:
     """Cut the graph behind a carried hidden state (a tensor, or a tuple such as LSTM's (h, c))."""
-    if state is None:
-        return None
-    if isinstance(state, torch.Tensor):
-        return state.detach()
-    parts = [detach_state(s) for s in state]
-    return type(state)(*parts) if hasattr(state, "_fields") else type(state)(parts)  # a NamedTuple takes fields
+    return map_state(state, torch.Tensor.detach)
 
 
 def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:

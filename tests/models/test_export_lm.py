@@ -127,6 +127,43 @@ def test_float_like_buffer_follows_the_weights_and_stays_out_of_checkpoints():
         torch.testing.assert_close(double(_ids(), state)[0].float(), net(_ids())[0], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["one-hot", "regularized"])
+def test_the_state_follows_weights_swapped_in_without_moving_the_buffer(name):
+    # load_state_dict(assign=True) and functional_call replace the weights, not the _float_like
+    # buffer: the state and one-hot input must take the weights' dtype (read from the buffer alone,
+    # a float64 state_dict assigned in gave "RNN input dtype (torch.float32) does not match ...")
+    torch.manual_seed(0)
+    net = build_lm(_CONFIGS[name], V).eval()
+    want = net(_ids())[0]
+    double = {k: v.double() for k, v in net.state_dict().items()}
+    net.load_state_dict(double, assign=True)
+    got, _ = net(_ids(), net.begin_state(2))
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got.float(), want, rtol=1e-4, atol=1e-5)
+
+
+def test_book_scratch_begin_state_keeps_a_namedtuple_state():
+    # an init_state returning a NamedTuple came back as S(h=<generator>) (one field) or a TypeError
+    from typing import NamedTuple
+
+    class S(NamedTuple):
+        h: torch.Tensor
+        c: torch.Tensor
+
+    def init_state(batch_size, num_hiddens, device):
+        return S(torch.zeros(batch_size, num_hiddens, device=device), torch.zeros(batch_size, num_hiddens, device=device))
+
+    def cell(inputs, state, params):
+        outputs, (h, c) = lstm(inputs, tuple(state), params)
+        return outputs, S(h, c)
+
+    torch.manual_seed(0)
+    net = RNNModelScratch(V, 8, "cpu", get_lstm_params, init_state, cell).double()
+    state = net.begin_state(2)
+    assert isinstance(state, S) and state.h.dtype == torch.float64 and state.c.shape == (2, 8)
+    assert net(_ids(), state)[0].shape == (2 * 5, V)
+
+
 # --- targets positional-or-keyword (the legacy ONNX exporter passes defaults positionally) ---
 
 @pytest.mark.parametrize("name", ["embedding", "regularized"])
