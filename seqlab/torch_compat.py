@@ -52,6 +52,20 @@ def tracing() -> bool:
     return is_compiling() or torch.jit.is_tracing() or _fx_tracing()
 
 
+def recorded_by_tracer() -> bool:
+    """Whether torch.jit.trace or torch.fx.symbolic_trace records this run (fx's flag is also up
+    under a non-strict torch.export). A model's input checks stand aside there: fx passes Proxies,
+    whose type, shape and values no check can read, and jit.trace would record each comparison of a
+    size as a constant, with a TracerWarning; the example input a tracer runs is one the model reads
+    anyway. Under torch.compile they run: dynamo compares sizes symbolically (guards, no graph
+    break), so a wrong input is still refused with its message.
+
+    Not `tracing() and not is_compiling()`: when a check raises, dynamo runs the frame eagerly and
+    compiles the small functions it calls as frames of their own, with is_compiling() baked in as
+    True, so `tracing()` said True in eager code and the check stood aside."""
+    return torch.jit.is_tracing() or _fx_tracing()
+
+
 def _to_float32(value):
     """As torch's own cast_inputs: CPU floating tensors but float64, which is left as it is."""
     if (isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype is not torch.float64

@@ -16,7 +16,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.seq2seq import Decoder, check_tokens, output_token_losses
-from seqlab.training.common import recorded_by_tracer
+from seqlab.torch_compat import recorded_by_tracer
 
 
 def masked_softmax(X: torch.Tensor, valid_lens: torch.Tensor | None) -> torch.Tensor:

@@ -42,8 +42,8 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.fast_cells import recurrence
-from seqlab.torch_compat import autocast_enabled
-from seqlab.training.common import check_count, check_state, ids_readable_here, out_of_range_id, recorded_by_tracer
+from seqlab.torch_compat import autocast_enabled, recorded_by_tracer
+from seqlab.training.common import check_count, check_state, ids_readable_here, out_of_range_id
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -265,13 +265,17 @@ def make_cell(cell: str, input_size: int, hidden_size: int, *, nonlinearity: str
     raise ValueError(f"unknown cell {cell!r}: use one of {', '.join(CELLS)}")
 
 
+NO_FUSED_PEEPHOLE = ("the peephole LSTM has no fused twin (nn.LSTM's gates read h_{t-1}, the peephole's c_{t-1}): "
+                     "it runs as a scratch layer only")
+
+
 @torch.no_grad()
 def copy_from_fused(cell: ScratchCell, fused: nn.RNNBase, layer: int = 0, reverse: bool = False) -> None:
     """Load one layer (and direction) of an nn.RNN/GRU/LSTM into a scratch cell. A layer built with
     bias=False gives zero biases: the same outputs and weight gradients (ScratchRNN.from_fused also
     sets their requires_grad to False, so that they stay zero in training)."""
     if isinstance(cell, PeepholeLSTMCell):
-        raise ValueError("a peephole LSTM has no fused twin to copy from")
+        raise SeqlabError(NO_FUSED_PEEPHOLE)
     sfx = f"_l{layer}" + ("_reverse" if reverse else "")
     w_ih = getattr(fused, "weight_ih" + sfx)  # (G*H, D)
     w_hh = getattr(fused, "weight_hh" + sfx)  # (G*H, H)
@@ -296,8 +300,7 @@ def copy_to_fused(cell: ScratchCell, fused: nn.RNNBase, layer: int = 0, reverse:
     or LSTM's one bias b = b_ih + b_hh all to bias_ih, with bias_hh zero. A fused layer built with
     bias=False takes a cell whose biases are zero."""
     if isinstance(cell, PeepholeLSTMCell):
-        raise SeqlabError("the peephole LSTM has no fused twin (nn.LSTM's gates read h_{t-1}, the peephole's "
-                          "c_{t-1}): it runs as a scratch layer only")
+        raise SeqlabError(NO_FUSED_PEEPHOLE)
     if isinstance(cell, GRUCell) and not cell.reset_after:
         raise SeqlabError("a GRU cell with reset_after=False (the book's candidate, reset before the recurrent "
                           "product) has no fused twin: nn.GRU resets after it")

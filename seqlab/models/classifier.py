@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int, is_int
-from seqlab.torch_compat import tracing
+from seqlab.torch_compat import recorded_by_tracer, tracing
 from seqlab.training.common import check_model_input
 
 
@@ -79,7 +79,7 @@ class SequenceClassifier(nn.Module):
         self.fc = nn.Linear(hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not tracing():  # (fx passes a Proxy, which has no dtype or shape to check)
+        if not recorded_by_tracer():  # (fx passes a Proxy; under torch.compile the check runs, on guards)
             check_features(x, self.input_size)  # (B, T, D)
         _, state = self.rnn(x)
         h_n = state[0] if self.cell == "lstm" else state  # (layers, B, H)
@@ -122,8 +122,9 @@ class TextClassifier(nn.Module):
         self.fc = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        if not tracing():  # (they test Python types, which fx's Proxies fail, and read the lengths' values)
+        if not recorded_by_tracer():  # (fx passes Proxies; under torch.compile the check runs, on guards)
             check_model_input(tokens, self.embedding.num_embeddings)
+        if not tracing():  # (it reads the lengths' values: a graph break, a data-dependent export error)
             lengths = check_lengths(lengths, tokens)  # None: no padding, each row is a whole text
         emb = self.drop(self.embedding(tokens))  # (B, T) -> (B, T, E)
         if lengths is None:  # every row a whole text: nothing to pack (the same state as packed)
@@ -144,5 +145,5 @@ def _at_lengths(out: torch.Tensor, lengths) -> torch.Tensor:
     """`out` (B, T, H) at each row's step lengths[b] - 1: (B, H)."""
     if isinstance(lengths, (list, tuple)):
         lengths = torch.tensor(lengths)
-    last = (lengths.long() - 1).to(out.device)  # (B,)
+    last = (lengths.long() - 1).clamp(min=0).to(out.device)  # (B,); (a traced length 0 is no index -1)
     return out.gather(1, last.view(-1, 1, 1).expand(-1, 1, out.shape[2])).squeeze(1)  # (B, 1, H) -> (B, H)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.models.cells import CELLS, check_sequence, copy_from_fused, copy_to_fused, make_cell
+from seqlab.models.cells import CELLS, NO_FUSED_PEEPHOLE, check_sequence, copy_from_fused, copy_to_fused, make_cell
 from seqlab.models.regularization import _check_p
 from seqlab.torch_compat import autocast_enabled
 from seqlab.training.common import check_count, check_state
@@ -164,8 +164,7 @@ class ScratchRNN(nn.Module):
         and weight gradients (cells.copy_to_fused). A layer whose biases are all frozen at zero (from_fused
         of a bias=False layer) gives one built with bias=False. The peephole LSTM has no fused twin."""
         if self.mode == "peephole":
-            raise SeqlabError("the peephole LSTM has no fused twin (nn.LSTM's gates read h_{t-1}, the peephole's "
-                              "c_{t-1}): it runs as a scratch layer only")
+            raise SeqlabError(NO_FUSED_PEEPHOLE)
         ref = self.cells[0].W_x
         biases = [getattr(c, name) for c in self.cells for name in ("b", "b_h") if hasattr(c, name)]
         bias = not all(not b.requires_grad and not b.any() for b in biases)

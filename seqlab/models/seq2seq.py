@@ -22,7 +22,8 @@ from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.fused_loss import output_losses
-from seqlab.training.common import check_targets, ids_readable_here, out_of_range_id, recorded_by_tracer
+from seqlab.torch_compat import recorded_by_tracer
+from seqlab.training.common import check_targets, ids_readable_here, out_of_range_id
 
 ID_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 

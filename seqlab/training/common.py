@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int
-from seqlab.torch_compat import _fx_tracing, autocast_enabled, tracing
+from seqlab.torch_compat import autocast_enabled, recorded_by_tracer, tracing
 
 State = torch.Tensor | tuple | list | None
 
@@ -146,20 +146,6 @@ def check_count(value, name: str) -> int:
     if isinstance(value, torch.Tensor) and recorded_by_tracer():
         return value
     return check_positive_int(name, value)
-
-
-def recorded_by_tracer() -> bool:
-    """Whether torch.jit.trace or torch.fx.symbolic_trace records this run (fx's flag is also up
-    under a non-strict torch.export). A model's input checks stand aside there: fx passes Proxies,
-    whose type, shape and values no check can read, and jit.trace would record each comparison of a
-    size as a constant, with a TracerWarning; the example input a tracer runs is one the model reads
-    anyway. Under torch.compile they run: dynamo compares sizes symbolically (guards, no graph
-    break), so a wrong input is still refused with its message.
-
-    Not `tracing() and not is_compiling()`: when a check raises, dynamo runs the frame eagerly and
-    compiles the small functions it calls as frames of their own, with is_compiling() baked in as
-    True, so `tracing()` said True in eager code and the check stood aside."""
-    return torch.jit.is_tracing() or _fx_tracing()
 
 
 def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "token ids") -> None:

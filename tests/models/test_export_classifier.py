@@ -86,3 +86,17 @@ def test_text_classifier_onnx_export(tmp_path):
     other = torch.tensor([2, 7, 5])
     got = session.run(None, {i.name: t.numpy() for i, t in zip(session.get_inputs(), (tokens, other))})[0]
     assert abs(got - net(tokens, other).detach().numpy()).max() < 1e-5
+
+
+def test_the_input_checks_still_refuse_under_torch_compile():
+    # the checks stood aside under every tracer (tracing()), so a compiled classifier met a wrong
+    # input with a deep torch error; under torch.compile they run (dynamo guards their size tests)
+    from seqlab import SeqlabError
+
+    torch.manual_seed(0)
+    seq = torch.compile(SequenceClassifier(input_size=4, hidden=8, num_classes=3).eval(), backend="eager")
+    with pytest.raises(SeqlabError, match="has 5 features per step but the classifier reads 4"):
+        seq(torch.randn(2, 6, 5))
+    text = torch.compile(_text().eval(), backend="eager")
+    with pytest.raises(SeqlabError, match="must be integers"):
+        text(torch.randn(2, 6))
