@@ -21,12 +21,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
-# one separator throughout a part: '-' (or ':') between every field, or none (the basic format)
-_DATE = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})")
-_WEEK = re.compile(r"(\d{4})(-?)W(\d{2})(?:\2(\d))?")
+# ASCII digits only (\d is any Unicode digit); one separator throughout a part: "-" (or ":")
+# between every field, or none (the basic format)
+_DATE = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})", re.ASCII)
+_WEEK = re.compile(r"(\d{4})(-?)W(\d{2})(?:\2(\d))?", re.ASCII)
 # HH[:MM[:SS[.f...]]] (or basic), then an offset [+-]HH[:MM[:SS[.f...]]] (or basic)
 _TIME = re.compile(r"(\d{2})(?:(:?)(\d{2})(?:\2(\d{2})(?:[.,](\d+))?)?)?"
-                   r"(?:([+-])(\d{2})(?:(:?)(\d{2})(?:\8(\d{2})(?:[.,](\d+))?)?)?)?")
+                   r"(?:([+-])(\d{2})(?:(:?)(\d{2})(?:\8(\d{2})(?:[.,](\d+))?)?)?)?", re.ASCII)
 
 
 def _fraction(digits: str | None) -> str:

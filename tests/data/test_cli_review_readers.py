@@ -67,7 +67,7 @@ def test_a_value_beyond_float32_is_named_by_its_line(tmp_path):
     lines = [f"2024-01-{d:02d},{d}.5" for d in range(1, 29)]
     lines[20] = "2024-01-21,1e39"  # line 22 of the file
     f = write(tmp_path / "s.csv", "date,value\n" + "\n".join(lines) + "\n")
-    with pytest.raises(SeqlabError, match=r"line 22, column 'value': '?1e39'? overflows float32 \(\|x\| > 3\.4e38\)"):
+    with pytest.raises(SeqlabError, match=r"line 22, column 'value': '?1e39'? overflows float32 \(beyond its largest value, about 3\.40282e38\)"):
         read_csv_series(f, "value")
     lines[20] = "2024-01-21,-3e38"  # within float32's range: read
     assert read_csv_series(write(tmp_path / "t.csv", "date,value\n" + "\n".join(lines) + "\n"), "value").x[20] < -1e38
