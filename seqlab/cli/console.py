@@ -6,7 +6,9 @@ space in `stats --level char`, « » in help texts). Python writes stdout in the
 character that encoding lacks. For the length of a command (`console_streams`):
 
 - a stream that is not a terminal (`seqlab translate --file fr.txt > en.txt`, a pipe) is written
-  in UTF-8: the output is a file someone reads back, and seqlab's own readers take UTF-8 only;
+  in UTF-8 (also where PYTHONIOENCODING names another encoding): the output is a file someone reads
+  back, and seqlab's own readers take UTF-8 only; a name that came in as undecodable bytes (a file
+  name from the command line, kept by Python as surrogates) goes out as those bytes;
 - a terminal keeps its encoding, and a character it cannot show is printed as "?".
 
 Streams without `reconfigure` (pytest's capture, a StringIO) are left alone, and the streams get
@@ -18,12 +20,12 @@ from __future__ import annotations
 
 import codecs
 import errno
-import os
 import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-WINDOWS = os.name == "nt"  # where writing to a closed pipe raises OSError EINVAL, not BrokenPipeError
+from seqlab import fileio
+
 
 
 @contextmanager
@@ -46,8 +48,8 @@ def console_streams() -> Iterator[None]:
 
 
 def _never_fail(stream) -> tuple[str, str] | None:
-    """Reconfigure `stream` (UTF-8 unless a terminal, else errors="replace"); its (encoding, errors)
-    before, or None where nothing was changed."""
+    """Reconfigure `stream` (UTF-8 with surrogateescape unless a terminal, else errors="replace"); its
+    (encoding, errors) before, or None where nothing was changed."""
     if getattr(stream, "reconfigure", None) is None:
         return None
     try:
@@ -57,9 +59,9 @@ def _never_fail(stream) -> tuple[str, str] | None:
                 return None
             stream.reconfigure(errors="replace")
         else:
-            if codecs.lookup(stream.encoding).name == "utf-8":
+            if codecs.lookup(stream.encoding).name == "utf-8" and stream.errors != "strict":
                 return None
-            stream.reconfigure(encoding="utf-8")
+            stream.reconfigure(encoding="utf-8", errors="surrogateescape")
     except (OSError, ValueError, LookupError):  # closed, or a stream that cannot be changed: as it was
         return None
     return before
@@ -72,7 +74,8 @@ def reader_gone(exc: BaseException) -> bool:
     while stdout still takes output, is not this.)"""
     if isinstance(exc, BrokenPipeError):
         return True
-    if not WINDOWS or not isinstance(exc, OSError) or exc.errno != errno.EINVAL or exc.filename is not None:
+    # (on Windows a closed pipe is an OSError EINVAL, not a BrokenPipeError)
+    if not fileio.WINDOWS or not isinstance(exc, OSError) or exc.errno != errno.EINVAL or exc.filename is not None:
         return False
     try:
         sys.stdout.flush()  # what could not be written is still in its buffer: writing it fails again
