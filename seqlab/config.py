@@ -64,8 +64,9 @@ def _is_component(tp: Any) -> bool:
     return isinstance(tp, type) and dataclasses.is_dataclass(tp)
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _hints(cls: type, *, extras: bool = False) -> dict[str, Any]:
+    """The fields' types; `extras`: with their Annotated marks (PathText's) kept."""
+    return typing.get_type_hints(cls, include_extras=extras)
 
 
 def leaves(cls: type) -> dict[str, tuple[tuple[str, ...], Any]]:
@@ -237,9 +238,9 @@ def from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
 
 def _build(cls: type, flat: dict[str, Any]) -> Any:
     kwargs = {}
-    marked = typing.get_type_hints(cls, include_extras=True)
+    hints, marked = _hints(cls), _hints(cls, extras=True)
     for f in dataclasses.fields(cls):
-        tp = _hints(cls)[f.name]
+        tp = hints[f.name]
         if _is_component(tp):
             kwargs[f.name] = _build(tp, flat)
         elif f.name in flat:
