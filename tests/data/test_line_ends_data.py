@@ -98,7 +98,7 @@ def test_git_keeps_the_bundled_text_byte_exact():
     assert "seqlab/data/resources/timemachine.txt: text: unset" in out
     assert BUNDLED.read_bytes().count(b"\r") == 0
     # the shell scripts (CI's .ci/run among them) keep LF: bash reads a \r as part of a command
-    for script in (".ci/run", ".ci/oldest", "benchmarks/gpu_session.sh"):
+    for script in (".ci/run", ".ci/oldest", ".ci/newest", "benchmarks/gpu_session.sh"):
         out = subprocess.run([git, "check-attr", "eol", script], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout
         assert out.strip() == f"{script}: eol: lf"
