@@ -172,7 +172,7 @@ def check_out(out: str) -> None:
 
 def out_of_memory(exc: BaseException) -> bool:
     """Whether `exc` is a failed allocation: MemoryError, or torch's (a RuntimeError, CUDA's
-    torch.OutOfMemoryError among them, saying it cannot allocate memory or is out of memory)."""
+    torch.cuda.OutOfMemoryError among them, saying it cannot allocate memory or is out of memory)."""
     if isinstance(exc, MemoryError):
         return True
     if not isinstance(exc, RuntimeError):
