@@ -3,7 +3,6 @@
 import errno
 import hashlib
 import io
-import urllib.error
 import zipfile
 from pathlib import Path
 
@@ -17,17 +16,14 @@ from seqlab.data.corpora import DATASETS, RemoteFile, dataset_file, load_lm_corp
 TM_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
 
 
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """No data folder, an empty cache, and no network."""
-    monkeypatch.delenv("SEQLAB_DATA", raising=False)
-    monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "cache"))
+class Response(io.BytesIO):
+    """What urlopen gives: the payload, as a context manager."""
 
-    def no_network(*a, **k):
-        raise urllib.error.URLError("offline")
+    def __enter__(self):
+        return self
 
-    monkeypatch.setattr(registry.urllib.request, "urlopen", no_network)
-    return tmp_path
+    def __exit__(self, *a):
+        return False
 
 
 def test_registry_covers_the_six_datasets_with_urls_and_checksums():
@@ -82,13 +78,6 @@ def test_download_verifies_and_extracts_zip_member(offline, monkeypatch):
                       "pkg/inner.txt")
     monkeypatch.setitem(DATASETS, "toy", registry.Dataset("toy", {"inner.txt": good}, "inner.txt", "toy"))
 
-    class Response(io.BytesIO):
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *a):
-            return False
-
     monkeypatch.setattr(registry.urllib.request, "urlopen", lambda url, timeout: Response(buf.getvalue()))
     path = dataset_file("toy")
     assert path.read_bytes() == payload and path.is_relative_to(offline / "cache")
@@ -109,13 +98,6 @@ def test_a_download_that_cannot_be_saved_gets_advice_for_its_cause(offline, monk
     payload = b"hello world\n"
     good = RemoteFile("toy/t.txt", hashlib.sha256(payload).hexdigest(), "http://example.invalid/t.txt")
     monkeypatch.setitem(DATASETS, "toy", registry.Dataset("toy", {"t.txt": good}, "t.txt", "toy"))
-
-    class Response(io.BytesIO):
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *a):
-            return False
 
     def cannot_write(*a, **k):
         raise error

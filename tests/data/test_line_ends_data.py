@@ -4,7 +4,6 @@ verifies and reads as its \n copy does; a binary file, or a changed text, still 
 import hashlib
 import shutil
 import subprocess
-import urllib.error
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,6 @@ from seqlab.data.text import read_text
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "seqlab" / "data" / "resources" / "timemachine.txt"
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    monkeypatch.delenv("SEQLAB_DATA", raising=False)
-    monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "cache"))
-
-    def no_network(*a, **k):
-        raise urllib.error.URLError("offline")
-
-    monkeypatch.setattr(registry.urllib.request, "urlopen", no_network)
-    return tmp_path
 
 
 def _crlf_folder(tmp_path: Path, raw: bytes) -> Path:
