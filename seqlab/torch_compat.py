@@ -39,10 +39,15 @@ else:  # torch 2.2
         return torch._dynamo.is_compiling()
 
 
-def _fx_tracing() -> bool:
-    # torch.fx's own flag: its is_fx_tracing() logs a warning on newer torch, which also sets the flag
-    # under torch.export (already is_compiling there)
-    return bool(getattr(torch.fx._symbolic_trace, "_is_fx_tracing_flag", False))
+_fx = torch.fx._symbolic_trace
+if hasattr(_fx, "is_fx_symbolic_tracing"):  # newer torch: is_fx_tracing() warns, and is also up under export
+    def _fx_tracing() -> bool:
+        """Whether torch.fx.symbolic_trace runs the code."""
+        return _fx.is_fx_symbolic_tracing()
+else:  # torch 2.2
+    def _fx_tracing() -> bool:
+        """Whether torch.fx.symbolic_trace runs the code."""
+        return _fx.is_fx_tracing()
 
 
 def tracing() -> bool:
@@ -53,11 +58,10 @@ def tracing() -> bool:
 
 
 def recorded_by_tracer() -> bool:
-    """Whether torch.jit.trace or torch.fx.symbolic_trace records this run (fx's flag is also up
-    under a non-strict torch.export). A model's input checks stand aside there: fx passes Proxies,
-    whose type, shape and values no check can read, and jit.trace would record each comparison of a
-    size as a constant, with a TracerWarning; the example input a tracer runs is one the model reads
-    anyway. Under torch.compile they run: dynamo compares sizes symbolically (guards, no graph
+    """Whether torch.jit.trace or torch.fx.symbolic_trace records this run. A model's input checks
+    stand aside there: fx passes Proxies, whose type, shape and values no check can read, and
+    jit.trace would record each comparison of a size as a constant, with a TracerWarning; the
+    example input a tracer runs is one the model reads anyway. Under torch.compile they run: dynamo compares sizes symbolically (guards, no graph
     break), so a wrong input is still refused with its message.
 
     Not `tracing() and not is_compiling()`: when a check raises, dynamo runs the frame eagerly and

@@ -234,10 +234,10 @@ def check_state(state: State, expected, batch_size: int, dtype: torch.dtype | No
     if not _same_shapes(state, expected):  # the common case stays a few shape comparisons
         _explain_state(state, expected, batch_size)
     if dtype is not None:
-        wrong = next((t for t in _tensors(state) if t.dtype != dtype), None)
-        if wrong is not None and not autocast_enabled(wrong.device.type):
-            raise SeqlabError(f"the state is {wrong.dtype} but the model's weights are {dtype}: start from "
-                              f"net.begin_state({batch_size}), or cast each of its tensors with .to({dtype})")
+        for t in _tensors(state):  # (a loop, not next() over a generator: a graph break in older dynamo)
+            if t.dtype != dtype and not autocast_enabled(t.device.type):
+                raise SeqlabError(f"the state is {t.dtype} but the model's weights are {dtype}: start from "
+                                  f"net.begin_state({batch_size}), or cast each of its tensors with .to({dtype})")
 
 
 def _tensors(state) -> list[torch.Tensor]:

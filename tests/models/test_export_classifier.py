@@ -70,7 +70,8 @@ def test_eager_text_classifier_without_lengths_is_the_packed_full_length_one(cel
     # without lengths nothing is packed now: the same logits as packing the texts at full length
     net = _text(cell, bidirectional)
     tokens, _ = _batch()
-    assert torch.equal(net(tokens), net(tokens, torch.full((3,), 7)))
+    # (bitwise on torch 2.13; torch 2.2's packed and plain kernels round apart)
+    torch.testing.assert_close(net(tokens), net(tokens, torch.full((3,), 7)), rtol=1e-6, atol=1e-7)
 
 
 def test_text_classifier_onnx_export(tmp_path):

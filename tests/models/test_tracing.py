@@ -75,6 +75,12 @@ def test_the_input_checks_still_run_under_torch_compile():
 
 # --- torch.compile and strict torch.export of the scratch cells ------------------------------
 
+OLD_DYNAMO = pytest.mark.skipif(tuple(map(int, torch.__version__.split(".")[:2])) < (2, 4),
+                                reason="torch 2.2's dynamo breaks its graph on builtins (map, is_complex) in the "
+                                       "input checks; the counts are checked on 2.13 and 2.14")
+
+
+@OLD_DYNAMO
 @pytest.mark.parametrize("mode", ["rnn", "gru", "lstm"])
 def test_a_compiled_scratch_layer_is_one_graph_with_the_fast_paths_numbers(mode):
     # was (LSTM, T=8) 5 graphs / 4 breaks: the fast path's in-place writes into strided views
@@ -100,6 +106,7 @@ def test_a_compiled_scratch_layer_is_one_graph_with_the_fast_paths_numbers(mode)
     _assert_close(got, want)
 
 
+@OLD_DYNAMO
 @pytest.mark.parametrize("config", [ModelConfig(cell="lstm", impl="scratch", hidden=8),
                                     ModelConfig(cell="lstm", impl="scratch", hidden=8, embed=6, layers=2,
                                                 dropout_output=0.2)], ids=["plain", "awd-2-layers"])
