@@ -194,15 +194,17 @@ _NO_RESUME = ("a run goes on only from its last.safetensors (best.safetensors ho
               "again with --overwrite or into a new --out; best.safetensors still serves the trained model")
 
 
-def load_checkpoint(path: str | Path, which: str = "best") -> Checkpoint:
-    """Read and verify a checkpoint (a file, or a run folder: `which` of best/last)."""
+def load_checkpoint(path: str | Path, which: str = "best", *, resuming: bool = False) -> Checkpoint:
+    """Read and verify a checkpoint (a file, or a run folder: `which` of best/last). `resuming`: read
+    by --resume, so a damaged file's advice is what --resume can do (`Checkpoint.resuming`)."""
     path = find_checkpoint(path, which)
+    fix = _NO_RESUME if resuming else _OTHER_FILE
     try:
         blob = path.read_bytes()
     except OSError as exc:
         raise SeqlabError(f"cannot read checkpoint {str(path)!r}: {exc.strerror}") from None
     broken = SeqlabError(f"checkpoint {str(path)!r} is corrupted or truncated (or not a seqlab "
-                         f"checkpoint); {_OTHER_FILE}")
+                         f"checkpoint); {fix}")
     if len(blob) < 8:
         raise broken
     header_len = int.from_bytes(blob[:8], "little")
@@ -226,12 +228,12 @@ def load_checkpoint(path: str | Path, which: str = "best") -> Checkpoint:
         raise SeqlabError(f"checkpoint {str(path)!r} has format version {meta['format_version']}, "
                           f"newer than this seqlab reads ({FORMAT_VERSION}): upgrade seqlab")
     if _tensor_checksum(tensors) != info["checksum"]:
-        raise SeqlabError(f"checkpoint {str(path)!r} fails its checksum: the file is corrupted; {_OTHER_FILE}")
+        raise SeqlabError(f"checkpoint {str(path)!r} fails its checksum: the file is corrupted; {fix}")
     model = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
     optim = {k: v for k, v in tensors.items() if k.startswith("optim/")}
     extra = {k[len("extra/"):]: v for k, v in tensors.items() if k.startswith("extra/")}
     optimizer = _join_optimizer(optim, meta.pop("optimizer")) if "optimizer" in meta else None
-    return Checkpoint(model=model, meta=meta, optimizer=optimizer, extra=extra, path=path)
+    return Checkpoint(model=model, meta=meta, optimizer=optimizer, extra=extra, path=path, resuming=resuming)
 
 
 def resume_checkpoint(out: str | Path, task: str) -> Checkpoint:
@@ -250,10 +252,9 @@ def resume_checkpoint(out: str | Path, task: str) -> Checkpoint:
         raise SeqlabError(f"--resume given but there is no checkpoint in {str(out)!r} to resume from: "
                           "train without --resume first (or point --out at an earlier run)")
     try:
-        ckpt = load_checkpoint(last)
-    except SeqlabError as exc:  # "use the other of best/last" cannot be done by --resume
-        raise SeqlabError(f"--resume: {str(exc).replace(_OTHER_FILE, _NO_RESUME)}") from None
-    ckpt.resuming = True
+        ckpt = load_checkpoint(last, resuming=True)
+    except SeqlabError as exc:
+        raise SeqlabError(f"--resume: {exc}") from None
     expect_task(ckpt, task)
     if ckpt.optimizer is None:
         raise SeqlabError(f"{str(last)!r} holds no optimiser state: it cannot be resumed; train again without "
