@@ -46,29 +46,26 @@ def parse_timestamp(cell: str) -> datetime | None:
             return None
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        form = extended_form(text)  # (on 3.11: None, or a form it refuses too)
-    try:
-        return None if form is None else datetime.fromisoformat(form)
-    except ValueError:
-        return None
+    return _from_iso(datetime.fromisoformat, text)
 
 
 def _is_date_only(cell: str) -> bool:
     """A date without a time of day, as 3.11's `date.fromisoformat` reads it (20240131 and 2024-W05-3
     too, on 3.10 as well)."""
-    text = cell.strip()
+    return _from_iso(date.fromisoformat, cell.strip()) is not None
+
+
+def _from_iso(parse, text: str):
+    """`parse(text)` (datetime's or date's fromisoformat), else `parse` of its `extended_form` (what
+    3.11 reads and 3.10 does not; on 3.11: None, or a form it refuses too); None where neither reads."""
     try:
-        date.fromisoformat(text)
-        return True
+        return parse(text)
     except ValueError:
         form = extended_form(text)
     try:
-        return form is not None and date.fromisoformat(form) is not None
+        return None if form is None else parse(form)
     except ValueError:
-        return False
+        return None
 
 
 def _month_index(t: datetime) -> int:
