@@ -152,11 +152,12 @@ class ScratchRNN(nn.Module):
             for d in range(net.num_directions):
                 copy_from_fused(net.cells[layer * net.num_directions + d], fused, layer, reverse=d == 1)
         if not fused.bias:  # the zero biases stay zero in training, as the layer has none to train
-            for cell in net.cells:
-                for name in ("b", "b_h"):
-                    if hasattr(cell, name):
-                        getattr(cell, name).requires_grad_(False)
+            for b in net._biases():
+                b.requires_grad_(False)
         return net
+
+    def _biases(self) -> list[nn.Parameter]:
+        return [getattr(c, name) for c in self.cells for name in ("b", "b_h") if hasattr(c, name)]
 
     def to_fused(self) -> nn.RNNBase:
         """This layer as an nn.RNN/GRU/LSTM with its weights (the inverse of `from_fused`): the same
@@ -166,8 +167,7 @@ class ScratchRNN(nn.Module):
         if self.mode == "peephole":
             raise SeqlabError(NO_FUSED_PEEPHOLE)
         ref = self.cells[0].W_x
-        biases = [getattr(c, name) for c in self.cells for name in ("b", "b_h") if hasattr(c, name)]
-        bias = not all(not b.requires_grad and not b.any() for b in biases)
+        bias = not all(not b.requires_grad and not b.any() for b in self._biases())
         kwargs = {"nonlinearity": self.cells[0].nonlinearity} if self.mode == "rnn" else {}
         fused = _FUSED[self.mode](self.input_size, self.hidden_size, self.num_layers, bias=bias,
                                   bidirectional=self.bidirectional,
