@@ -61,8 +61,9 @@ def recorded_by_tracer() -> bool:
     """Whether torch.jit.trace or torch.fx.symbolic_trace records this run. A model's input checks
     stand aside there: fx passes Proxies, whose type, shape and values no check can read, and
     jit.trace would record each comparison of a size as a constant, with a TracerWarning; the
-    example input a tracer runs is one the model reads anyway. Under torch.compile they run: dynamo compares sizes symbolically (guards, no graph
-    break), so a wrong input is still refused with its message.
+    example input a tracer runs is one the model reads anyway. Under torch.compile they run: dynamo
+    compares sizes symbolically (guards, no graph break), so a wrong input is still refused with its
+    message.
 
     Not `tracing() and not is_compiling()`: when a check raises, dynamo runs the frame eagerly and
     compiles the small functions it calls as frames of their own, with is_compiling() baked in as

@@ -27,7 +27,6 @@ from typing import Iterator
 from seqlab import fileio
 
 
-
 @contextmanager
 def console_streams() -> Iterator[None]:
     """Run the block with sys.stdout and sys.stderr set up as the module says, then put back

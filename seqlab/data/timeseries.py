@@ -275,8 +275,9 @@ def _number(cell: str, where: str, fill: str) -> float:
         raise SeqlabError(f"{where}: {_show(cell)} is NaN/inf; clean the series first (--fill fills missing values, "
                           "not infinite ones)")
     if abs(value) >= FLOAT32_OVERFLOW:  # finite here, inf as the float32 the series is kept in
-        raise SeqlabError(f"{where}: {_show(cell)} overflows float32 (beyond its largest value, about 3.40282e38), in which the series is kept: "
-                          "rescale the series (e.g. divide it by a power of ten) or clean the value")
+        raise SeqlabError(f"{where}: {_show(cell)} overflows float32 (beyond its largest value, about 3.40282e38), "
+                          "in which the series is kept: rescale the series (e.g. divide it by a power of ten) or "
+                          "clean the value")
     return value
 
 

@@ -124,12 +124,13 @@ class TextClassifier(nn.Module):
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         if not recorded_by_tracer():  # (fx passes Proxies; under torch.compile the check runs, on guards)
             check_model_input(tokens, self.embedding.num_embeddings)
-        if not tracing():  # (it reads the lengths' values: a graph break, a data-dependent export error)
+        traced = tracing()
+        if not traced:  # (it reads the lengths' values: a graph break, a data-dependent export error)
             lengths = check_lengths(lengths, tokens)  # None: no padding, each row is a whole text
         emb = self.drop(self.embedding(tokens))  # (B, T) -> (B, T, E)
         if lengths is None:  # every row a whole text: nothing to pack (the same state as packed)
             _, state = self.rnn(emb)
-        elif tracing() and not self.bidirectional:
+        elif traced and not self.bidirectional:
             out, _ = self.rnn(emb)  # (B, T, H), the top layer's: padding read too, but no earlier step sees it
             return self.fc(self.drop(_at_lengths(out, lengths)))  # (B, C)
         else:

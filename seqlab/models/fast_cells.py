@@ -36,8 +36,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from seqlab.errors import SeqlabError
-from seqlab.torch_compat import custom_bwd_cuda, float32_fwd, is_compiling
-from seqlab.torch_compat import recorded_by_tracer
+from seqlab.torch_compat import custom_bwd_cuda, float32_fwd, is_compiling, recorded_by_tracer
 
 # Under autocast (CUDA's, or a user's CPU autocast) the inputs arrive in bf16/fp16: the recurrence
 # (a long product of gates, where low precision compounds) runs in float32 with autocast off
