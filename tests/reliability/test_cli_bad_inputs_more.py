@@ -6,14 +6,12 @@ empty --out, two translate data sources, a non-finite --alpha. Each is exit code
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from seqlab.cli import main
-from seqlab.data.mnist import write_idx
 
-from cli_errors import PAIRS, TEXT, expect_bad_input  # tests/reliability, on the test path
+from cli_errors import PAIRS, TEXT, expect_bad_input, write_digits  # tests/reliability, on the test path
 
 LM = ["train", "lm", "--level", "char", "--hidden", "8", "--epochs", "1", "--batch-size", "2", "--num-steps", "5",
       "--device", "cpu"]
@@ -61,10 +59,7 @@ def nmt_run(root):
 def mnist_run(root):
     digits = root / "digits"
     digits.mkdir()
-    rng = np.random.default_rng(1)
-    for name, n in (("train", 60), ("t10k", 20)):
-        write_idx(digits / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, size=(n, 28, 28)).astype(np.uint8))
-        write_idx(digits / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, size=n).astype(np.uint8))
+    write_digits(digits, seed=1)
     out = root / "mn"
     assert main(["train", "classify", "--dataset", "mnist", "--mode", "rows", "--data-dir", str(digits),
                  "--hidden", "4", "--layers", "1", "--batch-size", "20", "--epochs", "1", "--valid-size", "0",

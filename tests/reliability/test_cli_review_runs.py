@@ -8,7 +8,6 @@ import re
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -17,9 +16,8 @@ import seqlab.runtime
 import seqlab.training.forecast
 import seqlab.training.metrics
 from seqlab.cli import main
-from seqlab.data.mnist import write_idx
 
-from cli_errors import PAIRS, TEXT, expect_bad_input  # tests/reliability, on the test path
+from cli_errors import PAIRS, TEXT, expect_bad_input, write_digits  # tests/reliability, on the test path
 
 TOO_BIG = str(2**64)
 TOO_SMALL = str(-2**63 - 1)
@@ -34,10 +32,7 @@ def root(tmp_path_factory):
     (root / "pairs.txt").write_text("\n".join(f"{a}\t{b}" for a, b in PAIRS * 6) + "\n", encoding="utf-8")
     digits = root / "digits"
     digits.mkdir()
-    rng = np.random.default_rng(1)
-    for name, n in (("train", 60), ("t10k", 20)):
-        write_idx(digits / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, size=(n, 28, 28)).astype(np.uint8))
-        write_idx(digits / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, size=n).astype(np.uint8))
+    write_digits(digits, seed=1)
     return root
 
 

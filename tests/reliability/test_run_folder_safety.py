@@ -12,8 +12,8 @@ from seqlab.cli import build_parser, main
 from seqlab.errors import SeqlabError
 from seqlab.training.run_folder import ASIDE
 from checkpoint_edit import edit_meta  # tests/reliability, on the test path
+from cli_errors import EXIT_BAD_INPUT, expect_bad_input, write_digits
 
-EXIT_BAD_INPUT = 2
 TEXT = "the time machine by h g wells\n" * 40
 PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("I lost.", "J'ai perdu."),
          ("I'm home.", "Je suis chez moi."), ("He's calm.", "Il est calme.")]
@@ -24,18 +24,14 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is
 
 @pytest.fixture(scope="module")
 def fx(tmp_path_factory):
-    from seqlab.data.mnist import write_idx
-
+    
     root = tmp_path_factory.mktemp("fx")
     (root / "tiny.txt").write_text(TEXT, encoding="utf-8")
     (root / "pairs.txt").write_text("\n".join(f"{a}\t{b}" for a, b in PAIRS * 8) + "\n", encoding="utf-8")
     (root / "series.csv").write_text("t,value\n" + "".join(f"{i},{np.sin(i / 7):.4f}\n" for i in range(300)))
     digits = root / "digits"
     digits.mkdir()
-    rng = np.random.default_rng(0)
-    for name, n in (("train", 60), ("t10k", 20)):
-        write_idx(digits / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)).astype(np.uint8))
-        write_idx(digits / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    write_digits(digits)
     return root
 
 
@@ -58,16 +54,8 @@ def _ok(argv, capsys):
     assert code == 0, captured.err[-2000:]
 
 
-def _bad(argv, capsys, *fragments):
-    code = main(argv)
-    captured = capsys.readouterr()
-    err = captured.err.strip()
-    assert code == EXIT_BAD_INPUT, err[-2000:]
-    assert "Traceback" not in captured.err and "Traceback" not in captured.out
-    assert err.startswith("seqlab: error: ") and len(err.splitlines()) == 1, err
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
+def _bad(argv, capsys, fragment, *more):
+    return expect_bad_input(argv, fragment, capsys, *more)
 
 
 def _snapshot(folder):
