@@ -278,7 +278,7 @@ def flat_dict(cfg: Any) -> dict:
 
 
 def load_toml(path: str | Path) -> dict:
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():
         raise SeqlabError(f"config file {str(path)!r} is a folder: give the .toml file in it")
     if not path.is_file():

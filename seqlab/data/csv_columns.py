@@ -84,7 +84,7 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     column besides its dates (those named as dates, DATE_NAMES, whatever `date_column` says, and
     the column `date_column` names), said to `log`. Several are refused listing them, as is a file
     whose first line reads as values (no header row)."""
-    path = Path(path)
+    path = Path(path).expanduser()
     name = repr(str(path))
     with open_csv(path) as (reader, header, _):
         row = _first_row(reader)
@@ -117,7 +117,7 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
 def auto_date_column(path: str | Path, col: str) -> str | None:
     """The column of CSV file `path` that --date-column auto would read dates from beside value
     column `col` (the one named as dates, its first cell an ISO date), else None."""
-    with open_csv(Path(path)) as (reader, header, _):
+    with open_csv(Path(path).expanduser()) as (reader, header, _):
         named = date_named(header, header.index(col) if col in header else None)
         if len(named) != 1:
             return None

@@ -64,7 +64,7 @@ def _read_bytes(path: Path) -> bytes:
 
 def read_idx(path: str | Path, kind: Literal["images", "labels"]) -> torch.Tensor:
     """One IDX file as a uint8 tensor: images (N, rows, cols) or labels (N,)."""
-    path = Path(path)
+    path = Path(path).expanduser()
     blob = _read_bytes(path)
     magic_expected, ndim = (IMAGES_MAGIC, 3) if kind == "images" else (LABELS_MAGIC, 1)
     header_len = 4 + 4 * ndim

@@ -20,7 +20,7 @@ def read_text(path: str | Path, *, lines: bool = False) -> str:
     `lines`: a file of one text per line, each answered by one output line (`seqlab translate`,
     `classify --file`): only \\n and \\r\\n end a line, as standard input's lines are read (a lone
     \\r is a character of its line), and a file of blank lines is read, not refused."""
-    path = Path(path)
+    path = Path(path).expanduser()  # (~ as the CLI and pandas' readers read it)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

@@ -148,7 +148,7 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     if fill not in FILLS:
         raise SeqlabError(f"--fill {fill}: expected one of {', '.join(FILLS)}")
     check_max_gap(max_gap, fill)
-    path = Path(path)
+    path = Path(path).expanduser()  # (~ as the CLI and pandas' readers read it)
     name = repr(str(path))
     auto = date_column == "auto"
     if date_column is not None and date_column.lower() == "none":

@@ -146,12 +146,12 @@ class Vocab:
         return vocab
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
+        Path(path).expanduser().write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocab":
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise SeqlabError(f"vocabulary file {str(path)!r} not found") from None
         except (json.JSONDecodeError, UnicodeDecodeError):

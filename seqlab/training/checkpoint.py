@@ -124,7 +124,7 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
     `meta` must be JSON-able (config as a dict, vocabulary as `Vocab.to_dict()`, epoch,
     RNG state from `seqlab.runtime.rng_state()`, a scheduler's `state_dict()`, ...).
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     state = model.state_dict() if isinstance(model, torch.nn.Module) else model
     tensors = {f"model/{k}": _plain(v) for k, v in state.items()}
     meta = dict(meta)
@@ -157,7 +157,7 @@ def find_checkpoint(path: str | Path, which: str = "best") -> Path:
         raise SeqlabError(f"which={which!r}: a run folder holds the checkpoints {' and '.join(NAMES)}")
     if not str(path).strip():  # Path("") is the current folder
         raise SeqlabError("the checkpoint path is empty: give a training run's --out folder or its best.safetensors")
-    path = Path(path)
+    path = Path(path).expanduser()  # (~ as the CLI's --checkpoint reads it)
     if path.is_file():
         if path.suffix != ".safetensors" and not _safetensors_start(path):  # a text file given by mistake, say
             raise SeqlabError(f"{str(path)!r} is not a checkpoint: give a training run's --out folder or its "

@@ -101,3 +101,31 @@ def test_configs_built_in_python_expand_their_paths(home):
     assert build_config(ForecastConfig, {"data": "~/s.csv"}).series.data == str(home / "s.csv")
     assert user_path("a/~b") == "a/~b" and user_path("-") == "-"  # only a leading ~; standard input stays
     assert build_config(LMConfig, {"dataset": "~x", "device": "~"}).data.dataset == "~x"  # not a path: as given
+
+
+def test_the_library_readers_and_writers_take_a_tilde_as_the_cli_does(home, tmp_path):
+    """load_checkpoint("~/run"), read_text("~/t.txt"), a CSV, an idx file, a vocabulary and a TOML
+    file named from the home folder, as pandas' readers and the CLI's options take them."""
+    import numpy as np
+    import torch
+
+    from seqlab.config import load_toml
+    from seqlab.data.mnist import read_idx
+    from seqlab.data.text import read_text
+    from seqlab.data.timeseries import load_csv_column
+    from seqlab.data.vocab import Vocab
+    from seqlab.training.checkpoint import save_checkpoint
+
+    saved = save_checkpoint("~/run/best.safetensors", model={"w": torch.arange(3.0)}, meta={"task": "x"})
+    assert saved == home / "run" / "best.safetensors" and saved.is_file()
+    assert torch.equal(load_checkpoint("~/run").model["w"], torch.arange(3.0))
+    assert read_text("~/t.txt").startswith("the time traveller")
+    (home / "s.csv").write_text("value\n1.5\n2.5\n")
+    assert load_csv_column("~/s.csv", "value").tolist() == [1.5, 2.5]
+    (home / "l.idx1").write_bytes(b"\x00\x00\x08\x01" + (3).to_bytes(4, "big") + np.array([7, 1, 9], np.uint8).tobytes())
+    assert read_idx("~/l.idx1", "labels").tolist() == [7, 1, 9]
+    Vocab(["a", "b", "a"]).save("~/v.json")
+    assert Vocab.load("~/v.json").idx_to_token == Vocab(["a", "b", "a"]).idx_to_token
+    (home / "c.toml").write_text("[train]\nepochs = 3\n")
+    assert load_toml("~/c.toml") == {"train": {"epochs": 3}}
+    assert not (tmp_path / "cwd" / "~").exists()  # nothing written under a folder named ~
