@@ -34,7 +34,7 @@ False` or ModelConfig.fast = False turns it off). `targets` may also come third 
 
 AR/TAR: with `keep_outputs = True` a model keeps its last forward pass's last-layer
 outputs, `outputs = (raw (T, B, H), dropped (T, B, H))`, for the training loop's
-activation penalties.
+activation penalties (which sets `outputs` back to None when it turns keeping off).
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ class RNNModel(nn.Module):
             X = F.one_hot(inputs.T.long(), self.vocab_size).to(_float_ref(self).dtype)  # (T, B, V)
         Y_raw, state = self.rnn(X, state)  # (T, B, dirs*H)
         Y = self.drop(Y_raw)
-        self.outputs = (Y_raw, Y) if self.keep_outputs else None
+        if self.keep_outputs:  # (only then: an attribute set in forward is a side effect torch.export warns of)
+            self.outputs = (Y_raw, Y)
         return _head(self, Y, inputs, targets), state
 
     def _state_shapes(self, batch_size: int):
@@ -239,7 +240,8 @@ class RegularizedRNNModel(nn.Module):
             new_state.append(s)
             raw = X
             X = self.drop(self.lock_hidden(X) if k < len(self.rnns) - 1 else self.lock_out(X))
-        self.outputs = (raw, X) if self.keep_outputs else None
+        if self.keep_outputs:
+            self.outputs = (raw, X)
         return _head(self, X, inputs, targets), new_state
 
     def _state_shapes(self, batch_size: int) -> list:
