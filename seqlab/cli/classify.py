@@ -175,7 +175,7 @@ def _evaluate_text(args: argparse.Namespace, ckpt, cfg, device) -> dict:
     (--split to choose), or on a labelled file (--data) read as its training files were."""
     from seqlab.cli import eval_batch_size, pick_split
     from seqlab.data.labelled_text import PAD, encode_file, split_files
-    from seqlab.data.registry import run_data_file
+    from seqlab.data.user_files import run_data_file
     from seqlab.training.classify_text import TextBatches, load_text, text_model
 
     net, vocab, classes = text_model(ckpt, cfg, device)

@@ -92,7 +92,8 @@ def _split(args: argparse.Namespace) -> str | None:
     """The split counted: --split, by default train, for a data set of train/valid/test files (PTB,
     WikiText-2); None for one text (--split refused: it has none). A --data folder (of splits, say)
     is refused naming its file of that split."""
-    from seqlab.data.registry import SPLIT_NAMES, check_not_folder, get_dataset
+    from seqlab.data.registry import get_dataset
+    from seqlab.data.user_files import SPLIT_NAMES, check_not_folder
     from seqlab.errors import SeqlabError
 
     if args.data is not None:

@@ -79,8 +79,8 @@ def _held_out_pairs(args: argparse.Namespace, ckpt) -> tuple[str, list]:
     """(split, pairs): the run's held-out split (--split, or pick_split's default), read from the
     run's data as it was trained (split, seed, tokens)."""
     from seqlab.cli import pick_split
-    from seqlab.data.registry import run_data_file
     from seqlab.data.translation import legacy_pair_tokens, load_translation
+    from seqlab.data.user_files import run_data_file
 
     d = ckpt.meta["config"]["data"]
     path = run_data_file(d["data"], ckpt.meta.get("data_file"), ckpt.path.parent) if d["data"] is not None else None

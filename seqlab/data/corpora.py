@@ -14,8 +14,9 @@ import torch
 
 from seqlab.data import token_ids
 from seqlab.data.registry import (DATASETS, Dataset, RemoteFile, cache_dir,  # noqa: F401 (re-exported)
-                                  dataset_file, file_fingerprint, get_dataset, sha256_of, split_files)
+                                  dataset_file, get_dataset)
 from seqlab.data.text import book_lines, read_text, tokenize
+from seqlab.data.user_files import file_fingerprint, split_files
 from seqlab.data.vocab import EOS, UNK, Vocab  # noqa: F401 (EOS re-exported)
 from seqlab.errors import SeqlabError
 

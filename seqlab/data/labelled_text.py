@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqlab.data.registry import file_fingerprint
 from seqlab.data.text import read_text, tokenize
+from seqlab.data.user_files import file_fingerprint
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
 
@@ -299,7 +299,7 @@ class LabelledText:
     train: EncodedTexts
     valid: EncodedTexts
     test: EncodedTexts | None
-    source: dict  # the file's (or folder's) fingerprint (registry.file_fingerprint)
+    source: dict  # the file's (or folder's) fingerprint (user_files.file_fingerprint)
     heldout: str  # where the validation split comes from, for the log
 
     @property

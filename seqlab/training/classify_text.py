@@ -156,7 +156,7 @@ def text_data(cfg: ClassifyConfig, log) -> RunData:
         log(f"class weights (balanced, in the training loss only): {shown}{', ...' if len(data.classes) > 8 else ''}")
 
     def check_resume(ckpt) -> None:
-        from seqlab.data.registry import same_data
+        from seqlab.data.user_files import same_data
 
         differs = same_data(ckpt.meta.get("data_file"), data.source)
         if differs or ckpt.meta.get("classes") != data.classes or ckpt.meta.get("vocab", {}).get("idx_to_token") \

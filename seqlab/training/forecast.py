@@ -39,8 +39,8 @@ from torch import nn
 
 from seqlab.config import RunConfig, to_dict, validated
 from seqlab.data.dates import DateIndex
-from seqlab.data.registry import file_fingerprint
 from seqlab.data.timeseries import lag_features
+from seqlab.data.user_files import file_fingerprint
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
 from seqlab.models.forecaster import RNNForecaster, build_forecaster

@@ -15,8 +15,8 @@ from seqlab.config import PathText
 from seqlab.data.csv_columns import value_column
 from seqlab.data.dates import DateIndex
 from seqlab.data.fill import check_max_gap
-from seqlab.data.registry import sha256_of
 from seqlab.data.timeseries import NOISE_STD, check_series, read_csv_series, sine_series
+from seqlab.data.user_files import sha256_of
 from seqlab.errors import SeqlabError
 
 

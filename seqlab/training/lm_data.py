@@ -23,7 +23,7 @@ def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None) -> LMCo
     """The corpus `cfg.data` names; `vocab`: a checkpoint's (its held-out splits read with it);
     `source`: a checkpoint's fingerprint of its --data file."""
     from seqlab.data.corpora import load_lm_corpus
-    from seqlab.data.registry import run_data_file
+    from seqlab.data.user_files import run_data_file
 
     d = cfg.data
     max_tokens = None if d.max_tokens is not None and d.max_tokens < 0 else d.max_tokens  # -1: all
@@ -251,8 +251,8 @@ def read_scored_text(path: str, cfg: LMConfig, vocab, train_share: float | None 
     file given as text. Refused: text too short to predict a token, and text with none of the
     vocabulary's tokens (every one <unk>, line ends aside: its perplexity would say nothing)."""
     from seqlab.data.corpora import EOS, encode_with_vocab, text_style, unk_shares
-    from seqlab.data.registry import check_not_folder
     from seqlab.data.text import read_text
+    from seqlab.data.user_files import check_not_folder
 
     check_not_folder(path, prefer=("test.txt", "valid.txt"))  # (a held-out part to score, say)
     level = cfg.data.level
@@ -279,7 +279,7 @@ def read_scored_text(path: str, cfg: LMConfig, vocab, train_share: float | None 
 def check_same_data(ckpt: Checkpoint, corpus: LMCorpus) -> None:
     """--resume: refuse a --data file (or folder of splits) whose bytes are not the run's: its
     splits, and so what the saved state goes on training on, would be other text."""
-    from seqlab.data.registry import same_data
+    from seqlab.data.user_files import same_data
 
     differs = same_data(ckpt.meta.get("data_file"), corpus.source)
     if differs:

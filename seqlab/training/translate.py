@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from seqlab.data.registry import file_fingerprint
+from seqlab.data.user_files import file_fingerprint
 from seqlab.errors import SeqlabError
 from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D

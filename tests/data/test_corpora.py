@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from seqlab import SeqlabError
-from seqlab.data import corpora, registry
+from seqlab.data import corpora, registry, user_files
 from seqlab.data.corpora import DATASETS, RemoteFile, dataset_file, load_lm_corpus
 
 TM_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
@@ -257,8 +257,9 @@ def _deny(monkeypatch, under, call="stat"):
 
     if call == "stat":
         monkeypatch.setattr(registry.os, "stat", denied)
-    else:
-        monkeypatch.setattr(registry, "open", denied, raising=False)
+    else:  # the registry reads its files, and user_files a file's sha256
+        for module in (registry, user_files):
+            monkeypatch.setattr(module, "open", denied, raising=False)
 
 
 def test_an_unreadable_data_folder_is_a_one_line_error(offline, monkeypatch):
@@ -281,7 +282,7 @@ def test_an_unreadable_data_file_is_a_one_line_error(offline, monkeypatch):
     with pytest.raises(SeqlabError, match="cannot read '.*timemachine.txt': Permission denied"):
         dataset_file("timemachine")
     with pytest.raises(SeqlabError, match="cannot read '.*timemachine.txt': Permission denied"):
-        registry.file_fingerprint(folder / "timemachine.txt")
+        user_files.file_fingerprint(folder / "timemachine.txt")
 
 
 def test_a_folder_given_as_a_data_file_says_so(tmp_path):

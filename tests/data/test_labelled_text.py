@@ -130,8 +130,8 @@ def test_vocabulary_from_the_training_split_lower_cased_labels_sorted(tmp_path):
 
 
 def test_a_runs_folder_is_found_again_by_its_own_split_files(tmp_path, monkeypatch):
-    # registry.run_data_file with labelled text's split files (.csv/.tsv/.txt), as evaluate reads a run's
-    from seqlab.data.registry import run_data_file
+    # user_files.run_data_file with labelled text's split files (.csv/.tsv/.txt), as evaluate reads a run's
+    from seqlab.data.user_files import run_data_file
 
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "mine"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.data import registry
+from seqlab.data import user_files
 from seqlab.data.corpora import EOS, load_lm_corpus
 from seqlab.data.stats import describe
 from seqlab.data.text import unsegmented_note
@@ -117,7 +117,7 @@ def test_a_folder_of_splits_is_read_as_its_three_files(tmp_path):
     assert lm.unk_rate("train") == 0 and lm.unk_rate("test") == pytest.approx(10 / 24)
     assert lm.source["path"] == str(folder.resolve())
     assert set(lm.source["files"]) == {"train.txt", "valid.txt", "test.txt"}
-    assert lm.source["files"]["valid.txt"] == registry.sha256_of(folder / "valid.txt")
+    assert lm.source["files"]["valid.txt"] == user_files.sha256_of(folder / "valid.txt")
     assert len(load_lm_corpus(data=folder, level="word", max_tokens=7).train) == 7
     # without test.txt: no test split (evaluate then scores valid)
     no_test = load_lm_corpus(data=_splits(tmp_path / "two", test=False), level="char")
@@ -186,22 +186,22 @@ def test_run_data_file_finds_a_moved_folder_of_splits_and_refuses_an_edited_one(
     monkeypatch.chdir(tmp_path)
     folder = _splits(tmp_path / "mine")
     kept = load_lm_corpus(data="mine", level="word").source
-    assert registry.run_data_file("mine", kept) == str(folder.resolve())
+    assert user_files.run_data_file("mine", kept) == str(folder.resolve())
     (tmp_path / "project").mkdir()
     folder.rename(tmp_path / "project" / "mine")  # moved: the path as typed, from the run's folder's parent
-    assert registry.run_data_file("mine", kept, tmp_path / "project" / "run") == str(tmp_path / "project" / "mine")
+    assert user_files.run_data_file("mine", kept, tmp_path / "project" / "run") == str(tmp_path / "project" / "mine")
     (tmp_path / "project" / "mine").rename(folder)
     with open(folder / "test.txt", "a") as fh:
         fh.write("more\n")
     with pytest.raises(SeqlabError, match=r"has changed since the run was trained \(test.txt differs\)"):
-        registry.run_data_file("mine", kept)
+        user_files.run_data_file("mine", kept)
     (folder / "test.txt").unlink()
     with pytest.raises(SeqlabError, match=r"\(test.txt is missing\)"):
-        registry.run_data_file("mine", kept)
+        user_files.run_data_file("mine", kept)
     folder.rename(tmp_path / "gone")
     with pytest.raises(SeqlabError, match="the run's text folder of splits .* is not there any more"):
-        registry.run_data_file("mine", kept)
-    assert registry.same_data(kept, {"path": "x", "sha256": "0"}) == "it was a folder of splits, now a text file"
+        user_files.run_data_file("mine", kept)
+    assert user_files.same_data(kept, {"path": "x", "sha256": "0"}) == "it was a folder of splits, now a text file"
 
 
 @pytest.mark.parametrize("kind", ["folder", "file"])
@@ -211,10 +211,10 @@ def test_a_run_folder_named_as_its_moved_data_is_not_taken_for_the_data(tmp_path
     monkeypatch.chdir(tmp_path)
     if kind == "folder":
         _splits(tmp_path / "d4")
-        kept = registry.file_fingerprint("d4", ["train.txt", "valid.txt", "test.txt"])
+        kept = user_files.file_fingerprint("d4", ["train.txt", "valid.txt", "test.txt"])
     else:
         (tmp_path / "d4").write_text(EN * 20)
-        kept = registry.file_fingerprint("d4")
+        kept = user_files.file_fingerprint("d4")
     run = tmp_path / "runs" / "d4"
     run.mkdir(parents=True)
     (run / "best.safetensors").write_bytes(b"")
@@ -222,16 +222,16 @@ def test_a_run_folder_named_as_its_moved_data_is_not_taken_for_the_data(tmp_path
     for folder in (run, "runs/d4", "runs/d4/."):
         with pytest.raises(SeqlabError, match=f"the run's text {kind} .*'{tmp_path / 'd4'}' \\(its --data d4\\) "
                                               "is not there any more"):
-            registry.run_data_file("d4", kept, folder)
+            user_files.run_data_file("d4", kept, folder)
     # --data . --out run inside it, the folder moved: run/. is the run folder again, its parent the data
     (tmp_path / "elsewhere").rename(tmp_path / "d4")
     if kind == "folder":
         monkeypatch.chdir(tmp_path / "d4")
-        dot = registry.file_fingerprint(".", ["train.txt", "valid.txt", "test.txt"])
+        dot = user_files.file_fingerprint(".", ["train.txt", "valid.txt", "test.txt"])
         (tmp_path / "d4" / "run").mkdir()
         monkeypatch.chdir(tmp_path)
         (tmp_path / "d4").rename(tmp_path / "moved")
-        assert registry.run_data_file(".", dot, tmp_path / "moved" / "run") == str(tmp_path / "moved")
+        assert user_files.run_data_file(".", dot, tmp_path / "moved" / "run") == str(tmp_path / "moved")
 
 
 def test_a_run_written_into_its_own_data_folder_still_finds_it(tmp_path, monkeypatch):
@@ -239,10 +239,10 @@ def test_a_run_written_into_its_own_data_folder_still_finds_it(tmp_path, monkeyp
     # folder for moved data refused even the recorded path ("not there any more", though it was)
     monkeypatch.chdir(tmp_path)
     _splits(tmp_path / "same")
-    kept = registry.file_fingerprint("same", ["train.txt", "valid.txt", "test.txt"])
+    kept = user_files.file_fingerprint("same", ["train.txt", "valid.txt", "test.txt"])
     (tmp_path / "same" / "best.safetensors").write_bytes(b"")
-    assert registry.run_data_file("same", kept, tmp_path / "same") == str(tmp_path / "same")
-    assert registry.run_data_file("same", kept, "same") == str(tmp_path / "same")
+    assert user_files.run_data_file("same", kept, tmp_path / "same") == str(tmp_path / "same")
+    assert user_files.run_data_file("same", kept, "same") == str(tmp_path / "same")
 
 
 @pytest.mark.parametrize("kind", ["file", "folder"])
@@ -253,18 +253,18 @@ def test_a_relative_data_path_typed_on_windows_is_found_here(tmp_path, monkeypat
     data = project / "data" / "corpus"
     data.parent.mkdir(parents=True)
     if kind == "folder":
-        kept = dict(registry.file_fingerprint(_splits(data), ["train.txt", "valid.txt", "test.txt"]))
+        kept = dict(user_files.file_fingerprint(_splits(data), ["train.txt", "valid.txt", "test.txt"]))
     else:
         data.write_text(EN * 20)
-        kept = dict(registry.file_fingerprint(data))
+        kept = dict(user_files.file_fingerprint(data))
     kept["path"] = r"C:\Users\me\project\data\corpus"  # where the Windows run had it
     monkeypatch.chdir(project)
-    assert registry.run_data_file(r"data\corpus", kept) == str(Path("data") / "corpus")
+    assert user_files.run_data_file(r"data\corpus", kept) == str(Path("data") / "corpus")
     monkeypatch.chdir(tmp_path)  # from elsewhere: the path as typed, from the run folder's parent
-    assert registry.run_data_file(r"data\corpus", kept, project / "run") == str(data)
+    assert user_files.run_data_file(r"data\corpus", kept, project / "run") == str(data)
     with pytest.raises(SeqlabError, match="is not there any more"):
-        registry.run_data_file(r"other\corpus", kept, project / "run")
+        user_files.run_data_file(r"other\corpus", kept, project / "run")
     if kind == "file":
         data.write_text(EN * 21)
         with pytest.raises(SeqlabError, match=r"'.*corpus' has changed since the run was trained"):
-            registry.run_data_file(r"data\corpus", kept, project / "run")
+            user_files.run_data_file(r"data\corpus", kept, project / "run")
