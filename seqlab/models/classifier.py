@@ -100,7 +100,9 @@ class TextClassifier(nn.Module):
     Under torch.compile/export, jit.trace and fx (`tracing()`), which cannot follow packing or
     read the lengths' values: the input checks stand aside, and a left-to-right model reads the
     padded batch whole and takes the top layer's output after each text's last token (the same
-    state: nothing after a step reaches it). Without lengths nothing is packed either way.
+    state: nothing after a step reaches it); a bidirectional one runs each layer's directions
+    apart, the backward one over each text's tokens reversed (`_directions_at_lengths`). Without
+    lengths nothing is packed either way.
     """
 
     def __init__(self, vocab_size: int, num_classes: int, *, embed: int = 128, hidden: int = 128, layers: int = 1,
@@ -133,6 +135,8 @@ class TextClassifier(nn.Module):
         elif traced and not self.bidirectional:
             out, _ = self.rnn(emb)  # (B, T, H), the top layer's: padding read too, but no earlier step sees it
             return self.fc(self.drop(_at_lengths(out, lengths)))  # (B, C)
+        elif traced:
+            return self.fc(self.drop(_directions_at_lengths(self.rnn, emb, lengths)))  # (B, C)
         else:
             # lengths on the CPU, as packing wants them; enforce_sorted=False: the state comes back in batch order
             packed = nn.utils.rnn.pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
@@ -148,3 +152,39 @@ def _at_lengths(out: torch.Tensor, lengths) -> torch.Tensor:
         lengths = torch.tensor(lengths)
     last = (lengths.long() - 1).clamp(min=0).to(out.device)  # (B,); (a traced length 0 is no index -1)
     return out.gather(1, last.view(-1, 1, 1).expand(-1, 1, out.shape[2])).squeeze(1)  # (B, 1, H) -> (B, H)
+
+
+def _directions_at_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths) -> torch.Tensor:
+    """What a bidirectional, batch-first `rnn` gives packed (the forward direction's top-layer
+    state after each row's last real step beside the backward one's after its first, (B, 2H)),
+    computed without packing, for a tracer: layer by layer, each direction as a one-layer
+    recurrence with that direction's weights (torch.lstm / torch.gru, the op nn.LSTM runs), the
+    backward one over each row's real steps in reverse order with its padding after them. Neither
+    reads padding before a real step, so the real steps' outputs, and the next layer's inputs
+    there, are the packed run's."""
+    if isinstance(lengths, (list, tuple)):
+        lengths = torch.tensor(lengths)
+    B, T, _ = x.shape
+    n = lengths.long().clamp(min=1).to(x.device).view(-1, 1)  # (B, 1); (a traced length 0 reads step 0)
+    steps = torch.arange(T, device=x.device).view(1, -1)
+    order = torch.where(steps < n, n - 1 - steps, steps)  # (B, T): the real steps reversed; its own inverse
+
+    def flip(y: torch.Tensor) -> torch.Tensor:
+        return y.gather(1, order.unsqueeze(2).expand(-1, -1, y.shape[2]))
+
+    lstm = isinstance(rnn, nn.LSTM)
+    h0 = x.new_zeros(1, B, rnn.hidden_size)
+    for k in range(rnn.num_layers):
+        outs = []
+        for suffix, inputs in (("", x), ("_reverse", flip(x))):
+            weights = [getattr(rnn, f"{name}_l{k}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            if lstm:
+                y = torch.lstm(inputs, [h0, h0], weights, True, 1, 0.0, False, False, True)[0]  # (B, T, H)
+            else:
+                y = torch.gru(inputs, h0, weights, True, 1, 0.0, False, False, True)[0]
+            outs.append(flip(y) if suffix else y)
+        x = torch.cat(outs, dim=2)  # (B, T, 2H), each step's two directions, as nn.LSTM gives them
+        if k < rnn.num_layers - 1:
+            x = nn.functional.dropout(x, rnn.dropout, rnn.training)
+    H = rnn.hidden_size
+    return torch.cat([_at_lengths(x[..., :H], lengths), x[:, 0, H:]], dim=1)  # (B, 2H)

@@ -30,11 +30,14 @@ def test_text_classifier_without_lengths_exports(cell, bidirectional):
     torch.testing.assert_close(program.module()(tokens), net(tokens), rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_left_to_right_text_classifier_with_lengths_exports(cell):
+@pytest.mark.parametrize("cell, bidirectional, layers", [("lstm", False, 2), ("gru", False, 2), ("lstm", True, 2),
+                                                     ("gru", True, 3), ("lstm", True, 1)])
+def test_text_classifier_with_lengths_exports(cell, bidirectional, layers):
     # traced, the padded batch is read whole and the top layer's output taken after each text's
-    # last token: the packed eager model's logits, for lengths other than the traced ones too
-    net = _text(cell)
+    # last token (a bidirectional one: each direction apart, the backward one over the reversed
+    # text; was a TypeError from packing): the packed eager model's logits, for lengths other
+    # than the traced ones too
+    net = _text(cell, bidirectional, layers)
     tokens, lengths = _batch()
     program = torch.export.export(net, (tokens, lengths)).module()
     for other in (lengths, torch.tensor([2, 7, 5])):
@@ -74,10 +77,11 @@ def test_eager_text_classifier_without_lengths_is_the_packed_full_length_one(cel
     torch.testing.assert_close(net(tokens), net(tokens, torch.full((3,), 7)), rtol=1e-6, atol=1e-7)
 
 
-def test_text_classifier_onnx_export(tmp_path):
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_text_classifier_onnx_export(tmp_path, bidirectional):
     pytest.importorskip("onnxscript")  # (the dynamo exporter's; not a seqlab dependency)
     ort = pytest.importorskip("onnxruntime")
-    net = _text()
+    net = _text(bidirectional=bidirectional)
     tokens, lengths = _batch()
     path = tmp_path / "text.onnx"
     with warnings.catch_warnings():
