@@ -154,6 +154,9 @@ def _at_lengths(out: torch.Tensor, lengths) -> torch.Tensor:
     return out.gather(1, last.view(-1, 1, 1).expand(-1, 1, out.shape[2])).squeeze(1)  # (B, 1, H) -> (B, H)
 
 
+_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # one layer and direction's, in torch.lstm's order
+
+
 def _directions_at_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths) -> torch.Tensor:
     """What a bidirectional, batch-first `rnn` gives packed (the forward direction's top-layer
     state after each row's last real step beside the backward one's after its first, (B, 2H)),
@@ -177,7 +180,7 @@ def _directions_at_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths) -> t
     for k in range(rnn.num_layers):
         outs = []
         for suffix, inputs in (("", x), ("_reverse", flip(x))):
-            weights = [getattr(rnn, f"{name}_l{k}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            weights = [getattr(rnn, f"{name}_l{k}{suffix}") for name in _WEIGHTS]
             if lstm:
                 y = torch.lstm(inputs, [h0, h0], weights, True, 1, 0.0, False, False, True)[0]  # (B, T, H)
             else:
