@@ -31,6 +31,8 @@ instead of the logits, computed with the output layer as one autograd step on th
 (seqlab.models.fused_loss: no (T*B, V) log-softmax or gradient buffers; `fused_loss =
 False` or ModelConfig.fast = False turns it off). `targets` may also come third positionally,
 `forward(X, state, Y)`: the legacy ONNX exporter passes every defaulted parameter that way.
+torch.fx traces every parameter as an input, so it traces the loss branch: for the logits,
+`torch.fx.symbolic_trace(net, concrete_args={"targets": None})`.
 
 AR/TAR: with `keep_outputs = True` a model keeps its last forward pass's last-layer
 outputs, `outputs = (raw (T, B, H), dropped (T, B, H))`, for the training loop's
