@@ -2,7 +2,7 @@
 
 Same signatures and semantics as the book, over seqlab's implementation:
 - `RNNModelScratch`, `RNNModel`: seqlab.models.lm (one interface: X (B, T) -> logits (T*B, V)).
-- `get_params`, `init_rnn_state`, `rnn` (and the GRU/LSTM twins): seqlab.models.cells.
+- `get_params`, `init_rnn_state`, `rnn` (and the GRU/LSTM twins): seqlab.models.cells_book.
 - `predict_ch8`: warm up on the prefix, then greedy (seqlab.generation.sampling).
 - `grad_clipping(net, theta)`: g <- min(1, theta/||g||) g over all parameters.
 - `train_epoch_ch8`, `train_ch8`: the book's loops. `train_ch8` prints what the book's
@@ -24,8 +24,8 @@ from torch import nn
 
 from seqlab.d2l.common import Animator, QuietTuple, _in_notebook, check_reiterable
 from seqlab.generation.sampling import predict_ch8
-from seqlab.models.cells import (get_gru_params, get_lstm_params, get_params, gru, init_gru_state,
-                                 init_lstm_state, init_rnn_state, lstm, rnn)
+from seqlab.models.cells_book import (get_gru_params, get_lstm_params, get_params, gru, init_gru_state,
+                                      init_lstm_state, init_rnn_state, lstm, rnn)
 from seqlab.models.lm import RNNModel, RNNModelScratch
 from seqlab.errors import SeqlabError
 from seqlab.training.common import check_count, grad_clipping, sgd

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from seqlab.models.cells import GRUCell, PeepholeLSTMCell, copy_from_fused, get_params, init_rnn_state, rnn
+from seqlab.models.cells import GRUCell, PeepholeLSTMCell, copy_from_fused
+from seqlab.models.cells_book import get_params, init_rnn_state, rnn
 from seqlab.models.lm import RNNModel, RNNModelScratch
 from seqlab.models.recurrent import ScratchRNN
 

@@ -10,7 +10,7 @@ from torch import nn
 from torch.func import functional_call
 
 from seqlab.generation.sampling import generate_ids
-from seqlab.models.cells import get_lstm_params, get_params, init_lstm_state, init_rnn_state, lstm, rnn
+from seqlab.models.cells_book import get_lstm_params, get_params, init_lstm_state, init_rnn_state, lstm, rnn
 from seqlab.models.lm import ModelConfig, RNNModelScratch, build_lm
 
 V = 13

@@ -191,7 +191,7 @@ def test_weight_tying_shares_the_embedding():
 def test_evaluate_leftover_tokens_continue_the_last_row(kind):
     # N = 24 tokens, 23 predictions, 4 rows of 5 and 3 left over. Reference: each row on its
     # own with batch 1, the last row run on through the leftover tokens.
-    from seqlab.models.cells import get_gru_params, gru, init_gru_state
+    from seqlab.models.cells_book import get_gru_params, gru, init_gru_state
     from seqlab.models.lm import RNNModelScratch
     torch.manual_seed(0)
     V = 6
