@@ -16,6 +16,10 @@ from seqlab.errors import SeqlabError, is_int
 
 UNK = "<unk>"
 EOS = "<eos>"  # the end-of-line token of raw words and of translation sentences
+# to_dict keeps this many of the counted tokens a vocabulary left out (the most frequent), and the
+# number of the others: a corpus of millions of rare word types made every checkpoint's header
+# tens of MB (seconds to write each epoch), and past safetensors' 100 MB one no checkpoint was written
+SAVED_LEFT_OUT = 100_000
 
 
 def count_corpus(tokens: Sequence) -> collections.Counter:
@@ -34,6 +38,8 @@ class Vocab:
     `vocab[list_or_tuple_of_tokens]` (recursively) give indices; unknown tokens map
     to `unk` (0). Note: a tuple *is* looked up element-wise, as in the book.
     """
+
+    _unsaved_left_out = 0  # counted tokens left out whose counts to_dict did not keep (read back by from_dict)
 
     def __init__(self, tokens: Sequence | None = None, min_freq: int = 0,
                  reserved_tokens: Sequence[str] | None = None, *, max_size: int | None = None,
@@ -104,7 +110,14 @@ class Vocab:
 
     @property
     def token_freqs(self) -> list[tuple[Hashable, int]]:
+        """(token, count) of the counted tokens, most frequent first; read back from `to_dict`, of the
+        tokens outside the vocabulary only the SAVED_LEFT_OUT most frequent (`left_out` counts all)."""
         return self._token_freqs
+
+    @property
+    def left_out(self) -> int:
+        """How many distinct counted tokens the vocabulary left out (--min-freq, --max-vocab)."""
+        return sum(t not in self.token_to_idx for t, _ in self._token_freqs) + self._unsaved_left_out
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Vocab) and self.idx_to_token == other.idx_to_token
@@ -123,9 +136,21 @@ class Vocab:
 
     # --- persistence -------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """Plain data: the index order (tuples as lists) and the frequency table."""
-        return {"idx_to_token": [list(t) if isinstance(t, tuple) else t for t in self.idx_to_token],
-                "token_freqs": [[list(t) if isinstance(t, tuple) else t, f] for t, f in self._token_freqs]}
+        """Plain data: the index order (tuples as lists) and the frequency table, of the tokens left
+        out of the vocabulary the SAVED_LEFT_OUT most frequent and the number of the others."""
+        freqs, outside = [], 0
+        for t, f in self._token_freqs:
+            if t not in self.token_to_idx:
+                outside += 1
+                if outside > SAVED_LEFT_OUT:
+                    continue
+            freqs.append([list(t) if isinstance(t, tuple) else t, f])
+        data = {"idx_to_token": [list(t) if isinstance(t, tuple) else t for t in self.idx_to_token],
+                "token_freqs": freqs}
+        unsaved = max(outside - SAVED_LEFT_OUT, 0) + self._unsaved_left_out
+        if unsaved:
+            data["unsaved_left_out"] = unsaved
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Vocab":
@@ -136,6 +161,7 @@ class Vocab:
             vocab = cls.__new__(cls)
             vocab.idx_to_token = [restore(t) for t in data["idx_to_token"]]
             vocab._token_freqs = [(restore(t), int(f)) for t, f in data.get("token_freqs", [])]
+            vocab._unsaved_left_out = int(data.get("unsaved_left_out", 0))
         except (KeyError, TypeError, ValueError):
             raise SeqlabError("not a seqlab vocabulary: expected an object with 'idx_to_token'") from None
         if not vocab.idx_to_token or vocab.idx_to_token[0] != UNK:

@@ -138,6 +138,7 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
         header = {"seqlab": json.dumps(tag_nonfinite(meta), allow_nan=False), "checksum": _tensor_checksum(tensors)}
     except TypeError as exc:
         raise TypeError(f"checkpoint metadata must be plain JSON data: {exc}") from None
+    _check_header_size(len(header["seqlab"]), f"cannot write checkpoint {str(path)!r}")  # (ASCII)
     blob = st_save(tensors, metadata=header)
     try:
         atomic_write_bytes(path, blob)
@@ -149,6 +150,25 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
 
         drop_replaced_run(path.parent)
     return path
+
+
+# safetensors refuses a header of over 100,000,000 bytes (HeaderTooLarge); the tensors' entries take
+# the rest of it (about 100 bytes each)
+META_LIMIT = 90_000_000
+
+
+def _check_header_size(size: int, what: str) -> None:
+    if size > META_LIMIT:
+        raise SeqlabError(f"{what}: its metadata would be {size / 1e6:.0f} MB, over the {META_LIMIT // 10**6} MB a "
+                          "checkpoint's header holds, the vocabulary most of it: keep fewer tokens (--max-vocab, "
+                          "--min-freq)")
+
+
+def check_vocab_fits(*vocabs) -> None:
+    """Refuse, before a run trains, vocabularies whose checkpoints could not be written (each epoch's
+    save would fail: `save_checkpoint`'s size check)."""
+    size = sum(len(json.dumps(v.to_dict())) for v in vocabs)  # (ASCII: json.dumps escapes the rest)
+    _check_header_size(size, "the run's checkpoints could not be written")
 
 
 def find_checkpoint(path: str | Path, which: str = "best") -> Path:

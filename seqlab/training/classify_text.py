@@ -18,7 +18,7 @@ from seqlab.data.vocab import UNK, Vocab
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import TextClassifier
 from seqlab.runtime import eval_mode
-from seqlab.training.checkpoint import bad_checkpoint, load_weights, task_config
+from seqlab.training.checkpoint import bad_checkpoint, check_vocab_fits, load_weights, task_config
 from seqlab.training.classify import ClassifyConfig, ClassifyData, RunData, loss_sum
 
 
@@ -143,6 +143,7 @@ def text_data(cfg: ClassifyConfig, log) -> RunData:
     """The run's splits and model, the training loss's class weights (cfg.train.class_weights),
     and the notes on its data in the log."""
     data = load_text(cfg.data)
+    check_vocab_fits(data.vocab)
     majority = majority_share(data.valid.labels, len(data.classes))
     for note in data_notes(data, cfg.data, majority):
         log(note)

@@ -38,8 +38,8 @@ from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm, describe
 from seqlab.runtime import rng_state, set_rng_state
-from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_resume_config, load_optimizer, load_weights,
-                                        resume_checkpoint, save_checkpoint, task_config)
+from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_resume_config, check_vocab_fits,
+                                        load_optimizer, load_weights, resume_checkpoint, save_checkpoint, task_config)
 from seqlab.training import common
 from seqlab.training.common import check_count, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D
@@ -178,6 +178,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
 
     cfg = validated(cfg)  # a value its own checkpoint's loader would refuse: refused before anything is read
     corpus = load_corpus(cfg) if corpus is None else corpus
+    check_vocab_fits(corpus.vocab)
     out = Path(cfg.run.out)
     if not cfg.run.resume:
         # (a config that describes other data: refused before anything is written; and what the corpus

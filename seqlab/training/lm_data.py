@@ -189,7 +189,8 @@ def vocab_advice(vocab, built: dict | None = None) -> str:
         return ("the vocabulary holds every word of the training text, so these are words the training text "
                 "never had: more (or more varied) training text is the fix, not --max-vocab or --min-freq")
     kept = [f for t, f in freqs if t in vocab and t not in (UNK, EOS)]  # the words the vocabulary added
-    more = (f" more of the training text's words ({len(dropped):,} of its {len(kept) + len(dropped):,} distinct "
+    outside = getattr(vocab, "left_out", len(dropped))  # (all of them: a vocabulary read back keeps some counts)
+    more = (f" more of the training text's words ({outside:,} of its {len(kept) + outside:,} distinct "
             "words are outside the vocabulary)")
     min_freq, max_size = (built or {}).get("min_freq") or 0, (built or {}).get("max_size")
     capped = max_size is not None and len(kept) >= max_size

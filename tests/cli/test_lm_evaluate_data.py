@@ -297,3 +297,26 @@ def test_a_run_trained_on_windows_finds_its_relative_data_path_here(char_run, tm
     monkeypatch.chdir(project)
     result, _ = _evaluate(capsys, project / "run" / "best.safetensors")
     assert {k: result[k] for k in ("ppl", "loss", "tokens")} == {k: expected[k] for k in ("ppl", "loss", "tokens")}
+
+
+def test_a_saved_vocabulary_keeps_the_most_frequent_left_out_counts_and_the_number_of_all(monkeypatch):
+    # every counted word went into each checkpoint's header: 3M word types made 57 MB headers (25 s per
+    # save), 6M a header safetensors refuses (the run died after its first epoch); now the vocabulary's
+    # own counts, the SAVED_LEFT_OUT most frequent of the others, and how many others there are
+    from seqlab.data import vocab as vocab_module
+    from seqlab.training.lm_data import vocab_advice
+
+    monkeypatch.setattr(vocab_module, "SAVED_LEFT_OUT", 3)
+    words = ["the"] * 9 + ["cat"] * 8 + ["sat"] * 7 + ["a"] * 6 + ["b"] * 5 + ["c"] * 4 + ["d"] * 3 + ["e"] * 2
+    vocab = Vocab(words, max_size=2)  # keeps the, cat; leaves out sat, a, b, c, d, e
+    saved = vocab.to_dict()
+    assert saved["token_freqs"] == [["the", 9], ["cat", 8], ["sat", 7], ["a", 6], ["b", 5]]
+    assert saved["unsaved_left_out"] == 3
+    back = Vocab.from_dict(saved)
+    assert back == vocab and back.left_out == vocab.left_out == 6
+    assert back.to_dict() == saved  # saved again, nothing lost or counted twice
+    assert vocab_advice(back) == vocab_advice(vocab) == (
+        "a larger --max-vocab or a lower --min-freq keeps more of the training text's words (6 of its 8 distinct "
+        "words are outside the vocabulary)")
+    assert "unsaved_left_out" not in Vocab(words).to_dict()  # all kept: the table as before
+

@@ -231,3 +231,24 @@ def test_run_folder_gives_the_checkpoint_asked_for_then_the_other(tmp_path):
     assert load_checkpoint(tmp_path, "last").path.name == "last.safetensors"
     (tmp_path / "best.safetensors").unlink()  # e.g. only last written so far: best falls back to it
     assert load_checkpoint(tmp_path, "best").meta["epoch"] == 2
+
+
+def test_metadata_over_the_header_limit_is_refused_before_training_and_on_save(tmp_path, monkeypatch, capsys):
+    # safetensors refuses a header over 100 MB: a corpus of 6M word types ran its first epoch, then
+    # died on the save with a SafetensorError traceback (exit 1), the epoch lost
+    from seqlab.cli import main
+    from seqlab.training import checkpoint
+
+    monkeypatch.setattr(checkpoint, "META_LIMIT", 2000)
+    path = save_checkpoint(tmp_path / "c.safetensors", model=nn.Linear(2, 2), meta={"task": "x", "words": ["w"]})
+    with pytest.raises(SeqlabError, match=r"cannot write checkpoint .*over the 0 MB a checkpoint's header holds, "
+                                          r"the vocabulary most of it: keep fewer tokens \(--max-vocab, --min-freq\)"):
+        save_checkpoint(path, model=nn.Linear(2, 2), meta={"task": "x", "words": ["word"] * 1000})
+    assert load_checkpoint(path).meta["words"] == ["w"]  # the file before is kept
+    corpus = tmp_path / "words.txt"
+    corpus.write_text(" ".join(f"w{i}" for i in range(400)) + "\n")
+    code = main(["train", "lm", "--data", str(corpus), "--level", "word", "--hidden", "4", "--embed", "4",
+                 "--epochs", "1", "--device", "cpu", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "the run's checkpoints could not be written: its metadata would be" in err
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()  # refused before the first epoch
