@@ -146,20 +146,22 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
     net, cfg = model_from_checkpoint(ckpt, device)
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     data = getattr(args, "data", None)
+    record = ckpt.meta.get("metrics")
+    train_unk = record.get("train_unk_rate") if isinstance(record, dict) else None  # (older checkpoints: none)
     if data is not None:
-        record = ckpt.meta.get("metrics")
-        train_unk = record.get("train_unk_rate") if isinstance(record, dict) else None  # (older checkpoints: none)
         scored = read_scored_text(data, cfg, vocab, train_unk)
         stream, unk_rate, warnings = scored.stream, scored.unk_rate, scored.warnings
         split, where = "data", {"data": data}
     else:
-        corpus = load_corpus(cfg, vocab=vocab, source=ckpt.meta.get("data_file"), run_folder=ckpt.path.parent)
+        # the training split's <unk> share is the run's record: its own file need not be read (older runs: it is)
+        corpus = load_corpus(cfg, vocab=vocab, source=ckpt.meta.get("data_file"), run_folder=ckpt.path.parent,
+                             held_out_only=train_unk is not None)
         # Time Machine, Tiny Shakespeare, --data files: the held-out 10% (valid) is the only held-out split;
         # PTB, WikiText-2 and a --data folder with a test.txt have a test split (the default)
         have = [s for s in ("valid", "test") if getattr(corpus, s) is not None]
         split = pick_split(getattr(args, "split", None), have, f"this run's corpus ({corpus.name})")
         stream, unk_rate, where = corpus.split(split), corpus.unk_rate(split), {}
-        warnings = [w for w in (unk_warning(corpus, split),) if w]
+        warnings = [w for w in (unk_warning(corpus, split, train_share=train_unk),) if w]
     batch_size = eval_batch_size(args, ckpt, cfg.train.eval_batch_size)
     if cfg.train.num_steps < 1:  # from the checkpoint, whose metadata may be edited
         raise bad_checkpoint(ckpt, f"its config's num_steps is {cfg.train.num_steps}, not a positive integer")

@@ -229,14 +229,17 @@ def check_text_dataset(dataset: str | None) -> None:
 
 def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, level: str = "char", *,
                    style: Style | None = None, max_tokens: int | None = None, min_freq: int = 0,
-                   max_size: int | None = None, vocab: Vocab | None = None) -> LMCorpus:
+                   max_size: int | None = None, vocab: Vocab | None = None, held_out_only: bool = False
+                   ) -> LMCorpus:
     """Load a registered data set (`dataset=`), any UTF-8 text file (`data=`), or a folder of
     splits (`data=`: train.txt, valid.txt and optionally test.txt, pytorch/examples' layout).
 
     Splits: PTB, WikiText-2 and a folder of splits have their own valid/test files; every other
     corpus keeps its last 10% of tokens as the validation split (as nanoGPT does for Tiny
     Shakespeare). The vocabulary is built on the training split, unless one is given (e.g. from
-    a checkpoint). `max_tokens` keeps the first tokens of the training split only.
+    a checkpoint). `max_tokens` keeps the first tokens of the training split only. `held_out_only`
+    (with a `vocab`: a run's evaluation): a training split of its own file is not read (its stream
+    is empty); a single text is read whole, its held-out part being its end.
     """
     if (dataset is None) == (data is None):
         raise SeqlabError("give exactly one of a dataset name (--dataset) or a text file (--data)")
@@ -245,6 +248,8 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
         tokenize([], level)
     if max_tokens is not None and max_tokens == 0:
         raise SeqlabError("max_tokens must be positive (or none/-1 for the whole corpus)")
+    if held_out_only and vocab is None:
+        raise SeqlabError("held_out_only needs the vocabulary the held-out splits are read with (vocab=)")
     given_vocab = vocab
     name = dataset or data_name(data)
     style = style or text_style(dataset)
@@ -254,7 +259,9 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
     with _gc_paused():
         if dataset in _SPLIT_FILES or folder is not None:
             files = folder or {s: dataset_file(dataset, f"{s}.txt") for s in ("train", "valid", "test")}
-            indexed = {s: _index_tokens(read_text(path), level, style) for s, path in files.items()}
+            # (held out only: WikiText-103's 100M training tokens indexed to score 245k test ones)
+            indexed = {s: _index_tokens(read_text(path), level, style) if not (held_out_only and s == "train")
+                       else (np.empty(0, dtype=np.int64), []) for s, path in files.items()}
             for split, (ids, _) in indexed.items():
                 if split != "train" and len(ids) < 2:
                     raise SeqlabError(f"{str(files[split])!r} holds {len(ids)} {level} token(s): a held-out "

@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from seqlab.training.lm import LMConfig
 
 
-def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None) -> LMCorpus:
+def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None, held_out_only: bool = False
+                ) -> LMCorpus:
     """The corpus `cfg.data` names; `vocab`: a checkpoint's (its held-out splits read with it);
-    `source`: a checkpoint's fingerprint of its --data file."""
+    `source`: a checkpoint's fingerprint of its --data file; `held_out_only`: `load_lm_corpus`'s."""
     from seqlab.data.corpora import load_lm_corpus
     from seqlab.data.user_files import run_data_file
 
@@ -35,7 +36,7 @@ def load_corpus(cfg: LMConfig, vocab=None, source=None, run_folder=None) -> LMCo
         raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
     data = run_data_file(d.data, source, run_folder) if d.data is not None else None
     return load_lm_corpus(d.dataset, data, d.level, max_tokens=max_tokens if vocab is None else None,
-                          min_freq=d.min_freq, max_size=d.max_vocab, vocab=vocab)
+                          min_freq=d.min_freq, max_size=d.max_vocab, vocab=vocab, held_out_only=held_out_only)
 
 
 DATA_RECORDED = "data_recorded"  # checkpoint meta: cfg.data holds how the corpus was built (max_tokens, ...)
@@ -128,10 +129,13 @@ def data_warnings(corpus: LMCorpus) -> list[str]:
     return [n for n in notes if n]
 
 
-def unk_warning(corpus: LMCorpus, split: str, rate_key: str = "unk_rate") -> str | None:
+def unk_warning(corpus: LMCorpus, split: str, rate_key: str = "unk_rate", train_share: float | None = None
+                ) -> str | None:
     """A note on the <unk> of a held-out split, when they make its perplexity misleading, else None
-    (`unk_note`; `rate_key`: the name the split's whole <unk> share is reported under)."""
-    return unk_note(corpus.unk_rate(split), corpus.oov_rate(split), corpus.unk_rate("train"), len(corpus.vocab),
+    (`unk_note`; `rate_key`: the name the split's whole <unk> share is reported under; `train_share`:
+    the training targets' <unk> share, by default the corpus's training split's)."""
+    train = corpus.unk_rate("train") if train_share is None else train_share
+    return unk_note(corpus.unk_rate(split), corpus.oov_rate(split), train, len(corpus.vocab),
                     rate_key=rate_key, keep=vocab_advice(corpus.vocab, corpus.built_with))
 
 

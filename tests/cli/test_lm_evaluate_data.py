@@ -320,3 +320,27 @@ def test_a_saved_vocabulary_keeps_the_most_frequent_left_out_counts_and_the_numb
         "words are outside the vocabulary)")
     assert "unsaved_left_out" not in Vocab(words).to_dict()  # all kept: the table as before
 
+
+def test_evaluate_of_a_folder_run_reads_only_its_held_out_files(tmp_path, capsys, monkeypatch):
+    # it indexed the whole training split (WikiText-103's 100M tokens to score 245k); the figures and
+    # the <unk> warning (from the run's recorded training share) are those of the split read with it
+    from seqlab.data import corpora
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "train.txt").write_text(EN * 30)
+    (folder / "valid.txt").write_text("the cat sat on a mat\n" * 3)
+    (folder / "test.txt").write_text("the emu ran to the yak\n" * 3)  # <unk> words training never had
+    assert _train(folder, tmp_path / "run", level="word") == 0
+    capsys.readouterr()
+    read = []
+    real = corpora.read_text
+    monkeypatch.setattr(corpora, "read_text", lambda path, **kw: read.append(path.name) or real(path, **kw))
+    result, err = _evaluate(capsys, tmp_path / "run")
+    assert read == ["valid.txt", "test.txt"]
+    vocab = Vocab.from_dict(json.loads(json.dumps(load_lm_corpus(data=folder, level="word").vocab.to_dict())))
+    whole = load_lm_corpus(data=folder, level="word", vocab=vocab)  # every split read, as before
+    assert result["tokens"] == len(whole.test) - 1 and result["unk_rate"] == round(whole.unk_rate("test"), 6)
+    from seqlab.training.lm_data import unk_warning
+
+    assert err == f"seqlab: warning: {unk_warning(whole, 'test')}\n"  # (the training share read from the split)
