@@ -64,3 +64,9 @@ def test_detokenize_gives_back_the_raw_text_where_only_the_first_letter_was_a_ca
     french = [fr for fr in french if fr == capitalize_first(fr.lower())]
     back = sum(detokenize(preprocess_nmt(fr), french=True) == fr for fr in french)
     assert (back, len(french)) == (1927, 1941)  # the 14 others: a thin space (U+2009) before "!", or "aller!"
+
+
+def test_a_bracketed_word_with_spaces_is_text_not_a_control_token():
+    # a control token (<unk>, <eos>) holds no space: "< bonjour >" is text whose first letter is capitalised
+    assert capitalize_first("< bonjour > dit-il") == "< Bonjour > dit-il"
+    assert capitalize_first("<unk> dit-il") == "<unk> dit-il"

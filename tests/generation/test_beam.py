@@ -282,3 +282,15 @@ def test_on_cuda_the_same_as_the_host_loop_there(sync_every):
     assert ours == beam_search_ref(model, src, src_len, 1, 2, 4, 9, n_best=3)
     assert greedy_decode(model, src, src_len, 1, 2, 9, sync_every=sync_every) == \
         greedy_decode_ref(model, src, src_len, 1, 2, 9)
+
+
+@pytest.mark.parametrize("K", [12, 24])
+def test_wide_beams_keep_the_host_loops_order_of_ties(K):
+    """Beams over 8: the finished buffers (K + max(K, n_best) slots) pass 16 scores, where torch's
+    unstable CPU sort reorders ties; tied candidates must stay in the order they finished."""
+    src, src_len = _src(2)
+    for probs in ([[0.25] * 4] * 4, [[0.3, 0.3, 0.1, 0.3]] * 4):
+        model = table_model(probs)
+        ours = beam_search(model, src, src_len, BOS, EOS, K, 5, n_best=K)
+        assert ours == beam_search_ref(model, src, src_len, BOS, EOS, K, 5, n_best=K)
+        assert len(ours[0]) == K
