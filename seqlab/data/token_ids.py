@@ -39,10 +39,13 @@ def concat_ids(parts: list[np.ndarray]) -> np.ndarray:
 
 # --- raw words, fast: numpy over the UTF-8 bytes ---------------------------------------
 # One dict look-up per word is the floor of a pure-Python tokenizer (WikiText-2: 2.1 M
-# words, 33 k distinct). Here numpy cuts a block of bytes into words and groups equal words
-# with one sort (by a hash, then checked byte for byte); the dict sees each distinct word
-# once, and each word of over 16 bytes (6 in 100,000 in WikiText-2), and numpy spreads
-# the ids over the block. Same ids and words as the plain path, always.
+# words, 33 k distinct). Here numpy cuts a block of bytes into words, groups equal words
+# with one sort (by a hash, then checked byte for byte) and looks each group up among the
+# words of earlier blocks (a hash table in numpy arrays, checked byte for byte); the dict
+# sees each distinct word once, and each word of over 16 bytes (6 in 100,000 in
+# WikiText-2), and numpy spreads the ids over the block. Hashes only decide where to look:
+# two words with one hash cost a few more comparisons, never a different id. Same ids and
+# words as the plain path, always.
 _LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(9)], dtype=np.uint64)  # [k]: mask of k bytes
 _MIX = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))  # hash
 
@@ -59,6 +62,7 @@ def index_raw_words(text: str) -> tuple[np.ndarray, list[str]] | None:
     # Words hold no ASCII space: one decode for all. bytes.split() and str.split() cut
     # `text` alike iff no word holds str-only whitespace (it can only sit inside a word).
     joined = b" ".join(indexer.index).decode("utf-8", "surrogatepass")
+    del indexer  # its dict and table go before the words are made: a lower peak
     words = joined.split(" ")
     if joined.split() != words:
         return None
@@ -68,31 +72,103 @@ def index_raw_words(text: str) -> tuple[np.ndarray, list[str]] | None:
 class _RawWordIndexer:
     """Raw words (bytes) -> dense ids in first-seen order, one block of text at a time.
 
-    One sort matches each word of a block to the first equal word among the words seen
-    in earlier blocks (kept as numpy keys, with their ids) and this block's: the dict
-    only sees words never seen before, and words of over 16 bytes.
+    A block's words are grouped with one sort of the block (`_first_equal`), and the first
+    word of each group is looked up among the words of earlier blocks (`_SeenWords`, a hash
+    table): a block costs the same however many words came before it. The dict only sees
+    words never seen before, and words of over 16 bytes.
     """
 
     def __init__(self) -> None:
         self.index = first_seen_index()  # every word's id, by its bytes
-        self.seen_keys = (np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.intp))
-        self.seen_ids = np.zeros(0, dtype=np.int32)
+        self.seen = _SeenWords()  # the words of up to 16 bytes in the index, by key
 
     def block_ids(self, data: bytes) -> np.ndarray:
         """Ids (int32) of the words of `data`, cut as `data.split()` cuts them."""
         starts, ends = _word_bounds(data)
         keys = _word_keys(data, starts, ends)
-        n_seen, n = len(self.seen_ids), len(starts)
-        #   [ seen words | this block's words ] -> for each of this block's, the first equal word
-        first = _first_equal(*(np.concatenate(pair) for pair in zip(self.seen_keys, keys)))[n_seen:]
-        new = np.flatnonzero(first == np.arange(n_seen, n_seen + n))  # matched to no earlier word
-        words = [data[s:e] for s, e in zip(starts[new].tolist(), ends[new].tolist())]
-        ids = np.concatenate([self.seen_ids, np.zeros(n, dtype=np.int32)])
-        ids[n_seen + new] = np.fromiter(map(self.index.__getitem__, words), dtype=np.int32, count=len(words))
-        new = new[keys[2][new] <= 16]  # longer words are never matched: no use keeping them
-        self.seen_keys = tuple(np.concatenate([seen, key[new]]) for seen, key in zip(self.seen_keys, keys))
-        self.seen_ids = np.concatenate([self.seen_ids, ids[n_seen + new]])
+        hashes = _hash(*keys)
+        first = _first_equal(*keys, hashes)
+        heads = np.flatnonzero(first == np.arange(len(first)))  # the first word of each group
+        head_keys, head_hashes = tuple(key[heads] for key in keys), hashes[heads]
+        head_ids = self.seen.ids_of(head_keys, head_hashes)
+        missing = np.flatnonzero(head_ids < 0)  # in text order: new words get ids in first-seen order
+        words = [data[s:e] for s, e in zip(starts[heads[missing]].tolist(), ends[heads[missing]].tolist())]
+        n_before = len(self.index)
+        head_ids[missing] = np.fromiter(map(self.index.__getitem__, words), dtype=np.int32, count=len(words))
+        # the words new to the dict, each once (the groups are exact), but for those of over 16
+        # bytes: their keys are not the words
+        new = missing[(head_ids[missing] >= n_before) & (head_keys[2][missing] <= 16)]
+        self.seen.add(tuple(key[new] for key in head_keys), head_hashes[new], head_ids[new])
+        ids = np.empty(len(first), dtype=np.int32)
+        ids[heads] = head_ids
         return ids[first]
+
+
+class _SeenWords:
+    """Words of up to 16 bytes -> their ids, by key (`_word_keys`): an open-addressing hash table
+    in numpy (linear probing, at most half full), read and filled a block of words at a time.
+    A look-up costs the same however many words the table holds, and equal hashes only make
+    the probes longer: the keys, not the hashes, decide.
+
+        slots   [ -1 | 7 | -1 | 3 | 12 | 4 | -1 | ... ]   a word's id, or -1: empty
+        a word's slots: the top bits of its hash, then the next ones, up to its own or an empty one
+    """
+
+    def __init__(self) -> None:
+        self.slots = np.full(1 << 16, -1, dtype=np.int32)
+        self.keys_by_id = (np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.uint8))  # length <= 16
+        self.size = 0  # words in the table
+
+    def __len__(self) -> int:
+        return self.size
+
+    def ids_of(self, keys: tuple[np.ndarray, ...], hashes: np.ndarray) -> np.ndarray:
+        """The id (int32) of each word (`keys`, `hashes`); -1 for a word not in the table (as
+        every word of over 16 bytes: no length in the table is over 16)."""
+        ids = np.full(len(hashes), -1, dtype=np.int32)
+        todo, slot = np.arange(len(hashes)), self._home(hashes)
+        while len(todo):
+            held = self.slots[slot]
+            full = np.flatnonzero(held >= 0)
+            same = np.ones(len(full), dtype=bool)
+            for key, by_id in zip(keys, self.keys_by_id):
+                same &= by_id[held[full]] == key[todo[full]]
+            ids[todo[full[same]]] = held[full[same]]
+            on = full[~same]  # another word there: probe the next slot (an empty one ends the search)
+            todo, slot = todo[on], (slot[on] + 1) & (len(self.slots) - 1)
+        return ids
+
+    def add(self, keys: tuple[np.ndarray, ...], hashes: np.ndarray, ids: np.ndarray) -> None:
+        """Put words that are not in the table (each once) into it, with their ids."""
+        size = self.size + len(ids)
+        if 2 * size > len(self.slots):  # keep it at most half full (short probes): double it, or more
+            held = self.slots[self.slots >= 0]
+            self.slots = np.full(1 << (2 * size).bit_length(), -1, dtype=np.int32)
+            self._place(_hash(*(by_id[held] for by_id in self.keys_by_id)), held)
+        end = int(ids.max(initial=-1)) + 1
+        if len(self.keys_by_id[0]) < end:  # grow by doubling: each key is copied O(1) times
+            grown = max(end, 2 * len(self.keys_by_id[0]))
+            self.keys_by_id = tuple(np.concatenate([by_id, np.zeros(grown - len(by_id), by_id.dtype)])
+                                    for by_id in self.keys_by_id)
+        for key, by_id in zip(keys, self.keys_by_id):
+            by_id[ids] = key
+        self._place(hashes, ids)
+        self.size = size
+
+    def _place(self, hashes: np.ndarray, ids: np.ndarray) -> None:
+        """Write `ids` into the table: each into the first slot of its probe sequence left empty."""
+        todo, slot = np.arange(len(ids)), self._home(hashes)
+        while len(todo):
+            empty = np.flatnonzero(self.slots[slot] < 0)
+            self.slots[slot[empty]] = ids[todo[empty]]
+            # of the words that reach the same empty slot one write stays (whichever), the others probe on
+            on = self.slots[slot] != ids[todo]
+            todo, slot = todo[on], (slot[on] + 1) & (len(self.slots) - 1)
+
+    def _home(self, hashes: np.ndarray) -> np.ndarray:
+        """Each hash's first slot: its top bits (the best mixed ones), as many as len(slots) = 2**bits."""
+        bits = len(self.slots).bit_length() - 1
+        return (hashes >> np.uint64(64 - bits)).astype(np.intp)
 
 
 def _word_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -119,15 +195,33 @@ def _word_keys(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.nd
     return lo, hi, lengths
 
 
-def _first_equal(lo: np.ndarray, hi: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """For each word (keys of `_word_keys`), the index of the first word equal to it; a word
-    of over 16 bytes is its own first (its bytes are not compared)."""
-    n = len(lengths)
-    first = _first_of_equal_hashes(lo * _MIX[0] ^ hi * _MIX[1] ^ lengths.astype(np.uint64) * _MIX[2])
+def _hash(lo: np.ndarray, hi: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each word's key (`_word_keys`); its top bits are the best mixed."""
+    return lo * _MIX[0] ^ hi * _MIX[1] ^ lengths.astype(np.uint64) * _MIX[2]
+
+
+def _first_equal(lo: np.ndarray, hi: np.ndarray, lengths: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    """For each word (keys of `_word_keys`, and their `_hash`), the index of the first word
+    equal to it; a word of over 16 bytes is its own first (its bytes are not compared)."""
+    first = _first_of_equal_hashes(hashes)
     long = np.flatnonzero(lengths > 16)
     first[long] = long
-    if not ((lo[first] == lo) & (hi[first] == hi) & (lengths[first] == lengths)).all():
-        return np.arange(n)  # two different words share a hash (rare): the dict sees every word
+    # A word unlike the first of its group shares a truncated hash with a different word (rare).
+    # Every word equal to it is unlike that first too: grouping those few by their bytes finds its first.
+    odd = np.flatnonzero((lo[first] != lo) | (hi[first] != hi) | (lengths[first] != lengths))
+    first[odd] = odd[_first_of_equal_keys(lo[odd], hi[odd], lengths[odd])]
+    return first
+
+
+def _first_of_equal_keys(lo: np.ndarray, hi: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """For each word (keys of up to 16 bytes), the index of the first equal one: a sort by all
+    of the key (slower than `_first_of_equal_hashes`: for the few words a hash leaves apart)."""
+    order = np.lexsort((lengths, hi, lo))  # equal words together, in order (lexsort is stable)
+    lo, hi, lengths = lo[order], hi[order], lengths[order]
+    group_start = np.ones(len(order), dtype=bool)
+    group_start[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1]) | (lengths[1:] != lengths[:-1])
+    first = np.empty(len(order), dtype=np.intp)
+    first[order] = order[group_start][np.cumsum(group_start) - 1]
     return first
 
 

@@ -57,7 +57,7 @@ def test_str_only_whitespace_falls_back_and_results_never_differ(text):
     assert (ids.tolist(), tokens) == plain_ids(text)
 
 
-def test_hash_collisions_fall_back_to_the_dict(monkeypatch):
+def test_equal_hashes_for_all_words_change_no_id(monkeypatch):
     monkeypatch.setattr(token_ids, "_MIX", (np.uint64(0),) * 3)  # every hash equal
     text = "the cat\nthe hat the\n" + " ".join(EDGE_WORDS) + " " + " ".join(reversed(EDGE_WORDS))
     assert fast_ids(text) == plain_ids(text)
@@ -102,8 +102,8 @@ def test_held_out_words_do_not_enter_the_vocabulary(tmp_path):
     assert "only_in_valid" not in lm.vocab and lm.valid.tolist().count(0) == 3
 
 
-@pytest.mark.parametrize("block", [1 << 20, 64])
-def test_the_dict_sees_each_distinct_word_once(monkeypatch, block):
+def spy_on_the_dict(monkeypatch) -> list[bytes]:
+    """Every word the fast path looks up in its dict, in order (the dict made after this call)."""
     looked_up = []
 
     class Spy(dict):
@@ -116,6 +116,12 @@ def test_the_dict_sees_each_distinct_word_once(monkeypatch, block):
             return super().__getitem__(key)
 
     monkeypatch.setattr(token_ids, "first_seen_index", Spy)
+    return looked_up
+
+
+@pytest.mark.parametrize("block", [1 << 20, 64])
+def test_the_dict_sees_each_distinct_word_once(monkeypatch, block):
+    looked_up = spy_on_the_dict(monkeypatch)
     monkeypatch.setattr(token_ids, "BLOCK", block)  # one block, or one per few lines
     long_word = "x" * 17  # over 16 bytes: never grouped, the dict sees each one
     # equal words followed by different bytes (keys must stop at the word's end)
@@ -123,3 +129,70 @@ def test_the_dict_sees_each_distinct_word_once(monkeypatch, block):
     assert fast_ids(text) == plain_ids(text)
     distinct = set(plain_ids(text)[1]) - {long_word}
     assert sorted(looked_up) == sorted([w.encode() for w in distinct] + [long_word.encode()] * 50)
+
+
+# Two words whose hashes agree, and the factor of the hash (index into `token_ids._MIX`, value) that makes them
+COLLISIONS = {
+    # lo * (m << 8) only sees the first 7 bytes: words that differ in the 8th alone share every bit of the hash
+    "whole hash": (0, int(token_ids._MIX[0]) << 8 & (1 << 64) - 1, "pairingx", "pairingy"),
+    # hi * 1: the hashes differ in bit 0 only, where the sort of `_first_of_equal_hashes` puts the word's index
+    "truncated hash": (1, 1, "collide_x", "collide_y"),
+}
+
+
+def collide(monkeypatch, name: str) -> tuple[str, str]:
+    """Make the two words of COLLISIONS[name] collide; all others keep their well-mixed hashes."""
+    i, factor, *pair = COLLISIONS[name]
+    mix = list(token_ids._MIX)
+    mix[i] = np.uint64(factor)
+    monkeypatch.setattr(token_ids, "_MIX", tuple(mix))
+    return pair
+
+
+def assert_collide(collision: str, *pair: str) -> None:
+    """The two words' hashes agree as COLLISIONS says (else a test of collisions proves nothing)."""
+    data = " ".join(pair).encode()
+    a, b = token_ids._hash(*token_ids._word_keys(data, *token_ids._word_bounds(data))).tolist()
+    if collision == "whole hash":
+        assert a == b
+    else:
+        assert a != b and a >> 1 == b >> 1
+
+
+@pytest.mark.parametrize("block", [1 << 20, 64])
+@pytest.mark.parametrize("collision", COLLISIONS)
+def test_colliding_hashes_cost_only_the_colliding_words(monkeypatch, collision, block):
+    a, b = collide(monkeypatch, collision)
+    looked_up = spy_on_the_dict(monkeypatch)
+    monkeypatch.setattr(token_ids, "BLOCK", block)  # one block, or the pair in many blocks
+    others = [f"w{i}" for i in range(200)]
+    text = "".join(f"{others[i]} the {a} cat {others[7 * i % 200]} {b if i % 2 else a}\n" for i in range(200))
+    assert fast_ids(text) == plain_ids(text)
+    # the dict still sees each distinct word once (the old fast path sent every word there from the collision on)
+    assert sorted(looked_up) == sorted(w.encode() for w in plain_ids(text)[1])
+    assert_collide(collision, a, b)
+
+
+def test_a_collision_leaves_later_blocks_and_the_seen_words_alone(monkeypatch):
+    a, b = collide(monkeypatch, "whole hash")
+    looked_up = spy_on_the_dict(monkeypatch)
+    indexer = token_ids._RawWordIndexer()
+    assert indexer.block_ids(f"{a} the cat sat".encode()).tolist() == [0, 1, 2, 3]
+    assert indexer.block_ids(f"on the mat {b}".encode()).tolist() == [4, 1, 5, 6]  # b: a's hash, a new word
+    del looked_up[:]
+    for _ in range(3):
+        assert indexer.block_ids(f"the cat {b} sat on {a} the mat".encode()).tolist() == [1, 2, 6, 3, 4, 0, 1, 5]
+        assert looked_up == []  # all seen before: no word goes to the dict, in this block or any later one
+        assert len(indexer.seen) == len(indexer.index) == 7  # each word once, and only the words
+
+
+def test_many_words_past_the_first_table_and_in_long_probe_chains(monkeypatch):
+    collide(monkeypatch, "whole hash")  # words that differ only in their 8th byte share a hash: 8 by 8 here
+    looked_up = spy_on_the_dict(monkeypatch)
+    monkeypatch.setattr(token_ids, "BLOCK", 1 << 16)
+    words = [f"{i // 8:07d}{'abcdefgh'[i % 8]}" for i in range(40_000)]  # more than fill the first table
+    order = np.random.default_rng(0).permutation(2 * len(words)) % len(words)  # each word twice
+    text = "\n".join(" ".join(words[i] for i in line) for line in np.split(order, 8000))
+    assert fast_ids(text) == plain_ids(text)
+    assert sorted(looked_up) == sorted(w.encode() for w in plain_ids(text)[1])
+    assert_collide("whole hash", *words[:2])
