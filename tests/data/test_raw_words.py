@@ -57,6 +57,12 @@ def test_str_only_whitespace_falls_back_and_results_never_differ(text):
     assert (ids.tolist(), tokens) == plain_ids(text)
 
 
+def test_other_space_is_all_that_str_split_cuts_on_but_the_ascii_space():
+    every_char = "".join(map(chr, range(0x110000)))  # lone surrogates too
+    other_space = [c for c in every_char if "a" + c + "b" != "".join(("a" + c + "b").split()) and c != " "]
+    assert token_ids._OTHER_SPACE.findall(every_char) == other_space  # 28: \t..\r, \x1c..\x1f, \x85, \xa0, U+1680, ...
+
+
 def test_equal_hashes_for_all_words_change_no_id(monkeypatch):
     monkeypatch.setattr(token_ids, "_MIX", (np.uint64(0),) * 3)  # every hash equal
     text = "the cat\nthe hat the\n" + " ".join(EDGE_WORDS) + " " + " ".join(reversed(EDGE_WORDS))
