@@ -74,7 +74,7 @@ def test_unexpected_failure_exits_1_with_the_traceback(tmp_path, capsys, monkeyp
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
-    monkeypatch.setattr(stats, "describe", broken)
+    monkeypatch.setattr(stats, "describe_ids", broken)
     text = tmp_path / "t.txt"
     text.write_text("a b a c a b\n")
     assert main(["stats", "--data", str(text)]) == 1

@@ -92,3 +92,69 @@ def test_stats_counts_a_word_written_eos_and_invents_no_bigram_across_it(tmp_pat
     bigrams = [gram for gram, _ in result["ngrams"]["2"]["top"]]
     assert "a <eos>" in bigrams and "<eos> b" in bigrams and "a b" not in bigrams
     assert "b c" in bigrams  # across a line end, as before
+
+
+def _counter_describe(tokens, top, max_n):
+    # describe as it was before it counted on ids: a Counter of tuples per n (ngram_freqs)
+    from seqlab.data.stats import format_gram
+    from seqlab.data.text import unsegmented_note
+
+    out = {"tokens": len(tokens), "warning": None, "ngrams": {}}
+    for n in range(1, max_n + 1):
+        table = ngram_freqs(tokens, n)
+        if n == 1:
+            out["warning"] = unsegmented_note(table)
+        fit = fit_zipf([c for _, c in table]) if len(table) >= 2 else None
+        out["ngrams"][n] = {"types": len(table), "top": [(format_gram(g), c) for g, c in table[:top]],
+                            "zipf_alpha": None if fit is None else round(fit.alpha, 4),
+                            "zipf_ranks": None if fit is None else [fit.first_rank, fit.last_rank],
+                            "freqs": [c for _, c in table]}
+    return out
+
+
+@pytest.mark.parametrize("alphabet, length", [(3, 40), (10, 5000), (300, 20000), (2, 1), (1, 0)])
+def test_describe_on_ids_is_the_counter_tables_ties_in_first_seen_order(alphabet, length):
+    # a small alphabet makes many n-grams of equal count: their order is where each first occurs
+    rng = np.random.default_rng(alphabet + length)
+    words = [f"w{i}" for i in range(alphabet)] + ["\n", " ", ("a", "tuple")]  # a tuple token is one token
+    tokens = [words[i] for i in rng.integers(0, len(words), length)]
+    for max_n in (1, 3, 4):
+        assert describe(tokens, top=10_000, max_n=max_n) == _counter_describe(tokens, 10_000, max_n)
+
+
+def test_ngram_tables_worked_example():
+    from seqlab.data.stats import ngram_tables
+
+    # "a b a b c" as ids 0 1 0 1 2: bigrams (a b) x2 first at 0, (b a) at 1, (b c) at 3
+    (first1, c1), (first2, c2), (first3, c3) = ngram_tables(np.array([0, 1, 0, 1, 2]), 3)
+    assert first1.tolist() == [0, 1, 4] and c1.tolist() == [2, 2, 1]
+    assert first2.tolist() == [0, 1, 3] and c2.tolist() == [2, 1, 1]
+    assert first3.tolist() == [0, 1, 2] and c3.tolist() == [1, 1, 1]
+
+
+@pytest.mark.parametrize("text", [
+    "a <eos> b\nc d\n",                    # "<eos>" written in the text: a word of it, counted
+    "a b\nc  d\n\n e",                     # no final newline, blank lines
+    "x\u00a0y z\nz x\n",                   # U+00A0: whitespace to str.split() alone (the plain path)
+    "a<eos>b c\n",                         # "<eos>" inside a word
+    "Hello, World!\nthe end\r\n",
+])
+@pytest.mark.parametrize("level, style", [("word", "raw"), ("char", "raw"), ("word", "book"), ("char", "book")])
+def test_text_token_ids_are_the_tokens_of_token_chunks_without_line_ends(text, level, style):
+    from seqlab.data.corpora import token_chunks
+    from seqlab.data.stats import text_token_ids
+
+    ids, types = text_token_ids(text, level, style)
+    assert [types[i] for i in ids.tolist()] == [t for c in token_chunks(text, level, style, line_ends=False) for t in c]
+
+
+@pytest.mark.parametrize("high", [1, 7, 1000, 2**40, 2**55, 2**62])  # 2**55, 2**62: too wide to pack (np.unique)
+def test_first_rank_counts_is_np_unique_less_the_values(high):
+    from seqlab.data.stats import _first_rank_counts
+
+    rng = np.random.default_rng(high % 1000)
+    for n in (0, 1, 2, 5000):
+        key = rng.integers(0, high, n, dtype=np.int64)
+        _, first, rank, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+        got = _first_rank_counts(key)
+        assert [a.tolist() for a in got] == [first.tolist(), rank.tolist(), counts.tolist()]
