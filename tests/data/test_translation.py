@@ -263,3 +263,98 @@ def test_cut_counts_count_the_sides_build_array_nmt_cuts():
     src, _ = build_array_nmt([p[0] for p in pairs], Vocab([["a"]], reserved_tokens=["<pad>", "<bos>", "<eos>"]), 3)
     eos = 3
     assert sum(eos not in row for row in src.tolist()) == counts["source"]
+
+
+# --- the arrays against the plain pipeline they replace -------------------------------------------
+
+def _reference_arrays(lines, vocab, num_steps):
+    # build_array_nmt as it was: a vocab[...] call per line, then truncate or pad the row
+    pad, eos = vocab["<pad>"], vocab["<eos>"]
+    rows = [truncate_pad(vocab[list(line)] + [eos], num_steps, pad) for line in lines]
+    valid = [min(len(line) + 1, num_steps) for line in lines]
+    return torch.tensor(rows, dtype=torch.long).reshape(len(rows), num_steps), torch.tensor(valid, dtype=torch.int64)
+
+
+def _reference_translation(path, num_steps, valid_frac, test_frac, seed, min_freq):
+    # load_translation as it was: split_pairs copying every line, each source through in_vocab_form
+    from seqlab.data.translation import in_vocab_form, read_pairs
+
+    source, target = read_pairs(path)
+    groups = {}
+    for i, src in enumerate(source):
+        groups.setdefault(tuple(src), []).append(i)
+    keys = list(groups)
+    order = torch.randperm(len(keys), generator=torch.Generator().manual_seed(seed)).tolist()
+    n_test, n_valid = round(len(keys) * test_frac), round(len(keys) * valid_frac)
+    which = {keys[k]: "test" if r < n_test else "valid" if r < n_test + n_valid else "train"
+             for r, k in enumerate(order)}
+    splits = {"train": [], "valid": [], "test": []}
+    for src, tgt in zip(source, target):
+        splits[which[tuple(src)]].append((list(src), list(tgt)))
+    train = splits["train"]
+    src_vocab = Vocab([p[0] for p in train], min_freq=min_freq, reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    tgt_vocab = Vocab([p[1] for p in train], min_freq=min_freq, reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    splits = {k: [(in_vocab_form(s, src_vocab), t) for s, t in v] for k, v in splits.items()}
+    return splits, src_vocab, tgt_vocab
+
+
+@pytest.mark.parametrize("num_steps", [2, 4, 6, 30])
+def test_load_translation_and_arrays_equal_the_plain_pipeline(tmp_path, num_steps):
+    # rare words (<unk> at min_freq 2), lines shorter than, as long as and longer than num_steps
+    # (padding, truncation, a lost <eos>), a source with several translations, control tokens and
+    # double spaces written in the file, a word typed in the other Unicode normal form
+    import random
+    import unicodedata
+
+    rng = random.Random(num_steps)
+    common = ["go", "run", "the", "cat", ".", "!", "?", ",", "désolé", "à"]
+    lines = []
+    for i in range(300):
+        words = [rng.choice(common) if rng.random() < 0.8 else f"rare{i}_{j}" for j in range(rng.randint(1, 9))]
+        french = [rng.choice(common) + "e" if rng.random() < 0.8 else f"rar{i}_{j}" for j in range(rng.randint(1, 9))]
+        lines.append(" ".join(words) + "\t" + " ".join(french))
+    lines += ["go .\tva !", "go .\tmarche .", "go .\ten route !", "the <pad>  cat .\tle <eos> chat .",
+              unicodedata.normalize("NFD", "désolé !") + "\tpardon !"]
+    path = tmp_path / "pairs.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    options = dict(valid_frac=0.2, test_frac=0.1, split_seed=3, min_freq=2)
+    data = load_translation(data=path, num_steps=num_steps, **options)
+    splits, src_vocab, tgt_vocab = _reference_translation(path, num_steps, 0.2, 0.1, 3, 2)
+    assert data.splits == splits
+    assert all(type(s) is list and type(t) is list for pairs in data.splits.values() for s, t in pairs)
+    for ours, theirs in ((data.src_vocab, src_vocab), (data.tgt_vocab, tgt_vocab)):
+        assert ours.idx_to_token == theirs.idx_to_token and ours.token_freqs == theirs.token_freqs
+    for split in ("train", "valid", "test"):
+        got = data.arrays(split)
+        expected = (*_reference_arrays([p[0] for p in splits[split]], src_vocab, num_steps),
+                    *_reference_arrays([p[1] for p in splits[split]], tgt_vocab, num_steps))
+        for a, b in zip(got, expected):
+            assert a.dtype == b.dtype == torch.int64 and a.shape == b.shape and torch.equal(a, b)
+    src, _, tgt, _ = data.arrays("train")
+    assert (src == 0).any() and (tgt == 0).any()  # <unk>: the rare words, seen once
+    assert ((src == 1).any() and (tgt == 1).any()) == (num_steps > 2)  # <pad>, after a line of a word
+
+
+def test_build_array_nmt_equals_the_plain_code_on_edge_lines():
+    from itertools import product
+
+    vocab = Vocab([["a", "b", "c"]], reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    lines = [[], ["a"], ("a", "b"), ["zzz", "a", "q"], ["<pad>", "<eos>"]] + [list(w) for w in product("abx", repeat=4)]
+    for num_steps in (1, 2, 3, 4, 5, 9):
+        for got, expected in zip(build_array_nmt(lines, vocab, num_steps), _reference_arrays(lines, vocab, num_steps)):
+            assert got.dtype == expected.dtype and torch.equal(got, expected)
+    for got, expected in zip(build_array_nmt([], vocab, 3), _reference_arrays([], vocab, 3)):
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+
+
+def test_split_pairs_and_sources_in_vocab_form_give_lists():
+    from seqlab.data.translation import sources_in_vocab_form
+
+    source = [("a", "b"), ["c"], ("a", "b")]
+    target = [["x"], ("y",), ["z"]]
+    split = split_pairs(source, target, 0.0, 0.0)
+    assert split["train"] == [(["a", "b"], ["x"]), (["c"], ["y"]), (["a", "b"], ["z"])]
+    assert split["train"][1][0] is source[1] and split["train"][0][1] is target[0]  # lists kept, not copied
+    vocab = Vocab([["a", "b"]], reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    read = sources_in_vocab_form([(("a", "b"), ("x",)), (["a", "q"], ["y"])], vocab)
+    assert read == [(["a", "b"], ("x",)), (["a", "q"], ["y"])] and type(read[0][0]) is list  # sources as lists
