@@ -3,8 +3,6 @@ and held-out evaluation. Where the files come from is `seqlab.data.registry`."""
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Hashable, Iterator, Literal
@@ -15,7 +13,7 @@ import torch
 from seqlab.data import token_ids
 from seqlab.data.registry import (DATASETS, Dataset, RemoteFile, cache_dir,  # noqa: F401 (re-exported)
                                   dataset_file, get_dataset)
-from seqlab.data.text import book_lines, read_text, tokenize
+from seqlab.data.text import book_lines, gc_paused, read_text, tokenize
 from seqlab.data.user_files import file_fingerprint, split_files
 from seqlab.data.vocab import EOS, UNK, Vocab  # noqa: F401 (EOS re-exported)
 from seqlab.errors import SeqlabError
@@ -113,7 +111,7 @@ def encode_text(text: str, level: str, style: Style = "raw", *, vocab: Vocab | N
                 min_freq: int = 0, max_size: int | None = None,
                 reserved_tokens: list[str] | None = None) -> tuple[torch.Tensor, Vocab]:
     """Token ids (1-D int64) of `text`, and the vocabulary (built on this text unless given)."""
-    with _gc_paused():
+    with gc_paused():
         ids, tokens = _index_tokens(text, level, style)
         if vocab is None:
             vocab = _vocab_of(ids, tokens, min_freq=min_freq, max_size=max_size,
@@ -134,26 +132,12 @@ def encode_with_vocab(text: str, level: str, style: Style, vocab: Vocab) -> Scor
     """A text (a file's, as `read_text` gives it) in `style`'s tokens, as ids of `vocab`; with how many
     of its targets are the word "<unk>" written in the text (`LMCorpus.written_unk`), and which
     tokens outside `vocab` its targets hold."""
-    with _gc_paused():
+    with gc_paused():
         ids, tokens = _index_tokens(text, level, style)
         counts = np.bincount(ids[1:], minlength=len(tokens))
         known, counted = vocab.token_to_idx, np.flatnonzero(counts).tolist()
         unknown = {tokens[i]: int(counts[i]) for i in counted if tokens[i] not in known}
         return ScoredIds(_vocab_ids(ids, tokens, vocab), _written_unk(ids, tokens), unknown)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of short-lived token strings
-    exist: they hold no cycles, and every collection would walk them all (it costs
-    more than half of the encoding time on WikiText-2)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def load_corpus_time_machine(max_tokens: int = -1) -> tuple[list[int], Vocab]:
@@ -256,7 +240,7 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
     extra = [EOS] if level == "word" and style == "raw" else None
     folder = split_files(data) if data is not None else None  # None: `data` is a file
     built = vocab is None
-    with _gc_paused():
+    with gc_paused():
         if dataset in _SPLIT_FILES or folder is not None:
             files = folder or {s: dataset_file(dataset, f"{s}.txt") for s in ("train", "valid", "test")}
             # (held out only: WikiText-103's 100M training tokens indexed to score 245k test ones)

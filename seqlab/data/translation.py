@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 from seqlab.data import token_ids
-from seqlab.data.corpora import _gc_paused, dataset_file
-from seqlab.data.text import read_text
+from seqlab.data.corpora import dataset_file
+from seqlab.data.text import gc_paused, read_text
 from seqlab.data.vocab import UNK, Vocab
 from seqlab.errors import SeqlabError, check_positive_int
 
@@ -301,7 +301,7 @@ def load_translation(*, dataset: str = "fra-eng", data: str | Path | None = None
                           "(lines of `source<TAB>target`)")
     # millions of small lists, none in a reference cycle: the collector would walk them all again
     # and again as they are made (17 of 43 s on fra-eng x5)
-    with _gc_paused():
+    with gc_paused():
         source, target = read_pairs(data, num_examples=num_examples, strict=strict, legacy_tokens=legacy_tokens)
         splits = split_pairs(source, target, valid_frac, test_frac, split_seed)
         del source, target  # (the splits hold their lines)
