@@ -29,8 +29,8 @@ def register(commands, train) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seqlab.data.corpora import _STYLE, check_text_dataset, dataset_file
-    from seqlab.data.stats import _fmt_alpha, describe_ids, plot_zipf, text_token_ids
+    from seqlab.data.corpora import _STYLE, check_text_dataset, dataset_file, index_text
+    from seqlab.data.stats import _fmt_alpha, describe_ids, plot_zipf
     from seqlab.data.text import read_text
     from seqlab.errors import SeqlabError
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     # the text's own tokens: no line-end markers (a word "<eos>" written in the text is counted); as
     # ids, not a list of str (10 M words of WikiText-2 x5 took 1.5 GB and 35 s so)
     text = read_text(path)
-    result = describe_ids(*text_token_ids(text, args.level, style), top=args.top)
+    result = describe_ids(*index_text(text, args.level, style, line_ends=False), top=args.top)
     if result["warning"]:
         print(f"seqlab: warning: {result['warning']}", file=sys.stderr)
     if args.plot:

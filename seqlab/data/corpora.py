@@ -79,15 +79,20 @@ def token_chunks(text: str, level: str, style: Style = "raw", *, line_ends: bool
         raise SeqlabError(f"unknown text style {style!r}: use 'book' or 'raw'")
 
 
-def _index_tokens(text: str, level: str, style: Style) -> tuple[np.ndarray, list[Hashable]]:
-    """Dense ids (int32, in first-seen order) of the tokens of `text`, and the tokens by id."""
-    if level == "word" and style == "raw":
+def index_text(text: str, level: str, style: Style, *, line_ends: bool = True) -> tuple[np.ndarray, list[Hashable]]:
+    """Dense ids (int32, in first-seen order) of the tokens of `text` (`token_chunks`'), and the
+    tokens by id. `line_ends` False (`seqlab stats`): no <eos> at line ends, a word "<eos>" written
+    in the text kept."""
+    # the fast path ends each line with <eos>: without line ends those go, right only when the text
+    # writes no "<eos>" of its own (else the plain path keeps those)
+    if level == "word" and style == "raw" and (line_ends or EOS not in text):
         fast = token_ids.index_raw_words(text)
         if fast is not None:
-            return fast
+            ids, words = fast
+            return (ids, words) if line_ends else (ids[ids != words.index(EOS)], words)
     index = token_ids.first_seen_index()
     parts = [np.fromiter(map(index.__getitem__, c), dtype=np.int32, count=len(c))
-             for c in token_chunks(text, level, style)]
+             for c in token_chunks(text, level, style, line_ends=line_ends)]
     return token_ids.concat_ids(parts), list(index)
 
 
@@ -112,7 +117,7 @@ def encode_text(text: str, level: str, style: Style = "raw", *, vocab: Vocab | N
                 reserved_tokens: list[str] | None = None) -> tuple[torch.Tensor, Vocab]:
     """Token ids (1-D int64) of `text`, and the vocabulary (built on this text unless given)."""
     with gc_paused():
-        ids, tokens = _index_tokens(text, level, style)
+        ids, tokens = index_text(text, level, style)
         if vocab is None:
             vocab = _vocab_of(ids, tokens, min_freq=min_freq, max_size=max_size,
                               reserved_tokens=reserved_tokens)
@@ -133,7 +138,7 @@ def encode_with_vocab(text: str, level: str, style: Style, vocab: Vocab) -> Scor
     of its targets are the word "<unk>" written in the text (`LMCorpus.written_unk`), and which
     tokens outside `vocab` its targets hold."""
     with gc_paused():
-        ids, tokens = _index_tokens(text, level, style)
+        ids, tokens = index_text(text, level, style)
         counts = np.bincount(ids[1:], minlength=len(tokens))
         known, counted = vocab.token_to_idx, np.flatnonzero(counts).tolist()
         unknown = {tokens[i]: int(counts[i]) for i in counted if tokens[i] not in known}
@@ -244,7 +249,7 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
         if dataset in _SPLIT_FILES or folder is not None:
             files = folder or {s: dataset_file(dataset, f"{s}.txt") for s in ("train", "valid", "test")}
             # (held out only: WikiText-103's 100M training tokens indexed to score 245k test ones)
-            indexed = {s: _index_tokens(read_text(path), level, style) if not (held_out_only and s == "train")
+            indexed = {s: index_text(read_text(path), level, style) if not (held_out_only and s == "train")
                        else (np.empty(0, dtype=np.int64), []) for s, path in files.items()}
             for split, (ids, _) in indexed.items():
                 if split != "train" and len(ids) < 2:
@@ -254,7 +259,7 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
                 vocab = _vocab_of(indexed["train"][0], indexed["train"][1], min_freq=min_freq,
                                   max_size=max_size, reserved_tokens=extra)
         else:
-            ids, tokens = _index_tokens(read_text(dataset_file(dataset) if dataset else data), level, style)
+            ids, tokens = index_text(read_text(dataset_file(dataset) if dataset else data), level, style)
             n_valid = int(round(len(ids) * HELDOUT_FRACTION))
             if len(ids) - n_valid < 2 or n_valid < 2:
                 raise SeqlabError(f"{name!r} has only {len(ids)} {level} tokens: too short to hold out "

@@ -13,13 +13,12 @@ import collections
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Hashable, Iterable, Iterator, Sequence
+from typing import Hashable, Iterator, Sequence
 
 import numpy as np
 
 from seqlab.data import token_ids
 from seqlab.data.text import unsegmented_note
-from seqlab.data.vocab import EOS
 from seqlab.errors import SeqlabError
 
 
@@ -41,32 +40,6 @@ def ngram_freqs(tokens: Sequence[Hashable], n: int) -> list[tuple[Hashable, int]
 #   bigram   a*V+b  b*V+a  a*V+b  b*V+c          -> the rank of each key among the distinct ones
 #   trigram  rank(a b)*V+a  rank(b a)*V+b  ...   -> the (n-1)-gram's rank, not its key, times V: the key
 #                                                   stays below N*V (N tokens) for any n
-def index_tokens(tokens: Iterable[Hashable]) -> tuple[np.ndarray, list[Hashable]]:
-    """Dense ids of `tokens` in first-seen order, and the tokens by id."""
-    index = token_ids.first_seen_index()
-    ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64)
-    return ids, list(index)
-
-
-def text_token_ids(text: str, level: str, style: str) -> tuple[np.ndarray, list[Hashable]]:
-    """The text's own tokens, as `seqlab stats` counts them, as ids (`index_tokens`'s): the
-    tokens of `corpora.token_chunks(text, level, style, line_ends=False)`, so no <eos> at line ends
-    but a word "<eos>" written in the text kept, one stream across lines."""
-    from seqlab.data.corpora import token_chunks
-
-    # the fast indexer marks each line end with <eos>: dropped here, which is right only when the
-    # text writes no "<eos>" of its own (else the plain path below keeps those)
-    if level == "word" and style == "raw" and EOS not in text:
-        fast = token_ids.index_raw_words(text)
-        if fast is not None:
-            ids, words = fast
-            return ids[ids != words.index(EOS)], words
-    index = token_ids.first_seen_index()
-    parts = [np.fromiter(map(index.__getitem__, chunk), dtype=np.int32, count=len(chunk))
-             for chunk in token_chunks(text, level, style, line_ends=False)]
-    return token_ids.concat_ids(parts), list(index)
-
-
 def ngram_tables(ids: np.ndarray, num_types: int, max_n: int = 3) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """For n = 1..max_n, `ngram_freqs`'s table of the tokens `ids` (integers in [0, num_types)) as two
     arrays: where each distinct n-gram first occurs in `ids`, and its count; by descending count,
@@ -173,11 +146,13 @@ def describe(tokens: Sequence[Hashable], top: int = 10, max_n: int = 3) -> dict:
 
     `warning`: a note when the tokens look like words of text written without spaces (Chinese,
     Japanese: `text.unsegmented_note`), else None."""
-    return describe_ids(*index_tokens(tokens), top=top, max_n=max_n)
+    index = token_ids.first_seen_index()
+    ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    return describe_ids(ids, list(index), top=top, max_n=max_n)
 
 
 def describe_ids(ids: np.ndarray, types: Sequence[Hashable], top: int = 10, max_n: int = 3) -> dict:
-    """`describe` of the tokens `types[i] for i in ids` (`index_tokens`, `text_token_ids`)."""
+    """`describe` of the tokens `types[i] for i in ids` (e.g. `corpora.index_text(..., line_ends=False)`)."""
     out = {"tokens": len(ids), "warning": None, "ngrams": {}}
     for n, (first, counts) in enumerate(ngram_tables(ids, len(types), max_n), start=1):
         if n == 1:

@@ -54,7 +54,7 @@ _OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace but " " (re's \s is str.isspa
 
 
 def index_raw_words(text: str) -> tuple[np.ndarray, list[str]] | None:
-    """`corpora._index_tokens` of raw words, on the UTF-8 bytes of `text`. None when `text` holds
+    """`corpora.index_text` of raw words, on the UTF-8 bytes of `text`. None when `text` holds
     whitespace that str.split() cuts on and bytes.split() does not (U+00A0, U+2009, \\x1c,
     ...): the caller then takes the plain path."""
     data = text.encode("utf-8", "surrogatepass")  # surrogatepass: any str round-trips

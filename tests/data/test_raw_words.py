@@ -53,7 +53,7 @@ def test_str_only_whitespace_falls_back_and_results_never_differ(text):
     got = fast_ids(text)
     has_str_only_space = any(c in text for c in STR_ONLY_SPACE)
     assert got is None if has_str_only_space else got == plain_ids(text)
-    ids, tokens = corpora._index_tokens(text, "word", "raw")
+    ids, tokens = corpora.index_text(text, "word", "raw")
     assert (ids.tolist(), tokens) == plain_ids(text)
 
 

@@ -140,11 +140,10 @@ def test_ngram_tables_worked_example():
     "Hello, World!\nthe end\r\n",
 ])
 @pytest.mark.parametrize("level, style", [("word", "raw"), ("char", "raw"), ("word", "book"), ("char", "book")])
-def test_text_token_ids_are_the_tokens_of_token_chunks_without_line_ends(text, level, style):
-    from seqlab.data.corpora import token_chunks
-    from seqlab.data.stats import text_token_ids
+def test_index_text_without_line_ends_gives_the_tokens_of_token_chunks_so(text, level, style):
+    from seqlab.data.corpora import index_text, token_chunks
 
-    ids, types = text_token_ids(text, level, style)
+    ids, types = index_text(text, level, style, line_ends=False)
     assert [types[i] for i in ids.tolist()] == [t for c in token_chunks(text, level, style, line_ends=False) for t in c]
 
 
