@@ -150,8 +150,8 @@ def build_array_nmt(lines: Sequence[Sequence[str]], vocab: Vocab, num_steps: int
     (the book's int32 count, summed by torch into int64)."""
     check_num_steps(num_steps)
     pad, eos = special_id(vocab, PAD), special_id(vocab, EOS)
-    if any(map(isinstance, lines, repeat(str))):  # list(text) would make each character a token
-        text = next(line for line in lines if isinstance(line, str))
+    text = next((line for line in lines if isinstance(line, str)), None)
+    if text is not None:  # list(text) would make each character a token
         raise SeqlabError(f"build_array_nmt reads lines of tokens (lists of words), got the string {text!r}: "
                           f"tokenize it first, e.g. {text!r}.split() (tokenize_nmt does a file's lines)")
     # the words that fit, looked up one after the other into one flat array, then laid into the rows:
