@@ -129,6 +129,8 @@ class TextClassifier(nn.Module):
         traced = tracing()
         if not traced:  # (it reads the lengths' values: a graph break, a data-dependent export error)
             lengths = check_lengths(lengths, tokens)  # None: no padding, each row is a whole text
+        elif isinstance(lengths, (list, tuple)):  # (as packing takes them)
+            lengths = torch.tensor(lengths)
         emb = self.drop(self.embedding(tokens))  # (B, T) -> (B, T, E)
         if lengths is None:  # every row a whole text: nothing to pack (the same state as packed)
             _, state = self.rnn(emb)
@@ -146,10 +148,8 @@ class TextClassifier(nn.Module):
         return self.fc(self.drop(last))  # (B, C)
 
 
-def _at_lengths(out: torch.Tensor, lengths) -> torch.Tensor:
+def _at_lengths(out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """`out` (B, T, H) at each row's step lengths[b] - 1: (B, H)."""
-    if isinstance(lengths, (list, tuple)):
-        lengths = torch.tensor(lengths)
     last = (lengths.long() - 1).clamp(min=0).to(out.device)  # (B,); (a traced length 0 is no index -1)
     return out.gather(1, last.view(-1, 1, 1).expand(-1, 1, out.shape[2])).squeeze(1)  # (B, 1, H) -> (B, H)
 
@@ -157,7 +157,7 @@ def _at_lengths(out: torch.Tensor, lengths) -> torch.Tensor:
 _WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # one layer and direction's, in torch.lstm's order
 
 
-def _directions_at_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths) -> torch.Tensor:
+def _directions_at_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """What a bidirectional, batch-first `rnn` gives packed (the forward direction's top-layer
     state after each row's last real step beside the backward one's after its first, (B, 2H)),
     computed without packing, for a tracer: layer by layer, each direction as a one-layer
@@ -165,8 +165,6 @@ def _directions_at_lengths(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths) -> t
     backward one over each row's real steps in reverse order with its padding after them. Neither
     reads padding before a real step, so the real steps' outputs, and the next layer's inputs
     there, are the packed run's."""
-    if isinstance(lengths, (list, tuple)):
-        lengths = torch.tensor(lengths)
     B, T, _ = x.shape
     n = lengths.long().clamp(min=1).to(x.device).view(-1, 1)  # (B, 1); (a traced length 0 reads step 0)
     steps = torch.arange(T, device=x.device).view(1, -1)
