@@ -344,3 +344,18 @@ def test_evaluate_of_a_folder_run_reads_only_its_held_out_files(tmp_path, capsys
     from seqlab.training.lm_data import unk_warning
 
     assert err == f"seqlab: warning: {unk_warning(whole, 'test')}\n"  # (the training share read from the split)
+
+
+def test_held_out_only_without_a_vocabulary_is_refused(tmp_path):
+    from seqlab import SeqlabError
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for split in ("train", "valid"):
+        (folder / f"{split}.txt").write_text(EN * 3)
+    with pytest.raises(SeqlabError, match=r"held_out_only needs the vocabulary the held-out splits are read with "
+                                          r"\(vocab=\)"):
+        load_lm_corpus(data=folder, level="word", held_out_only=True)
+    vocab = load_lm_corpus(data=folder, level="word").vocab
+    corpus = load_lm_corpus(data=folder, level="word", vocab=vocab, held_out_only=True)
+    assert len(corpus.train) == 0 and len(corpus.valid) == len(EN.split()) * 3 + 3  # words and line ends
