@@ -225,7 +225,24 @@ class DateIndex:
         (the grid pandas' asfreq fills: a daily series missing most days still steps by a day);
         with `grid` (a run's index), that index's step. Daily dates on weekdays only, a weekend
         between some of them (`looks_like_business_days`), are business days: a weekday missing
-        (a holiday) is a gap; with `grid`, business days exactly when the run's are."""
+        (a holiday) is a gap; with `grid`, business days exactly when the run's are. Without `gaps`, a
+        gap is refused as --fill would count it, and a series --fill could not read either as --fill
+        refuses it."""
+        try:
+            return cls._read_cells(cells, column, where, hint, gaps=gaps, grid=grid)
+        except UnevenDates as exc:
+            if gaps or exc.missing is None:
+                raise
+            # --fill's grid may be finer than the usual step (the smallest difference when it divides the
+            # others), and business days where the usual step is not a day: the gap is counted on it
+            filled, _ = cls._read_cells(cells, column, where, hint, gaps=True, grid=grid)  # (raises: uneven)
+            cls._read_cells(cells, column, where, hint, gaps=False, grid=filled)  # (raises: the first gap)
+            raise
+
+    @classmethod
+    def _read_cells(cls, cells: list[tuple[int, str]], column: str, where: str, hint: str, *,
+                    gaps: bool, grid: DateIndex | None) -> tuple[DateIndex, list[int]]:
+        """`read_cells`, each refusal the first thing found wrong."""
         head = f"{where}, column {column!r}"
         times = []
         for line, cell in cells:

@@ -107,6 +107,55 @@ def test_a_holiday_is_filled_on_the_business_day_grid(tmp_path):
     assert _read(f, "ffill")[0] == [7.0, 10.0, 10.0, 16.0, 20.0]
 
 
+def test_weekdays_missing_most_days_are_refused_counting_the_business_days_fill_fills(tmp_path):
+    # Thu 01-04, Mon 01-08, Thu 01-11, Mon 01-15, Tue 01-16: mostly 4 days apart, so the refusal reads the
+    # finer 1-day grid, which --fill reads as business days: the first gap is Friday alone (it said "3 missing
+    # values", the weekend counted, before)
+    f = _csv(tmp_path, [("2024-01-04", 1), ("2024-01-08", 2), ("2024-01-11", 3), ("2024-01-15", 4),
+                        ("2024-01-16", 5)])
+    assert _refusal(f).startswith(f"CSV file {str(f)!r}, column 'date': a gap (1 missing business day) between "
+                                  "line 2 (2024-01-04) and line 3 (2024-01-08): 2 business days apart where the "
+                                  "series steps by 1 business day")
+    x, dates, said = _read(f, "linear")
+    assert dates.business and x[:3] == [1.0, 1.5, 2.0]
+
+
+def test_a_refused_gap_is_the_gap_fill_fills_between_those_rows():
+    # Random daily series, on weekdays only or every day, some rows dropped: whenever the refusal without
+    # --fill names a gap, --fill reads the series and finds that many missing values between the same rows.
+    import random
+    import re
+
+    from seqlab.data.date_steps import UnevenDates
+    rng = random.Random(7)
+    checked = 0
+    for _ in range(3000):
+        weekdays, day = rng.random() < 0.5, datetime(2024, 1, 1) + timedelta(days=rng.randrange(7))
+        days = []
+        while len(days) < rng.randrange(5, 30):
+            if not weekdays or day.weekday() < 5:
+                days.append(day)
+            day += timedelta(days=1)
+        for _ in range(rng.choice([1, 2, 4, 8])):
+            if len(days) > 4:
+                days.pop(rng.randrange(1, len(days) - 1))
+        cells = [(i + 2, d.date().isoformat()) for i, d in enumerate(days)]
+        try:
+            DateIndex.read_cells(cells, "date", "f")
+            continue
+        except UnevenDates as e:
+            if e.missing is None:
+                continue
+            said, message = e.missing, str(e)
+        line = int(re.search(r"between line (\d+)", message).group(1))
+        index, positions = DateIndex.read_cells(cells, "date", "f", gaps=True)
+        i = line - 2
+        assert positions[i + 1] - positions[i] - 1 == said, (message, [d.strftime("%a %m-%d") for d in days])
+        assert ("business day" in message) == index.business
+        checked += 1
+    assert checked > 500
+
+
 def test_max_gap_counts_business_days(tmp_path):
     # Friday and Monday missing: a gap of 2 business days (4 calendar days)
     f = _csv(tmp_path, [("2024-01-03", 7), ("2024-01-04", 10), ("2024-01-09", 19), ("2024-01-10", 22)])

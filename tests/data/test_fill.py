@@ -275,6 +275,29 @@ def test_a_daily_series_missing_most_days_is_filled_on_a_one_day_grid(tmp_path):
             "series steps by 1 day" in str(e.value)) and "fill the gaps (--fill linear or --fill ffill)" in str(e.value)
 
 
+def test_a_gap_is_refused_on_the_grid_fill_fills_not_on_the_usual_step(tmp_path):
+    # differences 2, 2, 4, 1 days (from a Saturday: calendar days): the usual step (2 days) sees one missing
+    # value at the 4-day gap, but --fill reads a 1-day grid and fills 5; the refusal names the first gap on
+    # that grid (it named the 4-day one)
+    f = _csv(tmp_path, [("2024-01-06", 6), ("2024-01-08", 8), ("2024-01-10", 10), ("2024-01-14", 14),
+                        ("2024-01-15", 15)])
+    assert _read(f, "linear")[2][0].startswith("seqlab: note: --fill linear filled 5 missing values")
+    with pytest.raises(SeqlabError) as e:
+        _read(f, "none")
+    assert ("a gap (1 missing value) between line 2 (2024-01-06) and line 3 (2024-01-08): 2 days apart where the "
+            "series steps by 1 day" in str(e.value))
+
+
+def test_a_gap_before_uneven_spacing_is_refused_as_the_uneven_spacing(tmp_path):
+    # every 2 days, a 6-day gap, then 3 days: no grid fits all, so advising --fill for the gap was a dead end
+    f = _csv(tmp_path, [("2024-01-08", 1), ("2024-01-10", 2), ("2024-01-16", 3), ("2024-01-19", 4)])
+    for fill in ("none", "linear"):
+        with pytest.raises(SeqlabError) as e:
+            _read(f, fill)
+        assert ("uneven spacing between line 4 (2024-01-16) and line 5 (2024-01-19): 3 days apart where the series "
+                "steps by 2 days" in str(e.value)) and "--fill linear" not in str(e.value)
+
+
 def test_a_file_is_read_on_a_given_grid(tmp_path):
     f = _csv(tmp_path, [("2024-04-20", 150), ("2024-04-22", 152), ("2024-04-24", 156)])
     daily = DateIndex("date", datetime(2024, 1, 1), 10, step=timedelta(days=1))
