@@ -140,7 +140,7 @@ def get_dataset(name: str) -> Dataset:
 
 
 def _verify(path: Path, remote: RemoteFile, bundled: bool = False) -> Path:
-    """`path`, once its sha256 is the registry's (a text file's also with its \\r\\n read as \\n);
+    """`path`, once its sha256 is the registry's (a text file's also with its line ends read as \\n);
     else a one-line error saying what to do: replace the file, or for the copy `bundled` inside
     the package, which is not the user's to delete, reinstall seqlab."""
     try:
@@ -162,16 +162,16 @@ def _verify(path: Path, remote: RemoteFile, bundled: bool = False) -> Path:
 
 
 def _crlf_digest(path: Path) -> str | None:
-    """The sha256 of a text file with its \\r\\n line ends read as \\n, None when it has none: a
-    copy checked out by Git for Windows (core.autocrlf) or saved by a Windows editor holds the same
-    text, and `read_text` reads both alike."""
+    """The sha256 of a text file with its \\r\\n and lone \\r line ends read as \\n, None when it has
+    none: a copy checked out by Git for Windows (core.autocrlf), saved by a Windows editor or by an
+    old Mac one holds the same text, and `read_text` reads them all alike."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise unreadable(path, exc) from None
-    if b"\r\n" not in raw:
+    if b"\r" not in raw:
         return None
-    return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
+    return hashlib.sha256(raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")).hexdigest()
 
 
 def dataset_file(name: str, file: str | None = None, *, path: str | Path | None = None,

@@ -29,6 +29,21 @@ def test_a_crlf_copy_with_a_stray_carriage_return_fails_its_checksum(tmp_path, m
         dataset_file("toy", path=stray)
 
 
+def test_a_copy_with_old_mac_line_ends_verifies_as_read_text_reads_it(tmp_path, monkeypatch):
+    payload = b"the time traveller\nfor so it will be convenient\n"
+    _toy(monkeypatch, payload)
+    mac, mixed = tmp_path / "mac.txt", tmp_path / "mixed.txt"
+    mac.write_bytes(payload.replace(b"\n", b"\r"))
+    mixed.write_bytes(b"the time traveller\r\nfor so it will be convenient\r")
+    for copy in (mac, mixed):
+        assert read_text(copy) == payload.decode()  # the same text to every loader
+        assert dataset_file("toy", path=copy) == copy
+    mac.write_bytes(payload.replace(b"\n", b"\r").replace(b"time ", b"times ", 1))  # other text: still refused
+    registry._VERIFIED.clear()
+    with pytest.raises(SeqlabError, match="fails its checksum"):
+        dataset_file("toy", path=mac)
+
+
 def test_a_verified_file_is_hashed_once(tmp_path, monkeypatch):
     payload = b"a b c\n"
     _toy(monkeypatch, payload)
