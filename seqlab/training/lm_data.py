@@ -6,6 +6,7 @@ run started, another vocabulary)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -228,11 +229,14 @@ def other_case(unknown: dict, n_unk: int, vocab) -> str | None:
     return None
 
 
+_UNTABBED_LINE = re.compile(r"^(?=[^\n]*\S)[^\t\n]*$", re.MULTILINE)  # a non-blank line without a tab
+
+
 def pair_file_note(text: str, path: str) -> str | None:
     """A note when every non-blank line of a text to score holds a tab: a `source<TAB>target` pair
     file (for a translation checkpoint) that a language model would score as plain text."""
-    lines = [line for line in text.split("\n") if line.strip()]
-    if not lines or not all("\t" in line for line in lines):
+    # (searched, not split into lines: a list of every line of a large file would double its memory)
+    if "\t" not in text or text.isspace() or _UNTABBED_LINE.search(text):
         return None
     return (f"every line of {path!r} holds a tab: it looks like a tab-separated `source<TAB>target` pair file "
             "(for translation checkpoints); this language model scores it as plain text, tabs and both sides "

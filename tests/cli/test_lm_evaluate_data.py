@@ -5,10 +5,13 @@ the held-out split's when it holds the same text. And a --data folder given as '
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seqlab.cli import main
 from seqlab.data.corpora import load_lm_corpus
 from seqlab.data.vocab import Vocab
+from seqlab.training.lm_data import pair_file_note
 
 EN = "the cat sat on the mat and the dog ran to the cat\n"
 CHAR_TEXT = "the time traveller for so it will be convenient to speak of him\n" * 8  # 512 characters
@@ -269,6 +272,14 @@ def test_a_pair_file_given_to_a_language_model_is_said_to_be_one(word_run, tmp_p
     path.write_text("the cat\tthe dog\nthe mat\n")  # not every line: plain text with a tab in it
     _, err = _evaluate(capsys, word_run / "run", "--data", str(path))
     assert "pair file" not in err
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.sampled_from(list("ab \t\n\r\x0b\x0c\x1c\x85\u2028\u3000")), max_size=30))
+def test_the_pair_file_check_is_every_non_blank_line_holding_a_tab(text):
+    # the docstring's definition, line by line (a whitespace-only line is blank, a lone \r or \u2028 is no line end)
+    lines = [line for line in text.split("\n") if line.strip()]
+    assert (pair_file_note(text, "f") is not None) == (bool(lines) and all("\t" in line for line in lines))
 
 
 def test_a_folder_of_text_files_names_one_of_them(word_run, capsys):
