@@ -53,12 +53,15 @@ def capitalize_first(text: str) -> str:
     """`text` with its first letter upper case: the text's first letter or digit, wherever it stands
     ("« bonjour »" -> "« Bonjour »", "l'homme" -> "L'homme"). Nothing when that is a digit ("3 chats")
     or inside a control token ("<unk>, je sais": an unknown first word, not "<Unk>"), or when
-    lower-casing the capital would not give the letter back ("ß" -> "SS"), so that preprocessing's
-    lower case undoes it exactly."""
+    lower-casing the capital would not give the letter back ("ß" -> "SS"; "ⓐσ" -> "ⓐΣ", which
+    str.lower() writes "ⓐς", a final sigma after the cased ⓐ), so that preprocessing's lower case
+    undoes it exactly."""
     i = next((j for j, c in enumerate(text) if c.isalnum()), None)
     if i is None or any(m.start() < i < m.end() for m in _CONTROL.finditer(text)):
         return text
     c = text[i]
     if c.isalpha() and c.upper().lower() == c:
-        return text[:i] + c.upper() + text[i + 1:]
+        out = text[:i] + c.upper() + text[i + 1:]
+        # (lower() of a capital sigma depends on its neighbours: only the whole text says)
+        return out if c != "σ" or out.lower() == text.lower() else text
     return text
