@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import io
 import re
 from pathlib import Path
 from typing import Iterator, Literal
@@ -81,8 +82,11 @@ def preprocess_line(line: str) -> str:
 
 
 def book_lines(text: str) -> list[str]:
-    """Lines of `text` cleaned as the book does (see `preprocess_line`)."""
-    return [preprocess_line(line) for line in text.splitlines()]
+    """Lines of `text` cleaned as the book does (see `preprocess_line`), cut where the book's
+    `readlines()` cuts them: at \n, \r\n and \r only. (str.splitlines() also cuts at \f, \v, \x1c,
+    \x85, U+2028, ...: the characters of the lines each side of one were then joined with no space
+    between, where the book's cleaning makes it one.)"""
+    return [preprocess_line(line) for line in io.StringIO(text, newline=None)]
 
 
 def tokenize(lines: list[str], token: str = "word") -> list[list[str]]:
