@@ -30,7 +30,9 @@ def show_cell(cell: str) -> str:
     return repr(cell) if len(cell) <= _SHOWN else repr(cell[:_SHOWN]) + f"... ({len(cell):,} characters)"
 
 
-_YEAR_MONTH = re.compile(r"(\d{4})-(\d{2})")  # ISO 8601's reduced precision: a month (AirPassengers' 1949-01)
+# ISO 8601's reduced precision: a month (AirPassengers' 1949-01); ASCII digits only, as fromisoformat and
+# iso8601's patterns read them (\d alone matched "٢٠٢٤-٠١", which int() read as 2024-01)
+_YEAR_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 
 
 def parse_timestamp(cell: str) -> datetime | None:

@@ -9,11 +9,11 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, note, settings
+from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
 from seqlab.data.date_steps import business_number, business_shift
-from seqlab.data.dates import DateIndex
+from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.iso8601 import extended_form
 
 # --- extended_form against the real 3.11 fromisoformat ------------------------------------------
@@ -53,7 +53,7 @@ def _read(text: str) -> datetime | None:
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="compares with 3.11's fromisoformat")
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(ISO)
 def test_extended_form_reads_as_python_3_11_reads_the_text(text):
     plain = text[:-1] + "+00:00" if text.endswith("Z") else text  # (parse_timestamp's job, before extended_form)
@@ -185,3 +185,28 @@ def test_a_daylight_saving_change_keeps_each_row_in_its_own_offset(start, n, dat
     assert index.iso(n) == (start + n * step).replace(tzinfo=times[-1].tzinfo).isoformat()  # the last row's offset
     again = DateIndex.from_meta(index.to_meta())
     assert [again.iso(i) for i in range(n + 5)] == [index.iso(i) for i in range(n + 5)]
+
+
+# --- parse_timestamp: ASCII digits only ----------------------------------------------------------
+
+# Arabic-Indic, extended Arabic-Indic, Devanagari, fullwidth, mathematical digits
+_OTHER_DIGITS = ["\u0660", "\u0662", "\u06f1", "\u0966", "\uff11", "\uff10", "\U0001d7ce"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(ISO, st.tuples(_YEAR, _two(0, 13)).map("-".join)), st.data())
+@example("\u0662\u0660\u0662\u0664-\u0660\u0661", None)  # a month in Arabic-Indic digits
+def test_parse_timestamp_reads_ascii_digits_only(text, data):
+    if data is not None:
+        chars = list(text)
+        # (in the date and the clock: 3.11 itself skips any digits after a fraction's sixth)
+        digits = [i for i, c in enumerate(chars[:19]) if c.isdigit()]
+        for i in data.draw(st.lists(st.sampled_from(digits), max_size=3)) if digits else []:
+            chars[i] = data.draw(st.sampled_from(_OTHER_DIGITS))
+        text = "".join(chars)
+    got = parse_timestamp(text)
+    if any(c.isdigit() and not c.isascii() for c in text):
+        assert got is None, text  # as 3.11's fromisoformat, and extended_form, refuse them
+    elif re.fullmatch(r"\d{4}-\d{2}", text, re.ASCII):  # a month: its first day
+        assert got == (datetime(int(text[:4]), int(text[5:]), 1) if 1 <= int(text[5:]) <= 12 and text[:4] != "0000"
+                       else None)
