@@ -13,6 +13,7 @@ series' end (what `seqlab forecast` prints), and travels in a checkpoint's metad
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -78,10 +79,12 @@ def _is_month_end(t: datetime) -> bool:
     return t.day == calendar.monthrange(t.year, t.month)[1]
 
 
-def _add_months(t: datetime, months: int, month_end: bool) -> datetime:
+def _add_months(t: datetime, months: int, month_end: bool, day: int = 0) -> datetime:
+    """`t` moved `months` calendar months: on the month's last day (`month_end`), else on `day` (0:
+    `t`'s), clamped to a shorter month's last day."""
     year, month = divmod(_month_index(t) + months, 12)
     last = calendar.monthrange(year, month + 1)[1]
-    return t.replace(year=year, month=month + 1, day=last if month_end else min(t.day, last))
+    return t.replace(year=year, month=month + 1, day=last if month_end else min(day or t.day, last))
 
 
 def _say_delta(d: timedelta) -> str:
@@ -128,15 +131,23 @@ class DateIndex:
     month_only: bool = False  # months (YYYY-MM cells): written as YYYY-MM
     zones: tuple[tuple[datetime, datetime], ...] = ()
     business: bool = False  # weekdays only (`start` one): position p is p business days after it
+    day: int = 0  # a monthly index's day of the month when `start` is clamped from it (Feb 28 of the 30th); 0: start's
 
     def at(self, position: int) -> datetime:
         """Position `position`'s timestamp on the index's clock (absolute time, or the wall clock of a
         series read on it: `read_cells`), in the first row's offset."""
         if self.months:
-            return _add_months(self.start, position * self.months, self.month_end)
+            return _add_months(self.start, position * self.months, self.month_end, self.day)
         if self.business:
             return business_shift(self.start, position)
         return self.start + position * self.step
+
+    def tail(self, first: int, length: int) -> DateIndex:
+        """The index of this one's `length` positions from `first` on (a series whose leading values
+        are dropped): a monthly one keeps its day where the new start is clamped from it."""
+        start = self.at(first)
+        day = (self.day or self.start.day) if self.months and not self.month_end else 0
+        return dataclasses.replace(self, start=start, length=length, day=0 if day == start.day else day)
 
     def iso(self, position: int) -> str:
         """The ISO 8601 text of position `position` (0-based; the series' end and on: its future), in
@@ -176,7 +187,8 @@ class DateIndex:
 
     def to_meta(self) -> dict:
         """Plain data for a checkpoint's metadata (`from_meta` reads it back)."""
-        step = ({"months": self.months, "month_end": self.month_end} if self.months else
+        step = ({"months": self.months, "month_end": self.month_end, **({"day": self.day} if self.day else {})}
+                if self.months else
                 {"days": self.step.days, "seconds": self.step.seconds, "microseconds": self.step.microseconds,
                  **({"business": True} if self.business else {})})
         zones = {"zones": [[a.isoformat(), b.isoformat()] for a, b in self.zones]} if self.zones else {}
@@ -198,9 +210,12 @@ class DateIndex:
             if "zones" not in meta and start.tzinfo is not None and start.utcoffset() != last.utcoffset():
                 zones = ((start, start), (last, last))  # (older runs kept the last offset only: between, the first)
             if "months" in step:
+                day = step.get("day", 0)  # (older runs: no key)
+                if not isinstance(day, int) or not (day == 0 or start.day < day <= 31):
+                    raise ValueError
                 index = cls(str(meta["column"]), start, length, months=int(step["months"]),
                             month_end=bool(step["month_end"]), date_only=bool(meta["date_only"]),
-                            month_only=bool(meta.get("month_only", False)), zones=zones)
+                            month_only=bool(meta.get("month_only", False)), zones=zones, day=day)
             else:
                 index = cls(str(meta["column"]), start, length,
                             step=timedelta(days=step["days"], seconds=step["seconds"],
@@ -290,8 +305,10 @@ class DateIndex:
             times = wall
         first = times[0]
         ends = all(map(_is_month_end, times))
-        # one day of the month throughout, or that day clamped to a shorter month's end (the 30th: Feb 28)
-        on_day = all(t.day == first.day or (t.day < first.day and _is_month_end(t)) for t in times)
+        # one day of the month throughout, or that day clamped to a shorter month's end (the 30th: Feb 28),
+        # the first row's too (a series of the 29th from February: its day is the latest one)
+        day = max(t.day for t in times)
+        on_day = all(t.day == day or (t.day < day and _is_month_end(t)) for t in times)
         anchored = same_time and (on_day or ends)
         if grid is not None and anchored != bool(grid.months):
             if grid.months:  # (a fixed-step grid counts the days between monthly dates: it reads them)
@@ -305,7 +322,7 @@ class DateIndex:
             steps = grid_positions(diffs, step_m, gaps, lambda i, d, step, missing: gap_message(
                 head, cells, i, _say_months(d), _say_months(step), missing, hint))
             index = cls(column, first, steps[-1] + 1, months=step_m, month_end=month_end, date_only=date_only,
-                        month_only=month_only, zones=zones)
+                        month_only=month_only, zones=zones, day=day if day != first.day and not month_end else 0)
         else:
             diffs = [b - a for a, b in zip(times, times[1:])]
             step = grid.step if grid is not None else step_of(diffs, gaps)

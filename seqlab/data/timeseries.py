@@ -234,14 +234,7 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
                              every=f" (one every {dates.every})", **limit)
         observed, first, dropped = done.observed, done.first, done.dropped
         if done.dropped:  # the dates from the first value on, as the whole file's grid has them
-            kept = dataclasses.replace(dates, start=dates.at(done.first), length=len(done.values))
-            if any(kept.at(p) != dates.at(done.first + p) for p in range(kept.length)):
-                # (a monthly series on the 29th-31st whose first value falls in a shorter month: its day is lost)
-                raise SeqlabError(f"{where}, column {header[dcol]!r}: the series' first value (line "
-                                  f"{stamps[done.dropped][0]}, {dates.iso(done.first)}) is on a day that its later "
-                                  "months do not keep: delete the empty rows before it, or date the series on a "
-                                  "day every month has")
-            dates = kept
+            dates = dates.tail(done.first, len(done.values))
         for line in said:
             say(line)
         values = done.values

@@ -162,11 +162,11 @@ def test_a_leading_gap_is_dropped_with_a_note(tmp_path):
                        "before to fill from): the series starts at 2024-01-03")
     assert said[1].startswith("seqlab: note: --fill linear filled 1 missing value (1 missing date, the longest gap 1 "
                               "step, at 2024-01-04)")
-    # monthly on the 30th, February's clamped 28th first: its later months would lose the 30th: refused
+    # monthly on the 30th, February's clamped 28th first: its later months keep the 30th (refused before)
     f = _csv(tmp_path, [("2023-01-30", ""), ("2023-02-28", 1), ("2023-03-30", 2)], name="m30.csv")
-    with pytest.raises(SeqlabError, match=r"first value \(line 3, 2023-02-28\) is on a day that its later months do "
-                                          "not keep"):
-        _read(f, "linear")
+    x, dates, _ = _read(f, "linear")
+    assert x == [1.0, 2.0] and [dates.iso(p) for p in range(4)] == ["2023-02-28", "2023-03-30", "2023-04-30",
+                                                                    "2023-05-30"]
     undated = tmp_path / "lead.csv"
     undated.write_text("v\n\"\"\nnan\n5\n6\n")  # (a quoted empty line: a one-column file's empty cell)
     x, _, said = _read(undated, "ffill", None)

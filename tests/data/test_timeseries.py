@@ -320,6 +320,10 @@ def test_date_index_from_an_edited_checkpoint_is_refused():
     # the 30th, clamped to February's end on the way (pandas' monthly offsets from a 30th)
     (["2023-01-30", "2023-02-28", "2023-03-30"], "2023-04-30"),
     (["2024-01-30", "2024-02-29", "2024-03-30"], "2024-04-30"),
+    # from a shorter month's end: the day is the later rows' (refused as uneven spacing before)
+    (["2023-02-28", "2023-03-30", "2023-04-30"], "2023-05-30"),
+    (["2024-02-29", "2024-03-30", "2024-04-30"], "2024-05-30"),
+    (["2023-02-28", "2023-03-29", "2023-04-29"], "2023-05-29"),
 ])
 def test_a_monthly_series_on_a_late_day_keeps_its_day(tmp_path, stamps, future):
     # the 30th of April read as a month end moved every later date to its month's end (2024-05-30 -> 05-31)
@@ -358,3 +362,36 @@ def test_local_times_across_a_daylight_saving_change_are_read_on_the_wall_clock(
     naive = ["2024-11-03T00:00", "2024-11-03T01:00", "2024-11-03T01:00", "2024-11-03T02:00"]
     with pytest.raises(SeqlabError, match="repeats the timestamp.*daylight-saving change"):
         load_csv_series(_dated(tmp_path, naive), "v", "date")
+
+
+def test_a_monthly_series_from_a_clamped_day_keeps_its_day_in_a_checkpoint_and_after_dropped_values(tmp_path):
+    from seqlab.data.dates import DateIndex
+    from seqlab.data.timeseries import load_csv_series, read_csv_series
+
+    _, dates = load_csv_series(_dated(tmp_path, ["2023-02-28", "2023-03-30", "2023-04-30"]), "v", "date")
+    meta = dates.to_meta()
+    assert meta["step"]["day"] == 30 and DateIndex.from_meta(meta).iso(3) == "2023-05-30"
+    for bad in (28, "30", 32):  # 28: the start's own day is written as no key
+        with pytest.raises(SeqlabError, match="are not a start, a step and a last date that agree"):
+            DateIndex.from_meta(dict(meta, step=dict(meta["step"], day=bad)))
+    assert "day" not in load_csv_series(_dated(tmp_path, ["2023-01-30", "2023-02-28"]), "v", "date")[1].to_meta()["step"]
+    # leading empty values dropped: the first value falls on Feb 29 of a series of the 30th (refused before:
+    # "its day is lost")
+    f = tmp_path / "lead.csv"
+    f.write_text("date,v\n2024-01-30,\n2024-02-29,5\n2024-03-30,6\n2024-04-30,7\n")
+    read = read_csv_series(f, "v", "date", fill="linear", say=[].append)
+    assert read.x.tolist() == [5.0, 6.0, 7.0] and [read.dates.iso(p) for p in range(4)] == [
+        "2024-02-29", "2024-03-30", "2024-04-30", "2024-05-30"]
+
+
+def test_a_newer_file_of_a_run_on_the_29th_is_read_on_its_grid_from_february(tmp_path):
+    # the run's index predicts 2001-02-28, 2001-03-29: a file continuing it from February was refused as "not on
+    # one day of each month" on the run's grid, and as uneven spacing on its own
+    from seqlab.data.timeseries import load_csv_series, read_csv_series
+
+    _, run = load_csv_series(_dated(tmp_path, ["2000-12-29", "2001-01-29"], name="run.csv"), "v", "date")
+    assert [run.iso(p) for p in range(4)] == ["2000-12-29", "2001-01-29", "2001-02-28", "2001-03-29"]
+    f = _dated(tmp_path, ["2001-02-28", "2001-03-29", "2001-04-29"], name="new.csv")
+    read = read_csv_series(f, "v", "date", fill="linear", say=[].append, grid=run)
+    assert read.dates.months == 1 and [read.dates.iso(p) for p in range(4)] == [
+        "2001-02-28", "2001-03-29", "2001-04-29", "2001-05-29"]
