@@ -291,12 +291,17 @@ def _choose(logits: torch.Tensor, temperature: float | None, top_k: int | None, 
     if temperature is None and top_k is None and top_p is None:
         return logits.argmax(dim=-1)
     logits = logits.double()
+    # the top k of the logits as given: after the shift below two distinct ones may round to a tie
+    # (0 and 1e-44 less a largest of 1), and top-k would keep k + 1
+    outside_k = None
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (N, 1)
+        outside_k = logits < kth
     # shifted so that each row's largest is 0 before the division: a tiny temperature (1e-320) then
     # gives -inf for the others (arg-max sampling) instead of inf - inf = NaN probabilities
     logits = (logits - logits.amax(dim=-1, keepdim=True)) / (1.0 if temperature is None else temperature)
-    if top_k is not None and top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (N, 1)
-        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if outside_k is not None:
+        logits = logits.masked_fill(outside_k, float("-inf"))
     probs = torch.softmax(logits, dim=-1)
     if top_p is not None and top_p < 1:
         sorted_p, order = probs.sort(dim=-1, descending=True)
