@@ -1,0 +1,119 @@
+"""Property tests (hypothesis) of the training metrics and schedules:
+
+- `evaluate_lm` scores each token after the first exactly once, as the documented segments give it
+  (B rows of L tokens each read from a fresh state, the last one going on to the end), whatever the
+  batch size and window, against each segment run whole by the model;
+- perplexity is exp(mean loss), and the uniform model's perplexity is the vocabulary size;
+- warm-up + cosine rises to 1 over the warm-up, never rises after, stays in (0, 1] and ends at the floor;
+  `rescale_lr` mid-run gives the unchanged run's rates times the scale (cosine, plateau, exponential).
+"""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from seqlab.models.lm import RNNModel
+from seqlab.training.lm_eval import evaluate_lm
+from seqlab.training.metrics import perplexity
+from seqlab.training.schedules import rescale_lr, warmup_cosine
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+V = 5
+
+
+def _net(seed):
+    torch.manual_seed(seed)
+    return RNNModel(nn.GRU(V, 4), V).double().eval()
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(N=st.integers(2, 25), batch_size=st.integers(1, 6), num_steps=st.integers(1, 7), seed=st.integers(0, 2**31 - 1))
+def test_evaluate_lm_scores_each_token_once_as_its_segment_reads_it(N, batch_size, num_steps, seed):
+    net = _net(seed)
+    gen = torch.Generator().manual_seed(seed)
+    stream = torch.randint(0, V, (N,), generator=gen)
+    loss_sum, n = evaluate_lm(net, stream, batch_size, num_steps)
+    assert n == N - 1
+    B = min(batch_size, N - 1)
+    L = (N - 1) // B
+    starts = [b * L for b in range(B)] + [N - 1]  # the last segment goes on to the end
+    want = 0.0
+    with torch.no_grad():
+        for a, z in zip(starts, starts[1:]):
+            logits, _ = net(stream[a:z][None], net.begin_state(1, "cpu"))  # (z - a, V)
+            want += F.cross_entropy(logits, stream[a + 1:z + 1], reduction="sum").item()
+    assert loss_sum == pytest.approx(want, rel=1e-10, abs=1e-10)
+
+
+@given(st.floats(0, 1e4), st.integers(1, 10**6))
+def test_perplexity_is_exp_of_the_mean_loss(loss_sum, n):
+    mean = loss_sum / n
+    assert perplexity(loss_sum, n) == (pytest.approx(math.exp(mean), rel=1e-12) if mean < 700 else math.inf)
+
+
+@given(st.integers(1, 50), st.integers(1, 20))
+def test_a_uniform_model_has_the_vocabulary_size_as_perplexity(V_, n):
+    assert perplexity(n * math.log(V_), n) == pytest.approx(V_, rel=1e-12)
+
+
+def _factors(warmup, total, min_ratio, extra=3):
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = warmup_cosine(opt, warmup, total, min_ratio)
+    out = []
+    for _ in range(total + extra):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+@settings(max_examples=50, deadline=None, database=None)
+@given(st.integers(1, 30).flatmap(lambda total: st.tuples(st.integers(0, total - 1), st.just(total))),
+       st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+def test_warmup_cosine_rises_then_never_rises_and_ends_at_the_floor(warmup_total, min_ratio):
+    warmup, total = warmup_total
+    f = _factors(warmup, total, min_ratio)
+    assert all(0 < x <= 1 + 1e-15 for x in f[:total]) and all(x >= min_ratio - 1e-15 for x in f[warmup:])
+    if warmup:
+        assert all(a < b for a, b in zip(f[:warmup], f[1:warmup])) and f[warmup - 1] == pytest.approx(1.0)
+    assert all(b <= a + 1e-15 for a, b in zip(f[warmup:], f[warmup + 1:]))
+    assert f[warmup] == pytest.approx(1.0)
+    assert f[total:] == pytest.approx([min_ratio] * (len(f) - total))
+
+
+def _run(make, steps, lr, scale_at, new_lr, losses):
+    p = nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=lr)
+    sched = make(opt)
+    lrs = []
+    for i in range(steps):
+        if i == scale_at and new_lr is not None:
+            rescale_lr(opt, sched, lr, new_lr)
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            sched.step(losses[i])
+        else:
+            sched.step()
+    return lrs
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(kind=st.sampled_from(["cosine", "plateau", "exponential"]), steps=st.integers(2, 12), data=st.data(),
+       lr=st.sampled_from([0.5, 2.0]), new_lr=st.sampled_from([0.1, 0.25, 4.0]))
+def test_rescaling_mid_run_scales_every_later_rate(kind, steps, data, lr, new_lr):
+    at = data.draw(st.integers(0, steps - 1))
+    losses = data.draw(st.lists(st.sampled_from([1.0, 2.0, 3.0]), min_size=steps, max_size=steps))
+    make = {"cosine": lambda o: warmup_cosine(o, warmup_steps=min(2, steps), total_steps=steps, min_ratio=0.1),
+            "plateau": lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, factor=0.5, patience=0, min_lr=0.05),
+            "exponential": lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.7)}[kind]
+    same = _run(make, steps, lr, at, None, losses)
+    scaled = _run(make, steps, lr, at, new_lr, losses)
+    assert scaled[:at] == same[:at]
+    assert scaled[at:] == pytest.approx([x * new_lr / lr for x in same[at:]], rel=1e-9)
