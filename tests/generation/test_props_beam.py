@@ -111,7 +111,7 @@ def test_every_beam_hypothesis_is_scored_as_exhaustive_search_scores_it(V, max_l
     src, src_len = _source(code)
     ref = _by_key(exhaustive_search(model, src, src_len, bos, eos, max_len=max_len, alpha=alpha))
     beam = beam_search(model, src, src_len, bos, eos, beam_size=K, max_len=max_len, alpha=alpha, n_best=n_best)[0]
-    assert 1 <= len(beam) <= n_best
+    assert len(beam) == min(n_best, len(ref))  # (decode_n_best: shorter only where fewer candidates exist)
     keys = [(tuple(h.tokens), h.length) for h in beam]
     assert len(set(keys)) == len(keys)  # distinct candidates
     assert all(a.score >= b.score for a, b in zip(beam, beam[1:]))  # best first
@@ -141,14 +141,16 @@ def test_greedy_is_beam_1_and_scored_as_exhaustive_search_scores_it(V, max_len, 
 @settings(max_examples=25, deadline=None, database=None)
 @given(V=st.integers(2, 5), max_len=st.integers(1, 5), eos_at=st.integers(0, 4), alpha=st.sampled_from([0.0, 0.75]),
        seed=st.integers(0, 10_000), code=st.integers(0, 24), B=st.integers(2, 4), K=st.integers(1, 5),
-       n_best=st.integers(1, 5))
-def test_a_batch_decodes_as_its_sources_one_by_one(V, max_len, eos_at, alpha, seed, code, B, K, n_best):
+       n_best=st.integers(1, 5), sync_every=st.integers(1, 4))
+def test_a_batch_decodes_as_its_sources_one_by_one(V, max_len, eos_at, alpha, seed, code, B, K, n_best, sync_every):
+    """(the batch checked for "all done" every `sync_every` steps, the single sources every step)"""
     eos, bos = eos_at % V, (eos_at + 1) % V
     n_best = min(n_best, K)
     model = _model(V, seed)
     src, src_len = _source(code, B)
-    batch = beam_search(model, src, src_len, bos, eos, beam_size=K, max_len=max_len, alpha=alpha, n_best=n_best)
-    greedy = greedy_decode(model, src, src_len, bos, eos, max_len=max_len, alpha=alpha)
+    batch = beam_search(model, src, src_len, bos, eos, beam_size=K, max_len=max_len, alpha=alpha, n_best=n_best,
+                        sync_every=sync_every)
+    greedy = greedy_decode(model, src, src_len, bos, eos, max_len=max_len, alpha=alpha, sync_every=sync_every)
     for b in range(B):
         one = beam_search(model, src[b:b + 1], src_len[b:b + 1], bos, eos, beam_size=K, max_len=max_len,
                           alpha=alpha, n_best=n_best)[0]
