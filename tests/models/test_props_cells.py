@@ -149,3 +149,67 @@ def test_step_by_step_is_the_whole_sequence_and_begin_state_fits(cell, D, H, L, 
     torch.testing.assert_close(torch.cat(ys), Y, rtol=1e-12, atol=1e-12)
     for a, b in zip(_flat(s), _flat(whole)):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def _book_params(fused, mode, W_hq, b_q):
+    """The book's parameter list for a one-layer nn.RNN/LSTM (input-major, gates as the book lists them)."""
+    H = fused.hidden_size
+    w_ih, w_hh = fused.weight_ih_l0.detach(), fused.weight_hh_l0.detach()
+    b = (fused.bias_ih_l0 + fused.bias_hh_l0).detach()
+    gates = {"rnn": [0], "lstm": [0, 1, 3, 2]}[mode]  # torch's i, f, g, o -> the book's i, f, o, c
+    params = []
+    for g in gates:
+        rows = slice(g * H, (g + 1) * H)
+        params += [w_ih[rows].T.clone(), w_hh[rows].T.clone(), b[rows].clone()]
+    return params + [W_hq, b_q]
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(mode=st.sampled_from(["rnn", "lstm"]), V=st.integers(1, 5), H=st.integers(1, 4), B=st.integers(1, 3),
+       T=st.integers(1, 5), seed=st.integers(0, 2**31 - 1))
+def test_the_books_functional_cells_equal_the_fused_layers(mode, V, H, B, T, seed):
+    from seqlab.models import cells_book
+
+    fused, _ = _pair(mode, V, H, 1, False)
+    gen = torch.Generator().manual_seed(seed)
+    W_hq, b_q = torch.randn(H, V, dtype=torch.float64, generator=gen), torch.randn(V, dtype=torch.float64,
+                                                                                   generator=gen)
+    X = nn.functional.one_hot(torch.randint(0, V, (T, B), generator=gen), V).double()
+    h0 = torch.randn(1, B, H, dtype=torch.float64, generator=gen)
+    c0 = torch.randn(1, B, H, dtype=torch.float64, generator=gen)
+    with torch.no_grad():
+        if mode == "lstm":
+            Y, (h, c) = fused(X, (h0, c0))
+            logits, state = cells_book.lstm(X, (h0[0], c0[0]), _book_params(fused, mode, W_hq, b_q))
+            torch.testing.assert_close(state[1], c[0], rtol=1e-10, atol=1e-10)
+        else:
+            Y, h = fused(X, h0)
+            logits, state = cells_book.rnn(X, (h0[0],), _book_params(fused, mode, W_hq, b_q))
+    torch.testing.assert_close(state[0], h[0], rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(logits, Y.reshape(-1, H) @ W_hq + b_q, rtol=1e-10, atol=1e-10)  # (T*B, V)
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(V=st.integers(1, 5), H=st.integers(1, 4), B=st.integers(1, 3), T=st.integers(1, 5),
+       seed=st.integers(0, 2**31 - 1))
+def test_the_books_gru_is_the_reset_before_scratch_cell(V, H, B, T, seed):
+    from seqlab.models import cells_book
+    from seqlab.models.cells import GRUCell
+
+    torch.manual_seed(seed)
+    cell = GRUCell(V, H, reset_after=False, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(seed)
+    W_hq, b_q = torch.randn(H, V, dtype=torch.float64, generator=gen), torch.randn(V, dtype=torch.float64,
+                                                                                   generator=gen)
+    X = nn.functional.one_hot(torch.randint(0, V, (T, B), generator=gen), V).double()
+    h0 = torch.randn(B, H, dtype=torch.float64, generator=gen)
+    params = []
+    with torch.no_grad():
+        b = cell.b + cell.b_h  # the scratch cell's two biases are one in the book's
+        for g in (1, 0, 2):  # the cell's r, z, n -> the book's z, r, h
+            cols = slice(g * H, (g + 1) * H)
+            params += [cell.W_x[:, cols].clone(), cell.W_h[:, cols].clone(), b[cols].clone()]
+        Y, h = cell(X, h0)
+        logits, (h_book,) = cells_book.gru(X, (h0,), params + [W_hq, b_q])
+    torch.testing.assert_close(h_book, h, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(logits, Y.reshape(-1, H) @ W_hq + b_q, rtol=1e-10, atol=1e-10)
