@@ -45,7 +45,9 @@ def _shares(logits, temperature, top_k, top_p):
     return np.bincount(chosen.numpy(), minlength=len(logits)) / GRID
 
 
-logit_lists = st.lists(st.floats(-8, 8, allow_nan=False, width=32), min_size=1, max_size=7)
+# -inf: a token banned by a mask (at least one stays finite)
+logit_lists = st.lists(st.one_of(st.floats(-8, 8, allow_nan=False, width=32), st.just(float("-inf"))),
+                       min_size=1, max_size=7).filter(lambda xs: any(x > float("-inf") for x in xs))
 
 
 @settings(max_examples=150, deadline=None, database=None)
