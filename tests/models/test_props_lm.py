@@ -68,3 +68,28 @@ def test_reading_in_two_pieces_is_reading_whole(config, V, B, T, data):
     torch.testing.assert_close(torch.cat([first, second]), whole, rtol=1e-10, atol=1e-10)  # (T*B, V) time-major
     for a, b in zip(_flat(s), _flat(s_whole)):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(cell=st.sampled_from(["rnn", "gru", "lstm"]), embed=st.sampled_from([0, 3]), layers=st.integers(1, 2),
+       bi=st.booleans(), fast=st.booleans(), B=st.integers(1, 3), T=st.integers(1, 4), seed=st.integers(0, 2**31 - 1))
+def test_a_scratch_layer_is_interchangeable_with_the_fused_one_in_an_lm(cell, embed, layers, bi, fast, B, T, seed):
+    from seqlab.models.lm import RNNModel
+    from seqlab.models.recurrent import ScratchRNN, make_rnn_layer
+
+    V = 6
+    torch.manual_seed(seed)
+    fused = RNNModel(make_rnn_layer(cell, "fused", embed or V, 4, layers, bidirectional=bi), V,
+                     embed_size=embed).double()
+    layer = ScratchRNN.from_fused(fused.rnn)
+    layer.fast = fast
+    scratch = RNNModel(layer, V, embed_size=embed).double()
+    scratch.load_state_dict({k: v for k, v in fused.state_dict().items() if not k.startswith("rnn.")}, strict=False)
+    X, Y = torch.randint(0, V, (B, T)), torch.randint(0, V, (B, T))
+    out = []
+    for net in (fused, scratch):
+        loss, state = net(X, net.begin_state(B, "cpu"), targets=Y)
+        grads = torch.autograd.grad(loss, [net.linear.weight, net.linear.bias])
+        out.append((loss, *grads, *_flat(state)))
+    for a, b in zip(*out):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
