@@ -156,3 +156,33 @@ def test_ngram_perplexity_is_counting_by_hand(fits, held_out, order, k):
         lp = lm.log_probs(stream)
         probs = lp[::2] if order == 2 else lp[1::2]  # bigram: (u, v) pairs; unigram: each v
         assert probs.exp().sum().item() == pytest.approx(1.0, abs=1e-9)
+
+
+@settings(max_examples=25, deadline=None, database=None)
+@given(mode=st.sampled_from(["rnn", "gru", "lstm"]), D=st.integers(1, 3), H=st.integers(1, 4), L=st.integers(1, 2),
+       p=st.sampled_from([0.2, 0.5]), T=st.integers(1, 4), B=st.integers(1, 3), seed=st.integers(0, 2**31 - 1))
+def test_weight_drop_runs_the_layer_on_its_dropped_recurrent_weights(mode, D, H, L, p, T, B, seed):
+    import copy
+
+    from seqlab.models.regularization import WeightDrop
+
+    torch.manual_seed(seed)
+    layer = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[mode](D, H, L).double()
+    wd = WeightDrop(layer, p).train()
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    torch.manual_seed(seed + 1)
+    Y, _ = wd(X)
+    # a copy whose weight_hh_l* are the dropped ones (the masks drawn in the same order from the same seed)
+    twin = copy.deepcopy(layer)
+    torch.manual_seed(seed + 1)
+    with torch.no_grad():
+        for name in wd.names:
+            getattr(twin, name).copy_(F.dropout(getattr(layer, name), p, training=True))
+    torch.testing.assert_close(Y, twin(X)[0], rtol=1e-12, atol=1e-12)
+    # the gradient reaches the wrapped layer's own weights, zero where a weight was dropped
+    Y.sum().backward()
+    for name in wd.names:
+        dropped = getattr(twin, name) == 0
+        assert getattr(layer, name).grad is not None
+        assert not getattr(layer, name).grad[dropped & (getattr(layer, name) != 0)].any()
+    assert torch.equal(wd.eval()(X)[0], layer(X)[0])  # eval: the layer as it is
