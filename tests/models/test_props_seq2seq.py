@@ -67,3 +67,23 @@ def test_a_packed_source_decodes_as_it_does_alone(attention, bidirectional, laye
         alone = torch.cat([model(src[b:b + 1, :n], tgt[b:b + 1], torch.tensor([n]))[0]
                            for b, n in enumerate(lengths)])
     torch.testing.assert_close(batch, alone, rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(layers=st.integers(1, 3), pack=st.booleans(), seed=st.integers(0, 2**31 - 1),
+       lengths=st.lists(st.integers(1, 5), min_size=1, max_size=3), pad=st.integers(0, 2))
+def test_a_bidirectional_encoders_state_is_each_layers_two_final_states(layers, pack, seed, lengths, pad):
+    model = _model(False, True, layers, seed, pack=pack)
+    B, S = len(lengths), max(lengths) + pad
+    gen = torch.Generator().manual_seed(seed)
+    src, lens = torch.randint(0, SRC_V, (B, S), generator=gen), torch.tensor(lengths)
+    with torch.no_grad():
+        out, state = model.encoder(src, lens)  # (S, B, H), (L, B, H)
+    assert out.shape == (S, B, 4) and state.shape == (layers, B, 4)
+    ends = lens - 1 if pack else torch.full((B,), S - 1)  # the last step read left to right
+    for b in range(B):
+        # the top layer's: left to right after the last step read, right to left after step 0
+        torch.testing.assert_close(state[-1, b], torch.cat([out[ends[b], b, :2], out[0, b, 2:]]),
+                                   rtol=1e-12, atol=1e-12)
+        if pack:  # nothing after a source's end
+            assert not out[lengths[b]:, b].any()
