@@ -119,3 +119,33 @@ def test_each_row_of_a_batch_is_that_row_stepped_alone(which, prefixes, num_toke
         p = prefixes[r // num_samples]
         assert row[:len(p)] == p and len(row) == len(p) + num_tokens
         assert row == _by_hand(net, p, num_tokens, None if uniforms is None else uniforms[r], **sampling)
+
+
+CHARS = "abcde "
+
+
+def _char_vocab():
+    from seqlab.data.vocab import Vocab
+
+    return Vocab(list(CHARS * 2))
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(config=st.sampled_from([dict(cell="lstm", impl="fused", hidden=6, layers=2),
+                               dict(cell="gru", impl="scratch", hidden=5, bidirectional=True),
+                               dict(cell="rnn", impl="fused", hidden=5, bidirectional=True, layers=2),
+                               dict(cell="peephole", impl="scratch", hidden=4)]),
+       prefix=st.text(st.sampled_from(CHARS), min_size=1, max_size=6), num_preds=st.integers(0, 8),
+       seed=st.integers(0, 2**31 - 1))
+def test_predict_ch8_is_the_books_loop(config, prefix, num_preds, seed):
+    """(bidirectional models too: the book runs them one id per call, 9.4's noise)"""
+    from reference_decode import book_predict_ch8  # tests/generation, on the test path
+
+    from seqlab.generation.sampling import predict_ch8
+
+    vocab = _char_vocab()
+    torch.manual_seed(seed)
+    net = build_lm(ModelConfig(**config), len(vocab)).eval()
+    ours = predict_ch8(prefix, num_preds, net, vocab, "cpu")
+    assert ours == book_predict_ch8(prefix, num_preds, net, vocab, "cpu")
+    assert ours.startswith(prefix)  # (a predicted <unk> is written "<unk>", as the book writes it)
