@@ -9,7 +9,7 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from seqlab.generation.sampling import choose, generate_batch, row_uniforms
+from seqlab.generation.sampling import choose, generate_batch, is_bidirectional, row_uniforms
 from seqlab.models.lm import ModelConfig, build_lm
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -79,7 +79,8 @@ def _nets(V):
     return [build_lm(ModelConfig(cell="lstm", impl="fused", hidden=6, embed=4, layers=2), V),
             build_lm(ModelConfig(cell="gru", impl="scratch", hidden=6), V),
             build_lm(ModelConfig(cell="peephole", impl="scratch", hidden=5, embed=3), V),
-            build_lm(ModelConfig(cell="rnn", impl="scratch", hidden=5, layers=2, fast=False), V)]
+            build_lm(ModelConfig(cell="rnn", impl="scratch", hidden=5, layers=2, fast=False), V),
+            build_lm(ModelConfig(cell="gru", impl="fused", hidden=4, bidirectional=True), V)]
 
 
 V = 7
@@ -88,11 +89,13 @@ prefix = st.lists(st.integers(0, V - 1), min_size=1, max_size=5)
 
 
 def _by_hand(net, ids, num_tokens, uniforms, **sampling):
-    """One row, one id per call after the prefix, choosing with the row's own uniforms."""
+    """One row, one id per call after the prefix (a bidirectional model: from the first id on, as the
+    book's loop), choosing with the row's own uniforms."""
     ids = list(ids)
     state = net.begin_state(batch_size=1, device="cpu")
     with torch.no_grad():
-        logits, state = net(torch.tensor([ids]), state)  # (T, V)
+        for chunk in ([[i] for i in ids] if is_bidirectional(net) else [ids]):
+            logits, state = net(torch.tensor([chunk]), state)  # (T, V)
         logits = logits[-1:]
         for i in range(num_tokens):
             t = len(ids)
