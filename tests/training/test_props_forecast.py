@@ -62,3 +62,39 @@ def test_naive_baselines_are_the_last_value_observed_then(tau, T, seed, data):
     targets = [t for t in range(start, T) if observed[t]]
     want = sum((x[t] - x[start - 1]) ** 2 for t in targets) / len(targets)  # from the training window's end
     assert got["multistep_naive_mse"] == pytest.approx(want, rel=1e-12)
+
+
+@settings(max_examples=20, deadline=None, database=None)
+@given(model=st.sampled_from(["mlp", "gru"]), tau=st.integers(1, 3), n_train=st.integers(1, 5),
+       n_held=st.integers(20, 30), steps=st.integers(1, 6), level=st.sampled_from([0.5, 0.8, 0.9]),
+       seed=st.integers(0, 2**31 - 1), data=st.data())
+def test_interval_offsets_are_quantiles_of_each_origins_multistep_error(model, tau, n_train, n_held, steps, level,
+                                                                        seed, data):
+    import numpy as np
+
+    from seqlab.training.forecast_interval import heldout_errors, interval_offsets, max_interval_steps
+
+    T = n_train + tau + n_held
+    steps = min(steps, max_interval_steps(n_held))
+    observed = torch.ones(T, dtype=torch.bool)
+    if data.draw(st.booleans()):  # a few filled-in targets (never the last)
+        observed[torch.tensor(data.draw(st.lists(st.integers(0, T - 2), max_size=3)), dtype=torch.long)] = False
+    series = _series(T, tau, seed, n_train, observed)
+    torch.manual_seed(seed)
+    net = build_forecaster(model, tau, 5).double().eval()
+    start = series.first_heldout
+    errors = heldout_errors(net, series, steps)
+    x = series.x
+    for h in range(1, steps + 1):
+        want = [float(x[o + h - 1] - multistep(net, series, o, h)[-1]) for o in range(start, T - h + 1)
+                if observed[o + h - 1]]
+        assert errors[h - 1].tolist() == pytest.approx(want, rel=1e-10, abs=1e-10)
+    if min(map(len, errors)) < 20:
+        return  # (refused: too few observed errors)
+    lower, upper, median, samples = interval_offsets(net, series, steps, level)
+    q = [(1 - level) / 2, 0.5, (1 + level) / 2]
+    raw = np.array([np.quantile(e.numpy(), q) for e in errors])  # numpy's default (linear) interpolation
+    np.testing.assert_allclose(median.numpy(), raw[:, 1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(lower.numpy(), np.minimum.accumulate(raw[:, 0]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(upper.numpy(), np.maximum.accumulate(raw[:, 2]), rtol=1e-12, atol=1e-12)
+    assert samples == [len(e) for e in errors]
