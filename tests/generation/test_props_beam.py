@@ -66,7 +66,7 @@ def _source(code: int, B: int = 1):
 
 
 settings_fast = settings(max_examples=40, deadline=None, database=None)
-decoding = dict(V=st.integers(2, 4), max_len=st.integers(1, 4), eos_at=st.integers(0, 3), bos=st.integers(0, 3),
+decoding = dict(V=st.integers(1, 4), max_len=st.integers(1, 4), eos_at=st.integers(0, 3), bos=st.integers(0, 3),
                 alpha=st.sampled_from([0.0, 0.5, 0.75, 1.0, 2.0]), seed=st.integers(0, 10_000),
                 code=st.integers(0, 24))
 
@@ -139,7 +139,7 @@ def test_greedy_is_beam_1_and_scored_as_exhaustive_search_scores_it(V, max_len, 
 
 
 @settings(max_examples=25, deadline=None, database=None)
-@given(V=st.integers(2, 5), max_len=st.integers(1, 5), eos_at=st.integers(0, 4), alpha=st.sampled_from([0.0, 0.75]),
+@given(V=st.integers(1, 5), max_len=st.integers(1, 5), eos_at=st.integers(0, 4), alpha=st.sampled_from([0.0, 0.75]),
        seed=st.integers(0, 10_000), code=st.integers(0, 24), B=st.integers(2, 4), K=st.integers(1, 5),
        n_best=st.integers(1, 5), sync_every=st.integers(1, 4))
 def test_a_batch_decodes_as_its_sources_one_by_one(V, max_len, eos_at, alpha, seed, code, B, K, n_best, sync_every):
