@@ -117,3 +117,25 @@ def test_rescaling_mid_run_scales_every_later_rate(kind, steps, data, lr, new_lr
     scaled = _run(make, steps, lr, at, new_lr, losses)
     assert scaled[:at] == same[:at]
     assert scaled[at:] == pytest.approx([x * new_lr / lr for x in same[at:]], rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(shapes=st.lists(st.lists(st.integers(1, 3), min_size=0, max_size=2), min_size=1, max_size=4),
+       scale=st.sampled_from([0.0, 1e-3, 1.0, 1e3]), theta=st.sampled_from([0.01, 1.0, 5.0]),
+       seed=st.integers(0, 2**31 - 1))
+def test_grad_clipping_is_torchs_clip_grad_norm(shapes, scale, theta, seed):
+    from seqlab.training.common import grad_clipping
+
+    gen = torch.Generator().manual_seed(seed)
+    ours = [nn.Parameter(torch.zeros(s, dtype=torch.float64)) for s in shapes]
+    theirs = [nn.Parameter(torch.zeros(s, dtype=torch.float64)) for s in shapes]
+    for a, b in zip(ours, theirs):
+        a.grad = torch.randn(a.shape, dtype=torch.float64, generator=gen) * scale
+        b.grad = a.grad.clone()
+    norm = grad_clipping(ours, theta)
+    want = torch.nn.utils.clip_grad_norm_(theirs, theta)
+    assert float(norm) == pytest.approx(float(want), rel=1e-12, abs=1e-300)
+    for a, b in zip(ours, theirs):  # (torch divides by norm + 1e-6, seqlab by norm + 1e-12)
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-12)
+    total = math.sqrt(sum(float((a.grad ** 2).sum()) for a in ours))
+    assert total <= theta * (1 + 1e-9)  # the book's formula: min(1, theta / ||g||) g
