@@ -213,3 +213,22 @@ def test_the_books_gru_is_the_reset_before_scratch_cell(V, H, B, T, seed):
         logits, (h_book,) = cells_book.gru(X, (h0,), params + [W_hq, b_q])
     torch.testing.assert_close(h_book, h, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(logits, Y.reshape(-1, H) @ W_hq + b_q, rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(mode=st.sampled_from(sorted(FUSED)), D=st.integers(1, 3), H=st.integers(1, 3), L=st.integers(1, 2),
+       bi=st.booleans(), T=st.integers(1, 4), seed=st.integers(0, 2**31 - 1), with_state=st.booleans())
+def test_an_unbatched_sequence_reads_as_the_fused_layer_reads_it(mode, D, H, L, bi, T, seed, with_state):
+    fused, scratch = _pair(mode, D, H, L, bi)
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(T, D, dtype=torch.float64, generator=gen)  # (T, D): no batch dimension
+    state = None
+    if with_state:
+        state = _state(mode, L, bi, 1, H, gen)
+        state = tuple(s[:, 0] for s in state) if isinstance(state, tuple) else state[:, 0]  # (L*dirs, H)
+    with torch.no_grad():
+        Yf, sf = fused(X, state)
+        Ys, ss = scratch(X, state)
+    torch.testing.assert_close(Ys, Yf, rtol=1e-10, atol=1e-10)
+    for a, b in zip(_flat(ss), _flat(sf)):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
