@@ -152,3 +152,18 @@ def test_predict_ch8_is_the_books_loop(config, prefix, num_preds, seed):
     ours = predict_ch8(prefix, num_preds, net, vocab, "cpu")
     assert ours == book_predict_ch8(prefix, num_preds, net, vocab, "cpu")
     assert ours.startswith(prefix)  # (a predicted <unk> is written "<unk>", as the book writes it)
+
+
+@settings(max_examples=25, deadline=None, database=None)
+@given(which=st.integers(0, len(NETS) - 1), prefixes=st.lists(prefix, min_size=1, max_size=3),
+       n=st.integers(0, 30), more=st.integers(1, 40), samples=st.integers(1, 3), seed=st.integers(0, 2**40),
+       sampling=st.sampled_from([dict(temperature=1.0), dict(top_k=2), dict(top_p=0.8, temperature=1.3)]))
+def test_a_seeded_sample_is_the_same_whatever_its_length_or_the_number_of_samples(which, prefixes, n, more, samples,
+                                                                                 seed, sampling):
+    net = NETS[which].eval()
+    short = generate_batch(net, prefixes, n, num_samples=samples, seed=seed, **sampling)
+    long = generate_batch(net, prefixes, n + more, num_samples=samples + 1, seed=seed, **sampling)
+    for p in range(len(prefixes)):
+        for s in range(samples):
+            a, b = short[p * samples + s], long[p * (samples + 1) + s]
+            assert b[:len(a)] == a
