@@ -139,3 +139,28 @@ def test_grad_clipping_is_torchs_clip_grad_norm(shapes, scale, theta, seed):
         torch.testing.assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-12)
     total = math.sqrt(sum(float((a.grad ** 2).sum()) for a in ours))
     assert total <= theta * (1 + 1e-9)  # the book's formula: min(1, theta / ||g||) g
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(B=st.integers(1, 4), T=st.integers(1, 5), V=st.integers(2, 5), seed=st.integers(0, 2**31 - 1),
+       weighted=st.booleans(), ignore=st.booleans(), smoothing=st.sampled_from([0.0, 0.1]), data=st.data())
+def test_masked_loss_is_the_mean_over_real_tokens_of_torchs_token_losses(B, T, V, seed, weighted, ignore, smoothing,
+                                                                        data):
+    from seqlab.training.translate import MaskedSoftmaxCELoss, book_masked_ce
+
+    gen = torch.Generator().manual_seed(seed)
+    pred = torch.randn(B, T, V, generator=gen, dtype=torch.float64)
+    label = torch.randint(0, V, (B, T), generator=gen)
+    lens = torch.tensor(data.draw(st.lists(st.integers(0, T), min_size=B, max_size=B)))
+    weight = torch.rand(V, generator=gen, dtype=torch.float64) + 0.5 if weighted else None
+    ignore_index = 1 if ignore else -100
+    loss = MaskedSoftmaxCELoss(weight, ignore_index=ignore_index, label_smoothing=smoothing)(pred, label, lens)
+    token = nn.CrossEntropyLoss(weight, ignore_index=ignore_index, reduction="none",
+                                label_smoothing=smoothing)(pred.permute(0, 2, 1), label)  # (B, T)
+    for b in range(B):
+        n = int(lens[b])
+        want = token[b, :n].sum() / n if n else torch.zeros((), dtype=torch.float64)
+        torch.testing.assert_close(loss[b], want, rtol=1e-12, atol=1e-12)
+    if not weighted and not ignore and smoothing == 0:  # the book's: the same sums over the padded length
+        book = book_masked_ce(pred, label, lens)
+        torch.testing.assert_close(loss * lens / T, book, rtol=1e-12, atol=1e-12)
