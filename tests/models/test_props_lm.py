@@ -66,6 +66,9 @@ def test_reading_in_two_pieces_is_reading_whole(config, V, B, T, data):
         first, s = net(X[:, :cut], net.begin_state(B, "cpu"))
         second, s = net(X[:, cut:], s)
     torch.testing.assert_close(torch.cat([first, second]), whole, rtol=1e-10, atol=1e-10)  # (T*B, V) time-major
+    begin = net.begin_state(B, "cpu")  # the state's structure, shapes and dtype are begin_state's
+    assert [(t.shape, t.dtype) for t in _flat(begin)] == [(t.shape, t.dtype) for t in _flat(s_whole)]
+    assert type(begin) is type(s_whole) and not any(t.any() for t in _flat(begin))
     for a, b in zip(_flat(s), _flat(s_whole)):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
