@@ -17,8 +17,9 @@ V = 9
 
 
 @settings(max_examples=40, deadline=None, database=None)
-@given(cell=st.sampled_from(["lstm", "gru"]), layers=st.integers(1, 3), bi=st.booleans(), seed=st.integers(0, 2**31 - 1),
-       lengths=st.lists(st.integers(1, 6), min_size=1, max_size=4), pad=st.integers(0, 2),
+@given(cell=st.sampled_from(["lstm", "gru"]), layers=st.integers(1, 3), bi=st.booleans(),
+       seed=st.integers(0, 2**31 - 1), lengths=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+       pad=st.integers(0, 2),
        as_list=st.booleans())
 def test_each_text_of_a_padded_batch_is_that_text_alone(cell, layers, bi, seed, lengths, pad, as_list):
     torch.manual_seed(seed)
@@ -37,8 +38,9 @@ def test_each_text_of_a_padded_batch_is_that_text_alone(cell, layers, bi, seed, 
 
 
 @settings(max_examples=40, deadline=None, database=None)
-@given(cell=st.sampled_from(["lstm", "gru"]), layers=st.integers(1, 3), bi=st.booleans(), seed=st.integers(0, 2**31 - 1),
-       lengths=st.lists(st.integers(1, 6), min_size=1, max_size=4), pad=st.integers(0, 2))
+@given(cell=st.sampled_from(["lstm", "gru"]), layers=st.integers(1, 3), bi=st.booleans(),
+       seed=st.integers(0, 2**31 - 1), lengths=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+       pad=st.integers(0, 2))
 def test_the_tracers_path_gives_the_packed_paths_logits(cell, layers, bi, seed, lengths, pad):
     torch.manual_seed(seed)
     net = TextClassifier(V, 3, embed=4, hidden=5, layers=layers, cell=cell, bidirectional=bi).double().eval()
