@@ -122,8 +122,12 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
     """Write a checkpoint atomically: a crash leaves the old file or the new one, never half.
 
     `meta` must be JSON-able (config as a dict, vocabulary as `Vocab.to_dict()`, epoch,
-    RNG state from `seqlab.runtime.rng_state()`, a scheduler's `state_dict()`, ...).
+    RNG state from `seqlab.runtime.rng_state()`, a scheduler's `state_dict()`, ...). Its key
+    "optimizer" is the optimiser's state (`optimizer`), which loading reads back: refused in `meta`.
     """
+    if "optimizer" in meta:  # (was written, and then every load of the file failed in _join_optimizer)
+        raise SeqlabError("checkpoint metadata cannot hold a key 'optimizer': the checkpoint keeps the optimiser's "
+                          "state there (pass the optimiser as optimizer=...); give that entry another name")
     path = Path(path).expanduser()
     state = model.state_dict() if isinstance(model, torch.nn.Module) else model
     tensors = {f"model/{k}": _plain(v) for k, v in state.items()}

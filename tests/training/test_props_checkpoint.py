@@ -5,10 +5,12 @@ optimiser's state loads into a fresh optimiser that then steps exactly as the sa
 
 import math
 
+import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from seqlab.errors import SeqlabError
 from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
 
 DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.int16, torch.int32,
@@ -75,13 +77,26 @@ def _equal(a, b):
 
 
 @fixture_ok
-@given(value=plain)
-def test_plain_metadata_comes_back_equal(tmp_path, value):
-    meta = {"task": "lm", "value": value, "wrapped": {"$float": value}}
-    path = save_checkpoint(tmp_path / "x.safetensors", model={}, meta=meta)
-    back = load_checkpoint(path).meta
-    assert _equal(back["value"], value), (back["value"], value)
+@given(value=plain, key=st.sampled_from(["value", "optimizer", "model", "extra", "checksum", "seqlab"]),
+       with_optimizer=st.booleans())
+@example(value="adam", key="optimizer", with_optimizer=False)  # was saved, then load raised a bare TypeError
+def test_plain_metadata_comes_back_equal(tmp_path, value, key, with_optimizer):
+    meta = {"task": "lm", key: value, "wrapped": {"$float": value}}
+    net = torch.nn.Linear(2, 1)
+    optim = torch.optim.SGD(net.parameters(), lr=0.1) if with_optimizer else None
+    path = tmp_path / "x.safetensors"
+    path.unlink(missing_ok=True)  # (tmp_path is shared by the examples)
+    if key == "optimizer":  # where the optimiser's state goes: refused, nothing written
+        with pytest.raises(SeqlabError, match="'optimizer'"):
+            save_checkpoint(path, model=net, meta=meta, optimizer=optim)
+        assert not path.exists()
+        return
+    save_checkpoint(path, model=net, meta=meta, optimizer=optim)
+    ckpt = load_checkpoint(path)
+    back = ckpt.meta
+    assert _equal(back[key], value), (back[key], value)
     assert _equal(back["wrapped"], {"$float": value}), (back["wrapped"], value)
+    assert (ckpt.optimizer is None) == (optim is None)
 
 
 @settings(fixture_ok, max_examples=15)
