@@ -13,7 +13,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -164,3 +164,36 @@ def test_masked_loss_is_the_mean_over_real_tokens_of_torchs_token_losses(B, T, V
     if not weighted and not ignore and smoothing == 0:  # the book's: the same sums over the padded length
         book = book_masked_ce(pred, label, lens)
         torch.testing.assert_close(loss * lens / T, book, rtol=1e-12, atol=1e-12)
+
+
+records = st.lists(st.fixed_dictionaries({"train_loss": st.floats(allow_nan=True), "note": st.text(max_size=5)}),
+                   max_size=6)
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(recs=records, keep=st.one_of(st.none(), st.integers(0, 7)), cut=st.integers(0, 30), more=records)
+def test_a_resumed_metrics_log_keeps_the_epochs_up_to_the_checkpoints_then_appends(tmp_path, recs, keep, cut, more):
+    from seqlab.training.metrics import MetricsLog, read_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.unlink(missing_ok=True)  # (tmp_path is shared by the examples)
+    log = MetricsLog(path)
+    for epoch, r in enumerate(recs, start=1):
+        log.write(epoch=epoch, **r)
+    if cut:  # a last line cut short by a kill (never a whole object: the cut keeps no closing brace)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f'{{"epoch": {len(recs) + 1}, "train_loss": 1.5, "note": "xyz"}}'[:cut % 40 or 1])
+    notes = []
+    resumed = MetricsLog(path, keep_until_epoch=keep) if keep is not None else MetricsLog(path)
+    for epoch, r in enumerate(more, start=(keep or 0) + 1):
+        resumed.write(epoch=epoch, **r)
+    want = [{"epoch": e, **r} for e, r in enumerate(recs, start=1) if keep is not None and e <= keep]
+    want += [{"epoch": e, **r} for e, r in enumerate(more, start=(keep or 0) + 1)]
+    got = read_metrics(path, note=notes.append)
+    assert not notes  # the cut line is gone from the rewritten file
+    assert [r["epoch"] for r in got] == [r["epoch"] for r in want]
+    for g, w in zip(got, want):  # NaN and inf are written as null (standard JSON)
+        lost = w["train_loss"] != w["train_loss"] or abs(w["train_loss"]) == math.inf
+        assert g["train_loss"] is None if lost else g["train_loss"] == w["train_loss"]
+        assert g["note"] == w["note"]
+    assert [r["epoch"] for r in resumed.records] == [r["epoch"] for r in want]
