@@ -5,6 +5,7 @@ of the book's two models (`_state_args`, which RNNModel's uses too)."""
 
 from __future__ import annotations
 
+import operator
 from typing import Callable
 
 import torch
@@ -23,12 +24,23 @@ def _state_args(first, device, batch_size):
     accepted, (B, device), (device, B), (device, batch_size=B) and keywords; a size given twice is
     an error."""
     if isinstance(first, (torch.device, str)):  # the book's RNNModel form: (device, batch_size=1)
-        first, device = (device if isinstance(device, int) else _UNSET), first
+        # (a numpy or tensor integer is a size too: dropped, it made a state for a batch of 1)
+        first, device = (_UNSET if device is None else _as_size(device)), first
     if first is not _UNSET and batch_size is not _UNSET:
         raise SeqlabError(f"begin_state got the batch size twice ({first!r} and batch_size={batch_size!r}): "
                           "give it once")
     size = batch_size if first is _UNSET else first
     return (1 if size is _UNSET else size), device
+
+
+def _as_size(value):
+    """The batch size given after a device: an integer (Python, numpy, a one-element tensor)."""
+    try:
+        if not isinstance(value, (bool, float, str, torch.device)):
+            return operator.index(value)
+    except TypeError:
+        pass
+    raise SeqlabError(f"begin_state(device, batch_size): batch_size must be a whole number, got {value!r}")
 
 
 class RNNModelScratch(nn.Module):

@@ -3,6 +3,7 @@
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -139,6 +140,11 @@ def test_book_9_2_concise_lstm_state_tuple():
                   net.begin_state(device=cpu, batch_size=4), net.begin_state("cpu", batch_size=4)):
         assert state[0].shape == (2, 4, 16)
     assert net.begin_state(cpu)[0].shape == (2, 1, 16)
+    # a numpy or tensor integer after the device is the batch size too (it was dropped: a batch of 1)
+    assert net.begin_state(cpu, np.int64(4))[0].shape == net.begin_state("cpu", torch.tensor(4))[0].shape == (2, 4, 16)
+    for bad in (4.0, True, "4"):
+        with pytest.raises(SeqlabError, match=r"begin_state\(device, batch_size\): batch_size must be a whole number"):
+            net.begin_state(cpu, bad)
     for args, kw in (((3,), {"batch_size": 5}), ((cpu, 4), {"batch_size": 2}), ((), {"batch_size": None})):
         with pytest.raises(SeqlabError, match="twice|batch_size must be a positive"):  # not settled silently
             net.begin_state(*args, **kw)
