@@ -124,7 +124,7 @@ def pick_split(asked: str | None, have: list[str], what: str, why: str = "") -> 
 def train_config(cls: type, args: argparse.Namespace):
     """A training command's config: defaults, then --config, then flags (config.build_config).
 
-    --resume may change the learning rate and the clip threshold (checkpoint.RESUMABLE); where the
+    --resume may change the learning rate and the clip threshold (checkpoint_resume.RESUMABLE); where the
     command sets neither by a flag nor in its --config, they are the run's own, not the defaults
     (a run trained at --lr 20 must not go on at 1 because the flag was left out).
     """

@@ -28,8 +28,8 @@ from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import check_seed, eval_mode, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import (check_resume_config, load_optimizer, load_weights, resume_checkpoint,
-                                        save_checkpoint, task_config)
+from seqlab.training.checkpoint import load_weights, save_checkpoint, task_config
+from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
 from seqlab.training.common import grad_clipping, make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
                                    interrupted_message, resumed_note)

@@ -46,8 +46,8 @@ from seqlab.fileio import to_json
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import check_seed, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import (bad_checkpoint, check_resume_config, load_checkpoint, load_optimizer,
-                                        load_weights, resume_checkpoint, save_checkpoint, task_config)
+from seqlab.training.checkpoint import bad_checkpoint, load_checkpoint, load_weights, save_checkpoint, task_config
+from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
 from seqlab.training.common import make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
                                    interrupted_message, resumed_note)

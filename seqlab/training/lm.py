@@ -38,8 +38,9 @@ from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm, describe
 from seqlab.runtime import rng_state, set_rng_state
-from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_resume_config, check_vocab_fits,
-                                        load_optimizer, load_weights, resume_checkpoint, save_checkpoint, task_config)
+from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_vocab_fits, load_weights, save_checkpoint,
+                                        task_config)
+from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
 from seqlab.training import common
 from seqlab.training.common import check_count, detach_state, grad_clipping, make_optimizer
 from seqlab.training import distributed as D

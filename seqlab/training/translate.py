@@ -254,8 +254,8 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
     from seqlab.runtime import check_seed, resolve_device, rng_state, seed_everything, set_rng_state
-    from seqlab.training.checkpoint import (check_resume_config, check_vocab_fits, load_optimizer, load_weights,
-                                            resume_checkpoint, save_checkpoint)
+    from seqlab.training.checkpoint import check_vocab_fits, load_weights, save_checkpoint
+    from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
     from seqlab.training.run_folder import check_run_folder, open_run_folder
     from seqlab.training.common import make_optimizer
     from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, interrupted_message,

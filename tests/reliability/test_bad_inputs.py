@@ -350,7 +350,8 @@ def test_resume_from_a_run_that_wrote_only_best(task, files, tmp_path, capsys):
 
 
 def test_resume_checkpoint_needs_last_of_the_task_with_its_optimiser(tmp_path):
-    from seqlab.training.checkpoint import resume_checkpoint, save_checkpoint
+    from seqlab.training.checkpoint import save_checkpoint
+    from seqlab.training.checkpoint_resume import resume_checkpoint
 
     with pytest.raises(SeqlabError, match="no checkpoint in .* to resume from"):
         resume_checkpoint(tmp_path, "lm")

@@ -420,7 +420,8 @@ def test_check_resume_config_names_each_difference(tmp_path):
     import torch
 
     from seqlab.config import replace, to_dict
-    from seqlab.training.checkpoint import check_resume_config, load_checkpoint, save_checkpoint
+    from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+    from seqlab.training.checkpoint_resume import check_resume_config
     from seqlab.training.forecast import ForecastConfig
 
     cfg = ForecastConfig()

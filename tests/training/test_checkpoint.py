@@ -109,7 +109,7 @@ def test_resume_steps_the_way_this_command_builds_the_optimiser(flag):
     # (no CPU kernel before torch 2.4) or with --no-fast; a CPU run resumed on CUDA lost fused
     from types import SimpleNamespace
 
-    from seqlab.training.checkpoint import load_optimizer
+    from seqlab.training.checkpoint_resume import load_optimizer
 
     if flag == "fused" and tuple(map(int, torch.__version__.split(".")[:2])) < (2, 4):
         pytest.skip("fused Adam for CPU tensors came in torch 2.4")

@@ -8,7 +8,8 @@ import torch
 from checkpoint_edit import edit_meta
 from seqlab import SeqlabError
 from seqlab.cli.translate import TranslateConfig
-from seqlab.training.checkpoint import check_resume_config, load_checkpoint, save_checkpoint
+from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+from seqlab.training.checkpoint_resume import check_resume_config
 
 
 def _saved(tmp_path, meta=None):

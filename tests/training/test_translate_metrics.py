@@ -73,7 +73,7 @@ def test_fit_logs_and_keeps_how_many_pairs_num_steps_cuts(tmp_path):
 
 
 def test_fit_returns_the_best_epoch_and_a_resumed_run_keeps_it(tmp_path, monkeypatch):
-    import seqlab.training.checkpoint as checkpoint
+    import seqlab.training.checkpoint_resume as checkpoint_resume
 
     script = iter([3.0, 1.0, 2.0, 5.0, 4.0])  # held-out loss per token, epoch by epoch
     monkeypatch.setattr(tr, "evaluate_loss", lambda *a, **k: {"loss_sum": 10 * next(script), "tokens": 10})
@@ -83,14 +83,14 @@ def test_fit_returns_the_best_epoch_and_a_resumed_run_keeps_it(tmp_path, monkeyp
     assert load_checkpoint(tmp_path / "run", "last").meta["best_epoch"] == 2
     assert tr.fit(_cfg(tmp_path, pairs, epochs=4, bleu_every=0, resume=True), log=lambda *a: None)["best_epoch"] == 2
     # a run saved before best_epoch was kept: found from its metrics
-    real = checkpoint.resume_checkpoint
+    real = checkpoint_resume.resume_checkpoint
 
     def older(*a, **k):
         ckpt = real(*a, **k)
         ckpt.meta.pop("best_epoch")
         return ckpt
 
-    monkeypatch.setattr(checkpoint, "resume_checkpoint", older)
+    monkeypatch.setattr(checkpoint_resume, "resume_checkpoint", older)
     assert tr.fit(_cfg(tmp_path, pairs, epochs=5, bleu_every=0, resume=True), log=lambda *a: None)["best_epoch"] == 2
 
 
