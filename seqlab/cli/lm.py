@@ -84,7 +84,8 @@ def _tokens(text: str, level: str, vocab) -> list[str]:
 def run_generate(args: argparse.Namespace) -> int:
     from seqlab.data.vocab import Vocab
     from seqlab.errors import SeqlabError
-    from seqlab.generation.sampling import check_generates, check_prefix, check_sampling, generate_batch
+    from seqlab.generation.prefix import check_prefix
+    from seqlab.generation.sampling import check_generates, check_sampling, generate_batch
     from seqlab.runtime import resolve_device
     from seqlab.training.checkpoint import load_checkpoint
     from seqlab.training.lm import model_from_checkpoint

@@ -10,8 +10,8 @@ from torch import nn
 
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
-from seqlab.generation.sampling import (check_prefix, choose, generate, generate_batch, generate_ids, next_token,
-                                       predict_ch8, warm_up)
+from seqlab.generation.prefix import check_prefix
+from seqlab.generation.sampling import choose, generate, generate_batch, generate_ids, next_token, predict_ch8, warm_up
 from seqlab.models.lm import ModelConfig, RNNModel, build_lm
 
 from reference_decode import book_predict_ch8  # tests/generation, on the test path
