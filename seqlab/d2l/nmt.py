@@ -27,7 +27,8 @@ from seqlab.errors import SeqlabError
 from seqlab.models.attention import AdditiveAttention, Seq2SeqAttentionDecoder, masked_softmax
 from seqlab.models.seq2seq import Decoder, Encoder, EncoderDecoder, Seq2SeqDecoder, Seq2SeqEncoder, init_seq2seq
 from seqlab.training.bleu import bleu
-from seqlab.training.translate import MaskedSoftmaxCELoss, sequence_mask, train_epoch
+from seqlab.training.translate import train_epoch
+from seqlab.training.translate_loss import MaskedSoftmaxCELoss, sequence_mask
 
 AttentionDecoder = Decoder  # the book's 10.4 base class: a Decoder with `attention_weights`
 

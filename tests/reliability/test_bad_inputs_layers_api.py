@@ -14,7 +14,7 @@ from seqlab.models.recurrent import ScratchRNN
 from seqlab.models.seq2seq import Seq2SeqState, build_seq2seq
 from seqlab.models.attention import AttentionState
 from seqlab.training.common import detach_state
-from seqlab.training.translate import MaskedSoftmaxCELoss
+from seqlab.training.translate_loss import MaskedSoftmaxCELoss
 
 FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from seqlab.generation.translate import beam_search, greedy_decode
 from seqlab.models.seq2seq import build_seq2seq
 from seqlab.training.bleu import bleu, corpus_bleu
-from seqlab.training.translate import MaskedSoftmaxCELoss, masked_ce
+from seqlab.training.translate_loss import MaskedSoftmaxCELoss, masked_ce
 
 words = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f"]), min_size=0, max_size=12)
 

@@ -146,7 +146,7 @@ def test_grad_clipping_is_torchs_clip_grad_norm(shapes, scale, theta, seed):
        weighted=st.booleans(), ignore=st.booleans(), smoothing=st.sampled_from([0.0, 0.1]), data=st.data())
 def test_masked_loss_is_the_mean_over_real_tokens_of_torchs_token_losses(B, T, V, seed, weighted, ignore, smoothing,
                                                                         data):
-    from seqlab.training.translate import MaskedSoftmaxCELoss, book_masked_ce
+    from seqlab.training.translate_loss import MaskedSoftmaxCELoss, book_masked_ce
 
     gen = torch.Generator().manual_seed(seed)
     pred = torch.randn(B, T, V, generator=gen, dtype=torch.float64)

@@ -8,8 +8,8 @@ from torch.nn import functional as F
 
 from seqlab.data.translation import batches
 from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
-from seqlab.training.translate import (MaskedSoftmaxCELoss, book_masked_ce, evaluate_loss, masked_ce,
-                                       sequence_mask, teacher_forcing_input, train_epoch)
+from seqlab.training.translate import evaluate_loss, teacher_forcing_input, train_epoch
+from seqlab.training.translate_loss import MaskedSoftmaxCELoss, book_masked_ce, masked_ce, sequence_mask
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
 
