@@ -47,7 +47,7 @@ dt = time.perf_counter() - t
 digest(out.getvalue().encode())
 """,
     "nmt": """
-from seqlab.data.translation import load_translation
+from seqlab.data.translation_splits import load_translation
 t = time.perf_counter()
 data = load_translation(data=ARG, num_steps=10, min_freq=2)
 src, src_len, tgt, tgt_len = data.arrays("train")

@@ -25,7 +25,8 @@ def evaluate_translator(args: argparse.Namespace, ckpt) -> dict:
     import math
     import sys
 
-    from seqlab.data.translation import BOS, TranslationData, batches, sources_in_vocab_form, unk_counts
+    from seqlab.data.translation import BOS, batches
+    from seqlab.data.translation_splits import TranslationData, sources_in_vocab_form, unk_counts
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
     from seqlab.training.translate import (bleu_on, bleu_signature, evaluate_loss, load_translator, multi_ref_bleu,
@@ -79,7 +80,7 @@ def _held_out_pairs(args: argparse.Namespace, ckpt) -> tuple[str, list]:
     """(split, pairs): the run's held-out split (--split, or pick_split's default), read from the
     run's data as it was trained (split, seed, tokens)."""
     from seqlab.cli import pick_split
-    from seqlab.data.translation import legacy_pair_tokens, load_translation
+    from seqlab.data.translation_splits import legacy_pair_tokens, load_translation
     from seqlab.data.user_files import run_data_file
 
     d = ckpt.meta["config"]["data"]
@@ -98,7 +99,7 @@ def _file_pairs(ckpt, file) -> list:
     """Every pair of a user's `source<TAB>target` file, read as `train translate --data` reads one
     (a line that is not a pair is an error naming it); tokens as this run's own were read. (--data
     with --split is refused before: cli.evaluate.)"""
-    from seqlab.data.translation import legacy_pair_tokens, read_pairs
+    from seqlab.data.translation_splits import legacy_pair_tokens, read_pairs
 
     source, target = read_pairs(file, legacy_tokens=legacy_pair_tokens(ckpt.meta))
     return list(zip(source, target))

@@ -164,7 +164,8 @@ def fit(cfg, *, log=print) -> dict:
     from pathlib import Path
 
     from seqlab.config import to_dict, validated
-    from seqlab.data.translation import BOS, PAIR_TOKENS, batches, cut_counts, legacy_pair_tokens, load_translation
+    from seqlab.data.translation import BOS, batches
+    from seqlab.data.translation_splits import PAIR_TOKENS, cut_counts, legacy_pair_tokens, load_translation
     from seqlab.errors import SeqlabError
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves

@@ -56,7 +56,7 @@ def unk_note(data) -> str:
     learned <unk> either, which --min-freq 2 teaches it). The shares are `unk_shares`'s: over the
     words the model reads and is scored on (each side cut to num_steps), as `seqlab evaluate`'s
     src_unk_rate and tgt_unk_rate, which equal them on the same split."""
-    from seqlab.data.translation import unk_shares
+    from seqlab.data.translation_splits import unk_shares
 
     shares = {name: unk_shares(data.splits[name], data.src_vocab, data.tgt_vocab, data.num_steps)
               for name in ("train", "valid")}

@@ -190,7 +190,7 @@ def test_translate_forwards_beam_alpha_and_max_len(run_dir, capsys, monkeypatch)
 
 def test_evaluate_valid_split_and_beam_4(run_dir, capsys, monkeypatch):
     import seqlab.training.translate as tr
-    from seqlab.data.translation import load_translation
+    from seqlab.data.translation_splits import load_translation
 
     calls, real = [], tr.bleu_on
     monkeypatch.setattr(tr, "bleu_on", lambda *a, **k: calls.append((k.get("beam_size", 1), a[1])) or real(*a, **k))
@@ -252,7 +252,7 @@ def test_a_run_trained_before_the_pair_token_change_resumes_and_evaluates_as_tra
     # --data files now drop '' tokens (a double space) and read <eos> written as a word as <unk>; a run
     # trained before (no "pair_tokens" in its checkpoints) resumed with a smaller vocabulary ("corrupted:
     # size mismatch") and was evaluated on another test split, without a word
-    from seqlab.data import translation
+    from seqlab.data import translation_splits
 
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("".join(f"{a.replace(' ', '  ')} <eos>\t{b}\n" for a, b in PAIRS * 6), encoding="utf-8")
@@ -260,8 +260,9 @@ def test_a_run_trained_before_the_pair_token_change_resumes_and_evaluates_as_tra
     argv = ["train", "translate", "--data", str(pairs), "--num-steps", "8", "--embed", "8", "--hidden", "8",
             "--layers", "1", "--batch-size", "16", "--epochs", "1", "--valid-frac", "0.2", "--test-frac", "0.2",
             "--min-freq", "1", "--bleu-every", "0", "--device", "cpu", "--out", str(out)]
-    old_load = translation.load_translation
-    monkeypatch.setattr(translation, "load_translation", lambda **kw: old_load(**{**kw, "legacy_tokens": True}))
+    old_load = translation_splits.load_translation
+    monkeypatch.setattr(translation_splits, "load_translation",
+                        lambda **kw: old_load(**{**kw, "legacy_tokens": True}))
     assert main(argv) == 0  # as trained before: the file's own tokens ('' and <eos> among them)
     monkeypatch.undo()
     for name in ("last.safetensors", "best.safetensors"):  # and no marker, as then

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from seqlab.cli import main
-from seqlab.data.translation import load_translation, read_pairs, unk_shares
+from seqlab.data.translation_splits import load_translation, read_pairs, unk_shares
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.translate import load_translator
 

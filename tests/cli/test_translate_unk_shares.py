@@ -11,8 +11,8 @@ import unicodedata
 import pytest
 
 from seqlab.cli import main
-from seqlab.data.translation import (load_translation, read_pairs, sources_in_vocab_form, split_pairs, unk_counts,
-                                     unk_shares)
+from seqlab.data.translation_splits import (load_translation, read_pairs, sources_in_vocab_form, split_pairs,
+                                            unk_counts, unk_shares)
 
 # 4 of the 6 source words are read at num_steps 4 ("go now home w{i}"); w{i}, there{i}, mot{i}, la{i}
 # occur once each, so min_freq 2 makes them <unk>: the words past the cut (there{i}, la{i}) raise a

@@ -3,7 +3,8 @@
 import pytest
 
 from seqlab.data.detok import capitalize_first, detokenize
-from seqlab.data.translation import preprocess_nmt, read_data_nmt, read_pairs
+from seqlab.data.translation import preprocess_nmt, read_data_nmt
+from seqlab.data.translation_splits import read_pairs
 
 
 @pytest.mark.parametrize("text, plain, french", [

@@ -5,8 +5,8 @@ split, and split_pairs as a partition grouped by source sentence."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlab.data.translation import (EOS, PAD, RESERVED, build_array_nmt, cut_counts, split_pairs, tokenize_nmt,
-                                     truncate_pad)
+from seqlab.data.translation import EOS, PAD, RESERVED, build_array_nmt, tokenize_nmt, truncate_pad
+from seqlab.data.translation_splits import cut_counts, split_pairs
 from seqlab.data.vocab import Vocab
 
 WORDS = ["a", "b", "c", "zz", "日", "<pad>", "<eos>", "<bos>", "<unk>", ""]  # control tokens written as words too

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from seqlab.data.translation import (batches, build_array_nmt, build_vocabs, encode_source, load_data_nmt,
-                                     load_translation, preprocess_nmt, read_data_nmt, split_pairs, tokenize_nmt,
-                                     truncate_pad)
+                                     preprocess_nmt, read_data_nmt, tokenize_nmt, truncate_pad)
+from seqlab.data.translation_splits import load_translation, split_pairs
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
 
@@ -151,7 +151,7 @@ def test_build_array_refuses_a_string_where_a_list_of_tokens_belongs():
 ])
 def test_a_pair_file_line_that_is_not_source_tab_target_is_named(tmp_path, lines, message):
     # such lines were dropped without a word (a manythings.org file: every line, "holds no pairs")
-    from seqlab.data.translation import load_translation
+    from seqlab.data.translation_splits import load_translation
     path = tmp_path / "pairs.txt"
     path.write_text("\n".join(lines * 20) + "\n\n", encoding="utf-8")
     with pytest.raises(SeqlabError, match=message):
@@ -253,7 +253,7 @@ def test_read_source_names_the_unknown_words():
 
 
 def test_cut_counts_count_the_sides_build_array_nmt_cuts():
-    from seqlab.data.translation import cut_counts
+    from seqlab.data.translation_splits import cut_counts
 
     pairs = [(["a"] * n, ["b"] * m) for n, m in [(1, 1), (3, 1), (1, 3), (4, 4), (2, 2)]]
     # num_steps 3: a side of 3 or more tokens loses its <eos>
@@ -277,7 +277,8 @@ def _reference_arrays(lines, vocab, num_steps):
 
 def _reference_translation(path, num_steps, valid_frac, test_frac, seed, min_freq):
     # load_translation as it was: split_pairs copying every line, each source through in_vocab_form
-    from seqlab.data.translation import in_vocab_form, read_pairs
+    from seqlab.data.translation import in_vocab_form
+    from seqlab.data.translation_splits import read_pairs
 
     source, target = read_pairs(path)
     groups = {}
@@ -348,7 +349,7 @@ def test_build_array_nmt_equals_the_plain_code_on_edge_lines():
 
 
 def test_split_pairs_and_sources_in_vocab_form_give_lists():
-    from seqlab.data.translation import sources_in_vocab_form
+    from seqlab.data.translation_splits import sources_in_vocab_form
 
     source = [("a", "b"), ["c"], ("a", "b")]
     target = [["x"], ("y",), ["z"]]

@@ -1,7 +1,7 @@
 """Mutation audit of the translation pipeline: how many sources each split gets, and the num_steps
 that would cut at most 1% of the pairs."""
 
-from seqlab.data.translation import cut_counts, split_pairs
+from seqlab.data.translation_splits import cut_counts, split_pairs
 
 
 def test_split_sizes_round_the_fractions_of_distinct_sources():

@@ -100,7 +100,8 @@ def test_deadline_stops_an_epoch_early():
 
 def test_evaluation_and_translation_run_in_eval_mode_and_restore_the_mode():
     # dropout left on would make the held-out loss and the translations (hence BLEU) random
-    from seqlab.data.translation import TranslationData, build_vocabs
+    from seqlab.data.translation import build_vocabs
+    from seqlab.data.translation_splits import TranslationData
     from seqlab.training.translate import translate_pairs
 
     torch.manual_seed(0)

@@ -9,7 +9,7 @@ import seqlab.training.translate as tr
 from seqlab.cli import main
 from seqlab.cli.translate import TranslateConfig
 from seqlab.config import replace
-from seqlab.data.translation import cut_counts, load_translation
+from seqlab.data.translation_splits import cut_counts, load_translation
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.translate import spread_subset
 
@@ -176,7 +176,7 @@ def test_evaluate_reads_decomposed_accents_as_the_vocabularys_form(tmp_path, cap
     # a test file written in NFD against a model trained in NFC: every accented word was <unk>
     import unicodedata
 
-    import seqlab.data.translation as translation
+    import seqlab.data.translation_splits as translation_splits
 
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("".join(f"é{i % 7} ça{i % 5} où{i % 3} .\tv{i % 4} y !\n" for i in range(40)), encoding="utf-8")
@@ -187,7 +187,7 @@ def test_evaluate_reads_decomposed_accents_as_the_vocabularys_form(tmp_path, cap
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
     composed = json.loads(capsys.readouterr().out)
-    real = translation.load_translation
+    real = translation_splits.load_translation
 
     def decomposed(**kw):
         data = real(**kw)
@@ -195,7 +195,7 @@ def test_evaluate_reads_decomposed_accents_as_the_vocabularys_form(tmp_path, cap
         assert any(s != s0 for (s, _), (s0, _) in zip(data.splits["test"], real(**kw).splits["test"]))
         return data
 
-    monkeypatch.setattr(translation, "load_translation", decomposed)
+    monkeypatch.setattr(translation_splits, "load_translation", decomposed)
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
     assert json.loads(capsys.readouterr().out) == composed
 
@@ -203,7 +203,7 @@ def test_evaluate_reads_decomposed_accents_as_the_vocabularys_form(tmp_path, cap
 def test_training_logs_the_share_of_words_read_as_unk_and_warns_when_it_is_large(tmp_path):
     from types import SimpleNamespace
 
-    from seqlab.data.translation import unk_shares
+    from seqlab.data.translation_splits import unk_shares
     from seqlab.data.vocab import Vocab
 
     src, tgt = Vocab(["a", "b"], reserved_tokens=["<pad>"]), Vocab(["x"], reserved_tokens=["<pad>"])
