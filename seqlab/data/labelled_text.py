@@ -1,17 +1,8 @@
 """Labelled text for classification: a CSV or TSV file of labelled texts (or a folder of split
 files) -> token ids of each text, a vocabulary of the training split, and label ids.
 
-Format. A header row naming the columns, one of them `label` and one `text` (other names with
-`label_column` / `text_column`; other columns are ignored). The extension says how the file is
-split into fields:
-
-    .csv    commas  } CSV quoting (as pandas' to_csv writes and read_csv reads, with sep="\t" for
-    .tsv    tabs    } .tsv): a field that starts with a double quote runs to the next lone quote and
-                      may hold the delimiter, line breaks and doubled quotes: "great, really",
-                      "a ""fine"" day"; a quote later in a field is an ordinary character
-    .txt    tabs, no quoting: one row per line, quotes read as they are
-
-Blank lines are skipped; an empty label or text is an error naming its line.
+Format: a header row naming the columns, one of them `label` and one `text`; .csv, .tsv or .txt
+(labelled_rows.py reads a file's rows, and says how each extension is split into fields).
 
 Splits. A folder holds train.EXT and valid.EXT, and optionally test.EXT (EXT one of the above),
 as `seqlab train lm --data DIR` takes train/valid/test.txt. One file: the validation split is
@@ -36,8 +27,6 @@ label the training split lacks is an error.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import zlib
 from dataclasses import dataclass
@@ -46,138 +35,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqlab.data.text import read_text, tokenize
+from seqlab.data.labelled_rows import DELIMITERS, Rows, read_rows
+from seqlab.data.text import tokenize
 from seqlab.data.user_files import file_fingerprint
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError
 
-DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
-QUOTED = (".csv", ".tsv")  # read with CSV quoting; .txt without
 SPLITS = ("train", "valid", "test")
 VALID_FRACTION = 0.1
 SPLIT_SEED = 0  # the held-out rows of a single file: fixed, not the run's --seed
 PAD = "<pad>"
 WORD = re.compile(r"\w+|[^\w\s]")  # a run of letters/digits/_ (any script), or one other non-space character
-
-
-@dataclass
-class Rows:
-    """One file's labelled texts, each with the line it starts on (for messages)."""
-
-    path: str
-    labels: list[str]
-    texts: list[str]
-    lines: list[int]
-
-    def take(self, index: np.ndarray) -> "Rows":
-        pick = index.tolist()
-        return Rows(self.path, [self.labels[i] for i in pick], [self.texts[i] for i in pick],
-                    [self.lines[i] for i in pick])
-
-
-def read_rows(path: str | Path, label_column: str = "label", text_column: str = "text", *,
-              missing_fix: str | None = None) -> Rows:
-    """The (label, text) rows of a CSV/TSV file (see the module's docstring for the format).
-    `missing_fix`: what to do when a column is missing, instead of naming it with --label-column
-    / --text-column (evaluate has neither: the run's names are fixed)."""
-    path = Path(path)
-    where = repr(str(path))
-    delimiter = DELIMITERS.get(path.suffix.lower())
-    if delimiter is None:
-        raise SeqlabError(f"{where}: a labelled text file must be .csv (comma-separated) or .tsv/.txt "
-                          "(tab-separated), so that its fields can be told apart")
-    if label_column == text_column:
-        raise SeqlabError(f"the label and text columns are both {label_column!r}: name two columns")
-    text = read_text(path)  # UTF-8, not binary, not empty; \r\n read as \n
-    quoted = path.suffix.lower() in QUOTED
-    # QUOTE_MINIMAL: a quote is special only at the start of a field; strict: text after a closing
-    # quote, or a quote never closed, is an error rather than a silently merged field
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
-                        strict=True)
-    labels, texts, lines = [], [], []
-    start = 1  # the line the row being read starts on
-    # a text may be as long as the file (csv's default limit of 131,072 characters would refuse a long
-    # text that --max-len cuts anyway); an unclosed quote still runs to the file's end, where strict
-    # csv says "unexpected end of data". (At most 2**31 - 1: a C long of 32 bits.)
-    old_limit = csv.field_size_limit(max(csv.field_size_limit(), min(len(text) + 1, 2**31 - 1)))
-    try:
-        header = [name.strip() for name in next(reader)]
-        columns = _columns(header, label_column, text_column, where, delimiter, missing_fix)
-        start = reader.line_num + 1
-        for row in reader:
-            if row:  # (a blank line reads as [])
-                _take(row, header, columns, start, where, delimiter, quoted, labels, texts, lines)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise SeqlabError(_csv_error(exc, where, start, reader.line_num, path.suffix.lower())) from None
-    finally:
-        csv.field_size_limit(old_limit)
-    if not texts:
-        raise SeqlabError(f"{where} has a header but no rows of labelled text")
-    return Rows(str(path), labels, texts, lines)
-
-
-def _csv_error(exc: csv.Error, where: str, start: int, line: int, suffix: str) -> str:
-    """A strict csv reader's error as what to fix, at the line it concerns."""
-    plain = "; to read quotes as ordinary characters, save the file tab-separated as .txt" if suffix == ".tsv" else ""
-    if "unexpected end of data" in str(exc):  # raised at the end of the file: the row began at `start`
-        return (f"{where} line {start}: a quoted field opened here is never closed (a field that starts with a double "
-                f"quote runs to the next lone one; double a quote inside it: \"\"){plain}")
-    if "field larger than field limit" in str(exc):
-        return (f"{where} line {start}: a field over {csv.field_size_limit():,} characters starts here: a quoted field "
-                f"never closed?{plain}")
-    if "expected after" in str(exc):
-        return (f"{where} line {line}: text after the closing quote of a quoted field ({exc}): a field that starts "
-                f"with a double quote must end with one, its inner quotes doubled{plain}")
-    return f"{where} line {line}: not readable as CSV ({exc})"
-
-
-def _columns(header: list[str], label_column: str, text_column: str, where: str, delimiter: str,
-             missing_fix: str | None = None) -> tuple[int, int]:
-    found = []
-    for option, name in (("--label-column", label_column), ("--text-column", text_column)):
-        if header.count(name) > 1:
-            raise SeqlabError(f"{where} has {header.count(name)} columns named {name!r}: rename one")
-        if name not in header:
-            other = "tab" if delimiter == "," else "comma"
-            hint = ""
-            if len(header) == 1 and ";" in header[0]:
-                hint = ("; its header is one field: is the file semicolon-separated? save it with commas (.csv) or "
-                        "tabs (.tsv)")
-            elif len(header) == 1 and ("\t" in header[0] or "," in header[0]):
-                hint = f"; its header is one field: is the file {other}-separated? (.csv: commas; .tsv/.txt: tabs)"
-            elif len(header) == 1 and " " in header[0].strip():
-                hint = "; its header is one field: is the file separated by spaces? (.csv: commas; .tsv/.txt: tabs)"
-            raise SeqlabError(f"{where} has no column {name!r} (its columns: {', '.join(map(repr, header))}): "
-                              f"{missing_fix or f'name the column with {option}'}{hint}")
-        found.append(header.index(name))
-    return found[0], found[1]
-
-
-def _take(row, header, columns, line, where, delimiter, quoted, labels, texts, lines) -> None:
-    if len(row) != len(header):
-        sep = "comma" if delimiter == "," else "tab"
-        if len(row) > len(header):  # a separator too many: one inside a text
-            cause = (f"an unquoted {sep} in a text? write such texts in double quotes" if quoted else
-                     "a tab inside a text? replace it with a space, or save the file as .tsv with CSV quoting")
-        else:  # a separator too few: missing, or the line separated by something else
-            cells = "".join(row)
-            other = [said for char, said in (("\t", "tabs"), (",", "commas"), (" ", "spaces"))
-                     if char != delimiter and char in cells]
-            cause = f"a missing {sep} between its fields?"
-            if other and len(row) == 1:
-                cause += (f" or is the line separated by {' or '.join(other[:2])}? this file's fields are separated by "
-                          f"{sep}s ({'.csv' if delimiter == ',' else '.tsv/.txt'})")
-        fields = f"{len(row)} field{'s' if len(row) != 1 else ''}"
-        raise SeqlabError(f"{where} line {line} has {fields} where the header has {len(header)} ({cause})")
-    label, text = row[columns[0]].strip(), row[columns[1]].strip()
-    if not label:
-        raise SeqlabError(f"{where} line {line}: empty label")
-    if not text:
-        raise SeqlabError(f"{where} line {line}: empty text (a text needs at least one token)")
-    labels.append(label)
-    texts.append(text)
-    lines.append(line)
 
 
 def split_files(path: str | Path) -> dict[str, Path] | None:

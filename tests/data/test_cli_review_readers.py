@@ -8,7 +8,8 @@ import torch
 
 from seqlab import SeqlabError
 from seqlab.data.csv_columns import value_column
-from seqlab.data.labelled_text import encode_file, load_labelled_text, read_rows
+from seqlab.data.labelled_rows import read_rows
+from seqlab.data.labelled_text import encode_file, load_labelled_text
 from seqlab.data.timeseries import read_csv_series, sine_series
 
 

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from seqlab import SeqlabError
+from seqlab.data.labelled_rows import read_rows
 from seqlab.data.labelled_text import (PAD, EncodedTexts, encode, heldout_rows, label_order, load_labelled_text,
-                                       read_rows, split_files, text_tokens)
+                                       split_files, text_tokens)
 from seqlab.data.vocab import Vocab
 from seqlab.models.classifier import TextClassifier
 

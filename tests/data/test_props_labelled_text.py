@@ -12,7 +12,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlab.data.labelled_text import encode, heldout_rows, label_order, read_rows, text_tokens
+from seqlab.data.labelled_rows import read_rows
+from seqlab.data.labelled_text import encode, heldout_rows, label_order, text_tokens
 from seqlab.data.vocab import Vocab
 
 # texts made of what CSV quoting is about: delimiters, quotes, line breaks, spaces at the ends
