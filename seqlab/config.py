@@ -74,8 +74,9 @@ def leaves(cls: type) -> dict[str, tuple[tuple[str, ...], Any]]:
     out: dict[str, tuple[tuple[str, ...], Any]] = {}
 
     def walk(c: type, path: tuple[str, ...]) -> None:
+        hints = _hints(c)  # (once per class: get_type_hints evaluates every annotation of the class)
         for f in dataclasses.fields(c):
-            tp = _hints(c)[f.name]
+            tp = hints[f.name]
             if _is_component(tp):
                 walk(tp, path + (f.name,))
                 continue
