@@ -190,7 +190,10 @@ def coerce(name: str, tp: Any, value: Any, *, from_text: bool = False) -> Any:
         raise bad
     if inner is float:
         if isinstance(value, numbers.Real) and not isinstance(value, bool):  # numpy's float32 too
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an int past a float's range (a TOML lr = 1 and 400 zeros)
+                raise bad from None
         if from_text:
             try:
                 return float(str(value))
@@ -213,6 +216,7 @@ def from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
     table = leaves(cls)
     flat: dict[str, Any] = {}
     components = {p[0] for p, _ in table.values() if p}
+    sections = {p[:i] for p, _ in table.values() for i in range(1, len(p) + 1)}  # ("inner",), ("inner", "model")
 
     def take(key: str, value: Any) -> None:
         if key not in table:
@@ -220,14 +224,16 @@ def from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
             raise SeqlabError(f"unknown key {key!r} in {where}; known keys: {known}")
         flat[key] = coerce(key, table[key][1], value)
 
+    def section(path: tuple[str, ...], values: dict) -> None:
+        for sub_key, sub_value in values.items():  # (a table that is no component, [train.x] or lr = {...}: refused)
+            if isinstance(sub_value, dict) and path + (sub_key,) in sections:
+                section(path + (sub_key,), sub_value)
+            else:
+                take(sub_key, sub_value)
+
     for key, value in data.items():
         if isinstance(value, dict) and key in components:
-            for sub_key, sub_value in value.items():
-                if isinstance(sub_value, dict):
-                    for k2, v2 in sub_value.items():
-                        take(k2, v2)
-                else:
-                    take(sub_key, sub_value)
+            section((key,), value)
         elif isinstance(value, dict):
             raise SeqlabError(f"{where} has a section [{key}], which this command's settings do not have "
                               f"(its sections: {', '.join(sorted(components)) or 'none'}): is the file a "
