@@ -172,8 +172,9 @@ def check_out(out: str) -> None:
 
 def out_of_memory(exc: BaseException) -> bool:
     """Whether `exc` is a failed allocation: MemoryError, or torch's (a RuntimeError, CUDA's
-    torch.cuda.OutOfMemoryError among them, saying it cannot allocate memory or is out of memory)."""
-    if isinstance(exc, MemoryError):
+    torch.cuda.OutOfMemoryError among them, saying it cannot allocate memory or is out of memory),
+    or a tensor too large to count in 64 bits (`_size_overflow`: --hidden 2**61)."""
+    if isinstance(exc, MemoryError) or _size_overflow(exc):
         return True
     if not isinstance(exc, RuntimeError):
         return False
@@ -181,9 +182,18 @@ def out_of_memory(exc: BaseException) -> bool:
     return any(s in text for s in ("can't allocate memory", "cannot allocate memory", "out of memory"))
 
 
+def _size_overflow(exc: BaseException) -> bool:
+    """Whether `exc` is torch refusing a tensor whose size or byte count is past 2**63 (--hidden 2**61,
+    --beam 2**64): a size past int64 (a TypeError or ValueError), or its bytes (a RuntimeError)."""
+    text = str(exc)
+    return (isinstance(exc, (TypeError, ValueError)) and "Overflow when unpacking long" in text) or \
+        (isinstance(exc, RuntimeError) and "Storage size calculation overflowed" in text)
+
+
 def out_of_memory_message(exc: BaseException) -> str:
     asked = re.search(r"tried to allocate ([0-9.]+ ?[A-Za-z]*)", str(exc))
-    size = f" (one allocation of {asked.group(1)})" if asked else ""
+    size = f" (one allocation of {asked.group(1)})" if asked else \
+        " (a size past 2**63)" if _size_overflow(exc) else ""
     return (f"out of memory: the run needs more memory than this machine has{size}; reduce the sizes "
             "(--hidden, --embed, --layers, --batch-size, --num-steps, ...); checkpoints already written are kept")
 

@@ -1,0 +1,110 @@
+"""Property tests (hypothesis) of SPEC §12's contract at the command line: an option value that cannot work
+(a size of 0 or below, or past what torch can count; a learning rate that is NaN or not positive; text
+where a number belongs) is exit code 2 with one `seqlab...: error:` line on stderr and no traceback,
+never exit 1. Most values are refused before training starts; the decoding commands read a tiny run."""
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from seqlab.cli import main
+
+TEXT = "the time traveller for so it will be convenient to speak of him\n" * 12
+PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("I lost.", "J'ai perdu."),
+         ("I'm home.", "Je suis chez moi."), ("He's calm.", "Il est calme.")]
+fixture_ok = settings(max_examples=15, deadline=None, database=None,
+                      suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, one_thread):
+    """(text file, tiny LM run, tiny translation run, a folder for the refused runs)."""
+    root = tmp_path_factory.mktemp("bad_options")
+    (root / "t.txt").write_text(TEXT)
+    (root / "pairs.txt").write_text("".join(f"{a}\t{b}\n" for a, b in PAIRS * 6))
+    assert main(["train", "lm", "--data", str(root / "t.txt"), "--hidden", "4", "--batch-size", "2",
+                 "--num-steps", "4", "--epochs", "1", "--out", str(root / "lm")]) == 0
+    assert main(["train", "translate", "--data", str(root / "pairs.txt"), "--num-steps", "6", "--embed", "4",
+                 "--hidden", "4", "--layers", "1", "--dropout", "0", "--batch-size", "16", "--valid-frac", "0.2",
+                 "--test-frac", "0", "--min-freq", "1", "--device", "cpu", "--epochs", "1",
+                 "--out", str(root / "nmt")]) == 0
+    return root / "t.txt", root / "lm", root / "nmt", root
+
+
+def _refused(argv, capsys, may_run: bool = False):
+    """Exit code 2 (returned, or argparse's SystemExit) with one error line, the last on stderr, and no traceback
+    (a note before it, as translate's "translating with ...", is allowed); `may_run`: or exit code 0."""
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse's usage error: its usage line, then the error
+        code = stop.code
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert "Traceback" not in captured.err + captured.out
+    if may_run and code == 0:
+        return
+    assert code == 2, (argv, captured.err[-3000:])
+    assert lines and lines[-1].startswith("seqlab") and ": error: " in lines[-1], lines
+    assert sum(": error: " in line for line in lines) == 1, lines
+
+
+def _not_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return True
+    return False
+
+
+def _not_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return True
+    return False
+
+
+SIZES = ["--hidden", "--embed", "--batch-size", "--num-steps", "--epochs", "--eval-batch-size"]
+bad_values = st.one_of(
+    st.tuples(st.sampled_from(SIZES), st.integers(max_value=0).map(str)),
+    st.tuples(st.sampled_from(["--hidden", "--embed"]), st.integers(2**61, 2**80).map(str)),  # past int64 bytes
+    st.tuples(st.sampled_from(["--batch-size", "--num-steps"]), st.integers(2**20, 2**80).map(str)),  # too short
+    st.tuples(st.sampled_from(SIZES + ["--seed", "--max-tokens"]), st.text(max_size=6).filter(_not_int)),
+    st.tuples(st.just("--lr"), st.one_of(st.floats(max_value=0), st.just(math.nan), st.just(math.inf)).map(repr)),
+    st.tuples(st.just("--dropout"), st.one_of(st.floats(max_value=-1e-9), st.floats(min_value=1),
+                                              st.just(math.nan)).map(repr)),
+    st.tuples(st.sampled_from(["--lr", "--clip", "--dropout"]), st.text(max_size=6).filter(_not_float)),
+    st.tuples(st.sampled_from(["--cell", "--optimizer", "--level", "--device"]),
+              st.text(max_size=6).filter(lambda t: t not in ("rnn", "gru", "lstm", "sgd", "adam", "adamw", "char",
+                                                            "word", "cpu", "auto") and not t.startswith("cpu:0"))),
+)
+
+
+@fixture_ok
+@given(bad_values)
+@example(("--hidden", str(2**64)))  # was exit 1: torch's "Overflow when unpacking long long"
+@example(("--embed", str(2**62)))  # was exit 1: "Storage size calculation overflowed"
+@example(("--hidden", str(2**61)))
+def test_a_bad_training_option_is_exit_2_with_one_line(runs, capsys, flag_value):
+    text, _, _, root = runs
+    flag, value = flag_value
+    _refused(["train", "lm", "--data", str(text), "--hidden", "4", "--batch-size", "2", "--num-steps", "4",
+              "--epochs", "1", "--out", str(root / "refused"), f"{flag}={value}"], capsys)
+    assert not (root / "refused" / "best.safetensors").exists()
+
+
+@fixture_ok
+@given(st.sampled_from([("generate", "--num-tokens"), ("translate", "--beam"), ("translate", "--batch-size"),
+                        ("translate", "--max-len")]), st.integers(2**63, 2**100))
+@example(("translate", "--beam"), 2**64)  # was exit 1: a ValueError from torch (repeat_interleave)
+@example(("translate", "--batch-size"), 2**64)  # was exit 1: islice's stop past sys.maxsize (now: all at once)
+@example(("generate", "--num-tokens"), 2**64)  # was exit 1: a TypeError from torch.empty
+def test_a_decoding_size_past_64_bits_is_exit_2_with_one_line_or_runs(runs, capsys, command_flag, size):
+    _, lm, nmt, _ = runs
+    command, flag = command_flag
+    argv = (["generate", "--checkpoint", str(lm), "--prefix", "the"] if command == "generate" else
+            ["translate", "--checkpoint", str(nmt), "go ."])
+    _refused(argv + [flag, str(size)], capsys, may_run=flag == "--batch-size")
