@@ -84,6 +84,8 @@ class Unreadable(str):
 def chunks(items, size: int):
     """Lists of `size` items of an iterator, the last one shorter; read as they are taken."""
     import itertools
+    import sys
 
+    size = min(size, sys.maxsize)  # (islice takes no more: --batch-size 2**64 is all of them at once)
     while chunk := list(itertools.islice(items, size)):
         yield chunk
