@@ -22,6 +22,7 @@ of at least `batch_size * num_steps + 1` tokens yields at least one batch per ep
 
 from __future__ import annotations
 
+import math
 import random as _random
 from typing import Iterator, Sequence
 
@@ -187,7 +188,8 @@ def _variable_windows(batched: torch.Tensor, bptt: int, rng, sd: float, min_len:
     i, n = 0, batched.shape[0]
     while i < n - 1:
         mean = bptt if rng.random() < 0.95 else bptt / 2
-        seq_len = int(min(max(min_len, round(rng.gauss(mean, sd))), max_len, n - 1 - i))
+        draw = rng.gauss(mean, sd)  # (past a float's range for an sd near 1e308 or inf: clipped below, not rounded)
+        seq_len = int(min(max(min_len, round(draw) if math.isfinite(draw) else draw), max_len, n - 1 - i))
         yield batched[i: i + seq_len], batched[i + 1: i + 1 + seq_len], seq_len
         i += seq_len
 
