@@ -190,10 +190,18 @@ def _size_overflow(exc: BaseException) -> bool:
         (isinstance(exc, RuntimeError) and "Storage size calculation overflowed" in text)
 
 
-def out_of_memory_message(exc: BaseException) -> str:
+# What each command that is not training can make smaller (training: the model's and the batches' sizes)
+_SMALLER = {"generate": "--num-samples, --num-tokens", "translate": "--batch-size, --beam, --max-len",
+            "evaluate": "--batch-size", "classify": "--batch-size", "forecast": "--steps"}
+
+
+def out_of_memory_message(exc: BaseException, command: str = "train") -> str:
     asked = re.search(r"tried to allocate ([0-9.]+ ?[A-Za-z]*)", str(exc))
     size = f" (one allocation of {asked.group(1)})" if asked else \
         " (a size past 2**63)" if _size_overflow(exc) else ""
+    if command in _SMALLER:
+        return (f"out of memory: `seqlab {command}` needs more memory than this machine has{size}; reduce "
+                f"{_SMALLER[command]}")
     return (f"out of memory: the run needs more memory than this machine has{size}; reduce the sizes "
             "(--hidden, --embed, --layers, --batch-size, --num-steps, ...); checkpoints already written are kept")
 
@@ -230,7 +238,8 @@ def _main(argv: list[str] | None) -> int:
         if reader_gone(exc):  # `seqlab generate ... | head`: what was read is what was wanted
             return 0
         if out_of_memory(exc):
-            print(f"seqlab: error: {'; '.join([out_of_memory_message(exc), *notes])}", file=sys.stderr)
+            print(f"seqlab: error: {'; '.join([out_of_memory_message(exc, args.command), *notes])}",
+                  file=sys.stderr)
             return 2
         traceback.print_exc()
         print("seqlab: unexpected failure (a bug; please report it with the traceback above)", file=sys.stderr)

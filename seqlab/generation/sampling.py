@@ -188,19 +188,21 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
         raise SeqlabError(f"the number of tokens to generate must be >= 0 (an integer), got {num_tokens!r}")
     if not (is_int(num_samples) and num_samples > 0):
         raise SeqlabError(f"the number of samples must be at least 1 (an integer), got {num_samples!r}")
-    rows = [r for r in _id_rows(prefixes) for _ in range(num_samples)]
-    if not rows or min(len(r) for r in rows) == 0:
+    base = _id_rows(prefixes)
+    if not base or min(len(r) for r in base) == 0:
         raise SeqlabError("a prefix is empty (or none was given): give each at least one token to start from")
     device = device_for(net, device)
-    N, m, longest = len(rows), min(map(len, rows)), max(map(len, rows))
+    N, m, longest = len(base) * num_samples, min(map(len, base)), max(map(len, base))
     if is_bidirectional(net):
         m = 1
     total = longest + num_tokens
-    ids = torch.zeros((N, total), dtype=torch.long)  # (N, total): prefix, then generated ids
-    for i, r in enumerate(rows):
+    ids = torch.zeros((len(base), total), dtype=torch.long)
+    for i, r in enumerate(base):
         ids[i, :len(r)] = torch.tensor(r)
-    ids = ids.to(device)
-    in_prefix = torch.tensor([len(r) for r in rows], device=device)  # row i reads its prefix while t < this
+    # (N, total): prefix, then generated ids; each prefix's samples together (repeated as tensors: a
+    # list of N rows was built first, and a huge --num-samples filled the memory before any refusal)
+    ids = ids.repeat_interleave(num_samples, dim=0).to(device)
+    in_prefix = torch.tensor([len(r) for r in base]).repeat_interleave(num_samples).to(device)  # row i: t < this
     sampled = temperature is not None or top_k is not None or top_p is not None
     uniforms = row_uniforms(len(prefixes), num_samples, total, seed, device) if sampled else None
     finite = torch.ones((), dtype=torch.bool, device=device)  # read once, at the end: no sync per step
@@ -218,7 +220,7 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
         raise SeqlabError("the model's output is not finite (NaN or inf logits): its weights have diverged or "
                           "the checkpoint is damaged; use the run's other checkpoint (best/last), or retrain with "
                           "a lower --lr")
-    return [row[:len(r) + num_tokens] for row, r in zip(ids.tolist(), rows)]
+    return [row[:n + num_tokens] for row, n in zip(ids.tolist(), in_prefix.tolist())]
 
 
 def row_uniforms(num_prefixes: int, num_samples: int, steps: int, seed: int | None, device) -> torch.Tensor:

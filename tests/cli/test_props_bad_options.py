@@ -108,3 +108,23 @@ def test_a_decoding_size_past_64_bits_is_exit_2_with_one_line_or_runs(runs, caps
     argv = (["generate", "--checkpoint", str(lm), "--prefix", "the"] if command == "generate" else
             ["translate", "--checkpoint", str(nmt), "go ."])
     _refused(argv + [flag, str(size)], capsys, may_run=flag == "--batch-size")
+
+
+@pytest.mark.parametrize("samples", [2**64, 2**100])
+def test_a_huge_num_samples_is_refused_before_any_list_of_rows_is_built(runs, capsys, samples):
+    # a Python list of --num-samples rows was built first: 2**64 filled the memory (6 GB and on) before torch
+    # could refuse; the rows are repeated as a tensor now, and the message names what generate can make smaller
+    _, lm, _, _ = runs
+    _refused(["generate", "--checkpoint", str(lm), "--prefix", "the", "--num-tokens", "3", "--temperature", "1",
+              "--num-samples", str(samples)], capsys)
+
+
+def test_out_of_memory_names_what_the_command_can_make_smaller():
+    from seqlab.cli import out_of_memory_message
+
+    exc = MemoryError()
+    assert out_of_memory_message(exc, "generate") == ("out of memory: `seqlab generate` needs more memory than this "
+                                                      "machine has; reduce --num-samples, --num-tokens")
+    assert "--beam" in out_of_memory_message(exc, "translate") and "checkpoint" not in out_of_memory_message(
+        exc, "translate")
+    assert out_of_memory_message(exc, "train").endswith("checkpoints already written are kept")
