@@ -10,7 +10,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int, is_int
 from seqlab.torch_compat import recorded_by_tracer, tracing
-from seqlab.training.common import check_model_input
+from seqlab.training.common import check_model_input, check_stack_fits
 
 
 def check_features(x, input_size: int) -> None:
@@ -68,6 +68,7 @@ class SequenceClassifier(nn.Module):
         check_positive_int("num_classes", num_classes)
         if hidden <= 0 or layers <= 0:
             raise SeqlabError(f"hidden and layers must be positive, got hidden={hidden}, layers={layers}")
+        check_stack_fits(layers, hidden)
         if not 0.0 <= dropout < 1.0:
             raise SeqlabError(f"dropout must be in [0, 1), got {dropout}")
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU}.get(cell)
@@ -111,6 +112,7 @@ class TextClassifier(nn.Module):
         if min(vocab_size, num_classes, embed, hidden, layers) <= 0:
             raise SeqlabError(f"vocab_size, num_classes, embed, hidden and layers must be positive, got "
                               f"{vocab_size}, {num_classes}, {embed}, {hidden}, {layers}")
+        check_stack_fits(layers, hidden)
         if not 0.0 <= dropout < 1.0:
             raise SeqlabError(f"dropout must be in [0, 1), got {dropout}")
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU}.get(cell)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
+from seqlab.training.common import check_stack_fits
 
 
 def check_windows(x, tau: int | None = None) -> None:
@@ -62,6 +63,7 @@ class RNNForecaster(nn.Module):
             raise SeqlabError(f"unknown recurrent cell {cell!r}: use gru or lstm")
         if hidden <= 0 or layers <= 0:
             raise SeqlabError(f"hidden and layers must be positive, got hidden={hidden}, layers={layers}")
+        check_stack_fits(layers, hidden)
         self.rnn = rnn(1, hidden, layers, batch_first=True)
         self.head = nn.Linear(hidden, 1)
 

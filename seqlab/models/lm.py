@@ -50,7 +50,7 @@ from seqlab.models.cells import ScratchCell
 from seqlab.models.lm_book import _UNSET, RNNModelScratch, _state_args  # noqa: F401 (RNNModelScratch: here too)
 from seqlab.models.lm_config import (ONE_HOT_LIMIT, ModelConfig, check_new_tying, check_tying,  # noqa: F401
                                       is_regularized, tied_last_layer)  # (ModelConfig, is_regularized: here too)
-from seqlab.training.common import check_count, check_model_input, check_state, check_targets
+from seqlab.training.common import check_count, check_model_input, check_stack_fits, check_state, check_targets
 from seqlab.models.fused_loss import output_losses
 from seqlab.models.recurrent import ScratchRNN, make_rnn_layer
 from seqlab.models.regularization import LockedDropout, WeightDrop, _check_p, embedding_dropout
@@ -285,6 +285,7 @@ def build_lm(config: ModelConfig, vocab_size: int, *, trained: bool = False) -> 
     check_count(vocab_size, "vocab_size")
     check_count(config.hidden, "hidden")
     check_count(config.layers, "layers")
+    check_stack_fits(config.layers, config.hidden)
     if not trained:
         check_new_tying(config)
     if config.init_range < 0:

@@ -23,7 +23,7 @@ from torch import nn
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.fused_loss import output_losses
 from seqlab.torch_compat import recorded_by_tracer
-from seqlab.training.common import check_targets, ids_readable_here, out_of_range_id
+from seqlab.training.common import check_stack_fits, check_targets, ids_readable_here, out_of_range_id
 
 ID_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
@@ -231,6 +231,7 @@ def build_seq2seq(src_vocab_size: int, tgt_vocab_size: int, *, embed: int, hidde
     check_positive_int("tgt_vocab_size", tgt_vocab_size)
     for name, value in (("embed", embed), ("hidden", hidden), ("layers", layers)):
         check_positive_int(f"--{name}", value)
+    check_stack_fits(layers, hidden)
     if not 0 <= dropout < 1:
         raise SeqlabError(f"--dropout must be in [0, 1), got {dropout}")
     encoder = Seq2SeqEncoder(src_vocab_size, embed, hidden, layers, dropout, bidirectional, pack)

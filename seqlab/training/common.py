@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Iterable
 
 import torch
@@ -146,6 +147,27 @@ def check_count(value, name: str) -> int:
     if isinstance(value, torch.Tensor) and recorded_by_tracer():
         return value
     return check_positive_int(name, value)
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, None where the OS does not say (Windows)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_stack_fits(layers: int, hidden: int) -> None:
+    """Refuse a recurrent stack that could not fit in this machine's memory, before it is built:
+    torch builds the layers one by one, so --layers 2**31 of a small size ran for hours before
+    running out. The bound is low on purpose (per layer: its hidden-to-hidden weights, one
+    gate's, and ~1 KB of module objects): a stack it refuses would not fit."""
+    memory = physical_memory()
+    need = layers * (4 * hidden * (hidden + 1) + 1024)
+    if memory is not None and need > memory:
+        raise SeqlabError(f"--layers {layers:,} of --hidden {hidden:,} would need more than {need / 2**30:,.0f} GiB "
+                          f"for the layers alone, past this machine's {memory / 2**30:,.0f} GiB of memory: reduce "
+                          "--layers (a few layers is usual) or --hidden")
 
 
 def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "token ids") -> None:

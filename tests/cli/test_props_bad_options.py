@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from seqlab.cli import main
+from seqlab.errors import SeqlabError
 
 TEXT = "the time traveller for so it will be convenient to speak of him\n" * 12
 PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("I lost.", "J'ai perdu."),
@@ -128,3 +129,20 @@ def test_out_of_memory_names_what_the_command_can_make_smaller():
     assert "--beam" in out_of_memory_message(exc, "translate") and "checkpoint" not in out_of_memory_message(
         exc, "translate")
     assert out_of_memory_message(exc, "train").endswith("checkpoints already written are kept")
+
+
+def test_a_stack_of_layers_past_the_memory_is_refused_before_it_is_built(runs, capsys, monkeypatch):
+    # torch builds a stack one layer at a time: --layers 2**31 of --hidden 4 ran for hours before running out
+    from seqlab.training import common
+
+    text, _, _, root = runs
+    monkeypatch.setattr(common, "physical_memory", lambda: 2**30)  # a 1 GiB machine, whatever this one has
+    _refused(["train", "lm", "--data", str(text), "--hidden", "4", "--layers", str(2**31), "--epochs", "1",
+              "--out", str(root / "deep")], capsys)
+    # the bound: 4 bytes * hidden * (hidden + 1) + 1 KB per layer; below it the stack is built
+    common.check_stack_fits(2, 8000)  # 2 * (4 * 8000 * 8001 + 1024) bytes: 0.48 GiB
+    with pytest.raises(SeqlabError, match=r"--layers 5 of --hidden 8,000 would need more than 1 GiB for the "
+                                          r"layers alone, past this machine's 1 GiB of memory: reduce --layers"):
+        common.check_stack_fits(5, 8000)  # 1.19 GiB
+    monkeypatch.setattr(common, "physical_memory", lambda: None)  # (Windows: not known, nothing refused)
+    common.check_stack_fits(5, 8000)
