@@ -24,10 +24,18 @@ from seqlab.training.guard import TrainingInterrupted
 TASK_MODULES = ("stats", "lm", "translate", "forecast", "classify")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its usage errors one line (SPEC: exit 2 with a one-line message), not the
+    whole usage text (31 lines for `train lm`) before it; sub-parsers are of this class too."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from seqlab.config import user_path
 
-    parser = argparse.ArgumentParser(prog="seqlab", description="Recurrent sequence models.")
+    parser = _Parser(prog="seqlab", description="Recurrent sequence models.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser("train", help="train a model").add_subparsers(
         dest="task", required=True, metavar="TASK")

@@ -40,7 +40,7 @@ def _refused(argv, capsys, may_run: bool = False):
     capsys.readouterr()
     try:
         code = main(argv)
-    except SystemExit as stop:  # argparse's usage error: its usage line, then the error
+    except SystemExit as stop:  # argparse's usage error: one line
         code = stop.code
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()

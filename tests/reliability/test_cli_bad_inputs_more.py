@@ -235,3 +235,18 @@ def test_train_translate_refuses_a_negative_bleu_every(root, capsys):
 
 def test_an_empty_checkpoint_path_is_refused_not_read_as_the_current_folder(capsys):
     expect_bad_input(["evaluate", "--checkpoint", ""], "the checkpoint path is empty", capsys)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "lm", "--lr"], "seqlab train lm: error: argument --lr: expected one argument (see `seqlab train lm "
+                              "--help`)"),
+    (["trian"], "seqlab: error: argument COMMAND: invalid choice: 'trian'"),
+    (["generate", "--num-tokens", "3"], "seqlab generate: error: the following arguments are required: "
+                                        "--checkpoint"),
+])
+def test_a_usage_error_is_one_line_not_the_usage_text(argv, message, capsys):
+    # SPEC 12: exit 2 with a one-line message (argparse printed the whole usage first: 31 lines for train lm)
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and err.startswith(message), err
