@@ -218,10 +218,22 @@ def from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
     components = {p[0] for p, _ in table.values() if p}
     sections = {p[:i] for p, _ in table.values() for i in range(1, len(p) + 1)}  # ("inner",), ("inner", "model")
 
-    def take(key: str, value: Any) -> None:
+    given: dict[str, tuple[str, ...] | None] = {}  # each key's section as given (None: at the top)
+
+    def name(path: tuple[str, ...] | None) -> str:
+        return "at the top" if not path else f"in [{'.'.join(path)}]"
+
+    def take(key: str, value: Any, path: tuple[str, ...] | None = None) -> None:
         if key not in table:
             known = ", ".join(sorted(table))
             raise SeqlabError(f"unknown key {key!r} in {where}; known keys: {known}")
+        if path is not None and path != table[key][0]:  # (a leaf name is unique: where it belongs is known)
+            raise SeqlabError(f"config key {key!r} stands {name(path)} in {where}, but belongs {name(table[key][0])}: "
+                              "move it there (or write it at the top, outside any section)")
+        if key in given:  # (the later one won, silently)
+            raise SeqlabError(f"config key {key!r} is given twice in {where} ({name(given[key])} and {name(path)}): "
+                              "keep one")
+        given[key] = path
         flat[key] = coerce(key, table[key][1], value)
 
     def section(path: tuple[str, ...], values: dict) -> None:
@@ -229,7 +241,7 @@ def from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
             if isinstance(sub_value, dict) and path + (sub_key,) in sections:
                 section(path + (sub_key,), sub_value)
             else:
-                take(sub_key, sub_value)
+                take(sub_key, sub_value, path)
 
     for key, value in data.items():
         if isinstance(value, dict) and key in components:

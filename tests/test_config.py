@@ -60,6 +60,22 @@ def test_unknown_key_and_wrong_type_are_named(tmp_path):
         parse(["--config", str(tmp_path / "missing.toml")])
 
 
+def test_a_key_in_another_section_or_given_twice_is_named():
+    # a leaf name is unique, so either was applied silently: [model] lr = 2 set the training rate, and of
+    # hidden = 3 at the top and [model] hidden = 5 the later won
+    with pytest.raises(SeqlabError, match=r"config key 'lr' stands in \[model\] in config, but belongs at the top: "
+                                          r"move it there"):
+        from_dict(Task, {"model": {"lr": 2.0}})
+    with pytest.raises(SeqlabError, match=r"config key 'seed' stands in \[model\] in config, but belongs in \[run\]"):
+        from_dict(Task, {"model": {"seed": 3}})
+    with pytest.raises(SeqlabError, match=r"config key 'hidden' is given twice in config \(at the top and in "
+                                          r"\[model\]\): keep one"):
+        from_dict(Task, {"hidden": 3, "model": {"hidden": 5}})
+    # at the top, any key; in its own section, as before
+    assert from_dict(Task, {"hidden": 3, "seed": 4, "model": {"cell": "gru"}, "run": {"out": "o"}}) == replace(
+        Task(), hidden=3, seed=4, cell="gru", out="o")
+
+
 def test_bad_flag_value_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         parse(["--hidden", "many"])
