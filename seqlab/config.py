@@ -211,8 +211,10 @@ def coerce(name: str, tp: Any, value: Any, *, from_text: bool = False) -> Any:
     raise TypeError(f"unsupported config type {tp!r} for {name!r}")
 
 
-def from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
-    """Build `cls` from plain data: flat leaf keys, or nested sections per component."""
+def from_dict(cls: type, data: dict, *, where: str = "config", any_section: bool = False) -> Any:
+    """Build `cls` from plain data: flat leaf keys, or nested sections per component, each key in its
+    own; `any_section`: a key in another component's section is read too (a checkpoint's config,
+    written by a seqlab whose components may have grouped the settings otherwise)."""
     table = leaves(cls)
     flat: dict[str, Any] = {}
     components = {p[0] for p, _ in table.values() if p}
@@ -227,7 +229,7 @@ def from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
         if key not in table:
             known = ", ".join(sorted(table))
             raise SeqlabError(f"unknown key {key!r} in {where}; known keys: {known}")
-        if path is not None and path != table[key][0]:  # (a leaf name is unique: where it belongs is known)
+        if path is not None and path != table[key][0] and not any_section:  # (a leaf name is unique)
             raise SeqlabError(f"config key {key!r} stands {name(path)} in {where}, but belongs {name(table[key][0])}: "
                               "move it there (or write it at the top, outside any section)")
         if key in given:  # (the later one won, silently)

@@ -71,6 +71,8 @@ def test_a_key_in_another_section_or_given_twice_is_named():
     with pytest.raises(SeqlabError, match=r"config key 'hidden' is given twice in config \(at the top and in "
                                           r"\[model\]\): keep one"):
         from_dict(Task, {"hidden": 3, "model": {"hidden": 5}})
+    # a checkpoint's config (written by a seqlab that may have grouped the settings otherwise) is read as before
+    assert from_dict(Task, {"model": {"lr": 2.0}}, any_section=True).lr == 2.0
     # at the top, any key; in its own section, as before
     assert from_dict(Task, {"hidden": 3, "seed": 4, "model": {"cell": "gru"}, "run": {"out": "o"}}) == replace(
         Task(), hidden=3, seed=4, cell="gru", out="o")

@@ -309,7 +309,7 @@ def task_config(ckpt: Checkpoint, cls: type, task: str) -> Any:
     expect_task(ckpt, task)
     _check_meta(ckpt, MODEL_META[task])
     try:
-        cfg = from_dict(cls, ckpt.meta["config"], where="its config")
+        cfg = from_dict(cls, ckpt.meta["config"], where="its config", any_section=True)
     except SeqlabError as exc:
         raise bad_checkpoint(ckpt, str(exc)) from None
     ckpt.meta["config"] = dataclasses.asdict(cfg)
