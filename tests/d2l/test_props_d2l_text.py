@@ -3,7 +3,8 @@ book's own code, written out here from d2l 0.17.6 with SPEC §13's fix (the sequ
 [0, num_steps - 1]): seq_data_iter_random gives the book's batches from one seed; seq_data_iter_sequential
 gives the book's batches for the offset it draws, each row of a batch continuing that row of the batch
 before; every Y is X shifted by one token of the corpus; any corpus of batch_size * num_steps + 1 tokens
-gives a batch. Also truncate_pad, tokenize and the book's sentence bleu (never a ZeroDivisionError, §13)."""
+gives a batch. Also truncate_pad, tokenize, the book's sentence bleu (never a ZeroDivisionError, §13) and
+load_corpus_time_machine (the book's loop over the characters, cut at max_tokens)."""
 
 import random
 
@@ -144,3 +145,22 @@ def test_book_bleu_is_in_0_1_and_1_on_itself_when_long_enough(pred, label, k):
     if len(pred.split(" ")) < k or pred == "":
         assert score == 0.0
     assert d2l.bleu(label, label, k) == (1.0 if label != "" and len(label.split(" ")) >= k else 0.0)
+
+
+@pytest.fixture(scope="module")
+def time_machine():
+    lines = d2l.read_time_machine()
+    corpus, vocab = d2l.load_corpus_time_machine()
+    return lines, corpus, vocab
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.one_of(st.integers(-3, 0), st.integers(1, 200), st.integers(170_000, 200_000)))
+def test_the_time_machine_corpus_is_the_books_loop_over_its_characters(time_machine, max_tokens):
+    lines, full, vocab = time_machine
+    want = [vocab[token] for line in d2l.tokenize(lines, "char") for token in line]  # the book's 8.2.5
+    if max_tokens > 0:
+        want = want[:max_tokens]
+    corpus, vocab2 = d2l.load_corpus_time_machine(max_tokens)
+    assert corpus == want and vocab2.idx_to_token == vocab.idx_to_token
+    assert vocab.to_tokens(corpus[:50]) == [c for line in lines for c in line][:min(50, len(corpus))]
