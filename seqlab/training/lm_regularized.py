@@ -143,7 +143,18 @@ def check_new_run(cfg) -> None:
 
 
 def check_options(tc) -> None:
-    """Refuse combinations that cannot work, with what to change."""
+    """Refuse combinations that cannot work, with what to change; a value out of its range whether
+    or not its option is in use (--min-lr-ratio nan under --schedule plateau was kept, and would be
+    used by a --resume that changes the schedule)."""
+    if not 0 <= tc.min_lr_ratio <= 1:
+        raise SeqlabError(f"--min-lr-ratio must be in [0, 1] (the cosine schedule's last lr over --lr), got "
+                          f"{tc.min_lr_ratio}")
+    if tc.decay_start < 0:
+        raise SeqlabError(f"--decay-start must be >= 0 (epochs at the full lr before --schedule step decays it), "
+                          f"got {tc.decay_start}")
+    if tc.nonmono < 1:
+        raise SeqlabError(f"--nonmono must be >= 1 (checks without improvement before nt-asgd averages), got "
+                          f"{tc.nonmono}")
     if not tc.bptt_sd >= 0:
         raise SeqlabError(f"--bptt-sd must be >= 0 (the spread of variable BPTT lengths), got {tc.bptt_sd}")
     if not (tc.ar_alpha >= 0 and tc.tar_beta >= 0):

@@ -93,6 +93,12 @@ CLI_CASES = [
     ("NaN learning rate", LM + ["--data", "{tiny}", "--lr", "nan"], "learning rate must be a finite number"),
     ("infinite learning rate", LM + ["--data", "{tiny}", "--lr", "inf"], "learning rate must be a finite number"),
     ("NaN clip", LM + ["--data", "{tiny}", "--clip", "nan"], "clip must be > 0"),
+    # out of range whether or not their schedule/optimizer is the run's (they were kept silently)
+    ("NaN min lr ratio under plateau", LM + ["--data", "{tiny}", "--schedule", "plateau", "--min-lr-ratio", "nan"],
+     "--min-lr-ratio must be in [0, 1]"),
+    ("negative decay start without step", LM + ["--data", "{tiny}", "--decay-start", "-1"],
+     "--decay-start must be >= 0"),
+    ("zero nonmono without nt-asgd", LM + ["--data", "{tiny}", "--nonmono", "0"], "--nonmono must be >= 1"),
     ("negative weight decay", LM + ["--data", "{tiny}", "--weight-decay", "-1"], "weight_decay must be a finite"),
     ("NaN weight decay (adam)", LM + ["--data", "{tiny}", "--optimizer", "adam", "--weight-decay", "nan"],
      "weight_decay must be a finite"),
