@@ -452,7 +452,7 @@ def test_a_cosine_run_stopped_early_is_told_how_to_keep_its_schedule():
 
 
 @pytest.mark.parametrize("change, message", [({"lr_decay": 1.0}, "need lr_decay < 1"),
-                                             ({"decay_start": -1}, "decay_start >= 0"),
+                                             ({"decay_start": -1}, "--decay-start must be >= 0"),
                                              ({"optimizer": "nt-asgd"}, "use --schedule none")])
 def test_step_schedule_refuses_settings_that_cannot_decay(tmp_path, change, message):
     tc = TrainConfig(batch_size=4, num_steps=10, epochs=2, schedule="step", lr_decay=0.5, decay_start=1)
