@@ -133,19 +133,11 @@ def check_new_run(cfg) -> None:
     ignored then): such a run can still be evaluated, generated from and resumed."""
     if cfg.model.nonlinearity != "tanh" and cfg.model.cell != "rnn":  # GRU/LSTM gates have fixed activations
         raise SeqlabError(f"--nonlinearity {cfg.model.nonlinearity} applies to --cell rnn only, not {cfg.model.cell}")
-    if cfg.train.warmup_steps < 0:
-        raise SeqlabError(f"need warmup_steps >= 0, got {cfg.train.warmup_steps}")
-    check_new_tying(cfg.model)  # (build_lm applies it too, to a new model of the library's)
-    max_tokens = cfg.data.max_tokens
-    if max_tokens is not None and max_tokens < -1:  # (-1 is the documented "all of them")
-        raise SeqlabError(f"--max-tokens {max_tokens}: give a positive number of training tokens to keep, "
-                          "or -1 (or none) for all of them")
-
-
-def check_options(tc) -> None:
-    """Refuse combinations that cannot work, with what to change; a value out of its range whether
-    or not its option is in use (--min-lr-ratio nan under --schedule plateau was kept, and would be
-    used by a --resume that changes the schedule)."""
+    tc = cfg.train
+    if tc.warmup_steps < 0:
+        raise SeqlabError(f"need warmup_steps >= 0, got {tc.warmup_steps}")
+    # out of range whether or not the run's schedule/optimizer uses them (they were kept silently; a run
+    # holding one still resumes: neither they nor --schedule/--optimizer change on --resume)
     if not 0 <= tc.min_lr_ratio <= 1:
         raise SeqlabError(f"--min-lr-ratio must be in [0, 1] (the cosine schedule's last lr over --lr), got "
                           f"{tc.min_lr_ratio}")
@@ -155,6 +147,15 @@ def check_options(tc) -> None:
     if tc.nonmono < 1:
         raise SeqlabError(f"--nonmono must be >= 1 (checks without improvement before nt-asgd averages), got "
                           f"{tc.nonmono}")
+    check_new_tying(cfg.model)  # (build_lm applies it too, to a new model of the library's)
+    max_tokens = cfg.data.max_tokens
+    if max_tokens is not None and max_tokens < -1:  # (-1 is the documented "all of them")
+        raise SeqlabError(f"--max-tokens {max_tokens}: give a positive number of training tokens to keep, "
+                          "or -1 (or none) for all of them")
+
+
+def check_options(tc) -> None:
+    """Refuse combinations that cannot work, with what to change."""
     if not tc.bptt_sd >= 0:
         raise SeqlabError(f"--bptt-sd must be >= 0 (the spread of variable BPTT lengths), got {tc.bptt_sd}")
     if not (tc.ar_alpha >= 0 and tc.tar_beta >= 0):

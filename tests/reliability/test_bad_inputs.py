@@ -371,3 +371,25 @@ def test_resume_checkpoint_needs_last_of_the_task_with_its_optimiser(tmp_path):
         resume_checkpoint(tmp_path, "forecast")
     save_checkpoint(tmp_path / "best.safetensors", model={"w": torch.zeros(2)}, meta={"task": "lm", "epoch": 2})
     assert resume_checkpoint(tmp_path, "lm").meta["epoch"] == 3  # last, never best
+
+
+def test_a_run_holding_an_out_of_range_unused_option_still_resumes(tmp_path, capsys):
+    # runs trained before the range checks could hold --min-lr-ratio 2 or --decay-start -3 under another schedule;
+    # neither they nor the schedule change on --resume, so refusing them there would strand the run
+    from checkpoint_edit import edit_meta  # tests/reliability, on the test path
+
+    from seqlab.cli import main
+
+    text = tmp_path / "t.txt"
+    text.write_text("the time traveller for so it will be convenient to speak of him\n" * 8)
+    argv = ["train", "lm", "--data", str(text), "--level", "char", "--hidden", "8", "--batch-size", "4",
+            "--num-steps", "5", "--schedule", "plateau", "--device", "cpu", "--out", str(tmp_path / "run")]
+    assert main(argv + ["--epochs", "1"]) == 0
+    for name in ("best.safetensors", "last.safetensors"):
+        edit_meta(tmp_path / "run" / name,
+                  lambda meta: meta["config"]["train"].update(min_lr_ratio=2.0, decay_start=-3, nonmono=0))
+    capsys.readouterr()
+    held = ["--min-lr-ratio", "2", "--decay-start", "-3", "--nonmono", "0"]  # the run's own (resume asks for them)
+    assert main(argv + held + ["--epochs", "2", "--resume"]) == 0, capsys.readouterr().err
+    # a new run is refused them
+    assert main(argv[:-1] + [str(tmp_path / "new"), "--epochs", "1", "--min-lr-ratio", "2"]) == 2
