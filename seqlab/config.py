@@ -193,7 +193,8 @@ def coerce(name: str, tp: Any, value: Any, *, from_text: bool = False) -> Any:
             try:
                 return float(value)
             except OverflowError:  # an int past a float's range (a TOML lr = 1 and 400 zeros)
-                raise bad from None
+                raise SeqlabError(f"config key {name!r}: an integer of {len(str(abs(value)))} digits is past a "
+                                  "float's range (about 1.8e308)") from None
         if from_text:
             try:
                 return float(str(value))
@@ -242,6 +243,10 @@ def from_dict(cls: type, data: dict, *, where: str = "config", any_section: bool
         for sub_key, sub_value in values.items():  # (a table that is no component, [train.x] or lr = {...}: refused)
             if isinstance(sub_value, dict) and path + (sub_key,) in sections:
                 section(path + (sub_key,), sub_value)
+            elif isinstance(sub_value, dict) and sub_key not in table:  # ([model.train], [train.x])
+                inner = sorted(".".join(p) for p in sections if len(p) > 1)
+                raise SeqlabError(f"{where} has a section [{'.'.join(path + (sub_key,))}], which these settings do "
+                                  f"not have (sections: {', '.join(sorted(components) + inner)})")
             else:
                 take(sub_key, sub_value, path)
 

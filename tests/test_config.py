@@ -71,6 +71,12 @@ def test_a_key_in_another_section_or_given_twice_is_named():
     with pytest.raises(SeqlabError, match=r"config key 'hidden' is given twice in config \(at the top and in "
                                           r"\[model\]\): keep one"):
         from_dict(Task, {"hidden": 3, "model": {"hidden": 5}})
+    # a table that is no section is named as one; an int past a float's range says so
+    with pytest.raises(SeqlabError, match=r"config has a section \[model.run\], which these settings do not have "
+                                          r"\(sections: model, run\)"):
+        from_dict(Task, {"model": {"run": {"seed": 1}}})
+    with pytest.raises(SeqlabError, match=r"config key 'lr': an integer of 401 digits is past a float's range"):
+        from_dict(Task, {"lr": 10**400})
     # a checkpoint's config (written by a seqlab that may have grouped the settings otherwise) is read as before
     assert from_dict(Task, {"model": {"lr": 2.0}}, any_section=True).lr == 2.0
     # at the top, any key; in its own section, as before

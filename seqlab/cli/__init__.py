@@ -195,12 +195,14 @@ def _size_overflow(exc: BaseException) -> bool:
     --beam 2**64): a size past int64 (a TypeError or ValueError), or its bytes (a RuntimeError)."""
     text = str(exc)
     return (isinstance(exc, (TypeError, ValueError)) and "Overflow when unpacking long" in text) or \
-        (isinstance(exc, RuntimeError) and "Storage size calculation overflowed" in text)
+        (isinstance(exc, RuntimeError) and "Storage size calculation overflowed" in text) or \
+        (isinstance(exc, OverflowError) and "too big to convert" in text)  # (numpy: --length 2**64)
 
 
 # What each command that is not training can make smaller (training: the model's and the batches' sizes)
 _SMALLER = {"generate": "--num-samples, --num-tokens", "translate": "--batch-size, --beam, --max-len",
-            "evaluate": "--batch-size", "classify": "--batch-size", "forecast": "--steps"}
+            "evaluate": "--batch-size", "classify": "--batch-size", "forecast": "--steps",
+            "stats": "the text (a part of the file, or --level char on a file of few lines)"}
 
 
 def out_of_memory_message(exc: BaseException, command: str = "train") -> str:

@@ -211,7 +211,8 @@ class DateIndex:
                 zones = ((start, start), (last, last))  # (older runs kept the last offset only: between, the first)
             if "months" in step:
                 day = step.get("day", 0)  # (older runs: no key)
-                if not isinstance(day, int) or not (day == 0 or start.day < day <= 31):
+                if not isinstance(day, int) or not (day == 0 or (not step["month_end"] and _is_month_end(start)
+                                                                  and start.day < day <= 31)):
                     raise ValueError
                 index = cls(str(meta["column"]), start, length, months=int(step["months"]),
                             month_end=bool(step["month_end"]), date_only=bool(meta["date_only"]),

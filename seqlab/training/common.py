@@ -163,7 +163,7 @@ def check_stack_fits(layers: int, hidden: int) -> None:
     running out. The bound is low on purpose (per layer: its hidden-to-hidden weights, one
     gate's, and ~1 KB of module objects): a stack it refuses would not fit."""
     memory = physical_memory()
-    need = layers * (4 * hidden * (hidden + 1) + 1024)
+    need = int(layers) * (4 * int(hidden) * (int(hidden) + 1) + 1024)  # (Python ints: numpy's would wrap)
     if memory is not None and need > memory:
         raise SeqlabError(f"--layers {layers:,} of --hidden {hidden:,} would need more than {need / 2**30:,.0f} GiB "
                           f"for the layers alone, past this machine's {memory / 2**30:,.0f} GiB of memory: reduce "

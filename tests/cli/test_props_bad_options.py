@@ -146,3 +146,9 @@ def test_a_stack_of_layers_past_the_memory_is_refused_before_it_is_built(runs, c
         common.check_stack_fits(5, 8000)  # 1.19 GiB
     monkeypatch.setattr(common, "physical_memory", lambda: None)  # (Windows: not known, nothing refused)
     common.check_stack_fits(5, 8000)
+
+
+def test_a_series_length_past_64_bits_is_exit_2(runs, capsys):
+    # numpy's OverflowError "int too big to convert" was a traceback and exit 1
+    _, _, _, root = runs
+    _refused(["train", "forecast", "--length", str(2**64), "--epochs", "1", "--out", str(root / "long")], capsys)

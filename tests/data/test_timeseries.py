@@ -371,7 +371,15 @@ def test_a_monthly_series_from_a_clamped_day_keeps_its_day_in_a_checkpoint_and_a
     _, dates = load_csv_series(_dated(tmp_path, ["2023-02-28", "2023-03-30", "2023-04-30"]), "v", "date")
     meta = dates.to_meta()
     assert meta["step"]["day"] == 30 and DateIndex.from_meta(meta).iso(3) == "2023-05-30"
-    for bad in (28, "30", 32):  # 28: the start's own day is written as no key
+    # 28: the start's own day is written as no key; a day on a month-end index, or from an unclamped start
+    for step in (dict(meta["step"], day=28), dict(meta["step"], day="30"), dict(meta["step"], day=32),
+                 dict(meta["step"], month_end=True)):
+        with pytest.raises(SeqlabError, match="are not a start, a step and a last date that agree"):
+            DateIndex.from_meta(dict(meta, step=step, length=1, last="2023-02-28"))
+    mid = dict(meta, start="2023-03-15", last="2023-03-15", length=1, step=dict(meta["step"], day=20))
+    with pytest.raises(SeqlabError, match="are not a start, a step and a last date that agree"):
+        DateIndex.from_meta(mid)
+    for bad in (28, "30", 32):
         with pytest.raises(SeqlabError, match="are not a start, a step and a last date that agree"):
             DateIndex.from_meta(dict(meta, step=dict(meta["step"], day=bad)))
     assert "day" not in load_csv_series(_dated(tmp_path, ["2023-01-30", "2023-02-28"]), "v", "date")[1].to_meta()["step"]
