@@ -246,21 +246,21 @@ class DateIndex:
         (a holiday) is a gap; with `grid`, business days exactly when the run's are. Without `gaps`, a
         gap is refused as --fill would count it, and a series --fill could not read either as --fill
         refuses it."""
+        times = cls._timestamps(cells, column, where, hint)  # (parsed once: a refusal reads them up to twice more)
         try:
-            return cls._read_cells(cells, column, where, hint, gaps=gaps, grid=grid)
+            return cls._read_cells(cells, times, column, where, hint, gaps=gaps, grid=grid)
         except UnevenDates as exc:
             if gaps or exc.missing is None:
                 raise
             # --fill's grid may be finer than the usual step (the smallest difference when it divides the
             # others), and business days where the usual step is not a day: the gap is counted on it
-            filled, _ = cls._read_cells(cells, column, where, hint, gaps=True, grid=grid)  # (raises: uneven)
-            cls._read_cells(cells, column, where, hint, gaps=False, grid=filled)  # (raises: the first gap)
+            filled, _ = cls._read_cells(cells, times, column, where, hint, gaps=True, grid=grid)  # (raises: uneven)
+            cls._read_cells(cells, times, column, where, hint, gaps=False, grid=filled)  # (raises: the first gap)
             raise
 
     @classmethod
-    def _read_cells(cls, cells: list[tuple[int, str]], column: str, where: str, hint: str, *,
-                    gaps: bool, grid: DateIndex | None) -> tuple[DateIndex, list[int]]:
-        """`read_cells`, each refusal the first thing found wrong."""
+    def _timestamps(cls, cells: list[tuple[int, str]], column: str, where: str, hint: str) -> list[datetime]:
+        """Each cell's timestamp, strictly increasing; else a SeqlabError naming the line."""
         head = f"{where}, column {column!r}"
         times = []
         for line, cell in cells:
@@ -290,6 +290,13 @@ class DateIndex:
             raise SeqlabError(f"{head}: line {line1} ({cell1}) comes before line {line0} ({cell0}): the "
                               "timestamps must be strictly increasing; sort the file by its dates, oldest "
                               "first")
+        return times
+
+    @classmethod
+    def _read_cells(cls, cells: list[tuple[int, str]], times: list[datetime], column: str, where: str, hint: str, *,
+                    gaps: bool, grid: DateIndex | None) -> tuple[DateIndex, list[int]]:
+        """`read_cells` of the cells' `times` (`_timestamps`), each refusal the first thing found wrong."""
+        head = f"{where}, column {column!r}"
         date_only = all(_is_date_only(c) for _, c in cells)
         month_only = all(_YEAR_MONTH.fullmatch(c.strip()) for _, c in cells)
         if month_only:
