@@ -152,5 +152,7 @@ def test_an_unknown_key_or_table_is_refused_naming_it(key, part, as_table):
             with pytest.raises(SeqlabError, match="section"):
                 from_dict(LMConfig, doc)
             continue
-        with pytest.raises(SeqlabError, match=re.escape(f"unknown key {key!r}")):
+        # a table in a section is named as a section that is not one ([train.bogus]); a value, as an unknown key
+        named = f"has a section [{part}.{key}], which these settings do not have" if as_table else f"unknown key {key!r}"
+        with pytest.raises(SeqlabError, match=re.escape(named)):
             from_dict(LMConfig, doc)
