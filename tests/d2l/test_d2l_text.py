@@ -8,6 +8,8 @@ import torch
 
 from seqlab import d2l
 
+from book_sampling import book_seq_data_iter_random  # tests/d2l, on the test path
+
 
 def test_book_text_pipeline():
     lines = d2l.read_time_machine()
@@ -51,23 +53,6 @@ def test_load_data_time_machine_uses_the_books_sampler_and_10000_tokens():
         want = list(sampler(full[:10000], 4, 5))
         assert len(got) == len(want)
         assert all(torch.equal(X, X2) and torch.equal(Y, Y2) for (X, Y), (X2, Y2) in zip(got, want))
-
-
-def book_seq_data_iter_random(corpus, batch_size, num_steps):  # d2l 0.17.6 (8.3), verbatim: its d2l.tensor
-    corpus = corpus[random.randint(0, num_steps - 1):]
-    num_subseqs = (len(corpus) - 1) // num_steps
-    initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
-    random.shuffle(initial_indices)
-
-    def data(pos):
-        return corpus[pos: pos + num_steps]
-
-    num_batches = num_subseqs // batch_size
-    for i in range(0, batch_size * num_batches, batch_size):
-        initial_indices_per_batch = initial_indices[i: i + batch_size]
-        X = [data(j) for j in initial_indices_per_batch]
-        Y = [data(j + 1) for j in initial_indices_per_batch]
-        yield d2l.tensor(X), d2l.tensor(Y)
 
 
 @pytest.mark.parametrize("n,batch_size,num_steps,seed", [(35, 2, 5, 0), (35, 2, 5, 3), (1000, 7, 9, 1),

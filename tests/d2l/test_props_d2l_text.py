@@ -15,24 +15,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from seqlab import d2l
+
+from book_sampling import book_seq_data_iter_random  # tests/d2l, on the test path
 from seqlab.errors import SeqlabError
-
-
-def book_random(corpus, batch_size, num_steps):  # d2l 0.17.6, 8.3.4.1
-    corpus = corpus[random.randint(0, num_steps - 1):]
-    num_subseqs = (len(corpus) - 1) // num_steps
-    initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
-    random.shuffle(initial_indices)
-
-    def data(pos):
-        return corpus[pos: pos + num_steps]
-
-    num_batches = num_subseqs // batch_size
-    for i in range(0, batch_size * num_batches, batch_size):
-        initial_indices_per_batch = initial_indices[i: i + batch_size]
-        X = [data(j) for j in initial_indices_per_batch]
-        Y = [data(j + 1) for j in initial_indices_per_batch]
-        yield torch.tensor(X), torch.tensor(Y)
 
 
 def book_sequential(corpus, batch_size, num_steps, offset):  # d2l 0.17.6, 8.3.4.2, the offset given
@@ -74,7 +59,7 @@ def test_random_sampling_is_the_books_and_y_is_x_shifted(shape, seed, kind, base
     assert got, "a corpus of batch_size * num_steps + 1 tokens gives a batch"
     if n - 1 - batch_size * num_steps >= num_steps - 1:  # (shorter: the offset is capped, the book's gives none)
         random.seed(seed)
-        same(got, book_random(tokens, batch_size, num_steps))
+        same(got, book_seq_data_iter_random(tokens, batch_size, num_steps))
     starts = [int(x[0]) for X, Y in got for x in X]
     for X, Y in got:
         assert X.shape == Y.shape == (batch_size, num_steps) and X.dtype == torch.int64
