@@ -36,7 +36,7 @@ def _state_args(first, device, batch_size):
 def _as_size(value):
     """The batch size given after a device: an integer (Python, numpy, a one-element tensor)."""
     try:
-        if not isinstance(value, (bool, float, str, torch.device)):
+        if not isinstance(value, bool):  # (operator.index refuses a float, a str, a device; a bool it takes)
             return operator.index(value)
     except TypeError:
         pass
