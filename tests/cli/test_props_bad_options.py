@@ -52,20 +52,15 @@ def _refused(argv, capsys, may_run: bool = False):
     assert sum(": error: " in line for line in lines) == 1, lines
 
 
-def _not_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return True
-    return False
-
-
-def _not_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return True
-    return False
+def _unreadable_as(parse):
+    """Whether a text is no value `parse` (int, float) reads: text where a number belongs."""
+    def unreadable(text: str) -> bool:
+        try:
+            parse(text)
+        except ValueError:
+            return True
+        return False
+    return unreadable
 
 
 SIZES = ["--hidden", "--embed", "--batch-size", "--num-steps", "--epochs", "--eval-batch-size"]
@@ -73,11 +68,11 @@ bad_values = st.one_of(
     st.tuples(st.sampled_from(SIZES), st.integers(max_value=0).map(str)),
     st.tuples(st.sampled_from(["--hidden", "--embed"]), st.integers(2**61, 2**80).map(str)),  # past int64 bytes
     st.tuples(st.sampled_from(["--batch-size", "--num-steps"]), st.integers(2**20, 2**80).map(str)),  # too short
-    st.tuples(st.sampled_from(SIZES + ["--seed", "--max-tokens"]), st.text(max_size=6).filter(_not_int)),
+    st.tuples(st.sampled_from(SIZES + ["--seed", "--max-tokens"]), st.text(max_size=6).filter(_unreadable_as(int))),
     st.tuples(st.just("--lr"), st.one_of(st.floats(max_value=0), st.just(math.nan), st.just(math.inf)).map(repr)),
     st.tuples(st.just("--dropout"), st.one_of(st.floats(max_value=-1e-9), st.floats(min_value=1),
                                               st.just(math.nan)).map(repr)),
-    st.tuples(st.sampled_from(["--lr", "--clip", "--dropout"]), st.text(max_size=6).filter(_not_float)),
+    st.tuples(st.sampled_from(["--lr", "--clip", "--dropout"]), st.text(max_size=6).filter(_unreadable_as(float))),
     st.tuples(st.sampled_from(["--cell", "--optimizer", "--level", "--device"]),
               st.text(max_size=6).filter(lambda t: t not in ("rnn", "gru", "lstm", "sgd", "adam", "adamw", "char",
                                                             "word", "cpu", "auto") and not t.startswith("cpu:0"))),
