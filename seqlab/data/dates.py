@@ -7,20 +7,20 @@ weekends skipped: pandas' freq "B") — and refuses anything else, naming the
 line at fault (with `gaps=True` it takes missing dates, whole steps apart, for `--fill` to
 fill). The index is a start and a step, so it also names the timestamps after the
 series' end (what `seqlab forecast` prints), and travels in a checkpoint's metadata as plain data.
-(How the step is found, and the refusals for dates off it: `seqlab.data.date_steps`.)
+(How a cell is read: `seqlab.data.iso8601`; how the step is found, and the refusals for dates off it:
+`seqlab.data.date_steps`.)
 """
 
 from __future__ import annotations
 
 import calendar
 import dataclasses
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from seqlab.data.date_steps import (UnevenDates, business_number, business_shift, gap_message, grid_positions,
                                      looks_like_business_days, step_of, stray_weekend_message, stray_weekend_rows)
-from seqlab.data.iso8601 import extended_form
+from seqlab.data.iso8601 import _YEAR_MONTH, _is_date_only, parse_timestamp
 from seqlab.errors import SeqlabError
 
 _SHOWN = 60  # characters of a cell shown in a message
@@ -29,46 +29,6 @@ _SHOWN = 60  # characters of a cell shown in a message
 def show_cell(cell: str) -> str:
     """A cell for a one-line message: its repr (newlines escaped), cut to a readable length."""
     return repr(cell) if len(cell) <= _SHOWN else repr(cell[:_SHOWN]) + f"... ({len(cell):,} characters)"
-
-
-# ISO 8601's reduced precision: a month (AirPassengers' 1949-01); ASCII digits only, as fromisoformat and
-# iso8601's patterns read them (\d alone matched "٢٠٢٤-٠١", which int() read as 2024-01)
-_YEAR_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
-
-
-def parse_timestamp(cell: str) -> datetime | None:
-    """An ISO 8601 date or date-time, as Python 3.11's `datetime.fromisoformat` reads it (on 3.10
-    too: `extended_form`; plus a trailing z for UTC), or a month (YYYY-MM, read as its first day),
-    else None. A date alone reads as midnight."""
-    text = cell.strip()
-    month = _YEAR_MONTH.fullmatch(text)
-    if month:
-        try:
-            return datetime(int(month[1]), int(month[2]), 1)
-        except ValueError:
-            return None
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    return _from_iso(datetime.fromisoformat, text)
-
-
-def _is_date_only(cell: str) -> bool:
-    """A date without a time of day, as 3.11's `date.fromisoformat` reads it (20240131 and 2024-W05-3
-    too, on 3.10 as well)."""
-    return _from_iso(date.fromisoformat, cell.strip()) is not None
-
-
-def _from_iso(parse, text: str):
-    """`parse(text)` (datetime's or date's fromisoformat), else `parse` of its `extended_form` (what
-    3.11 reads and 3.10 does not; on 3.11: None, or a form it refuses too); None where neither reads."""
-    try:
-        return parse(text)
-    except ValueError:
-        form = extended_form(text)
-    try:
-        return None if form is None else parse(form)
-    except ValueError:
-        return None
 
 
 def _month_index(t: datetime) -> int:

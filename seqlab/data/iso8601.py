@@ -14,12 +14,14 @@ into the one form 3.10 reads, so that a CSV's dates read alike on every Python s
 (+002024) or hour 24, and neither does `extended_form`. (3.11 also reads a fraction straight
 after the hour or the minutes, 13.5, 13:30.5 or an offset's +01.5, as a fraction of a second: a
 misreading, not copied here.)
+
+`parse_timestamp` reads a CSV's date cell so (and a month, YYYY-MM, which 3.11 does not read).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 # ASCII digits only (\d is any Unicode digit); one separator throughout a part: "-" (or ":")
 # between every field, or none (the basic format)
@@ -65,3 +67,43 @@ def extended_form(text: str) -> str | None:
         return f"{day}{rest[0]}{clock}"
     zone = f"{sign}{zh}:{zm or '00'}" + (f":{zs}{_fraction(zfrac)}" if zs else "")
     return f"{day}{rest[0]}{clock}{zone}"
+
+
+# ISO 8601's reduced precision: a month (AirPassengers' 1949-01); ASCII digits only, as fromisoformat and
+# the patterns above read them (\d alone matched "٢٠٢٤-٠١", which int() read as 2024-01)
+_YEAR_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+
+
+def parse_timestamp(cell: str) -> datetime | None:
+    """An ISO 8601 date or date-time, as Python 3.11's `datetime.fromisoformat` reads it (on 3.10
+    too: `extended_form`; plus a trailing z for UTC), or a month (YYYY-MM, read as its first day),
+    else None. A date alone reads as midnight."""
+    text = cell.strip()
+    month = _YEAR_MONTH.fullmatch(text)
+    if month:
+        try:
+            return datetime(int(month[1]), int(month[2]), 1)
+        except ValueError:
+            return None
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    return _from_iso(datetime.fromisoformat, text)
+
+
+def _is_date_only(cell: str) -> bool:
+    """A date without a time of day, as 3.11's `date.fromisoformat` reads it (20240131 and 2024-W05-3
+    too, on 3.10 as well)."""
+    return _from_iso(date.fromisoformat, cell.strip()) is not None
+
+
+def _from_iso(parse, text: str):
+    """`parse(text)` (datetime's or date's fromisoformat), else `parse` of its `extended_form` (what
+    3.11 reads and 3.10 does not; on 3.11: None, or a form it refuses too); None where neither reads."""
+    try:
+        return parse(text)
+    except ValueError:
+        form = extended_form(text)
+    try:
+        return None if form is None else parse(form)
+    except ValueError:
+        return None

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from seqlab.data import dates
+from seqlab.data import dates, iso8601
 from seqlab.data.iso8601 import extended_form
 
 # Python 3.10's fromisoformat grammar: YYYY-MM-DD[*HH[:MM[:SS[.fff[fff]]]][+HH:MM[:SS[.ffffff]]]]
@@ -34,9 +34,9 @@ class _Date310(date):
 
 @pytest.fixture
 def py310(monkeypatch):
-    """dates.py's fromisoformat as strict as Python 3.10's."""
-    monkeypatch.setattr(dates, "datetime", _Datetime310)
-    monkeypatch.setattr(dates, "date", _Date310)
+    """The fromisoformat that reads a cell (iso8601.py's) as strict as Python 3.10's."""
+    monkeypatch.setattr(iso8601, "datetime", _Datetime310)
+    monkeypatch.setattr(iso8601, "date", _Date310)
 
 
 UTC, CET = timezone.utc, timezone(timedelta(hours=1))
