@@ -47,6 +47,12 @@ def _add_months(t: datetime, months: int, month_end: bool, day: int = 0) -> date
     return t.replace(year=year, month=month + 1, day=last if month_end else min(day or t.day, last))
 
 
+def _anchor_day(day: int, start: datetime, months: int, month_end: bool) -> int:
+    """`DateIndex.day` of an index from `start` whose dates fall on `day` of each month: 0 when that is
+    `start`'s own day (nothing to keep), or the index is not on one day of a month (month ends, fixed steps)."""
+    return day if months and not month_end and day != start.day else 0
+
+
 def _say_delta(d: timedelta) -> str:
     """A time difference in words: '1 day', '3 hours', '2 days, 1:30:00'."""
     for unit, size in (("week", timedelta(weeks=1)), ("day", timedelta(days=1)), ("hour", timedelta(hours=1)),
@@ -106,8 +112,8 @@ class DateIndex:
         """The index of this one's `length` positions from `first` on (a series whose leading values
         are dropped): a monthly one keeps its day where the new start is clamped from it."""
         start = self.at(first)
-        day = (self.day or self.start.day) if self.months and not self.month_end else 0
-        return dataclasses.replace(self, start=start, length=length, day=0 if day == start.day else day)
+        return dataclasses.replace(self, start=start, length=length,
+                                   day=_anchor_day(self.day or self.start.day, start, self.months, self.month_end))
 
     def iso(self, position: int) -> str:
         """The ISO 8601 text of position `position` (0-based; the series' end and on: its future), in
@@ -290,7 +296,7 @@ class DateIndex:
             steps = grid_positions(diffs, step_m, gaps, lambda i, d, step, missing: gap_message(
                 head, cells, i, _say_months(d), _say_months(step), missing, hint))
             index = cls(column, first, steps[-1] + 1, months=step_m, month_end=month_end, date_only=date_only,
-                        month_only=month_only, zones=zones, day=day if day != first.day and not month_end else 0)
+                        month_only=month_only, zones=zones, day=_anchor_day(day, first, step_m, month_end))
         else:
             diffs = [b - a for a, b in zip(times, times[1:])]
             step = grid.step if grid is not None else step_of(diffs, gaps)
