@@ -41,8 +41,12 @@ def grid_positions(diffs: list, step, gaps: bool, say) -> list[int]:
     try:
         return _steps(diffs, step, gaps, say)
     except UnevenDates as exc:
+        # (two rows on one business day, their times of day apart, differ by 0: no grid is finer, and
+        # step_of would divide by it)
+        if exc.missing is not None or gaps or min(diffs) <= type(step)():
+            raise
         finer = step_of(diffs, True)
-        if exc.missing is not None or finer == step or gaps:
+        if finer == step:
             raise
         return _steps(diffs, finer, False, say)  # (raises: a gap on that grid)
 

@@ -212,3 +212,25 @@ def test_a_stray_weekend_row_among_business_days_is_named(tmp_path):
     # a calendar-daily series with its weekends (more than one weekend row in 50): not taken for strays
     full = _csv(tmp_path, [(d.date(), i) for i, d in enumerate(days)], name="full.csv")
     assert not _read(full)[1].business
+
+
+def test_two_rows_on_one_business_day_are_uneven_spacing_not_a_crash(tmp_path):
+    # weekdays of two weeks and Wednesday's row twice, at midnight and at 02:00: 0 business days apart. The
+    # search for a finer grid divided by that 0 (ZeroDivisionError: "seqlab: unexpected failure (a bug)")
+    days = [datetime(2024, 1, 1) + timedelta(days=k) for k in range(14)]
+    rows = [(d.date(), i) for i, d in enumerate(days) if d.weekday() < 5]
+    rows.insert(3, ("2024-01-03 02:00", 99))
+    f = _csv(tmp_path, rows)
+    assert _refusal(f) == (f"CSV file {str(f)!r}, column 'date': uneven spacing between line 4 (2024-01-03) and "
+                           "line 5 (2024-01-03 02:00): 0 business days apart where the series steps by 1 business "
+                           "day; a forecast needs an evenly spaced series: resample it first (--fill fills only "
+                           "whole missing steps)")
+    said = []  # a column found by its name: read as undated steps, as any unevenly spaced one
+    x = read_csv_series(f, "v", "auto", log=said.append).x.tolist()
+    assert x == [float(v) for _, v in rows] and "0 business days apart" in said[0]
+    # an hourly file on a run's business days (forecast --data), with --fill or without
+    hourly = _csv(tmp_path, [(f"2024-01-0{d} {h:02d}:00", h) for d in (2, 3) for h in (9, 10, 11)], name="h.csv")
+    for fill in ("none", "linear"):
+        assert (" uneven spacing between line 2 (2024-01-02 09:00) and line 3 (2024-01-02 10:00): 0 business days "
+                "apart where the series steps by 1 business day;") in _refusal(hourly, fill=fill, grid=_business(
+                    datetime(2024, 1, 1), 20))
