@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -212,16 +213,18 @@ class DateIndex:
         (a holiday) is a gap; with `grid`, business days exactly when the run's are. Without `gaps`, a
         gap is refused as --fill would count it, and a series --fill could not read either as --fill
         refuses it."""
-        times = cls._timestamps(cells, column, where, hint)  # (parsed once: a refusal reads them up to twice more)
+        # parsed, and read for all that does not depend on the grid, once (`_Timeline`): a refused gap places
+        # them on a grid up to twice more
+        timeline = _Timeline(cells, cls._timestamps(cells, column, where, hint))
         try:
-            return cls._read_cells(cells, times, column, where, hint, gaps=gaps, grid=grid)
+            return cls._read_cells(cells, timeline, column, where, hint, gaps=gaps, grid=grid)
         except UnevenDates as exc:
             if gaps or exc.missing is None:
                 raise
             # --fill's grid may be finer than the usual step (the smallest difference when it divides the
             # others), and business days where the usual step is not a day: the gap is counted on it
-            filled, _ = cls._read_cells(cells, times, column, where, hint, gaps=True, grid=grid)  # (raises: uneven)
-            cls._read_cells(cells, times, column, where, hint, gaps=False, grid=filled)  # (raises: the first gap)
+            filled, _ = cls._read_cells(cells, timeline, column, where, hint, gaps=True, grid=grid)  # (raises: uneven)
+            cls._read_cells(cells, timeline, column, where, hint, gaps=False, grid=filled)  # (raises: the first gap)
             raise
 
     @classmethod
@@ -259,46 +262,27 @@ class DateIndex:
         return times
 
     @classmethod
-    def _read_cells(cls, cells: list[tuple[int, str]], times: list[datetime], column: str, where: str, hint: str, *,
+    def _read_cells(cls, cells: list[tuple[int, str]], timeline: _Timeline, column: str, where: str, hint: str, *,
                     gaps: bool, grid: DateIndex | None) -> tuple[DateIndex, list[int]]:
-        """`read_cells` of the cells' `times` (`_timestamps`), each refusal the first thing found wrong."""
+        """`read_cells` of the cells' `timeline` on a grid, each refusal the first thing found wrong."""
         head = f"{where}, column {column!r}"
-        date_only = all(_is_date_only(c) for _, c in cells)
-        month_only = all(_YEAR_MONTH.fullmatch(c.strip()) for _, c in cells)
-        if month_only:
-            date_only = True
-        # Local times with UTC offsets (pandas writes a tz-aware index so) change offset at a daylight-saving
-        # change: a daily or monthly series at one wall-clock time is evenly spaced in wall-clock time, not in
-        # absolute time. It is read on the wall clock (each row printed in its own offset, the future in the last
-        # row's: `zones`).
-        zones = _runs_of_one_offset(times)
-        wall = [t.replace(tzinfo=None) for t in times]
-        same_time = all(w.time() == wall[0].time() for w in wall)
-        offsets = sorted({t.utcoffset() for t in times}, key=lambda o: o or timedelta(0))
-        if same_time and len(offsets) == 2 and offsets[1] - offsets[0] <= timedelta(hours=1):  # a DST change
-            times = wall
+        times, date_only, zones, anchored = timeline.times, timeline.date_only, timeline.zones, timeline.anchored
         first = times[0]
-        ends = all(map(_is_month_end, times))
-        # one day of the month throughout, or that day clamped to a shorter month's end (the 30th: Feb 28),
-        # the first row's too (a series of the 29th from February: its day is the latest one)
-        day = max(t.day for t in times)
-        on_day = all(t.day == day or (t.day < day and _is_month_end(t)) for t in times)
-        anchored = same_time and (on_day or ends)
         if grid is not None and anchored != bool(grid.months):
             if grid.months:  # (a fixed-step grid counts the days between monthly dates: it reads them)
                 raise UnevenDates(f"{head}: its dates are not on one day of each month, as the run's (one every "
                                   f"{grid.every}) are")
             anchored = False
         if anchored:  # a calendar step: monthly, quarterly, yearly, ...
-            month_end = ends and any(t.day != first.day for t in times)  # (the 30th throughout: the 30th)
-            diffs = [_month_index(b) - _month_index(a) for a, b in zip(times, times[1:])]
+            diffs, month_end = timeline.month_diffs, timeline.month_end
             step_m = grid.months if grid is not None else step_of(diffs, gaps)
             steps = grid_positions(diffs, step_m, gaps, lambda i, d, step, missing: gap_message(
                 head, cells, i, _say_months(d), _say_months(step), missing, hint))
             index = cls(column, first, steps[-1] + 1, months=step_m, month_end=month_end, date_only=date_only,
-                        month_only=month_only, zones=zones, day=_anchor_day(day, first, step_m, month_end))
+                        month_only=timeline.month_only, zones=zones,
+                        day=_anchor_day(timeline.day, first, step_m, month_end))
         else:
-            diffs = [b - a for a, b in zip(times, times[1:])]
+            diffs = timeline.diffs
             step = grid.step if grid is not None else step_of(diffs, gaps)
             stray = stray_weekend_rows(times, step) if grid is None and not gaps else []
             if stray:
@@ -308,8 +292,7 @@ class DateIndex:
                                      looks_like_business_days(times, step)):
                 raise UnevenDates(_off_business_grid(head, cells, times, grid))
             if business:  # each date's place among business days (pandas' BDay)
-                numbers = [business_number(t) for t in times]
-                steps = grid_positions([b - a for a, b in zip(numbers, numbers[1:])], 1, gaps, lambda i, d, n, missing:
+                steps = grid_positions(timeline.business_diffs, 1, gaps, lambda i, d, n, missing:
                                        gap_message(head, cells, i, _say_business_days(d), _say_business_days(n),
                                                    missing, hint, unit="business day"))
                 index = cls(column, first, steps[-1] + 1, step=step, date_only=date_only, zones=zones, business=True)
@@ -327,6 +310,49 @@ class DateIndex:
                                   f"{index.every} from {cells[0][1]} gives {index.iso(i)}); a forecast needs an "
                                   f"evenly spaced series: resample it first{hint}")
         return index, steps
+
+
+class _Timeline:
+    """What a series' timestamps say whatever the grid they are placed on (`DateIndex._read_cells`): read
+    once per `read_cells`, which places them up to three times (a gap refused without --fill is counted on
+    --fill's grid); each list of differences is made on first use, then shared."""
+
+    def __init__(self, cells: list[tuple[int, str]], times: list[datetime]):
+        self.date_only = all(_is_date_only(c) for _, c in cells)
+        self.month_only = all(_YEAR_MONTH.fullmatch(c.strip()) for _, c in cells)
+        if self.month_only:
+            self.date_only = True
+        # Local times with UTC offsets (pandas writes a tz-aware index so) change offset at a daylight-saving
+        # change: a daily or monthly series at one wall-clock time is evenly spaced in wall-clock time, not in
+        # absolute time. It is read on the wall clock (each row printed in its own offset, the future in the
+        # last row's: `zones`).
+        self.zones = _runs_of_one_offset(times)
+        same_time = all(t.time() == times[0].time() for t in times)  # (time(): the wall clock's, no offset)
+        offsets = sorted({t.utcoffset() for t in times}, key=lambda o: o or timedelta(0))
+        if same_time and len(offsets) == 2 and offsets[1] - offsets[0] <= timedelta(hours=1):  # a DST change
+            times = [t.replace(tzinfo=None) for t in times]
+        self.times = times
+        ends = all(map(_is_month_end, times))
+        # one day of the month throughout, or that day clamped to a shorter month's end (the 30th: Feb 28),
+        # the first row's too (a series of the 29th from February: its day is the latest one)
+        self.day = max(t.day for t in times)
+        on_day = all(t.day == self.day or (t.day < self.day and _is_month_end(t)) for t in times)
+        self.anchored = same_time and (on_day or ends)  # a calendar step, unless a run's grid has a fixed one
+        self.month_end = ends and any(t.day != times[0].day for t in times)  # (the 30th throughout: the 30th)
+
+    @functools.cached_property
+    def diffs(self) -> list[timedelta]:
+        return [b - a for a, b in zip(self.times, self.times[1:])]
+
+    @functools.cached_property
+    def month_diffs(self) -> list[int]:
+        return [_month_index(b) - _month_index(a) for a, b in zip(self.times, self.times[1:])]
+
+    @functools.cached_property
+    def business_diffs(self) -> list[int]:
+        """The business days between consecutive weekdays (pandas' BDay)."""
+        numbers = [business_number(t) for t in self.times]
+        return [b - a for a, b in zip(numbers, numbers[1:])]
 
 
 def _off_business_grid(head: str, cells: list[tuple[int, str]], times: list[datetime], grid: DateIndex) -> str:
