@@ -89,11 +89,19 @@ def index_text(text: str, level: str, style: Style, *, line_ends: bool = True) -
         fast = token_ids.index_raw_words(text)
         if fast is not None:
             ids, words = fast
-            return (ids, words) if line_ends else (ids[ids != words.index(EOS)], words)
+            return (ids, words) if line_ends else _without_token(ids, words, words.index(EOS))
     index = token_ids.first_seen_index()
     parts = [np.fromiter(map(index.__getitem__, c), dtype=np.int32, count=len(c))
              for c in token_chunks(text, level, style, line_ends=line_ends)]
     return token_ids.concat_ids(parts), list(index)
+
+
+def _without_token(ids: np.ndarray, tokens: list[Hashable], k: int) -> tuple[np.ndarray, list[Hashable]]:
+    """`ids` and `tokens` less token `k` (its ids dropped, the later ids one lower): the ids and tokens
+    of the same stream without that token, as if it had never been seen."""
+    ids = ids[ids != k]
+    ids[ids > k] -= 1
+    return ids, tokens[:k] + tokens[k + 1:]
 
 
 def _vocab_of(ids: np.ndarray, tokens: list[Hashable], **options) -> Vocab:
