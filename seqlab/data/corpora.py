@@ -13,7 +13,7 @@ import torch
 from seqlab.data import token_ids
 from seqlab.data.registry import (DATASETS, Dataset, RemoteFile, cache_dir,  # noqa: F401 (re-exported)
                                   dataset_file, get_dataset)
-from seqlab.data.text import book_lines, gc_paused, read_text, tokenize
+from seqlab.data.text import book_lines, gc_paused, read_text, read_text_utf8, tokenize
 from seqlab.data.user_files import file_fingerprint, split_files
 from seqlab.data.vocab import EOS, UNK, Vocab  # noqa: F401 (EOS re-exported)
 from seqlab.errors import SeqlabError
@@ -53,8 +53,10 @@ def read_time_machine() -> list[str]:
     return book_lines(read_text(dataset_file("timemachine")))
 
 
-def token_chunks(text: str, level: str, style: Style = "raw", *, line_ends: bool = True) -> Iterator[list[str]]:
-    """The token stream of `text`, in chunks (lists of tokens), without ever holding all of it.
+def token_chunks(text: str | bytes, level: str, style: Style = "raw", *, line_ends: bool = True
+                 ) -> Iterator[list[str]]:
+    """The token stream of `text` (a str, or its UTF-8 bytes as `read_text_utf8` gives them), in
+    chunks (lists of tokens), without ever holding all of it.
 
     `line_ends=False` leaves out the "<eos>" that raw words put at each line end, and only
     those: a word "<eos>" written in the text is kept (the text's own tokens, for statistics).
@@ -62,38 +64,47 @@ def token_chunks(text: str, level: str, style: Style = "raw", *, line_ends: bool
     if level not in ("word", "char"):
         tokenize([], level)  # raises the standard error
     if style == "book":
-        for block in token_ids.blocks(text):
+        for block in _str_blocks(text):
             yield [tok for line in tokenize(book_lines(block), level) for tok in line]
     elif style == "raw" and level == "char":
-        for block in token_ids.blocks(text):
+        for block in _str_blocks(text):
             yield list(block)
     elif style == "raw" and not line_ends:
-        for block in token_ids.blocks(text):
+        for block in _str_blocks(text):
             yield block.split()  # "\n" is whitespace: the words of each line, one after the other
     elif style == "raw":
-        if not text.endswith("\n"):
-            text += "\n"  # the last line ends with <eos> whether or not the file ends in a newline
-        for block in token_ids.blocks(text):
-            yield block.replace("\n", f" {EOS} ").split()
+        for block in _str_blocks(text or "\n"):  # (an empty text is one empty line)
+            words = block.replace("\n", f" {EOS} ").split()
+            # the last line ends with <eos> whether or not the file ends in a newline (blocks but the
+            # last end in one): added to its block, not to a copy of the whole text
+            yield words if block.endswith("\n") else words + [EOS]
     else:
         raise SeqlabError(f"unknown text style {style!r}: use 'book' or 'raw'")
 
 
-def index_text(text: str, level: str, style: Style, *, line_ends: bool = True) -> tuple[np.ndarray, list[Hashable]]:
-    """Dense ids (int32, in first-seen order) of the tokens of `text` (`token_chunks`'), and the
-    tokens by id. `line_ends` False (`seqlab stats`): no <eos> at line ends, a word "<eos>" written
-    in the text kept."""
+def _str_blocks(text: str | bytes) -> Iterator[str]:
+    """`text` in line-aligned pieces (`token_ids.blocks`), as str: UTF-8 bytes decoded a block at a time."""
+    for block in token_ids.blocks(text):
+        yield block if isinstance(block, str) else block.decode("utf-8", "surrogatepass")
+
+
+def index_text(text: str | bytes, level: str, style: Style, *, line_ends: bool = True
+               ) -> tuple[np.ndarray, list[Hashable]]:
+    """Dense ids (int32, in first-seen order) of the tokens of `text` (`token_chunks`': a str or its
+    UTF-8 bytes), and the tokens by id. `line_ends` False (`seqlab stats`): no <eos> at line ends, a
+    word "<eos>" written in the text kept."""
     # the fast path ends each line with <eos>: without line ends those go, right only when the text
     # writes no "<eos>" of its own (else the plain path keeps those)
-    if level == "word" and style == "raw" and (line_ends or EOS not in text):
+    eos = EOS if isinstance(text, str) else EOS.encode()
+    if level == "word" and style == "raw" and (line_ends or eos not in text):
         fast = token_ids.index_raw_words(text)
         if fast is not None:
             ids, words = fast
             return (ids, words) if line_ends else _without_token(ids, words, words.index(EOS))
     index = token_ids.first_seen_index()
-    parts = [np.fromiter(map(index.__getitem__, c), dtype=np.int32, count=len(c))
-             for c in token_chunks(text, level, style, line_ends=line_ends)]
-    return token_ids.concat_ids(parts), list(index)
+    ids = token_ids.concat_ids(np.fromiter(map(index.__getitem__, c), dtype=np.int32, count=len(c))
+                               for c in token_chunks(text, level, style, line_ends=line_ends))
+    return ids, list(index)
 
 
 def _without_token(ids: np.ndarray, tokens: list[Hashable], k: int) -> tuple[np.ndarray, list[Hashable]]:
@@ -106,7 +117,7 @@ def _without_token(ids: np.ndarray, tokens: list[Hashable], k: int) -> tuple[np.
 
 def _vocab_of(ids: np.ndarray, tokens: list[Hashable], **options) -> Vocab:
     """The vocabulary of the tokens `ids` refer to, as `Vocab(tokens_in_order)` builds it."""
-    counts = np.bincount(ids, minlength=len(tokens))
+    counts = token_ids.id_counts(ids, len(tokens))
     order = np.argsort(-counts, kind="stable")  # by count, ties in first-seen order (as Vocab)
     order = order[counts[order] > 0]
     return Vocab(counter=dict(zip(map(tokens.__getitem__, order.tolist()), counts[order].tolist())),
@@ -147,7 +158,7 @@ def encode_with_vocab(text: str, level: str, style: Style, vocab: Vocab) -> Scor
     tokens outside `vocab` its targets hold."""
     with gc_paused():
         ids, tokens = index_text(text, level, style)
-        counts = np.bincount(ids[1:], minlength=len(tokens))
+        counts = token_ids.id_counts(ids[1:], len(tokens))
         known, counted = vocab.token_to_idx, np.flatnonzero(counts).tolist()
         unknown = {tokens[i]: int(counts[i]) for i in counted if tokens[i] not in known}
         return ScoredIds(_vocab_ids(ids, tokens, vocab), _written_unk(ids, tokens), unknown)
@@ -257,7 +268,7 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
         if dataset in _SPLIT_FILES or folder is not None:
             files = folder or {s: dataset_file(dataset, f"{s}.txt") for s in ("train", "valid", "test")}
             # (held out only: WikiText-103's 100M training tokens indexed to score 245k test ones)
-            indexed = {s: index_text(read_text(path), level, style) if not (held_out_only and s == "train")
+            indexed = {s: index_text(read_text_utf8(path), level, style) if not (held_out_only and s == "train")
                        else (np.empty(0, dtype=np.int64), []) for s, path in files.items()}
             for split, (ids, _) in indexed.items():
                 if split != "train" and len(ids) < 2:
@@ -267,7 +278,7 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
                 vocab = _vocab_of(indexed["train"][0], indexed["train"][1], min_freq=min_freq,
                                   max_size=max_size, reserved_tokens=extra)
         else:
-            ids, tokens = index_text(read_text(dataset_file(dataset) if dataset else data), level, style)
+            ids, tokens = index_text(read_text_utf8(dataset_file(dataset) if dataset else data), level, style)
             n_valid = int(round(len(ids) * HELDOUT_FRACTION))
             if len(ids) - n_valid < 2 or n_valid < 2:
                 raise SeqlabError(f"{name!r} has only {len(ids)} {level} tokens: too short to hold out "
@@ -298,4 +309,5 @@ def _written_unk(ids: np.ndarray, tokens: list[Hashable]) -> int:
         k = tokens.index(UNK)
     except ValueError:
         return 0
-    return int(np.count_nonzero(ids[1:] == k))
+    targets, step = ids[1:], 1 << 22  # (a slice at a time: a bool array of every target is 104 MB at 104 M tokens)
+    return sum(int(np.count_nonzero(targets[s:s + step] == k)) for s in range(0, len(targets), step))

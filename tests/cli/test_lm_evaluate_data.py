@@ -345,8 +345,8 @@ def test_evaluate_of_a_folder_run_reads_only_its_held_out_files(tmp_path, capsys
     assert _train(folder, tmp_path / "run", level="word") == 0
     capsys.readouterr()
     read = []
-    real = corpora.read_text
-    monkeypatch.setattr(corpora, "read_text", lambda path, **kw: read.append(path.name) or real(path, **kw))
+    real = corpora.read_text_utf8  # (the loader's reader)
+    monkeypatch.setattr(corpora, "read_text_utf8", lambda path: read.append(path.name) or real(path))
     result, err = _evaluate(capsys, tmp_path / "run")
     assert read == ["valid.txt", "test.txt"]
     vocab = Vocab.from_dict(json.loads(json.dumps(load_lm_corpus(data=folder, level="word").vocab.to_dict())))

@@ -32,13 +32,16 @@ def reference_tokens(text: str, level: str, style: str, line_ends: bool) -> list
 
 @settings(max_examples=300, deadline=None)
 @given(texts, st.sampled_from([("word", "raw", True), ("word", "raw", False), ("char", "raw", True),
-                               ("word", "book", True), ("char", "book", True)]), st.sampled_from([3, 1 << 20]))
-@example("a b\nc", ("word", "raw", False), 1 << 20)  # the fast path kept an <eos> no id referred to
-def test_index_text_gives_the_reference_tokens_in_first_seen_order(text, how, block):
+                               ("word", "book", True), ("char", "book", True)]), st.sampled_from([3, 1 << 20]),
+       st.booleans())
+@example("a b\nc", ("word", "raw", False), 1 << 20, False)  # the fast path kept an <eos> no id referred to
+@example("é\n日本 a", ("word", "raw", True), 3, True)  # bytes: the last line's <eos> in the last block
+def test_index_text_gives_the_reference_tokens_in_first_seen_order(text, how, block, as_bytes):
     level, style, line_ends = how
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(token_ids, "BLOCK", block)  # lines meet again across block edges
-        ids, tokens = index_text(text, level, style, line_ends=line_ends)
+        # the text, or its UTF-8 bytes as read_text_utf8 gives them (the LM loader's input)
+        ids, tokens = index_text(text.encode() if as_bytes else text, level, style, line_ends=line_ends)
     want = reference_tokens(text, level, style, line_ends)
     assert [tokens[i] for i in ids.tolist()] == want
     assert tokens == list(dict.fromkeys(want))  # numbered in first-seen order, and no token the stream lacks

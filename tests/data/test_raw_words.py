@@ -202,3 +202,16 @@ def test_many_words_past_the_first_table_and_in_long_probe_chains(monkeypatch):
     assert fast_ids(text) == plain_ids(text)
     assert sorted(looked_up) == sorted(w.encode() for w in plain_ids(text)[1])
     assert_collide("whole hash", *words[:2])
+
+
+def test_concat_ids_and_id_counts_equal_numpys_own():
+    # the id arrays of a text's blocks are copied into one array grown in place (not held in a list
+    # beside np.concatenate's copy), and counted a slice at a time (np.bincount copies to int64 first)
+    rng = np.random.default_rng(0)
+    parts = [rng.integers(0, 1000, size=n, dtype=np.int32) for n in rng.integers(0, 30_000, size=60)]
+    ids = token_ids.concat_ids(iter(parts))  # (past the first 65,536 ids: it grows, many times)
+    assert ids.dtype == np.int32 and np.array_equal(ids, np.concatenate(parts)) and len(ids) > 500_000
+    assert token_ids.concat_ids(iter([])).dtype == np.int32 and len(token_ids.concat_ids(iter([]))) == 0
+    many = np.tile(ids, 9)  # over 4M ids: more than one slice
+    assert np.array_equal(token_ids.id_counts(many, 1200), np.bincount(many, minlength=1200))
+    assert np.array_equal(token_ids.id_counts(many[:0], 3), [0, 0, 0])
