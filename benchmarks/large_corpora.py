@@ -1,7 +1,7 @@
 """The data path on corpora far larger than the bundled ones, for two seqlab trees side by side.
 
 Builds, under --work, WikiText-2's training split repeated (as a train/valid/test folder), fra-eng
-repeated, and a file of many distinct word types; then times each operation below in a fresh
+and Tiny Shakespeare repeated, and a file of many distinct word types; then times each operation below in a fresh
 process per tree (wall seconds and peak RSS), so an old checkout (`git archive REV | tar -x -C DIR`)
 and the working tree are measured in one run, on one machine, in turn:
 
@@ -11,6 +11,8 @@ and the working tree are measured in one run, on one machine, in turn:
     evaluate  `seqlab evaluate` of a one-epoch run on the WikiText-2 x N folder (trained once, with
               the last tree given)
     save      save_checkpoint of a vocabulary of 10,000 kept and --types left-out word types
+    load      load_lm_corpus(data=<WikiText-2 x N folder>, level="word")
+    loadchar  load_lm_corpus(data=<Tiny Shakespeare x 2N>, level="char")
 
     SEQLAB_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/large_corpora.py \
         --trees /tmp/old /work/main --work /tmp/large --repeat 5 --types 3000000
@@ -79,10 +81,28 @@ for _ in range(3):
 dt = (time.perf_counter() - t) / 3
 digest(str(os.path.getsize(path)).encode())
 """,
+    "load": """
+from seqlab.data.corpora import load_lm_corpus
+t = time.perf_counter()
+corpus = load_lm_corpus(data=ARG, level=LEVEL)
+dt = time.perf_counter() - t
+peak_kb = hwm_kb()  # (before the digest: it is no part of loading)
+vocab = [corpus.vocab.idx_to_token, corpus.vocab.token_freqs, corpus.written_unk]
+digest(corpus.train.numpy(), corpus.valid.numpy(), b"" if corpus.test is None else corpus.test.numpy(),
+       json.dumps(vocab, ensure_ascii=False).encode())
+""",
 }
+_CHILD["loadchar"] = _CHILD["load"].replace("LEVEL", '"char"')
+_CHILD["load"] = _CHILD["load"].replace("LEVEL", '"word"')
 _PRELUDE = """
-import hashlib, os, resource, sys, time
+import hashlib, json, os, sys, time
 ARG = sys.argv[1]
+peak_kb = None
+def hwm_kb():
+    # this process's peak RSS: VmHWM, not ru_maxrss, which a child started by vfork + exec (subprocess)
+    # inherits from its parent's peak (this script's, over 1.5 GB after writing a repeated corpus)
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
 def digest(*parts):
     h = hashlib.md5()
     for p in parts:
@@ -91,7 +111,7 @@ def digest(*parts):
     md5 = h.hexdigest()[:12]
 """
 _REPORT = """
-print(f"{dt:.2f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} {md5}")
+print(f"{dt:.2f} {peak_kb or hwm_kb()} {md5}")
 """
 
 
@@ -150,6 +170,9 @@ def main() -> None:
         "nmt": lambda: _repeat(data / "fra-eng" / "fra.txt", work / f"fra_x{args.repeat}.txt", args.repeat),
         "evaluate": lambda: _trained_run(args.trees[-1], folder, work / f"run_x{args.repeat}"),
         "save": lambda: f"{work / 'vocab.safetensors'}:{args.types}",
+        "load": lambda: folder,
+        "loadchar": lambda: _repeat(data / "tinyshakespeare" / "input.txt",
+                                    work / f"shakespeare_x{2 * args.repeat}.txt", 2 * args.repeat),
     }
     for op in args.ops:
         arg = str(inputs[op]())
