@@ -64,28 +64,22 @@ def token_chunks(text: str | bytes, level: str, style: Style = "raw", *, line_en
     if level not in ("word", "char"):
         tokenize([], level)  # raises the standard error
     if style == "book":
-        for block in _str_blocks(text):
+        for block in token_ids.str_blocks(text):
             yield [tok for line in tokenize(book_lines(block), level) for tok in line]
     elif style == "raw" and level == "char":
-        for block in _str_blocks(text):
+        for block in token_ids.str_blocks(text):
             yield list(block)
     elif style == "raw" and not line_ends:
-        for block in _str_blocks(text):
+        for block in token_ids.str_blocks(text):
             yield block.split()  # "\n" is whitespace: the words of each line, one after the other
     elif style == "raw":
-        for block in _str_blocks(text or "\n"):  # (an empty text is one empty line)
+        for block in token_ids.str_blocks(text or "\n"):  # (an empty text is one empty line)
             words = block.replace("\n", f" {EOS} ").split()
             # the last line ends with <eos> whether or not the file ends in a newline (blocks but the
             # last end in one): added to its block, not to a copy of the whole text
             yield words if block.endswith("\n") else words + [EOS]
     else:
         raise SeqlabError(f"unknown text style {style!r}: use 'book' or 'raw'")
-
-
-def _str_blocks(text: str | bytes) -> Iterator[str]:
-    """`text` in line-aligned pieces (`token_ids.blocks`), as str: UTF-8 bytes decoded a block at a time."""
-    for block in token_ids.blocks(text):
-        yield block if isinstance(block, str) else block.decode("utf-8", "surrogatepass")
 
 
 def index_text(text: str | bytes, level: str, style: Style, *, line_ends: bool = True
@@ -152,10 +146,10 @@ class ScoredIds:
     unknown: dict  # each token outside the vocabulary -> how many targets it is (what the text lost to <unk>)
 
 
-def encode_with_vocab(text: str, level: str, style: Style, vocab: Vocab) -> ScoredIds:
-    """A text (a file's, as `read_text` gives it) in `style`'s tokens, as ids of `vocab`; with how many
-    of its targets are the word "<unk>" written in the text (`LMCorpus.written_unk`), and which
-    tokens outside `vocab` its targets hold."""
+def encode_with_vocab(text: str | bytes, level: str, style: Style, vocab: Vocab) -> ScoredIds:
+    """A text (a file's, as `read_text` or `read_text_utf8` gives it) in `style`'s tokens, as ids of
+    `vocab`; with how many of its targets are the word "<unk>" written in the text
+    (`LMCorpus.written_unk`), and which tokens outside `vocab` its targets hold."""
     with gc_paused():
         ids, tokens = index_text(text, level, style)
         counts = token_ids.id_counts(ids[1:], len(tokens))

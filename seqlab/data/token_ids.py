@@ -26,6 +26,12 @@ def blocks(text: AnyStr) -> Iterator[AnyStr]:
         start = end
 
 
+def str_blocks(text: str | bytes) -> Iterator[str]:
+    """`blocks` of `text` as str: UTF-8 bytes (`text.read_text_utf8`'s) decoded a block at a time."""
+    for block in blocks(text):
+        yield block if isinstance(block, str) else block.decode("utf-8", "surrogatepass")
+
+
 def first_seen_index() -> collections.defaultdict:
     """A dict that numbers each new key 0, 1, 2, ...: `map(index.__getitem__, keys)` gives
     ids in first-seen order at C speed."""

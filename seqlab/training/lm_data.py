@@ -232,11 +232,22 @@ def other_case(unknown: dict, n_unk: int, vocab) -> str | None:
 _UNTABBED_LINE = re.compile(r"^(?=[^\n]*\S)[^\t\n]*$", re.MULTILINE)  # a non-blank line without a tab
 
 
-def pair_file_note(text: str, path: str) -> str | None:
+def pair_file_note(text: str | bytes, path: str) -> str | None:
     """A note when every non-blank line of a text to score holds a tab: a `source<TAB>target` pair
-    file (for a translation checkpoint) that a language model would score as plain text."""
-    # (searched, not split into lines: a list of every line of a large file would double its memory)
-    if "\t" not in text or text.isspace() or _UNTABBED_LINE.search(text):
+    file (for a translation checkpoint) that a language model would score as plain text. `text`: a
+    str, or its UTF-8 bytes (`read_text_utf8`'s)."""
+    from seqlab.data.token_ids import str_blocks
+
+    # (searched, not split into lines: a list of every line of a large file would double its memory;
+    # a line-aligned block at a time, so that bytes are never decoded whole)
+    if ("\t" if isinstance(text, str) else b"\t") not in text:
+        return None
+    blank = True
+    for block in str_blocks(text):
+        if _UNTABBED_LINE.search(block):
+            return None
+        blank = blank and block.isspace()
+    if blank:
         return None
     return (f"every line of {path!r} holds a tab: it looks like a tab-separated `source<TAB>target` pair file "
             "(for translation checkpoints); this language model scores it as plain text, tabs and both sides "
@@ -260,12 +271,12 @@ def read_scored_text(path: str, cfg: LMConfig, vocab, train_share: float | None 
     file given as text. Refused: text too short to predict a token, and text with none of the
     vocabulary's tokens (every one <unk>, line ends aside: its perplexity would say nothing)."""
     from seqlab.data.corpora import EOS, encode_with_vocab, text_style, unk_shares
-    from seqlab.data.text import read_text
+    from seqlab.data.text import read_text_utf8
     from seqlab.data.user_files import check_not_folder
 
     check_not_folder(path, prefer=("test.txt", "valid.txt"))  # (a held-out part to score, say)
     level = cfg.data.level
-    text = read_text(path)
+    text = read_text_utf8(path)  # (its bytes: the whole decoded str beside them doubled the peak, or more)
     scored = encode_with_vocab(text, level, text_style(cfg.data.dataset), vocab)
     stream = scored.ids
     if len(stream) < 2:

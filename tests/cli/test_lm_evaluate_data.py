@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqlab.cli import main
+from seqlab.data import token_ids
 from seqlab.data.corpora import load_lm_corpus
 from seqlab.data.vocab import Vocab
 from seqlab.training.lm_data import pair_file_note
@@ -275,11 +276,16 @@ def test_a_pair_file_given_to_a_language_model_is_said_to_be_one(word_run, tmp_p
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(st.sampled_from(list("ab \t\n\r\x0b\x0c\x1c\x85\u2028\u3000")), max_size=30))
-def test_the_pair_file_check_is_every_non_blank_line_holding_a_tab(text):
+@given(st.text(st.sampled_from(list("ab \t\n\r\x0b\x0c\x1c\x85\u2028\u3000")), max_size=30),
+       st.sampled_from([1, 1 << 20]))
+def test_the_pair_file_check_is_every_non_blank_line_holding_a_tab(text, block):
     # the docstring's definition, line by line (a whitespace-only line is blank, a lone \r or \u2028 is no line end)
     lines = [line for line in text.split("\n") if line.strip()]
-    assert (pair_file_note(text, "f") is not None) == (bool(lines) and all("\t" in line for line in lines))
+    want = bool(lines) and all("\t" in line for line in lines)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(token_ids, "BLOCK", block)  # a line at a time, or the whole text
+        # the text, or its UTF-8 bytes (as evaluate --data reads a file: read_text_utf8)
+        assert (pair_file_note(text, "f") is not None) == (pair_file_note(text.encode(), "f") is not None) == want
 
 
 def test_a_folder_of_text_files_names_one_of_them(word_run, capsys):
