@@ -31,7 +31,7 @@ def register(commands, train) -> None:
 def run(args: argparse.Namespace) -> int:
     from seqlab.data.corpora import _STYLE, check_text_dataset, dataset_file, index_text
     from seqlab.data.stats import _fmt_alpha, describe_ids, plot_zipf
-    from seqlab.data.text import read_text
+    from seqlab.data.text import read_text_utf8
     from seqlab.errors import SeqlabError
 
     if args.top <= 0:
@@ -48,9 +48,13 @@ def run(args: argparse.Namespace) -> int:
     path = dataset_file(args.dataset, split and f"{split}.txt") if args.dataset else args.data
     style = args.style or _STYLE.get(args.dataset or "", "raw")
     # the text's own tokens: no line-end markers (a word "<eos>" written in the text is counted); as
-    # ids, not a list of str (10 M words of WikiText-2 x5 took 1.5 GB and 35 s so)
-    text = read_text(path)
-    result = describe_ids(*index_text(text, args.level, style, line_ends=False), top=args.top)
+    # ids, not a list of str (10 M words of WikiText-2 x5 took 1.5 GB and 35 s so); from the file's
+    # bytes, never the whole decoded str, and not held while the n-grams are counted
+    text = read_text_utf8(path)
+    line_ends = text.count(b"\n") + (not text.endswith(b"\n"))  # (the last line ends with one either way)
+    ids, types = index_text(text, args.level, style, line_ends=False)
+    del text
+    result = describe_ids(ids, types, top=args.top)
     if result["warning"]:
         print(f"seqlab: warning: {result['warning']}", file=sys.stderr)
     if args.plot:
@@ -65,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     uni = result["ngrams"][1]
     print(f"{name} ({args.level} level, {style} text): {result['tokens']:,} tokens, {uni['types']:,} types")
     if args.level == "word" and style == "raw":
-        print(_eos_note(result["tokens"], text))
+        print(_eos_note(result["tokens"], line_ends))
     for n, label in ((1, "unigrams"), (2, "bigrams"), (3, "trigrams")):
         table = result["ngrams"][n]
         print(f"\ntop {label} ({table['types']:,} distinct):")
@@ -81,10 +85,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eos_note(n: int, text: str) -> str:
+def _eos_note(n: int, line_ends: int) -> str:
     """What the count of `n` words of raw text leaves out: the <eos> that train lm and evaluate read
-    at each line end (token_chunks), and so the count their logs give."""
-    line_ends = text.count("\n") + (not text.endswith("\n"))  # (the last line ends with one either way)
+    at each of its `line_ends` (token_chunks), and so the count their logs give."""
     return f"(tokens without <eos>: train lm and evaluate read {n + line_ends:,}, with an <eos> at each line end)"
 
 
