@@ -117,10 +117,16 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
     `meta` must be JSON-able (config as a dict, vocabulary as `Vocab.to_dict()`, epoch,
     RNG state from `seqlab.runtime.rng_state()`, a scheduler's `state_dict()`, ...). Its key
     "optimizer" is the optimiser's state (`optimizer`), which loading reads back: refused in `meta`.
+    So are "format" and "format_version", which say what the file is, unless they say what this
+    writer writes (as in a loaded checkpoint's `meta`, saved again).
     """
     if "optimizer" in meta:  # (was written, and then every load of the file failed in _join_optimizer)
         raise SeqlabError("checkpoint metadata cannot hold a key 'optimizer': the checkpoint keeps the optimiser's "
                           "state there (pass the optimiser as optimizer=...); give that entry another name")
+    for key, ours in (("format", FORMAT), ("format_version", FORMAT_VERSION)):
+        if key in meta and (meta[key] != ours or type(meta[key]) is not type(ours)):  # (was overwritten silently)
+            raise SeqlabError(f"checkpoint metadata cannot hold a key {key!r} ({meta[key]!r}): the checkpoint "
+                              f"keeps its own there ({ours!r}, what loading checks); give that entry another name")
     path = Path(path).expanduser()
     state = model.state_dict() if isinstance(model, torch.nn.Module) else model
     tensors = {f"model/{k}": _plain(v) for k, v in state.items()}

@@ -77,17 +77,23 @@ def _equal(a, b):
 
 
 @fixture_ok
-@given(value=plain, key=st.sampled_from(["value", "optimizer", "model", "extra", "checksum", "seqlab"]),
+@given(value=st.one_of(plain, st.sampled_from(["seqlab-checkpoint", 1, 1.0, True, 2])),
+       key=st.sampled_from(["value", "optimizer", "model", "extra", "checksum", "seqlab", "format", "format_version"]),
        with_optimizer=st.booleans())
 @example(value="adam", key="optimizer", with_optimizer=False)  # was saved, then load raised a bare TypeError
+@example(value="mine", key="format", with_optimizer=False)  # was overwritten with the file's format, silently
+@example(value=2, key="format_version", with_optimizer=False)  # (was overwritten too)
+@example(value=1, key="format_version", with_optimizer=False)  # a loaded checkpoint's, saved again: kept
 def test_plain_metadata_comes_back_equal(tmp_path, value, key, with_optimizer):
     meta = {"task": "lm", key: value, "wrapped": {"$float": value}}
     net = torch.nn.Linear(2, 1)
     optim = torch.optim.SGD(net.parameters(), lr=0.1) if with_optimizer else None
     path = tmp_path / "x.safetensors"
     path.unlink(missing_ok=True)  # (tmp_path is shared by the examples)
-    if key == "optimizer":  # where the optimiser's state goes: refused, nothing written
-        with pytest.raises(SeqlabError, match="'optimizer'"):
+    file_own = {"format": "seqlab-checkpoint", "format_version": 1}  # what the file says it is: only that is taken
+    if key == "optimizer" or (key in file_own and not _equal(value, file_own[key])):
+        # where the optimiser's state goes, or what the file says it is: refused, nothing written
+        with pytest.raises(SeqlabError, match=f"cannot hold a key '{key}'"):
             save_checkpoint(path, model=net, meta=meta, optimizer=optim)
         assert not path.exists()
         return
