@@ -12,14 +12,17 @@ from seqlab.errors import SeqlabError
 def warmup_cosine(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
                   min_ratio: float = 0.1) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up from 0 over `warmup_steps`, then cosine decay to `min_ratio` x the
-    base learning rate at `total_steps` (nanoGPT's schedule). Call `.step()` per batch."""
+    base learning rate at `total_steps`, and `min_ratio` from there on (nanoGPT's schedule; a
+    run of variable BPTT steps a little past its estimated total). Call `.step()` per batch."""
     if total_steps <= 0 or not 0 <= warmup_steps <= total_steps:
         raise SeqlabError(f"need 0 <= warmup ({warmup_steps}) <= total steps ({total_steps}) and total > 0")
 
     def factor(step: int) -> float:
+        if step >= total_steps:  # (a warm-up as long as the run went back to the full rate at step T)
+            return min_ratio
         if step < warmup_steps:
             return (step + 1) / warmup_steps
-        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        progress = (step - warmup_steps) / (total_steps - warmup_steps)  # in [0, 1): warmup <= step < total
         return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

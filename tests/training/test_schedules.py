@@ -4,6 +4,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seqlab import SeqlabError
 from seqlab.training.schedules import (NTASGDTrigger, averaged_sgd, rescale_lr, restore_weights, scaled_step,
@@ -24,6 +26,43 @@ def test_warmup_then_cosine_to_the_floor():
     assert lrs[14] == pytest.approx(0.1) and lrs[15] == pytest.approx(0.1)
     with pytest.raises(SeqlabError):
         warmup_cosine(opt, 5, 3)
+
+
+def _lrs(warmup, total, min_ratio, steps):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = warmup_cosine(opt, warmup_steps=warmup, total_steps=total, min_ratio=min_ratio)
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
+def test_a_warmup_as_long_as_the_run_ends_at_the_floor_too():
+    # warm-up = total (train lm caps --warmup-steps at the run's steps): step T went back to the full
+    # rate (1.0) and only the step after it to the floor; past T is the floor, as for any shorter warm-up
+    assert _lrs(4, 4, 0.1, 7) == pytest.approx([0.25, 0.5, 0.75, 1.0, 0.1, 0.1, 0.1])
+
+
+def _nanogpt_lr(it, warmup, total, min_ratio):
+    """nanoGPT's get_lr (learning rate 1, min_lr = min_ratio), with seqlab's warm-up of (it + 1) / warmup; from
+    it = total on, the floor (nanoGPT's value there, without its 0 / 0 when warm-up = total)."""
+    if it < warmup:
+        return (it + 1) / warmup
+    if it >= total:
+        return min_ratio
+    decay_ratio = (it - warmup) / (total - warmup)
+    return min_ratio + 0.5 * (1.0 + math.cos(math.pi * decay_ratio)) * (1 - min_ratio)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(st.integers(1, 40).flatmap(lambda total: st.tuples(st.integers(0, total), st.just(total))),
+       st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+def test_warmup_cosine_is_nanogpts_schedule_at_every_step(warmup_total, min_ratio):
+    warmup, total = warmup_total
+    want = [_nanogpt_lr(it, warmup, total, min_ratio) for it in range(total + 5)]
+    assert _lrs(warmup, total, min_ratio, total + 5) == pytest.approx(want, rel=1e-12, abs=1e-15)
 
 
 def test_nt_asgd_triggers_once_when_no_improvement_over_nonmono_checks():
