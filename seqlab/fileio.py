@@ -6,6 +6,7 @@ import errno
 import json
 import math
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -83,18 +84,46 @@ def probe_writable(folder: str | Path) -> None:
     os.unlink(probe)
 
 
-def _finite_or_null(value: Any) -> Any:
-    if isinstance(value, float):
+def _python_scalar(value: Any) -> Any:
+    """A numpy scalar (np.float32, np.int64, np.bool_: what numpy's reductions and indexing give) as the
+    Python bool, int or float of its value."""
+    np = sys.modules["numpy"]
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):  # (float(): np.longdouble's .item() stays a numpy scalar)
+        return float(value)
+    return value
+
+
+def _key(key: Any, numpy_scalar: type | None) -> Any:
+    """A dict key as json.dumps takes it: a non-finite float becomes the text JSON.stringify gives it
+    ("NaN", "Infinity", "-Infinity"; json.dumps refuses it with allow_nan=False)."""
+    if numpy_scalar is not None and isinstance(key, numpy_scalar):
+        key = _python_scalar(key)
+    if isinstance(key, float) and not math.isfinite(key):
+        return "NaN" if math.isnan(key) else "Infinity" if key > 0 else "-Infinity"
+    return key
+
+
+def _finite_or_null(value: Any, numpy_scalar: type | None) -> Any:
+    if isinstance(value, float):  # (np.float64 is one)
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite_or_null(v) for k, v in value.items()}
+        return {_key(k, numpy_scalar): _finite_or_null(v, numpy_scalar) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite_or_null(v) for v in value]
+        return [_finite_or_null(v, numpy_scalar) for v in value]
+    if numpy_scalar is not None and isinstance(value, numpy_scalar):
+        return _finite_or_null(_python_scalar(value), None)
     return value
 
 
 def to_json(obj: Any, **kwargs: Any) -> str:
     """Standard JSON of `obj`, as every JSON line or file seqlab writes for users: a NaN or infinite
     float (a perplexity past exp(700), a diverged loss) becomes null, as JavaScript's JSON.stringify
-    writes it; Python's json.dumps would write `Infinity`/`NaN`, which other parsers refuse."""
-    return json.dumps(_finite_or_null(obj), allow_nan=False, **kwargs)
+    writes it; Python's json.dumps would write `Infinity`/`NaN`, which other parsers refuse. A NaN or
+    infinite key becomes "NaN", "Infinity" or "-Infinity" (JSON.stringify's), and a numpy scalar
+    (np.float32, np.int64, np.bool_), which json.dumps refuses, its Python value."""
+    numpy = sys.modules.get("numpy")  # (looked up, not imported: no numpy scalar exists unless it was imported)
+    return json.dumps(_finite_or_null(obj, numpy.generic if numpy is not None else None), allow_nan=False, **kwargs)

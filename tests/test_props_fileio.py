@@ -1,12 +1,14 @@
 """Property tests (hypothesis) of seqlab.fileio: an atomic write reads back as written, and one that fails at
 any step (data that is not bytes, a refused fsync or rename, an interrupt) leaves the old file as it was and no
 temporary file behind; `to_json` is standard JSON (what json.loads reads with NaN/Infinity refused) equal to
-python's own json of the object with every NaN or infinite float read back as null."""
+python's own json of the object with every NaN or infinite float read back as null; numpy scalars and NaN or
+infinite keys too, as numpy's `tolist` gives their values and JSON.stringify names the keys."""
 
 import json
 import math
 import os
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -86,4 +88,38 @@ def test_to_json_is_standard_json_with_every_overflowed_figure_null(obj, kwargs)
     text = fileio.to_json(obj, **kwargs)
     got = json.loads(text, parse_constant=refuse)
     want = json.loads(json.dumps(obj), parse_constant=lambda constant: None)  # NaN, Infinity, -Infinity: null
+    assert same(got, want)
+
+
+# numpy's scalars (a reduction's or an index's result), and keys json.dumps refuses: NaN/inf floats, numpy's
+numpy_scalars = st.one_of(st.floats(width=32, allow_nan=True).map(np.float32), floats.map(np.float64),
+                          st.floats(width=16, allow_nan=True).map(np.float16),
+                          st.integers(-2**63, 2**63 - 1).map(np.int64), st.integers(0, 255).map(np.uint8),
+                          st.booleans().map(np.bool_))
+keys = st.one_of(st.text(max_size=4), st.integers(-5, 5), floats, numpy_scalars)
+with_numpy = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), floats, st.text(max_size=4),
+                                    numpy_scalars),
+                          lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                  st.dictionaries(keys, inner, max_size=4)), max_leaves=12)
+STRINGIFY = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # JavaScript's String(x) of a key
+
+
+def plain(obj):
+    """The object as plain Python data, by numpy's own conversion (tolist), non-finite keys named as
+    JSON.stringify names them."""
+    if isinstance(obj, np.generic):
+        obj = obj.tolist()
+    if isinstance(obj, dict):
+        return {STRINGIFY.get(repr(k), k): plain(v) for k, v in ((plain(k), v) for k, v in obj.items())}
+    if isinstance(obj, list):
+        return [plain(v) for v in obj]
+    return obj
+
+
+@settings(max_examples=300, deadline=None)
+@given(with_numpy, st.sampled_from([{}, {"sort_keys": False}, {"ensure_ascii": False}]))
+def test_to_json_writes_numpy_scalars_as_their_values_and_names_non_finite_keys(obj, kwargs):
+    # np.float32, np.int64 and np.bool_ (values or keys) and NaN/inf keys were a TypeError or ValueError
+    got = json.loads(fileio.to_json(obj, **kwargs), parse_constant=refuse)
+    want = json.loads(json.dumps(plain(obj)), parse_constant=lambda constant: None)
     assert same(got, want)

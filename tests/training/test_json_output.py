@@ -22,6 +22,26 @@ def test_non_finite_numbers_become_null_at_any_depth():
     assert strict_loads(to_json({"a": 0.1})) == {"a": 0.1}
 
 
+def test_numpy_scalars_are_written_as_their_values():
+    # numpy's scalars are what its reductions give (np.mean of losses, np.argmax): all but np.float64
+    # were a TypeError ("Object of type float32 is not JSON serializable")
+    import numpy as np
+
+    obj = {"f32": np.float32(0.5), "f64": np.float64(0.25), "i": np.int64(-3), "u": np.uint64(2**64 - 1),
+           "b": np.bool_(False), "nan": np.float32("nan"), "inf": np.float16("inf"), "list": [np.int8(7)],
+           np.int64(4): "key", np.float32(0.5): "key"}
+    text = to_json(obj)
+    assert text == ('{"f32": 0.5, "f64": 0.25, "i": -3, "u": 18446744073709551615, "b": false, "nan": null, '
+                    '"inf": null, "list": [7], "4": "key", "0.5": "key"}')
+    assert strict_loads(text)["b"] is False
+
+
+def test_non_finite_keys_are_named_as_javascript_names_them():
+    # json.dumps refused them (allow_nan=False); JSON.stringify({[NaN]: 1}) is '{"NaN":1}'
+    obj = {math.nan: 1, math.inf: 2, -math.inf: 3, 1.5: 4}
+    assert to_json(obj) == '{"NaN": 1, "Infinity": 2, "-Infinity": 3, "1.5": 4}'
+
+
 def test_metrics_lines_stay_parseable_when_a_run_diverges(tmp_path):
     log = MetricsLog(tmp_path / "metrics.jsonl")
     log.write(epoch=1, train_loss=4e30, train_ppl=perplexity(4e30, 1), valid_loss=3.0, valid_ppl=math.exp(3.0))
