@@ -24,9 +24,21 @@ from seqlab.training.guard import TrainingInterrupted
 TASK_MODULES = ("stats", "lm", "translate", "forecast", "classify")
 
 
+# Every text float() reads as a negative number: -5, -.5, -1e5, -1.5E-3, -inf, -Infinity, -nan.
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?|inf|infinity|nan)$", re.IGNORECASE)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, its usage errors one line (SPEC: exit 2 with a one-line message), not the
     whole usage text (31 lines for `train lm`) before it; sub-parsers are of this class too."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # argparse reads an argument that starts with "-" as an option unless it looks like a negative
+        # number, and its pattern knows only -5 and -.5: `--lr -inf`, `--lr -1e5`, `--clip -nan` were
+        # "expected one argument" where `--lr=-inf` gives the option's own message. A real option still
+        # wins: argparse matches option names (and their prefixes) before it asks this pattern.
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
