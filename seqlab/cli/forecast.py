@@ -46,7 +46,8 @@ def register(commands, train) -> None:
     f.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR")
     f.add_argument("--which", choices=("best", "last"), default="best",
                    help="best: the epoch of lowest held-out one-step MSE (default); last: the final epoch")
-    f.add_argument("--steps", type=int, required=True, metavar="K", help="how many steps to predict")
+    f.add_argument("--steps", type=int, required=True, metavar="K", help="how many steps to predict (refused, before any work, past what "
+                        f"this machine's memory holds at {BYTES_PER_STEP} bytes a step)")
     f.add_argument("--start", type=int, default=None,
                    help="0-based position of the first predicted value (default: the end of the series; with "
                         "--data, a position in that file, counting from its first row: with --fill, the dates it "
@@ -194,6 +195,31 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
             "seasonal_naive_left_out": result["seasonal_naive_left_out"]}
 
 
+# What a forecast holds for each step at the least: the prediction as float32 (4 bytes), then as a Python
+# float in a list (24 + 8), and its time as a Python int in a list (28 + 8). (Measured: ~86 bytes a step
+# printed as lines, ~160 with --json.)
+BYTES_PER_STEP = 72
+
+
+def _check_steps_fit(steps: int) -> None:
+    """Refuse a --steps whose predictions could not fit in this machine's memory, before any work: one
+    step takes ~30 us, so --steps 10**9 (4 GB of float32, which torch allocates) ran for hours before its
+    lists ran out of memory. The bound is low on purpose: a --steps it refuses would not fit."""
+    from seqlab.errors import SeqlabError
+    from seqlab.training.common import physical_memory
+
+    memory, need = physical_memory(), steps * BYTES_PER_STEP
+    if memory is not None and need > memory:
+        raise SeqlabError(f"--steps {steps:,} would need more than {_gib(need)} GiB for its predictions alone (at "
+                          f"least {BYTES_PER_STEP} bytes a step), past this machine's {_gib(memory)} GiB of memory: "
+                          "ask for fewer steps")
+
+
+def _gib(size: int) -> str:
+    gib = size / 2**30
+    return f"{gib:,.0f}" if gib >= 10 else f"{gib:.2g}"
+
+
 def run_forecast(args: argparse.Namespace) -> int:
     import sys
 
@@ -210,6 +236,7 @@ def run_forecast(args: argparse.Namespace) -> int:
 
     if args.steps <= 0:
         raise SeqlabError(f"--steps must be positive, got {args.steps}")
+    _check_steps_fit(args.steps)
     for flag, value in (("--column", args.column), ("--date-column", args.date_column)):
         if value is not None and args.data is None:
             raise SeqlabError(f"{flag} names a column of --data FILE.csv: give --data too (without it the forecast "

@@ -92,6 +92,28 @@ def test_bad_forecast_input_exits_2(run_dir, argv, message, capsys):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_steps_past_the_memory_are_refused_before_any_work(run_dir, capsys, monkeypatch):
+    # --steps 10**9: torch allocated its 4 GB, then the loop ran for hours (~30 us a step) before the lists
+    # of predictions and times (72 bytes a step at the least) ran out of memory
+    from seqlab.training import common
+
+    monkeypatch.setattr(common, "physical_memory", lambda: 2**20)  # a 1 MiB machine: 14,563 steps of 72 bytes
+    assert main(["forecast", "--checkpoint", str(run_dir), "--steps", "14564"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("seqlab: error: --steps 14,564 would need more than 0.00098 GiB for its predictions "
+                          "alone (at least 72 bytes a step), past this machine's 0.00098 GiB of memory: ask for "
+                          "fewer steps") and err.count("\n") == 1
+    assert main(["forecast", "--checkpoint", str(run_dir), "--steps", "14563"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 14563
+    monkeypatch.setattr(common, "physical_memory", lambda: None)  # (Windows: not known, nothing refused)
+    assert main(["forecast", "--checkpoint", str(run_dir), "--steps", "14564"]) == 0
+    capsys.readouterr()
+    monkeypatch.undo()  # this machine: no memory holds 10**15 steps
+    assert main(["forecast", "--checkpoint", str(run_dir), "--steps", str(10**15)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("seqlab: error: --steps 1,000,000,000,000,000 would need more than 67,055,225 GiB")
+
+
 def test_bad_training_input_exits_2(tmp_path, capsys):
     csv = tmp_path / "s.csv"
     csv.write_text("a,b\n1,2\n2,nan\n3,4\n4,5\n5,6\n6,7\n")
