@@ -9,6 +9,12 @@ character that encoding lacks. For the length of a command (`console_streams`):
   in UTF-8 (also where PYTHONIOENCODING names another encoding): the output is a file someone reads
   back, and seqlab's own readers take UTF-8 only; a name that came in as undecodable bytes (a file
   name from the command line, kept by Python as surrogates) goes out as those bytes;
+- except a UTF-8 stream whose error handler is not strict, which is left as it is: such a byte is
+  written as its handler says (stderr's default, backslashreplace: the six characters "\\udcff" for
+  the byte 0xff; PYTHONIOENCODING=utf-8:replace: "?"). That is stderr, the messages, unless the user
+  chose a handler: Python escapes there so that a log of them stays UTF-8 text (as GNU tools quote a
+  file name in their messages), and seqlab's messages quote names with repr, which escapes them
+  anyway. The bytes themselves go to stdout (strict by default, or surrogateescape), the data;
 - a terminal keeps its encoding, and a character it cannot show is printed as "?".
 
 Streams without `reconfigure` (pytest's capture, a StringIO) are left alone, and the streams get
@@ -59,7 +65,7 @@ def _never_fail(stream) -> tuple[str, str] | None:
             stream.reconfigure(errors="replace")
         else:
             if codecs.lookup(stream.encoding).name == "utf-8" and stream.errors != "strict":
-                return None
+                return None  # (surrogateescape already, or a handler that never fails: see the module's doc)
             stream.reconfigure(encoding="utf-8", errors="surrogateescape")
     except (OSError, ValueError, LookupError):  # closed, or a stream that cannot be changed: as it was
         return None

@@ -144,3 +144,22 @@ def test_a_file_name_of_undecodable_bytes_is_printed_as_its_bytes(tmp_path, monk
     assert main(["stats", "--data", os.fsdecode(path), "--level", "word"]) == 0
     assert written(out).startswith(path + b" (word level")  # the name's own bytes
     assert (out.encoding, out.errors) == ("utf-8", "strict")  # given back
+
+
+@pytest.mark.parametrize("encoding, errors, bytes_out", [
+    ("utf-8", "strict", b"t\xff \xc3\xa9\n"),  # the name's own bytes (Python's default stdout)
+    ("utf-8", "surrogateescape", b"t\xff \xc3\xa9\n"),  # (PYTHONUTF8=1, or the C locale)
+    ("cp1252", "backslashreplace", b"t\xff \xc3\xa9\n"),  # not UTF-8: made UTF-8 with surrogateescape
+    ("utf-8", "backslashreplace", b"t\\udcff \xc3\xa9\n"),  # stderr's default: escaped, the log stays UTF-8
+    ("utf-8", "replace", b"t? \xc3\xa9\n"),  # PYTHONIOENCODING=utf-8:replace, as the user chose
+    ("utf-8", "ignore", b"t \xc3\xa9\n"),
+])
+def test_an_undecodable_byte_goes_out_as_the_streams_handler_says(monkeypatch, encoding, errors, bytes_out):
+    # the module's rule: a redirected stream is UTF-8 with the bytes kept, unless it is UTF-8 already with a
+    # handler that is not strict (stderr's backslashreplace, or the user's), which is left as it is
+    for name in ("stdout", "stderr"):
+        s = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors=errors)
+        monkeypatch.setattr(sys, name, s)
+        with console.console_streams():
+            print("t\udcff é", file=getattr(sys, name))  # (0xff as Python keeps an undecodable byte)
+        assert written(s) == bytes_out and (s.encoding, s.errors) == (encoding, errors)
