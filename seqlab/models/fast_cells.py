@@ -71,8 +71,11 @@ def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor) -> torch.Tensor:
 
 def _use_onednn(t: torch.Tensor) -> bool:
     # not under torch.compile: inductor lowers oneDNN's linear only for constant (frozen) weights
-    # and fails an assertion on a trained one (AVX-512 CPUs, where this path is the default)
-    if ONEDNN is False or t.device.type != "cpu" or t.dtype != torch.float32 or is_compiling():
+    # and fails an assertion on a trained one (AVX-512 CPUs, where this path is the default); not
+    # under torch.jit.trace: the tracer cannot record the op's empty list argument ("unsupported
+    # input list type"), and a probe run there would turn oneDNN off for the whole process
+    if ONEDNN is False or t.device.type != "cpu" or t.dtype != torch.float32 or is_compiling() \
+            or recorded_by_tracer():
         return False
     return (ONEDNN or _ONEDNN_PAYS) and _onednn_works()
 
