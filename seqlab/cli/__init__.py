@@ -69,10 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "are <unk>); translate: a tab-separated pair file; text classifiers: a labelled "
                          ".csv/.tsv/.txt file, read as the run's training files were (a label the run never saw is "
                          "refused)")
-    ev.add_argument("--which", choices=("best", "last"), default="best",
+    ev.add_argument("--which", choices=("best", "last"), default=None,
                     help="which checkpoint of a run folder: best, the epoch the run kept (lowest validation loss; "
                          "classify: highest validation accuracy, or macro F1 with --select macro_f1; the default) or last, "
-                         "the final epoch")
+                         "the final epoch (with a run folder; a .safetensors file given to --checkpoint is "
+                         "itself the choice)")
     ev.add_argument("--device", default="auto")
     ev.add_argument("--batch-size", type=int, default=None, dest="batch_size",
                     help="examples per evaluation batch (default: the run's; forecast reads the series at once)")
@@ -88,7 +89,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.data is not None and args.split is not None:
         raise SeqlabError(f"--split names the run's own held-out part; --data scores a file: give one "
                           f"(--split {args.split} or --data {args.data})")
-    ckpt = load_checkpoint(args.checkpoint, args.which)
+    ckpt = load_checkpoint(args.checkpoint, checkpoint_which(args))
     task = ckpt.meta.get("task")
     module = importlib.import_module(f"seqlab.cli.{task}") if task in TASK_MODULES else None
     if module is None or not hasattr(module, "evaluate"):
@@ -101,6 +102,24 @@ def evaluate(args: argparse.Namespace) -> int:
     result.update({k: v for k, v in training_figures(ckpt).items() if k not in result})
     print(to_json(result))
     return 0
+
+
+def checkpoint_which(args: argparse.Namespace) -> str:
+    """The `which` to load --checkpoint with: --which, best when it is left out (its default is None
+    so that a given one is seen). --which picks a file of a run folder; with --checkpoint a file, the
+    file is the choice, so a --which naming another is refused (`--which last` on best.safetensors
+    read best, silently); one naming the file given (`--which best` on best.safetensors) is harmless."""
+    which = getattr(args, "which", None)
+    if which is None:
+        return "best"
+    path = Path(args.checkpoint)
+    wanted = f"{which}.safetensors"
+    if path.is_file() and path.name != wanted:
+        sibling = path.parent / wanted
+        fix = (f"give --checkpoint {path.parent} --which {which}, or the file {sibling}" if sibling.is_file() else
+               f"give the run folder with --which {which}, or leave --which out to use this file")
+        raise SeqlabError(f"--which applies to a run folder; you gave the file {path}: {fix}")
+    return which
 
 
 def training_figures(ckpt) -> dict:

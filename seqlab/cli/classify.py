@@ -39,9 +39,10 @@ def register(commands, train) -> None:
                                         "on the MNIST test set; with --images FILE (idx, .gz or raw), one "
                                         "predicted digit per image, and the accuracy when --labels is given too.")
     c.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR")
-    c.add_argument("--which", choices=("best", "last"), default="best",
+    c.add_argument("--which", choices=("best", "last"), default=None,
                    help="best: the run's best epoch, of highest validation accuracy (or macro-F1, for a run "
-                        "trained with --select macro_f1) (default); last: the final epoch")
+                        "trained with --select macro_f1) (default); last: the final epoch (with a run folder; a "
+                        ".safetensors file given to --checkpoint is itself the choice)")
     c.add_argument("--images", type=user_path, metavar="FILE", help="an idx3 images file to classify")
     c.add_argument("--labels", type=user_path, metavar="FILE", help="its idx1 labels file (optional)")
     c.add_argument("--text", action="append", metavar="TEXT", help="a text to classify (repeatable)")
@@ -231,6 +232,7 @@ def run_classify(args: argparse.Namespace) -> int:
     from seqlab.data.mnist import as_sequences, load_mnist, normalize, read_idx
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
+    from seqlab.cli import checkpoint_which
     from seqlab.training.checkpoint import load_checkpoint
     from seqlab.training.classify import NUM_CLASSES, model_from_checkpoint
 
@@ -242,7 +244,7 @@ def run_classify(args: argparse.Namespace) -> int:
         other = (f"--top-k {args.top_k} (the {args.top_k} most probable, ranked)" if args.top_k is not None
                  else "--probs (the predicted label's probability)")
         raise SeqlabError(f"give --all-labels (every label's probability, in label order) or {other}, not both")
-    ckpt = load_checkpoint(args.checkpoint, args.which)
+    ckpt = load_checkpoint(args.checkpoint, checkpoint_which(args))
     cfg = _run_config(ckpt)
     if cfg.data.data is not None:
         return _classify_texts(args, ckpt, cfg)

@@ -44,8 +44,9 @@ def register(commands, train) -> None:
                                         "scored). The series is the run's own, or with --data a newer CSV "
                                         "file read the run's way.")
     f.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR")
-    f.add_argument("--which", choices=("best", "last"), default="best",
-                   help="best: the epoch of lowest held-out one-step MSE (default); last: the final epoch")
+    f.add_argument("--which", choices=("best", "last"), default=None,
+                   help="best: the epoch of lowest held-out one-step MSE (default); last: the final epoch (with a "
+                        "run folder; a .safetensors file given to --checkpoint is itself the choice)")
     f.add_argument("--steps", type=int, required=True, metavar="K", help="how many steps to predict (refused, before any work, past what "
                         f"this machine's memory holds at {BYTES_PER_STEP} bytes a step)")
     f.add_argument("--start", type=int, default=None,
@@ -228,6 +229,7 @@ def run_forecast(args: argparse.Namespace) -> int:
     from seqlab.data.fill import forecast_lines
     from seqlab.errors import SeqlabError
     from seqlab.plotting import check_plot_path
+    from seqlab.cli import checkpoint_which
     from seqlab.training.checkpoint import expect_task, load_checkpoint
     from seqlab.training.forecast import from_checkpoint, multistep
     from seqlab.training.forecast_eval import mean_squared_error, observed_mask
@@ -249,7 +251,7 @@ def run_forecast(args: argparse.Namespace) -> int:
                           "(the run's own series was filled, if at all, when it was trained)")
     if args.plot:
         check_plot_path(args.plot)
-    ckpt = load_checkpoint(args.checkpoint, args.which)
+    ckpt = load_checkpoint(args.checkpoint, checkpoint_which(args))
     expect_task(ckpt, "forecast")
     net, trained, cfg = from_checkpoint(ckpt)
     notes: list[str] = []  # said on stderr once nothing is refused (a refusal stays one line)

@@ -38,8 +38,9 @@ def register(commands, train) -> None:
     g.add_argument("--num-samples", type=int, default=1, dest="num_samples",
                    help="continuations of the prefix, generated as one batch (printed one after another); more "
                         "than one needs --temperature, --top-k or --top-p (greedy ones are all alike)")
-    g.add_argument("--which", choices=("best", "last"), default="best",
-                   help="best: the epoch of lowest validation loss (default); last: the final epoch")
+    g.add_argument("--which", choices=("best", "last"), default=None,
+                   help="best: the epoch of lowest validation loss (default); last: the final epoch (with a run "
+                        "folder; a .safetensors file given to --checkpoint is itself the choice)")
     g.add_argument("--device", default="auto")
     g.set_defaults(func=run_generate)
 
@@ -87,6 +88,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from seqlab.generation.prefix import check_prefix
     from seqlab.generation.sampling import check_generates, check_sampling, generate_batch
     from seqlab.runtime import resolve_device
+    from seqlab.cli import checkpoint_which
     from seqlab.training.checkpoint import load_checkpoint
     from seqlab.training.lm import model_from_checkpoint
 
@@ -95,7 +97,7 @@ def run_generate(args: argparse.Namespace) -> int:
         raise SeqlabError(f"--num-samples {args.num_samples} without --temperature, --top-k or --top-p would print "
                           f"{args.num_samples} identical greedy continuations: add a sampling option (e.g. "
                           "--temperature 0.8 or --top-p 0.9) to draw different ones")
-    ckpt = load_checkpoint(args.checkpoint, args.which)
+    ckpt = load_checkpoint(args.checkpoint, checkpoint_which(args))
     device = resolve_device(args.device)
     net, cfg = model_from_checkpoint(ckpt, device)
     check_generates(net)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from seqlab.config import PathText, RunConfig
@@ -135,9 +136,10 @@ def register(commands, train) -> None:
     detok.add_argument("--detok-french", action="store_const", const="french", dest="detok",
                        help="as --detok, with French spacing: the space before ! and ? is kept (\"Va !\", as "
                             "fra-eng's French writes it), the one before , and . removed")
-    t.add_argument("--which", choices=("best", "last"), default="best",
+    t.add_argument("--which", choices=("best", "last"), default=None,
                    help="which checkpoint of a run folder: best, the epoch with the lowest valid loss "
-                        "(default); last, the final epoch")
+                        "(default); last, the final epoch (a .safetensors file given to --checkpoint is itself "
+                        "the choice)")
     t.add_argument("--device", default="auto")
     t.set_defaults(func=run_translate)
 
@@ -174,6 +176,7 @@ def run_translate(args: argparse.Namespace) -> int:
     from seqlab.errors import SeqlabError
     from seqlab.generation.translate import decode, decode_n_best
     from seqlab.runtime import resolve_device
+    from seqlab.cli import checkpoint_which
     from seqlab.training.checkpoint import expect_task, load_checkpoint
     from seqlab.training.translate import load_translator
 
@@ -190,7 +193,7 @@ def run_translate(args: argparse.Namespace) -> int:
     _check_n_best(n_best, args.beam)
     lines, single = _input_lines(args)  # a missing --file or an empty input fails here, before the model loads
     device = resolve_device(args.device)
-    ckpt = load_checkpoint(args.checkpoint, args.which)
+    ckpt = load_checkpoint(args.checkpoint, checkpoint_which(args))
     expect_task(ckpt, "translate")
     model, vocabs = load_translator(ckpt, device)
     tgt, max_len = vocabs.tgt_vocab, args.max_len or vocabs.num_steps
@@ -203,7 +206,7 @@ def run_translate(args: argparse.Namespace) -> int:
         sources, notes, unread = _read_chunk(chunk, vocabs, single, left)
         failed += unread
         if not said_which:  # after the first check: a single sentence's error stays the one line
-            print(_loaded_note(ckpt), file=sys.stderr)
+            print(_loaded_note(ckpt, Path(args.checkpoint).is_file()), file=sys.stderr)
             said_which = True
         todo = [i for i, source in enumerate(sources) if source is not None]
         found = [[] for _ in chunk]  # each line's hypotheses, best first; none for a line left empty
@@ -348,12 +351,14 @@ def _message(kind: str, where: str, text: str) -> str:
     return f"seqlab: {kind}: {where}: {text}" if where else f"seqlab: {kind}: {text}"
 
 
-def _loaded_note(ckpt) -> str:
-    """Which checkpoint `translate` uses, and of which epoch."""
+def _loaded_note(ckpt, file_given: bool = False) -> str:
+    """Which checkpoint `translate` uses, and of which epoch; how to get the final epoch's (--which
+    last picks a run folder's file, so given best.safetensors itself: last.safetensors)."""
     meta = ckpt.meta
     epochs = ((meta.get("config") or {}).get("train") or {}).get("epochs")
     epoch = f"epoch {meta.get('epoch')}" + (f" of {epochs}" if epochs else "")
-    why = {"best": "; best: the lowest valid loss, --which last for the final epoch",
+    final = "last.safetensors" if file_given else "--which last"
+    why = {"best": f"; best: the lowest valid loss, {final} for the final epoch",
            "last": "; last: the final epoch saved"}.get(ckpt.path.stem, "")
     return f"seqlab: translating with {str(ckpt.path)!r} ({epoch}{why})"
 

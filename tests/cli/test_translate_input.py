@@ -198,6 +198,11 @@ def test_translate_says_which_checkpoint_and_epoch_it_uses(run, capsys):
     assert "best.safetensors" in err and "(epoch " in err and " of 2; best: the lowest valid loss" in err
     assert _translate(run, "va !", "--which", "last") == 0
     assert "last.safetensors' (epoch 2 of 2; last: the final epoch" in capsys.readouterr().err
+    # given best.safetensors itself, --which last is refused (tests/cli/test_which_with_a_file.py): the note
+    # names the file to give instead
+    assert main(["translate", "--checkpoint", str(run / "best.safetensors"), "--device", "cpu", "va !"]) == 0
+    err = capsys.readouterr().err
+    assert "best: the lowest valid loss, last.safetensors for the final epoch" in err and "--which" not in err
 
 
 def test_translate_help_documents_the_input_order_exit_status_and_beam_rule(capsys):
