@@ -9,6 +9,7 @@ message on stderr, no traceback), 1 an unexpected failure.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import re
 import sys
@@ -40,8 +41,56 @@ class _Parser(argparse.ArgumentParser):
         # wins: argparse matches option names (and their prefixes) before it asks this pattern.
         self._negative_number_matcher = _NEGATIVE_NUMBER
 
+    def parse_known_args(self, args=None, namespace=None):
+        # what this (sub-)parser was given, for the did-you-mean of a missing required option (error())
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def parse_args(self, args=None, namespace=None):
+        # argparse reports unknown arguments from the top parser ("seqlab: error: ... see `seqlab --help`"),
+        # though they were left over by a sub-command: report them from the sub-command's parser instead
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser = self._command_parser(parsed)
+            hint = parser._did_you_mean(extras, parser._flags())
+            parser.error(f"unrecognized argument{'s' * (len(extras) > 1)}: {' '.join(extras)}{hint}")
+        return parsed
+
     def error(self, message: str):
+        if message.startswith("the following arguments are required:"):  # a typo of a required option, say
+            missing = [m for m in message.split(":", 1)[1].replace(",", " ").split() if m.startswith("-")]
+            message += self._did_you_mean(getattr(self, "_given", []), missing, name_typo=True)
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+    def _command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+        """The parser of the (sub-)command `parsed` was read by: `seqlab train lm`'s for train lm."""
+        parser = self
+        while True:
+            sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+            name = getattr(parsed, sub.dest, None) if sub is not None else None
+            if name not in getattr(sub, "choices", {}):
+                return parser
+            parser = sub.choices[name]
+
+    def _flags(self) -> list[str]:
+        return [flag for flag in self._option_string_actions if flag.startswith("--")]
+
+    def _did_you_mean(self, given: list[str], flags: list[str], name_typo: bool = False) -> str:
+        """'; did you mean --config?' for each of `given` that is an unknown option close to one of
+        `flags` (--confg, --confg=x.toml), '' for none; `name_typo`: '; --confg: did you mean --config?'
+        (a message that does not quote it). (One that is a prefix of an option is an abbreviation
+        argparse reads as that option, not a typo.)"""
+        pairs = []
+        for word in given:
+            flag = word.split("=", 1)[0]
+            if not flag.startswith("--") or any(f.startswith(flag) for f in self._option_string_actions):
+                continue
+            close = difflib.get_close_matches(flag, flags, n=1)
+            if close:
+                pairs.append((flag, close[0]))
+        if len(pairs) == 1:
+            return f"; {pairs[0][0] + ': ' if name_typo else ''}did you mean {pairs[0][1]}?"
+        return f"; did you mean {', '.join(f'{b} for {a}' for a, b in pairs)}?" if pairs else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
