@@ -4,6 +4,7 @@ characters (what `d2l.load_data_time_machine` gives), scored on the held-out las
     python benchmarks/lm_ngram_baseline.py
 """
 
+import argparse
 import json
 
 import torch
@@ -25,4 +26,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # no options; --help prints this instead of running
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

@@ -1,4 +1,4 @@
-"""Model-quality recipes (issue 9): train a recipe, print held-out perplexity and wall time.
+"""Model-quality recipes: train a recipe, print held-out perplexity and wall time.
 
 GPU (what the recipes are designed for: each within 10 minutes on one H100):
     python benchmarks/quality_lm.py --dataset ptb --device cuda
@@ -155,16 +155,17 @@ def run_recipe(name: str, config: str, args, overrides: dict, out: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dataset", required=True, choices=sorted(RECIPES))
+    ap.add_argument("--dataset", required=True, choices=sorted(RECIPES), help="the data set whose recipe to train")
     ap.add_argument("--config", default=None, help="recipe config (default: the dataset's configs/*_awd.toml)")
-    ap.add_argument("--device", default="auto")
+    ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N (default: auto)")
     ap.add_argument("--out", default=None, help="run folder (default runs/quality_<dataset>)")
     ap.add_argument("--quick", action="store_true", help="reduced size for a CPU check (see QUICK)")
     ap.add_argument("--budget-s", type=float, default=0.0, dest="budget_s",
                     help="train for about this many seconds (epochs estimated) instead of the config's epochs")
     ap.add_argument("--compare-book", action="store_true", dest="compare_book",
                     help="timemachine: also train the book's concise LSTM for the same wall time")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config leaf (repeatable), e.g. --set epochs=3")
     args = ap.parse_args()
     config = args.config or RECIPES[args.dataset]
     overrides = overrides_for(args.dataset, config, args.quick, args.set)

@@ -12,6 +12,7 @@ OpenMP's spinning threads wait for each other's time slices (benchmarks/RESULTS.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import time
@@ -36,4 +37,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # no options: the thread settings are the environment's; --help says so instead of running
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

@@ -23,6 +23,8 @@ from seqlab.training.run_folder import release_run_folders, restore_overwritten
 from seqlab.training.guard import TrainingInterrupted
 
 TASK_MODULES = ("stats", "lm", "translate", "forecast", "classify")
+# --device of the commands that load a checkpoint (as training's --device reads it: RunConfig.device)
+DEVICE_HELP = "auto (CUDA if available), cpu, cuda or cuda:N (default: auto)"
 
 
 # Every text float() reads as a negative number: -5, -.5, -1e5, -1.5E-3, -inf, -Infinity, -nan.
@@ -123,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "classify: highest validation accuracy, or macro F1 with --select macro_f1; the default) or last, "
                          "the final epoch (with a run folder; a .safetensors file given to --checkpoint is "
                          "itself the choice)")
-    ev.add_argument("--device", default="auto")
+    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
     ev.add_argument("--batch-size", type=int, default=None, dest="batch_size",
                     help="examples per evaluation batch (default: the run's; forecast reads the series at once)")
     ev.set_defaults(func=evaluate)

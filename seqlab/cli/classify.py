@@ -11,6 +11,7 @@ from seqlab.fileio import to_json
 
 def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
+    from seqlab.cli import DEVICE_HELP
     from seqlab.config import add_config_args, user_path
     from seqlab.training.classify import ClassifyConfig
 
@@ -38,7 +39,8 @@ def register(commands, train) -> None:
                                         "exit status is then 2. An MNIST classifier: without --images, accuracy "
                                         "on the MNIST test set; with --images FILE (idx, .gz or raw), one "
                                         "predicted digit per image, and the accuracy when --labels is given too.")
-    c.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR")
+    c.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR",
+                   help="a run's --out folder or a .safetensors file")
     c.add_argument("--which", choices=("best", "last"), default=None,
                    help="best: the run's best epoch, of highest validation accuracy (or macro-F1, for a run "
                         "trained with --select macro_f1) (default); last: the final epoch (with a run folder; a "
@@ -60,8 +62,10 @@ def register(commands, train) -> None:
                    help="print every label's probability, in the model's label order (that of seqlab evaluate's "
                         "per-label figures), not ranked: LABEL<tab>PROB<tab>LABEL<tab>PROB... (scikit-learn's "
                         "predict_proba)")
-    c.add_argument("--device", default="auto")
-    c.add_argument("--batch-size", type=int, default=1000, dest="batch_size")
+    c.add_argument("--device", default="auto", help=DEVICE_HELP)
+    c.add_argument("--batch-size", type=int, default=1000, dest="batch_size",
+                   help="texts or images classified together; each batch of texts is printed as soon as it is "
+                        "done (default: 1000)")
     c.set_defaults(func=run_classify)
 
 

@@ -43,7 +43,8 @@ def register(commands, train) -> None:
                                         "has dates; actual 'filled' where --fill filled the value in: it is not "
                                         "scored). The series is the run's own, or with --data a newer CSV "
                                         "file read the run's way.")
-    f.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR")
+    f.add_argument("--checkpoint", required=True, type=user_path, metavar="DIR",
+                   help="a run's --out folder or a .safetensors file")
     f.add_argument("--which", choices=("best", "last"), default=None,
                    help="best: the epoch of lowest held-out one-step MSE (default); last: the final epoch (with a "
                         "run folder; a .safetensors file given to --checkpoint is itself the choice)")

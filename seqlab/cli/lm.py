@@ -11,6 +11,7 @@ from seqlab.fileio import to_json
 
 def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
+    from seqlab.cli import DEVICE_HELP
     from seqlab.config import add_config_args, user_path
     from seqlab.training.lm import LMConfig
 
@@ -27,7 +28,8 @@ def register(commands, train) -> None:
                    help="a run's --out folder or a .safetensors file")
     g.add_argument("--prefix", required=True, help="text to start from (characters or words, as the model reads; at the word level a line "
                         "break is the line end <eos> training read)")
-    g.add_argument("--num-tokens", type=int, default=50, dest="num_tokens")
+    g.add_argument("--num-tokens", type=int, default=50, dest="num_tokens",
+                   help="how many tokens to generate after the prefix (default: 50)")
     g.add_argument("--temperature", type=float, default=None,
                    help="sample from softmax(logits / T); without it, --top-k and --top-p: greedy")
     g.add_argument("--top-k", type=int, default=None, dest="top_k", help="sample among the k most likely tokens")
@@ -37,11 +39,11 @@ def register(commands, train) -> None:
     g.add_argument("--seed", type=int, default=None, help="seed for sampling (reproducible output)")
     g.add_argument("--num-samples", type=int, default=1, dest="num_samples",
                    help="continuations of the prefix, generated as one batch (printed one after another); more "
-                        "than one needs --temperature, --top-k or --top-p (greedy ones are all alike)")
+                        "than one needs --temperature, --top-k or --top-p (greedy ones are all alike) (default: 1)")
     g.add_argument("--which", choices=("best", "last"), default=None,
                    help="best: the epoch of lowest validation loss (default); last: the final epoch (with a run "
                         "folder; a .safetensors file given to --checkpoint is itself the choice)")
-    g.add_argument("--device", default="auto")
+    g.add_argument("--device", default="auto", help=DEVICE_HELP)
     g.set_defaults(func=run_generate)
 
 

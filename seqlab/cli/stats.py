@@ -19,7 +19,8 @@ def register(commands, train) -> None:
     src.add_argument("--data", type=user_path, metavar="FILE", help="any UTF-8 text file")
     p.add_argument("--split", choices=("train", "valid", "test"), default=None,
                    help="which file of a data set with splits (ptb, wikitext-2) to count (default: train)")
-    p.add_argument("--level", choices=("word", "char"), default="word")
+    p.add_argument("--level", choices=("word", "char"), default="word",
+                   help="count words or characters (default: word; train lm's is char)")
     p.add_argument("--style", choices=("book", "raw"), default=None,
                    help="book: letters only, lower case (default for timemachine); raw: text as is")
     p.add_argument("--top", type=int, default=10, help="how many of each n-gram to list (default 10)")

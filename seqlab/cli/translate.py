@@ -25,7 +25,7 @@ class TranslateDataConfig:
     data: PathText | None = None  # a file of `source<TAB>target` lines instead of --dataset
     num_examples: int | None = None  # the book's meaning: lines 0..N of the file; none = all
     num_steps: int = 10  # sentences are cut or padded to this many tokens
-    valid_frac: float = 0.05  # of the distinct source sentences (see seqlab.data.translation_splits.split_pairs)
+    valid_frac: float = 0.05  # share of the distinct source sentences held out for validation, with all their pairs (a sentence's translations never straddle two splits)
     test_frac: float = 0.05  # of the distinct source sentences, held out for the test BLEU
     split_seed: int = 0  # seed of the train/valid/test split
     min_freq: int = 2  # rarer training tokens become <unk>
@@ -66,6 +66,7 @@ class TranslateConfig:
 
 def register(commands, train) -> None:
     """Add `seqlab train translate` and `seqlab translate`."""
+    from seqlab.cli import DEVICE_HELP
     from seqlab.config import add_config_args, user_path
 
     p = train.add_parser("translate", help="train an encoder-decoder translator (fra-eng)",
@@ -126,8 +127,8 @@ def register(commands, train) -> None:
                         "more (--n-best 1 also works at --beam 1)")
     detok = t.add_mutually_exclusive_group()
     detok.add_argument("--detok", action="store_const", const="plain", default=None,
-                       help="print each translation for reading, undoing the training data's preprocessing "
-                            "(seqlab.data.detok.detokenize): no space before , . ! ? (preprocessing put one "
+                       help="print each translation for reading, undoing the training data's preprocessing:"
+                            " no space before , . ! ? (preprocessing put one "
                             "there; the spaces around « » ; : are left as the data has them) and the first "
                             "letter of the sentence upper case (\"je suis calme .\" -> \"Je suis calme.\"); "
                             "other capitals (names, \"I\") were lower-cased and do not come back. With --n-best, "
@@ -140,7 +141,7 @@ def register(commands, train) -> None:
                    help="which checkpoint of a run folder: best, the epoch with the lowest valid loss "
                         "(default); last, the final epoch (a .safetensors file given to --checkpoint is itself "
                         "the choice)")
-    t.add_argument("--device", default="auto")
+    t.add_argument("--device", default="auto", help=DEVICE_HELP)
     t.set_defaults(func=run_translate)
 
 
