@@ -285,7 +285,8 @@ def run_classify(args: argparse.Namespace) -> int:
         for line in _label_lines(logits.softmax(1), k, [str(d) for d in range(NUM_CLASSES)], args.all_labels):
             print(line)
     if labels is not None:
-        acc = (pred == labels).float().mean().item() if len(labels) else float("nan")
+        # the count ratio in Python ints, as evaluate's: a float32 mean printed 0.7907999753952026 for 0.7908
+        acc = int((pred == labels).sum()) / len(labels) if len(labels) else float("nan")
         summary = {"accuracy": acc, "tokens": len(labels)}
         if args.images:
             import sys
