@@ -232,8 +232,7 @@ def train_config(cls: type, args: argparse.Namespace):
         if kept:
             cfg = replace(cfg, **kept)
         clip = flat_dict(cfg).get("clip")
-        valid = clip is not None and (clip > 0 or (clip == 0 and getattr(cls, "CLIP_ZERO_IS_OFF", False)))
-        if "clip" in run and valid and clip != run["clip"] and is_main_process():  # (the fit refuses a bad one)
+        if "clip" in run and clip is not None and clip >= 0 and clip != run["clip"] and is_main_process():  # (the fit refuses a bad one)
             # (the lr's change is logged by the fit, which rescales the schedule)
             then = "gradients are not clipped" if clip == 0 else "gradients are clipped at the new threshold"
             print(f"--clip {clip:g} instead of the run's {run['clip']:g}: {then} from here on")

@@ -49,7 +49,7 @@ class TranslateTrainConfig:
     epochs: int = 300  # passes over the training pairs
     lr: float = 0.005  # learning rate
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"  # the optimiser
-    clip: float = 1.0  # gradient clipping: global-norm threshold
+    clip: float = 1.0  # gradient clipping: the largest global gradient norm kept; 0: no clipping
     bleu_sentences: int = 500  # valid_bleu is greedy BLEU on N valid pairs spread evenly over the split (every len/N-th; all if fewer)
     bleu_every: int = 1  # epochs between valid_bleu figures (0: never)
     time_limit_s: float | None = None  # stop training (mid-epoch) after this many seconds

@@ -18,7 +18,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, Callable, Literal
 
 import torch
 from torch import nn
@@ -30,8 +30,8 @@ from seqlab.runtime import check_seed, eval_mode, rng_state, seed_everything, se
 from seqlab.training import distributed as D
 from seqlab.training.checkpoint import load_weights, save_checkpoint, task_config
 from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
-from seqlab.training.common import grad_clipping, make_optimizer
-from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
+from seqlab.training.common import clip_gradients, make_optimizer
+from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped,
                                    interrupted_message, resumed_note)
 from seqlab.training.progress import progress
 from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
@@ -79,7 +79,7 @@ class ClassifyTrain:
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"  # the optimiser
     momentum: float = 0.0  # sgd momentum
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
-    clip: float = 1.0  # global gradient-norm clip; 0: none
+    clip: float = 1.0  # gradient clipping: the largest global gradient norm kept; 0: no clipping
     schedule: Literal["none", "cosine"] = "cosine"  # learning-rate schedule over the epochs
     eval_batch_size: int = 1000  # examples per batch during evaluation
     skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
@@ -90,8 +90,6 @@ class ClassifyTrain:
 
 @dataclass
 class ClassifyConfig:
-    CLIP_ZERO_IS_OFF: ClassVar[bool] = True  # --clip 0 turns clipping off (the LM and translate refuse it)
-
     data: ClassifyData = field(default_factory=ClassifyData)
     model: ClassifierModel = field(default_factory=ClassifierModel)
     train: ClassifyTrain = field(default_factory=ClassifyTrain)
@@ -271,7 +269,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 loss = D.ddp_loss(objective, global_n, dist)  # the global batch mean
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                norm = grad_clipping(net, t.clip) if t.clip > 0 else grad_norm(net)
+                norm = clip_gradients(net, t.clip)
                 if not guard.ok(b + 1, loss, norm, lr):
                     continue
                 opt.step()

@@ -58,11 +58,25 @@ def grad_clipping(net: nn.Module | Iterable[torch.Tensor], theta: float) -> torc
     params = _params(net)
     if not params:
         return torch.zeros(())
-    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
+    norm = _global_norm(params)
     scale = torch.clamp(theta / (norm + 1e-12), max=1.0)
     for p in params:
         p.grad.mul_(scale)
     return norm
+
+
+def clip_gradients(net: nn.Module | Iterable[torch.Tensor], clip: float) -> torch.Tensor:
+    """A training step's --clip: grad_clipping at `clip` > 0; 0 turns clipping off (every task's --clip,
+    as pytorch/examples' word LM reads it), the gradients left as they are. Returns their global norm
+    before any clipping (for the step guard) either way."""
+    if clip == 0:
+        params = _params(net)
+        return _global_norm(params) if params else torch.zeros(())
+    return grad_clipping(net, clip)
+
+
+def _global_norm(params: list[torch.Tensor]) -> torch.Tensor:
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
 
 
 def map_state(state: State, fn) -> State:

@@ -42,7 +42,7 @@ from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_vocab_f
                                         task_config)
 from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
 from seqlab.training import common
-from seqlab.training.common import check_count, detach_state, grad_clipping, make_optimizer
+from seqlab.training.common import check_count, clip_gradients, detach_state, make_optimizer
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
 from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
@@ -75,7 +75,7 @@ class TrainConfig:
     lr: float = 1.0  # learning rate
     optimizer: Literal["sgd", "adam", "adamw", "nt-asgd"] = "sgd"  # nt-asgd: SGD, then averaged SGD on a stall
     sampling: Literal["sequential", "random"] = "sequential"  # sequential carries the state across batches
-    clip: float = 1.0  # gradient clipping: global-norm threshold theta
+    clip: float = 1.0  # gradient clipping: the largest global gradient norm kept; 0: no clipping
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     lr_decay: float = 1.0  # plateau: multiply lr by this when validation loss stops improving; step: every epoch
     eval_batch_size: int = 10  # columns of the held-out stream during validation
@@ -132,7 +132,7 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
             total_loss, state = common.lm_batch_loss(net, model, X, Y, state)
         optimizer.zero_grad(set_to_none=True)
         (total_loss / Y.numel()).backward()
-        norm = grad_clipping(net, clip)
+        norm = clip_gradients(net, clip)
         if guard is not None and not guard.ok(step, total_loss, norm, lr):
             optimizer.zero_grad(set_to_none=True)
             state = None
@@ -205,8 +205,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     optimizer = fuse_optimizer(optimizer, device, cfg.model.fast)  # fused=True on CUDA
     if not 0 < tc.lr_decay <= 1:
         raise SeqlabError(f"lr_decay must be in (0, 1], got {tc.lr_decay}")
-    if not tc.clip > 0:  # NaN too
-        raise SeqlabError(f"clip must be > 0, got {tc.clip}")
+    if not tc.clip >= 0:  # NaN too
+        raise SeqlabError(f"--clip must be >= 0 (0 turns clipping off), got {tc.clip}")
     if tc.epochs <= 0:
         raise SeqlabError(f"--epochs must be positive, got {tc.epochs}")
     check_count(tc.eval_batch_size, "eval_batch_size")

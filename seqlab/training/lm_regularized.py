@@ -35,7 +35,7 @@ from seqlab.models.lm_config import check_new_tying
 from seqlab.models.regularization import activation_reg, temporal_activation_reg
 from seqlab.training import distributed as D
 from seqlab.training import common
-from seqlab.training.common import detach_state, device_for, grad_clipping
+from seqlab.training.common import clip_gradients, detach_state, device_for
 from seqlab.training.progress import progress
 from seqlab.training.schedules import (NTASGDTrigger, averaged_sgd, cosine_span_note, restore_weights, scaled_step,
                                        swap_in_average, warmup_cosine)
@@ -104,7 +104,7 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
                         loss = loss + temporal_activation_reg(raw, tar_beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            norm = grad_clipping(net, clip)
+            norm = clip_gradients(net, clip)
             if guard is not None and not guard.ok(step, loss, norm, optimizer.param_groups[0]["lr"]):
                 optimizer.zero_grad(set_to_none=True)
                 state = None

@@ -20,7 +20,7 @@ from seqlab.data.user_files import file_fingerprint
 from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D
 from seqlab.training.bleu import corpus_bleu
-from seqlab.training.common import device_for, grad_clipping
+from seqlab.training.common import clip_gradients, device_for
 from seqlab.training.translate_loss import (MaskedSoftmaxCELoss,  # noqa: F401 (public here)
                                            masked_ce, sequence_mask)
 from seqlab.training.translate_report import (UNK_WARN, bleu_signature, cut_note,  # noqa: F401 (public here)
@@ -88,7 +88,7 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
         token_loss = batch_token_loss(model, X, X_len, Y, Y_len, bos)
         optimizer.zero_grad(set_to_none=True)
         D.ddp_loss(token_loss, max(count, 1), dist).backward()
-        norm = grad_clipping(model, clip)
+        norm = clip_gradients(model, clip)
         if guard is not None and not guard.ok(step, token_loss, norm, optimizer.param_groups[0]["lr"]):
             optimizer.zero_grad(set_to_none=True)
             continue
@@ -187,8 +187,8 @@ def fit(cfg, *, log=print) -> dict:
             raise SeqlabError(f"--{name.replace('_', '-')} must be positive, got {value}")
     if d.num_examples is not None and d.num_examples <= 0:
         raise SeqlabError(f"--num-examples must be positive, got {d.num_examples}")
-    if not tr.clip > 0:  # checked here, not at the first step of training
-        raise SeqlabError(f"--clip must be > 0 (the largest gradient norm kept), got {tr.clip}")
+    if not tr.clip >= 0:  # checked here, not at the first step of training (NaN too)
+        raise SeqlabError(f"--clip must be >= 0 (0 turns clipping off), got {tr.clip}")
     if tr.bleu_every < 0:  # (it read as "never", silently)
         raise SeqlabError(f"--bleu-every must be >= 0 (epochs between valid BLEU figures; 0: never), "
                           f"got {tr.bleu_every}")

@@ -12,7 +12,7 @@ from seqlab.cli import build_parser, main
 from seqlab.errors import SeqlabError
 from seqlab.training.run_folder import ASIDE
 from checkpoint_edit import edit_meta  # tests/reliability, on the test path
-from cli_errors import EXIT_BAD_INPUT, expect_bad_input, write_digits
+from cli_errors import expect_bad_input, write_digits
 
 TEXT = "the time machine by h g wells\n" * 40
 PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("I lost.", "J'ai perdu."),
@@ -576,11 +576,10 @@ def test_resume_says_clipping_turned_off(fx, tmp_path, capsys):
     _ok(_argv("classify", fx, out), capsys)
     assert cli_main(_argv("classify", fx, out, "--resume", "--epochs", "2", "--clip", "0")) == 0
     assert "--clip 0 instead of the run's 1: gradients are not clipped from here on" in capsys.readouterr().out
-    # the LM refuses --clip 0: it said "gradients are not clipped from here on", then refused it
+    # the LM's --clip 0 is clipping off too (it was refused, after saying "gradients are not clipped")
     _ok(_argv("lm", fx, tmp_path / "lm"), capsys)
-    assert cli_main(_argv("lm", fx, tmp_path / "lm", "--resume", "--epochs", "2", "--clip", "0")) == EXIT_BAD_INPUT
-    captured = capsys.readouterr()
-    assert "clip must be > 0" in captured.err and "not clipped" not in captured.out
+    assert cli_main(_argv("lm", fx, tmp_path / "lm", "--resume", "--epochs", "2", "--clip", "0")) == 0
+    assert "--clip 0 instead of the run's 1: gradients are not clipped from here on" in capsys.readouterr().out
 
 
 def test_resume_after_a_killed_overwrite_keeps_the_runs_lr(fx, tmp_path, capsys, monkeypatch):
