@@ -214,28 +214,30 @@ def pick_split(asked: str | None, have: list[str], what: str, why: str = "") -> 
 def train_config(cls: type, args: argparse.Namespace):
     """A training command's config: defaults, then --config, then flags (config.build_config).
 
-    --resume may change the learning rate and the clip threshold (checkpoint_resume.RESUMABLE); where the
-    command sets neither by a flag nor in its --config, they are the run's own, not the defaults
-    (a run trained at --lr 20 must not go on at 1 because the flag was left out).
+    --resume keeps the run's own learning rate, clip threshold and --skip-nonfinite
+    (checkpoint_resume.RUN_KEEPS) unless a flag changes them: not the defaults (a run trained at
+    --lr 20 must not go on at 1 because the flag was left out), nor its --config file's values
+    (which undid a resume at a lower --lr on the next plain one), which are said and kept.
     """
     from seqlab.config import build_config, flat_dict, given_keys, replace
-    from seqlab.training.checkpoint_meta import run_numbers
+    from seqlab.training.checkpoint_meta import run_settings
+    from seqlab.training.checkpoint_resume import RUN_KEEPS, kept_note
     from seqlab.training.distributed import is_main_process
 
     cfg = build_config(cls, args)
     if cfg.run.resume:
-        run = run_numbers(cfg.run.out, ("lr", "clip"))
-        given, has = given_keys(args), flat_dict(cfg)
+        run = run_settings(cfg.run.out, RUN_KEEPS)
+        flags, has = set(vars(args)) - {"config"}, flat_dict(cfg)
         # only what this task's config has: a folder of another task's run (a classify run's clip
         # for forecast, which has none) is refused by the resume itself, with the right message
-        kept = {k: v for k, v in run.items() if k not in given and k in has}
+        kept = {k: v for k, v in run.items()
+                if k not in flags and k in has and isinstance(v, bool) == isinstance(has[k], bool)}
+        for key in sorted(kept.keys() & given_keys(args)):  # (not a flag: set by the config file)
+            if has[key] != kept[key] and is_main_process():
+                print(f"seqlab: note: {kept_note(key, has[key], kept[key])}", file=sys.stderr)
         if kept:
             cfg = replace(cfg, **kept)
-        clip = flat_dict(cfg).get("clip")
-        if "clip" in run and clip is not None and clip >= 0 and clip != run["clip"] and is_main_process():  # (the fit refuses a bad one)
-            # (the lr's change is logged by the fit, which rescales the schedule)
-            then = "gradients are not clipped" if clip == 0 else "gradients are clipped at the new threshold"
-            print(f"--clip {clip:g} instead of the run's {run['clip']:g}: {then} from here on")
+        # (a changed --clip or --lr is said by the trainer, once the resume is accepted: load_optimizer)
     return cfg
 
 

@@ -1,6 +1,6 @@
 """A checkpoint's JSON metadata: written as standard JSON (non-finite floats tagged), read back, and
 read from a file's header alone, without its tensors (run_folder's epoch of a run set aside, and the
-settings --resume keeps: `run_numbers`). Saving and loading whole checkpoints: checkpoint.py."""
+settings --resume keeps: `run_settings`). Saving and loading whole checkpoints: checkpoint.py."""
 
 from __future__ import annotations
 
@@ -64,11 +64,12 @@ def peek_epoch(path: Path) -> int | None:
     return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
 
 
-def run_numbers(out: str | Path, names: tuple[str, ...]) -> dict[str, float]:
-    """The numeric settings `names` of the run in `out` (its last.safetensors config, by leaf name).
+def run_settings(out: str | Path, names: tuple[str, ...]) -> dict[str, float | bool]:
+    """The number and true/false settings `names` of the run in `out` (its last.safetensors config,
+    by leaf name).
 
-    What --resume keeps when the command leaves them out; {} where the run cannot be read (the
-    resume itself then says why)."""
+    What --resume keeps when the command's flags leave them out; {} where the run cannot be read
+    (the resume itself then says why)."""
     path = Path(out) / "last.safetensors"
     if not path.exists():  # an --overwrite killed before its first checkpoint: the run is aside until
         from seqlab.training.run_folder import aside_checkpoint  # check_run_folder puts it back
@@ -77,5 +78,4 @@ def run_numbers(out: str | Path, names: tuple[str, ...]) -> dict[str, float]:
     config = (peek_meta(path) or {}).get("config")
     if not isinstance(config, dict):
         return {}
-    return {key: value for key, value in leaf_items(config)
-            if key in names and isinstance(value, (int, float)) and not isinstance(value, bool)}
+    return {key: value for key, value in leaf_items(config) if key in names and isinstance(value, (int, float))}

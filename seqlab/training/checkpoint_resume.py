@@ -1,7 +1,7 @@
 """--resume: a run's `last` checkpoint read back to continue the run (`resume_checkpoint`), the
-settings a resumed run may change (RESUMABLE, `check_resume_config`), and its optimiser's and
-schedule's state at the rate of a new --lr (`load_optimizer`). The file format, and reading a
-checkpoint's metadata for a task: checkpoint.py."""
+settings a resumed run may change (RESUMABLE, `check_resume_config`; those it keeps unless a flag
+changes them: RUN_KEEPS), and its optimiser's and schedule's state at the rate of a new --lr
+(`load_optimizer`). The file format, and reading a checkpoint's metadata for a task: checkpoint.py."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ from seqlab.training.schedules import rescale_lr
 # schedules.rescale_lr.
 RESUMABLE = frozenset({"epochs", "device", "fast", "out", "resume", "overwrite", "time_limit_s",
                        "skip_nonfinite", "bleu_every", "bleu_sentences", "lr", "clip"})
+# Of those, the ones of how the run learns stay the run's unless a flag of the resuming command
+# changes them: left out, the run's (not the default); set in its --config file alone, the run's
+# too, said (`kept_note`: the CLI's train_config). A run resumed at a lower --lr after a NaN, or with
+# --skip-nonfinite, must not go back to the config's rate, or stop again, on its next plain --resume.
+# The others are this command's (how long it trains, where, what it logs) and are read as any
+# command reads them: a config's epochs is the length it asks for.
+RUN_KEEPS = ("lr", "clip", "skip_nonfinite")
 
 
 def resume_checkpoint(out: str | Path, task: str) -> Checkpoint:
@@ -82,12 +89,24 @@ def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path, saved: Any 
     return saved
 
 
+def kept_note(key: str, asked: Any, run: Any) -> str:
+    """The line saying that a --resume keeps the run's `run` for `key` (one of RUN_KEEPS), where the
+    command's --config file sets `asked`, and which flag would change it."""
+    flag = "--" + key.replace("_", "-")
+    if isinstance(asked, bool):
+        return (f"--resume keeps the run's {key} {_show(run)}, not the config file's {_show(asked)}: give "
+                f"{flag if asked else '--no-' + flag[2:]} to change it")
+    return f"--resume keeps the run's {key} {run:g}, not the config file's {asked:g}: give {flag} {asked:g} to change it"
+
+
 def load_optimizer(ckpt: Checkpoint, optimizer: torch.optim.Optimizer, was: float, now: float, log,
-                   scheduler=None) -> None:
+                   scheduler=None, *, clip: tuple[float, float] | None = None) -> None:
     """--resume: the optimiser's (and the schedule's) state from `ckpt`, at the rate of a new --lr.
 
     `was` is the run's --lr, `now` this command's: schedules.rescale_lr scales the loaded state
-    by now / was (the schedule keeps its course) and its note goes to `log`.
+    by now / was (the schedule keeps its course) and its note goes to `log`; `clip`, (the run's
+    --clip, this command's), where the task has one: a change is said first. The trainers call
+    this once every refusal of the resume is past: what changes is said only of a run that goes on.
 
     How the step runs is this command's, not the run's: load_state_dict would put back the saved
     groups' `fused` / `foreach` / `capturable` (a CUDA run's fused=True resumed on the CPU or with
@@ -100,6 +119,9 @@ def load_optimizer(ckpt: Checkpoint, optimizer: torch.optim.Optimizer, was: floa
     optimizer.load_state_dict(state)
     if scheduler is not None:
         scheduler.load_state_dict(ckpt.meta["scheduler"])
+    if clip is not None and clip[0] != clip[1]:
+        then = "gradients are not clipped" if clip[1] == 0 else "gradients are clipped at the new threshold"
+        log(f"--clip {clip[1]:g} instead of the run's {clip[0]:g}: {then} from here on")
     note = rescale_lr(optimizer, scheduler, was, now)
     if note:
         log(note)

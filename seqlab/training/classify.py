@@ -218,7 +218,8 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         data.check_resume(ckpt)
         load_weights(net, ckpt)
-        load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)  # each epoch's rate then comes from t.lr (_lr_at)
+        # each epoch's rate then comes from t.lr (_lr_at)
+        load_optimizer(ckpt, opt, saved.train.lr, t.lr, log, clip=(saved.train.clip, t.clip))
         done = ckpt.meta["epoch"]
         if t.schedule == "cosine" and done < t.epochs:  # a new --epochs re-draws the cosine: say where the rate jumps
             # the rate the run would use next, or (a finished run) the one of its last epoch: its

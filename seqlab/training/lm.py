@@ -234,7 +234,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
             trigger.load_state_dict(ckpt.meta["ntasgd"])
             if trigger.triggered:  # averaging had started: resume the averaged SGD and its average
                 optimizer = reg.averaged_sgd(net.parameters(), tc.lr, weight_decay=tc.weight_decay)
-        load_optimizer(ckpt, optimizer, saved.train.lr, tc.lr, log, scheduler)  # then the cosine at its scale:
+        load_optimizer(ckpt, optimizer, saved.train.lr, tc.lr, log, scheduler, clip=(saved.train.clip, tc.clip))
+        # then the cosine at its scale:
         note = reg.restretch_cosine(tc, saved.train.epochs, ckpt.meta["epoch"], optimizer, scheduler)
         if note:
             log(note)

@@ -222,7 +222,7 @@ def fit(cfg, *, log=print) -> dict:
     if ckpt is not None:
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(model, ckpt)
-        load_optimizer(ckpt, optimizer, saved.train.lr, tr.lr, log)
+        load_optimizer(ckpt, optimizer, saved.train.lr, tr.lr, log, clip=(saved.train.clip, tr.clip))
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         best_epoch = ckpt.meta.get("best_epoch")  # None in a run saved before it was kept: see below
         set_rng_state(ckpt.meta["rng"])

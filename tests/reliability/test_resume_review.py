@@ -1,0 +1,68 @@
+"""A new user's review of --resume: a --config file's lr and clip undid a resume's change on the
+next plain --resume, and a refused resume first said what it would change."""
+
+import pytest
+
+from seqlab.training.checkpoint import load_checkpoint
+from seqlab.training.metrics import read_metrics
+from run_review import TASKS, argv as _argv, make_inputs, run as _run  # tests/reliability, on the test path
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def fx(tmp_path_factory):
+    return make_inputs(tmp_path_factory.mktemp("fx"))
+
+
+# the run's first settings, in its config file; forecast has no --clip (its resume keeps --skip-nonfinite)
+FIRST = {"lm": {"lr": 0.05, "clip": 1.0}, "translate": {"lr": 0.01, "clip": 1.0},
+         "forecast": {"lr": 0.01, "skip_nonfinite": False}, "classify": {"lr": 0.02, "clip": 1.0}}
+LATER = {"lm": ["--lr", "0.025", "--clip", "0.5"], "translate": ["--lr", "0.005", "--clip", "0.5"],
+         "forecast": ["--lr", "0.005", "--skip-nonfinite"], "classify": ["--lr", "0.01", "--clip", "0.5"]}
+
+
+def _toml(path, settings):
+    path.write_text("".join(f"{k} = {str(v).lower() if isinstance(v, bool) else v}\n" for k, v in settings.items()))
+    return path
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_a_config_files_values_do_not_undo_a_resumes_change(task, fx, tmp_path, capsys):
+    # README: "left out, --lr and --clip stay the run's". The run was resumed with --lr 0.025
+    # --clip 0.5 (the NaN advice); the next plain resume with the same --config went back to its
+    # lr 0.05 and clip 1 ("--lr 0.05 instead of the run's 0.025"): its metrics read 0.05, 0.025, 0.05
+    config, out = _toml(tmp_path / "c.toml", FIRST[task]), tmp_path / "run"
+    _run(_argv(task, fx, out, "--config", str(config), "--epochs", "1"), capsys)
+    _run(_argv(task, fx, out, "--config", str(config), "--epochs", "2", "--resume", *LATER[task]), capsys)
+    changed = load_checkpoint(out, "last").meta["config"]["train"]
+    said = _run(_argv(task, fx, out, "--config", str(config), "--epochs", "3", "--resume"), capsys)
+    train = load_checkpoint(out, "last").meta["config"]["train"]
+    assert train["epochs"] == 3 and all(train[k] == changed[k] != v for k, v in FIRST[task].items())
+    if task in ("lm", "translate"):  # (classify's per-epoch cosine moves the rate)
+        assert [r["lr"] for r in read_metrics(out / "metrics.jsonl")][1:] == [changed["lr"]] * 2
+    assert "instead of the run's" not in said.out + said.err
+    lr = FIRST[task]["lr"]
+    assert (f"seqlab: note: --resume keeps the run's lr {changed['lr']:g}, not the config file's {lr:g}: give "
+            f"--lr {lr:g} to change it\n") in said.err
+    if "clip" in FIRST[task]:
+        assert "--resume keeps the run's clip 0.5, not the config file's 1: give --clip 1 to change it" in said.err
+    else:
+        assert ("--resume keeps the run's skip_nonfinite true, not the config file's false: give "
+                "--no-skip-nonfinite to change it") in said.err
+    # a flag still changes them, as the note says
+    _run(_argv(task, fx, out, "--config", str(config), "--epochs", "4", "--resume", "--lr", f"{lr:g}"), capsys)
+    assert load_checkpoint(out, "last").meta["config"]["train"]["lr"] == lr
+
+
+def test_a_refused_resume_says_no_change_before_its_error(fx, tmp_path, capsys):
+    # "--clip 0.5 instead of the run's 1: gradients are clipped at the new threshold from here on",
+    # then the refusal of --batch-size 16: a change that never happened
+    out = tmp_path / "run"
+    _run(_argv("lm", fx, out, "--epochs", "1"), capsys)
+    refused = _run(_argv("lm", fx, out, "--epochs", "2", "--resume", "--clip", "0.5", "--lr", "0.5", "--batch-size",
+                         "16"), capsys, code=2)
+    assert refused.err.startswith("seqlab: error: --resume: the run in") and "batch_size 2; now batch_size 16" in refused.err
+    assert refused.out == ""  # nothing changed: nothing said
+    said = _run(_argv("lm", fx, out, "--epochs", "2", "--resume", "--clip", "0.5"), capsys)  # accepted: said
+    assert "--clip 0.5 instead of the run's 1: gradients are clipped at the new threshold from here on" in said.out
