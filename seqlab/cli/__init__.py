@@ -3,7 +3,8 @@ generate | translate | forecast | classify.
 
 Each task module in this package registers its own sub-commands (`register`) and
 answers `evaluate` for its checkpoints. Exit codes: 0 success, 2 bad input (one-line
-message on stderr, no traceback), 1 an unexpected failure.
+message on stderr, no traceback), 1 an unexpected failure, 130 / 143 a training run stopped by
+SIGINT (Ctrl-C) / SIGTERM (128 + the signal's number; the finished epochs' checkpoints are kept).
 """
 
 from __future__ import annotations
@@ -322,11 +323,11 @@ def _main(argv: list[str] | None) -> int:
         print(f"seqlab: error: {'; '.join([str(exc), *notes])}", file=sys.stderr)
         return 2
     except TrainingInterrupted as exc:  # a checkpoint was saved; say how to go on
-        print(f"seqlab: {'; '.join([str(exc), *notes])}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
+        print(f"seqlab: {exc.line(notes)}", file=sys.stderr)
+        return exc.exit_code  # 128 + the signal: 130 for SIGINT, 143 for SIGTERM
+    except KeyboardInterrupt as exc:  # (a second signal: StoppedAtOnce, with its number)
         print(f"seqlab: {'; '.join(['interrupted', *notes])}", file=sys.stderr)
-        return 130
+        return 128 + getattr(exc, "signum", 2)
     except Exception as exc:  # a bug: show everything (running out of memory, or a reader gone, is not one)
         if reader_gone(exc):  # `seqlab generate ... | head`: what was read is what was wanted
             return 0

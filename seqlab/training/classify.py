@@ -31,8 +31,8 @@ from seqlab.training import distributed as D
 from seqlab.training.checkpoint import load_weights, save_checkpoint, task_config
 from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
 from seqlab.training.common import clip_gradients, make_optimizer
-from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped,
-                                   interrupted_message, resumed_note)
+from seqlab.training.guard import (StepGuard, StopSignals, all_skipped, interrupted,
+                                   resumed_note)
 from seqlab.training.progress import progress
 from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
 from seqlab.training.schedules import cosine_span_note
@@ -281,7 +281,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 if b % 20 == 0:  # (one read of the device every 20 steps)
                     bar.set_postfix(loss=f"{float(loss_total) / seen:.3f}")
                 if D.stop_requested(stop, device, dist):
-                    raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
+                    raise interrupted(stop, epoch + 1, cfg.run)
             guard.finish(lr)  # off the CPU the guard records a bad step on the device: said here, before any save
             loss_total, seen, correct, steps = D.all_reduce_sum([float(loss_total), seen, int(correct), steps],
                                                                 device, dist)

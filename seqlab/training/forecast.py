@@ -49,8 +49,8 @@ from seqlab.training import distributed as D
 from seqlab.training.checkpoint import bad_checkpoint, load_checkpoint, load_weights, save_checkpoint, task_config
 from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
 from seqlab.training.common import make_optimizer
-from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, grad_norm,
-                                   interrupted_message, resumed_note)
+from seqlab.training.guard import (StepGuard, StopSignals, all_skipped, grad_norm, interrupted,
+                                   resumed_note)
 from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
 
 from seqlab.training.forecast_series import (Series, SeriesData, check_same_series, load_series, named_column,
@@ -214,7 +214,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
                 if guard.ok(step, loss, grad_norm(net), opt.param_groups[0]["lr"]):
                     opt.step()
                 if D.stop_requested(stop, device, dist):
-                    raise TrainingInterrupted(interrupted_message(stop, epoch + 1, out))
+                    raise interrupted(stop, epoch + 1, cfg.run)
             if guard.skipped == len(train_iter):
                 raise all_skipped(epoch + 1, t.lr, rate=opt.param_groups[0]["lr"])
             train_s = time.perf_counter() - tic

@@ -7,7 +7,7 @@
                 continue                      # skipped, as asked
             ...
             if stop.requested:
-                save last checkpoint; raise TrainingInterrupted(stop.name, resume_hint)
+                raise interrupted(stop, epoch, cfg.run)   # the last checkpoint is the previous epoch's
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 
 import torch
@@ -23,7 +24,33 @@ from seqlab.errors import SeqlabError
 
 
 class TrainingInterrupted(Exception):
-    """SIGINT/SIGTERM arrived; a checkpoint was saved. The CLI exits 130 with `str(self)`."""
+    """SIGINT/SIGTERM arrived between steps; the checkpoints of the finished epochs are kept.
+
+    `what` says what stopped, `advice` how to go on (`str(self)` is both). The CLI prints
+    `line(notes)` and exits `exit_code`: 128 + the signal's number, the code a shell gives a
+    process that signal ended (130 for SIGINT, 143 for SIGTERM; 130 where none is known)."""
+
+    def __init__(self, what: str, advice: str = "", signum: int | None = None) -> None:
+        super().__init__(f"{what}; {advice}" if advice else what)
+        self.what, self.advice, self.signum = what, advice, signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + int(self.signum or signal.SIGINT)
+
+    def line(self, notes=()) -> str:
+        """The one line the CLI prints: what stopped, `notes` (an --overwrite's old run put back,
+        which the advice then takes as said), how to go on."""
+        return "; ".join([self.what, *notes, *([self.advice] if self.advice else [])])
+
+
+class StoppedAtOnce(KeyboardInterrupt):
+    """A second SIGINT/SIGTERM: the run stops at once, mid-step (nothing more is saved).
+    A KeyboardInterrupt, as Ctrl-C's; `signum` gives the CLI its exit code (128 + it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__()
+        self.signum = signum
 
 
 class NonFiniteLoss(SeqlabError):
@@ -50,7 +77,7 @@ class StopSignals:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.signum is not None:  # asked twice: stop now
-            raise KeyboardInterrupt
+            raise StoppedAtOnce(signum)
         self.signum = signum
 
     def __enter__(self) -> "StopSignals":
@@ -173,17 +200,41 @@ class StepGuard:
                                 f"{int(self._first)}; {advice}")
 
 
-def interrupted_message(stop: StopSignals, epoch: int, out) -> str:
-    """What the CLI prints (exit 130) after SIGINT/SIGTERM: which checkpoint is kept, how to go on.
+def interrupted(stop: StopSignals, epoch: int, run) -> TrainingInterrupted:
+    """What a trainer raises after SIGINT/SIGTERM during `epoch` (from 1) of the run `run` (its
+    RunConfig: out, resume, overwrite): which checkpoint is kept and how to go on.
 
     Checkpoints are written at epoch ends, with every RNG state, so the interrupted epoch
     is replayed from its beginning exactly as it ran: the resumed run ends bitwise-equal."""
-    if epoch > 1:
-        kept = (f"the checkpoint of epoch {epoch - 1} (last.safetensors) is kept in {out}: continue with the "
-                f"same command and --resume (epoch {epoch} restarts from its beginning)")
+    out = run.out
+    if epoch > 1:  # (a resumed run is always here: it goes on after a saved epoch)
+        # the same command again: a resumed one has --resume; an --overwrite's would now refuse the
+        # run it saved ("give one of them"): --resume replaces it
+        how = ("the same command" if run.resume else
+               "the same command with --resume in place of --overwrite" if run.overwrite else
+               "the same command and --resume")
+        advice = (f"the checkpoint of epoch {epoch - 1} (last.safetensors) is kept in {out}: continue with {how} "
+                  f"(epoch {epoch} restarts from its beginning)")
+    elif run.overwrite and _run_aside(out):
+        # not "no checkpoint in out": the run it was to replace comes back there (the CLI's note
+        # before this advice says so; from Python, the next run started on `out` puts it back)
+        advice = "rerun the same command (with --overwrite) to start the new run again"
     else:
-        kept = f"no epoch had finished, so there is no checkpoint in {out}: rerun the same command without --resume"
-    return f"stopped by {stop.name or 'a signal'} during epoch {epoch}; {kept}"
+        advice = f"no epoch had finished, so there is no checkpoint in {out}: rerun the same command without --resume"
+    return TrainingInterrupted(f"stopped by {stop.name or 'a signal'} during epoch {epoch}", advice, stop.signum)
+
+
+def interrupted_message(stop: StopSignals, epoch: int, out) -> str:
+    """`interrupted`'s message for a run that was neither resumed nor an --overwrite."""
+    from types import SimpleNamespace
+
+    return str(interrupted(stop, epoch, SimpleNamespace(out=out, resume=False, overwrite=False)))
+
+
+def _run_aside(out) -> bool:
+    from seqlab.training.run_folder import holds_aside  # (run_folder reads checkpoints: imported when needed)
+
+    return holds_aside(Path(out))
 
 
 def resumed_note(out, done: int, epochs: int) -> str:

@@ -49,8 +49,8 @@ from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check
                                      check_same_data, count_note, data_config_for, data_warnings, folder_note,
                                      load_corpus, split_sizes, unk_rates, unk_warning)
 from seqlab.training.lm_eval import evaluate_lm  # (also importable from here, as the README does)
-from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, check_finite,
-                                   interrupted_message, resumed_note)
+from seqlab.training.guard import (StepGuard, StopSignals, all_skipped, check_finite, interrupted,
+                                   resumed_note)
 from seqlab.training.metrics import perplexity
 from seqlab.training.progress import progress
 from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
@@ -312,7 +312,7 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
                                         desc=f"epoch {epoch}/{tc.epochs}", stop=stop, fast=cfg.model.fast,
                                         guard=guard, dist=dist)
     if D.stop_requested(stop, device, dist):  # nothing of this epoch is saved: last is the previous one
-        raise TrainingInterrupted(interrupted_message(stop, epoch, cfg.run.out))
+        raise interrupted(stop, epoch, cfg.run)
     guard.finish(lr)  # before anything is saved
     if n == 0:
         raise all_skipped(epoch, tc.lr, rate=lr, clip=tc.clip)

@@ -122,6 +122,11 @@ def check_writable(folder: str | Path) -> Path:
     return folder
 
 
+def holds_aside(folder: Path) -> bool:
+    """Whether an --overwrite moved the run in `folder` aside and has not yet dropped or restored it."""
+    return (folder / ASIDE / _MOVED).exists()
+
+
 def aside_checkpoint(folder: Path) -> Path | None:
     """The last checkpoint of the run an --overwrite moved aside in `folder` (None if there is none)."""
     path = folder / ASIDE / "last.safetensors"

@@ -174,8 +174,7 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
     from seqlab.training.run_folder import check_run_folder, open_run_folder
     from seqlab.training.common import make_optimizer
-    from seqlab.training.guard import (StepGuard, StopSignals, TrainingInterrupted, all_skipped, interrupted_message,
-                                       resumed_note)
+    from seqlab.training.guard import StepGuard, StopSignals, all_skipped, interrupted, resumed_note
     from seqlab.training.progress import progress
 
     cfg = validated(cfg)
@@ -265,7 +264,7 @@ def fit(cfg, *, log=print) -> dict:
             t = train_epoch(wrapped, train_iter, optimizer, bos=bos, clip=tr.clip, device=device,
                             deadline=deadline, stop=stop, guard=guard, dist=dist)
             if D.stop_requested(stop, device, dist):  # nothing of this epoch is saved: replayed on --resume
-                raise TrainingInterrupted(interrupted_message(stop, epoch, out))
+                raise interrupted(stop, epoch, run)
             guard.finish(optimizer.param_groups[0]["lr"])  # before anything is saved
             if t["tokens"] == 0:
                 raise all_skipped(epoch, tr.lr, rate=optimizer.param_groups[0]["lr"], clip=tr.clip)
