@@ -14,12 +14,14 @@ from torch import nn
 from seqlab.data.bucketing import BUCKET_POOL, bucket_order
 from seqlab.data.labelled_text import (PAD, EncodedTexts, LabelledText, encode, load_labelled_text,
                                        majority_share, text_tokens)
+from seqlab.data.text import unsegmented_note
 from seqlab.data.vocab import UNK, Vocab
 from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import TextClassifier
 from seqlab.runtime import eval_mode
 from seqlab.training.checkpoint import bad_checkpoint, check_vocab_fits, load_weights, task_config
 from seqlab.training.classify import ClassifyConfig, ClassifyData, RunData, loss_sum
+from seqlab.training.common import warn
 
 
 class TextBatches:
@@ -147,6 +149,10 @@ def text_data(cfg: ClassifyConfig, log) -> RunData:
     majority = majority_share(data.valid.labels, len(data.classes))
     for note in data_notes(data, cfg.data, majority):
         log(note)
+    if cfg.data.level == "word":  # words that look like whole phrases: stderr, as all warnings
+        note = unsegmented_note(data.vocab.token_freqs)
+        if note:
+            warn(note)
     top, share = majority
     meta = {"vocab": data.vocab.to_dict(), "classes": data.classes, "data_file": data.source}
     weights = None
@@ -181,8 +187,6 @@ def text_data(cfg: ClassifyConfig, log) -> RunData:
 def data_notes(data: LabelledText, d: ClassifyData, majority: tuple[int, float]) -> list[str]:
     """What the training log says about the texts: sizes, labels, vocabulary, <unk>, cut texts.
     `majority`: the validation split's commonest label id and its share (majority_share)."""
-    from seqlab.data.text import unsegmented_note
-
     splits = [(s, getattr(data, s)) for s in ("train", "valid", "test") if getattr(data, s) is not None]
     counts = torch.bincount(data.train.labels, minlength=len(data.classes)).tolist()
     labels = ", ".join(f"{c!r} {n:,}" for c, n in zip(data.classes[:8], counts))
@@ -198,9 +202,7 @@ def data_notes(data: LabelledText, d: ClassifyData, majority: tuple[int, float])
     if cut:
         notes.append(f"texts longer than --max-len {d.max_len} {d.level}s keep their first {d.max_len}: "
                      f"{', '.join(cut)} texts were cut")
-    if d.level == "word":
-        notes.append(unsegmented_note(data.vocab.token_freqs))
-    return [n for n in notes if n]
+    return notes
 
 
 def text_model(ckpt, cfg: ClassifyConfig, device: torch.device) -> tuple[TextClassifier, Vocab, list[str]]:

@@ -1,8 +1,9 @@
-"""Small helpers shared by every training loop: clipping, state detaching, optimisers."""
+"""Small helpers shared by every training loop: clipping, state detaching, optimisers, warnings."""
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Iterable
 
 import torch
@@ -12,6 +13,16 @@ from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.torch_compat import autocast_enabled, recorded_by_tracer, tracing
 
 State = torch.Tensor | tuple | list | None
+
+
+def warn(text: str) -> None:
+    """Say `text` on stderr as `seqlab: warning: text`, as every seqlab command says its warnings
+    (evaluate's, translate's): stdout keeps a run's progress and results. From rank 0 alone under
+    torchrun (each rank reads the same data: one warning, not one per rank)."""
+    from seqlab.training.distributed import is_main_process
+
+    if is_main_process():
+        print(f"seqlab: warning: {text}", file=sys.stderr)
 
 
 def lm_loss_sum(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:

@@ -42,7 +42,7 @@ from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_vocab_f
                                         task_config)
 from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
 from seqlab.training import common
-from seqlab.training.common import check_count, clip_gradients, detach_state, make_optimizer
+from seqlab.training.common import check_count, clip_gradients, detach_state, make_optimizer, warn
 from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
 from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
@@ -260,7 +260,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
         if note:
             log(note)
     for note in data_warnings(corpus):
-        log(f"warning: {note}")
+        warn(note)
     wrapped = D.wrap(net, dist, device)
     record: dict = metrics.records[-1] if metrics.records else {}
     wall0 = time.perf_counter() - (record.get("wall_s") or 0.0)

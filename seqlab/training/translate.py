@@ -173,7 +173,7 @@ def fit(cfg, *, log=print) -> dict:
     from seqlab.training.checkpoint import check_vocab_fits, load_weights, save_checkpoint
     from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
     from seqlab.training.run_folder import check_run_folder, open_run_folder
-    from seqlab.training.common import make_optimizer
+    from seqlab.training.common import make_optimizer, warn
     from seqlab.training.guard import StepGuard, StopSignals, all_skipped, interrupted, resumed_note
     from seqlab.training.progress import progress
 
@@ -240,7 +240,11 @@ def fit(cfg, *, log=print) -> dict:
         f"{n_params:,} parameters; device {device}" + (f"; {dist.world_size} ranks" if dist.enabled else ""))
     cut = cut_counts(data.splits["train"], d.num_steps)
     log(cut_note(cut, d.num_steps))
-    log(unk_note(data))
+    note = unk_note(data)
+    if note.startswith("warning: "):  # many words read as <unk>: stderr, as all warnings
+        warn(note.removeprefix("warning: "))
+    else:
+        log(note)
     if bleu_pairs:
         log(f"valid BLEU (greedy) on {subset_note(len(bleu_pairs), len(data.splits['valid']))}")
     meta_base = {"task": "translate", "config": to_dict(cfg), **({} if legacy else {"pair_tokens": PAIR_TOKENS}),

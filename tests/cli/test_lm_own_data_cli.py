@@ -25,8 +25,11 @@ def _one_line_error(capsys, message):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def _warnings(out: str) -> list[str]:
-    return [line for line in out.splitlines() if line.startswith("warning: ")]
+def _warnings(captured) -> list[str]:
+    """A training run's warnings: on stderr, each a `seqlab: warning: ` line (as evaluate's), none on
+    stdout (its progress and results: `warning: ...` lines were printed there)."""
+    assert "warning:" not in captured.out
+    return [line.removeprefix("seqlab: ") for line in captured.err.splitlines() if line.startswith("seqlab: warning: ")]
 
 
 @pytest.fixture
@@ -40,13 +43,14 @@ def test_unk_shares_are_reported_and_a_capped_vocabulary_warned_about(text, tmp_
     # --max-vocab 3 keeps the, cat, and one more word: most targets are <unk>, whose perplexity is low
     out = tmp_path / "run"
     assert _train(text, out, "--max-vocab", "3") == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     rows = read_metrics(out / "metrics.jsonl")
     train_rate, valid_rate = rows[0]["train_unk_rate"], rows[0]["valid_unk_rate"]
     assert 0.4 < train_rate < valid_rate < 1
     lm_line = next(line for line in printed.splitlines() if line.startswith("lm: "))
     assert f"<unk> {train_rate:.1%} of training, {valid_rate:.1%} of held-out" in lm_line
-    [warning] = _warnings(printed)
+    [warning] = _warnings(captured)
     assert warning.startswith(f"warning: {valid_rate:.1%} of the held-out tokens are <unk>")
     # --max-vocab capped it (the default --min-freq 0 dropped nothing): only --max-vocab is advised
     assert "understates the cost of rare words" in warning and "a larger --max-vocab (now 3) keeps" in warning
@@ -65,11 +69,11 @@ def test_held_out_unk_that_training_never_had_are_warned_about(text, tmp_path, c
     # the default --min-freq 0 keeps every training word: <unk> is never a training target, so the
     # held-out words training never saw each cost about the model's worst loss
     assert _train(text, tmp_path / "run") == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
     rows = read_metrics(tmp_path / "run" / "metrics.jsonl")
     # held out: the last 68 of 675 tokens; 67 targets, 30 of them emu, ate, a, fig, by, yak
     assert rows[0]["train_unk_rate"] == 0 and rows[0]["valid_unk_rate"] == pytest.approx(30 / 67, abs=1e-6)
-    [warning] = _warnings(printed)
+    [warning] = _warnings(captured)
     assert "the training tokens hold no <unk>" in warning and "44.8% of the held-out ones" in warning
     assert "--min-freq 2" in warning and "understates" not in warning
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 0
@@ -78,8 +82,8 @@ def test_held_out_unk_that_training_never_had_are_warned_about(text, tmp_path, c
     plain = tmp_path / "plain.txt"
     plain.write_text(EN * 50)
     assert _train(plain, tmp_path / "plain") == 0
-    printed = capsys.readouterr().out
-    assert _warnings(printed) == [] and "<unk> 0.0% of training, 0.0% of held-out" in printed
+    captured = capsys.readouterr()
+    assert _warnings(captured) == [] and "<unk> 0.0% of training, 0.0% of held-out" in captured.out
 
 
 def test_a_registered_corpus_reports_its_unk_with_its_figures_unchanged(tmp_path, capsys, data_dir):
@@ -87,10 +91,11 @@ def test_a_registered_corpus_reports_its_unk_with_its_figures_unchanged(tmp_path
     assert main(["train", "lm", "--dataset", "ptb", "--level", "word", "--embed", "8", "--hidden", "8",
                  "--batch-size", "4", "--num-steps", "5", "--epochs", "1", "--max-tokens", "2000", "--device", "cpu",
                  "--out", str(tmp_path / "ptb")]) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "vocab 10000, 2,000 training tokens, 73,760 held-out (valid), 82,430 test, <unk>" in printed
     assert "4.7% of held-out" in printed
-    assert _warnings(printed) == []
+    assert _warnings(captured) == []
     assert read_metrics(tmp_path / "ptb" / "metrics.jsonl")[0]["valid_unk_rate"] == pytest.approx(3485 / 73759, abs=1e-6)
 
 
@@ -103,10 +108,10 @@ def test_word_level_on_text_without_spaces_points_to_char_level(tmp_path, capsys
     zh.write_text(ZH)
     en.write_text(EN * 50)
     assert _train(zh, tmp_path / "zh") == 0
-    [warning] = _warnings(capsys.readouterr().out)
+    [warning] = _warnings(capsys.readouterr())
     assert "looks written without spaces between words" in warning and "use --level char" in warning
     assert _train(zh, tmp_path / "zh_char", level="char") == 0
-    assert _warnings(capsys.readouterr().out) == []
+    assert _warnings(capsys.readouterr()) == []
     # seqlab stats: on stderr (its output is the tables, or JSON), the JSON holds it too
     assert main(["stats", "--data", str(zh), "--level", "word"]) == 0
     err = capsys.readouterr().err
@@ -167,6 +172,7 @@ def test_resume_refuses_an_edited_text_file_and_goes_on_from_the_same_one(text, 
     assert _train(text, out, "--epochs", "2", "--resume") == 0
     with open(text, "a") as fh:
         fh.write("the cat\n")  # the same words: the vocabulary alone would not notice
+    capsys.readouterr()  # (the runs' warnings on stderr)
     assert _train(text, out, "--epochs", "3", "--resume") == 2
     _one_line_error(capsys, "has changed since the run started (its sha256 differs)")
 

@@ -56,7 +56,8 @@ def _train(tmp_path, capsys, lines, num_steps) -> tuple:
                  "--hidden", "4", "--layers", "1", "--dropout", "0", "--batch-size", "16", "--epochs", "1",
                  "--valid-frac", "0.3", "--test-frac", "0", "--min-freq", "2", "--bleu-every", "0",
                  "--device", "cpu", "--out", str(out)]) == 0
-    log = capsys.readouterr().out
+    captured = capsys.readouterr()
+    log = captured.out + captured.err  # (many <unk>: a warning, on stderr)
     said = re.search(r"train source ([\d.]+)% target ([\d.]+)%, valid source ([\d.]+)% target ([\d.]+)%", log)
     assert said, log
     return pairs, out, {"train": said.group(1, 2), "valid": said.group(3, 4)}
