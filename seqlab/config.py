@@ -20,14 +20,9 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
-import functools
-import inspect
-import io
 import numbers
 import os
 import sys
-import textwrap
-import tokenize
 import types
 import typing
 from pathlib import Path
@@ -39,6 +34,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from seqlab.errors import SeqlabError
+from seqlab.source_comments import class_source
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -98,47 +94,13 @@ def field_docs(cls: type) -> dict[str, str]:
     classes = [cls]
     while classes:
         c = classes.pop()
-        node, comments = _class_source(c)
+        node, comments = class_source(c)
         for stmt in node.body if node is not None else ():
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 if stmt.lineno in comments:
                     out.setdefault(stmt.target.id, comments[stmt.lineno])
         classes += [_hints(c)[f.name] for f in dataclasses.fields(c) if _is_component(_hints(c)[f.name])]
     return out
-
-
-def _class_source(cls: type) -> tuple[ast.ClassDef | None, dict[int, str]]:
-    """A class's definition in its module's syntax tree, and the module's end-of-line comments by
-    line. Each module is read and parsed once (`inspect.getsource` parses the whole module again
-    for every class: a third of a second of every `seqlab` command's start-up). A class defined
-    inside a function, or under an `if` or `try`, is left to `inspect`."""
-    tree, comments = _module_source(getattr(sys.modules.get(cls.__module__), "__file__", None))
-    node = tree
-    for name in cls.__qualname__.split("."):  # the last definition of each name, as Python binds it
-        found = [n for n in getattr(node, "body", ()) if isinstance(n, ast.ClassDef) and n.name == name]
-        node = found[-1] if found else None
-    if node is not None:
-        return node, comments
-    try:
-        source = textwrap.dedent(inspect.getsource(cls))
-    except (OSError, TypeError):
-        return None, {}
-    return ast.parse(source).body[0], _comments(source)
-
-
-@functools.lru_cache(maxsize=None)
-def _module_source(filename: str | None) -> tuple[ast.Module | None, dict[int, str]]:
-    try:
-        source = Path(filename).read_text(encoding="utf-8")
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError, UnicodeDecodeError):
-        return None, {}
-    return tree, _comments(source)
-
-
-def _comments(source: str) -> dict[int, str]:
-    return {tok.start[0]: tok.string.lstrip("#").strip()
-            for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
 
 
 def _optional_inner(tp: Any) -> tuple[bool, Any]:
