@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import difflib
 import numbers
 import os
 import sys
@@ -190,8 +191,7 @@ def from_dict(cls: type, data: dict, *, where: str = "config", any_section: bool
 
     def take(key: str, value: Any, path: tuple[str, ...] | None = None) -> None:
         if key not in table:
-            known = ", ".join(sorted(table))
-            raise SeqlabError(f"unknown key {key!r} in {where}; known keys: {known}")
+            raise unknown_key(key, table, path, where)
         if path is not None and path != table[key][0] and not any_section:  # (a leaf name is unique)
             raise SeqlabError(f"config key {key!r} stands {name(path)} in {where}, but belongs {name(table[key][0])}: "
                               "move it there (or write it at the top, outside any section)")
@@ -222,6 +222,20 @@ def from_dict(cls: type, data: dict, *, where: str = "config", any_section: bool
         else:
             take(key, value)
     return _build(cls, flat)
+
+
+def unknown_key(key: str, table: dict, path: tuple[str, ...] | None, where: str) -> SeqlabError:
+    """The error for a key that `table` (a config's `leaves`) lacks. A near miss (`hiden`, `epoch`,
+    `batch-size` as the flag spells it) gets the keys it is likely to mean, not a list of all 47
+    to read through; else the keys of the section it stands in, or all of them at the top."""
+    normal = key.lower().replace("-", "_")
+    close = [normal] if normal in table else difflib.get_close_matches(normal, table, n=3, cutoff=0.7)
+    if close:  # (0.7: `vocab_size` is not `batch_size` (0.6), `hiden` is `hidden` (0.91))
+        return SeqlabError(f"unknown key {key!r} in {where}: did you mean {' or '.join(map(repr, close))}?")
+    here = sorted(k for k, (p, _) in table.items() if path and p == path)
+    if here:
+        return SeqlabError(f"unknown key {key!r} in {where}; the keys of [{'.'.join(path)}] are: {', '.join(here)}")
+    return SeqlabError(f"unknown key {key!r} in {where}; known keys: {', '.join(sorted(table))}")
 
 
 def _build(cls: type, flat: dict[str, Any]) -> Any:

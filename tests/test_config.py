@@ -46,8 +46,10 @@ def test_flag_names_follow_leaf_names():
 
 
 def test_unknown_key_and_wrong_type_are_named(tmp_path):
-    with pytest.raises(SeqlabError, match="unknown key 'hiden'.*known keys"):
-        from_dict(Task, {"hiden": 3})
+    with pytest.raises(SeqlabError, match="unknown key 'hiden' in config: did you mean 'hidden'"):
+        from_dict(Task, {"hiden": 3})  # (a near miss: its likely key, not the list of them all)
+    with pytest.raises(SeqlabError, match="unknown key 'zzz' in config; known keys: cell, "):
+        from_dict(Task, {"zzz": 3})
     with pytest.raises(SeqlabError, match="'hidden'.*not a valid int"):
         from_dict(Task, {"model": {"hidden": "big"}})
     with pytest.raises(SeqlabError, match="'cell'.*not one of rnn, gru, lstm"):
