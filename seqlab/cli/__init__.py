@@ -220,11 +220,14 @@ def train_config(cls: type, args: argparse.Namespace):
     --lr 20 must not go on at 1 because the flag was left out), nor its --config file's values
     (which undid a resume at a lower --lr on the next plain one), which are said and kept.
     """
-    from seqlab.config import build_config, flat_dict, given_keys, replace
+    from seqlab.cli.config_task import check_task
+    from seqlab.config import build_config, flat_dict, given_keys, load_toml, replace
     from seqlab.training.checkpoint_meta import run_settings
     from seqlab.training.checkpoint_resume import RUN_KEEPS, kept_note
     from seqlab.training.distributed import is_main_process
 
+    if getattr(args, "config", None):  # another task's file: named as such, before any of its keys fails alone
+        check_task(cls, args.config, load_toml(args.config))
     cfg = build_config(cls, args)
     if cfg.run.resume:
         run = run_settings(cfg.run.out, RUN_KEEPS)

@@ -108,7 +108,8 @@ CLI_CASES = [
     ("negative variable-BPTT spread", LM + ["--data", "{tiny}", "--variable-bptt", "--bptt-sd", "-1"],
      "--bptt-sd must be >= 0"),
     ("train forecast: a language model's config", ["train", "forecast", "--config", "{lm_config}"],
-     "is the file a config for another task?"),
+     "lm.toml is a config for `seqlab train lm` or `seqlab train classify` (its keys cell, dataset are lm's and "
+     "classify's), not for `seqlab train forecast`"),  # (was: "is the file a config for another task?")
     ("train forecast: series too short for the lags", ["train", "forecast", "--length", "5"],
      "too short for tau = 4 lags"),
     ("train forecast: NaN learning rate", ["train", "forecast", "--lr", "nan"], "learning rate must be a finite"),
