@@ -87,13 +87,19 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     path = Path(path).expanduser()
     name = repr(str(path))
     with open_csv(path) as (reader, header, _):
-        row = _first_row(reader)
+        rows = _first_rows(reader, 50)
+    row = rows[0] if rows else []
     hint = headerless(header)
     if hint:
         raise SeqlabError(f"CSV file {name} needs a header row: {hint}")
     delimiter = _other_delimiter(header)
     if delimiter:
         raise SeqlabError(f"CSV file {name}: {delimiter}")
+    prose = _not_numbers(header, rows)
+    if prose:  # (a text file's title line split at its commas is no header of value columns)
+        raise SeqlabError(f"--data {name} does not look like a series: {prose}; --data takes a CSV file of numbers "
+                          "with a header row naming its columns (e.g. date,value), or one number per line under a "
+                          "header line (e.g. value)")
     dates = {h for h in header if named_as_date(h)} | {date_column}  # (never the series, even without dates)
     index = row[:1] and unnamed_index(header[0]) and (parse_timestamp(row[0]) or row[0].strip() == "0")
     values = [h for i, h in enumerate(trimmed(header)) if h not in dates and (h or i == 0) and not (i == 0 and index)]
@@ -102,11 +108,11 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     values = [h for h in values if h not in dated]
     if not values:
         raise SeqlabError(f"CSV file {name} has no column of values beside its dates (its columns are: "
-                          f"{', '.join(header)}): add the series' column")
+                          f"{quoted(header)}): add the series' column")
     if len(values) > 1:
         raise SeqlabError(f"CSV file {name} has {len(values)} value columns, so --data needs --column NAME to say "
                           f"which holds the series; its value columns are: "
-                          f"{', '.join(v or '(the unnamed first)' for v in values)}: give --column NAME")
+                          f"{', '.join(repr(v) if v else '(the unnamed first)' for v in values)}: give --column NAME")
     if log is not None:
         other = (f" (column {dated[0]!r} holds dates: --date-column {dated[0]} reads them as the series' dates)"
                  if len(dated) == 1 and date_column == "auto" else "")
@@ -153,7 +159,7 @@ def no_column(name: str, column: str, header: list[str]) -> str:
     delimiter = _other_delimiter(header)
     if delimiter:
         return f"CSV file {name} has no column {column!r}: {delimiter}"
-    return f"CSV file {name} has no column {column!r}; its columns are: {', '.join(header)}"
+    return f"CSV file {name} has no column {column!r}; its columns are: {quoted(header)}"
 
 
 def _other_delimiter(header: list[str]) -> str:
@@ -167,9 +173,42 @@ def _other_delimiter(header: list[str]) -> str:
     return ""
 
 
+def quoted(names: list[str]) -> str:
+    """Column names for a message, each quoted: a name may hold a comma or a space ('by H. G. Wells')."""
+    return ", ".join(map(repr, names))
+
+
 def _first_row(reader) -> list[str]:
     """The first row of `reader` that is not blank ([] if none)."""
     return next((r for r in reader if any(c.strip() for c in r)), [])
+
+
+def _first_rows(reader, n: int) -> list[list[str]]:
+    """The first `n` rows of `reader` that are not blank."""
+    rows = []
+    for r in reader:
+        if any(c.strip() for c in r):
+            rows.append(r)
+            if len(rows) == n:
+                break
+    return rows
+
+
+def _not_numbers(header: list[str], rows: list[list[str]]) -> str:
+    """Why `header` and `rows` (a file's first rows) are no series, where neither the header nor most
+    rows hold a number or a date in any cell (prose, a labelled text file), else ''. (A cell of nan
+    counts as a number: a missing value of a series.)"""
+    if not rows or any(_kind(c.strip()) or _nan(c) for c in header):
+        return ""
+    bare = [r for r in rows if not any(_kind(c.strip()) or _nan(c) for c in r)]
+    if 2 * len(bare) <= len(rows):
+        return ""
+    return (f"neither its first line nor {len(bare)} of the {len(rows)} rows after it hold a number in any column "
+            f"(e.g. {','.join(bare[0]).strip()[:60]!r})")
+
+
+def _nan(cell: str) -> bool:
+    return cell.strip().lower() in ("nan", "-nan", "+nan")
 
 
 def headerless(header: list[str], column: str | None = None, flag: str = "--column") -> str:

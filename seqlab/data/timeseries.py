@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.csv_columns import bad_row, column_index, date_named, named_as_date, open_csv, trimmed
+from seqlab.data.csv_columns import bad_row, column_index, date_named, named_as_date, open_csv, quoted, trimmed
 from seqlab.data.date_steps import UnevenDates
 from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.dates import show_cell as _show
@@ -162,7 +162,7 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
         if auto:
             named = date_named(header, col)
             if len(named) > 1 and log is not None:
-                log(f"CSV file {name} has several date-like columns ({', '.join(header[i] for i in named)}): "
+                log(f"CSV file {name} has several date-like columns ({quoted([header[i] for i in named])}): "
                     "none is used; name one with --date-column")
             dcol = named[0] if len(named) == 1 else None
         elif date_column is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from seqlab.data.csv_columns import MissingColumn, auto_date_column
+from seqlab.data.csv_columns import MissingColumn, auto_date_column, quoted
 from seqlab.data.timeseries import read_csv_series, to_stderr
 from seqlab.errors import SeqlabError
 from seqlab.training.forecast_series import Series
@@ -89,7 +89,7 @@ def new_data_series(path: str, column: str | None, date_column: str | None, trai
     except MissingColumn as exc:
         if exc.delimiter:  # the file is probably not comma-separated: that message says so
             raise
-        columns = ", ".join(exc.header)
+        columns = quoted(exc.header)
         if exc.flag == "--column":
             whose = " (the run's column)" if own_column else ""
             fix = exc.headerless or "name the column to forecast with --column NAME"

@@ -122,7 +122,7 @@ def test_bad_training_input_exits_2(tmp_path, capsys):
     days = tmp_path / "days.csv"
     days.write_text("d,b\n2024-01-01,1\n" + "".join(f"{i},{i}\n" for i in range(2, 12)))
     cases = [
-        (["--data", str(csv), "--column", "c"], "no column 'c'; its columns are: a, b"),
+        (["--data", str(csv), "--column", "c"], "no column 'c'; its columns are: 'a', 'b'"),
         (["--data", str(csv), "--column", "b"], "NaN/inf"),
         (["--data", str(short), "--column", "b"], "needs at least 5"),
         (["--data", str(csv)], "needs --column NAME"),

@@ -62,8 +62,8 @@ def test_several_value_columns_are_refused_listing_them(tmp_path, capsys):
     csv.write_text("date,a,b,c\n" + "".join(f"{DAY0 + datetime.timedelta(days=i)},{i},{i},{i}\n" for i in range(30)))
     code, printed = _run(capsys, "train", "forecast", "--data", csv, *TINY, "--out", tmp_path / "run")
     assert code == 2 and printed.err == (f"seqlab: error: CSV file {str(csv)!r} has 3 value columns, so --data needs "
-                                         "--column NAME to say which holds the series; its value columns are: a, b, "
-                                         "c: give --column NAME\n")
+                                         "--column NAME to say which holds the series; its value columns are: 'a', "
+                                         "'b', 'c': give --column NAME\n")
     assert not (tmp_path / "run").exists()
 
 
@@ -71,7 +71,7 @@ def test_a_file_without_a_header_row_is_said_so(runs, tmp_path, capsys):
     _, _, dated, _ = runs
     bare = tmp_path / "bare.csv"
     bare.write_text("".join(f"{DAY0 + datetime.timedelta(days=i)},{50 + i % 7:.2f}\n" for i in range(30)))
-    hint = ("its columns are: 2024-01-01, 50.00: the first line (2024-01-01,50.00) is read as the header: the file "
+    hint = ("its columns are: '2024-01-01', '50.00': the first line (2024-01-01,50.00) is read as the header: the file "
             "seems to have none; add a header line naming the columns (e.g. date,load)\n")
     code, printed = _run(capsys, "train", "forecast", "--data", bare, "--column", "load", *TINY, "--out", tmp_path / "r")
     assert code == 2 and printed.err == f"seqlab: error: CSV file {str(bare)!r} has no column 'load'; {hint}"
@@ -105,3 +105,17 @@ def test_an_undated_run_says_the_files_dates_are_not_read(runs, tmp_path, capsys
     short = _daily(tmp_path / "short.csv", 2, first=100)
     code, refused = _run(capsys, "forecast", "--checkpoint", undated, "--steps", 2, "--data", short)
     assert code == 2 and refused.err.count("\n") == 1 and "trained without dates" not in refused.err
+
+
+def test_a_text_file_is_said_to_be_no_series(tmp_path, capsys):
+    # a new-user review: `--data timemachine.txt` said "has 2 value columns ... its value columns are: The Time
+    # Machine, by H. G. Wells [1898]: give --column NAME" (the title's comma read as a separator). 19 rows after
+    # the title line: 3 of the first copy, 4 of each of the 4 others (blank lines are no rows)
+    book = tmp_path / "book.txt"
+    book.write_text("The Time Machine, by H. G. Wells [1898]\n\n\n\n\n I\n\n\n The Time Traveller (for so it will be\n"
+                    "convenient to speak of him) was expounding a recondite matter to us.\n" * 5)
+    code, printed = _run(capsys, "train", "forecast", "--data", book, *TINY, "--out", tmp_path / "run")
+    assert code == 2 and printed.err.count("\n") == 1 and "--column" not in printed.err
+    assert printed.err.startswith(f"seqlab: error: --data {str(book)!r} does not look like a series: neither its "
+                                  "first line nor 19 of the 19 rows after it hold a number in any column (e.g. 'I')")
+    assert not (tmp_path / "run").exists()

@@ -148,7 +148,7 @@ def test_missing_columns_say_which_flag_names_them(csv_run, sine_run, tmp_path, 
     run, _ = csv_run
     renamed = _daily(tmp_path / "revenue.csv", _values(20), header="date,revenue")
     code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 1, "--data", renamed)
-    assert code == 2 and "has no column 'sales' (the run's column); its columns are: date, revenue: name the " \
+    assert code == 2 and "has no column 'sales' (the run's column); its columns are: 'date', 'revenue': name the " \
                          "column to forecast with --column NAME" in printed.err
     code, printed = _forecast(capsys, "--checkpoint", run, "--steps", 1, "--data", renamed, "--column", "revenue")
     assert code == 0 and printed.out.startswith("2024-01-21\t")
@@ -219,8 +219,8 @@ def test_refusals_are_one_line(csv_run, sine_run, tmp_path, capsys):
     assert main(["train", "forecast", "--data", str(csv40), "--column", "sales", "--epochs", "1",
                  "--out", str(short_run)]) == 0
     cases = [
-        (run, ["--data", other], "has no column 'sales' (the run's column); its columns are: date, revenue"),
-        (run, ["--data", ok, "--column", "price"], "has no column 'price'; its columns are: date, sales"),
+        (run, ["--data", other], "has no column 'sales' (the run's column); its columns are: 'date', 'revenue'"),
+        (run, ["--data", ok, "--column", "price"], "has no column 'price'; its columns are: 'date', 'sales'"),
         (run, ["--data", short], "has 3 values: the model reads the last tau = 4, so it needs at least 4"),
         (run, ["--data", monthly], "has one value every 1 month, the run in"),
         (run, ["--data", nan], "NaN/inf"),

@@ -33,15 +33,15 @@ def test_several_value_columns_or_none_are_refused_naming_them(tmp_path):
     with pytest.raises(SeqlabError) as e:
         value_column(f, "auto")
     assert str(e.value) == (f"CSV file {str(f)!r} has 3 value columns, so --data needs --column NAME to say which "
-                            "holds the series; its value columns are: a, b, c: give --column NAME")
+                            "holds the series; its value columns are: 'a', 'b', 'c': give --column NAME")
     with pytest.raises(SeqlabError) as e:  # no dates: the date-like column is left out all the same
         value_column(_csv(tmp_path, "a,date,b\n1,2024-01-01,2\n"), "none")
     assert str(e.value).endswith("has 2 value columns, so --data needs --column NAME to say which holds the series; "
-                                 "its value columns are: a, b: give --column NAME")
+                                 "its value columns are: 'a', 'b': give --column NAME")
     f = _csv(tmp_path, "date\n2024-01-01\n")
     with pytest.raises(SeqlabError) as e:
         value_column(f, "auto")
-    assert str(e.value) == (f"CSV file {str(f)!r} has no column of values beside its dates (its columns are: date): "
+    assert str(e.value) == (f"CSV file {str(f)!r} has no column of values beside its dates (its columns are: 'date'): "
                             "add the series' column")
     with pytest.raises(SeqlabError, match="is empty: it needs a header row"):  # (the reader's refusals)
         value_column(_csv(tmp_path, ""), "auto")
@@ -69,9 +69,9 @@ def test_a_file_without_a_header_row_is_said_so(tmp_path):
     f = _csv(tmp_path, "50.00\n51.00\n52.00\n")
     with pytest.raises(SeqlabError) as e:
         read_csv_series(f, "load")
-    assert str(e.value) == (f"CSV file {str(f)!r} has no column 'load'; its columns are: 50.00: the first line (50.00) "
-                            "is read as the header: the file seems to have none; add a header line naming the columns "
-                            "(e.g. load)")
+    assert str(e.value) == (f"CSV file {str(f)!r} has no column 'load'; its columns are: '50.00': the first line "
+                            "(50.00) is read as the header: the file seems to have none; add a header line naming the "
+                            "columns (e.g. load)")
     f = _csv(tmp_path, "2024-01-01,50.00\n2024-01-02,51.00\n", "dated.csv")
     with pytest.raises(SeqlabError) as e:  # --column left out: not its first value taken as the column
         value_column(f, "auto")
@@ -80,7 +80,7 @@ def test_a_file_without_a_header_row_is_said_so(tmp_path):
                             "date,value)")
     with pytest.raises(SeqlabError) as e:  # a named column that is not there: the columns are listed, as before
         read_csv_series(_csv(tmp_path, "date,sales\n2024-01-01,1\n", "named.csv"), "load")
-    assert str(e.value).endswith("has no column 'load'; its columns are: date, sales")
+    assert str(e.value).endswith("has no column 'load'; its columns are: 'date', 'sales'")
 
 
 @pytest.mark.parametrize("text, column, found", [
@@ -122,8 +122,8 @@ def test_pandas_default_index_is_no_value_and_no_date(tmp_path, text, said):
 
 @pytest.mark.parametrize("text, message", [
     (",b\n10,0\n11,1\n", "has 2 value columns, so --data needs --column NAME to say which holds the series; its "
-                         "value columns are: (the unnamed first), b: give --column NAME"),  # an unnamed VALUE column
-    ("date,a,a\n2024-01-01,1,2\n", "its value columns are: a, a: give --column NAME"),
+                         "value columns are: (the unnamed first), 'b': give --column NAME"),  # an unnamed VALUE column
+    ("date,a,a\n2024-01-01,1,2\n", "its value columns are: 'a', 'a': give --column NAME"),
     ("date;value\n2024-01-01;1\n", ": its header 'date;value' has no comma, and its delimiter is probably ';'"),
 ])
 def test_the_value_column_is_not_guessed_where_it_is_unclear(tmp_path, text, message):
@@ -131,3 +131,41 @@ def test_the_value_column_is_not_guessed_where_it_is_unclear(tmp_path, text, mes
     with pytest.raises(SeqlabError) as e:
         value_column(f)
     assert message in str(e.value)
+
+
+BOOK = "The Time Machine, by H. G. Wells [1898]\n\n\n\n\n I\n\n\n The Time Traveller (for so it will be convenient\n"
+
+
+@pytest.mark.parametrize("text", [
+    BOOK * 3,  # a new-user review: "has 2 value columns ... its value columns are: The Time Machine, by H. G. ..."
+    "label,text\npos,a fine film\nneg,dull\npos,\"great, really\"\n",  # a classifier's labelled text
+])
+def test_a_file_that_is_no_series_is_said_so_not_asked_for_a_column(tmp_path, text):
+    f = _csv(tmp_path, text, "book.txt")
+    with pytest.raises(SeqlabError) as e:
+        value_column(f, "auto")
+    assert str(e.value).startswith(f"--data {str(f)!r} does not look like a series: neither its first line nor ")
+    assert str(e.value).endswith("--data takes a CSV file of numbers with a header row naming its columns (e.g. "
+                                 "date,value), or one number per line under a header line (e.g. value)")
+    assert "--column" not in str(e.value)
+
+
+def test_a_series_with_words_in_it_is_still_a_series(tmp_path):
+    # one number per line under a header (a .txt too); nan: a missing value
+    assert value_column(_csv(tmp_path, "value\n1.5\n2.5\nnan\n3\n", "series.txt"), "auto") == "value"
+    f = _csv(tmp_path, "note,value\nstart,1\nx,2\ny,3\n")  # a text column beside the numbers: --column picks
+    with pytest.raises(SeqlabError, match="has 2 value columns, so --data needs --column NAME"):
+        value_column(f, "auto")
+    assert read_csv_series(f, "value").x.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_column_names_in_a_list_are_quoted(tmp_path):
+    # a name holding a comma ("a, b", quoted in the file) listed bare read as three columns: a, b, c
+    f = _csv(tmp_path, '"a, b",c\n1,2\n3,4\n')
+    with pytest.raises(SeqlabError) as e:
+        value_column(f, "auto")
+    assert str(e.value).endswith("has 2 value columns, so --data needs --column NAME to say which holds the series; "
+                                 "its value columns are: 'a, b', 'c': give --column NAME")
+    with pytest.raises(SeqlabError) as e:
+        read_csv_series(f, "x")
+    assert str(e.value).endswith("has no column 'x'; its columns are: 'a, b', 'c'")

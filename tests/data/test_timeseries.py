@@ -61,7 +61,7 @@ def test_csv_column(tmp_path):
     f = tmp_path / "s.csv"
     f.write_text("date,temp,rain\n2020-01-01,1.5,0\n2020-01-02, -2.25 ,1\n\n2020-01-03,3e1,0\n")
     assert load_csv_column(f, "temp").tolist() == [1.5, -2.25, 30.0]
-    with pytest.raises(SeqlabError, match="no column 'Temp'; its columns are: date, temp, rain"):
+    with pytest.raises(SeqlabError, match="no column 'Temp'; its columns are: 'date', 'temp', 'rain'"):
         load_csv_column(f, "Temp")
 
 
@@ -291,11 +291,11 @@ def test_auto_leaves_a_date_named_column_of_other_values_and_several_such_column
     f.write_text("date,time,v\n2024-01-01,10:00,1\n2024-01-01,11:00,2\n")
     lines.clear()
     assert load_csv_series(f, "v", log=lines.append)[1] is None
-    assert lines == [f"CSV file {str(f)!r} has several date-like columns (date, time): none is used; name one "
+    assert lines == [f"CSV file {str(f)!r} has several date-like columns ('date', 'time'): none is used; name one "
                      "with --date-column"]
     with pytest.raises(SeqlabError, match="--date-column and --column both name 'v'"):
         load_csv_series(f, "v", "v")
-    with pytest.raises(SeqlabError, match="no column 'day'; its columns are: date, time, v"):
+    with pytest.raises(SeqlabError, match="no column 'day'; its columns are: 'date', 'time', 'v'"):
         load_csv_series(f, "v", "day")
 
 
