@@ -170,6 +170,8 @@ def evaluate(args: argparse.Namespace, ckpt) -> dict:
                                                      "test set)" if cfg.data.valid_size == 0 else "")
     splits = load_splits(cfg.data)
     x, y = splits.test if split == "test" else splits.valid
+    if not len(y):  # an accuracy over no image is no figure (it printed 0.0); (a valid split has valid_size > 0)
+        raise SeqlabError(f"{_empty_test_set(cfg)} holds no examples: there is no accuracy to compute")
     result = evaluate_accuracy(net, x, y, device, eval_batch_size(args, ckpt, cfg.train.eval_batch_size))
     return {"accuracy": result["accuracy"], "loss": result["loss"], "tokens": result["count"], "split": split,
             "mode": cfg.data.mode, "epoch": ckpt.meta.get("epoch")}
@@ -230,6 +232,13 @@ def _warn_majority(result: dict, labels, classes: list[str]) -> None:
               f"{', ...' if len(tied) > 5 else ''}: {share:.4f} each){figures}", file=sys.stderr)
 
 
+def _empty_test_set(cfg) -> str:
+    """Names the MNIST test set of a run that read it empty: "the MNIST test set '.../t10k-images-idx3-ubyte.gz'"."""
+    from seqlab.data.mnist import split_paths
+
+    return f"the MNIST test set {str(split_paths('test', cfg.data.data_dir)[0])!r}"
+
+
 def run_classify(args: argparse.Namespace) -> int:
     import torch
 
@@ -274,6 +283,11 @@ def run_classify(args: argparse.Namespace) -> int:
             raise SeqlabError(f"{len(images)} images but {len(labels)} labels")
     else:
         images, labels = load_mnist("test", cfg.data.data_dir, cfg.data.test_limit or None)  # evaluate's test set
+    if labels is not None and not len(labels):  # an accuracy over no image is no figure (it printed null)
+        what = f"--images {str(args.images)!r} and --labels {str(args.labels)!r} hold" if args.images else \
+            f"{_empty_test_set(cfg)} holds"
+        raise SeqlabError(f"{what} no examples: there is no accuracy to compute; give a test set of "
+                          "at least one image and its label")
     x = as_sequences(normalize(images), cfg.data.mode)
     logits = []
     with torch.no_grad():
@@ -286,7 +300,7 @@ def run_classify(args: argparse.Namespace) -> int:
             print(line)
     if labels is not None:
         # the count ratio in Python ints, as evaluate's: a float32 mean printed 0.7907999753952026 for 0.7908
-        acc = int((pred == labels).sum()) / len(labels) if len(labels) else float("nan")
+        acc = int((pred == labels).sum()) / len(labels)
         summary = {"accuracy": acc, "tokens": len(labels)}
         if args.images:
             import sys
