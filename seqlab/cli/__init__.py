@@ -17,7 +17,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from seqlab.cli.console import console_streams, reader_gone
+from seqlab.cli.console import console_streams, one_line_warnings, reader_gone
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
 from seqlab.training.run_folder import release_run_folders, restore_overwritten
@@ -304,7 +304,9 @@ def out_of_memory_message(exc: BaseException, command: str = "train") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    with console_streams():  # what it prints never fails on a character (redirected output is UTF-8)
+    # what it prints never fails on a character (redirected output is UTF-8); seqlab's own warnings are
+    # `seqlab: warning: ...` lines, as its other warnings
+    with console_streams(), one_line_warnings():
         return _main(argv)
 
 

@@ -20,6 +20,7 @@ character that encoding lacks. For the length of a command (`console_streams`):
 Streams without `reconfigure` (pytest's capture, a StringIO) are left alone, and the streams get
 their encoding and error handler back when the command ends (`main` may be called in-process).
 `reader_gone` tells an output error that is only the reader going away (`| head`) from a failure.
+`one_line_warnings` shows seqlab's own `warnings.warn` warnings as the CLI's other warnings read.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import codecs
 import errno
 import sys
+import warnings
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -50,6 +52,34 @@ def console_streams() -> Iterator[None]:
                 stream.reconfigure(encoding=encoding, errors=errors)
             except (OSError, ValueError):  # the reader went away (the flush before it failed), or closed
                 pass
+
+
+# How seqlab's library code starts the text of a warning it raises through `warnings` (a run folder it cannot
+# lock, a fast path falling back: seqlab.training.run_folder, seqlab.models.accel)
+SEQLAB_PREFIX = "seqlab: "
+
+
+@contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Run the block with seqlab's own warnings (`warnings.warn` texts that start "seqlab: ") shown as one
+    line, `seqlab: warning: TEXT`, as the CLI's other warnings are, not as Python shows them
+    (`/path/run_folder.py:87: RuntimeWarning: seqlab: TEXT` and the source line under it). Other libraries'
+    warnings (torch's) are left to the hook that was there; `warnings.catch_warnings` puts it and the
+    filters back when the block ends, so the library API outside the CLI shows warnings as Python does."""
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            text = str(message)
+            if not text.startswith(SEQLAB_PREFIX):
+                return shown(message, category, filename, lineno, file, line)
+            try:
+                print(f"seqlab: warning: {text[len(SEQLAB_PREFIX):]}", file=sys.stderr if file is None else file)
+            except (OSError, ValueError, AttributeError):  # no stderr, or a closed one: as Python's own hook,
+                pass  # a warning never fails the command
+
+        warnings.showwarning = show
+        yield
 
 
 def _never_fail(stream) -> tuple[str, str] | None:
