@@ -325,7 +325,11 @@ def _main(argv: list[str] | None) -> int:
             restore_overwritten(notes.append)
             release_run_folders()
     except SeqlabError as exc:  # still one line: the notes follow the error on it
-        print(f"seqlab: error: {'; '.join([str(exc), *notes])}", file=sys.stderr)
+        from seqlab.training.distributed import said_by_main
+
+        line = f"seqlab: error: {'; '.join([str(exc), *notes])}"
+        if not said_by_main(line):  # (under torchrun: rank 0 alone says what every rank stops on alike)
+            print(line, file=sys.stderr)
         return 2
     except TrainingInterrupted as exc:  # a checkpoint was saved; say how to go on
         print(f"seqlab: {exc.line(notes)}", file=sys.stderr)

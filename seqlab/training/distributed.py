@@ -64,6 +64,9 @@ def from_env() -> Dist:
 # (a stop signal, translate's time limit): reduced on the host, they never wait for the GPU, where a
 # flag reduced on the GPU and read back (.item()) waited for the step's kernels at every step.
 _host_group: list = []
+# Whether this process joined the process group (`setup`): an error after that is not a bad launch every
+# rank stops on alike (`said_by_main`), whatever its kind.
+_joined: list[bool] = []
 
 
 def setup(device: torch.device) -> tuple[Dist, torch.device]:
@@ -84,6 +87,7 @@ def setup(device: torch.device) -> tuple[Dist, torch.device]:
         timeout = datetime.timedelta(seconds=float(os.environ.get("SEQLAB_DIST_TIMEOUT", "300")))
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout)
         _host_group[:] = [dist.new_group(backend="gloo", timeout=timeout)]
+    _joined[:] = [True]
     return info, device
 
 
@@ -253,3 +257,39 @@ class session:
 def is_main_process() -> bool:
     """Rank 0, or a plain single-process run (for printing results once)."""
     return from_env().is_main
+
+
+# How long a rank other than 0 that stops on bad input before joining waits to read rank 0's error
+# (`said_by_main`): the ranks read the same flags and files, so rank 0 fails alike within a moment;
+# a rank whose failure is its own says it this much later.
+SAME_ERROR_WAIT_S = 5.0
+
+
+def said_by_main(message: str) -> bool:
+    """Whether this process may leave unsaid the bad-input error `message` it stops on, because rank 0
+    says the same: under torchrun every rank checks the same flags (`--batch-size 31` on 2 ranks), so
+    each printed the same line. Before the process group is joined the ranks cannot compare through it,
+    so they use torchrun's own key-value store (the agent's, at MASTER_ADDR:MASTER_PORT): each rank puts
+    its message there; rank 0 always says its own; another rank keeps silent only when rank 0's message
+    is the same. A message of its own (a GPU only this rank lacks, a file missing on this node) is said
+    by the rank that has it, after at most SAME_ERROR_WAIT_S seconds. Not under torchrun, after joining
+    (errors of a run under way), or without torchrun's store: False, every rank says its own."""
+    try:
+        info = from_env()
+    except SeqlabError:
+        return False
+    if not info.enabled or _joined or os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+        return False
+    wait = datetime.timedelta(seconds=SAME_ERROR_WAIT_S)
+    try:
+        store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False,
+                              timeout=wait)
+        # (apart from the keys the process group uses, and per restart of the job: --max-restarts)
+        store = dist.PrefixStore(f"seqlab/bad-input/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/", store)
+        store.set(str(info.rank), message)
+        if info.is_main:
+            return False
+        store.wait(["0"], wait)  # raises when rank 0 has not failed by then (it may be training)
+        return store.get("0").decode("utf-8", "replace") == message
+    except Exception:  # noqa: BLE001 (no store, a timeout, the agent gone: the rank says its error itself)
+        return False
