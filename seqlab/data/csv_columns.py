@@ -183,6 +183,11 @@ def _first_row(reader) -> list[str]:
     return next((r for r in reader if any(c.strip() for c in r)), [])
 
 
+# cells that mean "no value" (pandas' default na_values, any case): refused, or filled by --fill
+MISSING_CELLS = frozenset(("", "nan", "-nan", "na", "n/a", "#n/a", "#n/a n/a", "#na", "<na>", "null", "none",
+                           "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"))
+
+
 def _first_rows(reader, n: int) -> list[list[str]]:
     """The first `n` rows of `reader` that are not blank."""
     rows = []
@@ -196,8 +201,8 @@ def _first_rows(reader, n: int) -> list[list[str]]:
 
 def _not_numbers(header: list[str], rows: list[list[str]]) -> str:
     """Why `header` and `rows` (a file's first rows) are no series, where neither the header nor most
-    rows hold a number or a date in any cell (prose, a labelled text file), else ''. (A cell of nan
-    counts as a number: a missing value of a series.)"""
+    rows hold a number or a date in any cell (prose, a labelled text file), else ''. (A missing-value
+    cell, NA or nan, counts as a number: a series with gaps, for --fill.)"""
     if not rows or any(_kind(c.strip()) or _nan(c) for c in header):
         return ""
     bare = [r for r in rows if not any(_kind(c.strip()) or _nan(c) for c in r)]
@@ -208,7 +213,10 @@ def _not_numbers(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _nan(cell: str) -> bool:
-    return cell.strip().lower() in ("nan", "-nan", "+nan")
+    """A cell that marks a missing value of a series (NA, null, nan, ...: what --fill fills); not an
+    empty one, which prose has too (a line ending in a comma)."""
+    text = cell.strip().lower()
+    return bool(text) and (text in MISSING_CELLS or text == "+nan")
 
 
 def headerless(header: list[str], column: str | None = None, flag: str = "--column") -> str:

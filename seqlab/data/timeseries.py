@@ -26,7 +26,8 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.csv_columns import bad_row, column_index, date_named, named_as_date, open_csv, quoted, trimmed
+from seqlab.data.csv_columns import (MISSING_CELLS, bad_row, column_index, date_named, named_as_date, open_csv, quoted,
+                                     trimmed)
 from seqlab.data.date_steps import UnevenDates
 from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.dates import show_cell as _show
@@ -75,9 +76,6 @@ def lag_features(x: torch.Tensor, tau: int) -> tuple[torch.Tensor, torch.Tensor]
     return features, labels
 
 
-# cells that mean "no value" (pandas' default na_values, any case): refused, or filled by --fill
-MISSING_CELLS = frozenset(("", "nan", "-nan", "na", "n/a", "#n/a", "#n/a n/a", "#na", "<na>", "null", "none",
-                           "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"))
 _FILL_FIX = "--fill linear or --fill ffill fills missing values, or clean the series first"
 
 

@@ -159,6 +159,19 @@ def test_a_series_with_words_in_it_is_still_a_series(tmp_path):
     assert read_csv_series(f, "value").x.tolist() == [1.0, 2.0, 3.0]
 
 
+
+@pytest.mark.parametrize("missing", ["NA", "null", "#N/A", "n/a"])
+def test_a_series_whose_start_is_mostly_missing_values_is_a_series_for_fill(tmp_path, missing):
+    # (a first check counted only nan as a missing value: 30 of the first 50 rows NA read as prose,
+    # "does not look like a series", where --fill linear fills them)
+    rows = [missing if i < 50 and i % 5 < 3 else str(i) for i in range(400)]
+    f = _csv(tmp_path, "value\n" + "\n".join(rows) + "\n")
+    assert value_column(f, "auto") == "value"
+    series = read_csv_series(f, "value", fill="linear")
+    # the leading gap is dropped (nothing before it to fill from), the others filled on the line i -> i
+    assert series.x.tolist() == [float(i) for i in range(3, 400)]
+
+
 def test_column_names_in_a_list_are_quoted(tmp_path):
     # a name holding a comma ("a, b", quoted in the file) listed bare read as three columns: a, b, c
     f = _csv(tmp_path, '"a, b",c\n1,2\n3,4\n')
