@@ -31,6 +31,7 @@ the caller then runs the plain loop.
 from __future__ import annotations
 
 import functools
+import platform
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -45,19 +46,35 @@ from seqlab.torch_compat import custom_bwd_cuda, float32_fwd, is_compiling, reco
 
 
 # --- the step products ------------------------------------------------------------------
-# Every step multiplies a small (B, K) block by the same weight. On an AVX-512 CPU, oneDNN's
-# linear kernel runs these at about twice the FLOP rate of the default sgemm (MKL); on an
-# AVX2-only one it is slower (AMD EPYC, 1 thread: 47 vs 57 GFLOP/s for the step product, 50 vs
-# 79 for the weight gradient; benchmarks/RESULTS.md). So float32 CPU products go through
-# oneDNN where ATen reports AVX-512 (`ONEDNN = None`, the default); `True` / `False` force it on
-# / off. Anything else (float64, CUDA) uses addmm.
+# Every step multiplies a small (B, K) block by the same weight. On an AMD CPU with AVX-512,
+# oneDNN's linear kernel runs these at about twice the FLOP rate of the default sgemm (MKL); on
+# an AVX2-only one it is slower (AMD EPYC, 1 thread: 47 vs 57 GFLOP/s for the step product, 50 vs
+# 79 for the weight gradient), and on an Intel one with AVX-512, where MKL takes its own fast
+# paths, slower too (Xeon, 2 threads: 172 vs 246 and 188 vs 305 GFLOP/s; the scratch cells 1.1-1.2x
+# d2l's with it, 1.4-1.7x without; benchmarks/RESULTS.md). So float32 CPU products go through
+# oneDNN where ATen reports AVX-512 on an AMD CPU (`ONEDNN = None`, the default); `True` / `False`
+# force it on / off. Anything else (float64, CUDA) uses addmm.
 ONEDNN: bool | None = None
 _onednn_state: list[bool] = []  # [works?] once probed
 
 
 def _onednn_pays() -> bool:
-    """True on a CPU whose vector units ATen drives with AVX-512."""
-    return getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")().startswith("AVX512")
+    """True on an AMD CPU whose vector units ATen drives with AVX-512."""
+    avx512 = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")().startswith("AVX512")
+    return avx512 and cpu_vendor() == "AuthenticAMD"
+
+
+def cpu_vendor() -> str:
+    """The x86 CPU's vendor string (GenuineIntel, AuthenticAMD), '' where it cannot be read."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:  # Linux
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    text = platform.processor()  # Windows: "AMD64 Family 25 Model 97 Stepping 2, AuthenticAMD"
+    return next((v for v in ("GenuineIntel", "AuthenticAMD") if v in text), "")
 
 
 # Read once: a call per sequence would also break a torch.compile graph (it returns a str).

@@ -204,15 +204,18 @@ def test_float32_cpu_products_agree_with_float64_plain_loop(name, make, monkeypa
         f32.zero_grad()
 
 
-@pytest.mark.parametrize("capability, expected", [("AVX512", True), ("AVX512_VNNI", True), ("AVX2", False),
-                                                  ("DEFAULT", False)])
-def test_onednn_products_by_default_only_on_avx512(capability, expected, monkeypatch):
-    # oneDNN's step products are twice MKL's speed with AVX-512 and slower with AVX2 alone
+@pytest.mark.parametrize("capability, vendor, expected", [
+    ("AVX512", "AuthenticAMD", True), ("AVX512_VNNI", "AuthenticAMD", True), ("AVX2", "AuthenticAMD", False),
+    ("DEFAULT", "AuthenticAMD", False), ("AVX512", "GenuineIntel", False), ("AVX512", "", False)])
+def test_onednn_products_by_default_only_on_avx512_amd(capability, vendor, expected, monkeypatch):
+    # oneDNN's step products are twice MKL's speed on an AMD CPU with AVX-512, slower with AVX2 alone,
+    # and slower on an Intel CPU with AVX-512, where MKL has its own fast paths (benchmarks/RESULTS.md)
     from seqlab.models import fast_cells
 
     if not fast_cells._onednn_works():
         pytest.skip("this PyTorch build has no oneDNN linear kernel")
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    monkeypatch.setattr(fast_cells, "cpu_vendor", lambda: vendor)
     monkeypatch.setattr(fast_cells, "_ONEDNN_PAYS", fast_cells._onednn_pays())  # read once at import
     w = torch.zeros(3, 4)
     assert fast_cells._use_onednn(w) is expected
@@ -221,6 +224,23 @@ def test_onednn_products_by_default_only_on_avx512(capability, expected, monkeyp
     monkeypatch.setattr(fast_cells, "ONEDNN", False)
     assert not fast_cells._use_onednn(w)
     assert not fast_cells._use_onednn(w.double())
+
+
+def test_cpu_vendor_reads_linux_cpuinfo_and_windows_processor_text(tmp_path, monkeypatch):
+    from seqlab.models import fast_cells
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(info if path == "/proc/cpuinfo" else path,
+                                                                         *a, **k))
+    assert fast_cells.cpu_vendor() == "AuthenticAMD"
+    info.unlink()  # no /proc (Windows, macOS): the processor's text
+    monkeypatch.setattr(fast_cells.platform, "processor",
+                        lambda: "Intel64 Family 6 Model 143 Stepping 8, GenuineIntel")
+    assert fast_cells.cpu_vendor() == "GenuineIntel"
+    monkeypatch.setattr(fast_cells.platform, "processor", lambda: "arm")
+    assert fast_cells.cpu_vendor() == ""
 
 
 @pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
