@@ -223,7 +223,7 @@ def train_config(cls: type, args: argparse.Namespace):
     from seqlab.cli.config_task import check_task
     from seqlab.config import build_config, flat_dict, given_keys, load_toml, replace
     from seqlab.training.checkpoint_meta import run_settings
-    from seqlab.training.checkpoint_resume import RUN_KEEPS, kept_note
+    from seqlab.training.checkpoint_resume import RUN_KEEPS, kept_note, pending_notes
     from seqlab.training.distributed import is_main_process
 
     if getattr(args, "config", None):  # another task's file: named as such, before any of its keys fails alone
@@ -236,9 +236,9 @@ def train_config(cls: type, args: argparse.Namespace):
         # for forecast, which has none) is refused by the resume itself, with the right message
         kept = {k: v for k, v in run.items()
                 if k not in flags and k in has and isinstance(v, bool) == isinstance(has[k], bool)}
-        for key in sorted(kept.keys() & given_keys(args)):  # (not a flag: set by the config file)
-            if has[key] != kept[key] and is_main_process():
-                print(f"seqlab: note: {kept_note(key, has[key], kept[key])}", file=sys.stderr)
+        # (not a flag: set by the config file); said once the resume is accepted (load_optimizer)
+        pending_notes[:] = [kept_note(key, has[key], kept[key]) for key in sorted(kept.keys() & given_keys(args))
+                            if has[key] != kept[key] and is_main_process()]
         if kept:
             cfg = replace(cfg, **kept)
         # (a changed --clip or --lr is said by the trainer, once the resume is accepted: load_optimizer)

@@ -66,3 +66,16 @@ def test_a_refused_resume_says_no_change_before_its_error(fx, tmp_path, capsys):
     assert refused.out == ""  # nothing changed: nothing said
     said = _run(_argv("lm", fx, out, "--epochs", "2", "--resume", "--clip", "0.5"), capsys)  # accepted: said
     assert "--clip 0.5 instead of the run's 1: gradients are clipped at the new threshold from here on" in said.out
+
+
+def test_a_refused_resume_says_its_error_alone_not_what_the_config_file_would_not_change(fx, tmp_path, capsys):
+    # a review of the change: "seqlab: note: --resume keeps the run's lr 0.025, not the config file's
+    # 0.05 ..." came before the refusal of --batch-size 16 (two lines, SPEC §12 says one)
+    config, out = _toml(tmp_path / "c.toml", FIRST["lm"]), tmp_path / "run"
+    _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "1"), capsys)
+    _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "2", "--resume", *LATER["lm"]), capsys)
+    refused = _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "3", "--resume", "--batch-size", "16"),
+                   capsys, code=2)
+    assert refused.err.count("\n") == 1 and refused.err.startswith("seqlab: error: --resume: the run in")
+    said = _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "3", "--resume"), capsys)  # accepted
+    assert said.err.count("seqlab: note: --resume keeps the run's") == 2  # lr and clip, once each
