@@ -112,7 +112,9 @@ class Vocab:
     @property
     def token_freqs(self) -> list[tuple[Hashable, int]]:
         """(token, count) of the counted tokens, most frequent first; read back from `to_dict`, of the
-        tokens outside the vocabulary only the SAVED_LEFT_OUT most frequent (`left_out` counts all)."""
+        tokens outside the vocabulary only the SAVED_LEFT_OUT most frequent (`left_out` counts all).
+        The vocabulary's own list, as the book's: read it, do not edit it in place (`to_dict` keeps
+        its walk of the counts until a table is replaced or changes size; replace the list instead)."""
         return self._token_freqs
 
     @property
@@ -142,7 +144,7 @@ class Vocab:
         # Which counts to keep is found once: every checkpoint saves this, and the walk over the
         # counted tokens took 1 s at 3M word types (a cache miss per token, so not made faster by
         # numpy). A vocabulary is not changed once built; one whose tables were replaced, or grew or
-        # shrank, is walked again. The lists are made anew at each call: the caller's own.
+        # shrank, is walked again (an edit in place of the same size is not seen: token_freqs says so). The lists are made anew at each call: the caller's own.
         tables = (self.idx_to_token, self.token_to_idx, self._token_freqs)
         sizes = (*map(len, tables), self._unsaved_left_out)
         held = self._kept
