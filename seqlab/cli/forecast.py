@@ -48,8 +48,9 @@ def register(commands, train) -> None:
     f.add_argument("--which", choices=("best", "last"), default=None,
                    help="best: the epoch of lowest held-out one-step MSE (default); last: the final epoch (with a "
                         "run folder; a .safetensors file given to --checkpoint is itself the choice)")
-    f.add_argument("--steps", type=int, required=True, metavar="K", help="how many steps to predict (refused, before any work, past what "
-                        f"this machine's memory holds at {BYTES_PER_STEP} bytes a step)")
+    f.add_argument("--steps", type=int, required=True, metavar="K",
+                   help="how many steps to predict (refused, before any work, past what this machine's memory "
+                        f"holds at {BYTES_PER_STEP} bytes a step)")
     f.add_argument("--start", type=int, default=None,
                    help="0-based position of the first predicted value (default: the end of the series; with "
                         "--data, a position in that file, counting from its first row: with --fill, the dates it "

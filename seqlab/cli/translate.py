@@ -25,7 +25,7 @@ class TranslateDataConfig:
     data: PathText | None = None  # a file of `source<TAB>target` lines instead of --dataset
     num_examples: int | None = None  # the book's meaning: lines 0..N of the file; none = all
     num_steps: int = 10  # sentences are cut or padded to this many tokens
-    valid_frac: float = 0.05  # share of the distinct source sentences held out for validation, with all their pairs (a sentence's translations never straddle two splits)
+    valid_frac: float = 0.05  # share of the distinct source sentences held out for validation, all their pairs with them
     test_frac: float = 0.05  # of the distinct source sentences, held out for the test BLEU
     split_seed: int = 0  # seed of the train/valid/test split
     min_freq: int = 2  # rarer training tokens become <unk>

@@ -102,7 +102,8 @@ def kept_note(key: str, asked: Any, run: Any) -> str:
     if isinstance(asked, bool):
         return (f"--resume keeps the run's {key} {_show(run)}, not the config file's {_show(asked)}: give "
                 f"{flag if asked else '--no-' + flag[2:]} to change it")
-    return f"--resume keeps the run's {key} {run:g}, not the config file's {asked:g}: give {flag} {asked:g} to change it"
+    return (f"--resume keeps the run's {key} {run:g}, not the config file's {asked:g}: give {flag} {asked:g} "
+            "to change it")
 
 
 def load_optimizer(ckpt: Checkpoint, optimizer: torch.optim.Optimizer, was: float, now: float, log,

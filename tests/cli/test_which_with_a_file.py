@@ -48,7 +48,8 @@ def test_which_last_with_the_best_file_is_refused_not_ignored(command, run, caps
 def test_which_with_a_file_that_has_no_such_sibling_says_to_leave_it_out(tmp_path, capsys):
     (tmp_path / "model.safetensors").write_bytes(b"not read")
     err = _error(["evaluate", "--checkpoint", str(tmp_path / "model.safetensors"), "--which", "best"], capsys)
-    assert err == (f"seqlab: error: --which applies to a run folder; you gave the file {tmp_path / 'model.safetensors'}: "
+    given = tmp_path / "model.safetensors"
+    assert err == (f"seqlab: error: --which applies to a run folder; you gave the file {given}: "
                    "give the run folder with --which best, or leave --which out to use this file")
 
 

@@ -62,7 +62,8 @@ def test_a_refused_resume_says_no_change_before_its_error(fx, tmp_path, capsys):
     _run(_argv("lm", fx, out, "--epochs", "1"), capsys)
     refused = _run(_argv("lm", fx, out, "--epochs", "2", "--resume", "--clip", "0.5", "--lr", "0.5", "--batch-size",
                          "16"), capsys, code=2)
-    assert refused.err.startswith("seqlab: error: --resume: the run in") and "batch_size 2; now batch_size 16" in refused.err
+    assert refused.err.startswith("seqlab: error: --resume: the run in")
+    assert "batch_size 2; now batch_size 16" in refused.err
     assert refused.out == ""  # nothing changed: nothing said
     said = _run(_argv("lm", fx, out, "--epochs", "2", "--resume", "--clip", "0.5"), capsys)  # accepted: said
     assert "--clip 0.5 instead of the run's 1: gradients are clipped at the new threshold from here on" in said.out
