@@ -97,6 +97,49 @@ def _use_onednn(t: torch.Tensor) -> bool:
     return (ONEDNN or _ONEDNN_PAYS) and _onednn_works()
 
 
+# On an Intel CPU with AVX-512 the step product runs faster still through MKL's sgemm with its weight
+# packed once per sequence (torch.ops.mkl._mkl_linear, as inductor's CPU backend runs linear layers):
+# RNN-512's (32x512)@(512x512) at 300 vs addmm's 210 GFLOP/s, its training step 1.49-1.57x d2l's
+# with it, 1.46-1.47x without (benchmarks/RESULTS.md). `MKL_PACKED = None` (the default) takes it
+# there; `True` / `False` force it on / off. A build without MKL falls back with one warning.
+MKL_PACKED: bool | None = None
+_mkl_state: list[bool] = []
+
+
+def _mkl_packed_pays() -> bool:
+    """True on an Intel CPU whose vector units ATen drives with AVX-512."""
+    avx512 = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")().startswith("AVX512")
+    return avx512 and cpu_vendor() == "GenuineIntel"
+
+
+_MKL_PACKED_PAYS = _mkl_packed_pays()
+
+
+def _use_mkl_packed(t: torch.Tensor) -> bool:
+    # (not under torch.compile or a tracer, as oneDNN's products)
+    if MKL_PACKED is False or t.device.type != "cpu" or t.dtype != torch.float32 or is_compiling() \
+            or recorded_by_tracer():
+        return False
+    return (MKL_PACKED or _MKL_PACKED_PAYS) and _mkl_packed_works()
+
+
+def _mkl_packed_works() -> bool:
+    """Whether this PyTorch build has MKL's packed-weight linear kernel (probed once; one warning if not)."""
+    if not _mkl_state:
+        try:
+            a = torch.arange(6.0).view(2, 3)
+            packed = torch.ops.mkl._mkl_reorder_linear_weight(a, 2)
+            ok = torch.allclose(torch.ops.mkl._mkl_linear(a, packed, a, None, 2), a @ a.T)
+        except Exception:  # noqa: BLE001 (a build without MKL: ARM, some source builds)
+            ok = False
+        if not ok:
+            from seqlab.models.accel import warn_once
+
+            warn_once("mkl-packed", "MKL's packed-weight linear kernel is not available in this PyTorch build")
+        _mkl_state.append(ok)
+    return _mkl_state[0]
+
+
 def _onednn_works() -> bool:
     """Whether this PyTorch build has oneDNN's linear kernel (probed once; one warning if not)."""
     if not _onednn_state:
@@ -126,6 +169,21 @@ def _stepper(W: torch.Tensor, scale: float = 1.0):
 
         def f(x, add=None, out=None):
             y = _onednn_linear(x, w_nk)
+            if add is not None:
+                return torch.add(y, add, alpha=scale, out=out)
+            return y if out is None else out.copy_(y)
+        return f
+    if _use_mkl_packed(W):
+        w_nk = W.T.contiguous()  # (N, K), as oneDNN's; packed for each batch size met (one a sequence)
+        if scale != 1:
+            w_nk.mul_(scale)
+        packed: dict[int, torch.Tensor] = {}
+
+        def f(x, add=None, out=None):
+            rows = x.shape[0]
+            if rows not in packed:
+                packed[rows] = torch.ops.mkl._mkl_reorder_linear_weight(w_nk, rows)
+            y = torch.ops.mkl._mkl_linear(x, packed[rows], w_nk, None, rows)
             if add is not None:
                 return torch.add(y, add, alpha=scale, out=out)
             return y if out is None else out.copy_(y)

@@ -179,8 +179,8 @@ def test_fast_path_under_no_grad_matches_and_keeps_no_graph():
 
 @pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
 def test_float32_cpu_products_agree_with_float64_plain_loop(name, make, monkeypatch):
-    # float32 on the CPU takes fast_cells' oneDNN products (float64 above never does):
-    # compare with the float64 plain loop at float32 accuracy, and with ONEDNN off.
+    # float32 on the CPU takes fast_cells' oneDNN or MKL packed-weight products (float64 above never
+    # does): compare each, and addmm's, with the float64 plain loop at float32 accuracy.
     from seqlab.models import fast_cells
 
     torch.manual_seed(0)
@@ -193,8 +193,11 @@ def test_float32_cpu_products_agree_with_float64_plain_loop(name, make, monkeypa
     if ref.has_cell:
         state = (state, torch.randn(B, H, dtype=torch.float64))
     want = _run(ref, X, state)
-    for onednn in (True, False):
+    for onednn, mkl in ((True, False), (False, True), (False, False)):
+        if mkl and not fast_cells._mkl_packed_works():
+            continue  # (a build without MKL: its fallback is the addmm case)
         monkeypatch.setattr(fast_cells, "ONEDNN", onednn)
+        monkeypatch.setattr(fast_cells, "MKL_PACKED", mkl)
         got = _run(f32, X.float(), tuple(s.float() for s in _as_tuple(state)))
         tol = dict(rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(got[0].double(), want[0], **tol)
@@ -224,6 +227,27 @@ def test_onednn_products_by_default_only_on_avx512_amd(capability, vendor, expec
     monkeypatch.setattr(fast_cells, "ONEDNN", False)
     assert not fast_cells._use_onednn(w)
     assert not fast_cells._use_onednn(w.double())
+
+
+@pytest.mark.parametrize("capability, vendor, expected", [
+    ("AVX512", "GenuineIntel", True), ("AVX512_VNNI", "GenuineIntel", True), ("AVX2", "GenuineIntel", False),
+    ("AVX512", "AuthenticAMD", False), ("AVX512", "", False)])
+def test_mkl_packed_products_by_default_only_on_avx512_intel(capability, vendor, expected, monkeypatch):
+    # MKL's packed-weight sgemm beats addmm on an Intel CPU with AVX-512 (benchmarks/RESULTS.md); the
+    # step products take it there, unless oneDNN's are forced, and never for float64 or under a tracer
+    from seqlab.models import fast_cells
+
+    if not fast_cells._mkl_packed_works():
+        pytest.skip("this PyTorch build has no MKL packed-weight linear kernel")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    monkeypatch.setattr(fast_cells, "cpu_vendor", lambda: vendor)
+    monkeypatch.setattr(fast_cells, "_MKL_PACKED_PAYS", fast_cells._mkl_packed_pays())  # read once at import
+    w = torch.zeros(3, 4)
+    assert fast_cells._use_mkl_packed(w) is expected
+    monkeypatch.setattr(fast_cells, "MKL_PACKED", True)
+    assert fast_cells._use_mkl_packed(w) and not fast_cells._use_mkl_packed(w.double())
+    monkeypatch.setattr(fast_cells, "MKL_PACKED", False)
+    assert not fast_cells._use_mkl_packed(w)
 
 
 def test_cpu_vendor_reads_linux_cpuinfo_and_windows_processor_text(tmp_path, monkeypatch):

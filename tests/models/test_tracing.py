@@ -162,6 +162,8 @@ def test_jit_trace_of_a_scratch_layer_warns_nothing_from_seqlab(fast, onednn, mo
     # probed yet, so that any CPU runs that case.
     monkeypatch.setattr(fast_cells, "ONEDNN", onednn)
     monkeypatch.setattr(fast_cells, "_onednn_state", [])
+    monkeypatch.setattr(fast_cells, "MKL_PACKED", None if onednn is None else True)  # (MKL's, unprobed, too)
+    monkeypatch.setattr(fast_cells, "_mkl_state", [])
     torch.manual_seed(0)
     layer = ScratchRNN("lstm", 3, 4, 2)
     layer.fast = fast
