@@ -179,9 +179,9 @@ def test_fast_path_under_no_grad_matches_and_keeps_no_graph():
 
 @pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
 def test_float32_cpu_products_agree_with_float64_plain_loop(name, make, monkeypatch):
-    # float32 on the CPU takes fast_cells' oneDNN or MKL packed-weight products (float64 above never
+    # float32 on the CPU takes step_products' oneDNN or MKL packed-weight products (float64 above never
     # does): compare each, and addmm's, with the float64 plain loop at float32 accuracy.
-    from seqlab.models import fast_cells
+    from seqlab.models import step_products
 
     torch.manual_seed(0)
     ref = make()
@@ -194,10 +194,10 @@ def test_float32_cpu_products_agree_with_float64_plain_loop(name, make, monkeypa
         state = (state, torch.randn(B, H, dtype=torch.float64))
     want = _run(ref, X, state)
     for onednn, mkl in ((True, False), (False, True), (False, False)):
-        if mkl and not fast_cells._mkl_packed_works():
+        if mkl and not step_products._mkl_packed_works():
             continue  # (a build without MKL: its fallback is the addmm case)
-        monkeypatch.setattr(fast_cells, "ONEDNN", onednn)
-        monkeypatch.setattr(fast_cells, "MKL_PACKED", mkl)
+        monkeypatch.setattr(step_products, "ONEDNN", onednn)
+        monkeypatch.setattr(step_products, "MKL_PACKED", mkl)
         got = _run(f32, X.float(), tuple(s.float() for s in _as_tuple(state)))
         tol = dict(rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(got[0].double(), want[0], **tol)
@@ -213,20 +213,20 @@ def test_float32_cpu_products_agree_with_float64_plain_loop(name, make, monkeypa
 def test_onednn_products_by_default_only_on_avx512_amd(capability, vendor, expected, monkeypatch):
     # oneDNN's step products are twice MKL's speed on an AMD CPU with AVX-512, slower with AVX2 alone,
     # and slower on an Intel CPU with AVX-512, where MKL has its own fast paths (benchmarks/RESULTS.md)
-    from seqlab.models import fast_cells
+    from seqlab.models import step_products
 
-    if not fast_cells._onednn_works():
+    if not step_products._onednn_works():
         pytest.skip("this PyTorch build has no oneDNN linear kernel")
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
-    monkeypatch.setattr(fast_cells, "cpu_vendor", lambda: vendor)
-    monkeypatch.setattr(fast_cells, "_ONEDNN_PAYS", fast_cells._onednn_pays())  # read once at import
+    monkeypatch.setattr(step_products, "cpu_vendor", lambda: vendor)
+    monkeypatch.setattr(step_products, "_ONEDNN_PAYS", step_products._onednn_pays())  # read once at import
     w = torch.zeros(3, 4)
-    assert fast_cells._use_onednn(w) is expected
-    monkeypatch.setattr(fast_cells, "ONEDNN", True)  # forced on, whatever the CPU
-    assert fast_cells._use_onednn(w)
-    monkeypatch.setattr(fast_cells, "ONEDNN", False)
-    assert not fast_cells._use_onednn(w)
-    assert not fast_cells._use_onednn(w.double())
+    assert step_products._use_onednn(w) is expected
+    monkeypatch.setattr(step_products, "ONEDNN", True)  # forced on, whatever the CPU
+    assert step_products._use_onednn(w)
+    monkeypatch.setattr(step_products, "ONEDNN", False)
+    assert not step_products._use_onednn(w)
+    assert not step_products._use_onednn(w.double())
 
 
 @pytest.mark.parametrize("capability, vendor, expected", [
@@ -235,36 +235,36 @@ def test_onednn_products_by_default_only_on_avx512_amd(capability, vendor, expec
 def test_mkl_packed_products_by_default_only_on_avx512_intel(capability, vendor, expected, monkeypatch):
     # MKL's packed-weight sgemm beats addmm on an Intel CPU with AVX-512 (benchmarks/RESULTS.md); the
     # step products take it there, unless oneDNN's are forced, and never for float64 or under a tracer
-    from seqlab.models import fast_cells
+    from seqlab.models import step_products
 
-    if not fast_cells._mkl_packed_works():
+    if not step_products._mkl_packed_works():
         pytest.skip("this PyTorch build has no MKL packed-weight linear kernel")
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
-    monkeypatch.setattr(fast_cells, "cpu_vendor", lambda: vendor)
-    monkeypatch.setattr(fast_cells, "_MKL_PACKED_PAYS", fast_cells._mkl_packed_pays())  # read once at import
+    monkeypatch.setattr(step_products, "cpu_vendor", lambda: vendor)
+    monkeypatch.setattr(step_products, "_MKL_PACKED_PAYS", step_products._mkl_packed_pays())  # read once at import
     w = torch.zeros(3, 4)
-    assert fast_cells._use_mkl_packed(w) is expected
-    monkeypatch.setattr(fast_cells, "MKL_PACKED", True)
-    assert fast_cells._use_mkl_packed(w) and not fast_cells._use_mkl_packed(w.double())
-    monkeypatch.setattr(fast_cells, "MKL_PACKED", False)
-    assert not fast_cells._use_mkl_packed(w)
+    assert step_products._use_mkl_packed(w) is expected
+    monkeypatch.setattr(step_products, "MKL_PACKED", True)
+    assert step_products._use_mkl_packed(w) and not step_products._use_mkl_packed(w.double())
+    monkeypatch.setattr(step_products, "MKL_PACKED", False)
+    assert not step_products._use_mkl_packed(w)
 
 
 def test_cpu_vendor_reads_linux_cpuinfo_and_windows_processor_text(tmp_path, monkeypatch):
-    from seqlab.models import fast_cells
+    from seqlab.models import step_products
 
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n")
     real_open = open
     monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(info if path == "/proc/cpuinfo" else path,
                                                                          *a, **k))
-    assert fast_cells.cpu_vendor() == "AuthenticAMD"
+    assert step_products.cpu_vendor() == "AuthenticAMD"
     info.unlink()  # no /proc (Windows, macOS): the processor's text
-    monkeypatch.setattr(fast_cells.platform, "processor",
+    monkeypatch.setattr(step_products.platform, "processor",
                         lambda: "Intel64 Family 6 Model 143 Stepping 8, GenuineIntel")
-    assert fast_cells.cpu_vendor() == "GenuineIntel"
-    monkeypatch.setattr(fast_cells.platform, "processor", lambda: "arm")
-    assert fast_cells.cpu_vendor() == ""
+    assert step_products.cpu_vendor() == "GenuineIntel"
+    monkeypatch.setattr(step_products.platform, "processor", lambda: "arm")
+    assert step_products.cpu_vendor() == ""
 
 
 @pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])

@@ -10,7 +10,7 @@ from torch import nn
 
 import seqlab
 from seqlab.errors import SeqlabError
-from seqlab.models import fast_cells
+from seqlab.models import step_products
 from seqlab.models.cells import check_sequence
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.models.recurrent import ScratchRNN
@@ -160,10 +160,10 @@ def test_jit_trace_of_a_scratch_layer_warns_nothing_from_seqlab(fast, onednn, mo
     # default on AVX-512 CPUs) failed under the tracer ("unsupported input list type: Scalar?"), and
     # its first probe there turned them off for the process with a false warning: forced here, not
     # probed yet, so that any CPU runs that case.
-    monkeypatch.setattr(fast_cells, "ONEDNN", onednn)
-    monkeypatch.setattr(fast_cells, "_onednn_state", [])
-    monkeypatch.setattr(fast_cells, "MKL_PACKED", None if onednn is None else True)  # (MKL's, unprobed, too)
-    monkeypatch.setattr(fast_cells, "_mkl_state", [])
+    monkeypatch.setattr(step_products, "ONEDNN", onednn)
+    monkeypatch.setattr(step_products, "_onednn_state", [])
+    monkeypatch.setattr(step_products, "MKL_PACKED", None if onednn is None else True)  # (MKL's, unprobed, too)
+    monkeypatch.setattr(step_products, "_mkl_state", [])
     torch.manual_seed(0)
     layer = ScratchRNN("lstm", 3, 4, 2)
     layer.fast = fast
