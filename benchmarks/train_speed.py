@@ -478,15 +478,23 @@ def main():
     ap.add_argument("--compile", action="store_true", help="the 'compiled' entries on a CPU too (always on CUDA)")
     ap.add_argument("--quick", action="store_true", help="1 round of 1 epoch: a smoke run")
     ap.add_argument("--json", default="", help="write the raw numbers here")
+    ap.add_argument("--products", choices=("auto", "onednn", "mkl-packed", "addmm"), default="auto",
+                    help="the scratch cells' CPU step products: auto (seqlab's choice for this CPU) or one forced")
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.epochs, args.wt_steps = 1, 1, 1
+    if args.products != "auto":
+        from seqlab.models import step_products
+
+        step_products.ONEDNN = args.products == "onednn"
+        step_products.MKL_PACKED = args.products == "mkl-packed"
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     log = print
     log(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}, "
-        f"{platform.processor() or platform.machine()}; rounds {args.rounds}, epochs/timing {args.epochs}")
+        f"{platform.processor() or platform.machine()}; rounds {args.rounds}, epochs/timing {args.epochs}; "
+        f"step products {args.products}")
     result = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
               "rounds": args.rounds, "epochs": args.epochs}
     if not args.skip_book:

@@ -61,18 +61,21 @@ SEQLAB_PREFIX = "seqlab: "
 
 @contextmanager
 def one_line_warnings() -> Iterator[None]:
-    """Run the block with seqlab's own warnings (`warnings.warn` texts that start "seqlab: ") shown as one
+    """Run the block with seqlab's own warnings (`warnings.warn` texts that start "seqlab: ") shown once, as one
     line, `seqlab: warning: TEXT`, as the CLI's other warnings are, not as Python shows them
     (`/path/run_folder.py:87: RuntimeWarning: seqlab: TEXT` and the source line under it). Other libraries'
     warnings (torch's) are left to the hook that was there; `warnings.catch_warnings` puts it and the
     filters back when the block ends, so the library API outside the CLI shows warnings as Python does."""
     with warnings.catch_warnings():
-        shown = warnings.showwarning
+        shown, said = warnings.showwarning, set()
 
         def show(message, category, filename, lineno, file=None, line=None):
             text = str(message)
             if not text.startswith(SEQLAB_PREFIX):
                 return shown(message, category, filename, lineno, file, line)
+            if text in said:  # once a command: Python's "default" shows one per place it is raised from
+                return None  # (the run folder's lock is tried when it is checked and when it is opened)
+            said.add(text)
             try:
                 print(f"seqlab: warning: {text[len(SEQLAB_PREFIX):]}", file=sys.stderr if file is None else file)
             except (OSError, ValueError, AttributeError):  # no stderr, or a closed one: as Python's own hook,
