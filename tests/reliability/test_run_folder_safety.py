@@ -13,6 +13,7 @@ from seqlab.errors import SeqlabError
 from seqlab.training.run_folder import ASIDE
 from checkpoint_edit import edit_meta  # tests/reliability, on the test path
 from cli_errors import expect_bad_input, write_digits
+from run_review import argv as review_argv
 
 TEXT = "the time machine by h g wells\n" * 40
 PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("I lost.", "J'ai perdu."),
@@ -37,15 +38,7 @@ def fx(tmp_path_factory):
 
 def _argv(task, fx, out, *extra):
     """A run of a second or so of `task` into `out` (sgd for lm: its default)."""
-    base = {"lm": ["train", "lm", "--data", str(fx / "tiny.txt"), "--level", "char", "--hidden", "8", "--batch-size",
-                   "2", "--num-steps", "5", "--max-tokens", "400", "--device", "cpu"],
-            "translate": ["train", "translate", "--data", str(fx / "pairs.txt"), "--num-steps", "6", "--embed", "4",
-                          "--hidden", "8", "--layers", "1", "--batch-size", "8", "--valid-frac", "0.3",
-                          "--test-frac", "0.2", "--min-freq", "1", "--bleu-every", "0", "--device", "cpu"],
-            "forecast": ["train", "forecast", "--hidden", "4"],
-            "classify": ["train", "classify", "--data-dir", str(fx / "digits"), "--valid-size", "10", "--hidden", "4",
-                         "--layers", "1", "--batch-size", "25", "--no-progress", "--device", "cpu"]}[task]
-    return base + ["--epochs", "1", "--out", str(out), *extra]
+    return review_argv(task, fx, out, "--epochs", "1", *extra)  # (a later --epochs in `extra` wins)
 
 
 def _ok(argv, capsys):
