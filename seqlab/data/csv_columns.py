@@ -127,7 +127,7 @@ def auto_date_column(path: str | Path, col: str) -> str | None:
         named = date_named(header, header.index(col) if col in header else None)
         if len(named) != 1:
             return None
-        row = _first_row(reader)
+        row = (_first_rows(reader, 1) or [[]])[0]
     return header[named[0]] if len(row) > named[0] and parse_timestamp(row[named[0]]) is not None else None
 
 
@@ -176,11 +176,6 @@ def _other_delimiter(header: list[str]) -> str:
 def quoted(names: list[str]) -> str:
     """Column names for a message, each quoted: a name may hold a comma or a space ('by H. G. Wells')."""
     return ", ".join(map(repr, names))
-
-
-def _first_row(reader) -> list[str]:
-    """The first row of `reader` that is not blank ([] if none)."""
-    return next((r for r in reader if any(c.strip() for c in r)), [])
 
 
 # cells that mean "no value" (pandas' default na_values, any case): refused, or filled by --fill

@@ -144,7 +144,8 @@ class Vocab:
         # Which counts to keep is found once: every checkpoint saves this, and the walk over the
         # counted tokens took 1 s at 3M word types (a cache miss per token, so not made faster by
         # numpy). A vocabulary is not changed once built; one whose tables were replaced, or grew or
-        # shrank, is walked again (an edit in place of the same size is not seen: token_freqs says so). The lists are made anew at each call: the caller's own.
+        # shrank, is walked again (an edit in place of the same size is not seen: token_freqs says so).
+        # The lists are made anew at each call: the caller's own.
         tables = (self.idx_to_token, self.token_to_idx, self._token_freqs)
         sizes = (*map(len, tables), self._unsaved_left_out)
         held = self._kept

@@ -80,10 +80,14 @@ def clip_gradients(net: nn.Module | Iterable[torch.Tensor], clip: float) -> torc
     """A training step's --clip: grad_clipping at `clip` > 0; 0 turns clipping off (every task's --clip,
     as pytorch/examples' word LM reads it), the gradients left as they are. Returns their global norm
     before any clipping (for the step guard) either way."""
-    if clip == 0:
-        params = _params(net)
-        return _global_norm(params) if params else torch.zeros(())
-    return grad_clipping(net, clip)
+    return grad_norm(net) if clip == 0 else grad_clipping(net, clip)
+
+
+def grad_norm(net: nn.Module | Iterable[torch.Tensor]) -> torch.Tensor:
+    """Global L2 norm of the gradients (a 0-d tensor; no host sync), for the step guard of a loop
+    that does not clip."""
+    params = _params(net)
+    return _global_norm(params) if params else torch.zeros(())
 
 
 def _global_norm(params: list[torch.Tensor]) -> torch.Tensor:

@@ -48,9 +48,8 @@ from seqlab.runtime import check_seed, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
 from seqlab.training.checkpoint import bad_checkpoint, load_checkpoint, load_weights, save_checkpoint, task_config
 from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
-from seqlab.training.common import make_optimizer
-from seqlab.training.guard import (StepGuard, StopSignals, all_skipped, grad_norm, interrupted,
-                                   resumed_note)
+from seqlab.training.common import grad_norm, make_optimizer
+from seqlab.training.guard import StepGuard, StopSignals, all_skipped, interrupted, resumed_note
 from seqlab.training.run_folder import check_run_folder, open_run_folder, releases_run_folder
 
 from seqlab.training.forecast_series import (Series, SeriesData, check_same_series, load_series, named_column,

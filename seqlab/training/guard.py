@@ -140,20 +140,12 @@ def check_finite(value: torch.Tensor | float, *, epoch: int, step: int | None = 
                         f"{nonfinite_advice(epoch, lr, rate=rate, clip=clip)}")
 
 
-def grad_norm(net: torch.nn.Module) -> torch.Tensor:
-    """Global L2 norm of the gradients (a 0-d tensor; no host sync)."""
-    grads = [p.grad for p in net.parameters() if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-
-
 class StepGuard:
     """Per-step check of the loss and gradient norm, for one epoch of a training loop.
 
         guard = StepGuard(skip=cfg.skip_nonfinite, eager=device.type == "cpu", epoch=e, lr=cfg.lr, clip=cfg.clip)
         ...
-        loss.backward(); norm = grad_clipping(net, clip)
+        loss.backward(); norm = clip_gradients(net, clip)
         if not guard.ok(step, loss, norm, rate):     # rate: the scheduled learning rate of this step
             optimizer.zero_grad(); continue         # skipped (only with skip=True)
         optimizer.step()
@@ -222,13 +214,6 @@ def interrupted(stop: StopSignals, epoch: int, run) -> TrainingInterrupted:
     else:
         advice = f"no epoch had finished, so there is no checkpoint in {out}: rerun the same command without --resume"
     return TrainingInterrupted(f"stopped by {stop.name or 'a signal'} during epoch {epoch}", advice, stop.signum)
-
-
-def interrupted_message(stop: StopSignals, epoch: int, out) -> str:
-    """`interrupted`'s message for a run that was neither resumed nor an --overwrite."""
-    from types import SimpleNamespace
-
-    return str(interrupted(stop, epoch, SimpleNamespace(out=out, resume=False, overwrite=False)))
 
 
 def _run_aside(out) -> bool:

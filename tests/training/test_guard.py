@@ -7,8 +7,8 @@ import signal
 import pytest
 import torch
 
-from seqlab.training.guard import (NonFiniteLoss, StepGuard, StopSignals, all_skipped, check_finite,
-                                   interrupted_message, nonfinite_advice)
+from seqlab.training.guard import (NonFiniteLoss, StepGuard, StopSignals, all_skipped, check_finite, interrupted,
+                                   nonfinite_advice)
 
 
 def test_sigterm_sets_the_flag_and_handlers_are_restored():
@@ -75,6 +75,13 @@ def test_lazy_guard_names_the_first_bad_step_by_loss_or_gradient_norm():
     clean = StepGuard(skip=False, eager=False, epoch=1)
     assert all(clean.ok(s, torch.tensor(1.0), torch.tensor(2.0)) for s in range(1, 4))
     clean.finish()  # nothing non-finite: no error
+
+
+def interrupted_message(stop, epoch, out):
+    """The message of a run that was neither resumed nor an --overwrite."""
+    from types import SimpleNamespace
+
+    return str(interrupted(stop, epoch, SimpleNamespace(out=out, resume=False, overwrite=False)))
 
 
 def test_interrupted_message_names_the_last_finished_epoch():
