@@ -23,10 +23,14 @@ ONEDNN: bool | None = None
 _onednn_state: list[bool] = []  # [works?] once probed
 
 
+def _avx512_cpu_of(vendor: str) -> bool:
+    """True on a CPU of `vendor` ("AuthenticAMD", "GenuineIntel") whose vector units ATen drives with AVX-512."""
+    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
+    return capability.startswith("AVX512") and cpu_vendor() == vendor
+
+
 def _onednn_pays() -> bool:
-    """True on an AMD CPU whose vector units ATen drives with AVX-512."""
-    avx512 = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")().startswith("AVX512")
-    return avx512 and cpu_vendor() == "AuthenticAMD"
+    return _avx512_cpu_of("AuthenticAMD")
 
 
 def cpu_vendor() -> str:
@@ -51,15 +55,17 @@ def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor) -> torch.Tensor:
     return torch.ops.mkldnn._linear_pointwise(x, w_nk, None, "none", [], "")
 
 
+def _eager_cpu_float32(t: torch.Tensor) -> bool:
+    """Where a CPU kernel of its own (oneDNN's, MKL's packed) may run the products of weight `t`: a
+    float32 CPU tensor, outside torch.compile (inductor lowers oneDNN's linear only for constant,
+    frozen weights, and fails an assertion on a trained one) and outside torch.jit.trace / fx (the
+    tracer cannot record oneDNN's empty list argument, "unsupported input list type", and a probe
+    run there would turn the kernel off for the whole process)."""
+    return t.device.type == "cpu" and t.dtype == torch.float32 and not is_compiling() and not recorded_by_tracer()
+
+
 def _use_onednn(t: torch.Tensor) -> bool:
-    # not under torch.compile: inductor lowers oneDNN's linear only for constant (frozen) weights
-    # and fails an assertion on a trained one (AVX-512 CPUs, where this path is the default); not
-    # under torch.jit.trace: the tracer cannot record the op's empty list argument ("unsupported
-    # input list type"), and a probe run there would turn oneDNN off for the whole process
-    if ONEDNN is False or t.device.type != "cpu" or t.dtype != torch.float32 or is_compiling() \
-            or recorded_by_tracer():
-        return False
-    return (ONEDNN or _ONEDNN_PAYS) and _onednn_works()
+    return ONEDNN is not False and _eager_cpu_float32(t) and bool(ONEDNN or _ONEDNN_PAYS) and _onednn_works()
 
 
 # On an Intel CPU with AVX-512 the step product runs faster still through MKL's sgemm with its weight
@@ -72,53 +78,48 @@ _mkl_state: list[bool] = []
 
 
 def _mkl_packed_pays() -> bool:
-    """True on an Intel CPU whose vector units ATen drives with AVX-512."""
-    avx512 = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")().startswith("AVX512")
-    return avx512 and cpu_vendor() == "GenuineIntel"
+    return _avx512_cpu_of("GenuineIntel")
 
 
 _MKL_PACKED_PAYS = _mkl_packed_pays()
 
 
 def _use_mkl_packed(t: torch.Tensor) -> bool:
-    # (not under torch.compile or a tracer, as oneDNN's products)
-    if MKL_PACKED is False or t.device.type != "cpu" or t.dtype != torch.float32 or is_compiling() \
-            or recorded_by_tracer():
-        return False
-    return (MKL_PACKED or _MKL_PACKED_PAYS) and _mkl_packed_works()
+    return (MKL_PACKED is not False and _eager_cpu_float32(t) and bool(MKL_PACKED or _MKL_PACKED_PAYS)
+            and _mkl_packed_works())
+
+
+def _mkl_packed_linear(x: torch.Tensor, w_nk: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
+    """x (M, K) @ w_nk (N, K)^T -> (M, N), by MKL's sgemm on `packed`, w_nk packed for M rows."""
+    return torch.ops.mkl._mkl_linear(x, packed, w_nk, None, x.shape[0])
 
 
 def _mkl_packed_works() -> bool:
     """Whether this PyTorch build has MKL's packed-weight linear kernel (probed once; one warning if not)."""
-    if not _mkl_state:
-        try:
-            a = torch.arange(6.0).view(2, 3)
-            packed = torch.ops.mkl._mkl_reorder_linear_weight(a, 2)
-            ok = torch.allclose(torch.ops.mkl._mkl_linear(a, packed, a, None, 2), a @ a.T)
-        except Exception:  # noqa: BLE001 (a build without MKL: ARM, some source builds)
-            ok = False
-        if not ok:
-            from seqlab.models.accel import warn_once
-
-            warn_once("mkl-packed", "MKL's packed-weight linear kernel is not available in this PyTorch build")
-        _mkl_state.append(ok)
-    return _mkl_state[0]
+    return _works(_mkl_state, "mkl-packed", "MKL's packed-weight linear kernel",  # (not on ARM, some source builds)
+                  lambda a: _mkl_packed_linear(a, a, torch.ops.mkl._mkl_reorder_linear_weight(a, 2)))
 
 
 def _onednn_works() -> bool:
     """Whether this PyTorch build has oneDNN's linear kernel (probed once; one warning if not)."""
-    if not _onednn_state:
+    return _works(_onednn_state, "onednn", "oneDNN's linear kernel", lambda a: _onednn_linear(a, a))
+
+
+def _works(state: list[bool], name: str, kernel: str, linear) -> bool:
+    """Whether `linear(a)`, `a @ a.T` by `kernel`, runs and agrees with matmul in this PyTorch build:
+    probed once (the answer kept in `state`), one warning if not."""
+    if not state:
+        a = torch.arange(6.0).view(2, 3)
         try:
-            a = torch.arange(6.0).view(2, 3)
-            ok = torch.allclose(_onednn_linear(a, a), a @ a.T)
-        except Exception:  # noqa: BLE001 (a build without oneDNN)
+            ok = torch.allclose(linear(a), a @ a.T)
+        except Exception:  # noqa: BLE001 (a build without that kernel)
             ok = False
         if not ok:
             from seqlab.models.accel import warn_once
 
-            warn_once("onednn", "oneDNN's linear kernel is not available in this PyTorch build")
-        _onednn_state.append(ok)
-    return _onednn_state[0]
+            warn_once(name, f"{kernel} is not available in this PyTorch build")
+        state.append(ok)
+    return state[0]
 
 
 def _stepper(W: torch.Tensor, scale: float = 1.0):
@@ -127,28 +128,25 @@ def _stepper(W: torch.Tensor, scale: float = 1.0):
     `add` may be None. `out`, when given, receives the result: a loop that writes each step
     into a preallocated buffer allocates nothing per step. `scale` is a power of two (exact).
     """
-    if _use_onednn(W):
-        w_nk = W.T.contiguous()  # (N, K): oneDNN's weight layout, made once per sequence
+    onednn = _use_onednn(W)
+    if onednn or _use_mkl_packed(W):
+        w_nk = W.T.contiguous()  # (N, K): both kernels' weight layout, made once per sequence
         if scale != 1:
             w_nk.mul_(scale)
+        if onednn:
+            def linear(x):
+                return _onednn_linear(x, w_nk)
+        else:
+            packed: dict[int, torch.Tensor] = {}  # w_nk packed for each batch size met (one a sequence)
+
+            def linear(x):
+                rows = x.shape[0]
+                if rows not in packed:
+                    packed[rows] = torch.ops.mkl._mkl_reorder_linear_weight(w_nk, rows)
+                return _mkl_packed_linear(x, w_nk, packed[rows])
 
         def f(x, add=None, out=None):
-            y = _onednn_linear(x, w_nk)
-            if add is not None:
-                return torch.add(y, add, alpha=scale, out=out)
-            return y if out is None else out.copy_(y)
-        return f
-    if _use_mkl_packed(W):
-        w_nk = W.T.contiguous()  # (N, K), as oneDNN's; packed for each batch size met (one a sequence)
-        if scale != 1:
-            w_nk.mul_(scale)
-        packed: dict[int, torch.Tensor] = {}
-
-        def f(x, add=None, out=None):
-            rows = x.shape[0]
-            if rows not in packed:
-                packed[rows] = torch.ops.mkl._mkl_reorder_linear_weight(w_nk, rows)
-            y = torch.ops.mkl._mkl_linear(x, packed[rows], w_nk, None, rows)
+            y = linear(x)
             if add is not None:
                 return torch.add(y, add, alpha=scale, out=out)
             return y if out is None else out.copy_(y)
