@@ -462,6 +462,19 @@ def examples_train(model, source, bptt, lr, clip):
     return n
 
 
+PRODUCTS = ("auto", "onednn", "mkl-packed", "addmm")
+
+
+def force_products(name: str) -> None:
+    """The scratch cells' CPU step products (seqlab.models.step_products): "auto" leaves seqlab's
+    choice for this CPU; "onednn", "mkl-packed" or "addmm" (PyTorch's own) forces that kernel."""
+    from seqlab.models import step_products
+
+    if name != "auto":
+        step_products.ONEDNN = name == "onednn"
+        step_products.MKL_PACKED = name == "mkl-packed"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cpu")
@@ -478,16 +491,12 @@ def main():
     ap.add_argument("--compile", action="store_true", help="the 'compiled' entries on a CPU too (always on CUDA)")
     ap.add_argument("--quick", action="store_true", help="1 round of 1 epoch: a smoke run")
     ap.add_argument("--json", default="", help="write the raw numbers here")
-    ap.add_argument("--products", choices=("auto", "onednn", "mkl-packed", "addmm"), default="auto",
+    ap.add_argument("--products", choices=PRODUCTS, default="auto",
                     help="the scratch cells' CPU step products: auto (seqlab's choice for this CPU) or one forced")
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.epochs, args.wt_steps = 1, 1, 1
-    if args.products != "auto":
-        from seqlab.models import step_products
-
-        step_products.ONEDNN = args.products == "onednn"
-        step_products.MKL_PACKED = args.products == "mkl-packed"
+    force_products(args.products)
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -1,5 +1,7 @@
-"""The speed benchmark runs end to end (one quick round, one model): slow, needs d2l 0.17.6 and the data."""
+"""The speed benchmark runs end to end (one quick round, one model): slow, needs d2l 0.17.6 and the data;
+its --products forces each step-product kernel."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -21,3 +23,27 @@ def test_train_speed_quick(tmp_path, data_dir):
     best = json.loads(out.read_text())["best"]["gru-scratch"]
     assert set(best) == {"anchor", "ours", "nofast", "fused", "roof"}
     assert all(v > 0 for v in best.values())
+
+
+@pytest.mark.parametrize("name", ["auto", "onednn", "mkl-packed", "addmm"])
+def test_train_speed_products_force_each_kernel(name, monkeypatch):
+    import torch
+
+    from seqlab.models import step_products
+
+    spec = importlib.util.spec_from_file_location("train_speed", ROOT / "benchmarks" / "train_speed.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.PRODUCTS == ("auto", "onednn", "mkl-packed", "addmm")
+    for switch in ("ONEDNN", "MKL_PACKED"):  # (put back after the test)
+        monkeypatch.setattr(step_products, switch, getattr(step_products, switch))
+    w = torch.zeros(3, 4)
+    before = step_products._use_onednn(w), step_products._use_mkl_packed(w)
+    bench.force_products(name)
+    onednn, mkl = step_products._use_onednn(w), step_products._use_mkl_packed(w)
+    if name == "auto":
+        assert (onednn, mkl) == before
+    else:
+        assert onednn == (name == "onednn" and step_products._onednn_works())
+        assert step_products.MKL_PACKED == (name == "mkl-packed") and step_products.ONEDNN == (name == "onednn")
+        assert mkl == (name == "mkl-packed" and step_products._mkl_packed_works())
