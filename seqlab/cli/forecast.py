@@ -208,19 +208,10 @@ def _check_steps_fit(steps: int) -> None:
     """Refuse a --steps whose predictions could not fit in this machine's memory, before any work: one
     step takes ~30 us, so --steps 10**9 (4 GB of float32, which torch allocates) ran for hours before its
     lists ran out of memory. The bound is low on purpose: a --steps it refuses would not fit."""
-    from seqlab.errors import SeqlabError
-    from seqlab.training.common import physical_memory
+    from seqlab.training.common import refuse_past_memory
 
-    memory, need = physical_memory(), steps * BYTES_PER_STEP
-    if memory is not None and need > memory:
-        raise SeqlabError(f"--steps {steps:,} would need more than {_gib(need)} GiB for its predictions alone (at "
-                          f"least {BYTES_PER_STEP} bytes a step), past this machine's {_gib(memory)} GiB of memory: "
-                          "ask for fewer steps")
-
-
-def _gib(size: int) -> str:
-    gib = size / 2**30
-    return f"{gib:,.0f}" if gib >= 10 else f"{gib:.2g}"
+    refuse_past_memory(steps * BYTES_PER_STEP, f"--steps {steps:,}",
+                       f"for its predictions alone (at least {BYTES_PER_STEP} bytes a step)", "ask for fewer steps")
 
 
 def run_forecast(args: argparse.Namespace) -> int:

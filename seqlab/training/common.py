@@ -191,12 +191,26 @@ def check_stack_fits(layers: int, hidden: int) -> None:
     torch builds the layers one by one, so --layers 2**31 of a small size ran for hours before
     running out. The bound is low on purpose (per layer: its hidden-to-hidden weights, one
     gate's, and ~1 KB of module objects): a stack it refuses would not fit."""
-    memory = physical_memory()
     need = int(layers) * (4 * int(hidden) * (int(hidden) + 1) + 1024)  # (Python ints: numpy's would wrap)
-    if memory is not None and need > memory:
-        raise SeqlabError(f"--layers {layers:,} of --hidden {hidden:,} would need more than {need / 2**30:,.0f} GiB "
-                          f"for the layers alone, past this machine's {memory / 2**30:,.0f} GiB of memory: reduce "
-                          "--layers (a few layers is usual) or --hidden")
+    refuse_past_memory(need, f"--layers {layers:,} of --hidden {hidden:,}", "for the layers alone",
+                       "reduce --layers (a few layers is usual) or --hidden")
+
+
+def refuse_past_memory(need_bytes: int, what: str, counted: str, fix: str) -> None:
+    """Refuse `what` (the options asked, "--steps 14,564") when it needs more than this machine's
+    memory (`need_bytes`, a bound low on purpose: `counted` says what it counts), before any work
+    that would run for hours and then run out; nothing is refused where the memory is not known."""
+    memory = physical_memory()
+    if memory is not None and need_bytes > memory:
+        raise SeqlabError(f"{what} would need more than {_gib(need_bytes)} GiB {counted}, past this machine's "
+                          f"{_gib(memory)} GiB of memory: {fix}")
+
+
+def _gib(size: int) -> str:
+    """`size` bytes in GiB for a message: two significant digits below 10 (0.00098, 3.2: a 1 MiB
+    test machine or a half-GiB stack reads as more than 0), whole ones with commas above (1,024)."""
+    gib = size / 2**30
+    return f"{gib:,.0f}" if gib >= 10 else f"{gib:.2g}"
 
 
 def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "token ids") -> None:

@@ -136,9 +136,14 @@ def test_a_stack_of_layers_past_the_memory_is_refused_before_it_is_built(runs, c
               "--out", str(root / "deep")], capsys)
     # the bound: 4 bytes * hidden * (hidden + 1) + 1 KB per layer; below it the stack is built
     common.check_stack_fits(2, 8000)  # 2 * (4 * 8000 * 8001 + 1024) bytes: 0.48 GiB
-    with pytest.raises(SeqlabError, match=r"--layers 5 of --hidden 8,000 would need more than 1 GiB for the "
+    with pytest.raises(SeqlabError, match=r"--layers 5 of --hidden 8,000 would need more than 1\.2 GiB for the "
                                           r"layers alone, past this machine's 1 GiB of memory: reduce --layers"):
-        common.check_stack_fits(5, 8000)  # 1.19 GiB
+        common.check_stack_fits(5, 8000)  # 1,280,165,120 bytes: 1.19 GiB
+    # below a GiB, two digits (as forecast --steps says it), not "more than 0 GiB ... this machine's 0 GiB"
+    monkeypatch.setattr(common, "physical_memory", lambda: 2**28)
+    with pytest.raises(SeqlabError, match=r"--layers 2 of --hidden 8,000 would need more than 0\.48 GiB for the "
+                                          r"layers alone, past this machine's 0\.25 GiB of memory"):
+        common.check_stack_fits(2, 8000)
     monkeypatch.setattr(common, "physical_memory", lambda: None)  # (Windows: not known, nothing refused)
     common.check_stack_fits(5, 8000)
 
