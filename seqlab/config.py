@@ -328,14 +328,17 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[s
                             metavar=metavar, help=help_text)
 
 
-def build_config(cls: type, args: argparse.Namespace | dict | None = None) -> Any:
-    """Defaults, then `args.config` (a TOML file), then the leaves set in `args`."""
+def build_config(cls: type, args: argparse.Namespace | dict | None = None, *,
+                 file_data: dict | None = None) -> Any:
+    """Defaults, then `args.config` (a TOML file), then the leaves set in `args`. `file_data`: that
+    file's contents, where the caller has read it already (load_toml), so that it is read once."""
     given = dict(vars(args)) if isinstance(args, argparse.Namespace) else dict(args or {})
     data: dict[str, Any] = {}
     config_path = given.pop("config", None)
     cfg = cls()
     if config_path:
-        cfg = from_dict(cls, load_toml(config_path), where=f"config file {config_path}")
+        file_data = load_toml(config_path) if file_data is None else file_data
+        cfg = from_dict(cls, file_data, where=f"config file {config_path}")
     data = flat_dict(cfg)
     table = leaves(cls)
     for key, value in given.items():
@@ -353,12 +356,13 @@ def leaf_items(data: dict):
             yield key, value
 
 
-def given_keys(args: argparse.Namespace) -> set[str]:
-    """The leaf names a command sets: its flags, and the keys of its --config file."""
+def given_keys(args: argparse.Namespace, *, file_data: dict | None = None) -> set[str]:
+    """The leaf names a command sets: its flags, and the keys of its --config file (`file_data`: the
+    file's contents, where the caller has read it already)."""
     given = {k for k in vars(args) if k != "config"}
     path = getattr(args, "config", None)
     if path:
-        given.update(key for key, _ in leaf_items(load_toml(path)))
+        given.update(key for key, _ in leaf_items(load_toml(path) if file_data is None else file_data))
     return given
 
 

@@ -226,9 +226,11 @@ def train_config(cls: type, args: argparse.Namespace):
     from seqlab.training.checkpoint_resume import RUN_KEEPS, kept_note, pending_notes
     from seqlab.training.distributed import is_main_process
 
-    if getattr(args, "config", None):  # another task's file: named as such, before any of its keys fails alone
-        check_task(cls, args.config, load_toml(args.config))
-    cfg = build_config(cls, args)
+    path = getattr(args, "config", None)
+    file_data = load_toml(path) if path else None  # read once: the task check, the config and given_keys use it
+    if file_data is not None:  # another task's file: named as such, before any of its keys fails alone
+        check_task(cls, path, file_data)
+    cfg = build_config(cls, args, file_data=file_data)
     if cfg.run.resume:
         run = run_settings(cfg.run.out, RUN_KEEPS)
         flags, has = set(vars(args)) - {"config"}, flat_dict(cfg)
@@ -237,7 +239,8 @@ def train_config(cls: type, args: argparse.Namespace):
         kept = {k: v for k, v in run.items()
                 if k not in flags and k in has and isinstance(v, bool) == isinstance(has[k], bool)}
         # (not a flag: set by the config file); said once the resume is accepted (load_optimizer)
-        pending_notes[:] = [kept_note(key, has[key], kept[key]) for key in sorted(kept.keys() & given_keys(args))
+        given = given_keys(args, file_data=file_data)
+        pending_notes[:] = [kept_note(key, has[key], kept[key]) for key in sorted(kept.keys() & given)
                             if has[key] != kept[key] and is_main_process()]
         if kept:
             cfg = replace(cfg, **kept)

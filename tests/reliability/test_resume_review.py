@@ -80,3 +80,27 @@ def test_a_refused_resume_says_its_error_alone_not_what_the_config_file_would_no
     assert refused.err.count("\n") == 1 and refused.err.startswith("seqlab: error: --resume: the run in")
     said = _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "3", "--resume"), capsys)  # accepted
     assert said.err.count("seqlab: note: --resume keeps the run's") == 2  # lr and clip, once each
+
+
+def test_a_commands_config_file_is_read_once(fx, tmp_path, capsys, monkeypatch):
+    # train_config read --config three times (the task check, build_config, and given_keys for a
+    # resume's notes): three chances for a file being edited to be read as two different configs
+    from types import SimpleNamespace
+
+    from seqlab import config as config_module
+
+    toml, reads = config_module.tomllib, []  # (tomli on Python 3.10)
+
+    def loads(text):
+        reads.append(text)
+        return toml.loads(text)
+
+    monkeypatch.setattr(config_module, "tomllib", SimpleNamespace(loads=loads, TOMLDecodeError=toml.TOMLDecodeError))
+    config, out = _toml(tmp_path / "c.toml", FIRST["lm"]), tmp_path / "run"
+    _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "1"), capsys)
+    assert len(reads) == 1
+    said = _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "2", "--resume", "--lr", "0.025"), capsys)
+    assert len(reads) == 2  # one more: the resume's
+    assert "--resume keeps the run's clip" not in said.err  # the file's clip 1 is the run's: nothing to say
+    said = _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "3", "--resume"), capsys)
+    assert len(reads) == 3 and "--resume keeps the run's lr 0.025, not the config file's 0.05" in said.err
