@@ -16,6 +16,7 @@ import re
 import sys
 import traceback
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from seqlab.cli.console import console_streams, one_line_warnings, reader_gone
 from seqlab.errors import SeqlabError
@@ -212,18 +213,27 @@ def pick_split(asked: str | None, have: list[str], what: str, why: str = "") -> 
     return asked
 
 
-def train_config(cls: type, args: argparse.Namespace):
+class TrainSettings(NamedTuple):
+    """A training command's settings (`train_config`)."""
+
+    cfg: Any  # the task's config
+    notes: tuple[str, ...]  # kept_note lines, for the trainer to say once the resume is accepted (load_optimizer)
+    given: set[str]  # the leaves the command sets: its flags and its --config file's keys (config.given_keys)
+
+
+def train_config(cls: type, args: argparse.Namespace) -> TrainSettings:
     """A training command's config: defaults, then --config, then flags (config.build_config).
 
     --resume keeps the run's own learning rate, clip threshold and --skip-nonfinite
     (checkpoint_resume.RUN_KEEPS) unless a flag changes them: not the defaults (a run trained at
     --lr 20 must not go on at 1 because the flag was left out), nor its --config file's values
-    (which undid a resume at a lower --lr on the next plain one), which are said and kept.
+    (which undid a resume at a lower --lr on the next plain one), which are kept and said: the
+    `notes`, which the command hands its trainer (a refused resume says its error alone).
     """
     from seqlab.cli.config_task import check_task
     from seqlab.config import build_config, flat_dict, given_keys, load_toml, replace
     from seqlab.training.checkpoint_meta import run_settings
-    from seqlab.training.checkpoint_resume import RUN_KEEPS, kept_note, pending_notes
+    from seqlab.training.checkpoint_resume import RUN_KEEPS, kept_note
     from seqlab.training.distributed import is_main_process
 
     path = getattr(args, "config", None)
@@ -231,6 +241,7 @@ def train_config(cls: type, args: argparse.Namespace):
     if file_data is not None:  # another task's file: named as such, before any of its keys fails alone
         check_task(cls, path, file_data)
     cfg = build_config(cls, args, file_data=file_data)
+    given, notes = given_keys(args, file_data=file_data), ()
     if cfg.run.resume:
         run = run_settings(cfg.run.out, RUN_KEEPS)
         flags, has = set(vars(args)) - {"config"}, flat_dict(cfg)
@@ -238,14 +249,13 @@ def train_config(cls: type, args: argparse.Namespace):
         # for forecast, which has none) is refused by the resume itself, with the right message
         kept = {k: v for k, v in run.items()
                 if k not in flags and k in has and isinstance(v, bool) == isinstance(has[k], bool)}
-        # (not a flag: set by the config file); said once the resume is accepted (load_optimizer)
-        given = given_keys(args, file_data=file_data)
-        pending_notes[:] = [kept_note(key, has[key], kept[key]) for key in sorted(kept.keys() & given)
-                            if has[key] != kept[key] and is_main_process()]
+        # (not a flag: set by the config file)
+        notes = tuple(kept_note(key, has[key], kept[key]) for key in sorted(kept.keys() & given)
+                      if has[key] != kept[key] and is_main_process())
         if kept:
             cfg = replace(cfg, **kept)
         # (a changed --clip or --lr is said by the trainer, once the resume is accepted: load_optimizer)
-    return cfg
+    return TrainSettings(cfg, notes, given)
 
 
 def eval_batch_size(args: argparse.Namespace, ckpt, saved: int) -> int:

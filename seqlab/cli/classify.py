@@ -97,13 +97,12 @@ TEXT_ONLY = ("valid_fraction", "level", "split_punct", "label_column", "text_col
              "max_vocab", "max_len", "embed", "bidirectional", "class_weights", "select", "bucket")
 
 
-def _check_data(cfg, args: argparse.Namespace) -> None:
+def _check_data(cfg, given: set[str]) -> None:
     """Refuse settings of the other kind of data than `cfg`'s (MNIST, or labelled text with --data)
-    rather than ignore them. (train_classifier sets a text run's dataset to none.)"""
-    from seqlab.config import given_keys
+    rather than ignore them (`given`: the leaves the command sets, train_config's). (train_classifier
+    sets a text run's dataset to none.)"""
     from seqlab.errors import SeqlabError
 
-    given = given_keys(args)
     text = cfg.data.data is not None
 
     def flags(keys):
@@ -126,14 +125,14 @@ def run_train(args: argparse.Namespace) -> int:
     from seqlab.training.classify import ClassifyConfig, train_classifier
 
     no_progress = args.__dict__.pop("no_progress", False)
-    cfg = train_config(ClassifyConfig, args)
-    _check_data(cfg, args)
+    cfg, notes, given = train_config(ClassifyConfig, args)
+    _check_data(cfg, given)
     check_out(cfg.run.out)
     device = resolve_device(cfg.run.device)
     from seqlab.training import distributed
 
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
-        result = train_classifier(cfg, device=device, show_progress=False if no_progress else None)
+        result = train_classifier(cfg, device=device, show_progress=False if no_progress else None, notes=notes)
     if distributed.is_main_process():
         print(to_json(result))
     return 0

@@ -129,7 +129,7 @@ def run_train(args: argparse.Namespace) -> int:
     from seqlab.training import distributed
     from seqlab.training.forecast import ForecastConfig, train_forecaster
 
-    cfg = train_config(ForecastConfig, args)
+    cfg, notes, _ = train_config(ForecastConfig, args)
     if cfg.series.fill != "none" and cfg.series.data is None:
         raise SeqlabError(f"--fill {cfg.series.fill} fills a CSV series' missing values: give --data FILE.csv (the "
                           "book's sine has none)")
@@ -139,7 +139,7 @@ def run_train(args: argparse.Namespace) -> int:
     if cfg.run.device != "auto" and resolve_device(cfg.run.device).type != "cpu":
         raise SeqlabError("forecast models are tiny and train on the CPU: use --device cpu (or auto)")
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
-        result = train_forecaster(cfg)
+        result = train_forecaster(cfg, notes=notes)
     if not distributed.is_main_process():
         return 0
     floor, m = result["noise_floor"], result["season"]

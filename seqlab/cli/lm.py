@@ -58,14 +58,14 @@ def run_train(args: argparse.Namespace) -> int:
         args.dataset = None
     elif "dataset" in given and "data" not in given:
         args.data = None
-    cfg = train_config(LMConfig, args)
+    cfg, notes, _ = train_config(LMConfig, args)
     check_out(cfg.run.out)
     device = resolve_device(cfg.run.device)
     corpus = load_corpus(cfg)
     from seqlab.training import distributed
 
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
-        record = fit_lm(cfg, corpus, device)
+        record = fit_lm(cfg, corpus, device, notes=notes)
     if distributed.is_main_process():
         # best_epoch: the epoch best.safetensors holds (what evaluate and generate use), as train translate says
         print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "best_epoch", "best_valid_ppl",

@@ -157,10 +157,10 @@ def run_train(args: argparse.Namespace) -> int:
         raise SeqlabError("give exactly one of --dataset NAME or --data FILE")
     if "dataset" in given and "data" not in given:
         args.data = None
-    cfg = train_config(TranslateConfig, args)
+    cfg, notes, _ = train_config(TranslateConfig, args)
     check_out(cfg.run.out)
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
-        record = fit(cfg)
+        record = fit(cfg, notes=notes)
     if distributed.is_main_process():  # the last line, JSON, as `train lm` and `train classify` end
         print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "valid_bleu", "best_epoch",
                                                   "tokens_per_sec", "wall_s")}))

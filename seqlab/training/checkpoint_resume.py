@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 
@@ -90,11 +90,6 @@ def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path, saved: Any 
     return saved
 
 
-# The CLI's kept_note lines of this command (`train_config`), said by `load_optimizer` once the resume
-# is accepted: a refused resume says its error alone (SPEC §12), as the change lines
-pending_notes: list[str] = []
-
-
 def kept_note(key: str, asked: Any, run: Any) -> str:
     """The line saying that a --resume keeps the run's `run` for `key` (one of RUN_KEEPS), where the
     command's --config file sets `asked`, and which flag would change it."""
@@ -107,21 +102,21 @@ def kept_note(key: str, asked: Any, run: Any) -> str:
 
 
 def load_optimizer(ckpt: Checkpoint, optimizer: torch.optim.Optimizer, was: float, now: float, log,
-                   scheduler=None, *, clip: tuple[float, float] | None = None) -> None:
+                   scheduler=None, *, clip: tuple[float, float] | None = None, notes: Iterable[str] = ()) -> None:
     """--resume: the optimiser's (and the schedule's) state from `ckpt`, at the rate of a new --lr.
 
     `was` is the run's --lr, `now` this command's: schedules.rescale_lr scales the loaded state
     by now / was (the schedule keeps its course) and its note goes to `log`; `clip`, (the run's
-    --clip, this command's), where the task has one: a change is said first, after the CLI's
-    `pending_notes`. The trainers call
-    this once every refusal of the resume is past: what changes is said only of a run that goes on.
+    --clip, this command's), where the task has one: a change is said first, after `notes` (the
+    CLI's kept_note lines, which its train_config hands the trainer), each a `seqlab: note:` on
+    stderr. The trainers call this once every refusal of the resume is past: what changes is said
+    only of a run that goes on (a refused resume says its error alone, SPEC §12).
 
     How the step runs is this command's, not the run's: load_state_dict would put back the saved
     groups' `fused` / `foreach` / `capturable` (a CUDA run's fused=True resumed on the CPU or with
     --no-fast, where torch < 2.4 has no such kernel; a CPU run resumed on CUDA not fused)."""
-    for line in pending_notes:
+    for line in notes:
         print(f"seqlab: note: {line}", file=sys.stderr)
-    pending_notes.clear()
     state = dict(ckpt.optimizer)
     how = ("fused", "foreach", "capturable", "differentiable")
     if len(state.get("param_groups", ())) == len(optimizer.param_groups):  # (else torch's own error)

@@ -189,9 +189,10 @@ def _lr_at(t: ClassifyTrain, epoch: int) -> float:
 
 @releases_run_folder
 def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress: bool | None = None,
-                     log=print) -> dict:
+                     log=print, notes: tuple[str, ...] = ()) -> dict:
     """Train (or resume) per `cfg`; writes metrics.jsonl, best/last checkpoints and a plot under cfg.run.out.
-    With `cfg.data.data` (labelled text) `cfg.data.dataset` is set to None (the CLI refuses both given)."""
+    With `cfg.data.data` (labelled text) `cfg.data.dataset` is set to None (the CLI refuses both given).
+    `notes`: lines said once a --resume is accepted (the CLI's: what the run keeps over its --config file)."""
     cfg = validated(cfg)
     if cfg.data.data is not None and cfg.data.dataset is not None:
         cfg = replace(cfg, data=replace(cfg.data, dataset=None))
@@ -219,7 +220,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         data.check_resume(ckpt)
         load_weights(net, ckpt)
         # each epoch's rate then comes from t.lr (_lr_at)
-        load_optimizer(ckpt, opt, saved.train.lr, t.lr, log, clip=(saved.train.clip, t.clip))
+        load_optimizer(ckpt, opt, saved.train.lr, t.lr, log, clip=(saved.train.clip, t.clip), notes=notes)
         done = ckpt.meta["epoch"]
         if t.schedule == "cosine" and done < t.epochs:  # a new --epochs re-draws the cosine: say where the rate jumps
             # the rate the run would use next, or (a finished run) the one of its last epoch: its

@@ -135,12 +135,13 @@ def build_model(cfg: ForecastConfig) -> nn.Module:
 
 
 @releases_run_folder
-def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
+def train_forecaster(cfg: ForecastConfig, *, log=print, notes: tuple[str, ...] = ()) -> dict:
     """Train (or resume) per `cfg` on the CPU; writes metrics.jsonl, checkpoints, plots and report.json,
     and returns the report.
 
     Under torchrun (gloo) each rank trains on its share of every global batch, rank 0 alone
-    writes and reports (the other ranks return an empty dict)."""
+    writes and reports (the other ranks return an empty dict). `notes`: lines said once a --resume is
+    accepted (the CLI's: what the run keeps over its --config file)."""
     cfg = validated(cfg)
     _check(cfg)
     dist, device, log = D.join(cfg.train.batch_size, torch.device("cpu"), log)
@@ -183,7 +184,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print) -> dict:
     start_epoch, best = 0, float("inf")
     if ckpt is not None:
         load_weights(net, ckpt)
-        load_optimizer(ckpt, opt, saved.train.lr, t.lr, log)
+        load_optimizer(ckpt, opt, saved.train.lr, t.lr, log, notes=notes)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
         log(resumed_note(out, start_epoch, t.epochs))

@@ -165,7 +165,7 @@ def _plot(out: Path, records: list[dict]) -> None:
 
 @releases_run_folder
 def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device | str | None = None, *,
-           log=print) -> dict:
+           log=print, notes: tuple[str, ...] = ()) -> dict:
     """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record,
     with `best_epoch` and `best_valid_ppl`: the epoch best.safetensors holds and its validation
     perplexity (None without a validation split: the epoch is then chosen on the training loss).
@@ -173,7 +173,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     `corpus`: by default the one `cfg.data` names (`load_corpus`); `device`: by default
     `cfg.run.device`. Seeds Python's, NumPy's and torch's generators with `cfg.run.seed` first,
     so two calls with one config train alike (a resumed run then restores the saved states).
-    The trained model is in `cfg.run.out` (`model_from_checkpoint`).
+    The trained model is in `cfg.run.out` (`model_from_checkpoint`). `notes`: lines said once a
+    --resume is accepted (the CLI's: what the run keeps over its --config file).
     """
     from seqlab.runtime import resolve_device, seed_everything
 
@@ -234,7 +235,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
             trigger.load_state_dict(ckpt.meta["ntasgd"])
             if trigger.triggered:  # averaging had started: resume the averaged SGD and its average
                 optimizer = reg.averaged_sgd(net.parameters(), tc.lr, weight_decay=tc.weight_decay)
-        load_optimizer(ckpt, optimizer, saved.train.lr, tc.lr, log, scheduler, clip=(saved.train.clip, tc.clip))
+        load_optimizer(ckpt, optimizer, saved.train.lr, tc.lr, log, scheduler, clip=(saved.train.clip, tc.clip),
+                       notes=notes)
         # then the cosine at its scale:
         note = reg.restretch_cosine(tc, saved.train.epochs, ckpt.meta["epoch"], optimizer, scheduler)
         if note:

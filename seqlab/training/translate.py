@@ -154,13 +154,14 @@ def bleu_on(model: nn.Module, pairs, data, *, device: torch.device | str | None 
 # --- the training run behind `seqlab train translate` ----------------------------------------
 
 @releases_run_folder
-def fit(cfg, *, log=print) -> dict:
+def fit(cfg, *, log=print, notes: tuple[str, ...] = ()) -> dict:
     """Train per `cfg` (seqlab.cli.translate.TranslateConfig); writes metrics.jsonl,
     best/last checkpoints and a loss plot into `cfg.run.out`. Returns the last record.
 
     Under torchrun each rank trains on its share of every global batch (`train_epoch`), every
     rank evaluates, the figures of rank 0 are the ones kept, and rank 0 alone writes. The returned
-    record also holds `best_epoch`: the epoch best.safetensors holds (lowest valid loss)."""
+    record also holds `best_epoch`: the epoch best.safetensors holds (lowest valid loss).
+    `notes`: lines said once a --resume is accepted (the CLI's: what the run keeps over its --config file)."""
     from pathlib import Path
 
     from seqlab.config import to_dict, validated
@@ -221,7 +222,7 @@ def fit(cfg, *, log=print) -> dict:
     if ckpt is not None:
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
         load_weights(model, ckpt)
-        load_optimizer(ckpt, optimizer, saved.train.lr, tr.lr, log, clip=(saved.train.clip, tr.clip))
+        load_optimizer(ckpt, optimizer, saved.train.lr, tr.lr, log, clip=(saved.train.clip, tr.clip), notes=notes)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         best_epoch = ckpt.meta.get("best_epoch")  # None in a run saved before it was kept: see below
         set_rng_state(ckpt.meta["rng"])

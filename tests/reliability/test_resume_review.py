@@ -104,3 +104,24 @@ def test_a_commands_config_file_is_read_once(fx, tmp_path, capsys, monkeypatch):
     assert "--resume keeps the run's clip" not in said.err  # the file's clip 1 is the run's: nothing to say
     said = _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "3", "--resume"), capsys)
     assert len(reads) == 3 and "--resume keeps the run's lr 0.025, not the config file's 0.05" in said.err
+    # train classify read it once more for its check of the other kind of data's settings (given_keys)
+    _run(_argv("classify", fx, tmp_path / "cl", "--config", str(_toml(tmp_path / "cl.toml", FIRST["classify"])),
+               "--epochs", "1"), capsys)
+    assert len(reads) == 4
+
+
+def test_a_refused_resumes_notes_are_not_said_by_a_later_command(fx, tmp_path, capsys):
+    # the notes of a refused resume waited in a module-level list for the next load_optimizer, which
+    # said them: `seqlab evaluate --which last` of an averaging nt-asgd run (its average is optimiser
+    # state) said "--resume keeps the run's lr 0.025 ..." of a resume that never happened
+    config, out = _toml(tmp_path / "c.toml", FIRST["lm"]), tmp_path / "run"
+    _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "1"), capsys)
+    _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "2", "--resume", *LATER["lm"]), capsys)
+    refused = _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "3", "--resume", "--batch-size", "16"),
+                   capsys, code=2)
+    assert refused.err.count("\n") == 1 and refused.err.startswith("seqlab: error: --resume: the run in")
+    nt = tmp_path / "nt"  # (--lr 30: its validation loss rises at the third epoch, and averaging begins)
+    _run(_argv("lm", fx, nt, "--optimizer", "nt-asgd", "--nonmono", "1", "--lr", "30", "--epochs", "4"), capsys)
+    assert load_checkpoint(nt, "last").meta["ntasgd"]["triggered"]
+    said = _run(["evaluate", "--checkpoint", str(nt), "--which", "last"], capsys)
+    assert said.err == ""
