@@ -29,8 +29,11 @@ TASK_MODULES = ("stats", "lm", "translate", "forecast", "classify")
 DEVICE_HELP = "auto (CUDA if available), cpu, cuda or cuda:N (default: auto)"
 
 
-# Every text float() reads as a negative number: -5, -.5, -1e5, -1.5E-3, -inf, -Infinity, -nan.
-_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?|inf|infinity|nan)$", re.IGNORECASE)
+# Every text float() reads as a negative number: -5, -.5, -1e5, -1.5E-3, -inf, -Infinity, -nan, and its
+# digits grouped by single underscores, as float() and int() take them (-1_000, -1_000.5, -1e1_0; not -_1, -1__0)
+_DIGITS = r"\d+(?:_\d+)*"
+_NEGATIVE_NUMBER = re.compile(rf"^-({_DIGITS}(?:\.(?:{_DIGITS})?)?(?:e[-+]?{_DIGITS})?|\.{_DIGITS}(?:e[-+]?{_DIGITS})?"
+                              r"|inf|infinity|nan)$", re.IGNORECASE)
 
 
 class _Parser(argparse.ArgumentParser):

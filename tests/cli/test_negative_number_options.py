@@ -6,10 +6,10 @@ A real option is still an option."""
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from seqlab.cli import _Parser, build_parser, main
+from seqlab.cli import _NEGATIVE_NUMBER, _Parser, build_parser, main
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,8 @@ def _run(argv, capsys):
     ("train lm", "--lr", "-Infinity"), ("train lm", "--lr", "-1.5E-3"), ("train lm", "--clip", "-inf"),
     ("generate", "--temperature", "-inf"), ("generate", "--top-p", "-NaN"), ("generate", "--prefix", "-inf"),
     ("forecast", "--interval", "-inf"), ("forecast", "--interval", "-2e-1"), ("forecast", "--steps", "-1e3"),
+    ("train lm", "--lr", "-1_000"), ("train lm", "--lr", "-1_000.5"), ("train lm", "--lr", "-1e1_0"),
+    ("forecast", "--steps", "-1_000"),
 ])
 def test_a_negative_number_after_a_space_gives_the_options_own_message(runs, tmp_path, capsys, command, flag,
                                                                         value):
@@ -46,6 +48,41 @@ def test_a_negative_number_after_a_space_gives_the_options_own_message(runs, tmp
     assert (code, err) == _run(argv + [f"{flag}={value}"], capsys)  # what the "=" form says
     assert code == 2 and err.count("\n") == 1 and "expected one argument" not in err, err
     assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_digits_grouped_by_underscores_are_read_as_float_and_int_read_them(runs, tmp_path, capsys):
+    # `--lr -1_000` was "argument --lr: expected one argument", where float("-1_000") is -1000.0
+    text, fc = runs
+    code, err = _run(["train", "lm", "--data", str(text), "--epochs", "1", "--out", str(tmp_path / "o"), "--lr",
+                      "-1_000"], capsys)
+    assert code == 2 and "learning rate must be" in err and err.endswith(f"got {float('-1_000')}\n"), err
+    code, err = _run(["forecast", "--checkpoint", str(fc), "--steps", "-1_000"], capsys)
+    assert code == 2 and err.startswith(f"seqlab: error: --steps must be positive, got {int('-1_000')}"), err
+
+
+def _float_reads(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.text(alphabet="0123456789_.eE+-", max_size=8))
+@example("1_000")
+@example("1_000.5")
+@example("1e1_0")
+@example("_1")
+@example("1__0")
+@example("1_.5")
+@example("1._5")
+@example("1e_5")
+@example("1_")
+@example(".5_5")
+def test_the_pattern_takes_a_negative_number_exactly_where_float_reads_one(tail):
+    text = "-" + tail
+    assert bool(_NEGATIVE_NUMBER.match(text)) == _float_reads(text), text
 
 
 def test_a_real_option_after_an_option_is_still_an_option(runs, tmp_path, capsys):
