@@ -30,9 +30,8 @@ def register(commands, train) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seqlab.data.corpora import _STYLE, check_text_dataset, dataset_file, index_text
+    from seqlab.data.corpora import _STYLE, check_text_dataset, dataset_file, index_text, read_indexed_text
     from seqlab.data.stats import _fmt_alpha, describe_ids, plot_zipf
-    from seqlab.data.text import read_text_utf8
     from seqlab.errors import SeqlabError
 
     if args.top <= 0:
@@ -50,9 +49,10 @@ def run(args: argparse.Namespace) -> int:
     style = args.style or _STYLE.get(args.dataset or "", "raw")
     # the text's own tokens: no line-end markers (a word "<eos>" written in the text is counted); as
     # ids, not a list of str (10 M words of WikiText-2 x5 took 1.5 GB and 35 s so); from the file's
-    # bytes, never the whole decoded str, and not held while the n-grams are counted
-    text = read_text_utf8(path)
-    line_ends = text.count(b"\n") + (not text.endswith(b"\n"))  # (the last line ends with one either way)
+    # bytes (or its blocks, decoded once), never the whole decoded str, and not held while the n-grams are counted
+    text = read_indexed_text(path, args.level, style)
+    # (said for raw words, read as bytes; the last line ends with one either way)
+    line_ends = text.count(b"\n") + (not text.endswith(b"\n")) if isinstance(text, bytes) else None
     ids, types = index_text(text, args.level, style, line_ends=False)
     del text
     result = describe_ids(ids, types, top=args.top)

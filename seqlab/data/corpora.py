@@ -13,7 +13,7 @@ import torch
 from seqlab.data import token_ids
 from seqlab.data.registry import (DATASETS, Dataset, RemoteFile, cache_dir,  # noqa: F401 (re-exported)
                                   dataset_file, get_dataset)
-from seqlab.data.text import book_lines, gc_paused, read_text, read_text_utf8, tokenize
+from seqlab.data.text import TextBlocks, book_lines, gc_paused, read_text, read_text_utf8, tokenize
 from seqlab.data.user_files import file_fingerprint, split_files
 from seqlab.data.vocab import EOS, UNK, Vocab  # noqa: F401 (EOS re-exported)
 from seqlab.errors import SeqlabError
@@ -53,10 +53,10 @@ def read_time_machine() -> list[str]:
     return book_lines(read_text(dataset_file("timemachine")))
 
 
-def token_chunks(text: str | bytes, level: str, style: Style = "raw", *, line_ends: bool = True
+def token_chunks(text: str | bytes | TextBlocks, level: str, style: Style = "raw", *, line_ends: bool = True
                  ) -> Iterator[list[str]]:
-    """The token stream of `text` (a str, or its UTF-8 bytes as `read_text_utf8` gives them), in
-    chunks (lists of tokens), without ever holding all of it.
+    """The token stream of `text` (a str, its UTF-8 bytes as `read_text_utf8` gives them, or a file's
+    `TextBlocks`), in chunks (lists of tokens), without ever holding all of it.
 
     `line_ends=False` leaves out the "<eos>" that raw words put at each line end, and only
     those: a word "<eos>" written in the text is kept (the text's own tokens, for statistics).
@@ -82,15 +82,16 @@ def token_chunks(text: str | bytes, level: str, style: Style = "raw", *, line_en
         raise SeqlabError(f"unknown text style {style!r}: use 'book' or 'raw'")
 
 
-def index_text(text: str | bytes, level: str, style: Style, *, line_ends: bool = True
+def index_text(text: str | bytes | TextBlocks, level: str, style: Style, *, line_ends: bool = True
                ) -> tuple[np.ndarray, list[Hashable]]:
-    """Dense ids (int32, in first-seen order) of the tokens of `text` (`token_chunks`': a str or its
-    UTF-8 bytes), and the tokens by id. `line_ends` False (`seqlab stats`): no <eos> at line ends, a
-    word "<eos>" written in the text kept."""
+    """Dense ids (int32, in first-seen order) of the tokens of `text` (`token_chunks`': a str, its
+    UTF-8 bytes or `TextBlocks`; `read_indexed_text` reads a file as fits), and the tokens by id.
+    `line_ends` False (`seqlab stats`): no <eos> at line ends, a word "<eos>" written in the text kept."""
     # the fast path ends each line with <eos>: without line ends those go, right only when the text
     # writes no "<eos>" of its own (else the plain path keeps those)
     eos = EOS if isinstance(text, str) else EOS.encode()
-    if level == "word" and style == "raw" and (line_ends or eos not in text):
+    if (level == "word" and style == "raw" and not isinstance(text, TextBlocks)
+            and (line_ends or eos not in text)):
         fast = token_ids.index_raw_words(text)
         if fast is not None:
             ids, words = fast
@@ -99,6 +100,13 @@ def index_text(text: str | bytes, level: str, style: Style, *, line_ends: bool =
     ids = token_ids.concat_ids(np.fromiter(map(index.__getitem__, c), dtype=np.int32, count=len(c))
                                for c in token_chunks(text, level, style, line_ends=line_ends))
     return ids, list(index)
+
+
+def read_indexed_text(path: str | Path, level: str, style: Style) -> bytes | TextBlocks:
+    """Text file `path` as `index_text` reads it best: raw words from its UTF-8 bytes (`read_text_utf8`:
+    the fast path cuts words in the bytes, never decoding them whole), other tokens from its
+    `TextBlocks` (each block decoded once, as it is tokenized). Refused as `read_text` refuses it."""
+    return read_text_utf8(path) if level == "word" and style == "raw" else TextBlocks(path)
 
 
 def _without_token(ids: np.ndarray, tokens: list[Hashable], k: int) -> tuple[np.ndarray, list[Hashable]]:
@@ -146,8 +154,8 @@ class ScoredIds:
     unknown: dict  # each token outside the vocabulary -> how many targets it is (what the text lost to <unk>)
 
 
-def encode_with_vocab(text: str | bytes, level: str, style: Style, vocab: Vocab) -> ScoredIds:
-    """A text (a file's, as `read_text` or `read_text_utf8` gives it) in `style`'s tokens, as ids of
+def encode_with_vocab(text: str | bytes | TextBlocks, level: str, style: Style, vocab: Vocab) -> ScoredIds:
+    """A text (a file's, as `read_text` or `read_indexed_text` gives it) in `style`'s tokens, as ids of
     `vocab`; with how many of its targets are the word "<unk>" written in the text
     (`LMCorpus.written_unk`), and which tokens outside `vocab` its targets hold."""
     with gc_paused():
@@ -262,7 +270,8 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
         if dataset in _SPLIT_FILES or folder is not None:
             files = folder or {s: dataset_file(dataset, f"{s}.txt") for s in ("train", "valid", "test")}
             # (held out only: WikiText-103's 100M training tokens indexed to score 245k test ones)
-            indexed = {s: index_text(read_text_utf8(path), level, style) if not (held_out_only and s == "train")
+            indexed = {s: index_text(read_indexed_text(path, level, style), level, style)
+                       if not (held_out_only and s == "train")
                        else (np.empty(0, dtype=np.int64), []) for s, path in files.items()}
             for split, (ids, _) in indexed.items():
                 if split != "train" and len(ids) < 2:
@@ -272,7 +281,8 @@ def load_lm_corpus(dataset: str | None = None, data: str | Path | None = None, l
                 vocab = _vocab_of(indexed["train"][0], indexed["train"][1], min_freq=min_freq,
                                   max_size=max_size, reserved_tokens=extra)
         else:
-            ids, tokens = index_text(read_text_utf8(dataset_file(dataset) if dataset else data), level, style)
+            ids, tokens = index_text(read_indexed_text(dataset_file(dataset) if dataset else data, level, style),
+                                     level, style)
             n_valid = int(round(len(ids) * HELDOUT_FRACTION))
             if len(ids) - n_valid < 2 or n_valid < 2:
                 raise SeqlabError(f"{name!r} has only {len(ids)} {level} tokens: too short to hold out "

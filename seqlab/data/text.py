@@ -42,29 +42,55 @@ def read_text_utf8(path: str | Path) -> bytes:
     """`read_text(path)` as UTF-8 bytes (`read_text(path).encode()`), refused alike, without ever
     holding the whole decoded str: a str of a file with one character past U+00FF takes 2 or 4
     bytes a character, and beside the file's bytes it tripled the LM loader's peak (WikiText-2 x50:
-    540 MB of bytes, a 1.08 GB str). Checked a line-aligned block at a time: a block ends at a
-    newline, never inside a character, so a bad byte is found at the offset a whole decode gives."""
-    from seqlab.data.token_ids import blocks
-
+    540 MB of bytes, a 1.08 GB str). For the raw-word indexer, which cuts words in the bytes; a
+    tokenizer of str reads `TextBlocks` (this decodes every block to check it, and drops it)."""
     raw = _read_bytes(path)
-    start, blank = 0, True
-    for block in blocks(raw):
-        try:
-            part = block.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _not_utf8(path, start + exc.start) from None
-        if blank:  # (read_text's test, by parts: the text is "" or all whitespace, its BOM aside)
-            part = part[1:] if start == 0 and part.startswith("\ufeff") else part
-            blank = not part or part.isspace()
-        start += len(block)
-    if blank:
-        raise _empty(path, lines=False)
+    for _ in _checked_parts(raw, path):
+        pass
     if raw.startswith("\ufeff".encode()):
         raw = raw[3:]
     if b"\r" in raw:  # a \r byte is only ever the character (UTF-8 continuation bytes are >= 0x80)
         raw = raw.replace(b"\r\n", b"\n")
         raw = raw.replace(b"\r", b"\n")
     return raw
+
+
+class TextBlocks:
+    """`read_text(path)`'s text as line-aligned str blocks, each decoded as it is iterated: once, the
+    decoding being the check (read_text_utf8's bytes were decoded to check them, and a tokenizer of
+    str decoded them again). The same refusals as read_text, word for word: a missing, binary or
+    UTF-16 file when this is made; a bad byte (its offset in the file) when its block is reached;
+    an empty or blank text after the last block. Never the whole text as one str (see read_text_utf8)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        self.raw = _read_bytes(path)  # the file's bytes as they are (its byte order mark, its \r\n)
+
+    def __iter__(self) -> Iterator[str]:
+        for part in _checked_parts(self.raw, self.path):
+            # line ends as read_text reads them; a block ends at a \n, never between a \r\n's two characters
+            yield part.replace("\r\n", "\n").replace("\r", "\n") if "\r" in part else part
+
+
+def _checked_parts(raw: bytes, path: str | Path) -> Iterator[str]:
+    """The text of `raw` (a file's bytes) decoded a line-aligned block at a time, less its byte order
+    mark; refused as read_text refuses it. A block ends at a newline, never inside a character, so a
+    bad byte is found at the offset a whole decode gives."""
+    from seqlab.data.token_ids import blocks
+
+    start, blank = 0, True
+    for block in blocks(raw):
+        try:
+            part = block.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, start + exc.start) from None
+        if start == 0 and part.startswith("\ufeff"):
+            part = part[1:]
+        blank = blank and (not part or part.isspace())  # (read_text's test, by parts)
+        start += len(block)
+        yield part
+    if blank:
+        raise _empty(path, lines=False)
 
 
 def _read_bytes(path: str | Path) -> bytes:

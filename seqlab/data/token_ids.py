@@ -26,8 +26,12 @@ def blocks(text: AnyStr) -> Iterator[AnyStr]:
         start = end
 
 
-def str_blocks(text: str | bytes) -> Iterator[str]:
-    """`blocks` of `text` as str: UTF-8 bytes (`text.read_text_utf8`'s) decoded a block at a time."""
+def str_blocks(text: str | bytes | Iterable[str]) -> Iterator[str]:
+    """`blocks` of `text` as str: UTF-8 bytes (`text.read_text_utf8`'s) decoded a block at a time;
+    str blocks (`text.TextBlocks`, decoded as they come) as they are."""
+    if not isinstance(text, (str, bytes)):
+        yield from text
+        return
     for block in blocks(text):
         yield block if isinstance(block, str) else block.decode("utf-8", "surrogatepass")
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from seqlab.data.corpora import LMCorpus
+from seqlab.data.text import TextBlocks
 from seqlab.errors import SeqlabError
 from seqlab.training.checkpoint import Checkpoint
 
@@ -232,15 +233,16 @@ def other_case(unknown: dict, n_unk: int, vocab) -> str | None:
 _UNTABBED_LINE = re.compile(r"^(?=[^\n]*\S)[^\t\n]*$", re.MULTILINE)  # a non-blank line without a tab
 
 
-def pair_file_note(text: str | bytes, path: str) -> str | None:
+def pair_file_note(text: str | bytes | TextBlocks, path: str) -> str | None:
     """A note when every non-blank line of a text to score holds a tab: a `source<TAB>target` pair
     file (for a translation checkpoint) that a language model would score as plain text. `text`: a
-    str, or its UTF-8 bytes (`read_text_utf8`'s)."""
+    str, its UTF-8 bytes (`read_text_utf8`'s) or its `TextBlocks`."""
     from seqlab.data.token_ids import str_blocks
 
     # (searched, not split into lines: a list of every line of a large file would double its memory;
     # a line-aligned block at a time, so that bytes are never decoded whole)
-    if ("\t" if isinstance(text, str) else b"\t") not in text:
+    raw = text.raw if isinstance(text, TextBlocks) else text
+    if ("\t" if isinstance(raw, str) else b"\t") not in raw:
         return None
     blank = True
     for block in str_blocks(text):
@@ -270,14 +272,13 @@ def read_scored_text(path: str, cfg: LMConfig, vocab, train_share: float | None 
     (`unk_note`; `train_share`: the run's training <unk> share, None if not known) and on a pair
     file given as text. Refused: text too short to predict a token, and text with none of the
     vocabulary's tokens (every one <unk>, line ends aside: its perplexity would say nothing)."""
-    from seqlab.data.corpora import EOS, encode_with_vocab, text_style, unk_shares
-    from seqlab.data.text import read_text_utf8
+    from seqlab.data.corpora import EOS, encode_with_vocab, read_indexed_text, text_style, unk_shares
     from seqlab.data.user_files import check_not_folder
 
     check_not_folder(path, prefer=("test.txt", "valid.txt"))  # (a held-out part to score, say)
-    level = cfg.data.level
-    text = read_text_utf8(path)  # (its bytes: the whole decoded str beside them doubled the peak, or more)
-    scored = encode_with_vocab(text, level, text_style(cfg.data.dataset), vocab)
+    level, style = cfg.data.level, text_style(cfg.data.dataset)
+    text = read_indexed_text(path, level, style)  # (never the whole decoded str: beside the bytes it doubled the peak)
+    scored = encode_with_vocab(text, level, style, vocab)
     stream = scored.ids
     if len(stream) < 2:
         raise SeqlabError(f"{path!r} holds {len(stream)} {level} token(s) as this model reads it: scoring needs "

@@ -1,5 +1,6 @@
-"""Property tests (hypothesis) of `read_text_utf8`, the LM loader's reader, against `read_text(path).encode()`:
-the same bytes, or the same refusal word for word, for files of any of the pieces below (bad UTF-8 anywhere, a
+"""Property tests (hypothesis) of `read_text_utf8`, the LM loader's reader, against `read_text(path).encode()`
+(and of `TextBlocks`, its reader for str tokenizers, against `read_text(path)`): the same text, or the same
+refusal word for word, for files of any of the pieces below (bad UTF-8 anywhere, a
 byte order mark, \\r\\n and \\r, NUL, text of whitespace only), checked in blocks of any size; and
 `load_lm_corpus`, which reads with it, against `encode_text` of `read_text`'s text."""
 
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from seqlab.data import token_ids
 from seqlab.data.corpora import HELDOUT_FRACTION, encode_text, load_lm_corpus
-from seqlab.data.text import read_text, read_text_utf8
+from seqlab.data.text import TextBlocks, read_text, read_text_utf8
 from seqlab.errors import SeqlabError
 
 FIXTURE = [HealthCheck.function_scoped_fixture]
@@ -39,7 +40,9 @@ def test_read_text_utf8_is_read_text_encoded(tmp_path, data, block):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(token_ids, "BLOCK", block)  # a bad byte or the first non-blank character in any block
         got = outcome(read_text_utf8, path)
+        blocks = outcome(lambda p: "".join(TextBlocks(p)), path)
     assert got == (want if isinstance(want, str) and want.startswith("refused") else want.encode())
+    assert blocks == want
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE)
