@@ -71,7 +71,8 @@ def register(commands, train) -> None:
                         "mean is forecast with a warning (an extrapolation)")
     f.add_argument("--column", metavar="NAME",
                    help="with --data: the column to forecast (default: the run's column; required for a run on "
-                        "the book's sine, whose checkpoint names none)")
+                        "the book's sine, whose checkpoint names none). A file whose first line is all numbers has "
+                        "no header row: its columns are 1, 2, ... by position, its one column 'value'")
     f.add_argument("--date-column", metavar="NAME",
                    help="with --data, for a run that had dates: the file's date column (default: the run's date "
                         "column), read as training reads --date-column NAME (ISO 8601, strictly increasing, evenly "

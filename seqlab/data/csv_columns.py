@@ -2,8 +2,13 @@
 with its one-line refusals, finding a named column, and which column holds the values when
 --column is left out.
 
-A file without a header row has its first values read as the column names ("50.00"): every
-refusal about a missing column says so then, and how to add the header line.
+A file whose first line is all numbers (`np.loadtxt`'s and `np.savetxt`'s files, one number per
+line or several) has no header row: that line is values, and its columns are named by position,
+"1", "2", ... (`numbered`), or "value" when it has one column. A header of numbers ("2019,2020") is
+then read as values, unless --column or --date-column names one of its cells by a name that is not
+a position (`--column 2020`: a header, as before). A first line of dates and numbers
+("2024-01-01,50.00") is still read as the header, and every refusal about a missing column says the
+file seems to have none, and how to add the header line.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ DATE_NAMES = ("date", "time", "timestamp", "datetime")  # the column names "auto
 
 
 @contextmanager
-def open_csv(path: Path):
+def open_csv(path: Path, names: tuple = ()):
     """(reader, header, header_line) of CSV file `path`: its csv.reader past the header row, the
-    header's names (stripped) and the line the header ends on. A missing, empty or unreadable
-    file, a blank first line, a file that is not UTF-8 or not CSV (also while the caller reads
-    its rows) is a SeqlabError."""
+    header's names (stripped) and the line the header ends on. A first line of numbers is no header
+    unless `names` (the columns asked for) holds one of its cells that is not a position (see the
+    module's docstring): the reader then starts at that line, the names are positions (`numbered`)
+    and header_line is 0. A missing, empty or unreadable file, a blank first line, a file that is
+    not UTF-8 or not CSV (also while the caller reads its rows) is a SeqlabError."""
     name = repr(str(path))
     try:
         if path.is_dir():
@@ -46,7 +53,11 @@ def open_csv(path: Path):
             if not header or all(not h.strip() for h in header):
                 raise SeqlabError(f"CSV file {name}: its first line is blank; the first line must be the header "
                                   "row naming the columns (remove the blank line)")
-            yield reader, [h.strip() for h in header], reader.line_num
+            header = [h.strip() for h in header]
+            if _no_header(header, names):
+                yield _FirstRowBack(reader, header), numbered(header), 0
+            else:
+                yield reader, header, reader.line_num
     except UnicodeDecodeError:
         with open(path, "rb") as fh:
             utf16 = utf16_encoding(fh.read(4096))
@@ -59,6 +70,54 @@ def open_csv(path: Path):
         raise SeqlabError(f"cannot read CSV file {name}: {exc.strerror or exc}") from None
     finally:
         csv.field_size_limit(old_limit)
+
+
+class _FirstRowBack:
+    """A csv.reader with the row it has read put back: a first line of values (no header row)."""
+
+    def __init__(self, reader, row: list[str]) -> None:
+        self.reader, self.row = reader, row
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> list[str]:
+        if self.row is None:
+            return next(self.reader)
+        row, self.row = self.row, None
+        return row
+
+    @property
+    def line_num(self) -> int:
+        return self.reader.line_num  # (the first row's end, until a later one is read)
+
+
+def _no_header(first: list[str], names: tuple) -> bool:
+    """Whether the first line `first` (cells stripped) is values, not a header: every cell a finite
+    number (`headerless` sees nothing else in it), and no name in `names` one of its cells but a
+    position (a header of numbers that --column names, e.g. 2020, stays a header)."""
+    cells = trimmed(first)
+    if not cells or any(_kind(c) != "number" for c in cells):
+        return False
+    positions = numbered(first)
+    return not any(n in cells and n not in positions for n in names if isinstance(n, str))
+
+
+def numbered(first: list[str]) -> list[str]:
+    """The names of the columns of a file without a header row, whose first line is `first`: "1",
+    "2", ... by position (as `cut -f` counts them), "value" for a file of one column (trailing
+    empty cells name nothing)."""
+    n = len(trimmed(first))
+    return (["value"] if n == 1 else [str(i) for i in range(1, n + 1)]) + [""] * (len(first) - n)
+
+
+def numbered_said(header: list[str], flag: str = "--column") -> str:
+    """What a message says of the columns of a file without a header row (`numbered` `header`)."""
+    if trimmed(header) == ["value"]:
+        return ("the file has no header row (its first line is a number), so its one column is named 'value': "
+                f"{flag} value names it (or add a header line naming it)")
+    return (f"the file has no header row (its first line is numbers), so its columns are named by position, 1 to "
+            f"{len(trimmed(header))}: e.g. {flag} 2 names the second (or add a header line naming them)")
 
 
 def date_named(header: list[str], col: int | None = None) -> list[int]:
@@ -83,13 +142,13 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     """The column of CSV file `path` that holds the series when --column is left out: its only
     column besides its dates (those named as dates, DATE_NAMES, whatever `date_column` says, and
     the column `date_column` names), said to `log`. Several are refused listing them, as is a file
-    whose first line reads as values (no header row)."""
+    whose first line reads as dates and values (no header row: `headerless`)."""
     path = Path(path).expanduser()
     name = repr(str(path))
-    with open_csv(path) as (reader, header, _):
+    with open_csv(path, (date_column,)) as (reader, header, header_line):
         rows = _first_rows(reader, 50)
     row = rows[0] if rows else []
-    hint = headerless(header)
+    hint = headerless(header) if header_line else ""  # (a first line of numbers is values: `numbered`)
     if hint:
         raise SeqlabError(f"CSV file {name} needs a header row: {hint}")
     delimiter = _other_delimiter(header)
@@ -109,21 +168,26 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     if not values:
         raise SeqlabError(f"CSV file {name} has no column of values beside its dates (its columns are: "
                           f"{quoted(header)}): add the series' column")
+    by_position = ("" if header_line else
+                   " (the file has no header row: its first line is numbers, its columns named by position)")
     if len(values) > 1:
         raise SeqlabError(f"CSV file {name} has {len(values)} value columns, so --data needs --column NAME to say "
                           f"which holds the series; its value columns are: "
-                          f"{', '.join(repr(v) if v else '(the unnamed first)' for v in values)}: give --column NAME")
+                          f"{', '.join(repr(v) if v else '(the unnamed first)' for v in values)}{by_position}: give "
+                          "--column NAME")
     if log is not None:
         other = (f" (column {dated[0]!r} holds dates: --date-column {dated[0]} reads them as the series' dates)"
                  if len(dated) == 1 and date_column == "auto" else "")
-        log(f"column {values[0]!r}: the file's only value column{other}")
+        no_header = (" (the file has no header row: its first line, a number, is its first value)"
+                     if not header_line and values == ["value"] else by_position)
+        log(f"column {values[0]!r}: the file's only value column{other}{no_header}")
     return values[0]
 
 
 def auto_date_column(path: str | Path, col: str) -> str | None:
     """The column of CSV file `path` that --date-column auto would read dates from beside value
     column `col` (the one named as dates, its first cell an ISO date), else None."""
-    with open_csv(Path(path).expanduser()) as (reader, header, _):
+    with open_csv(Path(path).expanduser(), (col,)) as (reader, header, _):
         named = date_named(header, header.index(col) if col in header else None)
         if len(named) != 1:
             return None
@@ -142,10 +206,12 @@ class MissingColumn(SeqlabError):
         self.headerless = headerless
 
 
-def column_index(name: str, header: list[str], column: str, flag: str) -> int:
-    """The index of `column` in `header`, else a MissingColumn; a name given twice is a SeqlabError."""
+def column_index(name: str, header: list[str], column: str, flag: str, *, numbers: bool = False) -> int:
+    """The index of `column` in `header`, else a MissingColumn; a name given twice is a SeqlabError.
+    `numbers`: the file has no header row, its columns named by position (`numbered`)."""
     if column not in header:
-        message, hint = no_column(name, column, header), headerless(header, column, flag)
+        message = no_column(name, column, header)
+        hint = numbered_said(header, flag) if numbers else headerless(header, column, flag)
         raise MissingColumn(message + (f": {hint}" if hint else ""), column=column, flag=flag, header=header,
                             delimiter="its columns are:" not in message, headerless=hint)
     if header.count(column) > 1:
@@ -248,11 +314,11 @@ def trimmed(cells: list[str]) -> list[str]:
     return cells[:n]
 
 
-def bad_row(name: str, line_no: int, fields: int, expected: int) -> str:
+def bad_row(name: str, line_no: int, fields: int, expected: int, first: str = "the header") -> str:
     if fields > expected:
         hint = ("an unquoted thousands separator (1,500)? write numbers without it (1500), or quote fields "
                 "holding a comma")
     else:
         hint = "a missing field, or a delimiter other than a comma on that line?"
-    return (f"CSV file {name}, line {line_no} has {fields} field{'s' if fields != 1 else ''} but the header "
+    return (f"CSV file {name}, line {line_no} has {fields} field{'s' if fields != 1 else ''} but {first} "
             f"has {expected}: {hint}")

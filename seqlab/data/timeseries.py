@@ -80,7 +80,9 @@ _FILL_FIX = "--fill linear or --fill ffill fills missing values, or clean the se
 
 
 def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
-    """The numbers of one named column of a comma-separated file with a header row, in file order.
+    """The numbers of one named column of a comma-separated file with a header row, in file order;
+    or of a file without one, whose first line is all numbers: its columns named by position, "1",
+    "2", ..., or "value" for its one column (`csv_columns.numbered`).
 
     No row may have more fields than the header (a row with more is usually an unquoted
     thousands separator, "1,500"), nor too few to reach the column; trailing empty fields count for
@@ -154,8 +156,9 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     if date_column is not None and date_column == column:
         raise SeqlabError(f"--date-column and --column both name {column!r}: the dates and the values must be "
                           "two columns")
-    with open_csv(path) as (reader, header, header_line):
-        col = column_index(name, header, column, "--column")
+    with open_csv(path, (column, date_column)) as (reader, header, header_line):
+        numbers = not header_line  # no header row: the first line is values, the columns named by position
+        col = column_index(name, header, column, "--column", numbers=numbers)
         dcol = None
         if auto:
             named = date_named(header, col)
@@ -164,7 +167,7 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
                     "none is used; name one with --date-column")
             dcol = named[0] if len(named) == 1 else None
         elif date_column is not None:
-            dcol = column_index(name, header, date_column, "--date-column")
+            dcol = column_index(name, header, date_column, "--date-column", numbers=numbers)
         width = len(trimmed(header))  # (a trailing comma on every line, or on the header or the rows only)
         reach = max(col, -1 if dcol is None else dcol)
         values: list[float] = []  # NaN: a missing value (refused unless filled)
@@ -187,7 +190,7 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
             blank = []
             fields = len(trimmed(row))
             if fields > width or len(row) <= reach:  # a field too many, or too few to reach the column
-                raise SeqlabError(bad_row(name, line_no, fields, width))
+                raise SeqlabError(bad_row(name, line_no, fields, width, "the first line" if numbers else "the header"))
             cell = row[col].strip()
             value = _number(cell, f"CSV file {name}, line {line_no}, column {column!r}", fill)
             values.append(value)

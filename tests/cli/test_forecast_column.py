@@ -4,6 +4,7 @@ the run), a file without a header row, and `seqlab forecast --data` with a run t
 import datetime
 import json
 
+import numpy as np
 import pytest
 
 from seqlab.cli import main
@@ -119,3 +120,22 @@ def test_a_text_file_is_said_to_be_no_series(tmp_path, capsys):
     assert printed.err.startswith(f"seqlab: error: --data {str(book)!r} does not look like a series: neither its "
                                   "first line nor 19 of the 19 rows after it hold a number in any column (e.g. 'I')")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_file_of_numbers_without_a_header_row_trains_and_forecasts(tmp_path, capsys, one_thread):
+    # np.savetxt's files: one number per line, or columns; no header row (they were refused, wanting one)
+    values = np.array([10 + i % 7 + 0.25 * (i % 3) for i in range(40)])
+    bare, table = tmp_path / "bare.csv", tmp_path / "table.csv"
+    np.savetxt(bare, values)
+    np.savetxt(table, np.column_stack([np.arange(40), values]), delimiter=",")
+    for data, column, name in ((bare, (), "value"), (table, ("--column", 2), "2")):
+        run = tmp_path / f"run_{name}"
+        code, printed = _run(capsys, "train", "forecast", "--data", data, *column, *TINY, "--out", run)
+        assert code == 0
+        _, series, cfg = from_checkpoint(load_checkpoint(run, "best"))
+        assert cfg.series.column == name and series.x.tolist() == values.astype(np.float32).tolist()  # all 40 rows
+        code, printed = _run(capsys, "forecast", "--checkpoint", run, "--steps", 2, "--data", data)
+        assert code == 0 and [line.split("\t")[0] for line in printed.out.splitlines()] == ["41", "42"]
+    code, printed = _run(capsys, "train", "forecast", "--data", bare, *TINY, "--out", tmp_path / "said")
+    assert printed.out.startswith("column 'value': the file's only value column (the file has no header row: its first "
+                                  "line, a number, is its first value)\n")

@@ -66,12 +66,12 @@ def test_a_header_with_a_name_is_a_header(header):
 
 
 def test_a_file_without_a_header_row_is_said_so(tmp_path):
-    f = _csv(tmp_path, "50.00\n51.00\n52.00\n")
+    f = _csv(tmp_path, "50.00\n51.00\n52.00\n")  # a first line of numbers is values (test_csv_no_header.py)
     with pytest.raises(SeqlabError) as e:
         read_csv_series(f, "load")
-    assert str(e.value) == (f"CSV file {str(f)!r} has no column 'load'; its columns are: '50.00': the first line "
-                            "(50.00) is read as the header: the file seems to have none; add a header line naming the "
-                            "columns (e.g. load)")
+    assert str(e.value) == (f"CSV file {str(f)!r} has no column 'load'; its columns are: 'value': the file has no "
+                            "header row (its first line is a number), so its one column is named 'value': --column "
+                            "value names it (or add a header line naming it)")
     f = _csv(tmp_path, "2024-01-01,50.00\n2024-01-02,51.00\n", "dated.csv")
     with pytest.raises(SeqlabError) as e:  # --column left out: not its first value taken as the column
         value_column(f, "auto")

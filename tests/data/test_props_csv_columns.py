@@ -1,11 +1,12 @@
 """Property tests (hypothesis) of reading a CSV series' header and column (seqlab.data.csv_columns with
 seqlab.data.timeseries.read_csv_series) against Python's own csv module: on files csv.writer writes (headers
 of any text, quoted or not, a BOM or none, CRLF or LF line ends), the header names and the column read are
-csv.reader's; a file in another delimiter, or any bytes at all, is read or refused with a SeqlabError, never
-another exception."""
+csv.reader's (a first line of numbers being values, its columns named by position); a file in another
+delimiter, or any bytes at all, is read or refused with a SeqlabError, never another exception."""
 
 import csv
 import io
+import math
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -30,6 +31,20 @@ def reference(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
+def all_numbers(cells: list[str]) -> bool:
+    """Every cell up to the last non-blank one a finite number: a first line of values, no header."""
+    cells = [c.strip() for c in cells]
+    while cells and not cells[-1]:
+        cells.pop()
+
+    def number(c):
+        try:
+            return math.isfinite(float(c))
+        except ValueError:
+            return False
+    return bool(cells) and all(map(number, cells))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE)
 @given(st.lists(name_text, min_size=1, max_size=4), st.booleans(), st.booleans())
 def test_the_header_is_what_csv_reader_reads_stripped(tmp_path, names, crlf, bom):
@@ -41,6 +56,12 @@ def test_the_header_is_what_csv_reader_reads_stripped(tmp_path, names, crlf, bom
         with pytest.raises(SeqlabError, match="first line is blank"):
             with open_csv(path):
                 pass
+        return
+    if all_numbers(want[0]):  # values: the columns named by position
+        n = max(i + 1 for i, h in enumerate(want[0]) if h.strip())  # (trailing blank cells name nothing)
+        with open_csv(path) as (reader, header, header_line):
+            assert header == (["value"] if n == 1 else [str(i + 1) for i in range(n)]) + [""] * (len(want[0]) - n)
+            assert list(reader) == want and header_line == 0
         return
     with open_csv(path) as (reader, header, header_line):
         assert header == [h.strip() for h in want[0]]
@@ -64,6 +85,8 @@ def test_a_named_column_reads_csv_readers_cells_as_numbers(tmp_path, names, data
     path.write_bytes(raw)
     header = reference(raw)[0]
     assume(header == names)  # (python 3.11's writer leaves a lone \r unquoted: another header, read as csv reads it)
+    # a header of numbers is one where the column asked for is one of them, but a position ("1": values)
+    assume(not all_numbers(names) or stripped[col] not in [str(i + 1) for i in range(len(names))] + ["value"])
     got = read_csv_series(path, stripped[col], date_column=None)
     want = [float(r[col]) for r in reference(raw)[1:]]
     assert got.x.tolist() == pytest.approx(want, rel=1e-6, abs=1e-6)
@@ -97,3 +120,21 @@ def test_any_bytes_are_read_or_refused_with_a_seqlab_error(tmp_path, raw, column
             call()
         except SeqlabError:
             pass
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE)
+@given(st.integers(1, 4).flatmap(lambda width: st.lists(st.lists(st.floats(-1e6, 1e6, allow_nan=False),
+                                                                   min_size=width, max_size=width),
+                                                          min_size=1, max_size=5)),
+       st.data(), st.booleans(), st.booleans())
+def test_a_file_of_numbers_reads_its_columns_by_position(tmp_path, rows, data, crlf, bom):
+    raw = written([[repr(v) for v in row] for row in rows], crlf=crlf, bom=bom)
+    path = tmp_path / "s.csv"
+    path.write_bytes(raw)
+    width = len(rows[0])
+    col = data.draw(st.integers(0, width - 1))
+    name = "value" if width == 1 else str(col + 1)
+    assert read_csv_series(path, name, date_column=None).x.tolist() == pytest.approx(
+        [float(r[col]) for r in reference(raw)], rel=1e-6, abs=1e-6)
+    if width == 1:
+        assert value_column(path) == "value"
