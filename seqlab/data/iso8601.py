@@ -15,7 +15,10 @@ into the one form 3.10 reads, so that a CSV's dates read alike on every Python s
 after the hour or the minutes, 13.5, 13:30.5 or an offset's +01.5, as a fraction of a second: a
 misreading, not copied here.)
 
-`parse_timestamp` reads a CSV's date cell so (and a month, YYYY-MM, which 3.11 does not read).
+`parse_timestamp` reads a CSV's date cell so (and a month, YYYY-MM, which 3.11 does not read), but
+with only 'T' (or 't', as RFC 3339 allows, like the trailing 'z' read as UTC) or a space between the
+date and the time, as ISO 8601 and pandas have it: fromisoformat takes any one character there, so
+a ';'-separated row read as one cell, "2024-01-01;10", was a date at 10:00 (`_separated`).
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def extended_form(text: str) -> str | None:
     rest = text[head.end():]
     if not rest:
         return day
-    time = _TIME.fullmatch(rest, 1)  # (rest[0]: the separator, any one character, as on 3.10)
+    time = _TIME.fullmatch(rest, 1)  # (rest[0]: the separator, any one character, as fromisoformat takes it)
     if time is None:
         return None
     hh, mm, ss, frac, sign, zh, zm, zs, zfrac = (time[i] for i in (1, 3, 4, 5, 6, 7, 9, 10, 11))
@@ -98,7 +101,10 @@ def _is_date_only(cell: str) -> bool:
 
 def _from_iso(parse, text: str):
     """`parse(text)` (datetime's or date's fromisoformat), else `parse` of its `extended_form` (what
-    3.11 reads and 3.10 does not; on 3.11: None, or a form it refuses too); None where neither reads."""
+    3.11 reads and 3.10 does not; on 3.11: None, or a form it refuses too); None where neither reads,
+    or where the date and the time are not `_separated` as ISO 8601 has them."""
+    if not _separated(text):
+        return None
     try:
         return parse(text)
     except ValueError:
@@ -107,3 +113,14 @@ def _from_iso(parse, text: str):
         return None if form is None else parse(form)
     except ValueError:
         return None
+
+
+_CLOCK_SEPARATORS = ("T", "t", " ")
+
+
+def _separated(text: str) -> bool:
+    """Whether a date-time `text` has 'T', 't' or a space between its date and its time (True for a
+    date alone, and for a text that starts with no date: fromisoformat refuses it anyway). Any other
+    character there is no ISO 8601 (fromisoformat reads "2024-01-01;10" and "2024-01-01x10" as 10:00)."""
+    head = _DATE.match(text) or _WEEK.match(text)
+    return head is None or head.end() == len(text) or text[head.end()] in _CLOCK_SEPARATORS

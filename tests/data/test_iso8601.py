@@ -116,3 +116,28 @@ def test_a_postgres_export_is_a_dated_series_on_a_3_10_strict_fromisoformat(py31
     basic.write_text("date,v\n" + "".join(f"202401{d:02d},{d}\n" for d in range(1, 6)))
     _, index = load_csv_series(basic, "v")
     assert index.date_only and index.every == "1 day" and index.iso(5) == "2024-01-06"
+
+
+SEPARATED_OTHERWISE = ["2024-01-01;10", "2024-01-01x10:00", "2024-01-01,10", "2024-01-01|10", "2024-01-01\t10:30",
+                       "20240131;1300", "2024-W05-3;13:00", "2024-01-31_13:00:00+01:00"]
+
+
+@pytest.mark.parametrize("cell", SEPARATED_OTHERWISE)
+def test_only_t_or_a_space_separates_the_date_and_the_time(cell):
+    """ISO 8601 (and pandas' ISO reading) has 'T', or a space, between the date and the time;
+    fromisoformat takes any one character, so a ';'-separated row read as one cell was a date."""
+    assert datetime.fromisoformat(cell).hour in (10, 13)  # (Python's reading, which seqlab must not copy)
+    assert dates.parse_timestamp(cell) is None
+    assert not dates._is_date_only(cell)
+
+
+@pytest.mark.parametrize("cell", SEPARATED_OTHERWISE)
+def test_other_separators_are_refused_on_a_3_10_strict_fromisoformat_too(py310, cell):
+    assert dates.parse_timestamp(cell) is None
+
+
+@pytest.mark.parametrize("sep", ["T", "t", " "])
+def test_t_lower_case_t_and_a_space_separate_a_time(sep):
+    # (a lower-case t as RFC 3339 allows it, as the trailing z read as UTC)
+    assert dates.parse_timestamp(f"2024-01-01{sep}10:30") == datetime(2024, 1, 1, 10, 30)
+    assert dates.parse_timestamp(f"20240131{sep}1300") == datetime(2024, 1, 31, 13)
