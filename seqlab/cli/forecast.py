@@ -21,10 +21,10 @@ def register(commands, train) -> None:
 
     p = train.add_parser("forecast", help="autoregressive forecasting of a univariate series",
                          description="Train a forecaster (the book's MLP, or a GRU/LSTM) on tau-lag windows "
-                                     "of the book's noisy sine, or of a CSV column (--data FILE.csv [--column "
-                                     "NAME]: without it, the file's only column besides its dates; dated by "
-                                     "--date-column, a column named date/time/timestamp/datetime, or pandas' "
-                                     "unnamed index; business days (weekdays only) as pandas' freq 'B'; --fill linear|ffill fills its missing dates and empty cells, "
+                                     "of the book's noisy sine, or of a CSV column (--data FILE.csv, or a "
+                                     "tab-separated FILE.tsv [--column NAME]: without it, the file's only column "
+                                     "besides its dates; dated by --date-column, a column named "
+                                     "date/time/timestamp/datetime, or pandas' unnamed index; business days (weekdays only) as pandas' freq 'B'; --fill linear|ffill fills its missing dates and empty cells, "
                                      "and the held-out MSEs leave the filled values out). "
                                      "Writes metrics.jsonl, best/last checkpoints, report.json (held-out "
                                      "one-step, multi-step and k-step MSEs, each beside the naive and, with "
@@ -57,10 +57,10 @@ def register(commands, train) -> None:
                         "fills in count, and so do the empty rows it drops before the first value, though no "
                         "prediction can start there)")
     f.add_argument("--data", type=user_path, metavar="FILE.csv",
-                   help="forecast after the end of this CSV file (e.g. this week's export) instead of the run's "
-                        "series, without retraining: its column is read as the run's CSV was (the same reader "
-                        "and checks) and scaled with the run's TRAINING mean and std (never re-fitted on this "
-                        "file). When the run had dates, the file's dates are read strictly from the run's date "
+                   help="forecast after the end of this CSV file (e.g. this week's export; a .tsv file: "
+                        "tab-separated) instead of the run's series, without retraining: its column is read as "
+                        "the run's CSV was (the same reader and checks) and scaled with the run's TRAINING mean "
+                        "and std (never re-fitted on this file). When the run had dates, the file's dates are read strictly from the run's date "
                         "column (--date-column names another): a date that is not ISO 8601, a gap (unless --fill "
                         "fills it) or uneven spacing is refused naming its line, and so is a file spaced otherwise "
                         "than the run (daily for a monthly run, calendar days for a business-day run); they "

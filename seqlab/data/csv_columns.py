@@ -9,6 +9,13 @@ then read as values, unless --column or --date-column names one of its cells by 
 a position (`--column 2020`: a header, as before). A first line of dates and numbers
 ("2024-01-01,50.00") is still read as the header, and every refusal about a missing column says the
 file seems to have none, and how to add the header line.
+
+A .tsv file is read tab-separated (as `seqlab train classify` reads one), any other comma-separated
+(`delimiter_of`). A file separated by another delimiter (';', with decimal commas, from a European
+spreadsheet) is refused saying so, when its header is one column, or when its header and its first
+rows each hold the same number of that delimiter (`_delimiter_in_rows`: a header such as
+"date;sales, EUR" splits at its comma into two columns, and read so the series was the digits after
+the decimal comma).
 """
 
 from __future__ import annotations
@@ -22,18 +29,26 @@ from seqlab.data.dates import parse_timestamp
 from seqlab.data.text import utf16_encoding
 from seqlab.errors import SeqlabError
 
+_PEEK = 50  # the data rows open_csv looks at for another delimiter (and value_column at for its columns)
 _FIELD_LIMIT = 1 << 30  # csv's default of 131,072 characters refuses a long text column beside the numbers
 DATE_NAMES = ("date", "time", "timestamp", "datetime")  # the column names "auto" takes for dates (any case)
 
 
+def delimiter_of(path: str | Path) -> str:
+    """The delimiter a series file is read with: a tab for a .tsv file (any case), else a comma."""
+    return "\t" if Path(path).suffix.lower() == ".tsv" else ","
+
+
 @contextmanager
 def open_csv(path: Path, names: tuple = ()):
-    """(reader, header, header_line) of CSV file `path`: its csv.reader past the header row, the
-    header's names (stripped) and the line the header ends on. A first line of numbers is no header
-    unless `names` (the columns asked for) holds one of its cells that is not a position (see the
-    module's docstring): the reader then starts at that line, the names are positions (`numbered`)
-    and header_line is 0. A missing, empty or unreadable file, a blank first line, a file that is
-    not UTF-8 or not CSV (also while the caller reads its rows) is a SeqlabError."""
+    """(reader, header, header_line) of CSV file `path` (a .tsv file: tab-separated, `delimiter_of`):
+    its csv.reader past the header row, the header's names (stripped) and the line the header ends
+    on. A first line of numbers is no header unless `names` (the columns asked for) holds one of its
+    cells that is not a position (see the module's docstring): the reader then starts at that line,
+    the names are positions (`numbered`) and header_line is 0. A missing, empty or unreadable file,
+    a blank first line, a file that is not UTF-8 or not CSV (also while the caller reads its rows),
+    or one whose header and first rows show another delimiter (`_delimiter_in_rows`), is a
+    SeqlabError."""
     name = repr(str(path))
     try:
         if path.is_dir():
@@ -46,18 +61,23 @@ def open_csv(path: Path, names: tuple = ()):
     reader = None
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
+            delimiter = delimiter_of(path)
+            reader = csv.reader(fh, delimiter=delimiter)
             header = next(reader, None)
             if header is None:
                 raise SeqlabError(f"CSV file {name} is empty: it needs a header row naming its columns")
             if not header or all(not h.strip() for h in header):
                 raise SeqlabError(f"CSV file {name}: its first line is blank; the first line must be the header "
                                   "row naming the columns (remove the blank line)")
-            header = [h.strip() for h in header]
+            raw, header = header, [h.strip() for h in header]
             if _no_header(header, names):
-                yield _FirstRowBack(reader, header), numbered(header), 0
+                yield _Replay(reader, [(header, reader.line_num)]), numbered(header), 0
             else:
-                yield reader, header, reader.line_num
+                header_line, rows = reader.line_num, _peek(reader, _PEEK)
+                other = _delimiter_in_rows(raw, [r for r, _ in rows], delimiter) if len(trimmed(header)) > 1 else ""
+                if other:
+                    raise SeqlabError(f"CSV file {name}: {other}")
+                yield _Replay(reader, rows), header, header_line
     except UnicodeDecodeError:
         with open(path, "rb") as fh:
             utf16 = utf16_encoding(fh.read(4096))
@@ -72,24 +92,37 @@ def open_csv(path: Path, names: tuple = ()):
         csv.field_size_limit(old_limit)
 
 
-class _FirstRowBack:
-    """A csv.reader with the row it has read put back: a first line of values (no header row)."""
+def _peek(reader, n: int) -> list[tuple[list[str], int]]:
+    """The rows of `reader` up to its `n`th that is not blank, each with the line it ends on."""
+    rows, filled = [], 0
+    for row in reader:
+        rows.append((row, reader.line_num))
+        filled += any(c.strip() for c in row)
+        if filled == n:
+            break
+    return rows
 
-    def __init__(self, reader, row: list[str]) -> None:
-        self.reader, self.row = reader, row
+
+class _Replay:
+    """A csv.reader with the rows it has read put back, each with the line it ended on (its
+    line_num): the rows open_csv looked at, or a first line of values (no header row)."""
+
+    def __init__(self, reader, rows: list[tuple[list[str], int]]) -> None:
+        self.reader, self.rows, self.line = reader, rows[::-1], None
 
     def __iter__(self):
         return self
 
     def __next__(self) -> list[str]:
-        if self.row is None:
+        if not self.rows:
+            self.line = None
             return next(self.reader)
-        row, self.row = self.row, None
+        row, self.line = self.rows.pop()
         return row
 
     @property
     def line_num(self) -> int:
-        return self.reader.line_num  # (the first row's end, until a later one is read)
+        return self.reader.line_num if self.line is None else self.line
 
 
 def _no_header(first: list[str], names: tuple) -> bool:
@@ -151,7 +184,7 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     hint = headerless(header) if header_line else ""  # (a first line of numbers is values: `numbered`)
     if hint:
         raise SeqlabError(f"CSV file {name} needs a header row: {hint}")
-    delimiter = _other_delimiter(header)
+    delimiter = _other_delimiter(header, delimiter_of(path))
     if delimiter:
         raise SeqlabError(f"CSV file {name}: {delimiter}")
     prose = _not_numbers(header, rows)
@@ -206,11 +239,13 @@ class MissingColumn(SeqlabError):
         self.headerless = headerless
 
 
-def column_index(name: str, header: list[str], column: str, flag: str, *, numbers: bool = False) -> int:
+def column_index(name: str, header: list[str], column: str, flag: str, *, numbers: bool = False,
+                 delimiter: str = ",") -> int:
     """The index of `column` in `header`, else a MissingColumn; a name given twice is a SeqlabError.
-    `numbers`: the file has no header row, its columns named by position (`numbered`)."""
+    `numbers`: the file has no header row, its columns named by position (`numbered`); `delimiter`:
+    the file's (`delimiter_of`)."""
     if column not in header:
-        message = no_column(name, column, header)
+        message = no_column(name, column, header, delimiter)
         hint = numbered_said(header, flag) if numbers else headerless(header, column, flag)
         raise MissingColumn(message + (f": {hint}" if hint else ""), column=column, flag=flag, header=header,
                             delimiter="its columns are:" not in message, headerless=hint)
@@ -221,22 +256,51 @@ def column_index(name: str, header: list[str], column: str, flag: str, *, number
     return header.index(column)
 
 
-def no_column(name: str, column: str, header: list[str]) -> str:
-    delimiter = _other_delimiter(header)
-    if delimiter:
-        return f"CSV file {name} has no column {column!r}: {delimiter}"
+def no_column(name: str, column: str, header: list[str], delimiter: str = ",") -> str:
+    other = _other_delimiter(header, delimiter)
+    if other:
+        return f"CSV file {name} has no column {column!r}: {other}"
     return f"CSV file {name} has no column {column!r}; its columns are: {quoted(header)}"
 
 
-def _other_delimiter(header: list[str]) -> str:
-    """When a one-column header holds another delimiter (the file is probably not comma-separated),
-    what to do about it; else ''."""
+_SAID = {";": "';'", "\t": "a tab", "|": "'|'", ",": "a comma"}
+
+
+def _other_delimiter(header: list[str], delimiter: str = ",") -> str:
+    """When a one-column header holds another delimiter than the file's `delimiter` (the file is
+    probably not separated by it), what to do about it; else ''."""
     if len(header) == 1:
-        for delimiter, said in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
-            if delimiter in header[0]:
-                return (f"its header {header[0]!r} has no comma, and its delimiter is probably {said}; seqlab reads "
-                        "comma-separated files: save it as comma-separated (with '.' as the decimal point)")
+        for other in (";", "\t", "|", ","):
+            if other != delimiter and other in header[0]:
+                return (f"its header {header[0]!r} has no {_SAID[delimiter][2:]}, and "
+                        f"{_save_as(other, delimiter)}")
     return ""
+
+
+def _delimiter_in_rows(header: list[str], rows: list[list[str]], delimiter: str = ",") -> str:
+    """When the header (its cells as read) and every one of `rows` that is not blank (at least one)
+    hold the same number of another delimiter (';', a tab, '|'; never a comma, a decimal comma
+    in a tab-separated file), the file is probably separated by it: what to do about it; else ''.
+    (A header that holds it as well as each row, as often, is no comma-separated file's.)"""
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    for other in (";", "\t", "|"):
+        k = sum(c.count(other) for c in header)
+        if other != delimiter and k and rows and all(sum(c.count(other) for c in r) == k for r in rows):
+            example = delimiter.join(rows[0])
+            return (f"its header and its first {len(rows)} row{'s' if len(rows) > 1 else ''} each hold {k} "
+                    f"{_SAID[other]} (e.g. {example[:60]!r}), so {_save_as(other, delimiter)}")
+    return ""
+
+
+def _save_as(other: str, delimiter: str) -> str:
+    """What a refusal of a file separated by `other`, not by its `delimiter`, says to do."""
+    if delimiter == "\t":
+        rename = ", or name it .csv" if other == "," else ""
+        return (f"its delimiter is probably {_SAID[other]}; seqlab reads a .tsv file as tab-separated: save it as "
+                f"tab-separated (with '.' as the decimal point){rename}")
+    rename = ", or name it .tsv" if other == "\t" else ""
+    return (f"its delimiter is probably {_SAID[other]}; seqlab reads comma-separated files (.tsv: tab-separated): "
+            f"save it as comma-separated (with '.' as the decimal point){rename}")
 
 
 def quoted(names: list[str]) -> str:
@@ -314,11 +378,13 @@ def trimmed(cells: list[str]) -> list[str]:
     return cells[:n]
 
 
-def bad_row(name: str, line_no: int, fields: int, expected: int, first: str = "the header") -> str:
+def bad_row(name: str, line_no: int, fields: int, expected: int, first: str = "the header",
+            delimiter: str = ",") -> str:
+    said = _SAID[delimiter][2:]
     if fields > expected:
         hint = ("an unquoted thousands separator (1,500)? write numbers without it (1500), or quote fields "
-                "holding a comma")
+                "holding a comma" if delimiter == "," else f"a {said} too many, or quote fields holding a {said}")
     else:
-        hint = "a missing field, or a delimiter other than a comma on that line?"
+        hint = f"a missing field, or a delimiter other than a {said} on that line?"
     return (f"CSV file {name}, line {line_no} has {fields} field{'s' if fields != 1 else ''} but {first} "
             f"has {expected}: {hint}")

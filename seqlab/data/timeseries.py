@@ -26,8 +26,8 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.csv_columns import (MISSING_CELLS, bad_row, column_index, date_named, named_as_date, open_csv, quoted,
-                                     trimmed)
+from seqlab.data.csv_columns import (MISSING_CELLS, bad_row, column_index, date_named, delimiter_of, named_as_date,
+                                     open_csv, quoted, trimmed)
 from seqlab.data.date_steps import UnevenDates
 from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.dates import show_cell as _show
@@ -80,9 +80,9 @@ _FILL_FIX = "--fill linear or --fill ffill fills missing values, or clean the se
 
 
 def load_csv_column(path: str | Path, column: str) -> torch.Tensor:
-    """The numbers of one named column of a comma-separated file with a header row, in file order;
-    or of a file without one, whose first line is all numbers: its columns named by position, "1",
-    "2", ..., or "value" for its one column (`csv_columns.numbered`).
+    """The numbers of one named column of a comma-separated file (a .tsv file: tab-separated) with a
+    header row, in file order; or of a file without one, whose first line is all numbers: its columns
+    named by position, "1", "2", ..., or "value" for its one column (`csv_columns.numbered`).
 
     No row may have more fields than the header (a row with more is usually an unquoted
     thousands separator, "1,500"), nor too few to reach the column; trailing empty fields count for
@@ -158,7 +158,8 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
                           "two columns")
     with open_csv(path, (column, date_column)) as (reader, header, header_line):
         numbers = not header_line  # no header row: the first line is values, the columns named by position
-        col = column_index(name, header, column, "--column", numbers=numbers)
+        delimiter = delimiter_of(path)  # (a .tsv file's: a tab)
+        col = column_index(name, header, column, "--column", numbers=numbers, delimiter=delimiter)
         dcol = None
         if auto:
             named = date_named(header, col)
@@ -167,7 +168,7 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
                     "none is used; name one with --date-column")
             dcol = named[0] if len(named) == 1 else None
         elif date_column is not None:
-            dcol = column_index(name, header, date_column, "--date-column", numbers=numbers)
+            dcol = column_index(name, header, date_column, "--date-column", numbers=numbers, delimiter=delimiter)
         width = len(trimmed(header))  # (a trailing comma on every line, or on the header or the rows only)
         reach = max(col, -1 if dcol is None else dcol)
         values: list[float] = []  # NaN: a missing value (refused unless filled)
@@ -190,7 +191,8 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
             blank = []
             fields = len(trimmed(row))
             if fields > width or len(row) <= reach:  # a field too many, or too few to reach the column
-                raise SeqlabError(bad_row(name, line_no, fields, width, "the first line" if numbers else "the header"))
+                raise SeqlabError(bad_row(name, line_no, fields, width, "the first line" if numbers else "the header",
+                                          delimiter))
             cell = row[col].strip()
             value = _number(cell, f"CSV file {name}, line {line_no}, column {column!r}", fill)
             values.append(value)

@@ -22,7 +22,7 @@ from seqlab.errors import SeqlabError
 
 @dataclass
 class SeriesData:
-    data: PathText | None = None  # a CSV file; none: the book's noisy sine
+    data: PathText | None = None  # a CSV file (comma-separated; a .tsv file tab-separated); none: the book's noisy sine
     column: str | None = None  # the CSV column to forecast; none: the file's only column besides its dates (several are refused, listing them). A file whose first line is all numbers has no header row: its columns are 1, 2, ... by position, its one column 'value'
     date_column: str | None = "auto"  # CSV column of ISO dates (increasing, evenly spaced); auto: one named date/time/timestamp/datetime, or an unnamed first column (pandas' index); none: no dates
     fill: Literal["none", "linear", "ffill"] = "none"  # a CSV's missing dates and empty/NaN cells: none refuses them; linear interpolates them between their neighbours; ffill carries the last value forward (empty rows before the first value are dropped; after the last, refused)
