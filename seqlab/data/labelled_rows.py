@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,24 +105,47 @@ def _csv_error(exc: csv.Error, where: str, start: int, line: int, suffix: str) -
 
 def _columns(header: list[str], label_column: str, text_column: str, where: str, delimiter: str,
              missing_fix: str | None = None) -> tuple[int, int]:
-    found = []
-    for option, name in (("--label-column", label_column), ("--text-column", text_column)):
+    """The indices of the label and the text column in `header`; else a SeqlabError naming every
+    column that is missing at once, and the exact flags where one matches in another case only
+    (`Text,Label`: --text-column Text --label-column Label; never taken without them)."""
+    wanted = (("--text-column", text_column), ("--label-column", label_column))
+    for _, name in wanted:
         if header.count(name) > 1:
             raise SeqlabError(f"{where} has {header.count(name)} columns named {name!r}: rename one")
-        if name not in header:
-            other = "tab" if delimiter == "," else "comma"
-            hint = ""
-            if len(header) == 1 and ";" in header[0]:
-                hint = ("; its header is one field: is the file semicolon-separated? save it with commas (.csv) or "
-                        "tabs (.tsv)")
-            elif len(header) == 1 and ("\t" in header[0] or "," in header[0]):
-                hint = f"; its header is one field: is the file {other}-separated? (.csv: commas; .tsv/.txt: tabs)"
-            elif len(header) == 1 and " " in header[0].strip():
-                hint = "; its header is one field: is the file separated by spaces? (.csv: commas; .tsv/.txt: tabs)"
-            raise SeqlabError(f"{where} has no column {name!r} (its columns: {', '.join(map(repr, header))}): "
-                              f"{missing_fix or f'name the column with {option}'}{hint}")
-        found.append(header.index(name))
-    return found[0], found[1]
+    missing = [(option, name) for option, name in wanted if name not in header]
+    if missing:
+        raise SeqlabError(f"{where} has no column {' and no column '.join(repr(n) for _, n in missing)} (its columns: "
+                          f"{', '.join(map(repr, header))}): {missing_fix or _name_them(missing, header)}"
+                          f"{_one_field(header, delimiter)}")
+    return header.index(label_column), header.index(text_column)
+
+
+def _name_them(missing: list[tuple[str, str]], header: list[str]) -> str:
+    """What to give for the `missing` (flag, name) columns: the flag with the one column of `header`
+    that matches the name in another case, else the flag to name it with."""
+    flags, others = [], []
+    for option, name in missing:
+        cased = [h for h in header if h.casefold() == name.casefold()]
+        if len(cased) == 1:
+            flags.append(f"{option} {shlex.quote(cased[0])}")
+        else:
+            others.append(option)
+    name = f"name the column{'s' if len(others) > 1 else ''} with {' and '.join(others)}" if others else ""
+    if not flags:
+        return name
+    return f"give {' '.join(flags)} (the file's names differ in case only)" + (f", and {name}" if name else "")
+
+
+def _one_field(header: list[str], delimiter: str) -> str:
+    """A hint when the header is one field holding another delimiter or spaces, else ''."""
+    other = "tab" if delimiter == "," else "comma"
+    if len(header) == 1 and ";" in header[0]:
+        return "; its header is one field: is the file semicolon-separated? save it with commas (.csv) or tabs (.tsv)"
+    if len(header) == 1 and ("\t" in header[0] or "," in header[0]):
+        return f"; its header is one field: is the file {other}-separated? (.csv: commas; .tsv/.txt: tabs)"
+    if len(header) == 1 and " " in header[0].strip():
+        return "; its header is one field: is the file separated by spaces? (.csv: commas; .tsv/.txt: tabs)"
+    return ""
 
 
 def _take(row, header, columns, line, where, delimiter, quoted, labels, texts, lines) -> None:

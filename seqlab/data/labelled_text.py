@@ -62,10 +62,41 @@ def split_files(path: str | Path) -> dict[str, Path] | None:
             files[split] = found[0]
     missing = [s for s in ("train", "valid") if s not in files]
     if missing:
-        raise SeqlabError(f"{str(path)!r} is a folder without {' and '.join(missing)} files: --data takes a "
-                          "labelled text file (.csv/.tsv/.txt) or a folder of train, valid and optionally test "
-                          "files of that format")
+        head = f"{str(path)!r} is a folder without {' and '.join(missing)} files"
+        takes = ("--data takes a labelled text file (.csv/.tsv/.txt) or a folder of train, valid and optionally "
+                 "test files of that format")
+        found, fix = _one_text_per_file(path) if not files else ("", "")
+        if fix:
+            raise SeqlabError(f"{head}: {found}, one text per .txt file labelled by its folder's name (aclImdb's "
+                              f"layout), which seqlab does not read; {takes}: {fix}")
+        raise SeqlabError(f"{head}{f' ({found})' if found else ''}: {takes}")
     return files
+
+
+def _one_text_per_file(path: Path) -> tuple[str, str]:
+    """(what --data folder `path` holds, a one-line way to a CSV of it) where it is laid out one text
+    per file (aclImdb's train/pos/*.txt: a folder per label, or train/ and test/ folders of them);
+    (its train/, valid/ or test/ folders, '') where it has such folders of no texts; else ('', '').
+    (A train/ folder is not the train file the refusal asks for: the refusal says what it is.)"""
+    splits = [path / s for s in SPLITS if (path / s).is_dir()]
+    found = "; ".join(f"{s.name}/ is a folder{_subfolders(s)}" for s in splits)
+    texts = next((s for s in [*splits, path] if any(s.glob("*/*.txt"))), None)
+    if texts is None:
+        return found, ""
+    found = found or f"it holds subfolders{_subfolders(path)[len(' of subfolders'):]}"
+    name = texts.resolve().name or "texts"
+    code = ("import csv, pathlib, sys; w = csv.writer(sys.stdout); w.writerow(['label', 'text']); "
+            "w.writerows([f.parent.name, f.read_text(encoding='utf-8').strip()] for f in "
+            f"sorted(pathlib.Path({texts.as_posix()!r}).glob('*/*.txt')))")
+    return found, (f"make one CSV of label,text rows of it (a validation split is held out of one file): "
+                   f"python -c \"{code}\" > {name}.csv, then --data {name}.csv")
+
+
+def _subfolders(folder: Path, show: int = 5) -> str:
+    """' of subfolders neg/, pos/' (the first `show`, sorted, and how many more), or ''."""
+    names = sorted(p.name + "/" for p in folder.iterdir() if p.is_dir())
+    more = f" and {len(names) - show} more" if len(names) > show else ""
+    return f" of subfolders {', '.join(names[:show])}{more}" if names else ""
 
 
 def heldout_rows(labels: list[str], fraction: float = VALID_FRACTION) -> tuple[np.ndarray, np.ndarray]:

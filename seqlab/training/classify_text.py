@@ -194,7 +194,8 @@ def data_notes(data: LabelledText, d: ClassifyData, majority: tuple[int, float])
     top, share = majority
     notes = [f"{data.name}: {', '.join(f'{len(t):,} {s}' for s, t in splits)} texts; {data.heldout}",
              f"{len(data.classes)} labels (training texts: {labels}{', ...' if len(data.classes) > 8 else ''}); "
-             f"always predicting {data.classes[top]!r} scores {share:.3f} on the validation texts",
+             f"always predicting {data.classes[top]!r}, the commonest validation label, scores {share:.3f} on the "
+             "validation texts",
              f"vocabulary: {len(data.vocab):,} {d.level}s of the training texts (min_freq {d.min_freq}"
              f"{'' if d.max_vocab is None else f', max_vocab {d.max_vocab}'}); {unk:.1%} of the validation tokens "
              "are <unk>"]
