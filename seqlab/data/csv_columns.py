@@ -179,7 +179,7 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     path = Path(path).expanduser()
     name = repr(str(path))
     with open_csv(path, (date_column,)) as (reader, header, header_line):
-        rows = _first_rows(reader, 50)
+        rows = _first_rows(reader, _PEEK)
     row = rows[0] if rows else []
     hint = headerless(header) if header_line else ""  # (a first line of numbers is values: `numbered`)
     if hint:
