@@ -28,7 +28,7 @@ from seqlab.models.cells_book import (get_gru_params, get_lstm_params, get_param
                                       init_lstm_state, init_rnn_state, lstm, rnn)
 from seqlab.models.lm import RNNModel, RNNModelScratch
 from seqlab.errors import SeqlabError
-from seqlab.training.common import check_count, grad_clipping, sgd
+from seqlab.training.common import check_count, grad_clipping, map_state, sgd
 from seqlab.training.lm_eval import evaluate_lm
 
 __all__ = ["RNNModelScratch", "RNNModel", "get_params", "get_gru_params", "get_lstm_params", "init_rnn_state",
@@ -47,9 +47,9 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
             # random sampling: the batches are unrelated, start from zeros
             state = net.begin_state(batch_size=X.shape[0], device=device)
         else:
-            # sequential: keep the state, cut the graph behind it (in place, as the book does)
-            for s in (state if isinstance(state, tuple) else (state,)):
-                s.detach_()
+            # sequential: keep the state, cut the graph behind it (in place, as the book does);
+            # through any nesting: seqlab's AWD/tied LMs carry a list of per-layer (h, c) pairs
+            map_state(state, torch.Tensor.detach_)
         y = Y.T.reshape(-1)  # time-major, like the logits
         X, y = X.to(device), y.to(device)
         y_hat, state = net(X, state)

@@ -324,3 +324,47 @@ def test_the_generator_check_leaves_torchs_random_stream_alone():
     torch.manual_seed(0)
     check_reiterable(DataLoader(list(range(10)), batch_size=2, shuffle=True), "data_iter", 5, "a DataLoader")
     assert torch.equal(torch.rand(3), want)
+
+
+@pytest.mark.parametrize("impl", ["scratch", "fused"])
+def test_train_ch8_sequential_carries_a_list_state_as_a_plain_loop_does(impl):
+    # seqlab's AWD/tied LMs carry a list of per-layer (h, c) pairs; train_epoch_ch8 detached
+    # tuples and tensors only and failed on the second batch. Twin: the book's loop written out,
+    # the state cut by hand, on a copy of the same model with the same dropout draws.
+    import copy
+
+    from seqlab.models import ModelConfig, build_lm
+    corpus, vocab = d2l.load_corpus_time_machine(400)
+    batches = list(d2l.seq_data_iter_sequential(corpus, 4, 8))
+    torch.manual_seed(0)
+    net = build_lm(ModelConfig(cell="lstm", hidden=12, embed=8, layers=2, impl=impl, dropout_output=0.2), len(vocab))
+    twin = copy.deepcopy(net)
+    assert isinstance(net.begin_state(4), list)
+    lr, epochs = 1.0, 2
+    torch.manual_seed(1)
+    ppl, _ = d2l.train_ch8(net, batches, vocab, lr, epochs, "cpu", verbose=False)
+
+    torch.manual_seed(1)
+    opt = torch.optim.SGD(twin.parameters(), lr)
+    for _ in range(epochs):
+        state, total, count = None, 0.0, 0
+        for X, Y in batches:
+            if state is None:
+                state = twin.begin_state(X.shape[0])
+            else:
+                state = [tuple(t.detach() for t in s) for s in state]
+            y = Y.T.reshape(-1)
+            logits, state = twin(X, state)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            grads = [p.grad for p in twin.parameters() if p.grad is not None]
+            norm = torch.sqrt(sum((g ** 2).sum() for g in grads))
+            if norm > 1:  # the book's grad_clipping with theta = 1
+                for g in grads:
+                    g *= 1 / norm
+            opt.step()
+            total, count = total + float(loss.detach()) * y.numel(), count + y.numel()
+    assert ppl == pytest.approx(np.exp(total / count), rel=1e-5)
+    for a, b in zip(net.parameters(), twin.parameters()):
+        torch.testing.assert_close(a, b)
