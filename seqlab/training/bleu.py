@@ -15,6 +15,11 @@ corpus, on a 0-100 scale; it agrees with `sacrebleu.corpus_bleu(..., tokenize='n
 on the same tokens (including its default 'exp' smoothing of zero counts, and its 0 for a
 corpus without a single matching unigram), with one reference per sentence (`corpus_bleu`)
 or several (`corpus_bleu_multi`: a source that has several translations, as fra-eng's often do).
+
+A sentence is read whole: every token of a list, every column of a 2-D tensor's row. A batch of
+ids carries padding (and tokens after its <eos>), which would count as matching n-grams; `pad=ID`
+drops every pad token and `eos=ID` cuts each sentence at its first eos (fairseq's scorer strips
+both), in hypotheses and references alike, before any counting.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from __future__ import annotations
 import collections
 import math
 import numbers
+import sys
+import warnings
 from typing import Sequence
 
 from seqlab.errors import SeqlabError, check_positive_int
@@ -66,15 +73,63 @@ def _check_order(name: str, k) -> None:
     check_positive_int(name, k, " (the largest n-gram order)")
 
 
-def _sentences(name: str, seqs) -> list:
-    """A corpus: a list of sentences (a 2-D tensor or array: one sentence per row)."""
+def _sentences(name: str, seqs, cut: bool = False) -> list:
+    """A corpus: a list of sentences (a 2-D tensor or array: one sentence per row). `cut`: the
+    caller strips padding (pad= or eos= given), so a padded-looking batch needs no warning."""
     if isinstance(seqs, str):  # iterating it would give one-character sentences
         raise SeqlabError(f"{name} must be a list of sentences, not one string (for one sentence: [sentence])")
     if hasattr(seqs, "tolist"):
         seqs = seqs.tolist()
+        if not cut:
+            _warn_if_padded(name, seqs)
     if not isinstance(seqs, (list, tuple)):
         raise SeqlabError(f"{name} must be a list of sentences, not {type(seqs).__name__}")
     return list(seqs)
+
+
+def _warn_if_padded(name: str, rows) -> None:
+    """Warn when a row of an id tensor or array ends in a run of one id: the mark of a padded batch,
+    whose padding would count as matches (two hypotheses sharing no word with their references
+    scored 59.9 for it). A real sentence may end in a repeat too, hence a warning, not an error."""
+    for row in rows:
+        if (isinstance(row, list) and len(row) >= 2 and isinstance(row[-1], numbers.Integral)
+                and row[-1] == row[-2]):
+            warnings.warn(f"seqlab: a row of {name} ends in a repeated id ({row[-1]}), as padding does: every "
+                          f"column counts as a token, padding included; if it is padding, pass pad={row[-1]} "
+                          "(or eos=ID to cut each row at its end of sentence)", UserWarning, stacklevel=_outside())
+            return
+
+
+def _outside() -> int:
+    """The stacklevel (for our caller's warnings.warn) of the first frame outside this module: the
+    warning names the user's line, whichever of corpus_bleu/corpus_stats/... it came through."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _cutter(pad, eos):
+    """Each sentence's tokens cut at the first `eos` and without any `pad` (None: not given)."""
+    if pad is None and eos is None:
+        return lambda tokens: tokens
+    pad, eos = _token_arg("pad", pad), _token_arg("eos", eos)
+
+    def cut(tokens: list) -> list:
+        if eos is not None and eos in tokens:
+            tokens = tokens[:tokens.index(eos)]
+        return [t for t in tokens if t != pad] if pad is not None else tokens
+    return cut
+
+
+def _token_arg(name: str, value):
+    """`pad`/`eos` as the tokens compare: an id (an int, or a one-element tensor's), a str, or None."""
+    if value is not None and hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, numbers.Integral))):
+        raise SeqlabError(f"{name} must be a token id (an int) or a token (a str), not {type(value).__name__} "
+                          f"({value!r})")
+    return value
 
 
 def bleu(pred_seq: str | Tokens, label_seq: str | Tokens, k: int) -> float:
@@ -104,26 +159,27 @@ def _ngrams(tokens: list[str], n: int) -> collections.Counter:
     return collections.Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
 
 
-def corpus_stats(hypotheses: Sequence[str | Tokens], references: Sequence[str | Tokens], max_n: int = 4
-                 ) -> dict:
+def corpus_stats(hypotheses: Sequence[str | Tokens], references: Sequence[str | Tokens], max_n: int = 4, *,
+                 pad=None, eos=None) -> dict:
     """Summed clipped matches and totals per order, hypothesis and reference lengths."""
-    references = _sentences("references", references)
-    return _stats(hypotheses, [[r] for r in references], max_n)
+    references = _sentences("references", references, pad is not None or eos is not None)
+    return _stats(hypotheses, [[r] for r in references], max_n, pad, eos)
 
 
-def _stats(hypotheses, reference_sets: list, max_n: int) -> dict:
+def _stats(hypotheses, reference_sets: list, max_n: int, pad=None, eos=None) -> dict:
     """`corpus_stats` against one set of references per hypothesis: an n-gram's count is clipped to
     its most in any one reference, and a hypothesis's reference length is that of the reference
     closest to its own length (the shorter on a tie): Papineni et al.'s rules, and sacrebleu's."""
     _check_order("max_n", max_n)
-    hypotheses = _sentences("hypotheses", hypotheses)
+    hypotheses = _sentences("hypotheses", hypotheses, pad is not None or eos is not None)
+    cut = _cutter(pad, eos)
     if len(hypotheses) != len(reference_sets):
         raise SeqlabError(f"{len(hypotheses)} hypotheses but {len(reference_sets)} references: give one "
                           f"reference (or one set of references) each; {_SACREBLEU_LAYOUT}")
     correct, total = [0] * max_n, [0] * max_n
     sys_len = ref_len = 0
     for hyp, refs in zip(hypotheses, reference_sets):
-        h, rs = _tokens(hyp, book=False), [_tokens(r, book=False) for r in refs]
+        h, rs = cut(_tokens(hyp, book=False)), [cut(_tokens(r, book=False)) for r in refs]
         if not rs:
             raise SeqlabError(f"a hypothesis without a reference ({' '.join(map(str, h))!r}): give each at least one")
         sys_len += len(h)
@@ -138,19 +194,24 @@ def _stats(hypotheses, reference_sets: list, max_n: int) -> dict:
 
 
 def corpus_bleu(hypotheses: Sequence[str | Tokens], references: Sequence[str | Tokens], max_n: int = 4,
-                smooth: str = "exp") -> float:
+                smooth: str = "exp", *, pad=None, eos=None) -> float:
     """Corpus BLEU (0-100) of tokenised hypotheses against one reference each.
 
     smooth="exp" (sacrebleu's default): an order with no match counts as
     1 / (2^m * total) for its m-th such order, unless no order has a match at all (then 0, as
     sacrebleu); smooth="none": any order without a match gives 0. A string sentence is split on
     whitespace, as sacrebleu's tokenize="none" does.
+
+    Each sentence is read whole, so give a padded batch of ids (a 2-D tensor or array, one
+    sentence per row) with `pad=` its padding id, and `eos=` its end-of-sentence id to cut each
+    row there (the eos and all after it dropped); both apply to the references too, and to token
+    lists (pad="<pad>"). Rows of ids that end in a repeated id, with neither given, get a warning.
     """
-    return _bleu(corpus_stats(hypotheses, references, max_n), max_n, smooth)
+    return _bleu(corpus_stats(hypotheses, references, max_n, pad=pad, eos=eos), max_n, smooth)
 
 
 def corpus_bleu_multi(hypotheses: Sequence[str | Tokens], reference_sets: Sequence[Sequence[str | Tokens]],
-                      max_n: int = 4, smooth: str = "exp") -> float:
+                      max_n: int = 4, smooth: str = "exp", *, pad=None, eos=None) -> float:
     """Corpus BLEU (0-100) of tokenised hypotheses against a set of references each (any number,
     at least one): each n-gram clipped to its most in one reference, the reference length the
     closest to the hypothesis's (the shorter on a tie). Equals sacrebleu's corpus BLEU with
@@ -160,16 +221,18 @@ def corpus_bleu_multi(hypotheses: Sequence[str | Tokens], reference_sets: Sequen
     The layout is one set per hypothesis, `[[ref_a1, ref_a2], [ref_b1]]`, not sacrebleu's streams
     (one list per reference number), each reference a string or a list of tokens. A set that is a
     string, or a list of integer ids where a set belongs, is refused; a list of word tokens where a
-    set belongs cannot be told from a set of one-word references: wrap one, `[tokens]`."""
-    sets = _sentences("reference_sets", reference_sets)
-    sets = [_sentences("a set of references", refs) for refs in sets]
+    set belongs cannot be told from a set of one-word references: wrap one, `[tokens]`. `pad`, `eos`:
+    as `corpus_bleu`'s."""
+    given = pad is not None or eos is not None
+    sets = _sentences("reference_sets", reference_sets, True)  # (its rows are sets, not sentences)
+    sets = [_sentences("a set of references", refs, given) for refs in sets]
     for refs in sets:
         for ref in refs:
             if not isinstance(ref, (str, list, tuple)) and not hasattr(ref, "tolist"):
                 raise SeqlabError(f"a reference must be a string or a list of tokens, not {type(ref).__name__} "
                                   f"({ref!r}): give reference_sets as one list of references per hypothesis, "
                                   "[[ref_a1, ref_a2], [ref_b1]]")
-    return _bleu(_stats(hypotheses, sets, max_n), max_n, smooth)
+    return _bleu(_stats(hypotheses, sets, max_n, pad, eos), max_n, smooth)
 
 
 def _bleu(s: dict, max_n: int, smooth: str) -> float:

@@ -161,3 +161,68 @@ def test_a_token_may_hold_a_thin_space_as_fra_engs_french_does():
     # vocabulary holds it, and its BLEU against such references must not be refused
     tokens = ["excuse", "moi\u2009", "?"]
     assert corpus_bleu([tokens], [tokens], max_n=3) == pytest.approx(100.0)
+
+
+def _padded_batch(rows, width, pad, eos, rng):
+    """Rows of ids as a decoder's batch holds them: each sentence, <eos>, then padding (or stray ids
+    after the eos, as a batch decoded to a fixed length has) out to `width`."""
+    out = []
+    for r in rows:
+        tail = [rng.choice([pad, 4, 5]) for _ in range(width - len(r) - 1)] if rng.random() < 0.3 else \
+            [pad] * (width - len(r) - 1)
+        out.append(r + [eos] + tail)
+    return out
+
+
+def test_padded_id_batches_with_pad_and_eos_score_as_sacrebleu_on_the_sentences():
+    # every column of a row was a token: two hypotheses sharing no word with their references
+    # scored 59.9 on their padding, where sacrebleu on the sentences gives 0
+    sacrebleu = pytest.importorskip("sacrebleu")
+    torch = pytest.importorskip("torch")
+    np = pytest.importorskip("numpy")
+    PAD, EOS = 1, 2
+    hyp = torch.tensor([[5, 6, 7, EOS, PAD, PAD, PAD, PAD], [8, 9, EOS, PAD, PAD, PAD, PAD, PAD]])
+    ref = torch.tensor([[10, 11, 12, EOS, PAD, PAD, PAD, PAD], [13, 14, EOS, PAD, PAD, PAD, PAD, PAD]])
+    assert corpus_bleu(hyp, ref, pad=PAD, eos=EOS) == 0.0
+    assert sacrebleu.corpus_bleu(["5 6 7", "8 9"], [["10 11 12", "13 14"]], tokenize="none").score == 0.0
+    rng = random.Random(1)
+    for trial in range(40):
+        refs, hyps = [], []
+        for _ in range(rng.randint(1, 8)):
+            ref = [rng.randint(3, 12) for _ in range(rng.randint(1, 10))]
+            hyp = [t for t in ref if rng.random() < 0.8] + [rng.randint(3, 12) for _ in range(rng.randint(0, 3))]
+            refs.append(ref)
+            hyps.append(hyp)
+        theirs = sacrebleu.corpus_bleu([" ".join(map(str, h)) for h in hyps],
+                                       [[" ".join(map(str, r)) for r in refs]], tokenize="none").score
+        H = _padded_batch(hyps, 16, PAD, EOS, rng)
+        R = _padded_batch(refs, 14, PAD, EOS, rng)
+        assert corpus_bleu(torch.tensor(H), np.array(R), pad=PAD, eos=EOS) == pytest.approx(theirs, abs=1e-9)
+        assert corpus_bleu_multi(torch.tensor(H), [[r] for r in R], pad=PAD, eos=EOS) == pytest.approx(theirs, abs=1e-9)
+        # eos alone cuts every row at its end, padding and strays after it included
+        assert corpus_bleu(H, R, eos=EOS) == pytest.approx(theirs, abs=1e-9)
+    # pad alone: rows padded straight after the sentence; token lists too
+    words = [["le", "chat", "<pad>", "<pad>"], ["un", "chien", "est", "<pad>"]]
+    assert corpus_bleu(words, words, pad="<pad>") == pytest.approx(
+        sacrebleu.corpus_bleu(["le chat", "un chien est"], [["le chat", "un chien est"]], tokenize="none").score)
+
+
+def test_a_padded_looking_id_batch_without_pad_or_eos_warns_with_the_id():
+    torch = pytest.importorskip("torch")
+    hyp = torch.tensor([[5, 6, 1, 1], [5, 6, 7, 8]])
+    with pytest.warns(UserWarning, match=r"hypotheses ends in a repeated id \(1\).*pass pad=1"):
+        corpus_bleu(hyp, [[5, 6], [5, 6, 7, 8]])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        corpus_bleu(hyp, [[5, 6], [5, 6, 7, 8]], pad=1)  # told: no warning
+        corpus_bleu(torch.tensor([[5, 6, 7], [5, 6, 8]]), torch.tensor([[5, 6, 7], [5, 6, 8]]))  # no repeat at the end
+        corpus_bleu([[5, 6, 1, 1]], [[5, 6, 1, 1]])  # a list is a sentence the caller wrote: as given
+
+
+def test_pad_and_eos_of_the_wrong_kind_are_refused():
+    torch = pytest.importorskip("torch")
+    assert corpus_bleu([[5, 6, 1]], [[5, 6, 1]], pad=torch.tensor(1)) == corpus_bleu([[5, 6]], [[5, 6]])
+    for bad in ([1], 1.5, True):
+        with pytest.raises(SeqlabError, match="pad must be a token id"):
+            corpus_bleu([[5, 6, 1]], [[5, 6, 1]], pad=bad)
