@@ -47,7 +47,7 @@ from seqlab.training import distributed as D
 from seqlab.training import lm_regularized as reg
 from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
                                      check_same_data, count_note, data_config_for, data_warnings, folder_note,
-                                     load_corpus, split_sizes, unk_rates, unk_warning)
+                                     load_corpus, split_sizes, unk_rates, unk_warning, vocab_from_checkpoint)
 from seqlab.training.lm_eval import evaluate_lm  # (also importable from here, as the README does)
 from seqlab.training.guard import (StepGuard, StopSignals, all_skipped, check_finite, interrupted,
                                    resumed_note)
@@ -379,13 +379,13 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
 def model_from_checkpoint(ckpt: Checkpoint | str | Path, device: torch.device | str = "cpu"
                           ) -> tuple[nn.Module, LMConfig]:
     """Rebuild an LM and its config from a checkpoint (plain data only, no code): a loaded one, a
-    run folder (its best.safetensors) or a checkpoint file; on `device` ("cpu", "cuda", ...)."""
-    from seqlab.data.vocab import Vocab
+    run folder (its best.safetensors) or a checkpoint file; on `device` ("cpu", "cuda", ...).
+    Its vocabulary: `vocab_from_checkpoint(ckpt)`."""
     from seqlab.runtime import resolve_device
 
     ckpt, device = as_checkpoint(ckpt), resolve_device(device)
     cfg = task_config(ckpt, LMConfig, "lm")  # checks the task, the metadata and the config's types
-    vocab = Vocab.from_dict(ckpt.meta["vocab"])
+    vocab = vocab_from_checkpoint(ckpt)
     net = build_lm(cfg.model, len(vocab), trained=True)
     load_weights(net, ckpt)
     ntasgd = ckpt.meta.get("ntasgd")

@@ -97,6 +97,21 @@ def _saved_config(ckpt: Checkpoint) -> LMConfig:
     return task_config(ckpt, LMConfig, "lm")
 
 
+def vocab_from_checkpoint(ckpt: Checkpoint | str | Path):
+    """The run's vocabulary (a `Vocab`) from an LM checkpoint: a loaded one (read again from no
+    file), a run folder (its best.safetensors) or a checkpoint file. With `model_from_checkpoint`'s
+    model it encodes prefixes and decodes ids, as `seqlab generate` does."""
+    from seqlab.data.vocab import Vocab
+    from seqlab.training.checkpoint import as_checkpoint, bad_checkpoint
+
+    ckpt = as_checkpoint(ckpt)
+    _saved_config(ckpt)  # checks the task and the metadata ("vocab" an object) first
+    try:
+        return Vocab.from_dict(ckpt.meta["vocab"])
+    except SeqlabError as exc:
+        raise bad_checkpoint(ckpt, f"its vocabulary: {exc}") from None
+
+
 def _build_options(d, corpus: LMCorpus) -> list[tuple[str, object, object]]:
     """(config key, the config's value, the corpus's) for each option load_lm_corpus built it with
     (none for a corpus built otherwise)."""

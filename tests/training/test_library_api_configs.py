@@ -20,7 +20,7 @@ from seqlab.runtime import same_device
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.classify import ClassifyConfig, model_from_checkpoint as classifier_from_checkpoint
 from seqlab.training.forecast import ForecastConfig, from_checkpoint as forecaster_from_checkpoint
-from seqlab.training.lm import LMConfig, TrainConfig, fit_lm, model_from_checkpoint
+from seqlab.training.lm import LMConfig, TrainConfig, fit_lm, model_from_checkpoint, vocab_from_checkpoint
 from seqlab.training.translate import fit as fit_translator, load_translator
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -159,3 +159,24 @@ def test_a_corpus_of_an_unknown_level_is_refused_before_writing(tmp_path):
     with pytest.raises(SeqlabError, match="config key 'level': 'words' is not one of char, word"):
         fit_lm(_config(str(tmp_path / "run")), odd, "cpu", **QUIET)
     assert not (tmp_path / "run").exists()
+
+
+def test_vocab_from_checkpoint_gives_the_runs_vocabulary_as_generate_reads_it(tmp_path, capsys):
+    # model_from_checkpoint built the Vocab and dropped it: a script could not encode or decode
+    corpus = _word_corpus()
+    fit_lm(_config(str(tmp_path / "lm")), corpus, "cpu", **QUIET)
+    net, _ = model_from_checkpoint(tmp_path / "lm")
+    vocab = vocab_from_checkpoint(tmp_path / "lm")
+    assert vocab.idx_to_token == corpus.vocab.idx_to_token  # the one it trained with
+    assert vocab_from_checkpoint(load_checkpoint(tmp_path / "lm")).idx_to_token == vocab.idx_to_token
+    ours = generate(net, vocab, ["i", "like"], 4, level="word")
+    capsys.readouterr()
+    assert main(["generate", "--checkpoint", str(tmp_path / "lm"), "--prefix", "i like", "--num-tokens", "4"]) == 0
+    assert " ".join(ours) == capsys.readouterr().out.strip()  # greedy: what the CLI prints
+    ckpt = load_checkpoint(tmp_path / "lm")
+    ckpt.meta["task"] = "forecast"
+    with pytest.raises(SeqlabError, match="holds a forecasting model, not a language model"):
+        vocab_from_checkpoint(ckpt)
+    ckpt.meta["task"], ckpt.meta["vocab"] = "lm", {"idx_to_token": ["a", "b"]}
+    with pytest.raises(SeqlabError, match="corrupted or not a seqlab checkpoint: its vocabulary: .*index 0 must be"):
+        vocab_from_checkpoint(ckpt)
