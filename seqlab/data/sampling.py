@@ -198,9 +198,15 @@ class LMBatches:
     """An epoch-iterable of (X, Y) batches of shape (batch_size, num_steps) over a corpus.
 
     `sampling` is "sequential" (state may be carried) or "random". The corpus is moved
-    to `device` once, so every batch is a view already on the device. `rng` (a `random.Random`)
+    to `device` once, so every batch is already on the device. `rng` (a `random.Random`)
     draws each epoch's offset and random order; by default Python's own generator, so that
     `random.seed(n)` fixes the batches as it does the book's iterators.
+
+    Sequential batches are views, not copies (random ones are gathered copies): X and Y share
+    memory one token apart, and both share it with the corpus, which is the caller's own tensor
+    unless it had to be made int64 or moved. An in-place edit of X (masking inputs with <unk>,
+    token dropout) therefore also edits Y and the corpus of every later epoch: clone before
+    editing in place (`X = X.clone()`).
     """
 
     def __init__(self, corpus: torch.Tensor, batch_size: int, num_steps: int,

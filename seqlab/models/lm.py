@@ -32,7 +32,10 @@ instead of the logits, computed with the output layer as one autograd step on th
 False` or ModelConfig.fast = False turns it off). `targets` may also come third positionally,
 `forward(X, state, Y)`: the legacy ONNX exporter passes every defaulted parameter that way.
 torch.fx traces every parameter as an input, so it traces the loss branch: for the logits,
-`torch.fx.symbolic_trace(net, concrete_args={"targets": None})`.
+`torch.fx.symbolic_trace(net, concrete_args={"targets": None})`. That is for fused layers
+(`impl="fused"`) only: a scratch layer's time loop is Python control flow, which
+symbolic_trace refuses (TraceError); `torch.export.export(net, (X, state))` captures a scratch
+LM (its `.module()` is an fx GraphModule too).
 
 AR/TAR: with `keep_outputs = True` a model keeps its last forward pass's last-layer
 outputs, `outputs = (raw (T, B, H), dropped (T, B, H))`, for the training loop's
