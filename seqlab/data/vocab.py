@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import numbers
 import operator
 from pathlib import Path
-from typing import Any, Hashable, Iterable, Sequence
+from typing import Any, Hashable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -22,11 +23,35 @@ EOS = "<eos>"  # the end-of-line token of raw words and of translation sentences
 SAVED_LEFT_OUT = 100_000
 
 
-def count_corpus(tokens: Sequence) -> collections.Counter:
-    """Count tokens of a 1-D list, or of a 2-D list of lines (flattened)."""
+def count_corpus(tokens: Iterable) -> collections.Counter:
+    """Count tokens of a 1-D list, or of a 2-D list of lines (flattened); any iterable of either (a
+    generator of lines, as torchtext's build_vocab_from_iterator takes) is read into a list first."""
+    if not (hasattr(tokens, "__len__") and hasattr(tokens, "__getitem__")):
+        tokens = list(tokens)
     if len(tokens) == 0 or isinstance(tokens[0], list):
         tokens = [token for line in tokens for token in line]
     return collections.Counter(tokens)
+
+
+_END = object()  # (encode's marker of an empty input: None may be a token)
+
+
+def _tensor_key(call: str, tensor: torch.Tensor) -> SeqlabError:
+    """The error for a tensor where tokens belong: it hashes by identity, so it would be <unk>, silently."""
+    return SeqlabError(f"{call} takes tokens, not a tensor (a {tensor.dim()}-D {tensor.dtype} one): a tensor is "
+                       "never a token (it would look up as <unk>). For the tokens of ids use vocab.to_tokens(ids); "
+                       "to look a tensor's values up as tokens, pass ids.tolist()")
+
+
+def _lines(first: list, rest: Iterator) -> Iterator[Hashable]:
+    """The tokens of `first` and of each line after it, refusing a token among the lines (a str's
+    characters would otherwise be read as its tokens)."""
+    yield from first
+    for line in rest:
+        if not isinstance(line, list):
+            raise SeqlabError(f"vocab.encode read a list of lines (lists of tokens), and then {line!r}, which is "
+                              "not a line: give tokens, or lines of tokens, not a mix of them")
+        yield from line
 
 
 class Vocab:
@@ -34,15 +59,17 @@ class Vocab:
     frequency (ties in first-seen order), keeping those seen at least `min_freq`
     times and at most `max_size` of them.
 
-    Tokens are strings or tuples (e.g. bigrams). `vocab[token]` and
+    `tokens`: a list of tokens or of lines (lists of tokens), or any iterable of either (a
+    generator). Tokens are strings or tuples (e.g. bigrams). `vocab[token]` and
     `vocab[list_or_tuple_of_tokens]` (recursively) give indices; unknown tokens map
-    to `unk` (0). Note: a tuple *is* looked up element-wise, as in the book.
+    to `unk` (0). Note: a tuple *is* looked up element-wise, as in the book. A tensor is
+    refused (ids to tokens is `to_tokens`).
     """
 
     _unsaved_left_out = 0  # counted tokens left out whose counts to_dict did not keep (read back by from_dict)
     _kept: tuple | None = None  # to_dict's pick of the counts: (tables read, their sizes, pairs kept, unsaved)
 
-    def __init__(self, tokens: Sequence | None = None, min_freq: int = 0,
+    def __init__(self, tokens: Iterable | None = None, min_freq: int = 0,
                  reserved_tokens: Sequence[str] | None = None, *, max_size: int | None = None,
                  counter: collections.Counter | dict | None = None):
         # a bare str would be split into its characters ('<', 'p', ...)
@@ -83,7 +110,13 @@ class Vocab:
 
     def __getitem__(self, tokens: Any) -> Any:
         if not isinstance(tokens, (list, tuple)):
-            return self.token_to_idx.get(tokens, self.unk)
+            i = self.token_to_idx.get(tokens)
+            if i is not None:  # (the hot path: one dict lookup, the miss path checks the rest)
+                return i
+            # (a str first: torch.Tensor's isinstance goes through a Python-level metaclass check)
+            if not isinstance(tokens, str) and isinstance(tokens, torch.Tensor):
+                raise _tensor_key("vocab[...]", tokens)
+            return self.unk
         return [self.__getitem__(token) for token in tokens]
 
     def to_tokens(self, indices: Any) -> Any:
@@ -133,9 +166,23 @@ class Vocab:
         return f"Vocab(size={len(self)}, [{head}{', ...' if len(self) > 6 else ''}])"
 
     def encode(self, tokens: Iterable[Hashable]) -> torch.Tensor:
-        """A 1-D int64 tensor of indices (fast path for long token streams)."""
+        """A 1-D int64 tensor of indices (fast path for long token streams). Lines (lists of
+        tokens, as `Vocab()` takes) are encoded as one stream, line after line, as the book's
+        corpus is (`[vocab[t] for line in lines for t in line]`)."""
+        if isinstance(tokens, torch.Tensor):
+            raise _tensor_key("vocab.encode(...)", tokens)
+        rest = iter(tokens)
+        first = next(rest, _END)
+        if isinstance(first, torch.Tensor):
+            raise _tensor_key("vocab.encode(...)", first)
+        stream = () if first is _END else _lines(first, rest) if isinstance(first, list) else \
+            itertools.chain((first,), rest)
         get, unk = self.token_to_idx.get, self.unk
-        return torch.from_numpy(np.fromiter((get(t, unk) for t in tokens), dtype=np.int64))
+        try:
+            return torch.from_numpy(np.fromiter((get(t, unk) for t in stream), dtype=np.int64))
+        except TypeError as exc:  # an unhashable token: a list among tokens, or a line in a line
+            raise SeqlabError(f"vocab.encode takes tokens, or lines (lists) of tokens, not a mix of them ({exc})") \
+                from None
 
     # --- persistence -------------------------------------------------------------------
     def to_dict(self) -> dict:

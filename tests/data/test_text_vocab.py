@@ -211,3 +211,47 @@ def test_max_size_errors_name_the_command_line_flag():
     for size in (0, 2.5):
         with pytest.raises(SeqlabError, match="--max-vocab"):
             Vocab(["a"], max_size=size)
+
+
+LINES = ["the cat sat on the mat", "the dog sat", "a cat and a dog"]
+
+
+def test_vocab_takes_any_iterable_of_tokens_or_lines_as_a_list_of_them():
+    # Vocab(generator) was "TypeError: object of type 'generator' has no len()"; torchtext's
+    # build_vocab_from_iterator takes one
+    as_list = Vocab([line.split() for line in LINES], min_freq=1, reserved_tokens=["<pad>"])
+    from_gen = Vocab((line.split() for line in LINES), min_freq=1, reserved_tokens=["<pad>"])
+    assert from_gen.idx_to_token == as_list.idx_to_token and from_gen.token_freqs == as_list.token_freqs
+    flat = " ".join(LINES).split()
+    assert Vocab(iter(flat)).idx_to_token == Vocab(flat).idx_to_token
+    assert Vocab(map(str.lower, ["A", "b", "a"])).idx_to_token == Vocab(["a", "b", "a"]).idx_to_token
+    assert count_corpus(t for t in "abca") == collections.Counter("abca")
+    assert Vocab(x for x in []).idx_to_token == ["<unk>"]
+
+
+def test_encode_reads_lines_as_vocab_does_one_stream_as_the_books_corpus():
+    # vocab.encode(tokenize(lines)) was "TypeError: unhashable type: 'list'"
+    lines = tokenize(LINES + ["an unseen word"], "word")
+    vocab = Vocab(lines[:3])
+    book = [vocab[token] for line in lines for token in line]  # the book's load_corpus_time_machine
+    assert vocab.encode(lines).tolist() == book
+    assert vocab.encode(iter(lines)).tolist() == book
+    assert vocab.encode([t for line in lines for t in line]).tolist() == book
+    assert vocab.encode([]).tolist() == vocab.encode(iter([])).tolist() == []
+    for mixed in ([["the", "cat"], "dog"], ["the", ["cat"]], [["the", ["cat"]]]):
+        with pytest.raises(SeqlabError, match="tokens, or lines .* not a mix"):
+            vocab.encode(mixed)
+
+
+def test_a_tensor_where_tokens_belong_is_refused_naming_to_tokens():
+    # tensors hash by identity: vocab[torch.tensor(1)] was <unk> (0), silently
+    import torch
+
+    vocab = Vocab(tokenize(LINES, "word"))
+    ids = torch.tensor([1, 2])
+    for call in (lambda: vocab[torch.tensor(1)], lambda: vocab[ids], lambda: vocab[[ids[0], ids[1]]],
+                 lambda: vocab.encode(ids), lambda: vocab.encode([ids[0]])):
+        with pytest.raises(SeqlabError, match=r"not a tensor.*vocab\.to_tokens\(ids\).*ids\.tolist\(\)"):
+            call()
+    assert vocab.to_tokens(ids) == [vocab.idx_to_token[1], vocab.idx_to_token[2]]
+    assert vocab[vocab.to_tokens(ids)] == [1, 2] and vocab["zzz"] == 0 and vocab[("the", "zzz")] == [vocab["the"], 0]
