@@ -302,10 +302,6 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             if guard.skipped:
                 record["skipped_steps"] = guard.skipped
             log_file.write(**record)
-            tested = "" if test is None else f"test acc {test['accuracy']:.4f} | "
-            f1 = f" macro-F1 {valid['macro_f1']:.4f}" if "macro_f1" in valid else ""
-            log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
-                f"valid acc {valid['accuracy']:.4f}{f1} | {tested}{seen / train_s:.0f} {train.unit}/s ({train_s:.1f} s)")
             improved = record[f"valid_{t.select}"] > best  # (a tie keeps the earlier epoch)
             if improved:
                 best, chosen_accuracy = record[f"valid_{t.select}"], valid["accuracy"]
@@ -319,6 +315,11 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                 save_checkpoint(out / "best.safetensors", model=net, meta=meta)
             if dist.is_main:
                 save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt)
+            # said once the epoch is saved: a print that fails (a closed stdout) must not lose its checkpoint
+            tested = "" if test is None else f"test acc {test['accuracy']:.4f} | "
+            f1 = f" macro-F1 {valid['macro_f1']:.4f}" if "macro_f1" in valid else ""
+            log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
+                f"valid acc {valid['accuracy']:.4f}{f1} | {tested}{seen / train_s:.0f} {train.unit}/s ({train_s:.1f} s)")
     if dist.is_main:
         _plot(log_file.records, out / "accuracy.png")
     # the test accuracy of the epoch best.safetensors holds (what evaluate and classify use), and

@@ -227,7 +227,6 @@ def train_forecaster(cfg: ForecastConfig, *, log=print, notes: tuple[str, ...] =
             if guard.skipped:
                 record["skipped_steps"] = guard.skipped
             metrics.write(**record)
-            log(f"epoch {epoch + 1}, loss: {record['train_loss']:f}, held-out 1-step MSE: {record['valid_loss']:f}")
             improved = record["valid_loss"] < best
             best = min(best, record["valid_loss"])
             meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
@@ -236,6 +235,8 @@ def train_forecaster(cfg: ForecastConfig, *, log=print, notes: tuple[str, ...] =
                 if improved:  # best before last (see seqlab.training.lm._save)
                     save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
                 save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
+            # said once the epoch is saved: a print that fails (a closed stdout) must not lose its checkpoint
+            log(f"epoch {epoch + 1}, loss: {record['train_loss']:f}, held-out 1-step MSE: {record['valid_loss']:f}")
     if not dist.is_main:
         return {}
     best_ckpt = load_checkpoint(out, "best")

@@ -269,10 +269,16 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     with StopSignals() as stop:
         for epoch in range(start + 1, tc.epochs + 1):
             record = _epoch(cfg, wrapped, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
-                            wall0, log, dist)
-            optimizer = reg.start_averaging(net, optimizer, trigger, record["valid_loss"], tc.weight_decay, log)
+                            wall0, dist)
+            # the epoch's lines are said once it is saved: a print that fails (a closed stdout) must not lose
+            # its checkpoint; nt-asgd's note, which comes before the save, still follows the epoch's line
+            lines = [_epoch_line(record)]
+            optimizer = reg.start_averaging(net, optimizer, trigger, record["valid_loss"], tc.weight_decay,
+                                            lines.append)
             best, chosen = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist,
                                  trigger=trigger, data_recorded=data_recorded, chosen=chosen)
+            for line in lines:
+                log(line)
     if metrics.records and dist.is_main:
         _plot(out, metrics.records)
     return dict(record, **chosen)
@@ -296,9 +302,8 @@ def _chosen_of_records(records: list[dict]) -> dict:
     return chosen
 
 
-def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, log,
-           dist=D.Dist()):
-    """Train one epoch, evaluate, log; returns the epoch's record."""
+def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, dist=D.Dist()):
+    """Train one epoch, evaluate, write its metrics.jsonl line; returns the epoch's record."""
     tc = cfg.train
     lr = optimizer.param_groups[0]["lr"]
     guard = StepGuard(skip=tc.skip_nonfinite, eager=device.type == "cpu", epoch=epoch, lr=tc.lr, clip=tc.clip)
@@ -340,10 +345,14 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
     elif tc.schedule == "step":
         scheduler.step()
     metrics.write(**record)
-    valid_text = "n/a" if record["valid_ppl"] is None else f"{record['valid_ppl']:.3f}"
-    log(f"epoch {epoch}: train ppl {record['train_ppl']:.3f}, valid ppl {valid_text}, "
-        f"{record['tokens_per_sec']:,.0f} tokens/sec, lr {lr:g}")
     return record
+
+
+def _epoch_line(record: dict) -> str:
+    """The epoch's line of the log on stdout (its lr: the one it trained at, before any scheduler step)."""
+    valid_text = "n/a" if record["valid_ppl"] is None else f"{record['valid_ppl']:.3f}"
+    return (f"epoch {record['epoch']}: train ppl {record['train_ppl']:.3f}, valid ppl {valid_text}, "
+            f"{record['tokens_per_sec']:,.0f} tokens/sec, lr {record['lr']:g}")
 
 
 def _selection_loss(record: dict) -> float:

@@ -218,7 +218,7 @@ def test_stop_signal_ends_the_run_keeping_the_last_finished_epoch(tmp_path):
 
     root = make_digits(tmp_path, n_train=100, n_test=20)
 
-    def log(line):  # SIGTERM right after epoch 1 is logged (its checkpoints follow)
+    def log(line):  # SIGTERM right after epoch 1 is logged (its checkpoints are saved before)
         if line.startswith("epoch 1:"):
             os.kill(os.getpid(), signal.SIGTERM)
 

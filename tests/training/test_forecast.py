@@ -140,7 +140,7 @@ def test_stop_signal_ends_the_run_keeping_the_last_finished_epoch(tmp_path, monk
     monkeypatch.setattr(fc, "plot_predictions", lambda *a, **k: [])
     cfg = replace(ForecastConfig(), length=300, epochs=4, out=str(tmp_path))
 
-    def log(line):  # SIGTERM right after epoch 1 is logged (its checkpoints follow)
+    def log(line):  # SIGTERM right after epoch 1 is logged (its checkpoints are saved before)
         if line.startswith("epoch 1,"):
             os.kill(os.getpid(), signal.SIGTERM)
 
