@@ -10,6 +10,7 @@ SIGINT (Ctrl-C) / SIGTERM (128 + the signal's number; the finished epochs' check
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import importlib
 import re
@@ -18,10 +19,10 @@ import traceback
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from seqlab.cli.console import console_streams, one_line_warnings, reader_gone
+from seqlab.cli.console import console_streams, one_line_warnings, outlive_readers, reader_gone
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
-from seqlab.training.run_folder import release_run_folders, restore_overwritten
+from seqlab.training.run_folder import opened_run_folder, release_run_folders, restore_overwritten
 from seqlab.training.guard import TrainingInterrupted
 
 TASK_MODULES = ("stats", "lm", "translate", "forecast", "classify")
@@ -333,10 +334,25 @@ def _main(argv: list[str] | None) -> int:
         print("seqlab: interrupted", file=sys.stderr)
         return 130
     args = parser.parse_args(argv)
+    # a training run is the work and its lines on stdout a view of it: a reader that goes away
+    # (`| head -3`) must not stop it before the epoch being saved, as it ends `generate | head`
+    with outlive_readers(_reader_gone_note) if args.command == "train" else contextlib.nullcontext():
+        return _run(args)
+
+
+def _reader_gone_note() -> str:
+    folder = opened_run_folder()
+    log = "its --out folder's metrics.jsonl" if folder is None else str(folder / "metrics.jsonl")
+    return f"seqlab: note: stdout's reader went away; the run goes on without printing, its log is in {log}"
+
+
+def _run(args: argparse.Namespace) -> int:
     notes: list[str] = []  # an --overwrite run that ended before its first checkpoint: its old run put back
     try:
         try:
             code = int(args.func(args) or 0)
+            if args.command == "train":  # a reader gone after the last line: said while the run's folder is known
+                sys.stdout.flush()
         finally:
             restore_overwritten(notes.append)
             release_run_folders()
@@ -354,7 +370,9 @@ def _main(argv: list[str] | None) -> int:
         print(f"seqlab: {'; '.join(['interrupted', *notes])}", file=sys.stderr)
         return 128 + getattr(exc, "signum", 2)
     except Exception as exc:  # a bug: show everything (running out of memory, or a reader gone, is not one)
-        if reader_gone(exc):  # `seqlab generate ... | head`: what was read is what was wanted
+        # `seqlab generate ... | head`: what was read is what was wanted (training outlives its readers:
+        # a broken pipe that reaches here is another's)
+        if args.command != "train" and reader_gone(exc):
             return 0
         if out_of_memory(exc):
             print(f"seqlab: error: {'; '.join([out_of_memory_message(exc, args.command), *notes])}",

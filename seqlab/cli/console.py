@@ -19,7 +19,8 @@ character that encoding lacks. For the length of a command (`console_streams`):
 
 Streams without `reconfigure` (pytest's capture, a StringIO) are left alone, and the streams get
 their encoding and error handler back when the command ends (`main` may be called in-process).
-`reader_gone` tells an output error that is only the reader going away (`| head`) from a failure.
+`reader_gone` tells an output error that is only the reader going away (`| head`) from a failure;
+`outlive_readers` lets a training run go on when that happens (its log on stdout is a view of the work).
 `one_line_warnings` shows seqlab's own `warnings.warn` warnings as the CLI's other warnings read.
 """
 
@@ -27,10 +28,11 @@ from __future__ import annotations
 
 import codecs
 import errno
+import os
 import sys
 import warnings
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from seqlab import fileio
 
@@ -105,20 +107,101 @@ def _never_fail(stream) -> tuple[str, str] | None:
     return before
 
 
-def reader_gone(exc: BaseException) -> bool:
-    """Whether `exc` says that stdout's reader went away (`seqlab generate ... | head`), which is not
-    an error: a BrokenPipeError, or on Windows an OSError EINVAL that stdout's own flush raises again.
-    (Windows also gives EINVAL for a bad file name, which carries the name: that one, or any EINVAL
-    while stdout still takes output, is not this.)"""
+def reader_gone(exc: BaseException, stream=None) -> bool:
+    """Whether `exc` says that the reader of `stream` (default: stdout) went away (`seqlab generate ... | head`),
+    which is not an error: a BrokenPipeError, or on Windows an OSError EINVAL that the stream's own flush raises
+    again. (Windows also gives EINVAL for a bad file name, which carries the name: that one, or any EINVAL
+    while the stream still takes output, is not this.)"""
     if isinstance(exc, BrokenPipeError):
         return True
     # (on Windows a closed pipe is an OSError EINVAL, not a BrokenPipeError)
     if not fileio.WINDOWS or not isinstance(exc, OSError) or exc.errno != errno.EINVAL or exc.filename is not None:
         return False
     try:
-        sys.stdout.flush()  # what could not be written is still in its buffer: writing it fails again
+        (sys.stdout if stream is None else stream).flush()  # what could not be written is still in its buffer
     except OSError as again:
         return again.errno == errno.EINVAL
     except (AttributeError, ValueError):  # no stdout (pythonw), or a closed one
         return False
     return False
+
+
+@contextmanager
+def outlive_readers(note: Callable[[], str]) -> Iterator[None]:
+    """Run the block (a training command) with a sys.stdout and sys.stderr that go on when their reader goes
+    away (`seqlab train lm ... | head -3`, a pager quit, a `tee` that died): the run is the work, its lines
+    are a view of it, and stopping there lost the epoch being saved. stdout says `note()` on stderr when that
+    happens; stderr goes quiet without a word (where would it go?). Both are flushed before the block ends,
+    so that a reader gone after the last write is seen here, not as a failed flush at exit."""
+    out, err = _Outliving(sys.stdout, lambda: _say(note())), _Outliving(sys.stderr)
+    sys.stdout, sys.stderr = out, err
+    ended = False
+    try:
+        yield
+        ended = True
+    finally:
+        try:
+            out.flush()
+            err.flush()
+        except Exception:
+            if ended:  # (else the block's own exception is the one to report)
+                raise
+        finally:
+            sys.stdout, sys.stderr = out.stream, err.stream
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr)
+    except (OSError, ValueError):  # a closed stderr: nowhere to say it
+        pass
+
+
+class _Outliving:
+    """`stream` with its writes going on after its reader went away (`outlive_readers`): the first write or
+    flush that fails so points the stream's file descriptor at os.devnull, as Python's documentation on
+    SIGPIPE does, so that its buffer, the writes after it and the flush at exit go nowhere without failing;
+    then calls `gone`. A stream without a descriptor to point there drops its writes instead."""
+
+    def __init__(self, stream, gone: Callable[[], None] = lambda: None):
+        self.stream, self._gone, self._dropping = stream, gone, False
+
+    def write(self, text: str) -> int:
+        if not self._dropping:
+            try:
+                return self.stream.write(text)
+            except Exception as exc:
+                if not self._muted(exc):
+                    raise
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if not self._dropping:
+            try:
+                self.stream.flush()
+            except Exception as exc:
+                if not self._muted(exc):
+                    raise
+
+    def __getattr__(self, name: str):  # encoding, isatty, fileno, ...: the stream's own
+        return getattr(self.stream, name)
+
+    def _muted(self, exc: Exception) -> bool:
+        """Mute the stream if `exc` is its reader gone; whether it was."""
+        if not reader_gone(exc, self.stream):
+            return False
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self.stream.fileno())
+            finally:
+                os.close(devnull)
+            self.stream.flush()  # what the reader did not take, to os.devnull now
+        except (OSError, ValueError, AttributeError):  # (io.UnsupportedOperation is both): no descriptor
+            self._dropping = True
+        self._gone()
+        return True

@@ -51,6 +51,9 @@ _aside_now: dict[Path, Path] = {}
 # This process's locked --out folders, by (device, inode): a folder removed and made again is
 # another folder. The value is the open descriptor holding the flock.
 _locked: dict[tuple[int, int], int] = {}
+# The --out folder this process opened last (open_run_folder): the CLI names its metrics.jsonl when
+# stdout's reader goes away mid-run (seqlab.cli.console.outlive_readers). Cleared with the locks.
+_opened: list[Path] = []
 
 
 def lock_run_folder(folder: str | Path) -> None:
@@ -90,8 +93,14 @@ def _cannot_lock(folder: Path, exc: OSError) -> None:
 
 def release_run_folders() -> None:
     """Let go of every folder this process locked (the CLI calls this when a command ends)."""
+    _opened.clear()
     while _locked:
         os.close(_locked.popitem()[1])
+
+
+def opened_run_folder() -> Path | None:
+    """The --out folder this process's training opened last (None before one is opened)."""
+    return _opened[-1] if _opened else None
 
 
 def releases_run_folder(fit):
@@ -198,6 +207,7 @@ def open_run_folder(run: Any, log=print) -> Path:
     run it held aside (ASIDE) until this run's first checkpoint replaces them."""
     folder = check_writable(run.out)
     lock_run_folder(folder)  # (a no-op where check_run_folder locked it: a folder made just now)
+    _opened[:] = [folder]
     if not (run.overwrite and not run.resume):
         return folder
     _settle_aside(folder, log)  # an earlier --overwrite's leftovers (open_run_folder called alone)
