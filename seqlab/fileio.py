@@ -6,6 +6,7 @@ import errno
 import json
 import math
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -22,11 +23,21 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write `data` to `path` through a temporary file in the same folder: write, flush,
     fsync, rename over `path`, fsync the folder. On any failure the temporary file is
     removed, `path` keeps its old content, and the error (e.g. OSError) propagates. On Windows
-    a rename refused because another process has `path` open is tried again for a moment."""
+    a rename refused because another process has `path` open is tried again for a moment.
+
+    The file gets the permissions a plain open() would give a new one (0o666 less the umask, or what
+    the folder's default ACL says), and a file it replaces keeps its own, as editors keep them:
+    tempfile.mkstemp's 0o600 made checkpoints unreadable to the group where the plots beside them
+    were readable."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    kept = _kept_mode(path)
+    # created with no more permissions than the file will have: a reader that opened it meanwhile could
+    # read what is written after a chmod that took some away
+    fd, tmp = _new_temporary(path, 0o666 if kept is None else kept)
     try:
+        if kept is not None:
+            os.fchmod(fd, kept)  # (the umask may have taken bits the replaced file had)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -44,6 +55,35 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     except OSError:
         pass
     return path
+
+
+# tempfile.mkstemp's flags (O_BINARY: Windows would write b"\n" as CRLF), but with the mode given (mkstemp's is
+# 0o600), which the OS reduces by the umask as it does open()'s: reading the umask would mean setting it
+# (os.umask), process-wide, a race with any other thread that creates a file meanwhile
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _new_temporary(path: Path, mode: int) -> tuple[int, str]:
+    """(descriptor, name) of a new file `.NAME.XXXXXXXX.tmp` beside `path`, as mkstemp makes one, with `mode`
+    less the umask."""
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, mode), tmp
+        except FileExistsError:  # (another writer's temporary file: draw another name)
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
+
+
+def _kept_mode(path: Path) -> int | None:
+    """The permission bits of the file `path` that a write replaces, for the new one to keep; None for a new
+    file, and on Windows, where a mode only says read-only (and a read-only file cannot be replaced anyway)."""
+    if WINDOWS:
+        return None
+    try:
+        return os.stat(path).st_mode & 0o777  # (not set-user-ID and the like: a data file never needs them)
+    except OSError:
+        return None
 
 
 def replace_file(src: str | Path, dst: str | Path) -> None:

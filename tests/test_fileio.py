@@ -115,3 +115,51 @@ def test_a_data_or_cache_folder_given_with_a_tilde_is_under_home(tmp_path, monke
     assert dataset_file("timemachine") == tmp_path / "data" / "timemachine.txt"
     monkeypatch.setenv("SEQLAB_CACHE", "~/cache")
     assert registry.cache_dir() == tmp_path / "cache"
+
+
+@pytest.fixture
+def umask():
+    """Set the process's umask for the test (os.umask), then put back the one it had."""
+    before = os.umask(0o022)
+    yield os.umask
+    os.umask(before)
+
+
+def _mode(path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a Windows mode says only read-only")
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002], ids=oct)
+def test_a_new_file_gets_the_mode_open_gives_it(mask, umask, tmp_path):
+    # tempfile.mkstemp made checkpoints 0o600 whatever the umask, where the plots beside them were 0o644:
+    # the twin is a file made by open() under the same umask
+    umask(mask)
+    fileio.atomic_write_bytes(tmp_path / "last.safetensors", b"new")
+    (tmp_path / "by_open.png").write_bytes(b"plot")
+    assert _mode(tmp_path / "last.safetensors") == _mode(tmp_path / "by_open.png") == 0o666 & ~mask
+    assert {p.name for p in tmp_path.iterdir()} == {"last.safetensors", "by_open.png"}  # no temporary file left
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a Windows mode says only read-only")
+@pytest.mark.parametrize("mask, before", [(0o022, 0o640), (0o077, 0o644), (0o022, 0o600), (0o022, 0o444)],
+                         ids=["022-640", "077-644", "022-600", "022-444"])
+def test_a_replaced_file_keeps_its_mode(mask, before, umask, tmp_path):
+    # as editors keep it: a metrics.jsonl made group-readable (or private) stays so when a --resume rewrites it
+    umask(mask)
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b"old")
+    os.chmod(path, before)
+    fileio.atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"new" and _mode(path) == before
+
+
+def test_windows_leaves_the_mode_alone(tmp_path, monkeypatch):
+    # (a Windows mode is only read-only; a read-only file copied onto the new one could not be replaced later)
+    monkeypatch.setattr(fileio, "WINDOWS", True, raising=False)
+    chmods = []
+    monkeypatch.setattr(fileio.os, "fchmod", lambda *a: chmods.append(a), raising=False)
+    path = tmp_path / "best.safetensors"
+    path.write_bytes(b"old")
+    fileio.atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"new" and chmods == []
