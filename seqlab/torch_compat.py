@@ -6,7 +6,9 @@ current PyTorch and still imports and runs on 2.2 / 2.3.
   CUDA, `torch.is_autocast_cpu_enabled()` for the CPU);
 - `torch.compiler.is_compiling()` arrived in 2.3 (2.2: `torch._dynamo.is_compiling()`);
 - `torch.amp.custom_fwd/custom_bwd(device_type=...)` arrived in 2.4 (before: CUDA's own
-  `torch.cuda.amp.custom_fwd/custom_bwd`, and nothing for a CPU autocast, done here by hand).
+  `torch.cuda.amp.custom_fwd/custom_bwd`, and nothing for a CPU autocast, done here by hand);
+- `torch._C._functorch.is_functorch_wrapped_tensor` (private, in 2.2 to 2.13) may go: then
+  `functorch_wrapped` says False.
 """
 
 from __future__ import annotations
@@ -69,6 +71,22 @@ def recorded_by_tracer() -> bool:
     compiles the small functions it calls as frames of their own, with is_compiling() baked in as
     True, so `tracing()` said True in eager code and the check stood aside."""
     return torch.jit.is_tracing() or _fx_tracing()
+
+
+# (torch/csrc/functorch/init.cpp binds it, as `maybe_get_level(t) != -1`, in releases older than 2.2 and in 2.13)
+_is_functorch_wrapped = getattr(getattr(torch._C, "_functorch", None), "is_functorch_wrapped_tensor", None)
+
+
+def functorch_wrapped(*tensors) -> bool:
+    """Whether a torch.func transform (grad, vmap, jacrev, jvp, functional per-sample gradients)
+    runs over one of `tensors` (None entries are skipped): it hands in wrapped tensors (GradTracking,
+    Batched). The fast paths' autograd.Functions (fast_cells, fused_loss) stand aside there for the
+    plain autograd ops, which every transform supports: they have no setup_context or vmap rule, and
+    torch raises "it must override the setup_context staticmethod" from inside the transform.
+    One C call per tensor, no host sync; a torch that lacks the call says False."""
+    if _is_functorch_wrapped is None:
+        return False
+    return any(t is not None and _is_functorch_wrapped(t) for t in tensors)
 
 
 def _to_float32(value):

@@ -10,7 +10,8 @@ input); only the recurrent product `H W_h` is done step by step, one product for
 gates. By default the loop itself runs in `fast_cells.py` (the same formulas with a
 hand-written backward, one weight-gradient product for all steps); `cell.fast = False`
 keeps the plain autograd loop below, which is what the parity tests compare against, and
-what torch.compile/export trace whatever `fast` says (one graph, see fast_cells.recurrence).
+what torch.compile/export and torch.jit.trace record and torch.func transforms (grad, vmap) run
+whatever `fast` says (see fast_cells.recurrence).
 
 Weights are stored "input-major" as the book writes them (`X @ W_xh`, W_xh of shape
 (D, H)); `nn.RNN`/`nn.GRU`/`nn.LSTM` store the transpose. `copy_from_fused` loads a

@@ -24,8 +24,8 @@ inputs, the initial state and every weight). The layouts match cells.py:
     LSTM: i, f, g, o.
 
 `recurrence(cell, XW, state)` returns `(Y (T, B, H), state)` or None when the cell has no
-fast path (the book's reset-before GRU, the peephole LSTM) or torch.compile/export runs the code:
-the caller then runs the plain loop.
+fast path (the book's reset-before GRU, the peephole LSTM), or torch.compile/export, torch.jit.trace
+or a torch.func transform runs the code: the caller then runs the plain loop.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from torch.autograd.function import once_differentiable
 
 from seqlab.errors import SeqlabError
 from seqlab.models.step_products import _mm, _stepper
-from seqlab.torch_compat import custom_bwd_cuda, float32_fwd, is_compiling, recorded_by_tracer
+from seqlab.torch_compat import custom_bwd_cuda, float32_fwd, functorch_wrapped, is_compiling, recorded_by_tracer
 
 # Under autocast (CUDA's, or a user's CPU autocast) the inputs arrive in bf16/fp16: the recurrence
 # (a long product of gates, where low precision compounds) runs in float32 with autocast off
@@ -272,12 +272,21 @@ def recurrence(cell, XW: torch.Tensor, state):
     None under torch.compile/export: the plain loop compiles into one graph (on a CPU it runs
     1.00-1.16x this path's speed, accel.py), while this path's in-place writes into strided views
     (`out=`) break the graph at each of them and strict torch.export refuses them.
+    None under torch.jit.trace (and fx): the tracer records the forward's own kernels, not the
+    Function, and their `out=` forms cannot be differentiated, so the traced module failed in grad
+    mode ("functions with out=... arguments don't support automatic differentiation"); the plain
+    loop traces into differentiable ops.
+    None under a torch.func transform (grad, vmap, jacrev: `functorch_wrapped`), which refuses an
+    autograd.Function without setup_context and a vmap rule.
     """
     from seqlab.models.cells import GRUCell, LSTMCell, RNNCell
 
-    if is_compiling():
+    if is_compiling() or recorded_by_tracer():
         return None
-    if not recorded_by_tracer() and XW.shape[0] == 0:  # (under jit.trace a size compared: a TracerWarning)
+    if XW.shape[0] == 0:
+        return None
+    states = state if isinstance(state, tuple) else (state,)
+    if functorch_wrapped(XW, *states, cell.W_h, getattr(cell, "b_h", None)):
         return None
     kind = type(cell)
     if kind is RNNCell:

@@ -35,7 +35,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from seqlab.errors import SeqlabError
 from seqlab.models.fast_cells import first_order_only
-from seqlab.torch_compat import autocast_enabled, is_compiling
+from seqlab.torch_compat import autocast_enabled, functorch_wrapped, is_compiling, recorded_by_tracer
 
 
 class _Workspace:
@@ -120,13 +120,18 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, bias: torch
 MIN_VOCAB = 1000
 
 
-def use_fused_loss(hidden: torch.Tensor, weight: torch.Tensor) -> bool:
+def use_fused_loss(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> bool:
     """The fused loss where it is measured to pay: float32 on the CPU, a word-level vocabulary
-    (>= MIN_VOCAB), with a gradient to take."""
+    (>= MIN_VOCAB), with a gradient to take. Not under torch.compile (inductor fuses F.cross_entropy
+    itself), torch.jit.trace (it records the Function as a Python call, which torch.jit.save cannot
+    write, and the vocabulary's size compared here gave a TracerWarning) or a torch.func transform
+    (grad, vmap: it refuses an autograd.Function without setup_context)."""
+    if recorded_by_tracer() or is_compiling():
+        return False
     return (weight.shape[0] >= MIN_VOCAB and hidden.device.type == "cpu"
             and hidden.dtype == weight.dtype == torch.float32
             and torch.is_grad_enabled() and not autocast_enabled("cpu")
-            and not is_compiling())  # compiled, inductor fuses F.cross_entropy itself
+            and not functorch_wrapped(hidden, weight, bias))
 
 
 def output_losses(hidden: torch.Tensor, linear: torch.nn.Linear, targets: torch.Tensor, *,
@@ -138,7 +143,7 @@ def output_losses(hidden: torch.Tensor, linear: torch.nn.Linear, targets: torch.
     logits come out of bf16/fp16 autocast, in float64 for a float64 model).
     """
     targets = targets.reshape(-1).long()
-    if fused and use_fused_loss(hidden, linear.weight):
+    if fused and use_fused_loss(hidden, linear.weight, linear.bias):
         return linear_cross_entropy(hidden, linear.weight, linear.bias, targets)
     logits = linear(hidden)
     if logits.dtype in (torch.bfloat16, torch.float16):  # autocast's: the softmax in float32

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int
-from seqlab.torch_compat import autocast_enabled, recorded_by_tracer, tracing
+from seqlab.torch_compat import autocast_enabled, functorch_wrapped, recorded_by_tracer, tracing
 
 State = torch.Tensor | tuple | list | None
 
@@ -237,8 +237,9 @@ def check_token_batch(X: torch.Tensor, vocab_size: int | None, *, what: str = "t
 
 def ids_readable_here(X: torch.Tensor) -> bool:
     """Whether a model may read its token ids' values: on the CPU, outside torch.compile/export,
-    jit.trace and fx (see `check_model_input` for why not on CUDA)."""
-    return X.device.type == "cpu" and not tracing()
+    jit.trace and fx (see `check_model_input` for why not on CUDA), and not ids a torch.func
+    transform wraps (vmap refuses to read a batched tensor's values: per-sample gradients over ids)."""
+    return X.device.type == "cpu" and not tracing() and not functorch_wrapped(X)
 
 
 def out_of_range_id(X: torch.Tensor, size: int) -> int | None:

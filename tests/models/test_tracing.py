@@ -1,5 +1,6 @@
-"""seqlab models under PyTorch's tracers and compilers: torch.fx.symbolic_trace, torch.jit.trace,
-torch.compile (dynamo's graph capture, no C++ compiler) and strict torch.export. Tiny models."""
+"""seqlab models under PyTorch's tracers, compilers and transforms: torch.fx.symbolic_trace, torch.jit.trace,
+torch.compile (dynamo's graph capture, no C++ compiler), strict torch.export and torch.func (grad, vmap).
+Tiny models."""
 
 import os
 import warnings
@@ -201,3 +202,118 @@ def test_jit_trace_of_a_seq2seq_encoder_and_decoder_warns_nothing_from_seqlab(at
         whole, ours = _trace(model, (X, Y, lens))
         assert [w for w in ours if "Iterating over a tensor" not in w] == []
         _assert_close(whole(X2, Y2, lens2), model(X2, Y2, lens2))
+
+
+def _grads(module, params, outputs_of, *inputs):
+    """The gradients of a fixed weighted sum of `outputs_of(module, *inputs)` (a tensor or nested
+    tuple of tensors) with respect to `inputs` that require one and `params`: (outputs, grads)."""
+    out = outputs_of(module, *inputs)
+    flat = []
+    stack = [out]
+    while stack:
+        x = stack.pop(0)
+        stack.extend(x) if isinstance(x, (tuple, list)) else flat.append(x)
+    loss = sum((x * torch.linspace(-1, 1, x.numel()).view_as(x)).sum() for x in flat)
+    leaves = [t for t in _leaves(inputs) if t.requires_grad] + list(params)
+    return [x.detach() for x in flat], torch.autograd.grad(loss, leaves)
+
+
+def _leaves(inputs):
+    for x in inputs:
+        if isinstance(x, (tuple, list)):
+            yield from _leaves(x)
+        elif isinstance(x, torch.Tensor):
+            yield x
+
+
+def _with_grad(state):
+    return tuple(s.clone().requires_grad_() for s in state) if isinstance(state, tuple) else \
+        state.clone().requires_grad_()
+
+
+@pytest.mark.parametrize("mode", ["gru", "lstm"])
+def test_a_traced_scratch_layer_trains_in_grad_mode_to_the_eager_gradients(mode):
+    # was "addmm(): functions with out=... arguments don't support automatic differentiation" on the
+    # first traced call in grad mode: the trace recorded the fast recurrence's own out= kernels; it
+    # now records the plain loop (fast_cells.recurrence stands aside under the tracer)
+    torch.manual_seed(0)
+    layer = ScratchRNN(mode, 3, 4, 2)
+    assert layer.fast
+    traced, ours = _trace(layer, (torch.randn(5, 2, 3), layer.begin_state(2)))
+    assert ours == []
+    for batch in (2, 3):  # the traced batch size and another (a trace keeps its number of steps)
+        X, state = torch.randn(5, batch, 3, requires_grad=True), _with_grad(layer.begin_state(batch))
+        got = _grads(traced, layer.parameters(), lambda m, x, s: m(x, s), X, state)
+        want = _grads(layer, layer.parameters(), lambda m, x, s: m(x, s), X, state)  # eager: the fast path
+        _assert_close(got, want)
+
+
+def test_a_traced_word_lm_with_targets_saves_and_trains_to_the_eager_gradients(tmp_path):
+    # the fused output-layer loss (V >= 1000) was recorded as a Python call: torch.jit.save refused the
+    # trace ("Could not export Python function call"), and its vocabulary-size test warned (TracerWarning)
+    torch.manual_seed(0)
+    V = 1200
+    net = build_lm(ModelConfig(cell="gru", hidden=8, embed=6), V)
+    X, Y = torch.randint(0, V, (2, 5)), torch.randint(0, V, (2, 5))
+    traced, ours = _trace(net, (X, net.begin_state(2), Y))
+    assert ours == []
+    torch.jit.save(traced, tmp_path / "lm.pt")
+    loaded = torch.jit.load(tmp_path / "lm.pt")
+    X, Y = torch.randint(0, V, (3, 5)), torch.randint(0, V, (3, 5))
+    want = _grads(net, net.parameters(), lambda m, x, y: m(x, m.begin_state(3), targets=y)[0], X, Y)
+    for module in (traced, loaded):
+        got = _grads(module, module.parameters(), lambda m, x, y: m(x, net.begin_state(3), y)[0], X, Y)
+        _assert_close(got, want)
+
+
+# --- torch.func transforms: the fast paths stand aside for the plain autograd ops ----------
+
+def _per_sample_grads(module, inputs, dims, loss):
+    """The torch.func tutorial's per-sample gradients: vmap(grad(functional_call)) over `dims`."""
+    params = {k: v.detach() for k, v in module.named_parameters()}
+    return torch.func.vmap(torch.func.grad(lambda p, *xs: loss(lambda *a, **k: torch.func.functional_call(
+        module, p, a, k), *xs)), in_dims=(None, *dims))(params, *inputs)
+
+
+def _looped_grads(module, examples, loss):
+    """The same by autograd, one example at a time (the fast paths run): {name: (N, ...)}."""
+    names = [k for k, _ in module.named_parameters()]
+    rows = [torch.autograd.grad(loss(module, *xs), list(module.parameters())) for xs in examples]
+    return {k: torch.stack([r[i] for r in rows]) for i, k in enumerate(names)}
+
+
+@pytest.mark.parametrize("mode", ["rnn", "gru", "lstm"])
+def test_per_sample_gradients_of_a_scratch_layer_by_vmap_equal_a_loop(mode):
+    # was "In order to use an autograd.Function with functorch transforms ... it must override the
+    # setup_context staticmethod" from inside torch (the fast recurrence's Function)
+    torch.manual_seed(0)
+    layer = ScratchRNN(mode, 4, 6, 2)
+    assert layer.fast
+    X = torch.randn(5, 3, 4)  # time-major: the batch is dim 1
+
+    def loss(f, x):  # one sequence (T, D), as a batch of one
+        return f(x.unsqueeze(1))[0].pow(2).sum()
+
+    got = _per_sample_grads(layer, (X,), (1,), loss)
+    torch.testing.assert_close(got, _looped_grads(layer, [(X[:, b],) for b in range(3)], loss))
+
+
+def test_per_sample_gradients_of_a_word_lm_by_vmap_equal_a_loop():
+    # the fused output-layer loss (V >= 1000) and the fast recurrence raised inside torch; the ids'
+    # range check read a batched tensor's values (vmap: "calling .item() on a Tensor")
+    torch.manual_seed(0)
+    V = 1200
+    net = build_lm(ModelConfig(cell="lstm", impl="scratch", hidden=8, embed=6), V)
+    X, Y = torch.randint(0, V, (3, 5)), torch.randint(0, V, (3, 5))
+
+    def loss(f, x, y):  # one sequence (T,) of ids, as a batch of one
+        return f(x.unsqueeze(0), None, targets=y.unsqueeze(0))[0]
+
+    got = _per_sample_grads(net, (X, Y), (0, 0), loss)
+    torch.testing.assert_close(got, _looped_grads(net, list(zip(X, Y)), loss))
+    # torch.func.grad of a fused-layer LM's loss (no vmap: torch's nn.LSTM fails under vmap) is autograd's
+    fused = build_lm(ModelConfig(cell="lstm", hidden=8, embed=6), V)
+    params = {k: v.detach() for k, v in fused.named_parameters()}
+    got = torch.func.grad(lambda p: torch.func.functional_call(fused, p, (X, None), {"targets": Y})[0])(params)
+    want = torch.autograd.grad(fused(X, None, targets=Y)[0], list(fused.parameters()))
+    torch.testing.assert_close(got, dict(zip(params, want)))
