@@ -155,7 +155,7 @@ class RNNModel(nn.Module):
         if state is not None:  # of the weights' dtype, scratch and fused layers alike
             check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], _float_ref(self).dtype)
         if self.embedding is not None:
-            X = self.drop(self.embedding(inputs.T))  # (T, B, E)
+            X = self.drop(self.embedding(inputs.T.long()))  # (T, B, E); nn.Embedding reads int64/int32 only
         elif getattr(self.rnn, "fast", False):  # a scratch layer looks the rows up: no one-hot tensor
             X = inputs.T.long()  # (T, B) ids
         else:

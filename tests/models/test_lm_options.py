@@ -236,6 +236,21 @@ def test_models_refuse_what_they_cannot_read(bad, message, regularized):
         net(bad, net.begin_state(2, torch.device("cpu")))
 
 
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int16, torch.int32])
+@pytest.mark.parametrize("config", [ModelConfig(cell="gru", embed=8, hidden=8),
+                                    ModelConfig(cell="lstm", embed=8, hidden=8, impl="scratch"),
+                                    ModelConfig(cell="gru", embed=8, hidden=8, dropout_output=0.1),
+                                    ModelConfig(cell="gru", hidden=8)], ids=["embed", "embed-scratch", "awd", "one-hot"])
+def test_models_read_ids_of_any_integer_dtype_as_int64(dtype, config):
+    # an embedding RNNModel raised nn.Embedding's "Expected tensor for argument #1 'indices' to have
+    # one of the following scalar types: Long, Int; but got torch.ByteTensor" (check_model_input lets them in)
+    torch.manual_seed(0)
+    net = build_lm(config, 50).eval()
+    X = torch.randint(0, 50, (2, 6))
+    state = net.begin_state(2)
+    torch.testing.assert_close(net(X.to(dtype), state), net(X, state), rtol=0, atol=0)
+
+
 def _ratio(after, before):
     """after / before elementwise (0 where before is 0): the dropout mask times 1/(1-p)."""
     return torch.where(before != 0, after / before, torch.zeros_like(before))
