@@ -208,6 +208,7 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
     finite = torch.ones((), dtype=torch.bool, device=device)  # read once, at the end: no sync per step
     with eval_mode(net):
         logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))  # (m*N, V), time-major
+        check_logits_layout(logits, m, N)
         logits = logits.view(m, N, -1)[-1]  # (N, V) after each row's m-th id
         for t in range(m, total):
             finite = finite & torch.isfinite(logits).all()
@@ -221,6 +222,22 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
                           "the checkpoint is damaged; use the run's other checkpoint (best/last), or retrain with "
                           "a lower --lr")
     return [row[:n + num_tokens] for row, n in zip(ids.tolist(), in_prefix.tolist())]
+
+
+def check_logits_layout(logits, steps: int, rows: int) -> None:
+    """The logits of a model's call on (rows, steps) ids in the layout generation reads: time-major
+    (steps*rows, V), row t*rows + b for step t of sequence b. Checked once per call (a user's model may
+    return the batch-major (B, T, V) of nn.GRU(batch_first=True); read as time-major it mixed the rows,
+    and the first step failed inside torch). With one row both orders are the same: any (1, T, V),
+    (T, 1, V) or (T, V) reads right, as it always did."""
+    ok = isinstance(logits, torch.Tensor) and logits.dim() >= 1 and logits.shape[:-1].numel() == steps * rows and (
+        logits.dim() <= 2 or rows == 1)
+    if not ok:
+        got = f"shape {tuple(logits.shape)}" if isinstance(logits, torch.Tensor) else f"a {type(logits).__name__}"
+        raise SeqlabError(f"the model's forward on ids of shape (B, T) = ({rows}, {steps}) returned logits of {got}; "
+                          f"generation reads seqlab's time-major layout (T*B, V) = ({steps * rows}, V), row t*B + b "
+                          "for step t of sequence b: a batch-major model (B, T, V), as batch_first=True layers give, "
+                          "returns logits.transpose(0, 1).reshape(-1, V) from its forward")
 
 
 def row_uniforms(num_prefixes: int, num_samples: int, steps: int, seed: int | None, device) -> torch.Tensor:
