@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError, check_positive_int, is_int
-from seqlab.models.seq2seq import ID_DTYPES, check_tokens
+from seqlab.models.seq2seq import ID_DTYPES, Decoder, check_tokens, no_reorder_state
 from seqlab.runtime import eval_mode
 
 
@@ -180,6 +180,9 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
         raise SeqlabError(f"n_best ({n_best}) cannot exceed the beam size ({beam_size}): a beam keeps {beam_size} "
                           f"candidates per source; use a beam of at least {n_best}")
     _check_special(model, bos, eos)
+    reorder = getattr(model.decoder, "reorder_state", None)
+    if reorder is None or getattr(reorder, "__func__", None) is Decoder.reorder_state:  # before the encoder runs
+        raise SeqlabError(no_reorder_state(model.decoder))
     state = _start(model, src, src_valid_len)
     device = src.device
     every = _sync_every(sync_every, device)

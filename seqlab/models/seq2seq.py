@@ -76,7 +76,16 @@ class Decoder(nn.Module):
         raise NotImplementedError
 
     def reorder_state(self, state, index: torch.Tensor):
-        raise NotImplementedError
+        raise NotImplementedError(no_reorder_state(self))
+
+
+def no_reorder_state(decoder) -> str:
+    """What beam search says of a decoder without `reorder_state`."""
+    return (f"beam search needs the decoder's reorder_state(state, index), which {type(decoder).__name__} does not "
+            "define: it keeps beam-size candidates per source as batch rows and after each step calls it with "
+            "index (int64 row numbers) to return the state whose batch row i is the old state's row index[i] "
+            "(e.g. h.index_select(1, index) for an nn.GRU's (layers, B, H) state, applied to every tensor of "
+            "the state); add it, or decode greedily (greedy_decode, or decode with beam_size=1)")
 
 
 class EncoderDecoder(nn.Module):

@@ -240,6 +240,23 @@ def test_bad_decoder_options_are_clear_errors(call, message):
         call(table_model(GREEDY_TRAP), src, src_len)
 
 
+def test_a_decoder_without_reorder_state_is_told_what_beam_search_needs():
+    # was a bare NotImplementedError() from Decoder.reorder_state (greedy decoding needs none)
+    class NoReorder(_TableDecoder):
+        reorder_state = Decoder.reorder_state
+
+    model, (src, src_len) = EncoderDecoder(_NoEncoder(), NoReorder(GREEDY_TRAP)), _src()
+    assert [h.tokens for h in greedy_decode(model, src, src_len, BOS, EOS, 3)] == [[X, X, X]]  # greedy needs none
+    needs = r"beam search needs the decoder's reorder_state\(state, index\), which NoReorder does not define: .*row i " \
+            r"is the old state's row index\[i\]"
+    for call in (lambda: beam_search(model, src, src_len, BOS, EOS, 2, 3), lambda: decode(model, src, src_len, BOS,
+                 EOS, beam_size=2, max_len=3)):
+        with pytest.raises(SeqlabError, match=needs):
+            call()
+    with pytest.raises(NotImplementedError, match=needs):  # called directly, the interface's own method says it
+        model.decoder.reorder_state(torch.zeros(1, 1), torch.tensor([0, 0]))
+
+
 class _Counting:
     """The model, counting decoder steps (how soon a search stops is behaviour too)."""
 
