@@ -247,8 +247,8 @@ def test_a_decoder_without_reorder_state_is_told_what_beam_search_needs():
 
     model, (src, src_len) = EncoderDecoder(_NoEncoder(), NoReorder(GREEDY_TRAP)), _src()
     assert [h.tokens for h in greedy_decode(model, src, src_len, BOS, EOS, 3)] == [[X, X, X]]  # greedy needs none
-    needs = r"beam search needs the decoder's reorder_state\(state, index\), which NoReorder does not define: .*row i " \
-            r"is the old state's row index\[i\]"
+    needs = (r"beam search needs the decoder's reorder_state\(state, index\), which NoReorder does not define: "
+             r".*row i is the old state's row index\[i\]")
     for call in (lambda: beam_search(model, src, src_len, BOS, EOS, 2, 3), lambda: decode(model, src, src_len, BOS,
                  EOS, beam_size=2, max_len=3)):
         with pytest.raises(SeqlabError, match=needs):

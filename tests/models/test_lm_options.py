@@ -240,7 +240,8 @@ def test_models_refuse_what_they_cannot_read(bad, message, regularized):
 @pytest.mark.parametrize("config", [ModelConfig(cell="gru", embed=8, hidden=8),
                                     ModelConfig(cell="lstm", embed=8, hidden=8, impl="scratch"),
                                     ModelConfig(cell="gru", embed=8, hidden=8, dropout_output=0.1),
-                                    ModelConfig(cell="gru", hidden=8)], ids=["embed", "embed-scratch", "awd", "one-hot"])
+                                    ModelConfig(cell="gru", hidden=8)],
+                         ids=["embed", "embed-scratch", "awd", "one-hot"])
 def test_models_read_ids_of_any_integer_dtype_as_int64(dtype, config):
     # an embedding RNNModel raised nn.Embedding's "Expected tensor for argument #1 'indices' to have
     # one of the following scalar types: Long, Int; but got torch.ByteTensor" (check_model_input lets them in)
