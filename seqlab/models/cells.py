@@ -40,6 +40,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
 
 from seqlab.errors import SeqlabError
 from seqlab.models.fast_cells import recurrence
@@ -65,6 +66,11 @@ def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the in
     Not under jit.trace/fx (`recorded_by_tracer`)."""
     if recorded_by_tracer():
         return
+    if isinstance(X, PackedSequence):
+        raise SeqlabError(f"{what} is a PackedSequence, which a scratch layer does not read: pass the padded "
+                          "time-major tensor, torch.nn.utils.rnn.pad_packed_sequence(X)[0] (a left-to-right layer's "
+                          "outputs before each length are then the packed run's, Y[length - 1, b] each last one; the "
+                          "final state is the one after the padding), or run the fused layer, layer.to_fused()")
     if not isinstance(X, torch.Tensor):
         raise SeqlabError(f"{what} must be a torch.Tensor: features (T, B, D) or token ids (T, B), "
                           f"got {type(X).__name__}")
@@ -167,7 +173,8 @@ class RNNCell(ScratchCell):
                  device=None):
         super().__init__(input_size, hidden_size, dtype=dtype, device=device)
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+            raise SeqlabError(f"nonlinearity must be 'tanh' or 'relu' (the RNN cell's activation), "
+                              f"got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         self._act = torch.tanh if nonlinearity == "tanh" else torch.relu
 
@@ -255,6 +262,10 @@ class PeepholeLSTMCell(ScratchCell):
 
 def make_cell(cell: str, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh", dtype=None,
               device=None) -> ScratchCell:
+    """The scratch cell named `cell` (one of CELLS); `nonlinearity` is the rnn cell's."""
+    if cell != "rnn" and cell in CELLS and nonlinearity != "tanh":  # (it was ignored silently)
+        raise SeqlabError(f"nonlinearity={nonlinearity!r} is for the 'rnn' cell only: the {cell} cell's gates have "
+                          "fixed activations (sigmoid, tanh); leave it out, as nn.GRU and nn.LSTM take none")
     if cell == "rnn":
         return RNNCell(input_size, hidden_size, nonlinearity=nonlinearity, dtype=dtype, device=device)
     if cell == "gru":
@@ -263,7 +274,7 @@ def make_cell(cell: str, input_size: int, hidden_size: int, *, nonlinearity: str
         return LSTMCell(input_size, hidden_size, dtype=dtype, device=device)
     if cell == "peephole":
         return PeepholeLSTMCell(input_size, hidden_size, dtype=dtype, device=device)
-    raise ValueError(f"unknown cell {cell!r}: use one of {', '.join(CELLS)}")
+    raise SeqlabError(f"unknown cell {cell!r}: use one of {', '.join(CELLS)}")
 
 
 NO_FUSED_PEEPHOLE = ("the peephole LSTM has no fused twin (nn.LSTM's gates read h_{t-1}, the peephole's c_{t-1}): "

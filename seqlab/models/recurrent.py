@@ -1,19 +1,35 @@
 """Recurrent layers with one interface, scratch or fused.
 
-`ScratchRNN` stacks scratch cells (deep, bidirectional, dropout between layers) and
-behaves exactly like `nn.RNN`/`nn.GRU`/`nn.LSTM` with `batch_first=False`:
+`ScratchRNN` stacks scratch cells (deep, bidirectional, dropout between layers) with the
+call of `nn.RNN`/`nn.GRU`/`nn.LSTM` at `batch_first=False`:
 
     forward(X (T, B, D), state) -> (Y (T, B, dirs*H), state)
     state: (layers*dirs, B, H), or the pair (h, c) of such tensors for LSTMs
 
-so `make_rnn_layer(..., impl="scratch")` and `impl="fused"` are interchangeable inside
-`RNNModel`. Unlike the fused layers it also reads token ids (T, B) as one-hot input
-(a row lookup, see `ScratchCell.project`). `ScratchRNN.from_fused(layer)` copies a fused layer's
-weights (parity tests); `scratch.to_fused()` is the way back (a scratch-trained layer run as
-nn.LSTM: cuDNN, ONNX's recurrent ops, quantize_dynamic).
-"""
+What is the same: given the same weights (`ScratchRNN.from_fused(layer)` copies a fused layer's;
+`scratch.to_fused()` is the way back: a scratch-trained layer run as nn.LSTM, for cuDNN, ONNX's
+recurrent ops, quantize_dynamic), the outputs, final states and gradients (of the input, the initial
+state and every weight) are the fused layer's up to float rounding, deep, bidirectional and unbatched
+(T, D) input included (the parity tests). So `make_rnn_layer(..., impl="scratch")` and `impl="fused"`
+are interchangeable inside `RNNModel`.
 
+What is not (code written for nn.LSTM meets these):
+- time-major only: no batch_first (transpose the input), no proj_size;
+- no PackedSequence input: pass `pad_packed_sequence(packed)[0]`, the padded (T, B, D) tensor (for a
+  left-to-right layer the outputs before each length are the packed run's; the final state is the
+  one after the padding), or run `to_fused()`;
+- no bias= (from_fused of a bias=False layer gives zero biases with requires_grad False), no
+  flatten_parameters() or all_weights, and the parameters are the book's (cells.0.W_x (D, G*H), ...),
+  not weight_ih_l0: a fused layer's state_dict does not load (from_fused converts);
+- as nn.LSTM: dropout > 0 with one layer warns (it drops between layers only) and nonlinearity= other
+  than tanh is for the rnn cell only (a SeqlabError for gru/lstm, where nn.GRU raises a TypeError).
+
+Unlike the fused layers it also reads token ids (T, B) as one-hot input (a row lookup, see
+`ScratchCell.project`).
+"""
 from __future__ import annotations
+
+import warnings
 
 import torch
 from torch import nn
@@ -29,7 +45,7 @@ _FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 class ScratchRNN(nn.Module):
-    """A stack of scratch cells with `nn.RNN`'s interface (time-major)."""
+    """A stack of scratch cells with `nn.RNN`'s call (time-major); what differs: the module docstring."""
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
                  bidirectional: bool = False, dropout: float = 0.0, nonlinearity: str = "tanh",
@@ -37,6 +53,10 @@ class ScratchRNN(nn.Module):
         super().__init__()
         for value, name in ((input_size, "input_size"), (hidden_size, "hidden_size"), (num_layers, "num_layers")):
             check_count(value, name)
+        if _check_p(dropout, "dropout") > 0 and num_layers == 1:  # nn.LSTM's warning (it was ignored silently)
+            warnings.warn(f"dropout is applied between recurrent layers (after all but the last), so dropout > 0 "
+                          f"expects num_layers > 1, got dropout={dropout} and num_layers=1: it has no effect "
+                          "(RNNModel's dropout= drops the layer's output)", UserWarning, stacklevel=2)
         self.mode, self.input_size, self.hidden_size = cell, input_size, hidden_size
         self.num_layers, self.bidirectional, self.dropout = num_layers, bidirectional, _check_p(dropout, "dropout")
         self.num_directions = 2 if bidirectional else 1
@@ -140,12 +160,22 @@ class ScratchRNN(nn.Module):
 
     @classmethod
     def from_fused(cls, fused: nn.RNNBase) -> "ScratchRNN":
+        """A scratch layer with the weights of `fused`, an nn.RNN/GRU/LSTM (time-major, without proj_size)."""
+        if not isinstance(fused, nn.RNNBase):
+            cell = " (for a cell, nn.LSTMCell: copy_from_fused into one scratch cell)" if isinstance(
+                fused, nn.RNNCellBase) else ""
+            raise SeqlabError(f"from_fused copies an nn.RNN, nn.GRU or nn.LSTM layer, got {type(fused).__name__}{cell}")
+        if fused.batch_first:
+            raise SeqlabError("from_fused copies time-major layers only (ScratchRNN reads (T, B, D), as nn.LSTM's "
+                              "default batch_first=False): build the fused layer without batch_first=True (the "
+                              "weights are the same: load its state_dict) and feed the scratch layer X.transpose(0, 1)")
+        if getattr(fused, "proj_size", 0):
+            raise SeqlabError(f"an LSTM with projections (proj_size={fused.proj_size}) has no scratch twin: "
+                              "copy a layer built with proj_size=0")
         mode = {"RNN_TANH": "rnn", "RNN_RELU": "rnn", "GRU": "gru", "LSTM": "lstm"}[fused.mode]
-        if getattr(fused, "proj_size", 0) or fused.batch_first:
-            raise ValueError("only time-major layers without projections can be copied")
         ref = fused.weight_ih_l0
-        net = cls(mode, fused.input_size, fused.hidden_size, fused.num_layers,
-                  bidirectional=fused.bidirectional, dropout=fused.dropout,
+        net = cls(mode, fused.input_size, fused.hidden_size, fused.num_layers, bidirectional=fused.bidirectional,
+                  dropout=fused.dropout if fused.num_layers > 1 else 0.0,  # (nn.LSTM warned of one layer's already)
                   nonlinearity="relu" if fused.mode == "RNN_RELU" else "tanh", dtype=ref.dtype,
                   device=ref.device)
         for layer in range(net.num_layers):
@@ -181,7 +211,11 @@ class ScratchRNN(nn.Module):
 
 def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
                    bidirectional: bool = False, dropout: float = 0.0, nonlinearity: str = "tanh") -> nn.Module:
-    """A time-major recurrent layer: `nn.RNN/GRU/LSTM` (fused) or `ScratchRNN` (scratch)."""
+    """A time-major recurrent layer: `nn.RNN/GRU/LSTM` (fused) or `ScratchRNN` (scratch).
+
+    A ModelConfig's layer: `dropout` with one layer and `nonlinearity` for a gru/lstm cell are left out
+    (nothing to drop between layers; fixed gate activations), whichever impl, without a warning or an
+    error: a run trained before `--nonlinearity relu --cell gru` was refused still loads."""
     if cell not in CELLS:
         raise SeqlabError(f"unknown cell {cell!r}: use one of {', '.join(CELLS)}")
     if impl not in IMPLS:
@@ -189,11 +223,11 @@ def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_
     for value, name in ((input_size, "input_size"), (hidden_size, "hidden_size"), (num_layers, "num_layers")):
         check_count(value, name)
     _check_p(dropout, "dropout")
+    kwargs = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+    dropout = dropout if num_layers > 1 else 0.0
     if impl == "scratch":
-        return ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional=bidirectional,
-                          dropout=dropout, nonlinearity=nonlinearity)
+        return ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional=bidirectional, dropout=dropout,
+                          **kwargs)
     if cell == "peephole":
         raise SeqlabError("the peephole LSTM has no fused (cuDNN) kernel: use --impl scratch")
-    kwargs = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
-    return _FUSED[cell](input_size, hidden_size, num_layers, bidirectional=bidirectional,
-                        dropout=dropout if num_layers > 1 else 0.0, **kwargs)
+    return _FUSED[cell](input_size, hidden_size, num_layers, bidirectional=bidirectional, dropout=dropout, **kwargs)

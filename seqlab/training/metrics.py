@@ -15,7 +15,8 @@ from seqlab.fileio import atomic_write_bytes, to_json
 def perplexity(loss_sum: float, n_tokens: int) -> float:
     """exp(mean cross-entropy) over every predicted token; `loss_sum` is a sum in nats."""
     if n_tokens <= 0:
-        raise ValueError("perplexity of zero predicted tokens is undefined")
+        raise SeqlabError(f"perplexity needs n_tokens >= 1 (the number of predicted tokens loss_sum adds up), got "
+                          f"{n_tokens!r}: the perplexity of no predicted tokens is undefined")
     mean = loss_sum / n_tokens
     if math.isnan(mean):  # a NaN loss stays visible (inf would read as "diverged", not "broken")
         return float("nan")

@@ -1,15 +1,19 @@
 """Scratch layers and cells (recurrent.py, cells.py) and the LMs over them: what they refuse, and
 how they say it (findings of an API review: each was a deep torch error or a silent result)."""
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlab.errors import SeqlabError
-from seqlab.models.cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell
+from seqlab.models.cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell, make_cell
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.models.recurrent import ScratchRNN, make_rnn_layer
 from seqlab.models.seq2seq import build_seq2seq
+from seqlab.training.metrics import perplexity
 
 
 def _layers():
@@ -122,3 +126,72 @@ def test_reprs_show_the_sizes_as_torchs_do():
     assert repr(ScratchRNN("lstm", 3, 4, 2, bidirectional=True, dropout=0.5)).startswith(
         "ScratchRNN(\n  'lstm', 3, 4, num_layers=2, dropout=0.5, bidirectional=True\n")
     assert repr(ScratchRNN("gru", 3, 4)).startswith("ScratchRNN(\n  'gru', 3, 4\n")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: ScratchRNN("lstn", 3, 4), "unknown cell 'lstn': use one of rnn, gru, lstm, peephole"),
+    (lambda: make_cell("lstn", 3, 4), "unknown cell 'lstn': use one of rnn, gru, lstm, peephole"),
+    (lambda: RNNCell(3, 4, nonlinearity="sigmoid"), "nonlinearity must be 'tanh' or 'relu'.*got 'sigmoid'"),
+    (lambda: ScratchRNN.from_fused(nn.LSTM(3, 4, batch_first=True)),
+     r"time-major layers only.*without batch_first=True.*X\.transpose\(0, 1\)"),
+    (lambda: ScratchRNN.from_fused(nn.LSTM(3, 4, proj_size=2)), r"projections \(proj_size=2\).*proj_size=0"),
+    (lambda: ScratchRNN.from_fused(nn.LSTMCell(3, 4)), "copies an nn.RNN, nn.GRU or nn.LSTM layer, got LSTMCell"),
+    (lambda: perplexity(12.5, 0), "perplexity needs n_tokens >= 1.*got 0"),
+])
+def test_bad_arguments_are_seqlab_errors_naming_what_is_allowed(call, message):
+    # were ValueErrors (or, for a cell, an AttributeError 'mode'), which `except SeqlabError` missed
+    # although make_rnn_layer refused the same cell name with one; a SeqlabError is still a ValueError
+    with pytest.raises(SeqlabError, match=message) as caught:
+        call()
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "peephole"])
+def test_a_nonlinearity_for_a_gated_cell_is_refused_as_nn_gru_refuses_it(cell):
+    # was ignored silently (nn.GRU(3, 4, nonlinearity="relu") raises a TypeError)
+    with pytest.raises(TypeError):
+        nn.GRU(3, 4, nonlinearity="relu")
+    for build in (lambda: ScratchRNN(cell, 3, 4, nonlinearity="relu"),
+                  lambda: make_cell(cell, 3, 4, nonlinearity="relu")):
+        with pytest.raises(SeqlabError, match=f"nonlinearity='relu' is for the 'rnn' cell only: the {cell} cell"):
+            build()
+    # a ModelConfig's layer leaves it out, as before (runs trained before the CLI refused it still load)
+    assert isinstance(make_rnn_layer(cell, "scratch", 3, 4, nonlinearity="relu"), ScratchRNN)
+    assert ScratchRNN("rnn", 3, 4, nonlinearity="relu").cells[0].nonlinearity == "relu"
+
+
+def _warnings(build):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build()
+    return [(w.category, str(w.message)) for w in caught]
+
+
+def test_dropout_with_one_layer_warns_as_nn_lstm_does():
+    # was ignored silently; nn.LSTM's own warning is the twin
+    assert [c for c, _ in _warnings(lambda: nn.LSTM(3, 4, dropout=0.5))] == [UserWarning]
+    [(category, message)] = _warnings(lambda: ScratchRNN("lstm", 3, 4, dropout=0.5))
+    assert category is UserWarning and "expects num_layers > 1, got dropout=0.5 and num_layers=1" in message
+    assert _warnings(lambda: ScratchRNN("lstm", 3, 4, 2, dropout=0.5)) == []
+    assert _warnings(lambda: make_rnn_layer("lstm", "scratch", 3, 4, dropout=0.5)) == []  # as for impl="fused"
+    assert _warnings(lambda: make_rnn_layer("lstm", "fused", 3, 4, dropout=0.5)) == []
+    fused = []
+    _warnings(lambda: fused.append(nn.LSTM(3, 4, dropout=0.5)))  # (warns once, itself)
+    assert _warnings(lambda: ScratchRNN.from_fused(fused[0])) == []
+
+
+def test_a_packed_sequence_is_told_to_be_padded_and_the_padded_run_is_the_packed_ones():
+    torch.manual_seed(0)
+    fused = nn.LSTM(4, 6, 2)
+    scratch = ScratchRNN.from_fused(fused)
+    X, lengths = torch.randn(5, 3, 4), torch.tensor([5, 3, 2])
+    packed = pack_padded_sequence(X, lengths)
+    with pytest.raises(SeqlabError, match=r"a PackedSequence.*pad_packed_sequence\(X\)\[0\].*to_fused\(\)"):
+        scratch(packed)
+    # what the message says: before each length the outputs are the packed run's, the last at Y[length - 1, b]
+    Y_packed, (h, _) = fused(packed)
+    want = pad_packed_sequence(Y_packed)[0]
+    got = scratch(pad_packed_sequence(packed)[0])[0]
+    for b, n in enumerate(lengths.tolist()):
+        torch.testing.assert_close(got[:n, b], want[:n, b])
+        torch.testing.assert_close(got[n - 1, b], h[-1, b])

@@ -80,9 +80,11 @@ def test_one_layer_with_dropout_gets_no_dropout_warning():
     # nn.LSTM warns about dropout with one layer, where it does nothing (as in the scratch layer)
     import warnings
 
+    with pytest.warns(UserWarning, match="expects num_layers > 1"):  # (the scratch layer warns as nn.LSTM does)
+        scratch = ScratchRNN("lstm", D, H, dropout=0.2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert ScratchRNN("lstm", D, H, dropout=0.2).to_fused().dropout == 0.0
+        assert scratch.to_fused().dropout == 0.0
 
 
 def test_biases_frozen_but_not_zero_are_kept():
