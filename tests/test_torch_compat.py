@@ -49,3 +49,20 @@ def test_autocast_enabled_per_device():
         assert torch_compat.autocast_enabled("cpu")
         assert not torch_compat.autocast_enabled("cuda")
     assert torch_compat.is_compiling() is False
+
+
+def test_functorch_wrapped_tells_tensors_inside_torch_func_transforms(monkeypatch):
+    seen = []
+
+    def f(x):
+        seen.append((torch_compat.functorch_wrapped(None, x), torch_compat.functorch_wrapped(None)))
+        return x.sum()
+
+    x = torch.ones(2, 3)
+    f(x)
+    torch.func.vmap(f)(x)
+    torch.func.grad(f)(x)
+    assert seen == [(False, False), (True, False), (True, False)]
+    monkeypatch.setattr(torch_compat, "_is_functorch_wrapped", None)  # a torch without the private call
+    torch.func.vmap(f)(x)
+    assert seen[-1] == (False, False)
