@@ -282,6 +282,19 @@ def check_out(out: str) -> None:
                           "(e.g. --out runs/mine)")
 
 
+def add_no_progress(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """Every `seqlab train` command's --no-progress, one help text (`note` follows it): tqdm draws
+    its bar on stderr when that is a terminal."""
+    parser.add_argument("--no-progress", action="store_true", dest="no_progress",
+                        help="no progress bar, even on a terminal" + note)
+
+
+def show_progress(args: argparse.Namespace) -> bool | None:
+    """--no-progress taken out of `args` (a run option, not a config key that --resume compares):
+    the trainers' show_progress, False with it, None (a bar on a terminal only) without."""
+    return False if args.__dict__.pop("no_progress", False) else None
+
+
 def out_of_memory(exc: BaseException) -> bool:
     """Whether `exc` is a failed allocation: MemoryError, or torch's (a RuntimeError, CUDA's
     torch.cuda.OutOfMemoryError among them, saying it cannot allocate memory or is out of memory),

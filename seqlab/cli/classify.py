@@ -11,7 +11,7 @@ from seqlab.fileio import to_json
 
 def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
-    from seqlab.cli import DEVICE_HELP
+    from seqlab.cli import DEVICE_HELP, add_no_progress
     from seqlab.config import add_config_args, user_path
     from seqlab.training.classify import ClassifyConfig
 
@@ -25,7 +25,7 @@ def register(commands, train) -> None:
                                      "classifier often learns in far fewer epochs than at 0.002.",
                          epilog=TEXT_FORMAT)
     add_config_args(p, ClassifyConfig)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(p)
     p.set_defaults(func=run_train)
 
     c = commands.add_parser("classify", help="classify texts or idx images with a classify checkpoint",
@@ -120,11 +120,11 @@ def _check_data(cfg, given: set[str]) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from seqlab.cli import check_out, train_config
+    from seqlab.cli import check_out, show_progress, train_config
     from seqlab.runtime import resolve_device
     from seqlab.training.classify import ClassifyConfig, train_classifier
 
-    no_progress = args.__dict__.pop("no_progress", False)
+    bar = show_progress(args)
     cfg, notes, given = train_config(ClassifyConfig, args)
     _check_data(cfg, given)
     check_out(cfg.run.out)
@@ -132,7 +132,7 @@ def run_train(args: argparse.Namespace) -> int:
     from seqlab.training import distributed
 
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
-        result = train_classifier(cfg, device=device, show_progress=False if no_progress else None, notes=notes)
+        result = train_classifier(cfg, device=device, show_progress=bar, notes=notes)
     if distributed.is_main_process():
         print(to_json(result))
     return 0

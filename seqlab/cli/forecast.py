@@ -13,6 +13,7 @@ BASELINE_KEYS = ("one_step_naive_mse", "k_step_naive_mse", "multistep_naive_mse"
 
 def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
+    from seqlab.cli import add_no_progress
     from seqlab.config import add_config_args, user_path
     from seqlab.data.fill import FILLS
     from seqlab.training.forecast import ForecastConfig
@@ -33,6 +34,8 @@ def register(commands, train) -> None:
                                      "also chose it.")
     add_config_args(p, ForecastConfig, docs={"device": "cpu or auto: forecasters are tiny and always train on "
                                                        "the CPU"})
+    # accepted as every train command accepts it: one script can pass it to all of them
+    add_no_progress(p, ": forecast draws none anyway")
     p.set_defaults(func=run_train)
 
     f = commands.add_parser("forecast", help="predict K steps ahead with a forecast checkpoint",
@@ -124,12 +127,13 @@ def _count_or_none(text: str) -> int | str:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from seqlab.cli import check_out, train_config
+    from seqlab.cli import check_out, show_progress, train_config
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
     from seqlab.training import distributed
     from seqlab.training.forecast import ForecastConfig, train_forecaster
 
+    show_progress(args)  # (no bar to turn off; out of the config all the same)
     cfg, notes, _ = train_config(ForecastConfig, args)
     if cfg.series.fill != "none" and cfg.series.data is None:
         raise SeqlabError(f"--fill {cfg.series.fill} fills a CSV series' missing values: give --data FILE.csv (the "

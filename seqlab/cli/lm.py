@@ -11,7 +11,7 @@ from seqlab.fileio import to_json
 
 def register(commands, train) -> None:
     """Add this task's sub-commands to `seqlab` and `seqlab train`."""
-    from seqlab.cli import DEVICE_HELP
+    from seqlab.cli import DEVICE_HELP, add_no_progress
     from seqlab.config import add_config_args, user_path
     from seqlab.training.lm import LMConfig
 
@@ -20,6 +20,7 @@ def register(commands, train) -> None:
                                      "registered data set (--dataset) or a text file (--data). Writes "
                                      "metrics.jsonl, perplexity.png, best/last.safetensors to --out.")
     add_config_args(p, LMConfig)
+    add_no_progress(p)
     p.set_defaults(func=run_train)
 
     g = commands.add_parser("generate", help="generate text from a language-model checkpoint",
@@ -48,10 +49,11 @@ def register(commands, train) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from seqlab.cli import check_out, train_config
+    from seqlab.cli import check_out, show_progress, train_config
     from seqlab.runtime import resolve_device
     from seqlab.training.lm import LMConfig, fit_lm, load_corpus
 
+    bar = show_progress(args)
     given = vars(args)
     # a source named on the command line replaces the config file's (--data over its dataset)
     if "data" in given and "dataset" not in given:
@@ -65,7 +67,7 @@ def run_train(args: argparse.Namespace) -> int:
     from seqlab.training import distributed
 
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
-        record = fit_lm(cfg, corpus, device, notes=notes)
+        record = fit_lm(cfg, corpus, device, notes=notes, show_progress=bar)
     if distributed.is_main_process():
         # best_epoch: the epoch best.safetensors holds (what evaluate and generate use), as train translate says
         print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "best_epoch", "best_valid_ppl",

@@ -66,7 +66,7 @@ class TranslateConfig:
 
 def register(commands, train) -> None:
     """Add `seqlab train translate` and `seqlab translate`."""
-    from seqlab.cli import DEVICE_HELP
+    from seqlab.cli import DEVICE_HELP, add_no_progress
     from seqlab.config import add_config_args, user_path
 
     p = train.add_parser("translate", help="train an encoder-decoder translator (fra-eng)",
@@ -75,6 +75,7 @@ def register(commands, train) -> None:
                                      "whole of fra-eng; the book's run uses its first 600 pairs: "
                                      "--num-examples 600, or --config configs/fra_eng_book.toml.")
     add_config_args(p, TranslateConfig)
+    add_no_progress(p)
     p.set_defaults(func=run_train)
 
     t = commands.add_parser(
@@ -146,11 +147,12 @@ def register(commands, train) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from seqlab.cli import check_out, train_config
+    from seqlab.cli import check_out, show_progress, train_config
     from seqlab.errors import SeqlabError
     from seqlab.training import distributed
     from seqlab.training.translate import fit
 
+    bar = show_progress(args)
     given = vars(args)
     # like `train lm`: one source; one named on the command line replaces the config file's
     if given.get("data") is not None and given.get("dataset") is not None:
@@ -160,7 +162,7 @@ def run_train(args: argparse.Namespace) -> int:
     cfg, notes, _ = train_config(TranslateConfig, args)
     check_out(cfg.run.out)
     with distributed.session():  # under torchrun: a dead rank gives a message, not a hang
-        record = fit(cfg, notes=notes)
+        record = fit(cfg, notes=notes, show_progress=bar)
     if distributed.is_main_process():  # the last line, JSON, as `train lm` and `train classify` end
         print(to_json({k: record.get(k) for k in ("epoch", "train_ppl", "valid_ppl", "valid_bleu", "best_epoch",
                                                   "tokens_per_sec", "wall_s")}))

@@ -104,7 +104,7 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
                 device: torch.device | str | None = None, *,
                 clip: float, carry_state: bool, total: int | None = None, desc: str = "train",
                 stop: StopSignals | None = None, fast: bool = True, guard: StepGuard | None = None,
-                dist: D.Dist = D.Dist()) -> tuple[float, int, float]:
+                dist: D.Dist = D.Dist(), show_progress: bool | None = None) -> tuple[float, int, float]:
     """One pass over `batches`; returns (sum of token losses, tokens, seconds), summed over ranks.
 
     No host sync per batch on CUDA: the loss sum stays on the device until the end. `fast`: bf16
@@ -114,7 +114,8 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
     `guard` checks each step's loss and gradient norm (a skipped step restarts the carried
     state). Under torchrun (`dist`) each rank trains on its contiguous block of rows of every
     global batch (so its carried state stays right) and `net` is DDP-wrapped. `device`: "cpu",
-    "cuda", a torch.device, or None for the model's own.
+    "cuda", a torch.device, or None for the model's own. `show_progress`: the bar (rank 0's alone)
+    on, off, or None: on a terminal only.
     """
     device = common.device_for(net, device)
     net.train()
@@ -122,7 +123,8 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
     state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
     lr = optimizer.param_groups[0]["lr"]
     step = 0
-    for step, (X, Y) in enumerate(progress(batches, total=total, desc=desc), start=1):
+    bar = progress(batches, total=total, desc=desc, enabled=show_progress if dist.is_main else False)
+    for step, (X, Y) in enumerate(bar, start=1):
         X, Y = D.shard_columns(X, dist).to(device), D.shard_columns(Y, dist).to(device)
         if state is None or not carry_state:
             state = model.begin_state(batch_size=X.shape[0], device=device)
@@ -165,7 +167,7 @@ def _plot(out: Path, records: list[dict]) -> None:
 
 @releases_run_folder
 def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device | str | None = None, *,
-           log=print, notes: tuple[str, ...] = ()) -> dict:
+           log=print, notes: tuple[str, ...] = (), show_progress: bool | None = None) -> dict:
     """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record,
     with `best_epoch` and `best_valid_ppl`: the epoch best.safetensors holds and its validation
     perplexity (None without a validation split: the epoch is then chosen on the training loss).
@@ -174,7 +176,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     `cfg.run.device`. Seeds Python's, NumPy's and torch's generators with `cfg.run.seed` first,
     so two calls with one config train alike (a resumed run then restores the saved states).
     The trained model is in `cfg.run.out` (`model_from_checkpoint`). `notes`: lines said once a
-    --resume is accepted (the CLI's: what the run keeps over its --config file).
+    --resume is accepted (the CLI's: what the run keeps over its --config file). `show_progress`:
+    the progress bar on, off, or None: on a terminal only (the CLI's --no-progress: False).
     """
     from seqlab.runtime import resolve_device, seed_everything
 
@@ -269,7 +272,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     with StopSignals() as stop:
         for epoch in range(start + 1, tc.epochs + 1):
             record = _epoch(cfg, wrapped, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop,
-                            wall0, dist)
+                            wall0, dist, show_progress)
             # the epoch's lines are said once it is saved: a print that fails (a closed stdout) must not lose
             # its checkpoint; nt-asgd's note, which comes before the save, still follows the epoch's line
             lines = [_epoch_line(record)]
@@ -302,7 +305,8 @@ def _chosen_of_records(records: list[dict]) -> dict:
     return chosen
 
 
-def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, dist=D.Dist()):
+def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, dist=D.Dist(),
+           show_progress=None):
     """Train one epoch, evaluate, write its metrics.jsonl line; returns the epoch's record."""
     tc = cfg.train
     lr = optimizer.param_groups[0]["lr"]
@@ -312,12 +316,13 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
             net, batches, optimizer, device, clip=tc.clip, carry_state=tc.sampling == "sequential",
             bptt=tc.num_steps, ar_alpha=tc.ar_alpha, tar_beta=tc.tar_beta,
             scheduler=scheduler if tc.schedule == "cosine" else None, total=len(batches),
-            desc=f"epoch {epoch}/{tc.epochs}", stop=stop, guard=guard, dist=dist, fast=cfg.model.fast)
+            desc=f"epoch {epoch}/{tc.epochs}", stop=stop, guard=guard, dist=dist, fast=cfg.model.fast,
+            show_progress=show_progress)
     else:
         loss_sum, n, secs = train_epoch(net, batches, optimizer, device, clip=tc.clip,
                                         carry_state=tc.sampling == "sequential", total=len(batches),
                                         desc=f"epoch {epoch}/{tc.epochs}", stop=stop, fast=cfg.model.fast,
-                                        guard=guard, dist=dist)
+                                        guard=guard, dist=dist, show_progress=show_progress)
     if D.stop_requested(stop, device, dist):  # nothing of this epoch is saved: last is the previous one
         raise interrupted(stop, epoch, cfg.run)
     guard.finish(lr)  # before anything is saved

@@ -71,21 +71,23 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
                             bptt: int,
                             ar_alpha: float = 0.0, tar_beta: float = 0.0, scheduler=None,
                             total: int | None = None, desc: str = "train", stop=None,
-                            guard=None, dist: D.Dist = D.Dist(), fast: bool = True) -> tuple[float, int, float]:
+                            guard=None, dist: D.Dist = D.Dist(), fast: bool = True,
+                            show_progress: bool | None = None) -> tuple[float, int, float]:
     """One pass over `batches` of (X, Y) or (X, Y, seq_len); returns (sum of CE losses, tokens, seconds),
     summed over ranks.
 
     `guard` (a `seqlab.training.guard.StepGuard`) checks each step as in `train_epoch`: a skipped
     step changes no weight and restarts the carried state. Under torchrun (`dist`) `net` is
     DDP-wrapped and each rank trains on its contiguous block of rows of every global batch. `fast`:
-    bf16 autocast on CUDA, as in `lm.train_epoch` (a no-op on the CPU). `device`: by default the model's."""
+    bf16 autocast on CUDA, as in `lm.train_epoch` (a no-op on the CPU). `device`: by default the model's.
+    `show_progress`: the bar (rank 0's alone) on, off, or None: on a terminal only."""
     device = device_for(net, device)
     net.train()
     model = D.unwrap(net)  # the LM itself: it records the outputs AR/TAR read
     model.keep_outputs = ar_alpha > 0 or tar_beta > 0
     state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
     try:
-        bar = progress(batches, total=total, desc=desc, enabled=None if dist.is_main else False)
+        bar = progress(batches, total=total, desc=desc, enabled=show_progress if dist.is_main else False)
         for step, batch in enumerate(bar, start=1):
             X, Y = D.shard_columns(batch[0], dist).to(device), D.shard_columns(batch[1], dist).to(device)
             seq_len = batch[2] if len(batch) > 2 else X.shape[1]

@@ -154,14 +154,15 @@ def bleu_on(model: nn.Module, pairs, data, *, device: torch.device | str | None 
 # --- the training run behind `seqlab train translate` ----------------------------------------
 
 @releases_run_folder
-def fit(cfg, *, log=print, notes: tuple[str, ...] = ()) -> dict:
+def fit(cfg, *, log=print, notes: tuple[str, ...] = (), show_progress: bool | None = None) -> dict:
     """Train per `cfg` (seqlab.cli.translate.TranslateConfig); writes metrics.jsonl,
     best/last checkpoints and a loss plot into `cfg.run.out`. Returns the last record.
 
     Under torchrun each rank trains on its share of every global batch (`train_epoch`), every
     rank evaluates, the figures of rank 0 are the ones kept, and rank 0 alone writes. The returned
     record also holds `best_epoch`: the epoch best.safetensors holds (lowest valid loss).
-    `notes`: lines said once a --resume is accepted (the CLI's: what the run keeps over its --config file)."""
+    `notes`: lines said once a --resume is accepted (the CLI's: what the run keeps over its --config file).
+    `show_progress`: the progress bar on, off, or None: on a terminal only (the CLI's --no-progress: False)."""
     from pathlib import Path
 
     from seqlab.config import to_dict, validated
@@ -262,7 +263,7 @@ def fit(cfg, *, log=print, notes: tuple[str, ...] = ()) -> dict:
             gen = torch.Generator().manual_seed((run.seed * 100_003 + epoch) % 2**64)  # order depends on (seed, epoch) only
             train_iter = progress(batches(train_arrays, tr.batch_size, shuffle=True, generator=gen),
                                   total=n_batches, desc=f"epoch {epoch}/{tr.epochs}",
-                                  enabled=None if dist.is_main else False)
+                                  enabled=show_progress if dist.is_main else False)
             deadline = wall0 + tr.time_limit_s if tr.time_limit_s else None
             guard = StepGuard(skip=tr.skip_nonfinite, eager=device.type == "cpu", epoch=epoch, lr=tr.lr,
                               clip=tr.clip)
