@@ -80,11 +80,20 @@ def fill_gaps(positions: list[int], values: list[float], method: str, *,
     refused, not left half-filled: the model needs every value; `max_gap_source` follows the flag
     in the message: " (the run's)"), or when more than half the series would be filled in (`name`
     names a grid position in those messages, after `unit`: a date and "", or a line number and
-    "line"; `every` describes the grid: " (one every 1 day)")."""
-    if method not in ("linear", "ffill"):
-        raise ValueError(f"fill method {method!r}: expected linear or ffill")
-    if len(positions) != len(values) or any(b <= a for a, b in zip(positions, positions[1:])):
-        raise ValueError("positions must be strictly increasing, one per value")
+    "line"; `every` describes the grid: " (one every 1 day)"). A SeqlabError too for a `method`
+    other than those two, and for `positions` that do not fit `values`."""
+    if method not in ("linear", "ffill"):  # (--fill's own choices are checked by its readers)
+        nothing = "; 'none' fills nothing: leave the values as they are" if method == "none" else ""
+        raise SeqlabError(f"fill method {method!r}: expected linear or ffill (linear interpolates between the known "
+                          f"neighbours, ffill carries the last known value forward){nothing}")
+    if len(positions) != len(values):
+        raise SeqlabError(f"positions must be strictly increasing, one per value: got {len(positions)} positions for "
+                          f"{len(values)} values; give each value its grid position")
+    back = next((i for i in range(1, len(positions)) if positions[i] <= positions[i - 1]), None)
+    if back is not None:
+        raise SeqlabError(f"positions must be strictly increasing, one per value: positions[{back}] = "
+                          f"{positions[back]} follows positions[{back - 1}] = {positions[back - 1]}; sort the values "
+                          "by position, and keep one value of a repeated position")
     known = [i for i, v in enumerate(values) if not math.isnan(v)]
     if not known:
         raise SeqlabError("it has no values to fill from: every cell is empty or NaN")

@@ -1,5 +1,5 @@
-"""What --fill may fill: `--max-gap N` refuses a longer run of missing values, naming it; and a
-one-column file's blank lines, which are its empty cells."""
+"""What --fill may fill: `--max-gap N` refuses a longer run of missing values, naming it; a
+one-column file's blank lines, which are its empty cells; and what fill_gaps refuses to start on."""
 
 import math
 
@@ -121,3 +121,25 @@ def test_blank_lines_before_the_first_value_are_nothing(tmp_path):
         said = []
         read = read_csv_series(f, "v", fill=fill, say=said.append)
         assert read.x.tolist() == [1.0, 2.0, 3.0] and said == [] and read.first == read.dropped == 0, fill
+
+
+# ---- what fill_gaps itself refuses ----
+
+def test_fill_gaps_refuses_a_method_or_positions_it_cannot_use_with_a_seqlab_error_that_says_the_fix():
+    # these were bare ValueErrors (a `seqlab` command never reaches them: --fill's choices and the readers'
+    # positions are checked first; a library caller of fill_gaps does)
+    with pytest.raises(SeqlabError) as e:
+        fill_gaps([0, 1, 2], [1.0, NAN, 3.0], "none")
+    assert str(e.value) == ("fill method 'none': expected linear or ffill (linear interpolates between the known "
+                            "neighbours, ffill carries the last known value forward); 'none' fills nothing: leave the "
+                            "values as they are")
+    assert isinstance(e.value, ValueError)  # (what it was: a caller that catches ValueError still does)
+    with pytest.raises(SeqlabError) as e:
+        fill_gaps([0, 3, 1], [1.0, 2.0, 3.0], "linear")  # position 1 after 3
+    assert str(e.value) == ("positions must be strictly increasing, one per value: positions[2] = 1 follows "
+                            "positions[1] = 3; sort the values by position, and keep one value of a repeated position")
+    with pytest.raises(SeqlabError, match=r"^positions must be strictly increasing, one per value: got 2 positions "
+                                          r"for 3 values; give each value its grid position$"):
+        fill_gaps([0, 1], [1.0, 2.0, 3.0], "ffill")
+    with pytest.raises(SeqlabError, match=r"^fill method 'cubic': expected linear or ffill \(linear [^;]*\)$"):
+        fill_gaps([0, 1], [1.0, 2.0], "cubic")
