@@ -8,7 +8,9 @@ current PyTorch and still imports and runs on 2.2 / 2.3.
 - `torch.amp.custom_fwd/custom_bwd(device_type=...)` arrived in 2.4 (before: CUDA's own
   `torch.cuda.amp.custom_fwd/custom_bwd`, and nothing for a CPU autocast, done here by hand);
 - `torch._C._functorch.is_functorch_wrapped_tensor` (private, in 2.2 to 2.13) may go: then
-  `functorch_wrapped` says False.
+  `functorch_wrapped` says False;
+- `torch.autograd.forward_ad._current_level` (private, in 2.2 to 2.13) may go: then
+  `forward_ad_dual` asks each tensor.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import functools
 
 import torch
+from torch.autograd import forward_ad as _forward_ad
 
 _NEW_AUTOCAST_API = hasattr(torch.amp, "custom_fwd")  # torch >= 2.4
 
@@ -87,6 +90,21 @@ def functorch_wrapped(*tensors) -> bool:
     if _is_functorch_wrapped is None:
         return False
     return any(t is not None and _is_functorch_wrapped(t) for t in tensors)
+
+
+def forward_ad_dual(*tensors) -> bool:
+    """Whether one of `tensors` (None entries are skipped) carries a forward-mode AD tangent
+    (`torch.autograd.forward_ad.make_dual` inside `dual_level()`). The fast paths' autograd.Functions
+    stand aside there too: they have no jvp, and torch raises "You must implement the jvp function
+    for custom autograd.Function to use it with forward mode AD" from them. (torch.func.jvp hands in
+    wrapped tensors: `functorch_wrapped`.)
+
+    A tangent lives only while a dual level is entered (leaving it drops them), and the level is a
+    module global: outside one, every other call, this is that read and a comparison; inside,
+    `unpack_dual` of each tensor. A torch without the global asks each tensor always."""
+    if getattr(_forward_ad, "_current_level", None) == -1:
+        return False
+    return any(t is not None and _forward_ad.unpack_dual(t).tangent is not None for t in tensors)
 
 
 def _to_float32(value):

@@ -66,3 +66,20 @@ def test_functorch_wrapped_tells_tensors_inside_torch_func_transforms(monkeypatc
     monkeypatch.setattr(torch_compat, "_is_functorch_wrapped", None)  # a torch without the private call
     torch.func.vmap(f)(x)
     assert seen[-1] == (False, False)
+
+
+def test_forward_ad_dual_tells_tensors_that_carry_a_tangent(monkeypatch):
+    import types
+
+    import torch.autograd.forward_ad as fwAD
+
+    x, t = torch.ones(2, 3), torch.zeros(2, 3)
+    for with_global in (True, False):  # (False: a torch without the private level global asks every tensor)
+        if not with_global:
+            monkeypatch.setattr(torch_compat, "_forward_ad", types.SimpleNamespace(unpack_dual=fwAD.unpack_dual))
+        assert not torch_compat.forward_ad_dual(x, None)
+        with fwAD.dual_level():
+            dual = fwAD.make_dual(x, t)
+            assert torch_compat.forward_ad_dual(None, x, dual) and torch_compat.forward_ad_dual(dual * 2)
+            assert not torch_compat.forward_ad_dual(x, None) and not torch_compat.forward_ad_dual()
+        assert not torch_compat.forward_ad_dual(x)

@@ -25,7 +25,7 @@ inputs, the initial state and every weight). The layouts match cells.py:
 
 `recurrence(cell, XW, state)` returns `(Y (T, B, H), state)` or None when the cell has no
 fast path (the book's reset-before GRU, the peephole LSTM), or torch.compile/export, torch.jit.trace
-or a torch.func transform runs the code: the caller then runs the plain loop.
+or a torch.func transform runs the code, or forward-mode AD: the caller then runs the plain loop.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from torch.autograd.function import once_differentiable
 
 from seqlab.errors import SeqlabError
 from seqlab.models.step_products import _mm, _stepper
-from seqlab.torch_compat import custom_bwd_cuda, float32_fwd, functorch_wrapped, is_compiling, recorded_by_tracer
+from seqlab.torch_compat import (custom_bwd_cuda, float32_fwd, forward_ad_dual, functorch_wrapped, is_compiling,
+                                 recorded_by_tracer)
 
 # Under autocast (CUDA's, or a user's CPU autocast) the inputs arrive in bf16/fp16: the recurrence
 # (a long product of gates, where low precision compounds) runs in float32 with autocast off
@@ -277,7 +278,8 @@ def recurrence(cell, XW: torch.Tensor, state):
     mode ("functions with out=... arguments don't support automatic differentiation"); the plain
     loop traces into differentiable ops.
     None under a torch.func transform (grad, vmap, jacrev: `functorch_wrapped`), which refuses an
-    autograd.Function without setup_context and a vmap rule.
+    autograd.Function without setup_context and a vmap rule, and for forward-mode AD's dual tensors
+    (`forward_ad_dual`): the Functions have no jvp.
     """
     from seqlab.models.cells import GRUCell, LSTMCell, RNNCell
 
@@ -286,7 +288,8 @@ def recurrence(cell, XW: torch.Tensor, state):
     if XW.shape[0] == 0:
         return None
     states = state if isinstance(state, tuple) else (state,)
-    if functorch_wrapped(XW, *states, cell.W_h, getattr(cell, "b_h", None)):
+    inputs = (XW, *states, cell.W_h, getattr(cell, "b_h", None))
+    if functorch_wrapped(*inputs) or forward_ad_dual(*inputs):
         return None
     kind = type(cell)
     if kind is RNNCell:

@@ -317,3 +317,50 @@ def test_per_sample_gradients_of_a_word_lm_by_vmap_equal_a_loop():
     got = torch.func.grad(lambda p: torch.func.functional_call(fused, p, (X, None), {"targets": Y})[0])(params)
     want = torch.autograd.grad(fused(X, None, targets=Y)[0], list(fused.parameters()))
     torch.testing.assert_close(got, dict(zip(params, want)))
+
+
+# --- forward-mode AD (torch.autograd.forward_ad): the fast paths have no jvp, so they stand aside -----
+
+@pytest.mark.parametrize("mode", ["rnn", "gru", "lstm"])
+def test_a_jvp_through_a_scratch_layer_with_the_fast_path_on_is_the_plain_paths_and_a_finite_difference(mode):
+    # was "You must implement the jvp function for custom autograd.Function to use it with forward mode AD"
+    import torch.autograd.forward_ad as fwAD
+
+    torch.manual_seed(0)
+    layer = ScratchRNN(mode, 4, 6, 2).double()
+    X, V = torch.randn(5, 3, 4, dtype=torch.float64), torch.randn(5, 3, 4, dtype=torch.float64)
+
+    def jvp(fast):
+        layer.fast = fast
+        with fwAD.dual_level():
+            return fwAD.unpack_dual(layer(fwAD.make_dual(X, V))[0]).tangent
+
+    fast, plain = jvp(True), jvp(False)
+    eps = 1e-6  # central difference: error ~eps**2 from the curvature, ~1e-16 / eps from rounding
+    with torch.no_grad():
+        diff = (layer(X + eps * V)[0] - layer(X - eps * V)[0]) / (2 * eps)
+    torch.testing.assert_close(fast, plain, rtol=0, atol=1e-12)
+    torch.testing.assert_close(fast, diff, rtol=0, atol=1e-6)
+
+
+def test_a_jvp_of_a_word_lms_loss_in_its_parameters_with_the_fused_loss_is_the_plain_paths():
+    # the forward-AD tutorial's jvp in the parameters (functional_call with dual weights): the fused
+    # output-layer loss (V >= 1000, float32) and the fast recurrence raised inside torch
+    import torch.autograd.forward_ad as fwAD
+
+    torch.manual_seed(0)
+    V = 1200
+    X, Y = torch.randint(0, V, (3, 5)), torch.randint(0, V, (3, 5))
+    fast = build_lm(ModelConfig(cell="lstm", impl="scratch", hidden=8, embed=6), V)
+    plain = build_lm(ModelConfig(cell="lstm", impl="scratch", hidden=8, embed=6, fast=False), V)
+    plain.load_state_dict(fast.state_dict())
+    tangents = {k: torch.randn_like(p) for k, p in fast.named_parameters()}
+
+    def jvp(net):
+        with fwAD.dual_level():
+            params = {k: fwAD.make_dual(p.detach(), tangents[k]) for k, p in net.named_parameters()}
+            return fwAD.unpack_dual(torch.func.functional_call(net, params, (X, None), {"targets": Y})[0]).tangent
+
+    want = jvp(plain)
+    torch.testing.assert_close(jvp(fast), want)
+    assert want.abs() > 0
