@@ -164,7 +164,9 @@ class _Outliving:
     then calls `gone`. A stream without a descriptor to point there drops its writes instead."""
 
     def __init__(self, stream, gone: Callable[[], None] = lambda: None):
-        self.stream, self._gone, self._dropping = stream, gone, False
+        # no stream at all (pythonw, `>&-`: sys.stdout is None) drops its writes, as print() does then;
+        # there is no reader to lose, so no note
+        self.stream, self._gone, self._dropping = stream, gone, stream is None
 
     def write(self, text: str) -> int:
         if not self._dropping:
