@@ -356,7 +356,8 @@ def _main(argv: list[str] | None) -> int:
 def _reader_gone_note() -> str:
     folder = opened_run_folder()
     log = "its --out folder's metrics.jsonl" if folder is None else str(folder / "metrics.jsonl")
-    return f"seqlab: note: stdout's reader went away; the run goes on without printing, its log is in {log}"
+    # (said at the final flush too, after the run ended: buffered output to a pipe is written only then)
+    return f"seqlab: note: stdout's reader went away: the rest of the log is not printed; it is in {log}"
 
 
 def _run(args: argparse.Namespace) -> int:

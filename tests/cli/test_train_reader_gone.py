@@ -41,8 +41,8 @@ def test_a_pipe_closed_after_the_first_line(text, tmp_path):
     assert proc.wait(timeout=300) == 0, err
     assert first.startswith(b"lm: ")
     _whole_run(out)
-    assert err.strip() == (f"seqlab: note: stdout's reader went away; the run goes on without printing, its log "
-                           f"is in {out / 'metrics.jsonl'}"), err
+    assert err.strip() == (f"seqlab: note: stdout's reader went away: the rest of the log is not printed; it is "
+                           f"in {out / 'metrics.jsonl'}"), err
 
 
 class _Gone(io.TextIOWrapper):
@@ -67,3 +67,13 @@ def test_stdout_and_stderr_both_gone_is_silent_and_the_run_still_ends(text, tmp_
     assert (sys.stdout, sys.stderr) == (out_stream, err_stream)  # given back
     _whole_run(tmp_path / "run")
 
+
+
+def test_no_stdout_and_no_stderr_at_all(text, tmp_path, monkeypatch, one_thread):
+    # `seqlab train lm ... >&- 2>&-`, pythonw: Python's sys.stdout and sys.stderr are None, where print() is a
+    # no-op; the run is the same as with them (review r-diff, finding 1: it failed as a bug at the first line)
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert main(_argv(text, tmp_path / "run")) == 0
+    assert (sys.stdout, sys.stderr) == (None, None)  # given back
+    _whole_run(tmp_path / "run")
