@@ -6,9 +6,16 @@ A file whose first line is all numbers (`np.loadtxt`'s and `np.savetxt`'s files,
 line or several) has no header row: that line is values, and its columns are named by position,
 "1", "2", ... (`numbered`), or "value" when it has one column. A header of numbers ("2019,2020") is
 then read as values, unless --column or --date-column names one of its cells by a name that is not
-a position (`--column 2020`: a header, as before). A first line of dates and numbers
-("2024-01-01,50.00") is still read as the header, and every refusal about a missing column says the
-file seems to have none, and how to add the header line.
+a position (`--column 2020`: a header, as before). Exceptions, where a line of numbers is as likely a
+header (`_no_header`):
+- exactly 0,1,...,n-1 (n >= 2) is the header pandas' to_csv writes for an unnamed frame
+  (`index=False`): a header, its columns named 0 to n-1 (`--column 1` is the second);
+- a lone 0 in a one-column file is pandas' header of an unnamed series or the first value: refused
+  as ambiguous, unless --column 0 names it (a header);
+- a name asked for that is both a cell of the line and a position (`--column 2` of "1,2"): refused
+  as ambiguous, saying both readings and how to choose (a header line).
+A first line of dates and numbers ("2024-01-01,50.00") is still read as the header, and every
+refusal about a missing column says the file seems to have none, and how to add the header line.
 
 A .tsv file is read tab-separated (as `seqlab train classify` reads one), any other comma-separated
 (`delimiter_of`). A file separated by another delimiter (';', with decimal commas, from a European
@@ -40,11 +47,11 @@ def delimiter_of(path: str | Path) -> str:
 
 
 @contextmanager
-def open_csv(path: Path, names: tuple = ()):
+def open_csv(path: Path, names: dict | None = None):
     """(reader, header, header_line) of CSV file `path` (a .tsv file: tab-separated, `delimiter_of`):
     its csv.reader past the header row, the header's names (stripped) and the line the header ends
-    on. A first line of numbers is no header unless `names` (the columns asked for) holds one of its
-    cells that is not a position (see the module's docstring): the reader then starts at that line,
+    on. A first line of numbers is no header unless `names` (the columns asked for, {flag: name})
+    holds one of its cells that is not a position (see the module's docstring): the reader then starts at that line,
     the names are positions (`numbered`) and header_line is 0. A missing, empty or unreadable file,
     a blank first line, a file that is not UTF-8 or not CSV (also while the caller reads its rows),
     or one whose header and first rows show another delimiter (`_delimiter_in_rows`), is a
@@ -70,7 +77,7 @@ def open_csv(path: Path, names: tuple = ()):
                 raise SeqlabError(f"CSV file {name}: its first line is blank; the first line must be the header "
                                   "row naming the columns (remove the blank line)")
             raw, header = header, [h.strip() for h in header]
-            if _no_header(header, names):
+            if _no_header(header, names or {}, name):
                 yield _Replay(reader, [(header, reader.line_num)]), numbered(header), 0
             else:
                 header_line, rows = reader.line_num, _peek(reader, _PEEK)
@@ -125,15 +132,38 @@ class _Replay:
         return self.reader.line_num if self.line is None else self.line
 
 
-def _no_header(first: list[str], names: tuple) -> bool:
-    """Whether the first line `first` (cells stripped) is values, not a header: every cell a finite
-    number (`headerless` sees nothing else in it), and no name in `names` one of its cells but a
-    position (a header of numbers that --column names, e.g. 2020, stays a header)."""
+def _no_header(first: list[str], names: dict, file: str) -> bool:
+    """Whether the first line `first` (cells stripped) of CSV file `file` is values, not a header: every
+    cell a finite number (`headerless` sees nothing else in it), not pandas' labels (`pandas_labels`),
+    and no name in `names` ({flag: name}) one of its cells but a position (a header of numbers that
+    --column names, e.g. 2020, stays a header). Where it could be either (a lone 0; a name that is a cell
+    and a position), a SeqlabError saying how to choose."""
     cells = trimmed(first)
-    if not cells or any(_kind(c) != "number" for c in cells):
+    if not cells or any(_kind(c) != "number" for c in cells) or pandas_labels(cells):
         return False
     positions = numbered(first)
-    return not any(n in cells and n not in positions for n in names if isinstance(n, str))
+    asked = {flag: n for flag, n in names.items() if isinstance(n, str) and n in cells}
+    for flag, n in asked.items():
+        if n in positions:
+            example = ",".join(f"value{k}" for k in range(1, len(cells) + 1))
+            raise SeqlabError(f"CSV file {file}: {flag} {n} is ambiguous: the first line ({','.join(cells)}) is all "
+                              f"numbers, {n} one of them (if that line is the header: the column named {n}) and a "
+                              f"position (if it is values: column {n} counted from 1); to read it as values, add a "
+                              f"header line above it (e.g. {example}) and give {flag} by that name; to read it as "
+                              "the header, name its columns with words")
+    if asked:
+        return False
+    if cells == ["0"]:
+        raise SeqlabError(f"CSV file {file}: its first line, 0, is ambiguous: pandas' label of an unnamed series "
+                          "(Series.to_csv writes it) or the first value? add a header line such as value above the "
+                          "first value (or replace the label 0 by it); --column 0 reads the 0 as the header")
+    return True
+
+
+def pandas_labels(cells: list[str]) -> bool:
+    """Whether a first line (`cells`, stripped) is exactly 0,1,...,n-1 with n >= 2: the header pandas' to_csv
+    writes for a frame with unnamed columns (`index=False`), not values."""
+    return len(cells) >= 2 and cells == [str(i) for i in range(len(cells))]
 
 
 def numbered(first: list[str]) -> list[str]:
@@ -178,7 +208,7 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     whose first line reads as dates and values (no header row: `headerless`)."""
     path = Path(path).expanduser()
     name = repr(str(path))
-    with open_csv(path, (date_column,)) as (reader, header, header_line):
+    with open_csv(path, {"--date-column": date_column}) as (reader, header, header_line):
         rows = _first_rows(reader, _PEEK)
     row = rows[0] if rows else []
     hint = headerless(header) if header_line else ""  # (a first line of numbers is values: `numbered`)
@@ -220,7 +250,7 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
 def auto_date_column(path: str | Path, col: str) -> str | None:
     """The column of CSV file `path` that --date-column auto would read dates from beside value
     column `col` (the one named as dates, its first cell an ISO date), else None."""
-    with open_csv(Path(path).expanduser(), (col,)) as (reader, header, _):
+    with open_csv(Path(path).expanduser(), {"--column": col}) as (reader, header, _):
         named = date_named(header, header.index(col) if col in header else None)
         if len(named) != 1:
             return None
@@ -349,7 +379,7 @@ def headerless(header: list[str], column: str | None = None, flag: str = "--colu
     seems: what to add (an example header naming `column`, which `flag` looked for), else ''."""
     cells = trimmed(header)
     kinds = [_kind(c) for c in cells]
-    if not cells or None in kinds:
+    if not cells or None in kinds or pandas_labels(cells):  # (pandas' labels: a header, `_no_header`)
         return ""
     numbers, names, k = kinds.count("number"), [], 0
     for kind in kinds:  # dates: "date"; values: `column` (--column's) first, then value2, value3, ...

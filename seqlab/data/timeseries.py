@@ -156,7 +156,7 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     if date_column is not None and date_column == column:
         raise SeqlabError(f"--date-column and --column both name {column!r}: the dates and the values must be "
                           "two columns")
-    with open_csv(path, (column, date_column)) as (reader, header, header_line):
+    with open_csv(path, {"--column": column, "--date-column": date_column}) as (reader, header, header_line):
         numbers = not header_line  # no header row: the first line is values, the columns named by position
         delimiter = delimiter_of(path)  # (a .tsv file's: a tab)
         col = column_index(name, header, column, "--column", numbers=numbers, delimiter=delimiter)

@@ -57,7 +57,16 @@ def test_the_header_is_what_csv_reader_reads_stripped(tmp_path, names, crlf, bom
             with open_csv(path):
                 pass
         return
-    if all_numbers(want[0]):  # values: the columns named by position
+    cells = [h.strip() for h in want[0]]
+    while cells and not cells[-1]:
+        cells.pop()
+    if cells == ["0"]:  # pandas' label of an unnamed series, or a first value: refused
+        with pytest.raises(SeqlabError, match="its first line, 0, is ambiguous"):
+            with open_csv(path):
+                pass
+        return
+    pandas = len(cells) > 1 and cells == [str(i) for i in range(len(cells))]  # its unnamed frame's: a header
+    if all_numbers(want[0]) and not pandas:  # values: the columns named by position
         n = max(i + 1 for i, h in enumerate(want[0]) if h.strip())  # (trailing blank cells name nothing)
         with open_csv(path) as (reader, header, header_line):
             assert header == (["value"] if n == 1 else [str(i + 1) for i in range(n)]) + [""] * (len(want[0]) - n)
