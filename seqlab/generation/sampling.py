@@ -209,14 +209,15 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
     with eval_mode(net):
         logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))  # (m*N, V), time-major
         check_logits_layout(logits, m, N)
-        logits = logits.view(m, N, -1)[-1]  # (N, V) after each row's m-th id
+        logits = logits.reshape(m, N, -1)[-1]  # (N, V) after each row's m-th id
         for t in range(m, total):
             finite = finite & torch.isfinite(logits).all()
             chosen = _choose(logits, temperature, top_k, None, top_p,
                             uniforms=uniforms[:, t] if uniforms is not None else None)
             ids[:, t] = torch.where(t < in_prefix, ids[:, t], chosen)
             if t + 1 < total:
-                logits, state = net(ids[:, t:t + 1], state)  # (N, V)
+                logits, state = net(ids[:, t:t + 1], state)
+                logits = logits.reshape(N, -1)  # (N, V); a (T, B, V) model's (1, N, V)
     if not bool(finite):
         raise SeqlabError("the model's output is not finite (NaN or inf logits): its weights have diverged or "
                           "the checkpoint is damaged; use the run's other checkpoint (best/last), or retrain with "
@@ -225,19 +226,25 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
 
 
 def check_logits_layout(logits, steps: int, rows: int) -> None:
-    """The logits of a model's call on (rows, steps) ids in the layout generation reads: time-major
-    (steps*rows, V), row t*rows + b for step t of sequence b. Checked once per call (a user's model may
-    return the batch-major (B, T, V) of nn.GRU(batch_first=True); read as time-major it mixed the rows,
-    and the first step failed inside torch). With one row both orders are the same: any (1, T, V),
-    (T, 1, V) or (T, V) reads right, as it always did."""
-    ok = isinstance(logits, torch.Tensor) and logits.dim() >= 1 and logits.shape[:-1].numel() == steps * rows and (
-        logits.dim() <= 2 or rows == 1)
-    if not ok:
-        got = f"shape {tuple(logits.shape)}" if isinstance(logits, torch.Tensor) else f"a {type(logits).__name__}"
-        raise SeqlabError(f"the model's forward on ids of shape (B, T) = ({rows}, {steps}) returned logits of {got}; "
-                          f"generation reads seqlab's time-major layout (T*B, V) = ({steps * rows}, V), row t*B + b "
-                          "for step t of sequence b: a batch-major model (B, T, V), as batch_first=True layers give, "
-                          "returns logits.transpose(0, 1).reshape(-1, V) from its forward")
+    """The logits of a model's call on (rows, steps) ids in a layout generation reads: time-major,
+    (steps*rows, V) with row t*rows + b for step t of sequence b, or (steps, rows, V) (an nn.GRU at its
+    default batch_first=False and a Linear; read by reshaping). Checked once per call: a user's model
+    may return the batch-major (rows, steps, V) of nn.GRU(batch_first=True), which read as time-major
+    mixed the rows and failed inside torch; it is refused, saying to transpose. With one row or one
+    step both orders are the same and read right. When steps == rows the two 3-D layouts cannot be
+    told apart by shape: (T, B, V), time-major, is read, the order seqlab's models use and document."""
+    tensor = isinstance(logits, torch.Tensor) and logits.dim() >= 1
+    if tensor and logits.shape[:-1].numel() == steps * rows and (
+            logits.dim() <= 2 or steps == 1 or rows == 1 or tuple(logits.shape[:2]) == (steps, rows)):
+        return
+    got = f"shape {tuple(logits.shape)}" if isinstance(logits, torch.Tensor) else f"a {type(logits).__name__}"
+    said = (f"the model's forward on ids of shape (B, T) = ({rows}, {steps}) returned logits of {got}; generation "
+            f"reads seqlab's time-major layout, (T*B, V) = ({steps * rows}, V) with row t*B + b for step t of "
+            f"sequence b, or (T, B, V) = ({steps}, {rows}, V)")
+    if tensor and logits.dim() == 3 and tuple(logits.shape[:2]) == (rows, steps):
+        raise SeqlabError(f"{said}: this is batch-major (B, T, V), as batch_first=True layers give; return "
+                          "logits.transpose(0, 1).reshape(-1, V) from the model's forward")
+    raise SeqlabError(said)
 
 
 def row_uniforms(num_prefixes: int, num_samples: int, steps: int, seed: int | None, device) -> torch.Tensor:

@@ -48,13 +48,40 @@ def test_a_time_major_user_model_generates_the_hand_written_greedy_loops_ids():
 def test_a_batch_major_user_model_is_told_the_layout_generation_reads():
     # was, with 2+ prefixes, RuntimeError "expand(torch.LongTensor{[2, 2]}, size=[2]): the number of sizes
     # provided (1) must be greater or equal to ..." from an index assignment inside sampling.py
-    net = _UserLM(batch_first=True)
-    for prefixes, shape in (([[1, 2, 3], [4, 5, 0]], r"\(2, 3, 7\)"), ([[1], [4, 5]], r"\(2, 1, 7\)")):
-        with pytest.raises(SeqlabError, match=shape + r"; generation reads seqlab's time-major layout \(T\*B, V\).*"
-                                               r"logits\.transpose\(0, 1\)\.reshape\(-1, V\)"):
-            generate_batch(net, prefixes, 4)
-    # one prefix: batch- and time-major are the same order, read right as before
+    net, advice = _UserLM(batch_first=True), r"logits\.transpose\(0, 1\)\.reshape\(-1, V\)"
+    prefixes = [[1, 2, 3], [4, 5, 0]]
+    with pytest.raises(SeqlabError, match=r"\(2, 3, 7\); generation reads seqlab's time-major layout, \(T\*B, V\).*"
+                                          r"this is batch-major \(B, T, V\).*" + advice):
+        generate_batch(net, prefixes, 4)
+    # the advice, taken: the same model returning logits.transpose(0, 1).reshape(-1, V) is the hand-written loop
+    followed = _UserLM(batch_first=False)
+    assert generate_batch(followed, prefixes, 4) == [_greedy(net, p, 4) for p in prefixes]
+    # one prefix, or a shortest prefix of one id (one warm-up step): batch- and time-major are the same order
     assert generate_ids(net, [1, 2, 3], 5) == _greedy(net, [1, 2, 3], 5)
+    assert generate_batch(net, [[1], [4, 5]], 4) == [_greedy(net, p, 4) for p in ([1], [4, 5])]
+
+
+class _TimeMajor3D(_UserLM):
+    """Logits (T, B, V), as an nn.GRU at its default batch_first=False and a Linear give (no reshape)."""
+
+    def __init__(self):
+        super().__init__(batch_first=False)
+
+    def forward(self, X, state):
+        Y, state = self.rnn(self.emb(X), state)  # (B, T, H)
+        return self.out(Y).transpose(0, 1), state  # (T, B, V)
+
+
+@pytest.mark.parametrize("prefixes", [[[1, 2, 3], [4, 5, 0]], [[1, 2, 3], [4, 5, 0], [6, 6, 6]]])  # T != B, T == B
+def test_a_time_major_3d_user_model_generates_as_its_flat_twin(prefixes):
+    # review r-diff, finding 3: (T, B, V) worked before the layout check, which refused it with advice that
+    # (taken) mixed the rows; T == B cannot be told from (B, T, V): read as time-major, seqlab's order
+    net, twin = _TimeMajor3D(), _UserLM(batch_first=False)  # (the same weights: both seeded 0)
+    assert net(torch.tensor(prefixes), net.begin_state(len(prefixes)))[0].shape[:2] == (3, len(prefixes))
+    assert generate_batch(net, prefixes, 5) == generate_batch(twin, prefixes, 5) == [_greedy(twin, p, 5)
+                                                                                        for p in prefixes]
+    sampled = dict(temperature=0.8, top_k=4, seed=3, num_samples=2)
+    assert generate_batch(net, prefixes, 5, **sampled) == generate_batch(twin, prefixes, 5, **sampled)
 
 
 class _Returns(_UserLM):
