@@ -19,8 +19,9 @@ refusal about a missing column says the file seems to have none, and how to add 
 
 A .tsv file is read tab-separated (as `seqlab train classify` reads one), any other comma-separated
 (`delimiter_of`). A file separated by another delimiter (';', with decimal commas, from a European
-spreadsheet) is refused saying so, when its header is one column, or when its header and its first
-rows each hold the same number of that delimiter (`_delimiter_in_rows`: a header such as
+spreadsheet) is refused saying so, when its header is one column holding it and so do its first rows
+(`_other_delimiter`: a comma inside a .tsv file's one column name, 'sales, EUR', is no delimiter), or
+when its header and its first rows each hold the same number of that delimiter (`_delimiter_in_rows`: a header such as
 "date;sales, EUR" splits at its comma into two columns, and read so the series was the digits after
 the decimal comma).
 """
@@ -48,9 +49,10 @@ def delimiter_of(path: str | Path) -> str:
 
 @contextmanager
 def open_csv(path: Path, names: dict | None = None):
-    """(reader, header, header_line) of CSV file `path` (a .tsv file: tab-separated, `delimiter_of`):
-    its csv.reader past the header row, the header's names (stripped) and the line the header ends
-    on. A first line of numbers is no header unless `names` (the columns asked for, {flag: name})
+    """(reader, header, header_line, delimiter) of CSV file `path` (a .tsv file: tab-separated,
+    `delimiter_of`): its csv.reader past the header row (its `peeked`: the first rows, which the
+    refusals look at), the header's names (stripped), the line the header ends on and the delimiter
+    it is read with. A first line of numbers is no header unless `names` (the columns asked for, {flag: name})
     holds one of its cells that is not a position (see the module's docstring): the reader then starts at that line,
     the names are positions (`numbered`) and header_line is 0. A missing, empty or unreadable file,
     a blank first line, a file that is not UTF-8 or not CSV (also while the caller reads its rows),
@@ -78,13 +80,13 @@ def open_csv(path: Path, names: dict | None = None):
                                   "row naming the columns (remove the blank line)")
             raw, header = header, [h.strip() for h in header]
             if _no_header(header, names or {}, name):
-                yield _Replay(reader, [(header, reader.line_num)]), numbered(header), 0
+                yield _Replay(reader, [(header, reader.line_num)]), numbered(header), 0, delimiter
             else:
                 header_line, rows = reader.line_num, _peek(reader, _PEEK)
                 other = _delimiter_in_rows(raw, [r for r, _ in rows], delimiter) if len(trimmed(header)) > 1 else ""
                 if other:
                     raise SeqlabError(f"CSV file {name}: {other}")
-                yield _Replay(reader, rows), header, header_line
+                yield _Replay(reader, rows), header, header_line, delimiter
     except UnicodeDecodeError:
         with open(path, "rb") as fh:
             utf16 = utf16_encoding(fh.read(4096))
@@ -116,6 +118,7 @@ class _Replay:
 
     def __init__(self, reader, rows: list[tuple[list[str], int]]) -> None:
         self.reader, self.rows, self.line = reader, rows[::-1], None
+        self.peeked = [r for r, _ in rows]
 
     def __iter__(self):
         return self
@@ -208,15 +211,15 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     whose first line reads as dates and values (no header row: `headerless`)."""
     path = Path(path).expanduser()
     name = repr(str(path))
-    with open_csv(path, {"--date-column": date_column}) as (reader, header, header_line):
+    with open_csv(path, {"--date-column": date_column}) as (reader, header, header_line, delimiter):
         rows = _first_rows(reader, _PEEK)
     row = rows[0] if rows else []
     hint = headerless(header) if header_line else ""  # (a first line of numbers is values: `numbered`)
     if hint:
         raise SeqlabError(f"CSV file {name} needs a header row: {hint}")
-    delimiter = _other_delimiter(header, delimiter_of(path))
-    if delimiter:
-        raise SeqlabError(f"CSV file {name}: {delimiter}")
+    other = _other_delimiter(header, delimiter, rows)
+    if other:
+        raise SeqlabError(f"CSV file {name}: {other}")
     prose = _not_numbers(header, rows)
     if prose:  # (a text file's title line split at its commas is no header of value columns)
         raise SeqlabError(f"--data {name} does not look like a series: {prose}; --data takes a CSV file of numbers "
@@ -250,7 +253,7 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
 def auto_date_column(path: str | Path, col: str) -> str | None:
     """The column of CSV file `path` that --date-column auto would read dates from beside value
     column `col` (the one named as dates, its first cell an ISO date), else None."""
-    with open_csv(Path(path).expanduser(), {"--column": col}) as (reader, header, _):
+    with open_csv(Path(path).expanduser(), {"--column": col}) as (reader, header, _, _):
         named = date_named(header, header.index(col) if col in header else None)
         if len(named) != 1:
             return None
@@ -270,12 +273,12 @@ class MissingColumn(SeqlabError):
 
 
 def column_index(name: str, header: list[str], column: str, flag: str, *, numbers: bool = False,
-                 delimiter: str = ",") -> int:
+                 delimiter: str = ",", rows: list[list[str]] | None = None) -> int:
     """The index of `column` in `header`, else a MissingColumn; a name given twice is a SeqlabError.
     `numbers`: the file has no header row, its columns named by position (`numbered`); `delimiter`:
-    the file's (`delimiter_of`)."""
+    the file's (`delimiter_of`); `rows`: its first rows (`_other_delimiter`)."""
     if column not in header:
-        message = no_column(name, column, header, delimiter)
+        message = no_column(name, column, header, delimiter, rows)
         hint = numbered_said(header, flag) if numbers else headerless(header, column, flag)
         raise MissingColumn(message + (f": {hint}" if hint else ""), column=column, flag=flag, header=header,
                             delimiter="its columns are:" not in message, headerless=hint)
@@ -286,8 +289,9 @@ def column_index(name: str, header: list[str], column: str, flag: str, *, number
     return header.index(column)
 
 
-def no_column(name: str, column: str, header: list[str], delimiter: str = ",") -> str:
-    other = _other_delimiter(header, delimiter)
+def no_column(name: str, column: str, header: list[str], delimiter: str = ",",
+              rows: list[list[str]] | None = None) -> str:
+    other = _other_delimiter(header, delimiter, rows)
     if other:
         return f"CSV file {name} has no column {column!r}: {other}"
     return f"CSV file {name} has no column {column!r}; its columns are: {quoted(header)}"
@@ -296,12 +300,14 @@ def no_column(name: str, column: str, header: list[str], delimiter: str = ",") -
 _SAID = {";": "';'", "\t": "a tab", "|": "'|'", ",": "a comma"}
 
 
-def _other_delimiter(header: list[str], delimiter: str = ",") -> str:
-    """When a one-column header holds another delimiter than the file's `delimiter` (the file is
-    probably not separated by it), what to do about it; else ''."""
+def _other_delimiter(header: list[str], delimiter: str = ",", rows: list[list[str]] | None = None) -> str:
+    """When a one-column header holds another delimiter than the file's `delimiter`, and so does each of
+    its first `rows` that is not blank (where given, and there are any: a name may hold one, 'sales, EUR'),
+    the file is probably not separated by `delimiter`: what to do about it; else ''."""
     if len(header) == 1:
+        filled = [delimiter.join(r) for r in rows or () if any(c.strip() for c in r)]
         for other in (";", "\t", "|", ","):
-            if other != delimiter and other in header[0]:
+            if other != delimiter and other in header[0] and all(other in r for r in filled):
                 return (f"its header {header[0]!r} has no {_SAID[delimiter][2:]}, and "
                         f"{_save_as(other, delimiter)}")
     return ""

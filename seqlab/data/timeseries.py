@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.csv_columns import (MISSING_CELLS, bad_row, column_index, date_named, delimiter_of, named_as_date,
+from seqlab.data.csv_columns import (MISSING_CELLS, bad_row, column_index, date_named, named_as_date,
                                      open_csv, quoted, trimmed)
 from seqlab.data.date_steps import UnevenDates
 from seqlab.data.dates import DateIndex, parse_timestamp
@@ -156,10 +156,11 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
     if date_column is not None and date_column == column:
         raise SeqlabError(f"--date-column and --column both name {column!r}: the dates and the values must be "
                           "two columns")
-    with open_csv(path, {"--column": column, "--date-column": date_column}) as (reader, header, header_line):
+    asked = {"--column": column, "--date-column": date_column}
+    with open_csv(path, asked) as (reader, header, header_line, delimiter):  # (a .tsv file's delimiter: a tab)
         numbers = not header_line  # no header row: the first line is values, the columns named by position
-        delimiter = delimiter_of(path)  # (a .tsv file's: a tab)
-        col = column_index(name, header, column, "--column", numbers=numbers, delimiter=delimiter)
+        col = column_index(name, header, column, "--column", numbers=numbers, delimiter=delimiter,
+                           rows=reader.peeked)
         dcol = None
         if auto:
             named = date_named(header, col)
@@ -168,7 +169,8 @@ def read_csv_series(path: str | Path, column: str, date_column: str | None = "au
                     "none is used; name one with --date-column")
             dcol = named[0] if len(named) == 1 else None
         elif date_column is not None:
-            dcol = column_index(name, header, date_column, "--date-column", numbers=numbers, delimiter=delimiter)
+            dcol = column_index(name, header, date_column, "--date-column", numbers=numbers, delimiter=delimiter,
+                                rows=reader.peeked)
         width = len(trimmed(header))  # (a trailing comma on every line, or on the header or the rows only)
         reach = max(col, -1 if dcol is None else dcol)
         values: list[float] = []  # NaN: a missing value (refused unless filled)

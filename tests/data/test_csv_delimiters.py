@@ -110,3 +110,25 @@ def test_a_tsv_file_is_refused_as_a_csv_file_is(tmp_path, name, text, message):
     with pytest.raises(SeqlabError) as e:
         read_csv_series(f, "value" if "value" in text else "sales; EUR")
     assert message in str(e.value)
+
+
+def test_a_comma_in_a_one_column_tsv_files_name_is_no_delimiter(tmp_path):
+    # review r-diff, finding 4: the review's one.tsv was refused as comma-separated, with advice (name it
+    # .csv) that splits its one name in two; a delimiter is one where the rows hold it too
+    f = tmp_path / "one.tsv"
+    f.write_text("sales, EUR\n10.5\n11.5\n12.5\n13.0\n")
+    said = []
+    assert value_column(f, "auto", said.append) == "sales, EUR"
+    assert said == ["column 'sales, EUR': the file's only value column"]
+    assert read_csv_series(f, "sales, EUR").x.tolist() == np.loadtxt(f, skiprows=1).tolist()
+    with pytest.raises(SeqlabError) as e:
+        read_csv_series(f, "sales")
+    assert str(e.value).startswith(f"CSV file {str(f)!r} has no column 'sales'; its columns are: 'sales, EUR'")
+    # where the rows hold it too, the file is another delimiter's (the review-owndata euro files): refused
+    for name, text, said in (("c.tsv", "date,value\n2024-01-01,1\n", "delimiter is probably a comma"),
+                             ("e.csv", "date;sales\n2024-01-01;10,701\n2024-01-02;12,464\n", SEMICOLON),
+                             ("d.csv", "Datum;Umsatz\n01.01.2024;10,701\n", SEMICOLON)):
+        g = tmp_path / name
+        g.write_text(text)
+        with pytest.raises(SeqlabError, match=said):
+            value_column(g)

@@ -68,11 +68,11 @@ def test_the_header_is_what_csv_reader_reads_stripped(tmp_path, names, crlf, bom
     pandas = len(cells) > 1 and cells == [str(i) for i in range(len(cells))]  # its unnamed frame's: a header
     if all_numbers(want[0]) and not pandas:  # values: the columns named by position
         n = max(i + 1 for i, h in enumerate(want[0]) if h.strip())  # (trailing blank cells name nothing)
-        with open_csv(path) as (reader, header, header_line):
+        with open_csv(path) as (reader, header, header_line, delimiter):
             assert header == (["value"] if n == 1 else [str(i + 1) for i in range(n)]) + [""] * (len(want[0]) - n)
             assert list(reader) == want and header_line == 0
         return
-    with open_csv(path) as (reader, header, header_line):
+    with open_csv(path) as (reader, header, header_line, delimiter):
         assert header == [h.strip() for h in want[0]]
         assert list(reader) == want[1:]
     lines = io.StringIO(data.decode("utf-8-sig"), newline="").readlines()
