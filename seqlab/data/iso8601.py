@@ -18,13 +18,15 @@ misreading, not copied here.)
 `parse_timestamp` reads a CSV's date cell so (and a month, YYYY-MM, which 3.11 does not read), but
 with only 'T' (or 't', as RFC 3339 allows, like the trailing 'z' read as UTC) or a space between the
 date and the time, as ISO 8601 and pandas have it: fromisoformat takes any one character there, so
-a ';'-separated row read as one cell, "2024-01-01;10", was a date at 10:00 (`_separated`).
+a ';'-separated row read as one cell, "2024-01-01;10", was a date at 10:00 (`_separated`). ISO 8601
+has no zone on a date alone; a Z there (2024-01-01Z) reads as that day's midnight in UTC, as a Z after
+a time does (pandas reads it so too), and any other offset there (2024-01-01+01:00) is refused.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 # ASCII digits only (\d is any Unicode digit); one separator throughout a part: "-" (or ":")
 # between every field, or none (the basic format)
@@ -80,7 +82,7 @@ _YEAR_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 def parse_timestamp(cell: str) -> datetime | None:
     """An ISO 8601 date or date-time, as Python 3.11's `datetime.fromisoformat` reads it (on 3.10
     too: `extended_form`; plus a trailing z for UTC), or a month (YYYY-MM, read as its first day),
-    else None. A date alone reads as midnight."""
+    else None. A date alone reads as midnight (with a Z: midnight UTC, see the module's docstring)."""
     text = cell.strip()
     month = _YEAR_MONTH.fullmatch(text)
     if month:
@@ -89,6 +91,9 @@ def parse_timestamp(cell: str) -> datetime | None:
         except ValueError:
             return None
     if text[-1:] in ("Z", "z"):
+        day = _from_iso(date.fromisoformat, text[:-1])
+        if day is not None:  # (+00:00 after a date alone is refused as no separator before a time)
+            return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
         text = text[:-1] + "+00:00"
     return _from_iso(datetime.fromisoformat, text)
 

@@ -141,3 +141,24 @@ def test_t_lower_case_t_and_a_space_separate_a_time(sep):
     # (a lower-case t as RFC 3339 allows it, as the trailing z read as UTC)
     assert dates.parse_timestamp(f"2024-01-01{sep}10:30") == datetime(2024, 1, 1, 10, 30)
     assert dates.parse_timestamp(f"20240131{sep}1300") == datetime(2024, 1, 31, 13)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_z_on_a_date_alone_is_midnight_utc(request, tmp_path, strict):
+    # review r-diff, finding 5: 2024-01-01Z stopped reading as a date (the Z became "+00:00", refused as no
+    # separator before a time); ISO 8601 has no zone on a date: read as a Z after a time is, UTC
+    if strict:
+        request.getfixturevalue("py310")
+    for cell in ("2024-01-31Z", "2024-01-31z", "20240131Z", "2024-W05-3Z"):
+        assert dates.parse_timestamp(cell) == datetime(2024, 1, 31, tzinfo=UTC) == \
+            dates.parse_timestamp("2024-01-31T00:00:00Z")
+    assert dates.parse_timestamp("2024-01-31+01:00") is None  # (another offset on a date alone: no ISO 8601)
+    from seqlab.data.timeseries import read_csv_series
+
+    zoned, twin = tmp_path / "z.csv", tmp_path / "t.csv"
+    zoned.write_text("date,value\n" + "".join(f"2024-01-0{d}Z,{d}\n" for d in range(1, 5)))
+    twin.write_text("date,value\n" + "".join(f"2024-01-0{d}T00:00Z,{d}\n" for d in range(1, 5)))
+    for date_column in ("auto", "date"):
+        got, want = read_csv_series(zoned, "value", date_column).dates, read_csv_series(twin, "value", "date").dates
+        assert got.every == want.every == "1 day"
+        assert [got.iso(i) for i in range(6)] == [want.iso(i) for i in range(6)]
