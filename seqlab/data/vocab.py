@@ -25,11 +25,16 @@ SAVED_LEFT_OUT = 100_000
 
 def count_corpus(tokens: Iterable) -> collections.Counter:
     """Count tokens of a 1-D list, or of a 2-D list of lines (flattened); any iterable of either (a
-    generator of lines, as torchtext's build_vocab_from_iterator takes) is read into a list first."""
+    generator of lines, as torchtext's build_vocab_from_iterator takes) is read into a list first. A
+    tensor, or tensors as tokens, is refused: each hashes by identity, a token of its own never seen again."""
+    if isinstance(tokens, torch.Tensor):
+        raise _tensor_key("Vocab(...)", tokens)
     if not (hasattr(tokens, "__len__") and hasattr(tokens, "__getitem__")):
         tokens = list(tokens)
     if len(tokens) == 0 or isinstance(tokens[0], list):
         tokens = [token for line in tokens for token in line]
+    if len(tokens) and not isinstance(tokens[0], str) and isinstance(tokens[0], torch.Tensor):  # (the first: cheap)
+        raise _tensor_key("Vocab(...)", tokens[0])
     return collections.Counter(tokens)
 
 
@@ -37,10 +42,11 @@ _END = object()  # (encode's marker of an empty input: None may be a token)
 
 
 def _tensor_key(call: str, tensor: torch.Tensor) -> SeqlabError:
-    """The error for a tensor where tokens belong: it hashes by identity, so it would be <unk>, silently."""
+    """The error for a tensor where tokens belong: it hashes by identity, so it would be <unk> (or, counted, a
+    token of its own), silently."""
     return SeqlabError(f"{call} takes tokens, not a tensor (a {tensor.dim()}-D {tensor.dtype} one): a tensor is "
-                       "never a token (it would look up as <unk>). For the tokens of ids use vocab.to_tokens(ids); "
-                       "to look a tensor's values up as tokens, pass ids.tolist()")
+                       "never a token (it would look up as <unk>, or count as a new token each time). For the tokens "
+                       "of ids use vocab.to_tokens(ids); to look a tensor's values up as tokens, pass ids.tolist()")
 
 
 def _lines(first: list, rest: Iterator) -> Iterator[Hashable]:
@@ -178,8 +184,18 @@ class Vocab:
         stream = () if first is _END else _lines(first, rest) if isinstance(first, list) else \
             itertools.chain((first,), rest)
         get, unk = self.token_to_idx.get, self.unk
+
+        def ids() -> Iterator[int]:
+            for t in stream:
+                i = get(t)
+                if i is None:  # (a miss: a tensor later in the stream is refused here, as vocab[...] does)
+                    if not isinstance(t, str) and isinstance(t, torch.Tensor):
+                        raise _tensor_key("vocab.encode(...)", t)
+                    i = unk
+                yield i
+
         try:
-            return torch.from_numpy(np.fromiter((get(t, unk) for t in stream), dtype=np.int64))
+            return torch.from_numpy(np.fromiter(ids(), dtype=np.int64))
         except TypeError as exc:  # an unhashable token: a list among tokens, or a line in a line
             raise SeqlabError(f"vocab.encode takes tokens, or lines (lists) of tokens, not a mix of them ({exc})") \
                 from None

@@ -253,5 +253,15 @@ def test_a_tensor_where_tokens_belong_is_refused_naming_to_tokens():
                  lambda: vocab.encode(ids), lambda: vocab.encode([ids[0]])):
         with pytest.raises(SeqlabError, match=r"not a tensor.*vocab\.to_tokens\(ids\).*ids\.tolist\(\)"):
             call()
-    assert vocab.to_tokens(ids) == [vocab.idx_to_token[1], vocab.idx_to_token[2]]
+    # review r-diff, finding 6: a tensor after the first token (encode's miss path, as vocab[...]'s), and the
+    # constructor, which built a vocabulary of tensor objects (each its own token: Vocab(tensor([1, 2, 1])) had 4)
+    tokens = [vocab.idx_to_token[1], vocab.idx_to_token[2]]
+    for call in (lambda: vocab.encode([tokens[0], ids[1]]), lambda: vocab.encode([[tokens[0]], [ids[1]]]),
+                 lambda: Vocab(ids), lambda: Vocab(list(torch.tensor([[1, 2], [1, 1]]))), lambda: Vocab([[ids[0]]]),
+                 lambda: count_corpus(ids)):
+        with pytest.raises(SeqlabError, match=r"not a tensor.*ids\.tolist\(\)"):
+            call()
+    built = Vocab(torch.tensor([1, 2, 1, 1]).tolist())  # the advice: its values as tokens, as the book's counts
+    assert built.idx_to_token == ["<unk>", 1, 2] and built.token_freqs == [(1, 3), (2, 1)]
+    assert vocab.to_tokens(ids) == tokens
     assert vocab[vocab.to_tokens(ids)] == [1, 2] and vocab["zzz"] == 0 and vocab[("the", "zzz")] == [vocab["the"], 0]
