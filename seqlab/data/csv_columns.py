@@ -18,12 +18,12 @@ A first line of dates and numbers ("2024-01-01,50.00") is still read as the head
 refusal about a missing column says the file seems to have none, and how to add the header line.
 
 A .tsv file is read tab-separated (as `seqlab train classify` reads one), any other comma-separated
-(`delimiter_of`). A file separated by another delimiter (';', with decimal commas, from a European
-spreadsheet) is refused saying so, when its header is one column holding it and so do its first rows
-(`_other_delimiter`: a comma inside a .tsv file's one column name, 'sales, EUR', is no delimiter), or
-when its header and its first rows each hold the same number of that delimiter (`_delimiter_in_rows`: a header such as
-"date;sales, EUR" splits at its comma into two columns, and read so the series was the digits after
-the decimal comma).
+(`csv_delimiters.delimiter_of`). A file separated by another delimiter (';', with decimal commas, from
+a European spreadsheet) is refused saying so, when its header is one column holding it and so do its
+first rows (`other_delimiter`: a comma inside a .tsv file's one column name, 'sales, EUR', is no
+delimiter), or when its header and its first rows each hold the same number of that delimiter
+(`delimiter_in_rows`: a header such as "date;sales, EUR" splits at its comma into two columns, and
+read so the series was the digits after the decimal comma).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import math
 from contextlib import contextmanager
 from pathlib import Path
 
+from seqlab.data.csv_delimiters import delimiter_in_rows, delimiter_of, other_delimiter
 from seqlab.data.dates import parse_timestamp
 from seqlab.data.text import utf16_encoding
 from seqlab.errors import SeqlabError
@@ -40,11 +41,6 @@ from seqlab.errors import SeqlabError
 _PEEK = 50  # the data rows open_csv looks at for another delimiter (and value_column at for its columns)
 _FIELD_LIMIT = 1 << 30  # csv's default of 131,072 characters refuses a long text column beside the numbers
 DATE_NAMES = ("date", "time", "timestamp", "datetime")  # the column names "auto" takes for dates (any case)
-
-
-def delimiter_of(path: str | Path) -> str:
-    """The delimiter a series file is read with: a tab for a .tsv file (any case), else a comma."""
-    return "\t" if Path(path).suffix.lower() == ".tsv" else ","
 
 
 @contextmanager
@@ -56,7 +52,7 @@ def open_csv(path: Path, names: dict | None = None):
     holds one of its cells that is not a position (see the module's docstring): the reader then starts at that line,
     the names are positions (`numbered`) and header_line is 0. A missing, empty or unreadable file,
     a blank first line, a file that is not UTF-8 or not CSV (also while the caller reads its rows),
-    or one whose header and first rows show another delimiter (`_delimiter_in_rows`), is a
+    or one whose header and first rows show another delimiter (`delimiter_in_rows`), is a
     SeqlabError."""
     name = repr(str(path))
     try:
@@ -83,7 +79,7 @@ def open_csv(path: Path, names: dict | None = None):
                 yield _Replay(reader, [(header, reader.line_num)]), numbered(header), 0, delimiter
             else:
                 header_line, rows = reader.line_num, _peek(reader, _PEEK)
-                other = _delimiter_in_rows(raw, [r for r, _ in rows], delimiter) if len(trimmed(header)) > 1 else ""
+                other = delimiter_in_rows(raw, [r for r, _ in rows], delimiter) if len(trimmed(header)) > 1 else ""
                 if other:
                     raise SeqlabError(f"CSV file {name}: {other}")
                 yield _Replay(reader, rows), header, header_line, delimiter
@@ -217,7 +213,7 @@ def value_column(path: str | Path, date_column: str | None = "auto", log=None) -
     hint = headerless(header) if header_line else ""  # (a first line of numbers is values: `numbered`)
     if hint:
         raise SeqlabError(f"CSV file {name} needs a header row: {hint}")
-    other = _other_delimiter(header, delimiter, rows)
+    other = other_delimiter(header, delimiter, rows)
     if other:
         raise SeqlabError(f"CSV file {name}: {other}")
     prose = _not_numbers(header, rows)
@@ -276,7 +272,7 @@ def column_index(name: str, header: list[str], column: str, flag: str, *, number
                  delimiter: str = ",", rows: list[list[str]] | None = None) -> int:
     """The index of `column` in `header`, else a MissingColumn; a name given twice is a SeqlabError.
     `numbers`: the file has no header row, its columns named by position (`numbered`); `delimiter`:
-    the file's (`delimiter_of`); `rows`: its first rows (`_other_delimiter`)."""
+    the file's (`delimiter_of`); `rows`: its first rows (`other_delimiter`)."""
     if column not in header:
         message = no_column(name, column, header, delimiter, rows)
         hint = numbered_said(header, flag) if numbers else headerless(header, column, flag)
@@ -291,52 +287,10 @@ def column_index(name: str, header: list[str], column: str, flag: str, *, number
 
 def no_column(name: str, column: str, header: list[str], delimiter: str = ",",
               rows: list[list[str]] | None = None) -> str:
-    other = _other_delimiter(header, delimiter, rows)
+    other = other_delimiter(header, delimiter, rows)
     if other:
         return f"CSV file {name} has no column {column!r}: {other}"
     return f"CSV file {name} has no column {column!r}; its columns are: {quoted(header)}"
-
-
-_SAID = {";": "';'", "\t": "a tab", "|": "'|'", ",": "a comma"}
-
-
-def _other_delimiter(header: list[str], delimiter: str = ",", rows: list[list[str]] | None = None) -> str:
-    """When a one-column header holds another delimiter than the file's `delimiter`, and so does each of
-    its first `rows` that is not blank (where given, and there are any: a name may hold one, 'sales, EUR'),
-    the file is probably not separated by `delimiter`: what to do about it; else ''."""
-    if len(header) == 1:
-        filled = [delimiter.join(r) for r in rows or () if any(c.strip() for c in r)]
-        for other in (";", "\t", "|", ","):
-            if other != delimiter and other in header[0] and all(other in r for r in filled):
-                return (f"its header {header[0]!r} has no {_SAID[delimiter][2:]}, and "
-                        f"{_save_as(other, delimiter)}")
-    return ""
-
-
-def _delimiter_in_rows(header: list[str], rows: list[list[str]], delimiter: str = ",") -> str:
-    """When the header (its cells as read) and every one of `rows` that is not blank (at least one)
-    hold the same number of another delimiter (';', a tab, '|'; never a comma, a decimal comma
-    in a tab-separated file), the file is probably separated by it: what to do about it; else ''.
-    (A header that holds it as well as each row, as often, is no comma-separated file's.)"""
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    for other in (";", "\t", "|"):
-        k = sum(c.count(other) for c in header)
-        if other != delimiter and k and rows and all(sum(c.count(other) for c in r) == k for r in rows):
-            example = delimiter.join(rows[0])
-            return (f"its header and its first {len(rows)} row{'s' if len(rows) > 1 else ''} each hold {k} "
-                    f"{_SAID[other]} (e.g. {example[:60]!r}), so {_save_as(other, delimiter)}")
-    return ""
-
-
-def _save_as(other: str, delimiter: str) -> str:
-    """What a refusal of a file separated by `other`, not by its `delimiter`, says to do."""
-    if delimiter == "\t":
-        rename = ", or name it .csv" if other == "," else ""
-        return (f"its delimiter is probably {_SAID[other]}; seqlab reads a .tsv file as tab-separated: save it as "
-                f"tab-separated (with '.' as the decimal point){rename}")
-    rename = ", or name it .tsv" if other == "\t" else ""
-    return (f"its delimiter is probably {_SAID[other]}; seqlab reads comma-separated files (.tsv: tab-separated): "
-            f"save it as comma-separated (with '.' as the decimal point){rename}")
 
 
 def quoted(names: list[str]) -> str:
@@ -412,15 +366,3 @@ def trimmed(cells: list[str]) -> list[str]:
     while n and not cells[n - 1].strip():
         n -= 1
     return cells[:n]
-
-
-def bad_row(name: str, line_no: int, fields: int, expected: int, first: str = "the header",
-            delimiter: str = ",") -> str:
-    said = _SAID[delimiter][2:]
-    if fields > expected:
-        hint = ("an unquoted thousands separator (1,500)? write numbers without it (1500), or quote fields "
-                "holding a comma" if delimiter == "," else f"a {said} too many, or quote fields holding a {said}")
-    else:
-        hint = f"a missing field, or a delimiter other than a {said} on that line?"
-    return (f"CSV file {name}, line {line_no} has {fields} field{'s' if fields != 1 else ''} but {first} "
-            f"has {expected}: {hint}")

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.csv_columns import (MISSING_CELLS, bad_row, column_index, date_named, named_as_date,
-                                     open_csv, quoted, trimmed)
+from seqlab.data.csv_columns import (MISSING_CELLS, column_index, date_named, named_as_date, open_csv, quoted,
+                                     trimmed)
+from seqlab.data.csv_delimiters import bad_row
 from seqlab.data.date_steps import UnevenDates
 from seqlab.data.dates import DateIndex, parse_timestamp
 from seqlab.data.dates import show_cell as _show
