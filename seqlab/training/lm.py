@@ -48,6 +48,7 @@ from seqlab.training import lm_regularized as reg
 from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
                                      check_same_data, count_note, data_config_for, data_warnings, folder_note,
                                      load_corpus, split_sizes, unk_rates, unk_warning, vocab_from_checkpoint)
+from seqlab.training.lm_records import chosen_of, chosen_of_records, epoch_line, plot_perplexity, selection_loss
 from seqlab.training.lm_eval import evaluate_lm  # (also importable from here, as the README does)
 from seqlab.training.guard import (StepGuard, StopSignals, all_skipped, check_finite, interrupted,
                                    resumed_note)
@@ -153,18 +154,6 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
     return loss_total, int(n), time.perf_counter() - t0
 
 
-def _plot(out: Path, records: list[dict]) -> None:
-    from seqlab.plotting import plot_curves
-
-    epochs = [r["epoch"] for r in records]
-    series = {"train": [r["train_ppl"] for r in records]}
-    valid = [(r["epoch"], r["valid_ppl"]) for r in records if r.get("valid_ppl") is not None]
-    if valid:
-        series["valid"] = [v for _, v in valid]
-    plot_curves(out / "perplexity.png", epochs, series, xlabel="epoch", ylabel="perplexity", logy=True,
-                xs={"valid": [e for e, _ in valid]}, title="perplexity per epoch")
-
-
 @releases_run_folder
 def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device | str | None = None, *,
            log=print, notes: tuple[str, ...] = (), show_progress: bool | None = None) -> dict:
@@ -245,7 +234,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
         if note:
             log(note)
         start, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
-        chosen = _chosen_of(ckpt.meta)
+        chosen = chosen_of(ckpt.meta)
         set_rng_state(ckpt.meta["rng"])
         v, internal, g = ckpt.meta["batch_rng"]
         batch_rng.setstate((v, tuple(internal), g))
@@ -254,7 +243,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
         open_run_folder(cfg.run, log)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)
     if ckpt is not None and chosen["best_epoch"] is None:  # a run saved before checkpoints kept it
-        chosen = _chosen_of_records(metrics.records)
+        chosen = chosen_of_records(metrics.records)
     n_params = sum(p.numel() for p in net.parameters())
     rates = unk_rates(corpus)
     held_out = "" if rates["valid_unk_rate"] is None else f", {rates['valid_unk_rate']:.1%} of held-out"
@@ -275,7 +264,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
                             wall0, dist, show_progress)
             # the epoch's lines are said once it is saved: a print that fails (a closed stdout) must not lose
             # its checkpoint; nt-asgd's note, which comes before the save, still follows the epoch's line
-            lines = [_epoch_line(record)]
+            lines = [epoch_line(record)]
             optimizer = reg.start_averaging(net, optimizer, trigger, record["valid_loss"], tc.weight_decay,
                                             lines.append)
             best, chosen = _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist,
@@ -283,26 +272,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
             for line in lines:
                 log(line)
     if metrics.records and dist.is_main:
-        _plot(out, metrics.records)
+        plot_perplexity(out, metrics.records)
     return dict(record, **chosen)
-
-
-def _chosen_of(meta: dict) -> dict:
-    """The best epoch and its validation perplexity a checkpoint recorded (None: not recorded)."""
-    epoch, ppl = meta.get("best_epoch"), meta.get("best_valid_ppl")
-    if not isinstance(epoch, int) or isinstance(epoch, bool):
-        return {"best_epoch": None, "best_valid_ppl": None}
-    return {"best_epoch": epoch, "best_valid_ppl": ppl if isinstance(ppl, (int, float)) else None}
-
-
-def _chosen_of_records(records: list[dict]) -> dict:
-    """The epoch best.safetensors holds, from metrics.jsonl: the first of lowest selection loss."""
-    best, chosen = math.inf, {"best_epoch": None, "best_valid_ppl": None}
-    for r in records:
-        loss = _selection_loss(r)
-        if isinstance(loss, (int, float)) and loss < best:
-            best, chosen = loss, {"best_epoch": r.get("epoch"), "best_valid_ppl": r.get("valid_ppl")}
-    return chosen
 
 
 def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epoch, stop, wall0, dist=D.Dist(),
@@ -346,30 +317,18 @@ def _epoch(cfg, net, corpus, batches, optimizer, scheduler, metrics, device, epo
     record["valid_unk_rate"] = rates["valid_unk_rate"]
     record.update(tokens_per_sec=n / secs, lr=lr, wall_s=time.perf_counter() - wall0)
     if tc.schedule == "plateau" and tc.lr_decay < 1:
-        scheduler.step(_selection_loss(record))
+        scheduler.step(selection_loss(record))
     elif tc.schedule == "step":
         scheduler.step()
     metrics.write(**record)
     return record
 
 
-def _epoch_line(record: dict) -> str:
-    """The epoch's line of the log on stdout (its lr: the one it trained at, before any scheduler step)."""
-    valid_text = "n/a" if record["valid_ppl"] is None else f"{record['valid_ppl']:.3f}"
-    return (f"epoch {record['epoch']}: train ppl {record['train_ppl']:.3f}, valid ppl {valid_text}, "
-            f"{record['tokens_per_sec']:,.0f} tokens/sec, lr {record['lr']:g}")
-
-
-def _selection_loss(record: dict) -> float:
-    """What best.safetensors is chosen on: the validation loss, else (no validation split) the training loss."""
-    return record["valid_loss"] if record.get("valid_loss") is not None else record.get("train_loss")
-
-
 def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch, best, dist=D.Dist(),
           trigger=None, data_recorded=True, chosen=None) -> tuple[float, dict | None]:
     """Write last (and best, if it is) checkpoint (rank 0 only); returns the best selection loss so far
     and `chosen`, the best_epoch and best_valid_ppl the checkpoints keep (this epoch's when it is best)."""
-    loss = _selection_loss(record)
+    loss = selection_loss(record)
     is_best = loss < best
     best = min(best, loss)
     if is_best:
