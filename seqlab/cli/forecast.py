@@ -25,7 +25,9 @@ def register(commands, train) -> None:
                                      "of the book's noisy sine, or of a CSV column (--data FILE.csv, or a "
                                      "tab-separated FILE.tsv [--column NAME]: without it, the file's only column "
                                      "besides its dates; dated by --date-column, a column named "
-                                     "date/time/timestamp/datetime, or pandas' unnamed index; business days (weekdays only) as pandas' freq 'B'; --fill linear|ffill fills its missing dates and empty cells, "
+                                     "date/time/timestamp/datetime, or pandas' unnamed index; business days "
+                                     "(weekdays only) as pandas' freq 'B'; --fill linear|ffill fills its missing "
+                                     "dates and empty cells, "
                                      "and the held-out MSEs leave the filled values out). "
                                      "Writes metrics.jsonl, best/last checkpoints, report.json (held-out "
                                      "one-step, multi-step and k-step MSEs, each beside the naive and, with "
@@ -63,7 +65,8 @@ def register(commands, train) -> None:
                    help="forecast after the end of this CSV file (e.g. this week's export; a .tsv file: "
                         "tab-separated) instead of the run's series, without retraining: its column is read as "
                         "the run's CSV was (the same reader and checks) and scaled with the run's TRAINING mean "
-                        "and std (never re-fitted on this file). When the run had dates, the file's dates are read strictly from the run's date "
+                        "and std (never re-fitted on this file). When the run had dates, the file's dates are "
+                        "read strictly from the run's date "
                         "column (--date-column names another): a date that is not ISO 8601, a gap (unless --fill "
                         "fills it) or uneven spacing is refused naming its line, and so is a file spaced otherwise "
                         "than the run (daily for a monthly run, calendar days for a business-day run); they "
@@ -75,7 +78,9 @@ def register(commands, train) -> None:
     f.add_argument("--column", metavar="NAME",
                    help="with --data: the column to forecast (default: the run's column; required for a run on "
                         "the book's sine, whose checkpoint names none). A file whose first line is all numbers has "
-                        "no header row: its columns are 1, 2, ... by position, its one column 'value'")
+                        "no header row: its columns are 1, 2, ... by position, its one column 'value' (but 0,1,...,n-1, "
+                        "pandas' labels of an unnamed frame, is a header; a lone 0, or a name that is both a cell "
+                        "of that line and a position, is refused as ambiguous)")
     f.add_argument("--date-column", metavar="NAME",
                    help="with --data, for a run that had dates: the file's date column (default: the run's date "
                         "column), read as training reads --date-column NAME (ISO 8601, strictly increasing, evenly "

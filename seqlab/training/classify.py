@@ -319,7 +319,8 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
             tested = "" if test is None else f"test acc {test['accuracy']:.4f} | "
             f1 = f" macro-F1 {valid['macro_f1']:.4f}" if "macro_f1" in valid else ""
             log(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
-                f"valid acc {valid['accuracy']:.4f}{f1} | {tested}{seen / train_s:.0f} {train.unit}/s ({train_s:.1f} s)")
+                f"valid acc {valid['accuracy']:.4f}{f1} | {tested}{seen / train_s:.0f} {train.unit}/s "
+                f"({train_s:.1f} s)")
     if dist.is_main:
         _plot(log_file.records, out / "accuracy.png")
     # the test accuracy of the epoch best.safetensors holds (what evaluate and classify use), and

@@ -23,7 +23,7 @@ from seqlab.errors import SeqlabError
 @dataclass
 class SeriesData:
     data: PathText | None = None  # a CSV file (comma-separated; a .tsv file tab-separated); none: the book's noisy sine
-    column: str | None = None  # the CSV column to forecast; none: the file's only column besides its dates (several are refused, listing them). A file whose first line is all numbers has no header row: its columns are 1, 2, ... by position, its one column 'value'
+    column: str | None = None  # the CSV column to forecast; none: the file's only column besides its dates (several are refused, listing them). A file whose first line is all numbers has no header row: its columns are 1, 2, ... by position, its one column 'value' (but 0,1,...,n-1, pandas' labels of an unnamed frame, is a header; a lone 0, or a name that is both a cell of that line and a position, is refused as ambiguous)
     date_column: str | None = "auto"  # CSV column of ISO dates (increasing, evenly spaced); auto: one named date/time/timestamp/datetime, or an unnamed first column (pandas' index); none: no dates
     fill: Literal["none", "linear", "ffill"] = "none"  # a CSV's missing dates and empty/NaN cells: none refuses them; linear interpolates them between their neighbours; ffill carries the last value forward (empty rows before the first value are dropped; after the last, refused)
     max_gap: int | None = None  # with --fill: the longest run of missing values (in steps) it may fill; a longer gap is refused, naming it; none: no limit
