@@ -5,7 +5,6 @@ be > 0" while `train classify --help` said "0: none")."""
 
 import argparse
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,8 +14,6 @@ from seqlab.cli import build_parser, main
 from seqlab.models.lm import RNNModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-PAIRS = [("Va !", "Go."), ("Salut !", "Hi."), ("Je suis calme.", "I'm calm."), ("Il est chez lui.", "He's home.")]
 
 
 def test_clip_zero_leaves_the_gradients_as_they_are_and_returns_their_norm():
@@ -62,20 +59,6 @@ def test_lm_train_epoch_at_clip_zero_is_the_unclipped_sgd_step():
     assert any(not torch.allclose(p, q) for p, q in zip(clipped.parameters(), ref.parameters()))  # 1e-3 clips
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    from seqlab.data.mnist import write_idx
-
-    root = tmp_path_factory.mktemp("clip")
-    (root / "tiny.txt").write_text("the time machine by h g wells\n" * 20, encoding="utf-8")
-    (root / "pairs.txt").write_text("".join(f"{a}\t{b}\n" for a, b in PAIRS * 6), encoding="utf-8")
-    rng = np.random.default_rng(0)
-    for name, n in (("train", 40), ("t10k", 5)):
-        write_idx(root / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)).astype(np.uint8))
-        write_idx(root / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
-    return root
-
-
 def _train(task, data, out, clip):
     base = {"lm": ["--data", str(data / "tiny.txt"), "--level", "char", "--hidden", "8", "--batch-size", "2",
                    "--num-steps", "5"],
@@ -88,11 +71,11 @@ def _train(task, data, out, clip):
 
 
 @pytest.mark.parametrize("task", ["lm", "translate", "classify"])
-def test_every_task_trains_at_clip_zero_and_refuses_a_negative_clip_alike(task, data, tmp_path, capsys):
-    assert _train(task, data, tmp_path / "off", "0") == 0, capsys.readouterr().err
+def test_every_task_trains_at_clip_zero_and_refuses_a_negative_clip_alike(task, task_data, tmp_path, capsys):
+    assert _train(task, task_data, tmp_path / "off", "0") == 0, capsys.readouterr().err
     assert (tmp_path / "off" / "last.safetensors").is_file()
     capsys.readouterr()
-    assert _train(task, data, tmp_path / "neg", "-1") == 2
+    assert _train(task, task_data, tmp_path / "neg", "-1") == 2
     assert capsys.readouterr().err == "seqlab: error: --clip must be >= 0 (0 turns clipping off), got -1.0\n"
 
 

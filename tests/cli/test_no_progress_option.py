@@ -7,29 +7,13 @@ import argparse
 import re
 import sys
 
-import numpy as np
 import pytest
 
 from seqlab.cli import build_parser, main
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-PAIRS = [("Va !", "Go."), ("Salut !", "Hi."), ("Je suis calme.", "I'm calm."), ("Il est chez lui.", "He's home.")]
 BAR = re.compile(r"epoch 1/1: +\d+%\|")  # tqdm's "epoch 1/1:  50%|#####     | 1/2 [...]"
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    from seqlab.data.mnist import write_idx
-
-    root = tmp_path_factory.mktemp("bars")
-    (root / "tiny.txt").write_text("the time machine by h g wells\n" * 20, encoding="utf-8")
-    (root / "pairs.txt").write_text("".join(f"{a}\t{b}\n" for a, b in PAIRS * 6), encoding="utf-8")
-    rng = np.random.default_rng(0)
-    for name, n in (("train", 40), ("t10k", 5)):
-        write_idx(root / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)).astype(np.uint8))
-        write_idx(root / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
-    return root
 
 
 def _train(task, data, out, *extra):
@@ -46,12 +30,12 @@ def _train(task, data, out, *extra):
 
 
 @pytest.mark.parametrize("task", ["lm", "lm --schedule cosine", "translate", "classify", "forecast"])
-def test_no_progress_turns_off_the_bar_a_terminal_gets(task, data, tmp_path, capsys, monkeypatch):
+def test_no_progress_turns_off_the_bar_a_terminal_gets(task, task_data, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # (tqdm draws on a terminal only)
-    assert _train(task, data, tmp_path / "bar") == 0
+    assert _train(task, task_data, tmp_path / "bar") == 0
     drawn = capsys.readouterr().err
     assert bool(BAR.search(drawn)) is (task != "forecast"), drawn  # forecast draws none
-    assert _train(task, data, tmp_path / "quiet", "--no-progress") == 0
+    assert _train(task, task_data, tmp_path / "quiet", "--no-progress") == 0
     quiet = capsys.readouterr().err
     assert not BAR.search(quiet) and "%|" not in quiet, quiet
 

@@ -69,15 +69,22 @@ def test_a_refused_resume_says_no_change_before_its_error(fx, tmp_path, capsys):
     assert "--clip 0.5 instead of the run's 1: gradients are clipped at the new threshold from here on" in said.out
 
 
-def test_a_refused_resume_says_its_error_alone_not_what_the_config_file_would_not_change(fx, tmp_path, capsys):
-    # a review of the change: "seqlab: note: --resume keeps the run's lr 0.025, not the config file's
-    # 0.05 ..." came before the refusal of --batch-size 16 (two lines, SPEC §12 says one)
+def _a_refused_resume(fx, tmp_path, capsys):
+    """An lm run from a --config file, resumed at a lower lr and clip, then a resume refused (--batch-size
+    16): its one line alone. Returns the config file and the run folder."""
     config, out = _toml(tmp_path / "c.toml", FIRST["lm"]), tmp_path / "run"
     _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "1"), capsys)
     _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "2", "--resume", *LATER["lm"]), capsys)
     refused = _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "3", "--resume", "--batch-size", "16"),
                    capsys, code=2)
     assert refused.err.count("\n") == 1 and refused.err.startswith("seqlab: error: --resume: the run in")
+    return config, out
+
+
+def test_a_refused_resume_says_its_error_alone_not_what_the_config_file_would_not_change(fx, tmp_path, capsys):
+    # a review of the change: "seqlab: note: --resume keeps the run's lr 0.025, not the config file's
+    # 0.05 ..." came before the refusal of --batch-size 16 (two lines, SPEC §12 says one)
+    config, out = _a_refused_resume(fx, tmp_path, capsys)
     said = _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "3", "--resume"), capsys)  # accepted
     assert said.err.count("seqlab: note: --resume keeps the run's") == 2  # lr and clip, once each
 
@@ -114,12 +121,7 @@ def test_a_refused_resumes_notes_are_not_said_by_a_later_command(fx, tmp_path, c
     # the notes of a refused resume waited in a module-level list for the next load_optimizer, which
     # said them: `seqlab evaluate --which last` of an averaging nt-asgd run (its average is optimiser
     # state) said "--resume keeps the run's lr 0.025 ..." of a resume that never happened
-    config, out = _toml(tmp_path / "c.toml", FIRST["lm"]), tmp_path / "run"
-    _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "1"), capsys)
-    _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "2", "--resume", *LATER["lm"]), capsys)
-    refused = _run(_argv("lm", fx, out, "--config", str(config), "--epochs", "3", "--resume", "--batch-size", "16"),
-                   capsys, code=2)
-    assert refused.err.count("\n") == 1 and refused.err.startswith("seqlab: error: --resume: the run in")
+    config, out = _a_refused_resume(fx, tmp_path, capsys)
     nt = tmp_path / "nt"  # (--lr 30: its validation loss rises at the third epoch, and averaging begins)
     _run(_argv("lm", fx, nt, "--optimizer", "nt-asgd", "--nonmono", "1", "--lr", "30", "--epochs", "4"), capsys)
     assert load_checkpoint(nt, "last").meta["ntasgd"]["triggered"]
