@@ -107,6 +107,13 @@ def forward_ad_dual(*tensors) -> bool:
     return any(t is not None and _forward_ad.unpack_dual(t).tangent is not None for t in tensors)
 
 
+def plain_autograd_only(*tensors) -> bool:
+    """Whether seqlab's own autograd.Functions (the fast recurrence, the fused output loss) must stand
+    aside for plain autograd ops over `tensors`: under a tracer or compiler (`tracing`), a torch.func
+    transform (`functorch_wrapped`) or forward-mode AD's dual tensors (`forward_ad_dual`)."""
+    return tracing() or functorch_wrapped(*tensors) or forward_ad_dual(*tensors)
+
+
 def _to_float32(value):
     """As torch's own cast_inputs: CPU floating tensors but float64, which is left as it is."""
     if (isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype is not torch.float64

@@ -37,8 +37,7 @@ from torch.autograd.function import once_differentiable
 
 from seqlab.errors import SeqlabError
 from seqlab.models.step_products import _mm, _stepper
-from seqlab.torch_compat import (custom_bwd_cuda, float32_fwd, forward_ad_dual, functorch_wrapped, is_compiling,
-                                 recorded_by_tracer)
+from seqlab.torch_compat import custom_bwd_cuda, float32_fwd, plain_autograd_only
 
 # Under autocast (CUDA's, or a user's CPU autocast) the inputs arrive in bf16/fp16: the recurrence
 # (a long product of gates, where low precision compounds) runs in float32 with autocast off
@@ -283,13 +282,8 @@ def recurrence(cell, XW: torch.Tensor, state):
     """
     from seqlab.models.cells import GRUCell, LSTMCell, RNNCell
 
-    if is_compiling() or recorded_by_tracer():
-        return None
-    if XW.shape[0] == 0:
-        return None
     states = state if isinstance(state, tuple) else (state,)
-    inputs = (XW, *states, cell.W_h, getattr(cell, "b_h", None))
-    if functorch_wrapped(*inputs) or forward_ad_dual(*inputs):
+    if plain_autograd_only(XW, *states, cell.W_h, getattr(cell, "b_h", None)) or XW.shape[0] == 0:
         return None
     kind = type(cell)
     if kind is RNNCell:

@@ -35,7 +35,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from seqlab.errors import SeqlabError
 from seqlab.models.fast_cells import first_order_only
-from seqlab.torch_compat import autocast_enabled, forward_ad_dual, functorch_wrapped, is_compiling, recorded_by_tracer
+from seqlab.torch_compat import autocast_enabled, plain_autograd_only
 
 
 class _Workspace:
@@ -127,12 +127,11 @@ def use_fused_loss(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     write, and the vocabulary's size compared here gave a TracerWarning), a torch.func transform
     (grad, vmap: it refuses an autograd.Function without setup_context) or forward-mode AD's dual
     tensors (the Function has no jvp)."""
-    if recorded_by_tracer() or is_compiling():
+    if plain_autograd_only(hidden, weight, bias):
         return False
     return (weight.shape[0] >= MIN_VOCAB and hidden.device.type == "cpu"
             and hidden.dtype == weight.dtype == torch.float32
-            and torch.is_grad_enabled() and not autocast_enabled("cpu")
-            and not functorch_wrapped(hidden, weight, bias) and not forward_ad_dual(hidden, weight, bias))
+            and torch.is_grad_enabled() and not autocast_enabled("cpu"))
 
 
 def output_losses(hidden: torch.Tensor, linear: torch.nn.Linear, targets: torch.Tensor, *,
