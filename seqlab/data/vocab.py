@@ -117,13 +117,17 @@ class Vocab:
     def __getitem__(self, tokens: Any) -> Any:
         if not isinstance(tokens, (list, tuple)):
             i = self.token_to_idx.get(tokens)
-            if i is not None:  # (the hot path: one dict lookup, the miss path checks the rest)
-                return i
-            # (a str first: torch.Tensor's isinstance goes through a Python-level metaclass check)
-            if not isinstance(tokens, str) and isinstance(tokens, torch.Tensor):
-                raise _tensor_key("vocab[...]", tokens)
-            return self.unk
+            # (the hot path: one dict lookup, the miss path checks the rest)
+            return i if i is not None else self._unknown(tokens, "vocab[...]")
         return [self.__getitem__(token) for token in tokens]
+
+    def _unknown(self, token: Any, call: str) -> int:
+        """A token not in the vocabulary: `unk`, unless it is a tensor (refused: it hashes by identity, so
+        it is never found). A str is ruled out first: torch.Tensor's isinstance goes through a Python-level
+        metaclass check."""
+        if not isinstance(token, str) and isinstance(token, torch.Tensor):
+            raise _tensor_key(call, token)
+        return self.unk
 
     def to_tokens(self, indices: Any) -> Any:
         """The token of an id, or a list of tokens for a list/tuple/array/tensor of ids (nested: recursively)."""
@@ -179,20 +183,14 @@ class Vocab:
             raise _tensor_key("vocab.encode(...)", tokens)
         rest = iter(tokens)
         first = next(rest, _END)
-        if isinstance(first, torch.Tensor):
-            raise _tensor_key("vocab.encode(...)", first)
         stream = () if first is _END else _lines(first, rest) if isinstance(first, list) else \
             itertools.chain((first,), rest)
-        get, unk = self.token_to_idx.get, self.unk
+        get, unknown = self.token_to_idx.get, self._unknown
 
         def ids() -> Iterator[int]:
             for t in stream:
                 i = get(t)
-                if i is None:  # (a miss: a tensor later in the stream is refused here, as vocab[...] does)
-                    if not isinstance(t, str) and isinstance(t, torch.Tensor):
-                        raise _tensor_key("vocab.encode(...)", t)
-                    i = unk
-                yield i
+                yield i if i is not None else unknown(t, "vocab.encode(...)")  # (a tensor: refused on its miss)
 
         try:
             return torch.from_numpy(np.fromiter(ids(), dtype=np.int64))
