@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -77,6 +78,10 @@ def lag_features(x: torch.Tensor, tau: int) -> tuple[torch.Tensor, torch.Tensor]
     return features, labels
 
 
+# '1,5' or '1.234,5' (a decimal comma) or '1,234' (a thousands separator): float() reads neither
+_COMMA_NUMBER = re.compile(r"[+-]?\d[\d.,]*,\d+")
+_COMMA_HINT = (" (a decimal comma or a thousands separator: seqlab reads '.' as the decimal point and no "
+               "separators, as float() does; save the file with '.' decimals, e.g. 1.5, and no thousands commas)")
 _FILL_FIX = "--fill linear or --fill ffill fills missing values, or clean the series first"
 
 
@@ -262,7 +267,8 @@ def _number(cell: str, where: str, fill: str) -> float:
         try:
             value = float(cell)
         except ValueError:
-            hint = (" (it spans lines: an unclosed quote \" before it?)" if "\n" in cell else "")
+            hint = (" (it spans lines: an unclosed quote \" before it?)" if "\n" in cell else
+                    _COMMA_HINT if _COMMA_NUMBER.fullmatch(cell.strip()) else "")
             raise SeqlabError(f"{where}: {_show(cell)} is not a number{hint}") from None
     if math.isnan(value):
         if fill != "none":

@@ -101,7 +101,8 @@ def test_a_tsv_file_and_its_twin_take_the_same_value_column(tmp_path):
                                               "(.tsv: tab-separated): save it as comma-separated (with '.' as the "
                                               "decimal point), or name it .tsv"),
     ("semi.tsv", "date\tsales; EUR\n2024-01-01\t1;5\n2024-01-02\t2;5\n", "each hold 1 ';'"),
-    ("decimal.tsv", "date\tvalue\n2024-01-01\t1,5\n", "'1,5' is not a number"),  # (a decimal comma)
+    ("decimal.tsv", "date\tvalue\n2024-01-01\t1,5\n", "'1,5' is not a number (a decimal comma or a thousands "
+                                                     "separator: seqlab reads '.' as the decimal point"),
     ("wide.tsv", "date\tvalue\n2024-01-01\t1\t2\n", "line 2 has 3 fields but the header has 2: a tab too many"),
 ])
 def test_a_tsv_file_is_refused_as_a_csv_file_is(tmp_path, name, text, message):
@@ -132,3 +133,16 @@ def test_a_comma_in_a_one_column_tsv_files_name_is_no_delimiter(tmp_path):
         g.write_text(text)
         with pytest.raises(SeqlabError, match=said):
             value_column(g)
+
+
+@pytest.mark.parametrize("cell, hinted", [("1,5", True), ("1.234,5", True), ("1,234,567", True), ("-0,25", True),
+                                          ("x,5", False), ("1,", False), ("1.5.", False)])
+def test_a_number_with_a_comma_is_told_what_the_comma_is(tmp_path, cell, hinted):
+    # last session's known-left item: a .tsv (or a quoted .csv cell) of decimal commas got only
+    # "'1,5' is not a number"; float() reads neither a decimal comma nor a thousands separator
+    f = tmp_path / "s.tsv"
+    f.write_text(f"date\tvalue\n2024-01-01\t1.0\n2024-01-02\t{cell}\n")
+    with pytest.raises(SeqlabError) as e:
+        read_csv_series(f, "value")
+    assert f"{cell!r} is not a number" in str(e.value)
+    assert ("decimal comma" in str(e.value)) == hinted
