@@ -64,8 +64,8 @@ def first_order_only(what: str, way_out: str, plain: str):
 
 
 _recurrence_first_order_only = first_order_only(
-    "the scratch cells' fast recurrence", "net.fast = False on the ScratchRNN or cell (ModelConfig(fast=False), "
-    "--no-fast, for a built language model)", "the plain autograd loop gives")
+    "the scratch cells' fast recurrence", "net.fast = False on the language model, ScratchRNN or cell "
+    "(ModelConfig(fast=False) or --no-fast when building one)", "the plain autograd loop gives")
 
 
 def _zeros_if_none(g: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:

@@ -28,8 +28,9 @@ are `Y.T.reshape(-1)`.
 
 The training loss: `forward(X, state, targets=Y)` returns the summed cross-entropy
 instead of the logits, computed with the output layer as one autograd step on the CPU
-(seqlab.models.fused_loss: no (T*B, V) log-softmax or gradient buffers; `fused_loss =
-False` or ModelConfig.fast = False turns it off). `targets` may also come third positionally,
+(seqlab.models.fused_loss: no (T*B, V) log-softmax or gradient buffers; `net.fused_loss =
+False` turns it off, `net.fast = False` or ModelConfig(fast=False) this and the scratch layers'
+fast recurrence). `targets` may also come third positionally,
 `forward(X, state, Y)`: the legacy ONNX exporter passes every defaulted parameter that way.
 torch.fx traces every parameter as an input, so it traces the loss branch: for the logits,
 `torch.fx.symbolic_trace(net, concrete_args={"targets": None})`. That is for fused layers
@@ -98,7 +99,25 @@ def _float_ref(net: nn.Module) -> torch.Tensor:
 TIED_INIT_RANGE = 0.1  # a tied embedding/output matrix starts U(-0.1, 0.1) (pytorch/examples, AWD-LSTM)
 
 
-class RNNModel(nn.Module):
+class _FastSwitch:
+    """`net.fast`: the fast paths of a language model at once -- its scratch layers' fast recurrence
+    and the fused output layer + loss (`ModelConfig(fast=...)`, `--no-fast`); True while all are on."""
+
+    def _switched_layers(self) -> list:
+        return [layer for layer in self._recurrent_layers() if hasattr(layer, "fast")]  # (fused nn.RNNBase: none)
+
+    @property
+    def fast(self) -> bool:
+        return bool(self.fused_loss) and all(layer.fast for layer in self._switched_layers())
+
+    @fast.setter
+    def fast(self, enabled: bool) -> None:
+        self.fused_loss = bool(enabled)
+        for layer in self._switched_layers():
+            layer.fast = bool(enabled)
+
+
+class RNNModel(_FastSwitch, nn.Module):
     """Embedding or one-hot -> recurrent layer -> dropout -> linear."""
 
     keep_outputs = False  # True: keep (raw, dropped) last-layer outputs in self.outputs (AR/TAR)
@@ -170,6 +189,9 @@ class RNNModel(nn.Module):
         shape = (self._state_rows, batch_size, self.num_hiddens)
         return (shape, shape) if self._has_cell else shape  # (h, c) for LSTMs
 
+    def _recurrent_layers(self) -> list:
+        return [self.rnn]
+
     def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
         shapes = self._state_shapes(check_count(batch_size, "batch_size"))
@@ -177,7 +199,7 @@ class RNNModel(nn.Module):
         return _zeros(shapes, device or ref.device, ref.dtype)
 
 
-class RegularizedRNNModel(nn.Module):
+class RegularizedRNNModel(_FastSwitch, nn.Module):
     """Embedding -> [locked dropout -> layer (weight-dropped)] x L -> locked dropout -> linear.
 
     State: a list with one entry per layer, each the layer's own state ((1, B, H_l) or
@@ -253,6 +275,9 @@ class RegularizedRNNModel(nn.Module):
         shapes = [(1, batch_size, size) for size in self.sizes]
         return [(s, s) if self.cell in ("lstm", "peephole") else s for s in shapes]
 
+    def _recurrent_layers(self) -> list:
+        return list(self.rnns)
+
     def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
         shapes = self._state_shapes(check_count(batch_size, "batch_size"))
@@ -294,7 +319,7 @@ def build_lm(config: ModelConfig, vocab_size: int, *, trained: bool = False) -> 
     if config.init_range < 0:
         raise SeqlabError(f"init_range must be >= 0 (0 keeps PyTorch's initialisation), got {config.init_range}")
     net = _build(config, vocab_size)
-    net.fused_loss = config.fast
+    net.fast = config.fast  # the scratch layers' recurrence and the fused output layer + loss
     if config.init_range > 0:
         init_embedding_and_output(net, config.init_range)
     return net
@@ -331,9 +356,6 @@ def _build(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNMod
                                   dropout_embed=config.dropout_embed, weight_drop=config.weight_drop,
                                   tie_weights=config.tie_weights, nonlinearity=config.nonlinearity,
                                   dropout=config.dropout)
-        for rnn in net.rnns:
-            if hasattr(rnn, "fast"):
-                rnn.fast = config.fast
         return net
     if config.embed < 0:
         raise SeqlabError(f"embed must be 0 (one-hot input) or positive, got {config.embed}")
@@ -343,7 +365,5 @@ def _build(config: ModelConfig, vocab_size: int) -> RNNModel | RegularizedRNNMod
     layer = make_rnn_layer(config.cell, config.impl, config.embed or vocab_size, config.hidden, config.layers,
                            bidirectional=config.bidirectional, dropout=config.dropout,
                            nonlinearity=config.nonlinearity)
-    if hasattr(layer, "fast"):
-        layer.fast = config.fast
     return RNNModel(layer, vocab_size, embed_size=config.embed, dropout=config.dropout,
                     tie_weights=config.tie_weights)

@@ -361,3 +361,33 @@ def test_second_order_gradients_with_fast_off_equal_the_fused_layers(cell):
     torch.testing.assert_close(got[0], want[0].T, **TOL)
     torch.testing.assert_close(got[1], want[1].T, **TOL)
     assert torch.autograd.gradgradcheck(lambda x: scratch(x)[0], (X[:2, :1].detach().requires_grad_(),))
+
+
+@pytest.mark.parametrize("extra", [{}, {"dropout_output": 0.1, "layers": 2}], ids=["RNNModel", "Regularized"])
+def test_net_fast_false_on_a_built_language_model_turns_off_both_fast_paths(extra):
+    # review r-docs, finding 1: README's `net.fast = False` set a plain attribute on the model and changed
+    # nothing (its scratch layers stayed fast, the fused loss on): a second-order gradient was still
+    # refused. Now it switches both, and the gradient penalty equals a model built with fast=False.
+    torch.manual_seed(0)
+    config = dict(cell="lstm", impl="scratch", hidden=6, embed=6, **extra)
+    net, twin = build_lm(ModelConfig(**config), 12).double(), build_lm(ModelConfig(fast=False, **config), 12).double()
+    twin.load_state_dict(net.state_dict())
+    assert net.fast and not twin.fast
+    X, Y = torch.randint(0, 12, (3, 5)), torch.randint(0, 12, (3, 5))
+
+    def penalty_grads(model):
+        model.eval()
+        loss, _ = model(X, None, Y)
+        params = [p for p in model.parameters()]
+        grads = torch.autograd.grad(loss, params, create_graph=True)
+        return torch.autograd.grad(sum(g.pow(2).sum() for g in grads), params)
+
+    with pytest.raises(SeqlabError, match="second-order"):
+        penalty_grads(net)
+    net.fast = False
+    layers = [m for m in net.modules() if isinstance(m, ScratchRNN)]
+    assert layers and not any(m.fast for m in layers) and net.fused_loss is False and net.fast is False
+    for got, want in zip(penalty_grads(net), penalty_grads(twin)):
+        torch.testing.assert_close(got, want, **TOL)
+    net.fast = True  # and back on
+    assert all(m.fast for m in layers) and net.fused_loss is True
