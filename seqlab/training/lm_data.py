@@ -216,8 +216,12 @@ def vocab_advice(vocab, built: dict | None = None) -> str:
     min_freq, max_size = (built or {}).get("min_freq") or 0, (built or {}).get("max_size")
     capped = max_size is not None and len(kept) >= max_size
     if dropped[0] < min_freq:  # (so min_freq > 1)
+        # --min-freq 1 leaves training no <unk> to learn from, which the unseen-<unk> note warns of:
+        # with 2 the two notes would each send the user to the other
+        trade = ("; at 1 the training text holds no <unk> for the model to learn unseen words from (the other "
+                 "warning), so where both come up more training text is the fix" if min_freq == 2 else "")
         return (f"a lower --min-freq (now {min_freq}) and a larger --max-vocab (now {max_size}) keep" if capped
-                else f"a lower --min-freq (now {min_freq}) keeps") + more
+                else f"a lower --min-freq (now {min_freq}) keeps") + more + trade
     if capped:
         return f"a larger --max-vocab (now {max_size}) keeps{more}"
     # options not known (a run's vocabulary read back): a cut between words of the same count is a cap's

@@ -257,6 +257,14 @@ def test_the_vocabulary_advice_names_only_the_option_that_left_training_words_ou
     # both bind (the cap reached exactly where --min-freq cuts): both are needed
     assert vocab_advice(Vocab(words, min_freq=3, max_size=4), {"min_freq": 3, "max_size": 4}).startswith(
         "a lower --min-freq (now 3) and a larger --max-vocab (now 4) keep more")
+    # review r-docs, finding 2: at --min-freq 2 "a lower --min-freq" means 1, where the training text holds no
+    # <unk> and the other note (unseen <unk>) sends the user back to 2; the advice says so
+    advice = vocab_advice(Vocab(words, min_freq=2), {"min_freq": 2, "max_size": None})
+    assert advice.startswith("a lower --min-freq (now 2) keeps more of the training text's words (1 of its 6")
+    assert advice.endswith("; at 1 the training text holds no <unk> for the model to learn unseen words from (the "
+                           "other warning), so where both come up more training text is the fix")
+    assert unk_note(0.3, 0.3, 0.0, 6).endswith("--min-freq 2 makes the tokens seen once in training <unk>, so that "
+                                               "the model learns where unseen ones go")  # (that other warning)
     # read back without the options: a cut between words of one count (sat | mat) is only a cap's
     assert vocab_advice(Vocab(words, max_size=3)).startswith("a larger --max-vocab keeps more")
     assert vocab_advice(Vocab(words, min_freq=3)).startswith("a larger --max-vocab or a lower --min-freq keeps more")
