@@ -57,7 +57,7 @@ class ClassifyData:
     text_column: str = "text"  # the header name of the texts' column
     lowercase: bool = True  # lower-case texts before cutting them into tokens
     min_freq: int = 2  # rarer training tokens become <unk> (the model then learns what an unseen word is)
-    max_vocab: int | None = None  # cap the vocabulary (rarer tokens become <unk>)
+    max_vocab: int | None = None  # cap the vocabulary at N tokens besides <unk> and <pad> (rarer tokens become <unk>)
     max_len: int = 400  # longer texts keep their first max_len tokens
 
 

@@ -196,8 +196,8 @@ def data_notes(data: LabelledText, d: ClassifyData, majority: tuple[int, float])
              f"{len(data.classes)} labels (training texts: {labels}{', ...' if len(data.classes) > 8 else ''}); "
              f"always predicting {data.classes[top]!r}, the commonest validation label, scores {share:.3f} on the "
              "validation texts",
-             f"vocabulary: {len(data.vocab):,} {d.level}s of the training texts (min_freq {d.min_freq}"
-             f"{'' if d.max_vocab is None else f', max_vocab {d.max_vocab}'}); {unk:.1%} of the validation tokens "
+             f"vocabulary: {len(data.vocab) - 2:,} {d.level}s of the training texts + <unk> and <pad> (min_freq "
+             f"{d.min_freq}{'' if d.max_vocab is None else f', max_vocab {d.max_vocab}'}); {unk:.1%} of the validation tokens "
              "are <unk>"]
     cut = [f"{t.cut:,} of {len(t):,} {s}" for s, t in splits if t.cut]
     if cut:

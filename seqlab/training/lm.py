@@ -65,7 +65,7 @@ class DataConfig:
     level: Literal["char", "word"] = "char"  # tokens: characters or whitespace-separated words (not for Chinese)
     max_tokens: int | None = None  # keep the first N tokens of the training split only (the book uses 10000; valid, test and the vocabulary come from the whole splits); none or -1: all of them
     min_freq: int = 0  # rarer training tokens become <unk>
-    max_vocab: int | None = None  # cap the vocabulary (rarer tokens become <unk>)
+    max_vocab: int | None = None  # cap the vocabulary at N tokens besides <unk> and <eos> (rarer tokens become <unk>)
 
 
 @dataclass

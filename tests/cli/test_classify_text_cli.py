@@ -75,8 +75,10 @@ def test_learns_the_synthetic_task_and_logs_the_spec_keys(run):
 def test_train_prints_the_data_notes_and_a_json_result(data, tmp_path, capsys):
     out = tmp_path / "r"
     assert main(["train", "classify", "--data", str(data / "one.csv"), *SMALL, "--epochs", "1", "--max-len", "8",
-                 "--out", str(out)]) == 0
+                 "--max-vocab", "10", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
+    # review r-docs, finding 3: the cap's 10 words were logged as "12 words" (<unk> and <pad> counted in)
+    assert "vocabulary: 10 words of the training texts + <unk> and <pad> (min_freq 2, max_vocab 10)" in printed
     assert ("270 train, 30 valid texts; 30 of the 300 rows held out for validation: a fixed pseudo-random 10% of "
             "each label's rows") in printed
     assert "2 labels (training texts: 'neg' " in printed and "always predicting" in printed
