@@ -17,8 +17,9 @@ from seqlab.errors import SeqlabError
 
 # Losses, perplexities, sampling and beam-search probabilities are summed in float64, which
 # MPS does not have: a run would fail at its first evaluation, an epoch in. Refused up front.
+USE_CPU = "use --device cpu (from Python: device='cpu')"  # resolve_device serves the CLI and the library
 NO_MPS = ("Apple's MPS backend is not supported yet: seqlab sums losses and probabilities in float64, "
-          "which MPS lacks; use --device cpu")
+          f"which MPS lacks; {USE_CPU}")
 
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
@@ -43,7 +44,7 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
         return device
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise SeqlabError(f"device {name!r} asked for, but this machine has no CUDA GPU: use --device cpu")
+            raise SeqlabError(f"device {name!r} asked for, but this machine has no CUDA GPU: {USE_CPU}")
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
             have = "cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"

@@ -31,7 +31,8 @@ def test_resolve_device():
     with pytest.raises(SeqlabError, match="unknown device"):
         resolve_device("tpu9")
     if not torch.cuda.is_available():
-        with pytest.raises(SeqlabError, match="no CUDA GPU"):
+        # (resolve_device serves library calls too: review r-docs, finding 4)
+        with pytest.raises(SeqlabError, match=r"no CUDA GPU: use --device cpu \(from Python: device='cpu'\)$"):
             resolve_device("cuda")
 
 
@@ -39,7 +40,7 @@ def test_resolve_device():
 def test_mps_is_refused_and_auto_never_picks_it(device, monkeypatch):
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)  # an Apple GPU
     with pytest.raises(SeqlabError, match="MPS backend is not supported yet: .* float64, which MPS lacks; "
-                                          "use --device cpu$"):
+                                          r"use --device cpu \(from Python: device='cpu'\)$"):
         resolve_device(device)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == resolve_device(None) == torch.device("cpu")

@@ -69,6 +69,7 @@ class Dataset:
     files: dict[str, RemoteFile]  # short name -> file
     default: str
     description: str
+    command: str = "train lm"  # the training command that reads it (`get_dataset`'s list of the known ones)
 
 
 _D2L = "http://d2l-data.s3-accelerate.amazonaws.com/"
@@ -108,7 +109,7 @@ DATASETS: dict[str, Dataset] = {
             "fra.txt": RemoteFile(
                 "fra-eng/fra.txt", "0bb85dbaa1c896844649094d7eaf2e34bee34e84fe362b26ce7e8f2e12aae104",
                 _D2L + "fra-eng.zip", "fra-eng/fra.txt"),
-        }, "fra.txt", "English-French sentence pairs (Tatoeba / manythings.org, 167,130 pairs)"),
+        }, "fra.txt", "English-French sentence pairs (Tatoeba / manythings.org, 167,130 pairs)", "train translate"),
         Dataset("mnist", {
             name: RemoteFile(f"mnist/{name}", sha, _MNIST + name)
             for name, sha in [
@@ -117,7 +118,7 @@ DATASETS: dict[str, Dataset] = {
                 ("t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
                 ("t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
             ]
-        }, "train-images-idx3-ubyte.gz", "MNIST handwritten digits (LeCun et al.; IDX files)"),
+        }, "train-images-idx3-ubyte.gz", "MNIST handwritten digits (LeCun et al.; IDX files)", "train classify"),
     ]
 }
 
@@ -134,8 +135,11 @@ def cache_dir() -> Path:
 
 def get_dataset(name: str) -> Dataset:
     if name not in DATASETS:
-        raise SeqlabError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)} "
-                          "(or give a text file with --data PATH)")
+        by_command: dict[str, list[str]] = {}
+        for d in DATASETS.values():
+            by_command.setdefault(d.command, []).append(d.name)
+        known = "; ".join(f"{', '.join(names)} ({command})" for command, names in by_command.items())
+        raise SeqlabError(f"unknown dataset {name!r}; known: {known} (or give a file of your own with --data PATH)")
     return DATASETS[name]
 
 

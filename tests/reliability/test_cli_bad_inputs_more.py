@@ -142,7 +142,7 @@ def test_mps_is_refused_up_front_on_every_machine(mps, lm_run, root, tmp_path, m
     expect_bad_input(["generate", "--checkpoint", str(lm_run), "--prefix", "the", "--device", "mps"], no_mps, capsys)
     out = tmp_path / "run"
     err = expect_bad_input(LM[:-1] + ["mps:0", "--data", str(root / "tiny.txt"), "--out", str(out)], no_mps, capsys)
-    assert err.endswith("use --device cpu") and not out.exists()
+    assert err.endswith("use --device cpu (from Python: device='cpu')") and not out.exists()
     expect_bad_input(["evaluate", "--checkpoint", str(lm_run), "--device", "xpu"], "unknown device 'xpu'", capsys)
 
 
