@@ -6,7 +6,9 @@ Differences from d2l 0.17, each a fix of a reported defect (see SPEC §13):
   `train_seq2seq` prints the per-token loss over real tokens.
 - `Seq2SeqDecoder` keeps the encoder's context fixed while decoding step by step
   (the book's takes it from the decoder's own state during prediction); its state
-  is a `Seq2SeqState` whose `.shape` is the hidden state's, so `state.shape` still prints.
+  is a `Seq2SeqState` whose `.shape` is the hidden state's, so `state.shape` still prints. A
+  subclass that writes its own `forward(X, state)` (9.7's exercises) gets the book's state instead:
+  `init_state` returns the encoder's state unchanged (an LSTM's (h, c) too).
 - `bleu` returns 0 instead of raising ZeroDivisionError for predictions shorter than k.
 - `sequence_mask` returns a masked copy and leaves its input as it was (the book's also masks
   the input in place; every cell of the book uses the returned value).

@@ -11,10 +11,15 @@ whole target runs in one call, so the context is the encoder's final state; in
 prediction (one step per call) it silently becomes the decoder's previous state, so
 the model is decoded differently from how it was trained. Here the decoder state
 carries the encoder context separately (`Seq2SeqState`), fixed for the whole output.
+A subclass that writes its own `forward(X, state)` (the book's exercises: an LSTM, another
+output layer) was written against the book's state, so for it the inherited `init_state`
+returns the encoder's state unchanged, as the book's does, and training hands it no `targets=`.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any, NamedTuple
 
 import torch
@@ -79,6 +84,20 @@ class Decoder(nn.Module):
         raise NotImplementedError(no_reorder_state(self))
 
 
+@functools.cache
+def forward_takes_targets(cls: type) -> bool:
+    """Whether a class's forward has a `targets` parameter (read once per class, not per batch)."""
+    return "targets" in inspect.signature(cls.forward).parameters
+
+
+def decoder_takes_targets(decoder: nn.Module) -> bool:
+    """Whether `decoder` computes the per-token loss itself (`forward(X, state, targets=Y)`): the
+    `takes_targets` flag of seqlab's decoders *and* a forward that has the parameter. A reader's
+    subclass of d2l.Seq2SeqDecoder inherits the flag but often retypes forward(X, state) as the
+    book's; the flag alone would hand it a `targets=` it does not take."""
+    return bool(getattr(decoder, "takes_targets", False)) and forward_takes_targets(type(decoder))
+
+
 def no_reorder_state(decoder) -> str:
     """What beam search says of a decoder without `reorder_state`."""
     return (f"beam search needs the decoder's reorder_state(state, index), which {type(decoder).__name__} does not "
@@ -94,7 +113,11 @@ class EncoderDecoder(nn.Module):
     def __init__(self, encoder: Encoder, decoder: Decoder, **kwargs):
         super().__init__(**kwargs)
         enc, dec = _state_shape(encoder), _state_shape(decoder)
-        if enc is not None and dec is not None and enc != dec:
+        # checked only where seqlab's own code hands the encoder's state over unchanged: a decoder
+        # with its own init_state may map it to its size (9.7's exercise 3), an encoder with its own
+        # forward may return any state; a mismatch there surfaces at the first forward, as in the book
+        if (enc is not None and dec is not None and enc != dec and _seqlab_method(decoder, "init_state")
+                and _seqlab_method(encoder, "forward")):
             raise SeqlabError(f"the encoder has {enc[0]} layer(s) of {enc[1]} hidden units but the decoder {dec[0]} "
                               f"of {dec[1]}: the decoder starts from the encoder's final state, so give both the "
                               "same num_layers and num_hiddens")
@@ -109,6 +132,9 @@ class EncoderDecoder(nn.Module):
         enc_outputs = self.encoder(enc_X, *args)
         dec_state = self.decoder.init_state(enc_outputs, *args)
         if targets is not None:  # the training loss: per-token CE (B, T) instead of the logits
+            if not decoder_takes_targets(self.decoder):
+                raise SeqlabError(f"{type(self.decoder).__name__}.forward(X, state) takes no targets=: call the "
+                                  "model without it and compute the loss from the logits it returns (masked_ce)")
             return self.decoder(dec_X, dec_state, targets=targets)
         return self.decoder(dec_X, dec_state)
 
@@ -186,8 +212,15 @@ class Seq2SeqDecoder(Decoder):
                           dropout=dropout if num_layers > 1 else 0.0)
         self.dense = nn.Linear(num_hiddens, vocab_size)
 
-    def init_state(self, enc_outputs: tuple[torch.Tensor, torch.Tensor], *args) -> Seq2SeqState:
+    def init_state(self, enc_outputs: tuple[torch.Tensor, torch.Tensor], *args) -> Any:
         hidden = enc_outputs[1]  # (L, B, H)
+        if not _seqlab_method(self, "forward"):
+            # a subclass with its own forward was written against the book's init_state, which returns
+            # the encoder's state unchanged: an nn.LSTM's (h, c) is read as state[0][-1], a GRU's
+            # (L, B, H) as state[-1]; a Seq2SeqState would hand it (hidden, context) instead
+            return hidden
+        if not torch.is_tensor(hidden):
+            raise _not_a_gru_state(f"the encoder's is a {type(hidden).__name__}")
         return Seq2SeqState(hidden, hidden[-1])
 
     takes_targets = True
@@ -195,7 +228,11 @@ class Seq2SeqDecoder(Decoder):
     def forward(self, X: torch.Tensor, state: Any, *, targets: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, Seq2SeqState]:
         if isinstance(state, tuple) and not isinstance(state, Seq2SeqState):
-            state = Seq2SeqState(*state)  # (hidden, context): jit.trace hands a NamedTuple in as a tuple
+            # (hidden, context): jit.trace hands a NamedTuple in as a tuple; an nn.LSTM's (h, c) is no such pair
+            if not recorded_by_tracer() and (len(state) != 2 or not all(torch.is_tensor(t) for t in state)
+                                             or state[1].dim() != 2):
+                raise _not_a_gru_state("the state given is a tuple of another kind")
+            state = Seq2SeqState(*state)
         elif not isinstance(state, Seq2SeqState):  # a bare (L, B, H) tensor, as the book passes
             state = Seq2SeqState(state, state[-1])
         check_tokens(X, "the decoder input", self.embedding.num_embeddings)
@@ -205,8 +242,13 @@ class Seq2SeqDecoder(Decoder):
         output, hidden = self.rnn(torch.cat((X, context), dim=2), state.hidden)  # (T, B, H)
         return output_token_losses(self, output, inputs, targets), Seq2SeqState(hidden, state.context)
 
-    def reorder_state(self, state: Seq2SeqState, index: torch.Tensor) -> Seq2SeqState:
-        return Seq2SeqState(state.hidden.index_select(1, index), state.context.index_select(0, index))
+    def reorder_state(self, state: Any, index: torch.Tensor) -> Any:
+        if isinstance(state, Seq2SeqState):
+            return Seq2SeqState(state.hidden.index_select(1, index), state.context.index_select(0, index))
+        # the book's layout (a subclass with its own forward): (L, B, H), or an nn.LSTM's (h, c) of those
+        if isinstance(state, (tuple, list)):
+            return type(state)(s.index_select(1, index) for s in state)
+        return state.index_select(1, index)
 
 
 def output_token_losses(decoder: Decoder, output: torch.Tensor, inputs: torch.Tensor,
@@ -219,6 +261,17 @@ def output_token_losses(decoder: Decoder, output: torch.Tensor, inputs: torch.Te
     T, B, H = output.shape
     ce = output_losses(output.reshape(T * B, H), decoder.dense, targets.T, fused=decoder.fused_loss)
     return ce.reshape(T, B).T  # (B, T)
+
+
+def _not_a_gru_state(what: str) -> SeqlabError:
+    return SeqlabError(f"Seq2SeqDecoder's forward reads a GRU's (layers, batch, hiddens) state, and {what} (an "
+                       "nn.LSTM's (h, c)?): keep nn.GRU in encoder and decoder, or give your decoder subclass its own "
+                       "forward(X, state) that reads it, as the book's LSTM exercise does (context = state[0][-1])")
+
+
+def _seqlab_method(module: nn.Module, name: str) -> bool:
+    """Whether `module`'s method `name` is seqlab's own, not one a subclass (a reader's) defines."""
+    return getattr(getattr(type(module), name, None), "__module__", "").startswith("seqlab.")
 
 
 def _state_shape(module: nn.Module) -> tuple[int, int] | None:

@@ -7,8 +7,6 @@ padding), unlike the book's `MaskedSoftmaxCELoss`: translate_loss.py.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import time
 from typing import Iterable
@@ -17,6 +15,7 @@ import torch
 from torch import nn
 
 from seqlab.data.user_files import file_fingerprint
+from seqlab.models.seq2seq import decoder_takes_targets, forward_takes_targets
 from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D
 from seqlab.training.bleu import corpus_bleu
@@ -35,12 +34,6 @@ def teacher_forcing_input(Y: torch.Tensor, bos: int) -> torch.Tensor:
     return torch.cat([bos_col, Y[:, :-1]], dim=1)
 
 
-@functools.cache
-def _forward_takes_targets(cls: type) -> bool:
-    """Whether a model class's forward has a `targets` parameter (read once per class, not per batch)."""
-    return "targets" in inspect.signature(cls.forward).parameters
-
-
 def batch_token_loss(model: nn.Module, X: torch.Tensor, X_len: torch.Tensor, Y: torch.Tensor,
                      Y_len: torch.Tensor, bos: int) -> torch.Tensor:
     """Summed cross-entropy of one teacher-forced batch over its real target tokens.
@@ -48,10 +41,12 @@ def batch_token_loss(model: nn.Module, X: torch.Tensor, X_len: torch.Tensor, Y: 
     seqlab's decoders (`takes_targets`) compute the per-token loss themselves, with the output
     layer (seqlab.models.fused_loss on the CPU), when the model passes `targets=` on to them (seqlab's
     EncoderDecoder; the book's 9.6 one, `forward(enc_X, dec_X, *args)`, does not); any other
-    decoder or model: its logits and `masked_ce`. `model` is what is called (DDP-wrapped under torchrun)."""
+    decoder or model (a subclass of d2l.Seq2SeqDecoder with the book's forward(X, state) too): its
+    logits and `masked_ce`. `model` is what is called (DDP-wrapped under torchrun)."""
     dec_X = teacher_forcing_input(Y, bos)
     inner = D.unwrap(model)
-    if getattr(getattr(inner, "decoder", None), "takes_targets", False) and _forward_takes_targets(type(inner)):
+    decoder = getattr(inner, "decoder", None)
+    if decoder is not None and decoder_takes_targets(decoder) and forward_takes_targets(type(inner)):
         ce, _ = model(X, dec_X, X_len, targets=Y)  # (B, T)
         return sequence_mask(ce, Y_len).sum()
     logits, _ = model(X, dec_X, X_len)  # (B, T, V)
