@@ -79,6 +79,20 @@ def _head(net: RNNModel | RegularizedRNNModel, Y: torch.Tensor, inputs: torch.Te
     return output_losses(Y, net.linear, targets.T, fused=fused).sum()
 
 
+def _check_input_size(net: RNNModel) -> None:
+    """Refuse a recurrent layer that does not read RNNModel's input: one-hot of vocab_size, or the
+    embedding's vectors. In __init__ for RNNModel itself; in forward for a subclass, whose own
+    __init__ may add the embedding after RNNModel's (the book's exercise subclasses RNNModel so,
+    and then often overrides forward, which this class's checks never see)."""
+    in_size = net.vocab_size if net.embedding is None else getattr(net.embedding, "embedding_dim", None)
+    reads = getattr(net.rnn, "input_size", in_size)
+    if in_size is not None and reads != in_size:
+        given = f"one-hot of {in_size} (the vocabulary)" if net.embedding is None else f"an embedding of {in_size}"
+        raise SeqlabError(f"the recurrent layer reads {reads} features but the input is {given}: pass "
+                          f"embed_size={reads} for an embedding of {reads} (RNNModel(layer, vocab_size, "
+                          f"embed_size={reads})), or build the layer with input size {in_size}")
+
+
 def _register_float_like(net: nn.Module) -> None:
     """`net._float_like`: an empty tensor of the model's float dtype and device, for `_float_ref`
     where quantize_dynamic swapped the output layer for an int8 one (whose `weight` is a method:
@@ -150,10 +164,8 @@ class RNNModel(_FastSwitch, nn.Module):
         self._state_rows = self.num_directions * rnn_layer.num_layers  # (layers*dirs, B, H)
         self._has_cell = isinstance(rnn_layer, nn.LSTM) or getattr(rnn_layer, "has_cell", False)
         self.embedding = nn.Embedding(vocab_size, embed_size) if embed_size else None
-        in_size = embed_size or vocab_size
-        if rnn_layer.input_size != in_size:
-            raise SeqlabError(f"the recurrent layer reads {rnn_layer.input_size} features but the input "
-                              f"is {'an embedding of ' + str(embed_size) if embed_size else 'one-hot of ' + str(vocab_size)}")
+        if type(self) is RNNModel:  # (a subclass may bring its own input: forward checks the one it uses)
+            _check_input_size(self)
         self.drop = nn.Dropout(dropout)
         out_in = self.num_hiddens * self.num_directions
         self.linear = nn.Linear(out_in, vocab_size)
@@ -171,6 +183,7 @@ class RNNModel(_FastSwitch, nn.Module):
 
     def forward(self, inputs: torch.Tensor, state=None, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
+        _check_input_size(self)
         if state is not None:  # of the weights' dtype, scratch and fused layers alike
             check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], _float_ref(self).dtype)
         if self.embedding is not None:

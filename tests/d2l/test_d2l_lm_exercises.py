@@ -1,0 +1,77 @@
+"""Chapter 8's exercises done the book's way through `from seqlab import d2l` (an embedding in a
+subclass of RNNModel or in RNNModelScratch's params, a word-level model, a random initial state),
+against the book's own code run the same way (book_lm.py): the same weights, perplexities, samples
+and random numbers."""
+
+import random
+
+import pytest
+import torch
+from torch import nn
+
+from seqlab import d2l
+from seqlab.errors import SeqlabError
+
+from book_lm import BookRNNModel, book_train_ch8  # tests/d2l
+from reference_decode import book_predict_ch8  # tests/generation, on the test path
+
+
+def _weights(net):
+    if hasattr(net, "params"):  # the scratch model's list, in get_params' order (and what was added)
+        return {str(k): p.detach().clone() for k, p in enumerate(net.params)}
+    return {name: p.detach().clone() for name, p in net.named_parameters()}
+
+
+def _same_weights(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# --- 8.6 exercise: replace one-hot by an embedding, in a subclass of the book's RNNModel -----------
+def _embedding_subclass(base):
+    class RNNModelEmb(base):  # as a student writes it over the book's class
+        def __init__(self, rnn_layer, vocab_size, embed_size, **kwargs):
+            super().__init__(rnn_layer, vocab_size, **kwargs)
+            self.embedding = nn.Embedding(vocab_size, embed_size)
+
+        def forward(self, inputs, state):
+            X = self.embedding(inputs.T.long())
+            Y, state = self.rnn(X, state)
+            return self.linear(Y.reshape((-1, Y.shape[-1]))), state
+    return RNNModelEmb
+
+
+def test_a_subclass_of_rnnmodel_with_its_own_embedding_trains_as_the_books():
+    # was: RNNModel's __init__ refused the layer (16 inputs, "one-hot of 28") before the subclass set
+    # up the embedding its own forward reads
+    runs = []
+    for base in (BookRNNModel, d2l.RNNModel):
+        random.seed(0)
+        torch.manual_seed(0)
+        train_iter, vocab = d2l.load_data_time_machine(16, 10, max_tokens=1500)
+        net = _embedding_subclass(base)(nn.GRU(16, 32), len(vocab), 16)
+        if base is BookRNNModel:
+            ppl = book_train_ch8(net, train_iter, 1, 3, "cpu")
+        else:
+            ppl, _ = d2l.train_ch8(net, train_iter, vocab, 1, 3, "cpu", verbose=False)
+        runs.append((net, ppl, _weights(net)))
+    (book, book_ppl, book_w), (ours, ppl, w) = runs
+    assert _same_weights(book_w, w) and "embedding.weight" in w
+    assert ppl == pytest.approx(book_ppl, rel=1e-6)
+    assert d2l.predict_ch8("time traveller", 10, ours, vocab, "cpu") == book_predict_ch8(
+        "time traveller", 10, book, vocab, "cpu")
+
+
+def test_a_layer_of_another_input_size_is_refused_naming_embed_size():
+    X = torch.zeros((2, 3), dtype=torch.long)
+    with pytest.raises(SeqlabError, match=r"reads 16 features but the input is one-hot of 28 .*: pass embed_size=16"):
+        d2l.RNNModel(nn.GRU(16, 32), 28)
+    with pytest.raises(SeqlabError, match=r"is an embedding of 8: pass embed_size=16"):
+        d2l.RNNModel(nn.GRU(16, 32), 28, embed_size=8)
+    net = d2l.RNNModel(nn.GRU(16, 32), 28, embed_size=16)  # the way out the message names
+    assert net(X, net.begin_state(2))[0].shape == (3 * 2, 28)
+
+    class Named(d2l.RNNModel):  # keeps RNNModel's forward, so its one-hot input: told at the first call
+        pass
+    net = Named(nn.GRU(16, 32), 28)
+    with pytest.raises(SeqlabError, match="pass embed_size=16"):
+        net(X, net.begin_state(2))
