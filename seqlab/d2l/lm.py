@@ -79,10 +79,17 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     check_count(num_epochs, "num_epochs")
     check_reiterable(train_iter, "train_iter", num_epochs, "the SeqDataLoader of load_data_time_machine")
     loss = nn.CrossEntropyLoss()
-    if isinstance(net, nn.Module):
+    if isinstance(net, nn.Module) and not isinstance(net, RNNModelScratch):
         updater = torch.optim.SGD(net.parameters(), lr)
     else:
-        updater = lambda batch_size: sgd(net.params, lr, batch_size)  # noqa: E731
+        # the book's RNNModelScratch is no nn.Module: its train_ch8 steps with sgd over net.params,
+        # which reads the list at each step and leaves the gradients zero, so that a student's own
+        # loop after it (8.5's, sgd(net.params, ...) again) starts from none, as in the book (an
+        # optimizer's zero_grad comes before each step and left the last batch's, which that loop
+        # then added in). (A tensor no loss reaches has no .grad: left alone, where the book's failed.)
+        def updater(batch_size):
+            sgd([p for p in net.params if p.grad is not None], lr, batch_size)
+
 
     def predict(prefix):
         return predict_ch8(prefix, 50, net, vocab, device)

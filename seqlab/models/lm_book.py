@@ -52,6 +52,12 @@ class RNNModelScratch(nn.Module):
     parameters, so that forward runs on whatever replaced them: `torch.func.functional_call`'s
     weights, `load_state_dict(..., assign=True)`'s, `.double()`'s. The state `init_state` makes
     is given the parameters' dtype (the book's makes float32 zeros).
+
+    The book's `params` is a plain list its exercises add to (`self.params.append(self.E)`, an
+    embedding matrix for an overridden `__call__`): `append`/`extend`/`+=` on `net.params`, and
+    `net.params[k] = t`, change the registered parameters, so that train_ch8, grad_clipping and
+    `sgd(net.params, ...)` train the tensor as the book's list does. An added tensor stays the very
+    object the caller holds (it becomes an `nn.Parameter` in place), so `self.E` is what is trained.
     """
 
     def __init__(self, vocab_size: int, num_hiddens: int, device, get_params: Callable, init_state: Callable,
@@ -68,19 +74,23 @@ class RNNModelScratch(nn.Module):
     def params(self) -> list[torch.Tensor]:
         # (not a list kept from __init__: functional_call and load_state_dict(assign=True) swap the
         # registered tensors, and a kept list would go on feeding forward the old ones, silently)
-        return list(self._plist)
+        return _ParamsList(self)
 
     @params.setter
     def params(self, tensors) -> None:  # the book's plain attribute could be set: these become the parameters
         tensors = list(tensors)
-        if len(tensors) != len(self._plist):
-            raise SeqlabError(f"params must be {len(self._plist)} tensors (get_params' list), got {len(tensors)}")
-        for k, t in enumerate(tensors):
+        n = len(self._plist)
+        if len(tensors) < n:
+            raise SeqlabError(f"params must be at least the {n} tensors of get_params' list, got {len(tensors)}: "
+                              "the model's parameters cannot be taken away")
+        for k, t in enumerate(tensors[:n]):
             self._plist[k] = t  # (a tensor that is not a Parameter becomes one)
+        for t in tensors[n:]:  # (net.params = net.params + [E]: as net.params.append(E))
+            self._plist.append(_as_param(t))
 
     def forward(self, X: torch.Tensor, state=None):
         check_model_input(X, self.vocab_size)
-        params = self.params
+        params = list(self._plist)
         if state is None:
             state = self.begin_state(X.shape[0], X.device)
         shapes = self._state_shapes(X.shape[0])
@@ -106,6 +116,86 @@ class RNNModelScratch(nn.Module):
         first = self._plist[0]
         state = self.init_state(check_count(batch_size, "batch_size"), self.num_hiddens, device or first.device)
         return _to_dtype(state, first.dtype)
+
+
+def _as_param(t) -> nn.Parameter:
+    """A tensor added to `net.params` as a parameter: the same object (so that the caller's `self.E`
+    is the tensor trained), made an nn.Parameter in place -- as torch's own lazy parameters become
+    one (`UninitializedParameter.materialize`). Only a leaf that requires grad can be: another gets
+    no .grad (the book's sgd and grad_clipping then fail on `None`)."""
+    if isinstance(t, nn.Parameter):
+        return t
+    if not isinstance(t, torch.Tensor):
+        raise SeqlabError(f"net.params holds tensors, got a {type(t).__name__}")
+    if not (t.is_leaf and t.requires_grad):
+        how = ("it is computed from another tensor (not a leaf), so autograd keeps no .grad for it"
+               if t.requires_grad else "it does not require grad, so nothing trains it")
+        raise SeqlabError(f"a tensor added to net.params must be one that training can update, but {how}: "
+                          "make it with (torch.randn(...) * 0.01).requires_grad_(True), or nn.Parameter(...)")
+    t.__class__ = nn.Parameter
+    return t
+
+
+class _ParamsList(list):
+    """`net.params` of RNNModelScratch: a list of the registered parameters whose changes are the
+    model's, as the book's plain list's are (see the class). It can grow and have entries replaced;
+    taking one out or reordering is refused (forward_fn unpacks get_params' tensors by position)."""
+
+    def __init__(self, net: RNNModelScratch):
+        super().__init__(net._plist)
+        self._net = net
+
+    def append(self, t) -> None:
+        t = _as_param(t)
+        self._net._plist.append(t)
+        super().append(t)
+
+    def extend(self, tensors) -> None:
+        for t in list(tensors):
+            self.append(t)
+
+    def __iadd__(self, tensors):
+        self.extend(tensors)
+        return self
+
+    def __setitem__(self, k, t) -> None:
+        if isinstance(k, slice):
+            self._refuse("a slice assignment")
+        k = operator.index(k)
+        k = k + len(self) if k < 0 else k
+        if not 0 <= k < len(self):
+            raise IndexError("list assignment index out of range")
+        self._net._plist[k] = t  # (as the setter: a tensor that is not a Parameter becomes one)
+        super().__setitem__(k, self._net._plist[k])
+
+    def _refuse(self, what: str):
+        raise SeqlabError(f"net.params cannot take {what}: its tensors are the model's registered parameters, "
+                          "in get_params' order; add one with net.params.append(t), replace one with "
+                          "net.params[k] = t")
+
+    def insert(self, *_):
+        self._refuse("an insert")
+
+    def pop(self, *_):
+        self._refuse("a pop")
+
+    def remove(self, *_):
+        self._refuse("a removal")
+
+    def clear(self):
+        self._refuse("a clear")
+
+    def __delitem__(self, _):
+        self._refuse("a del")
+
+    def sort(self, *_, **__):
+        self._refuse("a sort")
+
+    def reverse(self):
+        self._refuse("a reverse")
+
+    def __imul__(self, _):
+        self._refuse("a *=")
 
 
 def _shapes_of(state):

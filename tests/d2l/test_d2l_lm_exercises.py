@@ -12,7 +12,8 @@ from torch import nn
 from seqlab import d2l
 from seqlab.errors import SeqlabError
 
-from book_lm import BookRNNModel, book_train_ch8  # tests/d2l
+from book_lm import (BookRNNModel, BookRNNModelScratch, book_sgd, book_train_ch8, book_train_epoch_ch8,  # tests/d2l
+                     get_params, init_rnn_state, rnn)
 from reference_decode import book_predict_ch8  # tests/generation, on the test path
 
 
@@ -75,3 +76,67 @@ def test_a_layer_of_another_input_size_is_refused_naming_embed_size():
     net = Named(nn.GRU(16, 32), 28)
     with pytest.raises(SeqlabError, match="pass embed_size=16"):
         net(X, net.begin_state(2))
+
+
+# --- 8.5 exercise: an embedding matrix added to RNNModelScratch's list of parameters ----------------
+def _scratch(base, exercise):
+    if exercise == "plain":
+        return lambda vocab_size, num_hiddens, device: base(vocab_size, num_hiddens, device, get_params,
+                                                            init_rnn_state, rnn)
+
+    class Emb(base):  # as a student writes it over the book's class (whose params is a plain list)
+        def __init__(self, vocab_size, num_hiddens, device):
+            super().__init__(vocab_size, num_hiddens, device, get_params, init_rnn_state, rnn)
+            self.E = (torch.randn(vocab_size, vocab_size) * 0.01).requires_grad_(True)
+            self.params.append(self.E)
+
+        def __call__(self, X, state):
+            return self.forward_fn(self.E[X.T.long()], state, self.params[:5])
+    return Emb
+
+
+@pytest.mark.parametrize("exercise", ["plain", "embedding"])
+def test_train_ch8_then_a_students_own_loop_train_params_as_the_books(exercise):
+    # embedding, was: net.params was a new list at each read, so the append went nowhere and E was
+    # never trained (its gradient piled up). Both, was: train_ch8 stepped the scratch model with an
+    # optimizer, which left the last batch's gradients in place, and 8.5's own loop with
+    # sgd(net.params, ...) then added them into its first step (the book's sgd leaves zeros)
+    runs = []
+    for base in (BookRNNModelScratch, d2l.RNNModelScratch):
+        random.seed(0)
+        torch.manual_seed(0)
+        train_iter, vocab = d2l.load_data_time_machine(16, 10, max_tokens=1500)
+        net = _scratch(base, exercise)(len(vocab), 32, "cpu")
+        start = _weights(net)
+        if base is BookRNNModelScratch:
+            ppl = book_train_ch8(net, train_iter, 1, 3, "cpu")
+            updater = lambda batch_size: book_sgd(net.params, 1, batch_size)  # noqa: E731
+            own = book_train_epoch_ch8(net, train_iter, nn.CrossEntropyLoss(), updater, "cpu", False)
+        else:
+            ppl, _ = d2l.train_ch8(net, train_iter, vocab, 1, 3, "cpu", verbose=False)
+            trained = _weights(net)
+            updater = lambda batch_size: d2l.sgd(net.params, 1, batch_size)  # noqa: E731
+            own, _ = d2l.train_epoch_ch8(net, train_iter, nn.CrossEntropyLoss(), updater, "cpu", False)
+        runs.append((start, ppl, own, _weights(net), net))
+    (book_start, book_ppl, book_own, book_w, book), (start, ppl, own, w, ours) = runs
+    assert _same_weights(book_start, start) and len(w) == (6 if exercise == "embedding" else 5)
+    assert ppl == pytest.approx(book_ppl, rel=1e-6) and own == pytest.approx(book_own, rel=1e-6)
+    assert _same_weights(book_w, w)
+    if exercise == "embedding":
+        assert ours.params[5] is ours.E and not torch.equal(trained["5"], start["5"])  # trained by train_ch8
+        assert not torch.equal(w["5"], trained["5"])  # ... and by the student's loop
+
+
+def test_params_takes_what_the_books_list_takes_and_refuses_what_training_could_not_update():
+    net = d2l.RNNModelScratch(28, 8, "cpu", get_params, init_rnn_state, rnn)
+    with pytest.raises(SeqlabError, match=r"does not require grad.*requires_grad_\(True\)"):
+        net.params.append(torch.randn(28, 28))  # (the book's sgd then failed on its .grad, None)
+    with pytest.raises(SeqlabError, match="not a leaf"):
+        net.params.append(torch.randn(28, 28, requires_grad=True) * 0.01)
+    with pytest.raises(SeqlabError, match=r"net.params.append\(t\)"):
+        net.params.pop()
+    E, F = torch.zeros(3, requires_grad=True), torch.zeros(2, requires_grad=True)
+    net.params = net.params + [E]  # the plain attribute's other ways to grow
+    net.params += [F]
+    assert [p is q for p, q in zip(net.params[5:], (E, F))] == [True, True] and len(net.params) == 7
+    assert [p for p in net.parameters() if p is E or p is F] == [E, F]
