@@ -9,7 +9,10 @@ Same signatures and semantics as the book, over seqlab's implementation:
   prints (a continuation of "time traveller" every 10 epochs; then the perplexity, tokens/sec
   and device, and two continuations), draws its live perplexity curve in a notebook
   (`Animator`; elsewhere no figure is made, and `plot_path` saves the curve as a PNG), and
-  returns (perplexity, tokens/sec) of the last epoch (the book returns nothing).
+  returns (perplexity, tokens/sec) of the last epoch (the book returns nothing). With a
+  vocabulary of words its samples start from the words "time traveller" (the book's spelt the
+  characters as tokens, printing <unk>s); one the vocabulary cannot spell is left out with a
+  warning, and training goes on.
 - `predict_ch8` runs the model in eval mode (the book's leaves it in training mode, so a
   model with dropout predicted with dropout on), and a prefix character outside the
   vocabulary is an error naming it (the book read it as <unk>: 'Time' became '<unk>ime').
@@ -18,12 +21,13 @@ Same signatures and semantics as the book, over seqlab's implementation:
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import nn
 
 from seqlab.d2l.common import Animator, QuietTuple, _in_notebook, check_reiterable
-from seqlab.generation.sampling import predict_ch8
+from seqlab.generation.sampling import _holds_words, check_vocab_size, predict_ch8
 from seqlab.models.cells_book import (get_gru_params, get_lstm_params, get_params, gru, init_gru_state,
                                       init_lstm_state, init_rnn_state, lstm, rnn)
 from seqlab.models.lm import RNNModel, RNNModelScratch
@@ -90,9 +94,19 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
         def updater(batch_size):
             sgd([p for p in net.params if p.grad is not None], lr, batch_size)
 
+    samples = _sample_prefixes(vocab) if verbose else {}
+    if verbose:
+        check_vocab_size(net, vocab)  # (now, not at the first sample, after 10 epochs of training)
 
     def predict(prefix):
-        return predict_ch8(prefix, 50, net, vocab, device)
+        if samples[prefix] is None:  # (a vocabulary without its tokens: warned once, below)
+            return None
+        return predict_ch8(samples[prefix], 50, net, vocab, device)
+
+    def show(prefix):
+        text = predict(prefix)
+        if text is not None:
+            print(text)
 
     live = verbose and _in_notebook()  # (outside a notebook a figure would only pile up unseen)
     animator = Animator(xlabel="epoch", ylabel="perplexity", legend=["train"], xlim=[10, num_epochs]) if live else None
@@ -102,7 +116,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
         ppl, speed = train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter)
         if (epoch + 1) % 10 == 0:
             if verbose:
-                print(predict("time traveller"))
+                show("time traveller")
             if animator is not None:
                 animator.add(epoch + 1, [ppl])
         if (epoch + 1) % 10 == 0 or epoch + 1 == num_epochs:
@@ -110,13 +124,36 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
             ppls.append(ppl)
     if verbose:
         print(f"perplexity {ppl:.1f}, {speed:.1f} tokens/sec on {device}")
-        print(predict("time traveller"))
-        print(predict("traveller"))
+        show("time traveller")
+        show("traveller")
     if plot_path and epochs:
         from seqlab.plotting import plot_curves
 
         plot_curves(plot_path, epochs, {"train": ppls}, xlabel="epoch", ylabel="perplexity")
     return QuietTuple((ppl, speed))  # (the book returns None: a notebook shows no Out[] for either)
+
+
+def _sample_prefixes(vocab) -> dict:
+    """train_ch8's progress samples, "time traveller" and "traveller", in the vocabulary's tokens:
+    their characters (the book's character-level model), or their words where the vocabulary holds
+    words (the book's exercise of a word-level model: the book read each character as a token,
+    printing <unk>s). A sample the vocabulary cannot spell is left out with one warning: a progress
+    print must not stop the training it reports on (predict_ch8 refuses such a prefix)."""
+    words = _holds_words(vocab)
+    known = getattr(vocab, "token_to_idx", {})
+    samples, lacking = {}, []
+    for text in ("time traveller", "traveller"):
+        tokens = text.split() if words else text
+        missing = [t for t in dict.fromkeys(tokens) if t not in known]
+        samples[text] = None if missing else tokens
+        lacking += [t for t in missing if t not in lacking]
+    if lacking:
+        what = "words" if words else "characters"
+        warnings.warn(f"train_ch8 prints samples that continue 'time traveller', but this vocabulary lacks the "
+                      f"{what} {', '.join(map(repr, lacking))}: those samples are left out (training goes on); "
+                      "call d2l.predict_ch8 with a prefix in the vocabulary's tokens"
+                      + (", a list of words" if words else ""), UserWarning, stacklevel=3)
+    return samples
 
 
 def evaluate_ppl(net, corpus, device, batch_size: int = 1, num_steps: int = 35) -> float:

@@ -4,6 +4,7 @@ against the book's own code run the same way (book_lm.py): the same weights, per
 and random numbers."""
 
 import random
+import warnings
 
 import pytest
 import torch
@@ -140,3 +141,57 @@ def test_params_takes_what_the_books_list_takes_and_refuses_what_training_could_
     net.params += [F]
     assert [p is q for p, q in zip(net.params[5:], (E, F))] == [True, True] and len(net.params) == 7
     assert [p for p in net.parameters() if p is E or p is F] == [E, F]
+
+
+# --- 8.3/8.5 exercise: a word-level model, trained with the book's train_ch8 --------------------------
+def _words(vocab_min_freq=3, num_tokens=1600):
+    lines = d2l.read_time_machine()
+    tokens = d2l.tokenize(lines, "word")
+    vocab = d2l.Vocab(tokens, min_freq=vocab_min_freq)
+    corpus = [vocab[t] for line in tokens for t in line][:num_tokens]
+
+    class Loader:  # the student's own, as the exercise has them write
+        def __iter__(self):
+            return d2l.seq_data_iter_sequential(corpus, 16, 10)
+    return Loader(), vocab
+
+
+def test_train_ch8_on_a_word_vocabulary_samples_the_words_and_finishes(capsys):
+    # was: its own sample, predict_ch8("time traveller"), raised at epoch 10 (characters not in a
+    # vocabulary of words) and stopped the training; the book's read each character as a token
+    train_iter, vocab = _words()
+    random.seed(0)
+    torch.manual_seed(0)
+    book = BookRNNModel(nn.GRU(len(vocab), 32), len(vocab))
+    book_ppl = book_train_ch8(book, train_iter, 1, 10, "cpu")
+    random.seed(0)
+    torch.manual_seed(0)
+    net = d2l.RNNModel(nn.GRU(len(vocab), 32), len(vocab))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the vocabulary has both words: nothing is left out
+        ppl, _ = d2l.train_ch8(net, train_iter, vocab, 1, 10, "cpu")
+    out = capsys.readouterr().out.splitlines()
+    # (not equal to the last bit: clipping's norm is summed in another order than the book's, and
+    # the gradients of this larger model reach the threshold)
+    assert ppl == pytest.approx(book_ppl, rel=1e-4)
+    sample = book_predict_ch8(["time", "traveller"], 50, net, vocab, "cpu")  # the book's predict, on words
+    assert out[0] == out[2] == sample and sample.startswith("timetraveller")
+    assert out[1].startswith(f"perplexity {book_ppl:.1f}, ") and out[1].endswith(" tokens/sec on cpu")
+    assert out[3] == book_predict_ch8(["traveller"], 50, net, vocab, "cpu") and len(out) == 4
+
+
+@pytest.mark.parametrize("tokens", [list("abcab" * 40), "the cat sat on the mat".split() * 20],
+                         ids=["characters", "words"])
+def test_train_ch8_leaves_out_a_sample_the_vocabulary_cannot_spell_with_one_warning(tokens, capsys):
+    # was: SeqlabError from train_ch8's own sample at epoch 10 (or at the end of a shorter run)
+    vocab = d2l.Vocab([tokens])
+    batches = list(d2l.seq_data_iter_sequential(vocab[tokens], 4, 5))
+    torch.manual_seed(0)
+    net = d2l.RNNModel(nn.GRU(len(vocab), 8), len(vocab))
+    with pytest.warns(UserWarning, match="left out") as caught:
+        ppl, _ = d2l.train_ch8(net, batches, vocab, 1, 10, "cpu")
+    told = [str(w.message) for w in caught if "left out" in str(w.message)]
+    assert len(told) == 1
+    assert ("words 'time', 'traveller'" if tokens[0] == "the" else "characters 't', 'i', 'm', 'e', ' ', 'r'") in told[0]
+    out = capsys.readouterr().out.splitlines()  # the book's summary line, and no sample
+    assert len(out) == 1 and out[0].startswith(f"perplexity {ppl:.1f}, ")
