@@ -100,21 +100,33 @@ class RNNModelScratch(nn.Module):
         return self.forward_fn(X, state, params)  # (T*B, V), state
 
     def _state_shapes(self, batch_size: int):
-        # init_state is the caller's function (the book's returns a tuple of (B, H) zeros): ask it
-        # once per batch size for meta tensors (shapes, no memory); None if it cannot make them
+        # init_state is the caller's function (the book's returns a tuple of (B, H) zeros): the shapes
+        # of what begin_state made for this batch size, else (a state made elsewhere, or for another
+        # batch) ask it once for meta tensors (shapes, no memory); None if it cannot make them
         if batch_size not in self._state_shapes_by_batch:
-            try:
-                meta = self.init_state(batch_size, self.num_hiddens, torch.device("meta"))
-                shapes = _shapes_of(meta)
-            except Exception:  # noqa: BLE001 (someone's init_state that needs a real device: no check)
-                shapes = None
+            # with torch's random numbers put back: an init_state that ignores `device` draws its
+            # torch.randn on the CPU, and the book's seeded numbers would move on by one draw
+            cuda = [self._plist[0].device.index or 0] if self._plist[0].is_cuda else []
+            with torch.random.fork_rng(devices=cuda):
+                try:
+                    meta = self.init_state(batch_size, self.num_hiddens, torch.device("meta"))
+                    shapes = _shapes_of(meta)
+                except Exception:  # noqa: BLE001 (someone's init_state that needs a real device: no check)
+                    shapes = None
             self._state_shapes_by_batch[batch_size] = shapes
         return self._state_shapes_by_batch[batch_size]
 
     def begin_state(self, size_or_device=_UNSET, /, device=None, batch_size=_UNSET):
         batch_size, device = _state_args(size_or_device, device, batch_size)
         first = self._plist[0]
-        state = self.init_state(check_count(batch_size, "batch_size"), self.num_hiddens, device or first.device)
+        batch_size = check_count(batch_size, "batch_size")
+        state = self.init_state(batch_size, self.num_hiddens, device or first.device)
+        # (forward's check then need not call init_state again: see _state_shapes)
+        if type(batch_size) is int and batch_size not in self._state_shapes_by_batch:  # (not a traced size)
+            try:
+                self._state_shapes_by_batch[batch_size] = _shapes_of(state)
+            except Exception:  # noqa: BLE001 (a state of another make: the probe decides)
+                pass
         return _to_dtype(state, first.dtype)
 
 

@@ -195,3 +195,22 @@ def test_train_ch8_leaves_out_a_sample_the_vocabulary_cannot_spell_with_one_warn
     assert ("words 'time', 'traveller'" if tokens[0] == "the" else "characters 't', 'i', 'm', 'e', ' ', 'r'") in told[0]
     out = capsys.readouterr().out.splitlines()  # the book's summary line, and no sample
     assert len(out) == 1 and out[0].startswith(f"perplexity {ppl:.1f}, ")
+
+
+# --- 8.5 exercise: a random initial state, from an init_state that ignores `device` ----------------
+def init_random_state(batch_size, num_hiddens, device):  # as students write it: `device` unused
+    return (torch.randn((batch_size, num_hiddens)) * 0.01,)
+
+
+@pytest.mark.parametrize("state_from", ["begin_state", "init_state"])
+def test_the_state_check_leaves_torchs_random_numbers_as_the_books(state_from):
+    # was: forward's shape check called init_state on the meta device once per batch size, and this
+    # one drew its torch.randn on the CPU: every later seeded number differed from the book's
+    runs = []
+    for cls in (BookRNNModelScratch, d2l.RNNModelScratch):
+        torch.manual_seed(0)
+        net = cls(28, 8, "cpu", get_params, init_random_state, rnn)
+        state = net.begin_state(2, "cpu") if state_from == "begin_state" else init_random_state(2, 8, "cpu")
+        Y, _ = net(torch.zeros((2, 3), dtype=torch.long), state)
+        runs.append((Y.detach(), torch.rand(3)))
+    assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
