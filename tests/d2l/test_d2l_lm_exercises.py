@@ -197,6 +197,17 @@ def test_train_ch8_leaves_out_a_sample_the_vocabulary_cannot_spell_with_one_warn
     assert len(out) == 1 and out[0].startswith(f"perplexity {ppl:.1f}, ")
 
 
+def test_train_ch8_refuses_a_vocabulary_of_another_size_before_training():
+    # was: refused by the first sample, after 10 epochs of training (or after all of a shorter run)
+    _, vocab = d2l.load_data_time_machine(4, 5, max_tokens=200)
+    net = d2l.RNNModel(nn.GRU(10, 8), 10)  # made for another vocabulary
+    before = _weights(net)
+    batches = list(d2l.seq_data_iter_sequential(list(range(10)) * 20, 4, 5))
+    with pytest.raises(SeqlabError, match=f"predicts 10 tokens but the vocabulary has {len(vocab)}"):
+        d2l.train_ch8(net, batches, vocab, 1, 10, "cpu")
+    assert _same_weights(before, _weights(net))
+
+
 # --- 8.5 exercise: a random initial state, from an init_state that ignores `device` ----------------
 def init_random_state(batch_size, num_hiddens, device):  # as students write it: `device` unused
     return (torch.randn((batch_size, num_hiddens)) * 0.01,)
