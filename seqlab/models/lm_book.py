@@ -180,6 +180,11 @@ class _ParamsList(list):
         self._net._plist[k] = t  # (as the setter: a tensor that is not a Parameter becomes one)
         super().__setitem__(k, self._net._plist[k])
 
+    def __reduce_ex__(self, protocol):
+        # copied or pickled (copy.deepcopy(net.params), torch.save(net.params, f)): a plain list of the
+        # tensors, as the book's, not this view with the whole model behind it
+        return (list, (list(self),))
+
     def _refuse(self, what: str):
         raise SeqlabError(f"net.params cannot take {what}: its tensors are the model's registered parameters, "
                           "in get_params' order; add one with net.params.append(t), replace one with "

@@ -3,6 +3,8 @@ subclass of RNNModel or in RNNModelScratch's params, a word-level model, a rando
 against the book's own code run the same way (book_lm.py): the same weights, perplexities, samples
 and random numbers."""
 
+import copy
+import pickle
 import random
 import warnings
 
@@ -141,6 +143,9 @@ def test_params_takes_what_the_books_list_takes_and_refuses_what_training_could_
     net.params += [F]
     assert [p is q for p, q in zip(net.params[5:], (E, F))] == [True, True] and len(net.params) == 7
     assert [p for p in net.parameters() if p is E or p is F] == [E, F]
+    for copied in (copy.deepcopy(net.params), pickle.loads(pickle.dumps(net.params))):  # the book's list, not
+        assert type(copied) is list and all(torch.equal(a, b) for a, b in zip(copied, net.params))  # the model
+    assert len(net.params) == 7
 
 
 # --- 8.3/8.5 exercise: a word-level model, trained with the book's train_ch8 --------------------------
