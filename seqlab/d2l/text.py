@@ -46,9 +46,9 @@ def download(name: str, cache_dir: str | None = None) -> str:
     `DATA_HUB[name] = (url, sha1)`, is fetched as the book does: the file `cache_dir` (default
     ../data) / the url's last part is used when its sha1 matches, with no network; else it is
     downloaded there, and kept only when its sha1 matches."""
-    hub = _hub()
-    if name in _DATASETS and hub.get(name) == _BUILT_IN[name]:
+    if _built_in(name):
         return str(dataset_file(_DATASETS[name]))
+    hub = _hub()
     if name not in hub:
         raise SeqlabError(f"{name!r} is not one of the book's chapter 8-9 data sets here ({', '.join(_DATASETS)}) "
                           f"nor in d2l.DATA_HUB: add it as the book does, d2l.DATA_HUB[{name!r}] = (url, sha1), "
@@ -61,11 +61,10 @@ def download_extract(name: str, folder: str | None = None) -> str:
     fra.txt, which the book's `read_data_nmt` opens). An entry a reader adds to `DATA_HUB` is a
     zip or tar file, extracted beside the download as the book does: its folder (the file's name
     without the extension), or `folder` within the download's folder."""
-    hub = _hub()
-    if name in _DATASETS and hub.get(name) == _BUILT_IN[name]:
-        return os.path.dirname(download(name))
     fname = download(name)
     base_dir = os.path.dirname(fname)
+    if _built_in(name):  # (fra.txt, already out of its zip)
+        return base_dir
     data_dir, ext = os.path.splitext(fname)
     try:
         if ext == ".zip":
@@ -81,6 +80,11 @@ def download_extract(name: str, folder: str | None = None) -> str:
     except (zipfile.BadZipFile, tarfile.TarError) as exc:
         raise SeqlabError(f"cannot extract {fname!r}: {exc}; delete it and check DATA_HUB[{name!r}]") from None
     return os.path.join(base_dir, folder) if folder else data_dir
+
+
+def _built_in(name: str) -> bool:
+    """Whether DATA_HUB[name] is one of the book's own entries, left as it is: seqlab's registry serves it."""
+    return name in _DATASETS and _hub().get(name) == _BUILT_IN[name]
 
 
 def _hub() -> dict:

@@ -183,7 +183,8 @@ class RNNModel(_FastSwitch, nn.Module):
 
     def forward(self, inputs: torch.Tensor, state=None, targets: torch.Tensor | None = None):
         check_model_input(inputs, self.vocab_size)
-        _check_input_size(self)
+        if type(self) is not RNNModel:  # (RNNModel itself was checked in __init__: not again per batch)
+            _check_input_size(self)
         if state is not None:  # of the weights' dtype, scratch and fused layers alike
             check_state(state, self._state_shapes(inputs.shape[0]), inputs.shape[0], _float_ref(self).dtype)
         if self.embedding is not None:

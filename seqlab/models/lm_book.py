@@ -85,8 +85,7 @@ class RNNModelScratch(nn.Module):
                               "the model's parameters cannot be taken away")
         for k, t in enumerate(tensors[:n]):
             self._plist[k] = t  # (a tensor that is not a Parameter becomes one)
-        for t in tensors[n:]:  # (net.params = net.params + [E]: as net.params.append(E))
-            self._plist.append(_as_param(t))
+        self.params.extend(tensors[n:])  # (net.params = net.params + [E]: as net.params.append(E))
 
     def forward(self, X: torch.Tensor, state=None):
         check_model_input(X, self.vocab_size)
