@@ -13,40 +13,8 @@ from seqlab import d2l
 from seqlab.errors import SeqlabError
 from seqlab.runtime import seed_everything
 
+from book_lm import BookRNNModelScratch, get_params, init_rnn_state, rnn  # tests/d2l: 8.5 as printed
 from reference_decode import book_predict_ch8  # tests/generation, on the test path
-
-
-# --- 8.5, as printed in the book (its own get_params / init_rnn_state / rnn) -------------
-def get_params(vocab_size, num_hiddens, device):
-    num_inputs = num_outputs = vocab_size
-
-    def normal(shape):
-        return torch.randn(size=shape, device=device) * 0.01
-
-    W_xh = normal((num_inputs, num_hiddens))
-    W_hh = normal((num_hiddens, num_hiddens))
-    b_h = torch.zeros(num_hiddens, device=device)
-    W_hq = normal((num_hiddens, num_outputs))
-    b_q = torch.zeros(num_outputs, device=device)
-    params = [W_xh, W_hh, b_h, W_hq, b_q]
-    for param in params:
-        param.requires_grad_(True)
-    return params
-
-
-def init_rnn_state(batch_size, num_hiddens, device):
-    return (torch.zeros((batch_size, num_hiddens), device=device), )
-
-
-def rnn(inputs, state, params):
-    W_xh, W_hh, b_h, W_hq, b_q = params
-    H, = state
-    outputs = []
-    for X in inputs:
-        H = torch.tanh(torch.mm(X, W_xh) + torch.mm(H, W_hh) + b_h)
-        Y = torch.mm(H, W_hq) + b_q
-        outputs.append(Y)
-    return torch.cat(outputs, dim=0), (H,)
 
 
 def test_book_8_5_shapes_and_functional_api_agrees():
@@ -228,21 +196,6 @@ def test_rnn_model_passes_the_books_kwargs_to_nn_module():
     assert NamedRNNModel(nn.GRU(28, 8), 28, name="gru").name == "gru"
     with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
         d2l.RNNModel(nn.GRU(28, 8), 28, bogus=1)
-
-
-# --- 8.5's model class as printed: a plain Python class, not an nn.Module ------------------
-class BookRNNModelScratch:
-    def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
-        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
-        self.params = get_params(vocab_size, num_hiddens, device)
-        self.init_state, self.forward_fn = init_state, forward_fn
-
-    def __call__(self, X, state):
-        X = F.one_hot(X.T, self.vocab_size).type(torch.float32)
-        return self.forward_fn(X, state, self.params)
-
-    def begin_state(self, batch_size, device):
-        return self.init_state(batch_size, self.num_hiddens, device)
 
 
 def test_book_plain_class_model_trains_and_predicts(tmp_path, capsys):
