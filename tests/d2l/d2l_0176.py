@@ -1,5 +1,6 @@
 """The real d2l 0.17.6 (`from d2l import torch`), where it is installed, as a twin for the tests, and the
-book's 9.7 `Seq2SeqDecoder`, written out from the notebook (0.17.6's torch.py does not hold it).
+book's 9.7 `Seq2SeqDecoder`, written out from the notebook (0.17.6's torch.py does not hold it), and its
+9.6 `EncoderDecoder` as printed.
 
 Importing d2l's torch.py needs torchvision, pandas and requests, which none of the code compared here
 touches: an empty stand-in is put in for each one missing, only while d2l is imported."""
@@ -69,3 +70,17 @@ def book_seq2seq_decoder(base):
             return output, state
 
     return Seq2SeqDecoder
+
+
+class BookEncoderDecoder(nn.Module):  # d2l 0.17.6, 9.6, as printed
+    """The base class for the encoder-decoder architecture."""
+
+    def __init__(self, encoder, decoder, **kwargs):
+        super(BookEncoderDecoder, self).__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, enc_X, dec_X, *args):
+        enc_outputs = self.encoder(enc_X, *args)
+        dec_state = self.decoder.init_state(enc_outputs, *args)
+        return self.decoder(dec_X, dec_state)

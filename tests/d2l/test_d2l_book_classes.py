@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from d2l_0176 import BookEncoderDecoder  # tests/d2l: 9.6 as printed
 from seqlab import d2l
 from seqlab.errors import SeqlabError
 
@@ -115,21 +116,6 @@ def test_nmt_functions_take_the_books_own_vocab(capsys):
         book = _train_and_translate(BookVocab)
     assert book == _train_and_translate(d2l.Vocab)  # the same ids, so the same run
     assert book[0][0] == [5, 4, 3, 1, 1]  # go . <eos> <pad> <pad> ("." is the commoner: id 4)
-
-
-# --- d2l 0.17.6, 9.6, as printed ---------------------------------------------------------------
-class BookEncoderDecoder(nn.Module):
-    """The base class for the encoder-decoder architecture."""
-
-    def __init__(self, encoder, decoder, **kwargs):
-        super(BookEncoderDecoder, self).__init__(**kwargs)
-        self.encoder = encoder
-        self.decoder = decoder
-
-    def forward(self, enc_X, dec_X, *args):
-        enc_outputs = self.encoder(enc_X, *args)
-        dec_state = self.decoder.init_state(enc_outputs, *args)
-        return self.decoder(dec_X, dec_state)
 
 
 def test_train_seq2seq_trains_the_books_own_encoder_decoder_as_seqlabs(data_dir, capsys):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from d2l_0176 import book_seq2seq_decoder, import_real_d2l
+from d2l_0176 import BookEncoderDecoder, book_seq2seq_decoder, import_real_d2l
 from seqlab import d2l
 from seqlab.errors import SeqlabError
 from seqlab.generation.translate import beam_search
@@ -16,20 +16,6 @@ from seqlab.models.seq2seq import Seq2SeqState
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
 
 BookDecoder = book_seq2seq_decoder(d2l.Decoder)  # the notebook's class, over seqlab's d2l.Decoder
-
-
-class BookEncoderDecoder(nn.Module):  # d2l 0.17.6, 9.6, as printed
-    """The base class for the encoder-decoder architecture."""
-
-    def __init__(self, encoder, decoder, **kwargs):
-        super(BookEncoderDecoder, self).__init__(**kwargs)
-        self.encoder = encoder
-        self.decoder = decoder
-
-    def forward(self, enc_X, dec_X, *args):
-        enc_outputs = self.encoder(enc_X, *args)
-        dec_state = self.decoder.init_state(enc_outputs, *args)
-        return self.decoder(dec_X, dec_state)
 
 
 # --- the readers' classes, each over the base classes it is given --------------------------------
