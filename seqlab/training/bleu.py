@@ -84,6 +84,9 @@ def _sentences(name: str, seqs, cut: bool = False) -> list:
             _warn_if_padded(name, seqs)
     if not isinstance(seqs, (list, tuple)):
         raise SeqlabError(f"{name} must be a list of sentences, not {type(seqs).__name__}")
+    if not cut and seqs and all(hasattr(s, "tolist") for s in seqs):
+        # a list of id rows (a batch unbound, or rows cut from one): as padded as the batch was
+        _warn_if_padded(name, [s.tolist() for s in seqs])
     return list(seqs)
 
 
@@ -123,8 +126,9 @@ def _cutter(pad, eos):
 
 
 def _token_arg(name: str, value):
-    """`pad`/`eos` as the tokens compare: an id (an int, or a one-element tensor's), a str, or None."""
-    if value is not None and hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+    """`pad`/`eos` as the tokens compare: an id (an int, or a one-element tensor's or array's), a str, or None."""
+    if value is not None and hasattr(value, "item") and getattr(value, "size", None) is not None and (
+            (value.numel() if callable(getattr(value, "numel", None)) else value.size) == 1):
         value = value.item()
     if value is not None and (isinstance(value, bool) or not isinstance(value, (str, numbers.Integral))):
         raise SeqlabError(f"{name} must be a token id (an int) or a token (a str), not {type(value).__name__} "

@@ -3,6 +3,7 @@
 import math
 import random
 
+import numpy as np
 import pytest
 
 from seqlab.errors import SeqlabError
@@ -179,7 +180,6 @@ def test_padded_id_batches_with_pad_and_eos_score_as_sacrebleu_on_the_sentences(
     # scored 59.9 on their padding, where sacrebleu on the sentences gives 0
     sacrebleu = pytest.importorskip("sacrebleu")
     torch = pytest.importorskip("torch")
-    np = pytest.importorskip("numpy")
     PAD, EOS = 1, 2
     hyp = torch.tensor([[5, 6, 7, EOS, PAD, PAD, PAD, PAD], [8, 9, EOS, PAD, PAD, PAD, PAD, PAD]])
     ref = torch.tensor([[10, 11, 12, EOS, PAD, PAD, PAD, PAD], [13, 14, EOS, PAD, PAD, PAD, PAD, PAD]])
@@ -218,11 +218,18 @@ def test_a_padded_looking_id_batch_without_pad_or_eos_warns_with_the_id():
         corpus_bleu(hyp, [[5, 6], [5, 6, 7, 8]], pad=1)  # told: no warning
         corpus_bleu(torch.tensor([[5, 6, 7], [5, 6, 8]]), torch.tensor([[5, 6, 7], [5, 6, 8]]))  # no repeat at the end
         corpus_bleu([[5, 6, 1, 1]], [[5, 6, 1, 1]])  # a list is a sentence the caller wrote: as given
+    # a list of the batch's rows (list(hyp), hyp.unbind(0)) is as padded as the batch
+    for rows in (list(hyp), list(hyp.numpy())):
+        with pytest.warns(UserWarning, match=r"hypotheses ends in a repeated id \(1\).*pass pad=1"):
+            corpus_bleu(rows, [[5, 6], [5, 6, 7, 8]])
 
 
 def test_pad_and_eos_of_the_wrong_kind_are_refused():
     torch = pytest.importorskip("torch")
-    assert corpus_bleu([[5, 6, 1]], [[5, 6, 1]], pad=torch.tensor(1)) == corpus_bleu([[5, 6]], [[5, 6]])
+    for one in (torch.tensor(1), torch.tensor([1]), np.array([1]), np.int64(1)):  # one-element: its id
+        assert corpus_bleu([[5, 6, 1]], [[5, 6, 1]], pad=one) == corpus_bleu([[5, 6]], [[5, 6]])
+    with pytest.raises(SeqlabError, match="pad must be a token id"):
+        corpus_bleu([[5, 6, 1]], [[5, 6, 1]], pad=torch.tensor([1, 2]))
     for bad in ([1], 1.5, True):
         with pytest.raises(SeqlabError, match="pad must be a token id"):
             corpus_bleu([[5, 6, 1]], [[5, 6, 1]], pad=bad)
