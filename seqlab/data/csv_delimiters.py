@@ -4,6 +4,7 @@ spreadsheet), or whose rows hold a field too many or too few."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 
@@ -30,17 +31,26 @@ def other_delimiter(header: list[str], delimiter: str = ",", rows: list[list[str
 
 def delimiter_in_rows(header: list[str], rows: list[list[str]], delimiter: str = ",") -> str:
     """When the header (its cells as read) and every one of `rows` that is not blank (at least one)
-    hold the same number of another delimiter (';', a tab, '|'; never a comma, a decimal comma
+    hold the same number of another delimiter outside quotes (';', a tab, '|'; never a comma, a decimal comma
     in a tab-separated file), the file is probably separated by it: what to do about it; else ''.
     (A header that holds it as well as each row, as often, is no comma-separated file's.)"""
     rows = [r for r in rows if any(c.strip() for c in r)]
     for other in (";", "\t", "|"):
-        k = sum(c.count(other) for c in header)
-        if other != delimiter and k and rows and all(sum(c.count(other) for c in r) == k for r in rows):
+        k = _splits(header, delimiter, other)
+        if other != delimiter and k and rows and all(_splits(r, delimiter, other) == k for r in rows):
             example = delimiter.join(rows[0])
             return (f"its header and its first {len(rows)} row{'s' if len(rows) > 1 else ''} each hold {k} "
                     f"{SAID[other]} (e.g. {example[:60]!r}), so {save_as(other, delimiter)}")
     return ""
+
+
+def _splits(cells: list[str], delimiter: str, other: str) -> int:
+    """How many times the line of `cells` (read at `delimiter`) splits at `other` outside quotes, as a
+    reader at `other` would split it: a quoted cell's own ';' ('"a; b"') is not counted, so a row
+    holding one still matches the header."""
+    if not any(other in c for c in cells):
+        return 0
+    return len(next(csv.reader([delimiter.join(cells)], delimiter=other), [])) - 1
 
 
 def save_as(other: str, delimiter: str) -> str:

@@ -49,6 +49,19 @@ def test_the_reviews_file_is_refused_by_the_cli(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_semicolon_file_with_a_quoted_semicolon_in_a_cell_is_refused(tmp_path):
+    # a note column whose text holds ';' in quotes, as a spreadsheet writes it: the raw count of ';'
+    # differs on that row (3 against the header's 2), the split at ';' does not
+    f = tmp_path / "notes.csv"
+    notes = ['"rain; wind"' if i == 3 else "dry" for i in range(len(SALES))]
+    f.write_text("date;note;sales, EUR\n" + "".join(
+        f"{DAY0 + datetime.timedelta(days=i)};{note};{str(v).replace('.', ',')}\n"
+        for i, (note, v) in enumerate(zip(notes, SALES))))
+    with pytest.raises(SeqlabError) as e:
+        read_csv_series(f, "EUR", "auto")
+    assert SEMICOLON in str(e.value) and "each hold 2 ';'" in str(e.value)
+
+
 @pytest.mark.parametrize("text", [
     "date,note,value\n2024-01-01,a;b,1\n2024-01-02,c;d,2\n",    # a ';' in the rows' text, none in the header
     "date,value;x\n2024-01-01,1\n2024-01-02,2\n",               # one in the header, none in the rows
