@@ -21,7 +21,7 @@ A prefix token outside the vocabulary is refused with a hint on what to type: pr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Hashable, Sequence
 
 import numpy as np
@@ -31,7 +31,7 @@ from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError, is_int
 from seqlab.generation.prefix import check_prefix
 from seqlab.runtime import eval_mode
-from seqlab.training.common import device_for
+from seqlab.training.common import device_for, map_state
 
 
 def check_sampling(temperature: float | None, top_k: int | None, top_p: float | None = None) -> None:
@@ -86,17 +86,40 @@ def _id_rows(prefixes) -> list[list[int]]:
     return rows
 
 
+# How many prefix ids one warm-up call reads, over all its rows: the call's logits, (ids, V), are
+# then the most memory a prompt costs, whatever its length (the whole prompt in one call kept
+# 133 KB per word of a 33k-word vocabulary, per sample: 13 GB for a 100k-word prompt)
+WARM_UP_CHUNK = 512
+
+
 @torch.no_grad()
 def warm_up(net, prefix_ids: Sequence[int], device=None):
-    """Feed the whole prefix once; returns (logits after the last prefix token (V,), state)."""
+    """Feed the whole prefix (in calls of at most WARM_UP_CHUNK ids; a bidirectional model's in one,
+    as its right-to-left pass reads it); returns (logits after the last prefix token (V,), state)."""
     ids = _id_rows([prefix_ids])[0]
     if not ids:
         raise SeqlabError("the prefix is empty: give at least one token id to start from")
     device = device_for(net, device)
-    state = net.begin_state(batch_size=1, device=device)
     X = torch.tensor([ids], device=device)  # (1, T)
-    logits, state = net(X, state)  # (T, V) time-major with B = 1
-    return logits[-1], state
+    logits, state = _feed(net, X, net.begin_state(batch_size=1, device=device),
+                          len(ids) if is_bidirectional(net) else WARM_UP_CHUNK)
+    return logits[0], state
+
+
+def _feed(net, X: torch.Tensor, state, chunk: int = WARM_UP_CHUNK):
+    """Run ids X (B, T) through the model in calls of at most `chunk` ids (at least one step each),
+    carrying the state; returns (the logits after each row's last id (B, V), state). Only one call's
+    logits are alive at a time."""
+    rows, T = X.shape
+    step = max(1, chunk // rows)
+    for start in range(0, T, step):
+        part = X[:, start:start + step]
+        logits, state = net(part, state)
+        check_logits_layout(logits, part.shape[1], rows)
+        # time-major: the last step's rows, copied so that the call's logits can go
+        last = logits.reshape(part.shape[1], rows, -1)[-1].clone()
+        del logits  # (not alive through the next call)
+    return last, state
 
 
 def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | None = None,
@@ -160,7 +183,6 @@ def next_token(logits: torch.Tensor, temperature: float | None = None, top_k: in
     return int(choose(logits.unsqueeze(0), temperature, top_k, generator, top_p)[0])
 
 
-@torch.no_grad()
 def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, num_samples: int = 1,
                    temperature: float | None = None, top_k: int | None = None, seed: int | None = None,
                    device=None, top_p: float | None = None) -> list[list[int]]:
@@ -168,18 +190,54 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
     len(prefixes) * num_samples id lists (prefix 0's samples first), each the prefix
     followed by `num_tokens` generated ids.
 
-    The ids stay on the device until the single host copy at the end. Prefixes may differ in
-    length: all rows warm up on the first m ids (m the shortest length; 1 for a bidirectional
-    model, which the book's loop feeds one id per call, so that its right-to-left pass reads the
-    same one-id sequences as the book's) in one call, then step
-    one id at a time; a row still inside its prefix feeds its own next id and ignores the
-    choice, so every row sees exactly its own tokens (no padding enters a state):
+    The ids stay on the device until the single host copy at the end (`generate_stream` gives
+    them as they come). Each distinct prefix warms up once, on its own length (prefixes of one
+    length together), in calls of at most WARM_UP_CHUNK ids that keep only the last step's
+    logits; the states are then joined, one row per sample, and every row takes one step per
+    generated id, so no padding enters a state and memory does not grow with the prompt:
+
+        prefix 0:  p p p p p | g g g      warm-up: alone, in calls of <= WARM_UP_CHUNK ids
+        prefix 1:  p p       | g g g      (each sample of a prefix starts from its state)
+                   warm-up   `- joined: one step per id, all rows -'
+
+    Joining needs each state tensor's batch dimension, read from begin_state(batch_size=1)
+    against batch_size=2. A model whose state has none that is clear (a flat or shared tensor),
+    and a bidirectional one (the book's loop feeds it one id per call, so that its right-to-left
+    pass reads the same one-id sequences as the book's), run all rows in lock step instead:
+    together on the first m ids (m the shortest length; 1 for a bidirectional model), then one
+    id at a time, a row still inside its prefix feeding its own next id and ignoring the choice
+    (the same ids, slower when lengths differ):
 
         column:  0   1   2   3   4   5   6
         row 0:   p   p   g   g   g   x   x    prefix 2 + 3 ids (x: generated, then cut off)
         row 1:   p   p   p   p   g   g   g    prefix 4 + 3 ids: the batch runs 7 columns
                  warm-up `-- one step per column --'
     """
+    base, seed = _checked(prefixes, num_tokens, num_samples, temperature, top_k, top_p, seed)
+    chunks = list(_stream(net, base, num_tokens, num_samples, (temperature, top_k, top_p), seed,
+                          device_for(net, device), None))
+    # (after the stream: it refuses a huge num_samples before a list of that many rows is built)
+    return [base[i // num_samples] + [t for chunk in chunks for t in chunk[i]]
+            for i in range(len(base) * num_samples)]
+
+
+def generate_stream(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, num_samples: int = 1,
+                    temperature: float | None = None, top_k: int | None = None, seed: int | None = None,
+                    device=None, top_p: float | None = None, every: int | None = 128) -> Iterator[list[list[int]]]:
+    """`generate_batch`'s generated ids as they come: an iterator of lists, one per row (prefix 0's
+    samples first), each of the ids a row generated since the previous one; the lists of the ids
+    through the end are generate_batch's rows less their prefixes. The ids reach the host after
+    every `every` steps (None: once, at the end), so a long sample can be shown while it grows;
+    an interruption loses the ids since the last list. The arguments are checked at once."""
+    base, seed = _checked(prefixes, num_tokens, num_samples, temperature, top_k, top_p, seed)
+    if every is not None and not (is_int(every) and every > 0):
+        raise SeqlabError(f"every must be a positive integer (steps between host copies) or None, got {every!r}")
+    return _stream(net, base, num_tokens, num_samples, (temperature, top_k, top_p), seed, device_for(net, device),
+                   every)
+
+
+def _checked(prefixes, num_tokens, num_samples, temperature, top_k, top_p, seed):
+    """The request checked: (the prefixes as lists of ids, the seed as an int or None)."""
     check_sampling(temperature, top_k, top_p)
     if seed is not None and not is_int(seed):
         raise SeqlabError(f"the seed must be an integer, got {seed!r}")
@@ -191,38 +249,155 @@ def generate_batch(net, prefixes: Sequence[Sequence[int]], num_tokens: int, *, n
     base = _id_rows(prefixes)
     if not base or min(len(r) for r in base) == 0:
         raise SeqlabError("a prefix is empty (or none was given): give each at least one token to start from")
-    device = device_for(net, device)
-    N, m, longest = len(base) * num_samples, min(map(len, base)), max(map(len, base))
-    if is_bidirectional(net):
-        m = 1
+    return base, seed
+
+
+@torch.no_grad()
+def _stream(net, base, num_tokens, num_samples, sampling, seed, device, every):
+    temperature, top_k, top_p = sampling
+    N, longest = len(base) * num_samples, max(map(len, base))
+    # row i's prefix length (repeated as tensors: a list of N rows was built first, and a huge
+    # --num-samples filled the memory before any refusal)
+    lengths = torch.tensor([len(r) for r in base]).repeat_interleave(num_samples)
+    out = torch.zeros((N, num_tokens), dtype=torch.long, device=device)  # the generated ids
+    sampled = temperature is not None or top_k is not None or top_p is not None
+    uniforms = row_uniforms(len(base), num_samples, longest + num_tokens, seed, device) if sampled else None
+    if num_tokens == 0:
+        return
+    with eval_mode(net):
+        start = None if is_bidirectional(net) else _joined(net, base, num_samples, device)
+        if start is None:
+            yield from _lock_step(net, base, num_samples, out, sampling, uniforms, device, every)
+            return
+        logits, state = start
+        if uniforms is not None:  # column t of a row decides its token at position t: its own prefix's length on
+            uniforms = uniforms.gather(1, lengths.to(device)[:, None] + torch.arange(num_tokens, device=device))
+        finite = torch.ones((), dtype=torch.bool, device=device)  # read once per `every`: no sync per step
+        shown, every = 0, every or num_tokens
+        for j in range(num_tokens):
+            finite = finite & torch.isfinite(logits).all()
+            out[:, j] = _choose(logits, temperature, top_k, None, top_p,
+                                uniforms=uniforms[:, j] if uniforms is not None else None)
+            if j + 1 - shown == every or j + 1 == num_tokens:
+                _check_finite(finite)
+                yield out[:, shown:j + 1].tolist()
+                shown = j + 1
+            if j + 1 < num_tokens:
+                logits, state = net(out[:, j:j + 1], state)
+                logits = logits.reshape(N, -1)  # (N, V); a (T, B, V) model's (1, N, V)
+
+
+def _joined(net, base, num_samples, device):
+    """(logits (N, V), state) after each row's prefix: each distinct prefix warmed up once (those of
+    one length as one batch), then joined row by row; None where the state's batch dimensions are
+    not clear (see generate_batch)."""
+    groups: dict[int, dict[tuple[int, ...], None]] = {}  # length -> its distinct prefixes, as first seen
+    for r in base:
+        groups.setdefault(len(r), {})[tuple(r)] = None
+    order = [p for group in groups.values() for p in group]
+    dims = None
+    if len(groups) > 1 or len(order) < len(base) or num_samples > 1:  # rows to join or repeat
+        dims = _batch_dims(net, device)
+        if dims is None:
+            return None
+    lasts, states = [], []
+    for group in groups.values():
+        begin = net.begin_state(batch_size=len(group), device=device)
+        logits, state = _feed(net, torch.tensor(list(group), device=device), begin)
+        if dims is not None and _shapes(state) != _shapes(begin):  # (a state of another make after a call)
+            return None
+        lasts.append(logits)
+        states.append(state)
+    if dims is None:  # one batch of distinct prefixes in their order, one sample each: it is the batch
+        return lasts[0], states[0]
+    where = {p: i for i, p in enumerate(order)}
+    index = torch.tensor([where[tuple(r)] for r in base]).repeat_interleave(num_samples).to(device)
+    leaves = [_leaves(s) for s in states]
+    joined = iter([torch.cat([ls[k] for ls in leaves], dim=d).index_select(d, index) for k, d in enumerate(dims)])
+    return torch.cat(lasts).index_select(0, index), map_state(states[0], lambda _: next(joined))
+
+
+def _leaves(state) -> list[torch.Tensor] | None:
+    """The state's tensors in map_state's order; None if it holds anything but tensors, tuples,
+    lists and None (a dict: map_state would not reach its tensors)."""
+    found: list[torch.Tensor] = []
+
+    def walk(s) -> bool:
+        if isinstance(s, torch.Tensor):
+            found.append(s)
+            return True
+        if isinstance(s, (tuple, list)):
+            return all(walk(x) for x in s)
+        return s is None
+
+    return found if walk(state) else None
+
+
+def _shapes(state):
+    """The state's structure with each tensor's shape in its place (None for an unreadable state)."""
+    return map_state(state, lambda t: tuple(t.shape)) if _leaves(state) is not None else None
+
+
+def _batch_dims(net, device) -> list[int] | None:
+    """The batch dimension of each state tensor (in map_state's order): the one dimension in which
+    begin_state(batch_size=1) has 1 where batch_size=2 has 2. None if a tensor has no such one
+    dimension, the two states differ in structure, or there are no tensors."""
+    one, two = net.begin_state(batch_size=1, device=device), net.begin_state(batch_size=2, device=device)
+    a, b = _leaves(one), _leaves(two)
+    if not a or b is None or len(a) != len(b) or map_state(one, lambda t: 0) != map_state(two, lambda t: 0):
+        return None
+    dims = []
+    for x, y in zip(a, b):
+        differ = [d for d in range(x.dim()) if x.dim() == y.dim() and x.shape[d] != y.shape[d]]
+        if x.dim() != y.dim() or len(differ) != 1 or (x.shape[differ[0]], y.shape[differ[0]]) != (1, 2):
+            return None
+        dims.append(differ[0])
+    return dims
+
+
+def _lock_step(net, base, num_samples, out, sampling, uniforms, device, every):
+    """generate_batch's lock-step path (see its docstring): all rows together, column by column."""
+    temperature, top_k, top_p = sampling
+    N, num_tokens = out.shape
+    shortest, longest = min(map(len, base)), max(map(len, base))
+    m = 1 if is_bidirectional(net) else shortest
     total = longest + num_tokens
-    ids = torch.zeros((len(base), total), dtype=torch.long)
+    ids = torch.zeros((len(base), longest), dtype=torch.long)
     for i, r in enumerate(base):
         ids[i, :len(r)] = torch.tensor(r)
-    # (N, total): prefix, then generated ids; each prefix's samples together (repeated as tensors: a
-    # list of N rows was built first, and a huge --num-samples filled the memory before any refusal)
-    ids = ids.repeat_interleave(num_samples, dim=0).to(device)
-    in_prefix = torch.tensor([len(r) for r in base]).repeat_interleave(num_samples).to(device)  # row i: t < this
-    sampled = temperature is not None or top_k is not None or top_p is not None
-    uniforms = row_uniforms(len(prefixes), num_samples, total, seed, device) if sampled else None
-    finite = torch.ones((), dtype=torch.bool, device=device)  # read once, at the end: no sync per step
-    with eval_mode(net):
-        logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))  # (m*N, V), time-major
-        check_logits_layout(logits, m, N)
-        logits = logits.reshape(m, N, -1)[-1]  # (N, V) after each row's m-th id
-        for t in range(m, total):
-            finite = finite & torch.isfinite(logits).all()
-            chosen = _choose(logits, temperature, top_k, None, top_p,
-                            uniforms=uniforms[:, t] if uniforms is not None else None)
-            ids[:, t] = torch.where(t < in_prefix, ids[:, t], chosen)
-            if t + 1 < total:
-                logits, state = net(ids[:, t:t + 1], state)
-                logits = logits.reshape(N, -1)  # (N, V); a (T, B, V) model's (1, N, V)
+    ids = ids.repeat_interleave(num_samples, dim=0).to(device)  # (N, longest): the prefixes, each sample's row
+    lengths = torch.tensor([len(r) for r in base]).repeat_interleave(num_samples).to(device)  # row i: t < this
+    finite = torch.ones((), dtype=torch.bool, device=device)  # read once per `every`: no sync per step
+    logits, state = _feed(net, ids[:, :m], net.begin_state(batch_size=N, device=device))
+    shown, every, rows = m, every or total, torch.arange(N, device=device)
+    host_lengths = lengths.tolist()
+    for t in range(m, total):
+        finite = finite & torch.isfinite(logits).all()
+        chosen = _choose(logits, temperature, top_k, None, top_p,
+                         uniforms=uniforms[:, t] if uniforms is not None else None)
+        inside = t < lengths
+        given = ids[:, min(t, longest - 1)]
+        token = torch.where(inside, given, chosen)
+        at = (t - lengths).clamp(0, num_tokens - 1)  # the row's generated position (written over while inside)
+        out[rows, at] = torch.where(inside | (t - lengths >= num_tokens), out[rows, at], token)
+        if t + 1 - shown == every or t + 1 == total:
+            _check_finite(finite)
+            # row i's generated positions shown - n .. t - n (n its prefix's length), within [0, num_tokens)
+            lo, hi = min(max(shown - longest, 0), num_tokens), min(max(t + 1 - shortest, 0), num_tokens)
+            got = out[:, lo:hi].tolist()
+            yield [row[min(max(shown - n, 0), num_tokens) - lo:min(max(t + 1 - n, 0), num_tokens) - lo]
+                   for row, n in zip(got, host_lengths)]
+            shown = t + 1
+        if t + 1 < total:
+            logits, state = net(token[:, None], state)
+            logits = logits.reshape(N, -1)  # (N, V); a (T, B, V) model's (1, N, V)
+
+
+def _check_finite(finite: torch.Tensor) -> None:
     if not bool(finite):
         raise SeqlabError("the model's output is not finite (NaN or inf logits): its weights have diverged or "
                           "the checkpoint is damaged; use the run's other checkpoint (best/last), or retrain with "
                           "a lower --lr")
-    return [row[:n + num_tokens] for row, n in zip(ids.tolist(), in_prefix.tolist())]
 
 
 def check_logits_layout(logits, steps: int, rows: int) -> None:

@@ -3,7 +3,8 @@ and the book's `predict_ch8` loop (one token per call).
 
 Test-only twins: the device-side `greedy_decode` / `beam_search` must return exactly what these
 return (same tokens, scores, sums, lengths and order), so the two are compared in test_beam.py;
-`predict_ch8` must give the book's text (test_sampling.py, tests/d2l/test_d2l_lm.py).
+`predict_ch8` must give the book's text (test_sampling.py, tests/d2l/test_d2l_lm.py); `generate_batch`
+must give the ids of its whole-prompt, lock-step loop of ad0b9b0, `generate_batch_ref` (test_long_prompts.py).
 """
 
 from __future__ import annotations
@@ -134,3 +135,39 @@ def book_predict_ch8(prefix, num_preds, net, vocab, device):
         y, state = net(get_input(), state)
         outputs.append(int(y.argmax(dim=1).reshape(1)))
     return "".join([vocab.idx_to_token[i] for i in outputs])
+
+
+@torch.no_grad()
+def generate_batch_ref(net, prefixes, num_tokens, *, num_samples=1, temperature=None, top_k=None, seed=None,
+                       top_p=None, device="cpu"):
+    """`generate_batch` as it was at ad0b9b0 (review r-infer, findings 1 and 2), its checks left out: every
+    sample's row holds the whole prompt, all rows warm up together on the shortest prompt's m ids in ONE call
+    ((m*N, V) logits; m = 1 for a bidirectional model), then step one id per call, a row inside its prompt
+    feeding its own next id. The twin that the chunked, joined warm-up must give the same ids as."""
+    from seqlab.generation.sampling import _choose, check_logits_layout, is_bidirectional, row_uniforms
+    from seqlab.runtime import eval_mode
+
+    base = [list(map(int, p)) for p in prefixes]
+    N, m, longest = len(base) * num_samples, min(map(len, base)), max(map(len, base))
+    if is_bidirectional(net):
+        m = 1
+    total = longest + num_tokens
+    ids = torch.zeros((len(base), total), dtype=torch.long)
+    for i, r in enumerate(base):
+        ids[i, :len(r)] = torch.tensor(r)
+    ids = ids.repeat_interleave(num_samples, dim=0).to(device)
+    in_prefix = torch.tensor([len(r) for r in base]).repeat_interleave(num_samples).to(device)
+    sampled = temperature is not None or top_k is not None or top_p is not None
+    uniforms = row_uniforms(len(prefixes), num_samples, total, seed, device) if sampled else None
+    with eval_mode(net):
+        logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))
+        check_logits_layout(logits, m, N)
+        logits = logits.reshape(m, N, -1)[-1]
+        for t in range(m, total):
+            chosen = _choose(logits, temperature, top_k, None, top_p,
+                             uniforms=uniforms[:, t] if uniforms is not None else None)
+            ids[:, t] = torch.where(t < in_prefix, ids[:, t], chosen)
+            if t + 1 < total:
+                logits, state = net(ids[:, t:t + 1], state)
+                logits = logits.reshape(N, -1)
+    return [row[:n + num_tokens] for row, n in zip(ids.tolist(), in_prefix.tolist())]
