@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from seqlab.data.vocab import Vocab
     from seqlab.errors import SeqlabError
     from seqlab.generation.prefix import check_prefix
-    from seqlab.generation.sampling import check_generates, check_sampling, generate_batch
+    from seqlab.generation.sampling import check_generates, check_sampling, generate_stream
     from seqlab.runtime import resolve_device
     from seqlab.cli import checkpoint_which
     from seqlab.training.checkpoint import load_checkpoint
@@ -108,18 +109,68 @@ def run_generate(args: argparse.Namespace) -> int:
     vocab = Vocab.from_dict(ckpt.meta["vocab"])
     level = cfg.data.level
     prefix = check_prefix(_tokens(args.prefix, level, vocab), vocab, level)
-    rows = generate_batch(net, [prefix], args.num_tokens, num_samples=args.num_samples,
-                          temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
-                          device=device)
-    for i, ids in enumerate(rows):
-        if len(rows) > 1:
-            print(f"--- sample {i + 1} ---")
-        tokens = vocab.to_tokens(ids)
-        if level == "char":
-            print("".join(map(str, tokens)))
-        else:
-            print(word_text(tokens))
+    stream = generate_stream(net, [prefix], args.num_tokens, num_samples=args.num_samples,
+                             temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+                             device=device, every=STREAM_EVERY)
+    # each sample's text so far, in pieces; one sample is written as it grows, several when all are done
+    head = _Text(level)
+    start = head.add(vocab.to_tokens(prefix))
+    texts, pieces = None, None  # (made from the first chunk: the stream refuses a huge --num-samples first)
+    written = 0  # pieces of sample 1 already on stdout (one sample)
+    try:
+        for chunk in stream:
+            if texts is None:
+                texts, pieces = [copy.copy(head) for _ in chunk], [[start] for _ in chunk]
+            for text, said, ids in zip(texts, pieces, chunk):
+                said.append(text.add(vocab.to_tokens(ids)))
+            if len(pieces) == 1:
+                new, written = "".join(pieces[0][written:]), len(pieces[0])
+                sys.stdout.write(new)
+                sys.stdout.flush()
+    except KeyboardInterrupt:  # what each sample has so far, then "seqlab: interrupted" as before
+        _print_samples(pieces or [[start] for _ in range(args.num_samples)], written)
+        raise
+    _print_samples(pieces or [[start] for _ in range(args.num_samples)], written)  # (--num-tokens 0: none)
     return 0
+
+
+# Generated tokens between two writes of one sample to stdout: the ids reach the host (one sync) once
+# per STREAM_EVERY steps, not at each token, and a Ctrl-C keeps what was shown
+STREAM_EVERY = 128
+
+
+def _print_samples(pieces: list[list[str]], written: int) -> None:
+    """The samples' text: one sample's pieces not yet written, then its line end; several, each after
+    its "--- sample i ---" line."""
+    if len(pieces) == 1:
+        print("".join(pieces[0][written:]), flush=True)
+        return
+    for i, said in enumerate(pieces):
+        print(f"--- sample {i + 1} ---")
+        print("".join(said))
+    sys.stdout.flush()
+
+
+class _Text:
+    """A sample's tokens as text, a piece at a time: characters joined; words as word_text writes them
+    (spaces between words, each <eos> a line break), so that the pieces of any split of the tokens read
+    as word_text of them all."""
+
+    def __init__(self, level: str):
+        self.level, self.last = level, None
+
+    def add(self, tokens) -> str:
+        if self.level == "char":
+            return "".join(map(str, tokens))
+        from seqlab.data.corpora import EOS
+
+        out = []
+        for token in map(str, tokens):
+            if token != EOS and self.last is not None and self.last != EOS:
+                out.append(" ")  # a word after a word (one after a line break starts its line)
+            out.append("\n" if token == EOS else token)
+            self.last = token
+        return "".join(out)
 
 
 def word_text(tokens) -> str:
