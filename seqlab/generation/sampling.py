@@ -30,8 +30,10 @@ import torch
 from seqlab.data.vocab import Vocab
 from seqlab.errors import SeqlabError, is_int
 from seqlab.generation.prefix import check_prefix
+from seqlab.generation.warm import WARM_UP_CHUNK, batch_dims, feed, join_states, state_shapes
+from seqlab.generation.warm import check_logits_layout  # noqa: F401 (this module's before: imported from here too)
 from seqlab.runtime import eval_mode
-from seqlab.training.common import device_for, map_state
+from seqlab.training.common import device_for
 
 
 def check_sampling(temperature: float | None, top_k: int | None, top_p: float | None = None) -> None:
@@ -86,12 +88,6 @@ def _id_rows(prefixes) -> list[list[int]]:
     return rows
 
 
-# How many prefix ids one warm-up call reads, over all its rows: the call's logits, (ids, V), are
-# then the most memory a prompt costs, whatever its length (the whole prompt in one call kept
-# 133 KB per word of a 33k-word vocabulary, per sample: 13 GB for a 100k-word prompt)
-WARM_UP_CHUNK = 512
-
-
 @torch.no_grad()
 def warm_up(net, prefix_ids: Sequence[int], device=None):
     """Feed the whole prefix (in calls of at most WARM_UP_CHUNK ids; a bidirectional model's in one,
@@ -101,25 +97,9 @@ def warm_up(net, prefix_ids: Sequence[int], device=None):
         raise SeqlabError("the prefix is empty: give at least one token id to start from")
     device = device_for(net, device)
     X = torch.tensor([ids], device=device)  # (1, T)
-    logits, state = _feed(net, X, net.begin_state(batch_size=1, device=device),
+    logits, state = feed(net, X, net.begin_state(batch_size=1, device=device),
                           len(ids) if is_bidirectional(net) else WARM_UP_CHUNK)
     return logits[0], state
-
-
-def _feed(net, X: torch.Tensor, state, chunk: int = WARM_UP_CHUNK):
-    """Run ids X (B, T) through the model in calls of at most `chunk` ids (at least one step each),
-    carrying the state; returns (the logits after each row's last id (B, V), state). Only one call's
-    logits are alive at a time."""
-    rows, T = X.shape
-    step = max(1, chunk // rows)
-    for start in range(0, T, step):
-        part = X[:, start:start + step]
-        logits, state = net(part, state)
-        check_logits_layout(logits, part.shape[1], rows)
-        # time-major: the last step's rows, copied so that the call's logits can go
-        last = logits.reshape(part.shape[1], rows, -1)[-1].clone()
-        del logits  # (not alive through the next call)
-    return last, state
 
 
 def choose(logits: torch.Tensor, temperature: float | None = None, top_k: int | None = None,
@@ -297,14 +277,14 @@ def _joined(net, base, num_samples, device):
     order = [p for group in groups.values() for p in group]
     dims = None
     if len(groups) > 1 or len(order) < len(base) or num_samples > 1:  # rows to join or repeat
-        dims = _batch_dims(net, device)
+        dims = batch_dims(net, device)
         if dims is None:
             return None
     lasts, states = [], []
     for group in groups.values():
         begin = net.begin_state(batch_size=len(group), device=device)
-        logits, state = _feed(net, torch.tensor(list(group), device=device), begin)
-        if dims is not None and _shapes(state) != _shapes(begin):  # (a state of another make after a call)
+        logits, state = feed(net, torch.tensor(list(group), device=device), begin)
+        if dims is not None and state_shapes(state) != state_shapes(begin):  # (a state of another make after a call)
             return None
         lasts.append(logits)
         states.append(state)
@@ -312,47 +292,7 @@ def _joined(net, base, num_samples, device):
         return lasts[0], states[0]
     where = {p: i for i, p in enumerate(order)}
     index = torch.tensor([where[tuple(r)] for r in base]).repeat_interleave(num_samples).to(device)
-    leaves = [_leaves(s) for s in states]
-    joined = iter([torch.cat([ls[k] for ls in leaves], dim=d).index_select(d, index) for k, d in enumerate(dims)])
-    return torch.cat(lasts).index_select(0, index), map_state(states[0], lambda _: next(joined))
-
-
-def _leaves(state) -> list[torch.Tensor] | None:
-    """The state's tensors in map_state's order; None if it holds anything but tensors, tuples,
-    lists and None (a dict: map_state would not reach its tensors)."""
-    found: list[torch.Tensor] = []
-
-    def walk(s) -> bool:
-        if isinstance(s, torch.Tensor):
-            found.append(s)
-            return True
-        if isinstance(s, (tuple, list)):
-            return all(walk(x) for x in s)
-        return s is None
-
-    return found if walk(state) else None
-
-
-def _shapes(state):
-    """The state's structure with each tensor's shape in its place (None for an unreadable state)."""
-    return map_state(state, lambda t: tuple(t.shape)) if _leaves(state) is not None else None
-
-
-def _batch_dims(net, device) -> list[int] | None:
-    """The batch dimension of each state tensor (in map_state's order): the one dimension in which
-    begin_state(batch_size=1) has 1 where batch_size=2 has 2. None if a tensor has no such one
-    dimension, the two states differ in structure, or there are no tensors."""
-    one, two = net.begin_state(batch_size=1, device=device), net.begin_state(batch_size=2, device=device)
-    a, b = _leaves(one), _leaves(two)
-    if not a or b is None or len(a) != len(b) or map_state(one, lambda t: 0) != map_state(two, lambda t: 0):
-        return None
-    dims = []
-    for x, y in zip(a, b):
-        differ = [d for d in range(x.dim()) if x.dim() == y.dim() and x.shape[d] != y.shape[d]]
-        if x.dim() != y.dim() or len(differ) != 1 or (x.shape[differ[0]], y.shape[differ[0]]) != (1, 2):
-            return None
-        dims.append(differ[0])
-    return dims
+    return torch.cat(lasts).index_select(0, index), join_states(states, dims, index)
 
 
 def _lock_step(net, base, num_samples, out, sampling, uniforms, device, every):
@@ -368,7 +308,7 @@ def _lock_step(net, base, num_samples, out, sampling, uniforms, device, every):
     ids = ids.repeat_interleave(num_samples, dim=0).to(device)  # (N, longest): the prefixes, each sample's row
     lengths = torch.tensor([len(r) for r in base]).repeat_interleave(num_samples).to(device)  # row i: t < this
     finite = torch.ones((), dtype=torch.bool, device=device)  # read once per `every`: no sync per step
-    logits, state = _feed(net, ids[:, :m], net.begin_state(batch_size=N, device=device))
+    logits, state = feed(net, ids[:, :m], net.begin_state(batch_size=N, device=device))
     shown, every, rows = m, every or total, torch.arange(N, device=device)
     host_lengths = lengths.tolist()
     for t in range(m, total):
@@ -398,28 +338,6 @@ def _check_finite(finite: torch.Tensor) -> None:
         raise SeqlabError("the model's output is not finite (NaN or inf logits): its weights have diverged or "
                           "the checkpoint is damaged; use the run's other checkpoint (best/last), or retrain with "
                           "a lower --lr")
-
-
-def check_logits_layout(logits, steps: int, rows: int) -> None:
-    """The logits of a model's call on (rows, steps) ids in a layout generation reads: time-major,
-    (steps*rows, V) with row t*rows + b for step t of sequence b, or (steps, rows, V) (an nn.GRU at its
-    default batch_first=False and a Linear; read by reshaping). Checked once per call: a user's model
-    may return the batch-major (rows, steps, V) of nn.GRU(batch_first=True), which read as time-major
-    mixed the rows and failed inside torch; it is refused, saying to transpose. With one row or one
-    step both orders are the same and read right. When steps == rows the two 3-D layouts cannot be
-    told apart by shape: (T, B, V), time-major, is read, the order seqlab's models use and document."""
-    tensor = isinstance(logits, torch.Tensor) and logits.dim() >= 1
-    if tensor and logits.shape[:-1].numel() == steps * rows and (
-            logits.dim() <= 2 or steps == 1 or rows == 1 or tuple(logits.shape[:2]) == (steps, rows)):
-        return
-    got = f"shape {tuple(logits.shape)}" if isinstance(logits, torch.Tensor) else f"a {type(logits).__name__}"
-    said = (f"the model's forward on ids of shape (B, T) = ({rows}, {steps}) returned logits of {got}; generation "
-            f"reads seqlab's time-major layout, (T*B, V) = ({steps * rows}, V) with row t*B + b for step t of "
-            f"sequence b, or (T, B, V) = ({steps}, {rows}, V)")
-    if tensor and logits.dim() == 3 and tuple(logits.shape[:2]) == (rows, steps):
-        raise SeqlabError(f"{said}: this is batch-major (B, T, V), as batch_first=True layers give; return "
-                          "logits.transpose(0, 1).reshape(-1, V) from the model's forward")
-    raise SeqlabError(said)
 
 
 def row_uniforms(num_prefixes: int, num_samples: int, steps: int, seed: int | None, device) -> torch.Tensor:
