@@ -14,7 +14,10 @@ functions below work for scratch and fused models alike.
 - `generate_batch`: the same for several prompts (any lengths) and several samples of
   each, as one batch. Ids stay on the model's device (arg-max or a draw there, each sample
   from its own seeded numbers: sample s is the same whatever the number of samples) and reach
-  the host once, at the end; `generate_ids` is its one-row case.
+  the host once, at the end; `generate_ids` is its one-row case. Each distinct prompt warms up
+  once, in calls of at most WARM_UP_CHUNK ids (warm.py): memory does not grow with its length.
+- `generate_stream`: generate_batch's ids as they come, every so many steps (`seqlab generate`
+  writes a sample as it grows).
 
 A prefix token outside the vocabulary is refused with a hint on what to type: prefix.py.
 """
