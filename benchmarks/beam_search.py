@@ -2,6 +2,7 @@
 
     PYTHONPATH=. SEQLAB_DATA=../shared/data python benchmarks/beam_search.py [--device cpu|cuda]
         [--epochs 30] [--rounds 5] [--threads 1] [--no-book-loop] [--generation]
+    ... python benchmarks/beam_search.py --step [--step-shape 64,16,3593] [--beam 16] [--epochs 30]
 
 Model: the book's 9.7 GRU seq2seq (embed 32, hidden 32, 2 layers) with the fra-eng book vocabularies
 (600 examples: 184 / 201 tokens), trained for --epochs on them (0: random weights, whose searches
@@ -20,6 +21,12 @@ Entries, run interleaved (the order rotates each round), best of --rounds:
 With --generation: a char LSTM LM (V 28, hidden 256) continuing --prompts prompts of different
 lengths by 100 tokens, `generate_batch` vs `generate_ids` one prompt at a time (greedy, and
 sampling at T = 1 with 8 samples per prompt). Prints a table and a JSON line.
+
+With --step (alone): an A/B of beam search's candidate step, masking the done sources' (B, K*V)
+scores after the add (`old`, the code before) vs their (B, K) sums before it (`new`,
+`translate._extensions`), 100 steps each at --step-shape B,K,V (default: the fra-eng review model's
+batch 64, beam 16, V 3,593) with 30% of the sources done, interleaved, best of --rounds, the
+results asserted equal; then whole `beam_search` calls (--beam, on the model above) with either step.
 """
 
 import argparse
@@ -98,22 +105,9 @@ def race(entries: dict, rounds: int, device) -> tuple[dict, dict]:
     return times, results
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--epochs", type=int, default=30, help="training epochs on the book's data (0: random model)")
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--beam", type=int, default=4)
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--no-book-loop", action="store_true", help="skip the slowest entry")
-    p.add_argument("--generation", action="store_true", help="also time batched vs one-at-a-time generation")
-    p.add_argument("--prompts", type=int, default=16)
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+def _train_book_model(args, device):
+    """The book's 9.7 GRU seq2seq on the fra-eng book data (600 examples), trained --epochs."""
     torch.manual_seed(0)
-
     num_steps = 10
     train_iter, src_vocab, tgt_vocab = load_data_nmt(64, num_steps)
     model = build_seq2seq(len(src_vocab), len(tgt_vocab), embed=32, hidden=32, layers=2, dropout=0.1)
@@ -125,7 +119,84 @@ def main():
         opt = torch.optim.Adam(model.parameters(), lr=0.005)
         for _ in range(args.epochs):
             train_epoch(model, train_iter, opt, bos=tgt_vocab["<bos>"], clip=1.0, device=device)
-    model.eval()
+    return model.eval(), train_iter, src_vocab, tgt_vocab, num_steps
+
+
+def old_extensions(sums, logp, done):
+    """Beam search's step before: add, then mask the (B, K*V) scores of the done sources."""
+    B, K, V = logp.shape
+    return (sums.unsqueeze(2) + logp).view(B, K * V).masked_fill(done.unsqueeze(1), float("-inf"))
+
+
+def step_ab(args, device) -> dict:
+    import seqlab.generation.translate as translate
+
+    B, K, V = (int(n) for n in args.step_shape.split(","))
+    gen = torch.Generator().manual_seed(0)
+    sums = (-torch.rand(B, K, generator=gen) * 10).to(device)
+    logp = torch.log_softmax(torch.randn(B * K, V, generator=gen) * 3, -1).view(B, K, V).to(device)
+    done = (torch.rand(B, generator=gen) < 0.3).to(device)
+    new_step = translate._extensions
+    assert torch.equal(old_extensions(sums, logp, done), new_step(sums, logp, done))
+
+    def steps(fn):
+        return lambda: [fn(sums, logp, done) for _ in range(100)][-1]
+
+    times, _ = race({"old": steps(old_extensions), "new": steps(new_step)}, args.rounds, device)
+    per_step = {name: [round(t * 10, 3) for t in ts] for name, ts in times.items()}  # ms per step
+    print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} thread(s)")
+    print(f"step B={B} K={K} V={V}, 30% of sources done, 100 steps, best of {args.rounds}:")
+    for name, ms in per_step.items():
+        print(f"  {name:<4}{min(ms):>9.3f} ms/step  raw {ms}")
+    ratio = min(times["old"]) / min(times["new"])
+    print(f"  old / new: {ratio:.2f}")
+
+    model, train_iter, src_vocab, tgt_vocab, num_steps = _train_book_model(args, device)
+    src, src_len = (t[:args.batch].to(device) for t in train_iter.dataset.tensors[:2])
+    bos, eos = tgt_vocab["<bos>"], tgt_vocab["<eos>"]
+
+    def search(step):
+        def run():
+            translate._extensions = step
+            try:
+                return beam_search(model, src, src_len, bos, eos, args.beam, num_steps, n_best=args.beam)
+            finally:
+                translate._extensions = new_step
+        return run
+
+    s_times, s_results = race({"old": search(old_extensions), "new": search(new_step)}, args.rounds, device)
+    same = s_results["old"] == s_results["new"]
+    print(f"beam_search: {src.shape[0]} sentences, beam {args.beam}, n_best {args.beam}, max_len {num_steps}, "
+          f"vocab {len(src_vocab)}/{len(tgt_vocab)}, epochs {args.epochs}:")
+    for name, ts in s_times.items():
+        print(f"  {name:<4}{min(ts) * 1e3:>9.1f} ms  raw {[round(t * 1e3, 1) for t in ts]}")
+    s_ratio = min(s_times["old"]) / min(s_times["new"])
+    print(f"  old / new: {s_ratio:.2f}; identical hypotheses (every field): {same}")
+    return {"device": str(device), "threads": torch.get_num_threads(), "step_shape": [B, K, V],
+            "step_ms": per_step, "step_ratio": ratio, "search_s": s_times, "search_ratio": s_ratio,
+            "beam": args.beam, "identical": same}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--epochs", type=int, default=30, help="training epochs on the book's data (0: random model)")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--beam", type=int, default=4)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--no-book-loop", action="store_true", help="skip the slowest entry")
+    p.add_argument("--generation", action="store_true", help="also time batched vs one-at-a-time generation")
+    p.add_argument("--prompts", type=int, default=16)
+    p.add_argument("--step", action="store_true", help="only the A/B of the beam step's mask, old vs new")
+    p.add_argument("--step-shape", default="64,16,3593", help="B,K,V of the --step microbenchmark")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if args.step:
+        print(json.dumps(step_ab(args, device)))
+        return
+    model, train_iter, src_vocab, tgt_vocab, num_steps = _train_book_model(args, device)
     src, src_len = (t[:args.batch].to(device) for t in train_iter.dataset.tensors[:2])
     bos, eos, K = tgt_vocab["<bos>"], tgt_vocab["<eos>"], args.beam
 

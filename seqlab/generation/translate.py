@@ -206,8 +206,7 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
         logits, state = model.decoder(y, state)  # (B*K, 1, V)
         V = logits.shape[-1]
         logp = torch.log_softmax(logits[:, -1].float(), dim=-1).view(B, K, V)
-        cand = (sums.unsqueeze(2) + logp).view(B, K * V)  # (B, K*V)
-        cand = cand.masked_fill(done.unsqueeze(1), float("-inf"))
+        cand = _extensions(sums, logp, done)  # (B, K*V)
         n = min(2 * K, K * V)
         if ranks is None:  # 0..n-1: the alive extensions' ranks; n..2n-1: the others' (made once)
             ranks = torch.arange(2 * n, device=device).view(2, 1, n).expand(2, B, n)
@@ -244,6 +243,16 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_valid_len: torch.Tensor
         if t % every == 0 and bool(done.all()):
             break
     return _hypotheses(fin_toks[:, :n_best], fin_sum[:, :n_best], fin_score[:, :n_best], eos)
+
+
+def _extensions(sums: torch.Tensor, logp: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
+    """The (B, K*V) sums of every alive candidate (sums (B, K)) extended by every token (logp
+    (B, K, V)), -inf for a done source. The (B, K) sums are masked before the add, not the (B, K*V)
+    result: -inf + a finite or -inf logp is -inf, the same values, and the broadcast masked_fill
+    over (B, K*V) took ~20% of a beam-16 decode on the CPU. (Where logp is NaN, a done source's
+    entries are NaN instead of -inf: both are not finite, so nothing of a done source is kept.)"""
+    B, K, V = logp.shape
+    return (sums.masked_fill(done.unsqueeze(1), float("-inf")).unsqueeze(2) + logp).view(B, K * V)
 
 
 def _hypotheses(toks, sums, scores, eos: int) -> list[list[Hypothesis]]:
