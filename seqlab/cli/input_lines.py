@@ -1,7 +1,8 @@
 """What a command that reads texts line by line reads (`seqlab translate`, `seqlab classify`): its
 texts given as arguments, then the lines of --file or of standard input, as (where, text) pairs
-(`where` names the line in warnings), taken --batch-size at a time. A line of standard input that
-is not UTF-8 is an `Unreadable` text, which says why; the other lines are read."""
+(`where` names the line in warnings), taken --batch-size at a time. Both are read line by line as
+the batches take them (a file of several GB is never held whole). A line that is not UTF-8 is an
+`Unreadable` text, which says why; the other lines are read."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from typing import Iterator
 
 def input_lines(arguments: list[tuple[str, str]], source: str | None, task: str) -> Iterator[tuple[str, str]]:
     """(where, text) of each of `arguments`, then of each line of `source`: a UTF-8 text file, or
-    standard input ("-", read as it comes); None: the arguments alone. A missing file, or an empty
-    standard input with no arguments ("nothing to `task`"), fails here, before a model is loaded."""
+    standard input ("-"), each read as it comes; None: the arguments alone. A missing, unreadable,
+    UTF-16 or binary file, an empty one, or an empty standard input with no arguments ("nothing to
+    `task`"), fails here, before a model is loaded."""
     import itertools
 
-    from seqlab.data.text import read_text
     from seqlab.errors import SeqlabError
 
     if source == "-":
@@ -24,10 +25,7 @@ def input_lines(arguments: list[tuple[str, str]], source: str | None, task: str)
             raise SeqlabError(f"nothing to {task}: standard input is empty")
         rest = itertools.chain([first] if first is not None else [], rest)
     elif source is not None:
-        rows = read_text(source, lines=True).split("\n")
-        if rows[-1] == "":  # the last line's newline
-            rows.pop()
-        rest = ((f"{source} line {n}", line) for n, line in enumerate(rows, start=1))
+        rest = _file_lines(source)
     else:
         rest = iter(())
     return itertools.chain(arguments, rest)
@@ -72,8 +70,85 @@ def _stdin_lines():
         yield f"standard input line {n}", raw.rstrip("\r\n")
 
 
+_HEAD = 4096  # the bytes read_text looked at for UTF-16 (seqlab.data.text.utf16_encoding)
+
+
+def _file_lines(source: str):
+    """(where, text) for each line of the text file `source`, read as it comes (a FIFO too), as
+    read_text(source, lines=True) read the whole file: without a byte order mark, only \\n and \\r\\n
+    ending a line (a lone \\r is a character of its line). What it refused, in its words, fails here
+    before the first line is taken: a missing, unreadable or folder path, UTF-16/32 or a NUL byte in
+    the first 4 KB, an empty file. A line further on that is not UTF-8 or holds a NUL (which
+    read_text found before the first batch) is an `Unreadable` text, as on standard input: warned
+    about by line, the other lines read."""
+    from pathlib import Path
+
+    from seqlab.data.text import utf16_encoding
+    from seqlab.errors import SeqlabError
+
+    path = Path(source).expanduser()  # (~ as read_text reads it)
+    name = repr(str(path))
+    try:
+        stream = open(path, "rb", buffering=1 << 16)  # (a buffer of at least _HEAD: peek gives the head)
+    except OSError as exc:
+        raise _cannot_read(name, exc) from None
+    try:
+        head = stream.peek(_HEAD)[:_HEAD]
+        wide = utf16_encoding(head)
+        if wide:
+            raise SeqlabError(f"{name} looks like {wide[:6].upper()} text, not UTF-8: convert it, e.g. "
+                              f"`iconv -f {wide} -t utf-8 FILE > FILE8`")
+        if b"\x00" in head:
+            raise SeqlabError(f"{name} looks binary (it holds NUL bytes, the first at offset {head.index(0):,}): "
+                              "give a plain UTF-8 text file")
+        first = stream.readline()
+        if first in (b"", b"\xef\xbb\xbf"):  # (a line without \n is the file's last)
+            raise SeqlabError(f"{name} is empty: give one text per line")
+    except OSError as exc:  # (reading a folder fails here on some systems)
+        stream.close()
+        raise _cannot_read(name, exc) from None
+    except BaseException:
+        stream.close()
+        raise
+    return _read_lines(stream, first, source)
+
+
+def _cannot_read(name: str, exc: OSError):
+    """read_text's words for a path it could not read."""
+    from seqlab.errors import SeqlabError
+
+    if isinstance(exc, FileNotFoundError):
+        return SeqlabError(f"text file {name} not found")
+    if isinstance(exc, IsADirectoryError):
+        return SeqlabError(f"{name} is a folder, not a text file")
+    return SeqlabError(f"cannot read {name}: {exc.strerror}")
+
+
+def _read_lines(stream, first: bytes, source: str):
+    import itertools
+
+    with stream:
+        end = 0  # the file offset after the line
+        for n, raw in enumerate(itertools.chain([first], stream), start=1):
+            start, end = end, end + len(raw)
+            where = f"{source} line {n}"
+            line = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
+            if b"\x00" in line:
+                yield where, Unreadable(f"holds a NUL byte (at offset {start + line.index(0):,} of the file), "
+                                        "not text: give a plain UTF-8 text file")
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield where, Unreadable(f"not UTF-8 text (bad byte at offset {exc.start} of the line, "
+                                        f"{start + exc.start:,} of the file): convert the file, e.g. "
+                                        "`iconv -f latin1 -t utf-8 FILE > FILE8`")
+                continue
+            yield where, text[1:] if n == 1 and text.startswith("\ufeff") else text
+
+
 class Unreadable(str):
-    """A line of standard input that could not be decoded (an empty text), and why (`reason`)."""
+    """A line of standard input or of a file that could not be decoded (an empty text), and why (`reason`)."""
 
     def __new__(cls, reason: str):
         line = super().__new__(cls, "")

@@ -213,3 +213,59 @@ def test_translate_help_documents_the_input_order_exit_status_and_beam_rule(caps
                      "once K candidates have ended (fairseq's convention)", "lowest valid loss",
                      "'-': standard input", "--batch-size"):
         assert fragment in text, fragment
+
+
+class _Stdout(io.StringIO):
+    """Standard output that says when a line has been printed."""
+
+    def __init__(self, printed):
+        super().__init__()
+        self.printed = printed
+
+    def write(self, s):
+        n = super().write(s)
+        if "\n" in s:
+            self.printed.set()
+        return n
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs here")
+def test_a_files_first_batch_is_printed_before_the_rest_of_it_is_read(run, monkeypatch, tmp_path):
+    # --file F read the whole file before the first batch (3x its size in memory); --file - did not
+    import os
+    import threading
+
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    printed, released = threading.Event(), []
+
+    def writer():
+        with open(fifo, "wb") as f:
+            f.write(b"va !\nsalut !\n")
+            f.flush()
+            released.append(printed.wait(20))  # False: nothing was printed until the file ended
+            f.write(b"j'ai perdu .\n")
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    out = _Stdout(printed)
+    monkeypatch.setattr(sys, "stdout", out)
+    assert _translate(run, "--file", str(fifo), "--batch-size", "2") == 0
+    thread.join(20)
+    assert released == [True] and len(out.getvalue().splitlines()) == 3
+
+
+def test_a_file_line_that_is_not_utf8_is_warned_about_and_the_others_translated(run, capsys, tmp_path):
+    # the file was refused whole, with no line number (standard input's bad line was a warning)
+    f = tmp_path / "in.txt"
+    f.write_bytes(b"va !\nva \xe9\nsalut !\n")
+    capsys.readouterr()
+    assert _translate(run, "--file", str(f)) == 2
+    captured = capsys.readouterr()
+    lines = captured.out.split("\n")
+    assert len(lines) == 4 and lines[0] and lines[1] == "" and lines[2]
+    assert (f"seqlab: warning: {f} line 2: not UTF-8 text (bad byte at offset 3 of the line, 8 of the file): "
+            "convert the file, e.g. `iconv -f latin1 -t utf-8 FILE > FILE8`; its output line is left empty"
+            in captured.err.splitlines())
+    assert captured.err.splitlines()[-1] == ("seqlab: warning: 1 of 3 lines could not be translated (their output "
+                                             "lines are empty)")
