@@ -60,6 +60,22 @@ def _lines(first: list, rest: Iterator) -> Iterator[Hashable]:
         yield from line
 
 
+# the tensor types whose .tolist() gives Python ints (or bools, which the per-id path takes as 0 and 1)
+_INT_DTYPES = frozenset({torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool})
+
+
+def _ids_in_range(ids: torch.Tensor | np.ndarray, size: int) -> bool:
+    """Whether an array of ids is of an integer (or bool) type with every id in [0, size); False sends it
+    down the per-id path, which refuses the first bad id as it always did."""
+    if isinstance(ids, torch.Tensor):
+        if ids.dtype not in _INT_DTYPES:
+            return False
+        return ids.numel() == 0 or (int(ids.min()) >= 0 and int(ids.max()) < size)
+    if ids.dtype.kind not in "iub":  # (an object array holds anything: per id)
+        return False
+    return ids.size == 0 or (int(ids.min()) >= 0 and int(ids.max()) < size)
+
+
 class Vocab:
     """Index 0 is `<unk>`, then `reserved_tokens`, then the tokens by descending
     frequency (ties in first-seen order), keeping those seen at least `min_freq`
@@ -119,7 +135,23 @@ class Vocab:
             i = self.token_to_idx.get(tokens)
             # (the hot path: one dict lookup, the miss path checks the rest)
             return i if i is not None else self._unknown(tokens, "vocab[...]")
-        return [self.__getitem__(token) for token in tokens]
+        flat = self._flat_indices(tokens)
+        return flat if flat is not None else [self.__getitem__(token) for token in tokens]
+
+    def _flat_indices(self, tokens: list | tuple) -> list[int] | None:
+        """`vocab[tokens]` of a list holding no list or tuple (looked up element-wise, recursively), in
+        C-level passes rather than a call per token; None for the recursion to do it."""
+        if any(issubclass(t, (list, tuple)) for t in set(map(type, tokens))):
+            return None
+        try:
+            ids = list(map(self.token_to_idx.get, tokens))
+        except Exception:  # noqa: BLE001 (an unhashable token: the recursion raises what it raised, in its order)
+            return None
+        k = -1
+        for _ in range(ids.count(None)):  # the misses (found in C): <unk>, or a tensor refused, in order
+            k = ids.index(None, k + 1)
+            ids[k] = self._unknown(tokens[k], "vocab[...]")
+        return ids
 
     def _unknown(self, token: Any, call: str) -> int:
         """A token not in the vocabulary: `unk`, unless it is a tensor (refused: it hashes by identity, so
@@ -136,9 +168,12 @@ class Vocab:
             if floating:  # .tolist() would give floats, each refused below: say it once, for the whole array
                 raise SeqlabError(f"token ids must be integers, not an array of {indices.dtype}: "
                                   "convert it with .long()")
+            if _ids_in_range(indices, len(self.idx_to_token)):  # (checked in one vectorised pass)
+                return self._take(indices.tolist(), indices.ndim)
             indices = indices.tolist()
         if isinstance(indices, (list, tuple)):
-            return [self.to_tokens(i) for i in indices]
+            flat = self._flat_tokens(indices)
+            return flat if flat is not None else [self.to_tokens(i) for i in indices]
         try:
             # int, numpy integer, one-element integer tensor; a negative id would silently wrap around
             i = operator.index(indices)
@@ -147,6 +182,26 @@ class Vocab:
         if not 0 <= i < len(self.idx_to_token):
             raise SeqlabError(f"id {i} is out of range for a vocabulary of {len(self.idx_to_token)} tokens")
         return self.idx_to_token[i]
+
+    def _flat_tokens(self, ids: list | tuple) -> list[Hashable] | None:
+        """The tokens of a flat list of integer ids all in range, checked once for the whole list (types,
+        min, max) and indexed in C: the per-id recursion cost ~1 us an id, 15-25x plain indexing. None for anything
+        else (nested, a float, a bad id, a 0-d tensor among them...): the recursion then answers, and
+        refuses, exactly as it did."""
+        if not ids:
+            return []
+        if not all(t is int or t is bool or issubclass(t, np.integer) for t in set(map(type, ids))):
+            return None  # (bool: operator.index takes it, as the recursion does; numpy's bool it refuses)
+        table = self.idx_to_token
+        if min(ids) < 0 or max(ids) >= len(table):
+            return None
+        return list(map(table.__getitem__, ids))
+
+    def _take(self, ids: list, ndim: int) -> list:
+        """The tokens of `ndim`-deep nested lists of ids already known to be integers in range."""
+        if ndim == 1:
+            return list(map(self.idx_to_token.__getitem__, ids))
+        return [self._take(row, ndim - 1) for row in ids]
 
     @property
     def unk(self) -> int:
