@@ -27,7 +27,8 @@ import torch
 from torch import nn
 
 from seqlab.d2l.common import Animator, QuietTuple, _in_notebook, check_reiterable
-from seqlab.generation.sampling import _holds_words, check_vocab_size, predict_ch8
+from seqlab.data.vocab import holds_words
+from seqlab.generation.sampling import check_vocab_size, predict_ch8
 from seqlab.models.cells_book import (get_gru_params, get_lstm_params, get_params, gru, init_gru_state,
                                       init_lstm_state, init_rnn_state, lstm, rnn)
 from seqlab.models.lm import RNNModel, RNNModelScratch
@@ -139,7 +140,7 @@ def _sample_prefixes(vocab) -> dict:
     words (the book's exercise of a word-level model: the book read each character as a token,
     printing <unk>s). A sample the vocabulary cannot spell is left out with one warning: a progress
     print must not stop the training it reports on (predict_ch8 refuses such a prefix)."""
-    words = _holds_words(vocab)
+    words = holds_words(vocab)
     known = getattr(vocab, "token_to_idx", {})
     samples, lacking = {}, []
     for text in ("time traveller", "traveller"):

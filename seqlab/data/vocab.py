@@ -60,6 +60,13 @@ def _lines(first: list, rest: Iterator) -> Iterator[Hashable]:
         yield from line
 
 
+def holds_words(vocab: Any) -> bool:
+    """Whether a vocabulary holds words: a str token longer than one character that is not a <...>
+    special (<unk>, <pad>, <eos>). Any object with `idx_to_token` (the book's own Vocab class too):
+    generation reads a str prefix as characters only where this is False."""
+    return any(isinstance(t, str) and len(t) > 1 and not (t[0] == "<" and t[-1] == ">") for t in vocab.idx_to_token)
+
+
 # the tensor types whose .tolist() gives Python ints (or bools, which the per-id path takes as 0 and 1)
 _INT_DTYPES = frozenset({torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool})
 

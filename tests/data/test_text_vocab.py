@@ -265,3 +265,20 @@ def test_a_tensor_where_tokens_belong_is_refused_naming_to_tokens():
     assert built.idx_to_token == ["<unk>", 1, 2] and built.token_freqs == [(1, 3), (2, 1)]
     assert vocab.to_tokens(ids) == tokens
     assert vocab[vocab.to_tokens(ids)] == [1, 2] and vocab["zzz"] == 0 and vocab[("the", "zzz")] == [vocab["the"], 0]
+
+
+def test_holds_words_tells_a_vocabulary_of_words_from_one_of_characters():
+    from types import SimpleNamespace
+
+    from seqlab.data.vocab import holds_words
+
+    chars = tokenize(read_time_machine()[:20], "char")
+    assert not holds_words(Vocab(chars))  # 'a'..'z', ' ' and <unk>
+    assert not holds_words(Vocab(chars, reserved_tokens=["<pad>", "<bos>", "<eos>"]))  # specials are not words
+    assert not holds_words(Vocab([["a", "i"]]))  # one-letter words only: a str prefix still reads the same
+    assert not holds_words(Vocab([("t", "h"), ("h", "e")]))  # bigrams (tuples), as the book's 8.3
+    assert holds_words(Vocab(tokenize(read_time_machine()[:20], "word")))
+    assert holds_words(Vocab([["<unk>", "<>", "ab"]]))  # (a two-letter word)
+    # the book's own Vocab class (train_ch8 takes it): only idx_to_token is read
+    assert holds_words(SimpleNamespace(idx_to_token=["<unk>", "time", "traveller"]))
+    assert not holds_words(SimpleNamespace(idx_to_token=["<unk>", "t", "i"]))
