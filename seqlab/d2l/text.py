@@ -13,18 +13,16 @@ import hashlib
 import os
 import sys
 import tarfile
-import urllib.error
-import urllib.request
 import zipfile
 
 from seqlab.data.corpora import load_corpus_time_machine, read_time_machine
-from seqlab.data.registry import dataset_file
+from seqlab.data.registry import dataset_file, fetch_verified
 from seqlab.data.sampling import (SeqDataLoader, load_data_time_machine, seq_data_iter_random,
                                   seq_data_iter_sequential)
 from seqlab.data.text import tokenize
 from seqlab.data.vocab import Vocab, count_corpus
 from seqlab.errors import SeqlabError
-from seqlab.fileio import atomic_write_bytes, write_error_advice
+from seqlab.fileio import write_error_advice
 
 DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
 DATA_HUB = {"time_machine": (DATA_URL + "timemachine.txt", "090b5e7e70c295757f55df93cb0a180b9691891a"),
@@ -113,24 +111,20 @@ def _fetch(name: str, entry, cache_dir: str) -> str:
         if found == sha1:
             return fname  # the cached copy: no network
     print(f"Downloading {fname} from {url}...")
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            payload = response.read()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+
+    def unreachable(exc: BaseException) -> SeqlabError:
         reason = getattr(exc, "reason", None) or exc
         there = (f"{fname!r} has sha1 {found}, not DATA_HUB's {sha1}, " if found is not None
                  else f"{fname!r} is not there, ")
-        raise SeqlabError(f"{there}and the download from {url} failed ({reason}): put the file at {fname!r} "
-                          f"(cache_dir={cache_dir!r}), or correct DATA_HUB[{name!r}] = (url, sha1)") from None
-    got = _sha1(payload)
-    if got != sha1:
-        raise SeqlabError(f"the download of {name!r} from {url} has sha1 {got}, not DATA_HUB's {sha1}; nothing "
-                          f"was kept: correct the sha1 in DATA_HUB[{name!r}] if this is the file you want")
-    try:
-        os.makedirs(cache_dir, exist_ok=True)
-        atomic_write_bytes(fname, payload)
-    except OSError as exc:
-        raise SeqlabError(f"cannot save the download of {name!r} to {fname!r}: {exc.strerror or exc}; "
-                          f"{write_error_advice(exc, 'pass download(name, cache_dir=...) a writable folder')}"
-                          ) from None
+        return SeqlabError(f"{there}and the download from {url} failed ({reason}): put the file at {fname!r} "
+                           f"(cache_dir={cache_dir!r}), or correct DATA_HUB[{name!r}] = (url, sha1)")
+
+    fetch_verified(
+        url, fname, sha1, hash_name="sha1", unreachable=unreachable,
+        mismatch=lambda got: SeqlabError(
+            f"the download of {name!r} from {url} has sha1 {got}, not DATA_HUB's {sha1}; nothing was kept: "
+            f"correct the sha1 in DATA_HUB[{name!r}] if this is the file you want"),
+        unsaved=lambda exc: SeqlabError(
+            f"cannot save the download of {name!r} to {fname!r}: {exc.strerror or exc}; "
+            f"{write_error_advice(exc, 'pass download(name, cache_dir=...) a writable folder')}"))
     return fname

@@ -35,6 +35,7 @@ import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 from seqlab.data.user_files import is_file, sha256_of, unreadable
 from seqlab.errors import SeqlabError
@@ -217,26 +218,47 @@ def _missing(name: str, remote: RemoteFile, target: Path) -> SeqlabError:
                        "folder that holds it)")
 
 
+def fetch_verified(url: str, target: str | Path, digest: str, *, hash_name: str,
+                   unreachable: Callable[[BaseException], SeqlabError], mismatch: Callable[[str], SeqlabError],
+                   unsaved: Callable[[OSError], SeqlabError],
+                   extract: Callable[[bytes], bytes] | None = None) -> None:
+    """Download `url` (the file `extract` takes out of the reply, where given), and save it at `target`
+    only if its `hash_name` (a hashlib name: "sha256", the book's "sha1") hex digest is `digest`: a
+    temporary file moved into place, so no half-written or unchecked file is ever left there. Each
+    failure is the caller's own one-line error: `unreachable(exc)` when no reply came, `mismatch(got)`
+    with the digest the reply had, `unsaved(exc)` when it could not be written."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            payload = response.read()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise unreachable(exc) from None
+    if extract is not None:
+        payload = extract(payload)
+    got = hashlib.new(hash_name, payload).hexdigest()
+    if got != digest:
+        raise mismatch(got)
+    try:
+        atomic_write_bytes(target, payload)  # (makes the folders above it)
+    except OSError as exc:
+        raise unsaved(exc) from None
+
+
 def _download(remote: RemoteFile, target: Path, name: str) -> None:
     """Fetch (and unzip) into a temporary file, check the sha256, then move into place."""
-    try:
-        with urllib.request.urlopen(remote.url, timeout=30) as response:
-            payload = response.read()
-    except (urllib.error.URLError, OSError, ValueError):
-        raise _missing(name, remote, target) from None
-    if remote.member is not None:
+    def member(payload: bytes) -> bytes:
         try:
             with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-                payload = archive.read(remote.member)
+                return archive.read(remote.member)
         except (zipfile.BadZipFile, KeyError):
             raise SeqlabError(f"{remote.url} did not hold {remote.member!r} as expected; put the file "
                               f"at {target} by hand") from None
-    digest = hashlib.sha256(payload).hexdigest()
-    if digest != remote.sha256:
-        raise SeqlabError(f"the download of {remote.relpath!r} from {remote.url} fails its checksum "
-                          f"(sha256 {digest[:12]}...); nothing was kept. Put a good copy at {target}")
-    try:
-        atomic_write_bytes(target, payload)
-    except OSError as exc:
-        raise SeqlabError(f"cannot save the download of {remote.relpath!r} to {target}: {exc.strerror or exc}; "
-                          f"{write_error_advice(exc, 'set SEQLAB_CACHE to a writable folder')}") from None
+
+    fetch_verified(
+        remote.url, target, remote.sha256, hash_name="sha256",
+        extract=member if remote.member is not None else None,
+        unreachable=lambda exc: _missing(name, remote, target),
+        mismatch=lambda got: SeqlabError(f"the download of {remote.relpath!r} from {remote.url} fails its checksum "
+                                         f"(sha256 {got[:12]}...); nothing was kept. Put a good copy at {target}"),
+        unsaved=lambda exc: SeqlabError(
+            f"cannot save the download of {remote.relpath!r} to {target}: {exc.strerror or exc}; "
+            f"{write_error_advice(exc, 'set SEQLAB_CACHE to a writable folder')}"))
