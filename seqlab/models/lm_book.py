@@ -17,6 +17,14 @@ from seqlab.training.common import check_count, check_model_input, check_state, 
 
 _UNSET = object()  # begin_state's arguments that were not given
 
+# torch.save(net.params, f), the book's list of tensors saved as 5.5 saves [x, y], pickles a plain list
+# (_ParamsList.__reduce_ex__), which pickle can only write as a call of builtins.list: a list subclass
+# is never written as a bare list. torch.load's default, weights_only=True since torch 2.6, refuses that
+# global unless it is on torch's safe list; list(...) of the tensors the file holds runs no code of the
+# file's choosing. (torch < 2.4 has no safe list, and loads it by default.)
+if hasattr(torch.serialization, "add_safe_globals"):
+    torch.serialization.add_safe_globals([list])
+
 
 def _state_args(first, device, batch_size):
     """(batch_size, device) of a begin_state call. The book defines RNNModel.begin_state(device,

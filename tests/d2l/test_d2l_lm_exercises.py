@@ -148,6 +148,23 @@ def test_params_takes_what_the_books_list_takes_and_refuses_what_training_could_
     assert len(net.params) == 7
 
 
+def test_net_params_saved_as_the_book_saves_a_list_load_with_torch_loads_default(tmp_path):
+    # 5.5 saves tensors as torch.save([x, y], 'x-files'); the book's RNNModelScratch has no state_dict,
+    # so its parameters are saved as net.params. torch.load's default (weights_only=True, torch >= 2.6)
+    # refused the file: "Unsupported global: GLOBAL list", the reader had to save list(net.params)
+    net = d2l.RNNModelScratch(28, 8, "cpu", get_params, init_rnn_state, rnn)
+    torch.save(net.params, tmp_path / "rnn.params")
+    loaded = torch.load(tmp_path / "rnn.params")
+    strict = torch.load(tmp_path / "rnn.params", weights_only=True) if hasattr(
+        torch.serialization, "add_safe_globals") else loaded  # (torch < 2.4 has no safe list to load it by)
+    for got in (loaded, strict):
+        assert type(got) is list and len(got) == 5 and all(torch.equal(a, b) for a, b in zip(got, net.params))
+    clone = d2l.RNNModelScratch(28, 8, "cpu", get_params, init_rnn_state, rnn)  # other random weights
+    clone.params = loaded  # (the book's plain attribute, set: the loaded weights become clone's)
+    X = torch.randint(0, 28, (2, 5))
+    assert torch.equal(clone(X, clone.begin_state(2, "cpu"))[0], net(X, net.begin_state(2, "cpu"))[0])
+
+
 # --- 8.3/8.5 exercise: a word-level model, trained with the book's train_ch8 --------------------------
 def _words(vocab_min_freq=3, num_tokens=1600):
     lines = d2l.read_time_machine()
