@@ -30,7 +30,7 @@ from typing import Hashable, Sequence
 import numpy as np
 import torch
 
-from seqlab.data.vocab import Vocab
+from seqlab.data.vocab import Vocab, holds_words
 from seqlab.errors import SeqlabError, is_int
 from seqlab.generation.prefix import check_prefix
 from seqlab.generation.warm import WARM_UP_CHUNK, batch_dims, feed, join_states, state_shapes
@@ -377,7 +377,7 @@ def generate(net, vocab: Vocab, prefix: Sequence[Hashable], num_tokens: int, *, 
     book's 9.4 does, to show the noise)."""
     check_vocab_size(net, vocab)
     check_generates(net)
-    if isinstance(prefix, str) and level == "char" and _holds_words(vocab):
+    if isinstance(prefix, str) and level == "char" and holds_words(vocab):
         # a one-letter word ('a', 'i') would otherwise be read as a character, silently
         raise SeqlabError(f"this model's vocabulary holds words, and level='char' reads the prefix {prefix!r} as "
                           f"characters: pass level='word' and a list of words, e.g. {prefix!r}.split()")
@@ -385,11 +385,6 @@ def generate(net, vocab: Vocab, prefix: Sequence[Hashable], num_tokens: int, *, 
     ids = generate_ids(net, check_prefix(tokens, vocab, level), num_tokens, temperature=temperature,
                        top_k=top_k, top_p=top_p, seed=seed, device=device)
     return vocab.to_tokens(ids)
-
-
-def _holds_words(vocab: Vocab) -> bool:
-    """Whether a vocabulary holds tokens longer than one character other than <unk>-like specials."""
-    return any(isinstance(t, str) and len(t) > 1 and not (t[0] == "<" and t[-1] == ">") for t in vocab.idx_to_token)
 
 
 def predict_ch8(prefix: str, num_preds: int, net, vocab: Vocab, device=None) -> str:
