@@ -1,0 +1,113 @@
+"""The CLI passes the VALUE of an option on to the library, not just its presence: `train lm
+--sampling`, `generate --temperature` and `train translate`'s default --min-freq. Each is checked
+against a twin (the book's iterator, the library's `generate`, `build_vocabs`) run on the same data
+or checkpoint, so an option that is parsed but dropped on the way (or given another default) fails."""
+
+import collections
+import random
+
+import pytest
+import torch
+
+from seqlab.cli import main
+from seqlab.data.vocab import Vocab
+from seqlab.training.checkpoint import load_checkpoint
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
+
+B, T = 4, 10  # batch size and num_steps of the tiny LM runs
+
+
+def _train_lm(text, out, sampling, epochs=2):
+    return main(["train", "lm", "--data", str(text), "--level", "char", "--cell", "gru", "--impl", "fused",
+                 "--hidden", "8", "--layers", "1", "--batch-size", str(B), "--num-steps", str(T),
+                 "--epochs", str(epochs), "--lr", "0.01", "--optimizer", "adam", "--sampling", sampling,
+                 "--device", "cpu", "--seed", "3", "--out", str(out), "--no-progress"])
+
+
+def book_seq_data_iter_random(corpus, batch_size, num_steps, rng):
+    """d2l 8.3's seq_data_iter_random as the book writes it, with its `random` calls on `rng`."""
+    corpus = corpus[rng.randint(0, num_steps - 1):]
+    num_subseqs = (len(corpus) - 1) // num_steps
+    initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
+    rng.shuffle(initial_indices)
+
+    def data(pos):
+        return corpus[pos: pos + num_steps]
+
+    num_batches = num_subseqs // batch_size
+    for i in range(0, batch_size * num_batches, batch_size):
+        initial_indices_per_batch = initial_indices[i: i + batch_size]
+        X = [data(j) for j in initial_indices_per_batch]
+        Y = [data(j + 1) for j in initial_indices_per_batch]
+        yield torch.tensor(X), torch.tensor(Y)
+
+
+def book_seq_data_iter_sequential(corpus, batch_size, num_steps, rng):
+    """d2l 8.3's seq_data_iter_sequential, its offset drawn from `rng` in [0, T-1] (SPEC §13: the
+    book's randint(0, num_steps) could skip a whole window)."""
+    offset = rng.randint(0, num_steps - 1)
+    num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
+    Xs = torch.tensor(corpus[offset: offset + num_tokens]).reshape(batch_size, -1)
+    Ys = torch.tensor(corpus[offset + 1: offset + 1 + num_tokens]).reshape(batch_size, -1)
+    num_batches = Xs.shape[1] // num_steps
+    for i in range(0, num_steps * num_batches, num_steps):
+        yield Xs[:, i: i + num_steps], Ys[:, i: i + num_steps]
+
+
+def _train_ids(out):
+    """The training split's ids, read again from the run's data and vocabulary."""
+    from seqlab.training.lm import model_from_checkpoint
+    from seqlab.training.lm_data import load_corpus
+
+    ckpt = load_checkpoint(out)
+    _, cfg = model_from_checkpoint(ckpt)
+    return load_corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"])).train.tolist()
+
+
+def test_sampling_random_trains_on_the_books_random_batches(text, tmp_path, monkeypatch):
+    # (SPEC §6/§12) `--sampling random` must reach the batches, not only the state reset: each
+    # epoch's batches are the book's seq_data_iter_random under random.Random(--seed), drawn in turn
+    import seqlab.training.lm as lm
+
+    seen = []
+    real = lm.train_epoch
+
+    def spy(net, batches, *args, **kwargs):
+        epoch = [(X.clone(), Y.clone()) for X, Y in batches]
+        seen.append(epoch)
+        return real(net, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(lm, "train_epoch", spy)
+    out = tmp_path / "run"
+    assert _train_lm(text, out, "random") == 0
+    corpus = _train_ids(out)
+    assert len(corpus) - 1 - B * T >= T - 1  # long enough that the library's offset cap does not apply
+    rng = random.Random(3)
+    book = [list(book_seq_data_iter_random(corpus, B, T, rng)) for _ in range(2)]
+    assert len(seen) == 2 and [len(e) for e in seen] == [len(e) for e in book] and len(book[0]) > 1
+    for got, want in zip(seen, book):
+        for (X, Y), (bX, bY) in zip(got, want):
+            assert torch.equal(X, bX) and torch.equal(Y, bY)
+
+
+def test_sampling_sequential_trains_on_the_books_sequential_batches(text, tmp_path, monkeypatch):
+    # the other value, so that neither is the one the CLI always gives
+    import seqlab.training.lm as lm
+
+    seen = []
+    real = lm.train_epoch
+
+    def spy(net, batches, *args, **kwargs):
+        epoch = [(X.clone(), Y.clone()) for X, Y in batches]
+        seen.append(epoch)
+        return real(net, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(lm, "train_epoch", spy)
+    out = tmp_path / "run"
+    assert _train_lm(text, out, "sequential", epochs=1) == 0
+    corpus = _train_ids(out)
+    book = list(book_seq_data_iter_sequential(corpus, B, T, random.Random(3)))
+    assert len(seen) == 1 and len(seen[0]) == len(book) > 1
+    for (X, Y), (bX, bY) in zip(seen[0], book):
+        assert torch.equal(X, bX) and torch.equal(Y, bY)
