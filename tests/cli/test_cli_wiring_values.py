@@ -111,3 +111,38 @@ def test_sampling_sequential_trains_on_the_books_sequential_batches(text, tmp_pa
     assert len(seen) == 1 and len(seen[0]) == len(book) > 1
     for (X, Y), (bX, bY) in zip(seen[0], book):
         assert torch.equal(X, bX) and torch.equal(Y, bY)
+
+
+@pytest.fixture
+def lm_run(text, tmp_path):
+    """A tiny trained char LM (3 epochs on the book's first line x12): its run folder."""
+    assert _train_lm(text, tmp_path / "run", "sequential", epochs=3) == 0
+    return tmp_path / "run"
+
+
+def _cli_generate(run, capsys, *extra):
+    capsys.readouterr()
+    assert main(["generate", "--checkpoint", str(run), "--prefix", "the", "--num-tokens", "40", "--device", "cpu",
+                 *extra]) == 0
+    return capsys.readouterr().out
+
+
+def test_generate_temperature_value_reaches_sampling(lm_run, capsys):
+    # (SPEC §7/§12) the CLI's --temperature T samples as the library's generate(..., temperature=T)
+    # does on the same checkpoint and seed; a T of 1 would give other text (checked first)
+    from seqlab.generation.sampling import generate
+    from seqlab.training.lm import model_from_checkpoint
+
+    ckpt = load_checkpoint(lm_run, "best")  # generate's default checkpoint
+    net, _ = model_from_checkpoint(ckpt)
+    vocab = Vocab.from_dict(ckpt.meta["vocab"])
+
+    def library(**sampling):
+        return "".join(generate(net, vocab, "the", 40, **sampling)) + "\n"
+
+    hot, plain, greedy = library(temperature=2.0, seed=1), library(temperature=1.0, seed=1), library()
+    assert len({hot, plain, greedy}) == 3  # the model's text depends on the temperature
+    assert _cli_generate(lm_run, capsys, "--temperature", "2", "--seed", "1") == hot
+    # a tiny temperature is (to float precision) the arg-max: the CLI's greedy output
+    assert _cli_generate(lm_run, capsys) == greedy
+    assert _cli_generate(lm_run, capsys, "--temperature", "1e-3", "--seed", "1") == greedy
