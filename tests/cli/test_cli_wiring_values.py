@@ -146,3 +146,36 @@ def test_generate_temperature_value_reaches_sampling(lm_run, capsys):
     # a tiny temperature is (to float precision) the arg-max: the CLI's greedy output
     assert _cli_generate(lm_run, capsys) == greedy
     assert _cli_generate(lm_run, capsys, "--temperature", "1e-3", "--seed", "1") == greedy
+
+
+# Each pair of the first list is read 3 times; each of the second once, so their words (bar "I", "He",
+# "Je", "Il", "est", punctuation...) are seen once in training: min_freq 1 and 2 give other vocabularies
+COMMON = [("Go.", "Va !"), ("Hi.", "Salut !"), ("I'm home.", "Je suis chez moi."), ("He's calm.", "Il est calme."),
+          ("I lost.", "J'ai perdu."), ("I'm calm.", "Je suis calme.")]
+ONCE = [("I like tea.", "J'aime le thé."), ("He sings.", "Il chante."), ("I read books.", "Je lis des livres."),
+        ("He runs fast.", "Il court vite."), ("I see a bird.", "Je vois un oiseau."), ("He is tall.", "Il est grand.")]
+
+
+def test_train_translate_default_min_freq_is_2(tmp_path):
+    # (SPEC §8) without --min-freq, training's vocabularies are the book's build_vocabs(src, tgt, 2)
+    # of the training split, which differ here from those of min_freq 1 (checked first)
+    from seqlab.data.translation import build_vocabs
+    from seqlab.data.translation_splits import read_pairs, split_pairs
+
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("".join(f"{a}\t{b}\n" for a, b in COMMON * 3 + ONCE), encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["train", "translate", "--data", str(pairs), "--num-steps", "6", "--embed", "4", "--hidden", "4",
+                 "--layers", "1", "--batch-size", "8", "--epochs", "1", "--valid-frac", "0.2", "--test-frac", "0.2",
+                 "--bleu-every", "0", "--device", "cpu", "--out", str(out), "--no-progress"]) == 0
+    meta = load_checkpoint(out).meta
+    got = [Vocab.from_dict(meta[k]).idx_to_token for k in ("src_vocab", "tgt_vocab")]
+    train = split_pairs(*read_pairs(pairs), 0.2, 0.2, 0)["train"]
+    src, tgt = [p[0] for p in train], [p[1] for p in train]
+    want = [v.idx_to_token for v in build_vocabs(src, tgt, 2)]
+    assert got == want != [v.idx_to_token for v in build_vocabs(src, tgt, 1)]
+    # by hand: the reserved tokens, then the source words seen twice or more (most frequent first)
+    counts = collections.Counter(w for s in src for w in s)
+    assert sorted(got[0][4:]) == sorted(w for w, c in counts.items() if c >= 2) and got[0][:4] == [
+        "<unk>", "<pad>", "<bos>", "<eos>"]
+    assert meta["config"]["data"]["min_freq"] == 2
