@@ -91,8 +91,9 @@ class Vocab:
     `tokens`: a list of tokens or of lines (lists of tokens), or any iterable of either (a
     generator). Tokens are strings or tuples (e.g. bigrams). `vocab[token]` and
     `vocab[list_or_tuple_of_tokens]` (recursively) give indices; unknown tokens map
-    to `unk` (0). Note: a tuple *is* looked up element-wise, as in the book. A tensor is
-    refused (ids to tokens is `to_tokens`).
+    to `unk` (0). A tuple that is a token of the vocabulary (a bigram) gives its id; any
+    other tuple is looked up element-wise, as the book does (the book read a bigram
+    element-wise too, as <unk>s). A tensor is refused (ids to tokens is `to_tokens`).
     """
 
     _unsaved_left_out = 0  # counted tokens left out whose counts to_dict did not keep (read back by from_dict)
@@ -142,8 +143,17 @@ class Vocab:
             i = self.token_to_idx.get(tokens)
             # (the hot path: one dict lookup, the miss path checks the rest)
             return i if i is not None else self._unknown(tokens, "vocab[...]")
+        if isinstance(tokens, tuple) and (i := self._tuple_token(tokens)) is not None:
+            return i  # a bigram's vocabulary: the tuple is a token (the book read it element-wise, as <unk>s)
         flat = self._flat_indices(tokens)
         return flat if flat is not None else [self.__getitem__(token) for token in tokens]
+
+    def _tuple_token(self, tokens: tuple) -> int | None:
+        """The id of a tuple that is itself a token (a bigram), else None: then it is a tuple of tokens."""
+        try:
+            return self.token_to_idx.get(tokens)
+        except TypeError:  # a tuple holding a list is no token (unhashable): read element-wise
+            return None
 
     def _flat_indices(self, tokens: list | tuple) -> list[int] | None:
         """`vocab[tokens]` of a list holding no list or tuple (looked up element-wise, recursively), in

@@ -282,3 +282,19 @@ def test_holds_words_tells_a_vocabulary_of_words_from_one_of_characters():
     # the book's own Vocab class (train_ch8 takes it): only idx_to_token is read
     assert holds_words(SimpleNamespace(idx_to_token=["<unk>", "time", "traveller"]))
     assert not holds_words(SimpleNamespace(idx_to_token=["<unk>", "t", "i"]))
+
+
+def test_a_bigram_is_looked_up_whole_and_other_tuples_element_wise():
+    # the twin is the vocabulary's own token_to_idx; the book's Vocab read ('of', 'the') element-wise
+    # as two <unk>s ([0, 0]) while `in`, encode and to_tokens treated it as the token it is
+    bigrams = [("of", "the"), ("in", "the"), ("of", "the"), ("the", "time")]
+    bv = Vocab(bigrams)
+    of_the, in_the = bv.token_to_idx[("of", "the")], bv.token_to_idx[("in", "the")]
+    assert bv[("of", "the")] == of_the == 1
+    assert bv[[("of", "the"), ("in", "the")]] == [of_the, in_the]
+    assert bv[(("of", "the"), ("in", "the"))] == [of_the, in_the]  # a tuple of bigrams: element-wise
+    assert bv[("no", "such")] == [bv.unk, bv.unk]  # a tuple that is no token: element-wise, as before
+    assert bv.to_tokens(bv[("the", "time")]) == ("the", "time")
+    words = Vocab("the time machine the".split())
+    assert words[("the", "time")] == [words["the"], words["time"]]  # a word vocabulary: unchanged
+    assert words[(["the"], "time")] == [[words["the"]], words["time"]]  # unhashable: element-wise
