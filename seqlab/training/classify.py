@@ -78,7 +78,7 @@ class ClassifyTrain:
     batch_size: int = 128  # examples per batch
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"  # the optimiser
     momentum: float = 0.0  # sgd momentum
-    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
+    weight_decay: float | None = None  # L2 penalty (decoupled for adamw); none: the optimiser's default, 0.01 for adamw (as torch.optim.AdamW) and 0 for the others
     clip: float = 1.0  # gradient clipping: the largest global gradient norm kept; 0: no clipping
     schedule: Literal["none", "cosine"] = "cosine"  # learning-rate schedule over the epochs
     eval_batch_size: int = 1000  # examples per batch during evaluation

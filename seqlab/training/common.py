@@ -118,9 +118,15 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
             p.grad.zero_()
 
 
-def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weight_decay: float = 0.0,
+# torch.optim.AdamW's own default: decoupled decay is what a user picks adamw for (at 0 it is Adam)
+ADAMW_WEIGHT_DECAY = 0.01
+
+
+def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weight_decay: float | None = None,
                    momentum: float = 0.0) -> torch.optim.Optimizer:
-    """sgd | adam | adamw, by name."""
+    """sgd | adam | adamw, by name. weight_decay None: the optimiser's default (adamw 0.01, as torch's; else 0)."""
+    if weight_decay is None:
+        weight_decay = ADAMW_WEIGHT_DECAY if name == "adamw" else 0.0
     # the optimisers multiply float32 weights by these: above float32's largest number torch
     # fails deep inside its step ("cannot be converted to type float without overflow")
     top = torch.finfo(torch.float32).max

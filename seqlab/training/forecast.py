@@ -72,7 +72,7 @@ class ForecastTrain:
     lr: float = 0.01  # learning rate
     batch_size: int = 16  # rows per batch
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"  # the optimiser
-    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
+    weight_decay: float | None = None  # L2 penalty (decoupled for adamw); none: the optimiser's default, 0.01 for adamw (as torch.optim.AdamW) and 0 for the others
     rollout: int = 1  # >1: train on the model's own k-step predictions, k = 1..rollout (1: the book)
     skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping
 

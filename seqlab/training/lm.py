@@ -77,7 +77,7 @@ class TrainConfig:
     optimizer: Literal["sgd", "adam", "adamw", "nt-asgd"] = "sgd"  # nt-asgd: SGD, then averaged SGD on a stall
     sampling: Literal["sequential", "random"] = "sequential"  # sequential carries the state across batches
     clip: float = 1.0  # gradient clipping: the largest global gradient norm kept; 0: no clipping
-    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
+    weight_decay: float | None = None  # L2 penalty (decoupled for adamw); none: the optimiser's default, 0.01 for adamw (as torch.optim.AdamW) and 0 for the others
     lr_decay: float = 1.0  # plateau: multiply lr by this when validation loss stops improving; step: every epoch
     eval_batch_size: int = 10  # columns of the held-out stream during validation
     skip_nonfinite: bool = False  # skip steps whose loss/gradient is NaN/inf instead of stopping

@@ -235,7 +235,7 @@ class _StepDecay:
 
 
 def start_averaging(net: nn.Module, optimizer: torch.optim.Optimizer, trigger: NTASGDTrigger | None,
-                    valid_loss: float | None, weight_decay: float, log=print) -> torch.optim.Optimizer:
+                    valid_loss: float | None, weight_decay: float | None, log=print) -> torch.optim.Optimizer:
     """NT-ASGD: after an epoch, switch SGD to averaged SGD when the trigger fires."""
     if trigger is None or valid_loss is None or isinstance(optimizer, torch.optim.ASGD):
         return optimizer

@@ -56,7 +56,7 @@ class NTASGDTrigger:
         self.nonmono, self.history, self.triggered = state["nonmono"], list(state["history"]), state["triggered"]
 
 
-def averaged_sgd(params, lr: float, weight_decay: float = 0.0) -> torch.optim.ASGD:
+def averaged_sgd(params, lr: float, weight_decay: float | None = 0.0) -> torch.optim.ASGD:
     """AWD-LSTM's ASGD: plain SGD steps with a running average of the iterates (t0=0,
     lambd=0; torch's ASGD starts the average at its second step); evaluate with the
     averaged weights (`state['ax']`, see `swap_in_average`).
@@ -65,7 +65,8 @@ def averaged_sgd(params, lr: float, weight_decay: float = 0.0) -> torch.optim.AS
     parameter's counter back to the host at every step)."""
     params = list(params)
     on_gpu = any(p.device.type == "cuda" for p in params)
-    return torch.optim.ASGD(params, lr=lr, t0=0, lambd=0.0, weight_decay=weight_decay, capturable=on_gpu)
+    return torch.optim.ASGD(params, lr=lr, t0=0, lambd=0.0, weight_decay=weight_decay or 0.0,  # None: SGD's 0
+                            capturable=on_gpu)
 
 
 def scaled_step(optimizer: torch.optim.Optimizer, scale: float = 1.0) -> None:
