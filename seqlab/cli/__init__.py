@@ -228,11 +228,12 @@ class TrainSettings(NamedTuple):
 def train_config(cls: type, args: argparse.Namespace) -> TrainSettings:
     """A training command's config: defaults, then --config, then flags (config.build_config).
 
-    --resume keeps the run's own learning rate, clip threshold and --skip-nonfinite
-    (checkpoint_resume.RUN_KEEPS) unless a flag changes them: not the defaults (a run trained at
-    --lr 20 must not go on at 1 because the flag was left out), nor its --config file's values
-    (which undid a resume at a lower --lr on the next plain one), which are kept and said: the
-    `notes`, which the command hands its trainer (a refused resume says its error alone).
+    --resume-from (last or best) implies --resume. --resume keeps the run's own learning rate, clip
+    threshold and --skip-nonfinite (those of the checkpoint it goes on from: checkpoint_resume.RUN_KEEPS)
+    unless a flag changes them: not the defaults (a run trained at --lr 20 must not go on at 1 because
+    the flag was left out), nor its --config file's values (which undid a resume at a lower --lr on
+    the next plain one), which are kept and said: the `notes`, which the command hands its trainer (a
+    refused resume says its error alone).
     """
     from seqlab.cli.config_task import check_task
     from seqlab.config import build_config, flat_dict, given_keys, load_toml, replace
@@ -246,8 +247,13 @@ def train_config(cls: type, args: argparse.Namespace) -> TrainSettings:
         check_task(cls, path, file_data)
     cfg = build_config(cls, args, file_data=file_data)
     given, notes = given_keys(args, file_data=file_data), ()
+    if "resume_from" in given and not cfg.run.resume:  # --resume-from best alone: the resume is meant
+        if "resume" in given:  # --no-resume (or resume = false in the file)
+            raise SeqlabError(f"--resume-from {cfg.run.resume_from} continues the run in --out, which --no-resume "
+                              "(or the config file's resume = false) says not to do: give one of them")
+        cfg = replace(cfg, resume=True)
     if cfg.run.resume:
-        run = run_settings(cfg.run.out, RUN_KEEPS)
+        run = run_settings(cfg.run.out, RUN_KEEPS, cfg.run.resume_from)
         flags, has = set(vars(args)) - {"config"}, flat_dict(cfg)
         # only what this task's config has: a folder of another task's run (a classify run's clip
         # for forecast, which has none) is refused by the resume itself, with the right message

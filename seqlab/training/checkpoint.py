@@ -120,6 +120,29 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
     So are "format" and "format_version", which say what the file is, unless they say what this
     writer writes (as in a loaded checkpoint's `meta`, saved again).
     """
+    path = Path(path).expanduser()
+    return _write(path, _encode(path, model, meta, optimizer, extra))
+
+
+def save_epoch(out: str | Path, *, is_best: bool, model: torch.nn.Module | dict[str, torch.Tensor],
+               meta: dict[str, Any], optimizer: torch.optim.Optimizer,
+               extra: dict[str, torch.Tensor] | None = None) -> None:
+    """A training epoch's checkpoints in the run folder `out`: last.safetensors, and best.safetensors
+    too when `is_best`, both the same file (`save_checkpoint`'s), optimiser state included, so that a
+    run goes on from either (SPEC §6: --resume-from, checkpoint_resume.py).
+
+    best is written before last: a kill between the two leaves last at the previous epoch, which
+    then replays (the epoch's best is written again, alike)."""
+    out = Path(out).expanduser()
+    blob = _encode(out / "last.safetensors", model, meta, optimizer, extra)
+    if is_best:
+        _write(out / "best.safetensors", blob)
+    _write(out / "last.safetensors", blob)
+
+
+def _encode(path: Path, model: torch.nn.Module | dict[str, torch.Tensor], meta: dict[str, Any],
+            optimizer: torch.optim.Optimizer | None, extra: dict[str, torch.Tensor] | None) -> bytes:
+    """A checkpoint file's bytes (`save_checkpoint`); `path` names it in an error."""
     if "optimizer" in meta:  # (was written, and then every load of the file failed in _join_optimizer)
         raise SeqlabError("checkpoint metadata cannot hold a key 'optimizer': the checkpoint keeps the optimiser's "
                           "state there (pass the optimiser as optimizer=...); give that entry another name")
@@ -127,7 +150,6 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
         if key in meta and (meta[key] != ours or type(meta[key]) is not type(ours)):  # (was overwritten silently)
             raise SeqlabError(f"checkpoint metadata cannot hold a key {key!r} ({meta[key]!r}): the checkpoint "
                               f"keeps its own there ({ours!r}, what loading checks); give that entry another name")
-    path = Path(path).expanduser()
     state = model.state_dict() if isinstance(model, torch.nn.Module) else model
     tensors = {f"model/{k}": _plain(v) for k, v in state.items()}
     meta = dict(meta)
@@ -142,7 +164,11 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module | dict[str, torc
     except TypeError as exc:
         raise TypeError(f"checkpoint metadata must be plain JSON data: {exc}") from None
     _check_header_size(len(header["seqlab"]), f"cannot write checkpoint {str(path)!r}")  # (ASCII)
-    blob = st_save(tensors, metadata=header)
+    return st_save(tensors, metadata=header)
+
+
+def _write(path: Path, blob: bytes) -> Path:
+    """`blob` written to `path` atomically; a best or last file there ends an --overwrite's wait."""
     try:
         atomic_write_bytes(path, blob)
     except OSError as exc:
@@ -213,15 +239,22 @@ def _safetensors_start(path: Path) -> bool:
 
 
 _OTHER_FILE = "use the other of best/last, or retrain"
-_NO_RESUME = ("a run goes on only from its last.safetensors (best.safetensors holds no optimiser state): train "
-              "again with --overwrite or into a new --out; best.safetensors still serves the trained model")
+
+
+def _no_resume(path: Path | None) -> str:
+    """What --resume can do when the checkpoint at `path` is damaged: go on from the run's other one
+    (both hold the optimiser's state: save_epoch), or start again."""
+    other = "--resume (from last.safetensors)" if path is not None and path.name == "best.safetensors" else \
+        "--resume-from best"
+    return (f"continue from the run's other checkpoint with {other}, or train again with --overwrite or into a new "
+            "--out")
 
 
 def load_checkpoint(path: str | Path, which: str = "best", *, resuming: bool = False) -> Checkpoint:
     """Read and verify a checkpoint (a file, or a run folder: `which` of best/last). `resuming`: read
     by --resume, so a damaged file's advice is what --resume can do (`Checkpoint.resuming`)."""
     path = find_checkpoint(path, which)
-    fix = _NO_RESUME if resuming else _OTHER_FILE
+    fix = _no_resume(path) if resuming else _OTHER_FILE
     try:
         blob = path.read_bytes()
     except OSError as exc:
@@ -292,7 +325,7 @@ def _json_kind(value: Any) -> str:
 def bad_checkpoint(ckpt: Checkpoint, problem: str) -> SeqlabError:
     """The error for a checkpoint whose metadata or tensors are not what its task's loader reads."""
     return SeqlabError(f"{'--resume: ' if ckpt.resuming else ''}checkpoint {str(ckpt.path)!r} is corrupted or not "
-                       f"a seqlab checkpoint: {problem}; {_NO_RESUME if ckpt.resuming else _OTHER_FILE}")
+                       f"a seqlab checkpoint: {problem}; {_no_resume(ckpt.path) if ckpt.resuming else _OTHER_FILE}")
 
 
 def _check_meta(ckpt: Checkpoint, kinds: dict[str, Any]) -> None:

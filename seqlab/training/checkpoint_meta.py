@@ -64,15 +64,16 @@ def peek_epoch(path: Path) -> int | None:
     return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
 
 
-def run_settings(out: str | Path, names: tuple[str, ...]) -> dict[str, float | bool]:
-    """The number and true/false settings `names` of the run in `out` (its last.safetensors config,
-    by leaf name).
+def run_settings(out: str | Path, names: tuple[str, ...], which: str = "last") -> dict[str, float | bool]:
+    """The number and true/false settings `names` of the run in `out` (the config of its `which`
+    checkpoint, last or best: the one --resume goes on from; by leaf name).
 
     What --resume keeps when the command's flags leave them out; {} where the run cannot be read
     (the resume itself then says why)."""
-    path = Path(out) / "last.safetensors"
-    if not path.exists():  # an --overwrite killed before its first checkpoint: the run is aside until
-        from seqlab.training.run_folder import aside_checkpoint  # check_run_folder puts it back
+    path = Path(out) / f"{which}.safetensors"
+    # an --overwrite killed before its first checkpoint: the run is aside until check_run_folder puts it back
+    if not path.exists() and which == "last":
+        from seqlab.training.run_folder import aside_checkpoint
 
         path = aside_checkpoint(Path(out)) or path
     config = (peek_meta(path) or {}).get("config")

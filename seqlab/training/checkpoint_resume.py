@@ -1,4 +1,5 @@
-"""--resume: a run's `last` checkpoint read back to continue the run (`resume_checkpoint`), the
+"""--resume: a run's `last` (or, --resume-from, `best`) checkpoint read back to continue the run
+(`resume_checkpoint`; going on from best sets the later epochs aside: `rewind_to_best`), the
 settings a resumed run may change (RESUMABLE, `check_resume_config`; those it keeps unless a flag
 changes them: RUN_KEEPS), and its optimiser's and schedule's state at the rate of a new --lr
 (`load_optimizer`). The file format, and reading a checkpoint's metadata for a task: checkpoint.py."""
@@ -13,14 +14,17 @@ import torch
 
 from seqlab.config import flat_dict
 from seqlab.errors import SeqlabError
-from seqlab.training.checkpoint import RESUME_META, Checkpoint, _check_meta, expect_task, load_checkpoint, task_config
+from seqlab.fileio import atomic_write_bytes, replace_file
+from seqlab.training.checkpoint import (NAMES, RESUME_META, Checkpoint, _check_meta, expect_task, load_checkpoint,
+                                       task_config)
+from seqlab.training.checkpoint_meta import peek_epoch, peek_meta
 from seqlab.training.schedules import rescale_lr
 
 # The settings a resumed run may change: how long it trains, where and how fast it runs, what it
 # logs. Any other one (data, model, optimiser, schedule, seed) would silently train another run.
 # lr and clip may change too (e.g. lower after a non-finite stop): from the resumed epoch on, see
 # schedules.rescale_lr.
-RESUMABLE = frozenset({"epochs", "device", "fast", "out", "resume", "overwrite", "time_limit_s",
+RESUMABLE = frozenset({"epochs", "device", "fast", "out", "resume", "resume_from", "overwrite", "time_limit_s",
                        "skip_nonfinite", "bleu_every", "bleu_sentences", "lr", "clip"})
 # Of those, the ones of how the run learns stay the run's unless a flag of the resuming command
 # changes them: left out, the run's (not the default); set in its --config file alone, the run's
@@ -31,30 +35,107 @@ RESUMABLE = frozenset({"epochs", "device", "fast", "out", "resume", "overwrite",
 RUN_KEEPS = ("lr", "clip", "skip_nonfinite")
 
 
-def resume_checkpoint(out: str | Path, task: str) -> Checkpoint:
-    """The run folder's `last` checkpoint, to continue the run (--resume).
+def resume_checkpoint(out: str | Path, task: str, which: str = "last") -> Checkpoint:
+    """The run folder's `which` checkpoint (last or best: --resume-from), to continue the run (--resume).
 
-    Only `last` will do: `best` holds no optimiser state. A run stopped between writing its
-    first epoch's best and last files has best alone; that is refused with what to do.
+    Both hold the optimiser's state (checkpoint.save_epoch), except a best written by a seqlab
+    before they did, which is refused with what to do. A run stopped between writing its first
+    epoch's best and last files has best alone: a plain --resume is told of --resume-from best.
     """
+    if which not in NAMES:
+        raise SeqlabError(f"--resume-from {which}: give last or best")
     out = Path(out)
-    last = out / "last.safetensors"
-    if not last.is_file():
-        if (out / "best.safetensors").is_file():
-            raise SeqlabError(f"--resume: {str(out)!r} has best.safetensors but no last.safetensors (the run "
-                              "stopped while writing its first epoch's checkpoints), and best holds no optimiser "
-                              "state to continue from: train again with --overwrite instead of --resume")
-        raise SeqlabError(f"--resume given but there is no checkpoint in {str(out)!r} to resume from: "
-                          "train without --resume first (or point --out at an earlier run)")
+    path = out / f"{which}.safetensors"
+    if not path.is_file():
+        raise _missing(out, which)
     try:
-        ckpt = load_checkpoint(last, resuming=True)
+        ckpt = load_checkpoint(path, resuming=True)
     except SeqlabError as exc:
         raise SeqlabError(f"--resume: {exc}") from None
     expect_task(ckpt, task)
     if ckpt.optimizer is None:
-        raise SeqlabError(f"{str(last)!r} holds no optimiser state: it cannot be resumed; train again without "
-                          "--resume")
+        raise _no_optimizer(out, which)
     return ckpt
+
+
+def _missing(out: Path, which: str) -> SeqlabError:
+    """The error for a run folder without its `which` checkpoint."""
+    other = "best" if which == "last" else "last"
+    if which == "last" and (out / "best.safetensors").is_file():
+        if _has_optimizer(out / "best.safetensors"):
+            return SeqlabError(f"--resume: {str(out)!r} has best.safetensors but no last.safetensors (the run stopped "
+                               "while writing an epoch's checkpoints): continue from best with --resume-from best, "
+                               "or train again with --overwrite")
+        return SeqlabError(f"--resume: {str(out)!r} has best.safetensors but no last.safetensors (the run stopped "
+                           "while writing its first epoch's checkpoints), and best, written by an older seqlab, holds "
+                           "no optimiser state to continue from: train again with --overwrite instead of --resume")
+    if (out / f"{other}.safetensors").is_file():
+        return SeqlabError(f"--resume-from {which}: {str(out)!r} has no {which}.safetensors: continue from "
+                           f"{other} with --resume-from {other}, or train again with --overwrite")
+    return SeqlabError(f"--resume given but there is no checkpoint in {str(out)!r} to resume from: "
+                       "train without --resume first (or point --out at an earlier run)")
+
+
+def _no_optimizer(out: Path, which: str) -> SeqlabError:
+    """The error for a `which` checkpoint that holds no optimiser state (a best written before
+    best held one, or a file saved by hand): a run cannot go on from weights alone."""
+    path = str(out / f"{which}.safetensors")
+    if which == "best":
+        fix = ("resume from last.safetensors with --resume instead" if (out / "last.safetensors").is_file()
+               else "train again with --overwrite")
+        return SeqlabError(f"--resume-from best: {path!r} holds no optimiser state (an earlier seqlab wrote best "
+                           f"with the weights alone), so the run cannot go on from it: {fix}")
+    return SeqlabError(f"{path!r} holds no optimiser state: it cannot be resumed; train again without --resume")
+
+
+def _has_optimizer(path: Path) -> bool:
+    """Whether the checkpoint at `path` holds optimiser state (read from its header alone)."""
+    return "optimizer" in (peek_meta(path) or {})
+
+
+def rewind_to_best(out: str | Path) -> None:
+    """--resume-from best, once the resume is accepted (run_folder.open_run_folder): the run in `out`
+    goes back to best's epoch, and what it did after that epoch is set aside, not lost.
+
+    A metrics.jsonl with rows after best's epoch is copied whole to metrics.jsonl.bak (the trainer's
+    log then drops those rows, as every resume drops the rows after its checkpoint's epoch); a last
+    of another epoch (or a damaged one) is moved to last.safetensors.bak, and best copied to last.
+    Each step is atomic and leaves a run at a known epoch: killed after the last one, the folder is
+    a run at best's epoch that a plain --resume continues; killed before, --resume-from best again."""
+    from seqlab.training.common import warn
+    from seqlab.training.metrics import read_metrics
+
+    out = Path(out)
+    best, last, metrics = (out / name for name in ("best.safetensors", "last.safetensors", "metrics.jsonl"))
+    epoch = peek_epoch(best)
+    last_epoch = peek_epoch(last) if last.is_file() else None
+    later = ([r.get("epoch") for r in read_metrics(metrics) if isinstance(r.get("epoch"), int) and r["epoch"] > epoch]
+             if metrics.is_file() else [])
+    moved = last.is_file() and last_epoch != epoch
+    if last_epoch == epoch and not later:
+        return  # best is the run's last epoch: nothing to set aside
+    try:
+        if later:
+            atomic_write_bytes(metrics.with_name("metrics.jsonl.bak"), metrics.read_bytes())
+        if moved:
+            replace_file(last, last.with_name("last.safetensors.bak"))
+        if last_epoch != epoch:
+            atomic_write_bytes(last, best.read_bytes())
+    except OSError as exc:
+        raise SeqlabError(f"--resume-from best: cannot set aside the epochs after best's in {str(out)!r} "
+                          f"({exc.strerror or exc}): free the space or fix the permissions, then try again") from None
+    what = [f"metrics.jsonl's rows of epochs {_span(later)} (the whole file is copied to metrics.jsonl.bak)"] if later \
+        else []
+    if moved:
+        held = "a damaged file" if last_epoch is None else f"epoch {last_epoch}"
+        what.append(f"last.safetensors ({held}, moved to last.safetensors.bak)")
+    if what:
+        warn(f"--resume-from best goes on from epoch {epoch}, best.safetensors; set aside: {' and '.join(what)}")
+
+
+def _span(epochs: list[int]) -> str:
+    lo, hi = min(epochs), max(epochs)
+    return f"{lo}-{hi}" if hi > lo else str(lo)
 
 
 def _show(value: Any) -> str:

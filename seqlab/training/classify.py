@@ -28,7 +28,7 @@ from seqlab.errors import SeqlabError, check_positive_int
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.runtime import check_seed, eval_mode, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import load_weights, save_checkpoint, task_config
+from seqlab.training.checkpoint import load_weights, save_epoch, task_config
 from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
 from seqlab.training.common import clip_gradients, make_optimizer
 from seqlab.training.guard import (StepGuard, StopSignals, all_skipped, interrupted,
@@ -213,7 +213,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
     opt = make_optimizer(t.optimizer, net.parameters(), t.lr, weight_decay=t.weight_decay, momentum=t.momentum)
     start_epoch, best, chosen_accuracy = 0, -1.0, -1.0  # best: the selected metric's (t.select) best so far
     if cfg.run.resume:
-        ckpt = resume_checkpoint(out, "classify")
+        ckpt = resume_checkpoint(out, "classify", cfg.run.resume_from)
         if cfg.data.data is not None:  # a text run from before bucketing drew plain batches: it was bucket = false
             ckpt.meta["config"].setdefault("train", {}).setdefault("bucket", False)  # (whatever today's default)
         saved = check_resume_config(ckpt, cfg, out)  # names each setting that differs from the run's
@@ -311,10 +311,8 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
                                                                {f"best_valid_{t.select}": best}),
                     "valid_accuracy": valid["accuracy"], "test_accuracy": test and test["accuracy"], "rng": rng_state(),
                     "device": str(device), **data.meta}
-            if improved and dist.is_main:  # best before last (see seqlab.training.lm._save)
-                save_checkpoint(out / "best.safetensors", model=net, meta=meta)
             if dist.is_main:
-                save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt)
+                save_epoch(out, is_best=improved, model=net, meta=meta, optimizer=opt)
             # said once the epoch is saved: a print that fails (a closed stdout) must not lose its checkpoint
             tested = "" if test is None else f"test acc {test['accuracy']:.4f} | "
             f1 = f" macro-F1 {valid['macro_f1']:.4f}" if "macro_f1" in valid else ""

@@ -46,7 +46,7 @@ from seqlab.fileio import to_json
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
 from seqlab.runtime import check_seed, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
-from seqlab.training.checkpoint import bad_checkpoint, load_checkpoint, load_weights, save_checkpoint, task_config
+from seqlab.training.checkpoint import bad_checkpoint, load_checkpoint, load_weights, save_epoch, task_config
 from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
 from seqlab.training.common import grad_norm, make_optimizer
 from seqlab.training.guard import StepGuard, StopSignals, all_skipped, interrupted, resumed_note
@@ -149,7 +149,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print, notes: tuple[str, ...] =
     check_run_folder(cfg.run, log)  # another run there is refused before anything is written
     ckpt, read = None, cfg.series
     if cfg.run.resume:  # the series must be the one the run was trained on (a changed CSV is refused)
-        ckpt = resume_checkpoint(out, "forecast")
+        ckpt = resume_checkpoint(out, "forecast", cfg.run.resume_from)
         read = resume_series_data(cfg.series, ckpt, out)
     read = named_column(read, log)  # (--column left out: the file's only value column, kept in the config)
     cfg = replace(cfg, series=replace(cfg.series, column=read.column))
@@ -232,9 +232,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print, notes: tuple[str, ...] =
             meta.update(epoch=epoch + 1, best_valid_loss=best, valid_loss=record["valid_loss"], rng=rng_state())
             extra = {"series": series.x, **({"observed": series.observed} if series.observed is not None else {})}
             if dist.is_main:  # rank 0 alone writes
-                if improved:  # best before last (see seqlab.training.lm._save)
-                    save_checkpoint(out / "best.safetensors", model=net, meta=meta, extra=extra)
-                save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=opt, extra=extra)
+                save_epoch(out, is_best=improved, model=net, meta=meta, optimizer=opt, extra=extra)
             # said once the epoch is saved: a print that fails (a closed stdout) must not lose its checkpoint
             log(f"epoch {epoch + 1}, loss: {record['train_loss']:f}, held-out 1-step MSE: {record['valid_loss']:f}")
     if not dist.is_main:

@@ -202,7 +202,10 @@ def interrupted(stop: StopSignals, epoch: int, run) -> TrainingInterrupted:
     if epoch > 1:  # (a resumed run is always here: it goes on after a saved epoch)
         # the same command again: a resumed one has --resume; an --overwrite's would now refuse the
         # run it saved ("give one of them"): --resume replaces it
-        how = ("the same command" if run.resume else
+        # (--resume-from best again would go back to best's epoch, setting aside what was saved since)
+        how = ("the same command with --resume in place of --resume-from best"
+               if run.resume and getattr(run, "resume_from", "last") == "best" else
+               "the same command" if run.resume else
                "the same command with --resume in place of --overwrite" if run.overwrite else
                "the same command and --resume")
         advice = (f"the checkpoint of epoch {epoch - 1} (last.safetensors) is kept in {out}: continue with {how} "

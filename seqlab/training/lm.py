@@ -38,7 +38,7 @@ from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm, describe
 from seqlab.runtime import rng_state, set_rng_state
-from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_vocab_fits, load_weights, save_checkpoint,
+from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_vocab_fits, load_weights, save_epoch,
                                         task_config)
 from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
 from seqlab.training import common
@@ -180,7 +180,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
         cfg = validated(data_config_for(cfg, corpus))
     device = resolve_device(cfg.run.device if device is None else device)
     check_run_folder(cfg.run, log)  # another run there is refused before anything is written
-    ckpt = resume_checkpoint(out, "lm") if cfg.run.resume else None  # (after a killed --overwrite is undone)
+    # (after a killed --overwrite is undone)
+    ckpt = resume_checkpoint(out, "lm", cfg.run.resume_from) if cfg.run.resume else None
     if ckpt is not None:
         cfg = data_config_for(cfg, corpus, ckpt)
     # a run that began before corpora recorded their build options keeps saying so: its cfg.data is its own
@@ -341,11 +342,9 @@ def _save(cfg, out, net, corpus, optimizer, scheduler, batch_rng, record, epoch,
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "ntasgd": trigger.state_dict() if trigger is not None else None, "data_file": corpus.source,
             DATA_RECORDED: data_recorded, **(chosen or {})}
-    # best before last: a kill between the two leaves last at the previous epoch, which then replays
-    if is_best:
-        with reg.averaged_weights(optimizer):  # nt-asgd: the weights that were evaluated
-            save_checkpoint(out / "best.safetensors", model=net, meta=meta)
-    save_checkpoint(out / "last.safetensors", model=net, meta=meta, optimizer=optimizer)
+    # best is last's file: an averaging nt-asgd run's raw SGD weights with its average in the optimiser
+    # state, which model_from_checkpoint swaps in (the weights that were evaluated)
+    save_epoch(out, is_best=is_best, model=net, meta=meta, optimizer=optimizer)
     return best, chosen
 
 

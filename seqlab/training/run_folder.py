@@ -21,7 +21,7 @@ from typing import Any
 from seqlab.errors import SeqlabError
 from seqlab.fileio import atomic_write_bytes, probe_writable, replace_file
 from seqlab.training.checkpoint import NAMES
-from seqlab.training.checkpoint_meta import peek_epoch
+from seqlab.training.checkpoint_meta import peek_epoch, peek_meta
 from seqlab.training.distributed import is_main_process
 
 try:
@@ -186,7 +186,8 @@ def check_run_folder(run: Any, log=print) -> None:
     process was killed before the new run's first checkpoint, is put back first (see ASIDE).
     """
     if run.resume and run.overwrite:
-        raise SeqlabError("--resume continues the run in --out and --overwrite replaces it: give one of them")
+        flag = "--resume-from best" if getattr(run, "resume_from", "last") == "best" else "--resume"
+        raise SeqlabError(f"{flag} continues the run in --out and --overwrite replaces it: give one of them")
     if is_main_process() and Path(run.out).is_dir():  # rank 0 alone writes (the others may read meanwhile)
         lock_run_folder(run.out)  # first: the aside below may be a live run's
         _settle_aside(Path(run.out), log)
@@ -195,19 +196,27 @@ def check_run_folder(run: Any, log=print) -> None:
     held = describe_run(run.out)
     if held is None:
         return
-    # without last.safetensors there is nothing to resume from (see resume_checkpoint)
-    fix = ("pass --resume to continue it, --overwrite to replace it" if (Path(run.out) / "last.safetensors").exists()
-           else "pass --overwrite to replace it")
+    # without last.safetensors, best alone is resumed from, where it holds the optimiser's state (a
+    # best of an earlier seqlab does not: see resume_checkpoint)
+    out = Path(run.out)
+    fix = ("pass --resume to continue it, --overwrite to replace it" if (out / "last.safetensors").exists() else
+           "pass --resume-from best to continue it, --overwrite to replace it"
+           if "optimizer" in (peek_meta(out / "best.safetensors") or {}) else "pass --overwrite to replace it")
     raise SeqlabError(f"{str(run.out)!r} already holds a run ({held}): {fix}, or choose another --out "
                       "(from Python: RunConfig's resume, overwrite or out)")
 
 
 def open_run_folder(run: Any, log=print) -> Path:
     """Make `run.out` ready to write (see check_writable); with --overwrite, move the files of the
-    run it held aside (ASIDE) until this run's first checkpoint replaces them."""
+    run it held aside (ASIDE) until this run's first checkpoint replaces them; with --resume-from
+    best, set aside the epochs after best's (checkpoint_resume.rewind_to_best)."""
     folder = check_writable(run.out)
     lock_run_folder(folder)  # (a no-op where check_run_folder locked it: a folder made just now)
     _opened[:] = [folder]
+    if run.resume and getattr(run, "resume_from", "last") == "best":
+        from seqlab.training.checkpoint_resume import rewind_to_best  # (imports this module's peers)
+
+        rewind_to_best(folder)
     if not (run.overwrite and not run.resume):
         return folder
     _settle_aside(folder, log)  # an earlier --overwrite's leftovers (open_run_folder called alone)

@@ -167,7 +167,7 @@ def fit(cfg, *, log=print, notes: tuple[str, ...] = (), show_progress: bool | No
     from seqlab.models.seq2seq import build_seq2seq, init_seq2seq
     from seqlab.plotting import plot_curves
     from seqlab.runtime import check_seed, resolve_device, rng_state, seed_everything, set_rng_state
-    from seqlab.training.checkpoint import check_vocab_fits, load_weights, save_checkpoint
+    from seqlab.training.checkpoint import check_vocab_fits, load_weights, save_epoch
     from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
     from seqlab.training.run_folder import check_run_folder, open_run_folder
     from seqlab.training.common import make_optimizer, warn
@@ -197,7 +197,7 @@ def fit(cfg, *, log=print, notes: tuple[str, ...] = (), show_progress: bool | No
     seed_everything(run.seed)
     out = Path(run.out)
     check_run_folder(run, log)  # another run there is refused before anything is written
-    ckpt = resume_checkpoint(out, "translate") if run.resume else None
+    ckpt = resume_checkpoint(out, "translate", run.resume_from) if run.resume else None
     # a run trained before PAIR_TOKENS reads its file as it was trained, and stays so marked
     legacy = ckpt is not None and legacy_pair_tokens(ckpt.meta)
     data = load_translation(dataset=d.dataset, data=d.data, num_examples=d.num_examples, num_steps=d.num_steps,
@@ -288,9 +288,7 @@ def fit(cfg, *, log=print, notes: tuple[str, ...] = (), show_progress: bool | No
             meta = dict(meta_base, epoch=epoch, rng=rng_state(), best_valid_loss=min(best, valid_loss),
                         valid_loss=valid_loss, best_epoch=best_epoch)
             if dist.is_main:  # rank 0 alone writes
-                if valid_loss < best:
-                    save_checkpoint(out / "best.safetensors", model=model, meta=meta)
-                save_checkpoint(out / "last.safetensors", model=model, meta=meta, optimizer=optimizer)
+                save_epoch(out, is_best=valid_loss < best, model=model, meta=meta, optimizer=optimizer)
             best = min(best, valid_loss)
             bleu_txt = f", valid BLEU {record['valid_bleu']:.1f}" if "valid_bleu" in record else ""
             log(f"epoch {epoch}: train loss {train_loss:.3f}, valid loss {valid_loss:.3f}{bleu_txt}, "
