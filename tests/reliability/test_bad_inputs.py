@@ -336,8 +336,9 @@ def _digits(root):
 
 @pytest.mark.parametrize("task", ["lm", "forecast", "classify", "translate"])
 def test_resume_from_a_run_that_wrote_only_best(task, files, tmp_path, capsys):
-    # a run killed between its first epoch's two writes (best, then last) has best alone, which
-    # holds no optimiser state: --resume used to fall back to it and crash inside load_state_dict
+    # a run killed between its first epoch's two writes (best, then last) has best alone; one an
+    # earlier seqlab wrote holds no optimiser state: --resume used to fall back to it and crash
+    # inside load_state_dict, and --resume-from best cannot go on from it either
     from seqlab.training.checkpoint import save_checkpoint
 
     out = tmp_path / "run"
@@ -351,8 +352,12 @@ def test_resume_from_a_run_that_wrote_only_best(task, files, tmp_path, capsys):
             "classify": ["train", "classify", "--data-dir", str(_digits(tmp_path)), "--valid-size", "10",
                          "--epochs", "1", "--no-progress"],
             "translate": ["train", "translate", "--data", str(pairs), "--epochs", "1", "--min-freq", "1"]}[task]
-    _expect_bad_input(argv + ["--out", str(out), "--resume"], "has best.safetensors but no last.safetensors",
-                      capsys, out)
+    expect_bad_input(argv + ["--out", str(out), "--resume"], "has best.safetensors but no last.safetensors",
+                     capsys, "holds no optimiser state", "train again with --overwrite")
+    expect_bad_input(argv + ["--out", str(out), "--resume-from", "best"],
+                     f"--resume-from best: {str(out / 'best.safetensors')!r} holds no optimiser state (an earlier "
+                     "seqlab wrote best with the weights alone), so the run cannot go on from it: train again with "
+                     "--overwrite", capsys)
     assert sorted(p.name for p in out.iterdir()) == ["best.safetensors"]
     assert (out / "best.safetensors").read_bytes() == before
 

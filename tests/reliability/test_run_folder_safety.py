@@ -340,12 +340,23 @@ def test_a_folder_without_a_run_is_fine(content, fx, tmp_path, capsys):
 
 
 def test_a_folder_with_best_alone_or_a_log_alone_offers_overwrite_not_resume(fx, run_copy, capsys):
+    # best holds the optimiser's state (SPEC §6): a folder with best alone (a run killed between its
+    # epoch's two writes) goes on with --resume-from best; one of an earlier seqlab's bests cannot
     out = run_copy("lm")
     (out / "last.safetensors").unlink()
+    _bad(_argv("lm", fx, out), capsys, "already holds a run (best.safetensors, epoch 1): pass --resume-from best "
+                                       "to continue it, --overwrite to replace it")
+    # a plain --resume says the way out
+    _bad(_argv("lm", fx, out, "--resume"), capsys, "has best.safetensors but no last.safetensors",
+         "continue from best with --resume-from best, or train again with --overwrite")
+    from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
+
+    best = load_checkpoint(out, "best")
+    save_checkpoint(out / "best.safetensors", model=best.model, meta=best.meta)  # as an earlier seqlab wrote it
     err = _bad(_argv("lm", fx, out), capsys, "already holds a run (best.safetensors, epoch 1): pass --overwrite")
     assert "--resume" not in err
-    # resuming it says the same way out
-    _bad(_argv("lm", fx, out, "--resume"), capsys, "has best.safetensors but no last.safetensors", "--overwrite")
+    _bad(_argv("lm", fx, out, "--resume"), capsys, "has best.safetensors but no last.safetensors",
+         "holds no optimiser state", "--overwrite")
     (out / "best.safetensors").unlink()
     _bad(_argv("lm", fx, out), capsys, "already holds a run (metrics.jsonl, 1 epoch logged): pass --overwrite")
 
@@ -499,19 +510,19 @@ def test_resume_from_edited_metadata_is_a_clear_error(task, key, fx, run_copy, c
     edit_meta(out / "last.safetensors", _drop(key))
     err = _refused_untouched(out, _argv(task, fx, out, "--resume", "--epochs", "2"), capsys,
                              "is corrupted or not a seqlab checkpoint", f"its metadata has no {key!r}",
-                             "best.safetensors holds no optimiser state", "--overwrite")
-    assert "use the other of best/last" not in err  # --resume cannot take best
+                             "continue from the run's other checkpoint with --resume-from best", "--overwrite")
+    assert "use the other of best/last" not in err  # what --resume does is said in its own words
 
 
 @pytest.mark.parametrize("task", TASKS)
 def test_resume_from_a_truncated_last_says_what_resume_can_do(task, fx, run_copy, capsys):
-    # "use the other of best/last, or retrain" cannot be acted on by --resume: best has no optimiser state
+    # "use the other of best/last, or retrain" is evaluate's advice: --resume is told its own flag
     out = run_copy(task)
     blob = (out / "last.safetensors").read_bytes()
     (out / "last.safetensors").write_bytes(blob[:len(blob) // 2])
     err = _refused_untouched(out, _argv(task, fx, out, "--resume", "--epochs", "2"), capsys,
                              "--resume: checkpoint", "is corrupted or truncated",
-                             "best.safetensors holds no optimiser state", "--overwrite")
+                             "continue from the run's other checkpoint with --resume-from best", "--overwrite")
     assert "use the other of best/last" not in err
 
 

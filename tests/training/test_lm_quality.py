@@ -360,13 +360,14 @@ def test_regularised_epoch_honours_the_nonfinite_guard(tmp_path, monkeypatch, sk
     assert all(torch.isfinite(v).all() for v in ckpt.model.values() if v.is_floating_point())
 
 
-def test_nt_asgd_saves_the_averaged_weights_as_best_and_the_raw_ones_as_last(tmp_path):
+def test_nt_asgd_best_serves_the_averaged_weights_and_both_files_the_raw_ones(tmp_path):
     # AWD-LSTM: the averaged weights (ASGD's 'ax') are the ones evaluated, so they are the best model;
-    # last.safetensors holds the raw iterate (and the optimiser) to train on from
+    # best and last hold the raw iterate and the optimiser (its average among its state), to train on
+    # from (--resume-from best too), and model_from_checkpoint swaps the average in
     import random
 
     import seqlab.training.lm as lm
-    from seqlab.training.schedules import averaged_sgd
+    from seqlab.training.schedules import NTASGDTrigger, averaged_sgd
 
     corpus = _corpus()
     cfg = LMConfig(model=ModelConfig(cell="gru", hidden=8, embed=4),
@@ -383,10 +384,14 @@ def test_nt_asgd_saves_the_averaged_weights_as_best_and_the_raw_ones_as_last(tmp
     raw = {k: v.detach().clone() for k, v in net.named_parameters()}
     ax = {k: opt.state[p]["ax"].clone() for k, p in net.named_parameters()}
     record = {"epoch": 1, "train_loss": 2.0, "valid_loss": 1.5}
-    lm._save(cfg, tmp_path, net, corpus, opt, None, random.Random(0), record, 1, math.inf)
+    trigger = NTASGDTrigger()
+    trigger.triggered = True  # (averaging: the optimiser is the averaged SGD)
+    lm._save(cfg, tmp_path, net, corpus, opt, None, random.Random(0), record, 1, math.inf, trigger=trigger)
     best, last = load_checkpoint(tmp_path, "best"), load_checkpoint(tmp_path, "last")
+    served = dict(lm.model_from_checkpoint(best)[0].named_parameters())
     for k in raw:
-        torch.testing.assert_close(best.model[k], ax[k], rtol=0, atol=0)
+        torch.testing.assert_close(served[k].detach(), ax[k], rtol=0, atol=0)
+        torch.testing.assert_close(best.model[k], raw[k], rtol=0, atol=0)
         torch.testing.assert_close(last.model[k], raw[k], rtol=0, atol=0)
         torch.testing.assert_close(dict(net.named_parameters())[k].detach(), raw[k], rtol=0, atol=0)  # restored
     assert any(not torch.equal(ax[k], raw[k]) for k in raw)
