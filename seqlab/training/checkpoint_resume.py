@@ -93,6 +93,12 @@ def _has_optimizer(path: Path) -> bool:
     return "optimizer" in (peek_meta(path) or {})
 
 
+# Where --resume-from best sets aside what the run did after best's epoch (`rewind_to_best`): its log
+# and its last checkpoint, by name
+SET_ASIDE = ("metrics.jsonl.bak", "last.safetensors.bak")
+_BACKUP = dict(zip(("metrics.jsonl", "last.safetensors"), SET_ASIDE))
+
+
 def rewind_to_best(out: str | Path) -> None:
     """--resume-from best, once the resume is accepted (run_folder.open_run_folder): the run in `out`
     goes back to best's epoch, and what it did after that epoch is set aside, not lost.
@@ -116,9 +122,9 @@ def rewind_to_best(out: str | Path) -> None:
         return  # best is the run's last epoch: nothing to set aside
     try:
         if later:
-            atomic_write_bytes(metrics.with_name("metrics.jsonl.bak"), metrics.read_bytes())
+            atomic_write_bytes(out / _BACKUP[metrics.name], metrics.read_bytes())
         if moved:
-            replace_file(last, last.with_name("last.safetensors.bak"))
+            replace_file(last, out / _BACKUP[last.name])
         if last_epoch != epoch:
             atomic_write_bytes(last, best.read_bytes())
     except OSError as exc:

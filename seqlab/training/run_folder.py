@@ -22,6 +22,7 @@ from seqlab.errors import SeqlabError
 from seqlab.fileio import atomic_write_bytes, probe_writable, replace_file
 from seqlab.training.checkpoint import NAMES
 from seqlab.training.checkpoint_meta import peek_epoch, peek_meta
+from seqlab.training.checkpoint_resume import SET_ASIDE, rewind_to_best
 from seqlab.training.distributed import is_main_process
 
 try:
@@ -31,10 +32,11 @@ except ImportError:  # Windows: no flock; runs there are not locked
 
 # The files that make a folder a run: a new run refuses such a folder without --resume or --overwrite.
 RUN_FILES = ("last.safetensors", "best.safetensors", "metrics.jsonl")
-# Every file a run writes in its --out folder (the trainers' plots, forecast's report.json): what
-# --overwrite moves aside as one, so that a folder never mixes one run's plots with another's log.
+# Every file a run writes in its --out folder (the trainers' plots, forecast's report.json, what
+# --resume-from best set aside): what --overwrite moves aside as one, so that a folder never mixes
+# one run's plots with another's log.
 RUN_OUTPUTS = RUN_FILES + ("report.json", "perplexity.png", "loss.png", "accuracy.png", "one_step.png",
-                           "multistep.png", "k_step.png")
+                           "multistep.png", "k_step.png") + SET_ASIDE
 # --overwrite keeps the run it replaces until the new run has a checkpoint to replace it with:
 #
 #   out/                  the new run writes here as usual
@@ -214,8 +216,6 @@ def open_run_folder(run: Any, log=print) -> Path:
     lock_run_folder(folder)  # (a no-op where check_run_folder locked it: a folder made just now)
     _opened[:] = [folder]
     if run.resume and getattr(run, "resume_from", "last") == "best":
-        from seqlab.training.checkpoint_resume import rewind_to_best  # (imports this module's peers)
-
         rewind_to_best(folder)
     if not (run.overwrite and not run.resume):
         return folder
