@@ -11,13 +11,14 @@ plain JSON in its header metadata, so loading never unpickles anything):
     metadata["checksum"]    sha256 over every tensor's name, dtype, shape and bytes
 
 A training run keeps `best.safetensors` and `last.safetensors` in its output folder (run_folder.py:
-refusing to train over another run, and --overwrite).
+refusing to train over another run, and --overwrite), each written whole, optimiser state included
+(`save_epoch`): best is the last file of its epoch.
 
 The checksum covers the tensors only, so the JSON metadata is checked where it is read:
 `task_config` (loading a model) and `check_resume_config` (--resume) refuse a missing or
 mistyped key, and rebuild the config through the task's typed dataclasses. How the JSON is
 written (non-finite floats), and reading it from a file's header alone: checkpoint_meta.py.
-Continuing a run from its `last` file (--resume): checkpoint_resume.py.
+Continuing a run from its `last` or `best` file (--resume, --resume-from): checkpoint_resume.py.
 """
 
 from __future__ import annotations

@@ -70,8 +70,9 @@ def _missing(out: Path, which: str) -> SeqlabError:
                            "while writing its first epoch's checkpoints), and best, written by an older seqlab, holds "
                            "no optimiser state to continue from: train again with --overwrite instead of --resume")
     if (out / f"{other}.safetensors").is_file():
+        flag = "--resume" if other == "last" else "--resume-from best"
         return SeqlabError(f"--resume-from {which}: {str(out)!r} has no {which}.safetensors: continue from "
-                           f"{other} with --resume-from {other}, or train again with --overwrite")
+                           f"{other}.safetensors with {flag}, or train again with --overwrite")
     return SeqlabError(f"--resume given but there is no checkpoint in {str(out)!r} to resume from: "
                        "train without --resume first (or point --out at an earlier run)")
 

@@ -15,7 +15,8 @@ al. 2014's schedule: `configs/ptb_small.toml`).
 Recipe options (`seqlab.training.lm_regularized`): AR/TAR penalties, variable-length
 BPTT, `schedule = "cosine"` with warm-up (per batch), and `optimizer = "nt-asgd"`
 (SGD until the validation loss stalls for `nonmono` epochs, then averaged SGD; the
-averaged weights are the ones evaluated and saved as best.safetensors).
+averaged weights are the ones evaluated, and the ones `model_from_checkpoint` serves from
+best.safetensors, which keeps the raw ones and the average as last.safetensors does).
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
         cfg = validated(data_config_for(cfg, corpus))
     device = resolve_device(cfg.run.device if device is None else device)
     check_run_folder(cfg.run, log)  # another run there is refused before anything is written
-    # (after a killed --overwrite is undone)
+    # (read after check_run_folder, which puts back a run a killed --overwrite had moved aside)
     ckpt = resume_checkpoint(out, "lm", cfg.run.resume_from) if cfg.run.resume else None
     if ckpt is not None:
         cfg = data_config_for(cfg, corpus, ckpt)
