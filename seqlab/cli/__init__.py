@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "classify: highest validation accuracy, or macro F1 with --select macro_f1; the default) or last, "
                          "the final epoch (with a run folder; a .safetensors file given to --checkpoint is "
                          "itself the choice)")
-    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
+    ev.add_argument("--device", default="auto", help=DEVICE_HELP[:-1] + "; a forecast checkpoint's auto is the CPU, "
+                                                                 "as in train forecast)")
     ev.add_argument("--batch-size", type=int, default=None, dest="batch_size",
                     help="examples per evaluation batch (default: the run's; forecast reads the series at once)")
     ev.set_defaults(func=evaluate)

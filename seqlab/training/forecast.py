@@ -24,7 +24,8 @@ strictly increasing and evenly spaced; its start and step are kept in the checkp
 
 metrics.jsonl: `train_loss` is the book's `evaluate_loss` over the training rows after the
 epoch (one-step MSE), `valid_loss` the one-step MSE over the held-out targets, and
-`tokens_per_sec` the predictions trained on per second. Training runs on the CPU.
+`tokens_per_sec` the predictions trained on per second. Training runs on the CPU unless a device
+is asked for (`forecast_device`: --device auto means the CPU here).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from seqlab.data.user_files import file_fingerprint
 from seqlab.errors import SeqlabError
 from seqlab.fileio import to_json
 from seqlab.models.forecaster import RNNForecaster, build_forecaster
-from seqlab.runtime import check_seed, rng_state, seed_everything, set_rng_state
+from seqlab.runtime import check_seed, resolve_device, rng_state, seed_everything, set_rng_state
 from seqlab.training import distributed as D
 from seqlab.training.checkpoint import bad_checkpoint, load_checkpoint, load_weights, save_epoch, task_config
 from seqlab.training.checkpoint_resume import check_resume_config, load_optimizer, resume_checkpoint
@@ -134,17 +135,32 @@ def build_model(cfg: ForecastConfig) -> nn.Module:
     return build_forecaster(m.model, cfg.series.tau, m.hidden, m.layers)
 
 
+def forecast_device(name: str | torch.device | None = "auto") -> torch.device:
+    """The device a forecaster runs on for --device `name`: `auto` (or None) is the CPU, not the GPU
+    that other tasks' `auto` picks. The book's forecaster (an MLP of 10 hidden units on 4 lags, ~60
+    parameters) trains in batches of 16 rows: on a GPU every such step would be a few kernel launches
+    and a host sync (the step guard reads each loss) for a few hundred multiply-adds, so a GPU is used
+    only when asked for (--device cuda, e.g. for a wide or deep gru/lstm on a long series). Anything else is read as every task reads it
+    (`resolve_device`: cuda on a machine without one is refused)."""
+    if name is None or (isinstance(name, str) and name == "auto"):
+        return torch.device("cpu")
+    return resolve_device(name)
+
+
 @releases_run_folder
-def train_forecaster(cfg: ForecastConfig, *, log=print, notes: tuple[str, ...] = ()) -> dict:
-    """Train (or resume) per `cfg` on the CPU; writes metrics.jsonl, checkpoints, plots and report.json,
-    and returns the report.
+def train_forecaster(cfg: ForecastConfig, *, device: str | torch.device | None = None, log=print,
+                     notes: tuple[str, ...] = ()) -> dict:
+    """Train (or resume) per `cfg` on `device` (None: `forecast_device(cfg.run.device)`, the CPU for
+    `auto`); writes metrics.jsonl, checkpoints, plots and report.json, and returns the report. The
+    model and every batch are on the device; the series, the baselines and the report stay on the CPU.
 
     Under torchrun (gloo) each rank trains on its share of every global batch, rank 0 alone
     writes and reports (the other ranks return an empty dict). `notes`: lines said once a --resume is
     accepted (the CLI's: what the run keeps over its --config file)."""
     cfg = validated(cfg)
     _check(cfg)
-    dist, device, log = D.join(cfg.train.batch_size, torch.device("cpu"), log)
+    device = forecast_device(cfg.run.device if device is None else device)
+    dist, device, log = D.join(cfg.train.batch_size, device, log)  # (under torchrun: this rank's GPU)
     out = Path(cfg.run.out)
     check_run_folder(cfg.run, log)  # another run there is refused before anything is written
     ckpt, read = None, cfg.series
@@ -164,7 +180,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print, notes: tuple[str, ...] =
     features, labels = lag_features(series.scaled(), series.tau)
     n = series.n_train
     seed_everything(cfg.run.seed)
-    net = build_model(cfg)
+    net = build_model(cfg).to(device)  # (initialised on the CPU, then moved: the same weights on any device)
     t = cfg.train
     opt = make_optimizer(t.optimizer, net.parameters(), t.lr, weight_decay=t.weight_decay)
     train_set = torch.utils.data.TensorDataset(features[:n], labels[:n])
@@ -208,6 +224,7 @@ def train_forecaster(cfg: ForecastConfig, *, log=print, notes: tuple[str, ...] =
                 share = D.shard_rows(batch, dist)
                 if share is None:
                     break  # a last batch smaller than the world size: every rank skips it
+                share = tuple(part.to(device) for part in share)  # (the loaders draw on the CPU, as they did)
                 opt.zero_grad()
                 loss = step_loss(*share)  # the sum over this rank's rows (the book's l.sum())
                 D.ddp_loss(loss, 1, dist).backward()
@@ -256,9 +273,10 @@ def train_forecaster(cfg: ForecastConfig, *, log=print, notes: tuple[str, ...] =
     return result
 
 
-def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
-    """The model, its series (as trained on) and its config, from a forecast checkpoint: a loaded
-    one, a run folder (its best.safetensors) or a checkpoint file."""
+def from_checkpoint(ckpt, device: str | torch.device | None = None) -> tuple[nn.Module, Series, ForecastConfig]:
+    """The model (on `device`, read as `forecast_device` reads it: None or auto is the CPU), its series
+    (as trained on, on the CPU) and its config, from a forecast checkpoint: a loaded one, a run folder
+    (its best.safetensors) or a checkpoint file."""
     from seqlab.training.checkpoint import as_checkpoint
 
     ckpt = as_checkpoint(ckpt)
@@ -267,7 +285,7 @@ def from_checkpoint(ckpt) -> tuple[nn.Module, Series, ForecastConfig]:
         raise bad_checkpoint(ckpt, "it holds no series tensor")
     net = build_model(cfg)
     load_weights(net, ckpt)
-    net.eval()
+    net.to(forecast_device(device)).eval()
     dates = None
     if ckpt.meta.get("dates") is not None:  # (runs from before dates, and runs without, have none)
         try:

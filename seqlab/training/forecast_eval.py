@@ -12,7 +12,9 @@ windows to (B, 1), and a `Series` (seqlab.training.forecast).
 
 Prediction intervals from the held-out h-step errors are in `seqlab.training.forecast_interval`.
 
-Every function runs in the model's precision, in eval mode (`report` gives the mode back).
+Every function runs in the model's precision, in eval mode (`report` gives the mode back), on the
+model's device (a forecaster trained with --device cuda): the series is moved there and the
+predictions come back to the CPU, where the series, its mask and the baselines are.
 """
 
 from __future__ import annotations
@@ -32,11 +34,16 @@ if TYPE_CHECKING:
 K_STEPS = (1, 4, 16, 64)  # the book's horizons; a short series reports those that fit (fitting_k_steps)
 
 
+def _device(net: nn.Module) -> torch.device:
+    """Where the model's parameters are (the CPU for one without any)."""
+    return next((p.device for p in net.parameters()), torch.device("cpu"))
+
+
 def _scaled(net: nn.Module, series: Series) -> torch.Tensor:
     """The standardised series in the model's precision (a float64 series with a float32 model, or the
-    reverse, met in a dtype error inside nn.Linear)."""
+    reverse, met in a dtype error inside nn.Linear), on the model's device."""
     dtype = next((p.dtype for p in net.parameters()), torch.float32)
-    return series.scaled().to(dtype)
+    return series.scaled().to(_device(net), dtype)
 
 
 @torch.no_grad()
@@ -44,7 +51,7 @@ def one_step(net: nn.Module, series: Series) -> torch.Tensor:
     """Predictions of x_tau .. x_{T-1}, each from the observed tau values before it, (T - tau,)."""
     scaled = _scaled(net, series)
     features = scaled.unfold(0, series.tau, 1)[:len(scaled) - series.tau].contiguous()  # lag_features' rows
-    return net(features).reshape(-1) * series.std + series.mean
+    return (net(features).reshape(-1) * series.std + series.mean).cpu()
 
 
 @torch.no_grad()
@@ -62,7 +69,7 @@ def multistep(net: nn.Module, series: Series, start: int, steps: int) -> torch.T
     buf = torch.cat([scaled[start - series.tau:start], scaled.new_zeros(steps)])
     for i in range(steps):
         buf[series.tau + i] = net(buf[i:i + series.tau].reshape(1, -1)).reshape(())
-    return buf[series.tau:] * series.std + series.mean
+    return (buf[series.tau:] * series.std + series.mean).cpu()
 
 
 @torch.no_grad()
@@ -79,7 +86,7 @@ def k_step_table(net: nn.Module, series: Series, max_steps: int) -> torch.Tensor
     table[:, :tau] = padded.unfold(0, tau, 1)[:rows]
     for i in range(tau, tau + max_steps):
         table[:, i] = net(table[:, i - tau:i]).reshape(-1)
-    return table * series.std + series.mean
+    return (table * series.std + series.mean).cpu()
 
 
 def fitting_k_steps(series: Series, steps: Sequence[int] = K_STEPS) -> tuple[list[int], dict[str, str]]:
@@ -181,10 +188,12 @@ def baseline_mses(series: Series, steps: Sequence[int]) -> dict:
 
 
 def evaluate_loss(net: nn.Module, data_iter, loss) -> float:
-    """The book's `d2l.evaluate_loss`: mean of `loss` (reduction='none') over every element of the data."""
-    total, count = 0.0, 0
+    """The book's `d2l.evaluate_loss`: mean of `loss` (reduction='none') over every element of the data
+    (each batch moved to the model's device)."""
+    total, count, device = 0.0, 0, _device(net)
     with torch.no_grad():
         for X, y in data_iter:
+            X, y = X.to(device), y.to(device)
             out = net(X)
             l = loss(out, y.reshape(out.shape))
             total += l.sum().item()
