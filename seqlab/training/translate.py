@@ -279,6 +279,9 @@ def fit(cfg, *, log=print, notes: tuple[str, ...] = (), show_progress: bool | No
                 record["skipped_steps"] = guard.skipped
             if tr.bleu_every > 0 and (epoch % tr.bleu_every == 0 or epoch == tr.epochs):
                 record["valid_bleu"] = D.from_main(bleu_on(model, bleu_pairs, data, device=device)["bleu"], dist)
+                record["valid_bleu_sentences"] = len(bleu_pairs)  # (a sample: --bleu-sentences, spread_subset)
+            else:  # an epoch --bleu-every skips: null, so that every row has the key (SPEC §12)
+                record["valid_bleu"] = None
             if t["stopped"]:
                 record["partial_epoch"] = True  # --time-limit-s ended it early; training stops here
             record["wall_s"] = wall_before + time.perf_counter() - wall0
@@ -290,7 +293,7 @@ def fit(cfg, *, log=print, notes: tuple[str, ...] = (), show_progress: bool | No
             if dist.is_main:  # rank 0 alone writes
                 save_epoch(out, is_best=valid_loss < best, model=model, meta=meta, optimizer=optimizer)
             best = min(best, valid_loss)
-            bleu_txt = f", valid BLEU {record['valid_bleu']:.1f}" if "valid_bleu" in record else ""
+            bleu_txt = f", valid BLEU {record['valid_bleu']:.1f}" if record["valid_bleu"] is not None else ""
             log(f"epoch {epoch}: train loss {train_loss:.3f}, valid loss {valid_loss:.3f}{bleu_txt}, "
                 f"{record['tokens_per_sec']:,.0f} tokens/s, {record['wall_s']:.0f} s")
             if t["stopped"]:

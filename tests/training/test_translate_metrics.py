@@ -245,3 +245,27 @@ def test_sources_equal_in_nfc_are_one_group_and_nrefs_says_how_many_references()
     assert tr.multi_ref_nrefs(pairs) == "2" and tr.multi_ref_nrefs(pairs + [(["hi", "."], ["salut", "."])]) == "var"
     hyps = [["tom", "is", "sad", "."], ["va", "!"], ["tom", "is", "sad", "."], ["va", "!"]]
     assert tr.multi_ref_bleu(pairs, hyps) == pytest.approx(100.0)
+
+
+def test_every_row_has_valid_bleu_null_where_bleu_every_skips_it_and_how_many_pairs_it_scored(tmp_path, capsys):
+    # SPEC §12: every metrics.jsonl row has valid_bleu; --bleu-every 2 over 3 epochs scores epochs 2 and 3
+    # (the last), and epoch 1's row says null rather than leaving the key out
+    pairs = _sorted_pairs(tmp_path / "pairs.txt")
+    out = tmp_path / "run"
+    common = ["train", "translate", "--data", str(pairs), "--num-steps", "6", "--embed", "4", "--hidden", "4",
+              "--layers", "1", "--valid-frac", "0.3", "--test-frac", "0.2", "--min-freq", "1", "--device", "cpu"]
+    assert main([*common, "--epochs", "3", "--bleu-every", "2", "--bleu-sentences", "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert '"valid_bleu": null' in lines[0].replace('":null', '": null')
+    assert [r["epoch"] for r in rows] == [1, 2, 3] and all("valid_bleu" in r for r in rows)
+    assert rows[0]["valid_bleu"] is None and "valid_bleu_sentences" not in rows[0]
+    assert all(0 <= r["valid_bleu"] <= 100 and r["valid_bleu_sentences"] == 4 for r in rows[1:])
+    assert "epoch 1: train loss" in printed and "valid BLEU" not in printed.split("epoch 1:")[1].split("\n")[0]
+    assert "valid BLEU" in printed.split("epoch 2:")[1].split("\n")[0]
+    # fewer valid pairs than --bleu-sentences (default 500): all of them
+    valid = load_translation(data=str(pairs), num_steps=6, valid_frac=0.3, test_frac=0.2, min_freq=1).splits["valid"]
+    assert main([*common, "--epochs", "1", "--out", str(tmp_path / "all")]) == 0
+    row = json.loads((tmp_path / "all" / "metrics.jsonl").read_text())
+    assert row["valid_bleu_sentences"] == len(valid) == 18
