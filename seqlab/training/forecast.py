@@ -140,8 +140,8 @@ def forecast_device(name: str | torch.device | None = "auto") -> torch.device:
     that other tasks' `auto` picks. The book's forecaster (an MLP of 10 hidden units on 4 lags, ~60
     parameters) trains in batches of 16 rows: on a GPU every such step would be a few kernel launches
     and a host sync (the step guard reads each loss) for a few hundred multiply-adds, so a GPU is used
-    only when asked for (--device cuda, e.g. for a wide or deep gru/lstm on a long series). Anything else is read as every task reads it
-    (`resolve_device`: cuda on a machine without one is refused)."""
+    only when asked for (--device cuda, e.g. for a wide or deep gru/lstm on a long series). Anything
+    else is read as every task reads it (`resolve_device`: cuda on a machine without one is refused)."""
     if name is None or (isinstance(name, str) and name == "auto"):
         return torch.device("cpu")
     return resolve_device(name)
