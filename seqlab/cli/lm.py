@@ -19,7 +19,9 @@ def register(commands, train) -> None:
     p = train.add_parser("lm", help="train a character or word language model",
                          description="Train an RNN/GRU/LSTM/peephole language model (scratch or fused) on a "
                                      "registered data set (--dataset) or a text file (--data). Writes "
-                                     "metrics.jsonl, perplexity.png, best/last.safetensors to --out.")
+                                     "metrics.jsonl, perplexity.png, best/last.safetensors and report.json (the result, and "
+                                     "the counting baselines it says first: uniform, add-k unigram and bigram "
+                                     "perplexity on the valid split) to --out.")
     add_config_args(p, LMConfig)
     add_no_progress(p)
     p.set_defaults(func=run_train)

@@ -38,6 +38,7 @@ from seqlab.data.sampling import LMBatches
 from seqlab.errors import SeqlabError
 from seqlab.models.accel import autocast, fuse_optimizer
 from seqlab.models.lm import ModelConfig, build_lm, describe
+from seqlab.models.ngram import heldout_baselines
 from seqlab.runtime import rng_state, set_rng_state
 from seqlab.training.checkpoint import (Checkpoint, as_checkpoint, check_vocab_fits, load_weights, save_epoch,
                                         task_config)
@@ -49,7 +50,8 @@ from seqlab.training import lm_regularized as reg
 from seqlab.training.lm_data import (DATA_RECORDED, UNK_WARN, UNSEEN_WARN, check_compatible,  # noqa: F401 (public here)
                                      check_same_data, count_note, data_config_for, data_warnings, folder_note,
                                      load_corpus, split_sizes, unk_rates, unk_warning, vocab_from_checkpoint)
-from seqlab.training.lm_records import chosen_of, chosen_of_records, epoch_line, plot_perplexity, selection_loss
+from seqlab.training.lm_records import (baseline_line, chosen_of, chosen_of_records, epoch_line, plot_perplexity,
+                                       selection_loss, write_report)
 from seqlab.training.lm_eval import evaluate_lm  # (also importable from here, as the README does)
 from seqlab.training.guard import (StepGuard, StopSignals, all_skipped, check_finite, interrupted,
                                    resumed_note)
@@ -158,9 +160,11 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
 @releases_run_folder
 def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device | str | None = None, *,
            log=print, notes: tuple[str, ...] = (), show_progress: bool | None = None) -> dict:
-    """Train, evaluate on the validation split each epoch, checkpoint, log; returns the last record,
-    with `best_epoch` and `best_valid_ppl`: the epoch best.safetensors holds and its validation
-    perplexity (None without a validation split: the epoch is then chosen on the training loss).
+    """Train, evaluate on the validation split each epoch, checkpoint, log (first the counting
+    baselines' valid perplexity: `heldout_baselines`), write report.json (the result and those
+    baselines); returns the last record, with `best_epoch` and `best_valid_ppl`: the epoch
+    best.safetensors holds and its validation perplexity (None without a validation split: the
+    epoch is then chosen on the training loss).
 
     `corpus`: by default the one `cfg.data` names (`load_corpus`); `device`: by default
     `cfg.run.device`. Seeds Python's, NumPy's and torch's generators with `cfg.run.seed` first,
@@ -255,6 +259,10 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
     for note in (folder_note(corpus), count_note(corpus)):
         if note:
             log(note)
+    baseline = None  # SPEC §4: what the model has to beat, once at the start (counting: cheap)
+    if dist.is_main and corpus.valid is not None and len(corpus.valid) >= 2:
+        baseline = heldout_baselines(corpus.train, corpus.valid, len(corpus.vocab))
+        log(baseline_line(baseline))
     for note in data_warnings(corpus):
         warn(note)
     wrapped = D.wrap(net, dist, device)
@@ -275,6 +283,7 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
                 log(line)
     if metrics.records and dist.is_main:
         plot_perplexity(out, metrics.records)
+        write_report(out, dict(record, **chosen, baseline=baseline))
     return dict(record, **chosen)
 
 

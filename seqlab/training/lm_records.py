@@ -47,3 +47,23 @@ def epoch_line(record: dict) -> str:
 def selection_loss(record: dict) -> float:
     """What best.safetensors is chosen on: the validation loss, else (no validation split) the training loss."""
     return record["valid_loss"] if record.get("valid_loss") is not None else record.get("train_loss")
+
+
+def baseline_line(baseline: dict) -> str:
+    """The run's opening line of counting baselines (seqlab.models.ngram.heldout_baselines)."""
+    return (f"counting baselines, fitted on the training split, valid ppl over the same {baseline['tokens']:,} "
+            f"predictions as the model's: uniform {baseline['uniform']:,.0f}, unigram {baseline['unigram']:.3f} "
+            f"(add-{baseline['unigram_k']:g}), bigram {baseline['bigram']:.3f} (add-{baseline['bigram_k']:g}; "
+            "each k the best on the valid split)")
+
+
+def write_report(out: Path, report: dict) -> None:
+    """report.json: the run's result (as its last line says) and the counting baselines."""
+    from seqlab.errors import SeqlabError
+    from seqlab.fileio import to_json
+
+    try:
+        (out / "report.json").write_text(to_json(report, indent=1))
+    except OSError as exc:  # training is done and its checkpoints are written: say so, not a traceback
+        raise SeqlabError(f"cannot write {str(out / 'report.json')!r}: {exc.strerror or exc}; the run's "
+                          "checkpoints are kept (`seqlab evaluate --checkpoint` reports on them)") from None

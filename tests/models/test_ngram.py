@@ -27,5 +27,6 @@ def test_ids_that_are_not_integers_are_refused_not_truncated(stream):
 def test_integer_ids_of_any_width_are_counted():
     a = NGramLM(5).fit(torch.tensor([1, 2, 3], dtype=torch.int32))
     b = NGramLM(5).fit(torch.tensor([1, 2, 3]))
-    assert torch.equal(a.unigram, b.unigram) and torch.equal(a.bigram, b.bigram)
+    assert torch.equal(a.unigram, b.unigram) and torch.equal(a.pair_codes, b.pair_codes)
+    assert torch.equal(a.pair_counts, b.pair_counts)
     assert NGramLM(5).fit(torch.tensor([], dtype=torch.long)).unigram.sum() == 0  # an empty stream adds nothing

@@ -53,7 +53,7 @@ def test_two_processes_match_one_process(text, single, tmp_path):
     assert "2 ranks" in p.stdout
     assert p.stdout.count('"train_ppl"') == 1  # only rank 0 prints the result
     assert sorted(x.name for x in out.iterdir()) == ["best.safetensors", "last.safetensors", "metrics.jsonl",
-                                                     "perplexity.png"]
+                                                     "perplexity.png", "report.json"]
     assert len(read_metrics(out / "metrics.jsonl")) == 3  # written once, by rank 0
 
 

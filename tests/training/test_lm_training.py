@@ -90,8 +90,8 @@ def test_ngram_baselines():
     vocab_size = 4
     stream = torch.tensor([1, 2, 3, 1, 2, 3, 1, 2, 3, 1])
     bigram = NGramLM(vocab_size, order=2, k=1.0).fit(stream)
-    # p(2|1) = (3 + 1) / (4 + 4) = 0.5 by hand; 1->2 occurs 3 times, 1 is a context 3 times... see below
-    # contexts: stream[:-1] has 1 three times (positions 0,3,6), each followed by 2.
+    # by hand: stream[:-1] has 1 three times (positions 0, 3, 6), each followed by 2, so with k = 1
+    # and V = 4, p(2|1) = (count(1, 2) + 1) / (count(1) + 4) = (3 + 1) / (3 + 4)
     assert math.exp(bigram.log_probs(torch.tensor([1, 2]))[0]) == pytest.approx((3 + 1) / (3 + 4))
     uni = NGramLM(vocab_size, order=1, k=1.0).fit(stream)
     assert math.exp(uni.log_probs(torch.tensor([1]))[0]) == pytest.approx((4 + 1) / (10 + 4))
