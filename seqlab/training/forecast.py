@@ -154,7 +154,7 @@ def train_forecaster(cfg: ForecastConfig, *, device: str | torch.device | None =
     `auto`); writes metrics.jsonl, checkpoints, plots and report.json, and returns the report. The
     model and every batch are on the device; the series, the baselines and the report stay on the CPU.
 
-    Under torchrun (gloo) each rank trains on its share of every global batch, rank 0 alone
+    Under torchrun (gloo; NCCL on CUDA) each rank trains on its share of every global batch, rank 0 alone
     writes and reports (the other ranks return an empty dict). `notes`: lines said once a --resume is
     accepted (the CLI's: what the run keeps over its --config file)."""
     cfg = validated(cfg)
