@@ -178,8 +178,8 @@ def test_a_run_from_before_bucketing_resumes_with_its_plain_batches_and_refuses_
     recorded_run(monkeypatch, config(texts, tmp_path / "b", epochs=1))
     real = classify.resume_checkpoint
 
-    def old(out, task):
-        ckpt = real(out, task)
+    def old(out, task, which="last"):
+        ckpt = real(out, task, which)
         ckpt.meta["config"]["train"].pop("bucket", None)  # as a checkpoint from before bucketing has it
         return ckpt
 
