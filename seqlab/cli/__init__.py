@@ -367,6 +367,16 @@ def _reader_gone_note() -> str:
     return f"seqlab: note: stdout's reader went away: the rest of the log is not printed; it is in {log}"
 
 
+def _rewind_note(args: argparse.Namespace, exc: SeqlabError) -> list[str]:
+    """A stop for a non-finite loss says "the same command plus --resume": after --resume-from best that
+    command would go back to best's epoch again, setting aside the epochs just trained."""
+    from seqlab.training.guard import NonFiniteLoss
+
+    if isinstance(exc, NonFiniteLoss) and getattr(args, "resume_from", None) == "best" and "--resume" in str(exc):
+        return ["use --resume in place of --resume-from best, which would go back to best's epoch again"]
+    return []
+
+
 def _run(args: argparse.Namespace) -> int:
     notes: list[str] = []  # an --overwrite run that ended before its first checkpoint: its old run put back
     try:
@@ -380,7 +390,7 @@ def _run(args: argparse.Namespace) -> int:
     except SeqlabError as exc:  # still one line: the notes follow the error on it
         from seqlab.training.distributed import said_by_main
 
-        line = f"seqlab: error: {'; '.join([str(exc), *notes])}"
+        line = f"seqlab: error: {'; '.join([str(exc), *notes, *_rewind_note(args, exc)])}"
         if not said_by_main(line):  # (under torchrun: rank 0 alone says what every rank stops on alike)
             print(line, file=sys.stderr)
         return 2

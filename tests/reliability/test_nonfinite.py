@@ -105,3 +105,14 @@ def test_after_a_nan_stop_resume_with_a_lower_lr_goes_on(task, fx, tmp_path, mon
     assert rows[1]["train_loss"] != ref_rows[1]["train_loss"]  # it did train at the lower rate
     saved = load_checkpoint(out, "last")
     assert saved.meta["epoch"] == 2 and saved.meta["config"]["train"]["lr"] == lr / 4  # a later --resume: this lr
+
+
+def test_a_nan_stop_after_resume_from_best_says_to_resume_from_last(fx, tmp_path, monkeypatch, capsys):
+    # "the same command plus --resume" would keep --resume-from best, going back to best's epoch again
+    out = tmp_path / "run"
+    assert main(_args("lm", fx, out, 2)) == 0
+    _poison(monkeypatch, "lm", {3})
+    assert main(_args("lm", fx, out, 4) + ["--resume-from", "best"]) == 2
+    err = capsys.readouterr().err
+    assert "plus --resume (not --overwrite)" in err
+    assert "use --resume in place of --resume-from best" in err and "Traceback" not in err
