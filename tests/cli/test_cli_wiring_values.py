@@ -13,6 +13,8 @@ from seqlab.cli import main
 from seqlab.data.vocab import Vocab
 from seqlab.training.checkpoint import load_checkpoint
 
+from book_sampling import book_seq_data_iter_random  # tests/d2l, on the test path
+
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
 
 B, T = 4, 10  # batch size and num_steps of the tiny LM runs
@@ -23,24 +25,6 @@ def _train_lm(text, out, sampling, epochs=2):
                  "--hidden", "8", "--layers", "1", "--batch-size", str(B), "--num-steps", str(T),
                  "--epochs", str(epochs), "--lr", "0.01", "--optimizer", "adam", "--sampling", sampling,
                  "--device", "cpu", "--seed", "3", "--out", str(out), "--no-progress"])
-
-
-def book_seq_data_iter_random(corpus, batch_size, num_steps, rng):
-    """d2l 8.3's seq_data_iter_random as the book writes it, with its `random` calls on `rng`."""
-    corpus = corpus[rng.randint(0, num_steps - 1):]
-    num_subseqs = (len(corpus) - 1) // num_steps
-    initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
-    rng.shuffle(initial_indices)
-
-    def data(pos):
-        return corpus[pos: pos + num_steps]
-
-    num_batches = num_subseqs // batch_size
-    for i in range(0, batch_size * num_batches, batch_size):
-        initial_indices_per_batch = initial_indices[i: i + batch_size]
-        X = [data(j) for j in initial_indices_per_batch]
-        Y = [data(j + 1) for j in initial_indices_per_batch]
-        yield torch.tensor(X), torch.tensor(Y)
 
 
 def book_seq_data_iter_sequential(corpus, batch_size, num_steps, rng):
@@ -65,9 +49,8 @@ def _train_ids(out):
     return load_corpus(cfg, vocab=Vocab.from_dict(ckpt.meta["vocab"])).train.tolist()
 
 
-def test_sampling_random_trains_on_the_books_random_batches(text, tmp_path, monkeypatch):
-    # (SPEC §6/§12) `--sampling random` must reach the batches, not only the state reset: each
-    # epoch's batches are the book's seq_data_iter_random under random.Random(--seed), drawn in turn
+def _record_batches(monkeypatch) -> list:
+    """Each epoch's (X, Y) batches as train_epoch receives them, one list per epoch."""
     import seqlab.training.lm as lm
 
     seen = []
@@ -79,12 +62,21 @@ def test_sampling_random_trains_on_the_books_random_batches(text, tmp_path, monk
         return real(net, epoch, *args, **kwargs)
 
     monkeypatch.setattr(lm, "train_epoch", spy)
+    return seen
+
+
+def test_sampling_random_trains_on_the_books_random_batches(text, tmp_path, monkeypatch):
+    # (SPEC §6/§12) `--sampling random` must reach the batches, not only the state reset: each
+    # epoch's batches are the book's seq_data_iter_random under random.Random(--seed), drawn in turn
+    seen = _record_batches(monkeypatch)
     out = tmp_path / "run"
     assert _train_lm(text, out, "random") == 0
     corpus = _train_ids(out)
     assert len(corpus) - 1 - B * T >= T - 1  # long enough that the library's offset cap does not apply
-    rng = random.Random(3)
-    book = [list(book_seq_data_iter_random(corpus, B, T, rng)) for _ in range(2)]
+    kept = random.getstate()
+    random.seed(3)  # the book draws from the global `random`: seeded, the stream of random.Random(3)
+    book = [list(book_seq_data_iter_random(corpus, B, T)) for _ in range(2)]
+    random.setstate(kept)
     assert len(seen) == 2 and [len(e) for e in seen] == [len(e) for e in book] and len(book[0]) > 1
     for got, want in zip(seen, book):
         for (X, Y), (bX, bY) in zip(got, want):
@@ -93,17 +85,7 @@ def test_sampling_random_trains_on_the_books_random_batches(text, tmp_path, monk
 
 def test_sampling_sequential_trains_on_the_books_sequential_batches(text, tmp_path, monkeypatch):
     # the other value, so that neither is the one the CLI always gives
-    import seqlab.training.lm as lm
-
-    seen = []
-    real = lm.train_epoch
-
-    def spy(net, batches, *args, **kwargs):
-        epoch = [(X.clone(), Y.clone()) for X, Y in batches]
-        seen.append(epoch)
-        return real(net, epoch, *args, **kwargs)
-
-    monkeypatch.setattr(lm, "train_epoch", spy)
+    seen = _record_batches(monkeypatch)
     out = tmp_path / "run"
     assert _train_lm(text, out, "sequential", epochs=1) == 0
     corpus = _train_ids(out)
