@@ -83,7 +83,7 @@ def _file_lines(source: str):
     about by line, the other lines read."""
     from pathlib import Path
 
-    from seqlab.data.text import utf16_encoding
+    from seqlab.data.text import refuse_wide_or_binary
     from seqlab.errors import SeqlabError
 
     path = Path(source).expanduser()  # (~ as read_text reads it)
@@ -93,14 +93,7 @@ def _file_lines(source: str):
     except OSError as exc:
         raise _cannot_read(name, exc) from None
     try:
-        head = stream.peek(_HEAD)[:_HEAD]
-        wide = utf16_encoding(head)
-        if wide:
-            raise SeqlabError(f"{name} looks like {wide[:6].upper()} text, not UTF-8: convert it, e.g. "
-                              f"`iconv -f {wide} -t utf-8 FILE > FILE8`")
-        if b"\x00" in head:
-            raise SeqlabError(f"{name} looks binary (it holds NUL bytes, the first at offset {head.index(0):,}): "
-                              "give a plain UTF-8 text file")
+        refuse_wide_or_binary(name, stream.peek(_HEAD)[:_HEAD])
         first = stream.readline()
         if first in (b"", b"\xef\xbb\xbf"):  # (a line without \n is the file's last)
             raise SeqlabError(f"{name} is empty: give one text per line")

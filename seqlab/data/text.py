@@ -104,15 +104,9 @@ def _read_bytes(path: str | Path) -> bytes:
         raise SeqlabError(f"{str(path)!r} is a folder, not a text file") from None
     except OSError as exc:
         raise SeqlabError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    wide = utf16_encoding(raw)
-    if wide:
-        raise SeqlabError(f"{str(path)!r} looks like {wide[:6].upper()} text, not UTF-8: convert it, e.g. "
-                          f"`iconv -f {wide} -t utf-8 FILE > FILE8`")
     # the whole file (a NUL anywhere, not only near the start: it would be read as a character);
     # `in` on bytes is a memchr, cheap beside the decode
-    if b"\x00" in raw:
-        raise SeqlabError(f"{str(path)!r} looks binary (it holds NUL bytes, the first at offset "
-                          f"{raw.index(0):,}): give a plain UTF-8 text file")
+    refuse_wide_or_binary(repr(str(path)), raw)
     return raw
 
 
@@ -124,6 +118,17 @@ def _not_utf8(path: str | Path, offset: int) -> SeqlabError:
 def _empty(path: str | Path, lines: bool) -> SeqlabError:
     return SeqlabError(f"{str(Path(path).expanduser())!r} is empty: " + ("give one text per line" if lines else
                                                                           "a corpus needs some text"))
+
+
+def refuse_wide_or_binary(name: str, raw: bytes) -> None:
+    """Refuse bytes (a file's, or its head) that are UTF-16/32 text or hold a NUL, naming the file as `name`."""
+    wide = utf16_encoding(raw)
+    if wide:
+        raise SeqlabError(f"{name} looks like {wide[:6].upper()} text, not UTF-8: convert it, e.g. "
+                          f"`iconv -f {wide} -t utf-8 FILE > FILE8`")
+    if b"\x00" in raw:
+        raise SeqlabError(f"{name} looks binary (it holds NUL bytes, the first at offset {raw.index(0):,}): "
+                          "give a plain UTF-8 text file")
 
 
 def utf16_encoding(raw: bytes) -> str | None:
