@@ -4,7 +4,8 @@ Same signatures and semantics as the book, over seqlab's implementation:
 - `RNNModelScratch`, `RNNModel`: seqlab.models.lm (one interface: X (B, T) -> logits (T*B, V)).
 - `get_params`, `init_rnn_state`, `rnn` (and the GRU/LSTM twins): seqlab.models.cells_book.
 - `predict_ch8`: warm up on the prefix, then greedy (seqlab.generation.sampling).
-- `grad_clipping(net, theta)`: g <- min(1, theta/||g||) g over all parameters.
+- `grad_clipping(net, theta)`: g <- min(1, theta/||g||) g over all parameters, the norm summed in
+  the book's order (its results to the bit).
 - `train_epoch_ch8`, `train_ch8`: the book's loops. `train_ch8` prints what the book's
   prints (a continuation of "time traveller" every 10 epochs; then the perplexity, tokens/sec
   and device, and two continuations), draws its live perplexity curve in a notebook
@@ -33,12 +34,19 @@ from seqlab.models.cells_book import (get_gru_params, get_lstm_params, get_param
                                       init_lstm_state, init_rnn_state, lstm, rnn)
 from seqlab.models.lm import RNNModel, RNNModelScratch
 from seqlab.errors import SeqlabError
-from seqlab.training.common import check_count, grad_clipping, map_state, sgd
+from seqlab.training.common import check_count, map_state, sgd
+from seqlab.training.common import grad_clipping as _grad_clipping
 from seqlab.training.lm_eval import evaluate_lm
 
 __all__ = ["RNNModelScratch", "RNNModel", "get_params", "get_gru_params", "get_lstm_params", "init_rnn_state",
            "init_gru_state", "init_lstm_state", "rnn", "gru", "lstm", "grad_clipping", "predict_ch8",
            "train_epoch_ch8", "train_ch8", "evaluate_ppl"]
+
+
+def grad_clipping(net, theta):
+    """The book's 8.5 gradient clipping, equal to it to the bit (the norm in its summation order); on
+    the device, without the book's host sync for `if norm > theta`. Returns the norm before clipping."""
+    return _grad_clipping(net, theta, book_order=True)
 
 
 def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
