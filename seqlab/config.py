@@ -385,5 +385,5 @@ class RunConfig:
     device: str = "auto"  # auto (CUDA if available), cpu, cuda or cuda:N
     seed: int = 0  # random seed (initialisation, sampling, dropout)
     resume: bool = False  # continue the run in OUT from its last.safetensors (or best: --resume-from)
-    resume_from: Literal["last", "best"] = "last"  # the checkpoint --resume continues from (giving it implies --resume): last, or best, the epoch of the best validation figure; the run goes on after best's epoch as if it had stopped there, and what it did after that epoch is set aside, with a warning: metrics.jsonl is copied to metrics.jsonl.bak before losing those epochs' rows, and last.safetensors is moved to last.safetensors.bak (replacing older .bak files)
+    resume_from: Literal["last", "best"] = "last"  # the checkpoint --resume continues from (giving it implies --resume): last, or best, the epoch of the best validation figure; the run goes on after best's epoch as if it had stopped there, and what it did after that epoch is set aside, with a warning: metrics.jsonl is copied to metrics.jsonl.bak before losing those epochs' rows, and last.safetensors is moved to last.safetensors.bak (an earlier one's .bak files are never replaced: a second rewind asks to move them out first)
     overwrite: bool = False  # replace a run already in OUT (its checkpoints and metrics.jsonl)

@@ -230,7 +230,8 @@ def train_config(cls: type, args: argparse.Namespace) -> TrainSettings:
     """A training command's config: defaults, then --config, then flags (config.build_config).
 
     --resume-from (last or best) implies --resume. --resume keeps the run's own learning rate, clip
-    threshold and --skip-nonfinite (those of the checkpoint it goes on from: checkpoint_resume.RUN_KEEPS)
+    threshold, --skip-nonfinite and weight decay (those of the checkpoint it goes on from:
+    checkpoint_resume.RUN_KEEPS)
     unless a flag changes them: not the defaults (a run trained at --lr 20 must not go on at 1 because
     the flag was left out), nor its --config file's values (which undid a resume at a lower --lr on
     the next plain one), which are kept and said: the `notes`, which the command hands its trainer (a

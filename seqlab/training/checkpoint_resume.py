@@ -32,7 +32,9 @@ RESUMABLE = frozenset({"epochs", "device", "fast", "out", "resume", "resume_from
 # --skip-nonfinite, must not go back to the config's rate, or stop again, on its next plain --resume.
 # The others are this command's (how long it trains, where, what it logs) and are read as any
 # command reads them: a config's epochs is the length it asks for.
-RUN_KEEPS = ("lr", "clip", "skip_nonfinite")
+# weight_decay too, though it may not change: a run saved before it could be left unset (none: the
+# optimiser's default) holds 0.0, which a resume without the flag must not read as another setting.
+RUN_KEEPS = ("lr", "clip", "skip_nonfinite", "weight_decay")
 
 
 def resume_checkpoint(out: str | Path, task: str, which: str = "last") -> Checkpoint:
@@ -121,9 +123,11 @@ def rewind_to_best(out: str | Path) -> None:
     moved = last.is_file() and last_epoch != epoch
     if last_epoch == epoch and not later:
         return  # best is the run's last epoch: nothing to set aside
+    log_bytes = metrics.read_bytes() if later else None
+    _refuse_replacing_a_backup(out, epoch, log_bytes, moved)
     try:
         if later:
-            atomic_write_bytes(out / _BACKUP[metrics.name], metrics.read_bytes())
+            atomic_write_bytes(out / _BACKUP[metrics.name], log_bytes)
         if moved:
             replace_file(last, out / _BACKUP[last.name])
         if last_epoch != epoch:
@@ -138,6 +142,22 @@ def rewind_to_best(out: str | Path) -> None:
         what.append(f"last.safetensors ({held}, moved to last.safetensors.bak)")
     if what:
         warn(f"--resume-from best goes on from epoch {epoch}, best.safetensors; set aside: {' and '.join(what)}")
+
+
+def _refuse_replacing_a_backup(out: Path, epoch: int, log_bytes: bytes | None, moved: bool) -> None:
+    """A second --resume-from best must not replace what the first set aside (the epochs after an
+    earlier best would be lost). A metrics.jsonl.bak equal to the log it would hold is this rewind's own,
+    from a try killed before its last step: that one is written again."""
+    held = [name for name, needed in ((_BACKUP["metrics.jsonl"], log_bytes is not None), (_BACKUP["last.safetensors"], moved))
+            if needed and (out / name).exists()]
+    if held and held[0] == _BACKUP["metrics.jsonl"] and (out / held[0]).read_bytes() == log_bytes:
+        held = held[1:]
+    if held:
+        names = " and ".join(held)
+        raise SeqlabError(f"--resume-from best would set aside the epochs after epoch {epoch} into {names} in "
+                          f"{str(out)!r}, which already hold{'s' if len(held) == 1 else ''} what an earlier "
+                          f"--resume-from best set aside: move {'it' if len(held) == 1 else 'them'} out of the "
+                          "folder first (or delete, if not needed), then run the command again")
 
 
 def _span(epochs: list[int]) -> str:
@@ -167,7 +187,7 @@ def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path, saved: Any 
     _check_meta(ckpt, RESUME_META.get(task, {}))
     if saved is None:
         saved = task_config(ckpt, type(cfg), task)
-    before, now = flat_dict(saved), flat_dict(cfg)
+    before, now = _decay_resolved(flat_dict(saved)), _decay_resolved(flat_dict(cfg))
     changed = [k for k in now if k not in RESUMABLE and before.get(k) != now[k]]
     if changed:
         was = ", ".join(f"{k} {_show(before.get(k))}" for k in changed)
@@ -176,6 +196,16 @@ def check_resume_config(ckpt: Checkpoint, cfg: Any, out: str | Path, saved: Any 
         raise SeqlabError(f"--resume: the run in {str(out)!r} was trained with {was}; now {new}{other}. Resume with "
                           "the run's settings, or start a new run (another --out, or --overwrite)")
     return saved
+
+
+def _decay_resolved(settings: dict) -> dict:
+    """`settings` with weight_decay as the decay its optimiser applies: unset (none) and the optimiser's
+    default are one setting (a run from before none existed holds 0.0 for sgd and adam)."""
+    if "weight_decay" in settings and "optimizer" in settings:
+        from seqlab.training.common import resolved_weight_decay
+
+        settings["weight_decay"] = resolved_weight_decay(settings["optimizer"], settings["weight_decay"])
+    return settings
 
 
 def kept_note(key: str, asked: Any, run: Any) -> str:

@@ -130,11 +130,17 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
 ADAMW_WEIGHT_DECAY = 0.01
 
 
+def resolved_weight_decay(optimizer: str, weight_decay: float | None) -> float | None:
+    """The decay an optimiser named `optimizer` applies for a config's `weight_decay` (None: its default)."""
+    if weight_decay is None:
+        return ADAMW_WEIGHT_DECAY if optimizer == "adamw" else 0.0
+    return weight_decay
+
+
 def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *, weight_decay: float | None = None,
                    momentum: float = 0.0) -> torch.optim.Optimizer:
     """sgd | adam | adamw, by name. weight_decay None: the optimiser's default (adamw 0.01, as torch's; else 0)."""
-    if weight_decay is None:
-        weight_decay = ADAMW_WEIGHT_DECAY if name == "adamw" else 0.0
+    weight_decay = resolved_weight_decay(name, weight_decay)
     # the optimisers multiply float32 weights by these: above float32's largest number torch
     # fails deep inside its step ("cannot be converted to type float without overflow")
     top = torch.finfo(torch.float32).max

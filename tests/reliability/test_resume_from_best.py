@@ -164,3 +164,35 @@ def test_the_run_settings_kept_are_those_of_the_checkpoint_resumed_from(tmp_path
                         meta={"task": "lm", "config": {"train": {"lr": lr, "clip": 1.0}}})
     assert run_settings(tmp_path, ("lr",), "best") == {"lr": 0.3}
     assert run_settings(tmp_path, ("lr",)) == {"lr": 0.1}
+
+
+def test_a_second_rewind_never_replaces_what_the_first_set_aside(fx, tmp_path, capsys):
+    from seqlab.errors import SeqlabError
+    from seqlab.training.checkpoint_resume import rewind_to_best
+
+    run = tmp_path / "run"
+    _run(_lm(fx, run, "--epochs", str(N)), capsys)
+    k = load_checkpoint(run, "best").meta["epoch"]
+    assert 1 < k < N
+    full_log, full_last = (run / "metrics.jsonl").read_bytes(), (run / "last.safetensors").read_bytes()
+    rewind_to_best(run)
+    assert (run / "metrics.jsonl.bak").read_bytes() == full_log
+    assert (run / "last.safetensors.bak").read_bytes() == full_last
+    rewind_to_best(run)  # a try killed before its trainer cut the log: the same backup, written again
+    assert (run / "metrics.jsonl.bak").read_bytes() == full_log
+    # the run went on and logged other epochs, or its last is of a later epoch again: a second rewind
+    # would replace the first's backups, the only copy of epochs k+1..N
+    (run / "metrics.jsonl").write_bytes(full_log + full_log.splitlines(keepends=True)[-1])
+    with pytest.raises(SeqlabError, match=r"metrics\.jsonl\.bak in .* already holds what an earlier "
+                                          r"--resume-from best set aside: move it out"):
+        rewind_to_best(run)
+    (run / "metrics.jsonl").write_bytes(full_log)
+    (run / "last.safetensors").write_bytes(full_last)
+    with pytest.raises(SeqlabError, match=r"last\.safetensors\.bak in .* already holds"):
+        rewind_to_best(run)
+    assert (run / "metrics.jsonl.bak").read_bytes() == full_log
+    assert (run / "last.safetensors.bak").read_bytes() == full_last
+    # moved out of the way, the rewind goes on
+    (run / "last.safetensors.bak").rename(tmp_path / "first-rewind-last.safetensors")
+    rewind_to_best(run)
+    assert (run / "last.safetensors.bak").read_bytes() == full_last
