@@ -91,9 +91,10 @@ class Vocab:
     `tokens`: a list of tokens or of lines (lists of tokens), or any iterable of either (a
     generator). Tokens are strings or tuples (e.g. bigrams). `vocab[token]` and
     `vocab[list_or_tuple_of_tokens]` (recursively) give indices; unknown tokens map
-    to `unk` (0). A tuple that is a token of the vocabulary (a bigram) gives its id; any
-    other tuple is looked up element-wise, as the book does (the book read a bigram
-    element-wise too, as <unk>s). A tensor is refused (ids to tokens is `to_tokens`).
+    to `unk` (0). In a vocabulary of tuples (bigrams) a tuple of tokens is a token: its id,
+    or `unk`; a tuple of tuples, or any tuple in a vocabulary of strings, is looked up
+    element-wise, as the book does (the book read a bigram element-wise too, as <unk>s). A
+    tensor is refused (ids to tokens is `to_tokens`).
     """
 
     _unsaved_left_out = 0  # counted tokens left out whose counts to_dict did not keep (read back by from_dict)
@@ -149,11 +150,24 @@ class Vocab:
         return flat if flat is not None else [self.__getitem__(token) for token in tokens]
 
     def _tuple_token(self, tokens: tuple) -> int | None:
-        """The id of a tuple that is itself a token (a bigram), else None: then it is a tuple of tokens."""
+        """The id of a tuple that is itself a token (a bigram), else None: then it is a tuple of tokens.
+        In a vocabulary of tuples, a tuple of plain tokens that it does not hold is an unknown token
+        (`unk`, as encode reads it), not a tuple of unknown tokens ([unk, unk])."""
         try:
-            return self.token_to_idx.get(tokens)
+            i = self.token_to_idx.get(tokens)
         except TypeError:  # a tuple holding a list is no token (unhashable): read element-wise
             return None
+        if i is None and tokens and self._holds_tuples() and not any(isinstance(t, (list, tuple, torch.Tensor))
+                                                                     for t in tokens):  # (a tensor: refused element-wise)
+            return self.unk
+        return i
+
+    def _holds_tuples(self) -> bool:
+        """Whether some token is a tuple (a bigram vocabulary); kept per vocabulary size (a miss asks it)."""
+        size = len(self.idx_to_token)
+        if getattr(self, "_tuples_at", (None,))[0] != size:
+            self._tuples_at = (size, any(isinstance(t, tuple) for t in self.idx_to_token))
+        return self._tuples_at[1]
 
     def _flat_indices(self, tokens: list | tuple) -> list[int] | None:
         """`vocab[tokens]` of a list holding no list or tuple (looked up element-wise, recursively), in

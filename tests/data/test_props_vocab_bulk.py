@@ -38,8 +38,14 @@ def twin_to_tokens(ids):
 
 
 def twin_getitem(tokens):
-    """vocab[tokens] as documented: a list or tuple element-wise (recursively), a token by dict lookup,
-    <unk> (0) when missing; a tensor refused (it hashes by identity)."""
+    """vocab[tokens] as documented: a token by dict lookup, <unk> (0) when missing; a tuple held as a
+    token, its id; in a vocabulary holding tuples (VOCAB does), a non-empty tuple of plain tokens is a
+    token (<unk> when missing); any other list or tuple element-wise (recursively); a tensor refused
+    (it hashes by identity)."""
+    if isinstance(tokens, tuple):
+        plain = tokens and not any(isinstance(t, (list, tuple, torch.Tensor)) for t in tokens)
+        if plain:
+            return VOCAB.token_to_idx.get(tokens, 0)
     if isinstance(tokens, (list, tuple)):
         return [twin_getitem(t) for t in tokens]
     if tokens in VOCAB.token_to_idx:

@@ -293,7 +293,8 @@ def test_a_bigram_is_looked_up_whole_and_other_tuples_element_wise():
     assert bv[("of", "the")] == of_the == 1
     assert bv[[("of", "the"), ("in", "the")]] == [of_the, in_the]
     assert bv[(("of", "the"), ("in", "the"))] == [of_the, in_the]  # a tuple of bigrams: element-wise
-    assert bv[("no", "such")] == [bv.unk, bv.unk]  # a tuple that is no token: element-wise, as before
+    assert bv[("no", "such")] == bv.unk == bv.encode([("no", "such")]).item()  # an unknown bigram: <unk>
+    assert bv[[("of", "the"), ("no", "such")]] == [of_the, bv.unk]  # not a ragged [1, [0, 0]]
     assert bv.to_tokens(bv[("the", "time")]) == ("the", "time")
     words = Vocab("the time machine the".split())
     assert words[("the", "time")] == [words["the"], words["time"]]  # a word vocabulary: unchanged
