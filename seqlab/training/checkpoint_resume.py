@@ -148,8 +148,8 @@ def _refuse_replacing_a_backup(out: Path, epoch: int, log_bytes: bytes | None, m
     """A second --resume-from best must not replace what the first set aside (the epochs after an
     earlier best would be lost). A metrics.jsonl.bak equal to the log it would hold is this rewind's own,
     from a try killed before its last step: that one is written again."""
-    held = [name for name, needed in ((_BACKUP["metrics.jsonl"], log_bytes is not None), (_BACKUP["last.safetensors"], moved))
-            if needed and (out / name).exists()]
+    needed = ((_BACKUP["metrics.jsonl"], log_bytes is not None), (_BACKUP["last.safetensors"], moved))
+    held = [name for name, writes in needed if writes and (out / name).exists()]
     if held and held[0] == _BACKUP["metrics.jsonl"] and (out / held[0]).read_bytes() == log_bytes:
         held = held[1:]
     if held:

@@ -232,7 +232,7 @@ def train_classifier(cfg: ClassifyConfig, *, device: torch.device, show_progress
         start_epoch, chosen_accuracy = ckpt.meta["epoch"], ckpt.meta["best_valid_accuracy"]
         best = chosen_accuracy if t.select == "accuracy" else ckpt.meta.get(f"best_valid_{t.select}", -1.0)
         set_rng_state(ckpt.meta["rng"])
-        log(resumed_note(out, start_epoch, t.epochs))
+        log(resumed_note(out, start_epoch, t.epochs, from_best=cfg.run.resume_from == "best"))
     if dist.is_main:
         open_run_folder(cfg.run, log)
     log_file = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)

@@ -203,7 +203,7 @@ def train_forecaster(cfg: ForecastConfig, *, device: str | torch.device | None =
         load_optimizer(ckpt, opt, saved.train.lr, t.lr, log, notes=notes)
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         set_rng_state(ckpt.meta["rng"])
-        log(resumed_note(out, start_epoch, t.epochs))
+        log(resumed_note(out, start_epoch, t.epochs, from_best=cfg.run.resume_from == "best"))
     if dist.is_main:
         open_run_folder(cfg.run, log)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if cfg.run.resume else None)

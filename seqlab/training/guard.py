@@ -225,8 +225,14 @@ def _run_aside(out) -> bool:
     return holds_aside(Path(out))
 
 
-def resumed_note(out, done: int, epochs: int) -> str:
-    """The line a resumed run logs: where it goes on from, or that --epochs leaves nothing to train."""
+def resumed_note(out, done: int, epochs: int, *, from_best: bool = False) -> str:
+    """The line a resumed run logs: where it goes on from, or that --epochs leaves nothing to train.
+    `from_best` (--resume-from best, said before the folder is rewound): nothing to train is refused,
+    since the rewind would set aside the epochs after best's and train none again."""
+    if from_best and done >= epochs:
+        raise SeqlabError(f"--resume-from best goes on after best's epoch {done} and --epochs is {epochs}: "
+                          f"nothing would train (and the later epochs would be set aside): give --epochs above "
+                          f"{done}; nothing in {str(out)!r} was changed")
     if done >= epochs:
         return (f"the run in {str(out)!r} has trained {done} epochs and --epochs is {epochs}: nothing to train "
                 f"(give --epochs above {done} to go on)")

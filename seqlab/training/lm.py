@@ -244,7 +244,8 @@ def fit_lm(cfg: LMConfig, corpus: LMCorpus | None = None, device: torch.device |
         set_rng_state(ckpt.meta["rng"])
         v, internal, g = ckpt.meta["batch_rng"]
         batch_rng.setstate((v, tuple(internal), g))
-        log(f"{resumed_note(out, start, tc.epochs)} (best valid loss {best:.4f})")
+        note = resumed_note(out, start, tc.epochs, from_best=cfg.run.resume_from == "best")
+        log(f"{note} (best valid loss {best:.4f})")
     if dist.is_main:
         open_run_folder(cfg.run, log)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start if cfg.run.resume else None)

@@ -222,7 +222,7 @@ def fit(cfg, *, log=print, notes: tuple[str, ...] = (), show_progress: bool | No
         start_epoch, best = ckpt.meta["epoch"], ckpt.meta["best_valid_loss"]
         best_epoch = ckpt.meta.get("best_epoch")  # None in a run saved before it was kept: see below
         set_rng_state(ckpt.meta["rng"])
-        log(resumed_note(out, start_epoch, tr.epochs))
+        log(resumed_note(out, start_epoch, tr.epochs, from_best=run.resume_from == "best"))
     if dist.is_main:
         open_run_folder(run, log)
     metrics = D.metrics_log(out / "metrics.jsonl", dist, keep_until_epoch=start_epoch if run.resume else None)

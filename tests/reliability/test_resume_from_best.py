@@ -196,3 +196,14 @@ def test_a_second_rewind_never_replaces_what_the_first_set_aside(fx, tmp_path, c
     (run / "last.safetensors.bak").rename(tmp_path / "first-rewind-last.safetensors")
     rewind_to_best(run)
     assert (run / "last.safetensors.bak").read_bytes() == full_last
+
+
+def test_resume_from_best_with_nothing_to_train_is_refused_before_anything_moves(fx, tmp_path, capsys):
+    run = tmp_path / "run"
+    _run(_lm(fx, run, "--epochs", str(N)), capsys)
+    k = load_checkpoint(run, "best").meta["epoch"]
+    files = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    expect_bad_input(_lm(fx, run, "--epochs", str(k), "--resume-from", "best"),
+                     f"--resume-from best goes on after best's epoch {k} and --epochs is {k}: nothing would train",
+                     capsys, f"give --epochs above {k}")
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == files  # no .bak, log whole
