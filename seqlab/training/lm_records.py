@@ -49,12 +49,17 @@ def selection_loss(record: dict) -> float:
     return record["valid_loss"] if record.get("valid_loss") is not None else record.get("train_loss")
 
 
+SMALL_SPLIT = 1000  # valid predictions under which a k picked on the split itself says little
+
+
 def baseline_line(baseline: dict) -> str:
     """The run's opening line of counting baselines (seqlab.models.ngram.heldout_baselines)."""
     return (f"counting baselines, fitted on the training split, valid ppl over the same {baseline['tokens']:,} "
             f"predictions as the model's: uniform {baseline['uniform']:,.0f}, unigram {baseline['unigram']:.3f} "
             f"(add-{baseline['unigram_k']:g}), bigram {baseline['bigram']:.3f} (add-{baseline['bigram_k']:g}; "
-            "each k the best on the valid split)")
+            "each k the best on the valid split)"
+            + (" -- a valid split this small fits its own k: read these loosely" if baseline["tokens"] < SMALL_SPLIT
+               else ""))
 
 
 def write_report(out: Path, report: dict) -> None:

@@ -84,3 +84,12 @@ def test_the_baselines_score_the_tokens_evaluate_scores(tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", str(out), "--split", "valid"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert json.loads((out / "report.json").read_text())["baseline"]["tokens"] == evaluated["tokens"] > 0
+
+
+def test_the_baseline_line_says_when_the_split_is_too_small_for_its_k():
+    from seqlab.training.lm_records import SMALL_SPLIT, baseline_line
+
+    small = heldout_baselines(torch.tensor([0, 1, 0, 1, 2] * 20), torch.tensor([0, 1, 2]), 3)
+    assert small["tokens"] == 2 < SMALL_SPLIT and "read these loosely" in baseline_line(small)
+    large = heldout_baselines(torch.tensor([0, 1, 0, 1, 2] * 20), torch.tensor([0, 1, 2] * 400), 3)
+    assert large["tokens"] == 1199 >= SMALL_SPLIT and "loosely" not in baseline_line(large)
