@@ -187,6 +187,9 @@ def check_run_folder(run: Any, log=print) -> None:
     --overwrite replaces it on purpose. A run an earlier --overwrite had moved aside, whose
     process was killed before the new run's first checkpoint, is put back first (see ASIDE).
     """
+    if getattr(run, "resume_from", "last") == "best" and not run.resume:  # (from Python: the CLI's flag implies it)
+        raise SeqlabError("resume_from='best' continues the run in out from its best.safetensors: set resume=True "
+                          "too (RunConfig(resume=True, resume_from='best'); the CLI's --resume-from implies --resume)")
     if run.resume and run.overwrite:
         flag = "--resume-from best" if getattr(run, "resume_from", "last") == "best" else "--resume"
         raise SeqlabError(f"{flag} continues the run in --out and --overwrite replaces it: give one of them")

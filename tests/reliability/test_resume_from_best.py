@@ -207,3 +207,16 @@ def test_resume_from_best_with_nothing_to_train_is_refused_before_anything_moves
                      f"--resume-from best goes on after best's epoch {k} and --epochs is {k}: nothing would train",
                      capsys, f"give --epochs above {k}")
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == files  # no .bak, log whole
+
+
+def test_from_python_resume_from_best_without_resume_is_refused_not_ignored(tmp_path):
+    # the CLI's --resume-from implies --resume; a RunConfig with resume_from='best' alone trained a new run
+    from seqlab.config import replace
+    from seqlab.errors import SeqlabError
+    from seqlab.training.lm import LMConfig, fit_lm
+
+    cfg = replace(LMConfig(), dataset="timemachine", max_tokens=500, hidden=8, epochs=1, device="cpu",
+                  out=str(tmp_path / "new"), resume_from="best")
+    with pytest.raises(SeqlabError, match=r"resume_from='best' continues the run .* set resume=True too"):
+        fit_lm(cfg, log=lambda *a: None, show_progress=False)
+    assert not (tmp_path / "new").exists()
