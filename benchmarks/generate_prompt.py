@@ -1,6 +1,6 @@
 """Generation from a long prompt, and from prompts of different lengths: the whole-prompt, lock-step loop
-`generate_batch` ran before (review r-infer, findings 1 and 2; written out below as `old_generate_batch`, the
-anchor) against `generate_batch` now (each distinct prompt warmed up once, on its own length, in calls of at
+`generate_batch` ran before (review r-infer, findings 1 and 2; the anchor, `generate_batch_ref` of
+tests/generation/reference_decode.py) against `generate_batch` now (each distinct prompt warmed up once, on its own length, in calls of at
 most WARM_UP_CHUNK ids, then the states joined).
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/generate_prompt.py [--words 4000] [--samples 4]
@@ -25,36 +25,14 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 
 
-@torch.no_grad()
-def old_generate_batch(net, prefixes, num_tokens, *, num_samples=1, temperature=None, seed=None, device="cpu"):
-    """generate_batch at ad0b9b0 (its checks left out): every sample's row holds the whole prompt; all rows
-    warm up together on the shortest prompt's m ids in ONE call, (m*N, V) logits, then step one id a call."""
-    from seqlab.generation.sampling import _choose, row_uniforms
-    from seqlab.runtime import eval_mode
-
-    N, m, longest = len(prefixes) * num_samples, min(map(len, prefixes)), max(map(len, prefixes))
-    total = longest + num_tokens
-    ids = torch.zeros((len(prefixes), total), dtype=torch.long)
-    for i, r in enumerate(prefixes):
-        ids[i, :len(r)] = torch.tensor(r)
-    ids = ids.repeat_interleave(num_samples, dim=0).to(device)
-    in_prefix = torch.tensor([len(r) for r in prefixes]).repeat_interleave(num_samples).to(device)
-    uniforms = row_uniforms(len(prefixes), num_samples, total, seed, device) if temperature is not None else None
-    with eval_mode(net):
-        logits, state = net(ids[:, :m], net.begin_state(batch_size=N, device=device))
-        logits = logits.reshape(m, N, -1)[-1]
-        for t in range(m, total):
-            chosen = _choose(logits, temperature, None, None, None,
-                             uniforms=uniforms[:, t] if uniforms is not None else None)
-            ids[:, t] = torch.where(t < in_prefix, ids[:, t], chosen)
-            if t + 1 < total:
-                logits, state = net(ids[:, t:t + 1], state)
-                logits = logits.reshape(N, -1)
-    return [row[:n + num_tokens] for row, n in zip(ids.tolist(), in_prefix.tolist())]
+# the anchor: generate_batch at ad0b9b0, written out once, in the tests (the twin the new code must equal)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "generation"))
+from reference_decode import generate_batch_ref as old_generate_batch  # noqa: E402
 
 
 def _model(args):
