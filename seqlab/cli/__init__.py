@@ -230,8 +230,8 @@ def train_config(cls: type, args: argparse.Namespace) -> TrainSettings:
     """A training command's config: defaults, then --config, then flags (config.build_config).
 
     --resume-from (last or best) implies --resume. --resume keeps the run's own learning rate, clip
-    threshold, --skip-nonfinite and weight decay (those of the checkpoint it goes on from:
-    checkpoint_resume.RUN_KEEPS)
+    threshold and --skip-nonfinite (those of the checkpoint it goes on from: checkpoint_resume.RUN_KEEPS;
+    the weight decay too where neither a flag nor the file sets it: RUN_FILLS)
     unless a flag changes them: not the defaults (a run trained at --lr 20 must not go on at 1 because
     the flag was left out), nor its --config file's values (which undid a resume at a lower --lr on
     the next plain one), which are kept and said: the `notes`, which the command hands its trainer (a
@@ -240,7 +240,7 @@ def train_config(cls: type, args: argparse.Namespace) -> TrainSettings:
     from seqlab.cli.config_task import check_task
     from seqlab.config import build_config, flat_dict, given_keys, load_toml, replace
     from seqlab.training.checkpoint_meta import run_settings
-    from seqlab.training.checkpoint_resume import RUN_KEEPS, kept_note
+    from seqlab.training.checkpoint_resume import RUN_FILLS, RUN_KEEPS, kept_note
     from seqlab.training.distributed import is_main_process
 
     path = getattr(args, "config", None)
@@ -255,17 +255,18 @@ def train_config(cls: type, args: argparse.Namespace) -> TrainSettings:
                               "(or the config file's resume = false) says not to do: give one of them")
         cfg = replace(cfg, resume=True)
     if cfg.run.resume:
-        run = run_settings(cfg.run.out, RUN_KEEPS, cfg.run.resume_from)
+        run = run_settings(cfg.run.out, RUN_KEEPS + RUN_FILLS, cfg.run.resume_from)
         flags, has = set(vars(args)) - {"config"}, flat_dict(cfg)
         # only what this task's config has: a folder of another task's run (a classify run's clip
         # for forecast, which has none) is refused by the resume itself, with the right message
-        kept = {k: v for k, v in run.items()
-                if k not in flags and k in has and isinstance(v, bool) == isinstance(has[k], bool)}
+        kept = {k: v for k, v in run.items() if k in RUN_KEEPS
+                and k not in flags and k in has and isinstance(v, bool) == isinstance(has[k], bool)}
+        filled = {k: v for k, v in run.items() if k in RUN_FILLS and k not in given and k in has}
         # (not a flag: set by the config file)
         notes = tuple(kept_note(key, has[key], kept[key]) for key in sorted(kept.keys() & given)
                       if has[key] != kept[key] and is_main_process())
-        if kept:
-            cfg = replace(cfg, **kept)
+        if kept or filled:
+            cfg = replace(cfg, **kept, **filled)
         # (a changed --clip or --lr is said by the trainer, once the resume is accepted: load_optimizer)
     return TrainSettings(cfg, notes, given)
 

@@ -32,9 +32,11 @@ RESUMABLE = frozenset({"epochs", "device", "fast", "out", "resume", "resume_from
 # --skip-nonfinite, must not go back to the config's rate, or stop again, on its next plain --resume.
 # The others are this command's (how long it trains, where, what it logs) and are read as any
 # command reads them: a config's epochs is the length it asks for.
-# weight_decay too, though it may not change: a run saved before it could be left unset (none: the
-# optimiser's default) holds 0.0, which a resume without the flag must not read as another setting.
-RUN_KEEPS = ("lr", "clip", "skip_nonfinite", "weight_decay")
+RUN_KEEPS = ("lr", "clip", "skip_nonfinite")
+# Settings that may not change, which a resume that leaves them out (no flag, no config key) takes from
+# the run rather than from the defaults: a run saved before weight_decay could be unset (none: the
+# optimiser's default) holds 0.0, which an adamw resume must not read as 0.01.
+RUN_FILLS = ("weight_decay",)
 
 
 def resume_checkpoint(out: str | Path, task: str, which: str = "last") -> Checkpoint:

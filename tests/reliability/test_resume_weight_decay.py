@@ -66,3 +66,17 @@ def test_from_python_unset_is_the_optimisers_default_checked_against_the_run(tex
     assert load_checkpoint(runs["adam"], "last").meta["epoch"] == 2
     with pytest.raises(SeqlabError, match=r"weight_decay 0\.0; now weight_decay 0\.01"):
         fit_lm(replace(cfg, optimizer="adamw", out=str(runs["adamw"])), log=lambda *a: None, show_progress=False)
+
+
+def test_a_config_file_that_sets_another_decay_is_refused_not_kept_over(text, tmp_path, capsys):
+    # the run's decay fills in only what neither a flag nor the file sets: a file asking for 0.01 on a
+    # run at 0.0 is another run, refused as any changed setting (lr and clip are kept over it, and said)
+    out = tmp_path / "run"
+    assert main(_lm(text, out, "adamw", 1, "--weight-decay", "0")) == 0
+    config = tmp_path / "c.toml"
+    config.write_text("[train]\nweight_decay = 0.01\n", encoding="utf-8")
+    expect_bad_input(_lm(text, out, "adamw", 2, "--resume", "--config", str(config)),
+                     "was trained with weight_decay 0.0; now weight_decay 0.01", capsys)
+    config.write_text("[train]\nweight_decay = 0.0\n", encoding="utf-8")
+    assert main(_lm(text, out, "adamw", 2, "--resume", "--config", str(config))) == 0
+    assert _decay(out) == (0.0, [0.0])
