@@ -249,7 +249,10 @@ def train_config(cls: type, args: argparse.Namespace) -> TrainSettings:
         check_task(cls, path, file_data)
     cfg = build_config(cls, args, file_data=file_data)
     given, notes = given_keys(args, file_data=file_data), ()
-    if "resume_from" in given and not cfg.run.resume:  # --resume-from best alone: the resume is meant
+    # --resume-from (either) alone, or a file's resume_from = "best": the resume is meant (a file's "last",
+    # the default, asks for nothing: a file may list every default)
+    implied = "resume_from" in vars(args) or ("resume_from" in given and cfg.run.resume_from == "best")
+    if implied and not cfg.run.resume:
         if "resume" in given:  # --no-resume (or resume = false in the file)
             raise SeqlabError(f"--resume-from {cfg.run.resume_from} continues the run in --out, which --no-resume "
                               "(or the config file's resume = false) says not to do: give one of them")
@@ -372,10 +375,17 @@ def _reader_gone_note() -> str:
 def _rewind_note(args: argparse.Namespace, exc: SeqlabError) -> list[str]:
     """A stop for a non-finite loss says "the same command plus --resume": after --resume-from best that
     command would go back to best's epoch again, setting aside the epochs just trained."""
+    from seqlab.config import leaf_items, load_toml
     from seqlab.training.guard import NonFiniteLoss
 
-    if isinstance(exc, NonFiniteLoss) and getattr(args, "resume_from", None) == "best" and "--resume" in str(exc):
+    if not isinstance(exc, NonFiniteLoss) or "--resume" not in str(exc):
+        return []
+    if getattr(args, "resume_from", None) == "best":
         return ["use --resume in place of --resume-from best, which would go back to best's epoch again"]
+    if getattr(args, "resume_from", None) is None and getattr(args, "config", None):  # the run read the file already
+        if dict(leaf_items(load_toml(args.config))).get("resume_from") == "best":
+            return ["set resume_from = \"last\" in the config file (or give --resume-from last): its \"best\" "
+                    "would go back to best's epoch again"]
     return []
 
 

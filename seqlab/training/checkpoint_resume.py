@@ -114,15 +114,10 @@ def rewind_to_best(out: str | Path) -> None:
     Each step is atomic and leaves a run at a known epoch: killed after the last one, the folder is
     a run at best's epoch that a plain --resume continues; killed before, --resume-from best again."""
     from seqlab.training.common import warn
-    from seqlab.training.metrics import read_metrics
 
     out = Path(out)
     best, last, metrics = (out / name for name in ("best.safetensors", "last.safetensors", "metrics.jsonl"))
-    epoch = peek_epoch(best)
-    last_epoch = peek_epoch(last) if last.is_file() else None
-    later = ([r.get("epoch") for r in read_metrics(metrics) if isinstance(r.get("epoch"), int) and r["epoch"] > epoch]
-             if metrics.is_file() else [])
-    moved = last.is_file() and last_epoch != epoch
+    epoch, last_epoch, later, moved = _rewind_plan(out)
     if last_epoch == epoch and not later:
         return  # best is the run's last epoch: nothing to set aside
     log_bytes = metrics.read_bytes() if later else None
@@ -144,6 +139,31 @@ def rewind_to_best(out: str | Path) -> None:
         what.append(f"last.safetensors ({held}, moved to last.safetensors.bak)")
     if what:
         warn(f"--resume-from best goes on from epoch {epoch}, best.safetensors; set aside: {' and '.join(what)}")
+
+
+def _rewind_plan(out: Path) -> tuple[int, int | None, list[int], bool]:
+    """What a rewind of `out` to best would do: best's epoch, last's (None: missing or damaged), the
+    logged epochs after best's, and whether last is moved aside."""
+    from seqlab.training.metrics import read_metrics
+
+    best, last, metrics = (out / name for name in ("best.safetensors", "last.safetensors", "metrics.jsonl"))
+    epoch = peek_epoch(best)
+    last_epoch = peek_epoch(last) if last.is_file() else None
+    later = ([r.get("epoch") for r in read_metrics(metrics) if isinstance(r.get("epoch"), int) and r["epoch"] > epoch]
+             if metrics.is_file() else [])
+    return epoch, last_epoch, later, last.is_file() and last_epoch != epoch
+
+
+def check_rewind(out: str | Path) -> bool:
+    """Whether --resume-from best would set anything aside in `out`, refusing (as rewind_to_best does)
+    one that would replace an earlier rewind's backups. Reads only: every process of a torchrun run
+    asks it before rank 0 rewinds, so that they all stop alike."""
+    out = Path(out)
+    epoch, last_epoch, later, moved = _rewind_plan(out)
+    if not later and not moved:
+        return False
+    _refuse_replacing_a_backup(out, epoch, (out / "metrics.jsonl").read_bytes() if later else None, moved)
+    return True
 
 
 def _refuse_replacing_a_backup(out: Path, epoch: int, log_bytes: bytes | None, moved: bool) -> None:

@@ -227,9 +227,12 @@ def _run_aside(out) -> bool:
 
 def resumed_note(out, done: int, epochs: int, *, from_best: bool = False) -> str:
     """The line a resumed run logs: where it goes on from, or that --epochs leaves nothing to train.
-    `from_best` (--resume-from best, said before the folder is rewound): nothing to train is refused,
-    since the rewind would set aside the epochs after best's and train none again."""
-    if from_best and done >= epochs:
+    `from_best` (--resume-from best, said on every process before rank 0 rewinds the folder): a rewind
+    that would replace an earlier one's backups is refused, and so is nothing to train where the
+    rewind would set epochs aside (and train none again)."""
+    from seqlab.training.checkpoint_resume import check_rewind
+
+    if from_best and check_rewind(out) and done >= epochs:
         raise SeqlabError(f"--resume-from best goes on after best's epoch {done} and --epochs is {epochs}: "
                           f"nothing would train (and the later epochs would be set aside): give --epochs above "
                           f"{done}; nothing in {str(out)!r} was changed")

@@ -116,3 +116,15 @@ def test_a_nan_stop_after_resume_from_best_says_to_resume_from_last(fx, tmp_path
     err = capsys.readouterr().err
     assert "plus --resume (not --overwrite)" in err
     assert "use --resume in place of --resume-from best" in err and "Traceback" not in err
+
+
+def test_a_nan_stop_after_a_config_files_resume_from_best_says_how_to_resume_from_last(fx, tmp_path, monkeypatch,
+                                                                                       capsys):
+    out, config = tmp_path / "run", tmp_path / "c.toml"
+    config.write_text('[run]\nresume_from = "best"\n', encoding="utf-8")
+    assert main(_args("lm", fx, out, 2)) == 0
+    _poison(monkeypatch, "lm", {3})
+    assert main(_args("lm", fx, out, 4) + ["--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert 'set resume_from = "last" in the config file (or give --resume-from last)' in err
+    assert "Traceback" not in err

@@ -220,3 +220,39 @@ def test_from_python_resume_from_best_without_resume_is_refused_not_ignored(tmp_
     with pytest.raises(SeqlabError, match=r"resume_from='best' continues the run .* set resume=True too"):
         fit_lm(cfg, log=lambda *a: None, show_progress=False)
     assert not (tmp_path / "new").exists()
+
+
+def test_the_checks_before_a_rewind_read_only_and_run_where_every_process_runs(fx, tmp_path, capsys):
+    # resumed_note runs on every torchrun process, open_run_folder (the rewind) on rank 0 alone: the
+    # backup refusal is asked there too, so that the other ranks stop with the same line, not a
+    # collective's failure; and nothing to train with nothing to set aside is the plain resume's note
+    from seqlab.errors import SeqlabError
+    from seqlab.training.checkpoint_resume import rewind_to_best
+    from seqlab.training.guard import resumed_note
+
+    run = tmp_path / "run"
+    _run(_lm(fx, run, "--epochs", str(N)), capsys)
+    k = load_checkpoint(run, "best").meta["epoch"]
+    rewind_to_best(run)
+    log = (run / "metrics.jsonl").read_bytes()
+    (run / "metrics.jsonl").write_bytes(log + log.splitlines(keepends=True)[-1])
+    files = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    with pytest.raises(SeqlabError, match=r"metrics\.jsonl\.bak in .* already holds"):
+        resumed_note(run, k, N + 1, from_best=True)
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == files
+    one = tmp_path / "one"  # best is the last epoch: nothing is set aside, nothing to train is a note
+    _run(_lm(fx, one, "--epochs", "1"), capsys)
+    out = _run(_lm(fx, one, "--epochs", "1", "--resume-from", "best"), capsys).out
+    assert "has trained 1 epochs and --epochs is 1: nothing to train" in out
+
+
+def test_a_config_file_listing_the_defaults_starts_a_new_run(fx, tmp_path, capsys):
+    # resume_from = "last" (the default) in a file asks for no resume; "best" there means one, as the flag does
+    config = tmp_path / "c.toml"
+    config.write_text('[run]\nresume = false\nresume_from = "last"\n', encoding="utf-8")
+    _run(_lm(fx, tmp_path / "new", "--epochs", "1", "--config", str(config)), capsys)
+    config.write_text('[run]\nresume_from = "last"\n', encoding="utf-8")
+    _run(_lm(fx, tmp_path / "new2", "--epochs", "1", "--config", str(config)), capsys)
+    config.write_text('[run]\nresume_from = "best"\n', encoding="utf-8")
+    _run(_lm(fx, tmp_path / "new2", "--epochs", "2", "--config", str(config)), capsys)
+    assert load_checkpoint(tmp_path / "new2", "last").meta["epoch"] == 2  # went on from best (epoch 1)
