@@ -66,7 +66,7 @@ def _missing(out: Path, which: str) -> SeqlabError:
     """The error for a run folder without its `which` checkpoint."""
     other = "best" if which == "last" else "last"
     if which == "last" and (out / "best.safetensors").is_file():
-        if _has_optimizer(out / "best.safetensors"):
+        if holds_optimizer(out / "best.safetensors"):
             return SeqlabError(f"--resume: {str(out)!r} has best.safetensors but no last.safetensors (the run stopped "
                                "while writing an epoch's checkpoints): continue from best with --resume-from best, "
                                "or train again with --overwrite")
@@ -93,7 +93,7 @@ def _no_optimizer(out: Path, which: str) -> SeqlabError:
     return SeqlabError(f"{path!r} holds no optimiser state: it cannot be resumed; train again without --resume")
 
 
-def _has_optimizer(path: Path) -> bool:
+def holds_optimizer(path: Path) -> bool:
     """Whether the checkpoint at `path` holds optimiser state (read from its header alone)."""
     return "optimizer" in (peek_meta(path) or {})
 

@@ -130,7 +130,7 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
 ADAMW_WEIGHT_DECAY = 0.01
 
 
-def resolved_weight_decay(optimizer: str, weight_decay: float | None) -> float | None:
+def resolved_weight_decay(optimizer: str, weight_decay: float | None) -> float:
     """The decay an optimiser named `optimizer` applies for a config's `weight_decay` (None: its default)."""
     if weight_decay is None:
         return ADAMW_WEIGHT_DECAY if optimizer == "adamw" else 0.0

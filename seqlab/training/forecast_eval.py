@@ -27,6 +27,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.runtime import eval_mode
+from seqlab.training.common import model_device
 
 if TYPE_CHECKING:
     from seqlab.training.forecast import Series
@@ -34,16 +35,11 @@ if TYPE_CHECKING:
 K_STEPS = (1, 4, 16, 64)  # the book's horizons; a short series reports those that fit (fitting_k_steps)
 
 
-def _device(net: nn.Module) -> torch.device:
-    """Where the model's parameters are (the CPU for one without any)."""
-    return next((p.device for p in net.parameters()), torch.device("cpu"))
-
-
 def _scaled(net: nn.Module, series: Series) -> torch.Tensor:
     """The standardised series in the model's precision (a float64 series with a float32 model, or the
     reverse, met in a dtype error inside nn.Linear), on the model's device."""
     dtype = next((p.dtype for p in net.parameters()), torch.float32)
-    return series.scaled().to(_device(net), dtype)
+    return series.scaled().to(model_device(net), dtype)
 
 
 @torch.no_grad()
@@ -190,7 +186,7 @@ def baseline_mses(series: Series, steps: Sequence[int]) -> dict:
 def evaluate_loss(net: nn.Module, data_iter, loss) -> float:
     """The book's `d2l.evaluate_loss`: mean of `loss` (reduction='none') over every element of the data
     (each batch moved to the model's device)."""
-    total, count, device = 0.0, 0, _device(net)
+    total, count, device = 0.0, 0, model_device(net)
     with torch.no_grad():
         for X, y in data_iter:
             X, y = X.to(device), y.to(device)

@@ -21,8 +21,8 @@ from typing import Any
 from seqlab.errors import SeqlabError
 from seqlab.fileio import atomic_write_bytes, probe_writable, replace_file
 from seqlab.training.checkpoint import NAMES
-from seqlab.training.checkpoint_meta import peek_epoch, peek_meta
-from seqlab.training.checkpoint_resume import SET_ASIDE, rewind_to_best
+from seqlab.training.checkpoint_meta import peek_epoch
+from seqlab.training.checkpoint_resume import SET_ASIDE, holds_optimizer, rewind_to_best
 from seqlab.training.distributed import is_main_process
 
 try:
@@ -206,7 +206,7 @@ def check_run_folder(run: Any, log=print) -> None:
     out = Path(run.out)
     fix = ("pass --resume to continue it, --overwrite to replace it" if (out / "last.safetensors").exists() else
            "pass --resume-from best to continue it, --overwrite to replace it"
-           if "optimizer" in (peek_meta(out / "best.safetensors") or {}) else "pass --overwrite to replace it")
+           if holds_optimizer(out / "best.safetensors") else "pass --overwrite to replace it")
     raise SeqlabError(f"{str(run.out)!r} already holds a run ({held}): {fix}, or choose another --out "
                       "(from Python: RunConfig's resume, overwrite or out)")
 
