@@ -177,17 +177,9 @@ class _Text:
 
 def word_text(tokens) -> str:
     """Word-level tokens as text: words joined by spaces, each <eos> (a line end in the corpus) a
-    line break. (String replaces of " <eos> " left a literal <eos> in a run of three.)"""
-    from seqlab.data.corpora import EOS
-
-    lines, line = [], []
-    for token in map(str, tokens):
-        if token == EOS:
-            lines.append(" ".join(line))
-            line = []
-        else:
-            line.append(token)
-    return "\n".join([*lines, " ".join(line)])
+    line break. (String replaces of " <eos> " left a literal <eos> in a run of three.) `_Text`'s
+    one piece: the streamed pieces of a sample read as this."""
+    return _Text("word").add(tokens)
 
 
 def evaluate(args: argparse.Namespace, ckpt) -> dict:
