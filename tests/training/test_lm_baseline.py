@@ -12,6 +12,7 @@ import torch
 from seqlab.cli import main
 from seqlab.data.corpora import LMCorpus
 from seqlab.data.vocab import Vocab
+from seqlab.errors import SeqlabError
 from seqlab.models.ngram import NGramLM, heldout_baselines
 from seqlab.training.lm import DataConfig, LMConfig, ModelConfig, RunConfig, TrainConfig, fit_lm
 
@@ -93,3 +94,9 @@ def test_the_baseline_line_says_when_the_split_is_too_small_for_its_k():
     assert small["tokens"] == 2 < SMALL_SPLIT and "read these loosely" in baseline_line(small)
     large = heldout_baselines(torch.tensor([0, 1, 0, 1, 2] * 20), torch.tensor([0, 1, 2] * 400), 3)
     assert large["tokens"] == 1199 >= SMALL_SPLIT and "loosely" not in baseline_line(large)
+
+
+@pytest.mark.parametrize("heldout", [torch.tensor([1]), torch.tensor([[0, 1], [1, 2]])])
+def test_a_heldout_split_that_makes_no_prediction_is_refused_naming_its_shape(heldout):
+    with pytest.raises(SeqlabError, match=r"needs a held-out split of at least two tokens, got \("):
+        heldout_baselines(torch.tensor([0, 1, 2, 1]), heldout, 3)
