@@ -64,9 +64,6 @@ def from_env() -> Dist:
 # (a stop signal, translate's time limit): reduced on the host, they never wait for the GPU, where a
 # flag reduced on the GPU and read back (.item()) waited for the step's kernels at every step.
 _host_group: list = []
-# Whether this process joined the process group (`setup`): an error after that is not a bad launch every
-# rank stops on alike (`said_by_main`), whatever its kind.
-_joined: list[bool] = []
 
 
 def setup(device: torch.device) -> tuple[Dist, torch.device]:
@@ -87,7 +84,6 @@ def setup(device: torch.device) -> tuple[Dist, torch.device]:
         timeout = datetime.timedelta(seconds=float(os.environ.get("SEQLAB_DIST_TIMEOUT", "300")))
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout)
         _host_group[:] = [dist.new_group(backend="gloo", timeout=timeout)]
-    _joined[:] = [True]
     return info, device
 
 
@@ -259,26 +255,29 @@ def is_main_process() -> bool:
     return from_env().is_main
 
 
-# How long a rank other than 0 that stops on bad input before joining waits to read rank 0's error
-# (`said_by_main`): the ranks read the same flags and files, so rank 0 fails alike within a moment;
-# a rank whose failure is its own says it this much later.
+# How long a rank other than 0 that stops on bad input waits to read rank 0's error (`said_by_main`): the
+# ranks read the same flags and files, so rank 0 fails alike within a moment; a rank whose failure is its
+# own says it this much later.
 SAME_ERROR_WAIT_S = 5.0
 
 
 def said_by_main(message: str) -> bool:
     """Whether this process may leave unsaid the bad-input error `message` it stops on, because rank 0
-    says the same: under torchrun every rank checks the same flags (`--batch-size 31` on 2 ranks), so
-    each printed the same line. Before the process group is joined the ranks cannot compare through it,
-    so they use torchrun's own key-value store (the agent's, at MASTER_ADDR:MASTER_PORT): each rank puts
+    says the same: under torchrun every rank checks the same flags and files (`--batch-size 31` on 2
+    ranks before joining; after it, a resume's refusals, as a second --resume-from best), so each printed
+    the same line. The ranks compare through torchrun's own key-value store (the agent's, at
+    MASTER_ADDR:MASTER_PORT), not the process group: before joining there is none, and after it the
+    ranks that did not fail wait in a collective (and the failed one has left the group). Each rank puts
     its message there; rank 0 always says its own; another rank keeps silent only when rank 0's message
-    is the same. A message of its own (a GPU only this rank lacks, a file missing on this node) is said
-    by the rank that has it, after at most SAME_ERROR_WAIT_S seconds. Not under torchrun, after joining
-    (errors of a run under way), or without torchrun's store: False, every rank says its own."""
+    is the same. A message of its own (a GPU only this rank lacks, a file missing on this node, a
+    collective that failed because another rank left) is said by the rank that has it, after at most
+    SAME_ERROR_WAIT_S seconds, so no rank waits on another for longer. Not under torchrun, or without
+    torchrun's store: False, every rank says its own."""
     try:
         info = from_env()
     except SeqlabError:
         return False
-    if not info.enabled or _joined or os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+    if not info.enabled or os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
         return False
     wait = datetime.timedelta(seconds=SAME_ERROR_WAIT_S)
     try:

@@ -1,7 +1,8 @@
-"""Under torchrun a bad-input error that every rank stops on before training (`--batch-size 31` on 2
-ranks) is said once, by rank 0, where each rank printed it; every rank still exits 2, and a rank whose
-error is its own still says it. The ranks are simulated by torchrun's variables in this process and a
-key-value store standing in for the torchrun agent's (no process group is started)."""
+"""Under torchrun a bad-input error that every rank stops on, before joining (`--batch-size 31` on 2
+ranks) or after (a refused --resume-from best), is said once, by rank 0, where each rank printed it;
+every rank still exits 2, and a rank whose error is its own still says it. The ranks are simulated by
+torchrun's variables in this process and a key-value store standing in for the torchrun agent's (no
+process group is started), and run under torchrun in the slow tests."""
 
 import datetime
 
@@ -76,3 +77,41 @@ def test_under_torchrun_the_shared_error_is_said_once(tmp_path):
                        env=env(), capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert p.returncode != 0
     assert [line + "\n" for line in p.stderr.splitlines() if line.startswith("seqlab:")] == [SAID], p.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_under_torchrun_a_refusal_after_joining_is_said_once(tmp_path, capsys):
+    # --resume-from best is refused after the ranks joined (every rank checks the run folder before rank 0
+    # rewinds it): a second rewind would replace what the first set aside in metrics.jsonl.bak
+    import shutil
+    import subprocess
+    import sys
+
+    from ddp_harness import ROOT, env, free_port
+
+    text, run = tmp_path / "tiny.txt", tmp_path / "run"
+    text.write_text(TEXT, encoding="utf-8")
+
+    def lm(epochs, *extra):
+        return ["train", "lm", "--data", str(text), "--level", "char", "--hidden", "8", "--num-steps", "5",
+                "--batch-size", "4", "--device", "cpu", "--no-progress", "--epochs", str(epochs), "--out", str(run),
+                *extra]
+
+    # a run whose best is epoch 1 and last epoch 2 (as when epoch 2 validated worse), and a backup an
+    # earlier rewind left that differs from the log the next one would write
+    assert main(lm(1)) == 0
+    shutil.copy(run / "best.safetensors", tmp_path / "epoch1.safetensors")
+    assert main(lm(2, "--resume")) == 0
+    shutil.copy(tmp_path / "epoch1.safetensors", run / "best.safetensors")
+    (run / "metrics.jsonl.bak").write_text('{"epoch": 1}\n', encoding="utf-8")
+    files = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    capsys.readouterr()
+    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                        f"--master_port={free_port()}", "-m", "seqlab", *lm(3, "--resume-from", "best")],
+                       env=env(), capture_output=True, text=True, timeout=120, cwd=ROOT)
+    said = (f"seqlab: error: --resume-from best would set aside the epochs after epoch 1 into metrics.jsonl.bak in "
+            f"{str(run)!r}, which already holds what an earlier --resume-from best set aside: move it out of the "
+            "folder first (or delete, if not needed), then run the command again")
+    assert p.returncode != 0
+    assert [line for line in p.stderr.splitlines() if line.startswith("seqlab:")] == [said], p.stderr[-3000:]
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == files  # refused before rank 0 rewound
