@@ -389,6 +389,15 @@ def _rewind_note(args: argparse.Namespace, exc: SeqlabError) -> list[str]:
     return []
 
 
+def _say(line: str) -> None:
+    """Print the line a run stops on, but under torchrun only once when every rank stops on the same one:
+    rank 0 says it, the others keep silent (`said_by_main`); a line of a rank's own is still said."""
+    from seqlab.training.distributed import said_by_main
+
+    if not said_by_main(line):
+        print(line, file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
     notes: list[str] = []  # an --overwrite run that ended before its first checkpoint: its old run put back
     try:
@@ -400,14 +409,10 @@ def _run(args: argparse.Namespace) -> int:
             restore_overwritten(notes.append)
             release_run_folders()
     except SeqlabError as exc:  # still one line: the notes follow the error on it
-        from seqlab.training.distributed import said_by_main
-
-        line = f"seqlab: error: {'; '.join([str(exc), *notes, *_rewind_note(args, exc)])}"
-        if not said_by_main(line):  # (under torchrun: rank 0 alone says what every rank stops on alike)
-            print(line, file=sys.stderr)
+        _say(f"seqlab: error: {'; '.join([str(exc), *notes, *_rewind_note(args, exc)])}")
         return 2
     except TrainingInterrupted as exc:  # a checkpoint was saved; say how to go on
-        print(f"seqlab: {exc.line(notes)}", file=sys.stderr)
+        _say(f"seqlab: {exc.line(notes)}")  # (torchrun forwards a signal to every rank: all stop at one step)
         return exc.exit_code  # 128 + the signal: 130 for SIGINT, 143 for SIGTERM
     except KeyboardInterrupt as exc:  # (a second signal: StoppedAtOnce, with its number)
         print(f"seqlab: {'; '.join(['interrupted', *notes])}", file=sys.stderr)
@@ -418,8 +423,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.command != "train" and reader_gone(exc):
             return 0
         if out_of_memory(exc):
-            print(f"seqlab: error: {'; '.join([out_of_memory_message(exc, args.command), *notes])}",
-                  file=sys.stderr)
+            _say(f"seqlab: error: {'; '.join([out_of_memory_message(exc, args.command), *notes])}")
             return 2
         traceback.print_exc()
         print("seqlab: unexpected failure (a bug; please report it with the traceback above)", file=sys.stderr)

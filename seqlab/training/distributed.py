@@ -255,24 +255,27 @@ def is_main_process() -> bool:
     return from_env().is_main
 
 
-# How long a rank other than 0 that stops on bad input waits to read rank 0's error (`said_by_main`): the
-# ranks read the same flags and files, so rank 0 fails alike within a moment; a rank whose failure is its
-# own says it this much later.
+# How long a rank other than 0 that stops on bad input (or a signal, or out of memory) waits to read rank 0's
+# line (`said_by_main`): the ranks read the same flags and files and stop at the same step, so rank 0 stops
+# alike within a moment; a rank whose failure is its own says it this much later.
 SAME_ERROR_WAIT_S = 5.0
 
 
 def said_by_main(message: str) -> bool:
-    """Whether this process may leave unsaid the bad-input error `message` it stops on, because rank 0
-    says the same: under torchrun every rank checks the same flags and files (`--batch-size 31` on 2
-    ranks before joining; after it, a resume's refusals, as a second --resume-from best), so each printed
-    the same line. The ranks compare through torchrun's own key-value store (the agent's, at
-    MASTER_ADDR:MASTER_PORT), not the process group: before joining there is none, and after it the
-    ranks that did not fail wait in a collective (and the failed one has left the group). Each rank puts
-    its message there; rank 0 always says its own; another rank keeps silent only when rank 0's message
-    is the same. A message of its own (a GPU only this rank lacks, a file missing on this node, a
-    collective that failed because another rank left) is said by the rank that has it, after at most
-    SAME_ERROR_WAIT_S seconds, so no rank waits on another for longer. Not under torchrun, or without
-    torchrun's store: False, every rank says its own."""
+    """Whether this process may leave unsaid the line `message` it stops on (a bad-input error, a stop by
+    SIGINT/SIGTERM, running out of memory), because rank 0 says the same: under torchrun every rank checks
+    the same flags and files (`--batch-size 31` on 2 ranks before joining; after it, a resume's refusals,
+    as a second --resume-from best), gets the signal torchrun forwards and stops at the same step (the
+    flag is reduced), and runs the same sizes, so each printed the same line. The ranks compare through
+    torchrun's own key-value store (the agent's, at MASTER_ADDR:MASTER_PORT), not the process group:
+    before joining there is none, and after it the ranks that did not fail wait in a collective (and the
+    failed one has left the group); after a signal, torchrun's agent keeps its store while it waits for
+    the ranks to end. Each rank puts its message there; rank 0 always says its own; another rank keeps
+    silent only when rank 0's message is the same. A message of its own (a GPU only this rank lacks, a
+    file missing on this node, a collective that failed because another rank left, a signal sent to this
+    rank alone) is said by the rank that has it, after at most SAME_ERROR_WAIT_S seconds, so no rank
+    waits on another for longer. Not under torchrun, or without torchrun's store: False, every rank says
+    its own."""
     try:
         info = from_env()
     except SeqlabError:
@@ -284,7 +287,7 @@ def said_by_main(message: str) -> bool:
         store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False,
                               timeout=wait)
         # (apart from the keys the process group uses, and per restart of the job: --max-restarts)
-        store = dist.PrefixStore(f"seqlab/bad-input/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/", store)
+        store = dist.PrefixStore(f"seqlab/last-line/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/", store)
         store.set(str(info.rank), message)
         if info.is_main:
             return False

@@ -1,16 +1,19 @@
 """Under torchrun a bad-input error that every rank stops on, before joining (`--batch-size 31` on 2
 ranks) or after (a refused --resume-from best), is said once, by rank 0, where each rank printed it;
-every rank still exits 2, and a rank whose error is its own still says it. The ranks are simulated by
+every rank still exits 2, and a rank whose error is its own still says it. So is a stop by SIGTERM
+(every rank still exits 143) and running out of memory. The ranks are simulated by
 torchrun's variables in this process and a key-value store standing in for the torchrun agent's (no
 process group is started), and run under torchrun in the slow tests."""
 
 import datetime
+import signal
 
 import pytest
 import torch.distributed as dist
 
 from seqlab.cli import main
 from seqlab.training import distributed
+from seqlab.training.guard import TrainingInterrupted
 
 TEXT = "the time machine by h g wells\n" * 40
 SAID = "seqlab: error: batch size 31 is not divisible by the world size 2: use a batch size that is a multiple of 2\n"
@@ -60,6 +63,52 @@ def test_without_torchrun_s_store_every_rank_says_its_error(tmp_path, capsys, mo
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.delenv("TORCHELASTIC_USE_AGENT_STORE", raising=False)  # (variables set by hand: no store)
     assert _as_rank(1, 31, tmp_path, capsys, monkeypatch) == SAID
+
+
+# The other lines a run stops on, which every rank printed alike: a stop by a signal (torchrun forwards it
+# to every rank, and they stop at the same step) and running out of memory (the same sizes on every rank)
+STOP = ("the checkpoint of epoch 2 (last.safetensors) is kept in runs/x: continue with the same command and "
+        "--resume (epoch 3 restarts from its beginning)")
+OOM = RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: you "
+                   "tried to allocate 160000000000 bytes. Error code 12 (Cannot allocate memory)")
+OOM_SAID = ("seqlab: error: out of memory: the run needs more memory than this machine has (one allocation of "
+            "160000000000 bytes); reduce the sizes (--hidden, --embed, --layers, --batch-size, --num-steps, ...); "
+            "checkpoints already written are kept\n")
+
+
+def _stopping_as(rank: int, exc: BaseException, code: int, tmp_path, capsys, monkeypatch) -> str:
+    """Rank `rank`'s stderr when its run stops on `exc` (raised where it would join the others)."""
+    def stop(*args, **kwargs):
+        raise exc
+    monkeypatch.setattr(distributed, "join", stop)
+    monkeypatch.setenv("RANK", str(rank))
+    monkeypatch.setenv("LOCAL_RANK", str(rank))
+    text = tmp_path / "tiny.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    assert main(["train", "lm", "--data", str(text), "--level", "char", "--hidden", "8", "--epochs", "1",
+                 "--num-steps", "5", "--batch-size", "4", "--out", str(tmp_path / f"run{rank}")]) == code
+    return capsys.readouterr().err
+
+
+def test_a_stop_by_a_signal_every_rank_has_is_said_by_rank_0_alone(agent_store, tmp_path, capsys, monkeypatch):
+    def sigterm(epoch):
+        return TrainingInterrupted(f"stopped by SIGTERM during epoch {epoch}", STOP, signal.SIGTERM)
+
+    said = f"seqlab: stopped by SIGTERM during epoch 3; {STOP}\n"
+    assert _stopping_as(0, sigterm(3), 143, tmp_path, capsys, monkeypatch) == said
+    assert _stopping_as(1, sigterm(3), 143, tmp_path, capsys, monkeypatch) == ""  # (still 128 + SIGTERM)
+    # ranks that stopped apart (another epoch): each says its own
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
+    assert _stopping_as(0, sigterm(3), 143, tmp_path, capsys, monkeypatch) == said
+    assert _stopping_as(1, sigterm(4), 143, tmp_path, capsys, monkeypatch) == said.replace("epoch 3;", "epoch 4;")
+
+
+def test_out_of_memory_on_every_rank_is_said_by_rank_0_alone(agent_store, tmp_path, capsys, monkeypatch):
+    assert _stopping_as(0, OOM, 2, tmp_path, capsys, monkeypatch) == OOM_SAID
+    assert _stopping_as(1, OOM, 2, tmp_path, capsys, monkeypatch) == ""
+    # rank 0 did not run out of memory (it waits in the process group): rank 1 says it after the wait
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
+    assert _stopping_as(1, OOM, 2, tmp_path, capsys, monkeypatch) == OOM_SAID
 
 
 @pytest.mark.slow
@@ -115,3 +164,41 @@ def test_under_torchrun_a_refusal_after_joining_is_said_once(tmp_path, capsys):
     assert p.returncode != 0
     assert [line for line in p.stderr.splitlines() if line.startswith("seqlab:")] == [said], p.stderr[-3000:]
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == files  # refused before rank 0 rewound
+
+
+@pytest.mark.slow
+def test_under_torchrun_a_stop_by_sigterm_is_said_once(tmp_path):
+    # `kill <torchrun>`: torchrun forwards SIGTERM to every rank, which all stop at the same step
+    import os
+    import re
+    import subprocess
+    import sys
+    import time
+
+    from ddp_harness import ROOT, env, free_port
+
+    text, run = tmp_path / "tiny.txt", tmp_path / "run"
+    text.write_text(TEXT, encoding="utf-8")
+    p = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          f"--master_port={free_port()}", "-m", "seqlab", "train", "lm", "--data", str(text),
+                          "--level", "char", "--hidden", "8", "--num-steps", "5", "--batch-size", "4", "--device",
+                          "cpu", "--no-progress", "--epochs", "1000", "--out", str(run)],
+                         env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                         start_new_session=True)
+    try:
+        t0 = time.time()
+        while p.poll() is None and not (run / "last.safetensors").exists() and time.time() - t0 < 120:
+            time.sleep(0.05)
+        assert p.poll() is None, p.communicate()[1][-3000:]
+        os.kill(p.pid, signal.SIGTERM)
+        err = p.communicate(timeout=120)[1]
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    lines = [line for line in err.splitlines() if line.startswith("seqlab:")]
+    epoch = re.match(r"seqlab: stopped by SIGTERM during epoch (\d+);", lines[0] if lines else "")
+    assert epoch and int(epoch.group(1)) > 1, err[-3000:]  # (after epoch 1's checkpoint)
+    e = int(epoch.group(1))
+    assert lines == [f"seqlab: stopped by SIGTERM during epoch {e}; the checkpoint of epoch {e - 1} (last.safetensors) "
+                     f"is kept in {run}: continue with the same command and --resume (epoch {e} restarts from its "
+                     "beginning)"], err[-3000:]
