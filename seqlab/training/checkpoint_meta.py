@@ -71,11 +71,12 @@ def run_settings(out: str | Path, names: tuple[str, ...], which: str = "last") -
     What --resume keeps when the command's flags leave them out; {} where the run cannot be read
     (the resume itself then says why)."""
     path = Path(out) / f"{which}.safetensors"
-    # an --overwrite killed before its first checkpoint: the run is aside until check_run_folder puts it back
-    if not path.exists() and which == "last":
+    # an --overwrite killed before its first checkpoint: the run is aside until check_run_folder puts it
+    # back, best too (read as missing, --resume-from best went on at the defaults' lr and decay)
+    if not path.exists():
         from seqlab.training.run_folder import aside_checkpoint
 
-        path = aside_checkpoint(Path(out)) or path
+        path = aside_checkpoint(Path(out), which) or path
     config = (peek_meta(path) or {}).get("config")
     if not isinstance(config, dict):
         return {}

@@ -138,9 +138,10 @@ def holds_aside(folder: Path) -> bool:
     return (folder / ASIDE / _MOVED).exists()
 
 
-def aside_checkpoint(folder: Path) -> Path | None:
-    """The last checkpoint of the run an --overwrite moved aside in `folder` (None if there is none)."""
-    path = folder / ASIDE / "last.safetensors"
+def aside_checkpoint(folder: Path, which: str = "last") -> Path | None:
+    """The `which` checkpoint (last or best) of the run an --overwrite moved aside in `folder` (None
+    if there is none)."""
+    path = folder / ASIDE / f"{which}.safetensors"
     return path if (folder / ASIDE / _MOVED).exists() and path.is_file() else None
 
 
