@@ -100,3 +100,46 @@ def test_the_baseline_line_says_when_the_split_is_too_small_for_its_k():
 def test_a_heldout_split_that_makes_no_prediction_is_refused_naming_its_shape(heldout):
     with pytest.raises(SeqlabError, match=r"needs a held-out split of at least two tokens, got \("):
         heldout_baselines(torch.tensor([0, 1, 2, 1]), heldout, 3)
+
+
+def test_the_baseline_line_names_each_models_own_k_and_a_split_of_1000_is_not_small():
+    from seqlab.training.lm_records import baseline_line
+
+    line = baseline_line({"tokens": 1000, "uniform": 3.0, "unigram": 2.5, "unigram_k": 1.0, "bigram": 1.5,
+                          "bigram_k": 0.01})
+    assert "uniform 3, unigram 2.500 (add-1), bigram 1.500 (add-0.01;" in line
+    assert "loosely" not in line  # "under 1000" predictions is what a small split is (SMALL_SPLIT)
+    assert "loosely" in baseline_line({"tokens": 999, "uniform": 3.0, "unigram": 2.5, "unigram_k": 1.0,
+                                       "bigram": 1.5, "bigram_k": 0.01})
+
+
+def test_the_sparse_bigram_counts_as_a_counter_does():
+    # streams fitted one after the other add up (no pair across them), a pair past every pair seen
+    # (the code u * V + w above the largest kept) and a model fitted on one token (no pair at all)
+    # are counted as collections.Counter counts them: p(w | u) = (count(u, w) + k) / (count(u) + k V)
+    V, k = 4, 0.5
+    streams = [[0, 1, 0, 1], [1, 0, 2], [2, 2, 0]]
+    lm = NGramLM(V, 2, k)
+    for s in streams:
+        lm.fit(torch.tensor(s))
+    pairs = collections.Counter(p for s in streams for p in zip(s, s[1:]))
+    ctx = collections.Counter(u for s in streams for u in s[:-1])
+    scored = [0, 1, 3, 3, 2, 2, 0, 2, 1]  # (3, 3): never seen, after every code kept
+    want = [(pairs[u, w] + k) / (ctx[u] + k * V) for u, w in zip(scored, scored[1:])]
+    assert torch.exp(lm.log_probs(torch.tensor(scored))).tolist() == pytest.approx(want)
+    alone = NGramLM(V, 2, k).fit(torch.tensor([3]))
+    assert torch.exp(alone.log_probs(torch.tensor(scored))).tolist() == pytest.approx([1 / V] * 8)
+
+
+def test_a_report_json_that_cannot_be_written_is_a_one_line_error_keeping_the_checkpoints(tmp_path, capsys):
+    from seqlab.training.checkpoint import load_checkpoint
+
+    text, out = tmp_path / "tiny.txt", tmp_path / "run"
+    text.write_text("the time traveller for so it will be convenient to speak of him\n" * 12)
+    (out / "report.json").mkdir(parents=True)  # (a folder in its place: root may write any file)
+    assert main(["train", "lm", "--data", str(text), "--level", "char", "--hidden", "8", "--embed", "4", "--epochs",
+                 "1", "--batch-size", "4", "--num-steps", "10", "--device", "cpu", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"seqlab: error: cannot write {str(out / 'report.json')!r}" in err
+    assert "checkpoints are kept" in err and "Traceback" not in err
+    assert load_checkpoint(out, "last").meta["epoch"] == 1
