@@ -61,7 +61,8 @@ def _utf16le_without_bom(path):
     lambda p: p.write_bytes("va !\n".encode("utf-32")),
     lambda p: p.write_bytes(b"va !\nsa\x00lut\n"),
     lambda p: p.write_bytes(b"va !\n" * 800 + b"\x00"),  # a NUL in the first 4 KB (4,000)
-], ids=["missing", "folder", "empty", "bom-only", "utf16", "utf16le", "utf32", "nul", "nul-at-4000"])
+    lambda p: p.write_bytes(b"va !\n" * 819 + b"\x00"),  # the last byte of the first 4 KB (4,095)
+], ids=["missing", "folder", "empty", "bom-only", "utf16", "utf16le", "utf32", "nul", "nul-at-4000", "nul-at-4095"])
 def test_a_bad_file_fails_before_the_first_line_in_read_texts_words(tmp_path, make):
     path = tmp_path / "in.txt"
     make(path)

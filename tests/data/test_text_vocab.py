@@ -279,6 +279,8 @@ def test_holds_words_tells_a_vocabulary_of_words_from_one_of_characters():
     assert not holds_words(Vocab([("t", "h"), ("h", "e")]))  # bigrams (tuples), as the book's 8.3
     assert holds_words(Vocab(tokenize(read_time_machine()[:20], "word")))
     assert holds_words(Vocab([["<unk>", "<>", "ab"]]))  # (a two-letter word)
+    # a token that only starts or ends with an angle bracket is no <...> special: words (code, markup)
+    assert holds_words(Vocab([["a", "<="]])) and holds_words(Vocab([["a", "i>"]]))
     # the book's own Vocab class (train_ch8 takes it): only idx_to_token is read
     assert holds_words(SimpleNamespace(idx_to_token=["<unk>", "time", "traveller"]))
     assert not holds_words(SimpleNamespace(idx_to_token=["<unk>", "t", "i"]))
