@@ -144,3 +144,14 @@ def test_the_lock_step_path_refuses_non_finite_logits_too():
         for sampling in ({}, dict(temperature=1.0, seed=0)):
             with pytest.raises(SeqlabError, match="the model's output is not finite"):
                 generate_batch(net, [[1, 2, 3], [4]], 5, num_samples=2, **sampling)
+
+
+def test_more_distinct_prompts_of_one_length_than_a_chunk_warm_up_one_step_a_call():
+    # 600 rows, more than WARM_UP_CHUNK ids a step: each call reads one step of every row (600 ids), as feed
+    # documents; 512 // 600 = 0 steps a call was a ValueError from range()
+    torch.manual_seed(0)
+    net = Recording(build_lm(ModelConfig(cell="gru", hidden=8, embed=4), 30))
+    prefixes = [[a, b, (a + b) % 30] for a in range(30) for b in range(20)]
+    got = generate_batch(net, prefixes, 2)
+    assert got == generate_batch_ref(net.net, prefixes, 2)
+    assert [shape for shape, _ in net.calls] == [(600, 1)] * 3 + [(600, 1)]
