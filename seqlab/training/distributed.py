@@ -186,10 +186,14 @@ def broadcast_flag(flag: bool, device: torch.device, info: Dist) -> bool:
     """True on every rank if it is true on any (e.g. a stop signal seen by one rank)."""
     if not info.enabled:
         return flag
+    return bool(_max_over_ranks(1.0 if flag else 0.0, device))
+
+
+def _max_over_ranks(value: float, device: torch.device) -> float:
     # on the host, reduced by gloo; on the device where the caller, not `setup`, made the group
-    t = torch.tensor([1.0 if flag else 0.0], device="cpu" if _host_group else device)
+    t = torch.tensor([value], device="cpu" if _host_group else device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX, group=_host_group[0] if _host_group else None)
-    return bool(t.item())
+    return float(t.item())
 
 
 def from_main(value, info: Dist):
@@ -221,9 +225,18 @@ def metrics_log(path, info: Dist, *, keep_until_epoch: int | None = None):
 
 
 def stop_requested(stop, device: torch.device, info: Dist) -> bool:
-    """Whether any rank saw SIGINT/SIGTERM (every rank must leave the loop at the same step)."""
+    """Whether any rank saw SIGINT/SIGTERM (every rank must leave the loop at the same step).
+
+    The signal's number is reduced, not a flag: a rank that learns of the stop from another before
+    torchrun's copy of the signal reaches it takes that signal (`stop.join`), so that every rank names
+    the same one (said once: `said_by_main`) and exits with the same code."""
     flag = stop is not None and stop.requested
-    return broadcast_flag(flag, device, info) if info.enabled else flag
+    if not info.enabled:
+        return flag
+    signum = int(_max_over_ranks(float(stop.signum or 0) if flag else 0.0, device))
+    if signum:
+        stop.join(signum)
+    return bool(signum)
 
 
 def collective_failure(exc: BaseException) -> SeqlabError:

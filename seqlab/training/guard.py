@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -59,12 +60,24 @@ class NonFiniteLoss(SeqlabError):
 
 class StopSignals:
     """Turn SIGINT and SIGTERM into a flag the loop checks between steps, so that the
-    current step finishes and a checkpoint can be written. A second signal stops at once."""
+    current step finishes and a checkpoint can be written. A second signal stops at once.
+
+    Under torchrun the agent passes a signal it gets on to each rank's process group in turn, so one
+    rank can learn of the stop from another (`join`, through the reduced flag) and leave the loop
+    before its own copy arrives. That copy is not a second signal: `__exit__` waits for it, at most
+    FORWARDED_WAIT_S seconds, with the handlers still set; without the wait it would come after they
+    were restored and end the process as a plain Ctrl-C or `kill` does (`seqlab: interrupted`, or no
+    line at all for SIGTERM) while the other ranks stop in order."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    # the agent signals the ranks one after another in a loop: milliseconds apart (measured 1-55 ms on a
+    # busy 2-core machine); a rank that another rank's signal alone stopped (`kill -INT <one rank>`)
+    # leaves this much later
+    FORWARDED_WAIT_S = 2.0
 
     def __init__(self) -> None:
-        self.signum: int | None = None
+        self.signum: int | None = None  # the signal the run stops for: this process's, or another rank's
+        self.received: int | None = None  # the one this process got
         self._old: dict[int, object] = {}
 
     @property
@@ -75,10 +88,17 @@ class StopSignals:
     def name(self) -> str:
         return signal.Signals(self.signum).name if self.signum else ""
 
+    def join(self, signum: int) -> None:
+        """Another rank got `signum`: stop for it too (this process's own signal, if any, comes first)."""
+        if self.signum is None:
+            self.signum = int(signum)
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.signum is not None:  # asked twice: stop now
+        if self.received is not None:  # asked twice: stop now
             raise StoppedAtOnce(signum)
-        self.signum = signum
+        self.received = signum
+        if self.signum is None:
+            self.signum = signum
 
     def __enter__(self) -> "StopSignals":
         if threading.current_thread() is threading.main_thread():
@@ -87,9 +107,15 @@ class StopSignals:
         return self
 
     def __exit__(self, *exc) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        self._old.clear()
+        try:
+            if self._old and self.signum is not None and self.received is None:  # (only ever after a `join`)
+                deadline = time.monotonic() + self.FORWARDED_WAIT_S
+                while self.received is None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+        finally:
+            for sig, old in self._old.items():
+                signal.signal(sig, old)
+            self._old.clear()
 
 
 def nonfinite_advice(epoch: int, lr: float | None = None, *, rate: float | None = None,

@@ -1,7 +1,7 @@
 """torchrun plumbing on CPU with gloo: two real processes."""
 
 import os
-from types import SimpleNamespace
+import signal
 
 import pytest
 import torch
@@ -9,6 +9,7 @@ import torch.multiprocessing as mp
 
 from seqlab import SeqlabError
 from seqlab.training import distributed as D
+from seqlab.training.guard import StopSignals
 
 from ddp_harness import free_port
 
@@ -47,10 +48,14 @@ def _worker(rank, port, out):
         net = D.wrap(torch.nn.Linear(2, 1), info, device)
         torch.manual_seed(rank)  # different data per rank; DDP averages the gradients
         net(torch.randn(3, 2)).sum().backward()
-        # a signal seen by rank 1 alone stops every rank; only rank 0 keeps the caller's log
-        stop = D.stop_requested(SimpleNamespace(requested=rank == 1), device, info)
+        # a signal seen by rank 1 alone stops every rank, for that signal (rank 0 names it too, before
+        # torchrun's copy reaches it); only rank 0 keeps the caller's log
+        signals = StopSignals()
+        if rank == 1:
+            signals.signum = signal.SIGTERM  # as its handler sets it
+        stop = D.stop_requested(signals, device, info)
         _, _, log = D.join(4, device, log=print)
-        out.put((rank, sums, rows.tolist(), flag, net.module.weight.grad.tolist(), info.is_main, stop,
+        out.put((rank, sums, rows.tolist(), flag, net.module.weight.grad.tolist(), info.is_main, (stop, signals.name),
                  log is print, dist_backend(D._host_group)))
     finally:
         D.cleanup()
@@ -63,7 +68,7 @@ def test_two_gloo_processes_reduce_shard_and_average():
     assert results[0][3] is True and results[1][3] is True
     assert results[0][4] == results[1][4]  # gradients averaged across ranks
     assert [r[5] for r in results] == [True, False]
-    assert [r[6] for r in results] == [True, True]
+    assert [r[6] for r in results] == [(True, "SIGTERM"), (True, "SIGTERM")]
     assert [r[7] for r in results] == [True, False]
     # the per-step flags went through the host's gloo group (on CUDA: never waiting for the GPU)
     assert [r[8] for r in results] == ["gloo", "gloo"]

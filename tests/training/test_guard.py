@@ -95,3 +95,62 @@ def test_interrupted_message_names_the_last_finished_epoch():
     first = interrupted_message(stop, 1, "runs/x")
     assert "no epoch had finished" in first and "without --resume" in first and "checkpoint of epoch" not in first
     assert interrupted_message(StopSignals(), 2, "o").startswith("stopped by a signal during epoch 2;")
+
+
+
+class FakeClock:
+    """StopSignals' clock: `sleep` moves it on (and runs `on_sleep`, as a signal coming meanwhile)."""
+
+    def __init__(self, on_sleep=None) -> None:
+        self.now, self.sleeps, self.on_sleep = 100.0, 0, on_sleep
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, s: float) -> None:
+        self.now += s
+        self.sleeps += 1
+        if self.on_sleep:
+            self.on_sleep()
+
+
+def test_a_stop_joined_from_another_rank_takes_its_own_copy_of_the_signal_as_the_same_request(monkeypatch):
+    # under torchrun the agent signals the ranks in turn: a rank may leave the loop on another's signal
+    # (the reduced flag: `join`) before its own copy comes; that copy is not "asked twice", and a handler
+    # must still be there for it, or a Ctrl-C would end the rank as `seqlab: interrupted`
+    from seqlab.training import guard
+
+    clock = FakeClock(on_sleep=lambda: os.kill(os.getpid(), signal.SIGINT))  # the copy comes during the wait
+    monkeypatch.setattr(guard, "time", clock, raising=False)
+    before = signal.getsignal(signal.SIGINT)
+    with StopSignals() as stop:
+        stop.join(signal.SIGINT)
+        assert stop.requested and stop.name == "SIGINT" and stop.received is None
+    assert clock.sleeps == 1 and stop.received == signal.SIGINT  # absorbed before the handlers went
+    assert signal.getsignal(signal.SIGINT) == before
+    # the copy during the run, then another Ctrl-C: asked twice
+    with pytest.raises(KeyboardInterrupt):
+        with StopSignals() as stop:
+            stop.join(signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+            assert stop.name == "SIGINT"
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_joined_stop_whose_copy_never_comes_waits_a_bounded_time(monkeypatch):
+    # `kill -INT <one rank>`: no copy comes to the others; they leave after FORWARDED_WAIT_S
+    from seqlab.training import guard
+
+    clock = FakeClock()
+    monkeypatch.setattr(guard, "time", clock, raising=False)
+    with StopSignals() as stop:
+        stop.join(signal.SIGTERM)
+        stop.join(signal.SIGINT)  # (a rank's first signal stays the one the run names)
+    assert stop.name == "SIGTERM" and stop.received is None
+    assert clock.now == pytest.approx(100.0 + StopSignals.FORWARDED_WAIT_S, abs=0.02)
+    # a signal of its own: no wait
+    clock.now = 0.0
+    with StopSignals() as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        stop.join(signal.SIGINT)
+    assert stop.name == "SIGTERM" and clock.now == 0.0
