@@ -10,12 +10,18 @@ import ast
 import contextlib
 import importlib
 import io
+import json
 import math
+import random
 import re
 import shlex
 from pathlib import Path
 
 import pytest
+import torch
+
+from seqlab.cli import build_parser, main, train_config
+from seqlab.cli.config_task import TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,32 +42,40 @@ def blocks(text: str, lang: str) -> list[tuple[int, str]]:
 
 # ---- 1. Python blocks: they compile, and what they import (and read off an imported module) exists
 
+def resolve(dotted: str, where: str):
+    """The object `dotted` names, as `from a.b import c` finds it: the longest prefix that is a module,
+    then attributes; a missing one fails naming `where`."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 1, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+            break
+        except ModuleNotFoundError as exc:
+            if exc.name != ".".join(parts[:cut]):  # a module that is there but fails to import: its own error
+                raise
+    else:
+        obj, cut = importlib.import_module(parts[0]), 1
+    for i in range(cut, len(parts)):
+        assert hasattr(obj, parts[i]), f"{where}: {'.'.join(parts[:i])} has no {parts[i]}"
+        obj = getattr(obj, parts[i])
+    return obj
+
+
 def check_python_blocks(text: str) -> int:
     """Compile each block and resolve its imports and `module.name` reads; returns the blocks checked."""
     checked = blocks(text, "python")
     for line, src in checked:
         tree = compile(src, f"README.md block at line {line}", "exec", ast.PyCF_ONLY_AST)
-        modules = {}  # the names a block binds to modules or objects it imported
+        imported = {}  # the names a block binds to what it imports
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
+            where = f"README.md line {line + getattr(node, 'lineno', 1) - 1}"
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module = f"{node.module}." if isinstance(node, ast.ImportFrom) else ""
                 for alias in node.names:
-                    modules[alias.asname or alias.name] = importlib.import_module(alias.name)
-            elif isinstance(node, ast.ImportFrom):
-                mod = importlib.import_module(node.module)
-                for alias in node.names:  # as Python does: an attribute, else a submodule (from seqlab import d2l)
-                    sub = f"{node.module}.{alias.name}"
-                    try:
-                        obj = getattr(mod, alias.name) if hasattr(mod, alias.name) else importlib.import_module(sub)
-                    except ModuleNotFoundError as exc:
-                        if exc.name != sub:  # a module that is there, but fails to import: its own error
-                            raise
-                        raise AssertionError(f"README.md line {line + node.lineno - 1}: "
-                                             f"{node.module} has no {alias.name}") from None
-                    modules[alias.asname or alias.name] = obj
-        for node in ast.walk(tree):  # d2l.train_ch8, torch.optim.Adam: a renamed book function fails here
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
-                assert hasattr(modules[node.value.id], node.attr), \
-                    f"README.md line {line + node.lineno - 1}: {node.value.id} has no {node.attr}"
+                    imported[alias.asname or alias.name] = resolve(module + alias.name, where)
+            # d2l.train_ch8: a renamed book function fails here (ast.walk meets top-level imports first)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in imported:
+                assert hasattr(imported[node.value.id], node.attr), f"{where}: {node.value.id} has no {node.attr}"
     return len(checked)
 
 
@@ -69,16 +83,7 @@ def check_dotted_names(text: str) -> int:
     """Every backticked `seqlab.a.b.name` (the library table, the step-products switch) resolves."""
     names = sorted(set(re.findall(r"`(seqlab(?:\.\w+)+)", text)))
     for dotted in names:
-        parts = dotted.split(".")
-        for cut in range(len(parts), 0, -1):  # the longest prefix that is a module, then attributes
-            try:
-                obj = importlib.import_module(".".join(parts[:cut]))
-                break
-            except ImportError:
-                continue
-        for attr in parts[cut:]:
-            assert hasattr(obj, attr), f"README.md names {dotted}: {'.'.join(parts[:cut])} has no {attr}"
-            obj = getattr(obj, attr)
+        resolve(dotted, f"README.md names {dotted}")
     return len(names)
 
 
@@ -140,8 +145,6 @@ def table_commands(text: str) -> list[tuple[int, str]]:
 def cli_parser(required: bool = True) -> argparse.ArgumentParser:
     """The CLI's parser; `required=False` lets required options be left out, as the table's short
     forms do (`seqlab evaluate`, `seqlab stats --split valid`)."""
-    from seqlab.cli import build_parser
-
     parser = build_parser()
     stack = [] if required else [parser]
     while stack:
@@ -170,9 +173,6 @@ def parse(parser: argparse.ArgumentParser, number: int, argv: list[str]) -> argp
 def check_commands(text: str) -> int:
     """Parse every README command line (each alternative of each); load each `seqlab train --config` as
     its task's config; returns the argument lists parsed."""
-    from seqlab.cli import train_config
-    from seqlab.cli.config_task import TASKS
-
     strict, relaxed = cli_parser(), cli_parser(required=False)
     lines = [(n, c, strict) for n, c in bash_commands(text)] + [(n, c, relaxed) for n, c in table_commands(text)]
     parsed = 0
@@ -181,8 +181,7 @@ def check_commands(text: str) -> int:
             args = parse(parser, number, argv)
             parsed += 1
             if getattr(args, "config", None):  # (every shipped config loads: test_config.py; this is the pairing)
-                module, name = TASKS[args.task]
-                train_config(getattr(importlib.import_module(module), name), args)
+                train_config(resolve(".".join(TASKS[args.task]), f"README.md line {number}"), args)
     return parsed
 
 
@@ -276,12 +275,7 @@ def test_the_own_training_loop_block_trains_and_generates(tmp_path, monkeypatch,
     assert text.startswith("time traveller") and len(text) == len("time traveller") + 40
 
 
-def test_the_fit_lm_and_vocab_blocks_train_a_run_that_seqlab_generate_reads_alike(tmp_path, monkeypatch, capsys,
-                                                                                  one_thread):
-    import json
-
-    from seqlab.cli import main
-
+def test_the_fit_lm_and_vocab_blocks_make_a_run_seqlab_generate_reads_alike(tmp_path, monkeypatch, capsys, one_thread):
     monkeypatch.chdir(tmp_path)
     namespace = {}
     run_block(shrunk(block(readme(), "fit_lm(cfg)"), [("epochs=20", "epochs=1"), ("hidden=256", "hidden=32")]),
@@ -298,14 +292,11 @@ def test_the_fit_lm_and_vocab_blocks_train_a_run_that_seqlab_generate_reads_alik
 
 
 def test_the_books_block_trains_and_predicts(tmp_path, monkeypatch, capsys, one_thread):
-    import random
-
-    import torch
-
     monkeypatch.chdir(tmp_path)  # (where a live plot would be saved)
-    random.seed(0), torch.manual_seed(0)  # the block leaves them to the reader: fixed, its batches and weights are
-    src = shrunk(block(readme(), "d2l.train_ch8("), [("num_epochs=500", "num_epochs=1"),
-                                                      ("torch.nn.LSTM(len(vocab), 256)", "torch.nn.LSTM(len(vocab), 32)")])
+    random.seed(0)  # the block leaves seeding to its reader; seeded, its batches and weights are one run's
+    torch.manual_seed(0)
+    src = shrunk(block(readme(), "d2l.train_ch8("),
+                 [("num_epochs=500", "num_epochs=1"), ("LSTM(len(vocab), 256)", "LSTM(len(vocab), 32)")])
     namespace = {}
     *_, prediction = run_block(src, namespace)
     ppl = float(re.search(r"perplexity ([\d.]+|inf|nan), ", capsys.readouterr().out).group(1))
@@ -314,8 +305,6 @@ def test_the_books_block_trains_and_predicts(tmp_path, monkeypatch, capsys, one_
 
 
 def test_the_text_predictor_block_labels_texts_of_a_tiny_run(tmp_path, monkeypatch, one_thread):
-    from seqlab.cli import main
-
     monkeypatch.chdir(tmp_path)
     good, bad, things = ("fine", "great", "lovely"), ("dull", "awful", "bad"), ("film", "movie", "story")
     rows = [f"{label},a {word} {thing}" for label, words in (("pos", good), ("neg", bad))
