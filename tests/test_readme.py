@@ -142,18 +142,21 @@ def table_commands(text: str) -> list[tuple[int, str]]:
     return found
 
 
+def all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """`parser` and its sub-commands' parsers (train, train lm, generate, ...)."""
+    found = [parser]
+    for p in found:  # (grows as it goes)
+        found += [sub for a in p._actions if isinstance(a, argparse._SubParsersAction) for sub in a.choices.values()]
+    return found
+
+
 def cli_parser(required: bool = True) -> argparse.ArgumentParser:
     """The CLI's parser; `required=False` lets required options be left out, as the table's short
     forms do (`seqlab evaluate`, `seqlab stats --split valid`)."""
     parser = build_parser()
-    stack = [] if required else [parser]
-    while stack:
-        p = stack.pop()
+    for p in [] if required else all_parsers(parser):
         for action in p._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                stack.extend(action.choices.values())
-            elif action.option_strings:
-                action.required = False
+            action.required = action.required and not action.option_strings
         for group in p._mutually_exclusive_groups:  # stats' --dataset or --data
             group.required = False
     return parser
@@ -185,6 +188,23 @@ def check_commands(text: str) -> int:
     return parsed
 
 
+# backticked spans of other programs, whose options are theirs (`sacrebleu --tokenize none`)
+OTHER_PROGRAMS = ("sacrebleu ", "pip ", "python ", "torchrun ")
+
+
+def check_option_names(text: str) -> int:
+    """Every `--option` the prose names in backticks (`--resume-from best`, `--skip-nonfinite`) is an
+    option of some `seqlab` command: a renamed one fails here even where no full command line shows it."""
+    known = {option for p in all_parsers(build_parser()) for a in p._actions for option in a.option_strings}
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)  # (blocks: check_commands)
+    named = 0
+    for span in re.findall(r"`([^`]+)`", prose):
+        for option in [] if span.startswith(OTHER_PROGRAMS) else re.findall(r"(?<![\w-])--[a-z][\w-]*", span):
+            assert option in known, f"README.md names {option} (in `{span}`): no seqlab command has it"
+            named += 1
+    return named
+
+
 def check_paths(text: str, name: str = "README.md") -> int:
     """Every repository file or folder the text names (`benchmarks/quality_lm.py`, `.ci/run`,
     `configs/{ptb,wikitext2}_awd.toml`: each of ptb, wikitext2) exists."""
@@ -205,6 +225,7 @@ def test_every_command_line_parses_and_its_config_loads(monkeypatch):
     monkeypatch.chdir(ROOT)  # the commands' configs/... paths are the repository's
     assert len(bash_commands(readme())) >= 9 and len(table_commands(readme())) >= 30
     assert check_commands(readme()) >= 45
+    assert check_option_names(readme()) >= 200
 
 
 # ---- each check fails on a README that has gone wrong
@@ -216,6 +237,7 @@ BROKEN = [  # (what to change in the README, the check that must then fail, what
     ("--level char\\|word", "--level char\\|words", check_commands, "words"),
     ("--nproc_per_node=2 -m seqlab train forecast --batch-size 16",
      "--nproc_per_node=2 -m seqlab train forecast --batchsize 16", check_commands, "--batchsize"),
+    ("(or `--skip-nonfinite`)", "(or `--skip-non-finite`)", check_option_names, "--skip-non-finite"),
     ("configs/fra_eng_book.toml", "configs/sine_mlp_book.toml", check_commands, "seqlab train forecast"),
     ("configs/{ptb,wikitext2,", "configs/{ptb,wikitext3,", check_paths, "configs/wikitext3_awd.toml"),
     ("`benchmarks/quality_lm.py`", "`benchmarks/lm_quality.py`", check_paths, "benchmarks/lm_quality.py"),
