@@ -199,7 +199,14 @@ def _long_lm(text, run, epochs=1000, *extra):
 
 
 def _ranks(pid: int) -> dict[int, int]:
-    """The ranks torchrun `pid` started: {RANK: pid} (Linux: /proc)."""
+    """The ranks torchrun `pid` started: {RANK: pid}."""
+    ranks = _children(pid)
+    assert sorted(ranks) == [0, 1], ranks
+    return ranks
+
+
+def _children(pid: int) -> dict[int, int]:
+    """The ranks torchrun `pid` started that are still there: {RANK: pid} (Linux: /proc)."""
     from pathlib import Path
 
     ranks = {}
@@ -210,7 +217,6 @@ def _ranks(pid: int) -> dict[int, int]:
                 ranks[int(env["RANK"])] = int(proc.name)
         except (OSError, KeyError, ValueError):  # (ended meanwhile)
             continue
-    assert sorted(ranks) == [0, 1], ranks
     return ranks
 
 
@@ -222,6 +228,13 @@ def _end(p) -> str:
         return p.communicate(timeout=120)[1]
     finally:
         if p.poll() is None:
+            # torchrun starts each rank in a session of its own: killing torchrun's group alone would
+            # leave them training (1000 epochs) on a machine other tests share
+            for rank in _children(p.pid).values():
+                try:
+                    os.killpg(rank, signal.SIGKILL)
+                except ProcessLookupError:  # (ended meanwhile)
+                    pass
             os.killpg(p.pid, signal.SIGKILL)
 
 
