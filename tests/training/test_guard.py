@@ -97,7 +97,6 @@ def test_interrupted_message_names_the_last_finished_epoch():
     assert interrupted_message(StopSignals(), 2, "o").startswith("stopped by a signal during epoch 2;")
 
 
-
 class FakeClock:
     """StopSignals' clock: `sleep` moves it on (and runs `on_sleep`, as a signal coming meanwhile)."""
 
@@ -121,7 +120,7 @@ def test_a_stop_joined_from_another_rank_takes_its_own_copy_of_the_signal_as_the
     from seqlab.training import guard
 
     clock = FakeClock(on_sleep=lambda: os.kill(os.getpid(), signal.SIGINT))  # the copy comes during the wait
-    monkeypatch.setattr(guard, "time", clock, raising=False)
+    monkeypatch.setattr(guard, "time", clock)
     before = signal.getsignal(signal.SIGINT)
     with StopSignals() as stop:
         stop.join(signal.SIGINT)
@@ -142,7 +141,7 @@ def test_a_joined_stop_whose_copy_never_comes_waits_a_bounded_time(monkeypatch):
     from seqlab.training import guard
 
     clock = FakeClock()
-    monkeypatch.setattr(guard, "time", clock, raising=False)
+    monkeypatch.setattr(guard, "time", clock)
     with StopSignals() as stop:
         stop.join(signal.SIGTERM)
         stop.join(signal.SIGINT)  # (a rank's first signal stays the one the run names)
