@@ -230,8 +230,9 @@ def test_every_command_line_parses_and_its_config_loads(monkeypatch):
 
 # ---- each check fails on a README that has gone wrong
 
-BROKEN = [  # (what to change in the README, the check that must then fail, what its message names)
-    ("--num-tokens 50", "--num-tokenz 50", check_commands, "line 23"),
+BROKEN = [  # (what to change in the README, the check that must then fail, what its message names:
+    # {line}, the README line the change is on)
+    ("--num-tokens 50", "--num-tokenz 50", check_commands, "README.md line {line}: "),
     ('--beam 4 "i lost ."', '--bean 4 "i lost ."', check_commands, "--bean"),
     ("`--n-best N`", "`--nbest N`", check_commands, "--nbest"),
     ("--level char\\|word", "--level char\\|words", check_commands, "words"),
@@ -252,6 +253,7 @@ def test_a_broken_readme_fails_its_check(old, new, check, named, monkeypatch):
     monkeypatch.chdir(ROOT)
     text = readme()
     assert old in text, f"the README no longer has {old!r}: pick another line to break"
+    named = named.replace("{line}", str(text[:text.index(old)].count("\n") + 1))
     with pytest.raises(Exception, match=re.escape(named)):
         check(text.replace(old, new))
 
