@@ -142,9 +142,7 @@ def test_under_torchrun_a_refusal_after_joining_is_said_once(tmp_path, capsys):
     text.write_text(TEXT, encoding="utf-8")
 
     def lm(epochs, *extra):
-        return ["train", "lm", "--data", str(text), "--level", "char", "--hidden", "8", "--num-steps", "5",
-                "--batch-size", "4", "--device", "cpu", "--no-progress", "--epochs", str(epochs), "--out", str(run),
-                *extra]
+        return _long_lm(text, run, epochs, *extra)
 
     # a run whose best is epoch 1 and last epoch 2 (as when epoch 2 validated worse), and a backup an
     # earlier rewind left that differs from the log the next one would write
