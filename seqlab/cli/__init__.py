@@ -390,8 +390,9 @@ def _rewind_note(args: argparse.Namespace, exc: SeqlabError) -> list[str]:
 
 
 def _say(line: str) -> None:
-    """Print the line a run stops on, but under torchrun only once when every rank stops on the same one:
-    rank 0 says it, the others keep silent (`said_by_main`); a line of a rank's own is still said."""
+    """Print the line a run stops on, but under torchrun only once per machine when every rank stops on
+    the same one: the machine's first rank says it, the others keep silent (`said_by_main`); a line of a
+    rank's own is still said."""
     from seqlab.training.distributed import said_by_main
 
     if not said_by_main(line):

@@ -268,27 +268,29 @@ def is_main_process() -> bool:
     return from_env().is_main
 
 
-# How long a rank other than 0 that stops on bad input (or a signal, or out of memory) waits to read rank 0's
-# line (`said_by_main`): the ranks read the same flags and files and stop at the same step, so rank 0 stops
-# alike within a moment; a rank whose failure is its own says it this much later.
+# How long a rank other than its machine's first that stops on bad input (or a signal, or out of memory)
+# waits to read that rank's line (`said_by_main`): the ranks read the same flags and files and stop at the
+# same step, so the first stops alike within a moment; a rank whose failure is its own says it this much later.
 SAME_ERROR_WAIT_S = 5.0
 
 
 def said_by_main(message: str) -> bool:
     """Whether this process may leave unsaid the line `message` it stops on (a bad-input error, a stop by
-    SIGINT/SIGTERM, running out of memory), because rank 0 says the same: under torchrun every rank checks
-    the same flags and files (`--batch-size 31` on 2 ranks before joining; after it, a resume's refusals,
-    as a second --resume-from best), gets the signal torchrun forwards and stops at the same step (the
-    flag is reduced), and runs the same sizes, so each printed the same line. The ranks compare through
-    torchrun's own key-value store (the agent's, at MASTER_ADDR:MASTER_PORT), not the process group:
-    before joining there is none, and after it the ranks that did not fail wait in a collective (and the
-    failed one has left the group); after a signal, torchrun's agent keeps its store while it waits for
-    the ranks to end. Each rank puts its message there; rank 0 always says its own; another rank keeps
-    silent only when rank 0's message is the same. A message of its own (a GPU only this rank lacks, a
-    file missing on this node, a collective that failed because another rank left, a signal sent to this
-    rank alone) is said by the rank that has it, after at most SAME_ERROR_WAIT_S seconds, so no rank
-    waits on another for longer. Not under torchrun, or without torchrun's store: False, every rank says
-    its own."""
+    SIGINT/SIGTERM, running out of memory), because its machine's first rank (LOCAL_RANK 0; rank 0 on one
+    machine) says the same: under torchrun every rank checks the same flags and files (`--batch-size 31`
+    on 2 ranks before joining; after it, a resume's refusals, as a second --resume-from best), gets the
+    signal torchrun forwards and stops at the same step (the flag is reduced), and runs the same sizes,
+    so each printed the same line. One line per machine, not one per job: each node's torchrun has its
+    own terminal or log, and a node whose ranks all kept silent would show nothing of why they stopped.
+    The ranks compare through torchrun's own key-value store (the agent's, at MASTER_ADDR:MASTER_PORT),
+    not the process group: before joining there is none, and after it the ranks that did not fail wait
+    in a collective (and the failed one has left the group); after a signal, torchrun's agent keeps its
+    store while it waits for the ranks to end. Each rank puts its message there; a machine's first rank
+    always says its own; another rank keeps silent only when that rank's message is the same. A message
+    of its own (a GPU only this rank lacks, a file missing on this node, a collective that failed because
+    another rank left, a signal sent to this rank alone) is said by the rank that has it, after at most
+    SAME_ERROR_WAIT_S seconds, so no rank waits on another for longer. Not under torchrun, or without
+    torchrun's store: False, every rank says its own."""
     try:
         info = from_env()
     except SeqlabError:
@@ -301,10 +303,12 @@ def said_by_main(message: str) -> bool:
                               timeout=wait)
         # (apart from the keys the process group uses, and per restart of the job: --max-restarts)
         store = dist.PrefixStore(f"seqlab/last-line/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/", store)
-        store.set(str(info.rank), message)
-        if info.is_main:
+        node = os.environ.get("GROUP_RANK", "0")  # (torchrun's number of this machine)
+        store.set(f"{node}/{info.local_rank}", message)
+        if info.local_rank == 0:
             return False
-        store.wait(["0"], wait)  # raises when rank 0 has not failed by then (it may be training)
-        return store.get("0").decode("utf-8", "replace") == message
+        first = f"{node}/0"
+        store.wait([first], wait)  # raises when that rank has not failed by then (it may be training)
+        return store.get(first).decode("utf-8", "replace") == message
     except Exception:  # noqa: BLE001 (no store, a timeout, the agent gone: the rank says its error itself)
         return False
