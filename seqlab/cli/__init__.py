@@ -321,9 +321,10 @@ def out_of_memory(exc: BaseException) -> bool:
 
 def _size_overflow(exc: BaseException) -> bool:
     """Whether `exc` is torch refusing a tensor whose size or byte count is past 2**63 (--hidden 2**61,
-    --beam 2**64): a size past int64 (a TypeError or ValueError), or its bytes (a RuntimeError)."""
+    --beam 2**64): a size past int64 (a TypeError or ValueError; torch 2.2's repeat_interleave and arange raise
+    it as a RuntimeError), or its bytes (a RuntimeError)."""
     text = str(exc)
-    return (isinstance(exc, (TypeError, ValueError)) and "Overflow when unpacking long" in text) or \
+    return (isinstance(exc, (TypeError, ValueError, RuntimeError)) and "Overflow when unpacking long" in text) or \
         (isinstance(exc, RuntimeError) and "Storage size calculation overflowed" in text) or \
         (isinstance(exc, OverflowError) and "too big to convert" in text)  # (numpy: --length 2**64)
 

@@ -45,6 +45,10 @@ NOISE_STD = 0.2  # the book's noise: x_t = sin(0.01 t) + N(0, 0.2)
 def sine_series(T: int = 1000, *, noise: float = NOISE_STD, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """The book's series: time 1..T and x_t = sin(0.01 t) + N(0, noise^2), from its own generator."""
     T = check_positive_int("the series length T", T)
+    if T >= 2**61:  # its float32 values' bytes (4 * T) past int64, which torch counts them in; and near 2**63
+        # arange's length rounds past int64, a traceback on every torch (2.2: "Overflow when unpacking long")
+        raise SeqlabError(f"the series length T must be below 2**61 (its 4-byte values' size must count in 64 bits, "
+                          f"as torch counts it), got {T}: give a shorter series")
     if not math.isfinite(noise) or noise < 0:  # (NaN passes `noise < 0`, and would make every value NaN)
         raise SeqlabError(f"noise must be a finite number >= 0 (the noise's standard deviation), got {noise}")
     gen = torch.Generator().manual_seed(seed)

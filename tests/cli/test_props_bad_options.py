@@ -148,7 +148,28 @@ def test_a_stack_of_layers_past_the_memory_is_refused_before_it_is_built(runs, c
     common.check_stack_fits(5, 8000)
 
 
-def test_a_series_length_past_64_bits_is_exit_2(runs, capsys):
-    # numpy's OverflowError "int too big to convert" was a traceback and exit 1
+@pytest.mark.parametrize("length", [2**61 - 1, 2**61, 2**63 - 2, 2**63, 2**64])
+def test_a_series_length_past_64_bits_is_exit_2(runs, capsys, length):
+    # numpy's OverflowError "int too big to convert" was a traceback and exit 1; then torch's errors for a time
+    # axis (1 to length + 1) near or past int64: 2**63 - 2 and 2**63 were tracebacks on every torch (arange's
+    # length, computed in float64, rounds up to 2**63), and 2**64 on torch 2.2
     _, _, _, root = runs
-    _refused(["train", "forecast", "--length", str(2**64), "--epochs", "1", "--out", str(root / "long")], capsys)
+    _refused(["train", "forecast", "--length", str(length), "--epochs", "1", "--out", str(root / "long")], capsys)
+    if length >= 2**61:  # refused before torch is asked (2**61 - 1: torch's refusal of 2**63 bytes, out of memory)
+        from seqlab.data.timeseries import sine_series
+
+        with pytest.raises(SeqlabError, match=r"the series length T must be below 2\*\*61 .* got " + str(length)):
+            sine_series(length)
+
+
+def test_a_size_past_int64_is_out_of_memory_whatever_error_class_torch_gives_it():
+    # torch 2.13 raises "Overflow when unpacking long" as a ValueError (repeat_interleave) or a TypeError
+    # (torch.empty); torch 2.2 raises it as a RuntimeError from repeat_interleave and arange: --beam 2**64 and
+    # --num-samples 2**64 were tracebacks there. Each as that torch raises it:
+    from seqlab.cli import out_of_memory, out_of_memory_message
+
+    for exc in (ValueError("Overflow when unpacking long"), TypeError("Overflow when unpacking long long"),
+                RuntimeError("Overflow when unpacking long")):
+        assert out_of_memory(exc), exc
+        assert "(a size past 2**63)" in out_of_memory_message(exc, "translate")
+    assert not out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
