@@ -9,11 +9,12 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from seqlab.cli import build_parser, main
+from seqlab.cli import build_parser
 from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
 from cli_errors import expect_bad_input
 from run_review import TASKS, make_inputs
 from run_review import argv as review_argv
+from run_review import run as _run  # (exit 0 asserted, its output returned)
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
 
@@ -35,14 +36,6 @@ def _lm(fx, out, *extra):
             "scratch", "--hidden", "16", "--layers", "2", "--dropout", "0.3", "--batch-size", "4", "--num-steps", "8",
             "--lr", "0.3", "--optimizer", "adam", "--sampling", "random", "--device", "cpu", "--seed", "3",
             "--no-progress", "--out", str(out), *extra]
-
-
-def _run(argv, capsys):
-    capsys.readouterr()
-    code = main(argv)
-    captured = capsys.readouterr()
-    assert code == 0, captured.err[-2000:]
-    return captured
 
 
 def _rows(out, name="metrics.jsonl"):

@@ -10,13 +10,13 @@ import shutil
 import pytest
 import torch
 
-from seqlab.cli import main
 from seqlab.errors import SeqlabError
 from seqlab.training.checkpoint import load_checkpoint, save_checkpoint
 from seqlab.training.checkpoint_resume import resume_checkpoint, rewind_to_best
 from seqlab.training.run_folder import ASIDE
 from run_review import make_inputs
 from run_review import argv as review_argv
+from run_review import run as _ok  # (exit 0 asserted, its output returned)
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
 
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is
 @pytest.fixture(scope="module")
 def fx(tmp_path_factory):
     return make_inputs(tmp_path_factory.mktemp("fx"))
-
-
-def _ok(argv, capsys):
-    capsys.readouterr()
-    code = main(argv)
-    captured = capsys.readouterr()
-    assert code == 0, captured.err[-2000:]
-    return captured
 
 
 def _weights(out, which="last"):
