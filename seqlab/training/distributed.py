@@ -234,7 +234,7 @@ def stop_requested(stop, device: torch.device, info: Dist) -> bool:
     if not info.enabled:
         return flag
     signum = int(_max_over_ranks(float(stop.signum or 0) if flag else 0.0, device))
-    if signum:
+    if signum and stop is not None:  # (a loop given no StopSignals, train_epoch's stop=None, only leaves)
         stop.join(signum)
     return bool(signum)
 

@@ -54,9 +54,11 @@ def _worker(rank, port, out):
         if rank == 1:
             signals.signum = signal.SIGTERM  # as its handler sets it
         stop = D.stop_requested(signals, device, info)
+        # a loop given no StopSignals (train_epoch's stop=None, from Python) still learns of another's stop
+        stop_without_signals = D.stop_requested(None if rank == 0 else signals, device, info)
         _, _, log = D.join(4, device, log=print)
         out.put((rank, sums, rows.tolist(), flag, net.module.weight.grad.tolist(), info.is_main, (stop, signals.name),
-                 log is print, dist_backend(D._host_group)))
+                 log is print, stop_without_signals, dist_backend(D._host_group)))
     finally:
         D.cleanup()
 
@@ -70,8 +72,9 @@ def test_two_gloo_processes_reduce_shard_and_average():
     assert [r[5] for r in results] == [True, False]
     assert [r[6] for r in results] == [(True, "SIGTERM"), (True, "SIGTERM")]
     assert [r[7] for r in results] == [True, False]
+    assert [r[8] for r in results] == [True, True]
     # the per-step flags went through the host's gloo group (on CUDA: never waiting for the GPU)
-    assert [r[8] for r in results] == ["gloo", "gloo"]
+    assert [r[9] for r in results] == ["gloo", "gloo"]
 
 
 def _uneven_worker(rank, port, out):
