@@ -19,7 +19,8 @@ from run_review import run as _run  # (exit 0 asserted, its output returned)
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is faster on a shared CPU
 
 TEXT = "the time traveller for so it will be convenient to speak of him\n" * 20
-N = 6  # epochs of the run; its best is at an earlier one (asserted)
+N = 6  # epochs of the fixture run (`_best_before_last`); its best is at an earlier one (asserted)
+K = 3  # the epochs it trains at a good rate before a far too high one
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +31,23 @@ def fx(tmp_path_factory):
 
 
 def _lm(fx, out, *extra):
-    """A second-long LM run that draws on every RNG (dropout, random sampling) and, at this rate,
-    is best before its last epoch."""
+    """A second-long LM run that draws on every RNG (dropout, random sampling); at this rate its
+    valid perplexity falls for the first epochs (about 15, 8, 4)."""
     return ["train", "lm", "--data", str(fx / "traveller.txt"), "--level", "char", "--cell", "lstm", "--impl",
             "scratch", "--hidden", "16", "--layers", "2", "--dropout", "0.3", "--batch-size", "4", "--num-steps", "8",
-            "--lr", "0.3", "--optimizer", "adam", "--sampling", "random", "--device", "cpu", "--seed", "3",
+            "--lr", "0.03", "--optimizer", "adam", "--sampling", "random", "--device", "cpu", "--seed", "3",
             "--no-progress", "--out", str(out), *extra]
+
+
+def _best_before_last(fx, run, capsys):
+    """Train `run` for N epochs, best at epoch K, on every CPU: K epochs at _lm's rate, then the rest
+    resumed at a rate 30x too high (valid perplexity about 20 there, against 4 at K; at one steady
+    rate, the epoch best falls on changed with the CPU's rounding). Returns best's epoch."""
+    _run(_lm(fx, run, "--epochs", str(K)), capsys)
+    _run(_lm(fx, run, "--epochs", str(N), "--resume", "--lr", "1"), capsys)
+    k = load_checkpoint(run, "best").meta["epoch"]
+    assert k == K, f"the fixture run must be best at epoch {K} of {N}, before its last (best at {k})"
+    return k
 
 
 def _rows(out, name="metrics.jsonl"):
@@ -58,9 +70,7 @@ def _equal(a, b):
 
 def test_resume_from_best_equals_a_run_stopped_at_best_and_resumed(fx, tmp_path, capsys):
     run = tmp_path / "run"
-    _run(_lm(fx, run, "--epochs", str(N)), capsys)
-    k = load_checkpoint(run, "best").meta["epoch"]
-    assert 1 < k < N, f"the fixture run must be best before its last epoch (best at {k} of {N})"
+    k = _best_before_last(fx, run, capsys)
     full_log, full_last = (run / "metrics.jsonl").read_bytes(), (run / "last.safetensors").read_bytes()
     # go on from best at another rate, so that the epochs after k differ from the first run's: only the
     # state of epoch k (weights, Adam's moments, every RNG) makes them come out as the twin's
@@ -165,9 +175,7 @@ def test_a_second_rewind_never_replaces_what_the_first_set_aside(fx, tmp_path, c
     from seqlab.training.checkpoint_resume import rewind_to_best
 
     run = tmp_path / "run"
-    _run(_lm(fx, run, "--epochs", str(N)), capsys)
-    k = load_checkpoint(run, "best").meta["epoch"]
-    assert 1 < k < N
+    k = _best_before_last(fx, run, capsys)
     full_log, full_last = (run / "metrics.jsonl").read_bytes(), (run / "last.safetensors").read_bytes()
     rewind_to_best(run)
     assert (run / "metrics.jsonl.bak").read_bytes() == full_log
@@ -194,8 +202,7 @@ def test_a_second_rewind_never_replaces_what_the_first_set_aside(fx, tmp_path, c
 
 def test_resume_from_best_with_nothing_to_train_is_refused_before_anything_moves(fx, tmp_path, capsys):
     run = tmp_path / "run"
-    _run(_lm(fx, run, "--epochs", str(N)), capsys)
-    k = load_checkpoint(run, "best").meta["epoch"]
+    k = _best_before_last(fx, run, capsys)
     files = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
     expect_bad_input(_lm(fx, run, "--epochs", str(k), "--resume-from", "best"),
                      f"--resume-from best goes on after best's epoch {k} and --epochs is {k}: nothing would train",
@@ -225,8 +232,7 @@ def test_the_checks_before_a_rewind_read_only_and_run_where_every_process_runs(f
     from seqlab.training.guard import resumed_note
 
     run = tmp_path / "run"
-    _run(_lm(fx, run, "--epochs", str(N)), capsys)
-    k = load_checkpoint(run, "best").meta["epoch"]
+    k = _best_before_last(fx, run, capsys)
     rewind_to_best(run)
     log = (run / "metrics.jsonl").read_bytes()
     (run / "metrics.jsonl").write_bytes(log + log.splitlines(keepends=True)[-1])
