@@ -327,9 +327,10 @@ def _lock_step(net, base, num_samples, out, sampling, uniforms, device, every):
             _check_finite(finite)
             # row i's generated positions shown - n .. t - n (n its prefix's length), within [0, num_tokens)
             lo, hi = min(max(shown - longest, 0), num_tokens), min(max(t + 1 - shortest, 0), num_tokens)
-            got = out[:, lo:hi].tolist()
-            yield [row[min(max(shown - n, 0), num_tokens) - lo:min(max(t + 1 - n, 0), num_tokens) - lo]
-                   for row, n in zip(got, host_lengths)]
+            if hi > lo:  # (while every row is still reading its prompt there is nothing to give)
+                got = out[:, lo:hi].tolist()
+                yield [row[min(max(shown - n, 0), num_tokens) - lo:min(max(t + 1 - n, 0), num_tokens) - lo]
+                       for row, n in zip(got, host_lengths)]
             shown = t + 1
         if t + 1 < total:
             logits, state = net(token[:, None], state)

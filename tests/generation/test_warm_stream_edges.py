@@ -155,3 +155,16 @@ def test_more_distinct_prompts_of_one_length_than_a_chunk_warm_up_one_step_a_cal
     got = generate_batch(net, prefixes, 2)
     assert got == generate_batch_ref(net.net, prefixes, 2)
     assert [shape for shape, _ in net.calls] == [(600, 1)] * 3 + [(600, 1)]
+
+
+def test_a_bidirectional_model_streams_no_empty_lists_while_its_prompt_is_read():
+    # lock step reads a bidirectional model's prompt one id a call: every `every` steps inside the prompt
+    # gave a list of empty rows, as if the sample had stopped growing
+    torch.manual_seed(0)
+    net = build_lm(ModelConfig(cell="gru", impl="fused", hidden=8, bidirectional=True), 11)
+    prompt = _prompts(11, [300], seed=3)[0]
+    kwargs = dict(num_samples=2, temperature=1.0, seed=0)
+    chunks = list(generate_stream(net, [prompt], 200, every=128, **kwargs))
+    assert _sizes(chunks) == [[85], [115]]  # after 129 and 257 ids: inside the prompt; 385: 85 ids; the end
+    whole = generate_batch(net, [prompt], 200, **kwargs)
+    assert [prompt + chunks[0][i] + chunks[1][i] for i in range(2)] == whole
