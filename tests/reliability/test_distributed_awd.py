@@ -35,6 +35,7 @@ def text(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow  # (CI time: the fast set has these options in test_distributed_lm's 2-process run, with Adam)
 def test_ar_tar_variable_bptt_cosine_two_processes_match_one(text, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     h.run(_args(text, one, 3, *COSINE))

@@ -175,7 +175,7 @@ def test_a_second_rewind_never_replaces_what_the_first_set_aside(fx, tmp_path, c
     from seqlab.training.checkpoint_resume import rewind_to_best
 
     run = tmp_path / "run"
-    k = _best_before_last(fx, run, capsys)
+    _best_before_last(fx, run, capsys)
     full_log, full_last = (run / "metrics.jsonl").read_bytes(), (run / "last.safetensors").read_bytes()
     rewind_to_best(run)
     assert (run / "metrics.jsonl.bak").read_bytes() == full_log

@@ -10,8 +10,11 @@ from seqlab.training.checkpoint import load_checkpoint
 import kill_resume as kr
 
 
-@pytest.mark.parametrize("task,sig", [("lm", signal.SIGTERM),
-                                      pytest.param("translate", signal.SIGINT, marks=pytest.mark.slow)])
+# in the slow set (CI time: a run in a process of its own, three times); the fast set sends a real
+# SIGTERM to training in test_forecast's and test_classify's stop tests, and checks the LM's stop and
+# its exit codes in process (test_lm_training, test_interrupt_review)
+@pytest.mark.slow
+@pytest.mark.parametrize("task,sig", [("lm", signal.SIGTERM), ("translate", signal.SIGINT)])
 def test_signal_saves_exits_128_plus_it_and_resumes_exactly(task, sig, tmp_path):
     fx = kr.make_fixtures(tmp_path / "fx")
     args = kr.argv(task, fx, tmp_path / "run")
