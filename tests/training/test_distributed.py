@@ -39,32 +39,56 @@ def dist_backend(groups):
     return torch.distributed.get_backend(groups[0]) if groups else None
 
 
+def _plumbing(rank, info, device):
+    """What rank `rank` gets from the collectives (in a spawned worker, its group joined)."""
+    sums = D.all_reduce_sum([rank + 1.0, 10.0], device, info)
+    rows = D.shard_columns(torch.arange(8).view(4, 2), info)
+    flag = D.broadcast_flag(rank == 1, device, info)
+    net = D.wrap(torch.nn.Linear(2, 1), info, device)
+    torch.manual_seed(rank)  # different data per rank; DDP averages the gradients
+    net(torch.randn(3, 2)).sum().backward()
+    # a signal seen by rank 1 alone stops every rank, for that signal (rank 0 names it too, before
+    # torchrun's copy reaches it); only rank 0 keeps the caller's log
+    signals = StopSignals()
+    if rank == 1:
+        signals.signum = signal.SIGTERM  # as its handler sets it
+    stop = D.stop_requested(signals, device, info)
+    # a loop given no StopSignals (train_epoch's stop=None, from Python) still learns of another's stop
+    stop_without_signals = D.stop_requested(None if rank == 0 else signals, device, info)
+    _, _, log = D.join(4, device, log=print)
+    return (rank, sums, rows.tolist(), flag, net.module.weight.grad.tolist(), info.is_main, (stop, signals.name),
+            log is print, stop_without_signals, dist_backend(D._host_group))
+
+
+def _uneven(rank, info, device):
+    x, y = _batch()
+    xs, ys = D.shard_rows((x, y), info)  # 5 rows: 3 on rank 0, 2 on rank 1
+    net = _net()
+    ddp = D.wrap(net, info, device)
+    local_sum = ((ddp(xs) - ys) ** 2).sum()
+    D.ddp_loss(local_sum, len(x), info).backward()
+    skipped = D.shard_rows((x[:1],), info)
+    return (rank, len(xs), [p.grad.tolist() for p in net.parameters()], skipped, D.from_main({"rank": rank}, info))
+
+
 def _worker(rank, port, out):
     info, device = _join(rank, port)
     try:
-        sums = D.all_reduce_sum([rank + 1.0, 10.0], device, info)
-        rows = D.shard_columns(torch.arange(8).view(4, 2), info)
-        flag = D.broadcast_flag(rank == 1, device, info)
-        net = D.wrap(torch.nn.Linear(2, 1), info, device)
-        torch.manual_seed(rank)  # different data per rank; DDP averages the gradients
-        net(torch.randn(3, 2)).sum().backward()
-        # a signal seen by rank 1 alone stops every rank, for that signal (rank 0 names it too, before
-        # torchrun's copy reaches it); only rank 0 keeps the caller's log
-        signals = StopSignals()
-        if rank == 1:
-            signals.signum = signal.SIGTERM  # as its handler sets it
-        stop = D.stop_requested(signals, device, info)
-        # a loop given no StopSignals (train_epoch's stop=None, from Python) still learns of another's stop
-        stop_without_signals = D.stop_requested(None if rank == 0 else signals, device, info)
-        _, _, log = D.join(4, device, log=print)
-        out.put((rank, sums, rows.tolist(), flag, net.module.weight.grad.tolist(), info.is_main, (stop, signals.name),
-                 log is print, stop_without_signals, dist_backend(D._host_group)))
+        out.put((rank, _plumbing(rank, info, device), _uneven(rank, info, device)))
     finally:
         D.cleanup()
 
 
-def test_two_gloo_processes_reduce_shard_and_average():
+@pytest.fixture(scope="module")
+def two_ranks():
+    """(the plumbing's results, the uneven shares' results), by rank: one pair of spawned processes for both
+    tests (CI time: a pair takes about 4 s to start)."""
     results = _run_two(_worker)
+    return [r[1] for r in results], [r[2] for r in results]
+
+
+def test_two_gloo_processes_reduce_shard_and_average(two_ranks):
+    results = two_ranks[0]
     assert [r[1] for r in results] == [[3.0, 20.0], [3.0, 20.0]]
     assert results[0][2] == [[0, 1], [2, 3]] and results[1][2] == [[4, 5], [6, 7]]
     assert results[0][3] is True and results[1][3] is True
@@ -77,22 +101,6 @@ def test_two_gloo_processes_reduce_shard_and_average():
     assert [r[9] for r in results] == ["gloo", "gloo"]
 
 
-def _uneven_worker(rank, port, out):
-    info, device = _join(rank, port)
-    try:
-        x, y = _batch()
-        xs, ys = D.shard_rows((x, y), info)  # 5 rows: 3 on rank 0, 2 on rank 1
-        net = _net()
-        ddp = D.wrap(net, info, device)
-        local_sum = ((ddp(xs) - ys) ** 2).sum()
-        D.ddp_loss(local_sum, len(x), info).backward()
-        skipped = D.shard_rows((x[:1],), info)
-        out.put((rank, len(xs), [p.grad.tolist() for p in net.parameters()], skipped,
-                 D.from_main({"rank": rank}, info)))
-    finally:
-        D.cleanup()
-
-
 def _batch():
     g = torch.Generator().manual_seed(0)
     return torch.randn(5, 3, generator=g), torch.randn(5, 1, generator=g)
@@ -103,12 +111,12 @@ def _net():
     return torch.nn.Linear(3, 1)
 
 
-def test_uneven_shares_give_the_gradient_of_the_whole_batch_mean():
+def test_uneven_shares_give_the_gradient_of_the_whole_batch_mean(two_ranks):
     x, y = _batch()
     net = _net()
     ((net(x) - y) ** 2).mean().backward()  # the plain path: one process, the whole batch
     want = [p.grad for p in net.parameters()]
-    results = _run_two(_uneven_worker)
+    results = two_ranks[1]
     assert [r[1] for r in results] == [3, 2]
     for _, _, grads, skipped, main in results:
         for g, w in zip(grads, want):
