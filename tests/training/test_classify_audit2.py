@@ -15,6 +15,7 @@ from seqlab.models.classifier import SequenceClassifier, TextClassifier
 from seqlab.training.checkpoint import save_epoch
 from seqlab.training.classify import ClassifierModel, ClassifyConfig, ClassifyData, evaluate_accuracy
 from seqlab.training.classify_text import TextBatches, TextPredictor, class_report, text_data, top_k
+from seqlab.training.metrics import read_metrics
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -178,3 +179,63 @@ def test_numeric_labels_keep_their_training_order_in_the_predictor(tmp_path):
         tokens, lengths = predictor.encode(texts).padded(torch.arange(3), predictor.vocab[PAD])
         want = data.net.eval()(tokens, lengths).argmax(1).tolist()
     assert predictor.predict(texts) == [["1", "2", "10"][j] for j in want]
+
+
+def test_no_majority_warning_for_a_perfect_model_or_an_empty_set(capsys):
+    from seqlab.cli.classify import _warn_majority
+
+    # a test file of one label scored perfectly is "always predicting" it, and rightly so: no warning
+    _warn_majority({"accuracy": 1.0, "count": 4, "macro_f1": 1.0}, torch.zeros(4, dtype=torch.long), ["a", "b"])
+    # nothing scored (accuracy 0 of 0 texts) says nothing of the model either
+    _warn_majority({"accuracy": 0.0, "count": 0, "macro_f1": 0.0}, torch.zeros(0, dtype=torch.long), ["a", "b"])
+    assert capsys.readouterr().err == ""
+    _warn_majority({"accuracy": 0.75, "count": 4, "macro_f1": 0.43}, torch.tensor([0, 0, 0, 1]), ["a", "b"])
+    assert capsys.readouterr().err.startswith("seqlab: warning: the model predicts the commonest label: its accuracy "
+                                              "0.7500 is within 0.005 of always predicting 'a' (0.7500)")
+
+
+def test_report_scores_in_eval_mode_and_gives_the_mode_back():
+    # a model with dropout, left in train mode: report() is the eval-mode model's figures (a plain
+    # loop over the texts here), every time, and the model is in train mode again after it
+    vocab = Vocab([list("abc")], reserved_tokens=[PAD])
+    texts = encode([list("abc"), list("a"), list("bca"), list("cc")], [0, 1, 1, 0], vocab, max_len=10)
+    torch.manual_seed(0)
+    net = TextClassifier(len(vocab), 2, embed=6, hidden=6, dropout=0.6).train()
+    with torch.no_grad():
+        net.eval()
+        logits = [net(texts.ids[texts.offsets[i]:texts.offsets[i + 1]][None])[0] for i in range(4)]
+        net.train()
+    labels = texts.labels.tolist()
+    want_loss = sum(float(nn.functional.cross_entropy(z[None], torch.tensor([y]))) for z, y in zip(logits, labels)) / 4
+    want_accuracy = sum(int(z.argmax()) == y for z, y in zip(logits, labels)) / 4
+    batches = TextBatches(texts, vocab[PAD])
+    for _ in range(2):
+        got = batches.report(net, torch.device("cpu"), batch_size=3)
+        assert got["accuracy"] == want_accuracy and got["loss"] == pytest.approx(want_loss, rel=1e-5)
+        assert net.training
+
+
+def test_train_loss_is_the_mean_cross_entropy_of_the_epochs_texts(tmp_path, monkeypatch):
+    # metrics.jsonl's train_loss: the sum of every step's plain cross-entropies over the number of
+    # texts (not of tokens, which tokens_per_sec counts); the twin sums the steps' own losses
+    import seqlab.training.classify as tc
+
+    rows = [("pos", "a good b"), ("neg", "a bad c d")] * 10
+    (tmp_path / "d.csv").write_text("label,text\n" + "".join(f"{label},{text}\n" for label, text in rows))
+    sums, real = [], tc.loss_sums
+
+    def recording(logits, labels, weight=None):
+        objective, plain = real(logits, labels, weight)
+        if torch.is_grad_enabled():  # (a training step's, not evaluation's)
+            sums.append((plain.item(), len(labels)))
+        return objective, plain
+
+    monkeypatch.setattr(tc, "loss_sums", recording)
+    cfg = ClassifyConfig(data=ClassifyData(data=str(tmp_path / "d.csv"), dataset=None, min_freq=1),
+                         model=ClassifierModel(embed=4, hidden=4, layers=1))
+    cfg.train.epochs, cfg.train.batch_size, cfg.run.out = 1, 6, str(tmp_path / "run")
+    tc.train_classifier(cfg, device="cpu", show_progress=False, log=lambda line: None)
+    record = read_metrics(tmp_path / "run" / "metrics.jsonl")[0]
+    n = sum(k for _, k in sums)
+    assert n == 18 and len(sums) == 3  # 18 training texts (2 held out), batches of 6
+    assert record["train_loss"] == pytest.approx(sum(s for s, _ in sums) / n, rel=1e-6)
