@@ -45,3 +45,22 @@ def test_keep_outputs_holds_the_raw_and_the_dropped_last_layer_outputs(make, las
     torch.testing.assert_close(net.outputs[0], raw)
     torch.testing.assert_close(net.outputs[1], dropped)
     assert not torch.allclose(raw, dropped)
+
+
+def test_a_tied_model_with_a_smaller_last_layer_drops_out_where_the_plain_model_does():
+    # without the AWD options, `dropout` is the plain model's (a fresh mask per element): on the
+    # embedding output, between the layers and on the last output -- by hand, in the same RNG order
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    net = RegularizedRNNModel("lstm", "fused", 9, 4, 6, 2, tie_weights=True, dropout=0.5).double()
+    net.train()
+    X = torch.randint(0, 9, (3, 5), generator=torch.Generator().manual_seed(1))
+    state = net.begin_state(3)
+    torch.manual_seed(2)
+    logits, _ = net(X, state)
+    torch.manual_seed(2)
+    H = F.dropout(net.embedding(X.T), 0.5, training=True)  # (T, B, E)
+    for rnn, s in zip(net.rnns, state):
+        H = F.dropout(rnn(H, s)[0], 0.5, training=True)
+    torch.testing.assert_close(logits, net.linear(H.reshape(-1, H.shape[-1])))

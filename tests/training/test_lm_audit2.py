@@ -215,3 +215,33 @@ def test_variable_batches_rows_are_contiguous_text_and_the_targets_the_next_toke
         i += T
         lengths.append(T)
     assert i == L - 1 and len(set(lengths)) > 1  # every target once, in windows of varying length
+
+
+def test_the_epoch_perplexities_are_exp_of_the_mean_token_losses(tmp_path, monkeypatch):
+    # perplexity = exp(sum of token losses / tokens), over the same tokens as the logged mean loss
+    import math
+
+    result, _ = _tiny_fit(tmp_path, monkeypatch, [1.25], lr=0.5)
+    assert result["train_ppl"] == pytest.approx(math.exp(result["train_loss"]), rel=1e-12)
+    assert result["valid_ppl"] == pytest.approx(math.exp(1.25), rel=1e-12)
+
+
+def test_the_switch_to_averaged_sgd_keeps_the_runs_weight_decay():
+    # NT-ASGD: the averaged SGD that takes over steps as the SGD before it, L2 included (AWD-LSTM's
+    # ASGD(..., weight_decay=args.wdecay)): p <- p - lr * (g + wd * p)
+    from seqlab.training.lm_regularized import start_averaging
+    from seqlab.training.schedules import NTASGDTrigger
+
+    w = nn.Parameter(torch.tensor([2.0, -1.0], dtype=torch.float64))
+    net = nn.Module()
+    net.w = w
+    trigger = NTASGDTrigger(nonmono=1)
+    sgd = torch.optim.SGD([w], lr=0.5, weight_decay=0.1)
+    for loss in (1.0, 2.0):
+        assert start_averaging(net, sgd, trigger, loss, 0.1, log=lambda *_: None) is sgd
+    asgd = start_averaging(net, sgd, trigger, 3.0, 0.1, log=lambda *_: None)
+    assert isinstance(asgd, torch.optim.ASGD)
+    w.grad = torch.tensor([0.4, 0.2], dtype=torch.float64)
+    asgd.step()
+    torch.testing.assert_close(w.detach(), torch.tensor([2.0 - 0.5 * (0.4 + 0.2), -1.0 - 0.5 * (0.2 - 0.1)],
+                                                        dtype=torch.float64))
