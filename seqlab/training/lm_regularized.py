@@ -86,6 +86,7 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
     model = D.unwrap(net)  # the LM itself: it records the outputs AR/TAR read
     model.keep_outputs = ar_alpha > 0 or tar_beta > 0
     state, loss_sum, n, t0 = None, torch.zeros((), device=device), 0, time.perf_counter()
+    step = 0
     try:
         bar = progress(batches, total=total, desc=desc, enabled=show_progress if dist.is_main else False)
         for step, batch in enumerate(bar, start=1):
@@ -120,6 +121,10 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
                 break
     finally:
         model.keep_outputs, model.outputs = False, None
+    if step == 0:  # said here, as train_epoch does: the caller reads n == 0 as "every step was skipped"
+        raise SeqlabError("the data iterator yielded no batches: the training split is shorter than one batch "
+                          "(lower batch_size or num_steps; variable BPTT needs 2 tokens or more in each of the "
+                          "batch_size rows)")
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     loss_total, n = D.all_reduce_sum([float(loss_sum), n], device, dist)

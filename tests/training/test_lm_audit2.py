@@ -217,6 +217,33 @@ def test_variable_batches_rows_are_contiguous_text_and_the_targets_the_next_toke
     assert i == L - 1 and len(set(lengths)) > 1  # every target once, in windows of varying length
 
 
+def test_a_variable_bptt_epoch_without_a_window_says_the_split_is_too_short_not_non_finite(tmp_path):
+    # 5 training tokens in 4 rows: 1 token a row, nothing to predict within a row, so variable BPTT has no
+    # window. It was reported as "every step of epoch 1 was non-finite ... rerun with a lower --lr";
+    # the plain loop's message says what is wrong (as train_epoch does for an empty iterator)
+    from seqlab.config import RunConfig
+    from seqlab.data.corpora import LMCorpus
+    from seqlab.data.vocab import Vocab
+    from seqlab.errors import SeqlabError
+    from seqlab.models.lm import ModelConfig
+    from seqlab.training.lm import LMConfig, TrainConfig, fit_lm, train_epoch
+
+    net = RNNModel(nn.GRU(7, 5), 7)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for loop in (train_epoch, lambda *a, **k: train_epoch_regularized(*a, bptt=4, **k)):
+        with pytest.raises(SeqlabError, match="yielded no batches: the training split is shorter than one batch"):
+            loop(net, [], opt, CPU, clip=1.0, carry_state=True)
+    vocab = Vocab(list("abcab"))
+    corpus = LMCorpus("tiny", "char", vocab, torch.as_tensor(vocab.encode(list("abcab"))),
+                      torch.as_tensor(vocab.encode(list("abcab"))))
+    cfg = LMConfig(model=ModelConfig(cell="rnn", hidden=8, embed=4),
+                   train=TrainConfig(batch_size=4, num_steps=1, epochs=1, lr=0.5, variable_bptt=True),
+                   run=RunConfig(out=str(tmp_path)))
+    with pytest.raises(SeqlabError, match="yielded no batches") as err:
+        fit_lm(cfg, corpus, CPU, log=lambda *_: None)
+    assert "non-finite" not in str(err.value) and "\n" not in str(err.value)
+
+
 def test_the_epoch_perplexities_are_exp_of_the_mean_token_losses(tmp_path, monkeypatch):
     # perplexity = exp(sum of token losses / tokens), over the same tokens as the logged mean loss
     import math
