@@ -187,6 +187,12 @@ def device_for(net: nn.Module, device) -> torch.device:
     return device
 
 
+def no_batches(fix: str = "lower batch_size or num_steps") -> SeqlabError:
+    """The error of a training epoch whose batches were none: said by the loop itself, since its caller
+    reads no tokens trained as every step skipped (non-finite)."""
+    return SeqlabError(f"the data iterator yielded no batches: the training split is shorter than one batch ({fix})")
+
+
 def check_count(value, name: str) -> int:
     """errors.check_positive_int (a bool or 2.5 refused too), letting a size under torch.compile
     through: a SymInt is compared symbolically and stays one; and one under jit.trace, where a

@@ -149,8 +149,7 @@ def train_epoch(net: nn.Module, batches: Iterable, optimizer: torch.optim.Optimi
         if D.stop_requested(stop, device, dist):
             break
     if step == 0:  # said here: the caller reads n == 0 as "every step was skipped"
-        raise SeqlabError("the data iterator yielded no batches: the training split is shorter than one "
-                          "batch (lower batch_size or num_steps)")
+        raise common.no_batches()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     loss_total, n = D.all_reduce_sum([float(loss_sum), n], device, dist)

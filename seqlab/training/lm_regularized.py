@@ -122,9 +122,8 @@ def train_epoch_regularized(net: nn.Module, batches: Iterable, optimizer: torch.
     finally:
         model.keep_outputs, model.outputs = False, None
     if step == 0:  # said here, as train_epoch does: the caller reads n == 0 as "every step was skipped"
-        raise SeqlabError("the data iterator yielded no batches: the training split is shorter than one batch "
-                          "(lower batch_size or num_steps; variable BPTT needs 2 tokens or more in each of the "
-                          "batch_size rows)")
+        raise common.no_batches("lower batch_size or num_steps; variable BPTT needs 2 tokens or more in each of "
+                                "the batch_size rows")
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     loss_total, n = D.all_reduce_sum([float(loss_sum), n], device, dist)
