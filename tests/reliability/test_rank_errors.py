@@ -65,16 +65,15 @@ def test_without_torchrun_s_store_every_rank_says_its_error(tmp_path, capsys, mo
     assert _as_rank(1, 31, tmp_path, capsys, monkeypatch) == SAID
 
 
-
 def test_on_two_machines_each_says_the_shared_error_once(agent_store, tmp_path, capsys, monkeypatch):
     # 2 machines x 2 ranks (torchrun --nnodes 2): each node's output shows the line once, by its first rank
     monkeypatch.setenv("WORLD_SIZE", "4")
+    text = tmp_path / "tiny.txt"
+    text.write_text(TEXT, encoding="utf-8")
     said = {}
     for rank, (node, local) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
         monkeypatch.setenv("GROUP_RANK", str(node))
         monkeypatch.setenv("RANK", str(rank))
-        text = tmp_path / "tiny.txt"
-        text.write_text(TEXT, encoding="utf-8")
         monkeypatch.setenv("LOCAL_RANK", str(local))
         code = main(["train", "lm", "--data", str(text), "--level", "char", "--hidden", "8", "--epochs", "1",
                      "--num-steps", "5", "--batch-size", "30", "--out", str(tmp_path / f"run{rank}")])
@@ -82,6 +81,7 @@ def test_on_two_machines_each_says_the_shared_error_once(agent_store, tmp_path, 
         said[rank] = capsys.readouterr().err
     line = SAID.replace("31", "30").replace("world size 2", "world size 4").replace("multiple of 2", "multiple of 4")
     assert said == {0: line, 1: "", 2: line, 3: ""}
+
 
 # The other lines a run stops on, which every rank printed alike: a stop by a signal (torchrun forwards it
 # to every rank, and they stop at the same step) and running out of memory (the same sizes on every rank)
