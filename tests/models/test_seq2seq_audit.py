@@ -4,9 +4,11 @@ with one layer), each against a twin written out here."""
 
 import warnings
 
+import pytest
 import torch
 import torch.nn.functional as F
 
+from seqlab.errors import SeqlabError
 from seqlab.models import fused_loss
 from seqlab.models.seq2seq import Seq2SeqDecoder, Seq2SeqEncoder, build_seq2seq, init_seq2seq
 
@@ -48,18 +50,19 @@ def test_fast_false_takes_the_plain_loss_which_has_second_order_gradients(monkey
     assert g.requires_grad
 
 
-def test_init_seq2seq_gives_every_gru_weight_the_xavier_range():
-    # the book's init: Xavier-uniform, bound sqrt(6 / (fan_in + fan_out)), for the GRU's input AND
-    # recurrent weights; PyTorch's default draws within 1 / sqrt(H), below Xavier's bound here
+def test_init_seq2seq_gives_every_gru_and_linear_weight_the_xavier_range():
+    # the book's init: Xavier-uniform, bound sqrt(6 / (fan_in + fan_out)), for the output layer and the
+    # GRU's input AND recurrent weights; PyTorch's defaults draw within 1 / sqrt(fan_in), below
+    # Xavier's bound for these shapes
     torch.manual_seed(0)
-    H = 64
-    model = build_seq2seq(7, 6, embed=H, hidden=H, layers=1)
+    H, V = 64, 300
+    model = build_seq2seq(7, V, embed=H, hidden=H, layers=1)
     model.apply(init_seq2seq)
-    for rnn in (model.encoder.rnn, model.decoder.rnn):
-        for name in ("weight_ih_l0", "weight_hh_l0"):
-            w = getattr(rnn, name)
-            bound = (6 / (w.shape[0] + w.shape[1])) ** 0.5
-            assert w.abs().max() <= bound and w.abs().max() > H ** -0.5, name
+    rnns = (model.encoder.rnn, model.decoder.rnn)
+    weights = [(f"{name} of a GRU", getattr(rnn, name)) for rnn in rnns for name in ("weight_ih_l0", "weight_hh_l0")]
+    for name, w in weights + [("the output layer's weight", model.decoder.dense.weight)]:
+        bound = (6 / (w.shape[0] + w.shape[1])) ** 0.5
+        assert w.abs().max() <= bound and w.abs().max() > w.shape[1] ** -0.5, name
 
 
 def test_dropout_with_one_layer_builds_without_torchs_warning():
@@ -67,3 +70,47 @@ def test_dropout_with_one_layer_builds_without_torchs_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         build_seq2seq(7, 6, embed=3, hidden=4, layers=1, dropout=0.2)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int16, torch.int32])
+def test_token_ids_of_any_integer_dtype_give_the_int64_logits(dtype):
+    torch.manual_seed(0)
+    model = build_seq2seq(7, 6, embed=3, hidden=4, layers=1).eval()
+    src, tgt = torch.randint(0, 7, (2, 3)), torch.randint(0, 6, (2, 4))
+    want, _ = model(src, tgt)
+    got, _ = model(src.to(dtype), tgt.to(dtype))
+    torch.testing.assert_close(got, want)
+
+
+def test_a_source_id_past_the_vocabulary_is_a_seqlab_error_naming_the_source():
+    model = build_seq2seq(7, 6, embed=3, hidden=4, layers=1)
+    with pytest.raises(SeqlabError, match="token id 7 in the source is out of range for its vocabulary of 7"):
+        model(torch.tensor([[1, 7]]), torch.tensor([[1, 2]]))
+
+
+def test_transposed_targets_are_refused_not_read_in_another_order():
+    # (T, B) targets have the (B, T) ones' T * B entries: without the shape check the loss silently
+    # pairs each output with another position's label
+    model = build_seq2seq(7, 6, embed=3, hidden=4, layers=1)
+    src, tgt = torch.randint(0, 7, (2, 3)), torch.randint(0, 6, (2, 4))
+    want = r"targets must have the decoder input's shape \(B, T\) = \(2, 4\), got \(4, 2\)"
+    with pytest.raises(SeqlabError, match=want):
+        model(src, tgt, targets=torch.randint(0, 6, (4, 2)))
+
+
+def test_reorder_state_of_the_books_bare_state_moves_batch_rows():
+    # a subclass with its own forward keeps the book's (L, B, H) state: row i of the result is row index[i]
+    dec = Seq2SeqDecoder(9, 5, 6, num_layers=2)
+    state, index = torch.randn(2, 3, 6), torch.tensor([2, 2, 0])
+    torch.testing.assert_close(dec.reorder_state(state, index), state[:, [2, 2, 0]])
+
+
+def test_a_packed_encoder_given_no_lengths_reads_every_step():
+    # EncoderDecoder hands the encoder its *args: net(src, tgt, None) is the book's call without lengths
+    torch.manual_seed(0)
+    enc = Seq2SeqEncoder(10, 4, 6, num_layers=1, pack=True).eval()
+    X = torch.randint(0, 10, (2, 5))
+    plain = Seq2SeqEncoder(10, 4, 6, num_layers=1).eval()
+    plain.load_state_dict(enc.state_dict())
+    for got, want in zip(enc(X, None), plain(X)):
+        torch.testing.assert_close(got, want)
