@@ -8,7 +8,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from seqlab.models.attention import AdditiveAttention
+from seqlab.models.attention import AdditiveAttention, masked_softmax
 from seqlab.models.seq2seq import build_seq2seq
 
 
@@ -73,3 +73,20 @@ def test_first_step_logits_by_hand_with_the_context_before_the_embedding():
     out, _ = dec.rnn(torch.cat([context, dec.embedding(y0[:, 0])], dim=-1)[None], enc_state)
     got, _ = model(src, y0, lens)
     torch.testing.assert_close(got[:, 0], dec.dense(out[0]))
+
+
+def test_masked_softmax_without_lengths_is_the_softmax_over_keys():
+    # (B, Q, K) scores with Q > 1: each query's weights over its keys sum to 1
+    scores = torch.randn(2, 3, 4)
+    torch.testing.assert_close(masked_softmax(scores, None), torch.softmax(scores, dim=-1))
+    torch.testing.assert_close(masked_softmax(scores, None).sum(-1), torch.ones(2, 3))
+
+
+def test_lengths_as_a_list_mask_as_the_tensor_does():
+    torch.manual_seed(0)
+    model = build_seq2seq(11, 13, embed=6, hidden=10, layers=1, attention=True).eval()
+    src, tgt = torch.randint(0, 11, (2, 5)), torch.randint(0, 13, (2, 3))
+    want, _ = model(src, tgt, torch.tensor([5, 2]))
+    got, _ = model(src, tgt, [5, 2])
+    torch.testing.assert_close(got, want)
+    assert torch.all(model.decoder.attention_weights[0][1, :, 2:] == 0)
