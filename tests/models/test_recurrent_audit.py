@@ -1,8 +1,11 @@
 """Mutation-audit tests of recurrent.py: what the other layer tests left open (h and c as two
-tensors, to_fused with one bias frozen at zero), against torch.zeros and the scratch layer itself."""
+tensors, begin_state's dtype, to_fused with one bias frozen at zero, the unbatched dtype message),
+against torch.zeros and the scratch layer itself."""
 
+import pytest
 import torch
 
+from seqlab.errors import SeqlabError
 from seqlab.models.recurrent import ScratchRNN
 
 
@@ -26,3 +29,19 @@ def test_to_fused_keeps_the_biases_when_only_some_are_frozen_at_zero():
     assert fused.bias
     X = torch.randn(5, 2, 3, dtype=torch.float64)
     torch.testing.assert_close(fused(X)[0], scratch(X)[0])
+
+
+def test_begin_state_takes_the_dtype_asked_for():
+    h, c = ScratchRNN("lstm", 3, 4).begin_state(2, dtype=torch.float64)
+    assert h.dtype == c.dtype == torch.float64
+    assert torch.equal(h, torch.zeros(1, 2, 4, dtype=torch.float64))
+
+
+def test_an_unbatched_state_of_another_dtype_is_told_the_cast_without_the_batched_advice():
+    # begin_state(1) makes a batched (layers, 1, H) state, the wrong advice for an unbatched (T, D) input
+    net = ScratchRNN("lstm", 3, 4)
+    state = tuple(torch.zeros(1, 4, dtype=torch.float64) for _ in range(2))
+    want = "the state is torch.float64 but the model's weights are torch.float32"
+    with pytest.raises(SeqlabError, match=want) as err:
+        net(torch.randn(5, 3), state)
+    assert "begin_state" not in str(err.value)
