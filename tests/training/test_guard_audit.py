@@ -92,3 +92,11 @@ def test_lazy_guard_finish_names_the_rate_it_is_given():
     guard.ok(2, torch.tensor(1.0), rate=0.125)
     with pytest.raises(NonFiniteLoss, match=r"step 1; .*the run's is 1, which its schedule had brought to 0\.25 here"):
         guard.finish(0.25)
+
+
+def test_resumed_note_says_one_epoch_or_a_range_left():
+    from seqlab.training.guard import resumed_note
+
+    assert resumed_note("r", 4, 5) == "resuming 'r' after epoch 4: epoch 5 to train"
+    assert resumed_note("r", 3, 5) == "resuming 'r' after epoch 3: epochs 4-5 to train"
+    assert resumed_note("r", 5, 5).startswith("the run in 'r' has trained 5 epochs and --epochs is 5: nothing to train")
