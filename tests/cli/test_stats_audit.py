@@ -1,6 +1,7 @@
 """Mutation-audit additions for seqlab.cli.stats: what the existing tests let through."""
 
 import json
+from pathlib import Path
 
 from seqlab.cli import main
 
@@ -37,3 +38,21 @@ def test_each_ngram_table_says_its_own_number_of_distinct_ngrams(tmp_path, capsy
     for n, label in ((1, "unigrams"), (2, "bigrams"), (3, "trigrams")):
         distinct = len({tuple(words[i:i + n]) for i in range(len(words) - n + 1)})
         assert f"top {label} ({distinct} distinct):" in out
+
+
+def test_the_text_report_says_where_the_plot_went_and_the_ranks_each_exponent_was_fitted_on(tmp_path, capsys,
+                                                                                          monkeypatch):
+    import seqlab.data.stats
+
+    # (the figure itself is test_stats_cli's: drawn here it costs seconds)
+    monkeypatch.setattr(seqlab.data.stats, "plot_zipf", lambda path, tables, title: Path(path).write_bytes(b"\x89PNG"))
+    text, png = tmp_path / "t.txt", tmp_path / "zipf.png"
+    text.write_text("the cat sat on the mat and the dog sat on the log with the cat\n" * 3)
+    assert main(["stats", "--data", str(text), "--json"]) == 0
+    fitted = {n: t["zipf_ranks"] for n, t in json.loads(capsys.readouterr().out)["ngrams"].items()}
+    assert main(["stats", "--data", str(text), "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(f"\nplot written to {png}\n") and png.read_bytes()[:4] == b"\x89PNG"
+    for n, label in (("1", "unigrams"), ("2", "bigrams"), ("3", "trigrams")):
+        first, last = fitted[n]
+        assert f"Zipf exponent, {label}: alpha = " in out and f"(fitted on ranks {first}-{last})\n" in out
