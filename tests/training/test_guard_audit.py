@@ -100,3 +100,12 @@ def test_resumed_note_says_one_epoch_or_a_range_left():
     assert resumed_note("r", 4, 5) == "resuming 'r' after epoch 4: epoch 5 to train"
     assert resumed_note("r", 3, 5) == "resuming 'r' after epoch 3: epochs 4-5 to train"
     assert resumed_note("r", 5, 5).startswith("the run in 'r' has trained 5 epochs and --epochs is 5: nothing to train")
+
+
+def test_the_advice_names_a_scheduled_rate_a_little_off_the_runs_lr():
+    # within float noise of --lr it is the run's rate ("now"); 5% off it, a schedule moved it: both named
+    from seqlab.training.guard import nonfinite_advice
+
+    assert "a lower --lr (now 1) or" in nonfinite_advice(2, 1.0, rate=1.0 + 1e-9)
+    assert "a lower --lr (the run's is 1, which its schedule had brought to 0.95 here)" in nonfinite_advice(
+        2, 1.0, rate=0.95)
