@@ -18,3 +18,51 @@ def test_a_utf8_stream_by_another_name_keeps_the_handler_its_user_chose(monkeypa
         print("t\udcff é")
     s.flush()
     assert s.buffer.getvalue() == "t? é\n".encode("utf-8") and (s.encoding, s.errors) == (encoding, "replace")
+
+
+def test_a_seqlab_warning_raised_twice_is_one_line_and_another_text_its_own(capsys):
+    # from two places (the run folder's lock is tried when checked and when opened), even where the
+    # filters would show each: once a command
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        with console.one_line_warnings():
+            for _ in range(2):
+                warnings.warn("seqlab: cannot lock 'out'", RuntimeWarning)
+            warnings.warn("seqlab: cannot lock 'other'", RuntimeWarning)
+    assert capsys.readouterr().err == "seqlab: warning: cannot lock 'out'\nseqlab: warning: cannot lock 'other'\n"
+
+
+def test_the_one_line_hook_writes_where_it_is_told(capsys):
+    # warnings.showwarning's `file` (as Python's own hook honours it): the line goes there, not to stderr
+    import warnings
+
+    buf = io.StringIO()
+    with console.one_line_warnings():
+        warnings.showwarning("seqlab: a fast path fell back", RuntimeWarning, "x.py", 1, file=buf)
+    assert buf.getvalue() == "seqlab: warning: a fast path fell back\n" and capsys.readouterr().err == ""
+
+
+def test_an_einval_whose_flush_fails_otherwise_is_not_a_reader_gone(monkeypatch):
+    # on Windows a closed pipe is EINVAL again at the flush; a flush failing with another error (a full
+    # disk under `> file`, EIO) is a real failure, to be reported, not muted
+    import errno
+
+    from seqlab import fileio
+
+    class FailingFlush(io.TextIOWrapper):
+        code = errno.ENOSPC
+
+        def flush(self):
+            raise OSError(self.code, "flush failed")
+
+        def close(self):  # (at garbage collection: not the test's business)
+            pass
+
+    monkeypatch.setattr(fileio, "WINDOWS", True)
+    einval = OSError(errno.EINVAL, "Invalid argument")
+    out = FailingFlush(io.BytesIO(), encoding="utf-8")
+    assert not console.reader_gone(einval, out)
+    out.code = errno.EINVAL
+    assert console.reader_gone(einval, out)
