@@ -66,3 +66,27 @@ def test_an_einval_whose_flush_fails_otherwise_is_not_a_reader_gone(monkeypatch)
     assert not console.reader_gone(einval, out)
     out.code = errno.EINVAL
     assert console.reader_gone(einval, out)
+
+
+def test_a_failed_flush_at_the_end_of_a_training_block_is_not_muted(monkeypatch):
+    # `train ... > full-disk/log`: only a reader gone is outlived; ENOSPC at the last flush fails the command,
+    # and where the block failed itself, its own error is the one raised
+    import errno
+
+    from seqlab import fileio
+
+    class FullDisk(io.TextIOWrapper):
+        def flush(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):  # (at garbage collection: not the test's business)
+            pass
+
+    monkeypatch.setattr(fileio, "WINDOWS", False)
+    monkeypatch.setattr(sys, "stdout", FullDisk(io.BytesIO(), encoding="utf-8"))
+    with pytest.raises(OSError, match="No space left"):
+        with console.outlive_readers(lambda: "never said"):
+            print("epoch 1")
+    with pytest.raises(KeyError):
+        with console.outlive_readers(lambda: "never said"):
+            raise KeyError("the block's own")
