@@ -90,3 +90,12 @@ def test_a_failed_flush_at_the_end_of_a_training_block_is_not_muted(monkeypatch)
     with pytest.raises(KeyError):
         with console.outlive_readers(lambda: "never said"):
             raise KeyError("the block's own")
+
+
+def test_a_training_block_flushes_stderr_too_before_it_ends(monkeypatch):
+    # so that a reader gone after the last write is seen (and outlived) there, not at exit
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    monkeypatch.setattr(sys, "stderr", err)
+    with console.outlive_readers(lambda: "never said"):
+        print("seqlab: note: a line", file=sys.stderr)
+    assert err.buffer.getvalue() == b"seqlab: note: a line\n"  # (no flush of ours: the block's)

@@ -23,3 +23,38 @@ def test_a_second_seqlab_locking_the_same_folder_is_refused(tmp_path, monkeypatc
                 run_folder.release_run_folders()  # (the second's, where it took one)
     finally:
         run_folder.release_run_folders()
+
+
+def test_a_training_function_lets_go_of_its_own_locks_only(tmp_path, monkeypatch):
+    # the CLI holds --out's lock around a training function, which locks the folder too (a no-op) or others:
+    # when the function returns, the locks it took go, the one held before it stays
+    held, taken = tmp_path / "held", tmp_path / "taken"
+    held.mkdir()
+    taken.mkdir()
+
+    @run_folder.releases_run_folder
+    def fit():
+        run_folder.lock_run_folder(held)
+        run_folder.lock_run_folder(taken)
+
+    run_folder.lock_run_folder(held)
+    try:
+        fit()
+        with monkeypatch.context() as m:  # a second process
+            m.setattr(run_folder, "_locked", {})
+            try:
+                run_folder.lock_run_folder(taken)  # free again
+                with pytest.raises(SeqlabError, match="another seqlab process"):
+                    run_folder.lock_run_folder(held)
+            finally:
+                run_folder.release_run_folders()
+    finally:
+        run_folder.release_run_folders()
+
+
+def test_an_out_that_is_a_file_is_named_as_a_file(tmp_path):
+    out = tmp_path / "results.txt"
+    out.write_text("not a folder")
+    with pytest.raises(SeqlabError, match=f"cannot write to the output folder {str(out)!r} "
+                                          f"\\({str(out)!r} is a file, not a folder\\): choose a writable --out"):
+        run_folder.check_writable(out)
