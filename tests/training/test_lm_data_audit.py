@@ -41,3 +41,22 @@ def test_the_unseen_unk_note_needs_the_training_share_known():
 
     assert unk_note(0.01, 0.01, None, 100) is None
     assert unk_note(0.01, 0.01, 0.0, 100).startswith("the training tokens hold no <unk>")
+
+
+def test_written_unk_alone_are_no_vocabulary_warning():
+    # PTB writes "<unk>" for its rare words: 8% of the targets are <unk> but only 2% for want of vocabulary,
+    # which is below UNK_WARN (5%): nothing to say
+    from seqlab.training.lm_data import UNK_WARN, unk_note
+
+    assert 0.02 <= UNK_WARN < 0.08
+    assert unk_note(0.08, 0.02, 0.04, 1000) is None
+
+
+def test_shares_that_show_as_the_same_percentage_are_said_once():
+    # a few "<unk>" written in the text move the whole share by less than the 0.1% shown: one figure, not
+    # "6.0% ... (unk_rate 6.0% counts the <unk> written in the text too)"
+    from seqlab.training.lm_data import unk_note
+
+    note = unk_note(0.06001, 0.06, 0.01, 100)
+    assert note.startswith("6.0% of the held-out tokens are <unk> (outside the 100-token vocabulary): ")
+    assert "counts the <unk> written" not in note

@@ -58,3 +58,11 @@ def test_an_out_that_is_a_file_is_named_as_a_file(tmp_path):
     with pytest.raises(SeqlabError, match=f"cannot write to the output folder {str(out)!r} "
                                           f"\\({str(out)!r} is a file, not a folder\\): choose a writable --out"):
         run_folder.check_writable(out)
+
+
+def test_a_logs_blank_lines_are_no_epochs(tmp_path):
+    # a metrics.jsonl of blank lines is no run; between rows, a blank line is no epoch
+    (tmp_path / "metrics.jsonl").write_bytes(b"\n\n")
+    assert run_folder.describe_run(tmp_path) is None
+    (tmp_path / "metrics.jsonl").write_bytes(b'{"epoch": 1}\n\n{"epoch": 2}\n\n')
+    assert run_folder.describe_run(tmp_path) == "metrics.jsonl, 2 epochs logged"

@@ -1,0 +1,34 @@
+"""Mutation-audit additions for seqlab.cli.input_lines: what the existing tests let through."""
+
+import io
+import sys
+
+import pytest
+
+from seqlab.cli.input_lines import input_lines, stdin_has_input
+
+
+@pytest.mark.parametrize("data", [
+    b"\xef\xbb\xbfa\r\n\xef\xbb\xbfb\nc\r\n",  # a BOM starts the input only; \r\n ends a line as \n does
+    b"va !\r\n\r\nsalut\r\n",
+])
+def test_standard_input_gives_the_lines_a_file_of_the_same_bytes_gives(tmp_path, monkeypatch, data):
+    path = tmp_path / "in.txt"
+    path.write_bytes(data)
+    from_file = [text for _, text in input_lines([], str(path), "translate")]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    got = list(input_lines([], "-", "translate"))
+    assert [text for _, text in got] == from_file
+    assert [where for where, _ in got] == [f"standard input line {n}" for n in range(1, len(got) + 1)]
+
+
+def test_a_terminal_is_no_input_to_read(monkeypatch):
+    # `seqlab translate --checkpoint R` typed at a prompt: no piped text, so nothing is waited for
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal("va !\n"))
+    assert stdin_has_input() is False
+    monkeypatch.setattr(sys, "stdin", io.StringIO("va !\n"))  # a pipe or a file
+    assert stdin_has_input() is True
