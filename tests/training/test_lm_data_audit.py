@@ -60,3 +60,25 @@ def test_shares_that_show_as_the_same_percentage_are_said_once():
     note = unk_note(0.06001, 0.06, 0.01, 100)
     assert note.startswith("6.0% of the held-out tokens are <unk> (outside the 100-token vocabulary): ")
     assert "counts the <unk> written" not in note
+
+
+def test_another_vocabulary_holding_a_cr_too_is_called_another_vocabulary():
+    # the Windows line-end message is for a saved "\r" token the data no longer gives; where the data gives
+    # one too, the vocabularies differ otherwise: the plain message, with both sizes
+    from pathlib import Path
+
+    import pytest
+
+    from seqlab.data.corpora import LMCorpus
+    from seqlab.data.vocab import Vocab
+    from seqlab.errors import SeqlabError
+    from seqlab.training.checkpoint import Checkpoint
+    from seqlab.training.lm_data import check_compatible
+
+    saved, now = Vocab(list("ab\r")), Vocab(list("abc\r"))
+    assert "\r" in saved and "\r" in now and saved != now
+    ckpt = Checkpoint(model={}, meta={"vocab": saved.to_dict()}, path=Path("run/best.safetensors"))
+    corpus = LMCorpus(name="t.txt", level="char", vocab=now, train=None, valid=None)
+    with pytest.raises(SeqlabError, match=rf"trained with another vocabulary \({len(saved)} tokens\) than this "
+                                          rf"data gives \({len(now)}\)"):
+        check_compatible(ckpt, corpus)
