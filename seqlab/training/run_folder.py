@@ -140,9 +140,10 @@ def holds_aside(folder: Path) -> bool:
 
 def aside_checkpoint(folder: Path, which: str = "last") -> Path | None:
     """The `which` checkpoint (last or best) of the run an --overwrite moved aside in `folder` (None
-    if there is none)."""
+    if there is none). With MOVED or without it (killed mid-move, or while putting the run back), what
+    is aside goes back into the folder when the next run settles it (_settle_aside): it is the run's."""
     path = folder / ASIDE / f"{which}.safetensors"
-    return path if (folder / ASIDE / _MOVED).exists() and path.is_file() else None
+    return path if path.is_file() else None
 
 
 def aside_note(folder: Path) -> str:

@@ -66,3 +66,46 @@ def test_a_logs_blank_lines_are_no_epochs(tmp_path):
     assert run_folder.describe_run(tmp_path) is None
     (tmp_path / "metrics.jsonl").write_bytes(b'{"epoch": 1}\n\n{"epoch": 2}\n\n')
     assert run_folder.describe_run(tmp_path) == "metrics.jsonl, 2 epochs logged"
+
+
+def _overwrite_run(out):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(out=str(out), resume=False, overwrite=True, resume_from="last")
+
+
+def test_a_stopped_overwrite_leaves_none_of_the_new_runs_files(tmp_path):
+    # killed before its first checkpoint: the next run on that --out puts the old run back, and the new
+    # run's log and plots go, also those the old run never had (its loss.png beside the old perplexity.png)
+    aside = tmp_path / run_folder.ASIDE
+    aside.mkdir()
+    for name, data in (("last.safetensors", b"old last"), ("metrics.jsonl", b'{"epoch": 1}\n'),
+                       ("perplexity.png", b"old plot")):
+        (aside / name).write_bytes(data)
+    (aside / "MOVED").write_text("last.safetensors, epoch 1")
+    (tmp_path / "metrics.jsonl").write_bytes(b"")  # the new run's, stopped in its first epoch
+    (tmp_path / "loss.png").write_bytes(b"new plot")
+    said = []
+    run_folder.check_run_folder(_overwrite_run(tmp_path), log=said.append)
+    run_folder.release_run_folders()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.safetensors", "metrics.jsonl", "perplexity.png"]
+    assert (tmp_path / "metrics.jsonl").read_bytes() == b'{"epoch": 1}\n' and len(said) == 1
+
+
+def test_resume_reads_the_settings_of_a_run_a_killed_overwrite_was_still_moving_aside(tmp_path):
+    # killed mid-move (before MOVED was written; or while putting the run back, after MOVED was removed):
+    # whatever is aside goes back into the folder when the next run starts, so it is the run's checkpoint,
+    # and --resume must keep its lr (read as missing, the resume went on at the defaults' rate)
+    import torch
+
+    from seqlab.training.checkpoint import save_checkpoint
+    from seqlab.training.checkpoint_meta import run_settings
+
+    aside = tmp_path / run_folder.ASIDE
+    aside.mkdir()
+    save_checkpoint(aside / "last.safetensors", model={"w": torch.ones(1)},
+                    meta={"epoch": 2, "config": {"train": {"lr": 7.5}}})
+    assert run_settings(tmp_path, ("lr",)) == {"lr": 7.5}
+    run_folder.check_run_folder(_overwrite_run(tmp_path), log=lambda line: None)  # the next run: put back
+    run_folder.release_run_folders()
+    assert run_settings(tmp_path, ("lr",)) == {"lr": 7.5} and not aside.exists()
