@@ -82,3 +82,12 @@ def test_another_vocabulary_holding_a_cr_too_is_called_another_vocabulary():
     with pytest.raises(SeqlabError, match=rf"trained with another vocabulary \({len(saved)} tokens\) than this "
                                           rf"data gives \({len(now)}\)"):
         check_compatible(ckpt, corpus)
+
+
+def test_the_unseen_unk_note_on_a_scored_file_speaks_of_its_perplexity_not_a_held_out_one():
+    from seqlab.training.lm_data import unk_note
+
+    on_file = unk_note(0.02, 0.02, 0.0, 100, scored="f.txt")
+    assert "of the tokens of 'f.txt' are <unk>" in on_file and "inflate the perplexity;" in on_file
+    assert "held-out" not in on_file
+    assert "inflate the held-out perplexity;" in unk_note(0.02, 0.02, 0.0, 100)

@@ -109,3 +109,26 @@ def test_resume_reads_the_settings_of_a_run_a_killed_overwrite_was_still_moving_
     run_folder.check_run_folder(_overwrite_run(tmp_path), log=lambda line: None)  # the next run: put back
     run_folder.release_run_folders()
     assert run_settings(tmp_path, ("lr",)) == {"lr": 7.5} and not aside.exists()
+
+
+def test_an_overwrite_whose_move_fails_midway_keeps_every_file_of_the_old_run(tmp_path, monkeypatch):
+    # MOVED is written after the last file went aside: written first, the settling that follows a failed
+    # move took the files not yet moved for the new run's and removed them
+    old = {"last.safetensors": b"old last", "metrics.jsonl": b'{"epoch": 1}\n', "perplexity.png": b"old plot"}
+    for name, data in old.items():
+        (tmp_path / name).write_bytes(data)
+    real, calls = run_folder.replace_file, []
+
+    def second_move_fails(src, dst):
+        calls.append(src)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        real(src, dst)
+
+    monkeypatch.setattr(run_folder, "replace_file", second_move_fails)
+    try:
+        with pytest.raises(SeqlabError, match="--overwrite: cannot move the run"):
+            run_folder.open_run_folder(_overwrite_run(tmp_path), log=lambda line: None)
+    finally:
+        run_folder.release_run_folders()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old
