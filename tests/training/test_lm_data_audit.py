@@ -91,3 +91,20 @@ def test_the_unseen_unk_note_on_a_scored_file_speaks_of_its_perplexity_not_a_hel
     assert "of the tokens of 'f.txt' are <unk>" in on_file and "inflate the perplexity;" in on_file
     assert "held-out" not in on_file
     assert "inflate the held-out perplexity;" in unk_note(0.02, 0.02, 0.0, 100)
+
+
+def test_the_folder_note_lists_up_to_five_other_entries_and_says_more_past_five(tmp_path):
+    from seqlab.data.corpora import LMCorpus
+    from seqlab.data.vocab import Vocab
+    from seqlab.training.lm_data import folder_note
+
+    for name in ("train.txt", "valid.txt", "a.txt", "b.txt", "c.txt", "d.txt"):
+        (tmp_path / name).write_text("x\n")
+    (tmp_path / "e").mkdir()
+    corpus = LMCorpus(name="data", level="char", vocab=Vocab(list("x")), train=None, valid=None,
+                      source={"path": str(tmp_path), "files": {"train.txt": "", "valid.txt": ""}})
+    five = folder_note(corpus)
+    assert five.startswith(f"data: read train.txt, valid.txt of the folder {str(tmp_path)!r}; not read: "
+                           "a.txt, b.txt, c.txt, d.txt, e/ (a folder's splits")
+    (tmp_path / "f.txt").write_text("x\n")
+    assert "not read: a.txt, b.txt, c.txt, d.txt, e/, ... (a folder's" in folder_note(corpus)
