@@ -32,3 +32,20 @@ def test_a_terminal_is_no_input_to_read(monkeypatch):
     assert stdin_has_input() is False
     monkeypatch.setattr(sys, "stdin", io.StringIO("va !\n"))  # a pipe or a file
     assert stdin_has_input() is True
+
+
+def test_a_refused_file_is_closed_not_left_to_the_garbage_collector(tmp_path):
+    # (from Python, a ResourceWarning "unclosed file" per refused file)
+    import gc
+    import warnings
+
+    from seqlab.errors import SeqlabError
+
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(SeqlabError, match="is empty"):
+            input_lines([], str(path), "translate")
+        gc.collect()
+    assert [w for w in seen if issubclass(w.category, ResourceWarning)] == []
