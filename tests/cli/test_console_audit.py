@@ -99,3 +99,18 @@ def test_a_training_block_flushes_stderr_too_before_it_ends(monkeypatch):
     with console.outlive_readers(lambda: "never said"):
         print("seqlab: note: a line", file=sys.stderr)
     assert err.buffer.getvalue() == b"seqlab: note: a line\n"  # (no flush of ours: the block's)
+
+
+def test_a_stream_naming_an_encoding_python_does_not_know_is_left_as_it_is(monkeypatch):
+    # (a notebook's or an IDE's own stream object): the command goes on, the stream untouched
+    class OddStream(io.StringIO):
+        encoding, errors, changed = "x-ide-console", "strict", False
+
+        def reconfigure(self, **kw):
+            self.changed = True
+
+    s = OddStream()
+    monkeypatch.setattr(sys, "stdout", s)
+    with console.console_streams():
+        print("é")
+    assert s.getvalue() == "é\n" and not s.changed
