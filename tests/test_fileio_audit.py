@@ -38,3 +38,9 @@ def test_a_replaced_file_keeps_its_permission_bits_but_not_set_user_id(tmp_path)
 def test_a_full_quota_is_told_to_free_space_as_a_full_disk_is():
     quota = OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
     assert fileio.write_error_advice(quota, "choose another --out") == "free some space or choose another --out"
+
+
+def test_the_writable_probe_leaves_nothing_behind(tmp_path):
+    (tmp_path / "kept.txt").write_text("x")
+    fileio.probe_writable(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]

@@ -108,3 +108,20 @@ def test_the_folder_note_lists_up_to_five_other_entries_and_says_more_past_five(
                            "a.txt, b.txt, c.txt, d.txt, e/ (a folder's splits")
     (tmp_path / "f.txt").write_text("x\n")
     assert "not read: a.txt, b.txt, c.txt, d.txt, e/, ... (a folder's" in folder_note(corpus)
+
+
+def test_a_scored_files_vocabulary_advice_names_the_runs_min_freq(tmp_path):
+    # the run's vocabulary kept the words seen twice (--min-freq 2): c, d and e, seen once, are <unk>;
+    # the advice on the scored file names that option and its value, not both options
+    import dataclasses
+
+    from seqlab.data.vocab import Vocab
+    from seqlab.training.lm_data import read_scored_text
+
+    vocab = Vocab("a a a b b b c d e".split(), min_freq=2)
+    cfg = LMConfig()
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, level="word", min_freq=2))
+    (tmp_path / "s.txt").write_text("a b c d e a b a b\n")
+    [note] = read_scored_text(str(tmp_path / "s.txt"), cfg, vocab, train_share=0.1).warnings
+    assert ("; a lower --min-freq (now 2) keeps more of the training text's words (3 of its 5 distinct words are "
+            "outside the vocabulary)") in note
