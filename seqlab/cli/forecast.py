@@ -99,7 +99,8 @@ def register(commands, train) -> None:
                         "stderr, and --start counts positions in the file as filled (see --start). Filled values "
                         "are printed as actual 'filled' and left out of the MSE. A run with dates fills the file "
                         "on the run's step: on business days (daily dates on weekdays only, as pandas' freq 'B') a "
-                        "missing weekday (a holiday) is filled, never a weekend")
+                        "missing weekday (a holiday) is filled, never a weekend; on calendar days a file of weekdays "
+                        "only has its weekends filled")
     f.add_argument("--max-gap", type=_count_or_none, metavar="N",
                    help="with --data and a fill: refuse a run of more than N missing values in a row (missing dates "
                         "and empty cells together), naming it, instead of filling it (default: the run's --max-gap, "

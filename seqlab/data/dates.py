@@ -210,7 +210,8 @@ class DateIndex:
         (the grid pandas' asfreq fills: a daily series missing most days still steps by a day);
         with `grid` (a run's index), that index's step. Daily dates on weekdays only, a weekend
         between some of them (`looks_like_business_days`), are business days: a weekday missing
-        (a holiday) is a gap; with `grid`, business days exactly when the run's are. Without `gaps`, a
+        (a holiday) is a gap; with `grid`, business days exactly when the run's are (weekdays only on a
+        grid of calendar days: refused, but with `gaps` their weekends are gaps). Without `gaps`, a
         gap is refused as --fill would count it, and a series --fill could not read either as --fill
         refuses it."""
         # parsed, and read for all that does not depend on the grid, once (`_Timeline`): a refused gap places
@@ -288,8 +289,9 @@ class DateIndex:
             if stray:
                 raise UnevenDates(stray_weekend_message(head, cells, times, stray))
             business = looks_like_business_days(times, step) if grid is None else grid.business
+            # weekdays on a run's calendar days: with `gaps` (--fill), their weekends are whole missing days
             if grid is not None and (any(t.weekday() >= 5 for t in times) if business else
-                                     looks_like_business_days(times, step)):
+                                     not gaps and looks_like_business_days(times, step)):
                 raise UnevenDates(_off_business_grid(head, cells, times, grid))
             if business:  # each date's place among business days (pandas' BDay)
                 steps = grid_positions(timeline.business_diffs, 1, gaps, lambda i, d, n, missing:

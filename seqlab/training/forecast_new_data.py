@@ -142,9 +142,13 @@ def fill_said(fill: str | None, cfg) -> str:
 
 def _fill_hint(dates, run, fill: str) -> str:
     """' (or --fill ...)' when the file steps by a whole number of the run's steps: --fill fills in those
-    between its rows (on the run's grid, as training's)."""
-    if fill != "none" or bool(dates.months) != bool(run.months) or dates.business != run.business:
+    between its rows (on the run's grid, as training's); business days for a daily run: their weekends."""
+    if fill != "none" or bool(dates.months) != bool(run.months):
         return ""
+    if dates.business != run.business:  # weekdays for a run on calendar days: --fill fills their weekends
+        daily = dates.business and run.step == timedelta(days=1)
+        return " (or --fill linear or --fill ffill reads it on the run's calendar days, its weekends filled)" \
+            if daily else ""
     whole = dates.months % run.months == 0 if run.months else dates.step % run.step == timedelta(0)
     return f" (or --fill linear or --fill ffill fills in the steps of {run.every} between its rows)" if whole else ""
 

@@ -112,3 +112,32 @@ def test_forecast_data_reads_a_few_weekdays_on_the_runs_business_days(business_r
         assert code == 2 and err == (f"seqlab: error: CSV file {str(stray)!r}, column 'date', line 12: 2024-03-16 is "
                                      "a Saturday, off the run's business days (Monday to Friday, the weekends "
                                      "skipped): drop it\n"), err
+
+
+def test_weekdays_for_a_run_on_calendar_days_are_read_with_fill_their_weekends_filled(tmp_path, capsys):
+    # a run on calendar days (every day of January and February 2024), then a file of weekdays only:
+    # refused without --fill (one value every business day), the refusal naming --fill; with --fill
+    # linear each weekend is two missing days, filled, and the forecast continues on calendar days
+    data = tmp_path / "daily.csv"
+    data.write_text("date,sales\n" + "".join(f"{datetime.date(2024, 1, 1) + datetime.timedelta(days=i)},{i % 7}\n"
+                                              for i in range(60)))
+    out = tmp_path / "run"
+    assert main(["train", "forecast", "--data", str(data), "--column", "sales", "--epochs", "1", "--hidden", "4",
+                 "--out", str(out)]) == 0
+    # Monday 2024-03-04 .. Friday 2024-03-22: 15 weekdays, two weekends missing
+    newer = _weekdays(tmp_path / "newer.csv", datetime.date(2024, 3, 4), datetime.date(2024, 3, 22))
+    capsys.readouterr()
+    code, _, err = _dates(capsys, "--checkpoint", out, "--steps", 2, "--data", newer)
+    assert code == 2 and err.endswith("has one value every 1 business day, the run in " + repr(str(out)) + " one "
+                                      "every 1 day: the model forecasts one step of 1 day at a time; resample the "
+                                      "file to one value every 1 day (or --fill linear or --fill ffill reads it on "
+                                      "the run's calendar days, its weekends filled)\n"), err
+    code, printed, err = _dates(capsys, "--checkpoint", out, "--steps", 2, "--data", newer, "--fill", "linear")
+    assert code == 0 and printed == ["2024-03-23", "2024-03-24"], err  # Friday's next: Saturday
+    assert "--fill linear filled 4 missing values (4 missing dates, the longest gap 2 steps, at 2024-03-09.." in err
+    # positions count calendar days: 5 is Saturday 2024-03-09, 6 Sunday, both filled
+    code = main(["forecast", "--checkpoint", str(out), "--data", newer, "--fill", "linear", "--steps", "2",
+                 "--start", "5"])
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()[:2]]
+    assert code == 0 and [row[0] for row in rows] == ["2024-03-09", "2024-03-10"]
+    assert [row[2] for row in rows] == ["filled", "filled"]

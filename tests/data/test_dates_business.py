@@ -192,7 +192,13 @@ def test_a_runs_grid_keeps_business_and_calendar_days_apart(tmp_path):
     daily = DateIndex("date", datetime(2024, 1, 1), 20, step=timedelta(days=1))
     with pytest.raises(SeqlabError, match=r"its dates are business days \(every row a weekday, the weekends "
                                           r"missing\), the run's are one every 1 day$"):
-        _read(f, "linear", grid=daily)
+        _read(f, "none", grid=daily)
+    # filled, on the run's calendar days: Friday the 5th (a holiday) and the weekend are three missing days
+    # between Thursday's 10 and Monday's 16
+    x, dates, said = _read(f, "linear", grid=daily)
+    assert x == [7.0, 10.0, 11.5, 13.0, 14.5, 16.0, 20.0] and not dates.business
+    assert said[0] == ("seqlab: note: --fill linear filled 3 missing values (3 missing dates, the longest gap 3 "
+                       "steps, at 2024-01-05..2024-01-07)"), said
 
 
 def test_a_stray_weekend_row_among_business_days_is_named(tmp_path):

@@ -3,8 +3,10 @@
 afresh, and a refusal cost up to three reads). The twin below is that code, frozen verbatim from c034c34
 (`read_cells`, `_read_cells`, and date_steps' `_steps`, `grid_positions`, `step_of`); hypothesis draws
 series with gaps, off-grid rows, weekend rows, UTC offsets that change and a run's grid, and every result
-or refusal (its type, message and missing count) must be the same, but for the one decision changed
-since: two rows on one business day crashed the twin (ZeroDivisionError), and are uneven spacing now."""
+or refusal (its type, message and missing count) must be the same, but for the two decisions changed
+since: two rows on one business day crashed the twin (ZeroDivisionError), and are uneven spacing now;
+weekdays only on a run's calendar days were refused with --fill (`gaps`) too, and are read with their
+weekends as gaps now, as the twin reads them without that refusal (`weekdays_on_calendar`)."""
 
 import calendar
 from datetime import datetime, timedelta, timezone
@@ -61,7 +63,7 @@ def old_read_cells(cells, column, where, hint="", *, gaps=False, grid=None):
         raise
 
 
-def old_one_read(cells, times, column, where, hint, *, gaps, grid):
+def old_one_read(cells, times, column, where, hint, *, gaps, grid, weekdays_on_calendar=False):
     cls = DateIndex
     head = f"{where}, column {column!r}"
     date_only = all(_is_date_only(c) for _, c in cells)
@@ -100,7 +102,7 @@ def old_one_read(cells, times, column, where, hint, *, gaps, grid):
             raise UnevenDates(stray_weekend_message(head, cells, times, stray))
         business = looks_like_business_days(times, step) if grid is None else grid.business
         if grid is not None and (any(t.weekday() >= 5 for t in times) if business else
-                                 looks_like_business_days(times, step)):
+                                 looks_like_business_days(times, step) and not weekdays_on_calendar):
             raise UnevenDates(_off_business_grid(head, cells, times, grid))
         if business:  # each date's place among business days (pandas' BDay)
             numbers = [business_number(t) for t in times]
@@ -206,5 +208,14 @@ def test_read_cells_decides_and_says_what_three_fresh_reads_did(drawn, gaps):
                 if what in said), "refused: other" if said else "read"))
     if old[0] == "ZeroDivisionError":  # (the twin's search for a grid finer than 0 business days)
         assert new[0] == "UnevenDates" and "0 business days apart" in new[1] and new[2] is None
+    elif gaps and old[0] == "UnevenDates" and "are business days" in old[1]:  # weekdays on calendar days
+        event("weekdays on calendar days, --fill")
+        times = DateIndex._timestamps(cells, "date", "f.csv", " (a hint)")
+        try:
+            read = old_one_read(cells, times, "date", "f.csv", " (a hint)", gaps=True, grid=grid,
+                                weekdays_on_calendar=True)
+        except SeqlabError as exc:
+            read = type(exc).__name__, str(exc), getattr(exc, "missing", None)
+        assert new == read
     else:
         assert new == old
