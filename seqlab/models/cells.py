@@ -58,40 +58,47 @@ def _uniform(shape: tuple[int, ...], hidden: int, dtype, device) -> nn.Parameter
     return nn.Parameter(torch.empty(shape, dtype=dtype, device=device).uniform_(-bound, bound))
 
 
-def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the input") -> None:
+def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the input",
+                   batch_first: bool = False) -> None:
     """Refuse what a scratch layer cannot read, with a message instead of an error from deep inside
     torch: time-major features X (T, B, D) with D = input_size in the weights' dtype (any dtype
     under autocast), or token ids (T, B) standing for their one-hot vectors, below input_size
-    (the range is checked on the CPU only, as `check_model_input` explains), with T, B >= 1.
-    Not under jit.trace/fx (`recorded_by_tracer`)."""
+    (the range is checked on the CPU only, as `check_model_input` explains), with T, B >= 1;
+    `batch_first`: (B, T, D) and (B, T), as the messages say. Not under jit.trace/fx
+    (`recorded_by_tracer`)."""
     if recorded_by_tracer():
         return
+    if batch_first:
+        layout, features, ids, time, batch = "batch-major (batch_first=True)", "(B, T, D)", "(B, T)", 1, 0
+    else:
+        layout, features, ids, time, batch = "time-major", "(T, B, D)", "(T, B)", 0, 1
     if isinstance(X, PackedSequence):
+        unpack, last = ("X, batch_first=True", "Y[b, length - 1]") if batch_first else ("X", "Y[length - 1, b]")
         raise SeqlabError(f"{what} is a PackedSequence, which a scratch layer does not read: pass the padded "
-                          "time-major tensor, torch.nn.utils.rnn.pad_packed_sequence(X)[0] (a left-to-right layer's "
-                          "outputs before each length are then the packed run's, Y[length - 1, b] each last one; the "
+                          f"{layout} tensor, torch.nn.utils.rnn.pad_packed_sequence({unpack})[0] (a left-to-right "
+                          f"layer's outputs before each length are then the packed run's, {last} each last one; the "
                           "final state is the one after the padding), or run the fused layer, layer.to_fused()")
     if not isinstance(X, torch.Tensor):
-        raise SeqlabError(f"{what} must be a torch.Tensor: features (T, B, D) or token ids (T, B), "
+        raise SeqlabError(f"{what} must be a torch.Tensor: features {features} or token ids {ids}, "
                           f"got {type(X).__name__}")
     if X.is_floating_point():
         if X.dim() != 3:
             step = ": one time step of a batch, x (B, D), goes through cell.step(x, state)" if X.dim() == 2 else ""
-            raise SeqlabError(f"{what} must be time-major features (T, B, D) or integer token ids (T, B), "
+            raise SeqlabError(f"{what} must be {layout} features {features} or integer token ids {ids}, "
                               f"got floats of shape {tuple(X.shape)}{step}")
         if X.shape[-1] != input_size:
             raise SeqlabError(f"{what} has {X.shape[-1]} features per step but the layer reads {input_size} "
                               f"(its input_size): build the layer with input_size={X.shape[-1]} or check the "
-                              "input's layout (time-major: (T, B, D))")
+                              f"input's layout ({layout}: {features})")
         if X.dtype != weight.dtype and not autocast_enabled(X.device.type):
             raise SeqlabError(f"{what} is {X.dtype} but the layer's weights are {weight.dtype}: convert one "
                               f"(X.to({weight.dtype}) or layer.to({X.dtype}))")
     elif X.dtype == torch.bool or X.is_complex() or X.dim() != 2:
-        raise SeqlabError(f"{what} must be time-major features (T, B, D) or integer token ids (T, B), "
+        raise SeqlabError(f"{what} must be {layout} features {features} or integer token ids {ids}, "
                           f"got {X.dtype} of shape {tuple(X.shape)}")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise SeqlabError(f"{what} of shape {tuple(X.shape)} is empty: it needs at least one time step "
-                          "(dim 0) and one sequence (dim 1)")
+                          f"(dim {time}) and one sequence (dim {batch})")
     bad = None if X.is_floating_point() or not ids_readable_here(X) else out_of_range_id(X, input_size)
     if bad is not None:
         raise SeqlabError(f"token id {bad} is out of range: the layer reads one-hot vectors of {input_size} "

@@ -1,10 +1,13 @@
 """Recurrent layers with one interface, scratch or fused.
 
 `ScratchRNN` stacks scratch cells (deep, bidirectional, dropout between layers) with the
-call of `nn.RNN`/`nn.GRU`/`nn.LSTM` at `batch_first=False`:
+call of `nn.RNN`/`nn.GRU`/`nn.LSTM`:
 
     forward(X (T, B, D), state) -> (Y (T, B, dirs*H), state)
     state: (layers*dirs, B, H), or the pair (h, c) of such tensors for LSTMs
+
+and, as theirs, `batch_first=True` reads X (B, T, D) and gives Y (B, T, dirs*H), the state
+unchanged (layers*dirs, B, H); `bias=False` builds it without biases (zero, not trained).
 
 What is the same: given the same weights (`ScratchRNN.from_fused(layer)` copies a fused layer's;
 `scratch.to_fused()` is the way back: a scratch-trained layer run as nn.LSTM, for cuDNN, ONNX's
@@ -14,18 +17,18 @@ state and every weight) are the fused layer's up to float rounding, deep, bidire
 are interchangeable inside `RNNModel`.
 
 What is not (code written for nn.LSTM meets these):
-- time-major only: no batch_first (transpose the input), no proj_size;
+- no proj_size;
 - no PackedSequence input: pass `pad_packed_sequence(packed)[0]`, the padded (T, B, D) tensor (for a
   left-to-right layer the outputs before each length are the packed run's; the final state is the
   one after the padding), or run `to_fused()`;
-- no bias= (from_fused of a bias=False layer gives zero biases with requires_grad False), no
-  flatten_parameters() or all_weights, and the parameters are the book's (cells.0.W_x (D, G*H), ...),
-  not weight_ih_l0: a fused layer's state_dict does not load (from_fused converts);
+- no flatten_parameters() or all_weights, and the parameters are the book's (cells.0.W_x (D, G*H),
+  ...), not weight_ih_l0: a fused layer's state_dict does not load (from_fused converts; bias=False
+  keeps zero biases with requires_grad False);
 - as nn.LSTM: dropout > 0 with one layer warns (it drops between layers only) and nonlinearity= other
   than tanh is for the rnn cell only (a SeqlabError for gru/lstm, where nn.GRU raises a TypeError).
 
-Unlike the fused layers it also reads token ids (T, B) as one-hot input (a row lookup, see
-`ScratchCell.project`).
+Unlike the fused layers it also reads token ids (T, B), or (B, T) with batch_first, as one-hot input
+(a row lookup, see `ScratchCell.project`).
 """
 from __future__ import annotations
 
@@ -45,11 +48,11 @@ _FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 class ScratchRNN(nn.Module):
-    """A stack of scratch cells with `nn.RNN`'s call (time-major); what differs: the module docstring."""
+    """A stack of scratch cells with `nn.RNN`'s call; what differs: the module docstring."""
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
                  bidirectional: bool = False, dropout: float = 0.0, nonlinearity: str = "tanh",
-                 dtype=None, device=None):
+                 batch_first: bool = False, bias: bool = True, dtype=None, device=None):
         super().__init__()
         for value, name in ((input_size, "input_size"), (hidden_size, "hidden_size"), (num_layers, "num_layers")):
             check_count(value, name)
@@ -69,14 +72,28 @@ class ScratchRNN(nn.Module):
                                        device=device))
         self.cells = nn.ModuleList(cells)  # layer-major: l0, l0_reverse, l1, ...
         self.drop = nn.Dropout(dropout)
+        self.batch_first = bool(batch_first)
+        if not bias:  # as from_fused of a layer without biases: zero, and they stay zero in training
+            with torch.no_grad():
+                for b in self._biases():
+                    b.zero_().requires_grad_(False)
 
     def extra_repr(self) -> str:  # as nn.LSTM's: ScratchRNN('lstm', 3, 4, num_layers=2, bidirectional=True)
         s = f"{self.mode!r}, {self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
         return s + (", bidirectional=True" if self.bidirectional else "")
+
+    @property
+    def bias(self) -> bool:
+        """False when every bias is frozen at zero (bias=False, or from_fused of a layer without them)."""
+        return not all(not b.requires_grad and not b.any() for b in self._biases())
 
     def begin_state(self, batch_size: int, device=None, dtype=None):
         ref = self.cells[0].W_x
@@ -96,15 +113,24 @@ class ScratchRNN(nn.Module):
             c.fast = bool(enabled)
 
     def forward(self, X: torch.Tensor, state=None):
-        """X (T, B, D) floats, or token ids (T, B) standing for their one-hot vectors (D = vocab);
-        floats (T, D) are one unbatched sequence, whose state has no batch dimension (as nn.RNN)."""
+        """X (T, B, D) floats, or token ids (T, B) standing for their one-hot vectors (D = vocab), (B, T, D)
+        and (B, T) with batch_first; floats (T, D) are one unbatched sequence, whose state has no batch
+        dimension (as nn.RNN, whatever batch_first)."""
         if isinstance(X, torch.Tensor) and X.is_floating_point() and X.dim() == 2:  # unbatched
             if state is not None:
                 self._check_unbatched_state(state)
             batched = None if state is None else (
                 tuple(s.unsqueeze(1) for s in state) if self.has_cell else state.unsqueeze(1))
-            Y, state = self.forward(X.unsqueeze(1), batched)
+            Y, state = self._time_major(X.unsqueeze(1), batched)
             return Y.squeeze(1), (tuple(s.squeeze(1) for s in state) if self.has_cell else state.squeeze(1))
+        if self.batch_first:  # (the state is (layers*dirs, B, H) either way, as nn.LSTM's)
+            check_sequence(X, self.input_size, self.cells[0].W_x, batch_first=True)
+            Y, state = self._time_major(X.transpose(0, 1), state)
+            return Y.transpose(0, 1), state
+        return self._time_major(X, state)
+
+    def _time_major(self, X: torch.Tensor, state):
+        """`forward` of a batched time-major X."""
         check_sequence(X, self.input_size, self.cells[0].W_x)
         if state is None:
             state = self.begin_state(X.shape[1], X.device, X.dtype if X.is_floating_point() else None)
@@ -160,15 +186,12 @@ class ScratchRNN(nn.Module):
 
     @classmethod
     def from_fused(cls, fused: nn.RNNBase) -> "ScratchRNN":
-        """A scratch layer with the weights of `fused`, an nn.RNN/GRU/LSTM (time-major, without proj_size)."""
+        """A scratch layer with the weights of `fused`, an nn.RNN/GRU/LSTM (without proj_size), and its
+        batch_first."""
         if not isinstance(fused, nn.RNNBase):
             cell = " (for a cell, nn.LSTMCell: copy_from_fused into one scratch cell)" if isinstance(
                 fused, nn.RNNCellBase) else ""
             raise SeqlabError(f"from_fused copies an nn.RNN, nn.GRU or nn.LSTM layer, got {type(fused).__name__}{cell}")
-        if fused.batch_first:
-            raise SeqlabError("from_fused copies time-major layers only (ScratchRNN reads (T, B, D), as nn.LSTM's "
-                              "default batch_first=False): build the fused layer without batch_first=True (the "
-                              "weights are the same: load its state_dict) and feed the scratch layer X.transpose(0, 1)")
         if getattr(fused, "proj_size", 0):
             raise SeqlabError(f"an LSTM with projections (proj_size={fused.proj_size}) has no scratch twin: "
                               "copy a layer built with proj_size=0")
@@ -176,8 +199,8 @@ class ScratchRNN(nn.Module):
         ref = fused.weight_ih_l0
         net = cls(mode, fused.input_size, fused.hidden_size, fused.num_layers, bidirectional=fused.bidirectional,
                   dropout=fused.dropout if fused.num_layers > 1 else 0.0,  # (nn.LSTM warned of one layer's already)
-                  nonlinearity="relu" if fused.mode == "RNN_RELU" else "tanh", dtype=ref.dtype,
-                  device=ref.device)
+                  nonlinearity="relu" if fused.mode == "RNN_RELU" else "tanh", batch_first=fused.batch_first,
+                  dtype=ref.dtype, device=ref.device)
         for layer in range(net.num_layers):
             for d in range(net.num_directions):
                 copy_from_fused(net.cells[layer * net.num_directions + d], fused, layer, reverse=d == 1)
@@ -191,16 +214,15 @@ class ScratchRNN(nn.Module):
 
     def to_fused(self) -> nn.RNNBase:
         """This layer as an nn.RNN/GRU/LSTM with its weights (the inverse of `from_fused`): the same
-        mode, nonlinearity, sizes, layers, directions, dropout, dtype and device, and the same outputs
+        mode, nonlinearity, sizes, layers, directions, dropout, batch_first, dtype and device, and the same outputs
         and weight gradients (cells.copy_to_fused). A layer whose biases are all frozen at zero (from_fused
         of a bias=False layer) gives one built with bias=False. The peephole LSTM has no fused twin."""
         if self.mode == "peephole":
             raise SeqlabError(NO_FUSED_PEEPHOLE)
         ref = self.cells[0].W_x
-        bias = not all(not b.requires_grad and not b.any() for b in self._biases())
         kwargs = {"nonlinearity": self.cells[0].nonlinearity} if self.mode == "rnn" else {}
-        fused = _FUSED[self.mode](self.input_size, self.hidden_size, self.num_layers, bias=bias,
-                                  bidirectional=self.bidirectional,
+        fused = _FUSED[self.mode](self.input_size, self.hidden_size, self.num_layers, bias=self.bias,
+                                  batch_first=self.batch_first, bidirectional=self.bidirectional,
                                   dropout=self.dropout if self.num_layers > 1 else 0.0,  # (as make_rnn_layer)
                                   dtype=ref.dtype, device=ref.device, **kwargs)
         for layer in range(self.num_layers):

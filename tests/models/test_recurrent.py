@@ -132,8 +132,6 @@ def test_reprs_show_the_sizes_as_torchs_do():
     (lambda: ScratchRNN("lstn", 3, 4), "unknown cell 'lstn': use one of rnn, gru, lstm, peephole"),
     (lambda: make_cell("lstn", 3, 4), "unknown cell 'lstn': use one of rnn, gru, lstm, peephole"),
     (lambda: RNNCell(3, 4, nonlinearity="sigmoid"), "nonlinearity must be 'tanh' or 'relu'.*got 'sigmoid'"),
-    (lambda: ScratchRNN.from_fused(nn.LSTM(3, 4, batch_first=True)),
-     r"time-major layers only.*without batch_first=True.*X\.transpose\(0, 1\)"),
     (lambda: ScratchRNN.from_fused(nn.LSTM(3, 4, proj_size=2)), r"projections \(proj_size=2\).*proj_size=0"),
     (lambda: ScratchRNN.from_fused(nn.LSTMCell(3, 4)), "copies an nn.RNN, nn.GRU or nn.LSTM layer, got LSTMCell"),
     (lambda: perplexity(12.5, 0), "perplexity needs n_tokens >= 1.*got 0"),
