@@ -72,12 +72,12 @@ def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the in
         layout, features, ids, time, batch = "batch-major (batch_first=True)", "(B, T, D)", "(B, T)", 1, 0
     else:
         layout, features, ids, time, batch = "time-major", "(T, B, D)", "(T, B)", 0, 1
-    if isinstance(X, PackedSequence):
-        unpack, last = ("X, batch_first=True", "Y[b, length - 1]") if batch_first else ("X", "Y[length - 1, b]")
-        raise SeqlabError(f"{what} is a PackedSequence, which a scratch layer does not read: pass the padded "
-                          f"{layout} tensor, torch.nn.utils.rnn.pad_packed_sequence({unpack})[0] (a left-to-right "
-                          f"layer's outputs before each length are then the packed run's, {last} each last one; the "
-                          "final state is the one after the padding), or run the fused layer, layer.to_fused()")
+    if isinstance(X, PackedSequence):  # (a ScratchRNN reads one before it checks the padded sequence)
+        raise SeqlabError(f"{what} is a PackedSequence, which a scratch cell does not read: a ScratchRNN layer "
+                          "does (each sequence to its own length, as nn.LSTM), or pass the padded time-major tensor, "
+                          "torch.nn.utils.rnn.pad_packed_sequence(X)[0] (the outputs before each length are then "
+                          "the packed run's, Y[length - 1, b] each last one; the final state is the one after the "
+                          "padding)")
     if not isinstance(X, torch.Tensor):
         raise SeqlabError(f"{what} must be a torch.Tensor: features {features} or token ids {ids}, "
                           f"got {type(X).__name__}")

@@ -7,7 +7,10 @@ call of `nn.RNN`/`nn.GRU`/`nn.LSTM`:
     state: (layers*dirs, B, H), or the pair (h, c) of such tensors for LSTMs
 
 and, as theirs, `batch_first=True` reads X (B, T, D) and gives Y (B, T, dirs*H), the state
-unchanged (layers*dirs, B, H); `bias=False` builds it without biases (zero, not trained).
+unchanged (layers*dirs, B, H); `bias=False` builds it without biases (zero, not trained); a
+PackedSequence (`pack_padded_sequence`) gives a PackedSequence of the same layout, each sequence
+read to its own length: the final state is the one after its last step (the reverse direction's
+after its first), and no step reads padding (`_packed`).
 
 What is the same: given the same weights (`ScratchRNN.from_fused(layer)` copies a fused layer's;
 `scratch.to_fused()` is the way back: a scratch-trained layer run as nn.LSTM, for cuDNN, ONNX's
@@ -18,9 +21,6 @@ are interchangeable inside `RNNModel`.
 
 What is not (code written for nn.LSTM meets these):
 - no proj_size;
-- no PackedSequence input: pass `pad_packed_sequence(packed)[0]`, the padded (T, B, D) tensor (for a
-  left-to-right layer the outputs before each length are the packed run's; the final state is the
-  one after the padding), or run `to_fused()`;
 - no flatten_parameters() or all_weights, and the parameters are the book's (cells.0.W_x (D, G*H),
   ...), not weight_ih_l0: a fused layer's state_dict does not load (from_fused converts; bias=False
   keeps zero biases with requires_grad False);
@@ -36,6 +36,8 @@ import warnings
 
 import torch
 from torch import nn
+
+from torch.nn.utils.rnn import PackedSequence
 
 from seqlab.errors import SeqlabError
 from seqlab.models.cells import CELLS, NO_FUSED_PEEPHOLE, check_sequence, copy_from_fused, copy_to_fused, make_cell
@@ -115,7 +117,9 @@ class ScratchRNN(nn.Module):
     def forward(self, X: torch.Tensor, state=None):
         """X (T, B, D) floats, or token ids (T, B) standing for their one-hot vectors (D = vocab), (B, T, D)
         and (B, T) with batch_first; floats (T, D) are one unbatched sequence, whose state has no batch
-        dimension (as nn.RNN, whatever batch_first)."""
+        dimension (as nn.RNN, whatever batch_first). A PackedSequence gives one (`_packed`)."""
+        if isinstance(X, PackedSequence):
+            return self._packed(X, state)
         if isinstance(X, torch.Tensor) and X.is_floating_point() and X.dim() == 2:  # unbatched
             if state is not None:
                 self._check_unbatched_state(state)
@@ -129,14 +133,16 @@ class ScratchRNN(nn.Module):
             return Y.transpose(0, 1), state
         return self._time_major(X, state)
 
-    def _time_major(self, X: torch.Tensor, state):
-        """`forward` of a batched time-major X."""
+    def _time_major(self, X: torch.Tensor, state, lengths: list[int] | None = None):
+        """`forward` of a batched time-major X; `lengths` (`_packed`'s): each row's steps, longest
+        first, and the rows' final states are taken after their own last steps."""
         check_sequence(X, self.input_size, self.cells[0].W_x)
         if state is None:
             state = self.begin_state(X.shape[1], X.device, X.dtype if X.is_floating_point() else None)
         else:
             shape = (self.num_layers * self.num_directions, X.shape[1], self.hidden_size)
             check_state(state, (shape, shape) if self.has_cell else shape, X.shape[1], self.cells[0].W_x.dtype)
+        order = None if lengths is None else _reversed_within(lengths, X.device)
         hs, cs = (state if self.has_cell else (state, None))
         new_h, new_c = [], []
         out = X  # (T, B, D)
@@ -147,9 +153,13 @@ class ScratchRNN(nn.Module):
             for d in range(self.num_directions):
                 k = layer * self.num_directions + d
                 s = (hs[k], cs[k]) if self.has_cell else hs[k]
-                inp = out if d == 0 else out.flip(0)  # the reverse direction reads time backwards
-                y, s = self.cells[k](inp, s)  # (T, B, H)
-                ys.append(y if d == 0 else y.flip(0))
+                if lengths is None:
+                    inp = out if d == 0 else out.flip(0)  # the reverse direction reads time backwards
+                    y, s = self.cells[k](inp, s)  # (T, B, H)
+                    ys.append(y if d == 0 else y.flip(0))
+                else:  # each row's own steps backwards, its padding after them
+                    y, s = _by_lengths(self.cells[k], out if d == 0 else _gather_steps(out, order), s, lengths)
+                    ys.append(y if d == 0 else _gather_steps(y, order))
                 if self.has_cell:
                     new_h.append(s[0])
                     new_c.append(s[1])
@@ -158,6 +168,26 @@ class ScratchRNN(nn.Module):
             out = ys[0] if len(ys) == 1 else torch.cat(ys, dim=-1)  # (T, B, dirs*H)
         h = torch.stack(new_h)  # (layers*dirs, B, H)
         return out, ((h, torch.stack(new_c)) if self.has_cell else h)
+
+    def _packed(self, packed: PackedSequence, state):
+        """`forward` of a PackedSequence of features or token ids, as nn.LSTM's: read sorted longest first
+        (its sorted_indices), the state given and returned in the batch's own order (unsorted_indices)."""
+        sizes = packed.batch_sizes.tolist()  # rows still running at each step, a non-increasing count
+        lengths = [sum(n > b for n in sizes) for b in range(sizes[0])]  # (the sorted rows' lengths)
+        rows = torch.arange(sizes[0], device=packed.data.device)
+        steps = torch.cat([rows[:n] + t * sizes[0] for t, n in enumerate(sizes)])  # packed row -> T*B place
+        data = packed.data  # (N, D) features, or (N,) token ids
+        X = data.new_zeros((len(sizes) * sizes[0], *data.shape[1:])).index_copy(0, steps, data)
+        X = X.view(len(sizes), sizes[0], *data.shape[1:])  # (T, B, D) or (T, B), sorted, zeros after each length
+        sort, unsort = packed.sorted_indices, packed.unsorted_indices
+        if state is not None and sort is not None:
+            state = tuple(s.index_select(1, sort) for s in state) if isinstance(state, (tuple, list)) else \
+                state.index_select(1, sort) if isinstance(state, torch.Tensor) else state
+        Y, state = self._time_major(X, state, lengths)
+        if unsort is not None:
+            state = tuple(s.index_select(1, unsort) for s in state) if self.has_cell else state.index_select(1, unsort)
+        data = Y.reshape(-1, Y.shape[-1]).index_select(0, steps)
+        return PackedSequence(data, packed.batch_sizes, sort, unsort), state
 
     def _check_unbatched_state(self, state) -> None:
         """The state of one unbatched sequence: (layers*dirs, H), an (h, c) pair of them for LSTMs, without
@@ -229,6 +259,39 @@ class ScratchRNN(nn.Module):
             for d in range(self.num_directions):
                 copy_to_fused(self.cells[layer * self.num_directions + d], fused, layer, reverse=d == 1)
         return fused.train(self.training)
+
+
+def _reversed_within(lengths: list[int], device) -> torch.Tensor:
+    """(T, B) step indices: each row's first lengths[b] steps reversed, the rest in place (its own inverse)."""
+    T = lengths[0]
+    steps = torch.arange(T).view(-1, 1)
+    n = torch.tensor(lengths).view(1, -1)
+    return torch.where(steps < n, n - 1 - steps, steps).to(device)
+
+
+def _gather_steps(X: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """X (T, B, F), or token ids (T, B), with row b's step t taken from step order[t, b]."""
+    return X.gather(0, order if X.dim() == 2 else order.unsqueeze(2).expand(-1, -1, X.shape[2]))
+
+
+def _by_lengths(cell, X: torch.Tensor, state, lengths: list[int]):
+    """The cell over X (T, B, D), rows sorted longest first, each row for its own lengths[b] steps:
+    in stretches over which the same rows run (the first n), each a recurrence of its own from the
+    running rows' state. Returns Y (T, B, H), zero after each length, and each row's state after its
+    last step."""
+    B = X.shape[1]
+    parts = state if isinstance(state, tuple) else (state,)
+    ys, done, t, running = [], [], 0, B
+    for end in sorted(set(lengths)):  # the steps after which some rows stop
+        y, s = cell(X[t:end, :running], parts if len(parts) > 1 else parts[0])
+        parts = s if isinstance(s, tuple) else (s,)
+        ys.append(nn.functional.pad(y, (0, 0, 0, B - running)))  # (end - t, B, H): zeros for stopped rows
+        still = sum(n > end for n in lengths)
+        done.append(tuple(p[still:running] for p in parts))  # the rows that stop at `end`, in order
+        parts = tuple(p[:still] for p in parts)
+        t, running = end, still
+    final = tuple(torch.cat([d[i] for d in reversed(done)]) for i in range(len(done[0])))
+    return torch.cat(ys), (final if isinstance(state, tuple) else final[0])
 
 
 def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1, *,

@@ -178,18 +178,19 @@ def test_dropout_with_one_layer_warns_as_nn_lstm_does():
     assert _warnings(lambda: ScratchRNN.from_fused(fused[0])) == []
 
 
-def test_a_packed_sequence_is_told_to_be_padded_and_the_padded_run_is_the_packed_ones():
+def test_a_cell_given_a_packed_sequence_points_to_the_layer_and_the_padded_run_is_the_packed_ones():
     torch.manual_seed(0)
-    fused = nn.LSTM(4, 6, 2)
+    fused = nn.LSTM(4, 6, 1)
     scratch = ScratchRNN.from_fused(fused)
     X, lengths = torch.randn(5, 3, 4), torch.tensor([5, 3, 2])
     packed = pack_padded_sequence(X, lengths)
-    with pytest.raises(SeqlabError, match=r"a PackedSequence.*pad_packed_sequence\(X\)\[0\].*to_fused\(\)"):
-        scratch(packed)
+    with pytest.raises(SeqlabError, match=r"a PackedSequence, which a scratch cell does not read: a ScratchRNN layer "
+                                          r"does.*pad_packed_sequence\(X\)\[0\]"):
+        scratch.cells[0](packed)
     # what the message says: before each length the outputs are the packed run's, the last at Y[length - 1, b]
     Y_packed, (h, _) = fused(packed)
     want = pad_packed_sequence(Y_packed)[0]
-    got = scratch(pad_packed_sequence(packed)[0])[0]
+    got = scratch.cells[0](pad_packed_sequence(packed)[0])[0]
     for b, n in enumerate(lengths.tolist()):
         torch.testing.assert_close(got[:n, b], want[:n, b])
         torch.testing.assert_close(got[n - 1, b], h[-1, b])
