@@ -172,13 +172,15 @@ class ScratchRNN(nn.Module):
     def _packed(self, packed: PackedSequence, state):
         """`forward` of a PackedSequence of features or token ids, as nn.LSTM's: read sorted longest first
         (its sorted_indices), the state given and returned in the batch's own order (unsorted_indices)."""
-        sizes = packed.batch_sizes.tolist()  # rows still running at each step, a non-increasing count
-        lengths = [sum(n > b for n in sizes) for b in range(sizes[0])]  # (the sorted rows' lengths)
-        rows = torch.arange(sizes[0], device=packed.data.device)
-        steps = torch.cat([rows[:n] + t * sizes[0] for t, n in enumerate(sizes)])  # packed row -> T*B place
+        sizes = packed.batch_sizes  # (T,) rows still running at each step, a non-increasing count (CPU)
+        T, B = len(sizes), int(sizes[0])
+        running = torch.arange(B) < sizes.view(-1, 1)  # (T, B): row b runs at step t (rows sorted)
+        lengths = running.sum(0).tolist()  # the sorted rows' lengths, longest first
+        # the packed rows' places in (T, B), step by step: packed data is that order's running rows
+        steps = running.flatten().nonzero().squeeze(1).to(packed.data.device)
         data = packed.data  # (N, D) features, or (N,) token ids
-        X = data.new_zeros((len(sizes) * sizes[0], *data.shape[1:])).index_copy(0, steps, data)
-        X = X.view(len(sizes), sizes[0], *data.shape[1:])  # (T, B, D) or (T, B), sorted, zeros after each length
+        X = data.new_zeros((T * B, *data.shape[1:])).index_copy(0, steps, data)
+        X = X.view(T, B, *data.shape[1:])  # (T, B, D) or (T, B), sorted, zeros after each length
         sort, unsort = packed.sorted_indices, packed.unsorted_indices
         if state is not None and sort is not None:
             state = tuple(s.index_select(1, sort) for s in state) if isinstance(state, (tuple, list)) else \
