@@ -67,7 +67,8 @@ def _stdin_lines():
                 continue
         if n == 1 and raw.startswith("\ufeff"):
             raw = raw[1:]
-        yield f"standard input line {n}", raw.rstrip("\r\n")
+        # one line end off, as a file's lines (a \r before it is a character of the line there too)
+        yield f"standard input line {n}", raw[:-2] if raw.endswith("\r\n") else raw.removesuffix("\n")
 
 
 _HEAD = 4096  # the bytes read_text looked at for UTF-16 (seqlab.data.text.utf16_encoding)

@@ -11,6 +11,7 @@ from seqlab.cli.input_lines import input_lines, stdin_has_input
 @pytest.mark.parametrize("data", [
     b"\xef\xbb\xbfa\r\n\xef\xbb\xbfb\nc\r\n",  # a BOM starts the input only; \r\n ends a line as \n does
     b"va !\r\n\r\nsalut\r\n",
+    b"a\r\r\nb\r\nc\r",  # a \r before the line end is the line's (stdin dropped every one: "a", "c")
 ])
 def test_standard_input_gives_the_lines_a_file_of_the_same_bytes_gives(tmp_path, monkeypatch, data):
     path = tmp_path / "in.txt"
