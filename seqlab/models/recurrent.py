@@ -10,7 +10,7 @@ and, as theirs, `batch_first=True` reads X (B, T, D) and gives Y (B, T, dirs*H),
 unchanged (layers*dirs, B, H); `bias=False` builds it without biases (zero, not trained); a
 PackedSequence (`pack_padded_sequence`) gives a PackedSequence of the same layout, each sequence
 read to its own length: the final state is the one after its last step (the reverse direction's
-after its first), and no step reads padding (`_packed`).
+after its first), and no step it keeps reads padding (`_packed`, `_by_lengths`).
 
 What is the same: given the same weights (`ScratchRNN.from_fused(layer)` copies a fused layer's;
 `scratch.to_fused()` is the way back: a scratch-trained layer run as nn.LSTM, for cuDNN, ONNX's
@@ -277,23 +277,24 @@ def _gather_steps(X: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
 
 
 def _by_lengths(cell, X: torch.Tensor, state, lengths: list[int]):
-    """The cell over X (T, B, D), rows sorted longest first, each row for its own lengths[b] steps:
-    in stretches over which the same rows run (the first n), each a recurrence of its own from the
-    running rows' state. Returns Y (T, B, H), zero after each length, and each row's state after its
-    last step."""
+    """The cell over X (T, B, D), rows sorted longest first, each row for its own lengths[b] steps,
+    its padding after them. Returns Y (T, B, H), right up to each length, and each row's state after
+    its last step: an RNN's or GRU's state is its output there, so the cell runs over X once; an
+    LSTM's (h, c) runs in stretches over which the same rows run (the first n), each a recurrence of
+    its own from the running rows' state (Y zero after each length)."""
     B = X.shape[1]
-    parts = state if isinstance(state, tuple) else (state,)
-    ys, done, t, running = [], [], 0, B
+    if not isinstance(state, tuple):  # the state is the output: one run, each row's read at its last step
+        y, _ = cell(X, state)  # (padding only after a row's steps: none reaches them)
+        return y, y[torch.tensor(lengths, device=y.device) - 1, torch.arange(B, device=y.device)]
+    parts, ys, done, t, running = state, [], [], 0, B
     for end in sorted(set(lengths)):  # the steps after which some rows stop
-        y, s = cell(X[t:end, :running], parts if len(parts) > 1 else parts[0])
-        parts = s if isinstance(s, tuple) else (s,)
+        y, parts = cell(X[t:end, :running], parts)
         ys.append(nn.functional.pad(y, (0, 0, 0, B - running)))  # (end - t, B, H): zeros for stopped rows
         still = sum(n > end for n in lengths)
         done.append(tuple(p[still:running] for p in parts))  # the rows that stop at `end`, in order
         parts = tuple(p[:still] for p in parts)
         t, running = end, still
-    final = tuple(torch.cat([d[i] for d in reversed(done)]) for i in range(len(done[0])))
-    return torch.cat(ys), (final if isinstance(state, tuple) else final[0])
+    return torch.cat(ys), tuple(torch.cat([d[i] for d in reversed(done)]) for i in range(len(done[0])))
 
 
 def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
