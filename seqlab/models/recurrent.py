@@ -40,7 +40,8 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from seqlab.errors import SeqlabError
-from seqlab.models.cells import CELLS, NO_FUSED_PEEPHOLE, check_sequence, copy_from_fused, copy_to_fused, make_cell
+from seqlab.models.cells import (CELLS, NO_FUSED_PEEPHOLE, LSTMCell, check_sequence, copy_from_fused, copy_to_fused,
+                                 make_cell)
 from seqlab.models.regularization import _check_p
 from seqlab.torch_compat import autocast_enabled
 from seqlab.training.common import check_count, check_state
@@ -279,13 +280,17 @@ def _gather_steps(X: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
 def _by_lengths(cell, X: torch.Tensor, state, lengths: list[int]):
     """The cell over X (T, B, D), rows sorted longest first, each row for its own lengths[b] steps,
     its padding after them. Returns Y (T, B, H), right up to each length, and each row's state after
-    its last step: an RNN's or GRU's state is its output there, so the cell runs over X once; an
-    LSTM's (h, c) runs in stretches over which the same rows run (the first n), each a recurrence of
-    its own from the running rows' state (Y zero after each length)."""
+    its last step. The cell runs over X once: an RNN's or GRU's state is its output there, an LSTM's
+    cell state is computed again from the outputs (`_lstm_cells`). The peephole LSTM runs in stretches
+    over which the same rows run (the first n), each a recurrence of its own from the running rows'
+    state (Y zero after each length)."""
     B = X.shape[1]
-    if not isinstance(state, tuple):  # the state is the output: one run, each row's read at its last step
-        y, _ = cell(X, state)  # (padding only after a row's steps: none reaches them)
-        return y, y[torch.tensor(lengths, device=y.device) - 1, torch.arange(B, device=y.device)]
+    if not isinstance(state, tuple) or type(cell) is LSTMCell:  # one run (padding only after each row's steps)
+        y, _ = cell(X, state)
+        at = (torch.tensor(lengths, device=y.device) - 1, torch.arange(B, device=y.device))  # each row's last step
+        if not isinstance(state, tuple):  # the state is the output
+            return y, y[at]
+        return y, (y[at], _lstm_cells(cell, X, state, y)[at])
     parts, ys, done, t, running = state, [], [], 0, B
     for end in sorted(set(lengths)):  # the steps after which some rows stop
         y, parts = cell(X[t:end, :running], parts)
@@ -295,6 +300,24 @@ def _by_lengths(cell, X: torch.Tensor, state, lengths: list[int]):
         parts = tuple(p[:still] for p in parts)
         t, running = end, still
     return torch.cat(ys), tuple(torch.cat([d[i] for d in reversed(done)]) for i in range(len(done[0])))
+
+
+def _lstm_cells(cell: LSTMCell, X: torch.Tensor, state, Y: torch.Tensor) -> torch.Tensor:
+    """The cell states C (T, B, H) of an LSTMCell's run over X from `state` that gave outputs Y: each
+    step's gates again from its input and the previous output, all steps in one product, then the
+    elementwise C_t = F_t C_{t-1} + I_t G_t (autograd takes the gradient back through Y: the same
+    function of the weights)."""
+    h0, c0 = state
+    H = cell.hidden_size
+    previous = torch.cat([h0.unsqueeze(0), Y[:-1]])  # (T, B, H)
+    gates = cell.project(X) + (previous.reshape(-1, H) @ cell.W_h).view(*Y.shape[:2], 4 * H)  # i, f, g, o
+    f = torch.sigmoid(gates[..., H:2 * H])
+    new = torch.sigmoid(gates[..., :H]) * torch.tanh(gates[..., 2 * H:3 * H])  # I_t G_t
+    cs, c = [], c0
+    for t in range(Y.shape[0]):
+        c = torch.addcmul(new[t], f[t], c)
+        cs.append(c)
+    return torch.stack(cs)
 
 
 def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1, *,

@@ -216,3 +216,19 @@ def test_packed_token_ids_are_their_one_hot_rows_and_bad_data_is_refused():
         layer(pack_padded_sequence(torch.full((4, 2), 9), torch.tensor([4, 2])))
     with pytest.raises(SeqlabError, match=r"has 5 features per step but the layer reads 7"):
         layer(pack_padded_sequence(torch.randn(4, 2, 5, dtype=torch.float64), torch.tensor([4, 2])))
+
+
+@pytest.mark.parametrize("mode", ["peephole", "lstm"])
+def test_a_packed_batch_gives_each_sequence_what_it_gives_alone(mode):
+    # the peephole LSTM has no fused twin (its packed path runs in stretches); alone, a sequence reads no padding
+    torch.manual_seed(0)
+    layer = ScratchRNN(mode, D, H, 2, bidirectional=True).double()
+    sequences = [torch.randn(n, D, dtype=torch.float64) for n in (3, 7, 1, 7, 4)]
+    Y, (h, c) = layer(pack_sequence(sequences, enforce_sorted=False))
+    padded, lengths = pad_packed_sequence(Y)
+    for b, x in enumerate(sequences):
+        alone, (h_alone, c_alone) = layer(x.unsqueeze(1))
+        torch.testing.assert_close(padded[:len(x), b], alone[:, 0])
+        torch.testing.assert_close(h[:, b], h_alone[:, 0])
+        torch.testing.assert_close(c[:, b], c_alone[:, 0])
+    assert lengths.tolist() == [3, 7, 1, 7, 4]
