@@ -36,7 +36,6 @@ import warnings
 
 import torch
 from torch import nn
-
 from torch.nn.utils.rnn import PackedSequence
 
 from seqlab.errors import SeqlabError
@@ -183,9 +182,10 @@ class ScratchRNN(nn.Module):
         X = data.new_zeros((T * B, *data.shape[1:])).index_copy(0, steps, data)
         X = X.view(T, B, *data.shape[1:])  # (T, B, D) or (T, B), sorted, zeros after each length
         sort, unsort = packed.sorted_indices, packed.unsorted_indices
-        if state is not None and sort is not None:
-            state = tuple(s.index_select(1, sort) for s in state) if isinstance(state, (tuple, list)) else \
-                state.index_select(1, sort) if isinstance(state, torch.Tensor) else state
+        if state is not None and sort is not None:  # (checked first: a wrong batch is no index error)
+            shape = (self.num_layers * self.num_directions, B, self.hidden_size)
+            check_state(state, (shape, shape) if self.has_cell else shape, B, self.cells[0].W_x.dtype)
+            state = tuple(s.index_select(1, sort) for s in state) if self.has_cell else state.index_select(1, sort)
         Y, state = self._time_major(X, state, lengths)
         if unsort is not None:
             state = tuple(s.index_select(1, unsort) for s in state) if self.has_cell else state.index_select(1, unsort)

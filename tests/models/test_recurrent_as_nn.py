@@ -200,6 +200,10 @@ def test_a_state_of_the_wrong_batch_size_is_refused_naming_it():
     packed = pack_padded_sequence(torch.randn(5, 3, D, dtype=torch.float64), torch.tensor([5, 4, 2]))
     with pytest.raises(SeqlabError, match=r"start from net.begin_state\(3\)"):
         scratch(packed, scratch.begin_state(2, dtype=torch.float64))
+    unsorted = pack_padded_sequence(torch.randn(5, 3, D, dtype=torch.float64), torch.tensor([2, 5, 4]),
+                                    enforce_sorted=False)
+    with pytest.raises(SeqlabError, match=r"start from net.begin_state\(3\)"):  # (was an index error)
+        scratch(unsorted, scratch.begin_state(2, dtype=torch.float64))
 
 
 def test_packed_token_ids_are_their_one_hot_rows_and_bad_data_is_refused():
