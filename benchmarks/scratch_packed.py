@@ -15,24 +15,15 @@ rounds, the best of the rounds' medians.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from fused_layer_vs_fast import median_time  # (benchmarks/ is the script's folder, first on sys.path)
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from seqlab.models.recurrent import ScratchRNN
 
 ROWS = [("lstm", 128, 64, 100), ("gru", 128, 64, 100), ("lstm", 256, 32, 35), ("gru", 256, 32, 35)]
-
-
-def median_time(f, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 def row(mode: str, hidden: int, batch: int, steps: int, reps: int, rounds: int) -> list[float]:
