@@ -142,7 +142,7 @@ class ScratchRNN(nn.Module):
         else:
             shape = (self.num_layers * self.num_directions, X.shape[1], self.hidden_size)
             check_state(state, (shape, shape) if self.has_cell else shape, X.shape[1], self.cells[0].W_x.dtype)
-        order = None if lengths is None else _reversed_within(lengths, X.device)
+        order = _reversed_within(lengths, X.device) if lengths is not None and self.bidirectional else None
         hs, cs = (state if self.has_cell else (state, None))
         new_h, new_c = [], []
         out = X  # (T, B, D)
@@ -286,11 +286,12 @@ def _by_lengths(cell, X: torch.Tensor, state, lengths: list[int]):
     state (Y zero after each length)."""
     B = X.shape[1]
     if not isinstance(state, tuple) or type(cell) is LSTMCell:  # one run (padding only after each row's steps)
-        y, _ = cell(X, state)
+        XW = cell.project(X)
+        y, _ = cell.run(XW, state)
         at = (torch.tensor(lengths, device=y.device) - 1, torch.arange(B, device=y.device))  # each row's last step
         if not isinstance(state, tuple):  # the state is the output
             return y, y[at]
-        return y, (y[at], _lstm_cells(cell, X, state, y)[at])
+        return y, (y[at], _lstm_cells(cell, XW, state, y)[at])
     parts, ys, done, t, running = state, [], [], 0, B
     for end in sorted(set(lengths)):  # the steps after which some rows stop
         y, parts = cell(X[t:end, :running], parts)
@@ -302,15 +303,15 @@ def _by_lengths(cell, X: torch.Tensor, state, lengths: list[int]):
     return torch.cat(ys), tuple(torch.cat([d[i] for d in reversed(done)]) for i in range(len(done[0])))
 
 
-def _lstm_cells(cell: LSTMCell, X: torch.Tensor, state, Y: torch.Tensor) -> torch.Tensor:
-    """The cell states C (T, B, H) of an LSTMCell's run over X from `state` that gave outputs Y: each
-    step's gates again from its input and the previous output, all steps in one product, then the
-    elementwise C_t = F_t C_{t-1} + I_t G_t (autograd takes the gradient back through Y: the same
-    function of the weights)."""
+def _lstm_cells(cell: LSTMCell, XW: torch.Tensor, state, Y: torch.Tensor) -> torch.Tensor:
+    """The cell states C (T, B, H) of an LSTMCell's run over input projections XW from `state` that
+    gave outputs Y: each step's gates again from its projection and the previous output, all steps in
+    one product, then the elementwise C_t = F_t C_{t-1} + I_t G_t (autograd takes the gradient back
+    through Y and XW: the same function of the weights)."""
     h0, c0 = state
     H = cell.hidden_size
     previous = torch.cat([h0.unsqueeze(0), Y[:-1]])  # (T, B, H)
-    gates = cell.project(X) + (previous.reshape(-1, H) @ cell.W_h).view(*Y.shape[:2], 4 * H)  # i, f, g, o
+    gates = XW + (previous.reshape(-1, H) @ cell.W_h).view(*Y.shape[:2], 4 * H)  # i, f, g, o
     f = torch.sigmoid(gates[..., H:2 * H])
     new = torch.sigmoid(gates[..., :H]) * torch.tanh(gates[..., 2 * H:3 * H])  # I_t G_t
     cs, c = [], c0
