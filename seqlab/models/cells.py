@@ -156,9 +156,9 @@ class ScratchCell(nn.Module):
         else:
             shape = (X.shape[1], self.hidden_size)  # (B, H)
             check_state(state, (shape, shape) if self.has_cell else shape, X.shape[1], self.W_x.dtype)
-        return self.run(self.project(X), state)
+        return self._run(self.project(X), state)
 
-    def run(self, XW: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    def _run(self, XW: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """The recurrence over the input projections XW (T, B, G*H) of `project`, from `state` (both
         as `forward` checks them): (Y (T, B, H), state)."""
         if self.fast:  # the same maths with a hand-written BPTT (fast_cells.py)

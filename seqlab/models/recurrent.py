@@ -287,7 +287,7 @@ def _by_lengths(cell, X: torch.Tensor, state, lengths: list[int]):
     B = X.shape[1]
     if not isinstance(state, tuple) or type(cell) is LSTMCell:  # one run (padding only after each row's steps)
         XW = cell.project(X)
-        y, _ = cell.run(XW, state)
+        y, _ = cell._run(XW, state)  # (X and state checked by the layer)
         at = (torch.tensor(lengths, device=y.device) - 1, torch.arange(B, device=y.device))  # each row's last step
         if not isinstance(state, tuple):  # the state is the output
             return y, y[at]
