@@ -26,25 +26,35 @@ def feed(net, X: torch.Tensor, state, chunk: int = WARM_UP_CHUNK):
     for start in range(0, T, step):
         part = X[:, start:start + step]
         logits, state = net(part, state)
-        check_logits_layout(logits, part.shape[1], rows)
+        check_logits_layout(logits, part.shape[1], rows, probe=lambda: _one_row_shape(net, part))
         # time-major: the last step's rows, copied so that the call's logits can go
         last = logits.reshape(part.shape[1], rows, -1)[-1].clone()
         del logits  # (not alive through the next call)
     return last, state
 
 
-def check_logits_layout(logits, steps: int, rows: int) -> None:
+def _one_row_shape(net, X: torch.Tensor) -> tuple[int, ...]:
+    """The shape of the model's logits for the first row of ids X (B, T), its first two steps, from a
+    fresh state: (1, 2, V) batch-major, (2, 1, V) time-major."""
+    with torch.no_grad():
+        logits, _ = net(X[:1, :2], net.begin_state(batch_size=1, device=X.device))
+    return tuple(logits.shape) if isinstance(logits, torch.Tensor) else ()
+
+
+def check_logits_layout(logits, steps: int, rows: int, probe=None) -> None:
     """The logits of a model's call on (rows, steps) ids in a layout generation reads: time-major,
     (steps*rows, V) with row t*rows + b for step t of sequence b, or (steps, rows, V) (an nn.GRU at its
     default batch_first=False and a Linear; read by reshaping). Checked once per call: a user's model
     may return the batch-major (rows, steps, V) of nn.GRU(batch_first=True), which read as time-major
     mixed the rows and failed inside torch; it is refused, saying to transpose. With one row or one
     step both orders are the same and read right. When steps == rows the two 3-D layouts cannot be
-    told apart by shape: (T, B, V), time-major, is read, the order seqlab's models use and document."""
+    told apart by this call's shape: `probe` (feed's), the logits' shape for one row and two steps,
+    tells them apart; without one, (T, B, V), time-major, is read, the order seqlab's models use."""
     tensor = isinstance(logits, torch.Tensor) and logits.dim() >= 1
     if tensor and logits.shape[:-1].numel() == steps * rows and (
             logits.dim() <= 2 or steps == 1 or rows == 1 or tuple(logits.shape[:2]) == (steps, rows)):
-        return
+        if not (logits.dim() == 3 and steps == rows > 1 and probe is not None and probe()[:2] == (1, 2)):
+            return
     got = f"shape {tuple(logits.shape)}" if isinstance(logits, torch.Tensor) else f"a {type(logits).__name__}"
     said = (f"the model's forward on ids of shape (B, T) = ({rows}, {steps}) returned logits of {got}; generation "
             f"reads seqlab's time-major layout, (T*B, V) = ({steps * rows}, V) with row t*B + b for step t of "

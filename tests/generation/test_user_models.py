@@ -61,6 +61,16 @@ def test_a_batch_major_user_model_is_told_the_layout_generation_reads():
     assert generate_batch(net, [[1], [4, 5]], 4) == [_greedy(net, p, 4) for p in ([1], [4, 5])]
 
 
+def test_a_batch_major_user_model_is_refused_when_its_prefixes_are_as_many_as_long():
+    # (B, T, V) with T == B has the shape of time-major (T, B, V): it was read as time-major, each row
+    # starting from another row's logits at another step (greedy here: [1, 2, 3, 0, 5, 5, 5] where its
+    # own loop gives [1, 2, 3, 5, 5, 5, 5]); one call on a row and two steps tells the layouts apart
+    net = _UserLM(batch_first=True)
+    prefixes = [[1, 2, 3], [4, 5, 0], [6, 6, 6]]
+    with pytest.raises(SeqlabError, match=r"\(3, 3, 7\); .*this is batch-major \(B, T, V\)"):
+        generate_batch(net, prefixes, 4)
+
+
 class _TimeMajor3D(_UserLM):
     """Logits (T, B, V), as an nn.GRU at its default batch_first=False and a Linear give (no reshape)."""
 
@@ -75,7 +85,7 @@ class _TimeMajor3D(_UserLM):
 @pytest.mark.parametrize("prefixes", [[[1, 2, 3], [4, 5, 0]], [[1, 2, 3], [4, 5, 0], [6, 6, 6]]])  # T != B, T == B
 def test_a_time_major_3d_user_model_generates_as_its_flat_twin(prefixes):
     # review r-diff, finding 3: (T, B, V) worked before the layout check, which refused it with advice that
-    # (taken) mixed the rows; T == B cannot be told from (B, T, V): read as time-major, seqlab's order
+    # (taken) mixed the rows; with T == B a call on one row tells it from (B, T, V)
     net, twin = _TimeMajor3D(), _UserLM(batch_first=False)  # (the same weights: both seeded 0)
     assert net(torch.tensor(prefixes), net.begin_state(len(prefixes)))[0].shape[:2] == (3, len(prefixes))
     assert generate_batch(net, prefixes, 5) == generate_batch(twin, prefixes, 5) == [_greedy(twin, p, 5)
