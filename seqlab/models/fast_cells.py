@@ -200,7 +200,10 @@ class _GRURecurrence(torch.autograd.Function):
 
 
 class _LSTMRecurrence(torch.autograd.Function):
-    """i, f, o = s(.), g = tanh(.) of XW + H W_h; C' = f C + i g; H' = o tanh(C')."""
+    """i, f, o = s(.), g = tanh(.) of XW + H W_h; C' = f C + i g; H' = o tanh(C').
+
+    Returns Y (T, B, H), H_T, C_T and every step's cell state Cs (T, B, H), the packed layer's
+    (`recurrent._by_lengths`: a row's final cell state is Cs at its own length); each has a gradient."""
 
     @staticmethod
     @float32_fwd
@@ -223,13 +226,13 @@ class _LSTMRecurrence(torch.autograd.Function):
             torch.tanh(cs_[t + 1], out=tc_[t])
             torch.mul(o_[t], tc_[t], out=hs_[t + 1])
         ctx.save_for_backward(hs, cs, acts, tc, W_h)
-        return hs[1:], hs[T].clone(), cs[T].clone()
+        return hs[1:], hs[T].clone(), cs[T].clone(), cs[1:]
 
     @staticmethod
     @_recurrence_first_order_only
     @once_differentiable
     @custom_bwd_cuda
-    def backward(ctx, dY, dhT, dcT):
+    def backward(ctx, dY, dhT, dcT, dCs):
         hs, cs, acts, tc, W_h = ctx.saved_tensors
         T, B, H = tc.shape
         dY = _zeros_if_none(dY, tc)
@@ -248,7 +251,10 @@ class _LSTMRecurrence(torch.autograd.Function):
         dh_next = torch.empty_like(dc)  # each step's dh lands here: no allocation per step
         back = _stepper(W_h.T)
         need_h0 = ctx.needs_input_grad[1]  # a carried state is detached: no dh_0 product
+        dCs_ = None if dCs is None else dCs.unbind(0)
         for t in range(T - 1, -1, -1):
+            if dCs_ is not None:
+                dc.add_(dCs_[t])
             dc.addcmul_(dh, odtc_[t])
             torch.mul(dc, g_[t], out=di_[t])
             torch.mul(dc, cs_[t], out=df_[t])
@@ -293,6 +299,16 @@ def recurrence(cell, XW: torch.Tensor, state):
         Y, h = _GRURecurrence.apply(XW, state, cell.W_h, cell.b_h)
         return Y, h
     if kind is LSTMCell:
-        Y, h, c = _LSTMRecurrence.apply(XW, state[0], state[1], cell.W_h)
+        Y, h, c, _ = _LSTMRecurrence.apply(XW, state[0], state[1], cell.W_h)
         return Y, (h, c)
     return None
+
+
+def lstm_cell_states(cell, XW: torch.Tensor, state) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """An LSTMCell's fast run as `recurrence`'s, returning (Y (T, B, H), every step's cell state
+    Cs (T, B, H)), or None where `recurrence` gives None (the caller then runs the plain loop)."""
+    states = tuple(state)
+    if plain_autograd_only(XW, *states, cell.W_h) or XW.shape[0] == 0:
+        return None
+    Y, _, _, Cs = _LSTMRecurrence.apply(XW, states[0], states[1], cell.W_h)
+    return Y, Cs

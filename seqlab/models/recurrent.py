@@ -41,6 +41,7 @@ from torch.nn.utils.rnn import PackedSequence
 from seqlab.errors import SeqlabError
 from seqlab.models.cells import (CELLS, NO_FUSED_PEEPHOLE, LSTMCell, check_sequence, copy_from_fused, copy_to_fused,
                                  make_cell)
+from seqlab.models.fast_cells import lstm_cell_states
 from seqlab.models.regularization import _check_p
 from seqlab.torch_compat import autocast_enabled
 from seqlab.training.common import check_count, check_state
@@ -281,14 +282,19 @@ def _by_lengths(cell, X: torch.Tensor, state, lengths: list[int]):
     """The cell over X (T, B, D), rows sorted longest first, each row for its own lengths[b] steps,
     its padding after them. Returns Y (T, B, H), right up to each length, and each row's state after
     its last step. The cell runs over X once: an RNN's or GRU's state is its output there, an LSTM's
-    cell state is computed again from the outputs (`_lstm_cells`). The peephole LSTM runs in stretches
+    cell state is the fast run's own (`lstm_cell_states`), or computed again from the outputs after
+    the plain loop (`_lstm_cells`). The peephole LSTM runs in stretches
     over which the same rows run (the first n), each a recurrence of its own from the running rows'
     state (Y zero after each length)."""
     B = X.shape[1]
     if not isinstance(state, tuple) or type(cell) is LSTMCell:  # one run (padding only after each row's steps)
+        at = (torch.tensor(lengths, device=X.device) - 1, torch.arange(B, device=X.device))  # each row's last step
         XW = cell.project(X)
+        fast = lstm_cell_states(cell, XW, state) if cell.fast and isinstance(state, tuple) else None
+        if fast is not None:  # the run's own cell states
+            y, cs = fast
+            return y, (y[at], cs[at])
         y, _ = cell._run(XW, state)  # (X and state checked by the layer)
-        at = (torch.tensor(lengths, device=y.device) - 1, torch.arange(B, device=y.device))  # each row's last step
         if not isinstance(state, tuple):  # the state is the output
             return y, y[at]
         return y, (y[at], _lstm_cells(cell, XW, state, y)[at])

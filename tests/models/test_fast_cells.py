@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from seqlab.errors import SeqlabError
 from seqlab.models.cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell
+from seqlab.models.fast_cells import lstm_cell_states
 from seqlab.models.lm import ModelConfig, build_lm
 from seqlab.models.recurrent import ScratchRNN
 
@@ -75,6 +76,31 @@ def _check_fast_equals_plain(make, device="cpu"):
 @pytest.mark.parametrize("name, make", CELLS, ids=[c[0] for c in CELLS])
 def test_fast_recurrence_equals_plain_loop(name, make):
     _check_fast_equals_plain(make)
+
+
+def test_lstm_cell_states_are_the_plain_loops_with_their_gradients():
+    # the packed layer reads each row's final cell state from every step's (lstm_cell_states): those
+    # states and the gradient through them (weighted per place, so a step off or a lost dC_t tells)
+    plain, fast, X = _plain_and_fast(lambda: LSTMCell(D, H, dtype=torch.float64))
+    g = torch.Generator().manual_seed(3)
+    state = tuple(torch.randn(B, H, dtype=torch.float64, generator=g) for _ in range(2))
+    results = []
+    for cell in (plain, fast):
+        x, s = X.clone().requires_grad_(), tuple(t.clone().requires_grad_() for t in state)
+        if cell is plain:  # step by step: every step's cell state
+            ys, cs, running = [], [], s
+            for xw in cell.project(x).unbind(0):
+                h, running = cell.recur(xw, running)
+                ys.append(h)
+                cs.append(running[1])
+            Y, Cs = torch.stack(ys), torch.stack(cs)
+        else:
+            Y, Cs = lstm_cell_states(cell, cell.project(x), s)
+        w = torch.linspace(-1, 2, Cs.numel(), dtype=torch.float64).view_as(Cs)
+        ((Cs * w).sum() + (Y * w.flip(0)).sum()).backward()
+        results.append((Y.detach(), Cs.detach(), x.grad, *(t.grad for t in s), cell.W_x.grad, cell.W_h.grad, cell.b.grad))
+    for got, want in zip(results[1], results[0]):
+        torch.testing.assert_close(got, want, **TOL)
 
 
 @pytest.mark.gpu
