@@ -2,7 +2,7 @@
 
 ScratchRNN reads a PackedSequence with each sequence's padding after its steps (the reverse direction
 over its own steps backwards), in one recurrence over the batch, the state read at each length (an
-LSTM's cell state, no output, computed again from the outputs). Each row times one training step
+LSTM's cell state from every step's cell states, which its fast recurrence returns). Each row times one training step
 (forward + backward of the packed output's sum) of a bidirectional one-layer layer over a batch of
 sequences of random lengths (uniform in [5, T], a fixed seed): the fused layer packed, its scratch
 twin (`ScratchRNN.from_fused`) packed, and the same twin over the padded batch (what the padded way
