@@ -281,50 +281,29 @@ def _gather_steps(X: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
 def _by_lengths(cell, X: torch.Tensor, state, lengths: list[int]):
     """The cell over X (T, B, D), rows sorted longest first, each row for its own lengths[b] steps,
     its padding after them. Returns Y (T, B, H), right up to each length, and each row's state after
-    its last step. The cell runs over X once: an RNN's or GRU's state is its output there, an LSTM's
-    cell state is the fast run's own (`lstm_cell_states`), or computed again from the outputs after
-    the plain loop (`_lstm_cells`). The peephole LSTM runs in stretches
-    over which the same rows run (the first n), each a recurrence of its own from the running rows'
-    state (Y zero after each length)."""
+    its last step. The cell runs over X once: an RNN's or GRU's state is its output there; an LSTM's
+    cell state is read from every step's, the fast recurrence's (`lstm_cell_states`) or the plain
+    loop's (`_cell_states`: the peephole LSTM, `fast` off, torch.compile)."""
     B = X.shape[1]
-    if not isinstance(state, tuple) or type(cell) is LSTMCell:  # one run (padding only after each row's steps)
-        at = (torch.tensor(lengths, device=X.device) - 1, torch.arange(B, device=X.device))  # each row's last step
-        XW = cell.project(X)
-        fast = lstm_cell_states(cell, XW, state) if cell.fast and isinstance(state, tuple) else None
-        if fast is not None:  # the run's own cell states
-            y, cs = fast
-            return y, (y[at], cs[at])
+    at = (torch.tensor(lengths, device=X.device) - 1, torch.arange(B, device=X.device))  # each row's last step
+    XW = cell.project(X)
+    if not isinstance(state, tuple):  # the state is the output
         y, _ = cell._run(XW, state)  # (X and state checked by the layer)
-        if not isinstance(state, tuple):  # the state is the output
-            return y, y[at]
-        return y, (y[at], _lstm_cells(cell, XW, state, y)[at])
-    parts, ys, done, t, running = state, [], [], 0, B
-    for end in sorted(set(lengths)):  # the steps after which some rows stop
-        y, parts = cell(X[t:end, :running], parts)
-        ys.append(nn.functional.pad(y, (0, 0, 0, B - running)))  # (end - t, B, H): zeros for stopped rows
-        still = sum(n > end for n in lengths)
-        done.append(tuple(p[still:running] for p in parts))  # the rows that stop at `end`, in order
-        parts = tuple(p[:still] for p in parts)
-        t, running = end, still
-    return torch.cat(ys), tuple(torch.cat([d[i] for d in reversed(done)]) for i in range(len(done[0])))
+        return y, y[at]
+    run = lstm_cell_states(cell, XW, state) if cell.fast and type(cell) is LSTMCell else None
+    y, cs = run if run is not None else _cell_states(cell, XW, state)
+    return y, (y[at], cs[at])
 
 
-def _lstm_cells(cell: LSTMCell, XW: torch.Tensor, state, Y: torch.Tensor) -> torch.Tensor:
-    """The cell states C (T, B, H) of an LSTMCell's run over input projections XW from `state` that
-    gave outputs Y: each step's gates again from its projection and the previous output, all steps in
-    one product, then the elementwise C_t = F_t C_{t-1} + I_t G_t (autograd takes the gradient back
-    through Y and XW: the same function of the weights)."""
-    h0, c0 = state
-    H = cell.hidden_size
-    previous = torch.cat([h0.unsqueeze(0), Y[:-1]])  # (T, B, H)
-    gates = XW + (previous.reshape(-1, H) @ cell.W_h).view(*Y.shape[:2], 4 * H)  # i, f, g, o
-    f = torch.sigmoid(gates[..., H:2 * H])
-    new = torch.sigmoid(gates[..., :H]) * torch.tanh(gates[..., 2 * H:3 * H])  # I_t G_t
-    cs, c = [], c0
-    for t in range(Y.shape[0]):
-        c = torch.addcmul(new[t], f[t], c)
-        cs.append(c)
-    return torch.stack(cs)
+def _cell_states(cell, XW: torch.Tensor, state) -> tuple[torch.Tensor, torch.Tensor]:
+    """The plain loop of an LSTM cell (plain or peephole) over input projections XW (T, B, 4H) from
+    state (h, c): (Y (T, B, H), every step's cell state C (T, B, H))."""
+    ys, cs = [], []
+    for xw in XW.unbind(0):
+        h, state = cell.recur(xw, state)
+        ys.append(h)
+        cs.append(state[1])
+    return torch.stack(ys), torch.stack(cs)
 
 
 def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1, *,

@@ -224,15 +224,22 @@ def test_packed_token_ids_are_their_one_hot_rows_and_bad_data_is_refused():
 
 @pytest.mark.parametrize("mode", ["peephole", "lstm"])
 def test_a_packed_batch_gives_each_sequence_what_it_gives_alone(mode):
-    # the peephole LSTM has no fused twin (its packed path runs in stretches); alone, a sequence reads no padding
+    # the peephole LSTM has no fused twin; alone, a sequence reads no padding. The gradients: a loss that is
+    # a sum over the sequences (squares of every output and final state) is the sum of their losses alone
     torch.manual_seed(0)
     layer = ScratchRNN(mode, D, H, 2, bidirectional=True).double()
     sequences = [torch.randn(n, D, dtype=torch.float64) for n in (3, 7, 1, 7, 4)]
     Y, (h, c) = layer(pack_sequence(sequences, enforce_sorted=False))
+    (Y.data.square().sum() + h.square().sum() + c.square().sum()).backward()
+    packed_grads = [p.grad.clone() for p in layer.parameters()]
+    layer.zero_grad()
     padded, lengths = pad_packed_sequence(Y)
     for b, x in enumerate(sequences):
         alone, (h_alone, c_alone) = layer(x.unsqueeze(1))
         torch.testing.assert_close(padded[:len(x), b], alone[:, 0])
         torch.testing.assert_close(h[:, b], h_alone[:, 0])
         torch.testing.assert_close(c[:, b], c_alone[:, 0])
+        (alone.square().sum() + h_alone.square().sum() + c_alone.square().sum()).backward()
     assert lengths.tolist() == [3, 7, 1, 7, 4]
+    for got, want in zip(packed_grads, (p.grad for p in layer.parameters())):
+        torch.testing.assert_close(got, want)
