@@ -167,6 +167,26 @@ def test_a_packed_batch_gives_the_fused_layers_outputs_states_and_gradients(mode
     _assert_weight_grads(scratch, fused)
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("mode", ["rnn", "gru", "lstm"])
+def test_a_packed_batch_on_cuda_gives_the_fused_layers_outputs_states_and_gradients(mode):
+    # the CUDA branches of the fast recurrences (the LSTM's every-step cell states among them) against cuDNN's
+    # packed run, in float64 (cuDNN's double kernels)
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    fused, scratch = (layer.cuda() for layer in _twins(mode, True, batch_first=False))
+    lengths = [2, 7, 5, 1, 5]
+    X = torch.randn(7, len(lengths), D, dtype=torch.float64, device="cuda")
+    packed = pack_padded_sequence(X, torch.tensor(lengths), enforce_sorted=False)
+    state = _state(mode, len(lengths))
+    state = tuple(s.cuda() for s in state) if isinstance(state, tuple) else state.cuda()
+    _, want, want_in = _run(fused, packed, state)
+    _, got, got_in = _run(scratch, packed, state)
+    for g, w in zip(got + got_in, want + want_in):
+        torch.testing.assert_close(g, w)
+    _assert_weight_grads(scratch, fused)
+
+
 def test_without_a_state_and_batch_first_the_packed_run_is_the_fused_ones():
     # (a packed sequence has no layout: batch_first changes nothing; the state starts at zeros)
     torch.manual_seed(0)
