@@ -47,3 +47,16 @@ def test_a_recurrent_stack_past_the_machines_memory_is_refused_before_it_is_buil
     with pytest.raises(SeqlabError, match="--layers 100 of --hidden 64 would need more than"):
         RNNForecaster("lstm", hidden=64, layers=100)
     RNNForecaster("lstm", hidden=8, layers=2)  # 2 * (4 * 8 * 9 + 1024) bytes fit
+
+
+def test_no_hidden_units_are_refused_with_the_options_named():
+    with pytest.raises(SeqlabError, match="hidden and layers must be positive, got hidden=0"):
+        RNNForecaster("gru", hidden=0)
+    with pytest.raises(SeqlabError, match="tau and hidden must be positive, got tau=4, hidden=0"):
+        MLPForecaster(4, 0)
+
+
+def test_a_model_build_forecaster_does_not_know_is_refused_with_its_three_models_named():
+    # ("rnn" is a recurrent cell, but not one of the forecasters: the message lists those)
+    with pytest.raises(SeqlabError, match="unknown forecaster 'rnn': use mlp, gru or lstm"):
+        build_forecaster("rnn", 4, 10)
