@@ -52,3 +52,34 @@ def test_begin_state_gives_floating_tensors_the_models_dtype_and_leaves_integer_
     net = RNNModelScratch(6, 4, "cpu", get_params, init_state, rnn).double()
     H, steps = net.begin_state(2, "cpu")
     assert H.dtype == torch.float64 and steps.dtype == torch.long
+
+
+@pytest.mark.parametrize("change", [lambda ps: ps.__setitem__(slice(0, 2), [torch.zeros(6, 4), torch.zeros(4, 4)]),
+                                    lambda ps: ps.__imul__(2), lambda ps: ps.sort(key=lambda t: t.numel())],
+                         ids=["slice", "*=", "sort"])
+def test_params_refuses_a_slice_assignment_a_repeat_and_a_sort_with_a_seqlab_error(change):
+    # net.params *= 2 would register every parameter twice (and the book's sgd step them twice)
+    net = _net()
+    with pytest.raises(SeqlabError, match=r"net.params cannot take a (slice assignment|\*=|sort)"):
+        change(net.params)
+    assert len(net.params) == 5 and len(list(net.parameters())) == 5
+
+
+def test_an_init_state_that_cannot_run_on_the_meta_device_still_runs_the_model():
+    # the state check asks init_state for meta tensors; one that goes through numpy cannot make
+    # them, and the model runs unchecked rather than failing
+    def init_state(batch_size, num_hiddens, device):
+        H = torch.zeros((batch_size, num_hiddens), device=device)
+        return (torch.from_numpy(H.numpy() + 0.1).to(device),)  # (a meta tensor has no values for numpy)
+
+    torch.manual_seed(0)
+    net = RNNModelScratch(6, 4, "cpu", get_params, init_state, rnn)
+    X = torch.tensor([[1, 2, 3], [4, 5, 0]])
+    logits, (H,) = net(X, init_state(2, 4, "cpu"))
+    expected, _ = rnn(torch.nn.functional.one_hot(X.T, 6).float(), (torch.full((2, 4), 0.1),), list(net.params))
+    assert torch.allclose(logits, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_params_refuses_what_is_not_a_tensor_by_its_type():
+    with pytest.raises(SeqlabError, match="net.params holds tensors, got a float"):
+        _net().params.append(0.5)

@@ -1,0 +1,43 @@
+"""LM config audit (round 3): each AWD option alone selects the regularised model (and keeps its
+value), and a bidirectional regularised config is told to drop --bidirectional, not to change --embed."""
+
+import pytest
+
+from seqlab.errors import SeqlabError
+from seqlab.models.lm import ModelConfig, RegularizedRNNModel, RNNModel, build_lm
+from seqlab.models.lm_config import is_regularized
+
+V = 11
+AWD = ("dropout_input", "dropout_hidden", "dropout_output", "dropout_embed", "weight_drop")
+
+
+@pytest.mark.parametrize("option", AWD)
+def test_each_awd_option_alone_builds_the_regularised_model_with_it(option):
+    config = ModelConfig(embed=8, hidden=8, **{option: 0.3})
+    assert is_regularized(config)
+    net = build_lm(config, V)
+    assert isinstance(net, RegularizedRNNModel)
+    p = {"dropout_input": net.lock_in.p, "dropout_hidden": net.lock_hidden.p, "dropout_output": net.lock_out.p,
+         "dropout_embed": net.dropout_embed, "weight_drop": getattr(net.rnns[0], "p", 0.0)}
+    assert p == {k: (0.3 if k == option else 0.0) for k in AWD}
+
+
+def test_no_awd_option_builds_the_plain_model():
+    assert not is_regularized(ModelConfig(embed=8, hidden=8, dropout=0.3))
+    assert isinstance(build_lm(ModelConfig(embed=8, hidden=8, dropout=0.3), V), RNNModel)
+
+
+def test_a_tied_bidirectional_regularised_config_is_told_to_drop_bidirectional():
+    # --embed 8 is not 2 x --hidden, but setting --embed 16 would not help: the regularised LM is
+    # left-to-right, and that is the advice
+    config = ModelConfig(hidden=8, embed=8, layers=2, bidirectional=True, tie_weights=True, dropout_input=0.2)
+    with pytest.raises(SeqlabError, match="is left-to-right: drop --bidirectional"):
+        build_lm(config, V)
+
+
+def test_one_tied_bidirectional_layer_of_embed_2_x_hidden_is_a_new_model_that_builds():
+    # the "--hidden is unused" rule is for one left-to-right layer: a bidirectional one has
+    # --hidden units per direction, and its 2 x --hidden outputs are the embedding's size
+    net = build_lm(ModelConfig(hidden=8, embed=16, layers=1, bidirectional=True, tie_weights=True), V)
+    assert isinstance(net, RNNModel) and net.linear.weight is net.embedding.weight
+    assert net.linear.weight.shape == (V, 16)
