@@ -83,3 +83,9 @@ def test_an_init_state_that_cannot_run_on_the_meta_device_still_runs_the_model()
 def test_params_refuses_what_is_not_a_tensor_by_its_type():
     with pytest.raises(SeqlabError, match="net.params holds tensors, got a float"):
         _net().params.append(0.5)
+
+
+@pytest.mark.parametrize("sizes", [(0, 4), (6, 0)])
+def test_a_model_of_no_tokens_or_no_hidden_units_is_refused(sizes):
+    with pytest.raises(SeqlabError, match=r"(vocab_size|num_hiddens) must be a positive"):
+        RNNModelScratch(*sizes, "cpu", get_params, init_rnn_state, rnn)

@@ -41,3 +41,10 @@ def test_one_tied_bidirectional_layer_of_embed_2_x_hidden_is_a_new_model_that_bu
     net = build_lm(ModelConfig(hidden=8, embed=16, layers=1, bidirectional=True, tie_weights=True), V)
     assert isinstance(net, RNNModel) and net.linear.weight is net.embedding.weight
     assert net.linear.weight.shape == (V, 16)
+
+
+def test_a_word_level_vocabulary_read_one_hot_is_refused():
+    # WikiText-2's 33,278 word types as one-hot vectors: every batch (T, B, 33278) floats
+    with pytest.raises(SeqlabError, match="one-hot input over a vocabulary of 33,278 tokens .* e.g. --embed 200"):
+        build_lm(ModelConfig(embed=0, hidden=4), 33278)
+    assert build_lm(ModelConfig(embed=200, hidden=4), 33278).embedding.weight.shape == (33278, 200)
