@@ -41,3 +41,28 @@ def test_a_gru_whose_recurrent_bias_is_not_zero_is_refused_by_a_fused_layer_with
     fused = nn.GRU(3, 4, bias=False)
     copy_to_fused(cell, fused)
     torch.testing.assert_close(fused.weight_hh_l0, cell.W_h.T)
+
+
+def test_begin_state_takes_the_weights_dtype_unless_told():
+    cell = LSTMCell(3, 4, dtype=torch.float64)
+    H, C = cell.begin_state(2)
+    assert H.dtype == C.dtype == torch.float64
+    assert cell.begin_state(2, dtype=torch.float16)[0].dtype == torch.float16
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: LSTMCell(0, 4), "input_size must be a positive integer, got 0"),
+    (lambda: GRUCell(3, 4).begin_state(0), "batch_size must be a positive integer, got 0"),
+    (lambda: RNNCell(3, 4)(torch.ones(5, 2, dtype=torch.bool)),
+     r"time-major features \(T, B, D\) or integer token ids \(T, B\), got torch.bool"),
+], ids=["input_size", "batch_size", "bool-ids"])
+def test_what_a_cell_cannot_be_built_with_or_read_is_a_seqlab_error(make, message):
+    with pytest.raises(SeqlabError, match=message):
+        make()
+
+
+def test_begin_state_is_made_on_the_weights_device_unless_told():
+    # (the meta device stands in for a GPU: a cell there must not get a CPU state)
+    cell = GRUCell(3, 4, device="meta")
+    assert cell.begin_state(2).device.type == "meta"
+    assert cell.begin_state(2, device="cpu").device.type == "cpu"
