@@ -48,3 +48,20 @@ def test_a_word_level_vocabulary_read_one_hot_is_refused():
     with pytest.raises(SeqlabError, match="one-hot input over a vocabulary of 33,278 tokens .* e.g. --embed 200"):
         build_lm(ModelConfig(embed=0, hidden=4), 33278)
     assert build_lm(ModelConfig(embed=200, hidden=4), 33278).embedding.weight.shape == (33278, 200)
+
+
+def test_an_untied_model_with_embed_other_than_hidden_is_the_plain_model():
+    net = build_lm(ModelConfig(embed=6, hidden=10, layers=2), V)
+    assert isinstance(net, RNNModel) and net.linear.weight.shape == (V, 10)
+
+
+def test_a_tied_model_with_embed_larger_than_hidden_gets_a_last_layer_of_embed_units():
+    # AWD-LSTM's rule holds both ways: the last layer has the embedding's size, 12 > --hidden 8 here
+    net = build_lm(ModelConfig(embed=12, hidden=8, layers=2, tie_weights=True), V)
+    assert net.sizes == [8, 12] and net.linear.weight is net.embedding.weight
+
+
+def test_tied_bidirectional_with_embed_larger_than_both_directions_is_refused():
+    config = ModelConfig(hidden=8, embed=24, layers=2, bidirectional=True, tie_weights=True)
+    with pytest.raises(SeqlabError, match=r"2 x --hidden = 16; got --embed 24: set --embed 16 \(or --hidden 12\)"):
+        build_lm(config, V)
