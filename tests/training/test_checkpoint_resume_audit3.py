@@ -1,0 +1,52 @@
+"""checkpoint_resume, a mutation audit's gaps: which checkpoint --resume reads and the errors that say
+what to do instead, the rewind to best, the settings a resume may change, and the notes it prints;
+each on small checkpoints written here."""
+
+import pytest
+import torch
+
+from seqlab.errors import SeqlabError
+from seqlab.training.checkpoint import save_checkpoint
+from seqlab.training.checkpoint_resume import resume_checkpoint
+
+
+def _checkpoint(path, epoch, *, optimizer=True, task="lm"):
+    """A small checkpoint of `epoch` (with optimiser state unless told otherwise)."""
+    w = torch.nn.Parameter(torch.full((2,), float(epoch)))
+    opt = torch.optim.SGD([w], lr=0.1) if optimizer else None
+    save_checkpoint(path, model={"w": w.detach()}, meta={"task": task, "epoch": epoch}, optimizer=opt)
+
+
+def test_resume_from_a_name_other_than_last_or_best_is_refused_by_name(tmp_path):
+    _checkpoint(tmp_path / "last.safetensors", 1)
+    with pytest.raises(SeqlabError, match="--resume-from middle: give last or best"):
+        resume_checkpoint(tmp_path, "lm", "middle")
+
+
+def test_a_folder_named_last_safetensors_is_no_checkpoint_to_resume_from(tmp_path):
+    (tmp_path / "last.safetensors").mkdir()
+    with pytest.raises(SeqlabError, match="there is no checkpoint in .* to resume from"):
+        resume_checkpoint(tmp_path, "lm")
+
+
+def test_a_checkpoint_of_another_task_is_not_resumed(tmp_path):
+    _checkpoint(tmp_path / "last.safetensors", 1, task="translate")
+    with pytest.raises(SeqlabError, match="holds a translation model, not a language model"):
+        resume_checkpoint(tmp_path, "lm")
+
+
+def test_best_alone_without_optimiser_state_says_to_train_again(tmp_path):
+    # a run stopped after its first best (written by a seqlab before best held the optimiser): no
+    # --resume-from best to offer, only a new run
+    _checkpoint(tmp_path / "best.safetensors", 1, optimizer=False)
+    with pytest.raises(SeqlabError, match="holds no optimiser state to continue from: train again with --overwrite"):
+        resume_checkpoint(tmp_path, "lm")
+
+
+def test_resume_from_a_best_without_optimiser_state_names_the_way_on(tmp_path):
+    _checkpoint(tmp_path / "best.safetensors", 2, optimizer=False)
+    with pytest.raises(SeqlabError, match="holds no optimiser state .*: train again with --overwrite"):
+        resume_checkpoint(tmp_path, "lm", "best")  # no last to go on from
+    _checkpoint(tmp_path / "last.safetensors", 3)
+    with pytest.raises(SeqlabError, match="resume from last.safetensors with --resume instead"):
+        resume_checkpoint(tmp_path, "lm", "best")
