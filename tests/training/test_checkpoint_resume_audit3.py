@@ -50,3 +50,27 @@ def test_resume_from_a_best_without_optimiser_state_names_the_way_on(tmp_path):
     _checkpoint(tmp_path / "last.safetensors", 3)
     with pytest.raises(SeqlabError, match="resume from last.safetensors with --resume instead"):
         resume_checkpoint(tmp_path, "lm", "best")
+
+
+def test_best_alone_with_optimiser_state_points_to_resume_from_best(tmp_path):
+    _checkpoint(tmp_path / "best.safetensors", 1)
+    with pytest.raises(SeqlabError, match="continue from best with --resume-from best, or train again"):
+        resume_checkpoint(tmp_path, "lm")
+
+
+def _log(out, epochs):
+    (out / "metrics.jsonl").write_text("".join(f'{{"epoch": {e}, "valid_loss": {1.0 / e}}}\n' for e in epochs))
+
+
+def test_a_rewind_with_no_last_writes_best_as_last(tmp_path, capsys):
+    # killed after its log row of epoch 3 but before writing last (best: epoch 2): nothing to move,
+    # the log's row 3 set aside, and best copied to last so that a plain --resume goes on from epoch 2
+    from seqlab.training.checkpoint_resume import rewind_to_best
+
+    _checkpoint(tmp_path / "best.safetensors", 2)
+    _log(tmp_path, [1, 2, 3])
+    rewind_to_best(tmp_path)
+    assert (tmp_path / "last.safetensors").read_bytes() == (tmp_path / "best.safetensors").read_bytes()
+    assert not (tmp_path / "last.safetensors.bak").exists()
+    assert (tmp_path / "metrics.jsonl.bak").read_text().count("\n") == 3
+    assert "metrics.jsonl's rows of epochs 3 " in capsys.readouterr().err

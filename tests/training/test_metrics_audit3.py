@@ -49,8 +49,9 @@ def test_a_damaged_line_before_the_last_is_an_error_naming_its_line(tmp_path):
     path = tmp_path / "metrics.jsonl"
     for bad in ("not json", "[1, 2]", "3"):  # not JSON, or JSON but no object
         path.write_text(f'{{"epoch": 1}}\n{bad}\n{{"epoch": 2}}\n', encoding="utf-8")
-        with pytest.raises(SeqlabError, match=r"line 2 is not a JSON object"):
+        with pytest.raises(SeqlabError, match=r"line 2 is not a JSON object") as exc:
             read_metrics(path)
+        assert repr(bad) in str(exc.value)  # the line itself, to find it by
 
 
 def test_a_cut_last_line_is_dropped_and_the_note_names_its_line(tmp_path):
@@ -69,3 +70,10 @@ def test_a_log_that_cannot_be_appended_to_is_an_error_saying_the_checkpoints_are
     with pytest.raises(SeqlabError, match="cannot write .*checkpoints already written are kept"):
         log.write(epoch=1)
     assert log.records == []
+
+
+def test_a_log_that_is_not_utf8_is_an_error_saying_so(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b'{"epoch": 1}\n{"note": "caf\xe9"}\n')  # Latin-1
+    with pytest.raises(SeqlabError, match="is not a metrics.jsonl \\(not UTF-8 text"):
+        read_metrics(path)
