@@ -95,3 +95,42 @@ def test_a_literal_is_matched_by_its_text_only_from_the_command_line():
     assert coerce("heads", Literal[1, 2], "2", from_text=True) == 2  # --heads 2
     with pytest.raises(SeqlabError, match="'heads': '2' is not one of 1, 2"):
         coerce("heads", Literal[1, 2], "2")  # heads = "2" in a TOML file: a string, not the number
+
+
+@dataclasses.dataclass
+class Data:
+    batch_size: int = 32
+    num_steps: int = 35
+
+
+@dataclasses.dataclass
+class Flat:
+    data: Data = dataclasses.field(default_factory=Data)
+    hidden: int = 256
+
+
+def test_an_unknown_key_gets_the_key_it_likely_means_or_its_sections_keys():
+    from seqlab.errors import SeqlabError
+
+    with pytest.raises(SeqlabError, match=r"unknown key 'batch-size' in config: did you mean 'batch_size'\?$"):
+        from_dict(Flat, {"batch-size": 8})  # the flag's spelling
+    with pytest.raises(SeqlabError, match=r"unknown key 'HIDDEN' in config: did you mean 'hidden'\?$"):
+        from_dict(Flat, {"HIDDEN": 8})  # capitals
+    with pytest.raises(SeqlabError, match=r"'vocab_size' in config; known keys: batch_size, hidden, num_steps$"):
+        from_dict(Flat, {"vocab_size": 8})  # not batch_size (a ratio of 0.6 is no near miss)
+    with pytest.raises(SeqlabError, match=r"'colour' in config; the keys of \[data\] are: batch_size, num_steps$"):
+        from_dict(Flat, {"data": {"colour": 1}})
+
+
+def test_validated_refuses_the_class_itself_and_build_config_checks_given_values():
+    import argparse
+
+    from seqlab.config import build_config, given_keys, validated
+    from seqlab.errors import SeqlabError
+
+    with pytest.raises(SeqlabError, match="expected a config dataclass instance, got type"):
+        validated(Flat)
+    with pytest.raises(SeqlabError, match="'hidden': '256' is not a valid int"):
+        build_config(Flat, {"hidden": "256"})  # a str from Python, not the command line: refused
+    assert given_keys(argparse.Namespace(hidden=3)) == {"hidden"}
+    assert given_keys(argparse.Namespace(config=None, hidden=3)) == {"hidden"}  # --config is no leaf

@@ -74,3 +74,25 @@ def test_a_rewind_with_no_last_writes_best_as_last(tmp_path, capsys):
     assert not (tmp_path / "last.safetensors.bak").exists()
     assert (tmp_path / "metrics.jsonl.bak").read_text().count("\n") == 3
     assert "metrics.jsonl's rows of epochs 3 " in capsys.readouterr().err
+
+
+def test_check_rewind_sees_a_last_past_best_even_with_no_later_log_rows(tmp_path):
+    from seqlab.training.checkpoint_resume import check_rewind
+
+    _checkpoint(tmp_path / "best.safetensors", 2)
+    _checkpoint(tmp_path / "last.safetensors", 3)
+    _log(tmp_path, [1, 2])
+    assert check_rewind(tmp_path) is True  # last (epoch 3) is set aside
+    _checkpoint(tmp_path / "last.safetensors", 2)
+    assert check_rewind(tmp_path) is False
+
+
+def test_kept_note_names_the_flag_that_changes_the_setting():
+    from seqlab.training.checkpoint_resume import kept_note
+
+    assert kept_note("skip_nonfinite", False, True) == ("--resume keeps the run's skip_nonfinite true, not the config "
+                                                        "file's false: give --no-skip-nonfinite to change it")
+    assert kept_note("skip_nonfinite", True, False).endswith("give --skip-nonfinite to change it")
+    assert kept_note("lr", 0.5, 0.1) == ("--resume keeps the run's lr 0.1, not the config file's 0.5: give --lr 0.5 "
+                                         "to change it")
+
