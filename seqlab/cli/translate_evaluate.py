@@ -22,13 +22,13 @@ def evaluate_translator(args: argparse.Namespace, ckpt) -> dict:
     says what the BLEU is (`bleu` greedy, `bleu_beam4` beam 4; one reference per pair, over
     `sentences`); `bleu_multi_ref` (and beam 4's) scores each of the `distinct_sources` once
     against all the translations its pairs give (`bleu_multi_ref_signature`)."""
-    import math
     import sys
 
     from seqlab.data.translation import BOS, batches
     from seqlab.data.translation_splits import TranslationData, sources_in_vocab_form, unk_counts
     from seqlab.errors import SeqlabError
     from seqlab.runtime import resolve_device
+    from seqlab.training.metrics import perplexity_of_mean
     from seqlab.training.translate import (bleu_on, bleu_signature, evaluate_loss, load_translator, multi_ref_bleu,
                                           multi_ref_nrefs, source_groups)
     from seqlab.training.translate_report import scored_unk_note
@@ -70,7 +70,7 @@ def evaluate_translator(args: argparse.Namespace, ckpt) -> dict:
             "bleu_multi_ref": multi_ref_bleu(pairs, greedy["hypotheses"]),
             "bleu_beam4_multi_ref": multi_ref_bleu(pairs, beam["hypotheses"]), "tokens": loss["tokens"],
             "output_tokens": greedy["tokens"], "sentences": greedy["sentences"], "loss": mean,
-            "ppl": math.exp(min(mean, 700)), "epoch": ckpt.meta.get("epoch"),
+            "ppl": perplexity_of_mean(mean), "epoch": ckpt.meta.get("epoch"),
             "distinct_sources": len(source_groups(pairs)), "cut_sources": cut,
             "src_unk_rate": round(src_unk, 6), "tgt_unk_rate": round(tgt_unk, 6),
             "bleu_signature": bleu_signature(), "bleu_multi_ref_signature": bleu_signature(multi_ref_nrefs(pairs))}

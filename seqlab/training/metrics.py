@@ -17,7 +17,11 @@ def perplexity(loss_sum: float, n_tokens: int) -> float:
     if n_tokens <= 0:
         raise SeqlabError(f"perplexity needs n_tokens >= 1 (the number of predicted tokens loss_sum adds up), got "
                           f"{n_tokens!r}: the perplexity of no predicted tokens is undefined")
-    mean = loss_sum / n_tokens
+    return perplexity_of_mean(loss_sum / n_tokens)
+
+
+def perplexity_of_mean(mean: float) -> float:
+    """exp of a mean cross-entropy in nats: inf past exp(700) (where exp overflows; JSON null), NaN kept."""
     if math.isnan(mean):  # a NaN loss stays visible (inf would read as "diverged", not "broken")
         return float("nan")
     return math.exp(mean) if mean < 700 else float("inf")

@@ -20,6 +20,7 @@ from seqlab.runtime import eval_mode
 from seqlab.training import distributed as D
 from seqlab.training.bleu import corpus_bleu
 from seqlab.training.common import clip_gradients, device_for
+from seqlab.training.metrics import perplexity_of_mean
 from seqlab.training.translate_loss import (MaskedSoftmaxCELoss,  # noqa: F401 (public here)
                                            masked_ce, sequence_mask)
 from seqlab.training.translate_report import (UNK_WARN, bleu_signature, cut_note,  # noqa: F401 (public here)
@@ -273,8 +274,8 @@ def fit(cfg, *, log=print, notes: tuple[str, ...] = (), show_progress: bool | No
             train_loss, valid_loss = t["loss_sum"] / t["tokens"], v["loss_sum"] / v["tokens"]
             record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
                       "tokens_per_sec": t["tokens"] / t["seconds"], "lr": optimizer.param_groups[0]["lr"],
-                      "wall_s": wall_before + time.perf_counter() - wall0, "train_ppl": math.exp(min(train_loss, 700)),
-                      "valid_ppl": math.exp(min(valid_loss, 700))}
+                      "wall_s": wall_before + time.perf_counter() - wall0, "train_ppl": perplexity_of_mean(train_loss),
+                      "valid_ppl": perplexity_of_mean(valid_loss)}
             if guard.skipped:
                 record["skipped_steps"] = guard.skipped
             if tr.bleu_every > 0 and (epoch % tr.bleu_every == 0 or epoch == tr.epochs):
@@ -306,7 +307,7 @@ def fit(cfg, *, log=print, notes: tuple[str, ...] = (), show_progress: bool | No
         else:  # (a metrics.jsonl lost or cut short): what the checkpoint holds
             valid_loss = ckpt.meta.get("valid_loss")
             record = {"epoch": start_epoch, "valid_loss": valid_loss,
-                      "valid_ppl": None if valid_loss is None else math.exp(min(valid_loss, 700))}
+                      "valid_ppl": None if valid_loss is None else perplexity_of_mean(valid_loss)}
     recs = metrics.records
     if recs and dist.is_main:
         xs = [r["epoch"] for r in recs]

@@ -91,3 +91,15 @@ def test_translations_run_to_num_steps_by_default_as_seqlab_translate_does():
     for beam in (1, 2):
         assert tr.translate_pairs(model, [(["a"], ["x"])], data, beam_size=beam) == [["x"] * 5]
         assert tr.translate_pairs(model, [(["a"], ["x"])], data, beam_size=beam, max_len=3) == [["x"] * 3]
+
+
+def test_a_held_out_loss_past_exps_range_is_an_infinite_perplexity_written_as_null(tmp_path, monkeypatch):
+    # as a language model's (metrics.perplexity); it was exp(700), 1.01e304, a finite figure
+    script = iter([800.0, 1.0])
+    monkeypatch.setattr(tr, "evaluate_loss", lambda *a, **k: {"loss_sum": 10 * next(script), "tokens": 10})
+    cfg = replace(TranslateConfig(), data=str(_pairs(tmp_path / "pairs.txt")), num_steps=5, embed=4, hidden=4,
+                  layers=1, dropout=0.0, epochs=2, batch_size=16, bleu_every=0, valid_frac=0.2, test_frac=0.0,
+                  min_freq=1, device="cpu", out=str(tmp_path / "run"))
+    tr.fit(cfg, log=lambda *a: None)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["valid_ppl"] for r in records] == [None, pytest.approx(math.e)]
