@@ -42,14 +42,15 @@ def _file_names(data: dict, path: tuple[str, ...] = ()) -> set[str]:
 
 
 def _listed(names: list[str], most: int = 5) -> str:
-    """"keys a, b" (or "sections [x]" where only sections differ): at most `most`, then how many more
-    (an AWD recipe has 21 keys that forecast lacks)."""
+    """"keys a, b are" (or "sections [x] are" where only sections differ; "key a is"): at most `most`,
+    then how many more (an AWD recipe has 21 keys that forecast lacks)."""
     keys = [n for n in names if not n.startswith("[")]
     shown = keys or names
     what = ("keys " if len(shown) > 1 else "key ") if keys else ("sections " if len(shown) > 1 else "section ")
+    are = " are" if len(shown) > 1 else " is"  # (the names shown: a section beside a key is not)
     if len(shown) <= most + 1:  # ("and 1 more" is no shorter)
-        return what + ", ".join(shown)
-    return what + ", ".join(shown[:most]) + f" and {len(shown) - most} more"
+        return what + ", ".join(shown) + are
+    return what + ", ".join(shown[:most]) + f" and {len(shown) - most} more" + are
 
 
 def check_task(cls: type, path: str, data: dict) -> None:
@@ -74,9 +75,8 @@ def check_task(cls: type, path: str, data: dict) -> None:
         its = sorted((n for n in given - own if n in others[tasks[0]]), key=lambda n: (any(n in r for r in rest), n))
         whose = " or ".join(f"`seqlab train {t}`" for t in tasks)
         owners = " and ".join(f"{t}'s" for t in tasks)  # (a file of two keys both lm and classify have)
-        raise SeqlabError(f"{path} is a config for {whose} (its {_listed(its)} {'are' if len(its) > 1 else 'is'} "
-                          f"{owners}), not for `seqlab train {name}`: use it with {whose}, or give "
-                          f"`seqlab train {name}` a config of its own")
+        raise SeqlabError(f"{path} is a config for {whose} (its {_listed(its)} {owners}), not for `seqlab train "
+                          f"{name}`: use it with {whose}, or give `seqlab train {name}` a config of its own")
     for key in sorted(given - own):
         holders = [t for t, names in others.items() if key in names]
         if holders and not key.startswith("["):
