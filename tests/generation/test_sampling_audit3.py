@@ -61,10 +61,3 @@ def test_a_str_prefix_at_the_char_level_is_refused_for_a_vocabulary_of_words():
         generate(net, vocab, "a", 3)
     assert generate(net, vocab, ["a"], 3, level="word")[0] == "a"
 
-
-@pytest.mark.parametrize("model_size", [5, 9])
-def test_a_model_of_another_vocabulary_size_is_refused_smaller_or_larger(model_size):
-    vocab = Vocab(list("abcdefg"))  # <unk> + 7 characters: 8
-    net = RNNModel(nn.GRU(model_size, 8), model_size)
-    with pytest.raises(SeqlabError, match=f"the model predicts {model_size} tokens but the vocabulary has 8"):
-        generate(net, vocab, "abc", 3)
