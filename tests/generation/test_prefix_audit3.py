@@ -64,3 +64,22 @@ def test_a_word_level_prefix_gets_no_unicode_form_hint():
     vocab = Vocab("a b ab".split())
     assert _refusal(vocab, ["ba"]).endswith("not in the model's vocabulary: 'ba'")
 
+
+
+def test_the_refusal_names_every_missing_token_up_to_twenty_and_says_words_at_the_word_level():
+    vocab = Vocab(list("abc"))
+    assert _refusal(vocab, list("zyxw"), "char").startswith(
+        "the prefix has characters not in the model's vocabulary: 'w', 'x', 'y', 'z'")
+    assert _refusal(Vocab("the cat".split()), ["dog"]).startswith("the prefix has words not in the model's vocabulary")
+
+
+def test_a_part_of_a_hyphenated_word_is_split_again():
+    # WikiText's '3.5-fold': - first (3.5 and fold), then the . inside 3.5
+    wiki = Vocab("3 @.@ 5 @-@ fold the <unk>".split())
+    assert "'3 @.@ 5 @-@ fold'" in _refusal(wiki, ["3.5-fold"])
+
+
+def test_only_the_words_found_in_another_case_are_named_in_the_case_hint():
+    wiki = Vocab("The Game <unk>".split())
+    message = _refusal(wiki, ["GAME", "zzz"])
+    assert "in the vocabulary's letter case: 'Game' for 'GAME';" in message and "None" not in message
