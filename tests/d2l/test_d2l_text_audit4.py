@@ -120,3 +120,41 @@ def test_a_failed_download_says_why_and_where_to_put_the_file(work, monkeypatch)
     said = str(err.value)
     assert "the download from https://example.invalid/files/nowhere.txt failed (offline)" in said  # the reason
     assert f"(cache_dir={str(work / 'cache')!r})" in said
+
+
+# round 2: mutants of lines audit 3 left alone
+
+def test_the_books_own_cell_setting_its_entry_again_still_reads_seqlabs_copy(work, monkeypatch):
+    # the book's notebook runs `d2l.DATA_HUB['time_machine'] = (d2l.DATA_URL + 'timemachine.txt', '090b...')`:
+    # an equal entry (a new tuple) is the book's own, served by the registry, not fetched into ../data
+    monkeypatch.setitem(d2l.DATA_HUB, "time_machine",
+                        (d2l.DATA_URL + "timemachine.txt", "090b5e7e70c295757f55df93cb0a180b9691891a"))
+    path = d2l.download("time_machine")
+    assert os.path.getsize(path) == 178979 and not os.listdir(work / "data")
+
+
+def test_an_entry_of_three_parts_is_refused_as_not_url_and_sha1(work, monkeypatch):
+    monkeypatch.setitem(d2l.DATA_HUB, "three", (URL + "three.txt", hashlib.sha1(TEXT).hexdigest(), "extra"))
+    with pytest.raises(SeqlabError, match=r"DATA_HUB\['three'\] must be \(url, sha1\), two strings"):
+        d2l.download("three")
+
+
+def test_download_extract_of_a_file_that_is_no_archive_says_to_use_download(work, monkeypatch):
+    cached(work, monkeypatch, "plain", "plain.txt", TEXT)
+    with pytest.raises(SeqlabError, match=r"extracts zip and tar files only, and '\.\./data/plain\.txt' is neither: "
+                                          r"read it with d2l\.download\('plain'\)"):
+        d2l.download_extract("plain")
+
+
+def test_a_damaged_archives_error_gives_the_archive_readers_reason(work, monkeypatch):
+    cached(work, monkeypatch, "broken", "broken.zip", b"this is not a zip file")
+    with pytest.raises(SeqlabError, match=r"broken\.zip': File is not a zip file; delete it"):  # zipfile's words
+        d2l.download_extract("broken")
+
+
+@pytest.mark.skipif(not hasattr(tarfile, "data_filter"), reason="tarfile's extraction filters: Python >= 3.11.4")
+def test_a_tar_member_that_would_land_outside_the_cache_is_refused(work, monkeypatch):
+    cached(work, monkeypatch, "evil", "evil.tar", a_tar({"evil/ok.txt": TEXT, "../outside.txt": TEXT}, "w"))
+    with pytest.raises(SeqlabError, match=r"cannot extract '\.\./data/evil\.tar'.*outside"):
+        d2l.download_extract("evil")
+    assert not (work / "outside.txt").exists()
