@@ -119,3 +119,60 @@ def test_the_kept_notes_go_to_stderr_before_anything_else(capsys):
     load_optimizer(ckpt, opt, 1.0, 0.5, lines.append, sched, notes=["--resume keeps the run's lr 1"])
     assert capsys.readouterr().err == "seqlab: note: --resume keeps the run's lr 1\n"
     assert len(lines) == 1 and lines[0].startswith("--lr 0.5 instead of the run's 1")
+
+
+# round 2: mutants of lines audit 3 left alone
+
+def test_a_refusal_quotes_text_values():
+    with pytest.raises(SeqlabError, match="was trained with cell 'lstm'; now cell 'gru'"):
+        _resume(LMConfig(), _with("model", cell="gru"))
+
+
+def test_a_damaged_checkpoints_error_says_it_came_from_resume(tmp_path):
+    from seqlab.training.checkpoint_resume import resume_checkpoint
+
+    (tmp_path / "last.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    with pytest.raises(SeqlabError, match=r"^--resume: .*last\.safetensors"):
+        resume_checkpoint(tmp_path, "lm")
+
+
+def test_a_damaged_last_set_aside_by_a_rewind_is_called_damaged(tmp_path, capsys):
+    from seqlab.training.checkpoint import save_checkpoint
+    from seqlab.training.checkpoint_resume import rewind_to_best
+
+    w = torch.nn.Parameter(torch.ones(2))
+    save_checkpoint(tmp_path / "best.safetensors", model={"w": w.detach()}, meta={"task": "lm", "epoch": 2},
+                    optimizer=torch.optim.SGD([w], lr=0.1))
+    (tmp_path / "last.safetensors").write_bytes(b"half a file")
+    rewind_to_best(tmp_path)
+    assert ("set aside: last.safetensors (a damaged file, moved to last.safetensors.bak)"
+            in capsys.readouterr().err)
+    assert (tmp_path / "last.safetensors.bak").read_bytes() == b"half a file"
+
+
+def test_a_resumed_optimiser_keeps_this_commands_differentiable_setting():
+    # the docstring's four: fused, foreach, capturable, differentiable are how this command steps
+    w = torch.nn.Parameter(torch.ones(2))
+    run = torch.optim.Adam([w], lr=0.1, differentiable=True)
+    resumed = torch.optim.Adam([w], lr=0.1)
+    load_optimizer(SimpleNamespace(optimizer=run.state_dict(), meta={}), resumed, 0.1, 0.1, print)
+    assert resumed.param_groups[0]["differentiable"] is False
+
+
+def test_a_second_rewind_onto_both_backups_names_them_in_the_plural(tmp_path):
+    from seqlab.training.checkpoint import save_checkpoint
+    from seqlab.training.checkpoint_resume import check_rewind
+
+    w = torch.nn.Parameter(torch.ones(2))
+    for name, epoch in (("best", 2), ("last", 3)):
+        save_checkpoint(tmp_path / f"{name}.safetensors", model={"w": w.detach()},
+                        meta={"task": "lm", "epoch": epoch}, optimizer=torch.optim.SGD([w], lr=0.1))
+    (tmp_path / "metrics.jsonl").write_text("".join(f'{{"epoch": {e}, "train_loss": 1.0}}\n' for e in (1, 2, 3)))
+    (tmp_path / "metrics.jsonl.bak").write_text('{"epoch": 9, "train_loss": 1.0}\n')  # an earlier rewind's
+    (tmp_path / "last.safetensors.bak").write_bytes(b"an earlier rewind's last")
+    with pytest.raises(SeqlabError, match=r"into metrics\.jsonl\.bak and last\.safetensors\.bak in .*, which already "
+                                          r"hold what an earlier --resume-from best set aside: move them out"):
+        check_rewind(tmp_path)
+    (tmp_path / "last.safetensors.bak").unlink()
+    with pytest.raises(SeqlabError, match=r"into metrics\.jsonl\.bak in .*, which already holds what .*: move it out"):
+        check_rewind(tmp_path)
