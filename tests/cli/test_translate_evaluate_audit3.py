@@ -95,3 +95,18 @@ def test_beam_4s_multi_reference_bleu_scores_the_beams_translations(run, capsys,
     got = json.loads(text)
     assert code == 0 and scored == ["greedy", "beam"]
     assert (got["bleu_multi_ref"], got["bleu_beam4_multi_ref"]) == (1, 2)
+
+
+def test_a_run_without_a_test_split_is_scored_on_valid_and_refuses_split_test(tmp_path, capsys):
+    # --test-frac 0: evaluate's default (test) falls back to the valid split, and --split test names the fraction
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("".join(f"{a}\t{b}\n" for a, b in PAIRS * 3), encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["train", "translate", "--data", str(pairs), "--num-steps", "4", "--embed", "4", "--hidden", "8",
+                 "--layers", "1", "--dropout", "0", "--batch-size", "8", "--epochs", "1", "--valid-frac", "0.3",
+                 "--test-frac", "0", "--bleu-every", "0", "--device", "cpu", "--out", str(out)]) == 0
+    code, text, err = _evaluate(capsys, "--checkpoint", str(out))
+    assert code == 0 and json.loads(text)["split"] == "valid", err
+    code, _, err = _evaluate(capsys, "--checkpoint", str(out), "--split", "test")
+    assert code == 2 and "this run has no test split (its test_frac = 0.0); its held-out split is valid: use " \
+        "--split valid or leave --split out" in err
