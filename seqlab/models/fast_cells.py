@@ -288,8 +288,7 @@ def recurrence(cell, XW: torch.Tensor, state):
     """
     from seqlab.models.cells import GRUCell, LSTMCell, RNNCell
 
-    states = state if isinstance(state, tuple) else (state,)
-    if plain_autograd_only(XW, *states, cell.W_h, getattr(cell, "b_h", None)) or XW.shape[0] == 0:
+    if _plain_loop_only(cell, XW, state):
         return None
     kind = type(cell)
     if kind is RNNCell:
@@ -307,8 +306,13 @@ def recurrence(cell, XW: torch.Tensor, state):
 def lstm_cell_states(cell, XW: torch.Tensor, state) -> tuple[torch.Tensor, torch.Tensor] | None:
     """An LSTMCell's fast run as `recurrence`'s, returning (Y (T, B, H), every step's cell state
     Cs (T, B, H)), or None where `recurrence` gives None (the caller then runs the plain loop)."""
-    states = tuple(state)
-    if plain_autograd_only(XW, *states, cell.W_h) or XW.shape[0] == 0:
+    if _plain_loop_only(cell, XW, state):
         return None
-    Y, _, _, Cs = _LSTMRecurrence.apply(XW, states[0], states[1], cell.W_h)
+    Y, _, _, Cs = _LSTMRecurrence.apply(XW, state[0], state[1], cell.W_h)
     return Y, Cs
+
+
+def _plain_loop_only(cell, XW: torch.Tensor, state) -> bool:
+    """Whether the cell's run must be the plain loop whatever the cell (`recurrence`'s reasons), or has no step."""
+    states = state if isinstance(state, tuple) else (state,)
+    return plain_autograd_only(XW, *states, cell.W_h, getattr(cell, "b_h", None)) or XW.shape[0] == 0
