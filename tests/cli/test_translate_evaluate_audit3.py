@@ -17,16 +17,21 @@ PAIRS = [("Go.", "Va !"), ("I lost.", "J'ai perdu."), ("I lost it.", "Je l'ai pe
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("nmt_eval_audit3")
+def _train(root, valid_frac: str, test_frac: str):
+    """A one-epoch translator of PAIRS in root/run (its pairs file root/pairs.txt)."""
     pairs = root / "pairs.txt"
     pairs.write_text("".join(f"{a}\t{b}\n" for a, b in PAIRS * 3), encoding="utf-8")
     out = root / "run"
     assert main(["train", "translate", "--data", str(pairs), "--num-steps", "4", "--embed", "4", "--hidden", "8",
-                 "--layers", "1", "--dropout", "0", "--batch-size", "8", "--epochs", "1", "--valid-frac", "0.2",
-                 "--test-frac", "0.2", "--bleu-every", "0", "--device", "cpu", "--out", str(out)]) == 0
-    return root, out
+                 "--layers", "1", "--dropout", "0", "--batch-size", "8", "--epochs", "1", "--valid-frac", valid_frac,
+                 "--test-frac", test_frac, "--bleu-every", "0", "--device", "cpu", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nmt_eval_audit3")
+    return root, _train(root, "0.2", "0.2")
 
 
 def _evaluate(capsys, *argv):
@@ -99,12 +104,7 @@ def test_beam_4s_multi_reference_bleu_scores_the_beams_translations(run, capsys,
 
 def test_a_run_without_a_test_split_is_scored_on_valid_and_refuses_split_test(tmp_path, capsys):
     # --test-frac 0: evaluate's default (test) falls back to the valid split, and --split test names the fraction
-    pairs = tmp_path / "pairs.txt"
-    pairs.write_text("".join(f"{a}\t{b}\n" for a, b in PAIRS * 3), encoding="utf-8")
-    out = tmp_path / "run"
-    assert main(["train", "translate", "--data", str(pairs), "--num-steps", "4", "--embed", "4", "--hidden", "8",
-                 "--layers", "1", "--dropout", "0", "--batch-size", "8", "--epochs", "1", "--valid-frac", "0.3",
-                 "--test-frac", "0", "--bleu-every", "0", "--device", "cpu", "--out", str(out)]) == 0
+    out = _train(tmp_path, "0.3", "0")
     code, text, err = _evaluate(capsys, "--checkpoint", str(out))
     assert code == 0 and json.loads(text)["split"] == "valid", err
     code, _, err = _evaluate(capsys, "--checkpoint", str(out), "--split", "test")
