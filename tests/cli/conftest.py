@@ -45,3 +45,14 @@ def task_data(tmp_path_factory):
         write_idx(root / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)).astype(np.uint8))
         write_idx(root / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
     return root
+
+
+@pytest.fixture
+def evaluate_cpu(capsys):
+    """`seqlab evaluate --device cpu ARGS...` in this process: (exit code, stdout, stderr) of that call alone."""
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(["evaluate", "--device", "cpu", *argv])
+        got = capsys.readouterr()
+        return code, got.out, got.err
+    return run

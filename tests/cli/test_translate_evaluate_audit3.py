@@ -34,18 +34,11 @@ def run(tmp_path_factory):
     return root, _train(root, "0.2", "0.2")
 
 
-def _evaluate(capsys, *argv):
-    capsys.readouterr()
-    code = main(["evaluate", "--device", "cpu", *argv])
-    got = capsys.readouterr()
-    return code, got.out, got.err
-
-
 @pytest.mark.parametrize("loss_sum, tokens", [(12.0, 4), (3e6, 4)])  # 3 nats a token; then a diverged run's
-def test_loss_is_the_mean_per_reference_token_and_ppl_its_exp(run, capsys, monkeypatch, loss_sum, tokens):
+def test_loss_is_the_mean_per_reference_token_and_ppl_its_exp(run, evaluate_cpu, monkeypatch, loss_sum, tokens):
     _, out = run
     monkeypatch.setattr(translate, "evaluate_loss", lambda *a, **k: {"loss_sum": loss_sum, "tokens": tokens})
-    code, text, err = _evaluate(capsys, "--checkpoint", str(out))
+    code, text, err = evaluate_cpu("--checkpoint", str(out))
     assert code == 0, err
     got = json.loads(text)
     assert got["tokens"] == tokens and got["loss"] == pytest.approx(loss_sum / tokens)
@@ -56,35 +49,35 @@ def test_loss_is_the_mean_per_reference_token_and_ppl_its_exp(run, capsys, monke
         assert got["ppl"] is None
 
 
-def test_a_source_of_num_steps_words_is_cut_and_one_shorter_is_not(run, capsys, tmp_path):
+def test_a_source_of_num_steps_words_is_cut_and_one_shorter_is_not(run, evaluate_cpu, tmp_path):
     # num_steps 4: a source is read with its <eos>, so 3 words fit and 4 words are cut
     _, out = run
     f = tmp_path / "pairs.txt"
     f.write_text("I lost it.\tJe l'ai perdu.\nI lost.\tJ'ai perdu.\n", encoding="utf-8")  # 4 words, 3 words
-    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    code, text, err = evaluate_cpu("--checkpoint", str(out), "--data", str(f))
     assert code == 0 and json.loads(text)["cut_sources"] == 1
     assert "1 of the 2 sources are longer than the model reads (num_steps 4)" in err
 
 
-def test_the_held_out_split_gets_no_note_of_its_cut_sources(run, capsys):
+def test_the_held_out_split_gets_no_note_of_its_cut_sources(run, evaluate_cpu):
     # the note is for the user's own file; a split's sources were cut alike in training
     _, out = run
-    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--split", "test")
+    code, text, err = evaluate_cpu("--checkpoint", str(out), "--split", "test")
     assert code == 0 and "longer than the model reads" not in err
     assert json.loads(text)["cut_sources"] >= 1  # (so the split has some to note)
 
 
-def test_a_source_given_twice_is_one_distinct_source_of_two_references(run, capsys, tmp_path):
+def test_a_source_given_twice_is_one_distinct_source_of_two_references(run, evaluate_cpu, tmp_path):
     _, out = run
     f = tmp_path / "pairs.txt"
     f.write_text("Go.\tVa !\nGo.\tAllez !\nI lost.\tJ'ai perdu.\nI lost.\tJe perds.\n", encoding="utf-8")
-    code, text, _ = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    code, text, _ = evaluate_cpu("--checkpoint", str(out), "--data", str(f))
     got = json.loads(text)
     assert code == 0 and got["sentences"] == 4 and got["distinct_sources"] == 2
     assert got["bleu_multi_ref_signature"].startswith("nrefs:2|") and got["bleu_signature"].startswith("nrefs:1|")
 
 
-def test_beam_4s_multi_reference_bleu_scores_the_beams_translations(run, capsys, monkeypatch, tmp_path):
+def test_beam_4s_multi_reference_bleu_scores_the_beams_translations(run, evaluate_cpu, monkeypatch, tmp_path):
     # greedy and beam 4 made to differ: each multi-reference figure is of its own decoder's translations
     _, out = run
     real = translate.bleu_on
@@ -96,17 +89,17 @@ def test_beam_4s_multi_reference_bleu_scores_the_beams_translations(run, capsys,
 
     monkeypatch.setattr(translate, "bleu_on", bleu_on)
     monkeypatch.setattr(translate, "multi_ref_bleu", lambda pairs, hyps: scored.append(hyps[0][0]) or len(scored))
-    code, text, _ = _evaluate(capsys, "--checkpoint", str(out))
+    code, text, _ = evaluate_cpu("--checkpoint", str(out))
     got = json.loads(text)
     assert code == 0 and scored == ["greedy", "beam"]
     assert (got["bleu_multi_ref"], got["bleu_beam4_multi_ref"]) == (1, 2)
 
 
-def test_a_run_without_a_test_split_is_scored_on_valid_and_refuses_split_test(tmp_path, capsys):
+def test_a_run_without_a_test_split_is_scored_on_valid_and_refuses_split_test(tmp_path, evaluate_cpu):
     # --test-frac 0: evaluate's default (test) falls back to the valid split, and --split test names the fraction
     out = _train(tmp_path, "0.3", "0")
-    code, text, err = _evaluate(capsys, "--checkpoint", str(out))
+    code, text, err = evaluate_cpu("--checkpoint", str(out))
     assert code == 0 and json.loads(text)["split"] == "valid", err
-    code, _, err = _evaluate(capsys, "--checkpoint", str(out), "--split", "test")
+    code, _, err = evaluate_cpu("--checkpoint", str(out), "--split", "test")
     assert code == 2 and "this run has no test split (its test_frac = 0.0); its held-out split is valid: use " \
         "--split valid or leave --split out" in err

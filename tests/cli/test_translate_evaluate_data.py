@@ -35,14 +35,7 @@ def run(tmp_path_factory):
     return root, out
 
 
-def _evaluate(capsys, *argv):
-    capsys.readouterr()
-    code = main(["evaluate", "--device", "cpu", *argv])
-    got = capsys.readouterr()
-    return code, got.out, got.err
-
-
-def test_a_file_of_the_test_splits_pairs_scores_as_the_test_split(run, capsys, tmp_path):
+def test_a_file_of_the_test_splits_pairs_scores_as_the_test_split(run, evaluate_cpu, tmp_path):
     root, out = run
     test = load_translation(data=root / "pairs.txt", **SPLIT).splits["test"]
     _, vocabs = load_translator(load_checkpoint(out), "cpu")
@@ -56,11 +49,11 @@ def test_a_file_of_the_test_splits_pairs_scores_as_the_test_split(run, capsys, t
     raw_file, token_file = tmp_path / "raw.txt", tmp_path / "tokens.txt"
     raw_file.write_text("\n".join(by_tokens[(tuple(s), tuple(t))] for s, t in test) + "\n\n", encoding="utf-8")
     token_file.write_text("".join(f"{' '.join(s)}\t{' '.join(t)}\n" for s, t in test), encoding="utf-8")
-    code, text, _ = _evaluate(capsys, "--checkpoint", str(out), "--split", "test")
+    code, text, _ = evaluate_cpu("--checkpoint", str(out), "--split", "test")
     assert code == 0
     split = json.loads(text)
     for f in (raw_file, token_file):
-        code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+        code, text, err = evaluate_cpu("--checkpoint", str(out), "--data", str(f))
         assert code == 0, err
         mine = json.loads(text)
         assert mine["split"] == "data" and mine["data"] == str(f) and split["split"] == "test"
@@ -71,9 +64,9 @@ def test_a_file_of_the_test_splits_pairs_scores_as_the_test_split(run, capsys, t
     assert split["sentences"] == len(test)  # every pair of the file, not a split of it
 
 
-def test_a_file_of_all_pairs_is_scored_whole(run, capsys):
+def test_a_file_of_all_pairs_is_scored_whole(run, evaluate_cpu):
     root, out = run
-    code, text, _ = _evaluate(capsys, "--checkpoint", str(out), "--data", str(root / "pairs.txt"))
+    code, text, _ = evaluate_cpu("--checkpoint", str(out), "--data", str(root / "pairs.txt"))
     assert code == 0 and json.loads(text)["sentences"] == len(PAIRS) * 2 + 6 * 3
 
 
@@ -85,28 +78,28 @@ def test_a_file_of_all_pairs_is_scored_whole(run, capsys):
     ("", "is empty"),
     ("\n\n", "is empty"),
 ])
-def test_a_file_that_is_not_a_pair_file_is_one_line_and_exit_2(run, capsys, tmp_path, content, message):
+def test_a_file_that_is_not_a_pair_file_is_one_line_and_exit_2(run, evaluate_cpu, tmp_path, content, message):
     _, out = run
     f = tmp_path / "pairs.txt"
     if content is not None:
         f.write_text(content, encoding="utf-8")
-    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    code, text, err = evaluate_cpu("--checkpoint", str(out), "--data", str(f))
     assert code == 2 and text == "" and message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_data_with_split_is_refused(run, capsys, tmp_path):
+def test_data_with_split_is_refused(run, evaluate_cpu, tmp_path):
     root, out = run
-    code, _, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(root / "pairs.txt"), "--split", "test")
+    code, _, err = evaluate_cpu("--checkpoint", str(out), "--data", str(root / "pairs.txt"), "--split", "test")
     assert code == 2 and "--data" in err and err.count("\n") == 1
 
 
-def test_evaluate_reports_the_unk_shares_of_the_words_it_scores(run, capsys, tmp_path):
+def test_evaluate_reports_the_unk_shares_of_the_words_it_scores(run, evaluate_cpu, tmp_path):
     root, out = run
     test = load_translation(data=root / "pairs.txt", **SPLIT).splits["test"]
     _, vocabs = load_translator(load_checkpoint(out), "cpu")
     src_unk, tgt_unk = unk_shares(test, vocabs.src_vocab, vocabs.tgt_vocab, 6)  # no test pair is cut at 6 steps
     assert max(src_unk, tgt_unk) > 0.1  # over the training log's threshold: warned
-    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--split", "test")
+    code, text, err = evaluate_cpu("--checkpoint", str(out), "--split", "test")
     split = json.loads(text)
     assert code == 0 and split["cut_sources"] == 0
     assert split["src_unk_rate"] == pytest.approx(src_unk, abs=1e-6)
@@ -116,31 +109,31 @@ def test_evaluate_reports_the_unk_shares_of_the_words_it_scores(run, capsys, tmp
     # known source words, reference words the target vocabulary lacks: the loss is flattered, and said so
     f = tmp_path / "pairs.txt"
     f.write_text("Go.\tFoo bar baz.\n", encoding="utf-8")  # go . -> foo bar baz . (3 of 4 reference words)
-    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    code, text, err = evaluate_cpu("--checkpoint", str(out), "--data", str(f))
     mine = json.loads(text)
     assert code == 0 and mine["src_unk_rate"] == 0 and mine["tgt_unk_rate"] == pytest.approx(3 / 4)
     assert f"many words of {str(f)!r} are read as <unk>" in err and "source 0.0%, reference 75.0%" in err
     assert "count writing <unk> for an unknown reference word as right" in err and err.count("\n") == 1
     # words of the vocabularies only: no warning
     f.write_text("Go.\tVa !\n", encoding="utf-8")
-    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    code, text, err = evaluate_cpu("--checkpoint", str(out), "--data", str(f))
     assert code == 0 and json.loads(text)["src_unk_rate"] == json.loads(text)["tgt_unk_rate"] == 0 and err == ""
 
 
-def test_a_file_of_unknown_source_words_is_refused(run, capsys, tmp_path):
+def test_a_file_of_unknown_source_words_is_refused(run, evaluate_cpu, tmp_path):
     _, out = run
     f = tmp_path / "pairs.txt"
     f.write_text("xyzzy plugh\tfoo bar\n", encoding="utf-8")
-    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    code, text, err = evaluate_cpu("--checkpoint", str(out), "--data", str(f))
     assert code == 2 and text == "" and err.count("\n") == 1
     assert f"none of the 2 source words of {str(f)!r} is in the model's" in err
 
 
-def test_sources_longer_than_the_model_reads_are_noted(run, capsys, tmp_path):
+def test_sources_longer_than_the_model_reads_are_noted(run, evaluate_cpu, tmp_path):
     _, out = run
     f = tmp_path / "pairs.txt"
     f.write_text("I'm calm. I'm home. Go now.\tJe suis calme.\nGo.\tVa !\n", encoding="utf-8")  # 9 words > 5
-    code, text, err = _evaluate(capsys, "--checkpoint", str(out), "--data", str(f))
+    code, text, err = evaluate_cpu("--checkpoint", str(out), "--data", str(f))
     assert code == 0 and json.loads(text)["cut_sources"] == 1
     assert ("seqlab: note: 1 of the 2 sources are longer than the model reads (num_steps 6): cut as in "
             "training") in err
