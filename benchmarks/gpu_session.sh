@@ -17,6 +17,11 @@
 # Every part writes PART.log (at most 8 files come back from a device run) under $OUT (default
 # runs/gpu_session), keeps going when one fails, and stops starting new parts once
 # DEADLINE_S seconds (default 570) have passed, so a 600-s command returns its logs.
+# TOGETHER=1 starts the quality parts at once, side by side on the one GPU, and waits for them all
+# (the other parts still run one after another, before them): four recipes in one 600-s call where
+# the session's device time is short (15 minutes, the machine's start included). Each run then
+# shares the GPU, so its wall time is an upper bound on the time alone; the speed parts (`checks`)
+# belong in a call of their own, with nothing beside them.
 # DEVICE=cpu QUICK=1 runs the same commands small on a CPU: a check of this script itself.
 set -u
 cd "$(dirname "$0")/.."
@@ -24,6 +29,7 @@ ROOT=$PWD
 OUT=${OUT:-$ROOT/runs/gpu_session}
 DEVICE=${DEVICE:-cuda}
 QUICK=${QUICK:-0}
+TOGETHER=${TOGETHER:-0}
 DEADLINE_S=${DEADLINE_S:-570}
 BUDGET_S=${BUDGET_S:-540}
 PY=${PYTHON:-python3}
@@ -84,8 +90,9 @@ for part in "$@"; do
         Q=(--budget-s "$BUDGET_S"); [ "$QUICK" = 1 ] && Q=(--quick --set epochs=1 --set max_tokens=20000)
         # the run folder (checkpoints) stays on the machine: only logs come back
         rm -rf "/tmp/gpu_runs/$name"
-        step "$name" $((BUDGET_S + 60)) "$PY" -W ignore benchmarks/quality_lm.py --dataset "$ds" "${C[@]}" \
-            --device "$DEVICE" "${Q[@]}" --out "/tmp/gpu_runs/$name" ;;
+        Q=(step "$name" $((BUDGET_S + 60)) "$PY" -W ignore benchmarks/quality_lm.py --dataset "$ds" "${C[@]}" \
+            --device "$DEVICE" "${Q[@]}" --out "/tmp/gpu_runs/$name")
+        if [ "$TOGETHER" = 1 ]; then "${Q[@]}" & else "${Q[@]}"; fi ;;
     ddp)
         n=${NPROC:-$("$PY" -c "import torch; print(max(torch.cuda.device_count(), 1))")}
         [ "$DEVICE" = cpu ] && n=${NPROC:-2}
@@ -94,4 +101,5 @@ for part in "$@"; do
     *) echo "unknown part $part: use prepare, checks, quality:DATASET or ddp" >&2; exit 2 ;;
     esac
 done
+wait  # the quality parts started together (TOGETHER=1)
 echo "logs in $OUT: $(ls "$OUT" | tr '\n' ' ')"
