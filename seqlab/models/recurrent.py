@@ -74,7 +74,6 @@ class ScratchRNN(nn.Module):
                 cells.append(make_cell(cell, d_in, hidden_size, nonlinearity=nonlinearity, dtype=dtype,
                                        device=device))
         self.cells = nn.ModuleList(cells)  # layer-major: l0, l0_reverse, l1, ...
-        self.drop = nn.Dropout(dropout)
         self.batch_first = bool(batch_first)
         if not bias:  # as from_fused of a layer without biases: zero, and they stay zero in training
             with torch.no_grad():
@@ -105,6 +104,10 @@ class ScratchRNN(nn.Module):
                         device=device or ref.device, dtype=dtype or ref.dtype)
         return (z, z.clone()) if self.has_cell else z
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do, for code written for nn.LSTM that calls it (after .cuda(), DataParallel): there it
+        packs the weights into cuDNN's one buffer; the scratch cells run on their own tensors."""
+
     @property
     def fast(self) -> bool:
         """Whether the cells run fast_cells' recurrence (see cells.py); settable."""
@@ -115,10 +118,15 @@ class ScratchRNN(nn.Module):
         for c in self.cells:
             c.fast = bool(enabled)
 
-    def forward(self, X: torch.Tensor, state=None):
+    def forward(self, X: torch.Tensor, state=None, *, hx=None):
         """X (T, B, D) floats, or token ids (T, B) standing for their one-hot vectors (D = vocab), (B, T, D)
         and (B, T) with batch_first; floats (T, D) are one unbatched sequence, whose state has no batch
-        dimension (as nn.RNN, whatever batch_first). A PackedSequence gives one (`_packed`)."""
+        dimension (as nn.RNN, whatever batch_first). A PackedSequence gives one (`_packed`). `hx` is
+        nn.LSTM's name for the state, for code that calls rnn(x, hx=h)."""
+        if hx is not None:
+            if state is not None:
+                raise SeqlabError("the state is given twice, as state and as hx= (nn.LSTM's name for it): give one")
+            state = hx
         if isinstance(X, PackedSequence):
             return self._packed(X, state)
         if isinstance(X, torch.Tensor) and X.is_floating_point() and X.dim() == 2:  # unbatched
@@ -148,8 +156,8 @@ class ScratchRNN(nn.Module):
         new_h, new_c = [], []
         out = X  # (T, B, D)
         for layer in range(self.num_layers):
-            if layer > 0 and self.dropout and self.training:
-                out = self.drop(out)
+            if layer > 0 and self.dropout and self.training:  # (read here: setting .dropout later counts, as nn's)
+                out = nn.functional.dropout(out, self.dropout)
             ys = []
             for d in range(self.num_directions):
                 k = layer * self.num_directions + d

@@ -1,0 +1,65 @@
+"""ScratchRNN dropped into code written for nn.RNN/GRU/LSTM: the calls such code makes on the layer
+(rnn(x, hx=h), rnn.flatten_parameters(), rnn.dropout = p after building), each against the fused twin
+in float64 with the same weights (ScratchRNN.from_fused)."""
+
+import pytest
+import torch
+from torch import nn
+
+from seqlab.errors import SeqlabError
+from seqlab.models.recurrent import ScratchRNN
+
+B, T, D, H = 3, 5, 4, 6
+FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def _twins(mode, layers=1, dropout=0.0):
+    torch.manual_seed(0)
+    fused = FUSED[mode](D, H, layers, dropout=dropout, dtype=torch.float64)
+    return fused, ScratchRNN.from_fused(fused)
+
+
+def _assert_same(got, want):
+    got, want = (got[0], *got[1]) if isinstance(got[1], tuple) else got, \
+        (want[0], *want[1]) if isinstance(want[1], tuple) else want
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w)
+
+
+@pytest.mark.parametrize("mode", ["rnn", "gru", "lstm"])
+def test_the_state_given_as_hx_is_the_state_as_nn_lstm_names_it(mode):
+    # was TypeError "forward() got an unexpected keyword argument 'hx'" (nn.LSTM.forward(input, hx=None))
+    fused, scratch = _twins(mode, layers=2)
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    state = fused(X)[1]
+    _assert_same(scratch(X, hx=state), fused(X, hx=state))
+    _assert_same(scratch(X, hx=state), scratch(X, state))
+    with pytest.raises(SeqlabError, match="the state is given twice, as state and as hx="):
+        scratch(X, state, hx=state)
+
+
+def test_flatten_parameters_changes_nothing_as_nn_lstm_on_a_cpu():
+    # was AttributeError: code written for nn.LSTM calls it in forward (a DataParallel habit)
+    fused, scratch = _twins("lstm", layers=2)
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    weights = [p.clone() for p in scratch.parameters()]
+    assert scratch.flatten_parameters() is None is fused.flatten_parameters()
+    _assert_same(scratch(X), fused(X))
+    for p, w in zip(scratch.parameters(), weights):
+        torch.testing.assert_close(p, w, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("built, set_to", [(0.0, 0.5), (0.2, 0.9)])
+@pytest.mark.parametrize("mode", ["gru", "lstm"])
+def test_dropout_set_after_building_drops_at_that_rate_as_nn_lstm(mode, built, set_to):
+    # the rate built with was kept (an nn.Dropout made in __init__): rnn.dropout = 0.5 on a layer built
+    # without dropout dropped nothing, 0.2 -> 0.9 dropped at 0.2. The fused layer reads .dropout at each
+    # call, and draws its masks between layers as the scratch one does: the same seed, the same outputs.
+    fused, scratch = _twins(mode, layers=3, dropout=built)
+    fused.dropout = scratch.dropout = set_to
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    torch.manual_seed(1)
+    want = fused(X)
+    torch.manual_seed(1)
+    _assert_same(scratch(X), want)
