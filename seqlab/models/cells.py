@@ -295,8 +295,8 @@ NO_FUSED_PEEPHOLE = ("the peephole LSTM has no fused twin (nn.LSTM's gates read 
 @torch.no_grad()
 def copy_from_fused(cell: ScratchCell, fused: nn.RNNBase, layer: int = 0, reverse: bool = False) -> None:
     """Load one layer (and direction) of an nn.RNN/GRU/LSTM into a scratch cell. A layer built with
-    bias=False gives zero biases: the same outputs and weight gradients (ScratchRNN.from_fused also
-    sets their requires_grad to False, so that they stay zero in training)."""
+    bias=False gives zero biases: the same outputs and weight gradients (ScratchRNN.from_fused makes
+    them zero buffers, so that they stay zero in training)."""
     if isinstance(cell, PeepholeLSTMCell):
         raise SeqlabError(NO_FUSED_PEEPHOLE)
     sfx = f"_l{layer}" + ("_reverse" if reverse else "")

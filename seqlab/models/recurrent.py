@@ -7,7 +7,7 @@ call of `nn.RNN`/`nn.GRU`/`nn.LSTM`:
     state: (layers*dirs, B, H), or the pair (h, c) of such tensors for LSTMs
 
 and, as theirs, `batch_first=True` reads X (B, T, D) and gives Y (B, T, dirs*H), the state
-unchanged (layers*dirs, B, H); `bias=False` builds it without biases (zero, not trained); a
+unchanged (layers*dirs, B, H); `bias=False` builds it without biases (zero buffers); a
 PackedSequence (`pack_padded_sequence`) gives a PackedSequence of the same layout, each sequence
 read to its own length: the final state is the one after its last step (the reverse direction's
 after its first), and no step it keeps reads padding (`_packed`, `_by_lengths`).
@@ -20,10 +20,18 @@ state and every weight) are the fused layer's up to float rounding, deep, bidire
 are interchangeable inside `RNNModel`.
 
 What is not (code written for nn.LSTM meets these):
-- no proj_size;
-- no flatten_parameters() or all_weights, and the parameters are the book's (cells.0.W_x (D, G*H),
-  ...), not weight_ih_l0: a fused layer's state_dict does not load (from_fused converts; bias=False
-  keeps zero biases with requires_grad False);
+- no proj_size; not an nn.RNNBase (isinstance, quantize_dynamic's {nn.LSTM}: to_fused() first), and
+  `mode` is the cell's name, 'lstm', not nn's 'LSTM';
+- no all_weights (flatten_parameters() is there, doing nothing), and the parameters are the book's
+  (cells.0.W_x (D, G*H), ...), not weight_ih_l0: a fused layer's state_dict does not load (from_fused
+  converts), and code that picks parameters by name ('weight' in name, 'bias' in name: inits, weight
+  decay groups) picks none;
+- an rnn or lstm cell has one bias b where nn has bias_ih + bias_hh: the same outputs, and b's gradient
+  is each of theirs, but nn.LSTM counts it twice in clip_grad_norm_ and in numel, and an optimiser step
+  moves its sum twice as far, so training runs part after the first step (a gru cell has both);
+- an empty batch (B = 0) is refused, where nn's gives empty outputs; torch.jit.trace unrolls the loop,
+  so the trace runs the traced length T only (torch.compile, or a trace of to_fused(), runs any);
+  under CPU autocast the outputs are float32 (the recurrence runs in float32), nn.LSTM's bfloat16;
 - as nn.LSTM: dropout > 0 with one layer warns (it drops between layers only) and nonlinearity= other
   than tanh is for the rnn cell only (a SeqlabError for gru/lstm, where nn.GRU raises a TypeError).
 
@@ -75,10 +83,13 @@ class ScratchRNN(nn.Module):
                                        device=device))
         self.cells = nn.ModuleList(cells)  # layer-major: l0, l0_reverse, l1, ...
         self.batch_first = bool(batch_first)
-        if not bias:  # as from_fused of a layer without biases: zero, and they stay zero in training
-            with torch.no_grad():
-                for b in self._biases():
-                    b.zero_().requires_grad_(False)
+        if not bias:  # zero buffers, not parameters: nn's layer has none to train, count, clip or unfreeze
+            for c in self.cells:
+                for name in ("b", "b_h"):
+                    if hasattr(c, name):
+                        zero = getattr(c, name).detach().zero_()
+                        delattr(c, name)
+                        c.register_buffer(name, zero)  # (read as before; state_dict keeps its name)
 
     def extra_repr(self) -> str:  # as nn.LSTM's: ScratchRNN('lstm', 3, 4, num_layers=2, bidirectional=True)
         s = f"{self.mode!r}, {self.input_size}, {self.hidden_size}"
@@ -242,16 +253,13 @@ class ScratchRNN(nn.Module):
         net = cls(mode, fused.input_size, fused.hidden_size, fused.num_layers, bidirectional=fused.bidirectional,
                   dropout=fused.dropout if fused.num_layers > 1 else 0.0,  # (nn.LSTM warned of one layer's already)
                   nonlinearity="relu" if fused.mode == "RNN_RELU" else "tanh", batch_first=fused.batch_first,
-                  dtype=ref.dtype, device=ref.device)
+                  bias=fused.bias, dtype=ref.dtype, device=ref.device)
         for layer in range(net.num_layers):
             for d in range(net.num_directions):
                 copy_from_fused(net.cells[layer * net.num_directions + d], fused, layer, reverse=d == 1)
-        if not fused.bias:  # the zero biases stay zero in training, as the layer has none to train
-            for b in net._biases():
-                b.requires_grad_(False)
         return net
 
-    def _biases(self) -> list[nn.Parameter]:
+    def _biases(self) -> list[torch.Tensor]:
         return [getattr(c, name) for c in self.cells for name in ("b", "b_h") if hasattr(c, name)]
 
     def to_fused(self) -> nn.RNNBase:

@@ -63,3 +63,33 @@ def test_dropout_set_after_building_drops_at_that_rate_as_nn_lstm(mode, built, s
     want = fused(X)
     torch.manual_seed(1)
     _assert_same(scratch(X), want)
+
+
+@pytest.mark.parametrize("mode", ["rnn", "gru", "lstm"])
+def test_without_biases_the_parameters_train_as_nn_s_in_word_language_models_loop(mode):
+    # pytorch/examples' word_language_model steps every parameter by hand (p.data.add_(p.grad)) after
+    # clip_grad_norm_, and a fine-tuning script unfreezes all with requires_grad_(True). bias=False kept
+    # zero biases as frozen parameters: p.grad was None there (TypeError), and unfrozen they trained,
+    # giving the layer biases nn's has not. They are zero buffers now, parameters() nn's.
+    torch.manual_seed(0)
+    fused = FUSED[mode](D, H, 2, bias=False, dtype=torch.float64)
+    twins = (fused, ScratchRNN.from_fused(fused), ScratchRNN(mode, D, H, 2, bias=False, dtype=torch.float64))
+    with torch.no_grad():
+        for name in ("W_x", "W_h"):
+            for built, copied in zip(twins[2].cells, twins[1].cells):
+                getattr(built, name).copy_(getattr(copied, name))
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    for net in twins:
+        for step in range(2):
+            if step == 1:
+                net.requires_grad_(True)
+            net.zero_grad()
+            net(X)[0].square().sum().backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 0.25)
+            for p in net.parameters():
+                p.data.add_(p.grad, alpha=-0.5)
+    want = fused(X)
+    for net in twins[1:]:
+        assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in fused.parameters())
+        assert not net.bias and not net.to_fused().bias
+        _assert_same(net(X), want)
