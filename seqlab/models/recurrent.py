@@ -51,7 +51,7 @@ from seqlab.models.cells import (CELLS, NO_FUSED_PEEPHOLE, LSTMCell, check_seque
                                  make_cell)
 from seqlab.models.fast_cells import lstm_cell_states
 from seqlab.models.regularization import _check_p
-from seqlab.torch_compat import autocast_enabled
+from seqlab.torch_compat import autocast_enabled, tracing
 from seqlab.training.common import check_count, check_state
 
 IMPLS = ("scratch", "fused")
@@ -186,6 +186,8 @@ class ScratchRNN(nn.Module):
                 else:
                     new_h.append(s)
             out = ys[0] if len(ys) == 1 else torch.cat(ys, dim=-1)  # (T, B, dirs*H)
+        if out.requires_grad and not tracing() and out._is_view():  # the fast recurrence's Y (a view of what
+            out = out.clone()  # its backward reads): a copy, which code after nn.LSTM may edit in place (relu_)
         h = torch.stack(new_h)  # (layers*dirs, B, H)
         return out, ((h, torch.stack(new_c)) if self.has_cell else h)
 

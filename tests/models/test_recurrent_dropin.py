@@ -93,3 +93,30 @@ def test_without_biases_the_parameters_train_as_nn_s_in_word_language_models_loo
         assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in fused.parameters())
         assert not net.bias and not net.to_fused().bias
         _assert_same(net(X), want)
+
+
+def _inplace_edit_grads(layer, X):
+    """The output and the gradients (input, every weight) of a loss on the layer's output edited in
+    place, as code after an nn.LSTM does: masked_fill_ (padding), relu_ (F.relu(inplace=True))."""
+    X = X.clone().requires_grad_()
+    layer.zero_grad()
+    Y = layer(X)[0]
+    Y.masked_fill_(torch.arange(Y.numel()).view_as(Y) % 3 == 0, 0.0).relu_()
+    (Y * torch.linspace(-1, 1, Y.numel(), dtype=Y.dtype).view_as(Y)).sum().backward()
+    return [Y.detach(), X.grad]
+
+
+@pytest.mark.parametrize("batch_first", [False, True], ids=["time-major", "batch-first"])
+@pytest.mark.parametrize("mode", ["rnn", "gru", "lstm"])
+def test_the_output_may_be_edited_in_place_before_backward_as_nn_s(mode, batch_first):
+    # was RuntimeError "Output 0 of _LSTMRecurrence is a view and is being modified inplace" at the
+    # user's own line: the fast recurrence's output is a view of the buffer its backward reads
+    torch.manual_seed(0)
+    fused = FUSED[mode](D, H, 2, batch_first=batch_first, dtype=torch.float64)
+    scratch = ScratchRNN.from_fused(fused)
+    assert scratch.fast
+    X = torch.randn(B, T, D, dtype=torch.float64)
+    for got, want in zip(_inplace_edit_grads(scratch, X), _inplace_edit_grads(fused, X)):
+        torch.testing.assert_close(got, want)
+    torch.testing.assert_close(scratch.cells[1].W_h.grad, fused.weight_hh_l1.grad.T)
+    torch.testing.assert_close(scratch.cells[0].W_x.grad, fused.weight_ih_l0.grad.T)
