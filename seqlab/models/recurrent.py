@@ -27,11 +27,14 @@ What is not (code written for nn.LSTM meets these):
   converts), and code that picks parameters by name ('weight' in name, 'bias' in name: inits, weight
   decay groups) picks none;
 - an rnn or lstm cell has one bias b where nn has bias_ih + bias_hh: the same outputs, and b's gradient
-  is each of theirs, but nn.LSTM counts it twice in clip_grad_norm_ and in numel, and an optimiser step
-  moves its sum twice as far, so training runs part after the first step (a gru cell has both);
+  is each of theirs, but nn's layer counts it twice (clip_grad_norm_'s norm, the parameter count) and an
+  optimiser step moves its sum twice as far, so training runs part after the first step (a gru cell
+  has both, as nn.GRU);
 - an empty batch (B = 0) is refused, where nn's gives empty outputs; torch.jit.trace unrolls the loop,
-  so the trace runs the traced length T only (torch.compile, or a trace of to_fused(), runs any);
-  under CPU autocast the outputs are float32 (the recurrence runs in float32), nn.LSTM's bfloat16;
+  so the trace runs the traced length T only (torch.compile, or a trace of to_fused(), runs any), and
+  torch.jit.script does not compile it; second-order gradients (create_graph=True) need fast = False
+  (a SeqlabError says so); under CPU autocast the outputs are float32 (the recurrence runs in float32),
+  nn.LSTM's bfloat16;
 - as nn.LSTM: dropout > 0 with one layer warns (it drops between layers only) and nonlinearity= other
   than tanh is for the rnn cell only (a SeqlabError for gru/lstm, where nn.GRU raises a TypeError).
 
