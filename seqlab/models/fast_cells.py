@@ -7,12 +7,14 @@ recurrence is one `torch.autograd.Function`:
 
 - forward: the loop runs without a graph; the activations every step needs for the
   backward are written into preallocated (T, B, ...) buffers, and every per-step result
-  (step product, gate math) lands in place (`out=`): nothing is allocated per step;
-- backward: a loop over reversed time carries only the state gradients (dh, dc); the
-  per-step gate gradients land in one (T, B, G*H) buffer, so the weight gradient is ONE
-  product over all T*B rows, `H_prev^T @ dGates`, and the input-projection gradient is
-  that same buffer (autograd takes it back through `project`, the one matmul before
-  the loop).
+  (step product, gate math) lands in place (`out=`): nothing is allocated per step (but the
+  GRU's step product, its bias added by the product's kernel, which keeps its own tensor);
+- backward: a loop over reversed time carries only the state gradients (dh, dc); each gate's
+  gradient is one of them times a factor of its step alone, computed for all steps before the
+  loop, so a step costs the fewest kernels; the per-step gate gradients land in one
+  (T, B, G*H) buffer, so the weight gradient is ONE product over all T*B rows,
+  `H_prev^T @ dGates`, and the input-projection gradient is that same buffer (autograd takes
+  it back through `project`, the one matmul before the loop).
 
 The maths is the cell's own, so the results are exact up to float rounding (parity
 tests in float64 against the plain path: outputs, final state, and the gradients of the
@@ -143,20 +145,18 @@ class _GRURecurrence(torch.autograd.Function):
         hs[0] = h0
         rz = XW.new_empty((T, B, 2 * H))  # activated reset and update gates
         n = XW.new_empty((T, B, H))  # candidates
-        hn = XW.new_empty((T, B, H))  # H W_n + b_n (the reset gate multiplies it)
-        XW_rz = (XW[..., :2 * H] + b_h[:2 * H]).unbind(0)  # the r, z biases added once for all steps
-        XW_n, b_n = XW[..., 2 * H:].unbind(0), b_h[2 * H:]
-        hs_, rz_, n_, hn_ = hs.unbind(0), rz.unbind(0), n.unbind(0), hn.unbind(0)
+        hs_, rz_, n_ = hs.unbind(0), rz.unbind(0), n.unbind(0)
         r_, z_ = rz[..., :H].unbind(0), rz[..., H:].unbind(0)
-        step = _stepper(W_h)
-        hh, h_minus_n = XW.new_empty((B, 3 * H)), XW.new_empty((B, H))  # reused by every step
+        XW_rz, XW_n = XW[..., :2 * H].unbind(0), XW[..., 2 * H:].unbind(0)
+        step = _stepper(W_h, bias=b_h)  # H W_h + b_h, the bias added by the product's kernel
+        hn = []  # each step's H W_n + b_n (the reset gate multiplies it): the backward's
         for t in range(T):
-            step(hs_[t], out=hh)  # (B, 3H): H W_h
+            hh = step(hs_[t])  # (B, 3H), the kernel's own tensor (MKL's has no out=: no copy)
             torch.add(XW_rz[t], hh[:, :2 * H], out=rz_[t]).sigmoid_()
-            torch.add(hh[:, 2 * H:], b_n, out=hn_[t])
-            torch.addcmul(XW_n[t], r_[t], hn_[t], out=n_[t]).tanh_()
-            torch.addcmul(n_[t], z_[t], torch.sub(hs_[t], n_[t], out=h_minus_n), out=hs_[t + 1])
-        ctx.save_for_backward(hs, rz, n, hn, W_h)
+            hn.append(hh[:, 2 * H:])
+            torch.addcmul(XW_n[t], r_[t], hn[t], out=n_[t]).tanh_()
+            torch.lerp(n_[t], hs_[t], z_[t], out=hs_[t + 1])  # n + z (H - n), one kernel
+        ctx.save_for_backward(hs, rz, n, torch.stack(hn), W_h)
         return hs[1:], hs[T].clone()
 
     @staticmethod
@@ -168,32 +168,33 @@ class _GRURecurrence(torch.autograd.Function):
         T, B, H = n.shape
         dY = _zeros_if_none(dY, n)
         r, z = rz[..., :H], rz[..., H:]
-        # step-independent factors, for all steps at once
-        d_rz = rz * (1 - rz)  # sigmoid'
-        dn_dh = (1 - z) * (1 - n * n)  # d pre-n / dH' = (1 - z) tanh'
-        h_minus_n = hs[:-1] - n
-        dXW = torch.empty((T, B, 3 * H), dtype=n.dtype, device=n.device)  # gradient of XW
-        dHH = torch.empty_like(dXW)  # gradient of H W_h + b_h
-        g_r, g_z, g_n = dXW[..., :H].unbind(0), dXW[..., H:2 * H].unbind(0), dXW[..., 2 * H:].unbind(0)
-        g_rz, gh_rz, gh_n, gh = (dXW[..., :2 * H].unbind(0), dHH[..., :2 * H].unbind(0),
-                                 dHH[..., 2 * H:].unbind(0), dHH.unbind(0))
-        dY_, hmn_, dndh_, drz_ = dY.unbind(0), h_minus_n.unbind(0), dn_dh.unbind(0), d_rz.unbind(0)
-        hn_, r_, z_ = hn.unbind(0), r.unbind(0), z.unbind(0)
-        dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
-        dh_next, carried = torch.empty_like(dh), torch.empty_like(dh)  # reused by every step
+        # What the loop carries back is dh, the gradient of H_t; every gate gradient is dh times a
+        # factor of its step alone, computed here for all steps at once:
+        #   d pre-n = dh (1 - z) tanh'(n) = dh dn_dh,  d pre-r = d pre-n hn s'(r),  d pre-z = dh (H - n) s'(z)
+        #   d hn = d pre-n r
+        # so each step costs two products with dh (and the step product) instead of six kernels.
+        dn_dh = (1 - z) * (1 - n * n)
+        by_dh = rz * (1 - rz)  # s' of r and z, then times their factors above, in place
+        by_dh[..., :H] *= dn_dh * hn
+        by_dh[..., H:] *= hs[:-1] - n
+        hn_by_dh = dn_dh * r  # d hn / dh
+        dHH = torch.empty((T, B, 3 * H), dtype=n.dtype, device=n.device)  # gradient of H W_h + b_h
+        dhs = torch.empty_like(n)  # every step's dh (the n gate's XW gradient is dh dn_dh, after the loop)
+        gh, gh_rz, gh_n = dHH.unbind(0), dHH[..., :2 * H].unflatten(-1, (2, H)).unbind(0), dHH[..., 2 * H:].unbind(0)
+        dY_, dhs_, z_ = dY.unbind(0), dhs.unbind(0), z.unbind(0)
+        by_dh_, hn_by_dh_ = by_dh.unflatten(-1, (2, H)).unbind(0), hn_by_dh.unbind(0)
+        dh = dhs_[T - 1].copy_(dY_[T - 1]) if dhT is None else torch.add(dY_[T - 1], dhT, out=dhs_[T - 1])
+        carried = torch.empty_like(dh)  # reused by every step
         back = _stepper(W_h.T)
         need_h0 = ctx.needs_input_grad[1]  # a carried state is detached: no dh_0 product
         for t in range(T - 1, -1, -1):
-            torch.mul(dh, hmn_[t], out=g_z[t])  # dz
-            torch.mul(dh, dndh_[t], out=g_n[t])  # d pre-n
-            torch.mul(g_n[t], hn_[t], out=g_r[t])  # dr
-            torch.mul(g_n[t], r_[t], out=gh_n[t])  # d hn
-            g_rz[t].mul_(drz_[t])  # d pre-r, d pre-z
-            gh_rz[t].copy_(g_rz[t])
+            torch.mul(dh.unsqueeze(1), by_dh_[t], out=gh_rz[t])  # d pre-r, d pre-z
+            torch.mul(dh, hn_by_dh_[t], out=gh_n[t])  # d hn
             if t > 0:
-                dh = back(gh[t], torch.addcmul(dY_[t - 1], dh, z_[t], out=carried), out=dh_next)
+                dh = back(gh[t], torch.addcmul(dY_[t - 1], dh, z_[t], out=carried), out=dhs_[t - 1])
             else:
                 dh = back(gh[0], dh * z_[0]) if need_h0 else None
+        dXW = torch.cat((dHH[..., :2 * H], dhs * dn_dh), dim=-1)  # (T, B, 3H): r, z as dHH's, then d pre-n
         dW_h = _mm(hs[:-1].reshape(-1, H).T, dHH.reshape(-1, 3 * H))
         db_h = dHH.sum(dim=(0, 1))
         return dXW, dh, dW_h, db_h
@@ -236,18 +237,24 @@ class _LSTMRecurrence(torch.autograd.Function):
         hs, cs, acts, tc, W_h = ctx.saved_tensors
         T, B, H = tc.shape
         dY = _zeros_if_none(dY, tc)
-        # step-independent factors, for all steps at once
-        deriv = acts * (1 - acts)  # sigmoid' for i, f, o ...
-        g_all = acts[..., 2 * H:3 * H]
-        deriv[..., 2 * H:3 * H] = 1 - g_all * g_all  # ... tanh' for g
+        # What the loop carries back is dh and dc, the gradients of H_t and C_t; every gate gradient is
+        # one of them times a factor of its step alone, computed here for all steps at once:
+        #   d pre-i = dc g s'(i),  d pre-f = dc C_{t-1} s'(f),  d pre-g = dc i tanh'(g),  d pre-o = dh tanh(C) s'(o)
+        # so each step costs two products (and the step product) instead of five kernels.
+        by_d = acts * (1 - acts)  # s' of i, f, o ...
+        i_all, g_all = acts[..., :H], acts[..., 2 * H:3 * H]
+        by_d[..., 2 * H:3 * H] = 1 - g_all * g_all  # ... tanh' of g; then times the factors above, in place
+        by_d[..., :H] *= g_all
+        by_d[..., H:2 * H] *= cs[:-1]
+        by_d[..., 2 * H:3 * H] *= i_all
+        by_d[..., 3 * H:] *= tc
         o_dtc = acts[..., 3 * H:] * (1 - tc * tc)  # dC_t / dH_t along H = o tanh(C)
         dG = torch.empty_like(acts)  # (T, B, 4H): gradient of the pre-activations
-        i_, f_, g_ = (acts[..., k * H:(k + 1) * H].unbind(0) for k in range(3))
-        di_, df_, dg_, do_ = (dG[..., k * H:(k + 1) * H].unbind(0) for k in range(4))
-        dY_, dG_, deriv_, odtc_ = dY.unbind(0), dG.unbind(0), deriv.unbind(0), o_dtc.unbind(0)
-        cs_, tc_ = cs.unbind(0), tc.unbind(0)
+        dG_ifg, do_ = dG[..., :3 * H].unflatten(-1, (3, H)).unbind(0), dG[..., 3 * H:].unbind(0)
+        by_dc_, by_dh_ = by_d[..., :3 * H].unflatten(-1, (3, H)).unbind(0), by_d[..., 3 * H:].unbind(0)
+        dY_, dG_, odtc_, f_ = dY.unbind(0), dG.unbind(0), o_dtc.unbind(0), acts[..., H:2 * H].unbind(0)
         dh = dY_[T - 1] if dhT is None else dY_[T - 1] + dhT
-        dc = torch.zeros_like(tc_[0]) if dcT is None else dcT.clone()
+        dc = torch.zeros_like(tc[0]) if dcT is None else dcT.clone()
         dh_next = torch.empty_like(dc)  # each step's dh lands here: no allocation per step
         back = _stepper(W_h.T)
         need_h0 = ctx.needs_input_grad[1]  # a carried state is detached: no dh_0 product
@@ -256,11 +263,8 @@ class _LSTMRecurrence(torch.autograd.Function):
             if dCs_ is not None:
                 dc.add_(dCs_[t])
             dc.addcmul_(dh, odtc_[t])
-            torch.mul(dc, g_[t], out=di_[t])
-            torch.mul(dc, cs_[t], out=df_[t])
-            torch.mul(dc, i_[t], out=dg_[t])
-            torch.mul(dh, tc_[t], out=do_[t])
-            dG_[t].mul_(deriv_[t])
+            torch.mul(dc.unsqueeze(1), by_dc_[t], out=dG_ifg[t])  # d pre-i, d pre-f, d pre-g
+            torch.mul(dh, by_dh_[t], out=do_[t])  # d pre-o
             dc.mul_(f_[t])
             if t > 0:
                 dh = back(dG_[t], dY_[t - 1], out=dh_next)

@@ -50,9 +50,9 @@ def cpu_vendor() -> str:
 _ONEDNN_PAYS = _onednn_pays()
 
 
-def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor) -> torch.Tensor:
-    """x (M, K) @ w_nk (N, K)^T -> (M, N), by oneDNN."""
-    return torch.ops.mkldnn._linear_pointwise(x, w_nk, None, "none", [], "")
+def _onednn_linear(x: torch.Tensor, w_nk: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """x (M, K) @ w_nk (N, K)^T (+ bias (N,)) -> (M, N), by oneDNN."""
+    return torch.ops.mkldnn._linear_pointwise(x, w_nk, bias, "none", [], "")
 
 
 def _eager_cpu_float32(t: torch.Tensor) -> bool:
@@ -89,9 +89,10 @@ def _use_mkl_packed(t: torch.Tensor) -> bool:
             and _mkl_packed_works())
 
 
-def _mkl_packed_linear(x: torch.Tensor, w_nk: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
-    """x (M, K) @ w_nk (N, K)^T -> (M, N), by MKL's sgemm on `packed`, w_nk packed for M rows."""
-    return torch.ops.mkl._mkl_linear(x, packed, w_nk, None, x.shape[0])
+def _mkl_packed_linear(x: torch.Tensor, w_nk: torch.Tensor, packed: torch.Tensor,
+                       bias: torch.Tensor | None = None) -> torch.Tensor:
+    """x (M, K) @ w_nk (N, K)^T (+ bias (N,)) -> (M, N), by MKL's sgemm on `packed`, w_nk packed for M rows."""
+    return torch.ops.mkl._mkl_linear(x, packed, w_nk, bias, x.shape[0])
 
 
 def _mkl_packed_works() -> bool:
@@ -122,20 +123,25 @@ def _works(state: list[bool], name: str, kernel: str, linear) -> bool:
     return state[0]
 
 
-def _stepper(W: torch.Tensor, scale: float = 1.0):
-    """f(x, add=None, out=None) = scale * (add + x @ W) for many x with the same W (K, N).
+def _stepper(W: torch.Tensor, scale: float = 1.0, bias: torch.Tensor | None = None):
+    """f(x, add=None, out=None) = scale * (add + x @ W + bias) for many x with the same W (K, N).
 
-    `add` may be None. `out`, when given, receives the result: a loop that writes each step
-    into a preallocated buffer allocates nothing per step. `scale` is a power of two (exact).
+    `add` may be None; `bias` (N,), the same at every step, is added by the product's own kernel
+    (no kernel of its own per step). `out`, when given, receives the result: a loop that writes each
+    step into a preallocated buffer allocates nothing per step (where the kernel has no `out=` form,
+    MKL's and oneDNN's, that costs a copy: leave `out` None to take the kernel's own tensor).
+    `scale` is a power of two (exact).
     """
     onednn = _use_onednn(W)
     if onednn or _use_mkl_packed(W):
         w_nk = W.T.contiguous()  # (N, K): both kernels' weight layout, made once per sequence
+        b = None if bias is None else bias.contiguous()
         if scale != 1:
             w_nk.mul_(scale)
+            b = None if b is None else b * scale
         if onednn:
             def linear(x):
-                return _onednn_linear(x, w_nk)
+                return _onednn_linear(x, w_nk, b)
         else:
             packed: dict[int, torch.Tensor] = {}  # w_nk packed for each batch size met (one a sequence)
 
@@ -143,7 +149,7 @@ def _stepper(W: torch.Tensor, scale: float = 1.0):
                 rows = x.shape[0]
                 if rows not in packed:
                     packed[rows] = torch.ops.mkl._mkl_reorder_linear_weight(w_nk, rows)
-                return _mkl_packed_linear(x, w_nk, packed[rows])
+                return _mkl_packed_linear(x, w_nk, packed[rows], b)
 
         def f(x, add=None, out=None):
             y = linear(x)
@@ -161,6 +167,8 @@ def _stepper(W: torch.Tensor, scale: float = 1.0):
         W = W * scale
 
     def f(x, add=None, out=None):
+        if bias is not None:
+            add = bias if add is None else add + bias
         if add is None:
             return torch.mm(x, W, out=out)
         return torch.addmm(add, x, W, beta=scale, out=out)
