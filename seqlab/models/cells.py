@@ -171,7 +171,9 @@ class ScratchCell(nn.Module):
         for xw in XW.unbind(0):
             h, state = self.recur(xw, state)
             outputs.append(h)
-        return torch.stack(outputs), state  # (T, B, H)
+        # an RNN's state is its last output, which tanh/relu saved for their backward: a copy, as the fast
+        # path's and nn.RNN's h_n, so that zeroing it in place (a document boundary) leaves the backward alone
+        return torch.stack(outputs), (state if self.has_cell else state.clone())  # (T, B, H)
 
     def recur(self, xw: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         raise NotImplementedError

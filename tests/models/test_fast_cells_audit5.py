@@ -34,15 +34,19 @@ def _twins(name):
     return fast, plain, X, state
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
 @pytest.mark.parametrize("name", list(CELLS))
-def test_zeroing_a_cells_returned_final_state_in_place_leaves_its_outputs_and_gradients_alone(name):
+def test_zeroing_a_cells_returned_final_state_in_place_leaves_its_outputs_and_gradients_alone(name, fast):
     # a document boundary zeroes the carried state in place (state.zero_(), or rows of it), as nn.RNN/GRU/LSTM
     # allow: the final state a cell returns must be a tensor of its own, not a view into the outputs its
     # backward saved (was, without the fast path's clone: "Output 1 of _RNNRecurrence is a view and is being
-    # modified inplace"). The twin: the fused layer with the same weights.
+    # modified inplace"; the plain loop's RNN state was its last tanh's output, saved for the backward: "one
+    # of the variables needed for gradient computation has been modified by an inplace operation"). The twin:
+    # the fused layer with the same weights.
     torch.manual_seed(0)
     fused = FUSED[name](D, H).double()
     cell = CELLS[name]()
+    cell.fast = fast
     copy_from_fused(cell, fused)
     X = torch.randn(T, B, D, dtype=torch.float64)
     results = []
