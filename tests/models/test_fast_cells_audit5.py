@@ -160,3 +160,41 @@ def test_a_loss_summing_the_lstms_final_cell_state_is_the_plain_loops():
         grads.append([x.grad, *(p.grad for p in cell.parameters())])
     for got, want in zip(*grads):
         torch.testing.assert_close(got, want, **TOL)
+
+
+def test_a_relu_rnn_whose_outputs_are_tiny_positives_passes_their_gradient_on():
+    # relu' is 1 for every positive pre-activation, however small (outputs ~1e-6 here): nn.RNN's gradients
+    torch.manual_seed(0)
+    fused = nn.RNN(D, H, nonlinearity="relu").double()
+    with torch.no_grad():
+        fused.weight_ih_l0.abs_().mul_(1e-6)
+        fused.weight_hh_l0.abs_().mul_(1e-3)
+        fused.bias_ih_l0.zero_()
+        fused.bias_hh_l0.zero_()
+    cell = RNNCell(D, H, nonlinearity="relu", dtype=torch.float64)
+    copy_from_fused(cell, fused)
+    X = torch.rand(T, B, D, dtype=torch.float64)  # positive: every pre-activation is a tiny positive
+    grads = []
+    for net in (cell, fused):
+        x = X.clone().requires_grad_()
+        Y, _ = net(x)
+        assert 0 < Y.min() and Y.max() < 1e-4
+        Y.sum().backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=0)
+
+
+def test_each_fast_recurrence_passes_gradcheck_in_every_input_and_for_every_output():
+    # a twin independent of the plain loop: finite differences of each output (the LSTM's four: Y, h_T, c_T
+    # and every step's cell state) in each input, the full Jacobian (no weighted sum for errors to cancel in)
+    from seqlab.models.fast_cells import _GRURecurrence, _LSTMRecurrence, _RNNRecurrence
+
+    g = torch.Generator().manual_seed(0)
+
+    def rand(*shape):
+        return (0.5 * torch.randn(*shape, dtype=torch.float64, generator=g)).requires_grad_()
+
+    t, b, h = 3, 2, 2
+    assert torch.autograd.gradcheck(lambda *a: _RNNRecurrence.apply(*a, False), (rand(t, b, h), rand(b, h), rand(h, h)))
+    assert torch.autograd.gradcheck(_GRURecurrence.apply, (rand(t, b, 3 * h), rand(b, h), rand(h, 3 * h), rand(3 * h)))
+    assert torch.autograd.gradcheck(_LSTMRecurrence.apply, (rand(t, b, 4 * h), rand(b, h), rand(b, h), rand(h, 4 * h)))

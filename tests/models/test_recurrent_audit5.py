@@ -67,3 +67,21 @@ def test_a_packed_lstm_runs_the_fast_recurrence_unless_fast_is_off(monkeypatch):
 def test_the_repr_names_the_options_as_nn_lstms_does(kwargs):
     fused = nn.LSTM(D, H, **kwargs)
     assert ScratchRNN("lstm", D, H, **kwargs).extra_repr() == f"'lstm', {fused.extra_repr()}"
+
+
+def test_zero_biases_that_still_train_are_biases():
+    # bias=False means biases frozen at zero; zeroed ones that train (an init, say) stay: to_fused keeps them,
+    # and one SGD step moves the scratch and fused layers alike
+    torch.manual_seed(0)
+    scratch = ScratchRNN("gru", D, H, dtype=torch.float64)
+    with torch.no_grad():
+        for p in (scratch.cells[0].b, scratch.cells[0].b_h):
+            p.zero_()
+    assert scratch.bias and "bias=False" not in scratch.extra_repr()
+    fused = scratch.to_fused()
+    assert fused.bias
+    X = torch.randn(T, 2, D, dtype=torch.float64)
+    for net in (scratch, fused):
+        net(X)[0].sum().backward()
+        torch.optim.SGD(net.parameters(), lr=0.5).step()
+    torch.testing.assert_close(scratch(X)[0], fused(X)[0])
