@@ -80,6 +80,7 @@ class _RNNRecurrence(torch.autograd.Function):
     @staticmethod
     @float32_fwd
     def forward(ctx, XW, h0, W_h, relu: bool):
+        ctx.set_materialize_grads(False)  # an output nothing reads gets None, not a zero tensor
         T = XW.shape[0]
         hs = XW.new_empty((T + 1, *h0.shape))  # (T+1, B, H): hs[0] = h0, hs[t+1] = H_t
         hs[0] = h0
@@ -140,6 +141,7 @@ class _GRURecurrence(torch.autograd.Function):
     @staticmethod
     @float32_fwd
     def forward(ctx, XW, h0, W_h, b_h):
+        ctx.set_materialize_grads(False)  # an output nothing reads gets None, not a zero tensor
         T, (B, H) = XW.shape[0], h0.shape
         hs = XW.new_empty((T + 1, B, H))
         hs[0] = h0
@@ -209,6 +211,7 @@ class _LSTMRecurrence(torch.autograd.Function):
     @staticmethod
     @float32_fwd
     def forward(ctx, XW, h0, c0, W_h):
+        ctx.set_materialize_grads(False)  # an output nothing reads gets None, not a zero tensor
         T, (B, H) = XW.shape[0], h0.shape
         hs = XW.new_empty((T + 1, B, H))
         cs = XW.new_empty((T + 1, B, H))
