@@ -28,7 +28,7 @@ What is not (code written for nn.LSTM meets these):
   decay groups) picks none;
 - an rnn or lstm cell has one bias b where nn has bias_ih + bias_hh: the same outputs, and b's gradient
   is each of theirs, but nn's layer counts it twice (clip_grad_norm_'s norm, the parameter count) and an
-  optimiser step moves its sum twice as far, so training runs part after the first step (a gru cell
+  optimiser step moves its sum twice as far, so training runs apart after the first step (a gru cell
   has both, as nn.GRU);
 - an empty batch (B = 0) is refused, where nn's gives empty outputs; torch.jit.trace unrolls the loop,
   so the trace runs the traced length T only (torch.compile, or a trace of to_fused(), runs any), and
