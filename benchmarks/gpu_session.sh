@@ -7,7 +7,7 @@
 #   ignores .gpu/ in .git/info/exclude. About 32 MB; the device tool carries at most 64 MiB.
 # There (the device tool's `run`, carry [".gpu"]):  bash benchmarks/gpu_session.sh PART...
 #   checks     pytest -m gpu, book-shape and WikiText-2-shape training speed, beam search
-#              and generation (issue 7): about 5 minutes on one H100/H200
+#              and generation, the scratch recurrences alone (issue 7): about 5 minutes on one H100/H200
 #   quality:D  benchmarks/quality_lm.py --dataset D (issue 9; D = ptb, wikitext-2,
 #              tinyshakespeare, timemachine), capped at BUDGET_S seconds (default 540);
 #              quality:D:CONFIG runs another recipe for D, e.g.
@@ -72,7 +72,8 @@ for part in "$@"; do
     case $part in
     checks)
         if [ "$QUICK" = 1 ]; then R=(--quick); W=(--wt-steps 1); B=(--epochs 0 --rounds 1 --batch 8 --no-book-loop)
-        else R=(--rounds 5 --epochs 4); W=(--wt-steps 20); B=(--rounds 10); fi
+            S=(--shapes 8x64 --repeats 2)
+        else R=(--rounds 5 --epochs 4); W=(--wt-steps 20); B=(--rounds 10); S=(); fi
         # the scratch and concise rows apart: a part cut by its timeout prints no table, and on CUDA the
         # scratch rows also compile three models (the `compiled` entries, ~1 min each)
         step gpu_tests 120 "$PY" -m pytest tests -q -m gpu -p no:cacheprovider
@@ -82,7 +83,9 @@ for part in "$@"; do
             --only rnn-concise,gru-concise,lstm-concise,deep-lstm
         step speed_wikitext 90 "$PY" -W ignore benchmarks/train_speed.py --device "$DEVICE" --skip-book --wikitext \
             "${R[@]}" "${W[@]}"
-        step beam 120 "$PY" -W ignore benchmarks/beam_search.py --device "$DEVICE" "${B[@]}" --generation ;;
+        step beam 120 "$PY" -W ignore benchmarks/beam_search.py --device "$DEVICE" "${B[@]}" --generation
+        # the scratch recurrences alone: kernels a step (each a launch there) and time, forward + backward
+        step recurrence 60 "$PY" -W ignore benchmarks/recurrence_steps.py --device "$DEVICE" "${S[@]}" ;;
     quality:*)
         spec=${part#quality:}; ds=${spec%%:*}; cfg=${spec#"$ds"}; cfg=${cfg#:}
         C=(); name=quality_$ds
