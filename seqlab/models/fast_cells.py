@@ -175,10 +175,11 @@ class _GRURecurrence(torch.autograd.Function):
         #   d pre-n = dh (1 - z) tanh'(n) = dh dn_dh,  d pre-r = d pre-n hn s'(r),  d pre-z = dh (H - n) s'(z)
         #   d hn = d pre-n r
         # so each step costs two products with dh (and the step product) instead of six kernels.
-        dn_dh = (1 - z) * (1 - n * n)
-        by_dh = rz * (1 - rz)  # s' of r and z, then times their factors above, in place
-        by_dh[..., :H] *= dn_dh * hn
-        by_dh[..., H:] *= hs[:-1] - n
+        # (each factor in as few passes over (T, B, H) as the ops allow: they cost about what they save)
+        dn_dh = torch.addcmul(torch.ones((), dtype=n.dtype, device=n.device), n, n, value=-1).mul_(1 - z)
+        by_dh = torch.addcmul(rz, rz, rz, value=-1)  # s' of r and z, then times their factors above, in place
+        by_dh[..., :H].mul_(dn_dh).mul_(hn)
+        by_dh[..., H:].mul_(hs[:-1] - n)
         hn_by_dh = dn_dh * r  # d hn / dh
         dHH = torch.empty((T, B, 3 * H), dtype=n.dtype, device=n.device)  # gradient of H W_h + b_h
         dhs = torch.empty_like(n)  # every step's dh (the n gate's XW gradient is dh dn_dh, after the loop)
@@ -196,9 +197,10 @@ class _GRURecurrence(torch.autograd.Function):
                 dh = back(gh[t], torch.addcmul(dY_[t - 1], dh, z_[t], out=carried), out=dhs_[t - 1])
             else:
                 dh = back(gh[0], dh * z_[0]) if need_h0 else None
-        dXW = torch.cat((dHH[..., :2 * H], dhs * dn_dh), dim=-1)  # (T, B, 3H): r, z as dHH's, then d pre-n
         dW_h = _mm(hs[:-1].reshape(-1, H).T, dHH.reshape(-1, 3 * H))
         db_h = dHH.sum(dim=(0, 1))
+        dXW = dHH  # XW's gradient: r, z as H W_h's; its n part, read above, becomes d pre-n = dh dn_dh
+        torch.mul(dhs, dn_dh, out=dXW[..., 2 * H:])
         return dXW, dh, dW_h, db_h
 
 
@@ -244,14 +246,16 @@ class _LSTMRecurrence(torch.autograd.Function):
         # one of them times a factor of its step alone, computed here for all steps at once:
         #   d pre-i = dc g s'(i),  d pre-f = dc C_{t-1} s'(f),  d pre-g = dc i tanh'(g),  d pre-o = dh tanh(C) s'(o)
         # so each step costs two products (and the step product) instead of five kernels.
-        by_d = acts * (1 - acts)  # s' of i, f, o ...
+        # (each factor in as few passes over (T, B, H) as the ops allow: they cost about what they save)
+        one = torch.ones((), dtype=tc.dtype, device=tc.device)
+        by_d = torch.addcmul(acts, acts, acts, value=-1)  # s' of i, f, o ...
         i_all, g_all = acts[..., :H], acts[..., 2 * H:3 * H]
-        by_d[..., 2 * H:3 * H] = 1 - g_all * g_all  # ... tanh' of g; then times the factors above, in place
-        by_d[..., :H] *= g_all
+        torch.addcmul(one, g_all, g_all, value=-1, out=by_d[..., 2 * H:3 * H])  # ... tanh' of g
+        by_d[..., :H] *= g_all  # then times the factors above, in place
         by_d[..., H:2 * H] *= cs[:-1]
         by_d[..., 2 * H:3 * H] *= i_all
         by_d[..., 3 * H:] *= tc
-        o_dtc = acts[..., 3 * H:] * (1 - tc * tc)  # dC_t / dH_t along H = o tanh(C)
+        o_dtc = torch.addcmul(one, tc, tc, value=-1).mul_(acts[..., 3 * H:])  # dC_t / dH_t along H = o tanh(C)
         dG = torch.empty_like(acts)  # (T, B, 4H): gradient of the pre-activations
         dG_ifg, do_ = dG[..., :3 * H].unflatten(-1, (3, H)).unbind(0), dG[..., 3 * H:].unbind(0)
         by_dc_, by_dh_ = by_d[..., :3 * H].unflatten(-1, (3, H)).unbind(0), by_d[..., 3 * H:].unbind(0)
