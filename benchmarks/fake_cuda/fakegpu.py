@@ -1,0 +1,93 @@
+"""Run seqlab code on a faked 'cuda' device (FakeTensorMode) in a CPU-only torch build.
+
+Host reads (.item(), .tolist(), bool(t)) do not raise: each is logged with the seqlab frame that made it,
+and gets a stand-in value. backward() is replaced by zero grads on every leaf that requires them (the
+autograd engine of a CPU build asserts on CUDA streams), so optimiser steps still run.
+"""
+import contextlib, os, traceback, sys
+from unittest import mock
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
+from torch._subclasses.fake_tensor import FakeTensorMode
+import fake_cuda
+
+fake_cuda.install()
+import torch._subclasses.fake_tensor as _ft
+_ft.CONSTANT_NUMEL_LIMIT = 0  # no real constants: a real CUDA copy of one cannot be made here
+# CUDA-only fused cell kernels (nn.GRUCell/LSTMCell on CUDA) have no meta kernel: shapes only
+_lib = torch.library.Library("aten", "IMPL")
+_lib.impl("_thnn_fused_gru_cell", lambda ig, hg, hx, ib=None, hb=None: (hx.new_empty(hx.shape), hx.new_empty(hx.shape[0], 5 * hx.shape[1])), "Meta")
+_lib.impl("_thnn_fused_lstm_cell", lambda ig, hg, cx, ib=None, hb=None: (cx.new_empty(cx.shape), cx.new_empty(cx.shape), cx.new_empty(cx.shape[0], 4 * cx.shape[1])), "Meta")
+SYNCS = []
+
+
+def _where():
+    for fr in reversed(traceback.extract_stack()[:-3]):
+        if '/seqlab/' in fr.filename:
+            return f"{fr.filename.split('/seqlab/',1)[1]}:{fr.lineno} {fr.line}"
+    return "?"
+
+
+class LoggingFake(FakeTensorMode):
+    def dispatch(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:
+            t = args[0]
+            SYNCS.append((_where(), str(t.device)))
+            if t.dtype == torch.bool:
+                return True
+            return 1 if not t.dtype.is_floating_point else 0.5
+        return super().dispatch(func, types, args, kwargs)
+
+
+def _fake_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    seen = set()
+    stack = [self.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        if hasattr(fn, 'variable'):
+            v = fn.variable
+            g = torch.zeros_like(v)
+            v.grad = g if v.grad is None else v.grad + g
+        stack.extend(f for f, _ in fn.next_functions)
+
+
+_real_to = torch.nn.Module.to
+
+
+def _module_to(self, *args, **kwargs):
+    device, dtype, _, _ = torch._C._nn._parse_to(*args, **kwargs)
+    if device is None or dtype is not None:
+        return _real_to(self, *args, **kwargs)
+    memo = {}
+    for m in self.modules():
+        for k, p in list(m._parameters.items()):
+            if p is not None:
+                if id(p) not in memo:
+                    memo[id(p)] = torch.nn.Parameter(p.detach().to(device), requires_grad=p.requires_grad)
+                m._parameters[k] = memo[id(p)]
+        for k, b in list(m._buffers.items()):
+            if b is not None:
+                m._buffers[k] = b.to(device)
+        if hasattr(m, '_init_flat_weights'):
+            m._init_flat_weights()
+    return self
+
+
+@contextlib.contextmanager
+def fake_cuda_device():
+    mode = LoggingFake(allow_non_fake_inputs=True)
+    with mode, contextlib.ExitStack() as st:
+        for name, val in [('is_available', lambda: True), ('device_count', lambda: 1),
+                          ('get_device_capability', lambda *a: (9, 0)), ('synchronize', lambda *a: None),
+                          ('current_device', lambda: 0), ('set_device', lambda *a: None),
+                          ('is_bf16_supported', lambda *a, **k: True),
+                          ('get_rng_state_all', lambda: []), ('set_rng_state_all', lambda s: None)]:
+            st.enter_context(mock.patch.object(torch.cuda, name, val))
+        st.enter_context(mock.patch.object(torch.Tensor, 'backward', _fake_backward))
+        st.enter_context(mock.patch.object(torch.Tensor, 'pin_memory', lambda self, *a: self))
+        # Module.to() swaps a fake parameter for its moved copy, which a converter's weakref forbids
+        st.enter_context(mock.patch.object(torch.nn.Module, 'to', _module_to))
+        yield mode
