@@ -42,7 +42,8 @@ def _run(layer, X, state):
     layer.zero_grad()
     Y, s = layer(packed._replace(data=data) if packed else data, tuple(given) if isinstance(state, tuple) else given[0])
     parts = [Y.data if packed else Y, *s] if isinstance(s, tuple) else [Y.data if packed else Y, s]
-    sum((p * torch.linspace(-1, 1, p.numel(), dtype=p.dtype).view_as(p)).sum() for p in parts).backward()
+    weights = [torch.linspace(-1, 1, p.numel(), dtype=p.dtype, device=p.device).view_as(p) for p in parts]
+    sum((p * w).sum() for p, w in zip(parts, weights)).backward()
     return Y, [p.detach() for p in parts], [data.grad, *(g.grad for g in given)]
 
 
