@@ -1,8 +1,7 @@
 """Run seqlab code on a faked 'cuda' device (FakeTensorMode) in a CPU-only torch build.
 
 Host reads (.item(), .tolist(), bool(t)) do not raise: each is logged with the seqlab frame that made it,
-and gets a stand-in value. backward() is replaced by zero grads on every leaf that requires them (the
-autograd engine of a CPU build asserts on CUDA streams), so optimiser steps still run.
+and gets a stand-in value. backward() runs (fake_cuda.install: no-op CUDA guards and hooks).
 """
 import contextlib, os, traceback, sys
 from unittest import mock
@@ -17,6 +16,12 @@ _ft.CONSTANT_NUMEL_LIMIT = 0  # no real constants: a real CUDA copy of one canno
 # CUDA-only fused cell kernels (nn.GRUCell/LSTMCell on CUDA) have no meta kernel: shapes only
 _lib = torch.library.Library("aten", "IMPL")
 _lib.impl("_thnn_fused_gru_cell", lambda ig, hg, hx, ib=None, hb=None: (hx.new_empty(hx.shape), hx.new_empty(hx.shape[0], 5 * hx.shape[1])), "Meta")
+_lib.impl("_thnn_fused_gru_cell_backward", lambda g, ws, has_bias: (
+    ws.new_empty(g.shape[0], 3 * g.shape[1]), ws.new_empty(g.shape[0], 3 * g.shape[1]), g.new_empty(g.shape),
+    ws.new_empty(3 * g.shape[1]) if has_bias else None, ws.new_empty(3 * g.shape[1]) if has_bias else None), "Meta")
+_lib.impl("_thnn_fused_lstm_cell_backward_impl", lambda ghy, gcy, cx, cy, ws, has_bias: (
+    ws.new_empty(ws.shape), cx.new_empty(cx.shape), ws.new_empty(ws.shape[1]) if has_bias else None), "Meta")
+_lib.impl("_fused_sgd_", lambda *a, **k: None, "Meta")  # in place: nothing to compute for shapes
 _lib.impl("_thnn_fused_lstm_cell", lambda ig, hg, cx, ib=None, hb=None: (cx.new_empty(cx.shape), cx.new_empty(cx.shape), cx.new_empty(cx.shape[0], 4 * cx.shape[1])), "Meta")
 SYNCS = []
 
@@ -37,21 +42,6 @@ class LoggingFake(FakeTensorMode):
                 return True
             return 1 if not t.dtype.is_floating_point else 0.5
         return super().dispatch(func, types, args, kwargs)
-
-
-def _fake_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    seen = set()
-    stack = [self.grad_fn]
-    while stack:
-        fn = stack.pop()
-        if fn is None or id(fn) in seen:
-            continue
-        seen.add(id(fn))
-        if hasattr(fn, 'variable'):
-            v = fn.variable
-            g = torch.zeros_like(v)
-            v.grad = g if v.grad is None else v.grad + g
-        stack.extend(f for f, _ in fn.next_functions)
 
 
 _real_to = torch.nn.Module.to
@@ -86,7 +76,6 @@ def fake_cuda_device():
                           ('is_bf16_supported', lambda *a, **k: True),
                           ('get_rng_state_all', lambda: []), ('set_rng_state_all', lambda s: None)]:
             st.enter_context(mock.patch.object(torch.cuda, name, val))
-        st.enter_context(mock.patch.object(torch.Tensor, 'backward', _fake_backward))
         st.enter_context(mock.patch.object(torch.Tensor, 'pin_memory', lambda self, *a: self))
         # Module.to() swaps a fake parameter for its moved copy, which a converter's weakref forbids
         st.enter_context(mock.patch.object(torch.nn.Module, 'to', _module_to))
