@@ -219,7 +219,8 @@ def train_forecaster(cfg: ForecastConfig, *, device: str | torch.device | None =
         for epoch in range(start_epoch, t.epochs):
             net.train()
             tic = time.perf_counter()
-            guard = StepGuard(skip=t.skip_nonfinite, eager=True, epoch=epoch + 1, lr=t.lr)  # no --clip here
+            # eager on the CPU alone: on a GPU a read per step would wait for the device (no --clip here)
+            guard = StepGuard(skip=t.skip_nonfinite, eager=device.type == "cpu", epoch=epoch + 1, lr=t.lr)
             for step, batch in enumerate(train_iter, start=1):
                 share = D.shard_rows(batch, dist)
                 if share is None:
@@ -232,6 +233,7 @@ def train_forecaster(cfg: ForecastConfig, *, device: str | torch.device | None =
                     opt.step()
                 if D.stop_requested(stop, device, dist):
                     raise interrupted(stop, epoch + 1, cfg.run)
+            guard.finish(opt.param_groups[0]["lr"])  # a bad step the device recorded: said before any save
             if guard.skipped == len(train_iter):
                 raise all_skipped(epoch + 1, t.lr, rate=opt.param_groups[0]["lr"])
             train_s = time.perf_counter() - tic

@@ -386,3 +386,24 @@ def test_an_outlier_of_1e30_gives_finite_mses_not_inf():
     assert r["one_step_mse"] == pytest.approx(2 * 1e60 / 4, rel=1e-6)  # targets 1e30, 8, 9, 10 from 6, 1e30, 8, 9
     for key in ("one_step_mse", "multistep_mse", "one_step_naive_mse", "multistep_naive_mse"):
         assert math.isfinite(r[key]), key
+
+
+def test_a_bad_step_recorded_on_the_device_stops_the_epoch_before_any_save(tmp_path, monkeypatch):
+    # off the CPU the guard records a non-finite step on the device (no host read per step, as every
+    # other task's trainer does on a GPU), so the epoch's end must say it before anything is saved. A
+    # lazy guard on the CPU stands in for the GPU's
+    import seqlab.training.forecast as fc
+    from seqlab.training.guard import NonFiniteLoss, StepGuard
+
+    monkeypatch.setattr(fc, "StepGuard", lambda **kw: StepGuard(**{**kw, "eager": False}))
+    real, calls = fc._loss_sum, []
+
+    def nan_at_step_3(*a):
+        calls.append(1)
+        return real(*a) * (float("nan") if len(calls) == 3 else 1.0)
+    monkeypatch.setattr(fc, "_loss_sum", nan_at_step_3)
+    out = tmp_path / "run"
+    cfg = replace(ForecastConfig(), length=200, n_train=120, epochs=2, hidden=6, out=str(out))
+    with pytest.raises(NonFiniteLoss, match="non-finite at epoch 1 step 3;"):
+        train_forecaster(cfg, device="cpu", log=quiet)
+    assert not (out / "last.safetensors").exists() and not (out / "best.safetensors").exists()
