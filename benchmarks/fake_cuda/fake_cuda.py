@@ -8,9 +8,7 @@ swapped for a subclass's with the same layout). torch.cuda.is_available() stays 
 FakeTensorMode still makes no real device.
 """
 import os
-import types
 
-import torch
 from torch.utils.cpp_extension import load_inline
 
 _SRC = r'''
