@@ -13,7 +13,6 @@ seqlab line that made them. Not checked: kernels CUDA lacks for a dtype (ops run
 import contextlib
 import os
 import sys
-import traceback
 from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,13 +38,6 @@ _CROSS_OK = {aten.copy_.default, aten._to_copy.default, aten._copy_from.default,
              aten.rnn_relu.data}
 
 
-def _where() -> str:
-    for fr in reversed(traceback.extract_stack()[:-3]):
-        if "/seqlab/" in fr.filename or "/benchmarks/" in fr.filename and "fake_cuda" not in fr.filename:
-            return f"{fr.filename.split('/wt-gpuready/')[-1]}:{fr.lineno} {fr.line}"
-    return "?"
-
-
 class CudaLike(torch.Tensor):
     @staticmethod
     def __new__(cls, inner: torch.Tensor):
@@ -64,7 +56,7 @@ class CudaLike(torch.Tensor):
                         "tensor to host memory first.")
 
     def tolist(self):  # (torch refuses .tolist() of a subclass)
-        SYNCS.append((_where(), "tolist"))
+        SYNCS.append((fake_cuda.caller_line(), "tolist"))
         return self.inner.tolist()
 
     @classmethod
@@ -96,9 +88,9 @@ def _run(func, args, kwargs):
     flat = pytree.tree_leaves((args, kwargs))
     on_dev = any(isinstance(a, CudaLike) for a in flat)
     if func is aten._local_scalar_dense.default and on_dev:
-        SYNCS.append((_where(), "item"))
+        SYNCS.append((fake_cuda.caller_line(), "item"))
     if func is aten._to_copy.default and on_dev and not _is_cuda_device(kwargs.get("device", CUDA)):
-        SYNCS.append((_where(), "to host"))
+        SYNCS.append((fake_cuda.caller_line(), "to host"))
     if func not in _CROSS_OK and on_dev:
         cpu = [a for a in flat if type(a) is torch.Tensor and a.device.type == "cpu" and a.dim() > 0]
         if cpu:
@@ -235,19 +227,8 @@ def cuda_like():
     SYNCS.clear()
     _CUDA_GENERATORS.clear()
     with contextlib.ExitStack() as st:
-        for name, val in [("is_available", lambda: True), ("device_count", lambda: 1),
-                          ("get_device_capability", lambda *a: (9, 0)), ("synchronize", lambda *a: None),
-                          ("current_device", lambda: 0), ("set_device", lambda *a: None),
-                          ("is_bf16_supported", lambda *a, **k: True), ("get_device_name", lambda *a: "CudaLike"),
-                          ("get_rng_state_all", lambda: [torch.zeros(8, dtype=torch.uint8)]),
-                          ("set_rng_state_all", lambda s: None),
-                          ("get_rng_state", lambda *a: torch.zeros(8, dtype=torch.uint8)),
-                          ("set_rng_state", lambda *a: None), ("manual_seed", lambda *a: None), ("_lazy_init", lambda: None),
-                          ("manual_seed_all", lambda *a: None), ("empty_cache", lambda: None),
-                          ("max_memory_allocated", lambda *a: 0), ("reset_peak_memory_stats", lambda *a: None)]:
-            st.enter_context(mock.patch.object(torch.cuda, name, val))
+        fake_cuda.patch_torch_cuda(st)
         st.enter_context(mock.patch.object(torch, "Generator", _Generator))
-        st.enter_context(mock.patch.object(torch.Tensor, "pin_memory", lambda self, *a: self))
         # Module.to(): a new Parameter around the moved tensor (`param.data = moved` would give the
         # Parameter a CudaLike's impl without its Python object)
         was = torch.__future__.get_overwrite_module_params_on_conversion()

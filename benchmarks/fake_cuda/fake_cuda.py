@@ -8,8 +8,14 @@ swapped for a subclass's with the same layout). torch.cuda.is_available() stays 
 FakeTensorMode still makes no real device.
 """
 import os
+import traceback
+from pathlib import Path
+from unittest import mock
 
+import torch
 from torch.utils.cpp_extension import load_inline
+
+ROOT = Path(__file__).resolve().parents[2]
 
 _SRC = r'''
 #include <torch/extension.h>
@@ -56,3 +62,29 @@ def install(build_dir=None):
     ext = load_inline("fake_cuda_guard6", cpp_sources=_SRC, functions=["install"],
                       build_directory=build_dir or os.environ.get("FAKE_CUDA_BUILD"), verbose=False)
     return ext.install()
+
+
+def caller_line() -> str:
+    """The seqlab (or benchmark) line that made the current host read, as 'path:line code', the path
+    relative to the repository: called from a device's dispatch, whose own frames are left out."""
+    for fr in reversed(traceback.extract_stack()[:-3]):
+        if "/seqlab/" in fr.filename or "/benchmarks/" in fr.filename and "fake_cuda" not in fr.filename:
+            return f"{fr.filename.replace(str(ROOT) + os.sep, '')}:{fr.lineno} {fr.line}"
+    return "?"
+
+
+def patch_torch_cuda(stack) -> None:
+    """Enter into `stack` (a contextlib.ExitStack) torch.cuda's answers for one present device:
+    available, capability 9.0, bf16, its RNG state and memory figures, synchronize a no-op."""
+    for name, val in [("is_available", lambda: True), ("device_count", lambda: 1),
+                      ("get_device_capability", lambda *a: (9, 0)), ("synchronize", lambda *a: None),
+                      ("current_device", lambda: 0), ("set_device", lambda *a: None),
+                      ("is_bf16_supported", lambda *a, **k: True), ("get_device_name", lambda *a: "CudaLike"),
+                      ("get_rng_state_all", lambda: [torch.zeros(8, dtype=torch.uint8)]),
+                      ("set_rng_state_all", lambda s: None),
+                      ("get_rng_state", lambda *a: torch.zeros(8, dtype=torch.uint8)),
+                      ("set_rng_state", lambda *a: None), ("manual_seed", lambda *a: None), ("_lazy_init", lambda: None),
+                      ("manual_seed_all", lambda *a: None), ("empty_cache", lambda: None),
+                      ("max_memory_allocated", lambda *a: 0), ("reset_peak_memory_stats", lambda *a: None)]:
+        stack.enter_context(mock.patch.object(torch.cuda, name, val))
+    stack.enter_context(mock.patch.object(torch.Tensor, "pin_memory", lambda self, *a: self))

@@ -3,7 +3,9 @@
 Host reads (.item(), .tolist(), bool(t)) do not raise: each is logged with the seqlab frame that made it,
 and gets a stand-in value. backward() runs (fake_cuda.install: no-op CUDA guards and hooks).
 """
-import contextlib, os, traceback, sys
+import contextlib
+import os
+import sys
 from unittest import mock
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch
@@ -26,18 +28,11 @@ _lib.impl("_thnn_fused_lstm_cell", lambda ig, hg, cx, ib=None, hb=None: (cx.new_
 SYNCS = []
 
 
-def _where():
-    for fr in reversed(traceback.extract_stack()[:-3]):
-        if '/seqlab/' in fr.filename:
-            return f"{fr.filename.split('/seqlab/',1)[1]}:{fr.lineno} {fr.line}"
-    return "?"
-
-
 class LoggingFake(FakeTensorMode):
     def dispatch(self, func, types, args=(), kwargs=None):
         if func is torch.ops.aten._local_scalar_dense.default:
             t = args[0]
-            SYNCS.append((_where(), str(t.device)))
+            SYNCS.append((fake_cuda.caller_line(), str(t.device)))
             if t.dtype == torch.bool:
                 return True
             return 1 if not t.dtype.is_floating_point else 0.5
@@ -70,13 +65,7 @@ def _module_to(self, *args, **kwargs):
 def fake_cuda_device():
     mode = LoggingFake(allow_non_fake_inputs=True)
     with mode, contextlib.ExitStack() as st:
-        for name, val in [('is_available', lambda: True), ('device_count', lambda: 1),
-                          ('get_device_capability', lambda *a: (9, 0)), ('synchronize', lambda *a: None),
-                          ('current_device', lambda: 0), ('set_device', lambda *a: None),
-                          ('is_bf16_supported', lambda *a, **k: True),
-                          ('get_rng_state_all', lambda: []), ('set_rng_state_all', lambda s: None)]:
-            st.enter_context(mock.patch.object(torch.cuda, name, val))
-        st.enter_context(mock.patch.object(torch.Tensor, 'pin_memory', lambda self, *a: self))
+        fake_cuda.patch_torch_cuda(st)
         # Module.to() swaps a fake parameter for its moved copy, which a converter's weakref forbids
         st.enter_context(mock.patch.object(torch.nn.Module, 'to', _module_to))
         yield mode
