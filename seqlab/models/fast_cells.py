@@ -74,6 +74,16 @@ def _zeros_if_none(g: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(like) if g is None else g
 
 
+def _sigmoid_grad(s: torch.Tensor) -> torch.Tensor:
+    """sigmoid' read off its output s: s - s^2, in one pass."""
+    return torch.addcmul(s, s, s, value=-1)
+
+
+def _tanh_grad(y: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """tanh' read off its output y: 1 - y^2, in one pass (into `out` if given)."""
+    return torch.addcmul(torch.ones((), dtype=y.dtype, device=y.device), y, y, value=-1, out=out)
+
+
 class _RNNRecurrence(torch.autograd.Function):
     """H_t = phi(XW_t + H_{t-1} W_h), phi = tanh or relu."""
 
@@ -176,8 +186,8 @@ class _GRURecurrence(torch.autograd.Function):
         #   d hn = d pre-n r
         # so each step costs two products with dh (and the step product) instead of six kernels.
         # (each factor in as few passes over (T, B, H) as the ops allow: they cost about what they save)
-        dn_dh = torch.addcmul(torch.ones((), dtype=n.dtype, device=n.device), n, n, value=-1).mul_(1 - z)
-        by_dh = torch.addcmul(rz, rz, rz, value=-1)  # s' of r and z, then times their factors above, in place
+        dn_dh = _tanh_grad(n).mul_(1 - z)
+        by_dh = _sigmoid_grad(rz)  # s' of r and z, then times their factors above, in place
         by_dh[..., :H].mul_(dn_dh).mul_(hn)
         by_dh[..., H:].mul_(hs[:-1] - n)
         hn_by_dh = dn_dh * r  # d hn / dh
@@ -247,15 +257,14 @@ class _LSTMRecurrence(torch.autograd.Function):
         #   d pre-i = dc g s'(i),  d pre-f = dc C_{t-1} s'(f),  d pre-g = dc i tanh'(g),  d pre-o = dh tanh(C) s'(o)
         # so each step costs two products (and the step product) instead of five kernels.
         # (each factor in as few passes over (T, B, H) as the ops allow: they cost about what they save)
-        one = torch.ones((), dtype=tc.dtype, device=tc.device)
-        by_d = torch.addcmul(acts, acts, acts, value=-1)  # s' of i, f, o ...
+        by_d = _sigmoid_grad(acts)  # s' of i, f, o ...
         i_all, g_all = acts[..., :H], acts[..., 2 * H:3 * H]
-        torch.addcmul(one, g_all, g_all, value=-1, out=by_d[..., 2 * H:3 * H])  # ... tanh' of g
+        _tanh_grad(g_all, out=by_d[..., 2 * H:3 * H])  # ... tanh' of g
         by_d[..., :H] *= g_all  # then times the factors above, in place
         by_d[..., H:2 * H] *= cs[:-1]
         by_d[..., 2 * H:3 * H] *= i_all
         by_d[..., 3 * H:] *= tc
-        o_dtc = torch.addcmul(one, tc, tc, value=-1).mul_(acts[..., 3 * H:])  # dC_t / dH_t along H = o tanh(C)
+        o_dtc = _tanh_grad(tc).mul_(acts[..., 3 * H:])  # dC_t / dH_t along H = o tanh(C)
         dG = torch.empty_like(acts)  # (T, B, 4H): gradient of the pre-activations
         dG_ifg, do_ = dG[..., :3 * H].unflatten(-1, (3, H)).unbind(0), dG[..., 3 * H:].unbind(0)
         by_dc_, by_dh_ = by_d[..., :3 * H].unflatten(-1, (3, H)).unbind(0), by_d[..., 3 * H:].unbind(0)
