@@ -87,12 +87,10 @@ class ScratchRNN(nn.Module):
         self.cells = nn.ModuleList(cells)  # layer-major: l0, l0_reverse, l1, ...
         self.batch_first = bool(batch_first)
         if not bias:  # zero buffers, not parameters: nn's layer has none to train, count, clip or unfreeze
-            for c in self.cells:
-                for name in ("b", "b_h"):
-                    if hasattr(c, name):
-                        zero = getattr(c, name).detach().zero_()
-                        delattr(c, name)
-                        c.register_buffer(name, zero)  # (read as before; state_dict keeps its name)
+            for c, name in self._bias_slots():
+                zero = getattr(c, name).detach().zero_()
+                delattr(c, name)
+                c.register_buffer(name, zero)  # (read as before; state_dict keeps its name)
 
     def extra_repr(self) -> str:  # as nn.LSTM's: ScratchRNN('lstm', 3, 4, num_layers=2, bidirectional=True)
         s = f"{self.mode!r}, {self.input_size}, {self.hidden_size}"
@@ -264,8 +262,12 @@ class ScratchRNN(nn.Module):
                 copy_from_fused(net.cells[layer * net.num_directions + d], fused, layer, reverse=d == 1)
         return net
 
+    def _bias_slots(self) -> list[tuple[nn.Module, str]]:
+        """(cell, attribute name) of every bias: b, and the GRU's b_h."""
+        return [(c, name) for c in self.cells for name in ("b", "b_h") if hasattr(c, name)]
+
     def _biases(self) -> list[torch.Tensor]:
-        return [getattr(c, name) for c in self.cells for name in ("b", "b_h") if hasattr(c, name)]
+        return [getattr(c, name) for c, name in self._bias_slots()]
 
     def to_fused(self) -> nn.RNNBase:
         """This layer as an nn.RNN/GRU/LSTM with its weights (the inverse of `from_fused`): the same
