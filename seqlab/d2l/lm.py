@@ -21,7 +21,6 @@ Same signatures and semantics as the book, over seqlab's implementation:
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import torch
@@ -37,6 +36,7 @@ from seqlab.errors import SeqlabError
 from seqlab.training.common import check_count, map_state, sgd
 from seqlab.training.common import grad_clipping as _grad_clipping
 from seqlab.training.lm_eval import evaluate_lm
+from seqlab.training.metrics import perplexity_of_mean
 
 __all__ = ["RNNModelScratch", "RNNModel", "get_params", "get_gru_params", "get_lstm_params", "init_rnn_state",
            "init_gru_state", "init_lstm_state", "rnn", "gru", "lstm", "grad_clipping", "predict_ch8",
@@ -81,7 +81,7 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
     if count == 0:
         raise SeqlabError("the data iterator yielded no batches: the corpus is shorter than one batch "
                           "(lower batch_size or num_steps)")
-    return _exp(total / count), count / (time.perf_counter() - t0)
+    return perplexity_of_mean(total / count), count / (time.perf_counter() - t0)
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False, *,
@@ -169,13 +169,4 @@ def evaluate_ppl(net, corpus, device, batch_size: int = 1, num_steps: int = 35) 
     """Held-out perplexity (not in the book): every token of `corpus` after its first, statefully."""
     stream = corpus if isinstance(corpus, torch.Tensor) else torch.as_tensor(list(corpus))
     loss_sum, n = evaluate_lm(net, stream, batch_size, num_steps, device)
-    return _exp(loss_sum / n)
-
-
-def _exp(x: float) -> float:
-    """math.exp, but inf past the float range, as torch.exp gives: the perplexity of a diverged run
-    (the book's exercise of a larger learning rate) is inf, not an OverflowError."""
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return float("inf")
+    return perplexity_of_mean(loss_sum / n)
