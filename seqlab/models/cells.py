@@ -44,7 +44,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from seqlab.errors import SeqlabError
 from seqlab.models.fast_cells import recurrence
-from seqlab.torch_compat import autocast_enabled, recorded_by_tracer
+from seqlab.torch_compat import autocast_enabled, recorded_by_tracer, tracing
 from seqlab.training.common import check_count, check_state, ids_readable_here, out_of_range_id
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -105,6 +105,12 @@ def check_sequence(X, input_size: int, weight: torch.Tensor, what: str = "the in
                           f"(ids 0..{input_size - 1})")
 
 
+def editable(Y: torch.Tensor) -> torch.Tensor:
+    """Y itself, or a copy where Y is the fast recurrence's output: a view of the buffer its backward
+    reads, which autograd refuses to let code edit in place. Code after nn.LSTM may (relu_, masked_fill_)."""
+    return Y.clone() if Y.requires_grad and not tracing() and Y._is_view() else Y  # (_is_view breaks a graph)
+
+
 class ScratchCell(nn.Module):
     """Base: `forward(X (T, B, D), state) -> (Y (T, B, H), state)`, `begin_state`, `step`."""
 
@@ -156,7 +162,8 @@ class ScratchCell(nn.Module):
         else:
             shape = (X.shape[1], self.hidden_size)  # (B, H)
             check_state(state, (shape, shape) if self.has_cell else shape, X.shape[1], self.W_x.dtype)
-        return self._run(self.project(X), state)
+        Y, state = self._run(self.project(X), state)
+        return editable(Y), state
 
     def _run(self, XW: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """The recurrence over the input projections XW (T, B, G*H) of `project`, from `state` (both
@@ -165,15 +172,23 @@ class ScratchCell(nn.Module):
             out = recurrence(self, XW, state)
             if out is not None:
                 return out
+        Y, state = self._loop(XW, state)
+        # an RNN's state is its last output, which tanh/relu saved for their backward: a copy, as the fast
+        # path's and nn.RNN's h_n, so that zeroing it in place (a document boundary) leaves the backward alone
+        return Y, (state if self.has_cell else state.clone())
+
+    def _loop(self, XW: torch.Tensor, state: State, cell_states: list | None = None) -> tuple[torch.Tensor, State]:
+        """The plain loop of `recur` over XW (T, B, G*H): (Y (T, B, H), the last state). An LSTM's
+        cell state after each step is appended to `cell_states` when one is given."""
         outputs = []
         # unbind, not XW[t]: its backward is one stack, where T separate selects would each
         # scatter into a fresh (T, B, G*H) zero tensor
         for xw in XW.unbind(0):
             h, state = self.recur(xw, state)
             outputs.append(h)
-        # an RNN's state is its last output, which tanh/relu saved for their backward: a copy, as the fast
-        # path's and nn.RNN's h_n, so that zeroing it in place (a document boundary) leaves the backward alone
-        return torch.stack(outputs), (state if self.has_cell else state.clone())  # (T, B, H)
+            if cell_states is not None:
+                cell_states.append(state[1])
+        return torch.stack(outputs), state  # (T, B, H)
 
     def recur(self, xw: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         raise NotImplementedError

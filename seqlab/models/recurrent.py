@@ -51,10 +51,10 @@ from torch.nn.utils.rnn import PackedSequence
 
 from seqlab.errors import SeqlabError
 from seqlab.models.cells import (CELLS, NO_FUSED_PEEPHOLE, LSTMCell, check_sequence, copy_from_fused, copy_to_fused,
-                                 make_cell)
+                                 editable, make_cell)
 from seqlab.models.fast_cells import lstm_cell_states
 from seqlab.models.regularization import _check_p
-from seqlab.torch_compat import autocast_enabled, tracing
+from seqlab.torch_compat import autocast_enabled
 from seqlab.training.common import check_count, check_state
 
 IMPLS = ("scratch", "fused")
@@ -187,8 +187,7 @@ class ScratchRNN(nn.Module):
                 else:
                     new_h.append(s)
             out = ys[0] if len(ys) == 1 else torch.cat(ys, dim=-1)  # (T, B, dirs*H)
-        if out.requires_grad and not tracing() and out._is_view():  # the fast recurrence's Y (a view of what
-            out = out.clone()  # its backward reads): a copy, which code after nn.LSTM may edit in place (relu_)
+        out = editable(out)  # by lengths, the recurrence's own Y (a cell's forward copies its own)
         h = torch.stack(new_h)  # (layers*dirs, B, H)
         return out, ((h, torch.stack(new_c)) if self.has_cell else h)
 
@@ -321,12 +320,9 @@ def _by_lengths(cell, X: torch.Tensor, state, lengths: list[int]):
 def _cell_states(cell, XW: torch.Tensor, state) -> tuple[torch.Tensor, torch.Tensor]:
     """The plain loop of an LSTM cell (plain or peephole) over input projections XW (T, B, 4H) from
     state (h, c): (Y (T, B, H), every step's cell state C (T, B, H))."""
-    ys, cs = [], []
-    for xw in XW.unbind(0):
-        h, state = cell.recur(xw, state)
-        ys.append(h)
-        cs.append(state[1])
-    return torch.stack(ys), torch.stack(cs)
+    cs = []
+    y, _ = cell._loop(XW, state, cs)
+    return y, torch.stack(cs)
 
 
 def make_rnn_layer(cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1, *,

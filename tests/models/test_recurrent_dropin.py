@@ -2,11 +2,14 @@
 (rnn(x, hx=h), rnn.flatten_parameters(), rnn.dropout = p after building), each against the fused twin
 in float64 with the same weights (ScratchRNN.from_fused)."""
 
+import copy
+
 import pytest
 import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
+from seqlab.models.cells import make_cell
 from seqlab.models.recurrent import ScratchRNN
 
 B, T, D, H = 3, 5, 4, 6
@@ -120,3 +123,29 @@ def test_the_output_may_be_edited_in_place_before_backward_as_nn_s(mode, batch_f
         torch.testing.assert_close(got, want)
     torch.testing.assert_close(scratch.cells[1].W_h.grad, fused.weight_hh_l1.grad.T)
     torch.testing.assert_close(scratch.cells[0].W_x.grad, fused.weight_ih_l0.grad.T)
+
+
+@pytest.mark.parametrize("ids", [False, True], ids=["features", "token-ids"])
+@pytest.mark.parametrize("mode", ["rnn", "gru", "lstm"])
+def test_a_bare_cells_output_may_be_edited_in_place_as_its_plain_loops(mode, ids):
+    # a ScratchCell used alone (not through ScratchRNN) returned the fast recurrence's Y, a view of the
+    # buffer its backward reads: relu_ on it raised "Output 0 of _GRURecurrence is a view and is being
+    # modified inplace"; the plain loop's Y (a stack) may be edited, and the fast cell's now must give the same
+    torch.manual_seed(0)
+    fast = make_cell(mode, D, H, dtype=torch.float64)
+    plain = copy.deepcopy(fast)
+    plain.fast = False
+    X = torch.randint(0, D, (T, B)) if ids else torch.randn(T, B, D, dtype=torch.float64, requires_grad=True)
+    results = []
+    for cell in (fast, plain):
+        Y, state = cell(X)
+        h = state[0] if isinstance(state, tuple) else state
+        h_before = h.detach().clone()
+        Y.masked_fill_(torch.arange(Y.numel()).view_as(Y) % 3 == 0, 0.0).relu_()
+        (Y * torch.linspace(-1, 1, Y.numel(), dtype=Y.dtype).view_as(Y) + h.sum()).sum().backward()
+        torch.testing.assert_close(h.detach(), h_before)  # the edit left the state alone
+        results.append([Y.detach(), *(p.grad for p in cell.parameters())] + ([] if ids else [X.grad.clone()]))
+        if not ids:
+            X.grad = None
+    for got, want in zip(*results):
+        torch.testing.assert_close(got, want)
