@@ -74,9 +74,9 @@ def _zeros_if_none(g: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(like) if g is None else g
 
 
-def _sigmoid_grad(s: torch.Tensor) -> torch.Tensor:
-    """sigmoid' read off its output s: s - s^2, in one pass."""
-    return torch.addcmul(s, s, s, value=-1)
+def _sigmoid_grad(s: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """sigmoid' read off its output s: s - s^2, in one pass (into `out` if given)."""
+    return torch.addcmul(s, s, s, value=-1, out=out)
 
 
 def _tanh_grad(y: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -184,25 +184,24 @@ class _GRURecurrence(torch.autograd.Function):
         # factor of its step alone, computed here for all steps at once:
         #   d pre-n = dh (1 - z) tanh'(n) = dh dn_dh,  d pre-r = d pre-n hn s'(r),  d pre-z = dh (H - n) s'(z)
         #   d hn = d pre-n r
-        # so each step costs two products with dh (and the step product) instead of six kernels.
+        # so each step costs one product with dh (all three, one (T, B, 3H) factor) and the step product.
         # (each factor in as few passes over (T, B, H) as the ops allow: they cost about what they save)
         dn_dh = _tanh_grad(n).mul_(1 - z)
-        by_dh = _sigmoid_grad(rz)  # s' of r and z, then times their factors above, in place
+        by_dh = torch.empty((T, B, 3 * H), dtype=n.dtype, device=n.device)  # d (H W_h + b_h) / dh: r, z, n
+        _sigmoid_grad(rz, out=by_dh[..., :2 * H])  # s' of r and z, then times their factors above, in place
         by_dh[..., :H].mul_(dn_dh).mul_(hn)
-        by_dh[..., H:].mul_(hs[:-1] - n)
-        hn_by_dh = dn_dh * r  # d hn / dh
-        dHH = torch.empty((T, B, 3 * H), dtype=n.dtype, device=n.device)  # gradient of H W_h + b_h
+        by_dh[..., H:2 * H].mul_(hs[:-1] - n)
+        torch.mul(dn_dh, r, out=by_dh[..., 2 * H:])  # d hn / dh
+        dHH = torch.empty_like(by_dh)  # gradient of H W_h + b_h
         dhs = torch.empty_like(n)  # every step's dh (the n gate's XW gradient is dh dn_dh, after the loop)
-        gh, gh_rz, gh_n = dHH.unbind(0), dHH[..., :2 * H].unflatten(-1, (2, H)).unbind(0), dHH[..., 2 * H:].unbind(0)
-        dY_, dhs_, z_ = dY.unbind(0), dhs.unbind(0), z.unbind(0)
-        by_dh_, hn_by_dh_ = by_dh.unflatten(-1, (2, H)).unbind(0), hn_by_dh.unbind(0)
+        gh, gh3 = dHH.unbind(0), dHH.unflatten(-1, (3, H)).unbind(0)
+        dY_, dhs_, z_, by_dh_ = dY.unbind(0), dhs.unbind(0), z.unbind(0), by_dh.unflatten(-1, (3, H)).unbind(0)
         dh = dhs_[T - 1].copy_(dY_[T - 1]) if dhT is None else torch.add(dY_[T - 1], dhT, out=dhs_[T - 1])
         carried = torch.empty_like(dh)  # reused by every step
         back = _stepper(W_h.T)
         need_h0 = ctx.needs_input_grad[1]  # a carried state is detached: no dh_0 product
         for t in range(T - 1, -1, -1):
-            torch.mul(dh.unsqueeze(1), by_dh_[t], out=gh_rz[t])  # d pre-r, d pre-z
-            torch.mul(dh, hn_by_dh_[t], out=gh_n[t])  # d hn
+            torch.mul(dh.unsqueeze(1), by_dh_[t], out=gh3[t])  # d pre-r, d pre-z, d hn: one kernel
             if t > 0:
                 dh = back(gh[t], torch.addcmul(dY_[t - 1], dh, z_[t], out=carried), out=dhs_[t - 1])
             else:
