@@ -88,9 +88,26 @@ def _missing_hint(missing: list, tokens: Sequence[Hashable], vocab: Vocab, level
         if left and _learned_unk(vocab):
             hints.append("the model read its training text's rare words as <unk>: type <unk> in place of "
                          + ", ".join(repr(t) for t in left[:8]))
-    if not hints:
+    if not hints and _normal_form_hint(tokens, vocab, level):
         return _normal_form_hint(tokens, vocab, level)
-    return f" ({'; '.join(hints)})"
+    if level == "char" and left:  # ('!' for the book's Time Machine, whose text is letters and spaces)
+        hints.append(_characters_hint(left, vocab))
+    return f" ({'; '.join(hints)})" if hints else ""
+
+
+# A char vocabulary of at most this many characters is listed in full when a prefix has others
+LISTED_CHARACTERS = 100
+
+
+def _characters_hint(left: list, vocab: Vocab) -> str:
+    """What to do with characters no letter case or Unicode form fits: leave them out, or type one of
+    the model's characters instead, listed when there are few (the book's Time Machine: a space and
+    a-z, so "time traveller!" was refused naming '!' and nothing else)."""
+    them = ", ".join(repr(t) for t in left[:20])
+    chars = sorted(t for t in vocab.idx_to_token if isinstance(t, str) and len(t) == 1)
+    if 0 < len(chars) <= LISTED_CHARACTERS:
+        return f"the model's {len(chars)} characters are {''.join(chars)!r}: leave out {them} or type one of those"
+    return f"the model knows only the characters of its training text: leave out {them}"
 
 
 def _cases(word: str) -> list[str]:
