@@ -41,8 +41,10 @@ from seqlab.training.common import device_for
 
 def check_sampling(temperature: float | None, top_k: int | None, top_p: float | None = None) -> None:
     if temperature is not None and not temperature > 0:
+        # (temperature 0 means greedy in some tools: say how to ask for it here)
         raise SeqlabError(f"temperature must be > 0 (small: nearly greedy; 1: the model's distribution), "
-                          f"got {temperature}")
+                          f"got {temperature}; for greedy decoding (the most likely token at each step) leave the "
+                          "temperature out")
     if top_k is not None and not (is_int(top_k) and top_k > 0):
         raise SeqlabError(f"top-k must be a positive integer (a number of candidate tokens), got {top_k!r}")
     if top_p is not None and (isinstance(top_p, bool) or not 0 < top_p <= 1):

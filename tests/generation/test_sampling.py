@@ -79,6 +79,13 @@ def test_bad_sampling_options(kwargs, message):
         generate(_model(len(vocab)), vocab, ["a"], 3, **kwargs)
 
 
+def test_temperature_zero_says_how_to_ask_for_greedy_decoding():
+    # other tools read temperature 0 as greedy: the refusal says that leaving it out is greedy here
+    vocab = Vocab(list("abc"))
+    with pytest.raises(SeqlabError, match=r"got 0\.0; for greedy decoding .* leave the temperature out$"):
+        generate(_model(len(vocab)), vocab, ["a"], 3, temperature=0.0)
+
+
 def test_prefix_outside_vocabulary_names_the_characters():
     vocab = Vocab(list("time traveller"))
     with pytest.raises(SeqlabError, match=r"'T', 'X'.*lower-case"):
