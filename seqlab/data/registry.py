@@ -213,9 +213,13 @@ def dataset_file(name: str, file: str | None = None, *, path: str | Path | None 
 
 def _missing(name: str, remote: RemoteFile, target: Path) -> SeqlabError:
     where = f"${ENV_DATA}/{remote.relpath}" if os.environ.get(ENV_DATA) else str(target)
+    # a $SEQLAB_DATA that names no folder (a typo, or a path of another machine) is the likelier fault
+    data = os.environ.get(ENV_DATA)
+    typo = (f"; ${ENV_DATA} is {data!r}, which is not a folder on this machine: check the path"
+            if data and not Path(data).expanduser().is_dir() else "")
     return SeqlabError(f"the {name} file {remote.relpath!r} is not on this machine and could not be "
                        f"downloaded from {remote.url}: put it at {where} (or set {ENV_DATA} to a "
-                       "folder that holds it)")
+                       f"folder that holds it){typo}")
 
 
 def fetch_verified(url: str, target: str | Path, digest: str, *, hash_name: str,

@@ -43,6 +43,19 @@ def test_offline_and_missing_names_file_and_place(offline):
         dataset_file("ptb", "test.txt")
 
 
+def test_a_data_folder_that_is_not_there_is_named(offline, monkeypatch):
+    # SEQLAB_DATA misspelt: the refusal said "set SEQLAB_DATA to a folder that holds it" while it was set,
+    # to a folder that does not exist
+    monkeypatch.setenv("SEQLAB_DATA", str(offline / "shared" / "dta"))
+    with pytest.raises(SeqlabError) as e:
+        dataset_file("ptb", "test.txt")
+    assert str(e.value).endswith(f"; $SEQLAB_DATA is {str(offline / 'shared' / 'dta')!r}, which is not a folder on "
+                                 "this machine: check the path")
+    (offline / "shared" / "dta").mkdir(parents=True)  # a folder that lacks the file: the plain refusal
+    with pytest.raises(SeqlabError, match=r"set SEQLAB_DATA to a folder that holds it\)$"):
+        dataset_file("ptb", "test.txt")
+
+
 def test_unknown_dataset_and_file():
     # each known one named with the command that reads it (review r-docs: `train lm --dataset nosuch` listed
     # fra-eng and mnist among its choices, which it then refuses)
