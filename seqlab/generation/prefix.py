@@ -51,6 +51,11 @@ def _missing_hint(missing: list, tokens: Sequence[Hashable], vocab: Vocab, level
     """What to type instead, as " (...)", or "": the lower-case words, the corpus's way of writing
     punctuation and numbers (`_corpus_spelling`), <unk> for a word the model cannot know, the
     Unicode form."""
+    words = [t for t in missing if isinstance(t, str) and len(t) > 1]
+    if level == "char" and words:  # (["time", "traveller"]: its letters fit, so the Unicode-form hint said they did)
+        text = ("" if any(isinstance(t, str) and t.isspace() for t in tokens) else " ").join(map(str, tokens))
+        return (f" (a character-level model reads one character a token, and {words[0]!r} is {len(words[0])}: "
+                f"give the prefix as a string, e.g. {text!r}, or list({text!r}))")
     hints, left = [], [t for t in missing if isinstance(t, str)]
     cased = {t: next((v for v in _cases(t) if v in vocab), None) for t in left}  # 'GAME' -> 'Game'
     lower_case = any(v is not None and v == t.lower() for t, v in cased.items())

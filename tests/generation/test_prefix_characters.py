@@ -38,3 +38,14 @@ def test_a_large_character_set_is_not_listed():
     text = "".join(chr(0x4E00 + i) for i in range(101))  # CJK characters, more than the 100 listed
     message = _refusal(Vocab(list(text)), "\u9fa5")
     assert message.endswith("(the model knows only the characters of its training text: leave out '\u9fa5')")
+
+
+def test_a_list_of_words_for_a_character_model_is_told_to_give_a_string():
+    # generate(net, vocab, "time traveller".split(), ...) with the default level='char': every letter of
+    # 'time' is in the vocabulary, and the refusal said "the same text in Unicode form NFC fits it"
+    vocab = Vocab(list(BOOK_TEXT))
+    with pytest.raises(SeqlabError) as e:
+        check_prefix(["time", "traveller"], vocab, "char")
+    assert "Unicode form" not in str(e.value)
+    assert str(e.value).endswith("(a character-level model reads one character a token, and 'time' is 4: give the "
+                                 "prefix as a string, e.g. 'time traveller', or list('time traveller'))")
