@@ -93,8 +93,9 @@ def _missing_hint(missing: list, tokens: Sequence[Hashable], vocab: Vocab, level
         if left and _learned_unk(vocab):
             hints.append("the model read its training text's rare words as <unk>: type <unk> in place of "
                          + ", ".join(repr(t) for t in left[:8]))
-    if not hints and _normal_form_hint(tokens, vocab, level):
-        return _normal_form_hint(tokens, vocab, level)
+    normal_form = "" if hints else _normal_form_hint(tokens, vocab, level)
+    if normal_form:
+        return normal_form
     if level == "char" and left:  # ('!' for the book's Time Machine, whose text is letters and spaces)
         hints.append(_characters_hint(left, vocab))
     return f" ({'; '.join(hints)})" if hints else ""
