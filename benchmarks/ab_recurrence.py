@@ -49,6 +49,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="rnn,gru,lstm")
     args = ap.parse_args()
+    unknown = sorted(set(args.only.split(",")) - set(SHAPES))
+    if unknown:
+        ap.error(f"--only: unknown cell(s) {', '.join(unknown)}; choose from {', '.join(SHAPES)}")
     torch.set_num_threads(args.threads)
     versions = {"A": load(args.a, "fast_cells_a"), "B": load(args.b, "fast_cells_b")}
     corpus, vocab = load_corpus_time_machine(max_tokens=10000)

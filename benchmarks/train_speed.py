@@ -494,6 +494,9 @@ def main():
     ap.add_argument("--products", choices=PRODUCTS, default="auto",
                     help="the scratch cells' CPU step products: auto (seqlab's choice for this CPU) or one forced")
     args = ap.parse_args()
+    unknown = sorted(set(args.only.split(",")) - {m[0] for m in MODELS} - {""})
+    if unknown:  # a misspelt name would otherwise drop its row silently (a lost row on a lent GPU)
+        ap.error(f"--only: unknown model(s) {', '.join(unknown)}; choose from {', '.join(m[0] for m in MODELS)}")
     if args.quick:
         args.rounds, args.epochs, args.wt_steps = 1, 1, 1
     force_products(args.products)
