@@ -47,3 +47,21 @@ def test_train_speed_products_force_each_kernel(name, monkeypatch):
         assert onednn == (name == "onednn" and step_products._onednn_works())
         assert step_products.MKL_PACKED == (name == "mkl-packed") and step_products.ONEDNN == (name == "onednn")
         assert mkl == (name == "mkl-packed" and step_products._mkl_packed_works())
+
+
+@pytest.mark.parametrize("argv, bad", [
+    (["train_speed.py", "--only", "gru-scratch,lstm-scatch"], "lstm-scatch"),
+    (["ab_recurrence.py", "a.py", "b.py", "--only", "rnn,lsmt"], "lsmt"),
+])
+def test_a_misspelt_only_name_stops_before_any_timing(argv, bad, monkeypatch, capsys):
+    # a misspelt name used to drop its row silently (train_speed) or fail after the first cell's timing
+    # (ab_recurrence): on a lent GPU's few minutes, a lost figure
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(ROOT / "benchmarks" / argv[0]), run_name="__main__")
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "unknown" in err and bad in err and "choose from" in err
