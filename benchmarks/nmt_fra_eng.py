@@ -15,7 +15,7 @@ CPU, reduced (what was measured without a GPU; see benchmarks/RESULTS.md):
 
 --quick runs a few minutes' check of the whole path (one short epoch) on any device. On a CPU, pair it
 with the CPU config (`--quick --config configs/fra_eng_attention_cpu.toml --device cpu`: 131 s on one
-thread, 76 s training and 53 s evaluating): the GPU recipe's 22 M-parameter model took 125 s to train to
+thread, 76 s training and 53 s evaluating): the GPU recipe's 22 M-parameter model took 115 s to train to
 the 60-s limit (its validation pass included) and 159 s more to score the 8,414 test pairs there.
 Prints one JSON line: training wall time, the last metrics record, and the evaluation.
 """
