@@ -212,9 +212,9 @@ def dataset_file(name: str, file: str | None = None, *, path: str | Path | None 
 
 
 def _missing(name: str, remote: RemoteFile, target: Path) -> SeqlabError:
-    where = f"${ENV_DATA}/{remote.relpath}" if os.environ.get(ENV_DATA) else str(target)
-    # a $SEQLAB_DATA that names no folder (a typo, or a path of another machine) is the likelier fault
     data = os.environ.get(ENV_DATA)
+    where = f"${ENV_DATA}/{remote.relpath}" if data else str(target)
+    # a $SEQLAB_DATA that names no folder (a typo, or a path of another machine) is the likelier fault
     typo = (f"; ${ENV_DATA} is {data!r}, which is not a folder on this machine: check the path"
             if data and not Path(data).expanduser().is_dir() else "")
     return SeqlabError(f"the {name} file {remote.relpath!r} is not on this machine and could not be "
